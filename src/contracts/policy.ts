@@ -1,0 +1,240 @@
+// The policy file format as one zod schema: the envelope, json-rules-engine's rule shape and
+// Vigil's event types. `schemas/policy.schema.json` is generated from it (see json-schema.ts).
+// Every check that json-rules-engine would only hit at run time is made here, with a path.
+
+import { CronExpressionParser } from "cron-parser";
+import { z } from "zod";
+import { DURATION_HELP, parseDuration } from "../core/durations.ts";
+import { BUILTIN_FACTS, OPERATOR_PATTERN, isKnownOperator } from "../core/vocabulary.ts";
+import { PATH_HELP, parsePath } from "../core/paths.ts";
+
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+const NAME_HELP = "1-64 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit";
+
+/** Timer names Vigil itself uses; a rule's `schedule` event may not take them. */
+export const RESERVED_TIMER_NAMES = ["wake", "hold", "dwell"] as const;
+
+const name = z.string().regex(NAME_PATTERN, NAME_HELP);
+const duration = z
+  .string()
+  .refine((s) => parseDuration(s) !== null, { message: `must be ${DURATION_HELP}` })
+  .describe(`ISO 8601 duration, e.g. PT5M`);
+const instant = z.iso.datetime({ offset: true }).describe("ISO 8601 date-time, e.g. 2026-03-01T02:00:00Z");
+const reason = z.string().max(500).optional().describe("Free text kept in the decision");
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cronError(expr: string, tz: string | undefined): string | null {
+  const fields = expr.trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) return `cron takes 5 fields, or 6 with seconds first (got ${fields})`;
+  try {
+    CronExpressionParser.parse(expr, { strict: false, ...(tz ? { tz } : {}) });
+    return null;
+  } catch (e) {
+    return `invalid cron expression: ${(e as Error).message}`;
+  }
+}
+
+export const scheduleSchema = z
+  .strictObject({
+    name: name.describe("Timer name; the tick is an evaluation with trigger {kind: timer, name}"),
+    cron: z.string().describe("5 fields, or 6 with seconds first"),
+    timezone: z.string().refine(isTimeZone, { message: "unknown IANA time zone" }).optional(),
+  })
+  .superRefine((s, ctx) => {
+    const err = cronError(s.cron, s.timezone && isTimeZone(s.timezone) ? s.timezone : undefined);
+    if (err) ctx.addIssue({ code: "custom", path: ["cron"], message: err });
+  });
+
+const factName = z.enum(BUILTIN_FACTS, {
+  error: (iss) => `unknown fact ${JSON.stringify(iss.input)}: the built-in facts are ${BUILTIN_FACTS.join(", ")}`,
+});
+const pathString = z
+  .string()
+  .refine((p) => parsePath(p) !== null, { message: `must be ${PATH_HELP}` })
+  .describe(PATH_HELP);
+
+export const factConditionSchema = z.strictObject({
+  fact: factName.describe("A built-in fact"),
+  path: pathString.optional(),
+  operator: z
+    .string()
+    .regex(OPERATOR_PATTERN, { message: "unknown operator" })
+    .refine(isKnownOperator, { message: "unknown operator" })
+    .describe("A json-rules-engine operator (optionally decorated, e.g. not:equal) or olderThan/within"),
+  value: z.json().describe("The value to compare with, or {fact, path?} to compare with another fact"),
+  params: z.record(z.string(), z.json()).optional(),
+  name: z.string().optional(),
+  priority: z.number().int().min(1).optional(),
+});
+
+export type Condition =
+  | z.infer<typeof factConditionSchema>
+  | { all: Condition[]; name?: string; priority?: number }
+  | { any: Condition[]; name?: string; priority?: number }
+  | { not: Condition; name?: string; priority?: number }
+  | { condition: string; name?: string; priority?: number };
+
+const common = { name: z.string().optional(), priority: z.number().int().min(1).optional() };
+
+export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
+  z.union([
+    factConditionSchema,
+    z.strictObject({ all: z.array(conditionSchema), ...common }),
+    z.strictObject({ any: z.array(conditionSchema), ...common }),
+    z.strictObject({ not: conditionSchema, ...common }),
+    z.strictObject({ condition: z.string(), ...common }),
+  ]),
+);
+
+export const topConditionSchema = z.union([
+  z.strictObject({ all: z.array(conditionSchema), ...common }),
+  z.strictObject({ any: z.array(conditionSchema), ...common }),
+  z.strictObject({ not: conditionSchema, ...common }),
+  z.strictObject({ condition: z.string(), ...common }),
+]);
+
+const oneOf = (a: string, b: string) => (p: Record<string, unknown>) => !(p[a] !== undefined && p[b] !== undefined);
+
+export const eventSchema = z.discriminatedUnion(
+  "type",
+  [
+    z.strictObject({ type: z.literal("wake"), params: z.strictObject({ reason }).optional() }),
+    z.strictObject({
+      type: z.literal("hold-active"),
+      params: z.strictObject({ for: duration.optional(), reason }).optional(),
+    }),
+    z.strictObject({
+      type: z.literal("dormancy"),
+      params: z
+        .strictObject({
+          mode: z.enum(["suspend", "stop"]).optional(),
+          wakeAfter: duration.optional(),
+          wakeAt: instant.optional(),
+          reason,
+        })
+        .refine(oneOf("wakeAfter", "wakeAt"), { message: "give wakeAfter or wakeAt, not both" })
+        .optional(),
+    }),
+    z.strictObject({
+      type: z.literal("schedule"),
+      params: z
+        .strictObject({
+          name: name.refine((n) => !(RESERVED_TIMER_NAMES as readonly string[]).includes(n), {
+            message: `the timer names ${RESERVED_TIMER_NAMES.join(", ")} are Vigil's own`,
+          }),
+          after: duration.optional(),
+          at: instant.optional(),
+          reason,
+        })
+        .refine((p) => (p.after === undefined) !== (p.at === undefined), { message: "give exactly one of after or at" }),
+    }),
+    z.strictObject({ type: z.literal("cancel"), params: z.strictObject({ name, reason }) }),
+  ],
+  {
+    error: (iss) =>
+      iss.code === "invalid_union" && iss.note === "No matching discriminator"
+        ? "unknown event type: use wake, hold-active, dormancy, schedule or cancel"
+        : undefined,
+  },
+);
+
+export const ruleSchema = z.strictObject({
+  name: name.describe("Unique within the policy; decisions name the rules that fired"),
+  priority: z.number().int().min(1).optional().describe("json-rules-engine priority: higher runs first"),
+  conditions: topConditionSchema,
+  event: eventSchema,
+});
+
+export const policySchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: name.describe("Must match the file name (rules/<name>.json)"),
+    version: z.string().min(1).max(64).describe("The author's version; decisions record it"),
+    description: z.string().optional(),
+    defaults: z
+      .record(z.string(), z.json())
+      .optional()
+      .describe("Deep-merged under memory before evaluation; memory wins"),
+    sleep: z.enum(["suspend", "stop"]).optional().describe("How dormancy puts compute to sleep (default suspend)"),
+    dwell: z
+      .strictObject({ minActive: duration.optional(), minDormant: duration.optional() })
+      .optional()
+      .describe("Minimum time in a state before the opposite outcome is carried out"),
+    schedules: z.array(scheduleSchema).optional(),
+    conditions: z
+      .record(z.string(), topConditionSchema)
+      .optional()
+      .describe("Shared conditions that rules reference as {condition: name}"),
+    rules: z.array(ruleSchema).min(1),
+  })
+  .superRefine((p, ctx) => {
+    const seen = new Map<string, number>();
+    p.rules.forEach((r, i) => {
+      const first = seen.get(r.name);
+      if (first !== undefined)
+        ctx.addIssue({ code: "custom", path: ["rules", i, "name"], message: `duplicate rule name (also rules[${first}])` });
+      else seen.set(r.name, i);
+    });
+    const schedules = new Set<string>();
+    (p.schedules ?? []).forEach((s, i) => {
+      if (schedules.has(s.name) || (RESERVED_TIMER_NAMES as readonly string[]).includes(s.name))
+        ctx.addIssue({ code: "custom", path: ["schedules", i, "name"], message: "duplicate or reserved timer name" });
+      schedules.add(s.name);
+    });
+    const shared = p.conditions ?? {};
+    const visit = (c: Condition, path: (string | number)[]): void => {
+      if ("condition" in c) {
+        if (!Object.hasOwn(shared, c.condition))
+          ctx.addIssue({
+            code: "custom",
+            path: [...path, "condition"],
+            message: `no shared condition named ${JSON.stringify(c.condition)} in "conditions"`,
+          });
+      } else if ("all" in c) c.all.forEach((x, i) => visit(x, [...path, "all", i]));
+      else if ("any" in c) c.any.forEach((x, i) => visit(x, [...path, "any", i]));
+      else if ("not" in c) visit(c.not, [...path, "not"]);
+      else if (isFactRef(c.value) && !BUILTIN_FACTS.includes(c.value.fact as never))
+        ctx.addIssue({ code: "custom", path: [...path, "value", "fact"], message: "unknown fact" });
+    };
+    p.rules.forEach((r, i) => visit(r.conditions, ["rules", i, "conditions"]));
+    for (const [key, c] of Object.entries(shared)) visit(c, ["conditions", key]);
+    // A shared condition that refers to itself, directly or not, never terminates.
+    for (const key of Object.keys(shared)) {
+      if (refersTo(shared, key, new Set()))
+        ctx.addIssue({ code: "custom", path: ["conditions", key], message: "shared condition refers to itself" });
+    }
+  });
+
+function refersTo(shared: Record<string, Condition>, target: string, seen: Set<string>): boolean {
+  const walk = (c: Condition): boolean => {
+    if ("condition" in c) {
+      if (c.condition === target) return true;
+      if (seen.has(c.condition) || !shared[c.condition]) return false;
+      seen.add(c.condition);
+      return walk(shared[c.condition]!);
+    }
+    if ("all" in c) return c.all.some(walk);
+    if ("any" in c) return c.any.some(walk);
+    if ("not" in c) return walk(c.not);
+    return false;
+  };
+  const root = shared[target];
+  return root ? walk(root) : false;
+}
+
+/** `{fact: "...", path?}` as a comparison value: json-rules-engine reads the other fact. */
+export function isFactRef(v: unknown): v is { fact: string; path?: string } {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && typeof (v as { fact?: unknown }).fact === "string";
+}
+
+export type PolicyDocument = z.infer<typeof policySchema>;
+export type RuleDocument = z.infer<typeof ruleSchema>;
+export type EventDocument = z.infer<typeof eventSchema>;

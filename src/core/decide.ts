@@ -1,0 +1,175 @@
+// One arrival, start to finish, without I/O: merge the patch, build the built-in facts,
+// evaluate, resolve, transition. The result is everything the store must commit at once.
+
+import type { CompiledPolicy } from "./compile.ts";
+import { evaluateRules, type BuiltinFacts } from "./evaluate.ts";
+import { transition } from "./lifecycle.ts";
+import { applyMergePatch, checkDocument, jsonBytes, withDefaults, type LimitViolation, type MemoryLimits } from "./merge-patch.ts";
+import { resolve } from "./resolve.ts";
+import type { ActionKind, Decision, JsonObject, ObjectRecord, Timer, TimerOp, Trigger } from "./types.ts";
+
+export interface Arrival {
+  trigger: Trigger;
+  /** Epoch ms at which the arrival is evaluated. */
+  at: number;
+  /** A JSON Merge Patch for memory (`facts` trigger). */
+  patch?: JsonObject;
+}
+
+export interface DecideDeps {
+  newId: (kind: "decision" | "action") => string;
+  canSuspend: (driver: string) => boolean;
+  limits: MemoryLimits;
+  dryRun?: boolean;
+}
+
+export interface JournalEntry {
+  seq: number;
+  patch: JsonObject;
+  at: number;
+}
+
+export interface DecideResult {
+  object: ObjectRecord;
+  decision: Decision;
+  actions: { id: string; kind: ActionKind }[];
+  timerOps: TimerOp[];
+  journal: JournalEntry | null;
+}
+
+/** Thrown when a patch breaks a memory limit; nothing has changed. */
+export class MemoryLimitError extends Error {
+  constructor(readonly problems: LimitViolation[]) {
+    super(problems.map((p) => `${p.path}: ${p.message}`).join("; "));
+    this.name = "MemoryLimitError";
+  }
+}
+
+/** Checks a patch against the limits and merges it; throws {@link MemoryLimitError}. */
+export function mergeChecked(memory: JsonObject, patch: JsonObject, limits: MemoryLimits) {
+  const problems = checkDocument(patch, limits);
+  const patchBytes = jsonBytes(patch);
+  if (patchBytes > limits.maxPatchBytes)
+    problems.push({ path: "$", message: `patch is ${patchBytes} bytes; the limit is ${limits.maxPatchBytes}` });
+  if (problems.length > 0) throw new MemoryLimitError(problems);
+  const merged = applyMergePatch(memory, patch);
+  const size = jsonBytes(merged.memory);
+  if (size > limits.maxMemoryBytes)
+    throw new MemoryLimitError([
+      { path: "$", message: `memory would be ${size} bytes; the limit is ${limits.maxMemoryBytes}` },
+    ]);
+  return merged;
+}
+
+/** Applies timer operations to a timer list, keeping it sorted by due time. */
+export function applyTimerOps(timers: Timer[], ops: TimerOp[]): Timer[] {
+  const byName = new Map(timers.map((t) => [t.name, t]));
+  for (const op of ops) {
+    if (op.op === "cancel") byName.delete(op.name);
+    else byName.set(op.name, { name: op.name, dueAt: op.dueAt!, kind: op.kind });
+  }
+  return [...byName.values()].sort((a, b) => a.dueAt - b.dueAt || a.name.localeCompare(b.name));
+}
+
+/** Evaluates one arrival against one object. Does not mutate `object`. */
+export async function decide(
+  policy: CompiledPolicy,
+  object: ObjectRecord,
+  arrival: Arrival,
+  deps: DecideDeps,
+): Promise<DecideResult> {
+  const started = performance.now();
+  const now = arrival.at;
+  let memory = object.memory;
+  let changed: string[] = [];
+  let memoryVersion = object.memoryVersion;
+  let lastFactAt = object.lastFactAt;
+  let journal: JournalEntry | null = null;
+  if (arrival.patch) {
+    const merged = mergeChecked(memory, arrival.patch, deps.limits);
+    memory = merged.memory;
+    changed = merged.changed;
+    memoryVersion += 1;
+    lastFactAt = now;
+    journal = { seq: memoryVersion, patch: arrival.patch, at: now };
+  }
+  // A timer that fires is used up; the evaluation may set it again.
+  const timers =
+    arrival.trigger.kind === "timer" ? object.timers.filter((t) => t.name !== arrival.trigger.name) : object.timers;
+
+  const facts: BuiltinFacts = {
+    memory: withDefaults(policy.defaults, memory),
+    state: object.state,
+    now,
+    trigger: arrival.trigger,
+    changed,
+    idleMs: Math.max(0, now - lastFactAt),
+    stateAgeMs: Math.max(0, now - object.stateSince),
+    substrate: object.substrate.observed ?? { status: "unknown" },
+  };
+  const evaluation = await evaluateRules(policy, facts);
+  const resolution = resolve({
+    fired: evaluation.fired,
+    trigger: arrival.trigger,
+    now,
+    state: object.state,
+    stateSince: object.stateSince,
+    holdUntil: object.holdUntil,
+    timers,
+    sleep: policy.sleep,
+    minActiveMs: policy.minActiveMs,
+    minDormantMs: policy.minDormantMs,
+  });
+  const driver = object.substrate.driver;
+  const step = transition(object.state, resolution.outcome, resolution.mode, deps.canSuspend(driver), driver);
+  const notes = [...resolution.notes, ...step.notes];
+  const actions = step.action ? [{ id: deps.newId("action"), kind: step.action }] : [];
+  const decisionId = deps.newId("decision");
+  const stateChanged = step.toState !== object.state;
+  const next: ObjectRecord = {
+    ...object,
+    memory,
+    memoryVersion,
+    lastFactAt,
+    state: step.toState,
+    stateSince: stateChanged ? now : object.stateSince,
+    holdUntil: resolution.holdUntil,
+    timers: applyTimerOps(timers, resolution.timerOps),
+    lastDecisionId: deps.dryRun ? object.lastDecisionId : decisionId,
+    updatedAt: now,
+  };
+  const decision: Decision = {
+    id: decisionId,
+    objectId: object.id,
+    at: now,
+    trigger: arrival.trigger,
+    policy: { name: policy.name, version: policy.version },
+    memoryVersion,
+    fired: resolution.fired,
+    outcome: resolution.outcome,
+    fromState: object.state,
+    toState: step.toState,
+    actions: actions.map((a) => ({ ...a, status: "pending" as const })),
+    timers: resolution.timerOps,
+    notes,
+    explanation: {
+      summary: summarize(resolution.outcome, resolution.fired.map((f) => f.rule), object.state, step.toState, step.action),
+      rules: evaluation.rules,
+    },
+    dryRun: deps.dryRun ?? false,
+    durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+  };
+  return { object: next, decision, actions, timerOps: resolution.timerOps, journal };
+}
+
+function summarize(
+  outcome: string,
+  rules: string[],
+  from: string,
+  to: string,
+  action: ActionKind | null,
+): string {
+  const why = rules.length === 0 ? "no rule fired" : `fired: ${rules.join(", ")}`;
+  const move = from === to ? `state stays ${from}` : `${from} -> ${to}`;
+  return `outcome ${outcome} (${why}); ${move}${action ? `; ${action} issued` : ""}`;
+}

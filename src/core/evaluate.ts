@@ -1,0 +1,102 @@
+// Runs a compiled policy against one object's built-in facts and explains the result:
+// which rules fired, and for every rule each condition as true, false or not evaluated.
+
+import type { RuleResult } from "json-rules-engine";
+import type { CompiledPolicy } from "./compile.ts";
+import type {
+  ConditionExplanation,
+  FiredEvent,
+  Json,
+  JsonObject,
+  LifecycleState,
+  Observation,
+  RuleExplanation,
+  Trigger,
+} from "./types.ts";
+
+/** The built-in facts of one evaluation (see the policy author's guide). */
+export interface BuiltinFacts {
+  memory: JsonObject;
+  state: LifecycleState;
+  now: number;
+  trigger: Trigger;
+  changed: string[];
+  idleMs: number;
+  stateAgeMs: number;
+  substrate: Observation | { status: "unknown" };
+}
+
+export interface RuleEvaluation {
+  fired: FiredEvent[];
+  rules: RuleExplanation[];
+}
+
+/** Evaluates every rule of the policy; one pooled Engine per run. */
+export async function evaluateRules(policy: CompiledPolicy, facts: BuiltinFacts): Promise<RuleEvaluation> {
+  const result = await policy.engines.use(async ({ engine, context }) => {
+    context.now = facts.now;
+    return engine.run(facts as unknown as Record<string, unknown>);
+  });
+  const byName = new Map<string, RuleResult>();
+  for (const r of result.results) byName.set(r.name, r);
+  for (const r of result.failureResults) byName.set(r.name, r);
+  const fired: FiredEvent[] = [];
+  const rules: RuleExplanation[] = [];
+  for (const name of policy.ruleOrder) {
+    const r = byName.get(name);
+    const event = policy.events.get(name)!;
+    const didFire = r?.result === true;
+    if (didFire) fired.push({ rule: name, event: event.type, params: (event.params ?? {}) as JsonObject });
+    rules.push({
+      rule: name,
+      event: event.type,
+      fired: didFire,
+      conditions: r ? explainTop(r) : { kind: "all", result: "not-evaluated", conditions: [] },
+    });
+  }
+  return { fired, rules };
+}
+
+/** json-rules-engine records the top-level result on the rule, not on its condition. */
+function explainTop(r: RuleResult): ConditionExplanation {
+  const tree = explainCondition(r.conditions);
+  if (tree.result === "not-evaluated" && typeof r.result === "boolean") tree.result = r.result;
+  return tree;
+}
+
+type RawCondition = {
+  all?: RawCondition[];
+  any?: RawCondition[];
+  not?: RawCondition;
+  condition?: string;
+  fact?: string;
+  path?: string;
+  operator?: string;
+  value?: unknown;
+  result?: boolean;
+  factResult?: unknown;
+};
+
+function outcome(result: boolean | undefined): boolean | "not-evaluated" {
+  return result === undefined ? "not-evaluated" : result;
+}
+
+/** Mirrors json-rules-engine's annotated condition tree; `result` missing = never evaluated. */
+export function explainCondition(raw: unknown): ConditionExplanation {
+  const c = raw as RawCondition;
+  if (c.all) return { kind: "all", result: outcome(c.result), conditions: c.all.map(explainCondition) };
+  if (c.any) return { kind: "any", result: outcome(c.result), conditions: c.any.map(explainCondition) };
+  if (c.not) return { kind: "not", result: outcome(c.result), conditions: [explainCondition(c.not)] };
+  if (c.condition !== undefined) return { kind: "reference", condition: c.condition, result: outcome(c.result) };
+  const out: ConditionExplanation = {
+    kind: "fact",
+    fact: c.fact ?? "",
+    operator: c.operator ?? "",
+    value: (c.value ?? null) as Json,
+    result: outcome(c.result),
+  };
+  if (c.path !== undefined) out.path = c.path;
+  // factValue is absent when the path was missing from the fact.
+  if (c.result !== undefined && c.factResult !== undefined) out.factValue = c.factResult as Json;
+  return out;
+}

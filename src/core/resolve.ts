@@ -1,0 +1,143 @@
+// Resolution: the fired events of one evaluation become one outcome, under the fixed
+// precedence hold-active > wake > dormancy > none, with hold leases, dwell and the object's
+// own timers. Every veto, deferral and fallback leaves a note.
+
+import { durationMs } from "./durations.ts";
+import type { FiredEvent, LifecycleState, Outcome, SleepMode, Timer, TimerOp, Trigger } from "./types.ts";
+
+export const PRECEDENCE: readonly Outcome[] = ["hold-active", "wake", "dormancy", "none"];
+
+export interface ResolveInput {
+  fired: FiredEvent[];
+  trigger: Trigger;
+  now: number;
+  state: LifecycleState;
+  stateSince: number;
+  holdUntil: number | null;
+  timers: Timer[];
+  sleep: SleepMode;
+  minActiveMs: number;
+  minDormantMs: number;
+}
+
+export interface Resolution {
+  /** The fired events, with the synthetic `timer:wake` and `hold:lease` ones added. */
+  fired: FiredEvent[];
+  outcome: Outcome;
+  /** How dormancy puts compute to sleep, when the outcome is dormancy. */
+  mode: SleepMode;
+  holdUntil: number | null;
+  timerOps: TimerOp[];
+  notes: string[];
+}
+
+const rulesOf = (events: FiredEvent[]) => events.map((e) => e.rule).join(", ");
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Resolves fired events into one outcome, timer changes and notes. Pure. */
+export function resolve(input: ResolveInput): Resolution {
+  const { now, trigger } = input;
+  const notes: string[] = [];
+  const fired = [...input.fired];
+  if (trigger.kind === "timer" && trigger.name === "wake") {
+    fired.push({ rule: "timer:wake", event: "wake", params: {} });
+  }
+  const liveHold = input.holdUntil !== null && input.holdUntil > now;
+  if (liveHold) fired.push({ rule: "hold:lease", event: "hold-active", params: { until: iso(input.holdUntil!) } });
+
+  const timers = new Map(input.timers.map((t) => [t.name, t]));
+  const ops = new Map<string, TimerOp>();
+  const setTimer = (name: string, dueAt: number, kind: TimerOp["kind"]) => {
+    ops.set(name, { name, op: "set", dueAt, kind });
+    timers.set(name, { name, dueAt, kind });
+  };
+  const cancelTimer = (name: string, kind: TimerOp["kind"]) => {
+    const t = timers.get(name);
+    if (!t) return false;
+    ops.set(name, { name, op: "cancel", kind: t.kind ?? kind });
+    timers.delete(name);
+    return true;
+  };
+
+  for (const e of fired) {
+    if (e.event === "schedule") {
+      const name = String(e.params.name);
+      const due = e.params.at !== undefined ? Date.parse(String(e.params.at)) : now + durationMs(String(e.params.after));
+      setTimer(name, due, "schedule");
+    } else if (e.event === "cancel") {
+      const name = String(e.params.name);
+      if (!cancelTimer(name, "schedule")) notes.push(`cancel of timer "${name}" by rule ${e.rule}: no such timer`);
+    }
+  }
+
+  const holds = fired.filter((e) => e.event === "hold-active");
+  const wakes = fired.filter((e) => e.event === "wake");
+  const dormancies = fired.filter((e) => e.event === "dormancy");
+
+  // Hold leases: `for` keeps the hold after the rule stops firing; the longest lease wins.
+  let holdUntil = liveHold ? input.holdUntil : null;
+  for (const h of holds) {
+    if (typeof h.params.for !== "string") continue;
+    const until = now + durationMs(h.params.for);
+    if (holdUntil === null || until > holdUntil) holdUntil = until;
+  }
+  if (holdUntil !== null && holdUntil !== input.holdUntil) setTimer("hold", holdUntil, "hold");
+  if (holdUntil === null && input.holdUntil !== null) {
+    notes.push(`hold lease expired at ${iso(input.holdUntil)}`);
+    cancelTimer("hold", "hold");
+  }
+
+  let outcome: Outcome = holds.length > 0 ? "hold-active" : wakes.length > 0 ? "wake" : dormancies.length > 0 ? "dormancy" : "none";
+  if (dormancies.length > 0 && outcome !== "dormancy") {
+    const by = outcome === "hold-active" ? holds : wakes;
+    notes.push(`dormancy (${rulesOf(dormancies)}) vetoed by ${outcome} rule ${rulesOf(by)}`);
+  }
+
+  // Dwell: the opposite outcome waits until the object has been in its state long enough.
+  const activeLike = input.state === "active" || input.state === "waking";
+  if (outcome === "dormancy" && activeLike && input.minActiveMs > 0) {
+    const activeSince = input.state === "active" ? input.stateSince : now;
+    const until = activeSince + input.minActiveMs;
+    if (until > now) {
+      notes.push(`dormancy (${rulesOf(dormancies)}) deferred by dwell.minActive until ${iso(until)}`);
+      setTimer("dwell", until, "dwell");
+      outcome = "none";
+    }
+  }
+  if ((outcome === "wake" || outcome === "hold-active") && input.state === "dormant" && input.minDormantMs > 0) {
+    const until = input.stateSince + input.minDormantMs;
+    if (until > now) {
+      notes.push(`${outcome} (${rulesOf(outcome === "wake" ? wakes : holds)}) deferred by dwell.minDormant until ${iso(until)}`);
+      setTimer("dwell", until, "dwell");
+      outcome = "none";
+    }
+  }
+
+  let mode = input.sleep;
+  if (outcome === "dormancy") {
+    const withMode = dormancies.find((d) => d.params.mode === "suspend" || d.params.mode === "stop");
+    if (withMode) mode = withMode.params.mode as SleepMode;
+    // The object's own alarm: the earliest asked for, and never later than one already set.
+    let due: number | null = null;
+    for (const d of dormancies) {
+      const at =
+        typeof d.params.wakeAt === "string"
+          ? Date.parse(d.params.wakeAt)
+          : typeof d.params.wakeAfter === "string"
+            ? now + durationMs(d.params.wakeAfter)
+            : null;
+      if (at !== null && (due === null || at < due)) due = at;
+    }
+    if (due !== null) {
+      const pending = timers.get("wake");
+      if (pending && pending.dueAt <= due) {
+        if (pending.dueAt < due) notes.push(`wake timer kept at ${iso(pending.dueAt)}, earlier than ${iso(due)}`);
+      } else setTimer("wake", due, "wake");
+    }
+  }
+  if ((outcome === "wake" || outcome === "hold-active") && !activeLike && timers.has("wake")) {
+    cancelTimer("wake", "wake");
+    notes.push("wake timer cancelled: the object is waking anyway");
+  }
+  return { fired, outcome, mode, holdUntil, timerOps: [...ops.values()], notes };
+}

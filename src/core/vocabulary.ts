@@ -1,0 +1,54 @@
+// The names a policy may use: built-in facts, operators (json-rules-engine's and Vigil's),
+// operator decorators. Validation and compilation both read these lists.
+
+export const BUILTIN_FACTS = [
+  "memory",
+  "state",
+  "now",
+  "trigger",
+  "changed",
+  "idleMs",
+  "stateAgeMs",
+  "substrate",
+] as const;
+export type BuiltinFact = (typeof BUILTIN_FACTS)[number];
+
+/** json-rules-engine 7's default operators. */
+export const ENGINE_OPERATORS = [
+  "equal",
+  "notEqual",
+  "in",
+  "notIn",
+  "contains",
+  "doesNotContain",
+  "lessThan",
+  "lessThanInclusive",
+  "greaterThan",
+  "greaterThanInclusive",
+] as const;
+
+/** Vigil's operators over timestamps (ISO strings or epoch ms), taking ISO 8601 durations. */
+export const TIME_OPERATORS = ["olderThan", "within"] as const;
+
+/** json-rules-engine 7's operator decorators, written `decorator:operator`. */
+export const OPERATOR_DECORATORS = ["someFact", "someValue", "everyFact", "everyValue", "swap", "not"] as const;
+
+export const OPERATORS = [...ENGINE_OPERATORS, ...TIME_OPERATORS] as const;
+
+/** Operators that are true when the fact is missing: worth a warning to authors. */
+export const NEGATIVE_OPERATORS = new Set(["notEqual", "notIn", "doesNotContain"]);
+
+export const OPERATOR_PATTERN = new RegExp(
+  `^(?:(?:${OPERATOR_DECORATORS.join("|")}):)*(?:${OPERATORS.join("|")})$`,
+);
+
+export function isKnownOperator(op: string): boolean {
+  return OPERATOR_PATTERN.test(op);
+}
+
+/** Splits `not:someFact:equal` into decorators and the base operator. */
+export function splitOperator(op: string): { decorators: string[]; base: string } {
+  const parts = op.split(":");
+  const base = parts.pop() ?? "";
+  return { decorators: parts, base };
+}

@@ -1,0 +1,138 @@
+// The store in plain maps: what the fixture runner and dry runs use, and the reference the
+// store contract suite holds the libsql store to. Not durable by design.
+
+import type { JournalEntry } from "../core/decide.ts";
+import { applyTimerOps } from "../core/decide.ts";
+import type { ActionRecord, ActionUpdate, CommitBatch, DueTimer, ObjectQuery, Store } from "../core/store.ts";
+import type { Decision, Json, ObjectRecord } from "../core/types.ts";
+
+const copy = <T>(v: T): T => structuredClone(v);
+
+export class MemoryStore implements Store {
+  private objects = new Map<string, ObjectRecord>();
+  private journals = new Map<string, JournalEntry[]>();
+  private decisions = new Map<string, Decision>();
+  private actions = new Map<string, ActionRecord>();
+  private idempotency = new Map<string, Json>();
+
+  async migrate(): Promise<void> {}
+
+  async loadObjects(): Promise<ObjectRecord[]> {
+    return [...this.objects.values()].sort((a, b) => cmp(a.id, b.id)).map(copy);
+  }
+
+  async getObject(id: string): Promise<ObjectRecord | null> {
+    const o = this.objects.get(id);
+    return o ? copy(o) : null;
+  }
+
+  async commit(batches: CommitBatch[]): Promise<void> {
+    // Check everything first so that a failing batch writes nothing, like a transaction.
+    for (const b of batches) {
+      const id = b.object.id;
+      if (b.journal && (this.journals.get(id) ?? []).some((j) => j.seq === b.journal!.seq))
+        throw new Error(`journal entry ${id}#${b.journal.seq} exists`);
+      if (b.decision && this.decisions.has(b.decision.id)) throw new Error(`decision ${b.decision.id} exists`);
+      if (b.idempotency && this.idempotency.has(`${id}\u0000${b.idempotency.key}`))
+        throw new Error(`idempotency key ${b.idempotency.key} exists`);
+      for (const a of b.actions) if (this.actions.has(a.id)) throw new Error(`action ${a.id} exists`);
+    }
+    for (const b of batches) {
+      const o = copy(b.object);
+      const previous = this.objects.get(o.id);
+      o.timers = applyTimerOps(previous?.timers ?? [], b.timerOps);
+      this.objects.set(o.id, o);
+      if (b.journal) {
+        const list = this.journals.get(o.id) ?? [];
+        list.push(copy(b.journal));
+        this.journals.set(o.id, list);
+      }
+      if (b.decision) this.decisions.set(b.decision.id, copy(b.decision));
+      for (const id of b.supersede) {
+        const a = this.actions.get(id);
+        if (a && a.status === "pending") this.actions.set(id, { ...a, status: "superseded", updatedAt: o.updatedAt });
+      }
+      for (const a of b.actions) this.actions.set(a.id, copy(a));
+      if (b.idempotency) this.idempotency.set(`${o.id}\u0000${b.idempotency.key}`, copy(b.idempotency.response));
+    }
+  }
+
+  async deleteObject(id: string): Promise<boolean> {
+    if (!this.objects.delete(id)) return false;
+    this.journals.delete(id);
+    for (const [k, d] of this.decisions) if (d.objectId === id) this.decisions.delete(k);
+    for (const [k, a] of this.actions) if (a.objectId === id) this.actions.delete(k);
+    for (const k of this.idempotency.keys()) if (k.startsWith(`${id}\u0000`)) this.idempotency.delete(k);
+    return true;
+  }
+
+  async listObjects(q: ObjectQuery): Promise<ObjectRecord[]> {
+    return [...this.objects.values()]
+      .filter((o) => (!q.state || o.state === q.state) && (!q.policy || o.policy === q.policy))
+      .filter((o) => q.after === undefined || o.id > q.after)
+      .sort((a, b) => cmp(a.id, b.id))
+      .slice(0, q.limit)
+      .map(copy);
+  }
+
+  async listDecisions(objectId: string, limit: number, before?: string): Promise<Decision[]> {
+    return [...this.decisions.values()]
+      .filter((d) => d.objectId === objectId && (before === undefined || d.id < before))
+      .sort((a, b) => cmp(b.id, a.id))
+      .slice(0, limit)
+      .map((d) => this.withActionStatus(d));
+  }
+
+  async getDecision(id: string): Promise<Decision | null> {
+    const d = this.decisions.get(id);
+    return d ? this.withActionStatus(d) : null;
+  }
+
+  private withActionStatus(d: Decision): Decision {
+    return copy({ ...d, actions: d.actions.map((a) => ({ ...a, status: this.actions.get(a.id)?.status ?? a.status })) });
+  }
+
+  async getIdempotent(objectId: string, key: string): Promise<Json | null> {
+    const r = this.idempotency.get(`${objectId}\u0000${key}`);
+    return r === undefined ? null : copy(r);
+  }
+
+  async journal(objectId: string, afterSeq: number, limit: number): Promise<JournalEntry[]> {
+    return (this.journals.get(objectId) ?? []).filter((j) => j.seq > afterSeq).slice(0, limit).map(copy);
+  }
+
+  async pendingActions(): Promise<ActionRecord[]> {
+    return [...this.actions.values()].filter((a) => a.status === "pending").sort((a, b) => cmp(a.id, b.id)).map(copy);
+  }
+
+  async updateAction(u: ActionUpdate): Promise<void> {
+    const a = this.actions.get(u.id);
+    if (!a) return;
+    const { object, ...rest } = u;
+    this.actions.set(u.id, { ...a, ...rest });
+    if (object && this.objects.has(object.id)) {
+      const timers = this.objects.get(object.id)!.timers;
+      this.objects.set(object.id, { ...copy(object), timers });
+    }
+  }
+
+  async dueTimers(until: number, limit: number): Promise<DueTimer[]> {
+    const out: DueTimer[] = [];
+    for (const o of this.objects.values())
+      for (const t of o.timers) if (t.dueAt <= until) out.push({ objectId: o.id, ...t });
+    return out
+      .sort((a, b) => a.dueAt - b.dueAt || cmp(a.objectId, b.objectId) || cmp(a.name, b.name))
+      .slice(0, limit);
+  }
+
+  async nextTimer(): Promise<DueTimer | null> {
+    return (await this.dueTimers(Number.MAX_SAFE_INTEGER, 1))[0] ?? null;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Code-unit order, the order SQLite's BINARY collation gives text. */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
