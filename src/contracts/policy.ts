@@ -4,8 +4,8 @@
 
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
-import { DURATION_HELP, parseDuration } from "../core/durations.ts";
-import { BUILTIN_FACTS, OPERATOR_PATTERN, isKnownOperator } from "../core/vocabulary.ts";
+import { DURATION_HELP, DURATION_PATTERN, parseDuration } from "../core/durations.ts";
+import { BUILTIN_FACTS, OPERATOR_PATTERN, isKnownOperator, splitOperator } from "../core/vocabulary.ts";
 import { PATH_HELP, parsePath } from "../core/paths.ts";
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -17,6 +17,7 @@ export const RESERVED_TIMER_NAMES = ["wake", "hold", "dwell"] as const;
 const name = z.string().regex(NAME_PATTERN, NAME_HELP);
 const duration = z
   .string()
+  .regex(DURATION_PATTERN, { message: `must be ${DURATION_HELP}` })
   .refine((s) => parseDuration(s) !== null, { message: `must be ${DURATION_HELP}` })
   .describe(`ISO 8601 duration, e.g. PT5M`);
 const instant = z.iso.datetime({ offset: true }).describe("ISO 8601 date-time, e.g. 2026-03-01T02:00:00Z");
@@ -61,19 +62,35 @@ const pathString = z
   .refine((p) => parsePath(p) !== null, { message: `must be ${PATH_HELP}` })
   .describe(PATH_HELP);
 
-export const factConditionSchema = z.strictObject({
-  fact: factName.describe("A built-in fact"),
-  path: pathString.optional(),
-  operator: z
-    .string()
-    .regex(OPERATOR_PATTERN, { message: "unknown operator" })
-    .refine(isKnownOperator, { message: "unknown operator" })
-    .describe("A json-rules-engine operator (optionally decorated, e.g. not:equal) or olderThan/within"),
-  value: z.json().describe("The value to compare with, or {fact, path?} to compare with another fact"),
-  params: z.record(z.string(), z.json()).optional(),
-  name: z.string().optional(),
-  priority: z.number().int().min(1).optional(),
-});
+export const factConditionSchema = z
+  .strictObject({
+    fact: factName.describe("A built-in fact"),
+    path: pathString.optional(),
+    operator: z
+      .string()
+      .regex(OPERATOR_PATTERN, { message: "unknown operator" })
+      .refine(isKnownOperator, { message: "unknown operator" })
+      .describe("A json-rules-engine operator (optionally decorated, e.g. not:equal) or olderThan/within"),
+    value: z.json().describe("The value to compare with, or {fact, path?} to compare with another fact"),
+    params: z.record(z.string(), z.json()).optional(),
+    name: z.string().optional(),
+    priority: z.number().int().min(1).optional(),
+  })
+  .superRefine((c, ctx) => {
+    // json-rules-engine throws at run time (a TypeError inside the operator) on these.
+    const { base, decorators } = splitOperator(c.operator);
+    if (isFactRef(c.value)) return;
+    const listValue = decorators.includes("someValue") || decorators.includes("everyValue");
+    if (listValue && !Array.isArray(c.value))
+      ctx.addIssue({ code: "custom", path: ["value"], message: `"${c.operator}" needs a list value` });
+    else if ((base === "in" || base === "notIn") && !decorators.includes("swap") && !listValue)
+      if (!Array.isArray(c.value) && typeof c.value !== "string")
+        ctx.addIssue({
+          code: "custom",
+          path: ["value"],
+          message: `"${base}" needs a list value (a string makes it a substring test)`,
+        });
+  });
 
 export type Condition =
   | z.infer<typeof factConditionSchema>
@@ -134,7 +151,9 @@ export const eventSchema = z.discriminatedUnion(
           at: instant.optional(),
           reason,
         })
-        .refine((p) => (p.after === undefined) !== (p.at === undefined), { message: "give exactly one of after or at" }),
+        .refine((p) => (p.after === undefined) !== (p.at === undefined), {
+          message: "give exactly one of after or at",
+        }),
     }),
     z.strictObject({ type: z.literal("cancel"), params: z.strictObject({ name, reason }) }),
   ],
@@ -180,7 +199,11 @@ export const policySchema = z
     p.rules.forEach((r, i) => {
       const first = seen.get(r.name);
       if (first !== undefined)
-        ctx.addIssue({ code: "custom", path: ["rules", i, "name"], message: `duplicate rule name (also rules[${first}])` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["rules", i, "name"],
+          message: `duplicate rule name (also rules[${first}])`,
+        });
       else seen.set(r.name, i);
     });
     const schedules = new Set<string>();

@@ -6,6 +6,7 @@ import { Engine, type RuleProperties, type TopLevelCondition } from "json-rules-
 import type { EventDocument, PolicyDocument } from "../contracts/policy.ts";
 import { durationMs } from "./durations.ts";
 import { resolvePath } from "./paths.ts";
+import type { Schedule } from "./schedule.ts";
 import type { JsonObject, SleepMode } from "./types.ts";
 
 export interface CompiledPolicy {
@@ -20,6 +21,7 @@ export interface CompiledPolicy {
   minDormantMs: number;
   /** Rule name -> its event, as written (json-rules-engine hands back clones). */
   events: Map<string, EventDocument>;
+  schedules: Schedule[];
   /** Rule names in file order, for stable output. */
   ruleOrder: string[];
   engines: EnginePool;
@@ -152,6 +154,7 @@ export function compilePolicy(doc: PolicyDocument, hash: string): CompiledPolicy
     minActiveMs: doc.dwell?.minActive ? durationMs(doc.dwell.minActive) : 0,
     minDormantMs: doc.dwell?.minDormant ? durationMs(doc.dwell.minDormant) : 0,
     events,
+    schedules: (doc.schedules ?? []).map((s) => ({ name: s.name, cron: s.cron, timezone: s.timezone })),
     ruleOrder: doc.rules.map((r) => r.name),
     engines: new EnginePool(() => buildEngine(doc)),
   };

@@ -4,8 +4,16 @@
 import type { CompiledPolicy } from "./compile.ts";
 import { evaluateRules, type BuiltinFacts } from "./evaluate.ts";
 import { transition } from "./lifecycle.ts";
-import { applyMergePatch, checkDocument, jsonBytes, withDefaults, type LimitViolation, type MemoryLimits } from "./merge-patch.ts";
+import {
+  applyMergePatch,
+  checkDocument,
+  jsonBytes,
+  withDefaults,
+  type LimitViolation,
+  type MemoryLimits,
+} from "./merge-patch.ts";
 import { resolve } from "./resolve.ts";
+import { cronTimerOps } from "./schedule.ts";
 import type { ActionKind, Decision, JsonObject, ObjectRecord, Timer, TimerOp, Trigger } from "./types.ts";
 
 export interface Arrival {
@@ -27,12 +35,15 @@ export interface JournalEntry {
   seq: number;
   patch: JsonObject;
   at: number;
+  /** A `snapshot` holds the whole memory at `seq`: older entries were compacted into it. */
+  kind?: "patch" | "snapshot";
 }
 
 export interface DecideResult {
   object: ObjectRecord;
   decision: Decision;
   actions: { id: string; kind: ActionKind }[];
+  /** What the store must do to the timers table (the decision lists what it set or cancelled). */
   timerOps: TimerOp[];
   journal: JournalEntry | null;
 }
@@ -94,8 +105,9 @@ export async function decide(
     journal = { seq: memoryVersion, patch: arrival.patch, at: now };
   }
   // A timer that fires is used up; the evaluation may set it again.
-  const timers =
-    arrival.trigger.kind === "timer" ? object.timers.filter((t) => t.name !== arrival.trigger.name) : object.timers;
+  const fired =
+    arrival.trigger.kind === "timer" ? object.timers.find((t) => t.name === arrival.trigger.name) : undefined;
+  const timers = fired ? object.timers.filter((t) => t !== fired) : object.timers;
 
   const facts: BuiltinFacts = {
     memory: withDefaults(policy.defaults, memory),
@@ -120,6 +132,13 @@ export async function decide(
     minActiveMs: policy.minActiveMs,
     minDormantMs: policy.minDormantMs,
   });
+  const resolved = applyTimerOps(timers, resolution.timerOps);
+  const timerOps = [...resolution.timerOps, ...cronTimerOps(policy.schedules, resolved, now)];
+  // The store must also forget the timer that fired, unless this decision set it again.
+  const storeOps: TimerOp[] =
+    fired && !timerOps.some((op) => op.name === fired.name)
+      ? [{ name: fired.name, op: "cancel", kind: fired.kind }, ...timerOps]
+      : timerOps;
   const driver = object.substrate.driver;
   const step = transition(object.state, resolution.outcome, resolution.mode, deps.canSuspend(driver), driver);
   const notes = [...resolution.notes, ...step.notes];
@@ -134,7 +153,7 @@ export async function decide(
     state: step.toState,
     stateSince: stateChanged ? now : object.stateSince,
     holdUntil: resolution.holdUntil,
-    timers: applyTimerOps(timers, resolution.timerOps),
+    timers: applyTimerOps(timers, timerOps),
     lastDecisionId: deps.dryRun ? object.lastDecisionId : decisionId,
     updatedAt: now,
   };
@@ -143,32 +162,32 @@ export async function decide(
     objectId: object.id,
     at: now,
     trigger: arrival.trigger,
-    policy: { name: policy.name, version: policy.version },
+    policy: { name: policy.name, version: policy.version, hash: policy.hash },
     memoryVersion,
     fired: resolution.fired,
     outcome: resolution.outcome,
     fromState: object.state,
     toState: step.toState,
     actions: actions.map((a) => ({ ...a, status: "pending" as const })),
-    timers: resolution.timerOps,
+    timers: timerOps,
     notes,
     explanation: {
-      summary: summarize(resolution.outcome, resolution.fired.map((f) => f.rule), object.state, step.toState, step.action),
+      summary: summarize(
+        resolution.outcome,
+        resolution.fired.map((f) => f.rule),
+        object.state,
+        step.toState,
+        step.action,
+      ),
       rules: evaluation.rules,
     },
     dryRun: deps.dryRun ?? false,
     durationMs: Math.round((performance.now() - started) * 1000) / 1000,
   };
-  return { object: next, decision, actions, timerOps: resolution.timerOps, journal };
+  return { object: next, decision, actions, timerOps: storeOps, journal };
 }
 
-function summarize(
-  outcome: string,
-  rules: string[],
-  from: string,
-  to: string,
-  action: ActionKind | null,
-): string {
+function summarize(outcome: string, rules: string[], from: string, to: string, action: ActionKind | null): string {
   const why = rules.length === 0 ? "no rule fired" : `fired: ${rules.join(", ")}`;
   const move = from === to ? `state stays ${from}` : `${from} -> ${to}`;
   return `outcome ${outcome} (${why}); ${move}${action ? `; ${action} issued` : ""}`;

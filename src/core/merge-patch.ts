@@ -70,12 +70,7 @@ export function applyMergePatch(memory: JsonObject, patch: JsonObject): PatchRes
   return { memory: merged, changed };
 }
 
-function mergeObject(
-  target: JsonObject,
-  patch: JsonObject,
-  path: PathSegment[],
-  changed: string[],
-): JsonObject {
+function mergeObject(target: JsonObject, patch: JsonObject, path: PathSegment[], changed: string[]): JsonObject {
   const result: JsonObject = { ...target };
   for (const key of Object.keys(patch)) {
     const value = patch[key]!;
@@ -144,4 +139,11 @@ const utf8 = new TextEncoder();
 /** Serialized size in UTF-8 bytes. */
 export function jsonBytes(value: Json): number {
   return utf8.encode(JSON.stringify(value)).length;
+}
+
+/** Memory as of the last entry: snapshots replace, patches merge. */
+export function foldJournal(entries: readonly { patch: JsonObject; kind?: "patch" | "snapshot" }[]): JsonObject {
+  let memory: JsonObject = {};
+  for (const e of entries) memory = e.kind === "snapshot" ? e.patch : applyMergePatch(memory, e.patch).memory;
+  return memory;
 }

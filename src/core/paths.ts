@@ -40,18 +40,19 @@ export function parsePath(path: string): PathSegment[] | null {
 
 export const PATH_HELP = 'a path such as $.queue.depth, $.jobs[0].id or $["odd key"]';
 
-/** Reads a parsed path; a missing step yields `undefined`. Own properties only. */
+/**
+ * Reads a parsed path; a missing step yields `undefined`. Own properties only. Each step is a
+ * property name of a truthy value, exactly as jsonpath-plus (json-rules-engine's reference
+ * resolver) reads it: `$.jobs.length` is an array's length, `$.s[0]` a string's first
+ * character, `$.byId[0]` the key "0" of an object.
+ */
 export function readPath(value: unknown, segments: readonly PathSegment[]): unknown {
   let current = value;
   for (const segment of segments) {
-    if (current === null || typeof current !== "object") return undefined;
-    if (typeof segment === "number") {
-      if (!Array.isArray(current)) return undefined;
-      current = current[segment];
-    } else {
-      if (Array.isArray(current) || !Object.hasOwn(current, segment)) return undefined;
-      current = (current as Record<string, unknown>)[segment];
-    }
+    if (!current) return undefined;
+    const key = String(segment);
+    if (!Object.hasOwn(current, key)) return undefined;
+    current = (current as Record<string, unknown>)[key];
   }
   return current;
 }

@@ -62,7 +62,8 @@ export function resolve(input: ResolveInput): Resolution {
   for (const e of fired) {
     if (e.event === "schedule") {
       const name = String(e.params.name);
-      const due = e.params.at !== undefined ? Date.parse(String(e.params.at)) : now + durationMs(String(e.params.after));
+      const due =
+        e.params.at !== undefined ? Date.parse(String(e.params.at)) : now + durationMs(String(e.params.after));
       setTimer(name, due, "schedule");
     } else if (e.event === "cancel") {
       const name = String(e.params.name);
@@ -87,7 +88,8 @@ export function resolve(input: ResolveInput): Resolution {
     cancelTimer("hold", "hold");
   }
 
-  let outcome: Outcome = holds.length > 0 ? "hold-active" : wakes.length > 0 ? "wake" : dormancies.length > 0 ? "dormancy" : "none";
+  let outcome: Outcome =
+    holds.length > 0 ? "hold-active" : wakes.length > 0 ? "wake" : dormancies.length > 0 ? "dormancy" : "none";
   if (dormancies.length > 0 && outcome !== "dormancy") {
     const by = outcome === "hold-active" ? holds : wakes;
     notes.push(`dormancy (${rulesOf(dormancies)}) vetoed by ${outcome} rule ${rulesOf(by)}`);
@@ -96,8 +98,9 @@ export function resolve(input: ResolveInput): Resolution {
   // Dwell: the opposite outcome waits until the object has been in its state long enough.
   const activeLike = input.state === "active" || input.state === "waking";
   if (outcome === "dormancy" && activeLike && input.minActiveMs > 0) {
-    const activeSince = input.state === "active" ? input.stateSince : now;
-    const until = activeSince + input.minActiveMs;
+    // Waking counts as active from the moment the wake began, so repeated evaluations while
+    // waking cannot push the deferral back.
+    const until = input.stateSince + input.minActiveMs;
     if (until > now) {
       notes.push(`dormancy (${rulesOf(dormancies)}) deferred by dwell.minActive until ${iso(until)}`);
       setTimer("dwell", until, "dwell");
@@ -107,11 +110,16 @@ export function resolve(input: ResolveInput): Resolution {
   if ((outcome === "wake" || outcome === "hold-active") && input.state === "dormant" && input.minDormantMs > 0) {
     const until = input.stateSince + input.minDormantMs;
     if (until > now) {
-      notes.push(`${outcome} (${rulesOf(outcome === "wake" ? wakes : holds)}) deferred by dwell.minDormant until ${iso(until)}`);
+      notes.push(
+        `${outcome} (${rulesOf(outcome === "wake" ? wakes : holds)}) deferred by dwell.minDormant until ${iso(until)}`,
+      );
       setTimer("dwell", until, "dwell");
       outcome = "none";
     }
   }
+
+  // A dwell that is over, or that no longer defers anything, needs no timer.
+  if (outcome !== "none" && ops.get("dwell")?.op !== "set") cancelTimer("dwell", "dwell");
 
   let mode = input.sleep;
   if (outcome === "dormancy") {

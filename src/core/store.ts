@@ -3,7 +3,16 @@
 // storage/memory-store.ts (plain maps, for fixtures and tests). One contract suite runs on all.
 
 import type { JournalEntry } from "./decide.ts";
-import type { ActionKind, ActionStatus, Decision, Json, LifecycleState, ObjectRecord, TimerKind, TimerOp } from "./types.ts";
+import type {
+  ActionKind,
+  ActionStatus,
+  Decision,
+  Json,
+  LifecycleState,
+  ObjectRecord,
+  TimerKind,
+  TimerOp,
+} from "./types.ts";
 
 /** An outbox row: a substrate command waiting for, or done with, its driver. */
 export interface ActionRecord {
@@ -77,6 +86,10 @@ export interface Store {
   getIdempotent(objectId: string, key: string): Promise<Json | null>;
   /** The fact journal of one object, oldest first, from `afterSeq` (exclusive). */
   journal(objectId: string, afterSeq: number, limit: number): Promise<JournalEntry[]>;
+  /** For each object, the newest journal seq older than `before` (what retention may compact). */
+  compactableJournal(before: number): Promise<{ objectId: string; seq: number }[]>;
+  /** Replaces the entries up to `seq` with one snapshot of memory at `seq`, atomically. */
+  compactJournal(objectId: string, seq: number, snapshot: JournalEntry): Promise<void>;
   /** Outbox rows still pending, oldest first. */
   pendingActions(): Promise<ActionRecord[]>;
   updateAction(update: ActionUpdate): Promise<void>;

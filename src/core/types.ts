@@ -126,7 +126,8 @@ export interface Decision {
   objectId: string;
   at: number;
   trigger: Trigger;
-  policy: { name: string; version: string };
+  /** The policy version evaluated; `hash` (sha256 of its file) tells edits apart when `version` was not bumped. */
+  policy: { name: string; version: string; hash: string };
   memoryVersion: number;
   fired: FiredEvent[];
   outcome: Outcome;

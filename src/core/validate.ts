@@ -3,7 +3,7 @@
 
 import type { z } from "zod";
 import { isFactRef, policySchema, type Condition, type PolicyDocument } from "../contracts/policy.ts";
-import { formatPath, type PathSegment } from "./paths.ts";
+import { formatPath, parsePath, readPath, type PathSegment } from "./paths.ts";
 import { NEGATIVE_OPERATORS, splitOperator } from "./vocabulary.ts";
 
 export interface Problem {
@@ -13,8 +13,7 @@ export interface Problem {
 }
 
 export type ValidationResult =
-  | { valid: true; policy: PolicyDocument; warnings: Problem[] }
-  | { valid: false; errors: Problem[] };
+  { valid: true; policy: PolicyDocument; warnings: Problem[] } | { valid: false; errors: Problem[] };
 
 /** Validates a parsed policy document. `expectedName` (the file's base name) must match `name`. */
 export function validatePolicy(doc: unknown, expectedName?: string): ValidationResult {
@@ -24,7 +23,9 @@ export function validatePolicy(doc: unknown, expectedName?: string): ValidationR
   if (expectedName !== undefined && policy.name !== expectedName) {
     return {
       valid: false,
-      errors: [{ path: "$.name", message: `must match the file name: expected "${expectedName}", got "${policy.name}"` }],
+      errors: [
+        { path: "$.name", message: `must match the file name: expected "${expectedName}", got "${policy.name}"` },
+      ],
     };
   }
   return { valid: true, policy, warnings: policyWarnings(policy) };
@@ -91,12 +92,19 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
     const { base, decorators } = splitOperator(c.operator);
     const at = formatPath(path);
     if ((base === "in" || base === "notIn") && typeof c.value === "string" && !decorators.includes("swap"))
-      out.push({ path: `${at}.value`, message: `"${base}" with a string value is a substring test, not list membership` });
+      out.push({
+        path: `${at}.value`,
+        message: `"${base}" with a string value is a substring test, not list membership`,
+      });
     if (base.startsWith("lessThan") || base.startsWith("greaterThan")) {
       if (typeof c.value === "string")
-        out.push({ path: `${at}.value`, message: `"${base}" compares with a string: JavaScript coerces ("10" > 9 is true, "abc" > 1 is false)` });
+        out.push({
+          path: `${at}.value`,
+          message: `"${base}" compares with a string: JavaScript coerces ("10" > 9 is true, "abc" > 1 is false)`,
+        });
     }
-    if (NEGATIVE_OPERATORS.has(base) && c.path !== undefined && !isFactRef(c.value))
+    const defaulted = c.fact === "memory" && c.path !== undefined && hasDefault(policy, c.path);
+    if (NEGATIVE_OPERATORS.has(base) && c.path !== undefined && !isFactRef(c.value) && !defaulted)
       out.push({ path: `${at}.operator`, message: `"${base}" is true when ${c.path} is missing from memory` });
     if (base === "equal" && c.fact === "memory" && c.path === undefined)
       out.push({ path: `${at}.path`, message: "comparing the whole memory document: did you mean to give a path?" });
@@ -104,4 +112,10 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
   policy.rules.forEach((r, i) => visit(r.conditions, ["rules", i, "conditions"]));
   for (const [key, c] of Object.entries(policy.conditions ?? {})) visit(c, ["conditions", key]);
   return out;
+}
+
+/** A memory path the policy's `defaults` fill in is never missing. */
+function hasDefault(policy: PolicyDocument, path: string): boolean {
+  const segments = parsePath(path);
+  return segments !== null && readPath(policy.defaults ?? {}, segments) !== undefined;
 }

@@ -35,12 +35,13 @@ export const OPERATOR_DECORATORS = ["someFact", "someValue", "everyFact", "every
 
 export const OPERATORS = [...ENGINE_OPERATORS, ...TIME_OPERATORS] as const;
 
-/** Operators that are true when the fact is missing: worth a warning to authors. */
-export const NEGATIVE_OPERATORS = new Set(["notEqual", "notIn", "doesNotContain"]);
+/**
+ * Operators that are true when the fact is missing: worth a warning to authors. Not
+ * `doesNotContain`: json-rules-engine checks that its fact is an array first, so it is false.
+ */
+export const NEGATIVE_OPERATORS = new Set(["notEqual", "notIn"]);
 
-export const OPERATOR_PATTERN = new RegExp(
-  `^(?:(?:${OPERATOR_DECORATORS.join("|")}):)*(?:${OPERATORS.join("|")})$`,
-);
+export const OPERATOR_PATTERN = new RegExp(`^(?:(?:${OPERATOR_DECORATORS.join("|")}):)*(?:${OPERATORS.join("|")})$`);
 
 export function isKnownOperator(op: string): boolean {
   return OPERATOR_PATTERN.test(op);

@@ -2,7 +2,7 @@
 // server). Each `commit` is one transaction (a libsql batch) for any number of arrivals.
 
 import { createClient, type Client } from "@libsql/client";
-import { and, asc, desc, eq, gt, inArray, lt, lte, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt, lte, max, type SQL } from "drizzle-orm";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import type { BatchItem } from "drizzle-orm/batch";
@@ -39,7 +39,9 @@ export class LibsqlStore implements Store {
   private readonly db: Db;
 
   constructor(options: LibsqlOptions) {
-    this.client = createClient(options.authToken ? { url: options.url, authToken: options.authToken } : { url: options.url });
+    this.client = createClient(
+      options.authToken ? { url: options.url, authToken: options.authToken } : { url: options.url },
+    );
     this.db = drizzle(this.client, { schema: t });
     this.local = options.url === ":memory:" || options.url.startsWith("file:");
   }
@@ -91,6 +93,7 @@ export class LibsqlStore implements Store {
           seq: b.journal.seq,
           patch: JSON.stringify(b.journal.patch),
           at: b.journal.at,
+          kind: b.journal.kind ?? "patch",
         }),
       );
     }
@@ -121,7 +124,10 @@ export class LibsqlStore implements Store {
       } else {
         const v = { objectId: o.id, name: op.name, dueAt: op.dueAt!, kind: op.kind };
         out.push(
-          db.insert(t.timers).values(v).onConflictDoUpdate({ target: [t.timers.objectId, t.timers.name], set: v }),
+          db
+            .insert(t.timers)
+            .values(v)
+            .onConflictDoUpdate({ target: [t.timers.objectId, t.timers.name], set: v }),
         );
       }
     }
@@ -168,13 +174,21 @@ export class LibsqlStore implements Store {
     const timers = await this.db
       .select()
       .from(t.timers)
-      .where(inArray(t.timers.objectId, rows.map((r) => r.id)));
+      .where(
+        inArray(
+          t.timers.objectId,
+          rows.map((r) => r.id),
+        ),
+      );
     const byObject = groupTimers(timers);
     return rows.map((r) => toObject(r, byObject.get(r.id) ?? []));
   }
 
   async listDecisions(objectId: string, limit: number, before?: string): Promise<Decision[]> {
-    const where = before === undefined ? eq(t.decisions.objectId, objectId) : and(eq(t.decisions.objectId, objectId), lt(t.decisions.id, before));
+    const where =
+      before === undefined
+        ? eq(t.decisions.objectId, objectId)
+        : and(eq(t.decisions.objectId, objectId), lt(t.decisions.id, before));
     const rows = await this.db.select().from(t.decisions).where(where).orderBy(desc(t.decisions.id)).limit(limit);
     return this.withActionStatus(rows.map((r) => JSON.parse(r.body) as Decision));
   }
@@ -213,17 +227,56 @@ export class LibsqlStore implements Store {
       .where(and(eq(t.journal.objectId, objectId), gt(t.journal.seq, afterSeq)))
       .orderBy(asc(t.journal.seq))
       .limit(limit);
-    return rows.map((r) => ({ seq: r.seq, patch: JSON.parse(r.patch) as JsonObject, at: r.at }));
+    return rows.map((r) => ({
+      seq: r.seq,
+      patch: JSON.parse(r.patch) as JsonObject,
+      at: r.at,
+      kind: r.kind as "patch" | "snapshot",
+    }));
+  }
+
+  async compactableJournal(before: number): Promise<{ objectId: string; seq: number }[]> {
+    const rows = await this.db
+      .select({ objectId: t.journal.objectId, seq: max(t.journal.seq) })
+      .from(t.journal)
+      .where(and(lt(t.journal.at, before), eq(t.journal.kind, "patch")))
+      .groupBy(t.journal.objectId)
+      .orderBy(asc(t.journal.objectId));
+    return rows.filter((r) => r.seq !== null).map((r) => ({ objectId: r.objectId, seq: r.seq! }));
+  }
+
+  async compactJournal(objectId: string, seq: number, snapshot: JournalEntry): Promise<void> {
+    const db = this.db;
+    await db.batch([
+      db.delete(t.journal).where(and(eq(t.journal.objectId, objectId), lte(t.journal.seq, seq))),
+      db.insert(t.journal).values({
+        objectId,
+        seq,
+        patch: JSON.stringify(snapshot.patch),
+        at: snapshot.at,
+        kind: "snapshot",
+      }),
+    ]);
   }
 
   async pendingActions(): Promise<ActionRecord[]> {
-    const rows = await this.db.select().from(t.actions).where(eq(t.actions.status, "pending")).orderBy(asc(t.actions.id));
+    const rows = await this.db
+      .select()
+      .from(t.actions)
+      .where(eq(t.actions.status, "pending"))
+      .orderBy(asc(t.actions.id));
     return rows.map(toAction);
   }
 
   async updateAction(u: ActionUpdate): Promise<void> {
     const db = this.db;
-    const set = { status: u.status, attempts: u.attempts, nextAttemptAt: u.nextAttemptAt, lastError: u.lastError, updatedAt: u.updatedAt };
+    const set = {
+      status: u.status,
+      attempts: u.attempts,
+      nextAttemptAt: u.nextAttemptAt,
+      lastError: u.lastError,
+      updatedAt: u.updatedAt,
+    };
     const statements: BatchItem<"sqlite">[] = [db.update(t.actions).set(set).where(eq(t.actions.id, u.id))];
     if (u.object) {
       const row = fromObject(u.object);

@@ -27,15 +27,28 @@ export class MemoryStore implements Store {
   }
 
   async commit(batches: CommitBatch[]): Promise<void> {
-    // Check everything first so that a failing batch writes nothing, like a transaction.
+    // Check everything first so that a failing batch writes nothing, like a transaction; keys
+    // repeated within this commit conflict as they would in the database.
+    const seen = new Set<string>();
+    const claim = (key: string, what: string) => {
+      if (seen.has(key)) throw new Error(`${what} exists`);
+      seen.add(key);
+    };
     for (const b of batches) {
       const id = b.object.id;
       if (b.journal && (this.journals.get(id) ?? []).some((j) => j.seq === b.journal!.seq))
         throw new Error(`journal entry ${id}#${b.journal.seq} exists`);
+      if (b.journal) claim(`journal\u0000${id}\u0000${b.journal.seq}`, `journal entry ${id}#${b.journal.seq}`);
       if (b.decision && this.decisions.has(b.decision.id)) throw new Error(`decision ${b.decision.id} exists`);
+      if (b.decision) claim(`decision\u0000${b.decision.id}`, `decision ${b.decision.id}`);
       if (b.idempotency && this.idempotency.has(`${id}\u0000${b.idempotency.key}`))
         throw new Error(`idempotency key ${b.idempotency.key} exists`);
-      for (const a of b.actions) if (this.actions.has(a.id)) throw new Error(`action ${a.id} exists`);
+      if (b.idempotency)
+        claim(`idempotency\u0000${id}\u0000${b.idempotency.key}`, `idempotency key ${b.idempotency.key}`);
+      for (const a of b.actions) {
+        if (this.actions.has(a.id)) throw new Error(`action ${a.id} exists`);
+        claim(`action\u0000${a.id}`, `action ${a.id}`);
+      }
     }
     for (const b of batches) {
       const o = copy(b.object);
@@ -44,7 +57,7 @@ export class MemoryStore implements Store {
       this.objects.set(o.id, o);
       if (b.journal) {
         const list = this.journals.get(o.id) ?? [];
-        list.push(copy(b.journal));
+        list.push({ kind: "patch", ...copy(b.journal) });
         this.journals.set(o.id, list);
       }
       if (b.decision) this.decisions.set(b.decision.id, copy(b.decision));
@@ -89,7 +102,10 @@ export class MemoryStore implements Store {
   }
 
   private withActionStatus(d: Decision): Decision {
-    return copy({ ...d, actions: d.actions.map((a) => ({ ...a, status: this.actions.get(a.id)?.status ?? a.status })) });
+    return copy({
+      ...d,
+      actions: d.actions.map((a) => ({ ...a, status: this.actions.get(a.id)?.status ?? a.status })),
+    });
   }
 
   async getIdempotent(objectId: string, key: string): Promise<Json | null> {
@@ -98,11 +114,31 @@ export class MemoryStore implements Store {
   }
 
   async journal(objectId: string, afterSeq: number, limit: number): Promise<JournalEntry[]> {
-    return (this.journals.get(objectId) ?? []).filter((j) => j.seq > afterSeq).slice(0, limit).map(copy);
+    return (this.journals.get(objectId) ?? [])
+      .filter((j) => j.seq > afterSeq)
+      .slice(0, limit)
+      .map(copy);
+  }
+
+  async compactableJournal(before: number): Promise<{ objectId: string; seq: number }[]> {
+    const out: { objectId: string; seq: number }[] = [];
+    for (const [objectId, list] of [...this.journals].sort(([a], [b]) => cmp(a, b))) {
+      const old = list.filter((j) => j.at < before && (j.kind ?? "patch") === "patch");
+      if (old.length > 0) out.push({ objectId, seq: Math.max(...old.map((j) => j.seq)) });
+    }
+    return out;
+  }
+
+  async compactJournal(objectId: string, seq: number, snapshot: JournalEntry): Promise<void> {
+    const list = (this.journals.get(objectId) ?? []).filter((j) => j.seq > seq);
+    this.journals.set(objectId, [{ ...copy(snapshot), seq, kind: "snapshot" }, ...list]);
   }
 
   async pendingActions(): Promise<ActionRecord[]> {
-    return [...this.actions.values()].filter((a) => a.status === "pending").sort((a, b) => cmp(a.id, b.id)).map(copy);
+    return [...this.actions.values()]
+      .filter((a) => a.status === "pending")
+      .sort((a, b) => cmp(a.id, b.id))
+      .map(copy);
   }
 
   async updateAction(u: ActionUpdate): Promise<void> {
@@ -120,9 +156,7 @@ export class MemoryStore implements Store {
     const out: DueTimer[] = [];
     for (const o of this.objects.values())
       for (const t of o.timers) if (t.dueAt <= until) out.push({ objectId: o.id, ...t });
-    return out
-      .sort((a, b) => a.dueAt - b.dueAt || cmp(a.objectId, b.objectId) || cmp(a.name, b.name))
-      .slice(0, limit);
+    return out.sort((a, b) => a.dueAt - b.dueAt || cmp(a.objectId, b.objectId) || cmp(a.name, b.name)).slice(0, limit);
   }
 
   async nextTimer(): Promise<DueTimer | null> {

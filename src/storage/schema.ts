@@ -32,6 +32,8 @@ export const journal = sqliteTable(
     seq: integer("seq").notNull(),
     patch: text("patch").notNull(),
     at: integer("at").notNull(),
+    /** `patch`, or `snapshot`: the whole memory at `seq`, left where older entries were compacted. */
+    kind: text("kind").notNull().default("patch"),
   },
   (t) => [primaryKey({ columns: [t.objectId, t.seq] }), index("journal_at").on(t.at)],
 );

@@ -1,0 +1,47 @@
+// Server configuration: environment variables validated by zod, overridable by CLI flags.
+
+import { z } from "zod";
+import { zodProblems } from "./core/validate.ts";
+
+const int = (dflt: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+
+export const configSchema = z.object({
+  VIGIL_HOST: z.string().min(1).default("127.0.0.1"),
+  VIGIL_PORT: int(8080, 0, 65535),
+  VIGIL_DB_URL: z.string().min(1).default("file:data/vigil.db"),
+  VIGIL_DB_AUTH_TOKEN: z.string().optional(),
+  VIGIL_RULES_DIR: z.string().min(1).default("rules"),
+  VIGIL_TOKENS: z.string().default(""),
+  VIGIL_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  VIGIL_BODY_LIMIT: int(1024 * 1024, 1024, 64 * 1024 * 1024),
+  VIGIL_MEMORY_LIMIT: int(256 * 1024, 1024, 16 * 1024 * 1024),
+  FLY_API_TOKEN: z.string().optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Reads the configuration; throws with every problem named by variable. */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  overrides: Partial<Record<keyof Config, string>> = {},
+): Config {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const v = overrides[key as keyof Config] ?? env[key];
+    if (v !== undefined && v !== "") input[key] = v;
+  }
+  const r = configSchema.safeParse(input);
+  if (!r.success) {
+    const lines = zodProblems(r.error).map((p) => `${p.path.replace(/^\$\./, "")}: ${p.message}`);
+    throw new Error(`invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  return r.data;
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  return m !== null && m.slice(1).every((x) => Number(x) <= 255);
+}

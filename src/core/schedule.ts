@@ -1,0 +1,38 @@
+// Cron schedules of a policy: the next tick of each, and the timer operations that keep an
+// object's cron timers in step with its policy's schedules.
+
+import { CronExpressionParser } from "cron-parser";
+import type { Timer, TimerOp } from "./types.ts";
+
+export interface Schedule {
+  name: string;
+  cron: string;
+  timezone?: string | undefined;
+}
+
+/** The first tick strictly after `after` (epoch ms), in the schedule's time zone (UTC by default). */
+export function nextTick(schedule: Schedule, after: number): number {
+  const expr = CronExpressionParser.parse(schedule.cron, {
+    currentDate: new Date(after),
+    tz: schedule.timezone ?? "UTC",
+  });
+  return expr.next().getTime();
+}
+
+/**
+ * Arms every schedule that has no pending timer (including the one that just fired) and
+ * removes cron timers whose schedule is gone. The next tick counts from `now`, so ticks
+ * missed while the server was down collapse into the one that fires late.
+ */
+export function cronTimerOps(schedules: readonly Schedule[], timers: readonly Timer[], now: number): TimerOp[] {
+  const ops: TimerOp[] = [];
+  const pending = new Map(timers.map((t) => [t.name, t]));
+  for (const s of schedules) {
+    const t = pending.get(s.name);
+    if (!t || t.kind !== "cron") ops.push({ name: s.name, op: "set", dueAt: nextTick(s, now), kind: "cron" });
+  }
+  const names = new Set(schedules.map((s) => s.name));
+  for (const t of timers)
+    if (t.kind === "cron" && !names.has(t.name)) ops.push({ name: t.name, op: "cancel", kind: "cron" });
+  return ops;
+}

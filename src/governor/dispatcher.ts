@@ -1,0 +1,186 @@
+// The outbox dispatcher: sends committed actions to their driver, one at a time per object
+// and in order, retrying with jittered exponential backoff. It only ever reads actions that
+// are already durable, so a crash between commit and dispatch loses nothing: at start the
+// pending rows are dispatched again.
+
+import type { Clock, TimerHandle } from "../core/clock.ts";
+import type { ActionRecord } from "../core/store.ts";
+import type { Observation } from "../core/types.ts";
+import { DriverError } from "../substrate/driver.ts";
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseMs: 250, maxMs: 30_000 };
+
+/** Full jitter: a random wait between half and all of the exponential step. */
+export function backoffMs(attempt: number, retry: RetryPolicy, random: () => number): number {
+  const step = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(step / 2 + (random() * step) / 2);
+}
+
+export interface DispatchHooks {
+  /** Sends the action to its driver; resolves with the driver's observation. */
+  send(action: ActionRecord): Promise<Observation>;
+  /** Records a confirmation (in the object's mailbox). */
+  confirmed(action: ActionRecord, observation: Observation): Promise<void>;
+  /** Records a retry or a final failure (in the object's mailbox). */
+  failed(action: ActionRecord, error: string, final: boolean): Promise<void>;
+  /** Runs a task in the object's mailbox. */
+  exclusive<T>(objectId: string, task: () => Promise<T>): Promise<T>;
+  onError(error: Error, context: string): void;
+}
+
+interface Lane {
+  queue: ActionRecord[];
+  running: boolean;
+  /** Set while the head of the queue waits out its backoff. */
+  wait: TimerHandle | null;
+}
+
+export class Dispatcher {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly active = new Set<Promise<void>>();
+  /** Lanes waiting on a driver call. */
+  private sending = 0;
+  private closed = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly hooks: DispatchHooks,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Queues durable actions; call inside the object's mailbox, after their commit. */
+  enqueue(actions: ActionRecord[]): void {
+    for (const a of actions) {
+      const lane = this.lane(a.objectId);
+      lane.queue.push({ ...a });
+      this.pump(a.objectId, lane);
+    }
+  }
+
+  /** Ids of the object's actions not yet handed to the driver (they can be superseded). */
+  queued(objectId: string): string[] {
+    return this.lanes.get(objectId)?.queue.map((a) => a.id) ?? [];
+  }
+
+  /** Drops queued actions that a newer decision replaced. Call inside the mailbox. */
+  supersede(objectId: string, ids: string[]): void {
+    const lane = this.lanes.get(objectId);
+    if (!lane || ids.length === 0) return;
+    const head = lane.queue[0];
+    lane.queue = lane.queue.filter((a) => !ids.includes(a.id));
+    if (lane.wait && head && ids.includes(head.id)) {
+      // The action in backoff is gone: the next one need not wait for its timer.
+      this.clock.clearTimeout(lane.wait);
+      lane.wait = null;
+      this.pump(objectId, lane);
+    }
+  }
+
+  forget(objectId: string): void {
+    const lane = this.lanes.get(objectId);
+    if (!lane) return;
+    lane.queue = [];
+    if (lane.wait) this.clock.clearTimeout(lane.wait);
+    lane.wait = null;
+  }
+
+  /** Lanes doing something other than waiting for a driver or a backoff. */
+  get working(): number {
+    return this.active.size - this.sending;
+  }
+
+  /** Actions waiting for the driver or a retry, for readiness and tests. */
+  get backlog(): number {
+    let n = 0;
+    for (const l of this.lanes.values()) n += l.queue.length + (l.running ? 1 : 0);
+    return n;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const lane of this.lanes.values()) {
+      if (lane.wait) this.clock.clearTimeout(lane.wait);
+      lane.wait = null;
+    }
+  }
+
+  private lane(objectId: string): Lane {
+    let lane = this.lanes.get(objectId);
+    if (!lane) this.lanes.set(objectId, (lane = { queue: [], running: false, wait: null }));
+    return lane;
+  }
+
+  private pump(objectId: string, lane: Lane): void {
+    if (lane.running || lane.wait || this.closed) return;
+    lane.running = true;
+    const run = this.run(objectId, lane).finally(() => {
+      lane.running = false;
+      this.active.delete(run);
+      if (lane.queue.length === 0 && !lane.wait) {
+        if (this.lanes.get(objectId) === lane) this.lanes.delete(objectId);
+      } else this.pump(objectId, lane);
+    });
+    this.active.add(run);
+  }
+
+  private async run(objectId: string, lane: Lane): Promise<void> {
+    while (!this.closed) {
+      const head = lane.queue[0];
+      if (!head) return;
+      const delay = head.nextAttemptAt - this.clock.now();
+      if (delay > 0) {
+        // Wait out the backoff on the clock, outside `active`, so idle() does not wait for it.
+        lane.wait = this.clock.setTimeout(() => {
+          lane.wait = null;
+          this.pump(objectId, lane);
+        }, delay);
+        return;
+      }
+      // Claim in the mailbox: an evaluation in progress may still supersede it.
+      const claimed = await this.hooks.exclusive(objectId, async () => {
+        if (lane.queue[0] !== head) return null;
+        lane.queue.shift();
+        return head;
+      });
+      if (!claimed) continue;
+      await this.attempt(claimed, lane);
+    }
+  }
+
+  private async attempt(action: ActionRecord, lane: Lane): Promise<void> {
+    const tried = { ...action, attempts: action.attempts + 1 };
+    let observation: Observation;
+    this.sending++;
+    try {
+      observation = await this.hooks.send(tried);
+    } catch (e) {
+      this.sending--;
+      const message = e instanceof Error ? e.message : String(e);
+      const retryable = !(e instanceof DriverError) || e.retryable;
+      const final = !retryable || tried.attempts >= this.retry.maxAttempts;
+      const next = final
+        ? tried
+        : { ...tried, nextAttemptAt: this.clock.now() + backoffMs(tried.attempts, this.retry, this.random) };
+      await this.report(() => this.hooks.failed(next, message, final));
+      if (!final) lane.queue.unshift(next);
+      return;
+    }
+    this.sending--;
+    await this.report(() => this.hooks.confirmed(tried, observation));
+  }
+
+  private async report(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      this.hooks.onError(e as Error, "recording an action result");
+    }
+  }
+}

@@ -1,0 +1,64 @@
+// Hot reload: watches the rules directory and loads an edited file as a new policy version
+// (content hash). Objects use it from their next evaluation. An invalid file is refused and
+// reported, and the previous version keeps serving.
+
+import { existsSync, watch, type FSWatcher } from "node:fs";
+import { basename, join } from "node:path";
+import type { Clock, TimerHandle } from "../core/clock.ts";
+import type { Governor } from "./governor.ts";
+import type { LoadResult, PolicyRegistry } from "./policies.ts";
+
+export interface WatcherEvents {
+  reloaded(file: string, result: LoadResult | { removed: true }): void;
+}
+
+/** Editors write a file in several steps; wait this long after the last event. */
+const SETTLE_MS = 150;
+
+export class PolicyWatcher {
+  private watcher: FSWatcher | null = null;
+  private readonly pending = new Map<string, TimerHandle>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly registry: PolicyRegistry,
+    private readonly governor: Governor,
+    private readonly clock: Clock,
+    private readonly events: WatcherEvents,
+  ) {}
+
+  start(): void {
+    this.watcher = watch(this.dir, (_event, name) => {
+      if (!name || !name.endsWith(".json")) return;
+      const file = join(this.dir, basename(name));
+      const previous = this.pending.get(file);
+      if (previous) this.clock.clearTimeout(previous);
+      this.pending.set(
+        file,
+        this.clock.setTimeout(() => {
+          this.pending.delete(file);
+          void this.reload(file);
+        }, SETTLE_MS),
+      );
+    });
+  }
+
+  /** Loads one file again (what a change event leads to). */
+  async reload(file: string): Promise<LoadResult | { removed: true }> {
+    if (!existsSync(file)) {
+      // A deleted file unloads nothing: objects governed by it keep their last version.
+      this.events.reloaded(file, { removed: true });
+      return { removed: true };
+    }
+    const result = this.registry.loadFile(file);
+    if (result.ok) await this.governor.armSchedules(result.policy.info.name);
+    this.events.reloaded(file, result);
+    return result;
+  }
+
+  close(): void {
+    this.watcher?.close();
+    for (const h of this.pending.values()) this.clock.clearTimeout(h);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,63 @@
+// The HTTP API v1 as one hono app. Routes validate their input, call the governor and the
+// policy registry (never the store), and every failure leaves through one error map as
+// application/problem+json (problem.ts).
+
+import { Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import type { GovernorApi, PoliciesApi } from "../governor/api.ts";
+import { authenticator, type Scope, type TokenConfig } from "./auth.ts";
+import { errorResponse, methodNotAllowedHandler, notFoundHandler, problemResponse } from "./problem.ts";
+import { decisionRoutes } from "./routes/decisions.ts";
+import { factRoutes } from "./routes/facts.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { objectRoutes } from "./routes/objects.ts";
+import { policyRoutes } from "./routes/policies.ts";
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export interface AppServices {
+  governor: GovernorApi;
+  policies: PoliciesApi;
+  /** Bearer tokens; an empty list turns auth off (main.ts then binds loopback only). */
+  tokens: TokenConfig[];
+  /** Request body limit in bytes (default 1 MiB). */
+  bodyLimitBytes?: number;
+  /** Told about every error that became a 500 (the reply itself carries no detail). */
+  onInternalError?: (error: unknown, method: string, path: string) => void;
+}
+
+/** What route modules get: the services, auth per scope, and the body limit. */
+export interface RouteDeps {
+  governor: GovernorApi;
+  policies: PoliciesApi;
+  auth: (scope: Scope) => MiddlewareHandler;
+  body: MiddlewareHandler;
+}
+
+/** Builds the app; `app.fetch` serves it, `app.request()` tests it without sockets. */
+export function createApp(services: AppServices): Hono {
+  const limit = services.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+  const app = new Hono();
+  app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedHandler }));
+
+  const deps: RouteDeps = {
+    governor: services.governor,
+    policies: services.policies,
+    auth: authenticator(services.tokens),
+    // Per route and after auth, so a client without a token cannot make the server read 1 MiB.
+    body: bodyLimit({
+      maxSize: limit,
+      onError: () => problemResponse("too-large", `request bodies are limited to ${limit} bytes`),
+    }),
+  };
+  healthRoutes(app, deps);
+  objectRoutes(app, deps);
+  factRoutes(app, deps);
+  decisionRoutes(app, deps);
+  policyRoutes(app, deps);
+
+  app.notFound(notFoundHandler);
+  app.onError((error, c) => errorResponse(error, (e) => services.onInternalError?.(e, c.req.method, c.req.path)));
+  return app;
+}

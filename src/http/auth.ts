@@ -1,0 +1,114 @@
+// Bearer tokens with scopes, from configuration (`VIGIL_TOKENS`).
+//
+// Format: entries separated by commas (or whitespace/newlines), each `name:token:scopes`
+// where scopes are joined by `+`, e.g.
+//   VIGIL_TOKENS="ingest:4f9c2d7e1a0b3c5d:write:facts,ops:9e8d7c6b5a493827:read+write:objects"
+// The name is what logs and 403s show (never the token); it is 1-64 characters of
+// `A-Z a-z 0-9 . _ -`. Tokens are at least 16 characters of RFC 6750's b64token alphabet
+// (`A-Z a-z 0-9 - . _ ~ + /`, then `=` padding) and contain no `:`. `admin` implies every
+// scope. An empty list turns auth off; main.ts then binds loopback only.
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { problemResponse } from "./problem.ts";
+
+export const SCOPES = ["read", "write:facts", "write:objects", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** One configured token. */
+export interface TokenConfig {
+  token: string;
+  scopes: Scope[];
+  name?: string;
+}
+
+export const MIN_TOKEN_LENGTH = 16;
+const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * Parses `VIGIL_TOKENS`. Throws an Error naming the entry (by position and name, never by its
+ * token) when anything is malformed; an empty or blank text means no tokens.
+ */
+export function parseTokens(text: string): TokenConfig[] {
+  const out: TokenConfig[] = [];
+  const entries = text.split(/[,\s]+/).filter((e) => e !== "");
+  entries.forEach((entry, i) => {
+    const first = entry.indexOf(":");
+    const second = first < 0 ? -1 : entry.indexOf(":", first + 1);
+    const name = first < 0 ? entry : entry.slice(0, first);
+    const where = `VIGIL_TOKENS entry ${i + 1}` + (NAME.test(name) ? ` ("${name}")` : "");
+    if (second < 0) throw new Error(`${where}: expected name:token:scope[+scope...], e.g. ingest:<token>:write:facts`);
+    const token = entry.slice(first + 1, second);
+    const scopes = entry.slice(second + 1).split("+");
+    if (!NAME.test(name)) throw new Error(`${where}: the name must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+    if (!TOKEN.test(token))
+      throw new Error(`${where}: the token may use only A-Z a-z 0-9 - . _ ~ + / (then = padding)`);
+    if (token.length < MIN_TOKEN_LENGTH)
+      throw new Error(
+        `${where}: the token must be at least ${MIN_TOKEN_LENGTH} characters (try: openssl rand -hex 32)`,
+      );
+    for (const s of scopes)
+      if (!(SCOPES as readonly string[]).includes(s))
+        throw new Error(`${where}: unknown scope "${s}"; scopes are ${SCOPES.join(", ")}, joined with +`);
+    if (out.some((t) => t.name === name)) throw new Error(`${where}: the name "${name}" is used twice`);
+    if (out.some((t) => t.token === token)) throw new Error(`${where}: the same token is configured twice`);
+    out.push({ name, token, scopes: [...new Set(scopes)] as Scope[] });
+  });
+  return out;
+}
+
+/** True when a token holding `scopes` may act with `scope` (admin implies all). */
+export function grants(scopes: readonly Scope[], scope: Scope): boolean {
+  return scopes.includes("admin") || scopes.includes(scope);
+}
+
+const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+const CHALLENGE = 'Bearer realm="vigil"';
+
+/**
+ * Returns a factory of per-route middleware: `auth("read")` lets a request through when its
+ * bearer token holds `read` (or admin). Missing or unknown token: 401 with
+ * `WWW-Authenticate`; known token without the scope: 403. Tokens are compared as sha256
+ * digests with timingSafeEqual, against every configured token (no early exit), so the
+ * reply time does not depend on how much of a token was right.
+ */
+export function authenticator(tokens: readonly TokenConfig[]): (scope: Scope) => MiddlewareHandler {
+  if (tokens.length === 0) {
+    const open: MiddlewareHandler = async (_c, next) => next();
+    return () => open;
+  }
+  const known = tokens.map((t) => ({ digest: digest(t.token), scopes: t.scopes, name: t.name }));
+  const identify = (header: string | undefined) => {
+    const m = header === undefined ? null : /^Bearer +([^\s]+) *$/i.exec(header);
+    if (!m) return "missing" as const;
+    const given = digest(m[1]!);
+    let match: (typeof known)[number] | undefined;
+    for (const k of known) if (timingSafeEqual(k.digest, given)) match = k;
+    return match ?? ("invalid" as const);
+  };
+  return (scope) => async (c, next) => {
+    const who = identify(c.req.header("authorization"));
+    if (who === "missing")
+      return problemResponse(
+        "unauthorized",
+        "this route needs a bearer token (Authorization: Bearer <token>)",
+        undefined,
+        {
+          "www-authenticate": CHALLENGE,
+        },
+      );
+    if (who === "invalid")
+      return problemResponse("unauthorized", "the bearer token is not valid", undefined, {
+        "www-authenticate": `${CHALLENGE}, error="invalid_token"`,
+      });
+    if (!grants(who.scopes, scope))
+      return problemResponse(
+        "forbidden",
+        `the token${who.name ? ` "${who.name}"` : ""} lacks the scope "${scope}" this route needs`,
+        undefined,
+        { "www-authenticate": `${CHALLENGE}, error="insufficient_scope", scope="${scope}"` },
+      );
+    await next();
+  };
+}

@@ -1,0 +1,128 @@
+// The one error map of the HTTP API: every failure becomes an RFC 9457 problem+json reply.
+//
+// `type` URIs follow one scheme: `https://vigil.dev/problems/<slug>`, one slug per kind of
+// failure (listed in PROBLEMS below), so a client can branch on `type` and ignore `title`.
+// Validation failures (422) carry `errors: [{path, message}]`; paths are `$`-rooted: JSON
+// paths into the body (`$.facts.a`), or the name of the path parameter, query parameter or
+// header at fault (`$.id`, `$.limit`, `$.headers.Idempotency-Key`).
+
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { ZodError } from "zod";
+import { VigilError, type ErrorKind } from "../core/errors.ts";
+import { zodProblems, type Problem } from "../core/validate.ts";
+
+export const PROBLEM_BASE = "https://vigil.dev/problems/";
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+/** Every kind of problem the API replies with: status and title. */
+export const PROBLEMS = {
+  "malformed-request": { status: 400, title: "Malformed request" },
+  unauthorized: { status: 401, title: "Unauthorized" },
+  forbidden: { status: 403, title: "Forbidden" },
+  "not-found": { status: 404, title: "Not found" },
+  "method-not-allowed": { status: 405, title: "Method not allowed" },
+  conflict: { status: 409, title: "Conflict" },
+  "too-large": { status: 413, title: "Payload too large" },
+  "unsupported-media-type": { status: 415, title: "Unsupported media type" },
+  validation: { status: 422, title: "Validation failed" },
+  internal: { status: 500, title: "Internal server error" },
+  unavailable: { status: 503, title: "Service unavailable" },
+} as const;
+
+export type ProblemSlug = keyof typeof PROBLEMS;
+
+/** The body of a problem reply. */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: Problem[];
+}
+
+const KIND_TO_SLUG: Record<ErrorKind, ProblemSlug> = {
+  "not-found": "not-found",
+  invalid: "validation",
+  conflict: "conflict",
+  "too-large": "too-large",
+  unavailable: "unavailable",
+};
+
+/** A failure detected in the HTTP layer itself; `onError` turns it into its reply. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly slug: ProblemSlug,
+    readonly detail: string,
+    readonly errors?: Problem[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail);
+    this.name = "HttpProblem";
+  }
+}
+
+export function problemBody(slug: ProblemSlug, detail: string, errors?: Problem[]): ProblemBody {
+  const { status, title } = PROBLEMS[slug];
+  const body: ProblemBody = { type: PROBLEM_BASE + slug, title, status, detail };
+  if (errors !== undefined) body.errors = errors;
+  return body;
+}
+
+/** A problem+json Response. */
+export function problemResponse(
+  slug: ProblemSlug,
+  detail: string,
+  errors?: Problem[],
+  headers: Record<string, string> = {},
+): Response {
+  const body = problemBody(slug, detail, errors);
+  return new Response(JSON.stringify(body), {
+    status: body.status,
+    headers: { ...headers, "content-type": PROBLEM_CONTENT_TYPE },
+  });
+}
+
+/** A 422 for problems found in a path parameter, query string, header or body. */
+export const validationProblem = (detail: string, errors: Problem[]) => new HttpProblem("validation", detail, errors);
+
+/**
+ * Maps any thrown value to its problem reply. Unexpected errors become a bare 500: the
+ * message and stack stay in the server (`report`), never in the reply.
+ */
+export function errorResponse(error: unknown, report: (error: unknown) => void = () => {}): Response {
+  if (error instanceof HttpProblem) return problemResponse(error.slug, error.detail, error.errors, error.headers);
+  if (error instanceof VigilError) {
+    const slug = KIND_TO_SLUG[error.kind];
+    const errors = slug === "validation" || error.problems.length > 0 ? error.problems : undefined;
+    return problemResponse(slug, error.message, errors);
+  }
+  if (error instanceof ZodError) return problemResponse("validation", "the request is invalid", zodProblems(error));
+  if (error instanceof HTTPException) {
+    // Thrown by hono middleware; keep its status when it is one we describe.
+    const slug = slugForStatus(error.status);
+    if (slug !== "internal") return problemResponse(slug, error.message || PROBLEMS[slug].title);
+  }
+  report(error);
+  return problemResponse("internal", "the server could not complete the request; it has been logged");
+}
+
+function slugForStatus(status: number): ProblemSlug {
+  for (const [slug, p] of Object.entries(PROBLEMS)) if (p.status === status) return slug as ProblemSlug;
+  return "internal";
+}
+
+/** The hono `notFound` handler. */
+export const notFoundHandler = (c: Context) =>
+  problemResponse("not-found", `no route for ${c.req.method} ${c.req.path}`);
+
+/** The `onMethodNotAllowed` handler of hono's methodNotAllowed middleware. */
+export const methodNotAllowedHandler = (c: Context, methods: string[]) =>
+  problemResponse(
+    "method-not-allowed",
+    `${c.req.method} is not allowed on ${c.req.path}; allowed: ${methods.join(", ")}`,
+    undefined,
+    {
+      allow: methods.join(", "),
+    },
+  );

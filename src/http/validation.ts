@@ -1,0 +1,113 @@
+// Everything a route reads from a request, checked before any service sees it: path ids,
+// query strings, headers and JSON bodies. Each failure is a problem with its own status:
+// 415 (not JSON by content type), 400 (not JSON by syntax), 422 (JSON, but invalid).
+
+import type { Context } from "hono";
+import type { z } from "zod";
+import { objectIdSchema } from "../contracts/api.ts";
+import { FORBIDDEN_KEYS } from "../core/merge-patch.ts";
+import { formatPath, type PathSegment } from "../core/paths.ts";
+import { zodProblems, type Problem } from "../core/validate.ts";
+import { HttpProblem, validationProblem } from "./problem.ts";
+
+/** Media types accepted for JSON bodies (parameters such as `charset` are ignored). */
+export const JSON_MEDIA_TYPES = ["application/json", "application/merge-patch+json"];
+
+/**
+ * Nesting allowed in a request body. Generous (the governor holds memory to its own, tighter
+ * depth limit); it exists so that no body can exhaust the stack of a recursive validator.
+ */
+export const MAX_BODY_DEPTH = 64;
+
+/** Validates with a zod schema; problem paths are rebased from `$` onto `root`. */
+export function check<S extends z.ZodType>(schema: S, value: unknown, what: string, root = "$"): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const problems = zodProblems(r.error).map((p) => ({ ...p, path: root + p.path.slice(1) }));
+  throw validationProblem(`invalid ${what}`, problems);
+}
+
+/** The `:id` path parameter as an object id (422 naming `$.id` otherwise). */
+export function objectIdParam(c: Context): string {
+  return check(objectIdSchema, c.req.param("id"), "object id", "$.id");
+}
+
+/** The query string validated by `schema`; empty values (`?state=`) count as absent. */
+export function queryParams<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of Object.entries(c.req.query())) if (v !== "") raw[k] = v;
+  return check(schema, raw, "query string", "$.query");
+}
+
+/**
+ * Reads a JSON body: content type, syntax, then the structural guard (depth, forbidden keys).
+ * With `optional`, an empty body reads as `{}`.
+ */
+export async function readJson(c: Context, opts: { optional?: boolean } = {}): Promise<unknown> {
+  const header = c.req.header("content-type");
+  const type = header?.split(";")[0]!.trim().toLowerCase();
+  if (type !== undefined && !JSON_MEDIA_TYPES.includes(type)) throw unsupported(type);
+  const text = await c.req.text();
+  if (text.trim() === "") {
+    if (opts.optional) return {};
+    throw new HttpProblem("malformed-request", "the request body is empty; this route needs a JSON body");
+  }
+  if (type === undefined) throw unsupported(undefined);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new HttpProblem("malformed-request", `the request body is not valid JSON: ${(e as Error).message}`);
+  }
+  const problems = guardJson(value);
+  if (problems.length > 0) throw validationProblem("the request body is not acceptable", problems);
+  return value;
+}
+
+const unsupported = (type: string | undefined) =>
+  new HttpProblem(
+    "unsupported-media-type",
+    `send the body as ${JSON_MEDIA_TYPES.join(" or ")} (got ${type === undefined ? "no content type" : `"${type}"`})`,
+  );
+
+interface Node {
+  value: unknown;
+  depth: number;
+  parent: Node | null;
+  key: PathSegment;
+}
+
+/**
+ * Walks a parsed body without recursion: rejects nesting deeper than MAX_BODY_DEPTH and the
+ * keys `__proto__`, `constructor`, `prototype` anywhere. (zod's record parsing silently drops
+ * an own `__proto__` key, so it must be caught here, before any schema runs.)
+ */
+export function guardJson(root: unknown): Problem[] {
+  const out: Problem[] = [];
+  const stack: Node[] = [{ value: root, depth: 1, parent: null, key: "" }];
+  while (stack.length > 0 && out.length < 20) {
+    const node = stack.pop()!;
+    const v = node.value;
+    if (v === null || typeof v !== "object") continue;
+    if (node.depth > MAX_BODY_DEPTH) {
+      out.push({ path: pathOf(node), message: `nested deeper than ${MAX_BODY_DEPTH} levels` });
+      continue;
+    }
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], depth: node.depth + 1, parent: node, key: i });
+      continue;
+    }
+    for (const key of Object.keys(v)) {
+      const child: Node = { value: (v as Record<string, unknown>)[key], depth: node.depth + 1, parent: node, key };
+      if (FORBIDDEN_KEYS.has(key)) out.push({ path: pathOf(child), message: `the key "${key}" is not allowed` });
+      else stack.push(child);
+    }
+  }
+  return out;
+}
+
+function pathOf(node: Node): string {
+  const segments: PathSegment[] = [];
+  for (let n: Node | null = node; n?.parent; n = n.parent) segments.push(n.key);
+  return formatPath(segments.reverse());
+}

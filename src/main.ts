@@ -1,0 +1,118 @@
+// The composition root: configuration in, a running server out. The only place that knows
+// every concrete part (libsql store, drivers, system clock, hono on node).
+
+import { serve, type ServerType } from "@hono/node-server";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { isLoopback, type Config } from "./config.ts";
+import { DEFAULT_LIMITS } from "./core/merge-patch.ts";
+import { Governor } from "./governor/governor.ts";
+import { PolicyRegistry } from "./governor/policies.ts";
+import { PolicyWatcher } from "./governor/policy-watcher.ts";
+import { createApp } from "./http/app.ts";
+import { parseTokens } from "./http/auth.ts";
+import type { Logger } from "./log.ts";
+import { LibsqlStore } from "./storage/libsql-store.ts";
+import { SimulatedDriver } from "./substrate/simulated/driver.ts";
+import { SystemClock } from "./timers/clock.ts";
+
+export interface RunningServer {
+  url: string;
+  governor: Governor;
+  close(): Promise<void>;
+}
+
+/** Makes sure the directory of a `file:` database exists. */
+function prepareDatabase(url: string): void {
+  if (!url.startsWith("file:")) return;
+  const path = url.slice("file:".length).split("?")[0]!;
+  if (path && path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const tokens = parseTokens(config.VIGIL_TOKENS);
+  if (tokens.length === 0) {
+    if (!isLoopback(config.VIGIL_HOST)) {
+      throw new Error(
+        `refusing to bind ${config.VIGIL_HOST} without tokens: anyone who can reach it could govern your objects. ` +
+          "Set VIGIL_TOKENS, or bind a loopback address (127.0.0.1, ::1).",
+      );
+    }
+    log.warn("no tokens configured: binding loopback only, and every local request is allowed", {
+      host: config.VIGIL_HOST,
+    });
+  }
+  prepareDatabase(config.VIGIL_DB_URL);
+  const store = new LibsqlStore(
+    config.VIGIL_DB_AUTH_TOKEN
+      ? { url: config.VIGIL_DB_URL, authToken: config.VIGIL_DB_AUTH_TOKEN }
+      : { url: config.VIGIL_DB_URL },
+  );
+  const clock = new SystemClock();
+  const policies = new PolicyRegistry(() => clock.now());
+  for (const e of policies.loadDirectory(config.VIGIL_RULES_DIR)) {
+    for (const p of e.errors) log.error("policy refused", { file: e.file, path: p.path, error: p.message });
+  }
+  const loaded = policies.list().items;
+  log.info("policies loaded", { dir: config.VIGIL_RULES_DIR, policies: loaded.map((p) => `${p.name}@${p.version}`) });
+
+  const governor = new Governor({
+    store,
+    policies,
+    clock,
+    drivers: [new SimulatedDriver({ clock })],
+    limits: { ...DEFAULT_LIMITS, maxMemoryBytes: config.VIGIL_MEMORY_LIMIT },
+  });
+  governor.events.on("governor:error", (e, context) => log.error("governor error", { context, error: e.message }));
+  governor.events.on("action:failed", (a, error) =>
+    log.warn("action failed", { object: a.objectId, kind: a.kind, error }),
+  );
+  await governor.start();
+  const watcher = new PolicyWatcher(config.VIGIL_RULES_DIR, policies, governor, clock, {
+    reloaded: (file, r) => {
+      if ("removed" in r) log.warn("policy file removed; its last version keeps serving", { file });
+      else if (r.ok)
+        log.info("policy reloaded", {
+          file,
+          policy: `${r.policy.info.name}@${r.policy.info.version}`,
+          hash: r.policy.info.hash,
+        });
+      else
+        for (const p of r.error.errors)
+          log.error("policy refused; the previous version keeps serving", { file, path: p.path, error: p.message });
+    },
+  });
+  watcher.start();
+
+  const app = createApp({
+    governor,
+    policies,
+    tokens,
+    bodyLimitBytes: config.VIGIL_BODY_LIMIT,
+    onInternalError: (e, method, path) => log.error("request failed", { method, path, error: String(e) }),
+  });
+  const server = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: config.VIGIL_HOST, port: config.VIGIL_PORT }, (info) =>
+      resolve({ server: s, port: info.port }),
+    );
+    s.once("error", reject);
+  });
+  const host = config.VIGIL_HOST.includes(":") ? `[${config.VIGIL_HOST}]` : config.VIGIL_HOST;
+  const url = `http://${host}:${server.port}`;
+  log.info("listening", {
+    url,
+    db: config.VIGIL_DB_URL,
+    auth: tokens.length > 0 ? "bearer tokens" : "off (loopback only)",
+  });
+
+  return {
+    url,
+    governor,
+    close: async () => {
+      watcher.close();
+      await new Promise<void>((resolve) => server.server.close(() => resolve()));
+      await governor.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+ALTER TABLE `journal` ADD `kind` text DEFAULT 'patch' NOT NULL;

@@ -1,0 +1,41 @@
+// The substrate driver interface: where an object's compute runs and how Vigil starts,
+// suspends and stops it there. One contract suite (test/substrate.contract.ts) runs on every
+// driver.
+
+import type { JsonObject, Observation } from "../core/types.ts";
+import type { Problem } from "../core/validate.ts";
+
+export interface DriverTarget {
+  objectId: string;
+  config: JsonObject;
+}
+
+/** An observation the driver made on its own: an exit, a crash, a machine stopped elsewhere. */
+export type ObservationListener = (objectId: string, observation: Observation) => void;
+
+export interface Driver {
+  readonly name: string;
+  /** False when the substrate has no suspend; dormancy then stops instead. */
+  readonly canSuspend: boolean;
+  /** Problems with a config, paths relative to the config (`$.startMs`); empty when valid. */
+  validateConfig(config: unknown): Problem[];
+  /** Each resolves with the observation once the substrate confirms; rejects on failure. */
+  start(target: DriverTarget): Promise<Observation>;
+  suspend(target: DriverTarget): Promise<Observation>;
+  stop(target: DriverTarget): Promise<Observation>;
+  observe(target: DriverTarget): Promise<Observation>;
+  /** Registers the listener for changes Vigil did not ask for. */
+  onObservation(listener: ObservationListener): void;
+  close(): Promise<void>;
+}
+
+/** An error the driver may retry (429, 5xx, a busy machine) versus a final refusal. */
+export class DriverError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = "DriverError";
+  }
+}

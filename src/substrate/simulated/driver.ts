@@ -1,0 +1,86 @@
+// The simulated substrate: compute that exists only in this process, with configurable
+// latencies and failure rate on the injected clock. The default driver for demos and tests.
+
+import { z } from "zod";
+import type { Clock } from "../../core/clock.ts";
+import type { Observation } from "../../core/types.ts";
+import { zodProblems } from "../../core/validate.ts";
+import { DriverError, type Driver, type DriverTarget, type ObservationListener } from "../driver.ts";
+
+export const simulatedConfigSchema = z.strictObject({
+  startMs: z.number().int().min(0).max(600_000).default(0).describe("Latency of start"),
+  suspendMs: z.number().int().min(0).max(600_000).default(0).describe("Latency of suspend"),
+  stopMs: z.number().int().min(0).max(600_000).default(0).describe("Latency of stop"),
+  failRate: z.number().min(0).max(1).default(0).describe("Probability that a command fails (retryable)"),
+});
+
+type Status = Observation["status"];
+
+export interface SimulatedOptions {
+  clock: Clock;
+  /** Random numbers in [0, 1); inject a seeded one for deterministic failures. */
+  random?: () => number;
+}
+
+export class SimulatedDriver implements Driver {
+  readonly name = "simulated";
+  readonly canSuspend = true;
+  private readonly status = new Map<string, Status>();
+  private readonly listeners: ObservationListener[] = [];
+  private readonly clock: Clock;
+  private readonly random: () => number;
+
+  constructor(options: SimulatedOptions) {
+    this.clock = options.clock;
+    this.random = options.random ?? Math.random;
+  }
+
+  validateConfig(config: unknown) {
+    const r = simulatedConfigSchema.safeParse(config ?? {});
+    return r.success ? [] : zodProblems(r.error);
+  }
+
+  start(t: DriverTarget) {
+    return this.command(t, "startMs", "running");
+  }
+
+  suspend(t: DriverTarget) {
+    return this.command(t, "suspendMs", "suspended");
+  }
+
+  stop(t: DriverTarget) {
+    return this.command(t, "stopMs", "stopped");
+  }
+
+  async observe(t: DriverTarget): Promise<Observation> {
+    return { status: this.status.get(t.objectId) ?? "stopped", at: this.clock.now() };
+  }
+
+  onObservation(listener: ObservationListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Simulates a change Vigil did not ask for (a crash, an exit). */
+  crash(objectId: string, status: Status = "stopped"): void {
+    this.status.set(objectId, status);
+    for (const l of this.listeners) l(objectId, { status, at: this.clock.now(), reason: "simulated crash" });
+  }
+
+  async close(): Promise<void> {}
+
+  private command(t: DriverTarget, latency: "startMs" | "suspendMs" | "stopMs", to: Status): Promise<Observation> {
+    const config = simulatedConfigSchema.parse(t.config ?? {});
+    return new Promise((resolve, reject) => {
+      const finish = () => {
+        if (config.failRate > 0 && this.random() < config.failRate) {
+          reject(new DriverError(`simulated failure of ${latency.replace("Ms", "")}`, true));
+          return;
+        }
+        this.status.set(t.objectId, to);
+        resolve({ status: to, at: this.clock.now() });
+      };
+      if (config[latency] === 0) queueMicrotask(finish);
+      else this.clock.setTimeout(finish, config[latency]);
+    });
+  }
+}

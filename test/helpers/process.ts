@@ -1,0 +1,37 @@
+// Starts the real `vigil serve` as a child process on a free loopback port.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface VigilProcess {
+  url: string;
+  child: ChildProcess;
+  /** Everything the process wrote to stderr (its log). */
+  log: () => string;
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+export async function startVigil(env: Record<string, string>, args: string[] = []): Promise<VigilProcess> {
+  const child = spawn(process.execPath, ["bin/vigil.js", "serve", "--port", "0", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, VIGIL_LOG_LEVEL: "info", VIGIL_TOKENS: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    let stdout = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then((code) => reject(new Error(`vigil exited with ${code} before listening:\n${stderr}`)));
+  });
+  return { url, child, log: () => stderr, kill: (s) => child.kill(s), exited };
+}

@@ -1,0 +1,196 @@
+// Facts over HTTP: one object's patch and its decision, idempotent replays, and batches in
+// which each item fails alone.
+
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { expectProblem, setup, type Harness } from "./harness.ts";
+
+let h: Harness;
+beforeEach(async () => {
+  h = await setup();
+  await h.services.governor.putObject("w1", { policy: "queue-worker" });
+  await h.services.governor.putObject("w2", { policy: "queue-worker" });
+});
+afterEach(() => h.close());
+
+/** `{a: {a: ... 1}}`, `depth` objects deep. */
+const nested = (depth: number): unknown => (depth === 0 ? 1 : { a: nested(depth - 1) });
+
+const post = (id: string, body: unknown, headers: Record<string, string> = {}) =>
+  h.call("POST", `/v1/objects/${id}/facts`, { json: body, headers });
+
+describe("POST /v1/objects/:id/facts", () => {
+  test("merges the patch, evaluates, and replies with the object and the decision", async () => {
+    const reply = await post("w1", { facts: { queue: { depth: 3 } } });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get("idempotent-replayed")).toBeNull();
+    const { object, decision } = reply.body;
+    expect(object).toMatchObject({ id: "w1", memory: { queue: { depth: 3 } }, memoryVersion: 1, state: "waking" });
+    expect(decision).toMatchObject({
+      objectId: "w1",
+      trigger: { kind: "facts" },
+      outcome: "wake",
+      fromState: "dormant",
+      toState: "waking",
+      dryRun: false,
+    });
+    expect(decision.fired.map((f: { rule: string }) => f.rule)).toEqual(["backlog-wake"]);
+    expect(decision.actions.map((a: { kind: string }) => a.kind)).toEqual(["start"]);
+    expect(object.lastDecisionId).toBe(decision.id);
+  });
+
+  test("null removes a member (JSON Merge Patch)", async () => {
+    await post("w1", { facts: { a: 1, b: 2 } });
+    const reply = await post("w1", { facts: { a: null } });
+    expect(reply.body.object.memory).toEqual({ b: 2 });
+  });
+
+  test("accepts application/merge-patch+json", async () => {
+    const reply = await h.call("POST", "/v1/objects/w1/facts", {
+      raw: JSON.stringify({ facts: { x: 1 } }),
+      headers: { "content-type": "application/merge-patch+json" },
+    });
+    expect(reply.status).toBe(200);
+  });
+
+  test.each([
+    ["facts that are not an object", { facts: [1, 2] }, "$.facts"],
+    ["facts that are a string", { facts: "depth=3" }, "$.facts"],
+    ["missing facts", {}, "$.facts"],
+    ["an unknown property", { facts: {}, extra: 1 }, "$.extra"],
+    ["a __proto__ key", JSON.parse('{"facts":{"a":{"__proto__":{"polluted":true}}}}'), "$.facts.a.__proto__"],
+    ["a constructor key", { facts: { constructor: { prototype: 1 } } }, "$.facts.constructor"],
+    ["a patch nested too deep for memory", { facts: nested(20) }, "$.facts"],
+  ])("%s is a 422 naming %s", async (_label, body, path) => {
+    const problem = expectProblem(await post("w1", body), 422, "validation");
+    expect(problem.errors.some((e: { path: string }) => e.path.startsWith(path))).toBe(true);
+    expect(h.services.governor.getObject("w1")!.memoryVersion).toBe(0);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test("a patch over the governor's patch limit is a 422, not a 5xx", async () => {
+    const reply = await post("w1", { facts: { blob: "x".repeat(100 * 1024) } });
+    expectProblem(reply, 422, "validation");
+  });
+
+  test("an unknown object is a 404", async () => {
+    expectProblem(await post("ghost", { facts: { a: 1 } }), 404, "not-found");
+  });
+
+  test("an invalid id is a 422 naming $.id", async () => {
+    const problem = expectProblem(await post("a%20b", { facts: {} }), 422, "validation");
+    expect(problem.errors[0].path).toBe("$.id");
+  });
+});
+
+describe("Idempotency-Key", () => {
+  test("a replay answers 200 with the first reply and applies nothing", async () => {
+    const first = await post("w1", { facts: { queue: { depth: 1 } } }, { "idempotency-key": "job-42" });
+    expect(first.status).toBe(200);
+    const replay = await post("w1", { facts: { queue: { depth: 1 } } }, { "idempotency-key": "job-42" });
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.body).toEqual(first.body);
+    expect(replay.body.decision.id).toBe(first.body.decision.id);
+    expect(h.services.governor.getObject("w1")!.memoryVersion).toBe(1);
+    const decisions = await h.call("GET", "/v1/objects/w1/decisions");
+    expect(decisions.body.items.filter((d: { trigger: { kind: string } }) => d.trigger.kind === "facts")).toHaveLength(
+      1,
+    );
+  });
+
+  test("keys are per object", async () => {
+    await post("w1", { facts: { n: 1 } }, { "idempotency-key": "k" });
+    const other = await post("w2", { facts: { n: 1 } }, { "idempotency-key": "k" });
+    expect(other.headers.get("idempotent-replayed")).toBeNull();
+    expect(other.body.object.memoryVersion).toBe(1);
+  });
+
+  test("the same key with a different body is a 409", async () => {
+    await post("w1", { facts: { n: 1 } }, { "idempotency-key": "k" });
+    expectProblem(await post("w1", { facts: { n: 2 } }, { "idempotency-key": "k" }), 409, "conflict");
+    expect(h.services.governor.getObject("w1")!.memory).toEqual({ n: 1 });
+  });
+
+  test.each([
+    ["empty", ""],
+    ["with a space", "a b"],
+    ["201 characters", "k".repeat(201)],
+  ])("a key %s is a 422 naming the header", async (_label, key) => {
+    const problem = expectProblem(await post("w1", { facts: { n: 1 } }, { "idempotency-key": key }), 422, "validation");
+    expect(problem.errors).toEqual([{ path: "$.headers.Idempotency-Key", message: expect.any(String) }]);
+    expect(h.services.governor.getObject("w1")!.memoryVersion).toBe(0);
+  });
+});
+
+describe("POST /v1/facts", () => {
+  test("applies every item and reports each decision", async () => {
+    const reply = await h.call("POST", "/v1/facts", {
+      json: {
+        items: [
+          { objectId: "w1", facts: { queue: { depth: 2 } } },
+          { objectId: "w2", facts: { jobs: { inflight: 1 } } },
+        ],
+      },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body.results).toEqual([
+      { objectId: "w1", decisionId: expect.stringMatching(/^dec_/), outcome: "wake" },
+      { objectId: "w2", decisionId: expect.stringMatching(/^dec_/), outcome: "hold-active" },
+    ]);
+    expect(h.services.governor.getObject("w2")!.memory).toMatchObject({ jobs: { inflight: 1 } });
+  });
+
+  test("a bad item fails alone, in place", async () => {
+    const reply = await h.call("POST", "/v1/facts", {
+      json: {
+        items: [
+          { objectId: "w1", facts: { queue: { depth: 1 } } },
+          { objectId: "ghost", facts: { a: 1 } },
+          { objectId: "not an id", facts: { a: 1 } },
+          { objectId: "w2", facts: [1, 2, 3] },
+          { objectId: "w2", facts: { ok: true } },
+        ],
+      },
+    });
+    expect(reply.status).toBe(200);
+    const [ok, unknown, badId, badFacts, ok2] = reply.body.results;
+    expect(ok).toMatchObject({ objectId: "w1", outcome: "wake" });
+    expect(unknown).toMatchObject({ objectId: "ghost", error: { status: 404 } });
+    expect(badId).toMatchObject({ objectId: "not an id", error: { status: 422, errors: [{ path: "$.id" }] } });
+    expect(badFacts).toMatchObject({ objectId: "w2", error: { status: 422, errors: [{ path: "$.facts" }] } });
+    expect(ok2).toMatchObject({ objectId: "w2", decisionId: expect.any(String) });
+    expect(ok.error).toBeUndefined();
+    expect(h.services.governor.getObject("w1")!.memory).toMatchObject({ queue: { depth: 1 } });
+    expect(h.services.governor.getObject("w2")!.memory).toEqual({ ok: true });
+  });
+
+  test("idempotency keys replay per item", async () => {
+    const body = { items: [{ objectId: "w1", facts: { n: 1 }, idempotencyKey: "b-1" }] };
+    const first = await h.call("POST", "/v1/facts", { json: body });
+    const again = await h.call("POST", "/v1/facts", { json: body });
+    expect(again.body.results[0].decisionId).toBe(first.body.results[0].decisionId);
+    expect(h.services.governor.getObject("w1")!.memoryVersion).toBe(1);
+  });
+
+  test.each([
+    ["no items", { items: [] }, "$.items"],
+    ["items that are not an array", { items: {} }, "$.items"],
+    ["an item without objectId", { items: [{ facts: {} }] }, "$.items[0].objectId"],
+    ["an item with an unknown property", { items: [{ objectId: "w1", facts: {}, extra: 1 }] }, "$.items[0].extra"],
+    [
+      "a malformed idempotency key",
+      {
+        items: [
+          { objectId: "w1", facts: {} },
+          { objectId: "w1", facts: {}, idempotencyKey: "a b" },
+        ],
+      },
+      "$.items[1].idempotencyKey",
+    ],
+    ["1001 items", { items: Array.from({ length: 1001 }, () => ({ objectId: "w1", facts: {} })) }, "$.items"],
+  ])("%s refuses the whole batch with a 422 naming %s", async (_label, body, path) => {
+    const problem = expectProblem(await h.call("POST", "/v1/facts", { json: body }), 422, "validation");
+    expect(problem.errors.map((e: { path: string }) => e.path)).toContain(path);
+    expect(h.services.governor.getObject("w1")!.memoryVersion).toBe(0);
+  });
+});

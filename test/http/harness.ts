@@ -1,0 +1,100 @@
+// Shared setup for the HTTP tests: the real governor (test/helpers/services.ts) behind
+// createApp, and a small client over app.request() (no sockets).
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { GovernorApi } from "../../src/governor/api.ts";
+import { createApp } from "../../src/http/app.ts";
+import type { TokenConfig } from "../../src/http/auth.ts";
+import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
+
+/** One token per scope, plus admin. Each at least 16 characters, as parseTokens requires. */
+export const TOKENS = {
+  read: "read-token-0123456789",
+  facts: "facts-token-0123456789",
+  objects: "objects-token-0123456789",
+  admin: "admin-token-0123456789",
+} as const;
+
+export const TOKEN_CONFIG: TokenConfig[] = [
+  { name: "reader", token: TOKENS.read, scopes: ["read"] },
+  { name: "ingest", token: TOKENS.facts, scopes: ["write:facts"] },
+  { name: "deployer", token: TOKENS.objects, scopes: ["write:objects"] },
+  { name: "ops", token: TOKENS.admin, scopes: ["admin"] },
+];
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body, or undefined when the body is empty. */
+  body: any;
+  text: string;
+}
+
+export interface CallInit {
+  /** Sent as JSON with content-type application/json. */
+  json?: unknown;
+  /** Sent as is; set the content type yourself. */
+  raw?: string;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+export interface Harness {
+  services: TestServices;
+  app: ReturnType<typeof createApp>;
+  call(method: string, path: string, init?: CallInit): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+export async function setup(
+  opts: {
+    tokens?: TokenConfig[];
+    bodyLimitBytes?: number;
+    governor?: GovernorApi;
+    onInternalError?: (e: unknown) => void;
+  } = {},
+): Promise<Harness> {
+  const services = await makeServices({ tokens: opts.tokens ?? [] });
+  const app = createApp({
+    governor: opts.governor ?? services.governor,
+    policies: services.policies,
+    tokens: services.tokens,
+    ...(opts.bodyLimitBytes !== undefined ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
+    ...(opts.onInternalError ? { onInternalError: opts.onInternalError } : {}),
+  });
+  const call = async (method: string, path: string, init: CallInit = {}): Promise<Reply> => {
+    const headers: Record<string, string> = { ...init.headers };
+    let body: string | undefined = init.raw;
+    if (init.json !== undefined) {
+      body = JSON.stringify(init.json);
+      headers["content-type"] ??= "application/json";
+    }
+    if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
+    const res = await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text === "" ? undefined : JSON.parse(text), text };
+  };
+  return { services, app, call, close: () => services.close() };
+}
+
+/** The example policy document, for validate and dry-run tests. */
+export function queueWorkerPolicy(): any {
+  return JSON.parse(readFileSync(join(RULES_DIR, "queue-worker.json"), "utf8"));
+}
+
+/** Asserts the RFC 9457 shape and returns the body. */
+export function expectProblem(reply: Reply, status: number, slug: string): any {
+  const problem = reply.body;
+  if (
+    reply.status !== status ||
+    reply.headers.get("content-type") !== "application/problem+json" ||
+    problem?.type !== `https://vigil.dev/problems/${slug}`
+  )
+    throw new Error(
+      `expected a ${status} ${slug} problem, got ${reply.status} ${reply.headers.get("content-type")}: ${reply.text}`,
+    );
+  if (problem.status !== status || typeof problem.title !== "string" || typeof problem.detail !== "string")
+    throw new Error(`malformed problem: ${reply.text}`);
+  return problem;
+}
