@@ -1,6 +1,7 @@
 // Server configuration: environment variables validated by zod, overridable by CLI flags.
 
 import { z } from "zod";
+import { DURATION_HELP, parseDuration } from "./core/durations.ts";
 import { zodProblems } from "./core/validate.ts";
 
 const int = (dflt: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(dflt);
@@ -15,6 +16,16 @@ export const configSchema = z.object({
   VIGIL_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   VIGIL_BODY_LIMIT: int(1024 * 1024, 1024, 64 * 1024 * 1024),
   VIGIL_MEMORY_LIMIT: int(256 * 1024, 1024, 16 * 1024 * 1024),
+  VIGIL_JOURNAL_RETENTION: z
+    .string()
+    .refine((v) => v === "forever" || parseDuration(v) !== null, { message: `"forever" or ${DURATION_HELP}` })
+    .default("P30D"),
+  VIGIL_RECONCILE_INTERVAL: z
+    .string()
+    .refine((v) => v === "off" || (parseDuration(v) ?? 0) >= 1000, {
+      message: `"off" or ${DURATION_HELP} of at least PT1S`,
+    })
+    .default("PT30S"),
   FLY_API_TOKEN: z.string().optional(),
 });
 

@@ -9,6 +9,9 @@ import { DEFAULT_LIMITS } from "./core/merge-patch.ts";
 import { Governor } from "./governor/governor.ts";
 import { PolicyRegistry } from "./governor/policies.ts";
 import { PolicyWatcher } from "./governor/policy-watcher.ts";
+import { JournalRetention } from "./governor/retention.ts";
+import { Reconciler } from "./governor/reconciler.ts";
+import { durationMs } from "./core/durations.ts";
 import { createApp } from "./http/app.ts";
 import { parseTokens } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
@@ -68,6 +71,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log.warn("action failed", { object: a.objectId, kind: a.kind, error }),
   );
   await governor.start();
+  const retention = new JournalRetention(
+    store,
+    clock,
+    config.VIGIL_JOURNAL_RETENTION === "forever" ? null : durationMs(config.VIGIL_JOURNAL_RETENTION),
+    (e) => log.error("journal retention failed", { error: e.message }),
+  );
+  retention.start();
+  const reconciler =
+    config.VIGIL_RECONCILE_INTERVAL === "off"
+      ? null
+      : new Reconciler(governor, clock, durationMs(config.VIGIL_RECONCILE_INTERVAL), (e) =>
+          log.error("reconciliation failed", { error: e.message }),
+        );
+  reconciler?.start();
   const watcher = new PolicyWatcher(config.VIGIL_RULES_DIR, policies, governor, clock, {
     reloaded: (file, r) => {
       if ("removed" in r) log.warn("policy file removed; its last version keeps serving", { file });
@@ -110,6 +127,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     governor,
     close: async () => {
       watcher.close();
+      retention.stop();
+      reconciler?.stop();
       await new Promise<void>((resolve) => server.server.close(() => resolve()));
       await governor.close();
       await store.close();

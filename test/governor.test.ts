@@ -290,6 +290,20 @@ describe("the outbox", () => {
     expect(s.governor.getObject("w1")!.state).toBe("failed");
     const d = await s.governor.getDecision(r.decision.id);
     expect(d!.actions[0]!.status).toBe("failed");
+    const [failure] = await s.governor.listDecisions("w1", 1);
+    expect(failure).toMatchObject({
+      trigger: { kind: "substrate", name: "action-failed" },
+      fromState: "waking",
+      toState: "failed",
+      outcome: "none",
+      actions: [{ kind: "start", status: "failed" }],
+      notes: ["start failed after 6 attempts: simulated failure of start"],
+    });
+    expect(s.governor.getObject("w1")!.lastDecisionId).toBe(failure!.id);
+    // From failed, the next wake tries again.
+    (s.driver as unknown as { random: () => number }).random = () => 0.99;
+    const again = await s.governor.postFacts("w1", { queue: { depth: 2 } });
+    expect(again.decision).toMatchObject({ fromState: "failed", toState: "waking", outcome: "wake" });
   });
 
   test("a pending start is superseded by a later suspend", async () => {
@@ -376,5 +390,58 @@ describe("a policy that fails at run time", () => {
     expect(r.ok).toBe(true);
     await expect(s.governor.putObject("f", { policy: "fragile" })).rejects.toMatchObject({ kind: "invalid" });
     expect(s.governor.getObject("f")).toBeNull();
+  });
+});
+
+describe("reconciliation", () => {
+  test("a machine stopped elsewhere is found by reconciliation and handled like a crash", async () => {
+    const s = await setup();
+    await s.governor.putObject("m1", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
+    await s.advance(0);
+    s.driver.crash("m1", "stopped", false); // nobody is told
+    expect(s.governor.getObject("m1")!.state).toBe("active");
+    expect(await s.governor.reconcile()).toBe(1);
+    await s.advance(0);
+    const decisions = await s.governor.listDecisions("m1", 10);
+    const found = decisions.find((d) => d.trigger.kind === "substrate")!;
+    expect(found).toMatchObject({
+      trigger: { kind: "substrate", name: "stopped" },
+      fromState: "dormant",
+      outcome: "hold-active",
+    });
+    expect(s.governor.getObject("m1")!.state).toBe("active");
+    expect(await s.governor.reconcile()).toBe(0);
+  });
+
+  test("a machine started elsewhere while dormant: the state follows and the rules put it back to sleep", async () => {
+    const s = await setup();
+    await s.governor.putObject("m2", { policy: "continuous-monitor" });
+    expect(await s.governor.reconcile()).toBe(0);
+    s.driver.crash("m2", "running", false);
+    expect(await s.governor.reconcile()).toBe(1);
+    const [seen] = await s.governor.listDecisions("m2", 1);
+    expect(seen).toMatchObject({
+      trigger: { kind: "substrate", name: "running" },
+      fromState: "active",
+      outcome: "none",
+    });
+    expect(seen!.notes[0]).toMatch(/^dormancy \(monitoring-off\) deferred by dwell.minActive/);
+    await s.advance(60_000);
+    expect(s.governor.getObject("m2")!.state).toBe("dormant");
+  });
+
+  test("the reconciler runs on its interval", async () => {
+    const s = await setup();
+    const { Reconciler } = await import("../src/governor/reconciler.ts");
+    await s.governor.putObject("m1", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
+    await s.advance(0);
+    const r = new Reconciler(s.governor, s.clock, 30_000);
+    r.start();
+    s.driver.crash("m1", "stopped", false);
+    await s.advance(29_000);
+    expect((await s.governor.listDecisions("m1", 10)).some((d) => d.trigger.kind === "substrate")).toBe(false);
+    await s.advance(1_000);
+    expect((await s.governor.listDecisions("m1", 10)).some((d) => d.trigger.kind === "substrate")).toBe(true);
+    r.stop();
   });
 });

@@ -11,6 +11,9 @@ commands:
   test [--rules DIR] [--coverage] [--min-coverage N] [PATH...]
                          run fixture files (default fixtures/); exit 0 all pass, 1 any fails
                          (or coverage below N%), 2 a fixture is malformed
+  replay --object ID [--db URL] [--json] FILE
+                         run the candidate policy in FILE over the object's recorded history;
+                         exit 0 when no decision would differ, 1 when some would
   schema [--write]       print (or write to schemas/policy.schema.json) the policy JSON Schema
 
 Configuration comes from the environment (VIGIL_HOST, VIGIL_PORT, VIGIL_DB_URL, VIGIL_RULES_DIR,
@@ -21,6 +24,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   serve: async (args) => (await import("./serve.ts")).runServe(args),
   validate: async (args) => (await import("./validate.ts")).runValidate(args),
   test: async (args) => (await import("./test.ts")).runTest(args),
+  replay: async (args) => (await import("./replay.ts")).runReplay(args),
   schema: async (args) => (await import("./schema.ts")).runSchema(args),
 };
 

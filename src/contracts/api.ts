@@ -50,6 +50,10 @@ export const evaluateBodySchema = z.strictObject({
   policy: z.unknown().optional().describe("A candidate policy document to evaluate instead of the object's own"),
 });
 
+export const replayBodySchema = z.strictObject({
+  policy: z.unknown().refine((v) => v !== undefined, { message: "a candidate policy document is required" }),
+});
+
 const limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
 
 export const listObjectsQuery = z.object({

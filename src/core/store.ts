@@ -52,6 +52,8 @@ export interface ActionUpdate {
   lastError: string | null;
   updatedAt: number;
   object?: ObjectRecord;
+  /** A decision recording what the update did to the object (a final failure). */
+  decision?: Decision;
 }
 
 export interface ObjectQuery {

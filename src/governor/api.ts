@@ -4,6 +4,7 @@
 import type { DecisionView, ObjectView, PutObjectBody } from "../contracts/api.ts";
 import type { Problem } from "../core/validate.ts";
 import type { LifecycleState } from "../core/types.ts";
+import type { ReplayReport } from "./replay.ts";
 
 export interface FactsReply {
   object: ObjectView;
@@ -38,6 +39,8 @@ export interface GovernorApi {
   /** Dry run: nothing is stored or dispatched. */
   evaluate(id: string, body: { facts?: Record<string, unknown>; at?: string; policy?: unknown }): Promise<DecisionView>;
   listDecisions(objectId: string, limit: number, before?: string): Promise<DecisionView[]>;
+  /** Runs a candidate policy over the object's recorded history; nothing is stored. */
+  replay(objectId: string, policy: unknown): Promise<ReplayReport>;
   getDecision(id: string): Promise<DecisionView | null>;
   /** True once recovery at start is done and the store answers. */
   ready(): Promise<boolean>;

@@ -13,7 +13,7 @@ import { invalid, notFound, VigilError } from "../core/errors.ts";
 import { confirmedState, observedState } from "../core/lifecycle.ts";
 import { checkDocument, DEFAULT_LIMITS, isPlainObject, jsonBytes, type MemoryLimits } from "../core/merge-patch.ts";
 import type { ActionRecord, CommitBatch, Store } from "../core/store.ts";
-import type { Json, JsonObject, ObjectRecord, Observation, Trigger } from "../core/types.ts";
+import type { Decision, Json, JsonObject, ObjectRecord, Observation, Trigger } from "../core/types.ts";
 import type { Problem } from "../core/validate.ts";
 import { compilePolicy } from "../core/compile.ts";
 import { validatePolicy } from "../core/validate.ts";
@@ -27,6 +27,7 @@ import { Mailboxes } from "./mailboxes.ts";
 import type { PolicyRegistry } from "./policies.ts";
 import { OBJECT_ID_PATTERN } from "../contracts/api.ts";
 import { Scheduler } from "../timers/scheduler.ts";
+import { readHistory, replay, type ReplayReport } from "./replay.ts";
 
 export interface GovernorOptions {
   store: Store;
@@ -335,6 +336,13 @@ export class Governor implements GovernorApi {
     return (await this.store.listDecisions(objectId, limit, before)).map(decisionView);
   }
 
+  async replay(objectId: string, policy: unknown): Promise<ReplayReport> {
+    checkId(objectId);
+    const object = this.objects.get(objectId);
+    if (!object) throw notFound(`object "${objectId}"`);
+    return replay(object, await readHistory(this.store, objectId), policy);
+  }
+
   async getDecision(id: string): Promise<DecisionView | null> {
     const d = await this.store.getDecision(id);
     return d ? decisionView(d) : null;
@@ -393,6 +401,35 @@ export class Governor implements GovernorApi {
       await this.evaluateAndCommit(object, policy, { trigger, at: now });
       this.events.emit("timer:fired", objectId, name, late);
     });
+  }
+
+  /**
+   * Reconciliation: observes every settled object on its substrate and treats a divergence
+   * from the governed state (active but not running, dormant but running) like a crash: the
+   * state follows and the object is evaluated with trigger `substrate`. Objects waking,
+   * sleeping or failed are left to their actions. Returns how many diverged.
+   */
+  async reconcile(): Promise<number> {
+    let diverged = 0;
+    for (const [id, object] of this.objects) {
+      if (object.state !== "active" && object.state !== "dormant") continue;
+      const driver = this.drivers.get(object.substrate.driver);
+      if (!driver) continue;
+      let observation: Observation;
+      try {
+        observation = await driver.observe({ objectId: id, config: object.substrate.config });
+      } catch (e) {
+        this.fail(e as Error, `observing ${id}`);
+        continue;
+      }
+      const follows = observedState(observation.status);
+      const current = this.objects.get(id);
+      if (!current || follows === null || follows === current.state) continue;
+      if (current.state !== "active" && current.state !== "dormant") continue;
+      diverged++;
+      await this.observed(id, { ...observation, reason: observation.reason ?? "reconciliation" });
+    }
+    return diverged;
   }
 
   /** A change the driver reports that Vigil did not ask for: state follows, rules decide. */
@@ -461,12 +498,49 @@ export class Governor implements GovernorApi {
       return;
     }
     const failed = { ...action, status: "failed" as const, lastError: error, updatedAt: now };
-    const stillExpected = object && confirmedState(object.state, action.kind) !== null;
-    const updated =
-      object && stillExpected ? { ...object, state: "failed" as const, stateSince: now, updatedAt: now } : undefined;
-    await this.store.updateAction(updated ? { ...failed, object: updated } : failed);
-    if (updated) this.objects.set(updated.id, updated);
+    if (!object || confirmedState(object.state, action.kind) === null) {
+      // A newer decision moved the object on already: the failure only closes the action.
+      await this.store.updateAction(failed);
+      this.events.emit("action:failed", failed, error);
+      return;
+    }
+    // The substrate refused for good: the object is failed, and a decision says why. No rule
+    // is evaluated; a later arrival or timer may wake it again.
+    const decision = this.failureDecision(object, failed, error, now);
+    const updated: ObjectRecord = {
+      ...object,
+      state: "failed",
+      stateSince: now,
+      lastDecisionId: decision.id,
+      updatedAt: now,
+    };
+    await this.store.updateAction({ ...failed, object: updated, decision });
+    this.objects.set(updated.id, updated);
     this.events.emit("action:failed", failed, error);
+    this.events.emit("decision:recorded", decision);
+  }
+
+  private failureDecision(object: ObjectRecord, action: ActionRecord, error: string, now: number): Decision {
+    const policy = this.policies.compiled(object.policy);
+    const note = `${action.kind} failed after ${action.attempts} attempt${action.attempts === 1 ? "" : "s"}: ${error}`;
+    return {
+      id: this.newId("decision"),
+      objectId: object.id,
+      at: now,
+      trigger: { kind: "substrate", name: "action-failed" },
+      policy: { name: object.policy, version: policy?.version ?? "unknown", hash: policy?.hash ?? "" },
+      memoryVersion: object.memoryVersion,
+      fired: [],
+      outcome: "none",
+      fromState: object.state,
+      toState: "failed",
+      actions: [{ id: action.id, kind: action.kind, status: "failed" }],
+      timers: [],
+      notes: [note],
+      explanation: { summary: `${object.state} -> failed: ${note}`, rules: [] },
+      dryRun: false,
+      durationMs: 0,
+    };
   }
 
   // ---- the arrival path ------------------------------------------------------------------

@@ -32,7 +32,8 @@ export async function createSandbox(
       decision: null,
       actions: [],
       supersede: [],
-      timerOps: [],
+      // A store keeps timers by their operations, not from the object row.
+      timerOps: object.timers.map((t) => ({ name: t.name, op: "set" as const, dueAt: t.dueAt, kind: t.kind })),
       idempotency: null,
     })),
   );

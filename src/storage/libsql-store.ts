@@ -97,18 +97,7 @@ export class LibsqlStore implements Store {
         }),
       );
     }
-    if (b.decision) {
-      out.push(
-        db.insert(t.decisions).values({
-          id: b.decision.id,
-          objectId: o.id,
-          at: b.decision.at,
-          outcome: b.decision.outcome,
-          triggerKind: b.decision.trigger.kind,
-          body: JSON.stringify(b.decision),
-        }),
-      );
-    }
+    if (b.decision) out.push(db.insert(t.decisions).values(decisionRow(b.decision)));
     if (b.supersede.length > 0) {
       out.push(
         db
@@ -282,6 +271,7 @@ export class LibsqlStore implements Store {
       const row = fromObject(u.object);
       statements.push(db.update(t.objects).set(row).where(eq(t.objects.id, u.object.id)));
     }
+    if (u.decision) statements.push(db.insert(t.decisions).values(decisionRow(u.decision)));
     await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
   }
 
@@ -303,6 +293,17 @@ export class LibsqlStore implements Store {
   async close(): Promise<void> {
     this.client.close();
   }
+}
+
+function decisionRow(d: Decision) {
+  return {
+    id: d.id,
+    objectId: d.objectId,
+    at: d.at,
+    outcome: d.outcome,
+    triggerKind: d.trigger.kind,
+    body: JSON.stringify(d),
+  };
 }
 
 function groupTimers(rows: (typeof t.timers.$inferSelect)[]): Map<string, Timer[]> {

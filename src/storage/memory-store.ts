@@ -144,8 +144,9 @@ export class MemoryStore implements Store {
   async updateAction(u: ActionUpdate): Promise<void> {
     const a = this.actions.get(u.id);
     if (!a) return;
-    const { object, ...rest } = u;
+    const { object, decision, ...rest } = u;
     this.actions.set(u.id, { ...a, ...rest });
+    if (decision) this.decisions.set(decision.id, copy(decision));
     if (object && this.objects.has(object.id)) {
       const timers = this.objects.get(object.id)!.timers;
       this.objects.set(object.id, { ...copy(object), timers });

@@ -53,6 +53,13 @@ const ROUTES: Route[] = [
   },
   {
     method: "POST",
+    path: "/v1/objects/w1/replay",
+    scope: "read",
+    ok: 200,
+    init: () => ({ json: { policy: queueWorkerPolicy() } }),
+  },
+  {
+    method: "POST",
     path: "/v1/facts",
     scope: "write:facts",
     ok: 200,

@@ -1,8 +1,8 @@
-// Decisions: the dry run (a decision that is not stored), an object's history newest first,
-// and one decision with its explanation.
+// Decisions: the dry run (a decision that is not stored), replay of a candidate policy over
+// an object's history, the history newest first, and one decision with its explanation.
 
 import type { Hono } from "hono";
-import { evaluateBodySchema, listDecisionsQuery } from "../../contracts/api.ts";
+import { evaluateBodySchema, listDecisionsQuery, replayBodySchema } from "../../contracts/api.ts";
 import type { RouteDeps } from "../app.ts";
 import { HttpProblem } from "../problem.ts";
 import { check, objectIdParam, queryParams, readJson } from "../validation.ts";
@@ -13,6 +13,13 @@ export function decisionRoutes(app: Hono, { governor, auth, body }: RouteDeps): 
     const id = objectIdParam(c);
     const input = check(evaluateBodySchema, await readJson(c, { optional: true }), "dry run");
     return c.json({ decision: await governor.evaluate(id, input) });
+  });
+
+  // Replay reads history and stores nothing, so `read` suffices too.
+  app.post("/v1/objects/:id/replay", auth("read"), body, async (c) => {
+    const id = objectIdParam(c);
+    const input = check(replayBodySchema, await readJson(c), "replay");
+    return c.json(await governor.replay(id, input.policy));
   });
 
   app.get("/v1/objects/:id/decisions", auth("read"), async (c) => {

@@ -60,9 +60,13 @@ export class SimulatedDriver implements Driver {
     this.listeners.push(listener);
   }
 
-  /** Simulates a change Vigil did not ask for (a crash, an exit). */
-  crash(objectId: string, status: Status = "stopped"): void {
+  /**
+   * Simulates a change Vigil did not ask for (a crash, an exit). With `notify` false nobody is
+   * told, as when a machine is stopped from elsewhere: only reconciliation will find out.
+   */
+  crash(objectId: string, status: Status = "stopped", notify = true): void {
     this.status.set(objectId, status);
+    if (!notify) return;
     for (const l of this.listeners) l(objectId, { status, at: this.clock.now(), reason: "simulated crash" });
   }
 

@@ -1,0 +1,73 @@
+// `vigil replay --object ID [--db URL] FILE`: runs the candidate policy in FILE over the
+// object's recorded history and prints every decision that would differ, side by side.
+// Exit 0 when none differs, 1 when some do, 2 when the object or the file is unusable.
+
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { loadConfig } from "../config.ts";
+import { VigilError } from "../core/errors.ts";
+import { parseJsonText } from "../governor/policies.ts";
+import { readHistory, replay, type ReplayReport, type ReplaySide } from "../governor/replay.ts";
+import { LibsqlStore } from "../storage/libsql-store.ts";
+
+export async function runReplay(
+  args: string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { object: { type: "string" }, db: { type: "string" }, json: { type: "boolean", default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const file = positionals[0];
+  if (!values.object || !file || positionals.length > 1) {
+    out("usage: vigil replay --object ID [--db URL] [--json] POLICY_FILE\n");
+    return 2;
+  }
+  const parsed = parseJsonText(readFileSync(file, "utf8"));
+  if (!parsed.ok) {
+    out(`${file} ${parsed.problem.path}: ${parsed.problem.message}\n`);
+    return 2;
+  }
+  const config = loadConfig(process.env, values.db ? { VIGIL_DB_URL: values.db } : {});
+  const store = new LibsqlStore(
+    config.VIGIL_DB_AUTH_TOKEN
+      ? { url: config.VIGIL_DB_URL, authToken: config.VIGIL_DB_AUTH_TOKEN }
+      : { url: config.VIGIL_DB_URL },
+  );
+  try {
+    await store.migrate();
+    const object = await store.getObject(values.object);
+    if (!object) {
+      out(`no object "${values.object}" in ${config.VIGIL_DB_URL}\n`);
+      return 2;
+    }
+    const report = await replay(object, await readHistory(store, object.id), parsed.value);
+    out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    return report.differences.length === 0 ? 0 : 1;
+  } catch (e) {
+    if (!(e instanceof VigilError)) throw e;
+    out(`${e.message}\n`);
+    for (const p of e.problems) out(`  ${file} ${p.path.replace(/^\$\.policy/, "$")}: ${p.message}\n`);
+    return 2;
+  } finally {
+    await store.close();
+  }
+}
+
+const cell = (s: ReplaySide | null) => (s ? `${s.outcome} -> ${s.toState} [${s.fired.join(", ")}]` : "(no decision)");
+
+export function formatReport(r: ReplayReport): string {
+  const lines = [
+    `replay of ${r.objectId} under ${r.candidate.name}@${r.candidate.version} from ${r.from} to ${r.until}`,
+    `${r.actualDecisions} recorded decisions, ${r.candidateDecisions} under the candidate, ${r.differences.length} differ`,
+  ];
+  for (const d of r.differences) {
+    lines.push(`  ${d.at}  ${d.key}`);
+    lines.push(`    actual:    ${cell(d.actual)}${d.actual?.decisionId ? `  (${d.actual.decisionId})` : ""}`);
+    lines.push(`    candidate: ${cell(d.candidate)}`);
+  }
+  if (r.skipped.length > 0) lines.push(`  not replayable: ${r.skipped.join(", ")}`);
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,225 @@
+// Replay: run a candidate policy over an object's recorded history — its fact journal, in
+// order, on a virtual clock that also fires the candidate's own timers and replays recorded
+// substrate changes — and line its decisions up with the ones actually taken.
+//
+// Alignment: a `create` decision with `create`, a facts decision by memory version, a timer or
+// substrate decision by its name and time. A row differs when only one side has it, or the
+// outcomes, the resulting states or the rules fired differ.
+
+import type { JournalEntry } from "../core/decide.ts";
+import { invalid } from "../core/errors.ts";
+import { foldJournal } from "../core/merge-patch.ts";
+import type { Store } from "../core/store.ts";
+import type { Decision, JsonObject, ObjectRecord, Timer, Trigger } from "../core/types.ts";
+import { PolicyRegistry } from "./policies.ts";
+import { createSandbox } from "./sandbox.ts";
+
+export interface ReplaySide {
+  decisionId?: string;
+  outcome: string;
+  toState: string;
+  fired: string[];
+}
+
+export interface ReplayRow {
+  key: string;
+  at: string;
+  trigger: Trigger;
+  actual: ReplaySide | null;
+  candidate: ReplaySide | null;
+}
+
+export interface ReplayReport {
+  objectId: string;
+  candidate: { name: string; version: string; hash: string };
+  /** The replay starts here: the object's creation, or the snapshot retention left. */
+  from: string;
+  until: string;
+  /** Decisions on each side, and how many rows differ. */
+  actualDecisions: number;
+  candidateDecisions: number;
+  differences: ReplayRow[];
+  /** Recorded evaluations that cannot be replayed (manual triggers), by key. */
+  skipped: string[];
+}
+
+const PAGE = 500;
+
+/** Reads an object's whole recorded history: decisions oldest first, and its journal. */
+export async function readHistory(
+  store: Store,
+  objectId: string,
+): Promise<{ decisions: Decision[]; journal: JournalEntry[] }> {
+  const newestFirst: Decision[] = [];
+  for (let before: string | undefined; ;) {
+    const page = await store.listDecisions(objectId, PAGE, before);
+    newestFirst.push(...page);
+    if (page.length < PAGE) break;
+    before = page[page.length - 1]!.id;
+  }
+  const journal: JournalEntry[] = [];
+  for (let after = -1; ;) {
+    const page = await store.journal(objectId, after, PAGE);
+    journal.push(...page);
+    if (page.length < PAGE) break;
+    after = page[page.length - 1]!.seq;
+  }
+  return { decisions: newestFirst.reverse(), journal };
+}
+
+function keyOf(d: Pick<Decision, "trigger" | "memoryVersion" | "at">): string {
+  const t = d.trigger;
+  if (t.kind === "create") return "create";
+  if (t.kind === "facts") return `facts#${d.memoryVersion}`;
+  return `${t.kind}:${t.name ?? ""}@${new Date(d.at).toISOString()}`;
+}
+
+/**
+ * Whether a recorded decision lies after the replay's start. At the start itself only facts
+ * beyond the snapshot do (the snapshot includes everything else at that instant).
+ */
+function after(d: Decision, start: number, snapSeq: number): boolean {
+  if (d.trigger.kind === "create") return snapSeq === 0 && d.at >= start;
+  return d.at > start || (d.at === start && d.trigger.kind === "facts" && d.memoryVersion > snapSeq);
+}
+
+/** Manual evaluations (a policy change) and recorded action failures have no replay. */
+const replayable = (d: Decision) => d.trigger.kind !== "manual" && d.trigger.name !== "action-failed";
+
+const side = (d: Decision, withId: boolean): ReplaySide => ({
+  ...(withId ? { decisionId: d.id } : {}),
+  outcome: d.outcome,
+  toState: d.toState,
+  fired: d.fired.map((f) => f.rule).sort(),
+});
+
+const same = (a: ReplaySide | null, b: ReplaySide | null) =>
+  a !== null &&
+  b !== null &&
+  a.outcome === b.outcome &&
+  a.toState === b.toState &&
+  a.fired.join("\u0000") === b.fired.join("\u0000");
+
+/**
+ * Replays `object`'s history under `candidateDoc`. Throws an `invalid` VigilError when the
+ * candidate is not a valid policy.
+ */
+export async function replay(
+  object: ObjectRecord,
+  history: { decisions: Decision[]; journal: JournalEntry[] },
+  candidateDoc: unknown,
+): Promise<ReplayReport> {
+  const registry = new PolicyRegistry(() => object.createdAt);
+  const name = (candidateDoc as { name?: unknown } | null)?.name;
+  const loaded = registry.loadText(
+    JSON.stringify(candidateDoc),
+    `${typeof name === "string" ? name : "candidate"}.json`,
+  );
+  if (!loaded.ok)
+    throw invalid(
+      "the candidate policy is invalid",
+      loaded.error.errors.map((p) => ({ ...p, path: `$.policy${p.path.slice(1)}` })),
+    );
+  const candidate = loaded.policy.info;
+
+  // Where history starts: entry 0 (creation) or the snapshot that retention left.
+  const base = history.journal.findIndex((e) => e.kind === "snapshot");
+  const startEntries = base >= 0 ? history.journal.slice(0, base + 1) : history.journal.filter((e) => e.seq === 0);
+  const patches = history.journal.filter((e) => e.seq > (startEntries.at(-1)?.seq ?? 0));
+  const fromCreation = base < 0;
+  const start = fromCreation ? object.createdAt : startEntries.at(-1)!.at;
+  const memory: JsonObject = foldJournal(startEntries);
+  const snapSeq = startEntries.at(-1)?.seq ?? 0;
+  // What happened before the start is taken as given: the state, holds and timers it left.
+  const before = history.decisions.filter((d) => !after(d, start, snapSeq));
+  const prior = before.at(-1);
+  const lastMove = [...before].reverse().find((d) => d.fromState !== d.toState);
+  const timers = new Map<string, Timer>();
+  for (const d of before) {
+    if (d.trigger.kind === "timer" && d.trigger.name) timers.delete(d.trigger.name);
+    for (const op of d.timers)
+      if (op.op === "set") timers.set(op.name, { name: op.name, dueAt: op.dueAt!, kind: op.kind });
+      else timers.delete(op.name);
+  }
+  const pending = [...timers.values()].filter((t) => t.dueAt >= start).sort((a, b) => a.dueAt - b.dueAt);
+  const hold = pending.find((t) => t.name === "hold");
+  const state = prior?.toState ?? "dormant";
+  const seed: ObjectRecord = {
+    ...object,
+    policy: candidate.name,
+    // The sandbox's substrate confirms at once: a wake or sleep under way has completed.
+    state: state === "waking" ? "active" : state === "sleeping" ? "dormant" : state,
+    stateSince: lastMove?.at ?? start,
+    memory,
+    memoryVersion: snapSeq,
+    substrate: { ...object.substrate, driver: "simulated", config: {}, observed: null },
+    holdUntil: hold ? hold.dueAt : null,
+    timers: pending,
+    lastDecisionId: null,
+    lastFactAt: start,
+    createdAt: object.createdAt,
+    updatedAt: start,
+  };
+
+  const sandbox = await createSandbox(registry, start, fromCreation ? [] : [seed]);
+  const produced: Decision[] = [];
+  sandbox.governor.events.on("evaluation:completed", (d, stored) => {
+    if (stored) produced.push(d);
+  });
+  const skipped: string[] = [];
+  try {
+    if (fromCreation) await sandbox.governor.putObject(object.id, { policy: candidate.name, memory });
+    // Facts and recorded substrate changes, in time order; the candidate's timers fire between.
+    type Event = { at: number; run: () => Promise<unknown> };
+    const events: Event[] = patches.map((e) => ({
+      at: e.at,
+      run: () => sandbox.governor.postFacts(object.id, e.patch),
+    }));
+    for (const d of history.decisions) {
+      if (!after(d, start, snapSeq)) continue;
+      if (d.trigger.kind === "substrate" && d.trigger.name && d.trigger.name !== "action-failed") {
+        const status = d.trigger.name as "running" | "suspended" | "stopped";
+        events.push({ at: d.at, run: async () => sandbox.driver.crash(object.id, status) });
+      } else if (!replayable(d)) skipped.push(keyOf(d));
+    }
+    events.sort((a, b) => a.at - b.at);
+    for (const e of events) {
+      await sandbox.advanceTo(e.at);
+      await e.run();
+      await sandbox.advanceTo(e.at);
+    }
+    const until = Math.max(start, ...history.decisions.map((d) => d.at));
+    await sandbox.advanceTo(until);
+
+    const actual = new Map(
+      history.decisions.filter((d) => after(d, start, snapSeq) && replayable(d)).map((d) => [keyOf(d), d]),
+    );
+    const replayed = new Map(produced.map((d) => [keyOf(d), d]));
+    const keys = [...new Set([...actual.keys(), ...replayed.keys()])];
+    const rows: ReplayRow[] = keys.map((key) => {
+      const a = actual.get(key) ?? null;
+      const c = replayed.get(key) ?? null;
+      const any = (a ?? c)!;
+      return {
+        key,
+        at: new Date(any.at).toISOString(),
+        trigger: any.trigger,
+        actual: a ? side(a, true) : null,
+        candidate: c ? side(c, false) : null,
+      };
+    });
+    rows.sort((x, y) => x.at.localeCompare(y.at) || x.key.localeCompare(y.key));
+    return {
+      objectId: object.id,
+      candidate: { name: candidate.name, version: candidate.version, hash: candidate.hash },
+      from: new Date(start).toISOString(),
+      until: new Date(until).toISOString(),
+      actualDecisions: actual.size,
+      candidateDecisions: replayed.size,
+      differences: rows.filter((r) => !same(r.actual, r.candidate)),
+      skipped,
+    };
+  } finally {
+    await sandbox.close();
+  }
+}
