@@ -16,6 +16,8 @@ import { createApp } from "./http/app.ts";
 import { parseTokens } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import { LibsqlStore } from "./storage/libsql-store.ts";
+import { FlyDriver } from "./substrate/fly/driver.ts";
+import { ProcessDriver } from "./substrate/process/driver.ts";
 import { SimulatedDriver } from "./substrate/simulated/driver.ts";
 import { SystemClock } from "./timers/clock.ts";
 
@@ -63,7 +65,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     store,
     policies,
     clock,
-    drivers: [new SimulatedDriver({ clock })],
+    drivers: [
+      new SimulatedDriver({ clock }),
+      new ProcessDriver({ clock }),
+      new FlyDriver(config.FLY_API_TOKEN ? { clock, token: config.FLY_API_TOKEN } : { clock }),
+    ],
     limits: { ...DEFAULT_LIMITS, maxMemoryBytes: config.VIGIL_MEMORY_LIMIT },
   });
   governor.events.on("governor:error", (e, context) => log.error("governor error", { context, error: e.message }));

@@ -2,7 +2,7 @@
 // checked-in JSON Schema staying in step with the zod schema.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -38,7 +38,9 @@ describe("vigil validate", () => {
   test("exit 0 for the example policies", async () => {
     const { code, out } = await capture((o) => runValidate(["--rules", RULES_DIR], o));
     expect(code).toBe(0);
-    expect(out).toContain("3 valid, 0 invalid");
+    const files = readdirSync(RULES_DIR).filter((f) => f.endsWith(".json")).length;
+    expect(files).toBeGreaterThanOrEqual(3);
+    expect(out).toContain(`${files} valid, 0 invalid`);
   });
 
   test("exit 1 naming the file and the JSON path of each error", async () => {

@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import type { CompiledPolicy } from "../core/compile.ts";
-import type { Decision, ObjectRecord } from "../core/types.ts";
+import type { Decision, ObjectRecord, Observation } from "../core/types.ts";
 import { LIFECYCLE_STATES } from "../core/types.ts";
 
 export const OBJECT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -70,6 +70,11 @@ export const listDecisionsQuery = z.object({
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** A driver's observation with its time as ISO 8601; the driver's own fields (pid, ...) kept. */
+function observedView(o: Observation): Omit<Observation, "at"> & { at: string | null } {
+  return { ...o, at: iso(o.at) };
+}
+
 /** The Object of API v1. */
 export function objectView(o: ObjectRecord, policy: Pick<CompiledPolicy, "name" | "version"> | null) {
   return {
@@ -82,7 +87,7 @@ export function objectView(o: ObjectRecord, policy: Pick<CompiledPolicy, "name" 
     substrate: {
       driver: o.substrate.driver,
       config: o.substrate.config,
-      observed: o.substrate.observed ? { ...o.substrate.observed, at: iso(o.substrate.observed.at) } : null,
+      observed: o.substrate.observed ? observedView(o.substrate.observed) : null,
     },
     holdUntil: iso(o.holdUntil),
     timers: o.timers.map((t) => ({ name: t.name, dueAt: iso(t.dueAt), kind: t.kind })),

@@ -101,6 +101,9 @@ export class Governor implements GovernorApi {
   async start(): Promise<void> {
     await this.store.migrate();
     for (const o of await this.store.loadObjects()) this.objects.set(o.id, o);
+    // Drivers whose compute outlives the server re-adopt it first, so that a pending stop
+    // reaches a driver that knows the process.
+    await this.adoptAll();
     const pending = await this.store.pendingActions();
     this.dispatcher.enqueue(pending);
     await this.armSchedules();
@@ -403,6 +406,23 @@ export class Governor implements GovernorApi {
     });
   }
 
+  /** Re-adoption at start; what a driver finds there is handled like any observation. */
+  private async adoptAll(): Promise<void> {
+    for (const object of this.objects.values()) {
+      const driver = this.drivers.get(object.substrate.driver);
+      if (!driver?.adopt) continue;
+      try {
+        const found = await driver.adopt(
+          { objectId: object.id, config: object.substrate.config },
+          object.substrate.observed,
+        );
+        await this.observed(object.id, found);
+      } catch (e) {
+        this.fail(e as Error, `adopting ${object.id}`);
+      }
+    }
+  }
+
   /**
    * Reconciliation: observes every settled object on its substrate and treats a divergence
    * from the governed state (active but not running, dormant but running) like a crash: the
@@ -440,8 +460,11 @@ export class Governor implements GovernorApi {
       this.events.emit("substrate:observed", objectId, observation);
       const now = this.clock.now();
       const follows = observedState(observation.status);
-      const moved =
-        follows !== null && follows !== object.state && !(follows === "active" && object.state === "waking");
+      // Waking and running, or sleeping and suspended/stopped, is the pending action's
+      // business: its confirmation moves the state.
+      const underway =
+        (follows === "active" && object.state === "waking") || (follows === "dormant" && object.state === "sleeping");
+      const moved = follows !== null && follows !== object.state && !underway;
       const updated: ObjectRecord = {
         ...object,
         substrate: { ...object.substrate, observed: observation },

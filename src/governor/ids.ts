@@ -7,6 +7,9 @@ import type { Clock } from "../core/clock.ts";
 const PREFIX = { decision: "dec", action: "act" } as const;
 
 export function idFactory(clock: Clock): (kind: keyof typeof PREFIX) => string {
+  // Random per process, not per id (randomBytes per id showed in profiles): two processes,
+  // or a clock that went back across a restart, still cannot mint the same id.
+  const instance = randomBytes(4).toString("hex");
   let lastMs = -1;
   let counter = 0;
   return (kind) => {
@@ -17,6 +20,6 @@ export function idFactory(clock: Clock): (kind: keyof typeof PREFIX) => string {
     } else counter++;
     const time = Math.max(0, lastMs).toString(36).padStart(9, "0");
     const seq = counter.toString(36).padStart(4, "0");
-    return `${PREFIX[kind]}_${time}${seq}${randomBytes(4).toString("hex")}`;
+    return `${PREFIX[kind]}_${time}${seq}${instance}`;
   };
 }

@@ -1,11 +1,10 @@
 // The durable store: drizzle-orm over libsql (an embedded file, `:memory:`, or a remote libsql
 // server). Each `commit` is one transaction (a libsql batch) for any number of arrivals.
 
-import { createClient, type Client } from "@libsql/client";
+import { createClient, type Client, type InStatement } from "@libsql/client";
 import { and, asc, desc, eq, gt, inArray, lt, lte, max, type SQL } from "drizzle-orm";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
-import type { BatchItem } from "drizzle-orm/batch";
 import { fileURLToPath } from "node:url";
 import type { JournalEntry } from "../core/decide.ts";
 import type { ActionRecord, ActionUpdate, CommitBatch, DueTimer, ObjectQuery, Store } from "../core/store.ts";
@@ -21,6 +20,7 @@ import type {
   Timer,
   TimerKind,
 } from "../core/types.ts";
+import { commitStatements, decisionValues, OBJECT_UPDATE_SET, objectValues } from "./commit-sql.ts";
 import * as t from "./schema.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
@@ -73,64 +73,8 @@ export class LibsqlStore implements Store {
   }
 
   async commit(batches: CommitBatch[]): Promise<void> {
-    const statements: BatchItem<"sqlite">[] = [];
-    for (const b of batches) statements.push(...this.statements(b));
-    if (statements.length === 0) return;
-    await this.db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
-  }
-
-  private statements(b: CommitBatch): BatchItem<"sqlite">[] {
-    const db = this.db;
-    const o = b.object;
-    const row = fromObject(o);
-    const out: BatchItem<"sqlite">[] = [
-      db.insert(t.objects).values(row).onConflictDoUpdate({ target: t.objects.id, set: row }),
-    ];
-    if (b.journal) {
-      out.push(
-        db.insert(t.journal).values({
-          objectId: o.id,
-          seq: b.journal.seq,
-          patch: JSON.stringify(b.journal.patch),
-          at: b.journal.at,
-          kind: b.journal.kind ?? "patch",
-        }),
-      );
-    }
-    if (b.decision) out.push(db.insert(t.decisions).values(decisionRow(b.decision)));
-    if (b.supersede.length > 0) {
-      out.push(
-        db
-          .update(t.actions)
-          .set({ status: "superseded", updatedAt: o.updatedAt })
-          .where(and(inArray(t.actions.id, b.supersede), eq(t.actions.status, "pending"))),
-      );
-    }
-    for (const a of b.actions) out.push(db.insert(t.actions).values(a));
-    for (const op of b.timerOps) {
-      if (op.op === "cancel") {
-        out.push(db.delete(t.timers).where(and(eq(t.timers.objectId, o.id), eq(t.timers.name, op.name))));
-      } else {
-        const v = { objectId: o.id, name: op.name, dueAt: op.dueAt!, kind: op.kind };
-        out.push(
-          db
-            .insert(t.timers)
-            .values(v)
-            .onConflictDoUpdate({ target: [t.timers.objectId, t.timers.name], set: v }),
-        );
-      }
-    }
-    if (b.idempotency) {
-      out.push(
-        db.insert(t.idempotency).values({
-          objectId: o.id,
-          key: b.idempotency.key,
-          response: JSON.stringify(b.idempotency.response),
-          createdAt: o.updatedAt,
-        }),
-      );
-    }
-    return out;
+    const statements = commitStatements(batches);
+    if (statements.length > 0) await this.client.batch(statements, "write");
   }
 
   async deleteObject(id: string): Promise<boolean> {
@@ -258,21 +202,26 @@ export class LibsqlStore implements Store {
   }
 
   async updateAction(u: ActionUpdate): Promise<void> {
-    const db = this.db;
-    const set = {
-      status: u.status,
-      attempts: u.attempts,
-      nextAttemptAt: u.nextAttemptAt,
-      lastError: u.lastError,
-      updatedAt: u.updatedAt,
-    };
-    const statements: BatchItem<"sqlite">[] = [db.update(t.actions).set(set).where(eq(t.actions.id, u.id))];
+    const statements: InStatement[] = [
+      {
+        sql: "UPDATE actions SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+        args: [u.status, u.attempts, u.nextAttemptAt, u.lastError, u.updatedAt, u.id],
+      },
+    ];
     if (u.object) {
-      const row = fromObject(u.object);
-      statements.push(db.update(t.objects).set(row).where(eq(t.objects.id, u.object.id)));
+      // The row only: an update leaves the object's timers as they are.
+      const [id, ...rest] = objectValues(u.object);
+      statements.push({
+        sql: `UPDATE objects SET ${OBJECT_UPDATE_SET} WHERE id = ?`,
+        args: [...rest, id!],
+      });
     }
-    if (u.decision) statements.push(db.insert(t.decisions).values(decisionRow(u.decision)));
-    await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    if (u.decision)
+      statements.push({
+        sql: "INSERT INTO decisions (id, object_id, at, outcome, trigger_kind, body) VALUES (?, ?, ?, ?, ?, ?)",
+        args: decisionValues(u.decision),
+      });
+    await this.client.batch(statements, "write");
   }
 
   async dueTimers(until: number, limit: number): Promise<DueTimer[]> {
@@ -295,17 +244,6 @@ export class LibsqlStore implements Store {
   }
 }
 
-function decisionRow(d: Decision) {
-  return {
-    id: d.id,
-    objectId: d.objectId,
-    at: d.at,
-    outcome: d.outcome,
-    triggerKind: d.trigger.kind,
-    body: JSON.stringify(d),
-  };
-}
-
 function groupTimers(rows: (typeof t.timers.$inferSelect)[]): Map<string, Timer[]> {
   const out = new Map<string, Timer[]>();
   for (const r of rows) {
@@ -315,25 +253,6 @@ function groupTimers(rows: (typeof t.timers.$inferSelect)[]): Map<string, Timer[
   }
   for (const list of out.values()) list.sort((a, b) => a.dueAt - b.dueAt || a.name.localeCompare(b.name));
   return out;
-}
-
-function fromObject(o: ObjectRecord): ObjectRow {
-  return {
-    id: o.id,
-    policy: o.policy,
-    state: o.state,
-    stateSince: o.stateSince,
-    memory: JSON.stringify(o.memory),
-    memoryVersion: o.memoryVersion,
-    driver: o.substrate.driver,
-    driverConfig: JSON.stringify(o.substrate.config),
-    observed: o.substrate.observed ? JSON.stringify(o.substrate.observed) : null,
-    holdUntil: o.holdUntil,
-    lastDecisionId: o.lastDecisionId,
-    lastFactAt: o.lastFactAt,
-    createdAt: o.createdAt,
-    updatedAt: o.updatedAt,
-  };
 }
 
 function toObject(r: ObjectRow, timers: Timer[]): ObjectRecord {

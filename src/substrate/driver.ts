@@ -24,6 +24,12 @@ export interface Driver {
   suspend(target: DriverTarget): Promise<Observation>;
   stop(target: DriverTarget): Promise<Observation>;
   observe(target: DriverTarget): Promise<Observation>;
+  /**
+   * After a server restart: takes the compute `last` (the observation stored before it) names
+   * back under governance when it still runs; otherwise observes it as stopped. Optional: a
+   * driver whose substrate outlives no restart, or needs no adoption, leaves it out.
+   */
+  adopt?(target: DriverTarget, last: Observation | null): Promise<Observation>;
   /** Registers the listener for changes Vigil did not ask for. */
   onObservation(listener: ObservationListener): void;
   close(): Promise<void>;

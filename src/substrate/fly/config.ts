@@ -1,0 +1,92 @@
+// The fly driver's per-object config, and what Fly's machine states mean to Vigil.
+
+import { z } from "zod";
+import type { Observation } from "../../core/types.ts";
+
+export const DEFAULT_FLY_API_URL = "https://api.machines.dev";
+
+/** Go's duration syntax (`30s`, `1m30s`, `500ms`), which Fly parses for a stop timeout. */
+export const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+
+/** The signals the spec's SignalRequest names; Fly passes the stop signal to the machine's init. */
+export const STOP_SIGNALS = [
+  "SIGABRT",
+  "SIGALRM",
+  "SIGFPE",
+  "SIGHUP",
+  "SIGILL",
+  "SIGINT",
+  "SIGKILL",
+  "SIGPIPE",
+  "SIGQUIT",
+  "SIGSEGV",
+  "SIGTERM",
+  "SIGTRAP",
+  "SIGUSR1",
+] as const;
+
+export const flyConfigSchema = z.strictObject({
+  app: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a Fly app name: lowercase letters, digits and dashes")
+    .describe("Fly app the machine belongs to"),
+  machineId: z
+    .string()
+    .regex(/^[A-Za-z0-9]{1,64}$/, "a Fly Machine ID such as 3d8d9016b26789")
+    .describe("ID of the machine Vigil governs"),
+  apiUrl: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe(`Machines API base URL without /v1 (default ${DEFAULT_FLY_API_URL})`),
+  lease: z.boolean().optional().describe("Hold a machine lease around each start, suspend and stop"),
+  stopSignal: z.enum(STOP_SIGNALS).optional().describe("Signal for stop (Fly's default: the image's, else SIGINT)"),
+  stopTimeout: z
+    .string()
+    .regex(GO_DURATION, "a Go duration such as 30s or 1m30s")
+    .optional()
+    .describe("How long Fly waits after the stop signal before killing the machine"),
+});
+
+export type FlyConfig = z.infer<typeof flyConfigSchema>;
+
+/** What Vigil asks of a machine, and the Fly state that confirms it. */
+export type Goal = "start" | "suspend" | "stop";
+export const GOAL_STATE: Record<Goal, string> = { start: "started", suspend: "suspended", stop: "stopped" };
+
+/** Fly's settled states as Vigil statuses; anything else is in motion or unknown to Vigil. */
+export function statusOf(state: string): Observation["status"] {
+  switch (state) {
+    case "started":
+      return "running";
+    case "suspended":
+      return "suspended";
+    case "stopped":
+    case "created":
+    case "destroyed":
+      return "stopped";
+    default:
+      return "unknown";
+  }
+}
+
+/** A state in motion and the settled state its `wait` can target; null for those it cannot. */
+export function settlesTo(state: string): string | null {
+  switch (state) {
+    case "starting":
+      return "started";
+    case "stopping":
+      return "stopped";
+    case "suspending":
+      return "suspended";
+    case "destroying":
+      return "destroyed";
+    default:
+      return null;
+  }
+}
+
+/** Whether a machine in `state` already satisfies `goal` (stopping a never-started machine is done). */
+export function satisfies(goal: Goal, state: string): boolean {
+  if (goal === "stop") return state === "stopped" || state === "created";
+  return state === GOAL_STATE[goal];
+}

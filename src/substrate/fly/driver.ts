@@ -1,0 +1,250 @@
+// The fly substrate: each object is one Fly Machine, driven through the Machines REST API.
+// start, suspend and stop read the machine, send the command only when it is not already
+// there (so repeating one is success), and wait for Fly to confirm the state. All waiting
+// (rate limits, backoff, polling) is on the injected clock.
+//
+// Failures reject with DriverError. Retryable: 429, 5xx, 408, 409 (lease held elsewhere), 412
+// (machine still `created` or being replaced), no answer, or a machine that never settled;
+// the driver retries these a few times itself and then hands them to the governor's outbox,
+// which retries the action and finally marks the object `failed`. Not retryable: no token
+// (FLY_API_TOKEN), an invalid config, 400, 401, 403, 404, a destroyed machine.
+
+import type { Clock } from "../../core/clock.ts";
+import type { Observation } from "../../core/types.ts";
+import { zodProblems } from "../../core/validate.ts";
+import { DriverError, type Driver, type DriverTarget } from "../driver.ts";
+import { FlyApiError, FlyClient, transientStatus, type FlyMachine, type StopBody } from "./client.ts";
+import {
+  DEFAULT_FLY_API_URL,
+  flyConfigSchema,
+  GOAL_STATE,
+  satisfies,
+  settlesTo,
+  statusOf,
+  type FlyConfig,
+  type Goal,
+} from "./config.ts";
+import { RateLimiter } from "./rate-limit.ts";
+import { DEFAULT_FLY_RETRY, sleep, withRetries, type RetryPolicy } from "./retry.ts";
+
+export interface FlyDriverOptions {
+  clock: Clock;
+  /** API token; defaults to FLY_API_TOKEN. Without one every call rejects, not retryable. */
+  token?: string;
+  /** Random numbers in [0, 1) for backoff jitter. */
+  random?: () => number;
+  fetch?: typeof fetch;
+  /** Seconds one `GET .../wait` may block, 1 to 60 (Fly's limit); default 60. */
+  waitTimeoutS?: number;
+  /** How many waits (each ending in 408) before giving up on a state; default 5. */
+  maxWaits?: number;
+  /** Leases for configs that do not set `lease`; default false. */
+  useLeases?: boolean;
+  /** Overrides of the driver's own retry policy (DEFAULT_FLY_RETRY). */
+  retry?: Partial<RetryPolicy>;
+  /** False turns client-side rate limiting off; only tests want that. */
+  rateLimit?: boolean;
+}
+
+const SETTLED = new Set(["started", "stopped", "suspended", "created"]);
+/** Polling interval when `wait` cannot be used; within Get Machine's 5 requests/s. */
+const POLL_MS = 1_000;
+/** The longest observe() waits for a machine in motion. */
+const OBSERVE_WAIT_S = 10;
+
+export class FlyDriver implements Driver {
+  readonly name = "fly";
+  readonly canSuspend = true;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly token: string | undefined;
+  private readonly fetch: typeof fetch;
+  private readonly waitTimeoutS: number;
+  private readonly maxWaits: number;
+  private readonly useLeases: boolean;
+  private readonly retry: RetryPolicy;
+  private readonly limiter: RateLimiter | null;
+
+  constructor(options: FlyDriverOptions) {
+    this.clock = options.clock;
+    this.random = options.random ?? Math.random;
+    this.token = options.token ?? process.env.FLY_API_TOKEN;
+    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.waitTimeoutS = options.waitTimeoutS ?? 60;
+    if (!Number.isInteger(this.waitTimeoutS) || this.waitTimeoutS < 1 || this.waitTimeoutS > 60)
+      throw new RangeError("waitTimeoutS must be a whole number of seconds from 1 to 60");
+    this.maxWaits = Math.max(1, options.maxWaits ?? 5);
+    this.useLeases = options.useLeases ?? false;
+    this.retry = { ...DEFAULT_FLY_RETRY, ...options.retry };
+    this.limiter = options.rateLimit === false ? null : new RateLimiter(this.clock);
+  }
+
+  validateConfig(config: unknown) {
+    const r = flyConfigSchema.safeParse(config ?? {});
+    return r.success ? [] : zodProblems(r.error);
+  }
+
+  start(t: DriverTarget): Promise<Observation> {
+    return this.command(t, "start");
+  }
+
+  suspend(t: DriverTarget): Promise<Observation> {
+    return this.command(t, "suspend");
+  }
+
+  stop(t: DriverTarget): Promise<Observation> {
+    return this.command(t, "stop");
+  }
+
+  /**
+   * The machine's state. One in motion gets one short wait (at most OBSERVE_WAIT_S, since the
+   * governor's reconciliation observes objects one after another) and is `unknown` if it is
+   * still moving.
+   */
+  async observe(t: DriverTarget): Promise<Observation> {
+    const { cfg, client } = this.prepare(t);
+    return this.guard("observe", cfg, async () => {
+      let m = await client.getMachine(cfg.app, cfg.machineId);
+      const next = settlesTo(m.state);
+      if (next) {
+        const waitS = Math.min(this.waitTimeoutS, OBSERVE_WAIT_S);
+        await client.wait(cfg.app, cfg.machineId, next, waitS, m.instance_id);
+        m = await client.getMachine(cfg.app, cfg.machineId);
+      }
+      return this.observation(cfg, m.state, m.instance_id);
+    });
+  }
+
+  /** Fly pushes nothing to Vigil; changes made elsewhere show up when the governor observes. */
+  onObservation(): void {}
+
+  async close(): Promise<void> {}
+
+  private prepare(t: DriverTarget): { cfg: FlyConfig; client: FlyClient } {
+    const parsed = flyConfigSchema.safeParse(t.config ?? {});
+    if (!parsed.success) {
+      const problems = zodProblems(parsed.error).map((p) => `${p.path}: ${p.message}`);
+      throw new DriverError(`fly: invalid config: ${problems.join("; ")}`, false);
+    }
+    if (!this.token) throw new DriverError("fly: no API token: set FLY_API_TOKEN or pass `token` to FlyDriver", false);
+    const cfg = parsed.data;
+    const client = new FlyClient({
+      apiUrl: cfg.apiUrl ?? DEFAULT_FLY_API_URL,
+      token: this.token,
+      fetch: this.fetch,
+      clock: this.clock,
+      random: this.random,
+      retry: this.retry,
+      limiter: this.limiter,
+    });
+    return { cfg, client };
+  }
+
+  private async command(t: DriverTarget, goal: Goal): Promise<Observation> {
+    const { cfg, client } = this.prepare(t);
+    return this.guard(goal, cfg, async () => {
+      const leased = cfg.lease ?? this.useLeases;
+      // Long enough for the longest wait; released as soon as the command is confirmed.
+      const ttlS = this.maxWaits * this.waitTimeoutS + 60;
+      const nonce = leased ? await client.acquireLease(cfg.app, cfg.machineId, ttlS) : undefined;
+      try {
+        // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
+        return await withRetries(
+          () => this.converge(client, cfg, goal, nonce),
+          (e) => ({ retry: e instanceof FlyApiError && e.status === 412 }),
+          { clock: this.clock, random: this.random, policy: this.retry },
+        );
+      } finally {
+        // Best effort: a lease not released expires after its ttl.
+        if (nonce) await client.releaseLease(cfg.app, cfg.machineId, nonce).catch(() => undefined);
+      }
+    });
+  }
+
+  /** One round: read, command unless already there, wait for the state. */
+  private async converge(client: FlyClient, cfg: FlyConfig, goal: Goal, nonce?: string): Promise<Observation> {
+    const m = await this.settled(client, cfg);
+    if (satisfies(goal, m.state)) return this.observation(cfg, m.state, m.instance_id);
+    if (m.state === "destroyed" || m.state === "destroying") throw new DriverError(`machine is ${m.state}`, false);
+    // A stopped machine has nothing resident to suspend; it is already as dormant as it gets.
+    if (goal === "suspend" && statusOf(m.state) === "stopped") return this.observation(cfg, m.state, m.instance_id);
+    if (!SETTLED.has(m.state)) throw new FlyApiError(412, `machine is ${m.state}`);
+    if (goal === "start") await client.start(cfg.app, cfg.machineId, nonce);
+    else if (goal === "suspend") await client.suspend(cfg.app, cfg.machineId, nonce);
+    else await client.stop(cfg.app, cfg.machineId, stopBody(cfg), nonce);
+    await this.reach(client, cfg, GOAL_STATE[goal], m.instance_id);
+    return this.observation(cfg, GOAL_STATE[goal], m.instance_id);
+  }
+
+  /** Reads the machine, waiting (a bounded number of times) while it is in motion. */
+  private async settled(client: FlyClient, cfg: FlyConfig): Promise<FlyMachine> {
+    let m = await client.getMachine(cfg.app, cfg.machineId);
+    for (let i = 0; i < this.maxWaits; i++) {
+      const next = settlesTo(m.state);
+      if (!next) return m;
+      await client.wait(cfg.app, cfg.machineId, next, this.waitTimeoutS, m.instance_id);
+      m = await client.getMachine(cfg.app, cfg.machineId);
+    }
+    return m;
+  }
+
+  /**
+   * Waits for `state` after a command: again after each 408 while the machine is still on its
+   * way; a machine that settled elsewhere (a start that crashed) is a 412 for another round.
+   */
+  private async reach(client: FlyClient, cfg: FlyConfig, state: string, instanceId?: string): Promise<void> {
+    for (let i = 0; i < this.maxWaits; i++) {
+      let answer: "reached" | "timeout";
+      try {
+        answer = await client.wait(cfg.app, cfg.machineId, state, this.waitTimeoutS, instanceId);
+      } catch (e) {
+        // 400: Fly will not wait on these terms (an instance that changed under us): poll instead.
+        if (e instanceof FlyApiError && e.status === 400) return this.poll(client, cfg, state);
+        throw e;
+      }
+      if (answer === "reached") return;
+      const m = await client.getMachine(cfg.app, cfg.machineId);
+      if (m.state === state) return;
+      if (settlesTo(m.state) === null) throw new FlyApiError(412, `machine is ${m.state}, not ${state}`);
+    }
+    throw new DriverError(`machine did not reach ${state} within ${this.maxWaits * this.waitTimeoutS} s`, true);
+  }
+
+  private async poll(client: FlyClient, cfg: FlyConfig, state: string): Promise<void> {
+    const deadline = this.clock.now() + this.maxWaits * this.waitTimeoutS * 1000;
+    while (this.clock.now() < deadline) {
+      await sleep(this.clock, POLL_MS);
+      const m = await client.getMachine(cfg.app, cfg.machineId);
+      if (m.state === state) return;
+    }
+    throw new DriverError(`machine did not reach ${state} within ${this.maxWaits * this.waitTimeoutS} s`, true);
+  }
+
+  private observation(cfg: FlyConfig, state: string, instanceId?: string): Observation {
+    const o: Observation = { status: statusOf(state), at: this.clock.now(), machineId: cfg.machineId, state };
+    if (instanceId) o.instanceId = instanceId;
+    return o;
+  }
+
+  /** Every failure leaves as a DriverError naming the call and the machine. */
+  private async guard<T>(what: string, cfg: FlyConfig, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const where = `fly ${what} ${cfg.app}/${cfg.machineId}`;
+      if (e instanceof DriverError) throw new DriverError(`${where}: ${e.message}`, e.retryable);
+      if (e instanceof FlyApiError)
+        throw new DriverError(`${where}: ${e.message}`, e.status === 412 || transientStatus(e.status));
+      throw new DriverError(`${where}: ${e instanceof Error ? e.message : String(e)}`, true);
+    }
+  }
+}
+
+/** The stop request's body, when the config asks for a signal or timeout; none otherwise. */
+function stopBody(cfg: FlyConfig): StopBody | undefined {
+  if (cfg.stopSignal === undefined && cfg.stopTimeout === undefined) return undefined;
+  const body: StopBody = {};
+  if (cfg.stopSignal !== undefined) body.signal = cfg.stopSignal;
+  if (cfg.stopTimeout !== undefined) body.timeout = cfg.stopTimeout;
+  return body;
+}

@@ -1,0 +1,38 @@
+// The process driver's config: what to run and how long a stopped process gets to exit.
+
+import { z } from "zod";
+
+/** How long stop waits for SIGTERM to work when the config does not say. */
+export const DEFAULT_GRACE_MS = 5000;
+
+export const processConfigSchema = z.strictObject({
+  command: z.string().min(1).describe("Executable: a path, or a name looked up on PATH"),
+  args: z.array(z.string()).optional().describe("Arguments"),
+  env: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe("Environment, added to PATH, HOME, USER, LANG, LC_ALL, TZ and TMPDIR from the server's"),
+  cwd: z.string().min(1).optional().describe("Working directory (default: the server's)"),
+  graceMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(DEFAULT_GRACE_MS)
+    .describe("How long stop waits after SIGTERM before SIGKILL"),
+});
+
+export type ProcessConfig = z.output<typeof processConfigSchema>;
+
+/**
+ * The variables a child inherits from the server. Only these: the server's own environment
+ * holds secrets (API tokens, FLY_API_TOKEN) that governed compute must not see.
+ */
+export const INHERITED_ENV = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR"] as const;
+
+/** The child's environment: the inherited variables, then the config's. */
+export function childEnv(config: ProcessConfig, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of INHERITED_ENV) if (from[key] !== undefined) env[key] = from[key];
+  return { ...env, ...config.env };
+}
