@@ -1,0 +1,107 @@
+// Configuration and the secure default: no tokens means loopback only, and a public address
+// without tokens is refused.
+
+import { spawnSync } from "node:child_process";
+import { describe, expect, test } from "vitest";
+import { isLoopback, loadConfig } from "../src/config.ts";
+import { createLogger } from "../src/log.ts";
+import { startServer } from "../src/main.ts";
+
+describe("loopback", () => {
+  test.each([
+    ["127.0.0.1", true],
+    ["127.255.0.9", true],
+    ["localhost", true],
+    ["::1", true],
+    ["[::1]", true],
+    ["0.0.0.0", false],
+    ["::", false],
+    ["10.0.0.1", false],
+    ["192.168.1.1", false],
+    ["127.0.0.256", false],
+    ["example.com", false],
+  ])("%s is loopback: %s", (host, expected) => {
+    expect(isLoopback(host)).toBe(expected);
+  });
+});
+
+describe("configuration", () => {
+  test("defaults", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      VIGIL_HOST: "127.0.0.1",
+      VIGIL_PORT: 8080,
+      VIGIL_DB_URL: "file:data/vigil.db",
+      VIGIL_RULES_DIR: "rules",
+      VIGIL_TOKENS: "",
+      VIGIL_LOG_LEVEL: "info",
+      VIGIL_BODY_LIMIT: 1048576,
+      VIGIL_JOURNAL_RETENTION: "P30D",
+      VIGIL_RECONCILE_INTERVAL: "PT30S",
+    });
+  });
+
+  test("flags override the environment", () => {
+    expect(loadConfig({ VIGIL_PORT: "9000" }, { VIGIL_PORT: "9001" }).VIGIL_PORT).toBe(9001);
+  });
+
+  test.each([
+    [{ VIGIL_PORT: "eighty" }, "VIGIL_PORT"],
+    [{ VIGIL_PORT: "70000" }, "VIGIL_PORT"],
+    [{ VIGIL_LOG_LEVEL: "loud" }, "VIGIL_LOG_LEVEL"],
+    [{ VIGIL_JOURNAL_RETENTION: "30 days" }, "VIGIL_JOURNAL_RETENTION"],
+    [{ VIGIL_RECONCILE_INTERVAL: "PT0.1S" }, "VIGIL_RECONCILE_INTERVAL"],
+  ])("%j is refused, naming %s", (env, name) => {
+    expect(() => loadConfig(env)).toThrow(new RegExp(`${name}:`));
+  });
+});
+
+describe("binding", () => {
+  const silent = createLogger("silent");
+
+  test("a non-loopback address without tokens is refused before anything opens", async () => {
+    const config = loadConfig({ VIGIL_HOST: "0.0.0.0", VIGIL_DB_URL: ":memory:", VIGIL_PORT: "0" });
+    await expect(startServer(config, silent)).rejects.toThrow(/refusing to bind 0\.0\.0\.0 without tokens/);
+  });
+
+  test("the real command exits 1 and says why", () => {
+    const r = spawnSync(process.execPath, ["bin/vigil.js", "serve", "--host", "0.0.0.0", "--port", "0"], {
+      encoding: "utf8",
+      env: { ...process.env, VIGIL_TOKENS: "", VIGIL_DB_URL: ":memory:" },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("refusing to bind 0.0.0.0 without tokens");
+  });
+
+  test("without tokens the server binds loopback and says so", async () => {
+    const lines: string[] = [];
+    const log = createLogger("info", (l) => void lines.push(l));
+    const config = loadConfig({ VIGIL_DB_URL: ":memory:", VIGIL_PORT: "0", VIGIL_RECONCILE_INTERVAL: "off" });
+    const server = await startServer(config, log);
+    try {
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(lines.join("")).toContain("no tokens configured: binding loopback only");
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("with tokens, requests need one", async () => {
+    const config = loadConfig({
+      VIGIL_DB_URL: ":memory:",
+      VIGIL_PORT: "0",
+      VIGIL_HOST: "127.0.0.2",
+      VIGIL_TOKENS: "ops:0123456789abcdef-ops:admin",
+      VIGIL_RECONCILE_INTERVAL: "off",
+    });
+    const server = await startServer(config, silent);
+    try {
+      expect((await fetch(`${server.url}/v1/objects`)).status).toBe(401);
+      const ok = await fetch(`${server.url}/v1/objects`, { headers: { authorization: "Bearer 0123456789abcdef-ops" } });
+      expect(ok.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
