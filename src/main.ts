@@ -15,7 +15,7 @@ import { durationMs } from "./core/durations.ts";
 import { createApp } from "./http/app.ts";
 import { parseTokens } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
-import { LibsqlStore } from "./storage/libsql-store.ts";
+import { LibsqlStore, libsqlOptions } from "./storage/libsql-store.ts";
 import { FlyDriver } from "./substrate/fly/driver.ts";
 import { ProcessDriver } from "./substrate/process/driver.ts";
 import { SimulatedDriver } from "./substrate/simulated/driver.ts";
@@ -48,11 +48,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
   }
   prepareDatabase(config.VIGIL_DB_URL);
-  const store = new LibsqlStore(
-    config.VIGIL_DB_AUTH_TOKEN
-      ? { url: config.VIGIL_DB_URL, authToken: config.VIGIL_DB_AUTH_TOKEN }
-      : { url: config.VIGIL_DB_URL },
-  );
+  const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
   const clock = new SystemClock();
   const policies = new PolicyRegistry(() => clock.now());
   for (const e of policies.loadDirectory(config.VIGIL_RULES_DIR)) {

@@ -222,7 +222,15 @@ describe("facts", () => {
       { objectId: "a", facts: [1, 2] },
     ]);
     expect(results[0]).toMatchObject({ objectId: "a", outcome: "wake", decisionId: expect.any(String) });
-    expect(results[1]).toMatchObject({ objectId: "missing", error: { status: 404 } });
+    expect(results[1]).toEqual({
+      objectId: "missing",
+      error: {
+        type: "https://vigil.dev/problems/not-found",
+        title: "Not found",
+        status: 404,
+        detail: 'object "missing" not found',
+      },
+    });
     expect(results[2]).toMatchObject({ objectId: "a", error: { status: 422, errors: [{ path: "$.facts" }] } });
   });
 });

@@ -8,7 +8,7 @@ import { loadConfig } from "../config.ts";
 import { VigilError } from "../core/errors.ts";
 import { parseJsonText } from "../governor/policies.ts";
 import { readHistory, replay, type ReplayReport, type ReplaySide } from "../governor/replay.ts";
-import { LibsqlStore } from "../storage/libsql-store.ts";
+import { LibsqlStore, libsqlOptions } from "../storage/libsql-store.ts";
 
 export async function runReplay(
   args: string[],
@@ -31,11 +31,7 @@ export async function runReplay(
     return 2;
   }
   const config = loadConfig(process.env, values.db ? { VIGIL_DB_URL: values.db } : {});
-  const store = new LibsqlStore(
-    config.VIGIL_DB_AUTH_TOKEN
-      ? { url: config.VIGIL_DB_URL, authToken: config.VIGIL_DB_AUTH_TOKEN }
-      : { url: config.VIGIL_DB_URL },
-  );
+  const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
   try {
     await store.migrate();
     const object = await store.getObject(values.object);

@@ -31,6 +31,11 @@ export function validatePolicy(doc: unknown, expectedName?: string): ValidationR
   return { valid: true, policy, warnings: policyWarnings(policy) };
 }
 
+/** Re-roots problems found inside a part of a document (`$.a` under `$.policy` is `$.policy.a`). */
+export function prefixProblems(problems: Problem[], at: string): Problem[] {
+  return problems.map((p) => ({ path: at + p.path.slice(1), message: p.message }));
+}
+
 /** Turns zod issues into `{path, message}`, choosing the closest branch of a failed union. */
 export function zodProblems(error: z.ZodError): Problem[] {
   const out: Problem[] = [];

@@ -2,6 +2,7 @@
 // these, never the store. Errors are VigilError (core/errors.ts) with a kind the edge maps.
 
 import type { DecisionView, ObjectView, PutObjectBody } from "../contracts/api.ts";
+import type { ProblemDetails } from "../core/errors.ts";
 import type { Problem } from "../core/validate.ts";
 import type { LifecycleState } from "../core/types.ts";
 import type { ReplayReport } from "./replay.ts";
@@ -15,8 +16,8 @@ export interface BatchItemResult {
   objectId: string;
   decisionId?: string;
   outcome?: string;
-  /** Present when this item failed; the other items are unaffected. */
-  error?: { status: number; title: string; detail: string; errors?: Problem[] };
+  /** Present when this item failed, as problem details; the other items are unaffected. */
+  error?: ProblemDetails;
 }
 
 export interface GovernorApi {

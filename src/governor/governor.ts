@@ -2,6 +2,11 @@
 // in its object's mailbox: merge -> evaluate -> resolve -> transition -> ONE commit (grouped
 // with other objects' arrivals) -> update the hot copy -> hand actions to the dispatcher ->
 // reply. Nothing is acknowledged before it is committed.
+//
+// The arrival path and the substrate's side (confirmations, failures, observations,
+// adoption, reconciliation) live in one class because they share the hot object table and
+// the mailboxes; the pieces without that state are in records.ts, dispatcher.ts,
+// group-commit.ts, replay.ts and the scheduler.
 
 import { createHash } from "node:crypto";
 import { objectView, decisionView, type DecisionView, type ObjectView, type PutObjectBody } from "../contracts/api.ts";
@@ -9,12 +14,12 @@ import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { applyTimerOps, decide, MemoryLimitError, type Arrival, type DecideResult } from "../core/decide.ts";
 import { cronTimerOps } from "../core/schedule.ts";
-import { invalid, notFound, VigilError } from "../core/errors.ts";
+import { invalid, notFound, problemOf, VigilError } from "../core/errors.ts";
 import { confirmedState, observedState } from "../core/lifecycle.ts";
 import { checkDocument, DEFAULT_LIMITS, isPlainObject, jsonBytes, type MemoryLimits } from "../core/merge-patch.ts";
 import type { ActionRecord, CommitBatch, Store } from "../core/store.ts";
-import type { Decision, Json, JsonObject, ObjectRecord, Observation, Trigger } from "../core/types.ts";
-import type { Problem } from "../core/validate.ts";
+import type { Json, JsonObject, ObjectRecord, Observation, Trigger } from "../core/types.ts";
+import { prefixProblems } from "../core/validate.ts";
 import { compilePolicy } from "../core/compile.ts";
 import { validatePolicy } from "../core/validate.ts";
 import type { Driver } from "../substrate/driver.ts";
@@ -28,6 +33,7 @@ import type { PolicyRegistry } from "./policies.ts";
 import { OBJECT_ID_PATTERN } from "../contracts/api.ts";
 import { Scheduler } from "../timers/scheduler.ts";
 import { readHistory, replay, type ReplayReport } from "./replay.ts";
+import { checkId, emptyBatch, failureDecision, isQuietTick } from "./records.ts";
 
 export interface GovernorOptions {
   store: Store;
@@ -170,7 +176,7 @@ export class Governor implements GovernorApi {
       ]);
     const configProblems = driver.validateConfig(substrate.config);
     if (configProblems.length > 0)
-      throw invalid(`invalid ${driver.name} substrate config`, prefix(configProblems, "$.substrate.config"));
+      throw invalid(`invalid ${driver.name} substrate config`, prefixProblems(configProblems, "$.substrate.config"));
     const memory = (body.memory ?? {}) as JsonObject;
     this.checkMemory(memory, "$.memory");
 
@@ -241,7 +247,7 @@ export class Governor implements GovernorApi {
     if (q.cursor !== undefined) {
       after = Buffer.from(q.cursor, "base64url").toString("utf8");
       if (!OBJECT_ID_PATTERN.test(after))
-        throw invalid("invalid cursor", [{ path: "$.cursor", message: "not a cursor this server issued" }]);
+        throw invalid("invalid cursor", [{ path: "$.query.cursor", message: "not a cursor this server issued" }]);
     }
     const rows = await this.store.listObjects({ state: q.state, policy: q.policy, after, limit: q.limit + 1 });
     const items = rows.slice(0, q.limit).map((o) => this.view(this.objects.get(o.id) ?? o));
@@ -304,7 +310,7 @@ export class Governor implements GovernorApi {
           const r = await this.postFacts(item.objectId, item.facts, item.idempotencyKey);
           return { objectId: item.objectId, decisionId: r.decision.id, outcome: r.decision.outcome };
         } catch (e) {
-          return { objectId: item.objectId, error: errorSummary(e) };
+          return { objectId: item.objectId, error: problemOf(e) };
         }
       }),
     );
@@ -322,7 +328,7 @@ export class Governor implements GovernorApi {
     let policy: CompiledPolicy;
     if (body.policy !== undefined) {
       const v = validatePolicy(body.policy);
-      if (!v.valid) throw invalid("the candidate policy is invalid", prefix(v.errors, "$.policy"));
+      if (!v.valid) throw invalid("the candidate policy is invalid", prefixProblems(v.errors, "$.policy"));
       policy = compilePolicy(v.policy, createHash("sha256").update(JSON.stringify(body.policy)).digest("hex"));
     } else policy = this.policy(object.policy, "$.policy");
     const at = body.at !== undefined ? Date.parse(body.at) : this.clock.now();
@@ -529,7 +535,8 @@ export class Governor implements GovernorApi {
     }
     // The substrate refused for good: the object is failed, and a decision says why. No rule
     // is evaluated; a later arrival or timer may wake it again.
-    const decision = this.failureDecision(object, failed, error, now);
+    const policy = this.policies.compiled(object.policy);
+    const decision = failureDecision(this.newId("decision"), object, policy, failed, error, now);
     const updated: ObjectRecord = {
       ...object,
       state: "failed",
@@ -541,29 +548,6 @@ export class Governor implements GovernorApi {
     this.objects.set(updated.id, updated);
     this.events.emit("action:failed", failed, error);
     this.events.emit("decision:recorded", decision);
-  }
-
-  private failureDecision(object: ObjectRecord, action: ActionRecord, error: string, now: number): Decision {
-    const policy = this.policies.compiled(object.policy);
-    const note = `${action.kind} failed after ${action.attempts} attempt${action.attempts === 1 ? "" : "s"}: ${error}`;
-    return {
-      id: this.newId("decision"),
-      objectId: object.id,
-      at: now,
-      trigger: { kind: "substrate", name: "action-failed" },
-      policy: { name: object.policy, version: policy?.version ?? "unknown", hash: policy?.hash ?? "" },
-      memoryVersion: object.memoryVersion,
-      fired: [],
-      outcome: "none",
-      fromState: object.state,
-      toState: "failed",
-      actions: [{ id: action.id, kind: action.kind, status: "failed" }],
-      timers: [],
-      notes: [note],
-      explanation: { summary: `${object.state} -> failed: ${note}`, rules: [] },
-      dryRun: false,
-      durationMs: 0,
-    };
   }
 
   // ---- the arrival path ------------------------------------------------------------------
@@ -582,7 +566,8 @@ export class Governor implements GovernorApi {
         dryRun,
       });
     } catch (e) {
-      if (e instanceof MemoryLimitError) throw invalid("the facts break a memory limit", prefix(e.problems, "$.facts"));
+      if (e instanceof MemoryLimitError)
+        throw invalid("the facts break a memory limit", prefixProblems(e.problems, "$.facts"));
       // json-rules-engine throws at run time on a few conditions validation cannot rule out
       // (swap:in on a missing path): the arrival is refused and nothing changes.
       throw invalid(`policy ${policy.name}@${policy.version} failed to evaluate: ${(e as Error).message}`, [
@@ -613,8 +598,6 @@ export class Governor implements GovernorApi {
       updatedAt: now,
     }));
     const supersede = actions.length > 0 ? this.dispatcher.queued(object.id) : [];
-    // A timer tick that fired nothing and changed nothing but its own re-arming is counted,
-    // not stored: a monitor's minute tick would otherwise bury the decisions that matter.
     const store = !isQuietTick(result);
     const object2 = store ? result.object : { ...result.object, lastDecisionId: object.lastDecisionId };
     const reply: FactsReply = { object: this.view(object2, policy), decision: decisionView(result.decision) };
@@ -655,7 +638,7 @@ export class Governor implements GovernorApi {
     const size = jsonBytes(memory);
     if (size > this.limits.maxMemoryBytes)
       problems.push({ path: "$", message: `memory is ${size} bytes; the limit is ${this.limits.maxMemoryBytes}` });
-    if (problems.length > 0) throw invalid("the memory breaks a limit", prefix(problems, path));
+    if (problems.length > 0) throw invalid("the memory breaks a limit", prefixProblems(problems, path));
   }
 
   private view(o: ObjectRecord, policy?: CompiledPolicy | null): ObjectView {
@@ -665,51 +648,4 @@ export class Governor implements GovernorApi {
   private fail(error: Error, context: string): void {
     this.events.emit("governor:error", error, context);
   }
-}
-
-function isQuietTick({ decision }: DecideResult): boolean {
-  return (
-    decision.trigger.kind === "timer" &&
-    decision.fired.length === 0 &&
-    decision.outcome === "none" &&
-    decision.fromState === decision.toState &&
-    decision.notes.length === 0 &&
-    decision.timers.every((t) => t.kind === "cron" && t.op === "set")
-  );
-}
-
-function checkId(id: string): void {
-  if (!OBJECT_ID_PATTERN.test(id))
-    throw invalid("invalid object id", [
-      { path: "$.id", message: "object ids are 1-128 characters of A-Z a-z 0-9 . _ : -" },
-    ]);
-}
-
-function prefix(problems: Problem[], at: string): Problem[] {
-  return problems.map((p) => ({ path: at + p.path.slice(1), message: p.message }));
-}
-
-function emptyBatch(object: ObjectRecord): CommitBatch {
-  return { object, journal: null, decision: null, actions: [], supersede: [], timerOps: [], idempotency: null };
-}
-
-const STATUS: Record<string, number> = {
-  "not-found": 404,
-  invalid: 422,
-  conflict: 409,
-  "too-large": 413,
-  unavailable: 503,
-};
-
-function errorSummary(e: unknown): NonNullable<BatchItemResult["error"]> {
-  if (e instanceof VigilError) {
-    const out: NonNullable<BatchItemResult["error"]> = {
-      status: STATUS[e.kind] ?? 500,
-      title: e.kind,
-      detail: e.message,
-    };
-    if (e.problems.length > 0) out.errors = e.problems;
-    return out;
-  }
-  return { status: 500, title: "internal error", detail: "the item could not be processed" };
 }

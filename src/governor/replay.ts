@@ -8,6 +8,7 @@
 
 import type { JournalEntry } from "../core/decide.ts";
 import { invalid } from "../core/errors.ts";
+import { prefixProblems } from "../core/validate.ts";
 import { foldJournal } from "../core/merge-patch.ts";
 import type { Store } from "../core/store.ts";
 import type { Decision, JsonObject, ObjectRecord, Timer, Trigger } from "../core/types.ts";
@@ -115,11 +116,7 @@ export async function replay(
     JSON.stringify(candidateDoc),
     `${typeof name === "string" ? name : "candidate"}.json`,
   );
-  if (!loaded.ok)
-    throw invalid(
-      "the candidate policy is invalid",
-      loaded.error.errors.map((p) => ({ ...p, path: `$.policy${p.path.slice(1)}` })),
-    );
+  if (!loaded.ok) throw invalid("the candidate policy is invalid", prefixProblems(loaded.error.errors, "$.policy"));
   const candidate = loaded.policy.info;
 
   // Where history starts: entry 0 (creation) or the snapshot that retention left.

@@ -7,6 +7,7 @@ import { SimulatedDriver } from "../substrate/simulated/driver.ts";
 import { VirtualClock } from "../timers/clock.ts";
 import { Governor } from "./governor.ts";
 import type { PolicyRegistry } from "./policies.ts";
+import { emptyBatch } from "./records.ts";
 
 export interface Sandbox {
   governor: Governor;
@@ -25,16 +26,11 @@ export async function createSandbox(
 ): Promise<Sandbox> {
   const clock = new VirtualClock(start);
   const store = new MemoryStore();
+  // A store keeps timers by their operations, not from the object row.
   await store.commit(
     seed.map((object) => ({
-      object,
-      journal: null,
-      decision: null,
-      actions: [],
-      supersede: [],
-      // A store keeps timers by their operations, not from the object row.
+      ...emptyBatch(object),
       timerOps: object.timers.map((t) => ({ name: t.name, op: "set" as const, dueAt: t.dueAt, kind: t.kind })),
-      idempotency: null,
     })),
   );
   const driver = new SimulatedDriver({ clock });

@@ -9,10 +9,10 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ZodError } from "zod";
-import { VigilError, type ErrorKind } from "../core/errors.ts";
+import { ERROR_KINDS, PROBLEM_BASE, VigilError } from "../core/errors.ts";
 import { zodProblems, type Problem } from "../core/validate.ts";
 
-export const PROBLEM_BASE = "https://vigil.dev/problems/";
+export { PROBLEM_BASE };
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
 /** Every kind of problem the API replies with: status and title. */
@@ -40,14 +40,6 @@ export interface ProblemBody {
   detail: string;
   errors?: Problem[];
 }
-
-const KIND_TO_SLUG: Record<ErrorKind, ProblemSlug> = {
-  "not-found": "not-found",
-  invalid: "validation",
-  conflict: "conflict",
-  "too-large": "too-large",
-  unavailable: "unavailable",
-};
 
 /** A failure detected in the HTTP layer itself; `onError` turns it into its reply. */
 export class HttpProblem extends Error {
@@ -93,7 +85,7 @@ export const validationProblem = (detail: string, errors: Problem[]) => new Http
 export function errorResponse(error: unknown, report: (error: unknown) => void = () => {}): Response {
   if (error instanceof HttpProblem) return problemResponse(error.slug, error.detail, error.errors, error.headers);
   if (error instanceof VigilError) {
-    const slug = KIND_TO_SLUG[error.kind];
+    const slug = ERROR_KINDS[error.kind].slug as ProblemSlug;
     const errors = slug === "validation" || error.problems.length > 0 ? error.problems : undefined;
     return problemResponse(slug, error.message, errors);
   }

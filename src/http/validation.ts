@@ -7,7 +7,7 @@ import type { z } from "zod";
 import { objectIdSchema } from "../contracts/api.ts";
 import { FORBIDDEN_KEYS } from "../core/merge-patch.ts";
 import { formatPath, type PathSegment } from "../core/paths.ts";
-import { zodProblems, type Problem } from "../core/validate.ts";
+import { prefixProblems, zodProblems, type Problem } from "../core/validate.ts";
 import { HttpProblem, validationProblem } from "./problem.ts";
 
 /** Media types accepted for JSON bodies (parameters such as `charset` are ignored). */
@@ -23,8 +23,7 @@ export const MAX_BODY_DEPTH = 64;
 export function check<S extends z.ZodType>(schema: S, value: unknown, what: string, root = "$"): z.output<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const problems = zodProblems(r.error).map((p) => ({ ...p, path: root + p.path.slice(1) }));
-  throw validationProblem(`invalid ${what}`, problems);
+  throw validationProblem(`invalid ${what}`, prefixProblems(zodProblems(r.error), root));
 }
 
 /** The `:id` path parameter as an object id (422 naming `$.id` otherwise). */

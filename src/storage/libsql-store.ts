@@ -34,6 +34,11 @@ type Db = LibSQLDatabase<typeof t>;
 type ObjectRow = typeof t.objects.$inferSelect;
 type ActionRow = typeof t.actions.$inferSelect;
 
+/** Options from a URL and an optional token (a remote libsql server needs one). */
+export function libsqlOptions(url: string, authToken?: string): LibsqlOptions {
+  return authToken ? { url, authToken } : { url };
+}
+
 export class LibsqlStore implements Store {
   readonly client: Client;
   private readonly db: Db;

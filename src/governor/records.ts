@@ -1,0 +1,67 @@
+// Plain functions over the governor's records: ids, the empty commit, which timer ticks are
+// quiet, and the decision that records a final action failure.
+
+import { OBJECT_ID_PATTERN } from "../contracts/api.ts";
+import type { CompiledPolicy } from "../core/compile.ts";
+import type { DecideResult } from "../core/decide.ts";
+import { invalid } from "../core/errors.ts";
+import type { ActionRecord, CommitBatch } from "../core/store.ts";
+import type { Decision, ObjectRecord } from "../core/types.ts";
+
+/**
+ * A timer tick that fired nothing and changed nothing but its own re-arming: counted, not
+ * stored, so that a monitor's minute tick does not bury the decisions that matter.
+ */
+export function isQuietTick({ decision }: DecideResult): boolean {
+  return (
+    decision.trigger.kind === "timer" &&
+    decision.fired.length === 0 &&
+    decision.outcome === "none" &&
+    decision.fromState === decision.toState &&
+    decision.notes.length === 0 &&
+    decision.timers.every((t) => t.kind === "cron" && t.op === "set")
+  );
+}
+
+/** A 422 naming `$.id` unless `id` is 1-128 characters of `A-Z a-z 0-9 . _ : -`. */
+export function checkId(id: string): void {
+  if (!OBJECT_ID_PATTERN.test(id))
+    throw invalid("invalid object id", [
+      { path: "$.id", message: "object ids are 1-128 characters of A-Z a-z 0-9 . _ : -" },
+    ]);
+}
+
+/** A commit of the object row alone. */
+export function emptyBatch(object: ObjectRecord): CommitBatch {
+  return { object, journal: null, decision: null, actions: [], supersede: [], timerOps: [], idempotency: null };
+}
+
+/** The decision for an action the substrate refused for good: no rule runs; the object is failed. */
+export function failureDecision(
+  id: string,
+  object: ObjectRecord,
+  policy: CompiledPolicy | null,
+  action: ActionRecord,
+  error: string,
+  now: number,
+): Decision {
+  const note = `${action.kind} failed after ${action.attempts} attempt${action.attempts === 1 ? "" : "s"}: ${error}`;
+  return {
+    id,
+    objectId: object.id,
+    at: now,
+    trigger: { kind: "substrate", name: "action-failed" },
+    policy: { name: object.policy, version: policy?.version ?? "unknown", hash: policy?.hash ?? "" },
+    memoryVersion: object.memoryVersion,
+    fired: [],
+    outcome: "none",
+    fromState: object.state,
+    toState: "failed",
+    actions: [{ id: action.id, kind: action.kind, status: "failed" }],
+    timers: [],
+    notes: [note],
+    explanation: { summary: `${object.state} -> failed: ${note}`, rules: [] },
+    dryRun: false,
+    durationMs: 0,
+  };
+}
