@@ -10,5 +10,6 @@ if (!file || !existsSync(file)) {
 const r = JSON.parse(readFileSync(file, "utf8"));
 const failed =
   r.numFailedTests + (r.numRuntimeErrorTests ?? 0) + (r.success === false && r.numFailedTests === 0 ? 1 : 0);
-console.log(`${r.numPassedTests} passed, ${failed} failed`);
+const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+console.log(`${r.numPassedTests} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ""}`);
 process.exit(failed === 0 && r.numPassedTests > 0 ? 0 : 1);
