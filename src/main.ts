@@ -43,9 +43,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           "Set VIGIL_TOKENS, or bind a loopback address (127.0.0.1, ::1).",
       );
     }
-    log.warn("no tokens configured: binding loopback only, and every local request is allowed", {
-      host: config.VIGIL_HOST,
-    });
+    log.warn(
+      "no tokens configured: binding loopback only; requests to a loopback host name are allowed without a token",
+      {
+        host: config.VIGIL_HOST,
+      },
+    );
   }
   prepareDatabase(config.VIGIL_DB_URL);
   const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));

@@ -211,6 +211,10 @@ describe("facts", () => {
     await expect(s.governor.postFacts("w1", { queue: { depth: 9 } }, "key-1")).rejects.toMatchObject({
       kind: "conflict",
     });
+    // The same document with its keys in another order is the same request.
+    await s.governor.postFacts("w1", { a: 1, b: { c: 2, d: 3 } }, "key-2");
+    const reordered = await s.governor.postFacts("w1", { b: { d: 3, c: 2 }, a: 1 }, "key-2");
+    expect(reordered.replayed).toBe(true);
   });
 
   test("a batch fails item by item", async () => {
@@ -451,5 +455,17 @@ describe("reconciliation", () => {
     await s.advance(1_000);
     expect((await s.governor.listDecisions("m1", 10)).some((d) => d.trigger.kind === "substrate")).toBe(true);
     r.stop();
+  });
+});
+
+describe("PUT on an existing object", () => {
+  test("without substrate keeps the binding; with one rebinds it", async () => {
+    const s = await setup();
+    const sim = { driver: "simulated", config: { startMs: 5 } };
+    await s.governor.putObject("b", { policy: "queue-worker", substrate: sim });
+    await s.governor.putObject("b", { policy: "continuous-monitor" });
+    expect(s.governor.getObject("b")!.substrate).toMatchObject(sim);
+    await s.governor.putObject("b", { policy: "continuous-monitor", substrate: { driver: "simulated", config: {} } });
+    expect(s.governor.getObject("b")!.substrate).toMatchObject({ driver: "simulated", config: {} });
   });
 });

@@ -109,3 +109,20 @@ describe("hot reload", () => {
     expect(s!.policies.get("queue-worker")!.version).toBe("watched");
   });
 });
+
+describe("a changed schedule", () => {
+  test("moves the pending tick of every object of the policy", async () => {
+    const { file, doc } = await setup();
+    writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "0 0 1 1 *" }] }));
+    await watcher!.reload(file);
+    await s!.governor.putObject("w", { policy: "queue-worker" });
+    expect(s!.governor.getObject("w")!.timers).toEqual([
+      { name: "tick", dueAt: "2027-01-01T00:00:00.000Z", kind: "cron" },
+    ]);
+    writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "*/5 * * * *" }] }));
+    await watcher!.reload(file);
+    expect(s!.governor.getObject("w")!.timers).toEqual([
+      { name: "tick", dueAt: "2026-03-01T00:05:00.000Z", kind: "cron" },
+    ]);
+  });
+});

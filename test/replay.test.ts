@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
+import { readHistory, replay } from "../src/governor/replay.ts";
 import { JournalRetention } from "../src/governor/retention.ts";
 import { LibsqlStore } from "../src/storage/libsql-store.ts";
 import { makeServices, RULES_DIR, type TestServices } from "./helpers/services.ts";
@@ -89,5 +90,31 @@ describe("replay", () => {
       kind: "invalid",
       problems: [{ path: "$.policy.rules[0].event.type" }],
     });
+  });
+});
+
+describe("replay against a real server's history", () => {
+  test("timers that fired a few milliseconds late still line up", async () => {
+    s = await makeServices();
+    await s.governor.putObject("m", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
+    await s.advance(0);
+    await s.governor.postFacts("m", { monitoring: { enabled: false } });
+    await s.advance(10 * 60_000);
+    const history = await readHistory(s.store, "m");
+    expect(history.decisions.filter((d) => d.trigger.kind === "timer").length).toBeGreaterThan(3);
+    // A real server fires each timer a little after it is due.
+    const real = {
+      ...history,
+      decisions: history.decisions.map((d, i) => (d.trigger.kind === "timer" ? { ...d, at: d.at + 3 + (i % 5) } : d)),
+    };
+    const object = s.governor.record("m")!;
+    const monitor = JSON.parse(readFileSync(join(RULES_DIR, "continuous-monitor.json"), "utf8"));
+    expect((await replay(object, real, monitor)).differences).toEqual([]);
+    // Beyond the tolerance they are different firings.
+    const off = {
+      ...history,
+      decisions: history.decisions.map((d) => (d.trigger.kind === "timer" ? { ...d, at: d.at + 5000 } : d)),
+    };
+    expect((await replay(object, off, monitor)).differences.length).toBeGreaterThan(0);
   });
 });

@@ -234,3 +234,38 @@ describe("scale", () => {
     await store.close();
   });
 });
+
+describe("a timer whose evaluation fails", () => {
+  test("is used up once, and its schedule goes on", async () => {
+    const s = await setup();
+    addPolicy(s, {
+      name: "brittle",
+      schedules: [{ name: "tick", cron: "*/10 * * * * *" }],
+      rules: [
+        {
+          name: "boom",
+          priority: 10,
+          conditions: {
+            all: [
+              // Checked first: only a tick reaches the condition that throws.
+              { fact: "trigger", path: "$.name", operator: "equal", value: "tick", priority: 2 },
+              { fact: "memory", path: "$.missing", operator: "swap:in", value: ["x"], priority: 1 },
+            ],
+          },
+          event: { type: "wake" },
+        },
+      ],
+    });
+    const errors: string[] = [];
+    s.governor.events.on("governor:error", (e) => errors.push(e.message));
+    await s.governor.putObject("b", { policy: "brittle" });
+    await s.advance(10_000);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/failed to evaluate.*timer used up without an evaluation/);
+    expect(s.governor.getObject("b")!.timers).toEqual([
+      { name: "tick", dueAt: "2026-03-01T00:00:20.000Z", kind: "cron" },
+    ]);
+    await s.advance(10_000);
+    expect(errors).toHaveLength(2);
+  });
+});

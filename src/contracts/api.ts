@@ -65,7 +65,11 @@ export const listObjectsQuery = z.object({
 
 export const listDecisionsQuery = z.object({
   limit: limit(500, 50),
-  before: z.string().optional(),
+  /** A decision id (`dec_` and lowercase base36/hex, see governor/ids.ts): list older ones. */
+  before: z
+    .string()
+    .regex(/^dec_[0-9a-z]{13,}$/, "must be a decision id (dec_ followed by lowercase letters and digits)")
+    .optional(),
 });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

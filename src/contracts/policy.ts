@@ -79,7 +79,13 @@ export const factConditionSchema = z
   .superRefine((c, ctx) => {
     // json-rules-engine throws at run time (a TypeError inside the operator) on these.
     const { base, decorators } = splitOperator(c.operator);
-    if (isFactRef(c.value)) return;
+    if (isFactRef(c.value)) {
+      if (c.value.path !== undefined && parsePath(c.value.path) === null)
+        ctx.addIssue({ code: "custom", path: ["value", "path"], message: `must be ${PATH_HELP}` });
+      return;
+    }
+    if ((base === "olderThan" || base === "within") && (typeof c.value !== "string" || parseDuration(c.value) === null))
+      ctx.addIssue({ code: "custom", path: ["value"], message: `"${base}" takes ${DURATION_HELP}` });
     const listValue = decorators.includes("someValue") || decorators.includes("everyValue");
     if (listValue && !Array.isArray(c.value))
       ctx.addIssue({ code: "custom", path: ["value"], message: `"${c.operator}" needs a list value` });
@@ -195,62 +201,84 @@ export const policySchema = z
     rules: z.array(ruleSchema).min(1),
   })
   .superRefine((p, ctx) => {
-    const seen = new Map<string, number>();
-    p.rules.forEach((r, i) => {
-      const first = seen.get(r.name);
-      if (first !== undefined)
-        ctx.addIssue({
-          code: "custom",
-          path: ["rules", i, "name"],
-          message: `duplicate rule name (also rules[${first}])`,
-        });
-      else seen.set(r.name, i);
-    });
-    const schedules = new Set<string>();
-    (p.schedules ?? []).forEach((s, i) => {
-      if (schedules.has(s.name) || (RESERVED_TIMER_NAMES as readonly string[]).includes(s.name))
-        ctx.addIssue({ code: "custom", path: ["schedules", i, "name"], message: "duplicate or reserved timer name" });
-      schedules.add(s.name);
-    });
-    const shared = p.conditions ?? {};
-    const visit = (c: Condition, path: (string | number)[]): void => {
-      if ("condition" in c) {
-        if (!Object.hasOwn(shared, c.condition))
-          ctx.addIssue({
-            code: "custom",
-            path: [...path, "condition"],
-            message: `no shared condition named ${JSON.stringify(c.condition)} in "conditions"`,
-          });
-      } else if ("all" in c) c.all.forEach((x, i) => visit(x, [...path, "all", i]));
-      else if ("any" in c) c.any.forEach((x, i) => visit(x, [...path, "any", i]));
-      else if ("not" in c) visit(c.not, [...path, "not"]);
-      else if (isFactRef(c.value) && !BUILTIN_FACTS.includes(c.value.fact as never))
-        ctx.addIssue({ code: "custom", path: [...path, "value", "fact"], message: "unknown fact" });
-    };
-    p.rules.forEach((r, i) => visit(r.conditions, ["rules", i, "conditions"]));
-    for (const [key, c] of Object.entries(shared)) visit(c, ["conditions", key]);
-    // A shared condition that refers to itself, directly or not, never terminates.
-    for (const key of Object.keys(shared)) {
-      if (refersTo(shared, key, new Set()))
-        ctx.addIssue({ code: "custom", path: ["conditions", key], message: "shared condition refers to itself" });
-    }
+    for (const issue of policyLevelIssues(p)) ctx.addIssue({ code: "custom", ...issue });
   });
 
-function refersTo(shared: Record<string, Condition>, target: string, seen: Set<string>): boolean {
-  const walk = (c: Condition): boolean => {
-    if ("condition" in c) {
+export interface PolicyIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+type Raw = Record<string, unknown>;
+const isObj = (v: unknown): v is Raw => v !== null && typeof v === "object" && !Array.isArray(v);
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/**
+ * Checks across the whole document: duplicate rule and schedule names, shared-condition
+ * references that do not resolve or refer to themselves, unknown facts in comparison values.
+ * Tolerates any shape, so that validation reports these next to the shape errors instead of
+ * only once everything else is fixed.
+ */
+export function policyLevelIssues(doc: unknown): PolicyIssue[] {
+  const out: PolicyIssue[] = [];
+  if (!isObj(doc)) return out;
+  const seen = new Map<string, number>();
+  list(doc.rules).forEach((r, i) => {
+    if (!isObj(r) || typeof r.name !== "string") return;
+    const first = seen.get(r.name);
+    if (first !== undefined)
+      out.push({ path: ["rules", i, "name"], message: `duplicate rule name (also rules[${first}])` });
+    else seen.set(r.name, i);
+  });
+  const schedules = new Set<string>();
+  list(doc.schedules).forEach((sch, i) => {
+    if (!isObj(sch) || typeof sch.name !== "string") return;
+    if (schedules.has(sch.name) || (RESERVED_TIMER_NAMES as readonly string[]).includes(sch.name))
+      out.push({ path: ["schedules", i, "name"], message: "duplicate or reserved timer name" });
+    schedules.add(sch.name);
+  });
+  const shared = isObj(doc.conditions) ? doc.conditions : {};
+  const visit = (c: unknown, path: (string | number)[]): void => {
+    if (!isObj(c)) return;
+    if (typeof c.condition === "string") {
+      if (!Object.hasOwn(shared, c.condition))
+        out.push({
+          path: [...path, "condition"],
+          message: `no shared condition named ${JSON.stringify(c.condition)} in "conditions"`,
+        });
+    } else if (Array.isArray(c.all)) c.all.forEach((x, i) => visit(x, [...path, "all", i]));
+    else if (Array.isArray(c.any)) c.any.forEach((x, i) => visit(x, [...path, "any", i]));
+    else if (c.not !== undefined) visit(c.not, [...path, "not"]);
+    else if (isFactRef(c.value) && !BUILTIN_FACTS.includes(c.value.fact as never))
+      out.push({ path: [...path, "value", "fact"], message: "unknown fact" });
+  };
+  list(doc.rules).forEach((r, i) => {
+    if (isObj(r)) visit(r.conditions, ["rules", i, "conditions"]);
+  });
+  for (const [key, c] of Object.entries(shared)) visit(c, ["conditions", key]);
+  // A shared condition that refers to itself, directly or not, never terminates.
+  for (const key of Object.keys(shared)) {
+    if (refersTo(shared, key)) out.push({ path: ["conditions", key], message: "shared condition refers to itself" });
+  }
+  return out;
+}
+
+function refersTo(shared: Raw, target: string): boolean {
+  const seen = new Set<string>();
+  const walk = (c: unknown): boolean => {
+    if (!isObj(c)) return false;
+    if (typeof c.condition === "string") {
       if (c.condition === target) return true;
-      if (seen.has(c.condition) || !shared[c.condition]) return false;
+      if (seen.has(c.condition) || !Object.hasOwn(shared, c.condition)) return false;
       seen.add(c.condition);
-      return walk(shared[c.condition]!);
+      return walk(shared[c.condition]);
     }
-    if ("all" in c) return c.all.some(walk);
-    if ("any" in c) return c.any.some(walk);
-    if ("not" in c) return walk(c.not);
+    if (Array.isArray(c.all)) return c.all.some(walk);
+    if (Array.isArray(c.any)) return c.any.some(walk);
+    if (c.not !== undefined) return walk(c.not);
     return false;
   };
-  const root = shared[target];
-  return root ? walk(root) : false;
+  return walk(shared[target]);
 }
 
 /** `{fact: "...", path?}` as a comparison value: json-rules-engine reads the other fact. */

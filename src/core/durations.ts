@@ -9,6 +9,12 @@ export const DURATION_PATTERN =
 const DURATION =
   /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
 
+/**
+ * The longest duration Vigil accepts: 100 years (36,500 days). Longer ones cannot be added to
+ * a timestamp and still name a date, and no governance timer needs them.
+ */
+export const MAX_DURATION_MS = 36_500 * 86_400_000;
+
 const UNIT_MS = [7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1_000] as const;
 
 /** Parses an ISO 8601 duration; returns `null` when it is not one Vigil accepts. */
@@ -21,7 +27,7 @@ export function parseDuration(text: string): number | null {
     const part = m[i + 1];
     if (part !== undefined) ms += Number(part) * UNIT_MS[i]!;
   }
-  return Math.round(ms);
+  return ms > MAX_DURATION_MS ? null : Math.round(ms);
 }
 
 /** Like {@link parseDuration} but throws with the offending text. */
@@ -32,4 +38,4 @@ export function durationMs(text: string): number {
 }
 
 export const DURATION_HELP =
-  "an ISO 8601 duration such as PT30S, PT5M, PT2H or P1DT12H (weeks, days, hours, minutes, seconds; no years or months)";
+  "an ISO 8601 duration such as PT30S, PT5M, PT2H or P1DT12H (weeks, days, hours, minutes, seconds; no years or months; at most 100 years)";

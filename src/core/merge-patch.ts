@@ -147,3 +147,14 @@ export function foldJournal(entries: readonly { patch: JsonObject; kind?: "patch
   for (const e of entries) memory = e.kind === "snapshot" ? e.patch : applyMergePatch(memory, e.patch).memory;
   return memory;
 }
+
+/** JSON with object keys sorted at every level: equal documents give equal text. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const obj = value as Record<string, unknown>;
+  return `{${Object.keys(obj)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
+    .join(",")}}`;
+}

@@ -48,6 +48,9 @@ export function resolve(input: ResolveInput): Resolution {
   const timers = new Map(input.timers.map((t) => [t.name, t]));
   const ops = new Map<string, TimerOp>();
   const setTimer = (name: string, dueAt: number, kind: TimerOp["kind"]) => {
+    // Setting a timer to the time it already has changes nothing, and the decision says so.
+    const current = timers.get(name);
+    if (current && current.dueAt === dueAt && current.kind === kind && !ops.has(name)) return;
     ops.set(name, { name, op: "set", dueAt, kind });
     timers.set(name, { name, dueAt, kind });
   };

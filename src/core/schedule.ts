@@ -23,16 +23,39 @@ export function nextTick(schedule: Schedule, after: number): number {
  * Arms every schedule that has no pending timer (including the one that just fired) and
  * removes cron timers whose schedule is gone. The next tick counts from `now`, so ticks
  * missed while the server was down collapse into the one that fires late.
+ *
+ * With `resync` (after a policy change), a pending future tick that no longer matches its
+ * schedule's next tick is moved; an overdue one is left to fire (late) first.
  */
-export function cronTimerOps(schedules: readonly Schedule[], timers: readonly Timer[], now: number): TimerOp[] {
+export function cronTimerOps(
+  schedules: readonly Schedule[],
+  timers: readonly Timer[],
+  now: number,
+  resync?: (s: Schedule) => number,
+): TimerOp[] {
   const ops: TimerOp[] = [];
   const pending = new Map(timers.map((t) => [t.name, t]));
   for (const s of schedules) {
     const t = pending.get(s.name);
     if (!t || t.kind !== "cron") ops.push({ name: s.name, op: "set", dueAt: nextTick(s, now), kind: "cron" });
+    else if (resync && t.dueAt > now) {
+      const due = resync(s);
+      if (due !== t.dueAt) ops.push({ name: s.name, op: "set", dueAt: due, kind: "cron" });
+    }
   }
   const names = new Set(schedules.map((s) => s.name));
   for (const t of timers)
     if (t.kind === "cron" && !names.has(t.name)) ops.push({ name: t.name, op: "cancel", kind: "cron" });
   return ops;
+}
+
+/** `nextTick` from one moment, computed once per schedule (for resync across many objects). */
+export function nextTicksFrom(now: number): (s: Schedule) => number {
+  const memo = new Map<string, number>();
+  return (s) => {
+    const key = `${s.cron}\u0000${s.timezone ?? ""}`;
+    let due = memo.get(key);
+    if (due === undefined) memo.set(key, (due = nextTick(s, now)));
+    return due;
+  };
 }

@@ -2,7 +2,13 @@
 // Pure: takes a parsed JSON document, returns the policy or every error with its JSON path.
 
 import type { z } from "zod";
-import { isFactRef, policySchema, type Condition, type PolicyDocument } from "../contracts/policy.ts";
+import {
+  isFactRef,
+  policyLevelIssues,
+  policySchema,
+  type Condition,
+  type PolicyDocument,
+} from "../contracts/policy.ts";
 import { formatPath, parsePath, readPath, type PathSegment } from "./paths.ts";
 import { NEGATIVE_OPERATORS, splitOperator } from "./vocabulary.ts";
 
@@ -18,7 +24,12 @@ export type ValidationResult =
 /** Validates a parsed policy document. `expectedName` (the file's base name) must match `name`. */
 export function validatePolicy(doc: unknown, expectedName?: string): ValidationResult {
   const parsed = policySchema.safeParse(doc);
-  if (!parsed.success) return { valid: false, errors: zodProblems(parsed.error) };
+  if (!parsed.success) {
+    // The schema's own cross-document checks run only on a well-shaped document; run them
+    // anyway, so that every error is reported at once.
+    const more = policyLevelIssues(doc).map((i) => ({ path: formatPath(i.path), message: i.message }));
+    return { valid: false, errors: dedupe([...zodProblems(parsed.error), ...more]) };
+  }
   const policy = parsed.data;
   if (expectedName !== undefined && policy.name !== expectedName) {
     return {

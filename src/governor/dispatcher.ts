@@ -16,7 +16,7 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseMs: 250, maxMs: 30_000 };
 
-/** Full jitter: a random wait between half and all of the exponential step. */
+/** Equal jitter: a random wait between half and all of the exponential step. */
 export function backoffMs(attempt: number, retry: RetryPolicy, random: () => number): number {
   const step = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(step / 2 + (random() * step) / 2);

@@ -13,12 +13,19 @@ import { objectView, decisionView, type DecisionView, type ObjectView, type PutO
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { applyTimerOps, decide, MemoryLimitError, type Arrival, type DecideResult } from "../core/decide.ts";
-import { cronTimerOps } from "../core/schedule.ts";
+import { cronTimerOps, nextTicksFrom } from "../core/schedule.ts";
 import { invalid, notFound, problemOf, VigilError } from "../core/errors.ts";
 import { confirmedState, observedState } from "../core/lifecycle.ts";
-import { checkDocument, DEFAULT_LIMITS, isPlainObject, jsonBytes, type MemoryLimits } from "../core/merge-patch.ts";
+import {
+  canonicalJson,
+  checkDocument,
+  DEFAULT_LIMITS,
+  isPlainObject,
+  jsonBytes,
+  type MemoryLimits,
+} from "../core/merge-patch.ts";
 import type { ActionRecord, CommitBatch, Store } from "../core/store.ts";
-import type { Json, JsonObject, ObjectRecord, Observation, Trigger } from "../core/types.ts";
+import type { Json, JsonObject, ObjectRecord, Observation, TimerOp, Trigger } from "../core/types.ts";
 import { prefixProblems } from "../core/validate.ts";
 import { compilePolicy } from "../core/compile.ts";
 import { validatePolicy } from "../core/validate.ts";
@@ -168,6 +175,8 @@ export class Governor implements GovernorApi {
   async putObject(id: string, body: PutObjectBody): Promise<{ created: boolean; object: ObjectView }> {
     checkId(id);
     const policy = this.policy(body.policy, "$.policy");
+    // Without `substrate`, a new object gets the default driver and an existing one keeps its
+    // binding: a PUT that only changes the policy must not orphan running compute.
     const substrate = body.substrate ?? { driver: this.defaultDriver, config: {} };
     const driver = this.drivers.get(substrate.driver);
     if (!driver)
@@ -193,11 +202,14 @@ export class Governor implements GovernorApi {
         const updated: ObjectRecord = {
           ...existing,
           policy: policy.name,
-          substrate: {
-            driver: substrate.driver,
-            config: substrate.config as JsonObject,
-            observed: existing.substrate.observed,
-          },
+          substrate: body.substrate
+            ? {
+                driver: substrate.driver,
+                config: substrate.config as JsonObject,
+                // What was observed belongs to the old binding unless the driver stays.
+                observed: substrate.driver === existing.substrate.driver ? existing.substrate.observed : null,
+              }
+            : existing.substrate,
           updatedAt: now,
         };
         if (policyChanged) {
@@ -276,7 +288,7 @@ export class Governor implements GovernorApi {
         { path: "$.facts", message: "expected an object" },
       ]);
     const fingerprint =
-      idempotencyKey === undefined ? "" : createHash("sha256").update(JSON.stringify(facts)).digest("hex");
+      idempotencyKey === undefined ? "" : createHash("sha256").update(canonicalJson(facts)).digest("hex");
     return this.mailboxes.run(id, async () => {
       const object = this.objects.get(id);
       if (!object) throw notFound(`object "${id}"`);
@@ -367,15 +379,16 @@ export class Governor implements GovernorApi {
   async armSchedules(policyName?: string): Promise<number> {
     let changed = 0;
     const now = this.clock.now();
+    const next = nextTicksFrom(now);
     for (const id of this.objects.keys()) {
       const current = this.objects.get(id)!;
       if (policyName !== undefined && current.policy !== policyName) continue;
       const policy = this.policies.compiled(current.policy);
-      if (!policy || cronTimerOps(policy.schedules, current.timers, now).length === 0) continue;
+      if (!policy || cronTimerOps(policy.schedules, current.timers, now, next).length === 0) continue;
       await this.mailboxes.run(id, async () => {
         const object = this.objects.get(id);
         if (!object) return;
-        const ops = cronTimerOps(policy.schedules, object.timers, this.clock.now());
+        const ops = cronTimerOps(policy.schedules, object.timers, now, next);
         if (ops.length === 0) return;
         const updated = { ...object, timers: applyTimerOps(object.timers, ops) };
         await this.committer.commit({ ...emptyBatch(updated), timerOps: ops });
@@ -396,18 +409,28 @@ export class Governor implements GovernorApi {
       // Replaced by a later one or cancelled since the scheduler read it: nothing to do.
       if (!object || !timer || timer.dueAt > now) return;
       const policy = this.policies.compiled(object.policy);
-      if (!policy) {
-        // Without its policy the object cannot be evaluated; drop the timer rather than spin.
-        const updated = { ...object, timers: object.timers.filter((t) => t !== timer), updatedAt: now };
-        await this.committer.commit({ ...emptyBatch(updated), timerOps: [{ name, op: "cancel", kind: timer.kind }] });
+      // A timer that cannot be evaluated is used up all the same (a schedule re-arms its next
+      // tick), rather than fired again every round.
+      const consume = async (why: string) => {
+        const rest = object.timers.filter((t) => t !== timer);
+        const ops: TimerOp[] = [
+          { name, op: "cancel", kind: timer.kind },
+          ...cronTimerOps(policy?.schedules ?? [], rest, now),
+        ];
+        const updated = { ...object, timers: applyTimerOps(rest, ops), updatedAt: now };
+        await this.committer.commit({ ...emptyBatch(updated), timerOps: ops });
         this.objects.set(objectId, updated);
-        return this.fail(
-          new Error(`policy ${object.policy} is not loaded; timer dropped`),
-          `timer ${name} of ${objectId}`,
-        );
-      }
+        for (const op of ops) if (op.op === "set") this.scheduler.notify(op.dueAt!);
+        this.fail(new Error(`${why}; timer used up without an evaluation`), `timer ${name} of ${objectId}`);
+      };
+      if (!policy) return consume(`policy ${object.policy} is not loaded`);
       const trigger: Trigger = late ? { kind: "timer", name, late: true } : { kind: "timer", name };
-      await this.evaluateAndCommit(object, policy, { trigger, at: now });
+      try {
+        await this.evaluateAndCommit(object, policy, { trigger, at: now });
+      } catch (e) {
+        if (!(e instanceof VigilError)) throw e;
+        return consume(e.message);
+      }
       this.events.emit("timer:fired", objectId, name, late);
     });
   }

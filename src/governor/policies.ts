@@ -97,6 +97,11 @@ export class PolicyRegistry implements PoliciesApi {
     return result;
   }
 
+  /** A file that is gone has nothing left to report; its last valid version keeps serving. */
+  forgetFile(file: string): void {
+    this.errors.delete(file);
+  }
+
   compiled(name: string): CompiledPolicy | null {
     return this.policies.get(name)?.compiled ?? null;
   }

@@ -47,6 +47,7 @@ export class PolicyWatcher {
   async reload(file: string): Promise<LoadResult | { removed: true }> {
     if (!existsSync(file)) {
       // A deleted file unloads nothing: objects governed by it keep their last version.
+      this.registry.forgetFile(file);
       this.events.reloaded(file, { removed: true });
       return { removed: true };
     }

@@ -75,6 +75,51 @@ function keyOf(d: Pick<Decision, "trigger" | "memoryVersion" | "at">): string {
   return `${t.kind}:${t.name ?? ""}@${new Date(d.at).toISOString()}`;
 }
 
+/** A recorded timer fired this much after its due time is the same firing as the replay's. */
+const TIMER_TOLERANCE_MS = 1000;
+
+function row(a: Decision | null, c: Decision | null): ReplayRow {
+  const any = (a ?? c)!;
+  return {
+    key: keyOf(any),
+    at: new Date(any.at).toISOString(),
+    trigger: any.trigger,
+    actual: a ? side(a, true) : null,
+    candidate: c ? side(c, false) : null,
+  };
+}
+
+/**
+ * Lines the two histories up. Creation, facts (by memory version) and substrate changes
+ * (replayed at their recorded time) match by key. A timer matches the replay's firing of the
+ * same name when it fired within TIMER_TOLERANCE_MS after it — a real server fires a little
+ * late, the virtual clock never does — or, for a firing marked late (after downtime), the
+ * replay's earliest unmatched firing of that name before it.
+ */
+function align(actual: Decision[], candidate: Decision[]): ReplayRow[] {
+  const rows: ReplayRow[] = [];
+  const isTimer = (d: Decision) => d.trigger.kind === "timer";
+  const byKey = new Map(candidate.filter((d) => !isTimer(d)).map((d) => [keyOf(d), d]));
+  for (const a of actual.filter((d) => !isTimer(d))) {
+    const key = keyOf(a);
+    rows.push(row(a, byKey.get(key) ?? null));
+    byKey.delete(key);
+  }
+  for (const c of byKey.values()) rows.push(row(null, c));
+  const open = candidate.filter(isTimer).sort((x, y) => x.at - y.at);
+  for (const a of actual.filter(isTimer).sort((x, y) => x.at - y.at)) {
+    const i = open.findIndex(
+      (c) =>
+        c.trigger.name === a.trigger.name &&
+        c.at <= a.at + TIMER_TOLERANCE_MS &&
+        (a.trigger.late === true || c.at >= a.at - TIMER_TOLERANCE_MS),
+    );
+    rows.push(row(a, i >= 0 ? open.splice(i, 1)[0]! : null));
+  }
+  for (const c of open) rows.push(row(null, c));
+  return rows.sort((x, y) => x.at.localeCompare(y.at) || x.key.localeCompare(y.key));
+}
+
 /**
  * Whether a recorded decision lies after the replay's start. At the start itself only facts
  * beyond the snapshot do (the snapshot includes everything else at that instant).
@@ -188,31 +233,15 @@ export async function replay(
     const until = Math.max(start, ...history.decisions.map((d) => d.at));
     await sandbox.advanceTo(until);
 
-    const actual = new Map(
-      history.decisions.filter((d) => after(d, start, snapSeq) && replayable(d)).map((d) => [keyOf(d), d]),
-    );
-    const replayed = new Map(produced.map((d) => [keyOf(d), d]));
-    const keys = [...new Set([...actual.keys(), ...replayed.keys()])];
-    const rows: ReplayRow[] = keys.map((key) => {
-      const a = actual.get(key) ?? null;
-      const c = replayed.get(key) ?? null;
-      const any = (a ?? c)!;
-      return {
-        key,
-        at: new Date(any.at).toISOString(),
-        trigger: any.trigger,
-        actual: a ? side(a, true) : null,
-        candidate: c ? side(c, false) : null,
-      };
-    });
-    rows.sort((x, y) => x.at.localeCompare(y.at) || x.key.localeCompare(y.key));
+    const actual = history.decisions.filter((d) => after(d, start, snapSeq) && replayable(d));
+    const rows = align(actual, produced);
     return {
       objectId: object.id,
       candidate: { name: candidate.name, version: candidate.version, hash: candidate.hash },
       from: new Date(start).toISOString(),
       until: new Date(until).toISOString(),
-      actualDecisions: actual.size,
-      candidateDecisions: replayed.size,
+      actualDecisions: actual.length,
+      candidateDecisions: produced.length,
       differences: rows.filter((r) => !same(r.actual, r.candidate)),
       skipped,
     };

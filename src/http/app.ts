@@ -7,6 +7,7 @@ import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import type { GovernorApi, PoliciesApi } from "../governor/api.ts";
 import { authenticator, type Scope, type TokenConfig } from "./auth.ts";
+import { loopbackOnly } from "./loopback.ts";
 import { errorResponse, methodNotAllowedHandler, notFoundHandler, problemResponse } from "./problem.ts";
 import { decisionRoutes } from "./routes/decisions.ts";
 import { factRoutes } from "./routes/facts.ts";
@@ -19,7 +20,10 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export interface AppServices {
   governor: GovernorApi;
   policies: PoliciesApi;
-  /** Bearer tokens; an empty list turns auth off (main.ts then binds loopback only). */
+  /**
+   * Bearer tokens; an empty list turns auth off (main.ts then binds loopback only) and serves
+   * only loopback `Host` names and origins (DNS-rebinding protection, loopback.ts).
+   */
   tokens: TokenConfig[];
   /** Request body limit in bytes (default 1 MiB). */
   bodyLimitBytes?: number;
@@ -39,6 +43,9 @@ export interface RouteDeps {
 export function createApp(services: AppServices): Hono {
   const limit = services.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const app = new Hono();
+  // First, before any route (probes included): without tokens, a non-loopback Host or Origin
+  // is a browser being driven by a DNS-rebinding page.
+  if (services.tokens.length === 0) app.use(loopbackOnly());
   app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedHandler }));
 
   const deps: RouteDeps = {

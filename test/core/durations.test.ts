@@ -39,3 +39,16 @@ describe("parseDuration", () => {
     expect(() => durationMs(text)).toThrow(`not an ISO 8601 duration: ${JSON.stringify(text)}`);
   });
 });
+
+describe("the upper bound", () => {
+  test.each([
+    ["P36500D", 36_500 * 86_400_000],
+    ["P5214W", 5214 * 7 * 86_400_000],
+  ])("%s is accepted", (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  test.each(["P36501D", "P99999999W", "PT999999999999H"])("%s is longer than 100 years and refused", (text) => {
+    expect(parseDuration(text)).toBeNull();
+  });
+});

@@ -383,3 +383,20 @@ test("resolve does not mutate its input", () => {
   resolve(i);
   expect(i).toEqual(before);
 });
+
+describe("timers a decision lists", () => {
+  test("a deferral that finds its dwell timer already at that time lists no operation", () => {
+    const r = resolve(
+      input({
+        state: "active",
+        stateSince: NOW - MINUTE,
+        minActiveMs: 2 * MINUTE,
+        fired: [sleep()],
+        timers: [timer("dwell", NOW + MINUTE, "dwell")],
+      }),
+    );
+    expect(r.outcome).toBe("none");
+    expect(r.notes).toEqual([`dormancy (idle) deferred by dwell.minActive until ${iso(NOW + MINUTE)}`]);
+    expect(r.timerOps).toEqual([]);
+  });
+});

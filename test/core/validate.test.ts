@@ -357,3 +357,46 @@ describe("policy warnings", () => {
     ]);
   });
 });
+
+describe("checks the review found missing", () => {
+  const rule = (name: string, conditions: unknown) => ({ name, conditions, event: { type: "wake" } });
+  const doc = (rules: unknown[], extra: Record<string, unknown> = {}) => ({ name: "p", version: "1", rules, ...extra });
+
+  test.each([
+    ["olderThan", "ten minutes"],
+    ["within", 5],
+    ["not:olderThan", "PT"],
+  ])("%s with %j is refused at the value", (operator, value) => {
+    const v = validatePolicy(doc([rule("r", { all: [{ fact: "memory", path: "$.t", operator, value }] })]));
+    expect(v.valid).toBe(false);
+    expect(!v.valid && v.errors.map((e) => e.path)).toEqual(["$.rules[0].conditions.all[0].value"]);
+  });
+
+  test("a comparison with another fact checks that fact's path", () => {
+    const v = validatePolicy(
+      doc([
+        rule("r", {
+          all: [{ fact: "memory", path: "$.a", operator: "equal", value: { fact: "memory", path: "$..x" } }],
+        }),
+      ]),
+    );
+    expect(!v.valid && v.errors).toEqual([
+      { path: "$.rules[0].conditions.all[0].value.path", message: expect.stringContaining("a path such as") },
+    ]);
+  });
+
+  test("cross-document errors are reported together with shape errors", () => {
+    const v = validatePolicy(
+      doc([
+        rule("dup", { all: [{ fact: "memry", operator: "equal", value: 1 }] }),
+        rule("dup", { any: [{ condition: "missing" }] }),
+      ]),
+    );
+    expect(v.valid).toBe(false);
+    expect(!v.valid && v.errors.map((e) => e.path).sort()).toEqual([
+      "$.rules[0].conditions.all[0].fact",
+      "$.rules[1].conditions.any[0].condition",
+      "$.rules[1].name",
+    ]);
+  });
+});

@@ -98,6 +98,36 @@ describe("GET /v1/objects/:id/decisions", () => {
     expect(problem.errors[0].path).toBe("$.query.limit");
   });
 
+  test.each([
+    ["a word", "nope"],
+    ["the prefix alone", "dec_"],
+    ["a short id", "dec_0123456789ab"],
+    ["another prefix", "act_0000000000000000000000000"],
+    ["upper case", "dec_0000000000000ABCDEF12"],
+    ["a trailing character", "dec_00000000000000000abcdef12-"],
+    ["a space", "dec_0000000000000%2000abcdef12"],
+  ])("?before= %s (%s) is a 422 naming $.query.before", async (_label, before) => {
+    const problem = expectProblem(await h.call("GET", `/v1/objects/w1/decisions?before=${before}`), 422, "validation");
+    expect(problem.errors.map((e: { path: string }) => e.path)).toEqual(["$.query.before"]);
+  });
+
+  test("?before= a well-formed id no decision has still pages (older than it)", async () => {
+    const all = await history();
+    // Sorts after every id minted so far (time part "zzzzzzzzz"): everything is older.
+    const reply = await h.call("GET", "/v1/objects/w1/decisions?before=dec_zzzzzzzzz0000ffffffff");
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.body.items).toEqual(all);
+    // Sorts before every id: nothing is older.
+    const none = await h.call("GET", "/v1/objects/w1/decisions?before=dec_0000000000000");
+    expect(none.body.items).toEqual([]);
+  });
+
+  test("an empty ?before= counts as absent", async () => {
+    const reply = await h.call("GET", "/v1/objects/w1/decisions?before=");
+    expect(reply.status).toBe(200);
+    expect(reply.body.items).toEqual(await history());
+  });
+
   test("an unknown object is a 404", async () => {
     expectProblem(await h.call("GET", "/v1/objects/ghost/decisions"), 404, "not-found");
   });

@@ -213,3 +213,126 @@ describe("with no tokens configured", () => {
     expect(reply.status, reply.text).toBe(route.ok);
   });
 });
+
+// DNS rebinding: a page on evil.example whose name re-resolves to 127.0.0.1 makes the victim's
+// browser send requests to the loopback socket with `Host: evil.example` (and, for writes, a
+// foreign `Origin`). Without tokens only loopback names are served; probes are checked too.
+describe("with no tokens configured: loopback hosts and origins only", () => {
+  let open: Harness;
+  beforeAll(async () => {
+    open = await setup({ tokens: [] });
+  });
+  afterAll(() => open.close());
+
+  test.each([
+    "localhost",
+    "localhost:8080",
+    "LOCALHOST:8080",
+    "vigil.localhost",
+    "a.b.localhost:3000",
+    "127.0.0.1",
+    "127.0.0.1:8080",
+    "127.1.2.3:9",
+    "127.255.255.255:65535",
+    "[::1]",
+    "[::1]:8080",
+  ])("Host: %s is served", async (host) => {
+    const reply = await open.call("GET", "/v1/objects", { headers: { host } });
+    expect(reply.status, reply.text).toBe(200);
+  });
+
+  test.each([
+    "evil.example",
+    "evil.example:8080",
+    "localhost.evil.example",
+    "127.0.0.1.nip.io",
+    "localhost.",
+    "localhost:",
+    "localhost:99999",
+    "localhost@evil.example",
+    "evil.example/localhost",
+    "0.0.0.0:8080",
+    "10.0.0.1",
+    "192.168.1.10:8080",
+    "128.0.0.1",
+    "127.0.0.256",
+    "[::2]",
+    "::1",
+    "",
+  ])("Host: %j is a 403 naming the host", async (host) => {
+    const reply = await open.call("GET", "/v1/objects", { headers: { host } });
+    const problem = expectProblem(reply, 403, "forbidden");
+    expect(problem.detail).toContain(JSON.stringify(host));
+    expect(problem.detail).toContain("use a loopback host name");
+    expect(problem.detail).toContain("configure tokens");
+  });
+
+  test.each([
+    "http://localhost",
+    "http://localhost:5173",
+    "https://127.0.0.1:8443",
+    "http://[::1]:8080",
+    "http://app.localhost:3000",
+    "HTTP://LOCALHOST",
+  ])("Origin: %s is served", async (origin) => {
+    const reply = await open.call("GET", "/v1/objects", { headers: { origin } });
+    expect(reply.status, reply.text).toBe(200);
+  });
+
+  test.each([
+    "null",
+    "http://evil.example",
+    "https://evil.example:443",
+    "http://localhost.evil.example",
+    "http://127.0.0.1.nip.io:8080",
+    "http://localhost@evil.example",
+    "http://localhost/",
+    "file://",
+    "ftp://localhost",
+    "localhost",
+    "",
+  ])("Origin: %j is a 403 naming the origin", async (origin) => {
+    const reply = await open.call("GET", "/v1/objects", { headers: { host: "localhost:8080", origin } });
+    const problem = expectProblem(reply, 403, "forbidden");
+    expect(problem.detail).toContain(JSON.stringify(origin));
+    expect(problem.detail).toContain("configure tokens");
+  });
+
+  test.each(["/healthz", "/readyz", "/v1/policies", "/no/such/route"])(
+    "GET %s with a foreign Host is refused too",
+    async (path) => {
+      expectProblem(await open.call("GET", path, { headers: { host: "evil.example" } }), 403, "forbidden");
+    },
+  );
+
+  test("the request URL's host counts when there is no Host header (HTTP/2 :authority)", async () => {
+    const res = await open.app.request("http://evil.example:8080/v1/objects");
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { detail: string }).detail).toContain('"evil.example:8080"');
+    expect((await open.app.request("http://127.0.0.1:8080/v1/objects")).status).toBe(200);
+  });
+
+  test("a refused write binds nothing", async () => {
+    const reply = await open.call("PUT", "/v1/objects/rebound", {
+      json: { policy: "queue-worker" },
+      headers: { host: "evil.example:8080", origin: "http://evil.example:8080" },
+    });
+    expectProblem(reply, 403, "forbidden");
+    expect(open.services.governor.getObject("rebound")).toBeFalsy();
+  });
+});
+
+describe("with tokens configured, Host and Origin are not checked", () => {
+  test.each([
+    ["a public host name", { host: "vigil.example.com" }],
+    ["a public host name and port", { host: "vigil.example.com:8443" }],
+    ["a foreign origin", { host: "vigil.example.com", origin: "https://dashboard.example.com" }],
+  ])("%s with a valid token: served", async (_label, headers) => {
+    const reply = await h.call("GET", "/v1/objects", { headers, token: TOKENS.read });
+    expect(reply.status, reply.text).toBe(200);
+  });
+
+  test("a public host name without a token: 401, the token decides", async () => {
+    expectProblem(await h.call("GET", "/v1/objects", { headers: { host: "vigil.example.com" } }), 401, "unauthorized");
+  });
+});
