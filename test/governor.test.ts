@@ -469,3 +469,36 @@ describe("PUT on an existing object", () => {
     expect(s.governor.getObject("b")!.substrate).toMatchObject({ driver: "simulated", config: {} });
   });
 });
+
+describe("a crash loop", () => {
+  test("five unrequested exits within a minute make the object failed instead of restarting it", async () => {
+    const s = await setup();
+    await s.governor.putObject("m", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
+    await s.advance(0);
+    for (let i = 0; i < 4; i++) {
+      s.driver.crash("m");
+      await s.advance(1_000);
+      expect(s.governor.getObject("m")!.state).toBe("active"); // its rules restarted it
+    }
+    s.driver.crash("m");
+    await s.advance(1_000);
+    expect(s.governor.getObject("m")!.state).toBe("failed");
+    const [loop] = await s.governor.listDecisions("m", 1);
+    expect(loop).toMatchObject({ trigger: { kind: "substrate", name: "crash-loop" }, toState: "failed", actions: [] });
+    expect(loop!.notes[0]).toMatch(/^crash loop: 5 exits/);
+    // A later arrival may wake it again.
+    const again = await s.governor.postFacts("m", { alerts: { open: 1 } });
+    expect(again.decision).toMatchObject({ fromState: "failed", toState: "waking" });
+  });
+
+  test("exits spread out over more than a minute are each handled by the rules", async () => {
+    const s = await setup();
+    await s.governor.putObject("m", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
+    await s.advance(0);
+    for (let i = 0; i < 6; i++) {
+      s.driver.crash("m");
+      await s.advance(15_000);
+      expect(s.governor.getObject("m")!.state).toBe("active");
+    }
+  });
+});

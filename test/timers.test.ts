@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { LibsqlStore } from "../src/storage/libsql-store.ts";
+import { nextTick } from "../src/core/schedule.ts";
 import { VirtualClock } from "../src/timers/clock.ts";
 import { makeServices, type TestServices } from "./helpers/services.ts";
 
@@ -223,9 +224,8 @@ describe("scale", () => {
       "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999) " +
         "INSERT INTO timers (object_id, name, due_at, kind) SELECT 'o' || i, 'wake', 1000000 + i, 'wake' FROM n",
     );
-    const plan = await store.client.execute(
-      "EXPLAIN QUERY PLAN SELECT object_id, name, due_at, kind FROM timers WHERE due_at <= 1000100 ORDER BY due_at, object_id, name LIMIT 256",
-    );
+    const query = store.dueTimersQuery(1_000_100, 256).toSQL();
+    const plan = await store.client.execute({ sql: `EXPLAIN QUERY PLAN ${query.sql}`, args: query.params as never[] });
     const detail = plan.rows.map((r) => String(r.detail)).join(" | ");
     expect(detail).toMatch(/USING INDEX timers_due/);
     expect(detail).not.toMatch(/SCAN timers(?! USING)/);
@@ -267,5 +267,19 @@ describe("a timer whose evaluation fails", () => {
     ]);
     await s.advance(10_000);
     expect(errors).toHaveLength(2);
+  });
+});
+
+describe("a local time that does not exist", () => {
+  test("02:30 on the spring-forward day in New York fires once, at 03:30 local", () => {
+    const s = { name: "night", cron: "30 2 * * *", timezone: "America/New_York" };
+    let t = Date.parse("2026-03-07T00:00:00Z");
+    const ticks: string[] = [];
+    for (let i = 0; i < 3; i++) ticks.push(new Date((t = nextTick(s, t))).toISOString());
+    expect(ticks).toEqual([
+      "2026-03-07T07:30:00.000Z", // 02:30 EST
+      "2026-03-08T07:30:00.000Z", // 02:30 does not exist: 03:30 EDT
+      "2026-03-09T06:30:00.000Z", // 02:30 EDT
+    ]);
   });
 });

@@ -40,7 +40,7 @@ import type { PolicyRegistry } from "./policies.ts";
 import { OBJECT_ID_PATTERN } from "../contracts/api.ts";
 import { Scheduler } from "../timers/scheduler.ts";
 import { readHistory, replay, type ReplayReport } from "./replay.ts";
-import { checkId, emptyBatch, failureDecision, isQuietTick } from "./records.ts";
+import { checkId, emptyBatch, failureDecision, isQuietTick, recordedDecision } from "./records.ts";
 
 export interface GovernorOptions {
   store: Store;
@@ -55,6 +55,9 @@ export interface GovernorOptions {
 }
 
 const DEFAULT_SUBSTRATE = "simulated";
+
+/** This many exits Vigil did not ask for within the window make an object `failed`. */
+export const CRASH_LOOP = { exits: 5, windowMs: 60_000 };
 
 /** What an idempotency row keeps: the request's fingerprint and the first reply. */
 interface IdempotentRecord {
@@ -77,6 +80,8 @@ export class Governor implements GovernorApi {
   private readonly policies: PolicyRegistry;
   private readonly defaultDriver: string;
   private started = false;
+  /** Times of recent exits Vigil did not ask for, per object (crash-loop detection). */
+  private readonly exits = new Map<string, number[]>();
   /** Evaluations, and how many of them left a decision (quiet timer ticks are only counted). */
   readonly counters = { evaluations: 0, decisions: 0 };
 
@@ -275,6 +280,7 @@ export class Governor implements GovernorApi {
       const deleted = await this.store.deleteObject(id);
       this.objects.delete(id);
       this.dispatcher.forget(id);
+      this.exits.delete(id);
       return deleted;
     });
   }
@@ -506,11 +512,36 @@ export class Governor implements GovernorApi {
         this.objects.set(objectId, updated);
         return;
       }
+      if (follows === "dormant" && this.crashLoop(objectId, now)) {
+        // Compute that dies as soon as it starts would be restarted by its rules without end:
+        // stop here; the next fact or timer may wake it again.
+        const note = `crash loop: ${CRASH_LOOP.exits} exits Vigil did not ask for within ${CRASH_LOOP.windowMs / 1000} s; not evaluated, so not restarted`;
+        const decision = recordedDecision(
+          this.newId("decision"),
+          object,
+          policy,
+          { name: "crash-loop", toState: "failed", note },
+          now,
+        );
+        const failed: ObjectRecord = { ...updated, state: "failed", lastDecisionId: decision.id };
+        await this.committer.commit({ ...emptyBatch(failed), decision });
+        this.objects.set(objectId, failed);
+        this.events.emit("decision:recorded", decision);
+        return;
+      }
       await this.evaluateAndCommit(updated, policy, {
         trigger: { kind: "substrate", name: observation.status },
         at: now,
       });
     });
+  }
+
+  /** Records an unrequested exit; true when the object has had too many of them lately. */
+  private crashLoop(objectId: string, now: number): boolean {
+    const recent = (this.exits.get(objectId) ?? []).filter((t) => now - t < CRASH_LOOP.windowMs);
+    recent.push(now);
+    this.exits.set(objectId, recent);
+    return recent.length >= CRASH_LOOP.exits;
   }
 
   private async send(action: ActionRecord): Promise<Observation> {

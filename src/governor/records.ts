@@ -36,6 +36,37 @@ export function emptyBatch(object: ObjectRecord): CommitBatch {
   return { object, journal: null, decision: null, actions: [], supersede: [], timerOps: [], idempotency: null };
 }
 
+/**
+ * A decision that records a lifecycle change no rule made (a final action failure, a crash
+ * loop): trigger `substrate`, outcome `none`, the reason in `notes`.
+ */
+export function recordedDecision(
+  id: string,
+  object: ObjectRecord,
+  policy: CompiledPolicy | null,
+  change: { name: string; toState: ObjectRecord["state"]; note: string; actions?: Decision["actions"] },
+  now: number,
+): Decision {
+  return {
+    id,
+    objectId: object.id,
+    at: now,
+    trigger: { kind: "substrate", name: change.name },
+    policy: { name: object.policy, version: policy?.version ?? "unknown", hash: policy?.hash ?? "" },
+    memoryVersion: object.memoryVersion,
+    fired: [],
+    outcome: "none",
+    fromState: object.state,
+    toState: change.toState,
+    actions: change.actions ?? [],
+    timers: [],
+    notes: [change.note],
+    explanation: { summary: `${object.state} -> ${change.toState}: ${change.note}`, rules: [] },
+    dryRun: false,
+    durationMs: 0,
+  };
+}
+
 /** The decision for an action the substrate refused for good: no rule runs; the object is failed. */
 export function failureDecision(
   id: string,
@@ -46,22 +77,6 @@ export function failureDecision(
   now: number,
 ): Decision {
   const note = `${action.kind} failed after ${action.attempts} attempt${action.attempts === 1 ? "" : "s"}: ${error}`;
-  return {
-    id,
-    objectId: object.id,
-    at: now,
-    trigger: { kind: "substrate", name: "action-failed" },
-    policy: { name: object.policy, version: policy?.version ?? "unknown", hash: policy?.hash ?? "" },
-    memoryVersion: object.memoryVersion,
-    fired: [],
-    outcome: "none",
-    fromState: object.state,
-    toState: "failed",
-    actions: [{ id: action.id, kind: action.kind, status: "failed" }],
-    timers: [],
-    notes: [note],
-    explanation: { summary: `${object.state} -> failed: ${note}`, rules: [] },
-    dryRun: false,
-    durationMs: 0,
-  };
+  const actions = [{ id: action.id, kind: action.kind, status: "failed" as const }];
+  return recordedDecision(id, object, policy, { name: "action-failed", toState: "failed", note, actions }, now);
 }
