@@ -137,6 +137,17 @@ describe("vigil test", () => {
     expect(out).toContain(`${bad} $.steps:`);
     const syntax = write("syntax.json", "{ not json");
     expect((await cli([syntax])).code).toBe(2);
+    const proto = write(
+      "proto.json",
+      `{"policy": "nightly-report", "start": "2026-03-01T00:00:00Z", "steps": [{"facts": {"__proto__": {"x": 1}}}]}`,
+    );
+    const p = await cli([proto]);
+    expect(p.code).toBe(2);
+    expect(p.out).toContain(`${proto} $.steps[0].facts.__proto__: the key "__proto__" is not allowed`);
+    const unknown = write("unknown.json", { ...good, policy: "nope" });
+    const u = await cli([unknown]);
+    expect(u.code).toBe(2);
+    expect(u.out).toContain(`${unknown} $.policy: no policy "nope"`);
   });
 });
 

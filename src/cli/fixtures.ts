@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fixtureSchema, type Fixture, type FixtureExpect } from "../contracts/fixture.ts";
 import { durationMs } from "../core/durations.ts";
-import { isPlainObject, jsonEqual } from "../core/merge-patch.ts";
+import { checkDocument, DEFAULT_LIMITS, isPlainObject, jsonEqual } from "../core/merge-patch.ts";
 import type { Decision, Json, JsonObject, ObjectRecord } from "../core/types.ts";
 import { zodProblems, type Problem } from "../core/validate.ts";
 import { parseJsonText, type PolicyRegistry } from "../governor/policies.ts";
@@ -56,6 +56,9 @@ export function loadFixture(file: string): LoadedFixture {
 export function parseFixture(text: string, file: string): LoadedFixture {
   const json = parseJsonText(text);
   if (!json.ok) throw new FixtureError(file, [json.problem]);
+  // Before zod: its record parsing drops an own `__proto__` key without a word.
+  const forbidden = checkDocument(json.value as Json, { ...DEFAULT_LIMITS, maxDepth: 64 });
+  if (forbidden.length > 0) throw new FixtureError(file, forbidden);
   const parsed = fixtureSchema.safeParse(json.value);
   if (!parsed.success) throw new FixtureError(file, zodProblems(parsed.error));
   return { file, fixture: parsed.data };

@@ -51,7 +51,12 @@ export async function runTest(
   let malformed = 0;
   for (const file of files) {
     try {
-      loaded.push(loadFixture(file));
+      const fixture = loadFixture(file);
+      if (!registry.compiled(fixture.fixture.policy))
+        throw new FixtureError(file, [
+          { path: "$.policy", message: `no policy "${fixture.fixture.policy}" in ${values.rules}` },
+        ]);
+      loaded.push(fixture);
     } catch (e) {
       if (!(e instanceof FixtureError)) throw e;
       malformed++;
