@@ -486,6 +486,12 @@ describe("a crash loop", () => {
     const [loop] = await s.governor.listDecisions("m", 1);
     expect(loop).toMatchObject({ trigger: { kind: "substrate", name: "crash-loop" }, toState: "failed", actions: [] });
     expect(loop!.notes[0]).toMatch(/^crash loop: 5 exits/);
+    // Observing it again (reconciliation, a restart's adoption, another exit) leaves it failed.
+    expect(await s.governor.reconcile()).toBe(0);
+    s.driver.crash("m");
+    await s.advance(1_000);
+    expect(s.governor.getObject("m")!.state).toBe("failed");
+    expect((await s.governor.listDecisions("m", 1))[0]!.id).toBe(loop!.id);
     // A later arrival may wake it again.
     const again = await s.governor.postFacts("m", { alerts: { open: 1 } });
     expect(again.decision).toMatchObject({ fromState: "failed", toState: "waking" });

@@ -1,6 +1,7 @@
 // Replay: a candidate policy over an object's recorded history, decisions side by side.
 
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { readHistory, replay } from "../src/governor/replay.ts";
@@ -116,5 +117,31 @@ describe("replay against a real server's history", () => {
       decisions: history.decisions.map((d) => (d.trigger.kind === "timer" ? { ...d, at: d.at + 5000 } : d)),
     };
     expect((await replay(object, off, monitor)).differences.length).toBeGreaterThan(0);
+  });
+});
+
+describe("replay across downtime", () => {
+  test("timers that fired late after a restart are replayed late too: no difference", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-replay-"));
+    try {
+      const url = `file:${join(dir, "v.db")}`;
+      const start = Date.parse("2026-03-01T00:00:00Z");
+      const s1 = await makeServices({ store: new LibsqlStore({ url }), start });
+      await s1.governor.putObject("m", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
+      await s1.advance(0);
+      await s1.governor.postFacts("m", { monitoring: { enabled: false } });
+      await s1.advance(90_000); // asleep since 00:01, its wake timer due at 00:03
+      await s1.close();
+      // Down from 00:01:30 to 00:05:20: the wake and three sweeps fall due meanwhile.
+      s = await makeServices({ store: new LibsqlStore({ url }), start: start + 320_000 });
+      await s.advance(5 * 60_000);
+      const history = await readHistory(s.store, "m");
+      expect(history.decisions.some((d) => d.trigger.late === true && d.trigger.name === "wake")).toBe(true);
+      const monitor = JSON.parse(readFileSync(join(RULES_DIR, "continuous-monitor.json"), "utf8"));
+      const report = await replay(s.governor.record("m")!, history, monitor);
+      expect(report.differences).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

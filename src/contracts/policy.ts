@@ -84,9 +84,20 @@ export const factConditionSchema = z
         ctx.addIssue({ code: "custom", path: ["value", "path"], message: `must be ${PATH_HELP}` });
       return;
     }
-    if ((base === "olderThan" || base === "within") && (typeof c.value !== "string" || parseDuration(c.value) === null))
-      ctx.addIssue({ code: "custom", path: ["value"], message: `"${base}" takes ${DURATION_HELP}` });
     const listValue = decorators.includes("someValue") || decorators.includes("everyValue");
+    // The time operators compare a timestamp with a duration: `value` is the duration, or a
+    // list of them under someValue/everyValue; `swap` makes it the timestamp, unchecked.
+    if ((base === "olderThan" || base === "within") && !decorators.includes("swap")) {
+      const isDuration = (v: unknown) => typeof v === "string" && parseDuration(v) !== null;
+      const ok = listValue ? Array.isArray(c.value) && c.value.every(isDuration) : isDuration(c.value);
+      if (!ok)
+        ctx.addIssue({
+          code: "custom",
+          path: ["value"],
+          message: `"${c.operator}" takes ${listValue ? "a list of durations, each " : ""}${DURATION_HELP}`,
+        });
+      return;
+    }
     if (listValue && !Array.isArray(c.value))
       ctx.addIssue({ code: "custom", path: ["value"], message: `"${c.operator}" needs a list value` });
     else if ((base === "in" || base === "notIn") && !decorators.includes("swap") && !listValue)

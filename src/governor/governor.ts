@@ -499,7 +499,9 @@ export class Governor implements GovernorApi {
       // business: its confirmation moves the state.
       const underway =
         (follows === "active" && object.state === "waking") || (follows === "dormant" && object.state === "sleeping");
-      const moved = follows !== null && follows !== object.state && !underway;
+      // A failed object stays failed until a fact or a timer wakes it: observing it (at a
+      // restart, by reconciliation) must not restart a crash loop.
+      const moved = follows !== null && follows !== object.state && !underway && object.state !== "failed";
       const updated: ObjectRecord = {
         ...object,
         substrate: { ...object.substrate, observed: observation },

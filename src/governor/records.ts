@@ -36,6 +36,9 @@ export function emptyBatch(object: ObjectRecord): CommitBatch {
   return { object, journal: null, decision: null, actions: [], supersede: [], timerOps: [], idempotency: null };
 }
 
+/** Names of the `substrate` triggers of recorded changes (no rule ran, nothing to replay). */
+export const RECORDED_CHANGES: readonly string[] = ["action-failed", "crash-loop"];
+
 /**
  * A decision that records a lifecycle change no rule made (a final action failure, a crash
  * loop): trigger `substrate`, outcome `none`, the reason in `notes`.

@@ -13,6 +13,7 @@ import { foldJournal } from "../core/merge-patch.ts";
 import type { Store } from "../core/store.ts";
 import type { Decision, JsonObject, ObjectRecord, Timer, Trigger } from "../core/types.ts";
 import { PolicyRegistry } from "./policies.ts";
+import { RECORDED_CHANGES } from "./records.ts";
 import { createSandbox } from "./sandbox.ts";
 
 export interface ReplaySide {
@@ -129,8 +130,9 @@ function after(d: Decision, start: number, snapSeq: number): boolean {
   return d.at > start || (d.at === start && d.trigger.kind === "facts" && d.memoryVersion > snapSeq);
 }
 
-/** Manual evaluations (a policy change) and recorded action failures have no replay. */
-const replayable = (d: Decision) => d.trigger.kind !== "manual" && d.trigger.name !== "action-failed";
+/** Manual evaluations (a policy change) and recorded changes (failures, crash loops) have no replay. */
+const replayable = (d: Decision) =>
+  d.trigger.kind !== "manual" && !(d.trigger.kind === "substrate" && RECORDED_CHANGES.includes(d.trigger.name ?? ""));
 
 const side = (d: Decision, withId: boolean): ReplaySide => ({
   ...(withId ? { decisionId: d.id } : {}),
@@ -219,10 +221,18 @@ export async function replay(
     }));
     for (const d of history.decisions) {
       if (!after(d, start, snapSeq)) continue;
-      if (d.trigger.kind === "substrate" && d.trigger.name && d.trigger.name !== "action-failed") {
+      if (d.trigger.kind === "substrate" && d.trigger.name && replayable(d)) {
         const status = d.trigger.name as "running" | "suspended" | "stopped";
         events.push({ at: d.at, run: async () => sandbox.driver.crash(object.id, status) });
       } else if (!replayable(d)) skipped.push(keyOf(d));
+    }
+    // Downtime: a late timer firing means the server was down until then, since its latest
+    // recorded decision before. The replay is down too: its clock jumps over that time, so
+    // that its timers fire late at the same moment as the recorded ones.
+    for (const late of history.decisions.filter((d) => d.trigger.late === true && after(d, start, snapSeq))) {
+      const before = history.decisions.filter((d) => d.at < late.at - TIMER_TOLERANCE_MS && !d.trigger.late);
+      const down = Math.max(start, ...before.map((d) => d.at));
+      events.push({ at: down, run: async () => sandbox.clock.jumpTo(late.at) });
     }
     events.sort((a, b) => a.at - b.at);
     for (const e of events) {

@@ -400,3 +400,30 @@ describe("checks the review found missing", () => {
     ]);
   });
 });
+
+describe("time operators with decorators", () => {
+  const doc = (operator: string, value: unknown) => ({
+    name: "p",
+    version: "1",
+    rules: [
+      { name: "r", conditions: { all: [{ fact: "memory", path: "$.t", operator, value }] }, event: { type: "wake" } },
+    ],
+  });
+  test.each([
+    ["someValue:within", ["PT1M", "PT5M"]],
+    ["everyValue:olderThan", ["PT1H"]],
+    ["swap:olderThan", "2026-03-01T00:00:00Z"],
+    ["not:within", "PT10M"],
+    ["someFact:olderThan", "P1D"],
+  ])("%s with %j is valid", (operator, value) => {
+    expect(validatePolicy(doc(operator, value)).valid).toBe(true);
+  });
+  test.each([
+    ["someValue:within", "PT1M"],
+    ["someValue:within", ["PT1M", "soon"]],
+    ["not:olderThan", 5],
+  ])("%s with %j is refused", (operator, value) => {
+    const v = validatePolicy(doc(operator, value));
+    expect(!v.valid && v.errors.map((e) => e.path)).toEqual(["$.rules[0].conditions.all[0].value"]);
+  });
+});
