@@ -27,8 +27,6 @@ import {
 import type { ActionRecord, CommitBatch, Store } from "../core/store.ts";
 import type { Json, JsonObject, ObjectRecord, Observation, TimerOp, Trigger } from "../core/types.ts";
 import { prefixProblems } from "../core/validate.ts";
-import { compilePolicy } from "../core/compile.ts";
-import { validatePolicy } from "../core/validate.ts";
 import type { Driver } from "../substrate/driver.ts";
 import type { BatchItemResult, FactsReply, GovernorApi } from "./api.ts";
 import { Dispatcher, DEFAULT_RETRY, type RetryPolicy } from "./dispatcher.ts";
@@ -36,7 +34,7 @@ import { GovernorEvents } from "./events.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { idFactory } from "./ids.ts";
 import { Mailboxes } from "./mailboxes.ts";
-import type { PolicyRegistry } from "./policies.ts";
+import { loadCandidate, type PolicyRegistry } from "./policies.ts";
 import { OBJECT_ID_PATTERN } from "../contracts/api.ts";
 import { Scheduler } from "../timers/scheduler.ts";
 import { readHistory, replay, type ReplayReport } from "./replay.ts";
@@ -345,9 +343,9 @@ export class Governor implements GovernorApi {
     if (!object) throw notFound(`object "${id}"`);
     let policy: CompiledPolicy;
     if (body.policy !== undefined) {
-      const v = validatePolicy(body.policy);
-      if (!v.valid) throw invalid("the candidate policy is invalid", prefixProblems(v.errors, "$.policy"));
-      policy = compilePolicy(v.policy, createHash("sha256").update(JSON.stringify(body.policy)).digest("hex"));
+      const loaded = loadCandidate(body.policy, this.clock.now());
+      if (!loaded.ok) throw invalid("the candidate policy is invalid", prefixProblems(loaded.error.errors, "$.policy"));
+      policy = loaded.policy.compiled;
     } else policy = this.policy(object.policy, "$.policy");
     const at = body.at !== undefined ? Date.parse(body.at) : this.clock.now();
     const arrival: Arrival = body.facts

@@ -57,6 +57,15 @@ export function loadPolicyText(text: string, file: string, now: number): LoadRes
   return { ok: true, policy: { compiled, info }, warnings: v.warnings };
 }
 
+/**
+ * A candidate policy sent as a document (what-if, replay) rather than a file: validated and
+ * compiled the same way, its hash the sha256 of its JSON as sent.
+ */
+export function loadCandidate(doc: unknown, now: number): LoadResult {
+  const name = (doc as { name?: unknown } | null)?.name;
+  return loadPolicyText(JSON.stringify(doc), `${typeof name === "string" ? name : "candidate"}.json`, now);
+}
+
 export class PolicyRegistry implements PoliciesApi {
   private readonly policies = new Map<string, LoadedPolicy>();
   private errors = new Map<string, PolicyError>();
@@ -100,6 +109,11 @@ export class PolicyRegistry implements PoliciesApi {
   /** A file that is gone has nothing left to report; its last valid version keeps serving. */
   forgetFile(file: string): void {
     this.errors.delete(file);
+  }
+
+  /** Serves an already loaded policy (a candidate in a sandbox). */
+  add(policy: LoadedPolicy): void {
+    this.policies.set(policy.info.name, policy);
   }
 
   compiled(name: string): CompiledPolicy | null {

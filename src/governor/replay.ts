@@ -12,7 +12,7 @@ import { prefixProblems } from "../core/validate.ts";
 import { foldJournal } from "../core/merge-patch.ts";
 import type { Store } from "../core/store.ts";
 import type { Decision, JsonObject, ObjectRecord, Timer, Trigger } from "../core/types.ts";
-import { PolicyRegistry } from "./policies.ts";
+import { loadCandidate, PolicyRegistry } from "./policies.ts";
 import { RECORDED_CHANGES } from "./records.ts";
 import { createSandbox } from "./sandbox.ts";
 
@@ -157,13 +157,10 @@ export async function replay(
   history: { decisions: Decision[]; journal: JournalEntry[] },
   candidateDoc: unknown,
 ): Promise<ReplayReport> {
-  const registry = new PolicyRegistry(() => object.createdAt);
-  const name = (candidateDoc as { name?: unknown } | null)?.name;
-  const loaded = registry.loadText(
-    JSON.stringify(candidateDoc),
-    `${typeof name === "string" ? name : "candidate"}.json`,
-  );
+  const loaded = loadCandidate(candidateDoc, object.createdAt);
   if (!loaded.ok) throw invalid("the candidate policy is invalid", prefixProblems(loaded.error.errors, "$.policy"));
+  const registry = new PolicyRegistry(() => object.createdAt);
+  registry.add(loaded.policy);
   const candidate = loaded.policy.info;
 
   // Where history starts: entry 0 (creation) or the snapshot that retention left.

@@ -2,15 +2,14 @@
 // snapshot per object (the memory at that point), so replay can still start from there.
 // Runs once an hour on the injected clock.
 
-import type { Clock, TimerHandle } from "../core/clock.ts";
+import type { Clock } from "../core/clock.ts";
 import { foldJournal } from "../core/merge-patch.ts";
 import type { Store } from "../core/store.ts";
+import { every } from "../timers/every.ts";
 
 export const RETENTION_INTERVAL_MS = 3_600_000;
 
 export class JournalRetention {
-  private handle: TimerHandle | null = null;
-
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -21,20 +20,11 @@ export class JournalRetention {
 
   start(): void {
     if (this.retentionMs === null) return;
-    const tick = () => {
-      this.handle = this.clock.setTimeout(() => {
-        void this.runOnce()
-          .catch((e: unknown) => this.onError(e as Error))
-          .finally(tick);
-      }, RETENTION_INTERVAL_MS);
-    };
-    tick();
+    this.stop = every(this.clock, RETENTION_INTERVAL_MS, () => this.runOnce(), this.onError);
   }
 
-  stop(): void {
-    if (this.handle) this.clock.clearTimeout(this.handle);
-    this.handle = null;
-  }
+  /** Stops the hourly runs (a no-op before start). */
+  stop: () => void = () => {};
 
   /** Compacts every object's entries older than the window; returns how many objects. */
   async runOnce(): Promise<number> {
