@@ -2,7 +2,7 @@
 
 import { z } from "zod";
 import { DURATION_HELP, parseDuration } from "./core/durations.ts";
-import { zodProblems } from "./core/validate.ts";
+import { zodProblems } from "./contracts/problems.ts";
 
 const int = (dflt: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(dflt);
 

@@ -5,11 +5,11 @@ import { serve, type ServerType } from "@hono/node-server";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { isLoopback, type Config } from "./config.ts";
-import { DEFAULT_LIMITS } from "./core/merge-patch.ts";
+import { DEFAULT_LIMITS } from "./core/memory-limits.ts";
 import { Governor } from "./governor/governor.ts";
-import { PolicyRegistry } from "./governor/policies.ts";
+import { PolicyRegistry } from "./governor/policy-registry.ts";
 import { PolicyWatcher } from "./governor/policy-watcher.ts";
-import { JournalRetention } from "./governor/retention.ts";
+import { JournalRetention } from "./governor/journal-retention.ts";
 import { Reconciler } from "./governor/reconciler.ts";
 import { durationMs } from "./core/durations.ts";
 import { createApp } from "./http/app.ts";
@@ -20,6 +20,7 @@ import { FlyDriver } from "./substrate/fly/driver.ts";
 import { ProcessDriver } from "./substrate/process/driver.ts";
 import { SimulatedDriver } from "./substrate/simulated/driver.ts";
 import { SystemClock } from "./timers/clock.ts";
+import { WhatIf } from "./what-if/service.ts";
 
 export interface RunningServer {
   url: string;
@@ -86,11 +87,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const reconciler =
     config.VIGIL_RECONCILE_INTERVAL === "off"
       ? null
-      : new Reconciler(governor, clock, durationMs(config.VIGIL_RECONCILE_INTERVAL), (e) =>
-          log.error("reconciliation failed", { error: e.message }),
+      : new Reconciler(
+          () => governor.reconcile(),
+          clock,
+          durationMs(config.VIGIL_RECONCILE_INTERVAL),
+          (e) => log.error("reconciliation failed", { error: e.message }),
         );
   reconciler?.start();
-  const watcher = new PolicyWatcher(config.VIGIL_RULES_DIR, policies, governor, clock, {
+  const watcher = new PolicyWatcher(config.VIGIL_RULES_DIR, policies, (name) => governor.armSchedules(name), clock, {
     reloaded: (file, r) => {
       if ("removed" in r) log.warn("policy file removed; its last version keeps serving", { file });
       else if (r.ok)
@@ -109,6 +113,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const app = createApp({
     governor,
     policies,
+    whatIf: new WhatIf(store, (id) => governor.getObject(id)),
     tokens,
     bodyLimitBytes: config.VIGIL_BODY_LIMIT,
     onInternalError: (e, method, path) => log.error("request failed", { method, path, error: String(e) }),

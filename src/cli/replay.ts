@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config.ts";
 import { VigilError } from "../core/errors.ts";
-import { parseJsonText } from "../governor/policies.ts";
-import { readHistory, replay, type ReplayReport, type ReplaySide } from "../governor/replay.ts";
+import { parseJsonText } from "../governor/policy-registry.ts";
+import { readHistory, replay, type ReplayReport, type ReplaySide } from "../what-if/replay.ts";
 import { LibsqlStore, libsqlOptions } from "../storage/libsql-store.ts";
 
 export async function runReplay(

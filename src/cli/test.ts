@@ -3,10 +3,10 @@
 
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import type { PolicyDocument } from "../contracts/policy.ts";
+import type { PolicyDocument } from "../core/policy.ts";
 import type { Decision } from "../core/types.ts";
-import { PolicyRegistry } from "../governor/policies.ts";
-import { formatCoverage, policyCoverage } from "./coverage.ts";
+import { PolicyRegistry } from "../governor/policy-registry.ts";
+import { formatCoverage, policyCoverage } from "../what-if/coverage.ts";
 import {
   FixtureError,
   findFixtureFiles,
@@ -14,7 +14,7 @@ import {
   loadFixture,
   runFixture,
   type LoadedFixture,
-} from "./fixtures.ts";
+} from "../what-if/fixtures.ts";
 
 export async function runTest(
   args: string[],

@@ -4,7 +4,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { PolicyRegistry } from "../governor/policies.ts";
+import { PolicyRegistry } from "../governor/policy-registry.ts";
 
 export async function runValidate(
   args: string[],

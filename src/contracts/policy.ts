@@ -1,18 +1,26 @@
 // The policy file format as one zod schema: the envelope, json-rules-engine's rule shape and
-// Vigil's event types. `schemas/policy.schema.json` is generated from it (see json-schema.ts).
-// Every check that json-rules-engine would only hit at run time is made here, with a path.
+// Vigil's event types. It validates a document into the policy model of core/policy.ts (the
+// types are checked to agree at the end of this file); `schemas/policy.schema.json` is
+// generated from it (see json-schema.ts). Every check that json-rules-engine would only hit at
+// run time is made here, with a path.
 
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 import { DURATION_HELP, DURATION_PATTERN, parseDuration } from "../core/durations.ts";
 import { BUILTIN_FACTS, OPERATOR_PATTERN, isKnownOperator, splitOperator } from "../core/vocabulary.ts";
 import { PATH_HELP, parsePath } from "../core/paths.ts";
+import {
+  isFactRef,
+  RESERVED_TIMER_NAMES,
+  type Condition,
+  type EventDocument,
+  type PolicyDocument,
+  type RuleDocument,
+} from "../core/policy.ts";
+import { jsonObject } from "./json.ts";
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const NAME_HELP = "1-64 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit";
-
-/** Timer names Vigil itself uses; a rule's `schedule` event may not take them. */
-export const RESERVED_TIMER_NAMES = ["wake", "hold", "dwell"] as const;
 
 const name = z.string().regex(NAME_PATTERN, NAME_HELP);
 const duration = z
@@ -72,7 +80,7 @@ export const factConditionSchema = z
       .refine(isKnownOperator, { message: "unknown operator" })
       .describe("A json-rules-engine operator (optionally decorated, e.g. not:equal) or olderThan/within"),
     value: z.json().describe("The value to compare with, or {fact, path?} to compare with another fact"),
-    params: z.record(z.string(), z.json()).optional(),
+    params: jsonObject.optional(),
     name: z.string().optional(),
     priority: z.number().int().min(1).optional(),
   })
@@ -108,13 +116,6 @@ export const factConditionSchema = z
           message: `"${base}" needs a list value (a string makes it a substring test)`,
         });
   });
-
-export type Condition =
-  | z.infer<typeof factConditionSchema>
-  | { all: Condition[]; name?: string; priority?: number }
-  | { any: Condition[]; name?: string; priority?: number }
-  | { not: Condition; name?: string; priority?: number }
-  | { condition: string; name?: string; priority?: number };
 
 const common = { name: z.string().optional(), priority: z.number().int().min(1).optional() };
 
@@ -195,10 +196,7 @@ export const policySchema = z
     name: name.describe("Must match the file name (rules/<name>.json)"),
     version: z.string().min(1).max(64).describe("The author's version; decisions record it"),
     description: z.string().optional(),
-    defaults: z
-      .record(z.string(), z.json())
-      .optional()
-      .describe("Deep-merged under memory before evaluation; memory wins"),
+    defaults: jsonObject.optional().describe("Deep-merged under memory before evaluation; memory wins"),
     sleep: z.enum(["suspend", "stop"]).optional().describe("How dormancy puts compute to sleep (default suspend)"),
     dwell: z
       .strictObject({ minActive: duration.optional(), minDormant: duration.optional() })
@@ -292,11 +290,10 @@ function refersTo(shared: Raw, target: string): boolean {
   return walk(shared[target]);
 }
 
-/** `{fact: "...", path?}` as a comparison value: json-rules-engine reads the other fact. */
-export function isFactRef(v: unknown): v is { fact: string; path?: string } {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && typeof (v as { fact?: unknown }).fact === "string";
-}
-
-export type PolicyDocument = z.infer<typeof policySchema>;
-export type RuleDocument = z.infer<typeof ruleSchema>;
-export type EventDocument = z.infer<typeof eventSchema>;
+// The schema and the model agree, both ways: a change to one that the other does not follow
+// fails the type check.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const agree = <T extends true>(): T => true as T;
+agree<Same<z.output<typeof policySchema>, PolicyDocument>>();
+agree<Same<z.output<typeof ruleSchema>, RuleDocument>>();
+agree<Same<z.output<typeof eventSchema>, EventDocument>>();

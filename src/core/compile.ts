@@ -3,9 +3,9 @@
 // the simple path resolver, and the envelope's durations in milliseconds.
 
 import { Engine, type RuleProperties, type TopLevelCondition } from "json-rules-engine";
-import type { EventDocument, PolicyDocument } from "../contracts/policy.ts";
 import { durationMs } from "./durations.ts";
 import { resolvePath } from "./paths.ts";
+import type { EventDocument, PolicyDocument } from "./policy.ts";
 import type { Schedule } from "./schedule.ts";
 import type { JsonObject, SleepMode } from "./types.ts";
 

@@ -3,18 +3,14 @@
 
 import type { CompiledPolicy } from "./compile.ts";
 import { evaluateRules, type BuiltinFacts } from "./evaluate.ts";
+import type { JournalEntry } from "./journal.ts";
 import { transition } from "./lifecycle.ts";
-import {
-  applyMergePatch,
-  checkDocument,
-  jsonBytes,
-  withDefaults,
-  type LimitViolation,
-  type MemoryLimits,
-} from "./merge-patch.ts";
+import { mergeChecked, type MemoryLimits } from "./memory-limits.ts";
+import { withDefaults } from "./merge-patch.ts";
 import { resolve } from "./resolve.ts";
 import { cronTimerOps } from "./schedule.ts";
-import type { ActionKind, Decision, JsonObject, ObjectRecord, Timer, TimerOp, Trigger } from "./types.ts";
+import { applyTimerOps } from "./timers.ts";
+import type { ActionKind, Decision, JsonObject, ObjectRecord, TimerOp, Trigger } from "./types.ts";
 
 export interface Arrival {
   trigger: Trigger;
@@ -31,14 +27,6 @@ export interface DecideDeps {
   dryRun?: boolean;
 }
 
-export interface JournalEntry {
-  seq: number;
-  patch: JsonObject;
-  at: number;
-  /** A `snapshot` holds the whole memory at `seq`: older entries were compacted into it. */
-  kind?: "patch" | "snapshot";
-}
-
 export interface DecideResult {
   object: ObjectRecord;
   decision: Decision;
@@ -46,40 +34,6 @@ export interface DecideResult {
   /** What the store must do to the timers table (the decision lists what it set or cancelled). */
   timerOps: TimerOp[];
   journal: JournalEntry | null;
-}
-
-/** Thrown when a patch breaks a memory limit; nothing has changed. */
-export class MemoryLimitError extends Error {
-  constructor(readonly problems: LimitViolation[]) {
-    super(problems.map((p) => `${p.path}: ${p.message}`).join("; "));
-    this.name = "MemoryLimitError";
-  }
-}
-
-/** Checks a patch against the limits and merges it; throws {@link MemoryLimitError}. */
-export function mergeChecked(memory: JsonObject, patch: JsonObject, limits: MemoryLimits) {
-  const problems = checkDocument(patch, limits);
-  const patchBytes = jsonBytes(patch);
-  if (patchBytes > limits.maxPatchBytes)
-    problems.push({ path: "$", message: `patch is ${patchBytes} bytes; the limit is ${limits.maxPatchBytes}` });
-  if (problems.length > 0) throw new MemoryLimitError(problems);
-  const merged = applyMergePatch(memory, patch);
-  const size = jsonBytes(merged.memory);
-  if (size > limits.maxMemoryBytes)
-    throw new MemoryLimitError([
-      { path: "$", message: `memory would be ${size} bytes; the limit is ${limits.maxMemoryBytes}` },
-    ]);
-  return merged;
-}
-
-/** Applies timer operations to a timer list, keeping it sorted by due time. */
-export function applyTimerOps(timers: Timer[], ops: TimerOp[]): Timer[] {
-  const byName = new Map(timers.map((t) => [t.name, t]));
-  for (const op of ops) {
-    if (op.op === "cancel") byName.delete(op.name);
-    else byName.set(op.name, { name: op.name, dueAt: op.dueAt!, kind: op.kind });
-  }
-  return [...byName.values()].sort((a, b) => a.dueAt - b.dueAt || a.name.localeCompare(b.name));
 }
 
 /** Evaluates one arrival against one object. Does not mutate `object`. */

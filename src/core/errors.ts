@@ -1,8 +1,15 @@
-// Domain errors with a stable kind; the HTTP layer maps each kind to one status code.
+// Domain errors with a stable kind, and the `{path, message}` problem every validation in
+// Vigil reports. The edges decide what a kind means to their callers (http/problem.ts maps
+// each kind to one status code); nothing here knows about HTTP.
 
-import type { Problem } from "./validate.ts";
+/** One thing wrong with an input, at a JSON path inside it (`$.rules[1].event.type`). */
+export interface Problem {
+  path: string;
+  message: string;
+}
 
-export type ErrorKind = "not-found" | "invalid" | "conflict" | "too-large" | "unavailable";
+/** What went wrong, in the domain's words. */
+export type ErrorKind = "not-found" | "invalid" | "conflict";
 
 export class VigilError extends Error {
   constructor(
@@ -15,41 +22,11 @@ export class VigilError extends Error {
   }
 }
 
-/** Problem types are URIs under this base (RFC 9457 `type`), one slug per kind of failure. */
-export const PROBLEM_BASE = "https://vigil.dev/problems/";
-
-/** How each kind of domain error is reported: HTTP status, problem slug and title. */
-export const ERROR_KINDS: Record<ErrorKind, { status: number; slug: string; title: string }> = {
-  "not-found": { status: 404, slug: "not-found", title: "Not found" },
-  invalid: { status: 422, slug: "validation", title: "Validation failed" },
-  conflict: { status: 409, slug: "conflict", title: "Conflict" },
-  "too-large": { status: 413, slug: "too-large", title: "Payload too large" },
-  unavailable: { status: 503, slug: "unavailable", title: "Service unavailable" },
-};
-
-export interface ProblemDetails {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: Problem[];
-}
-
-/** A domain error as RFC 9457 problem details; anything else is an opaque internal error. */
-export function problemOf(e: unknown): ProblemDetails {
-  if (!(e instanceof VigilError))
-    return {
-      type: `${PROBLEM_BASE}internal`,
-      title: "Internal server error",
-      status: 500,
-      detail: "the item could not be processed",
-    };
-  const k = ERROR_KINDS[e.kind];
-  const out: ProblemDetails = { type: PROBLEM_BASE + k.slug, title: k.title, status: k.status, detail: e.message };
-  if (e.problems.length > 0) out.errors = e.problems;
-  return out;
-}
-
 export const notFound = (what: string) => new VigilError("not-found", `${what} not found`);
 export const invalid = (message: string, problems: Problem[] = []) => new VigilError("invalid", message, problems);
 export const conflict = (message: string) => new VigilError("conflict", message);
+
+/** Re-roots problems found inside a part of a document (`$.a` under `$.policy` is `$.policy.a`). */
+export function prefixProblems(problems: Problem[], at: string): Problem[] {
+  return problems.map((p) => ({ path: at + p.path.slice(1), message: p.message }));
+}

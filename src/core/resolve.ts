@@ -5,8 +5,6 @@
 import { durationMs } from "./durations.ts";
 import type { FiredEvent, LifecycleState, Outcome, SleepMode, Timer, TimerOp, Trigger } from "./types.ts";
 
-export const PRECEDENCE: readonly Outcome[] = ["hold-active", "wake", "dormancy", "none"];
-
 export interface ResolveInput {
   fired: FiredEvent[];
   trigger: Trigger;

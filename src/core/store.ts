@@ -2,7 +2,7 @@
 // storage/libsql-store.ts (drizzle over libsql: file, :memory:, remote) and
 // storage/memory-store.ts (plain maps, for fixtures and tests). One contract suite runs on all.
 
-import type { JournalEntry } from "./decide.ts";
+import type { JournalEntry } from "./journal.ts";
 import type {
   ActionKind,
   ActionStatus,
@@ -41,6 +41,11 @@ export interface CommitBatch {
   supersede: string[];
   timerOps: TimerOp[];
   idempotency: { key: string; response: Json } | null;
+}
+
+/** A commit of the object row alone. */
+export function emptyBatch(object: ObjectRecord): CommitBatch {
+  return { object, journal: null, decision: null, actions: [], supersede: [], timerOps: [], idempotency: null };
 }
 
 /** A change to an outbox row, with the object's state change it causes (same transaction). */

@@ -3,6 +3,7 @@
 // are already durable, so a crash between commit and dispatch loses nothing: at start the
 // pending rows are dispatched again.
 
+import { backoffMs } from "../core/backoff.ts";
 import type { Clock, TimerHandle } from "../core/clock.ts";
 import type { ActionRecord } from "../core/store.ts";
 import type { Observation } from "../core/types.ts";
@@ -15,12 +16,6 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseMs: 250, maxMs: 30_000 };
-
-/** Equal jitter: a random wait between half and all of the exponential step. */
-export function backoffMs(attempt: number, retry: RetryPolicy, random: () => number): number {
-  const step = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step / 2 + (random() * step) / 2);
-}
 
 export interface DispatchHooks {
   /** Sends the action to its driver; resolves with the driver's observation. */

@@ -5,8 +5,7 @@
 import { existsSync, watch, type FSWatcher } from "node:fs";
 import { basename, join } from "node:path";
 import type { Clock, TimerHandle } from "../core/clock.ts";
-import type { Governor } from "./governor.ts";
-import type { LoadResult, PolicyRegistry } from "./policies.ts";
+import type { LoadResult, PolicyRegistry } from "./policy-registry.ts";
 
 export interface WatcherEvents {
   reloaded(file: string, result: LoadResult | { removed: true }): void;
@@ -22,7 +21,8 @@ export class PolicyWatcher {
   constructor(
     private readonly dir: string,
     private readonly registry: PolicyRegistry,
-    private readonly governor: Governor,
+    /** Re-arms the cron timers of a policy's objects after it changed (Governor.armSchedules). */
+    private readonly armSchedules: (policy: string) => Promise<unknown>,
     private readonly clock: Clock,
     private readonly events: WatcherEvents,
   ) {}
@@ -52,7 +52,7 @@ export class PolicyWatcher {
       return { removed: true };
     }
     const result = this.registry.loadFile(file);
-    if (result.ok) await this.governor.armSchedules(result.policy.info.name);
+    if (result.ok) await this.armSchedules(result.policy.info.name);
     this.events.reloaded(file, result);
     return result;
   }

@@ -1,20 +1,19 @@
-// Periodic reconciliation on the injected clock: every interval, the governor compares each
-// object's governed state with what its substrate reports (see Governor.reconcile).
+// Periodic reconciliation on the injected clock: every interval, each object's governed state
+// is compared with what its substrate reports (see SubstrateSync.reconcile).
 
 import type { Clock } from "../core/clock.ts";
 import { every } from "../timers/every.ts";
-import type { Governor } from "./governor.ts";
 
 export class Reconciler {
   constructor(
-    private readonly governor: Governor,
+    private readonly reconcile: () => Promise<unknown>,
     private readonly clock: Clock,
     private readonly intervalMs: number,
     private readonly onError: (e: Error) => void = () => {},
   ) {}
 
   start(): void {
-    this.stop = every(this.clock, this.intervalMs, () => this.governor.reconcile(), this.onError);
+    this.stop = every(this.clock, this.intervalMs, () => this.reconcile(), this.onError);
   }
 
   /** Stops the periodic runs (a no-op before start). */

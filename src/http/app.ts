@@ -1,12 +1,14 @@
-// The HTTP API v1 as one hono app. Routes validate their input, call the governor and the
-// policy registry (never the store), and every failure leaves through one error map as
-// application/problem+json (problem.ts).
+// The HTTP API v1 as one hono app. Routes validate their input, call the governor, the policy
+// registry and the what-if service (never the store), render views (views.ts), and every
+// failure leaves through one error map as application/problem+json (problem.ts).
 
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
-import type { GovernorApi, PoliciesApi } from "../governor/api.ts";
-import { authenticator, type Scope, type TokenConfig } from "./auth.ts";
+import type { GovernorApi, PoliciesApi } from "../governor/services.ts";
+import type { WhatIfApi } from "../what-if/service.ts";
+import { authenticator, type TokenConfig } from "./auth.ts";
+import type { RouteDeps } from "./deps.ts";
 import { loopbackOnly } from "./loopback.ts";
 import { errorResponse, methodNotAllowedHandler, notFoundHandler, problemResponse } from "./problem.ts";
 import { decisionRoutes } from "./routes/decisions.ts";
@@ -14,12 +16,14 @@ import { factRoutes } from "./routes/facts.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { objectRoutes } from "./routes/objects.ts";
 import { policyRoutes } from "./routes/policies.ts";
+import { whatIfRoutes } from "./routes/what-if.ts";
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export interface AppServices {
   governor: GovernorApi;
   policies: PoliciesApi;
+  whatIf: WhatIfApi;
   /**
    * Bearer tokens; an empty list turns auth off (main.ts then binds loopback only) and serves
    * only loopback `Host` names and origins (DNS-rebinding protection, loopback.ts).
@@ -31,14 +35,6 @@ export interface AppServices {
   onInternalError?: (error: unknown, method: string, path: string) => void;
 }
 
-/** What route modules get: the services, auth per scope, and the body limit. */
-export interface RouteDeps {
-  governor: GovernorApi;
-  policies: PoliciesApi;
-  auth: (scope: Scope) => MiddlewareHandler;
-  body: MiddlewareHandler;
-}
-
 /** Builds the app; `app.fetch` serves it, `app.request()` tests it without sockets. */
 export function createApp(services: AppServices): Hono {
   const limit = services.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
@@ -48,9 +44,12 @@ export function createApp(services: AppServices): Hono {
   if (services.tokens.length === 0) app.use(loopbackOnly());
   app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedHandler }));
 
+  const report = (e: unknown, method: string, path: string) => services.onInternalError?.(e, method, path);
   const deps: RouteDeps = {
     governor: services.governor,
     policies: services.policies,
+    whatIf: services.whatIf,
+    report,
     auth: authenticator(services.tokens),
     // Per route and after auth, so a client without a token cannot make the server read 1 MiB.
     body: bodyLimit({
@@ -62,9 +61,10 @@ export function createApp(services: AppServices): Hono {
   objectRoutes(app, deps);
   factRoutes(app, deps);
   decisionRoutes(app, deps);
+  whatIfRoutes(app, deps);
   policyRoutes(app, deps);
 
   app.notFound(notFoundHandler);
-  app.onError((error, c) => errorResponse(error, (e) => services.onInternalError?.(e, c.req.method, c.req.path)));
+  app.onError((error, c) => errorResponse(error, (e) => report(e, c.req.method, c.req.path)));
   return app;
 }

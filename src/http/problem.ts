@@ -9,10 +9,11 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ZodError } from "zod";
-import { ERROR_KINDS, PROBLEM_BASE, VigilError } from "../core/errors.ts";
-import { zodProblems, type Problem } from "../core/validate.ts";
+import { zodProblems } from "../contracts/problems.ts";
+import { VigilError, type ErrorKind, type Problem } from "../core/errors.ts";
 
-export { PROBLEM_BASE };
+/** Problem types are URIs under this base (RFC 9457 `type`), one slug per kind of failure. */
+export const PROBLEM_BASE = "https://vigil.dev/problems/";
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
 /** Every kind of problem the API replies with: status and title. */
@@ -31,6 +32,13 @@ export const PROBLEMS = {
 } as const;
 
 export type ProblemSlug = keyof typeof PROBLEMS;
+
+/** What each kind of domain error is to a client. */
+const SLUG_OF_KIND: Record<ErrorKind, ProblemSlug> = {
+  "not-found": "not-found",
+  invalid: "validation",
+  conflict: "conflict",
+};
 
 /** The body of a problem reply. */
 export interface ProblemBody {
@@ -68,7 +76,10 @@ export function problemResponse(
   errors?: Problem[],
   headers: Record<string, string> = {},
 ): Response {
-  const body = problemBody(slug, detail, errors);
+  return reply(problemBody(slug, detail, errors), headers);
+}
+
+function reply(body: ProblemBody, headers: Record<string, string>): Response {
   return new Response(JSON.stringify(body), {
     status: body.status,
     headers: { ...headers, "content-type": PROBLEM_CONTENT_TYPE },
@@ -79,24 +90,33 @@ export function problemResponse(
 export const validationProblem = (detail: string, errors: Problem[]) => new HttpProblem("validation", detail, errors);
 
 /**
- * Maps any thrown value to its problem reply. Unexpected errors become a bare 500: the
- * message and stack stay in the server (`report`), never in the reply.
+ * Any thrown value as a problem body. Unexpected errors become a bare 500: the message and
+ * stack stay in the server (`report`), never in the reply.
  */
-export function errorResponse(error: unknown, report: (error: unknown) => void = () => {}): Response {
-  if (error instanceof HttpProblem) return problemResponse(error.slug, error.detail, error.errors, error.headers);
+export function problemOf(
+  error: unknown,
+  report: (error: unknown) => void = () => {},
+  internal = "the server could not complete the request; it has been logged",
+): ProblemBody {
+  if (error instanceof HttpProblem) return problemBody(error.slug, error.detail, error.errors);
   if (error instanceof VigilError) {
-    const slug = ERROR_KINDS[error.kind].slug as ProblemSlug;
+    const slug = SLUG_OF_KIND[error.kind];
     const errors = slug === "validation" || error.problems.length > 0 ? error.problems : undefined;
-    return problemResponse(slug, error.message, errors);
+    return problemBody(slug, error.message, errors);
   }
-  if (error instanceof ZodError) return problemResponse("validation", "the request is invalid", zodProblems(error));
+  if (error instanceof ZodError) return problemBody("validation", "the request is invalid", zodProblems(error));
   if (error instanceof HTTPException) {
     // Thrown by hono middleware; keep its status when it is one we describe.
     const slug = slugForStatus(error.status);
-    if (slug !== "internal") return problemResponse(slug, error.message || PROBLEMS[slug].title);
+    if (slug !== "internal") return problemBody(slug, error.message || PROBLEMS[slug].title);
   }
   report(error);
-  return problemResponse("internal", "the server could not complete the request; it has been logged");
+  return problemBody("internal", internal);
+}
+
+/** Any thrown value as its problem reply (see {@link problemOf}). */
+export function errorResponse(error: unknown, report: (error: unknown) => void = () => {}): Response {
+  return reply(problemOf(error, report), (error instanceof HttpProblem && error.headers) || {});
 }
 
 function slugForStatus(status: number): ProblemSlug {

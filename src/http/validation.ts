@@ -4,10 +4,10 @@
 
 import type { Context } from "hono";
 import type { z } from "zod";
-import { objectIdSchema } from "../contracts/api.ts";
-import { FORBIDDEN_KEYS } from "../core/merge-patch.ts";
-import { formatPath, type PathSegment } from "../core/paths.ts";
-import { prefixProblems, zodProblems, type Problem } from "../core/validate.ts";
+import { objectIdSchema } from "../contracts/http.ts";
+import { zodProblems } from "../contracts/problems.ts";
+import { prefixProblems } from "../core/errors.ts";
+import { checkDocument } from "../core/memory-limits.ts";
 import { HttpProblem, validationProblem } from "./problem.ts";
 
 /** Media types accepted for JSON bodies (parameters such as `charset` are ignored). */
@@ -58,7 +58,8 @@ export async function readJson(c: Context, opts: { optional?: boolean } = {}): P
   } catch (e) {
     throw new HttpProblem("malformed-request", `the request body is not valid JSON: ${(e as Error).message}`);
   }
-  const problems = guardJson(value);
+  // Before any schema: zod's record parsing silently drops an own `__proto__` key.
+  const problems = checkDocument(value, { maxDepth: MAX_BODY_DEPTH, maxProblems: 20 });
   if (problems.length > 0) throw validationProblem("the request body is not acceptable", problems);
   return value;
 }
@@ -68,45 +69,3 @@ const unsupported = (type: string | undefined) =>
     "unsupported-media-type",
     `send the body as ${JSON_MEDIA_TYPES.join(" or ")} (got ${type === undefined ? "no content type" : `"${type}"`})`,
   );
-
-interface Node {
-  value: unknown;
-  depth: number;
-  parent: Node | null;
-  key: PathSegment;
-}
-
-/**
- * Walks a parsed body without recursion: rejects nesting deeper than MAX_BODY_DEPTH and the
- * keys `__proto__`, `constructor`, `prototype` anywhere. (zod's record parsing silently drops
- * an own `__proto__` key, so it must be caught here, before any schema runs.)
- */
-export function guardJson(root: unknown): Problem[] {
-  const out: Problem[] = [];
-  const stack: Node[] = [{ value: root, depth: 1, parent: null, key: "" }];
-  while (stack.length > 0 && out.length < 20) {
-    const node = stack.pop()!;
-    const v = node.value;
-    if (v === null || typeof v !== "object") continue;
-    if (node.depth > MAX_BODY_DEPTH) {
-      out.push({ path: pathOf(node), message: `nested deeper than ${MAX_BODY_DEPTH} levels` });
-      continue;
-    }
-    if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], depth: node.depth + 1, parent: node, key: i });
-      continue;
-    }
-    for (const key of Object.keys(v)) {
-      const child: Node = { value: (v as Record<string, unknown>)[key], depth: node.depth + 1, parent: node, key };
-      if (FORBIDDEN_KEYS.has(key)) out.push({ path: pathOf(child), message: `the key "${key}" is not allowed` });
-      else stack.push(child);
-    }
-  }
-  return out;
-}
-
-function pathOf(node: Node): string {
-  const segments: PathSegment[] = [];
-  for (let n: Node | null = node; n?.parent; n = n.parent) segments.push(n.key);
-  return formatPath(segments.reverse());
-}

@@ -6,7 +6,7 @@ import { and, asc, desc, eq, gt, inArray, lt, lte, max, type SQL } from "drizzle
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { fileURLToPath } from "node:url";
-import type { JournalEntry } from "../core/decide.ts";
+import type { JournalEntry } from "../core/journal.ts";
 import type { ActionRecord, ActionUpdate, CommitBatch, DueTimer, ObjectQuery, Store } from "../core/store.ts";
 import type {
   ActionKind,

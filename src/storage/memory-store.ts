@@ -1,8 +1,8 @@
 // The store in plain maps: what the fixture runner and dry runs use, and the reference the
 // store contract suite holds the libsql store to. Not durable by design.
 
-import type { JournalEntry } from "../core/decide.ts";
-import { applyTimerOps } from "../core/decide.ts";
+import type { JournalEntry } from "../core/journal.ts";
+import { applyTimerOps } from "../core/timers.ts";
 import type { ActionRecord, ActionUpdate, CommitBatch, DueTimer, ObjectQuery, Store } from "../core/store.ts";
 import type { Decision, Json, ObjectRecord } from "../core/types.ts";
 

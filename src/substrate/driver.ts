@@ -3,7 +3,7 @@
 // driver.
 
 import type { JsonObject, Observation } from "../core/types.ts";
-import type { Problem } from "../core/validate.ts";
+import type { Problem } from "../core/errors.ts";
 
 export interface DriverTarget {
   objectId: string;

@@ -2,12 +2,13 @@
 // facts, Vigil's time operators, memory limits, engine pooling, and a differential test of the
 // compiled fast path against a plain json-rules-engine Engine with its default resolver.
 
-import { validatePolicy } from "../../src/core/validate.ts";
 import { Engine, type RuleProperties, type TopLevelCondition } from "json-rules-engine";
 import { describe, expect, test } from "vitest";
-import { applyTimerOps, decide, MemoryLimitError, type Arrival, type DecideDeps } from "../../src/core/decide.ts";
+import { validatePolicy } from "../../src/contracts/validate-policy.ts";
+import { decide, type Arrival, type DecideDeps } from "../../src/core/decide.ts";
 import { evaluateRules, type BuiltinFacts } from "../../src/core/evaluate.ts";
-import { DEFAULT_LIMITS, type MemoryLimits } from "../../src/core/merge-patch.ts";
+import { DEFAULT_LIMITS, MemoryLimitError, type MemoryLimits } from "../../src/core/memory-limits.ts";
+import { applyTimerOps } from "../../src/core/timers.ts";
 import type { ConditionExplanation, Json, JsonObject, ObjectRecord } from "../../src/core/types.ts";
 import { HOUR, MINUTE, SECOND, T0, compileDoc, deepFreeze, idSequence, iso, makeObject } from "../helpers/records.ts";
 

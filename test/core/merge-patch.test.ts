@@ -1,15 +1,9 @@
 // JSON Merge Patch (RFC 7396), the paths a patch changes, and the limits on memory documents.
 
 import { describe, expect, test } from "vitest";
-import {
-  DEFAULT_LIMITS,
-  applyMergePatch,
-  checkDocument,
-  jsonBytes,
-  jsonEqual,
-  withDefaults,
-  type MemoryLimits,
-} from "../../src/core/merge-patch.ts";
+import { jsonBytes, jsonEqual } from "../../src/core/json.ts";
+import { checkDocument, DEFAULT_LIMITS, type MemoryLimits } from "../../src/core/memory-limits.ts";
+import { applyMergePatch, withDefaults } from "../../src/core/merge-patch.ts";
 import type { Json, JsonObject } from "../../src/core/types.ts";
 import { deepFreeze } from "../helpers/records.ts";
 

@@ -4,7 +4,7 @@
 import { compilePolicy, type CompiledPolicy } from "../../src/core/compile.ts";
 import type { ActionRecord, CommitBatch } from "../../src/core/store.ts";
 import type { ActionKind, Decision, JsonObject, ObjectRecord, TimerOp } from "../../src/core/types.ts";
-import { validatePolicy } from "../../src/core/validate.ts";
+import { validatePolicy } from "../../src/contracts/validate-policy.ts";
 
 /** 2026-03-01T00:00:00Z: the start of virtual time in these tests. */
 export const T0 = Date.parse("2026-03-01T00:00:00.000Z");

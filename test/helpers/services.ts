@@ -4,11 +4,12 @@
 import { fileURLToPath } from "node:url";
 import type { Store } from "../../src/core/store.ts";
 import { Governor } from "../../src/governor/governor.ts";
-import { PolicyRegistry } from "../../src/governor/policies.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
+import { WhatIf } from "../../src/what-if/service.ts";
 
 export const RULES_DIR = fileURLToPath(new URL("../../rules", import.meta.url));
 export const START = Date.parse("2026-03-01T00:00:00Z");
@@ -19,6 +20,7 @@ export interface TestServices {
   clock: VirtualClock;
   driver: SimulatedDriver;
   store: Store;
+  whatIf: WhatIf;
   tokens: TokenConfig[];
   /** Moves virtual time, letting every evaluation, commit and driver call settle. */
   advance(ms: number): Promise<void>;
@@ -42,6 +44,7 @@ export async function makeServices(
     clock,
     driver,
     store,
+    whatIf: new WhatIf(store, (id) => governor.getObject(id)),
     tokens: opts.tokens ?? [],
     advance: (ms) => clock.advance(ms, () => governor.idle()),
     close: async () => {

@@ -3,7 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { GovernorApi } from "../../src/governor/api.ts";
+import type { GovernorApi } from "../../src/governor/services.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
 import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
@@ -59,6 +59,7 @@ export async function setup(
   const app = createApp({
     governor: opts.governor ?? services.governor,
     policies: services.policies,
+    whatIf: services.whatIf,
     tokens: services.tokens,
     ...(opts.bodyLimitBytes !== undefined ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
     ...(opts.onInternalError ? { onInternalError: opts.onInternalError } : {}),

@@ -1,5 +1,6 @@
 // Objects over HTTP: create/update, read, list with filters and cursors, delete.
 
+import { objectView } from "../../src/http/views.ts";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { expectProblem, setup, type Harness } from "./harness.ts";
 
@@ -81,7 +82,12 @@ describe("GET /v1/objects/:id", () => {
     await put("w1", { policy: "queue-worker" });
     const reply = await h.call("GET", "/v1/objects/w1");
     expect(reply.status).toBe(200);
-    expect(reply.body).toEqual(h.services.governor.getObject("w1"));
+    const record = h.services.governor.getObject("w1")!;
+    expect(reply.body).toEqual(objectView(record, "1"));
+    expect(reply.body).toMatchObject({
+      policy: { name: "queue-worker", version: "1" },
+      createdAt: "2026-03-01T00:00:00.000Z",
+    });
   });
 
   test("an unknown object is a 404 problem", async () => {

@@ -1,7 +1,7 @@
 // Policies and probes over HTTP.
 
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import type { GovernorApi } from "../../src/governor/api.ts";
+import type { GovernorApi } from "../../src/governor/services.ts";
 import { expectProblem, queueWorkerPolicy, setup, type Harness } from "./harness.ts";
 
 let h: Harness;

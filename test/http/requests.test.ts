@@ -2,7 +2,7 @@
 // unknown routes (404), wrong methods (405), and errors nobody expected (500, leaking nothing).
 
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import type { GovernorApi } from "../../src/governor/api.ts";
+import type { GovernorApi } from "../../src/governor/services.ts";
 import { expectProblem, setup, type Harness } from "./harness.ts";
 
 let h: Harness;

@@ -2,23 +2,24 @@
 // objects in which each item succeeds or fails on its own.
 
 import type { Context, Hono } from "hono";
-import { batchFactsSchema, factsBodySchema, IDEMPOTENCY_KEY_PATTERN } from "../../contracts/api.ts";
-import type { Problem } from "../../core/validate.ts";
-import type { RouteDeps } from "../app.ts";
+import { batchFactsSchema, factsBodySchema, IDEMPOTENCY_KEY_PATTERN } from "../../contracts/http.ts";
+import type { Problem } from "../../core/errors.ts";
+import type { RouteDeps } from "../deps.ts";
 import { validationProblem } from "../problem.ts";
 import { check, objectIdParam, readJson } from "../validation.ts";
+import { batchItemView, factsView } from "../views.ts";
 
 const KEY_RULE = "1-200 printable ASCII characters, no spaces";
 
-export function factRoutes(app: Hono, { governor, auth, body }: RouteDeps): void {
+export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDeps): void {
   app.post("/v1/objects/:id/facts", auth("write:facts"), body, async (c) => {
     const id = objectIdParam(c);
     const key = idempotencyKey(c);
     const input = check(factsBodySchema, await readJson(c), "facts");
-    const { replayed, ...reply } = await governor.postFacts(id, input.facts, key);
+    const result = await governor.postFacts(id, input.facts, key);
     // A replay answers with the first reply, byte for byte the same body; the header tells.
-    if (replayed) c.header("idempotent-replayed", "true");
-    return c.json(reply);
+    if (result.replayed) c.header("idempotent-replayed", "true");
+    return c.json(factsView(result));
   });
 
   app.post("/v1/facts", auth("write:facts"), body, async (c) => {
@@ -32,7 +33,8 @@ export function factRoutes(app: Hono, { governor, auth, body }: RouteDeps): void
         problems.push({ path: `$.items[${i}].idempotencyKey`, message: KEY_RULE });
     });
     if (problems.length > 0) throw validationProblem("invalid batch", problems);
-    return c.json({ results: await governor.postFactsBatch(input.items) });
+    const results = await governor.postFactsBatch(input.items);
+    return c.json({ results: results.map((r) => batchItemView(r, (e) => report(e, c.req.method, c.req.path))) });
   });
 }
 

@@ -1,7 +1,7 @@
 // Liveness and readiness probes; no token needed.
 
 import type { Hono } from "hono";
-import type { RouteDeps } from "../app.ts";
+import type { RouteDeps } from "../deps.ts";
 import { problemResponse } from "../problem.ts";
 
 export function healthRoutes(app: Hono, { governor }: RouteDeps): void {

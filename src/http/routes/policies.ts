@@ -2,7 +2,7 @@
 // one policy, and validation of a candidate document.
 
 import type { Hono } from "hono";
-import type { RouteDeps } from "../app.ts";
+import type { RouteDeps } from "../deps.ts";
 import { HttpProblem, validationProblem } from "../problem.ts";
 import { readJson } from "../validation.ts";
 

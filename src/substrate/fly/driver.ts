@@ -11,7 +11,7 @@
 
 import type { Clock } from "../../core/clock.ts";
 import type { Observation } from "../../core/types.ts";
-import { zodProblems } from "../../core/validate.ts";
+import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget } from "../driver.ts";
 import { FlyApiError, FlyClient, transientStatus, type FlyMachine, type StopBody } from "./client.ts";
 import {

@@ -3,6 +3,7 @@
 // DriverError and the governor's outbox (src/governor/dispatcher.ts) retries the whole action
 // with its own, slower backoff, so transient trouble is ridden out twice but never forever.
 
+import { backoffMs } from "../../core/backoff.ts";
 import type { Clock } from "../../core/clock.ts";
 
 export interface RetryPolicy {
@@ -39,8 +40,7 @@ export function retryDelayMs(
   random: () => number,
   retryAfterMs?: number,
 ): number {
-  const step = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
-  const jittered = Math.round(step / 2 + (random() * step) / 2);
+  const jittered = backoffMs(attempt, policy, random);
   return retryAfterMs === undefined ? jittered : Math.max(jittered, retryAfterMs);
 }
 

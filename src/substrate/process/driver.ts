@@ -6,8 +6,10 @@
 
 import type { ChildProcess } from "node:child_process";
 import type { Clock, TimerHandle } from "../../core/clock.ts";
+import { KeyedQueue } from "../../core/keyed-queue.ts";
 import type { Json, Observation } from "../../core/types.ts";
-import { zodProblems, type Problem } from "../../core/validate.ts";
+import { zodProblems } from "../../contracts/problems.ts";
+import type { Problem } from "../../core/errors.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener } from "../driver.ts";
 import { DEFAULT_GRACE_MS, processConfigSchema, type ProcessConfig } from "./config.ts";
 import { bootId, isGone, isStopped, procfs, readStat, waitForState, type ProcStat } from "./proc.ts";
@@ -63,7 +65,8 @@ export class ProcessDriver implements Driver {
   private readonly watchMs: number;
   private readonly live = new Map<string, Tracked>();
   private readonly lastExit = new Map<string, Exit & { pid: number }>();
-  private readonly queues = new Map<string, Promise<void>>();
+  /** Commands for one object run one after another: no two spawns, no stop racing a start. */
+  private readonly queue = new KeyedQueue();
   private readonly listeners: ObservationListener[] = [];
   private closed = false;
 
@@ -213,19 +216,9 @@ export class ProcessDriver implements Driver {
     throw new DriverError(`invalid process config: ${problems.join("; ")}`, false);
   }
 
-  /** Commands for one object run one after another: no two spawns, no stop racing a start. */
   private serial<T>(objectId: string, task: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new DriverError("the process driver is closed", true));
-    const run = (this.queues.get(objectId) ?? Promise.resolve()).then(task);
-    const tail = run.then(
-      () => {},
-      () => {},
-    );
-    this.queues.set(objectId, tail);
-    void tail.then(() => {
-      if (this.queues.get(objectId) === tail) this.queues.delete(objectId);
-    });
-    return run;
+    return this.queue.run(objectId, task);
   }
 
   private track(pid: number, startTime: number | null, child: ChildProcess | null): Tracked {

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import type { Clock } from "../../core/clock.ts";
 import type { Observation } from "../../core/types.ts";
-import { zodProblems } from "../../core/validate.ts";
+import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener } from "../driver.ts";
 
 export const simulatedConfigSchema = z.strictObject({

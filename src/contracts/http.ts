@@ -1,0 +1,68 @@
+// Request bodies and query strings of HTTP API v1. The HTTP layer validates with these;
+// the views it answers with are in http/views.ts.
+
+import { z } from "zod";
+import { OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
+import { LIFECYCLE_STATES } from "../core/types.ts";
+import { jsonObject } from "./json.ts";
+
+export const objectIdSchema = z.string().regex(OBJECT_ID_PATTERN, OBJECT_ID_HELP);
+
+export const substrateSchema = z.strictObject({
+  driver: z.string().min(1),
+  config: jsonObject.default({}),
+});
+
+export const putObjectSchema = z.strictObject({
+  policy: z.string().min(1).describe("Name of a loaded policy"),
+  substrate: substrateSchema.optional(),
+  memory: jsonObject.optional().describe("Initial memory; ignored when the object exists"),
+});
+export type PutObjectBody = z.infer<typeof putObjectSchema>;
+
+export const factsBodySchema = z.strictObject({
+  facts: jsonObject.describe("A JSON Merge Patch (RFC 7396) for the object's memory"),
+});
+
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
+
+export const batchFactsSchema = z.strictObject({
+  items: z
+    .array(
+      z.strictObject({
+        objectId: z.string(),
+        facts: z.json(),
+        idempotencyKey: z.string().optional(),
+      }),
+    )
+    .min(1)
+    .max(1000),
+});
+
+export const evaluateBodySchema = z.strictObject({
+  facts: jsonObject.optional(),
+  at: z.iso.datetime({ offset: true }).optional(),
+  policy: z.unknown().optional().describe("A candidate policy document to evaluate instead of the object's own"),
+});
+
+export const replayBodySchema = z.strictObject({
+  policy: z.unknown().refine((v) => v !== undefined, { message: "a candidate policy document is required" }),
+});
+
+const limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
+
+export const listObjectsQuery = z.object({
+  state: z.enum(LIFECYCLE_STATES).optional(),
+  policy: z.string().optional(),
+  limit: limit(500, 100),
+  cursor: z.string().optional(),
+});
+
+export const listDecisionsQuery = z.object({
+  limit: limit(500, 50),
+  /** A decision id (`dec_` and lowercase base36/hex, see governor/ids.ts): list older ones. */
+  before: z
+    .string()
+    .regex(/^dec_[0-9a-z]{13,}$/, "must be a decision id (dec_ followed by lowercase letters and digits)")
+    .optional(),
+});

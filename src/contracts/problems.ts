@@ -1,0 +1,53 @@
+// zod's issues as Vigil's `{path, message}` problems, choosing the closest branch of a failed
+// union so that an author sees what is wrong with the shape they meant, not with every other.
+
+import type { z } from "zod";
+import type { Problem } from "../core/errors.ts";
+import { formatPath, type PathSegment } from "../core/paths.ts";
+
+/** Turns zod issues into `{path, message}`. */
+export function zodProblems(error: z.ZodError): Problem[] {
+  const out: Problem[] = [];
+  const add = (issues: readonly z.core.$ZodIssue[], prefix: PathSegment[]): void => {
+    for (const issue of issues) {
+      const path = [...prefix, ...(issue.path as PathSegment[])];
+      if (issue.code === "invalid_union" && issue.errors.length > 0) {
+        add(closestBranch(issue.errors), path);
+        continue;
+      }
+      if (issue.code === "unrecognized_keys") {
+        for (const key of issue.keys) out.push({ path: formatPath([...path, key]), message: "unknown property" });
+        continue;
+      }
+      out.push({ path: formatPath(path), message: issue.message });
+    }
+  };
+  add(error.issues, []);
+  return dedupeProblems(out);
+}
+
+/** The union branch that got furthest: fewest complaints about the object itself. */
+function closestBranch(branches: z.core.$ZodIssue[][]): z.core.$ZodIssue[] {
+  let best = branches[0]!;
+  let bestScore = Infinity;
+  for (const issues of branches) {
+    const shallow = issues.filter((i) => i.path.length === 0).length;
+    const score = shallow * 1000 + issues.length;
+    if (score < bestScore) {
+      best = issues;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+/** The same message at the same path once. */
+export function dedupeProblems(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

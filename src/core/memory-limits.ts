@@ -1,0 +1,104 @@
+// The limits that keep one object's memory sane: nesting depth, forbidden keys, serialized
+// size of a patch and of the memory after it. Checked before anything changes.
+
+import type { Problem } from "./errors.ts";
+import { jsonBytes } from "./json.ts";
+import { applyMergePatch, type PatchResult } from "./merge-patch.ts";
+import { formatPath, type PathSegment } from "./paths.ts";
+import type { JsonObject } from "./types.ts";
+
+/** Keys that would reach an object's prototype in JavaScript; refused anywhere in a document. */
+export const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+export interface MemoryLimits {
+  /** Maximum serialized size of the memory after the patch, in bytes. */
+  maxMemoryBytes: number;
+  /** Maximum serialized size of one patch, in bytes. */
+  maxPatchBytes: number;
+  /** Maximum nesting depth of objects and arrays (the top-level object is depth 1). */
+  maxDepth: number;
+}
+
+export const DEFAULT_LIMITS: MemoryLimits = {
+  maxMemoryBytes: 256 * 1024,
+  maxPatchBytes: 64 * 1024,
+  maxDepth: 16,
+};
+
+interface Node {
+  value: unknown;
+  depth: number;
+  parent: Node | null;
+  key: PathSegment;
+}
+
+/**
+ * Checks a parsed document for forbidden keys and nesting deeper than `maxDepth`, without
+ * recursion (so no document can exhaust the stack). Paths are relative to the document
+ * (`$.a.b`), in document order; at most `maxProblems` are returned.
+ */
+export function checkDocument(doc: unknown, opts: { maxDepth: number; maxProblems?: number }): Problem[] {
+  const out: Problem[] = [];
+  const max = opts.maxProblems ?? Infinity;
+  const stack: Node[] = [{ value: doc, depth: 1, parent: null, key: "" }];
+  while (stack.length > 0 && out.length < max) {
+    const node = stack.pop()!;
+    const v = node.value;
+    if (v === null || typeof v !== "object") continue;
+    if (node.depth > opts.maxDepth) {
+      out.push({ path: pathOf(node), message: `nesting deeper than ${opts.maxDepth} levels` });
+      continue;
+    }
+    const children: Node[] = [];
+    if (Array.isArray(v))
+      v.forEach((value, i) => children.push({ value, depth: node.depth + 1, parent: node, key: i }));
+    else
+      for (const key of Object.keys(v)) {
+        const child: Node = { value: (v as Record<string, unknown>)[key], depth: node.depth + 1, parent: node, key };
+        if (FORBIDDEN_KEYS.has(key)) out.push({ path: pathOf(child), message: `the key "${key}" is not allowed` });
+        else children.push(child);
+      }
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+  }
+  return out;
+}
+
+function pathOf(node: Node): string {
+  const segments: PathSegment[] = [];
+  for (let n: Node | null = node; n?.parent; n = n.parent) segments.push(n.key);
+  return formatPath(segments.reverse());
+}
+
+/** Forbidden keys, depth, and the document's size against `maxBytes` (`what` names it). */
+function sizedProblems(doc: JsonObject, limits: MemoryLimits, maxBytes: number, what: string): Problem[] {
+  const problems = checkDocument(doc, limits);
+  const size = jsonBytes(doc);
+  if (size > maxBytes) problems.push({ path: "$", message: `${what} is ${size} bytes; the limit is ${maxBytes}` });
+  return problems;
+}
+
+/** An object's initial memory against the limits; paths relative to the memory. */
+export function memoryProblems(memory: JsonObject, limits: MemoryLimits): Problem[] {
+  return sizedProblems(memory, limits, limits.maxMemoryBytes, "memory");
+}
+
+/** Thrown when a patch breaks a memory limit; nothing has changed. */
+export class MemoryLimitError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => `${p.path}: ${p.message}`).join("; "));
+    this.name = "MemoryLimitError";
+  }
+}
+
+/** Checks a patch against the limits and merges it; throws {@link MemoryLimitError}. */
+export function mergeChecked(memory: JsonObject, patch: JsonObject, limits: MemoryLimits): PatchResult {
+  const problems = sizedProblems(patch, limits, limits.maxPatchBytes, "patch");
+  if (problems.length > 0) throw new MemoryLimitError(problems);
+  const merged = applyMergePatch(memory, patch);
+  const size = jsonBytes(merged.memory);
+  if (size > limits.maxMemoryBytes)
+    throw new MemoryLimitError([
+      { path: "$", message: `memory would be ${size} bytes; the limit is ${limits.maxMemoryBytes}` },
+    ]);
+  return merged;
+}

@@ -1,0 +1,43 @@
+// A governed object's identity and its record as it is born: dormant, with the memory it was
+// given, not yet evaluated.
+
+import { invalid } from "./errors.ts";
+import type { JsonObject, LifecycleState, ObjectRecord } from "./types.ts";
+
+export const OBJECT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+export const OBJECT_ID_HELP = "object ids are 1-128 characters of A-Z a-z 0-9 . _ : -";
+
+/** A 422-kind error naming `$.id` unless `id` is a valid object id. */
+export function checkObjectId(id: string): void {
+  if (!OBJECT_ID_PATTERN.test(id)) throw invalid("invalid object id", [{ path: "$.id", message: OBJECT_ID_HELP }]);
+}
+
+export interface NewObject {
+  id: string;
+  policy: string;
+  /** Creation time, epoch ms. */
+  at: number;
+  memory?: JsonObject;
+  substrate?: { driver: string; config: JsonObject };
+  /** Where it starts (default `dormant`); fixtures may start elsewhere. */
+  state?: LifecycleState;
+}
+
+/** The record of a new object: nothing observed, no timers, no decision yet. */
+export function newObject(o: NewObject): ObjectRecord {
+  return {
+    id: o.id,
+    policy: o.policy,
+    state: o.state ?? "dormant",
+    stateSince: o.at,
+    memory: o.memory ?? {},
+    memoryVersion: 0,
+    substrate: { driver: o.substrate?.driver ?? "simulated", config: o.substrate?.config ?? {}, observed: null },
+    holdUntil: null,
+    timers: [],
+    lastDecisionId: null,
+    lastFactAt: o.at,
+    createdAt: o.at,
+    updatedAt: o.at,
+  };
+}

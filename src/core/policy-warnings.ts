@@ -1,0 +1,49 @@
+// json-rules-engine's coercion corners made visible to policy authors: warnings on a valid
+// policy, each at the JSON path of the condition that deserves one.
+
+import type { Problem } from "./errors.ts";
+import { formatPath, parsePath, readPath, type PathSegment } from "./paths.ts";
+import { isFactRef, type Condition, type PolicyDocument } from "./policy.ts";
+import { NEGATIVE_OPERATORS, splitOperator } from "./vocabulary.ts";
+
+/**
+ * `in` on a string is a substring test, numeric operators coerce numeric strings (`"10" > 9`),
+ * and negative operators pass on a missing path.
+ */
+export function policyWarnings(policy: PolicyDocument): Problem[] {
+  const out: Problem[] = [];
+  const visit = (c: Condition, path: PathSegment[]): void => {
+    if ("all" in c) return c.all.forEach((x, i) => visit(x, [...path, "all", i]));
+    if ("any" in c) return c.any.forEach((x, i) => visit(x, [...path, "any", i]));
+    if ("not" in c) return visit(c.not, [...path, "not"]);
+    if ("condition" in c) return;
+    const { base, decorators } = splitOperator(c.operator);
+    const at = formatPath(path);
+    if ((base === "in" || base === "notIn") && typeof c.value === "string" && !decorators.includes("swap"))
+      out.push({
+        path: `${at}.value`,
+        message: `"${base}" with a string value is a substring test, not list membership`,
+      });
+    if (base.startsWith("lessThan") || base.startsWith("greaterThan")) {
+      if (typeof c.value === "string")
+        out.push({
+          path: `${at}.value`,
+          message: `"${base}" compares with a string: JavaScript coerces ("10" > 9 is true, "abc" > 1 is false)`,
+        });
+    }
+    const defaulted = c.fact === "memory" && c.path !== undefined && hasDefault(policy, c.path);
+    if (NEGATIVE_OPERATORS.has(base) && c.path !== undefined && !isFactRef(c.value) && !defaulted)
+      out.push({ path: `${at}.operator`, message: `"${base}" is true when ${c.path} is missing from memory` });
+    if (base === "equal" && c.fact === "memory" && c.path === undefined)
+      out.push({ path: `${at}.path`, message: "comparing the whole memory document: did you mean to give a path?" });
+  };
+  policy.rules.forEach((r, i) => visit(r.conditions, ["rules", i, "conditions"]));
+  for (const [key, c] of Object.entries(policy.conditions ?? {})) visit(c, ["conditions", key]);
+  return out;
+}
+
+/** A memory path the policy's `defaults` fill in is never missing. */
+function hasDefault(policy: PolicyDocument, path: string): boolean {
+  const segments = parsePath(path);
+  return segments !== null && readPath(policy.defaults ?? {}, segments) !== undefined;
+}

@@ -1,0 +1,116 @@
+// The arrival pipeline, run inside the object's mailbox: decide (merge, evaluate, resolve,
+// transition) -> ONE commit of memory, journal, decision, actions and timers -> hand the
+// actions to the dispatcher -> publish. Nothing is acknowledged before it is committed.
+
+import type { CompiledPolicy } from "../core/compile.ts";
+import { decide, type Arrival, type DecideResult } from "../core/decide.ts";
+import { invalid, prefixProblems } from "../core/errors.ts";
+import { MemoryLimitError, type MemoryLimits } from "../core/memory-limits.ts";
+import type { ActionRecord, CommitBatch } from "../core/store.ts";
+import type { Decision, Json, ObjectRecord } from "../core/types.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import type { GovernorEvents } from "./events.ts";
+import type { ObjectTable } from "./object-table.ts";
+
+/**
+ * A timer tick that fired nothing and changed nothing but its own re-arming: counted, not
+ * stored, so that a monitor's minute tick does not bury the decisions that matter.
+ */
+export function isQuietTick({ decision }: DecideResult): boolean {
+  return (
+    decision.trigger.kind === "timer" &&
+    decision.fired.length === 0 &&
+    decision.outcome === "none" &&
+    decision.fromState === decision.toState &&
+    decision.notes.length === 0 &&
+    decision.timers.every((t) => t.kind === "cron" && t.op === "set")
+  );
+}
+
+export interface ArrivalDeps {
+  table: ObjectTable;
+  dispatcher: Dispatcher;
+  events: GovernorEvents;
+  newId: (kind: "decision" | "action") => string;
+  canSuspend: (driver: string) => boolean;
+  limits: MemoryLimits;
+}
+
+/** What an idempotent arrival keeps beside its commit, built from the committed result. */
+export type IdempotencyRecord = (object: ObjectRecord, decision: Decision) => { key: string; response: Json };
+
+export class ArrivalPipeline {
+  /** Evaluations, and how many of them left a decision (quiet timer ticks are only counted). */
+  readonly counters = { evaluations: 0, decisions: 0 };
+
+  constructor(private readonly deps: ArrivalDeps) {}
+
+  /**
+   * Decides without committing. A patch that breaks a memory limit, or a rule that throws at
+   * run time (json-rules-engine on `swap:in` over a missing path), is an `invalid` error and
+   * nothing changes.
+   */
+  async decide(policy: CompiledPolicy, object: ObjectRecord, arrival: Arrival, dryRun = false): Promise<DecideResult> {
+    try {
+      return await decide(policy, object, arrival, {
+        newId: this.deps.newId,
+        canSuspend: this.deps.canSuspend,
+        limits: this.deps.limits,
+        dryRun,
+      });
+    } catch (e) {
+      if (e instanceof MemoryLimitError)
+        throw invalid("the facts break a memory limit", prefixProblems(e.problems, "$.facts"));
+      throw invalid(`policy ${policy.name}@${policy.version} failed to evaluate: ${(e as Error).message}`, [
+        { path: "$.policy", message: "fix the rule whose operator received a value of the wrong type" },
+      ]);
+    }
+  }
+
+  /** Decides, commits and publishes. Call inside the object's mailbox. */
+  async run(
+    object: ObjectRecord,
+    policy: CompiledPolicy,
+    arrival: Arrival,
+    idempotency?: IdempotencyRecord,
+  ): Promise<{ object: ObjectRecord; decision: Decision }> {
+    const { table, dispatcher, events } = this.deps;
+    const result = await this.decide(policy, object, arrival);
+    const now = arrival.at;
+    const actions: ActionRecord[] = result.actions.map((a) => ({
+      id: a.id,
+      objectId: object.id,
+      decisionId: result.decision.id,
+      kind: a.kind,
+      status: "pending",
+      attempts: 0,
+      nextAttemptAt: now,
+      lastError: null,
+      createdAt: now,
+      updatedAt: now,
+    }));
+    const supersede = actions.length > 0 ? dispatcher.queued(object.id) : [];
+    const stored = !isQuietTick(result);
+    const next = stored ? result.object : { ...result.object, lastDecisionId: object.lastDecisionId };
+    const batch: CommitBatch = {
+      object: next,
+      // Creation journals the initial memory as entry 0, so that history replays from the start.
+      journal: arrival.trigger.kind === "create" ? { seq: 0, patch: object.memory, at: now } : result.journal,
+      decision: stored ? result.decision : null,
+      actions,
+      supersede,
+      timerOps: result.timerOps,
+      idempotency: idempotency ? idempotency(next, result.decision) : null,
+    };
+    await table.commit(batch);
+    this.counters.evaluations++;
+    dispatcher.supersede(object.id, supersede);
+    dispatcher.enqueue(actions);
+    events.emit("evaluation:completed", result.decision, stored);
+    if (stored) {
+      this.counters.decisions++;
+      events.emit("decision:recorded", result.decision);
+    }
+    return { object: next, decision: result.decision };
+  }
+}

@@ -1,0 +1,121 @@
+// Objects: create (evaluated at once, trigger `create`), rebind or re-policy, read, list and
+// delete. Every change runs in the object's mailbox.
+
+import type { Clock } from "../core/clock.ts";
+import type { CompiledPolicy } from "../core/compile.ts";
+import { conflict, invalid, prefixProblems } from "../core/errors.ts";
+import { isPlainObject, jsonEqual } from "../core/json.ts";
+import { memoryProblems, type MemoryLimits } from "../core/memory-limits.ts";
+import { checkObjectId, newObject } from "../core/object.ts";
+import { emptyBatch, type Store } from "../core/store.ts";
+import type { JsonObject, ObjectRecord } from "../core/types.ts";
+import type { Driver } from "../substrate/driver.ts";
+import type { ArrivalPipeline } from "./arrival.ts";
+import type { ObjectTable } from "./object-table.ts";
+import type { ObjectListQuery, ObjectPage, PutObjectInput } from "./services.ts";
+
+export interface ObjectsDeps {
+  table: ObjectTable;
+  arrival: ArrivalPipeline;
+  store: Store;
+  drivers: ReadonlyMap<string, Driver>;
+  /** The policy by name, or an `invalid` error naming `path`. */
+  policy: (name: string, path: string) => CompiledPolicy;
+  clock: Clock;
+  limits: MemoryLimits;
+  /** The driver of objects created without `substrate`. */
+  defaultDriver: string;
+  /** Told when an object is gone, so that nothing keeps state for it. */
+  forgotten: (id: string) => void;
+}
+
+export class Objects {
+  constructor(private readonly d: ObjectsDeps) {}
+
+  async put(id: string, input: PutObjectInput): Promise<{ created: boolean; object: ObjectRecord }> {
+    checkObjectId(id);
+    const { table } = this.d;
+    const policy = this.d.policy(input.policy, "$.policy");
+    // Without `substrate`, a new object gets the default driver and an existing one keeps its
+    // binding: a PUT that only changes the policy must not orphan running compute.
+    const substrate = input.substrate ?? { driver: this.d.defaultDriver, config: {} };
+    this.checkBinding(substrate.driver, substrate.config);
+    const memory = input.memory ?? {};
+    this.checkMemory(memory, "$.memory");
+
+    return table.run(id, async () => {
+      const now = this.d.clock.now();
+      const existing = table.get(id);
+      if (!existing) {
+        const record = newObject({ id, policy: policy.name, at: now, memory, substrate });
+        const done = await this.d.arrival.run(record, policy, { trigger: { kind: "create" }, at: now });
+        return { created: true, object: done.object };
+      }
+      if (input.memory !== undefined && !jsonEqual(input.memory, existing.memory))
+        throw conflict(
+          "memory of an existing object changes only through facts; POST a patch to /v1/objects/{id}/facts",
+        );
+      const updated: ObjectRecord = {
+        ...existing,
+        policy: policy.name,
+        substrate: input.substrate
+          ? {
+              driver: substrate.driver,
+              config: substrate.config,
+              // What was observed belongs to the old binding unless the driver stays.
+              observed: substrate.driver === existing.substrate.driver ? existing.substrate.observed : null,
+            }
+          : existing.substrate,
+        updatedAt: now,
+      };
+      if (existing.policy === policy.name) {
+        await table.commit(emptyBatch(updated));
+        return { created: false, object: updated };
+      }
+      // A new policy governs from now on: evaluate at once, as an operator would expect.
+      const done = await this.d.arrival.run(updated, policy, {
+        trigger: { kind: "manual", name: "policy-changed" },
+        at: now,
+      });
+      return { created: false, object: done.object };
+    });
+  }
+
+  get(id: string): ObjectRecord | null {
+    return this.d.table.get(id) ?? null;
+  }
+
+  async list(q: ObjectListQuery): Promise<ObjectPage> {
+    const rows = await this.d.store.listObjects({ ...q, limit: q.limit + 1 });
+    // The hot copy is the latest; a row can lag behind it by a commit in flight.
+    const items = rows.slice(0, q.limit).map((o) => this.d.table.get(o.id) ?? o);
+    return { items, more: rows.length > q.limit };
+  }
+
+  delete(id: string): Promise<boolean> {
+    checkObjectId(id);
+    return this.d.table.run(id, async () => {
+      const deleted = await this.d.table.delete(id);
+      this.d.forgotten(id);
+      return deleted;
+    });
+  }
+
+  private checkBinding(driverName: string, config: JsonObject): void {
+    const driver = this.d.drivers.get(driverName);
+    if (!driver)
+      throw invalid(`unknown substrate driver "${driverName}"`, [
+        { path: "$.substrate.driver", message: `unknown driver; known: ${[...this.d.drivers.keys()].join(", ")}` },
+      ]);
+    const problems = driver.validateConfig(config);
+    if (problems.length > 0)
+      throw invalid(`invalid ${driver.name} substrate config`, prefixProblems(problems, "$.substrate.config"));
+  }
+
+  private checkMemory(memory: unknown, path: string): void {
+    if (!isPlainObject(memory))
+      throw invalid("memory must be a JSON object", [{ path, message: "expected an object" }]);
+    const problems = memoryProblems(memory, this.d.limits);
+    if (problems.length > 0) throw invalid("the memory breaks a limit", prefixProblems(problems, path));
+  }
+}

@@ -1,0 +1,139 @@
+// The policy registry: reads rules/*.json (the only file I/O around policies), validates and
+// compiles each, and keeps the last valid version of every policy. An invalid file is
+// reported with its file and JSON path and never replaces a loaded version.
+
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { compilePolicy, type CompiledPolicy } from "../core/compile.ts";
+import { validatePolicy } from "../contracts/validate-policy.ts";
+import type { Problem } from "../core/errors.ts";
+import type { PoliciesApi, PolicyError, PolicyInfo } from "./services.ts";
+
+export interface LoadedPolicy {
+  compiled: CompiledPolicy;
+  info: PolicyInfo;
+}
+
+export type LoadResult = { ok: true; policy: LoadedPolicy; warnings: Problem[] } | { ok: false; error: PolicyError };
+
+/** Parses JSON text; a syntax error becomes a problem with line and column. */
+export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; problem: Problem } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    const message = (e as Error).message;
+    const pos = /position (\d+)/.exec(message);
+    let where = "";
+    if (pos) {
+      const before = text.slice(0, Number(pos[1]));
+      const line = before.split("\n").length;
+      const col = Number(pos[1]) - before.lastIndexOf("\n");
+      where = ` (line ${line}, column ${col})`;
+    }
+    return { ok: false, problem: { path: "$", message: `not valid JSON${where}: ${message}` } };
+  }
+}
+
+/** Validates and compiles one policy's source text. `file` is used in errors. */
+export function loadPolicyText(text: string, file: string, now: number): LoadResult {
+  const at = new Date(now).toISOString();
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) return { ok: false, error: { file, errors: [parsed.problem], at } };
+  const expected = basename(file).replace(/\.json$/, "");
+  const v = validatePolicy(parsed.value, expected);
+  if (!v.valid) return { ok: false, error: { file, errors: v.errors, at } };
+  const hash = createHash("sha256").update(text).digest("hex");
+  const compiled = compilePolicy(v.policy, hash);
+  const info: PolicyInfo = {
+    name: v.policy.name,
+    version: v.policy.version,
+    hash,
+    file,
+    loadedAt: at,
+    rules: v.policy.rules.map((r) => r.name),
+    document: v.policy,
+  };
+  if (v.policy.description !== undefined) info.description = v.policy.description;
+  return { ok: true, policy: { compiled, info }, warnings: v.warnings };
+}
+
+/**
+ * A candidate policy sent as a document (what-if, replay) rather than a file: validated and
+ * compiled the same way, its hash the sha256 of its JSON as sent.
+ */
+export function loadCandidate(doc: unknown, now: number): LoadResult {
+  const name = (doc as { name?: unknown } | null)?.name;
+  return loadPolicyText(JSON.stringify(doc), `${typeof name === "string" ? name : "candidate"}.json`, now);
+}
+
+export class PolicyRegistry implements PoliciesApi {
+  private readonly policies = new Map<string, LoadedPolicy>();
+  private errors = new Map<string, PolicyError>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Loads every `*.json` in a directory. Returns the errors (also kept for `list()`). */
+  loadDirectory(dir: string): PolicyError[] {
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .sort();
+    for (const f of files) this.loadFile(join(dir, f));
+    return [...this.errors.values()];
+  }
+
+  loadFile(file: string): LoadResult {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      const error = {
+        file,
+        errors: [{ path: "$", message: (e as Error).message }],
+        at: new Date(this.now()).toISOString(),
+      };
+      this.errors.set(file, error);
+      return { ok: false, error };
+    }
+    return this.loadText(text, file);
+  }
+
+  loadText(text: string, file: string): LoadResult {
+    const result = loadPolicyText(text, file, this.now());
+    if (result.ok) {
+      this.policies.set(result.policy.info.name, result.policy);
+      this.errors.delete(file);
+    } else this.errors.set(file, result.error);
+    return result;
+  }
+
+  /** A file that is gone has nothing left to report; its last valid version keeps serving. */
+  forgetFile(file: string): void {
+    this.errors.delete(file);
+  }
+
+  /** Serves an already loaded policy (a candidate in a sandbox). */
+  add(policy: LoadedPolicy): void {
+    this.policies.set(policy.info.name, policy);
+  }
+
+  compiled(name: string): CompiledPolicy | null {
+    return this.policies.get(name)?.compiled ?? null;
+  }
+
+  list() {
+    return {
+      items: [...this.policies.values()].map((p) => p.info).sort((a, b) => a.name.localeCompare(b.name)),
+      errors: [...this.errors.values()],
+    };
+  }
+
+  get(name: string): PolicyInfo | null {
+    return this.policies.get(name)?.info ?? null;
+  }
+
+  validate(doc: unknown) {
+    const v = validatePolicy(doc);
+    return v.valid ? { valid: true as const, warnings: v.warnings } : { valid: false as const, errors: v.errors };
+  }
+}

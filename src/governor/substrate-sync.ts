@@ -1,0 +1,178 @@
+// The substrate's side of governance: sending committed actions to drivers, recording their
+// confirmations and failures, and following changes Vigil did not ask for (an exit, a crash, a
+// machine stopped elsewhere) found by a driver, by re-adoption at start or by reconciliation.
+
+import type { Clock } from "../core/clock.ts";
+import type { CompiledPolicy } from "../core/compile.ts";
+import { confirmedState, observedState } from "../core/lifecycle.ts";
+import { emptyBatch, type ActionRecord } from "../core/store.ts";
+import type { ObjectRecord, Observation } from "../core/types.ts";
+import type { Driver } from "../substrate/driver.ts";
+import type { ArrivalPipeline } from "./arrival.ts";
+import type { CrashLoopGuard } from "./crash-loop.ts";
+import type { GovernorEvents } from "./events.ts";
+import type { ObjectTable } from "./object-table.ts";
+import { failureDecision, recordedDecision } from "./recorded-decisions.ts";
+
+export interface SubstrateSyncDeps {
+  table: ObjectTable;
+  arrival: ArrivalPipeline;
+  crashLoops: CrashLoopGuard;
+  drivers: ReadonlyMap<string, Driver>;
+  policy: (name: string) => CompiledPolicy | null;
+  clock: Clock;
+  events: GovernorEvents;
+  newId: (kind: "decision") => string;
+  onError: (error: Error, context: string) => void;
+}
+
+export class SubstrateSync {
+  constructor(private readonly d: SubstrateSyncDeps) {}
+
+  /** Sends an action to its object's driver; resolves with the driver's observation. */
+  async send(action: ActionRecord): Promise<Observation> {
+    const object = this.d.table.get(action.objectId);
+    if (!object) throw new Error(`object ${action.objectId} is gone`);
+    const driver = this.d.drivers.get(object.substrate.driver);
+    if (!driver) throw new Error(`driver ${object.substrate.driver} is not configured`);
+    this.d.events.emit("action:dispatched", action);
+    return driver[action.kind]({ objectId: object.id, config: object.substrate.config });
+  }
+
+  /** Records a driver's confirmation; moves waking -> active, sleeping -> dormant. No evaluation. */
+  async confirm(action: ActionRecord, observation: Observation): Promise<void> {
+    const object = this.d.table.get(action.objectId);
+    const now = this.d.clock.now();
+    const done = { ...action, status: "confirmed" as const, lastError: null, updatedAt: now };
+    if (!object) return;
+    const next = confirmedState(object.state, action.kind);
+    const updated: ObjectRecord = {
+      ...object,
+      substrate: { ...object.substrate, observed: observation },
+      ...(next ? { state: next, stateSince: now } : {}),
+      updatedAt: now,
+    };
+    await this.d.table.commitAction({ ...done, object: updated });
+    this.d.events.emit("action:confirmed", done, observation);
+  }
+
+  /** Records a retry, or a final failure: then the object is `failed` and a decision says why. */
+  async failed(action: ActionRecord, error: string, final: boolean): Promise<void> {
+    const { table, events } = this.d;
+    const now = this.d.clock.now();
+    const object = table.get(action.objectId);
+    if (!final) {
+      await table.commitAction({ ...action, status: "pending", lastError: error, updatedAt: now });
+      events.emit("action:retrying", action, error);
+      return;
+    }
+    const failed = { ...action, status: "failed" as const, lastError: error, updatedAt: now };
+    if (!object || confirmedState(object.state, action.kind) === null) {
+      // A newer decision moved the object on already: the failure only closes the action.
+      await table.commitAction(failed);
+      events.emit("action:failed", failed, error);
+      return;
+    }
+    // No rule is evaluated; a later arrival or timer may wake it again.
+    const policy = this.d.policy(object.policy);
+    const decision = failureDecision(this.d.newId("decision"), object, policy, failed, error, now);
+    const updated: ObjectRecord = {
+      ...object,
+      state: "failed",
+      stateSince: now,
+      lastDecisionId: decision.id,
+      updatedAt: now,
+    };
+    await table.commitAction({ ...failed, object: updated, decision });
+    events.emit("action:failed", failed, error);
+    events.emit("decision:recorded", decision);
+  }
+
+  /** Re-adoption at start; what a driver finds there is handled like any observation. */
+  async adoptAll(): Promise<void> {
+    for (const object of this.d.table.values()) {
+      const driver = this.d.drivers.get(object.substrate.driver);
+      if (!driver?.adopt) continue;
+      try {
+        const found = await driver.adopt(
+          { objectId: object.id, config: object.substrate.config },
+          object.substrate.observed,
+        );
+        await this.observed(object.id, found);
+      } catch (e) {
+        this.d.onError(e as Error, `adopting ${object.id}`);
+      }
+    }
+  }
+
+  /**
+   * Reconciliation: observes every settled object on its substrate and treats a divergence
+   * from the governed state (active but not running, dormant but running) like a crash: the
+   * state follows and the object is evaluated with trigger `substrate`. Objects waking,
+   * sleeping or failed are left to their actions. Returns how many diverged.
+   */
+  async reconcile(): Promise<number> {
+    let diverged = 0;
+    for (const id of this.d.table.ids()) {
+      const object = this.d.table.get(id);
+      if (!object || (object.state !== "active" && object.state !== "dormant")) continue;
+      const driver = this.d.drivers.get(object.substrate.driver);
+      if (!driver) continue;
+      let observation: Observation;
+      try {
+        observation = await driver.observe({ objectId: id, config: object.substrate.config });
+      } catch (e) {
+        this.d.onError(e as Error, `observing ${id}`);
+        continue;
+      }
+      const follows = observedState(observation.status);
+      const current = this.d.table.get(id);
+      if (!current || follows === null || follows === current.state) continue;
+      if (current.state !== "active" && current.state !== "dormant") continue;
+      diverged++;
+      await this.observed(id, { ...observation, reason: observation.reason ?? "reconciliation" });
+    }
+    return diverged;
+  }
+
+  /** A change the driver reports that Vigil did not ask for: state follows, rules decide. */
+  observed(objectId: string, observation: Observation): Promise<void> {
+    const { table, events } = this.d;
+    return table.run(objectId, async () => {
+      const object = table.get(objectId);
+      if (!object) return;
+      events.emit("substrate:observed", objectId, observation);
+      const now = this.d.clock.now();
+      const follows = observedState(observation.status);
+      // Waking and running, or sleeping and suspended/stopped, is the pending action's
+      // business: its confirmation moves the state.
+      const underway =
+        (follows === "active" && object.state === "waking") || (follows === "dormant" && object.state === "sleeping");
+      // A failed object stays failed until a fact or a timer wakes it: observing it (at a
+      // restart, by reconciliation) must not restart a crash loop.
+      const moved = follows !== null && follows !== object.state && !underway && object.state !== "failed";
+      const updated: ObjectRecord = {
+        ...object,
+        substrate: { ...object.substrate, observed: observation },
+        ...(moved ? { state: follows, stateSince: now } : {}),
+        updatedAt: now,
+      };
+      const policy = this.d.policy(object.policy);
+      if (!moved || !policy) return table.commit(emptyBatch(updated));
+      if (follows === "dormant" && this.d.crashLoops.exited(objectId, now)) {
+        const note = this.d.crashLoops.note;
+        const decision = recordedDecision(
+          this.d.newId("decision"),
+          object,
+          policy,
+          { name: "crash-loop", toState: "failed", note },
+          now,
+        );
+        await table.commit({ ...emptyBatch({ ...updated, state: "failed", lastDecisionId: decision.id }), decision });
+        events.emit("decision:recorded", decision);
+        return;
+      }
+      await this.d.arrival.run(updated, policy, { trigger: { kind: "substrate", name: observation.status }, at: now });
+    });
+  }
+}

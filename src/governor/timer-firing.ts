@@ -1,0 +1,90 @@
+// Timers from the governor's side: evaluating an object when one of its timers falls due, and
+// keeping every object's cron timers in step with its policy's schedules.
+
+import type { Clock } from "../core/clock.ts";
+import type { CompiledPolicy } from "../core/compile.ts";
+import { VigilError } from "../core/errors.ts";
+import { cronTimerOps, nextTicksFrom } from "../core/schedule.ts";
+import { applyTimerOps } from "../core/timers.ts";
+import type { ObjectRecord, TimerOp, Trigger } from "../core/types.ts";
+import type { ArrivalPipeline } from "./arrival.ts";
+import type { GovernorEvents } from "./events.ts";
+import { emptyBatch } from "../core/store.ts";
+import type { ObjectTable } from "./object-table.ts";
+
+export interface TimerFiringDeps {
+  table: ObjectTable;
+  arrival: ArrivalPipeline;
+  policy: (name: string) => CompiledPolicy | null;
+  clock: Clock;
+  events: GovernorEvents;
+  onError: (error: Error, context: string) => void;
+}
+
+export class TimerFiring {
+  constructor(private readonly d: TimerFiringDeps) {}
+
+  /** Evaluates an object for a timer that fell due (called by the scheduler). */
+  fire(objectId: string, name: string, late: boolean): Promise<void> {
+    const { table } = this.d;
+    return table.run(objectId, async () => {
+      const object = table.get(objectId);
+      const now = this.d.clock.now();
+      const timer = object?.timers.find((t) => t.name === name);
+      // Replaced by a later one or cancelled since the scheduler read it: nothing to do.
+      if (!object || !timer || timer.dueAt > now) return;
+      const policy = this.d.policy(object.policy);
+      if (!policy) return this.consume(object, name, `policy ${object.policy} is not loaded`);
+      const trigger: Trigger = late ? { kind: "timer", name, late: true } : { kind: "timer", name };
+      try {
+        await this.d.arrival.run(object, policy, { trigger, at: now });
+      } catch (e) {
+        if (!(e instanceof VigilError)) throw e;
+        return this.consume(object, name, e.message);
+      }
+      this.d.events.emit("timer:fired", objectId, name, late);
+    });
+  }
+
+  /**
+   * A timer that cannot be evaluated is used up all the same (a schedule re-arms its next
+   * tick), rather than fired again every round.
+   */
+  private async consume(object: ObjectRecord, name: string, why: string): Promise<void> {
+    const now = this.d.clock.now();
+    const timer = object.timers.find((t) => t.name === name)!;
+    const rest = object.timers.filter((t) => t !== timer);
+    const schedules = this.d.policy(object.policy)?.schedules ?? [];
+    const ops: TimerOp[] = [{ name, op: "cancel", kind: timer.kind }, ...cronTimerOps(schedules, rest, now)];
+    const updated = { ...object, timers: applyTimerOps(rest, ops), updatedAt: now };
+    await this.d.table.commit({ ...emptyBatch(updated), timerOps: ops });
+    this.d.onError(new Error(`${why}; timer used up without an evaluation`), `timer ${name} of ${object.id}`);
+  }
+
+  /**
+   * Gives every object (or those of one policy) the cron timers its policy's schedules call
+   * for and removes those of schedules that are gone. Runs at start and after a policy
+   * changes; objects already in step cost one comparison each. Returns how many changed.
+   */
+  async armSchedules(policyName?: string): Promise<number> {
+    const { table } = this.d;
+    let changed = 0;
+    const now = this.d.clock.now();
+    const next = nextTicksFrom(now);
+    for (const id of table.ids()) {
+      const current = table.get(id);
+      if (!current || (policyName !== undefined && current.policy !== policyName)) continue;
+      const policy = this.d.policy(current.policy);
+      if (!policy || cronTimerOps(policy.schedules, current.timers, now, next).length === 0) continue;
+      await table.run(id, async () => {
+        const object = table.get(id);
+        if (!object) return;
+        const ops = cronTimerOps(policy.schedules, object.timers, now, next);
+        if (ops.length === 0) return;
+        await table.commit({ ...emptyBatch({ ...object, timers: applyTimerOps(object.timers, ops) }), timerOps: ops });
+        changed++;
+      });
+    }
+    return changed;
+  }
+}

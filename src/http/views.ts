@@ -1,0 +1,76 @@
+// The JSON views of API v1: Object, Decision, a batch item's result, and list cursors. The
+// governor answers with domain records (epoch-ms times, a policy by name); this is where they
+// become what clients see (ISO 8601 UTC times, the policy's version).
+
+import type { Decision, ObjectRecord, Observation } from "../core/types.ts";
+import { OBJECT_ID_PATTERN } from "../core/object.ts";
+import type { BatchItemResult } from "../governor/services.ts";
+import { problemOf, validationProblem, type ProblemBody } from "./problem.ts";
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A driver's observation with its time as ISO 8601; the driver's own fields (pid, ...) kept. */
+function observedView(o: Observation): Omit<Observation, "at"> & { at: string | null } {
+  return { ...o, at: iso(o.at) };
+}
+
+/** The Object of API v1; `version` is the version of its policy the caller means (null: not loaded). */
+export function objectView(o: ObjectRecord, version: string | null) {
+  return {
+    id: o.id,
+    policy: { name: o.policy, version },
+    state: o.state,
+    stateSince: iso(o.stateSince),
+    memory: o.memory,
+    memoryVersion: o.memoryVersion,
+    substrate: {
+      driver: o.substrate.driver,
+      config: o.substrate.config,
+      observed: o.substrate.observed ? observedView(o.substrate.observed) : null,
+    },
+    holdUntil: iso(o.holdUntil),
+    timers: o.timers.map((t) => ({ name: t.name, dueAt: iso(t.dueAt), kind: t.kind })),
+    lastDecisionId: o.lastDecisionId,
+    createdAt: iso(o.createdAt),
+    updatedAt: iso(o.updatedAt),
+  };
+}
+export type ObjectView = ReturnType<typeof objectView>;
+
+/** The Decision of API v1. */
+export function decisionView(d: Decision) {
+  return {
+    ...d,
+    at: iso(d.at),
+    timers: d.timers.map((t) => ({ ...t, ...(t.dueAt !== undefined ? { dueAt: iso(t.dueAt) } : {}) })),
+  };
+}
+export type DecisionView = ReturnType<typeof decisionView>;
+
+/** The reply to facts: the object after the arrival and the decision it took. */
+export function factsView(r: { object: ObjectRecord; decision: Decision }) {
+  return { object: objectView(r.object, r.decision.policy.version), decision: decisionView(r.decision) };
+}
+
+/** One item of `POST /v1/facts`: its decision's id and outcome, or its problem. */
+export function batchItemView(
+  r: BatchItemResult,
+  report: (error: unknown) => void,
+): { objectId: string; decisionId?: string; outcome?: string; error?: ProblemBody } {
+  if ("decision" in r) return { objectId: r.objectId, decisionId: r.decision.id, outcome: r.decision.outcome };
+  return {
+    objectId: r.objectId,
+    error: problemOf(r.error, report, "the item could not be processed; it has been logged"),
+  };
+}
+
+/** A list cursor: the last id of a page, opaque to clients. */
+export const encodeCursor = (lastId: string) => Buffer.from(lastId, "utf8").toString("base64url");
+
+/** The id a cursor this server issued stands for; a 422 naming `$.query.cursor` otherwise. */
+export function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, "base64url").toString("utf8");
+  if (!OBJECT_ID_PATTERN.test(id))
+    throw validationProblem("invalid cursor", [{ path: "$.query.cursor", message: "not a cursor this server issued" }]);
+  return id;
+}

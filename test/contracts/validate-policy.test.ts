@@ -1,0 +1,429 @@
+// Policy validation: the files in rules/ are valid, and each kind of mistake is reported at its
+// JSON path with a message that says what is wrong. Warnings flag json-rules-engine's coercions.
+
+import { readFileSync, readdirSync } from "node:fs";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+import { validatePolicy } from "../../src/contracts/validate-policy.ts";
+
+const RULES_DIR = fileURLToPath(new URL("../../rules", import.meta.url));
+const ruleFiles = readdirSync(RULES_DIR)
+  .filter((f) => f.endsWith(".json"))
+  .sort();
+
+describe("the policies in rules/", () => {
+  test("there is at least one", () => {
+    expect(ruleFiles.length).toBeGreaterThan(0);
+  });
+
+  test.each(ruleFiles)("%s is valid and named after its file", (file) => {
+    const doc: unknown = JSON.parse(readFileSync(join(RULES_DIR, file), "utf8"));
+    const name = basename(file, ".json");
+    const result = validatePolicy(doc, name);
+    if (!result.valid) expect.fail(`${file}: ${JSON.stringify(result.errors)}`);
+    expect(result.policy.name).toBe(name);
+    expect(result.policy.rules.length).toBeGreaterThan(0);
+  });
+});
+
+// A small valid policy; every invalid case below breaks exactly one thing in a fresh copy.
+type Doc = {
+  name: string;
+  version: string;
+  rules: Record<string, unknown>[];
+  [key: string]: unknown;
+};
+const base = (): Doc => ({
+  name: "probe",
+  version: "1",
+  rules: [
+    {
+      name: "backlog",
+      conditions: { all: [{ fact: "memory", path: "$.queue.depth", operator: "greaterThan", value: 0 }] },
+      event: { type: "wake" },
+    },
+  ],
+});
+const rule0 = (d: Doc) => d.rules[0] as { conditions: { all: Record<string, unknown>[] }; [key: string]: unknown };
+const cond0 = (d: Doc) => rule0(d).conditions.all[0]!;
+
+const DURATION_MESSAGE = "must be an ISO 8601 duration";
+
+describe("validatePolicy", () => {
+  test("the base document is valid without warnings", () => {
+    expect(validatePolicy(base(), "probe")).toEqual({ valid: true, policy: base(), warnings: [] });
+  });
+
+  test.each<[string, (d: Doc) => void, string, string]>([
+    [
+      "unknown fact",
+      (d) => void (cond0(d).fact = "mem"),
+      "$.rules[0].conditions.all[0].fact",
+      'unknown fact "mem": the built-in facts are memory, state, now',
+    ],
+    [
+      "unknown fact in a fact reference",
+      (d) => void (cond0(d).value = { fact: "elsewhere" }),
+      "$.rules[0].conditions.all[0].value.fact",
+      "unknown fact",
+    ],
+    [
+      "unknown operator",
+      (d) => void (cond0(d).operator = "gt"),
+      "$.rules[0].conditions.all[0].operator",
+      "unknown operator",
+    ],
+    [
+      "unknown operator decorator",
+      (d) => void (cond0(d).operator = "maybe:equal"),
+      "$.rules[0].conditions.all[0].operator",
+      "unknown operator",
+    ],
+    [
+      "unknown event type",
+      (d) => void (rule0(d).event = { type: "explode" }),
+      "$.rules[0].event.type",
+      "unknown event type: use wake, hold-active, dormancy, schedule or cancel",
+    ],
+    [
+      "malformed hold-active for",
+      (d) => void (rule0(d).event = { type: "hold-active", params: { for: "5m" } }),
+      "$.rules[0].event.params.for",
+      DURATION_MESSAGE,
+    ],
+    [
+      "months in dormancy wakeAfter",
+      (d) => void (rule0(d).event = { type: "dormancy", params: { wakeAfter: "P1M" } }),
+      "$.rules[0].event.params.wakeAfter",
+      DURATION_MESSAGE,
+    ],
+    [
+      "empty time part in schedule after",
+      (d) => void (rule0(d).event = { type: "schedule", params: { name: "poll", after: "PT" } }),
+      "$.rules[0].event.params.after",
+      DURATION_MESSAGE,
+    ],
+    ["malformed dwell", (d) => void (d.dwell = { minActive: "2 minutes" }), "$.dwell.minActive", DURATION_MESSAGE],
+    [
+      "cron with 4 fields",
+      (d) => void (d.schedules = [{ name: "sweep", cron: "* * * *" }]),
+      "$.schedules[0].cron",
+      "cron takes 5 fields, or 6 with seconds first (got 4)",
+    ],
+    [
+      "cron with 7 fields",
+      (d) => void (d.schedules = [{ name: "sweep", cron: "0 * * * * * *" }]),
+      "$.schedules[0].cron",
+      "cron takes 5 fields, or 6 with seconds first (got 7)",
+    ],
+    [
+      "cron minute out of range",
+      (d) => void (d.schedules = [{ name: "sweep", cron: "61 * * * *" }]),
+      "$.schedules[0].cron",
+      "invalid cron expression",
+    ],
+    [
+      "unknown time zone",
+      (d) => void (d.schedules = [{ name: "sweep", cron: "*/5 * * * *", timezone: "Mars/Olympus_Mons" }]),
+      "$.schedules[0].timezone",
+      "unknown IANA time zone",
+    ],
+    [
+      "schedule named like a Vigil timer",
+      (d) => void (d.schedules = [{ name: "hold", cron: "* * * * *" }]),
+      "$.schedules[0].name",
+      "duplicate or reserved timer name",
+    ],
+    [
+      "duplicate rule names",
+      (d) => void d.rules.push(structuredClone(d.rules[0]!)),
+      "$.rules[1].name",
+      "duplicate rule name (also rules[0])",
+    ],
+    [
+      "a top-level condition reference that does not resolve",
+      (d) => void (rule0(d).conditions = { condition: "x" } as never),
+      "$.rules[0].conditions.condition",
+      'no shared condition named "x"',
+    ],
+    [
+      "a nested condition reference that does not resolve",
+      (d) => void rule0(d).conditions.all.push({ condition: "x" }),
+      "$.rules[0].conditions.all[1].condition",
+      'no shared condition named "x"',
+    ],
+    [
+      "a shared condition that refers to itself",
+      (d) => void (d.conditions = { busy: { all: [{ condition: "busy" }] } }),
+      "$.conditions.busy",
+      "shared condition refers to itself",
+    ],
+    [
+      "path outside the grammar",
+      (d) => void (cond0(d).path = "$..depth"),
+      "$.rules[0].conditions.all[0].path",
+      "must be a path such as $.queue.depth",
+    ],
+    ["unknown property in a rule", (d) => void (rule0(d).enabled = true), "$.rules[0].enabled", "unknown property"],
+    [
+      "unknown property in a condition",
+      (d) => void (cond0(d).factPath = "$.x"),
+      "$.rules[0].conditions.all[0].factPath",
+      "unknown property",
+    ],
+    ["unknown top-level property", (d) => void (d.extra = 1), "$.extra", "unknown property"],
+    [
+      "schedule event named wake",
+      (d) => void (rule0(d).event = { type: "schedule", params: { name: "wake", after: "PT1M" } }),
+      "$.rules[0].event.params.name",
+      "the timer names wake, hold, dwell are Vigil's own",
+    ],
+    [
+      "schedule with both after and at",
+      (d) =>
+        void (rule0(d).event = {
+          type: "schedule",
+          params: { name: "poll", after: "PT1M", at: "2026-03-01T00:00:00Z" },
+        }),
+      "$.rules[0].event.params",
+      "give exactly one of after or at",
+    ],
+    [
+      "dormancy with both wakeAfter and wakeAt",
+      (d) =>
+        void (rule0(d).event = { type: "dormancy", params: { wakeAfter: "PT1M", wakeAt: "2026-03-01T00:00:00Z" } }),
+      "$.rules[0].event.params",
+      "give wakeAfter or wakeAt, not both",
+    ],
+    ["unknown sleep mode", (d) => void (d.sleep = "hibernate"), "$.sleep", "suspend"],
+    ["no rules", (d) => void (d.rules = []), "$.rules", "expected array to have >=1 items"],
+    ["rule priority 0", (d) => void (rule0(d).priority = 0), "$.rules[0].priority", "expected number to be >=1"],
+  ])("%s", (_name, breakIt, path, message) => {
+    const doc = base();
+    breakIt(doc);
+    const result = validatePolicy(doc);
+    if (result.valid) return expect.fail("expected the document to be invalid");
+    expect(result.errors.map((e) => e.path)).toEqual([path]);
+    expect(result.errors[0]!.message).toContain(message);
+  });
+
+  test("a cycle between two shared conditions is reported on both", () => {
+    const doc = base();
+    doc.conditions = { a: { any: [{ condition: "b" }] }, b: { not: { condition: "a" } } };
+    const result = validatePolicy(doc);
+    expect(result).toEqual({
+      valid: false,
+      errors: [
+        { path: "$.conditions.a", message: "shared condition refers to itself" },
+        { path: "$.conditions.b", message: "shared condition refers to itself" },
+      ],
+    });
+  });
+
+  test("the name must match the file name", () => {
+    expect(validatePolicy(base(), "queue-worker")).toEqual({
+      valid: false,
+      errors: [{ path: "$.name", message: 'must match the file name: expected "queue-worker", got "probe"' }],
+    });
+  });
+
+  test("a resolvable shared condition and the time operators are valid", () => {
+    const doc = base();
+    doc.conditions = { stale: { all: [{ fact: "memory", path: "$.seenAt", operator: "olderThan", value: "PT5M" }] } };
+    rule0(doc).conditions.all.push(
+      { condition: "stale" },
+      { fact: "memory", path: "$.due", operator: "not:within", value: "PT1H" },
+    );
+    const result = validatePolicy(doc, "probe");
+    expect(result.valid).toBe(true);
+  });
+
+  test("several mistakes are all reported", () => {
+    const doc = base();
+    cond0(doc).fact = "mem";
+    rule0(doc).event = { type: "hold-active", params: { for: "soon" } };
+    const result = validatePolicy(doc);
+    if (result.valid) return expect.fail("expected the document to be invalid");
+    expect(result.errors.map((e) => e.path).sort()).toEqual([
+      "$.rules[0].conditions.all[0].fact",
+      "$.rules[0].event.params.for",
+    ]);
+  });
+});
+
+describe("policy warnings", () => {
+  const withConditions = (...extra: Record<string, unknown>[]) => {
+    const doc = base();
+    rule0(doc).conditions.all.push(...extra);
+    return doc;
+  };
+
+  test.each<[string, Record<string, unknown>, { path: string; message: string }[]]>([
+    [
+      "in with a string value",
+      { fact: "memory", path: "$.s", operator: "in", value: "abc" },
+      [
+        {
+          path: "$.rules[0].conditions.all[1].value",
+          message: '"in" with a string value is a substring test, not list membership',
+        },
+      ],
+    ],
+    [
+      "notIn with a string value",
+      { fact: "memory", path: "$.s", operator: "notIn", value: "abc" },
+      [
+        {
+          path: "$.rules[0].conditions.all[1].value",
+          message: '"notIn" with a string value is a substring test, not list membership',
+        },
+        { path: "$.rules[0].conditions.all[1].operator", message: '"notIn" is true when $.s is missing from memory' },
+      ],
+    ],
+    ["in with a list", { fact: "memory", path: "$.s", operator: "in", value: ["a", "b"] }, []],
+    [
+      "greaterThan with a string value",
+      { fact: "memory", path: "$.n", operator: "greaterThan", value: "10" },
+      [
+        {
+          path: "$.rules[0].conditions.all[1].value",
+          message: '"greaterThan" compares with a string: JavaScript coerces ("10" > 9 is true, "abc" > 1 is false)',
+        },
+      ],
+    ],
+    [
+      "lessThanInclusive with a string value",
+      { fact: "memory", path: "$.n", operator: "lessThanInclusive", value: "10" },
+      [
+        {
+          path: "$.rules[0].conditions.all[1].value",
+          message:
+            '"lessThanInclusive" compares with a string: JavaScript coerces ("10" > 9 is true, "abc" > 1 is false)',
+        },
+      ],
+    ],
+    ["greaterThan with a number", { fact: "memory", path: "$.n", operator: "greaterThan", value: 10 }, []],
+    [
+      "notEqual on a memory path",
+      { fact: "memory", path: "$.x", operator: "notEqual", value: 1 },
+      [
+        {
+          path: "$.rules[0].conditions.all[1].operator",
+          message: '"notEqual" is true when $.x is missing from memory',
+        },
+      ],
+    ],
+    // json-rules-engine's doesNotContain requires an array: it is false on a missing path.
+    ["doesNotContain on a memory path", { fact: "memory", path: "$.tags", operator: "doesNotContain", value: "x" }, []],
+    [
+      "notEqual on a path the defaults fill",
+      { fact: "memory", path: "$.queue.depth", operator: "notEqual", value: 1 },
+      [],
+    ],
+    [
+      "notEqual against another fact",
+      { fact: "memory", path: "$.x", operator: "notEqual", value: { fact: "state" } },
+      [],
+    ],
+    [
+      "equal on the whole memory",
+      { fact: "memory", operator: "equal", value: {} },
+      [
+        {
+          path: "$.rules[0].conditions.all[1].path",
+          message: "comparing the whole memory document: did you mean to give a path?",
+        },
+      ],
+    ],
+  ])("%s", (_name, condition, warnings) => {
+    const doc = withConditions(condition);
+    doc.defaults = { queue: { depth: 0 } };
+    const result = validatePolicy(doc);
+    if (!result.valid) return expect.fail(JSON.stringify(result.errors));
+    expect(result.warnings).toEqual(warnings);
+  });
+
+  test("warnings inside shared conditions and nested any/not carry their paths", () => {
+    const doc = base();
+    doc.conditions = { odd: { any: [{ not: { fact: "memory", path: "$.s", operator: "in", value: "xyz" } }] } };
+    const result = validatePolicy(doc);
+    if (!result.valid) return expect.fail(JSON.stringify(result.errors));
+    expect(result.warnings).toEqual([
+      {
+        path: "$.conditions.odd.any[0].not.value",
+        message: '"in" with a string value is a substring test, not list membership',
+      },
+    ]);
+  });
+});
+
+describe("checks the review found missing", () => {
+  const rule = (name: string, conditions: unknown) => ({ name, conditions, event: { type: "wake" } });
+  const doc = (rules: unknown[], extra: Record<string, unknown> = {}) => ({ name: "p", version: "1", rules, ...extra });
+
+  test.each([
+    ["olderThan", "ten minutes"],
+    ["within", 5],
+    ["not:olderThan", "PT"],
+  ])("%s with %j is refused at the value", (operator, value) => {
+    const v = validatePolicy(doc([rule("r", { all: [{ fact: "memory", path: "$.t", operator, value }] })]));
+    expect(v.valid).toBe(false);
+    expect(!v.valid && v.errors.map((e) => e.path)).toEqual(["$.rules[0].conditions.all[0].value"]);
+  });
+
+  test("a comparison with another fact checks that fact's path", () => {
+    const v = validatePolicy(
+      doc([
+        rule("r", {
+          all: [{ fact: "memory", path: "$.a", operator: "equal", value: { fact: "memory", path: "$..x" } }],
+        }),
+      ]),
+    );
+    expect(!v.valid && v.errors).toEqual([
+      { path: "$.rules[0].conditions.all[0].value.path", message: expect.stringContaining("a path such as") },
+    ]);
+  });
+
+  test("cross-document errors are reported together with shape errors", () => {
+    const v = validatePolicy(
+      doc([
+        rule("dup", { all: [{ fact: "memry", operator: "equal", value: 1 }] }),
+        rule("dup", { any: [{ condition: "missing" }] }),
+      ]),
+    );
+    expect(v.valid).toBe(false);
+    expect(!v.valid && v.errors.map((e) => e.path).sort()).toEqual([
+      "$.rules[0].conditions.all[0].fact",
+      "$.rules[1].conditions.any[0].condition",
+      "$.rules[1].name",
+    ]);
+  });
+});
+
+describe("time operators with decorators", () => {
+  const doc = (operator: string, value: unknown) => ({
+    name: "p",
+    version: "1",
+    rules: [
+      { name: "r", conditions: { all: [{ fact: "memory", path: "$.t", operator, value }] }, event: { type: "wake" } },
+    ],
+  });
+  test.each([
+    ["someValue:within", ["PT1M", "PT5M"]],
+    ["everyValue:olderThan", ["PT1H"]],
+    ["swap:olderThan", "2026-03-01T00:00:00Z"],
+    ["not:within", "PT10M"],
+    ["someFact:olderThan", "P1D"],
+  ])("%s with %j is valid", (operator, value) => {
+    expect(validatePolicy(doc(operator, value)).valid).toBe(true);
+  });
+  test.each([
+    ["someValue:within", "PT1M"],
+    ["someValue:within", ["PT1M", "soon"]],
+    ["not:olderThan", 5],
+  ])("%s with %j is refused", (operator, value) => {
+    const v = validatePolicy(doc(operator, value));
+    expect(!v.valid && v.errors.map((e) => e.path)).toEqual(["$.rules[0].conditions.all[0].value"]);
+  });
+});

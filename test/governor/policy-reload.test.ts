@@ -1,0 +1,128 @@
+// Hot reload: an edited rules file becomes a new policy version without a restart; an invalid
+// edit is refused and reported while the previous version keeps serving.
+
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { PolicyWatcher } from "../../src/governor/policy-watcher.ts";
+import type { LoadResult } from "../../src/governor/policy-registry.ts";
+import { SystemClock } from "../../src/timers/clock.ts";
+import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
+
+let s: TestServices | null = null;
+let watcher: PolicyWatcher | null = null;
+const dirs: string[] = [];
+afterEach(async () => {
+  watcher?.close();
+  await s?.close();
+  s = null;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-rules-"));
+  dirs.push(dir);
+  cpSync(RULES_DIR, dir, { recursive: true });
+  s = await makeServices({ rulesDir: dir });
+  const seen: [string, LoadResult | { removed: true }][] = [];
+  const waiters: ((f: string) => void)[] = [];
+  watcher = new PolicyWatcher(dir, s.policies, (name) => s!.governor.armSchedules(name), new SystemClock(), {
+    reloaded: (file, r) => {
+      seen.push([file, r]);
+      for (const w of waiters.splice(0)) w(file);
+    },
+  });
+  const file = join(dir, "queue-worker.json");
+  const doc = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  return { dir, file, doc, seen, next: () => new Promise<string>((r) => waiters.push(r)) };
+}
+
+describe("hot reload", () => {
+  test("an edit is a new version (content hash) that the next evaluation records", async () => {
+    const { file, doc } = await setup();
+    await s!.governor.putObject("w", { policy: "queue-worker" });
+    const before = await s!.governor.postFacts("w", { a: 1 });
+    const oldHash = s!.policies.get("queue-worker")!.hash;
+    expect(before.decision.policy).toEqual({ name: "queue-worker", version: "1", hash: oldHash });
+
+    writeFileSync(file, JSON.stringify({ ...doc, version: "2" }));
+    const r = await watcher!.reload(file);
+    expect("ok" in r && r.ok).toBe(true);
+    const info = s!.policies.get("queue-worker")!;
+    expect(info.version).toBe("2");
+    expect(info.hash).not.toBe(oldHash);
+    const after = await s!.governor.postFacts("w", { a: 2 });
+    expect(after.decision.policy).toEqual({ name: "queue-worker", version: "2", hash: info.hash });
+  });
+
+  test("an invalid edit is refused, reported with file and path, and the previous version serves", async () => {
+    const { file, doc } = await setup();
+    await s!.governor.putObject("w", { policy: "queue-worker" });
+    const rules = structuredClone(doc.rules) as { event: { type: string } }[];
+    rules[0]!.event.type = "explode";
+    writeFileSync(file, JSON.stringify({ ...doc, version: "3", rules }));
+    const r = await watcher!.reload(file);
+    expect("ok" in r && r.ok).toBe(false);
+    const listed = s!.policies.list();
+    expect(listed.errors).toEqual([
+      {
+        file,
+        at: expect.any(String),
+        errors: [
+          {
+            path: "$.rules[0].event.type",
+            message: "unknown event type: use wake, hold-active, dormancy, schedule or cancel",
+          },
+        ],
+      },
+    ]);
+    expect(s!.policies.get("queue-worker")!.version).toBe("1");
+    const d = await s!.governor.postFacts("w", { queue: { depth: 1 } });
+    expect(d.decision).toMatchObject({ policy: { version: "1" }, outcome: "wake" });
+
+    // Fixing the file clears the error.
+    writeFileSync(file, JSON.stringify({ ...doc, version: "4" }));
+    await watcher!.reload(file);
+    expect(s!.policies.list().errors).toEqual([]);
+    expect(s!.policies.get("queue-worker")!.version).toBe("4");
+  });
+
+  test("a new schedule reaches existing objects of the policy at once", async () => {
+    const { file, doc } = await setup();
+    await s!.governor.putObject("w", { policy: "queue-worker" });
+    expect(s!.governor.getObject("w")!.timers).toEqual([]);
+    writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "*/10 * * * *" }] }));
+    await watcher!.reload(file);
+    expect(s!.governor.getObject("w")!.timers).toEqual([
+      { name: "tick", dueAt: Date.parse("2026-03-01T00:10:00.000Z"), kind: "cron" },
+    ]);
+  });
+
+  test("the directory watcher picks up a file written to disk", async () => {
+    const { file, doc, next, seen } = await setup();
+    watcher!.start();
+    const reloaded = next();
+    writeFileSync(file, JSON.stringify({ ...doc, version: "watched" }));
+    expect(await reloaded).toBe(file);
+    expect(seen.at(-1)![1]).toMatchObject({ ok: true });
+    expect(s!.policies.get("queue-worker")!.version).toBe("watched");
+  });
+});
+
+describe("a changed schedule", () => {
+  test("moves the pending tick of every object of the policy", async () => {
+    const { file, doc } = await setup();
+    writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "0 0 1 1 *" }] }));
+    await watcher!.reload(file);
+    await s!.governor.putObject("w", { policy: "queue-worker" });
+    expect(s!.governor.getObject("w")!.timers).toEqual([
+      { name: "tick", dueAt: Date.parse("2027-01-01T00:00:00.000Z"), kind: "cron" },
+    ]);
+    writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "*/5 * * * *" }] }));
+    await watcher!.reload(file);
+    expect(s!.governor.getObject("w")!.timers).toEqual([
+      { name: "tick", dueAt: Date.parse("2026-03-01T00:05:00.000Z"), kind: "cron" },
+    ]);
+  });
+});

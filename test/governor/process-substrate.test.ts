@@ -1,0 +1,188 @@
+// The governor driving real OS processes: wake spawns, dormancy freezes (SIGSTOP, same pid),
+// wake thaws (SIGCONT), an exit nobody asked for is a substrate trigger, and a restarted
+// governor re-adopts the processes still alive.
+
+import { readFileSync } from "node:fs";
+import { afterEach, describe, expect, test } from "vitest";
+import type { Governor } from "../../src/governor/governor.ts";
+import { Governor as GovernorClass } from "../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { ProcessDriver } from "../../src/substrate/process/driver.ts";
+import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
+import { SystemClock } from "../../src/timers/clock.ts";
+import { RULES_DIR } from "../helpers/services.ts";
+
+const pids: number[] = [];
+const governors: Governor[] = [];
+afterEach(async () => {
+  for (const g of governors.splice(0)) await g.close();
+  for (const pid of pids.splice(0)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
+
+const substrate = {
+  driver: "process",
+  config: { command: process.execPath, args: ["-e", "setInterval(() => {}, 1000)"], graceMs: 2000 },
+};
+
+function procState(pid: number): string {
+  return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[0]!;
+}
+
+async function make(store: MemoryStore, extra?: Record<string, unknown>) {
+  const clock = new SystemClock();
+  const policies = new PolicyRegistry();
+  policies.loadDirectory(RULES_DIR);
+  if (extra) {
+    const r = policies.loadText(JSON.stringify(extra), `inline/${String(extra.name)}.json`);
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+  }
+  const governor = new GovernorClass({
+    store,
+    policies,
+    clock,
+    drivers: [new SimulatedDriver({ clock }), new ProcessDriver({ clock })],
+  });
+  governors.push(governor);
+  await governor.start();
+  return governor;
+}
+
+/** Resolves when the governor confirms an action of `kind` (an event, not a sleep). */
+function confirmed(g: Governor, kind: string): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (a: { kind: string }) => {
+      if (a.kind !== kind) return;
+      g.events.off("action:confirmed", on);
+      resolve();
+    };
+    g.events.on("action:confirmed", on);
+  });
+}
+
+function decided(g: Governor, kind: string): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (d: { trigger: { kind: string } }) => {
+      if (d.trigger.kind !== kind) return;
+      g.events.off("decision:recorded", on);
+      resolve();
+    };
+    g.events.on("decision:recorded", on);
+  });
+}
+
+describe("the process substrate under the governor", () => {
+  test("wake spawns; dormancy in stop mode terminates the process", async () => {
+    const g = await make(new MemoryStore());
+    await g.putObject("p1", { policy: "nightly-report", substrate });
+    const started = confirmed(g, "start");
+    await g.postFacts("p1", { report: { requested: true } });
+    await started;
+    const running = g.getObject("p1")!;
+    expect(running.state).toBe("active");
+    const pid = running.substrate.observed!.pid as number;
+    pids.push(pid);
+    expect(procState(pid)).toMatch(/[RS]/);
+
+    // nightly-report sleeps by stop: SIGTERM, and the process is gone.
+    const stopped = confirmed(g, "stop");
+    await g.postFacts("p1", { report: { requested: false, status: "sent" } });
+    await stopped;
+    expect(g.getObject("p1")).toMatchObject({ state: "dormant", substrate: { observed: { status: "stopped", pid } } });
+    expect(() => procState(pid)).toThrow();
+  });
+
+  test("suspend keeps the process resident (SIGSTOP); the next wake resumes the same pid", async () => {
+    const g = await make(new MemoryStore(), {
+      name: "freezer",
+      version: "1",
+      sleep: "suspend",
+      rules: [
+        {
+          name: "work",
+          conditions: { all: [{ fact: "memory", path: "$.work", operator: "greaterThan", value: 0 }] },
+          event: { type: "wake" },
+        },
+        {
+          name: "no-work",
+          conditions: {
+            all: [
+              { fact: "memory", path: "$.work", operator: "equal", value: 0 },
+              { fact: "state", operator: "equal", value: "active" },
+            ],
+          },
+          event: { type: "dormancy" },
+        },
+      ],
+    });
+    await g.putObject("f1", { policy: "freezer", substrate });
+    const started = confirmed(g, "start");
+    await g.postFacts("f1", { work: 1 });
+    await started;
+    const pid = g.getObject("f1")!.substrate.observed!.pid as number;
+    pids.push(pid);
+
+    const frozen = confirmed(g, "suspend");
+    const sleep = await g.postFacts("f1", { work: 0 });
+    expect(sleep.decision.actions.map((a) => a.kind)).toEqual(["suspend"]);
+    await frozen;
+    expect(g.getObject("f1")).toMatchObject({
+      state: "dormant",
+      substrate: { observed: { status: "suspended", pid } },
+    });
+    expect(procState(pid)).toBe("T");
+
+    const thawed = confirmed(g, "start");
+    await g.postFacts("f1", { work: 2 });
+    await thawed;
+    expect(g.getObject("f1")).toMatchObject({ state: "active", substrate: { observed: { status: "running", pid } } });
+    expect(procState(pid)).not.toBe("T");
+  });
+
+  test("an exit nobody asked for is a substrate trigger, and the monitor's rules restart it", async () => {
+    const g = await make(new MemoryStore());
+    await g.putObject("m1", { policy: "continuous-monitor", substrate, memory: { monitoring: { enabled: true } } });
+    await confirmed(g, "start");
+    const pid = g.getObject("m1")!.substrate.observed!.pid as number;
+    pids.push(pid);
+    const restarted = confirmed(g, "start");
+    const seen = decided(g, "substrate");
+    process.kill(pid, "SIGKILL");
+    await seen;
+    const [crash] = await g.listDecisions("m1", 1);
+    expect(crash).toMatchObject({
+      trigger: { kind: "substrate", name: "stopped" },
+      outcome: "hold-active",
+      fromState: "dormant",
+    });
+    expect(crash!.actions.map((a) => a.kind)).toEqual(["start"]);
+    await restarted;
+    const again = g.getObject("m1")!.substrate.observed!.pid as number;
+    pids.push(again);
+    expect(again).not.toBe(pid);
+    expect(g.getObject("m1")!.state).toBe("active");
+  });
+
+  test("a restarted governor re-adopts a live process instead of starting another", async () => {
+    const store = new MemoryStore();
+    const g1 = await make(store);
+    await g1.putObject("m1", { policy: "continuous-monitor", substrate, memory: { monitoring: { enabled: true } } });
+    await confirmed(g1, "start");
+    const pid = g1.getObject("m1")!.substrate.observed!.pid as number;
+    pids.push(pid);
+    await g1.close();
+    governors.splice(governors.indexOf(g1), 1);
+
+    const g2 = await make(store);
+    const o = g2.getObject("m1")!;
+    expect(o.state).toBe("active");
+    expect(o.substrate.observed).toMatchObject({ status: "running", pid });
+    expect((await g2.listDecisions("m1", 10)).some((d) => d.trigger.kind === "substrate")).toBe(false);
+  });
+});

@@ -1,0 +1,564 @@
+// The Store contract: one suite that every implementation must pass (see store.test.ts).
+// It pins down what the governor relies on: atomic commits, round trips, orderings and cursors.
+
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import type { CommitBatch, Store } from "../../src/core/store.ts";
+import type { JsonObject, ObjectRecord, TimerOp } from "../../src/core/types.ts";
+import { HOUR, MINUTE, T0, arrivalBatch, makeBatch, makeObject } from "../helpers/records.ts";
+
+const set = (name: string, dueAt: number, kind: TimerOp["kind"] = "schedule"): TimerOp => ({
+  name,
+  op: "set",
+  dueAt,
+  kind,
+});
+const cancel = (name: string, kind: TimerOp["kind"] = "schedule"): TimerOp => ({ name, op: "cancel", kind });
+
+/** Registers the contract suite for one Store implementation; `makeStore` returns a migrated, empty store. */
+export function runStoreContract(name: string, makeStore: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const rich = (): ObjectRecord =>
+      makeObject({
+        id: "obj-rich",
+        policy: "queue-worker",
+        state: "active",
+        stateSince: T0 + MINUTE,
+        memory: { queue: { depth: 3, names: ["a", "é", "😀"] }, flag: true, nothing: null, n: 1.5 },
+        memoryVersion: 7,
+        substrate: {
+          driver: "process",
+          config: { command: "sleep", args: ["100"] },
+          observed: { status: "running", at: T0 + MINUTE, pid: 4242 },
+        },
+        holdUntil: T0 + HOUR,
+        lastDecisionId: "dec-0007",
+        lastFactAt: T0 + 2 * MINUTE,
+        createdAt: T0,
+        updatedAt: T0 + 2 * MINUTE,
+        timers: [
+          { name: "hold", dueAt: T0 + HOUR, kind: "hold" },
+          { name: "wake", dueAt: T0 + 2 * HOUR, kind: "wake" },
+        ],
+      });
+
+    test("migrate is idempotent", async () => {
+      await store.migrate();
+      await store.migrate();
+      await store.commit([makeBatch(makeObject({ id: "a" }))]);
+      await store.migrate();
+      expect((await store.getObject("a"))?.id).toBe("a");
+    });
+
+    test("an empty store has nothing", async () => {
+      expect(await store.loadObjects()).toEqual([]);
+      expect(await store.getObject("nope")).toBeNull();
+      expect(await store.listObjects({ limit: 10 })).toEqual([]);
+      expect(await store.listDecisions("nope", 10)).toEqual([]);
+      expect(await store.getDecision("nope")).toBeNull();
+      expect(await store.getIdempotent("nope", "k")).toBeNull();
+      expect(await store.journal("nope", 0, 10)).toEqual([]);
+      expect(await store.pendingActions()).toEqual([]);
+      expect(await store.dueTimers(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+      expect(await store.nextTimer()).toBeNull();
+    });
+
+    test("commit then loadObjects and getObject round-trip the object and its timers", async () => {
+      const o = rich();
+      await store.commit([
+        makeBatch(o, { timerOps: [set("hold", T0 + HOUR, "hold"), set("wake", T0 + 2 * HOUR, "wake")] }),
+      ]);
+      expect(await store.getObject(o.id)).toEqual(o);
+      expect(await store.loadObjects()).toEqual([o]);
+    });
+
+    test("a later commit replaces the object whole and keeps timers no op touched", async () => {
+      const o = rich();
+      await store.commit([
+        makeBatch(o, { timerOps: [set("hold", T0 + HOUR, "hold"), set("wake", T0 + 2 * HOUR, "wake")] }),
+      ]);
+      const next: ObjectRecord = {
+        ...o,
+        state: "sleeping",
+        memory: { other: 1 },
+        memoryVersion: 8,
+        holdUntil: null,
+        substrate: { ...o.substrate, observed: null },
+        updatedAt: T0 + 3 * MINUTE,
+        timers: [{ name: "wake", dueAt: T0 + 2 * HOUR, kind: "wake" }],
+      };
+      await store.commit([makeBatch(next, { timerOps: [cancel("hold", "hold")] })]);
+      expect(await store.getObject(o.id)).toEqual(next);
+    });
+
+    test("loadObjects returns every object in id order", async () => {
+      await store.commit([
+        makeBatch(makeObject({ id: "b" })),
+        makeBatch(makeObject({ id: "a" })),
+        makeBatch(makeObject({ id: "c" })),
+      ]);
+      expect((await store.loadObjects()).map((o) => o.id)).toEqual(["a", "b", "c"]);
+    });
+
+    test("old journal entries compact into one snapshot; newer entries stay", async () => {
+      const o = makeObject({ id: "c" });
+      for (let seq = 1; seq <= 4; seq++)
+        await store.commit([
+          arrivalBatch({ ...o, memoryVersion: seq }, `d-${seq}`, {
+            journal: { seq, patch: { [`k${seq}`]: seq }, at: T0 + seq * 1000 },
+          }),
+        ]);
+      await store.commit([
+        arrivalBatch(makeObject({ id: "new", memoryVersion: 1 }), "d-new", {
+          journal: { seq: 1, patch: { n: 1 }, at: T0 + 9000 },
+        }),
+      ]);
+      expect(await store.compactableJournal(T0 + 2500)).toEqual([{ objectId: "c", seq: 2 }]);
+      await store.compactJournal("c", 2, { seq: 2, patch: { k1: 1, k2: 2 }, at: T0 + 2000, kind: "snapshot" });
+      expect(await store.journal("c", -1, 10)).toEqual([
+        { seq: 2, patch: { k1: 1, k2: 2 }, at: T0 + 2000, kind: "snapshot" },
+        { seq: 3, patch: { k3: 3 }, at: T0 + 3000, kind: "patch" },
+        { seq: 4, patch: { k4: 4 }, at: T0 + 4000, kind: "patch" },
+      ]);
+      // A snapshot is never compacted again on its own.
+      expect(await store.compactableJournal(T0 + 2500)).toEqual([]);
+      expect(await store.compactableJournal(T0 + 10_000)).toEqual([
+        { objectId: "c", seq: 4 },
+        { objectId: "new", seq: 1 },
+      ]);
+    });
+
+    test("the journal keeps seq order and reads after a seq", async () => {
+      const o = makeObject({ id: "j" });
+      const patches: JsonObject[] = [{ a: 1 }, { b: { c: [1, 2] } }, { a: null }];
+      await store.commit([
+        arrivalBatch({ ...o, memoryVersion: 1 }, "d-1", { journal: { seq: 1, patch: patches[0]!, at: T0 + 1 } }),
+      ]);
+      await store.commit([
+        arrivalBatch({ ...o, memoryVersion: 2 }, "d-2", { journal: { seq: 2, patch: patches[1]!, at: T0 + 2 } }),
+        arrivalBatch({ ...o, memoryVersion: 3 }, "d-3", { journal: { seq: 3, patch: patches[2]!, at: T0 + 3 } }),
+      ]);
+      await store.commit([
+        arrivalBatch(makeObject({ id: "k", memoryVersion: 1 }), "d-k", { journal: { seq: 1, patch: { other: true } } }),
+      ]);
+      const all = [
+        { seq: 1, patch: patches[0], at: T0 + 1, kind: "patch" },
+        { seq: 2, patch: patches[1], at: T0 + 2, kind: "patch" },
+        { seq: 3, patch: patches[2], at: T0 + 3, kind: "patch" },
+      ];
+      expect(await store.journal("j", 0, 10)).toEqual(all);
+      expect(await store.journal("j", 1, 10)).toEqual(all.slice(1));
+      expect(await store.journal("j", 1, 1)).toEqual(all.slice(1, 2));
+      expect(await store.journal("j", 3, 10)).toEqual([]);
+      expect((await store.getObject("j"))?.memoryVersion).toBe(3);
+    });
+
+    test("decisions list newest first, with a `before` cursor and a limit", async () => {
+      const o = makeObject({ id: "d" });
+      for (let i = 1; i <= 5; i++) await store.commit([arrivalBatch({ ...o, updatedAt: T0 + i }, `dec-00${i}`)]);
+      await store.commit([arrivalBatch(makeObject({ id: "other" }), "dec-009")]);
+      const ids = async (limit: number, before?: string) =>
+        (await store.listDecisions("d", limit, before)).map((x) => x.id);
+      expect(await ids(10)).toEqual(["dec-005", "dec-004", "dec-003", "dec-002", "dec-001"]);
+      expect(await ids(2)).toEqual(["dec-005", "dec-004"]);
+      expect(await ids(2, "dec-004")).toEqual(["dec-003", "dec-002"]);
+      expect(await ids(10, "dec-002")).toEqual(["dec-001"]);
+      expect(await ids(10, "dec-001")).toEqual([]);
+      expect(await store.listDecisions("other", 10).then((ds) => ds.map((x) => x.id))).toEqual(["dec-009"]);
+    });
+
+    test("a decision round-trips whole", async () => {
+      const o = makeObject({ id: "whole" });
+      const batch = arrivalBatch(o, "dec-1", {
+        actions: [{ id: "act-1", kind: "start" }],
+        timerOps: [set("poll", T0 + HOUR)],
+      });
+      const decision = {
+        ...batch.decision!,
+        trigger: { kind: "timer" as const, name: "poll", late: true },
+        fired: [{ rule: "backlog", event: "wake", params: { reason: "work" } }],
+        outcome: "wake" as const,
+        toState: "waking" as const,
+        notes: ["dormancy (idle) vetoed by wake rule backlog"],
+        explanation: {
+          summary: "outcome wake (fired: backlog); dormant -> waking; start issued",
+          rules: [
+            {
+              rule: "backlog",
+              event: "wake",
+              fired: true,
+              conditions: {
+                kind: "all" as const,
+                result: true,
+                conditions: [
+                  {
+                    kind: "fact" as const,
+                    fact: "memory",
+                    path: "$.q",
+                    operator: "greaterThan",
+                    value: 0,
+                    result: true,
+                    factValue: 2,
+                  },
+                  { kind: "reference" as const, condition: "x", result: "not-evaluated" as const },
+                ],
+              },
+            },
+          ],
+        },
+      };
+      await store.commit([{ ...batch, decision }]);
+      expect(await store.getDecision("dec-1")).toEqual(decision);
+      expect(await store.listDecisions("whole", 1)).toEqual([decision]);
+    });
+
+    test("getDecision and listDecisions show the actions' current status", async () => {
+      const o = makeObject({ id: "s" });
+      await store.commit([arrivalBatch(o, "dec-1", { actions: [{ id: "act-1", kind: "start" }] })]);
+      expect((await store.getDecision("dec-1"))?.actions).toEqual([{ id: "act-1", kind: "start", status: "pending" }]);
+      await store.updateAction({
+        id: "act-1",
+        status: "confirmed",
+        attempts: 1,
+        nextAttemptAt: T0 + 5,
+        lastError: null,
+        updatedAt: T0 + 5,
+      });
+      expect((await store.getDecision("dec-1"))?.actions).toEqual([
+        { id: "act-1", kind: "start", status: "confirmed" },
+      ]);
+      expect((await store.listDecisions("s", 10))[0]?.actions).toEqual([
+        { id: "act-1", kind: "start", status: "confirmed" },
+      ]);
+      expect(await store.pendingActions()).toEqual([]);
+    });
+
+    test("pendingActions lists pending outbox rows oldest first, with every field", async () => {
+      await store.commit([
+        arrivalBatch(makeObject({ id: "p1" }), "dec-1", { actions: [{ id: "act-2", kind: "start" }], at: T0 + 10 }),
+      ]);
+      await store.commit([
+        arrivalBatch(makeObject({ id: "p2" }), "dec-2", { actions: [{ id: "act-1", kind: "suspend" }], at: T0 + 20 }),
+      ]);
+      await store.updateAction({
+        id: "act-2",
+        status: "pending",
+        attempts: 2,
+        nextAttemptAt: T0 + 99,
+        lastError: "HTTP 503",
+        updatedAt: T0 + 30,
+      });
+      expect(await store.pendingActions()).toEqual([
+        {
+          id: "act-1",
+          objectId: "p2",
+          decisionId: "dec-2",
+          kind: "suspend",
+          status: "pending",
+          attempts: 0,
+          nextAttemptAt: T0 + 20,
+          lastError: null,
+          createdAt: T0 + 20,
+          updatedAt: T0 + 20,
+        },
+        {
+          id: "act-2",
+          objectId: "p1",
+          decisionId: "dec-1",
+          kind: "start",
+          status: "pending",
+          attempts: 2,
+          nextAttemptAt: T0 + 99,
+          lastError: "HTTP 503",
+          createdAt: T0 + 10,
+          updatedAt: T0 + 30,
+        },
+      ]);
+    });
+
+    test("supersede marks only pending actions", async () => {
+      const o = makeObject({ id: "sup" });
+      await store.commit([
+        arrivalBatch(o, "dec-1", {
+          actions: [
+            { id: "act-1", kind: "start" },
+            { id: "act-2", kind: "start" },
+          ],
+        }),
+      ]);
+      await store.updateAction({
+        id: "act-2",
+        status: "confirmed",
+        attempts: 1,
+        nextAttemptAt: T0,
+        lastError: null,
+        updatedAt: T0 + 1,
+      });
+      await store.commit([
+        arrivalBatch({ ...o, updatedAt: T0 + 2 }, "dec-2", {
+          actions: [{ id: "act-3", kind: "stop" }],
+          supersede: ["act-1", "act-2", "act-unknown"],
+        }),
+      ]);
+      expect((await store.getDecision("dec-1"))?.actions.map((a) => [a.id, a.status])).toEqual([
+        ["act-1", "superseded"],
+        ["act-2", "confirmed"],
+      ]);
+      expect((await store.pendingActions()).map((a) => a.id)).toEqual(["act-3"]);
+    });
+
+    test("timers: set, replace and cancel through timerOps; dueTimers orders by dueAt, objectId, name", async () => {
+      const a = makeObject({ id: "A" });
+      const b = makeObject({ id: "B" });
+      await store.commit([
+        makeBatch(a, { timerOps: [set("b", T0 + 200), set("a", T0 + 200), set("late", T0 + 900, "wake")] }),
+        makeBatch(b, { timerOps: [set("a", T0 + 100, "dwell"), set("z", T0 + 200)] }),
+      ]);
+      expect(await store.dueTimers(T0 + 250, 10)).toEqual([
+        { objectId: "B", name: "a", dueAt: T0 + 100, kind: "dwell" },
+        { objectId: "A", name: "a", dueAt: T0 + 200, kind: "schedule" },
+        { objectId: "A", name: "b", dueAt: T0 + 200, kind: "schedule" },
+        { objectId: "B", name: "z", dueAt: T0 + 200, kind: "schedule" },
+      ]);
+      expect((await store.dueTimers(T0 + 250, 2)).map((t) => `${t.objectId}/${t.name}`)).toEqual(["B/a", "A/a"]);
+      expect(await store.dueTimers(T0 + 99, 10)).toEqual([]);
+      // `until` is inclusive.
+      expect((await store.dueTimers(T0 + 100, 10)).map((t) => `${t.objectId}/${t.name}`)).toEqual(["B/a"]);
+      expect(await store.nextTimer()).toEqual({ objectId: "B", name: "a", dueAt: T0 + 100, kind: "dwell" });
+
+      // Replace A/a with an earlier one, cancel B/a.
+      await store.commit([
+        makeBatch(a, { timerOps: [set("a", T0 + 50, "cron")] }),
+        makeBatch(b, { timerOps: [cancel("a", "dwell")] }),
+      ]);
+      expect(await store.nextTimer()).toEqual({ objectId: "A", name: "a", dueAt: T0 + 50, kind: "cron" });
+      expect((await store.dueTimers(T0 + 1000, 10)).map((t) => `${t.objectId}/${t.name}@${t.dueAt - T0}`)).toEqual([
+        "A/a@50",
+        "A/b@200",
+        "B/z@200",
+        "A/late@900",
+      ]);
+      expect((await store.getObject("A"))?.timers).toEqual([
+        { name: "a", dueAt: T0 + 50, kind: "cron" },
+        { name: "b", dueAt: T0 + 200, kind: "schedule" },
+        { name: "late", dueAt: T0 + 900, kind: "wake" },
+      ]);
+      expect((await store.getObject("B"))?.timers).toEqual([{ name: "z", dueAt: T0 + 200, kind: "schedule" }]);
+
+      // Cancelling a timer that does not exist is harmless.
+      await store.commit([makeBatch(b, { timerOps: [cancel("never")] })]);
+      expect((await store.getObject("B"))?.timers).toEqual([{ name: "z", dueAt: T0 + 200, kind: "schedule" }]);
+    });
+
+    test("idempotency keys round-trip per object", async () => {
+      const response = { decisionId: "dec-1", outcome: "wake", nested: { list: [1, "two", null] } };
+      await store.commit([arrivalBatch(makeObject({ id: "i" }), "dec-1", { idempotency: { key: "k-1", response } })]);
+      expect(await store.getIdempotent("i", "k-1")).toEqual(response);
+      expect(await store.getIdempotent("i", "k-2")).toBeNull();
+      expect(await store.getIdempotent("other", "k-1")).toBeNull();
+    });
+
+    describe("a commit is atomic: one invalid batch writes nothing of any batch", () => {
+      const seed = async () => {
+        const a = makeObject({ id: "A", memory: { v: 1 }, memoryVersion: 1 });
+        await store.commit([
+          arrivalBatch(a, "dec-1", {
+            journal: { seq: 1, patch: { v: 1 } },
+            actions: [{ id: "act-1", kind: "start" }],
+            timerOps: [set("poll", T0 + HOUR)],
+            idempotency: { key: "k-1", response: { first: true } },
+          }),
+        ]);
+        return a;
+      };
+      /** A valid arrival for a new object B, then a second one for A. */
+      const goodBatches = (a: ObjectRecord): CommitBatch[] => [
+        arrivalBatch(makeObject({ id: "B", memory: { b: true }, memoryVersion: 1 }), "dec-B", {
+          journal: { seq: 1, patch: { b: true } },
+          actions: [{ id: "act-B", kind: "start" }],
+          timerOps: [set("wake", T0 + 1, "wake")],
+          idempotency: { key: "k-B", response: { b: true } },
+        }),
+        arrivalBatch({ ...a, memory: { v: 2 }, memoryVersion: 2, state: "waking" }, "dec-2", {
+          journal: { seq: 2, patch: { v: 2 } },
+          supersede: ["act-1"],
+          actions: [{ id: "act-2", kind: "stop" }],
+          timerOps: [cancel("poll"), set("other", T0 + 5)],
+          idempotency: { key: "k-2", response: { second: true } },
+        }),
+      ];
+
+      test.each<[string, (a: ObjectRecord) => CommitBatch]>([
+        [
+          "a decision id that is already stored",
+          (a) => arrivalBatch({ ...a, memoryVersion: 3 }, "dec-1", { journal: { seq: 3, patch: {} } }),
+        ],
+        [
+          "a journal seq that is already stored",
+          (a) => arrivalBatch({ ...a, memoryVersion: 1 }, "dec-3", { journal: { seq: 1, patch: { again: 1 } } }),
+        ],
+        [
+          "a decision id used twice in the same commit",
+          (a) => arrivalBatch({ ...a, memoryVersion: 3 }, "dec-B", { journal: { seq: 3, patch: {} } }),
+        ],
+        [
+          "a journal seq used twice in the same commit",
+          (a) => arrivalBatch({ ...a, memoryVersion: 2 }, "dec-3", { journal: { seq: 2, patch: { twice: 1 } } }),
+        ],
+        [
+          "an action id that is already stored",
+          (a) => arrivalBatch(a, "dec-3", { actions: [{ id: "act-1", kind: "start" }] }),
+        ],
+        [
+          "an idempotency key that is already stored",
+          (a) => arrivalBatch(a, "dec-3", { idempotency: { key: "k-1", response: {} } }),
+        ],
+      ])("%s", async (_name, bad) => {
+        const a = await seed();
+        const before = {
+          objects: await store.loadObjects(),
+          decisionsA: await store.listDecisions("A", 10),
+          journalA: await store.journal("A", 0, 10),
+          pending: await store.pendingActions(),
+          timers: await store.dueTimers(Number.MAX_SAFE_INTEGER, 100),
+        };
+        await expect(store.commit([...goodBatches(a), bad(a)])).rejects.toThrow();
+        expect(await store.loadObjects()).toEqual(before.objects);
+        expect(await store.getObject("B")).toBeNull();
+        expect(await store.listDecisions("A", 10)).toEqual(before.decisionsA);
+        expect(await store.listDecisions("B", 10)).toEqual([]);
+        expect(await store.getDecision("dec-2")).toBeNull();
+        expect(await store.journal("A", 0, 10)).toEqual(before.journalA);
+        expect(await store.journal("B", 0, 10)).toEqual([]);
+        expect(await store.pendingActions()).toEqual(before.pending);
+        expect(await store.dueTimers(Number.MAX_SAFE_INTEGER, 100)).toEqual(before.timers);
+        expect(await store.getIdempotent("B", "k-B")).toBeNull();
+        expect(await store.getIdempotent("A", "k-2")).toBeNull();
+        expect(await store.getIdempotent("A", "k-1")).toEqual({ first: true });
+      });
+
+      test("the same batches without the invalid one commit", async () => {
+        const a = await seed();
+        await store.commit(goodBatches(a));
+        expect((await store.getObject("A"))?.memory).toEqual({ v: 2 });
+        expect((await store.getObject("A"))?.timers).toEqual([{ name: "other", dueAt: T0 + 5, kind: "schedule" }]);
+        expect((await store.getObject("B"))?.timers).toEqual([{ name: "wake", dueAt: T0 + 1, kind: "wake" }]);
+        expect((await store.journal("A", 0, 10)).map((j) => j.seq)).toEqual([1, 2]);
+        expect((await store.pendingActions()).map((x) => x.id)).toEqual(["act-2", "act-B"]);
+        expect((await store.getDecision("dec-1"))?.actions.map((x) => x.status)).toEqual(["superseded"]);
+        expect(await store.getIdempotent("A", "k-2")).toEqual({ second: true });
+      });
+    });
+
+    test("listObjects filters by state and policy, pages with `after` and `limit`", async () => {
+      const specs: [string, ObjectRecord["state"], string][] = [
+        ["o1", "active", "p"],
+        ["o2", "dormant", "p"],
+        ["o3", "active", "q"],
+        ["o4", "active", "p"],
+        ["o5", "failed", "p"],
+      ];
+      await store.commit(
+        specs.map(([id, state, policy]) =>
+          makeBatch(makeObject({ id, state, policy }), { timerOps: id === "o4" ? [set("t", T0)] : [] }),
+        ),
+      );
+      const ids = async (q: Parameters<Store["listObjects"]>[0]) => (await store.listObjects(q)).map((o) => o.id);
+      expect(await ids({ limit: 10 })).toEqual(["o1", "o2", "o3", "o4", "o5"]);
+      expect(await ids({ limit: 10, state: "active" })).toEqual(["o1", "o3", "o4"]);
+      expect(await ids({ limit: 10, policy: "p" })).toEqual(["o1", "o2", "o4", "o5"]);
+      expect(await ids({ limit: 10, state: "active", policy: "p" })).toEqual(["o1", "o4"]);
+      expect(await ids({ limit: 10, state: "sleeping" })).toEqual([]);
+      expect(await ids({ limit: 2 })).toEqual(["o1", "o2"]);
+      expect(await ids({ limit: 2, after: "o2" })).toEqual(["o3", "o4"]);
+      expect(await ids({ limit: 2, after: "o4" })).toEqual(["o5"]);
+      expect(await ids({ limit: 2, after: "o5" })).toEqual([]);
+      expect(await ids({ limit: 1, state: "active", after: "o1" })).toEqual(["o3"]);
+      // Listed objects carry their timers.
+      expect((await store.listObjects({ limit: 10, after: "o3" }))[0]?.timers).toEqual([
+        { name: "t", dueAt: T0, kind: "schedule" },
+      ]);
+    });
+
+    test("deleteObject removes everything of the object and nothing else", async () => {
+      for (const id of ["gone", "kept"]) {
+        await store.commit([
+          arrivalBatch(makeObject({ id, memoryVersion: 1 }), `dec-${id}`, {
+            journal: { seq: 1, patch: { x: 1 } },
+            actions: [{ id: `act-${id}`, kind: "start" }],
+            timerOps: [set("t", T0 + (id === "gone" ? 1 : 2))],
+            idempotency: { key: "k", response: { id } },
+          }),
+        ]);
+      }
+      expect(await store.deleteObject("gone")).toBe(true);
+      expect(await store.getObject("gone")).toBeNull();
+      expect(await store.journal("gone", 0, 10)).toEqual([]);
+      expect(await store.listDecisions("gone", 10)).toEqual([]);
+      expect(await store.getDecision("dec-gone")).toBeNull();
+      expect(await store.getIdempotent("gone", "k")).toBeNull();
+      expect((await store.pendingActions()).map((a) => a.id)).toEqual(["act-kept"]);
+      expect(await store.dueTimers(Number.MAX_SAFE_INTEGER, 10)).toEqual([
+        { objectId: "kept", name: "t", dueAt: T0 + 2, kind: "schedule" },
+      ]);
+      expect((await store.loadObjects()).map((o) => o.id)).toEqual(["kept"]);
+      expect(await store.getIdempotent("kept", "k")).toEqual({ id: "kept" });
+      expect(await store.journal("kept", 0, 10)).toHaveLength(1);
+
+      expect(await store.deleteObject("gone")).toBe(false);
+      expect(await store.deleteObject("never-was")).toBe(false);
+    });
+
+    test("a deleted object can be created again from scratch", async () => {
+      await store.commit([
+        arrivalBatch(makeObject({ id: "again", memoryVersion: 1 }), "dec-1", { journal: { seq: 1, patch: { a: 1 } } }),
+      ]);
+      await store.deleteObject("again");
+      await store.commit([
+        arrivalBatch(makeObject({ id: "again", memoryVersion: 1 }), "dec-2", { journal: { seq: 1, patch: { b: 1 } } }),
+      ]);
+      expect(await store.journal("again", 0, 10)).toEqual([{ seq: 1, patch: { b: 1 }, at: T0, kind: "patch" }]);
+      expect((await store.listDecisions("again", 10)).map((d) => d.id)).toEqual(["dec-2"]);
+    });
+
+    test("updateAction with an object updates the object but keeps its timers", async () => {
+      const o = makeObject({ id: "u", state: "waking", stateSince: T0 });
+      await store.commit([
+        arrivalBatch(o, "dec-1", {
+          actions: [{ id: "act-1", kind: "start" }],
+          timerOps: [set("wake", T0 + HOUR, "wake")],
+        }),
+      ]);
+      const confirmed: ObjectRecord = {
+        ...o,
+        state: "active",
+        stateSince: T0 + 5,
+        substrate: { ...o.substrate, observed: { status: "running", at: T0 + 5 } },
+        updatedAt: T0 + 5,
+        timers: [],
+      };
+      await store.updateAction({
+        id: "act-1",
+        status: "confirmed",
+        attempts: 1,
+        nextAttemptAt: T0 + 5,
+        lastError: null,
+        updatedAt: T0 + 5,
+        object: confirmed,
+      });
+      expect(await store.getObject("u")).toEqual({
+        ...confirmed,
+        timers: [{ name: "wake", dueAt: T0 + HOUR, kind: "wake" }],
+      });
+      expect((await store.getDecision("dec-1"))?.actions[0]?.status).toBe("confirmed");
+      expect(await store.pendingActions()).toEqual([]);
+    });
+  });
+}

@@ -1,0 +1,600 @@
+// The fly driver over real HTTP against the local Fly fake (fake.ts), both on one virtual
+// clock: the shared driver contract, then faults, rate limits, waits, leases and refusals.
+// Time moves only when every request in flight is parked on that clock (a wait), so backoff,
+// Retry-After and transitions are exact and nothing sleeps.
+
+import { existsSync, readFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import type { DriverTarget } from "../../../src/substrate/driver.ts";
+import { DriverError } from "../../../src/substrate/driver.ts";
+import { FlyDriver, type FlyDriverOptions } from "../../../src/substrate/fly/driver.ts";
+import { RateLimiter } from "../../../src/substrate/fly/rate-limit.ts";
+import { DEFAULT_FLY_RETRY, parseRetryAfter, retryDelayMs } from "../../../src/substrate/fly/retry.ts";
+import { flush, VirtualClock } from "../../../src/timers/clock.ts";
+import { runDriverContract } from "../contract.ts";
+import { startFlyFake, type FlyFake, type FlyFakeOptions, type FlyState } from "./fake.ts";
+import { DEFAULT_SPEC_PATH, SHARED_SPEC_PATH } from "./openapi.ts";
+
+const MACHINE = "3d8d9016b26789";
+const T0 = Date.parse("2025-06-01T00:00:00Z");
+
+/** A small seeded PRNG (mulberry32), so jitter and random faults repeat run to run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Rig {
+  clock: VirtualClock;
+  fake: FlyFake;
+  driver: FlyDriver;
+  /** The counting fetch the clock waits on; give it to any other driver under test. */
+  fetch: typeof fetch;
+  target: (config?: Record<string, unknown>) => DriverTarget;
+  /** Awaits a driver call, moving the clock whenever everything in flight waits on it. */
+  run<T>(call: Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+async function rig(
+  options: { driver?: Partial<FlyDriverOptions>; fake?: FlyFakeOptions; state?: FlyState } = {},
+): Promise<Rig> {
+  const clock = new VirtualClock(T0);
+  const fake = await startFlyFake({
+    clock,
+    random: seeded(7),
+    machines: [{ id: MACHINE, state: options.state ?? "stopped" }],
+    ...options.fake,
+  });
+  // Counts requests until their bodies are read, so the clock waits for real round trips.
+  let inflight = 0;
+  const counted: typeof fetch = async (input, init) => {
+    inflight++;
+    try {
+      const res = await fetch(input, init);
+      const body = await res.arrayBuffer();
+      return new Response([204, 205, 304].includes(res.status) ? null : body, {
+        status: res.status,
+        statusText: res.statusText,
+        headers: res.headers,
+      });
+    } finally {
+      inflight--;
+    }
+  };
+  const driver = new FlyDriver({ clock, token: fake.token, random: seeded(11), fetch: counted, ...options.driver });
+  const quiet = async () => {
+    const deadline = Date.now() + 10_000;
+    do await flush();
+    while (inflight > fake.parked && Date.now() < deadline);
+  };
+  return {
+    clock,
+    fake,
+    driver,
+    fetch: counted,
+    target: (config = {}) => ({
+      objectId: "obj-1",
+      config: { app: fake.app, machineId: MACHINE, apiUrl: fake.url, ...config },
+    }),
+    run: async (call) => {
+      let settled = false;
+      call.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      await quiet();
+      for (let i = 0; i < 20_000 && !settled; i++) await clock.advance(250, quiet);
+      return call;
+    },
+    close: async () => {
+      await driver.close();
+      await fake.close();
+    },
+  };
+}
+
+runDriverContract("fly", async () => {
+  const r = await rig();
+  return {
+    driver: r.driver,
+    target: r.target(),
+    invalidConfigs: [
+      [{ app: "Not_An_App", machineId: MACHINE }, "$.app"],
+      [{ app: "vigil" }, "$.machineId"],
+      [{ app: "vigil", machineId: "../../apps" }, "$.machineId"],
+      [{ app: "vigil", machineId: MACHINE, apiUrl: "not a url" }, "$.apiUrl"],
+      [{ app: "vigil", machineId: MACHINE, apiUrl: "ftp://api.machines.dev" }, "$.apiUrl"],
+      [{ app: "vigil", machineId: MACHINE, stopTimeout: "soon" }, "$.stopTimeout"],
+      [{ app: "vigil", machineId: MACHINE, stopSignal: "SIGWINCH" }, "$.stopSignal"],
+      [{ app: "vigil", machineId: MACHINE, lease: "yes" }, "$.lease"],
+      [{ app: "vigil", machineId: MACHINE, region: "ams" }, "$.region"],
+    ],
+    run: r.run,
+    cleanup: async () => {
+      await r.close();
+      expect(r.fake.violations).toEqual([]);
+      expect(r.fake.selfViolations).toEqual([]);
+    },
+  };
+});
+
+/** The driver's rejection, asserted to be a DriverError. */
+async function rejection(call: Promise<unknown>): Promise<DriverError> {
+  const e = await call.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(DriverError);
+  return e as DriverError;
+}
+
+describe("fly driver against the fake", () => {
+  let r: Rig;
+  const open = async (options?: Parameters<typeof rig>[0]) => (r = await rig(options));
+  afterEach(async () => {
+    await r.close();
+    expect(r.fake.violations, "every request the driver made follows the spec").toEqual([]);
+    expect(r.fake.selfViolations).toEqual([]);
+  });
+
+  test("converges through injected 503s, 429s and 412s", async () => {
+    const { fake, driver } = await open();
+    fake.faults
+      .add({ action: "get", status: 503, times: 2 })
+      .add({ action: "start", status: 412, times: 2, error: "unable to start machine from current state: 'created'" })
+      .add({ action: "start", status: 503 })
+      .add({ action: "wait", status: 429, retryAfterS: 2 })
+      .add({ action: "wait", status: 502 })
+      .add({ action: "suspend", status: 503, times: 2 })
+      .add({ action: "stop", status: 429 });
+    expect((await r.run(driver.start(r.target()))).status).toBe("running");
+    expect((await r.run(driver.suspend(r.target()))).status).toBe("suspended");
+    expect((await r.run(driver.stop(r.target()))).status).toBe("stopped");
+    expect(fake.faults.injected).toBe(10);
+    expect(fake.machines.get(MACHINE)!.state).toBe("stopped");
+    const statuses = new Set(fake.requests.map((q) => q.status));
+    for (const s of [412, 429, 502, 503]) expect(statuses).toContain(s);
+  });
+
+  test("converges with random 503s and 429s on every route", async () => {
+    const { fake, driver } = await open();
+    fake.faults.add({ status: 503, probability: 0.2 }).add({ status: 429, probability: 0.1, retryAfterS: 1 });
+    for (let round = 0; round < 3; round++) {
+      expect((await r.run(driver.start(r.target()))).status).toBe("running");
+      expect((await r.run(driver.suspend(r.target()))).status).toBe("suspended");
+      expect((await r.run(driver.start(r.target()))).status).toBe("running");
+      expect((await r.run(driver.stop(r.target()))).status).toBe("stopped");
+    }
+    expect(fake.faults.injected).toBeGreaterThan(5);
+  });
+
+  test("a machine being replaced is read again after a backoff until it can start", async () => {
+    const { fake, driver } = await open();
+    fake.replace(MACHINE, 3_000);
+    const o = await r.run(driver.start(r.target()));
+    expect(o).toMatchObject({ status: "running", state: "started", machineId: MACHINE });
+    expect(fake.requests.filter((q) => q.action === "get").length).toBeGreaterThan(1);
+  });
+
+  test("a created machine starts; stopping one is already done", async () => {
+    const { driver } = await open({ state: "created" });
+    expect(await r.run(driver.stop(r.target()))).toMatchObject({ status: "stopped", state: "created" });
+    expect((await r.run(driver.start(r.target()))).status).toBe("running");
+  });
+
+  test("honours Retry-After on a 429", async () => {
+    const { fake, driver } = await open();
+    fake.faults.add({ action: "start", status: 429, retryAfterS: 7 });
+    await r.run(driver.start(r.target()));
+    const starts = fake.requests.filter((q) => q.action === "start");
+    expect(starts.map((q) => q.status)).toEqual([429, 200]);
+    expect(starts[1]!.at - starts[0]!.at).toBeGreaterThanOrEqual(7_000);
+  });
+
+  test("waits again after a 408 until the machine gets there", async () => {
+    const { fake, driver } = await open();
+    fake.transitionMs.start = 150_000;
+    const o = await r.run(driver.start(r.target()));
+    expect(o.status).toBe("running");
+    const waits = fake.requests.filter((q) => q.action === "wait");
+    expect(waits.map((q) => q.status)).toEqual([408, 408, 200]);
+    for (const w of waits)
+      expect(w.query).toEqual({
+        state: "started",
+        timeout: "60",
+        instance_id: fake.machines.get(MACHINE)!.instanceId,
+      });
+    expect(waits[1]!.at - waits[0]!.at).toBe(60_000);
+  });
+
+  test("gives up on a state after its waits, retryably", async () => {
+    const { fake, driver } = await open({ driver: { waitTimeoutS: 10, maxWaits: 2 } });
+    fake.transitionMs.start = 600_000;
+    const e = await rejection(r.run(driver.start(r.target())));
+    expect(e.retryable).toBe(true);
+    expect(e.message).toMatch(/did not reach started within 20 s/);
+    expect(fake.requests.filter((q) => q.action === "wait").every((q) => q.query.timeout === "10")).toBe(true);
+  });
+
+  test("polls Get Machine when Fly will not wait", async () => {
+    const { fake, driver } = await open();
+    fake.transitionMs.start = 3_000;
+    fake.faults.add({ action: "wait", status: 400, error: "instance_id does not match" });
+    expect((await r.run(driver.start(r.target()))).status).toBe("running");
+    const polls = fake.requests.filter((q) => q.action === "get").slice(1);
+    expect(polls.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < polls.length; i++) expect(polls[i]!.at - polls[i - 1]!.at).toBeGreaterThanOrEqual(1_000);
+  });
+
+  test("observe waits once for a machine in motion, else reports unknown", async () => {
+    const { fake, driver } = await open({ driver: { waitTimeoutS: 5 } });
+    fake.transitionMs.start = 2_000;
+    const kick = await fetch(`${fake.url}/v1/apps/${fake.app}/machines/${MACHINE}/start`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${fake.token}` },
+    });
+    expect(kick.status).toBe(200);
+    expect(await r.run(driver.observe(r.target()))).toMatchObject({ status: "running", state: "started" });
+    fake.addMachine("stuck0000000001", "starting");
+    const stuck = await r.run(driver.observe(r.target({ machineId: "stuck0000000001" })));
+    expect(stuck).toMatchObject({ status: "unknown", state: "starting", machineId: "stuck0000000001" });
+  });
+
+  test("observation fields", async () => {
+    const { fake, driver } = await open();
+    const o = await r.run(driver.start(r.target()));
+    expect(o).toEqual({
+      status: "running",
+      at: T0 + 300,
+      machineId: MACHINE,
+      state: "started",
+      instanceId: fake.machines.get(MACHINE)!.instanceId,
+    });
+  });
+
+  test("stop sends the configured signal and timeout", async () => {
+    const { fake, driver } = await open({ state: "started" });
+    await r.run(driver.stop(r.target({ stopSignal: "SIGTERM", stopTimeout: "30s" })));
+    expect(fake.machines.get(MACHINE)!.lastStop).toEqual({ signal: "SIGTERM", timeout: "30s" });
+  });
+
+  test("without stop settings the stop has no body", async () => {
+    const { fake, driver } = await open({ state: "started" });
+    await r.run(driver.stop(r.target()));
+    expect(fake.requests.find((q) => q.action === "stop")!.body).toBeUndefined();
+  });
+
+  test("suspending a stopped machine leaves it stopped and sends nothing", async () => {
+    const { fake, driver } = await open();
+    expect(await r.run(driver.suspend(r.target()))).toMatchObject({ status: "stopped", state: "stopped" });
+    expect(fake.requests.map((q) => q.action)).toEqual(["get"]);
+  });
+
+  test("leases: acquired, nonce on the command, released after", async () => {
+    const { fake, driver } = await open();
+    await r.run(driver.start(r.target({ lease: true })));
+    const seq = fake.requests.map((q) => q.action);
+    expect(seq[0]).toBe("lease-acquire");
+    expect(seq.at(-1)).toBe("lease-release");
+    const acquire = fake.requests[0]!;
+    expect(acquire.body).toEqual({ ttl: 360, description: "vigil lifecycle governor" });
+    const start = fake.requests.find((q) => q.action === "start")!;
+    const release = fake.requests.at(-1)!;
+    expect(start.nonce).toMatch(/^[0-9a-f]{12}$/);
+    expect(release.nonce).toBe(start.nonce);
+    expect(release.status).toBe(200);
+    expect(fake.machines.get(MACHINE)!.lease).toBeNull();
+  });
+
+  test("useLeases applies to configs that do not say", async () => {
+    const { fake, driver } = await open({ driver: { useLeases: true } });
+    await r.run(driver.start(r.target()));
+    expect(fake.requests[0]!.action).toBe("lease-acquire");
+    fake.requests.length = 0;
+    await r.run(driver.stop(r.target({ lease: false })));
+    expect(fake.requests.some((q) => q.action?.startsWith("lease"))).toBe(false);
+  });
+
+  test("a lease held elsewhere is a retryable failure and nothing is sent", async () => {
+    const { fake, driver } = await open();
+    fake.holdLease(MACHINE, 3_600);
+    const e = await rejection(r.run(driver.start(r.target({ lease: true }))));
+    expect(e.retryable).toBe(true);
+    expect(e.message).toMatch(/409 lease currently held/);
+    expect(fake.requests.every((q) => q.action === "lease-acquire")).toBe(true);
+    expect(fake.machines.get(MACHINE)!.state).toBe("stopped");
+  });
+
+  test("without a lease of its own, a command on a leased machine is refused", async () => {
+    const { fake, driver } = await open({ driver: { retry: { attempts: 2 } } });
+    fake.holdLease(MACHINE, 3_600);
+    const e = await rejection(r.run(driver.start(r.target())));
+    expect(e.message).toMatch(/409 machine .* is leased/);
+  });
+
+  describe("rate limits", () => {
+    const burst = async (rateLimit: boolean) => {
+      const { fake, driver } = await open({ driver: { rateLimit } });
+      const results = await r.run(Promise.all(Array.from({ length: 6 }, () => driver.start(r.target()))));
+      expect(results.map((o) => o.status)).toEqual(Array(6).fill("running"));
+      return fake;
+    };
+
+    test("the client keeps within Fly's limits: no 429 from the fake", async () => {
+      const fake = await burst(true);
+      expect(fake.rateLimited).toBe(0);
+      // More than a burst went out on some action, spaced by the client: at most 3 at once.
+      const commands = fake.requests.filter((q) => q.action !== "get");
+      const actions = new Set(commands.map((q) => q.action));
+      const counts = [...actions].map((a) => commands.filter((q) => q.action === a));
+      expect(Math.max(...counts.map((c) => c.length))).toBeGreaterThan(3);
+      for (const c of counts) expect(c.filter((q) => q.at === T0).length).toBeLessThanOrEqual(3);
+    });
+
+    test("without the client limiter the fake refuses, and the retries still converge", async () => {
+      const fake = await burst(false);
+      expect(fake.rateLimited).toBeGreaterThan(0);
+    });
+
+    test("token buckets: 1/s with bursts of 3; Get Machine 5/s with bursts of 10", () => {
+      const clock = new VirtualClock(0);
+      const limiter = new RateLimiter(clock);
+      expect(Array.from({ length: 5 }, () => limiter.reserve("a/m", "start"))).toEqual([0, 0, 0, 1_000, 2_000]);
+      expect(limiter.reserve("a/other", "start")).toBe(0);
+      expect(Array.from({ length: 11 }, () => limiter.reserve("a/m", "get")).at(-1)).toBe(200);
+    });
+  });
+
+  test("backoff is jittered, exponential, capped, and yields to a longer Retry-After", () => {
+    const low = () => 0;
+    const high = () => 0.999999;
+    expect(retryDelayMs(1, DEFAULT_FLY_RETRY, low)).toBe(250);
+    expect(retryDelayMs(1, DEFAULT_FLY_RETRY, high)).toBe(500);
+    expect(retryDelayMs(3, DEFAULT_FLY_RETRY, low)).toBe(1_000);
+    expect(retryDelayMs(10, DEFAULT_FLY_RETRY, high)).toBe(8_000);
+    expect(retryDelayMs(1, DEFAULT_FLY_RETRY, low, 7_000)).toBe(7_000);
+    expect(parseRetryAfter("3", 0)).toBe(3_000);
+    expect(parseRetryAfter("Thu, 01 Jan 1970 00:00:05 GMT", 1_000)).toBe(4_000);
+    expect(parseRetryAfter(null, 0)).toBeUndefined();
+  });
+
+  describe("refusals", () => {
+    test("no token: a clear, non-retryable error before any request", async () => {
+      const { fake } = await open();
+      const driver = new FlyDriver({ clock: r.clock, token: "", fetch: r.fetch });
+      const e = await rejection(r.run(driver.start(r.target())));
+      expect(e.retryable).toBe(false);
+      expect(e.message).toMatch(/FLY_API_TOKEN/);
+      expect(fake.requests).toEqual([]);
+    });
+
+    test("the token comes from FLY_API_TOKEN", async () => {
+      const { fake } = await open();
+      const saved = process.env.FLY_API_TOKEN;
+      try {
+        delete process.env.FLY_API_TOKEN;
+        const without = new FlyDriver({ clock: r.clock, fetch: r.fetch });
+        expect((await rejection(r.run(without.observe(r.target())))).retryable).toBe(false);
+        process.env.FLY_API_TOKEN = fake.token;
+        const withEnv = new FlyDriver({ clock: r.clock, fetch: r.fetch });
+        expect((await r.run(withEnv.observe(r.target()))).status).toBe("stopped");
+      } finally {
+        if (saved === undefined) delete process.env.FLY_API_TOKEN;
+        else process.env.FLY_API_TOKEN = saved;
+      }
+    });
+
+    test("a wrong token: 401, not retried", async () => {
+      const { fake } = await open();
+      const driver = new FlyDriver({ clock: r.clock, token: "wrong", fetch: r.fetch });
+      const e = await rejection(r.run(driver.start(r.target())));
+      expect(e.retryable).toBe(false);
+      expect(e.message).toMatch(/HTTP 401/);
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    test("permanent 503: rejects after the driver's bounded tries, retryable for the outbox", async () => {
+      const { fake, driver } = await open();
+      fake.faults.add({ status: 503, times: Infinity });
+      const e = await rejection(r.run(driver.start(r.target())));
+      expect(e.retryable).toBe(true);
+      expect(e.message).toMatch(/^fly start vigil-test\/3d8d9016b26789: GET .* HTTP 503 .*\(after 5 tries\)$/);
+      expect(fake.requests).toHaveLength(DEFAULT_FLY_RETRY.attempts);
+    });
+
+    test("an unknown machine: 404, not retried", async () => {
+      const { fake, driver } = await open();
+      const e = await rejection(r.run(driver.start(r.target({ machineId: "0000000000dead" }))));
+      expect(e.retryable).toBe(false);
+      expect(e.message).toMatch(/404 machine 0000000000dead not found/);
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    test("a destroyed machine cannot be started", async () => {
+      const { driver } = await open({ state: "destroyed" });
+      const e = await rejection(r.run(driver.start(r.target())));
+      expect(e.retryable).toBe(false);
+      expect(e.message).toMatch(/machine is destroyed/);
+    });
+
+    test("an invalid config: non-retryable, naming the field", async () => {
+      const { driver } = await open();
+      const e = await rejection(r.run(driver.start({ objectId: "x", config: { app: "Bad App", machineId: MACHINE } })));
+      expect(e.retryable).toBe(false);
+      expect(e.message).toMatch(/\$\.app/);
+    });
+
+    test("waitTimeoutS above Fly's 60 s is refused", () => {
+      expect(() => new FlyDriver({ clock: new VirtualClock(0), waitTimeoutS: 61 })).toThrow(RangeError);
+    });
+  });
+});
+
+describe("the fake checks requests against the OpenAPI document", () => {
+  let fake: FlyFake;
+  beforeEach(async () => {
+    fake = await startFlyFake({ clock: new VirtualClock(T0), machines: [MACHINE] });
+  });
+  afterEach(() => fake.close());
+
+  const machine = () => `/v1/apps/${fake.app}/machines/${MACHINE}`;
+  const send = (method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}) =>
+    fetch(`${fake.url}${path}`, {
+      method,
+      body: init.body,
+      headers: { authorization: `Bearer ${fake.token}`, ...init.headers },
+    });
+  const json = { "content-type": "application/json" };
+
+  test.each([
+    [
+      "a stop signal that is not a string",
+      "POST",
+      "/stop",
+      { body: '{"signal":9}', headers: json },
+      400,
+      /body\.signal: expected a string/,
+    ],
+    [
+      "a property the spec does not name",
+      "POST",
+      "/stop",
+      { body: '{"signal":"SIGTERM","grace":3}', headers: json },
+      400,
+      /body\.grace: not a property/,
+    ],
+    [
+      "a stop timeout that is no duration",
+      "POST",
+      "/stop",
+      { body: '{"timeout":"soon"}', headers: json },
+      400,
+      /body\.timeout/,
+    ],
+    ["a body that is not JSON", "POST", "/stop", { body: "signal=TERM", headers: json }, 400, /not JSON/],
+    [
+      "JSON without its content type",
+      "POST",
+      "/stop",
+      { body: "{}", headers: { "content-type": "text/plain" } },
+      400,
+      /application\/json/,
+    ],
+    [
+      "a body where the operation takes none",
+      "POST",
+      "/start",
+      { body: "{}", headers: json },
+      400,
+      /takes no request body/,
+    ],
+    ["a lease request without its body", "POST", "/lease", {}, 400, /request body is required/],
+    [
+      "a lease ttl that is not an integer",
+      "POST",
+      "/lease",
+      { body: '{"ttl":"1h"}', headers: json },
+      400,
+      /body\.ttl: expected an integer/,
+    ],
+    ["a wait state outside the enum", "GET", "/wait?state=running", {}, 400, /query\.state: "running" is not one of/],
+    [
+      "a wait timeout that is not an integer",
+      "GET",
+      "/wait?timeout=soon",
+      {},
+      400,
+      /query\.timeout: expected an integer/,
+    ],
+    [
+      "a query parameter the spec does not name",
+      "GET",
+      "/wait?state=started&poll=1",
+      {},
+      400,
+      /query parameter poll is not in the spec/,
+    ],
+    [
+      "a lease release without the nonce header",
+      "DELETE",
+      "/lease",
+      {},
+      400,
+      /header parameter fly-machine-lease-nonce is required/,
+    ],
+    ["a path the spec does not have", "POST", "/reboot", {}, 404, /no path in the spec matches/],
+    ["a method the path does not have", "DELETE", "/start", {}, 405, /DELETE is not an operation/],
+  ] as const)("refuses %s and records it", async (_name, method, suffix, init, status, problem) => {
+    const res = await send(method, machine() + suffix, init);
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: string }).error).toMatch(problem);
+    expect(fake.violations).toHaveLength(1);
+    expect(fake.violations[0]!.problems.join("; ")).toMatch(problem);
+    expect(fake.machines.get(MACHINE)!.state).toBe("stopped");
+  });
+
+  test("a path outside /v1 is not in the spec", async () => {
+    const res = await send("GET", `/apps/${fake.app}/machines/${MACHINE}`);
+    expect(res.status).toBe(404);
+    expect(fake.violations).toHaveLength(1);
+  });
+
+  test("bearer auth: a valid request without the token is 401, not a spec violation", async () => {
+    const res = await fetch(`${fake.url}${machine()}`);
+    expect(res.status).toBe(401);
+    expect(fake.violations).toEqual([]);
+  });
+
+  test("a valid request passes and its answer follows the spec's Machine schema", async () => {
+    const res = await send("GET", machine());
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: MACHINE, state: "stopped" });
+    expect(fake.violations).toEqual([]);
+    expect(fake.selfViolations).toEqual([]);
+  });
+
+  test("rate limits: a fourth start within the second is 429 with Retry-After", async () => {
+    fake.machines.get(MACHINE)!.state = "started";
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 4; i++) {
+      const res = await send("POST", `${machine()}/suspend`);
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get("retry-after");
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(retryAfter).toBe("1");
+    expect(fake.rateLimited).toBe(1);
+  });
+
+  test("the stop timeout: Fly takes a Go duration string, which the document as written does not allow", async () => {
+    const literal = await startFlyFake({ clock: new VirtualClock(T0), machines: [MACHINE], specOverrides: false });
+    try {
+      const stop = (f: FlyFake, body: string) =>
+        fetch(`${f.url}/v1/apps/${f.app}/machines/${MACHINE}/stop`, {
+          method: "POST",
+          body,
+          headers: { authorization: `Bearer ${f.token}`, ...json },
+        });
+      expect((await stop(literal, '{"timeout":"30s"}')).status).toBe(400);
+      expect((await stop(literal, '{"timeout":{"time.Duration":30000000000}}')).status).toBe(200);
+      expect((await stop(fake, '{"timeout":"30s"}')).status).toBe(200);
+      expect((await stop(fake, '{"timeout":{"time.Duration":30000000000}}')).status).toBe(400);
+    } finally {
+      await literal.close();
+    }
+  });
+});
+
+describe("the checked-in OpenAPI document", () => {
+  test.skipIf(!existsSync(SHARED_SPEC_PATH))("is the team's copy in ../shared/contracts, unchanged", () => {
+    expect(readFileSync(DEFAULT_SPEC_PATH, "utf8")).toBe(readFileSync(SHARED_SPEC_PATH, "utf8"));
+  });
+});
