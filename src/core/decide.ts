@@ -4,7 +4,7 @@
 import type { CompiledPolicy } from "./compile.ts";
 import { evaluateRules, type BuiltinFacts } from "./evaluate.ts";
 import type { JournalEntry } from "./journal.ts";
-import { transition } from "./lifecycle.ts";
+import { enter, transition } from "./lifecycle.ts";
 import { mergeChecked, type MemoryLimits } from "./memory-limits.ts";
 import { withDefaults } from "./merge-patch.ts";
 import { resolve } from "./resolve.ts";
@@ -80,6 +80,7 @@ export async function decide(
     now,
     state: object.state,
     stateSince: object.stateSince,
+    wokeAt: object.wokeAt,
     holdUntil: object.holdUntil,
     timers,
     sleep: policy.sleep,
@@ -98,14 +99,12 @@ export async function decide(
   const notes = [...resolution.notes, ...step.notes];
   const actions = step.action ? [{ id: deps.newId("action"), kind: step.action }] : [];
   const decisionId = deps.newId("decision");
-  const stateChanged = step.toState !== object.state;
   const next: ObjectRecord = {
     ...object,
+    ...enter(object, step.toState, now),
     memory,
     memoryVersion,
     lastFactAt,
-    state: step.toState,
-    stateSince: stateChanged ? now : object.stateSince,
     holdUntil: resolution.holdUntil,
     timers: applyTimerOps(timers, timerOps),
     lastDecisionId: deps.dryRun ? object.lastDecisionId : decisionId,

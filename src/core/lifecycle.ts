@@ -2,7 +2,23 @@
 // when the substrate keeps refusing. An outcome asks for a transition; a driver confirmation or
 // an observation completes it.
 
-import type { ActionKind, LifecycleState, Outcome, SleepMode } from "./types.ts";
+import type { ActionKind, LifecycleState, ObjectRecord, Outcome, SleepMode } from "./types.ts";
+
+const awake = (s: LifecycleState) => s === "waking" || s === "active";
+
+/**
+ * The state fields of `o` after it moves to `state` at `now`. Staying is no change; a move
+ * restarts `stateSince`; `wokeAt` is set when the object wakes and kept from waking to active.
+ */
+export function enter(
+  o: Pick<ObjectRecord, "state" | "stateSince" | "wokeAt">,
+  state: LifecycleState,
+  now: number,
+): Pick<ObjectRecord, "state" | "stateSince" | "wokeAt"> {
+  if (state === o.state) return { state, stateSince: o.stateSince, wokeAt: o.wokeAt };
+  const wokeAt = !awake(state) ? null : awake(o.state) ? (o.wokeAt ?? o.stateSince) : now;
+  return { state, stateSince: now, wokeAt };
+}
 
 export interface Transition {
   toState: LifecycleState;

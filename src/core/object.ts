@@ -30,6 +30,7 @@ export function newObject(o: NewObject): ObjectRecord {
     policy: o.policy,
     state: o.state ?? "dormant",
     stateSince: o.at,
+    wokeAt: o.state === "waking" || o.state === "active" ? o.at : null,
     memory: o.memory ?? {},
     memoryVersion: 0,
     substrate: { driver: o.substrate?.driver ?? "simulated", config: o.substrate?.config ?? {}, observed: null },

@@ -11,6 +11,8 @@ export interface ResolveInput {
   now: number;
   state: LifecycleState;
   stateSince: number;
+  /** When the current wake began (see ObjectRecord.wokeAt); dwell.minActive counts from it. */
+  wokeAt: number | null;
   holdUntil: number | null;
   timers: Timer[];
   sleep: SleepMode;
@@ -99,9 +101,9 @@ export function resolve(input: ResolveInput): Resolution {
   // Dwell: the opposite outcome waits until the object has been in its state long enough.
   const activeLike = input.state === "active" || input.state === "waking";
   if (outcome === "dormancy" && activeLike && input.minActiveMs > 0) {
-    // Waking counts as active from the moment the wake began, so repeated evaluations while
-    // waking cannot push the deferral back.
-    const until = input.stateSince + input.minActiveMs;
+    // Waking counts as active from the moment the wake began, so neither evaluations while
+    // waking nor a slow start can push the deferral back.
+    const until = (input.wokeAt ?? input.stateSince) + input.minActiveMs;
     if (until > now) {
       notes.push(`dormancy (${rulesOf(dormancies)}) deferred by dwell.minActive until ${iso(until)}`);
       setTimer("dwell", until, "dwell");

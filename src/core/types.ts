@@ -65,6 +65,12 @@ export interface ObjectRecord {
   policy: string;
   state: LifecycleState;
   stateSince: number;
+  /**
+   * When the current wake began (the move to `waking`, or to `active` when the substrate was
+   * found running); null while the object is neither waking nor active. dwell.minActive counts
+   * from here, so a slow start does not lengthen it.
+   */
+  wokeAt: number | null;
   memory: JsonObject;
   memoryVersion: number;
   substrate: SubstrateBinding;

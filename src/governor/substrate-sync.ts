@@ -4,7 +4,7 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
-import { confirmedState, observedState } from "../core/lifecycle.ts";
+import { confirmedState, enter, observedState } from "../core/lifecycle.ts";
 import { emptyBatch, type ActionRecord } from "../core/store.ts";
 import type { ObjectRecord, Observation } from "../core/types.ts";
 import type { Driver } from "../substrate/driver.ts";
@@ -49,7 +49,7 @@ export class SubstrateSync {
     const updated: ObjectRecord = {
       ...object,
       substrate: { ...object.substrate, observed: observation },
-      ...(next ? { state: next, stateSince: now } : {}),
+      ...(next ? enter(object, next, now) : {}),
       updatedAt: now,
     };
     await this.d.table.commitAction({ ...done, object: updated });
@@ -78,8 +78,7 @@ export class SubstrateSync {
     const decision = failureDecision(this.d.newId("decision"), object, policy, failed, error, now);
     const updated: ObjectRecord = {
       ...object,
-      state: "failed",
-      stateSince: now,
+      ...enter(object, "failed", now),
       lastDecisionId: decision.id,
       updatedAt: now,
     };
@@ -154,7 +153,7 @@ export class SubstrateSync {
       const updated: ObjectRecord = {
         ...object,
         substrate: { ...object.substrate, observed: observation },
-        ...(moved ? { state: follows, stateSince: now } : {}),
+        ...(moved ? enter(object, follows, now) : {}),
         updatedAt: now,
       };
       const policy = this.d.policy(object.policy);
@@ -168,7 +167,9 @@ export class SubstrateSync {
           { name: "crash-loop", toState: "failed", note },
           now,
         );
-        await table.commit({ ...emptyBatch({ ...updated, state: "failed", lastDecisionId: decision.id }), decision });
+        // The state moved with the observation a moment ago; failed is where it ends up.
+        const failed = { ...updated, state: "failed" as const, wokeAt: null, lastDecisionId: decision.id };
+        await table.commit({ ...emptyBatch(failed), decision });
         events.emit("decision:recorded", decision);
         return;
       }

@@ -271,6 +271,7 @@ function toObject(r: ObjectRow, timers: Timer[]): ObjectRecord {
     policy: r.policy,
     state: r.state as LifecycleState,
     stateSince: r.stateSince,
+    wokeAt: r.wokeAt,
     memory: JSON.parse(r.memory) as JsonObject,
     memoryVersion: r.memoryVersion,
     substrate: {

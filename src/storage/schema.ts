@@ -11,6 +11,8 @@ export const objects = sqliteTable(
     policy: text("policy").notNull(),
     state: text("state").notNull(),
     stateSince: integer("state_since").notNull(),
+    /** When the current wake began; null while not waking or active (dwell.minActive counts from it). */
+    wokeAt: integer("woke_at"),
     memory: text("memory").notNull(),
     memoryVersion: integer("memory_version").notNull(),
     driver: text("driver").notNull(),

@@ -190,6 +190,8 @@ export async function replay(
       state: state === "waking" ? "active" : state === "sleeping" ? "dormant" : state,
     }),
     stateSince: lastMove?.at ?? start,
+    // Confirmations are not decisions: an object active now began to wake at its last move.
+    wokeAt: state === "waking" || state === "active" ? (lastMove?.at ?? start) : null,
     memoryVersion: snapSeq,
     holdUntil: hold ? hold.dueAt : null,
     timers: pending,

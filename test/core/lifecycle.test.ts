@@ -2,7 +2,7 @@
 // and where a driver's confirmation or an observation leads.
 
 import { describe, expect, test } from "vitest";
-import { confirmedState, observedState, transition } from "../../src/core/lifecycle.ts";
+import { confirmedState, enter, observedState, transition } from "../../src/core/lifecycle.ts";
 import type { ActionKind, LifecycleState, Outcome } from "../../src/core/types.ts";
 
 describe("transition (sleep mode suspend, driver can suspend)", () => {
@@ -84,5 +84,20 @@ describe("observedState", () => {
     ["unknown", null],
   ] as const)("%s -> %s", (status, expected) => {
     expect(observedState(status)).toBe(expected);
+  });
+});
+
+describe("enter", () => {
+  const at = (state: LifecycleState, stateSince: number, wokeAt: number | null) => ({ state, stateSince, wokeAt });
+  test.each<[string, ReturnType<typeof at>, LifecycleState, ReturnType<typeof at>]>([
+    ["staying changes nothing", at("active", 5, 2), "active", at("active", 5, 2)],
+    ["a wake starts the clock of the wake", at("dormant", 5, null), "waking", at("waking", 100, 100)],
+    ["the confirmation keeps it", at("waking", 100, 100), "active", at("active", 200, 100)],
+    ["a record from before wokeAt counts from stateSince", at("waking", 100, null), "active", at("active", 200, 100)],
+    ["found running wakes it now", at("dormant", 5, null), "active", at("active", 200, 200)],
+    ["going to sleep clears it", at("active", 100, 50), "sleeping", at("sleeping", 200, null)],
+    ["failing clears it", at("waking", 100, 100), "failed", at("failed", 200, null)],
+  ])("%s", (_what, from, to, expected) => {
+    expect(enter(from, to, to === from.state ? 999 : expected.stateSince)).toEqual(expected);
   });
 });

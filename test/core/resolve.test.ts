@@ -15,6 +15,7 @@ const input = (overrides: Partial<ResolveInput> = {}): ResolveInput => ({
   now: NOW,
   state: "active",
   stateSince: T0,
+  wokeAt: null,
   holdUntil: null,
   timers: [],
   sleep: "suspend",

@@ -22,6 +22,7 @@ export function makeObject(overrides: Partial<ObjectRecord> = {}): ObjectRecord 
     policy: "test-policy",
     state: "dormant",
     stateSince: T0,
+    wokeAt: null,
     memory: {},
     memoryVersion: 0,
     substrate: { driver: "simulated", config: {}, observed: null },

@@ -1,0 +1,1 @@
+ALTER TABLE `objects` ADD `woke_at` integer;
