@@ -47,5 +47,4 @@ export const fixtureSchema = z.strictObject({
 });
 
 export type Fixture = z.infer<typeof fixtureSchema>;
-export type FixtureStep = z.infer<typeof stepSchema>;
 export type FixtureExpect = z.infer<typeof expectSchema>;

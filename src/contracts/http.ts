@@ -18,7 +18,6 @@ export const putObjectSchema = z.strictObject({
   substrate: substrateSchema.optional(),
   memory: jsonObject.optional().describe("Initial memory; ignored when the object exists"),
 });
-export type PutObjectBody = z.infer<typeof putObjectSchema>;
 
 export const factsBodySchema = z.strictObject({
   facts: jsonObject.describe("A JSON Merge Patch (RFC 7396) for the object's memory"),

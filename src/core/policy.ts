@@ -52,8 +52,6 @@ export type EventDocument =
   | { type: "schedule"; params: { name: string; after?: string | undefined; at?: string | undefined } & Reason }
   | { type: "cancel"; params: { name: string } & Reason };
 
-export type EventType = EventDocument["type"];
-
 export interface RuleDocument {
   name: string;
   priority?: number | undefined;

@@ -35,7 +35,6 @@ export function objectView(o: ObjectRecord, version: string | null) {
     updatedAt: iso(o.updatedAt),
   };
 }
-export type ObjectView = ReturnType<typeof objectView>;
 
 /** The Decision of API v1. */
 export function decisionView(d: Decision) {
@@ -45,7 +44,6 @@ export function decisionView(d: Decision) {
     timers: d.timers.map((t) => ({ ...t, ...(t.dueAt !== undefined ? { dueAt: iso(t.dueAt) } : {}) })),
   };
 }
-export type DecisionView = ReturnType<typeof decisionView>;
 
 /** The reply to facts: the object after the arrival and the decision it took. */
 export function factsView(r: { object: ObjectRecord; decision: Decision }) {
