@@ -8,7 +8,7 @@ import { loadConfig } from "../config.ts";
 import { VigilError } from "../core/errors.ts";
 import { parseJsonText } from "../governor/policy-registry.ts";
 import { readHistory, replay, type ReplayReport, type ReplaySide } from "../what-if/replay.ts";
-import { LibsqlStore, libsqlOptions } from "../storage/libsql-store.ts";
+import { HELP_OPTION, printUsage, synopsisLine } from "./usage.ts";
 
 export async function runReplay(
   args: string[],
@@ -16,13 +16,19 @@ export async function runReplay(
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { object: { type: "string" }, db: { type: "string" }, json: { type: "boolean", default: false } },
+    options: {
+      ...HELP_OPTION,
+      object: { type: "string" },
+      db: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
     allowPositionals: true,
     strict: true,
   });
+  if (values.help) return printUsage("replay", out);
   const file = positionals[0];
   if (!values.object || !file || positionals.length > 1) {
-    out("usage: vigil replay --object ID [--db URL] [--json] POLICY_FILE\n");
+    out(`${synopsisLine("replay")}\n`);
     return 2;
   }
   const parsed = parseJsonText(readFileSync(file, "utf8"));
@@ -31,6 +37,8 @@ export async function runReplay(
     return 2;
   }
   const config = loadConfig(process.env, values.db ? { VIGIL_DB_URL: values.db } : {});
+  // Loaded here, not above: `vigil replay --help` loads no database driver.
+  const { LibsqlStore, libsqlOptions } = await import("../storage/libsql-store.ts");
   const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
   try {
     await store.migrate();

@@ -15,6 +15,7 @@ import {
   runFixture,
   type LoadedFixture,
 } from "../what-if/fixtures.ts";
+import { HELP_OPTION, printUsage } from "./usage.ts";
 
 export async function runTest(
   args: string[],
@@ -23,6 +24,7 @@ export async function runTest(
   const { values, positionals } = parseArgs({
     args,
     options: {
+      ...HELP_OPTION,
       rules: { type: "string", default: process.env.VIGIL_RULES_DIR ?? "rules" },
       coverage: { type: "boolean", default: false },
       "min-coverage": { type: "string" },
@@ -30,6 +32,7 @@ export async function runTest(
     allowPositionals: true,
     strict: true,
   });
+  if (values.help) return printUsage("test", out);
   const minCoverage = values["min-coverage"] === undefined ? null : Number(values["min-coverage"]);
   if (minCoverage !== null && !(minCoverage >= 0 && minCoverage <= 100)) {
     out(`--min-coverage takes a percentage from 0 to 100\n`);

@@ -5,6 +5,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
+import { HELP_OPTION, printUsage } from "./usage.ts";
 
 export async function runValidate(
   args: string[],
@@ -12,10 +13,11 @@ export async function runValidate(
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { rules: { type: "string", default: process.env.VIGIL_RULES_DIR ?? "rules" } },
+    options: { ...HELP_OPTION, rules: { type: "string", default: process.env.VIGIL_RULES_DIR ?? "rules" } },
     allowPositionals: true,
     strict: true,
   });
+  if (values.help) return printUsage("validate", out);
   const files =
     positionals.length > 0
       ? positionals

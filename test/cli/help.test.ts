@@ -1,0 +1,111 @@
+// `vigil COMMAND --help`: every command prints its own usage and exits 0 without doing anything else,
+// and an unknown option exits 2 naming the option, with the command's usage on stderr.
+
+import { spawn } from "node:child_process";
+import { describe, expect, test } from "vitest";
+import { runReplay } from "../../src/cli/replay.ts";
+import { runSchema } from "../../src/cli/schema.ts";
+import { runServe } from "../../src/cli/serve.ts";
+import { runTest } from "../../src/cli/test.ts";
+import { commandUsage, type CommandName } from "../../src/cli/usage.ts";
+import { runValidate } from "../../src/cli/validate.ts";
+
+const FLAGS: Record<CommandName, string[]> = {
+  serve: ["--host", "--port", "--db", "--rules"],
+  validate: ["--rules"],
+  test: ["--rules", "--coverage", "--min-coverage"],
+  replay: ["--object", "--db", "--json"],
+  schema: ["--write"],
+};
+const commands = Object.keys(FLAGS) as CommandName[];
+
+const ENTRY_POINTS: Record<CommandName, (args: string[], out: (s: string) => void) => Promise<number>> = {
+  serve: runServe,
+  validate: runValidate,
+  test: runTest,
+  replay: runReplay,
+  schema: runSchema,
+};
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+// The real binary, from the repository root as `npx vigil` runs it.
+const vigil = (args: string[]) =>
+  new Promise<Run>((resolve, reject) => {
+    const child = spawn(process.execPath, ["bin/vigil.js", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+    // A command that went on to do its work (a server that started) would not exit on its own.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+
+const expectUsage = (text: string, command: CommandName) => {
+  expect(text).toContain(`usage: vigil ${command}`);
+  for (const flag of [...FLAGS[command], "--help", "-h"]) expect(text).toContain(flag);
+  expect(text).toContain("exit codes:");
+};
+
+describe("through the real binary", () => {
+  test("--help and -h print the command's usage and exit 0; an unknown option exits 2 naming it", async () => {
+    const runs = await Promise.all(
+      commands.map(async (command) => {
+        const [long, short, unknown] = await Promise.all([
+          vigil([command, "--help"]),
+          vigil([command, "-h"]),
+          vigil([command, "--no-such-flag"]),
+        ]);
+        return { command, long, short, unknown };
+      }),
+    );
+    for (const { command, long, short, unknown } of runs) {
+      for (const run of [long, short]) {
+        expect(run.code, `${command}: ${run.stderr}`).toBe(0);
+        expect(run.stdout).toBe(`${commandUsage(command)}\n`);
+        expectUsage(run.stdout, command);
+        // Nothing else: serve did not start (it would print where it listens), schema printed no schema.
+        expect(run.stderr).toBe("");
+      }
+      expect(unknown.code).toBe(2);
+      expect(unknown.stdout).toBe("");
+      expect(unknown.stderr).toContain(`vigil ${command}: Unknown option '--no-such-flag'`);
+      expect(unknown.stderr).toContain(commandUsage(command));
+    }
+  });
+
+  test("vigil, vigil help and vigil --help still print the overall usage, naming every command", async () => {
+    const [bare, help, long] = await Promise.all([vigil([]), vigil(["help"]), vigil(["--help"])]);
+    expect(bare.code).toBe(2);
+    expect(help.code).toBe(0);
+    expect(long.code).toBe(0);
+    expect(help.stdout).toBe(bare.stdout);
+    expect(long.stdout).toBe(bare.stdout);
+    expect(bare.stdout).toMatch(/^usage: vigil <command> \[options\]\n/);
+    for (const command of commands) expect(bare.stdout).toContain(`\n  ${command} `);
+  });
+});
+
+describe("the in-process entry points", () => {
+  test.each(commands)("%s --help and -h write the usage and return 0", async (command) => {
+    for (const flag of ["--help", "-h"]) {
+      let out = "";
+      expect(await ENTRY_POINTS[command]([flag], (s) => (out += s))).toBe(0);
+      expect(out).toBe(`${commandUsage(command)}\n`);
+      expectUsage(out, command);
+    }
+  });
+
+  test.each(commands)("%s refuses an unknown option, naming it", async (command) => {
+    await expect(ENTRY_POINTS[command](["--no-such-flag"], () => {})).rejects.toThrow("'--no-such-flag'");
+  });
+});
