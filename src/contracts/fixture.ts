@@ -5,8 +5,8 @@
 import { z } from "zod";
 import { DURATION_HELP, DURATION_PATTERN } from "../core/durations.ts";
 import { ACTION_KINDS, LIFECYCLE_STATES, OUTCOMES } from "../core/types.ts";
+import { jsonObject } from "./json.ts";
 
-const jsonObject = z.record(z.string(), z.json());
 
 export const expectSchema = z.strictObject({
   state: z.enum(LIFECYCLE_STATES).optional().describe("The object's state after the step"),

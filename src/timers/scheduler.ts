@@ -8,9 +8,8 @@
 
 import type { Clock, TimerHandle } from "../core/clock.ts";
 import type { DueTimer, Store } from "../core/store.ts";
+import { LATE_AFTER_MS } from "../core/timers.ts";
 
-/** A timer that fires more than this after its due time is marked late. */
-export const LATE_AFTER_MS = 1000;
 const PAGE = 256;
 
 export interface SchedulerHooks {
