@@ -7,7 +7,6 @@ import { DURATION_HELP, DURATION_PATTERN } from "../core/durations.ts";
 import { ACTION_KINDS, LIFECYCLE_STATES, OUTCOMES } from "../core/types.ts";
 import { jsonObject } from "./json.ts";
 
-
 export const expectSchema = z.strictObject({
   state: z.enum(LIFECYCLE_STATES).optional().describe("The object's state after the step"),
   outcome: z.enum(OUTCOMES).optional().describe("Outcome of the step's last evaluation"),
