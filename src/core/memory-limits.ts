@@ -30,6 +30,8 @@ interface Node {
   depth: number;
   parent: Node | null;
   key: PathSegment;
+  /** A key that is not allowed, reported when the walk reaches it (in document order). */
+  forbidden?: boolean;
 }
 
 /**
@@ -43,6 +45,10 @@ export function checkDocument(doc: unknown, opts: { maxDepth: number; maxProblem
   const stack: Node[] = [{ value: doc, depth: 1, parent: null, key: "" }];
   while (stack.length > 0 && out.length < max) {
     const node = stack.pop()!;
+    if (node.forbidden) {
+      out.push({ path: pathOf(node), message: `the key "${String(node.key)}" is not allowed` });
+      continue;
+    }
     const v = node.value;
     if (v === null || typeof v !== "object") continue;
     if (node.depth > opts.maxDepth) {
@@ -54,9 +60,8 @@ export function checkDocument(doc: unknown, opts: { maxDepth: number; maxProblem
       v.forEach((value, i) => children.push({ value, depth: node.depth + 1, parent: node, key: i }));
     else
       for (const key of Object.keys(v)) {
-        const child: Node = { value: (v as Record<string, unknown>)[key], depth: node.depth + 1, parent: node, key };
-        if (FORBIDDEN_KEYS.has(key)) out.push({ path: pathOf(child), message: `the key "${key}" is not allowed` });
-        else children.push(child);
+        const value = (v as Record<string, unknown>)[key];
+        children.push({ value, depth: node.depth + 1, parent: node, key, forbidden: FORBIDDEN_KEYS.has(key) });
       }
     for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
@@ -72,7 +77,13 @@ function pathOf(node: Node): string {
 /** Forbidden keys, depth, and the document's size against `maxBytes` (`what` names it). */
 function sizedProblems(doc: JsonObject, limits: MemoryLimits, maxBytes: number, what: string): Problem[] {
   const problems = checkDocument(doc, limits);
-  const size = jsonBytes(doc);
+  let size: number;
+  try {
+    size = jsonBytes(doc);
+  } catch {
+    // Too deep for JSON.stringify's stack: the depth problem above already refuses it.
+    return problems;
+  }
   if (size > maxBytes) problems.push({ path: "$", message: `${what} is ${size} bytes; the limit is ${maxBytes}` });
   return problems;
 }

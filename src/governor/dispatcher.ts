@@ -84,6 +84,8 @@ export class Dispatcher {
     lane.queue = [];
     if (lane.wait) this.clock.clearTimeout(lane.wait);
     lane.wait = null;
+    // A lane that is sending removes itself when the send is done.
+    if (!lane.running) this.lanes.delete(objectId);
   }
 
   /** Lanes doing something other than waiting for a driver or a backoff. */

@@ -1,10 +1,8 @@
-// JSON Merge Patch (RFC 7396), the paths a patch changes, and the limits on memory documents.
+// JSON Merge Patch (RFC 7396) with the paths a patch changes, and policy defaults under memory.
 
 import { describe, expect, test } from "vitest";
-import { jsonBytes, jsonEqual } from "../../src/core/json.ts";
-import { checkDocument, DEFAULT_LIMITS, type MemoryLimits } from "../../src/core/memory-limits.ts";
 import { applyMergePatch, withDefaults } from "../../src/core/merge-patch.ts";
-import type { Json, JsonObject } from "../../src/core/types.ts";
+import type { JsonObject } from "../../src/core/types.ts";
 import { deepFreeze } from "../helpers/records.ts";
 
 describe("applyMergePatch", () => {
@@ -82,66 +80,6 @@ describe("applyMergePatch", () => {
   });
 });
 
-describe("checkDocument", () => {
-  const limits = (maxDepth: number): MemoryLimits => ({ ...DEFAULT_LIMITS, maxDepth });
-
-  test.each<[string, Json, number, { path: string; message: string }[]]>([
-    ["a clean document", { a: { b: [1, { c: "x" }] } }, 16, []],
-    [
-      "an own __proto__ key",
-      JSON.parse('{"__proto__": {"polluted": true}}') as Json,
-      16,
-      [{ path: "$.__proto__", message: 'the key "__proto__" is not allowed' }],
-    ],
-    [
-      "a nested constructor key",
-      { a: { constructor: 1 } },
-      16,
-      [{ path: "$.a.constructor", message: 'the key "constructor" is not allowed' }],
-    ],
-    [
-      "a prototype key in an array element",
-      { a: [{ ok: 1 }, { prototype: {} }] },
-      16,
-      [{ path: "$.a[1].prototype", message: 'the key "prototype" is not allowed' }],
-    ],
-    [
-      "every forbidden key",
-      JSON.parse('{"constructor": 1, "b": {"__proto__": 2, "prototype": 3}}') as Json,
-      16,
-      [
-        { path: "$.constructor", message: 'the key "constructor" is not allowed' },
-        { path: "$.b.__proto__", message: 'the key "__proto__" is not allowed' },
-        { path: "$.b.prototype", message: 'the key "prototype" is not allowed' },
-      ],
-    ],
-    ["depth exactly at the limit", { a: { b: { c: 1 } } }, 3, []],
-    [
-      "objects one level too deep",
-      { a: { b: { c: {} } } },
-      3,
-      [{ path: "$.a.b.c", message: "nesting deeper than 3 levels" }],
-    ],
-    ["arrays one level too deep", { a: [[[1]]] }, 3, [{ path: "$.a[0][0]", message: "nesting deeper than 3 levels" }]],
-    ["scalars do not add depth", { a: { b: "deep string" } }, 2, []],
-    [
-      "forbidden keys are reported however deep",
-      { a: { b: { constructor: 1 } } },
-      16,
-      [{ path: "$.a.b.constructor", message: 'the key "constructor" is not allowed' }],
-    ],
-  ])("%s", (_name, doc, maxDepth, expected) => {
-    expect(checkDocument(doc, limits(maxDepth))).toEqual(expected);
-  });
-
-  test("the default depth limit is 16", () => {
-    let doc: Json = 1;
-    for (let i = 0; i < 16; i++) doc = { d: doc };
-    expect(checkDocument(doc, DEFAULT_LIMITS)).toEqual([]);
-    expect(checkDocument({ d: doc }, DEFAULT_LIMITS)).toHaveLength(1);
-  });
-});
-
 describe("withDefaults", () => {
   test.each<[string, JsonObject, JsonObject, JsonObject]>([
     [
@@ -160,41 +98,5 @@ describe("withDefaults", () => {
     ["deep merge", { a: { b: { c: 1, d: 2 } } }, { a: { b: { d: 3 } } }, { a: { b: { c: 1, d: 3 } } }],
   ])("%s", (_name, defaults, memory, expected) => {
     expect(withDefaults(deepFreeze(defaults), deepFreeze(memory))).toEqual(expected);
-  });
-});
-
-describe("jsonEqual", () => {
-  test.each<[Json, Json, boolean]>([
-    [1, 1, true],
-    [1, "1", false],
-    [0, false, false],
-    ["", null, false],
-    [null, null, true],
-    [null, {}, false],
-    [{}, null, false],
-    [[], {}, false],
-    [{}, [], false],
-    [[1, 2], [1, 2], true],
-    [[1, 2], [2, 1], false],
-    [[1, 2], [1, 2, 3], false],
-    [{ a: 1, b: 2 }, { b: 2, a: 1 }, true],
-    [{ a: 1 }, { a: 1, b: 2 }, false],
-    [{ a: 1, b: 2 }, { a: 1, c: 2 }, false],
-    [{ a: [{ b: null }] }, { a: [{ b: null }] }, true],
-    [{ a: [{ b: null }] }, { a: [{ b: 0 }] }, false],
-  ])("%j vs %j -> %s", (a, b, equal) => {
-    expect(jsonEqual(a, b)).toBe(equal);
-    expect(jsonEqual(b, a)).toBe(equal);
-  });
-});
-
-describe("jsonBytes", () => {
-  test.each<[Json, number]>([
-    [{}, 2],
-    [{ a: "é" }, 10],
-    [[1, 2], 5],
-    [null, 4],
-  ])("%j is %d bytes", (value, bytes) => {
-    expect(jsonBytes(value)).toBe(bytes);
   });
 });

@@ -1,5 +1,5 @@
 // End to end: an action committed but not yet carried out when the server is SIGKILLed is
-// sent after the restart, once, and confirmed.
+// sent after the restart, by the restarted process, once, and confirmed.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,52 +16,73 @@ afterAll(() => {
 
 const json = { "content-type": "application/json" };
 
-/** Polls the real server (it runs on real time) until `check` holds; bounded. */
-async function until<T>(read: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await read();
-    if (check(v)) return v;
+/** Latency of the simulated start: long enough that the kill surely lands before it completes. */
+const START_MS = 1500;
+
+/** Polls the real server (it runs on real time) until `check` holds; throws after 10 s. */
+async function until<T>(what: string, read: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  let last: T = await read();
+  while (!check(last)) {
+    if (Date.now() > deadline) throw new Error(`${what} not reached in 10 s; last seen: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 50));
+    last = await read();
   }
-  throw new Error("condition not reached in 10 s");
+  return last;
 }
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+type DecisionBody = { actions: { id: string; kind: string; status: string }[] };
+type ObjectBody = { state: string; stateSince: string; substrate: { observed: { status: string; at: string } | null } };
 
 test("a pending start survives SIGKILL between commit and confirmation and is carried out once", async () => {
   const env = { VIGIL_DB_URL: `file:${join(dir, "vigil.db")}`, VIGIL_RECONCILE_INTERVAL: "off" };
   const first = await startVigil(env);
   running.push(first);
-  // A start that takes 1.5 s on the simulated substrate: the kill lands while it is pending.
-  await fetch(`${first.url}/v1/objects/w`, {
+  // A start that takes START_MS on the simulated substrate: the kill lands while it is pending.
+  const put = await fetch(`${first.url}/v1/objects/w`, {
     method: "PUT",
     headers: json,
-    body: JSON.stringify({ policy: "queue-worker", substrate: { driver: "simulated", config: { startMs: 1500 } } }),
+    body: JSON.stringify({ policy: "queue-worker", substrate: { driver: "simulated", config: { startMs: START_MS } } }),
   });
-  const reply = (await (
-    await fetch(`${first.url}/v1/objects/w/facts`, {
-      method: "POST",
-      headers: json,
-      body: JSON.stringify({ facts: { queue: { depth: 1 } } }),
-    })
-  ).json()) as { decision: { id: string; actions: { id: string; kind: string; status: string }[] } };
+  expect(put.status).toBe(201);
+  const posted = await fetch(`${first.url}/v1/objects/w/facts`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ facts: { queue: { depth: 1 } } }),
+  });
+  expect(posted.status).toBe(200);
+  const reply = (await posted.json()) as { decision: { id: string } & DecisionBody };
   expect(reply.decision.actions).toMatchObject([{ kind: "start", status: "pending" }]);
+  const actionId = reply.decision.actions[0]!.id;
+  // Still pending in the first process right before the kill: it never confirmed the start.
+  const beforeKill = await getJson<DecisionBody>(`${first.url}/v1/decisions/${reply.decision.id}`);
+  expect(beforeKill.actions).toEqual([{ id: actionId, kind: "start", status: "pending" }]);
   first.kill("SIGKILL");
   await first.exited;
 
+  const secondSpawnedAt = Date.now();
   const second = await startVigil(env);
   running.push(second);
   const object = await until(
-    async () => (await (await fetch(`${second.url}/v1/objects/w`)).json()) as { state: string },
+    "the object active in the second process",
+    () => getJson<ObjectBody>(`${second.url}/v1/objects/w`),
     (o) => o.state === "active",
   );
-  expect(object.state).toBe("active");
-  const decision = (await (await fetch(`${second.url}/v1/decisions/${reply.decision.id}`)).json()) as {
-    actions: { id: string; status: string }[];
-  };
-  expect(decision.actions).toEqual([{ id: reply.decision.actions[0]!.id, kind: "start", status: "confirmed" }]);
+  // The confirmation was made by the second process: the driver's observation, and the move to
+  // active, are both later than its spawn (the first process was dead by then).
+  expect(object.substrate.observed?.status).toBe("running");
+  expect(Date.parse(object.substrate.observed!.at)).toBeGreaterThanOrEqual(secondSpawnedAt);
+  expect(Date.parse(object.stateSince)).toBeGreaterThanOrEqual(secondSpawnedAt);
+  const decision = await getJson<DecisionBody>(`${second.url}/v1/decisions/${reply.decision.id}`);
+  expect(decision.actions).toEqual([{ id: actionId, kind: "start", status: "confirmed" }]);
   // Once: no other decision issued another start, and none is pending.
-  const list = (await (await fetch(`${second.url}/v1/objects/w/decisions?limit=50`)).json()) as {
-    items: { actions: { kind: string; status: string }[] }[];
-  };
+  const list = await getJson<{ items: DecisionBody[] }>(`${second.url}/v1/objects/w/decisions?limit=50`);
   expect(list.items.flatMap((d) => d.actions)).toEqual([
     { id: expect.any(String), kind: "start", status: "confirmed" },
   ]);

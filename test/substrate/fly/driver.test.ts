@@ -16,6 +16,9 @@ import { startFlyFake, type FlyFake, type FlyFakeOptions, type FlyState } from "
 import { DEFAULT_SPEC_PATH, SHARED_SPEC_PATH } from "./openapi.ts";
 
 const MACHINE = "3d8d9016b26789";
+/** How far `run` moves the clock, at most, waiting for a driver call: 20,000 steps of 250 ms. */
+const STEPS = 20_000;
+const STEP_MS = 250;
 const T0 = Date.parse("2025-06-01T00:00:00Z");
 
 /** A small seeded PRNG (mulberry32), so jitter and random faults repeat run to run. */
@@ -69,10 +72,16 @@ async function rig(
     }
   };
   const driver = new FlyDriver({ clock, token: fake.token, random: seeded(11), fetch: counted, ...options.driver });
+  // Waits (in real time: these are real HTTP round trips) until every request in flight is
+  // parked on the virtual clock; a request that never parks nor finishes fails the test.
   const quiet = async () => {
     const deadline = Date.now() + 10_000;
-    do await flush();
-    while (inflight > fake.parked && Date.now() < deadline);
+    for (;;) {
+      await flush();
+      if (inflight <= fake.parked) return;
+      if (Date.now() >= deadline)
+        throw new Error(`not quiet after 10 s: ${inflight} requests in flight, ${fake.parked} parked on the clock`);
+    }
   };
   return {
     clock,
@@ -90,7 +99,9 @@ async function rig(
         () => (settled = true),
       );
       await quiet();
-      for (let i = 0; i < 20_000 && !settled; i++) await clock.advance(250, quiet);
+      for (let i = 0; i < STEPS && !settled; i++) await clock.advance(STEP_MS, quiet);
+      if (!settled)
+        throw new Error(`the driver call did not settle within ${(STEPS * STEP_MS) / 1000} s of virtual time`);
       return call;
     },
     close: async () => {

@@ -1,0 +1,306 @@
+// The durable Scheduler on its own, over a real MemoryStore and a virtual clock: due order,
+// recovery, lateness, re-arming on notify, retries of a failed firing, and stop.
+
+import { describe, expect, test } from "vitest";
+import { emptyBatch, type DueTimer } from "../../src/core/store.ts";
+import { LATE_AFTER_MS, setAll } from "../../src/core/timers.ts";
+import type { Timer } from "../../src/core/types.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { flush, VirtualClock } from "../../src/timers/clock.ts";
+import { Scheduler } from "../../src/timers/scheduler.ts";
+import { SECOND, T0, makeObject } from "../helpers/records.ts";
+
+interface Firing {
+  objectId: string;
+  name: string;
+  dueAt: number;
+  late: boolean;
+  at: number;
+}
+
+/**
+ * A scheduler whose `fire` hook logs the firing and consumes the timer row (as the governor's
+ * does), except for the timers named in `failing`: for those it throws and leaves the row.
+ */
+function rig(start = T0) {
+  const clock = new VirtualClock(start);
+  const store = new MemoryStore();
+  const fired: Firing[] = [];
+  const attempts: string[] = [];
+  const errors: { message: string; context: string }[] = [];
+  const failing = new Set<string>();
+  let onFire: ((t: DueTimer) => Promise<void> | void) | null = null;
+  const scheduler = new Scheduler(store, clock, {
+    fire: async (t, late) => {
+      attempts.push(`${t.objectId}/${t.name}`);
+      await onFire?.(t);
+      if (failing.has(t.name)) throw new Error(`evaluating ${t.name} failed`);
+      fired.push({ objectId: t.objectId, name: t.name, dueAt: t.dueAt, late, at: clock.now() });
+      const object = (await store.getObject(t.objectId))!;
+      await store.commit([{ ...emptyBatch(object), timerOps: [{ name: t.name, op: "cancel", kind: t.kind }] }]);
+    },
+    onError: (e, context) => errors.push({ message: e.message, context }),
+  });
+  /** Sets timers on an object through a commit, as a decision would. */
+  const setTimers = async (objectId: string, timers: Omit<Timer, "kind">[]) => {
+    const object = (await store.getObject(objectId)) ?? makeObject({ id: objectId });
+    const ops = setAll(timers.map((t) => ({ ...t, kind: "schedule" as const })));
+    await store.commit([{ ...emptyBatch(object), timerOps: ops }]);
+  };
+  const advance = (ms: number) =>
+    clock.advance(ms, async () => {
+      await flush();
+      await scheduler.idle();
+    });
+  const advanceTo = (at: number) => advance(at - clock.now());
+  const names = () => fired.map((f) => f.name);
+  return {
+    clock,
+    store,
+    scheduler,
+    fired,
+    attempts,
+    errors,
+    failing,
+    setTimers,
+    advance,
+    advanceTo,
+    names,
+    /** Runs inside the fire hook, before the firing fails or consumes its row. */
+    onFire: (fn: (t: DueTimer) => Promise<void> | void) => (onFire = fn),
+  };
+}
+
+describe("firing", () => {
+  test("due timers fire in due order, each at its due time, through the fire hook", async () => {
+    const r = rig();
+    await r.setTimers("o1", [
+      { name: "o1-late", dueAt: T0 + 300 },
+      { name: "o1-early", dueAt: T0 + 200 },
+    ]);
+    await r.setTimers("o2", [{ name: "o2-first", dueAt: T0 + 100 }]);
+    await r.setTimers("o3", [{ name: "o3-last", dueAt: T0 + 10 * SECOND }]);
+    await r.scheduler.start();
+    expect(r.fired).toEqual([]);
+    expect(r.clock.waiting).toBe(1); // exactly one clock timer, for the earliest row
+
+    await r.advance(250);
+    expect(r.fired).toEqual([
+      { objectId: "o2", name: "o2-first", dueAt: T0 + 100, late: false, at: T0 + 100 },
+      { objectId: "o1", name: "o1-early", dueAt: T0 + 200, late: false, at: T0 + 200 },
+    ]);
+    await r.advanceTo(T0 + 10 * SECOND);
+    expect(r.names()).toEqual(["o2-first", "o1-early", "o1-late", "o3-last"]);
+    expect(r.fired.every((f) => f.at === f.dueAt && !f.late)).toBe(true);
+    expect(await r.store.nextTimer()).toBeNull();
+    expect(r.clock.waiting).toBe(0);
+    expect(r.errors).toEqual([]);
+  });
+
+  test("timers due at the same time fire in one round, in object then name order", async () => {
+    const r = rig();
+    await r.setTimers("o2", [{ name: "x", dueAt: T0 + SECOND }]);
+    await r.setTimers("o1", [
+      { name: "y", dueAt: T0 + SECOND },
+      { name: "x", dueAt: T0 + SECOND },
+    ]);
+    await r.scheduler.start();
+    await r.advance(SECOND);
+    expect(r.fired.map((f) => `${f.objectId}/${f.name}`)).toEqual(["o1/x", "o1/y", "o2/x"]);
+  });
+});
+
+describe("recovery at start", () => {
+  test("every overdue timer fires once, late, in due order; future ones wait for their time", async () => {
+    const r = rig();
+    await r.setTimers("o1", [
+      { name: "long-overdue", dueAt: T0 - 60 * SECOND },
+      { name: "future", dueAt: T0 + 5 * SECOND },
+    ]);
+    // Overdue by a few ms only: still late, it fell due while the server was down.
+    await r.setTimers("o2", [{ name: "just-overdue", dueAt: T0 - 10 }]);
+    await r.scheduler.start();
+    expect(r.fired).toEqual([
+      { objectId: "o1", name: "long-overdue", dueAt: T0 - 60 * SECOND, late: true, at: T0 },
+      { objectId: "o2", name: "just-overdue", dueAt: T0 - 10, late: true, at: T0 },
+    ]);
+    await r.advance(5 * SECOND);
+    expect(r.fired.at(-1)).toEqual({
+      objectId: "o1",
+      name: "future",
+      dueAt: T0 + 5 * SECOND,
+      late: false,
+      at: T0 + 5 * SECOND,
+    });
+    expect(r.attempts).toHaveLength(3);
+  });
+
+  test("more than a page of overdue timers all fire, once each, in due order", async () => {
+    const r = rig();
+    const n = 600;
+    for (let i = 0; i < n; i++)
+      await r.setTimers(`o${String(i).padStart(4, "0")}`, [{ name: `t${i}`, dueAt: T0 - n + i }]);
+    await r.scheduler.start();
+    expect(r.names()).toEqual(Array.from({ length: n }, (_, i) => `t${i}`));
+    expect(r.fired.every((f) => f.late)).toBe(true);
+    expect(r.attempts).toHaveLength(n);
+  });
+});
+
+describe("lateness", () => {
+  async function firedAfter(delay: number): Promise<Firing> {
+    const r = rig();
+    await r.setTimers("o1", [{ name: "t", dueAt: T0 + SECOND }]);
+    await r.scheduler.start();
+    // The process stalls: the clock moves past the due time without the callback running.
+    r.clock.jumpTo(T0 + SECOND + delay);
+    await r.advance(0);
+    expect(r.fired).toHaveLength(1);
+    return r.fired[0]!;
+  }
+
+  test(`a timer fired more than LATE_AFTER_MS (${LATE_AFTER_MS} ms) after its due time is late`, async () => {
+    expect(await firedAfter(LATE_AFTER_MS + 1)).toMatchObject({ late: true, at: T0 + SECOND + LATE_AFTER_MS + 1 });
+    expect(await firedAfter(30 * SECOND)).toMatchObject({ late: true });
+  });
+
+  test("a timer fired within LATE_AFTER_MS of its due time is not late", async () => {
+    expect(await firedAfter(LATE_AFTER_MS)).toMatchObject({ late: false, at: T0 + SECOND + LATE_AFTER_MS });
+    expect(await firedAfter(1)).toMatchObject({ late: false });
+    expect(await firedAfter(0)).toMatchObject({ late: false, at: T0 + SECOND });
+  });
+});
+
+describe("notify", () => {
+  test("a timer set earlier than the armed one re-arms the clock for it", async () => {
+    const r = rig();
+    await r.setTimers("o1", [{ name: "later", dueAt: T0 + 10 * SECOND }]);
+    await r.scheduler.start();
+    await r.setTimers("o2", [{ name: "sooner", dueAt: T0 + SECOND }]);
+    r.scheduler.notify(T0 + SECOND);
+    expect(r.clock.waiting).toBe(1); // the old clock timer was replaced, not joined
+    await r.advance(SECOND);
+    expect(r.fired).toEqual([{ objectId: "o2", name: "sooner", dueAt: T0 + SECOND, late: false, at: T0 + SECOND }]);
+    await r.advanceTo(T0 + 10 * SECOND);
+    expect(r.names()).toEqual(["sooner", "later"]);
+    expect(r.fired[1]).toMatchObject({ at: T0 + 10 * SECOND, late: false });
+  });
+
+  test("without notify an earlier timer waits for the armed one (what notify is for)", async () => {
+    const r = rig();
+    await r.setTimers("o1", [{ name: "later", dueAt: T0 + 10 * SECOND }]);
+    await r.scheduler.start();
+    await r.setTimers("o2", [{ name: "sooner", dueAt: T0 + SECOND }]);
+    await r.advance(5 * SECOND);
+    expect(r.fired).toEqual([]);
+    await r.advanceTo(T0 + 10 * SECOND);
+    expect(r.fired[0]).toMatchObject({ name: "sooner", late: true, at: T0 + 10 * SECOND });
+  });
+
+  test("a later timer does not postpone the armed one", async () => {
+    const r = rig();
+    await r.setTimers("o1", [{ name: "first", dueAt: T0 + SECOND }]);
+    await r.scheduler.start();
+    await r.setTimers("o2", [{ name: "second", dueAt: T0 + 5 * SECOND }]);
+    r.scheduler.notify(T0 + 5 * SECOND);
+    expect(r.clock.waiting).toBe(1);
+    await r.advance(SECOND);
+    expect(r.names()).toEqual(["first"]);
+    await r.advance(4 * SECOND);
+    expect(r.names()).toEqual(["first", "second"]);
+    expect(r.fired.every((f) => !f.late)).toBe(true);
+  });
+
+  test("a timer set and notified while a round runs, already due, fires in that round", async () => {
+    const r = rig();
+    await r.setTimers("o1", [{ name: "first", dueAt: T0 + SECOND }]);
+    await r.scheduler.start();
+    // While "first" fires, its evaluation sets a timer on another object that is already due.
+    r.onFire(async (t) => {
+      if (t.name !== "first") return;
+      await r.setTimers("o2", [{ name: "due-now", dueAt: T0 + SECOND }]);
+      r.scheduler.notify(T0 + SECOND);
+    });
+    await r.advance(SECOND);
+    expect(r.fired.map((f) => [f.name, f.at, f.late])).toEqual([
+      ["first", T0 + SECOND, false],
+      ["due-now", T0 + SECOND, false],
+    ]);
+    expect(r.clock.waiting).toBe(0);
+  });
+});
+
+describe("a firing that fails", () => {
+  test("is retried in a later round, LATE_AFTER_MS on, not in a tight loop; others fire", async () => {
+    const r = rig();
+    r.failing.add("broken");
+    await r.setTimers("o1", [{ name: "broken", dueAt: T0 + SECOND }]);
+    await r.setTimers("o2", [{ name: "fine", dueAt: T0 + SECOND }]);
+    await r.scheduler.start();
+    await r.advance(SECOND);
+    expect(r.attempts).toEqual(["o1/broken", "o2/fine"]);
+    expect(r.names()).toEqual(["fine"]);
+    expect(r.errors).toEqual([{ message: "evaluating broken failed", context: "timer broken of o1" }]);
+
+    // The row is still there, but nothing tries it again before the retry time.
+    await r.advance(LATE_AFTER_MS - 1);
+    expect(r.attempts).toHaveLength(2);
+    await r.advance(1);
+    expect(r.attempts).toEqual(["o1/broken", "o2/fine", "o1/broken"]);
+    await r.advance(LATE_AFTER_MS);
+    expect(r.attempts.filter((a) => a === "o1/broken")).toHaveLength(3);
+
+    // Once it works, the row is consumed and nothing is armed any more.
+    r.failing.delete("broken");
+    await r.advance(LATE_AFTER_MS);
+    expect(r.attempts.filter((a) => a === "o1/broken")).toHaveLength(4);
+    expect(r.fired.at(-1)).toMatchObject({ name: "broken", late: true, at: T0 + SECOND + 3 * LATE_AFTER_MS });
+    await r.advance(60 * SECOND);
+    expect(r.attempts).toHaveLength(5);
+    expect(r.clock.waiting).toBe(0);
+  });
+
+  test("a failing overdue timer at start does not hold back the rest of recovery", async () => {
+    const r = rig();
+    r.failing.add("broken");
+    await r.setTimers("o1", [{ name: "broken", dueAt: T0 - SECOND }]);
+    await r.setTimers("o2", [{ name: "fine", dueAt: T0 - 1 }]);
+    await r.scheduler.start();
+    expect(r.attempts).toEqual(["o1/broken", "o2/fine"]);
+    expect(r.clock.waiting).toBe(1);
+    await r.advance(LATE_AFTER_MS);
+    expect(r.attempts).toEqual(["o1/broken", "o2/fine", "o1/broken"]);
+  });
+});
+
+describe("stop", () => {
+  test("stop clears the armed timer; nothing fires afterwards, notify included", async () => {
+    const r = rig();
+    await r.setTimers("o1", [{ name: "t", dueAt: T0 + SECOND }]);
+    await r.scheduler.start();
+    expect(r.clock.waiting).toBe(1);
+    r.scheduler.stop();
+    expect(r.clock.waiting).toBe(0);
+    r.scheduler.notify(T0 + SECOND);
+    expect(r.clock.waiting).toBe(0);
+    await r.advance(60 * SECOND);
+    expect(r.attempts).toEqual([]);
+    // start() again recovers it, late.
+    await r.scheduler.start();
+    expect(r.fired).toEqual([{ objectId: "o1", name: "t", dueAt: T0 + SECOND, late: true, at: T0 + 60 * SECOND }]);
+  });
+
+  test("stop during a round ends it and arms nothing", async () => {
+    const r = rig();
+    await r.setTimers("o1", [{ name: "first", dueAt: T0 + SECOND }]);
+    await r.setTimers("o2", [{ name: "second", dueAt: T0 + 2 * SECOND }]);
+    await r.scheduler.start();
+    r.onFire((t) => {
+      if (t.name === "first") r.scheduler.stop();
+    });
+    await r.advance(10 * SECOND);
+    expect(r.names()).toEqual(["first"]);
+    expect(r.clock.waiting).toBe(0);
+    expect(r.scheduler.busy).toBe(false);
+  });
+});
