@@ -26,6 +26,12 @@ export const configSchema = z.object({
       message: `"off" or ${DURATION_HELP} of at least PT1S`,
     })
     .default("PT30S"),
+  VIGIL_PROCESS_CGROUP: z
+    .string()
+    .refine((v) => v === "off" || v === "auto" || v.startsWith("/"), {
+      message: '"off", "auto", or the absolute path of a cgroup directory Vigil may create children in',
+    })
+    .default("off"),
   FLY_API_TOKEN: z.string().optional(),
 });
 

@@ -17,6 +17,7 @@ import { parseTokens } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import { LibsqlStore, libsqlOptions } from "./storage/libsql-store.ts";
 import { FlyDriver } from "./substrate/fly/driver.ts";
+import { findCgroupParent, openCgroupParent, type CgroupParent } from "./substrate/process/cgroup.ts";
 import { ProcessDriver } from "./substrate/process/driver.ts";
 import { SimulatedDriver } from "./substrate/simulated/driver.ts";
 import { SystemClock } from "./timers/clock.ts";
@@ -35,6 +36,24 @@ function prepareDatabase(url: string): void {
   if (path && path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
 }
 
+/** The parent cgroup of VIGIL_PROCESS_CGROUP, or null (`off`: process groups only). */
+function processCgroup(setting: string): CgroupParent | null {
+  if (setting === "off") return null;
+  if (setting === "auto") {
+    const found = findCgroupParent();
+    if (!found)
+      throw new Error(
+        "VIGIL_PROCESS_CGROUP=auto: no writable cgroup v2 hierarchy nor v1 freezer was found; set it to off, or to a cgroup directory this user may write",
+      );
+    return found;
+  }
+  try {
+    return openCgroupParent(setting);
+  } catch (e) {
+    throw new Error(`VIGIL_PROCESS_CGROUP: ${(e as Error).message}`);
+  }
+}
+
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const tokens = parseTokens(config.VIGIL_TOKENS);
   if (tokens.length === 0) {
@@ -51,6 +70,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       },
     );
   }
+  const cgroup = processCgroup(config.VIGIL_PROCESS_CGROUP);
+  if (cgroup) log.info("process trees are held in cgroups", { parent: cgroup.dir, version: cgroup.version });
   prepareDatabase(config.VIGIL_DB_URL);
   const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
   const clock = new SystemClock();
@@ -67,7 +88,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     clock,
     drivers: [
       new SimulatedDriver({ clock }),
-      new ProcessDriver({ clock }),
+      new ProcessDriver({ clock, cgroup }),
       new FlyDriver(config.FLY_API_TOKEN ? { clock, token: config.FLY_API_TOKEN } : { clock }),
     ],
     limits: { ...DEFAULT_LIMITS, maxMemoryBytes: config.VIGIL_MEMORY_LIMIT },

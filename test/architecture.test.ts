@@ -46,7 +46,10 @@ describe("imports", () => {
   test("a planted cycle fails the lint", () => {
     const dir = copy();
     writeFileSync(join(dir, "src/http/a.ts"), 'import { b } from "./b.ts";\nexport const a = b;\n');
-    writeFileSync(join(dir, "src/http/b.ts"), 'import type { a } from "./a.ts";\nexport const b = 1 as unknown as typeof a;\n');
+    writeFileSync(
+      join(dir, "src/http/b.ts"),
+      'import type { a } from "./a.ts";\nexport const b = 1 as unknown as typeof a;\n',
+    );
     const r = lint(dir);
     expect(r.status).not.toBe(0);
     expect(r.output).toMatch(/import\(no-cycle\)[\s\S]*src\/http\/a\.ts/);

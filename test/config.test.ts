@@ -38,6 +38,7 @@ describe("configuration", () => {
       VIGIL_BODY_LIMIT: 1048576,
       VIGIL_JOURNAL_RETENTION: "P30D",
       VIGIL_RECONCILE_INTERVAL: "PT30S",
+      VIGIL_PROCESS_CGROUP: "off",
     });
   });
 
@@ -51,6 +52,7 @@ describe("configuration", () => {
     [{ VIGIL_LOG_LEVEL: "loud" }, "VIGIL_LOG_LEVEL"],
     [{ VIGIL_JOURNAL_RETENTION: "30 days" }, "VIGIL_JOURNAL_RETENTION"],
     [{ VIGIL_RECONCILE_INTERVAL: "PT0.1S" }, "VIGIL_RECONCILE_INTERVAL"],
+    [{ VIGIL_PROCESS_CGROUP: "relative/dir" }, "VIGIL_PROCESS_CGROUP"],
   ])("%j is refused, naming %s", (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`${name}:`));
   });
@@ -62,6 +64,15 @@ describe("binding", () => {
   test("a non-loopback address without tokens is refused before anything opens", async () => {
     const config = loadConfig({ VIGIL_HOST: "0.0.0.0", VIGIL_DB_URL: ":memory:", VIGIL_PORT: "0" });
     await expect(startServer(config, silent)).rejects.toThrow(/refusing to bind 0\.0\.0\.0 without tokens/);
+  });
+
+  test("a VIGIL_PROCESS_CGROUP that cannot be used stops the server, naming it", async () => {
+    const config = loadConfig({
+      VIGIL_PROCESS_CGROUP: "/proc/vigil-not-a-cgroup",
+      VIGIL_DB_URL: ":memory:",
+      VIGIL_PORT: "0",
+    });
+    await expect(startServer(config, silent)).rejects.toThrow(/^VIGIL_PROCESS_CGROUP: cannot create the cgroup/);
   });
 
   test("the real command exits 1 and says why", () => {

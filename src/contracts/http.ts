@@ -57,6 +57,13 @@ export const listObjectsQuery = z.object({
   cursor: z.string().optional(),
 });
 
+export const deleteObjectQuery = z.object({
+  compute: z
+    .enum(["stop", "keep"])
+    .default("stop")
+    .describe("What becomes of the object's compute: stopped first (default), or left running ungoverned"),
+});
+
 export const listDecisionsQuery = z.object({
   limit: limit(500, 50),
   /** A decision id (`dec_` and lowercase base36/hex, see governor/ids.ts): list older ones. */

@@ -9,7 +9,7 @@ export interface Problem {
 }
 
 /** What went wrong, in the domain's words. */
-export type ErrorKind = "not-found" | "invalid" | "conflict";
+export type ErrorKind = "not-found" | "invalid" | "conflict" | "unavailable";
 
 export class VigilError extends Error {
   constructor(
@@ -25,6 +25,8 @@ export class VigilError extends Error {
 export const notFound = (what: string) => new VigilError("not-found", `${what} not found`);
 export const invalid = (message: string, problems: Problem[] = []) => new VigilError("invalid", message, problems);
 export const conflict = (message: string) => new VigilError("conflict", message);
+/** Something Vigil depends on (a substrate, the database) cannot do it now; trying later may work. */
+export const unavailable = (message: string) => new VigilError("unavailable", message);
 
 /** Re-roots problems found inside a part of a document (`$.a` under `$.policy` is `$.policy.a`). */
 export function prefixProblems(problems: Problem[], at: string): Problem[] {

@@ -9,7 +9,7 @@ import { invalid, notFound } from "../core/errors.ts";
 import { DEFAULT_LIMITS, type MemoryLimits } from "../core/memory-limits.ts";
 import type { Store } from "../core/store.ts";
 import type { Decision, ObjectRecord } from "../core/types.ts";
-import type { Driver } from "../substrate/driver.ts";
+import type { Driver, Release } from "../substrate/driver.ts";
 import { Scheduler } from "../timers/scheduler.ts";
 import { ArrivalPipeline } from "./arrival.ts";
 import { CrashLoopGuard } from "./crash-loop.ts";
@@ -213,8 +213,8 @@ export class Governor implements GovernorApi {
     return this.objects.list(q);
   }
 
-  deleteObject(id: string): Promise<boolean> {
-    return this.objects.delete(id);
+  deleteObject(id: string, compute: Release = "stop"): Promise<boolean> {
+    return this.objects.delete(id, compute);
   }
 
   postFacts(id: string, facts: unknown, idempotencyKey?: string): Promise<FactsResult> {

@@ -3,13 +3,13 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
-import { conflict, invalid, prefixProblems } from "../core/errors.ts";
+import { conflict, invalid, prefixProblems, unavailable } from "../core/errors.ts";
 import { isPlainObject, jsonEqual } from "../core/json.ts";
 import { memoryProblems, type MemoryLimits } from "../core/memory-limits.ts";
 import { checkObjectId, newObject } from "../core/object.ts";
 import { emptyBatch, type Store } from "../core/store.ts";
 import type { JsonObject, ObjectRecord } from "../core/types.ts";
-import type { Driver } from "../substrate/driver.ts";
+import type { Driver, Release } from "../substrate/driver.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
 import type { ObjectTable } from "./object-table.ts";
 import type { ObjectListQuery, ObjectPage, PutObjectInput } from "./services.ts";
@@ -55,6 +55,8 @@ export class Objects {
         throw conflict(
           "memory of an existing object changes only through facts; POST a patch to /v1/objects/{id}/facts",
         );
+      // Bound elsewhere: the old compute is stopped, not left running ungoverned.
+      if (input.substrate && input.substrate.driver !== existing.substrate.driver) await this.release(existing, "stop");
       const updated: ObjectRecord = {
         ...existing,
         policy: policy.name,
@@ -92,13 +94,29 @@ export class Objects {
     return { items, more: rows.length > q.limit };
   }
 
-  delete(id: string): Promise<boolean> {
+  /** Deletes the object; with `stop` its compute is stopped first, with `keep` left running. */
+  delete(id: string, compute: Release): Promise<boolean> {
     checkObjectId(id);
     return this.d.table.run(id, async () => {
+      const object = this.d.table.get(id);
+      if (object) await this.release(object, compute);
       const deleted = await this.d.table.delete(id);
       this.d.forgotten(id);
       return deleted;
     });
+  }
+
+  /** Tells the object's driver that Vigil no longer governs it there; nothing changes if it fails. */
+  private async release(object: ObjectRecord, mode: Release): Promise<void> {
+    const driver = this.d.drivers.get(object.substrate.driver);
+    if (!driver?.release) return;
+    try {
+      await driver.release({ objectId: object.id, config: object.substrate.config }, mode);
+    } catch (e) {
+      throw unavailable(
+        `the ${driver.name} substrate could not ${mode === "stop" ? "stop" : "let go of"} the compute of "${object.id}": ${(e as Error).message}; try again${mode === "stop" ? ", or delete with compute=keep" : ""}`,
+      );
+    }
   }
 
   private checkBinding(driverName: string, config: JsonObject): void {

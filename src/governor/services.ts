@@ -3,6 +3,7 @@
 // records as API views. Errors are VigilError (core/errors.ts) with a kind the edge maps.
 
 import type { Problem } from "../core/errors.ts";
+import type { Release } from "../substrate/driver.ts";
 import type { Decision, JsonObject, LifecycleState, ObjectRecord } from "../core/types.ts";
 
 /** A substrate binding as a client asks for it. */
@@ -63,7 +64,8 @@ export interface GovernorApi {
   putObject(id: string, input: PutObjectInput): Promise<{ created: boolean; object: ObjectRecord }>;
   getObject(id: string): ObjectRecord | null;
   listObjects(q: ObjectListQuery): Promise<ObjectPage>;
-  deleteObject(id: string): Promise<boolean>;
+  /** Deletes the object and its history; `compute` (default `stop`) says what becomes of its compute. */
+  deleteObject(id: string, compute?: Release): Promise<boolean>;
   /**
    * Merges a patch, evaluates, commits. With an idempotency key already used for this object,
    * returns the first result with `replayed: true`, applying nothing.

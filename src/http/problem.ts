@@ -38,6 +38,7 @@ const SLUG_OF_KIND: Record<ErrorKind, ProblemSlug> = {
   "not-found": "not-found",
   invalid: "validation",
   conflict: "conflict",
+  unavailable: "unavailable",
 };
 
 /** The body of a problem reply. */

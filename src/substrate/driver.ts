@@ -10,6 +10,9 @@ export interface DriverTarget {
   config: JsonObject;
 }
 
+/** What becomes of an object's compute when Vigil stops governing it. */
+export type Release = "stop" | "keep";
+
 /** An observation the driver made on its own: an exit, a crash, a machine stopped elsewhere. */
 export type ObservationListener = (objectId: string, observation: Observation) => void;
 
@@ -30,6 +33,12 @@ export interface Driver {
    * driver whose substrate outlives no restart, or needs no adoption, leaves it out.
    */
   adopt?(target: DriverTarget, last: Observation | null): Promise<Observation>;
+  /**
+   * The object is deleted or bound to another driver: with `stop` its compute is stopped
+   * first, with `keep` it is left running; either way the driver forgets it. Optional: a driver
+   * that keeps nothing per object leaves it out.
+   */
+  release?(target: DriverTarget, mode: Release): Promise<void>;
   /** Registers the listener for changes Vigil did not ask for. */
   onObservation(listener: ObservationListener): void;
   close(): Promise<void>;

@@ -186,3 +186,49 @@ describe("the process substrate under the governor", () => {
     expect((await g2.listDecisions("m1", 10)).some((d) => d.trigger.kind === "substrate")).toBe(false);
   });
 });
+
+describe("leaving no ungoverned tree behind", () => {
+  const alive = (pid: number) => {
+    try {
+      return !/^[ZX]$/.test(procState(pid));
+    } catch {
+      return false;
+    }
+  };
+
+  async function running(g: Governor, id: string): Promise<number> {
+    await g.putObject(id, { policy: "nightly-report", substrate });
+    const started = confirmed(g, "start");
+    await g.postFacts(id, { report: { requested: true } });
+    await started;
+    const pid = g.getObject(id)!.substrate.observed!.pid as number;
+    pids.push(pid);
+    return pid;
+  }
+
+  test("deleting an object stops its compute by default", async () => {
+    const g = await make(new MemoryStore());
+    const pid = await running(g, "d1");
+    expect(await g.deleteObject("d1")).toBe(true);
+    expect(alive(pid)).toBe(false);
+  });
+
+  test("deleting with compute=keep leaves it running, and a new object of that id starts its own", async () => {
+    const g = await make(new MemoryStore());
+    const pid = await running(g, "d2");
+    expect(await g.deleteObject("d2", "keep")).toBe(true);
+    expect(alive(pid)).toBe(true);
+    // The driver forgot it: the new object is not reported running on the old process.
+    const pid2 = await running(g, "d2");
+    expect(pid2).not.toBe(pid);
+    expect(alive(pid)).toBe(true);
+  });
+
+  test("binding an object to another driver stops the compute it had", async () => {
+    const g = await make(new MemoryStore());
+    const pid = await running(g, "r1");
+    await g.putObject("r1", { policy: "nightly-report", substrate: { driver: "simulated", config: {} } });
+    expect(alive(pid)).toBe(false);
+    expect(g.getObject("r1")!.substrate.driver).toBe("simulated");
+  });
+});

@@ -15,11 +15,20 @@ export interface VigilProcess {
   exited: Promise<number | null>;
 }
 
-export async function startVigil(env: Record<string, string>, args: string[] = []): Promise<VigilProcess> {
+/**
+ * With `ownGroup`, the server leads a process group of its own, as it would in a terminal of
+ * its own: a signal to that group is a Ctrl-C there, and does not reach the test runner.
+ */
+export async function startVigil(
+  env: Record<string, string>,
+  args: string[] = [],
+  opts: { ownGroup?: boolean } = {},
+): Promise<VigilProcess> {
   const child = spawn(process.execPath, ["bin/vigil.js", "serve", "--port", "0", ...args], {
     cwd: ROOT,
     env: { ...process.env, VIGIL_LOG_LEVEL: "info", VIGIL_TOKENS: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: opts.ownGroup === true,
   });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -158,6 +158,28 @@ describe("DELETE /v1/objects/:id", () => {
     expectProblem(await h.call("DELETE", "/v1/objects/ghost"), 404, "not-found");
   });
 
+  test("compute=keep and compute=stop are accepted; anything else is a 422 naming the parameter", async () => {
+    await put("w1", { policy: "queue-worker" });
+    await put("w2", { policy: "queue-worker" });
+    expect((await h.call("DELETE", "/v1/objects/w1?compute=keep")).status).toBe(204);
+    expect((await h.call("DELETE", "/v1/objects/w2?compute=stop")).status).toBe(204);
+    await put("w3", { policy: "queue-worker" });
+    const problem = expectProblem(await h.call("DELETE", "/v1/objects/w3?compute=later"), 422, "validation");
+    expect(problem.errors[0].path).toBe("$.query.compute");
+    expect(h.services.governor.getObject("w3")).not.toBeNull();
+  });
+
+  test("a substrate that cannot stop the compute makes it a 503, and the object stays", async () => {
+    await put("w1", { policy: "queue-worker" });
+    h.services.driver.release = async () => {
+      throw new Error("the machine is unreachable");
+    };
+    const problem = expectProblem(await h.call("DELETE", "/v1/objects/w1"), 503, "unavailable");
+    expect(problem.detail).toContain("the machine is unreachable");
+    expect(problem.detail).toContain("compute=keep");
+    expect(h.services.governor.getObject("w1")).not.toBeNull();
+  });
+
   test("an invalid id is a 422", async () => {
     expectProblem(await h.call("DELETE", "/v1/objects/a%20b"), 422, "validation");
   });

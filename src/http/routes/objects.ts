@@ -1,7 +1,7 @@
 // Objects: create or update, read, list, delete.
 
 import type { Hono } from "hono";
-import { listObjectsQuery, putObjectSchema } from "../../contracts/http.ts";
+import { deleteObjectQuery, listObjectsQuery, putObjectSchema } from "../../contracts/http.ts";
 import type { ObjectRecord } from "../../core/types.ts";
 import type { RouteDeps } from "../deps.ts";
 import { HttpProblem } from "../problem.ts";
@@ -40,7 +40,8 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
 
   app.delete("/v1/objects/:id", auth("write:objects"), async (c) => {
     const id = objectIdParam(c);
-    if (!(await governor.deleteObject(id))) throw notFound(id);
+    const q = queryParams(c, deleteObjectQuery);
+    if (!(await governor.deleteObject(id, q.compute))) throw notFound(id);
     return c.body(null, 204);
   });
 }

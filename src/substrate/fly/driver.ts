@@ -12,7 +12,7 @@
 import type { Clock } from "../../core/clock.ts";
 import type { Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
-import { DriverError, type Driver, type DriverTarget } from "../driver.ts";
+import { DriverError, type Driver, type DriverTarget, type Release } from "../driver.ts";
 import { FlyApiError, FlyClient, transientStatus, type FlyMachine, type StopBody } from "./client.ts";
 import {
   DEFAULT_FLY_API_URL,
@@ -113,6 +113,11 @@ export class FlyDriver implements Driver {
       }
       return this.observation(cfg, m.state, m.instance_id);
     });
+  }
+
+  /** `stop` stops the machine (it is not destroyed); `keep` leaves it as it is. */
+  async release(t: DriverTarget, mode: Release): Promise<void> {
+    if (mode === "stop") await this.stop(t);
   }
 
   /** Fly pushes nothing to Vigil; changes made elsewhere show up when the governor observes. */

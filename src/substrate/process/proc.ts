@@ -1,8 +1,9 @@
-// Reading /proc (Linux): a process's state letter and start time, and the boot id. These tell
-// a suspended process from a running one, and a process Vigil started from another that
-// happens to have the same pid (pids are reused; pid + start time + boot id are not).
+// Reading /proc (Linux): a process's state letter, process group and start time, its resident
+// memory, the processes of a group, and the boot id. These tell a suspended process from a
+// running one, and a process Vigil started from another that happens to have the same pid
+// (pids are reused; pid + start time + boot id are not).
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 /** Whether /proc can be read here. Without it the driver trusts its own table. */
 export const procfs = existsSync("/proc/self/stat");
@@ -10,11 +11,15 @@ export const procfs = existsSync("/proc/self/stat");
 export interface ProcStat {
   /** Field 3: R running, S sleeping, D disk wait, T stopped, t traced, Z zombie, X dead. */
   state: string;
+  /** Field 4: the parent. */
+  ppid: number;
+  /** Field 5: the process group. */
+  pgrp: number;
   /** Field 22: when the process started, in clock ticks since boot. */
   startTime: number;
 }
 
-/** The pid's state and start time, or null when there is no such process. */
+/** The pid's state, group and start time, or null when there is no such process. */
 export function readStat(pid: number): ProcStat | null {
   let text: string;
   try {
@@ -25,9 +30,11 @@ export function readStat(pid: number): ProcStat | null {
   // Field 2 is the command name in parentheses and may itself hold spaces and ')'.
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const state = fields[0];
+  const ppid = Number(fields[1]);
+  const pgrp = Number(fields[2]);
   const startTime = Number(fields[19]);
-  if (!state || !Number.isSafeInteger(startTime)) return null;
-  return { state, startTime };
+  if (!state || ![ppid, pgrp, startTime].every(Number.isSafeInteger)) return null;
+  return { state, ppid, pgrp, startTime };
 }
 
 /** Stopped by a signal (SIGSTOP) or by a tracer. */
@@ -35,6 +42,39 @@ export const isStopped = (stat: ProcStat): boolean => stat.state === "T" || stat
 
 /** Exited but not yet reaped, or being torn down. */
 export const isGone = (stat: ProcStat): boolean => stat.state === "Z" || stat.state === "X" || stat.state === "x";
+
+/** Every pid in /proc now. */
+export function listPids(): number[] {
+  try {
+    return readdirSync("/proc")
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The live (not exited) members of a process group, the leader first when it lives. */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const pid of listPids()) {
+    const stat = readStat(pid);
+    if (stat && stat.pgrp === pgid && !isGone(stat)) out.push(pid);
+  }
+  return out.sort((a, b) => (a === pgid ? -1 : b === pgid ? 1 : a - b));
+}
+
+/** Resident memory of a process in bytes (VmRSS), or null when it is gone or has none. */
+export function rssBytes(pid: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return null;
+  }
+  const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(text);
+  return m ? Number(m[1]) * 1024 : null;
+}
 
 let boot: string | null | undefined;
 
@@ -51,18 +91,31 @@ export function bootId(): string | null {
 }
 
 /**
- * Re-reads the pid's state until `done` holds or the process is gone, yielding to the event
- * loop (setImmediate) between reads, at most `tries` times. A signal is not acted on the moment
- * kill() returns: the target must be scheduled to stop itself. Returns the last state read.
+ * Re-reads until `done()` holds, yielding to the event loop (setImmediate) between reads, at
+ * most `tries` times. A signal is not acted on the moment kill() returns: the target must be
+ * scheduled to stop itself. Returns whether `done()` held in the end.
+ */
+export async function until(done: () => boolean, tries = 10_000): Promise<boolean> {
+  for (let i = 0; ; i++) {
+    if (done()) return true;
+    if (i >= tries) return false;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+/**
+ * Re-reads the pid's state until `done` holds or the process is gone (see {@link until}).
+ * Returns the last state read.
  */
 export async function waitForState(
   pid: number,
   done: (stat: ProcStat) => boolean,
   tries = 10_000,
 ): Promise<ProcStat | null> {
-  for (let i = 0; ; i++) {
-    const stat = readStat(pid);
-    if (!stat || isGone(stat) || done(stat) || i >= tries) return stat;
-    await new Promise<void>((r) => setImmediate(r));
-  }
+  let stat = readStat(pid);
+  await until(() => {
+    stat = readStat(pid);
+    return !stat || isGone(stat) || done(stat);
+  }, tries);
+  return stat;
 }

@@ -1,7 +1,10 @@
-// Starting a process and telling a failure that will pass (out of processes or file handles)
-// from one that will not (no such command, no permission).
+// Starting a process as the leader of its own session and process group, optionally inside a
+// cgroup, and telling a failure that will pass (out of processes or file handles) from one
+// that will not (no such command, no permission).
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { DriverError } from "../driver.ts";
 import { childEnv, type ProcessConfig } from "./config.ts";
 
@@ -9,21 +12,30 @@ const PASSING = new Set(["EAGAIN", "EMFILE", "ENFILE", "ENOMEM"]);
 
 /**
  * Spawns the config's command and resolves once it runs (Node's 'spawn' event, after exec).
- * stdio is ignored: no pipe ties the child to this server, so it outlives a restart without a
- * SIGPIPE, and its output goes nowhere (a command that wants a log redirects itself, e.g.
- * `sh -c 'exec app >>app.log 2>&1'`). Not detached: the child stays in the server's process
- * group and session.
+ *
+ * - `detached`: the child calls setsid(), so it leads a new session and process group. Its
+ *   whole tree can be signalled as one (`kill(-pgid)`), and signals meant for the server's own
+ *   group (Ctrl-C in its terminal, a service manager stopping the server) do not reach it.
+ * - stdio is ignored: no pipe ties the child to this server, so it outlives a restart without a
+ *   SIGPIPE, and its output goes nowhere (a command that wants a log redirects itself, e.g.
+ *   `sh -c 'exec app >>app.log 2>&1'`).
+ * - With `cgroupProcs` (a cgroup's `cgroup.procs` file), a shell first moves itself into the
+ *   cgroup and then execs the command, so that every process of the tree is born inside it.
  */
-export function spawnProcess(config: ProcessConfig): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
+export function spawnProcess(config: ProcessConfig, cgroupProcs?: string): Promise<ChildProcess> {
+  const env = childEnv(config);
+  let file = config.command;
+  let args = config.args ?? [];
+  if (cgroupProcs !== undefined) {
+    // exec in the shell cannot report ENOENT the way spawn does: look the command up first.
+    checkCommand(config.command, env.PATH ?? "", config.cwd ?? process.cwd());
+    args = ["-c", 'echo $$ > "$0" && exec "$@"', cgroupProcs, config.command, ...args];
+    file = "/bin/sh";
+  }
+  return new Promise((resolvePromise, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(config.command, config.args ?? [], {
-        cwd: config.cwd,
-        env: childEnv(config),
-        stdio: "ignore",
-        detached: false,
-      });
+      child = spawn(file, args, { cwd: config.cwd, env, stdio: "ignore", detached: true });
     } catch (e) {
       reject(spawnFailure(config.command, e));
       return;
@@ -37,9 +49,34 @@ export function spawnProcess(config: ProcessConfig): Promise<ChildProcess> {
       spawned = true;
       // The server may exit while governed processes run on.
       child.unref();
-      resolve(child);
+      resolvePromise(child);
     });
   });
+}
+
+/** Throws the final DriverError spawn would give when `command` cannot be run from `cwd`. */
+function checkCommand(command: string, path: string, cwd: string): void {
+  const fail = (code: string, message: string) => {
+    throw spawnFailure(command, Object.assign(new Error(message), { code }));
+  };
+  try {
+    if (!statSync(cwd).isDirectory()) fail("ENOTDIR", `spawn ${command} ENOTDIR`);
+  } catch (e) {
+    if (e instanceof DriverError) throw e;
+    fail("ENOENT", `spawn ${command} ENOENT`);
+  }
+  const candidates = command.includes("/")
+    ? [isAbsolute(command) ? command : resolve(cwd, command)]
+    : path.split(delimiter).map((dir) => join(resolve(cwd, dir || "."), command));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return;
+    } catch {
+      // next
+    }
+  }
+  fail("ENOENT", `spawn ${command} ENOENT`);
 }
 
 /** ENOENT (no such command or cwd), EACCES and the like are final; resource limits pass. */

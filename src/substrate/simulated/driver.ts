@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { Clock } from "../../core/clock.ts";
 import type { Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
-import { DriverError, type Driver, type DriverTarget, type ObservationListener } from "../driver.ts";
+import { DriverError, type Driver, type DriverTarget, type ObservationListener, type Release } from "../driver.ts";
 
 export const simulatedConfigSchema = z.strictObject({
   startMs: z.number().int().min(0).max(600_000).default(0).describe("Latency of start"),
@@ -54,6 +54,11 @@ export class SimulatedDriver implements Driver {
 
   async observe(t: DriverTarget): Promise<Observation> {
     return { status: this.status.get(t.objectId) ?? "stopped", at: this.clock.now() };
+  }
+
+  /** Its simulated compute goes away with the object either way: there is nothing to keep. */
+  async release(t: DriverTarget, _mode: Release): Promise<void> {
+    this.status.delete(t.objectId);
   }
 
   onObservation(listener: ObservationListener): void {

@@ -157,7 +157,7 @@ describe("process driver", () => {
     await beacon.close();
   });
 
-  test("the observation of a started process carries pid, start time and boot id", async () => {
+  test("the observation of a started process carries pid, start time, boot id and what it keeps resident", async () => {
     const d = newDriver();
     const o = owned(await d.start(target(IDLE)));
     const pid = pidOf(o);
@@ -167,8 +167,16 @@ describe("process driver", () => {
       pid,
       startTime: readStat(pid)?.startTime,
       bootId: expect.any(String),
+      pgid: pid,
+      processes: [{ pid, rssBytes: expect.any(Number) }],
+      rssBytes: expect.any(Number),
     });
-    expect(await d.observe(target(IDLE))).toEqual(o);
+    expect(o.rssBytes).toBeGreaterThan(0);
+    expect(await d.observe(target(IDLE))).toEqual({
+      ...o,
+      processes: [{ pid, rssBytes: expect.any(Number) }],
+      rssBytes: expect.any(Number),
+    });
   });
 
   test("suspend stops the same pid in memory; start resumes it with its memory intact", async () => {

@@ -1,0 +1,203 @@
+// An object's process tree held in a cgroup of its own (VIGIL_PROCESS_CGROUP): the kernel
+// keeps every descendant in it, even one that starts a session of its own, and freezes them all
+// at once. cgroup v2 (`cgroup.freeze`, `cgroup.events`, `cgroup.kill`, `memory.current`) and
+// the v1 freezer hierarchy (`freezer.state`) are both supported.
+
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { isGone, readStat, until } from "./proc.ts";
+import { reportOf, type ProcessTree, type TreeReport } from "./tree.ts";
+
+export type CgroupVersion = "v2" | "v1-freezer";
+
+/** A directory of cgroups Vigil may create children in. */
+export interface CgroupParent {
+  dir: string;
+  version: CgroupVersion;
+}
+
+/** Where `auto` looks, in order: a pure v2 host, the v2 half of a hybrid host, the v1 freezer. */
+export const AUTO_PARENTS = ["/sys/fs/cgroup/vigil", "/sys/fs/cgroup/unified/vigil", "/sys/fs/cgroup/freezer/vigil"];
+
+/**
+ * mkdir, one level, an existing directory being fine. (Not `recursive`: Node's recursive mkdir
+ * never returns when asked for a directory under /proc.)
+ */
+function makeDir(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  }
+}
+
+/** Which kind of cgroup `dir` is, or null when it is none. */
+export function cgroupVersionOf(dir: string): CgroupVersion | null {
+  if (existsSync(join(dir, "cgroup.freeze"))) return "v2";
+  if (existsSync(join(dir, "freezer.state"))) return "v1-freezer";
+  return null;
+}
+
+/**
+ * Prepares the parent cgroup: creates `dir` and checks that a child of it can be made and
+ * frozen. Throws an Error saying what is missing when it cannot be used.
+ */
+export function openCgroupParent(dir: string): CgroupParent {
+  try {
+    makeDir(dir);
+  } catch (e) {
+    throw new Error(`cannot create the cgroup ${dir}: ${(e as Error).message}`);
+  }
+  const probe = join(dir, `probe-${process.pid}`);
+  try {
+    makeDir(probe);
+    const version = cgroupVersionOf(probe);
+    if (!version)
+      throw new Error(`${dir} is not in a cgroup v2 hierarchy (no cgroup.freeze) nor in the v1 freezer hierarchy`);
+    return { dir, version };
+  } catch (e) {
+    throw new Error(`cannot use the cgroup ${dir}: ${(e as Error).message}`);
+  } finally {
+    try {
+      rmdirSync(probe);
+    } catch {
+      // never created
+    }
+  }
+}
+
+/** The first of AUTO_PARENTS that can be used, or null. */
+export function findCgroupParent(): CgroupParent | null {
+  for (const dir of AUTO_PARENTS) {
+    if (!existsSync(join(dir, ".."))) continue;
+    try {
+      return openCgroupParent(dir);
+    } catch {
+      // try the next
+    }
+  }
+  return null;
+}
+
+/**
+ * The cgroup of one spawn of one object: `obj-`, its id (ids are file-name safe, but may be
+ * `.` or `..`) and a nonce.
+ */
+export function cgroupDir(parent: CgroupParent, objectId: string, nonce: string): string {
+  return join(parent.dir, `obj-${objectId}.${nonce}`);
+}
+
+export class CgroupTree implements ProcessTree {
+  constructor(
+    readonly dir: string,
+    readonly version: CgroupVersion,
+  ) {}
+
+  /** Creates the cgroup (a stale empty one from before is reused). */
+  create(): void {
+    makeDir(this.dir);
+  }
+
+  /** The file a process writes its pid to in order to join. */
+  get procsFile(): string {
+    return join(this.dir, "cgroup.procs");
+  }
+
+  members(): number[] {
+    let text: string;
+    try {
+      text = readFileSync(this.procsFile, "utf8");
+    } catch {
+      return [];
+    }
+    return text
+      .split("\n")
+      .filter((l) => l !== "")
+      .map(Number)
+      .filter((pid) => {
+        const stat = readStat(pid);
+        return stat !== null && !isGone(stat);
+      });
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    for (const pid of this.members()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+
+  async freeze(): Promise<boolean> {
+    this.write(this.version === "v2" ? "cgroup.freeze" : "freezer.state", this.version === "v2" ? "1" : "FROZEN");
+    return until(() => this.frozen() || this.members().length === 0);
+  }
+
+  async thaw(): Promise<boolean> {
+    this.write(this.version === "v2" ? "cgroup.freeze" : "freezer.state", this.version === "v2" ? "0" : "THAWED");
+    return until(() => !this.frozenState());
+  }
+
+  frozen(): boolean {
+    return this.members().length > 0 && this.frozenState();
+  }
+
+  /** v2 kills at once (`cgroup.kill`, frozen or not); v1 thaws so that SIGKILL is acted on. */
+  kill(): void {
+    if (this.version === "v2" && existsSync(join(this.dir, "cgroup.kill"))) {
+      this.write("cgroup.kill", "1");
+      return;
+    }
+    this.signal("SIGKILL");
+    this.write(this.version === "v2" ? "cgroup.freeze" : "freezer.state", this.version === "v2" ? "0" : "THAWED");
+  }
+
+  dispose(): void {
+    try {
+      rmdirSync(this.dir);
+    } catch {
+      // still busy, or gone already: a later dispose or the next start reuses it
+    }
+  }
+
+  report(): TreeReport {
+    const extra: Record<string, string | number> = { cgroup: this.dir };
+    const memory = this.read("memory.current");
+    if (memory !== null && /^\d+$/.test(memory)) extra.memoryBytes = Number(memory);
+    return reportOf(this.members(), extra);
+  }
+
+  private frozenState(): boolean {
+    if (this.version === "v2") return /^frozen 1$/m.test(this.read("cgroup.events") ?? "");
+    return this.read("freezer.state") === "FROZEN";
+  }
+
+  private read(file: string): string | null {
+    try {
+      return readFileSync(join(this.dir, file), "utf8").trim();
+    } catch {
+      return null;
+    }
+  }
+
+  private write(file: string, value: string): void {
+    try {
+      writeFileSync(join(this.dir, file), value);
+    } catch {
+      // The cgroup is gone (its tree ended and it was removed): nothing to freeze or thaw.
+    }
+  }
+}
+
+/**
+ * The cgroup tree an observation names (`cgroup`), when it is one of Vigil's and still there;
+ * null otherwise (the tree is then the leader's process group).
+ */
+export function treeOfObservation(last: { readonly [key: string]: unknown } | null): CgroupTree | null {
+  const dir = last?.cgroup;
+  if (typeof dir !== "string" || !/^\/sys\/fs\/cgroup\/.+\/obj-[^/]+$/.test(dir)) return null;
+  const version = cgroupVersionOf(dir);
+  return version ? new CgroupTree(dir, version) : null;
+}

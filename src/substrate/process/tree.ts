@@ -1,0 +1,123 @@
+// An object's compute as a whole tree of processes, not one pid: the command Vigil spawned
+// leads its own process group (its own session), and everything it forks belongs to the group.
+// Suspending freezes every member, waking thaws every member, stopping signals every member.
+// cgroup.ts offers the same interface over a cgroup, which also holds a descendant that left
+// the process group.
+
+import type { Json } from "../../core/types.ts";
+import { groupMembers, isStopped, readStat, rssBytes, until, type ProcStat } from "./proc.ts";
+
+/** What a tree reports of itself in an observation. */
+export interface TreeReport {
+  /** Every live process of the tree, the leader first, with its resident memory. */
+  processes: { pid: number; rssBytes: number | null }[];
+  /** Their resident memory together, in bytes. */
+  rssBytes: number;
+  [key: string]: Json;
+}
+
+export interface ProcessTree {
+  /** The pids of the tree's live processes, the leader first while it lives. */
+  members(): number[];
+  /** Sends `signal` to every live process of the tree. */
+  signal(signal: NodeJS.Signals): void;
+  /** Stops every process from running (resolves true once all are stopped or frozen). */
+  freeze(): Promise<boolean>;
+  /** Lets every process run again (resolves true once none is stopped). */
+  thaw(): Promise<boolean>;
+  /** True when the tree has processes and none of them can run. */
+  frozen(): boolean;
+  /** Ends every process at once, frozen or not. */
+  kill(): void;
+  /** Frees what the tree holds (a cgroup directory) once it is empty. */
+  dispose(): void;
+  report(): TreeReport;
+}
+
+/** The most processes an observation lists (the total memory counts them all). */
+const LISTED = 32;
+
+/** Resident memory of each member, for an observation. */
+export function reportOf(pids: number[], extra: Record<string, Json> = {}): TreeReport {
+  const all = pids.map((pid) => ({ pid, rssBytes: rssBytes(pid) }));
+  const total = all.reduce((n, p) => n + (p.rssBytes ?? 0), 0);
+  const report: TreeReport = { processes: all.slice(0, LISTED), rssBytes: total, ...extra };
+  if (all.length > LISTED) report.processCount = all.length;
+  return report;
+}
+
+/**
+ * A process group whose leader Vigil spawned with `setsid` (so the group id is the leader's
+ * pid). Signals go to the group with `kill(-pgid)`, and only while the group has live
+ * members: the kernel does not give a group's id to a new process while the group exists, so a
+ * group with members is Vigil's, and an empty one is never signalled.
+ */
+export class ProcessGroupTree implements ProcessTree {
+  constructor(readonly pgid: number) {}
+
+  members(): number[] {
+    return groupMembers(this.pgid);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.members().length === 0) return;
+    try {
+      process.kill(-this.pgid, signal);
+    } catch {
+      // ESRCH: the last member exited between the check and the signal.
+    }
+  }
+
+  /**
+   * SIGSTOP to the group until every member reads `T`. A shell caught in vfork() waits in `D`
+   * for its child, stopped before it could exec, and cannot reach `T` itself: the tree is
+   * thawed and stopped again (a few rounds at most), and if that keeps happening, such a
+   * blocked parent counts as frozen, for it cannot run until its child does.
+   */
+  async freeze(): Promise<boolean> {
+    for (let round = 0; round < 10; round++) {
+      this.signal("SIGSTOP");
+      const empty = () => this.members().length === 0;
+      if (!(await until(() => this.frozen() || empty()))) return false;
+      if (empty() || this.stats().every(isStopped)) return true;
+      this.signal("SIGCONT");
+    }
+    return this.frozen();
+  }
+
+  async thaw(): Promise<boolean> {
+    this.signal("SIGCONT");
+    return until(() => this.members().every((pid) => !stoppedPid(pid)));
+  }
+
+  /** True when no member can run: each is stopped, or blocked on a stopped child of the tree. */
+  frozen(): boolean {
+    const stats = this.stats();
+    return (
+      stats.length > 0 &&
+      stats.every((s) => isStopped(s) || (s.state === "D" && stats.some((c) => c.ppid === s.pid && isStopped(c))))
+    );
+  }
+
+  private stats(): (ProcStat & { pid: number })[] {
+    return this.members().flatMap((pid) => {
+      const stat = readStat(pid);
+      return stat ? [{ ...stat, pid }] : [];
+    });
+  }
+
+  kill(): void {
+    this.signal("SIGKILL");
+  }
+
+  dispose(): void {}
+
+  report(): TreeReport {
+    return reportOf(this.members(), { pgid: this.pgid });
+  }
+}
+
+function stoppedPid(pid: number): boolean {
+  const stat = readStat(pid);
+  return stat !== null && isStopped(stat);
+}

@@ -1,0 +1,285 @@
+// The process driver governs the whole tree: a forking shell, its child and its grandchild are
+// frozen, thawed and stopped together; what outlives its leader is stopped; the tree lives in
+// its own session, so signals to the server's group do not reach it; and with a cgroup even a
+// descendant that left the process group is frozen. Real processes throughout. Nothing waits
+// on a timer: "no file grew" is checked against a witness process outside the tree that keeps
+// writing, so the test waits for the witness's writes, not for time.
+
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import type { Observation } from "../../../src/core/types.ts";
+import type { DriverTarget } from "../../../src/substrate/driver.ts";
+import { findCgroupParent, type CgroupParent } from "../../../src/substrate/process/cgroup.ts";
+import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
+import { groupMembers, isGone, listPids, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { VirtualClock } from "../../../src/timers/clock.ts";
+
+/** Appends a line to $1 every 10 ms, forever. */
+const LOOP = (file: string) => `while :; do echo . >> ${file}; sleep 0.01; done`;
+/** A shell whose child writes `child` and whose grandchild writes `grandchild`; the shell waits. */
+const FORKING = `(sh -c '${LOOP("grandchild")}' & ${LOOP("child")}) & wait`;
+
+const size = (file: string) => (existsSync(file) ? statSync(file).size : 0);
+
+let dir: string;
+let clock: VirtualClock;
+let witness: ChildProcess;
+const drivers: ProcessDriver[] = [];
+const trees: number[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "vigil-tree-"));
+  clock = new VirtualClock(Date.parse("2026-03-01T00:00:00Z"));
+  // The witness: a process outside every governed tree that proves time passed.
+  witness = spawn("sh", ["-c", LOOP(join(dir, "witness"))], { stdio: "ignore", detached: true });
+});
+
+afterEach(async () => {
+  for (const d of drivers.splice(0)) await d.close();
+  // Every process a test left: the trees' groups, the witness, and anything working in `dir`.
+  const inDir = listPids().filter((pid) => {
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`) === dir;
+    } catch {
+      return false;
+    }
+  });
+  for (const pgid of [...trees.splice(0), witness.pid!]) kill(-pgid);
+  for (const pid of inDir) kill(pid);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // gone
+  }
+}
+
+function newDriver(cgroup: CgroupParent | null = null): ProcessDriver {
+  const d = new ProcessDriver({ clock, cgroup });
+  drivers.push(d);
+  return d;
+}
+
+function target(script: string, objectId = "tree-1"): DriverTarget {
+  return { objectId, config: { command: "sh", args: ["-c", script], cwd: dir, graceMs: 5000 } };
+}
+
+/** Waits (bounded) until the witness has written `lines` more lines. */
+async function witnessWrites(lines = 15): Promise<void> {
+  const file = join(dir, "witness");
+  const from = size(file);
+  const ok = await until(() => size(file) >= from + lines * 2, 5_000_000);
+  if (!ok) throw new Error("the witness stopped writing");
+}
+
+/** Waits (bounded) until every named file exists and has grown. */
+async function growing(...names: string[]): Promise<void> {
+  const from = names.map((n) => size(join(dir, n)));
+  const ok = await until(() => names.every((n, i) => size(join(dir, n)) > from[i]!), 5_000_000);
+  if (!ok) throw new Error(`${names.join(", ")} did not grow`);
+}
+
+const pidsOf = (o: Observation) => (o.processes as { pid: number }[]).map((p) => p.pid);
+const states = (pids: number[]) => pids.map((pid) => readStat(pid)?.state);
+/** The long-lived processes of the tree (the loops' `sleep`s come and go). */
+const shells = (pids: number[]) =>
+  pids.filter((pid) => {
+    try {
+      return !readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep");
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+
+describe("a forking tree on the process substrate", () => {
+  test("leads its own session and process group", async () => {
+    const d = newDriver();
+    const started = await d.start(target(FORKING));
+    const pid = started.pid as number;
+    trees.push(pid);
+    expect(readStat(pid)?.pgrp).toBe(pid);
+    expect(readStat(process.pid)?.pgrp).not.toBe(pid);
+    expect(started).toMatchObject({ status: "running", pid, pgid: pid });
+  });
+
+  test("dormancy freezes every process of the tree; wake thaws them all, same pids", async () => {
+    const d = newDriver();
+    const t = target(FORKING);
+    const pid = (await d.start(t)).pid as number;
+    trees.push(pid);
+    await growing("child", "grandchild");
+    // The leader, the child's subshell, the grandchild's shell, and their sleeps.
+    await until(() => shells(groupMembers(pid)).length >= 3);
+
+    const suspended = await d.suspend(t);
+    expect(suspended.status).toBe("suspended");
+    const frozen = shells(pidsOf(suspended));
+    expect(frozen.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(states(pidsOf(suspended)))).toEqual(new Set(["T"]));
+    expect(suspended.rssBytes).toBeGreaterThan(0);
+
+    const before = [size(join(dir, "child")), size(join(dir, "grandchild"))];
+    await witnessWrites();
+    expect([size(join(dir, "child")), size(join(dir, "grandchild"))]).toEqual(before);
+    expect((await d.observe(t)).status).toBe("suspended");
+
+    const resumed = await d.start(t);
+    expect(resumed.status).toBe("running");
+    expect(resumed.pid).toBe(pid);
+    await growing("child", "grandchild");
+    expect(shells(pidsOf(await d.observe(t)))).toEqual(expect.arrayContaining(frozen));
+    expect(states(frozen).every((s) => s !== "T")).toBe(true);
+  });
+
+  test("stop ends the whole tree, children and grandchildren with the leader", async () => {
+    const d = newDriver();
+    const t = target(FORKING);
+    const pid = (await d.start(t)).pid as number;
+    trees.push(pid);
+    await until(() => shells(groupMembers(pid)).length >= 3);
+    const members = groupMembers(pid);
+    await d.suspend(t);
+    expect(await d.stop(t)).toMatchObject({ status: "stopped", pid });
+    expect(groupMembers(pid)).toEqual([]);
+    expect(members.every((m) => readStat(m) === null || isGone(readStat(m)!))).toBe(true);
+  });
+
+  test("a descendant that ignores SIGTERM gets SIGKILL after graceMs on the clock", async () => {
+    const d = newDriver();
+    const t = target(`sh -c 'trap "" TERM; ${LOOP("stubborn")}' & wait`);
+    const pid = (await d.start(t)).pid as number;
+    trees.push(pid);
+    await growing("stubborn");
+    let settled = false;
+    const stopping = d.stop(t).finally(() => (settled = true));
+    await until(() => readStat(pid) === null || isGone(readStat(pid)!));
+    await clock.advance(4999);
+    expect(settled).toBe(false);
+    expect(groupMembers(pid).length).toBeGreaterThan(0);
+    await clock.advance(1);
+    expect(await stopping).toMatchObject({ status: "stopped", pid });
+    expect(groupMembers(pid)).toEqual([]);
+  });
+
+  test("when the leader exits on its own, what is left of its tree is stopped, and the exit reported", async () => {
+    const d = newDriver();
+    const seen = new Promise<Observation>((resolve) => d.onObservation((_, o) => resolve(o)));
+    const t = target(`sh -c '${LOOP("orphan")}' & sleep 0.2; exit 3`);
+    const pid = (await d.start(t)).pid as number;
+    trees.push(pid);
+    await growing("orphan");
+    expect(await seen).toMatchObject({ status: "stopped", pid, exitCode: 3, reason: "exited" });
+    expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
+    const left = size(join(dir, "orphan"));
+    await witnessWrites();
+    expect(size(join(dir, "orphan"))).toBe(left);
+  });
+
+  test("release keep leaves the tree running (thawed) and forgets it; release stop ends it", async () => {
+    const d = newDriver();
+    const kept = target(FORKING, "kept");
+    const pid = (await d.start(kept)).pid as number;
+    trees.push(pid);
+    await d.suspend(kept);
+    await d.release(kept, "keep");
+    expect((await d.observe(kept)).status).toBe("stopped");
+    expect(states([pid])).not.toContain("T");
+    await growing("child");
+
+    const ended = target(`${LOOP("ended")}`, "ended");
+    const pid2 = (await d.start(ended)).pid as number;
+    trees.push(pid2);
+    await d.release(ended, "stop");
+    expect(groupMembers(pid2)).toEqual([]);
+    expect((await d.observe(ended)).status).toBe("stopped");
+  });
+
+  test("after a restart, leftovers of a leader that died meanwhile are stopped", async () => {
+    const a = newDriver();
+    const t = target(FORKING);
+    const before = await a.start(t);
+    const pid = before.pid as number;
+    trees.push(pid);
+    await until(() => shells(groupMembers(pid)).length >= 3);
+    await a.close();
+    process.kill(pid, "SIGKILL");
+    await until(() => readStat(pid) === null || isGone(readStat(pid)!));
+    expect(groupMembers(pid).length).toBeGreaterThan(0);
+
+    const b = newDriver();
+    expect(await b.adopt(t, before)).toMatchObject({ status: "stopped", reason: "not running after restart" });
+    expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
+  });
+
+  test("after a restart, a live tree is adopted by its group and frozen whole", async () => {
+    const a = newDriver();
+    const t = target(FORKING);
+    const before = await a.start(t);
+    const pid = before.pid as number;
+    trees.push(pid);
+    await until(() => shells(groupMembers(pid)).length >= 3);
+    await a.close();
+    const b = new ProcessDriver({ clock, watchMs: 1000 });
+    drivers.push(b);
+    expect(await b.adopt(t, before)).toMatchObject({ status: "running", pid, reason: "adopted after restart" });
+    const suspended = await b.suspend(t);
+    expect(new Set(states(pidsOf(suspended)))).toEqual(new Set(["T"]));
+    // Not its child: the leader's exit is confirmed by the watch on the clock.
+    const stopping = b.stop(t);
+    await until(() => groupMembers(pid).length === 0, 5_000_000);
+    await clock.advance(1000);
+    expect(await stopping).toMatchObject({ status: "stopped", pid });
+  });
+
+  test("a descendant that starts a session of its own escapes the process group", async () => {
+    // What the cgroup mode below is for: without it, this one keeps running while dormant.
+    const d = newDriver();
+    const t = target(`setsid sh -c '${LOOP("escaped")}' & wait`);
+    const pid = (await d.start(t)).pid as number;
+    trees.push(pid);
+    await growing("escaped");
+    await d.suspend(t);
+    await growing("escaped");
+    await d.stop(t);
+    // Still running: it is in no group of ours (afterEach ends it by its working directory).
+    await growing("escaped");
+  });
+});
+
+const cgroup = findCgroupParent();
+const cgroupTitle = cgroup
+  ? `with a cgroup (${cgroup.version} at ${cgroup.dir})`
+  : "with a cgroup: SKIPPED, no writable cgroup v2 nor v1 freezer hierarchy on this machine";
+
+describe.skipIf(!cgroup)(cgroupTitle, () => {
+  test("dormancy freezes even a descendant that left the process group; the observation carries its memory", async () => {
+    const d = newDriver(cgroup);
+    const t = target(`setsid sh -c '${LOOP("escaped")}' & ${LOOP("child")} & wait`);
+    const started = await d.start(t);
+    const pid = started.pid as number;
+    trees.push(pid);
+    expect(typeof started.cgroup).toBe("string");
+    await growing("escaped", "child");
+    const suspended = await d.suspend(t);
+    expect(suspended.status).toBe("suspended");
+    expect(suspended.rssBytes).toBeGreaterThan(0);
+    const before = [size(join(dir, "escaped")), size(join(dir, "child"))];
+    await witnessWrites();
+    expect([size(join(dir, "escaped")), size(join(dir, "child"))]).toEqual(before);
+
+    expect((await d.start(t)).status).toBe("running");
+    await growing("escaped", "child");
+    expect(await d.stop(t)).toMatchObject({ status: "stopped", pid });
+    const cgroupDir = started.cgroup as string;
+    expect(await until(() => !existsSync(cgroupDir), 5_000_000)).toBe(true);
+    const after = size(join(dir, "escaped"));
+    await witnessWrites();
+    expect(size(join(dir, "escaped"))).toBe(after);
+  });
+});
