@@ -1,13 +1,25 @@
-// Compiles a validated policy into what evaluation needs: a pool of json-rules-engine Engines
-// (one Engine never runs two evaluations at once: its run state is shared), Vigil's operators,
-// the simple path resolver, and the envelope's durations in milliseconds.
+// Compiles a validated policy into what evaluation needs: its rules compiled into plain
+// closures (rules-compiler.ts) and, for the policies those do not cover and for the errors
+// they leave to json-rules-engine, a pool of json-rules-engine Engines (one Engine never runs
+// two evaluations at once: its run state is shared) with Vigil's operators and the simple path
+// resolver; and the envelope's durations in milliseconds.
 
 import { Engine, type RuleProperties, type TopLevelCondition } from "json-rules-engine";
 import { durationMs } from "./durations.ts";
+import { olderThan, within } from "./operators.ts";
 import { resolvePath } from "./paths.ts";
 import type { EventDocument, PolicyDocument } from "./policy.ts";
+import { compileRules, type CompiledRules, type RulesEvaluator } from "./rules-compiler.ts";
 import type { Schedule } from "./schedule.ts";
 import type { JsonObject, SleepMode } from "./types.ts";
+
+export { toEpochMs } from "./operators.ts";
+
+/** Which engine evaluates a policy's rules, and why when it is not the compiled one. */
+export interface EngineChoice {
+  name: "compiled" | "json-rules-engine";
+  reason?: string;
+}
 
 export interface CompiledPolicy {
   name: string;
@@ -24,6 +36,11 @@ export interface CompiledPolicy {
   schedules: Schedule[];
   /** Rule names in file order, for stable output. */
   ruleOrder: string[];
+  /** The engine evaluateRules runs this policy on. */
+  engine: EngineChoice;
+  /** The compiled rules; null when the policy runs on json-rules-engine. */
+  evaluator: RulesEvaluator | null;
+  /** json-rules-engine: the fallback, and the reference the compiled rules are tested against. */
   engines: EnginePool;
 }
 
@@ -43,7 +60,7 @@ export interface PooledEngine {
  */
 export class EnginePool {
   private readonly idle: PooledEngine[] = [];
-  private readonly waiting: ((e: PooledEngine) => void)[] = [];
+  private readonly waiting: { resolve: (e: PooledEngine) => void; reject: (error: unknown) => void }[] = [];
   private created = 0;
 
   constructor(
@@ -53,57 +70,59 @@ export class EnginePool {
 
   async use<T>(fn: (e: PooledEngine) => Promise<T>): Promise<T> {
     const e = await this.acquire();
+    let ok = false;
     try {
-      return await fn(e);
+      const result = await fn(e);
+      ok = true;
+      return result;
     } finally {
-      this.release(e);
+      if (ok) this.release(e);
+      else this.discard();
     }
   }
 
   private acquire(): Promise<PooledEngine> | PooledEngine {
     const e = this.idle.pop();
     if (e) return e;
-    if (this.created < this.max) {
-      this.created++;
+    if (this.created < this.max) return this.create();
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /** A new Engine; one json-rules-engine refuses to build is not counted (nothing would free it). */
+  private create(): PooledEngine {
+    this.created++;
+    try {
       return this.build();
+    } catch (error) {
+      this.created--;
+      throw error;
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   private release(e: PooledEngine): void {
     const next = this.waiting.shift();
-    if (next) next(e);
+    if (next) next.resolve(e);
     else this.idle.push(e);
+  }
+
+  /**
+   * Drops the Engine of a run that threw: json-rules-engine goes on with the rest of that run
+   * and then marks the Engine finished, which would cut short a run started on it meanwhile.
+   */
+  private discard(): void {
+    this.created--;
+    const next = this.waiting.shift();
+    if (!next) return;
+    try {
+      next.resolve(this.create());
+    } catch (error) {
+      next.reject(error);
+    }
   }
 
   get size(): number {
     return this.created;
   }
-}
-
-/** Parses a timestamp fact value: epoch milliseconds or an ISO 8601 string. */
-export function toEpochMs(value: unknown): number | null {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (typeof value === "string") {
-    const t = Date.parse(value);
-    return Number.isNaN(t) ? null : t;
-  }
-  return null;
-}
-
-const durationCache = new Map<string, number>();
-function cachedDuration(text: unknown): number | null {
-  if (typeof text !== "string") return null;
-  let ms = durationCache.get(text);
-  if (ms === undefined) {
-    try {
-      ms = durationMs(text);
-    } catch {
-      return null;
-    }
-    durationCache.set(text, ms);
-  }
-  return ms;
 }
 
 /** Builds one Engine for a policy with Vigil's operators bound to `context`. */
@@ -113,18 +132,8 @@ export function buildEngine(doc: PolicyDocument): PooledEngine {
     allowUndefinedFacts: false,
     pathResolver: resolvePath,
   });
-  // olderThan: the timestamp lies more than the duration before now.
-  engine.addOperator("olderThan", (fact: unknown, value: unknown) => {
-    const t = toEpochMs(fact);
-    const d = cachedDuration(value);
-    return t !== null && d !== null && context.now - t > d;
-  });
-  // within: the timestamp lies within the duration of now, before or after.
-  engine.addOperator("within", (fact: unknown, value: unknown) => {
-    const t = toEpochMs(fact);
-    const d = cachedDuration(value);
-    return t !== null && d !== null && Math.abs(context.now - t) <= d;
-  });
+  engine.addOperator("olderThan", (fact: unknown, value: unknown) => olderThan(context.now, fact, value));
+  engine.addOperator("within", (fact: unknown, value: unknown) => within(context.now, fact, value));
   for (const [name, condition] of Object.entries(doc.conditions ?? {})) {
     engine.setCondition(name, condition as TopLevelCondition);
   }
@@ -140,10 +149,19 @@ export function buildEngine(doc: PolicyDocument): PooledEngine {
   return { engine, context };
 }
 
+export interface CompileOptions {
+  /** Run on json-rules-engine even when the rules compile (benchmarks, differential tests). */
+  engine?: "compiled" | "json-rules-engine";
+}
+
 /** Compiles a validated policy document. */
-export function compilePolicy(doc: PolicyDocument, hash: string): CompiledPolicy {
+export function compilePolicy(doc: PolicyDocument, hash: string, options: CompileOptions = {}): CompiledPolicy {
   const events = new Map<string, EventDocument>();
   for (const rule of doc.rules) events.set(rule.name, rule.event);
+  const rules: CompiledRules =
+    options.engine === "json-rules-engine"
+      ? { ok: false, reason: "json-rules-engine was asked for" }
+      : compileRules(doc);
   return {
     name: doc.name,
     version: doc.version,
@@ -156,6 +174,8 @@ export function compilePolicy(doc: PolicyDocument, hash: string): CompiledPolicy
     events,
     schedules: (doc.schedules ?? []).map((s) => ({ name: s.name, cron: s.cron, timezone: s.timezone })),
     ruleOrder: doc.rules.map((r) => r.name),
+    engine: rules.ok ? { name: "compiled" } : { name: "json-rules-engine", reason: rules.reason },
+    evaluator: rules.ok ? rules.evaluate : null,
     engines: new EnginePool(() => buildEngine(doc)),
   };
 }

@@ -1,42 +1,45 @@
 // Runs a compiled policy against one object's built-in facts and explains the result:
-// which rules fired, and for every rule each condition as true, false or not evaluated.
+// which rules fired, and for every rule each condition as true, false or not evaluated. The
+// compiled rules (rules-compiler.ts) when the policy has them, json-rules-engine otherwise;
+// both give the same result, which is json-rules-engine's.
 
-import type { RuleResult } from "json-rules-engine";
+import type { EngineResult, RuleResult } from "json-rules-engine";
 import type { CompiledPolicy } from "./compile.ts";
-import type {
-  ConditionExplanation,
-  FiredEvent,
-  Json,
-  JsonObject,
-  LifecycleState,
-  Observation,
-  RuleExplanation,
-  Trigger,
-} from "./types.ts";
+import type { BuiltinFacts, RuleEvaluation } from "./rules-compiler.ts";
+import type { ConditionExplanation, FiredEvent, Json, JsonObject, RuleExplanation } from "./types.ts";
 
-/** The built-in facts of one evaluation (see the policy author's guide). */
-export interface BuiltinFacts {
-  memory: JsonObject;
-  state: LifecycleState;
-  now: number;
-  trigger: Trigger;
-  changed: string[];
-  idleMs: number;
-  stateAgeMs: number;
-  substrate: Observation | { status: "unknown" };
-}
+export type { BuiltinFacts, RuleEvaluation } from "./rules-compiler.ts";
 
-export interface RuleEvaluation {
-  fired: FiredEvent[];
-  rules: RuleExplanation[];
-}
-
-/** Evaluates every rule of the policy; one pooled Engine per run. */
+/**
+ * Evaluates every rule of the policy on the engine it was compiled for. An evaluation the
+ * compiled rules cannot finish (one that throws) is run again on json-rules-engine, which
+ * throws too, so that the error is exactly json-rules-engine's.
+ */
 export async function evaluateRules(policy: CompiledPolicy, facts: BuiltinFacts): Promise<RuleEvaluation> {
+  if (policy.evaluator !== null) {
+    try {
+      return policy.evaluator(facts);
+    } catch {
+      // fall through: json-rules-engine decides what this evaluation throws
+    }
+  }
+  return evaluateOnEngine(policy, facts);
+}
+
+/** Evaluates every rule of the policy on json-rules-engine; one pooled Engine per run. */
+export async function evaluateOnEngine(policy: CompiledPolicy, facts: BuiltinFacts): Promise<RuleEvaluation> {
   const result = await policy.engines.use(async ({ engine, context }) => {
     context.now = facts.now;
     return engine.run(facts as unknown as Record<string, unknown>);
   });
+  return explainEngineResult(policy, result);
+}
+
+/** Builds the RuleEvaluation of a json-rules-engine run of the policy's rules. */
+export function explainEngineResult(
+  policy: Pick<CompiledPolicy, "ruleOrder" | "events">,
+  result: Pick<EngineResult, "results" | "failureResults">,
+): RuleEvaluation {
   const byName = new Map<string, RuleResult>();
   for (const r of result.results) byName.set(r.name, r);
   for (const r of result.failureResults) byName.set(r.name, r);

@@ -53,6 +53,7 @@ export function loadPolicyText(text: string, file: string, now: number): LoadRes
     loadedAt: at,
     rules: v.policy.rules.map((r) => r.name),
     document: v.policy,
+    engine: { ...compiled.engine },
   };
   if (v.policy.description !== undefined) info.description = v.policy.description;
   return { ok: true, policy: { compiled, info }, warnings: v.warnings };

@@ -89,6 +89,8 @@ export interface PolicyInfo {
   description?: string;
   rules: string[];
   document: unknown;
+  /** The engine that evaluates its rules: compiled, or json-rules-engine with the reason. */
+  engine: { name: "compiled" | "json-rules-engine"; reason?: string };
 }
 
 export interface PolicyError {

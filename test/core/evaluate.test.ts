@@ -1,10 +1,12 @@
 // Evaluation and decide(): which rules fire, how each condition is explained, the built-in
 // facts, Vigil's time operators, memory limits, engine pooling, and a differential test of the
-// compiled fast path against a plain json-rules-engine Engine with its default resolver.
+// compiled rules against a plain json-rules-engine Engine with its default resolver (the
+// generated differential test against Vigil's own Engine is rules-compiler.test.ts).
 
 import { Engine, type RuleProperties, type TopLevelCondition } from "json-rules-engine";
 import { describe, expect, test } from "vitest";
 import { validatePolicy } from "../../src/contracts/validate-policy.ts";
+import { compilePolicy } from "../../src/core/compile.ts";
 import { decide, type Arrival, type DecideDeps } from "../../src/core/decide.ts";
 import { evaluateRules, type BuiltinFacts } from "../../src/core/evaluate.ts";
 import { DEFAULT_LIMITS, MemoryLimitError, type MemoryLimits } from "../../src/core/memory-limits.ts";
@@ -555,6 +557,8 @@ describe("decide: the decision record", () => {
 });
 
 describe("EnginePool: concurrent evaluations under one policy", () => {
+  // The pool serves the policies (and the evaluations) that run on json-rules-engine: these
+  // tests ask for it, since the compiled rules would need no Engine at all.
   // Two priority sets: json-rules-engine checks its shared `status` between them, which is
   // where overlapping runs of one Engine lose results.
   const RULES: RuleDoc[] = [
@@ -582,10 +586,14 @@ describe("EnginePool: concurrent evaluations under one policy", () => {
   }
 
   test.each([
-    ["started together", false],
-    ["started a microtask apart", true],
-  ])("50 decide() calls %s each get their own result", async (_name, staggered) => {
-    const policy = policyOf(RULES);
+    ["started together", false, "json-rules-engine"],
+    ["started a microtask apart", true, "json-rules-engine"],
+    ["started together", false, "compiled"],
+  ] as const)("50 decide() calls %s each get their own result (%s)", async (_name, staggered, engine) => {
+    const v = validatePolicy({ name: "probe", version: "7", rules: RULES });
+    if (!v.valid) throw new Error(JSON.stringify(v.errors));
+    const policy = compilePolicy(v.policy, "hash", { engine });
+    expect(policy.engine.name).toBe(engine);
     const objects = Array.from({ length: 50 }, (_, i) =>
       makeObject({
         id: `o-${i}`,
@@ -602,8 +610,39 @@ describe("EnginePool: concurrent evaluations under one policy", () => {
       const deep = r.decision.explanation.rules[0]!.conditions as { conditions: { factValue?: Json }[] };
       expect(deep.conditions[0]!.factValue).toBe(i);
     });
-    expect(policy.engines.size).toBeGreaterThan(1);
-    expect(policy.engines.size).toBeLessThanOrEqual(4);
+    if (engine === "compiled") expect(policy.engines.size).toBe(0);
+    else {
+      expect(policy.engines.size).toBeGreaterThan(1);
+      expect(policy.engines.size).toBeLessThanOrEqual(4);
+    }
+  });
+
+  test("a run that throws does not cut short the next run on the pool", async () => {
+    // json-rules-engine goes on with the rest of a run that threw, then marks its Engine
+    // finished: a run started on that Engine meanwhile loses its lower-priority rules.
+    const v = validatePolicy({
+      name: "probe",
+      version: "1",
+      rules: [
+        { ...rule("boom", { all: [mem("$.x", "swap:in", "a")] }), priority: 2 },
+        rule("later", { all: [mem("$.y", "equal", 1)] }),
+      ],
+    });
+    if (!v.valid) throw new Error(JSON.stringify(v.errors));
+    const policy = compilePolicy(v.policy, "hash", { engine: "json-rules-engine" });
+    await expect(evaluateRules(policy, facts())).rejects.toThrow(TypeError);
+    const r = await evaluateRules(policy, facts({ memory: { x: "abc", y: 1 } }));
+    expect(r.rules.map((x) => [x.rule, x.fired, x.conditions.result])).toEqual([
+      ["boom", true, true],
+      ["later", true, true],
+    ]);
+  });
+
+  test("a policy json-rules-engine cannot build fails every evaluation, none left waiting", async () => {
+    const policy = policyOf([rule("r", { all: [] })], { conditions: { "": { all: [] } } });
+    expect(policy.engine.name).toBe("json-rules-engine");
+    for (let i = 0; i < 6; i++)
+      await expect(evaluateRules(policy, facts())).rejects.toThrow("Engine: setCondition() requires name");
   });
 
   test("control: the same load on one shared Engine loses results (why the pool exists)", async () => {

@@ -26,6 +26,33 @@ describe("GET /v1/policies", () => {
     expect(reply.body).toMatchObject({ name: "queue-worker", version: "1" });
   });
 
+  test("each policy says which engine evaluates its rules", async () => {
+    const list = await h.call("GET", "/v1/policies");
+    expect(list.body.items.map((p: { engine: unknown }) => p.engine)).toEqual(
+      list.body.items.map(() => ({ name: "compiled" })),
+    );
+    const one = await h.call("GET", "/v1/policies/queue-worker");
+    expect(one.body.engine).toEqual({ name: "compiled" });
+  });
+
+  test("a policy the compiler leaves to json-rules-engine says so, and why", async () => {
+    // A shared condition named "": json-rules-engine refuses to build it, so the policy stays
+    // there to fail the way it always did.
+    const doc = queueWorkerPolicy();
+    doc.name = "fallback";
+    doc.conditions = { "": { all: [] } };
+    const loaded = h.services.policies.loadText(JSON.stringify(doc), "fallback.json");
+    expect(loaded.ok).toBe(true);
+    const reply = await h.call("GET", "/v1/policies/fallback");
+    expect(reply.status).toBe(200);
+    expect(reply.body.engine).toEqual({
+      name: "json-rules-engine",
+      reason: expect.stringContaining("empty name"),
+    });
+    const list = await h.call("GET", "/v1/policies");
+    expect(list.body.items.find((p: { name: string }) => p.name === "fallback").engine.name).toBe("json-rules-engine");
+  });
+
   test("an unknown policy is a 404", async () => {
     const problem = expectProblem(await h.call("GET", "/v1/policies/nope"), 404, "not-found");
     expect(problem.detail).toContain("nope");

@@ -1,0 +1,84 @@
+// Vigil's time operators read timestamps as Date.parse does: the fast path for the ISO form
+// (operators.ts parseUtcStamp) against Date.parse itself, on generated near-ISO strings and
+// on every kind of date toISOString writes.
+
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { composeOperator, constantTest, toEpochMs } from "../../src/core/operators.ts";
+import { OPERATORS } from "../../src/core/vocabulary.ts";
+
+const byDateParse = (s: string): number | null => {
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? null : t;
+};
+
+describe("toEpochMs reads a string exactly as Date.parse", () => {
+  test.each([
+    "2026-03-01T12:00:00Z",
+    "2026-03-01T12:00:00.123Z",
+    "2024-02-28T23:59:59.999Z",
+    "2024-02-29T00:00:00Z",
+    "2026-02-31T00:00:00Z",
+    "2026-01-01T24:00:00Z",
+    "2026-01-01T23:59:60Z",
+    "2026-13-01T00:00:00Z",
+    "2026-00-10T00:00:00Z",
+    "2026-01-00T00:00:00Z",
+    "0999-12-31T00:00:00Z",
+    "0000-01-01T00:00:00Z",
+    "1000-01-01T00:00:00Z",
+    "1969-12-31T23:59:59.999Z",
+    "9999-12-28T23:59:59.999Z",
+    "+012026-01-01T00:00:00Z",
+    "2026-01-01T00:00:00+01:00",
+    "2026-01-01T00:00:00.1Z",
+    "2026-01-01",
+    "2026-01-01T00:00:00z",
+    "2026-01-01 00:00:00Z",
+    "yesterday",
+    "",
+  ])("%s", (s) => {
+    expect(toEpochMs(s)).toBe(byDateParse(s));
+  });
+
+  test("generated near-ISO strings", () => {
+    const digit = fc.constantFrom(..."0123456789");
+    const slot = (c: string) => (c === "D" ? digit : fc.constant(c));
+    const template = (t: string) => fc.tuple(...[...t].map(slot)).map((cs) => cs.join(""));
+    // One character sometimes replaced, so that the fast path's every check is crossed.
+    const spoiled = fc
+      .tuple(
+        fc.oneof(template("DDDD-DD-DDTDD:DD:DDZ"), template("DDDD-DD-DDTDD:DD:DD.DDDZ")),
+        fc.option(fc.tuple(fc.nat(23), fc.constantFrom(..."0123456789-:T.Z+ a")), { freq: 3 }),
+      )
+      .map(([s, edit]) => (edit && edit[0] < s.length ? s.slice(0, edit[0]) + edit[1] + s.slice(edit[0] + 1) : s));
+    fc.assert(
+      fc.property(spoiled, (s) => toEpochMs(s) === byDateParse(s)),
+      { seed: 7, numRuns: 20_000 },
+    );
+  });
+
+  test("every date toISOString writes", () => {
+    const anyDate = fc.date({ min: new Date(-8.64e15), max: new Date(8.64e15), noInvalidDate: true });
+    fc.assert(
+      fc.property(anyDate, (d) => toEpochMs(d.toISOString()) === d.getTime()),
+      { seed: 7, numRuns: 20_000 },
+    );
+  });
+});
+
+describe("constantTest is the undecorated operator with its value bound", () => {
+  const values = [0, 9, 10, "10", "9", "abc", "", null, true, ["a", 10], "PT5M", "P1D", [1, 2], { a: 1 }];
+  const facts = [...values, undefined, "2026-03-01T11:58:00Z", Date.UTC(2026, 2, 1, 11, 50), [10, "a"]];
+  const now = Date.UTC(2026, 2, 1, 12);
+
+  test.each(OPERATORS.map((op) => [op]))("%s", (op) => {
+    const general = composeOperator(op)!;
+    for (const value of values) {
+      const bound = constantTest(op, value);
+      if (bound === null) continue;
+      for (const fact of facts)
+        expect([op, value, fact, bound(fact, now)]).toEqual([op, value, fact, general(fact, value, now)]);
+    }
+  });
+});
