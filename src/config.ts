@@ -5,6 +5,12 @@ import { DURATION_HELP, parseDuration } from "./core/durations.ts";
 import { zodProblems } from "./contracts/problems.ts";
 
 const int = (dflt: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+/** How long a kind of history is kept: a duration, or `forever`. */
+const window = (dflt: string) =>
+  z
+    .string()
+    .refine((v) => v === "forever" || parseDuration(v) !== null, { message: `"forever" or ${DURATION_HELP}` })
+    .default(dflt);
 
 export const configSchema = z.object({
   VIGIL_HOST: z.string().min(1).default("127.0.0.1"),
@@ -16,10 +22,14 @@ export const configSchema = z.object({
   VIGIL_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   VIGIL_BODY_LIMIT: int(1024 * 1024, 1024, 64 * 1024 * 1024),
   VIGIL_MEMORY_LIMIT: int(256 * 1024, 1024, 16 * 1024 * 1024),
-  VIGIL_JOURNAL_RETENTION: z
+  VIGIL_JOURNAL_RETENTION: window("P30D"),
+  VIGIL_DECISION_RETENTION: window("P30D"),
+  VIGIL_DECISIONS_PER_OBJECT: int(10_000, 0, 100_000_000),
+  VIGIL_IDEMPOTENCY_TTL: z
     .string()
-    .refine((v) => v === "forever" || parseDuration(v) !== null, { message: `"forever" or ${DURATION_HELP}` })
-    .default("P30D"),
+    .refine((v) => (parseDuration(v) ?? 0) >= 1000, { message: `${DURATION_HELP} of at least PT1S` })
+    .default("PT24H"),
+  VIGIL_HOT_OBJECTS: int(100_000, 0, 100_000_000),
   VIGIL_RECONCILE_INTERVAL: z
     .string()
     .refine((v) => v === "off" || (parseDuration(v) ?? 0) >= 1000, {

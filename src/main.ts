@@ -1,7 +1,8 @@
 // The composition root: configuration in, a running server out. The only place that knows
 // every concrete part (libsql store, drivers, system clock, hono on node).
 
-import { serve, type ServerType } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
+import { createServer, type Server } from "node:http";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { isLoopback, type Config } from "./config.ts";
@@ -9,10 +10,11 @@ import { DEFAULT_LIMITS } from "./core/memory-limits.ts";
 import { Governor } from "./governor/governor.ts";
 import { PolicyRegistry } from "./governor/policy-registry.ts";
 import { PolicyWatcher } from "./governor/policy-watcher.ts";
-import { JournalRetention } from "./governor/journal-retention.ts";
+import { Retention } from "./governor/retention.ts";
 import { Reconciler } from "./governor/reconciler.ts";
 import { durationMs } from "./core/durations.ts";
-import { createApp } from "./http/app.ts";
+import { createApp, DEFAULT_BODY_LIMIT } from "./http/app.ts";
+import { factsFastPath } from "./http/fast-path.ts";
 import { parseTokens } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import { LibsqlStore, libsqlOptions } from "./storage/libsql-store.ts";
@@ -73,9 +75,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const cgroup = processCgroup(config.VIGIL_PROCESS_CGROUP);
   if (cgroup) log.info("process trees are held in cgroups", { parent: cgroup.dir, version: cgroup.version });
   prepareDatabase(config.VIGIL_DB_URL);
-  const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
   const clock = new SystemClock();
   const policies = new PolicyRegistry(() => clock.now());
+  const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
   for (const e of policies.loadDirectory(config.VIGIL_RULES_DIR)) {
     for (const p of e.errors) log.error("policy refused", { file: e.file, path: p.path, error: p.message });
   }
@@ -92,17 +94,24 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       new FlyDriver(config.FLY_API_TOKEN ? { clock, token: config.FLY_API_TOKEN } : { clock }),
     ],
     limits: { ...DEFAULT_LIMITS, maxMemoryBytes: config.VIGIL_MEMORY_LIMIT },
+    hotObjects: config.VIGIL_HOT_OBJECTS,
   });
   governor.events.on("governor:error", (e, context) => log.error("governor error", { context, error: e.message }));
   governor.events.on("action:failed", (a, error) =>
     log.warn("action failed", { object: a.objectId, kind: a.kind, error }),
   );
   await governor.start();
-  const retention = new JournalRetention(
+  const window = (v: string) => (v === "forever" ? null : durationMs(v));
+  const retention = new Retention(
     store,
     clock,
-    config.VIGIL_JOURNAL_RETENTION === "forever" ? null : durationMs(config.VIGIL_JOURNAL_RETENTION),
-    (e) => log.error("journal retention failed", { error: e.message }),
+    {
+      journalMs: window(config.VIGIL_JOURNAL_RETENTION),
+      decisionsMs: window(config.VIGIL_DECISION_RETENTION),
+      decisionsPerObject: config.VIGIL_DECISIONS_PER_OBJECT === 0 ? null : config.VIGIL_DECISIONS_PER_OBJECT,
+      idempotencyMs: durationMs(config.VIGIL_IDEMPOTENCY_TTL),
+    },
+    (e) => log.error("retention failed", { error: e.message }),
   );
   retention.start();
   const reconciler =
@@ -131,19 +140,33 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   watcher.start();
 
+  const report = (e: unknown, method: string, path: string) =>
+    log.error("request failed", { method, path, error: String(e) });
   const app = createApp({
     governor,
     policies,
     whatIf: new WhatIf(store, (id) => governor.getObject(id)),
     tokens,
     bodyLimitBytes: config.VIGIL_BODY_LIMIT,
-    onInternalError: (e, method, path) => log.error("request failed", { method, path, error: String(e) }),
+    onInternalError: report,
   });
-  const server = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.VIGIL_HOST, port: config.VIGIL_PORT }, (info) =>
-      resolve({ server: s, port: info.port }),
-    );
-    s.once("error", reject);
+  // The hottest route is answered on the fast path; every other request goes to the hono app.
+  const fast = factsFastPath({
+    governor,
+    tokens,
+    bodyLimitBytes: config.VIGIL_BODY_LIMIT ?? DEFAULT_BODY_LIMIT,
+    report,
+  });
+  const hono = getRequestListener(app.fetch);
+  const http: Server = createServer((req, res) => {
+    if (!fast(req, res)) void hono(req, res);
+  });
+  const server = await new Promise<{ server: Server; port: number }>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(config.VIGIL_PORT, config.VIGIL_HOST, () => {
+      const address = http.address();
+      resolve({ server: http, port: typeof address === "object" && address ? address.port : config.VIGIL_PORT });
+    });
   });
   const host = config.VIGIL_HOST.includes(":") ? `[${config.VIGIL_HOST}]` : config.VIGIL_HOST;
   const url = `http://${host}:${server.port}`;

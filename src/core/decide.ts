@@ -140,7 +140,14 @@ export async function decide(
   return { object: next, decision, actions, timerOps: storeOps, journal };
 }
 
-function summarize(outcome: string, rules: string[], from: string, to: string, action: ActionKind | null): string {
+/** The one-sentence summary of an evaluated decision (stores rebuild it rather than keep it). */
+export function summarize(
+  outcome: string,
+  rules: string[],
+  from: string,
+  to: string,
+  action: ActionKind | null,
+): string {
   const why = rules.length === 0 ? "no rule fired" : `fired: ${rules.join(", ")}`;
   const move = from === to ? `state stays ${from}` : `${from} -> ${to}`;
   return `outcome ${outcome} (${why}); ${move}${action ? `; ${action} issued` : ""}`;

@@ -2,7 +2,7 @@
 // made), and the snapshots retention folds old entries into.
 
 import { applyMergePatch } from "./merge-patch.ts";
-import type { JsonObject } from "./types.ts";
+import type { JsonObject, LifecycleState, Timer } from "./types.ts";
 
 export interface JournalEntry {
   seq: number;
@@ -10,6 +10,17 @@ export interface JournalEntry {
   at: number;
   /** A `snapshot` holds the whole memory at `seq`: older entries were compacted into it. */
   kind?: "patch" | "snapshot";
+  /** On a snapshot: the lifecycle the object was in then (its older decisions may be pruned). */
+  seed?: LifecycleSeed;
+}
+
+/** Where an object's lifecycle stood at one moment of its history. */
+export interface LifecycleSeed {
+  state: LifecycleState;
+  stateSince: number;
+  wokeAt: number | null;
+  holdUntil: number | null;
+  timers: Timer[];
 }
 
 /** Memory as of the last entry: snapshots replace, patches merge. */

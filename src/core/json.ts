@@ -31,9 +31,28 @@ export function canonicalJson(value: unknown): string {
     .join(",")}}`;
 }
 
-const utf8 = new TextEncoder();
-
 /** Serialized size in UTF-8 bytes. */
 export function jsonBytes(value: Json): number {
-  return utf8.encode(JSON.stringify(value)).length;
+  return utf8Length(JSON.stringify(value));
+}
+
+/** The UTF-8 length of a string, counted without encoding it (this runs on every arrival). */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      // A surrogate pair: two UTF-16 units, four UTF-8 bytes.
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 2;
+        i++;
+        continue;
+      }
+      n += 2;
+    } else n += 2;
+  }
+  return n;
 }

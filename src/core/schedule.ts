@@ -12,12 +12,24 @@ export interface Schedule {
 
 /** The first tick strictly after `after` (epoch ms), in the schedule's time zone (UTC by default). */
 export function nextTick(schedule: Schedule, after: number): number {
+  // Parsing a cron expression and walking its calendar costs tens of microseconds, and a busy
+  // server asks for the same schedule's next tick for every new object. The answer computed
+  // from `from` holds for every later moment before that tick, so the last one is remembered.
+  const key = `${schedule.cron}\u0000${schedule.timezone ?? ""}`;
+  const known = lastTicks.get(key);
+  if (known && after >= known.from && after < known.due) return known.due;
   const expr = CronExpressionParser.parse(schedule.cron, {
     currentDate: new Date(after),
     tz: schedule.timezone ?? "UTC",
   });
-  return expr.next().getTime();
+  const due = expr.next().getTime();
+  if (lastTicks.size >= LAST_TICKS_MAX) lastTicks.clear();
+  lastTicks.set(key, { from: after, due });
+  return due;
 }
+
+const LAST_TICKS_MAX = 1024;
+const lastTicks = new Map<string, { from: number; due: number }>();
 
 /**
  * Arms every schedule that has no pending timer (including the one that just fired) and

@@ -3,16 +3,8 @@
 // storage/memory-store.ts (plain maps, for fixtures and tests). One contract suite runs on all.
 
 import type { JournalEntry } from "./journal.ts";
-import type {
-  ActionKind,
-  ActionStatus,
-  Decision,
-  Json,
-  LifecycleState,
-  ObjectRecord,
-  TimerKind,
-  TimerOp,
-} from "./types.ts";
+import type { PolicyDocument } from "./policy.ts";
+import type { ActionKind, ActionStatus, Decision, LifecycleState, ObjectRecord, TimerKind, TimerOp } from "./types.ts";
 
 /** An outbox row: a substrate command waiting for, or done with, its driver. */
 export interface ActionRecord {
@@ -40,7 +32,15 @@ export interface CommitBatch {
   /** Pending actions of this object that the new ones replace. */
   supersede: string[];
   timerOps: TimerOp[];
-  idempotency: { key: string; response: Json } | null;
+  idempotency: IdempotencyRecord | null;
+}
+
+/** What an idempotency key keeps: the request's fingerprint and the decision it led to. */
+export interface IdempotencyRecord {
+  key: string;
+  /** sha256 of the canonical JSON of the request's facts. */
+  fingerprint: string;
+  decisionId: string;
 }
 
 /** A commit of the object row alone. */
@@ -62,11 +62,12 @@ export interface ActionUpdate {
 }
 
 export interface ObjectQuery {
-  state?: LifecycleState;
-  policy?: string;
+  state?: LifecycleState | undefined;
+  policy?: string | undefined;
+  driver?: string | undefined;
   limit: number;
   /** Exclusive: ids greater than this one. */
-  after?: string;
+  after?: string | undefined;
 }
 
 export interface DueTimer {
@@ -76,21 +77,24 @@ export interface DueTimer {
   kind: TimerKind;
 }
 
+/**
+ * The durable store. Decision ids sort by the time they were taken (governor/ids.ts), which is
+ * what `before` cursors and retention by age rely on.
+ */
 export interface Store {
   /** Creates or upgrades the schema. Idempotent. */
   migrate(): Promise<void>;
-  /** Every object with its pending timers (the governor keeps them hot). */
-  loadObjects(): Promise<ObjectRecord[]>;
   getObject(id: string): Promise<ObjectRecord | null>;
   /** Commits several arrivals in ONE transaction; on error nothing of any of them is written. */
   commit(batches: CommitBatch[]): Promise<void>;
   deleteObject(id: string): Promise<boolean>;
+  /** A page of objects by id, filtered by state, policy or driver (each served by an index). */
   listObjects(query: ObjectQuery): Promise<ObjectRecord[]>;
   /** Newest first; `before` is an exclusive decision id. */
   listDecisions(objectId: string, limit: number, before?: string): Promise<Decision[]>;
   /** A decision with its actions' current status. */
   getDecision(id: string): Promise<Decision | null>;
-  getIdempotent(objectId: string, key: string): Promise<Json | null>;
+  getIdempotent(objectId: string, key: string): Promise<IdempotencyRecord | null>;
   /** The fact journal of one object, oldest first, from `afterSeq` (exclusive). */
   journal(objectId: string, afterSeq: number, limit: number): Promise<JournalEntry[]>;
   /** For each object, the newest journal seq older than `before` (what retention may compact). */
@@ -104,5 +108,29 @@ export interface Store {
   dueTimers(until: number, limit: number): Promise<DueTimer[]>;
   /** The earliest pending timer, or null. */
   nextTimer(): Promise<DueTimer | null>;
+  /** Deletes up to `limit` decisions taken before `before`; returns how many. */
+  pruneDecisions(before: number, limit: number): Promise<number>;
+  /** Up to `limit` objects that have stored more than `keep` decisions since they were last pruned. */
+  objectsOverDecisionLimit(keep: number, limit: number): Promise<string[]>;
+  /** Deletes all but the newest `keep` decisions of an object; returns how many. */
+  pruneObjectDecisions(objectId: string, keep: number): Promise<number>;
+  /** Deletes up to `limit` idempotency keys used before `before`; returns how many. */
+  pruneIdempotency(before: number, limit: number): Promise<number>;
+  /** The schedules a policy's objects were last armed for (canonical JSON), or null. */
+  armedSchedules(policy: string): Promise<string | null>;
+  setArmedSchedules(policy: string, schedules: string): Promise<void>;
+  /**
+   * Tells the store where the documents of loaded policy versions are, so that it may keep a
+   * decision compactly against the version it was taken under. Optional.
+   */
+  knowPolicies?(source: (hash: string) => PolicySource | null): void;
   close(): Promise<void>;
+}
+
+/** A loaded policy version: what a stored decision's explanation is read against. */
+export interface PolicySource {
+  name: string;
+  version: string;
+  hash: string;
+  document: PolicyDocument;
 }

@@ -7,7 +7,7 @@ import { decide, type Arrival, type DecideResult } from "../core/decide.ts";
 import { invalid, prefixProblems } from "../core/errors.ts";
 import { MemoryLimitError, type MemoryLimits } from "../core/memory-limits.ts";
 import type { ActionRecord, CommitBatch } from "../core/store.ts";
-import type { Decision, Json, ObjectRecord } from "../core/types.ts";
+import type { Decision, ObjectRecord } from "../core/types.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import type { GovernorEvents } from "./events.ts";
 import type { ObjectTable } from "./object-table.ts";
@@ -35,9 +35,6 @@ export interface ArrivalDeps {
   canSuspend: (driver: string) => boolean;
   limits: MemoryLimits;
 }
-
-/** What an idempotent arrival keeps beside its commit, built from the committed result. */
-export type IdempotencyRecord = (object: ObjectRecord, decision: Decision) => { key: string; response: Json };
 
 export class ArrivalPipeline {
   /** Evaluations, and how many of them left a decision (quiet timer ticks are only counted). */
@@ -72,7 +69,8 @@ export class ArrivalPipeline {
     object: ObjectRecord,
     policy: CompiledPolicy,
     arrival: Arrival,
-    idempotency?: IdempotencyRecord,
+    /** An Idempotency-Key and the request's fingerprint, kept with the decision's id. */
+    idempotency?: { key: string; fingerprint: string },
   ): Promise<{ object: ObjectRecord; decision: Decision }> {
     const { table, dispatcher, events } = this.deps;
     const result = await this.decide(policy, object, arrival);
@@ -100,7 +98,7 @@ export class ArrivalPipeline {
       actions,
       supersede,
       timerOps: result.timerOps,
-      idempotency: idempotency ? idempotency(next, result.decision) : null,
+      idempotency: idempotency ? { ...idempotency, decisionId: result.decision.id } : null,
     };
     await table.commit(batch);
     this.counters.evaluations++;

@@ -22,7 +22,7 @@ export interface DryRunDeps {
 /** With `facts`, a `facts` arrival at `at` (default now); without, a `manual` evaluation. */
 export async function dryRun(d: DryRunDeps, id: string, input: DryRunInput): Promise<Decision> {
   checkObjectId(id);
-  const object = d.table.get(id);
+  const object = await d.table.load(id);
   if (!object) throw notFound(`object "${id}"`);
   let policy: CompiledPolicy;
   if (input.policy !== undefined) {

@@ -4,6 +4,7 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
+import type { PolicyDocument } from "../core/policy.ts";
 import { checkObjectId } from "../core/object.ts";
 import { invalid, notFound } from "../core/errors.ts";
 import { DEFAULT_LIMITS, type MemoryLimits } from "../core/memory-limits.ts";
@@ -44,6 +45,8 @@ export interface GovernorOptions {
   random?: () => number;
   /** The driver of objects created without `substrate` (default `simulated`). */
   defaultDriver?: string;
+  /** The most dormant objects kept in memory (VIGIL_HOT_OBJECTS). */
+  hotObjects?: number;
 }
 
 export class Governor implements GovernorApi {
@@ -66,6 +69,11 @@ export class Governor implements GovernorApi {
     const { store, clock, policies } = options;
     this.store = store;
     this.policies = policies;
+    // Decisions are stored against the version they were taken under (looked up on first use).
+    store.knowPolicies?.((hash) => {
+      const p = policies.list().items.find((i) => i.hash === hash);
+      return p ? { name: p.name, version: p.version, hash, document: p.document as PolicyDocument } : null;
+    });
     this.drivers = options.drivers;
     const limits = options.limits ?? DEFAULT_LIMITS;
     const drivers = new Map(options.drivers.map((d) => [d.name, d]));
@@ -78,7 +86,7 @@ export class Governor implements GovernorApi {
       fire: (t, late) => this.timers.fire(t.objectId, t.name, late),
       onError,
     });
-    this.table = new ObjectTable(store, (dueAt) => this.scheduler.notify(dueAt));
+    this.table = new ObjectTable(store, (dueAt) => this.scheduler.notify(dueAt), options.hotObjects);
     this.dispatcher = new Dispatcher(
       clock,
       {
@@ -104,6 +112,7 @@ export class Governor implements GovernorApi {
     const events = this.events;
     this.substrate = new SubstrateSync({
       table,
+      store,
       arrival,
       crashLoops,
       drivers,
@@ -117,7 +126,8 @@ export class Governor implements GovernorApi {
       d.onObservation(
         (id, obs) => void this.substrate.observed(id, obs).catch((e) => onError(e, `observation of ${id}`)),
       );
-    this.timers = new TimerFiring({ table, arrival, policy: compiled, clock, events, onError });
+    const loaded = () => policies.list().items.map((p) => p.name);
+    this.timers = new TimerFiring({ table, store, loaded, arrival, policy: compiled, clock, events, onError });
     const policy = (name: string, path: string) => this.policy(name, path);
     this.objects = new Objects({
       table,
@@ -137,10 +147,12 @@ export class Governor implements GovernorApi {
     this.dryRun = { table, arrival, policy, clock };
   }
 
-  /** Loads every object, re-adopts compute, re-dispatches pending actions, then fires due timers. */
+  /**
+   * Recovery: re-adopts compute, re-dispatches pending actions, arms the schedules that changed,
+   * then fires the timers that fell due. Reads no object rows but those these need.
+   */
   async start(): Promise<void> {
     await this.store.migrate();
-    await this.table.load();
     // Drivers whose compute outlives the server re-adopt it first, so that a pending stop
     // reaches a driver that knows the process.
     await this.substrate.adoptAll();
@@ -195,6 +207,11 @@ export class Governor implements GovernorApi {
     return this.table.commitStats;
   }
 
+  /** Objects in memory: those not dormant, and the dormant ones recently used. */
+  get hotObjects(): { awake: number; dormant: number } {
+    return this.table.size;
+  }
+
   get dispatchBacklog(): number {
     return this.dispatcher.backlog;
   }
@@ -205,7 +222,7 @@ export class Governor implements GovernorApi {
     return this.objects.put(id, input);
   }
 
-  getObject(id: string): ObjectRecord | null {
+  getObject(id: string): Promise<ObjectRecord | null> {
     return this.objects.get(id);
   }
 
@@ -231,7 +248,7 @@ export class Governor implements GovernorApi {
 
   async listDecisions(objectId: string, limit: number, before?: string): Promise<Decision[]> {
     checkObjectId(objectId);
-    if (!this.table.get(objectId)) throw notFound(`object "${objectId}"`);
+    if (!(await this.table.load(objectId))) throw notFound(`object "${objectId}"`);
     return this.store.listDecisions(objectId, limit, before);
   }
 

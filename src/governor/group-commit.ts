@@ -1,6 +1,11 @@
 // Group commit: arrivals that come together commit together, in one transaction, and each
 // caller's promise settles only when its own writes are durable. A failing group is retried
 // one batch at a time so that one bad arrival fails alone.
+//
+// Up to `maxInFlight` groups are on their way to the store at once: while one commits (on the
+// writer thread, waiting for the disk), the arrivals that come meanwhile form the next group
+// instead of waiting for it. Groups never share an object (an object's next arrival waits in
+// its mailbox for the previous commit), and the store commits them in the order they were sent.
 
 import type { CommitBatch, Store } from "../core/store.ts";
 
@@ -12,46 +17,71 @@ interface Waiter {
 
 export class GroupCommitter {
   private queue: Waiter[] = [];
-  private running: Promise<void> | null = null;
+  private inFlight = 0;
+  private scheduled = false;
+  private idlers: (() => void)[] = [];
   /** Transactions committed and batches in them, for the benchmark and tests. */
   readonly stats = { transactions: 0, batches: 0 };
 
   constructor(
     private readonly store: Store,
     private readonly maxBatches = 512,
+    private readonly maxInFlight = 2,
+    /**
+     * A group this big goes at once, without waiting for the turn to end: the writer commits it
+     * while the arrivals still being evaluated in this turn form the next one.
+     */
+    private readonly eagerBatches = 32,
   ) {}
 
   commit(batch: CommitBatch): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ batch, resolve, reject });
-      this.running ??= new Promise<void>((r) => setImmediate(r)).then(() => this.drain());
+      if (this.queue.length >= this.eagerBatches && this.inFlight < this.maxInFlight) this.launch();
+      else this.schedule();
     });
   }
 
+  /** A group is forming, committing, or waiting to be sent. */
   get busy(): boolean {
-    return this.running !== null;
+    return this.scheduled || this.inFlight > 0 || this.queue.length > 0;
   }
 
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.busy) await new Promise<void>((r) => this.idlers.push(r));
   }
 
-  private async drain(): Promise<void> {
+  /** Sends the queued arrivals on the next turn, so that those coming together go together. */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.launch();
+    });
+  }
+
+  private launch(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const group = this.queue.splice(0, this.maxBatches);
+      this.inFlight++;
+      void this.send(group).finally(() => {
+        this.inFlight--;
+        this.schedule();
+        if (!this.busy) for (const r of this.idlers.splice(0)) r();
+      });
+    }
+  }
+
+  private async send(group: Waiter[]): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const group = this.queue.splice(0, this.maxBatches);
-        try {
-          await this.store.commit(group.map((w) => w.batch));
-          this.stats.transactions++;
-          this.stats.batches += group.length;
-          for (const w of group) w.resolve();
-        } catch (e) {
-          if (group.length === 1) group[0]!.reject(e);
-          else await this.oneByOne(group);
-        }
-      }
-    } finally {
-      this.running = null;
+      await this.store.commit(group.map((w) => w.batch));
+      this.stats.transactions++;
+      this.stats.batches += group.length;
+      for (const w of group) w.resolve();
+    } catch (e) {
+      if (group.length === 1) group[0]!.reject(e);
+      else await this.oneByOne(group);
     }
   }
 

@@ -8,17 +8,9 @@ import { conflict, invalid, notFound } from "../core/errors.ts";
 import { canonicalJson, isPlainObject } from "../core/json.ts";
 import { checkObjectId } from "../core/object.ts";
 import type { Store } from "../core/store.ts";
-import type { Decision, Json, ObjectRecord } from "../core/types.ts";
-import type { ArrivalPipeline, IdempotencyRecord } from "./arrival.ts";
+import type { ArrivalPipeline } from "./arrival.ts";
 import type { ObjectTable } from "./object-table.ts";
 import type { BatchItem, BatchItemResult, FactsResult } from "./services.ts";
-
-/** What an idempotency row keeps: the request's fingerprint and the result it had. */
-interface IdempotentRow {
-  request: string;
-  object: ObjectRecord;
-  decision: Decision;
-}
 
 export interface IngestDeps {
   table: ObjectTable;
@@ -41,29 +33,28 @@ export class Ingest {
       idempotencyKey === undefined ? "" : createHash("sha256").update(canonicalJson(facts)).digest("hex");
     const { table } = this.d;
     return table.run(id, async () => {
-      const object = table.get(id);
+      const object = await table.take(id);
       if (!object) throw notFound(`object "${id}"`);
       if (idempotencyKey !== undefined) {
-        const seen = (await this.d.store.getIdempotent(id, idempotencyKey)) as IdempotentRow | null;
+        const seen = await this.d.store.getIdempotent(id, idempotencyKey);
         if (seen) {
-          if (seen.request !== fingerprint)
+          if (seen.fingerprint !== fingerprint)
             throw conflict(`Idempotency-Key "${idempotencyKey}" was used with a different body`);
-          return { object: seen.object, decision: seen.decision, replayed: true };
+          // The same decision, its actions' status as it is now, and the object as it is now.
+          const decision = await this.d.store.getDecision(seen.decisionId);
+          if (!decision)
+            throw conflict(
+              `Idempotency-Key "${idempotencyKey}" was used; its decision ${seen.decisionId} is no longer kept`,
+            );
+          return { object, decision, replayed: true };
         }
       }
       const policy = this.d.policy(object.policy, "$.policy");
-      const remember: IdempotencyRecord | undefined =
-        idempotencyKey === undefined
-          ? undefined
-          : (o, decision) => ({
-              key: idempotencyKey,
-              response: { request: fingerprint, object: o, decision } as unknown as Json,
-            });
       const done = await this.d.arrival.run(
         object,
         policy,
         { trigger: { kind: "facts" }, at: this.d.clock.now(), patch: facts },
-        remember,
+        idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint },
       );
       return { ...done, replayed: false };
     });

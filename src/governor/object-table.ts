@@ -1,4 +1,8 @@
-// The hot object table: every object's record in memory, the database as the durable truth.
+// The hot object table: a bounded set of object records in memory, the database as the durable
+// truth. Objects that are not dormant stay in memory (they are the ones timers, actions and
+// facts keep coming for); dormant ones stay only while recently used, up to a capacity, and
+// any other object is read from the store when something arrives for it.
+//
 // Each object has a mailbox (one task at a time per object), and every change reaches the
 // table the same way: commit (grouped with other objects' changes), then update the hot copy,
 // then tell the scheduler about the timers it set. Nothing is visible before it is durable.
@@ -8,8 +12,14 @@ import type { ActionUpdate, CommitBatch, Store } from "../core/store.ts";
 import type { ObjectRecord } from "../core/types.ts";
 import { GroupCommitter } from "./group-commit.ts";
 
+/** How many dormant objects stay in memory by default (VIGIL_HOT_OBJECTS). */
+export const DEFAULT_HOT_OBJECTS = 100_000;
+
 export class ObjectTable {
-  private readonly hot = new Map<string, ObjectRecord>();
+  /** Objects that are not dormant: always in memory. */
+  private readonly awake = new Map<string, ObjectRecord>();
+  /** Dormant objects, least recently used first (a Map keeps insertion order). */
+  private readonly dormant = new Map<string, ObjectRecord>();
   private readonly mailboxes = new KeyedQueue();
   private readonly committer: GroupCommitter;
 
@@ -17,25 +27,44 @@ export class ObjectTable {
     private readonly store: Store,
     /** Told the due time of every timer a commit set. */
     private readonly timerSet: (dueAt: number) => void,
+    /** How many dormant objects to keep in memory. */
+    private readonly capacity = DEFAULT_HOT_OBJECTS,
   ) {
     this.committer = new GroupCommitter(store);
   }
 
-  /** Reads every object into memory (at start). */
-  async load(): Promise<void> {
-    for (const o of await this.store.loadObjects()) this.hot.set(o.id, o);
+  /** The object's hot copy, if it is in memory; reads nothing. */
+  peek(id: string): ObjectRecord | undefined {
+    return this.awake.get(id) ?? this.dormant.get(id);
   }
 
-  get(id: string): ObjectRecord | undefined {
-    return this.hot.get(id);
+  /** The object: its hot copy, or else its row, read without bringing it into memory. */
+  async load(id: string): Promise<ObjectRecord | undefined> {
+    return this.peek(id) ?? (await this.store.getObject(id)) ?? undefined;
   }
 
-  ids(): string[] {
-    return [...this.hot.keys()];
+  /**
+   * The object, brought into memory to be worked on (call in its mailbox): its hot copy,
+   * marked recently used, or its row read once from the store.
+   */
+  async take(id: string): Promise<ObjectRecord | undefined> {
+    const hot = this.peek(id);
+    if (hot) {
+      this.keep(hot);
+      return hot;
+    }
+    const row = await this.store.getObject(id);
+    if (!row) return undefined;
+    // A task queued behind another may find the object already brought in.
+    const meanwhile = this.peek(id);
+    if (meanwhile) return meanwhile;
+    this.keep(row);
+    return row;
   }
 
-  values(): IterableIterator<ObjectRecord> {
-    return this.hot.values();
+  /** Objects in memory, awake and dormant. */
+  get size(): { awake: number; dormant: number } {
+    return { awake: this.awake.size, dormant: this.dormant.size };
   }
 
   /** Runs `task` in the object's mailbox, after every task already queued for it. */
@@ -46,20 +75,21 @@ export class ObjectTable {
   /** Commits one change (grouped with others), then makes it the hot copy. Call in the mailbox. */
   async commit(batch: CommitBatch): Promise<void> {
     await this.committer.commit(batch);
-    this.hot.set(batch.object.id, batch.object);
+    this.keep(batch.object);
     for (const op of batch.timerOps) if (op.op === "set") this.timerSet(op.dueAt!);
   }
 
   /** Commits an outbox row's change and, with it, the object's (confirmations, failures). */
   async commitAction(update: ActionUpdate): Promise<void> {
     await this.store.updateAction(update);
-    if (update.object) this.hot.set(update.object.id, update.object);
+    if (update.object) this.keep(update.object);
   }
 
   /** Deletes the object and its history from the store and the table. Call in the mailbox. */
   async delete(id: string): Promise<boolean> {
     const deleted = await this.store.deleteObject(id);
-    this.hot.delete(id);
+    this.awake.delete(id);
+    this.dormant.delete(id);
     return deleted;
   }
 
@@ -80,5 +110,20 @@ export class ObjectTable {
   async idle(): Promise<void> {
     await this.mailboxes.idle();
     await this.committer.idle();
+  }
+
+  /** Makes `object` the hot copy, in the set its state belongs to, most recently used. */
+  private keep(object: ObjectRecord): void {
+    const id = object.id;
+    if (object.state !== "dormant") {
+      this.dormant.delete(id);
+      this.awake.set(id, object);
+      return;
+    }
+    this.awake.delete(id);
+    this.dormant.delete(id);
+    if (this.capacity <= 0) return;
+    this.dormant.set(id, object);
+    if (this.dormant.size > this.capacity) this.dormant.delete(this.dormant.keys().next().value!);
   }
 }

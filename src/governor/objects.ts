@@ -45,7 +45,7 @@ export class Objects {
 
     return table.run(id, async () => {
       const now = this.d.clock.now();
-      const existing = table.get(id);
+      const existing = await table.take(id);
       if (!existing) {
         const record = newObject({ id, policy: policy.name, at: now, memory, substrate });
         const done = await this.d.arrival.run(record, policy, { trigger: { kind: "create" }, at: now });
@@ -83,14 +83,14 @@ export class Objects {
     });
   }
 
-  get(id: string): ObjectRecord | null {
-    return this.d.table.get(id) ?? null;
+  async get(id: string): Promise<ObjectRecord | null> {
+    return (await this.d.table.load(id)) ?? null;
   }
 
   async list(q: ObjectListQuery): Promise<ObjectPage> {
     const rows = await this.d.store.listObjects({ ...q, limit: q.limit + 1 });
     // The hot copy is the latest; a row can lag behind it by a commit in flight.
-    const items = rows.slice(0, q.limit).map((o) => this.d.table.get(o.id) ?? o);
+    const items = rows.slice(0, q.limit).map((o) => this.d.table.peek(o.id) ?? o);
     return { items, more: rows.length > q.limit };
   }
 
@@ -98,7 +98,7 @@ export class Objects {
   delete(id: string, compute: Release): Promise<boolean> {
     checkObjectId(id);
     return this.d.table.run(id, async () => {
-      const object = this.d.table.get(id);
+      const object = await this.d.table.take(id);
       if (object) await this.release(object, compute);
       const deleted = await this.d.table.delete(id);
       this.d.forgotten(id);

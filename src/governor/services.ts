@@ -62,7 +62,7 @@ export interface DryRunInput {
 export interface GovernorApi {
   /** Creates (and evaluates with trigger `create`) or updates an object. */
   putObject(id: string, input: PutObjectInput): Promise<{ created: boolean; object: ObjectRecord }>;
-  getObject(id: string): ObjectRecord | null;
+  getObject(id: string): Promise<ObjectRecord | null>;
   listObjects(q: ObjectListQuery): Promise<ObjectPage>;
   /** Deletes the object and its history; `compute` (default `stop`) says what becomes of its compute. */
   deleteObject(id: string, compute?: Release): Promise<boolean>;

@@ -5,7 +5,7 @@
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { confirmedState, enter, observedState } from "../core/lifecycle.ts";
-import { emptyBatch, type ActionRecord } from "../core/store.ts";
+import { emptyBatch, type ActionRecord, type Store } from "../core/store.ts";
 import type { ObjectRecord, Observation } from "../core/types.ts";
 import type { Driver } from "../substrate/driver.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
@@ -16,6 +16,7 @@ import { failureDecision, recordedDecision } from "./recorded-decisions.ts";
 
 export interface SubstrateSyncDeps {
   table: ObjectTable;
+  store: Store;
   arrival: ArrivalPipeline;
   crashLoops: CrashLoopGuard;
   drivers: ReadonlyMap<string, Driver>;
@@ -26,12 +27,15 @@ export interface SubstrateSyncDeps {
   onError: (error: Error, context: string) => void;
 }
 
+/** Objects read from the store at a time by adoption and reconciliation. */
+const PAGE = 500;
+
 export class SubstrateSync {
   constructor(private readonly d: SubstrateSyncDeps) {}
 
   /** Sends an action to its object's driver; resolves with the driver's observation. */
   async send(action: ActionRecord): Promise<Observation> {
-    const object = this.d.table.get(action.objectId);
+    const object = await this.d.table.load(action.objectId);
     if (!object) throw new Error(`object ${action.objectId} is gone`);
     const driver = this.d.drivers.get(object.substrate.driver);
     if (!driver) throw new Error(`driver ${object.substrate.driver} is not configured`);
@@ -41,7 +45,7 @@ export class SubstrateSync {
 
   /** Records a driver's confirmation; moves waking -> active, sleeping -> dormant. No evaluation. */
   async confirm(action: ActionRecord, observation: Observation): Promise<void> {
-    const object = this.d.table.get(action.objectId);
+    const object = await this.d.table.take(action.objectId);
     const now = this.d.clock.now();
     const done = { ...action, status: "confirmed" as const, lastError: null, updatedAt: now };
     if (!object) return;
@@ -60,7 +64,7 @@ export class SubstrateSync {
   async failed(action: ActionRecord, error: string, final: boolean): Promise<void> {
     const { table, events } = this.d;
     const now = this.d.clock.now();
-    const object = table.get(action.objectId);
+    const object = await table.take(action.objectId);
     if (!final) {
       await table.commitAction({ ...action, status: "pending", lastError: error, updatedAt: now });
       events.emit("action:retrying", action, error);
@@ -87,19 +91,24 @@ export class SubstrateSync {
     events.emit("decision:recorded", decision);
   }
 
-  /** Re-adoption at start; what a driver finds there is handled like any observation. */
+  /**
+   * Re-adoption at start, for drivers whose compute outlives the server: the objects bound to
+   * them, read a page at a time through the index on driver. What a driver finds there is
+   * handled like any observation.
+   */
   async adoptAll(): Promise<void> {
-    for (const object of this.d.table.values()) {
-      const driver = this.d.drivers.get(object.substrate.driver);
-      if (!driver?.adopt) continue;
-      try {
-        const found = await driver.adopt(
-          { objectId: object.id, config: object.substrate.config },
-          object.substrate.observed,
-        );
-        await this.observed(object.id, found);
-      } catch (e) {
-        this.d.onError(e as Error, `adopting ${object.id}`);
+    for (const driver of this.d.drivers.values()) {
+      if (!driver.adopt) continue;
+      for await (const object of this.objects({ driver: driver.name })) {
+        try {
+          const found = await driver.adopt(
+            { objectId: object.id, config: object.substrate.config },
+            object.substrate.observed,
+          );
+          await this.observed(object.id, found);
+        } catch (e) {
+          this.d.onError(e as Error, `adopting ${object.id}`);
+        }
       }
     }
   }
@@ -108,37 +117,50 @@ export class SubstrateSync {
    * Reconciliation: observes every settled object on its substrate and treats a divergence
    * from the governed state (active but not running, dormant but running) like a crash: the
    * state follows and the object is evaluated with trigger `substrate`. Objects waking,
-   * sleeping or failed are left to their actions. Returns how many diverged.
+   * sleeping or failed are left to their actions. The objects are read from the store a page
+   * at a time, without filling the hot set. Returns how many diverged.
    */
   async reconcile(): Promise<number> {
     let diverged = 0;
-    for (const id of this.d.table.ids()) {
-      const object = this.d.table.get(id);
-      if (!object || (object.state !== "active" && object.state !== "dormant")) continue;
-      const driver = this.d.drivers.get(object.substrate.driver);
-      if (!driver) continue;
-      let observation: Observation;
-      try {
-        observation = await driver.observe({ objectId: id, config: object.substrate.config });
-      } catch (e) {
-        this.d.onError(e as Error, `observing ${id}`);
-        continue;
+    for (const state of ["active", "dormant"] as const) {
+      for await (const row of this.objects({ state })) {
+        const object = this.d.table.peek(row.id) ?? row;
+        if (object.state !== state) continue;
+        const driver = this.d.drivers.get(object.substrate.driver);
+        if (!driver) continue;
+        let observation: Observation;
+        try {
+          observation = await driver.observe({ objectId: object.id, config: object.substrate.config });
+        } catch (e) {
+          this.d.onError(e as Error, `observing ${object.id}`);
+          continue;
+        }
+        const follows = observedState(observation.status);
+        if (follows === null || follows === object.state) continue;
+        const current = await this.d.table.load(object.id);
+        if (!current || current.state !== object.state) continue;
+        diverged++;
+        await this.observed(object.id, { ...observation, reason: observation.reason ?? "reconciliation" });
       }
-      const follows = observedState(observation.status);
-      const current = this.d.table.get(id);
-      if (!current || follows === null || follows === current.state) continue;
-      if (current.state !== "active" && current.state !== "dormant") continue;
-      diverged++;
-      await this.observed(id, { ...observation, reason: observation.reason ?? "reconciliation" });
     }
     return diverged;
+  }
+
+  /** Every object matching `query`, a page at a time, in id order. */
+  private async *objects(query: { state?: "active" | "dormant"; driver?: string }): AsyncGenerator<ObjectRecord> {
+    for (let after: string | undefined; ;) {
+      const page = await this.d.store.listObjects({ ...query, after, limit: PAGE });
+      yield* page;
+      if (page.length < PAGE) return;
+      after = page[page.length - 1]!.id;
+    }
   }
 
   /** A change the driver reports that Vigil did not ask for: state follows, rules decide. */
   observed(objectId: string, observation: Observation): Promise<void> {
     const { table, events } = this.d;
     return table.run(objectId, async () => {
-      const object = table.get(objectId);
+      const object = await table.take(objectId);
       if (!object) return;
       events.emit("substrate:observed", objectId, observation);
       const now = this.d.clock.now();

@@ -9,11 +9,15 @@ import { applyTimerOps } from "../core/timers.ts";
 import type { ObjectRecord, TimerOp, Trigger } from "../core/types.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
 import type { GovernorEvents } from "./events.ts";
-import { emptyBatch } from "../core/store.ts";
+import { canonicalJson } from "../core/json.ts";
+import { emptyBatch, type Store } from "../core/store.ts";
 import type { ObjectTable } from "./object-table.ts";
 
 export interface TimerFiringDeps {
   table: ObjectTable;
+  store: Store;
+  /** The names of the policies loaded now. */
+  loaded: () => string[];
   arrival: ArrivalPipeline;
   policy: (name: string) => CompiledPolicy | null;
   clock: Clock;
@@ -28,7 +32,7 @@ export class TimerFiring {
   fire(objectId: string, name: string, late: boolean): Promise<void> {
     const { table } = this.d;
     return table.run(objectId, async () => {
-      const object = table.get(objectId);
+      const object = await table.take(objectId);
       const now = this.d.clock.now();
       const timer = object?.timers.find((t) => t.name === name);
       // Replaced by a later one or cancelled since the scheduler read it: nothing to do.
@@ -62,29 +66,52 @@ export class TimerFiring {
   }
 
   /**
-   * Gives every object (or those of one policy) the cron timers its policy's schedules call
-   * for and removes those of schedules that are gone. Runs at start and after a policy
-   * changes; objects already in step cost one comparison each. Returns how many changed.
+   * Gives every object of every loaded policy (or of one) the cron timers its schedules call
+   * for, and removes those of schedules that are gone. The schedules a policy's objects were
+   * armed for are kept in the store, so this reads the objects of a policy only when its
+   * schedules changed (at start, after a reload): start-up reads no object rows otherwise.
+   * Returns how many objects changed.
    */
   async armSchedules(policyName?: string): Promise<number> {
-    const { table } = this.d;
     let changed = 0;
-    const now = this.d.clock.now();
-    const next = nextTicksFrom(now);
-    for (const id of table.ids()) {
-      const current = table.get(id);
-      if (!current || (policyName !== undefined && current.policy !== policyName)) continue;
-      const policy = this.d.policy(current.policy);
-      if (!policy || cronTimerOps(policy.schedules, current.timers, now, next).length === 0) continue;
-      await table.run(id, async () => {
-        const object = table.get(id);
-        if (!object) return;
-        const ops = cronTimerOps(policy.schedules, object.timers, now, next);
-        if (ops.length === 0) return;
-        await table.commit({ ...emptyBatch({ ...object, timers: applyTimerOps(object.timers, ops) }), timerOps: ops });
-        changed++;
-      });
+    for (const name of policyName === undefined ? this.d.loaded() : [policyName]) {
+      const policy = this.d.policy(name);
+      if (policy) changed += await this.armPolicy(policy);
     }
     return changed;
   }
+
+  private async armPolicy(policy: CompiledPolicy): Promise<number> {
+    const { table, store } = this.d;
+    const schedules = canonicalJson(policy.schedules);
+    if ((await store.armedSchedules(policy.name)) === schedules) return 0;
+    let changed = 0;
+    const now = this.d.clock.now();
+    const next = nextTicksFrom(now);
+    for (let after: string | undefined; ;) {
+      const page = await store.listObjects({ policy: policy.name, after, limit: ARM_PAGE });
+      for (const row of page) {
+        const current = table.peek(row.id) ?? row;
+        if (cronTimerOps(policy.schedules, current.timers, now, next).length === 0) continue;
+        await table.run(row.id, async () => {
+          const object = await table.take(row.id);
+          if (!object || object.policy !== policy.name) return;
+          const ops = cronTimerOps(policy.schedules, object.timers, now, next);
+          if (ops.length === 0) return;
+          await table.commit({
+            ...emptyBatch({ ...object, timers: applyTimerOps(object.timers, ops) }),
+            timerOps: ops,
+          });
+          changed++;
+        });
+      }
+      if (page.length < ARM_PAGE) break;
+      after = page[page.length - 1]!.id;
+    }
+    await store.setArmedSchedules(policy.name, schedules);
+    return changed;
+  }
 }
+
+/** Objects of a policy read at a time while arming its schedules. */
+const ARM_PAGE = 500;

@@ -10,7 +10,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import { problemResponse } from "./problem.ts";
+import { problemResponse, type ProblemSlug } from "./problem.ts";
 
 export const SCOPES = ["read", "write:facts", "write:objects", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -78,6 +78,29 @@ export function authenticator(tokens: readonly TokenConfig[]): (scope: Scope) =>
     const open: MiddlewareHandler = async (_c, next) => next();
     return () => open;
   }
+  const authorize = authorizer(tokens);
+  return (scope) => async (c, next) => {
+    const denied = authorize(c.req.header("authorization"), scope);
+    if (denied) return problemResponse(denied.slug, denied.detail, undefined, denied.headers);
+    await next();
+  };
+}
+
+/** Why a request may not go on: the problem to answer with, and its WWW-Authenticate. */
+export interface Denial {
+  slug: ProblemSlug;
+  detail: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The check behind the middleware, as a plain function (the hot route's fast path uses it
+ * too): null when the Authorization header's token holds `scope` (or no tokens are configured).
+ */
+export function authorizer(
+  tokens: readonly TokenConfig[],
+): (header: string | undefined, scope: Scope) => Denial | null {
+  if (tokens.length === 0) return () => null;
   const known = tokens.map((t) => ({ digest: digest(t.token), scopes: t.scopes, name: t.name }));
   const identify = (header: string | undefined) => {
     const m = header === undefined ? null : /^Bearer +([^\s]+) *$/i.exec(header);
@@ -87,28 +110,26 @@ export function authenticator(tokens: readonly TokenConfig[]): (scope: Scope) =>
     for (const k of known) if (timingSafeEqual(k.digest, given)) match = k;
     return match ?? ("invalid" as const);
   };
-  return (scope) => async (c, next) => {
-    const who = identify(c.req.header("authorization"));
+  return (header, scope) => {
+    const who = identify(header);
     if (who === "missing")
-      return problemResponse(
-        "unauthorized",
-        "this route needs a bearer token (Authorization: Bearer <token>)",
-        undefined,
-        {
-          "www-authenticate": CHALLENGE,
-        },
-      );
+      return {
+        slug: "unauthorized",
+        detail: "this route needs a bearer token (Authorization: Bearer <token>)",
+        headers: { "www-authenticate": CHALLENGE },
+      };
     if (who === "invalid")
-      return problemResponse("unauthorized", "the bearer token is not valid", undefined, {
-        "www-authenticate": `${CHALLENGE}, error="invalid_token"`,
-      });
+      return {
+        slug: "unauthorized",
+        detail: "the bearer token is not valid",
+        headers: { "www-authenticate": `${CHALLENGE}, error="invalid_token"` },
+      };
     if (!grants(who.scopes, scope))
-      return problemResponse(
-        "forbidden",
-        `the token${who.name ? ` "${who.name}"` : ""} lacks the scope "${scope}" this route needs`,
-        undefined,
-        { "www-authenticate": `${CHALLENGE}, error="insufficient_scope", scope="${scope}"` },
-      );
-    await next();
+      return {
+        slug: "forbidden",
+        detail: `the token${who.name ? ` "${who.name}"` : ""} lacks the scope "${scope}" this route needs`,
+        headers: { "www-authenticate": `${CHALLENGE}, error="insufficient_scope", scope="${scope}"` },
+      };
+    return null;
   };
 }

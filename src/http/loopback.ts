@@ -48,18 +48,18 @@ export function loopbackOnly(): MiddlewareHandler {
     const header = c.req.header("host");
     const hosts = header === undefined ? [] : [header];
     hosts.push(new URL(c.req.url).host);
-    for (const host of hosts)
-      if (!isLoopbackHost(host))
-        return problemResponse(
-          "forbidden",
-          `the host ${shown(host)} is not a loopback name; without tokens only loopback hosts are served: ${ADVICE}`,
-        );
-    const origin = c.req.header("origin");
-    if (origin !== undefined && !isLoopbackOrigin(origin))
-      return problemResponse(
-        "forbidden",
-        `the origin ${shown(origin)} is not a loopback origin; without tokens only loopback hosts are served: ${ADVICE}`,
-      );
+    const refused = notLoopback(hosts, c.req.header("origin"));
+    if (refused) return problemResponse("forbidden", refused);
     await next();
   };
+}
+
+/** Why a request's hosts or origin are not loopback ones (the 403's detail), or null. */
+export function notLoopback(hosts: readonly string[], origin: string | undefined): string | null {
+  for (const host of hosts)
+    if (!isLoopbackHost(host))
+      return `the host ${shown(host)} is not a loopback name; without tokens only loopback hosts are served: ${ADVICE}`;
+  if (origin !== undefined && !isLoopbackOrigin(origin))
+    return `the origin ${shown(origin)} is not a loopback origin; without tokens only loopback hosts are served: ${ADVICE}`;
+  return null;
 }

@@ -27,8 +27,8 @@ export function check<S extends z.ZodType>(schema: S, value: unknown, what: stri
 }
 
 /** The `:id` path parameter as an object id (422 naming `$.id` otherwise). */
-export function objectIdParam(c: Context): string {
-  return check(objectIdSchema, c.req.param("id"), "object id", "$.id");
+export function objectIdParam(c: Context | string): string {
+  return check(objectIdSchema, typeof c === "string" ? c : c.req.param("id"), "object id", "$.id");
 }
 
 /** The query string validated by `schema`; empty values (`?state=`) count as absent. */
@@ -43,10 +43,19 @@ export function queryParams<S extends z.ZodType>(c: Context, schema: S): z.outpu
  * With `optional`, an empty body reads as `{}`.
  */
 export async function readJson(c: Context, opts: { optional?: boolean } = {}): Promise<unknown> {
-  const header = c.req.header("content-type");
+  const type = jsonMediaType(c.req.header("content-type"));
+  return parseJsonBody(type, await c.req.text(), opts);
+}
+
+/** The media type of a Content-Type header; a 415 when it is not JSON (none at all is checked later). */
+export function jsonMediaType(header: string | undefined): string | undefined {
   const type = header?.split(";")[0]!.trim().toLowerCase();
   if (type !== undefined && !JSON_MEDIA_TYPES.includes(type)) throw unsupported(type);
-  const text = await c.req.text();
+  return type;
+}
+
+/** A request body's text as JSON (see readJson), its media type already checked. */
+export function parseJsonBody(type: string | undefined, text: string, opts: { optional?: boolean } = {}): unknown {
   if (text.trim() === "") {
     if (opts.optional) return {};
     throw new HttpProblem("malformed-request", "the request body is empty; this route needs a JSON body");

@@ -45,6 +45,15 @@ export function decisionView(d: Decision) {
   };
 }
 
+/**
+ * The decision as `Prefer: return=minimal` asks for it: everything but the explanation tree,
+ * with the explanation's one-sentence summary.
+ */
+export function minimalDecisionView(d: Decision) {
+  const { explanation, ...rest } = decisionView(d);
+  return { ...rest, summary: explanation.summary };
+}
+
 /** The reply to facts: the object after the arrival and the decision it took. */
 export function factsView(r: { object: ObjectRecord; decision: Decision }) {
   return { object: objectView(r.object, r.decision.policy.version), decision: decisionView(r.decision) };

@@ -5,7 +5,7 @@
 // names follow schema.ts; the store contract suite holds both paths to the same results.
 
 import type { InStatement, InValue } from "@libsql/client";
-import type { CommitBatch } from "../core/store.ts";
+import type { ActionUpdate, CommitBatch } from "../core/store.ts";
 import type { Decision, ObjectRecord } from "../core/types.ts";
 
 /** SQLite allows 32766 bound values per statement; stay well below. */
@@ -49,62 +49,77 @@ export function objectValues(o: ObjectRecord): InValue[] {
   ];
 }
 
-export function decisionValues(d: Decision): InValue[] {
-  return [d.id, d.objectId, d.at, d.outcome, d.trigger.kind, JSON.stringify(d)];
-}
+/** Turns a decision into its row's body (decision-codec.ts), and says which statements it needs first. */
+export type DecisionEncoder = (d: Decision) => { body: string; before?: InStatement[] };
 
-/** `INSERT INTO table (cols) VALUES (?,...),(?,...) [suffix]`, split to respect MAX_VALUES. */
+/**
+ * `INSERT INTO table (cols) VALUES (?,...),(?,...) [suffix]`. The rows go in statements of a
+ * power-of-two number of rows (37 rows: 32, 4 and 1), so that a writer that keeps prepared
+ * statements sees a few shapes per table, however the groups vary; and each within MAX_VALUES.
+ */
 function insertMany(table: string, columns: readonly string[], rows: InValue[][], suffix = ""): InStatement[] {
   if (rows.length === 0) return [];
-  const perRow = columns.length;
-  const chunk = Math.max(1, Math.floor(MAX_VALUES / perRow));
-  const placeholder = `(${columns.map(() => "?").join(", ")})`;
+  const most = 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(MAX_VALUES / columns.length))));
   const out: InStatement[] = [];
-  for (let i = 0; i < rows.length; i += chunk) {
-    const part = rows.slice(i, i + chunk);
-    out.push({
-      sql: `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${part.map(() => placeholder).join(", ")}${suffix}`,
-      args: part.flat(),
-    });
+  for (let i = 0; i < rows.length;) {
+    const size = Math.min(most, 2 ** Math.floor(Math.log2(rows.length - i)));
+    const part = rows.slice(i, i + size);
+    out.push({ sql: insertSql(table, columns, size, suffix), args: part.flat() });
+    i += size;
   }
   return out;
 }
 
+/** The text of a multi-row INSERT, built once per table and size. */
+const insertTexts = new Map<string, string>();
+function insertSql(table: string, columns: readonly string[], rows: number, suffix: string): string {
+  const key = `${table}\u0000${rows}\u0000${suffix}`;
+  let sql = insertTexts.get(key);
+  if (sql === undefined) {
+    const placeholder = `(${columns.map(() => "?").join(", ")})`;
+    sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: rows }, () => placeholder).join(", ")}${suffix}`;
+    insertTexts.set(key, sql);
+  }
+  return sql;
+}
+
 /** `policy = ?, state = ?, ...` for every column but id, in objectValues order. */
-export const OBJECT_UPDATE_SET = OBJECT_COLUMNS.slice(1)
+const OBJECT_UPDATE_SET = OBJECT_COLUMNS.slice(1)
   .map((c) => `${c} = ?`)
   .join(", ");
 
+/** Decisions stored since the object was last pruned are counted on its row (retention by count). */
 const upsertObjects = ` ON CONFLICT (id) DO UPDATE SET ${OBJECT_COLUMNS.slice(1)
   .map((c) => `${c} = excluded.${c}`)
-  .join(", ")}`;
+  .join(", ")}, decision_count = objects.decision_count + excluded.decision_count`;
 
 /**
  * Every statement of a group of arrivals, for one transaction. The statements of a run of
  * batches with distinct objects can be merged per table; a second batch of an object already
  * in the run starts a new run, so that its writes land after the first one's.
  */
-export function commitStatements(batches: CommitBatch[]): InStatement[] {
+export function commitStatements(batches: CommitBatch[], encode: DecisionEncoder): InStatement[] {
   const out: InStatement[] = [];
   let run: CommitBatch[] = [];
   const seen = new Set<string>();
   for (const b of batches) {
     if (seen.has(b.object.id)) {
-      out.push(...runStatements(run));
+      out.push(...runStatements(run, encode));
       run = [];
       seen.clear();
     }
     run.push(b);
     seen.add(b.object.id);
   }
-  out.push(...runStatements(run));
+  out.push(...runStatements(run, encode));
   return out;
 }
 
-function runStatements(batches: CommitBatch[]): InStatement[] {
-  const objects = batches.map((b) => b.object);
+function runStatements(batches: CommitBatch[], encode: DecisionEncoder): InStatement[] {
+  const objects: InValue[][] = [];
   const journal: InValue[][] = [];
   const decisions: InValue[][] = [];
+  const before: InStatement[] = [];
   const actions: InValue[][] = [];
   const idempotency: InValue[][] = [];
   const timerSets: InValue[][] = [];
@@ -112,9 +127,23 @@ function runStatements(batches: CommitBatch[]): InStatement[] {
   const supersede: InStatement[] = [];
   for (const b of batches) {
     const id = b.object.id;
-    if (b.journal)
-      journal.push([id, b.journal.seq, JSON.stringify(b.journal.patch), b.journal.at, b.journal.kind ?? "patch"]);
-    if (b.decision) decisions.push(decisionValues(b.decision));
+    objects.push([...objectValues(b.object), b.decision ? 1 : 0]);
+    if (b.journal) {
+      const j = b.journal;
+      journal.push([
+        id,
+        j.seq,
+        JSON.stringify(j.patch),
+        j.at,
+        j.kind ?? "patch",
+        j.seed ? JSON.stringify(j.seed) : null,
+      ]);
+    }
+    if (b.decision) {
+      const encoded = encode(b.decision);
+      if (encoded.before) before.push(...encoded.before);
+      decisions.push([b.decision.id, b.decision.objectId, b.decision.at, encoded.body]);
+    }
     for (const a of b.actions)
       actions.push([
         a.id,
@@ -138,12 +167,19 @@ function runStatements(batches: CommitBatch[]): InStatement[] {
       else timerCancels.push({ sql: "DELETE FROM timers WHERE object_id = ? AND name = ?", args: [id, op.name] });
     }
     if (b.idempotency)
-      idempotency.push([id, b.idempotency.key, JSON.stringify(b.idempotency.response), b.object.updatedAt]);
+      idempotency.push([
+        id,
+        b.idempotency.key,
+        b.idempotency.fingerprint,
+        b.idempotency.decisionId,
+        b.object.updatedAt,
+      ]);
   }
   return [
-    ...insertMany("objects", OBJECT_COLUMNS, objects.map(objectValues), upsertObjects),
-    ...insertMany("journal", ["object_id", "seq", "patch", "at", "kind"], journal),
-    ...insertMany("decisions", ["id", "object_id", "at", "outcome", "trigger_kind", "body"], decisions),
+    ...before,
+    ...insertMany("objects", [...OBJECT_COLUMNS, "decision_count"], objects, upsertObjects),
+    ...insertMany("journal", ["object_id", "seq", "patch", "at", "kind", "seed"], journal),
+    ...insertMany("decisions", ["id", "object_id", "at", "body"], decisions),
     ...supersede,
     ...insertMany(
       "actions",
@@ -168,6 +204,32 @@ function runStatements(batches: CommitBatch[]): InStatement[] {
       timerSets,
       " ON CONFLICT (object_id, name) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind",
     ),
-    ...insertMany("idempotency", ["object_id", "key", "response", "created_at"], idempotency),
+    ...insertMany("idempotency", ["object_id", "key", "fingerprint", "decision_id", "created_at"], idempotency),
   ];
+}
+
+/** An outbox row's change, with the object row and the decision it brings (one transaction). */
+export function actionUpdateStatements(u: ActionUpdate, encode: DecisionEncoder): InStatement[] {
+  const statements: InStatement[] = [
+    {
+      sql: "UPDATE actions SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+      args: [u.status, u.attempts, u.nextAttemptAt, u.lastError, u.updatedAt, u.id],
+    },
+  ];
+  if (u.object) {
+    // The row only: an update leaves the object's timers as they are.
+    const [id, ...rest] = objectValues(u.object);
+    statements.push({
+      sql: `UPDATE objects SET ${OBJECT_UPDATE_SET}, decision_count = decision_count + ? WHERE id = ?`,
+      args: [...rest, u.decision ? 1 : 0, id!],
+    });
+  }
+  if (u.decision) {
+    const encoded = encode(u.decision);
+    statements.push(...(encoded.before ?? []), {
+      sql: "INSERT INTO decisions (id, object_id, at, body) VALUES (?, ?, ?, ?)",
+      args: [u.decision.id, u.decision.objectId, u.decision.at, encoded.body],
+    });
+  }
+  return statements;
 }

@@ -1,27 +1,30 @@
 // The durable store: drizzle-orm over libsql (an embedded file, `:memory:`, or a remote libsql
-// server). Each `commit` is one transaction (a libsql batch) for any number of arrivals.
+// server). Each `commit` is one transaction for any number of arrivals. Reads run on the
+// store's connection; every write goes through one writer (sql-writer.ts): for a file, a thread
+// with its own connection, so that the main thread is not blocked while a commit reaches disk.
 
 import { createClient, type Client, type InStatement } from "@libsql/client";
 import { and, asc, desc, eq, gt, inArray, lt, lte, max, type SQL } from "drizzle-orm";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { fileURLToPath } from "node:url";
-import type { JournalEntry } from "../core/journal.ts";
-import type { ActionRecord, ActionUpdate, CommitBatch, DueTimer, ObjectQuery, Store } from "../core/store.ts";
+import type { JournalEntry, LifecycleSeed } from "../core/journal.ts";
 import type {
-  ActionKind,
-  ActionStatus,
-  Decision,
-  Json,
-  JsonObject,
-  LifecycleState,
-  ObjectRecord,
-  Observation,
-  Timer,
-  TimerKind,
-} from "../core/types.ts";
-import { commitStatements, decisionValues, OBJECT_UPDATE_SET, objectValues } from "./commit-sql.ts";
+  ActionRecord,
+  ActionUpdate,
+  CommitBatch,
+  DueTimer,
+  IdempotencyRecord,
+  ObjectQuery,
+  PolicySource,
+  Store,
+} from "../core/store.ts";
+import type { ActionStatus, Decision, JsonObject, ObjectRecord, TimerKind } from "../core/types.ts";
+import { actionUpdateStatements, commitStatements } from "./commit-sql.ts";
+import { filePath, groupTimers, toAction, toObject } from "./rows.ts";
+import { PolicyVersions } from "./policy-versions.ts";
 import * as t from "./schema.ts";
+import { directWriter, threadWriter, type SqlWriter } from "./sql-writer.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
 
@@ -31,8 +34,6 @@ export interface LibsqlOptions {
 }
 
 type Db = LibSQLDatabase<typeof t>;
-type ObjectRow = typeof t.objects.$inferSelect;
-type ActionRow = typeof t.actions.$inferSelect;
 
 /** Options from a URL and an optional token (a remote libsql server needs one). */
 export function libsqlOptions(url: string, authToken?: string): LibsqlOptions {
@@ -42,16 +43,22 @@ export function libsqlOptions(url: string, authToken?: string): LibsqlOptions {
 export class LibsqlStore implements Store {
   readonly client: Client;
   private readonly db: Db;
+  private readonly url: string;
+  private readonly local: boolean;
+  private readonly versions: PolicyVersions;
+  private writer: SqlWriter;
 
   constructor(options: LibsqlOptions) {
+    this.url = options.url;
     this.client = createClient(
       options.authToken ? { url: options.url, authToken: options.authToken } : { url: options.url },
     );
     this.db = drizzle(this.client, { schema: t });
     this.local = options.url === ":memory:" || options.url.startsWith("file:");
+    // Until a governor says where policy documents are, decisions are stored whole.
+    this.versions = new PolicyVersions(this.client, () => null);
+    this.writer = directWriter(this.client);
   }
-
-  private readonly local: boolean;
 
   async migrate(): Promise<void> {
     if (this.local) {
@@ -61,13 +68,19 @@ export class LibsqlStore implements Store {
       await this.client.execute("PRAGMA busy_timeout = 5000");
     }
     await migrate(this.db, { migrationsFolder: MIGRATIONS_DIR });
+    await this.versions.load();
+    // A file can be opened twice: its writes move to a thread with a connection of its own.
+    const path = filePath(this.url);
+    if (path !== null) {
+      const previous = this.writer;
+      this.writer = await threadWriter(path);
+      await previous.close();
+    }
   }
 
-  async loadObjects(): Promise<ObjectRecord[]> {
-    const rows = await this.db.select().from(t.objects).orderBy(asc(t.objects.id));
-    const timers = await this.db.select().from(t.timers);
-    const byObject = groupTimers(timers);
-    return rows.map((r) => toObject(r, byObject.get(r.id) ?? []));
+  /** Decisions are stored compactly against the policy version they were taken under. */
+  knowPolicies(source: (hash: string) => PolicySource | null): void {
+    this.versions.use(source);
   }
 
   async getObject(id: string): Promise<ObjectRecord | null> {
@@ -78,21 +91,20 @@ export class LibsqlStore implements Store {
   }
 
   async commit(batches: CommitBatch[]): Promise<void> {
-    const statements = commitStatements(batches);
-    if (statements.length > 0) await this.client.batch(statements, "write");
+    const { encode, committed } = this.versions.encoder();
+    await this.writer.write(commitStatements(batches, encode));
+    committed();
   }
 
   async deleteObject(id: string): Promise<boolean> {
-    const db = this.db;
-    const [found] = await db.select({ id: t.objects.id }).from(t.objects).where(eq(t.objects.id, id));
+    const [found] = await this.db.select({ id: t.objects.id }).from(t.objects).where(eq(t.objects.id, id));
     if (!found) return false;
-    await db.batch([
-      db.delete(t.objects).where(eq(t.objects.id, id)),
-      db.delete(t.journal).where(eq(t.journal.objectId, id)),
-      db.delete(t.decisions).where(eq(t.decisions.objectId, id)),
-      db.delete(t.actions).where(eq(t.actions.objectId, id)),
-      db.delete(t.timers).where(eq(t.timers.objectId, id)),
-      db.delete(t.idempotency).where(eq(t.idempotency.objectId, id)),
+    await this.writer.write([
+      { sql: "DELETE FROM objects WHERE id = ?", args: [id] },
+      ...["journal", "decisions", "actions", "timers", "idempotency"].map((table) => ({
+        sql: `DELETE FROM ${table} WHERE object_id = ?`,
+        args: [id],
+      })),
     ]);
     return true;
   }
@@ -101,6 +113,7 @@ export class LibsqlStore implements Store {
     const where: SQL[] = [];
     if (q.state) where.push(eq(t.objects.state, q.state));
     if (q.policy) where.push(eq(t.objects.policy, q.policy));
+    if (q.driver) where.push(eq(t.objects.driver, q.driver));
     if (q.after !== undefined) where.push(gt(t.objects.id, q.after));
     const rows = await this.db
       .select()
@@ -128,13 +141,13 @@ export class LibsqlStore implements Store {
         ? eq(t.decisions.objectId, objectId)
         : and(eq(t.decisions.objectId, objectId), lt(t.decisions.id, before));
     const rows = await this.db.select().from(t.decisions).where(where).orderBy(desc(t.decisions.id)).limit(limit);
-    return this.withActionStatus(rows.map((r) => JSON.parse(r.body) as Decision));
+    return this.withActionStatus(await Promise.all(rows.map((r) => this.versions.decode(r))));
   }
 
   async getDecision(id: string): Promise<Decision | null> {
     const [row] = await this.db.select().from(t.decisions).where(eq(t.decisions.id, id));
     if (!row) return null;
-    const [d] = await this.withActionStatus([JSON.parse(row.body) as Decision]);
+    const [d] = await this.withActionStatus([await this.versions.decode(row)]);
     return d ?? null;
   }
 
@@ -150,12 +163,12 @@ export class LibsqlStore implements Store {
     return ds.map((d) => ({ ...d, actions: d.actions.map((a) => ({ ...a, status: status.get(a.id) ?? a.status })) }));
   }
 
-  async getIdempotent(objectId: string, key: string): Promise<Json | null> {
+  async getIdempotent(objectId: string, key: string): Promise<IdempotencyRecord | null> {
     const [row] = await this.db
-      .select({ response: t.idempotency.response })
+      .select({ fingerprint: t.idempotency.fingerprint, decisionId: t.idempotency.decisionId })
       .from(t.idempotency)
       .where(and(eq(t.idempotency.objectId, objectId), eq(t.idempotency.key, key)));
-    return row ? (JSON.parse(row.response) as Json) : null;
+    return row ? { key, ...row } : null;
   }
 
   async journal(objectId: string, afterSeq: number, limit: number): Promise<JournalEntry[]> {
@@ -165,12 +178,16 @@ export class LibsqlStore implements Store {
       .where(and(eq(t.journal.objectId, objectId), gt(t.journal.seq, afterSeq)))
       .orderBy(asc(t.journal.seq))
       .limit(limit);
-    return rows.map((r) => ({
-      seq: r.seq,
-      patch: JSON.parse(r.patch) as JsonObject,
-      at: r.at,
-      kind: r.kind as "patch" | "snapshot",
-    }));
+    return rows.map((r) => {
+      const entry: JournalEntry = {
+        seq: r.seq,
+        patch: JSON.parse(r.patch) as JsonObject,
+        at: r.at,
+        kind: r.kind as "patch" | "snapshot",
+      };
+      if (r.seed) entry.seed = JSON.parse(r.seed) as LifecycleSeed;
+      return entry;
+    });
   }
 
   async compactableJournal(before: number): Promise<{ objectId: string; seq: number }[]> {
@@ -184,16 +201,18 @@ export class LibsqlStore implements Store {
   }
 
   async compactJournal(objectId: string, seq: number, snapshot: JournalEntry): Promise<void> {
-    const db = this.db;
-    await db.batch([
-      db.delete(t.journal).where(and(eq(t.journal.objectId, objectId), lte(t.journal.seq, seq))),
-      db.insert(t.journal).values({
-        objectId,
-        seq,
-        patch: JSON.stringify(snapshot.patch),
-        at: snapshot.at,
-        kind: "snapshot",
-      }),
+    await this.writer.write([
+      { sql: "DELETE FROM journal WHERE object_id = ? AND seq <= ?", args: [objectId, seq] },
+      {
+        sql: "INSERT INTO journal (object_id, seq, patch, at, kind, seed) VALUES (?, ?, ?, ?, 'snapshot', ?)",
+        args: [
+          objectId,
+          seq,
+          JSON.stringify(snapshot.patch),
+          snapshot.at,
+          snapshot.seed ? JSON.stringify(snapshot.seed) : null,
+        ],
+      },
     ]);
   }
 
@@ -207,26 +226,9 @@ export class LibsqlStore implements Store {
   }
 
   async updateAction(u: ActionUpdate): Promise<void> {
-    const statements: InStatement[] = [
-      {
-        sql: "UPDATE actions SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
-        args: [u.status, u.attempts, u.nextAttemptAt, u.lastError, u.updatedAt, u.id],
-      },
-    ];
-    if (u.object) {
-      // The row only: an update leaves the object's timers as they are.
-      const [id, ...rest] = objectValues(u.object);
-      statements.push({
-        sql: `UPDATE objects SET ${OBJECT_UPDATE_SET} WHERE id = ?`,
-        args: [...rest, id!],
-      });
-    }
-    if (u.decision)
-      statements.push({
-        sql: "INSERT INTO decisions (id, object_id, at, outcome, trigger_kind, body) VALUES (?, ?, ?, ?, ?, ?)",
-        args: decisionValues(u.decision),
-      });
-    await this.client.batch(statements, "write");
+    const { encode, committed } = this.versions.encoder();
+    await this.writer.write(actionUpdateStatements(u, encode));
+    committed();
   }
 
   /** The due-timer read, exposed so a test can check its query plan uses the due-time index. */
@@ -249,56 +251,84 @@ export class LibsqlStore implements Store {
     return next ?? null;
   }
 
+  /**
+   * Ids sort by time (governor/ids.ts): the oldest decisions are a range of the primary key,
+   * read without an index on `at` (which is checked all the same).
+   */
+  async pruneDecisions(before: number, limit: number): Promise<number> {
+    const cutoff = `dec_${Math.max(0, before).toString(36).padStart(9, "0")}`;
+    const rows = await this.client.execute({
+      sql: "SELECT id FROM decisions WHERE id < ? AND at < ? ORDER BY id LIMIT ?",
+      args: [cutoff, before, limit],
+    });
+    return this.deleteDecisions(rows.rows.map((r) => String(r.id)));
+  }
+
+  async objectsOverDecisionLimit(keep: number, limit: number): Promise<string[]> {
+    const rows = await this.client.execute({
+      sql: "SELECT id FROM objects WHERE decision_count > ? ORDER BY id LIMIT ?",
+      args: [keep, limit],
+    });
+    return rows.rows.map((r) => String(r.id));
+  }
+
+  async pruneObjectDecisions(objectId: string, keep: number): Promise<number> {
+    const rows = await this.client.execute({
+      sql: "SELECT id FROM decisions WHERE object_id = ? ORDER BY id DESC LIMIT -1 OFFSET ?",
+      args: [objectId, keep],
+    });
+    const ids = rows.rows.map((r) => String(r.id));
+    const deleted = await this.deleteDecisions(ids);
+    await this.writer.write([
+      {
+        sql: "UPDATE objects SET decision_count = (SELECT COUNT(*) FROM decisions WHERE object_id = ?) WHERE id = ?",
+        args: [objectId, objectId],
+      },
+    ]);
+    return deleted;
+  }
+
+  async pruneIdempotency(before: number, limit: number): Promise<number> {
+    const rows = await this.client.execute({
+      sql: "SELECT object_id, key FROM idempotency WHERE created_at < ? LIMIT ?",
+      args: [before, limit],
+    });
+    await this.writer.write(
+      rows.rows.map((r) => ({
+        sql: "DELETE FROM idempotency WHERE object_id = ? AND key = ?",
+        args: [String(r.object_id), String(r.key)],
+      })),
+    );
+    return rows.rows.length;
+  }
+
+  async armedSchedules(policy: string): Promise<string | null> {
+    const [row] = await this.db.select().from(t.policySchedules).where(eq(t.policySchedules.policy, policy));
+    return row?.schedules ?? null;
+  }
+
+  async setArmedSchedules(policy: string, schedules: string): Promise<void> {
+    await this.writer.write([
+      {
+        sql: "INSERT INTO policy_schedules (policy, schedules) VALUES (?, ?) ON CONFLICT (policy) DO UPDATE SET schedules = excluded.schedules",
+        args: [policy, schedules],
+      },
+    ]);
+  }
+
   async close(): Promise<void> {
+    await this.writer.close();
     this.client.close();
   }
-}
 
-function groupTimers(rows: (typeof t.timers.$inferSelect)[]): Map<string, Timer[]> {
-  const out = new Map<string, Timer[]>();
-  for (const r of rows) {
-    let list = out.get(r.objectId);
-    if (!list) out.set(r.objectId, (list = []));
-    list.push({ name: r.name, dueAt: r.dueAt, kind: r.kind as TimerKind });
+  /** Deletes decisions by id, in statements of a bounded size. */
+  private async deleteDecisions(ids: string[]): Promise<number> {
+    const statements: InStatement[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      statements.push({ sql: `DELETE FROM decisions WHERE id IN (${part.map(() => "?").join(", ")})`, args: part });
+    }
+    await this.writer.write(statements);
+    return ids.length;
   }
-  for (const list of out.values()) list.sort((a, b) => a.dueAt - b.dueAt || a.name.localeCompare(b.name));
-  return out;
-}
-
-function toObject(r: ObjectRow, timers: Timer[]): ObjectRecord {
-  return {
-    id: r.id,
-    policy: r.policy,
-    state: r.state as LifecycleState,
-    stateSince: r.stateSince,
-    wokeAt: r.wokeAt,
-    memory: JSON.parse(r.memory) as JsonObject,
-    memoryVersion: r.memoryVersion,
-    substrate: {
-      driver: r.driver,
-      config: JSON.parse(r.driverConfig) as JsonObject,
-      observed: r.observed ? (JSON.parse(r.observed) as Observation) : null,
-    },
-    holdUntil: r.holdUntil,
-    timers,
-    lastDecisionId: r.lastDecisionId,
-    lastFactAt: r.lastFactAt,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-  };
-}
-
-function toAction(r: ActionRow): ActionRecord {
-  return {
-    id: r.id,
-    objectId: r.objectId,
-    decisionId: r.decisionId,
-    kind: r.kind as ActionKind,
-    status: r.status as ActionStatus,
-    attempts: r.attempts,
-    nextAttemptAt: r.nextAttemptAt,
-    lastError: r.lastError,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-  };
 }

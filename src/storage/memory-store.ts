@@ -3,8 +3,16 @@
 
 import type { JournalEntry } from "../core/journal.ts";
 import { applyTimerOps } from "../core/timers.ts";
-import type { ActionRecord, ActionUpdate, CommitBatch, DueTimer, ObjectQuery, Store } from "../core/store.ts";
-import type { Decision, Json, ObjectRecord } from "../core/types.ts";
+import type {
+  ActionRecord,
+  ActionUpdate,
+  CommitBatch,
+  DueTimer,
+  IdempotencyRecord,
+  ObjectQuery,
+  Store,
+} from "../core/store.ts";
+import type { Decision, ObjectRecord } from "../core/types.ts";
 
 const copy = <T>(v: T): T => structuredClone(v);
 
@@ -13,13 +21,12 @@ export class MemoryStore implements Store {
   private journals = new Map<string, JournalEntry[]>();
   private decisions = new Map<string, Decision>();
   private actions = new Map<string, ActionRecord>();
-  private idempotency = new Map<string, Json>();
+  private idempotency = new Map<string, IdempotencyRecord & { createdAt: number }>();
+  /** Decisions stored per object since it was last pruned. */
+  private decisionCounts = new Map<string, number>();
+  private schedules = new Map<string, string>();
 
   async migrate(): Promise<void> {}
-
-  async loadObjects(): Promise<ObjectRecord[]> {
-    return [...this.objects.values()].sort((a, b) => cmp(a.id, b.id)).map(copy);
-  }
 
   async getObject(id: string): Promise<ObjectRecord | null> {
     const o = this.objects.get(id);
@@ -60,13 +67,17 @@ export class MemoryStore implements Store {
         list.push({ kind: "patch", ...copy(b.journal) });
         this.journals.set(o.id, list);
       }
-      if (b.decision) this.decisions.set(b.decision.id, copy(b.decision));
+      if (b.decision) {
+        this.decisions.set(b.decision.id, copy(b.decision));
+        this.decisionCounts.set(o.id, (this.decisionCounts.get(o.id) ?? 0) + 1);
+      }
       for (const id of b.supersede) {
         const a = this.actions.get(id);
         if (a && a.status === "pending") this.actions.set(id, { ...a, status: "superseded", updatedAt: o.updatedAt });
       }
       for (const a of b.actions) this.actions.set(a.id, copy(a));
-      if (b.idempotency) this.idempotency.set(`${o.id}\u0000${b.idempotency.key}`, copy(b.idempotency.response));
+      if (b.idempotency)
+        this.idempotency.set(`${o.id}\u0000${b.idempotency.key}`, { ...b.idempotency, createdAt: o.updatedAt });
     }
   }
 
@@ -76,12 +87,14 @@ export class MemoryStore implements Store {
     for (const [k, d] of this.decisions) if (d.objectId === id) this.decisions.delete(k);
     for (const [k, a] of this.actions) if (a.objectId === id) this.actions.delete(k);
     for (const k of this.idempotency.keys()) if (k.startsWith(`${id}\u0000`)) this.idempotency.delete(k);
+    this.decisionCounts.delete(id);
     return true;
   }
 
   async listObjects(q: ObjectQuery): Promise<ObjectRecord[]> {
     return [...this.objects.values()]
       .filter((o) => (!q.state || o.state === q.state) && (!q.policy || o.policy === q.policy))
+      .filter((o) => !q.driver || o.substrate.driver === q.driver)
       .filter((o) => q.after === undefined || o.id > q.after)
       .sort((a, b) => cmp(a.id, b.id))
       .slice(0, q.limit)
@@ -108,9 +121,9 @@ export class MemoryStore implements Store {
     });
   }
 
-  async getIdempotent(objectId: string, key: string): Promise<Json | null> {
+  async getIdempotent(objectId: string, key: string): Promise<IdempotencyRecord | null> {
     const r = this.idempotency.get(`${objectId}\u0000${key}`);
-    return r === undefined ? null : copy(r);
+    return r === undefined ? null : { key: r.key, fingerprint: r.fingerprint, decisionId: r.decisionId };
   }
 
   async journal(objectId: string, afterSeq: number, limit: number): Promise<JournalEntry[]> {
@@ -146,7 +159,10 @@ export class MemoryStore implements Store {
     if (!a) return;
     const { object, decision, ...rest } = u;
     this.actions.set(u.id, { ...a, ...rest });
-    if (decision) this.decisions.set(decision.id, copy(decision));
+    if (decision) {
+      this.decisions.set(decision.id, copy(decision));
+      this.decisionCounts.set(decision.objectId, (this.decisionCounts.get(decision.objectId) ?? 0) + 1);
+    }
     if (object && this.objects.has(object.id)) {
       const timers = this.objects.get(object.id)!.timers;
       this.objects.set(object.id, { ...copy(object), timers });
@@ -162,6 +178,47 @@ export class MemoryStore implements Store {
 
   async nextTimer(): Promise<DueTimer | null> {
     return (await this.dueTimers(Number.MAX_SAFE_INTEGER, 1))[0] ?? null;
+  }
+
+  async pruneDecisions(before: number, limit: number): Promise<number> {
+    const old = [...this.decisions.values()]
+      .filter((d) => d.at < before)
+      .sort((a, b) => cmp(a.id, b.id))
+      .slice(0, limit);
+    for (const d of old) this.decisions.delete(d.id);
+    return old.length;
+  }
+
+  async objectsOverDecisionLimit(keep: number, limit: number): Promise<string[]> {
+    return [...this.decisionCounts]
+      .filter(([id, n]) => n > keep && this.objects.has(id))
+      .map(([id]) => id)
+      .sort(cmp)
+      .slice(0, limit);
+  }
+
+  async pruneObjectDecisions(objectId: string, keep: number): Promise<number> {
+    const old = [...this.decisions.values()]
+      .filter((d) => d.objectId === objectId)
+      .sort((a, b) => cmp(b.id, a.id))
+      .slice(keep);
+    for (const d of old) this.decisions.delete(d.id);
+    this.decisionCounts.set(objectId, [...this.decisions.values()].filter((d) => d.objectId === objectId).length);
+    return old.length;
+  }
+
+  async pruneIdempotency(before: number, limit: number): Promise<number> {
+    const old = [...this.idempotency].filter(([, r]) => r.createdAt < before).slice(0, limit);
+    for (const [k] of old) this.idempotency.delete(k);
+    return old.length;
+  }
+
+  async armedSchedules(policy: string): Promise<string | null> {
+    return this.schedules.get(policy) ?? null;
+  }
+
+  async setArmedSchedules(policy: string, schedules: string): Promise<void> {
+    this.schedules.set(policy, schedules);
   }
 
   async close(): Promise<void> {}

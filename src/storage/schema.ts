@@ -1,5 +1,7 @@
-// The drizzle schema: objects, the fact journal, decisions, the action outbox, timers and
-// idempotency keys. Times are epoch milliseconds; JSON columns hold text.
+// The drizzle schema: objects, the fact journal, decisions (compact, see decision-codec.ts)
+// and the policy versions they were taken under, the action outbox, timers, idempotency keys,
+// and which schedules each policy's objects are armed for. Times are epoch milliseconds; JSON
+// columns hold text.
 // After a change here run `npm run db:generate` and commit the new migration.
 
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
@@ -23,8 +25,14 @@ export const objects = sqliteTable(
     lastFactAt: integer("last_fact_at").notNull(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
+    /** Decisions stored since retention last pruned this object (VIGIL_DECISIONS_PER_OBJECT). */
+    decisionCount: integer("decision_count").notNull().default(0),
   },
-  (t) => [index("objects_state").on(t.state, t.id), index("objects_policy").on(t.policy, t.id)],
+  (t) => [
+    index("objects_state").on(t.state, t.id),
+    index("objects_policy").on(t.policy, t.id),
+    index("objects_driver").on(t.driver, t.id),
+  ],
 );
 
 export const journal = sqliteTable(
@@ -36,6 +44,8 @@ export const journal = sqliteTable(
     at: integer("at").notNull(),
     /** `patch`, or `snapshot`: the whole memory at `seq`, left where older entries were compacted. */
     kind: text("kind").notNull().default("patch"),
+    /** On a snapshot: the lifecycle at `seq` as JSON (core/journal.ts LifecycleSeed). */
+    seed: text("seed"),
   },
   (t) => [primaryKey({ columns: [t.objectId, t.seq] }), index("journal_at").on(t.at)],
 );
@@ -43,15 +53,32 @@ export const journal = sqliteTable(
 export const decisions = sqliteTable(
   "decisions",
   {
+    /** Sortable by time (governor/ids.ts): retention by age deletes a range of the key. */
     id: text("id").primaryKey(),
     objectId: text("object_id").notNull(),
     at: integer("at").notNull(),
-    outcome: text("outcome").notNull(),
-    triggerKind: text("trigger_kind").notNull(),
+    /** A compact JSON array (decision-codec.ts), or a whole Decision as JSON (older rows). */
     body: text("body").notNull(),
   },
   (t) => [index("decisions_object").on(t.objectId, t.id)],
 );
+
+/** Every policy version a stored decision was taken under, by content hash. */
+export const policyVersions = sqliteTable("policy_versions", {
+  key: integer("key").primaryKey(),
+  hash: text("hash").notNull().unique(),
+  name: text("name").notNull(),
+  version: text("version").notNull(),
+  /** The validated policy document as JSON: what a stored decision's explanation is read against. */
+  document: text("document").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** The schedules each policy's objects are armed for (canonical JSON), so start-up rearms only what changed. */
+export const policySchedules = sqliteTable("policy_schedules", {
+  policy: text("policy").primaryKey(),
+  schedules: text("schedules").notNull(),
+});
 
 export const actions = sqliteTable(
   "actions",
@@ -86,8 +113,10 @@ export const idempotency = sqliteTable(
   {
     objectId: text("object_id").notNull(),
     key: text("key").notNull(),
-    response: text("response").notNull(),
+    /** sha256 of the request's facts, canonical JSON. */
+    fingerprint: text("fingerprint").notNull(),
+    decisionId: text("decision_id").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.objectId, t.key] })],
+  (t) => [primaryKey({ columns: [t.objectId, t.key] }), index("idempotency_created").on(t.createdAt)],
 );

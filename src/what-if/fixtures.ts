@@ -128,7 +128,7 @@ export async function runFixture(loaded: LoadedFixture, registry: PolicyRegistry
         await sandbox.advanceTo(sandbox.clock.now() + durationMs(step.advance!));
       }
       if (step.expect)
-        result.failures.push(...check(i, step.expect, governor.getObject(FIXTURE_OBJECT_ID)!, stepDecisions));
+        result.failures.push(...check(i, step.expect, (await governor.getObject(FIXTURE_OBJECT_ID))!, stepDecisions));
     }
   } catch (e) {
     result.failures.push({ step: -1, field: "error", expected: "no error", actual: (e as Error).message });

@@ -10,8 +10,9 @@ import { invalid, prefixProblems } from "../core/errors.ts";
 import { foldJournal, type JournalEntry } from "../core/journal.ts";
 import { newObject } from "../core/object.ts";
 import type { Store } from "../core/store.ts";
-import { applyTimerOps, LATE_AFTER_MS } from "../core/timers.ts";
-import type { Decision, JsonObject, ObjectRecord, Timer, Trigger } from "../core/types.ts";
+import { isAfter, lifecycleAt } from "../core/history.ts";
+import { LATE_AFTER_MS } from "../core/timers.ts";
+import type { Decision, JsonObject, ObjectRecord, Trigger } from "../core/types.ts";
 import { loadCandidate, PolicyRegistry } from "../governor/policy-registry.ts";
 import { RECORDED_CHANGES } from "../governor/recorded-decisions.ts";
 import { createSandbox } from "./sandbox.ts";
@@ -36,6 +37,12 @@ export interface ReplayReport {
   candidate: { name: string; version: string; hash: string };
   /** The replay starts here: the object's creation, or the snapshot retention left. */
   from: string;
+  /**
+   * Set when the oldest recorded decision is later than `from` (after a snapshot, or when
+   * retention pruned decisions): the comparison starts there; the candidate's decisions before
+   * it are not compared, for what was recorded then may be gone.
+   */
+  comparedFrom?: string;
   until: string;
   /** Decisions on each side, and how many rows differ. */
   actualDecisions: number;
@@ -118,15 +125,6 @@ function align(actual: Decision[], candidate: Decision[]): ReplayRow[] {
   return rows.sort((x, y) => x.at.localeCompare(y.at) || x.key.localeCompare(y.key));
 }
 
-/**
- * Whether a recorded decision lies after the replay's start. At the start itself only facts
- * beyond the snapshot do (the snapshot includes everything else at that instant).
- */
-function after(d: Decision, start: number, snapSeq: number): boolean {
-  if (d.trigger.kind === "create") return snapSeq === 0 && d.at >= start;
-  return d.at > start || (d.at === start && d.trigger.kind === "facts" && d.memoryVersion > snapSeq);
-}
-
 /** Manual evaluations (a policy change) and recorded changes (failures, crash loops) have no replay. */
 const replayable = (d: Decision) =>
   d.trigger.kind !== "manual" && !(d.trigger.kind === "substrate" && RECORDED_CHANGES.includes(d.trigger.name ?? ""));
@@ -168,18 +166,11 @@ export async function replay(
   const start = fromCreation ? object.createdAt : startEntries.at(-1)!.at;
   const memory: JsonObject = foldJournal(startEntries);
   const snapSeq = startEntries.at(-1)?.seq ?? 0;
-  // What happened before the start is taken as given: the state, holds and timers it left.
-  const before = history.decisions.filter((d) => !after(d, start, snapSeq));
-  const prior = before.at(-1);
-  const lastMove = [...before].reverse().find((d) => d.fromState !== d.toState);
-  let timers: Timer[] = [];
-  for (const d of before) {
-    if (d.trigger.kind === "timer" && d.trigger.name) timers = timers.filter((t) => t.name !== d.trigger.name);
-    timers = applyTimerOps(timers, d.timers);
-  }
-  const pending = timers.filter((t) => t.dueAt >= start);
-  const hold = pending.find((t) => t.name === "hold");
-  const state = prior?.toState ?? "dormant";
+  // What happened before the start is taken as given: the state, holds and timers it left,
+  // kept with the snapshot (its older decisions may be gone), or read from the decisions.
+  const seedEntry = startEntries.at(-1);
+  const lifecycle = seedEntry?.seed ?? lifecycleAt(history.decisions, start, snapSeq);
+  const state = lifecycle.state;
   const seed: ObjectRecord = {
     ...newObject({
       id: object.id,
@@ -189,14 +180,17 @@ export async function replay(
       // The sandbox's substrate confirms at once: a wake or sleep under way has completed.
       state: state === "waking" ? "active" : state === "sleeping" ? "dormant" : state,
     }),
-    stateSince: lastMove?.at ?? start,
-    // Confirmations are not decisions: an object active now began to wake at its last move.
-    wokeAt: state === "waking" || state === "active" ? (lastMove?.at ?? start) : null,
+    stateSince: lifecycle.stateSince,
+    wokeAt: lifecycle.wokeAt,
     memoryVersion: snapSeq,
-    holdUntil: hold ? hold.dueAt : null,
-    timers: pending,
+    holdUntil: lifecycle.holdUntil,
+    timers: lifecycle.timers,
     createdAt: object.createdAt,
   };
+  // Retention may have pruned decisions after the start (by age or by count), and which ones
+  // cannot be told from what is left: the comparison starts at the oldest decision recorded.
+  const recorded = history.decisions.filter((d) => isAfter(d, start, snapSeq));
+  const comparedFrom = recorded[0] && recorded[0].at > start ? recorded[0].at : null;
 
   const sandbox = await createSandbox(registry, start, fromCreation ? [] : [seed]);
   const produced: Decision[] = [];
@@ -213,7 +207,7 @@ export async function replay(
       run: () => sandbox.governor.postFacts(object.id, e.patch),
     }));
     for (const d of history.decisions) {
-      if (!after(d, start, snapSeq)) continue;
+      if (!isAfter(d, start, snapSeq)) continue;
       if (d.trigger.kind === "substrate" && d.trigger.name && replayable(d)) {
         const status = d.trigger.name as "running" | "suspended" | "stopped";
         events.push({ at: d.at, run: async () => sandbox.driver.crash(object.id, status) });
@@ -222,9 +216,9 @@ export async function replay(
     // Downtime: a late timer firing means the server was down until then, since its latest
     // recorded decision before. The replay is down too: its clock jumps over that time, so
     // that its timers fire late at the same moment as the recorded ones.
-    for (const late of history.decisions.filter((d) => d.trigger.late === true && after(d, start, snapSeq))) {
+    for (const late of history.decisions.filter((d) => d.trigger.late === true && isAfter(d, start, snapSeq))) {
       const before = history.decisions.filter((d) => d.at < late.at - LATE_AFTER_MS && !d.trigger.late);
-      const down = Math.max(start, ...before.map((d) => d.at));
+      const down = before.reduce((m, d) => Math.max(m, d.at), start);
       events.push({ at: down, run: async () => sandbox.clock.jumpTo(late.at) });
     }
     events.sort((a, b) => a.at - b.at);
@@ -233,18 +227,20 @@ export async function replay(
       await e.run();
       await sandbox.advanceTo(e.at);
     }
-    const until = Math.max(start, ...history.decisions.map((d) => d.at));
+    const until = history.decisions.reduce((m, d) => Math.max(m, d.at), start);
     await sandbox.advanceTo(until);
 
-    const actual = history.decisions.filter((d) => after(d, start, snapSeq) && replayable(d));
-    const rows = align(actual, produced);
+    const actual = recorded.filter(replayable);
+    const compared = comparedFrom === null ? produced : produced.filter((d) => d.at >= comparedFrom);
+    const rows = align(actual, compared);
     return {
       objectId: object.id,
       candidate: { name: candidate.name, version: candidate.version, hash: candidate.hash },
       from: new Date(start).toISOString(),
+      ...(comparedFrom === null ? {} : { comparedFrom: new Date(comparedFrom).toISOString() }),
       until: new Date(until).toISOString(),
       actualDecisions: actual.length,
-      candidateDecisions: produced.length,
+      candidateDecisions: compared.length,
       differences: rows.filter((r) => !same(r.actual, r.candidate)),
       skipped,
     };

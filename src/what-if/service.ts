@@ -17,12 +17,12 @@ export class WhatIf implements WhatIfApi {
   constructor(
     private readonly store: Store,
     /** The object as the governor holds it now. */
-    private readonly object: (id: string) => ObjectRecord | null,
+    private readonly object: (id: string) => Promise<ObjectRecord | null>,
   ) {}
 
   async replay(objectId: string, policy: unknown): Promise<ReplayReport> {
     checkObjectId(objectId);
-    const object = this.object(objectId);
+    const object = await this.object(objectId);
     if (!object) throw notFound(`object "${objectId}"`);
     return replay(object, await readHistory(this.store, objectId), policy);
   }

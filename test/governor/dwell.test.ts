@@ -20,7 +20,7 @@ test("a slow start does not move the dwell deferral past waking + minActive", as
   const woke = await s.governor.postFacts("w", { queue: { depth: 1 } });
   expect(woke.decision).toMatchObject({ outcome: "wake", toState: "waking" });
   await s.advance(4000);
-  expect(s.governor.getObject("w")!.state).toBe("active");
+  expect((await s.governor.getObject("w"))!.state).toBe("active");
 
   // After the confirmation: the queue drains; dormancy waits for 00:02:00 (waking began at 00:00:00).
   await s.advance(6000);
@@ -33,7 +33,7 @@ test("a slow start does not move the dwell deferral past waking + minActive", as
   ]);
   // And the object goes to sleep then, not 4 s later.
   await s.advance(109_999);
-  expect(s.governor.getObject("w")!.state).toBe("active");
+  expect((await s.governor.getObject("w"))!.state).toBe("active");
   await s.advance(1);
   const [slept] = await s.governor.listDecisions("w", 1);
   expect(slept).toMatchObject({ trigger: { kind: "timer", name: "dwell" }, outcome: "dormancy", toState: "sleeping" });
@@ -47,7 +47,7 @@ test("an object that became active by an observation counts from then", async ()
   // Started elsewhere: the state follows the substrate at 00:01:00.
   s.driver.crash("w", "running");
   await s.advance(0);
-  expect(s.governor.getObject("w")!.state).toBe("active");
+  expect((await s.governor.getObject("w"))!.state).toBe("active");
   await s.advance(30_000);
   const d = await s.governor.evaluate("w", {});
   expect(d.notes).toEqual(["dormancy (idle) deferred by dwell.minActive until 2026-03-01T00:03:00.000Z"]);

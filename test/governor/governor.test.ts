@@ -55,9 +55,9 @@ describe("object lifecycle", () => {
     expect(reply.object.memoryVersion).toBe(1);
 
     await s.advance(499);
-    expect(s.governor.getObject("w1")!.state).toBe("waking");
+    expect((await s.governor.getObject("w1"))!.state).toBe("waking");
     await s.advance(1);
-    const o = s.governor.getObject("w1")!;
+    const o = (await s.governor.getObject("w1"))!;
     expect(o.state).toBe("active");
     expect(o.substrate.observed).toMatchObject({ status: "running" });
     // The confirmation is recorded on the action, not as another evaluation.
@@ -71,7 +71,7 @@ describe("object lifecycle", () => {
     await s.governor.putObject("w1", { policy: "queue-worker" });
     await s.governor.postFacts("w1", { queue: { depth: 1 } });
     await s.advance(0);
-    expect(s.governor.getObject("w1")!.state).toBe("active");
+    expect((await s.governor.getObject("w1"))!.state).toBe("active");
 
     const early = await s.governor.postFacts("w1", { queue: { depth: 0 } });
     expect(early.decision.outcome).toBe("none");
@@ -93,7 +93,7 @@ describe("object lifecycle", () => {
     expect(dwellEnd!.timers).toEqual([
       { name: "wake", op: "set", dueAt: Date.parse("2026-03-01T06:02:00.000Z"), kind: "wake" },
     ]);
-    expect(s.governor.getObject("w1")!.state).toBe("dormant");
+    expect((await s.governor.getObject("w1"))!.state).toBe("dormant");
 
     const busy = await s.governor.postFacts("w1", { jobs: { inflight: 1 } });
     expect(busy.decision.outcome).toBe("hold-active");
@@ -119,8 +119,8 @@ describe("object lifecycle", () => {
     const [last] = await s.governor.listDecisions("w1", 1);
     expect(last).toMatchObject({ trigger: { kind: "timer", name: "dwell" }, outcome: "dormancy" });
     expect(last!.actions.map((a) => a.kind)).toEqual(["suspend"]);
-    expect(s.governor.getObject("w1")).toMatchObject({ state: "dormant", holdUntil: null });
-    expect(s.governor.getObject("w1")!.timers.map((t) => t.name)).toEqual(["wake"]);
+    expect(await s.governor.getObject("w1")).toMatchObject({ state: "dormant", holdUntil: null });
+    expect((await s.governor.getObject("w1"))!.timers.map((t) => t.name)).toEqual(["wake"]);
   });
 
   test("the stop sleep mode of a policy issues stop", async () => {
@@ -158,7 +158,7 @@ describe("object lifecycle", () => {
   ])("invalid creation %j names %s and creates nothing", async (body, path) => {
     const s = await setup();
     await expect(s.governor.putObject("bad", body)).rejects.toMatchObject({ kind: "invalid", problems: [{ path }] });
-    expect(s.governor.getObject("bad")).toBeNull();
+    expect(await s.governor.getObject("bad")).toBeNull();
   });
 });
 
@@ -173,7 +173,7 @@ describe("facts", () => {
     await expect(s.governor.postFacts("w1", { big: "x".repeat(300 * 1024) })).rejects.toMatchObject({
       kind: "invalid",
     });
-    expect(s.governor.getObject("w1")!.memoryVersion).toBe(0);
+    expect((await s.governor.getObject("w1"))!.memoryVersion).toBe(0);
     expect(await s.store.journal("w1", 0, 10)).toEqual([]);
   });
 
@@ -188,7 +188,7 @@ describe("facts", () => {
     );
     const journal = await s.store.journal("w1", 0, 100);
     expect(journal.map((j) => j.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-    expect(Object.keys(s.governor.getObject("w1")!.memory.counter as object)).toHaveLength(50);
+    expect(Object.keys((await s.governor.getObject("w1"))!.memory.counter as object)).toHaveLength(50);
   });
 
   test("arrivals for different objects commit together (group commit)", async () => {
@@ -209,7 +209,7 @@ describe("facts", () => {
     const again = await s.governor.postFacts("w1", { queue: { depth: 2 } }, "key-1");
     expect(again.replayed).toBe(true);
     expect(again.decision.id).toBe(first.decision.id);
-    expect(s.governor.getObject("w1")!.memoryVersion).toBe(1);
+    expect((await s.governor.getObject("w1"))!.memoryVersion).toBe(1);
     await expect(s.governor.postFacts("w1", { queue: { depth: 9 } }, "key-1")).rejects.toMatchObject({
       kind: "conflict",
     });
@@ -242,7 +242,7 @@ describe("dry runs", () => {
     await s.governor.putObject("w1", { policy: "queue-worker" });
     const d = await s.governor.evaluate("w1", { facts: { queue: { depth: 5 } } });
     expect(d).toMatchObject({ dryRun: true, outcome: "wake", trigger: { kind: "facts" }, toState: "waking" });
-    expect(s.governor.getObject("w1")).toMatchObject({ state: "dormant", memoryVersion: 0 });
+    expect(await s.governor.getObject("w1")).toMatchObject({ state: "dormant", memoryVersion: 0 });
     expect(await s.governor.listDecisions("w1", 10)).toHaveLength(1);
     expect(s.governor.dispatchBacklog).toBe(0);
 
@@ -281,9 +281,9 @@ describe("the outbox", () => {
     });
     await s.governor.postFacts("w1", { queue: { depth: 1 } });
     await s.advance(0);
-    expect(s.governor.getObject("w1")!.state).toBe("waking");
+    expect((await s.governor.getObject("w1"))!.state).toBe("waking");
     await s.advance(60_000);
-    expect(s.governor.getObject("w1")!.state).toBe("active");
+    expect((await s.governor.getObject("w1"))!.state).toBe("active");
     expect(calls).toBe(3);
   });
 
@@ -296,7 +296,7 @@ describe("the outbox", () => {
     });
     const r = await s.governor.postFacts("w1", { queue: { depth: 1 } });
     await s.advance(10 * 60_000);
-    expect(s.governor.getObject("w1")!.state).toBe("failed");
+    expect((await s.governor.getObject("w1"))!.state).toBe("failed");
     const d = await s.governor.getDecision(r.decision.id);
     expect(d!.actions[0]!.status).toBe("failed");
     const [failure] = await s.governor.listDecisions("w1", 1);
@@ -308,7 +308,7 @@ describe("the outbox", () => {
       actions: [{ kind: "start", status: "failed" }],
       notes: ["start failed after 6 attempts: simulated failure of start"],
     });
-    expect(s.governor.getObject("w1")!.lastDecisionId).toBe(failure!.id);
+    expect((await s.governor.getObject("w1"))!.lastDecisionId).toBe(failure!.id);
     // From failed, the next wake tries again.
     (s.driver as unknown as { random: () => number }).random = () => 0.99;
     const again = await s.governor.postFacts("w1", { queue: { depth: 2 } });
@@ -341,9 +341,9 @@ describe("the outbox", () => {
     await s1.close(); // the start was sent but never confirmed
 
     const s2 = await setup({ store: new LibsqlStore({ url }), start: s1.clock.now() });
-    expect(s2.governor.getObject("w1")!.state).toBe("waking");
+    expect((await s2.governor.getObject("w1"))!.state).toBe("waking");
     await s2.advance(1000);
-    expect(s2.governor.getObject("w1")!.state).toBe("active");
+    expect((await s2.governor.getObject("w1"))!.state).toBe("active");
     const d = await s2.governor.getDecision(r.decision.id);
     expect(d!.actions[0]!.status).toBe("confirmed");
   });
@@ -357,7 +357,7 @@ describe("the outbox", () => {
     const s2 = await setup({ store: new LibsqlStore({ url }) });
     const again = await s2.governor.postFacts("w1", { queue: { depth: 1 } }, "k");
     expect(again).toMatchObject({ replayed: true, decision: { id: first.decision.id } });
-    expect(s2.governor.getObject("w1")!.memoryVersion).toBe(1);
+    expect((await s2.governor.getObject("w1"))!.memoryVersion).toBe(1);
   });
 });
 
@@ -366,7 +366,7 @@ describe("the substrate", () => {
     const s = await setup();
     await s.governor.putObject("m1", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
     await s.advance(0);
-    expect(s.governor.getObject("m1")!.state).toBe("active");
+    expect((await s.governor.getObject("m1"))!.state).toBe("active");
     s.driver.crash("m1");
     await s.advance(0);
     const [crash, ...rest] = await s.governor.listDecisions("m1", 10);
@@ -375,7 +375,7 @@ describe("the substrate", () => {
     expect(crash!.outcome).toBe("hold-active");
     expect(crash!.actions.map((a) => a.kind)).toEqual(["start"]);
     expect(rest.length).toBeGreaterThan(0);
-    expect(s.governor.getObject("m1")!.state).toBe("active");
+    expect((await s.governor.getObject("m1"))!.state).toBe("active");
   });
 });
 
@@ -398,7 +398,7 @@ describe("a policy that fails at run time", () => {
     );
     expect(r.ok).toBe(true);
     await expect(s.governor.putObject("f", { policy: "fragile" })).rejects.toMatchObject({ kind: "invalid" });
-    expect(s.governor.getObject("f")).toBeNull();
+    expect(await s.governor.getObject("f")).toBeNull();
   });
 });
 
@@ -408,7 +408,7 @@ describe("reconciliation", () => {
     await s.governor.putObject("m1", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
     await s.advance(0);
     s.driver.crash("m1", "stopped", false); // nobody is told
-    expect(s.governor.getObject("m1")!.state).toBe("active");
+    expect((await s.governor.getObject("m1"))!.state).toBe("active");
     expect(await s.governor.reconcile()).toBe(1);
     await s.advance(0);
     const decisions = await s.governor.listDecisions("m1", 10);
@@ -418,7 +418,7 @@ describe("reconciliation", () => {
       fromState: "dormant",
       outcome: "hold-active",
     });
-    expect(s.governor.getObject("m1")!.state).toBe("active");
+    expect((await s.governor.getObject("m1"))!.state).toBe("active");
     expect(await s.governor.reconcile()).toBe(0);
   });
 
@@ -436,7 +436,7 @@ describe("reconciliation", () => {
     });
     expect(seen!.notes[0]).toMatch(/^dormancy \(monitoring-off\) deferred by dwell.minActive/);
     await s.advance(60_000);
-    expect(s.governor.getObject("m2")!.state).toBe("dormant");
+    expect((await s.governor.getObject("m2"))!.state).toBe("dormant");
   });
 
   test("the reconciler runs on its interval", async () => {
@@ -461,9 +461,9 @@ describe("PUT on an existing object", () => {
     const sim = { driver: "simulated", config: { startMs: 5 } };
     await s.governor.putObject("b", { policy: "queue-worker", substrate: sim });
     await s.governor.putObject("b", { policy: "continuous-monitor" });
-    expect(s.governor.getObject("b")!.substrate).toMatchObject(sim);
+    expect((await s.governor.getObject("b"))!.substrate).toMatchObject(sim);
     await s.governor.putObject("b", { policy: "continuous-monitor", substrate: { driver: "simulated", config: {} } });
-    expect(s.governor.getObject("b")!.substrate).toMatchObject({ driver: "simulated", config: {} });
+    expect((await s.governor.getObject("b"))!.substrate).toMatchObject({ driver: "simulated", config: {} });
   });
 });
 
@@ -475,11 +475,11 @@ describe("a crash loop", () => {
     for (let i = 0; i < 4; i++) {
       s.driver.crash("m");
       await s.advance(1_000);
-      expect(s.governor.getObject("m")!.state).toBe("active"); // its rules restarted it
+      expect((await s.governor.getObject("m"))!.state).toBe("active"); // its rules restarted it
     }
     s.driver.crash("m");
     await s.advance(1_000);
-    expect(s.governor.getObject("m")!.state).toBe("failed");
+    expect((await s.governor.getObject("m"))!.state).toBe("failed");
     const [loop] = await s.governor.listDecisions("m", 1);
     expect(loop).toMatchObject({ trigger: { kind: "substrate", name: "crash-loop" }, toState: "failed", actions: [] });
     expect(loop!.notes[0]).toMatch(/^crash loop: 5 exits/);
@@ -487,7 +487,7 @@ describe("a crash loop", () => {
     expect(await s.governor.reconcile()).toBe(0);
     s.driver.crash("m");
     await s.advance(1_000);
-    expect(s.governor.getObject("m")!.state).toBe("failed");
+    expect((await s.governor.getObject("m"))!.state).toBe("failed");
     expect((await s.governor.listDecisions("m", 1))[0]!.id).toBe(loop!.id);
     // A later arrival may wake it again.
     const again = await s.governor.postFacts("m", { alerts: { open: 1 } });
@@ -501,7 +501,7 @@ describe("a crash loop", () => {
     for (let i = 0; i < 6; i++) {
       s.driver.crash("m");
       await s.advance(15_000);
-      expect(s.governor.getObject("m")!.state).toBe("active");
+      expect((await s.governor.getObject("m"))!.state).toBe("active");
     }
   });
 });

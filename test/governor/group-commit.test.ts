@@ -61,7 +61,7 @@ function track(p: Promise<void>): { state: "pending" | "resolved" | "rejected"; 
 }
 
 async function stored(store: MemoryStore): Promise<string[]> {
-  return (await store.loadObjects()).map((o) => o.id);
+  return (await store.listObjects({ limit: 10_000 })).map((o) => o.id);
 }
 
 describe("grouping", () => {
@@ -81,10 +81,10 @@ describe("grouping", () => {
     expect((await store.pendingActions()).map((a) => a.id)).toEqual(ids.map((id) => `act-${id}`));
   });
 
-  test("arrivals that come while a transaction runs wait for it and then commit together", async () => {
+  test("with one transaction in flight, arrivals that come meanwhile wait for it and then commit together", async () => {
     const store = new FaultyStore();
     store.hold = true;
-    const committer = new GroupCommitter(store);
+    const committer = new GroupCommitter(store, 512, 1);
     const first = track(committer.commit(arrival("a")));
     await flush();
     expect(store.calls).toEqual([["a"]]);
@@ -102,6 +102,31 @@ describe("grouping", () => {
     expect(later.map((t) => t.state)).toEqual(["resolved", "resolved"]);
     expect(committer.stats).toEqual({ transactions: 2, batches: 3 });
     expect(await stored(store)).toEqual(["a", "b", "c"]);
+  });
+
+  test("with two in flight, the arrivals that come while one commits are sent as the next group at once", async () => {
+    const store = new FaultyStore();
+    store.hold = true;
+    const committer = new GroupCommitter(store, 512, 2);
+    const first = track(committer.commit(arrival("a")));
+    await flush();
+    const second = [track(committer.commit(arrival("b"))), track(committer.commit(arrival("c")))];
+    await flush();
+    expect(store.calls).toEqual([["a"], ["b", "c"]]);
+    // A third group waits until one of the two is done.
+    const third = track(committer.commit(arrival("d")));
+    await flush();
+    expect(store.calls).toEqual([["a"], ["b", "c"]]);
+    store.release();
+    await flush();
+    expect(first.state).toBe("resolved");
+    expect(second.map((t) => t.state)).toEqual(["pending", "pending"]);
+    expect(store.calls).toEqual([["a"], ["b", "c"], ["d"]]);
+    store.release();
+    store.release();
+    await committer.idle();
+    expect([...second, third].map((t) => t.state)).toEqual(["resolved", "resolved", "resolved"]);
+    expect(await stored(store)).toEqual(["a", "b", "c", "d"]);
   });
 
   test("a group is at most maxBatches arrivals", async () => {
@@ -163,7 +188,7 @@ describe("when a caller hears back", () => {
   test("a caller's promise resolves only after its own writes are in the store", async () => {
     const store = new FaultyStore();
     store.hold = true;
-    const committer = new GroupCommitter(store, 1);
+    const committer = new GroupCommitter(store, 1, 1);
     const a = track(committer.commit(arrival("a")));
     const b = track(committer.commit(arrival("b")));
     await flush();

@@ -91,10 +91,10 @@ describe("hot reload", () => {
   test("a new schedule reaches existing objects of the policy at once", async () => {
     const { file, doc } = await setup();
     await s!.governor.putObject("w", { policy: "queue-worker" });
-    expect(s!.governor.getObject("w")!.timers).toEqual([]);
+    expect((await s!.governor.getObject("w"))!.timers).toEqual([]);
     writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "*/10 * * * *" }] }));
     await watcher!.reload(file);
-    expect(s!.governor.getObject("w")!.timers).toEqual([
+    expect((await s!.governor.getObject("w"))!.timers).toEqual([
       { name: "tick", dueAt: Date.parse("2026-03-01T00:10:00.000Z"), kind: "cron" },
     ]);
   });
@@ -116,12 +116,12 @@ describe("a changed schedule", () => {
     writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "0 0 1 1 *" }] }));
     await watcher!.reload(file);
     await s!.governor.putObject("w", { policy: "queue-worker" });
-    expect(s!.governor.getObject("w")!.timers).toEqual([
+    expect((await s!.governor.getObject("w"))!.timers).toEqual([
       { name: "tick", dueAt: Date.parse("2027-01-01T00:00:00.000Z"), kind: "cron" },
     ]);
     writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "*/5 * * * *" }] }));
     await watcher!.reload(file);
-    expect(s!.governor.getObject("w")!.timers).toEqual([
+    expect((await s!.governor.getObject("w"))!.timers).toEqual([
       { name: "tick", dueAt: Date.parse("2026-03-01T00:05:00.000Z"), kind: "cron" },
     ]);
   });

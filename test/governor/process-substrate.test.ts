@@ -84,7 +84,7 @@ describe("the process substrate under the governor", () => {
     const started = confirmed(g, "start");
     await g.postFacts("p1", { report: { requested: true } });
     await started;
-    const running = g.getObject("p1")!;
+    const running = (await g.getObject("p1"))!;
     expect(running.state).toBe("active");
     const pid = running.substrate.observed!.pid as number;
     pids.push(pid);
@@ -94,7 +94,10 @@ describe("the process substrate under the governor", () => {
     const stopped = confirmed(g, "stop");
     await g.postFacts("p1", { report: { requested: false, status: "sent" } });
     await stopped;
-    expect(g.getObject("p1")).toMatchObject({ state: "dormant", substrate: { observed: { status: "stopped", pid } } });
+    expect(await g.getObject("p1")).toMatchObject({
+      state: "dormant",
+      substrate: { observed: { status: "stopped", pid } },
+    });
     expect(() => procState(pid)).toThrow();
   });
 
@@ -125,14 +128,14 @@ describe("the process substrate under the governor", () => {
     const started = confirmed(g, "start");
     await g.postFacts("f1", { work: 1 });
     await started;
-    const pid = g.getObject("f1")!.substrate.observed!.pid as number;
+    const pid = (await g.getObject("f1"))!.substrate.observed!.pid as number;
     pids.push(pid);
 
     const frozen = confirmed(g, "suspend");
     const sleep = await g.postFacts("f1", { work: 0 });
     expect(sleep.decision.actions.map((a) => a.kind)).toEqual(["suspend"]);
     await frozen;
-    expect(g.getObject("f1")).toMatchObject({
+    expect(await g.getObject("f1")).toMatchObject({
       state: "dormant",
       substrate: { observed: { status: "suspended", pid } },
     });
@@ -141,7 +144,10 @@ describe("the process substrate under the governor", () => {
     const thawed = confirmed(g, "start");
     await g.postFacts("f1", { work: 2 });
     await thawed;
-    expect(g.getObject("f1")).toMatchObject({ state: "active", substrate: { observed: { status: "running", pid } } });
+    expect(await g.getObject("f1")).toMatchObject({
+      state: "active",
+      substrate: { observed: { status: "running", pid } },
+    });
     expect(procState(pid)).not.toBe("T");
   });
 
@@ -149,7 +155,7 @@ describe("the process substrate under the governor", () => {
     const g = await make(new MemoryStore());
     await g.putObject("m1", { policy: "continuous-monitor", substrate, memory: { monitoring: { enabled: true } } });
     await confirmed(g, "start");
-    const pid = g.getObject("m1")!.substrate.observed!.pid as number;
+    const pid = (await g.getObject("m1"))!.substrate.observed!.pid as number;
     pids.push(pid);
     const restarted = confirmed(g, "start");
     const seen = decided(g, "substrate");
@@ -163,10 +169,10 @@ describe("the process substrate under the governor", () => {
     });
     expect(crash!.actions.map((a) => a.kind)).toEqual(["start"]);
     await restarted;
-    const again = g.getObject("m1")!.substrate.observed!.pid as number;
+    const again = (await g.getObject("m1"))!.substrate.observed!.pid as number;
     pids.push(again);
     expect(again).not.toBe(pid);
-    expect(g.getObject("m1")!.state).toBe("active");
+    expect((await g.getObject("m1"))!.state).toBe("active");
   });
 
   test("a restarted governor re-adopts a live process instead of starting another", async () => {
@@ -174,13 +180,13 @@ describe("the process substrate under the governor", () => {
     const g1 = await make(store);
     await g1.putObject("m1", { policy: "continuous-monitor", substrate, memory: { monitoring: { enabled: true } } });
     await confirmed(g1, "start");
-    const pid = g1.getObject("m1")!.substrate.observed!.pid as number;
+    const pid = (await g1.getObject("m1"))!.substrate.observed!.pid as number;
     pids.push(pid);
     await g1.close();
     governors.splice(governors.indexOf(g1), 1);
 
     const g2 = await make(store);
-    const o = g2.getObject("m1")!;
+    const o = (await g2.getObject("m1"))!;
     expect(o.state).toBe("active");
     expect(o.substrate.observed).toMatchObject({ status: "running", pid });
     expect((await g2.listDecisions("m1", 10)).some((d) => d.trigger.kind === "substrate")).toBe(false);
@@ -201,7 +207,7 @@ describe("leaving no ungoverned tree behind", () => {
     const started = confirmed(g, "start");
     await g.postFacts(id, { report: { requested: true } });
     await started;
-    const pid = g.getObject(id)!.substrate.observed!.pid as number;
+    const pid = (await g.getObject(id))!.substrate.observed!.pid as number;
     pids.push(pid);
     return pid;
   }
@@ -229,6 +235,6 @@ describe("leaving no ungoverned tree behind", () => {
     const pid = await running(g, "r1");
     await g.putObject("r1", { policy: "nightly-report", substrate: { driver: "simulated", config: {} } });
     expect(alive(pid)).toBe(false);
-    expect(g.getObject("r1")!.substrate.driver).toBe("simulated");
+    expect((await g.getObject("r1"))!.substrate.driver).toBe("simulated");
   });
 });

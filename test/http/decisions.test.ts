@@ -17,7 +17,7 @@ const history = async () => (await h.call("GET", "/v1/objects/w1/decisions")).bo
 
 describe("POST /v1/objects/:id/evaluate", () => {
   test("with facts: a facts arrival, dryRun, and nothing stored", async () => {
-    const before = { object: h.services.governor.getObject("w1"), decisions: await history() };
+    const before = { object: await h.services.governor.getObject("w1"), decisions: await history() };
     const reply = await evaluate({ facts: { queue: { depth: 5 } } });
     expect(reply.status).toBe(200);
     expect(reply.body.decision).toMatchObject({
@@ -26,7 +26,7 @@ describe("POST /v1/objects/:id/evaluate", () => {
       dryRun: true,
       objectId: "w1",
     });
-    expect(h.services.governor.getObject("w1")).toEqual(before.object);
+    expect(await h.services.governor.getObject("w1")).toEqual(before.object);
     expect(await history()).toEqual(before.decisions);
     expectProblem(await h.call("GET", `/v1/decisions/${reply.body.decision.id}`), 404, "not-found");
   });
@@ -82,7 +82,7 @@ describe("GET /v1/objects/:id/decisions", () => {
     expect(kinds.filter((k: string) => k === "facts")).toHaveLength(2);
     const ids = reply.body.items.map((d: { id: string }) => d.id);
     expect([...ids].sort().reverse()).toEqual(ids);
-    expect(ids[0]).toBe(h.services.governor.getObject("w1")!.lastDecisionId);
+    expect(ids[0]).toBe((await h.services.governor.getObject("w1"))!.lastDecisionId);
   });
 
   test("pages with limit and before", async () => {

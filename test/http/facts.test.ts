@@ -63,7 +63,7 @@ describe("POST /v1/objects/:id/facts", () => {
   ])("%s is a 422 naming %s", async (_label, body, path) => {
     const problem = expectProblem(await post("w1", body), 422, "validation");
     expect(problem.errors.some((e: { path: string }) => e.path.startsWith(path))).toBe(true);
-    expect(h.services.governor.getObject("w1")!.memoryVersion).toBe(0);
+    expect((await h.services.governor.getObject("w1"))!.memoryVersion).toBe(0);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
@@ -83,15 +83,21 @@ describe("POST /v1/objects/:id/facts", () => {
 });
 
 describe("Idempotency-Key", () => {
-  test("a replay answers 200 with the first reply and applies nothing", async () => {
+  test("a replay answers 200 with the same decision and the object as it is now, and applies nothing", async () => {
     const first = await post("w1", { facts: { queue: { depth: 1 } } }, { "idempotency-key": "job-42" });
     expect(first.status).toBe(200);
     const replay = await post("w1", { facts: { queue: { depth: 1 } } }, { "idempotency-key": "job-42" });
     expect(replay.status).toBe(200);
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
-    expect(replay.body).toEqual(first.body);
     expect(replay.body.decision.id).toBe(first.body.decision.id);
-    expect(h.services.governor.getObject("w1")!.memoryVersion).toBe(1);
+    // The same decision, its start action's status read as it is now (confirmed meanwhile).
+    expect(replay.body.decision).toEqual({
+      ...first.body.decision,
+      actions: [{ ...first.body.decision.actions[0], status: "confirmed" }],
+    });
+    expect(replay.body.object).toEqual((await h.call("GET", "/v1/objects/w1")).body);
+    expect(replay.body.object.memoryVersion).toBe(1);
+    expect((await h.services.governor.getObject("w1"))!.memoryVersion).toBe(1);
     const decisions = await h.call("GET", "/v1/objects/w1/decisions");
     expect(decisions.body.items.filter((d: { trigger: { kind: string } }) => d.trigger.kind === "facts")).toHaveLength(
       1,
@@ -108,7 +114,7 @@ describe("Idempotency-Key", () => {
   test("the same key with a different body is a 409", async () => {
     await post("w1", { facts: { n: 1 } }, { "idempotency-key": "k" });
     expectProblem(await post("w1", { facts: { n: 2 } }, { "idempotency-key": "k" }), 409, "conflict");
-    expect(h.services.governor.getObject("w1")!.memory).toEqual({ n: 1 });
+    expect((await h.services.governor.getObject("w1"))!.memory).toEqual({ n: 1 });
   });
 
   test.each([
@@ -118,7 +124,7 @@ describe("Idempotency-Key", () => {
   ])("a key %s is a 422 naming the header", async (_label, key) => {
     const problem = expectProblem(await post("w1", { facts: { n: 1 } }, { "idempotency-key": key }), 422, "validation");
     expect(problem.errors).toEqual([{ path: "$.headers.Idempotency-Key", message: expect.any(String) }]);
-    expect(h.services.governor.getObject("w1")!.memoryVersion).toBe(0);
+    expect((await h.services.governor.getObject("w1"))!.memoryVersion).toBe(0);
   });
 });
 
@@ -137,7 +143,7 @@ describe("POST /v1/facts", () => {
       { objectId: "w1", decisionId: expect.stringMatching(/^dec_/), outcome: "wake" },
       { objectId: "w2", decisionId: expect.stringMatching(/^dec_/), outcome: "hold-active" },
     ]);
-    expect(h.services.governor.getObject("w2")!.memory).toMatchObject({ jobs: { inflight: 1 } });
+    expect((await h.services.governor.getObject("w2"))!.memory).toMatchObject({ jobs: { inflight: 1 } });
   });
 
   test("a bad item fails alone, in place", async () => {
@@ -160,8 +166,8 @@ describe("POST /v1/facts", () => {
     expect(badFacts).toMatchObject({ objectId: "w2", error: { status: 422, errors: [{ path: "$.facts" }] } });
     expect(ok2).toMatchObject({ objectId: "w2", decisionId: expect.any(String) });
     expect(ok.error).toBeUndefined();
-    expect(h.services.governor.getObject("w1")!.memory).toMatchObject({ queue: { depth: 1 } });
-    expect(h.services.governor.getObject("w2")!.memory).toEqual({ ok: true });
+    expect((await h.services.governor.getObject("w1"))!.memory).toMatchObject({ queue: { depth: 1 } });
+    expect((await h.services.governor.getObject("w2"))!.memory).toEqual({ ok: true });
   });
 
   test("idempotency keys replay per item", async () => {
@@ -169,7 +175,7 @@ describe("POST /v1/facts", () => {
     const first = await h.call("POST", "/v1/facts", { json: body });
     const again = await h.call("POST", "/v1/facts", { json: body });
     expect(again.body.results[0].decisionId).toBe(first.body.results[0].decisionId);
-    expect(h.services.governor.getObject("w1")!.memoryVersion).toBe(1);
+    expect((await h.services.governor.getObject("w1"))!.memoryVersion).toBe(1);
   });
 
   test.each([
@@ -191,6 +197,6 @@ describe("POST /v1/facts", () => {
   ])("%s refuses the whole batch with a 422 naming %s", async (_label, body, path) => {
     const problem = expectProblem(await h.call("POST", "/v1/facts", { json: body }), 422, "validation");
     expect(problem.errors.map((e: { path: string }) => e.path)).toContain(path);
-    expect(h.services.governor.getObject("w1")!.memoryVersion).toBe(0);
+    expect((await h.services.governor.getObject("w1"))!.memoryVersion).toBe(0);
   });
 });

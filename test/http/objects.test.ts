@@ -68,7 +68,7 @@ describe("PUT /v1/objects/:id", () => {
   ])("%s is a 422 naming %s", async (_label, body, path) => {
     const problem = expectProblem(await put("w1", body), 422, "validation");
     expect(problem.errors.map((e: { path: string }) => e.path)).toContain(path);
-    expect(h.services.governor.getObject("w1")).toBeNull();
+    expect(await h.services.governor.getObject("w1")).toBeNull();
   });
 
   test("changing the memory of an existing object is a 409", async () => {
@@ -82,7 +82,7 @@ describe("GET /v1/objects/:id", () => {
     await put("w1", { policy: "queue-worker" });
     const reply = await h.call("GET", "/v1/objects/w1");
     expect(reply.status).toBe(200);
-    const record = h.services.governor.getObject("w1")!;
+    const record = (await h.services.governor.getObject("w1"))!;
     expect(reply.body).toEqual(objectView(record, "1"));
     expect(reply.body).toMatchObject({
       policy: { name: "queue-worker", version: "1" },
@@ -166,7 +166,7 @@ describe("DELETE /v1/objects/:id", () => {
     await put("w3", { policy: "queue-worker" });
     const problem = expectProblem(await h.call("DELETE", "/v1/objects/w3?compute=later"), 422, "validation");
     expect(problem.errors[0].path).toBe("$.query.compute");
-    expect(h.services.governor.getObject("w3")).not.toBeNull();
+    expect(await h.services.governor.getObject("w3")).not.toBeNull();
   });
 
   test("a substrate that cannot stop the compute makes it a 503, and the object stays", async () => {
@@ -177,7 +177,7 @@ describe("DELETE /v1/objects/:id", () => {
     const problem = expectProblem(await h.call("DELETE", "/v1/objects/w1"), 503, "unavailable");
     expect(problem.detail).toContain("the machine is unreachable");
     expect(problem.detail).toContain("compute=keep");
-    expect(h.services.governor.getObject("w1")).not.toBeNull();
+    expect(await h.services.governor.getObject("w1")).not.toBeNull();
   });
 
   test("an invalid id is a 422", async () => {

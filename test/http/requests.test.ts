@@ -82,7 +82,7 @@ describe("body size", () => {
   test("a body over the default 1 MiB is a 413", async () => {
     const raw = JSON.stringify({ facts: { blob: "x".repeat(1024 * 1024) } });
     expectProblem(await facts(raw), 413, "too-large");
-    expect(h.services.governor.getObject("w1")!.memoryVersion).toBe(0);
+    expect((await h.services.governor.getObject("w1"))!.memoryVersion).toBe(0);
   });
 
   test("the same holds when Content-Length announces it", async () => {

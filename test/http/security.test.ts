@@ -104,7 +104,7 @@ beforeAll(async () => {
     ],
   });
   await h.services.governor.putObject("w1", { policy: "queue-worker" });
-  decisionId = h.services.governor.getObject("w1")!.lastDecisionId!;
+  decisionId = (await h.services.governor.getObject("w1"))!.lastDecisionId!;
 });
 afterAll(() => h.close());
 
@@ -177,9 +177,9 @@ describe("the Authorization header", () => {
   });
 
   test("a rejected write changes nothing", async () => {
-    const before = h.services.governor.getObject("w1")!.memoryVersion;
+    const before = (await h.services.governor.getObject("w1"))!.memoryVersion;
     await h.call("POST", "/v1/objects/w1/facts", { json: { facts: { sneaky: true } }, token: TOKENS.read });
-    expect(h.services.governor.getObject("w1")!.memoryVersion).toBe(before);
+    expect((await h.services.governor.getObject("w1"))!.memoryVersion).toBe(before);
   });
 });
 
@@ -202,7 +202,7 @@ describe("with no tokens configured", () => {
   beforeAll(async () => {
     open = await setup({ tokens: [] });
     await open.services.governor.putObject("w1", { policy: "queue-worker" });
-    decisionId = open.services.governor.getObject("w1")!.lastDecisionId!;
+    decisionId = (await open.services.governor.getObject("w1"))!.lastDecisionId!;
   });
   afterAll(() => open.close());
 
@@ -318,7 +318,7 @@ describe("with no tokens configured: loopback hosts and origins only", () => {
       headers: { host: "evil.example:8080", origin: "http://evil.example:8080" },
     });
     expectProblem(reply, 403, "forbidden");
-    expect(open.services.governor.getObject("rebound")).toBeFalsy();
+    expect(await open.services.governor.getObject("rebound")).toBeFalsy();
   });
 });
 

@@ -58,7 +58,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
     });
 
     test("an empty store has nothing", async () => {
-      expect(await store.loadObjects()).toEqual([]);
+      expect(await store.listObjects({ limit: 10_000 })).toEqual([]);
       expect(await store.getObject("nope")).toBeNull();
       expect(await store.listObjects({ limit: 10 })).toEqual([]);
       expect(await store.listDecisions("nope", 10)).toEqual([]);
@@ -76,7 +76,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         makeBatch(o, { timerOps: [set("hold", T0 + HOUR, "hold"), set("wake", T0 + 2 * HOUR, "wake")] }),
       ]);
       expect(await store.getObject(o.id)).toEqual(o);
-      expect(await store.loadObjects()).toEqual([o]);
+      expect(await store.listObjects({ limit: 10_000 })).toEqual([o]);
     });
 
     test("a later commit replaces the object whole and keeps timers no op touched", async () => {
@@ -104,7 +104,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         makeBatch(makeObject({ id: "a" })),
         makeBatch(makeObject({ id: "c" })),
       ]);
-      expect((await store.loadObjects()).map((o) => o.id)).toEqual(["a", "b", "c"]);
+      expect((await store.listObjects({ limit: 10_000 })).map((o) => o.id)).toEqual(["a", "b", "c"]);
     });
 
     test("old journal entries compact into one snapshot; newer entries stay", async () => {
@@ -358,9 +358,9 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
     });
 
     test("idempotency keys round-trip per object", async () => {
-      const response = { decisionId: "dec-1", outcome: "wake", nested: { list: [1, "two", null] } };
-      await store.commit([arrivalBatch(makeObject({ id: "i" }), "dec-1", { idempotency: { key: "k-1", response } })]);
-      expect(await store.getIdempotent("i", "k-1")).toEqual(response);
+      const record = { key: "k-1", fingerprint: "f".repeat(64), decisionId: "dec-1" };
+      await store.commit([arrivalBatch(makeObject({ id: "i" }), "dec-1", { idempotency: record })]);
+      expect(await store.getIdempotent("i", "k-1")).toEqual(record);
       expect(await store.getIdempotent("i", "k-2")).toBeNull();
       expect(await store.getIdempotent("other", "k-1")).toBeNull();
     });
@@ -373,7 +373,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
             journal: { seq: 1, patch: { v: 1 } },
             actions: [{ id: "act-1", kind: "start" }],
             timerOps: [set("poll", T0 + HOUR)],
-            idempotency: { key: "k-1", response: { first: true } },
+            idempotency: { key: "k-1", fingerprint: "fp-1", decisionId: "dec-1" },
           }),
         ]);
         return a;
@@ -384,14 +384,14 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
           journal: { seq: 1, patch: { b: true } },
           actions: [{ id: "act-B", kind: "start" }],
           timerOps: [set("wake", T0 + 1, "wake")],
-          idempotency: { key: "k-B", response: { b: true } },
+          idempotency: { key: "k-B", fingerprint: "fp-B", decisionId: "dec-B" },
         }),
         arrivalBatch({ ...a, memory: { v: 2 }, memoryVersion: 2, state: "waking" }, "dec-2", {
           journal: { seq: 2, patch: { v: 2 } },
           supersede: ["act-1"],
           actions: [{ id: "act-2", kind: "stop" }],
           timerOps: [cancel("poll"), set("other", T0 + 5)],
-          idempotency: { key: "k-2", response: { second: true } },
+          idempotency: { key: "k-2", fingerprint: "fp-2", decisionId: "dec-2" },
         }),
       ];
 
@@ -418,19 +418,19 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         ],
         [
           "an idempotency key that is already stored",
-          (a) => arrivalBatch(a, "dec-3", { idempotency: { key: "k-1", response: {} } }),
+          (a) => arrivalBatch(a, "dec-3", { idempotency: { key: "k-1", fingerprint: "fp", decisionId: "dec-x" } }),
         ],
       ])("%s", async (_name, bad) => {
         const a = await seed();
         const before = {
-          objects: await store.loadObjects(),
+          objects: await store.listObjects({ limit: 10_000 }),
           decisionsA: await store.listDecisions("A", 10),
           journalA: await store.journal("A", 0, 10),
           pending: await store.pendingActions(),
           timers: await store.dueTimers(Number.MAX_SAFE_INTEGER, 100),
         };
         await expect(store.commit([...goodBatches(a), bad(a)])).rejects.toThrow();
-        expect(await store.loadObjects()).toEqual(before.objects);
+        expect(await store.listObjects({ limit: 10_000 })).toEqual(before.objects);
         expect(await store.getObject("B")).toBeNull();
         expect(await store.listDecisions("A", 10)).toEqual(before.decisionsA);
         expect(await store.listDecisions("B", 10)).toEqual([]);
@@ -441,7 +441,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         expect(await store.dueTimers(Number.MAX_SAFE_INTEGER, 100)).toEqual(before.timers);
         expect(await store.getIdempotent("B", "k-B")).toBeNull();
         expect(await store.getIdempotent("A", "k-2")).toBeNull();
-        expect(await store.getIdempotent("A", "k-1")).toEqual({ first: true });
+        expect(await store.getIdempotent("A", "k-1")).toEqual({ key: "k-1", fingerprint: "fp-1", decisionId: "dec-1" });
       });
 
       test("the same batches without the invalid one commit", async () => {
@@ -453,7 +453,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         expect((await store.journal("A", 0, 10)).map((j) => j.seq)).toEqual([1, 2]);
         expect((await store.pendingActions()).map((x) => x.id)).toEqual(["act-2", "act-B"]);
         expect((await store.getDecision("dec-1"))?.actions.map((x) => x.status)).toEqual(["superseded"]);
-        expect(await store.getIdempotent("A", "k-2")).toEqual({ second: true });
+        expect(await store.getIdempotent("A", "k-2")).toEqual({ key: "k-2", fingerprint: "fp-2", decisionId: "dec-2" });
       });
     });
 
@@ -494,7 +494,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
             journal: { seq: 1, patch: { x: 1 } },
             actions: [{ id: `act-${id}`, kind: "start" }],
             timerOps: [set("t", T0 + (id === "gone" ? 1 : 2))],
-            idempotency: { key: "k", response: { id } },
+            idempotency: { key: "k", fingerprint: `fp-${id}`, decisionId: `dec-${id}` },
           }),
         ]);
       }
@@ -508,8 +508,12 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       expect(await store.dueTimers(Number.MAX_SAFE_INTEGER, 10)).toEqual([
         { objectId: "kept", name: "t", dueAt: T0 + 2, kind: "schedule" },
       ]);
-      expect((await store.loadObjects()).map((o) => o.id)).toEqual(["kept"]);
-      expect(await store.getIdempotent("kept", "k")).toEqual({ id: "kept" });
+      expect((await store.listObjects({ limit: 10_000 })).map((o) => o.id)).toEqual(["kept"]);
+      expect(await store.getIdempotent("kept", "k")).toEqual({
+        key: "k",
+        fingerprint: "fp-kept",
+        decisionId: "dec-kept",
+      });
       expect(await store.journal("kept", 0, 10)).toHaveLength(1);
 
       expect(await store.deleteObject("gone")).toBe(false);
@@ -559,6 +563,82 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       });
       expect((await store.getDecision("dec-1"))?.actions[0]?.status).toBe("confirmed");
       expect(await store.pendingActions()).toEqual([]);
+    });
+
+    describe("retention", () => {
+      /** A decision id as the governor mints them: `dec_`, time in base 36, a sequence. */
+      const decId = (at: number, n: number) => `dec_${at.toString(36).padStart(9, "0")}${String(n).padStart(4, "0")}`;
+      const decide = async (objectId: string, at: number, n: number) =>
+        store.commit([arrivalBatch(makeObject({ id: objectId, updatedAt: at }), decId(at, n), { at })]);
+
+      test("pruneDecisions deletes decisions older than the cutoff, a batch at a time", async () => {
+        for (let i = 0; i < 5; i++) await decide("p", T0 + i * HOUR, i);
+        expect(await store.pruneDecisions(T0 + 3 * HOUR, 2)).toBe(2);
+        expect(await store.pruneDecisions(T0 + 3 * HOUR, 2)).toBe(1);
+        expect(await store.pruneDecisions(T0 + 3 * HOUR, 2)).toBe(0);
+        expect((await store.listDecisions("p", 10)).map((d) => d.at)).toEqual([T0 + 4 * HOUR, T0 + 3 * HOUR]);
+      });
+
+      test("an object's decisions beyond the newest N are pruned, and it is no longer over the limit", async () => {
+        for (let i = 0; i < 6; i++) await decide("many", T0 + i * MINUTE, i);
+        for (let i = 0; i < 2; i++) await decide("few", T0 + i * MINUTE, 10 + i);
+        expect(await store.objectsOverDecisionLimit(3, 10)).toEqual(["many"]);
+        expect(await store.pruneObjectDecisions("many", 3)).toBe(3);
+        expect((await store.listDecisions("many", 10)).map((d) => d.at)).toEqual([
+          T0 + 5 * MINUTE,
+          T0 + 4 * MINUTE,
+          T0 + 3 * MINUTE,
+        ]);
+        expect(await store.objectsOverDecisionLimit(3, 10)).toEqual([]);
+        await decide("many", T0 + 10 * MINUTE, 20);
+        expect(await store.objectsOverDecisionLimit(3, 10)).toEqual(["many"]);
+        expect((await store.listDecisions("few", 10)).length).toBe(2);
+      });
+
+      test("pruneIdempotency forgets keys used before the cutoff", async () => {
+        const key = (k: string) => ({ key: k, fingerprint: `fp-${k}`, decisionId: `dec-${k}` });
+        await store.commit([arrivalBatch(makeObject({ id: "i", updatedAt: T0 }), "dec-a", { idempotency: key("a") })]);
+        await store.commit([
+          arrivalBatch(makeObject({ id: "i", updatedAt: T0 + HOUR }), "dec-b", { idempotency: key("b") }),
+        ]);
+        expect(await store.pruneIdempotency(T0 + MINUTE, 10)).toBe(1);
+        expect(await store.getIdempotent("i", "a")).toBeNull();
+        expect(await store.getIdempotent("i", "b")).toEqual(key("b"));
+      });
+    });
+
+    test("the schedules a policy was armed for round-trip", async () => {
+      expect(await store.armedSchedules("p")).toBeNull();
+      await store.setArmedSchedules("p", '[{"cron":"* * * * *"}]');
+      await store.setArmedSchedules("p", "[]");
+      expect(await store.armedSchedules("p")).toBe("[]");
+      expect(await store.armedSchedules("q")).toBeNull();
+    });
+
+    test("listObjects filters by driver", async () => {
+      const bound = (id: string, driver: string) =>
+        makeBatch(makeObject({ id, substrate: { driver, config: {}, observed: null } }));
+      await store.commit([bound("a", "process"), bound("b", "simulated"), bound("c", "process")]);
+      expect((await store.listObjects({ driver: "process", limit: 10 })).map((o) => o.id)).toEqual(["a", "c"]);
+      expect((await store.listObjects({ driver: "process", after: "a", limit: 10 })).map((o) => o.id)).toEqual(["c"]);
+    });
+
+    test("a snapshot keeps the lifecycle it was taken with", async () => {
+      const o = makeObject({ id: "s", memoryVersion: 2 });
+      await store.commit([makeBatch(o, { journal: { seq: 1, patch: { a: 1 }, at: T0 } })]);
+      await store.commit([makeBatch(o, { journal: { seq: 2, patch: { b: 1 }, at: T0 + 1 } })]);
+      const seed = {
+        state: "active" as const,
+        stateSince: T0 - HOUR,
+        wokeAt: T0 - HOUR,
+        holdUntil: null,
+        timers: [{ name: "wake", dueAt: T0 + HOUR, kind: "wake" as const }],
+      };
+      await store.compactJournal("s", 1, { seq: 1, patch: { a: 1 }, at: T0, kind: "snapshot", seed });
+      expect(await store.journal("s", -1, 10)).toEqual([
+        { seq: 1, patch: { a: 1 }, at: T0, kind: "snapshot", seed },
+        { seq: 2, patch: { b: 1 }, at: T0 + 1, kind: "patch" },
+      ]);
     });
   });
 }

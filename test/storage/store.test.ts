@@ -9,6 +9,8 @@ import type { Store } from "../../src/core/store.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { HOUR, T0, arrivalBatch, makeObject } from "../helpers/records.ts";
+import type { Decision } from "../../src/core/types.ts";
+import { makeServices } from "../helpers/services.ts";
 import { runStoreContract } from "./store.contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-store-"));
@@ -40,7 +42,7 @@ describe("LibsqlStore :memory:", () => {
       const tx = await store.client.transaction("write");
       await tx.execute("DELETE FROM objects WHERE id = 'm2'");
       await tx.commit();
-      expect((await store.loadObjects()).map((o) => o.id)).toEqual(["m1", "m3", "m4"]);
+      expect((await store.listObjects({ limit: 10_000 })).map((o) => o.id)).toEqual(["m1", "m3", "m4"]);
     } finally {
       await store.close();
     }
@@ -65,11 +67,11 @@ describe("LibsqlStore file", () => {
         journal: { seq: 1, patch: { queue: { depth: 2 } } },
         actions: [{ id: "act-1", kind: "start" }],
         timerOps: [{ name: "hold", op: "set", dueAt: T0 + HOUR, kind: "hold" }],
-        idempotency: { key: "k-1", response: { decisionId: "dec-1" } },
+        idempotency: { key: "k-1", fingerprint: "fp-1", decisionId: "dec-1" },
       }),
     ]);
     const before = {
-      objects: await first.loadObjects(),
+      objects: await first.listObjects({ limit: 10_000 }),
       decision: await first.getDecision("dec-1"),
       journal: await first.journal("durable", 0, 10),
       pending: await first.pendingActions(),
@@ -79,7 +81,7 @@ describe("LibsqlStore file", () => {
 
     const second = await migrated(new LibsqlStore({ url }));
     try {
-      expect(await second.loadObjects()).toEqual([o]);
+      expect(await second.listObjects({ limit: 10_000 })).toEqual([o]);
       expect(before.objects).toEqual([o]);
       expect(await second.getDecision("dec-1")).toEqual(before.decision);
       expect(before.decision?.id).toBe("dec-1");
@@ -90,9 +92,46 @@ describe("LibsqlStore file", () => {
       expect(before.pending.map((a) => a.id)).toEqual(["act-1"]);
       expect(await second.dueTimers(Number.MAX_SAFE_INTEGER, 10)).toEqual(before.timers);
       expect(await second.nextTimer()).toEqual({ objectId: "durable", name: "hold", dueAt: T0 + HOUR, kind: "hold" });
-      expect(await second.getIdempotent("durable", "k-1")).toEqual({ decisionId: "dec-1" });
+      expect(await second.getIdempotent("durable", "k-1")).toEqual({
+        key: "k-1",
+        fingerprint: "fp-1",
+        decisionId: "dec-1",
+      });
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe("LibsqlStore under a governor", () => {
+  test("decisions are stored compactly against their policy version, and read back whole", async () => {
+    const url = `file:${nextFile()}`;
+    const s = await makeServices({ store: new LibsqlStore({ url }) });
+    const taken: Decision[] = [];
+    s.governor.events.on("decision:recorded", (d) => taken.push(d));
+    try {
+      await s.governor.putObject("w", { policy: "queue-worker" });
+      for (const depth of [3, 0, 2, 0]) {
+        await s.governor.postFacts("w", { queue: { depth } });
+        await s.advance(90_000);
+      }
+      await s.advance(7 * HOUR);
+      expect(taken.length).toBeGreaterThanOrEqual(8);
+      const stored = await s.store.listDecisions("w", 100);
+      expect(stored.reverse()).toEqual(
+        // The actions' status is read as it is now.
+        taken.map((d) => ({ ...d, actions: d.actions.map((a) => ({ ...a, status: "confirmed" })) })),
+      );
+      const client = (s.store as LibsqlStore).client;
+      const rows = await client.execute("SELECT body FROM decisions");
+      const bodies = rows.rows.map((r) => String(r.body));
+      expect(bodies.every((b) => b.startsWith("["))).toBe(true);
+      const average = bodies.reduce((n, b) => n + b.length, 0) / bodies.length;
+      expect(average).toBeLessThan(200);
+      const versions = await client.execute("SELECT name, version FROM policy_versions");
+      expect(versions.rows.map((r) => `${r.name}@${r.version}`)).toEqual(["queue-worker@1"]);
+    } finally {
+      await s.close();
     }
   });
 });

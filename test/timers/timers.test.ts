@@ -58,7 +58,7 @@ describe("cron schedules", () => {
   test("every object of a policy gets its next tick; each tick evaluates and re-arms", async () => {
     const s = await setup({ start: Date.parse("2026-03-01T00:00:30Z") });
     await s.governor.putObject("m1", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
-    expect(s.governor.getObject("m1")!.timers).toEqual([
+    expect((await s.governor.getObject("m1"))!.timers).toEqual([
       { name: "sweep", dueAt: Date.parse("2026-03-01T00:01:00.000Z"), kind: "cron" },
     ]);
     await s.advance(30_000);
@@ -109,7 +109,9 @@ describe("cron schedules", () => {
     await s.advance(5 * 60_000);
     expect(s.governor.counters.evaluations - before).toBe(5);
     expect(await s.governor.listDecisions("m1", 100)).toHaveLength(1); // the create decision
-    expect(s.governor.getObject("m1")!.timers.map((t) => t.dueAt)).toEqual([Date.parse("2026-03-01T00:06:00.000Z")]);
+    expect((await s.governor.getObject("m1"))!.timers.map((t) => t.dueAt)).toEqual([
+      Date.parse("2026-03-01T00:06:00.000Z"),
+    ]);
   });
 });
 
@@ -144,7 +146,7 @@ describe("rule-driven timers", () => {
     // A rule that fires again replaces the timer (schedule = set or replace).
     await s.advance(5 * 60_000);
     await s.governor.postFacts("r", { other: 1, remind: true });
-    expect(s.governor.getObject("r")!.timers).toEqual([
+    expect((await s.governor.getObject("r"))!.timers).toEqual([
       { name: "nudge", dueAt: Date.parse("2026-03-01T00:15:00.000Z"), kind: "schedule" },
     ]);
     await s.governor.postFacts("r", { remind: null });
@@ -156,7 +158,7 @@ describe("rule-driven timers", () => {
     await s.governor.postFacts("r", { remind: true });
     const cancel = await s.governor.postFacts("r", { remind: false });
     expect(cancel.decision.timers).toEqual([{ name: "nudge", op: "cancel", kind: "schedule" }]);
-    expect(s.governor.getObject("r")!.timers).toEqual([]);
+    expect((await s.governor.getObject("r"))!.timers).toEqual([]);
   });
 
   test("a pending wake timer keeps the earlier due time when dormancy fires again", async () => {
@@ -166,12 +168,12 @@ describe("rule-driven timers", () => {
     await s.advance(3 * 60_000);
     await s.governor.postFacts("w", { queue: { depth: 0 } });
     await s.advance(0);
-    const first = s.governor.getObject("w")!.timers.find((t) => t.name === "wake")!.dueAt;
+    const first = (await s.governor.getObject("w"))!.timers.find((t) => t.name === "wake")!.dueAt;
     await s.advance(60 * 60_000);
     // The object is dormant; a forced re-evaluation with dormancy firing must not postpone it.
     const again = await s.governor.evaluate("w", {});
     expect(again.outcome).toBe("none");
-    expect(s.governor.getObject("w")!.timers.find((t) => t.name === "wake")!.dueAt).toBe(first);
+    expect((await s.governor.getObject("w"))!.timers.find((t) => t.name === "wake")!.dueAt).toBe(first);
   });
 });
 
@@ -197,7 +199,7 @@ describe("downtime", () => {
       trigger: { kind: "timer", name: "sweep", late: true },
       at: Date.parse("2026-03-01T01:00:20.000Z"),
     });
-    expect(s2.governor.getObject("m1")!.timers).toEqual([
+    expect((await s2.governor.getObject("m1"))!.timers).toEqual([
       { name: "sweep", dueAt: Date.parse("2026-03-01T01:01:00.000Z"), kind: "cron" },
       { name: "hold", dueAt: Date.parse("2026-03-01T01:15:20.000Z"), kind: "hold" },
     ]);
@@ -267,7 +269,7 @@ describe("a timer whose evaluation fails", () => {
     await s.advance(10_000);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/failed to evaluate.*timer used up without an evaluation/);
-    expect(s.governor.getObject("b")!.timers).toEqual([
+    expect((await s.governor.getObject("b"))!.timers).toEqual([
       { name: "tick", dueAt: Date.parse("2026-03-01T00:00:20.000Z"), kind: "cron" },
     ]);
     await s.advance(10_000);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { readHistory, replay } from "../../src/what-if/replay.ts";
-import { JournalRetention } from "../../src/governor/journal-retention.ts";
+import { Retention } from "../../src/governor/retention.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
 
@@ -68,8 +68,13 @@ describe("replay", () => {
   test("after retention compacted the journal, replay starts from the snapshot", async () => {
     s = await makeServices({ store: new LibsqlStore({ url: ":memory:" }) });
     await history(s);
-    const retention = new JournalRetention(s.store, s.clock, 2 * 3_600_000);
-    expect(await retention.runOnce()).toBe(1);
+    const retention = new Retention(s.store, s.clock, {
+      journalMs: 2 * 3_600_000,
+      decisionsMs: null,
+      decisionsPerObject: null,
+      idempotencyMs: null,
+    });
+    expect((await retention.runOnce()).compacted).toBe(1);
     const journal = await s.store.journal("w", -1, 100);
     expect(journal[0]).toMatchObject({
       seq: 3,
@@ -108,7 +113,7 @@ describe("replay against a real server's history", () => {
       ...history,
       decisions: history.decisions.map((d, i) => (d.trigger.kind === "timer" ? { ...d, at: d.at + 3 + (i % 5) } : d)),
     };
-    const object = s.governor.getObject("m")!;
+    const object = (await s.governor.getObject("m"))!;
     const monitor = JSON.parse(readFileSync(join(RULES_DIR, "continuous-monitor.json"), "utf8"));
     expect((await replay(object, real, monitor)).differences).toEqual([]);
     // Beyond the tolerance they are different firings.
@@ -138,7 +143,7 @@ describe("replay across downtime", () => {
       const history = await readHistory(s.store, "m");
       expect(history.decisions.some((d) => d.trigger.late === true && d.trigger.name === "wake")).toBe(true);
       const monitor = JSON.parse(readFileSync(join(RULES_DIR, "continuous-monitor.json"), "utf8"));
-      const report = await replay(s.governor.getObject("m")!, history, monitor);
+      const report = await replay((await s.governor.getObject("m"))!, history, monitor);
       expect(report.differences).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,25 +1,27 @@
 // Facts: one object's merge patch (with an optional Idempotency-Key), and a batch across
 // objects in which each item succeeds or fails on its own.
 
-import type { Context, Hono } from "hono";
-import { batchFactsSchema, factsBodySchema, IDEMPOTENCY_KEY_PATTERN } from "../../contracts/http.ts";
+import type { Hono } from "hono";
+import { batchFactsSchema, IDEMPOTENCY_KEY_PATTERN } from "../../contracts/http.ts";
 import type { Problem } from "../../core/errors.ts";
 import type { RouteDeps } from "../deps.ts";
+import { KEY_RULE, postFacts } from "../facts-endpoint.ts";
 import { validationProblem } from "../problem.ts";
-import { check, objectIdParam, readJson } from "../validation.ts";
-import { batchItemView, factsView } from "../views.ts";
-
-const KEY_RULE = "1-200 printable ASCII characters, no spaces";
+import { check, readJson } from "../validation.ts";
+import { batchItemView } from "../views.ts";
 
 export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDeps): void {
+  // The server answers this route on its fast path (fast-path.ts) when it can; the same
+  // endpoint runs here for what the fast path hands over, and for tests through app.request().
   app.post("/v1/objects/:id/facts", auth("write:facts"), body, async (c) => {
-    const id = objectIdParam(c);
-    const key = idempotencyKey(c);
-    const input = check(factsBodySchema, await readJson(c), "facts");
-    const result = await governor.postFacts(id, input.facts, key);
-    // A replay answers with the first reply, byte for byte the same body; the header tells.
-    if (result.replayed) c.header("idempotent-replayed", "true");
-    return c.json(factsView(result));
+    const reply = await postFacts(governor, {
+      id: c.req.param("id"),
+      contentType: c.req.header("content-type"),
+      idempotencyKey: c.req.header("idempotency-key"),
+      prefer: c.req.header("prefer"),
+      body: () => c.req.text(),
+    });
+    return c.body(reply.body, 200, reply.headers);
   });
 
   app.post("/v1/facts", auth("write:facts"), body, async (c) => {
@@ -36,10 +38,4 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
     const results = await governor.postFactsBatch(input.items);
     return c.json({ results: results.map((r) => batchItemView(r, (e) => report(e, c.req.method, c.req.path))) });
   });
-}
-
-function idempotencyKey(c: Context): string | undefined {
-  const key = c.req.header("idempotency-key");
-  if (key === undefined || IDEMPOTENCY_KEY_PATTERN.test(key)) return key;
-  throw validationProblem("invalid Idempotency-Key header", [{ path: "$.headers.Idempotency-Key", message: KEY_RULE }]);
 }

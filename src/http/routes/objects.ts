@@ -31,9 +31,9 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
     return c.json(view(object), 201, { location: `/v1/objects/${encodeURIComponent(id)}` });
   });
 
-  app.get("/v1/objects/:id", auth("read"), (c) => {
+  app.get("/v1/objects/:id", auth("read"), async (c) => {
     const id = objectIdParam(c);
-    const object = governor.getObject(id);
+    const object = await governor.getObject(id);
     if (!object) throw notFound(id);
     return c.json(view(object));
   });

@@ -1,0 +1,121 @@
+// The benchmarks' HTTP load: POST requests from a fixed list of paths and bodies, over keep-alive
+// connections, for a number of seconds. It uses wrk when it is on PATH (a C client takes far less
+// of this 2-core machine than one in Node) and a Node client otherwise; every figure is printed
+// as a ratio to a baseline measured with the same client in the same run.
+
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface Load {
+  /** Requests, as path and body, sent in turn by every connection. */
+  requests: { path: string; body: string }[];
+  headers?: Record<string, string>;
+  connections: number;
+  seconds: number;
+}
+
+export interface LoadResult {
+  rps: number;
+  errors: number;
+  p50: number;
+  p99: number;
+}
+
+export const client: "wrk" | "node" = spawnSync("wrk", ["--version"]).error ? "node" : "wrk";
+
+/** Runs the load against `url` with the client this machine has. */
+export function run(url: string, load: Load): Promise<LoadResult> {
+  return client === "wrk" ? wrk(url, load) : node(url, load);
+}
+
+async function wrk(url: string, load: Load): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-wrk-"));
+  try {
+    const lua = join(dir, "post.lua");
+    const quote = (s: string) => JSON.stringify(s);
+    const headers = { "content-type": "application/json", ...load.headers };
+    writeFileSync(
+      lua,
+      [
+        `local paths = {${load.requests.map((r) => quote(r.path)).join(",")}}`,
+        `local bodies = {${load.requests.map((r) => quote(r.body)).join(",")}}`,
+        `local headers = {${Object.entries(headers)
+          .map(([k, v]) => `[${quote(k)}] = ${quote(v)}`)
+          .join(",")}}`,
+        "local n = 0",
+        "local errors = 0",
+        "request = function()",
+        "  n = n + 1",
+        "  local i = (n % #paths) + 1",
+        '  return wrk.format("POST", paths[i], headers, bodies[i])',
+        "end",
+        "response = function(status) if status ~= 200 then errors = errors + 1 end end",
+        "done = function(summary, latency)",
+        '  io.write(string.format("RESULT %d %d %f %f %d\\n", summary.requests, summary.duration, latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))',
+        "end",
+      ].join("\n"),
+    );
+    const threads = Math.min(2, load.connections);
+    const out = await new Promise<string>((resolve, reject) => {
+      const p = spawn("wrk", [`-t${threads}`, `-c${load.connections}`, `-d${load.seconds}s`, "-s", lua, url]);
+      let text = "";
+      p.stdout.on("data", (d: Buffer) => (text += d.toString()));
+      p.on("error", reject);
+      p.on("exit", () => resolve(text));
+    });
+    const m = /RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)/.exec(out);
+    if (!m) throw new Error(`wrk printed no result:\n${out}`);
+    const [requests, durationUs, p50, p99, errors] = m.slice(1).map(Number) as [number, number, number, number, number];
+    return { rps: (requests - errors) / (durationUs / 1e6), errors, p50, p99 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function node(url: string, load: Load): Promise<LoadResult> {
+  const { hostname, port } = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: load.connections });
+  const post = (path: string, body: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          hostname,
+          port,
+          path,
+          method: "POST",
+          agent,
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...load.headers },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  const deadline = performance.now() + load.seconds * 1000;
+  let ok = 0;
+  let errors = 0;
+  const latencies: number[] = [];
+  const worker = async (w: number) => {
+    for (let i = w; performance.now() < deadline; i += load.connections) {
+      const r = load.requests[i % load.requests.length]!;
+      const t0 = performance.now();
+      const status = await post(r.path, r.body);
+      latencies.push(performance.now() - t0);
+      if (status === 200) ok++;
+      else errors++;
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: load.connections }, (_, w) => worker(w)));
+  const elapsed = (performance.now() - t0) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+  return { rps: ok / elapsed, errors, p50: q(0.5), p99: q(0.99) };
+}

@@ -1,0 +1,51 @@
+// An object's recorded history read backwards into the state it was in: the lifecycle, hold
+// lease and pending timers its decisions had left at a given moment. Replay starts a candidate
+// policy from there, and journal compaction keeps it with a snapshot, so that replay still
+// starts right once the decisions before the snapshot are pruned.
+
+import type { LifecycleSeed } from "./journal.ts";
+import { applyTimerOps } from "./timers.ts";
+import type { Decision, Timer } from "./types.ts";
+
+/**
+ * Whether a recorded decision lies after a history that starts at `start` with memory version
+ * `snapSeq`. At the start itself only facts beyond the snapshot do (the snapshot includes
+ * everything else at that instant).
+ */
+export function isAfter(d: Decision, start: number, snapSeq: number): boolean {
+  if (d.trigger.kind === "create") return snapSeq === 0 && d.at >= start;
+  return d.at > start || (d.at === start && d.trigger.kind === "facts" && d.memoryVersion > snapSeq);
+}
+
+/**
+ * The lifecycle the decisions up to (`start`, `snapSeq`) left: the last state, since the last
+ * move, the timers still pending at `start`, and the hold lease among them. The decisions fold
+ * on top of `from` (an earlier snapshot's lifecycle) or, without it, a dormant object.
+ */
+export function lifecycleAt(
+  decisions: readonly Decision[],
+  start: number,
+  snapSeq: number,
+  from?: LifecycleSeed,
+): LifecycleSeed {
+  let state: LifecycleSeed["state"] = from?.state ?? "dormant";
+  let stateSince = from?.stateSince ?? start;
+  let timers: Timer[] = from?.timers ?? [];
+  for (const d of decisions) {
+    if (isAfter(d, start, snapSeq)) continue;
+    state = d.toState;
+    if (d.fromState !== d.toState) stateSince = d.at;
+    if (d.trigger.kind === "timer" && d.trigger.name) timers = timers.filter((t) => t.name !== d.trigger.name);
+    timers = applyTimerOps(timers, d.timers);
+  }
+  const pending = timers.filter((t) => t.dueAt >= start);
+  const hold = pending.find((t) => t.name === "hold");
+  return {
+    state,
+    stateSince,
+    // Confirmations are not decisions: an object awake now began to wake at its last move.
+    wokeAt: state === "waking" || state === "active" ? stateSince : null,
+    holdUntil: hold ? hold.dueAt : null,
+    timers: pending,
+  };
+}

@@ -1,0 +1,67 @@
+// POST /v1/objects/{id}/facts once the request is authorized and its body read: the one
+// implementation behind both the hono route and the server's fast path for it (fast-path.ts).
+// Input: the path's id, the headers that matter and the body text; output: the reply to send.
+
+import { factsBodySchema, IDEMPOTENCY_KEY_PATTERN } from "../contracts/http.ts";
+import { isPlainObject } from "../core/json.ts";
+import type { JsonObject } from "../core/types.ts";
+import type { GovernorApi } from "../governor/services.ts";
+import { validationProblem } from "./problem.ts";
+import { check, jsonMediaType, objectIdParam, parseJsonBody } from "./validation.ts";
+import { factsView, minimalDecisionView } from "./views.ts";
+
+export const KEY_RULE = "1-200 printable ASCII characters, no spaces";
+
+export interface FactsRequest {
+  id: string;
+  contentType: string | undefined;
+  idempotencyKey: string | undefined;
+  prefer: string | undefined;
+  /** Reads the body once the headers passed (a 415 is answered without reading it). */
+  body: () => Promise<string>;
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Runs the route; throws HttpProblem or VigilError for the one error map to answer. */
+export async function postFacts(governor: GovernorApi, req: FactsRequest): Promise<Reply> {
+  const id = objectIdParam(req.id);
+  const key = idempotencyKey(req.idempotencyKey);
+  const type = jsonMediaType(req.contentType);
+  const facts = factsOf(parseJsonBody(type, await req.body()));
+  const result = await governor.postFacts(id, facts, key);
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  // A replay applied nothing: it answers with the same decision, and the header tells.
+  if (result.replayed) headers["idempotent-replayed"] = "true";
+  if (prefersMinimal(req.prefer)) {
+    headers["preference-applied"] = "return=minimal";
+    return { status: 200, headers, body: JSON.stringify({ decision: minimalDecisionView(result.decision) }) };
+  }
+  return { status: 200, headers, body: JSON.stringify(factsView(result)) };
+}
+
+/** `{facts: {...}}` and nothing else, checked without zod; zod words what is wrong otherwise. */
+function factsOf(body: unknown): JsonObject {
+  if (isPlainObject(body) && isPlainObject(body.facts)) {
+    let keys = 0;
+    for (const _ in body) keys++;
+    if (keys === 1) return body.facts;
+  }
+  return check(factsBodySchema, body, "facts").facts;
+}
+
+export function idempotencyKey(key: string | undefined): string | undefined {
+  if (key === undefined || IDEMPOTENCY_KEY_PATTERN.test(key)) return key;
+  throw validationProblem("invalid Idempotency-Key header", [{ path: "$.headers.Idempotency-Key", message: KEY_RULE }]);
+}
+
+/** RFC 7240: `Prefer: return=minimal` among the preferences (comma-separated, any case). */
+export function prefersMinimal(prefer: string | undefined): boolean {
+  return (
+    prefer !== undefined && prefer.split(",").some((p) => p.split(";")[0]!.trim().toLowerCase() === "return=minimal")
+  );
+}

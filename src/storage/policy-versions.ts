@@ -1,0 +1,100 @@
+// The policy versions stored decisions refer to: a small key per content hash, the document
+// kept once in `policy_versions`, and the decision encoder and decoder that use them. A version
+// is written in the same transaction as the first decision taken under it.
+
+import type { Client, InStatement } from "@libsql/client";
+import type { PolicyDocument } from "../core/policy.ts";
+import type { PolicySource } from "../core/store.ts";
+import type { Decision } from "../core/types.ts";
+import type { DecisionEncoder } from "./commit-sql.ts";
+import { decodeDecision, encodeDecision, policyKeyOf, type PolicyRef } from "./decision-codec.ts";
+
+export class PolicyVersions {
+  private readonly byHash = new Map<string, PolicyRef>();
+  private readonly byKey = new Map<number, PolicyRef>();
+  /** Versions whose first decision is on its way to disk, with the statement that stores them. */
+  private readonly pending = new Map<string, { ref: PolicyRef; insert: InStatement }>();
+  private nextKey = 1;
+
+  constructor(
+    private readonly client: Client,
+    /** The document of a loaded version by hash (the policy registry), or null. */
+    private source: (hash: string) => PolicySource | null,
+  ) {}
+
+  /** Where documents come from from now on. */
+  use(source: (hash: string) => PolicySource | null): void {
+    this.source = source;
+  }
+
+  /** Reads the stored versions (a handful of rows: one per version ever used). */
+  async load(): Promise<void> {
+    const rows = await this.client.execute("SELECT key, hash, name, version, document FROM policy_versions");
+    for (const r of rows.rows) this.remember(refOf(r));
+    const max = await this.client.execute("SELECT COALESCE(MAX(key), 0) AS k FROM policy_versions");
+    this.nextKey = Number(max.rows[0]!.k) + 1;
+  }
+
+  /** The encoder for one transaction; `committed()` after it is durable. */
+  encoder(): { encode: DecisionEncoder; committed: () => void } {
+    const used: string[] = [];
+    const encode: DecisionEncoder = (d: Decision) => {
+      const known = this.byHash.get(d.policy.hash);
+      if (known) return { body: encodeDecision(d, known) };
+      let pending = this.pending.get(d.policy.hash);
+      if (!pending) {
+        const src = d.policy.hash === "" ? null : this.source(d.policy.hash);
+        if (!src) return { body: encodeDecision(d, null) };
+        const ref: PolicyRef = { key: this.nextKey++, ...src };
+        pending = {
+          ref,
+          insert: {
+            sql: "INSERT OR IGNORE INTO policy_versions (key, hash, name, version, document, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            args: [ref.key, ref.hash, ref.name, ref.version, JSON.stringify(ref.document), d.at],
+          },
+        };
+        this.pending.set(d.policy.hash, pending);
+      }
+      used.push(d.policy.hash);
+      return { body: encodeDecision(d, pending.ref), before: [pending.insert] };
+    };
+    const committed = () => {
+      for (const hash of used) {
+        const p = this.pending.get(hash);
+        if (!p) continue;
+        this.pending.delete(hash);
+        this.remember(p.ref);
+      }
+    };
+    return { encode, committed };
+  }
+
+  /** Rebuilds a stored decision, reading its policy version when it is not known yet. */
+  async decode(row: { id: string; objectId: string; at: number; body: string }): Promise<Decision> {
+    const key = policyKeyOf(row.body);
+    let ref = key === null ? null : (this.byKey.get(key) ?? null);
+    if (key !== null && !ref) {
+      const r = await this.client.execute({
+        sql: "SELECT key, hash, name, version, document FROM policy_versions WHERE key = ?",
+        args: [key],
+      });
+      if (r.rows[0]) this.remember((ref = refOf(r.rows[0])));
+    }
+    return decodeDecision(row, ref);
+  }
+
+  private remember(ref: PolicyRef): void {
+    this.byHash.set(ref.hash, ref);
+    this.byKey.set(ref.key, ref);
+  }
+}
+
+function refOf(r: Record<string, unknown>): PolicyRef {
+  return {
+    key: Number(r.key),
+    hash: String(r.hash),
+    name: String(r.name),
+    version: String(r.version),
+    document: JSON.parse(String(r.document)) as PolicyDocument,
+  };
+}

@@ -1,0 +1,86 @@
+// Where the store's writes go: one transaction per call, either on the store's own connection
+// or, for a file database, on a writer thread that owns a connection of its own (so the main
+// thread goes on serving while a commit waits for the disk). Reads stay on the main connection;
+// WAL lets them run beside the writer.
+
+import type { Client, InStatement } from "@libsql/client";
+import { Worker } from "node:worker_threads";
+
+export interface SqlWriter {
+  /** Runs the statements in ONE write transaction; resolves once it is durable. */
+  write(statements: InStatement[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Writes on the given connection (`:memory:`, a remote server). */
+export function directWriter(client: Client): SqlWriter {
+  return {
+    write: async (statements) => {
+      if (statements.length > 0) await client.batch(statements, "write");
+    },
+    close: async () => {},
+  };
+}
+
+interface Reply {
+  id?: number;
+  ok?: boolean;
+  ready?: boolean;
+  message?: string;
+  code?: string;
+}
+
+/** A failed write on the writer thread, with the database's error code. */
+export class WriteError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = "WriteError";
+  }
+}
+
+/** Writes on a worker thread that owns its own connection to the database file at `path`. */
+export async function threadWriter(path: string): Promise<SqlWriter> {
+  const worker = new Worker(new URL("./sql-writer-worker.mjs", import.meta.url), { workerData: { path } });
+  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  let next = 1;
+  let failure: Error | null = null;
+  const failAll = (e: Error) => {
+    failure = e;
+    for (const w of waiting.values()) w.reject(e);
+    waiting.clear();
+  };
+  await new Promise<void>((resolve, reject) => {
+    worker.once("error", reject);
+    worker.once("message", (m: Reply) => (m.ready ? resolve() : reject(new Error("the writer thread did not start"))));
+  });
+  worker.on("message", (m: Reply) => {
+    const w = m.id === undefined ? undefined : waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id!);
+    if (m.ok) w.resolve();
+    else w.reject(new WriteError(m.message ?? "write failed", m.code));
+  });
+  worker.on("error", (e) => failAll(e));
+  worker.on("exit", (code) => failAll(new Error(`the writer thread exited (${code})`)));
+  return {
+    write: (statements) => {
+      if (statements.length === 0) return Promise.resolve();
+      if (failure) return Promise.reject(failure);
+      const id = next++;
+      return new Promise<void>((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        // As JSON text: copying one string costs far less than cloning the statements' arrays.
+        worker.postMessage({ id, statements: JSON.stringify(statements) });
+      });
+    },
+    close: async () => {
+      if (failure) return;
+      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      worker.postMessage("close");
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,138 @@
+// Activation: a bounded hot set. Objects that are not dormant stay in memory, dormant ones
+// only while recently used; a cold object is read when something arrives for it, and facts,
+// timers, listing and reads work the same for it. Start-up reads no object rows.
+
+import { afterEach, describe, expect, test } from "vitest";
+import type { ObjectQuery, Store } from "../../src/core/store.ts";
+import { Governor } from "../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
+import { RULES_DIR, START } from "../helpers/services.ts";
+
+/** A real in-memory store that counts the object rows it hands out. */
+class CountingStore extends MemoryStore {
+  reads = 0;
+  override async getObject(id: string) {
+    const o = await super.getObject(id);
+    if (o) this.reads++;
+    return o;
+  }
+  override async listObjects(q: ObjectQuery) {
+    const rows = await super.listObjects(q);
+    this.reads += rows.length;
+    return rows;
+  }
+}
+
+const governors: Governor[] = [];
+afterEach(async () => {
+  for (const g of governors.splice(0)) await g.close();
+});
+
+function governor(store: Store, hotObjects: number, clock = new VirtualClock(START)) {
+  const policies = new PolicyRegistry(() => clock.now());
+  policies.loadDirectory(RULES_DIR);
+  const driver = new SimulatedDriver({ clock });
+  const g = new Governor({ store, policies, clock, drivers: [driver], hotObjects, random: () => 0.5 });
+  governors.push(g);
+  return { g, clock, advance: (ms: number) => clock.advance(ms, () => g.idle()) };
+}
+
+describe("the hot set", () => {
+  test("holds the awake objects and at most N dormant ones; a cold object works as a hot one", async () => {
+    const store = new CountingStore();
+    const { g, advance } = governor(store, 2);
+    await g.start();
+    for (const id of ["a", "b", "c", "d"]) await g.putObject(id, { policy: "queue-worker" });
+    await g.putObject("busy", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
+    await advance(0);
+    expect(g.hotObjects).toEqual({ awake: 1, dormant: 2 });
+
+    // "a" is cold now: facts for it read it once, then it is hot (and awake).
+    const reads = store.reads;
+    const woke = await g.postFacts("a", { queue: { depth: 1 } });
+    expect(woke.decision).toMatchObject({ fromState: "dormant", toState: "waking" });
+    expect(store.reads).toBe(reads + 1);
+    await advance(0);
+    // "a" left the dormant set (it is awake); taking it had pushed "c" out.
+    expect(g.hotObjects).toEqual({ awake: 2, dormant: 1 });
+    expect((await g.getObject("a"))!.state).toBe("active");
+
+    // Reads, lists and decisions of cold objects come from the store.
+    expect((await g.getObject("b"))!.policy).toBe("queue-worker");
+    const page = await g.listObjects({ limit: 10 });
+    expect(page.items.map((o) => `${o.id}:${o.state}`)).toEqual([
+      "a:active",
+      "b:dormant",
+      "busy:active",
+      "c:dormant",
+      "d:dormant",
+    ]);
+    expect(await g.listDecisions("b", 10)).toHaveLength(1);
+  });
+
+  test("a timer of a cold object fires: it is read, evaluated and committed", async () => {
+    const store = new MemoryStore();
+    const { g, advance } = governor(store, 0);
+    await g.start();
+    await g.putObject("w", { policy: "queue-worker" });
+    await g.postFacts("w", { queue: { depth: 1 } });
+    await advance(0);
+    await g.postFacts("w", { queue: { depth: 0 } });
+    // dwell.minActive is 2 minutes; then dormancy sets the object's own wake timer (6 h).
+    await advance(2 * 60_000);
+    const asleep = (await g.getObject("w"))!;
+    expect(asleep.state).toBe("dormant");
+    expect(asleep.timers.map((t) => t.name)).toEqual(["wake"]);
+    // Dormant with a capacity of 0: not in memory at all.
+    expect(g.hotObjects).toEqual({ awake: 0, dormant: 0 });
+    await advance(6 * 3_600_000);
+    const [last] = await g.listDecisions("w", 1);
+    expect(last).toMatchObject({ trigger: { kind: "timer", name: "wake" }, toState: "waking" });
+    expect((await g.getObject("w"))!.state).toBe("active");
+  });
+});
+
+describe("start-up", () => {
+  test("reads no object rows when nothing needs them", async () => {
+    const store = new CountingStore();
+    const first = governor(store, 10);
+    await first.g.start();
+    for (let i = 0; i < 20; i++) await first.g.putObject(`o${i}`, { policy: "queue-worker" });
+    await first.g.close();
+    governors.splice(0);
+
+    store.reads = 0;
+    const second = governor(store, 10, first.clock);
+    await second.g.start();
+    expect(store.reads).toBe(0);
+    expect(await second.g.ready()).toBe(true);
+    // The objects are all there, read as they are needed.
+    expect((await second.g.listObjects({ limit: 100 })).items).toHaveLength(20);
+  });
+
+  test("re-arms the schedules of a policy only when they changed", async () => {
+    const store = new CountingStore();
+    const first = governor(store, 10);
+    await first.g.start();
+    await first.g.putObject("m", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
+    await first.g.close();
+    governors.splice(0);
+    await store.setArmedSchedules("continuous-monitor", "[]");
+
+    store.reads = 0;
+    const second = governor(store, 10, first.clock);
+    await second.g.start();
+    // The stored schedules differ from the policy's: its objects were read and found armed.
+    expect(store.reads).toBeGreaterThan(0);
+    expect(await store.armedSchedules("continuous-monitor")).not.toBe("[]");
+    await second.g.close();
+    governors.splice(0);
+
+    store.reads = 0;
+    await governor(store, 10, first.clock).g.start();
+    expect(store.reads).toBe(0);
+  });
+});

@@ -1,0 +1,121 @@
+// History retention on a virtual clock: decisions are pruned by age and by count per object,
+// idempotency keys by age, the journal folds into a snapshot that keeps the lifecycle; and
+// replay still works over the history that is left, saying where its comparison starts.
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { Retention, type RetentionPolicy } from "../../src/governor/retention.ts";
+import { LibsqlStore } from "../../src/storage/libsql-store.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+let s: TestServices | null = null;
+afterEach(async () => {
+  await s?.close();
+  s = null;
+});
+
+const keepAll: RetentionPolicy = { journalMs: null, decisionsMs: null, decisionsPerObject: null, idempotencyMs: null };
+const queueWorker = () => JSON.parse(readFileSync(join(RULES_DIR, "queue-worker.json"), "utf8")) as unknown;
+
+describe.each([
+  ["MemoryStore", () => new MemoryStore()],
+  ["LibsqlStore", () => new LibsqlStore({ url: ":memory:" })],
+])("retention on %s", (_name, newStore) => {
+  test("decisions older than the window are deleted; newer ones stay", async () => {
+    s = await makeServices({ store: newStore() });
+    await s.governor.putObject("w", { policy: "queue-worker" });
+    await s.governor.postFacts("w", { queue: { depth: 1 } });
+    await s.advance(2 * DAY);
+    await s.governor.postFacts("w", { n: 1 });
+    const before = (await s.governor.listDecisions("w", 100)).length;
+    const r = new Retention(s.store, s.clock, { ...keepAll, decisionsMs: DAY });
+    const report = await r.runOnce();
+    expect(report.decisions).toBeGreaterThan(0);
+    const left = await s.governor.listDecisions("w", 100);
+    expect(left.length).toBe(before - report.decisions);
+    expect(left.every((d) => d.at >= s!.clock.now() - DAY)).toBe(true);
+  });
+
+  test("an object keeps its newest N decisions", async () => {
+    s = await makeServices({ store: newStore() });
+    await s.governor.putObject("w", { policy: "queue-worker" });
+    for (let i = 1; i <= 12; i++) {
+      await s.governor.postFacts("w", { n: i });
+      await s.advance(1000);
+    }
+    const r = new Retention(s.store, s.clock, { ...keepAll, decisionsPerObject: 5 });
+    expect(await r.runOnce()).toMatchObject({ objectsTrimmed: 1 });
+    const left = await s.governor.listDecisions("w", 100);
+    expect(left.map((d) => d.memoryVersion)).toEqual([12, 11, 10, 9, 8]);
+    expect(await r.runOnce()).toMatchObject({ objectsTrimmed: 0, decisions: 0 });
+  });
+
+  test("an idempotency key is forgotten after its time to live; until then it replays", async () => {
+    s = await makeServices({ store: newStore() });
+    await s.governor.putObject("w", { policy: "queue-worker" });
+    const first = await s.governor.postFacts("w", { n: 1 }, "k");
+    await s.advance(HOUR);
+    const r = new Retention(s.store, s.clock, { ...keepAll, idempotencyMs: 2 * HOUR });
+    await r.runOnce();
+    expect(await s.governor.postFacts("w", { n: 1 }, "k")).toMatchObject({
+      replayed: true,
+      decision: { id: first.decision.id },
+    });
+    await s.advance(2 * HOUR);
+    expect(await r.runOnce()).toMatchObject({ idempotencyKeys: 1 });
+    const again = await s.governor.postFacts("w", { n: 1 }, "k");
+    expect(again.replayed).toBe(false);
+    expect(again.decision.id).not.toBe(first.decision.id);
+  });
+});
+
+describe("replay over pruned history", () => {
+  /** A worker's day: a backlog, a job, idling, its own wake timer, then facts later on. */
+  async function day(services: TestServices) {
+    const g = services.governor;
+    await g.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 0 } } });
+    await services.advance(60_000);
+    await g.postFacts("w", { queue: { depth: 2 } });
+    await services.advance(30_000);
+    await g.postFacts("w", { jobs: { inflight: 1 } });
+    await services.advance(5 * 60_000);
+    await g.postFacts("w", { queue: { depth: 0 }, jobs: { inflight: 0 } });
+    await services.advance(7 * HOUR);
+    await g.postFacts("w", { queue: { depth: 1 } });
+    await services.advance(60_000);
+    await g.postFacts("w", { queue: { depth: 0 } });
+    await services.advance(3 * 60_000);
+  }
+
+  test("after the journal is compacted and the older decisions pruned, replay starts from the snapshot's lifecycle", async () => {
+    s = await makeServices({ store: new LibsqlStore({ url: ":memory:" }) });
+    await day(s);
+    const r = new Retention(s.store, s.clock, { ...keepAll, journalMs: 2 * HOUR, decisionsMs: 2 * HOUR });
+    const report = await r.runOnce();
+    expect(report.compacted).toBe(1);
+    expect(report.decisions).toBeGreaterThan(0);
+    const [snapshot] = await s.store.journal("w", -1, 10);
+    expect(snapshot).toMatchObject({ kind: "snapshot", seed: { state: expect.any(String) } });
+    const replay = await s.whatIf.replay("w", queueWorker());
+    expect(replay.differences).toEqual([]);
+    expect(replay.actualDecisions).toBeGreaterThan(0);
+  });
+
+  test("when decisions were pruned by count, the comparison starts at the oldest one kept", async () => {
+    s = await makeServices({ store: new LibsqlStore({ url: ":memory:" }) });
+    await day(s);
+    const all = await s.governor.listDecisions("w", 100);
+    await new Retention(s.store, s.clock, { ...keepAll, decisionsPerObject: 3 }).runOnce();
+    const kept = await s.governor.listDecisions("w", 100);
+    expect(kept).toHaveLength(3);
+    expect(all.length).toBeGreaterThan(3);
+    const replay = await s.whatIf.replay("w", queueWorker());
+    expect(replay.comparedFrom).toBe(new Date(kept.at(-1)!.at).toISOString());
+    expect(replay.actualDecisions).toBe(3);
+    expect(replay.differences).toEqual([]);
+  });
+});
