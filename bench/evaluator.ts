@@ -117,70 +117,81 @@ async function rate(evaluate: Evaluate, all: BuiltinFacts[], async: boolean): Pr
   return (n / elapsed) * 1000;
 }
 
-const doc = (() => {
-  const v = validatePolicy(JSON.parse(readFileSync(FILE, "utf8")), "five-rules");
-  if (!v.valid) throw new Error(`five-rules.json is invalid: ${JSON.stringify(v.errors)}`);
-  return v.policy;
-})();
-const compiled = compilePolicy(doc, "bench");
-const onEngine = compilePolicy(doc, "bench", { engine: "json-rules-engine" });
-if (compiled.engine.name !== "compiled") throw new Error(`five-rules is not compiled: ${compiled.engine.reason}`);
-const all = Array.from({ length: MEMORIES }, facts);
-
-const engines: { name: string; evaluate: Evaluate; async: boolean }[] = [
-  { name: "compiled, evaluateRules", evaluate: (f) => evaluateRules(compiled, f), async: true },
-  { name: "compiled, sync closure", evaluate: compiled.evaluator!, async: false },
-  { name: "json-rules-engine, Vigil's", evaluate: (f) => evaluateRules(onEngine, f), async: true },
-  { name: "json-rules-engine, default", evaluate: defaultEngine(doc, compiled), async: true },
-];
-
-// The same answers first: a benchmark of engines that disagree would mean nothing.
-const fired = new Map<string, number>();
-for (const f of all) {
-  const results = await Promise.all(engines.map((e) => e.evaluate(f)));
-  const texts = results.map((r) => JSON.stringify(r));
-  if (texts.some((t) => t !== texts[0])) throw new Error(`the engines disagree on ${JSON.stringify(f)}`);
-  for (const x of results[0]!.fired) fired.set(x.rule, (fired.get(x.rule) ?? 0) + 1);
+export interface EvaluatorFigures {
+  /** Median per-round ratio of the compiled rules (through evaluateRules) to json-rules-engine as Vigil configures it. */
+  ratio: number;
 }
-console.log(`five-rules over ${MEMORIES} memories; the engines agree on every one. Rules fired per memory:`);
-console.log(
-  `  ${doc.rules.map((r) => `${r.name} ${(((fired.get(r.name) ?? 0) / MEMORIES) * 100).toFixed(0)}%`).join(", ")}`,
-);
-const gcNote = (globalThis as { gc?: unknown }).gc
-  ? "a collection before each"
-  : "run with --expose-gc to collect before each";
-console.log(`${ROUNDS} rounds of ${MS} ms per engine after a warm-up round, the order rotating, ${gcNote}\n`);
 
-// A collection between measurements (with --expose-gc, as `npm run bench:evaluator` runs it),
-// so that no engine pays for the garbage of the one measured before it.
-const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
-const rates = engines.map(() => [] as number[]);
-for (let round = -1; round < ROUNDS; round++) {
-  for (let k = 0; k < engines.length; k++) {
-    const i = (k + Math.max(round, 0)) % engines.length;
-    const e = engines[i]!;
-    collect();
-    const r = await rate(e.evaluate, all, e.async);
-    // Round -1 warms the JIT up and is not counted.
-    if (round >= 0) rates[i]!.push(r);
+export async function evaluatorBench(print: (line: string) => void = console.log): Promise<EvaluatorFigures> {
+  const doc = (() => {
+    const v = validatePolicy(JSON.parse(readFileSync(FILE, "utf8")), "five-rules");
+    if (!v.valid) throw new Error(`five-rules.json is invalid: ${JSON.stringify(v.errors)}`);
+    return v.policy;
+  })();
+  const compiled = compilePolicy(doc, "bench");
+  const onEngine = compilePolicy(doc, "bench", { engine: "json-rules-engine" });
+  if (compiled.engine.name !== "compiled") throw new Error(`five-rules is not compiled: ${compiled.engine.reason}`);
+  const all = Array.from({ length: MEMORIES }, facts);
+
+  const engines: { name: string; evaluate: Evaluate; async: boolean }[] = [
+    { name: "compiled, evaluateRules", evaluate: (f) => evaluateRules(compiled, f), async: true },
+    { name: "compiled, sync closure", evaluate: compiled.evaluator!, async: false },
+    { name: "json-rules-engine, Vigil's", evaluate: (f) => evaluateRules(onEngine, f), async: true },
+    { name: "json-rules-engine, default", evaluate: defaultEngine(doc, compiled), async: true },
+  ];
+
+  // The same answers first: a benchmark of engines that disagree would mean nothing.
+  const fired = new Map<string, number>();
+  for (const f of all) {
+    const results = await Promise.all(engines.map((e) => e.evaluate(f)));
+    const texts = results.map((r) => JSON.stringify(r));
+    if (texts.some((t) => t !== texts[0])) throw new Error(`the engines disagree on ${JSON.stringify(f)}`);
+    for (const x of results[0]!.fired) fired.set(x.rule, (fired.get(x.rule) ?? 0) + 1);
   }
+  print(`five-rules over ${MEMORIES} memories; the engines agree on every one. Rules fired per memory:`);
+  print(
+    `  ${doc.rules.map((r) => `${r.name} ${(((fired.get(r.name) ?? 0) / MEMORIES) * 100).toFixed(0)}%`).join(", ")}`,
+  );
+  const gcNote = (globalThis as { gc?: unknown }).gc
+    ? "a collection before each"
+    : "run with --expose-gc to collect before each";
+  print(`${ROUNDS} rounds of ${MS} ms per engine after a warm-up round, the order rotating, ${gcNote}\n`);
+
+  // A collection between measurements (with --expose-gc, as `npm run bench:evaluator` runs it),
+  // so that no engine pays for the garbage of the one measured before it.
+  const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  const rates = engines.map(() => [] as number[]);
+  for (let round = -1; round < ROUNDS; round++) {
+    for (let k = 0; k < engines.length; k++) {
+      const i = (k + Math.max(round, 0)) % engines.length;
+      const e = engines[i]!;
+      collect();
+      const r = await rate(e.evaluate, all, e.async);
+      // Round -1 warms the JIT up and is not counted.
+      if (round >= 0) rates[i]!.push(r);
+    }
+  }
+
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const fmt = (n: number) => Math.round(n).toLocaleString("en-US").padStart(10);
+  print(`${"engine".padEnd(28)} ${"median evals/s".padStart(14)}   per round`);
+  engines.forEach((e, i) =>
+    print(`${e.name.padEnd(28)} ${fmt(median(rates[i]!)).padStart(14)}   ${rates[i]!.map(fmt).join(" ")}`),
+  );
+  print("");
+  const ratio = (a: number, b: number) => rates[a]!.map((x, r) => x / rates[b]![r]!);
+  const show = (label: string, a: number, b: number) => {
+    const rs = ratio(a, b);
+    print(
+      `${label.padEnd(52)} median ${median(rs).toFixed(1).padStart(6)}x   min ${Math.min(...rs).toFixed(1)}x   max ${Math.max(...rs).toFixed(1)}x`,
+    );
+  };
+  show("compiled (evaluateRules) / json-rules-engine, Vigil's", 0, 2);
+  show("compiled (evaluateRules) / json-rules-engine, default", 0, 3);
+  show("compiled (sync closure) / json-rules-engine, Vigil's", 1, 2);
+  show("compiled (sync closure) / json-rules-engine, default", 1, 3);
+  print(`goal: compiled >= 20x of json-rules-engine; here ${median(ratio(0, 2)).toFixed(1)}x (median)`);
+  return { ratio: median(ratio(0, 2)) };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US").padStart(10);
-console.log(`${"engine".padEnd(28)} ${"median evals/s".padStart(14)}   per round`);
-engines.forEach((e, i) =>
-  console.log(`${e.name.padEnd(28)} ${fmt(median(rates[i]!)).padStart(14)}   ${rates[i]!.map(fmt).join(" ")}`),
-);
-console.log("");
-const ratio = (a: number, b: number) => rates[a]!.map((x, r) => x / rates[b]![r]!);
-const show = (label: string, a: number, b: number) => {
-  const rs = ratio(a, b);
-  console.log(
-    `${label.padEnd(52)} median ${median(rs).toFixed(1).padStart(6)}x   min ${Math.min(...rs).toFixed(1)}x   max ${Math.max(...rs).toFixed(1)}x`,
-  );
-};
-show("compiled (evaluateRules) / json-rules-engine, Vigil's", 0, 2);
-show("compiled (evaluateRules) / json-rules-engine, default", 0, 3);
-show("compiled (sync closure) / json-rules-engine, Vigil's", 1, 2);
-show("compiled (sync closure) / json-rules-engine, default", 1, 3);
+if (import.meta.url === `file://${process.argv[1]}`) await evaluatorBench();

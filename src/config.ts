@@ -5,11 +5,13 @@ import { DURATION_HELP, parseDuration } from "./core/durations.ts";
 import { zodProblems } from "./contracts/problems.ts";
 
 const int = (dflt: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(dflt);
-/** How long a kind of history is kept: a duration, or `forever`. */
+/** How long a kind of history is kept: a duration of at least a minute, or `forever`. */
 const window = (dflt: string) =>
   z
     .string()
-    .refine((v) => v === "forever" || parseDuration(v) !== null, { message: `"forever" or ${DURATION_HELP}` })
+    .refine((v) => v === "forever" || (parseDuration(v) ?? 0) >= 60_000, {
+      message: `"forever" or ${DURATION_HELP} of at least PT1M`,
+    })
     .default(dflt);
 
 export const configSchema = z.object({

@@ -67,6 +67,8 @@ export function formatReport(r: ReplayReport): string {
     `replay of ${r.objectId} under ${r.candidate.name}@${r.candidate.version} from ${r.from} to ${r.until}`,
     `${r.actualDecisions} recorded decisions, ${r.candidateDecisions} under the candidate, ${r.differences.length} differ`,
   ];
+  if (r.comparedFrom)
+    lines.push(`  compared from ${r.comparedFrom}: older decisions were pruned by retention and are not compared`);
   for (const d of r.differences) {
     lines.push(`  ${d.at}  ${d.key}`);
     lines.push(`    actual:    ${cell(d.actual)}${d.actual?.decisionId ? `  (${d.actual.decisionId})` : ""}`);

@@ -31,9 +31,24 @@ export function canonicalJson(value: unknown): string {
     .join(",")}}`;
 }
 
+/**
+ * JSON text of a document, remembered per object: an arrival serializes its patch and the
+ * memory after it once, for the size limits, and the commit stores that same text. Records and
+ * their memory are never changed in place (every change makes new objects), which is what
+ * makes remembering by identity safe.
+ */
+export function jsonText(value: Json): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  let text = texts.get(value);
+  if (text === undefined) texts.set(value, (text = JSON.stringify(value)));
+  return text;
+}
+
+const texts = new WeakMap<object, string>();
+
 /** Serialized size in UTF-8 bytes. */
 export function jsonBytes(value: Json): number {
-  return utf8Length(JSON.stringify(value));
+  return utf8Length(jsonText(value));
 }
 
 /** The UTF-8 length of a string, counted without encoding it (this runs on every arrival). */

@@ -6,7 +6,8 @@
 
 import type { InStatement, InValue } from "@libsql/client";
 import type { ActionUpdate, CommitBatch } from "../core/store.ts";
-import type { Decision, ObjectRecord } from "../core/types.ts";
+import { jsonText } from "../core/json.ts";
+import type { Decision, JsonObject, ObjectRecord } from "../core/types.ts";
 
 /** SQLite allows 32766 bound values per statement; stay well below. */
 const MAX_VALUES = 30_000;
@@ -36,11 +37,11 @@ export function objectValues(o: ObjectRecord): InValue[] {
     o.state,
     o.stateSince,
     o.wokeAt,
-    JSON.stringify(o.memory),
+    jsonText(o.memory),
     o.memoryVersion,
     o.substrate.driver,
-    JSON.stringify(o.substrate.config),
-    o.substrate.observed ? JSON.stringify(o.substrate.observed) : null,
+    jsonText(o.substrate.config),
+    o.substrate.observed ? jsonText(o.substrate.observed as unknown as JsonObject) : null,
     o.holdUntil,
     o.lastDecisionId,
     o.lastFactAt,
@@ -133,7 +134,7 @@ function runStatements(batches: CommitBatch[], encode: DecisionEncoder): InState
       journal.push([
         id,
         j.seq,
-        JSON.stringify(j.patch),
+        jsonText(j.patch),
         j.at,
         j.kind ?? "patch",
         j.seed ? JSON.stringify(j.seed) : null,

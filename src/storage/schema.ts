@@ -25,7 +25,11 @@ export const objects = sqliteTable(
     lastFactAt: integer("last_fact_at").notNull(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
-    /** Decisions stored since retention last pruned this object (VIGIL_DECISIONS_PER_OBJECT). */
+    /**
+     * Decisions stored for this object: counted up by every commit, and set to the true count when
+     * retention trims the object to VIGIL_DECISIONS_PER_OBJECT (pruning by age does not lower it,
+     * so it can run high; it only decides which objects to look at).
+     */
     decisionCount: integer("decision_count").notNull().default(0),
   },
   (t) => [

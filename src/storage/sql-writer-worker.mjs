@@ -5,7 +5,7 @@
 // Plain JavaScript: worker threads do not get the TypeScript loader the main thread registers
 // (bin/vigil.js).
 
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import Database from "libsql";
 
 const db = new Database(workerData.path, { timeout: 5 });
@@ -38,18 +38,64 @@ function write(statements) {
   }
 }
 
+/** Writes that arrived while the last commit ran are committed together, up to this many. */
+const MAX_JOINED = 64;
+
+/** Transactions committed so far: each reply says which one carried its write. */
+let transactions = 0;
+
+function reply(id, error) {
+  if (!error) parentPort.postMessage({ id, ok: true, transaction: transactions });
+  else
+    parentPort.postMessage({
+      id,
+      ok: false,
+      message: error instanceof Error ? error.message : String(error),
+      code: error?.code,
+    });
+}
+
+/**
+ * Group commit at the disk: the writes that queued up while the previous commit waited for
+ * its fsync go in one transaction, in the order they were sent. If that transaction fails,
+ * each write is tried again alone, so that one bad write fails alone.
+ */
+function commitJoined(writes) {
+  if (writes.length > 1) {
+    try {
+      write(writes.flatMap((w) => JSON.parse(w.statements)));
+      transactions++;
+      for (const w of writes) reply(w.id);
+      return;
+    } catch {
+      // one by one below
+    }
+  }
+  for (const w of writes) {
+    try {
+      write(JSON.parse(w.statements));
+      transactions++;
+      reply(w.id);
+    } catch (e) {
+      reply(w.id, e);
+    }
+  }
+}
+
 parentPort.postMessage({ ready: true });
-parentPort.on("message", (message) => {
-  if (message === "close") {
+parentPort.on("message", (first) => {
+  const writes = [];
+  let closing = first === "close";
+  if (!closing) writes.push(first);
+  while (!closing && writes.length < MAX_JOINED) {
+    const next = receiveMessageOnPort(parentPort);
+    if (!next) break;
+    if (next.message === "close") closing = true;
+    else writes.push(next.message);
+  }
+  if (writes.length > 0) commitJoined(writes);
+  if (closing) {
     db.close();
     parentPort.close();
-    return;
-  }
-  const { id, statements } = message;
-  try {
-    write(JSON.parse(statements));
-    parentPort.postMessage({ id, ok: true });
-  } catch (e) {
-    parentPort.postMessage({ id, ok: false, message: e instanceof Error ? e.message : String(e), code: e?.code });
   }
 });

@@ -7,16 +7,26 @@ import type { Client, InStatement } from "@libsql/client";
 import { Worker } from "node:worker_threads";
 
 export interface SqlWriter {
-  /** Runs the statements in ONE write transaction; resolves once it is durable. */
+  /**
+   * Runs the statements in one write transaction (possibly shared with other writes sent
+   * meanwhile, never split); resolves once it is durable.
+   */
   write(statements: InStatement[]): Promise<void>;
+  /** Writes done and the transactions they took (the thread writer joins queued writes). */
+  readonly stats: { writes: number; transactions: number };
   close(): Promise<void>;
 }
 
 /** Writes on the given connection (`:memory:`, a remote server). */
 export function directWriter(client: Client): SqlWriter {
+  const stats = { writes: 0, transactions: 0 };
   return {
+    stats,
     write: async (statements) => {
-      if (statements.length > 0) await client.batch(statements, "write");
+      if (statements.length === 0) return;
+      await client.batch(statements, "write");
+      stats.writes++;
+      stats.transactions++;
     },
     close: async () => {},
   };
@@ -26,6 +36,7 @@ interface Reply {
   id?: number;
   ok?: boolean;
   ready?: boolean;
+  transaction?: number;
   message?: string;
   code?: string;
 }
@@ -47,6 +58,7 @@ export async function threadWriter(path: string): Promise<SqlWriter> {
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   let next = 1;
   let failure: Error | null = null;
+  const stats = { writes: 0, transactions: 0 };
   const failAll = (e: Error) => {
     failure = e;
     for (const w of waiting.values()) w.reject(e);
@@ -60,12 +72,16 @@ export async function threadWriter(path: string): Promise<SqlWriter> {
     const w = m.id === undefined ? undefined : waiting.get(m.id);
     if (!w) return;
     waiting.delete(m.id!);
-    if (m.ok) w.resolve();
-    else w.reject(new WriteError(m.message ?? "write failed", m.code));
+    if (m.ok) {
+      stats.writes++;
+      stats.transactions = Math.max(stats.transactions, m.transaction ?? 0);
+      w.resolve();
+    } else w.reject(new WriteError(m.message ?? "write failed", m.code));
   });
   worker.on("error", (e) => failAll(e));
   worker.on("exit", (code) => failAll(new Error(`the writer thread exited (${code})`)));
   return {
+    stats,
     write: (statements) => {
       if (statements.length === 0) return Promise.resolve();
       if (failure) return Promise.reject(failure);

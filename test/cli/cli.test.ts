@@ -104,6 +104,26 @@ describe("vigil replay", () => {
 
     expect((await capture((o) => runReplay(["--db", url, "--object", "nope", same], o))).code).toBe(2);
   });
+
+  test("says from when it compares, when retention pruned the oldest decisions", async () => {
+    const url = `file:${join(dir, "pruned.db")}`;
+    const store = new LibsqlStore({ url });
+    const s = await makeServices({ store });
+    await s.governor.putObject("w", { policy: "queue-worker" });
+    await s.advance(60_000);
+    const cutoff = s.clock.now();
+    await s.governor.postFacts("w", { queue: { depth: 1 } });
+    await s.advance(60_000);
+    await store.pruneDecisions(cutoff, 100);
+    const kept = await store.listDecisions("w", 10);
+    await s.close();
+
+    const same = join(RULES_DIR, "queue-worker.json");
+    const run = await capture((o) => runReplay(["--db", url, "--object", "w", same], o));
+    expect(run.code).toBe(0);
+    const oldest = new Date(Math.min(...kept.map((d) => d.at))).toISOString();
+    expect(run.out).toContain(`compared from ${oldest}`);
+  });
 });
 
 describe("vigil schema", () => {

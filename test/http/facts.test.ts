@@ -104,6 +104,14 @@ describe("Idempotency-Key", () => {
     );
   });
 
+  test("a replay whose decision retention has pruned is a 409, and applies nothing", async () => {
+    const first = await post("w1", { facts: { n: 1 } }, { "idempotency-key": "old" });
+    await h.services.store.pruneDecisions(Number.MAX_SAFE_INTEGER, 1000);
+    const problem = expectProblem(await post("w1", { facts: { n: 1 } }, { "idempotency-key": "old" }), 409, "conflict");
+    expect(problem.detail).toContain(first.body.decision.id);
+    expect((await h.services.governor.getObject("w1"))!.memoryVersion).toBe(1);
+  });
+
   test("keys are per object", async () => {
     await post("w1", { facts: { n: 1 } }, { "idempotency-key": "k" });
     const other = await post("w2", { facts: { n: 1 } }, { "idempotency-key": "k" });
@@ -198,5 +206,28 @@ describe("POST /v1/facts", () => {
     const problem = expectProblem(await h.call("POST", "/v1/facts", { json: body }), 422, "validation");
     expect(problem.errors.map((e: { path: string }) => e.path)).toContain(path);
     expect((await h.services.governor.getObject("w1"))!.memoryVersion).toBe(0);
+  });
+});
+
+describe("Prefer: return=minimal", () => {
+  test("answers with the decision and its summary only, and says the preference was applied", async () => {
+    const full = await post("w2", { facts: { queue: { depth: 2 } } });
+    const reply = await post("w1", { facts: { queue: { depth: 2 } } }, { prefer: "return=minimal" });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get("preference-applied")).toBe("return=minimal");
+    expect(Object.keys(reply.body)).toEqual(["decision"]);
+    const { decision } = reply.body;
+    expect(decision).not.toHaveProperty("explanation");
+    expect(decision.summary).toBe(full.body.decision.explanation.summary.replace("w2", "w1"));
+    expect(decision).toMatchObject({ objectId: "w1", outcome: "wake", fromState: "dormant", toState: "waking" });
+    // The arrival is applied and stored in full all the same.
+    expect((await h.call("GET", `/v1/decisions/${decision.id}`)).body.explanation.rules.length).toBeGreaterThan(0);
+  });
+
+  test("other preferences are ignored: the full reply, no Preference-Applied", async () => {
+    const reply = await post("w1", { facts: { n: 1 } }, { prefer: "return=representation" });
+    expect(reply.headers.get("preference-applied")).toBeNull();
+    expect(reply.body).toHaveProperty("object");
+    expect(reply.body.decision).toHaveProperty("explanation");
   });
 });

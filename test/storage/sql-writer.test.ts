@@ -1,0 +1,74 @@
+// The writer thread of a file database: writes sent together may share a transaction, but each
+// resolves only once durable, a bad one fails alone, and order is kept.
+
+import Database from "libsql";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { threadWriter, WriteError, type SqlWriter } from "../../src/storage/sql-writer.ts";
+
+let dir: string;
+let path: string;
+let writer: SqlWriter;
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), "vigil-writer-"));
+  path = join(dir, "w.db");
+  writer = await threadWriter(path);
+  await writer.write([{ sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)", args: [] }]);
+});
+afterEach(async () => {
+  await writer.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const rows = () => new Database(path).prepare("SELECT id, v FROM t ORDER BY id").all() as { id: number; v: string }[];
+
+describe("the writer thread", () => {
+  test("writes sent at once are joined into fewer transactions, each durable when it resolves", async () => {
+    const before = { ...writer.stats };
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        writer.write([{ sql: "INSERT INTO t (id, v) VALUES (?, ?)", args: [i, `v${i}`] }]),
+      ),
+    );
+    expect(writer.stats.writes - before.writes).toBe(200);
+    expect(writer.stats.transactions - before.transactions).toBeLessThan(200);
+    expect(rows()).toHaveLength(200);
+  });
+
+  test("a bad write among joined ones fails alone, with the database's code; the rest commit", async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) =>
+        writer.write([
+          // Write 25 breaks NOT NULL, with a good row before it in the same transaction.
+          { sql: "INSERT INTO t (id, v) VALUES (?, ?)", args: [1000 + i, "ok"] },
+          { sql: "INSERT INTO t (id, v) VALUES (?, ?)", args: [i, i === 25 ? null : `v${i}`] },
+        ]),
+      ),
+    );
+    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [i] : []));
+    expect(failed).toEqual([25]);
+    const reason = (results[25] as PromiseRejectedResult).reason;
+    expect(reason).toBeInstanceOf(WriteError);
+    expect((reason as WriteError).code).toMatch(/CONSTRAINT/);
+    const ids = rows().map((r) => r.id);
+    expect(ids).toHaveLength(98);
+    // Nothing of the failed write is kept, not even its first statement.
+    expect(ids).not.toContain(1025);
+    expect(ids).not.toContain(25);
+  });
+
+  test("keeps the order writes were sent in", async () => {
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        writer.write([
+          i === 0
+            ? { sql: "INSERT INTO t (id, v) VALUES (1, ?)", args: ["0"] }
+            : { sql: "UPDATE t SET v = v || ',' || ? WHERE id = 1", args: [String(i)] },
+        ]),
+      ),
+    );
+    expect(rows()[0]!.v).toBe(Array.from({ length: 100 }, (_, i) => i).join(","));
+  });
+});
