@@ -12,7 +12,7 @@
 
 import { createClient } from "@libsql/client";
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -99,10 +99,44 @@ const WORKLOADS: Workload[] = [
 ];
 
 export interface FactsFigures {
-  rows: string[];
-  /** The lowest ratio of the durable facts route to the baseline, over every run. */
+  /** Per workload: the durable facts route's ratio to the baseline, full reply and minimal. */
+  workloads: { name: string; full: number; minimal: number }[];
+  /** The lowest of those ratios. */
   worst: number;
   decisionBytes: number;
+}
+
+/** CPU time (user and system) of a process's main thread and of all its threads, in µs; Linux only. */
+function cpuUs(pid: number): { main: number; all: number } {
+  const ticks = (path: string) => {
+    const stat = readFileSync(path, "utf8");
+    const [utime, stime] = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .slice(11, 13)
+      .map(Number);
+    return ((utime! + stime!) * 1e6) / 100;
+  };
+  try {
+    return { main: ticks(`/proc/${pid}/task/${pid}/stat`), all: ticks(`/proc/${pid}/stat`) };
+  } catch {
+    return { main: NaN, all: NaN };
+  }
+}
+
+/**
+ * A run, with the server's CPU time per request: less sensitive than throughput to what else
+ * the shared machine runs meanwhile (the clock ticks of /proc are 10 ms; runs last seconds).
+ */
+async function measured(
+  server: ChildProcess,
+  go: () => Promise<LoadResult>,
+): Promise<LoadResult & { cpuUs: number; mainUs: number }> {
+  const start = cpuUs(server.pid!);
+  const r = await go();
+  const end = cpuUs(server.pid!);
+  const n = Math.max(1, r.requests);
+  return { ...r, cpuUs: (end.all - start.all) / n, mainUs: (end.main - start.main) / n };
 }
 
 const row = (name: string, r: LoadResult, baseline: number) =>
@@ -116,6 +150,7 @@ export async function factsBench(print: (line: string) => void = console.log): P
   cpSync(join(ROOT, "bench", "policies", "five-rules.json"), join(rules, "five-rules.json"));
   const db = join(dir, "bench.db");
   let worst = Infinity;
+  const workloads: FactsFigures["workloads"] = [];
   try {
     const bare = await start(["--input-type=module", "-e", BARE]);
     servers.push(bare.child);
@@ -144,10 +179,12 @@ export async function factsBench(print: (line: string) => void = console.log): P
       });
       await run(bare.url, { ...bareLoad(), seconds: 1 }); // warm-up
       await run(vigil.url, { ...load(), seconds: 1 });
-      const before = await run(bare.url, bareLoad());
-      const full = await run(vigil.url, load());
-      const minimal = await run(vigil.url, load({ headers: { prefer: "return=minimal" } }));
-      const after = await run(bare.url, bareLoad());
+      const before = await measured(bare.child, () => run(bare.url, bareLoad()));
+      const full = await measured(vigil.child, () => run(vigil.url, load()));
+      const minimal = await measured(vigil.child, () =>
+        run(vigil.url, load({ headers: { prefer: "return=minimal" } })),
+      );
+      const after = await measured(bare.child, () => run(bare.url, bareLoad()));
       const baseline = (before.rps + after.rps) / 2;
       print("");
       print(w.name);
@@ -156,7 +193,13 @@ export async function factsBench(print: (line: string) => void = console.log): P
       print(`  ${row("bare hono POST (after)", after, baseline)}`);
       print(`  ${row("vigil POST facts, full reply", full, baseline)}`);
       print(`  ${row("vigil POST facts, Prefer: return=minimal", minimal, baseline)}`);
+      const bareCpu = (before.cpuUs + after.cpuUs) / 2;
+      const us = (r: { cpuUs: number; mainUs: number }) =>
+        `${r.cpuUs.toFixed(0)} µs (main thread ${r.mainUs.toFixed(0)})`;
+      print(`  server CPU per request, all threads: bare hono ${bareCpu.toFixed(0)} µs`);
+      print(`    vigil, full reply ${us(full)}; Prefer: return=minimal ${us(minimal)}`);
       worst = Math.min(worst, full.rps / baseline, minimal.rps / baseline);
+      workloads.push({ name: w.name, full: full.rps / baseline, minimal: minimal.rps / baseline });
     }
     print(`goal: vigil POST facts >= 0.50x of the baseline (long-term aim 0.70x); lowest here ${worst.toFixed(2)}x`);
   } finally {
@@ -174,7 +217,7 @@ export async function factsBench(print: (line: string) => void = console.log): P
     const decisionBytes = Number(pages.rows[0]!.bytes) / n;
     print("");
     print(`stored decisions: ${n}, ${decisionBytes.toFixed(0)} bytes each on disk (table and indexes); goal <= 400`);
-    return { rows: [], worst, decisionBytes };
+    return { workloads, worst, decisionBytes };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

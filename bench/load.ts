@@ -1,7 +1,9 @@
-// The benchmarks' HTTP load: POST requests from a fixed list of paths and bodies, over keep-alive
-// connections, for a number of seconds. It uses wrk when it is on PATH (a C client takes far less
-// of this 2-core machine than one in Node) and a Node client otherwise; every figure is printed
-// as a ratio to a baseline measured with the same client in the same run.
+// The benchmarks' HTTP load: requests (POST by default, or PUT) from a fixed list of paths and
+// bodies, over keep-alive connections, for a number of seconds. With `unique`, every request's
+// path gets a suffix no other request uses (creating new objects). It uses wrk when it is on PATH
+// (a C client takes far less of this 2-core machine than one in Node) and a Node client
+// otherwise; every figure is printed as a ratio to a baseline measured with the same client in
+// the same run, or averaged over runs.
 
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -15,10 +17,21 @@ export interface Load {
   headers?: Record<string, string>;
   connections: number;
   seconds: number;
+  /** The method of every request (default POST). */
+  method?: "POST" | "PUT";
+  /** The status a reply must have to count; any other is an error (default 200). */
+  expect?: number;
+  /**
+   * Appends `-<run>-<thread>x<n>` to every path: no two requests of any run share a path (a PUT
+   * then creates a new object each time). Keep the paths short enough for ids of 128 characters.
+   */
+  unique?: boolean;
 }
 
 export interface LoadResult {
   rps: number;
+  /** Requests answered in the run (including errors). */
+  requests: number;
   errors: number;
   p50: number;
   p99: number;
@@ -45,16 +58,27 @@ async function wrk(url: string, load: Load): Promise<LoadResult> {
         `local headers = {${Object.entries(headers)
           .map(([k, v]) => `[${quote(k)}] = ${quote(v)}`)
           .join(",")}}`,
+        `local method = ${quote(load.method ?? "POST")}`,
+        `local expect = ${load.expect ?? 200}`,
+        `local unique = ${load.unique ? "true" : "false"}`,
+        `local run = ${quote(runTag())}`,
+        // Each thread is told its number, so that unique paths differ between threads too.
+        "local threads = {}",
+        "setup = function(thread) thread:set('tid', #threads); table.insert(threads, thread) end",
         "local n = 0",
-        "local errors = 0",
+        "errors = 0",
         "request = function()",
         "  n = n + 1",
         "  local i = (n % #paths) + 1",
-        '  return wrk.format("POST", paths[i], headers, bodies[i])',
+        "  local path = paths[i]",
+        "  if unique then path = path .. '-' .. run .. '-' .. tid .. 'x' .. n end",
+        "  return wrk.format(method, path, headers, bodies[i])",
         "end",
-        "response = function(status) if status ~= 200 then errors = errors + 1 end end",
+        "response = function(status) if status ~= expect then errors = errors + 1 end end",
         "done = function(summary, latency)",
-        '  io.write(string.format("RESULT %d %d %f %f %d\\n", summary.requests, summary.duration, latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))',
+        "  local unexpected = 0",
+        "  for _, t in ipairs(threads) do unexpected = unexpected + t:get('errors') end",
+        '  io.write(string.format("RESULT %d %d %f %f %d\\n", summary.requests, summary.duration, latency:percentile(50) / 1000, latency:percentile(99) / 1000, unexpected))',
         "end",
       ].join("\n"),
     );
@@ -69,15 +93,19 @@ async function wrk(url: string, load: Load): Promise<LoadResult> {
     const m = /RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)/.exec(out);
     if (!m) throw new Error(`wrk printed no result:\n${out}`);
     const [requests, durationUs, p50, p99, errors] = m.slice(1).map(Number) as [number, number, number, number, number];
-    return { rps: (requests - errors) / (durationUs / 1e6), errors, p50, p99 };
+    return { rps: (requests - errors) / (durationUs / 1e6), requests, errors, p50, p99 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** A short tag that differs from run to run (unique paths). */
+const runTag = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
+
 async function node(url: string, load: Load): Promise<LoadResult> {
   const { hostname, port } = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: load.connections });
+  const run = runTag();
   const post = (path: string, body: string) =>
     new Promise<number>((resolve, reject) => {
       const req = http.request(
@@ -85,7 +113,7 @@ async function node(url: string, load: Load): Promise<LoadResult> {
           hostname,
           port,
           path,
-          method: "POST",
+          method: load.method ?? "POST",
           agent,
           headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...load.headers },
         },
@@ -105,9 +133,9 @@ async function node(url: string, load: Load): Promise<LoadResult> {
     for (let i = w; performance.now() < deadline; i += load.connections) {
       const r = load.requests[i % load.requests.length]!;
       const t0 = performance.now();
-      const status = await post(r.path, r.body);
+      const status = await post(load.unique ? `${r.path}-${run}-${w}x${i}` : r.path, r.body);
       latencies.push(performance.now() - t0);
-      if (status === 200) ok++;
+      if (status === (load.expect ?? 200)) ok++;
       else errors++;
     }
   };
@@ -117,5 +145,5 @@ async function node(url: string, load: Load): Promise<LoadResult> {
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-  return { rps: ok / elapsed, errors, p50: q(0.5), p99: q(0.99) };
+  return { rps: ok / elapsed, requests: ok + errors, errors, p50: q(0.5), p99: q(0.99) };
 }

@@ -32,6 +32,10 @@ export const configSchema = z.object({
     .refine((v) => (parseDuration(v) ?? 0) >= 1000, { message: `${DURATION_HELP} of at least PT1S` })
     .default("PT24H"),
   VIGIL_HOT_OBJECTS: int(100_000, 0, 100_000_000),
+  VIGIL_DRAIN_TIMEOUT: z
+    .string()
+    .refine((v) => parseDuration(v) !== null, { message: DURATION_HELP })
+    .default("PT10S"),
   VIGIL_RECONCILE_INTERVAL: z
     .string()
     .refine((v) => v === "off" || (parseDuration(v) ?? 0) >= 1000, {

@@ -3,11 +3,14 @@
 
 import { getRequestListener } from "@hono/node-server";
 import { createServer, type Server } from "node:http";
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { isLoopback, type Config } from "./config.ts";
 import { DEFAULT_LIMITS } from "./core/memory-limits.ts";
 import { Governor } from "./governor/governor.ts";
+import { describeHolder, processAlive } from "./governor/lease.ts";
 import { PolicyRegistry } from "./governor/policy-registry.ts";
 import { PolicyWatcher } from "./governor/policy-watcher.ts";
 import { Retention } from "./governor/retention.ts";
@@ -15,6 +18,7 @@ import { Reconciler } from "./governor/reconciler.ts";
 import { durationMs } from "./core/durations.ts";
 import { createApp, DEFAULT_BODY_LIMIT } from "./http/app.ts";
 import { factsFastPath } from "./http/fast-path.ts";
+import { DrainGate } from "./http/gate.ts";
 import { parseTokens } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import { LibsqlStore, libsqlOptions } from "./storage/libsql-store.ts";
@@ -28,7 +32,37 @@ import { WhatIf } from "./what-if/service.ts";
 export interface RunningServer {
   url: string;
   governor: Governor;
-  close(): Promise<void>;
+  /**
+   * Graceful shutdown: refuses new requests, lets those in flight finish and commit, stops
+   * everything. Resolves true when that took less than VIGIL_DRAIN_TIMEOUT.
+   */
+  close(): Promise<boolean>;
+}
+
+/** Binds the server; a port that cannot be bound is an error naming it, not a log line. */
+function listen(http: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.once("error", (e: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot listen on ${host}:${port}: ${e.code ?? e.message}`)),
+    );
+    http.listen(port, host, () => {
+      const address = http.address();
+      resolve(typeof address === "object" && address ? address.port : port);
+    });
+  });
+}
+
+/** Whether `work` settled within `ms` (it goes on either way). */
+function deadline(work: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void work
+      .catch(() => {})
+      .finally(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+  });
 }
 
 /** Makes sure the directory of a `file:` database exists. */
@@ -56,7 +90,12 @@ function processCgroup(setting: string): CgroupParent | null {
   }
 }
 
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+export interface StartOptions {
+  /** Told when the server can no longer govern (the lease is lost): it must shut down. */
+  onFatal?: (reason: string) => void;
+}
+
+export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const tokens = parseTokens(config.VIGIL_TOKENS);
   if (tokens.length === 0) {
     if (!isLoopback(config.VIGIL_HOST)) {
@@ -95,97 +134,125 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ],
     limits: { ...DEFAULT_LIMITS, maxMemoryBytes: config.VIGIL_MEMORY_LIMIT },
     hotObjects: config.VIGIL_HOT_OBJECTS,
+    lease: {
+      identity: { owner: randomUUID(), host: hostname(), pid: process.pid, alive: processAlive },
+      onLost: (holder) => {
+        log.error("the governing lease was lost; this server stops governing", {
+          holder: holder ? describeHolder(holder) : "none (the database did not answer)",
+        });
+        options.onFatal?.("the governing lease was lost");
+      },
+    },
   });
   governor.events.on("governor:error", (e, context) => log.error("governor error", { context, error: e.message }));
   governor.events.on("action:failed", (a, error) =>
     log.warn("action failed", { object: a.objectId, kind: a.kind, error }),
   );
-  await governor.start();
-  const window = (v: string) => (v === "forever" ? null : durationMs(v));
-  const retention = new Retention(
-    store,
-    clock,
-    {
-      journalMs: window(config.VIGIL_JOURNAL_RETENTION),
-      decisionsMs: window(config.VIGIL_DECISION_RETENTION),
-      decisionsPerObject: config.VIGIL_DECISIONS_PER_OBJECT === 0 ? null : config.VIGIL_DECISIONS_PER_OBJECT,
-      idempotencyMs: durationMs(config.VIGIL_IDEMPOTENCY_TTL),
-    },
-    (e) => log.error("retention failed", { error: e.message }),
-  );
-  retention.start();
-  const reconciler =
-    config.VIGIL_RECONCILE_INTERVAL === "off"
-      ? null
-      : new Reconciler(
-          () => governor.reconcile(),
-          clock,
-          durationMs(config.VIGIL_RECONCILE_INTERVAL),
-          (e) => log.error("reconciliation failed", { error: e.message }),
-        );
-  reconciler?.start();
-  const watcher = new PolicyWatcher(config.VIGIL_RULES_DIR, policies, (name) => governor.armSchedules(name), clock, {
-    reloaded: (file, r) => {
-      if ("removed" in r) log.warn("policy file removed; its last version keeps serving", { file });
-      else if (r.ok)
-        log.info("policy reloaded", {
-          file,
-          policy: `${r.policy.info.name}@${r.policy.info.version}`,
-          hash: r.policy.info.hash,
-        });
-      else
-        for (const p of r.error.errors)
-          log.error("policy refused; the previous version keeps serving", { file, path: p.path, error: p.message });
-    },
-  });
-  watcher.start();
-
-  const report = (e: unknown, method: string, path: string) =>
-    log.error("request failed", { method, path, error: String(e) });
-  const app = createApp({
-    governor,
-    policies,
-    whatIf: new WhatIf(store, (id) => governor.getObject(id)),
-    tokens,
-    bodyLimitBytes: config.VIGIL_BODY_LIMIT,
-    onInternalError: report,
-  });
-  // The hottest route is answered on the fast path; every other request goes to the hono app.
-  const fast = factsFastPath({
-    governor,
-    tokens,
-    bodyLimitBytes: config.VIGIL_BODY_LIMIT ?? DEFAULT_BODY_LIMIT,
-    report,
-  });
-  const hono = getRequestListener(app.fetch);
-  const http: Server = createServer((req, res) => {
-    if (!fast(req, res)) void hono(req, res);
-  });
-  const server = await new Promise<{ server: Server; port: number }>((resolve, reject) => {
-    http.once("error", reject);
-    http.listen(config.VIGIL_PORT, config.VIGIL_HOST, () => {
-      const address = http.address();
-      resolve({ server: http, port: typeof address === "object" && address ? address.port : config.VIGIL_PORT });
-    });
-  });
-  const host = config.VIGIL_HOST.includes(":") ? `[${config.VIGIL_HOST}]` : config.VIGIL_HOST;
-  const url = `http://${host}:${server.port}`;
-  log.info("listening", {
-    url,
-    db: config.VIGIL_DB_URL,
-    auth: tokens.length > 0 ? "bearer tokens" : "off (loopback only)",
-  });
-
-  return {
-    url,
-    governor,
-    close: async () => {
-      watcher.close();
-      retention.stop();
-      reconciler?.stop();
-      await new Promise<void>((resolve) => server.server.close(() => resolve()));
-      await governor.close();
-      await store.close();
-    },
+  // What has been started, stopped in reverse order when start-up fails half-way or at shutdown.
+  const started: (() => Promise<void> | void)[] = [() => store.close()];
+  const stopAll = async () => {
+    for (const stop of started.splice(0).reverse()) await stop();
   };
+  try {
+    await governor.start();
+    started.push(() => governor.close());
+    const window = (v: string) => (v === "forever" ? null : durationMs(v));
+    const retention = new Retention(
+      store,
+      clock,
+      {
+        journalMs: window(config.VIGIL_JOURNAL_RETENTION),
+        decisionsMs: window(config.VIGIL_DECISION_RETENTION),
+        decisionsPerObject: config.VIGIL_DECISIONS_PER_OBJECT === 0 ? null : config.VIGIL_DECISIONS_PER_OBJECT,
+        idempotencyMs: durationMs(config.VIGIL_IDEMPOTENCY_TTL),
+      },
+      (e) => log.error("retention failed", { error: e.message }),
+    );
+    retention.start();
+    started.push(() => retention.stop());
+    if (config.VIGIL_RECONCILE_INTERVAL !== "off") {
+      const reconciler = new Reconciler(
+        () => governor.reconcile(),
+        clock,
+        durationMs(config.VIGIL_RECONCILE_INTERVAL),
+        (e) => log.error("reconciliation failed", { error: e.message }),
+      );
+      reconciler.start();
+      started.push(() => reconciler.stop());
+    }
+    const watcher = new PolicyWatcher(config.VIGIL_RULES_DIR, policies, (name) => governor.armSchedules(name), clock, {
+      reloaded: (file, r) => {
+        if ("removed" in r) log.warn("policy file removed; its last version keeps serving", { file });
+        else if (r.ok)
+          log.info("policy reloaded", {
+            file,
+            policy: `${r.policy.info.name}@${r.policy.info.version}`,
+            hash: r.policy.info.hash,
+          });
+        else
+          for (const p of r.error.errors)
+            log.error("policy refused; the previous version keeps serving", { file, path: p.path, error: p.message });
+      },
+    });
+    watcher.start();
+    started.push(() => watcher.close());
+
+    const report = (e: unknown, method: string, path: string) =>
+      log.error("request failed", { method, path, error: String(e) });
+    const app = createApp({
+      governor,
+      policies,
+      whatIf: new WhatIf(store, (id) => governor.getObject(id)),
+      tokens,
+      bodyLimitBytes: config.VIGIL_BODY_LIMIT,
+      onInternalError: report,
+    });
+    // The hottest routes (facts, PUT) are answered on the fast path; every other request goes to the hono app.
+    const fast = factsFastPath({
+      governor,
+      policies,
+      tokens,
+      bodyLimitBytes: config.VIGIL_BODY_LIMIT ?? DEFAULT_BODY_LIMIT,
+      report,
+    });
+    const hono = getRequestListener(app.fetch);
+    const gate = new DrainGate();
+    const http: Server = createServer((req, res) => {
+      if (gate.admit(req, res) && !fast(req, res)) void hono(req, res);
+    });
+    const port = await listen(http, config.VIGIL_PORT, config.VIGIL_HOST);
+    const host = config.VIGIL_HOST.includes(":") ? `[${config.VIGIL_HOST}]` : config.VIGIL_HOST;
+    const url = `http://${host}:${port}`;
+    log.info("listening", {
+      url,
+      db: config.VIGIL_DB_URL,
+      auth: tokens.length > 0 ? "bearer tokens" : "off (loopback only)",
+    });
+
+    const drainMs = durationMs(config.VIGIL_DRAIN_TIMEOUT);
+    let closing: Promise<boolean> | null = null;
+    const close = (): Promise<boolean> =>
+      (closing ??= (async () => {
+        // New requests get a 503 (and /readyz too); those inside finish and their arrivals
+        // commit; then everything stops. Past the drain timeout, open connections are cut.
+        const served = gate.close().then(async () => {
+          await stopAll();
+          await new Promise<void>((resolve) => {
+            http.close(() => resolve());
+            http.closeAllConnections();
+          });
+        });
+        const stopped = served.catch((e: unknown) => log.error("shutdown failed", { error: String(e) }));
+        const drained = await deadline(stopped, drainMs);
+        if (!drained) {
+          http.closeAllConnections();
+          log.error("drain timed out; stopping with work in flight", { timeoutMs: drainMs, requests: gate.active });
+        }
+        return drained;
+      })());
+    return { url, governor, close };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
 }

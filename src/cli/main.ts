@@ -34,4 +34,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2));
-if (code !== 0 || process.argv[2] !== "serve") process.exitCode = code;
+// `serve` has stopped everything it started by now; exit even if a handle (a socket a driver
+// left open) would keep the process alive past the drain timeout.
+if (process.argv[2] === "serve") process.exit(code);
+process.exitCode = code;

@@ -34,6 +34,35 @@ export interface Resolution {
 const rulesOf = (events: FiredEvent[]) => events.map((e) => e.rule).join(", ");
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * The timers of one resolution as they change, and the operations that change them. (A class
+ * rather than closures per call: the TypeScript loader wraps every named closure it creates.)
+ */
+class TimerPlan {
+  readonly timers: Map<string, Timer>;
+  readonly ops = new Map<string, TimerOp>();
+
+  constructor(timers: readonly Timer[]) {
+    this.timers = new Map(timers.map((t) => [t.name, t]));
+  }
+
+  set(name: string, dueAt: number, kind: TimerOp["kind"]): void {
+    // Setting a timer to the time it already has changes nothing, and the decision says so.
+    const current = this.timers.get(name);
+    if (current && current.dueAt === dueAt && current.kind === kind && !this.ops.has(name)) return;
+    this.ops.set(name, { name, op: "set", dueAt, kind });
+    this.timers.set(name, { name, dueAt, kind });
+  }
+
+  cancel(name: string, kind: TimerOp["kind"]): boolean {
+    const t = this.timers.get(name);
+    if (!t) return false;
+    this.ops.set(name, { name, op: "cancel", kind: t.kind ?? kind });
+    this.timers.delete(name);
+    return true;
+  }
+}
+
 /** Resolves fired events into one outcome, timer changes and notes. Pure. */
 export function resolve(input: ResolveInput): Resolution {
   const { now, trigger } = input;
@@ -45,22 +74,10 @@ export function resolve(input: ResolveInput): Resolution {
   const liveHold = input.holdUntil !== null && input.holdUntil > now;
   if (liveHold) fired.push({ rule: "hold:lease", event: "hold-active", params: { until: iso(input.holdUntil!) } });
 
-  const timers = new Map(input.timers.map((t) => [t.name, t]));
-  const ops = new Map<string, TimerOp>();
-  const setTimer = (name: string, dueAt: number, kind: TimerOp["kind"]) => {
-    // Setting a timer to the time it already has changes nothing, and the decision says so.
-    const current = timers.get(name);
-    if (current && current.dueAt === dueAt && current.kind === kind && !ops.has(name)) return;
-    ops.set(name, { name, op: "set", dueAt, kind });
-    timers.set(name, { name, dueAt, kind });
-  };
-  const cancelTimer = (name: string, kind: TimerOp["kind"]) => {
-    const t = timers.get(name);
-    if (!t) return false;
-    ops.set(name, { name, op: "cancel", kind: t.kind ?? kind });
-    timers.delete(name);
-    return true;
-  };
+  const plan = new TimerPlan(input.timers);
+  const setTimer = plan.set.bind(plan);
+  const cancelTimer = plan.cancel.bind(plan);
+  const { timers, ops } = plan;
 
   for (const e of fired) {
     if (e.event === "schedule") {

@@ -110,8 +110,17 @@ export interface Store {
   nextTimer(): Promise<DueTimer | null>;
   /** Deletes up to `limit` decisions taken before `before`; returns how many. */
   pruneDecisions(before: number, limit: number): Promise<number>;
-  /** Up to `limit` objects that have stored more than `keep` decisions since they were last pruned. */
-  objectsOverDecisionLimit(keep: number, limit: number): Promise<string[]>;
+  /**
+   * Looks at up to `scan` objects in id order after `after` (from the first when null) and
+   * returns those that have stored more than `keep` decisions, and the last id looked at (null
+   * once the end is reached). A bounded step: a whole pass over a million objects is many
+   * short reads, not one long one.
+   */
+  objectsOverDecisionLimit(
+    keep: number,
+    after: string | null,
+    scan: number,
+  ): Promise<{ over: string[]; next: string | null }>;
   /** Deletes all but the newest `keep` decisions of an object; returns how many. */
   pruneObjectDecisions(objectId: string, keep: number): Promise<number>;
   /** Deletes up to `limit` idempotency keys used before `before`; returns how many. */
@@ -119,12 +128,33 @@ export interface Store {
   /** The schedules a policy's objects were last armed for (canonical JSON), or null. */
   armedSchedules(policy: string): Promise<string | null>;
   setArmedSchedules(policy: string, schedules: string): Promise<void>;
+  /** Who holds the governing lease, or null. */
+  lease(): Promise<LeaseHolder | null>;
+  /**
+   * Takes the governing lease for `claim.owner`, in one atomic write, if no one holds it, its
+   * holder's lease expired before `now`, the holder is `claim.owner` already (a renewal), or
+   * the holder is `replacing` (a holder found dead). Returns the holder afterwards: the claim
+   * succeeded when that is `claim.owner`.
+   */
+  claimLease(claim: LeaseHolder, now: number, replacing?: string): Promise<LeaseHolder | null>;
+  /** Gives the lease up, if `owner` holds it. */
+  releaseLease(owner: string): Promise<void>;
   /**
    * Tells the store where the documents of loaded policy versions are, so that it may keep a
    * decision compactly against the version it was taken under. Optional.
    */
   knowPolicies?(source: (hash: string) => PolicySource | null): void;
   close(): Promise<void>;
+}
+
+/** The server that governs a database, and until when its claim holds unless renewed. */
+export interface LeaseHolder {
+  owner: string;
+  host: string;
+  pid: number;
+  acquiredAt: number;
+  renewedAt: number;
+  expiresAt: number;
 }
 
 /** A loaded policy version: what a stored decision's explanation is read against. */

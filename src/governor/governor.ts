@@ -8,7 +8,7 @@ import type { PolicyDocument } from "../core/policy.ts";
 import { checkObjectId } from "../core/object.ts";
 import { invalid, notFound } from "../core/errors.ts";
 import { DEFAULT_LIMITS, type MemoryLimits } from "../core/memory-limits.ts";
-import type { Store } from "../core/store.ts";
+import type { LeaseHolder, Store } from "../core/store.ts";
 import type { Decision, ObjectRecord } from "../core/types.ts";
 import type { Driver, Release } from "../substrate/driver.ts";
 import { Scheduler } from "../timers/scheduler.ts";
@@ -32,6 +32,7 @@ import type {
   ObjectPage,
   PutObjectInput,
 } from "./services.ts";
+import { Lease, type LeaseIdentity } from "./lease.ts";
 import { SubstrateSync } from "./substrate-sync.ts";
 import { TimerFiring } from "./timer-firing.ts";
 
@@ -47,6 +48,11 @@ export interface GovernorOptions {
   defaultDriver?: string;
   /** The most dormant objects kept in memory (VIGIL_HOT_OBJECTS). */
   hotObjects?: number;
+  /**
+   * Who this server is: with it, start takes the database's governing lease before anything
+   * else (and fails if another server holds it), and close gives it up.
+   */
+  lease?: { identity: LeaseIdentity; onLost: (holder: LeaseHolder | null) => void };
 }
 
 export class Governor implements GovernorApi {
@@ -64,6 +70,7 @@ export class Governor implements GovernorApi {
   private readonly drivers: readonly Driver[];
   private readonly dryRun: DryRunDeps;
   private started = false;
+  private readonly lease: Lease | null;
 
   constructor(options: GovernorOptions) {
     const { store, clock, policies } = options;
@@ -75,6 +82,11 @@ export class Governor implements GovernorApi {
       return p ? { name: p.name, version: p.version, hash, document: p.document as PolicyDocument } : null;
     });
     this.drivers = options.drivers;
+    this.lease = options.lease
+      ? new Lease(store, clock, options.lease.identity, options.lease.onLost, (e) =>
+          this.events.emit("governor:error", e, "renewing the lease"),
+        )
+      : null;
     const limits = options.limits ?? DEFAULT_LIMITS;
     const drivers = new Map(options.drivers.map((d) => [d.name, d]));
     const newId = idFactory(clock);
@@ -153,6 +165,8 @@ export class Governor implements GovernorApi {
    */
   async start(): Promise<void> {
     await this.store.migrate();
+    // Before anything is evaluated, dispatched or fired: one governor per database.
+    await this.lease?.acquire();
     // Drivers whose compute outlives the server re-adopt it first, so that a pending stop
     // reaches a driver that knows the process.
     await this.substrate.adoptAll();
@@ -167,6 +181,7 @@ export class Governor implements GovernorApi {
     this.dispatcher.close();
     await this.table.idle();
     for (const d of this.drivers) await d.close();
+    await this.lease?.release();
   }
 
   /**

@@ -30,6 +30,9 @@ export interface ObjectsDeps {
 }
 
 export class Objects {
+  /** The default binding passed its driver's check once (a verdict depends on the config alone). */
+  private defaultBindingChecked = false;
+
   constructor(private readonly d: ObjectsDeps) {}
 
   async put(id: string, input: PutObjectInput): Promise<{ created: boolean; object: ObjectRecord }> {
@@ -39,7 +42,10 @@ export class Objects {
     // Without `substrate`, a new object gets the default driver and an existing one keeps its
     // binding: a PUT that only changes the policy must not orphan running compute.
     const substrate = input.substrate ?? { driver: this.d.defaultDriver, config: {} };
-    this.checkBinding(substrate.driver, substrate.config);
+    if (input.substrate || !this.defaultBindingChecked) {
+      this.checkBinding(substrate.driver, substrate.config);
+      if (!input.substrate) this.defaultBindingChecked = true;
+    }
     const memory = input.memory ?? {};
     this.checkMemory(memory, "$.memory");
 

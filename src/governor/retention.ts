@@ -28,6 +28,8 @@ export interface RetentionPolicy {
 
 /** Rows deleted per statement; the loop goes on until a step has nothing left. */
 const BATCH = 5_000;
+/** Objects looked at per read when finding those over VIGIL_DECISIONS_PER_OBJECT. */
+const SCAN_PAGE = 5_000;
 
 export interface RetentionReport {
   compacted: number;
@@ -60,11 +62,13 @@ export class Retention {
     if (decisionsMs !== null) decisions += await drain((n) => this.store.pruneDecisions(now - decisionsMs, n));
     let objectsTrimmed = 0;
     if (decisionsPerObject !== null) {
-      for (;;) {
-        const over = await this.store.objectsOverDecisionLimit(decisionsPerObject, 500);
-        for (const id of over) decisions += await this.store.pruneObjectDecisions(id, decisionsPerObject);
-        objectsTrimmed += over.length;
-        if (over.length < 500) break;
+      // A pass over every object, a page at a time, so that no one read blocks for long.
+      for (let after: string | null = null; ;) {
+        const page = await this.store.objectsOverDecisionLimit(decisionsPerObject, after, SCAN_PAGE);
+        for (const id of page.over) decisions += await this.store.pruneObjectDecisions(id, decisionsPerObject);
+        objectsTrimmed += page.over.length;
+        if (page.next === null) break;
+        after = page.next;
       }
     }
     const idempotencyKeys =

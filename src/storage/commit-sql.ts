@@ -5,7 +5,7 @@
 // names follow schema.ts; the store contract suite holds both paths to the same results.
 
 import type { InStatement, InValue } from "@libsql/client";
-import type { ActionUpdate, CommitBatch } from "../core/store.ts";
+import type { ActionUpdate, CommitBatch, LeaseHolder } from "../core/store.ts";
 import { jsonText } from "../core/json.ts";
 import type { Decision, JsonObject, ObjectRecord } from "../core/types.ts";
 
@@ -64,8 +64,10 @@ function insertMany(table: string, columns: readonly string[], rows: InValue[][]
   const out: InStatement[] = [];
   for (let i = 0; i < rows.length;) {
     const size = Math.min(most, 2 ** Math.floor(Math.log2(rows.length - i)));
-    const part = rows.slice(i, i + size);
-    out.push({ sql: insertSql(table, columns, size, suffix), args: part.flat() });
+    // A plain loop: Array.prototype.flat is several times slower on these arrays.
+    const args: InValue[] = [];
+    for (let r = i; r < i + size; r++) for (const v of rows[r]!) args.push(v);
+    out.push({ sql: insertSql(table, columns, size, suffix), args });
     i += size;
   }
   return out;
@@ -131,14 +133,7 @@ function runStatements(batches: CommitBatch[], encode: DecisionEncoder): InState
     objects.push([...objectValues(b.object), b.decision ? 1 : 0]);
     if (b.journal) {
       const j = b.journal;
-      journal.push([
-        id,
-        j.seq,
-        jsonText(j.patch),
-        j.at,
-        j.kind ?? "patch",
-        j.seed ? JSON.stringify(j.seed) : null,
-      ]);
+      journal.push([id, j.seq, jsonText(j.patch), j.at, j.kind ?? "patch", j.seed ? JSON.stringify(j.seed) : null]);
     }
     if (b.decision) {
       const encoded = encode(b.decision);
@@ -233,4 +228,26 @@ export function actionUpdateStatements(u: ActionUpdate, encode: DecisionEncoder)
     });
   }
   return statements;
+}
+
+/** Takes the lease row `name` only if it is free, expired, already ours, or `replacing`'s (a holder known dead). */
+export function leaseClaimStatement(name: string, claim: LeaseHolder, now: number, replacing?: string): InStatement {
+  return {
+    sql: `INSERT INTO lease (name, owner, host, pid, acquired_at, renewed_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,
+        acquired_at = CASE WHEN lease.owner = excluded.owner THEN lease.acquired_at ELSE excluded.acquired_at END,
+        renewed_at = excluded.renewed_at, expires_at = excluded.expires_at
+      WHERE lease.expires_at < ? OR lease.owner = excluded.owner OR lease.owner = ?`,
+    args: [
+      name,
+      claim.owner,
+      claim.host,
+      claim.pid,
+      claim.acquiredAt,
+      claim.renewedAt,
+      claim.expiresAt,
+      now,
+      replacing ?? null,
+    ],
+  };
 }

@@ -15,16 +15,29 @@ import type {
   CommitBatch,
   DueTimer,
   IdempotencyRecord,
+  LeaseHolder,
   ObjectQuery,
   PolicySource,
   Store,
 } from "../core/store.ts";
 import type { ActionStatus, Decision, JsonObject, ObjectRecord, TimerKind } from "../core/types.ts";
-import { actionUpdateStatements, commitStatements } from "./commit-sql.ts";
-import { filePath, groupTimers, toAction, toObject } from "./rows.ts";
+import { actionUpdateStatements, commitStatements, leaseClaimStatement } from "./commit-sql.ts";
+import {
+  filePath,
+  groupTimers,
+  objectFromSql,
+  OBJECT_BY_ID,
+  PointReads,
+  toAction,
+  toObject,
+  type ObjectSqlRow,
+} from "./rows.ts";
 import { PolicyVersions } from "./policy-versions.ts";
 import * as t from "./schema.ts";
 import { directWriter, threadWriter, type SqlWriter } from "./sql-writer.ts";
+
+/** The one lease row: the server governing this database. */
+const LEASE = "governor";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
 
@@ -47,6 +60,8 @@ export class LibsqlStore implements Store {
   private readonly local: boolean;
   private readonly versions: PolicyVersions;
   private writer: SqlWriter;
+  /** Point reads on a file database's own read connection (null: through the client). */
+  private points: PointReads | null = null;
 
   constructor(options: LibsqlOptions) {
     this.url = options.url;
@@ -75,6 +90,7 @@ export class LibsqlStore implements Store {
       const previous = this.writer;
       this.writer = await threadWriter(path);
       await previous.close();
+      this.points = new PointReads(path);
     }
   }
 
@@ -83,11 +99,17 @@ export class LibsqlStore implements Store {
     this.versions.use(source);
   }
 
+  /**
+   * One object and its timers in one indexed query. This is the read of every cold object's
+   * first arrival and of every creation (is the id new?), so for a file it runs on a
+   * connection of the store's own with the statement prepared once: through drizzle and the
+   * client, building and preparing the query cost more than the read.
+   */
   async getObject(id: string): Promise<ObjectRecord | null> {
-    const [row] = await this.db.select().from(t.objects).where(eq(t.objects.id, id));
-    if (!row) return null;
-    const timers = await this.db.select().from(t.timers).where(eq(t.timers.objectId, id));
-    return toObject(row, groupTimers(timers).get(id) ?? []);
+    const row = this.points
+      ? this.points.get(OBJECT_BY_ID, [id])
+      : (await this.client.execute({ sql: OBJECT_BY_ID, args: [id] })).rows[0];
+    return row ? objectFromSql(row as unknown as ObjectSqlRow) : null;
   }
 
   async commit(batches: CommitBatch[]): Promise<void> {
@@ -264,12 +286,20 @@ export class LibsqlStore implements Store {
     return this.deleteDecisions(rows.rows.map((r) => String(r.id)));
   }
 
-  async objectsOverDecisionLimit(keep: number, limit: number): Promise<string[]> {
+  async objectsOverDecisionLimit(
+    keep: number,
+    after: string | null,
+    scan: number,
+  ): Promise<{ over: string[]; next: string | null }> {
     const rows = await this.client.execute({
-      sql: "SELECT id FROM objects WHERE decision_count > ? ORDER BY id LIMIT ?",
-      args: [keep, limit],
+      sql: "SELECT id, decision_count FROM objects WHERE id > ? ORDER BY id LIMIT ?",
+      args: [after ?? "", scan],
     });
-    return rows.rows.map((r) => String(r.id));
+    const ids = rows.rows.map((r) => String(r.id));
+    return {
+      over: rows.rows.filter((r) => Number(r.decision_count) > keep).map((r) => String(r.id)),
+      next: ids.length < scan ? null : ids[ids.length - 1]!,
+    };
   }
 
   async pruneObjectDecisions(objectId: string, keep: number): Promise<number> {
@@ -316,7 +346,25 @@ export class LibsqlStore implements Store {
     ]);
   }
 
+  async lease(): Promise<LeaseHolder | null> {
+    const [row] = await this.db.select().from(t.lease).where(eq(t.lease.name, LEASE));
+    if (!row) return null;
+    const { name: _name, ...holder } = row;
+    return holder;
+  }
+
+  async claimLease(claim: LeaseHolder, now: number, replacing?: string): Promise<LeaseHolder | null> {
+    await this.writer.write([leaseClaimStatement(LEASE, claim, now, replacing)]);
+    return this.lease();
+  }
+
+  async releaseLease(owner: string): Promise<void> {
+    await this.writer.write([{ sql: "DELETE FROM lease WHERE name = ? AND owner = ?", args: [LEASE, owner] }]);
+  }
+
   async close(): Promise<void> {
+    this.points?.close();
+    this.points = null;
     await this.writer.close();
     this.client.close();
   }

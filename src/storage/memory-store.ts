@@ -9,6 +9,7 @@ import type {
   CommitBatch,
   DueTimer,
   IdempotencyRecord,
+  LeaseHolder,
   ObjectQuery,
   Store,
 } from "../core/store.ts";
@@ -25,6 +26,7 @@ export class MemoryStore implements Store {
   /** Decisions stored per object since it was last pruned. */
   private decisionCounts = new Map<string, number>();
   private schedules = new Map<string, string>();
+  private holder: LeaseHolder | null = null;
 
   async migrate(): Promise<void> {}
 
@@ -189,12 +191,19 @@ export class MemoryStore implements Store {
     return old.length;
   }
 
-  async objectsOverDecisionLimit(keep: number, limit: number): Promise<string[]> {
-    return [...this.decisionCounts]
-      .filter(([id, n]) => n > keep && this.objects.has(id))
-      .map(([id]) => id)
+  async objectsOverDecisionLimit(
+    keep: number,
+    after: string | null,
+    scan: number,
+  ): Promise<{ over: string[]; next: string | null }> {
+    const ids = [...this.objects.keys()]
+      .filter((id) => after === null || cmp(id, after) > 0)
       .sort(cmp)
-      .slice(0, limit);
+      .slice(0, scan);
+    return {
+      over: ids.filter((id) => (this.decisionCounts.get(id) ?? 0) > keep),
+      next: ids.length < scan ? null : ids[ids.length - 1]!,
+    };
   }
 
   async pruneObjectDecisions(objectId: string, keep: number): Promise<number> {
@@ -219,6 +228,21 @@ export class MemoryStore implements Store {
 
   async setArmedSchedules(policy: string, schedules: string): Promise<void> {
     this.schedules.set(policy, schedules);
+  }
+
+  async lease(): Promise<LeaseHolder | null> {
+    return this.holder ? { ...this.holder } : null;
+  }
+
+  async claimLease(claim: LeaseHolder, now: number, replacing?: string): Promise<LeaseHolder | null> {
+    const h = this.holder;
+    if (!h || h.expiresAt < now || h.owner === claim.owner || h.owner === replacing)
+      this.holder = { ...claim, acquiredAt: h?.owner === claim.owner ? h.acquiredAt : claim.acquiredAt };
+    return this.lease();
+  }
+
+  async releaseLease(owner: string): Promise<void> {
+    if (this.holder?.owner === owner) this.holder = null;
   }
 
   async close(): Promise<void> {}

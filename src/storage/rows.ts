@@ -11,9 +11,95 @@ import type {
   Timer,
   TimerKind,
 } from "../core/types.ts";
+import Database from "libsql";
 import type * as t from "./schema.ts";
 
 type ObjectRow = typeof t.objects.$inferSelect;
+
+/** An object and its timers (a JSON array of [name, dueAt, kind]) by id, in one query. */
+export const OBJECT_BY_ID = `SELECT id, policy, state, state_since, woke_at, memory, memory_version, driver,
+  driver_config, observed, hold_until, last_decision_id, last_fact_at, created_at, updated_at,
+  (SELECT json_group_array(json_array(name, due_at, kind)) FROM timers WHERE object_id = objects.id) AS timers
+  FROM objects WHERE id = ?`;
+
+/** A row of {@link OBJECT_BY_ID}, with SQL's column names. */
+export interface ObjectSqlRow {
+  id: string;
+  policy: string;
+  state: string;
+  state_since: number;
+  woke_at: number | null;
+  memory: string;
+  memory_version: number;
+  driver: string;
+  driver_config: string;
+  observed: string | null;
+  hold_until: number | null;
+  last_decision_id: string | null;
+  last_fact_at: number;
+  created_at: number;
+  updated_at: number;
+  timers: string;
+}
+
+export function objectFromSql(r: ObjectSqlRow): ObjectRecord {
+  const timers = (JSON.parse(r.timers) as [string, number, TimerKind][]).map(([name, dueAt, kind]) => ({
+    name,
+    dueAt,
+    kind,
+  }));
+  return toObject(
+    {
+      id: r.id,
+      policy: r.policy,
+      state: r.state,
+      stateSince: Number(r.state_since),
+      wokeAt: r.woke_at === null ? null : Number(r.woke_at),
+      memory: r.memory,
+      memoryVersion: Number(r.memory_version),
+      driver: r.driver,
+      driverConfig: r.driver_config,
+      observed: r.observed,
+      holdUntil: r.hold_until === null ? null : Number(r.hold_until),
+      lastDecisionId: r.last_decision_id,
+      lastFactAt: Number(r.last_fact_at),
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+      decisionCount: 0,
+    },
+    timers.sort(byDue),
+  );
+}
+
+/** Timers in the order an object lists them: by due time, then name. */
+function byDue(a: Timer, b: Timer): number {
+  return a.dueAt - b.dueAt || a.name.localeCompare(b.name);
+}
+
+/**
+ * Reads of one row by SQL text on a connection of their own to a database file, each
+ * statement prepared once (libsql's synchronous API: a point read by primary key takes
+ * microseconds, less than the promise around it).
+ */
+export class PointReads {
+  private readonly db: Database.Database;
+  private readonly prepared = new Map<string, Database.Statement>();
+
+  constructor(path: string) {
+    this.db = new Database(path, { timeout: 5 });
+    this.db.exec("PRAGMA busy_timeout = 5000");
+  }
+
+  get(sql: string, args: unknown[]): Record<string, unknown> | undefined {
+    let s = this.prepared.get(sql);
+    if (!s) this.prepared.set(sql, (s = this.db.prepare(sql)));
+    return s.get(args) as Record<string, unknown> | undefined;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
 type ActionRow = typeof t.actions.$inferSelect;
 
 /** The file of a `file:` URL (without its query), or null for `:memory:` and remote databases. */
@@ -30,7 +116,7 @@ export function groupTimers(rows: (typeof t.timers.$inferSelect)[]): Map<string,
     if (!list) out.set(r.objectId, (list = []));
     list.push({ name: r.name, dueAt: r.dueAt, kind: r.kind as TimerKind });
   }
-  for (const list of out.values()) list.sort((a, b) => a.dueAt - b.dueAt || a.name.localeCompare(b.name));
+  for (const list of out.values()) list.sort(byDue);
   return out;
 }
 

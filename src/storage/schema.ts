@@ -84,6 +84,20 @@ export const policySchedules = sqliteTable("policy_schedules", {
   schedules: text("schedules").notNull(),
 });
 
+/**
+ * Who governs this database: one row, taken at start and renewed while the server runs, so
+ * that a second server on the same database refuses to start instead of governing twice.
+ */
+export const lease = sqliteTable("lease", {
+  name: text("name").primaryKey(),
+  owner: text("owner").notNull(),
+  host: text("host").notNull(),
+  pid: integer("pid").notNull(),
+  acquiredAt: integer("acquired_at").notNull(),
+  renewedAt: integer("renewed_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
 export const actions = sqliteTable(
   "actions",
   {
@@ -109,7 +123,7 @@ export const timers = sqliteTable(
     dueAt: integer("due_at").notNull(),
     kind: text("kind").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.objectId, t.name] }), index("timers_due").on(t.dueAt)],
+  (t) => [primaryKey({ columns: [t.objectId, t.name] }), index("timers_due").on(t.dueAt, t.objectId, t.name)],
 );
 
 export const idempotency = sqliteTable(

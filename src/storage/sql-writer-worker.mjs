@@ -30,7 +30,9 @@ function statement(sql) {
 function write(statements) {
   db.exec("BEGIN IMMEDIATE");
   try {
-    for (const { sql, args } of statements) statement(sql).run(args ?? []);
+    for (const s of statements)
+      if (typeof s === "string") statement(s).run([]);
+      else statement(s.sql).run(s.args ?? []);
     db.exec("COMMIT");
   } catch (e) {
     if (db.inTransaction) db.exec("ROLLBACK");
@@ -63,7 +65,7 @@ function reply(id, error) {
 function commitJoined(writes) {
   if (writes.length > 1) {
     try {
-      write(writes.flatMap((w) => JSON.parse(w.statements)));
+      write(writes.flatMap((w) => w.statements));
       transactions++;
       for (const w of writes) reply(w.id);
       return;
@@ -73,7 +75,7 @@ function commitJoined(writes) {
   }
   for (const w of writes) {
     try {
-      write(JSON.parse(w.statements));
+      write(w.statements);
       transactions++;
       reply(w.id);
     } catch (e) {

@@ -1,16 +1,23 @@
 // The durable scheduler. Timers are rows; this keeps exactly one clock timer armed, for the
 // earliest due row, and fires due rows in due order through the objects' mailboxes.
 //
-// Cost: each wake-up is one indexed range read (`due_at <= now`, a page at a time) plus one
-// indexed read of the next due time, whatever the number of pending timers; setting a timer
+// Cost: each wake-up is indexed range reads (`due_at <= now`, a page at a time) plus one
+// indexed read of what comes next, whatever the number of pending timers; setting a timer
 // costs one comparison here (re-arm only when it is earlier than the armed one). Nothing
 // scans all timers, so 100,000 pending timers cost their rows and an index, not time per tick.
+// The earliest row is read once per due time (see `nextDue`): 100,000 rows of one cron tick
+// are sorted when that tick is next, not after every single timer that fires before it.
+//
+// A burst (many rows due at once) is fired as a stream: up to `concurrency` firings run side
+// by side, started in due order, and the next page is read while they run. Firing many objects
+// at once is what lets the group committer put hundreds of them in one transaction; the bound
+// keeps the evaluations, mailboxes and commits waiting at any moment in check. Pages are large
+// because each read of rows that share one due time sorts all of them (the index orders by due
+// time only), so the number of reads, not their size, is what a burst pays for.
 
 import type { Clock, TimerHandle } from "../core/clock.ts";
 import type { DueTimer, Store } from "../core/store.ts";
 import { LATE_AFTER_MS } from "../core/timers.ts";
-
-const PAGE = 256;
 
 export interface SchedulerHooks {
   /** Evaluates the object for the timer; must consume the timer row, even on failure. */
@@ -18,23 +25,55 @@ export interface SchedulerHooks {
   onError(error: Error, context: string): void;
 }
 
+export interface SchedulerOptions {
+  /** Due rows read per query (default 8192). */
+  page?: number;
+  /** Firings in progress at once, at most (default 1024). */
+  concurrency?: number;
+}
+
+export const DEFAULT_PAGE = 8192;
+export const DEFAULT_CONCURRENCY = 1024;
+
+const keyOf = (t: DueTimer) => `${t.objectId}\u0000${t.name}\u0000${t.dueAt}`;
+
 export class Scheduler {
   private armed: { at: number; handle: TimerHandle } | null = null;
   private running: Promise<void> | null = null;
+  /** A timer already due was set while a round ran: read again before the round ends. */
   private again = false;
+  /** The earliest future timer set while a round ran (the round's last read may miss it). */
+  private notified: number | null = null;
   private stopped = false;
   /** Set when a due row could not be consumed: wait a little before the next round. */
   private retryAt: number | null = null;
+  /**
+   * The due time of the earliest row when it was last read: every row pending then is due at
+   * or after it, and every row set since was told through `notify`. Null: read it again.
+   */
+  private floor: number | null = null;
+  private readonly page: number;
+  private readonly concurrency: number;
+  /** Firings in progress, and the wait for one of them to finish. */
+  private firing = 0;
+  private freed: (() => void)[] = [];
+  /** The most firings that were in progress at once, for tests and the benchmark. */
+  peakConcurrency = 0;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly hooks: SchedulerHooks,
-  ) {}
+    options: SchedulerOptions = {},
+  ) {
+    this.page = Math.max(1, options.page ?? DEFAULT_PAGE);
+    this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  }
 
   /** Recovery: every timer that fell due while down fires once, late; then the clock is armed. */
   async start(): Promise<void> {
     this.stopped = false;
+    this.floor = null;
     await this.run(true);
   }
 
@@ -48,7 +87,8 @@ export class Scheduler {
   notify(dueAt: number): void {
     if (this.stopped) return;
     if (this.running) {
-      this.again = true;
+      if (dueAt <= this.clock.now()) this.again = true;
+      else if (this.notified === null || dueAt < this.notified) this.notified = dueAt;
       return;
     }
     if (this.armed && this.armed.at <= dueAt) return;
@@ -89,44 +129,112 @@ export class Scheduler {
 
   private async round(recovering: boolean): Promise<void> {
     try {
-      do {
-        this.again = false;
-        await this.fireDue(recovering);
-      } while (this.again && !this.stopped);
-      if (this.stopped) return;
-      const next = await this.store.nextTimer();
-      const at = Math.max(next?.dueAt ?? -Infinity, this.retryAt ?? -Infinity);
-      this.retryAt = null;
-      if (next) this.arm(at);
+      for (;;) {
+        do {
+          this.again = false;
+          await this.fireDue(recovering);
+        } while (this.again && !this.stopped);
+        if (this.stopped) return;
+        this.notified = null;
+        const next = await this.nextDue();
+        // A timer already due was set while the next one was read: fire it in this round.
+        if (this.again) continue;
+        let at = Math.max(next ?? -Infinity, this.retryAt ?? -Infinity);
+        this.retryAt = null;
+        // One set during that read may not be in it.
+        if (this.notified !== null && (next === null || this.notified < at)) at = this.notified;
+        this.notified = null;
+        if (Number.isFinite(at)) this.arm(at);
+        return;
+      }
     } catch (e) {
       this.hooks.onError(e as Error, "scheduler round");
+      this.floor = null;
       // Try again shortly rather than lose the timers.
       if (!this.stopped) this.arm(this.clock.now() + 1000);
     }
   }
 
-  private async fireDue(recovering: boolean): Promise<void> {
-    // A row that is still there after its firing failed is retried next round, not in a loop.
-    const attempted = new Set<string>();
-    for (;;) {
-      const now = this.clock.now();
-      const due = (await this.store.dueTimers(now, PAGE + attempted.size)).filter(
-        (t) => !attempted.has(`${t.objectId}\u0000${t.name}\u0000${t.dueAt}`),
-      );
-      if (due.length === 0 || this.stopped) {
-        if (attempted.size > 0 && due.length === 0 && (await this.store.dueTimers(now, 1)).length > 0)
-          this.retryAt = now + LATE_AFTER_MS;
-        return;
-      }
-      for (const t of due) attempted.add(`${t.objectId}\u0000${t.name}\u0000${t.dueAt}`);
-      // In due order; each object's own mailbox keeps its timers in order too.
-      await Promise.all(
-        due.map((t) =>
-          this.hooks
-            .fire(t, recovering || now - t.dueAt > LATE_AFTER_MS)
-            .catch((e: unknown) => this.hooks.onError(e as Error, `timer ${t.name} of ${t.objectId}`)),
-        ),
-      );
+  /**
+   * The due time to arm for: that of the earliest row, or the floor when no row set since the
+   * floor was read is earlier. Reading the earliest row sorts every row that shares its due
+   * time (100,000 objects of one cron schedule do), so that is read once per due time, not
+   * after every round: while the floor is ahead, only the rows before it are read.
+   */
+  private async nextDue(): Promise<number | null> {
+    const floor = this.floor;
+    if (floor !== null && Number.isFinite(floor) && this.clock.now() < floor) {
+      const [before] = await this.store.dueTimers(floor - 1, 1);
+      return before ? before.dueAt : floor;
     }
+    const next = await this.store.nextTimer();
+    this.floor = next?.dueAt ?? null;
+    return next?.dueAt ?? null;
+  }
+
+  /**
+   * Fires every row due now, in due order, up to `concurrency` at once, reading a page ahead
+   * while they run. A row whose firing failed is not tried again in this round (it is retried
+   * in a later one, LATE_AFTER_MS on), nor is one that is still firing when the next page is read.
+   */
+  private async fireDue(recovering: boolean): Promise<void> {
+    const attempted = new Set<string>();
+    /** Attempted rows the last read returned, and rows attempted since: what may still be there. */
+    let seenAttempted = 0;
+    let attemptedSince = 0;
+    try {
+      while (!this.stopped) {
+        const now = this.clock.now();
+        const rows = await this.store.dueTimers(now, this.page + seenAttempted + attemptedSince);
+        const due: DueTimer[] = [];
+        const keys: string[] = [];
+        for (const t of rows) {
+          const key = keyOf(t);
+          if (attempted.has(key)) continue;
+          due.push(t);
+          keys.push(key);
+        }
+        seenAttempted = rows.length - due.length;
+        attemptedSince = 0;
+        if (due.length === 0) {
+          if (this.firing > 0) {
+            // What is firing may set timers that are already due: read again once it is done.
+            await this.drain(0);
+            continue;
+          }
+          // Rows whose firing failed are still there: a later round tries them again.
+          if (seenAttempted > 0) this.retryAt = now + LATE_AFTER_MS;
+          return;
+        }
+        for (let i = 0; i < due.length; i++) {
+          if (this.firing >= this.concurrency) await this.drain(this.concurrency - 1);
+          if (this.stopped) return;
+          attempted.add(keys[i]!);
+          attemptedSince++;
+          this.launch(due[i]!, recovering);
+        }
+      }
+    } finally {
+      await this.drain(0);
+    }
+  }
+
+  /** Fires one row; its object's mailbox keeps the order of the firings started for it. */
+  private launch(t: DueTimer, recovering: boolean): void {
+    this.firing++;
+    if (this.firing > this.peakConcurrency) this.peakConcurrency = this.firing;
+    const late = recovering || this.clock.now() - t.dueAt > LATE_AFTER_MS;
+    void this.hooks
+      .fire(t, late)
+      .catch((e: unknown) => this.hooks.onError(e as Error, `timer ${t.name} of ${t.objectId}`))
+      .finally(() => {
+        this.firing--;
+        for (const r of this.freed.splice(0)) r();
+      });
+  }
+
+  /** Waits until at most `most` firings are in progress. */
+  private async drain(most: number): Promise<void> {
+    while (this.firing > most) await new Promise<void>((r) => this.freed.push(r));
   }
 }

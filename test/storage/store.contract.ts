@@ -582,17 +582,21 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       test("an object's decisions beyond the newest N are pruned, and it is no longer over the limit", async () => {
         for (let i = 0; i < 6; i++) await decide("many", T0 + i * MINUTE, i);
         for (let i = 0; i < 2; i++) await decide("few", T0 + i * MINUTE, 10 + i);
-        expect(await store.objectsOverDecisionLimit(3, 10)).toEqual(["many"]);
+        expect(await store.objectsOverDecisionLimit(3, null, 10)).toEqual({ over: ["many"], next: null });
         expect(await store.pruneObjectDecisions("many", 3)).toBe(3);
         expect((await store.listDecisions("many", 10)).map((d) => d.at)).toEqual([
           T0 + 5 * MINUTE,
           T0 + 4 * MINUTE,
           T0 + 3 * MINUTE,
         ]);
-        expect(await store.objectsOverDecisionLimit(3, 10)).toEqual([]);
+        expect(await store.objectsOverDecisionLimit(3, null, 10)).toEqual({ over: [], next: null });
         await decide("many", T0 + 10 * MINUTE, 20);
-        expect(await store.objectsOverDecisionLimit(3, 10)).toEqual(["many"]);
+        expect(await store.objectsOverDecisionLimit(3, null, 10)).toEqual({ over: ["many"], next: null });
         expect((await store.listDecisions("few", 10)).length).toBe(2);
+        // A page at a time: "few" then "many", by id.
+        expect(await store.objectsOverDecisionLimit(3, null, 1)).toEqual({ over: [], next: "few" });
+        expect(await store.objectsOverDecisionLimit(3, "few", 1)).toEqual({ over: ["many"], next: "many" });
+        expect(await store.objectsOverDecisionLimit(3, "many", 1)).toEqual({ over: [], next: null });
       });
 
       test("pruneIdempotency forgets keys used before the cutoff", async () => {
@@ -639,6 +643,54 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         { seq: 1, patch: { a: 1 }, at: T0, kind: "snapshot", seed },
         { seq: 2, patch: { b: 1 }, at: T0 + 1, kind: "patch" },
       ]);
+    });
+
+    describe("the governing lease", () => {
+      const claim = (owner: string, at: number, ttl = 15_000) => ({
+        owner,
+        host: "h",
+        pid: 1,
+        acquiredAt: at,
+        renewedAt: at,
+        expiresAt: at + ttl,
+      });
+
+      test("is free at first, and the first claim takes it", async () => {
+        expect(await store.lease()).toBeNull();
+        expect(await store.claimLease(claim("a", T0), T0)).toEqual(claim("a", T0));
+        expect(await store.lease()).toEqual(claim("a", T0));
+      });
+
+      test("a second claim fails while the holder's lease runs, and names the holder", async () => {
+        await store.claimLease(claim("a", T0), T0);
+        expect((await store.claimLease(claim("b", T0 + 1000), T0 + 1000))!.owner).toBe("a");
+        expect((await store.claimLease(claim("b", T0 + 15_000), T0 + 15_000))!.owner).toBe("a");
+      });
+
+      test("an expired lease is taken over", async () => {
+        await store.claimLease(claim("a", T0), T0);
+        expect(await store.claimLease(claim("b", T0 + 15_001), T0 + 15_001)).toEqual(claim("b", T0 + 15_001));
+      });
+
+      test("the holder renews it, keeping when it was acquired", async () => {
+        await store.claimLease(claim("a", T0), T0);
+        const renewed = await store.claimLease(claim("a", T0 + 5000), T0 + 5000);
+        expect(renewed).toEqual({ ...claim("a", T0 + 5000), acquiredAt: T0 });
+      });
+
+      test("a holder found dead is replaced before its lease expires; only that holder", async () => {
+        await store.claimLease(claim("a", T0), T0);
+        expect((await store.claimLease(claim("b", T0 + 1), T0 + 1, "x"))!.owner).toBe("a");
+        expect((await store.claimLease(claim("b", T0 + 1), T0 + 1, "a"))!.owner).toBe("b");
+      });
+
+      test("only the holder releases it", async () => {
+        await store.claimLease(claim("a", T0), T0);
+        await store.releaseLease("b");
+        expect((await store.lease())!.owner).toBe("a");
+        await store.releaseLease("a");
+        expect(await store.lease()).toBeNull();
+      });
     });
   });
 }

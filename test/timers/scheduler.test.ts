@@ -1,5 +1,7 @@
 // The durable Scheduler on its own, over a real MemoryStore and a virtual clock: due order,
-// recovery, lateness, re-arming on notify, retries of a failed firing, and stop.
+// recovery, lateness, re-arming on notify, retries of a failed firing, stop, bursts fired
+// concurrently up to a bound, and which reads re-arm the clock after a round. It runs past 400
+// lines because every behaviour of the one class is here, beside the rig they share.
 
 import { describe, expect, test } from "vitest";
 import { emptyBatch, type DueTimer } from "../../src/core/store.ts";
@@ -7,8 +9,8 @@ import { LATE_AFTER_MS, setAll } from "../../src/core/timers.ts";
 import type { Timer } from "../../src/core/types.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { flush, VirtualClock } from "../../src/timers/clock.ts";
-import { Scheduler } from "../../src/timers/scheduler.ts";
-import { SECOND, T0, makeObject } from "../helpers/records.ts";
+import { Scheduler, type SchedulerOptions } from "../../src/timers/scheduler.ts";
+import { HOUR, SECOND, T0, makeObject } from "../helpers/records.ts";
 
 interface Firing {
   objectId: string;
@@ -18,29 +20,67 @@ interface Firing {
   at: number;
 }
 
+/** A MemoryStore that records the `until` of every due-timer read (nextTimer reads to the end of time). */
+class RecordingStore extends MemoryStore {
+  readonly reads: number[] = [];
+  /**
+   * Runs once, inside the first read of rows due later than `after` (one that looks ahead for
+   * the next due time), after the rows were read and before they are returned.
+   */
+  duringRead: { after: number; run: () => Promise<void> } | null = null;
+
+  override async dueTimers(until: number, limit: number): Promise<DueTimer[]> {
+    const rows = await super.dueTimers(until, limit);
+    this.reads.push(until);
+    const during = this.duringRead;
+    if (during && until > during.after) {
+      this.duringRead = null;
+      await during.run();
+    }
+    return rows;
+  }
+
+  /** Reads of the earliest row of all (the ones that sort every row sharing its due time). */
+  get fullReads(): number {
+    return this.reads.filter((u) => u === Number.MAX_SAFE_INTEGER).length;
+  }
+}
+
+/** A promise and the function that settles it. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 /**
  * A scheduler whose `fire` hook logs the firing and consumes the timer row (as the governor's
  * does), except for the timers named in `failing`: for those it throws and leaves the row.
  */
-function rig(start = T0) {
+function rig(start = T0, options: SchedulerOptions = {}) {
   const clock = new VirtualClock(start);
-  const store = new MemoryStore();
+  const store = new RecordingStore();
   const fired: Firing[] = [];
   const attempts: string[] = [];
   const errors: { message: string; context: string }[] = [];
   const failing = new Set<string>();
   let onFire: ((t: DueTimer) => Promise<void> | void) | null = null;
-  const scheduler = new Scheduler(store, clock, {
-    fire: async (t, late) => {
-      attempts.push(`${t.objectId}/${t.name}`);
-      await onFire?.(t);
-      if (failing.has(t.name)) throw new Error(`evaluating ${t.name} failed`);
-      fired.push({ objectId: t.objectId, name: t.name, dueAt: t.dueAt, late, at: clock.now() });
-      const object = (await store.getObject(t.objectId))!;
-      await store.commit([{ ...emptyBatch(object), timerOps: [{ name: t.name, op: "cancel", kind: t.kind }] }]);
+  const scheduler = new Scheduler(
+    store,
+    clock,
+    {
+      fire: async (t, late) => {
+        attempts.push(`${t.objectId}/${t.name}`);
+        await onFire?.(t);
+        if (failing.has(t.name)) throw new Error(`evaluating ${t.name} failed`);
+        fired.push({ objectId: t.objectId, name: t.name, dueAt: t.dueAt, late, at: clock.now() });
+        const object = (await store.getObject(t.objectId))!;
+        await store.commit([{ ...emptyBatch(object), timerOps: [{ name: t.name, op: "cancel", kind: t.kind }] }]);
+      },
+      onError: (e, context) => errors.push({ message: e.message, context }),
     },
-    onError: (e, context) => errors.push({ message: e.message, context }),
-  });
+    options,
+  );
   /** Sets timers on an object through a commit, as a decision would. */
   const setTimers = async (objectId: string, timers: Omit<Timer, "kind">[]) => {
     const object = (await store.getObject(objectId)) ?? makeObject({ id: objectId });
@@ -136,7 +176,7 @@ describe("recovery at start", () => {
   });
 
   test("more than a page of overdue timers all fire, once each, in due order", async () => {
-    const r = rig();
+    const r = rig(T0, { page: 256, concurrency: 64 });
     const n = 600;
     for (let i = 0; i < n; i++)
       await r.setTimers(`o${String(i).padStart(4, "0")}`, [{ name: `t${i}`, dueAt: T0 - n + i }]);
@@ -302,5 +342,159 @@ describe("stop", () => {
     expect(r.names()).toEqual(["first"]);
     expect(r.clock.waiting).toBe(0);
     expect(r.scheduler.busy).toBe(false);
+  });
+});
+
+describe("a burst", () => {
+  /** `n` objects with one timer each, all due at T0 + 1 s. */
+  async function burst(r: ReturnType<typeof rig>, n: number) {
+    for (let i = 0; i < n; i++)
+      await r.setTimers(`o${String(i).padStart(3, "0")}`, [{ name: "tick", dueAt: T0 + SECOND }]);
+  }
+
+  test("fires due timers side by side, up to the bound, starting each in due order as one finishes", async () => {
+    const r = rig(T0, { page: 100, concurrency: 4 });
+    await burst(r, 10);
+    const gates = new Map<string, () => void>();
+    r.onFire((t) => {
+      const gate = deferred();
+      gates.set(t.objectId, gate.resolve);
+      return gate.promise;
+    });
+    await r.scheduler.start();
+    await r.clock.advance(SECOND); // fires the clock timer; the firings wait at their gates
+    await flush();
+    expect(r.attempts).toEqual(["o000/tick", "o001/tick", "o002/tick", "o003/tick"]);
+    expect(r.scheduler.busy).toBe(true);
+
+    // One finishes: exactly one more starts, the next in due order.
+    gates.get("o002")!();
+    await flush();
+    expect(r.attempts).toHaveLength(5);
+    expect(r.attempts.at(-1)).toBe("o004/tick");
+
+    // Let every one through as it comes.
+    r.onFire(() => undefined);
+    for (const open of gates.values()) open();
+    await r.scheduler.idle();
+    expect(r.attempts).toEqual(Array.from({ length: 10 }, (_, i) => `o${String(i).padStart(3, "0")}/tick`));
+    expect(r.fired).toHaveLength(10);
+    expect(r.fired.every((f) => f.at === T0 + SECOND && !f.late)).toBe(true);
+    expect(r.scheduler.peakConcurrency).toBe(4);
+    expect(await r.store.nextTimer()).toBeNull();
+  });
+
+  test("reads the next page while the last one is still firing, and fires no row twice", async () => {
+    const r = rig(T0, { page: 3, concurrency: 2 });
+    await burst(r, 11);
+    // Each firing waits for the next one to start: a page is read while rows of the last are in flight.
+    let release: (() => void) | null = null;
+    r.onFire(() => {
+      release?.();
+      const gate = deferred();
+      release = gate.resolve;
+      return gate.promise;
+    });
+    await r.scheduler.start();
+    await r.clock.advance(SECOND);
+    await flush();
+    const ahead = (release as (() => void) | null)!;
+    ahead();
+    await r.scheduler.idle();
+    expect(r.attempts).toEqual(Array.from({ length: 11 }, (_, i) => `o${String(i).padStart(3, "0")}/tick`));
+    expect(new Set(r.fired.map((f) => f.objectId)).size).toBe(11);
+    // Pages of 3 (plus the rows still firing), not one read per row.
+    expect(r.store.reads.filter((u) => u === T0 + SECOND).length).toBeLessThanOrEqual(6);
+  });
+
+  test("a firing that fails in a burst does not stop the others, and is retried later", async () => {
+    const r = rig(T0, { page: 4, concurrency: 3 });
+    await burst(r, 8);
+    await r.setTimers("o005", [{ name: "broken", dueAt: T0 + SECOND }]);
+    r.failing.add("broken");
+    await r.scheduler.start();
+    await r.advance(SECOND);
+    expect(r.attempts).toHaveLength(9);
+    expect(r.fired).toHaveLength(8);
+    expect(r.errors).toEqual([{ message: "evaluating broken failed", context: "timer broken of o005" }]);
+    r.failing.clear();
+    await r.advance(LATE_AFTER_MS - 1);
+    expect(r.attempts).toHaveLength(9);
+    await r.advance(1);
+    expect(r.attempts.at(-1)).toBe("o005/broken");
+    expect(r.fired.at(-1)).toMatchObject({ name: "broken", late: false, at: T0 + SECOND + LATE_AFTER_MS });
+  });
+});
+
+describe("re-arming after a round", () => {
+  test("the earliest row is read once per due time; rounds short of it read only the rows before it", async () => {
+    const r = rig();
+    // A fleet's schedule: 50 objects due at the same instant, an hour on.
+    for (let i = 0; i < 50; i++) await r.setTimers(`fleet-${i}`, [{ name: "tick", dueAt: T0 + HOUR }]);
+    await r.scheduler.start();
+    expect(r.store.fullReads).toBe(1);
+
+    // Single timers come and go meanwhile; none of their rounds reads the fleet's rows again.
+    for (let k = 1; k <= 5; k++) {
+      await r.setTimers(`single-${k}`, [{ name: "ping", dueAt: T0 + k * SECOND }]);
+      r.scheduler.notify(T0 + k * SECOND);
+      await r.advanceTo(T0 + k * SECOND);
+    }
+    expect(r.names()).toEqual(["ping", "ping", "ping", "ping", "ping"]);
+    expect(r.fired.every((f) => f.at === f.dueAt)).toBe(true);
+    expect(r.store.fullReads).toBe(1);
+    expect(r.store.reads.filter((u) => u === T0 + HOUR - 1)).toHaveLength(5);
+
+    // The fleet fires on time, then the earliest row is read again.
+    await r.advanceTo(T0 + HOUR);
+    expect(r.fired.filter((f) => f.name === "tick" && f.at === T0 + HOUR)).toHaveLength(50);
+    expect(r.store.fullReads).toBe(2);
+    expect(r.clock.waiting).toBe(0);
+  });
+
+  test("a row moved earlier than the floor, or one set while the next due time is read, is not missed", async () => {
+    const r = rig();
+    await r.setTimers("o1", [{ name: "first", dueAt: T0 + SECOND }]);
+    await r.setTimers("o2", [{ name: "far", dueAt: T0 + 10 * SECOND }]);
+    await r.scheduler.start();
+    // While the round of "first" reads what comes next, another object sets a timer: the read
+    // has already been made without it.
+    r.onFire(() => {
+      r.store.duringRead = {
+        after: T0 + SECOND,
+        run: async () => {
+          await r.setTimers("o3", [{ name: "set-meanwhile", dueAt: T0 + 2 * SECOND }]);
+          r.scheduler.notify(T0 + 2 * SECOND);
+        },
+      };
+    });
+    await r.advance(SECOND);
+    r.onFire(() => undefined);
+    // "far" is moved earlier than the floor (its old due time).
+    await r.setTimers("o2", [{ name: "far", dueAt: T0 + 3 * SECOND }]);
+    r.scheduler.notify(T0 + 3 * SECOND);
+    await r.advanceTo(T0 + 10 * SECOND);
+    expect(r.fired.map((f) => [f.name, f.at, f.late])).toEqual([
+      ["first", T0 + SECOND, false],
+      ["set-meanwhile", T0 + 2 * SECOND, false],
+      ["far", T0 + 3 * SECOND, false],
+    ]);
+  });
+
+  test("a timer cancelled at the floor leaves an empty wake-up, then the next row is found", async () => {
+    const r = rig();
+    await r.setTimers("o1", [{ name: "cancelled", dueAt: T0 + 5 * SECOND }]);
+    await r.setTimers("o2", [{ name: "later", dueAt: T0 + 20 * SECOND }]);
+    await r.scheduler.start();
+    await r.setTimers("o3", [{ name: "single", dueAt: T0 + SECOND }]);
+    r.scheduler.notify(T0 + SECOND);
+    await r.advance(SECOND);
+    const o1 = (await r.store.getObject("o1"))!;
+    await r.store.commit([{ ...emptyBatch(o1), timerOps: [{ name: "cancelled", op: "cancel", kind: "schedule" }] }]);
+    await r.advanceTo(T0 + 20 * SECOND);
+    expect(r.fired.map((f) => [f.name, f.at])).toEqual([
+      ["single", T0 + SECOND],
+      ["later", T0 + 20 * SECOND],
+    ]);
   });
 });

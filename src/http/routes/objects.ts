@@ -1,11 +1,16 @@
-// Objects: create or update, read, list, delete.
+// Objects: create or update, read, list, delete. PUT runs through `putObjectEndpoint`, the one
+// implementation behind both this route and the server's fast path for it (fast-path.ts).
 
 import type { Hono } from "hono";
 import { deleteObjectQuery, listObjectsQuery, putObjectSchema } from "../../contracts/http.ts";
+import { isPlainObject } from "../../core/json.ts";
+import { OBJECT_ID_PATTERN } from "../../core/object.ts";
 import type { ObjectRecord } from "../../core/types.ts";
+import type { GovernorApi, PoliciesApi, PutObjectInput, SubstrateRequest } from "../../governor/services.ts";
 import type { RouteDeps } from "../deps.ts";
+import type { Reply } from "../facts-endpoint.ts";
 import { HttpProblem } from "../problem.ts";
-import { check, objectIdParam, queryParams, readJson } from "../validation.ts";
+import { check, jsonMediaType, objectIdParam, parseJsonBody, queryParams } from "../validation.ts";
 import { decodeCursor, encodeCursor, objectView } from "../views.ts";
 
 const notFound = (id: string) => new HttpProblem("not-found", `object "${id}" not found`);
@@ -23,12 +28,15 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
     return c.json(page.more && last ? { items, nextCursor: encodeCursor(last.id) } : { items });
   });
 
+  // The server answers this route on its fast path (fast-path.ts) when it can; the same
+  // endpoint runs here for what the fast path hands over, and for tests through app.request().
   app.put("/v1/objects/:id", auth("write:objects"), body, async (c) => {
-    const id = objectIdParam(c);
-    const input = check(putObjectSchema, await readJson(c), "object");
-    const { created, object } = await governor.putObject(id, input);
-    if (!created) return c.json(view(object), 200);
-    return c.json(view(object), 201, { location: `/v1/objects/${encodeURIComponent(id)}` });
+    const reply = await putObjectEndpoint(governor, policies, {
+      id: c.req.param("id"),
+      contentType: c.req.header("content-type"),
+      body: () => c.req.text(),
+    });
+    return c.body(reply.body, reply.status as 200 | 201, reply.headers);
   });
 
   app.get("/v1/objects/:id", auth("read"), async (c) => {
@@ -44,4 +52,71 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
     if (!(await governor.deleteObject(id, q.compute))) throw notFound(id);
     return c.body(null, 204);
   });
+}
+
+export interface PutObjectRequest {
+  /** The path's id, as the router took it. */
+  id: string;
+  contentType: string | undefined;
+  /** Reads the body once the id and the content type passed (a 415 is answered without it). */
+  body: () => Promise<string>;
+}
+
+/**
+ * PUT /v1/objects/{id} once the request is authorized and within the body limit: 201 with
+ * Location for a new object, 200 for an existing one. Throws HttpProblem or VigilError for the
+ * one error map to answer.
+ */
+export async function putObjectEndpoint(
+  governor: GovernorApi,
+  policies: PoliciesApi,
+  req: PutObjectRequest,
+): Promise<Reply> {
+  // The pattern first: zod is only needed to word the problem.
+  const id = OBJECT_ID_PATTERN.test(req.id) ? req.id : objectIdParam(req.id);
+  const type = jsonMediaType(req.contentType);
+  const input = putInputOf(parseJsonBody(type, await req.body()));
+  const { created, object } = await governor.putObject(id, input);
+  const body = JSON.stringify(objectView(object, policies.get(object.policy)?.version ?? null));
+  if (!created) return { status: 200, headers: { "content-type": "application/json" }, body };
+  return {
+    status: 201,
+    headers: { "content-type": "application/json", location: `/v1/objects/${encodeURIComponent(id)}` },
+    body,
+  };
+}
+
+const PUT_KEYS = new Set(["policy", "substrate", "memory"]);
+const SUBSTRATE_KEYS = new Set(["driver", "config"]);
+
+/** True when every own key of `o` is one of `keys`. */
+function onlyKeys(o: object, keys: ReadonlySet<string>): boolean {
+  for (const k in o) if (!keys.has(k)) return false;
+  return true;
+}
+
+/**
+ * `{policy, substrate?: {driver, config?}, memory?}` as putObjectSchema reads it, checked without
+ * zod for the common shapes (the body already passed parseJsonBody's structural guard, so its
+ * values are JSON); zod words what is wrong otherwise.
+ */
+function putInputOf(body: unknown): PutObjectInput {
+  if (isPlainObject(body) && typeof body.policy === "string" && body.policy !== "" && onlyKeys(body, PUT_KEYS)) {
+    const { substrate, memory } = body;
+    const binding = substrate === undefined ? undefined : substrateOf(substrate);
+    if ((memory === undefined || isPlainObject(memory)) && binding !== null) {
+      const input: PutObjectInput = { policy: body.policy };
+      if (binding) input.substrate = binding;
+      if (memory !== undefined) input.memory = memory;
+      return input;
+    }
+  }
+  return check(putObjectSchema, body, "object");
+}
+
+/** `{driver, config?}` with config defaulting to `{}`, or null for any other shape. */
+function substrateOf(s: unknown): SubstrateRequest | null {
+  if (!isPlainObject(s) || typeof s.driver !== "string" || s.driver === "" || !onlyKeys(s, SUBSTRATE_KEYS)) return null;
+  if (s.config === undefined) return { driver: s.driver, config: {} };
+  return isPlainObject(s.config) ? { driver: s.driver, config: s.config } : null;
 }

@@ -1,0 +1,54 @@
+// The door of the HTTP server during a graceful shutdown. Once closed, every new request (the
+// readiness probe included, so that load balancers stop sending) gets a 503 problem and its
+// connection is closed, while the requests already inside finish; `/healthz` still answers,
+// since the process is alive until it exits. The listener stays open meanwhile, so that a
+// probe sees the 503 instead of a refused connection.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { problemBody, PROBLEM_CONTENT_TYPE } from "./problem.ts";
+
+export class DrainGate {
+  private draining = false;
+  private inside = 0;
+  private emptied: (() => void)[] = [];
+
+  /**
+   * Lets the request in (counting it until its reply is done) or, when closed, answers it
+   * with a 503; returns whether it was let in.
+   */
+  admit(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.draining && req.url !== "/healthz") {
+      const body = JSON.stringify(problemBody("unavailable", "the server is shutting down; retry on another instance"));
+      res.writeHead(503, {
+        "content-type": PROBLEM_CONTENT_TYPE,
+        "content-length": Buffer.byteLength(body),
+        "retry-after": "1",
+        connection: "close",
+      });
+      res.end(body);
+      return false;
+    }
+    this.inside++;
+    res.once("close", () => {
+      this.inside--;
+      if (this.inside === 0) for (const r of this.emptied.splice(0)) r();
+    });
+    return true;
+  }
+
+  /** Refuses new requests from now on; resolves when the requests inside have their replies. */
+  close(): Promise<void> {
+    this.draining = true;
+    if (this.inside === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptied.push(resolve));
+  }
+
+  get closed(): boolean {
+    return this.draining;
+  }
+
+  /** Requests let in whose replies are not done yet. */
+  get active(): number {
+    return this.inside;
+  }
+}

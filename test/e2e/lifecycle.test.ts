@@ -1,0 +1,164 @@
+// The server's life as an operator sees it: a graceful shutdown drains (readyz turns 503, the
+// requests inside finish and commit, exit 0); a port that cannot be bound stops everything with
+// a non-zero exit; a second server on the same database refuses to start, naming the holder;
+// and `npm start` does not leave the server running when npm itself is killed.
+
+import { createClient } from "@libsql/client";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { startVigil, type VigilProcess } from "../helpers/process.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "vigil-life-"));
+const running: VigilProcess[] = [];
+afterAll(() => {
+  for (const p of running) p.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function started(env: Record<string, string>): Promise<VigilProcess> {
+  const p = await startVigil(env);
+  running.push(p);
+  return p;
+}
+
+/**
+ * Sends a POST's head with `Expect: 100-continue` and holds its body back: once the server
+ * answers "100 Continue" it has let the request in. `finish` sends the body.
+ */
+async function heldBack(url: string, path: string, body: string) {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let reply = "";
+  socket.on("data", (d) => (reply += d.toString()));
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  socket.write(
+    `POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n`,
+  );
+  await until(() => reply.includes("100 Continue"));
+  return {
+    finish: async () => {
+      socket.write(body);
+      await closed;
+      return reply;
+    },
+  };
+}
+
+/** Polls until `check` holds; the loop is bounded by the test's own timeout. */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe("graceful shutdown", () => {
+  test("SIGTERM: readyz 503, new requests 503, the arrival inside finishes and commits, exit 0", async () => {
+    const db = join(dir, "drain.db");
+    const vigil = await started({ VIGIL_DB_URL: `file:${db}` });
+    const put = await fetch(`${vigil.url}/v1/objects/w`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ policy: "queue-worker" }),
+    });
+    expect(put.status).toBe(201);
+
+    const inside = await heldBack(vigil.url, "/v1/objects/w/facts", JSON.stringify({ facts: { queue: { depth: 4 } } }));
+    vigil.kill("SIGTERM");
+    await until(async () => (await fetch(`${vigil.url}/readyz`)).status === 503);
+
+    const refused = await fetch(`${vigil.url}/v1/objects/w`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("content-type")).toBe("application/problem+json");
+    expect(((await refused.json()) as { detail: string }).detail).toContain("shutting down");
+    expect((await fetch(`${vigil.url}/healthz`)).status).toBe(200);
+
+    const reply = await inside.finish();
+    expect(reply).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/);
+    expect(await vigil.exited).toBe(0);
+
+    const c = createClient({ url: `file:${db}` });
+    const row = await c.execute("SELECT memory, memory_version FROM objects WHERE id = 'w'");
+    c.close();
+    expect(JSON.parse(String(row.rows[0]!.memory))).toEqual({ queue: { depth: 4 } });
+    expect(Number(row.rows[0]!.memory_version)).toBe(1);
+  });
+});
+
+describe("start-up failures", () => {
+  test("a port that is taken: the second server says so and exits non-zero", async () => {
+    const first = await started({ VIGIL_DB_URL: `file:${join(dir, "port-a.db")}` });
+    const port = new URL(first.url).port;
+    const second = spawn(process.execPath, ["bin/vigil.js", "serve", "--port", port], {
+      env: { ...process.env, VIGIL_TOKENS: "", VIGIL_DB_URL: `file:${join(dir, "port-b.db")}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    second.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => second.once("exit", resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain(`cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+    // The first one is untouched.
+    expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
+  });
+});
+
+describe("one governor per database", () => {
+  test("a second server on the same database exits non-zero, naming the holder; after the first stops it starts", async () => {
+    const db = `file:${join(dir, "lease.db")}`;
+    const first = await started({ VIGIL_DB_URL: db });
+    const second = spawn(process.execPath, ["bin/vigil.js", "serve", "--port", "0"], {
+      env: { ...process.env, VIGIL_TOKENS: "", VIGIL_DB_URL: db },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    second.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => second.once("exit", resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain("another Vigil server governs this database");
+    expect(stderr).toContain(`process ${first.child.pid} on`);
+
+    first.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    const third = await started({ VIGIL_DB_URL: db });
+    expect((await fetch(`${third.url}/readyz`)).status).toBe(200);
+  });
+
+  test("a server killed with -9 leaves a lease the next server on this host takes over at once", async () => {
+    const db = `file:${join(dir, "lease-kill.db")}`;
+    const first = await started({ VIGIL_DB_URL: db });
+    first.kill("SIGKILL");
+    await first.exited;
+    const second = await started({ VIGIL_DB_URL: db });
+    expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
+  });
+});
+
+describe("npm start", () => {
+  test("when npm is killed, the server it started shuts down instead of running on", async () => {
+    const db = join(dir, "npm.db");
+    const npm = spawn("npm", ["start", "--silent"], {
+      env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: "0", VIGIL_DB_URL: `file:${db}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    npm.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    await until(() => /listening on http/.test(stdout));
+    // The server's pid, from the lease it holds on its database.
+    const c = createClient({ url: `file:${db}` });
+    const pid = Number((await c.execute("SELECT pid FROM lease")).rows[0]!.pid);
+    c.close();
+    const alive = () => {
+      try {
+        return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(true);
+    npm.kill("SIGKILL");
+    await until(() => !alive());
+  });
+});

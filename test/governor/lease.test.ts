@@ -1,0 +1,124 @@
+// One governor per database: the lease is taken at start, renewed while the server runs, and
+// refused to a second server while its holder lives.
+
+import { describe, expect, test } from "vitest";
+import type { LeaseHolder } from "../../src/core/store.ts";
+import { Lease, LeaseHeldError, LEASE_RENEW_MS, LEASE_TTL_MS, type LeaseIdentity } from "../../src/governor/lease.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
+import { START } from "../helpers/services.ts";
+
+const me = (owner: string, over: Partial<LeaseIdentity> = {}): LeaseIdentity => ({
+  owner,
+  host: "host-a",
+  pid: 100,
+  alive: () => true,
+  ...over,
+});
+
+function setup() {
+  const store = new MemoryStore();
+  const clock = new VirtualClock(START);
+  const lost: (LeaseHolder | null)[] = [];
+  const errors: Error[] = [];
+  const lease = (id: LeaseIdentity) =>
+    new Lease(
+      store,
+      clock,
+      id,
+      (h) => lost.push(h),
+      (e) => errors.push(e),
+    );
+  return { store, clock, lost, errors, lease };
+}
+
+describe("the governing lease", () => {
+  test("the first server takes it; a second one on another host is refused, naming the holder", async () => {
+    const { store, lease } = setup();
+    await lease(me("a")).acquire();
+    expect((await store.lease())!.owner).toBe("a");
+    const second = lease(me("b", { host: "host-b", pid: 200 })).acquire();
+    await expect(second).rejects.toThrow(LeaseHeldError);
+    await expect(second).rejects.toThrow(/process 100 on host-a \(owner a/);
+  });
+
+  test("on the same host, a holder whose process is alive keeps it", async () => {
+    const { lease } = setup();
+    await lease(me("a")).acquire();
+    await expect(lease(me("b", { pid: 200 })).acquire()).rejects.toThrow(LeaseHeldError);
+  });
+
+  test("on the same host, a holder whose process is gone (kill -9) is replaced at once", async () => {
+    const { store, lease } = setup();
+    await lease(me("a")).acquire();
+    await lease(me("b", { pid: 200, alive: (pid) => pid !== 100 })).acquire();
+    expect((await store.lease())!.owner).toBe("b");
+  });
+
+  test("a holder with this very pid is a previous incarnation (a restarted container) and is replaced", async () => {
+    const { store, lease } = setup();
+    await lease(me("a")).acquire();
+    await lease(me("b")).acquire();
+    expect((await store.lease())!.owner).toBe("b");
+  });
+
+  test("renewal keeps it past its first expiry; a lease no one renews expires", async () => {
+    const { store, clock, lease } = setup();
+    const first = lease(me("a"));
+    await first.acquire();
+    await clock.advance(3 * LEASE_TTL_MS);
+    expect((await store.lease())!.expiresAt).toBeGreaterThan(clock.now());
+    await expect(lease(me("b", { host: "host-b" })).acquire()).rejects.toThrow(LeaseHeldError);
+
+    // A holder elsewhere that stopped renewing: its claim runs out after the TTL.
+    await store.claimLease(
+      {
+        owner: "gone",
+        host: "host-c",
+        pid: 1,
+        acquiredAt: 0,
+        renewedAt: clock.now(),
+        expiresAt: clock.now() + LEASE_TTL_MS,
+      },
+      clock.now(),
+      "a",
+    );
+    await first.release();
+    await clock.advance(LEASE_TTL_MS + 1);
+    await lease(me("b", { host: "host-b" })).acquire();
+    expect((await store.lease())!.owner).toBe("b");
+  });
+
+  test("a renewal that finds another holder reports the lease lost, once", async () => {
+    const { store, clock, lost, lease } = setup();
+    const first = lease(me("a"));
+    await first.acquire();
+    const thief = { owner: "t", host: "h", pid: 1, acquiredAt: 0, renewedAt: 0, expiresAt: clock.now() + LEASE_TTL_MS };
+    await store.claimLease(thief, clock.now(), "a");
+    await clock.advance(3 * LEASE_RENEW_MS);
+    expect(lost.map((h) => h?.owner)).toEqual(["t"]);
+    expect(first.isHeld).toBe(false);
+  });
+
+  test("renewals that fail for longer than the lease lasts lose it", async () => {
+    const { store, clock, lost, errors, lease } = setup();
+    await lease(me("a")).acquire();
+    store.claimLease = async () => {
+      throw new Error("database unavailable");
+    };
+    await clock.advance(LEASE_TTL_MS - LEASE_RENEW_MS);
+    expect(lost).toEqual([]);
+    await clock.advance(2 * LEASE_RENEW_MS);
+    expect(lost).toEqual([null]);
+    expect(errors.length).toBeGreaterThan(0);
+  });
+
+  test("release gives it up for the next server", async () => {
+    const { store, lease } = setup();
+    const first = lease(me("a"));
+    await first.acquire();
+    await first.release();
+    expect(await store.lease()).toBeNull();
+    await lease(me("b", { host: "host-b" })).acquire();
+  });
+});
