@@ -4,6 +4,15 @@ import { z } from "zod";
 import { DURATION_HELP, parseDuration } from "./core/durations.ts";
 import { zodProblems } from "./contracts/problems.ts";
 
+/** The drivers a server can run. */
+export const DRIVER_NAMES = ["simulated", "process", "fly"] as const;
+export type DriverName = (typeof DRIVER_NAMES)[number];
+
+/** Items of a comma- or space-separated setting. */
+export function splitList(v: string): string[] {
+  return v.split(/[\s,]+/).filter((x) => x !== "");
+}
+
 const int = (dflt: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(dflt);
 /** How long a kind of history is kept: a duration of at least a minute, or `forever`. */
 const window = (dflt: string) =>
@@ -48,8 +57,39 @@ export const configSchema = z.object({
       message: '"off", "auto", or the absolute path of a cgroup directory Vigil may create children in',
     })
     .default("off"),
+  VIGIL_DRIVERS: z
+    .string()
+    .refine(
+      (v) => splitList(v).every((d) => (DRIVER_NAMES as readonly string[]).includes(d)) && splitList(v).length > 0,
+      {
+        message: `a comma-separated list of ${DRIVER_NAMES.join(", ")}`,
+      },
+    )
+    .optional(),
+  VIGIL_FLY_API_URLS: z
+    .string()
+    .refine((v) => splitList(v).every((u) => /^https?:\/\/[^/?#\s]+\/?$/.test(u)), {
+      message: "a comma-separated list of http(s) base URLs (scheme and host, no path)",
+    })
+    .default("https://api.machines.dev,http://_api.internal:4280"),
+  VIGIL_MAILBOX_LIMIT: int(1000, 1, 1_000_000),
   FLY_API_TOKEN: z.string().optional(),
 });
+
+/**
+ * The drivers objects may bind to: VIGIL_DRIVERS, or by default every driver without tokens
+ * (loopback development) and `simulated,fly` with tokens (`process` runs code as the server's
+ * user, so it must be asked for).
+ */
+export function enabledDrivers(config: Config, hasTokens: boolean): DriverName[] {
+  if (config.VIGIL_DRIVERS) return [...new Set(splitList(config.VIGIL_DRIVERS))] as DriverName[];
+  return hasTokens ? ["simulated", "fly"] : [...DRIVER_NAMES];
+}
+
+/** The Fly API base URLs an object may name, without a trailing slash. */
+export function flyApiUrls(config: Config): string[] {
+  return splitList(config.VIGIL_FLY_API_URLS).map((u) => u.replace(/\/$/, ""));
+}
 
 export type Config = z.infer<typeof configSchema>;
 
