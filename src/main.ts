@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { isLoopback, type Config } from "./config.ts";
+import { enabledDrivers, flyApiUrls, isLoopback, type Config, type DriverName } from "./config.ts";
 import { DEFAULT_LIMITS } from "./core/memory-limits.ts";
 import { Governor } from "./governor/governor.ts";
 import { describeHolder, processAlive } from "./governor/lease.ts";
@@ -22,6 +22,7 @@ import { DrainGate } from "./http/gate.ts";
 import { parseTokens } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import { LibsqlStore, libsqlOptions } from "./storage/libsql-store.ts";
+import type { Driver } from "./substrate/driver.ts";
 import { FlyDriver } from "./substrate/fly/driver.ts";
 import { findCgroupParent, openCgroupParent, type CgroupParent } from "./substrate/process/cgroup.ts";
 import { ProcessDriver } from "./substrate/process/driver.ts";
@@ -111,7 +112,9 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       },
     );
   }
-  const cgroup = processCgroup(config.VIGIL_PROCESS_CGROUP);
+  const drivers = enabledDrivers(config, tokens.length > 0);
+  log.info("drivers enabled", { drivers });
+  const cgroup = drivers.includes("process") ? processCgroup(config.VIGIL_PROCESS_CGROUP) : null;
   if (cgroup) log.info("process trees are held in cgroups", { parent: cgroup.dir, version: cgroup.version });
   prepareDatabase(config.VIGIL_DB_URL);
   const clock = new SystemClock();
@@ -123,17 +126,25 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const loaded = policies.list().items;
   log.info("policies loaded", { dir: config.VIGIL_RULES_DIR, policies: loaded.map((p) => `${p.name}@${p.version}`) });
 
+  const driverFactories: Record<DriverName, () => Driver> = {
+    simulated: () => new SimulatedDriver({ clock }),
+    process: () => new ProcessDriver({ clock, cgroup }),
+    fly: () =>
+      new FlyDriver({
+        clock,
+        apiUrls: flyApiUrls(config),
+        ...(config.FLY_API_TOKEN ? { token: config.FLY_API_TOKEN } : {}),
+      }),
+  };
   const governor = new Governor({
     store,
     policies,
     clock,
-    drivers: [
-      new SimulatedDriver({ clock }),
-      new ProcessDriver({ clock, cgroup }),
-      new FlyDriver(config.FLY_API_TOKEN ? { clock, token: config.FLY_API_TOKEN } : { clock }),
-    ],
+    // Only the drivers objects may bind to (VIGIL_DRIVERS); a PUT naming another is a 422.
+    drivers: drivers.map((name) => driverFactories[name]()),
     limits: { ...DEFAULT_LIMITS, maxMemoryBytes: config.VIGIL_MEMORY_LIMIT },
     hotObjects: config.VIGIL_HOT_OBJECTS,
+    mailboxLimit: config.VIGIL_MAILBOX_LIMIT,
     lease: {
       identity: { owner: randomUUID(), host: hostname(), pid: process.pid, alive: processAlive },
       onLost: (holder) => {
@@ -167,6 +178,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         idempotencyMs: durationMs(config.VIGIL_IDEMPOTENCY_TTL),
       },
       (e) => log.error("retention failed", { error: e.message }),
+      (id, task) => governor.exclusive(id, task),
     );
     retention.start();
     started.push(() => retention.stop());
@@ -193,6 +205,11 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
           for (const p of r.error.errors)
             log.error("policy refused; the previous version keeps serving", { file, path: p.path, error: p.message });
       },
+      failed: (error) =>
+        log.error("watching the rules directory failed; edits go unseen until a restart", {
+          dir: config.VIGIL_RULES_DIR,
+          error: error.message,
+        }),
     });
     watcher.start();
     started.push(() => watcher.close());

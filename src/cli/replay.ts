@@ -7,8 +7,16 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../config.ts";
 import { VigilError } from "../core/errors.ts";
 import { parseJsonText } from "../governor/policy-registry.ts";
-import { readHistory, replay, type ReplayReport, type ReplaySide } from "../what-if/replay.ts";
+import { readHistory } from "../what-if/history.ts";
+import type { ReplayLimits } from "../what-if/limits.ts";
+import { replay, type ReplayReport, type ReplaySide } from "../what-if/replay.ts";
 import { HELP_OPTION, printUsage, synopsisLine } from "./usage.ts";
+
+/**
+ * A replay at a terminal: the server's cap on evaluations and rows (what-if/limits.ts), but no
+ * deadline. It blocks no one else, and whoever runs it can stop it.
+ */
+const CLI_LIMITS: Partial<ReplayLimits> = { deadlineMs: Infinity };
 
 export async function runReplay(
   args: string[],
@@ -47,9 +55,9 @@ export async function runReplay(
       out(`no object "${values.object}" in ${config.VIGIL_DB_URL}\n`);
       return 2;
     }
-    const report = await replay(object, await readHistory(store, object.id), parsed.value);
+    const report = await replay(object, readHistory(store, object.id), parsed.value, CLI_LIMITS);
     out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-    return report.differences.length === 0 ? 0 : 1;
+    return report.differenceCount === 0 ? 0 : 1;
   } catch (e) {
     if (!(e instanceof VigilError)) throw e;
     out(`${e.message}\n`);
@@ -65,8 +73,9 @@ const cell = (s: ReplaySide | null) => (s ? `${s.outcome} -> ${s.toState} [${s.f
 export function formatReport(r: ReplayReport): string {
   const lines = [
     `replay of ${r.objectId} under ${r.candidate.name}@${r.candidate.version} from ${r.from} to ${r.until}`,
-    `${r.actualDecisions} recorded decisions, ${r.candidateDecisions} under the candidate, ${r.differences.length} differ`,
+    `${r.actualDecisions} recorded decisions, ${r.candidateDecisions} under the candidate, ${r.differenceCount} differ`,
   ];
+  if (r.differences.length < r.differenceCount) lines.push(`  the first ${r.differences.length} of them:`);
   if (r.comparedFrom)
     lines.push(`  compared from ${r.comparedFrom}: older decisions were pruned by retention and are not compared`);
   for (const d of r.differences) {
@@ -74,6 +83,9 @@ export function formatReport(r: ReplayReport): string {
     lines.push(`    actual:    ${cell(d.actual)}${d.actual?.decisionId ? `  (${d.actual.decisionId})` : ""}`);
     lines.push(`    candidate: ${cell(d.candidate)}`);
   }
-  if (r.skipped.length > 0) lines.push(`  not replayable: ${r.skipped.join(", ")}`);
+  if (r.skipped.length > 0) {
+    const more = r.skippedCount - r.skipped.length;
+    lines.push(`  not replayable: ${r.skipped.join(", ")}${more > 0 ? ` and ${more} more` : ""}`);
+  }
   return `${lines.join("\n")}\n`;
 }

@@ -17,7 +17,9 @@ import {
   type PolicyDocument,
   type RuleDocument,
 } from "../core/policy.ts";
+import { SharedConditions } from "./condition-graph.ts";
 import { jsonObject } from "./json.ts";
+import { conditionBudgetIssues, MAX_OPERATOR_DECORATORS, MAX_OPERATOR_LENGTH } from "./policy-budget.ts";
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const NAME_HELP = "1-64 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit";
@@ -76,6 +78,11 @@ export const factConditionSchema = z
     path: pathString.optional(),
     operator: z
       .string()
+      .max(MAX_OPERATOR_LENGTH, {
+        abort: true,
+        error: (iss) =>
+          `the operator is ${String(iss.input).length} characters long: at most ${MAX_OPERATOR_LENGTH} are allowed`,
+      })
       .regex(OPERATOR_PATTERN, { message: "unknown operator" })
       .refine(isKnownOperator, { message: "unknown operator" })
       .describe("A json-rules-engine operator (optionally decorated, e.g. not:equal) or olderThan/within"),
@@ -85,8 +92,17 @@ export const factConditionSchema = z
     priority: z.number().int().min(1).optional(),
   })
   .superRefine((c, ctx) => {
-    // json-rules-engine throws at run time (a TypeError inside the operator) on these.
     const { base, decorators } = splitOperator(c.operator);
+    // Each decorator wraps the operator in one more function: no author needs many.
+    if (decorators.length > MAX_OPERATOR_DECORATORS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["operator"],
+        message: `the operator has ${decorators.length} decorators: at most ${MAX_OPERATOR_DECORATORS} are allowed`,
+      });
+      return;
+    }
+    // json-rules-engine throws at run time (a TypeError inside the operator) on these.
     if (isFactRef(c.value)) {
       if (c.value.path !== undefined && parsePath(c.value.path) === null)
         ctx.addIssue({ code: "custom", path: ["value", "path"], message: `must be ${PATH_HELP}` });
@@ -224,9 +240,10 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /**
  * Checks across the whole document: duplicate rule and schedule names, shared-condition
- * references that do not resolve or refer to themselves, unknown facts in comparison values.
- * Tolerates any shape, so that validation reports these next to the shape errors instead of
- * only once everything else is fixed.
+ * references that do not resolve or refer to themselves, unknown facts in comparison values,
+ * and the budget of how far the conditions expand (policy-budget.ts). Tolerates any shape, so
+ * that validation reports these next to the shape errors instead of only once everything else
+ * is fixed. Linear in the document and without recursion.
  */
 export function policyLevelIssues(doc: unknown): PolicyIssue[] {
   const out: PolicyIssue[] = [];
@@ -246,48 +263,44 @@ export function policyLevelIssues(doc: unknown): PolicyIssue[] {
       out.push({ path: ["schedules", i, "name"], message: "duplicate or reserved timer name" });
     schedules.add(sch.name);
   });
-  const shared = isObj(doc.conditions) ? doc.conditions : {};
-  const visit = (c: unknown, path: (string | number)[]): void => {
-    if (!isObj(c)) return;
+  const shared = new SharedConditions(isObj(doc.conditions) ? doc.conditions : {});
+  list(doc.rules).forEach((r, i) => {
+    if (isObj(r)) out.push(...referenceIssues(r.conditions, ["rules", i, "conditions"], shared));
+  });
+  for (const key of shared.names())
+    out.push(...referenceIssues((doc.conditions as Raw)[key], ["conditions", key], shared));
+  // A shared condition that refers to itself, directly or not, never terminates.
+  const cyclic = shared.cyclic();
+  for (const key of shared.names()) {
+    if (cyclic.has(key)) out.push({ path: ["conditions", key], message: "shared condition refers to itself" });
+  }
+  out.push(...conditionBudgetIssues(doc, shared));
+  return out;
+}
+
+/** References to no shared condition and unknown facts in comparison values, in document order. */
+function referenceIssues(root: unknown, at: (string | number)[], shared: SharedConditions): PolicyIssue[] {
+  const out: PolicyIssue[] = [];
+  const stack: [unknown, (string | number)[]][] = [[root, at]];
+  while (stack.length > 0) {
+    const [c, path] = stack.pop()!;
+    if (!isObj(c)) continue;
+    const children = (key: "all" | "any", xs: unknown[]) => {
+      for (let i = xs.length - 1; i >= 0; i--) stack.push([xs[i], [...path, key, i]]);
+    };
     if (typeof c.condition === "string") {
-      if (!Object.hasOwn(shared, c.condition))
+      if (!shared.has(c.condition))
         out.push({
           path: [...path, "condition"],
           message: `no shared condition named ${JSON.stringify(c.condition)} in "conditions"`,
         });
-    } else if (Array.isArray(c.all)) c.all.forEach((x, i) => visit(x, [...path, "all", i]));
-    else if (Array.isArray(c.any)) c.any.forEach((x, i) => visit(x, [...path, "any", i]));
-    else if (c.not !== undefined) visit(c.not, [...path, "not"]);
+    } else if (Array.isArray(c.all)) children("all", c.all);
+    else if (Array.isArray(c.any)) children("any", c.any);
+    else if (c.not !== undefined) stack.push([c.not, [...path, "not"]]);
     else if (isFactRef(c.value) && !BUILTIN_FACTS.includes(c.value.fact as never))
       out.push({ path: [...path, "value", "fact"], message: "unknown fact" });
-  };
-  list(doc.rules).forEach((r, i) => {
-    if (isObj(r)) visit(r.conditions, ["rules", i, "conditions"]);
-  });
-  for (const [key, c] of Object.entries(shared)) visit(c, ["conditions", key]);
-  // A shared condition that refers to itself, directly or not, never terminates.
-  for (const key of Object.keys(shared)) {
-    if (refersTo(shared, key)) out.push({ path: ["conditions", key], message: "shared condition refers to itself" });
   }
   return out;
-}
-
-function refersTo(shared: Raw, target: string): boolean {
-  const seen = new Set<string>();
-  const walk = (c: unknown): boolean => {
-    if (!isObj(c)) return false;
-    if (typeof c.condition === "string") {
-      if (c.condition === target) return true;
-      if (seen.has(c.condition) || !Object.hasOwn(shared, c.condition)) return false;
-      seen.add(c.condition);
-      return walk(shared[c.condition]);
-    }
-    if (Array.isArray(c.all)) return c.all.some(walk);
-    if (Array.isArray(c.any)) return c.any.some(walk);
-    if (c.not !== undefined) return walk(c.not);
-    return false;
-  };
-  return walk(shared[target]);
 }
 
 // The schema and the model agree, both ways: a change to one that the other does not follow

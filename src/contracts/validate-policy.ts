@@ -6,13 +6,21 @@ import { formatPath } from "../core/paths.ts";
 import type { PolicyDocument } from "../core/policy.ts";
 import { policyWarnings } from "../core/policy-warnings.ts";
 import { policyLevelIssues, policySchema } from "./policy.ts";
+import { documentBudgetIssues } from "./policy-budget.ts";
 import { dedupeProblems, zodProblems } from "./problems.ts";
 
 export type ValidationResult =
   { valid: true; policy: PolicyDocument; warnings: Problem[] } | { valid: false; errors: Problem[] };
 
-/** Validates a parsed policy document. `expectedName` (the file's base name) must match `name`. */
+/**
+ * Validates a parsed policy document, within the budget of policy-budget.ts. `expectedName`
+ * (the file's base name) must match `name`. Never throws, whatever the document.
+ */
 export function validatePolicy(doc: unknown, expectedName?: string): ValidationResult {
+  // Size and nesting first, without recursion: everything below recurses through the document.
+  const tooBig = documentBudgetIssues(doc);
+  if (tooBig.length > 0)
+    return { valid: false, errors: tooBig.map((i) => ({ path: formatPath(i.path), message: i.message })) };
   const parsed = policySchema.safeParse(doc);
   if (!parsed.success) {
     // The schema's own cross-document checks run only on a well-shaped document; run them

@@ -9,7 +9,7 @@ export interface Problem {
 }
 
 /** What went wrong, in the domain's words. */
-export type ErrorKind = "not-found" | "invalid" | "conflict" | "unavailable";
+export type ErrorKind = "not-found" | "invalid" | "conflict" | "unavailable" | "overloaded";
 
 export class VigilError extends Error {
   constructor(
@@ -27,6 +27,8 @@ export const invalid = (message: string, problems: Problem[] = []) => new VigilE
 export const conflict = (message: string) => new VigilError("conflict", message);
 /** Something Vigil depends on (a substrate, the database) cannot do it now; trying later may work. */
 export const unavailable = (message: string) => new VigilError("unavailable", message);
+/** Too much is already waiting for this (an object's mailbox is full); trying a little later will work. */
+export const overloaded = (message: string) => new VigilError("overloaded", message);
 
 /** Re-roots problems found inside a part of a document (`$.a` under `$.policy` is `$.policy.a`). */
 export function prefixProblems(problems: Problem[], at: string): Problem[] {

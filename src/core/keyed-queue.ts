@@ -4,6 +4,8 @@
 
 export class KeyedQueue {
   private readonly tails = new Map<string, Promise<void>>();
+  /** Tasks queued or running per key (absent: none). */
+  private readonly depths = new Map<string, number>();
 
   /** Runs `task` after every task already queued for `key`; resolves with its result. */
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
@@ -14,10 +16,19 @@ export class KeyedQueue {
       () => undefined,
     );
     this.tails.set(key, tail);
+    this.depths.set(key, (this.depths.get(key) ?? 0) + 1);
     void tail.then(() => {
       if (this.tails.get(key) === tail) this.tails.delete(key);
+      const left = this.depths.get(key)! - 1;
+      if (left === 0) this.depths.delete(key);
+      else this.depths.set(key, left);
     });
     return result;
+  }
+
+  /** Tasks queued or running for `key`. */
+  depth(key: string): number {
+    return this.depths.get(key) ?? 0;
   }
 
   /** Resolves once no task is queued or running. */

@@ -9,7 +9,7 @@
 // `some`, ...) and their order, because its semantics are those operations' coercions: "10" > 9,
 // `in` on a string being a substring test, a TypeError when `in` meets a value without indexOf.
 
-import { durationMs } from "./durations.ts";
+import { parseDuration } from "./durations.ts";
 
 /**
  * A (possibly decorated) operator: the condition's fact value, its `value` (or the other fact's
@@ -98,17 +98,24 @@ function daysFromCivil(year: number, month: number, day: number): number {
   return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
 }
 
+/**
+ * The most durations the cache below keeps. Candidate policies, and fact values compared under
+ * `swap`, can bring ever new duration strings: past this many, the oldest is dropped.
+ */
+export const DURATION_CACHE_LIMIT = 4096;
 const durationCache = new Map<string, number>();
+/** How many durations are cached (for tests). */
+export const durationCacheSize = (): number => durationCache.size;
 /** An ISO 8601 duration in ms, or null; memoised because conditions repeat the same few. */
 function cachedDuration(text: unknown): number | null {
   if (typeof text !== "string") return null;
   let ms = durationCache.get(text);
   if (ms === undefined) {
-    try {
-      ms = durationMs(text);
-    } catch {
-      return null;
-    }
+    const parsed = parseDuration(text);
+    if (parsed === null) return null;
+    ms = parsed;
+    // A Map iterates in insertion order: its first key is the oldest entry.
+    if (durationCache.size >= DURATION_CACHE_LIMIT) durationCache.delete(durationCache.keys().next().value!);
     durationCache.set(text, ms);
   }
   return ms;

@@ -8,7 +8,7 @@ const IDENT = /^[A-Za-z_$][A-Za-z0-9_$-]*/;
 const INDEX = /^\[(\d+)\]/;
 const QUOTED = /^\["((?:[^"\\]|\\.)*)"\]/;
 
-/** Parses a path; returns `null` when it falls outside the grammar. */
+/** Parses a path; returns `null` when it falls outside the grammar. Never throws. */
 export function parsePath(path: string): PathSegment[] | null {
   if (typeof path !== "string" || !path.startsWith("$")) return null;
   const segments: PathSegment[] = [];
@@ -29,13 +29,28 @@ export function parsePath(path: string): PathSegment[] | null {
     }
     const quoted = QUOTED.exec(rest);
     if (quoted) {
-      segments.push(JSON.parse(`"${quoted[1]}"`) as string);
+      const key = unescapeKey(quoted[1]!);
+      if (key === null) return null;
+      segments.push(key);
       rest = rest.slice(quoted[0].length);
       continue;
     }
     return null;
   }
   return segments;
+}
+
+/**
+ * The text of a quoted segment read as a JSON string, or null when JSON does not know one of
+ * its escapes (`\x`, `\u12`): parsePath is total, it never throws, because it runs inside
+ * validation and on hot reload.
+ */
+function unescapeKey(text: string): string | null {
+  try {
+    return JSON.parse(`"${text}"`) as string;
+  } catch {
+    return null;
+  }
 }
 
 export const PATH_HELP = 'a path such as $.queue.depth, $.jobs[0].id or $["odd key"]';

@@ -92,6 +92,8 @@ export interface Store {
   listObjects(query: ObjectQuery): Promise<ObjectRecord[]>;
   /** Newest first; `before` is an exclusive decision id. */
   listDecisions(objectId: string, limit: number, before?: string): Promise<Decision[]>;
+  /** Oldest first; `after` is an exclusive decision id. How replay pages through history. */
+  decisionsAfter(objectId: string, limit: number, after?: string): Promise<Decision[]>;
   /** A decision with its actions' current status. */
   getDecision(id: string): Promise<Decision | null>;
   getIdempotent(objectId: string, key: string): Promise<IdempotencyRecord | null>;

@@ -1,38 +1,120 @@
 // Dry runs: what the object's policy, or a candidate policy, would decide now or at a given
 // time, for given facts or none. Nothing is stored or dispatched.
+//
+// A candidate comes from any `read` token, so it is held to more than a policy file: no
+// schedule that ticks more than once a minute, and a deadline on the work it causes. The
+// candidate checks and the deadline are shared with replay (what-if/replay.ts).
 
+import { CronExpressionParser } from "cron-parser";
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import type { Arrival } from "../core/decide.ts";
-import { invalid, notFound, prefixProblems } from "../core/errors.ts";
+import { invalid, notFound, prefixProblems, unavailable, type Problem } from "../core/errors.ts";
 import { checkObjectId } from "../core/object.ts";
+import type { Schedule } from "../core/schedule.ts";
 import type { Decision } from "../core/types.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
 import type { ObjectTable } from "./object-table.ts";
-import { loadCandidate } from "./policy-registry.ts";
+import { loadCandidate, type LoadedPolicy } from "./policy-registry.ts";
 import type { DryRunInput } from "./services.ts";
+
+/** How long a dry run or a replay of a candidate may take, wall-clock, by default. */
+export const CANDIDATE_DEADLINE_MS = 5_000;
 
 export interface DryRunDeps {
   table: ObjectTable;
   arrival: ArrivalPipeline;
   policy: (name: string, path: string) => CompiledPolicy;
   clock: Clock;
+  /** The deadline of one dry run in ms (default CANDIDATE_DEADLINE_MS), on `clock`. */
+  deadlineMs?: number;
 }
 
 /** With `facts`, a `facts` arrival at `at` (default now); without, a `manual` evaluation. */
 export async function dryRun(d: DryRunDeps, id: string, input: DryRunInput): Promise<Decision> {
+  const deadline = new Deadline("the dry run", d.deadlineMs ?? CANDIDATE_DEADLINE_MS, () => d.clock.now());
   checkObjectId(id);
   const object = await d.table.load(id);
   if (!object) throw notFound(`object "${id}"`);
   let policy: CompiledPolicy;
   if (input.policy !== undefined) {
-    const loaded = loadCandidate(input.policy, d.clock.now());
-    if (!loaded.ok) throw invalid("the candidate policy is invalid", prefixProblems(loaded.error.errors, "$.policy"));
-    policy = loaded.policy.compiled;
+    policy = loadCandidatePolicy(input.policy, d.clock.now()).compiled;
+    deadline.check();
   } else policy = d.policy(object.policy, "$.policy");
   const at = input.at ?? d.clock.now();
   const arrival: Arrival = input.facts
     ? { trigger: { kind: "facts" }, at, patch: input.facts }
     : { trigger: { kind: "manual" }, at };
-  return (await d.arrival.decide(policy, object, arrival, true)).decision;
+  const { decision } = await d.arrival.decide(policy, object, arrival, true);
+  // One evaluation cannot be interrupted; one that outlived the deadline gets no answer, so
+  // that what a candidate may cost does not depend on how busy the server happened to be.
+  deadline.check();
+  return decision;
+}
+
+/**
+ * Validates and compiles a candidate policy document, then holds it to the limits of a
+ * candidate. Throws an `invalid` VigilError with `$.policy` paths.
+ */
+export function loadCandidatePolicy(doc: unknown, now: number): LoadedPolicy {
+  const loaded = loadCandidate(doc, now);
+  if (!loaded.ok) throw invalid("the candidate policy is invalid", prefixProblems(loaded.error.errors, "$.policy"));
+  const problems = subMinuteSchedules(loaded.policy.compiled.schedules);
+  if (problems.length > 0) throw invalid("the candidate policy is invalid", prefixProblems(problems, "$.policy"));
+  return loaded.policy;
+}
+
+/**
+ * Schedules (in the document's order) that tick more than once a minute (a 6-field cron whose seconds field lists more
+ * than one second). Policy files may have them; a candidate may not, for each tick is an
+ * evaluation, and a replay of a month at one a second is millions of them.
+ */
+export function subMinuteSchedules(schedules: readonly Schedule[]): Problem[] {
+  const problems: Problem[] = [];
+  schedules.forEach((s, i) => {
+    let seconds: unknown[];
+    try {
+      seconds = CronExpressionParser.parse(s.cron, { tz: s.timezone ?? "UTC" }).fields.second.values;
+    } catch (e) {
+      // Validation rejects these first; should one get through, it is the candidate's fault.
+      problems.push({ path: `$.schedules[${i}].cron`, message: `not a cron expression: ${(e as Error).message}` });
+      return;
+    }
+    if (seconds.length > 1)
+      problems.push({
+        path: `$.schedules[${i}].cron`,
+        message: `schedule "${s.name}" ("${s.cron}") fires ${seconds.length} times a minute; a candidate policy may fire at most once a minute`,
+      });
+  });
+  return problems;
+}
+
+/**
+ * A wall-clock deadline, checked between steps: `check` throws an `unavailable` VigilError
+ * (a 503) naming the limit once `ms` have passed since the deadline was made.
+ */
+export class Deadline {
+  private readonly started: number;
+
+  constructor(
+    /** What runs under it, for the message: "the replay". */
+    private readonly what: string,
+    readonly ms: number,
+    private readonly now: () => number,
+  ) {
+    this.started = now();
+  }
+
+  get elapsed(): number {
+    return this.now() - this.started;
+  }
+
+  check(progress = ""): void {
+    const elapsed = this.elapsed;
+    if (elapsed > this.ms)
+      throw unavailable(
+        `${this.what} did not finish within its deadline of ${this.ms} ms (${elapsed} ms so far${progress}); ` +
+          "a candidate that needs longer cannot be run here",
+      );
+  }
 }

@@ -48,6 +48,8 @@ export interface GovernorOptions {
   defaultDriver?: string;
   /** The most dormant objects kept in memory (VIGIL_HOT_OBJECTS). */
   hotObjects?: number;
+  /** How many requests may wait in one object's mailbox (VIGIL_MAILBOX_LIMIT); past it, a 429. */
+  mailboxLimit?: number;
   /**
    * Who this server is: with it, start takes the database's governing lease before anything
    * else (and fails if another server holds it), and close gives it up.
@@ -98,7 +100,12 @@ export class Governor implements GovernorApi {
       fire: (t, late) => this.timers.fire(t.objectId, t.name, late),
       onError,
     });
-    this.table = new ObjectTable(store, (dueAt) => this.scheduler.notify(dueAt), options.hotObjects);
+    this.table = new ObjectTable(
+      store,
+      (dueAt) => this.scheduler.notify(dueAt),
+      options.hotObjects,
+      options.mailboxLimit,
+    );
     this.dispatcher = new Dispatcher(
       clock,
       {
@@ -279,6 +286,11 @@ export class Governor implements GovernorApi {
   }
 
   /** Observes every settled object and follows divergences; returns how many diverged. */
+  /** Runs `task` in the object's mailbox: after every task queued for it, before the next. */
+  exclusive<T>(objectId: string, task: () => Promise<T>): Promise<T> {
+    return this.table.run(objectId, task);
+  }
+
   reconcile(): Promise<number> {
     return this.substrate.reconcile();
   }

@@ -32,7 +32,7 @@ export class Ingest {
     const fingerprint =
       idempotencyKey === undefined ? "" : createHash("sha256").update(canonicalJson(facts)).digest("hex");
     const { table } = this.d;
-    return table.run(id, async () => {
+    return table.admit(id, async () => {
       const object = await table.take(id);
       if (!object) throw notFound(`object "${id}"`);
       if (idempotencyKey !== undefined) {

@@ -7,6 +7,7 @@
 // table the same way: commit (grouped with other objects' changes), then update the hot copy,
 // then tell the scheduler about the timers it set. Nothing is visible before it is durable.
 
+import { overloaded } from "../core/errors.ts";
 import { KeyedQueue } from "../core/keyed-queue.ts";
 import type { ActionUpdate, CommitBatch, Store } from "../core/store.ts";
 import type { ObjectRecord } from "../core/types.ts";
@@ -14,6 +15,8 @@ import { GroupCommitter } from "./group-commit.ts";
 
 /** How many dormant objects stay in memory by default (VIGIL_HOT_OBJECTS). */
 export const DEFAULT_HOT_OBJECTS = 100_000;
+/** How many tasks may wait in one object's mailbox by default (VIGIL_MAILBOX_LIMIT). */
+export const DEFAULT_MAILBOX_LIMIT = 1_000;
 
 export class ObjectTable {
   /** Objects that are not dormant: always in memory. */
@@ -29,6 +32,8 @@ export class ObjectTable {
     private readonly timerSet: (dueAt: number) => void,
     /** How many dormant objects to keep in memory. */
     private readonly capacity = DEFAULT_HOT_OBJECTS,
+    /** How many tasks may wait in one object's mailbox before clients are refused. */
+    private readonly mailboxLimit = DEFAULT_MAILBOX_LIMIT,
   ) {
     this.committer = new GroupCommitter(store);
   }
@@ -69,6 +74,21 @@ export class ObjectTable {
 
   /** Runs `task` in the object's mailbox, after every task already queued for it. */
   run<T>(id: string, task: () => Promise<T>): Promise<T> {
+    return this.mailboxes.run(id, task);
+  }
+
+  /**
+   * Runs a client's `task` in the object's mailbox, unless `mailboxLimit` tasks already wait
+   * there: then a 429, and nothing is queued. The server's own work (timers, confirmations,
+   * observations) is never refused: it goes through {@link run}.
+   */
+  admit<T>(id: string, task: () => Promise<T>): Promise<T> {
+    if (this.mailboxes.depth(id) >= this.mailboxLimit)
+      return Promise.reject(
+        overloaded(
+          `object "${id}" already has ${this.mailboxLimit} requests waiting (VIGIL_MAILBOX_LIMIT); retry after a moment`,
+        ),
+      );
     return this.mailboxes.run(id, task);
   }
 

@@ -42,17 +42,15 @@ export class Objects {
     // Without `substrate`, a new object gets the default driver and an existing one keeps its
     // binding: a PUT that only changes the policy must not orphan running compute.
     const substrate = input.substrate ?? { driver: this.d.defaultDriver, config: {} };
-    if (input.substrate || !this.defaultBindingChecked) {
-      this.checkBinding(substrate.driver, substrate.config);
-      if (!input.substrate) this.defaultBindingChecked = true;
-    }
+    if (input.substrate) this.checkBinding(substrate.driver, substrate.config);
     const memory = input.memory ?? {};
     this.checkMemory(memory, "$.memory");
 
-    return table.run(id, async () => {
+    return table.admit(id, async () => {
       const now = this.d.clock.now();
       const existing = await table.take(id);
       if (!existing) {
+        if (!input.substrate) this.checkDefaultBinding();
         const record = newObject({ id, policy: policy.name, at: now, memory, substrate });
         const done = await this.d.arrival.run(record, policy, { trigger: { kind: "create" }, at: now });
         return { created: true, object: done.object };
@@ -61,18 +59,19 @@ export class Objects {
         throw conflict(
           "memory of an existing object changes only through facts; POST a patch to /v1/objects/{id}/facts",
         );
-      // Bound elsewhere: the old compute is stopped, not left running ungoverned.
-      if (input.substrate && input.substrate.driver !== existing.substrate.driver) await this.release(existing, "stop");
+      // A new binding (another driver, or another config on the same one): the compute of the
+      // old one is stopped, not left running ungoverned, and its driver forgets it, so that the
+      // next wake starts what the new binding says.
+      const rebound =
+        input.substrate !== undefined &&
+        (substrate.driver !== existing.substrate.driver || !jsonEqual(substrate.config, existing.substrate.config));
+      if (rebound) await this.release(existing, "stop");
       const updated: ObjectRecord = {
         ...existing,
         policy: policy.name,
-        substrate: input.substrate
-          ? {
-              driver: substrate.driver,
-              config: substrate.config,
-              // What was observed belongs to the old binding unless the driver stays.
-              observed: substrate.driver === existing.substrate.driver ? existing.substrate.observed : null,
-            }
+        // What was observed belongs to the old binding.
+        substrate: rebound
+          ? { driver: substrate.driver, config: substrate.config, observed: null }
           : existing.substrate,
         updatedAt: now,
       };
@@ -125,11 +124,31 @@ export class Objects {
     }
   }
 
+  /** A new object without `substrate` gets the default driver, which must be enabled too. */
+  private checkDefaultBinding(): void {
+    if (this.defaultBindingChecked) return;
+    const name = this.d.defaultDriver;
+    if (!this.d.drivers.has(name))
+      throw invalid(`the default substrate driver "${name}" is not enabled on this server`, [
+        {
+          path: "$.substrate",
+          message: `required here: name one of ${[...this.d.drivers.keys()].join(", ")} (VIGIL_DRIVERS)`,
+        },
+      ]);
+    this.checkBinding(name, {});
+    this.defaultBindingChecked = true;
+  }
+
   private checkBinding(driverName: string, config: JsonObject): void {
     const driver = this.d.drivers.get(driverName);
+    // The governor has the drivers the server enabled (VIGIL_DRIVERS), and no others: a name it
+    // does not know may be a driver left out on purpose, or a typo; the enabled ones say which.
     if (!driver)
-      throw invalid(`unknown substrate driver "${driverName}"`, [
-        { path: "$.substrate.driver", message: `unknown driver; known: ${[...this.d.drivers.keys()].join(", ")}` },
+      throw invalid(`the substrate driver "${driverName}" is not enabled on this server`, [
+        {
+          path: "$.substrate.driver",
+          message: `enabled here: ${[...this.d.drivers.keys()].join(", ")}; VIGIL_DRIVERS lists the drivers objects may bind to`,
+        },
       ]);
     const problems = driver.validateConfig(config);
     if (problems.length > 0)

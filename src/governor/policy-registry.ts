@@ -1,13 +1,16 @@
 // The policy registry: reads rules/*.json (the only file I/O around policies), validates and
 // compiles each, and keeps the last valid version of every policy. An invalid file is
-// reported with its file and JSON path and never replaces a loaded version.
+// reported with its file and JSON path and never replaces a loaded version; loading one never
+// throws.
 
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { compilePolicy, type CompiledPolicy } from "../core/compile.ts";
+import { documentBudgetIssues, MAX_POLICY_CHARS } from "../contracts/policy-budget.ts";
 import { validatePolicy } from "../contracts/validate-policy.ts";
 import type { Problem } from "../core/errors.ts";
+import { formatPath } from "../core/paths.ts";
 import type { PoliciesApi, PolicyError, PolicyInfo } from "./services.ts";
 
 export interface LoadedPolicy {
@@ -35,9 +38,27 @@ export function parseJsonText(text: string): { ok: true; value: unknown } | { ok
   }
 }
 
-/** Validates and compiles one policy's source text. `file` is used in errors. */
+/**
+ * Validates and compiles one policy's source text. `file` is used in errors. Never throws: a
+ * text over the size limit is refused before it is parsed, and an exception nobody expected
+ * (a bug) is a refused policy that names it, so that hot reload cannot take the server down.
+ */
 export function loadPolicyText(text: string, file: string, now: number): LoadResult {
   const at = new Date(now).toISOString();
+  const refuse = (message: string): LoadResult => ({
+    ok: false,
+    error: { file, errors: [{ path: "$", message }], at },
+  });
+  if (text.length > MAX_POLICY_CHARS)
+    return refuse(`the policy file is ${text.length} characters: at most ${MAX_POLICY_CHARS} are allowed`);
+  try {
+    return loadValidated(text, file, at);
+  } catch (e) {
+    return refuse(`the policy could not be loaded: ${String(e)}`);
+  }
+}
+
+function loadValidated(text: string, file: string, at: string): LoadResult {
   const parsed = parseJsonText(text);
   if (!parsed.ok) return { ok: false, error: { file, errors: [parsed.problem], at } };
   const expected = basename(file).replace(/\.json$/, "");
@@ -61,12 +82,28 @@ export function loadPolicyText(text: string, file: string, now: number): LoadRes
 
 /**
  * A candidate policy sent as a document (what-if, replay) rather than a file: validated and
- * compiled the same way, its hash the sha256 of its JSON as sent.
+ * compiled the same way, its hash the sha256 of its JSON as sent. Its size and nesting are
+ * checked before it is serialized (JSON.stringify recurses through it).
  */
 export function loadCandidate(doc: unknown, now: number): LoadResult {
-  const name = (doc as { name?: unknown } | null)?.name;
-  return loadPolicyText(JSON.stringify(doc), `${typeof name === "string" ? name : "candidate"}.json`, now);
+  const name = isRecord(doc) ? doc.name : undefined;
+  const file = `${typeof name === "string" ? name : "candidate"}.json`;
+  const refuse = (errors: Problem[]): LoadResult => ({
+    ok: false,
+    error: { file, errors, at: new Date(now).toISOString() },
+  });
+  const tooBig = documentBudgetIssues(doc);
+  if (tooBig.length > 0) return refuse(tooBig.map((i) => ({ path: formatPath(i.path), message: i.message })));
+  let text: string;
+  try {
+    text = JSON.stringify(doc) ?? "";
+  } catch (e) {
+    return refuse([{ path: "$", message: `the policy could not be loaded: ${String(e)}` }]);
+  }
+  return loadPolicyText(text, file, now);
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
 
 export class PolicyRegistry implements PoliciesApi {
   private readonly policies = new Map<string, LoadedPolicy>();

@@ -9,6 +9,8 @@ import type { LoadResult, PolicyRegistry } from "./policy-registry.ts";
 
 export interface WatcherEvents {
   reloaded(file: string, result: LoadResult | { removed: true }): void;
+  /** The directory watcher failed (the directory went away, say); edits go unseen until a restart. */
+  failed?(error: Error): void;
 }
 
 /** Editors write a file in several steps; wait this long after the last event. */
@@ -37,13 +39,21 @@ export class PolicyWatcher {
         file,
         this.clock.setTimeout(() => {
           this.pending.delete(file);
-          void this.reload(file);
+          // reload reports its own failures; this catches only a listener that throws, which
+          // must not become an unhandled rejection (that would end the process).
+          this.reload(file).catch(() => {});
         }, SETTLE_MS),
       );
     });
+    // An FSWatcher's "error" with no listener is thrown, and would end the process.
+    this.watcher.on("error", (error) => this.events.failed?.(error));
   }
 
-  /** Loads one file again (what a change event leads to). */
+  /**
+   * Loads one file again (what a change event leads to). Never rejects because of the file:
+   * the registry refuses what it cannot load, and a failure to re-arm the schedules of a
+   * loaded policy is a warning on it (the policy serves; its objects keep their old ticks).
+   */
   async reload(file: string): Promise<LoadResult | { removed: true }> {
     if (!existsSync(file)) {
       // A deleted file unloads nothing: objects governed by it keep their last version.
@@ -51,8 +61,15 @@ export class PolicyWatcher {
       this.events.reloaded(file, { removed: true });
       return { removed: true };
     }
-    const result = this.registry.loadFile(file);
-    if (result.ok) await this.armSchedules(result.policy.info.name);
+    let result = this.registry.loadFile(file);
+    if (result.ok) {
+      try {
+        await this.armSchedules(result.policy.info.name);
+      } catch (e) {
+        const message = `the policy is loaded, but re-arming its schedules failed: ${(e as Error)?.message ?? String(e)}`;
+        result = { ...result, warnings: [...result.warnings, { path: "$.schedules", message }] };
+      }
+    }
     this.events.reloaded(file, result);
     return result;
   }

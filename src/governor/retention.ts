@@ -44,6 +44,11 @@ export class Retention {
     private readonly clock: Clock,
     private readonly policy: RetentionPolicy,
     private readonly onError: (e: Error) => void = () => {},
+    /**
+     * Runs a task in the object's mailbox (Governor.exclusive), so that folding its journal
+     * never races a delete or a new fact for it.
+     */
+    private readonly exclusive: <T>(objectId: string, task: () => Promise<T>) => Promise<T> = (_, task) => task(),
   ) {}
 
   start(): void {
@@ -79,23 +84,30 @@ export class Retention {
   /** Folds every object's entries older than `cutoff` into a snapshot; returns how many objects. */
   private async compactJournals(cutoff: number): Promise<number> {
     const targets = await this.store.compactableJournal(cutoff);
-    for (const { objectId, seq } of targets) {
-      const entries = (await this.store.journal(objectId, -1, Number.MAX_SAFE_INTEGER)).filter((e) => e.seq <= seq);
-      const last = entries[entries.length - 1];
-      if (!last) continue;
-      // Decisions before an earlier snapshot may be gone: its lifecycle is the starting point.
-      const previous = entries.find((e) => e.kind === "snapshot" && e.seed);
-      let decisions = await this.decisionsUntil(objectId, last.at);
-      if (previous) decisions = decisions.filter((d) => isAfter(d, previous.at, previous.seq));
-      await this.store.compactJournal(objectId, seq, {
-        seq,
-        patch: foldJournal(entries),
-        at: last.at,
-        kind: "snapshot",
-        seed: lifecycleAt(decisions, last.at, seq, previous?.seed),
-      });
-    }
-    return targets.length;
+    let compacted = 0;
+    for (const { objectId, seq } of targets)
+      if (await this.exclusive(objectId, () => this.compactOne(objectId, seq))) compacted++;
+    return compacted;
+  }
+
+  /** Folds one object's entries up to `seq`, unless the object is gone (deleted meanwhile). */
+  private async compactOne(objectId: string, seq: number): Promise<boolean> {
+    if (!(await this.store.getObject(objectId))) return false;
+    const entries = (await this.store.journal(objectId, -1, Number.MAX_SAFE_INTEGER)).filter((e) => e.seq <= seq);
+    const last = entries[entries.length - 1];
+    if (!last) return false;
+    // Decisions before an earlier snapshot may be gone: its lifecycle is the starting point.
+    const previous = entries.find((e) => e.kind === "snapshot" && e.seed);
+    let decisions = await this.decisionsUntil(objectId, last.at);
+    if (previous) decisions = decisions.filter((d) => isAfter(d, previous.at, previous.seq));
+    await this.store.compactJournal(objectId, seq, {
+      seq,
+      patch: foldJournal(entries),
+      at: last.at,
+      kind: "snapshot",
+      seed: lifecycleAt(decisions, last.at, seq, previous?.seed),
+    });
+    return true;
   }
 
   /** The object's decisions taken at or before `until`, oldest first. */

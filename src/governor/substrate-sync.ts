@@ -29,6 +29,27 @@ export interface SubstrateSyncDeps {
 
 /** Objects read from the store at a time by adoption and reconciliation. */
 const PAGE = 500;
+/** Objects observed at once by a reconciliation pass. */
+export const RECONCILE_CONCURRENCY = 16;
+/** How long one observation may take before the pass gives up on it (a Fly call retries for up to ~30 s). */
+export const RECONCILE_DEADLINE_MS = 60_000;
+
+/** `work`'s result, or an error once `ms` have passed on `clock` (the work itself goes on). */
+function within<T>(clock: Clock, ms: number, work: Promise<T>, message: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = clock.setTimeout(() => reject(new Error(message)), ms);
+    work.then(
+      (v) => {
+        clock.clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clock.clearTimeout(timer);
+        reject(e as Error);
+      },
+    );
+  });
+}
 
 export class SubstrateSync {
   constructor(private readonly d: SubstrateSyncDeps) {}
@@ -123,27 +144,42 @@ export class SubstrateSync {
   async reconcile(): Promise<number> {
     let diverged = 0;
     for (const state of ["active", "dormant"] as const) {
-      for await (const row of this.objects({ state })) {
-        const object = this.d.table.peek(row.id) ?? row;
-        if (object.state !== state) continue;
-        const driver = this.d.drivers.get(object.substrate.driver);
-        if (!driver) continue;
-        let observation: Observation;
-        try {
-          observation = await driver.observe({ objectId: object.id, config: object.substrate.config });
-        } catch (e) {
-          this.d.onError(e as Error, `observing ${object.id}`);
-          continue;
-        }
-        const follows = observedState(observation.status);
-        if (follows === null || follows === object.state) continue;
-        const current = await this.d.table.load(object.id);
-        if (!current || current.state !== object.state) continue;
-        diverged++;
-        await this.observed(object.id, { ...observation, reason: observation.reason ?? "reconciliation" });
-      }
+      const rows = this.objects({ state });
+      // A few observations at a time (a slow substrate does not hold the others up for long),
+      // each within a deadline (one that never answers does not hold the pass up at all).
+      const worker = async () => {
+        for (let next = await rows.next(); !next.done; next = await rows.next())
+          if (await this.reconcileOne(next.value, state)) diverged++;
+      };
+      await Promise.all(Array.from({ length: RECONCILE_CONCURRENCY }, worker));
     }
     return diverged;
+  }
+
+  /** Observes one object; true when its substrate diverged from its state. */
+  private async reconcileOne(row: ObjectRecord, state: "active" | "dormant"): Promise<boolean> {
+    const object = this.d.table.peek(row.id) ?? row;
+    if (object.state !== state) return false;
+    const driver = this.d.drivers.get(object.substrate.driver);
+    if (!driver) return false;
+    let observation: Observation;
+    try {
+      observation = await within(
+        this.d.clock,
+        RECONCILE_DEADLINE_MS,
+        driver.observe({ objectId: object.id, config: object.substrate.config }),
+        `observing ${object.id} on ${driver.name} took longer than ${RECONCILE_DEADLINE_MS / 1000} s; it is tried again next pass`,
+      );
+    } catch (e) {
+      this.d.onError(e as Error, `observing ${object.id}`);
+      return false;
+    }
+    const follows = observedState(observation.status);
+    if (follows === null || follows === object.state) return false;
+    const current = await this.d.table.load(object.id);
+    if (!current || current.state !== object.state) return false;
+    await this.observed(object.id, { ...observation, reason: observation.reason ?? "reconciliation" });
+    return true;
   }
 
   /** Every object matching `query`, a page at a time, in id order. */

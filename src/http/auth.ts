@@ -9,8 +9,15 @@
 // scope. An empty list turns auth off; main.ts then binds loopback only.
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { problemResponse, type ProblemSlug } from "./problem.ts";
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The scopes of the request's token, set by the auth middleware (every scope when auth is off). */
+    scopes: Grant;
+  }
+}
 
 export const SCOPES = ["read", "write:facts", "write:objects", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -63,6 +70,29 @@ export function grants(scopes: readonly Scope[], scope: Scope): boolean {
   return scopes.includes("admin") || scopes.includes(scope);
 }
 
+/** What a request let through may do: its token's scopes, or every scope when no tokens are configured. */
+export type Grant = readonly Scope[];
+
+/** Every scope: what a request holds when no tokens are configured (loopback development). */
+const OPEN: Grant = SCOPES;
+
+export function isDenial(r: Denial | Grant): r is Denial {
+  return !Array.isArray(r);
+}
+
+/**
+ * Whether a request holding `grant` sees secrets: the values of a substrate config's `env`.
+ * Those who may bind objects (`write:objects`, `admin`) set them, and may read them back.
+ */
+export function seesSecrets(grant: Grant | undefined): boolean {
+  return grant !== undefined && grants(grant, "write:objects");
+}
+
+/** {@link seesSecrets} for a hono request that went through the auth middleware. */
+export function requestSeesSecrets(c: Context): boolean {
+  return seesSecrets(c.get("scopes") as Grant | undefined);
+}
+
 const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
 const CHALLENGE = 'Bearer realm="vigil"';
 
@@ -75,13 +105,17 @@ const CHALLENGE = 'Bearer realm="vigil"';
  */
 export function authenticator(tokens: readonly TokenConfig[]): (scope: Scope) => MiddlewareHandler {
   if (tokens.length === 0) {
-    const open: MiddlewareHandler = async (_c, next) => next();
+    const open: MiddlewareHandler = async (c, next) => {
+      c.set("scopes", OPEN);
+      await next();
+    };
     return () => open;
   }
   const authorize = authorizer(tokens);
   return (scope) => async (c, next) => {
-    const denied = authorize(c.req.header("authorization"), scope);
-    if (denied) return problemResponse(denied.slug, denied.detail, undefined, denied.headers);
+    const r = authorize(c.req.header("authorization"), scope);
+    if (isDenial(r)) return problemResponse(r.slug, r.detail, undefined, r.headers);
+    c.set("scopes", r);
     await next();
   };
 }
@@ -95,12 +129,13 @@ export interface Denial {
 
 /**
  * The check behind the middleware, as a plain function (the hot route's fast path uses it
- * too): null when the Authorization header's token holds `scope` (or no tokens are configured).
+ * too): the token's scopes when the Authorization header's token holds `scope` (every scope
+ * when no tokens are configured), or why not.
  */
 export function authorizer(
   tokens: readonly TokenConfig[],
-): (header: string | undefined, scope: Scope) => Denial | null {
-  if (tokens.length === 0) return () => null;
+): (header: string | undefined, scope: Scope) => Denial | Grant {
+  if (tokens.length === 0) return () => OPEN;
   const known = tokens.map((t) => ({ digest: digest(t.token), scopes: t.scopes, name: t.name }));
   const identify = (header: string | undefined) => {
     const m = header === undefined ? null : /^Bearer +([^\s]+) *$/i.exec(header);
@@ -130,6 +165,6 @@ export function authorizer(
         detail: `the token${who.name ? ` "${who.name}"` : ""} lacks the scope "${scope}" this route needs`,
         headers: { "www-authenticate": `${CHALLENGE}, error="insufficient_scope", scope="${scope}"` },
       };
-    return null;
+    return who.scopes;
   };
 }

@@ -19,6 +19,8 @@ export interface FactsRequest {
   prefer: string | undefined;
   /** Reads the body once the headers passed (a 415 is answered without reading it). */
   body: () => Promise<string>;
+  /** Whether the reply shows the values of the object's config `env` (auth.ts `seesSecrets`). */
+  secrets: boolean;
 }
 
 export interface Reply {
@@ -41,7 +43,7 @@ export async function postFacts(governor: GovernorApi, req: FactsRequest): Promi
     headers["preference-applied"] = "return=minimal";
     return { status: 200, headers, body: JSON.stringify({ decision: minimalDecisionView(result.decision) }) };
   }
-  return { status: 200, headers, body: JSON.stringify(factsView(result)) };
+  return { status: 200, headers, body: JSON.stringify(factsView(result, req.secrets)) };
 }
 
 /** `{facts: {...}}` and nothing else, checked without zod; zod words what is wrong otherwise. */

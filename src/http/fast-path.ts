@@ -8,10 +8,10 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GovernorApi, PoliciesApi } from "../governor/services.ts";
-import { authorizer, type TokenConfig } from "./auth.ts";
+import { authorizer, isDenial, seesSecrets, type TokenConfig } from "./auth.ts";
 import { postFacts, type Reply } from "./facts-endpoint.ts";
 import { notLoopback } from "./loopback.ts";
-import { problemBody, problemOf, PROBLEM_CONTENT_TYPE, type ProblemSlug } from "./problem.ts";
+import { problemBody, problemHeaders, problemOf, PROBLEM_CONTENT_TYPE, type ProblemSlug } from "./problem.ts";
 import { putObjectEndpoint } from "./routes/objects.ts";
 
 const FACTS = /^\/v1\/objects\/([A-Za-z0-9._:-]{1,128})\/facts(?:\?.*)?$/;
@@ -48,6 +48,8 @@ export function factsFastPath(deps: FastPathDeps): (req: IncomingMessage, res: S
     const host = req.headers.host;
     if (!m || host === undefined || !PLAIN_HOST.test(host)) return false;
     const origin = req.headers.origin;
+    // Without tokens everything is visible (loopback development).
+    let secrets = true;
     if (open) {
       if (host !== loopbackHost || origin !== undefined) {
         const refused = notLoopback([host], origin);
@@ -55,10 +57,11 @@ export function factsFastPath(deps: FastPathDeps): (req: IncomingMessage, res: S
         if (origin === undefined) loopbackHost = host;
       }
     } else {
-      const denied = authorize(req.headers.authorization, put ? "write:objects" : "write:facts");
-      if (denied) return refuse(req, res, denied.slug, denied.detail, denied.headers);
+      const r = authorize(req.headers.authorization, put ? "write:objects" : "write:facts");
+      if (isDenial(r)) return refuse(req, res, r.slug, r.detail, r.headers);
+      secrets = seesSecrets(r);
     }
-    void answer(deps, req, res, put, m[1]!);
+    void answer(deps, req, res, put, m[1]!, secrets);
     return true;
   };
 }
@@ -70,6 +73,7 @@ async function answer(
   res: ServerResponse,
   put: boolean,
   id: string,
+  secrets: boolean,
 ): Promise<void> {
   let reply: Reply;
   try {
@@ -77,18 +81,27 @@ async function answer(
     // wrong with the request, so the body is read first here too.
     const text = await readBody(req, deps.bodyLimitBytes);
     const contentType = header(req, "content-type");
-    reply = put
-      ? await putObjectEndpoint(deps.governor, deps.policies!, { id, contentType, body: already.bind(null, text) })
-      : await postFacts(deps.governor, {
-          id,
-          contentType,
-          idempotencyKey: header(req, "idempotency-key"),
-          prefer: header(req, "prefer"),
-          body: already.bind(null, text),
-        });
+    if (put)
+      reply = await putObjectEndpoint(deps.governor, deps.policies!, {
+        id,
+        contentType,
+        body: already.bind(null, text),
+      });
+    else {
+      const facts = {
+        id,
+        contentType,
+        idempotencyKey: header(req, "idempotency-key"),
+        prefer: header(req, "prefer"),
+        body: already.bind(null, text),
+        // Whether the reply shows the values of the object's config `env` (auth.ts seesSecrets).
+        secrets,
+      };
+      reply = await postFacts(deps.governor, facts);
+    }
   } catch (e) {
     const path = req.url!.split("?")[0]!;
-    const headers: Record<string, string> = e instanceof TooLarge ? { connection: "close" } : {};
+    const headers = e instanceof TooLarge ? { connection: "close" } : problemHeaders(e);
     const body =
       e instanceof TooLarge
         ? problemBody("too-large", e.message)

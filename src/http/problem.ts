@@ -26,6 +26,7 @@ export const PROBLEMS = {
   conflict: { status: 409, title: "Conflict" },
   "too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
+  "too-many-requests": { status: 429, title: "Too many requests" },
   validation: { status: 422, title: "Validation failed" },
   internal: { status: 500, title: "Internal server error" },
   unavailable: { status: 503, title: "Service unavailable" },
@@ -39,7 +40,18 @@ const SLUG_OF_KIND: Record<ErrorKind, ProblemSlug> = {
   invalid: "validation",
   conflict: "conflict",
   unavailable: "unavailable",
+  overloaded: "too-many-requests",
 };
+
+/** Seconds a client is asked to wait before it retries an overloaded object. */
+export const OVERLOADED_RETRY_AFTER = "1";
+
+/** The headers a thrown value's reply carries (`Retry-After` for 429 and 503). */
+export function problemHeaders(error: unknown): Record<string, string> {
+  if (error instanceof HttpProblem) return error.headers ?? {};
+  if (error instanceof VigilError && error.kind === "overloaded") return { "retry-after": OVERLOADED_RETRY_AFTER };
+  return {};
+}
 
 /** The body of a problem reply. */
 export interface ProblemBody {
@@ -117,7 +129,7 @@ export function problemOf(
 
 /** Any thrown value as its problem reply (see {@link problemOf}). */
 export function errorResponse(error: unknown, report: (error: unknown) => void = () => {}): Response {
-  return reply(problemOf(error, report), (error instanceof HttpProblem && error.headers) || {});
+  return reply(problemOf(error, report), problemHeaders(error));
 }
 
 function slugForStatus(status: number): ProblemSlug {

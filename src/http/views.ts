@@ -2,7 +2,8 @@
 // governor answers with domain records (epoch-ms times, a policy by name); this is where they
 // become what clients see (ISO 8601 UTC times, the policy's version).
 
-import type { Decision, ObjectRecord, Observation } from "../core/types.ts";
+import type { Decision, JsonObject, ObjectRecord, Observation } from "../core/types.ts";
+import { isPlainObject } from "../core/json.ts";
 import { OBJECT_ID_PATTERN } from "../core/object.ts";
 import type { BatchItemResult } from "../governor/services.ts";
 import { problemOf, validationProblem, type ProblemBody } from "./problem.ts";
@@ -14,8 +15,28 @@ function observedView(o: Observation): Omit<Observation, "at"> & { at: string | 
   return { ...o, at: iso(o.at) };
 }
 
-/** The Object of API v1; `version` is the version of its policy the caller means (null: not loaded). */
-export function objectView(o: ObjectRecord, version: string | null) {
+/** What a caller who may not see secrets sees of each value of a config's `env`. */
+export const HIDDEN = "***";
+
+/**
+ * A substrate config as the caller may see it: the values of its `env` (a process's
+ * environment: API keys, passwords) are shown only with `secrets`; otherwise its keys are
+ * listed with {@link HIDDEN}.
+ */
+function configView(config: JsonObject, secrets: boolean): JsonObject {
+  const env = config.env;
+  if (secrets || !isPlainObject(env)) return config;
+  const hidden: JsonObject = {};
+  for (const key of Object.keys(env)) hidden[key] = HIDDEN;
+  return { ...config, env: hidden };
+}
+
+/**
+ * The Object of API v1; `version` is the version of its policy the caller means (null: not
+ * loaded); `secrets` whether the caller sees the values of its config's `env` (auth.ts
+ * `seesSecrets`; hidden unless the caller says otherwise).
+ */
+export function objectView(o: ObjectRecord, version: string | null, secrets = false) {
   return {
     id: o.id,
     policy: { name: o.policy, version },
@@ -25,7 +46,7 @@ export function objectView(o: ObjectRecord, version: string | null) {
     memoryVersion: o.memoryVersion,
     substrate: {
       driver: o.substrate.driver,
-      config: o.substrate.config,
+      config: configView(o.substrate.config, secrets),
       observed: o.substrate.observed ? observedView(o.substrate.observed) : null,
     },
     holdUntil: iso(o.holdUntil),
@@ -54,9 +75,12 @@ export function minimalDecisionView(d: Decision) {
   return { ...rest, summary: explanation.summary };
 }
 
-/** The reply to facts: the object after the arrival and the decision it took. */
-export function factsView(r: { object: ObjectRecord; decision: Decision }) {
-  return { object: objectView(r.object, r.decision.policy.version), decision: decisionView(r.decision) };
+/**
+ * The reply to facts: the object after the arrival and the decision it took. `secrets` as for
+ * {@link objectView}; hidden unless the caller says otherwise.
+ */
+export function factsView(r: { object: ObjectRecord; decision: Decision }, secrets = false) {
+  return { object: objectView(r.object, r.decision.policy.version, secrets), decision: decisionView(r.decision) };
 }
 
 /** One item of `POST /v1/facts`: its decision's id and outcome, or its problem. */

@@ -158,11 +158,17 @@ export class LibsqlStore implements Store {
   }
 
   async listDecisions(objectId: string, limit: number, before?: string): Promise<Decision[]> {
-    const where =
-      before === undefined
-        ? eq(t.decisions.objectId, objectId)
-        : and(eq(t.decisions.objectId, objectId), lt(t.decisions.id, before));
-    const rows = await this.db.select().from(t.decisions).where(where).orderBy(desc(t.decisions.id)).limit(limit);
+    return this.decisionPage(objectId, limit, before === undefined ? undefined : lt(t.decisions.id, before), desc);
+  }
+
+  async decisionsAfter(objectId: string, limit: number, after?: string): Promise<Decision[]> {
+    return this.decisionPage(objectId, limit, after === undefined ? undefined : gt(t.decisions.id, after), asc);
+  }
+
+  /** A page of one object's decisions by id (the index decisions_object), from a cursor. */
+  private async decisionPage(objectId: string, limit: number, cursor: SQL | undefined, order: typeof asc) {
+    const where = and(eq(t.decisions.objectId, objectId), cursor);
+    const rows = await this.db.select().from(t.decisions).where(where).orderBy(order(t.decisions.id)).limit(limit);
     return this.withActionStatus(await Promise.all(rows.map((r) => this.versions.decode(r))));
   }
 

@@ -111,6 +111,14 @@ export class MemoryStore implements Store {
       .map((d) => this.withActionStatus(d));
   }
 
+  async decisionsAfter(objectId: string, limit: number, after?: string): Promise<Decision[]> {
+    return [...this.decisions.values()]
+      .filter((d) => d.objectId === objectId && (after === undefined || d.id > after))
+      .sort((a, b) => cmp(a.id, b.id))
+      .slice(0, limit)
+      .map((d) => this.withActionStatus(d));
+  }
+
   async getDecision(id: string): Promise<Decision | null> {
     const d = this.decisions.get(id);
     return d ? this.withActionStatus(d) : null;
@@ -139,7 +147,7 @@ export class MemoryStore implements Store {
     const out: { objectId: string; seq: number }[] = [];
     for (const [objectId, list] of [...this.journals].sort(([a], [b]) => cmp(a, b))) {
       const old = list.filter((j) => j.at < before && (j.kind ?? "patch") === "patch");
-      if (old.length > 0) out.push({ objectId, seq: Math.max(...old.map((j) => j.seq)) });
+      if (old.length > 0) out.push({ objectId, seq: old.reduce((m, j) => (j.seq > m ? j.seq : m), 0) });
     }
     return out;
   }

@@ -34,9 +34,10 @@ export interface Driver {
    */
   adopt?(target: DriverTarget, last: Observation | null): Promise<Observation>;
   /**
-   * The object is deleted or bound to another driver: with `stop` its compute is stopped
-   * first, with `keep` it is left running; either way the driver forgets it. Optional: a driver
-   * that keeps nothing per object leaves it out.
+   * The object is deleted or rebound (to another driver, or to another config on this one):
+   * with `stop` its compute is stopped first, with `keep` it is left running; either way the
+   * driver forgets it, so that an object of the same id, or the next wake under the new config,
+   * starts afresh. Optional: a driver that keeps nothing per object leaves it out.
    */
   release?(target: DriverTarget, mode: Release): Promise<void>;
   /** Registers the listener for changes Vigil did not ask for. */

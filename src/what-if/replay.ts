@@ -1,36 +1,27 @@
 // Replay: run a candidate policy over an object's recorded history — its fact journal, in
 // order, on a virtual clock that also fires the candidate's own timers and replays recorded
-// substrate changes — and line its decisions up with the ones actually taken.
+// substrate changes — and line its decisions up with the ones actually taken (align.ts).
 //
-// Alignment: a `create` decision with `create`, a facts decision by memory version, a timer or
-// substrate decision by its name and time. A row differs when only one side has it, or the
-// outcomes, the resulting states or the rules fired differ.
+// History is read a page at a time, twice: a survey of the decisions (where the replay starts,
+// the downtime it must jump over), then the replay itself, the journal and the decisions
+// merged by time. It runs under a ReplayBudget (limits.ts): a deadline and a cap on
+// evaluations, checked between steps, with the event loop let run now and then.
 
-import { invalid, prefixProblems } from "../core/errors.ts";
-import { foldJournal, type JournalEntry } from "../core/journal.ts";
+import { conflict } from "../core/errors.ts";
+import { foldJournal, type JournalEntry, type LifecycleSeed } from "../core/journal.ts";
 import { newObject } from "../core/object.ts";
-import type { Store } from "../core/store.ts";
 import { isAfter, lifecycleAt } from "../core/history.ts";
 import { LATE_AFTER_MS } from "../core/timers.ts";
-import type { Decision, JsonObject, ObjectRecord, Trigger } from "../core/types.ts";
-import { loadCandidate, PolicyRegistry } from "../governor/policy-registry.ts";
+import type { Decision, JsonObject, ObjectRecord } from "../core/types.ts";
+import { loadCandidatePolicy } from "../governor/dry-run.ts";
+import { PolicyRegistry } from "../governor/policy-registry.ts";
 import { RECORDED_CHANGES } from "../governor/recorded-decisions.ts";
+import { Aligner, keyOf, type ReplayRow } from "./align.ts";
+import type { History } from "./history.ts";
+import { DEFAULT_REPLAY_LIMITS, ReplayBudget, type ReplayLimits } from "./limits.ts";
 import { createSandbox } from "./sandbox.ts";
 
-export interface ReplaySide {
-  decisionId?: string;
-  outcome: string;
-  toState: string;
-  fired: string[];
-}
-
-export interface ReplayRow {
-  key: string;
-  at: string;
-  trigger: Trigger;
-  actual: ReplaySide | null;
-  candidate: ReplaySide | null;
-}
+export type { ReplayRow, ReplaySide } from "./align.ts";
 
 export interface ReplayReport {
   objectId: string;
@@ -44,137 +35,148 @@ export interface ReplayReport {
    */
   comparedFrom?: string;
   until: string;
-  /** Decisions on each side, and how many rows differ. */
+  /** Decisions compared on each side. */
   actualDecisions: number;
   candidateDecisions: number;
+  /** Evaluations the candidate made, stored or only counted (quiet timer ticks). */
+  evaluations: number;
+  /** The rows that differ, earliest first: at most `maxRows` of them. */
   differences: ReplayRow[];
-  /** Recorded evaluations that cannot be replayed (manual triggers), by key. */
+  /** How many rows differ in all. */
+  differenceCount: number;
+  /** Recorded evaluations that cannot be replayed (manual triggers), by key: at most `maxRows`. */
   skipped: string[];
-}
-
-const PAGE = 500;
-
-/** Reads an object's whole recorded history: decisions oldest first, and its journal. */
-export async function readHistory(
-  store: Store,
-  objectId: string,
-): Promise<{ decisions: Decision[]; journal: JournalEntry[] }> {
-  const newestFirst: Decision[] = [];
-  for (let before: string | undefined; ;) {
-    const page = await store.listDecisions(objectId, PAGE, before);
-    newestFirst.push(...page);
-    if (page.length < PAGE) break;
-    before = page[page.length - 1]!.id;
-  }
-  const journal: JournalEntry[] = [];
-  for (let after = -1; ;) {
-    const page = await store.journal(objectId, after, PAGE);
-    journal.push(...page);
-    if (page.length < PAGE) break;
-    after = page[page.length - 1]!.seq;
-  }
-  return { decisions: newestFirst.reverse(), journal };
-}
-
-function keyOf(d: Pick<Decision, "trigger" | "memoryVersion" | "at">): string {
-  const t = d.trigger;
-  if (t.kind === "create") return "create";
-  if (t.kind === "facts") return `facts#${d.memoryVersion}`;
-  return `${t.kind}:${t.name ?? ""}@${new Date(d.at).toISOString()}`;
-}
-
-function row(a: Decision | null, c: Decision | null): ReplayRow {
-  const any = (a ?? c)!;
-  return {
-    key: keyOf(any),
-    at: new Date(any.at).toISOString(),
-    trigger: any.trigger,
-    actual: a ? side(a, true) : null,
-    candidate: c ? side(c, false) : null,
-  };
-}
-
-/**
- * Lines the two histories up. Creation, facts (by memory version) and substrate changes
- * (replayed at their recorded time) match by key. A timer matches the replay's firing of the
- * same name when it fired within LATE_AFTER_MS after it — a real server fires a little
- * late, the virtual clock never does — or, for a firing marked late (after downtime), the
- * replay's earliest unmatched firing of that name before it.
- */
-function align(actual: Decision[], candidate: Decision[]): ReplayRow[] {
-  const rows: ReplayRow[] = [];
-  const isTimer = (d: Decision) => d.trigger.kind === "timer";
-  const byKey = new Map(candidate.filter((d) => !isTimer(d)).map((d) => [keyOf(d), d]));
-  for (const a of actual.filter((d) => !isTimer(d))) {
-    const key = keyOf(a);
-    rows.push(row(a, byKey.get(key) ?? null));
-    byKey.delete(key);
-  }
-  for (const c of byKey.values()) rows.push(row(null, c));
-  const open = candidate.filter(isTimer).sort((x, y) => x.at - y.at);
-  for (const a of actual.filter(isTimer).sort((x, y) => x.at - y.at)) {
-    const i = open.findIndex(
-      (c) =>
-        c.trigger.name === a.trigger.name &&
-        c.at <= a.at + LATE_AFTER_MS &&
-        (a.trigger.late === true || c.at >= a.at - LATE_AFTER_MS),
-    );
-    rows.push(row(a, i >= 0 ? open.splice(i, 1)[0]! : null));
-  }
-  for (const c of open) rows.push(row(null, c));
-  return rows.sort((x, y) => x.at.localeCompare(y.at) || x.key.localeCompare(y.key));
+  skippedCount: number;
+  /** True when `differences` or `skipped` holds fewer entries than its count. */
+  truncated: boolean;
 }
 
 /** Manual evaluations (a policy change) and recorded changes (failures, crash loops) have no replay. */
 const replayable = (d: Decision) =>
   d.trigger.kind !== "manual" && !(d.trigger.kind === "substrate" && RECORDED_CHANGES.includes(d.trigger.name ?? ""));
 
-const side = (d: Decision, withId: boolean): ReplaySide => ({
-  ...(withId ? { decisionId: d.id } : {}),
-  outcome: d.outcome,
-  toState: d.toState,
-  fired: d.fired.map((f) => f.rule).sort(),
-});
-
-const same = (a: ReplaySide | null, b: ReplaySide | null) =>
-  a !== null &&
-  b !== null &&
-  a.outcome === b.outcome &&
-  a.toState === b.toState &&
-  a.fired.join("\u0000") === b.fired.join("\u0000");
-
 /**
  * Replays `object`'s history under `candidateDoc`. Throws an `invalid` VigilError when the
- * candidate is not a valid policy.
+ * candidate is not a valid candidate policy or needs more than `maxEvaluations`, and an
+ * `unavailable` one when it does not finish within `deadlineMs`.
  */
 export async function replay(
   object: ObjectRecord,
-  history: { decisions: Decision[]; journal: JournalEntry[] },
+  history: History,
   candidateDoc: unknown,
+  limits: Partial<ReplayLimits> = {},
 ): Promise<ReplayReport> {
-  const loaded = loadCandidate(candidateDoc, object.createdAt);
-  if (!loaded.ok) throw invalid("the candidate policy is invalid", prefixProblems(loaded.error.errors, "$.policy"));
+  const budget = new ReplayBudget({ ...DEFAULT_REPLAY_LIMITS, ...limits });
+  const loaded = loadCandidatePolicy(candidateDoc, object.createdAt);
   const registry = new PolicyRegistry(() => object.createdAt);
-  registry.add(loaded.policy);
-  const candidate = loaded.policy.info;
+  registry.add(loaded);
+  const candidate = loaded.info;
 
-  // Where history starts: entry 0 (creation) or the snapshot that retention left.
-  const base = history.journal.findIndex((e) => e.kind === "snapshot");
-  const startEntries = base >= 0 ? history.journal.slice(0, base + 1) : history.journal.filter((e) => e.seq === 0);
-  const patches = history.journal.filter((e) => e.seq > (startEntries.at(-1)?.seq ?? 0));
-  const fromCreation = base < 0;
-  const start = fromCreation ? object.createdAt : startEntries.at(-1)!.at;
-  const memory: JsonObject = foldJournal(startEntries);
-  const snapSeq = startEntries.at(-1)?.seq ?? 0;
-  // What happened before the start is taken as given: the state, holds and timers it left,
-  // kept with the snapshot (its older decisions may be gone), or read from the decisions.
-  const seedEntry = startEntries.at(-1);
-  const lifecycle = seedEntry?.seed ?? lifecycleAt(history.decisions, start, snapSeq);
+  // Where history starts: journal entry 0 (creation), or the snapshot that retention left,
+  // which is then the oldest entry (Store.compactJournal replaces everything up to it).
+  const first = await firstOf(history.journal());
+  const snapshot = first?.kind === "snapshot" ? first : null;
+  const start = snapshot ? snapshot.at : object.createdAt;
+  const snapSeq = snapshot ? snapshot.seq : 0;
+  const memory: JsonObject = first && (snapshot || first.seq === 0) ? foldJournal([first]) : {};
+  const survey = await surveyDecisions(history, start, snapSeq, budget, snapshot ? (snapshot.seed ?? null) : null);
+  const { comparedFrom, until, jumps } = survey;
+
+  const aligner = new Aligner(budget.limits.maxRows);
+  const seed = snapshot ? [seedAt(object, candidate.name, start, memory, snapSeq, survey.lifecycle!)] : [];
+  const sandbox = await createSandbox(registry, start, seed, () => budget.step());
+  sandbox.governor.events.on("evaluation:completed", (d, stored) => {
+    budget.evaluations++;
+    if (stored && (comparedFrom === null || d.at >= comparedFrom)) aligner.candidate(d);
+  });
+  // Every timer of the candidate due by `replayed` has fired (a jump moves the clock past
+  // timers that fire later, late): what the aligner may take as complete.
+  let replayed = start;
+  const step = async (at: number) => {
+    await sandbox.advanceTo(at);
+    replayed = Math.max(replayed, at);
+    await budget.step();
+  };
+  // Downtime: the replay is down too. Its clock jumps over that time without firing
+  // anything, so that its timers fire late at the same moment as the recorded ones.
+  const jump = async (j: Jump) => {
+    await step(j.at);
+    sandbox.clock.jumpTo(j.to);
+    await step(j.at);
+  };
+
+  try {
+    if (!snapshot) await sandbox.governor.putObject(object.id, { policy: candidate.name, memory });
+    // Facts and recorded substrate changes in time order (facts first at the same instant),
+    // the candidate's timers firing between; a downtime jump after everything at its time.
+    const patches = new Peekable(laterEntries(history.journal(), snapSeq));
+    const decisions = new Peekable(history.decisions()[Symbol.asyncIterator]());
+    for (;;) {
+      const p = await patches.peek();
+      const d = await decisions.peek();
+      if (p === undefined && d === undefined) break;
+      const at = p !== undefined && (d === undefined || p.at <= d.at) ? p.at : d!.at;
+      while (jumps.length > 0 && jumps[0]!.at < at) await jump(jumps.shift()!);
+      if (p !== undefined && at === p.at) {
+        await patches.next();
+        await step(p.at);
+        await sandbox.governor.postFacts(object.id, p.patch);
+        await step(p.at);
+      } else if (d !== undefined) {
+        await decisions.next();
+        if (isAfter(d, start, snapSeq) && replayable(d)) {
+          await step(d.at);
+          if (d.trigger.kind === "substrate" && d.trigger.name) {
+            sandbox.driver.crash(object.id, d.trigger.name as "running" | "suspended" | "stopped");
+            await step(d.at);
+          }
+          aligner.actual(d);
+        }
+      }
+      aligner.advance(replayed, at);
+    }
+    for (const j of jumps) await jump(j);
+    await step(until);
+    const differences = aligner.finish();
+
+    return {
+      objectId: object.id,
+      candidate: { name: candidate.name, version: candidate.version, hash: candidate.hash },
+      from: new Date(start).toISOString(),
+      ...(comparedFrom === null ? {} : { comparedFrom: new Date(comparedFrom).toISOString() }),
+      until: new Date(until).toISOString(),
+      actualDecisions: aligner.actualCount,
+      candidateDecisions: aligner.candidateCount,
+      evaluations: budget.evaluations,
+      differences,
+      differenceCount: aligner.differenceCount,
+      skipped: survey.skipped,
+      skippedCount: survey.skippedCount,
+      truncated: differences.length < aligner.differenceCount || survey.skipped.length < survey.skippedCount,
+    };
+  } finally {
+    await sandbox.close();
+  }
+}
+
+/**
+ * The object as the replay starts from a snapshot. What happened before is taken as given: the
+ * state, holds and timers it left, kept with the snapshot (its older decisions may be gone),
+ * or read from the decisions.
+ */
+function seedAt(
+  object: ObjectRecord,
+  policy: string,
+  start: number,
+  memory: JsonObject,
+  snapSeq: number,
+  lifecycle: LifecycleSeed,
+): ObjectRecord {
   const state = lifecycle.state;
-  const seed: ObjectRecord = {
+  return {
     ...newObject({
       id: object.id,
-      policy: candidate.name,
+      policy,
       at: start,
       memory,
       // The sandbox's substrate confirms at once: a wake or sleep under way has completed.
@@ -187,64 +189,122 @@ export async function replay(
     timers: lifecycle.timers,
     createdAt: object.createdAt,
   };
-  // Retention may have pruned decisions after the start (by age or by count), and which ones
-  // cannot be told from what is left: the comparison starts at the oldest decision recorded.
-  const recorded = history.decisions.filter((d) => isAfter(d, start, snapSeq));
-  const comparedFrom = recorded[0] && recorded[0].at > start ? recorded[0].at : null;
+}
 
-  const sandbox = await createSandbox(registry, start, fromCreation ? [] : [seed]);
-  const produced: Decision[] = [];
-  sandbox.governor.events.on("evaluation:completed", (d, stored) => {
-    if (stored) produced.push(d);
-  });
-  const skipped: string[] = [];
-  try {
-    if (fromCreation) await sandbox.governor.putObject(object.id, { policy: candidate.name, memory });
-    // Facts and recorded substrate changes, in time order; the candidate's timers fire between.
-    type Event = { at: number; run: () => Promise<unknown> };
-    const events: Event[] = patches.map((e) => ({
-      at: e.at,
-      run: () => sandbox.governor.postFacts(object.id, e.patch),
-    }));
-    for (const d of history.decisions) {
-      if (!isAfter(d, start, snapSeq)) continue;
-      if (d.trigger.kind === "substrate" && d.trigger.name && replayable(d)) {
-        const status = d.trigger.name as "running" | "suspended" | "stopped";
-        events.push({ at: d.at, run: async () => sandbox.driver.crash(object.id, status) });
-      } else if (!replayable(d)) skipped.push(keyOf(d));
-    }
-    // Downtime: a late timer firing means the server was down until then, since its latest
-    // recorded decision before. The replay is down too: its clock jumps over that time, so
-    // that its timers fire late at the same moment as the recorded ones.
-    for (const late of history.decisions.filter((d) => d.trigger.late === true && isAfter(d, start, snapSeq))) {
-      const before = history.decisions.filter((d) => d.at < late.at - LATE_AFTER_MS && !d.trigger.late);
-      const down = before.reduce((m, d) => Math.max(m, d.at), start);
-      events.push({ at: down, run: async () => sandbox.clock.jumpTo(late.at) });
-    }
-    events.sort((a, b) => a.at - b.at);
-    for (const e of events) {
-      await sandbox.advanceTo(e.at);
-      await e.run();
-      await sandbox.advanceTo(e.at);
-    }
-    const until = history.decisions.reduce((m, d) => Math.max(m, d.at), start);
-    await sandbox.advanceTo(until);
+/** The server was down from `at` until `to`. */
+interface Jump {
+  at: number;
+  to: number;
+}
 
-    const actual = recorded.filter(replayable);
-    const compared = comparedFrom === null ? produced : produced.filter((d) => d.at >= comparedFrom);
-    const rows = align(actual, compared);
-    return {
-      objectId: object.id,
-      candidate: { name: candidate.name, version: candidate.version, hash: candidate.hash },
-      from: new Date(start).toISOString(),
-      ...(comparedFrom === null ? {} : { comparedFrom: new Date(comparedFrom).toISOString() }),
-      until: new Date(until).toISOString(),
-      actualDecisions: actual.length,
-      candidateDecisions: compared.length,
-      differences: rows.filter((r) => !same(r.actual, r.candidate)),
-      skipped,
-    };
-  } finally {
-    await sandbox.close();
+interface Survey {
+  /** The lifecycle at the start: the snapshot's, or read from the decisions before it. */
+  lifecycle: LifecycleSeed | null;
+  comparedFrom: number | null;
+  until: number;
+  /** Downtime the recorded history shows, in time order. */
+  jumps: Jump[];
+  skipped: string[];
+  skippedCount: number;
+}
+
+/** Decisions before the start folded into the lifecycle at a time. */
+const FOLD = 500;
+
+/**
+ * One pass over the recorded decisions for what the replay must know before it starts: the
+ * lifecycle at the start (unless the snapshot kept it), the oldest decision after the start,
+ * the latest decision, what cannot be replayed, and downtime. A late timer firing means the
+ * server was down until then, since its latest recorded decision that was not late and came
+ * more than LATE_AFTER_MS before.
+ */
+async function surveyDecisions(
+  history: History,
+  start: number,
+  snapSeq: number,
+  budget: ReplayBudget,
+  snapshotSeed: LifecycleSeed | null,
+): Promise<Survey> {
+  const survey: Survey = {
+    lifecycle: snapshotSeed,
+    comparedFrom: null,
+    until: start,
+    jumps: [],
+    skipped: [],
+    skippedCount: 0,
+  };
+  let lifecycle: LifecycleSeed | undefined;
+  let beforeStart: Decision[] = [];
+  let seenAfter = false;
+  /** Times of the latest decisions that were not late, oldest first: a handful at most. */
+  const recent: number[] = [];
+  const downtime = new Map<number, number>();
+  for await (const d of history.decisions()) {
+    await budget.step();
+    survey.until = Math.max(survey.until, d.at);
+    const after = isAfter(d, start, snapSeq);
+    if (!after && snapshotSeed === null) {
+      beforeStart.push(d);
+      if (beforeStart.length >= FOLD) {
+        lifecycle = lifecycleAt(beforeStart, start, snapSeq, lifecycle);
+        beforeStart = [];
+      }
+    }
+    if (after && !seenAfter) {
+      seenAfter = true;
+      if (d.at > start) survey.comparedFrom = d.at;
+    }
+    if (after && !replayable(d)) {
+      survey.skippedCount++;
+      if (survey.skipped.length < budget.limits.maxRows) survey.skipped.push(keyOf(d));
+    }
+    if (d.trigger.late !== true) {
+      // Only the latest time more than LATE_AFTER_MS before a later decision can matter.
+      while (recent.length > 1 && recent[1]! < d.at - LATE_AFTER_MS) recent.shift();
+      recent.push(d.at);
+    } else if (after) {
+      let down = start;
+      for (const t of recent) if (t < d.at - LATE_AFTER_MS) down = Math.max(down, t);
+      downtime.set(down, Math.max(downtime.get(down) ?? d.at, d.at));
+    }
+  }
+  if (snapshotSeed === null) survey.lifecycle = lifecycleAt(beforeStart, start, snapSeq, lifecycle);
+  survey.jumps = [...downtime].map(([at, to]) => ({ at, to })).sort((x, y) => x.at - y.at);
+  return survey;
+}
+
+/** The journal entries after `snapSeq`: the patches to replay. */
+async function* laterEntries(journal: AsyncIterable<JournalEntry>, snapSeq: number): AsyncGenerator<JournalEntry> {
+  for await (const e of journal) {
+    // Retention compacted the journal while it was read: patches the replay needs are gone.
+    if (e.kind === "snapshot" && e.seq !== snapSeq)
+      throw conflict("the object's journal was compacted while it was replayed; replay it again");
+    if (e.seq > snapSeq) yield e;
+  }
+}
+
+async function firstOf<T>(items: AsyncIterable<T>): Promise<T | undefined> {
+  for await (const item of items) return item;
+  return undefined;
+}
+
+/** An async iterator that can show its next item before taking it. */
+class Peekable<T> {
+  private buffered: { item: T | undefined } | null = null;
+
+  constructor(private readonly it: AsyncIterator<T>) {}
+
+  async peek(): Promise<T | undefined> {
+    if (this.buffered === null) {
+      const r = await this.it.next();
+      this.buffered = { item: r.done ? undefined : r.value };
+    }
+    return this.buffered.item;
+  }
+
+  async next(): Promise<T | undefined> {
+    const item = await this.peek();
+    if (item !== undefined) this.buffered = null;
+    return item;
   }
 }

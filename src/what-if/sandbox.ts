@@ -19,11 +19,16 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-/** Starts a sandbox at `start`; `seed` objects are in the store before the governor starts. */
+/**
+ * Starts a sandbox at `start`; `seed` objects are in the store before the governor starts.
+ * `pace` runs after each timer `advanceTo` fires, once its work has settled: a replay checks
+ * its budget there, and may throw to stop.
+ */
 export async function createSandbox(
   registry: PolicyRegistry,
   start: number,
   seed: ObjectRecord[] = [],
+  pace: () => Promise<void> = async () => {},
 ): Promise<Sandbox> {
   const clock = new VirtualClock(start);
   const store = new MemoryStore();
@@ -32,7 +37,10 @@ export async function createSandbox(
   const driver = new SimulatedDriver({ clock });
   const governor = new Governor({ store, policies: registry, clock, drivers: [driver], random: () => 0.5 });
   await governor.start();
-  const settle = () => governor.idle();
+  const settle = async () => {
+    await governor.idle();
+    await pace();
+  };
   return {
     governor,
     clock,

@@ -119,3 +119,40 @@ describe("replay over pruned history", () => {
     expect(replay.differences).toEqual([]);
   });
 });
+
+describe("journal compaction and a delete", () => {
+  test("folding a journal runs in the object's mailbox: a delete meanwhile leaves no orphan snapshot", async () => {
+    const store = new LibsqlStore({ url: ":memory:" });
+    s = await makeServices({ store });
+    await s.governor.putObject("w", { policy: "queue-worker" });
+    for (let n = 1; n <= 3; n++) await s.governor.postFacts("w", { n });
+    await s.advance(2 * DAY);
+    // Compaction pauses when it has read the journal and is about to write the snapshot.
+    let release = () => {};
+    const paused = new Promise<void>((r) => (release = r));
+    let reached = () => {};
+    const atWrite = new Promise<void>((r) => (reached = r));
+    const compactJournal = store.compactJournal.bind(store);
+    store.compactJournal = async (...args) => {
+      reached();
+      await paused;
+      return compactJournal(...args);
+    };
+    const governor = s.governor;
+    const r = new Retention(store, s.clock, { ...keepAll, journalMs: DAY }, undefined, (id, task) =>
+      governor.exclusive(id, task),
+    );
+    const run = r.runOnce();
+    await atWrite;
+    const deleted = governor.deleteObject("w");
+    for (let i = 0; i < 5; i++) await new Promise((res) => setImmediate(res));
+    release();
+    store.compactJournal = compactJournal;
+    await run;
+    expect(await deleted).toBe(true);
+    // The object comes back under the same id; its facts commit from the first sequence number.
+    await governor.putObject("w", { policy: "queue-worker" });
+    for (let n = 1; n <= 3; n++) await governor.postFacts("w", { n });
+    expect((await store.journal("w", -1, 100)).map((e) => e.kind ?? "facts")).not.toContain("snapshot");
+  });
+});

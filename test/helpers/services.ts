@@ -28,7 +28,7 @@ export interface TestServices {
 }
 
 export async function makeServices(
-  opts: { tokens?: TokenConfig[]; store?: Store; start?: number; rulesDir?: string } = {},
+  opts: { tokens?: TokenConfig[]; store?: Store; start?: number; rulesDir?: string; mailboxLimit?: number } = {},
 ): Promise<TestServices> {
   const clock = new VirtualClock(opts.start ?? START);
   const policies = new PolicyRegistry(() => clock.now());
@@ -36,7 +36,14 @@ export async function makeServices(
   if (errors.length > 0) throw new Error(`example policies invalid: ${JSON.stringify(errors)}`);
   const store = opts.store ?? new MemoryStore();
   const driver = new SimulatedDriver({ clock, random: () => 0.5 });
-  const governor = new Governor({ store, policies, drivers: [driver], clock, random: () => 0.5 });
+  const governor = new Governor({
+    store,
+    policies,
+    drivers: [driver],
+    clock,
+    random: () => 0.5,
+    ...(opts.mailboxLimit !== undefined ? { mailboxLimit: opts.mailboxLimit } : {}),
+  });
   await governor.start();
   return {
     governor,

@@ -163,4 +163,36 @@ describe("unexpected errors", () => {
       await broken.close();
     }
   });
+
+  test("an internal error on one batch item is reported and answered as that item's 500; the others commit", async () => {
+    const reported: unknown[] = [];
+    const boom = new Error("disk I/O error on item");
+    const real = h.services.governor;
+    const governor: GovernorApi = Object.create(real, {
+      postFactsBatch: {
+        value: async (items: Parameters<GovernorApi["postFactsBatch"]>[0]) => {
+          const results = await real.postFactsBatch(items.slice(1));
+          return [{ objectId: items[0]!.objectId, error: boom }, ...results];
+        },
+      },
+    });
+    const broken = await setup({ governor, onInternalError: (e) => reported.push(e) });
+    try {
+      const reply = await broken.call("POST", "/v1/facts", {
+        json: {
+          items: [
+            { objectId: "w1", facts: { n: 1 } },
+            { objectId: "w1", facts: { n: 2 } },
+          ],
+        },
+      });
+      expect(reply.status).toBe(200);
+      expect(reply.body.results[0].error).toMatchObject({ status: 500, type: "https://vigil.dev/problems/internal" });
+      expect(reply.text).not.toContain("disk I/O");
+      expect(reply.body.results[1].decisionId).toEqual(expect.any(String));
+      expect(reported).toEqual([boom]);
+    } finally {
+      await broken.close();
+    }
+  });
 });

@@ -174,6 +174,18 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       expect(await store.listDecisions("other", 10).then((ds) => ds.map((x) => x.id))).toEqual(["dec-009"]);
     });
 
+    test("decisionsAfter pages oldest first, from an exclusive `after` cursor", async () => {
+      const o = makeObject({ id: "da" });
+      for (let i = 1; i <= 5; i++) await store.commit([arrivalBatch({ ...o, updatedAt: T0 + i }, `dec-a0${i}`)]);
+      await store.commit([arrivalBatch(makeObject({ id: "other" }), "dec-a09")]);
+      const ids = async (limit: number, after?: string) =>
+        (await store.decisionsAfter("da", limit, after)).map((x) => x.id);
+      expect(await ids(10)).toEqual(["dec-a01", "dec-a02", "dec-a03", "dec-a04", "dec-a05"]);
+      expect(await ids(2)).toEqual(["dec-a01", "dec-a02"]);
+      expect(await ids(2, "dec-a02")).toEqual(["dec-a03", "dec-a04"]);
+      expect(await ids(10, "dec-a05")).toEqual([]);
+    });
+
     test("a decision round-trips whole", async () => {
       const o = makeObject({ id: "whole" });
       const batch = arrivalBatch(o, "dec-1", {

@@ -4,9 +4,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { readHistory, replay } from "../../src/what-if/replay.ts";
+import { collectHistory, historyOf, readHistory } from "../../src/what-if/history.ts";
+import { replay } from "../../src/what-if/replay.ts";
 import { Retention } from "../../src/governor/retention.ts";
+import type { Store } from "../../src/core/store.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
 
 let s: TestServices | null = null;
@@ -106,7 +109,7 @@ describe("replay against a real server's history", () => {
     await s.advance(0);
     await s.governor.postFacts("m", { monitoring: { enabled: false } });
     await s.advance(10 * 60_000);
-    const history = await readHistory(s.store, "m");
+    const history = await collectHistory(readHistory(s.store, "m"));
     expect(history.decisions.filter((d) => d.trigger.kind === "timer").length).toBeGreaterThan(3);
     // A real server fires each timer a little after it is due.
     const real = {
@@ -115,13 +118,13 @@ describe("replay against a real server's history", () => {
     };
     const object = (await s.governor.getObject("m"))!;
     const monitor = JSON.parse(readFileSync(join(RULES_DIR, "continuous-monitor.json"), "utf8"));
-    expect((await replay(object, real, monitor)).differences).toEqual([]);
+    expect((await replay(object, historyOf(real), monitor)).differences).toEqual([]);
     // Beyond the tolerance they are different firings.
     const off = {
       ...history,
       decisions: history.decisions.map((d) => (d.trigger.kind === "timer" ? { ...d, at: d.at + 5000 } : d)),
     };
-    expect((await replay(object, off, monitor)).differences.length).toBeGreaterThan(0);
+    expect((await replay(object, historyOf(off), monitor)).differences.length).toBeGreaterThan(0);
   });
 });
 
@@ -140,13 +143,79 @@ describe("replay across downtime", () => {
       // Down from 00:01:30 to 00:05:20: the wake and three sweeps fall due meanwhile.
       s = await makeServices({ store: new LibsqlStore({ url }), start: start + 320_000 });
       await s.advance(5 * 60_000);
-      const history = await readHistory(s.store, "m");
+      const history = await collectHistory(readHistory(s.store, "m"));
       expect(history.decisions.some((d) => d.trigger.late === true && d.trigger.name === "wake")).toBe(true);
       const monitor = JSON.parse(readFileSync(join(RULES_DIR, "continuous-monitor.json"), "utf8"));
-      const report = await replay((await s.governor.getObject("m"))!, history, monitor);
+      const report = await replay((await s.governor.getObject("m"))!, historyOf(history), monitor);
       expect(report.differences).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("replay reads history a page at a time", () => {
+  /** The store, with the name and limit of every read of history written down. */
+  function spied(store: Store, reads: string[]): Store {
+    return new Proxy(store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== "decisionsAfter" && prop !== "listDecisions" && prop !== "journal") return value;
+        return (...args: unknown[]) => {
+          reads.push(`${String(prop)}(${prop === "journal" ? args[2] : args[1]})`);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  }
+
+  test("readHistory reads decisions oldest first, one page at a time, only as far as they are read", async () => {
+    s = await makeServices();
+    await history(s);
+    const reads: string[] = [];
+    const h = readHistory(spied(s.store, reads), "w", 2);
+    expect(reads).toEqual([]);
+    const it = h.decisions()[Symbol.asyncIterator]();
+    expect((await it.next()).value).toMatchObject({ trigger: { kind: "create" } });
+    expect(reads).toEqual(["decisionsAfter(2)"]);
+    const all = [(await it.next()).value];
+    for (let r = await it.next(); !r.done; r = await it.next()) all.push(r.value);
+    expect(all.length).toBeGreaterThan(4);
+    expect(reads.every((r) => r === "decisionsAfter(2)")).toBe(true);
+    const newestFirst = await s.store.listDecisions("w", 100);
+    expect(all.map((d) => d.id)).toEqual(
+      newestFirst
+        .reverse()
+        .slice(1)
+        .map((d) => d.id),
+    );
+  });
+
+  test.each([
+    ["memory", () => new MemoryStore()],
+    ["libsql", () => new LibsqlStore({ url: ":memory:" })],
+  ])("%s: pages of 2 give the same report as pages of 500, with no read larger than a page", async (_, store) => {
+    s = await makeServices({ store: store() });
+    await history(s);
+    const candidate = queueWorker();
+    candidate.rules[0].conditions.all[0].value = 1;
+    const object = (await s.governor.getObject("w"))!;
+    const whole = await replay(object, readHistory(s.store, "w"), candidate);
+    const reads: string[] = [];
+    const paged = await replay(object, readHistory(spied(s.store, reads), "w", 2), candidate);
+    expect(paged).toEqual(whole);
+    expect(whole.differenceCount).toBeGreaterThan(0);
+    expect(new Set(reads)).toEqual(new Set(["decisionsAfter(2)", "journal(2)"]));
+  });
+
+  test("a journal compacted while it is read is a conflict, not a wrong report", async () => {
+    s = await makeServices();
+    await history(s);
+    const { decisions, journal } = await collectHistory(readHistory(s.store, "w"));
+    const compacted = journal.map((e, i) => (i === 2 ? { ...e, kind: "snapshot" as const } : e));
+    const object = (await s.governor.getObject("w"))!;
+    await expect(replay(object, historyOf({ decisions, journal: compacted }), queueWorker())).rejects.toMatchObject({
+      kind: "conflict",
+    });
   });
 });

@@ -4,6 +4,7 @@
 import type { Hono } from "hono";
 import { batchFactsSchema, IDEMPOTENCY_KEY_PATTERN } from "../../contracts/http.ts";
 import type { Problem } from "../../core/errors.ts";
+import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
 import { KEY_RULE, postFacts } from "../facts-endpoint.ts";
 import { validationProblem } from "../problem.ts";
@@ -20,6 +21,7 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
       idempotencyKey: c.req.header("idempotency-key"),
       prefer: c.req.header("prefer"),
       body: () => c.req.text(),
+      secrets: requestSeesSecrets(c),
     });
     return c.body(reply.body, 200, reply.headers);
   });

@@ -7,6 +7,7 @@ import { isPlainObject } from "../../core/json.ts";
 import { OBJECT_ID_PATTERN } from "../../core/object.ts";
 import type { ObjectRecord } from "../../core/types.ts";
 import type { GovernorApi, PoliciesApi, PutObjectInput, SubstrateRequest } from "../../governor/services.ts";
+import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
 import type { Reply } from "../facts-endpoint.ts";
 import { HttpProblem } from "../problem.ts";
@@ -15,17 +16,39 @@ import { decodeCursor, encodeCursor, objectView } from "../views.ts";
 
 const notFound = (id: string) => new HttpProblem("not-found", `object "${id}" not found`);
 
+/**
+ * The most bytes of JSON a page of objects holds (4 MiB), besides its count limit: 500 objects
+ * of 256 KiB of memory each would be 128 MiB. A page holds at least one object, however large.
+ */
+export const PAGE_BYTES = 4 * 1024 * 1024;
+/** Room for what a page holds besides its items: `{"items":[]}` and a cursor (an id is at most 128 characters). */
+const PAGE_OVERHEAD = 256;
+
 export function objectRoutes(app: Hono, { governor, policies, auth, body }: RouteDeps): void {
   /** An object as clients see it, with the version of its policy loaded now. */
-  const view = (o: ObjectRecord) => objectView(o, policies.get(o.policy)?.version ?? null);
+  const view = (o: ObjectRecord, secrets: boolean) => objectView(o, policies.get(o.policy)?.version ?? null, secrets);
 
   app.get("/v1/objects", auth("read"), async (c) => {
     const q = queryParams(c, listObjectsQuery);
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     const page = await governor.listObjects({ state: q.state, policy: q.policy, limit: q.limit, after });
-    const items = page.items.map(view);
-    const last = items.at(-1);
-    return c.json(page.more && last ? { items, nextCursor: encodeCursor(last.id) } : { items });
+    const secrets = requestSeesSecrets(c);
+    // Each item is serialized once, and the page stops before the next item would pass
+    // PAGE_BYTES; the cursor then goes on after the last item it holds.
+    const items: string[] = [];
+    let bytes = 0;
+    let lastId: string | undefined;
+    for (const o of page.items) {
+      const json = JSON.stringify(view(o, secrets));
+      const size = Buffer.byteLength(json) + 1;
+      if (items.length > 0 && bytes + size > PAGE_BYTES - PAGE_OVERHEAD) break;
+      items.push(json);
+      bytes += size;
+      lastId = o.id;
+    }
+    const more = items.length < page.items.length || page.more;
+    const cursor = more && lastId !== undefined ? `,"nextCursor":${JSON.stringify(encodeCursor(lastId))}` : "";
+    return c.body(`{"items":[${items.join(",")}]${cursor}}`, 200, { "content-type": "application/json" });
   });
 
   // The server answers this route on its fast path (fast-path.ts) when it can; the same
@@ -43,7 +66,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
     const id = objectIdParam(c);
     const object = await governor.getObject(id);
     if (!object) throw notFound(id);
-    return c.json(view(object));
+    return c.json(view(object, requestSeesSecrets(c)));
   });
 
   app.delete("/v1/objects/:id", auth("write:objects"), async (c) => {
@@ -77,7 +100,8 @@ export async function putObjectEndpoint(
   const type = jsonMediaType(req.contentType);
   const input = putInputOf(parseJsonBody(type, await req.body()));
   const { created, object } = await governor.putObject(id, input);
-  const body = JSON.stringify(objectView(object, policies.get(object.policy)?.version ?? null));
+  // Whoever may PUT (write:objects, admin, anyone without tokens) sees the config's secrets.
+  const body = JSON.stringify(objectView(object, policies.get(object.policy)?.version ?? null, true));
   if (!created) return { status: 200, headers: { "content-type": "application/json" }, body };
   return {
     status: 201,

@@ -1,8 +1,11 @@
 // The Fly Machines REST calls the driver makes, as fly-machines-openapi.yaml defines them
 // (base `{apiUrl}/v1`): bearer auth, JSON bodies, the lease nonce header, client-side rate
 // limits and bounded retries. Failures are FlyApiError with the HTTP status (0: no response).
+// The request carries FLY_API_TOKEN, so the client sends only to an allowed base URL, never
+// follows a redirect, and reads at most MAX_REPLY_BYTES of a reply.
 
 import type { Clock } from "../../core/clock.ts";
+import { normalizeApiUrl } from "./config.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { parseRetryAfter, withRetries, type RetryPolicy, type RetryVerdict } from "./retry.ts";
 
@@ -28,15 +31,29 @@ export interface StopBody {
 
 export const LEASE_NONCE_HEADER = "fly-machine-lease-nonce";
 
+/** The most of a reply the client reads; a longer one is an error, and reading stops. */
+export const MAX_REPLY_BYTES = 1024 * 1024;
+/**
+ * The most of a failing reply's text that goes into the error, and from there into the
+ * decision note anyone with `read` sees.
+ */
+export const MAX_DETAIL_CHARS = 200;
+
 export class FlyApiError extends Error {
+  /** Worth another try: by default what `transientStatus` says of the status. */
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+
   constructor(
     /** HTTP status; 0 when no response came (network error, timeout). */
     readonly status: number,
     message: string,
-    readonly retryAfterMs?: number,
+    options: { retryAfterMs?: number; retryable?: boolean } = {},
   ) {
     super(message);
     this.name = "FlyApiError";
+    this.retryable = options.retryable ?? transientStatus(status);
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -51,6 +68,8 @@ export function transientStatus(status: number): boolean {
 
 export interface FlyClientOptions {
   apiUrl: string;
+  /** The base URLs the client may send to (VIGIL_FLY_API_URLS); `apiUrl` outside them is refused. */
+  apiUrls: readonly string[];
   token: string;
   fetch: typeof fetch;
   clock: Clock;
@@ -75,9 +94,14 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 export class FlyClient {
   private readonly base: string;
+  /** Why every call is refused (a base URL off the list); null when calls may go out. */
+  private readonly refusal: string | null;
 
   constructor(private readonly o: FlyClientOptions) {
-    this.base = `${o.apiUrl.replace(/\/+$/, "")}/v1`;
+    const normal = normalizeApiUrl(o.apiUrl);
+    const allowed = o.apiUrls.some((u) => normal !== null && normalizeApiUrl(u) === normal);
+    this.refusal = allowed ? null : `${o.apiUrl} is not an allowed Fly API base URL (VIGIL_FLY_API_URLS)`;
+    this.base = `${normal ?? ""}/v1`;
   }
 
   getMachine(app: string, id: string): Promise<FlyMachine> {
@@ -144,11 +168,13 @@ export class FlyClient {
 
   /** One call with rate limiting and retries; a wait's 408 is an answer, not a failure to retry. */
   private call(c: Call): Promise<unknown> {
+    // Checked again here, whatever the driver checked: the token must not leave for elsewhere.
+    if (this.refusal) return Promise.reject(new FlyApiError(0, this.refusal, { retryable: false }));
     const key = c.path.split("/").slice(0, 5).join("/");
     const classify = (e: unknown): RetryVerdict => {
       if (!(e instanceof FlyApiError)) return { retry: false };
       if (c.action === "wait" && e.status === 408) return { retry: false };
-      return { retry: transientStatus(e.status), retryAfterMs: e.retryAfterMs };
+      return { retry: e.retryable, retryAfterMs: e.retryAfterMs };
     };
     let tries = 0;
     const attempt = async (): Promise<unknown> => {
@@ -159,7 +185,10 @@ export class FlyClient {
     const { clock, random, retry: policy } = this.o;
     return withRetries(attempt, classify, { clock, random, policy }).catch((e: unknown) => {
       if (e instanceof FlyApiError && tries > 1)
-        throw new FlyApiError(e.status, `${e.message} (after ${tries} tries)`, e.retryAfterMs);
+        throw new FlyApiError(e.status, `${e.message} (after ${tries} tries)`, {
+          retryAfterMs: e.retryAfterMs,
+          retryable: e.retryable,
+        });
       throw e;
     });
   }
@@ -182,9 +211,19 @@ export class FlyClient {
         headers,
         body: c.body === undefined ? undefined : JSON.stringify(c.body),
         signal: abort.signal,
+        // A redirect would take the token wherever the reply points: never followed.
+        redirect: "manual",
       });
-      text = await res.text();
+      if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
+        await res.body?.cancel().catch(() => undefined);
+        // Nothing of the reply is echoed: it is not Fly's answer to anything Vigil asked.
+        throw new FlyApiError(res.status, `${what}: HTTP ${res.status} (a redirect, which Vigil does not follow)`, {
+          retryable: false,
+        });
+      }
+      text = await readCapped(res, what);
     } catch (e) {
+      if (e instanceof FlyApiError) throw e;
       const reason = abort.signal.aborted ? "no answer in time" : e instanceof Error ? e.message : String(e);
       throw new FlyApiError(0, `${what}: ${reason}`);
     } finally {
@@ -192,13 +231,42 @@ export class FlyClient {
     }
     const body = parseJson(text);
     if (res.ok) return body;
-    const detail = errorText(body, text) || res.statusText;
-    throw new FlyApiError(
-      res.status,
-      `${what}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`,
-      parseRetryAfter(res.headers.get("retry-after"), this.o.clock.now()),
-    );
+    const detail = errorText(body, text) || res.statusText.slice(0, MAX_DETAIL_CHARS);
+    throw new FlyApiError(res.status, `${what}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`, {
+      retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), this.o.clock.now()),
+    });
   }
+}
+
+/**
+ * The reply's text, read up to MAX_REPLY_BYTES: a longer one (by its Content-Length, or once
+ * the bytes read pass the cap) is an error, and the rest is not read.
+ */
+async function readCapped(res: Response, what: string): Promise<string> {
+  const tooLarge = () =>
+    new FlyApiError(res.status, `${what}: HTTP ${res.status} reply larger than ${MAX_REPLY_BYTES / 1024 / 1024} MiB`, {
+      retryable: false,
+    });
+  const length = Number(res.headers.get("content-length") ?? NaN);
+  if (length > MAX_REPLY_BYTES) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_REPLY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function machinePath(app: string, id: string): string {
@@ -214,8 +282,8 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The spec's ErrorResponse carries `error`; fall back to a short piece of the raw body. */
+/** The spec's ErrorResponse carries `error`; fall back to the raw body. Short either way. */
 function errorText(body: unknown, text: string): string {
-  if (body && typeof body === "object" && "error" in body && typeof body.error === "string") return body.error;
-  return text.slice(0, 200).trim();
+  const raw = body && typeof body === "object" && "error" in body && typeof body.error === "string" ? body.error : text;
+  return raw.slice(0, MAX_DETAIL_CHARS).trim();
 }

@@ -5,6 +5,40 @@ import type { Observation } from "../../core/types.ts";
 
 export const DEFAULT_FLY_API_URL = "https://api.machines.dev";
 
+/**
+ * The API base URLs a config may name unless the server says otherwise (VIGIL_FLY_API_URLS):
+ * Fly's public endpoint and the one inside its private network. The driver sends
+ * FLY_API_TOKEN to the URL, so it must never be one that an object's author picks.
+ */
+export const DEFAULT_FLY_API_URLS: readonly string[] = [DEFAULT_FLY_API_URL, "http://_api.internal:4280"];
+
+/**
+ * A base URL in the one form the allow-list compares: lowercase scheme and host, no default
+ * port, no trailing slash. Null when it is not an http(s) URL without credentials, query or
+ * fragment.
+ */
+export function normalizeApiUrl(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return null;
+  if (url.username || url.password || url.search || url.hash || text.includes("?") || text.includes("#")) return null;
+  return url.origin + url.pathname.replace(/\/+$/, "");
+}
+
+/** Why `apiUrl` (the config's, or the default when absent) is refused; null when it is on the list. */
+export function apiUrlRefusal(apiUrl: string | undefined, allowed: ReadonlySet<string>): string | null {
+  const url = apiUrl ?? DEFAULT_FLY_API_URL;
+  const normal = normalizeApiUrl(url);
+  if (normal !== null && allowed.has(normal)) return null;
+  const list = allowed.size > 0 ? [...allowed].join(", ") : "none";
+  const what = apiUrl === undefined ? `the default ${url}` : url;
+  return `${what} is not an allowed Fly API base URL (allowed: ${list}); the server's VIGIL_FLY_API_URLS lists them`;
+}
+
 /** Go's duration syntax (`30s`, `1m30s`, `500ms`), which Fly parses for a stop timeout. */
 export const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 
@@ -37,7 +71,7 @@ export const flyConfigSchema = z.strictObject({
   apiUrl: z
     .url({ protocol: /^https?$/ })
     .optional()
-    .describe(`Machines API base URL without /v1 (default ${DEFAULT_FLY_API_URL})`),
+    .describe(`Machines API base URL without /v1, one of VIGIL_FLY_API_URLS (default ${DEFAULT_FLY_API_URL})`),
   lease: z.boolean().optional().describe("Hold a machine lease around each start, suspend and stop"),
   stopSignal: z.enum(STOP_SIGNALS).optional().describe("Signal for stop (Fly's default: the image's, else SIGINT)"),
   stopTimeout: z

@@ -7,16 +7,21 @@
 // (machine still `created` or being replaced), no answer, or a machine that never settled;
 // the driver retries these a few times itself and then hands them to the governor's outbox,
 // which retries the action and finally marks the object `failed`. Not retryable: no token
-// (FLY_API_TOKEN), an invalid config, 400, 401, 403, 404, a destroyed machine.
+// (FLY_API_TOKEN), an invalid config, an API base URL off the allow-list (`apiUrls`, the
+// server's VIGIL_FLY_API_URLS), a redirect, an oversized reply, 400, 401, 403, 404, a
+// destroyed machine.
 
 import type { Clock } from "../../core/clock.ts";
 import type { Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type Release } from "../driver.ts";
-import { FlyApiError, FlyClient, transientStatus, type FlyMachine, type StopBody } from "./client.ts";
+import { FlyApiError, FlyClient, type FlyMachine, type StopBody } from "./client.ts";
 import {
+  apiUrlRefusal,
   DEFAULT_FLY_API_URL,
+  DEFAULT_FLY_API_URLS,
   flyConfigSchema,
+  normalizeApiUrl,
   GOAL_STATE,
   satisfies,
   settlesTo,
@@ -44,6 +49,11 @@ export interface FlyDriverOptions {
   retry?: Partial<RetryPolicy>;
   /** False turns client-side rate limiting off; only tests want that. */
   rateLimit?: boolean;
+  /**
+   * The API base URLs a config's `apiUrl` may name (the server's VIGIL_FLY_API_URLS); default
+   * DEFAULT_FLY_API_URLS. A config without `apiUrl` uses DEFAULT_FLY_API_URL, which must be listed.
+   */
+  apiUrls?: readonly string[];
 }
 
 const SETTLED = new Set(["started", "stopped", "suspended", "created"]);
@@ -64,6 +74,7 @@ export class FlyDriver implements Driver {
   private readonly useLeases: boolean;
   private readonly retry: RetryPolicy;
   private readonly limiter: RateLimiter | null;
+  private readonly apiUrls: ReadonlySet<string>;
 
   constructor(options: FlyDriverOptions) {
     this.clock = options.clock;
@@ -77,11 +88,21 @@ export class FlyDriver implements Driver {
     this.useLeases = options.useLeases ?? false;
     this.retry = { ...DEFAULT_FLY_RETRY, ...options.retry };
     this.limiter = options.rateLimit === false ? null : new RateLimiter(this.clock);
+    this.apiUrls = new Set(
+      (options.apiUrls ?? DEFAULT_FLY_API_URLS).map((u) => {
+        const normal = normalizeApiUrl(u);
+        if (normal === null) throw new RangeError(`apiUrls: ${u} is not an http(s) base URL`);
+        return normal;
+      }),
+    );
   }
 
+  /** The schema, then the allow-list: an `apiUrl` off it is refused when the object is PUT. */
   validateConfig(config: unknown) {
     const r = flyConfigSchema.safeParse(config ?? {});
-    return r.success ? [] : zodProblems(r.error);
+    if (!r.success) return zodProblems(r.error);
+    const refusal = apiUrlRefusal(r.data.apiUrl, this.apiUrls);
+    return refusal ? [{ path: "$.apiUrl", message: refusal }] : [];
   }
 
   start(t: DriverTarget): Promise<Observation> {
@@ -131,10 +152,14 @@ export class FlyDriver implements Driver {
       const problems = zodProblems(parsed.error).map((p) => `${p.path}: ${p.message}`);
       throw new DriverError(`fly: invalid config: ${problems.join("; ")}`, false);
     }
+    // A config stored before the list changed (or never PUT) is checked again here.
+    const refusal = apiUrlRefusal(parsed.data.apiUrl, this.apiUrls);
+    if (refusal) throw new DriverError(`fly: ${refusal}`, false);
     if (!this.token) throw new DriverError("fly: no API token: set FLY_API_TOKEN or pass `token` to FlyDriver", false);
     const cfg = parsed.data;
     const client = new FlyClient({
       apiUrl: cfg.apiUrl ?? DEFAULT_FLY_API_URL,
+      apiUrls: [...this.apiUrls],
       token: this.token,
       fetch: this.fetch,
       clock: this.clock,
@@ -238,8 +263,7 @@ export class FlyDriver implements Driver {
     } catch (e) {
       const where = `fly ${what} ${cfg.app}/${cfg.machineId}`;
       if (e instanceof DriverError) throw new DriverError(`${where}: ${e.message}`, e.retryable);
-      if (e instanceof FlyApiError)
-        throw new DriverError(`${where}: ${e.message}`, e.status === 412 || transientStatus(e.status));
+      if (e instanceof FlyApiError) throw new DriverError(`${where}: ${e.message}`, e.status === 412 || e.retryable);
       throw new DriverError(`${where}: ${e instanceof Error ? e.message : String(e)}`, true);
     }
   }

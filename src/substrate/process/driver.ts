@@ -147,8 +147,9 @@ export class ProcessDriver implements Driver {
   }
 
   /**
-   * The object is deleted or bound elsewhere: with `stop` its tree is stopped first; with
-   * `keep` it is thawed and left running. Either way the driver forgets it.
+   * The object is deleted or rebound (another driver or another config): with `stop` its tree
+   * is stopped first; with `keep` it is thawed and left running. Either way the driver forgets
+   * it: its table entry and its last exit.
    */
   release(t: DriverTarget, mode: Release): Promise<void> {
     return this.serial(t.objectId, async () => {

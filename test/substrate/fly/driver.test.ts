@@ -1,115 +1,17 @@
 // The fly driver over real HTTP against the local Fly fake (fake.ts), both on one virtual
-// clock: the shared driver contract, then faults, rate limits, waits, leases and refusals.
-// Time moves only when every request in flight is parked on that clock (a wait), so backoff,
-// Retry-After and transitions are exact and nothing sleeps.
+// clock (rig.ts): the shared driver contract, then faults, rate limits, waits, leases and
+// refusals.
 
 import { existsSync, readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import type { DriverTarget } from "../../../src/substrate/driver.ts";
-import { DriverError } from "../../../src/substrate/driver.ts";
-import { FlyDriver, type FlyDriverOptions } from "../../../src/substrate/fly/driver.ts";
+import { FlyDriver } from "../../../src/substrate/fly/driver.ts";
 import { RateLimiter } from "../../../src/substrate/fly/rate-limit.ts";
 import { DEFAULT_FLY_RETRY, parseRetryAfter, retryDelayMs } from "../../../src/substrate/fly/retry.ts";
-import { flush, VirtualClock } from "../../../src/timers/clock.ts";
+import { VirtualClock } from "../../../src/timers/clock.ts";
 import { runDriverContract } from "../contract.ts";
-import { startFlyFake, type FlyFake, type FlyFakeOptions, type FlyState } from "./fake.ts";
+import { startFlyFake, type FlyFake } from "./fake.ts";
 import { DEFAULT_SPEC_PATH, SHARED_SPEC_PATH } from "./openapi.ts";
-
-const MACHINE = "3d8d9016b26789";
-/** How far `run` moves the clock, at most, waiting for a driver call: 20,000 steps of 250 ms. */
-const STEPS = 20_000;
-const STEP_MS = 250;
-const T0 = Date.parse("2025-06-01T00:00:00Z");
-
-/** A small seeded PRNG (mulberry32), so jitter and random faults repeat run to run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Rig {
-  clock: VirtualClock;
-  fake: FlyFake;
-  driver: FlyDriver;
-  /** The counting fetch the clock waits on; give it to any other driver under test. */
-  fetch: typeof fetch;
-  target: (config?: Record<string, unknown>) => DriverTarget;
-  /** Awaits a driver call, moving the clock whenever everything in flight waits on it. */
-  run<T>(call: Promise<T>): Promise<T>;
-  close(): Promise<void>;
-}
-
-async function rig(
-  options: { driver?: Partial<FlyDriverOptions>; fake?: FlyFakeOptions; state?: FlyState } = {},
-): Promise<Rig> {
-  const clock = new VirtualClock(T0);
-  const fake = await startFlyFake({
-    clock,
-    random: seeded(7),
-    machines: [{ id: MACHINE, state: options.state ?? "stopped" }],
-    ...options.fake,
-  });
-  // Counts requests until their bodies are read, so the clock waits for real round trips.
-  let inflight = 0;
-  const counted: typeof fetch = async (input, init) => {
-    inflight++;
-    try {
-      const res = await fetch(input, init);
-      const body = await res.arrayBuffer();
-      return new Response([204, 205, 304].includes(res.status) ? null : body, {
-        status: res.status,
-        statusText: res.statusText,
-        headers: res.headers,
-      });
-    } finally {
-      inflight--;
-    }
-  };
-  const driver = new FlyDriver({ clock, token: fake.token, random: seeded(11), fetch: counted, ...options.driver });
-  // Waits (in real time: these are real HTTP round trips) until every request in flight is
-  // parked on the virtual clock; a request that never parks nor finishes fails the test.
-  const quiet = async () => {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      await flush();
-      if (inflight <= fake.parked) return;
-      if (Date.now() >= deadline)
-        throw new Error(`not quiet after 10 s: ${inflight} requests in flight, ${fake.parked} parked on the clock`);
-    }
-  };
-  return {
-    clock,
-    fake,
-    driver,
-    fetch: counted,
-    target: (config = {}) => ({
-      objectId: "obj-1",
-      config: { app: fake.app, machineId: MACHINE, apiUrl: fake.url, ...config },
-    }),
-    run: async (call) => {
-      let settled = false;
-      call.then(
-        () => (settled = true),
-        () => (settled = true),
-      );
-      await quiet();
-      for (let i = 0; i < STEPS && !settled; i++) await clock.advance(STEP_MS, quiet);
-      if (!settled)
-        throw new Error(`the driver call did not settle within ${(STEPS * STEP_MS) / 1000} s of virtual time`);
-      return call;
-    },
-    close: async () => {
-      await driver.close();
-      await fake.close();
-    },
-  };
-}
+import { MACHINE, rejection, rig, T0, type Rig } from "./rig.ts";
 
 runDriverContract("fly", async () => {
   const r = await rig();
@@ -135,16 +37,6 @@ runDriverContract("fly", async () => {
     },
   };
 });
-
-/** The driver's rejection, asserted to be a DriverError. */
-async function rejection(call: Promise<unknown>): Promise<DriverError> {
-  const e = await call.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(DriverError);
-  return e as DriverError;
-}
 
 describe("fly driver against the fake", () => {
   let r: Rig;
@@ -379,7 +271,7 @@ describe("fly driver against the fake", () => {
   describe("refusals", () => {
     test("no token: a clear, non-retryable error before any request", async () => {
       const { fake } = await open();
-      const driver = new FlyDriver({ clock: r.clock, token: "", fetch: r.fetch });
+      const driver = new FlyDriver({ clock: r.clock, token: "", fetch: r.fetch, apiUrls: [fake.url] });
       const e = await rejection(r.run(driver.start(r.target())));
       expect(e.retryable).toBe(false);
       expect(e.message).toMatch(/FLY_API_TOKEN/);
@@ -391,10 +283,10 @@ describe("fly driver against the fake", () => {
       const saved = process.env.FLY_API_TOKEN;
       try {
         delete process.env.FLY_API_TOKEN;
-        const without = new FlyDriver({ clock: r.clock, fetch: r.fetch });
+        const without = new FlyDriver({ clock: r.clock, fetch: r.fetch, apiUrls: [fake.url] });
         expect((await rejection(r.run(without.observe(r.target())))).retryable).toBe(false);
         process.env.FLY_API_TOKEN = fake.token;
-        const withEnv = new FlyDriver({ clock: r.clock, fetch: r.fetch });
+        const withEnv = new FlyDriver({ clock: r.clock, fetch: r.fetch, apiUrls: [fake.url] });
         expect((await r.run(withEnv.observe(r.target()))).status).toBe("stopped");
       } finally {
         if (saved === undefined) delete process.env.FLY_API_TOKEN;
@@ -404,7 +296,7 @@ describe("fly driver against the fake", () => {
 
     test("a wrong token: 401, not retried", async () => {
       const { fake } = await open();
-      const driver = new FlyDriver({ clock: r.clock, token: "wrong", fetch: r.fetch });
+      const driver = new FlyDriver({ clock: r.clock, token: "wrong", fetch: r.fetch, apiUrls: [fake.url] });
       const e = await rejection(r.run(driver.start(r.target())));
       expect(e.retryable).toBe(false);
       expect(e.message).toMatch(/HTTP 401/);

@@ -3,7 +3,7 @@
 // (openapi.ts): a request the document does not allow is answered 404/405/400 and recorded
 // as a violation. On top: bearer auth, Fly's rate limits per machine and action, machine
 // states that move on the fake's clock (`starting` → `started`, ...), leases, and faults a
-// test injects (503, 429, 412, ..., slow transitions).
+// test injects (503, 429, 412, redirects, oversized replies, slow replies, slow transitions).
 
 import { serve } from "@hono/node-server";
 import { Hono, type Context } from "hono";
@@ -45,7 +45,17 @@ const ACTIONS: Record<string, FakeAction> = {
 export interface FaultRule {
   /** The action it hits; every action when absent. */
   action?: FakeAction;
-  status: number;
+  /** The status to answer instead of serving the request; absent: served (late, with `delayMs`). */
+  status?: number;
+  /**
+   * Holds the answer this long on the fake's clock. The request takes effect first (a start
+   * starts), only the answer is late: past the client's timeout it is an answer never received.
+   */
+  delayMs?: number;
+  /** A `Location` header to send (with a 3xx `status`: a redirect). */
+  location?: string;
+  /** A raw answer body, sent as is instead of the `{error}` JSON. */
+  rawBody?: string;
   /** How many requests it hits (default 1; Infinity for always). */
   times?: number;
   /** Hits each matching request with this probability (then `times` defaults to Infinity). */
@@ -56,7 +66,7 @@ export interface FaultRule {
   error?: string;
 }
 
-/** Faults the test injects; checked in order, before the rate limit and the machine. */
+/** Faults the test injects; the first that applies is taken, before the rate limit and the machine. */
 export class Faults {
   private rules: (FaultRule & { left: number })[] = [];
   /** Requests answered with an injected fault. */
@@ -69,14 +79,16 @@ export class Faults {
     return this;
   }
 
-  clear(): void {
+  clear(): this {
     this.rules = [];
+    return this;
   }
 
-  take(action: FakeAction): FaultRule | null {
+  /** The fault for one request, if any; `random` overrides the draw (a per-machine stream). */
+  take(action: FakeAction, random: () => number = this.random): FaultRule | null {
     for (const r of this.rules) {
       if (r.left <= 0 || (r.action !== undefined && r.action !== action)) continue;
-      if (r.probability !== undefined && this.random() >= r.probability) continue;
+      if (r.probability !== undefined && random() >= r.probability) continue;
       r.left--;
       this.injected++;
       return r;
@@ -85,8 +97,16 @@ export class Faults {
   }
 }
 
+/** One request, logged when it arrives; `status` is 0 until it is answered. */
 export interface RecordedRequest {
+  /** When the answer was ready (a wait's, after the wait). */
   at: number;
+  /** When the request arrived: what rate limits count. */
+  received: number;
+  /** The client's REQUEST_ID_HEADER, if it sent one. */
+  id: string | null;
+  /** The client went away before the answer (its timeout). */
+  aborted: boolean;
   method: string;
   path: string;
   action: FakeAction | null;
@@ -117,7 +137,18 @@ export interface FlyFakeOptions {
   specOverrides?: boolean;
   /** False turns the fake's rate limits off. */
   rateLimits?: boolean;
+  /**
+   * Draws probabilistic faults and slow transitions from one stream per machine, seeded from
+   * this and the machine id: each machine's requests come one after another, so what befalls
+   * a machine repeats run to run however the machines' requests interleave.
+   */
+  seed?: number;
+  /** Makes a transition slower by `extraMs` with this probability. */
+  slowTransitions?: { probability: number; extraMs: number };
 }
+
+/** The header a test client may send to name its request; see `parkedIds`. */
+export const REQUEST_ID_HEADER = "x-test-request-id";
 
 export interface FlyFake {
   /** Pass as the driver config's `apiUrl` (the fake serves `{url}/v1/...`). */
@@ -137,6 +168,12 @@ export interface FlyFake {
   readonly rateLimited: number;
   /** Wait requests blocked on the fake's clock right now. */
   readonly parked: number;
+  /** REQUEST_ID_HEADER of the requests blocked on the fake's clock (waits, slow answers). */
+  parkedIds: ReadonlySet<string>;
+  /** Mutable, like `transitionMs`: null turns slow transitions off. */
+  slowTransitions: { probability: number; extraMs: number } | null;
+  /** Transitions slowed down by `slowTransitions`. */
+  readonly slowed: number;
   addMachine(id: string, state?: FlyState): FakeMachine;
   /** Sets a machine `replacing` (an update in progress) for `ms`, then `stopped`. */
   replace(id: string, ms: number): void;
@@ -158,6 +195,25 @@ interface Waiter {
   done: (reached: boolean) => void;
 }
 
+/** FNV-1a, to seed a machine's stream from its id. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** mulberry32: small, seeded, good enough for fault injection. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Starts the fake; resolves once it listens. */
 export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFake> {
   const spec = loadSpec(options.specPath, options.specOverrides ?? true);
@@ -172,6 +228,18 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
   const violations: Violation[] = [];
   const selfViolations: Violation[] = [];
   const waiters = new Set<Waiter>();
+  const parkedIds = new Set<string>();
+  /** Slow answers on the clock, released early when their client goes away, or at close. */
+  const delays = new Set<() => void>();
+  const streams = new Map<string, () => number>();
+  /** The random stream for what happens to one machine. */
+  const randomFor = (machineId: string) => {
+    if (options.seed === undefined) return random;
+    let r = streams.get(machineId);
+    if (!r) streams.set(machineId, (r = mulberry32(options.seed ^ hash(machineId))));
+    return r;
+  };
+  let slowed = 0;
   const buckets = new Map<string, { tokens: number; at: number }>();
   let rateLimited = 0;
   let parked = 0;
@@ -184,9 +252,14 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
     for (const w of waiters) if (w.machine === m && w.state === state) w.done(true);
   };
 
-  /** Moves through `via` to `to` after `ms` on the fake's clock. */
+  /** Moves through `via` to `to` after `ms` on the fake's clock (or later: `slowTransitions`). */
   const transition = (m: FakeMachine, via: FlyState, to: FlyState, ms: number) => {
     if (m.timer) clock.clearTimeout(m.timer);
+    const slow = fake.slowTransitions;
+    if (slow && randomFor(m.id)() < slow.probability) {
+      slowed++;
+      ms += slow.extraMs;
+    }
     setState(m, via);
     m.timer = clock.setTimeout(() => {
       m.timer = null;
@@ -244,7 +317,7 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
     host_status: "ok",
   });
 
-  type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
+  type Answer = { status: number; body?: unknown; raw?: string; headers?: Record<string, string> };
   const error = (status: number, message: string, headers?: Record<string, string>): Answer => ({
     status,
     body: { error: message },
@@ -252,21 +325,39 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
   });
 
   /** Waits on the fake's clock for `state` or the timeout; counts itself as parked meanwhile. */
-  const park = (m: FakeMachine, state: string, timeoutS: number): Promise<boolean> =>
+  const park = (m: FakeMachine, state: string, timeoutS: number, id: string | null): Promise<boolean> =>
     new Promise((resolve) => {
       parked++;
+      if (id) parkedIds.add(id);
       const w: Waiter = {
         machine: m,
         state,
         done: (reached) => {
           if (!waiters.delete(w)) return;
           parked--;
+          if (id) parkedIds.delete(id);
           clock.clearTimeout(timer);
           resolve(reached);
         },
       };
       const timer = clock.setTimeout(() => w.done(false), timeoutS * 1000);
       waiters.add(w);
+    });
+
+  /** Holds a slow answer `ms` on the fake's clock; parked meanwhile, released if the client leaves. */
+  const delay = (ms: number, id: string | null, signal: AbortSignal): Promise<void> =>
+    new Promise((resolve) => {
+      if (id) parkedIds.add(id);
+      const done = () => {
+        if (!delays.delete(done)) return;
+        if (id) parkedIds.delete(id);
+        clock.clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = clock.setTimeout(done, ms);
+      delays.add(done);
+      signal.addEventListener("abort", done);
     });
 
   /** The machine endpoints, by operationId; the request is already checked against the spec. */
@@ -276,6 +367,7 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
     query: URLSearchParams,
     nonce: string | null,
     body: unknown,
+    id: string | null,
   ): Promise<Answer> => {
     const lease = activeLease(m);
     const mutating = ["Machines_start", "Machines_stop", "Machines_suspend"].includes(op.operationId);
@@ -312,7 +404,7 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
         if (instance !== null && instance !== m.instanceId)
           return error(400, `instance_id ${instance} is not the machine's current instance`);
         if (m.state === state) return { status: 200, body: { ok: true } };
-        const reached = await park(m, state, timeoutS);
+        const reached = await park(m, state, timeoutS, id);
         return reached ? { status: 200, body: { ok: true } } : error(408, `deadline_exceeded: machine not ${state}`);
       }
       case "Machines_create_lease": {
@@ -342,6 +434,7 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
 
   const respond = (c: Context, a: Answer) => {
     for (const [k, v] of Object.entries(a.headers ?? {})) c.header(k, v);
+    if (a.raw !== undefined) return c.body(a.raw, a.status as 200);
     return c.json(a.body ?? {}, a.status as 200);
   };
 
@@ -349,19 +442,26 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
   app$.all("*", async (c) => {
     const url = new URL(c.req.url);
     const method = c.req.method;
-    const text = await c.req.text();
     const nonce = c.req.header("fly-machine-lease-nonce") ?? null;
+    // Logged on arrival (what rate limits count), completed with the answer.
+    const entry: RecordedRequest = {
+      at: clock.now(),
+      received: clock.now(),
+      id: c.req.header(REQUEST_ID_HEADER) ?? null,
+      aborted: false,
+      method,
+      path: url.pathname,
+      action: null,
+      query: Object.fromEntries(url.searchParams),
+      nonce,
+      body: undefined,
+      status: 0,
+    };
+    requests.push(entry);
+    const id = entry.id;
+    const text = await c.req.text();
     const record = (status: number, action: FakeAction | null, body: unknown) =>
-      requests.push({
-        at: clock.now(),
-        method,
-        path: url.pathname,
-        action,
-        query: Object.fromEntries(url.searchParams),
-        nonce,
-        body,
-        status,
-      });
+      Object.assign(entry, { at: clock.now(), aborted: c.req.raw.signal.aborted, action, body, status });
     const violation = (status: number, problems: string[]) => {
       violations.push({ method, path: url.pathname + url.search, problems });
       record(status, null, text);
@@ -378,27 +478,36 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
     if (problems.length > 0) return violation(400, problems);
     const body: unknown = text.trim() === "" ? undefined : JSON.parse(text);
     const action = ACTIONS[op.operationId] ?? null;
+    entry.action = action;
+    let lateMs: number | undefined;
     const answer = async (): Promise<Answer> => {
       if (c.req.header("authorization") !== `Bearer ${token}`) return error(401, "unauthorized");
       if (!action) return error(501, `${op.operationId} is in the spec but not served by the fake`);
       if (op.params.app_name !== app) return error(404, `app ${op.params.app_name} not found`);
       const m = machines.get(op.params.machine_id ?? "");
       if (!m) return error(404, `machine ${op.params.machine_id} not found`);
-      const fault = faults.take(action);
-      if (fault) {
+      const fault = faults.take(action, randomFor(m.id));
+      lateMs = fault?.delayMs;
+      if (fault?.status !== undefined) {
+        const headers: Record<string, string> = {};
         const retryAfter = fault.retryAfterS ?? (fault.status === 429 ? 1 : undefined);
-        const headers = retryAfter === undefined ? undefined : { "retry-after": String(retryAfter) };
-        return error(fault.status, fault.error ?? `injected ${fault.status}`, headers);
+        if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter);
+        if (fault.location !== undefined) headers.location = fault.location;
+        const a = error(fault.status, fault.error ?? `injected ${fault.status}`, headers);
+        if (fault.rawBody !== undefined) a.raw = fault.rawBody;
+        return a;
       }
       const wait = limited(m.id, action);
       if (wait !== null) {
         rateLimited++;
         return error(429, "rate limit exceeded", { "retry-after": String(wait) });
       }
-      return handle(op, m, url.searchParams, nonce, body);
+      return handle(op, m, url.searchParams, nonce, body, id);
     };
     const a = await answer();
-    if (a.status >= 200 && a.status < 300) {
+    if (lateMs !== undefined) await delay(lateMs, id, c.req.raw.signal);
+    // An injected raw body is the test's business, not the fake's answer.
+    if (a.status >= 200 && a.status < 300 && a.raw === undefined) {
       const own = spec.checkResponse(op, a.status, a.body);
       if (own.length > 0) selfViolations.push({ method, path: url.pathname, problems: own });
     }
@@ -412,13 +521,14 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
   });
   const port = (server.address() as AddressInfo).port;
 
-  return {
+  const fake: FlyFake = {
     url: `http://127.0.0.1:${port}`,
     token,
     app,
     machines,
     faults,
     transitionMs,
+    slowTransitions: options.slowTransitions ?? null,
     requests,
     violations,
     selfViolations,
@@ -427,6 +537,10 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
     },
     get parked() {
       return parked;
+    },
+    parkedIds,
+    get slowed() {
+      return slowed;
     },
     addMachine,
     replace(id, ms) {
@@ -443,9 +557,11 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
     },
     async close() {
       for (const w of waiters) w.done(false);
+      for (const d of delays) d();
       for (const m of machines.values()) if (m.timer) clock.clearTimeout(m.timer);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return fake;
 }

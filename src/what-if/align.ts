@@ -1,0 +1,195 @@
+// Lines a replay's decisions up with the recorded ones as both stream in, oldest first.
+//
+// A `create` decision matches `create`, a facts decision the one of the same memory version,
+// a substrate decision the one of the same name and time. A timer firing matches the
+// replay's firing of the same name when that came within LATE_AFTER_MS after it (a real server
+// fires a little late, the virtual clock never does) or, for a firing marked late (after
+// downtime), the replay's earliest unmatched firing of that name before it. A row differs
+// when only one side has it, or the outcomes, the resulting states or the rules fired differ.
+//
+// Memory stays bounded: what finds no match within WINDOW_MS behind both streams is given up
+// as a difference (so a late firing looks back that far at most), and of the differences only
+// the earliest `maxRows` are kept (all are counted).
+
+import { LATE_AFTER_MS } from "../core/timers.ts";
+import type { Decision, Trigger } from "../core/types.ts";
+
+export interface ReplaySide {
+  decisionId?: string;
+  outcome: string;
+  toState: string;
+  fired: string[];
+}
+
+export interface ReplayRow {
+  key: string;
+  at: string;
+  trigger: Trigger;
+  actual: ReplaySide | null;
+  candidate: ReplaySide | null;
+}
+
+/** How far behind both streams a decision may wait for its match (well over LATE_AFTER_MS). */
+export const WINDOW_MS = 60_000;
+
+/** What alignment keeps of a decision. */
+interface Entry {
+  key: string;
+  at: number;
+  trigger: Trigger;
+  side: ReplaySide;
+}
+
+export function keyOf(d: Pick<Decision, "trigger" | "memoryVersion" | "at">): string {
+  const t = d.trigger;
+  if (t.kind === "create") return "create";
+  if (t.kind === "facts") return `facts#${d.memoryVersion}`;
+  return `${t.kind}:${t.name ?? ""}@${new Date(d.at).toISOString()}`;
+}
+
+const entryOf = (d: Decision, recorded: boolean): Entry => ({
+  key: keyOf(d),
+  at: d.at,
+  trigger: d.trigger,
+  side: {
+    ...(recorded ? { decisionId: d.id } : {}),
+    outcome: d.outcome,
+    toState: d.toState,
+    fired: d.fired.map((f) => f.rule).sort(),
+  },
+});
+
+const same = (a: Entry | null, c: Entry | null) =>
+  a !== null &&
+  c !== null &&
+  a.side.outcome === c.side.outcome &&
+  a.side.toState === c.side.toState &&
+  a.side.fired.join("\u0000") === c.side.fired.join("\u0000");
+
+const isTimer = (e: Entry) => e.trigger.kind === "timer";
+
+/** Earlier first: by time, then key. */
+const before = (x: { at: number; key: string }, y: { at: number; key: string }) =>
+  x.at - y.at || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0);
+
+export class Aligner {
+  /** Recorded decisions and replayed ones, fed so far. */
+  actualCount = 0;
+  candidateCount = 0;
+  /** Rows that differ, kept or not. */
+  differenceCount = 0;
+  /** The earliest differing rows, at most maxRows, in order. */
+  private readonly kept: { at: number; key: string; row: ReplayRow }[] = [];
+  private readonly actualByKey = new Map<string, Entry>();
+  private readonly candidateByKey = new Map<string, Entry>();
+  /** Recorded timer firings whose window (up to LATE_AFTER_MS after them) is still open. */
+  private readonly waiting: Entry[] = [];
+  /** Replayed timer firings not matched yet, in the order they fired. */
+  private readonly open: Entry[] = [];
+
+  constructor(private readonly maxRows: number) {}
+
+  actual(d: Decision): void {
+    this.actualCount++;
+    const a = entryOf(d, true);
+    if (isTimer(a)) {
+      let i = this.waiting.length;
+      while (i > 0 && this.waiting[i - 1]!.at > a.at) i--;
+      this.waiting.splice(i, 0, a);
+      return;
+    }
+    const c = this.candidateByKey.get(a.key);
+    if (c) {
+      this.candidateByKey.delete(a.key);
+      this.emit(a, c);
+      return;
+    }
+    const twin = this.actualByKey.get(a.key);
+    if (twin) this.emit(twin, null);
+    this.actualByKey.set(a.key, a);
+  }
+
+  candidate(d: Decision): void {
+    this.candidateCount++;
+    const c = entryOf(d, false);
+    if (isTimer(c)) {
+      this.open.push(c);
+      return;
+    }
+    const a = this.actualByKey.get(c.key);
+    if (a) {
+      this.actualByKey.delete(c.key);
+      this.emit(a, c);
+      return;
+    }
+    const twin = this.candidateByKey.get(c.key);
+    if (twin) this.emit(null, twin);
+    this.candidateByKey.set(c.key, c);
+  }
+
+  /**
+   * The replay has made every decision up to `replayed` (its clock) and the recorded ones up
+   * to `recorded` have been fed: matches the recorded timer firings whose window has closed,
+   * and gives up on what has waited longer than WINDOW_MS.
+   */
+  advance(replayed: number, recorded: number): void {
+    this.matchTimers(replayed);
+    const cutoff = Math.min(replayed, recorded) - WINDOW_MS;
+    // Both maps and `open` fill in time order: the old entries are at the front.
+    for (const [key, a] of this.actualByKey) {
+      if (a.at >= cutoff) break;
+      this.actualByKey.delete(key);
+      this.emit(a, null);
+    }
+    for (const [key, c] of this.candidateByKey) {
+      if (c.at >= cutoff) break;
+      this.candidateByKey.delete(key);
+      this.emit(null, c);
+    }
+    let stale = 0;
+    while (stale < this.open.length && this.open[stale]!.at < cutoff) stale++;
+    for (const c of this.open.splice(0, stale)) this.emit(null, c);
+  }
+
+  /** Both streams are complete: everything left is a difference. Returns the rows kept. */
+  finish(): ReplayRow[] {
+    this.advance(Infinity, Infinity);
+    return this.kept.map((k) => k.row);
+  }
+
+  private matchTimers(replayed: number): void {
+    while (this.waiting.length > 0 && this.waiting[0]!.at + LATE_AFTER_MS <= replayed) {
+      const a = this.waiting.shift()!;
+      const i = this.open.findIndex(
+        (c) =>
+          c.trigger.name === a.trigger.name &&
+          c.at <= a.at + LATE_AFTER_MS &&
+          (a.trigger.late === true || c.at >= a.at - LATE_AFTER_MS),
+      );
+      this.emit(a, i >= 0 ? this.open.splice(i, 1)[0]! : null);
+    }
+  }
+
+  private emit(a: Entry | null, c: Entry | null): void {
+    if (same(a, c)) return;
+    this.differenceCount++;
+    const any = (a ?? c)!;
+    const item = { at: any.at, key: any.key, row: rowOf(any, a, c) };
+    const kept = this.kept;
+    if (kept.length >= this.maxRows) {
+      if (kept.length === 0 || before(item, kept[kept.length - 1]!) >= 0) return;
+      kept.pop();
+    }
+    let i = kept.length;
+    while (i > 0 && before(item, kept[i - 1]!) < 0) i--;
+    kept.splice(i, 0, item);
+  }
+}
+
+const rowOf = (any: Entry, a: Entry | null, c: Entry | null): ReplayRow => ({
+  key: any.key,
+  at: new Date(any.at).toISOString(),
+  trigger: any.trigger,
+  actual: a ? a.side : null,
+  candidate: c ? c.side : null,
+});

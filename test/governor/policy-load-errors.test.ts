@@ -1,0 +1,112 @@
+// Loading a policy file never crashes the server: a file that is malformed, too big, or that
+// describes too much work is a refused file with a message, on start and on hot reload alike.
+
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { MAX_CONDITION_NODES, MAX_POLICY_CHARS } from "../../src/contracts/policy-budget.ts";
+import { PolicyWatcher } from "../../src/governor/policy-watcher.ts";
+import type { LoadResult } from "../../src/governor/policy-registry.ts";
+import { SystemClock } from "../../src/timers/clock.ts";
+import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
+
+let s: TestServices | null = null;
+let watcher: PolicyWatcher | null = null;
+const dirs: string[] = [];
+afterEach(async () => {
+  watcher?.close();
+  await s?.close();
+  s = null;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const failures: Error[] = [];
+
+async function setup(armSchedules?: (name: string) => Promise<unknown>) {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-rules-"));
+  dirs.push(dir);
+  cpSync(RULES_DIR, dir, { recursive: true });
+  s = await makeServices({ rulesDir: dir });
+  const arm = armSchedules ?? ((name: string) => s!.governor.armSchedules(name));
+  watcher = new PolicyWatcher(dir, s.policies, arm, new SystemClock(), {
+    reloaded: () => {},
+    failed: (e) => failures.push(e),
+  });
+  const file = join(dir, "queue-worker.json");
+  const doc = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  return { file, doc };
+}
+
+const refused = (r: LoadResult | { removed: true }) => {
+  if ("removed" in r || r.ok) throw new Error(`expected a refused file, got ${JSON.stringify(r)}`);
+  return r.error.errors;
+};
+
+describe("a hot-reloaded file", () => {
+  test("with a path escape JSON does not know is refused, not an exception", async () => {
+    const { file, doc } = await setup();
+    const rule = {
+      name: "odd",
+      conditions: { all: [{ fact: "memory", path: '$["\\x"]', operator: "equal", value: 1 }] },
+      event: { type: "wake" },
+    };
+    writeFileSync(file, JSON.stringify({ ...doc, version: "2", rules: [rule] }));
+    expect(refused(await watcher!.reload(file))).toContainEqual({
+      path: "$.rules[0].conditions.all[0].path",
+      message: expect.stringMatching(/^must be a path/),
+    });
+    expect(s!.policies.get("queue-worker")!.version).toBe("1");
+  });
+
+  test("that expands to billions of condition nodes is refused", async () => {
+    const { file, doc } = await setup();
+    const conditions: Record<string, unknown> = { c0: { all: [{ fact: "now", operator: "equal", value: 0 }] } };
+    for (let i = 1; i <= 30; i++)
+      conditions[`c${i}`] = { all: [{ condition: `c${i - 1}` }, { condition: `c${i - 1}` }] };
+    const rules = [{ name: "boom", conditions: { condition: "c30" }, event: { type: "wake" } }];
+    writeFileSync(file, JSON.stringify({ ...doc, version: "2", conditions, rules }));
+    const errors = refused(await watcher!.reload(file));
+    expect(errors.map((e) => e.message).join("\n")).toContain(`at most ${MAX_CONDITION_NODES} are allowed`);
+    expect(s!.policies.list().errors.map((e) => e.file)).toEqual([file]);
+    expect(s!.policies.get("queue-worker")!.version).toBe("1");
+  });
+
+  test("nested past the document limit is refused without a stack overflow", async () => {
+    const { file, doc } = await setup();
+    const deep = "[".repeat(100_000) + "]".repeat(100_000);
+    writeFileSync(file, `${JSON.stringify({ ...doc, version: "2" }).slice(0, -1)},"defaults":{"x":${deep}}}`);
+    expect(refused(await watcher!.reload(file))[0]!.message).toMatch(/^nesting deeper than 64 levels/);
+  });
+
+  test("larger than the limit is refused before it is parsed", async () => {
+    const { file, doc } = await setup();
+    const text = JSON.stringify({ ...doc, version: "2", description: "x".repeat(MAX_POLICY_CHARS) });
+    writeFileSync(file, text);
+    expect(refused(await watcher!.reload(file))).toEqual([
+      { path: "$", message: `the policy file is ${text.length} characters: at most ${MAX_POLICY_CHARS} are allowed` },
+    ]);
+  });
+
+  test("whose schedules fail to re-arm is still loaded, and the reload does not reject", async () => {
+    const { file, doc } = await setup(() => Promise.reject(new Error("store is closed")));
+    writeFileSync(file, JSON.stringify({ ...doc, version: "2" }));
+    const r = await watcher!.reload(file);
+    if ("removed" in r || !r.ok) throw new Error(`expected a loaded file, got ${JSON.stringify(r)}`);
+    expect(r.warnings).toContainEqual({
+      path: "$.schedules",
+      message: "the policy is loaded, but re-arming its schedules failed: store is closed",
+    });
+    expect(s!.policies.get("queue-worker")!.version).toBe("2");
+  });
+});
+
+describe("the directory watcher", () => {
+  test("reports an error instead of throwing it", async () => {
+    await setup();
+    watcher!.start();
+    const fsWatcher = (watcher as unknown as { watcher: import("node:fs").FSWatcher }).watcher;
+    expect(() => fsWatcher.emit("error", new Error("ENOENT: the rules directory is gone"))).not.toThrow();
+    expect(failures.map((e) => e.message)).toEqual(["ENOENT: the rules directory is gone"]);
+  });
+});

@@ -1,0 +1,84 @@
+// Bounded resources a client can fill: an object's mailbox (VIGIL_MAILBOX_LIMIT). Past the
+// limit a request is refused with a 429 and Retry-After, and nothing of it is queued or kept.
+
+import { afterEach, describe, expect, test } from "vitest";
+import type { CommitBatch } from "../../src/core/store.ts";
+import { createApp } from "../../src/http/app.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { makeServices, type TestServices } from "../helpers/services.ts";
+import { expectProblem } from "./harness.ts";
+
+/** A store whose commits wait until `open()`: requests pile up in the object's mailbox. */
+class GatedStore extends MemoryStore {
+  private gate: Promise<void> | null = null;
+  private release = () => {};
+  close_(): void {
+    this.gate = new Promise((r) => (this.release = r));
+  }
+  open(): void {
+    this.release();
+    this.gate = null;
+  }
+  override async commit(batches: CommitBatch[]): Promise<void> {
+    if (this.gate) await this.gate;
+    return super.commit(batches);
+  }
+}
+
+let services: TestServices | null = null;
+afterEach(async () => {
+  await services?.close();
+  services = null;
+});
+
+describe("the mailbox limit", () => {
+  test("past VIGIL_MAILBOX_LIMIT requests waiting for one object, a 429 with Retry-After; the others commit", async () => {
+    const store = new GatedStore();
+    services = await makeServices({ store, mailboxLimit: 3 });
+    const app = createApp({
+      governor: services.governor,
+      policies: services.policies,
+      whatIf: services.whatIf,
+      tokens: [],
+    });
+    const post = (path: string, json: unknown) =>
+      app.request(path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(json),
+      });
+    const put = await app.request("/v1/objects/w1", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ policy: "queue-worker" }),
+    });
+    expect(put.status).toBe(201);
+
+    store.close_();
+    // One running (waiting for its commit) and two queued: the mailbox is full.
+    const waiting = [1, 2, 3].map((n) => post("/v1/objects/w1/facts", { facts: { queue: { depth: n } } }));
+    await new Promise((r) => setImmediate(r));
+    const refused = await post("/v1/objects/w1/facts", { facts: { queue: { depth: 99 } } });
+    const text = await refused.text();
+    const problem = expectProblem(
+      { status: refused.status, headers: refused.headers, body: JSON.parse(text), text },
+      429,
+      "too-many-requests",
+    );
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(problem.detail).toContain("VIGIL_MAILBOX_LIMIT");
+    // Another object is not refused (its commit waits for the store like the others).
+    const other = app.request("/v1/objects/w2", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ policy: "queue-worker" }),
+    });
+    store.open();
+    expect((await other).status).toBe(201);
+    expect((await Promise.all(waiting)).map((r) => r.status)).toEqual([200, 200, 200]);
+    const object = await services.governor.getObject("w1");
+    expect(object?.memory).toEqual({ queue: { depth: 3 } });
+    // Once the mailbox has room, the object takes requests again.
+    expect((await post("/v1/objects/w1/facts", { facts: { queue: { depth: 4 } } })).status).toBe(200);
+  });
+});
