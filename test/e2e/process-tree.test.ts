@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
-import { groupMembers, isGone, readStat } from "../../src/substrate/process/proc.ts";
+import { groupMembers, readStat } from "../../src/substrate/process/proc.ts";
 import { startVigil, type VigilProcess } from "../helpers/process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-tree-e2e-"));
@@ -82,9 +82,8 @@ test("SIGINT to the server's group spares the tree; a restart re-adopts it and f
   // Ctrl-C in the server's terminal: the server stops cleanly, the tree runs on.
   process.kill(-first.child.pid!, "SIGINT");
   expect(await first.exited).toBe(0);
-  expect(tree.filter((p) => readStat(p) && !isGone(readStat(p)!) && state(p) !== "T")).toEqual(
-    tree.filter((p) => readStat(p) && !isGone(readStat(p)!)),
-  );
+  // Each pid read once: a short-lived member (a `sleep`) may exit between two reads.
+  expect(tree.filter((p) => state(p) === "T")).toEqual([]);
   expect(state(pid)).toMatch(/^[RSD]$/);
 
   const second = await startVigil(env, [], { ownGroup: true });
