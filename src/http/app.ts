@@ -10,6 +10,7 @@ import type { WhatIfApi } from "../what-if/service.ts";
 import { authenticator, type TokenConfig } from "./auth.ts";
 import type { RouteDeps } from "./deps.ts";
 import { loopbackOnly } from "./loopback.ts";
+import { openApiRoutes } from "./openapi.ts";
 import { errorResponse, methodNotAllowedHandler, notFoundHandler, problemResponse } from "./problem.ts";
 import { decisionRoutes } from "./routes/decisions.ts";
 import { factRoutes } from "./routes/facts.ts";
@@ -63,6 +64,8 @@ export function createApp(services: AppServices): Hono {
   decisionRoutes(app, deps);
   whatIfRoutes(app, deps);
   policyRoutes(app, deps);
+  // The document lists every route registered on `app` by the time it is first asked for.
+  openApiRoutes(app);
 
   app.notFound(notFoundHandler);
   app.onError((error, c) => errorResponse(error, (e) => report(e, c.req.method, c.req.path)));

@@ -2,7 +2,7 @@
 // objects in which each item succeeds or fails on its own.
 
 import type { Hono } from "hono";
-import { batchFactsSchema, IDEMPOTENCY_KEY_PATTERN } from "../../contracts/http.ts";
+import { batchFactsSchema, factsBodySchema, IDEMPOTENCY_KEY_PATTERN } from "../../contracts/http.ts";
 import type { Problem } from "../../core/errors.ts";
 import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
@@ -10,34 +10,76 @@ import { KEY_RULE, postFacts } from "../facts-endpoint.ts";
 import { validationProblem } from "../problem.ts";
 import { check, readJson } from "../validation.ts";
 import { batchItemView } from "../views.ts";
+import { z } from "zod";
+import { batchReply, factsReply, minimalFactsReply } from "../../contracts/api-replies.ts";
+import { operation } from "../openapi.ts";
 
 export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDeps): void {
   // The server answers this route on its fast path (fast-path.ts) when it can; the same
   // endpoint runs here for what the fast path hands over, and for tests through app.request().
-  app.post("/v1/objects/:id/facts", auth("write:facts"), body, async (c) => {
-    const reply = await postFacts(governor, {
-      id: c.req.param("id"),
-      contentType: c.req.header("content-type"),
-      idempotencyKey: c.req.header("idempotency-key"),
-      prefer: c.req.header("prefer"),
-      body: () => c.req.text(),
-      secrets: requestSeesSecrets(c),
-    });
-    return c.body(reply.body, 200, reply.headers);
-  });
+  app.post(
+    "/v1/objects/:id/facts",
+    operation({
+      summary: "Send facts to one object: a JSON Merge Patch of its memory, then one evaluation",
+      tag: "facts",
+      scope: "write:facts",
+      params: { id: null },
+      headers: {
+        "Idempotency-Key": "1-200 printable ASCII characters: a repeat with the same body applies nothing",
+        Prefer: "return=minimal: reply with the decision summary only",
+      },
+      body: { schema: factsBodySchema },
+      replies: {
+        200: {
+          description: "The object after the arrival and the decision it took (`{decision}` alone with return=minimal)",
+          schema: z.union([factsReply, minimalFactsReply]),
+        },
+      },
+      problems: {
+        404: "no such object",
+        409: "the Idempotency-Key was used with another body",
+        429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
+      },
+    }),
+    auth("write:facts"),
+    body,
+    async (c) => {
+      const reply = await postFacts(governor, {
+        id: c.req.param("id"),
+        contentType: c.req.header("content-type"),
+        idempotencyKey: c.req.header("idempotency-key"),
+        prefer: c.req.header("prefer"),
+        body: () => c.req.text(),
+        secrets: requestSeesSecrets(c),
+      });
+      return c.body(reply.body, 200, reply.headers);
+    },
+  );
 
-  app.post("/v1/facts", auth("write:facts"), body, async (c) => {
-    const input = check(batchFactsSchema, await readJson(c), "batch");
-    // A malformed key is a client bug in the request's shape, like a missing field: the
-    // whole batch is refused. What depends on the objects (unknown id, bad patch) fails
-    // per item, inside `results`.
-    const problems: Problem[] = [];
-    input.items.forEach((item, i) => {
-      if (item.idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(item.idempotencyKey))
-        problems.push({ path: `$.items[${i}].idempotencyKey`, message: KEY_RULE });
-    });
-    if (problems.length > 0) throw validationProblem("invalid batch", problems);
-    const results = await governor.postFactsBatch(input.items);
-    return c.json({ results: results.map((r) => batchItemView(r, (e) => report(e, c.req.method, c.req.path))) });
-  });
+  app.post(
+    "/v1/facts",
+    operation({
+      summary: "Send facts to many objects; each item succeeds or fails on its own",
+      tag: "facts",
+      scope: "write:facts",
+      body: { schema: batchFactsSchema },
+      replies: { 200: { description: "One result per item, in order", schema: batchReply } },
+    }),
+    auth("write:facts"),
+    body,
+    async (c) => {
+      const input = check(batchFactsSchema, await readJson(c), "batch");
+      // A malformed key is a client bug in the request's shape, like a missing field: the
+      // whole batch is refused. What depends on the objects (unknown id, bad patch) fails
+      // per item, inside `results`.
+      const problems: Problem[] = [];
+      input.items.forEach((item, i) => {
+        if (item.idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(item.idempotencyKey))
+          problems.push({ path: `$.items[${i}].idempotencyKey`, message: KEY_RULE });
+      });
+      if (problems.length > 0) throw validationProblem("invalid batch", problems);
+      const results = await governor.postFactsBatch(input.items);
+      return c.json({ results: results.map((r) => batchItemView(r, (e) => report(e, c.req.method, c.req.path))) });
+    },
+  );
 }

@@ -11,6 +11,8 @@ import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
 import type { Reply } from "../facts-endpoint.ts";
 import { HttpProblem } from "../problem.ts";
+import { objectPage, objectReply } from "../../contracts/api-replies.ts";
+import { operation } from "../openapi.ts";
 import { check, jsonMediaType, objectIdParam, parseJsonBody, queryParams } from "../validation.ts";
 import { decodeCursor, encodeCursor, objectView } from "../views.ts";
 
@@ -28,53 +30,109 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
   /** An object as clients see it, with the version of its policy loaded now. */
   const view = (o: ObjectRecord, secrets: boolean) => objectView(o, policies.get(o.policy)?.version ?? null, secrets);
 
-  app.get("/v1/objects", auth("read"), async (c) => {
-    const q = queryParams(c, listObjectsQuery);
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-    const page = await governor.listObjects({ state: q.state, policy: q.policy, limit: q.limit, after });
-    const secrets = requestSeesSecrets(c);
-    // Each item is serialized once, and the page stops before the next item would pass
-    // PAGE_BYTES; the cursor then goes on after the last item it holds.
-    const items: string[] = [];
-    let bytes = 0;
-    let lastId: string | undefined;
-    for (const o of page.items) {
-      const json = JSON.stringify(view(o, secrets));
-      const size = Buffer.byteLength(json) + 1;
-      if (items.length > 0 && bytes + size > PAGE_BYTES - PAGE_OVERHEAD) break;
-      items.push(json);
-      bytes += size;
-      lastId = o.id;
-    }
-    const more = items.length < page.items.length || page.more;
-    const cursor = more && lastId !== undefined ? `,"nextCursor":${JSON.stringify(encodeCursor(lastId))}` : "";
-    return c.body(`{"items":[${items.join(",")}]${cursor}}`, 200, { "content-type": "application/json" });
-  });
+  app.get(
+    "/v1/objects",
+    operation({
+      summary: "List objects by id, filtered by state and policy",
+      tag: "objects",
+      scope: "read",
+      query: listObjectsQuery,
+      replies: { 200: { description: "A page of at most `limit` objects and 4 MiB", schema: objectPage } },
+    }),
+    auth("read"),
+    async (c) => {
+      const q = queryParams(c, listObjectsQuery);
+      const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+      const page = await governor.listObjects({ state: q.state, policy: q.policy, limit: q.limit, after });
+      const secrets = requestSeesSecrets(c);
+      // Each item is serialized once, and the page stops before the next item would pass
+      // PAGE_BYTES; the cursor then goes on after the last item it holds.
+      const items: string[] = [];
+      let bytes = 0;
+      let lastId: string | undefined;
+      for (const o of page.items) {
+        const json = JSON.stringify(view(o, secrets));
+        const size = Buffer.byteLength(json) + 1;
+        if (items.length > 0 && bytes + size > PAGE_BYTES - PAGE_OVERHEAD) break;
+        items.push(json);
+        bytes += size;
+        lastId = o.id;
+      }
+      const more = items.length < page.items.length || page.more;
+      const cursor = more && lastId !== undefined ? `,"nextCursor":${JSON.stringify(encodeCursor(lastId))}` : "";
+      return c.body(`{"items":[${items.join(",")}]${cursor}}`, 200, { "content-type": "application/json" });
+    },
+  );
 
   // The server answers this route on its fast path (fast-path.ts) when it can; the same
   // endpoint runs here for what the fast path hands over, and for tests through app.request().
-  app.put("/v1/objects/:id", auth("write:objects"), body, async (c) => {
-    const reply = await putObjectEndpoint(governor, policies, {
-      id: c.req.param("id"),
-      contentType: c.req.header("content-type"),
-      body: () => c.req.text(),
-    });
-    return c.body(reply.body, reply.status as 200 | 201, reply.headers);
-  });
+  app.put(
+    "/v1/objects/:id",
+    operation({
+      summary: "Create an object, or change its policy or substrate binding",
+      tag: "objects",
+      scope: "write:objects",
+      params: { id: null },
+      body: { schema: putObjectSchema },
+      replies: {
+        200: { description: "Updated", schema: objectReply },
+        201: { description: "Created (Location names it)", schema: objectReply },
+      },
+      problems: {
+        409: "the memory differs from the stored memory (memory changes only through facts)",
+        429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
+      },
+    }),
+    auth("write:objects"),
+    body,
+    async (c) => {
+      const reply = await putObjectEndpoint(governor, policies, {
+        id: c.req.param("id"),
+        contentType: c.req.header("content-type"),
+        body: () => c.req.text(),
+      });
+      return c.body(reply.body, reply.status as 200 | 201, reply.headers);
+    },
+  );
 
-  app.get("/v1/objects/:id", auth("read"), async (c) => {
-    const id = objectIdParam(c);
-    const object = await governor.getObject(id);
-    if (!object) throw notFound(id);
-    return c.json(view(object, requestSeesSecrets(c)));
-  });
+  app.get(
+    "/v1/objects/:id",
+    operation({
+      summary: "One object: state, memory, substrate, timers",
+      tag: "objects",
+      scope: "read",
+      params: { id: null },
+      replies: { 200: { description: "The object", schema: objectReply } },
+      problems: { 404: "no such object" },
+    }),
+    auth("read"),
+    async (c) => {
+      const id = objectIdParam(c);
+      const object = await governor.getObject(id);
+      if (!object) throw notFound(id);
+      return c.json(view(object, requestSeesSecrets(c)));
+    },
+  );
 
-  app.delete("/v1/objects/:id", auth("write:objects"), async (c) => {
-    const id = objectIdParam(c);
-    const q = queryParams(c, deleteObjectQuery);
-    if (!(await governor.deleteObject(id, q.compute))) throw notFound(id);
-    return c.body(null, 204);
-  });
+  app.delete(
+    "/v1/objects/:id",
+    operation({
+      summary: "Delete an object; its compute is stopped first unless compute=keep",
+      tag: "objects",
+      scope: "write:objects",
+      params: { id: null },
+      query: deleteObjectQuery,
+      replies: { 204: { description: "Deleted" } },
+      problems: { 404: "no such object" },
+    }),
+    auth("write:objects"),
+    async (c) => {
+      const id = objectIdParam(c);
+      const q = queryParams(c, deleteObjectQuery);
+      if (!(await governor.deleteObject(id, q.compute))) throw notFound(id);
+      return c.body(null, 204);
+    },
+  );
 }
 
 export interface PutObjectRequest {

@@ -5,20 +5,60 @@ import type { Hono } from "hono";
 import type { RouteDeps } from "../deps.ts";
 import { HttpProblem, validationProblem } from "../problem.ts";
 import { readJson } from "../validation.ts";
+import { z } from "zod";
+import { policyList, policyReply, validateReply } from "../../contracts/api-replies.ts";
+import { policySchema } from "../../contracts/policy.ts";
+import { operation } from "../openapi.ts";
 
 export function policyRoutes(app: Hono, { policies, auth, body }: RouteDeps): void {
-  app.get("/v1/policies", auth("read"), (c) => c.json(policies.list()));
+  app.get(
+    "/v1/policies",
+    operation({
+      summary: "The loaded policies, and the files refused",
+      tag: "policies",
+      scope: "read",
+      replies: {
+        200: { description: "Each policy's version, hash and engine; `errors` per refused file", schema: policyList },
+      },
+    }),
+    auth("read"),
+    (c) => c.json(policies.list()),
+  );
 
-  app.get("/v1/policies/:name", auth("read"), (c) => {
-    const name = c.req.param("name");
-    const policy = policies.get(name);
-    if (!policy) throw new HttpProblem("not-found", `policy "${name.slice(0, 128)}" is not loaded`);
-    return c.json(policy);
-  });
+  app.get(
+    "/v1/policies/:name",
+    operation({
+      summary: "One loaded policy, with its document",
+      tag: "policies",
+      scope: "read",
+      params: { name: z.string().describe("The policy's name") },
+      replies: { 200: { description: "The policy", schema: policyReply } },
+      problems: { 404: "no policy of that name is loaded" },
+    }),
+    auth("read"),
+    (c) => {
+      const name = c.req.param("name");
+      const policy = policies.get(name);
+      if (!policy) throw new HttpProblem("not-found", `policy "${name.slice(0, 128)}" is not loaded`);
+      return c.json(policy);
+    },
+  );
 
-  app.post("/v1/policies/validate", auth("read"), body, async (c) => {
-    const result = policies.validate(await readJson(c));
-    if (!result.valid) throw validationProblem("the policy is invalid", result.errors);
-    return c.json({ valid: true, warnings: result.warnings });
-  });
+  app.post(
+    "/v1/policies/validate",
+    operation({
+      summary: "Check a policy document",
+      tag: "policies",
+      scope: "read",
+      body: { schema: policySchema, description: "A policy document, as in a rule file" },
+      replies: { 200: { description: "Valid, with warnings about likely mistakes", schema: validateReply } },
+    }),
+    auth("read"),
+    body,
+    async (c) => {
+      const result = policies.validate(await readJson(c));
+      if (!result.valid) throw validationProblem("the policy is invalid", result.errors);
+      return c.json({ valid: true, warnings: result.warnings });
+    },
+  );
 }

@@ -6,23 +6,57 @@ import { evaluateBodySchema, replayBodySchema } from "../../contracts/http.ts";
 import type { RouteDeps } from "../deps.ts";
 import { check, objectIdParam, readJson } from "../validation.ts";
 import { decisionView } from "../views.ts";
+import { dryRunReply, replayReply } from "../../contracts/api-replies.ts";
+import { operation } from "../openapi.ts";
 
 export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body }: RouteDeps): void {
   // An empty body is a manual evaluation now.
-  app.post("/v1/objects/:id/evaluate", auth("read"), body, async (c) => {
-    const id = objectIdParam(c);
-    const input = check(evaluateBodySchema, await readJson(c, { optional: true }), "dry run");
-    const decision = await governor.evaluate(id, {
-      facts: input.facts,
-      at: input.at === undefined ? undefined : Date.parse(input.at),
-      policy: input.policy,
-    });
-    return c.json({ decision: decisionView(decision) });
-  });
+  app.post(
+    "/v1/objects/:id/evaluate",
+    operation({
+      summary: "Dry run: what the object would decide now, given facts, a moment or a candidate policy",
+      tag: "what-if",
+      scope: "read",
+      params: { id: null },
+      body: { schema: evaluateBodySchema, description: "Optional: an empty body is a manual evaluation now" },
+      replies: { 200: { description: "The decision, with `dryRun: true`; nothing is stored", schema: dryRunReply } },
+      problems: { 404: "no such object", 503: "the candidate took longer than its deadline (5 s)" },
+    }),
+    auth("read"),
+    body,
+    async (c) => {
+      const id = objectIdParam(c);
+      const input = check(evaluateBodySchema, await readJson(c, { optional: true }), "dry run");
+      const decision = await governor.evaluate(id, {
+        facts: input.facts,
+        at: input.at === undefined ? undefined : Date.parse(input.at),
+        policy: input.policy,
+      });
+      return c.json({ decision: decisionView(decision) });
+    },
+  );
 
-  app.post("/v1/objects/:id/replay", auth("read"), body, async (c) => {
-    const id = objectIdParam(c);
-    const input = check(replayBodySchema, await readJson(c), "replay");
-    return c.json(await whatIf.replay(id, input.policy));
-  });
+  app.post(
+    "/v1/objects/:id/replay",
+    operation({
+      summary: "Replay a candidate policy over the object's recorded history",
+      tag: "what-if",
+      scope: "read",
+      params: { id: null },
+      body: { schema: replayBodySchema },
+      replies: { 200: { description: "The decisions that would differ, side by side", schema: replayReply } },
+      problems: {
+        404: "no such object",
+        409: "retention folded the journal while the replay read it; send it again",
+        503: "the replay took longer than its deadline (5 s)",
+      },
+    }),
+    auth("read"),
+    body,
+    async (c) => {
+      const id = objectIdParam(c);
+      const input = check(replayBodySchema, await readJson(c), "replay");
+      return c.json(await whatIf.replay(id, input.policy));
+    },
+  );
 }

@@ -1,0 +1,169 @@
+// What HTTP API v1 answers with, as zod schemas: the OpenAPI document (http/openapi.ts) is
+// generated from these and from the request schemas in http.ts, and a test parses real replies
+// with them, so the document cannot drift from what the server sends.
+
+import { z } from "zod";
+import {
+  ACTION_KINDS,
+  ACTION_STATUSES,
+  LIFECYCLE_STATES,
+  OUTCOMES,
+  TIMER_KINDS,
+  TRIGGER_KINDS,
+} from "../core/types.ts";
+
+const isoTime = z.iso.datetime().describe("ISO 8601, UTC");
+const json = z.json();
+
+export const problemReply = z
+  .object({
+    type: z.string().describe("A URI naming the kind of problem"),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    errors: z
+      .array(
+        z.object({ path: z.string().describe("A JSON path into the request: $.facts.queue"), message: z.string() }),
+      )
+      .optional(),
+  })
+  .meta({ id: "Problem", description: "RFC 9457 problem details (application/problem+json)" });
+
+export const objectReply = z
+  .object({
+    id: z.string(),
+    policy: z.object({ name: z.string(), version: z.string().nullable().describe("null: not loaded now") }),
+    state: z.enum(LIFECYCLE_STATES),
+    stateSince: isoTime,
+    memory: z.record(z.string(), json),
+    memoryVersion: z.number().int(),
+    substrate: z.object({
+      driver: z.string(),
+      config: z.record(z.string(), json).describe('A process env\'s values are "***" without write:objects'),
+      observed: z
+        .looseObject({ status: z.enum(["running", "suspended", "stopped", "unknown"]), at: isoTime.nullable() })
+        .nullable()
+        .describe("What the driver last observed, with its own fields (pid, machine state, ...)"),
+    }),
+    holdUntil: isoTime.nullable(),
+    timers: z.array(z.object({ name: z.string(), dueAt: isoTime.nullable(), kind: z.enum(TIMER_KINDS) })),
+    lastDecisionId: z.string().nullable(),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  })
+  .meta({ id: "Object" });
+
+const conditionExplanation = z
+  .looseObject({
+    kind: z.enum(["fact", "all", "any", "not", "reference"]),
+    result: z.union([z.boolean(), z.literal("not-evaluated")]),
+    fact: z.string().optional(),
+    path: z.string().optional(),
+    operator: z.string().optional(),
+    value: json.optional(),
+    factValue: json.optional(),
+    condition: z.string().optional(),
+    get conditions() {
+      return z.array(conditionExplanation).optional();
+    },
+  })
+  .meta({ id: "ConditionExplanation" });
+
+const decisionFields = {
+  id: z.string(),
+  objectId: z.string(),
+  at: isoTime,
+  trigger: z.object({ kind: z.enum(TRIGGER_KINDS), name: z.string().optional(), late: z.boolean().optional() }),
+  policy: z.object({ name: z.string(), version: z.string(), hash: z.string() }),
+  memoryVersion: z.number().int(),
+  fired: z.array(z.object({ rule: z.string(), event: z.string(), params: z.record(z.string(), json) })),
+  outcome: z.enum(OUTCOMES),
+  fromState: z.enum(LIFECYCLE_STATES),
+  toState: z.enum(LIFECYCLE_STATES),
+  actions: z.array(z.object({ id: z.string(), kind: z.enum(ACTION_KINDS), status: z.enum(ACTION_STATUSES) })),
+  timers: z.array(
+    z.object({ name: z.string(), op: z.enum(["set", "cancel"]), dueAt: isoTime.optional(), kind: z.enum(TIMER_KINDS) }),
+  ),
+  notes: z.array(z.string()),
+  dryRun: z.boolean(),
+  durationMs: z.number(),
+};
+
+export const decisionReply = z
+  .object({
+    ...decisionFields,
+    explanation: z.object({
+      summary: z.string(),
+      rules: z.array(
+        z.object({ rule: z.string(), event: z.string(), fired: z.boolean(), conditions: conditionExplanation }),
+      ),
+    }),
+  })
+  .meta({ id: "Decision" });
+
+export const minimalDecisionReply = z
+  .object({ ...decisionFields, summary: z.string() })
+  .meta({ id: "DecisionSummary", description: "A decision without its explanation (Prefer: return=minimal)" });
+
+export const factsReply = z.object({ object: objectReply, decision: decisionReply });
+export const minimalFactsReply = z.object({ decision: minimalDecisionReply });
+
+export const objectPage = z.object({
+  items: z.array(objectReply),
+  nextCursor: z.string().optional().describe("Pass as `cursor` for the next page; absent on the last"),
+});
+export const decisionPage = z.object({ items: z.array(decisionReply) });
+
+export const batchReply = z.object({
+  results: z.array(
+    z.object({
+      objectId: z.string(),
+      decisionId: z.string().optional(),
+      outcome: z.enum(OUTCOMES).optional(),
+      error: problemReply.optional(),
+    }),
+  ),
+});
+
+export const dryRunReply = z.object({ decision: decisionReply });
+
+export const replayReply = z
+  .looseObject({
+    objectId: z.string(),
+    candidate: z.object({ name: z.string(), version: z.string(), hash: z.string() }),
+    from: isoTime.describe("Where the replay starts: the object's creation, or the snapshot retention left"),
+    comparedFrom: isoTime.optional().describe("Set when older decisions were pruned: the comparison starts here"),
+    until: isoTime.describe("The latest recorded decision"),
+    actualDecisions: z.number().int(),
+    candidateDecisions: z.number().int(),
+    evaluations: z.number().int(),
+    differences: z.array(z.record(z.string(), json)).describe("At most 1,000 rows, earliest first"),
+    differenceCount: z.number().int(),
+    skipped: z.array(z.string()).describe("Recorded evaluations that cannot be replayed: at most 1,000"),
+    skippedCount: z.number().int(),
+    truncated: z.boolean(),
+  })
+  .meta({ id: "ReplayReport" });
+
+const policyInfo = z.looseObject({
+  name: z.string(),
+  version: z.string(),
+  hash: z.string(),
+  file: z.string(),
+  loadedAt: isoTime,
+  description: z.string().optional(),
+  engine: z.object({ name: z.enum(["compiled", "json-rules-engine"]), reason: z.string().optional() }),
+});
+const policyError = z.looseObject({
+  file: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })),
+});
+
+export const policyList = z.object({ items: z.array(policyInfo), errors: z.array(policyError) });
+export const policyReply = policyInfo.extend({ rules: z.array(json), document: json });
+export const validateReply = z.object({
+  valid: z.literal(true),
+  warnings: z.array(z.object({ path: z.string(), message: z.string() })),
+});
+
+export const healthReply = z.looseObject({ status: z.string() });

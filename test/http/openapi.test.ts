@@ -1,0 +1,138 @@
+// The OpenAPI document: valid OpenAPI 3.1, every route the app serves is in it with its
+// problem replies, and the reply schemas it is generated from accept what the server really
+// sends (so the document cannot drift from the code).
+
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import type { z } from "zod";
+import * as replies from "../../src/contracts/api-replies.ts";
+import { setup, TOKEN_CONFIG, TOKENS, type Harness } from "./harness.ts";
+
+let h: Harness;
+beforeEach(async () => {
+  h = await setup();
+});
+afterEach(() => h.close());
+
+type Operation = { security?: unknown[]; responses: Record<string, { content?: Record<string, unknown> }> };
+type Doc = { openapi: string; paths: Record<string, Record<string, Operation>> };
+
+const document = async () => (await h.call("GET", "/openapi.json")).body as Doc;
+
+/** Every method and path the app routes, as the document spells paths (`{id}`). */
+function servedRoutes(app: Harness["app"]): string[] {
+  const seen = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === "ALL" || r.path === "/*" || r.path === "/docs") continue;
+    seen.add(`${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
+  }
+  return [...seen].sort();
+}
+
+const documented = (doc: Doc) =>
+  Object.entries(doc.paths)
+    .flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`))
+    .sort();
+
+describe("the document", () => {
+  test("is valid OpenAPI 3.1", async () => {
+    const doc = await document();
+    expect(doc.openapi).toBe("3.1.0");
+    const result = await new Validator().validate(doc as never);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  test("lists every route the app serves, and nothing else", async () => {
+    const doc = await document();
+    expect(servedRoutes(h.app).length).toBeGreaterThan(10);
+    expect(documented(doc)).toEqual(servedRoutes(h.app));
+  });
+
+  test("gives every route that takes a token its 401 and 403, as problem details", async () => {
+    const doc = await document();
+    for (const [path, ops] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(ops)) {
+        if (!op.security || op.security.length === 0) continue;
+        for (const status of ["401", "403"])
+          expect(Object.keys(op.responses[status]?.content ?? {}), `${method} ${path} ${status}`).toEqual([
+            "application/problem+json",
+          ]);
+      }
+  });
+
+  test("is served by /docs as an HTML reference that reads /openapi.json", async () => {
+    const res = await h.app.request("/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(await res.text()).toContain("/openapi.json");
+  });
+
+  test("needs no token where the API does", async () => {
+    const guarded = await setup({ tokens: TOKEN_CONFIG });
+    try {
+      expect((await guarded.call("GET", "/openapi.json")).status).toBe(200);
+      expect((await guarded.call("GET", "/v1/objects")).status).toBe(401);
+      expect((await guarded.call("GET", "/v1/objects", { token: TOKENS.read })).status).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
+describe("the reply schemas accept what the server sends", () => {
+  const accepts = (schema: z.ZodType, body: unknown) => {
+    const result = schema.safeParse(body);
+    expect(result.success ? [] : result.error.issues).toEqual([]);
+  };
+
+  test("objects, facts, decisions, what-if, policies, probes and problems", async () => {
+    const put = await h.call("PUT", "/v1/objects/w1", { json: { policy: "queue-worker" } });
+    expect(put.status).toBe(201);
+    accepts(replies.objectReply, put.body);
+    const facts = await h.call("POST", "/v1/objects/w1/facts", { json: { facts: { queue: { depth: 3 } } } });
+    accepts(replies.factsReply, facts.body);
+    const minimal = await h.call("POST", "/v1/objects/w1/facts", {
+      json: { facts: { queue: { depth: 0 } } },
+      headers: { prefer: "return=minimal" },
+    });
+    accepts(replies.minimalFactsReply, minimal.body);
+    await h.services.advance(5_000);
+    accepts(replies.objectReply, (await h.call("GET", "/v1/objects/w1")).body);
+    accepts(replies.objectPage, (await h.call("GET", "/v1/objects")).body);
+    const decisions = await h.call("GET", "/v1/objects/w1/decisions");
+    accepts(replies.decisionPage, decisions.body);
+    accepts(replies.decisionReply, (await h.call("GET", `/v1/decisions/${decisions.body.items[0].id}`)).body);
+    accepts(
+      replies.batchReply,
+      (
+        await h.call("POST", "/v1/facts", {
+          json: {
+            items: [
+              { objectId: "w1", facts: {} },
+              { objectId: "nope", facts: {} },
+            ],
+          },
+        })
+      ).body,
+    );
+    accepts(replies.dryRunReply, (await h.call("POST", "/v1/objects/w1/evaluate", { json: {} })).body);
+    const policy = (await h.call("GET", "/v1/policies/queue-worker")).body;
+    accepts(replies.policyReply, policy);
+    accepts(replies.policyList, (await h.call("GET", "/v1/policies")).body);
+    accepts(replies.validateReply, (await h.call("POST", "/v1/policies/validate", { json: policy.document })).body);
+    accepts(
+      replies.replayReply,
+      (await h.call("POST", "/v1/objects/w1/replay", { json: { policy: policy.document } })).body,
+    );
+    accepts(replies.healthReply, (await h.call("GET", "/healthz")).body);
+    accepts(replies.healthReply, (await h.call("GET", "/readyz")).body);
+    accepts(replies.problemReply, (await h.call("GET", "/v1/objects/nope")).body);
+    accepts(replies.problemReply, (await h.call("POST", "/v1/objects/w1/facts", { json: { facts: [] } })).body);
+  });
+
+  test("and refuse what it does not send", () => {
+    expect(replies.objectReply.safeParse({ id: "w1" }).success).toBe(false);
+    expect(replies.decisionReply.safeParse({ id: "d", outcome: "explode" }).success).toBe(false);
+  });
+});
