@@ -73,6 +73,11 @@ export const configSchema = z.object({
     })
     .default("https://api.machines.dev,http://_api.internal:4280"),
   VIGIL_MAILBOX_LIMIT: int(1000, 1, 1_000_000),
+  /** `GET /metrics` without a token; by default it needs one with `read`. */
+  VIGIL_METRICS_PUBLIC: z
+    .enum(["true", "false"], { error: '"true" or "false"' })
+    .default("false")
+    .transform((v) => v === "true"),
   FLY_API_TOKEN: z.string().optional(),
 });
 

@@ -12,13 +12,16 @@ import { DEFAULT_LIMITS } from "./core/memory-limits.ts";
 import { Governor } from "./governor/governor.ts";
 import { describeHolder, processAlive } from "./governor/lease.ts";
 import { PolicyRegistry } from "./governor/policy-registry.ts";
-import { PolicyWatcher } from "./governor/policy-watcher.ts";
+import { describeReload, PolicyWatcher } from "./governor/policy-watcher.ts";
 import { Retention } from "./governor/retention.ts";
 import { Reconciler } from "./governor/reconciler.ts";
 import { durationMs } from "./core/durations.ts";
+import { withAccessLog } from "./http/access-log.ts";
 import { createApp, DEFAULT_BODY_LIMIT } from "./http/app.ts";
 import { factsFastPath } from "./http/fast-path.ts";
 import { DrainGate } from "./http/gate.ts";
+import { endEventStreams } from "./http/sse.ts";
+import { Metrics } from "./http/metrics.ts";
 import { parseTokens } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import { LibsqlStore, libsqlOptions } from "./storage/libsql-store.ts";
@@ -159,6 +162,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   governor.events.on("action:failed", (a, error) =>
     log.warn("action failed", { object: a.objectId, kind: a.kind, error }),
   );
+  // Before start, so that what recovery evaluates and fires is counted too.
+  const metrics = new Metrics(governor);
   // What has been started, stopped in reverse order when start-up fails half-way or at shutdown.
   const started: (() => Promise<void> | void)[] = [() => store.close()];
   const stopAll = async () => {
@@ -193,17 +198,18 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       started.push(() => reconciler.stop());
     }
     const watcher = new PolicyWatcher(config.VIGIL_RULES_DIR, policies, (name) => governor.armSchedules(name), clock, {
-      reloaded: (file, r) => {
-        if ("removed" in r) log.warn("policy file removed; its last version keeps serving", { file });
+      reloaded: (file, r, previous) => {
+        const { level, msg } = describeReload(r, previous);
+        const was = previous ? { previous: `${previous.name}@${previous.version}` } : {};
+        if ("removed" in r) log[level](msg, { file, ...was });
         else if (r.ok)
-          log.info("policy reloaded", {
+          log[level](msg, {
             file,
             policy: `${r.policy.info.name}@${r.policy.info.version}`,
             hash: r.policy.info.hash,
+            ...was,
           });
-        else
-          for (const p of r.error.errors)
-            log.error("policy refused; the previous version keeps serving", { file, path: p.path, error: p.message });
+        else for (const p of r.error.errors) log[level](msg, { file, path: p.path, error: p.message, ...was });
       },
       failed: (error) =>
         log.error("watching the rules directory failed; edits go unseen until a restart", {
@@ -223,6 +229,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       tokens,
       bodyLimitBytes: config.VIGIL_BODY_LIMIT,
       onInternalError: report,
+      metrics,
+      metricsPublic: config.VIGIL_METRICS_PUBLIC,
     });
     // The hottest routes (facts, PUT) are answered on the fast path; every other request goes to the hono app.
     const fast = factsFastPath({
@@ -234,9 +242,15 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     });
     const hono = getRequestListener(app.fetch);
     const gate = new DrainGate();
-    const http: Server = createServer((req, res) => {
-      if (gate.admit(req, res) && !fast(req, res)) void hono(req, res);
-    });
+    // Request ids and access lines for every request, whichever door answers it.
+    const http: Server = createServer(
+      withAccessLog(
+        (req, res) => {
+          if (gate.admit(req, res) && !fast(req, res)) void hono(req, res);
+        },
+        { log, tokens },
+      ),
+    );
     const port = await listen(http, config.VIGIL_PORT, config.VIGIL_HOST);
     const host = config.VIGIL_HOST.includes(":") ? `[${config.VIGIL_HOST}]` : config.VIGIL_HOST;
     const url = `http://${host}:${port}`;
@@ -252,6 +266,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       (closing ??= (async () => {
         // New requests get a 503 (and /readyz too); those inside finish and their arrivals
         // commit; then everything stops. Past the drain timeout, open connections are cut.
+        // Event streams never end by themselves: they end now, and their clients reconnect elsewhere.
+        endEventStreams(governor);
         const served = gate.close().then(async () => {
           await stopAll();
           await new Promise<void>((resolve) => {

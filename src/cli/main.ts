@@ -1,4 +1,5 @@
-// `vigil <command>`: serve, validate, test, replay, schema. Each command lives in its own file and
+// `vigil <command>`: serve, validate, test, replay, schema, and the commands that talk to a running
+// server (objects, facts, decisions, explain, events). Each command lives in its own file and
 // returns an exit code; this file only routes and prints usage (the texts are in usage.ts).
 
 import { commandUsage, isCommandName, overallUsage, type CommandName } from "./usage.ts";
@@ -9,7 +10,13 @@ const commands: Record<CommandName, (args: string[]) => Promise<number>> = {
   validate: async (args) => (await import("./validate.ts")).runValidate(args),
   test: async (args) => (await import("./test.ts")).runTest(args),
   replay: async (args) => (await import("./replay.ts")).runReplay(args),
+  simulate: async (args) => (await import("./simulate.ts")).runSimulate(args),
   schema: async (args) => (await import("./schema.ts")).runSchema(args),
+  objects: async (args) => (await import("./objects.ts")).runObjects(args),
+  facts: async (args) => (await import("./facts.ts")).runFacts(args),
+  decisions: async (args) => (await import("./decisions.ts")).runDecisions(args),
+  explain: async (args) => (await import("./explain.ts")).runExplain(args),
+  events: async (args) => (await import("./events.ts")).runEvents(args),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,4 +1,5 @@
-// `vigil schema [--write]`: the policy JSON Schema, generated from the zod schema.
+// `vigil schema [--write] [--json]`: the policy JSON Schema, generated from the zod schema. The
+// schema is JSON already; --json changes only what --write prints ({"wrote": FILE}).
 
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -11,14 +12,14 @@ export async function runSchema(
 ): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { ...HELP_OPTION, write: { type: "boolean", default: false } },
+    options: { ...HELP_OPTION, write: { type: "boolean", default: false }, json: { type: "boolean", default: false } },
     strict: true,
   });
   if (values.help) return printUsage("schema", out);
   const text = policyJsonSchemaText();
   if (values.write) {
     writeFileSync(POLICY_SCHEMA_FILE, text);
-    out(`wrote ${POLICY_SCHEMA_FILE}\n`);
+    out(values.json ? `${JSON.stringify({ wrote: POLICY_SCHEMA_FILE })}\n` : `wrote ${POLICY_SCHEMA_FILE}\n`);
   } else out(text);
   return 0;
 }

@@ -23,11 +23,11 @@ export async function runServe(
   });
   if (values.help) return printUsage("serve", out);
   const overrides: Record<string, string> = {};
-  if (values.host) overrides.VIGIL_HOST = values.host;
-  if (values.port) overrides.VIGIL_PORT = values.port;
-  if (values.db) overrides.VIGIL_DB_URL = values.db;
-  if (values.rules) overrides.VIGIL_RULES_DIR = values.rules;
-  const config = loadConfig(process.env, overrides);
+  for (const [flag, variable] of Object.entries(FLAGS)) {
+    const value = values[flag as keyof typeof FLAGS];
+    if (value) overrides[variable] = value;
+  }
+  const config = configFrom(overrides);
   const log = createLogger(config.VIGIL_LOG_LEVEL);
   // Loaded here, not above: `vigil serve --help` loads neither the server, the database nor hono.
   const { startServer } = await import("../main.ts");
@@ -60,4 +60,19 @@ export async function runServe(
     const npm = npmProcess();
     if (npm !== null) watchProcess(npm, () => stop("npm, which started this server, is gone", 0));
   });
+}
+
+/** Each flag and the variable it overrides. */
+const FLAGS = { host: "VIGIL_HOST", port: "VIGIL_PORT", db: "VIGIL_DB_URL", rules: "VIGIL_RULES_DIR" } as const;
+
+/** The configuration; a problem with a value given as a flag names the flag, not its variable. */
+function configFrom(overrides: Record<string, string>) {
+  try {
+    return loadConfig(process.env, overrides);
+  } catch (e) {
+    let message = (e as Error).message;
+    for (const [flag, variable] of Object.entries(FLAGS))
+      if (overrides[variable] !== undefined) message = message.replaceAll(variable, `--${flag}`);
+    throw new Error(message, { cause: e });
+  }
 }

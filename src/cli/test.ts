@@ -1,12 +1,15 @@
-// `vigil test [--rules DIR] [PATH...]`: runs fixture files against the policies in DIR.
-// Exit 0 when all pass, 1 when any fails, 2 when a fixture itself is malformed.
+// `vigil test [--rules DIR] [--coverage] [--json] [PATH...]`: runs fixture files against the
+// policies in DIR. Exit 0 when all pass, 1 when any fails, 2 when a fixture itself is malformed.
+// With --json the same report is one JSON document on stdout, and what is not part of it
+// (a bad option, a missing path) goes to stderr.
 
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { PolicyDocument } from "../core/policy.ts";
 import type { Decision } from "../core/types.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
-import { formatCoverage, policyCoverage } from "../what-if/coverage.ts";
+import type { Problem } from "../core/errors.ts";
+import { formatCoverage, policyCoverage, type PolicyCoverage } from "../what-if/coverage.ts";
 import {
   FixtureError,
   findFixtureFiles,
@@ -14,12 +17,14 @@ import {
   loadFixture,
   runFixture,
   type LoadedFixture,
+  type StepFailure,
 } from "../what-if/fixtures.ts";
 import { HELP_OPTION, printUsage } from "./usage.ts";
 
 export async function runTest(
   args: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
+  err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -28,26 +33,41 @@ export async function runTest(
       rules: { type: "string", default: process.env.VIGIL_RULES_DIR ?? "rules" },
       coverage: { type: "boolean", default: false },
       "min-coverage": { type: "string" },
+      json: { type: "boolean", default: false },
     },
     allowPositionals: true,
     strict: true,
   });
   if (values.help) return printUsage("test", out);
+  const json = values.json;
+  // The text report; nothing with --json, which prints the same as one document at the end.
+  const say = json ? () => {} : out;
+  // What is not part of the report: on stdout as ever in text, on stderr with --json.
+  const complain = json ? err : out;
+  const report: TestReport = {
+    passed: 0,
+    failed: 0,
+    malformed: 0,
+    fixtures: [],
+    malformedFixtures: [],
+    refusedPolicies: [],
+  };
   const minCoverage = values["min-coverage"] === undefined ? null : Number(values["min-coverage"]);
   if (minCoverage !== null && !(minCoverage >= 0 && minCoverage <= 100)) {
-    out(`--min-coverage takes a percentage from 0 to 100\n`);
+    complain(`--min-coverage takes a percentage from 0 to 100\n`);
     return 2;
   }
   const paths = positionals.length > 0 ? positionals : ["fixtures"];
   for (const p of paths) {
     if (!existsSync(p)) {
-      out(`no such fixture file or directory: ${p}\n`);
+      complain(`no such fixture file or directory: ${p}\n`);
       return 2;
     }
   }
   const registry = new PolicyRegistry();
   for (const e of registry.loadDirectory(values.rules)) {
-    for (const p of e.errors) out(`policy refused: ${e.file} ${p.path}: ${p.message}\n`);
+    report.refusedPolicies.push({ file: e.file, errors: e.errors });
+    for (const p of e.errors) say(`policy refused: ${e.file} ${p.path}: ${p.message}\n`);
   }
   const files = findFixtureFiles(paths);
   const loaded: LoadedFixture[] = [];
@@ -63,34 +83,62 @@ export async function runTest(
     } catch (e) {
       if (!(e instanceof FixtureError)) throw e;
       malformed++;
-      out(`MALFORMED ${file}\n`);
-      for (const p of e.problems) out(`  ${file} ${p.path}: ${p.message}\n`);
+      report.malformedFixtures.push({ file, problems: e.problems });
+      say(`MALFORMED ${file}\n`);
+      for (const p of e.problems) say(`  ${file} ${p.path}: ${p.message}\n`);
     }
   }
   let failed = 0;
   const decisions = new Map<string, Decision[]>();
   for (const l of loaded) {
     const r = await runFixture(l, registry);
-    out(`${r.passed ? "pass" : "FAIL"}  ${r.file}  ${r.description}\n`);
-    for (const f of r.failures) out(`  ${formatFailure(f)}\n`);
+    report.fixtures.push({
+      file: r.file,
+      description: r.description,
+      passed: r.passed,
+      failures: r.failures.map((f) => ({ ...f, message: formatFailure(f) })),
+    });
+    say(`${r.passed ? "pass" : "FAIL"}  ${r.file}  ${r.description}\n`);
+    for (const f of r.failures) say(`  ${formatFailure(f)}\n`);
     if (!r.passed) failed++;
     decisions.set(l.fixture.policy, [...(decisions.get(l.fixture.policy) ?? []), ...r.decisions]);
   }
-  out(`${loaded.length - failed} passed, ${failed} failed${malformed ? `, ${malformed} malformed` : ""}\n`);
-  if (malformed > 0) return 2;
+  say(`${loaded.length - failed} passed, ${failed} failed${malformed ? `, ${malformed} malformed` : ""}\n`);
+  Object.assign(report, { passed: loaded.length - failed, failed, malformed });
+  if (malformed > 0) return finish(2);
   let belowMinimum = false;
   if (values.coverage || minCoverage !== null) {
-    out("\ncoverage (rules fired, conditions seen true and false):\n");
+    say("\ncoverage (rules fired, conditions seen true and false):\n");
+    report.coverage = [];
     for (const [name, ds] of [...decisions].sort(([a], [b]) => a.localeCompare(b))) {
       const info = registry.get(name);
       if (!info) continue;
       const c = policyCoverage(info.document as PolicyDocument, ds);
-      out(formatCoverage(c));
-      if (minCoverage !== null && c.percent < minCoverage) {
+      say(formatCoverage(c));
+      const below = minCoverage !== null && c.percent < minCoverage;
+      report.coverage.push({ ...c, belowMinimum: below });
+      if (below) {
         belowMinimum = true;
-        out(`  below the minimum of ${minCoverage}%\n`);
+        say(`  below the minimum of ${minCoverage}%\n`);
       }
     }
   }
-  return failed > 0 || belowMinimum ? 1 : 0;
+  return finish(failed > 0 || belowMinimum ? 1 : 0);
+
+  function finish(code: number): number {
+    if (json) out(`${JSON.stringify(report, null, 2)}\n`);
+    return code;
+  }
+}
+
+/** What `vigil test --json` prints. */
+interface TestReport {
+  passed: number;
+  failed: number;
+  malformed: number;
+  fixtures: { file: string; description: string; passed: boolean; failures: (StepFailure & { message: string })[] }[];
+  malformedFixtures: { file: string; problems: Problem[] }[];
+  refusedPolicies: { file: string; errors: Problem[] }[];
+  /** With --coverage or --min-coverage: each policy's coverage. */
+  coverage?: (PolicyCoverage & { belowMinimum: boolean })[];
 }

@@ -1,11 +1,48 @@
 // The usage of every `vigil` command, written once: main.ts lists the commands from it, each command prints
-// its own on --help. Imports nothing, so printing usage loads neither the server, the database nor hono.
+// its own on --help, and the one table of exit codes lives here. Imports nothing, so printing usage loads
+// neither the server, the database nor hono.
 
-export type CommandName = "serve" | "validate" | "test" | "replay" | "schema";
+export type CommandName =
+  | "serve"
+  | "validate"
+  | "test"
+  | "replay"
+  | "simulate"
+  | "schema"
+  | "objects"
+  | "facts"
+  | "decisions"
+  | "explain"
+  | "events";
+
+/**
+ * The exit codes of every command, one table for all (docs/cli.md repeats it; a test holds the two
+ * together). The local commands keep the codes they always had; the client commands add 3 to 5.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, refused: 4, serverError: 5 } as const;
+
+export const EXIT_CODES: [number, string][] = [
+  [EXIT.ok, "success: done; every policy valid, every fixture passed, no replay difference"],
+  [
+    EXIT.failed,
+    "a check failed (an invalid policy, a failing fixture, coverage below the minimum, a\n" +
+      "replay difference), the object or decision asked for does not exist (404), or the\n" +
+      "server could not start (serve)",
+  ],
+  [EXIT.usage, "invalid usage or configuration, or an input that cannot be used (a file, JSON, a fixture)"],
+  [EXIT.unreachable, "the server cannot be reached (connection refused, unknown host, timed out)"],
+  [EXIT.refused, "the server refused the token: 401 (missing or not valid) or 403 (lacks the scope)"],
+  [EXIT.serverError, "the server answered with another error (409, 422, 429, 5xx...), printed as its problem"],
+];
+
+/** The exits of a command that talks to a server: every row of the table. */
+const CLIENT_EXITS = EXIT_CODES;
 
 interface CommandUsage {
-  /** The command line after `vigil`, as in the README's CLI table. */
+  /** The command line(s) after `vigil`, one per subcommand, as in docs/cli.md. */
   synopsis: string;
+  /** What `vigil help` lists instead of a long synopsis. */
+  overview?: string;
   /** The line(s) under the command in `vigil help`. */
   summary: string;
   /** What the command does, at the top of `vigil COMMAND --help`. */
@@ -15,6 +52,15 @@ interface CommandUsage {
   arguments: [string, string][];
   exits: [number, string][];
 }
+
+const JSON_OPTION: [string, string] = ["--json", "print machine-readable JSON on stdout instead of text"];
+
+/** What every client command takes: where the server is, the token, and --json. */
+const CLIENT_OPTIONS: [string, string][] = [
+  ["--url URL", "the server (VIGIL_URL, default http://127.0.0.1:8080)"],
+  ["--token TOKEN", "bearer token (VIGIL_TOKEN); not needed for a server without VIGIL_TOKENS"],
+  ["--json", "print the server's JSON reply on stdout instead of text"],
+];
 
 const USAGES: Record<CommandName, CommandUsage> = {
   serve: {
@@ -37,10 +83,13 @@ const USAGES: Record<CommandName, CommandUsage> = {
     ],
   },
   validate: {
-    synopsis: "validate [--rules DIR] [FILE...]",
+    synopsis: "validate [--rules DIR] [--json] [FILE...]",
     summary: "check policy files; exit 0 when all are valid, 1 otherwise",
     description: "Check policy files; every error names the file and the JSON path.",
-    options: [["--rules DIR", "check every *.json file in DIR (VIGIL_RULES_DIR, default rules) when no FILE is given"]],
+    options: [
+      ["--rules DIR", "check every *.json file in DIR (VIGIL_RULES_DIR, default rules) when no FILE is given"],
+      JSON_OPTION,
+    ],
     arguments: [["FILE...", "policy files to check instead"]],
     exits: [
       [0, "every policy is valid"],
@@ -49,7 +98,7 @@ const USAGES: Record<CommandName, CommandUsage> = {
     ],
   },
   test: {
-    synopsis: "test [--rules DIR] [--coverage] [--min-coverage N] [PATH...]",
+    synopsis: "test [--rules DIR] [--coverage] [--min-coverage N] [--json] [PATH...]",
     summary:
       "run fixture files (default fixtures/); exit 0 all pass, 1 any fails\n" +
       "(or coverage below N%), 2 a fixture is malformed",
@@ -58,6 +107,7 @@ const USAGES: Record<CommandName, CommandUsage> = {
       ["--rules DIR", "directory of policy files (VIGIL_RULES_DIR, default rules)"],
       ["--coverage", "print each policy's coverage: rules fired, conditions seen true and false"],
       ["--min-coverage N", "fail when a policy's coverage is below N% (0 to 100); implies --coverage"],
+      JSON_OPTION,
     ],
     arguments: [["PATH...", "fixture files or directories of them (default fixtures/)"]],
     exits: [
@@ -86,16 +136,144 @@ const USAGES: Record<CommandName, CommandUsage> = {
       [2, "the object or FILE is unusable, or invalid usage"],
     ],
   },
+  simulate: {
+    synopsis:
+      "simulate --policy NAME [--compare NAME...] (--traffic FILE | --db URL --object ID...) [OPTION...]\n" +
+      "simulate --generate burst|nightly|trickle [--objects N] [--days D] [--seed S] [--start ISO]",
+    overview: "simulate --policy NAME --traffic FILE",
+    summary: "compare policies on traffic: time awake against how long facts wait (docs/simulate.md)",
+    description:
+      "Replay facts through each policy on a virtual clock, the substrate taking the given latencies, and print\n" +
+      "per policy the seconds in each state, wakes, how long facts waited for an active object (p50, p99, max),\n" +
+      "and the saving against objects that are always on.",
+    options: [
+      ["--policy NAME", "the policy to simulate"],
+      ["--compare NAME", "another policy beside it; repeat, or separate names by commas"],
+      ["--traffic FILE", 'facts: one {"at": ISO, "objectId": ID, "facts": {...}} a line'],
+      ["--db URL", "replay the recorded history of --object objects instead"],
+      ["--object ID", "an object of --db; repeat, or separate ids by commas"],
+      ["--rules DIR", "directory of policy files (VIGIL_RULES_DIR, default rules)"],
+      ["--start-latency DUR", "how long a start takes (ISO 8601 or ms; default PT2S, at most PT10M)"],
+      ["--resume-latency DUR", "how long a start from suspended takes (default: the start latency)"],
+      ["--autostop-after DUR", "add the row autostop(DUR): start on any fact, stop after DUR without one"],
+      ["--until ISO", "end the window here (default: all dormant again after the last fact, at most 24 h)"],
+      ["--json", "print the figures as JSON"],
+      ["--report FILE", "draw timelines and waits to FILE.svg, or FILE.html with the table"],
+      ["--sample N", "objects drawn per policy in the report (default 8)"],
+      ["--generate SHAPE", "print synthetic traffic instead: burst, nightly or trickle"],
+      ["--objects N", "--generate: objects (default 10)"],
+      ["--days D", "--generate: days (default 1)"],
+      ["--seed S", "--generate: the same seed gives the same traffic (default 1)"],
+      ["--start ISO", "--generate: the first day (default 2026-03-02)"],
+    ],
+    arguments: [],
+    exits: [
+      [0, "done"],
+      [2, "invalid usage, or an input that cannot be used (a traffic line, a policy, an object)"],
+    ],
+  },
   schema: {
-    synopsis: "schema [--write]",
+    synopsis: "schema [--write] [--json]",
     summary: "print (or write to schemas/policy.schema.json) the policy JSON Schema",
     description: "Print the policy JSON Schema, generated from the zod schema.",
-    options: [["--write", "write it to schemas/policy.schema.json instead (what `npm run schemas` runs)"]],
+    options: [
+      ["--write", "write it to schemas/policy.schema.json instead (what `npm run schemas` runs)"],
+      ["--json", 'with --write, print {"wrote": FILE}; the schema itself is JSON already'],
+    ],
     arguments: [],
     exits: [
       [0, "printed or written"],
       [2, "invalid usage"],
     ],
+  },
+  objects: {
+    synopsis:
+      "objects list [--state S] [--policy NAME] [--limit N] [--cursor C]\n" +
+      "objects get ID\n" +
+      "objects put ID --policy NAME [--driver D [--config JSON]] [--memory JSON]\n" +
+      "objects delete ID [--compute stop|keep]",
+    overview: "objects list|get|put|delete",
+    summary: "list, show, create or update, and delete governed objects",
+    description:
+      "List, show, create or update (PUT), and delete the objects a running server governs.\n" +
+      "list and get need the scope read; put and delete need write:objects.",
+    options: [
+      ...CLIENT_OPTIONS,
+      ["--state S", "list: only objects in state S (dormant, waking, active, sleeping, failed)"],
+      ["--policy NAME", "list: only objects governed by NAME; put: the policy to govern by (required)"],
+      ["--limit N", "list: at most N objects (1 to 500, default 100)"],
+      ["--cursor C", "list: the next page, from the previous page's nextCursor"],
+      ["--driver D", "put: bind to the substrate driver D (simulated, process, fly)"],
+      ["--config JSON", "put: the driver's config; JSON, @FILE or - (stdin)"],
+      ["--memory JSON", "put: the object's memory when it is created; JSON, @FILE or - (stdin)"],
+      ["--compute stop|keep", "delete: stop the object's compute first (default), or leave it running"],
+    ],
+    arguments: [["ID", "an object id: 1 to 128 characters of A-Z a-z 0-9 . _ : -"]],
+    exits: CLIENT_EXITS,
+  },
+  facts: {
+    synopsis: "facts post ID JSON|@FILE|- [--idempotency-key K]",
+    overview: "facts post ID JSON|@FILE|-",
+    summary: "send facts (a JSON merge patch of the memory) to an object",
+    description:
+      "Send facts to an object: a JSON Merge Patch of its memory, given inline, as @FILE, or as -\n" +
+      "(read from stdin). Prints the decision the arrival took. Needs the scope write:facts.",
+    options: [
+      ...CLIENT_OPTIONS,
+      ["--idempotency-key K", "a repeat with the same key and facts applies nothing and replies as before"],
+    ],
+    arguments: [
+      ["ID", "the object"],
+      ["JSON|@FILE|-", 'the facts, e.g. \'{"queue": {"depth": 3}}\''],
+    ],
+    exits: CLIENT_EXITS,
+  },
+  decisions: {
+    synopsis: "decisions list OBJECT_ID [--limit N] [--before DECISION_ID]\ndecisions get DECISION_ID",
+    overview: "decisions list|get",
+    summary: "an object's decisions, newest first, or one decision",
+    description:
+      "List an object's decisions, newest first, or show one decision. Needs the scope read.\n" +
+      "`vigil explain DECISION_ID` shows a decision's condition tree.",
+    options: [
+      ...CLIENT_OPTIONS,
+      ["--limit N", "list: at most N decisions (1 to 500, default 50)"],
+      ["--before DECISION_ID", "list: the decisions older than this one (the next page)"],
+    ],
+    arguments: [
+      ["OBJECT_ID", "list: the object"],
+      ["DECISION_ID", "get: the decision"],
+    ],
+    exits: CLIENT_EXITS,
+  },
+  explain: {
+    synopsis: "explain DECISION_ID",
+    summary: "why a decision came out as it did: each rule and its condition tree",
+    description:
+      "Show why a decision came out as it did: its summary, then each rule, fired or not, with its\n" +
+      "condition tree (✓ true, ✗ false, ? not evaluated) and the value each fact had. Needs read.",
+    options: CLIENT_OPTIONS,
+    arguments: [["DECISION_ID", "the decision (from `vigil decisions list` or a facts reply)"]],
+    exits: CLIENT_EXITS,
+  },
+  events: {
+    synopsis: "events [--object ID] [--types decision,action] [--last-event-id ID] [--count N]",
+    overview: "events [--object ID]",
+    summary: "follow decisions and actions as they happen (Server-Sent Events)",
+    description:
+      "Follow the server's event stream (GET /v1/events): a line per decision and per action, or\n" +
+      "with --json one JSON object per line ({event, id, data}). When the connection drops, it\n" +
+      "reconnects and the server first sends the decisions recorded after the last one printed.\n" +
+      "Runs until Ctrl-C (or --count). Needs the scope read.",
+    options: [
+      ...CLIENT_OPTIONS,
+      ["--object ID", "only the events of this object"],
+      ["--types T", "only these event types, comma-separated: decision, action"],
+      ["--last-event-id ID", "start after this decision id: the decisions recorded since are sent first"],
+      ["--count N", "exit 0 after N events"],
+    ],
+    arguments: [],
+    exits: CLIENT_EXITS,
   },
 };
 
@@ -108,8 +286,20 @@ export function isCommandName(name: string): name is CommandName {
 /** Spread into a command's parseArgs options; the command answers `values.help` with {@link printUsage}. */
 export const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const;
 
-/** "usage: vigil COMMAND ...": the one line a command prints when its arguments do not add up. */
-export const synopsisLine = (command: CommandName) => `usage: vigil ${USAGES[command].synopsis}`;
+/** The options every client command parses (see CLIENT_OPTIONS for their meaning). */
+export const CLIENT_PARSE_OPTIONS = {
+  ...HELP_OPTION,
+  url: { type: "string" },
+  token: { type: "string" },
+  json: { type: "boolean", default: false },
+} as const;
+
+/** "usage: vigil COMMAND ...": what a command prints when its arguments do not add up; a line per subcommand. */
+export const synopsisLine = (command: CommandName) =>
+  `usage: ${USAGES[command].synopsis
+    .split("\n")
+    .map((line) => `vigil ${line}`)
+    .join("\n       ")}`;
 
 // A later line of a multi-line text, indented to start at `column`.
 const indent = (text: string, column: number) => text.replaceAll("\n", `\n${" ".repeat(column)}`);
@@ -118,6 +308,15 @@ const indent = (text: string, column: number) => text.replaceAll("\n", `\n${" ".
 const table = (rows: [string, string][], column: number) =>
   rows.map(([left, right]) => `  ${left.padEnd(column - 2)}${indent(right, column)}`);
 
+const exitTable = (exits: [number, string][]) =>
+  [
+    "exit codes:",
+    ...table(
+      exits.map(([code, meaning]) => [String(code), meaning]),
+      5,
+    ),
+  ].join("\n");
+
 /** The whole usage of one command, as `vigil COMMAND --help` prints it. */
 export function commandUsage(command: CommandName): string {
   const u = USAGES[command];
@@ -125,15 +324,7 @@ export function commandUsage(command: CommandName): string {
   const width = Math.max(...[...options, ...u.arguments].map(([left]) => left.length)) + 4;
   const sections = [synopsisLine(command), u.description, ["options:", ...table(options, width)].join("\n")];
   if (u.arguments.length > 0) sections.push(["arguments:", ...table(u.arguments, width)].join("\n"));
-  sections.push(
-    [
-      "exit codes:",
-      ...table(
-        u.exits.map(([code, meaning]) => [String(code), meaning]),
-        5,
-      ),
-    ].join("\n"),
-  );
+  sections.push(exitTable(u.exits));
   return sections.join("\n\n");
 }
 
@@ -143,19 +334,37 @@ export function printUsage(command: CommandName, out: (s: string) => void): numb
   return 0;
 }
 
+const COLUMN = 32;
+
+/** The commands of one group, as `vigil help` lists them. */
+function listing(names: CommandName[]): string {
+  return names
+    .map((name) => {
+      const { synopsis, overview, summary } = USAGES[name];
+      const head = `  ${overview ?? synopsis}`;
+      // The summary starts on the synopsis's line when there is room, else on the next.
+      return `${head.length + 2 <= COLUMN ? head.padEnd(COLUMN) : `${head}\n${" ".repeat(COLUMN)}`}${indent(summary, COLUMN)}`;
+    })
+    .join("\n");
+}
+
+/** The commands that talk to a running server; every other one works on local files. */
+export const CLIENT_COMMANDS: readonly CommandName[] = ["objects", "facts", "decisions", "explain", "events"];
+
 /** The overall usage, as `vigil`, `vigil help` and `vigil --help` print it. */
 export function overallUsage(): string {
-  const commands = COMMAND_NAMES.map((name) => {
-    const { synopsis, summary } = USAGES[name];
-    const head = `  ${synopsis}`;
-    // The summary starts on the synopsis's line when there is room, else on the next.
-    return `${head.length + 2 <= 25 ? head.padEnd(25) : `${head}\n${" ".repeat(25)}`}${indent(summary, 25)}`;
-  });
+  const local = COMMAND_NAMES.filter((name) => !CLIENT_COMMANDS.includes(name));
   return `usage: vigil <command> [options]
 
 commands:
-${commands.join("\n")}
+${listing(local)}
 
-Configuration comes from the environment (VIGIL_HOST, VIGIL_PORT, VIGIL_DB_URL, VIGIL_RULES_DIR,
-VIGIL_TOKENS, ...); flags override it. See README.md.`;
+commands that talk to a running server (--url or VIGIL_URL, --token or VIGIL_TOKEN):
+${listing([...CLIENT_COMMANDS])}
+
+Every command takes --help (its options) and --json (machine-readable output on stdout; serve
+excepted). Configuration comes from the environment (VIGIL_HOST, VIGIL_PORT, VIGIL_DB_URL,
+VIGIL_RULES_DIR, VIGIL_TOKENS, ...); flags override it. See README.md and docs/cli.md.
+
+${exitTable(EXIT_CODES)}`;
 }

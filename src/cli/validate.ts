@@ -1,19 +1,25 @@
-// `vigil validate [--rules DIR] [FILE...]`: every error names the file and the JSON path.
+// `vigil validate [--rules DIR] [--json] [FILE...]`: every error names the file and the JSON path.
 // Exit 0 when every policy is valid, 1 otherwise.
 
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { PolicyRegistry } from "../governor/policy-registry.ts";
+import type { Problem } from "../core/errors.ts";
+import { PolicyRegistry, type LoadResult } from "../governor/policy-registry.ts";
 import { HELP_OPTION, printUsage } from "./usage.ts";
 
 export async function runValidate(
   args: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
+  err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { ...HELP_OPTION, rules: { type: "string", default: process.env.VIGIL_RULES_DIR ?? "rules" } },
+    options: {
+      ...HELP_OPTION,
+      rules: { type: "string", default: process.env.VIGIL_RULES_DIR ?? "rules" },
+      json: { type: "boolean", default: false },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -25,23 +31,40 @@ export async function runValidate(
           .filter((f) => f.endsWith(".json"))
           .sort()
           .map((f) => join(values.rules, f));
-  if (files.length === 0) {
-    out(`no policy files in ${values.rules}\n`);
-    return 1;
-  }
   const registry = new PolicyRegistry();
-  let failed = 0;
-  for (const file of files) {
-    const r = registry.loadFile(file);
-    if (r.ok) {
-      out(`ok    ${file}  ${r.policy.info.name}@${r.policy.info.version} (${r.policy.info.rules.length} rules)\n`);
-      for (const w of r.warnings) out(`  warning ${file} ${w.path}: ${w.message}\n`);
-    } else {
-      failed++;
-      out(`FAIL  ${file}\n`);
-      for (const e of r.error.errors) out(`  ${file} ${e.path}: ${e.message}\n`);
-    }
+  const results = files.map((file) => resultOf(file, registry.loadFile(file)));
+  const invalid = results.filter((r) => !r.valid).length;
+  if (values.json) {
+    out(`${JSON.stringify({ valid: results.length - invalid, invalid, files: results }, null, 2)}\n`);
+    if (files.length === 0) err(`no policy files in ${values.rules}\n`);
+  } else if (files.length === 0) out(`no policy files in ${values.rules}\n`);
+  else out(report(results));
+  return files.length > 0 && invalid === 0 ? 0 : 1;
+}
+
+/** One file's result, as --json prints it. */
+interface FileResult {
+  file: string;
+  valid: boolean;
+  policy?: { name: string; version: string; rules: number };
+  warnings: Problem[];
+  errors: Problem[];
+}
+
+function resultOf(file: string, r: LoadResult): FileResult {
+  if (!r.ok) return { file, valid: false, warnings: [], errors: r.error.errors };
+  const { name, version, rules } = r.policy.info;
+  return { file, valid: true, policy: { name, version, rules: rules.length }, warnings: r.warnings, errors: [] };
+}
+
+function report(results: FileResult[]): string {
+  let text = "";
+  for (const r of results) {
+    if (r.policy) text += `ok    ${r.file}  ${r.policy.name}@${r.policy.version} (${r.policy.rules} rules)\n`;
+    else text += `FAIL  ${r.file}\n`;
+    for (const w of r.warnings) text += `  warning ${r.file} ${w.path}: ${w.message}\n`;
+    for (const e of r.errors) text += `  ${r.file} ${e.path}: ${e.message}\n`;
   }
-  out(`${files.length - failed} valid, ${failed} invalid\n`);
-  return failed === 0 ? 0 : 1;
+  const invalid = results.filter((r) => !r.valid).length;
+  return `${text}${results.length - invalid} valid, ${invalid} invalid\n`;
 }

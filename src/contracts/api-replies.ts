@@ -70,7 +70,7 @@ const conditionExplanation = z
   .meta({ id: "ConditionExplanation" });
 
 const decisionFields = {
-  id: z.string(),
+  id: z.string().nullable().describe("null for a dry run: it is not stored"),
   objectId: z.string(),
   at: isoTime,
   trigger: z.object({ kind: z.enum(TRIGGER_KINDS), name: z.string().optional(), late: z.boolean().optional() }),
@@ -80,7 +80,9 @@ const decisionFields = {
   outcome: z.enum(OUTCOMES),
   fromState: z.enum(LIFECYCLE_STATES),
   toState: z.enum(LIFECYCLE_STATES),
-  actions: z.array(z.object({ id: z.string(), kind: z.enum(ACTION_KINDS), status: z.enum(ACTION_STATUSES) })),
+  actions: z.array(
+    z.object({ id: z.string().nullable(), kind: z.enum(ACTION_KINDS), status: z.enum(ACTION_STATUSES) }),
+  ),
   timers: z.array(
     z.object({ name: z.string(), op: z.enum(["set", "cancel"]), dueAt: isoTime.optional(), kind: z.enum(TIMER_KINDS) }),
   ),
@@ -160,7 +162,13 @@ const policyError = z.looseObject({
 });
 
 export const policyList = z.object({ items: z.array(policyInfo), errors: z.array(policyError) });
-export const policyReply = policyInfo.extend({ rules: z.array(json), document: json });
+export const policyReply = policyInfo.extend({
+  rules: z.array(json),
+  document: json,
+  refused: policyError
+    .optional()
+    .describe("The file was edited into one that does not load: this version keeps serving, and these say why"),
+});
 export const validateReply = z.object({
   valid: z.literal(true),
   warnings: z.array(z.object({ path: z.string(), message: z.string() })),

@@ -48,7 +48,11 @@ export const replayBodySchema = z.strictObject({
   policy: z.unknown().refine((v) => v !== undefined, { message: "a candidate policy document is required" }),
 });
 
-const limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
+/** A page size: one message whichever check fails (zod would give one per check). */
+const limit = (max: number, dflt: number) => {
+  const error = `must be a whole number from 1 to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(1, { error }).max(max, { error }).default(dflt);
+};
 
 export const listObjectsQuery = z.object({
   state: z.enum(LIFECYCLE_STATES).optional(),

@@ -7,7 +7,7 @@
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 import { DURATION_HELP, DURATION_PATTERN, parseDuration } from "../core/durations.ts";
-import { BUILTIN_FACTS, OPERATOR_PATTERN, isKnownOperator, splitOperator } from "../core/vocabulary.ts";
+import { BUILTIN_FACTS, OPERATOR_PATTERN, splitOperator } from "../core/vocabulary.ts";
 import { PATH_HELP, parsePath } from "../core/paths.ts";
 import {
   isFactRef,
@@ -19,6 +19,7 @@ import {
 } from "../core/policy.ts";
 import { SharedConditions } from "./condition-graph.ts";
 import { jsonObject } from "./json.ts";
+import { eventTypeMessage, unknownOperatorMessage } from "./messages.ts";
 import { conditionBudgetIssues, MAX_OPERATOR_DECORATORS, MAX_OPERATOR_LENGTH } from "./policy-budget.ts";
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -83,8 +84,8 @@ export const factConditionSchema = z
         error: (iss) =>
           `the operator is ${String(iss.input).length} characters long: at most ${MAX_OPERATOR_LENGTH} are allowed`,
       })
-      .regex(OPERATOR_PATTERN, { message: "unknown operator" })
-      .refine(isKnownOperator, { message: "unknown operator" })
+      // The pattern stays in the generated JSON Schema, so editors flag an unknown operator too.
+      .regex(OPERATOR_PATTERN, { error: (iss) => unknownOperatorMessage(String(iss.input)) })
       .describe("A json-rules-engine operator (optionally decorated, e.g. not:equal) or olderThan/within"),
     value: z.json().describe("The value to compare with, or {fact, path?} to compare with another fact"),
     params: jsonObject.optional(),
@@ -194,7 +195,7 @@ export const eventSchema = z.discriminatedUnion(
   {
     error: (iss) =>
       iss.code === "invalid_union" && iss.note === "No matching discriminator"
-        ? "unknown event type: use wake, hold-active, dormancy, schedule or cancel"
+        ? eventTypeMessage(iss.input)
         : undefined,
   },
 );

@@ -4,6 +4,8 @@
 import type { z } from "zod";
 import type { Problem } from "../core/errors.ts";
 import { formatPath, type PathSegment } from "../core/paths.ts";
+// Installs the plain-words error map for every schema whose issues come through here.
+import "./messages.ts";
 
 /** Turns zod issues into `{path, message}`. */
 export function zodProblems(error: z.ZodError): Problem[] {

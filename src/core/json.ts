@@ -71,3 +71,23 @@ export function utf8Length(s: string): number {
   }
   return n;
 }
+
+/** A JSON value in a few words: "an array", "the string \"x\"", "a number too large to represent". */
+export function describeJson(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  switch (typeof value) {
+    case "undefined":
+      return "nothing";
+    case "string":
+      return value.length <= 40 ? `the string ${JSON.stringify(value)}` : "a string";
+    case "number":
+      return Number.isFinite(value) ? `the number ${value}` : "a number too large to represent";
+    case "boolean":
+      return String(value);
+    case "object":
+      return "an object";
+    default:
+      return typeof value;
+  }
+}

@@ -35,7 +35,8 @@ interface Node {
 }
 
 /**
- * Checks a parsed document for forbidden keys and nesting deeper than `maxDepth`, without
+ * Checks a parsed document for forbidden keys, numbers it cannot keep exactly, and nesting deeper
+ * than `maxDepth`, without
  * recursion (so no document can exhaust the stack). Paths are relative to the document
  * (`$.a.b`), in document order; at most `maxProblems` are returned.
  */
@@ -50,6 +51,11 @@ export function checkDocument(doc: unknown, opts: { maxDepth: number; maxProblem
       continue;
     }
     const v = node.value;
+    if (typeof v === "number") {
+      const problem = numberProblem(v);
+      if (problem) out.push({ path: pathOf(node), message: problem });
+      continue;
+    }
     if (v === null || typeof v !== "object") continue;
     if (node.depth > opts.maxDepth) {
       out.push({ path: pathOf(node), message: `nesting deeper than ${opts.maxDepth} levels` });
@@ -66,6 +72,18 @@ export function checkDocument(doc: unknown, opts: { maxDepth: number; maxProblem
     for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
   return out;
+}
+
+/**
+ * A number JSON can carry but memory cannot keep as sent: past the double range it parsed as
+ * Infinity (stored as null), and past 2^53 - 1 an integer has already lost digits.
+ */
+function numberProblem(v: number): string | null {
+  if (!Number.isFinite(v))
+    return "the number is too large to store (it would become null): send a smaller one, or a string";
+  if (Number.isInteger(v) && !Number.isSafeInteger(v))
+    return `integers beyond ±${Number.MAX_SAFE_INTEGER} lose digits (this one reads as ${v}): send it as a string`;
+  return null;
 }
 
 function pathOf(node: Node): string {

@@ -33,7 +33,10 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
     }
     const defaulted = c.fact === "memory" && c.path !== undefined && hasDefault(policy, c.path);
     if (NEGATIVE_OPERATORS.has(base) && c.path !== undefined && !isFactRef(c.value) && !defaulted)
-      out.push({ path: `${at}.operator`, message: `"${base}" is true when ${c.path} is missing from memory` });
+      out.push({
+        path: `${at}.operator`,
+        message: `"${base}" is true when ${c.path} is missing from ${c.fact === "memory" ? "memory" : `the ${c.fact} fact`}`,
+      });
     if (base === "equal" && c.fact === "memory" && c.path === undefined)
       out.push({ path: `${at}.path`, message: "comparing the whole memory document: did you mean to give a path?" });
   };

@@ -146,7 +146,59 @@ export interface Store {
    * decision compactly against the version it was taken under. Optional.
    */
   knowPolicies?(source: (hash: string) => PolicySource | null): void;
+  /** Reads of stored history for the event stream and usage (storage/decision-reads.ts). */
+  readonly history: DecisionReads;
+  /**
+   * How many objects each policy has in each state (pairs with none are left out). Read once
+   * at start, where the governor's census starts counting (governor/metrics.ts); it reads
+   * indexes, not rows.
+   */
+  countObjects(): Promise<ObjectCount[]>;
+  /** How many timers are pending, all objects together. */
+  countTimers(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** The number of objects of one policy in one state. */
+export interface ObjectCount {
+  policy: string;
+  state: LifecycleState;
+  objects: number;
+}
+
+/** One stored decision as usage reads it: the state change it made, without its explanation. */
+export interface StateChange {
+  id: string;
+  at: number;
+  fromState: LifecycleState;
+  toState: LifecycleState;
+  /**
+   * When the driver confirmed the decision's action (its outbox row's last update), or null. A
+   * confirmation moves waking -> active and sleeping -> dormant without a decision of its own.
+   */
+  confirmedAt: number | null;
+}
+
+export interface StateChangeQuery {
+  /** Exclusive decision ids: read between them. */
+  after?: string | undefined;
+  before?: string | undefined;
+  limit: number;
+  /** `asc` (default) oldest first, `desc` newest first. */
+  order?: "asc" | "desc";
+}
+
+/** Reads of stored decisions that page by id across objects, or read states without explanations. */
+export interface DecisionReads {
+  /**
+   * Stored decisions with ids after `after` (exclusive), oldest first, of every object or of
+   * `objectId`, with their actions' current status. How the event stream resumes.
+   */
+  since(after: string, limit: number, objectId?: string): Promise<Decision[]>;
+  /** The id of the decision that issued an action, or null when the action is not stored. */
+  decisionOf(actionId: string): Promise<string | null>;
+  /** One object's decisions as state changes, by id (served by the index on object and id). */
+  stateChanges(objectId: string, query: StateChangeQuery): Promise<StateChange[]>;
 }
 
 /** The server that governs a database, and until when its claim holds unless renewed. */

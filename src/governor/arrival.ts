@@ -73,6 +73,7 @@ export class ArrivalPipeline {
     idempotency?: { key: string; fingerprint: string },
   ): Promise<{ object: ObjectRecord; decision: Decision }> {
     const { table, dispatcher, events } = this.deps;
+    const started = performance.now();
     const result = await this.decide(policy, object, arrival);
     const now = arrival.at;
     const actions: ActionRecord[] = result.actions.map((a) => ({
@@ -87,7 +88,8 @@ export class ArrivalPipeline {
       createdAt: now,
       updatedAt: now,
     }));
-    const supersede = actions.length > 0 ? dispatcher.queued(object.id) : [];
+    const replaced = actions.length > 0 ? dispatcher.queuedActions(object.id) : [];
+    const supersede = replaced.map((a) => a.id);
     const stored = !isQuietTick(result);
     const next = stored ? result.object : { ...result.object, lastDecisionId: object.lastDecisionId };
     const batch: CommitBatch = {
@@ -101,10 +103,12 @@ export class ArrivalPipeline {
       idempotency: idempotency ? { ...idempotency, decisionId: result.decision.id } : null,
     };
     await table.commit(batch);
+    const ms = performance.now() - started;
     this.counters.evaluations++;
     dispatcher.supersede(object.id, supersede);
     dispatcher.enqueue(actions);
-    events.emit("evaluation:completed", result.decision, stored);
+    for (const a of replaced) events.emit("action:superseded", { ...a, status: "superseded", updatedAt: now });
+    events.emit("evaluation:completed", result.decision, stored, ms);
     if (stored) {
       this.counters.decisions++;
       events.emit("decision:recorded", result.decision);

@@ -64,6 +64,11 @@ export class Dispatcher {
     return this.lanes.get(objectId)?.queue.map((a) => a.id) ?? [];
   }
 
+  /** The object's actions not yet handed to the driver, as queued (a copy of the list). */
+  queuedActions(objectId: string): ActionRecord[] {
+    return this.lanes.get(objectId)?.queue.slice() ?? [];
+  }
+
   /** Drops queued actions that a newer decision replaced. Call inside the mailbox. */
   supersede(objectId: string, ids: string[]): void {
     const lane = this.lanes.get(objectId);

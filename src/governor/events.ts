@@ -6,14 +6,22 @@ import type { ActionRecord } from "../core/store.ts";
 
 export interface GovernorEventMap {
   "decision:recorded": [decision: Decision];
-  /** Every evaluation, stored or only counted (a quiet timer tick). */
-  "evaluation:completed": [decision: Decision, stored: boolean];
+  /**
+   * Every evaluation, stored or only counted (a quiet timer tick), once committed; `ms` is the
+   * wall time from the start of its evaluation in the object's mailbox to its durable commit.
+   */
+  "evaluation:completed": [decision: Decision, stored: boolean, ms: number];
   "action:dispatched": [action: ActionRecord];
   "action:confirmed": [action: ActionRecord, observation: Observation];
   "action:retrying": [action: ActionRecord, error: string];
   "action:failed": [action: ActionRecord, error: string];
+  /** A queued action a newer decision replaced before it reached the driver (committed). */
+  "action:superseded": [action: ActionRecord];
   "substrate:observed": [objectId: string, observation: Observation];
-  "timer:fired": [objectId: string, name: string, late: boolean];
+  /** `lagMs`: how long after its due time the timer was fired (on the governor's clock). */
+  "timer:fired": [objectId: string, name: string, late: boolean, lagMs: number];
+  /** One transaction of the group committer is durable, with `batches` arrivals in it. */
+  "commit:completed": [batches: number];
   "governor:error": [error: Error, context: string];
 }
 

@@ -28,11 +28,20 @@ import type {
   DryRunInput,
   FactsResult,
   GovernorApi,
+  GovernorStatsApi,
   ObjectListQuery,
   ObjectPage,
   PutObjectInput,
+  LiveChange,
+  ObjectUsage,
+  PolicyUsagePage,
+  PolicyUsageQuery,
+  UsageQuery,
 } from "./services.ts";
 import { Lease, type LeaseIdentity } from "./lease.ts";
+import { Census, type CensusRow } from "./metrics.ts";
+import { decisionCursor, watchChanges } from "./live.ts";
+import { objectUsage, policyUsage, usageWindow } from "./usage.ts";
 import { SubstrateSync } from "./substrate-sync.ts";
 import { TimerFiring } from "./timer-firing.ts";
 
@@ -57,8 +66,9 @@ export interface GovernorOptions {
   lease?: { identity: LeaseIdentity; onLost: (holder: LeaseHolder | null) => void };
 }
 
-export class Governor implements GovernorApi {
+export class Governor implements GovernorApi, GovernorStatsApi {
   readonly events = new GovernorEvents();
+  readonly clock: Clock;
   private readonly store: Store;
   private readonly table: ObjectTable;
   private readonly arrival: ArrivalPipeline;
@@ -73,9 +83,11 @@ export class Governor implements GovernorApi {
   private readonly dryRun: DryRunDeps;
   private started = false;
   private readonly lease: Lease | null;
+  private readonly census: Census;
 
   constructor(options: GovernorOptions) {
     const { store, clock, policies } = options;
+    this.clock = clock;
     this.store = store;
     this.policies = policies;
     // Decisions are stored against the version they were taken under (looked up on first use).
@@ -95,6 +107,7 @@ export class Governor implements GovernorApi {
     const onError = (e: Error, context: string) => this.events.emit("governor:error", e, context);
     const compiled = (name: string) => policies.compiled(name);
     const crashLoops = new CrashLoopGuard();
+    const census = (this.census = new Census(clock));
 
     this.scheduler = new Scheduler(store, clock, {
       fire: (t, late) => this.timers.fire(t.objectId, t.name, late),
@@ -105,6 +118,18 @@ export class Governor implements GovernorApi {
       (dueAt) => this.scheduler.notify(dueAt),
       options.hotObjects,
       options.mailboxLimit,
+      {
+        // Inside the group committer: a listener that throws must not look like a failed commit.
+        committed: (n) => {
+          try {
+            this.events.emit("commit:completed", n);
+          } catch (e) {
+            onError(e as Error, "a commit:completed listener");
+          }
+        },
+        replaced: (before, after, decision) => census.replaced(before, after, decision),
+        deleted: (before) => census.deleted(before),
+      },
     );
     this.dispatcher = new Dispatcher(
       clock,
@@ -174,6 +199,9 @@ export class Governor implements GovernorApi {
     await this.store.migrate();
     // Before anything is evaluated, dispatched or fired: one governor per database.
     await this.lease?.acquire();
+    // The census counts from here: nothing has been committed yet, and every commit from now
+    // on reaches it (see governor/metrics.ts).
+    this.census.reset(await this.store.countObjects());
     // Drivers whose compute outlives the server re-adopt it first, so that a pending stop
     // reaches a driver that knows the process.
     await this.substrate.adoptAll();
@@ -238,6 +266,22 @@ export class Governor implements GovernorApi {
     return this.dispatcher.backlog;
   }
 
+  // ---- what metrics read at a scrape (http/metrics.ts) -----------------------------------
+
+  /** Objects per policy and state now, and the seconds spent in each since start. */
+  censusRows(): CensusRow[] {
+    return this.census.rows();
+  }
+
+  pendingTimers(): Promise<number> {
+    return this.store.countTimers();
+  }
+
+  /** The driver of an object in memory (every object that is not dormant is). */
+  driverOf(objectId: string): string | undefined {
+    return this.table.peek(objectId)?.substrate.driver;
+  }
+
   // ---- the API the edges call -----------------------------------------------------------
 
   putObject(id: string, input: PutObjectInput): Promise<{ created: boolean; object: ObjectRecord }> {
@@ -276,6 +320,30 @@ export class Governor implements GovernorApi {
 
   getDecision(id: string): Promise<Decision | null> {
     return this.store.getDecision(id);
+  }
+
+  // ---- what the event stream and usage read (governor/live.ts, usage.ts) ---------------
+
+  watch(listener: (change: LiveChange) => void): () => void {
+    return watchChanges(this.events, listener, (e) => this.events.emit("governor:error", e, "an event listener"));
+  }
+
+  async decisionsSince(after: string, limit: number, objectId?: string): Promise<Decision[]> {
+    // After an action: after the decision that issued it (its client has seen that one).
+    const cursor = after.startsWith("act_") ? await this.store.history.decisionOf(after) : after;
+    return this.store.history.since(cursor ?? decisionCursor(after), limit, objectId);
+  }
+
+  async objectUsage(id: string, q: UsageQuery): Promise<ObjectUsage> {
+    checkObjectId(id);
+    const window = usageWindow(q, this.clock.now());
+    const object = await this.table.load(id);
+    if (!object) throw notFound(`object "${id}"`);
+    return objectUsage(this.store, object, window);
+  }
+
+  policyUsage(q: PolicyUsageQuery): Promise<PolicyUsagePage> {
+    return policyUsage(this.store, (id) => this.table.peek(id), q, this.clock.now());
   }
 
   // ---- what the server's periodic work and the policy watcher call ---------------------

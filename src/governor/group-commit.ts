@@ -22,6 +22,8 @@ export class GroupCommitter {
   private idlers: (() => void)[] = [];
   /** Transactions committed and batches in them, for the benchmark and tests. */
   readonly stats = { transactions: 0, batches: 0 };
+  /** Told the number of batches in each transaction that committed (metrics); must not throw. */
+  onCommitted: (batches: number) => void = () => {};
 
   constructor(
     private readonly store: Store,
@@ -78,6 +80,7 @@ export class GroupCommitter {
       await this.store.commit(group.map((w) => w.batch));
       this.stats.transactions++;
       this.stats.batches += group.length;
+      this.onCommitted(group.length);
       for (const w of group) w.resolve();
     } catch (e) {
       if (group.length === 1) group[0]!.reject(e);
@@ -91,6 +94,7 @@ export class GroupCommitter {
         await this.store.commit([w.batch]);
         this.stats.transactions++;
         this.stats.batches++;
+        this.onCommitted(1);
         w.resolve();
       } catch (e) {
         w.reject(e);

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { conflict, invalid, notFound } from "../core/errors.ts";
-import { canonicalJson, isPlainObject } from "../core/json.ts";
+import { canonicalJson, describeJson, isPlainObject } from "../core/json.ts";
 import { checkObjectId } from "../core/object.ts";
 import type { Store } from "../core/store.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
@@ -27,7 +27,7 @@ export class Ingest {
     checkObjectId(id);
     if (!isPlainObject(facts))
       throw invalid("facts must be a JSON object (a merge patch for memory)", [
-        { path: "$.facts", message: "expected an object" },
+        { path: "$.facts", message: `expected an object, got ${describeJson(facts)}` },
       ]);
     const fingerprint =
       idempotencyKey === undefined ? "" : createHash("sha256").update(canonicalJson(facts)).digest("hex");

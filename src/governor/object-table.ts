@@ -10,8 +10,21 @@
 import { overloaded } from "../core/errors.ts";
 import { KeyedQueue } from "../core/keyed-queue.ts";
 import type { ActionUpdate, CommitBatch, Store } from "../core/store.ts";
-import type { ObjectRecord } from "../core/types.ts";
+import type { Decision, ObjectRecord } from "../core/types.ts";
 import { GroupCommitter } from "./group-commit.ts";
+
+/** Told what the table commits (the governor's census and metrics); none of these may throw. */
+export interface TableObserver {
+  /** A group commit's transaction is durable, with `batches` arrivals in it. */
+  committed?(batches: number): void;
+  /**
+   * An object's committed record replaced `before`: its hot copy, or undefined when it had
+   * none (a new object, or a dormant one not kept in memory). `decision` is the one stored with it.
+   */
+  replaced?(before: ObjectRecord | undefined, after: ObjectRecord, decision: Decision | null): void;
+  /** An object was deleted; `before` as in `replaced`. */
+  deleted?(before: ObjectRecord | undefined): void;
+}
 
 /** How many dormant objects stay in memory by default (VIGIL_HOT_OBJECTS). */
 export const DEFAULT_HOT_OBJECTS = 100_000;
@@ -34,8 +47,10 @@ export class ObjectTable {
     private readonly capacity = DEFAULT_HOT_OBJECTS,
     /** How many tasks may wait in one object's mailbox before clients are refused. */
     private readonly mailboxLimit = DEFAULT_MAILBOX_LIMIT,
+    private readonly observer: TableObserver = {},
   ) {
     this.committer = new GroupCommitter(store);
+    if (observer.committed) this.committer.onCommitted = observer.committed;
   }
 
   /** The object's hot copy, if it is in memory; reads nothing. */
@@ -95,6 +110,7 @@ export class ObjectTable {
   /** Commits one change (grouped with others), then makes it the hot copy. Call in the mailbox. */
   async commit(batch: CommitBatch): Promise<void> {
     await this.committer.commit(batch);
+    this.observer.replaced?.(this.peek(batch.object.id), batch.object, batch.decision);
     this.keep(batch.object);
     for (const op of batch.timerOps) if (op.op === "set") this.timerSet(op.dueAt!);
   }
@@ -102,12 +118,16 @@ export class ObjectTable {
   /** Commits an outbox row's change and, with it, the object's (confirmations, failures). */
   async commitAction(update: ActionUpdate): Promise<void> {
     await this.store.updateAction(update);
-    if (update.object) this.keep(update.object);
+    if (update.object) {
+      this.observer.replaced?.(this.peek(update.object.id), update.object, update.decision ?? null);
+      this.keep(update.object);
+    }
   }
 
   /** Deletes the object and its history from the store and the table. Call in the mailbox. */
   async delete(id: string): Promise<boolean> {
     const deleted = await this.store.deleteObject(id);
+    if (deleted) this.observer.deleted?.(this.peek(id));
     this.awake.delete(id);
     this.dormant.delete(id);
     return deleted;

@@ -4,7 +4,7 @@
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { conflict, invalid, prefixProblems, unavailable } from "../core/errors.ts";
-import { isPlainObject, jsonEqual } from "../core/json.ts";
+import { describeJson, isPlainObject, jsonEqual } from "../core/json.ts";
 import { memoryProblems, type MemoryLimits } from "../core/memory-limits.ts";
 import { checkObjectId, newObject } from "../core/object.ts";
 import { emptyBatch, type Store } from "../core/store.ts";
@@ -157,7 +157,9 @@ export class Objects {
 
   private checkMemory(memory: unknown, path: string): void {
     if (!isPlainObject(memory))
-      throw invalid("memory must be a JSON object", [{ path, message: "expected an object" }]);
+      throw invalid("memory must be a JSON object", [
+        { path, message: `expected an object, got ${describeJson(memory)}` },
+      ]);
     const problems = memoryProblems(memory, this.d.limits);
     if (problems.length > 0) throw invalid("the memory breaks a limit", prefixProblems(problems, path));
   }

@@ -26,16 +26,48 @@ export function parseJsonText(text: string): { ok: true; value: unknown } | { ok
     return { ok: true, value: JSON.parse(text) };
   } catch (e) {
     const message = (e as Error).message;
-    const pos = /position (\d+)/.exec(message);
-    let where = "";
-    if (pos) {
-      const before = text.slice(0, Number(pos[1]));
-      const line = before.split("\n").length;
-      const col = Number(pos[1]) - before.lastIndexOf("\n");
-      where = ` (line ${line}, column ${col})`;
-    }
-    return { ok: false, problem: { path: "$", message: `not valid JSON${where}: ${message}` } };
+    const pos = /at position (\d+)/.exec(message);
+    const at = pos ? Number(pos[1]) : errorOffset(text, reasonOf(message));
+    const before = text.slice(0, at);
+    const line = before.split("\n").length;
+    const column = at - before.lastIndexOf("\n");
+    return {
+      ok: false,
+      problem: { path: "$", message: `not valid JSON (line ${line}, column ${column}): ${reasonOf(message)}` },
+    };
   }
+}
+
+/** V8's message without its position or its quote of the whole text. */
+const reasonOf = (message: string) =>
+  message
+    .replace(/ (?:in JSON )?at position \d+.*$/s, "")
+    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "")
+    .replace(/[\n\r]/g, (c) => (c === "\n" ? "\\n" : "\\r"));
+
+/**
+ * Where JSON.parse gave up, when its message does not say. Parsing runs left to right, so a
+ * prefix fails for the same reason as the whole text exactly when it holds the offending
+ * character: the shortest such prefix, found by bisection, ends with it.
+ */
+function errorOffset(text: string, reason: string): number {
+  if (/end of JSON input/.test(reason)) return text.trimEnd().length;
+  const same = (k: number) => {
+    try {
+      JSON.parse(text.slice(0, k));
+      return false;
+    } catch (e) {
+      return reasonOf((e as Error).message) === reason;
+    }
+  };
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (same(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return Math.max(0, lo - 1);
 }
 
 /**
@@ -168,6 +200,19 @@ export class PolicyRegistry implements PoliciesApi {
 
   get(name: string): PolicyInfo | null {
     return this.policies.get(name)?.info ?? null;
+  }
+
+  /** The version loaded from `file` and serving now, if any. */
+  servingFrom(file: string): PolicyInfo | null {
+    for (const p of this.policies.values()) if (p.info.file === file) return p.info;
+    return null;
+  }
+
+  refusal(name: string): PolicyError | null {
+    const file = this.policies.get(name)?.info.file;
+    if (file !== undefined) return this.errors.get(file) ?? null;
+    for (const error of this.errors.values()) if (basename(error.file) === `${name}.json`) return error;
+    return null;
   }
 
   validate(doc: unknown) {

@@ -6,9 +6,11 @@ import { existsSync, watch, type FSWatcher } from "node:fs";
 import { basename, join } from "node:path";
 import type { Clock, TimerHandle } from "../core/clock.ts";
 import type { LoadResult, PolicyRegistry } from "./policy-registry.ts";
+import type { PolicyInfo } from "./services.ts";
 
 export interface WatcherEvents {
-  reloaded(file: string, result: LoadResult | { removed: true }): void;
+  /** `previous`: the version loaded from the file before, serving until now (null: none). */
+  reloaded(file: string, result: LoadResult | { removed: true }, previous: PolicyInfo | null): void;
   /** The directory watcher failed (the directory went away, say); edits go unseen until a restart. */
   failed?(error: Error): void;
 }
@@ -55,10 +57,11 @@ export class PolicyWatcher {
    * loaded policy is a warning on it (the policy serves; its objects keep their old ticks).
    */
   async reload(file: string): Promise<LoadResult | { removed: true }> {
+    const previous = this.registry.servingFrom(file);
     if (!existsSync(file)) {
       // A deleted file unloads nothing: objects governed by it keep their last version.
       this.registry.forgetFile(file);
-      this.events.reloaded(file, { removed: true });
+      this.events.reloaded(file, { removed: true }, previous);
       return { removed: true };
     }
     let result = this.registry.loadFile(file);
@@ -70,7 +73,7 @@ export class PolicyWatcher {
         result = { ...result, warnings: [...result.warnings, { path: "$.schedules", message }] };
       }
     }
-    this.events.reloaded(file, result);
+    this.events.reloaded(file, result, previous);
     return result;
   }
 
@@ -79,4 +82,22 @@ export class PolicyWatcher {
     for (const h of this.pending.values()) this.clock.clearTimeout(h);
     this.pending.clear();
   }
+}
+
+/**
+ * What a reload means to an operator, in words: a first load, a new version, a refusal with or
+ * without a version still serving, a removal.
+ */
+export function describeReload(
+  result: LoadResult | { removed: true },
+  previous: PolicyInfo | null,
+): { level: "info" | "warn" | "error"; msg: string } {
+  if ("removed" in result)
+    return previous
+      ? { level: "warn", msg: "policy file removed; its last version keeps serving" }
+      : { level: "info", msg: "policy file removed" };
+  if (result.ok) return { level: "info", msg: previous ? "policy reloaded" : "policy loaded" };
+  return previous
+    ? { level: "error", msg: "policy refused; the previous version keeps serving" }
+    : { level: "error", msg: "policy refused; no version of it is loaded" };
 }

@@ -2,7 +2,12 @@
 // terms: records in, records out. Routes call these, never the store; the edges render the
 // records as API views. Errors are VigilError (core/errors.ts) with a kind the edge maps.
 
+import type { Clock } from "../core/clock.ts";
 import type { Problem } from "../core/errors.ts";
+import type { ActionRecord } from "../core/store.ts";
+import type { UsageTotals } from "../core/usage.ts";
+import type { GovernorEvents } from "./events.ts";
+import type { CensusRow } from "./metrics.ts";
 import type { Release } from "../substrate/driver.ts";
 import type { Decision, JsonObject, LifecycleState, ObjectRecord } from "../core/types.ts";
 
@@ -59,7 +64,53 @@ export interface DryRunInput {
   policy?: unknown;
 }
 
+/** What an action's event on the stream says happened to it. */
+export type ActionChange = "dispatched" | "retrying" | "confirmed" | "failed" | "superseded";
+
+/** A change the event stream carries, once it is committed: a stored decision, or an action's status. */
+export type LiveChange =
+  | { kind: "decision"; decision: Decision }
+  | { kind: "action"; action: ActionRecord; change: ActionChange; error?: string };
+
+/** A window of time in epoch ms; `to` defaults to now, `from` to 24 hours before `to`. */
+export interface UsageQuery {
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+/** An object's usage over the window, clipped to its life: `from` is never before its creation. */
+export interface ObjectUsage extends UsageTotals {
+  objectId: string;
+  from: number;
+  to: number;
+}
+
+export interface PolicyUsageQuery extends UsageQuery {
+  /** Only this policy's objects (default: every object, summed per policy). */
+  policy?: string | undefined;
+  /** Exclusive: sum the objects whose ids sort after this one. */
+  after?: string | undefined;
+  /** The most objects summed in one call. */
+  limit: number;
+}
+
+/** The usage of a policy's objects, summed; `objects` counts those that lived within the window. */
+export interface PolicyUsage extends UsageTotals {
+  policy: string;
+  objects: number;
+}
+
+export interface PolicyUsagePage {
+  from: number;
+  to: number;
+  items: PolicyUsage[];
+  /** The last object summed, when more follow: pass it as `after` to go on. */
+  next?: string;
+}
+
 export interface GovernorApi {
+  /** The clock the governor runs on (the event stream's heartbeats keep to it). */
+  readonly clock: Clock;
   /** Creates (and evaluates with trigger `create`) or updates an object. */
   putObject(id: string, input: PutObjectInput): Promise<{ created: boolean; object: ObjectRecord }>;
   getObject(id: string): Promise<ObjectRecord | null>;
@@ -78,6 +129,35 @@ export interface GovernorApi {
   getDecision(id: string): Promise<Decision | null>;
   /** True once recovery at start is done and the store answers. */
   ready(): Promise<boolean>;
+  /**
+   * Calls `listener` with every stored decision (dry runs and quiet ticks never) and every
+   * change of an action's status, after its commit. Returns the function that stops it.
+   * The listener must not block; what it throws is reported as a governor error.
+   */
+  watch(listener: (change: LiveChange) => void): () => void;
+  /**
+   * Stored decisions after an event id (a decision's or an action's; exclusive), oldest first,
+   * of every object or of one. How the event stream resumes from `Last-Event-ID`.
+   */
+  decisionsSince(after: string, limit: number, objectId?: string): Promise<Decision[]>;
+  /** Time per state, wakes and state changes of one object over a window (not found: an error). */
+  objectUsage(id: string, q: UsageQuery): Promise<ObjectUsage>;
+  /** The same summed per policy, over a page of objects in id order. */
+  policyUsage(q: PolicyUsageQuery): Promise<PolicyUsagePage>;
+}
+
+/**
+ * What metrics (http/metrics.ts) read from the governor: its typed events, counted as they
+ * come, and at a scrape the census it keeps as it commits and one cheap count of the store.
+ */
+export interface GovernorStatsApi {
+  readonly events: GovernorEvents;
+  /** Objects per policy and state now, and the seconds spent in each since the server started. */
+  censusRows(): CensusRow[];
+  /** How many timers are pending. */
+  pendingTimers(): Promise<number>;
+  /** The driver an object in memory is bound to (every object that is not dormant is in memory). */
+  driverOf(objectId: string): string | undefined;
 }
 
 export interface PolicyInfo {
@@ -102,5 +182,10 @@ export interface PolicyError {
 export interface PoliciesApi {
   list(): { items: PolicyInfo[]; errors: PolicyError[] };
   get(name: string): PolicyInfo | null;
+  /**
+   * The refusal of the file behind policy `name`: the file its loaded version came from, or
+   * `<name>.json` when no version is loaded. Null when that file loaded.
+   */
+  refusal(name: string): PolicyError | null;
   validate(doc: unknown): { valid: true; warnings: Problem[] } | { valid: false; errors: Problem[] };
 }

@@ -46,7 +46,7 @@ export class TimerFiring {
         if (!(e instanceof VigilError)) throw e;
         return this.consume(object, name, e.message);
       }
-      this.d.events.emit("timer:fired", objectId, name, late);
+      this.d.events.emit("timer:fired", objectId, name, late, now - timer.dueAt);
     });
   }
 

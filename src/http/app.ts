@@ -12,11 +12,16 @@ import type { RouteDeps } from "./deps.ts";
 import { loopbackOnly } from "./loopback.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { errorResponse, methodNotAllowedHandler, notFoundHandler, problemResponse } from "./problem.ts";
+import { cloudEventRoutes } from "./routes/cloudevents.ts";
 import { decisionRoutes } from "./routes/decisions.ts";
+import { eventRoutes } from "./routes/events.ts";
 import { factRoutes } from "./routes/facts.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes, type MetricsService } from "./routes/metrics.ts";
 import { objectRoutes } from "./routes/objects.ts";
 import { policyRoutes } from "./routes/policies.ts";
+import { uiRoutes } from "./routes/ui.ts";
+import { usageRoutes } from "./routes/usage.ts";
 import { whatIfRoutes } from "./routes/what-if.ts";
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -34,6 +39,10 @@ export interface AppServices {
   bodyLimitBytes?: number;
   /** Told about every error that became a 500 (the reply itself carries no detail). */
   onInternalError?: (error: unknown, method: string, path: string) => void;
+  /** What `GET /metrics` renders (http/metrics.ts); without it there is no such route. */
+  metrics?: MetricsService;
+  /** `GET /metrics` without a token (VIGIL_METRICS_PUBLIC); by default it needs `read`. */
+  metricsPublic?: boolean;
 }
 
 /** Builds the app; `app.fetch` serves it, `app.request()` tests it without sockets. */
@@ -61,9 +70,14 @@ export function createApp(services: AppServices): Hono {
   healthRoutes(app, deps);
   objectRoutes(app, deps);
   factRoutes(app, deps);
+  cloudEventRoutes(app, deps);
   decisionRoutes(app, deps);
+  eventRoutes(app, deps);
+  usageRoutes(app, deps);
   whatIfRoutes(app, deps);
   policyRoutes(app, deps);
+  uiRoutes(app, deps);
+  if (services.metrics) metricsRoutes(app, deps, services.metrics, services.metricsPublic ?? false);
   // The document lists every route registered on `app` by the time it is first asked for.
   openApiRoutes(app);
 

@@ -5,7 +5,7 @@
 import { factsBodySchema, IDEMPOTENCY_KEY_PATTERN } from "../contracts/http.ts";
 import { isPlainObject } from "../core/json.ts";
 import type { JsonObject } from "../core/types.ts";
-import type { GovernorApi } from "../governor/services.ts";
+import type { FactsResult, GovernorApi } from "../governor/services.ts";
 import { validationProblem } from "./problem.ts";
 import { check, jsonMediaType, objectIdParam, parseJsonBody } from "./validation.ts";
 import { factsView, minimalDecisionView } from "./views.ts";
@@ -35,15 +35,19 @@ export async function postFacts(governor: GovernorApi, req: FactsRequest): Promi
   const key = idempotencyKey(req.idempotencyKey);
   const type = jsonMediaType(req.contentType);
   const facts = factsOf(parseJsonBody(type, await req.body()));
-  const result = await governor.postFacts(id, facts, key);
+  return factsResultReply(await governor.postFacts(id, facts, key), req.prefer, req.secrets);
+}
+
+/** The reply to an arrival of facts (POST /v1/cloudevents answers with it too). */
+export function factsResultReply(result: FactsResult, prefer: string | undefined, secrets: boolean): Reply {
   const headers: Record<string, string> = { "content-type": "application/json" };
   // A replay applied nothing: it answers with the same decision, and the header tells.
   if (result.replayed) headers["idempotent-replayed"] = "true";
-  if (prefersMinimal(req.prefer)) {
+  if (prefersMinimal(prefer)) {
     headers["preference-applied"] = "return=minimal";
     return { status: 200, headers, body: JSON.stringify({ decision: minimalDecisionView(result.decision) }) };
   }
-  return { status: 200, headers, body: JSON.stringify(factsView(result, req.secrets)) };
+  return { status: 200, headers, body: JSON.stringify(factsView(result, secrets)) };
 }
 
 /** `{facts: {...}}` and nothing else, checked without zod; zod words what is wrong otherwise. */

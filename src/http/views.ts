@@ -5,7 +5,9 @@
 import type { Decision, JsonObject, ObjectRecord, Observation } from "../core/types.ts";
 import { isPlainObject } from "../core/json.ts";
 import { OBJECT_ID_PATTERN } from "../core/object.ts";
-import type { BatchItemResult } from "../governor/services.ts";
+import type { ActionRecord } from "../core/store.ts";
+import { secondsOf } from "../core/usage.ts";
+import type { ActionChange, BatchItemResult, ObjectUsage, PolicyUsage, PolicyUsagePage } from "../governor/services.ts";
 import { problemOf, validationProblem, type ProblemBody } from "./problem.ts";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -57,10 +59,15 @@ export function objectView(o: ObjectRecord, version: string | null, secrets = fa
   };
 }
 
-/** The Decision of API v1. */
+/**
+ * The Decision of API v1. A dry run is not stored, so it has no id to look up: its `id` and
+ * its actions' ids are null.
+ */
 export function decisionView(d: Decision) {
   return {
     ...d,
+    id: d.dryRun ? null : d.id,
+    actions: d.dryRun ? d.actions.map((a) => ({ ...a, id: null })) : d.actions,
     at: iso(d.at),
     timers: d.timers.map((t) => ({ ...t, ...(t.dueAt !== undefined ? { dueAt: iso(t.dueAt) } : {}) })),
   };
@@ -104,4 +111,47 @@ export function decodeCursor(cursor: string): string {
   if (!OBJECT_ID_PATTERN.test(id))
     throw validationProblem("invalid cursor", [{ path: "$.query.cursor", message: "not a cursor this server issued" }]);
   return id;
+}
+
+/** An action's event on the stream: what happened to it, and the error when it failed or will retry. */
+export function actionEventView(a: ActionRecord, status: ActionChange, error?: string) {
+  return {
+    id: a.id,
+    objectId: a.objectId,
+    decisionId: a.decisionId,
+    kind: a.kind,
+    status,
+    attempts: a.attempts,
+    ...(error !== undefined ? { error } : {}),
+  };
+}
+
+/** An object's usage: seconds per state (to the millisecond), wakes and state changes. */
+export function usageView(u: ObjectUsage) {
+  return {
+    objectId: u.objectId,
+    from: iso(u.from),
+    to: iso(u.to),
+    seconds: secondsOf(u.ms),
+    wakes: u.wakes,
+    transitions: u.transitions,
+  };
+}
+
+const policyUsageItem = (u: PolicyUsage) => ({
+  policy: u.policy,
+  objects: u.objects,
+  seconds: secondsOf(u.ms),
+  wakes: u.wakes,
+  transitions: u.transitions,
+});
+
+/** Usage per policy over a page of objects; `nextCursor` when more objects follow. */
+export function policyUsageView(page: PolicyUsagePage) {
+  return {
+    from: iso(page.from),
+    to: iso(page.to),
+    items: page.items.map(policyUsageItem),
+    ...(page.next !== undefined ? { nextCursor: encodeCursor(page.next) } : {}),
+  };
 }

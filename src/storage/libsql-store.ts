@@ -16,6 +16,7 @@ import type {
   DueTimer,
   IdempotencyRecord,
   LeaseHolder,
+  ObjectCount,
   ObjectQuery,
   PolicySource,
   Store,
@@ -33,6 +34,8 @@ import {
   type ObjectSqlRow,
 } from "./rows.ts";
 import { PolicyVersions } from "./policy-versions.ts";
+import * as counts from "./counts.ts";
+import { LibsqlDecisionReads } from "./decision-reads.ts";
 import * as t from "./schema.ts";
 import { directWriter, threadWriter, type SqlWriter } from "./sql-writer.ts";
 
@@ -59,6 +62,7 @@ export class LibsqlStore implements Store {
   private readonly url: string;
   private readonly local: boolean;
   private readonly versions: PolicyVersions;
+  readonly history: LibsqlDecisionReads;
   private writer: SqlWriter;
   /** Point reads on a file database's own read connection (null: through the client). */
   private points: PointReads | null = null;
@@ -72,6 +76,7 @@ export class LibsqlStore implements Store {
     this.local = options.url === ":memory:" || options.url.startsWith("file:");
     // Until a governor says where policy documents are, decisions are stored whole.
     this.versions = new PolicyVersions(this.client, () => null);
+    this.history = new LibsqlDecisionReads(this.client, this.versions);
     this.writer = directWriter(this.client);
   }
 
@@ -367,6 +372,9 @@ export class LibsqlStore implements Store {
   async releaseLease(owner: string): Promise<void> {
     await this.writer.write([{ sql: "DELETE FROM lease WHERE name = ? AND owner = ?", args: [LEASE, owner] }]);
   }
+
+  readonly countObjects = (): Promise<ObjectCount[]> => counts.objectCounts(this.client);
+  readonly countTimers = (): Promise<number> => counts.timerCount(this.client);
 
   async close(): Promise<void> {
     this.points?.close();

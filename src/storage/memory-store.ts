@@ -7,9 +7,11 @@ import type {
   ActionRecord,
   ActionUpdate,
   CommitBatch,
+  DecisionReads,
   DueTimer,
   IdempotencyRecord,
   LeaseHolder,
+  ObjectCount,
   ObjectQuery,
   Store,
 } from "../core/store.ts";
@@ -27,6 +29,30 @@ export class MemoryStore implements Store {
   private decisionCounts = new Map<string, number>();
   private schedules = new Map<string, string>();
   private holder: LeaseHolder | null = null;
+
+  readonly history: DecisionReads = {
+    since: async (after, limit, objectId) =>
+      [...this.decisions.values()]
+        .filter((d) => d.id > after && (objectId === undefined || d.objectId === objectId))
+        .sort((a, b) => cmp(a.id, b.id))
+        .slice(0, limit)
+        .map((d) => this.withActionStatus(d)),
+    decisionOf: async (actionId) => this.actions.get(actionId)?.decisionId ?? null,
+    stateChanges: async (objectId, q) =>
+      [...this.decisions.values()]
+        .filter((d) => d.objectId === objectId)
+        .filter((d) => (q.after === undefined || d.id > q.after) && (q.before === undefined || d.id < q.before))
+        .sort((a, b) => (q.order === "desc" ? cmp(b.id, a.id) : cmp(a.id, b.id)))
+        .slice(0, q.limit)
+        .map((d) => {
+          const confirmed = d.actions.flatMap((a) => {
+            const row = this.actions.get(a.id);
+            return row?.status === "confirmed" ? [row.updatedAt] : [];
+          });
+          const confirmedAt = confirmed.length > 0 ? Math.max(...confirmed) : null;
+          return { id: d.id, at: d.at, fromState: d.fromState, toState: d.toState, confirmedAt };
+        }),
+  };
 
   async migrate(): Promise<void> {}
 
@@ -184,6 +210,23 @@ export class MemoryStore implements Store {
     for (const o of this.objects.values())
       for (const t of o.timers) if (t.dueAt <= until) out.push({ objectId: o.id, ...t });
     return out.sort((a, b) => a.dueAt - b.dueAt || cmp(a.objectId, b.objectId) || cmp(a.name, b.name)).slice(0, limit);
+  }
+
+  async countObjects(): Promise<ObjectCount[]> {
+    const counts = new Map<string, ObjectCount>();
+    for (const o of this.objects.values()) {
+      const key = `${o.policy}\u0000${o.state}`;
+      const c = counts.get(key) ?? { policy: o.policy, state: o.state, objects: 0 };
+      c.objects++;
+      counts.set(key, c);
+    }
+    return [...counts.values()];
+  }
+
+  async countTimers(): Promise<number> {
+    let n = 0;
+    for (const o of this.objects.values()) n += o.timers.length;
+    return n;
   }
 
   async nextTimer(): Promise<DueTimer | null> {

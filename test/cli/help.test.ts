@@ -3,19 +3,53 @@
 
 import { spawn } from "node:child_process";
 import { describe, expect, test } from "vitest";
+import { runDecisions } from "../../src/cli/decisions.ts";
+import { runEvents } from "../../src/cli/events.ts";
+import { runExplain } from "../../src/cli/explain.ts";
+import { runFacts } from "../../src/cli/facts.ts";
+import { runObjects } from "../../src/cli/objects.ts";
 import { runReplay } from "../../src/cli/replay.ts";
 import { runSchema } from "../../src/cli/schema.ts";
 import { runServe } from "../../src/cli/serve.ts";
+import { runSimulate } from "../../src/cli/simulate.ts";
 import { runTest } from "../../src/cli/test.ts";
 import { commandUsage, type CommandName } from "../../src/cli/usage.ts";
 import { runValidate } from "../../src/cli/validate.ts";
 
 const FLAGS: Record<CommandName, string[]> = {
   serve: ["--host", "--port", "--db", "--rules"],
-  validate: ["--rules"],
-  test: ["--rules", "--coverage", "--min-coverage"],
+  validate: ["--rules", "--json"],
+  test: ["--rules", "--coverage", "--min-coverage", "--json"],
   replay: ["--object", "--db", "--json"],
-  schema: ["--write"],
+  simulate: [
+    "--policy",
+    "--compare",
+    "--traffic",
+    "--db",
+    "--object",
+    "--autostop-after",
+    "--json",
+    "--report",
+    "--generate",
+  ],
+  schema: ["--write", "--json"],
+  objects: [
+    "--url",
+    "--token",
+    "--json",
+    "--state",
+    "--policy",
+    "--limit",
+    "--cursor",
+    "--driver",
+    "--config",
+    "--memory",
+    "--compute",
+  ],
+  facts: ["--url", "--token", "--json", "--idempotency-key"],
+  decisions: ["--url", "--token", "--json", "--limit", "--before"],
+  explain: ["--url", "--token", "--json"],
+  events: ["--url", "--token", "--json", "--object", "--types", "--last-event-id", "--count"],
 };
 const commands = Object.keys(FLAGS) as CommandName[];
 
@@ -24,7 +58,13 @@ const ENTRY_POINTS: Record<CommandName, (args: string[], out: (s: string) => voi
   validate: runValidate,
   test: runTest,
   replay: runReplay,
+  simulate: (args, out) => runSimulate(args, out),
   schema: runSchema,
+  objects: (args, out) => runObjects(args, { out }),
+  facts: (args, out) => runFacts(args, { out }),
+  decisions: (args, out) => runDecisions(args, { out }),
+  explain: (args, out) => runExplain(args, { out }),
+  events: (args, out) => runEvents(args, { out }),
 };
 
 interface Run {

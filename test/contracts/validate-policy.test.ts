@@ -72,19 +72,31 @@ describe("validatePolicy", () => {
       "unknown operator",
       (d) => void (cond0(d).operator = "gt"),
       "$.rules[0].conditions.all[0].operator",
-      "unknown operator",
+      'unknown operator "gt": use one of equal, notEqual, in, notIn, contains, doesNotContain, lessThan, lessThanInclusive, greaterThan, greaterThanInclusive, olderThan, within, optionally decorated (not:equal, someFact:greaterThan)',
+    ],
+    [
+      "a misspelt operator",
+      (d) => void (cond0(d).operator = "greaterThn"),
+      "$.rules[0].conditions.all[0].operator",
+      'unknown operator "greaterThn" (did you mean "greaterThan"?)',
+    ],
+    [
+      "a missing event type",
+      (d) => void (rule0(d).event = { params: {} } as never),
+      "$.rules[0].event.type",
+      'the event has no "type": use wake, hold-active, dormancy, schedule or cancel',
     ],
     [
       "unknown operator decorator",
       (d) => void (cond0(d).operator = "maybe:equal"),
       "$.rules[0].conditions.all[0].operator",
-      "unknown operator",
+      'unknown decorator "maybe" in "maybe:equal": the decorators are someFact, someValue, everyFact, everyValue, swap, not',
     ],
     [
       "unknown event type",
       (d) => void (rule0(d).event = { type: "explode" }),
       "$.rules[0].event.type",
-      "unknown event type: use wake, hold-active, dormancy, schedule or cancel",
+      'unknown event type "explode": use wake, hold-active, dormancy, schedule or cancel',
     ],
     [
       "malformed hold-active for",
@@ -197,8 +209,8 @@ describe("validatePolicy", () => {
       "give wakeAfter or wakeAt, not both",
     ],
     ["unknown sleep mode", (d) => void (d.sleep = "hibernate"), "$.sleep", "suspend"],
-    ["no rules", (d) => void (d.rules = []), "$.rules", "expected array to have >=1 items"],
-    ["rule priority 0", (d) => void (rule0(d).priority = 0), "$.rules[0].priority", "expected number to be >=1"],
+    ["no rules", (d) => void (d.rules = []), "$.rules", "must hold at least 1 item"],
+    ["rule priority 0", (d) => void (rule0(d).priority = 0), "$.rules[0].priority", "must be at least 1"],
   ])("%s", (_name, breakIt, path, message) => {
     const doc = base();
     breakIt(doc);

@@ -5,7 +5,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { PolicyWatcher } from "../../src/governor/policy-watcher.ts";
+import { describeReload, PolicyWatcher } from "../../src/governor/policy-watcher.ts";
+import type { PolicyInfo } from "../../src/governor/services.ts";
 import type { LoadResult } from "../../src/governor/policy-registry.ts";
 import { SystemClock } from "../../src/timers/clock.ts";
 import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
@@ -25,11 +26,11 @@ async function setup() {
   dirs.push(dir);
   cpSync(RULES_DIR, dir, { recursive: true });
   s = await makeServices({ rulesDir: dir });
-  const seen: [string, LoadResult | { removed: true }][] = [];
+  const seen: [string, LoadResult | { removed: true }, PolicyInfo | null][] = [];
   const waiters: ((f: string) => void)[] = [];
   watcher = new PolicyWatcher(dir, s.policies, (name) => s!.governor.armSchedules(name), new SystemClock(), {
-    reloaded: (file, r) => {
-      seen.push([file, r]);
+    reloaded: (file, r, previous) => {
+      seen.push([file, r, previous]);
       for (const w of waiters.splice(0)) w(file);
     },
   });
@@ -72,7 +73,7 @@ describe("hot reload", () => {
         errors: [
           {
             path: "$.rules[0].event.type",
-            message: "unknown event type: use wake, hold-active, dormancy, schedule or cancel",
+            message: 'unknown event type "explode": use wake, hold-active, dormancy, schedule or cancel',
           },
         ],
       },
@@ -107,6 +108,35 @@ describe("hot reload", () => {
     expect(await reloaded).toBe(file);
     expect(seen.at(-1)![1]).toMatchObject({ ok: true });
     expect(s!.policies.get("queue-worker")!.version).toBe("watched");
+  });
+});
+
+describe("what a reload is reported as", () => {
+  const message = (seen: [string, LoadResult | { removed: true }, PolicyInfo | null][]) => {
+    const [, r, previous] = seen.at(-1)!;
+    return describeReload(r, previous).msg;
+  };
+
+  test("a brand-new file is loaded, not reloaded; a brand-new invalid file keeps nothing serving", async () => {
+    const { dir, doc, seen } = await setup();
+    const fresh = join(dir, "fresh.json");
+    writeFileSync(fresh, JSON.stringify({ ...doc, name: "fresh" }));
+    await watcher!.reload(fresh);
+    expect(message(seen)).toBe("policy loaded");
+
+    writeFileSync(fresh, JSON.stringify({ ...doc, name: "fresh", version: "2" }));
+    await watcher!.reload(fresh);
+    expect(seen.at(-1)![2]?.version).toBe("1");
+    expect(message(seen)).toBe("policy reloaded");
+
+    const broken = join(dir, "broken.json");
+    writeFileSync(broken, "{");
+    await watcher!.reload(broken);
+    expect(message(seen)).toBe("policy refused; no version of it is loaded");
+
+    writeFileSync(fresh, "{");
+    await watcher!.reload(fresh);
+    expect(message(seen)).toBe("policy refused; the previous version keeps serving");
   });
 });
 

@@ -108,9 +108,19 @@ describe("the PUT body is read as putObjectSchema reads it", () => {
       fc.asyncProperty(bodies, async (body) => {
         // A forbidden key is refused before either reading (parseJsonBody), so leave those out.
         fc.pre(!/"(__proto__|constructor|prototype)"/.test(JSON.stringify(body)));
+        // So is a number memory could not keep exactly (an integer past 2^53 - 1).
+        fc.pre(!unkeepable(body));
         expect(await endpointReading(body)).toEqual(zodReading(body));
       }),
       { numRuns: 500 },
     );
   });
 });
+
+/** A number anywhere in `v` that the body guard refuses: an integer past ±(2^53 - 1). */
+function unkeepable(v: unknown): boolean {
+  if (typeof v === "number") return Number.isInteger(v) && !Number.isSafeInteger(v);
+  if (Array.isArray(v)) return v.some(unkeepable);
+  if (v !== null && typeof v === "object") return Object.values(v).some(unkeepable);
+  return false;
+}

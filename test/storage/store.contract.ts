@@ -2,8 +2,8 @@
 // It pins down what the governor relies on: atomic commits, round trips, orderings and cursors.
 
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import type { CommitBatch, Store } from "../../src/core/store.ts";
-import type { JsonObject, ObjectRecord, TimerOp } from "../../src/core/types.ts";
+import type { CommitBatch, PolicySource, StateChangeQuery, Store } from "../../src/core/store.ts";
+import type { JsonObject, LifecycleState, ObjectRecord, TimerOp } from "../../src/core/types.ts";
 import { HOUR, MINUTE, T0, arrivalBatch, makeBatch, makeObject } from "../helpers/records.ts";
 
 const set = (name: string, dueAt: number, kind: TimerOp["kind"] = "schedule"): TimerOp => ({
@@ -575,6 +575,140 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       });
       expect((await store.getDecision("dec-1"))?.actions[0]?.status).toBe("confirmed");
       expect(await store.pendingActions()).toEqual([]);
+    });
+
+    test("objects are counted per policy and state, and pending timers in all", async () => {
+      expect(await store.countObjects()).toEqual([]);
+      expect(await store.countTimers()).toBe(0);
+      const o = (id: string, policy: string, state: ObjectRecord["state"]) => makeObject({ id, policy, state });
+      await store.commit([
+        makeBatch(o("a", "p1", "dormant"), { timerOps: [set("wake", T0 + HOUR, "wake")] }),
+        makeBatch(o("b", "p1", "dormant"), { timerOps: [set("wake", T0 + HOUR, "wake"), set("tick", T0 + MINUTE)] }),
+        makeBatch(o("c", "p1", "active")),
+        makeBatch(o("d", "p2", "failed")),
+        makeBatch(o("e", "p2", "waking"), { timerOps: [set("hold", T0 + MINUTE, "hold")] }),
+      ]);
+      const sorted = async () =>
+        (await store.countObjects()).sort((x, y) => `${x.policy} ${x.state}`.localeCompare(`${y.policy} ${y.state}`));
+      expect(await sorted()).toEqual([
+        { policy: "p1", state: "active", objects: 1 },
+        { policy: "p1", state: "dormant", objects: 2 },
+        { policy: "p2", state: "failed", objects: 1 },
+        { policy: "p2", state: "waking", objects: 1 },
+      ]);
+      expect(await store.countTimers()).toBe(4);
+      // A policy whose objects are all awake has no dormant pair; a deleted object is gone.
+      await store.commit([makeBatch(o("a", "p1", "active"), { timerOps: [cancel("wake", "wake")] })]);
+      await store.deleteObject("b");
+      expect(await sorted()).toEqual([
+        { policy: "p1", state: "active", objects: 2 },
+        { policy: "p2", state: "failed", objects: 1 },
+        { policy: "p2", state: "waking", objects: 1 },
+      ]);
+      expect(await store.countTimers()).toBe(1);
+    });
+
+    describe("history reads (the event stream and usage)", () => {
+      /** A lifecycle step: a decision from one state to another, with a start or a suspend when it moves there. */
+      const step = (objectId: string, id: string, at: number, from: LifecycleState, to: LifecycleState) => {
+        const kind = to === "waking" ? ("start" as const) : to === "sleeping" ? ("suspend" as const) : null;
+        const batch = arrivalBatch(makeObject({ id: objectId, state: to, updatedAt: at }), id, {
+          at,
+          actions: kind ? [{ id: `act-${id}`, kind }] : [],
+        });
+        // A decision no rule made (empty explanation, summary from its states) can be kept
+        // compactly against its policy version; one with a note that does not match is kept whole.
+        const compact = id.endsWith("c");
+        const decision = {
+          ...batch.decision!,
+          fromState: from,
+          toState: to,
+          notes: compact ? [] : ["kept whole"],
+          explanation: { summary: compact ? `${from} -> ${to}: ` : "whole", rules: [] },
+        };
+        return store.commit([{ ...batch, decision }]);
+      };
+      const confirm = (actionId: string, at: number) =>
+        store.updateAction({
+          id: actionId,
+          status: "confirmed",
+          attempts: 1,
+          nextAttemptAt: at,
+          lastError: null,
+          updatedAt: at,
+        });
+      const policy = {
+        name: "test-policy",
+        version: "1",
+        hash: "h",
+        document: { name: "test-policy", version: "1", rules: [] },
+      };
+
+      beforeEach(() => {
+        store.knowPolicies?.((hash) => (hash === "h" ? (policy as unknown as PolicySource) : null));
+      });
+
+      test("since pages every object's decisions by id, oldest first, or one object's", async () => {
+        await step("a", "dec-01c", T0, "dormant", "waking");
+        await step("b", "dec-02w", T0 + 1, "dormant", "dormant");
+        await step("a", "dec-03w", T0 + 2, "waking", "waking");
+        await step("b", "dec-04c", T0 + 3, "dormant", "waking");
+        const ids = async (after: string, limit: number, objectId?: string) =>
+          (await store.history.since(after, limit, objectId)).map((d) => d.id);
+        expect(await ids("", 10)).toEqual(["dec-01c", "dec-02w", "dec-03w", "dec-04c"]);
+        expect(await ids("dec-01c", 2)).toEqual(["dec-02w", "dec-03w"]);
+        expect(await ids("dec-03w", 2)).toEqual(["dec-04c"]);
+        expect(await ids("dec-04c", 2)).toEqual([]);
+        expect(await ids("", 10, "b")).toEqual(["dec-02w", "dec-04c"]);
+        expect(await ids("dec-02w", 10, "b")).toEqual(["dec-04c"]);
+        // Whole decisions, as getDecision reads them, with the actions' current status.
+        await confirm("act-dec-01c", T0 + 5);
+        const [first] = await store.history.since("", 1);
+        expect(first).toEqual(await store.getDecision("dec-01c"));
+        expect(first?.actions).toEqual([{ id: "act-dec-01c", kind: "start", status: "confirmed" }]);
+      });
+
+      test("decisionOf names the decision that issued an action", async () => {
+        await step("a", "dec-01c", T0, "dormant", "waking");
+        expect(await store.history.decisionOf("act-dec-01c")).toBe("dec-01c");
+        expect(await store.history.decisionOf("act-nope")).toBeNull();
+      });
+
+      test("stateChanges: one object's states by id, both ways, with when each action was confirmed", async () => {
+        await step("a", "dec-01c", T0, "dormant", "waking");
+        await step("a", "dec-02w", T0 + 10, "active", "sleeping");
+        await step("x", "dec-03c", T0 + 11, "dormant", "dormant");
+        await step("a", "dec-04w", T0 + 20, "dormant", "waking");
+        await step("a", "dec-05c", T0 + 30, "waking", "sleeping");
+        await confirm("act-dec-01c", T0 + 5);
+        await confirm("act-dec-02w", T0 + 15);
+        // dec-04w's start was superseded by dec-05c's suspend, which is still pending.
+        await store.commit([makeBatch(makeObject({ id: "a", state: "sleeping" }), { supersede: ["act-dec-04w"] })]);
+        const all = await store.history.stateChanges("a", { limit: 10 });
+        expect(all).toEqual([
+          { id: "dec-01c", at: T0, fromState: "dormant", toState: "waking", confirmedAt: T0 + 5 },
+          { id: "dec-02w", at: T0 + 10, fromState: "active", toState: "sleeping", confirmedAt: T0 + 15 },
+          { id: "dec-04w", at: T0 + 20, fromState: "dormant", toState: "waking", confirmedAt: null },
+          { id: "dec-05c", at: T0 + 30, fromState: "waking", toState: "sleeping", confirmedAt: null },
+        ]);
+        const ids = async (q: StateChangeQuery) => (await store.history.stateChanges("a", q)).map((c) => c.id);
+        expect(await ids({ after: "dec-01c", limit: 2 })).toEqual(["dec-02w", "dec-04w"]);
+        expect(await ids({ before: "dec-04w", limit: 1, order: "desc" })).toEqual(["dec-02w"]);
+        expect(await ids({ after: "dec-01c", before: "dec-05c", limit: 10, order: "desc" })).toEqual([
+          "dec-04w",
+          "dec-02w",
+        ]);
+        expect(await ids({ before: "dec-01c", limit: 10, order: "desc" })).toEqual([]);
+        expect(await store.history.stateChanges("nope", { limit: 10 })).toEqual([]);
+        // Where the store can keep decisions compactly, both forms were read above.
+        const client = (store as { client?: { execute(sql: string): Promise<{ rows: { body: unknown }[] }> } }).client;
+        if (client) {
+          const bodies = (await client.execute("SELECT body FROM decisions ORDER BY id")).rows.map((r) =>
+            String(r.body),
+          );
+          expect(bodies.map((b) => b.startsWith("["))).toEqual([true, false, true, false, true]);
+        }
+      });
     });
 
     describe("retention", () => {

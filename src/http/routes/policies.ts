@@ -32,15 +32,26 @@ export function policyRoutes(app: Hono, { policies, auth, body }: RouteDeps): vo
       tag: "policies",
       scope: "read",
       params: { name: z.string().describe("The policy's name") },
-      replies: { 200: { description: "The policy", schema: policyReply } },
-      problems: { 404: "no policy of that name is loaded" },
+      replies: {
+        200: {
+          description: "The policy; `refused` when its file was edited into one that does not load",
+          schema: policyReply,
+        },
+      },
+      problems: { 404: "no policy of that name is loaded (`errors` say why when its file was refused)" },
     }),
     auth("read"),
     (c) => {
       const name = c.req.param("name");
       const policy = policies.get(name);
-      if (!policy) throw new HttpProblem("not-found", `policy "${name.slice(0, 128)}" is not loaded`);
-      return c.json(policy);
+      const refusal = policies.refusal(name);
+      if (!policy) {
+        const detail = refusal
+          ? `policy "${name.slice(0, 128)}" is not loaded: ${refusal.file} was refused`
+          : `policy "${name.slice(0, 128)}" is not loaded`;
+        throw new HttpProblem("not-found", detail, refusal?.errors);
+      }
+      return c.json(refusal ? { ...policy, refused: refusal } : policy);
     },
   );
 

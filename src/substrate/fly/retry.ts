@@ -1,7 +1,7 @@
 // Bounded retries with jittered exponential backoff, waiting on the injected clock. The fly
 // driver's retries are short and few on purpose: once they run out it surfaces a *retryable*
 // DriverError and the governor's outbox (src/governor/dispatcher.ts) retries the whole action
-// with its own, slower backoff, so transient trouble is ridden out twice but never forever.
+// on its own schedule, so transient trouble is ridden out twice but never forever.
 
 import { backoffMs } from "../../core/backoff.ts";
 import type { Clock } from "../../core/clock.ts";

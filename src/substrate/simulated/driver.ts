@@ -11,6 +11,13 @@ export const simulatedConfigSchema = z.strictObject({
   startMs: z.number().int().min(0).max(600_000).default(0).describe("Latency of start"),
   suspendMs: z.number().int().min(0).max(600_000).default(0).describe("Latency of suspend"),
   stopMs: z.number().int().min(0).max(600_000).default(0).describe("Latency of stop"),
+  resumeMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(600_000)
+    .optional()
+    .describe("Latency of a start from suspended (default startMs)"),
   failRate: z.number().min(0).max(1).default(0).describe("Probability that a command fails (retryable)"),
 });
 
@@ -40,8 +47,9 @@ export class SimulatedDriver implements Driver {
     return r.success ? [] : zodProblems(r.error);
   }
 
+  /** A start of suspended compute is a resume, which may be quicker than a start from stopped. */
   start(t: DriverTarget) {
-    return this.command(t, "startMs", "running");
+    return this.command(t, this.status.get(t.objectId) === "suspended" ? "resumeMs" : "startMs", "running");
   }
 
   suspend(t: DriverTarget) {
@@ -77,8 +85,13 @@ export class SimulatedDriver implements Driver {
 
   async close(): Promise<void> {}
 
-  private command(t: DriverTarget, latency: "startMs" | "suspendMs" | "stopMs", to: Status): Promise<Observation> {
+  private command(
+    t: DriverTarget,
+    latency: "startMs" | "resumeMs" | "suspendMs" | "stopMs",
+    to: Status,
+  ): Promise<Observation> {
     const config = simulatedConfigSchema.parse(t.config ?? {});
+    const ms = latency === "resumeMs" ? (config.resumeMs ?? config.startMs) : config[latency];
     return new Promise((resolve, reject) => {
       const finish = () => {
         if (config.failRate > 0 && this.random() < config.failRate) {
@@ -88,8 +101,8 @@ export class SimulatedDriver implements Driver {
         this.status.set(t.objectId, to);
         resolve({ status: to, at: this.clock.now() });
       };
-      if (config[latency] === 0) queueMicrotask(finish);
-      else this.clock.setTimeout(finish, config[latency]);
+      if (ms === 0) queueMicrotask(finish);
+      else this.clock.setTimeout(finish, ms);
     });
   }
 }

@@ -1,0 +1,226 @@
+// The CLI's side of the HTTP API: where the server is (--url, VIGIL_URL), the bearer token
+// (--token, VIGIL_TOKEN), one request function, and every way a request can fail turned into
+// an exit code and a message a person can act on (usage.ts holds the table of codes).
+
+import { EXIT, synopsisLine, type CommandName } from "./usage.ts";
+
+export const DEFAULT_URL = "http://127.0.0.1:8080";
+
+/** A failure the command reports on stderr as `vigil COMMAND: message`, exiting with `code`. */
+export class CliError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    /** Printed after the message: the synopsis, for usage errors. */
+    readonly hint?: string,
+    /** The HTTP status of the reply it stands for, if any. */
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+/** A usage error: the message, then the command's synopsis. */
+export const usageError = (command: CommandName, message: string) =>
+  new CliError(EXIT.usage, message, synopsisLine(command));
+
+/** What a command reads and writes; tests pass their own, the binary the process's. */
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: Record<string, string | undefined>;
+  /** The whole of stdin, for `-` arguments. */
+  stdin: () => Promise<string>;
+  /** Waits between reconnections of `vigil events`; tests pass one that does not wait. */
+  sleep: (ms: number) => Promise<void>;
+  /** Stops a command that runs until interrupted (`vigil events`). */
+  signal?: AbortSignal;
+}
+
+async function readStdin(): Promise<string> {
+  let text = "";
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text;
+}
+
+export function processIo(io: Partial<Io> = {}): Io {
+  return {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    env: process.env,
+    stdin: readStdin,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    ...io,
+  };
+}
+
+/**
+ * Runs a command's body and turns a CliError into its message and exit code. Errors of
+ * parseArgs (an unknown option) go through to main.ts, which prints the usage with them.
+ */
+export async function reporting(command: CommandName, io: Io, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (!(e instanceof CliError)) throw e;
+    io.err(`vigil ${command}: ${e.message}\n${e.hint ? `${e.hint}\n` : ""}`);
+    return e.code;
+  }
+}
+
+export interface Target {
+  /** The server's base URL, without a trailing slash. */
+  url: string;
+  token: string | undefined;
+}
+
+/** The server and token from the flags, else the environment, else the defaults. */
+export function targetOf(command: CommandName, flags: { url?: string; token?: string }, io: Io): Target {
+  const raw = flags.url ?? (io.env.VIGIL_URL || DEFAULT_URL);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw usageError(command, `--url "${raw}" is not a URL (e.g. ${DEFAULT_URL})`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw usageError(command, `--url "${raw}" must be an http:// or https:// URL`);
+  const token = flags.token ?? (io.env.VIGIL_TOKEN || undefined);
+  return { url: url.href.replace(/\/+$/, ""), token };
+}
+
+/** The reasons a connection fails, as a person reads them. */
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ENOTFOUND: "unknown host",
+  EAI_AGAIN: "the host name could not be resolved",
+  ETIMEDOUT: "timed out",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  UND_ERR_CONNECT_TIMEOUT: "timed out",
+  UND_ERR_SOCKET: "the connection closed",
+  CERT_HAS_EXPIRED: "its TLS certificate has expired",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "its TLS certificate is self-signed",
+};
+
+/** Why fetch failed: undici puts the socket's error in `cause`, sometimes inside an AggregateError. */
+function reasonOf(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  const c = cause as { code?: string; errors?: { code?: string }[]; message?: string };
+  const code = c.code ?? c.errors?.[0]?.code;
+  return (code && REASONS[code]) ?? code ?? c.message ?? String(cause);
+}
+
+/** The message for a server that cannot be reached at all (exit 3). */
+export const unreachable = (target: Target, error: unknown) =>
+  new CliError(
+    EXIT.unreachable,
+    `cannot reach ${target.url} (${reasonOf(error)}); is the server running? (\`npm start\`)`,
+  );
+
+export interface ProblemLike {
+  title?: unknown;
+  detail?: unknown;
+  errors?: unknown;
+}
+
+/** A problem+json reply as lines: `STATUS TITLE: DETAIL`, then each `path: message`. */
+export function formatProblem(status: number, body: unknown, fallback = ""): string {
+  const p = (typeof body === "object" && body !== null ? body : {}) as ProblemLike;
+  const title = typeof p.title === "string" ? p.title : fallback;
+  const detail = typeof p.detail === "string" ? p.detail : "";
+  const lines = [`${status}${title ? ` ${title}` : ""}${detail ? `: ${detail}` : ""}`];
+  if (Array.isArray(p.errors))
+    for (const e of p.errors as { path?: unknown; message?: unknown }[])
+      lines.push(`  ${String(e?.path ?? "$")}: ${String(e?.message ?? "")}`);
+  return lines.join("\n");
+}
+
+/** The exit code for an error reply: 4 for the token, 1 for what does not exist, 5 otherwise. */
+export function exitCodeOf(status: number): number {
+  if (status === 401 || status === 403) return EXIT.refused;
+  if (status === 404) return EXIT.failed;
+  return EXIT.serverError;
+}
+
+/** Turns an error reply into its CliError, with a hint on what to do about a token. */
+export function replyError(target: Target, status: number, body: unknown, text: string): CliError {
+  // A reply that is not a problem (a proxy's HTML page): its status and the start of its text.
+  const fallback = body === undefined ? text.trim().slice(0, 200) : "";
+  let message = formatProblem(status, body, fallback);
+  if (status === 401)
+    message += target.token
+      ? "\n  the token given (--token or VIGIL_TOKEN) is not one the server knows"
+      : "\n  the server needs a token: pass --token TOKEN or set VIGIL_TOKEN";
+  if (status === 403) message += "\n  use a token that has the scope named above (or admin)";
+  return new CliError(exitCodeOf(status), message, undefined, status);
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body; undefined when there is none. */
+  body: unknown;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | undefined>;
+  /** Sent as JSON. */
+  json?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** The URL of `path` on the server, with the query's defined values. */
+export function urlOf(target: Target, path: string, query: RequestOptions["query"] = {}): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const qs = params.toString();
+  return `${target.url}${path}${qs ? `?${qs}` : ""}`;
+}
+
+/** Headers every request carries: the token, when there is one. */
+export function authHeaders(target: Target): Record<string, string> {
+  return target.token ? { authorization: `Bearer ${target.token}` } : {};
+}
+
+/**
+ * One request. Resolves with a 2xx reply; throws CliError for a server that cannot be reached
+ * (3), a refused token (4), a 404 (1), or any other error reply (5).
+ */
+export async function request(
+  target: Target,
+  method: string,
+  path: string,
+  opts: RequestOptions = {},
+  signal?: AbortSignal,
+): Promise<Reply> {
+  const headers: Record<string, string> = { accept: "application/json", ...authHeaders(target), ...opts.headers };
+  if (opts.json !== undefined) headers["content-type"] = "application/json";
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(urlOf(target, path, opts.query), {
+      method,
+      headers,
+      ...(opts.json !== undefined ? { body: JSON.stringify(opts.json) } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    text = await res.text();
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    throw unreachable(target, e);
+  }
+  let body: unknown;
+  try {
+    body = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (res.status >= 400) throw replyError(target, res.status, body, text);
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** `/v1/objects/{id}` and the like: a path segment, encoded. */
+export const seg = (s: string) => encodeURIComponent(s);

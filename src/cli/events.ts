@@ -1,0 +1,263 @@
+// `vigil events`: follows the server's event stream (GET /v1/events, Server-Sent Events) and
+// prints a line per decision and per action. When the stream drops it reconnects, sending the
+// last decision's id as Last-Event-ID so that the decisions recorded meanwhile come first.
+
+import { parseArgs } from "node:util";
+import {
+  authHeaders,
+  CliError,
+  processIo,
+  replyError,
+  reporting,
+  targetOf,
+  unreachable,
+  urlOf,
+  usageError,
+  type Io,
+  type Target,
+} from "./client.ts";
+import { positiveInt, states, triggerText } from "./output.ts";
+import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
+
+/** One event of the stream, as the SSE spec dispatches it. */
+export interface SseEvent {
+  type: string;
+  data: string;
+  /** The stream's last event id when it was dispatched ("" for none). */
+  id: string;
+}
+
+/**
+ * The SSE wire format (WHATWG HTML, "Server-sent events"): lines ending in CRLF, LF or CR;
+ * `field: value`; a blank line dispatches; a line starting with `:` is a comment (the server's
+ * heartbeat). Fed text as it arrives, in pieces cut anywhere.
+ */
+export class SseParser {
+  private buffer = "";
+  private type = "";
+  private data: string[] = [];
+  private lastId = "";
+  /** The reconnection delay the server asked for with `retry:`, in ms. */
+  retry: number | null = null;
+
+  push(text: string): SseEvent[] {
+    this.buffer += text;
+    const events: SseEvent[] = [];
+    for (;;) {
+      const end = this.buffer.search(/[\r\n]/);
+      if (end < 0) break;
+      // A CR last in the buffer may be the first half of a CRLF cut in two: wait for the next piece.
+      if (this.buffer[end] === "\r" && end === this.buffer.length - 1) break;
+      const line = this.buffer.slice(0, end);
+      this.buffer = this.buffer.slice(this.buffer.startsWith("\r\n", end) ? end + 2 : end + 1);
+      const event = this.line(line);
+      if (event) events.push(event);
+    }
+    return events;
+  }
+
+  private line(line: string): SseEvent | null {
+    if (line === "") return this.dispatch();
+    if (line.startsWith(":")) return null;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "event") this.type = value;
+    else if (field === "data") this.data.push(value);
+    else if (field === "id" && !value.includes("\0")) this.lastId = value;
+    else if (field === "retry" && /^\d+$/.test(value)) this.retry = Number(value);
+    return null;
+  }
+
+  private dispatch(): SseEvent | null {
+    const event =
+      this.data.length > 0 ? { type: this.type || "message", data: this.data.join("\n"), id: this.lastId } : null;
+    this.type = "";
+    this.data = [];
+    return event;
+  }
+}
+
+/** How long to wait before reconnecting when the server did not say (`retry:`). */
+const DEFAULT_RETRY_MS = 1000;
+/** The longest wait between attempts to reconnect. */
+const MAX_RETRY_MS = 30_000;
+/** Attempts in a row that may fail to connect before the command gives up (exit 3). */
+const MAX_ATTEMPTS = 10;
+
+const OPTIONS = {
+  ...CLIENT_PARSE_OPTIONS,
+  object: { type: "string" },
+  types: { type: "string" },
+  "last-event-id": { type: "string" },
+  count: { type: "string" },
+} as const;
+
+export async function runEvents(args: string[], partial: Partial<Io> = {}): Promise<number> {
+  const io = processIo(partial);
+  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) return printUsage("events", io.out);
+  return reporting("events", io, async () => {
+    if (positionals.length > 0) throw usageError("events", "events takes no arguments");
+    const target = targetOf("events", values, io);
+    const follow: Follow = {
+      target,
+      io,
+      json: values.json,
+      query: { objectId: values.object, types: values.types },
+      lastDecisionId: values["last-event-id"],
+      remaining: positiveInt("events", "--count", values.count) ?? Infinity,
+    };
+    return followEvents(follow);
+  });
+}
+
+interface Follow {
+  target: Target;
+  io: Io;
+  json: boolean;
+  query: Record<string, string | undefined>;
+  /**
+   * Sent as Last-Event-ID on a reconnection. Only decisions are resumed from the store, so this
+   * is the last decision's id, not the last event's: resuming after it repeats nothing printed.
+   */
+  lastDecisionId: string | undefined;
+  remaining: number;
+}
+
+async function followEvents(f: Follow): Promise<number> {
+  let connected = false;
+  let failures = 0;
+  let retry = DEFAULT_RETRY_MS;
+  while (!f.io.signal?.aborted) {
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    f.io.signal?.addEventListener("abort", stop, { once: true });
+    try {
+      const outcome = await connection(f, controller, (ms) => (retry = ms));
+      if (outcome === "done") return EXIT.ok;
+      connected = true;
+      failures = 0;
+    } catch (e) {
+      if (f.io.signal?.aborted) break;
+      // A first connection that fails is the server's answer: no use in trying again. Later,
+      // a server restarting is down for a moment, or answers 503 while it drains.
+      if (!connected || !passing(e) || ++failures >= MAX_ATTEMPTS) throw e;
+    } finally {
+      f.io.signal?.removeEventListener("abort", stop);
+    }
+    if (f.io.signal?.aborted) break;
+    const wait = Math.min(retry * 2 ** failures, MAX_RETRY_MS);
+    const after = f.lastDecisionId ? ` after ${f.lastDecisionId}` : "";
+    if (failures === 0) f.io.err(`vigil events: the stream ended; reconnecting${after}\n`);
+    else f.io.err(`vigil events: cannot reconnect (${failures} of ${MAX_ATTEMPTS} tries); next in ${wait / 1000} s\n`);
+    await f.io.sleep(wait);
+  }
+  return EXIT.ok;
+}
+
+/** A failure a reconnection may outlast: no server yet, or one that is draining (or a proxy's 502, 504). */
+const passing = (e: unknown) =>
+  e instanceof CliError && (e.code === EXIT.unreachable || [502, 503, 504].includes(e.status ?? 0));
+
+/**
+ * One connection, read until the stream ends ("ended") or --count is reached ("done"). Throws
+ * CliError when it cannot connect or the server refuses.
+ */
+async function connection(
+  f: Follow,
+  controller: AbortController,
+  setRetry: (ms: number) => void,
+): Promise<"ended" | "done"> {
+  const headers: Record<string, string> = { accept: "text/event-stream", ...authHeaders(f.target) };
+  if (f.lastDecisionId) headers["last-event-id"] = f.lastDecisionId;
+  let res: Response;
+  try {
+    res = await fetch(urlOf(f.target, "/v1/events", f.query), { headers, signal: controller.signal });
+  } catch (e) {
+    throw unreachable(f.target, e);
+  }
+  if (res.status >= 400) {
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    throw replyError(f.target, res.status, body, text);
+  }
+  if (!res.body || !(res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
+    controller.abort();
+    throw new CliError(EXIT.serverError, `${f.target.url}/v1/events did not answer with an event stream`);
+  }
+  const parser = new SseParser();
+  const decoder = new TextDecoder();
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return "ended";
+      for (const event of parser.push(decoder.decode(value, { stream: true }))) {
+        // The server dropped this client for reading too slowly; the stream ends next, and the
+        // reconnection resumes the decisions from the store.
+        if (event.type === "overflow") {
+          f.io.err(`vigil events: the server dropped the stream: ${reasonText(event.data)}\n`);
+          continue;
+        }
+        print(f, event);
+        if (--f.remaining <= 0) {
+          controller.abort();
+          return "done";
+        }
+      }
+      if (parser.retry !== null) setRetry(parser.retry);
+    }
+  } catch {
+    // Aborted, or the connection broke mid-stream: the loop stops or reconnects, as for a
+    // stream that ended.
+    return "ended";
+  }
+}
+
+const reasonText = (data: string) => {
+  try {
+    return String((JSON.parse(data) as { reason?: unknown }).reason ?? data);
+  } catch {
+    return data;
+  }
+};
+
+/** Prints one event, and remembers a decision's id to resume after it. */
+function print(f: Follow, event: SseEvent): void {
+  let data: unknown;
+  try {
+    data = JSON.parse(event.data);
+  } catch {
+    data = event.data;
+  }
+  if (event.type === "decision" && event.id) f.lastDecisionId = event.id;
+  if (f.json) f.io.out(`${JSON.stringify({ event: event.type, id: event.id, data })}\n`);
+  else f.io.out(`${eventLine(event, data)}\n`);
+}
+
+/** A decision or an action on one line; any other event as its type, id and data. */
+export function eventLine(event: SseEvent, data: unknown): string {
+  const d = (typeof data === "object" && data !== null ? data : {}) as Record<string, unknown>;
+  if (event.type === "decision") {
+    const fired = Array.isArray(d.fired) ? (d.fired as { rule?: unknown }[]).map((x) => String(x.rule)) : [];
+    return (
+      `${String(d.at)}  decision ${event.id}  ${String(d.objectId)}  ${triggerText(d.trigger)}  ` +
+      `${String(d.outcome)} (${states(d.fromState, d.toState)})${fired.length > 0 ? `  fired ${fired.join(", ")}` : ""}`
+    );
+  }
+  if (event.type === "action")
+    return (
+      `action ${event.id}  ${String(d.objectId)}  ${String(d.kind)} ${String(d.status)}` +
+      (typeof d.attempts === "number" && d.attempts > 1 ? ` (attempt ${d.attempts})` : "") +
+      `  (decision ${String(d.decisionId)})` +
+      (d.error ? `  error: ${typeof d.error === "string" ? d.error : JSON.stringify(d.error)}` : "")
+    );
+  return `${event.type} ${event.id} ${event.data}`;
+}

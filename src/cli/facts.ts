@@ -1,0 +1,46 @@
+// `vigil facts post ID JSON|@FILE|-`: sends facts (a JSON Merge Patch of the object's memory)
+// to POST /v1/objects/{id}/facts and prints the decision the arrival took.
+
+import { parseArgs } from "node:util";
+import { processIo, reporting, request, seg, targetOf, usageError, type Io } from "./client.ts";
+import { decisionText, type DecisionView } from "./explain.ts";
+import { jsonArgument, objectBody, printJson } from "./output.ts";
+import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
+
+const OPTIONS = { ...CLIENT_PARSE_OPTIONS, "idempotency-key": { type: "string" } } as const;
+
+interface FactsReply {
+  object: { id: string; state: string; stateSince: string; memoryVersion: number };
+  decision: DecisionView;
+}
+
+export async function runFacts(args: string[], partial: Partial<Io> = {}): Promise<number> {
+  const io = processIo(partial);
+  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) return printUsage("facts", io.out);
+  return reporting("facts", io, async () => {
+    const [sub, id, facts, ...extra] = positionals;
+    if (sub !== "post")
+      throw usageError("facts", sub === undefined ? "which subcommand?" : `unknown subcommand "${sub}"`);
+    if (id === undefined || facts === undefined || extra.length > 0)
+      throw usageError("facts", "facts post takes an ID and the facts (JSON, @FILE or -)");
+    const target = targetOf("facts", values, io);
+    const patch = await jsonArgument("facts", "the facts argument", facts, io);
+    const key = values["idempotency-key"];
+    const reply = await request(target, "POST", `/v1/objects/${seg(id)}/facts`, {
+      json: { facts: patch },
+      headers: key === undefined ? {} : { "idempotency-key": key },
+    });
+    const result = objectBody<FactsReply>(reply.body, "a decision");
+    if (values.json) {
+      printJson(io, result);
+      return EXIT.ok;
+    }
+    if (reply.headers.get("idempotent-replayed") === "true")
+      io.out(`replayed: the key "${key}" was used before; nothing was applied again\n`);
+    io.out(decisionText(result.decision));
+    const o = result.object;
+    io.out(`object ${o.id} ${o.state} since ${o.stateSince}, memory v${o.memoryVersion}\n`);
+    return EXIT.ok;
+  });
+}

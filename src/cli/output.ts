@@ -1,0 +1,68 @@
+// What the client commands print and read: JSON for --json, aligned tables, values as a person
+// reads them, and JSON arguments given inline, as @FILE, or as - (stdin).
+
+import { readFileSync } from "node:fs";
+import { CliError, usageError, type Io } from "./client.ts";
+import { EXIT, type CommandName } from "./usage.ts";
+
+/** What --json prints: the value, indented, on one write. */
+export const printJson = (io: Io, value: unknown) => io.out(`${JSON.stringify(value, null, 2)}\n`);
+
+/** Rows under a header, each column as wide as its widest cell; the last column is not padded. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** A JSON value inline: strings quoted, so `"3"` and `3` read apart. */
+export const show = (v: unknown) => (v === undefined ? "(none)" : JSON.stringify(v));
+
+/** A lifecycle change, or the one state when it did not change. */
+export const states = (from: unknown, to: unknown) => (from === to ? String(to) : `${String(from)} -> ${String(to)}`);
+
+/** A trigger as `kind` or `kind name`, with `(late)`. */
+export function triggerText(t: unknown): string {
+  const { kind, name, late } = (t ?? {}) as { kind?: unknown; name?: unknown; late?: unknown };
+  return `${String(kind ?? "?")}${name ? ` ${String(name)}` : ""}${late ? " (late)" : ""}`;
+}
+
+/** A reply body the command expected as an object; a 2xx with anything else is the server's error. */
+export function objectBody<T>(body: unknown, what: string): T {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new CliError(EXIT.serverError, `the server's reply is not ${what}`);
+  return body as T;
+}
+
+/**
+ * A JSON argument: inline JSON, `@FILE` for a file's content, or `-` for stdin. A value that is
+ * not JSON, or a file that cannot be read, is a usage error naming the option.
+ */
+export async function jsonArgument(command: CommandName, name: string, text: string, io: Io): Promise<unknown> {
+  let source = text;
+  if (text === "-") source = await io.stdin();
+  else if (text.startsWith("@")) {
+    try {
+      source = readFileSync(text.slice(1), "utf8");
+    } catch (e) {
+      throw usageError(command, `${name}: cannot read ${text.slice(1)} (${(e as NodeJS.ErrnoException).code ?? e})`);
+    }
+  }
+  try {
+    return JSON.parse(source);
+  } catch (e) {
+    throw usageError(command, `${name} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** A positive whole number option (`--limit`, `--count`), or a usage error naming it. */
+export function positiveInt(command: CommandName, name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw usageError(command, `${name} takes a whole number of at least 1`);
+  return n;
+}

@@ -1,0 +1,182 @@
+// `vigil simulate`: replays traffic (a JSONL file, or objects' recorded history) through one or
+// more policies on a virtual clock, with the substrate taking the given latencies, and prints
+// what each costs (seconds awake) against how long facts waited for an active object, beside an
+// optional request-driven autostop baseline. `vigil simulate --generate SHAPE` writes synthetic
+// traffic. Exit 0 on success, 2 for invalid usage or input (a bad traffic line names its line).
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { loadConfig, splitList } from "../config.ts";
+import { parseDuration } from "../core/durations.ts";
+import { PolicyRegistry } from "../governor/policy-registry.ts";
+import { toJson, formatTable } from "../simulate/format.ts";
+import { GENERATE_START, SHAPES, generateTraffic, type Shape } from "../simulate/generate.ts";
+import { MAX_LATENCY_MS, SimulationError, type Workload } from "../simulate/model.ts";
+import { DEFAULT_SAMPLE, reportHtml, reportSvg } from "../simulate/report.ts";
+import { simulate } from "../simulate/simulate.ts";
+import { parseTraffic } from "../simulate/traffic.ts";
+import { printUsage } from "./usage.ts";
+
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  policy: { type: "string" },
+  compare: { type: "string", multiple: true },
+  traffic: { type: "string" },
+  db: { type: "string" },
+  object: { type: "string", multiple: true },
+  rules: { type: "string" },
+  "start-latency": { type: "string" },
+  "resume-latency": { type: "string" },
+  "autostop-after": { type: "string" },
+  until: { type: "string" },
+  json: { type: "boolean", default: false },
+  report: { type: "string" },
+  sample: { type: "string" },
+  generate: { type: "string" },
+  objects: { type: "string" },
+  days: { type: "string" },
+  seed: { type: "string" },
+  start: { type: "string" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
+
+/** A refusal of the arguments or the input: printed, exit 2. */
+class Usage extends Error {}
+
+export async function runSimulate(
+  args: string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+  err: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<number> {
+  const { values } = parseArgs({ args, options: OPTIONS, strict: true });
+  if (values.help) return printUsage("simulate", out);
+  try {
+    if (values.generate !== undefined) return generate(values, out);
+    return await run(values, out);
+  } catch (e) {
+    if (!(e instanceof Usage || e instanceof SimulationError)) throw e;
+    err(`vigil simulate: ${e.message}\n`);
+    return 2;
+  }
+}
+
+function generate(v: Values, out: (s: string) => void): number {
+  const shape = v.generate!;
+  if (!(SHAPES as readonly string[]).includes(shape))
+    throw new Usage(`--generate takes one of ${SHAPES.join(", ")}, not "${shape}"`);
+  const start = v.start === undefined ? Date.parse(GENERATE_START) : Date.parse(v.start);
+  if (!Number.isFinite(start)) throw new Usage(`--start takes an ISO 8601 date-time, not "${v.start}"`);
+  const lines = generateTraffic({
+    shape: shape as Shape,
+    objects: integer(v.objects, "--objects", 10, 1, 10_000),
+    days: integer(v.days, "--days", 1, 1, 366),
+    seed: integer(v.seed, "--seed", 1, 0, 2 ** 31 - 1),
+    start,
+  });
+  for (const l of lines) out(`${JSON.stringify(l)}\n`);
+  return 0;
+}
+
+async function run(v: Values, out: (s: string) => void): Promise<number> {
+  if (!v.policy) throw new Usage("--policy NAME is required (or --generate SHAPE)");
+  if ((v.traffic === undefined) === (v.db === undefined)) throw new Usage("give either --traffic FILE or --db URL");
+  const objects = (v.object ?? []).flatMap(splitList);
+  if (v.db !== undefined && objects.length === 0) throw new Usage("--db needs at least one --object ID");
+  if (v.db === undefined && objects.length > 0) throw new Usage("--object goes with --db");
+  if (v.report !== undefined && !/\.(svg|html)$/i.test(v.report))
+    throw new Usage(`--report writes FILE.svg or FILE.html, not "${v.report}"`);
+  const startMs = latency(v["start-latency"], "--start-latency", 2000);
+  const latencies = { startMs, resumeMs: latency(v["resume-latency"], "--resume-latency", startMs) };
+  const autostopMs = v["autostop-after"] === undefined ? null : duration(v["autostop-after"], "--autostop-after");
+  const until = v.until === undefined ? null : Date.parse(v.until);
+  if (until !== null && !Number.isFinite(until))
+    throw new Usage(`--until takes an ISO 8601 date-time, not "${v.until}"`);
+  const sample = integer(v.sample, "--sample", DEFAULT_SAMPLE, 0, 1000);
+
+  const rules = v.rules ?? process.env.VIGIL_RULES_DIR ?? "rules";
+  const policies = [v.policy, ...(v.compare ?? [])].flatMap(splitList);
+  const registry = loadPolicies(rules, policies);
+  const workload = v.traffic !== undefined ? readTraffic(v.traffic) : await readRecorded(v.db!, objects);
+
+  const result = await simulate({ registry, policies, workload, latencies, autostopMs, until });
+  out(v.json ? `${JSON.stringify(toJson(result), null, 2)}\n` : formatTable(result));
+  if (v.report !== undefined) {
+    const text = /\.html$/i.test(v.report) ? reportHtml(result, sample) : reportSvg(result, sample);
+    try {
+      writeFileSync(v.report, text);
+    } catch (e) {
+      throw new Usage(`cannot write ${v.report}: ${(e as Error).message}`);
+    }
+  }
+  return 0;
+}
+
+/** The policies in DIR; refuses a named policy that is missing, with its file's errors if it has some. */
+function loadPolicies(dir: string, names: string[]): PolicyRegistry {
+  const registry = new PolicyRegistry();
+  let errors;
+  try {
+    errors = registry.loadDirectory(dir);
+  } catch (e) {
+    throw new Usage(`cannot read the policies in ${dir}: ${(e as Error).message}`);
+  }
+  for (const name of names) {
+    if (registry.get(name)) continue;
+    const refused = errors
+      .filter((e) => e.file.endsWith(`${name}.json`))
+      .flatMap((e) => e.errors.map((p) => `\n  ${e.file} ${p.path}: ${p.message}`));
+    const known = registry
+      .list()
+      .items.map((p) => p.name)
+      .join(", ");
+    throw new Usage(`no policy "${name}" in ${dir} (there: ${known || "none"})${refused.join("")}`);
+  }
+  return registry;
+}
+
+function readTraffic(file: string): Workload {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Usage(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  return parseTraffic(text, file);
+}
+
+async function readRecorded(url: string, ids: string[]): Promise<Workload> {
+  const config = loadConfig(process.env, { VIGIL_DB_URL: url });
+  // Loaded here, not above: a simulation of a traffic file loads no database driver.
+  const { LibsqlStore, libsqlOptions } = await import("../storage/libsql-store.ts");
+  const { recordedWorkload } = await import("../simulate/recorded.ts");
+  const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
+  try {
+    await store.migrate();
+    return await recordedWorkload(store, ids);
+  } finally {
+    await store.close();
+  }
+}
+
+/** A duration flag: ISO 8601 (`PT2S`) or whole milliseconds. */
+function duration(text: string, flag: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : parseDuration(text);
+  if (ms === null || !Number.isSafeInteger(ms))
+    throw new Usage(`${flag} takes an ISO 8601 duration such as PT2S, or milliseconds, not "${text}"`);
+  return ms;
+}
+
+function latency(text: string | undefined, flag: string, dflt: number): number {
+  if (text === undefined) return dflt;
+  const ms = duration(text, flag);
+  if (ms > MAX_LATENCY_MS) throw new Usage(`${flag} is at most PT10M (the simulated substrate's limit)`);
+  return ms;
+}
+
+function integer(text: string | undefined, flag: string, dflt: number, min: number, max: number): number {
+  if (text === undefined) return dflt;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new Usage(`${flag} takes a whole number from ${min} to ${max}`);
+  return n;
+}

@@ -1,0 +1,110 @@
+// Usage from the recorded history: for one object, or summed per policy over a page of objects,
+// the time spent in each state within a window, the wakes and the state changes. The stored
+// decisions are read as bare state changes a page at a time (core/store.ts DecisionReads) and
+// folded by core/usage.ts; nothing holds more than a page of decisions or of objects.
+
+import { invalid } from "../core/errors.ts";
+import type { Store } from "../core/store.ts";
+import type { ObjectRecord } from "../core/types.ts";
+import { addTotals, emptyTotals, UsageFold, type UsageWindow } from "../core/usage.ts";
+import type { ObjectUsage, PolicyUsage, PolicyUsagePage, PolicyUsageQuery, UsageQuery } from "./services.ts";
+
+/** The window when a query names neither end: the last 24 hours. */
+export const DEFAULT_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** Decisions, or objects, read from the store at a time. */
+const PAGE = 500;
+/** Objects whose history is read at once when summing a policy. */
+const CONCURRENCY = 8;
+
+/**
+ * The decision-id cursor of a time: it sorts after every decision id minted before `ms` and
+ * before every one minted at or after it (ids.ts: `dec_`, then the time in base 36).
+ */
+export const cursorAt = (ms: number): string => `dec_${Math.max(0, ms).toString(36).padStart(9, "0")}`;
+
+/**
+ * The window a query asks for: `to` defaults to now and is never after it (time to come has no
+ * usage yet), `from` defaults to 24 hours before `to`. An empty or inverted window is a 422.
+ */
+export function usageWindow(q: UsageQuery, now: number): UsageWindow {
+  const to = Math.min(q.to ?? now, now);
+  const from = q.from ?? to - DEFAULT_WINDOW_MS;
+  if (from >= to) {
+    const end = q.to !== undefined && q.to < now ? "`to`" : "now";
+    throw invalid("the usage window is empty", [
+      { path: "$.query.from", message: `must be before ${end} (${new Date(to).toISOString()})` },
+    ]);
+  }
+  return { from, to };
+}
+
+/**
+ * One object's usage over `window`, clipped to its life: the reply's `from` is its creation when
+ * that is later (and `to` when it was created after the window; every figure is then 0).
+ */
+export async function objectUsage(store: Store, object: ObjectRecord, window: UsageWindow): Promise<ObjectUsage> {
+  const from = Math.min(Math.max(window.from, object.createdAt), window.to);
+  const fold = new UsageFold({ from, to: window.to });
+  if (from < window.to) {
+    // The state at `from` is where the last decision before it left the object. When retention
+    // deleted that one, the fold starts from the first kept decision's `fromState`.
+    const [prior] = await store.history.stateChanges(object.id, { before: cursorAt(from), limit: 1, order: "desc" });
+    if (prior) fold.decision(prior);
+    for (let after = prior?.id; ;) {
+      const page = await store.history.stateChanges(object.id, { after, limit: PAGE });
+      for (const d of page) fold.decision(d);
+      const last = page[page.length - 1];
+      // One decision past the window is read on purpose: it places the confirmations before it.
+      if (!last || page.length < PAGE || last.at >= window.to) break;
+      after = last.id;
+    }
+  }
+  return { objectId: object.id, from, to: window.to, ...fold.finish(object) };
+}
+
+/**
+ * Usage summed per policy over up to `q.limit` objects in id order (those of `q.policy`, or all);
+ * `next` says where the following call goes on. Objects are read a page at a time, and each
+ * object's history a page at a time, a few objects at once.
+ */
+export async function policyUsage(
+  store: Store,
+  hot: (id: string) => ObjectRecord | undefined,
+  q: PolicyUsageQuery,
+  now: number,
+): Promise<PolicyUsagePage> {
+  const window = usageWindow(q, now);
+  const sums = new Map<string, PolicyUsage>();
+  let after = q.after;
+  let left = q.limit;
+  let more = false;
+  while (left > 0) {
+    const rows = await store.listObjects({ policy: q.policy, after, limit: Math.min(PAGE, left) + 1 });
+    const page = rows.slice(0, Math.min(PAGE, left));
+    more = rows.length > page.length;
+    await inParallel(page, async (row) => {
+      // The hot copy is the latest; a row can lag behind it by a commit in flight.
+      const object = hot(row.id) ?? row;
+      const u = await objectUsage(store, object, window);
+      if (u.from >= u.to) return;
+      let sum = sums.get(object.policy);
+      if (!sum) sums.set(object.policy, (sum = { policy: object.policy, objects: 0, ...emptyTotals() }));
+      sum.objects++;
+      addTotals(sum, u);
+    });
+    left -= page.length;
+    after = page[page.length - 1]?.id;
+    if (!more) break;
+  }
+  const items = [...sums.values()].sort((a, b) => (a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : 0));
+  return { from: window.from, to: window.to, items, ...(more && after !== undefined ? { next: after } : {}) };
+}
+
+/** Runs `work` on every item, CONCURRENCY at a time. */
+async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
+}

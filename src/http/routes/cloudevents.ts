@@ -1,0 +1,202 @@
+// POST /v1/cloudevents: CloudEvents 1.0 over HTTP (the spec's http-protocol-binding.md) as
+// arrivals of facts. `subject` names the object, `data` is the merge patch, and `source` + `id`
+// are the idempotency key, kept through the governor's Idempotency-Key machinery (so a repeat
+// applies nothing, after a restart too). Three modes, told apart by the Content-Type:
+// structured (`application/cloudevents+json`, the event is the body), batch
+// (`application/cloudevents-batch+json`, an array of events, each applied or failing on its
+// own) and binary (any JSON body; the attributes are `ce-*` headers, the body is `data`).
+
+import { createHash } from "node:crypto";
+import type { Hono } from "hono";
+import { z } from "zod";
+import { factsReply, minimalFactsReply } from "../../contracts/api-replies.ts";
+import {
+  BATCH_MEDIA_TYPE,
+  BINARY_ATTRIBUTES,
+  batchEnvelopeSchema,
+  cloudEventBatchReply,
+  cloudEventBatchSchema,
+  cloudEventSchema,
+  isJsonMediaType,
+  mediaTypeOf,
+  STRUCTURED_MEDIA_TYPE,
+  type CloudEvent,
+} from "../../contracts/cloudevents.ts";
+import { zodProblems } from "../../contracts/problems.ts";
+import { prefixProblems, VigilError, type Problem } from "../../core/errors.ts";
+import type { BatchItemResult, GovernorApi } from "../../governor/services.ts";
+import { requestSeesSecrets } from "../auth.ts";
+import type { RouteDeps } from "../deps.ts";
+import { factsResultReply } from "../facts-endpoint.ts";
+import { operation } from "../openapi.ts";
+import { HttpProblem, problemBody, validationProblem, type ProblemBody } from "../problem.ts";
+import { check, parseJsonBody } from "../validation.ts";
+import { batchItemView } from "../views.ts";
+
+type Mode = "structured" | "batch" | "binary";
+
+export function cloudEventRoutes(app: Hono, { governor, auth, body, report }: RouteDeps): void {
+  app.post("/v1/cloudevents", describe, auth("write:facts"), body, async (c) => {
+    // The mode first, so that a body of the wrong kind is a 415 without being read.
+    const contentType = c.req.header("content-type");
+    const mode = modeOf(contentType);
+    const text = await c.req.text();
+    if (mode === "batch") {
+      const results = await postBatch(governor, text, (e) => report(e, c.req.method, c.req.path));
+      return c.json({ results });
+    }
+    const event =
+      mode === "structured"
+        ? check(cloudEventSchema, parseJsonBody(STRUCTURED_MEDIA_TYPE, text), "CloudEvent")
+        : binaryEvent((name) => c.req.header(name), contentType!, text);
+    // In binary mode `data` is the whole body, so a path into the facts is a path into the body.
+    const dataPath = mode === "structured" ? "$.data" : "$";
+    const result = await inData(dataPath, () => governor.postFacts(event.subject, event.data, eventKey(event)));
+    const reply = factsResultReply(result, c.req.header("prefer"), requestSeesSecrets(c));
+    return c.body(reply.body, 200, reply.headers);
+  });
+}
+
+/** The route in the OpenAPI document (openapi.ts). */
+const describe = operation({
+  summary: "Send facts as CloudEvents 1.0: structured, binary or batch mode",
+  description:
+    "`subject` is the object id, `data` the facts (a JSON Merge Patch of its memory), and `source` + `id` " +
+    "the idempotency key: a repeat applies nothing and answers with the first decision (Idempotent-Replayed). " +
+    `Structured mode: the event as ${STRUCTURED_MEDIA_TYPE}. Batch mode: a JSON array of events as ` +
+    `${BATCH_MEDIA_TYPE}; each is applied, or fails, on its own. Binary mode: the data as application/json ` +
+    "(or any +json type), the attributes as ce-* headers (ce-specversion, ce-id, ce-source, ce-type, ce-subject).",
+  tag: "facts",
+  scope: "write:facts",
+  headers: {
+    Prefer: "return=minimal: reply with the decision summary only (structured and binary modes)",
+    "ce-subject": "binary mode: the object id (ce-specversion, ce-id, ce-source and ce-type are required too)",
+  },
+  body: {
+    schema: z.union([cloudEventSchema, cloudEventBatchSchema]),
+    media: [STRUCTURED_MEDIA_TYPE, BATCH_MEDIA_TYPE],
+  },
+  replies: {
+    200: {
+      description: "The facts reply (`{decision}` alone with return=minimal); batch mode: one result per event",
+      schema: z.union([factsReply, minimalFactsReply, cloudEventBatchReply]),
+    },
+  },
+  problems: {
+    400: "the body is not JSON",
+    404: "no such object",
+    409: "this source + id was sent before with other data",
+    415: "not one of the three modes' content types",
+    429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
+  },
+});
+
+/**
+ * The idempotency key of an event: the spec makes `source` + `id` unique per distinct event.
+ * Hashed to fit IDEMPOTENCY_KEY_PATTERN (46 characters); the pair is encoded as a JSON array so
+ * that no two pairs share an encoding (a `source` may hold any character in structured mode).
+ */
+export function eventKey(event: { source: string; id: string }): string {
+  return (
+    "ce:" +
+    createHash("sha256")
+      .update(JSON.stringify([event.source, event.id]))
+      .digest("base64url")
+  );
+}
+
+/** The content mode of a request, or a 415 naming the three this route reads. */
+function modeOf(contentType: string | undefined): Mode {
+  const type = contentType === undefined ? undefined : mediaTypeOf(contentType);
+  if (type === STRUCTURED_MEDIA_TYPE) return "structured";
+  if (type === BATCH_MEDIA_TYPE) return "batch";
+  // Another event format (`application/cloudevents+avro`...) is not JSON facts, whatever its suffix.
+  if (type !== undefined && !type.startsWith("application/cloudevents") && isJsonMediaType(type)) return "binary";
+  throw new HttpProblem(
+    "unsupported-media-type",
+    `send a CloudEvent as ${STRUCTURED_MEDIA_TYPE} (structured mode), a JSON array of them as ` +
+      `${BATCH_MEDIA_TYPE} (batch mode), or its data as application/json with ce-* headers (binary mode)` +
+      ` (got ${type === undefined ? "no content type" : `"${type}"`})`,
+  );
+}
+
+/**
+ * Binary mode: the attributes from their `ce-*` headers (percent-decoded, as the HTTP binding
+ * asks of a receiver), the body as `data`; problems name the header (`$.headers.ce-subject`)
+ * or the path in the body.
+ */
+function binaryEvent(header: (name: string) => string | undefined, contentType: string, text: string): CloudEvent {
+  const candidate: Record<string, unknown> = { data: parseJsonBody(contentType, text) };
+  const problems: Problem[] = [];
+  for (const name of BINARY_ATTRIBUTES) {
+    const value = header(`ce-${name}`);
+    if (value === undefined) continue;
+    try {
+      candidate[name] = decodeURIComponent(value);
+    } catch {
+      problems.push({ path: headerPath(name), message: "not valid percent-encoded UTF-8" });
+    }
+  }
+  const r = cloudEventSchema.safeParse(candidate);
+  if (!r.success)
+    for (const p of zodProblems(r.error)) {
+      const attribute = /^\$\.([a-z_0-9]+)/.exec(p.path)?.[1];
+      if (attribute === "data") problems.push({ path: "$" + p.path.slice("$.data".length), message: p.message });
+      else if (attribute !== undefined && !problems.some((q) => q.path === headerPath(attribute)))
+        problems.push({ path: headerPath(attribute), message: p.message });
+    }
+  if (problems.length > 0 || !r.success) throw validationProblem("invalid CloudEvent", problems);
+  return r.data;
+}
+
+const headerPath = (attribute: string) => `$.headers.ce-${attribute}`;
+
+/** Batch mode: each event validated and applied on its own, the results in the events' order. */
+async function postBatch(governor: GovernorApi, text: string, report: (e: unknown) => void) {
+  const items = check(batchEnvelopeSchema, parseJsonBody(BATCH_MEDIA_TYPE, text), "batch of CloudEvents");
+  const results: { objectId: string | null; decisionId?: string; outcome?: string; error?: ProblemBody }[] = [];
+  const valid: { index: number; event: CloudEvent }[] = [];
+  items.forEach((item, index) => {
+    const r = cloudEventSchema.safeParse(item);
+    if (r.success) valid.push({ index, event: r.data });
+    else {
+      const subject = (item as { subject?: unknown } | null)?.subject;
+      const errors = prefixProblems(zodProblems(r.error), `$[${index}]`);
+      results[index] = {
+        objectId: typeof subject === "string" ? subject : null,
+        error: problemBody("validation", "invalid CloudEvent", errors),
+      };
+    }
+  });
+  const done = await governor.postFactsBatch(
+    valid.map(({ event }) => ({ objectId: event.subject, facts: event.data, idempotencyKey: eventKey(event) })),
+  );
+  done.forEach((r, k) => {
+    const index = valid[k]!.index;
+    results[index] = batchItemView(withDataPath(r, `$[${index}].data`), report);
+  });
+  return results;
+}
+
+/** Runs an arrival; its problems at `$.facts...` (the governor's words) are moved to `dataPath`. */
+async function inData<T>(dataPath: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    throw rebased(e, dataPath);
+  }
+}
+
+function withDataPath(r: BatchItemResult, dataPath: string): BatchItemResult {
+  return "error" in r ? { objectId: r.objectId, error: rebased(r.error, dataPath) } : r;
+}
+
+function rebased(e: unknown, dataPath: string): unknown {
+  if (!(e instanceof VigilError) || e.problems.length === 0) return e;
+  const problems = e.problems.map((p) =>
+    p.path === "$.facts" || /^\$\.facts[.[]/.test(p.path)
+      ? { path: dataPath + p.path.slice("$.facts".length), message: p.message }
+      : p,
+  );
+  return new VigilError(e.kind, e.message, problems);
+}

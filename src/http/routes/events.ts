@@ -1,0 +1,95 @@
+// The event stream: GET /v1/events, Server-Sent Events of stored decisions and action status
+// changes as they commit, filtered by type and object, resumable from Last-Event-ID (the
+// decisions after it are read from the store first). The machinery is in ../sse.ts.
+
+import type { Context, Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { z } from "zod";
+import { objectIdSchema } from "../../contracts/http.ts";
+import type { Decision } from "../../core/types.ts";
+import type { GovernorApi } from "../../governor/services.ts";
+import type { RouteDeps } from "../deps.ts";
+import { operation } from "../openapi.ts";
+import { EVENT_TYPES, EventStream, eventHub, HEARTBEAT_MS, QUEUE_BYTES, QUEUE_EVENTS, type EventType } from "../sse.ts";
+import { check, queryParams } from "../validation.ts";
+
+/** Decision and action ids (governor/ids.ts): a prefix, then lowercase base 36 and hex. */
+export const eventIdSchema = z
+  .string()
+  .max(128)
+  .regex(/^(dec|act)_[0-9a-z]{13,}$/, "must be the id of an event this server sent (dec_... or act_...)");
+
+export const eventsQuery = z.object({
+  objectId: objectIdSchema.optional().describe("Only the events of this object"),
+  types: z
+    .string()
+    .regex(/^(decision|action)(,(decision|action))*$/, "a comma-separated list of: decision, action")
+    .optional()
+    .describe("Which events: `decision`, `action`, or both (the default), comma-separated"),
+  lastEventId: eventIdSchema
+    .optional()
+    .describe("Resume after this event, as the Last-Event-ID header does (the header wins when both are sent)"),
+});
+
+/** Decisions read from the store at a time when a client resumes. */
+const BACKLOG_PAGE = 200;
+
+export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps): void {
+  app.get(
+    "/v1/events",
+    operation({
+      summary: "Follow decisions and actions as they commit (Server-Sent Events)",
+      description:
+        "`event: decision` carries a stored decision without its explanation tree (dry runs and quiet timer ticks " +
+        "are never sent); `event: action` carries `{id, objectId, decisionId, kind, status, attempts, error?}` " +
+        "with status `dispatched`, `retrying`, `confirmed`, `failed` or `superseded` (replaced by a newer " +
+        "decision before it reached the driver). Each event's `id:` is the decision's or " +
+        "the action's id. With `Last-Event-ID` the decisions stored after that event are sent first, in order, " +
+        "then live events, with no gap and no duplicate (actions are not replayed: a replayed decision shows " +
+        `their status now). A comment line \`: heartbeat\` comes every ${HEARTBEAT_MS / 1000} s. A client that ` +
+        `falls more than ${QUEUE_EVENTS} events (or ${QUEUE_BYTES / 1024 / 1024} MiB) behind gets a last ` +
+        "`event: overflow` and the stream ends: reconnect with Last-Event-ID.",
+      tag: "events",
+      scope: "read",
+      query: eventsQuery,
+      headers: { "Last-Event-ID": "Resume after this event (the `id:` of the last event received)" },
+      replies: { 200: { description: "An endless text/event-stream", media: "text/event-stream" } },
+    }),
+    auth("read"),
+    (c) => {
+      const q = queryParams(c, eventsQuery);
+      const types = new Set<EventType>(q.types === undefined ? EVENT_TYPES : (q.types.split(",") as EventType[]));
+      const resume = lastEventId(c) ?? q.lastEventId;
+      const filter = { types, objectId: q.objectId };
+      const hub = eventHub(governor);
+      return streamSSE(c, async (sse) => {
+        const stream = new EventStream(sse, governor.clock, hub, filter);
+        try {
+          await stream.run(
+            resume !== undefined && types.has("decision") ? backlog(governor, resume, q.objectId) : undefined,
+          );
+        } catch (e) {
+          // The backlog could not be read: the stream ends, and the client retries from its last event.
+          report(e, c.req.method, c.req.path);
+        }
+      });
+    },
+  );
+}
+
+/** The Last-Event-ID header, checked (empty: none). */
+function lastEventId(c: Context): string | undefined {
+  const header = c.req.header("last-event-id");
+  if (header === undefined || header === "") return undefined;
+  return check(eventIdSchema, header, "Last-Event-ID header", "$.headers.Last-Event-ID");
+}
+
+/** The stored decisions after `after`, a page at a time, oldest first. */
+async function* backlog(governor: GovernorApi, after: string, objectId?: string): AsyncGenerator<Decision[]> {
+  for (let cursor = after; ;) {
+    const page = await governor.decisionsSince(cursor, BACKLOG_PAGE, objectId);
+    if (page.length > 0) yield page;
+    if (page.length < BACKLOG_PAGE) return;
+    cursor = page[page.length - 1]!.id;
+  }
+}

@@ -1,0 +1,254 @@
+// The event stream's machinery (GET /v1/events, routes/events.ts). One subscription to the
+// governor per app, shared by every open stream: each change is rendered once, as SSE text, and
+// handed to the streams whose filter it passes. Each stream has a bounded queue: a client that
+// reads slower than events come is dropped, with a last `overflow` event telling it to
+// reconnect with Last-Event-ID, so that no client can make the server buffer without bound.
+
+import type { SSEStreamingApi } from "hono/streaming";
+import type { Clock, TimerHandle } from "../core/clock.ts";
+import type { Decision } from "../core/types.ts";
+import type { GovernorApi, LiveChange } from "../governor/services.ts";
+import { actionEventView, minimalDecisionView } from "./views.ts";
+
+/** The most events a stream's queue holds (besides the one being written)... */
+export const QUEUE_EVENTS = 1000;
+/** ... and the most bytes. Past either, the client is dropped. */
+export const QUEUE_BYTES = 1024 * 1024;
+/** A comment line every 15 s keeps proxies from closing a quiet stream, and finds dead clients. */
+export const HEARTBEAT_MS = 15_000;
+/** How long a dropped client has to read its `overflow` event before its connection is cut. */
+export const FINAL_WRITE_MS = 15_000;
+
+export const EVENT_TYPES = ["decision", "action"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface EventFilter {
+  types: ReadonlySet<EventType>;
+  objectId?: string | undefined;
+}
+
+/** One event as it goes on the wire, with what filters and de-duplication look at. */
+export interface Frame {
+  text: string;
+  type: EventType | "comment" | "overflow";
+  id?: string;
+  objectId?: string;
+}
+
+const sse = (event: string, id: string, data: unknown) =>
+  `event: ${event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/** A stored decision as the stream sends it: the decision without its explanation tree. */
+export function decisionFrame(d: Decision): Frame {
+  return { text: sse("decision", d.id, minimalDecisionView(d)), type: "decision", id: d.id, objectId: d.objectId };
+}
+
+function frameOf(change: LiveChange): Frame {
+  if (change.kind === "decision") return decisionFrame(change.decision);
+  const { action, change: status, error } = change;
+  const text = sse("action", action.id, actionEventView(action, status, error));
+  return { text, type: "action", id: action.id, objectId: action.objectId };
+}
+
+const HEARTBEAT: Frame = { text: ": heartbeat\n\n", type: "comment" };
+const OVERFLOW: Frame = {
+  text: `event: overflow\ndata: ${JSON.stringify({
+    reason: `this client fell more than ${QUEUE_EVENTS} events behind; reconnect with the Last-Event-ID header (the id of the last event received) to resume the decisions from the store`,
+  })}\n\n`,
+  type: "overflow",
+};
+
+const hubs = new WeakMap<GovernorApi, EventHub>();
+
+/** The hub of the streams that follow `governor` (one per governor, whichever app serves them). */
+export function eventHub(governor: GovernorApi): EventHub {
+  let hub = hubs.get(governor);
+  if (!hub) hubs.set(governor, (hub = new EventHub(governor)));
+  return hub;
+}
+
+/**
+ * Ends every event stream that follows `governor`. A server calls it when it starts to drain:
+ * a stream never ends by itself, and would otherwise hold the drain until its timeout.
+ */
+export function endEventStreams(governor: GovernorApi): void {
+  hubs.get(governor)?.endAll();
+}
+
+/** Every open stream of one governor, and its one subscription to it while any is open. */
+export class EventHub {
+  private readonly streams = new Set<EventStream>();
+  private unwatch: (() => void) | null = null;
+
+  constructor(private readonly governor: GovernorApi) {}
+
+  join(stream: EventStream): void {
+    this.streams.add(stream);
+    this.unwatch ??= this.governor.watch((change) => this.publish(change));
+  }
+
+  leave(stream: EventStream): void {
+    this.streams.delete(stream);
+    if (this.streams.size > 0 || !this.unwatch) return;
+    this.unwatch();
+    this.unwatch = null;
+  }
+
+  /** Open streams, for tests and metrics. */
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /** Ends every open stream at once (a server shutting down: its clients reconnect elsewhere). */
+  endAll(): void {
+    // Deleting the current element while iterating a Set is safe.
+    for (const s of this.streams) s.end();
+  }
+
+  private publish(change: LiveChange): void {
+    const type: EventType = change.kind;
+    const objectId = change.kind === "decision" ? change.decision.objectId : change.action.objectId;
+    let frame: Frame | null = null;
+    for (const s of this.streams) if (s.wants(type, objectId)) s.push((frame ??= frameOf(change)));
+  }
+}
+
+/** The limits of one stream's queue. */
+export interface StreamLimits {
+  events: number;
+  bytes: number;
+}
+
+/**
+ * One client's stream: joins the hub as it is made (so nothing committed after the request is
+ * missed while the backlog is read), replays the backlog, then writes its queue in order.
+ */
+export class EventStream {
+  private queue: Frame[] = [];
+  private bytes = 0;
+  /** Decision ids in the queue, and the last replayed ones: what de-duplication compares. */
+  private readonly queued = new Set<string>();
+  private replayed = new Set<string>();
+  private wake: (() => void) | null = null;
+  private heartbeat: TimerHandle | null = null;
+  private cutoff: TimerHandle | null = null;
+  private dropped = false;
+  private closed = false;
+
+  constructor(
+    private readonly stream: SSEStreamingApi,
+    private readonly clock: Clock,
+    private readonly hub: EventHub,
+    private readonly filter: EventFilter,
+    private readonly limits: StreamLimits = { events: QUEUE_EVENTS, bytes: QUEUE_BYTES },
+  ) {
+    hub.join(this);
+    stream.onAbort(() => this.close());
+    this.beat();
+  }
+
+  wants(type: EventType, objectId: string): boolean {
+    return this.filter.types.has(type) && (this.filter.objectId === undefined || this.filter.objectId === objectId);
+  }
+
+  /** Queues a live event; a queue past its limits drops the client. */
+  push(frame: Frame): void {
+    if (this.dropped || this.closed) return;
+    if (this.queue.length >= this.limits.events || this.bytes + frame.text.length > this.limits.bytes) {
+      this.overflow();
+      return;
+    }
+    this.queue.push(frame);
+    this.bytes += frame.text.length;
+    if (frame.type === "decision") this.queued.add(frame.id!);
+    this.wake?.();
+  }
+
+  /**
+   * Writes the backlog's pages (decisions from the store; a decision already queued live is
+   * left to the queue), then the queue, until the client goes or is dropped.
+   */
+  async run(backlog?: AsyncIterable<Decision[]>): Promise<void> {
+    try {
+      // Some clients and proxies wait for a first byte before they call a stream open.
+      await this.stream.write(": connected\n\n");
+      if (backlog)
+        for await (const page of backlog) {
+          // A decision read here may still have its live event to come (committed, not yet
+          // published): the last page's ids are kept to drop that event when it comes.
+          this.replayed = new Set();
+          for (const d of page) {
+            if (this.dropped || this.closed) break;
+            if (this.queued.has(d.id)) continue;
+            this.replayed.add(d.id);
+            await this.stream.write(decisionFrame(d).text);
+          }
+          if (this.dropped || this.closed) break;
+        }
+      await this.drain();
+    } finally {
+      this.close();
+    }
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.closed) {
+      const frame = this.queue.shift();
+      if (!frame) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = null;
+        continue;
+      }
+      this.bytes -= frame.text.length;
+      if (frame.type === "decision") {
+        this.queued.delete(frame.id!);
+        if (this.replayed.delete(frame.id!)) continue;
+      }
+      await this.stream.write(frame.text);
+      if (frame.type === "overflow") return;
+    }
+  }
+
+  /** Drops the client: its queue goes, a last event says why, and the stream ends. */
+  private overflow(): void {
+    this.dropped = true;
+    this.hub.leave(this);
+    this.queue = [OVERFLOW];
+    this.bytes = 0;
+    this.queued.clear();
+    // A client that does not read even that is cut off.
+    this.cutoff = this.clock.setTimeout(() => this.stream.abort(), FINAL_WRITE_MS);
+    this.wake?.();
+  }
+
+  private beat(): void {
+    this.heartbeat = this.clock.setTimeout(() => {
+      // One heartbeat is enough in a queue: a client that has not read it yet is not idle.
+      if (!this.dropped && this.queue.length === 0) {
+        this.queue.push(HEARTBEAT);
+        this.bytes += HEARTBEAT.text.length;
+        this.wake?.();
+      }
+      this.beat();
+    }, HEARTBEAT_MS);
+  }
+
+  /** Ends the stream now: what is queued is not sent (the client resumes with Last-Event-ID). */
+  end(): void {
+    this.close();
+    this.stream.abort();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.hub.leave(this);
+    if (this.heartbeat) this.clock.clearTimeout(this.heartbeat);
+    if (this.cutoff) this.clock.clearTimeout(this.cutoff);
+    this.queue = [];
+    this.bytes = 0;
+    this.queued.clear();
+    this.replayed.clear();
+    this.wake?.();
+  }
+}

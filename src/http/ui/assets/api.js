@@ -1,0 +1,124 @@
+// The dashboard's client of the API: the tab's token (sessionStorage: it lives as long as the
+// tab and is never sent anywhere but this server's API), fetch with a bearer header, problem
+// replies as errors, the sign-in form, and the server's time.
+
+const KEY = "vigil.read-token";
+
+/** A reply that was not a success; `problem` is its problem+json body when it had one. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail ?? problem?.title ?? `the server answered ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+export const token = {
+  get: () => sessionStorage.getItem(KEY),
+  set: (value) => sessionStorage.setItem(KEY, value),
+  clear: () => sessionStorage.removeItem(KEY),
+};
+
+/** The Authorization header for the tab's token, if it has one. */
+export function authHeaders() {
+  const t = token.get();
+  return t ? { authorization: `Bearer ${t}` } : {};
+}
+
+/**
+ * The server's clock minus this browser's, in ms: the page shell carries the server's time
+ * (`data-now`), so that "5 s ago" means the server's 5 s, on a machine whose clock is off or
+ * against a server on a virtual clock.
+ */
+let offset = null;
+
+/** Now, by the server's clock as far as the page can tell. */
+export function now() {
+  offset ??= Number(document.body.dataset.now ?? Date.now()) - Date.now();
+  return Date.now() + offset;
+}
+
+/**
+ * A time the server has reached (an event's, a state change's): the page's clock catches up
+ * with it if it was behind, so that nothing seems to happen in the future.
+ */
+export function reached(ms) {
+  if (Number.isFinite(ms) && ms > now()) offset = ms - Date.now();
+}
+
+/** GETs (or sends) a path of the API; resolves with its JSON, rejects with an ApiError. */
+export async function api(path, init = {}) {
+  const res = await fetch(path, {
+    ...init,
+    headers: { accept: "application/json", ...authHeaders(), ...init.headers },
+  });
+  if (res.ok) return res.status === 204 ? null : res.json();
+  let problem = null;
+  try {
+    problem = await res.json();
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  throw new ApiError(res.status, problem);
+}
+
+/** A path with a query string of the given values; empty and missing ones are left out. */
+export function withQuery(path, params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
+  const text = q.toString();
+  return text === "" ? path : `${path}?${text}`;
+}
+
+const isDenied = (e) => e instanceof ApiError && (e.status === 401 || e.status === 403);
+
+/**
+ * Runs `load` (the page's first reads) and again whenever a token is given: a 401 or 403 on
+ * the way shows the sign-in form instead of the page, saying why a token given was refused.
+ */
+export function signedIn(load) {
+  const form = document.getElementById("auth-form");
+  const input = document.getElementById("token");
+  const forget = document.getElementById("forget");
+  const run = async () => {
+    try {
+      await load();
+      showPage(true);
+    } catch (e) {
+      if (!isDenied(e)) throw e;
+      denied(e.status);
+    }
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = input.value.trim();
+    if (value === "") return;
+    token.set(value);
+    input.value = "";
+    void run();
+  });
+  forget.addEventListener("click", () => {
+    token.clear();
+    location.reload();
+  });
+  return run();
+}
+
+/** Shows the sign-in form because the API refused the tab's token (or its lack of one). */
+export function denied(status) {
+  const had = token.get() !== null;
+  if (status === 401) token.clear();
+  document.getElementById("auth-error").textContent = !had
+    ? ""
+    : status === 403
+      ? "That token does not hold the read scope. Give a token with read (or admin)."
+      : "That token is not valid here. Check it and try again.";
+  showPage(false);
+  document.getElementById("token").focus();
+}
+
+function showPage(visible) {
+  document.getElementById("auth").hidden = visible;
+  document.getElementById("main").hidden = !visible;
+  document.getElementById("forget").hidden = !visible || token.get() === null;
+}

@@ -1,0 +1,101 @@
+// Small DOM helpers for the dashboard's pages: elements built with text nodes (never HTML
+// strings, so no value from the API is ever parsed as markup), times, durations, badges.
+
+import { now } from "./api.js";
+
+/** The first element matching `selector`. */
+export const $ = (selector, root = document) => root.querySelector(selector);
+
+/**
+ * An element: `attrs` are attributes (`class`, `href`, `aria-*`, ...), except `on*` functions
+ * (listeners), `text` (its text) and `dataset`; children are nodes or strings (as text).
+ */
+export function h(tag, attrs = {}, ...children) {
+  return build(document.createElement(tag), attrs, children);
+}
+
+/** An SVG element, as {@link h}. */
+export function s(tag, attrs = {}, ...children) {
+  return build(document.createElementNS("http://www.w3.org/2000/svg", tag), attrs, children);
+}
+
+function build(el, attrs, children) {
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "text") el.textContent = String(value);
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(typeof child === "string" || typeof child === "number" ? String(child) : child);
+  }
+  return el;
+}
+
+/** Replaces the children of `el`. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  for (const child of children.flat(Infinity))
+    if (child !== undefined && child !== null && child !== false) el.append(child);
+  return el;
+}
+
+const UNITS = [
+  ["d", 86_400_000],
+  ["h", 3_600_000],
+  ["min", 60_000],
+  ["s", 1000],
+];
+
+/** A duration in milliseconds as the two largest units: "2 h 5 min", "40 s", "0 s". */
+export function duration(ms) {
+  const parts = [];
+  let rest = Math.max(0, Math.round(ms));
+  for (const [unit, size] of UNITS) {
+    const n = Math.floor(rest / size);
+    if (n > 0 || (unit === "s" && parts.length === 0)) parts.push(`${n} ${unit}`);
+    rest -= n * size;
+    if (parts.length === 2) break;
+  }
+  return parts.join(" ");
+}
+
+/** A moment relative to the server's now: "5 min ago", "in 2 h". */
+export function relative(ms) {
+  const delta = ms - now();
+  if (Math.abs(delta) < 1000) return "now";
+  return delta < 0 ? `${duration(-delta)} ago` : `in ${duration(delta)}`;
+}
+
+/** A time as the reader's locale writes it, with the date when it is not today. */
+export function clockTime(ms, opts = {}) {
+  const d = new Date(ms);
+  const sameDay = new Date(now()).toDateString() === d.toDateString();
+  return d.toLocaleString(undefined, {
+    ...(sameDay && !opts.date ? {} : { month: "short", day: "numeric" }),
+    hour: "2-digit",
+    minute: "2-digit",
+    second: opts.seconds === false ? undefined : "2-digit",
+  });
+}
+
+/** A `<time>`: relative text, the exact time in its title and `datetime`. */
+export function timeEl(iso, mode = "relative") {
+  if (iso === null || iso === undefined) return h("span", { class: "muted", text: "—" });
+  const ms = Date.parse(iso);
+  const text = mode === "relative" ? relative(ms) : clockTime(ms);
+  return h("time", { datetime: iso, title: new Date(ms).toString(), dataset: { mode }, text });
+}
+
+/** Brings every `<time>` of the page up to date (relative times age). */
+export function refreshTimes(root = document) {
+  for (const t of root.querySelectorAll("time[data-mode=relative]")) t.textContent = relative(Date.parse(t.dateTime));
+}
+
+/** A lifecycle state as a badge (colour and text). */
+export const badge = (state) => h("span", { class: `badge s-${state}`, text: state });
+
+/** JSON for people: indented, with long strings left whole. */
+export const pretty = (value) => JSON.stringify(value, null, 2);

@@ -1,0 +1,352 @@
+// The page of one object: its summary, lifecycle timeline, decisions (each with its
+// explanation), memory, pending timers and usage, kept up to date from the event stream.
+
+import { api, ApiError, authHeaders, denied, now, reached, signedIn, withQuery } from "./api.js";
+import { $, badge, clockTime, duration, fill, h, pretty, refreshTimes, timeEl } from "./dom.js";
+import { explanationOf } from "./explain.js";
+import { follow, showStatus } from "./sse.js";
+import { confirmationIntervals, segmentsOf, STATES } from "./segments.js";
+import { drawTimeline } from "./timeline.js";
+
+const id = $("#main").dataset.objectId;
+const path = `/v1/objects/${encodeURIComponent(id)}`;
+const status = $("#object-status");
+
+/** What the page knows. Decisions are newest first, with times as epoch ms in `at`. */
+const model = {
+  object: null,
+  decisions: [],
+  /** Full decisions (with their explanation), by id, as they were opened. */
+  explained: new Map(),
+  selected: null,
+  /** More decisions are older than the oldest loaded one. */
+  older: false,
+  /** When a decision's action was confirmed, moving the object on (decision id -> epoch ms). */
+  confirmed: new Map(),
+  /** Decisions whose confirmation time was asked for. */
+  asked: new Set(),
+};
+
+const PAGE = 200;
+const asRecord = (d) => ({ ...d, at: Date.parse(d.at) });
+
+/** The window the timeline and usage cover: from the oldest decision loaded to now. */
+function windowOf() {
+  const o = model.object;
+  const last = model.decisions[0]?.at ?? 0;
+  const to = Math.max(now(), last, Date.parse(o.updatedAt));
+  const oldest = model.decisions[model.decisions.length - 1]?.at ?? Date.parse(o.stateSince);
+  return { from: Math.min(oldest, to - 60_000), to };
+}
+
+function renderSummary() {
+  const o = model.object;
+  fill($("#state-badge"), badge(o.state));
+  const observed = o.substrate.observed;
+  const rows = [
+    ["In this state since", [timeEl(o.stateSince)]],
+    ["Policy", [o.policy.name, o.policy.version ? ` v${o.policy.version}` : " (not loaded)"]],
+    [
+      "Substrate",
+      [o.substrate.driver, observed ? [` · ${observed.status} `, timeEl(observed.at)] : " · not observed yet"],
+    ],
+    ["Hold until", [timeEl(o.holdUntil)]],
+    ["Memory version", [String(o.memoryVersion)]],
+    ["Created", [timeEl(o.createdAt)]],
+  ];
+  fill(
+    $("#summary"),
+    rows.map(([k, v]) => h("div", {}, h("dt", { text: k }), h("dd", {}, v))),
+  );
+  fill($("#memory-json"), pretty(o.memory));
+  renderTimers();
+}
+
+function renderTimers() {
+  const timers = [...model.object.timers].sort((a, b) => (a.dueAt ?? "").localeCompare(b.dueAt ?? ""));
+  if (timers.length === 0) return fill($("#timer-list"), h("p", { class: "muted", text: "No timer is pending." }));
+  fill(
+    $("#timer-list"),
+    h(
+      "table",
+      { class: "list compact" },
+      h("caption", { class: "sr-only", text: "Pending timers, soonest first" }),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["Timer", "Kind", "Due"].map((t) => h("th", { scope: "col", text: t })),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        timers.map((t) =>
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, h("code", { text: t.name })),
+            h("td", { text: t.kind }),
+            h("td", {}, timeEl(t.dueAt)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function renderTimeline() {
+  const { from, to } = windowOf();
+  const segments = segmentsOf(model.decisions, recordOf(model.object), to, model.confirmed);
+  const view = { from, to, segments, decisions: model.decisions };
+  drawTimeline($("#timeline-chart"), view, { open: explain, selected: model.selected });
+  $("#timeline-range").textContent =
+    `${clockTime(from, { date: true })} to ${clockTime(to, { date: true })} (${duration(to - from)}), ` +
+    `${model.decisions.length} decision${model.decisions.length === 1 ? "" : "s"}`;
+  $("#picture").href = withQuery(`/ui/objects/${encodeURIComponent(id)}/timeline.svg`, {
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+  });
+}
+
+const recordOf = (o) => ({ state: o.state, stateSince: Date.parse(o.stateSince) });
+
+function decisionRow(d) {
+  const selected = d.id === model.selected;
+  return h(
+    "tr",
+    { id: `d-${d.id}`, class: selected ? "selected" : undefined },
+    h(
+      "td",
+      {},
+      h("time", { datetime: new Date(d.at).toISOString(), title: new Date(d.at).toString(), text: clockTime(d.at) }),
+    ),
+    h("td", { text: d.trigger.name ? `${d.trigger.kind}: ${d.trigger.name}` : d.trigger.kind }),
+    h("td", {}, h("span", { class: `outcome o-${d.outcome}`, text: d.outcome })),
+    h("td", {}, d.fromState === d.toState ? badge(d.toState) : [badge(d.fromState), " → ", badge(d.toState)]),
+    h(
+      "td",
+      {},
+      h("button", {
+        type: "button",
+        class: "small",
+        "aria-pressed": String(selected),
+        "aria-label": `Explain the decision at ${clockTime(d.at)}`,
+        text: "Explain",
+        onclick: () => explain(d.id),
+      }),
+    ),
+  );
+}
+
+function renderDecisions() {
+  fill(
+    $("#decision-rows"),
+    model.decisions.length === 0
+      ? h("tr", {}, h("td", { colspan: 5, class: "muted", text: "No decisions recorded." }))
+      : model.decisions.map(decisionRow),
+  );
+  $("#older").hidden = !model.older;
+}
+
+/** Shows a decision's explanation (read once, then kept) and marks it on the list and timeline. */
+async function explain(decisionId) {
+  model.selected = decisionId;
+  renderDecisions();
+  renderTimeline();
+  const body = $("#explanation-body");
+  let d = model.explained.get(decisionId);
+  if (!d) {
+    fill(body, h("p", { class: "muted", text: "Reading the decision…" }));
+    try {
+      d = await api(`/v1/decisions/${encodeURIComponent(decisionId)}`);
+    } catch (e) {
+      fill(body, h("p", { class: "error", text: `This decision could not be read: ${e.message}` }));
+      return;
+    }
+    model.explained.set(decisionId, d);
+  }
+  if (model.selected !== decisionId) return;
+  fill(body, explanationOf(d));
+  $(`#d-${CSS.escape(decisionId)}`)?.scrollIntoView({ block: "nearest" });
+  body.focus({ preventScroll: true });
+}
+
+async function loadUsage() {
+  const { from, to } = windowOf();
+  const target = $("#usage-body");
+  let usage;
+  try {
+    usage = await api(
+      withQuery(`${path}/usage`, { from: new Date(from).toISOString(), to: new Date(to).toISOString() }),
+    );
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) throw e;
+    return fill(target, h("p", { class: "muted", text: `Usage is not available: ${e.message}` }));
+  }
+  const total = STATES.reduce((sum, s) => sum + (usage.seconds[s] ?? 0), 0) || 1;
+  fill(
+    target,
+    h("p", {
+      class: "muted",
+      text: `${duration(Date.parse(usage.to) - Date.parse(usage.from))} shown on the timeline`,
+    }),
+    h(
+      "table",
+      { class: "list compact usage" },
+      h("caption", { class: "sr-only", text: "Time in each state" }),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["State", "Time", "Share"].map((t) => h("th", { scope: "col", text: t })),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        STATES.map((s) => {
+          const seconds = usage.seconds[s] ?? 0;
+          const share = Math.round((seconds / total) * 100);
+          return h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, badge(s)),
+            h("td", { text: duration(seconds * 1000) }),
+            h(
+              "td",
+              {},
+              h("span", { class: "bar" }, h("span", { class: `fill s-${s}`, dataset: { share } })),
+              ` ${share}%`,
+            ),
+          );
+        }),
+      ),
+    ),
+    h(
+      "p",
+      {},
+      h("strong", { text: String(usage.wakes) }),
+      usage.wakes === 1 ? " wake, " : " wakes, ",
+      h("strong", { text: String(usage.transitions) }),
+      usage.transitions === 1 ? " state change" : " state changes",
+    ),
+  );
+  for (const el of target.querySelectorAll(".fill")) el.style.width = `${el.dataset.share}%`;
+}
+
+/**
+ * Places the confirmations the decisions do not record (waking -> active, sleeping ->
+ * dormant): the usage of the interval from a decision to the next tells how long the object
+ * stayed in the state the decision left it in. A few reads at a time; each interval once.
+ */
+async function placeConfirmations() {
+  const todo = confirmationIntervals(model.decisions).filter((i) => !model.asked.has(i.id));
+  for (const i of todo) model.asked.add(i.id);
+  const worker = async () => {
+    for (let i = todo.shift(); i !== undefined; i = todo.shift()) {
+      const window = { from: new Date(i.from).toISOString(), to: new Date(i.to).toISOString() };
+      const u = await api(withQuery(`${path}/usage`, window)).catch(() => null);
+      if (u !== null) model.confirmed.set(i.id, Date.parse(u.from) + u.seconds[i.state] * 1000);
+    }
+  };
+  if (todo.length === 0) return;
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  renderTimeline();
+}
+
+async function loadOlder() {
+  const before = model.decisions[model.decisions.length - 1]?.id;
+  const page = await api(withQuery(`${path}/decisions`, { limit: PAGE, before }));
+  model.decisions.push(...page.items.map(asRecord));
+  model.older = page.items.length === PAGE;
+  renderDecisions();
+  renderTimeline();
+  await placeConfirmations();
+}
+
+async function loadObject() {
+  model.object = await api(path);
+  reached(Date.parse(model.object.stateSince));
+  reached(Date.parse(model.object.updatedAt));
+  renderSummary();
+}
+
+let refreshing = null;
+/** Reads the object and its usage again soon: a burst of events causes one read. */
+function refreshSoon() {
+  refreshing ??= setTimeout(() => {
+    refreshing = null;
+    // The object first: its state change tells the page how far the server's time has come.
+    void loadObject()
+      .then(() => Promise.all([loadUsage(), placeConfirmations()]))
+      .then(renderTimeline)
+      .catch(() => {});
+  }, 200);
+}
+
+function onEvent(event) {
+  // Other events (`overflow`: the stream ends, and is resumed from the last id) carry nothing to show.
+  if (event.type !== "decision" && event.type !== "action") return;
+  const data = JSON.parse(event.data);
+  if (data.objectId !== id) return;
+  if (event.type === "decision") {
+    if (model.decisions.some((d) => d.id === data.id)) return;
+    reached(Date.parse(data.at));
+    model.decisions.unshift(asRecord(data));
+    model.decisions.sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : -1));
+    renderDecisions();
+    renderTimeline();
+    refreshSoon();
+  } else if (event.type === "action") {
+    const d = model.explained.get(data.decisionId);
+    const action = d?.actions.find((a) => a.id === data.id);
+    if (action) action.status = data.status;
+    if (d && model.selected === d.id) fill($("#explanation-body"), explanationOf(d));
+    // A confirmation or a final failure moves the object without a decision of its own.
+    if (data.status === "confirmed" || data.status === "failed") refreshSoon();
+  }
+}
+
+let stream = null;
+void signedIn(async () => {
+  try {
+    await loadObject();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) {
+      status.textContent = "There is no object with this id (it may have been deleted).";
+      return;
+    }
+    throw e;
+  }
+  const page = await api(withQuery(`${path}/decisions`, { limit: PAGE }));
+  model.decisions = page.items.map(asRecord);
+  model.older = page.items.length === PAGE;
+  renderDecisions();
+  renderTimeline();
+  await Promise.all([loadUsage(), placeConfirmations()]);
+  stream ??= follow({ objectId: id, types: "decision,action" }, { onEvent, onStatus: showStatus, onDenied: denied });
+});
+
+$("#older").addEventListener("click", () => void loadOlder());
+$("#picture").addEventListener("click", async (event) => {
+  // A plain link cannot carry the token: read the picture with it and open it as a blob.
+  if (!authHeaders().authorization) return;
+  event.preventDefault();
+  const href = event.currentTarget.href;
+  const res = await fetch(href, { headers: authHeaders() });
+  if (res.ok) window.open(URL.createObjectURL(await res.blob()), "_blank", "noopener");
+});
+let width = 0;
+new ResizeObserver(([entry]) => {
+  if (model.object && Math.abs(entry.contentRect.width - width) > 8) renderTimeline();
+  width = entry.contentRect.width;
+}).observe($("#timeline-chart"));
+setInterval(() => {
+  refreshTimes();
+  if (model.object) renderTimeline();
+}, 15_000);

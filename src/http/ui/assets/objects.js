@@ -1,0 +1,164 @@
+// The objects page: a page of objects at a time (the API's cursor), filtered by state and
+// policy, kept up to date from the event stream. The filters and the page live in the URL, so
+// a view can be linked to and the Back button works.
+
+import { api, denied, reached, signedIn, withQuery } from "./api.js";
+import { $, badge, fill, h, refreshTimes, timeEl } from "./dom.js";
+import { follow, showStatus } from "./sse.js";
+
+const form = $("#filters");
+const rows = $("#objects tbody");
+const status = $("#list-status");
+const next = $("#next");
+const first = $("#first");
+
+/** What the page shows: the filters and the cursor of this page (absent: the first). */
+function viewOfUrl() {
+  const q = new URLSearchParams(location.search);
+  return {
+    state: q.get("state") ?? "",
+    policy: q.get("policy") ?? "",
+    limit: q.get("limit") ?? "50",
+    cursor: q.get("cursor") ?? "",
+  };
+}
+
+let view = viewOfUrl();
+let nextCursor = null;
+/** The objects shown, by id, with their rows. */
+const shown = new Map();
+
+function go(change) {
+  view = { ...view, ...change };
+  history.pushState(null, "", withQuery("/ui", view));
+  return load();
+}
+
+function row(o) {
+  const due =
+    o.timers
+      .map((t) => t.dueAt)
+      .filter(Boolean)
+      .sort()[0] ?? null;
+  const observed = o.substrate.observed;
+  return h(
+    "tr",
+    { dataset: { id: o.id } },
+    h("th", { scope: "row" }, h("a", { href: `/ui/objects/${encodeURIComponent(o.id)}`, text: o.id })),
+    h("td", { class: "state" }, badge(o.state)),
+    h("td", { class: "since" }, timeEl(o.stateSince)),
+    h("td", {}, o.policy.name, o.policy.version ? h("span", { class: "muted", text: ` v${o.policy.version}` }) : null),
+    h("td", {}, o.substrate.driver, observed ? h("span", { class: "muted", text: ` · ${observed.status}` }) : null),
+    h("td", {}, timeEl(due)),
+  );
+}
+
+async function load() {
+  for (const [key, value] of Object.entries(view)) if (form.elements[key]) form.elements[key].value = value;
+  const page = await api(withQuery("/v1/objects", view));
+  shown.clear();
+  fill(
+    rows,
+    page.items.map((o) => {
+      const tr = row(o);
+      shown.set(o.id, tr);
+      return tr;
+    }),
+  );
+  nextCursor = page.nextCursor ?? null;
+  next.disabled = nextCursor === null;
+  first.disabled = view.cursor === "";
+  const filtered = view.state !== "" || view.policy !== "";
+  status.textContent =
+    page.items.length === 0
+      ? filtered
+        ? "No object matches these filters."
+        : "No objects yet."
+      : `${page.items.length} object${page.items.length === 1 ? "" : "s"}${view.cursor ? " on this page" : ""}` +
+        (nextCursor ? ", more on the next page." : ".");
+}
+
+async function loadPolicies() {
+  const select = form.elements.policy;
+  const { items } = await api("/v1/policies");
+  const names = new Set(items.map((p) => p.name));
+  if (view.policy !== "") names.add(view.policy);
+  fill(
+    select,
+    h("option", { value: "", text: "any" }),
+    [...names].sort().map((n) => h("option", { value: n, text: n })),
+  );
+  select.value = view.policy;
+}
+
+let reloading = null;
+/** Reads the page again soon: several events in a burst cause one read. */
+function reloadSoon() {
+  reloading ??= setTimeout(() => {
+    reloading = null;
+    void load().catch(() => {});
+  }, 250);
+}
+
+/**
+ * Whether an object not shown could belong on this page: pages list objects by id, so only
+ * one whose id falls among this page's ids (or past them, on the last page) could.
+ */
+function couldBeHere(id) {
+  const ids = [...shown.keys()];
+  const above = view.cursor === "" || (ids.length > 0 && id > ids[0]);
+  const below = nextCursor === null || (ids.length > 0 && id < ids[ids.length - 1]);
+  return above && below;
+}
+
+/** A decision from the stream: the row changes in place, or the page is read again. */
+function onDecision(d) {
+  reached(Date.parse(d.at));
+  const tr = shown.get(d.objectId);
+  if (!tr) {
+    const policyFits = view.policy === "" || view.policy === d.policy.name;
+    return policyFits && couldBeHere(d.objectId) ? reloadSoon() : undefined;
+  }
+  if (view.state !== "" && view.state !== d.toState) return reloadSoon();
+  if (d.fromState !== d.toState || tr.querySelector(".badge").textContent !== d.toState) {
+    fill(tr.querySelector(".state"), badge(d.toState));
+    fill(tr.querySelector(".since"), timeEl(d.at));
+    tr.classList.remove("flash");
+    void tr.offsetWidth;
+    tr.classList.add("flash");
+  }
+}
+
+/** An action's confirmation (or final failure) moves its object without a decision. */
+function onAction(a) {
+  if (shown.has(a.objectId) && (a.status === "confirmed" || a.status === "failed")) reloadSoon();
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const f = form.elements;
+  void go({ state: f.state.value, policy: f.policy.value, limit: f.limit.value, cursor: "" });
+});
+next.addEventListener("click", () => nextCursor && go({ cursor: nextCursor }));
+first.addEventListener("click", () => go({ cursor: "" }));
+window.addEventListener("popstate", () => {
+  view = viewOfUrl();
+  void load();
+});
+
+let stream = null;
+void signedIn(async () => {
+  await Promise.all([load(), loadPolicies()]);
+  stream ??= follow(
+    { types: "decision,action" },
+    {
+      onEvent: (e) => {
+        if (e.type === "decision") onDecision(JSON.parse(e.data));
+        else if (e.type === "action") onAction(JSON.parse(e.data));
+      },
+      onStatus: showStatus,
+      onDenied: denied,
+    },
+  );
+});
+setInterval(() => refreshTimes(), 15_000);

@@ -1,0 +1,129 @@
+// Synthetic traffic, deterministic for a seed, shaped for the example policies in rules/: every
+// fact carries the queue's depth (`queue.depth`, and the same as `work.pending`) and the jobs in
+// flight (`jobs.inflight`), so that queue-worker and on-demand read it alike; nightly batches
+// also say when a report is requested and sent (`report.requested`, `report.status`), for
+// nightly-report.
+//
+//   burst    one to three bursts a day at random times: a fact every 5-20 s for 2-6 minutes
+//            while a backlog drains, then quiet for hours.
+//   nightly  a batch at 02:00 UTC each day (each object up to 5 minutes late): a report is
+//            requested, the backlog drains with a fact a minute for 10-30 minutes, the report
+//            is sent.
+//   trickle  a job every few minutes (1 to 15, 5 on average): a fact when it is queued, another
+//            5-40 s later when it is done.
+
+import type { JsonObject } from "../core/types.ts";
+import type { TrafficLine } from "./traffic.ts";
+
+export const SHAPES = ["burst", "nightly", "trickle"] as const;
+export type Shape = (typeof SHAPES)[number];
+
+export interface GenerateOptions {
+  shape: Shape;
+  objects: number;
+  days: number;
+  seed: number;
+  /** A time on the first day (epoch ms): the traffic starts at that day's midnight, UTC. */
+  start: number;
+}
+
+/** The default first day of generated traffic. */
+export const GENERATE_START = "2026-03-02T00:00:00Z";
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const DAY = 24 * 60 * MINUTE;
+
+/** mulberry32: a small, fast PRNG; the same seed gives the same numbers everywhere. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** The facts of a queue with `depth` jobs waiting and `inflight` running. */
+function work(depth: number, inflight: number): JsonObject {
+  return { queue: { depth }, work: { pending: depth }, jobs: { inflight } };
+}
+
+interface Fact {
+  at: number;
+  facts: JsonObject;
+}
+
+type Emit = (o: GenerateOptions, day: number, random: () => number) => Fact[];
+
+const between = (random: () => number, lo: number, hi: number) => lo + random() * (hi - lo);
+const whole = (ms: number) => Math.round(ms / SECOND) * SECOND;
+
+/** A backlog of `peak` draining over `length` with a fact every `every()`. */
+function drain(at: number, peak: number, length: number, every: () => number, extra: JsonObject = {}): Fact[] {
+  const out: Fact[] = [{ at: whole(at), facts: { ...work(peak, 1), ...extra } }];
+  for (let t = at + every(); t < at + length; t += every()) {
+    const left = Math.round(peak * (1 - (t - at) / length));
+    out.push({ at: whole(t), facts: work(Math.max(left, 1), 1) });
+  }
+  return out;
+}
+
+const burst: Emit = (o, day, random) => {
+  const out: Fact[] = [];
+  const count = 1 + Math.floor(random() * 3);
+  const starts = Array.from({ length: count }, () => o.start + day * DAY + random() * (DAY - 10 * MINUTE)).sort(
+    (a, b) => a - b,
+  );
+  let free = -Infinity;
+  for (const at of starts) {
+    const length = between(random, 2, 6) * MINUTE;
+    if (at < free) continue; // overlaps the previous burst: one burst is enough
+    out.push(...drain(at, 5 + Math.floor(random() * 36), length, () => between(random, 5, 20) * SECOND));
+    out.push({ at: whole(at + length), facts: work(0, 0) });
+    free = at + length + 10 * MINUTE;
+  }
+  return out;
+};
+
+const nightly: Emit = (o, day, random) => {
+  const at = o.start + day * DAY + 2 * 60 * MINUTE + random() * 5 * MINUTE;
+  const length = between(random, 10, 30) * MINUTE;
+  const requested = { report: { requested: true, status: "running" } };
+  const out = drain(at, 50 + Math.floor(random() * 150), length, () => MINUTE, requested);
+  out.push({ at: whole(at + length), facts: { ...work(0, 0), report: { requested: false, status: "sent" } } });
+  return out;
+};
+
+const trickle: Emit = (o, day, random) => {
+  const out: Fact[] = [];
+  const end = o.start + (day + 1) * DAY;
+  for (let t = o.start + day * DAY + random() * 5 * MINUTE; t < end;) {
+    const done = t + between(random, 5, 40) * SECOND;
+    out.push({ at: whole(t), facts: work(1, 1) }, { at: whole(done), facts: work(0, 0) });
+    // Exponential gaps averaging 5 minutes, kept between 1 and 15 so that jobs never overlap.
+    const gap = Math.min(15, Math.max(1, -5 * Math.log(1 - random()))) * MINUTE;
+    t = Math.max(done + SECOND, t + gap);
+  }
+  return out;
+};
+
+const EMITTERS: Record<Shape, Emit> = { burst, nightly, trickle };
+
+/** The traffic of `o.objects` objects over `o.days` days, in time order (then by object). */
+export function generateTraffic(options: GenerateOptions): TrafficLine[] {
+  const o = { ...options, start: Math.floor(options.start / DAY) * DAY };
+  const width = String(o.objects).length;
+  const lines: { at: number; objectId: string; facts: JsonObject }[] = [];
+  for (let i = 0; i < o.objects; i++) {
+    // One stream of numbers per object: adding objects does not change the first ones' traffic.
+    const random = seededRandom(o.seed * 7919 + i);
+    const objectId = `${o.shape}-${String(i + 1).padStart(width, "0")}`;
+    for (let day = 0; day < o.days; day++)
+      for (const f of EMITTERS[o.shape](o, day, random)) lines.push({ at: f.at, objectId, facts: f.facts });
+  }
+  lines.sort((a, b) => a.at - b.at || (a.objectId < b.objectId ? -1 : a.objectId > b.objectId ? 1 : 0));
+  return lines.map((l) => ({ at: new Date(l.at).toISOString(), objectId: l.objectId, facts: l.facts }));
+}

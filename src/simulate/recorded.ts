@@ -1,0 +1,29 @@
+// A workload from recorded history (`--db URL --object ID...`): each object is created at its
+// recorded creation with its initial memory (journal entry 0), and every journaled fact arrives
+// again at its recorded time. Where retention folded the journal into a snapshot, the object
+// starts there with the snapshot's memory: what came before is gone.
+
+import type { Store } from "../core/store.ts";
+import type { SimObject, TrafficFact, Workload } from "./model.ts";
+import { SimulationError } from "./model.ts";
+import { readHistory } from "../what-if/history.ts";
+import { workloadOf } from "./traffic.ts";
+
+/** Reads the objects' journals (a page at a time, into memory: a simulation holds its workload). */
+export async function recordedWorkload(store: Store, ids: string[]): Promise<Workload> {
+  const objects: SimObject[] = [];
+  const facts: TrafficFact[] = [];
+  for (const id of new Set(ids)) {
+    const object = await store.getObject(id);
+    if (!object) throw new SimulationError(`no object "${id}" in the database`);
+    let created: SimObject = { id, createdAt: object.createdAt, memory: {} };
+    for await (const e of readHistory(store, id).journal()) {
+      if (e.kind === "snapshot") created = { id, createdAt: e.at, memory: e.patch };
+      else if (e.seq === 0) created = { id, createdAt: e.at, memory: e.patch };
+      else facts.push({ at: e.at, objectId: id, facts: e.patch, source: `${id} journal entry ${e.seq}` });
+    }
+    objects.push(created);
+  }
+  // Facts in time order, the objects as recorded.
+  return { objects, facts: workloadOf(facts).facts };
+}

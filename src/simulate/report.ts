@@ -1,0 +1,67 @@
+// The pictures of a simulation (`--report FILE.svg` or `FILE.html`): per row, the state
+// timelines of a sample of objects with the facts that waited marked on them, and one
+// histogram of the waits of every row. Pure: the command writes the text.
+
+import { escapeXml, renderTimelines, renderWaitHistogram, stackSvgs, type TimelineRow } from "../report/svg.ts";
+import type { Trace } from "./model.ts";
+import { formatTable } from "./format.ts";
+import type { SimulationResult } from "./simulate.ts";
+import { waitsOf } from "./stats.ts";
+import { segmentsOf } from "./timeline.ts";
+
+/** Objects drawn per row by default: the first ones of the workload. */
+export const DEFAULT_SAMPLE = 8;
+
+/** The timeline rows of `trace` for the first `sample` objects. */
+export function timelineRows(trace: Trace, r: SimulationResult, sample: number): TimelineRow[] {
+  const ids = [...trace.changes.keys()].slice(0, sample);
+  return ids.map((id) => {
+    const changes = trace.changes.get(id)!;
+    const own = trace.arrivals.filter((a) => a.objectId === id && a.state !== "active" && a.at <= r.to);
+    const marks = own.map((a) => {
+      const { waits } = waitsOf([a], trace.changes, r.to);
+      const waited = waits[0] === undefined ? "was still waiting at the end" : `waited ${waits[0] / 1000} s`;
+      return { at: a.at, label: `${id}: a fact at ${new Date(a.at).toISOString()} found it ${a.state}, ${waited}` };
+    });
+    return { objectId: id, segments: segmentsOf(changes, r.to), marks };
+  });
+}
+
+/** Every picture of the report, in order: a timeline per row, then the waits. */
+export function reportSvgs(r: SimulationResult, sample = DEFAULT_SAMPLE): string[] {
+  const shown = Math.min(sample, r.objects);
+  const timelines = r.traces.map((t) =>
+    renderTimelines(timelineRows(t, r, sample), {
+      from: r.from,
+      to: r.to,
+      title: `${t.name}: states of ${shown} of ${r.objects} object${r.objects === 1 ? "" : "s"}`,
+    }),
+  );
+  const series = r.traces.map((t) => ({ name: t.name, waits: waitsOf(t.arrivals, t.changes, r.to).waits }));
+  return [...timelines, renderWaitHistogram(series, { title: "How long facts waited for an active object" })];
+}
+
+/** The report as one SVG. */
+export function reportSvg(r: SimulationResult, sample = DEFAULT_SAMPLE): string {
+  return `${stackSvgs(reportSvgs(r, sample), `vigil simulate: ${r.traces.map((t) => t.name).join(", ")}`)}\n`;
+}
+
+/** The report as an HTML page: the table, then the pictures. */
+export function reportHtml(r: SimulationResult, sample = DEFAULT_SAMPLE): string {
+  const title = `vigil simulate: ${r.traces.map((t) => t.name).join(", ")}`;
+  return [
+    "<!doctype html>",
+    '<html lang="en">',
+    '<head><meta charset="utf-8">',
+    `<title>${escapeXml(title)}</title>`,
+    "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:1000px}pre{font-size:12px;overflow-x:auto}figure{margin:1.5rem 0}</style>",
+    "</head>",
+    "<body>",
+    `<h1>${escapeXml(title)}</h1>`,
+    `<pre>${escapeXml(formatTable(r))}</pre>`,
+    ...reportSvgs(r, sample).map((s) => `<figure>\n${s}\n</figure>`),
+    "</body>",
+    "</html>",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,111 @@
+// A simulation: the workload through each policy (and the autostop baseline) over one window,
+// and the figures of each. Every row is held to the same window so that their seconds compare.
+//
+// The window starts when the first object is created. With `until` it ends there; otherwise
+// when every object of every row is dormant again after the last fact, at most TAIL_CAP_MS
+// after it (a policy that keeps an object awake for good would never end).
+
+import type { PolicyRegistry } from "../governor/policy-registry.ts";
+import { runAutostop, settledAt } from "./autostop.ts";
+import { SimulationError, TAIL_CAP_MS, type Latencies, type Trace, type Workload } from "./model.ts";
+import { PolicyRun, type DecisionSummary } from "./policy-run.ts";
+import { figuresOf, type RowFigures } from "./stats.ts";
+
+export interface SimulateOptions {
+  registry: PolicyRegistry;
+  /** Policy names, the first one first; a name given twice runs once. */
+  policies: string[];
+  workload: Workload;
+  latencies: Latencies;
+  /** The baseline's quiet time; null leaves the baseline out. */
+  autostopMs: number | null;
+  /** The window's end (epoch ms); null ends it once every object is dormant again. */
+  until: number | null;
+  /** The longest the window runs past the last fact (default 24 h). */
+  tailMs?: number;
+}
+
+export interface SimulationResult {
+  from: number;
+  to: number;
+  objects: number;
+  /** Facts in the window; `ignored` arrived after `until`. */
+  facts: number;
+  ignored: number;
+  latencies: Latencies;
+  autostopMs: number | null;
+  /** The figures of each row: the policies in order, then the baseline. */
+  rows: RowFigures[];
+  /** What each row did: for the report. */
+  traces: Trace[];
+  /** Every decision each policy took, by policy name. */
+  decisions: Map<string, DecisionSummary[]>;
+}
+
+/** The name of the baseline's row: `autostop(PT5M)`. */
+export const autostopName = (ms: number) => `autostop(${isoDuration(ms)})`;
+
+export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
+  const { workload, until } = o;
+  if (workload.objects.length === 0) throw new SimulationError("no objects to simulate");
+  const from = Math.min(...workload.objects.map((x) => x.createdAt));
+  if (until !== null && until < from)
+    throw new SimulationError(`--until ${new Date(until).toISOString()} is before the first object's creation`);
+  const facts = until === null ? workload.facts : workload.facts.filter((f) => f.at <= until);
+  const inWindow: Workload = { objects: workload.objects, facts };
+  // The last fact, or a later creation (a recorded object with no facts since).
+  const lastFact = Math.max(facts[facts.length - 1]?.at ?? from, ...workload.objects.map((x) => x.createdAt));
+  const cap = lastFact + (o.tailMs ?? TAIL_CAP_MS);
+
+  const runs: PolicyRun[] = [];
+  try {
+    const settled: number[] = [lastFact];
+    for (const name of new Set(o.policies)) {
+      const run = await PolicyRun.create(o.registry, name, inWindow, o.latencies);
+      runs.push(run);
+      settled.push(await run.play(until, o.tailMs ?? TAIL_CAP_MS));
+    }
+    const baseline =
+      o.autostopMs === null
+        ? null
+        : runAutostop(inWindow, { ...o.latencies, quietMs: o.autostopMs }, autostopName(o.autostopMs));
+    if (baseline) settled.push(Math.min(settledAt(baseline), cap));
+    const to = until ?? Math.max(...settled);
+    const traces: Trace[] = [];
+    const decisions = new Map<string, DecisionSummary[]>();
+    while (runs.length > 0) {
+      const run = runs.shift()!;
+      const trace = await run.finish(to);
+      traces.push(trace);
+      decisions.set(trace.name, run.decisions);
+    }
+    if (baseline) traces.push(baseline);
+    return {
+      from,
+      to,
+      objects: workload.objects.length,
+      facts: facts.length,
+      ignored: workload.facts.length - facts.length,
+      latencies: o.latencies,
+      autostopMs: o.autostopMs,
+      rows: traces.map((t) => figuresOf(t, to)),
+      traces,
+      decisions,
+    };
+  } finally {
+    for (const run of runs) await run.close();
+  }
+}
+
+/** Milliseconds as an ISO 8601 duration (`PT5M`, `PT1H30M`, `PT0.5S`, `P1DT2H`). */
+export function isoDuration(ms: number): string {
+  if (ms === 0) return "PT0S";
+  const days = Math.floor(ms / 86_400_000);
+  let rest = ms - days * 86_400_000;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const m = Math.floor(rest / 60_000);
+  const s = (rest - m * 60_000) / 1000;
+  const time = `${h ? `${h}H` : ""}${m ? `${m}M` : ""}${s ? `${s}S` : ""}`;
+  return `P${days ? `${days}D` : ""}${time ? `T${time}` : ""}`;
+}

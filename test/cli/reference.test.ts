@@ -1,0 +1,37 @@
+// The one table of exit codes and the CLI reference stay in step with the code: docs/cli.md
+// holds every row of EXIT_CODES and a section per command; `vigil help` lists every command and
+// the table; every client command's --help shows the whole table.
+
+import { readFileSync } from "node:fs";
+import { describe, expect, test } from "vitest";
+import { CLIENT_COMMANDS, COMMAND_NAMES, commandUsage, EXIT, EXIT_CODES, overallUsage } from "../../src/cli/usage.ts";
+
+const DOC = readFileSync("docs/cli.md", "utf8");
+const squash = (s: string) => s.replace(/\s+/g, " ");
+const CLIENTS = CLIENT_COMMANDS;
+
+describe("docs/cli.md", () => {
+  test("holds the exit-code table row for row, and no other", () => {
+    const rows = [...DOC.matchAll(/^\| (\d) +\| (.+?) +\|$/gm)].map(([, code, meaning]) => [Number(code), meaning]);
+    expect(rows).toEqual(EXIT_CODES.map(([code, meaning]) => [code, squash(meaning)]));
+  });
+
+  test("has a section for every command", () => {
+    for (const name of COMMAND_NAMES) expect(DOC).toMatch(new RegExp(`^## vigil ${name}\\b`, "m"));
+  });
+});
+
+describe("usage", () => {
+  test("vigil help lists every command and the exit codes", () => {
+    const text = overallUsage();
+    for (const name of COMMAND_NAMES) expect(text).toContain(`\n  ${name} `);
+    for (const [code, meaning] of EXIT_CODES) expect(squash(text)).toContain(squash(`${code} ${meaning}`));
+  });
+
+  test.each(CLIENTS)("%s --help names the server options and every exit code", (name) => {
+    const text = commandUsage(name);
+    expect(text).toContain("VIGIL_URL, default http://127.0.0.1:8080");
+    expect(text).toContain("VIGIL_TOKEN");
+    for (const code of Object.values(EXIT)) expect(text).toMatch(new RegExp(`\\n  ${code}  `));
+  });
+});

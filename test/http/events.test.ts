@@ -1,0 +1,409 @@
+// The event stream through the app (app.request(), a real governor on a virtual clock):
+// decisions and action changes as they commit, filters, resuming from Last-Event-ID with no gap
+// and no duplicate, heartbeats on the injected clock, a slow reader dropped with `overflow`, the
+// problems before a stream starts, and ending every stream at shutdown.
+
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import type { Decision } from "../../src/core/types.ts";
+import type { GovernorApi } from "../../src/governor/services.ts";
+import { endEventStreams, eventHub, HEARTBEAT_MS, QUEUE_EVENTS } from "../../src/http/sse.ts";
+import { expectProblem, setup, TOKEN_CONFIG, TOKENS, type Harness } from "./harness.ts";
+
+interface Frame {
+  event?: string;
+  id?: string;
+  data?: any;
+  comment?: string;
+}
+
+/** Reads an SSE body frame by frame. */
+class SseReader {
+  private buf = "";
+  private done = false;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly decoder = new TextDecoder();
+
+  constructor(res: Response) {
+    this.reader = res.body!.getReader();
+  }
+
+  /** The next frame, comments included; null once the stream ended. */
+  async frame(): Promise<Frame | null> {
+    for (;;) {
+      const end = this.buf.indexOf("\n\n");
+      if (end >= 0) {
+        const raw = this.buf.slice(0, end);
+        this.buf = this.buf.slice(end + 2);
+        return parse(raw);
+      }
+      if (this.done) return null;
+      const { done, value } = await this.reader.read();
+      if (done) this.done = true;
+      else this.buf += this.decoder.decode(value, { stream: true });
+    }
+  }
+
+  /** The next event, comments skipped; null once the stream ended. */
+  async event(): Promise<Frame | null> {
+    for (;;) {
+      const f = await this.frame();
+      if (f === null || f.comment === undefined) return f;
+    }
+  }
+
+  /** The next `n` events. */
+  async events(n: number): Promise<Frame[]> {
+    const out: Frame[] = [];
+    while (out.length < n) {
+      const e = await this.event();
+      if (!e) throw new Error(`the stream ended after ${out.length} of ${n} events`);
+      out.push(e);
+    }
+    return out;
+  }
+
+  cancel(): Promise<void> {
+    return this.reader.cancel();
+  }
+}
+
+function parse(raw: string): Frame {
+  const f: Frame = {};
+  for (const line of raw.split("\n")) {
+    if (line.startsWith(":")) f.comment = line.slice(1).trim();
+    else if (line.startsWith("event: ")) f.event = line.slice(7);
+    else if (line.startsWith("id: ")) f.id = line.slice(4);
+    else if (line.startsWith("data: ")) f.data = JSON.parse(line.slice(6));
+  }
+  return f;
+}
+
+let h: Harness;
+const open: SseReader[] = [];
+beforeEach(async () => {
+  h = await setup();
+});
+afterEach(async () => {
+  for (const r of open.splice(0)) await r.cancel();
+  await h.close();
+});
+
+async function follow(query = "", headers: Record<string, string> = {}, app = h.app): Promise<SseReader> {
+  const res = await app.request(`/v1/events${query}`, { headers });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toBe("text/event-stream");
+  const reader = new SseReader(res);
+  open.push(reader);
+  // The first bytes of every stream.
+  expect(await reader.frame()).toEqual({ comment: "connected" });
+  return reader;
+}
+
+const summary = (f: Frame) =>
+  f.event === "decision"
+    ? `decision ${f.data.objectId} ${f.data.fromState}->${f.data.toState}`
+    : `${f.event} ${f.data.objectId} ${f.data.kind} ${f.data.status}`;
+
+describe("live events", () => {
+  test("a stored decision, then its action dispatched and confirmed; dry runs never", async () => {
+    const stream = await follow();
+    await h.services.governor.putObject("w", { policy: "queue-worker" });
+    const created = await stream.event();
+    expect(created).toMatchObject({ event: "decision", data: { objectId: "w", trigger: { kind: "create" } } });
+    expect(created!.id).toBe(created!.data.id);
+
+    await h.call("POST", "/v1/objects/w/evaluate", { json: { facts: { queue: { depth: 9 } } } });
+    const posted = await h.call("POST", "/v1/objects/w/facts", { json: { facts: { queue: { depth: 3 } } } });
+    await h.services.advance(1000);
+    const [decision, dispatched, confirmed] = await stream.events(3);
+    expect(decision!.id).toBe(posted.body.decision.id);
+    const { explanation, ...rest } = posted.body.decision;
+    expect(decision!.data).toEqual({ ...rest, summary: explanation.summary });
+    const action = { id: rest.actions[0].id, objectId: "w", decisionId: rest.id, kind: "start", attempts: 1 };
+    expect(dispatched).toEqual({ event: "action", id: action.id, data: { ...action, status: "dispatched" } });
+    expect(confirmed).toEqual({ event: "action", id: action.id, data: { ...action, status: "confirmed" } });
+  });
+
+  test("an action replaced before it reached the driver: superseded; one the driver refuses: retrying, failed", async () => {
+    const stream = await follow("?types=action");
+    const g = h.services.governor;
+    // A slow start is in flight while the object is told to sleep (its suspend waits behind the
+    // start) and then to wake again: the new start replaces the waiting suspend.
+    await g.putObject("o", { policy: "on-demand", substrate: { driver: "simulated", config: { startMs: 10_000 } } });
+    await g.postFacts("o", { work: { pending: 1 } });
+    const sleep = await g.postFacts("o", { work: { pending: 0 } });
+    await g.postFacts("o", { work: { pending: 1 } });
+    const suspend = sleep.decision.actions[0]!;
+    expect(suspend.kind).toBe("suspend");
+    const events = await stream.events(2);
+    expect(events.map(summary)).toEqual(["action o start dispatched", "action o suspend superseded"]);
+    expect(events[1]).toMatchObject({ id: suspend.id, data: { decisionId: sleep.decision.id, attempts: 0 } });
+
+    await g.putObject("f", { policy: "on-demand", substrate: { driver: "simulated", config: { failRate: 1 } } });
+    await g.postFacts("f", { work: { pending: 1 } });
+    await h.services.advance(10 * 60_000);
+    const failures: Frame[] = [];
+    for (let f = await stream.event(); f; f = await stream.event()) {
+      if (f.data.objectId !== "f") continue;
+      failures.push(f);
+      if (f.data.status === "failed") break;
+    }
+    expect([...new Set(failures.map(summary))]).toEqual([
+      "action f start dispatched",
+      "action f start retrying",
+      "action f start failed",
+    ]);
+    expect(failures.at(-1)!.data.error).toEqual(expect.any(String));
+  });
+
+  test("filters by type and object: each stream gets exactly its part of the whole, in order", async () => {
+    const all = await follow();
+    const filtered = {
+      decisions: { reader: await follow("?types=decision"), keep: (f: Frame) => f.event === "decision" },
+      b: { reader: await follow("?objectId=b"), keep: (f: Frame) => f.data.objectId === "b" },
+      actionsOfA: {
+        reader: await follow("?types=action&objectId=a"),
+        keep: (f: Frame) => f.event === "action" && f.data.objectId === "a",
+      },
+      both: { reader: await follow("?types=action,decision"), keep: () => true },
+    };
+    const g = h.services.governor;
+    await g.putObject("a", { policy: "queue-worker" });
+    await g.putObject("b", { policy: "queue-worker" });
+    await g.postFacts("a", { queue: { depth: 1 } });
+    await h.services.advance(1000);
+    await g.postFacts("b", { queue: { depth: 1 } });
+    await h.services.advance(1000);
+    const whole = await all.events(8);
+    expect(whole.map(summary)).toEqual([
+      "decision a dormant->dormant",
+      "decision b dormant->dormant",
+      "decision a dormant->waking",
+      "action a start dispatched",
+      "action a start confirmed",
+      "decision b dormant->waking",
+      "action b start dispatched",
+      "action b start confirmed",
+    ]);
+    for (const { reader, keep } of Object.values(filtered)) {
+      const expected = whole.filter(keep);
+      expect((await reader.events(expected.length)).map(summary)).toEqual(expected.map(summary));
+    }
+  });
+});
+
+describe("resuming from Last-Event-ID", () => {
+  async function history(n: number): Promise<Decision[]> {
+    await h.services.governor.putObject("w", { policy: "queue-worker" });
+    await h.services.governor.putObject("x", { policy: "queue-worker" });
+    const out: Decision[] = [];
+    for (let i = 1; i <= n; i++) {
+      out.push((await h.services.governor.postFacts(i % 2 ? "w" : "x", { n: i })).decision);
+      await h.services.advance(1000);
+    }
+    return out;
+  }
+
+  test("the stored decisions after it first, in order, then live ones", async () => {
+    const [, second, ...after] = await history(5);
+    const stream = await follow("", { "last-event-id": second!.id });
+    const replayed = await stream.events(3);
+    expect(replayed.map((f) => f.id)).toEqual(after.map((d) => d.id));
+    expect(replayed.every((f) => f.event === "decision" && f.data.explanation === undefined)).toBe(true);
+    const live = await h.services.governor.postFacts("w", { n: 6 });
+    expect((await stream.event())!.id).toBe(live.decision.id);
+  });
+
+  test("the query parameter, an action's id, and the object filter", async () => {
+    const ds = await history(4);
+    const byQuery = await follow(`?lastEventId=${ds[1]!.id}&objectId=w`);
+    expect((await byQuery.events(1)).map((f) => f.id)).toEqual([ds[2]!.id]);
+    // The header wins over the query parameter.
+    const both = await follow(`?lastEventId=${ds[0]!.id}`, { "last-event-id": ds[2]!.id });
+    expect((await both.events(1)).map((f) => f.id)).toEqual([ds[3]!.id]);
+    // An action's id resumes after the decisions taken before it.
+    await h.services.governor.postFacts("w", { queue: { depth: 1 } });
+    const [wake] = await h.services.governor.listDecisions("w", 1);
+    await h.services.governor.postFacts("x", { n: 9 });
+    // The action's own decision was sent before it: resuming starts after that decision.
+    const fromAction = await follow("", { "last-event-id": wake!.actions[0]!.id });
+    expect((await fromAction.events(1))[0]!.data).toMatchObject({ objectId: "x", memoryVersion: 3 });
+  });
+
+  /** A second app over `real` through a wrapper of its API, following from `lastEventId`. */
+  async function through(governor: GovernorApi, lastEventId: string) {
+    const other = await setup({ governor });
+    const res = await other.app.request("/v1/events", { headers: { "last-event-id": lastEventId } });
+    const stream = new SseReader(res);
+    open.push(stream);
+    return { stream, close: () => other.close() };
+  }
+
+  test("a decision published while the backlog is read comes once, from the live queue", async () => {
+    const ds = await history(2);
+    const real = h.services.governor;
+    // Committed and published after the stream subscribed, before the backlog is read.
+    let late: Decision | null = null;
+    const governor: GovernorApi = Object.create(real, {
+      decisionsSince: {
+        value: async (after: string, limit: number, objectId?: string) => {
+          late ??= (await real.postFacts("x", { n: 99 })).decision;
+          return real.decisionsSince(after, limit, objectId);
+        },
+      },
+    });
+    const { stream, close } = await through(governor, ds[0]!.id);
+    try {
+      expect((await stream.events(2)).map((f) => f.id)).toEqual([ds[1]!.id, late!.id]);
+      const next = await real.postFacts("w", { n: 100 });
+      expect((await stream.event())!.id).toBe(next.decision.id);
+    } finally {
+      await close();
+    }
+  });
+
+  test("a backlog of several pages, published live while it is read, comes once and in order", async () => {
+    const ds = await history(1);
+    const real = h.services.governor;
+    // More than a page (200) of arrivals committed and published after the stream subscribed,
+    // before its first page is read: every one is both in the backlog and in the live queue.
+    let late: Decision[] | null = null;
+    const governor: GovernorApi = Object.create(real, {
+      decisionsSince: {
+        value: async (after: string, limit: number, objectId?: string) => {
+          if (late === null) {
+            late = [];
+            for (let i = 0; i < 250; i++) late.push((await real.postFacts("x", { n: 1000 + i })).decision);
+          }
+          return real.decisionsSince(after, limit, objectId);
+        },
+      },
+    });
+    const { stream, close } = await through(governor, ds[0]!.id);
+    try {
+      expect((await stream.events(250)).map((f) => f.id)).toEqual(late!.map((d) => d.id));
+      const next = await real.postFacts("w", { n: 2000 });
+      expect((await stream.event())!.id).toBe(next.decision.id);
+    } finally {
+      await close();
+    }
+  });
+
+  test("a decision the backlog held before it was published is not sent again", async () => {
+    const ds = await history(2);
+    const real = h.services.governor;
+    // The arrival commits before the backlog is read, but its event is published only after
+    // the backlog was sent (the gap between a commit and its event).
+    let late: Decision | null = null;
+    let held: (() => void) | null = null;
+    const governor: GovernorApi = Object.create(real, {
+      watch: {
+        value: (listener: Parameters<GovernorApi["watch"]>[0]) =>
+          real.watch((change) => {
+            if (change.kind === "decision" && late === null) held = () => listener(change);
+            else listener(change);
+          }),
+      },
+      decisionsSince: {
+        value: async (after: string, limit: number, objectId?: string) => {
+          late ??= (await real.postFacts("x", { n: 99 })).decision;
+          return real.decisionsSince(after, limit, objectId);
+        },
+      },
+    });
+    const { stream, close } = await through(governor, ds[0]!.id);
+    try {
+      expect((await stream.events(2)).map((f) => f.id)).toEqual([ds[1]!.id, late!.id]);
+      expect(held).not.toBeNull();
+      held!();
+      const next = await real.postFacts("w", { n: 100 });
+      expect((await stream.event())!.id).toBe(next.decision.id);
+    } finally {
+      await close();
+    }
+  });
+});
+
+test("a heartbeat comment every 15 s of the governor's clock", async () => {
+  const stream = await follow();
+  const first = stream.frame();
+  await h.services.advance(HEARTBEAT_MS - 1);
+  await h.services.governor.putObject("w", { policy: "queue-worker" });
+  expect((await first)!.event).toBe("decision");
+  const beat = stream.frame();
+  await h.services.advance(1);
+  expect(await beat).toEqual({ comment: "heartbeat" });
+  const again = stream.frame();
+  await h.services.advance(HEARTBEAT_MS);
+  expect(await again).toEqual({ comment: "heartbeat" });
+});
+
+test("a client that does not read is dropped with `overflow`; nothing stays buffered for it", async () => {
+  const g = h.services.governor;
+  const listeners = g.events.listenerCount("decision:recorded");
+  const res = await h.app.request("/v1/events?types=decision");
+  await g.putObject("w", { policy: "queue-worker" });
+  expect(eventHub(g).size).toBe(1);
+  // Far more events than the queue holds, while the client reads nothing.
+  for (let i = 1; i <= QUEUE_EVENTS + 100; i++) await g.postFacts("w", { n: i });
+  expect(eventHub(g).size).toBe(0);
+  expect(g.events.listenerCount("decision:recorded")).toBe(listeners);
+
+  const stream = new SseReader(res);
+  let decisions = 0;
+  let last: Frame | null = null;
+  for (let f = await stream.event(); f !== null && decisions <= QUEUE_EVENTS + 100; f = await stream.event()) {
+    last = f;
+    if (f.event === "decision") decisions++;
+  }
+  expect(last?.event).toBe("overflow");
+  expect(last?.data.reason).toContain("Last-Event-ID");
+  // Only what was already on its way before the queue filled.
+  expect(decisions).toBeLessThan(5);
+});
+
+test("ending the streams of a governor (at shutdown) ends every open stream", async () => {
+  const a = await follow();
+  const b = await follow("?types=action");
+  expect(eventHub(h.services.governor).size).toBe(2);
+  endEventStreams(h.services.governor);
+  expect(await a.frame()).toBeNull();
+  expect(await b.frame()).toBeNull();
+  expect(eventHub(h.services.governor).size).toBe(0);
+});
+
+describe("problems before the stream starts", () => {
+  test.each([
+    ["an unknown type", "?types=decision,timer", {}, "$.query.types"],
+    ["an empty item in types", "?types=decision,", {}, "$.query.types"],
+    ["a bad object id", "?objectId=a%20b", {}, "$.query.objectId"],
+    ["a bad lastEventId", "?lastEventId=nope", {}, "$.query.lastEventId"],
+    ["a bad Last-Event-ID header", "", { "last-event-id": "dec_../../x" }, "$.headers.Last-Event-ID"],
+  ])("%s: 422 naming it", async (_what, query, headers, path) => {
+    const res = await h.app.request(`/v1/events${query}`, { headers });
+    const text = await res.text();
+    const problem = expectProblem(
+      { status: res.status, headers: res.headers, body: JSON.parse(text), text },
+      422,
+      "validation",
+    );
+    expect(problem.errors.map((e: { path: string }) => e.path)).toEqual([path]);
+  });
+
+  test.each([
+    ["no token", 401, undefined],
+    ["a write:objects token", 403, TOKENS.objects],
+    ["a read token", 200, TOKENS.read],
+  ])("scope read: %s -> %i", async (_what, status, token) => {
+    const guarded = await setup({ tokens: TOKEN_CONFIG });
+    try {
+      const res = await guarded.app.request("/v1/events", {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+      expect(res.status).toBe(status);
+      await res.body?.cancel();
+    } finally {
+      await guarded.close();
+    }
+  });
+});

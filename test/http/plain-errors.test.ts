@@ -1,0 +1,120 @@
+// Validation errors in one voice: plain words, the JSON path, what was found and what to send
+// instead; never zod's own wording, never a number silently changed on the way in.
+
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { setup, type Harness } from "./harness.ts";
+
+let h: Harness;
+beforeEach(async () => {
+  h = await setup();
+  await h.services.governor.putObject("w1", { policy: "queue-worker" });
+});
+afterEach(() => h.close());
+
+const raw = (path: string, body: string) =>
+  h.call("POST", path, { raw: body, headers: { "content-type": "application/json" } });
+
+describe("numbers memory cannot keep as sent are refused, and nothing changes", () => {
+  test.each([
+    ['{"facts":{"depth":1e400}}', "$.facts.depth", "the number is too large to store (it would become null)"],
+    [
+      '{"facts":{"n":18446744073709551617}}',
+      "$.facts.n",
+      "integers beyond ±9007199254740991 lose digits (this one reads as 18446744073709552000): send it as a string",
+    ],
+    ['{"facts":{"a":[1,-1e309]}}', "$.facts.a[1]", "the number is too large to store"],
+  ])("%s", async (body, path, message) => {
+    const reply = await raw("/v1/objects/w1/facts", body);
+    expect(reply.status).toBe(422);
+    expect(reply.body.errors).toHaveLength(1);
+    expect(reply.body.errors[0].path).toBe(path);
+    expect(reply.body.errors[0].message).toContain(message);
+    expect((await h.call("GET", "/v1/objects/w1")).body.memoryVersion).toBe(0);
+  });
+
+  test("a large integer that is still exact is kept", async () => {
+    const reply = await raw("/v1/objects/w1/facts", '{"facts":{"n":9007199254740991}}');
+    expect(reply.status).toBe(200);
+    expect(reply.body.object.memory.n).toBe(9007199254740991);
+  });
+
+  test("the same for an object's initial memory", async () => {
+    const reply = await h.call("PUT", "/v1/objects/w2", {
+      raw: '{"policy":"queue-worker","memory":{"n":1e400}}',
+      headers: { "content-type": "application/json" },
+    });
+    expect(reply.status).toBe(422);
+    expect(reply.body.errors[0].path).toBe("$.memory.n");
+  });
+});
+
+describe("one voice", () => {
+  test("a page size out of range is one error, saying the range", async () => {
+    const reply = await h.call("GET", "/v1/objects?limit=99999999999999999999");
+    expect(reply.status).toBe(422);
+    expect(reply.body.errors).toEqual([{ path: "$.query.limit", message: "must be a whole number from 1 to 500" }]);
+    expect((await h.call("GET", "/v1/objects?limit=abc")).body.errors).toEqual([
+      { path: "$.query.limit", message: "must be a whole number from 1 to 500" },
+    ]);
+  });
+
+  test("facts that are not an object read the same on the single and the batch endpoint", async () => {
+    const single = await raw("/v1/objects/w1/facts", '{"facts":[1]}');
+    const batch = await raw("/v1/facts", '{"items":[{"objectId":"w1","facts":[1]}]}');
+    const expected = { path: "$.facts", message: "expected an object, got an array" };
+    expect(single.body.errors).toEqual([expected]);
+    expect(batch.body.results[0].error.errors).toEqual([expected]);
+  });
+
+  test.each([
+    ["/v1/objects/w1/facts", "[1]", "$", "expected an object, got an array"],
+    ["/v1/objects/w1/facts", "{}", "$.facts", "required: expected an object"],
+    ["/v1/facts", '{"items":{}}', "$.items", "expected an array, got an object"],
+    ["/v1/facts", '{"items":[]}', "$.items", "must hold at least 1 item"],
+    [
+      "/v1/facts",
+      '{"items":[{"objectId":7,"facts":{}}]}',
+      "$.items[0].objectId",
+      "expected a string, got the number 7",
+    ],
+    ["/v1/objects/w1/evaluate", '{"at":"yesterday"}', "$.at", "must be an ISO 8601 date and time with a zone"],
+  ])("POST %s %s", async (path, body, at, message) => {
+    const reply = await raw(path, body);
+    expect(reply.status).toBe(422);
+    const problem = reply.body.errors.find((e: { path: string }) => e.path === at);
+    expect(problem?.message).toContain(message);
+    // zod's own wording never leaks.
+    expect(reply.text).not.toMatch(/Invalid input|expected record|received|Too (big|small)/);
+  });
+});
+
+describe("policies", () => {
+  test("a refused file shows on GET /v1/policies/{name}: beside the version still serving, or as the 404's errors", async () => {
+    const file = h.services.policies.get("queue-worker")!.file;
+    h.services.policies.loadText('{"name": "queue-worker", "version": "2", "rules": [', file);
+    const serving = await h.call("GET", "/v1/policies/queue-worker");
+    expect(serving.status).toBe(200);
+    expect(serving.body.version).toBe("1");
+    expect(serving.body.refused.file).toBe(file);
+    expect(serving.body.refused.errors[0].message).toMatch(/^not valid JSON \(line 1, column \d+\)/);
+
+    h.services.policies.loadText("{}", "/somewhere/brand-new.json");
+    const missing = await h.call("GET", "/v1/policies/brand-new");
+    expect(missing.status).toBe(404);
+    expect(missing.body.detail).toContain("/somewhere/brand-new.json was refused");
+    expect(missing.body.errors.length).toBeGreaterThan(0);
+
+    expect((await h.call("GET", "/v1/policies/on-demand")).body.refused).toBeUndefined();
+  });
+});
+
+describe("dry runs", () => {
+  test("a dry-run decision has no id to look up", async () => {
+    const reply = await h.call("POST", "/v1/objects/w1/evaluate", { json: { facts: { queue: { depth: 5 } } } });
+    expect(reply.status).toBe(200);
+    expect(reply.body.decision.dryRun).toBe(true);
+    expect(reply.body.decision.id).toBeNull();
+    expect(reply.body.decision.actions.length).toBeGreaterThan(0);
+    for (const a of reply.body.decision.actions) expect(a.id).toBeNull();
+  });
+});

@@ -1,0 +1,194 @@
+// The SVG pictures: well-formed, accessible, every text escaped, bands where the times say.
+
+import { describe, expect, test } from "vitest";
+import {
+  binWaits,
+  escapeXml,
+  renderTimelines,
+  renderWaitHistogram,
+  stackSvgs,
+  STATE_COLOURS,
+  timeTicks,
+  WAIT_BINS,
+} from "../../src/report/svg.ts";
+
+const T = Date.parse("2026-03-01T09:00:00Z");
+const MIN = 60_000;
+
+/**
+ * Throws unless `xml` is well-formed as far as a picture needs: tags balance, attributes are
+ * quoted, and no `<` or bare `&` is left in text or attributes.
+ */
+function assertWellFormed(xml: string): void {
+  const stack: string[] = [];
+  const token = /<(\/?)([a-zA-Z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>|<|&(?!(?:amp|lt|gt|quot|apos);)/g;
+  for (let m = token.exec(xml); m; m = token.exec(xml)) {
+    if (m[0] === "<" || m[0] === "&")
+      throw new Error(`stray ${m[0]} at ${m.index}: ${xml.slice(m.index, m.index + 40)}`);
+    const [, closing, name, , selfClosing] = m;
+    if (selfClosing) continue;
+    if (!closing) stack.push(name!);
+    else if (stack.pop() !== name) throw new Error(`</${name}> at ${m.index} closes nothing open`);
+  }
+  if (stack.length > 0) throw new Error(`unclosed: ${stack.join(", ")}`);
+}
+
+const rects = (svg: string) =>
+  [
+    ...svg.matchAll(
+      /<rect x="([\d.]+)" y="(\d+)" width="([\d.]+)" height="16" fill="([^"]+)"><title>([^<]*)<\/title>/g,
+    ),
+  ].map((m) => ({ x: Number(m[1]), width: Number(m[3]), fill: m[4], title: m[5] }));
+
+describe("renderTimelines", () => {
+  const rows = [
+    {
+      objectId: "w-1",
+      segments: [
+        { state: "dormant", from: T, to: T + 15 * MIN },
+        { state: "waking", from: T + 15 * MIN, to: T + 15 * MIN + 2000 },
+        { state: "active", from: T + 15 * MIN + 2000, to: T + 45 * MIN },
+        { state: "dormant", from: T + 45 * MIN, to: T + 60 * MIN },
+      ],
+      marks: [{ at: T + 15 * MIN, label: "a fact waited 2 s" }],
+    },
+  ];
+  const svg = renderTimelines(rows, { from: T, to: T + 60 * MIN, title: "queue-worker" });
+
+  test("is a well-formed, accessible picture", () => {
+    assertWellFormed(svg);
+    expect(svg).toMatch(
+      /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="960" height="\d+" viewBox="0 0 960 \d+" role="img" aria-label="queue-worker: state timelines of 1 object from 2026-03-01T09:00:00\.000Z to 2026-03-01T10:00:00\.000Z">/,
+    );
+    expect(svg).toContain("<title>queue-worker</title>");
+  });
+
+  test("draws a band per segment where its times fall, coloured by state", () => {
+    const drawn = rects(svg);
+    // 784 px for 60 minutes, from x = 160.
+    expect(drawn.map((r) => [r.fill, r.x, r.width])).toEqual([
+      [STATE_COLOURS.dormant, 160, 196],
+      [STATE_COLOURS.waking, 356, 1], // 2 s is less than a pixel: drawn one pixel wide
+      [STATE_COLOURS.active, 356.4, 391.6],
+      [STATE_COLOURS.dormant, 748, 196],
+    ]);
+    expect(drawn[2]!.title).toBe("w-1: active 2026-03-01T09:15:02.000Z to 2026-03-01T09:45:00.000Z (29 min 58 s)");
+  });
+
+  test("marks, a time axis and a legend of the states drawn", () => {
+    expect(svg).toContain(
+      '<line x1="356" x2="356" y1="50" y2="55" stroke="#111827" stroke-width="1"><title>a fact waited 2 s</title></line>',
+    );
+    for (const label of ["09:00", "09:10", "09:30", "10:00"]) expect(svg).toContain(`>${label}</text>`);
+    for (const state of ["dormant", "waking", "active"]) expect(svg).toContain(`>${state}</text>`);
+    expect(svg).not.toContain(">sleeping</text>");
+  });
+
+  test("takes ISO times as well as epoch milliseconds", () => {
+    const iso = (t: number) => new Date(t).toISOString();
+    const again = renderTimelines(
+      rows.map((r) => ({
+        ...r,
+        segments: r.segments.map((s) => ({ ...s, from: iso(s.from), to: iso(s.to) })),
+        marks: r.marks.map((m) => ({ ...m, at: iso(m.at) })),
+      })),
+      { from: iso(T), to: iso(T + 60 * MIN), title: "queue-worker" },
+    );
+    expect(again).toBe(svg);
+  });
+
+  test("escapes every text: title, object ids, states, mark labels", () => {
+    const evil = `<script>alert("x")</script> & 'q'`;
+    const out = renderTimelines(
+      [{ objectId: evil, segments: [{ state: evil, from: T, to: T + MIN }], marks: [{ at: T, label: evil }] }],
+      { from: T, to: T + MIN, title: evil },
+    );
+    assertWellFormed(out);
+    expect(out).not.toContain("<script>");
+    expect(out).toContain(escapeXml(evil));
+    expect(escapeXml(evil)).toBe("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &apos;q&apos;");
+  });
+
+  test("no rows says so; segments outside the window are left out", () => {
+    const none = renderTimelines([], { from: T, to: T + MIN, title: "empty" });
+    assertWellFormed(none);
+    expect(none).toContain(">no objects</text>");
+    const outside = renderTimelines(
+      [{ objectId: "o", segments: [{ state: "active", from: T - 2 * MIN, to: T - MIN }] }],
+      {
+        from: T,
+        to: T + MIN,
+        title: "t",
+      },
+    );
+    expect(rects(outside)).toEqual([]);
+  });
+});
+
+describe("timeTicks", () => {
+  test.each([
+    [T, T + 60 * MIN, ["09:00", "09:10", "09:20", "09:30", "09:40", "09:50", "10:00"]],
+    [
+      T,
+      T + 40_000,
+      ["09:00:00", "09:00:05", "09:00:10", "09:00:15", "09:00:20", "09:00:25", "09:00:30", "09:00:35", "09:00:40"],
+    ],
+    [
+      Date.parse("2026-03-01T00:00:00Z"),
+      Date.parse("2026-03-08T00:00:00Z"),
+      ["03-01", "03-02", "03-03", "03-04", "03-05", "03-06", "03-07", "03-08"],
+    ],
+  ])("from %d to %d", (from, to, labels) => {
+    const ticks = timeTicks(from, to);
+    expect(ticks.map((t) => t.label)).toEqual(labels);
+    expect(ticks.length).toBeLessThanOrEqual(9);
+  });
+});
+
+describe("renderWaitHistogram", () => {
+  test("bins are (lo, hi]: a wait of exactly 2 s is in 1-2 s", () => {
+    const counts = binWaits([0, 100, 101, 2000, 2001, 7_200_000, 30_000_000]);
+    const at = (label: string) => counts[WAIT_BINS.findIndex((b) => b.label === label)];
+    expect([at("≤0.1s"), at("0.1–0.5s"), at("1–2s"), at("2–5s"), at("1–6h"), at(">6h")]).toEqual([2, 1, 1, 1, 1, 1]);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(7);
+  });
+
+  test("one bar per series and bin it fills, as the share of that series' waits", () => {
+    const svg = renderWaitHistogram(
+      [
+        { name: "on-demand", waits: [2000, 2000, 2000, 500] },
+        { name: "autostop(PT5M)", waits: [2000] },
+        { name: "idle", waits: [] },
+      ],
+      { title: "waits" },
+    );
+    assertWellFormed(svg);
+    expect(svg).toContain('role="img"');
+    expect(svg).toContain('aria-label="waits: histogram of waits, on-demand 4, autostop(PT5M) 1, idle 0"');
+    const bars = [...svg.matchAll(/<title>([^<]*waits \([^<]*)<\/title>/g)].map((m) => m[1]);
+    expect(bars).toEqual([
+      "on-demand: 1 of 4 waits (25.0%) in 0.1–0.5s",
+      "on-demand: 3 of 4 waits (75.0%) in 1–2s",
+      "autostop(PT5M): 1 of 1 waits (100.0%) in 1–2s",
+    ]);
+    expect(svg).toContain(">idle (no waits)</text>");
+    // Six bins at least, up to the last one filled.
+    expect([...svg.matchAll(/text-anchor="middle"[^>]*>([^<]+)<\/text>/g)].map((m) => m[1])).toEqual(
+      WAIT_BINS.slice(0, 6).map((b) => b.label),
+    );
+  });
+});
+
+describe("stackSvgs", () => {
+  test("stacks pictures one under the other in one accessible SVG", () => {
+    const a = renderTimelines([], { from: T, to: T + MIN, title: "a" });
+    const b = renderWaitHistogram([], { title: "b" });
+    const h = (s: string) => Number(/height="(\d+)"/.exec(s)![1]);
+    const both = stackSvgs([a, b], "report");
+    assertWellFormed(both);
+    expect(both).toMatch(
+      new RegExp(`^<svg [^>]*width="960" height="${h(a) + 12 + h(b)}"[^>]*role="img" aria-label="report">`),
+    );
+    expect(both).toContain(`<svg x="0" y="${h(a) + 12}" xmlns=`);
+  });
+});

@@ -1,0 +1,87 @@
+// Traffic files: the parser, and `vigil simulate` refusing a bad line with its number (exit 2).
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { runSimulate } from "../../src/cli/simulate.ts";
+import { SimulationError } from "../../src/simulate/model.ts";
+import { parseTraffic } from "../../src/simulate/traffic.ts";
+
+const line = (at: string, objectId: string, facts: unknown) => JSON.stringify({ at, objectId, facts });
+const GOOD = line("2026-03-01T09:00:00Z", "w-1", { queue: { depth: 1 } });
+
+describe("parseTraffic", () => {
+  test("reads facts in time order, objects created at the first fact, blank lines skipped", () => {
+    const text = [
+      line("2026-03-01T09:00:05Z", "b", { n: 2 }),
+      "",
+      line("2026-03-01T09:00:00Z", "a", { n: 1 }),
+      "   ",
+      line("2026-03-01T09:00:05Z", "a", { n: 3 }),
+    ].join("\n");
+    const w = parseTraffic(text, "t.jsonl");
+    const t0 = Date.parse("2026-03-01T09:00:00Z");
+    expect(w.facts.map((f) => [f.at - t0, f.objectId, f.facts, f.source])).toEqual([
+      [0, "a", { n: 1 }, "t.jsonl line 3"],
+      // Same instant: the order of the file.
+      [5000, "b", { n: 2 }, "t.jsonl line 1"],
+      [5000, "a", { n: 3 }, "t.jsonl line 5"],
+    ]);
+    expect(w.objects).toEqual([
+      { id: "a", createdAt: t0, memory: {} },
+      { id: "b", createdAt: t0, memory: {} },
+    ]);
+  });
+
+  test.each([
+    ["not JSON", "{nope", /t\.jsonl line 2: not JSON/],
+    ["a bad date", line("yesterday", "w-1", {}), /t\.jsonl line 2: \$\.at: not an ISO 8601 date-time/],
+    ["a bad object id", line("2026-03-01T09:00:00Z", "a b", {}), /t\.jsonl line 2: \$\.objectId: object ids are/],
+    ["facts that are not an object", line("2026-03-01T09:00:00Z", "w-1", [1]), /t\.jsonl line 2: \$\.facts/],
+    [
+      "an unknown field",
+      JSON.stringify({ at: "2026-03-01T09:00:00Z", objectId: "w", facts: {}, x: 1 }),
+      /line 2: \$\.x: unknown property/,
+    ],
+    ["a missing field", JSON.stringify({ at: "2026-03-01T09:00:00Z", facts: {} }), /line 2: \$\.objectId/],
+  ])("%s is refused, naming the line", (_what, bad, message) => {
+    expect(() => parseTraffic(`${GOOD}\n${bad}\n${GOOD}\n`, "t.jsonl")).toThrow(message);
+    expect(() => parseTraffic(`${GOOD}\n${bad}\n`, "t.jsonl")).toThrow(SimulationError);
+  });
+
+  test("a file without facts is refused", () => {
+    expect(() => parseTraffic("\n\n", "t.jsonl")).toThrow(/t\.jsonl: no facts/);
+  });
+});
+
+describe("vigil simulate: bad traffic", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-traffic-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("a bad line is exit 2 with the file and line number on stderr, nothing on stdout", async () => {
+    const file = join(dir, "bad.jsonl");
+    writeFileSync(file, `${GOOD}\n${GOOD}\n${line("2026-13-45T00:00:00Z", "w-1", {})}\n`);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runSimulate(
+      ["--policy", "queue-worker", "--traffic", file],
+      (s) => out.push(s),
+      (s) => err.push(s),
+    );
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    expect(err.join("")).toBe(`vigil simulate: ${file} line 3: $.at: not an ISO 8601 date-time\n`);
+  });
+
+  test("a missing file is exit 2", async () => {
+    const err: string[] = [];
+    const code = await runSimulate(
+      ["--policy", "queue-worker", "--traffic", join(dir, "none.jsonl")],
+      () => {},
+      (s) => err.push(s),
+    );
+    expect(code).toBe(2);
+    expect(err.join("")).toMatch(/cannot read .*none\.jsonl/);
+  });
+});

@@ -1,0 +1,146 @@
+// What the dashboard's browser tests share: Debian's chromium (installed with apt when it is
+// missing and the tests run as root), driven by playwright-core; a real server over a socket
+// (the governor of test/helpers/services.ts behind createApp, on a virtual clock); a small
+// client of its API; and screenshots under .test-results/screenshots/.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { serve, type ServerType } from "@hono/node-server";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { createApp } from "../../src/http/app.ts";
+import type { TokenConfig } from "../../src/http/auth.ts";
+import { makeServices, type TestServices } from "../helpers/services.ts";
+
+export const CHROMIUM = "/usr/bin/chromium";
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const SCREENSHOTS = join(ROOT, ".test-results", "screenshots");
+/** The screen the dashboard is made for: a 1366x768 laptop, less the browser's own bars. */
+export const LAPTOP = { width: 1366, height: 768 };
+
+/**
+ * Makes sure Debian's chromium is installed: as root, installs it with apt-get when it is
+ * missing; otherwise fails saying what to install.
+ */
+export function ensureChromium(path = CHROMIUM, uid = process.getuid?.()): void {
+  if (existsSync(path)) return;
+  if (uid !== 0)
+    throw new Error(
+      `the dashboard tests need Chromium at ${path}: install Debian's package (sudo apt-get install -y chromium)`,
+    );
+  for (const args of [["update"], ["install", "-y", "--no-install-recommends", "chromium"]]) {
+    const r = spawnSync("apt-get", args, {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+    if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed (${r.status ?? r.signal}); install chromium`);
+  }
+  if (!existsSync(path)) throw new Error(`apt-get installed chromium, but ${path} is still missing`);
+}
+
+/** Headless chromium. As root its sandbox cannot start, so it runs without one (tests only). */
+export async function launchBrowser(): Promise<Browser> {
+  ensureChromium();
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+  });
+}
+
+/**
+ * A page at laptop size, in a context of its own (its own sessionStorage: a tab), that adds
+ * its script errors and console errors (a CSP violation is one) to `errors`.
+ */
+export async function laptopPage(browser: Browser, errors: string[]): Promise<Page> {
+  const context = await browser.newContext({ viewport: LAPTOP, locale: "en-GB", timezoneId: "UTC" });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    // A refused read (401, 404) is logged by Chromium itself; the page handles those.
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(`console: ${m.text()}`);
+  });
+  return page;
+}
+
+/** Saves `<name>.png` (the whole page) and `<name>-screen.png` (what a 1366x768 screen shows). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-screen.png`) });
+}
+
+const MIN = 60_000;
+/** Compute that takes a while to start and to suspend, so that waking and sleeping show. */
+export const SIMULATED = { driver: "simulated", config: { startMs: 20_000, suspendMs: 15_000 } };
+
+/**
+ * Three objects with 45 minutes of history on the virtual clock: worker-1 woke at 00:05
+ * (active at 00:05:20), held a job, slept at 00:26 (dormant at 00:26:15), woke again at 00:37
+ * (active at 00:37:20); worker-2 and reports-1 rest. The clock ends at 00:45.
+ */
+export async function seed(services: TestServices): Promise<void> {
+  const { governor, advance } = services;
+  await governor.putObject("worker-1", { policy: "queue-worker", substrate: SIMULATED });
+  await governor.putObject("worker-2", { policy: "queue-worker", substrate: SIMULATED });
+  await governor.putObject("reports-1", { policy: "on-demand", substrate: SIMULATED });
+  await advance(5 * MIN);
+  await governor.postFacts("worker-1", { queue: { depth: 3 } });
+  await advance(10 * MIN);
+  await governor.postFacts("worker-1", { queue: { depth: 0 }, jobs: { inflight: 1 } });
+  await advance(10 * MIN);
+  await governor.postFacts("worker-1", { jobs: { inflight: 0 } });
+  await advance(12 * MIN);
+  await governor.postFacts("worker-1", { queue: { depth: 2 } });
+  await advance(8 * MIN);
+}
+
+export interface UiServer {
+  url: string;
+  services: TestServices;
+  /** Calls the API over the socket, with a token when given; the JSON body, or the text. */
+  call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+/** A real server on a loopback port: the test governor (virtual clock) behind the hono app. */
+export async function startServer(opts: { tokens?: TokenConfig[] } = {}): Promise<UiServer> {
+  const services = await makeServices({ tokens: opts.tokens ?? [] });
+  const app = createApp({
+    governor: services.governor,
+    policies: services.policies,
+    whatIf: services.whatIf,
+    tokens: services.tokens,
+  });
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
+      resolve({ server: s, port: info.port }),
+    );
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const call: UiServer["call"] = async (method, path, body, token) => {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    const res = await fetch(url + path, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    const json = (res.headers.get("content-type") ?? "").includes("json");
+    return { status: res.status, body: json && text !== "" ? JSON.parse(text) : text };
+  };
+  return {
+    url,
+    services,
+    call,
+    close: async () => {
+      // Event streams stay open until the browser goes; close them with the server.
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await services.close();
+    },
+  };
+}
