@@ -18,6 +18,7 @@ import { evaluateRules, explainEngineResult, type BuiltinFacts, type RuleEvaluat
 import { olderThan, within } from "../src/core/operators.ts";
 import type { PolicyDocument } from "../src/core/policy.ts";
 import type { JsonObject, LifecycleState } from "../src/core/types.ts";
+import { seededRandom } from "../src/core/random.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const MS = Number(process.env.BENCH_MS ?? 400);
@@ -26,19 +27,7 @@ const FILE = fileURLToPath(new URL("policies/five-rules.json", import.meta.url))
 const NOW = Date.UTC(2026, 2, 1, 12, 0, 0);
 const MINUTE = 60_000;
 
-/** A small seeded PRNG (mulberry32): the same memories every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = prng(42);
+const random = seededRandom(42);
 const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
 const iso = (offsetMs: number) => new Date(NOW + offsetMs).toISOString();

@@ -99,23 +99,24 @@ async function wrk(url: string, load: Load): Promise<LoadResult> {
   }
 }
 
-/** A short tag that differs from run to run (unique paths). */
-const runTag = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
-
-async function node(url: string, load: Load): Promise<LoadResult> {
+/** Sends one request over `agent` and resolves with its status once the reply has been read. */
+export function poster(
+  url: string,
+  agent: http.Agent,
+  method = "POST",
+  headers: Record<string, string> = {},
+): (path: string, body: string) => Promise<number> {
   const { hostname, port } = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: load.connections });
-  const run = runTag();
-  const post = (path: string, body: string) =>
+  return (path, body) =>
     new Promise<number>((resolve, reject) => {
       const req = http.request(
         {
           hostname,
           port,
           path,
-          method: load.method ?? "POST",
+          method,
           agent,
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...load.headers },
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...headers },
         },
         (res) => {
           res.resume();
@@ -125,6 +126,15 @@ async function node(url: string, load: Load): Promise<LoadResult> {
       req.on("error", reject);
       req.end(body);
     });
+}
+
+/** A short tag that differs from run to run (unique paths). */
+const runTag = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
+
+async function node(url: string, load: Load): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: load.connections });
+  const run = runTag();
+  const post = poster(url, agent, load.method ?? "POST", load.headers);
   const deadline = performance.now() + load.seconds * 1000;
   let ok = 0;
   let errors = 0;

@@ -37,7 +37,7 @@ import { PolicyRegistry } from "../src/governor/policy-registry.ts";
 import { LibsqlStore } from "../src/storage/libsql-store.ts";
 import { SystemClock } from "../src/timers/clock.ts";
 import { start } from "./facts.ts";
-import { client, run, type LoadResult } from "./load.ts";
+import { client, poster, run, type LoadResult } from "./load.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -284,30 +284,11 @@ async function sendAll(
   requests: { path: string; body: string }[],
   connections: number,
 ): Promise<{ perS: number; errors: number; p50: number; p99: number }> {
-  const { hostname, port } = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
-  const post = (path: string, body: string) =>
-    new Promise<number>((resolve, reject) => {
-      const req = http.request(
-        {
-          hostname,
-          port,
-          path,
-          method: "POST",
-          agent,
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
+  const post = poster(url, agent);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: connections }, async () => {

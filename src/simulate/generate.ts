@@ -14,6 +14,7 @@
 
 import type { JsonObject } from "../core/types.ts";
 import type { TrafficLine } from "./traffic.ts";
+import { seededRandom } from "../core/random.ts";
 
 export const SHAPES = ["burst", "nightly", "trickle"] as const;
 export type Shape = (typeof SHAPES)[number];
@@ -33,18 +34,6 @@ export const GENERATE_START = "2026-03-02T00:00:00Z";
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const DAY = 24 * 60 * MINUTE;
-
-/** mulberry32: a small, fast PRNG; the same seed gives the same numbers everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** The facts of a queue with `depth` jobs waiting and `inflight` running. */
 function work(depth: number, inflight: number): JsonObject {

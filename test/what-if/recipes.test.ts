@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
-import { findFixtureFiles, formatFailure, loadFixture, runFixture } from "../../src/what-if/fixtures.ts";
+import { findFixtureFiles, loadFixture, runFixture } from "../../src/what-if/fixtures.ts";
+import { fixtureSuite } from "../helpers/fixture-suite.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 
 // Relative, as in fixtures.test.ts: vitest runs from the repository root, and the test names read better.
@@ -37,26 +38,7 @@ describe("docs/recipes/", () => {
     }
   });
 
-  test.each(files)("%s", async (file) => {
-    const result = await runFixture(loadFixture(file), registry);
-    expect(result.failures.map(formatFailure)).toEqual([]);
-    expect(result.passed).toBe(true);
-  });
-
-  test("every rule of every recipe fires in some fixture", async () => {
-    const fired = new Map<string, Set<string>>();
-    for (const file of files) {
-      const loaded = loadFixture(file);
-      const r = await runFixture(loaded, registry);
-      const set = fired.get(loaded.fixture.policy) ?? new Set();
-      for (const d of r.decisions) for (const f of d.fired) set.add(f.rule);
-      fired.set(loaded.fixture.policy, set);
-    }
-    for (const p of policies) {
-      const missing = p.rules.filter((rule) => !fired.get(p.name)?.has(rule));
-      expect(missing, `rules of ${p.name} no fixture fires`).toEqual([]);
-    }
-  });
+  fixtureSuite(files, registry, () => policies, "recipe");
 
   test.each(policies.map((p) => p.name))(
     "docs/recipes/%s.md shows the policy file as it is, and the index links it",

@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import type { Clock, TimerHandle } from "../../../src/core/clock.ts";
 import { SystemClock } from "../../../src/timers/clock.ts";
 import { loadSpec, type MatchedOperation } from "./openapi.ts";
+import { seededRandom } from "../../../src/core/random.ts";
 
 export type FlyState =
   "created" | "starting" | "started" | "stopping" | "stopped" | "suspending" | "suspended" | "replacing" | "destroyed";
@@ -202,18 +203,6 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: small, seeded, good enough for fault injection. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Starts the fake; resolves once it listens. */
 export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFake> {
   const spec = loadSpec(options.specPath, options.specOverrides ?? true);
@@ -236,7 +225,7 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
   const randomFor = (machineId: string) => {
     if (options.seed === undefined) return random;
     let r = streams.get(machineId);
-    if (!r) streams.set(machineId, (r = mulberry32(options.seed ^ hash(machineId))));
+    if (!r) streams.set(machineId, (r = seededRandom(options.seed ^ hash(machineId))));
     return r;
   };
   let slowed = 0;

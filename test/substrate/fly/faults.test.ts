@@ -21,7 +21,8 @@ import { FlyDriver } from "../../../src/substrate/fly/driver.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { RULES_DIR } from "../../helpers/services.ts";
 import { startFlyFake, type FlyFake, type RecordedRequest } from "./fake.ts";
-import { countingFetch, quiet, seeded, T0 } from "./rig.ts";
+import { seededRandom } from "../../../src/core/random.ts";
+import { countingFetch, quiet, T0 } from "./rig.ts";
 
 const SEED = 20_250_601;
 const OBJECTS = 8;
@@ -168,7 +169,7 @@ test("objects converge to their governed states through faults, within Fly's rat
 
   // Work comes and goes; the next facts often arrive while the last action is on its way.
   harsh();
-  const random = seeded(SEED);
+  const random = seededRandom(SEED);
   for (let round = 0; round < ROUNDS; round++) {
     for (const o of objects) {
       o.pending = random() < 0.5 ? 0 : 1 + Math.floor(random() * 3);

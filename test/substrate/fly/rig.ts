@@ -7,24 +7,13 @@ import { DriverError, type DriverTarget } from "../../../src/substrate/driver.ts
 import { FlyDriver, type FlyDriverOptions } from "../../../src/substrate/fly/driver.ts";
 import { flush, VirtualClock } from "../../../src/timers/clock.ts";
 import { REQUEST_ID_HEADER, startFlyFake, type FlyFake, type FlyFakeOptions, type FlyState } from "./fake.ts";
+import { seededRandom } from "../../../src/core/random.ts";
 
 export const MACHINE = "3d8d9016b26789";
 export const T0 = Date.parse("2025-06-01T00:00:00Z");
 /** How far `run` moves the clock, at most, waiting for a driver call: 20,000 steps of 250 ms. */
 const STEPS = 20_000;
 const STEP_MS = 250;
-
-/** A small seeded PRNG (mulberry32), so jitter and random faults repeat run to run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A fetch that tags each request with an id (REQUEST_ID_HEADER) and reads its body before
@@ -100,7 +89,7 @@ export async function rig(
   const clock = new VirtualClock(T0);
   const fake = await startFlyFake({
     clock,
-    random: seeded(7),
+    random: seededRandom(7),
     machines: [{ id: MACHINE, state: options.state ?? "stopped" }],
     ...options.fake,
   });
@@ -108,7 +97,7 @@ export async function rig(
   const driver = new FlyDriver({
     clock,
     token: fake.token,
-    random: seeded(11),
+    random: seededRandom(11),
     fetch: counting.fetch,
     apiUrls: [fake.url],
     ...options.driver,
