@@ -3,6 +3,7 @@
 // returns an exit code; this file only routes and prints usage (the texts are in usage.ts).
 
 import { commandUsage, isCommandName, overallUsage, type CommandName } from "./usage.ts";
+import { failureMessage } from "./output.ts";
 
 // Loaded on demand: `vigil validate` need not load the server, the database or hono.
 const commands: Record<CommandName, (args: string[]) => Promise<number>> = {
@@ -32,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await commands[command](rest);
   } catch (e) {
-    process.stderr.write(`vigil ${command}: ${(e as Error).message}\n`);
+    process.stderr.write(`vigil ${command}: ${failureMessage(e)}\n`);
     // parseArgs refused the arguments (an unknown option, a missing value...): show what it takes.
     if (String((e as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS_"))
       process.stderr.write(`\n${commandUsage(command)}\n`);

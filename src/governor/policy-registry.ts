@@ -38,6 +38,15 @@ export function parseJsonText(text: string): { ok: true; value: unknown } | { ok
   }
 }
 
+/** Why a policy file cannot be read, in words (not `ENOENT: ..., open '...'`). */
+function unreadable(e: unknown): string {
+  const code = (e as { code?: unknown }).code;
+  if (code === "ENOENT") return "cannot read the file: it does not exist";
+  if (code === "EACCES" || code === "EPERM") return "cannot read the file: permission denied";
+  if (code === "EISDIR") return "cannot read the file: it is a directory";
+  return `cannot read the file: ${(e as Error).message}`;
+}
+
 /** V8's message without its position or its quote of the whole text. */
 const reasonOf = (message: string) =>
   message
@@ -159,7 +168,7 @@ export class PolicyRegistry implements PoliciesApi {
     } catch (e) {
       const error = {
         file,
-        errors: [{ path: "$", message: (e as Error).message }],
+        errors: [{ path: "$", message: unreadable(e) }],
         at: new Date(this.now()).toISOString(),
       };
       this.errors.set(file, error);

@@ -1,0 +1,32 @@
+// Operational failures read as what is wrong and where, never as a raw system error: a missing
+// directory, a database that cannot be opened, a missing policy file.
+
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+import { failureMessage } from "../../src/cli/output.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/vigil.js", import.meta.url));
+const vigil = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
+
+describe("through the real binary", () => {
+  test.each([
+    [["validate", "--rules", "/nonexistent-vigil"], 2, "vigil validate: /nonexistent-vigil: no such file or directory"],
+    [["test", "--rules", "/nonexistent-vigil"], 2, "vigil test: /nonexistent-vigil: no such file or directory"],
+    [
+      ["replay", "--object", "x", "--db", "file:/nonexistent-vigil/x.db", "rules/queue-worker.json"],
+      2,
+      "vigil replay: cannot open the database /nonexistent-vigil/x.db: its directory does not exist or cannot be written",
+    ],
+    [["validate", "/nonexistent-vigil.json"], 1, "$: cannot read the file: it does not exist"],
+  ])("%j", (args, code, message) => {
+    const r = vigil(...args);
+    expect(r.status).toBe(code);
+    expect(`${r.stdout}${r.stderr}`).toContain(message);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/ENOENT|scandir|ConnectionFailed/);
+  });
+});
+
+test("anything else keeps its own message", () => {
+  expect(failureMessage(new Error("the object is unknown"))).toBe("the object is unknown");
+});
