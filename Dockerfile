@@ -3,7 +3,7 @@
 #
 #   docker build -t vigil .
 #   docker run -d --name vigil -p 8080:8080 -v vigil-data:/data \
-#     -e VIGIL_TOKENS='admin:change-me' vigil
+#     -e VIGIL_TOKENS="ops:$(openssl rand -hex 32):admin" vigil
 #
 # The image binds 0.0.0.0, and the server refuses a public bind without VIGIL_TOKENS: without
 # them the container exits at once with status 1 and says so.

@@ -41,6 +41,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stopped reading (`vigil decisions list | head -1`) is not an error of ours:
+// stop quietly, as other command-line tools do, instead of crashing on EPIPE.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 const code = await main(process.argv.slice(2));
 // `serve` has stopped everything it started by now; exit even if a handle (a socket a driver
 // left open) would keep the process alive past the drain timeout.

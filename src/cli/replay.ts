@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config.ts";
 import { VigilError } from "../core/errors.ts";
-import { parseJsonText } from "../governor/policy-registry.ts";
+import { parseJsonText } from "../core/json.ts";
 import { readHistory } from "../what-if/history.ts";
 import type { ReplayLimits } from "../what-if/limits.ts";
 import { replay, type ReplayReport, type ReplaySide } from "../what-if/replay.ts";
@@ -21,7 +21,13 @@ const CLI_LIMITS: Partial<ReplayLimits> = { deadlineMs: Infinity };
 export async function runReplay(
   args: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
+  err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<number> {
+  // What is not the report goes to stderr, as `vigil replay: ...`, so stdout stays clean for --json.
+  const fail = (message: string) => {
+    err(`vigil replay: ${message}\n`);
+    return 2;
+  };
   const { values, positionals } = parseArgs({
     args,
     options: {
@@ -36,14 +42,10 @@ export async function runReplay(
   if (values.help) return printUsage("replay", out);
   const file = positionals[0];
   if (!values.object || !file || positionals.length > 1) {
-    out(`${synopsisLine("replay")}\n`);
-    return 2;
+    return fail(`usage: ${synopsisLine("replay")}`);
   }
   const parsed = parseJsonText(readFileSync(file, "utf8"));
-  if (!parsed.ok) {
-    out(`${file} ${parsed.problem.path}: ${parsed.problem.message}\n`);
-    return 2;
-  }
+  if (!parsed.ok) return fail(`${file} ${parsed.problem.path}: ${parsed.problem.message}`);
   const config = loadConfig(process.env, values.db ? { VIGIL_DB_URL: values.db } : {});
   // Loaded here, not above: `vigil replay --help` loads no database driver.
   const { LibsqlStore, libsqlOptions } = await import("../storage/libsql-store.ts");
@@ -51,18 +53,14 @@ export async function runReplay(
   try {
     await store.migrate();
     const object = await store.getObject(values.object);
-    if (!object) {
-      out(`no object "${values.object}" in ${config.VIGIL_DB_URL}\n`);
-      return 2;
-    }
+    if (!object) return fail(`no object "${values.object}" in ${config.VIGIL_DB_URL}`);
     const report = await replay(object, readHistory(store, object.id), parsed.value, CLI_LIMITS);
     out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.differenceCount === 0 ? 0 : 1;
   } catch (e) {
     if (!(e instanceof VigilError)) throw e;
-    out(`${e.message}\n`);
-    for (const p of e.problems) out(`  ${file} ${p.path.replace(/^\$\.policy/, "$")}: ${p.message}\n`);
-    return 2;
+    const lines = e.problems.map((p) => `  ${file} ${p.path.replace(/^\$\.policy/, "$")}: ${p.message}`);
+    return fail([e.message, ...lines].join("\n"));
   } finally {
     await store.close();
   }

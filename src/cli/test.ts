@@ -42,8 +42,11 @@ export async function runTest(
   const json = values.json;
   // The text report; nothing with --json, which prints the same as one document at the end.
   const say = json ? () => {} : out;
-  // What is not part of the report: on stdout as ever in text, on stderr with --json.
-  const complain = json ? err : out;
+  // What is not part of the report: on stderr, as `vigil test: ...` (stdout stays the report).
+  const complain = (message: string) => {
+    err(`vigil test: ${message}\n`);
+    return 2;
+  };
   const report: TestReport = {
     passed: 0,
     failed: 0,
@@ -54,14 +57,12 @@ export async function runTest(
   };
   const minCoverage = values["min-coverage"] === undefined ? null : Number(values["min-coverage"]);
   if (minCoverage !== null && !(minCoverage >= 0 && minCoverage <= 100)) {
-    complain(`--min-coverage takes a percentage from 0 to 100\n`);
-    return 2;
+    return complain("--min-coverage takes a percentage from 0 to 100");
   }
   const paths = positionals.length > 0 ? positionals : ["fixtures"];
   for (const p of paths) {
     if (!existsSync(p)) {
-      complain(`no such fixture file or directory: ${p}\n`);
-      return 2;
+      return complain(`no such fixture file or directory: ${p}`);
     }
   }
   const registry = new PolicyRegistry();

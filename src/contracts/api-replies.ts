@@ -163,7 +163,7 @@ const policyError = z.looseObject({
 
 export const policyList = z.object({ items: z.array(policyInfo), errors: z.array(policyError) });
 export const policyReply = policyInfo.extend({
-  rules: z.array(json),
+  rules: z.array(z.string()).describe("The rules' names, in file order"),
   document: json,
   refused: policyError
     .optional()

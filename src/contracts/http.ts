@@ -30,7 +30,7 @@ export const batchFactsSchema = z.strictObject({
     .array(
       z.strictObject({
         objectId: z.string(),
-        facts: z.json(),
+        facts: z.unknown().describe("A JSON Merge Patch for the object's memory; checked per item"),
         idempotencyKey: z.string().optional(),
       }),
     )

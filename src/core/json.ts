@@ -1,5 +1,6 @@
 // JSON values as plain data: the type test, structural equality, canonical text and size.
 
+import type { Problem } from "./errors.ts";
 import type { Json, JsonObject } from "./types.ts";
 
 export function isPlainObject(value: unknown): value is JsonObject {
@@ -90,4 +91,54 @@ export function describeJson(value: unknown): string {
     default:
       return typeof value;
   }
+}
+
+/** Parses JSON text; a syntax error becomes a problem with line and column. */
+export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; problem: Problem } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    const message = (e as Error).message;
+    const pos = /at position (\d+)/.exec(message);
+    const at = pos ? Number(pos[1]) : errorOffset(text, reasonOf(message));
+    const before = text.slice(0, at);
+    const line = before.split("\n").length;
+    const column = at - before.lastIndexOf("\n");
+    return {
+      ok: false,
+      problem: { path: "$", message: `not valid JSON (line ${line}, column ${column}): ${reasonOf(message)}` },
+    };
+  }
+}
+
+/** V8's message without its position or its quote of the whole text. */
+const reasonOf = (message: string) =>
+  message
+    .replace(/ (?:in JSON )?at position \d+.*$/s, "")
+    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "")
+    .replace(/[\n\r]/g, (c) => (c === "\n" ? "\\n" : "\\r"));
+
+/**
+ * Where JSON.parse gave up, when its message does not say. Parsing runs left to right, so a
+ * prefix fails for the same reason as the whole text exactly when it holds the offending
+ * character: the shortest such prefix, found by bisection, ends with it.
+ */
+function errorOffset(text: string, reason: string): number {
+  if (/end of JSON input/.test(reason)) return text.trimEnd().length;
+  const same = (k: number) => {
+    try {
+      JSON.parse(text.slice(0, k));
+      return false;
+    } catch (e) {
+      return reasonOf((e as Error).message) === reason;
+    }
+  };
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (same(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return Math.max(0, lo - 1);
 }

@@ -35,12 +35,15 @@ interface Node {
 }
 
 /**
- * Checks a parsed document for forbidden keys, numbers it cannot keep exactly, and nesting deeper
- * than `maxDepth`, without
+ * Checks a parsed document for forbidden keys, nesting deeper than `maxDepth` and, with
+ * `numbers`, numbers memory cannot keep exactly, without
  * recursion (so no document can exhaust the stack). Paths are relative to the document
  * (`$.a.b`), in document order; at most `maxProblems` are returned.
  */
-export function checkDocument(doc: unknown, opts: { maxDepth: number; maxProblems?: number }): Problem[] {
+export function checkDocument(
+  doc: unknown,
+  opts: { maxDepth: number; maxProblems?: number; numbers?: boolean },
+): Problem[] {
   const out: Problem[] = [];
   const max = opts.maxProblems ?? Infinity;
   const stack: Node[] = [{ value: doc, depth: 1, parent: null, key: "" }];
@@ -52,7 +55,7 @@ export function checkDocument(doc: unknown, opts: { maxDepth: number; maxProblem
     }
     const v = node.value;
     if (typeof v === "number") {
-      const problem = numberProblem(v);
+      const problem = opts.numbers ? numberProblem(v) : null;
       if (problem) out.push({ path: pathOf(node), message: problem });
       continue;
     }
@@ -94,7 +97,7 @@ function pathOf(node: Node): string {
 
 /** Forbidden keys, depth, and the document's size against `maxBytes` (`what` names it). */
 function sizedProblems(doc: JsonObject, limits: MemoryLimits, maxBytes: number, what: string): Problem[] {
-  const problems = checkDocument(doc, limits);
+  const problems = checkDocument(doc, { ...limits, numbers: true });
   let size: number;
   try {
     size = jsonBytes(doc);

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
-import { conflict, invalid, notFound } from "../core/errors.ts";
+import { conflict, invalid, notFound, VigilError } from "../core/errors.ts";
 import { canonicalJson, describeJson, isPlainObject } from "../core/json.ts";
 import { checkObjectId } from "../core/object.ts";
 import type { Store } from "../core/store.ts";
@@ -68,9 +68,16 @@ export class Ingest {
           const r = await this.post(item.objectId, item.facts, item.idempotencyKey);
           return { objectId: item.objectId, decision: r.decision };
         } catch (error) {
-          return { objectId: item.objectId, error };
+          return { objectId: item.objectId, error: asBatchItemError(error) };
         }
       }),
     );
   }
+}
+
+/** An item's problems name its own fields: the id it was given is its `objectId`. */
+function asBatchItemError(error: unknown): unknown {
+  if (!(error instanceof VigilError) || !error.problems.some((p) => p.path === "$.id")) return error;
+  const problems = error.problems.map((p) => (p.path === "$.id" ? { ...p, path: "$.objectId" } : p));
+  return new VigilError(error.kind, error.message, problems);
 }

@@ -114,7 +114,16 @@ export class Objects {
   /** Tells the object's driver that Vigil no longer governs it there; nothing changes if it fails. */
   private async release(object: ObjectRecord, mode: Release): Promise<void> {
     const driver = this.d.drivers.get(object.substrate.driver);
-    if (!driver?.release) return;
+    if (!driver) {
+      // Bound to a driver this server has not enabled: compute it may have runs on unwatched.
+      const observed = object.substrate.observed;
+      if (mode === "stop" && observed && observed.status !== "stopped")
+        throw unavailable(
+          `the ${object.substrate.driver} driver is not enabled on this server (VIGIL_DRIVERS), so the compute of "${object.id}" cannot be stopped; enable it, or delete with compute=keep`,
+        );
+      return;
+    }
+    if (!driver.release) return;
     try {
       await driver.release({ objectId: object.id, config: object.substrate.config }, mode);
     } catch (e) {

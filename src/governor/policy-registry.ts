@@ -10,6 +10,7 @@ import { compilePolicy, type CompiledPolicy } from "../core/compile.ts";
 import { documentBudgetIssues, MAX_POLICY_CHARS } from "../contracts/policy-budget.ts";
 import { validatePolicy } from "../contracts/validate-policy.ts";
 import type { Problem } from "../core/errors.ts";
+import { parseJsonText } from "../core/json.ts";
 import { formatPath } from "../core/paths.ts";
 import type { PoliciesApi, PolicyError, PolicyInfo } from "./services.ts";
 
@@ -20,24 +21,6 @@ export interface LoadedPolicy {
 
 export type LoadResult = { ok: true; policy: LoadedPolicy; warnings: Problem[] } | { ok: false; error: PolicyError };
 
-/** Parses JSON text; a syntax error becomes a problem with line and column. */
-export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; problem: Problem } {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (e) {
-    const message = (e as Error).message;
-    const pos = /at position (\d+)/.exec(message);
-    const at = pos ? Number(pos[1]) : errorOffset(text, reasonOf(message));
-    const before = text.slice(0, at);
-    const line = before.split("\n").length;
-    const column = at - before.lastIndexOf("\n");
-    return {
-      ok: false,
-      problem: { path: "$", message: `not valid JSON (line ${line}, column ${column}): ${reasonOf(message)}` },
-    };
-  }
-}
-
 /** Why a policy file cannot be read, in words (not `ENOENT: ..., open '...'`). */
 function unreadable(e: unknown): string {
   const code = (e as { code?: unknown }).code;
@@ -45,38 +28,6 @@ function unreadable(e: unknown): string {
   if (code === "EACCES" || code === "EPERM") return "cannot read the file: permission denied";
   if (code === "EISDIR") return "cannot read the file: it is a directory";
   return `cannot read the file: ${(e as Error).message}`;
-}
-
-/** V8's message without its position or its quote of the whole text. */
-const reasonOf = (message: string) =>
-  message
-    .replace(/ (?:in JSON )?at position \d+.*$/s, "")
-    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "")
-    .replace(/[\n\r]/g, (c) => (c === "\n" ? "\\n" : "\\r"));
-
-/**
- * Where JSON.parse gave up, when its message does not say. Parsing runs left to right, so a
- * prefix fails for the same reason as the whole text exactly when it holds the offending
- * character: the shortest such prefix, found by bisection, ends with it.
- */
-function errorOffset(text: string, reason: string): number {
-  if (/end of JSON input/.test(reason)) return text.trimEnd().length;
-  const same = (k: number) => {
-    try {
-      JSON.parse(text.slice(0, k));
-      return false;
-    } catch (e) {
-      return reasonOf((e as Error).message) === reason;
-    }
-  };
-  let lo = 0;
-  let hi = text.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (same(mid)) hi = mid;
-    else lo = mid + 1;
-  }
-  return Math.max(0, lo - 1);
 }
 
 /**

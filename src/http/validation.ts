@@ -9,6 +9,7 @@ import { zodProblems } from "../contracts/problems.ts";
 import { prefixProblems } from "../core/errors.ts";
 import { checkDocument } from "../core/memory-limits.ts";
 import { HttpProblem, validationProblem } from "./problem.ts";
+import { parseJsonText } from "../core/json.ts";
 
 /** Media types accepted for JSON bodies (parameters such as `charset` are ignored). */
 export const JSON_MEDIA_TYPES = ["application/json", "application/merge-patch+json"];
@@ -61,12 +62,9 @@ export function parseJsonBody(type: string | undefined, text: string, opts: { op
     throw new HttpProblem("malformed-request", "the request body is empty; this route needs a JSON body");
   }
   if (type === undefined) throw unsupported(undefined);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new HttpProblem("malformed-request", `the request body is not valid JSON: ${(e as Error).message}`);
-  }
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw new HttpProblem("malformed-request", `the request body is ${parsed.problem.message}`);
+  const value = parsed.value;
   // Before any schema: zod's record parsing silently drops an own `__proto__` key.
   const problems = checkDocument(value, { maxDepth: MAX_BODY_DEPTH, maxProblems: 20 });
   if (problems.length > 0) throw validationProblem("the request body is not acceptable", problems);

@@ -12,7 +12,8 @@ import { isPlainObject, jsonEqual } from "../core/json.ts";
 import { checkDocument } from "../core/memory-limits.ts";
 import { newObject } from "../core/object.ts";
 import type { Decision, Json, ObjectRecord } from "../core/types.ts";
-import { parseJsonText, type PolicyRegistry } from "../governor/policy-registry.ts";
+import { parseJsonText } from "../core/json.ts";
+import type { PolicyRegistry } from "../governor/policy-registry.ts";
 import { createSandbox } from "./sandbox.ts";
 
 export const FIXTURE_OBJECT_ID = "fixture";

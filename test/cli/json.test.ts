@@ -107,6 +107,15 @@ describe("vigil test --json", () => {
     expect(partial.coverage[0].belowMinimum).toBe(true);
   });
 
+  test("without --json too, a bad path is on stderr alone, as `vigil test: ...`", async () => {
+    const path = await local(runTest, [join(dir, "nowhere")]);
+    expect(path).toEqual({
+      code: 2,
+      out: "",
+      err: `vigil test: no such fixture file or directory: ${join(dir, "nowhere")}\n`,
+    });
+  });
+
   test("a malformed fixture is exit 2 in the report; a bad option or path is exit 2 on stderr alone", async () => {
     const malformed = join(dir, "malformed.json");
     writeFileSync(malformed, JSON.stringify({ description: "no policy", steps: [] }));
@@ -115,9 +124,13 @@ describe("vigil test --json", () => {
     expect(JSON.parse(m.out).malformedFixtures[0].file).toBe(malformed);
 
     const option = await local(runTest, ["--json", "--min-coverage", "101", FIXTURE]);
-    expect(option).toEqual({ code: 2, out: "", err: "--min-coverage takes a percentage from 0 to 100\n" });
+    expect(option).toEqual({ code: 2, out: "", err: "vigil test: --min-coverage takes a percentage from 0 to 100\n" });
     const path = await local(runTest, ["--json", join(dir, "nowhere")]);
-    expect(path).toEqual({ code: 2, out: "", err: `no such fixture file or directory: ${join(dir, "nowhere")}\n` });
+    expect(path).toEqual({
+      code: 2,
+      out: "",
+      err: `vigil test: no such fixture file or directory: ${join(dir, "nowhere")}\n`,
+    });
   });
 });
 

@@ -2,6 +2,9 @@
 // directory, a database that cannot be opened, a missing policy file.
 
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { failureMessage } from "../../src/cli/output.ts";
@@ -25,6 +28,26 @@ describe("through the real binary", () => {
     expect(`${r.stdout}${r.stderr}`).toContain(message);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/ENOENT|scandir|ConnectionFailed/);
   });
+});
+
+test("replay's refusals go to stderr as `vigil replay: ...`, even with --json, and stdout stays empty", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-replay-"));
+  try {
+    const r = vigil(
+      "replay",
+      "--json",
+      "--object",
+      "ghost",
+      "--db",
+      `file:${join(dir, "x.db")}`,
+      "rules/queue-worker.json",
+    );
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain('vigil replay: no object "ghost"');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("anything else keeps its own message", () => {

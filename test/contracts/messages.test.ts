@@ -4,7 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { closest, unknownOperatorMessage } from "../../src/contracts/messages.ts";
 import { validatePolicy } from "../../src/contracts/validate-policy.ts";
-import { parseJsonText } from "../../src/governor/policy-registry.ts";
+import { parseJsonText } from "../../src/core/json.ts";
 
 describe("JSON syntax errors in a rule file give line and column", () => {
   test.each([

@@ -149,7 +149,7 @@ describe("a PUT without substrate when the default driver is not enabled", () =>
 });
 
 describe("objects bound to a driver no longer enabled", () => {
-  test("the server starts, serves them, and lets them be rebound or deleted", async () => {
+  test("the server starts and serves them; one whose compute may run cannot be rebound or deleted without compute=keep", async () => {
     const clock = new VirtualClock(START);
     const policies = new PolicyRegistry(() => clock.now());
     policies.loadDirectory(RULES_DIR);
@@ -176,8 +176,16 @@ describe("objects bound to a driver no longer enabled", () => {
       // Not adopted (nothing is signalled), not reconciled.
       expect(await after.getObject("p1")).toMatchObject({ substrate: { driver: "process", observed } });
       expect(await after.reconcile()).toBe(0);
-      await after.putObject("p1", { policy: "nightly-report", substrate: { driver: "simulated", config: {} } });
-      expect((await after.getObject("p1"))!.substrate.driver).toBe("simulated");
+      // p1's compute may still run, and no enabled driver can stop it: rebinding or deleting it
+      // is refused (a 503 that changes nothing) unless the compute is explicitly kept.
+      const simulated = { policy: "nightly-report", substrate: { driver: "simulated", config: {} } };
+      await expect(after.putObject("p1", simulated)).rejects.toThrow(/process driver is not enabled/);
+      await expect(after.deleteObject("p1", "stop")).rejects.toThrow(/delete with compute=keep/);
+      expect((await after.getObject("p1"))!.substrate.driver).toBe("process");
+      expect(await after.deleteObject("p1", "keep")).toBe(true);
+      // p2 never ran: nothing to stop, so it rebinds and deletes as usual.
+      await after.putObject("p2", simulated);
+      expect((await after.getObject("p2"))!.substrate.driver).toBe("simulated");
       expect(await after.deleteObject("p2")).toBe(true);
       expect(errors).toEqual([]);
       // A wake of one still bound there fails like any action its driver refuses.

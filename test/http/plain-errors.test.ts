@@ -32,6 +32,17 @@ describe("numbers memory cannot keep as sent are refused, and nothing changes", 
     expect((await h.call("GET", "/v1/objects/w1")).body.memoryVersion).toBe(0);
   });
 
+  test("in a batch, only the item that carries one fails; the others are applied", async () => {
+    const reply = await raw(
+      "/v1/facts",
+      '{"items":[{"objectId":"w1","facts":{"b":1}},{"objectId":"w1","facts":{"a":1e400}}]}',
+    );
+    expect(reply.status).toBe(200);
+    expect(reply.body.results[0].outcome).toBeDefined();
+    expect(reply.body.results[1].error.errors[0].message).toContain("the number is too large to store");
+    expect((await h.call("GET", "/v1/objects/w1")).body.memory).toEqual({ b: 1 });
+  });
+
   test("a large integer that is still exact is kept", async () => {
     const reply = await raw("/v1/objects/w1/facts", '{"facts":{"n":9007199254740991}}');
     expect(reply.status).toBe(200);
@@ -64,6 +75,17 @@ describe("one voice", () => {
     const expected = { path: "$.facts", message: "expected an object, got an array" };
     expect(single.body.errors).toEqual([expected]);
     expect(batch.body.results[0].error.errors).toEqual([expected]);
+  });
+
+  test("a batch item's bad id is named by its own field", async () => {
+    const reply = await raw("/v1/facts", '{"items":[{"objectId":"no spaces","facts":{}}]}');
+    expect(reply.body.results[0].error.errors[0].path).toBe("$.objectId");
+  });
+
+  test("a body that is not JSON gives line and column, not V8's quote of it", async () => {
+    const reply = await raw("/v1/policies/validate", '{\n  "rules": [ , ]\n}');
+    expect(reply.status).toBe(400);
+    expect(reply.body.detail).toBe("the request body is not valid JSON (line 2, column 14): Unexpected token ','");
   });
 
   test.each([

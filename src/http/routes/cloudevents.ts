@@ -192,6 +192,12 @@ function withDataPath(r: BatchItemResult, dataPath: string): BatchItemResult {
 }
 
 function rebased(e: unknown, dataPath: string): unknown {
+  // The key is derived from source + id: say so in the sender's terms, not the header's.
+  if (e instanceof VigilError && e.kind === "conflict")
+    return new VigilError(
+      "conflict",
+      "an event with this source and id was already received with other data; give new data a new id",
+    );
   if (!(e instanceof VigilError) || e.problems.length === 0) return e;
   const problems = e.problems.map((p) =>
     p.path === "$.facts" || /^\$\.facts[.[]/.test(p.path)

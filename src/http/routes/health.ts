@@ -25,15 +25,11 @@ export function healthRoutes(app: Hono, { governor }: RouteDeps): void {
       tag: "operator",
       scope: null,
       replies: { 200: { description: "Ready", schema: healthReply } },
-      problems: { 503: "not ready yet, or draining at shutdown" },
+      problems: { 503: "draining at shutdown, or the database does not answer" },
     }),
     async (c) => {
       const ready = await governor.ready().catch(() => false);
-      if (!ready)
-        return problemResponse(
-          "unavailable",
-          "not ready: recovery at start is not finished, or the database does not answer",
-        );
+      if (!ready) return problemResponse("unavailable", "not ready: the database does not answer");
       return c.json({ status: "ready" });
     },
   );

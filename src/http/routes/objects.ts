@@ -81,6 +81,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       problems: {
         409: "the memory differs from the stored memory (memory changes only through facts)",
         429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
+        503: "rebinding: the old substrate could not stop the compute (or its driver is not enabled); nothing changed",
       },
     }),
     auth("write:objects"),
@@ -123,7 +124,10 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       params: { id: null },
       query: deleteObjectQuery,
       replies: { 204: { description: "Deleted" } },
-      problems: { 404: "no such object" },
+      problems: {
+        404: "no such object",
+        503: "the substrate could not stop the compute (or its driver is not enabled); nothing changed",
+      },
     }),
     auth("write:objects"),
     async (c) => {
