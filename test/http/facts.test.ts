@@ -170,7 +170,7 @@ describe("POST /v1/facts", () => {
     const [ok, unknown, badId, badFacts, ok2] = reply.body.results;
     expect(ok).toMatchObject({ objectId: "w1", outcome: "wake" });
     expect(unknown).toMatchObject({ objectId: "ghost", error: { status: 404 } });
-    expect(badId).toMatchObject({ objectId: "not an id", error: { status: 422, errors: [{ path: "$.id" }] } });
+    expect(badId).toMatchObject({ objectId: "not an id", error: { status: 422, errors: [{ path: "$.objectId" }] } });
     expect(badFacts).toMatchObject({ objectId: "w2", error: { status: 422, errors: [{ path: "$.facts" }] } });
     expect(ok2).toMatchObject({ objectId: "w2", decisionId: expect.any(String) });
     expect(ok.error).toBeUndefined();
