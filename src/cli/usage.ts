@@ -94,7 +94,7 @@ const USAGES: Record<CommandName, CommandUsage> = {
     exits: [
       [0, "every policy is valid"],
       [1, "some policy is invalid, or there is none"],
-      [2, "invalid usage, or DIR cannot be read"],
+      [2, "invalid usage, or DIR or a FILE cannot be read"],
     ],
   },
   test: {

@@ -1,7 +1,7 @@
 // `vigil validate [--rules DIR] [--json] [FILE...]`: every error names the file and the JSON path.
 // Exit 0 when every policy is valid, 1 otherwise.
 
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Problem } from "../core/errors.ts";
@@ -24,6 +24,12 @@ export async function runValidate(
     strict: true,
   });
   if (values.help) return printUsage("validate", out);
+  // A FILE that is not there is an input that cannot be used (exit 2), as a missing --rules is.
+  const missing = positionals.find((f) => !existsSync(f));
+  if (missing !== undefined) {
+    err(`vigil validate: ${missing}: no such file or directory\n`);
+    return 2;
+  }
   const files =
     positionals.length > 0
       ? positionals

@@ -21,7 +21,7 @@ describe("through the real binary", () => {
       2,
       "vigil replay: cannot open the database /nonexistent-vigil/x.db: its directory does not exist or cannot be written",
     ],
-    [["validate", "/nonexistent-vigil.json"], 1, "$: cannot read the file: it does not exist"],
+    [["validate", "/nonexistent-vigil.json"], 2, "vigil validate: /nonexistent-vigil.json: no such file or directory"],
   ])("%j", (args, code, message) => {
     const r = vigil(...args);
     expect(r.status).toBe(code);
