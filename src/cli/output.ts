@@ -2,6 +2,7 @@
 // reads them, and JSON arguments given inline, as @FILE, or as - (stdin).
 
 import { readFileSync } from "node:fs";
+import { fileErrorWords } from "../core/file-errors.ts";
 import { CliError, usageError, type Io } from "./client.ts";
 import { EXIT, type CommandName } from "./usage.ts";
 
@@ -67,14 +68,6 @@ export function positiveInt(command: CommandName, name: string, text: string | u
   return n;
 }
 
-const FILE_ERRORS: Record<string, string> = {
-  ENOENT: "no such file or directory",
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  ENOTDIR: "not a directory",
-  EISDIR: "a directory, not a file",
-};
-
 /**
  * An operational failure in words a person acts on: a file or directory named with what is
  * wrong with it, a database that cannot be opened with the likely reason. Anything else keeps
@@ -83,8 +76,8 @@ const FILE_ERRORS: Record<string, string> = {
 export function failureMessage(e: unknown): string {
   const err = e as { code?: unknown; path?: unknown; message?: unknown };
   const message = typeof err.message === "string" ? err.message : String(e);
-  if (typeof err.code === "string" && typeof err.path === "string" && FILE_ERRORS[err.code])
-    return `${err.path}: ${FILE_ERRORS[err.code]}`;
+  const words = fileErrorWords(e);
+  if (words !== null && typeof err.path === "string") return `${err.path}: ${words}`;
   const db = /Unable to open connection to local database (.*?): (\d+)/.exec(message);
   if (db)
     return `cannot open the database ${db[1]}: its directory does not exist or cannot be written (SQLite error ${db[2]})`;

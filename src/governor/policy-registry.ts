@@ -10,6 +10,7 @@ import { compilePolicy, type CompiledPolicy } from "../core/compile.ts";
 import { documentBudgetIssues, MAX_POLICY_CHARS } from "../contracts/policy-budget.ts";
 import { validatePolicy } from "../contracts/validate-policy.ts";
 import type { Problem } from "../core/errors.ts";
+import { fileErrorWords } from "../core/file-errors.ts";
 import { parseJsonText } from "../core/json.ts";
 import { formatPath } from "../core/paths.ts";
 import type { PoliciesApi, PolicyError, PolicyInfo } from "./services.ts";
@@ -22,13 +23,7 @@ export interface LoadedPolicy {
 export type LoadResult = { ok: true; policy: LoadedPolicy; warnings: Problem[] } | { ok: false; error: PolicyError };
 
 /** Why a policy file cannot be read, in words (not `ENOENT: ..., open '...'`). */
-function unreadable(e: unknown): string {
-  const code = (e as { code?: unknown }).code;
-  if (code === "ENOENT") return "cannot read the file: it does not exist";
-  if (code === "EACCES" || code === "EPERM") return "cannot read the file: permission denied";
-  if (code === "EISDIR") return "cannot read the file: it is a directory";
-  return `cannot read the file: ${(e as Error).message}`;
-}
+const unreadable = (e: unknown) => `cannot read the file: ${fileErrorWords(e) ?? (e as Error).message}`;
 
 /**
  * Validates and compiles one policy's source text. `file` is used in errors. Never throws: a

@@ -10,6 +10,7 @@ import { ProcessDriver } from "../../src/substrate/process/driver.ts";
 import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
 import { SystemClock } from "../../src/timers/clock.ts";
 import { RULES_DIR } from "../helpers/services.ts";
+import { confirmed } from "../helpers/events.ts";
 
 const pids: number[] = [];
 const governors: Governor[] = [];
@@ -43,17 +44,6 @@ async function make(): Promise<Governor> {
   governors.push(g);
   await g.start();
   return g;
-}
-
-function confirmed(g: Governor, kind: string): Promise<void> {
-  return new Promise((resolve) => {
-    const on = (a: { kind: string }) => {
-      if (a.kind !== kind) return;
-      g.events.off("action:confirmed", on);
-      resolve();
-    };
-    g.events.on("action:confirmed", on);
-  });
 }
 
 const alive = (pid: number) => {

@@ -12,6 +12,7 @@ import { ProcessDriver } from "../../src/substrate/process/driver.ts";
 import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
 import { SystemClock } from "../../src/timers/clock.ts";
 import { RULES_DIR } from "../helpers/services.ts";
+import { confirmed } from "../helpers/events.ts";
 
 const pids: number[] = [];
 const governors: Governor[] = [];
@@ -52,18 +53,6 @@ async function make(store: MemoryStore, extra?: Record<string, unknown>) {
   governors.push(governor);
   await governor.start();
   return governor;
-}
-
-/** Resolves when the governor confirms an action of `kind` (an event, not a sleep). */
-function confirmed(g: Governor, kind: string): Promise<void> {
-  return new Promise((resolve) => {
-    const on = (a: { kind: string }) => {
-      if (a.kind !== kind) return;
-      g.events.off("action:confirmed", on);
-      resolve();
-    };
-    g.events.on("action:confirmed", on);
-  });
 }
 
 function decided(g: Governor, kind: string): Promise<void> {
