@@ -61,7 +61,7 @@ export class Dispatcher {
 
   /** Ids of the object's actions not yet handed to the driver (they can be superseded). */
   queued(objectId: string): string[] {
-    return this.lanes.get(objectId)?.queue.map((a) => a.id) ?? [];
+    return this.queuedActions(objectId).map((a) => a.id);
   }
 
   /** The object's actions not yet handed to the driver, as queued (a copy of the list). */
