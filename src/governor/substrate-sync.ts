@@ -13,6 +13,7 @@ import type { CrashLoopGuard } from "./crash-loop.ts";
 import type { GovernorEvents } from "./events.ts";
 import type { ObjectTable } from "./object-table.ts";
 import { failureDecision, recordedDecision } from "./recorded-decisions.ts";
+import { eachConcurrently } from "../core/concurrency.ts";
 
 export interface SubstrateSyncDeps {
   table: ObjectTable;
@@ -144,14 +145,11 @@ export class SubstrateSync {
   async reconcile(): Promise<number> {
     let diverged = 0;
     for (const state of ["active", "dormant"] as const) {
-      const rows = this.objects({ state });
       // A few observations at a time (a slow substrate does not hold the others up for long),
       // each within a deadline (one that never answers does not hold the pass up at all).
-      const worker = async () => {
-        for (let next = await rows.next(); !next.done; next = await rows.next())
-          if (await this.reconcileOne(next.value, state)) diverged++;
-      };
-      await Promise.all(Array.from({ length: RECONCILE_CONCURRENCY }, worker));
+      await eachConcurrently(this.objects({ state }), RECONCILE_CONCURRENCY, async (row) => {
+        if (await this.reconcileOne(row, state)) diverged++;
+      });
     }
     return diverged;
   }

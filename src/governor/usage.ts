@@ -3,6 +3,7 @@
 // decisions are read as bare state changes a page at a time (core/store.ts DecisionReads) and
 // folded by core/usage.ts; nothing holds more than a page of decisions or of objects.
 
+import { eachConcurrently } from "../core/concurrency.ts";
 import { invalid } from "../core/errors.ts";
 import type { Store } from "../core/store.ts";
 import type { ObjectRecord } from "../core/types.ts";
@@ -82,7 +83,7 @@ export async function policyUsage(
     const rows = await store.listObjects({ policy: q.policy, after, limit: Math.min(PAGE, left) + 1 });
     const page = rows.slice(0, Math.min(PAGE, left));
     more = rows.length > page.length;
-    await inParallel(page, async (row) => {
+    await eachConcurrently(page, CONCURRENCY, async (row) => {
       // The hot copy is the latest; a row can lag behind it by a commit in flight.
       const object = hot(row.id) ?? row;
       const u = await objectUsage(store, object, window);
@@ -98,13 +99,4 @@ export async function policyUsage(
   }
   const items = [...sums.values()].sort((a, b) => (a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : 0));
   return { from: window.from, to: window.to, items, ...(more && after !== undefined ? { next: after } : {}) };
-}
-
-/** Runs `work` on every item, CONCURRENCY at a time. */
-async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
 }

@@ -8,6 +8,7 @@ import type { GovernorApi } from "../../governor/services.ts";
 import { renderTimelines } from "../../report/svg.ts";
 import { validationProblem } from "../problem.ts";
 import { clip, confirmationIntervals, segmentsOf } from "./assets/segments.js";
+import { eachConcurrently } from "../../core/concurrency.ts";
 
 /** The window when the request names no start: the last 24 hours (the object's life, if shorter). */
 export const DEFAULT_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -60,13 +61,10 @@ async function confirmations(
   const todo = confirmationIntervals(decisions)
     .filter((i) => i.to > window.from && i.from < window.to)
     .slice(-MAX_CONFIRMATIONS);
-  const worker = async () => {
-    for (let i = todo.shift(); i !== undefined; i = todo.shift()) {
-      const usage = await governor.objectUsage(id, { from: i.from, to: i.to });
-      found.set(i.id, usage.from + usage.ms[i.state]);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  await eachConcurrently(todo, CONCURRENCY, async (i) => {
+    const usage = await governor.objectUsage(id, { from: i.from, to: i.to });
+    found.set(i.id, usage.from + usage.ms[i.state]);
+  });
   return found;
 }
 
