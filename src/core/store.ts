@@ -85,6 +85,8 @@ export interface Store {
   /** Creates or upgrades the schema. Idempotent. */
   migrate(): Promise<void>;
   getObject(id: string): Promise<ObjectRecord | null>;
+  /** Those of `ids` that exist, in one read (in any order). */
+  getObjects(ids: readonly string[]): Promise<ObjectRecord[]>;
   /** Commits several arrivals in ONE transaction; on error nothing of any of them is written. */
   commit(batches: CommitBatch[]): Promise<void>;
   deleteObject(id: string): Promise<boolean>;

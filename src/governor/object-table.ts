@@ -11,6 +11,7 @@ import { overloaded } from "../core/errors.ts";
 import { KeyedQueue } from "../core/keyed-queue.ts";
 import type { ActionUpdate, CommitBatch, Store } from "../core/store.ts";
 import type { Decision, ObjectRecord } from "../core/types.ts";
+import { ColdReads } from "./cold-reads.ts";
 import { GroupCommitter } from "./group-commit.ts";
 
 /** Told what the table commits (the governor's census and metrics); none of these may throw. */
@@ -38,6 +39,7 @@ export class ObjectTable {
   private readonly dormant = new Map<string, ObjectRecord>();
   private readonly mailboxes = new KeyedQueue();
   private readonly committer: GroupCommitter;
+  private readonly coldReads: ColdReads;
 
   constructor(
     private readonly store: Store,
@@ -50,6 +52,7 @@ export class ObjectTable {
     private readonly observer: TableObserver = {},
   ) {
     this.committer = new GroupCommitter(store);
+    this.coldReads = new ColdReads((ids) => store.getObjects(ids));
     if (observer.committed) this.committer.onCommitted = observer.committed;
   }
 
@@ -65,7 +68,8 @@ export class ObjectTable {
 
   /**
    * The object, brought into memory to be worked on (call in its mailbox): its hot copy,
-   * marked recently used, or its row read once from the store.
+   * marked recently used, or its row read once from the store (together with the other cold
+   * objects asked for in the same turn).
    */
   async take(id: string): Promise<ObjectRecord | undefined> {
     const hot = this.peek(id);
@@ -73,7 +77,7 @@ export class ObjectTable {
       this.keep(hot);
       return hot;
     }
-    const row = await this.store.getObject(id);
+    const row = await this.coldReads.get(id);
     if (!row) return undefined;
     // A task queued behind another may find the object already brought in.
     const meanwhile = this.peek(id);

@@ -25,12 +25,12 @@ import type { ActionStatus, Decision, JsonObject, ObjectRecord, TimerKind } from
 import { actionUpdateStatements, commitStatements, leaseClaimStatement } from "./commit-sql.ts";
 import {
   filePath,
-  groupTimers,
   objectFromSql,
   OBJECT_BY_ID,
+  OBJECTS,
+  OBJECTS_BY_IDS,
   PointReads,
   toAction,
-  toObject,
   type ObjectSqlRow,
 } from "./rows.ts";
 import { PolicyVersions } from "./policy-versions.ts";
@@ -111,10 +111,17 @@ export class LibsqlStore implements Store {
    * client, building and preparing the query cost more than the read.
    */
   async getObject(id: string): Promise<ObjectRecord | null> {
-    const row = this.points
-      ? this.points.get(OBJECT_BY_ID, [id])
-      : (await this.client.execute({ sql: OBJECT_BY_ID, args: [id] })).rows[0];
-    return row ? objectFromSql(row as unknown as ObjectSqlRow) : null;
+    return (await this.objectRows(OBJECT_BY_ID, [id]))[0] ?? null;
+  }
+
+  /** The same query for many ids at once (a burst of timers due for cold objects). */
+  getObjects(ids: readonly string[]): Promise<ObjectRecord[]> {
+    return this.objectRows(OBJECTS_BY_IDS, [JSON.stringify(ids)]);
+  }
+
+  private async objectRows(sql: string, args: (string | number)[]): Promise<ObjectRecord[]> {
+    const rows = this.points ? this.points.all(sql, args) : (await this.client.execute({ sql, args })).rows;
+    return rows.map((r) => objectFromSql(r as unknown as ObjectSqlRow));
   }
 
   async commit(batches: CommitBatch[]): Promise<void> {
@@ -136,30 +143,18 @@ export class LibsqlStore implements Store {
     return true;
   }
 
-  async listObjects(q: ObjectQuery): Promise<ObjectRecord[]> {
-    const where: SQL[] = [];
-    if (q.state) where.push(eq(t.objects.state, q.state));
-    if (q.policy) where.push(eq(t.objects.policy, q.policy));
-    if (q.driver) where.push(eq(t.objects.driver, q.driver));
-    if (q.after !== undefined) where.push(gt(t.objects.id, q.after));
-    const rows = await this.db
-      .select()
-      .from(t.objects)
-      .where(and(...where))
-      .orderBy(asc(t.objects.id))
-      .limit(q.limit);
-    if (rows.length === 0) return [];
-    const timers = await this.db
-      .select()
-      .from(t.timers)
-      .where(
-        inArray(
-          t.timers.objectId,
-          rows.map((r) => r.id),
-        ),
-      );
-    const byObject = groupTimers(timers);
-    return rows.map((r) => toObject(r, byObject.get(r.id) ?? []));
+  /** A page in one query, objects and timers (each filter is served by an index, in id order). */
+  listObjects(q: ObjectQuery): Promise<ObjectRecord[]> {
+    const given = (
+      [
+        ["state = ?", q.state],
+        ["policy = ?", q.policy],
+        ["driver = ?", q.driver],
+        ["id > ?", q.after],
+      ] as const
+    ).filter(([, value]) => value !== undefined && value !== "");
+    const where = given.length > 0 ? ` WHERE ${given.map(([test]) => test).join(" AND ")}` : "";
+    return this.objectRows(`${OBJECTS}${where} ORDER BY id LIMIT ?`, [...given.map(([, v]) => v!), q.limit]);
   }
 
   async listDecisions(objectId: string, limit: number, before?: string): Promise<Decision[]> {

@@ -61,6 +61,13 @@ export class MemoryStore implements Store {
     return o ? copy(o) : null;
   }
 
+  async getObjects(ids: readonly string[]): Promise<ObjectRecord[]> {
+    return [...new Set(ids)].flatMap((id) => {
+      const o = this.objects.get(id);
+      return o ? [copy(o)] : [];
+    });
+  }
+
   async commit(batches: CommitBatch[]): Promise<void> {
     // Check everything first so that a failing batch writes nothing, like a transaction; keys
     // repeated within this commit conflict as they would in the database.

@@ -16,11 +16,17 @@ import type * as t from "./schema.ts";
 
 type ObjectRow = typeof t.objects.$inferSelect;
 
-/** An object and its timers (a JSON array of [name, dueAt, kind]) by id, in one query. */
-export const OBJECT_BY_ID = `SELECT id, policy, state, state_since, woke_at, memory, memory_version, driver,
+/** Objects with their timers (a JSON array of [name, dueAt, kind]), in one query: add a WHERE. */
+export const OBJECTS = `SELECT id, policy, state, state_since, woke_at, memory, memory_version, driver,
   driver_config, observed, hold_until, last_decision_id, last_fact_at, created_at, updated_at,
   (SELECT json_group_array(json_array(name, due_at, kind)) FROM timers WHERE object_id = objects.id) AS timers
-  FROM objects WHERE id = ?`;
+  FROM objects`;
+
+/** An object and its timers by id. */
+export const OBJECT_BY_ID = `${OBJECTS} WHERE id = ?`;
+
+/** Objects and their timers by the ids of a JSON array. */
+export const OBJECTS_BY_IDS = `${OBJECTS} WHERE id IN (SELECT value FROM json_each(?))`;
 
 /** A row of {@link OBJECT_BY_ID}, with SQL's column names. */
 export interface ObjectSqlRow {
@@ -77,7 +83,7 @@ function byDue(a: Timer, b: Timer): number {
 }
 
 /**
- * Reads of one row by SQL text on a connection of their own to a database file, each
+ * Point reads (rows by primary key) by SQL text on a connection of their own to a database file, each
  * statement prepared once (libsql's synchronous API: a point read by primary key takes
  * microseconds, less than the promise around it).
  */
@@ -90,10 +96,14 @@ export class PointReads {
     this.db.exec("PRAGMA busy_timeout = 5000");
   }
 
-  get(sql: string, args: unknown[]): Record<string, unknown> | undefined {
+  all(sql: string, args: unknown[]): Record<string, unknown>[] {
+    return this.statement(sql).all(args) as Record<string, unknown>[];
+  }
+
+  private statement(sql: string): Database.Statement {
     let s = this.prepared.get(sql);
     if (!s) this.prepared.set(sql, (s = this.db.prepare(sql)));
-    return s.get(args) as Record<string, unknown> | undefined;
+    return s;
   }
 
   close(): void {
@@ -107,17 +117,6 @@ export function filePath(url: string): string | null {
   if (!url.startsWith("file:")) return null;
   const path = decodeURIComponent(url.slice("file:".length).split("?")[0]!);
   return path === "" || path === ":memory:" ? null : path;
-}
-
-export function groupTimers(rows: (typeof t.timers.$inferSelect)[]): Map<string, Timer[]> {
-  const out = new Map<string, Timer[]>();
-  for (const r of rows) {
-    let list = out.get(r.objectId);
-    if (!list) out.set(r.objectId, (list = []));
-    list.push({ name: r.name, dueAt: r.dueAt, kind: r.kind as TimerKind });
-  }
-  for (const list of out.values()) list.sort(byDue);
-  return out;
 }
 
 export function toObject(r: ObjectRow, timers: Timer[]): ObjectRecord {

@@ -11,13 +11,21 @@ import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
 import { RULES_DIR, START } from "../helpers/services.ts";
 
-/** A real in-memory store that counts the object rows it hands out. */
+/** A real in-memory store that counts the object rows it hands out, and the queries. */
 class CountingStore extends MemoryStore {
   reads = 0;
+  queries = 0;
   override async getObject(id: string) {
     const o = await super.getObject(id);
+    this.queries++;
     if (o) this.reads++;
     return o;
+  }
+  override async getObjects(ids: readonly string[]) {
+    const os = await super.getObjects(ids);
+    this.queries++;
+    this.reads += os.length;
+    return os;
   }
   override async listObjects(q: ObjectQuery) {
     const rows = await super.listObjects(q);
@@ -92,6 +100,28 @@ describe("the hot set", () => {
     const [last] = await g.listDecisions("w", 1);
     expect(last).toMatchObject({ trigger: { kind: "timer", name: "wake" }, toState: "waking" });
     expect((await g.getObject("w"))!.state).toBe("active");
+  });
+
+  test("a burst of timers for cold objects reads them together, a few queries for all of them", async () => {
+    const store = new CountingStore();
+    const { g, advance } = governor(store, 0);
+    await g.start();
+    // 1,200 dormant objects of a policy with a schedule every minute, none of them in memory.
+    const n = 1200;
+    const ids = Array.from({ length: n }, (_, i) => `c${String(i).padStart(4, "0")}`);
+    for (const id of ids) await g.putObject(id, { policy: "continuous-monitor" });
+    await advance(0);
+    expect(g.hotObjects).toEqual({ awake: 0, dormant: 0 });
+    const due = await store.dueTimers(START + 60_000, 10 * n);
+    expect(due.filter((t) => t.objectId.startsWith("c"))).toHaveLength(n);
+    const [reads, queries] = [store.reads, store.queries];
+    await advance(60_000);
+    // Every object was read and evaluated, in batches of at most 500 ids: a few queries.
+    expect(store.reads - reads).toBeGreaterThanOrEqual(n);
+    expect(store.queries - queries).toBeLessThanOrEqual(n / 100);
+    // Each fired: its schedule's timer is set again, for the next minute.
+    const next = await store.dueTimers(START + 180_000, 10 * n);
+    expect(next.filter((t) => t.objectId.startsWith("c") && t.dueAt > due[0]!.dueAt)).toHaveLength(n);
   });
 });
 

@@ -469,6 +469,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    test("getObjects reads the existing ones of many ids at once, with their timers", async () => {
+      const a = makeObject({ id: "a", memory: { n: 1 } });
+      const b = makeObject({ id: "b", state: "active" });
+      await store.commit([makeBatch(a, { timerOps: [set("t", T0 + 5)] }), makeBatch(b)]);
+      const found = await store.getObjects(["b", "missing", "a", "b"]);
+      expect(found.map((o) => o.id).sort()).toEqual(["a", "b"]);
+      expect(found.find((o) => o.id === "a")).toEqual({ ...a, timers: [{ name: "t", dueAt: T0 + 5, kind: "schedule" }] });
+      expect(await store.getObjects([])).toEqual([]);
+    });
+
     test("listObjects filters by state and policy, pages with `after` and `limit`", async () => {
       const specs: [string, ObjectRecord["state"], string][] = [
         ["o1", "active", "p"],
@@ -493,6 +503,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       expect(await ids({ limit: 2, after: "o4" })).toEqual(["o5"]);
       expect(await ids({ limit: 2, after: "o5" })).toEqual([]);
       expect(await ids({ limit: 1, state: "active", after: "o1" })).toEqual(["o3"]);
+      expect(await ids({ limit: 10, driver: "simulated", state: "failed" })).toEqual(["o5"]);
+      expect(await ids({ limit: 10, driver: "fly" })).toEqual([]);
       // Listed objects carry their timers.
       expect((await store.listObjects({ limit: 10, after: "o3" }))[0]?.timers).toEqual([
         { name: "t", dueAt: T0, kind: "schedule" },
