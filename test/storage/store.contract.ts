@@ -475,7 +475,10 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       await store.commit([makeBatch(a, { timerOps: [set("t", T0 + 5)] }), makeBatch(b)]);
       const found = await store.getObjects(["b", "missing", "a", "b"]);
       expect(found.map((o) => o.id).sort()).toEqual(["a", "b"]);
-      expect(found.find((o) => o.id === "a")).toEqual({ ...a, timers: [{ name: "t", dueAt: T0 + 5, kind: "schedule" }] });
+      expect(found.find((o) => o.id === "a")).toEqual({
+        ...a,
+        timers: [{ name: "t", dueAt: T0 + 5, kind: "schedule" }],
+      });
       expect(await store.getObjects([])).toEqual([]);
     });
 
