@@ -47,4 +47,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # SIGTERM drains (VIGIL_DRAIN_TIMEOUT, 10 s by default): give `docker stop` longer than that.
 STOPSIGNAL SIGTERM
 # node itself is PID 1 (not npm, not a shell), so the signal reaches the server.
-CMD ["node", "bin/vigil.js", "serve"]
+CMD ["node", "--max-semi-space-size=32", "bin/vigil.js", "serve"]

@@ -16,7 +16,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { client, run, type Load, type LoadResult } from "./load.ts";
+import { client, run, serveNodeOptions, type Load, type LoadResult } from "./load.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -154,7 +154,7 @@ export async function factsBench(print: (line: string) => void = console.log): P
   try {
     const bare = await start(["--input-type=module", "-e", BARE]);
     servers.push(bare.child);
-    const vigil = await start(["bin/vigil.js", "serve", "--port", "0"], {
+    const vigil = await start([...serveNodeOptions(), "bin/vigil.js", "serve", "--port", "0"], {
       VIGIL_DB_URL: `file:${db}`,
       VIGIL_RULES_DIR: rules,
     });

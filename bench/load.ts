@@ -6,7 +6,7 @@
 // the same run, or averaged over runs.
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +38,20 @@ export interface LoadResult {
 }
 
 export const client: "wrk" | "node" = spawnSync("wrk", ["--version"]).error ? "node" : "wrk";
+
+/**
+ * The node options `npm start` runs the server with (package.json's `start` script, such as
+ * the young generation's size): the benchmarks run the server as it is deployed.
+ */
+export function serveNodeOptions(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    scripts: { start: string };
+  };
+  const m = /^node((?: --\S+)*) bin\/vigil\.js serve$/.exec(pkg.scripts.start);
+  if (!m)
+    throw new Error(`package.json's start script is not "node [--options] bin/vigil.js serve": ${pkg.scripts.start}`);
+  return m[1]!.trim().split(" ").filter(Boolean);
+}
 
 /** Runs the load against `url` with the client this machine has. */
 export function run(url: string, load: Load): Promise<LoadResult> {

@@ -37,7 +37,7 @@ import { PolicyRegistry } from "../src/governor/policy-registry.ts";
 import { LibsqlStore } from "../src/storage/libsql-store.ts";
 import { SystemClock } from "../src/timers/clock.ts";
 import { start } from "./facts.ts";
-import { client, poster, run, type LoadResult } from "./load.ts";
+import { client, poster, run, serveNodeOptions, type LoadResult } from "./load.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -225,7 +225,7 @@ function status(url: string): Promise<number> {
 async function serve(db: string, rules: string, env: Record<string, string> = {}): Promise<Child> {
   const port = await freePort();
   const t0 = performance.now();
-  const child = spawn(process.execPath, ["bin/vigil.js", "serve", "--port", String(port)], {
+  const child = spawn(process.execPath, [...serveNodeOptions(), "bin/vigil.js", "serve", "--port", String(port)], {
     cwd: ROOT,
     env: {
       ...process.env,

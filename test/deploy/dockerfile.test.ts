@@ -115,9 +115,12 @@ describe("the Dockerfile", () => {
     expect(all("EXPOSE").map((e) => e.args)).toContain(env.VIGIL_PORT);
   });
 
-  test("runs node itself as PID 1, so that SIGTERM reaches the server", () => {
+  test("runs node itself as PID 1, so that SIGTERM reaches the server, with npm start's node options", () => {
     const cmd = JSON.parse(all("CMD").at(-1)!.args) as string[];
-    expect(cmd).toEqual(["node", "bin/vigil.js", "serve"]);
+    const start = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } })
+      .scripts.start;
+    expect(cmd).toEqual(start.split(" "));
+    expect(cmd.slice(-2)).toEqual(["bin/vigil.js", "serve"]);
   });
 
   test(".dockerignore keeps local state and installed modules out of the context", () => {
