@@ -25,56 +25,70 @@ export const DEFAULT_LIMITS: MemoryLimits = {
   maxDepth: 16,
 };
 
-interface Node {
-  value: unknown;
-  depth: number;
-  parent: Node | null;
-  key: PathSegment;
-  /** A key that is not allowed, reported when the walk reaches it (in document order). */
-  forbidden?: boolean;
-}
+/** The deepest limit {@link checkDocument} walks to: far from the stack's end. */
+export const MAX_CHECKED_DEPTH = 1000;
 
 /**
  * Checks a parsed document for forbidden keys, nesting deeper than `maxDepth` and, with
- * `numbers`, numbers memory cannot keep exactly, without
- * recursion (so no document can exhaust the stack). Paths are relative to the document
- * (`$.a.b`), in document order; at most `maxProblems` are returned.
+ * `numbers`, numbers memory cannot keep exactly. Paths are relative to the document (`$.a.b`),
+ * in document order; at most `maxProblems` are returned. The walk recurses, but never below
+ * `maxDepth` + 1 levels (at most {@link MAX_CHECKED_DEPTH}; every caller's is 64 or less),
+ * whatever the document's nesting, and allocates nothing but the problems it finds (this runs
+ * on every request body and patch).
  */
 export function checkDocument(
   doc: unknown,
   opts: { maxDepth: number; maxProblems?: number; numbers?: boolean },
 ): Problem[] {
-  const out: Problem[] = [];
-  const max = opts.maxProblems ?? Infinity;
-  const stack: Node[] = [{ value: doc, depth: 1, parent: null, key: "" }];
-  while (stack.length > 0 && out.length < max) {
-    const node = stack.pop()!;
-    if (node.forbidden) {
-      out.push({ path: pathOf(node), message: `the key "${String(node.key)}" is not allowed` });
-      continue;
-    }
-    const v = node.value;
-    if (typeof v === "number") {
-      const problem = opts.numbers ? numberProblem(v) : null;
-      if (problem) out.push({ path: pathOf(node), message: problem });
-      continue;
-    }
-    if (v === null || typeof v !== "object") continue;
-    if (node.depth > opts.maxDepth) {
-      out.push({ path: pathOf(node), message: `nesting deeper than ${opts.maxDepth} levels` });
-      continue;
-    }
-    const children: Node[] = [];
-    if (Array.isArray(v))
-      v.forEach((value, i) => children.push({ value, depth: node.depth + 1, parent: node, key: i }));
-    else
-      for (const key of Object.keys(v)) {
-        const value = (v as Record<string, unknown>)[key];
-        children.push({ value, depth: node.depth + 1, parent: node, key, forbidden: FORBIDDEN_KEYS.has(key) });
-      }
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+  if (!(opts.maxDepth <= MAX_CHECKED_DEPTH))
+    throw new RangeError(`checkDocument: maxDepth ${opts.maxDepth} is over ${MAX_CHECKED_DEPTH}`);
+  const walk: Walk = {
+    out: [],
+    path: [],
+    max: opts.maxProblems ?? Infinity,
+    maxDepth: opts.maxDepth,
+    numbers: opts.numbers ?? false,
+  };
+  check(walk, doc, 1);
+  return walk.out;
+}
+
+/** A walk's state, passed down rather than closed over (no function is made per call). */
+interface Walk {
+  out: Problem[];
+  path: PathSegment[];
+  max: number;
+  maxDepth: number;
+  numbers: boolean;
+}
+
+function check(w: Walk, v: unknown, depth: number): void {
+  if (typeof v === "number") {
+    const problem = w.numbers ? numberProblem(v) : null;
+    if (problem) report(w, problem);
+    return;
   }
-  return out;
+  if (v === null || typeof v !== "object") return;
+  if (depth > w.maxDepth) return report(w, `nesting deeper than ${w.maxDepth} levels`);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length && w.out.length < w.max; i++) {
+      w.path.push(i);
+      check(w, v[i], depth + 1);
+      w.path.pop();
+    }
+    return;
+  }
+  for (const key of Object.keys(v)) {
+    if (w.out.length >= w.max) return;
+    w.path.push(key);
+    if (FORBIDDEN_KEYS.has(key)) report(w, `the key "${key}" is not allowed`);
+    else check(w, (v as Record<string, unknown>)[key], depth + 1);
+    w.path.pop();
+  }
+}
+
+function report(w: Walk, message: string): void {
+  w.out.push({ path: formatPath(w.path), message });
 }
 
 /**
@@ -87,12 +101,6 @@ function numberProblem(v: number): string | null {
   if (Number.isInteger(v) && !Number.isSafeInteger(v))
     return `integers beyond ±${Number.MAX_SAFE_INTEGER} lose digits (this one reads as ${v}): send it as a string`;
   return null;
-}
-
-function pathOf(node: Node): string {
-  const segments: PathSegment[] = [];
-  for (let n: Node | null = node; n?.parent; n = n.parent) segments.push(n.key);
-  return formatPath(segments.reverse());
 }
 
 /** Forbidden keys, depth, and the document's size against `maxBytes` (`what` names it). */

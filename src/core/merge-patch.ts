@@ -2,7 +2,7 @@
 // deep merge of a policy's defaults under memory.
 
 import { isPlainObject, jsonEqual } from "./json.ts";
-import { formatPath, type PathSegment } from "./paths.ts";
+import { formatSegment } from "./paths.ts";
 import type { JsonObject } from "./types.ts";
 
 export interface PatchResult {
@@ -17,20 +17,21 @@ export interface PatchResult {
  */
 export function applyMergePatch(memory: JsonObject, patch: JsonObject): PatchResult {
   const changed: string[] = [];
-  const merged = mergeObject(memory, patch, [], changed);
+  const merged = mergeObject(memory, patch, "$", changed);
   return { memory: merged, changed };
 }
 
-function mergeObject(target: JsonObject, patch: JsonObject, path: PathSegment[], changed: string[]): JsonObject {
+/** `path` is the formatted path of `target` (`$.queue`); a key's own is made only when needed. */
+function mergeObject(target: JsonObject, patch: JsonObject, path: string, changed: string[]): JsonObject {
   const result: JsonObject = { ...target };
   for (const key of Object.keys(patch)) {
     const value = patch[key]!;
-    const here = [...path, key];
+    const here = path + formatSegment(key);
     const had = Object.hasOwn(target, key);
     if (value === null) {
       if (had) {
         delete result[key];
-        changed.push(formatPath(here));
+        changed.push(here);
       }
       continue;
     }
@@ -39,10 +40,10 @@ function mergeObject(target: JsonObject, patch: JsonObject, path: PathSegment[],
       const base = current !== undefined && isPlainObject(current) ? current : {};
       if (current === undefined || !isPlainObject(current)) {
         // A scalar or array replaced by an object counts as a change of the key itself.
-        if (current !== undefined) changed.push(formatPath(here));
+        if (current !== undefined) changed.push(here);
         const sub: string[] = [];
         result[key] = mergeObject(base, value, here, sub);
-        if (current === undefined) changed.push(...(sub.length > 0 ? sub : [formatPath(here)]));
+        if (current === undefined) changed.push(...(sub.length > 0 ? sub : [here]));
       } else {
         result[key] = mergeObject(base, value, here, changed);
       }
@@ -50,7 +51,7 @@ function mergeObject(target: JsonObject, patch: JsonObject, path: PathSegment[],
     }
     if (current === undefined || !jsonEqual(current, value)) {
       result[key] = value;
-      changed.push(formatPath(here));
+      changed.push(here);
     }
   }
   return result;
@@ -58,6 +59,7 @@ function mergeObject(target: JsonObject, patch: JsonObject, path: PathSegment[],
 
 /** Deep merge of defaults under memory: memory wins, objects merge, arrays replace. */
 export function withDefaults(defaults: JsonObject, memory: JsonObject): JsonObject {
+  if (isEmpty(defaults)) return memory;
   const out: JsonObject = { ...defaults };
   for (const key of Object.keys(memory)) {
     const m = memory[key]!;
@@ -65,4 +67,9 @@ export function withDefaults(defaults: JsonObject, memory: JsonObject): JsonObje
     out[key] = d !== undefined && isPlainObject(d) && isPlainObject(m) ? withDefaults(d, m) : m;
   }
   return out;
+}
+
+function isEmpty(o: JsonObject): boolean {
+  for (const _ in o) return false;
+  return true;
 }

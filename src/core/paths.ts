@@ -75,12 +75,14 @@ export function readPath(value: unknown, segments: readonly PathSegment[]): unkn
 /** Formats segments back into the canonical path text. */
 export function formatPath(segments: readonly PathSegment[]): string {
   let out = "$";
-  for (const s of segments) {
-    if (typeof s === "number") out += `[${s}]`;
-    else if (/^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(s)) out += `.${s}`;
-    else out += `[${JSON.stringify(s)}]`;
-  }
+  for (const s of segments) out += formatSegment(s);
   return out;
+}
+
+/** One segment of a path as {@link formatPath} writes it: `[0]`, `.name` or `["odd key"]`. */
+export function formatSegment(s: PathSegment): string {
+  if (typeof s === "number") return `[${s}]`;
+  return /^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`;
 }
 
 const cache = new Map<string, PathSegment[] | null>();

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "vitest";
 import {
   checkDocument,
+  MAX_CHECKED_DEPTH,
   DEFAULT_LIMITS,
   MemoryLimitError,
   memoryProblems,
@@ -123,11 +124,19 @@ describe("checkDocument: order and maxProblems", () => {
     expect(checkDocument(deep, { maxDepth: 16 })).toEqual([
       { path: `$${"[0]".repeat(16)}`, message: "nesting deeper than 16 levels" },
     ]);
-    // With no depth limit to stop it, the walk goes all the way down.
-    expect(checkDocument(deep, { maxDepth: 200_000 })).toEqual([]);
-    expect(checkDocument({ bad: deep, constructor: 1 }, { maxDepth: 200_000 })).toEqual([
+    // The deepest limit the walk takes: it goes that far down, and reports further nesting.
+    expect(checkDocument({ bad: deep, constructor: 1 }, { maxDepth: MAX_CHECKED_DEPTH })).toEqual([
+      {
+        path: `$.bad${"[0]".repeat(MAX_CHECKED_DEPTH - 1)}`,
+        message: `nesting deeper than ${MAX_CHECKED_DEPTH} levels`,
+      },
       { path: "$.constructor", message: 'the key "constructor" is not allowed' },
     ]);
+    let shallow: Json = [];
+    for (let i = 1; i < MAX_CHECKED_DEPTH; i++) shallow = [shallow];
+    expect(checkDocument(shallow, { maxDepth: MAX_CHECKED_DEPTH })).toEqual([]);
+    // A deeper limit is a programming error, not a document's.
+    expect(() => checkDocument([], { maxDepth: MAX_CHECKED_DEPTH + 1 })).toThrow(RangeError);
   });
 
   test("scalars and null at the top are fine", () => {
