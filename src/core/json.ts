@@ -53,7 +53,29 @@ export function jsonBytes(value: Json): number {
 }
 
 /** The UTF-8 length of a string, counted without encoding it (this runs on every arrival). */
-export const utf8Length = (s: string): number => Buffer.byteLength(s, "utf8");
+export function utf8Length(s: string): number {
+  // Mostly ASCII, where the length is the count: the regular expression runs natively.
+  if (!NON_ASCII.test(s)) return s.length;
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      // A surrogate pair: two UTF-16 units, four UTF-8 bytes.
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 2;
+        i++;
+        continue;
+      }
+      n += 2;
+    } else n += 2;
+  }
+  return n;
+}
+
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** A JSON value in a few words: "an array", "the string \"x\"", "a number too large to represent". */
 export function describeJson(value: unknown): string {
