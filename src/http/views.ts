@@ -67,19 +67,42 @@ export function decisionView(d: Decision) {
   return {
     ...d,
     id: d.dryRun ? null : d.id,
-    actions: d.dryRun ? d.actions.map((a) => ({ ...a, id: null })) : d.actions,
+    actions: actionsView(d),
     at: iso(d.at),
-    timers: d.timers.map((t) => ({ ...t, ...(t.dueAt !== undefined ? { dueAt: iso(t.dueAt) } : {}) })),
+    timers: d.timers.map(timerView),
   };
 }
 
+const actionsView = (d: Decision) => (d.dryRun ? d.actions.map((a) => ({ ...a, id: null })) : d.actions);
+
+const timerView = (t: Decision["timers"][number]) => (t.dueAt === undefined ? t : { ...t, dueAt: iso(t.dueAt) });
+
 /**
  * The decision as `Prefer: return=minimal` asks for it: everything but the explanation tree,
- * with the explanation's one-sentence summary.
+ * with the explanation's one-sentence summary. Built field by field, not from
+ * {@link decisionView} (this is the reply to most facts); the type keeps the two in step.
  */
-export function minimalDecisionView(d: Decision) {
-  const { explanation, ...rest } = decisionView(d);
-  return { ...rest, summary: explanation.summary };
+export function minimalDecisionView(
+  d: Decision,
+): Omit<ReturnType<typeof decisionView>, "explanation"> & { summary: string } {
+  return {
+    id: d.dryRun ? null : d.id,
+    objectId: d.objectId,
+    at: iso(d.at),
+    trigger: d.trigger,
+    policy: d.policy,
+    memoryVersion: d.memoryVersion,
+    fired: d.fired,
+    outcome: d.outcome,
+    fromState: d.fromState,
+    toState: d.toState,
+    actions: actionsView(d),
+    timers: d.timers.map(timerView),
+    notes: d.notes,
+    dryRun: d.dryRun,
+    durationMs: d.durationMs,
+    summary: d.explanation.summary,
+  };
 }
 
 /**
