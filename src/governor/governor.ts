@@ -186,6 +186,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         this.dispatcher.forget(id);
         crashLoops.forget(id);
       },
+      counts: () => census.counts(),
     });
     this.ingest = new Ingest({ table, arrival, store, policy, clock });
     this.dryRun = { table, arrival, policy, clock };

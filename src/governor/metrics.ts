@@ -75,6 +75,11 @@ export class Census {
     if (before) this.ended(before.policy, before.state, this.clock.now());
   }
 
+  /** How many objects of each policy are in each state now. */
+  counts(): ObjectCount[] {
+    return [...this.cells.values()].map((c) => ({ policy: c.policy, state: c.state, objects: c.objects }));
+  }
+
   /** Every policy and state seen since the start, with the seconds up to now. */
   rows(): CensusRow[] {
     const elapsed = Math.max(0, this.clock.now() - this.start);

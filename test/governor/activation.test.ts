@@ -27,7 +27,9 @@ class CountingStore extends MemoryStore {
     this.reads += os.length;
     return os;
   }
+  queriesListed: ObjectQuery[] = [];
   override async listObjects(q: ObjectQuery) {
+    this.queriesListed.push(q);
     const rows = await super.listObjects(q);
     this.reads += rows.length;
     return rows;
@@ -122,6 +124,25 @@ describe("the hot set", () => {
     // Each fired: its schedule's timer is set again, for the next minute.
     const next = await store.dueTimers(START + 180_000, 10 * n);
     expect(next.filter((t) => t.objectId.startsWith("c") && t.dueAt > due[0]!.dueAt)).toHaveLength(n);
+  });
+});
+
+describe("listing", () => {
+  test("with a state and a policy, reads by the one fewer objects have (by the census)", async () => {
+    const store = new CountingStore();
+    const { g } = governor(store, 10);
+    await g.start();
+    for (const id of ["a", "b", "c"]) await g.putObject(id, { policy: "queue-worker" });
+    await g.putObject("d", { policy: "on-demand" });
+    const by = async (state: "dormant" | "failed", policy: string) => {
+      await g.listObjects({ state, policy, limit: 10 });
+      return store.queriesListed.at(-1)!.by;
+    };
+    // 4 dormant objects, 1 of on-demand: by policy. None failed, 3 of queue-worker: by state.
+    expect(await by("dormant", "on-demand")).toBe("policy");
+    expect(await by("failed", "queue-worker")).toBe("state");
+    expect((await g.listObjects({ state: "dormant", limit: 10 })).items).toHaveLength(4);
+    expect(store.queriesListed.at(-1)!.by).toBeUndefined();
   });
 });
 

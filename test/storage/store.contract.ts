@@ -500,6 +500,12 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       expect(await ids({ limit: 10, state: "active" })).toEqual(["o1", "o3", "o4"]);
       expect(await ids({ limit: 10, policy: "p" })).toEqual(["o1", "o2", "o4", "o5"]);
       expect(await ids({ limit: 10, state: "active", policy: "p" })).toEqual(["o1", "o4"]);
+      // Reading by either filter's index gives the same page.
+      for (const by of ["state", "policy"] as const) {
+        expect(await ids({ limit: 10, state: "active", policy: "p", by })).toEqual(["o1", "o4"]);
+        expect(await ids({ limit: 1, state: "active", policy: "p", by, after: "o1" })).toEqual(["o4"]);
+        expect(await ids({ limit: 10, state: "failed", policy: "q", by })).toEqual([]);
+      }
       expect(await ids({ limit: 10, state: "sleeping" })).toEqual([]);
       expect(await ids({ limit: 2 })).toEqual(["o1", "o2"]);
       expect(await ids({ limit: 2, after: "o2" })).toEqual(["o3", "o4"]);
