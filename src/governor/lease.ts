@@ -40,6 +40,8 @@ export class Lease {
   private stopRenewing: (() => void) | null = null;
   private held = false;
   private renewedAt = 0;
+  /** The renewal on its way to the database, if one is. */
+  private renewing: Promise<unknown> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -82,13 +84,23 @@ export class Lease {
     this.stopRenewing = null;
     if (!this.held) return;
     this.held = false;
+    // A renewal on its way would otherwise claim the row again once it is given up.
+    await this.renewing?.catch(() => undefined);
     await this.store.releaseLease(this.me.owner);
   }
 
   private async renew(): Promise<void> {
     if (!this.held) return;
     const now = this.clock.now();
-    const holder = await this.store.claimLease(this.claim(now), now);
+    const claim = (this.renewing = this.store.claimLease(this.claim(now), now));
+    let holder: LeaseHolder | null;
+    try {
+      holder = await claim;
+    } finally {
+      this.renewing = null;
+    }
+    // Released meanwhile (shutdown): nothing was lost.
+    if (!this.held) return;
     if (holder?.owner === this.me.owner) {
       this.renewedAt = now;
       return;
@@ -98,6 +110,7 @@ export class Lease {
 
   /** A renewal that failed (the database did not answer): past the lease's life, it is lost. */
   private renewalFailed(e: Error): void {
+    if (!this.held) return;
     this.onError(e);
     if (this.held && this.clock.now() - this.renewedAt > this.ttlMs) this.lost(null);
   }

@@ -113,6 +113,28 @@ describe("the governing lease", () => {
     expect(errors.length).toBeGreaterThan(0);
   });
 
+  test("a renewal on its way when the server releases the lease neither reports it lost nor claims it again", async () => {
+    for (const outcome of ["answers", "fails"] as const) {
+      const { store, clock, lost, errors, lease } = setup();
+      const first = lease(me("a"));
+      await first.acquire();
+      // The next renewal waits for the database until after release() has begun.
+      let answer!: () => void;
+      const claim = store.claimLease.bind(store);
+      store.claimLease = (...args) =>
+        new Promise((resolve, reject) => {
+          answer = () => (outcome === "answers" ? resolve(claim(...args)) : reject(new Error("database closed")));
+        });
+      await clock.advance(LEASE_RENEW_MS);
+      const released = first.release();
+      answer();
+      await released;
+      expect(lost, outcome).toEqual([]);
+      expect(errors, outcome).toEqual([]);
+      expect(await store.lease(), outcome).toBeNull();
+    }
+  });
+
   test("release gives it up for the next server", async () => {
     const { store, lease } = setup();
     const first = lease(me("a"));
