@@ -33,6 +33,12 @@ export interface CommitBatch {
   supersede: string[];
   timerOps: TimerOp[];
   idempotency: IdempotencyRecord | null;
+  /**
+   * The object's state, policy and driver are those already stored (the object table compares
+   * with its hot copy, the committed row): the store need not write them, nor rewrite their
+   * index entries. Absent: write the row whole.
+   */
+  keysUnchanged?: boolean;
 }
 
 /** What an idempotency key keeps: the request's fingerprint and the decision it led to. */

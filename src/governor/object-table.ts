@@ -113,7 +113,14 @@ export class ObjectTable {
 
   /** Commits one change (grouped with others), then makes it the hot copy. Call in the mailbox. */
   async commit(batch: CommitBatch): Promise<void> {
-    await this.committer.commit(batch);
+    const before = this.peek(batch.object.id);
+    const o = batch.object;
+    const same =
+      before !== undefined &&
+      before.state === o.state &&
+      before.policy === o.policy &&
+      before.substrate.driver === o.substrate.driver;
+    await this.committer.commit(same ? { ...batch, keysUnchanged: true } : batch);
     this.observer.replaced?.(this.peek(batch.object.id), batch.object, batch.decision);
     this.keep(batch.object);
     for (const op of batch.timerOps) if (op.op === "set") this.timerSet(op.dueAt!);

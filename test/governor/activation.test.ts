@@ -3,7 +3,7 @@
 // timers, listing and reads work the same for it. Start-up reads no object rows.
 
 import { afterEach, describe, expect, test } from "vitest";
-import type { ObjectQuery, Store } from "../../src/core/store.ts";
+import type { CommitBatch, ObjectQuery, Store } from "../../src/core/store.ts";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
@@ -28,6 +28,12 @@ class CountingStore extends MemoryStore {
     return os;
   }
   queriesListed: ObjectQuery[] = [];
+  /** Per committed batch: its object's id and whether it said its indexed columns are unchanged. */
+  hints: [string, boolean][] = [];
+  override async commit(batches: CommitBatch[]) {
+    await super.commit(batches);
+    for (const b of batches) this.hints.push([b.object.id, b.keysUnchanged === true]);
+  }
   override async listObjects(q: ObjectQuery) {
     this.queriesListed.push(q);
     const rows = await super.listObjects(q);
@@ -124,6 +130,19 @@ describe("the hot set", () => {
     // Each fired: its schedule's timer is set again, for the next minute.
     const next = await store.dueTimers(START + 180_000, 10 * n);
     expect(next.filter((t) => t.objectId.startsWith("c") && t.dueAt > due[0]!.dueAt)).toHaveLength(n);
+  });
+});
+
+describe("commits", () => {
+  test("tell the store when state, policy and driver are those already stored", async () => {
+    const store = new CountingStore();
+    const { g } = governor(store, 10);
+    await g.start();
+    await g.putObject("a", { policy: "queue-worker" }); // new
+    await g.postFacts("a", { queue: { depth: 0 } }); // stays dormant
+    await g.postFacts("a", { queue: { depth: 1 } }); // dormant -> waking
+    await g.putObject("a", { policy: "on-demand" }); // another policy
+    expect(store.hints.filter(([id]) => id === "a").map(([, same]) => same)).toEqual([false, true, false, false]);
   });
 });
 

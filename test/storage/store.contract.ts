@@ -469,6 +469,15 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    test("a batch whose state, policy and driver are those stored (keysUnchanged) stores the row as given", async () => {
+      const o = makeObject({ id: "k", state: "active", memory: { n: 1 } });
+      await store.commit([makeBatch(o)]);
+      const next = { ...o, memory: { n: 2 }, memoryVersion: 1, updatedAt: T0 + 5 };
+      await store.commit([{ ...makeBatch(next), keysUnchanged: true }]);
+      expect(await store.getObject("k")).toEqual(next);
+      expect((await store.listObjects({ limit: 10, state: "active" })).map((x) => x.id)).toEqual(["k"]);
+    });
+
     test("getObjects reads the existing ones of many ids at once, with their timers", async () => {
       const a = makeObject({ id: "a", memory: { n: 1 } });
       const b = makeObject({ id: "b", state: "active" });

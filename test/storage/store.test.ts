@@ -49,6 +49,29 @@ describe("LibsqlStore :memory:", () => {
   });
 });
 
+describe("LibsqlStore keysUnchanged", () => {
+  // The hint is the object table's to give truthfully; that the store then leaves the indexed
+  // columns (and their index entries) alone shows when it is given one that is not true.
+  test("leaves state, policy and driver as stored, and writes every other column", async () => {
+    const store = await migrated(new LibsqlStore({ url: `file:${nextFile()}` }));
+    try {
+      const o = makeObject({ id: "k", state: "dormant", policy: "p", memory: { n: 1 } });
+      await store.commit([arrivalBatch(o, "dec-1")]);
+      const lie = { ...o, state: "active" as const, policy: "q", memory: { n: 2 }, memoryVersion: 1 };
+      await store.commit([{ ...arrivalBatch(lie, "dec-2"), keysUnchanged: true }]);
+      expect(await store.getObject("k")).toMatchObject({
+        state: "dormant",
+        policy: "p",
+        memory: { n: 2 },
+        memoryVersion: 1,
+      });
+      expect((await store.listObjects({ limit: 10, state: "dormant", policy: "p" })).map((x) => x.id)).toEqual(["k"]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe("LibsqlStore file", () => {
   test("everything committed is there after closing and reopening the file", async () => {
     const url = `file:${nextFile()}`;
