@@ -4,7 +4,7 @@
 // with its own connection, so that the main thread is not blocked while a commit reaches disk.
 
 import { createClient, type Client, type InStatement } from "@libsql/client";
-import { and, asc, desc, eq, gt, inArray, lt, lte, max, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt, max, type SQL } from "drizzle-orm";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { fileURLToPath } from "node:url";
@@ -29,6 +29,7 @@ import {
   OBJECT_BY_ID,
   OBJECTS,
   OBJECTS_BY_IDS,
+  DUE_TIMERS,
   PointReads,
   toAction,
   type ObjectSqlRow,
@@ -262,18 +263,18 @@ export class LibsqlStore implements Store {
   }
 
   /** The due-timer read, exposed so a test can check its query plan uses the due-time index. */
-  dueTimersQuery(until: number, limit: number) {
-    return this.db
-      .select()
-      .from(t.timers)
-      .where(lte(t.timers.dueAt, until))
-      .orderBy(asc(t.timers.dueAt), asc(t.timers.objectId), asc(t.timers.name))
-      .limit(limit);
-  }
-
+  /** Read on the point-read connection of a file: a burst reads a page of 8,192 per round. */
   async dueTimers(until: number, limit: number): Promise<DueTimer[]> {
-    const rows = await this.dueTimersQuery(until, limit);
-    return rows.map((r) => ({ objectId: r.objectId, name: r.name, dueAt: r.dueAt, kind: r.kind as TimerKind }));
+    const args = [until, limit];
+    const rows = this.points
+      ? this.points.all(DUE_TIMERS, args)
+      : (await this.client.execute({ sql: DUE_TIMERS, args })).rows;
+    return rows.map((r) => ({
+      objectId: r.object_id as string,
+      name: r.name as string,
+      dueAt: Number(r.due_at),
+      kind: r.kind as TimerKind,
+    }));
   }
 
   async nextTimer(): Promise<DueTimer | null> {

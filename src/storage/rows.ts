@@ -25,6 +25,10 @@ export const OBJECTS = `SELECT id, policy, state, state_since, woke_at, memory, 
 /** An object and its timers by id. */
 export const OBJECT_BY_ID = `${OBJECTS} WHERE id = ?`;
 
+/** Timers due by a time, in firing order (the index timers_due), up to a limit. */
+export const DUE_TIMERS =
+  "SELECT object_id, name, due_at, kind FROM timers WHERE due_at <= ? ORDER BY due_at, object_id, name LIMIT ?";
+
 /** Objects and their timers by the ids of a JSON array. */
 export const OBJECTS_BY_IDS = `${OBJECTS} WHERE id IN (SELECT value FROM json_each(?))`;
 

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
+import { DUE_TIMERS } from "../../src/storage/rows.ts";
 import { nextTick } from "../../src/core/schedule.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
@@ -231,8 +232,7 @@ describe("scale", () => {
       "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999) " +
         "INSERT INTO timers (object_id, name, due_at, kind) SELECT 'o' || i, 'wake', 1000000 + i, 'wake' FROM n",
     );
-    const query = store.dueTimersQuery(1_000_100, 256).toSQL();
-    const plan = await store.client.execute({ sql: `EXPLAIN QUERY PLAN ${query.sql}`, args: query.params as never[] });
+    const plan = await store.client.execute({ sql: `EXPLAIN QUERY PLAN ${DUE_TIMERS}`, args: [1_000_100, 256] });
     const detail = plan.rows.map((r) => String(r.detail)).join(" | ");
     expect(detail).toMatch(/USING INDEX timers_due/);
     expect(detail).not.toMatch(/SCAN timers(?! USING)/);
