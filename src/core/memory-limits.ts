@@ -49,7 +49,7 @@ export function checkDocument(
     maxDepth: opts.maxDepth,
     numbers: opts.numbers ?? false,
   };
-  check(walk, doc, 1);
+  if (walk.max > 0) check(walk, doc, 1);
   return walk.out;
 }
 

@@ -39,10 +39,24 @@ export class ColdReads {
       const chunk = ids.slice(i, i + COLD_READ_BATCH);
       try {
         const found = new Map((await this.read(chunk)).map((o) => [o.id, o]));
-        for (const id of chunk) for (const w of batch.get(id)!) w.resolve(found.get(id));
-      } catch (e) {
-        for (const id of chunk) for (const w of batch.get(id)!) w.reject(e);
+        for (const id of chunk) settle(batch.get(id)!, found.get(id));
+      } catch {
+        // One row that cannot be read (say, unreadable JSON) must not fail its neighbours: each
+        // id is read again alone, and only those whose own read fails are told so.
+        await Promise.all(chunk.map((id) => this.alone(id, batch.get(id)!)));
       }
     }
   }
+
+  private async alone(id: string, waiting: Waiter[]): Promise<void> {
+    try {
+      settle(waiting, (await this.read([id]))[0]);
+    } catch (e) {
+      for (const w of waiting) w.reject(e);
+    }
+  }
+}
+
+function settle(waiting: Waiter[], object: ObjectRecord | undefined): void {
+  for (const w of waiting) w.resolve(object);
 }

@@ -22,7 +22,7 @@ export class GroupCommitter {
   private idlers: (() => void)[] = [];
   /** Transactions committed and batches in them, for the benchmark and tests. */
   readonly stats = { transactions: 0, batches: 0 };
-  /** Told the number of batches in each transaction that committed (metrics); must not throw. */
+  /** Told the number of batches in each transaction that committed (metrics); a throw is ignored. */
   onCommitted: (batches: number) => void = () => {};
 
   constructor(
@@ -78,13 +78,24 @@ export class GroupCommitter {
   private async send(group: Waiter[]): Promise<void> {
     try {
       await this.store.commit(group.map((w) => w.batch));
-      this.stats.transactions++;
-      this.stats.batches += group.length;
-      this.onCommitted(group.length);
-      for (const w of group) w.resolve();
     } catch (e) {
       if (group.length === 1) group[0]!.reject(e);
       else await this.oneByOne(group);
+      return;
+    }
+    // Outside the try: once the group is durable, nothing may send it again.
+    this.committed(group.length);
+    for (const w of group) w.resolve();
+  }
+
+  /** Counts a durable transaction; a throwing `onCommitted` cannot undo or fail the commit. */
+  private committed(batches: number): void {
+    this.stats.transactions++;
+    this.stats.batches += batches;
+    try {
+      this.onCommitted(batches);
+    } catch {
+      // A counter that failed: the commit stands, and its callers are told so.
     }
   }
 
@@ -92,13 +103,12 @@ export class GroupCommitter {
     for (const w of group) {
       try {
         await this.store.commit([w.batch]);
-        this.stats.transactions++;
-        this.stats.batches++;
-        this.onCommitted(1);
-        w.resolve();
       } catch (e) {
         w.reject(e);
+        continue;
       }
+      this.committed(1);
+      w.resolve();
     }
   }
 }

@@ -40,6 +40,9 @@ import { LibsqlDecisionReads } from "./decision-reads.ts";
 import * as t from "./schema.ts";
 import { directWriter, threadWriter, type SqlWriter } from "./sql-writer.ts";
 
+/** The index a page of objects is read by, when the caller says which (ObjectQuery.by). */
+const LIST_INDEXES = { state: "objects_state", policy: "objects_policy" } as const;
+
 /** The one lease row: the server governing this database. */
 const LEASE = "governor";
 
@@ -156,7 +159,7 @@ export class LibsqlStore implements Store {
     ).filter(([, value]) => value !== undefined && value !== "");
     const where = given.length > 0 ? ` WHERE ${given.map(([test]) => test).join(" AND ")}` : "";
     // SQLite cannot tell a rare state from a common one; the caller's counts can.
-    const by = q.by && q.state && q.policy ? ` INDEXED BY objects_${q.by}` : "";
+    const by = q.by && q.state && q.policy ? ` INDEXED BY ${LIST_INDEXES[q.by]}` : "";
     return this.objectRows(`${OBJECTS}${by}${where} ORDER BY id LIMIT ?`, [...given.map(([, v]) => v!), q.limit]);
   }
 

@@ -87,9 +87,10 @@ function byDue(a: Timer, b: Timer): number {
 }
 
 /**
- * Point reads (rows by primary key) by SQL text on a connection of their own to a database file, each
- * statement prepared once (libsql's synchronous API: a point read by primary key takes
- * microseconds, less than the promise around it).
+ * The hot path's reads (objects by id, a page of objects, the due timers) by SQL text on a
+ * connection of their own to a database file, each statement prepared once (libsql's
+ * synchronous API: a read by primary key takes microseconds, less than the promise and the
+ * query building around it).
  */
 export class PointReads {
   private readonly db: Database.Database;

@@ -135,6 +135,8 @@ describe("checkDocument: order and maxProblems", () => {
     let shallow: Json = [];
     for (let i = 1; i < MAX_CHECKED_DEPTH; i++) shallow = [shallow];
     expect(checkDocument(shallow, { maxDepth: MAX_CHECKED_DEPTH })).toEqual([]);
+    // Asked for no problems, it reports none.
+    expect(checkDocument(deep, { maxDepth: 16, maxProblems: 0 })).toEqual([]);
     // A deeper limit is a programming error, not a document's.
     expect(() => checkDocument([], { maxDepth: MAX_CHECKED_DEPTH + 1 })).toThrow(RangeError);
   });

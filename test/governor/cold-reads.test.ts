@@ -36,11 +36,17 @@ describe("ColdReads", () => {
     expect(queries.map((q) => q.length)).toEqual([COLD_READ_BATCH, COLD_READ_BATCH, 1]);
   });
 
-  test("a failed query rejects the callers of its ids only", async () => {
-    const { cold } = reads((ids) => ids.includes("o00000"));
+  test("a failed query is read again id by id: only the callers of an id that fails alone are rejected", async () => {
+    const { cold, queries } = reads((ids) => ids.includes("o00003"));
     const ids = Array.from({ length: COLD_READ_BATCH + 1 }, (_, i) => `o${String(i).padStart(5, "0")}`);
-    const settled = await Promise.allSettled(ids.map((id) => cold.get(id)));
-    expect(settled.slice(0, COLD_READ_BATCH).every((s) => s.status === "rejected")).toBe(true);
+    const settled = await Promise.allSettled([...ids, "o00003"].map((id) => cold.get(id)));
+    expect(settled.filter((s) => s.status === "rejected")).toHaveLength(2);
+    expect(settled[3]).toMatchObject({ status: "rejected", reason: { message: "disk on fire" } });
+    expect(settled[COLD_READ_BATCH + 1]).toMatchObject({ status: "rejected" });
+    expect(settled[0]).toMatchObject({ status: "fulfilled", value: { id: "o00000" } });
     expect(settled[COLD_READ_BATCH]).toMatchObject({ status: "fulfilled", value: { id: ids[COLD_READ_BATCH] } });
+    // The failing chunk, then each of its ids alone, then the next chunk (one id) whole.
+    expect(queries.map((q) => q.length)).toEqual([COLD_READ_BATCH, ...Array(COLD_READ_BATCH + 1).fill(1)]);
+    expect(queries.at(-1)).toEqual([ids[COLD_READ_BATCH]]);
   });
 });

@@ -129,6 +129,19 @@ describe("grouping", () => {
     expect(await stored(store)).toEqual(["a", "b", "c", "d"]);
   });
 
+  test("a throwing onCommitted neither fails nor re-sends a group that is durable", async () => {
+    const store = new FaultyStore();
+    const committer = new GroupCommitter(store);
+    committer.onCommitted = () => {
+      throw new Error("counter broke");
+    };
+    const ids = ["a", "b", "c"];
+    await Promise.all(ids.map((id) => committer.commit(arrival(id))));
+    expect(store.calls).toEqual([ids]);
+    expect(committer.stats).toEqual({ transactions: 1, batches: 3 });
+    expect(await stored(store)).toEqual(ids);
+  });
+
   test("a group is at most maxBatches arrivals", async () => {
     const store = new FaultyStore();
     const committer = new GroupCommitter(store, 2);
