@@ -4,7 +4,7 @@
 // token and no `env` value may ever reach a log line.
 
 import { getRequestListener } from "@hono/node-server";
-import http, { type IncomingHttpHeaders, type Server } from "node:http";
+import http, { type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config.ts";
@@ -13,6 +13,7 @@ import { createApp } from "../../src/http/app.ts";
 import { factsFastPath } from "../../src/http/fast-path.ts";
 import { createLogger, type Level } from "../../src/log.ts";
 import { startServer } from "../../src/main.ts";
+import { rawRequest, type RawReply } from "../helpers/raw-http.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 import { TOKEN_CONFIG, TOKENS } from "./harness.ts";
 
@@ -42,35 +43,14 @@ class Lines {
   }
 }
 
-interface Raw {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-}
-
+/** A request to the server on `port`; a body is sent as JSON. */
 function send(
   port: number,
   r: { method: string; path: string; headers?: Record<string, string>; body?: unknown },
-): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const body = r.body === undefined ? undefined : JSON.stringify(r.body);
-    const headers: Record<string, string> = { host: `127.0.0.1:${port}`, ...r.headers };
-    if (body !== undefined) {
-      headers["content-type"] = "application/json";
-      headers["content-length"] = String(Buffer.byteLength(body));
-    }
-    const req = http.request(
-      { host: "127.0.0.1", port, method: r.method, path: r.path, headers, setHost: false, agent: false },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => (text += d));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
+): Promise<RawReply> {
+  if (r.body === undefined) return rawRequest(port, { method: r.method, path: r.path, headers: r.headers });
+  const headers = { ...r.headers, "content-type": "application/json" };
+  return rawRequest(port, { method: r.method, path: r.path, headers, body: JSON.stringify(r.body) });
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

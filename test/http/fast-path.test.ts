@@ -4,22 +4,17 @@
 // headers and body from both, and the fast path must be the one that answered it.
 
 import { getRequestListener } from "@hono/node-server";
-import http, { type IncomingHttpHeaders, type Server } from "node:http";
+import http, { type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { createApp } from "../../src/http/app.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
 import { factsFastPath } from "../../src/http/fast-path.ts";
+import { rawRequest, type RawReply, type RawRequest } from "../helpers/raw-http.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 import { TOKEN_CONFIG, TOKENS } from "./harness.ts";
 
 const LIMIT = 4096;
-
-interface Raw {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-}
 
 interface Side {
   services: TestServices;
@@ -66,42 +61,11 @@ async function close(s: Side): Promise<void> {
   await s.services.close();
 }
 
-interface Send {
-  method?: string;
-  path: string;
-  headers?: Record<string, string>;
-  /** Sent with Content-Length, or in chunks (no Content-Length) when an array. */
-  body?: string | string[];
-  /** The Host header; default 127.0.0.1:<port>. */
-  host?: string;
-}
+/** A request to one side: PUT unless it says otherwise. */
+type Send = Omit<RawRequest, "method"> & { method?: string };
 
-function send(s: Side, r: Send): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { host: r.host ?? `127.0.0.1:${s.port}`, ...r.headers };
-    if (typeof r.body === "string") headers["content-length"] = String(Buffer.byteLength(r.body));
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port: s.port,
-        method: r.method ?? "PUT",
-        path: r.path,
-        headers,
-        setHost: false,
-        agent: false,
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => (text += d));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      },
-    );
-    req.on("error", reject);
-    if (Array.isArray(r.body)) for (const chunk of r.body) req.write(chunk);
-    else if (r.body !== undefined) req.write(r.body);
-    req.end();
-  });
+function send(s: Side, r: Send): Promise<RawReply> {
+  return rawRequest(s.port, { ...r, method: r.method ?? "PUT" });
 }
 
 /**
@@ -109,7 +73,7 @@ function send(s: Side, r: Send): Promise<Raw> {
  * between two governors (decision ids, evaluation times). Each side's Content-Length, if it sends
  * one, must be its body's length.
  */
-function comparable(r: Raw) {
+function comparable(r: RawReply) {
   const pick = ["content-type", "location", "www-authenticate", "allow", "idempotent-replayed"];
   const headers = Object.fromEntries(pick.filter((h) => r.headers[h] !== undefined).map((h) => [h, r.headers[h]]));
   if (r.headers["content-length"] !== undefined)
@@ -141,7 +105,7 @@ async function pair(tokens: TokenConfig[] = []): Promise<{ lean: Side; hono: Sid
 }
 
 /** Sends the same request to both and expects the same reply; returns the lean side's. */
-async function same(p: { lean: Side; hono: Side }, r: Send, answeredFast = true): Promise<Raw> {
+async function same(p: { lean: Side; hono: Side }, r: Send, answeredFast = true): Promise<RawReply> {
   const before = p.lean.fast;
   const lean = await send(p.lean, r);
   const hono = await send(p.hono, r);

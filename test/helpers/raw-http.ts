@@ -1,0 +1,40 @@
+// One request over a socket of its own, exactly as given: the Host header as the test says
+// (127.0.0.1:<port> by default; Node adds none of its own), a string body with its
+// Content-Length, or an array of chunks sent without one. Resolves with status, headers and text.
+
+import http, { type IncomingHttpHeaders } from "node:http";
+
+export interface RawRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | string[];
+  /** The Host header; default 127.0.0.1:<port>. */
+  host?: string;
+}
+
+export interface RawReply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+export function rawRequest(port: number, r: RawRequest): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { host: r.host ?? `127.0.0.1:${port}`, ...r.headers };
+    if (typeof r.body === "string") headers["content-length"] = String(Buffer.byteLength(r.body));
+    const req = http.request(
+      { host: "127.0.0.1", port, method: r.method, path: r.path, headers, setHost: false, agent: false },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      },
+    );
+    req.on("error", reject);
+    if (Array.isArray(r.body)) for (const chunk of r.body) req.write(chunk);
+    else if (r.body !== undefined) req.write(r.body);
+    req.end();
+  });
+}
