@@ -67,33 +67,39 @@ function renderTimers() {
   if (timers.length === 0) return fill($("#timer-list"), h("p", { class: "muted", text: "No timer is pending." }));
   fill(
     $("#timer-list"),
-    h(
-      "table",
-      { class: "list compact" },
-      h("caption", { class: "sr-only", text: "Pending timers, soonest first" }),
-      h(
-        "thead",
-        {},
+    compactTable(
+      "list compact",
+      "Pending timers, soonest first",
+      ["Timer", "Kind", "Due"],
+      timers.map((t) =>
         h(
           "tr",
           {},
-          ["Timer", "Kind", "Due"].map((t) => h("th", { scope: "col", text: t })),
-        ),
-      ),
-      h(
-        "tbody",
-        {},
-        timers.map((t) =>
-          h(
-            "tr",
-            {},
-            h("th", { scope: "row" }, h("code", { text: t.name })),
-            h("td", { text: t.kind }),
-            h("td", {}, timeEl(t.dueAt)),
-          ),
+          h("th", { scope: "row" }, h("code", { text: t.name })),
+          h("td", { text: t.kind }),
+          h("td", {}, timeEl(t.dueAt)),
         ),
       ),
     ),
+  );
+}
+
+/** A table with a caption for screen readers, a row of column headings, and `rows`. */
+function compactTable(cls, caption, headings, rows) {
+  return h(
+    "table",
+    { class: cls },
+    h("caption", { class: "sr-only", text: caption }),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        headings.map((t) => h("th", { scope: "col", text: t })),
+      ),
+    ),
+    h("tbody", {}, rows),
   );
 }
 
@@ -193,39 +199,26 @@ async function loadUsage() {
       class: "muted",
       text: `${duration(Date.parse(usage.to) - Date.parse(usage.from))} shown on the timeline`,
     }),
-    h(
-      "table",
-      { class: "list compact usage" },
-      h("caption", { class: "sr-only", text: "Time in each state" }),
-      h(
-        "thead",
-        {},
-        h(
+    compactTable(
+      "list compact usage",
+      "Time in each state",
+      ["State", "Time", "Share"],
+      STATES.map((s) => {
+        const seconds = usage.seconds[s] ?? 0;
+        const share = Math.round((seconds / total) * 100);
+        return h(
           "tr",
           {},
-          ["State", "Time", "Share"].map((t) => h("th", { scope: "col", text: t })),
-        ),
-      ),
-      h(
-        "tbody",
-        {},
-        STATES.map((s) => {
-          const seconds = usage.seconds[s] ?? 0;
-          const share = Math.round((seconds / total) * 100);
-          return h(
-            "tr",
+          h("th", { scope: "row" }, badge(s)),
+          h("td", { text: duration(seconds * 1000) }),
+          h(
+            "td",
             {},
-            h("th", { scope: "row" }, badge(s)),
-            h("td", { text: duration(seconds * 1000) }),
-            h(
-              "td",
-              {},
-              h("span", { class: "bar" }, h("span", { class: `fill s-${s}`, dataset: { share } })),
-              ` ${share}%`,
-            ),
-          );
-        }),
-      ),
+            h("span", { class: "bar" }, h("span", { class: `fill s-${s}`, dataset: { share } })),
+            ` ${share}%`,
+          ),
+        );
+      }),
     ),
     h(
       "p",
