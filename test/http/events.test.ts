@@ -192,6 +192,31 @@ describe("live events", () => {
   });
 });
 
+/**
+ * `real`, whose first backlog read (decisionsSince) first runs `arrive`: what it posts commits
+ * and is published after the stream subscribed and before its backlog is read. `more` replaces
+ * other methods.
+ */
+function arrivingBeforeBacklog(
+  real: GovernorApi,
+  arrive: () => Promise<void>,
+  more: PropertyDescriptorMap = {},
+): GovernorApi {
+  let arrived = false;
+  return Object.create(real, {
+    ...more,
+    decisionsSince: {
+      value: async (after: string, limit: number, objectId?: string) => {
+        if (!arrived) {
+          arrived = true;
+          await arrive();
+        }
+        return real.decisionsSince(after, limit, objectId);
+      },
+    },
+  }) as GovernorApi;
+}
+
 describe("resuming from Last-Event-ID", () => {
   async function history(n: number): Promise<Decision[]> {
     await h.services.governor.putObject("w", { policy: "queue-worker" });
@@ -244,13 +269,8 @@ describe("resuming from Last-Event-ID", () => {
     const real = h.services.governor;
     // Committed and published after the stream subscribed, before the backlog is read.
     let late: Decision | null = null;
-    const governor: GovernorApi = Object.create(real, {
-      decisionsSince: {
-        value: async (after: string, limit: number, objectId?: string) => {
-          late ??= (await real.postFacts("x", { n: 99 })).decision;
-          return real.decisionsSince(after, limit, objectId);
-        },
-      },
+    const governor = arrivingBeforeBacklog(real, async () => {
+      late = (await real.postFacts("x", { n: 99 })).decision;
     });
     const { stream, close } = await through(governor, ds[0]!.id);
     try {
@@ -267,21 +287,13 @@ describe("resuming from Last-Event-ID", () => {
     const real = h.services.governor;
     // More than a page (200) of arrivals committed and published after the stream subscribed,
     // before its first page is read: every one is both in the backlog and in the live queue.
-    let late: Decision[] | null = null;
-    const governor: GovernorApi = Object.create(real, {
-      decisionsSince: {
-        value: async (after: string, limit: number, objectId?: string) => {
-          if (late === null) {
-            late = [];
-            for (let i = 0; i < 250; i++) late.push((await real.postFacts("x", { n: 1000 + i })).decision);
-          }
-          return real.decisionsSince(after, limit, objectId);
-        },
-      },
+    const late: Decision[] = [];
+    const governor = arrivingBeforeBacklog(real, async () => {
+      for (let i = 0; i < 250; i++) late.push((await real.postFacts("x", { n: 1000 + i })).decision);
     });
     const { stream, close } = await through(governor, ds[0]!.id);
     try {
-      expect((await stream.events(250)).map((f) => f.id)).toEqual(late!.map((d) => d.id));
+      expect((await stream.events(250)).map((f) => f.id)).toEqual(late.map((d) => d.id));
       const next = await real.postFacts("w", { n: 2000 });
       expect((await stream.event())!.id).toBe(next.decision.id);
     } finally {
@@ -296,21 +308,21 @@ describe("resuming from Last-Event-ID", () => {
     // the backlog was sent (the gap between a commit and its event).
     let late: Decision | null = null;
     let held: (() => void) | null = null;
-    const governor: GovernorApi = Object.create(real, {
-      watch: {
-        value: (listener: Parameters<GovernorApi["watch"]>[0]) =>
-          real.watch((change) => {
-            if (change.kind === "decision" && late === null) held = () => listener(change);
-            else listener(change);
-          }),
+    const governor = arrivingBeforeBacklog(
+      real,
+      async () => {
+        late = (await real.postFacts("x", { n: 99 })).decision;
       },
-      decisionsSince: {
-        value: async (after: string, limit: number, objectId?: string) => {
-          late ??= (await real.postFacts("x", { n: 99 })).decision;
-          return real.decisionsSince(after, limit, objectId);
+      {
+        watch: {
+          value: (listener: Parameters<GovernorApi["watch"]>[0]) =>
+            real.watch((change) => {
+              if (change.kind === "decision" && late === null) held = () => listener(change);
+              else listener(change);
+            }),
         },
       },
-    });
+    );
     const { stream, close } = await through(governor, ds[0]!.id);
     try {
       expect((await stream.events(2)).map((f) => f.id)).toEqual([ds[1]!.id, late!.id]);
