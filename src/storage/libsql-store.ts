@@ -124,8 +124,12 @@ export class LibsqlStore implements Store {
   }
 
   private async objectRows(sql: string, args: (string | number)[]): Promise<ObjectRecord[]> {
-    const rows = this.points ? this.points.all(sql, args) : (await this.client.execute({ sql, args })).rows;
-    return rows.map((r) => objectFromSql(r as unknown as ObjectSqlRow));
+    return (await this.hotRows(sql, args)).map((r) => objectFromSql(r as unknown as ObjectSqlRow));
+  }
+
+  /** Rows of a hot-path read: on the file's read connection, else through the client. */
+  private async hotRows(sql: string, args: (string | number)[]): Promise<Record<string, unknown>[]> {
+    return this.points ? this.points.all(sql, args) : (await this.client.execute({ sql, args })).rows;
   }
 
   async commit(batches: CommitBatch[]): Promise<void> {
@@ -268,10 +272,7 @@ export class LibsqlStore implements Store {
   /** The due-timer read, exposed so a test can check its query plan uses the due-time index. */
   /** Read on the point-read connection of a file: a burst reads a page of 8,192 per round. */
   async dueTimers(until: number, limit: number): Promise<DueTimer[]> {
-    const args = [until, limit];
-    const rows = this.points
-      ? this.points.all(DUE_TIMERS, args)
-      : (await this.client.execute({ sql: DUE_TIMERS, args })).rows;
+    const rows = await this.hotRows(DUE_TIMERS, [until, limit]);
     return rows.map((r) => ({
       objectId: r.object_id as string,
       name: r.name as string,
