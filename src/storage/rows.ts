@@ -124,7 +124,7 @@ export function filePath(url: string): string | null {
   return path === "" || path === ":memory:" ? null : path;
 }
 
-export function toObject(r: ObjectRow, timers: Timer[]): ObjectRecord {
+function toObject(r: ObjectRow, timers: Timer[]): ObjectRecord {
   return {
     id: r.id,
     policy: r.policy,
