@@ -78,6 +78,15 @@ describe("applyMergePatch", () => {
     expect(result.memory.a).toEqual({ b: 1 });
     expect(result.memory.a).not.toBe(patch.a);
   });
+
+  test("a `__proto__` key parsed from JSON stays a data key in the copy", () => {
+    const memory = JSON.parse('{"__proto__": {"polluted": true}, "keep": 1}') as JsonObject;
+    const result = applyMergePatch(memory, { a: 1 });
+    expect(Object.getPrototypeOf(result.memory)).toBe(Object.prototype);
+    expect(Object.keys(result.memory)).toEqual(["__proto__", "keep", "a"]);
+    expect(Object.getOwnPropertyDescriptor(result.memory, "__proto__")?.value).toEqual({ polluted: true });
+    expect((result.memory as { polluted?: unknown }).polluted).toBeUndefined();
+  });
 });
 
 describe("withDefaults", () => {
