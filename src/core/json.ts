@@ -33,19 +33,32 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * JSON text of a document, remembered per object: an arrival serializes its patch and the
- * memory after it once, for the size limits, and the commit stores that same text. Records and
- * their memory are never changed in place (every change makes new objects), which is what
- * makes remembering by identity safe.
+ * JSON text of a document, remembered per object for a while: an arrival serializes its patch
+ * and the memory after it once, for the size limits, and the commit moments later stores that
+ * same text. Records and their memory are never changed in place (every change makes new
+ * objects), which is what makes remembering by identity safe.
+ *
+ * Only recent texts are kept (two generations of `TEXTS_PER_GENERATION`): kept for as long as
+ * the object lived, every hot object's memory was held twice, as objects and as text, and the
+ * next arrival makes a new memory anyway. A text forgotten before its commit is made again.
  */
 export function jsonText(value: Json): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value);
-  let text = texts.get(value);
-  if (text === undefined) texts.set(value, (text = JSON.stringify(value)));
+  let text = texts.young.get(value) ?? texts.old.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    if (++texts.count > TEXTS_PER_GENERATION) {
+      texts.old = texts.young;
+      texts.young = new WeakMap();
+      texts.count = 1;
+    }
+    texts.young.set(value, text);
+  }
   return text;
 }
 
-const texts = new WeakMap<object, string>();
+const TEXTS_PER_GENERATION = 8192;
+const texts = { young: new WeakMap<object, string>(), old: new WeakMap<object, string>(), count: 0 };
 
 /** Serialized size in UTF-8 bytes. */
 export function jsonBytes(value: Json): number {

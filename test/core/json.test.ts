@@ -1,7 +1,7 @@
 // JSON values as plain data: structural equality, canonical text and serialized size.
 
 import { describe, expect, test } from "vitest";
-import { canonicalJson, isPlainObject, jsonBytes, jsonEqual } from "../../src/core/json.ts";
+import { canonicalJson, isPlainObject, jsonBytes, jsonEqual, jsonText } from "../../src/core/json.ts";
 import type { Json } from "../../src/core/types.ts";
 
 describe("jsonEqual", () => {
@@ -82,5 +82,29 @@ describe("isPlainObject", () => {
     [1, false],
   ])("%j -> %s", (value, expected) => {
     expect(isPlainObject(value)).toBe(expected);
+  });
+});
+
+describe("jsonText", () => {
+  /** A document that counts how often it is serialized. */
+  function counted(): { doc: Json; serialized: () => number } {
+    let n = 0;
+    const doc = { toJSON: () => (n++, { a: 1 }) } as unknown as Json;
+    return { doc, serialized: () => n };
+  }
+
+  test("serializes a document once while it is recent", () => {
+    const { doc, serialized } = counted();
+    expect(jsonText(doc)).toBe('{"a":1}');
+    expect(jsonText(doc)).toBe('{"a":1}');
+    expect(serialized()).toBe(1);
+  });
+
+  test("forgets a document after two generations of others, and serializes it again", () => {
+    const { doc, serialized } = counted();
+    jsonText(doc);
+    for (let i = 0; i < 20_000; i++) jsonText({ i });
+    expect(jsonText(doc)).toBe('{"a":1}');
+    expect(serialized()).toBe(2);
   });
 });
