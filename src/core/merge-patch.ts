@@ -66,7 +66,9 @@ function mergeObject(target: JsonObject, patch: JsonObject, path: string, change
 function copyOf(o: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const k in o) {
-    // A `__proto__` key is data in JSON; assignment would set the prototype instead.
+    // Own keys only, as a spread copies; and a `__proto__` key is data in JSON, where
+    // assignment would set the prototype instead.
+    if (!Object.hasOwn(o, k)) continue;
     if (k === "__proto__")
       Object.defineProperty(out, k, { value: o[k], enumerable: true, writable: true, configurable: true });
     else out[k] = o[k]!;

@@ -79,6 +79,13 @@ describe("applyMergePatch", () => {
     expect(result.memory.a).not.toBe(patch.a);
   });
 
+  test("the copy takes the memory's own keys only, as a spread would", () => {
+    const memory = Object.assign(Object.create({ inherited: 1 }) as JsonObject, { a: 1 });
+    const result = applyMergePatch(memory, { b: 2 });
+    expect(Object.keys(result.memory)).toEqual(["a", "b"]);
+    expect("inherited" in result.memory).toBe(false);
+  });
+
   test("a `__proto__` key parsed from JSON stays a data key in the copy", () => {
     const memory = JSON.parse('{"__proto__": {"polluted": true}, "keep": 1}') as JsonObject;
     const result = applyMergePatch(memory, { a: 1 });
