@@ -3,7 +3,7 @@
 
 import { isPlainObject, jsonEqual } from "./json.ts";
 import { formatSegment } from "./paths.ts";
-import type { JsonObject } from "./types.ts";
+import type { Json, JsonObject } from "./types.ts";
 
 export interface PatchResult {
   memory: JsonObject;
@@ -42,15 +42,15 @@ function mergeObject(target: JsonObject, patch: JsonObject, path: string, change
         // A scalar or array replaced by an object counts as a change of the key itself.
         if (current !== undefined) changed.push(here);
         const sub: string[] = [];
-        result[key] = mergeObject(base, value, here, sub);
+        put(result, key, mergeObject(base, value, here, sub));
         if (current === undefined) changed.push(...(sub.length > 0 ? sub : [here]));
       } else {
-        result[key] = mergeObject(base, value, here, changed);
+        put(result, key, mergeObject(base, value, here, changed));
       }
       continue;
     }
     if (current === undefined || !jsonEqual(current, value)) {
-      result[key] = value;
+      put(result, key, value);
       changed.push(here);
     }
   }
@@ -66,14 +66,20 @@ function mergeObject(target: JsonObject, patch: JsonObject, path: string, change
 function copyOf(o: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const k in o) {
-    // Own keys only, as a spread copies; and a `__proto__` key is data in JSON, where
-    // assignment would set the prototype instead.
-    if (!Object.hasOwn(o, k)) continue;
-    if (k === "__proto__")
-      Object.defineProperty(out, k, { value: o[k], enumerable: true, writable: true, configurable: true });
-    else out[k] = o[k]!;
+    // Own keys only, as a spread copies.
+    if (Object.hasOwn(o, k)) put(out, k, o[k]!);
   }
   return out;
+}
+
+/**
+ * `o[key] = value`, except that a `__proto__` key (data in JSON) becomes an own property, where
+ * assignment would set the prototype instead. Every key this module writes goes through here.
+ */
+function put(o: JsonObject, key: string, value: Json): void {
+  if (key === "__proto__")
+    Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  else o[key] = value;
 }
 
 /** Deep merge of defaults under memory: memory wins, objects merge, arrays replace. */
@@ -82,8 +88,8 @@ export function withDefaults(defaults: JsonObject, memory: JsonObject): JsonObje
   const out = copyOf(defaults);
   for (const key of Object.keys(memory)) {
     const m = memory[key]!;
-    const d = out[key];
-    out[key] = d !== undefined && isPlainObject(d) && isPlainObject(m) ? withDefaults(d, m) : m;
+    const d = Object.hasOwn(out, key) ? out[key] : undefined;
+    put(out, key, d !== undefined && isPlainObject(d) && isPlainObject(m) ? withDefaults(d, m) : m);
   }
   return out;
 }

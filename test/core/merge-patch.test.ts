@@ -94,9 +94,28 @@ describe("applyMergePatch", () => {
     expect(Object.getOwnPropertyDescriptor(result.memory, "__proto__")?.value).toEqual({ polluted: true });
     expect((result.memory as { polluted?: unknown }).polluted).toBeUndefined();
   });
+
+  test("a `__proto__` key in the patch is set as data, at the top and nested, never as the prototype", () => {
+    const patch = JSON.parse('{"__proto__": {"polluted": true}, "q": {"__proto__": 7}}') as JsonObject;
+    const result = applyMergePatch({ q: { depth: 1 } }, patch);
+    expect(Object.getPrototypeOf(result.memory)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(result.memory, "__proto__")?.value).toEqual({ polluted: true });
+    const q = result.memory.q as JsonObject;
+    expect(Object.getPrototypeOf(q)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(q, "__proto__")?.value).toBe(7);
+    expect(result.changed).toEqual(["$.__proto__.polluted", "$.q.__proto__"]);
+  });
 });
 
 describe("withDefaults", () => {
+  test("a `__proto__` key in memory stays data and takes no defaults from the prototype", () => {
+    const memory = JSON.parse('{"__proto__": {"a": 1}}') as JsonObject;
+    const out = withDefaults({ queue: { depth: 0 } }, memory);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.keys(out)).toEqual(["queue", "__proto__"]);
+    expect(Object.getOwnPropertyDescriptor(out, "__proto__")?.value).toEqual({ a: 1 });
+  });
+
   test.each<[string, JsonObject, JsonObject, JsonObject]>([
     [
       "defaults fill missing paths",
