@@ -6,7 +6,9 @@
 //   - the defaults: 256 objects of rules/queue-worker.json, 64 connections, a flat patch;
 //   - 1,000 objects of bench/policies/five-rules.json (five rules over nested memory), 32
 //     connections, nested patches.
-// Then the bytes a stored decision takes on disk (the decisions table and its indexes).
+// Each workload also prints the pages its commits write to the WAL, by table and index
+// (wal-pages.ts). Then the bytes a stored decision takes on disk (the decisions table and its
+// indexes).
 //
 // Options (environment): BENCH_SECONDS per run (default 5).
 
@@ -17,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { client, run, serveNodeOptions, type Load, type LoadResult } from "./load.ts";
+import { walPages, walPagesLine } from "./wal-pages.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -198,6 +201,12 @@ export async function factsBench(print: (line: string) => void = console.log): P
         `${r.cpuUs.toFixed(0)} µs (main thread ${r.mainUs.toFixed(0)})`;
       print(`  server CPU per request, all threads: bare hono ${bareCpu.toFixed(0)} µs`);
       print(`    vigil, full reply ${us(full)}; Prefer: return=minimal ${us(minimal)}`);
+      // The writer's side, by a measure the machine's noise does not move (wal-pages.ts).
+      const wal = await walPages(db, async () => {
+        const r = await run(vigil.url, load({ seconds: 1, headers: { prefer: "return=minimal" } }));
+        return r.requests - r.errors;
+      });
+      print(`  WAL ${walPagesLine(wal)}`);
       worst = Math.min(worst, full.rps / baseline, minimal.rps / baseline);
       workloads.push({ name: w.name, full: full.rps / baseline, minimal: minimal.rps / baseline });
     }
