@@ -1,8 +1,8 @@
 // POST /v1/objects/{id}/facts (durable, evaluated, group-committed) against a bare hono POST
 // handler measured in the same run, on the same machine, with the same client (load.ts). Figures
 // are ratios to that baseline: the machine is shared and noisy, so absolute numbers mean little
-// from one run to the next. Two workloads, each with the full reply and with
-// `Prefer: return=minimal`:
+// from one run to the next, and each figure is the median of a few rounds. Two workloads, each
+// with the full reply and with `Prefer: return=minimal`:
 //   - the defaults: 256 objects of rules/queue-worker.json, 64 connections, a flat patch;
 //   - 1,000 objects of bench/policies/five-rules.json (five rules over nested memory), 32
 //     connections, nested patches.
@@ -10,7 +10,7 @@
 // (wal-pages.ts). Then the bytes a stored decision takes on disk (the decisions table and its
 // indexes).
 //
-// Options (environment): BENCH_SECONDS per run (default 5).
+// Options (environment): BENCH_SECONDS per run (default 5), BENCH_FACTS_ROUNDS (default 3).
 
 import { createClient } from "@libsql/client";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -23,6 +23,21 @@ import { walPages, walPagesLine } from "./wal-pages.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_FACTS_ROUNDS ?? 3));
+
+interface Round {
+  /** The mean of the bare handler's rate before and after the round's two vigil runs. */
+  baseline: number;
+  full: LoadResult & { cpuUs: number; mainUs: number };
+  minimal: LoadResult & { cpuUs: number; mainUs: number };
+  bareCpuUs: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 const BARE = `
 import { Hono } from "hono";
@@ -162,7 +177,7 @@ export async function factsBench(print: (line: string) => void = console.log): P
       VIGIL_RULES_DIR: rules,
     });
     servers.push(vigil.child);
-    print(`client ${client}, ${SECONDS} s per run, file database (synchronous = FULL)`);
+    print(`client ${client}, ${SECONDS} s per run, ${ROUNDS} rounds, file database (synchronous = FULL)`);
     for (const w of WORKLOADS) {
       const ids = Array.from({ length: w.objects }, (_, i) => `${w.policy}-${i}`);
       await create(vigil.url, ids, w.policy);
@@ -182,33 +197,52 @@ export async function factsBench(print: (line: string) => void = console.log): P
       });
       await run(bare.url, { ...bareLoad(), seconds: 1 }); // warm-up
       await run(vigil.url, { ...load(), seconds: 1 });
-      const before = await measured(bare.child, () => run(bare.url, bareLoad()));
-      const full = await measured(vigil.child, () => run(vigil.url, load()));
-      const minimal = await measured(vigil.child, () =>
-        run(vigil.url, load({ headers: { prefer: "return=minimal" } })),
-      );
-      const after = await measured(bare.child, () => run(bare.url, bareLoad()));
-      const baseline = (before.rps + after.rps) / 2;
       print("");
       print(w.name);
-      print(`  baseline: bare hono POST handler = 1.00x (${Math.round(baseline)} req/s this run, before and after)`);
-      print(`  ${row("bare hono POST (before)", before, baseline)}`);
-      print(`  ${row("bare hono POST (after)", after, baseline)}`);
-      print(`  ${row("vigil POST facts, full reply", full, baseline)}`);
-      print(`  ${row("vigil POST facts, Prefer: return=minimal", minimal, baseline)}`);
-      const bareCpu = (before.cpuUs + after.cpuUs) / 2;
-      const us = (r: { cpuUs: number; mainUs: number }) =>
-        `${r.cpuUs.toFixed(0)} µs (main thread ${r.mainUs.toFixed(0)})`;
-      print(`  server CPU per request, all threads: bare hono ${bareCpu.toFixed(0)} µs`);
-      print(`    vigil, full reply ${us(full)}; Prefer: return=minimal ${us(minimal)}`);
+      // Rounds of bare, vigil (full), vigil (minimal), bare: each round's ratios are to the mean
+      // of its two baselines, and the median round is the figure (a shared machine's noise moves
+      // single runs by a fifth or more).
+      const rounds: Round[] = [];
+      for (let k = 1; k <= ROUNDS; k++) {
+        const before = await measured(bare.child, () => run(bare.url, bareLoad()));
+        const full = await measured(vigil.child, () => run(vigil.url, load()));
+        const minimal = await measured(vigil.child, () =>
+          run(vigil.url, load({ headers: { prefer: "return=minimal" } })),
+        );
+        const after = await measured(bare.child, () => run(bare.url, bareLoad()));
+        const baseline = (before.rps + after.rps) / 2;
+        rounds.push({ baseline, full, minimal, bareCpuUs: (before.cpuUs + after.cpuUs) / 2 });
+        print(
+          `  round ${k}: bare hono POST handler ${Math.round(baseline)} req/s (before ${Math.round(before.rps)}, after ${Math.round(after.rps)})`,
+        );
+        print(`    ${row("vigil POST facts, full reply", full, baseline)}`);
+        print(`    ${row("vigil POST facts, Prefer: return=minimal", minimal, baseline)}`);
+      }
+      const fullRatio = median(rounds.map((r) => r.full.rps / r.baseline));
+      const minimalRatio = median(rounds.map((r) => r.minimal.rps / r.baseline));
+      const range = (pick: (r: Round) => LoadResult) => {
+        const ratios = rounds.map((r) => pick(r).rps / r.baseline);
+        return `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}x`;
+      };
+      print(`  baseline: bare hono POST handler = 1.00x; median of ${ROUNDS} rounds (range):`);
+      print(`    vigil POST facts, full reply                 ${fullRatio.toFixed(2)}x (${range((r) => r.full)})`);
+      print(
+        `    vigil POST facts, Prefer: return=minimal     ${minimalRatio.toFixed(2)}x (${range((r) => r.minimal)})`,
+      );
+      const us = (pick: (r: Round) => { cpuUs: number; mainUs: number }) =>
+        `${median(rounds.map((r) => pick(r).cpuUs)).toFixed(0)} µs (main thread ${median(rounds.map((r) => pick(r).mainUs)).toFixed(0)})`;
+      print(
+        `  server CPU per request, all threads, median: bare hono ${median(rounds.map((r) => r.bareCpuUs)).toFixed(0)} µs`,
+      );
+      print(`    vigil, full reply ${us((r) => r.full)}; Prefer: return=minimal ${us((r) => r.minimal)}`);
       // The writer's side, by a measure the machine's noise does not move (wal-pages.ts).
       const wal = await walPages(db, async () => {
         const r = await run(vigil.url, load({ seconds: 1, headers: { prefer: "return=minimal" } }));
         return r.requests - r.errors;
       });
       print(`  WAL ${walPagesLine(wal)}`);
-      worst = Math.min(worst, full.rps / baseline, minimal.rps / baseline);
-      workloads.push({ name: w.name, full: full.rps / baseline, minimal: minimal.rps / baseline });
+      worst = Math.min(worst, fullRatio, minimalRatio);
+      workloads.push({ name: w.name, full: fullRatio, minimal: minimalRatio });
     }
     print(`goal: vigil POST facts >= 0.50x of the baseline (long-term aim 0.70x); lowest here ${worst.toFixed(2)}x`);
   } finally {

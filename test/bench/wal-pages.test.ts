@@ -53,6 +53,17 @@ describe("walPages", () => {
     expect(walPagesLine(w)).toMatch(/^\d+\.\d\d pages an arrival \(\d+ a commit, 40\.0 arrivals a commit\): /);
   });
 
+  test("counts the commits when the WAL had been copied back whole and starts over under the reader", async () => {
+    const { path, db } = database();
+    writeFive(db, 10);
+    db.exec("PRAGMA wal_checkpoint(FULL)");
+    const w = await walPages(path, async () => writeFive(db, 40));
+    db.close();
+    expect(w.commits).toBe(5);
+    expect(w.arrivals).toBe(200);
+    expect(new Map(w.byTree).get("t")).toBeGreaterThanOrEqual(10);
+  });
+
   test("reads from a frame on, and counts nothing after the last commit", () => {
     const { path, db } = database();
     writeFive(db, 5);
