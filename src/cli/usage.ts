@@ -78,7 +78,7 @@ const USAGES: Record<CommandName, CommandUsage> = {
     arguments: [],
     exits: [
       [0, "stopped by SIGINT or SIGTERM"],
-      [1, "the server cannot start"],
+      [1, "the server cannot start, or its shutdown overran VIGIL_DRAIN_TIMEOUT"],
       [2, "invalid configuration or usage"],
     ],
   },
