@@ -60,7 +60,14 @@ export class GroupCommitter {
     setImmediate(() => {
       this.scheduled = false;
       this.launch();
+      // An eager group may have emptied the queue and committed meanwhile: then this was the
+      // last thing keeping the committer busy.
+      this.wakeIfIdle();
     });
+  }
+
+  private wakeIfIdle(): void {
+    if (!this.busy) for (const r of this.idlers.splice(0)) r();
   }
 
   private launch(): void {
@@ -70,7 +77,7 @@ export class GroupCommitter {
       void this.send(group).finally(() => {
         this.inFlight--;
         this.schedule();
-        if (!this.busy) for (const r of this.idlers.splice(0)) r();
+        this.wakeIfIdle();
       });
     }
   }

@@ -150,6 +150,20 @@ describe("grouping", () => {
     expect(committer.stats).toEqual({ transactions: 3, batches: 5 });
     expect(await stored(store)).toEqual(["a", "b", "c", "d", "e"]);
   });
+
+  test("idle() settles after a turn of exactly eagerBatches arrivals, sent at once and committed before the turn ends", async () => {
+    // The first arrival schedules a send for the end of the turn; the fourth fills an eager
+    // group, which goes at once and commits before that scheduled send finds an empty queue.
+    const store = new FaultyStore();
+    const committer = new GroupCommitter(store, 512, 2, 4);
+    const commits = ["a", "b", "c", "d"].map((id) => committer.commit(arrival(id)));
+    const idle = track(committer.idle());
+    await Promise.all(commits);
+    await flush();
+    expect(store.calls).toEqual([["a", "b", "c", "d"]]);
+    expect(committer.busy).toBe(false);
+    expect(idle.state).toBe("resolved");
+  });
 });
 
 describe("a failing batch", () => {
