@@ -64,13 +64,18 @@ function reply(id, error) {
  */
 function commitJoined(writes) {
   if (writes.length > 1) {
+    let joined = false;
     try {
       write(writes.flatMap((w) => w.statements));
+      joined = true;
+    } catch {
+      // one by one below
+    }
+    // Outside the try: once the joined transaction is durable, nothing may write it again.
+    if (joined) {
       transactions++;
       for (const w of writes) reply(w.id);
       return;
-    } catch {
-      // one by one below
     }
   }
   for (const w of writes) {
