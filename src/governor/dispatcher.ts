@@ -34,6 +34,10 @@ interface Lane {
   running: boolean;
   /** Set while the head of the queue waits out its backoff. */
   wait: TimerHandle | null;
+  /** The action claimed for sending, while it is. */
+  current: string | null;
+  /** The action in flight when its object was forgotten: it reports, but is not tried again. */
+  forgotten: string | null;
 }
 
 export class Dispatcher {
@@ -87,6 +91,7 @@ export class Dispatcher {
     const lane = this.lanes.get(objectId);
     if (!lane) return;
     lane.queue = [];
+    lane.forgotten = lane.current;
     if (lane.wait) this.clock.clearTimeout(lane.wait);
     lane.wait = null;
     // A lane that is sending removes itself when the send is done.
@@ -115,7 +120,8 @@ export class Dispatcher {
 
   private lane(objectId: string): Lane {
     let lane = this.lanes.get(objectId);
-    if (!lane) this.lanes.set(objectId, (lane = { queue: [], running: false, wait: null }));
+    if (!lane)
+      this.lanes.set(objectId, (lane = { queue: [], running: false, wait: null, current: null, forgotten: null }));
     return lane;
   }
 
@@ -152,7 +158,13 @@ export class Dispatcher {
         return head;
       });
       if (!claimed) continue;
-      await this.attempt(claimed, lane);
+      lane.current = claimed.id;
+      try {
+        await this.attempt(claimed, lane);
+      } finally {
+        lane.current = null;
+        if (lane.forgotten === claimed.id) lane.forgotten = null;
+      }
     }
   }
 
@@ -171,7 +183,9 @@ export class Dispatcher {
         ? tried
         : { ...tried, nextAttemptAt: this.clock.now() + backoffMs(tried.attempts, this.retry, this.random) };
       await this.report(() => this.hooks.failed(next, message, final));
-      if (!final) lane.queue.unshift(next);
+      // A retry of an action whose object was forgotten meanwhile (deleted) would go to
+      // whatever has its id now.
+      if (!final && lane.forgotten !== action.id) lane.queue.unshift(next);
       return;
     }
     this.sending--;

@@ -65,9 +65,18 @@ export class SubstrateSync {
     return driver[action.kind]({ objectId: object.id, config: object.substrate.config });
   }
 
+  /**
+   * The object an action was decided for, or undefined: deleted, or created again under the
+   * same id since (a call still in flight for the deleted one must not move the new one).
+   */
+  private async ownerOf(action: ActionRecord): Promise<ObjectRecord | undefined> {
+    const object = await this.d.table.take(action.objectId);
+    return object && object.createdAt <= action.createdAt ? object : undefined;
+  }
+
   /** Records a driver's confirmation; moves waking -> active, sleeping -> dormant. No evaluation. */
   async confirm(action: ActionRecord, observation: Observation): Promise<void> {
-    const object = await this.d.table.take(action.objectId);
+    const object = await this.ownerOf(action);
     const now = this.d.clock.now();
     const done = { ...action, status: "confirmed" as const, lastError: null, updatedAt: now };
     if (!object) return;
@@ -86,7 +95,7 @@ export class SubstrateSync {
   async failed(action: ActionRecord, error: string, final: boolean): Promise<void> {
     const { table, events } = this.d;
     const now = this.d.clock.now();
-    const object = await table.take(action.objectId);
+    const object = await this.ownerOf(action);
     if (!final) {
       await table.commitAction({ ...action, status: "pending", lastError: error, updatedAt: now });
       events.emit("action:retrying", action, error);

@@ -354,6 +354,27 @@ describe("forget and close", () => {
     r.dispatcher.forget("never-seen"); // a no-op
   });
 
+  test("an action in flight when its object is forgotten reports its failure but is not tried again", async () => {
+    const r = rig();
+    r.dispatcher.enqueue([action("a1", "A"), action("a2", "A")]);
+    await flush();
+    r.dispatcher.forget("A");
+    // The object is created again under the same id, and decides anew.
+    r.dispatcher.enqueue([action("a3", "A")]);
+    r.call("a1").fail(new Error("busy"));
+    await flush();
+    await r.clock.advance(10 * RETRY.maxMs);
+    expect(r.failures.map((f) => [f.action.id, f.final])).toEqual([["a1", false]]);
+    expect(r.sent("a1")).toBe(1);
+    expect(r.sent("a2")).toBe(0);
+    // The new object's action goes after the forgotten one's call, and its own retries still happen.
+    expect(r.log).toEqual(["send a1#1", "retrying a1", "send a3#1"]);
+    r.call("a3").fail(new Error("busy"));
+    await flush();
+    await r.clock.advance(10 * RETRY.maxMs);
+    expect(r.sent("a3")).toBe(2);
+  });
+
   test("close stops backoff timers and sends nothing more; the call in flight still reports", async () => {
     const r = rig();
     r.dispatcher.enqueue([action("a1", "A"), action("a2", "A"), action("b1", "B")]);

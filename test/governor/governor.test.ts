@@ -330,6 +330,24 @@ describe("the outbox", () => {
     expect(d!.actions[0]!.status).toBe("superseded");
   });
 
+  test("an object deleted and created again is not moved by its predecessor's action still in flight", async () => {
+    const s = await setup();
+    const substrate = { driver: "simulated", config: { startMs: 500 } };
+    await s.governor.putObject("w9", { policy: "queue-worker", substrate });
+    await s.governor.postFacts("w9", { queue: { depth: 3 } }); // the old object's start is sent
+    await s.advance(100);
+    expect(await s.governor.deleteObject("w9", "keep")).toBe(true);
+    await s.governor.putObject("w9", { policy: "queue-worker", substrate });
+    const wake = await s.governor.postFacts("w9", { queue: { depth: 3 } });
+    expect(wake.object.state).toBe("waking");
+    await s.advance(400); // the old start reports: it was for the deleted object
+    expect((await s.governor.getObject("w9"))!.state).toBe("waking");
+    await s.advance(500); // the new object's own start, sent after the old one's call
+    expect((await s.governor.getObject("w9"))!.state).toBe("active");
+    const d = await s.governor.getDecision(wake.decision.id);
+    expect(d!.actions.map((a) => a.status)).toEqual(["confirmed"]);
+  });
+
   test("pending actions are dispatched again after a restart", async () => {
     const url = tempDb();
     const s1 = await makeServices({ store: new LibsqlStore({ url }) });
