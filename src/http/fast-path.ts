@@ -46,7 +46,7 @@ export function factsFastPath(deps: FastPathDeps): (req: IncomingMessage, res: S
     if (!(put ? policies : req.method === "POST")) return false;
     const m = (put ? OBJECT : FACTS).exec(req.url ?? "");
     const host = req.headers.host;
-    if (!m || host === undefined || !PLAIN_HOST.test(host)) return false;
+    if (!m || host === undefined || !PLAIN_HOST.test(host) || !plain(req, m[1]!, host)) return false;
     const origin = req.headers.origin;
     // Without tokens everything is visible (loopback development).
     let secrets = true;
@@ -64,6 +64,20 @@ export function factsFastPath(deps: FastPathDeps): (req: IncomingMessage, res: S
     void answer(deps, req, res, put, m[1]!, secrets);
     return true;
   };
+}
+
+/**
+ * What hono's adapter would read another way is left to it: an id of `.` or `..` (a dot segment,
+ * which the URL it builds removes), a port past 65535 (a URL it cannot build), and a header
+ * sent twice (Node keeps the first Host, Authorization or Content-Type; the adapter joins them).
+ */
+function plain(req: IncomingMessage, id: string, host: string): boolean {
+  if (id === "." || id === "..") return false;
+  const colon = host.indexOf(":");
+  if (colon >= 0 && Number(host.slice(colon + 1)) > 65_535) return false;
+  let names = 0;
+  for (const _ in req.headers) names++;
+  return req.rawHeaders.length === 2 * names;
 }
 
 /** Answers a request that passed the gate; every failure goes through the one error map. */
@@ -143,7 +157,7 @@ function problemReply(body: ReturnType<typeof problemBody>, headers: Record<stri
   };
 }
 
-/** A header hono would read: one value (Node joins repeated ones). */
+/** A header hono would read: one value (a header sent twice never gets here, see `plain`). */
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v.join(", ") : v;
@@ -166,9 +180,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
         reject(new TooLarge(message));
       } else chunks.push(chunk);
     });
-    req.on("end", () =>
-      resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")),
-    );
+    req.on("end", () => {
+      const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
+      // A byte order mark is not part of the text, as hono's adapter (TextDecoder) reads it.
+      resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    });
     req.on("error", reject);
   });
 }

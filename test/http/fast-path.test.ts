@@ -303,6 +303,42 @@ describe("PUT /v1/objects/{id} on the fast path answers as hono does", () => {
   });
 });
 
+describe("requests hono's adapter reads its own way", () => {
+  test("an id of `.` or `..` is a dot segment: left to hono, which removes it from the URL", async () => {
+    const p = await pair();
+    for (const path of ["/v1/objects/.", "/v1/objects/.."])
+      await same(p, { path, headers: json, body: body({ policy: "queue-worker" }) }, false);
+    for (const path of ["/v1/objects/./facts", "/v1/objects/../facts"])
+      await same(p, { method: "POST", path, headers: json, body: body({ facts: {} }) }, false);
+    expect((await send(p.lean, { path: "/v1/objects/..", headers: json, body: "{}" })).status).toBe(404);
+  });
+
+  test("a header sent twice is left to hono, which joins the values", async () => {
+    const p = await pair();
+    const twice = { "content-type": ["application/json", "text/plain"] };
+    expect(
+      (await same(p, { path: "/v1/objects/w1", headers: twice, body: body({ policy: "queue-worker" }) }, false)).status,
+    ).toBe(415);
+  });
+
+  test("a port past 65535 in Host is left to hono", async () => {
+    const p = await pair();
+    await same(p, { path: "/v1/objects/w1", host: "localhost:99999", headers: json, body: "{}" }, false);
+  });
+
+  test("a body that starts with a byte order mark is read without it, as hono reads it", async () => {
+    const p = await pair();
+    const put = await same(p, {
+      path: "/v1/objects/w1",
+      headers: json,
+      body: `\uFEFF${body({ policy: "queue-worker" })}`,
+    });
+    expect(put.status).toBe(201);
+    const facts = { method: "POST", path: "/v1/objects/w1/facts", headers: json };
+    expect((await same(p, { ...facts, body: ["\uFEFF", body({ facts: { queue: { depth: 0 } } })] })).status).toBe(200);
+  });
+});
+
 describe("POST /v1/objects/{id}/facts on the fast path answers as hono does", () => {
   test("200, and the problems of its checks", async () => {
     const p = await pair();
