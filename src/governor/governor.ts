@@ -188,7 +188,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       },
       counts: () => census.counts(),
     });
-    this.ingest = new Ingest({ table, arrival, store, policy, clock });
+    this.ingest = new Ingest({ table, arrival, store, policy, loaded: compiled, clock });
     this.dryRun = { table, arrival, policy, clock };
   }
 

@@ -17,6 +17,8 @@ export interface IngestDeps {
   arrival: ArrivalPipeline;
   store: Store;
   policy: (name: string, path: string) => CompiledPolicy;
+  /** The policy loaded now under a name, if any. */
+  loaded: (name: string) => CompiledPolicy | null;
   clock: Clock;
 }
 
@@ -46,7 +48,7 @@ export class Ingest {
             throw conflict(
               `Idempotency-Key "${idempotencyKey}" was used; its decision ${seen.decisionId} is no longer kept`,
             );
-          return { object, decision, replayed: true };
+          return { object, decision, replayed: true, version: this.d.loaded(object.policy)?.version ?? null };
         }
       }
       const policy = this.d.policy(object.policy, "$.policy");
@@ -56,7 +58,7 @@ export class Ingest {
         { trigger: { kind: "facts" }, at: this.d.clock.now(), patch: facts },
         idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint },
       );
-      return { ...done, replayed: false };
+      return { ...done, replayed: false, version: policy.version };
     });
   }
 

@@ -45,6 +45,11 @@ export interface FactsResult {
   decision: Decision;
   /** True when an Idempotency-Key was seen before: nothing was applied this time. */
   replayed: boolean;
+  /**
+   * The version of the object's policy loaded now, as GET /v1/objects/{id} shows it (null: not
+   * loaded). A replay's decision may have been taken under an older one.
+   */
+  version: string | null;
 }
 
 export interface BatchItem {

@@ -109,8 +109,8 @@ export function minimalDecisionView(
  * The reply to facts: the object after the arrival and the decision it took. `secrets` as for
  * {@link objectView}; hidden unless the caller says otherwise.
  */
-export function factsView(r: { object: ObjectRecord; decision: Decision }, secrets = false) {
-  return { object: objectView(r.object, r.decision.policy.version, secrets), decision: decisionView(r.decision) };
+export function factsView(r: { object: ObjectRecord; decision: Decision; version: string | null }, secrets = false) {
+  return { object: objectView(r.object, r.version, secrets), decision: decisionView(r.decision) };
 }
 
 /** One item of `POST /v1/facts`: its decision's id and outcome, or its problem. */

@@ -219,6 +219,20 @@ describe("facts", () => {
     expect(reordered.replayed).toBe(true);
   });
 
+  test("a replay after a policy change names the policy loaded now, not the old decision's", async () => {
+    const s = await setup();
+    await s.governor.putObject("w1", { policy: "on-demand" });
+    const first = await s.governor.postFacts("w1", { a: 1 }, "key-1");
+    expect(first.version).toBe(s.policies.get("on-demand")!.version);
+    await s.governor.putObject("w1", { policy: "continuous-monitor" });
+    const again = await s.governor.postFacts("w1", { a: 1 }, "key-1");
+    expect(again.replayed).toBe(true);
+    expect(again.decision.policy).toEqual(first.decision.policy);
+    expect(again.object.policy).toBe("continuous-monitor");
+    expect(again.version).toBe(s.policies.get("continuous-monitor")!.version);
+    expect(again.version).not.toBe(first.decision.policy.version);
+  });
+
   test("a batch fails item by item", async () => {
     const s = await setup();
     await s.governor.putObject("a", { policy: "queue-worker" });
