@@ -12,11 +12,10 @@
 // sums are kept, so nothing grows with the number of objects; and since a change ends one stay
 // and begins the next at the same `t`, the seconds never go down.
 //
-// The one blind spot: a change reports the object's previous record from the hot set, and with
-// VIGIL_HOT_OBJECTS=0 a dormant object is not kept there. A dormant object that wakes is still
-// counted right (only dormant objects can be missing), but one deleted while out of memory
-// stays in its count, and one moved to another policy stays in its old policy's, until the
-// server restarts.
+// A change reports the record it replaced: the hot copy, or, for a dormant object not held in
+// memory (VIGIL_HOT_OBJECTS=0, or dropped from the hot set meanwhile), the record its mailbox
+// task took (governor/object-table.ts), so that a policy change or a delete still moves it out
+// of the count it was in.
 
 import type { Clock } from "../core/clock.ts";
 import type { ObjectCount } from "../core/store.ts";
@@ -57,9 +56,9 @@ export class Census {
 
   /**
    * A change of an object, just committed (see TableObserver.replaced). Without `before` the
-   * object is new (its decision has trigger `create`) or was dormant and not kept in memory
-   * (an object that is not dormant always is). Called for every commit: most change neither
-   * state nor policy, and cost two comparisons.
+   * object is new (its decision has trigger `create`), or else is taken to have been dormant
+   * (an object that is not dormant is always in memory). Called for every commit: most change
+   * neither state nor policy, and cost two comparisons.
    */
   replaced(before: ObjectRecord | undefined, after: ObjectRecord, decision: Decision | null): void {
     if (!before) {

@@ -19,8 +19,9 @@ export interface TableObserver {
   /** A group commit's transaction is durable, with `batches` arrivals in it. */
   committed?(batches: number): void;
   /**
-   * An object's committed record replaced `before`: its hot copy, or undefined when it had
-   * none (a new object, or a dormant one not kept in memory). `decision` is the one stored with it.
+   * An object's committed record replaced `before`: its hot copy, or the record its mailbox
+   * task took; undefined for a new object, or a change made without taking it first (none is
+   * today). `decision` is the one stored with it.
    */
   replaced?(before: ObjectRecord | undefined, after: ObjectRecord, decision: Decision | null): void;
   /** An object was deleted; `before` as in `replaced`. */
@@ -56,6 +57,13 @@ export class ObjectTable {
     if (observer.committed) this.committer.onCommitted = observer.committed;
   }
 
+  /**
+   * What `take` gave each task still running in its object's mailbox, updated by its commits:
+   * the record a change replaces when the object is not held in memory (a hot set of 0, or its
+   * dormant copy dropped meanwhile), so that the observer still learns where it was.
+   */
+  private readonly taken = new Map<string, ObjectRecord>();
+
   /** The object's hot copy, if it is in memory; reads nothing. */
   peek(id: string): ObjectRecord | undefined {
     return this.awake.get(id) ?? this.dormant.get(id);
@@ -75,15 +83,16 @@ export class ObjectTable {
     const hot = this.peek(id);
     if (hot) {
       this.keep(hot);
+      this.taken.set(id, hot);
       return hot;
     }
     const row = await this.coldReads.get(id);
     if (!row) return undefined;
     // A task queued behind another may find the object already brought in.
-    const meanwhile = this.peek(id);
-    if (meanwhile) return meanwhile;
-    this.keep(row);
-    return row;
+    const found = this.peek(id) ?? row;
+    this.keep(found);
+    this.taken.set(id, found);
+    return found;
   }
 
   /** Objects in memory, awake and dormant. */
@@ -93,7 +102,16 @@ export class ObjectTable {
 
   /** Runs `task` in the object's mailbox, after every task already queued for it. */
   run<T>(id: string, task: () => Promise<T>): Promise<T> {
-    return this.mailboxes.run(id, task);
+    return this.mailboxes.run(id, () => this.forgetting(id, task));
+  }
+
+  /** Runs a mailbox task; what it took is forgotten when it ends. */
+  private async forgetting<T>(id: string, task: () => Promise<T>): Promise<T> {
+    try {
+      return await task();
+    } finally {
+      this.taken.delete(id);
+    }
   }
 
   /**
@@ -108,7 +126,7 @@ export class ObjectTable {
           `object "${id}" already has ${this.mailboxLimit} requests waiting (VIGIL_MAILBOX_LIMIT); retry after a moment`,
         ),
       );
-    return this.mailboxes.run(id, task);
+    return this.mailboxes.run(id, () => this.forgetting(id, task));
   }
 
   /** Commits one change (grouped with others), then makes it the hot copy. Call in the mailbox. */
@@ -121,7 +139,7 @@ export class ObjectTable {
       before.policy === o.policy &&
       before.substrate.driver === o.substrate.driver;
     await this.committer.commit(same ? { ...batch, keysUnchanged: true } : batch);
-    this.observer.replaced?.(this.peek(batch.object.id), batch.object, batch.decision);
+    this.replaced(batch.object, batch.decision);
     this.keep(batch.object);
     for (const op of batch.timerOps) if (op.op === "set") this.timerSet(op.dueAt!);
   }
@@ -130,7 +148,7 @@ export class ObjectTable {
   async commitAction(update: ActionUpdate): Promise<void> {
     await this.store.updateAction(update);
     if (update.object) {
-      this.observer.replaced?.(this.peek(update.object.id), update.object, update.decision ?? null);
+      this.replaced(update.object, update.decision ?? null);
       this.keep(update.object);
     }
   }
@@ -138,7 +156,8 @@ export class ObjectTable {
   /** Deletes the object and its history from the store and the table. Call in the mailbox. */
   async delete(id: string): Promise<boolean> {
     const deleted = await this.store.deleteObject(id);
-    if (deleted) this.observer.deleted?.(this.peek(id));
+    if (deleted) this.observer.deleted?.(this.peek(id) ?? this.taken.get(id));
+    this.taken.delete(id);
     this.awake.delete(id);
     this.dormant.delete(id);
     return deleted;
@@ -161,6 +180,13 @@ export class ObjectTable {
   async idle(): Promise<void> {
     await this.mailboxes.idle();
     await this.committer.idle();
+  }
+
+  /** Tells the observer of a committed change, with the record it replaced if known. */
+  private replaced(after: ObjectRecord, decision: Decision | null): void {
+    const id = after.id;
+    this.observer.replaced?.(this.peek(id) ?? this.taken.get(id), after, decision);
+    if (this.taken.has(id)) this.taken.set(id, after);
   }
 
   /** Makes `object` the hot copy, in the set its state belongs to, most recently used. */

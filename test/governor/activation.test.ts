@@ -146,6 +146,26 @@ describe("commits", () => {
   });
 });
 
+describe("the census without a hot set", () => {
+  test("follows a dormant object out of memory to another policy, and out of its count when deleted", async () => {
+    const { g } = governor(new MemoryStore(), 0);
+    await g.start();
+    const rows = () => g.censusRows().map((r) => [r.policy, r.state, r.objects]);
+    await g.putObject("o1", { policy: "on-demand" });
+    await g.putObject("o2", { policy: "on-demand" });
+    expect(rows()).toEqual([["on-demand", "dormant", 2]]);
+    await g.putObject("o1", { policy: "nightly-report" });
+    expect(rows()).toEqual(
+      expect.arrayContaining([
+        ["on-demand", "dormant", 1],
+        ["nightly-report", "dormant", 1],
+      ]),
+    );
+    await g.deleteObject("o2", "keep");
+    expect(rows().filter(([, , n]) => n !== 0)).toEqual([["nightly-report", "dormant", 1]]);
+  });
+});
+
 describe("listing", () => {
   test("with a state and a policy, reads by the one fewer objects have (by the census)", async () => {
     const store = new CountingStore();
