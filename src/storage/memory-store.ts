@@ -197,14 +197,16 @@ export class MemoryStore implements Store {
       .map(copy);
   }
 
+  /** As the SQL store does it: an unknown action changes nothing, but the object and decision still go in. */
   async updateAction(u: ActionUpdate): Promise<void> {
     const a = this.actions.get(u.id);
-    if (!a) return;
     const { object, decision, ...rest } = u;
-    this.actions.set(u.id, { ...a, ...rest });
+    if (a) this.actions.set(u.id, { ...a, ...rest });
     if (decision) {
       this.decisions.set(decision.id, copy(decision));
-      this.decisionCounts.set(decision.objectId, (this.decisionCounts.get(decision.objectId) ?? 0) + 1);
+      // Counted on the object's row, as its UPDATE in the SQL store counts it.
+      if (object && this.objects.has(object.id))
+        this.decisionCounts.set(decision.objectId, (this.decisionCounts.get(decision.objectId) ?? 0) + 1);
     }
     if (object && this.objects.has(object.id)) {
       const timers = this.objects.get(object.id)!.timers;

@@ -607,6 +607,23 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       expect(await store.pendingActions()).toEqual([]);
     });
 
+    test("updateAction of an action the store does not hold changes no action, and still writes the object", async () => {
+      const o = makeObject({ id: "x", state: "waking", stateSince: T0 });
+      await store.commit([arrivalBatch(o, "dec-1", { actions: [{ id: "act-1", kind: "start" }] })]);
+      const moved: ObjectRecord = { ...o, state: "active", stateSince: T0 + 5, updatedAt: T0 + 5 };
+      await store.updateAction({
+        id: "act-unknown",
+        status: "confirmed",
+        attempts: 1,
+        nextAttemptAt: T0 + 5,
+        lastError: null,
+        updatedAt: T0 + 5,
+        object: moved,
+      });
+      expect((await store.getObject("x"))?.state).toBe("active");
+      expect((await store.pendingActions()).map((a) => a.id)).toEqual(["act-1"]);
+    });
+
     test("objects are counted per policy and state, and pending timers in all", async () => {
       expect(await store.countObjects()).toEqual([]);
       expect(await store.countTimers()).toBe(0);
