@@ -262,10 +262,11 @@ export class ProcessDriver implements Driver {
    */
   private ended(objectId: string, p: Governed, exit: Exit): void {
     if (!p.settle(exit)) return;
-    if (this.live.get(objectId) === p) {
-      this.live.delete(objectId);
-      this.lastExit.set(objectId, { pid: p.pid, ...exit });
-    }
+    // A tree released with `keep` is no longer governed: its end is nobody's business here,
+    // least of all that of a new object under the same id.
+    if (this.live.get(objectId) !== p) return;
+    this.live.delete(objectId);
+    this.lastExit.set(objectId, { pid: p.pid, ...exit });
     if (p.stopping || this.closed) return;
     this.leftovers.sweep(p.tree, p.graceMs);
     const observation: Observation = { status: "stopped", at: this.clock.now(), pid: p.pid, ...exit, reason: "exited" };

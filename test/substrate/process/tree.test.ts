@@ -200,6 +200,22 @@ describe("a forking tree on the process substrate", () => {
     expect((await d.observe(ended)).status).toBe("stopped");
   });
 
+  test("a tree released with keep is governed no more: its leader's exit stops nothing and reports nothing", async () => {
+    const d = newDriver();
+    const seen: string[] = [];
+    d.onObservation((id, o) => seen.push(`${id} ${o.status}`));
+    const kept = target(FORKING, "kept");
+    const pid = (await d.start(kept)).pid as number;
+    trees.push(pid);
+    await until(() => shells(groupMembers(pid)).length >= 3);
+    await d.release(kept, "keep");
+    process.kill(pid, "SIGKILL"); // the leader ends on its own, after Vigil let the tree go
+    await until(() => readStat(pid) === null || isGone(readStat(pid)!));
+    await witnessWrites();
+    await growing("child", "grandchild");
+    expect(seen).toEqual([]);
+  });
+
   test("after a restart, leftovers of a leader that died meanwhile are stopped", async () => {
     const a = newDriver();
     const t = target(FORKING);
