@@ -384,6 +384,19 @@ test("ending the streams of a governor (at shutdown) ends every open stream", as
   expect(eventHub(h.services.governor).size).toBe(0);
 });
 
+describe("HEAD", () => {
+  test("answers with the stream's headers and starts no stream", async () => {
+    const hub = eventHub(h.services.governor);
+    for (let i = 0; i < 3; i++) {
+      const res = await h.app.request("/v1/events", { method: "HEAD" });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("text/event-stream");
+      expect(res.body).toBeNull();
+    }
+    expect(hub.size).toBe(0);
+  });
+});
+
 describe("problems before the stream starts", () => {
   test.each([
     ["an unknown type", "?types=decision,timer", {}, "$.query.types"],

@@ -45,8 +45,9 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps): v
         "with status `dispatched`, `retrying`, `confirmed`, `failed` or `superseded` (replaced by a newer " +
         "decision before it reached the driver). Each event's `id:` is the decision's or " +
         "the action's id. With `Last-Event-ID` the decisions stored after that event are sent first, in order, " +
-        "then live events, with no gap and no duplicate (actions are not replayed: a replayed decision shows " +
-        `their status now). A comment line \`: heartbeat\` comes every ${HEARTBEAT_MS / 1000} s. A client that ` +
+        "then live events, with no gap and, from a decision's id, no duplicate (actions are not replayed: a " +
+        "replayed decision shows their status now; an action's id resumes after the decision that issued it, " +
+        `so decisions taken after that one come again). A comment line \`: heartbeat\` comes every ${HEARTBEAT_MS / 1000} s. A client that ` +
         `falls more than ${QUEUE_EVENTS} events (or ${QUEUE_BYTES / 1024 / 1024} MiB) behind gets a last ` +
         "`event: overflow` and the stream ends: reconnect with Last-Event-ID.",
       tag: "events",
@@ -61,6 +62,10 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps): v
       const types = new Set<EventType>(q.types === undefined ? EVENT_TYPES : (q.types.split(",") as EventType[]));
       const resume = lastEventId(c) ?? q.lastEventId;
       const filter = { types, objectId: q.objectId };
+      // hono answers HEAD through this handler and drops the body without cancelling it: a
+      // stream started for it would stay subscribed with nobody reading.
+      if (c.req.method === "HEAD")
+        return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       const hub = eventHub(governor);
       return streamSSE(c, async (sse) => {
         const stream = new EventStream(sse, governor.clock, hub, filter);
