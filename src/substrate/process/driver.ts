@@ -39,7 +39,9 @@ export interface ProcessDriverOptions {
  * whose exit status goes to its original parent); `reason` on an exit Vigil did not ask for
  * (`exited`) and on adoption (`adopted after restart`, `not running after restart`).
  *
- * close() does not stop processes: a server restarting must not take governed compute down.
+ * close() does not stop governed processes: a server restarting must not take governed compute
+ * down. What is left of a tree whose leader exited on its own, and that is still within its
+ * grace period, is killed then: no later server would know it.
  */
 export class ProcessDriver implements Driver {
   readonly name = "process";
@@ -171,7 +173,7 @@ export class ProcessDriver implements Driver {
   /**
    * Stops watching and rejects calls still waiting (retryable). Processes keep running, a stop
    * under way gets no SIGKILL: after the restart they are adopted again and the pending action
-   * is dispatched anew.
+   * is dispatched anew. Leftovers of a leader's own exit get their SIGKILL now (Leftovers.close).
    */
   async close(): Promise<void> {
     this.closed = true;

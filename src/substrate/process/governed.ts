@@ -186,7 +186,7 @@ export class Governed {
  * after the grace period on the clock. No process runs on that Vigil no longer governs.
  */
 export class Leftovers {
-  private readonly pending = new Set<TimerHandle>();
+  private readonly pending = new Map<TimerHandle, ProcessTree>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -200,15 +200,27 @@ export class Leftovers {
     void tree.thaw();
     const handle = this.clock.setTimeout(() => {
       this.pending.delete(handle);
-      tree.kill();
-      void until(() => tree.members().length === 0).then(() => tree.dispose());
+      end(tree);
     }, graceMs);
-    this.pending.add(handle);
+    this.pending.set(handle, tree);
   }
 
-  /** Forgets the SIGKILLs still due (the server is closing; the next one adopts what is left). */
+  /**
+   * The server is closing: what is still within its grace period gets its SIGKILL now. The next
+   * server could not find it (the tree's last observation is its leader's exit), so it would
+   * run on ungoverned.
+   */
   close(): void {
-    for (const h of this.pending) this.clock.clearTimeout(h);
+    for (const [handle, tree] of this.pending) {
+      this.clock.clearTimeout(handle);
+      end(tree);
+    }
     this.pending.clear();
   }
+}
+
+/** SIGKILL to what is left of a tree, and its cgroup (if any) removed once it is empty. */
+function end(tree: ProcessTree): void {
+  tree.kill();
+  void until(() => tree.members().length === 0).then(() => tree.dispose());
 }

@@ -216,6 +216,22 @@ describe("a forking tree on the process substrate", () => {
     expect(seen).toEqual([]);
   });
 
+  test("leftovers of a leader's own exit that outlast SIGTERM are killed when the driver closes, not left for good", async () => {
+    const d = newDriver();
+    const seen: string[] = [];
+    d.onObservation((id, o) => seen.push(`${id} ${o.status}`));
+    const t = target(`(trap '' TERM; ${LOOP("stubborn")}) & sleep 0.2`);
+    const pid = (await d.start(t)).pid as number;
+    trees.push(pid);
+    await growing("stubborn");
+    // The leader exits: SIGTERM to the rest now, SIGKILL due after the grace period.
+    expect(await until(() => seen.length > 0, 5_000_000)).toBe(true);
+    expect(seen).toEqual(["tree-1 stopped"]);
+    await growing("stubborn"); // it ignores SIGTERM
+    await d.close(); // the virtual clock never reaches the grace period's end
+    expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
+  });
+
   test("after a restart, leftovers of a leader that died meanwhile are stopped", async () => {
     const a = newDriver();
     const t = target(FORKING);
