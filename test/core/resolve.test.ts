@@ -351,6 +351,38 @@ describe("schedule and cancel events", () => {
   });
 });
 
+describe("a timer's own firing", () => {
+  const firing = (name: string) => input({ trigger: { kind: "timer", name } });
+
+  test("does not set that timer again for a moment not after now; the notes say so", () => {
+    const cases: [JsonObject, number][] = [
+      [{ name: "deadline", at: iso(NOW - MINUTE) }, NOW - MINUTE],
+      [{ name: "deadline", after: "PT0S" }, NOW],
+    ];
+    for (const [params, due] of cases) {
+      const r = resolve({ ...firing("deadline"), fired: [ev("deadline", "schedule", params)] });
+      expect(r.timerOps).toEqual([]);
+      expect(r.notes).toEqual([
+        `timer "deadline" of rule deadline is due at ${iso(due)}, not after its own firing: not set again`,
+      ]);
+    }
+  });
+
+  test("sets it again for a later moment, and sets another timer for any moment", () => {
+    const r = resolve({
+      ...firing("deadline"),
+      fired: [
+        ev("again", "schedule", { name: "deadline", after: "PT1M" }),
+        ev("other", "schedule", { name: "report", at: iso(NOW - MINUTE) }),
+      ],
+    });
+    expect(r.timerOps).toEqual([
+      { name: "deadline", op: "set", dueAt: NOW + MINUTE, kind: "schedule" },
+      { name: "report", op: "set", dueAt: NOW - MINUTE, kind: "schedule" },
+    ]);
+  });
+});
+
 describe("sleep mode", () => {
   test.each<[string, "suspend" | "stop", FiredEvent[], "suspend" | "stop"]>([
     ["the policy default (suspend)", "suspend", [sleep()], "suspend"],

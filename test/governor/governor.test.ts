@@ -1,6 +1,6 @@
 // The governor end to end in process: real core, real stores, simulated driver, virtual clock.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
@@ -496,6 +496,43 @@ describe("PUT on an existing object", () => {
     expect((await s.governor.getObject("b"))!.substrate).toMatchObject(sim);
     await s.governor.putObject("b", { policy: "continuous-monitor", substrate: { driver: "simulated", config: {} } });
     expect((await s.governor.getObject("b"))!.substrate).toMatchObject({ driver: "simulated", config: {} });
+  });
+});
+
+describe("a timer's own firing", () => {
+  test("a schedule at a moment already past fires once, not again and again at that moment", async () => {
+    const rules = mkdtempSync(join(tmpdir(), "vigil-at-"));
+    dirs.push(rules);
+    const deadline = "2026-03-01T00:00:30Z";
+    writeFileSync(
+      join(rules, "at-test.json"),
+      JSON.stringify({
+        name: "at-test",
+        version: "1",
+        rules: [
+          {
+            name: "deadline",
+            conditions: { all: [{ fact: "state", operator: "equal", value: "dormant" }] },
+            event: { type: "schedule", params: { name: "deadline", at: deadline } },
+          },
+        ],
+      }),
+    );
+    const s = await setup({ rulesDir: rules });
+    let fired = 0;
+    // Were it to fire again and again, closing stops the scheduler's round and the test fails.
+    s.governor.events.on("timer:fired", () => {
+      if (++fired === 20) void s.governor.close();
+    });
+    await s.governor.putObject("a1", { policy: "at-test" });
+    await s.advance(60_000);
+    expect(fired).toBe(1);
+    const [last] = await s.governor.listDecisions("a1", 1);
+    expect(last!.trigger).toEqual({ kind: "timer", name: "deadline" });
+    expect(last!.notes).toContain(
+      `timer "deadline" of rule deadline is due at ${new Date(deadline).toISOString()}, not after its own firing: not set again`,
+    );
+    expect((await s.governor.getObject("a1"))!.timers).toEqual([]);
   });
 });
 
