@@ -26,6 +26,9 @@ export interface TimerFiringDeps {
 }
 
 export class TimerFiring {
+  /** Policies whose armed schedules were forgotten (see rearmOnLoad) since they were last armed. */
+  private readonly unarmed = new Set<string>();
+
   constructor(private readonly d: TimerFiringDeps) {}
 
   /** Evaluates an object for a timer that fell due (called by the scheduler). */
@@ -58,11 +61,24 @@ export class TimerFiring {
     const now = this.d.clock.now();
     const timer = object.timers.find((t) => t.name === name)!;
     const rest = object.timers.filter((t) => t !== timer);
-    const schedules = this.d.policy(object.policy)?.schedules ?? [];
-    const ops: TimerOp[] = [{ name, op: "cancel", kind: timer.kind }, ...cronTimerOps(schedules, rest, now)];
+    const policy = this.d.policy(object.policy);
+    // Without its policy the object's schedules are not known: its other cron timers stay as
+    // they are, and the policy's next load arms its objects again (the used-up tick with them).
+    const ops: TimerOp[] = [
+      { name, op: "cancel", kind: timer.kind },
+      ...(policy ? cronTimerOps(policy.schedules, rest, now) : []),
+    ];
     const updated = { ...object, timers: applyTimerOps(rest, ops), updatedAt: now };
     await this.d.table.commit({ ...emptyBatch(updated), timerOps: ops });
+    if (!policy && timer.kind === "cron") await this.rearmOnLoad(object.policy);
     this.d.onError(new Error(`${why}; timer used up without an evaluation`), `timer ${name} of ${object.id}`);
+  }
+
+  /** Forgets the schedules a policy's objects were armed for, so that its next load arms them all. */
+  private async rearmOnLoad(policy: string): Promise<void> {
+    if (this.unarmed.has(policy)) return;
+    this.unarmed.add(policy);
+    await this.d.store.setArmedSchedules(policy, "");
   }
 
   /**
@@ -84,6 +100,7 @@ export class TimerFiring {
   private async armPolicy(policy: CompiledPolicy): Promise<number> {
     const { table, store } = this.d;
     const schedules = canonicalJson(policy.schedules);
+    this.unarmed.delete(policy.name);
     if ((await store.armedSchedules(policy.name)) === schedules) return 0;
     let changed = 0;
     const now = this.d.clock.now();
