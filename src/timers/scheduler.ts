@@ -123,6 +123,13 @@ export class Scheduler {
     }
     this.running = this.round(recovering).finally(() => {
       this.running = null;
+      // A notify between the round's end and here found it still running and only set a flag.
+      const { again, notified } = this;
+      this.again = false;
+      this.notified = null;
+      if (this.stopped) return;
+      if (again) void this.run(false);
+      else if (notified !== null) this.notify(notified);
     });
     return this.running;
   }

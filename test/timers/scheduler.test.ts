@@ -251,6 +251,29 @@ describe("notify", () => {
     expect(r.fired.every((f) => !f.late)).toBe(true);
   });
 
+  test("a notify that comes as a round ends, however late in its last turn, is not lost", async () => {
+    // The notify lands k microtasks after the round's last read began: for some k, after the
+    // round armed the clock and before the scheduler marked itself idle.
+    for (let k = 0; k < 16; k++) {
+      const r = rig();
+      await r.setTimers("o1", [{ name: "first", dueAt: T0 + SECOND }]);
+      await r.scheduler.start();
+      r.store.duringRead = {
+        after: T0 + SECOND,
+        run: async () => {
+          let p = Promise.resolve();
+          for (let i = 0; i < k; i++) p = p.then(() => {});
+          void p.then(async () => {
+            await r.setTimers("o2", [{ name: "second", dueAt: T0 + 5 * SECOND }]);
+            r.scheduler.notify(T0 + 5 * SECOND);
+          });
+        },
+      };
+      await r.advanceTo(T0 + 10 * SECOND);
+      expect({ k, fired: r.names() }).toEqual({ k, fired: ["first", "second"] });
+    }
+  });
+
   test("a timer set and notified while a round runs, already due, fires in that round", async () => {
     const r = rig();
     await r.setTimers("o1", [{ name: "first", dueAt: T0 + SECOND }]);
