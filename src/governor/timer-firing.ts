@@ -103,17 +103,26 @@ export class TimerFiring {
     this.unarmed.delete(policy.name);
     if ((await store.armedSchedules(policy.name)) === schedules) return 0;
     let changed = 0;
-    const now = this.d.clock.now();
-    const next = nextTicksFrom(now);
+    // The next ticks from now, computed once per moment: arming a large policy takes a while,
+    // and a tick that fires meanwhile re-arms its object for the tick after it. A stale "now"
+    // would move that object back to the tick that just fired, and it would fire twice.
+    let ticks = { at: this.d.clock.now(), next: nextTicksFrom(this.d.clock.now()) };
+    const fresh = () => {
+      const now = this.d.clock.now();
+      if (ticks.at !== now) ticks = { at: now, next: nextTicksFrom(now) };
+      return ticks;
+    };
     for (let after: string | undefined; ;) {
       const page = await store.listObjects({ policy: policy.name, after, limit: ARM_PAGE });
       for (const row of page) {
         const current = table.peek(row.id) ?? row;
-        if (cronTimerOps(policy.schedules, current.timers, now, next).length === 0) continue;
+        const before = fresh();
+        if (cronTimerOps(policy.schedules, current.timers, before.at, before.next).length === 0) continue;
         await table.run(row.id, async () => {
           const object = await table.take(row.id);
           if (!object || object.policy !== policy.name) return;
-          const ops = cronTimerOps(policy.schedules, object.timers, now, next);
+          const { at, next } = fresh();
+          const ops = cronTimerOps(policy.schedules, object.timers, at, next);
           if (ops.length === 0) return;
           await table.commit({
             ...emptyBatch({ ...object, timers: applyTimerOps(object.timers, ops) }),

@@ -155,4 +155,36 @@ describe("a changed schedule", () => {
       { name: "tick", dueAt: Date.parse("2026-03-01T00:05:00.000Z"), kind: "cron" },
     ]);
   });
+
+  test("a tick that fires while a slow reload is on its way to the object fires once", async () => {
+    const { file, doc } = await setup();
+    writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "* * * * *" }] }));
+    await watcher!.reload(file);
+    await s!.governor.putObject("w", { policy: "queue-worker" });
+    const fired: number[] = [];
+    s!.governor.events.on("timer:fired", (_id, name) => (name === "tick" ? fired.push(s!.clock.now()) : 0));
+    await s!.advance(90_000); // 00:01:30; the next tick at 00:02:00
+    expect(fired).toEqual([Date.parse("2026-03-01T00:01:00Z")]);
+    // A large fleet: the reload reaches this object 40 s after it began, past the 00:02 tick.
+    const list = s!.store.listObjects.bind(s!.store);
+    s!.store.listObjects = async (q) => {
+      const page = await list(q);
+      await s!.advance(40_000);
+      return page;
+    };
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...doc,
+        schedules: [
+          { name: "tick", cron: "* * * * *" },
+          { name: "hourly", cron: "0 * * * *" },
+        ],
+      }),
+    );
+    await watcher!.reload(file);
+    s!.store.listObjects = list;
+    await s!.advance(60_000);
+    expect(fired.map((t) => new Date(t).toISOString().slice(11, 19))).toEqual(["00:01:00", "00:02:00", "00:03:00"]);
+  });
 });
