@@ -23,9 +23,16 @@ export interface LifecycleSeed {
   timers: Timer[];
 }
 
-/** Memory as of the last entry: snapshots replace, patches merge. */
-export function foldJournal(entries: readonly { patch: JsonObject; kind?: "patch" | "snapshot" }[]): JsonObject {
+/**
+ * Memory as of the last entry: snapshots replace, patches merge. Entry 0 is the memory the
+ * object was created with, whole: it replaces too (merged as a patch, its `null` values would
+ * be dropped, and they are values of that memory).
+ */
+export function foldJournal(
+  entries: readonly { seq: number; patch: JsonObject; kind?: "patch" | "snapshot" }[],
+): JsonObject {
   let memory: JsonObject = {};
-  for (const e of entries) memory = e.kind === "snapshot" ? e.patch : applyMergePatch(memory, e.patch).memory;
+  for (const e of entries)
+    memory = e.kind === "snapshot" || e.seq === 0 ? e.patch : applyMergePatch(memory, e.patch).memory;
   return memory;
 }
