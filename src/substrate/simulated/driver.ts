@@ -33,6 +33,8 @@ export class SimulatedDriver implements Driver {
   readonly name = "simulated";
   readonly canSuspend = true;
   private readonly status = new Map<string, Status>();
+  /** Releases per object id: a command that finishes after its object was released changes nothing. */
+  private readonly releases = new Map<string, number>();
   private readonly listeners: ObservationListener[] = [];
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -67,6 +69,7 @@ export class SimulatedDriver implements Driver {
   /** Its simulated compute goes away with the object either way: there is nothing to keep. */
   async release(t: DriverTarget, _mode: Release): Promise<void> {
     this.status.delete(t.objectId);
+    this.releases.set(t.objectId, (this.releases.get(t.objectId) ?? 0) + 1);
   }
 
   onObservation(listener: ObservationListener): void {
@@ -92,13 +95,15 @@ export class SimulatedDriver implements Driver {
   ): Promise<Observation> {
     const config = simulatedConfigSchema.parse(t.config ?? {});
     const ms = latency === "resumeMs" ? (config.resumeMs ?? config.startMs) : config[latency];
+    const releases = this.releases.get(t.objectId) ?? 0;
     return new Promise((resolve, reject) => {
       const finish = () => {
         if (config.failRate > 0 && this.random() < config.failRate) {
           reject(new DriverError(`simulated failure of ${latency.replace("Ms", "")}`, true));
           return;
         }
-        this.status.set(t.objectId, to);
+        // Released meanwhile: the compute went away with its object, whatever has its id now.
+        if ((this.releases.get(t.objectId) ?? 0) === releases) this.status.set(t.objectId, to);
         resolve({ status: to, at: this.clock.now() });
       };
       if (ms === 0) queueMicrotask(finish);
