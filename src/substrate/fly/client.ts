@@ -10,7 +10,8 @@ import type { RateLimiter } from "./rate-limit.ts";
 import { parseRetryAfter, withRetries, type RetryPolicy, type RetryVerdict } from "./retry.ts";
 
 /** The rate-limit bucket each call draws from (per machine). */
-export type FlyAction = "get" | "wait" | "start" | "stop" | "suspend" | "lease-acquire" | "lease-release";
+export type FlyAction =
+  "get" | "wait" | "start" | "stop" | "suspend" | "lease-acquire" | "lease-release" | "lease-show";
 
 /** The fields of the spec's `Machine` the driver reads. */
 export interface FlyMachine {
@@ -78,6 +79,9 @@ export interface FlyClientOptions {
   /** Null turns client-side rate limiting off (tests compare against it). */
   limiter: RateLimiter | null;
 }
+
+/** A Lease as the spec gives it, or under `data` as fly-go reads it. */
+type Lease = { nonce?: unknown; description?: unknown; data?: { nonce?: unknown; description?: unknown } };
 
 interface Call {
   action: FlyAction;
@@ -148,14 +152,28 @@ export class FlyClient {
     }
   }
 
-  /** Takes the machine's lease (`POST .../lease`); resolves with its nonce. */
+  /**
+   * Takes the machine's lease (`POST .../lease`); resolves with its nonce. The description names
+   * this attempt: when the answer to a POST that took the lease is lost, the retries meet "held"
+   * (409), and the lease read back (`GET .../lease`) shows whether it is this attempt's own.
+   */
   async acquireLease(app: string, id: string, ttlS: number): Promise<string> {
-    const lease = (await this.call({
-      action: "lease-acquire",
-      method: "POST",
-      path: `${machinePath(app, id)}/lease`,
-      body: { ttl: ttlS, description: "vigil lifecycle governor" },
-    })) as { nonce?: unknown; data?: { nonce?: unknown } } | null;
+    const description = `vigil lifecycle governor (${Math.floor(this.o.random() * 2 ** 32).toString(16)})`;
+    const path = `${machinePath(app, id)}/lease`;
+    let lease: Lease | null;
+    try {
+      lease = (await this.call({
+        action: "lease-acquire",
+        method: "POST",
+        path,
+        body: { ttl: ttlS, description },
+      })) as Lease | null;
+    } catch (e) {
+      if (!(e instanceof FlyApiError) || e.status !== 409) throw e;
+      const held = (await this.call({ action: "lease-show", method: "GET", path }).catch(() => null)) as Lease | null;
+      if ((held?.description ?? held?.data?.description) !== description) throw e;
+      lease = held;
+    }
     // The spec answers a Lease; fly-go reads the same fields under `data`. Accept both.
     const nonce = lease?.nonce ?? lease?.data?.nonce;
     if (typeof nonce !== "string" || nonce === "") throw new FlyApiError(502, "lease answer carries no nonce");
