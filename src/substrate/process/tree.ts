@@ -75,14 +75,15 @@ export class ProcessGroupTree implements ProcessTree {
    * blocked parent counts as frozen, for it cannot run until its child does.
    */
   async freeze(): Promise<boolean> {
-    for (let round = 0; round < 10; round++) {
+    const rounds = 10;
+    for (let round = 1; ; round++) {
       this.signal("SIGSTOP");
       const empty = () => this.members().length === 0;
       if (!(await until(() => this.frozen() || empty()))) return false;
-      if (empty() || this.stats().every(isStopped)) return true;
+      // The last round leaves a parent blocked on its stopped child as it is: frozen.
+      if (empty() || round === rounds || this.stats().every(isStopped)) return true;
       this.signal("SIGCONT");
     }
-    return this.frozen();
   }
 
   async thaw(): Promise<boolean> {

@@ -5,8 +5,8 @@
 // on a timer: "no file grew" is checked against a witness process outside the tree that keeps
 // writing, so the test waits for the witness's writes, not for time.
 
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
-import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -230,6 +230,38 @@ describe("a forking tree on the process substrate", () => {
     await growing("stubborn"); // it ignores SIGTERM
     await d.close(); // the virtual clock never reaches the grace period's end
     expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
+  });
+
+  test("a parent blocked in vfork() on its stopped child counts as frozen: dormancy succeeds", async () => {
+    // A loop of vfork() whose child computes a while before it exits: the parent waits in `D`.
+    const source = join(dir, "vf.c");
+    writeFileSync(
+      source,
+      `#include <unistd.h>
+#include <sys/wait.h>
+#include <time.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+int main(void) {
+  for (;;) {
+    pid_t p = vfork();
+    if (p == 0) { double s = now(); while (now() - s < 0.2) ; _exit(0); }
+    waitpid(p, 0, 0);
+  }
+}
+`,
+    );
+    const binary = join(dir, "vf");
+    expect(spawnSync("cc", ["-O0", "-o", binary, source]).status).toBe(0);
+    const d = newDriver();
+    const t: DriverTarget = { objectId: "vf", config: { command: binary, cwd: dir, graceMs: 5000 } };
+    const pid = (await d.start(t)).pid as number;
+    trees.push(pid);
+    await until(() => groupMembers(pid).length >= 2, 5_000_000);
+    expect((await d.suspend(t)).status).toBe("suspended");
+    const stats = groupMembers(pid).map((p) => ({ pid: p, ...readStat(p)! }));
+    for (const s of stats)
+      expect(s.state === "T" || (s.state === "D" && stats.some((c) => c.ppid === s.pid && c.state === "T"))).toBe(true);
+    expect((await d.stop(t)).status).toBe("stopped");
   });
 
   test("after a restart, leftovers of a leader that died meanwhile are stopped", async () => {
