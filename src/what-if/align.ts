@@ -3,8 +3,10 @@
 // A `create` decision matches `create`, a facts decision the one of the same memory version,
 // a substrate decision the one of the same name and time. A timer firing matches the
 // replay's firing of the same name when that came within LATE_AFTER_MS after it (a real server
-// fires a little late, the virtual clock never does) or, for a firing marked late (after
-// downtime), the replay's earliest unmatched firing of that name before it. A row differs
+// fires a little late, the virtual clock never does), or within LAG_STEP_MS of the lag the two
+// had at their last match (the lateness of a timer set from its own firing adds up), or, for a
+// firing marked late (after downtime), the replay's earliest unmatched firing of that name
+// before it. A row differs
 // when only one side has it, or the outcomes, the resulting states or the rules fired differ.
 //
 // Memory stays bounded: what finds no match within WINDOW_MS behind both streams is given up
@@ -31,6 +33,13 @@ export interface ReplayRow {
 
 /** How far behind both streams a decision may wait for its match (well over LATE_AFTER_MS). */
 export const WINDOW_MS = 60_000;
+
+/**
+ * How much later than at its last match a recorded firing may come and still match (its lag
+ * may grow by this much each time): a real server's timers fire milliseconds late, and a
+ * candidate that moves a timer by more shows as a difference once it adds up past LATE_AFTER_MS.
+ */
+const LAG_STEP_MS = 250;
 
 /** What alignment keeps of a decision. */
 interface Entry {
@@ -86,6 +95,12 @@ export class Aligner {
   private readonly waiting: Entry[] = [];
   /** Replayed timer firings not matched yet, in the order they fired. */
   private readonly open: Entry[] = [];
+  /**
+   * Per timer name, how much later the recorded firing came than the replayed one at their last
+   * match. A timer set from its own firing (a rolling hold) moves a little later each time on a
+   * real server and never on the virtual clock: the gap grows past LATE_AFTER_MS in a few hours.
+   */
+  private readonly lag = new Map<string, number>();
 
   constructor(private readonly maxRows: number) {}
 
@@ -160,13 +175,19 @@ export class Aligner {
   private matchTimers(replayed: number): void {
     while (this.waiting.length > 0 && this.waiting[0]!.at + LATE_AFTER_MS <= replayed) {
       const a = this.waiting.shift()!;
+      const name = a.trigger.name ?? "";
+      const lag = this.lag.get(name) ?? 0;
       const i = this.open.findIndex(
         (c) =>
-          c.trigger.name === a.trigger.name &&
-          c.at <= a.at + LATE_AFTER_MS &&
-          (a.trigger.late === true || c.at >= a.at - LATE_AFTER_MS),
+          c.trigger.name === name &&
+          ((c.at <= a.at + LATE_AFTER_MS && (a.trigger.late === true || c.at >= a.at - LATE_AFTER_MS)) ||
+            Math.abs(a.at - lag - c.at) <= LAG_STEP_MS),
       );
-      this.emit(a, i >= 0 ? this.open.splice(i, 1)[0]! : null);
+      const c = i >= 0 ? this.open.splice(i, 1)[0]! : null;
+      // A firing after downtime starts over: the replay jumped with it.
+      if (c && a.trigger.late !== true) this.lag.set(name, a.at - c.at);
+      else if (c) this.lag.delete(name);
+      this.emit(a, c);
     }
   }
 

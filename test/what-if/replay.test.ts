@@ -10,7 +10,12 @@ import { Retention } from "../../src/governor/retention.ts";
 import type { Store } from "../../src/core/store.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
-import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
+import { makeServices, RULES_DIR, START, type TestServices } from "../helpers/services.ts";
+import type { Clock } from "../../src/core/clock.ts";
+import { Governor } from "../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
 
 let s: TestServices | null = null;
 afterEach(async () => {
@@ -125,6 +130,54 @@ describe("replay against a real server's history", () => {
       decisions: history.decisions.map((d) => (d.trigger.kind === "timer" ? { ...d, at: d.at + 5000 } : d)),
     };
     expect((await replay(object, historyOf(off), monitor)).differences.length).toBeGreaterThan(0);
+  });
+});
+
+describe("replay of a timer set from its own firing", () => {
+  /** Two hours of a worker held by its rolling one-minute hold, recorded on a clock whose timers fire `lagMs` late. */
+  async function rolling(lagMs: number) {
+    const clock = new VirtualClock(START);
+    const lagging: Clock = {
+      now: () => clock.now(),
+      setTimeout: (fn, ms) => clock.setTimeout(fn, ms + lagMs),
+      clearTimeout: (h) => clock.clearTimeout(h),
+    };
+    const policies = new PolicyRegistry(() => clock.now());
+    policies.loadDirectory(RULES_DIR);
+    const store = new LibsqlStore({ url: ":memory:" });
+    await store.migrate();
+    const g = new Governor({
+      store,
+      policies,
+      drivers: [new SimulatedDriver({ clock: lagging })],
+      clock: lagging,
+      random: () => 0.5,
+    });
+    await g.start();
+    await g.putObject("w", { policy: "queue-worker", memory: {} });
+    await g.postFacts("w", { queue: { depth: 1 }, jobs: { inflight: 1 } });
+    await clock.advance(2 * 3_600_000, () => g.idle());
+    const object = (await g.getObject("w"))!;
+    const history = await collectHistory(readHistory(store, "w"));
+    await g.close();
+    await store.close();
+    return { object, history };
+  }
+
+  test("lines up although the recorded firings drift later each time, past the one-second tolerance", async () => {
+    const { object, history } = await rolling(20);
+    const holds = history.decisions.filter((d) => d.trigger.kind === "timer" && d.trigger.name === "hold");
+    expect(holds.length).toBeGreaterThan(100);
+    // Two hours of 20 ms late firings: the last one is seconds behind its schedule.
+    expect((await replay(object, historyOf(history), queueWorker())).differences).toEqual([]);
+  });
+
+  test("a candidate that moves the timer by more than real lateness does still differ", async () => {
+    const { object, history } = await rolling(20);
+    const candidate = queueWorker();
+    const text = JSON.stringify(candidate).replaceAll('"for":"PT1M"', '"for":"PT61S"');
+    expect(text).not.toBe(JSON.stringify(candidate));
+    expect((await replay(object, historyOf(history), JSON.parse(text))).differences.length).toBeGreaterThan(0);
   });
 });
 
