@@ -55,7 +55,8 @@ export async function runTest(
     malformedFixtures: [],
     refusedPolicies: [],
   };
-  const minCoverage = values["min-coverage"] === undefined ? null : Number(values["min-coverage"]);
+  const rawCoverage = values["min-coverage"];
+  const minCoverage = rawCoverage === undefined ? null : rawCoverage.trim() === "" ? NaN : Number(rawCoverage);
   if (minCoverage !== null && !(minCoverage >= 0 && minCoverage <= 100)) {
     return complain("--min-coverage takes a percentage from 0 to 100");
   }
@@ -71,6 +72,8 @@ export async function runTest(
     for (const p of e.errors) say(`policy refused: ${e.file} ${p.path}: ${p.message}\n`);
   }
   const files = findFixtureFiles(paths);
+  // A run of no fixture proves nothing: a CI job pointed at the wrong directory must not pass.
+  if (files.length === 0) return complain(`no fixture files (*.json) in ${paths.join(", ")}`);
   const loaded: LoadedFixture[] = [];
   let malformed = 0;
   for (const file of files) {

@@ -34,15 +34,18 @@ export interface LoadedFixture {
   fixture: Fixture;
 }
 
-/** Lists fixture files: each PATH is a file, or a directory searched recursively for *.json. */
+/**
+ * Lists fixture files: each PATH is a file (taken whatever its name), or a directory searched
+ * recursively for *.json.
+ */
 export function findFixtureFiles(paths: string[]): string[] {
   const out: string[] = [];
-  const walk = (p: string) => {
+  const walk = (p: string, named: boolean) => {
     if (statSync(p).isDirectory()) {
-      for (const f of readdirSync(p).sort()) walk(join(p, f));
-    } else if (p.endsWith(".json")) out.push(p);
+      for (const f of readdirSync(p).sort()) walk(join(p, f), false);
+    } else if (named || p.endsWith(".json")) out.push(p);
   };
-  for (const p of paths) walk(p);
+  for (const p of paths) walk(p, true);
   return out;
 }
 

@@ -131,6 +131,22 @@ describe("vigil test --json", () => {
       out: "",
       err: `vigil test: no such fixture file or directory: ${join(dir, "nowhere")}\n`,
     });
+    const empty = await local(runTest, ["--json", "--min-coverage", "", FIXTURE]);
+    expect(empty).toEqual({ code: 2, out: "", err: "vigil test: --min-coverage takes a percentage from 0 to 100\n" });
+  });
+
+  test("no fixture to run is exit 2, not a pass: an empty directory; a file named outright is read whatever its name", async () => {
+    const none = mkdtempSync(join(dir, "none-"));
+    expect(await local(runTest, ["--json", none])).toEqual({
+      code: 2,
+      out: "",
+      err: `vigil test: no fixture files (*.json) in ${none}\n`,
+    });
+    const named = join(dir, "fixture.txt");
+    writeFileSync(named, JSON.stringify({ description: "no policy", steps: [] }));
+    const r = await local(runTest, ["--json", "--rules", RULES_DIR, named]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out).malformedFixtures[0].file).toBe(named);
   });
 });
 
