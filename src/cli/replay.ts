@@ -2,7 +2,7 @@
 // object's recorded history and prints every decision that would differ, side by side.
 // Exit 0 when none differs, 1 when some do, 2 when the object or the file is unusable.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config.ts";
 import { VigilError } from "../core/errors.ts";
@@ -44,9 +44,20 @@ export async function runReplay(
   if (!values.object || !file || positionals.length > 1) {
     return fail(`usage: ${synopsisLine("replay")}`);
   }
-  const parsed = parseJsonText(readFileSync(file, "utf8"));
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    return fail(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "EISDIR" ? "a directory" : (e as Error).message}`,
+    );
+  }
+  const parsed = parseJsonText(text);
   if (!parsed.ok) return fail(`${file} ${parsed.problem.path}: ${parsed.problem.message}`);
   const config = loadConfig(process.env, values.db ? { VIGIL_DB_URL: values.db } : {});
+  // Replay reads history: a database file that is not there is a mistake, not one to create.
+  const dbFile = config.VIGIL_DB_URL.startsWith("file:") ? config.VIGIL_DB_URL.slice(5).split("?")[0]! : null;
+  if (dbFile !== null && !existsSync(dbFile)) return fail(`no database at ${config.VIGIL_DB_URL}`);
   // Loaded here, not above: `vigil replay --help` loads no database driver.
   const { LibsqlStore, libsqlOptions } = await import("../storage/libsql-store.ts");
   const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));

@@ -2,12 +2,13 @@
 // directory, a database that cannot be opened, a missing policy file.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { failureMessage } from "../../src/cli/output.ts";
+import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/vigil.js", import.meta.url));
 const vigil = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
@@ -19,8 +20,9 @@ describe("through the real binary", () => {
     [
       ["replay", "--object", "x", "--db", "file:/nonexistent-vigil/x.db", "rules/queue-worker.json"],
       2,
-      "vigil replay: cannot open the database /nonexistent-vigil/x.db: its directory does not exist or cannot be written",
+      "vigil replay: no database at file:/nonexistent-vigil/x.db",
     ],
+    [["replay", "--object", "x", "rules"], 2, "vigil replay: cannot read rules: a directory"],
     [["validate", "/nonexistent-vigil.json"], 2, "vigil validate: /nonexistent-vigil.json: no such file or directory"],
   ])("%j", (args, code, message) => {
     const r = vigil(...args);
@@ -30,9 +32,24 @@ describe("through the real binary", () => {
   });
 });
 
-test("replay's refusals go to stderr as `vigil replay: ...`, even with --json, and stdout stays empty", () => {
+test("replay's refusals go to stderr as `vigil replay: ...`, even with --json, and stdout stays empty", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-replay-"));
   try {
+    // A database file that is not there is refused, and not created.
+    const missing = vigil(
+      "replay",
+      "--object",
+      "ghost",
+      "--db",
+      `file:${join(dir, "typo.db")}`,
+      "rules/queue-worker.json",
+    );
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toBe(`vigil replay: no database at file:${join(dir, "typo.db")}\n`);
+    expect(existsSync(join(dir, "typo.db"))).toBe(false);
+    const store = new LibsqlStore({ url: `file:${join(dir, "x.db")}` });
+    await store.migrate();
+    await store.close();
     const r = vigil(
       "replay",
       "--json",
