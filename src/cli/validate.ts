@@ -1,7 +1,7 @@
 // `vigil validate [--rules DIR] [--json] [FILE...]`: every error names the file and the JSON path.
 // Exit 0 when every policy is valid, 1 otherwise.
 
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Problem } from "../core/errors.ts";
@@ -28,6 +28,11 @@ export async function runValidate(
   const missing = positionals.find((f) => !existsSync(f));
   if (missing !== undefined) {
     err(`vigil validate: ${missing}: no such file or directory\n`);
+    return 2;
+  }
+  const directory = positionals.find((f) => statSync(f).isDirectory());
+  if (directory !== undefined) {
+    err(`vigil validate: ${directory}: a directory, not a policy file (--rules ${directory} checks its files)\n`);
     return 2;
   }
   const files =

@@ -24,6 +24,11 @@ describe("through the real binary", () => {
     ],
     [["replay", "--object", "x", "rules"], 2, "vigil replay: cannot read rules: a directory"],
     [["validate", "/nonexistent-vigil.json"], 2, "vigil validate: /nonexistent-vigil.json: no such file or directory"],
+    [
+      ["validate", "rules"],
+      2,
+      "vigil validate: rules: a directory, not a policy file (--rules rules checks its files)",
+    ],
   ])("%j", (args, code, message) => {
     const r = vigil(...args);
     expect(r.status).toBe(code);
