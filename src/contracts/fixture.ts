@@ -3,7 +3,7 @@
 // vitest suite and the HTTP end-to-end test.
 
 import { z } from "zod";
-import { DURATION_HELP, DURATION_PATTERN } from "../core/durations.ts";
+import { DURATION_HELP, DURATION_PATTERN, parseDuration } from "../core/durations.ts";
 import { ACTION_KINDS, LIFECYCLE_STATES, OUTCOMES } from "../core/types.ts";
 import { jsonObject } from "./json.ts";
 
@@ -23,6 +23,8 @@ export const stepSchema = z
     advance: z
       .string()
       .regex(DURATION_PATTERN, { message: `must be ${DURATION_HELP}` })
+      // The pattern takes any size; a duration past the limit (100 years) is malformed too.
+      .refine((s) => parseDuration(s) !== null, { message: `must be ${DURATION_HELP}` })
       .optional()
       .describe("Moves the clock, firing every timer due up to and including the new time"),
     expect: expectSchema.optional(),

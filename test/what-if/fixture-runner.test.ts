@@ -93,6 +93,7 @@ describe("the fixture runner", () => {
   test.each([
     [{ ...good, steps: [{ facts: {}, advance: "PT1M" }] }, "$.steps[0]"],
     [{ ...good, steps: [{ advance: "1 hour" }] }, "$.steps[0].advance"],
+    [{ ...good, steps: [{ advance: "P40000D" }] }, "$.steps[0].advance"],
     [{ ...good, start: "yesterday" }, "$.start"],
     [{ ...good, steps: [{ facts: {}, expect: { state: "asleep" } }] }, "$.steps[0].expect.state"],
     [{ ...good, steps: [{ facts: {}, expect: { colour: "red" } }] }, "$.steps[0].expect.colour"],
