@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config.ts";
 import { VigilError } from "../core/errors.ts";
+import { fileErrorWords } from "../core/file-errors.ts";
 import { parseJsonText } from "../core/json.ts";
 import { readHistory } from "../what-if/history.ts";
 import type { ReplayLimits } from "../what-if/limits.ts";
@@ -48,18 +49,19 @@ export async function runReplay(
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    return fail(
-      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "EISDIR" ? "a directory" : (e as Error).message}`,
-    );
+    return fail(`cannot read ${file}: ${fileErrorWords(e) ?? (e as Error).message}`);
   }
   const parsed = parseJsonText(text);
   if (!parsed.ok) return fail(`${file} ${parsed.problem.path}: ${parsed.problem.message}`);
   const config = loadConfig(process.env, values.db ? { VIGIL_DB_URL: values.db } : {});
-  // Replay reads history: a database file that is not there is a mistake, not one to create.
-  const dbFile = config.VIGIL_DB_URL.startsWith("file:") ? config.VIGIL_DB_URL.slice(5).split("?")[0]! : null;
-  if (dbFile !== null && !existsSync(dbFile)) return fail(`no database at ${config.VIGIL_DB_URL}`);
   // Loaded here, not above: `vigil replay --help` loads no database driver.
-  const { LibsqlStore, libsqlOptions } = await import("../storage/libsql-store.ts");
+  const [{ LibsqlStore, libsqlOptions }, { filePath }] = await Promise.all([
+    import("../storage/libsql-store.ts"),
+    import("../storage/rows.ts"),
+  ]);
+  // Replay reads history: a database file that is not there is a mistake, not one to create.
+  const dbFile = filePath(config.VIGIL_DB_URL);
+  if (dbFile !== null && !existsSync(dbFile)) return fail(`no database at ${config.VIGIL_DB_URL}`);
   const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
   try {
     await store.migrate();

@@ -6,8 +6,8 @@
 // fires a little late, the virtual clock never does), or within LAG_STEP_MS of the lag the two
 // had at their last match (the lateness of a timer set from its own firing adds up), or, for a
 // firing marked late (after downtime), the replay's earliest unmatched firing of that name
-// before it. A row differs
-// when only one side has it, or the outcomes, the resulting states or the rules fired differ.
+// before it. A row differs when only one side has it, or the outcomes, the resulting states or
+// the rules fired differ.
 //
 // Memory stays bounded: what finds no match within WINDOW_MS behind both streams is given up
 // as a difference (so a late firing looks back that far at most), and of the differences only

@@ -22,7 +22,7 @@ describe("through the real binary", () => {
       2,
       "vigil replay: no database at file:/nonexistent-vigil/x.db",
     ],
-    [["replay", "--object", "x", "rules"], 2, "vigil replay: cannot read rules: a directory"],
+    [["replay", "--object", "x", "rules"], 2, "vigil replay: cannot read rules: a directory, not a file"],
     [["validate", "/nonexistent-vigil.json"], 2, "vigil validate: /nonexistent-vigil.json: no such file or directory"],
     [
       ["validate", "rules"],
