@@ -19,6 +19,7 @@ import { olderThan, within } from "../src/core/operators.ts";
 import type { PolicyDocument } from "../src/core/policy.ts";
 import type { JsonObject, LifecycleState } from "../src/core/types.ts";
 import { seededRandom } from "../src/core/random.ts";
+import { median } from "./stats.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const MS = Number(process.env.BENCH_MS ?? 400);
@@ -161,7 +162,6 @@ export async function evaluatorBench(print: (line: string) => void = console.log
     }
   }
 
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US").padStart(10);
   print(`${"engine".padEnd(28)} ${"median evals/s".padStart(14)}   per round`);
   engines.forEach((e, i) =>

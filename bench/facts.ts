@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { client, run, serveNodeOptions, type Load, type LoadResult } from "./load.ts";
+import { median } from "./stats.ts";
 import { walPages, walPagesLine } from "./wal-pages.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -31,12 +32,6 @@ interface Round {
   full: LoadResult & { cpuUs: number; mainUs: number };
   minimal: LoadResult & { cpuUs: number; mainUs: number };
   bareCpuUs: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const BARE = `

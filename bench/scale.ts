@@ -38,6 +38,7 @@ import { LibsqlStore } from "../src/storage/libsql-store.ts";
 import { SystemClock } from "../src/timers/clock.ts";
 import { start } from "./facts.ts";
 import { client, poster, run, serveNodeOptions, type LoadResult } from "./load.ts";
+import { median } from "./stats.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -306,7 +307,6 @@ async function sendAll(
   return { perS: requests.length / seconds, errors, p50: q(0.5), p99: q(0.99) };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const n0 = (x: number) => Math.round(x).toLocaleString("en");
 /** A goal and whether this run met it. */
 const goal = (ok: boolean, text: string) => `${text} ${ok ? "(met)" : "(MISSED)"}`;
