@@ -3,9 +3,11 @@
 // else the machine runs, so a change to the schema or to the write path can be judged by it.
 //
 // How: a reader on its own connection holds a snapshot taken before the arrivals, so that no
-// checkpoint can copy their pages into the database file and let the WAL start over (a
-// checkpoint may not change what the reader sees); every frame they wrote is then still in the
-// file, after the position read at the start. A frame's header names its page; the dbstat table names the page's tree.
+// checkpoint can copy their pages into the database file (a checkpoint may not change what the
+// reader sees); every frame they wrote is then still in the WAL, after the position read at the
+// start, or from its first frame when the WAL had been copied back whole and started over at
+// their first commit (see walPages). A frame's header names its page; the dbstat table names
+// the page's tree.
 // SQLite's WAL format: https://www.sqlite.org/fileformat2.html#walformat
 
 import { createClient } from "@libsql/client";
