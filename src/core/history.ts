@@ -28,17 +28,29 @@ export function lifecycleAt(
   snapSeq: number,
   from?: LifecycleSeed,
 ): LifecycleSeed {
+  return lifecycleAfter(
+    decisions.filter((d) => !isAfter(d, start, snapSeq)),
+    start,
+    from,
+  );
+}
+
+/**
+ * The lifecycle every one of `decisions` (oldest first) left, at `at`: as lifecycleAt, with no
+ * decision left out (a creation among them too, which a history starting at memory version 0
+ * would count as after it).
+ */
+export function lifecycleAfter(decisions: readonly Decision[], at: number, from?: LifecycleSeed): LifecycleSeed {
   let state: LifecycleSeed["state"] = from?.state ?? "dormant";
-  let stateSince = from?.stateSince ?? start;
+  let stateSince = from?.stateSince ?? at;
   let timers: Timer[] = from?.timers ?? [];
   for (const d of decisions) {
-    if (isAfter(d, start, snapSeq)) continue;
     state = d.toState;
     if (d.fromState !== d.toState) stateSince = d.at;
     if (d.trigger.kind === "timer" && d.trigger.name) timers = timers.filter((t) => t.name !== d.trigger.name);
     timers = applyTimerOps(timers, d.timers);
   }
-  const pending = timers.filter((t) => t.dueAt >= start);
+  const pending = timers.filter((t) => t.dueAt >= at);
   const hold = pending.find((t) => t.name === "hold");
   return {
     state,

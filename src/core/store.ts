@@ -123,8 +123,10 @@ export interface Store {
   dueTimers(until: number, limit: number): Promise<DueTimer[]>;
   /** The earliest pending timer, or null. */
   nextTimer(): Promise<DueTimer | null>;
-  /** Deletes up to `limit` decisions taken before `before`; returns how many. */
-  pruneDecisions(before: number, limit: number): Promise<number>;
+  /** Up to `limit` of the oldest decisions taken before `before`, oldest first (what age pruning deletes). */
+  oldDecisions(before: number, limit: number): Promise<{ id: string; objectId: string }[]>;
+  /** Deletes these decisions (ids that do not exist are passed over); returns how many ids. */
+  deleteDecisions(ids: readonly string[]): Promise<number>;
   /**
    * Looks at up to `scan` objects in id order after `after` (from the first when null) and
    * returns those that have stored more than `keep` decisions, and the last id looked at (null
@@ -136,6 +138,8 @@ export interface Store {
     after: string | null,
     scan: number,
   ): Promise<{ over: string[]; next: string | null }>;
+  /** The id of the object's newest decision after its newest `keep`, or null: what pruning by count deletes first. */
+  decisionBeyond(objectId: string, keep: number): Promise<string | null>;
   /** Deletes all but the newest `keep` decisions of an object; returns how many. */
   pruneObjectDecisions(objectId: string, keep: number): Promise<number>;
   /** Deletes up to `limit` idempotency keys used before `before`; returns how many. */

@@ -4,10 +4,14 @@
 // decision window are deleted, and so are an object's decisions beyond the newest N; and
 // idempotency keys older than their time to live. Each step deletes in bounded batches, so a
 // large backlog never holds the writer for long.
+//
+// A snapshot's lifecycle is the one before it plus the decisions since, so no decision after
+// the snapshot may go before its effect is kept: before decisions are pruned, the snapshot moves
+// up to the newest of them (folding the journal entries up to the memory that decision saw).
 
 import type { Clock } from "../core/clock.ts";
-import { isAfter, lifecycleAt } from "../core/history.ts";
-import { foldJournal } from "../core/journal.ts";
+import { isAfter, lifecycleAfter, lifecycleAt } from "../core/history.ts";
+import { foldJournal, type JournalEntry } from "../core/journal.ts";
 import type { Store } from "../core/store.ts";
 import type { Decision } from "../core/types.ts";
 import { every } from "../timers/every.ts";
@@ -63,14 +67,31 @@ export class Retention {
     const { journalMs, decisionsMs, decisionsPerObject, idempotencyMs } = this.policy;
     // The journal first: its snapshots read the decisions that the next steps may delete.
     const compacted = journalMs === null ? 0 : await this.compactJournals(now - journalMs);
+    // Without journal retention there are no snapshots: replay starts at the creation.
+    const folding = journalMs !== null;
     let decisions = 0;
-    if (decisionsMs !== null) decisions += await drain((n) => this.store.pruneDecisions(now - decisionsMs, n));
+    if (decisionsMs !== null)
+      for (;;) {
+        const batch = await this.store.oldDecisions(now - decisionsMs, BATCH);
+        if (folding) {
+          // Oldest first: the last one of each object is the newest of its that goes.
+          const newest = new Map(batch.map((d) => [d.objectId, d.id]));
+          for (const [objectId, id] of newest) await this.exclusive(objectId, () => this.foldThrough(objectId, id));
+        }
+        decisions += await this.store.deleteDecisions(batch.map((d) => d.id));
+        if (batch.length < BATCH) break;
+      }
     let objectsTrimmed = 0;
     if (decisionsPerObject !== null) {
       // A pass over every object, a page at a time, so that no one read blocks for long.
       for (let after: string | null = null; ;) {
         const page = await this.store.objectsOverDecisionLimit(decisionsPerObject, after, SCAN_PAGE);
-        for (const id of page.over) decisions += await this.store.pruneObjectDecisions(id, decisionsPerObject);
+        for (const id of page.over)
+          decisions += await this.exclusive(id, async () => {
+            const newest = folding ? await this.store.decisionBeyond(id, decisionsPerObject) : null;
+            if (newest !== null) await this.foldThrough(id, newest);
+            return this.store.pruneObjectDecisions(id, decisionsPerObject);
+          });
         objectsTrimmed += page.over.length;
         if (page.next === null) break;
         after = page.next;
@@ -93,13 +114,11 @@ export class Retention {
   /** Folds one object's entries up to `seq`, unless the object is gone (deleted meanwhile). */
   private async compactOne(objectId: string, seq: number): Promise<boolean> {
     if (!(await this.store.getObject(objectId))) return false;
-    const entries = (await this.store.journal(objectId, -1, Number.MAX_SAFE_INTEGER)).filter((e) => e.seq <= seq);
+    const entries = await this.entriesThrough(objectId, seq);
     const last = entries[entries.length - 1];
     if (!last) return false;
-    // Decisions before an earlier snapshot may be gone: its lifecycle is the starting point.
-    const previous = entries.find((e) => e.kind === "snapshot" && e.seed);
-    let decisions = await this.decisionsUntil(objectId, last.at);
-    if (previous) decisions = decisions.filter((d) => isAfter(d, previous.at, previous.seq));
+    const previous = snapshotOf(entries);
+    const decisions = await this.decisionsSince(objectId, previous, (d) => d.at <= last.at);
     await this.store.compactJournal(objectId, seq, {
       seq,
       patch: foldJournal(entries),
@@ -110,18 +129,62 @@ export class Retention {
     return true;
   }
 
-  /** The object's decisions taken at or before `until`, oldest first. */
-  private async decisionsUntil(objectId: string, until: number): Promise<Decision[]> {
+  /**
+   * Moves the object's snapshot up to decision `id` before it is pruned: the memory that
+   * decision saw, at its time, with the lifecycle it left. Nothing to do when the snapshot is
+   * there already, or the object or the decision is gone.
+   */
+  private async foldThrough(objectId: string, id: string): Promise<void> {
+    const [through, object] = [await this.store.getDecision(id), await this.store.getObject(objectId)];
+    // An object deleted meanwhile took its decisions with it; one re-created since is another.
+    if (!through || !object || through.objectId !== objectId || through.at < object.createdAt) return;
+    const entries = await this.entriesThrough(objectId, through.memoryVersion);
+    const last = entries[entries.length - 1];
+    if (!last) return;
+    const previous = snapshotOf(entries);
+    if (previous && !isAfter(through, previous.at, previous.seq)) return;
+    const decisions = [...(await this.decisionsSince(objectId, previous, () => true, id)), through];
+    await this.store.compactJournal(objectId, last.seq, {
+      seq: last.seq,
+      patch: foldJournal(entries),
+      at: through.at,
+      kind: "snapshot",
+      seed: lifecycleAfter(decisions, through.at, previous?.seed),
+    });
+  }
+
+  /** The object's journal entries up to memory version `seq`, oldest first. */
+  private async entriesThrough(objectId: string, seq: number): Promise<JournalEntry[]> {
+    return (await this.store.journal(objectId, -1, Number.MAX_SAFE_INTEGER)).filter((e) => e.seq <= seq);
+  }
+
+  /**
+   * The object's decisions that `within` takes, before decision id `from` (or from the newest)
+   * and after the snapshot `previous` (decisions before an earlier snapshot may be gone: its
+   * lifecycle is the starting point), oldest first.
+   */
+  private async decisionsSince(
+    objectId: string,
+    previous: JournalEntry | undefined,
+    within: (d: Decision) => boolean,
+    from?: string,
+  ): Promise<Decision[]> {
     const newestFirst: Decision[] = [];
-    for (let before: string | undefined; ;) {
+    for (let before = from; ;) {
       const page = await this.store.listDecisions(objectId, 500, before);
-      newestFirst.push(...page.filter((d) => d.at <= until));
-      if (page.length < 500) break;
+      for (const d of page) {
+        // Older than the snapshot: so are the rest.
+        if (previous && d.at < previous.at) return newestFirst.reverse();
+        if (within(d) && (!previous || isAfter(d, previous.at, previous.seq))) newestFirst.push(d);
+      }
+      if (page.length < 500) return newestFirst.reverse();
       before = page[page.length - 1]!.id;
     }
-    return newestFirst.reverse();
   }
 }
+
+/** The snapshot (with its lifecycle) at the head of a journal, if retention left one. */
+const snapshotOf = (entries: readonly JournalEntry[]) => entries.find((e) => e.kind === "snapshot" && e.seed);
 
 /** Runs a bounded delete until it deletes less than a full batch; returns the total. */
 async function drain(step: (limit: number) => Promise<number>): Promise<number> {

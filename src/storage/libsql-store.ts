@@ -36,6 +36,7 @@ import {
 } from "./rows.ts";
 import { PolicyVersions } from "./policy-versions.ts";
 import * as counts from "./counts.ts";
+import * as pruning from "./pruning.ts";
 import { LibsqlDecisionReads } from "./decision-reads.ts";
 import * as t from "./schema.ts";
 import { directWriter, threadWriter, type SqlWriter } from "./sql-writer.ts";
@@ -286,34 +287,10 @@ export class LibsqlStore implements Store {
     return next ?? null;
   }
 
-  /**
-   * Ids sort by time (governor/ids.ts): the oldest decisions are a range of the primary key,
-   * read without an index on `at` (which is checked all the same).
-   */
-  async pruneDecisions(before: number, limit: number): Promise<number> {
-    const cutoff = `dec_${Math.max(0, before).toString(36).padStart(9, "0")}`;
-    const rows = await this.client.execute({
-      sql: "SELECT id FROM decisions WHERE id < ? AND at < ? ORDER BY id LIMIT ?",
-      args: [cutoff, before, limit],
-    });
-    return this.deleteDecisions(rows.rows.map((r) => String(r.id)));
-  }
-
-  async objectsOverDecisionLimit(
-    keep: number,
-    after: string | null,
-    scan: number,
-  ): Promise<{ over: string[]; next: string | null }> {
-    const rows = await this.client.execute({
-      sql: "SELECT id, decision_count FROM objects WHERE id > ? ORDER BY id LIMIT ?",
-      args: [after ?? "", scan],
-    });
-    const ids = rows.rows.map((r) => String(r.id));
-    return {
-      over: rows.rows.filter((r) => Number(r.decision_count) > keep).map((r) => String(r.id)),
-      next: ids.length < scan ? null : ids[ids.length - 1]!,
-    };
-  }
+  readonly oldDecisions = (before: number, limit: number) => pruning.oldDecisions(this.client, before, limit);
+  readonly objectsOverDecisionLimit = (keep: number, after: string | null, scan: number) =>
+    pruning.objectsOverDecisionLimit(this.client, keep, after, scan);
+  readonly decisionBeyond = (objectId: string, keep: number) => pruning.decisionBeyond(this.client, objectId, keep);
 
   async pruneObjectDecisions(objectId: string, keep: number): Promise<number> {
     const rows = await this.client.execute({
@@ -386,7 +363,7 @@ export class LibsqlStore implements Store {
   }
 
   /** Deletes decisions by id, in statements of a bounded size. */
-  private async deleteDecisions(ids: string[]): Promise<number> {
+  async deleteDecisions(ids: readonly string[]): Promise<number> {
     const statements: InStatement[] = [];
     for (let i = 0; i < ids.length; i += 500) {
       const part = ids.slice(i, i + 500);

@@ -242,13 +242,17 @@ export class MemoryStore implements Store {
     return (await this.dueTimers(Number.MAX_SAFE_INTEGER, 1))[0] ?? null;
   }
 
-  async pruneDecisions(before: number, limit: number): Promise<number> {
-    const old = [...this.decisions.values()]
+  async oldDecisions(before: number, limit: number): Promise<{ id: string; objectId: string }[]> {
+    return [...this.decisions.values()]
       .filter((d) => d.at < before)
       .sort((a, b) => cmp(a.id, b.id))
-      .slice(0, limit);
-    for (const d of old) this.decisions.delete(d.id);
-    return old.length;
+      .slice(0, limit)
+      .map((d) => ({ id: d.id, objectId: d.objectId }));
+  }
+
+  async deleteDecisions(ids: readonly string[]): Promise<number> {
+    for (const id of ids) this.decisions.delete(id);
+    return ids.length;
   }
 
   async objectsOverDecisionLimit(
@@ -266,14 +270,19 @@ export class MemoryStore implements Store {
     };
   }
 
+  async decisionBeyond(objectId: string, keep: number): Promise<string | null> {
+    return this.newestFirst(objectId)[keep]?.id ?? null;
+  }
+
   async pruneObjectDecisions(objectId: string, keep: number): Promise<number> {
-    const old = [...this.decisions.values()]
-      .filter((d) => d.objectId === objectId)
-      .sort((a, b) => cmp(b.id, a.id))
-      .slice(keep);
+    const old = this.newestFirst(objectId).slice(keep);
     for (const d of old) this.decisions.delete(d.id);
-    this.decisionCounts.set(objectId, [...this.decisions.values()].filter((d) => d.objectId === objectId).length);
+    this.decisionCounts.set(objectId, this.newestFirst(objectId).length);
     return old.length;
+  }
+
+  private newestFirst(objectId: string): Decision[] {
+    return [...this.decisions.values()].filter((d) => d.objectId === objectId).sort((a, b) => cmp(b.id, a.id));
   }
 
   async pruneIdempotency(before: number, limit: number): Promise<number> {

@@ -114,7 +114,7 @@ describe("vigil replay", () => {
     const cutoff = s.clock.now();
     await s.governor.postFacts("w", { queue: { depth: 1 } });
     await s.advance(60_000);
-    await store.pruneDecisions(cutoff, 100);
+    await store.deleteDecisions((await store.oldDecisions(cutoff, 100)).map((d) => d.id));
     const kept = await store.listDecisions("w", 10);
     await s.close();
 

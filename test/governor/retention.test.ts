@@ -120,6 +120,62 @@ describe("replay over pruned history", () => {
   });
 });
 
+describe("snapshots over decisions pruned before the journal folds", () => {
+  /**
+   * A worker wakes, goes idle and falls dormant on its dwell timer, with a wake due 6 h on; the
+   * dormancy is a timer decision after its last fact. Every hour that passes, retention runs.
+   */
+  async function idleWorker(services: TestServices, r: Retention) {
+    const g = services.governor;
+    await g.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 0 } } });
+    await services.advance(60_000);
+    await g.postFacts("w", { queue: { depth: 2 } });
+    await services.advance(60_000);
+    await g.postFacts("w", { queue: { depth: 0 } });
+    await services.advance(60_000);
+    const [dormancy] = await g.listDecisions("w", 1);
+    expect(dormancy).toMatchObject({ trigger: { kind: "timer" }, toState: "sleeping" });
+    const wake = dormancy!.timers.find((op) => op.op === "set");
+    expect(wake).toBeDefined();
+    for (let hour = 0; hour < 3; hour++) {
+      await services.advance(HOUR);
+      await r.runOnce();
+    }
+    return { dormancy: dormancy!, wakeAt: (wake as { dueAt: number }).dueAt };
+  }
+
+  /** A fact that changes nothing, left to fold into the next snapshot; then the wake falls due. */
+  async function laterFact(services: TestServices, r: Retention) {
+    await services.governor.postFacts("w", { queue: { depth: 0 } });
+    for (let hour = 0; hour < 4; hour++) {
+      await services.advance(HOUR);
+      await r.runOnce();
+    }
+  }
+
+  test.each([
+    ["by age, both windows equal", { journalMs: 2 * HOUR, decisionsMs: 2 * HOUR }],
+    ["by age, decisions kept less long than the journal", { journalMs: 4 * HOUR, decisionsMs: HOUR }],
+    ["by count", { journalMs: 2 * HOUR, decisionsPerObject: 1 }],
+  ])("%s: the next snapshot still holds the dormancy and its pending wake", async (_name, windows) => {
+    s = await makeServices({ store: new LibsqlStore({ url: ":memory:" }) });
+    const r = new Retention(s.store, s.clock, { ...keepAll, ...windows });
+    const { dormancy, wakeAt } = await idleWorker(s, r);
+    await laterFact(s, r);
+    expect(await s.store.getDecision(dormancy.id)).toBeNull();
+    const [snapshot] = await s.store.journal("w", -1, 1);
+    expect(snapshot).toMatchObject({ kind: "snapshot", seq: 3 });
+    expect(snapshot!.seed).toMatchObject({ state: "dormant", stateSince: dormancy.at });
+    expect(snapshot!.seed!.timers.map((t) => t.dueAt)).toContain(wakeAt);
+    // The wake comes, and replay from the snapshot sees it coming.
+    await s.advance(wakeAt - s.clock.now() + 60_000);
+    expect((await s.governor.getObject("w"))!.state).toBe("active");
+    const replay = await s.whatIf.replay("w", queueWorker());
+    expect(replay.differences).toEqual([]);
+    expect(replay.actualDecisions).toBeGreaterThan(0);
+  });
+});
+
 describe("journal compaction and a delete", () => {
   test("folding a journal runs in the object's mailbox: a delete meanwhile leaves no orphan snapshot", async () => {
     const store = new LibsqlStore({ url: ":memory:" });

@@ -106,7 +106,8 @@ describe("Idempotency-Key", () => {
 
   test("a replay whose decision retention has pruned is a 409, and applies nothing", async () => {
     const first = await post("w1", { facts: { n: 1 } }, { "idempotency-key": "old" });
-    await h.services.store.pruneDecisions(Number.MAX_SAFE_INTEGER, 1000);
+    const store = h.services.store;
+    await store.deleteDecisions((await store.oldDecisions(Number.MAX_SAFE_INTEGER, 1000)).map((d) => d.id));
     const problem = expectProblem(await post("w1", { facts: { n: 1 } }, { "idempotency-key": "old" }), 409, "conflict");
     expect(problem.detail).toContain(first.body.decision.id);
     expect((await h.services.governor.getObject("w1"))!.memoryVersion).toBe(1);

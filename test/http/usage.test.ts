@@ -105,7 +105,7 @@ describe.each([
     const { s: t, get } = await start(newStore());
     await lifecycle(t);
     // Keeps only the decision at +180 s (active -> sleeping) and those after it.
-    await t.store.pruneDecisions(START + 150 * SECOND, 100);
+    await t.store.deleteDecisions((await t.store.oldDecisions(START + 150 * SECOND, 100)).map((d) => d.id));
     const left = await t.governor.listDecisions("w", 100);
     expect(left.map((d) => `${d.fromState}->${d.toState}`).reverse()[0]).toBe("active->sleeping");
     const reply = await get(`/v1/objects/w/usage?from=${iso(START + 100 * SECOND)}&to=${iso(START + HOUR)}`);

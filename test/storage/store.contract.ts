@@ -764,18 +764,29 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       const decide = async (objectId: string, at: number, n: number) =>
         store.commit([arrivalBatch(makeObject({ id: objectId, updatedAt: at }), decId(at, n), { at })]);
 
-      test("pruneDecisions deletes decisions older than the cutoff, a batch at a time", async () => {
-        for (let i = 0; i < 5; i++) await decide("p", T0 + i * HOUR, i);
-        expect(await store.pruneDecisions(T0 + 3 * HOUR, 2)).toBe(2);
-        expect(await store.pruneDecisions(T0 + 3 * HOUR, 2)).toBe(1);
-        expect(await store.pruneDecisions(T0 + 3 * HOUR, 2)).toBe(0);
-        expect((await store.listDecisions("p", 10)).map((d) => d.at)).toEqual([T0 + 4 * HOUR, T0 + 3 * HOUR]);
+      test("oldDecisions names the oldest decisions before the cutoff, a batch at a time, and deleteDecisions deletes them", async () => {
+        for (let i = 0; i < 5; i++) await decide(i % 2 ? "p" : "q", T0 + i * HOUR, i);
+        const prune = async () => store.deleteDecisions((await store.oldDecisions(T0 + 3 * HOUR, 2)).map((d) => d.id));
+        expect(await store.oldDecisions(T0 + 3 * HOUR, 2)).toEqual([
+          { id: decId(T0, 0), objectId: "q" },
+          { id: decId(T0 + HOUR, 1), objectId: "p" },
+        ]);
+        expect(await prune()).toBe(2);
+        expect(await store.oldDecisions(T0 + 3 * HOUR, 2)).toEqual([{ id: decId(T0 + 2 * HOUR, 2), objectId: "q" }]);
+        expect(await prune()).toBe(1);
+        expect(await prune()).toBe(0);
+        expect((await store.listDecisions("p", 10)).map((d) => d.at)).toEqual([T0 + 3 * HOUR]);
+        expect((await store.listDecisions("q", 10)).map((d) => d.at)).toEqual([T0 + 4 * HOUR]);
       });
 
       test("an object's decisions beyond the newest N are pruned, and it is no longer over the limit", async () => {
         for (let i = 0; i < 6; i++) await decide("many", T0 + i * MINUTE, i);
         for (let i = 0; i < 2; i++) await decide("few", T0 + i * MINUTE, 10 + i);
         expect(await store.objectsOverDecisionLimit(3, null, 10)).toEqual({ over: ["many"], next: null });
+        // The first that goes is the newest after the newest 3.
+        expect(await store.decisionBeyond("many", 3)).toBe(decId(T0 + 2 * MINUTE, 2));
+        expect(await store.decisionBeyond("many", 6)).toBeNull();
+        expect(await store.decisionBeyond("nobody", 0)).toBeNull();
         expect(await store.pruneObjectDecisions("many", 3)).toBe(3);
         expect((await store.listDecisions("many", 10)).map((d) => d.at)).toEqual([
           T0 + 5 * MINUTE,
