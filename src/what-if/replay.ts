@@ -73,9 +73,10 @@ export async function replay(
   const candidate = loaded.info;
 
   // Where history starts: journal entry 0 (creation), or the snapshot that retention left,
-  // which is then the oldest entry (Store.compactJournal replaces everything up to it).
+  // which is then the oldest entry (Store.compactJournal replaces everything up to it). A
+  // snapshot of entry 0 alone, at the creation, is the creation: it is replayed as one.
   const first = await firstOf(history.journal());
-  const snapshot = first?.kind === "snapshot" ? first : null;
+  const snapshot = first?.kind === "snapshot" && (first.seq > 0 || first.at > object.createdAt) ? first : null;
   const start = snapshot ? snapshot.at : object.createdAt;
   const snapSeq = snapshot ? snapshot.seq : 0;
   const memory: JsonObject = first && (snapshot || first.seq === 0) ? foldJournal([first]) : {};

@@ -95,6 +95,26 @@ describe("replay", () => {
     expect(report.differences).toEqual([]);
   });
 
+  test("a snapshot of the creation memory alone (no fact within the journal window) replays from the creation", async () => {
+    s = await makeServices({ store: new LibsqlStore({ url: ":memory:" }) });
+    // Created with a backlog: the creation wakes it; it idles into dormancy on its own timers.
+    await s.governor.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 2 } } });
+    await s.advance(2 * 3_600_000);
+    const retention = new Retention(s.store, s.clock, {
+      journalMs: 3_600_000,
+      decisionsMs: null,
+      decisionsPerObject: null,
+      idempotencyMs: null,
+    });
+    expect((await retention.runOnce()).compacted).toBe(1);
+    expect(await s.store.journal("w", -1, 100)).toMatchObject([{ seq: 0, kind: "snapshot" }]);
+    const report = await s.whatIf.replay("w", queueWorker());
+    expect(report.from).toBe("2026-03-01T00:00:00.000Z");
+    expect(report.actualDecisions).toBe(report.candidateDecisions);
+    expect(report.candidateDecisions).toBeGreaterThan(0);
+    expect(report.differences).toEqual([]);
+  });
+
   test("an invalid candidate is a validation error naming $.policy paths", async () => {
     s = await makeServices();
     await s.governor.putObject("w", { policy: "queue-worker" });
