@@ -2,7 +2,7 @@
 // object's recorded history and prints every decision that would differ, side by side.
 // Exit 0 when none differs, 1 when some do, 2 when the object or the file is unusable.
 
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config.ts";
 import { VigilError } from "../core/errors.ts";
@@ -11,6 +11,7 @@ import { parseJsonText } from "../core/json.ts";
 import { readHistory } from "../what-if/history.ts";
 import type { ReplayLimits } from "../what-if/limits.ts";
 import { replay, type ReplayReport, type ReplaySide } from "../what-if/replay.ts";
+import { openToRead } from "./read-db.ts";
 import { HELP_OPTION, printUsage, synopsisLine } from "./usage.ts";
 
 /**
@@ -54,17 +55,10 @@ export async function runReplay(
   const parsed = parseJsonText(text);
   if (!parsed.ok) return fail(`${file} ${parsed.problem.path}: ${parsed.problem.message}`);
   const config = loadConfig(process.env, values.db ? { VIGIL_DB_URL: values.db } : {});
-  // Loaded here, not above: `vigil replay --help` loads no database driver.
-  const [{ LibsqlStore, libsqlOptions }, { filePath }] = await Promise.all([
-    import("../storage/libsql-store.ts"),
-    import("../storage/rows.ts"),
-  ]);
-  // Replay reads history: a database file that is not there is a mistake, not one to create.
-  const dbFile = filePath(config.VIGIL_DB_URL);
-  if (dbFile !== null && !existsSync(dbFile)) return fail(`no database at ${config.VIGIL_DB_URL}`);
-  const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
+  // Replay reads history: a database that is not there is a mistake, not one to create.
+  const store = await openToRead(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN);
+  if (typeof store === "string") return fail(store);
   try {
-    await store.migrate();
     const object = await store.getObject(values.object);
     if (!object) return fail(`no object "${values.object}" in ${config.VIGIL_DB_URL}`);
     const report = await replay(object, readHistory(store, object.id), parsed.value, CLI_LIMITS);

@@ -15,6 +15,7 @@ import { MAX_LATENCY_MS, SimulationError, type Workload } from "../simulate/mode
 import { DEFAULT_SAMPLE, reportHtml, reportSvg } from "../simulate/report.ts";
 import { simulate } from "../simulate/simulate.ts";
 import { parseTraffic } from "../simulate/traffic.ts";
+import { openToRead } from "./read-db.ts";
 import { printUsage } from "./usage.ts";
 
 const OPTIONS = {
@@ -148,11 +149,10 @@ function readTraffic(file: string): Workload {
 async function readRecorded(url: string, ids: string[]): Promise<Workload> {
   const config = loadConfig(process.env, { VIGIL_DB_URL: url });
   // Loaded here, not above: a simulation of a traffic file loads no database driver.
-  const { LibsqlStore, libsqlOptions } = await import("../storage/libsql-store.ts");
   const { recordedWorkload } = await import("../simulate/recorded.ts");
-  const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
+  const store = await openToRead(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN);
+  if (typeof store === "string") throw new Usage(store);
   try {
-    await store.migrate();
     return await recordedWorkload(store, ids);
   } finally {
     await store.close();

@@ -39,6 +39,7 @@ import * as counts from "./counts.ts";
 import * as pruning from "./pruning.ts";
 import { LibsqlDecisionReads } from "./decision-reads.ts";
 import * as t from "./schema.ts";
+import { currentSchemaStamp, schemaStamp } from "./schema-stamp.ts";
 import { directWriter, threadWriter, type SqlWriter } from "./sql-writer.ts";
 
 /** The index a page of objects is read by, when the caller says which (ObjectQuery.by). */
@@ -105,6 +106,24 @@ export class LibsqlStore implements Store {
   }
 
   /** Decisions are stored compactly against the policy version they were taken under. */
+  /**
+   * Opens the database to read only (vigil replay, vigil simulate --db): no migration and no
+   * writer thread, so that a server running on the same file is not touched. Returns null, or
+   * why the database cannot be read: it has no Vigil schema, or another Vigil's.
+   */
+  async openToRead(): Promise<string | null> {
+    if (this.local) await this.client.execute("PRAGMA busy_timeout = 5000");
+    const applied = await schemaStamp(this.client);
+    if (applied === null) return "not a Vigil database (it has no Vigil schema)";
+    const wanted = currentSchemaStamp();
+    if (applied !== wanted)
+      return applied < wanted
+        ? "its schema is older than this Vigil's: run `vigil serve` on it once to upgrade it"
+        : "its schema is newer than this Vigil's: read it with the Vigil that wrote it";
+    await this.versions.load();
+    return null;
+  }
+
   knowPolicies(source: (hash: string) => PolicySource | null): void {
     this.versions.use(source);
   }

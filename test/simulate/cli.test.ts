@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { runSimulate } from "../../src/cli/simulate.ts";
 import { commandUsage } from "../../src/cli/usage.ts";
+import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 
 const TRAFFIC = "fixtures/traffic/queue-burst.jsonl";
 const dir = mkdtempSync(join(tmpdir(), "vigil-simulate-"));
@@ -161,6 +162,9 @@ describe("vigil simulate", () => {
   });
 
   test("an object missing from --db is exit 2", async () => {
+    const empty = new LibsqlStore({ url: `file:${join(dir, "empty.db")}` });
+    await empty.migrate();
+    await empty.close();
     const r = await run(["--policy", "on-demand", "--db", `file:${join(dir, "empty.db")}`, "--object", "ghost"]);
     expect(r).toMatchObject({ code: 2, stdout: "" });
     expect(r.stderr).toBe('vigil simulate: no object "ghost" in the database\n');

@@ -1,0 +1,26 @@
+// The database `vigil replay` and `vigil simulate --db` read history from: opened to read only,
+// never created or migrated (a server may be running on it).
+
+import type { LibsqlStore } from "../storage/libsql-store.ts";
+
+/** The store, opened to read, or why it cannot be (a sentence naming the URL). */
+export async function openToRead(url: string, authToken?: string): Promise<LibsqlStore | string> {
+  // Loaded here: a command that reads no database loads no database driver.
+  const [{ LibsqlStore, libsqlOptions }, { filePath }, { existsSync }] = await Promise.all([
+    import("../storage/libsql-store.ts"),
+    import("../storage/rows.ts"),
+    import("node:fs"),
+  ]);
+  const file = filePath(url);
+  if (file !== null && !existsSync(file)) return `no database at ${url}`;
+  const store = new LibsqlStore(libsqlOptions(url, authToken));
+  try {
+    const problem = await store.openToRead();
+    if (problem === null) return store;
+    await store.close();
+    return `${url}: ${problem}`;
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}

@@ -1,0 +1,114 @@
+// `vigil replay` and `vigil simulate --db` read a database that a server may be running on: they
+// never create, migrate or write it, and a database with another schema is refused by name.
+
+import { createClient } from "@libsql/client";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { drizzle } from "drizzle-orm/libsql";
+import { migrate } from "drizzle-orm/libsql/migrator";
+import { afterAll, describe, expect, test } from "vitest";
+import { runReplay } from "../../src/cli/replay.ts";
+import { runSimulate } from "../../src/cli/simulate.ts";
+import { LibsqlStore, MIGRATIONS_DIR } from "../../src/storage/libsql-store.ts";
+import { currentSchemaStamp, schemaStamp } from "../../src/storage/schema-stamp.ts";
+import { makeServices } from "../helpers/services.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "vigil-read-db-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const POLICY = "rules/queue-worker.json";
+
+/** Runs a command, collecting what it prints. */
+async function run(command: typeof runReplay, args: string[]) {
+  let out = "";
+  let err = "";
+  const code = await command(
+    args,
+    (s) => (out += s),
+    (s) => (err += s),
+  );
+  return { code, out, err };
+}
+
+/** A database migrated by all but the newest migration: what an older Vigil left. */
+async function olderDatabase(file: string): Promise<number> {
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, "meta/_journal.json"), "utf8")) as {
+    entries: { tag: string; when: number }[];
+  };
+  const older = join(dir, "older-migrations");
+  mkdirSync(join(older, "meta"), { recursive: true });
+  const kept = journal.entries.slice(0, -1);
+  for (const e of kept) copyFileSync(join(MIGRATIONS_DIR, `${e.tag}.sql`), join(older, `${e.tag}.sql`));
+  writeFileSync(join(older, "meta/_journal.json"), JSON.stringify({ ...journal, entries: kept }));
+  const client = createClient({ url: `file:${file}` });
+  await migrate(drizzle(client), { migrationsFolder: older });
+  const stamp = await schemaStamp(client);
+  client.close();
+  return stamp!;
+}
+
+describe.each([
+  ["vigil replay", (url: string) => run(runReplay, ["--object", "w", "--db", url, POLICY]), "vigil replay: "],
+  [
+    "vigil simulate --db",
+    (url: string) => run(runSimulate, ["--policy", "queue-worker", "--db", url, "--object", "w"]),
+    "vigil simulate: ",
+  ],
+])("%s", (_name, command, prefix) => {
+  test("a database migrated by an older Vigil is refused, exit 2, and left as it was", async () => {
+    const file = join(dir, `older-${prefix.length}.db`);
+    const stamp = await olderDatabase(file);
+    expect(stamp).toBeLessThan(currentSchemaStamp());
+    const size = statSync(file).size;
+    const r = await command(`file:${file}`);
+    expect(r).toMatchObject({ code: 2, out: "" });
+    expect(r.err).toBe(
+      `${prefix}file:${file}: its schema is older than this Vigil's: run \`vigil serve\` on it once to upgrade it\n`,
+    );
+    const client = createClient({ url: `file:${file}` });
+    expect(await schemaStamp(client)).toBe(stamp);
+    client.close();
+    expect(statSync(file).size).toBe(size);
+  });
+
+  test("a SQLite file that is not Vigil's is refused, exit 2, and gets no tables", async () => {
+    const file = join(dir, `other-${prefix.length}.db`);
+    const client = createClient({ url: `file:${file}` });
+    await client.execute("CREATE TABLE notes (body TEXT)");
+    const r = await command(`file:${file}`);
+    expect(r).toMatchObject({ code: 2, out: "" });
+    expect(r.err).toBe(`${prefix}file:${file}: not a Vigil database (it has no Vigil schema)\n`);
+    const tables = await client.execute("SELECT name FROM sqlite_master WHERE type = 'table'");
+    expect(tables.rows.map((t) => t.name)).toEqual(["notes"]);
+    client.close();
+  });
+
+  test("a database file that is not there is refused, exit 2, and not created", async () => {
+    const file = join(dir, `missing-${prefix.length}.db`);
+    const r = await command(`file:${file}`);
+    expect(r).toMatchObject({ code: 2, out: "" });
+    expect(r.err).toBe(`${prefix}no database at file:${file}\n`);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  test("a current database is read", async () => {
+    const file = join(dir, `current-${prefix.length}.db`);
+    const s = await makeServices({ store: new LibsqlStore({ url: `file:${file}` }) });
+    await s.governor.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 1 } } });
+    await s.advance(60_000);
+    await s.close();
+    const r = await command(`file:${file}`);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).not.toBe("");
+  });
+});
