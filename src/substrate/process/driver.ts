@@ -16,7 +16,7 @@ import { DriverError, type Driver, type DriverTarget, type ObservationListener, 
 import { cgroupDir, CgroupTree, treeOfObservation, type CgroupParent } from "./cgroup.ts";
 import { DEFAULT_GRACE_MS, processConfigSchema, type ProcessConfig } from "./config.ts";
 import { Governed, Leftovers, type Exit } from "./governed.ts";
-import { bootId, isGone, procfs, readStat, until, type ProcStat } from "./proc.ts";
+import { bootId, isGone, pidNamespace, procfs, readStat, until, type ProcStat } from "./proc.ts";
 import { spawnProcess } from "./spawn.ts";
 import { ProcessGroupTree } from "./tree.ts";
 
@@ -33,7 +33,7 @@ export interface ProcessDriverOptions {
 
 /**
  * Observations carry `status` and `at`, and: while the tree lives, the leader's `pid`,
- * `startTime` and `bootId`, its `pgid` (or `cgroup`), and `processes` (each live pid of the
+ * `startTime`, `bootId` and `pidNamespace`, its `pgid` (or `cgroup`), and `processes` (each live pid of the
  * tree with its resident memory) and `rssBytes` (their sum: what dormancy keeps resident); once
  * the leader has exited, `pid`, `exitCode` and `signal` (both null for an adopted process,
  * whose exit status goes to its original parent); `reason` on an exit Vigil did not ask for
@@ -113,8 +113,9 @@ export class ProcessDriver implements Driver {
   /**
    * After a server restart: takes the tree of `last` (the observation stored before the
    * restart) back under governance when its leader still runs, i.e. when /proc shows that pid
-   * with the same start time in the same boot, and watches it for exit every `watchMs`. A pid
-   * now reused by another process is left alone. When the leader is gone but processes of its
+   * with the same start time in the same boot and pid namespace, and watches it for exit every
+   * `watchMs`. A pid now reused by another process is left alone, and so is everything of a
+   * tree recorded in another boot or namespace (a restarted container numbers pids afresh). When the leader is gone but processes of its
    * group (or cgroup) are left, they are Vigil's leftovers, and they are stopped: the kernel
    * gives no new process the id of a group that still has members.
    */
@@ -125,13 +126,15 @@ export class ProcessDriver implements Driver {
       const pid = last?.pid;
       const startTime = last?.startTime;
       const boot = last?.bootId;
+      const namespace = last?.pidNamespace;
       const ours =
         procfs &&
         typeof pid === "number" &&
         Number.isSafeInteger(pid) &&
         pid > 0 &&
         typeof startTime === "number" &&
-        (boot === undefined || boot === bootId());
+        (boot === undefined || boot === bootId()) &&
+        (namespace === undefined || namespace === pidNamespace());
       if (!ours) return gone;
       const tree = treeOfObservation(last) ?? new ProcessGroupTree(pid);
       const graceMs = this.graceOf(t);

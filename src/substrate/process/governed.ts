@@ -6,7 +6,7 @@
 import type { ChildProcess } from "node:child_process";
 import type { Clock, TimerHandle } from "../../core/clock.ts";
 import type { Json, Observation } from "../../core/types.ts";
-import { bootId, isGone, isStopped, procfs, readStat, until, type ProcStat } from "./proc.ts";
+import { bootId, isGone, isStopped, pidNamespace, procfs, readStat, until, type ProcStat } from "./proc.ts";
 import type { ProcessTree } from "./tree.ts";
 
 export interface Exit {
@@ -143,6 +143,8 @@ export class Governed {
     if (this.startTime !== null) o.startTime = this.startTime;
     const boot: Json = bootId();
     if (boot !== null) o.bootId = boot;
+    const namespace: Json = pidNamespace();
+    if (namespace !== null) o.pidNamespace = namespace;
     if (procfs) Object.assign(o, this.tree.report());
     return o;
   }

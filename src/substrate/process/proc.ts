@@ -3,7 +3,7 @@
 // running one, and a process Vigil started from another that happens to have the same pid
 // (pids are reused; pid + start time + boot id are not).
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /** Whether /proc can be read here. Without it the driver trusts its own table. */
 export const procfs = existsSync("/proc/self/stat");
@@ -88,6 +88,24 @@ export function bootId(): string | null {
     }
   }
   return boot;
+}
+
+let namespace: string | null | undefined;
+
+/**
+ * The pid namespace this server runs in (`pid:[4026531836]`): pids, and so process groups, are
+ * numbered within one. A container that restarts gets a new one, in the same boot, where the
+ * old group's id may belong to a process of the new container.
+ */
+export function pidNamespace(): string | null {
+  if (namespace === undefined) {
+    try {
+      namespace = readlinkSync("/proc/self/ns/pid") || null;
+    } catch {
+      namespace = null;
+    }
+  }
+  return namespace;
 }
 
 /**

@@ -3,7 +3,7 @@
 // sleeps: children report over a unix socket, the grace period and the adoption watch run on a
 // virtual clock, and waiting for a death is a bounded /proc poll between setImmediates.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readlinkSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -157,7 +157,7 @@ describe("process driver", () => {
     await beacon.close();
   });
 
-  test("the observation of a started process carries pid, start time, boot id and what it keeps resident", async () => {
+  test("the observation of a started process carries pid, start time, boot id, pid namespace and what it keeps resident", async () => {
     const d = newDriver();
     const o = owned(await d.start(target(IDLE)));
     const pid = pidOf(o);
@@ -167,6 +167,7 @@ describe("process driver", () => {
       pid,
       startTime: readStat(pid)?.startTime,
       bootId: expect.any(String),
+      pidNamespace: readlinkSync("/proc/self/ns/pid"),
       pgid: pid,
       processes: [{ pid, rssBytes: expect.any(Number) }],
       rssBytes: expect.any(Number),
@@ -367,7 +368,7 @@ describe("process driver", () => {
       expect(calls).toEqual([]);
     });
 
-    test("a pid whose start time or boot differs is neither adopted nor signalled", async () => {
+    test("a pid whose start time, boot or pid namespace differs is neither adopted nor signalled", async () => {
       const a = newDriver();
       const t = target(IDLE);
       const before = owned(await a.start(t));
@@ -377,6 +378,8 @@ describe("process driver", () => {
       const refused = { status: "stopped", reason: "not running after restart" };
       expect(await b.adopt(t, { ...before, startTime: (before.startTime as number) + 1 })).toMatchObject(refused);
       expect(await b.adopt(t, { ...before, bootId: "another-boot" })).toMatchObject(refused);
+      expect(before.pidNamespace).toMatch(/^pid:\[\d+\]$/);
+      expect(await b.adopt(t, { ...before, pidNamespace: "pid:[1]" })).toMatchObject(refused);
       expect((await b.observe(t)).status).toBe("stopped");
       expect((await b.stop(t)).status).toBe("stopped");
       expect((await b.suspend(t)).status).toBe("stopped");

@@ -277,7 +277,13 @@ int main(void) {
     expect(groupMembers(pid).length).toBeGreaterThan(0);
 
     const b = newDriver();
-    expect(await b.adopt(t, before)).toMatchObject({ status: "stopped", reason: "not running after restart" });
+    const gone = { status: "stopped", reason: "not running after restart" };
+    // Recorded in another pid namespace (a container since restarted): that group is not ours.
+    const members = shells(groupMembers(pid)).sort();
+    expect(await b.adopt(t, { ...before, pidNamespace: "pid:[1]" })).toMatchObject(gone);
+    expect(await until(() => false, 200)).toBe(false);
+    expect(shells(groupMembers(pid)).sort()).toEqual(members);
+    expect(await b.adopt(t, before)).toMatchObject(gone);
     expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
   });
 
