@@ -129,6 +129,8 @@ export class EventStream {
   /** Decision ids in the queue, and the last replayed ones: what de-duplication compares. */
   private readonly queued = new Set<string>();
   private replayed = new Set<string>();
+  /** Queued decisions the backlog has sent already, in their place: the queue passes over them. */
+  private readonly sentEarly = new Set<string>();
   private wake: (() => void) | null = null;
   private heartbeat: TimerHandle | null = null;
   private cutoff: TimerHandle | null = null;
@@ -165,8 +167,8 @@ export class EventStream {
   }
 
   /**
-   * Writes the backlog's pages (decisions from the store; a decision already queued live is
-   * left to the queue), then the queue, until the client goes or is dropped.
+   * Writes the backlog's pages (decisions from the store, in id order; the queue passes over
+   * those it holds too), then the queue, until the client goes or is dropped.
    */
   async run(backlog?: AsyncIterable<Decision[]>): Promise<void> {
     try {
@@ -175,12 +177,13 @@ export class EventStream {
       if (backlog)
         for await (const page of backlog) {
           // A decision read here may still have its live event to come (committed, not yet
-          // published): the last page's ids are kept to drop that event when it comes.
+          // published): the last page's ids are kept to drop that event when it comes. One
+          // whose live event is queued already goes now too, so that the backlog stays in
+          // order (a later one may be unpublished yet), and its queued event is passed over.
           this.replayed = new Set();
           for (const d of page) {
             if (this.dropped || this.closed) break;
-            if (this.queued.has(d.id)) continue;
-            this.replayed.add(d.id);
+            (this.queued.has(d.id) ? this.sentEarly : this.replayed).add(d.id);
             await this.stream.write(decisionFrame(d).text);
           }
           if (this.dropped || this.closed) break;
@@ -202,7 +205,7 @@ export class EventStream {
       this.bytes -= frame.text.length;
       if (frame.type === "decision") {
         this.queued.delete(frame.id!);
-        if (this.replayed.delete(frame.id!)) continue;
+        if (this.sentEarly.delete(frame.id!) || this.replayed.delete(frame.id!)) continue;
       }
       await this.stream.write(frame.text);
       if (frame.type === "overflow") return;
@@ -216,6 +219,7 @@ export class EventStream {
     this.queue = [OVERFLOW];
     this.bytes = 0;
     this.queued.clear();
+    this.sentEarly.clear();
     // A client that does not read even that is cut off.
     this.cutoff = this.clock.setTimeout(() => this.stream.abort(), FINAL_WRITE_MS);
     this.wake?.();
@@ -248,6 +252,7 @@ export class EventStream {
     this.queue = [];
     this.bytes = 0;
     this.queued.clear();
+    this.sentEarly.clear();
     this.replayed.clear();
     this.wake?.();
   }

@@ -264,7 +264,7 @@ describe("resuming from Last-Event-ID", () => {
     return { stream, close: () => other.close() };
   }
 
-  test("a decision published while the backlog is read comes once, from the live queue", async () => {
+  test("a decision published while the backlog is read comes once", async () => {
     const ds = await history(2);
     const real = h.services.governor;
     // Committed and published after the stream subscribed, before the backlog is read.
@@ -326,6 +326,45 @@ describe("resuming from Last-Event-ID", () => {
     const { stream, close } = await through(governor, ds[0]!.id);
     try {
       expect((await stream.events(2)).map((f) => f.id)).toEqual([ds[1]!.id, late!.id]);
+      expect(held).not.toBeNull();
+      held!();
+      const next = await real.postFacts("w", { n: 100 });
+      expect((await stream.event())!.id).toBe(next.decision.id);
+    } finally {
+      await close();
+    }
+  });
+
+  test("a decision queued live before a later one the backlog holds unpublished comes first, once", async () => {
+    const ds = await history(1);
+    const real = h.services.governor;
+    // Both commit before the backlog is read: the first is published at once, the second's
+    // event only after the backlog was sent. The backlog has both, in order.
+    const late: Decision[] = [];
+    let hold = false;
+    let held: (() => void) | null = null;
+    const governor = arrivingBeforeBacklog(
+      real,
+      async () => {
+        late.push((await real.postFacts("x", { n: 98 })).decision);
+        hold = true;
+        late.push((await real.postFacts("w", { n: 99 })).decision);
+      },
+      {
+        watch: {
+          value: (listener: Parameters<GovernorApi["watch"]>[0]) =>
+            real.watch((change) => {
+              if (change.kind === "decision" && hold) {
+                hold = false;
+                held = () => listener(change);
+              } else listener(change);
+            }),
+        },
+      },
+    );
+    const { stream, close } = await through(governor, ds[0]!.id);
+    try {
+      expect((await stream.events(2)).map((f) => f.id)).toEqual(late.map((d) => d.id));
       expect(held).not.toBeNull();
       held!();
       const next = await real.postFacts("w", { n: 100 });
