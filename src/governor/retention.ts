@@ -144,12 +144,16 @@ export class Retention {
     const previous = snapshotOf(entries);
     if (previous && !isAfter(through, previous.at, previous.seq)) return;
     const decisions = [...(await this.decisionsSince(objectId, previous, () => true, id)), through];
+    const seed = lifecycleAfter(decisions, through.at, previous?.seed);
+    // Decisions that left the lifecycle as it was (a creation that woke nothing, say) need not
+    // be kept: the snapshot stays, and a million such objects cost no write.
+    if (previous && JSON.stringify(seed) === JSON.stringify(lifecycleAfter([], through.at, previous.seed))) return;
     await this.store.compactJournal(objectId, last.seq, {
       seq: last.seq,
       patch: foldJournal(entries),
       at: through.at,
       kind: "snapshot",
-      seed: lifecycleAfter(decisions, through.at, previous?.seed),
+      seed,
     });
   }
 

@@ -15,6 +15,7 @@ import { LATE_AFTER_MS } from "../core/timers.ts";
 import type { Decision, JsonObject, ObjectRecord } from "../core/types.ts";
 import { loadCandidatePolicy } from "../governor/dry-run.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
+import { idTime } from "../governor/ids.ts";
 import { RECORDED_CHANGES } from "../governor/recorded-decisions.ts";
 import { Aligner, keyOf, type ReplayRow } from "./align.ts";
 import type { History } from "./history.ts";
@@ -81,6 +82,13 @@ export async function replay(
   const snapSeq = snapshot ? snapshot.seq : 0;
   const memory: JsonObject = first && (snapshot || first.seq === 0) ? foldJournal([first]) : {};
   const survey = await surveyDecisions(history, start, snapSeq, budget, snapshot ? (snapshot.seed ?? null) : null);
+  // Not one decision after the start is kept, yet the object took some: retention pruned them
+  // all, and there is nothing left to compare the candidate with up to the last of them.
+  const last = object.lastDecisionId === null ? null : idTime(object.lastDecisionId);
+  if (!survey.seenAfter && last !== null && last >= start) {
+    survey.comparedFrom = last + 1;
+    survey.until = last;
+  }
   const { comparedFrom, until, jumps } = survey;
 
   const aligner = new Aligner(budget.limits.maxRows);
@@ -202,6 +210,8 @@ interface Survey {
   /** The lifecycle at the start: the snapshot's, or read from the decisions before it. */
   lifecycle: LifecycleSeed | null;
   comparedFrom: number | null;
+  /** Whether a decision after the start is kept. */
+  seenAfter: boolean;
   until: number;
   /** Downtime the recorded history shows, in time order. */
   jumps: Jump[];
@@ -229,6 +239,7 @@ async function surveyDecisions(
   const survey: Survey = {
     lifecycle: snapshotSeed,
     comparedFrom: null,
+    seenAfter: false,
     until: start,
     jumps: [],
     skipped: [],
@@ -236,7 +247,6 @@ async function surveyDecisions(
   };
   let lifecycle: LifecycleSeed | undefined;
   let beforeStart: Decision[] = [];
-  let seenAfter = false;
   /** Times of the latest decisions that were not late, oldest first: a handful at most. */
   const recent: number[] = [];
   const downtime = new Map<number, number>();
@@ -251,8 +261,8 @@ async function surveyDecisions(
         beforeStart = [];
       }
     }
-    if (after && !seenAfter) {
-      seenAfter = true;
+    if (after && !survey.seenAfter) {
+      survey.seenAfter = true;
       if (d.at > start) survey.comparedFrom = d.at;
     }
     if (after && !replayable(d)) {

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { Retention, type RetentionPolicy } from "../../src/governor/retention.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
-import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
+import { makeServices, RULES_DIR, START, type TestServices } from "../helpers/services.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -105,6 +105,25 @@ describe("replay over pruned history", () => {
     expect(replay.actualDecisions).toBeGreaterThan(0);
   });
 
+  test("when every decision is pruned, nothing is left to compare, and nothing differs", async () => {
+    s = await makeServices({ store: new LibsqlStore({ url: ":memory:" }) });
+    await day(s);
+    const [newest] = await s.governor.listDecisions("w", 1);
+    await s.advance(2 * HOUR);
+    const report = await new Retention(s.store, s.clock, { ...keepAll, decisionsMs: HOUR }).runOnce();
+    expect(await s.governor.listDecisions("w", 1)).toEqual([]);
+    expect(report.decisions).toBeGreaterThan(0);
+    const replay = await s.whatIf.replay("w", queueWorker());
+    expect(replay).toMatchObject({
+      from: new Date(START).toISOString(),
+      comparedFrom: new Date(newest!.at + 1).toISOString(),
+      until: new Date(newest!.at).toISOString(),
+      actualDecisions: 0,
+      candidateDecisions: 0,
+      differences: [],
+    });
+  });
+
   test("when decisions were pruned by count, the comparison starts at the oldest one kept", async () => {
     s = await makeServices({ store: new LibsqlStore({ url: ":memory:" }) });
     await day(s);
@@ -173,6 +192,30 @@ describe("snapshots over decisions pruned before the journal folds", () => {
     const replay = await s.whatIf.replay("w", queueWorker());
     expect(replay.differences).toEqual([]);
     expect(replay.actualDecisions).toBeGreaterThan(0);
+  });
+});
+
+describe("moving a snapshot up before its decisions go", () => {
+  test.each([
+    ["a creation that woke nothing leaves the snapshot where it is", 0, 1, "dormant"],
+    ["a creation that woke the object moves it up", 2, 2, "waking"],
+  ])("%s", async (_name, depth, writes, state) => {
+    const store = new LibsqlStore({ url: ":memory:" });
+    s = await makeServices({ store });
+    await s.governor.putObject("w", { policy: "queue-worker", memory: { queue: { depth } } });
+    await s.advance(3 * HOUR);
+    const compactJournal = store.compactJournal.bind(store);
+    let calls = 0;
+    store.compactJournal = async (...args) => {
+      calls++;
+      return compactJournal(...args);
+    };
+    const report = await new Retention(store, s.clock, { ...keepAll, journalMs: HOUR, decisionsMs: HOUR }).runOnce();
+    expect(report).toMatchObject({ compacted: 1, decisions: 1 });
+    expect(calls).toBe(writes);
+    const [snapshot] = await store.journal("w", -1, 1);
+    expect(snapshot).toMatchObject({ seq: 0, kind: "snapshot", seed: { state } });
+    expect((await s.whatIf.replay("w", queueWorker())).differences).toEqual([]);
   });
 });
 
