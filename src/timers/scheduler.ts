@@ -45,7 +45,12 @@ export class Scheduler {
   /** The earliest future timer set while a round ran (the round's last read may miss it). */
   private notified: number | null = null;
   private stopped = false;
-  /** Set when a due row could not be consumed: wait a little before the next round. */
+  /**
+   * Rows whose firing failed and that are still there, and when to try them again: until
+   * then rounds pass over them, and the clock is armed for the earlier of that time and the
+   * next other row, so that a broken row neither spins nor holds the others back.
+   */
+  private stuck = new Set<string>();
   private retryAt: number | null = null;
   /**
    * The due time of the earliest row when it was last read: every row pending then is due at
@@ -74,6 +79,8 @@ export class Scheduler {
   async start(): Promise<void> {
     this.stopped = false;
     this.floor = null;
+    this.stuck.clear();
+    this.retryAt = null;
     await this.run(true);
   }
 
@@ -143,13 +150,11 @@ export class Scheduler {
         } while (this.again && !this.stopped);
         if (this.stopped) return;
         this.notified = null;
-        const next = await this.nextDue();
+        const next = this.stuck.size > 0 ? await this.nextBesidesStuck() : await this.nextDue();
         // A timer already due was set while the next one was read: fire it in this round.
         if (this.again) continue;
-        let at = Math.max(next ?? -Infinity, this.retryAt ?? -Infinity);
-        this.retryAt = null;
         // One set during that read may not be in it.
-        if (this.notified !== null && (next === null || this.notified < at)) at = this.notified;
+        const at = Math.min(next ?? Infinity, this.retryAt ?? Infinity, this.notified ?? Infinity);
         this.notified = null;
         if (Number.isFinite(at)) this.arm(at);
         return;
@@ -179,13 +184,24 @@ export class Scheduler {
     return next?.dueAt ?? null;
   }
 
+  /** The due time of the earliest row that is not waiting for its retry, or null. */
+  private async nextBesidesStuck(): Promise<number | null> {
+    // In due order, at most `stuck.size` rows come before it.
+    const rows = await this.store.dueTimers(Number.MAX_SAFE_INTEGER, this.stuck.size + 1);
+    return rows.find((t) => !this.stuck.has(keyOf(t)))?.dueAt ?? null;
+  }
+
   /**
    * Fires every row due now, in due order, up to `concurrency` at once, reading a page ahead
-   * while they run. A row whose firing failed is not tried again in this round (it is retried
-   * in a later one, LATE_AFTER_MS on), nor is one that is still firing when the next page is read.
+   * while they run. A row whose firing failed is not tried again until LATE_AFTER_MS on (other
+   * rounds pass over it meanwhile), nor is one that is still firing when the next page is read.
    */
   private async fireDue(recovering: boolean): Promise<void> {
-    const attempted = new Set<string>();
+    if (this.retryAt !== null && this.clock.now() >= this.retryAt) {
+      this.stuck.clear();
+      this.retryAt = null;
+    }
+    const attempted = new Set<string>(this.stuck);
     /** Attempted rows the last read returned, and rows attempted since: what may still be there. */
     let seenAttempted = 0;
     let attemptedSince = 0;
@@ -195,13 +211,16 @@ export class Scheduler {
         const rows = await this.store.dueTimers(now, this.page + seenAttempted + attemptedSince);
         const due: DueTimer[] = [];
         const keys: string[] = [];
+        const left: string[] = [];
         for (const t of rows) {
           const key = keyOf(t);
-          if (attempted.has(key)) continue;
-          due.push(t);
-          keys.push(key);
+          if (attempted.has(key)) left.push(key);
+          else {
+            due.push(t);
+            keys.push(key);
+          }
         }
-        seenAttempted = rows.length - due.length;
+        seenAttempted = left.length;
         attemptedSince = 0;
         if (due.length === 0) {
           if (this.firing > 0) {
@@ -209,8 +228,9 @@ export class Scheduler {
             await this.drain(0);
             continue;
           }
-          // Rows whose firing failed are still there: a later round tries them again.
-          if (seenAttempted > 0) this.retryAt = now + LATE_AFTER_MS;
+          // Rows whose firing failed are still there: they are tried again LATE_AFTER_MS on.
+          this.stuck = new Set(left);
+          this.retryAt = left.length > 0 ? (this.retryAt ?? now + LATE_AFTER_MS) : null;
           return;
         }
         for (let i = 0; i < due.length; i++) {

@@ -323,6 +323,29 @@ describe("a firing that fails", () => {
     expect(r.clock.waiting).toBe(0);
   });
 
+  test("while it waits for its retry, a timer due before then fires on time, and the broken one is not tried early", async () => {
+    const r = rig();
+    r.failing.add("broken");
+    await r.setTimers("o1", [{ name: "broken", dueAt: T0 + SECOND }]);
+    await r.setTimers("o2", [{ name: "soon", dueAt: T0 + SECOND + 300 }]);
+    await r.scheduler.start();
+    await r.advance(SECOND);
+    expect(r.attempts).toEqual(["o1/broken"]);
+    await r.advance(300);
+    expect(r.fired).toEqual([
+      { objectId: "o2", name: "soon", dueAt: T0 + SECOND + 300, late: false, at: T0 + SECOND + 300 },
+    ]);
+    // A timer set meanwhile, due before the retry, fires on time too.
+    await r.setTimers("o3", [{ name: "later", dueAt: T0 + SECOND + 600 }]);
+    r.scheduler.notify(T0 + SECOND + 600);
+    await r.advance(300);
+    expect(r.names()).toEqual(["soon", "later"]);
+    expect(r.fired.at(-1)).toMatchObject({ at: T0 + SECOND + 600, late: false });
+    expect(r.attempts.filter((a) => a === "o1/broken")).toHaveLength(1);
+    await r.advance(LATE_AFTER_MS - 600);
+    expect(r.attempts.filter((a) => a === "o1/broken")).toHaveLength(2);
+  });
+
   test("a failing overdue timer at start does not hold back the rest of recovery", async () => {
     const r = rig();
     r.failing.add("broken");
