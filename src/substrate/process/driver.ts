@@ -78,7 +78,9 @@ export class ProcessDriver implements Driver {
         if (!(await p.thaw())) throw new DriverError(`process tree of ${p.pid} did not resume`, true);
         return p.observation("running");
       }
-      return (await this.spawn(t.objectId, config)).observation("running");
+      const spawned = await this.spawn(t.objectId, config);
+      // It may have exited already (a command that ends at once): its exit is recorded.
+      return this.live.get(t.objectId) === spawned ? spawned.observation("running") : this.stopped(t.objectId);
     });
   }
 
@@ -223,16 +225,27 @@ export class ProcessDriver implements Driver {
     }
     const pid = child.pid;
     if (pid === undefined) throw new DriverError(`cannot start ${config.command}: no pid`, true);
+    // Listened for at once: the wait below lets the event loop run, and the exit with it.
+    let governed: Governed | null = null;
+    let early: Exit | null = null;
+    child.once("exit", (exitCode, signal) => {
+      if (governed) this.ended(objectId, governed, { exitCode, signal });
+      else early = { exitCode, signal };
+    });
     // The shell moves itself into the cgroup first thing; until it has, the tree looks empty.
-    if (cgroup && procfs) await until(() => cgroup.members().includes(pid) || readStat(pid) === null);
+    if (cgroup && procfs) await until(() => cgroup.members().includes(pid) || readStat(pid) === null || early !== null);
     const tree = cgroup ?? new ProcessGroupTree(pid);
     const started = new Governed(pid, readStat(pid)?.startTime ?? null, child, tree, config.graceMs, this.clock);
+    governed = started;
     this.live.set(objectId, started);
     this.lastExit.delete(objectId);
-    child.once("exit", (exitCode, signal) => this.ended(objectId, started, { exitCode, signal }));
     // Node emits 'exit' after 'spawn' has been handled, but should it ever have gone by:
-    if (child.exitCode !== null || child.signalCode !== null)
-      this.ended(objectId, started, { exitCode: child.exitCode, signal: child.signalCode });
+    const exit: Exit | null =
+      early ??
+      (child.exitCode !== null || child.signalCode !== null
+        ? { exitCode: child.exitCode, signal: child.signalCode }
+        : null);
+    if (exit) this.ended(objectId, started, exit);
     return started;
   }
 
