@@ -6,12 +6,6 @@ import type { Clock } from "../core/clock.ts";
 
 const PREFIX = { decision: "dec", action: "act" } as const;
 
-/** The time a decision or action id was minted at (its first part), or null for another id. */
-export function idTime(id: string): number | null {
-  const m = /^(?:dec|act)_([0-9a-z]{9})/.exec(id);
-  return m ? parseInt(m[1]!, 36) : null;
-}
-
 export function idFactory(clock: Clock): (kind: keyof typeof PREFIX) => string {
   // Random per process, not per id (randomBytes per id showed in profiles): two processes,
   // or a clock that went back across a restart, still cannot mint the same id.

@@ -11,12 +11,15 @@
 
 import type { Clock } from "../core/clock.ts";
 import { isAfter, lifecycleAfter, lifecycleAt } from "../core/history.ts";
+import { decisionIdAt, idTime } from "../core/id-times.ts";
 import { foldJournal, type JournalEntry } from "../core/journal.ts";
 import type { Store } from "../core/store.ts";
 import type { Decision } from "../core/types.ts";
 import { every } from "../timers/every.ts";
 
 export const RETENTION_INTERVAL_MS = 3_600_000;
+/** How long after its time a decision's id may be minted, at most (a driver call between). */
+const MINT_SLACK_MS = 3_600_000;
 
 /** How long each kind of history is kept; null keeps it forever. */
 export interface RetentionPolicy {
@@ -107,18 +110,23 @@ export class Retention {
     const targets = await this.store.compactableJournal(cutoff);
     let compacted = 0;
     for (const { objectId, seq } of targets)
-      if (await this.exclusive(objectId, () => this.compactOne(objectId, seq))) compacted++;
+      if (await this.exclusive(objectId, () => this.compactOne(objectId, seq, cutoff))) compacted++;
     return compacted;
   }
 
-  /** Folds one object's entries up to `seq`, unless the object is gone (deleted meanwhile). */
-  private async compactOne(objectId: string, seq: number): Promise<boolean> {
+  /**
+   * Folds one object's entries up to `seq`, unless the object is gone, or was deleted and
+   * created again since `seq` was read (its journal is young then).
+   */
+  private async compactOne(objectId: string, seq: number, cutoff: number): Promise<boolean> {
     if (!(await this.store.getObject(objectId))) return false;
     const entries = await this.entriesThrough(objectId, seq);
     const last = entries[entries.length - 1];
-    if (!last) return false;
+    if (!last || last.seq !== seq || last.at >= cutoff) return false;
     const previous = snapshotOf(entries);
-    const decisions = await this.decisionsSince(objectId, previous, (d) => d.at <= last.at);
+    // Read from just after `last.at` (with room for an id minted a while after its time).
+    const from = decisionIdAt(last.at + MINT_SLACK_MS);
+    const decisions = await this.decisionsSince(objectId, previous, (d) => d.at <= last.at, from);
     await this.store.compactJournal(objectId, seq, {
       seq,
       patch: foldJournal(entries),
@@ -143,11 +151,18 @@ export class Retention {
     if (!last) return;
     const previous = snapshotOf(entries);
     if (previous && !isAfter(through, previous.at, previous.seq)) return;
-    const decisions = [...(await this.decisionsSince(objectId, previous, () => true, id)), through];
+    // The snapshot will count the decisions of its instant that are not after it as in it
+    // (history.ts isAfter), kept ones too: its lifecycle takes them in.
+    const sameInstant = (await this.store.decisionsAfter(objectId, 500, id)).filter(
+      (d) => d.at === through.at && !isAfter(d, through.at, through.memoryVersion),
+    );
+    const decisions = [...(await this.decisionsSince(objectId, previous, () => true, id)), through, ...sameInstant];
     const seed = lifecycleAfter(decisions, through.at, previous?.seed);
-    // Decisions that left the lifecycle as it was (a creation that woke nothing, say) need not
-    // be kept: the snapshot stays, and a million such objects cost no write.
-    if (previous && JSON.stringify(seed) === JSON.stringify(lifecycleAfter([], through.at, previous.seed))) return;
+    // Decisions that left the lifecycle as it was (a creation that woke nothing, say), with no
+    // fact since the snapshot, need not be kept: no later snapshot can fall among them, so the
+    // snapshot stays, and a million such objects cost no write.
+    const unchanged = JSON.stringify(seed) === JSON.stringify(lifecycleAfter([], through.at, previous?.seed));
+    if (previous && previous.seq === through.memoryVersion && unchanged) return;
     await this.store.compactJournal(objectId, last.seq, {
       seq: last.seq,
       patch: foldJournal(entries),
@@ -157,9 +172,9 @@ export class Retention {
     });
   }
 
-  /** The object's journal entries up to memory version `seq`, oldest first. */
+  /** The object's journal entries up to memory version `seq`, oldest first (seqs run on by one). */
   private async entriesThrough(objectId: string, seq: number): Promise<JournalEntry[]> {
-    return (await this.store.journal(objectId, -1, Number.MAX_SAFE_INTEGER)).filter((e) => e.seq <= seq);
+    return (await this.store.journal(objectId, -1, seq + 1)).filter((e) => e.seq <= seq);
   }
 
   /**
@@ -177,8 +192,9 @@ export class Retention {
     for (let before = from; ;) {
       const page = await this.store.listDecisions(objectId, 500, before);
       for (const d of page) {
-        // Older than the snapshot: so are the rest.
-        if (previous && d.at < previous.at) return newestFirst.reverse();
+        // Minted before the snapshot's time: so are the rest, and taken before it too.
+        const minted = idTime(d.id);
+        if (previous && minted !== null && minted < previous.at) return newestFirst.reverse();
         if (within(d) && (!previous || isAfter(d, previous.at, previous.seq))) newestFirst.push(d);
       }
       if (page.length < 500) return newestFirst.reverse();

@@ -5,6 +5,7 @@
 
 import { eachConcurrently } from "../core/concurrency.ts";
 import { invalid } from "../core/errors.ts";
+import { decisionIdAt } from "../core/id-times.ts";
 import type { Store } from "../core/store.ts";
 import type { ObjectRecord } from "../core/types.ts";
 import { addTotals, emptyTotals, UsageFold, type UsageWindow } from "../core/usage.ts";
@@ -16,12 +17,6 @@ export const DEFAULT_WINDOW_MS = 24 * 60 * 60 * 1000;
 const PAGE = 500;
 /** Objects whose history is read at once when summing a policy. */
 const CONCURRENCY = 8;
-
-/**
- * The decision-id cursor of a time: it sorts after every decision id minted before `ms` and
- * before every one minted at or after it (ids.ts: `dec_`, then the time in base 36).
- */
-export const cursorAt = (ms: number): string => `dec_${Math.max(0, ms).toString(36).padStart(9, "0")}`;
 
 /**
  * The window a query asks for: `to` defaults to now and is never after it (time to come has no
@@ -49,7 +44,11 @@ export async function objectUsage(store: Store, object: ObjectRecord, window: Us
   if (from < window.to) {
     // The state at `from` is where the last decision before it left the object. When retention
     // deleted that one, the fold starts from the first kept decision's `fromState`.
-    const [prior] = await store.history.stateChanges(object.id, { before: cursorAt(from), limit: 1, order: "desc" });
+    const [prior] = await store.history.stateChanges(object.id, {
+      before: decisionIdAt(from),
+      limit: 1,
+      order: "desc",
+    });
     if (prior) fold.decision(prior);
     for (let after = prior?.id; ;) {
       const page = await store.history.stateChanges(object.id, { after, limit: PAGE });

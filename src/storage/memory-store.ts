@@ -16,6 +16,7 @@ import type {
   Store,
 } from "../core/store.ts";
 import type { Decision, ObjectRecord } from "../core/types.ts";
+import { decisionIdAt } from "../core/id-times.ts";
 
 const copy = <T>(v: T): T => structuredClone(v);
 
@@ -243,8 +244,9 @@ export class MemoryStore implements Store {
   }
 
   async oldDecisions(before: number, limit: number): Promise<{ id: string; objectId: string }[]> {
+    const cutoff = decisionIdAt(before);
     return [...this.decisions.values()]
-      .filter((d) => d.at < before)
+      .filter((d) => d.at < before && d.id < cutoff)
       .sort((a, b) => cmp(a.id, b.id))
       .slice(0, limit)
       .map((d) => ({ id: d.id, objectId: d.objectId }));

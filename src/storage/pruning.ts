@@ -2,20 +2,21 @@
 // over their decision limit, and where one object's pruning by count begins.
 
 import type { Client } from "@libsql/client";
+import { decisionIdAt } from "../core/id-times.ts";
 
 /**
- * Ids sort by time (governor/ids.ts): the oldest decisions are a range of the primary key,
- * read without an index on `at` (which is checked all the same).
+ * The oldest decisions taken and minted before `before`: ids sort by time, so these are a range
+ * of the primary key (`at` is checked too). An id is minted after its decision's time is taken,
+ * so one taken just before a cutoff may sort after it: it goes in the next run.
  */
 export async function oldDecisions(
   client: Client,
   before: number,
   limit: number,
 ): Promise<{ id: string; objectId: string }[]> {
-  const cutoff = `dec_${Math.max(0, before).toString(36).padStart(9, "0")}`;
   const rows = await client.execute({
     sql: "SELECT id, object_id FROM decisions WHERE id < ? AND at < ? ORDER BY id LIMIT ?",
-    args: [cutoff, before, limit],
+    args: [decisionIdAt(before), before, limit],
   });
   return rows.rows.map((r) => ({ id: String(r.id), objectId: String(r.object_id) }));
 }

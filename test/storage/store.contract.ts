@@ -779,6 +779,13 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         expect((await store.listDecisions("q", 10)).map((d) => d.at)).toEqual([T0 + 4 * HOUR]);
       });
 
+      test("oldDecisions passes over a decision taken before the cutoff whose id was minted at it: the next run takes it", async () => {
+        const id = decId(T0 + 1, 0);
+        await store.commit([arrivalBatch(makeObject({ id: "p", updatedAt: T0 }), id, { at: T0 })]);
+        expect(await store.oldDecisions(T0 + 1, 10)).toEqual([]);
+        expect(await store.oldDecisions(T0 + 2, 10)).toEqual([{ id, objectId: "p" }]);
+      });
+
       test("an object's decisions beyond the newest N are pruned, and it is no longer over the limit", async () => {
         for (let i = 0; i < 6; i++) await decide("many", T0 + i * MINUTE, i);
         for (let i = 0; i < 2; i++) await decide("few", T0 + i * MINUTE, 10 + i);

@@ -1,0 +1,12 @@
+// Decision and action ids begin with the time they were minted at (governor/ids.ts mints them:
+// a prefix, nine base-36 digits of milliseconds, a counter, randomness), so ids sort by time
+// and a time is a cursor among them.
+
+/** The time an id was minted at, or null for an id not of that form. */
+export function idTime(id: string): number | null {
+  const m = /^(?:dec|act)_([0-9a-z]{9})/.exec(id);
+  return m ? parseInt(m[1]!, 36) : null;
+}
+
+/** The least decision id minted at `ms` or later: every id minted before sorts before it. */
+export const decisionIdAt = (ms: number): string => `dec_${Math.max(0, ms).toString(36).padStart(9, "0")}`;
