@@ -93,14 +93,17 @@ export function bootId(): string | null {
 let namespace: string | null | undefined;
 
 /**
- * The pid namespace this server runs in (`pid:[4026531836]`): pids, and so process groups, are
- * numbered within one. A container that restarts gets a new one, in the same boot, where the
- * old group's id may belong to a process of the new container.
+ * The pid namespace this server runs in, as `pid:[inode]@ticks`: pids, and so process groups,
+ * are numbered within one. A container that restarts gets a new one, in the same boot, where
+ * the old group's id may belong to a process of the new container; and the kernel hands out a
+ * freed namespace's inode number again, so the start time of the namespace's first process
+ * (pid 1 in its /proc, in clock ticks since boot) tells a new namespace from the old one.
  */
 export function pidNamespace(): string | null {
   if (namespace === undefined) {
     try {
-      namespace = readlinkSync("/proc/self/ns/pid") || null;
+      const init = readStat(1);
+      namespace = `${readlinkSync("/proc/self/ns/pid")}@${init ? init.startTime : "?"}`;
     } catch {
       namespace = null;
     }

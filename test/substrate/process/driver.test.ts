@@ -167,7 +167,7 @@ describe("process driver", () => {
       pid,
       startTime: readStat(pid)?.startTime,
       bootId: expect.any(String),
-      pidNamespace: readlinkSync("/proc/self/ns/pid"),
+      pidNamespace: `${readlinkSync("/proc/self/ns/pid")}@${readStat(1)!.startTime}`,
       pgid: pid,
       processes: [{ pid, rssBytes: expect.any(Number) }],
       rssBytes: expect.any(Number),
@@ -378,8 +378,11 @@ describe("process driver", () => {
       const refused = { status: "stopped", reason: "not running after restart" };
       expect(await b.adopt(t, { ...before, startTime: (before.startTime as number) + 1 })).toMatchObject(refused);
       expect(await b.adopt(t, { ...before, bootId: "another-boot" })).toMatchObject(refused);
-      expect(before.pidNamespace).toMatch(/^pid:\[\d+\]$/);
+      expect(before.pidNamespace).toMatch(/^pid:\[\d+\]@\d+$/);
       expect(await b.adopt(t, { ...before, pidNamespace: "pid:[1]" })).toMatchObject(refused);
+      // The same namespace number, freed and handed out again: another namespace all the same.
+      const [inode] = (before.pidNamespace as string).split("@");
+      expect(await b.adopt(t, { ...before, pidNamespace: `${inode}@1` })).toMatchObject(refused);
       expect((await b.observe(t)).status).toBe("stopped");
       expect((await b.stop(t)).status).toBe("stopped");
       expect((await b.suspend(t)).status).toBe("stopped");
