@@ -14,13 +14,14 @@ export async function openToRead(url: string, authToken?: string): Promise<Libsq
   const file = filePath(url);
   if (file !== null && !existsSync(file)) return `no database at ${url}`;
   const store = new LibsqlStore(libsqlOptions(url, authToken));
+  let problem: string | null;
   try {
-    const problem = await store.openToRead();
-    if (problem === null) return store;
-    await store.close();
-    return `${url}: ${problem}`;
+    problem = await store.openToRead();
   } catch (e) {
-    await store.close();
-    throw e;
+    // Not a database at all (SQLITE_NOTADB), or a server that cannot be reached: said by name.
+    problem = `cannot be read: ${(e as Error).message}`;
   }
+  if (problem === null) return store;
+  await store.close();
+  return `${url}: ${problem}`;
 }

@@ -126,9 +126,13 @@ export interface StreamLimits {
 export class EventStream {
   private queue: Frame[] = [];
   private bytes = 0;
-  /** Decision ids in the queue, and the last replayed ones: what de-duplication compares. */
+  /**
+   * Decision ids in the queue, and those of the last two backlog pages sent: what
+   * de-duplication compares. Two pages, for an event published while the next page is read.
+   */
   private readonly queued = new Set<string>();
   private replayed = new Set<string>();
+  private replayedBefore = new Set<string>();
   /** Queued decisions the backlog has sent already, in their place: the queue passes over them. */
   private readonly sentEarly = new Set<string>();
   private wake: (() => void) | null = null;
@@ -177,9 +181,10 @@ export class EventStream {
       if (backlog)
         for await (const page of backlog) {
           // A decision read here may still have its live event to come (committed, not yet
-          // published): the last page's ids are kept to drop that event when it comes. One
+          // published): the last two pages' ids are kept to drop that event when it comes. One
           // whose live event is queued already goes now too, so that the backlog stays in
           // order (a later one may be unpublished yet), and its queued event is passed over.
+          this.replayedBefore = this.replayed;
           this.replayed = new Set();
           for (const d of page) {
             if (this.dropped || this.closed) break;
@@ -205,7 +210,8 @@ export class EventStream {
       this.bytes -= frame.text.length;
       if (frame.type === "decision") {
         this.queued.delete(frame.id!);
-        if (this.sentEarly.delete(frame.id!) || this.replayed.delete(frame.id!)) continue;
+        const sent = this.sentEarly.delete(frame.id!) || this.replayed.delete(frame.id!);
+        if (sent || this.replayedBefore.delete(frame.id!)) continue;
       }
       await this.stream.write(frame.text);
       if (frame.type === "overflow") return;
@@ -254,6 +260,7 @@ export class EventStream {
     this.queued.clear();
     this.sentEarly.clear();
     this.replayed.clear();
+    this.replayedBefore.clear();
     this.wake?.();
   }
 }

@@ -92,6 +92,16 @@ describe.each([
     client.close();
   });
 
+  test("a file that is not a database is refused by name, exit 2, and left as it was", async () => {
+    const file = join(dir, `text-${prefix.length}.db`);
+    writeFileSync(file, "not a database, but long enough to be read as one: ".repeat(200));
+    const before = readFileSync(file, "utf8");
+    const r = await command(`file:${file}`);
+    expect(r).toMatchObject({ code: 2, out: "" });
+    expect(r.err).toMatch(new RegExp(`^${prefix}file:${file}: cannot be read: .*not a database`));
+    expect(readFileSync(file, "utf8")).toBe(before);
+  });
+
   test("a database file that is not there is refused, exit 2, and not created", async () => {
     const file = join(dir, `missing-${prefix.length}.db`);
     const r = await command(`file:${file}`);

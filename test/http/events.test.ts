@@ -335,6 +335,50 @@ describe("resuming from Last-Event-ID", () => {
     }
   });
 
+  test("a decision ending a full backlog page, published while the next page is read, comes once and in order", async () => {
+    const ds = await history(1);
+    const real = h.services.governor;
+    // Page 1 (200 decisions) ends with one committed whose event is held; it is published
+    // while page 2 is read, after page 1 was sent and its ids were set aside.
+    const late: Decision[] = [];
+    let hold = false;
+    let held: (() => void) | null = null;
+    let reads = 0;
+    const governor = Object.create(real, {
+      watch: {
+        value: (listener: Parameters<GovernorApi["watch"]>[0]) =>
+          real.watch((change) => {
+            if (change.kind === "decision" && hold) {
+              hold = false;
+              held = () => listener(change);
+            } else listener(change);
+          }),
+      },
+      decisionsSince: {
+        value: async (after: string, limit: number, objectId?: string) => {
+          reads++;
+          if (reads === 1) {
+            for (let i = 0; i < 199; i++) late.push((await real.postFacts("x", { n: i })).decision);
+            hold = true;
+            late.push((await real.postFacts("x", { n: 199 })).decision);
+          } else if (reads === 2) {
+            late.push((await real.postFacts("w", { n: 500 })).decision);
+            held!();
+          }
+          return real.decisionsSince(after, limit, objectId);
+        },
+      },
+    }) as GovernorApi;
+    const { stream, close } = await through(governor, ds[0]!.id);
+    try {
+      expect((await stream.events(201)).map((f) => f.id)).toEqual(late.map((d) => d.id));
+      const next = await real.postFacts("w", { n: 600 });
+      expect((await stream.event())!.id).toBe(next.decision.id);
+    } finally {
+      await close();
+    }
+  });
+
   test("a decision queued live before a later one the backlog holds unpublished comes first, once", async () => {
     const ds = await history(1);
     const real = h.services.governor;
