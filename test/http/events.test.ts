@@ -217,6 +217,31 @@ function arrivingBeforeBacklog(
   }) as GovernorApi;
 }
 
+/**
+ * A `watch` for a wrapper of `real` that holds back the live event of the first decision after
+ * `hold()` (the gap between a commit and its event, made long); `release()` publishes it.
+ */
+function heldDecision(real: GovernorApi) {
+  let holding = false;
+  let held: (() => void) | null = null;
+  return {
+    hold: () => void (holding = true),
+    release: () => {
+      expect(held).not.toBeNull();
+      held!();
+    },
+    watch: {
+      value: (listener: Parameters<GovernorApi["watch"]>[0]) =>
+        real.watch((change) => {
+          if (change.kind === "decision" && holding) {
+            holding = false;
+            held = () => listener(change);
+          } else listener(change);
+        }),
+    },
+  };
+}
+
 describe("resuming from Last-Event-ID", () => {
   async function history(n: number): Promise<Decision[]> {
     await h.services.governor.putObject("w", { policy: "queue-worker" });
@@ -307,27 +332,19 @@ describe("resuming from Last-Event-ID", () => {
     // The arrival commits before the backlog is read, but its event is published only after
     // the backlog was sent (the gap between a commit and its event).
     let late: Decision | null = null;
-    let held: (() => void) | null = null;
+    const events = heldDecision(real);
     const governor = arrivingBeforeBacklog(
       real,
       async () => {
+        events.hold();
         late = (await real.postFacts("x", { n: 99 })).decision;
       },
-      {
-        watch: {
-          value: (listener: Parameters<GovernorApi["watch"]>[0]) =>
-            real.watch((change) => {
-              if (change.kind === "decision" && late === null) held = () => listener(change);
-              else listener(change);
-            }),
-        },
-      },
+      { watch: events.watch },
     );
     const { stream, close } = await through(governor, ds[0]!.id);
     try {
       expect((await stream.events(2)).map((f) => f.id)).toEqual([ds[1]!.id, late!.id]);
-      expect(held).not.toBeNull();
-      held!();
+      events.release();
       const next = await real.postFacts("w", { n: 100 });
       expect((await stream.event())!.id).toBe(next.decision.id);
     } finally {
@@ -341,29 +358,20 @@ describe("resuming from Last-Event-ID", () => {
     // Page 1 (200 decisions) ends with one committed whose event is held; it is published
     // while page 2 is read, after page 1 was sent and its ids were set aside.
     const late: Decision[] = [];
-    let hold = false;
-    let held: (() => void) | null = null;
+    const events = heldDecision(real);
     let reads = 0;
     const governor = Object.create(real, {
-      watch: {
-        value: (listener: Parameters<GovernorApi["watch"]>[0]) =>
-          real.watch((change) => {
-            if (change.kind === "decision" && hold) {
-              hold = false;
-              held = () => listener(change);
-            } else listener(change);
-          }),
-      },
+      watch: events.watch,
       decisionsSince: {
         value: async (after: string, limit: number, objectId?: string) => {
           reads++;
           if (reads === 1) {
             for (let i = 0; i < 199; i++) late.push((await real.postFacts("x", { n: i })).decision);
-            hold = true;
+            events.hold();
             late.push((await real.postFacts("x", { n: 199 })).decision);
           } else if (reads === 2) {
             late.push((await real.postFacts("w", { n: 500 })).decision);
-            held!();
+            events.release();
           }
           return real.decisionsSince(after, limit, objectId);
         },
@@ -385,32 +393,20 @@ describe("resuming from Last-Event-ID", () => {
     // Both commit before the backlog is read: the first is published at once, the second's
     // event only after the backlog was sent. The backlog has both, in order.
     const late: Decision[] = [];
-    let hold = false;
-    let held: (() => void) | null = null;
+    const events = heldDecision(real);
     const governor = arrivingBeforeBacklog(
       real,
       async () => {
         late.push((await real.postFacts("x", { n: 98 })).decision);
-        hold = true;
+        events.hold();
         late.push((await real.postFacts("w", { n: 99 })).decision);
       },
-      {
-        watch: {
-          value: (listener: Parameters<GovernorApi["watch"]>[0]) =>
-            real.watch((change) => {
-              if (change.kind === "decision" && hold) {
-                hold = false;
-                held = () => listener(change);
-              } else listener(change);
-            }),
-        },
-      },
+      { watch: events.watch },
     );
     const { stream, close } = await through(governor, ds[0]!.id);
     try {
       expect((await stream.events(2)).map((f) => f.id)).toEqual(late.map((d) => d.id));
-      expect(held).not.toBeNull();
-      held!();
+      events.release();
       const next = await real.postFacts("w", { n: 100 });
       expect((await stream.event())!.id).toBe(next.decision.id);
     } finally {
