@@ -203,7 +203,7 @@ export class Scheduler {
     }
     const attempted = new Set<string>(this.stuck);
     /** Attempted rows the last read returned, and rows attempted since: what may still be there. */
-    let seenAttempted = 0;
+    let seenAttempted = attempted.size;
     let attemptedSince = 0;
     try {
       while (!this.stopped) {

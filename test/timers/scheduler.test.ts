@@ -346,6 +346,25 @@ describe("a firing that fails", () => {
     expect(r.attempts.filter((a) => a === "o1/broken")).toHaveLength(2);
   });
 
+  test("failed rows that fill a whole page do not hide the others due, nor make the scheduler spin", async () => {
+    const r = rig(T0, { page: 1 });
+    r.failing.add("broken");
+    await r.setTimers("o1", [{ name: "broken", dueAt: T0 + 100 }]);
+    await r.setTimers("o2", [{ name: "soon", dueAt: T0 + 200 }]);
+    await r.scheduler.start();
+    await r.advance(100);
+    const reads = r.store.reads.length;
+    // A guard, so that a scheduler spinning at one instant ends.
+    const dueTimers = r.store.dueTimers.bind(r.store);
+    r.store.dueTimers = async (until, limit) => {
+      if (r.store.reads.length > reads + 50) r.scheduler.stop();
+      return dueTimers(until, limit);
+    };
+    await r.advance(100);
+    expect(r.names()).toEqual(["soon"]);
+    expect(r.store.reads.length - reads).toBeLessThan(10);
+  });
+
   test("a failing overdue timer at start does not hold back the rest of recovery", async () => {
     const r = rig();
     r.failing.add("broken");

@@ -16,7 +16,7 @@ import { DriverError, type Driver, type DriverTarget, type ObservationListener, 
 import { cgroupDir, CgroupTree, treeOfObservation, type CgroupParent } from "./cgroup.ts";
 import { DEFAULT_GRACE_MS, processConfigSchema, type ProcessConfig } from "./config.ts";
 import { Governed, Leftovers, type Exit } from "./governed.ts";
-import { bootId, isGone, pidNamespace, procfs, readStat, until, type ProcStat } from "./proc.ts";
+import { bootId, inThisNamespace, isGone, procfs, readStat, until, type ProcStat } from "./proc.ts";
 import { spawnProcess } from "./spawn.ts";
 import { ProcessGroupTree } from "./tree.ts";
 
@@ -117,9 +117,10 @@ export class ProcessDriver implements Driver {
    * restart) back under governance when its leader still runs, i.e. when /proc shows that pid
    * with the same start time in the same boot and pid namespace, and watches it for exit every
    * `watchMs`. A pid now reused by another process is left alone, and so is everything of a
-   * tree recorded in another boot or namespace (a restarted container numbers pids afresh). When the leader is gone but processes of its
-   * group (or cgroup) are left, they are Vigil's leftovers, and they are stopped: the kernel
-   * gives no new process the id of a group that still has members.
+   * tree recorded in another boot or namespace (a restarted container numbers pids afresh).
+   * When the leader is gone but processes of its group (or cgroup) are left, they are Vigil's
+   * leftovers, and they are stopped: the kernel gives no new process the id of a group that
+   * still has members.
    */
   adopt(t: DriverTarget, last: Observation | null): Promise<Observation> {
     return this.serial(t.objectId, async () => {
@@ -136,7 +137,7 @@ export class ProcessDriver implements Driver {
         pid > 0 &&
         typeof startTime === "number" &&
         (boot === undefined || boot === bootId()) &&
-        (namespace === undefined || namespace === pidNamespace());
+        inThisNamespace(namespace);
       if (!ours) return gone;
       const tree = treeOfObservation(last) ?? new ProcessGroupTree(pid);
       const graceMs = this.graceOf(t);

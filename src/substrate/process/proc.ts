@@ -112,6 +112,17 @@ export function pidNamespace(): string | null {
 }
 
 /**
+ * Whether a recorded `pidNamespace` is this server's: the same, or recorded before the start
+ * time was kept with the number (then the number is all there is to compare), or not recorded.
+ */
+export function inThisNamespace(recorded: unknown): boolean {
+  if (recorded === undefined) return true;
+  const here = pidNamespace();
+  if (typeof recorded !== "string" || here === null) return false;
+  return recorded === here || (!recorded.includes("@") && recorded === here.split("@")[0]);
+}
+
+/**
  * Re-reads until `done()` holds, yielding to the event loop (setImmediate) between reads, at
  * most `tries` times. A signal is not acted on the moment kill() returns: the target must be
  * scheduled to stop itself. Returns whether `done()` held in the end.

@@ -3,6 +3,7 @@
 // restarted server adopts the stored observation (argv[2]); what became of the group is printed.
 import { spawn } from "node:child_process";
 import { readlinkSync, writeFileSync } from "node:fs";
+import { stat as statOf } from "node:fs/promises";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { isGone, pidNamespace, readStat, until } from "../../../src/substrate/process/proc.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
@@ -14,6 +15,7 @@ const stored = {
   ...recorded,
   pidNamespace: recorded.pidNamespace.replace(/^pid:\[\d+\]/, readlinkSync("/proc/self/ns/pid")),
 };
+await statOf("/"); // libuv's pool threads, started before the pid is chosen
 writeFileSync("/proc/sys/kernel/ns_last_pid", String(stored.pid - 1));
 const leader = spawn("sh", ["-c", "sleep 1000 >/dev/null 2>&1 & echo $!"], {
   detached: true,

@@ -383,12 +383,31 @@ describe("process driver", () => {
       // The same namespace number, freed and handed out again: another namespace all the same.
       const [inode] = (before.pidNamespace as string).split("@");
       expect(await b.adopt(t, { ...before, pidNamespace: `${inode}@1` })).toMatchObject(refused);
+      expect(await b.adopt(t, { ...before, pidNamespace: "pid:[1]@1" })).toMatchObject(refused);
       expect((await b.observe(t)).status).toBe("stopped");
       expect((await b.stop(t)).status).toBe("stopped");
       expect((await b.suspend(t)).status).toBe("stopped");
       const stat = readStat(pid);
       expect(stat?.startTime).toBe(before.startTime);
       expect(stat?.state).toMatch(/^[RS]$/);
+    });
+
+    test("a tree recorded with the namespace's number alone (by an earlier Vigil) is adopted in that namespace", async () => {
+      const a = newDriver();
+      const t = target(IDLE);
+      const before = owned(await a.start(t));
+      await a.close();
+      const [inode] = (before.pidNamespace as string).split("@");
+      const b = newDriver();
+      expect(await b.adopt(t, { ...before, pidNamespace: inode! })).toMatchObject({
+        status: "running",
+        pid: before.pid,
+        reason: "adopted after restart",
+      });
+      const stopping = b.stop(t);
+      await untilGone(pidOf(before));
+      await clock.advance(1000);
+      expect((await stopping).status).toBe("stopped");
     });
 
     test("a process that exited while the server was down is observed as stopped", async () => {
