@@ -18,6 +18,8 @@ const FACTS = /^\/v1\/objects\/([A-Za-z0-9._:-]{1,128})\/facts(?:\?.*)?$/;
 const OBJECT = /^\/v1\/objects\/([A-Za-z0-9._:-]{1,128})(?:\?.*)?$/;
 /** A Host header the way hono's adapter takes it as it is (lowercase name, optional port). */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::\d{1,5})?$/;
+/** A host name a URL parses as an IPv4 address: its last label (before a final dot) is a number. */
+const NUMERIC_LAST_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)\.?$/;
 
 export interface FastPathDeps {
   governor: GovernorApi;
@@ -70,11 +72,15 @@ export function factsFastPath(deps: FastPathDeps): (req: IncomingMessage, res: S
  * What hono's adapter would read another way is left to it: an id of `.` or `..` (a dot segment,
  * which the URL it builds removes), a port past 65535 (a URL it cannot build), and a header
  * sent twice (Node keeps the first Host, Authorization or Content-Type; the adapter joins them).
+ * So is a name whose last label is a number (an IPv4 address to a URL) when no URL takes it
+ * (`1.2.3.4.5`): the app answers it with a 400.
  */
 function plain(req: IncomingMessage, id: string, host: string): boolean {
   if (id === "." || id === "..") return false;
   const colon = host.indexOf(":");
   if (colon >= 0 && Number(host.slice(colon + 1)) > 65_535) return false;
+  if (NUMERIC_LAST_LABEL.test(colon >= 0 ? host.slice(0, colon) : host) && !URL.canParse(`http://${host}/`))
+    return false;
   let names = 0;
   for (const _ in req.headers) names++;
   return req.rawHeaders.length === 2 * names;

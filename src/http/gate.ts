@@ -7,6 +7,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { problemBody, PROBLEM_CONTENT_TYPE } from "./problem.ts";
 
+/** The liveness probe's path, with or without a query string. */
+const HEALTHZ = /^\/healthz(?:\?|$)/;
+
 export class DrainGate {
   private draining = false;
   private inside = 0;
@@ -17,7 +20,7 @@ export class DrainGate {
    * with a 503; returns whether it was let in.
    */
   admit(req: IncomingMessage, res: ServerResponse): boolean {
-    if (this.draining && req.url !== "/healthz") {
+    if (this.draining && !HEALTHZ.test(req.url ?? "")) {
       const body = JSON.stringify(problemBody("unavailable", "the server is shutting down; retry on another instance"));
       res.writeHead(503, {
         "content-type": PROBLEM_CONTENT_TYPE,

@@ -44,12 +44,20 @@ export function queryParams<S extends z.ZodType>(c: Context, schema: S): z.outpu
 }
 
 /**
+ * The body as text, decoded as UTF-8 with at most one leading byte order mark taken off, as the
+ * fast path reads it (the runtime's `Request.text()` in Node 20 takes off two).
+ */
+export async function bodyText(c: Context): Promise<string> {
+  return new TextDecoder().decode(await c.req.arrayBuffer());
+}
+
+/**
  * Reads a JSON body: content type, syntax, then the structural guard (depth, forbidden keys).
  * With `optional`, an empty body reads as `{}`.
  */
 export async function readJson(c: Context, opts: { optional?: boolean } = {}): Promise<unknown> {
   const type = jsonMediaType(c.req.header("content-type"));
-  return parseJsonBody(type, await c.req.text(), opts);
+  return parseJsonBody(type, await bodyText(c), opts);
 }
 
 /** The media type of a Content-Type header; a 415 when it is not JSON (none at all is checked later). */

@@ -74,6 +74,7 @@ describe("graceful shutdown", () => {
     expect(refused.headers.get("content-type")).toBe("application/problem+json");
     expect(((await refused.json()) as { detail: string }).detail).toContain("shutting down");
     expect((await fetch(`${vigil.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${vigil.url}/healthz?probe=liveness`)).status).toBe(200);
 
     const reply = await inside.finish();
     expect(reply).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/);

@@ -326,6 +326,34 @@ describe("requests hono's adapter reads its own way", () => {
     await same(p, { path: "/v1/objects/w1", host: "localhost:99999", headers: json, body: "{}" }, false);
   });
 
+  test("a Host no URL can be made of (a malformed IPv4 address) is a 400 problem from both, on every route", async () => {
+    for (const tokens of [[], TOKEN_CONFIG]) {
+      const p = await pair(tokens);
+      const auth: Record<string, string> = tokens.length > 0 ? { authorization: `Bearer ${TOKENS.admin}` } : {};
+      for (const host of ["1.2.3.4.5", "256.0.0.1", "localhost.99999"]) {
+        const put = await same(p, { path: "/v1/objects/w1", host, headers: { ...json, ...auth }, body: "{}" }, false);
+        expect(put.status).toBe(400);
+        expect(put.headers["content-type"]).toBe("application/problem+json");
+        for (const path of ["/healthz", "/v1/objects"]) {
+          const get = await send(p.lean, { method: "GET", path, host, headers: auth });
+          expect({ host, path, status: get.status }).toEqual({ host, path, status: 400 });
+        }
+      }
+      expect(p.lean.reported).toEqual([]);
+      expect(p.hono.reported).toEqual([]);
+    }
+  });
+
+  test("a body that starts with two byte order marks: only the first is taken off, by both", async () => {
+    const p = await pair();
+    const put = await same(p, {
+      path: "/v1/objects/w1",
+      headers: json,
+      body: `\uFEFF\uFEFF${body({ policy: "queue-worker" })}`,
+    });
+    expect(put.status).toBe(400);
+  });
+
   test("a body that starts with a byte order mark is read without it, as hono reads it", async () => {
     const p = await pair();
     const put = await same(p, {

@@ -30,7 +30,7 @@ import type { RouteDeps } from "../deps.ts";
 import { factsResultReply } from "../facts-endpoint.ts";
 import { operation } from "../openapi.ts";
 import { HttpProblem, problemBody, validationProblem, type ProblemBody } from "../problem.ts";
-import { check, parseJsonBody } from "../validation.ts";
+import { bodyText, check, parseJsonBody } from "../validation.ts";
 import { batchItemView } from "../views.ts";
 
 type Mode = "structured" | "batch" | "binary";
@@ -40,7 +40,7 @@ export function cloudEventRoutes(app: Hono, { governor, auth, body, report }: Ro
     // The mode first, so that a body of the wrong kind is a 415 without being read.
     const contentType = c.req.header("content-type");
     const mode = modeOf(contentType);
-    const text = await c.req.text();
+    const text = await bodyText(c);
     if (mode === "batch") {
       const results = await postBatch(governor, text, (e) => report(e, c.req.method, c.req.path));
       return c.json({ results });

@@ -8,7 +8,7 @@ import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
 import { KEY_RULE, postFacts } from "../facts-endpoint.ts";
 import { validationProblem } from "../problem.ts";
-import { check, readJson } from "../validation.ts";
+import { bodyText, check, readJson } from "../validation.ts";
 import { batchItemView } from "../views.ts";
 import { z } from "zod";
 import { batchReply, factsReply, minimalFactsReply } from "../../contracts/api-replies.ts";
@@ -49,7 +49,7 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
         contentType: c.req.header("content-type"),
         idempotencyKey: c.req.header("idempotency-key"),
         prefer: c.req.header("prefer"),
-        body: () => c.req.text(),
+        body: () => bodyText(c),
         secrets: requestSeesSecrets(c),
       });
       return c.body(reply.body, 200, reply.headers);

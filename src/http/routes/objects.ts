@@ -13,7 +13,7 @@ import type { Reply } from "../facts-endpoint.ts";
 import { HttpProblem } from "../problem.ts";
 import { objectPage, objectReply } from "../../contracts/api-replies.ts";
 import { operation } from "../openapi.ts";
-import { check, jsonMediaType, objectIdParam, parseJsonBody, queryParams } from "../validation.ts";
+import { bodyText, check, jsonMediaType, objectIdParam, parseJsonBody, queryParams } from "../validation.ts";
 import { decodeCursor, encodeCursor, objectView } from "../views.ts";
 
 const notFound = (id: string) => new HttpProblem("not-found", `object "${id}" not found`);
@@ -90,7 +90,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       const reply = await putObjectEndpoint(governor, policies, {
         id: c.req.param("id"),
         contentType: c.req.header("content-type"),
-        body: () => c.req.text(),
+        body: () => bodyText(c),
       });
       return c.body(reply.body, reply.status as 200 | 201, reply.headers);
     },
