@@ -6,7 +6,7 @@
 // expires `ttlMs` after its last renewal.
 
 import type { LeaseHolder, Store } from "../core/store.ts";
-import type { Clock } from "../core/clock.ts";
+import type { Clock, TimerHandle } from "../core/clock.ts";
 import { every } from "../timers/every.ts";
 
 /** How long a claim holds without renewal, and how often it is renewed. */
@@ -42,6 +42,11 @@ export class Lease {
   private renewedAt = 0;
   /** The renewal on its way to the database, if one is. */
   private renewing: Promise<unknown> | null = null;
+  /**
+   * When the lease runs out unless renewed first: lost then, whether the renewals failed or
+   * never answered (a stalled disk), since from then on another server may claim it.
+   */
+  private deadline: TimerHandle | null = null;
 
   constructor(
     private readonly store: Store,
@@ -65,7 +70,7 @@ export class Lease {
       holder = await this.store.claimLease(this.claim(now), now, holder.owner);
     if (!holder || holder.owner !== this.me.owner) throw new LeaseHeldError(holder!);
     this.held = true;
-    this.renewedAt = now;
+    this.renewed(now);
     this.stopRenewing = every(
       this.clock,
       this.renewMs,
@@ -82,6 +87,7 @@ export class Lease {
   async release(): Promise<void> {
     this.stopRenewing?.();
     this.stopRenewing = null;
+    this.clearDeadline();
     if (!this.held) return;
     this.held = false;
     // A renewal on its way would otherwise claim the row again once it is given up.
@@ -102,7 +108,7 @@ export class Lease {
     // Released meanwhile (shutdown): nothing was lost.
     if (!this.held) return;
     if (holder?.owner === this.me.owner) {
-      this.renewedAt = now;
+      this.renewed(now);
       return;
     }
     this.lost(holder);
@@ -119,7 +125,26 @@ export class Lease {
     this.held = false;
     this.stopRenewing?.();
     this.stopRenewing = null;
+    this.clearDeadline();
     this.onLost(holder);
+  }
+
+  /** A claim made at `at` held: the lease now runs out `ttlMs` after it. */
+  private renewed(at: number): void {
+    this.renewedAt = at;
+    this.clearDeadline();
+    this.deadline = this.clock.setTimeout(
+      () => {
+        this.deadline = null;
+        if (this.held) this.lost(null);
+      },
+      Math.max(0, at + this.ttlMs - this.clock.now()),
+    );
+  }
+
+  private clearDeadline(): void {
+    if (this.deadline) this.clock.clearTimeout(this.deadline);
+    this.deadline = null;
   }
 
   private claim(now: number): LeaseHolder {
