@@ -165,6 +165,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       events,
       newId,
       onError,
+      queued: (id) => this.dispatcher.queuedActions(id),
     });
     for (const d of drivers.values())
       d.onObservation(

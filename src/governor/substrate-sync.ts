@@ -26,6 +26,8 @@ export interface SubstrateSyncDeps {
   events: GovernorEvents;
   newId: (kind: "decision") => string;
   onError: (error: Error, context: string) => void;
+  /** The object's actions not yet handed to its driver (Dispatcher.queuedActions). */
+  queued: (objectId: string) => readonly ActionRecord[];
 }
 
 /** Objects read from the store at a time by adoption and reconciliation. */
@@ -102,7 +104,10 @@ export class SubstrateSync {
       return;
     }
     const failed = { ...action, status: "failed" as const, lastError: error, updatedAt: now };
-    if (!object || confirmedState(object.state, action.kind) === null) {
+    // A newer decision's action waits behind this one (it could not supersede an action in
+    // flight): that one decides where the object goes, not this failure.
+    const newer = this.d.queued(action.objectId).some((a) => a.id > action.id);
+    if (!object || newer || confirmedState(object.state, action.kind) === null) {
       // A newer decision moved the object on already: the failure only closes the action.
       await table.commitAction(failed);
       events.emit("action:failed", failed, error);

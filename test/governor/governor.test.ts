@@ -284,6 +284,30 @@ describe("dry runs", () => {
 });
 
 describe("the outbox", () => {
+  test("the final failure of an older start still in flight closes that action only: the newer decision's start decides", async () => {
+    const s = await setup({ retry: { maxAttempts: 1, baseMs: 250, maxMs: 1000 } });
+    // The first driver command fails, every later one succeeds.
+    let calls = 0;
+    (s.driver as unknown as { random: () => number }).random = () => (++calls === 1 ? 0 : 0.99);
+    await s.governor.putObject("w1", {
+      policy: "on-demand",
+      substrate: { driver: "simulated", config: { startMs: 1000, suspendMs: 1000, failRate: 0.5 } },
+    });
+    const first = await s.governor.postFacts("w1", { work: { pending: 1 } }); // start A, sent
+    await s.advance(0);
+    const sleep = await s.governor.postFacts("w1", { work: { pending: 0 } }); // suspend B, queued
+    const again = await s.governor.postFacts("w1", { work: { pending: 1 } }); // start C, queued; B superseded
+    expect([first, sleep, again].map((r) => r.object.state)).toEqual(["waking", "sleeping", "waking"]);
+    await s.advance(3000); // A fails for good; C is sent and succeeds
+    expect((await s.governor.getDecision(first.decision.id))!.actions[0]!.status).toBe("failed");
+    expect((await s.governor.getDecision(again.decision.id))!.actions[0]!.status).toBe("confirmed");
+    const o = (await s.governor.getObject("w1"))!;
+    expect({ state: o.state, observed: o.substrate.observed?.status }).toEqual({
+      state: "active",
+      observed: "running",
+    });
+  });
+
   test("retryable failures are retried with backoff and then confirmed", async () => {
     const s = await setup();
     let calls = 0;

@@ -3,6 +3,7 @@
 
 import { fileURLToPath } from "node:url";
 import type { Store } from "../../src/core/store.ts";
+import type { RetryPolicy } from "../../src/governor/dispatcher.ts";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
@@ -28,7 +29,14 @@ export interface TestServices {
 }
 
 export async function makeServices(
-  opts: { tokens?: TokenConfig[]; store?: Store; start?: number; rulesDir?: string; mailboxLimit?: number } = {},
+  opts: {
+    tokens?: TokenConfig[];
+    store?: Store;
+    start?: number;
+    rulesDir?: string;
+    mailboxLimit?: number;
+    retry?: RetryPolicy;
+  } = {},
 ): Promise<TestServices> {
   const clock = new VirtualClock(opts.start ?? START);
   const policies = new PolicyRegistry(() => clock.now());
@@ -43,6 +51,7 @@ export async function makeServices(
     clock,
     random: () => 0.5,
     ...(opts.mailboxLimit !== undefined ? { mailboxLimit: opts.mailboxLimit } : {}),
+    ...(opts.retry ? { retry: opts.retry } : {}),
   });
   await governor.start();
   return {
