@@ -5,6 +5,7 @@ import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { conflict, invalid, prefixProblems, unavailable } from "../core/errors.ts";
 import { describeJson, isPlainObject, jsonEqual } from "../core/json.ts";
+import { enter } from "../core/lifecycle.ts";
 import { memoryProblems, type MemoryLimits } from "../core/memory-limits.ts";
 import { checkObjectId, newObject } from "../core/object.ts";
 import { emptyBatch, type Store } from "../core/store.ts";
@@ -68,8 +69,12 @@ export class Objects {
         input.substrate !== undefined &&
         (substrate.driver !== existing.substrate.driver || !jsonEqual(substrate.config, existing.substrate.config));
       if (rebound) await this.release(existing, "stop");
+      // Its compute was stopped: an object that was awake (or on its way to sleep) is dormant
+      // now, and is evaluated at once, so that its policy may wake it on the new binding.
+      const stopped = rebound && existing.state !== "dormant" && existing.state !== "failed";
       const updated: ObjectRecord = {
         ...existing,
+        ...(stopped ? enter(existing, "dormant", now) : {}),
         policy: policy.name,
         // What was observed belongs to the old binding.
         substrate: rebound
@@ -77,13 +82,14 @@ export class Objects {
           : existing.substrate,
         updatedAt: now,
       };
-      if (existing.policy === policy.name) {
+      const repolicied = existing.policy !== policy.name;
+      if (!repolicied && !stopped) {
         await table.commit(emptyBatch(updated));
         return { created: false, object: updated };
       }
       // A new policy governs from now on: evaluate at once, as an operator would expect.
       const done = await this.d.arrival.run(updated, policy, {
-        trigger: { kind: "manual", name: "policy-changed" },
+        trigger: { kind: "manual", name: repolicied ? "policy-changed" : "rebound" },
         at: now,
       });
       return { created: false, object: done.object };

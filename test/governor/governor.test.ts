@@ -521,6 +521,33 @@ describe("PUT on an existing object", () => {
     await s.governor.putObject("b", { policy: "continuous-monitor", substrate: { driver: "simulated", config: {} } });
     expect((await s.governor.getObject("b"))!.substrate).toMatchObject({ driver: "simulated", config: {} });
   });
+
+  test("rebinding an awake object: its stopped compute leaves it dormant, and its policy wakes it on the new binding", async () => {
+    const s = await setup();
+    await s.governor.putObject("r1", { policy: "on-demand", substrate: { driver: "simulated", config: {} } });
+    await s.governor.postFacts("r1", { work: { pending: 1 } });
+    await s.advance(0);
+    expect((await s.governor.getObject("r1"))!.state).toBe("active");
+    const rebound = await s.governor.putObject("r1", {
+      policy: "on-demand",
+      substrate: { driver: "simulated", config: { startMs: 5 } },
+    });
+    const [decision] = await s.governor.listDecisions("r1", 1);
+    expect(decision).toMatchObject({
+      trigger: { kind: "manual", name: "rebound" },
+      fromState: "dormant",
+      toState: "waking",
+    });
+    expect(rebound.object.state).toBe("waking");
+    await s.advance(1000);
+    const o = (await s.governor.getObject("r1"))!;
+    expect({ state: o.state, observed: o.substrate.observed?.status }).toEqual({
+      state: "active",
+      observed: "running",
+    });
+    // Nothing is taken for a crash: the reconciler finds what it expects.
+    expect(await s.governor.reconcile()).toBe(0);
+  });
 });
 
 describe("a timer's own firing", () => {
