@@ -18,6 +18,8 @@ const FACTS = /^\/v1\/objects\/([A-Za-z0-9._:-]{1,128})\/facts(?:\?.*)?$/;
 const OBJECT = /^\/v1\/objects\/([A-Za-z0-9._:-]{1,128})(?:\?.*)?$/;
 /** A Host header the way hono's adapter takes it as it is (lowercase name, optional port). */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::\d{1,5})?$/;
+/** The last Host found to make a URL (clients keep sending the same one): checked once. */
+let validHost: string | undefined;
 /** A host name a URL parses as an IPv4 address: its last label (before a final dot) is a number. */
 const NUMERIC_LAST_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)\.?$/;
 
@@ -79,8 +81,11 @@ function plain(req: IncomingMessage, id: string, host: string): boolean {
   if (id === "." || id === "..") return false;
   const colon = host.indexOf(":");
   if (colon >= 0 && Number(host.slice(colon + 1)) > 65_535) return false;
-  if (NUMERIC_LAST_LABEL.test(colon >= 0 ? host.slice(0, colon) : host) && !URL.canParse(`http://${host}/`))
-    return false;
+  if (host !== validHost) {
+    if (NUMERIC_LAST_LABEL.test(colon >= 0 ? host.slice(0, colon) : host) && !URL.canParse(`http://${host}/`))
+      return false;
+    validHost = host;
+  }
   let names = 0;
   for (const _ in req.headers) names++;
   return req.rawHeaders.length === 2 * names;
