@@ -20,10 +20,13 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseMs: 250, maxMs: 
 export interface DispatchHooks {
   /** Sends the action to its driver; resolves with the driver's observation. */
   send(action: ActionRecord): Promise<Observation>;
-  /** Records a confirmation (in the object's mailbox). */
-  confirmed(action: ActionRecord, observation: Observation): Promise<void>;
-  /** Records a retry or a final failure (in the object's mailbox). */
-  failed(action: ActionRecord, error: string, final: boolean): Promise<void>;
+  /**
+   * Records a confirmation (in the object's mailbox). `detached`: its object was forgotten or
+   * rebound while it was in flight, so its result is no longer the object's.
+   */
+  confirmed(action: ActionRecord, observation: Observation, detached: boolean): Promise<void>;
+  /** Records a retry or a final failure (in the object's mailbox); `detached` as above. */
+  failed(action: ActionRecord, error: string, final: boolean, detached: boolean): Promise<void>;
   /** Runs a task in the object's mailbox. */
   exclusive<T>(objectId: string, task: () => Promise<T>): Promise<T>;
   onError(error: Error, context: string): void;
@@ -36,7 +39,10 @@ interface Lane {
   wait: TimerHandle | null;
   /** The action claimed for sending, while it is. */
   current: string | null;
-  /** The action in flight when its object was forgotten: it reports, but is not tried again. */
+  /**
+   * The action in flight when its object was forgotten (deleted) or rebound: it reports,
+   * detached, and is not tried again.
+   */
   forgotten: string | null;
 }
 
@@ -85,6 +91,15 @@ export class Dispatcher {
       lane.wait = null;
       this.pump(objectId, lane);
     }
+  }
+
+  /**
+   * The object was bound to other compute: the action in flight, sent to the old binding, is
+   * detached (its answer moves nothing); those queued go to the new binding.
+   */
+  detach(objectId: string): void {
+    const lane = this.lanes.get(objectId);
+    if (lane) lane.forgotten = lane.current;
   }
 
   forget(objectId: string): void {
@@ -182,14 +197,16 @@ export class Dispatcher {
       const next = final
         ? tried
         : { ...tried, nextAttemptAt: this.clock.now() + backoffMs(tried.attempts, this.retry, this.random) };
-      await this.report(() => this.hooks.failed(next, message, final));
+      const detached = lane.forgotten === action.id;
+      await this.report(() => this.hooks.failed(next, message, final, detached));
       // A retry of an action whose object was forgotten meanwhile (deleted) would go to
-      // whatever has its id now.
-      if (!final && lane.forgotten !== action.id) lane.queue.unshift(next);
+      // whatever has its id now; one whose object was rebound, to the other binding.
+      if (!final && !detached) lane.queue.unshift(next);
       return;
     }
     this.sending--;
-    await this.report(() => this.hooks.confirmed(tried, observation));
+    const detached = lane.forgotten === action.id;
+    await this.report(() => this.hooks.confirmed(tried, observation, detached));
   }
 
   private async report(fn: () => Promise<void>): Promise<void> {

@@ -135,8 +135,9 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       clock,
       {
         send: (a) => this.substrate.send(a),
-        confirmed: (a, obs) => this.table.run(a.objectId, () => this.substrate.confirm(a, obs)),
-        failed: (a, err, final) => this.table.run(a.objectId, () => this.substrate.failed(a, err, final)),
+        confirmed: (a, obs, detached) => this.table.run(a.objectId, () => this.substrate.confirm(a, obs, detached)),
+        failed: (a, err, final, detached) =>
+          this.table.run(a.objectId, () => this.substrate.failed(a, err, final, detached)),
         exclusive: (id, task) => this.table.run(id, task),
         onError,
       },
@@ -187,6 +188,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         this.dispatcher.forget(id);
         crashLoops.forget(id);
       },
+      rebound: (id) => this.dispatcher.detach(id),
       counts: () => census.counts(),
     });
     this.ingest = new Ingest({ table, arrival, store, policy, loaded: compiled, clock });

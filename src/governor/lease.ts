@@ -43,8 +43,9 @@ export class Lease {
   /** The renewal on its way to the database, if one is. */
   private renewing: Promise<unknown> | null = null;
   /**
-   * When the lease runs out unless renewed first: lost then, whether the renewals failed or
-   * never answered (a stalled disk), since from then on another server may claim it.
+   * One renewal period after the lease ran out unless renewed first: lost then, whether the
+   * renewals failed or never answered (a stalled disk). From its expiry another server may
+   * claim it; the period is the last renewal's chance (two failures in a row are survived).
    */
   private deadline: TimerHandle | null = null;
 
@@ -138,7 +139,7 @@ export class Lease {
         this.deadline = null;
         if (this.held) this.lost(null);
       },
-      Math.max(0, at + this.ttlMs - this.clock.now()),
+      Math.max(0, at + this.ttlMs + this.renewMs - this.clock.now()),
     );
   }
 

@@ -28,6 +28,8 @@ export interface ObjectsDeps {
   defaultDriver: string;
   /** Told when an object is gone, so that nothing keeps state for it. */
   forgotten: (id: string) => void;
+  /** The object was bound to other compute: the action in flight to the old binding is detached. */
+  rebound: (id: string) => void;
   /** About how many objects there are of each policy in each state (the census). */
   counts: () => readonly { policy: string; state: string; objects: number }[];
 }
@@ -68,7 +70,10 @@ export class Objects {
       const rebound =
         input.substrate !== undefined &&
         (substrate.driver !== existing.substrate.driver || !jsonEqual(substrate.config, existing.substrate.config));
-      if (rebound) await this.release(existing, "stop");
+      if (rebound) {
+        this.d.rebound(id);
+        await this.release(existing, "stop");
+      }
       // Its compute was stopped: an object that was awake (or on its way to sleep) is dormant
       // now, and is evaluated at once, so that its policy may wake it on the new binding.
       const stopped = rebound && existing.state !== "dormant" && existing.state !== "failed";

@@ -77,11 +77,17 @@ export class SubstrateSync {
   }
 
   /** Records a driver's confirmation; moves waking -> active, sleeping -> dormant. No evaluation. */
-  async confirm(action: ActionRecord, observation: Observation): Promise<void> {
+  async confirm(action: ActionRecord, observation: Observation, detached = false): Promise<void> {
     const object = await this.ownerOf(action);
     const now = this.d.clock.now();
     const done = { ...action, status: "confirmed" as const, lastError: null, updatedAt: now };
     if (!object) return;
+    if (detached) {
+      // Sent to a binding the object has left: it closes the action and moves nothing.
+      await this.d.table.commitAction(done);
+      this.d.events.emit("action:confirmed", done, observation);
+      return;
+    }
     const next = confirmedState(object.state, action.kind);
     const updated: ObjectRecord = {
       ...object,
@@ -94,11 +100,11 @@ export class SubstrateSync {
   }
 
   /** Records a retry, or a final failure: then the object is `failed` and a decision says why. */
-  async failed(action: ActionRecord, error: string, final: boolean): Promise<void> {
+  async failed(action: ActionRecord, error: string, final: boolean, detached = false): Promise<void> {
     const { table, events } = this.d;
     const now = this.d.clock.now();
     const object = await this.ownerOf(action);
-    if (!final) {
+    if (!final && !detached) {
       await table.commitAction({ ...action, status: "pending", lastError: error, updatedAt: now });
       events.emit("action:retrying", action, error);
       return;
@@ -107,7 +113,7 @@ export class SubstrateSync {
     // A newer decision's action waits behind this one (it could not supersede an action in
     // flight): that one decides where the object goes, not this failure.
     const newer = this.d.queued(action.objectId).some((a) => a.id > action.id);
-    if (!object || newer || confirmedState(object.state, action.kind) === null) {
+    if (!object || detached || newer || confirmedState(object.state, action.kind) === null) {
       // A newer decision moved the object on already: the failure only closes the action.
       await table.commitAction(failed);
       events.emit("action:failed", failed, error);

@@ -20,8 +20,6 @@ const OBJECT = /^\/v1\/objects\/([A-Za-z0-9._:-]{1,128})(?:\?.*)?$/;
 const PLAIN_HOST = /^[a-z0-9._-]+(?::\d{1,5})?$/;
 /** The last Host found to make a URL (clients keep sending the same one): checked once. */
 let validHost: string | undefined;
-/** A host name a URL parses as an IPv4 address: its last label (before a final dot) is a number. */
-const NUMERIC_LAST_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)\.?$/;
 
 export interface FastPathDeps {
   governor: GovernorApi;
@@ -74,16 +72,15 @@ export function factsFastPath(deps: FastPathDeps): (req: IncomingMessage, res: S
  * What hono's adapter would read another way is left to it: an id of `.` or `..` (a dot segment,
  * which the URL it builds removes), a port past 65535 (a URL it cannot build), and a header
  * sent twice (Node keeps the first Host, Authorization or Content-Type; the adapter joins them).
- * So is a name whose last label is a number (an IPv4 address to a URL) when no URL takes it
- * (`1.2.3.4.5`): the app answers it with a 400.
+ * So is a Host no URL takes (`1.2.3.4.5`, a malformed IPv4 address; `xn--a`, bad punycode):
+ * the app answers it with a 400.
  */
 function plain(req: IncomingMessage, id: string, host: string): boolean {
   if (id === "." || id === "..") return false;
   const colon = host.indexOf(":");
   if (colon >= 0 && Number(host.slice(colon + 1)) > 65_535) return false;
   if (host !== validHost) {
-    if (NUMERIC_LAST_LABEL.test(colon >= 0 ? host.slice(0, colon) : host) && !URL.canParse(`http://${host}/`))
-      return false;
+    if (!URL.canParse(`http://${host}/`)) return false;
     validHost = host;
   }
   let names = 0;

@@ -548,6 +548,30 @@ describe("PUT on an existing object", () => {
     // Nothing is taken for a crash: the reconciler finds what it expects.
     expect(await s.governor.reconcile()).toBe(0);
   });
+
+  test("rebinding while the old binding's start is still with its driver: that start's answer moves nothing", async () => {
+    const s = await setup();
+    await s.governor.putObject("r1", {
+      policy: "on-demand",
+      substrate: { driver: "simulated", config: { startMs: 1000 } },
+    });
+    await s.governor.postFacts("r1", { work: { pending: 1 } });
+    await s.advance(0);
+    const rebound = await s.governor.putObject("r1", {
+      policy: "on-demand",
+      substrate: { driver: "simulated", config: { startMs: 5000 } },
+    });
+    expect(rebound.object.state).toBe("waking");
+    await s.advance(1000); // the old start answers
+    expect((await s.governor.getObject("r1"))!.state).toBe("waking");
+    expect(await s.governor.reconcile()).toBe(0);
+    await s.advance(5000); // the new binding's start
+    const o = (await s.governor.getObject("r1"))!;
+    expect({ state: o.state, observed: o.substrate.observed?.status }).toEqual({
+      state: "active",
+      observed: "running",
+    });
+  });
 });
 
 describe("a timer's own firing", () => {

@@ -113,22 +113,32 @@ describe("the governing lease", () => {
     expect(errors.length).toBeGreaterThan(0);
   });
 
-  test("a renewal that never answers (a stalled disk) loses it once the lease has run out, before another server takes it", async () => {
+  test("a renewal that never answers (a stalled disk) loses it one renewal period after it ran out", async () => {
     const { store, clock, lost, lease } = setup();
     await lease(me("a")).acquire();
     const claim = store.claimLease.bind(store);
     store.claimLease = () => new Promise<LeaseHolder | null>(() => {});
-    await clock.advance(LEASE_TTL_MS - 1);
+    await clock.advance(LEASE_TTL_MS + LEASE_RENEW_MS - 1);
     expect(lost).toEqual([]);
-    // The moment it runs out, before any other server may claim it.
     await clock.advance(1);
     expect(lost).toEqual([null]);
     store.claimLease = claim;
-    await clock.advance(1);
     await lease(me("b", { host: "host-b" })).acquire();
     expect((await store.lease())!.owner).toBe("b");
     await clock.advance(LEASE_TTL_MS);
     expect(lost).toEqual([null]);
+  });
+
+  test("two failed renewals in a row are survived: the third, at the lease's last moment, keeps it", async () => {
+    const { store, clock, lost, errors, lease } = setup();
+    await lease(me("a")).acquire();
+    const claim = store.claimLease.bind(store);
+    let failures = 2;
+    store.claimLease = (c, now, r) => (failures-- > 0 ? Promise.reject(new Error("SQLITE_BUSY")) : claim(c, now, r));
+    await clock.advance(LEASE_TTL_MS + LEASE_RENEW_MS);
+    expect(errors).toHaveLength(2);
+    expect(lost).toEqual([]);
+    expect((await store.lease())!.owner).toBe("a");
   });
 
   test("a renewal on its way when the server releases the lease neither reports it lost nor claims it again", async () => {
