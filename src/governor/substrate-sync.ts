@@ -89,9 +89,6 @@ export class SubstrateSync {
       return;
     }
     const next = confirmedState(object.state, action.kind);
-    // The object failed (a crash loop) while this start was with its driver: what it brought up
-    // is stopped again, not left running with nothing governing it.
-    if (object.state === "failed" && action.kind === "start") observation = await this.stopAgain(object, observation);
     const updated: ObjectRecord = {
       ...object,
       substrate: { ...object.substrate, observed: observation },
@@ -103,18 +100,6 @@ export class SubstrateSync {
   }
 
   /** Records a retry, or a final failure: then the object is `failed` and a decision says why. */
-  /** Stops the compute of a failed object; the stop's observation, or `running` if it failed. */
-  private async stopAgain(object: ObjectRecord, running: Observation): Promise<Observation> {
-    const driver = this.d.drivers.get(object.substrate.driver);
-    if (!driver) return running;
-    try {
-      return await driver.stop({ objectId: object.id, config: object.substrate.config });
-    } catch (e) {
-      this.d.onError(e as Error, `stopping the compute of failed object ${object.id}`);
-      return running;
-    }
-  }
-
   async failed(action: ActionRecord, error: string, final: boolean, detached = false): Promise<void> {
     const { table, events } = this.d;
     const now = this.d.clock.now();

@@ -612,35 +612,6 @@ describe("a timer's own firing", () => {
 });
 
 describe("a crash loop", () => {
-  test("declared while the restart's start is with the driver: what that start brings up is stopped again", async () => {
-    const s = await setup();
-    await s.governor.putObject("m", {
-      policy: "continuous-monitor",
-      memory: { monitoring: { enabled: true } },
-      substrate: { driver: "simulated", config: { startMs: 2000 } },
-    });
-    await s.advance(2000);
-    for (let i = 0; i < 4; i++) {
-      s.driver.crash("m");
-      await s.advance(0);
-      if (i < 3) await s.advance(2000); // the rules restart it
-    }
-    // The fourth restart's start is in flight when the fifth exit comes.
-    expect((await s.governor.getObject("m"))!.state).toBe("waking");
-    s.driver.crash("m");
-    await s.advance(0);
-    const [loop] = await s.governor.listDecisions("m", 1);
-    expect(loop!.trigger).toEqual({ kind: "substrate", name: "crash-loop" });
-    await s.advance(2000);
-    const o = (await s.governor.getObject("m"))!;
-    const actual = (await s.driver.observe({ objectId: "m", config: {} })).status;
-    expect({ state: o.state, observed: o.substrate.observed?.status, actual }).toEqual({
-      state: "failed",
-      observed: "stopped",
-      actual: "stopped",
-    });
-  });
-
   test("five unrequested exits within a minute make the object failed instead of restarting it", async () => {
     const s = await setup();
     await s.governor.putObject("m", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
