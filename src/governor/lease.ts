@@ -9,9 +9,12 @@ import type { LeaseHolder, Store } from "../core/store.ts";
 import type { Clock, TimerHandle } from "../core/clock.ts";
 import { every } from "../timers/every.ts";
 
-/** How long a claim holds without renewal, and how often it is renewed. */
+/**
+ * How long a claim holds without renewal, and how often it is renewed: often enough that the
+ * third attempt after two quick failures comes before the claim runs out.
+ */
 export const LEASE_TTL_MS = 15_000;
-export const LEASE_RENEW_MS = 5_000;
+export const LEASE_RENEW_MS = 4_000;
 
 /** Where this server runs, and how to tell whether a process on this host is alive. */
 export interface LeaseIdentity {
@@ -43,9 +46,8 @@ export class Lease {
   /** The renewal on its way to the database, if one is. */
   private renewing: Promise<unknown> | null = null;
   /**
-   * One renewal period after the lease ran out unless renewed first: lost then, whether the
-   * renewals failed or never answered (a stalled disk). From its expiry another server may
-   * claim it; the period is the last renewal's chance (two failures in a row are survived).
+   * When the lease runs out unless renewed first: lost then, whether the renewals failed or
+   * never answered (a stalled disk), since from then on another server may claim it.
    */
   private deadline: TimerHandle | null = null;
 
@@ -139,7 +141,7 @@ export class Lease {
         this.deadline = null;
         if (this.held) this.lost(null);
       },
-      Math.max(0, at + this.ttlMs + this.renewMs - this.clock.now()),
+      Math.max(0, at + this.ttlMs - this.clock.now()),
     );
   }
 
