@@ -21,12 +21,13 @@ export interface DispatchHooks {
   /** Sends the action to its driver; resolves with the driver's observation. */
   send(action: ActionRecord): Promise<Observation>;
   /**
-   * Records a confirmation (in the object's mailbox). `detached`: its object was forgotten or
-   * rebound while it was in flight, so its result is no longer the object's.
+   * Records a confirmation (in the object's mailbox). `detached()`, asked there: whether its
+   * object was forgotten or rebound since it was sent, so that its result is no longer the
+   * object's (a rebind queued in the mailbox before it detaches it too).
    */
-  confirmed(action: ActionRecord, observation: Observation, detached: boolean): Promise<void>;
+  confirmed(action: ActionRecord, observation: Observation, detached: () => boolean): Promise<void>;
   /** Records a retry or a final failure (in the object's mailbox); `detached` as above. */
-  failed(action: ActionRecord, error: string, final: boolean, detached: boolean): Promise<void>;
+  failed(action: ActionRecord, error: string, final: boolean, detached: () => boolean): Promise<void>;
   /** Runs a task in the object's mailbox. */
   exclusive<T>(objectId: string, task: () => Promise<T>): Promise<T>;
   onError(error: Error, context: string): void;
@@ -197,16 +198,15 @@ export class Dispatcher {
       const next = final
         ? tried
         : { ...tried, nextAttemptAt: this.clock.now() + backoffMs(tried.attempts, this.retry, this.random) };
-      const detached = lane.forgotten === action.id;
+      const detached = () => lane.forgotten === action.id;
       await this.report(() => this.hooks.failed(next, message, final, detached));
       // A retry of an action whose object was forgotten meanwhile (deleted) would go to
       // whatever has its id now; one whose object was rebound, to the other binding.
-      if (!final && !detached) lane.queue.unshift(next);
+      if (!final && !detached()) lane.queue.unshift(next);
       return;
     }
     this.sending--;
-    const detached = lane.forgotten === action.id;
-    await this.report(() => this.hooks.confirmed(tried, observation, detached));
+    await this.report(() => this.hooks.confirmed(tried, observation, () => lane.forgotten === action.id));
   }
 
   private async report(fn: () => Promise<void>): Promise<void> {

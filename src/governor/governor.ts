@@ -135,9 +135,9 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       clock,
       {
         send: (a) => this.substrate.send(a),
-        confirmed: (a, obs, detached) => this.table.run(a.objectId, () => this.substrate.confirm(a, obs, detached)),
+        confirmed: (a, obs, detached) => this.table.run(a.objectId, () => this.substrate.confirm(a, obs, detached())),
         failed: (a, err, final, detached) =>
-          this.table.run(a.objectId, () => this.substrate.failed(a, err, final, detached)),
+          this.table.run(a.objectId, () => this.substrate.failed(a, err, final, detached())),
         exclusive: (id, task) => this.table.run(id, task),
         onError,
       },

@@ -549,6 +549,33 @@ describe("PUT on an existing object", () => {
     expect(await s.governor.reconcile()).toBe(0);
   });
 
+  test("rebinding queued in the mailbox when the old binding's start answers: that answer moves nothing either", async () => {
+    const s = await setup();
+    await s.governor.putObject("r1", {
+      policy: "on-demand",
+      substrate: { driver: "simulated", config: { startMs: 1000 } },
+    });
+    await s.governor.postFacts("r1", { work: { pending: 1 } });
+    await s.advance(0); // the old binding's start is with its driver
+    // Any task ahead in the object's mailbox (an evaluation, a slow commit), held open.
+    const table = (s.governor as unknown as { table: { run<T>(id: string, t: () => Promise<T>): Promise<T> } }).table;
+    let open!: () => void;
+    const busy = table.run("r1", () => new Promise<void>((r) => (open = r)));
+    const put = s.governor.putObject("r1", {
+      policy: "on-demand",
+      substrate: { driver: "simulated", config: { startMs: 5000 } },
+    });
+    await s.clock.advance(1000); // the old start answers while the PUT waits
+    open();
+    await busy;
+    expect((await put).object.state).toBe("waking");
+    await s.advance(0);
+    const o = (await s.governor.getObject("r1"))!;
+    const actual = (await s.driver.observe({ objectId: "r1", config: {} })).status;
+    // The new binding's start is still 5 s away: nothing runs on it yet.
+    expect({ state: o.state, actual }).toEqual({ state: "waking", actual: "stopped" });
+  });
+
   test("rebinding while the old binding's start is still with its driver: that start's answer moves nothing", async () => {
     const s = await setup();
     await s.governor.putObject("r1", {
