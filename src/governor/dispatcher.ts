@@ -96,11 +96,15 @@ export class Dispatcher {
 
   /**
    * The object was bound to other compute: the action in flight, sent to the old binding, is
-   * detached (its answer moves nothing); those queued go to the new binding.
+   * detached (its answer moves nothing), and those queued, decided for the old binding, are
+   * dropped. Returns the ids of those dropped, for the caller to record as superseded.
    */
-  detach(objectId: string): void {
+  detach(objectId: string): string[] {
     const lane = this.lanes.get(objectId);
-    if (lane) lane.forgotten = lane.current;
+    if (!lane) return [];
+    const dropped = lane.queue.map((a) => a.id);
+    this.forget(objectId);
+    return dropped;
   }
 
   forget(objectId: string): void {

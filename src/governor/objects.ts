@@ -28,8 +28,11 @@ export interface ObjectsDeps {
   defaultDriver: string;
   /** Told when an object is gone, so that nothing keeps state for it. */
   forgotten: (id: string) => void;
-  /** The object was bound to other compute: the action in flight to the old binding is detached. */
-  rebound: (id: string) => void;
+  /**
+   * The object was bound to other compute: the action in flight to the old binding is detached,
+   * and the ids of those queued for it are returned (dropped, to be recorded as superseded).
+   */
+  rebound: (id: string) => string[];
   /** About how many objects there are of each policy in each state (the census). */
   counts: () => readonly { policy: string; state: string; objects: number }[];
 }
@@ -70,10 +73,8 @@ export class Objects {
       const rebound =
         input.substrate !== undefined &&
         (substrate.driver !== existing.substrate.driver || !jsonEqual(substrate.config, existing.substrate.config));
-      if (rebound) {
-        this.d.rebound(id);
-        await this.release(existing, "stop");
-      }
+      const dropped = rebound ? this.d.rebound(id) : [];
+      if (rebound) await this.release(existing, "stop");
       // Its compute was stopped: an object that was awake (or on its way to sleep) is dormant
       // now, and is evaluated at once, so that its policy may wake it on the new binding.
       const stopped = rebound && existing.state !== "dormant" && existing.state !== "failed";
@@ -88,9 +89,9 @@ export class Objects {
         updatedAt: now,
       };
       const repolicied = existing.policy !== policy.name;
-      if (!repolicied && !stopped) {
-        await table.commit(emptyBatch(updated));
-        return { created: false, object: updated };
+      if (dropped.length > 0 || (!repolicied && !stopped)) {
+        await table.commit({ ...emptyBatch(updated), supersede: dropped });
+        if (!repolicied && !stopped) return { created: false, object: updated };
       }
       // A new policy governs from now on: evaluate at once, as an operator would expect.
       const done = await this.d.arrival.run(updated, policy, {

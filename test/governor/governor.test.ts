@@ -549,6 +549,27 @@ describe("PUT on an existing object", () => {
     expect(await s.governor.reconcile()).toBe(0);
   });
 
+  test("rebinding drops the actions still queued for the old binding: they are superseded, not sent to the new one", async () => {
+    const s = await setup({ retry: { maxAttempts: 6, baseMs: 1000, maxMs: 1000 } });
+    await s.governor.putObject("q", {
+      policy: "on-demand",
+      substrate: { driver: "simulated", config: { failRate: 1 } },
+    });
+    const woke = await s.governor.postFacts("q", { work: { pending: 1 } });
+    await s.advance(0); // the start fails and waits out its backoff
+    expect((await s.governor.getObject("q"))!.state).toBe("waking");
+    const rebound = await s.governor.putObject("q", {
+      policy: "nightly-report", // nothing to do under it
+      substrate: { driver: "simulated", config: {} },
+    });
+    expect(rebound.object.state).toBe("dormant");
+    await s.advance(5000);
+    const o = (await s.governor.getObject("q"))!;
+    const actual = (await s.driver.observe({ objectId: "q", config: {} })).status;
+    expect({ state: o.state, actual }).toEqual({ state: "dormant", actual: "stopped" });
+    expect((await s.governor.getDecision(woke.decision.id))!.actions[0]!.status).toBe("superseded");
+  });
+
   test("rebinding queued in the mailbox when the old binding's start answers: that answer moves nothing either", async () => {
     const s = await setup();
     await s.governor.putObject("r1", {
