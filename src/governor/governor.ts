@@ -167,6 +167,9 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       newId,
       onError,
       queued: (id) => this.dispatcher.queuedActions(id),
+      enqueue: (actions) => this.dispatcher.enqueue(actions),
+      supersede: (id, ids) => this.dispatcher.supersede(id, ids),
+      newActionId: () => newId("action"),
     });
     for (const d of drivers.values())
       d.onObservation(

@@ -28,6 +28,10 @@ export interface SubstrateSyncDeps {
   onError: (error: Error, context: string) => void;
   /** The object's actions not yet handed to its driver (Dispatcher.queuedActions). */
   queued: (objectId: string) => readonly ActionRecord[];
+  /** Hands committed actions to the dispatcher, and drops queued ones a decision replaced. */
+  enqueue: (actions: ActionRecord[]) => void;
+  supersede: (objectId: string, ids: string[]) => void;
+  newActionId: () => string;
 }
 
 /** Objects read from the store at a time by adoption and reconciliation. */
@@ -236,20 +240,55 @@ export class SubstrateSync {
       if (!moved || !policy) return table.commit(emptyBatch(updated));
       if (follows === "dormant" && this.d.crashLoops.exited(objectId, now)) {
         const note = this.d.crashLoops.note;
+        // Waking: a restart is queued or with the driver. What is queued is dropped, and a stop
+        // goes behind what is in flight, so that nothing it brings up runs on ungoverned.
+        const decisionId = this.d.newId("decision");
+        const stop: ActionRecord[] =
+          object.state === "waking" ? [pendingAction(this.d.newActionId(), objectId, decisionId, "stop", now)] : [];
+        const supersede = stop.length > 0 ? this.d.queued(objectId).map((a) => a.id) : [];
         const decision = recordedDecision(
-          this.d.newId("decision"),
+          decisionId,
           object,
           policy,
-          { name: "crash-loop", toState: "failed", note },
+          {
+            name: "crash-loop",
+            toState: "failed",
+            note,
+            actions: stop.map((a) => ({ id: a.id, kind: a.kind, status: a.status })),
+          },
           now,
         );
         // The state moved with the observation a moment ago; failed is where it ends up.
         const failed = { ...updated, state: "failed" as const, wokeAt: null, lastDecisionId: decision.id };
-        await table.commit({ ...emptyBatch(failed), decision });
+        await table.commit({ ...emptyBatch(failed), decision, actions: stop, supersede });
+        this.d.supersede(objectId, supersede);
+        this.d.enqueue(stop);
         events.emit("decision:recorded", decision);
         return;
       }
       await this.d.arrival.run(updated, policy, { trigger: { kind: "substrate", name: observation.status }, at: now });
     });
   }
+}
+
+/** An outbox row for an action a recorded decision issues. */
+function pendingAction(
+  id: string,
+  objectId: string,
+  decisionId: string,
+  kind: ActionRecord["kind"],
+  now: number,
+): ActionRecord {
+  return {
+    id,
+    objectId,
+    decisionId,
+    kind,
+    status: "pending",
+    attempts: 0,
+    nextAttemptAt: now,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+  };
 }

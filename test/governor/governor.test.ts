@@ -660,6 +660,37 @@ describe("a timer's own firing", () => {
 });
 
 describe("a crash loop", () => {
+  test("declared while the restart's start is with the driver: the crash-loop decision stops what it brings up", async () => {
+    const s = await setup();
+    await s.governor.putObject("m", {
+      policy: "continuous-monitor",
+      memory: { monitoring: { enabled: true } },
+      substrate: { driver: "simulated", config: { startMs: 2000, stopMs: 500 } },
+    });
+    await s.advance(2000);
+    for (let i = 0; i < 4; i++) {
+      s.driver.crash("m");
+      await s.advance(0);
+      if (i < 3) await s.advance(2000); // the rules restart it
+    }
+    // The fourth restart's start is in flight when the fifth exit comes.
+    expect((await s.governor.getObject("m"))!.state).toBe("waking");
+    s.driver.crash("m");
+    await s.advance(0);
+    const [loop] = await s.governor.listDecisions("m", 1);
+    expect(loop).toMatchObject({ trigger: { kind: "substrate", name: "crash-loop" }, toState: "failed" });
+    expect(loop!.actions.map((a) => a.kind)).toEqual(["stop"]);
+    await s.advance(3000); // the start completes, then the stop queued behind it
+    const o = (await s.governor.getObject("m"))!;
+    const actual = (await s.driver.observe({ objectId: "m", config: {} })).status;
+    expect({ state: o.state, observed: o.substrate.observed?.status, actual }).toEqual({
+      state: "failed",
+      observed: "stopped",
+      actual: "stopped",
+    });
+    expect((await s.governor.getDecision(loop!.id))!.actions[0]!.status).toBe("confirmed");
+  });
+
   test("five unrequested exits within a minute make the object failed instead of restarting it", async () => {
     const s = await setup();
     await s.governor.putObject("m", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
