@@ -50,6 +50,28 @@ export interface IdempotencyRecord {
 }
 
 /** A commit of the object row alone. */
+/** The outbox row of an action a decision issues, before its first attempt. */
+export function pendingAction(
+  id: string,
+  objectId: string,
+  decisionId: string,
+  kind: ActionRecord["kind"],
+  now: number,
+): ActionRecord {
+  return {
+    id,
+    objectId,
+    decisionId,
+    kind,
+    status: "pending",
+    attempts: 0,
+    nextAttemptAt: now,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 export function emptyBatch(object: ObjectRecord): CommitBatch {
   return { object, journal: null, decision: null, actions: [], supersede: [], timerOps: [], idempotency: null };
 }

@@ -6,7 +6,7 @@ import type { CompiledPolicy } from "../core/compile.ts";
 import { decide, type Arrival, type DecideResult } from "../core/decide.ts";
 import { invalid, prefixProblems } from "../core/errors.ts";
 import { MemoryLimitError, type MemoryLimits } from "../core/memory-limits.ts";
-import type { ActionRecord, CommitBatch } from "../core/store.ts";
+import { pendingAction, type CommitBatch } from "../core/store.ts";
 import type { Decision, ObjectRecord } from "../core/types.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import type { GovernorEvents } from "./events.ts";
@@ -76,18 +76,7 @@ export class ArrivalPipeline {
     const started = performance.now();
     const result = await this.decide(policy, object, arrival);
     const now = arrival.at;
-    const actions: ActionRecord[] = result.actions.map((a) => ({
-      id: a.id,
-      objectId: object.id,
-      decisionId: result.decision.id,
-      kind: a.kind,
-      status: "pending",
-      attempts: 0,
-      nextAttemptAt: now,
-      lastError: null,
-      createdAt: now,
-      updatedAt: now,
-    }));
+    const actions = result.actions.map((a) => pendingAction(a.id, object.id, result.decision.id, a.kind, now));
     const replaced = actions.length > 0 ? dispatcher.queuedActions(object.id) : [];
     const supersede = replaced.map((a) => a.id);
     const stored = !isQuietTick(result);

@@ -5,7 +5,7 @@
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { confirmedState, enter, observedState } from "../core/lifecycle.ts";
-import { emptyBatch, type ActionRecord, type Store } from "../core/store.ts";
+import { emptyBatch, pendingAction, type ActionRecord, type Store } from "../core/store.ts";
 import type { ObjectRecord, Observation } from "../core/types.ts";
 import type { Driver } from "../substrate/driver.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
@@ -269,26 +269,4 @@ export class SubstrateSync {
       await this.d.arrival.run(updated, policy, { trigger: { kind: "substrate", name: observation.status }, at: now });
     });
   }
-}
-
-/** An outbox row for an action a recorded decision issues. */
-function pendingAction(
-  id: string,
-  objectId: string,
-  decisionId: string,
-  kind: ActionRecord["kind"],
-  now: number,
-): ActionRecord {
-  return {
-    id,
-    objectId,
-    decisionId,
-    kind,
-    status: "pending",
-    attempts: 0,
-    nextAttemptAt: now,
-    lastError: null,
-    createdAt: now,
-    updatedAt: now,
-  };
 }
