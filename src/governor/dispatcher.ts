@@ -97,12 +97,12 @@ export class Dispatcher {
   /**
    * The object was bound to other compute: the action in flight, sent to the old binding, is
    * detached (its answer moves nothing), and those queued, decided for the old binding, are
-   * dropped. Returns the ids of those dropped, for the caller to record as superseded.
+   * dropped. Returns those dropped, for the caller to record as superseded.
    */
-  detach(objectId: string): string[] {
+  detach(objectId: string): ActionRecord[] {
     const lane = this.lanes.get(objectId);
     if (!lane) return [];
-    const dropped = lane.queue.map((a) => a.id);
+    const dropped = lane.queue.slice();
     this.forget(objectId);
     return dropped;
   }

@@ -192,6 +192,9 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         crashLoops.forget(id);
       },
       rebound: (id) => this.dispatcher.detach(id),
+      superseded: (actions, at) => {
+        for (const a of actions) this.events.emit("action:superseded", { ...a, status: "superseded", updatedAt: at });
+      },
       counts: () => census.counts(),
     });
     this.ingest = new Ingest({ table, arrival, store, policy, loaded: compiled, clock });

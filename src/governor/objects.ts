@@ -8,7 +8,7 @@ import { describeJson, isPlainObject, jsonEqual } from "../core/json.ts";
 import { enter } from "../core/lifecycle.ts";
 import { memoryProblems, type MemoryLimits } from "../core/memory-limits.ts";
 import { checkObjectId, newObject } from "../core/object.ts";
-import { emptyBatch, type Store } from "../core/store.ts";
+import { emptyBatch, type ActionRecord, type Store } from "../core/store.ts";
 import type { JsonObject, ObjectRecord } from "../core/types.ts";
 import type { Driver, Release } from "../substrate/driver.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
@@ -30,9 +30,11 @@ export interface ObjectsDeps {
   forgotten: (id: string) => void;
   /**
    * The object was bound to other compute: the action in flight to the old binding is detached,
-   * and the ids of those queued for it are returned (dropped, to be recorded as superseded).
+   * and those queued for it are returned (dropped, to be recorded as superseded).
    */
-  rebound: (id: string) => string[];
+  rebound: (id: string) => ActionRecord[];
+  /** Tells watchers that these actions were superseded (after the commit that records it). */
+  superseded: (actions: readonly ActionRecord[], at: number) => void;
   /** About how many objects there are of each policy in each state (the census). */
   counts: () => readonly { policy: string; state: string; objects: number }[];
 }
@@ -90,7 +92,8 @@ export class Objects {
       };
       const repolicied = existing.policy !== policy.name;
       if (dropped.length > 0 || (!repolicied && !stopped)) {
-        await table.commit({ ...emptyBatch(updated), supersede: dropped });
+        await table.commit({ ...emptyBatch(updated), supersede: dropped.map((a) => a.id) });
+        this.d.superseded(dropped, now);
         if (!repolicied && !stopped) return { created: false, object: updated };
       }
       // A new policy governs from now on: evaluate at once, as an operator would expect.

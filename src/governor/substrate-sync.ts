@@ -245,7 +245,8 @@ export class SubstrateSync {
         const decisionId = this.d.newId("decision");
         const stop: ActionRecord[] =
           object.state === "waking" ? [pendingAction(this.d.newActionId(), objectId, decisionId, "stop", now)] : [];
-        const supersede = stop.length > 0 ? this.d.queued(objectId).map((a) => a.id) : [];
+        const dropped = stop.length > 0 ? [...this.d.queued(objectId)] : [];
+        const supersede = dropped.map((a) => a.id);
         const decision = recordedDecision(
           decisionId,
           object,
@@ -263,6 +264,7 @@ export class SubstrateSync {
         await table.commit({ ...emptyBatch(failed), decision, actions: stop, supersede });
         this.d.supersede(objectId, supersede);
         this.d.enqueue(stop);
+        for (const a of dropped) events.emit("action:superseded", { ...a, status: "superseded", updatedAt: now });
         events.emit("decision:recorded", decision);
         return;
       }

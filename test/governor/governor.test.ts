@@ -555,6 +555,8 @@ describe("PUT on an existing object", () => {
       policy: "on-demand",
       substrate: { driver: "simulated", config: { failRate: 1 } },
     });
+    const announced: string[] = [];
+    s.governor.events.on("action:superseded", (a) => announced.push(a.id));
     const woke = await s.governor.postFacts("q", { work: { pending: 1 } });
     await s.advance(0); // the start fails and waits out its backoff
     expect((await s.governor.getObject("q"))!.state).toBe("waking");
@@ -568,6 +570,8 @@ describe("PUT on an existing object", () => {
     const actual = (await s.driver.observe({ objectId: "q", config: {} })).status;
     expect({ state: o.state, actual }).toEqual({ state: "dormant", actual: "stopped" });
     expect((await s.governor.getDecision(woke.decision.id))!.actions[0]!.status).toBe("superseded");
+    // Watchers (the event stream) are told, as when a decision supersedes.
+    expect(announced).toEqual([woke.decision.actions[0]!.id]);
   });
 
   test("rebinding queued in the mailbox when the old binding's start answers: that answer moves nothing either", async () => {
@@ -660,6 +664,27 @@ describe("a timer's own firing", () => {
 });
 
 describe("a crash loop", () => {
+  test("declared while a failed start waits out its backoff: that start is superseded, and watchers are told", async () => {
+    const s = await setup({ retry: { maxAttempts: 6, baseMs: 10_000, maxMs: 10_000 } });
+    const announced: string[] = [];
+    s.governor.events.on("action:superseded", (a) => announced.push(a.id));
+    await s.governor.putObject("m", {
+      policy: "continuous-monitor",
+      memory: { monitoring: { enabled: true } },
+      substrate: { driver: "simulated", config: { startMs: 10, stopMs: 10, failRate: 1 } },
+    });
+    await s.advance(100); // the start failed: it waits out its backoff, queued
+    for (let i = 0; i < 5; i++) {
+      s.driver.crash("m");
+      await s.advance(100);
+    }
+    const decisions = await s.governor.listDecisions("m", 20);
+    expect(decisions[0]).toMatchObject({ trigger: { name: "crash-loop" }, fromState: "waking" });
+    const lastStart = decisions.find((d) => d.actions.some((a) => a.kind === "start"))!;
+    expect(lastStart.actions[0]!.status).toBe("superseded");
+    expect(announced).toContain(lastStart.actions[0]!.id);
+  });
+
   test("declared while the restart's start is with the driver: the crash-loop decision stops what it brings up", async () => {
     const s = await setup();
     await s.governor.putObject("m", {
