@@ -49,7 +49,6 @@ export interface IdempotencyRecord {
   decisionId: string;
 }
 
-/** A commit of the object row alone. */
 /** The outbox row of an action a decision issues, before its first attempt. */
 export function pendingAction(
   id: string,
@@ -72,6 +71,7 @@ export function pendingAction(
   };
 }
 
+/** A commit of the object row alone. */
 export function emptyBatch(object: ObjectRecord): CommitBatch {
   return { object, journal: null, decision: null, actions: [], supersede: [], timerOps: [], idempotency: null };
 }

@@ -105,7 +105,6 @@ export class LibsqlStore implements Store {
     }
   }
 
-  /** Decisions are stored compactly against the policy version they were taken under. */
   /**
    * Opens the database to read only (vigil replay, vigil simulate --db): no migration and no
    * writer thread, so that a server running on the same file is not touched. Returns null, or
@@ -124,6 +123,7 @@ export class LibsqlStore implements Store {
     return null;
   }
 
+  /** Decisions are stored compactly against the policy version they were taken under. */
   knowPolicies(source: (hash: string) => PolicySource | null): void {
     this.versions.use(source);
   }
