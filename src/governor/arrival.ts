@@ -96,7 +96,7 @@ export class ArrivalPipeline {
     this.counters.evaluations++;
     dispatcher.supersede(object.id, supersede);
     dispatcher.enqueue(actions);
-    for (const a of replaced) events.emit("action:superseded", { ...a, status: "superseded", updatedAt: now });
+    events.superseded(replaced, now);
     events.emit("evaluation:completed", result.decision, stored, ms);
     if (stored) {
       this.counters.decisions++;

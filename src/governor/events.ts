@@ -25,4 +25,9 @@ export interface GovernorEventMap {
   "governor:error": [error: Error, context: string];
 }
 
-export class GovernorEvents extends EventEmitter<GovernorEventMap> {}
+export class GovernorEvents extends EventEmitter<GovernorEventMap> {
+  /** Tells watchers that these queued actions were superseded at `at` (after the commit that records it). */
+  superseded(actions: readonly ActionRecord[], at: number): void {
+    for (const a of actions) this.emit("action:superseded", { ...a, status: "superseded", updatedAt: at });
+  }
+}

@@ -166,10 +166,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       events,
       newId,
       onError,
-      queued: (id) => this.dispatcher.queuedActions(id),
-      enqueue: (actions) => this.dispatcher.enqueue(actions),
-      supersede: (id, ids) => this.dispatcher.supersede(id, ids),
-      newActionId: () => newId("action"),
+      dispatcher: this.dispatcher,
     });
     for (const d of drivers.values())
       d.onObservation(
@@ -192,9 +189,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         crashLoops.forget(id);
       },
       rebound: (id) => this.dispatcher.detach(id),
-      superseded: (actions, at) => {
-        for (const a of actions) this.events.emit("action:superseded", { ...a, status: "superseded", updatedAt: at });
-      },
+      superseded: (actions, at) => this.events.superseded(actions, at),
       counts: () => census.counts(),
     });
     this.ingest = new Ingest({ table, arrival, store, policy, loaded: compiled, clock });

@@ -9,6 +9,7 @@ import { emptyBatch, pendingAction, type ActionRecord, type Store } from "../cor
 import type { ObjectRecord, Observation } from "../core/types.ts";
 import type { Driver } from "../substrate/driver.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
+import type { Dispatcher } from "./dispatcher.ts";
 import type { CrashLoopGuard } from "./crash-loop.ts";
 import type { GovernorEvents } from "./events.ts";
 import type { ObjectTable } from "./object-table.ts";
@@ -24,14 +25,10 @@ export interface SubstrateSyncDeps {
   policy: (name: string) => CompiledPolicy | null;
   clock: Clock;
   events: GovernorEvents;
-  newId: (kind: "decision") => string;
+  newId: (kind: "decision" | "action") => string;
   onError: (error: Error, context: string) => void;
-  /** The object's actions not yet handed to its driver (Dispatcher.queuedActions). */
-  queued: (objectId: string) => readonly ActionRecord[];
-  /** Hands committed actions to the dispatcher, and drops queued ones a decision replaced. */
-  enqueue: (actions: ActionRecord[]) => void;
-  supersede: (objectId: string, ids: string[]) => void;
-  newActionId: () => string;
+  /** The outbox's queues: what waits behind an action, and where a recorded decision's go. */
+  dispatcher: Pick<Dispatcher, "queuedActions" | "enqueue" | "supersede">;
 }
 
 /** Objects read from the store at a time by adoption and reconciliation. */
@@ -116,7 +113,7 @@ export class SubstrateSync {
     const failed = { ...action, status: "failed" as const, lastError: error, updatedAt: now };
     // A newer decision's action waits behind this one (it could not supersede an action in
     // flight): that one decides where the object goes, not this failure.
-    const newer = this.d.queued(action.objectId).some((a) => a.id > action.id);
+    const newer = this.d.dispatcher.queuedActions(action.objectId).some((a) => a.id > action.id);
     if (!object || detached || newer || confirmedState(object.state, action.kind) === null) {
       // A newer decision moved the object on already: the failure only closes the action.
       await table.commitAction(failed);
@@ -244,8 +241,8 @@ export class SubstrateSync {
         // goes behind what is in flight, so that nothing it brings up runs on ungoverned.
         const decisionId = this.d.newId("decision");
         const stop: ActionRecord[] =
-          object.state === "waking" ? [pendingAction(this.d.newActionId(), objectId, decisionId, "stop", now)] : [];
-        const dropped = stop.length > 0 ? [...this.d.queued(objectId)] : [];
+          object.state === "waking" ? [pendingAction(this.d.newId("action"), objectId, decisionId, "stop", now)] : [];
+        const dropped = stop.length > 0 ? this.d.dispatcher.queuedActions(objectId) : [];
         const supersede = dropped.map((a) => a.id);
         const decision = recordedDecision(
           decisionId,
@@ -262,9 +259,9 @@ export class SubstrateSync {
         // The state moved with the observation a moment ago; failed is where it ends up.
         const failed = { ...updated, state: "failed" as const, wokeAt: null, lastDecisionId: decision.id };
         await table.commit({ ...emptyBatch(failed), decision, actions: stop, supersede });
-        this.d.supersede(objectId, supersede);
-        this.d.enqueue(stop);
-        for (const a of dropped) events.emit("action:superseded", { ...a, status: "superseded", updatedAt: now });
+        this.d.dispatcher.supersede(objectId, supersede);
+        this.d.dispatcher.enqueue(stop);
+        events.superseded(dropped, now);
         events.emit("decision:recorded", decision);
         return;
       }
