@@ -42,7 +42,6 @@ export function describeHolder(h: LeaseHolder): string {
 export class Lease {
   private stopRenewing: (() => void) | null = null;
   private held = false;
-  private renewedAt = 0;
   /** The renewal on its way to the database, if one is. */
   private renewing: Promise<unknown> | null = null;
   /**
@@ -117,11 +116,9 @@ export class Lease {
     this.lost(holder);
   }
 
-  /** A renewal that failed (the database did not answer): past the lease's life, it is lost. */
+  /** A renewal that failed (the database did not answer): the deadline loses the lease if none succeeds. */
   private renewalFailed(e: Error): void {
-    if (!this.held) return;
-    this.onError(e);
-    if (this.held && this.clock.now() - this.renewedAt > this.ttlMs) this.lost(null);
+    if (this.held) this.onError(e);
   }
 
   private lost(holder: LeaseHolder | null): void {
@@ -134,7 +131,6 @@ export class Lease {
 
   /** A claim made at `at` held: the lease now runs out `ttlMs` after it. */
   private renewed(at: number): void {
-    this.renewedAt = at;
     this.clearDeadline();
     this.deadline = this.clock.setTimeout(
       () => {

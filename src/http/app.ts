@@ -11,7 +11,7 @@ import { authenticator, type TokenConfig } from "./auth.ts";
 import type { RouteDeps } from "./deps.ts";
 import { loopbackOnly } from "./loopback.ts";
 import { openApiRoutes } from "./openapi.ts";
-import { errorResponse, hostProblem, methodNotAllowedHandler, notFoundHandler, problemResponse } from "./problem.ts";
+import { errorResponse, methodNotAllowedHandler, notFoundHandler, problemResponse } from "./problem.ts";
 import { cloudEventRoutes } from "./routes/cloudevents.ts";
 import { decisionRoutes } from "./routes/decisions.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -52,7 +52,10 @@ export function createApp(services: AppServices): Hono {
   // First of all: a Host that the adapter passes on but no URL can be made of (`1.2.3.4.5`, a
   // malformed IPv4 address) is a 400, before anything parses the request's URL and throws.
   app.use(async (c, next) => {
-    if (!URL.canParse(c.req.url)) return problemResponse("malformed-request", hostProblem(c.req.header("host")));
+    if (!URL.canParse(c.req.url)) {
+      const host = JSON.stringify(c.req.header("host") ?? "");
+      return problemResponse("malformed-request", `the Host header ${host} is not a host name or address`);
+    }
     await next();
   });
   // Then, before any route (probes included): without tokens, a non-loopback Host or Origin

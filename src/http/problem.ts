@@ -12,10 +12,6 @@ import { ZodError } from "zod";
 import { zodProblems } from "../contracts/problems.ts";
 import { VigilError, type ErrorKind, type Problem } from "../core/errors.ts";
 
-/** The detail of the 400 for a Host header that is no host (the fast path and the app say the same). */
-export const hostProblem = (host: string | undefined) =>
-  `the Host header ${JSON.stringify(host ?? "")} is not a host name or address`;
-
 /** Problem types are URIs under this base (RFC 9457 `type`), one slug per kind of failure. */
 export const PROBLEM_BASE = "https://vigil.dev/problems/";
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
