@@ -279,10 +279,11 @@ int main(void) {
     const b = newDriver();
     const gone = { status: "stopped", reason: "not running after restart" };
     // Recorded in another pid namespace (a container since restarted): that group is not ours.
-    const members = shells(groupMembers(pid));
     expect(await b.adopt(t, { ...before, pidNamespace: "pid:[1]" })).toMatchObject(gone);
     expect(await until(() => false, 200)).toBe(false);
-    expect(members.every((member) => groupMembers(pid).includes(member))).toBe(true);
+    // Its two loops run on: nothing was sent to the group (a sweep's SIGTERM ends them). Counted,
+    // not named: a loop's fork is a shell too until it execs `sleep`, and then it is gone.
+    expect(shells(groupMembers(pid)).length).toBeGreaterThanOrEqual(2);
     expect(await b.adopt(t, before)).toMatchObject(gone);
     expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
   });
