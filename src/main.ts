@@ -1,8 +1,7 @@
 // The composition root: configuration in, a running server out. The only place that knows
 // every concrete part (libsql store, drivers, system clock, hono on node).
 
-import { getRequestListener } from "@hono/node-server";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
@@ -19,6 +18,7 @@ import { durationMs } from "./core/durations.ts";
 import { withAccessLog } from "./http/access-log.ts";
 import { createApp, DEFAULT_BODY_LIMIT } from "./http/app.ts";
 import { factsFastPath } from "./http/fast-path.ts";
+import { honoListener, httpServer } from "./http/node-server.ts";
 import { DrainGate } from "./http/gate.ts";
 import { endEventStreams } from "./http/sse.ts";
 import { Metrics } from "./http/metrics.ts";
@@ -240,10 +240,10 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       bodyLimitBytes: config.VIGIL_BODY_LIMIT ?? DEFAULT_BODY_LIMIT,
       report,
     });
-    const hono = getRequestListener(app.fetch);
+    const hono = honoListener(app, (e) => log.error("request failed", { error: String(e) }));
     const gate = new DrainGate();
     // Request ids and access lines for every request, whichever door answers it.
-    const http: Server = createServer(
+    const http: Server = httpServer(
       withAccessLog(
         (req, res) => {
           if (gate.admit(req, res) && !fast(req, res)) void hono(req, res);

@@ -49,16 +49,7 @@ export interface AppServices {
 export function createApp(services: AppServices): Hono {
   const limit = services.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const app = new Hono();
-  // First of all: a Host that the adapter passes on but no URL can be made of (`1.2.3.4.5`, a
-  // malformed IPv4 address) is a 400, before anything parses the request's URL and throws.
-  app.use(async (c, next) => {
-    if (!URL.canParse(c.req.url)) {
-      const host = JSON.stringify(c.req.header("host") ?? "");
-      return problemResponse("malformed-request", `the Host header ${host} is not a host name or address`);
-    }
-    await next();
-  });
-  // Then, before any route (probes included): without tokens, a non-loopback Host or Origin
+  // Before any route (probes included): without tokens, a non-loopback Host or Origin
   // is a browser being driven by a DNS-rebinding page.
   if (services.tokens.length === 0) app.use(loopbackOnly());
   app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedHandler }));

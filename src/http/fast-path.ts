@@ -12,6 +12,7 @@ import { authorizer, isDenial, seesSecrets, type TokenConfig } from "./auth.ts";
 import { postFacts, type Reply } from "./facts-endpoint.ts";
 import { notLoopback } from "./loopback.ts";
 import { problemBody, problemHeaders, problemOf, PROBLEM_CONTENT_TYPE, type ProblemSlug } from "./problem.ts";
+import { hostProblem } from "./node-server.ts";
 import { putObjectEndpoint } from "./routes/objects.ts";
 
 const FACTS = /^\/v1\/objects\/([A-Za-z0-9._:-]{1,128})\/facts(?:\?.*)?$/;
@@ -73,14 +74,14 @@ export function factsFastPath(deps: FastPathDeps): (req: IncomingMessage, res: S
  * which the URL it builds removes), a port past 65535 (a URL it cannot build), and a header
  * sent twice (Node keeps the first Host, Authorization or Content-Type; the adapter joins them).
  * So is a Host no URL takes (`1.2.3.4.5`, a malformed IPv4 address; `xn--a`, bad punycode):
- * the app answers it with a 400.
+ * `node-server.ts` answers it with a 400.
  */
 function plain(req: IncomingMessage, id: string, host: string): boolean {
   if (id === "." || id === "..") return false;
   const colon = host.indexOf(":");
   if (colon >= 0 && Number(host.slice(colon + 1)) > 65_535) return false;
   if (host !== validHost) {
-    if (!URL.canParse(`http://${host}/`)) return false;
+    if (hostProblem(host) !== null) return false;
     validHost = host;
   }
   let names = 0;

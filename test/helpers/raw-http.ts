@@ -3,6 +3,7 @@
 // Content-Length, or an array of chunks sent without one. Resolves with status, headers and text.
 
 import http, { type IncomingHttpHeaders } from "node:http";
+import net from "node:net";
 
 export interface RawRequest {
   method: string;
@@ -37,5 +38,17 @@ export function rawRequest(port: number, r: RawRequest): Promise<RawReply> {
     if (Array.isArray(r.body)) for (const chunk of r.body) req.write(chunk);
     else if (r.body !== undefined) req.write(r.body);
     req.end();
+  });
+}
+
+/** Writes `bytes` to a socket of its own as they are and resolves with all it reads until the server closes it. */
+export function rawBytes(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes));
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => (text += d));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(text));
   });
 }

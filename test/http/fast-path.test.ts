@@ -3,14 +3,15 @@
 // each over its own governor on a virtual clock. The same request must get the same status,
 // headers and body from both, and the fast path must be the one that answered it.
 
-import { getRequestListener } from "@hono/node-server";
-import http, { type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { createApp } from "../../src/http/app.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
 import { factsFastPath } from "../../src/http/fast-path.ts";
-import { rawRequest, type RawReply, type RawRequest } from "../helpers/raw-http.ts";
+import { honoListener, httpServer } from "../../src/http/node-server.ts";
+import { PROBLEM_BASE } from "../../src/http/problem.ts";
+import { rawBytes, rawRequest, type RawReply, type RawRequest } from "../helpers/raw-http.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 import { TOKEN_CONFIG, TOKENS } from "./harness.ts";
 
@@ -37,7 +38,7 @@ async function side(tokens: TokenConfig[], withFastPath: boolean, withPolicies =
     bodyLimitBytes: LIMIT,
     onInternalError: report,
   });
-  const hono = getRequestListener(app.fetch);
+  const hono = honoListener(app, report);
   const fast = factsFastPath({
     governor: services.governor,
     tokens,
@@ -45,11 +46,11 @@ async function side(tokens: TokenConfig[], withFastPath: boolean, withPolicies =
     report,
     ...(withPolicies ? { policies: services.policies } : {}),
   });
-  const s: Side = { services, server: http.createServer(), port: 0, fast: 0, reported };
-  s.server.on("request", (req, res) => {
+  const server = httpServer((req, res) => {
     if (withFastPath && fast(req, res)) s.fast++;
     else void hono(req, res);
   });
+  const s: Side = { services, server, port: 0, fast: 0, reported };
   await new Promise<void>((resolve) => s.server.listen(0, "127.0.0.1", resolve));
   s.port = (s.server.address() as AddressInfo).port;
   return s;
@@ -342,6 +343,52 @@ describe("requests hono's adapter reads its own way", () => {
       expect(p.lean.reported).toEqual([]);
       expect(p.hono.reported).toEqual([]);
     }
+  });
+
+  test("a Host the adapter cannot take (a space, a %, an open bracket) or none at all is a 400 problem, on every route", async () => {
+    const p = await pair();
+    for (const host of ["a b", "a%b", "[::1", "127.0.0.1:80 x"]) {
+      const put = await same(p, { path: "/v1/objects/w1", host, headers: json, body: "{}" }, false);
+      const get = await send(p.lean, { method: "GET", path: "/v1/objects", host });
+      for (const reply of [put, get]) {
+        expect({ host, status: reply.status, type: reply.headers["content-type"] }).toEqual({
+          host,
+          status: 400,
+          type: "application/problem+json",
+        });
+        expect(JSON.parse(reply.text)).toMatchObject({ type: `${PROBLEM_BASE}malformed-request`, status: 400 });
+      }
+    }
+    for (const version of ["1.1", "1.0"]) {
+      const reply = await rawBytes(
+        p.lean.port,
+        `POST /v1/objects/w1/facts HTTP/${version}\r\ncontent-length: 2\r\n\r\n{}`,
+      );
+      expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+      expect(reply).toContain("application/problem+json");
+      expect(reply).toContain("the request has no Host header");
+    }
+    expect(await p.lean.services.governor.getObject("w1")).toBeNull();
+    expect(p.lean.reported).toEqual([]);
+  });
+
+  test("bytes Node's parser refuses get a problem too: 400 for a broken request line, 431 for headers too large", async () => {
+    const p = await pair();
+    const broken = await rawBytes(p.lean.port, "GET /v1/objects HTTP/1.1 extra\r\nhost: 127.0.0.1\r\n\r\n");
+    expect(broken).toMatch(/^HTTP\/1\.1 400 Malformed request\r\n/);
+    expect(JSON.parse(broken.slice(broken.indexOf("\r\n\r\n") + 4))).toMatchObject({
+      type: `${PROBLEM_BASE}malformed-request`,
+      status: 400,
+    });
+    const big = await rawBytes(
+      p.lean.port,
+      `GET /v1/objects HTTP/1.1\r\nhost: 127.0.0.1\r\nx-big: ${"a".repeat(20_000)}\r\n\r\n`,
+    );
+    expect(big).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(big.slice(big.indexOf("\r\n\r\n") + 4))).toMatchObject({
+      type: `${PROBLEM_BASE}headers-too-large`,
+      status: 431,
+    });
   });
 
   test("a body that starts with two byte order marks: only the first is taken off, by both", async () => {

@@ -1,0 +1,93 @@
+// The Node side of the HTTP server (main.ts; the tests build theirs with it too): Node's `http`
+// server and hono's adapter, with every request either door refuses answered as a problem.
+//
+// Two places answered with a bare 400 and no body before: hono's adapter, for a request it
+// cannot make a web Request of (a Host with a space, `%` or an unclosed `[`; no Host at all; a
+// backslash in the path), and Node's parser, for bytes that are not HTTP (and a missing Host on
+// HTTP/1.1, which is left to the adapter here so that it gets the same problem).
+
+import { getRequestListener, RequestError } from "@hono/node-server";
+import type { Hono } from "hono";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { problemBody, problemResponse, PROBLEM_CONTENT_TYPE, type ProblemSlug } from "./problem.ts";
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Hono's adapter for the app. A Host no URL takes (none, a space, `%`, `1.2.3.4.5`) is a 400
+ * `malformed-request` here, before the adapter or the app builds a URL of it and throws; so is
+ * any other request the adapter cannot build. Anything else thrown out of the app (its own error
+ * handler catches what routes throw) is reported and a 500 problem.
+ */
+export function honoListener(app: Hono, report: (error: unknown) => void): Listener {
+  const adapter = getRequestListener(app.fetch, {
+    errorHandler: (e) => {
+      if (e instanceof RequestError) return problemResponse("malformed-request", requestErrorDetail(e));
+      report(e);
+      return problemResponse("internal", "the server failed to answer this request");
+    },
+  });
+  let validHost: string | undefined;
+  return (req, res) => {
+    const host = req.headers.host;
+    if (host === undefined || host !== validHost) {
+      const problem = hostProblem(host);
+      if (problem !== null) {
+        const body = JSON.stringify(problemBody("malformed-request", problem));
+        res.writeHead(400, { "content-type": PROBLEM_CONTENT_TYPE, "content-length": Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      validHost = host;
+    }
+    void adapter(req, res);
+  };
+}
+
+/** Why a request's Host header cannot be served, or null. */
+export function hostProblem(host: string | undefined): string | null {
+  if (host === undefined) return "the request has no Host header";
+  if (!URL.canParse(`http://${host}/`)) return `the Host header ${JSON.stringify(host)} is not a host name or address`;
+  return null;
+}
+
+function requestErrorDetail(e: RequestError): string {
+  switch (e.message) {
+    case "Invalid host header":
+      return "the Host header is not a host name or address";
+    default:
+      return `the request's target cannot be read (${e.message.toLowerCase()})`;
+  }
+}
+
+/** Node's HTTP server with `listener`; what its parser refuses gets a problem and the connection closes. */
+export function httpServer(listener: Listener): Server {
+  // A missing Host on HTTP/1.1 reaches the adapter, which answers it as above (Node's own
+  // check would answer with a bare 400).
+  const server = createServer({ requireHostHeader: false }, listener);
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => parseFailure(error, socket));
+  return server;
+}
+
+/** Node's parser codes with a status of their own; every other code is a malformed request. */
+const PARSE_STATUS: Record<string, { slug: ProblemSlug; detail: string }> = {
+  HPE_HEADER_OVERFLOW: { slug: "headers-too-large", detail: "the request's headers are larger than the server reads" },
+};
+
+function parseFailure(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A client that went away, or a connection timed out: there is no one to answer.
+  if (error.code === "ECONNRESET" || error.code === "ERR_HTTP_REQUEST_TIMEOUT" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const known = PARSE_STATUS[error.code ?? ""];
+  const body = known
+    ? problemBody(known.slug, known.detail)
+    : problemBody("malformed-request", "the request is not well-formed HTTP/1.1");
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${body.status} ${body.title}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(text)}\r\n` +
+      `connection: close\r\n\r\n${text}`,
+  );
+}
