@@ -48,16 +48,22 @@ export const replayBodySchema = z.strictObject({
   policy: z.unknown().refine((v) => v !== undefined, { message: "a candidate policy document is required" }),
 });
 
-/** A page size: one message whichever check fails (zod would give one per check). */
-const limit = (max: number, dflt: number) => {
+/**
+ * A page size, written in decimal digits (not `1e2`, ` 5` or `0x10`, which a number coercion
+ * takes): one message whichever check fails (zod would give one per check).
+ */
+export const pageLimit = (max: number, dflt: number) => {
   const error = `must be a whole number from 1 to ${max}`;
-  return z.coerce.number({ error }).int({ error }).min(1, { error }).max(max, { error }).default(dflt);
+  return z.preprocess(
+    (v) => (typeof v === "string" && /^\d{1,6}$/.test(v) ? Number(v) : v),
+    z.number({ error }).int({ error }).min(1, { error }).max(max, { error }).default(dflt),
+  );
 };
 
 export const listObjectsQuery = z.object({
   state: z.enum(LIFECYCLE_STATES).optional(),
   policy: z.string().optional(),
-  limit: limit(500, 100),
+  limit: pageLimit(500, 100),
   cursor: z.string().optional(),
 });
 
@@ -69,7 +75,7 @@ export const deleteObjectQuery = z.object({
 });
 
 export const listDecisionsQuery = z.object({
-  limit: limit(500, 50),
+  limit: pageLimit(500, 50),
   /** A decision id (`dec_` and lowercase base36/hex, see governor/ids.ts): list older ones. */
   before: z
     .string()

@@ -203,6 +203,7 @@ describe("problems", () => {
     ["from in the future", `/v1/objects/w/usage?from=${iso(START + HOUR)}`, "$.query.from"],
     ["a bad object id", "/v1/objects/a%20b/usage", "$.id"],
     ["a limit out of range", "/v1/usage?limit=0", "$.query.limit"],
+    ["a limit in exponent form", "/v1/usage?limit=1e3", "$.query.limit"],
     ["a cursor this server did not issue", "/v1/usage?cursor=%25%25", "$.query.cursor"],
     ["an empty window for a policy", `/v1/usage?from=${iso(START)}&to=${iso(START)}`, "$.query.from"],
   ])("%s: 422 naming the parameter", async (_what, path, at) => {
