@@ -8,15 +8,34 @@ export const CRASH_LOOP = { exits: 5, windowMs: 60_000 };
 export class CrashLoopGuard {
   /** Times of recent unrequested exits, per object. */
   private readonly exits = new Map<string, number[]>();
+  /** When objects whose exits are all out of the window were last let go. */
+  private sweptAt = -Infinity;
 
   constructor(private readonly limit = CRASH_LOOP) {}
 
   /** Records an unrequested exit at `now`; true when the object has had too many lately. */
   exited(objectId: string, now: number): boolean {
+    this.sweep(now);
     const recent = (this.exits.get(objectId) ?? []).filter((t) => now - t < this.limit.windowMs);
     recent.push(now);
     this.exits.set(objectId, recent);
     return recent.length >= this.limit.exits;
+  }
+
+  /** Objects being watched: those with an exit inside the window, as of the last sweep. */
+  get watched(): number {
+    return this.exits.size;
+  }
+
+  /**
+   * Once a window, lets go of the objects whose newest exit is out of it, so that every object
+   * that ever crashed once is not kept for good (one pass over the map, once a window).
+   */
+  private sweep(now: number): void {
+    if (now - this.sweptAt < this.limit.windowMs) return;
+    this.sweptAt = now;
+    for (const [id, times] of this.exits)
+      if (now - times[times.length - 1]! >= this.limit.windowMs) this.exits.delete(id);
   }
 
   forget(objectId: string): void {
