@@ -180,6 +180,17 @@ export class FlyClient {
     return nonce;
   }
 
+  /** Extends the lease this client holds (`POST .../lease` with its nonce) by `ttlS` from now. */
+  async renewLease(app: string, id: string, nonce: string, ttlS: number): Promise<void> {
+    await this.call({
+      action: "lease-acquire",
+      method: "POST",
+      path: `${machinePath(app, id)}/lease`,
+      body: { ttl: ttlS },
+      nonce,
+    });
+  }
+
   async releaseLease(app: string, id: string, nonce: string): Promise<void> {
     await this.call({ action: "lease-release", method: "DELETE", path: `${machinePath(app, id)}/lease`, nonce });
   }

@@ -87,7 +87,11 @@ export type FlyConfig = z.infer<typeof flyConfigSchema>;
 export type Goal = "start" | "suspend" | "stop";
 export const GOAL_STATE: Record<Goal, string> = { start: "started", suspend: "suspended", stop: "stopped" };
 
-/** Fly's settled states as Vigil statuses; anything else is in motion or unknown to Vigil. */
+/**
+ * Fly's settled states as Vigil statuses; anything else is in motion or unknown to Vigil.
+ * Nothing runs on a machine that never started (`created`), could not start (`failed`, which
+ * stays until someone acts) or is gone (`destroyed`).
+ */
 export function statusOf(state: string): Observation["status"] {
   switch (state) {
     case "started":
@@ -96,6 +100,7 @@ export function statusOf(state: string): Observation["status"] {
       return "suspended";
     case "stopped":
     case "created":
+    case "failed":
     case "destroyed":
       return "stopped";
     default:
@@ -119,8 +124,11 @@ export function settlesTo(state: string): string | null {
   }
 }
 
-/** Whether a machine in `state` already satisfies `goal` (stopping a never-started machine is done). */
+/**
+ * Whether a machine in `state` already satisfies `goal`: stopping (or suspending) a machine on
+ * which nothing runs is done.
+ */
 export function satisfies(goal: Goal, state: string): boolean {
-  if (goal === "stop") return state === "stopped" || state === "created";
-  return state === GOAL_STATE[goal];
+  if (goal === "start") return state === "started";
+  return state === GOAL_STATE[goal] || statusOf(state) === "stopped";
 }

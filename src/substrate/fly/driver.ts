@@ -8,8 +8,8 @@
 // the driver retries these a few times itself and then hands them to the governor's outbox,
 // which retries the action and finally marks the object `failed`. Not retryable: no token
 // (FLY_API_TOKEN), an invalid config, an API base URL off the allow-list (`apiUrls`, the
-// server's VIGIL_FLY_API_URLS), a redirect, an oversized reply, 400, 401, 403, 404, a
-// destroyed machine.
+// server's VIGIL_FLY_API_URLS), a redirect, an oversized reply, 400, 401, 403, 404, a start
+// of a destroyed machine (a stop or suspend of one is done: nothing runs there).
 
 import type { Clock } from "../../core/clock.ts";
 import type { Observation } from "../../core/types.ts";
@@ -56,7 +56,8 @@ export interface FlyDriverOptions {
   apiUrls?: readonly string[];
 }
 
-const SETTLED = new Set(["started", "stopped", "suspended", "created"]);
+/** States a command can be sent from (`failed` stays until one is). */
+const SETTLED = new Set(["started", "stopped", "suspended", "created", "failed"]);
 /** Polling interval when `wait` cannot be used; within Get Machine's 5 requests/s. */
 const POLL_MS = 1_000;
 /** The longest observe() waits for a machine in motion. */
@@ -174,13 +175,18 @@ export class FlyDriver implements Driver {
     const { cfg, client } = this.prepare(t);
     return this.guard(goal, cfg, async () => {
       const leased = cfg.lease ?? this.useLeases;
-      // Long enough for the longest wait; released as soon as the command is confirmed.
+      // Long enough for one phase of waiting (for the machine to settle, or to reach the goal),
+      // and renewed before each; released as soon as the command is confirmed.
       const ttlS = this.maxWaits * this.waitTimeoutS + 60;
       const nonce = leased ? await client.acquireLease(cfg.app, cfg.machineId, ttlS) : undefined;
+      let renewals = 0;
+      const renew = async () => {
+        if (nonce && renewals++ > 0) await client.renewLease(cfg.app, cfg.machineId, nonce, ttlS);
+      };
       try {
         // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
         return await withRetries(
-          () => this.converge(client, cfg, goal, nonce),
+          () => this.converge(client, cfg, goal, nonce, renew),
           (e) => ({ retry: e instanceof FlyApiError && e.status === 412 }),
           { clock: this.clock, random: this.random, policy: this.retry },
         );
@@ -191,14 +197,24 @@ export class FlyDriver implements Driver {
     });
   }
 
-  /** One round: read, command unless already there, wait for the state. */
-  private async converge(client: FlyClient, cfg: FlyConfig, goal: Goal, nonce?: string): Promise<Observation> {
+  /**
+   * One round: read, command unless already there, wait for the state. `renew` extends the
+   * lease before each phase that may wait (the first call, just after it was taken, does not).
+   */
+  private async converge(
+    client: FlyClient,
+    cfg: FlyConfig,
+    goal: Goal,
+    nonce: string | undefined,
+    renew: () => Promise<void>,
+  ): Promise<Observation> {
+    await renew();
     const m = await this.settled(client, cfg);
+    // A stopped machine has nothing resident to suspend; it is already as dormant as it gets.
     if (satisfies(goal, m.state)) return this.observation(cfg, m.state, m.instance_id);
     if (m.state === "destroyed" || m.state === "destroying") throw new DriverError(`machine is ${m.state}`, false);
-    // A stopped machine has nothing resident to suspend; it is already as dormant as it gets.
-    if (goal === "suspend" && statusOf(m.state) === "stopped") return this.observation(cfg, m.state, m.instance_id);
     if (!SETTLED.has(m.state)) throw new FlyApiError(412, `machine is ${m.state}`);
+    await renew();
     if (goal === "start") await client.start(cfg.app, cfg.machineId, nonce);
     else if (goal === "suspend") await client.suspend(cfg.app, cfg.machineId, nonce);
     else await client.stop(cfg.app, cfg.machineId, stopBody(cfg), nonce);

@@ -15,7 +15,17 @@ import { loadSpec, type MatchedOperation } from "./openapi.ts";
 import { seededRandom } from "../../../src/core/random.ts";
 
 export type FlyState =
-  "created" | "starting" | "started" | "stopping" | "stopped" | "suspending" | "suspended" | "replacing" | "destroyed";
+  | "created"
+  | "starting"
+  | "started"
+  | "stopping"
+  | "stopped"
+  | "suspending"
+  | "suspended"
+  | "replacing"
+  | "failed"
+  | "destroying"
+  | "destroyed";
 
 export interface FakeMachine {
   id: string;
@@ -369,13 +379,13 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
       case "Machines_start": {
         const previous = m.state;
         if (m.state === "starting") return { status: 200, body: { previous_state: previous } };
-        if (!["stopped", "created", "suspended"].includes(m.state)) return refuse("start");
+        if (!["stopped", "created", "suspended", "failed"].includes(m.state)) return refuse("start");
         transition(m, "starting", "started", transitionMs.start);
         return { status: 200, body: { previous_state: previous } };
       }
       case "Machines_stop": {
         m.lastStop = body ?? null;
-        if (["stopped", "created", "stopping"].includes(m.state)) return { status: 200, body: { ok: true } };
+        if (["stopped", "created", "stopping", "failed"].includes(m.state)) return { status: 200, body: { ok: true } };
         if (!["started", "starting", "suspended"].includes(m.state)) return refuse("stop");
         transition(m, "stopping", "stopped", transitionMs.stop);
         return { status: 200, body: { ok: true } };

@@ -1,0 +1,97 @@
+// Fly states the driver meets besides the usual ones (fly.io/docs/machines/machine-states): `failed`
+// (could not start; it stays until someone acts) and `destroyed`, and a lease that must last the
+// whole command, however long the machine takes to settle.
+import { afterEach, describe, expect, test } from "vitest";
+import { MACHINE, rig, type Rig } from "./rig.ts";
+
+let r: Rig;
+const open = async (o?: Parameters<typeof rig>[0]) => (r = await rig(o));
+afterEach(async () => {
+  await r.close();
+});
+const settle = <T>(p: Promise<T>) =>
+  p.then(
+    (v) => ({ ok: true as const, v }),
+    (e: Error) => ({ ok: false as const, e: e.message }),
+  );
+
+describe("Fly's persistent `failed` state (fly.io/docs/machines/machine-states: 'failed: could not start successfully')", () => {
+  test("observe reports a failed machine as not running (stopped), not `unknown`", async () => {
+    const { driver, fake } = await open({ state: "started" });
+    fake.machines.get(MACHINE)!.state = "failed";
+    const o = await r.run(driver.observe(r.target()));
+    // `unknown` makes reconciliation ignore it (observedState(unknown) === null): an active
+    // object whose machine failed stays `active` for ever.
+    expect(o.status).toBe("stopped");
+  });
+
+  test("stop (dormancy, release) of a failed machine succeeds: nothing runs there", async () => {
+    const { driver, fake } = await open();
+    fake.machines.get(MACHINE)!.state = "failed";
+    const res = await settle(r.run(driver.stop(r.target())));
+    expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "stopped" } });
+  });
+
+  test("start of a failed machine sends POST .../start (failed is persistent: Fly waits for an action)", async () => {
+    const { driver, fake } = await open();
+    fake.machines.get(MACHINE)!.state = "failed";
+    await settle(r.run(driver.start(r.target())));
+    expect(fake.requests.map((q) => q.action)).toContain("start");
+  });
+});
+
+describe("a destroyed machine is stopped: stop, suspend and release of it are done", () => {
+  test("stop of a destroyed machine resolves as stopped", async () => {
+    const { driver } = await open({ state: "destroyed" });
+    expect((await r.run(driver.observe(r.target()))).status).toBe("stopped");
+    const res = await settle(r.run(driver.stop(r.target())));
+    expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "stopped" } });
+  });
+
+  test("suspend of a destroyed machine resolves as stopped, like suspend of a stopped one", async () => {
+    const { driver } = await open({ state: "destroyed" });
+    const res = await settle(r.run(driver.suspend(r.target())));
+    expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "stopped" } });
+  });
+
+  test("release(stop) of a destroyed machine resolves (else DELETE/rebind of its object is a 503 for ever)", async () => {
+    const { driver } = await open({ state: "destroyed" });
+    const res = await settle(r.run(driver.release!(r.target(), "stop")));
+    expect(res, JSON.stringify(res)).toEqual({ ok: true, v: undefined });
+  });
+});
+
+describe("lease: 'holds a machine lease ... so that no other client changes the machine mid-way' (docs/substrates.md)", () => {
+  test("the lease outlives the command it guards", async () => {
+    const { driver, fake, clock } = await open({ state: "started" });
+    // The machine is on its way down (someone stopped it), slowly; then the start is slow too.
+    fake.transitionMs.stop = 200_000;
+    const kick = await fetch(`${fake.url}/v1/apps/${fake.app}/machines/${MACHINE}/stop`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${fake.token}` },
+    });
+    expect(kick.status).toBe(200);
+    fake.transitionMs.start = 200_000;
+    const samples: { at: number; vigilHolds: boolean; done: boolean }[] = [];
+    let done = false;
+    for (const s of [100, 250, 370, 390])
+      clock.setTimeout(() => {
+        const m = fake.machines.get(MACHINE)!;
+        samples.push({ at: s, vigilHolds: !!m.lease && m.lease.expiresAt > clock.now(), done });
+      }, s * 1000);
+    const call = driver.start(r.target({ lease: true }));
+    void call.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    expect((await r.run(call)).status).toBe("running");
+    expect(fake.requests.find((q) => q.action === "lease-acquire")!.body).toMatchObject({ ttl: 360 });
+    // While the command is still in progress, the lease must be held.
+    const during = samples.filter((s) => !s.done);
+    expect(during.map((s) => s.at)).toEqual([100, 250, 370, 390]);
+    expect(
+      during.every((s) => s.vigilHolds),
+      JSON.stringify(during),
+    ).toBe(true);
+  });
+});
