@@ -22,7 +22,12 @@ export type OperatorFn = (factValue: unknown, jsonValue: unknown, now: number) =
 type Indexable = { indexOf(x: unknown): number };
 type Comparable = number;
 
-/** Parses a timestamp fact value: epoch milliseconds or an ISO 8601 string (as Date.parse does). */
+/**
+ * Parses a timestamp fact value: epoch milliseconds or an ISO 8601 string. A date-time without
+ * a zone is read as UTC, as a date alone is (Date.parse would read it in the server's time
+ * zone, so a fixture's result would hang on the machine's `TZ`); any other string is not a
+ * timestamp.
+ */
 export function toEpochMs(value: unknown): number | null {
   if (typeof value === "number" && Number.isFinite(value)) return value;
   if (typeof value === "string") {
@@ -75,8 +80,16 @@ function parseUtcStamp(s: string): number {
     )
       return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
   }
-  return Date.parse(s);
+  const iso = ISO_STAMP.exec(s);
+  if (iso === null) return Number.NaN;
+  return Date.parse(iso[2] === undefined && iso[1] !== undefined ? `${s}Z` : s);
 }
+
+/**
+ * ISO 8601 as Date.parse reads it the same way everywhere: a date, or a date and a time (after
+ * `T` or a space, group 1) with an optional zone (group 2: `Z` or an offset).
+ */
+const ISO_STAMP = /^[+-]?\d{4,6}-\d{2}-\d{2}(?:([Tt ])\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?)?$/;
 
 /** The digit at s[i], or a large negative number when it is not one (so any sum with it is too). */
 function digit(s: string, i: number): number {

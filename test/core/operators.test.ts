@@ -1,18 +1,49 @@
-// Vigil's time operators read timestamps as Date.parse does: the fast path for the ISO form
-// (operators.ts parseUtcStamp) against Date.parse itself, on generated near-ISO strings and
-// on every kind of date toISOString writes.
+// Vigil's time operators read ISO 8601 timestamps as Date.parse does in UTC: the fast path for
+// the ISO form (operators.ts parseUtcStamp) against Date.parse itself, on generated near-ISO
+// strings and on every kind of date toISOString writes. A date-time without a zone is UTC
+// whatever the machine's time zone, and a string that is not ISO 8601 is not a timestamp.
 
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { composeOperator, constantTest, toEpochMs } from "../../src/core/operators.ts";
 import { OPERATORS } from "../../src/core/vocabulary.ts";
 
-const byDateParse = (s: string): number | null => {
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? null : t;
-};
+/** Date.parse as it reads `s` with the time zone set to UTC. */
+const byDateParse = (s: string): number | null =>
+  inZone("UTC", () => {
+    const t = Date.parse(s);
+    return Number.isNaN(t) ? null : t;
+  });
 
-describe("toEpochMs reads a string exactly as Date.parse", () => {
+/** Runs `fn` with the process's time zone set to `tz` (Node reads TZ again when it is set). */
+function inZone<T>(tz: string, fn: () => T): T {
+  const before = process.env.TZ;
+  process.env.TZ = tz;
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) delete process.env.TZ;
+    else process.env.TZ = before;
+  }
+}
+
+describe("a timestamp reads the same in every time zone", () => {
+  test.each(["2026-03-01T11:55:00", "2026-03-01T11:55", "2026-03-01 11:55:00.250", "2026-03-01"])("%s is UTC", (s) => {
+    for (const tz of ["UTC", "Asia/Kolkata", "America/New_York", "Pacific/Chatham"])
+      expect({ tz, t: inZone(tz, () => toEpochMs(s)) }).toEqual({ tz, t: byDateParse(s) });
+    expect(toEpochMs(s)).toBe(Date.parse(s.includes(":") ? `${s.replace(" ", "T")}Z` : s));
+  });
+
+  test.each(["March 1, 2026", "Sun, 01 Mar 2026 11:55:00 GMT", "2026/03/01", "1 March 2026 11:55"])(
+    "%s (not ISO 8601) is not a timestamp",
+    (s) => {
+      expect(Number.isNaN(Date.parse(s))).toBe(false);
+      expect(toEpochMs(s)).toBeNull();
+    },
+  );
+});
+
+describe("toEpochMs reads an ISO 8601 string exactly as Date.parse in UTC", () => {
   test.each([
     "2026-03-01T12:00:00Z",
     "2026-03-01T12:00:00.123Z",
