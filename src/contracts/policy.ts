@@ -104,6 +104,11 @@ export const factConditionSchema = z
       return;
     }
     // json-rules-engine throws at run time (a TypeError inside the operator) on these.
+    // An object with a `fact` key is a reference to a fact, whatever the key holds.
+    if (isObjectWithFact(c.value) && !isFactRef(c.value)) {
+      ctx.addIssue({ code: "custom", path: ["value", "fact"], message: "must be the name of a fact" });
+      return;
+    }
     if (isFactRef(c.value)) {
       if (c.value.path !== undefined && parsePath(c.value.path) === null)
         ctx.addIssue({ code: "custom", path: ["value", "path"], message: `must be ${PATH_HELP}` });
@@ -123,16 +128,31 @@ export const factConditionSchema = z
         });
       return;
     }
-    if (listValue && !Array.isArray(c.value))
+    if (listValue && !Array.isArray(c.value)) {
       ctx.addIssue({ code: "custom", path: ["value"], message: `"${c.operator}" needs a list value` });
-    else if ((base === "in" || base === "notIn") && !decorators.includes("swap") && !listValue)
-      if (!Array.isArray(c.value) && typeof c.value !== "string")
+      return;
+    }
+    // `in` and `notIn` look in their value: a list (or a string); under someValue/everyValue,
+    // in each of the value's items.
+    if ((base === "in" || base === "notIn") && !decorators.includes("swap")) {
+      const searchable = (v: unknown) => Array.isArray(v) || typeof v === "string";
+      const items = listValue ? (c.value as unknown[]) : [c.value];
+      const at = items.findIndex((v) => !searchable(v));
+      if (at >= 0)
         ctx.addIssue({
           code: "custom",
-          path: ["value"],
-          message: `"${base}" needs a list value (a string makes it a substring test)`,
+          path: listValue ? ["value", at] : ["value"],
+          message: listValue
+            ? `"${c.operator}" looks in each item of its value: each must be a list (a string makes it a substring test)`
+            : `"${base}" needs a list value (a string makes it a substring test)`,
         });
+    }
   });
+
+/** An object with a `fact` key, which json-rules-engine reads as a reference to a fact. */
+function isObjectWithFact(v: unknown): boolean {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.hasOwn(v, "fact");
+}
 
 const common = { name: z.string().optional(), priority: z.number().int().min(1).optional() };
 

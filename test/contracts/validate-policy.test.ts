@@ -439,3 +439,44 @@ describe("time operators with decorators", () => {
     expect(!v.valid && v.errors.map((e) => e.path)).toEqual(["$.rules[0].conditions.all[0].value"]);
   });
 });
+
+describe("values on which every evaluation would throw are refused", () => {
+  const doc = (operator: string, value: unknown) => ({
+    name: "p",
+    version: "1",
+    rules: [
+      { name: "r", conditions: { all: [{ fact: "memory", path: "$.t", operator, value }] }, event: { type: "wake" } },
+    ],
+  });
+  const at = "$.rules[0].conditions.all[0].value";
+  test.each([
+    ["someValue:in", [1, 2], `${at}[0]`],
+    ["everyValue:notIn", [["a"], null], `${at}[1]`],
+    ["equal", { fact: 1 }, `${at}.fact`],
+    ["equal", { fact: null, path: "$.x" }, `${at}.fact`],
+  ])("%s with %j: refused at %s", (operator, value, path) => {
+    const v = validatePolicy(doc(operator, value));
+    expect(!v.valid && v.errors.map((e) => e.path)).toEqual([path]);
+  });
+  test.each([
+    ["someValue:in", [[1, 2], "abc"]],
+    ["everyValue:notIn", [["a"]]],
+    ["equal", { fact: "memory", path: "$.x" }],
+    ["swap:in", 5],
+  ])("%s with %j is valid", (operator, value) => {
+    expect(validatePolicy(doc(operator, value)).valid).toBe(true);
+  });
+
+  test("each refused value does throw at run time on json-rules-engine", async () => {
+    const { Engine } = await import("json-rules-engine");
+    for (const [operator, value] of [
+      ["someValue:in", [1, 2]],
+      ["equal", { fact: 1 }],
+    ] as const) {
+      const engine = new Engine([
+        { conditions: { all: [{ fact: "memory", path: "$.t", operator, value }] }, event: { type: "wake" } },
+      ] as never);
+      await expect(engine.run({ memory: { t: 1 } })).rejects.toThrow();
+    }
+  });
+});
