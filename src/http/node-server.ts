@@ -61,12 +61,32 @@ function requestErrorDetail(e: RequestError): string {
   }
 }
 
-/** Node's HTTP server with `listener`; what its parser refuses gets a problem and the connection closes. */
+/**
+ * Node's HTTP server with `listener`. What its parser refuses gets a problem and the connection
+ * closes; so do `CONNECT` (no proxy here) and an `Expect` other than `100-continue`.
+ */
 export function httpServer(listener: Listener): Server {
   // A missing Host on HTTP/1.1 reaches the adapter, which answers it as above (Node's own
   // check would answer with a bare 400).
   const server = createServer({ requireHostHeader: false }, listener);
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => parseFailure(error, socket));
+  server.on("connect", (_req: IncomingMessage, socket: Duplex) =>
+    rawProblem(socket, problemBody("method-not-allowed", "CONNECT is not served: this server is not a proxy")),
+  );
+  server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
+    const body = JSON.stringify(
+      problemBody(
+        "expectation-failed",
+        `the server meets no expectation but 100-continue, not ${JSON.stringify(req.headers.expect)}`,
+      ),
+    );
+    res.writeHead(417, {
+      "content-type": PROBLEM_CONTENT_TYPE,
+      "content-length": Buffer.byteLength(body),
+      connection: "close",
+    });
+    res.end(body);
+  });
   return server;
 }
 
@@ -75,19 +95,41 @@ const PARSE_STATUS: Record<string, { slug: ProblemSlug; detail: string }> = {
   HPE_HEADER_OVERFLOW: { slug: "headers-too-large", detail: "the request's headers are larger than the server reads" },
 };
 
+/** The response a connection is sending, if any (Node's own clientError handler reads it too). */
+type HttpSocket = Duplex & { _httpMessage?: ServerResponse | null };
+
 function parseFailure(error: NodeJS.ErrnoException, socket: Duplex): void {
   // A client that went away, or a connection timed out: there is no one to answer.
   if (error.code === "ECONNRESET" || error.code === "ERR_HTTP_REQUEST_TIMEOUT" || !socket.writable) {
     socket.destroy();
     return;
   }
+  // The bad bytes came behind a request whose response is on its way: that response answers
+  // its request (an applied PUT must not be answered 400), and the connection closes after it;
+  // the bytes get no answer of their own. A response already sending (an event stream) cannot
+  // have another written into it: the connection closes now, as Node's own handler does.
+  // If the bad bytes are inside that request's own body, it can have no other answer than this.
+  const inFlight = (socket as HttpSocket)._httpMessage;
+  if (inFlight && (inFlight.headersSent || inFlight.req.complete)) {
+    if (inFlight.headersSent) socket.destroy();
+    else inFlight.once("close", () => socket.destroy());
+    return;
+  }
   const known = PARSE_STATUS[error.code ?? ""];
-  const body = known
-    ? problemBody(known.slug, known.detail)
-    : problemBody("malformed-request", "the request is not well-formed HTTP/1.1");
+  rawProblem(
+    socket,
+    known
+      ? problemBody(known.slug, known.detail)
+      : problemBody("malformed-request", "the request is not well-formed HTTP/1.1"),
+  );
+}
+
+/** Writes a problem straight to the socket and closes it once written, whatever the client does. */
+function rawProblem(socket: Duplex, body: ReturnType<typeof problemBody>): void {
   const text = JSON.stringify(body);
   socket.end(
     `HTTP/1.1 ${body.status} ${body.title}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(text)}\r\n` +
       `connection: close\r\n\r\n${text}`,
+    () => socket.destroy(),
   );
 }

@@ -26,6 +26,7 @@ export const PROBLEMS = {
   conflict: { status: 409, title: "Conflict" },
   "too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
+  "expectation-failed": { status: 417, title: "Expectation failed" },
   "too-many-requests": { status: 429, title: "Too many requests" },
   "headers-too-large": { status: 431, title: "Request header fields too large" },
   validation: { status: 422, title: "Validation failed" },
@@ -124,8 +125,22 @@ export function problemOf(
     const slug = slugForStatus(error.status);
     if (slug !== "internal") return problemBody(slug, error.message || PROBLEMS[slug].title);
   }
+  // The body could not be read to its end: the client went away, or Node's parser refused the
+  // rest of it (a chunk size that is not hex). Nothing failed on this side, so nothing is reported.
+  if (isClientAbort(error))
+    return problemBody(
+      "malformed-request",
+      "the request's body ended early (the client went away, or sent what is not HTTP)",
+    );
   report(error);
   return problemBody("internal", internal);
+}
+
+/** Node's error for a request whose body stopped coming: `aborted`, code ECONNRESET. */
+function isClientAbort(error: unknown): boolean {
+  return (
+    error instanceof Error && error.message === "aborted" && (error as NodeJS.ErrnoException).code === "ECONNRESET"
+  );
 }
 
 /** Any thrown value as its problem reply (see {@link problemOf}). */

@@ -6,14 +6,12 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
-import { createApp } from "../../src/http/app.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
-import { factsFastPath } from "../../src/http/fast-path.ts";
-import { honoListener, httpServer } from "../../src/http/node-server.ts";
+import { httpServer } from "../../src/http/node-server.ts";
 import { PROBLEM_BASE } from "../../src/http/problem.ts";
 import { rawBytes, rawRequest, type RawReply, type RawRequest } from "../helpers/raw-http.ts";
-import { makeServices, type TestServices } from "../helpers/services.ts";
-import { TOKEN_CONFIG, TOKENS } from "./harness.ts";
+import type { TestServices } from "../helpers/services.ts";
+import { doors, TOKEN_CONFIG, TOKENS } from "./harness.ts";
 
 const LIMIT = 4096;
 
@@ -27,25 +25,7 @@ interface Side {
 }
 
 async function side(tokens: TokenConfig[], withFastPath: boolean, withPolicies = true): Promise<Side> {
-  const services = await makeServices({ tokens });
-  const reported: unknown[] = [];
-  const report = (e: unknown) => reported.push(e);
-  const app = createApp({
-    governor: services.governor,
-    policies: services.policies,
-    whatIf: services.whatIf,
-    tokens,
-    bodyLimitBytes: LIMIT,
-    onInternalError: report,
-  });
-  const hono = honoListener(app, report);
-  const fast = factsFastPath({
-    governor: services.governor,
-    tokens,
-    bodyLimitBytes: LIMIT,
-    report,
-    ...(withPolicies ? { policies: services.policies } : {}),
-  });
+  const { services, reported, hono, fast } = await doors(tokens, LIMIT, withPolicies);
   const server = httpServer((req, res) => {
     if (withFastPath && fast(req, res)) s.fast++;
     else void hono(req, res);

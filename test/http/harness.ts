@@ -6,6 +6,8 @@ import { join } from "node:path";
 import type { GovernorApi } from "../../src/governor/services.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
+import { factsFastPath } from "../../src/http/fast-path.ts";
+import { honoListener } from "../../src/http/node-server.ts";
 import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
 
 /** One token per scope, plus admin. Each at least 16 characters, as parseTokens requires. */
@@ -98,4 +100,32 @@ export function expectProblem(reply: Reply, status: number, slug: string): any {
   if (problem.status !== status || typeof problem.title !== "string" || typeof problem.detail !== "string")
     throw new Error(`malformed problem: ${reply.text}`);
   return problem;
+}
+
+/**
+ * The two doors of a server as main.ts wires them, over services of their own: hono's listener
+ * and the fast path (with the policy registry unless `withPolicies` is false), and every
+ * internal error either reports.
+ */
+export async function doors(tokens: TokenConfig[], bodyLimitBytes: number, withPolicies = true) {
+  const services = await makeServices({ tokens });
+  const reported: unknown[] = [];
+  const report = (e: unknown) => reported.push(e);
+  const app = createApp({
+    governor: services.governor,
+    policies: services.policies,
+    whatIf: services.whatIf,
+    tokens,
+    bodyLimitBytes,
+    onInternalError: report,
+  });
+  const hono = honoListener(app, report);
+  const fast = factsFastPath({
+    governor: services.governor,
+    tokens,
+    bodyLimitBytes,
+    report,
+    ...(withPolicies ? { policies: services.policies } : {}),
+  });
+  return { services, reported, hono, fast };
 }

@@ -1,0 +1,199 @@
+// The HTTP edges (node-server.ts): bytes that are not HTTP on a busy connection, bodies cut
+// short, CONNECT and Expect, each over real sockets. Servers are built as fast-path.test.ts builds
+// them: the fast path then hono ("lean"), or hono alone ("hono"), over one httpServer() each.
+
+import type { Server, ServerResponse } from "node:http";
+import net, { type AddressInfo, type Socket } from "node:net";
+import { afterEach, describe, expect, test } from "vitest";
+import type { TokenConfig } from "../../src/http/auth.ts";
+import { httpServer } from "../../src/http/node-server.ts";
+import { rawBytes } from "../helpers/raw-http.ts";
+import type { TestServices } from "../helpers/services.ts";
+import { doors } from "./harness.ts";
+
+const LIMIT = 4096;
+
+interface Side {
+  name: string;
+  services: TestServices;
+  server: Server;
+  port: number;
+  reported: unknown[];
+  /** Resolves once every response begun so far has closed. */
+  responsesClosed(): Promise<void>;
+  /** The server side of every connection. */
+  sockets: Socket[];
+}
+
+async function side(name: string, tokens: TokenConfig[], withFastPath: boolean): Promise<Side> {
+  const { services, reported, hono, fast } = await doors(tokens, LIMIT);
+  const open = new Set<Promise<void>>();
+  const server = httpServer((req, res: ServerResponse) => {
+    const closed = new Promise<void>((resolve) => res.once("close", () => resolve()));
+    open.add(closed);
+    if (!(withFastPath && fast(req, res))) void hono(req, res);
+  });
+  const sockets: Socket[] = [];
+  server.on("connection", (s: Socket) => sockets.push(s));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const s: Side = {
+    name,
+    services,
+    server,
+    port: (server.address() as AddressInfo).port,
+    reported,
+    sockets,
+    responsesClosed: async () => {
+      await Promise.all(open);
+      // let the rejections and reports queued behind a closed response run
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    },
+  };
+  return s;
+}
+
+let sides: Side[] = [];
+afterEach(async () => {
+  for (const s of sides) {
+    s.server.closeAllConnections();
+    for (const sock of s.sockets) sock.destroy();
+    await new Promise<void>((resolve) => s.server.close(() => resolve()));
+    await s.services.close();
+  }
+  sides = [];
+});
+
+async function both(tokens: TokenConfig[] = []): Promise<Side[]> {
+  const made = [await side("lean", tokens, true), await side("hono", tokens, false)];
+  sides.push(...made);
+  return made;
+}
+
+const statusLines = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+
+describe("bytes that are not HTTP on a connection that is busy", () => {
+  test("behind a request: its reply answers it (a 201 for an applied PUT, not a 400), then the connection closes", async () => {
+    const seen: Record<string, unknown> = {};
+    for (const s of await both()) {
+      const put = JSON.stringify({ policy: "queue-worker" });
+      const reply = await rawBytes(
+        s.port,
+        `PUT /v1/objects/w1 HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${put.length}\r\n\r\n${put}` +
+          "GARBAGE\r\n\r\n",
+      );
+      const created = (await s.services.governor.getObject("w1")) !== null;
+      seen[s.name] = { created, first: statusLines(reply)[0] };
+    }
+    // The first reply on a connection answers its first request: 201 when the object was created.
+    expect(seen).toEqual({ lean: { created: true, first: 201 }, hono: { created: true, first: 201 } });
+  });
+
+  test("behind an event stream: nothing is written into the stream's body; the connection closes", async () => {
+    const [lean] = await both();
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(lean!.port, "127.0.0.1", () =>
+        socket.write("GET /v1/events HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"),
+      );
+      let t = "";
+      let sent = false;
+      socket.setEncoding("utf8");
+      socket.on("data", (d: string) => {
+        t += d;
+        // the stream's headers and its first event are out: now the next "request"
+        if (!sent && t.includes(": connected")) {
+          sent = true;
+          socket.write("GARBAGE\r\n\r\n", () => {
+            // something for the stream to carry next (a server that keeps the stream open sends it)
+            void lean!.services.governor.putObject("w9", { policy: "queue-worker" });
+          });
+        }
+        if (t.includes("event: decision")) socket.destroy();
+      });
+      socket.on("error", reject);
+      socket.on("close", () => resolve(t));
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+    // Whatever else happens, no HTTP status line may appear inside a response body.
+    expect(body).not.toContain("HTTP/1.1 400");
+  });
+});
+
+describe("a body the client does not finish is not the server's failure (nothing reported)", () => {
+  test("a body cut short by the client going away", async () => {
+    const seen: Record<string, string[]> = {};
+    for (const s of await both()) {
+      await s.services.governor.putObject("w1", { policy: "queue-worker" });
+      await new Promise<void>((resolve) => {
+        const socket = net.connect(s.port, "127.0.0.1", () =>
+          socket.write(
+            'POST /v1/objects/w1/facts HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"facts":',
+          ),
+        );
+        // once the server has the request, go away
+        s.server.once("request", () => setImmediate(() => socket.destroy()));
+        socket.on("close", () => resolve());
+      });
+      await s.responsesClosed();
+      seen[s.name] = s.reported.map(String);
+    }
+    expect(seen).toEqual({ lean: [], hono: [] });
+  });
+
+  test("a chunked body with a chunk size that is not hex (Node's parser refuses it mid-body): a 400", async () => {
+    const seen: Record<string, string[]> = {};
+    for (const s of await both()) {
+      await s.services.governor.putObject("w1", { policy: "queue-worker" });
+      const reply = await rawBytes(
+        s.port,
+        'POST /v1/objects/w1/facts HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{"\r\nzz\r\n',
+      );
+      await s.responsesClosed();
+      expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+      seen[s.name] = s.reported.map(String);
+    }
+    expect(seen).toEqual({ lean: [], hono: [] });
+  });
+});
+
+describe("requests Node would answer (or drop) before either door sees them get a problem", () => {
+  test("CONNECT: a 405 problem", async () => {
+    const [lean] = await both();
+    const reply = await rawBytes(lean!.port, "CONNECT 127.0.0.1:80 HTTP/1.1\r\nhost: 127.0.0.1:80\r\n\r\n");
+    expect(reply).toMatch(/^HTTP\/1\.1 4\d\d /);
+    expect(reply).toContain("application/problem+json");
+  });
+
+  test("an Expect other than 100-continue: a 417 problem", async () => {
+    const [lean] = await both();
+    const body = JSON.stringify({ facts: {} });
+    const reply = await rawBytes(
+      lean!.port,
+      `POST /v1/objects/w1/facts HTTP/1.1\r\nhost: 127.0.0.1\r\nexpect: something-else\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    expect(reply).toMatch(/^HTTP\/1\.1 417 /);
+    expect(reply).toContain("application/problem+json");
+  });
+});
+
+describe("after a raw problem the server closes the connection", () => {
+  test("even when the client keeps its side open after the 400", async () => {
+    const [lean] = await both();
+    const client = net.connect({ port: lean!.port, host: "127.0.0.1", allowHalfOpen: true }, () =>
+      client.write("GARBAGE\r\n\r\n"),
+    );
+    let text = "";
+    client.setEncoding("utf8");
+    client.on("data", (d: string) => (text += d));
+    // the server has written its reply and ended its side
+    await new Promise<void>((resolve) => client.once("end", () => resolve()));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    const open = await new Promise<number>((resolve) => lean!.server.getConnections((_e, n) => resolve(n)));
+    client.destroy();
+    expect({ serverSocketDestroyed: lean!.sockets[0]!.destroyed, open }).toEqual({
+      serverSocketDestroyed: true,
+      open: 0,
+    });
+  });
+});
