@@ -4,6 +4,7 @@
 // (a bad option, a missing path) goes to stderr.
 
 import { existsSync } from "node:fs";
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import type { PolicyDocument } from "../core/policy.ts";
 import type { Decision } from "../core/types.ts";
@@ -79,10 +80,18 @@ export async function runTest(
   for (const file of files) {
     try {
       const fixture = loadFixture(file);
-      if (!registry.compiled(fixture.fixture.policy))
+      const name = fixture.fixture.policy;
+      if (!registry.compiled(name)) {
+        const refused = report.refusedPolicies.find((r) => basename(r.file) === `${name}.json`);
         throw new FixtureError(file, [
-          { path: "$.policy", message: `no policy "${fixture.fixture.policy}" in ${values.rules}` },
+          {
+            path: "$.policy",
+            message: refused
+              ? `policy "${name}" was refused (${refused.file}, above)`
+              : `no policy "${name}" in ${values.rules}`,
+          },
         ]);
+      }
       loaded.push(fixture);
     } catch (e) {
       if (!(e instanceof FixtureError)) throw e;
@@ -107,7 +116,11 @@ export async function runTest(
     if (!r.passed) failed++;
     decisions.set(l.fixture.policy, [...(decisions.get(l.fixture.policy) ?? []), ...r.decisions]);
   }
-  say(`${loaded.length - failed} passed, ${failed} failed${malformed ? `, ${malformed} malformed` : ""}\n`);
+  const refused = report.refusedPolicies.length;
+  say(
+    `${loaded.length - failed} passed, ${failed} failed${malformed ? `, ${malformed} malformed` : ""}` +
+      `${refused ? `; ${refused} ${refused === 1 ? "policy" : "policies"} refused` : ""}\n`,
+  );
   Object.assign(report, { passed: loaded.length - failed, failed, malformed });
   if (malformed > 0) return finish(2);
   let belowMinimum = false;
@@ -127,7 +140,9 @@ export async function runTest(
       }
     }
   }
-  return finish(failed > 0 || belowMinimum ? 1 : 0);
+  // A refused policy is a failed check even when no fixture uses it: a CI job that runs only
+  // `vigil test` must not let it through.
+  return finish(failed > 0 || belowMinimum || refused > 0 ? 1 : 0);
 
   function finish(code: number): number {
     if (json) out(`${JSON.stringify(report, null, 2)}\n`);

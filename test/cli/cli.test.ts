@@ -2,11 +2,12 @@
 // checked-in JSON Schema staying in step with the zod schema.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { runReplay } from "../../src/cli/replay.ts";
+import { runTest } from "../../src/cli/test.ts";
 import { runValidate } from "../../src/cli/validate.ts";
 import { POLICY_SCHEMA_FILE, policyJsonSchemaText } from "../../src/contracts/json-schema.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
@@ -130,5 +131,35 @@ describe("vigil schema", () => {
   test("prints the generated schema", () => {
     const out = execFileSync(process.execPath, ["bin/vigil.js", "schema"], { encoding: "utf8" });
     expect(out).toBe(policyJsonSchemaText());
+  });
+});
+
+describe("vigil test with a policy it refuses", () => {
+  test("is exit 1 even when no fixture uses it, and a fixture naming it is told it was refused", async () => {
+    const root = mkdtempSync(join(dir, "refused-"));
+    const rules = join(root, "rules");
+    const fixtures = join(root, "fixtures");
+    mkdirSync(rules);
+    mkdirSync(fixtures);
+    copyFileSync(join(RULES_DIR, "on-demand.json"), join(rules, "on-demand.json"));
+    writeFileSync(join(rules, "broken.json"), '{"name": "broken", "version": "1", "rules": [');
+    copyFileSync(
+      join(RULES_DIR, "..", "fixtures", "on-demand", "freeze-thaw.json"),
+      join(fixtures, "freeze-thaw.json"),
+    );
+    const run = (paths: string[]) => capture((o) => runTest(["--rules", rules, ...paths], o, () => {}));
+
+    const clean = await run([fixtures]);
+    expect(clean.out).toContain("policy refused: ");
+    expect(clean.out).toContain("1 passed, 0 failed; 1 policy refused");
+    expect(clean.code).toBe(1);
+
+    writeFileSync(
+      join(fixtures, "uses-broken.json"),
+      JSON.stringify({ policy: "broken", start: "2026-03-01T00:00:00Z", steps: [{ facts: {} }] }),
+    );
+    const naming = await run([join(fixtures, "uses-broken.json")]);
+    expect(naming.out).toContain(`policy "broken" was refused (${join(rules, "broken.json")}, above)`);
+    expect(naming.code).toBe(2);
   });
 });
