@@ -40,7 +40,15 @@ export const fixtureSchema = z.strictObject({
   start: z.iso.datetime({ offset: true }),
   object: z
     .strictObject({
-      state: z.enum(LIFECYCLE_STATES).optional(),
+      // A settled state: nothing in a fixture would carry an object out of `waking` or
+      // `sleeping` (no action is pending for it), so it would stay there.
+      state: z
+        .enum(["dormant", "active", "failed"], {
+          error:
+            "must be dormant, active or failed (a fixture cannot start an object in motion: nothing would carry it on)",
+        })
+        .optional()
+        .describe("The state to start from: dormant (default), active or failed"),
       memory: jsonObject.optional(),
     })
     .optional(),

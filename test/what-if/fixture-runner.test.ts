@@ -97,6 +97,9 @@ describe("the fixture runner", () => {
     [{ ...good, start: "yesterday" }, "$.start"],
     [{ ...good, steps: [{ facts: {}, expect: { state: "asleep" } }] }, "$.steps[0].expect.state"],
     [{ ...good, steps: [{ facts: {}, expect: { colour: "red" } }] }, "$.steps[0].expect.colour"],
+    // In motion, with no action pending to carry it on, the object would stay there.
+    [{ ...good, object: { state: "waking" } }, "$.object.state"],
+    [{ ...good, object: { state: "sleeping" } }, "$.object.state"],
   ])("refuses a malformed fixture %#, naming %s", (doc, path) => {
     let error: unknown;
     try {
