@@ -11,7 +11,8 @@ export interface GovernorEventMap {
    * wall time from the start of its evaluation in the object's mailbox to its durable commit.
    */
   "evaluation:completed": [decision: Decision, stored: boolean, ms: number];
-  "action:dispatched": [action: ActionRecord];
+  /** `driver`: the driver the action was sent to (the object's binding may change before it answers). */
+  "action:dispatched": [action: ActionRecord, driver: string];
   "action:confirmed": [action: ActionRecord, observation: Observation];
   "action:retrying": [action: ActionRecord, error: string];
   "action:failed": [action: ActionRecord, error: string];

@@ -64,7 +64,7 @@ export class SubstrateSync {
     if (!object) throw new Error(`object ${action.objectId} is gone`);
     const driver = this.d.drivers.get(object.substrate.driver);
     if (!driver) throw new Error(`driver ${object.substrate.driver} is not configured`);
-    this.d.events.emit("action:dispatched", action);
+    this.d.events.emit("action:dispatched", action, object.substrate.driver);
     return driver[action.kind]({ objectId: object.id, config: object.substrate.config });
   }
 
@@ -84,9 +84,10 @@ export class SubstrateSync {
     const done = { ...action, status: "confirmed" as const, lastError: null, updatedAt: now };
     if (!object) return;
     if (detached) {
-      // Sent to a binding the object has left: it closes the action and moves nothing.
-      await this.d.table.commitAction(done);
-      this.d.events.emit("action:confirmed", done, observation);
+      // Sent to a binding the object has left: the rebind superseded it. Its answer closes it
+      // and moves nothing; nor is it the object's confirmation (usage reads those).
+      await this.d.table.commitAction({ ...action, status: "superseded", lastError: null, updatedAt: now });
+      this.d.events.superseded([action], now);
       return;
     }
     const next = confirmedState(object.state, action.kind);

@@ -6,6 +6,7 @@
 // scrape from the governor: its census, kept as it commits, and one count of the timers.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ActionRecord } from "../core/store.ts";
 import type { GovernorEventMap } from "../governor/events.ts";
 import type { GovernorStatsApi } from "../governor/services.ts";
 
@@ -57,6 +58,8 @@ const ARRIVAL_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 15, 60, 300];
 /** Arrivals per transaction: the group committer sends at most 512. */
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+/** Actions in flight whose driver is remembered for the metrics at most (the oldest go first). */
+const SENT_TO_MAX = 10_000;
 
 export interface MetricsOptions {
   /** prom-client's default process metrics (CPU, memory, event loop, GC); default true. */
@@ -139,16 +142,29 @@ export class Metrics {
       },
     });
 
-    const driver = (objectId: string) => governor.driverOf(objectId) ?? "unknown";
+    // The driver each action in flight was sent to: by the time it answers, its object may be
+    // out of memory (dormant, past VIGIL_HOT_OBJECTS) or bound to another driver. Bounded: an
+    // action whose object was deleted never answers here.
+    const sentTo = new Map<string, string>();
+    this.on(governor, "action:dispatched", (a, name) => {
+      sentTo.delete(a.id);
+      sentTo.set(a.id, name);
+      if (sentTo.size > SENT_TO_MAX) sentTo.delete(sentTo.keys().next().value!);
+    });
+    const driver = (a: ActionRecord, final = true) => {
+      const name = sentTo.get(a.id) ?? governor.driverOf(a.objectId) ?? "unknown";
+      if (final) sentTo.delete(a.id);
+      return name;
+    };
     this.on(governor, "decision:recorded", (d) => decisions.add(d.policy.name, d.outcome, d.trigger.kind));
     this.on(governor, "evaluation:completed", (d, _stored, ms) => {
       evaluations.add(d.policy.name, d.trigger.kind);
       arrival.observe(ms / 1000);
     });
-    this.on(governor, "action:confirmed", (a) => actions.add(driver(a.objectId), a.kind, "confirmed"));
-    this.on(governor, "action:retrying", (a) => actions.add(driver(a.objectId), a.kind, "retried"));
-    this.on(governor, "action:failed", (a) => actions.add(driver(a.objectId), a.kind, "failed"));
-    this.on(governor, "action:superseded", (a) => actions.add(driver(a.objectId), a.kind, "superseded"));
+    this.on(governor, "action:confirmed", (a) => actions.add(driver(a), a.kind, "confirmed"));
+    this.on(governor, "action:retrying", (a) => actions.add(driver(a, false), a.kind, "retried"));
+    this.on(governor, "action:failed", (a) => actions.add(driver(a), a.kind, "failed"));
+    this.on(governor, "action:superseded", (a) => actions.add(driver(a), a.kind, "superseded"));
     this.on(governor, "timer:fired", (_id, _name, _late, lagMs) => lag.observe(lagMs / 1000));
     this.on(governor, "commit:completed", (n) => batch.observe(n));
   }

@@ -33,7 +33,7 @@ export interface Operation {
   headers?: Record<string, string>;
   /** The replies on success, by status. */
   replies: Record<number, Reply>;
-  /** The problem replies besides those every route of its kind has (401/403, 413, 422). */
+  /** The problem replies besides those every route of its kind has (401/403, 400/413/415, 422). */
   problems?: Record<number, string>;
 }
 
@@ -47,8 +47,9 @@ function problems(op: Operation): Record<number, string> {
     out[403] = `the token lacks the scope ${op.scope}`;
   }
   if (op.body) {
+    out[400] = "the body is not well-formed JSON (or it ended early)";
     out[413] = "the body is larger than VIGIL_BODY_LIMIT";
-    out[415] = "the body is not JSON";
+    out[415] = "the Content-Type is not JSON";
   }
   if (op.body || op.query || op.params) out[422] = "the request is invalid; `errors` names each path";
   return { ...out, ...op.problems };
