@@ -122,8 +122,10 @@ export async function runFixture(loaded: LoadedFixture, registry: PolicyRegistry
     stepDecisions.push(d);
     result.decisions.push(d);
   });
+  let at = -1;
   try {
     for (const [i, step] of fixture.steps.entries()) {
+      at = i;
       stepDecisions = [];
       if (step.facts !== undefined) {
         await governor.postFacts(FIXTURE_OBJECT_ID, step.facts);
@@ -135,7 +137,8 @@ export async function runFixture(loaded: LoadedFixture, registry: PolicyRegistry
         result.failures.push(...check(i, step.expect, (await governor.getObject(FIXTURE_OBJECT_ID))!, stepDecisions));
     }
   } catch (e) {
-    result.failures.push({ step: -1, field: "error", expected: "no error", actual: (e as Error).message });
+    // The step that was running when it threw (a policy that throws on these facts, say).
+    result.failures.push({ step: at, field: "error", expected: "no error", actual: (e as Error).message });
   } finally {
     await sandbox.close();
   }

@@ -46,6 +46,16 @@ function withExpect(step: number, field: string, value: unknown) {
 }
 
 describe("the fixture runner", () => {
+  test("an error names the step it came in", async () => {
+    // Nesting deeper than memory allows: the arrival of the second step is refused.
+    let deep: Record<string, unknown> = { x: 1 };
+    for (let i = 0; i < 20; i++) deep = { d: deep };
+    const doc = { ...good, steps: [good.steps[0], { facts: deep }] };
+    const r = await run(doc);
+    expect(r.failures.map((f) => [f.step, f.field])).toEqual([[1, "error"]]);
+    expect(formatFailure(r.failures[0]!)).toMatch(/^step 2: error: /);
+  });
+
   test("passes the correct fixture", async () => {
     const r = await run(good);
     expect(r.failures).toEqual([]);
