@@ -83,6 +83,13 @@ export interface FlyClientOptions {
 /** A Lease as the spec gives it, or under `data` as fly-go reads it. */
 type Lease = { nonce?: unknown; description?: unknown; data?: { nonce?: unknown; description?: unknown } };
 
+/** A Lease answer's nonce: the spec answers a Lease, fly-go reads the same fields under `data`; both are accepted. */
+function nonceOf(lease: Lease | null): string {
+  const nonce = lease?.nonce ?? lease?.data?.nonce;
+  if (typeof nonce !== "string" || nonce === "") throw new FlyApiError(502, "lease answer carries no nonce");
+  return nonce;
+}
+
 interface Call {
   action: FlyAction;
   method: "GET" | "POST" | "DELETE";
@@ -174,21 +181,23 @@ export class FlyClient {
       if ((held?.description ?? held?.data?.description) !== description) throw e;
       lease = held;
     }
-    // The spec answers a Lease; fly-go reads the same fields under `data`. Accept both.
-    const nonce = lease?.nonce ?? lease?.data?.nonce;
-    if (typeof nonce !== "string" || nonce === "") throw new FlyApiError(502, "lease answer carries no nonce");
-    return nonce;
+    return nonceOf(lease);
   }
 
-  /** Extends the lease this client holds (`POST .../lease` with its nonce) by `ttlS` from now. */
-  async renewLease(app: string, id: string, nonce: string, ttlS: number): Promise<void> {
-    await this.call({
+  /**
+   * Extends the lease this client holds (`POST .../lease` with its nonce) by `ttlS` from now;
+   * resolves with the nonce of the lease the answer names. Fly creates a new lease when the
+   * nonce sent no longer exists (it expired meanwhile): the commands that follow must send the new one.
+   */
+  async renewLease(app: string, id: string, nonce: string, ttlS: number): Promise<string> {
+    const lease = (await this.call({
       action: "lease-acquire",
       method: "POST",
       path: `${machinePath(app, id)}/lease`,
       body: { ttl: ttlS },
       nonce,
-    });
+    })) as Lease | null;
+    return nonceOf(lease);
   }
 
   async releaseLease(app: string, id: string, nonce: string): Promise<void> {

@@ -178,21 +178,23 @@ export class FlyDriver implements Driver {
       // Long enough for one phase of waiting (for the machine to settle, or to reach the goal),
       // and renewed before each; released as soon as the command is confirmed.
       const ttlS = this.maxWaits * this.waitTimeoutS + 60;
-      const nonce = leased ? await client.acquireLease(cfg.app, cfg.machineId, ttlS) : undefined;
+      // The nonce the commands send: a renewal that finds the lease expired gets a new one.
+      const lease = { nonce: leased ? await client.acquireLease(cfg.app, cfg.machineId, ttlS) : undefined };
       let renewals = 0;
       const renew = async () => {
-        if (nonce && renewals++ > 0) await client.renewLease(cfg.app, cfg.machineId, nonce, ttlS);
+        if (lease.nonce && renewals++ > 0)
+          lease.nonce = await client.renewLease(cfg.app, cfg.machineId, lease.nonce, ttlS);
       };
       try {
         // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
         return await withRetries(
-          () => this.converge(client, cfg, goal, nonce, renew),
+          () => this.converge(client, cfg, goal, lease, renew),
           (e) => ({ retry: e instanceof FlyApiError && e.status === 412 }),
           { clock: this.clock, random: this.random, policy: this.retry },
         );
       } finally {
         // Best effort: a lease not released expires after its ttl.
-        if (nonce) await client.releaseLease(cfg.app, cfg.machineId, nonce).catch(() => undefined);
+        if (lease.nonce) await client.releaseLease(cfg.app, cfg.machineId, lease.nonce).catch(() => undefined);
       }
     });
   }
@@ -205,7 +207,7 @@ export class FlyDriver implements Driver {
     client: FlyClient,
     cfg: FlyConfig,
     goal: Goal,
-    nonce: string | undefined,
+    lease: { nonce: string | undefined },
     renew: () => Promise<void>,
   ): Promise<Observation> {
     await renew();
@@ -215,6 +217,7 @@ export class FlyDriver implements Driver {
     if (m.state === "destroyed" || m.state === "destroying") throw new DriverError(`machine is ${m.state}`, false);
     if (!SETTLED.has(m.state)) throw new FlyApiError(412, `machine is ${m.state}`);
     await renew();
+    const nonce = lease.nonce;
     if (goal === "start") await client.start(cfg.app, cfg.machineId, nonce);
     else if (goal === "suspend") await client.suspend(cfg.app, cfg.machineId, nonce);
     else await client.stop(cfg.app, cfg.machineId, stopBody(cfg), nonce);

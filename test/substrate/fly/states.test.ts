@@ -95,3 +95,21 @@ describe("lease: 'holds a machine lease ... so that no other client changes the 
     ).toBe(true);
   });
 });
+
+test("a lease that expired during a long phase: the renewal's new nonce is the one the command and the release send", async () => {
+  const { driver, fake } = await open({ state: "started", driver: { waitTimeoutS: 60, maxWaits: 2 } });
+  // Someone stopped the machine, slowly; Fly's wait fails twice after 40 s (the client retries),
+  // so settling takes longer than the lease's 180 s and the renewal finds it gone.
+  fake.transitionMs.stop = 200_000;
+  const kick = await fetch(`${fake.url}/v1/apps/${fake.app}/machines/${MACHINE}/stop`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${fake.token}` },
+  });
+  expect(kick.status).toBe(200);
+  fake.faults.add({ action: "wait", status: 503, delayMs: 40_000, times: 2 });
+  const res = await settle(r.run(driver.start(r.target({ lease: true }))));
+  expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "running" } });
+  // Nothing of Vigil's holds the machine afterwards.
+  const m = fake.machines.get(MACHINE)!;
+  expect(m.lease && m.lease.expiresAt > r.clock.now() ? m.lease : null).toBeNull();
+});
