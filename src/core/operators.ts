@@ -86,10 +86,13 @@ function parseUtcStamp(s: string): number {
 }
 
 /**
- * ISO 8601 as Date.parse reads it the same way everywhere: a date, or a date and a time (after
- * `T` or a space, group 1) with an optional zone (group 2: `Z` or an offset).
+ * ISO 8601 as Date.parse reads it the same way everywhere: a date (a four-digit year, or a
+ * signed six-digit one: other years go to its legacy parser, which reads them in the server's
+ * time zone), or a date and a time (after `T` or a space, group 1) with an optional zone
+ * (group 2: `Z` or an offset).
  */
-const ISO_STAMP = /^[+-]?\d{4,6}-\d{2}-\d{2}(?:([Tt ])\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?)?$/;
+const ISO_STAMP =
+  /^(?:\d{4}|[+-]\d{6})-\d{2}-\d{2}(?:([Tt ])\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?)?$/;
 
 /** The digit at s[i], or a large negative number when it is not one (so any sum with it is too). */
 function digit(s: string, i: number): number {

@@ -34,6 +34,17 @@ describe("a timestamp reads the same in every time zone", () => {
     expect(toEpochMs(s)).toBe(Date.parse(s.includes(":") ? `${s.replace(" ", "T")}Z` : s));
   });
 
+  test.each(["+002026-03-01", "+2026-03-01", "-2026-03-01", "02026-03-01", "12345-01-01", "+002026-03-01T11:55"])(
+    "%s (a year Date.parse may read as local time) reads the same in every zone, or is not a timestamp",
+    (s) => {
+      const read = (tz: string) => inZone(tz, () => toEpochMs(s));
+      expect(["Asia/Kolkata", "America/New_York"].map(read)).toEqual([read("UTC"), read("UTC")]);
+      const t = read("UTC");
+      if (!s.startsWith("+00")) expect(t).toBeNull();
+      else expect(t).toBe(Date.UTC(2026, 2, 1, s.includes("T") ? 11 : 0, s.includes("T") ? 55 : 0));
+    },
+  );
+
   test.each(["March 1, 2026", "Sun, 01 Mar 2026 11:55:00 GMT", "2026/03/01", "1 March 2026 11:55"])(
     "%s (not ISO 8601) is not a timestamp",
     (s) => {
