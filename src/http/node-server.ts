@@ -48,7 +48,12 @@ export function honoListener(app: Hono, report: (error: unknown) => void): Liste
 /** Why a request's Host header cannot be served, or null. */
 export function hostProblem(host: string | undefined): string | null {
   if (host === undefined) return "the request has no Host header";
-  if (!URL.canParse(`http://${host}/`)) return `the Host header ${JSON.stringify(host)} is not a host name or address`;
+  // A URL must take it, and read it as written: `0x7f.1` (which a URL reads as 127.0.0.1) is
+  // refused by hono's adapter on some ports and not others, so it is refused here on every one.
+  const url = URL.parse(`http://${host}/`);
+  const name = host.replace(/:\d*$/, "").toLowerCase();
+  if (url === null || url.hostname !== name)
+    return `the Host header ${JSON.stringify(host)} is not a host name or address`;
   return null;
 }
 
@@ -71,7 +76,11 @@ export function httpServer(listener: Listener): Server {
   const server = createServer({ requireHostHeader: false }, listener);
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => parseFailure(error, socket));
   server.on("connect", (_req: IncomingMessage, socket: Duplex) =>
-    rawProblem(socket, problemBody("method-not-allowed", "CONNECT is not served: this server is not a proxy")),
+    rawProblem(
+      socket,
+      problemBody("method-not-allowed", "CONNECT is not served: this server is not a proxy"),
+      "allow: GET, HEAD, PUT, POST, DELETE\r\n",
+    ),
   );
   server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
     const body = JSON.stringify(
@@ -98,21 +107,28 @@ const PARSE_STATUS: Record<string, { slug: ProblemSlug; detail: string }> = {
 /** The response a connection is sending, if any (Node's own clientError handler reads it too). */
 type HttpSocket = Duplex & { _httpMessage?: ServerResponse | null };
 
+/** Connections whose parse failure was handled: Node reports one again for every later chunk. */
+const failed = new WeakSet<Duplex>();
+
 function parseFailure(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (failed.has(socket)) return;
+  failed.add(socket);
   // A client that went away, or a connection timed out: there is no one to answer.
   if (error.code === "ECONNRESET" || error.code === "ERR_HTTP_REQUEST_TIMEOUT" || !socket.writable) {
     socket.destroy();
     return;
   }
-  // The bad bytes came behind a request whose response is on its way: that response answers
-  // its request (an applied PUT must not be answered 400), and the connection closes after it;
-  // the bytes get no answer of their own. A response already sending (an event stream) cannot
-  // have another written into it: the connection closes now, as Node's own handler does.
-  // If the bad bytes are inside that request's own body, it can have no other answer than this.
   const inFlight = (socket as HttpSocket)._httpMessage;
-  if (inFlight && (inFlight.headersSent || inFlight.req.complete)) {
-    if (inFlight.headersSent) socket.destroy();
-    else inFlight.once("close", () => socket.destroy());
+  if (inFlight) {
+    // The bad bytes came behind a request whose response is on its way: that response answers
+    // its request (an applied PUT must not be answered 400), and the connection closes after it;
+    // the bytes get no answer of their own. A response already sending (an event stream) cannot
+    // have another written into it: the connection closes now, as Node's own handler does. And
+    // bad bytes inside the request's own body leave it with no true answer (a route that reads
+    // the body fails, one that does not, a DELETE, may have acted): the connection closes, as
+    // for any request whose connection breaks.
+    if (inFlight.req.complete && !inFlight.headersSent) inFlight.once("close", () => socket.destroy());
+    else socket.destroy();
     return;
   }
   const known = PARSE_STATUS[error.code ?? ""];
@@ -125,11 +141,11 @@ function parseFailure(error: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 /** Writes a problem straight to the socket and closes it once written, whatever the client does. */
-function rawProblem(socket: Duplex, body: ReturnType<typeof problemBody>): void {
+function rawProblem(socket: Duplex, body: ReturnType<typeof problemBody>, headers = ""): void {
   const text = JSON.stringify(body);
   socket.end(
     `HTTP/1.1 ${body.status} ${body.title}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(text)}\r\n` +
-      `connection: close\r\n\r\n${text}`,
+      `${headers}connection: close\r\n\r\n${text}`,
     () => socket.destroy(),
   );
 }
