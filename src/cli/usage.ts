@@ -101,7 +101,7 @@ const USAGES: Record<CommandName, CommandUsage> = {
     synopsis: "test [--rules DIR] [--coverage] [--min-coverage N] [--json] [PATH...]",
     summary:
       "run fixture files (default fixtures/); exit 0 all pass, 1 any fails\n" +
-      "(or coverage below N%), 2 a fixture is malformed or there is none",
+      "(or a policy is refused, or coverage below N%), 2 a fixture is malformed or there is none",
     description: "Run fixture files on a virtual clock against the policies in DIR.",
     options: [
       ["--rules DIR", "directory of policy files (VIGIL_RULES_DIR, default rules)"],
@@ -113,8 +113,8 @@ const USAGES: Record<CommandName, CommandUsage> = {
       ["PATH...", "fixture files (read whatever their name) or directories searched for *.json (default fixtures/)"],
     ],
     exits: [
-      [0, "every fixture passes"],
-      [1, "some fixture fails, or coverage is below N%"],
+      [0, "every fixture passes and every policy in DIR is valid"],
+      [1, "some fixture fails, a policy in DIR is refused, or coverage is below N%"],
       [2, "a fixture is malformed, a PATH does not exist, no fixture was found, or invalid usage"],
     ],
   },
