@@ -127,7 +127,7 @@ function parseFailure(error: NodeJS.ErrnoException, socket: Duplex): void {
     // bad bytes inside the request's own body leave it with no true answer (a route that reads
     // the body fails, one that does not, a DELETE, may have acted): the connection closes, as
     // for any request whose connection breaks.
-    if (inFlight.req.complete && !inFlight.headersSent) inFlight.once("close", () => socket.destroy());
+    if (inFlight.req.complete && !inFlight.headersSent) closeAfterReplies(socket as HttpSocket);
     else socket.destroy();
     return;
   }
@@ -138,6 +138,21 @@ function parseFailure(error: NodeJS.ErrnoException, socket: Duplex): void {
       ? problemBody(known.slug, known.detail)
       : problemBody("malformed-request", "the request is not well-formed HTTP/1.1"),
   );
+}
+
+/**
+ * Closes the connection once the replies on their way have gone out: the one being written and
+ * those of pipelined requests behind it (Node makes each the connection's response in turn).
+ * They still say `keep-alive`: telling Node otherwise would make it close the connection after
+ * the first of them, before the others are written.
+ */
+function closeAfterReplies(socket: HttpSocket): void {
+  const response = socket._httpMessage;
+  if (!response) {
+    socket.destroy();
+    return;
+  }
+  response.once("close", () => setImmediate(() => closeAfterReplies(socket)));
 }
 
 /** Writes a problem straight to the socket and closes it once written, whatever the client does. */

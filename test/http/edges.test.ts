@@ -7,6 +7,7 @@ import net, { type AddressInfo, type Socket } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import type { TokenConfig } from "../../src/http/auth.ts";
 import { createApp } from "../../src/http/app.ts";
+import { factsFastPath } from "../../src/http/fast-path.ts";
 import { honoListener, httpServer } from "../../src/http/node-server.ts";
 import { rawBytes } from "../helpers/raw-http.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
@@ -260,6 +261,97 @@ describe("bad bytes sent again and again behind a slow reply", () => {
       await services.close();
     }
   });
+});
+
+/** A PUT creating object `id`, as raw bytes. */
+const put = (id: string) => {
+  const body = JSON.stringify({ policy: "queue-worker" });
+  return `PUT /v1/objects/${id} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+};
+
+describe("pipelined valid requests, then bad bytes", () => {
+  test("baseline: two pipelined PUTs both get their 201", async () => {
+    const seen: Record<string, unknown> = {};
+    for (const s of await both()) {
+      const reply = await rawBytes(s.port, put("w1") + put("w2").replace("\r\n\r\n", "\r\nconnection: close\r\n\r\n"));
+      seen[s.name] = statusLines(reply);
+    }
+    expect(seen).toEqual({ lean: [201, 201], hono: [201, 201] });
+  });
+
+  test("every applied request behind the first gets its reply before the connection closes", async () => {
+    const seen: Record<string, unknown> = {};
+    for (const s of await both()) {
+      const reply = await rawBytes(s.port, put("w1") + put("w2") + "GARBAGE\r\n\r\n");
+      const created = [
+        (await s.services.governor.getObject("w1")) !== null,
+        (await s.services.governor.getObject("w2")) !== null,
+      ];
+      seen[s.name] = { created, statuses: statusLines(reply) };
+    }
+    // w2 was applied: its 201 must not be lost (the docs: "an applied PUT gets its 201").
+    const want = { created: [true, true], statuses: [201, 201] };
+    expect(seen).toEqual({ lean: want, hono: want });
+  });
+});
+
+describe("pipelined: the second request's reply comes after the first's", () => {
+  for (const withFast of [true, false])
+    test(`${withFast ? "lean" : "hono"}: an applied PUT queued behind the first reply is answered before the connection closes`, async () => {
+      const services = await makeServices({ tokens: [] });
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      // PUT w2 is applied at once; its reply is ready only after the first reply has gone out.
+      const governor = new Proxy(services.governor, {
+        get(target, key, receiver) {
+          const v = Reflect.get(target, key, receiver) as unknown;
+          if (key === "putObject")
+            return async (...args: unknown[]) => {
+              const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+              if (args[0] === "w2") await gate;
+              return out;
+            };
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      });
+      const app = createApp({
+        governor,
+        policies: services.policies,
+        whatIf: services.whatIf,
+        tokens: [],
+        bodyLimitBytes: LIMIT,
+      });
+      const hono = honoListener(app, () => {});
+      const fast = factsFastPath({
+        governor,
+        tokens: [],
+        bodyLimitBytes: LIMIT,
+        report: () => {},
+        policies: services.policies,
+      });
+      let first = true;
+      const server = httpServer((req, res) => {
+        if (first) {
+          first = false;
+          res.once("close", () => setImmediate(release));
+        }
+        if (!(withFast && fast(req, res))) void hono(req, res);
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        const reply = await rawBytes((server.address() as AddressInfo).port, put("w1") + put("w2") + "GARBAGE\r\n\r\n");
+        const created = [
+          (await services.governor.getObject("w1")) !== null,
+          (await services.governor.getObject("w2")) !== null,
+        ];
+        expect({ created, statuses: statusLines(reply) }).toEqual({ created: [true, true], statuses: [201, 201] });
+      } finally {
+        release();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await services.close();
+      }
+    });
 });
 
 /** Lets I/O run until `done()` holds (a few thousand turns at most). */
