@@ -83,6 +83,12 @@ export interface FlyClientOptions {
 /** A Lease as the spec gives it, or under `data` as fly-go reads it. */
 type Lease = { nonce?: unknown; description?: unknown; data?: { nonce?: unknown; description?: unknown } };
 
+/** A lease this client holds: the nonce its commands send, and the description it was taken with. */
+export interface HeldLease {
+  nonce: string;
+  description: string;
+}
+
 /** A Lease answer's nonce: the spec answers a Lease, fly-go reads the same fields under `data`; both are accepted. */
 function nonceOf(lease: Lease | null): string {
   const nonce = lease?.nonce ?? lease?.data?.nonce;
@@ -160,12 +166,15 @@ export class FlyClient {
   }
 
   /**
-   * Takes the machine's lease (`POST .../lease`); resolves with its nonce. The description names
-   * this attempt: when the answer to a POST that took the lease is lost, the retries meet "held"
-   * (409), and the lease read back (`GET .../lease`) shows whether it is this attempt's own.
+   * Takes the machine's lease (`POST .../lease`), or with `held` renews it: its nonce is sent,
+   * and Fly extends it, or creates a new one (with a new nonce) when it expired meanwhile. The
+   * description names this command: when the answer to a POST that took the lease is lost, the
+   * retries meet "held" (409), and the lease read back (`GET .../lease`) shows whether it is this
+   * command's own.
    */
-  async acquireLease(app: string, id: string, ttlS: number): Promise<string> {
-    const description = `vigil lifecycle governor (${Math.floor(this.o.random() * 2 ** 32).toString(16)})`;
+  async lease(app: string, id: string, ttlS: number, held?: HeldLease): Promise<HeldLease> {
+    const description =
+      held?.description ?? `vigil lifecycle governor (${Math.floor(this.o.random() * 2 ** 32).toString(16)})`;
     const path = `${machinePath(app, id)}/lease`;
     let lease: Lease | null;
     try {
@@ -174,30 +183,15 @@ export class FlyClient {
         method: "POST",
         path,
         body: { ttl: ttlS, description },
+        ...(held ? { nonce: held.nonce } : {}),
       })) as Lease | null;
     } catch (e) {
       if (!(e instanceof FlyApiError) || e.status !== 409) throw e;
-      const held = (await this.call({ action: "lease-show", method: "GET", path }).catch(() => null)) as Lease | null;
-      if ((held?.description ?? held?.data?.description) !== description) throw e;
-      lease = held;
+      const shown = (await this.call({ action: "lease-show", method: "GET", path }).catch(() => null)) as Lease | null;
+      if ((shown?.description ?? shown?.data?.description) !== description) throw e;
+      lease = shown;
     }
-    return nonceOf(lease);
-  }
-
-  /**
-   * Extends the lease this client holds (`POST .../lease` with its nonce) by `ttlS` from now;
-   * resolves with the nonce of the lease the answer names. Fly creates a new lease when the
-   * nonce sent no longer exists (it expired meanwhile): the commands that follow must send the new one.
-   */
-  async renewLease(app: string, id: string, nonce: string, ttlS: number): Promise<string> {
-    const lease = (await this.call({
-      action: "lease-acquire",
-      method: "POST",
-      path: `${machinePath(app, id)}/lease`,
-      body: { ttl: ttlS },
-      nonce,
-    })) as Lease | null;
-    return nonceOf(lease);
+    return { nonce: nonceOf(lease), description };
   }
 
   async releaseLease(app: string, id: string, nonce: string): Promise<void> {

@@ -15,7 +15,7 @@ import type { Clock } from "../../core/clock.ts";
 import type { Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type Release } from "../driver.ts";
-import { FlyApiError, FlyClient, type FlyMachine, type StopBody } from "./client.ts";
+import { FlyApiError, FlyClient, type FlyMachine, type HeldLease, type StopBody } from "./client.ts";
 import {
   apiUrlRefusal,
   DEFAULT_FLY_API_URL,
@@ -178,12 +178,11 @@ export class FlyDriver implements Driver {
       // Long enough for one phase of waiting (for the machine to settle, or to reach the goal),
       // and renewed before each; released as soon as the command is confirmed.
       const ttlS = this.maxWaits * this.waitTimeoutS + 60;
-      // The nonce the commands send: a renewal that finds the lease expired gets a new one.
-      const lease = { nonce: leased ? await client.acquireLease(cfg.app, cfg.machineId, ttlS) : undefined };
+      // What the commands send: a renewal that finds the lease expired gets a new nonce.
+      const lease: { held?: HeldLease } = leased ? { held: await client.lease(cfg.app, cfg.machineId, ttlS) } : {};
       let renewals = 0;
       const renew = async () => {
-        if (lease.nonce && renewals++ > 0)
-          lease.nonce = await client.renewLease(cfg.app, cfg.machineId, lease.nonce, ttlS);
+        if (lease.held && renewals++ > 0) lease.held = await client.lease(cfg.app, cfg.machineId, ttlS, lease.held);
       };
       try {
         // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
@@ -194,7 +193,7 @@ export class FlyDriver implements Driver {
         );
       } finally {
         // Best effort: a lease not released expires after its ttl.
-        if (lease.nonce) await client.releaseLease(cfg.app, cfg.machineId, lease.nonce).catch(() => undefined);
+        if (lease.held) await client.releaseLease(cfg.app, cfg.machineId, lease.held.nonce).catch(() => undefined);
       }
     });
   }
@@ -207,7 +206,7 @@ export class FlyDriver implements Driver {
     client: FlyClient,
     cfg: FlyConfig,
     goal: Goal,
-    lease: { nonce: string | undefined },
+    lease: { held?: HeldLease },
     renew: () => Promise<void>,
   ): Promise<Observation> {
     await renew();
@@ -217,7 +216,7 @@ export class FlyDriver implements Driver {
     if (m.state === "destroyed" || m.state === "destroying") throw new DriverError(`machine is ${m.state}`, false);
     if (!SETTLED.has(m.state)) throw new FlyApiError(412, `machine is ${m.state}`);
     await renew();
-    const nonce = lease.nonce;
+    const nonce = lease.held?.nonce;
     if (goal === "start") await client.start(cfg.app, cfg.machineId, nonce);
     else if (goal === "suspend") await client.suspend(cfg.app, cfg.machineId, nonce);
     else await client.stop(cfg.app, cfg.machineId, stopBody(cfg), nonce);

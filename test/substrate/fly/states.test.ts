@@ -113,3 +113,22 @@ test("a lease that expired during a long phase: the renewal's new nonce is the o
   const m = fake.machines.get(MACHINE)!;
   expect(m.lease && m.lease.expiresAt > r.clock.now() ? m.lease : null).toBeNull();
 });
+
+test("a renewal of an expired lease whose answer is lost: the command still succeeds and leaves no lease of Vigil's held", async () => {
+  const { driver, fake, clock } = await open({ state: "started", driver: { waitTimeoutS: 60, maxWaits: 2 } });
+  fake.transitionMs.stop = 200_000;
+  const kick = await fetch(`${fake.url}/v1/apps/${fake.app}/machines/${MACHINE}/stop`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${fake.token}` },
+  });
+  expect(kick.status).toBe(200);
+  fake.faults.add({ action: "wait", status: 503, delayMs: 40_000, times: 2 });
+  // After the lease is taken, the next lease POST (the renewal) takes effect, but its answer
+  // comes after the client's 30 s timeout: its retries meet the new lease (409), read it back,
+  // and know it by its description.
+  clock.setTimeout(() => fake.faults.add({ action: "lease-acquire", delayMs: 40_000, times: 1 }), 10_000);
+  const res = await settle(r.run(driver.start(r.target({ lease: true }))));
+  expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "running" } });
+  const m = fake.machines.get(MACHINE)!;
+  expect(m.lease && m.lease.expiresAt > clock.now() ? m.lease : null).toBeNull();
+});
