@@ -25,6 +25,17 @@ export class VigilError extends Error {
 export const notFound = (what: string) => new VigilError("not-found", `${what} not found`);
 export const invalid = (message: string, problems: Problem[] = []) => new VigilError("invalid", message, problems);
 export const conflict = (message: string) => new VigilError("conflict", message);
+
+/** A repeat of a request whose decision retention has deleted: it cannot be replayed. */
+export class ReplayGone extends VigilError {
+  constructor(
+    message: string,
+    readonly decisionId: string,
+  ) {
+    super("conflict", message);
+    this.name = "ReplayGone";
+  }
+}
 /** Something Vigil depends on (a substrate, the database) cannot do it now; trying later may work. */
 export const unavailable = (message: string) => new VigilError("unavailable", message);
 /** Too much is already waiting for this (an object's mailbox is full); trying a little later will work. */

@@ -38,7 +38,7 @@ export const MAX_CHECKED_DEPTH = 1000;
  */
 export function checkDocument(
   doc: unknown,
-  opts: { maxDepth: number; maxProblems?: number; numbers?: boolean },
+  opts: { maxDepth: number; maxProblems?: number; numbers?: boolean; keys?: boolean },
 ): Problem[] {
   if (!(opts.maxDepth <= MAX_CHECKED_DEPTH))
     throw new RangeError(`checkDocument: maxDepth ${opts.maxDepth} is over ${MAX_CHECKED_DEPTH}`);
@@ -48,6 +48,7 @@ export function checkDocument(
     max: opts.maxProblems ?? Infinity,
     maxDepth: opts.maxDepth,
     numbers: opts.numbers ?? false,
+    keys: opts.keys ?? true,
   };
   if (walk.max > 0) check(walk, doc, 1);
   return walk.out;
@@ -60,6 +61,8 @@ interface Walk {
   max: number;
   maxDepth: number;
   numbers: boolean;
+  /** Whether the forbidden keys are reported (a body whose items are checked one by one: not). */
+  keys: boolean;
 }
 
 function check(w: Walk, v: unknown, depth: number): void {
@@ -81,7 +84,7 @@ function check(w: Walk, v: unknown, depth: number): void {
   for (const key of Object.keys(v)) {
     if (w.out.length >= w.max) return;
     w.path.push(key);
-    if (FORBIDDEN_KEYS.has(key)) report(w, `the key "${key}" is not allowed`);
+    if (w.keys && FORBIDDEN_KEYS.has(key)) report(w, `the key "${key}" is not allowed`);
     else check(w, (v as Record<string, unknown>)[key], depth + 1);
     w.path.pop();
   }

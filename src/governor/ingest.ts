@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
-import { conflict, invalid, notFound, VigilError } from "../core/errors.ts";
+import { conflict, invalid, notFound, ReplayGone, VigilError } from "../core/errors.ts";
 import { canonicalJson, describeJson, isPlainObject } from "../core/json.ts";
 import { checkObjectId } from "../core/object.ts";
 import type { Store } from "../core/store.ts";
@@ -45,8 +45,9 @@ export class Ingest {
           // The same decision, its actions' status as it is now, and the object as it is now.
           const decision = await this.d.store.getDecision(seen.decisionId);
           if (!decision)
-            throw conflict(
+            throw new ReplayGone(
               `Idempotency-Key "${idempotencyKey}" was used; its decision ${seen.decisionId} is no longer kept`,
+              seen.decisionId,
             );
           return { object, decision, replayed: true, version: this.d.loaded(object.policy)?.version ?? null };
         }

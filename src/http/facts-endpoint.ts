@@ -67,7 +67,8 @@ export function idempotencyKey(key: string | undefined): string | undefined {
 
 /** RFC 7240: `Prefer: return=minimal` among the preferences (comma-separated, any case). */
 export function prefersMinimal(prefer: string | undefined): boolean {
-  return (
-    prefer !== undefined && prefer.split(",").some((p) => p.split(";")[0]!.trim().toLowerCase() === "return=minimal")
-  );
+  return prefer !== undefined && prefer.split(",").some((p) => RETURN_MINIMAL.test(p.split(";")[0]!));
 }
+
+/** RFC 7240: `return` (any case), `=` with optional whitespace around it, `minimal` or `"minimal"`. */
+const RETURN_MINIMAL = /^\s*return\s*=\s*(?:minimal|"minimal")\s*$/i;

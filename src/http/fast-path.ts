@@ -13,6 +13,7 @@ import { postFacts, type Reply } from "./facts-endpoint.ts";
 import { notLoopback } from "./loopback.ts";
 import { problemBody, problemHeaders, problemOf, PROBLEM_CONTENT_TYPE, type ProblemSlug } from "./problem.ts";
 import { hostProblem } from "./node-server.ts";
+import { decodeBody } from "./validation.ts";
 import { putObjectEndpoint } from "./routes/objects.ts";
 
 const FACTS = /^\/v1\/objects\/([A-Za-z0-9._:-]{1,128})\/facts(?:\?.*)?$/;
@@ -102,13 +103,13 @@ async function answer(
   try {
     // hono's body limit runs before the route: a body over the limit is a 413 whatever else is
     // wrong with the request, so the body is read first here too.
-    const text = await readBody(req, deps.bodyLimitBytes);
+    const bytes = await readBody(req, deps.bodyLimitBytes);
     const contentType = header(req, "content-type");
     if (put)
       reply = await putObjectEndpoint(deps.governor, deps.policies!, {
         id,
         contentType,
-        body: already.bind(null, text),
+        body: decoded.bind(null, bytes),
       });
     else {
       const facts = {
@@ -116,7 +117,7 @@ async function answer(
         contentType,
         idempotencyKey: header(req, "idempotency-key"),
         prefer: header(req, "prefer"),
-        body: already.bind(null, text),
+        body: decoded.bind(null, bytes),
         // Whether the reply shows the values of the object's config `env` (auth.ts seesSecrets).
         secrets,
       };
@@ -135,9 +136,12 @@ async function answer(
   send(res, reply);
 }
 
-/** A body already read, as an endpoint asks for it (bound per request: `bind` names nothing). */
-function already(text: string): Promise<string> {
-  return Promise.resolve(text);
+/**
+ * A body already read, decoded when an endpoint asks for it (after its content type is checked,
+ * as hono's routes do; bound per request: `bind` names nothing).
+ */
+async function decoded(bytes: Buffer): Promise<string> {
+  return decodeBody(bytes);
 }
 
 function send(res: ServerResponse, reply: Reply): void {
@@ -174,8 +178,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 class TooLarge extends Error {}
 
-/** The body as text, refused (413) past `limit` bytes, by Content-Length or as it comes. */
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/** The body's bytes, refused (413) past `limit` bytes, by Content-Length or as it comes. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
   const message = `request bodies are limited to ${limit} bytes`;
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new TooLarge(message));
@@ -189,11 +193,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
         reject(new TooLarge(message));
       } else chunks.push(chunk);
     });
-    req.on("end", () => {
-      const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
-      // A byte order mark is not part of the text, as hono's adapter (TextDecoder) reads it.
-      resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-    });
+    req.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }

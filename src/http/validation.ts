@@ -3,6 +3,7 @@
 // 415 (not JSON by content type), 400 (not JSON by syntax), 422 (JSON, but invalid).
 
 import type { Context } from "hono";
+import { isUtf8 } from "node:buffer";
 import type { z } from "zod";
 import { objectIdSchema } from "../contracts/http.ts";
 import { zodProblems } from "../contracts/problems.ts";
@@ -48,14 +49,25 @@ export function queryParams<S extends z.ZodType>(c: Context, schema: S): z.outpu
  * fast path reads it (the runtime's `Request.text()` in Node 20 takes off two).
  */
 export async function bodyText(c: Context): Promise<string> {
-  return new TextDecoder().decode(await c.req.arrayBuffer());
+  return decodeBody(Buffer.from(await c.req.arrayBuffer()));
+}
+
+/**
+ * A body's bytes as text: UTF-8 (RFC 8259), with at most one leading byte order mark taken off.
+ * Bytes that are not UTF-8 are a 400: decoded leniently, they would become U+FFFD, so two
+ * different bodies could read (and fingerprint) the same.
+ */
+export function decodeBody(bytes: Buffer): string {
+  if (!isUtf8(bytes)) throw new HttpProblem("malformed-request", "the request body is not valid UTF-8");
+  const text = bytes.toString("utf8");
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /**
  * Reads a JSON body: content type, syntax, then the structural guard (depth, forbidden keys).
  * With `optional`, an empty body reads as `{}`.
  */
-export async function readJson(c: Context, opts: { optional?: boolean } = {}): Promise<unknown> {
+export async function readJson(c: Context, opts: { optional?: boolean; keys?: boolean } = {}): Promise<unknown> {
   const type = jsonMediaType(c.req.header("content-type"));
   return parseJsonBody(type, await bodyText(c), opts);
 }
@@ -68,7 +80,15 @@ export function jsonMediaType(header: string | undefined): string | undefined {
 }
 
 /** A request body's text as JSON (see readJson), its media type already checked. */
-export function parseJsonBody(type: string | undefined, text: string, opts: { optional?: boolean } = {}): unknown {
+/**
+ * `keys: false` leaves the forbidden keys to a check of each item (a batch, where one item's
+ * patch fails alone); the depth guard always covers the whole body.
+ */
+export function parseJsonBody(
+  type: string | undefined,
+  text: string,
+  opts: { optional?: boolean; keys?: boolean } = {},
+): unknown {
   if (text.trim() === "") {
     if (opts.optional) return {};
     throw new HttpProblem("malformed-request", "the request body is empty; this route needs a JSON body");
@@ -78,7 +98,7 @@ export function parseJsonBody(type: string | undefined, text: string, opts: { op
   if (!parsed.ok) throw new HttpProblem("malformed-request", `the request body is ${parsed.problem.message}`);
   const value = parsed.value;
   // Before any schema: zod's record parsing silently drops an own `__proto__` key.
-  const problems = checkDocument(value, { maxDepth: MAX_BODY_DEPTH, maxProblems: 20 });
+  const problems = checkDocument(value, { maxDepth: MAX_BODY_DEPTH, maxProblems: 20, keys: opts.keys ?? true });
   if (problems.length > 0) throw validationProblem("the request body is not acceptable", problems);
   return value;
 }

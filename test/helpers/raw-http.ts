@@ -10,7 +10,7 @@ export interface RawRequest {
   path: string;
   /** A header given as a list is sent once per value. */
   headers?: Record<string, string | string[]>;
-  body?: string | string[];
+  body?: string | string[] | Buffer;
   /** The Host header; default 127.0.0.1:<port>. */
   host?: string;
 }
@@ -24,7 +24,8 @@ export interface RawReply {
 export function rawRequest(port: number, r: RawRequest): Promise<RawReply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | string[]> = { host: r.host ?? `127.0.0.1:${port}`, ...r.headers };
-    if (typeof r.body === "string") headers["content-length"] = String(Buffer.byteLength(r.body));
+    if (typeof r.body === "string" || Buffer.isBuffer(r.body))
+      headers["content-length"] = String(Buffer.byteLength(r.body));
     const req = http.request(
       { host: "127.0.0.1", port, method: r.method, path: r.path, headers, setHost: false, agent: false },
       (res) => {

@@ -382,6 +382,25 @@ describe("requests hono's adapter reads its own way", () => {
     });
   });
 
+  test("a body that is not UTF-8 is a 400 from both (after the content type), and changes nothing", async () => {
+    const p = await pair();
+    await same(p, { path: "/v1/objects/w1", headers: json, body: body({ policy: "queue-worker" }) });
+    for (const door of [p.lean, p.hono]) await door.services.governor.postFacts("w1", { s: "before" });
+    const bad = Buffer.concat([Buffer.from('{"facts":{"s":"'), Buffer.from([0xff]), Buffer.from('"}}')]);
+    const reply = await same(p, { method: "POST", path: "/v1/objects/w1/facts", headers: json, body: bad });
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.text).detail).toContain("not valid UTF-8");
+    const wrongType = await same(p, {
+      method: "POST",
+      path: "/v1/objects/w1/facts",
+      headers: { "content-type": "text/plain" },
+      body: bad,
+    });
+    expect(wrongType.status).toBe(415);
+    for (const door of [p.lean, p.hono])
+      expect((await door.services.governor.getObject("w1"))!.memory).toEqual({ s: "before" });
+  });
+
   test("a body that starts with two byte order marks: only the first is taken off, by both", async () => {
     const p = await pair();
     const put = await same(p, {

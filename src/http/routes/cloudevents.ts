@@ -23,14 +23,15 @@ import {
   type CloudEvent,
 } from "../../contracts/cloudevents.ts";
 import { zodProblems } from "../../contracts/problems.ts";
-import { prefixProblems, VigilError, type Problem } from "../../core/errors.ts";
+import { prefixProblems, ReplayGone, VigilError, type Problem } from "../../core/errors.ts";
+import { checkDocument } from "../../core/memory-limits.ts";
 import type { BatchItemResult, GovernorApi } from "../../governor/services.ts";
 import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
 import { factsResultReply } from "../facts-endpoint.ts";
 import { operation } from "../openapi.ts";
 import { HttpProblem, problemBody, validationProblem, type ProblemBody } from "../problem.ts";
-import { bodyText, check, parseJsonBody } from "../validation.ts";
+import { bodyText, check, MAX_BODY_DEPTH, parseJsonBody } from "../validation.ts";
 import { batchItemView } from "../views.ts";
 
 type Mode = "structured" | "batch" | "binary";
@@ -46,9 +47,7 @@ export function cloudEventRoutes(app: Hono, { governor, auth, body, report }: Ro
       return c.json({ results });
     }
     const event =
-      mode === "structured"
-        ? check(cloudEventSchema, parseJsonBody(STRUCTURED_MEDIA_TYPE, text), "CloudEvent")
-        : binaryEvent((name) => c.req.header(name), contentType!, text);
+      mode === "structured" ? structuredEvent(text) : binaryEvent((name) => c.req.header(name), contentType!, text);
     // In binary mode `data` is the whole body, so a path into the facts is a path into the body.
     const dataPath = mode === "structured" ? "$.data" : "$";
     const result = await inData(dataPath, () => governor.postFacts(event.subject, event.data, eventKey(event)));
@@ -151,17 +150,41 @@ function binaryEvent(header: (name: string) => string | undefined, contentType: 
 
 const headerPath = (attribute: string) => `$.headers.ce-${attribute}`;
 
+/**
+ * Structured mode. The forbidden keys are looked for in `data` alone, before the schema (which
+ * would drop an own `__proto__` key without a word): elsewhere they are extension attributes,
+ * legal (CloudEvents names are [a-z0-9]+) and ignored.
+ */
+function structuredEvent(text: string): CloudEvent {
+  const raw = parseJsonBody(STRUCTURED_MEDIA_TYPE, text, { keys: false });
+  const keys = dataKeyProblems(raw);
+  if (keys.length > 0) throw validationProblem("invalid CloudEvent", keys);
+  return check(cloudEventSchema, raw, "CloudEvent");
+}
+
+/** The forbidden keys in an event's `data`, at their paths from the event (`$.data...`). */
+function dataKeyProblems(event: unknown): Problem[] {
+  if (event === null || typeof event !== "object" || !Object.hasOwn(event, "data")) return [];
+  const data = (event as { data: unknown }).data;
+  return prefixProblems(checkDocument(data, { maxDepth: MAX_BODY_DEPTH, maxProblems: 20 }), "$.data");
+}
+
 /** Batch mode: each event validated and applied on its own, the results in the events' order. */
 async function postBatch(governor: GovernorApi, text: string, report: (e: unknown) => void) {
-  const items = check(batchEnvelopeSchema, parseJsonBody(BATCH_MEDIA_TYPE, text), "batch of CloudEvents");
+  const items = check(
+    batchEnvelopeSchema,
+    parseJsonBody(BATCH_MEDIA_TYPE, text, { keys: false }),
+    "batch of CloudEvents",
+  );
   const results: { objectId: string | null; decisionId?: string; outcome?: string; error?: ProblemBody }[] = [];
   const valid: { index: number; event: CloudEvent }[] = [];
   items.forEach((item, index) => {
-    const r = cloudEventSchema.safeParse(item);
-    if (r.success) valid.push({ index, event: r.data });
+    const keys = dataKeyProblems(item);
+    const r = keys.length === 0 ? cloudEventSchema.safeParse(item) : null;
+    if (r?.success) valid.push({ index, event: r.data });
     else {
       const subject = (item as { subject?: unknown } | null)?.subject;
-      const errors = prefixProblems(zodProblems(r.error), `$[${index}]`);
+      const errors = prefixProblems(r ? zodProblems(r.error) : keys, `$[${index}]`);
       results[index] = {
         objectId: typeof subject === "string" ? subject : null,
         error: problemBody("validation", "invalid CloudEvent", errors),
@@ -193,6 +216,11 @@ function withDataPath(r: BatchItemResult, dataPath: string): BatchItemResult {
 
 function rebased(e: unknown, dataPath: string): unknown {
   // The key is derived from source + id: say so in the sender's terms, not the header's.
+  if (e instanceof ReplayGone)
+    return new VigilError(
+      "conflict",
+      `an event with this source and id was already received; its decision ${e.decisionId} is no longer kept (retention), so it cannot be answered again`,
+    );
   if (e instanceof VigilError && e.kind === "conflict")
     return new VigilError(
       "conflict",

@@ -68,7 +68,8 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
     auth("write:facts"),
     body,
     async (c) => {
-      const input = check(batchFactsSchema, await readJson(c), "batch");
+      // Each item's facts are checked with its object (forbidden keys included): one fails alone.
+      const input = check(batchFactsSchema, await readJson(c, { keys: false }), "batch");
       // A malformed key is a client bug in the request's shape, like a missing field: the
       // whole batch is refused. What depends on the objects (unknown id, bad patch) fails
       // per item, inside `results`.
