@@ -111,13 +111,14 @@ type HttpSocket = Duplex & { _httpMessage?: ServerResponse | null };
 const failed = new WeakSet<Duplex>();
 
 function parseFailure(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (failed.has(socket)) return;
-  failed.add(socket);
-  // A client that went away, or a connection timed out: there is no one to answer.
+  // A client that went away, or a connection timed out (also one left waiting below): there is
+  // no one to answer.
   if (error.code === "ECONNRESET" || error.code === "ERR_HTTP_REQUEST_TIMEOUT" || !socket.writable) {
     socket.destroy();
     return;
   }
+  if (failed.has(socket)) return;
+  failed.add(socket);
   const inFlight = (socket as HttpSocket)._httpMessage;
   if (inFlight) {
     // The bad bytes came behind a request whose response is on its way: that response answers
@@ -148,11 +149,21 @@ function parseFailure(error: NodeJS.ErrnoException, socket: Duplex): void {
  */
 function closeAfterReplies(socket: HttpSocket): void {
   const response = socket._httpMessage;
-  if (!response) {
+  // None left; or one that would keep the connection for good: its request's body never ends
+  // (the bad bytes were in it), or it is an event stream.
+  if (!response || !response.req.complete || isStream(response)) {
     socket.destroy();
     return;
   }
   response.once("close", () => setImmediate(() => closeAfterReplies(socket)));
+}
+
+/** A reply that does not end by itself: `GET /v1/events`. */
+function isStream(response: ServerResponse): boolean {
+  return (
+    response.req.url?.split("?")[0] === "/v1/events" ||
+    String(response.getHeader("content-type") ?? "").startsWith("text/event-stream")
+  );
 }
 
 /** Writes a problem straight to the socket and closes it once written, whatever the client does. */

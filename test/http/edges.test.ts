@@ -354,6 +354,45 @@ describe("pipelined: the second request's reply comes after the first's", () => 
     });
 });
 
+describe("bad bytes behind pipelined requests whose replies would not end", () => {
+  /** Writes bytes; what came back once `first` matched, and whether the server then closed. */
+  async function exchange(port: number, server: Server, bytes: string, first: RegExp) {
+    const client = net.connect(port, "127.0.0.1", () => client.write(bytes));
+    client.on("error", () => {});
+    let text = "";
+    let closed = false;
+    client.setEncoding("utf8");
+    client.on("data", (d: string) => (text += d));
+    client.on("close", () => (closed = true));
+    await until(() => first.test(text));
+    await until(() => closed);
+    const open = await new Promise<number>((r) => server.getConnections((_e, n) => r(n)));
+    client.destroy();
+    return { closed, open };
+  }
+  const closedNow = { closed: true, open: 0 };
+
+  test("the second request's own body is broken: the connection closes after the first reply", async () => {
+    const seen: Record<string, unknown> = {};
+    for (const s of await both()) {
+      await s.services.governor.putObject("w1", { policy: "queue-worker" });
+      const facts =
+        'POST /v1/objects/w1/facts HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{"\r\nzz\r\n';
+      seen[s.name] = await exchange(s.port, s.server, put("w2") + facts, /HTTP\/1\.1 201 [\s\S]*\r\n\r\n\{.*\}/);
+    }
+    expect(seen).toEqual({ lean: closedNow, hono: closedNow });
+  });
+
+  test("the second is an event stream: the connection closes", async () => {
+    const seen: Record<string, unknown> = {};
+    for (const s of await both()) {
+      const events = "GET /v1/events HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n";
+      seen[s.name] = await exchange(s.port, s.server, put("w2") + events + "GARBAGE\r\n\r\n", /HTTP\/1\.1 201 /);
+    }
+    expect(seen).toEqual({ lean: closedNow, hono: closedNow });
+  });
+});
+
 /** Lets I/O run until `done()` holds (a few thousand turns at most). */
 async function until(done: () => boolean): Promise<void> {
   for (let i = 0; i < 5_000 && !done(); i++) await new Promise((r) => setImmediate(r));
