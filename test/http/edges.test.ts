@@ -6,11 +6,9 @@ import type { Server, ServerResponse } from "node:http";
 import net, { type AddressInfo, type Socket } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import type { TokenConfig } from "../../src/http/auth.ts";
-import { createApp } from "../../src/http/app.ts";
-import { factsFastPath } from "../../src/http/fast-path.ts";
-import { honoListener, httpServer } from "../../src/http/node-server.ts";
+import { httpServer } from "../../src/http/node-server.ts";
 import { rawBytes } from "../helpers/raw-http.ts";
-import { makeServices, type TestServices } from "../helpers/services.ts";
+import type { TestServices } from "../helpers/services.ts";
 import { doors } from "./harness.ts";
 
 const LIMIT = 4096;
@@ -210,29 +208,13 @@ describe("after a raw problem the server closes the connection", () => {
 
 describe("bad bytes sent again and again behind a slow reply", () => {
   test("are handled once: one listener on the response however many come", async () => {
-    const services = await makeServices({ tokens: [] });
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
     // A GET whose read of the object waits until released: its reply stays on its way.
-    const governor = new Proxy(services.governor, {
-      get(target, key, receiver) {
-        const v = Reflect.get(target, key, receiver) as unknown;
-        if (key === "getObject")
-          return async (...args: unknown[]) => {
-            await gate;
-            return (v as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        return typeof v === "function" ? v.bind(target) : v;
-      },
+    let release!: () => void;
+    const { services, hono } = await doors([], LIMIT, true, (g) => {
+      const held = gated(g, "getObject", () => true, "before");
+      release = held.release;
+      return held.governor;
     });
-    const app = createApp({
-      governor,
-      policies: services.policies,
-      whatIf: services.whatIf,
-      tokens: [],
-      bodyLimitBytes: LIMIT,
-    });
-    const hono = honoListener(app, () => {});
     let response: ServerResponse | undefined;
     const server = httpServer((req, res) => {
       response = res;
@@ -298,36 +280,12 @@ describe("pipelined valid requests, then bad bytes", () => {
 describe("pipelined: the second request's reply comes after the first's", () => {
   for (const withFast of [true, false])
     test(`${withFast ? "lean" : "hono"}: an applied PUT queued behind the first reply is answered before the connection closes`, async () => {
-      const services = await makeServices({ tokens: [] });
-      let release!: () => void;
-      const gate = new Promise<void>((r) => (release = r));
       // PUT w2 is applied at once; its reply is ready only after the first reply has gone out.
-      const governor = new Proxy(services.governor, {
-        get(target, key, receiver) {
-          const v = Reflect.get(target, key, receiver) as unknown;
-          if (key === "putObject")
-            return async (...args: unknown[]) => {
-              const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-              if (args[0] === "w2") await gate;
-              return out;
-            };
-          return typeof v === "function" ? v.bind(target) : v;
-        },
-      });
-      const app = createApp({
-        governor,
-        policies: services.policies,
-        whatIf: services.whatIf,
-        tokens: [],
-        bodyLimitBytes: LIMIT,
-      });
-      const hono = honoListener(app, () => {});
-      const fast = factsFastPath({
-        governor,
-        tokens: [],
-        bodyLimitBytes: LIMIT,
-        report: () => {},
-        policies: services.policies,
+      let release!: () => void;
+      const { services, hono, fast } = await doors([], LIMIT, true, (g) => {
+        const held = gated(g, "putObject", (args) => args[0] === "w2", "after");
+        release = held.release;
+        return held.governor;
       });
       let first = true;
       const server = httpServer((req, res) => {
@@ -392,6 +350,35 @@ describe("bad bytes behind pipelined requests whose replies would not end", () =
     expect(seen).toEqual({ lean: closedNow, hono: closedNow });
   });
 });
+
+/**
+ * The governor with its `method` held until `release()`, for the calls `when` picks: before the
+ * call runs, or after it ran (applied, but its reply not yet ready).
+ */
+function gated(
+  governor: TestServices["governor"],
+  method: string,
+  when: (args: unknown[]) => boolean,
+  hold: "before" | "after",
+) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const proxy = new Proxy(governor, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver) as unknown;
+      if (key === method)
+        return async (...args: unknown[]) => {
+          const held = when(args);
+          if (held && hold === "before") await gate;
+          const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          if (held && hold === "after") await gate;
+          return out;
+        };
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  return { governor: proxy, release };
+}
 
 /** Lets I/O run until `done()` holds (a few thousand turns at most). */
 async function until(done: () => boolean): Promise<void> {

@@ -107,12 +107,19 @@ export function expectProblem(reply: Reply, status: number, slug: string): any {
  * and the fast path (with the policy registry unless `withPolicies` is false), and every
  * internal error either reports.
  */
-export async function doors(tokens: TokenConfig[], bodyLimitBytes: number, withPolicies = true) {
+export async function doors(
+  tokens: TokenConfig[],
+  bodyLimitBytes: number,
+  withPolicies = true,
+  /** What the doors see of the governor (a test may hold some of its calls). */
+  wrap: (g: TestServices["governor"]) => GovernorApi = (g) => g,
+) {
   const services = await makeServices({ tokens });
+  const governor = wrap(services.governor);
   const reported: unknown[] = [];
   const report = (e: unknown) => reported.push(e);
   const app = createApp({
-    governor: services.governor,
+    governor,
     policies: services.policies,
     whatIf: services.whatIf,
     tokens,
@@ -121,7 +128,7 @@ export async function doors(tokens: TokenConfig[], bodyLimitBytes: number, withP
   });
   const hono = honoListener(app, report);
   const fast = factsFastPath({
-    governor: services.governor,
+    governor,
     tokens,
     bodyLimitBytes,
     report,

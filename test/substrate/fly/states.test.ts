@@ -96,10 +96,13 @@ describe("lease: 'holds a machine lease ... so that no other client changes the 
   });
 });
 
-test("a lease that expired during a long phase: the renewal's new nonce is the one the command and the release send", async () => {
-  const { driver, fake } = await open({ state: "started", driver: { waitTimeoutS: 60, maxWaits: 2 } });
-  // Someone stopped the machine, slowly; Fly's wait fails twice after 40 s (the client retries),
-  // so settling takes longer than the lease's 180 s and the renewal finds it gone.
+/**
+ * Someone stopped the machine, slowly, and Fly's wait fails twice after 40 s (the client
+ * retries): settling takes longer than a lease of 180 s (two waits of 60 s and a minute), so the
+ * renewal finds it gone.
+ */
+async function settlingOutlastsLease(): Promise<void> {
+  const { fake } = r;
   fake.transitionMs.stop = 200_000;
   const kick = await fetch(`${fake.url}/v1/apps/${fake.app}/machines/${MACHINE}/stop`, {
     method: "POST",
@@ -107,6 +110,11 @@ test("a lease that expired during a long phase: the renewal's new nonce is the o
   });
   expect(kick.status).toBe(200);
   fake.faults.add({ action: "wait", status: 503, delayMs: 40_000, times: 2 });
+}
+
+test("a lease that expired during a long phase: the renewal's new nonce is the one the command and the release send", async () => {
+  const { driver, fake } = await open({ state: "started", driver: { waitTimeoutS: 60, maxWaits: 2 } });
+  await settlingOutlastsLease();
   const res = await settle(r.run(driver.start(r.target({ lease: true }))));
   expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "running" } });
   // Nothing of Vigil's holds the machine afterwards.
@@ -116,13 +124,7 @@ test("a lease that expired during a long phase: the renewal's new nonce is the o
 
 test("a renewal of an expired lease whose answer is lost: the command still succeeds and leaves no lease of Vigil's held", async () => {
   const { driver, fake, clock } = await open({ state: "started", driver: { waitTimeoutS: 60, maxWaits: 2 } });
-  fake.transitionMs.stop = 200_000;
-  const kick = await fetch(`${fake.url}/v1/apps/${fake.app}/machines/${MACHINE}/stop`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${fake.token}` },
-  });
-  expect(kick.status).toBe(200);
-  fake.faults.add({ action: "wait", status: 503, delayMs: 40_000, times: 2 });
+  await settlingOutlastsLease();
   // After the lease is taken, the next lease POST (the renewal) takes effect, but its answer
   // comes after the client's 30 s timeout: its retries meet the new lease (409), read it back,
   // and know it by its description.
