@@ -44,7 +44,7 @@ export async function runReplay(
   if (values.help) return printUsage("replay", out);
   const file = positionals[0];
   if (!values.object || !file || positionals.length > 1) {
-    return fail(`usage: ${synopsisLine("replay")}`);
+    return fail(synopsisLine("replay"));
   }
   let text: string;
   try {

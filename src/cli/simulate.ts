@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig, splitList } from "../config.ts";
 import { parseDuration } from "../core/durations.ts";
+import { toEpochMs } from "../core/operators.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
 import { toJson, formatTable } from "../simulate/format.ts";
 import { GENERATE_START, SHAPES, generateTraffic, type Shape } from "../simulate/generate.ts";
@@ -42,6 +43,29 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
 
+/** The options only `--generate` reads; the others (but --help) are the simulation's. */
+const GENERATE_OPTIONS = ["generate", "objects", "days", "seed", "start"] as const;
+
+/** A mode's options given to the other mode are refused, not ignored. */
+function otherModes(v: Values): void {
+  const given = (Object.keys(v) as (keyof Values)[]).filter((k) => v[k] !== undefined && k !== "help" && k !== "json");
+  const generating = v.generate !== undefined;
+  const stray = given.filter((k) => (GENERATE_OPTIONS as readonly string[]).includes(k) !== generating);
+  if (stray.length > 0)
+    throw new Usage(
+      generating
+        ? `--generate prints traffic and simulates nothing: ${stray.map((k) => `--${k}`).join(", ")} go with a simulation`
+        : `${stray.map((k) => `--${k}`).join(", ")} go with --generate, not with a simulation`,
+    );
+}
+
+/** An ISO 8601 date-time as memory timestamps are read: without a zone, UTC. */
+function isoTime(text: string, option: string): number {
+  const t = toEpochMs(text);
+  if (t === null) throw new Usage(`${option} takes an ISO 8601 date-time, not "${text}"`);
+  return t;
+}
+
 /** A refusal of the arguments or the input: printed, exit 2. */
 class Usage extends Error {}
 
@@ -53,6 +77,7 @@ export async function runSimulate(
   const { values } = parseArgs({ args, options: OPTIONS, strict: true });
   if (values.help) return printUsage("simulate", out);
   try {
+    otherModes(values);
     if (values.generate !== undefined) return generate(values, out);
     return await run(values, out);
   } catch (e) {
@@ -66,8 +91,7 @@ function generate(v: Values, out: (s: string) => void): number {
   const shape = v.generate!;
   if (!(SHAPES as readonly string[]).includes(shape))
     throw new Usage(`--generate takes one of ${SHAPES.join(", ")}, not "${shape}"`);
-  const start = v.start === undefined ? Date.parse(GENERATE_START) : Date.parse(v.start);
-  if (!Number.isFinite(start)) throw new Usage(`--start takes an ISO 8601 date-time, not "${v.start}"`);
+  const start = isoTime(v.start ?? GENERATE_START, "--start");
   const lines = generateTraffic({
     shape: shape as Shape,
     objects: integer(v.objects, "--objects", 10, 1, 10_000),
@@ -90,9 +114,7 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
   const startMs = latency(v["start-latency"], "--start-latency", 2000);
   const latencies = { startMs, resumeMs: latency(v["resume-latency"], "--resume-latency", startMs) };
   const autostopMs = v["autostop-after"] === undefined ? null : duration(v["autostop-after"], "--autostop-after");
-  const until = v.until === undefined ? null : Date.parse(v.until);
-  if (until !== null && !Number.isFinite(until))
-    throw new Usage(`--until takes an ISO 8601 date-time, not "${v.until}"`);
+  const until = v.until === undefined ? null : isoTime(v.until, "--until");
   const sample = integer(v.sample, "--sample", DEFAULT_SAMPLE, 0, 1000);
 
   const rules = v.rules ?? process.env.VIGIL_RULES_DIR ?? "rules";

@@ -104,12 +104,12 @@ const EMITTERS: Record<Shape, Emit> = { burst, nightly, trickle };
 /** The traffic of `o.objects` objects over `o.days` days, in time order (then by object). */
 export function generateTraffic(options: GenerateOptions): TrafficLine[] {
   const o = { ...options, start: Math.floor(options.start / DAY) * DAY };
-  const width = String(o.objects).length;
   const lines: { at: number; objectId: string; facts: JsonObject }[] = [];
   for (let i = 0; i < o.objects; i++) {
     // One stream of numbers per object: adding objects does not change the first ones' traffic.
     const random = seededRandom(o.seed * 7919 + i);
-    const objectId = `${o.shape}-${String(i + 1).padStart(width, "0")}`;
+    // Not padded: a tenth object must not rename the first nine.
+    const objectId = `${o.shape}-${i + 1}`;
     for (let day = 0; day < o.days; day++)
       for (const f of EMITTERS[o.shape](o, day, random)) lines.push({ at: f.at, objectId, facts: f.facts });
   }

@@ -6,10 +6,12 @@ import { z } from "zod";
 import { jsonObject } from "../contracts/json.ts";
 import { zodProblems } from "../contracts/problems.ts";
 import { OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
+import { toEpochMs } from "../core/operators.ts";
 import { SimulationError, type TrafficFact, type Workload } from "./model.ts";
 
 const lineSchema = z.strictObject({
-  at: z.string().refine((s) => Number.isFinite(Date.parse(s)), "not an ISO 8601 date-time"),
+  // Read as memory timestamps are: ISO 8601 only, and without a zone UTC (never the machine's).
+  at: z.string().refine((s) => toEpochMs(s) !== null, "not an ISO 8601 date-time"),
   objectId: z.string().regex(OBJECT_ID_PATTERN, OBJECT_ID_HELP),
   facts: jsonObject,
 });
@@ -39,7 +41,7 @@ export function parseTraffic(text: string, file: string): Workload {
       const problems = zodProblems(r.error).map((p) => `${p.path}: ${p.message}`);
       throw new SimulationError(`${source}: ${problems.join("; ")}`);
     }
-    facts.push({ at: Date.parse(r.data.at), objectId: r.data.objectId, facts: r.data.facts, source });
+    facts.push({ at: toEpochMs(r.data.at)!, objectId: r.data.objectId, facts: r.data.facts, source });
   }
   if (facts.length === 0) throw new SimulationError(`${file}: no facts (one JSON object a line)`);
   return workloadOf(facts);
