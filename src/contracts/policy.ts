@@ -26,6 +26,10 @@ export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const NAME_HELP = "1-64 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit";
 
 const name = z.string().regex(NAME_PATTERN, NAME_HELP);
+/** A timer an event sets or cancels: not one of Vigil's own. */
+const eventTimerName = name.refine((n) => !(RESERVED_TIMER_NAMES as readonly string[]).includes(n), {
+  message: `the timer names ${RESERVED_TIMER_NAMES.join(", ")} are Vigil's own`,
+});
 const duration = z
   .string()
   .regex(DURATION_PATTERN, { message: `must be ${DURATION_HELP}` })
@@ -199,9 +203,7 @@ export const eventSchema = z.discriminatedUnion(
       type: z.literal("schedule"),
       params: z
         .strictObject({
-          name: name.refine((n) => !(RESERVED_TIMER_NAMES as readonly string[]).includes(n), {
-            message: `the timer names ${RESERVED_TIMER_NAMES.join(", ")} are Vigil's own`,
-          }),
+          name: eventTimerName,
           after: duration.optional(),
           at: instant.optional(),
           reason,
@@ -210,7 +212,8 @@ export const eventSchema = z.discriminatedUnion(
           message: "give exactly one of after or at",
         }),
     }),
-    z.strictObject({ type: z.literal("cancel"), params: z.strictObject({ name, reason }) }),
+    // Cancelling Vigil's own timers would lose what they stand for: a hold lease that never ends.
+    z.strictObject({ type: z.literal("cancel"), params: z.strictObject({ name: eventTimerName, reason }) }),
   ],
   {
     error: (iss) =>
@@ -283,6 +286,18 @@ export function policyLevelIssues(doc: unknown): PolicyIssue[] {
     if (schedules.has(sch.name) || (RESERVED_TIMER_NAMES as readonly string[]).includes(sch.name))
       out.push({ path: ["schedules", i, "name"], message: "duplicate or reserved timer name" });
     schedules.add(sch.name);
+  });
+  // A policy schedule's timer is the schedule's: an event setting or cancelling it by name would
+  // be undone by the next tick's re-arming.
+  list(doc.rules).forEach((r, i) => {
+    const event = isObj(r) && isObj(r.event) ? r.event : null;
+    const params = event && isObj(event.params) ? event.params : null;
+    if ((event?.type === "schedule" || event?.type === "cancel") && typeof params?.name === "string")
+      if (schedules.has(params.name))
+        out.push({
+          path: ["rules", i, "event", "params", "name"],
+          message: `"${params.name}" is one of this policy's schedules; an event cannot ${event.type === "cancel" ? "cancel" : "set"} it`,
+        });
   });
   const shared = new SharedConditions(isObj(doc.conditions) ? doc.conditions : {});
   list(doc.rules).forEach((r, i) => {

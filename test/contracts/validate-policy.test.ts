@@ -480,3 +480,30 @@ describe("values on which every evaluation would throw are refused", () => {
     }
   });
 });
+
+describe("timer names an event may not use", () => {
+  const doc = (event: unknown, schedules: unknown[] = []) => ({
+    name: "p",
+    version: "1",
+    schedules,
+    rules: [{ name: "r", conditions: { all: [{ fact: "memory", path: "$.x", operator: "equal", value: 1 }] }, event }],
+  });
+  test.each(["hold", "wake", "dwell"])("cancel of Vigil's own %s is refused", (timer) => {
+    const v = validatePolicy(doc({ type: "cancel", params: { name: timer } }));
+    expect(!v.valid && v.errors.map((e) => e.path)).toEqual(["$.rules[0].event.params.name"]);
+  });
+  test.each(["schedule", "cancel"])("a %s event naming one of the policy's schedules is refused", (type) => {
+    const params = type === "schedule" ? { name: "report", after: "PT5M" } : { name: "report" };
+    const v = validatePolicy(doc({ type, params }, [{ name: "report", cron: "0 0 1 1 *" }]));
+    expect(!v.valid && v.errors).toEqual([
+      { path: "$.rules[0].event.params.name", message: expect.stringContaining("one of this policy's schedules") },
+    ]);
+  });
+  test("other names are valid for both", () => {
+    for (const event of [
+      { type: "cancel", params: { name: "nudge" } },
+      { type: "schedule", params: { name: "nudge", after: "PT5M" } },
+    ])
+      expect(validatePolicy(doc(event, [{ name: "report", cron: "0 0 1 1 *" }])).valid).toBe(true);
+  });
+});
