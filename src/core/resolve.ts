@@ -139,7 +139,10 @@ export function resolve(input: ResolveInput): Resolution {
       notes.push(
         `${outcome} (${rulesOf(outcome === "wake" ? wakes : holds)}) deferred by dwell.minDormant until ${iso(until)}`,
       );
-      setTimer("dwell", until, "dwell");
+      // The object's own alarm, used up by this firing, is set again for the dwell's end: the
+      // rules that re-evaluate then do not know it rang (a dwell timer alone would lose it).
+      if (wakes.some((w) => w.rule === "timer:wake")) setTimer("wake", until, "wake");
+      else setTimer("dwell", until, "dwell");
       outcome = "none";
     }
   }

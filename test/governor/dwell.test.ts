@@ -1,5 +1,6 @@
 // dwell.minActive counts from the start of waking, whatever the substrate's start latency:
-// a fact that arrives after the start was confirmed cannot push the deferral back.
+// a fact that arrives after the start was confirmed cannot push the deferral back. And a wake
+// from the object's own alarm that dwell.minDormant defers is carried out when the dwell ends.
 
 import { afterEach, expect, test } from "vitest";
 import { makeServices, type TestServices } from "../helpers/services.ts";
@@ -51,4 +52,42 @@ test("an object that became active by an observation counts from then", async ()
   await s.advance(30_000);
   const d = await s.governor.evaluate("w", {});
   expect(d.notes).toEqual(["dormancy (idle) deferred by dwell.minActive until 2026-03-01T00:03:00.000Z"]);
+});
+
+test("a wake timer deferred by dwell.minDormant is carried out when the dwell ends", async () => {
+  s = await makeServices();
+  const nap = {
+    name: "nap",
+    version: "1",
+    dwell: { minDormant: "PT10M" },
+    rules: [
+      {
+        name: "sleep-on-request",
+        conditions: { all: [{ fact: "memory", path: "$.sleep", operator: "equal", value: true }] },
+        event: { type: "dormancy", params: { wakeAfter: "PT1M" } },
+      },
+    ],
+  };
+  expect(s.policies.loadText(JSON.stringify(nap), "inline/nap.json").ok).toBe(true);
+  await s.governor.putObject("o", { policy: "nap" });
+  // Started elsewhere: the object follows the substrate to active.
+  s.driver.crash("o", "running");
+  await s.advance(0);
+  expect((await s.governor.getObject("o"))!.state).toBe("active");
+  const slept = await s.governor.postFacts("o", { sleep: true });
+  expect(slept.decision.outcome).toBe("dormancy");
+  await s.advance(0);
+  expect((await s.governor.getObject("o"))!.state).toBe("dormant");
+  // Stop asking for sleep: from now on only the wake timer can wake it.
+  await s.governor.postFacts("o", { sleep: null });
+
+  await s.advance(60_000); // the wake timer fires; minDormant defers the wake
+  const [deferred] = await s.governor.listDecisions("o", 1);
+  expect(deferred).toMatchObject({ trigger: { kind: "timer", name: "wake" }, outcome: "none" });
+  expect(deferred!.notes.join()).toMatch(/deferred by dwell.minDormant/);
+
+  // The dwell ends: the deferred wake is carried out (the alarm was set again for then).
+  await s.advance(10 * 60_000);
+  const obj = await s.governor.getObject("o");
+  expect({ state: obj!.state, timers: obj!.timers }).toMatchObject({ state: "active" });
 });
