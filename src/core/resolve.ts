@@ -84,10 +84,10 @@ export function resolve(input: ResolveInput): Resolution {
       const name = String(e.params.name);
       const due =
         e.params.at !== undefined ? Date.parse(String(e.params.at)) : now + durationMs(String(e.params.after));
-      // The timer being fired, set again for no later than now, would fire again at once, and
-      // its evaluation set it again, forever: it has fired for that moment.
-      if (trigger.kind === "timer" && trigger.name === name && due <= now) {
-        notes.push(`timer "${name}" of rule ${e.rule} is due at ${iso(due)}, not after its own firing: not set again`);
+      // A timer set for no later than now by a timer's evaluation would fire again at once, and
+      // its evaluation set it (or the timer that set it) again, forever: that moment is past.
+      if (trigger.kind === "timer" && due <= now) {
+        notes.push(`timer "${name}" of rule ${e.rule} is due at ${iso(due)}, not after this timer's firing: not set`);
         continue;
       }
       setTimer(name, due, "schedule");

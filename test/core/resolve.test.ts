@@ -363,22 +363,27 @@ describe("a timer's own firing", () => {
       const r = resolve({ ...firing("deadline"), fired: [ev("deadline", "schedule", params)] });
       expect(r.timerOps).toEqual([]);
       expect(r.notes).toEqual([
-        `timer "deadline" of rule deadline is due at ${iso(due)}, not after its own firing: not set again`,
+        `timer "deadline" of rule deadline is due at ${iso(due)}, not after this timer's firing: not set`,
       ]);
     }
   });
 
-  test("sets it again for a later moment, and sets another timer for any moment", () => {
+  test("sets it again for a later moment; another timer neither for a moment not after now", () => {
+    // Two timers set for a past moment would keep setting each other from their firings.
     const r = resolve({
       ...firing("deadline"),
       fired: [
         ev("again", "schedule", { name: "deadline", after: "PT1M" }),
         ev("other", "schedule", { name: "report", at: iso(NOW - MINUTE) }),
+        ev("later", "schedule", { name: "sweep", after: "PT5M" }),
       ],
     });
     expect(r.timerOps).toEqual([
       { name: "deadline", op: "set", dueAt: NOW + MINUTE, kind: "schedule" },
-      { name: "report", op: "set", dueAt: NOW - MINUTE, kind: "schedule" },
+      { name: "sweep", op: "set", dueAt: NOW + 5 * MINUTE, kind: "schedule" },
+    ]);
+    expect(r.notes).toEqual([
+      `timer "report" of rule other is due at ${iso(NOW - MINUTE)}, not after this timer's firing: not set`,
     ]);
   });
 });

@@ -657,7 +657,7 @@ describe("a timer's own firing", () => {
     const [last] = await s.governor.listDecisions("a1", 1);
     expect(last!.trigger).toEqual({ kind: "timer", name: "deadline" });
     expect(last!.notes).toContain(
-      `timer "deadline" of rule deadline is due at ${new Date(deadline).toISOString()}, not after its own firing: not set again`,
+      `timer "deadline" of rule deadline is due at ${new Date(deadline).toISOString()}, not after this timer's firing: not set`,
     );
     expect((await s.governor.getObject("a1"))!.timers).toEqual([]);
   });
