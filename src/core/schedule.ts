@@ -14,19 +14,37 @@ export interface Schedule {
 export function nextTick(schedule: Schedule, after: number): number {
   // Parsing a cron expression and walking its calendar costs tens of microseconds, and a busy
   // server asks for the same schedule's next tick for every new object. The answer computed
-  // from `from` holds for every later moment before that tick, so the last one is remembered.
+  // from `from` holds for every later moment before that tick (computeNextTick makes it so
+  // across a spring-forward gap), so the last one is remembered.
   const key = `${schedule.cron}\u0000${schedule.timezone ?? ""}`;
   const known = lastTicks.get(key);
   if (known && after >= known.from && after < known.due) return known.due;
-  const expr = CronExpressionParser.parse(schedule.cron, {
-    currentDate: new Date(after),
-    tz: schedule.timezone ?? "UTC",
-  });
-  const due = expr.next().getTime();
+  const due = computeNextTick(schedule, after);
   if (lastTicks.size >= LAST_TICKS_MAX) lastTicks.clear();
   lastTicks.set(key, { from: after, due });
   return due;
 }
+
+/**
+ * cron-parser moves a tick that falls in a spring-forward gap (02:30 in New York on the change)
+ * to just after the jump (03:30) when it walks into the gap from before it, but from inside the
+ * jumped hour (03:10) it skips that day. Walking from three hours earlier as well finds the moved
+ * tick: the first tick from there, when it is after `after` and before the plain answer, is it.
+ * So every moment before a tick gets that tick, as the cache above assumes.
+ */
+function computeNextTick(schedule: Schedule, after: number): number {
+  const tz = schedule.timezone ?? "UTC";
+  const from = (t: number) =>
+    CronExpressionParser.parse(schedule.cron, { currentDate: new Date(t), tz })
+      .next()
+      .getTime();
+  const due = from(after);
+  const early = from(after - GAP_LOOKBACK_MS);
+  return early > after && early < due ? early : due;
+}
+
+/** Longer than any daylight-saving jump (one hour almost everywhere, two at most). */
+const GAP_LOOKBACK_MS = 3 * 3_600_000;
 
 const LAST_TICKS_MAX = 1024;
 const lastTicks = new Map<string, { from: number; due: number }>();

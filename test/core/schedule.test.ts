@@ -1,5 +1,5 @@
 // The next tick of a cron schedule: remembered answers agree with a fresh parse, whatever
-// order moments are asked in.
+// order moments are asked in, and with the calendar walked tick by tick across a DST gap.
 
 import { CronExpressionParser } from "cron-parser";
 import fc from "fast-check";
@@ -19,7 +19,35 @@ const schedules: Schedule[] = [
   { name: "seconds", cron: "*/10 * * * * *" },
 ];
 
+/** The first tick after `after`, walking tick by tick from a day before: the calendar's own order. */
+function walked(s: Schedule, after: number): number {
+  const expr = CronExpressionParser.parse(s.cron, {
+    currentDate: new Date(after - 86_400_000),
+    tz: s.timezone ?? "UTC",
+  });
+  for (;;) {
+    const t = expr.next().getTime();
+    if (t > after) return t;
+  }
+}
+
 describe("nextTick", () => {
+  test("across a spring-forward gap, every moment before the moved tick gets it, whatever was asked before", () => {
+    // 02:30 daily in New York: on 2026-03-08 02:30 does not exist; the tick is 03:30 EDT (07:30Z).
+    const gap = { name: "gap", cron: "30 2 * * *", timezone: "America/New_York" };
+    const start = Date.parse("2026-03-07T00:00:00Z");
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 3 * 86_400_000 }), { minLength: 1, maxLength: 30 }), (offsets) => {
+        for (const offset of offsets) expect(nextTick(gap, start + offset)).toBe(walked(gap, start + offset));
+      }),
+      { numRuns: 200 },
+    );
+    // From inside the jumped hour (03:10 EDT), as from before it: 07:30Z that day.
+    expect(new Date(nextTick({ ...gap, cron: "0 30 2 * * *" }, Date.parse("2026-03-08T07:10:00Z"))).toISOString()).toBe(
+      "2026-03-08T07:30:00.000Z",
+    );
+  });
+
   test("agrees with a fresh parse for any sequence of moments, forwards or back", () => {
     const start = Date.parse("2026-03-29T00:00:00Z"); // a DST change in Paris
     fc.assert(
