@@ -1,10 +1,10 @@
 // The Node side of the HTTP server (main.ts; the tests build theirs with it too): Node's `http`
 // server and hono's adapter, with every request either door refuses answered as a problem.
 //
-// Two places answered with a bare 400 and no body before: hono's adapter, for a request it
-// cannot make a web Request of (a Host with a space, `%` or an unclosed `[`; no Host at all; a
-// backslash in the path), and Node's parser, for bytes that are not HTTP (and a missing Host on
-// HTTP/1.1, which is left to the adapter here so that it gets the same problem).
+// Left to themselves, two places answer with a bare status and no body: hono's adapter, for a
+// request it cannot make a web Request of (a Host with a space, `%` or an unclosed `[`; no Host
+// at all; a backslash in the path), and Node's parser, for bytes that are not HTTP (and a
+// missing Host on HTTP/1.1, which is left to the adapter here so that it gets the same problem).
 
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { Hono } from "hono";
