@@ -6,7 +6,7 @@ import type { CompiledPolicy } from "../core/compile.ts";
 import { VigilError } from "../core/errors.ts";
 import { cronTimerOps, nextTicksFrom } from "../core/schedule.ts";
 import { applyTimerOps } from "../core/timers.ts";
-import type { ObjectRecord, TimerOp, Trigger } from "../core/types.ts";
+import type { ObjectRecord, Timer, TimerOp, Trigger } from "../core/types.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
 import type { GovernorEvents } from "./events.ts";
 import { canonicalJson } from "../core/json.ts";
@@ -41,7 +41,12 @@ export class TimerFiring {
       // Replaced by a later one or cancelled since the scheduler read it: nothing to do.
       if (!object || !timer || timer.dueAt > now) return;
       const policy = this.d.policy(object.policy);
-      if (!policy) return this.consume(object, name, `policy ${object.policy} is not loaded`);
+      if (!policy) {
+        const why = `policy ${object.policy} is not loaded`;
+        // A tick comes back with the policy (below); any other timer (the object's own alarm,
+        // a hold's end, a dwell's, an author's) would be lost: it waits for the policy instead.
+        return timer.kind === "cron" ? this.consume(object, name, why) : this.postpone(object, timer, why);
+      }
       const trigger: Trigger = late ? { kind: "timer", name, late: true } : { kind: "timer", name };
       try {
         await this.d.arrival.run(object, policy, { trigger, at: now });
@@ -72,6 +77,15 @@ export class TimerFiring {
     await this.d.table.commit({ ...emptyBatch(updated), timerOps: ops });
     if (!policy && timer.kind === "cron") await this.rearmOnLoad(object.policy);
     this.d.onError(new Error(`${why}; timer used up without an evaluation`), `timer ${name} of ${object.id}`);
+  }
+
+  /** Moves a timer whose policy is not loaded on by a minute, so that it fires once the policy is back. */
+  private async postpone(object: ObjectRecord, timer: Timer, why: string): Promise<void> {
+    const now = this.d.clock.now();
+    const ops: TimerOp[] = [{ name: timer.name, op: "set", dueAt: now + UNLOADED_RETRY_MS, kind: timer.kind }];
+    const updated = { ...object, timers: applyTimerOps(object.timers, ops), updatedAt: now };
+    await this.d.table.commit({ ...emptyBatch(updated), timerOps: ops });
+    this.d.onError(new Error(`${why}; timer put off by a minute`), `timer ${timer.name} of ${object.id}`);
   }
 
   /** Forgets the schedules a policy's objects were armed for, so that its next load arms them all. */
@@ -141,3 +155,5 @@ export class TimerFiring {
 
 /** Objects of a policy read at a time while arming its schedules. */
 const ARM_PAGE = 500;
+/** How long a timer whose policy is not loaded waits before it is tried again. */
+const UNLOADED_RETRY_MS = 60_000;

@@ -1,11 +1,12 @@
-// A policy missing at one start (a broken or deleted file) must not cost its objects their cron
-// ticks for good: the ticks that fall due meanwhile are used up, and when the policy is back
-// every object of it is armed again. One store, three servers in turn, on a virtual clock.
+// A policy missing at one start (a broken or deleted file) must not cost its objects their
+// timers for good: the cron ticks that fall due meanwhile are used up, and when the policy is
+// back every object of it is armed again; any other timer waits for the policy. One store,
+// three servers in turn, on a virtual clock.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, expect, test } from "vitest";
+import { afterAll, expect, test } from "vitest";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
@@ -14,7 +15,7 @@ import { VirtualClock } from "../../src/timers/clock.ts";
 import { RULES_DIR, START } from "../helpers/services.ts";
 
 const empty = mkdtempSync(join(tmpdir(), "vigil-no-rules-"));
-afterEach(() => rmSync(empty, { recursive: true, force: true }));
+afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
 test("cron ticks used up while the policy was missing come back with the policy", async () => {
   const store = new MemoryStore();
@@ -48,5 +49,43 @@ test("cron ticks used up while the policy was missing come back with the policy"
   g.events.on("timer:fired", (id) => (fired += id === "m1" ? 1 : 0));
   await clock.advance(10 * 60_000, () => g.idle());
   expect(fired).toBeGreaterThan(0);
+  await g.close();
+});
+
+test("any other timer that falls due while the policy is missing waits for it, and fires once it is back", async () => {
+  const store = new MemoryStore();
+  const clock = new VirtualClock(START);
+  const boot = async (dir: string) => {
+    const policies = new PolicyRegistry(() => clock.now());
+    policies.loadDirectory(dir);
+    const g = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock, random: () => 0.5 });
+    await g.start();
+    return g;
+  };
+  let g = await boot(RULES_DIR);
+  // nightly-report: once the report is sent, dormancy with its own alarm an hour on.
+  await g.putObject("r1", { policy: "nightly-report" });
+  await g.postFacts("r1", { report: { requested: true } });
+  await clock.advance(10_000, () => g.idle());
+  await g.postFacts("r1", { report: { requested: false, status: "sent" } });
+  await clock.advance(10_000, () => g.idle());
+  const alarm = (await store.getObject("r1"))!.timers.find((t) => t.name === "wake")!;
+  expect(alarm).toMatchObject({ kind: "wake" });
+  await g.close();
+
+  // Up without the policy past the alarm: it is not used up, only put off.
+  clock.jumpTo(alarm.dueAt + 1000);
+  g = await boot(empty);
+  await clock.advance(1000, () => g.idle());
+  const waiting = (await store.getObject("r1"))!.timers.find((t) => t.name === "wake");
+  expect(waiting).toMatchObject({ kind: "wake" });
+  expect(waiting!.dueAt).toBeGreaterThan(alarm.dueAt);
+  await g.close();
+
+  // The policy is back: the alarm rings (late) and the object wakes.
+  g = await boot(RULES_DIR);
+  await clock.advance(2 * 60_000, () => g.idle());
+  const [last] = await g.listDecisions("r1", 10);
+  expect(last).toMatchObject({ trigger: { kind: "timer", name: "wake" }, outcome: "wake" });
   await g.close();
 });
