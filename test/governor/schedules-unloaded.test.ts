@@ -17,7 +17,8 @@ import { RULES_DIR, START } from "../helpers/services.ts";
 const empty = mkdtempSync(join(tmpdir(), "vigil-no-rules-"));
 afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
-test("cron ticks used up while the policy was missing come back with the policy", async () => {
+/** One store and one clock; `boot(dir)` starts a server on them with the policies in `dir`. */
+function world() {
   const store = new MemoryStore();
   const clock = new VirtualClock(START);
   const boot = async (dir: string) => {
@@ -27,6 +28,11 @@ test("cron ticks used up while the policy was missing come back with the policy"
     await g.start();
     return g;
   };
+  return { store, clock, boot };
+}
+
+test("cron ticks used up while the policy was missing come back with the policy", async () => {
+  const { store, clock, boot } = world();
   const cron = async () => (await store.getObject("m1"))!.timers.filter((t) => t.kind === "cron");
 
   let g = await boot(RULES_DIR);
@@ -53,15 +59,7 @@ test("cron ticks used up while the policy was missing come back with the policy"
 });
 
 test("any other timer that falls due while the policy is missing waits for it, and fires once it is back", async () => {
-  const store = new MemoryStore();
-  const clock = new VirtualClock(START);
-  const boot = async (dir: string) => {
-    const policies = new PolicyRegistry(() => clock.now());
-    policies.loadDirectory(dir);
-    const g = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock, random: () => 0.5 });
-    await g.start();
-    return g;
-  };
+  const { store, clock, boot } = world();
   let g = await boot(RULES_DIR);
   // nightly-report: once the report is sent, dormancy with its own alarm an hour on.
   await g.putObject("r1", { policy: "nightly-report" });
