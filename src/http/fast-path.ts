@@ -20,8 +20,6 @@ const FACTS = /^\/v1\/objects\/([A-Za-z0-9._:-]{1,128})\/facts(?:\?.*)?$/;
 const OBJECT = /^\/v1\/objects\/([A-Za-z0-9._:-]{1,128})(?:\?.*)?$/;
 /** A Host header the way hono's adapter takes it as it is (lowercase name, optional port). */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::\d{1,5})?$/;
-/** The last Host found to make a URL (clients keep sending the same one): checked once. */
-let validHost: string | undefined;
 
 export interface FastPathDeps {
   governor: GovernorApi;
@@ -72,19 +70,13 @@ export function factsFastPath(deps: FastPathDeps): (req: IncomingMessage, res: S
 
 /**
  * What hono's adapter would read another way is left to it: an id of `.` or `..` (a dot segment,
- * which the URL it builds removes), a port past 65535 (a URL it cannot build), and a header
- * sent twice (Node keeps the first Host, Authorization or Content-Type; the adapter joins them).
- * So is a Host no URL takes (`1.2.3.4.5`, a malformed IPv4 address; `xn--a`, bad punycode):
- * `node-server.ts` answers it with a 400.
+ * which the URL it builds removes), and a header sent twice (Node keeps the first Host,
+ * Authorization or Content-Type; the adapter joins them). So is a Host no URL takes as written
+ * (`1.2.3.4.5`, a port past 65535, `xn--a`, `0x7f.1`): `node-server.ts` answers it with a 400.
  */
 function plain(req: IncomingMessage, id: string, host: string): boolean {
   if (id === "." || id === "..") return false;
-  const colon = host.indexOf(":");
-  if (colon >= 0 && Number(host.slice(colon + 1)) > 65_535) return false;
-  if (host !== validHost) {
-    if (hostProblem(host) !== null) return false;
-    validHost = host;
-  }
+  if (hostProblem(host) !== null) return false;
   let names = 0;
   for (const _ in req.headers) names++;
   return req.rawHeaders.length === 2 * names;

@@ -28,32 +28,32 @@ export function honoListener(app: Hono, report: (error: unknown) => void): Liste
       return problemResponse("internal", "the server failed to answer this request");
     },
   });
-  let validHost: string | undefined;
   return (req, res) => {
-    const host = req.headers.host;
-    if (host === undefined || host !== validHost) {
-      const problem = hostProblem(host);
-      if (problem !== null) {
-        const body = JSON.stringify(problemBody("malformed-request", problem));
-        res.writeHead(400, { "content-type": PROBLEM_CONTENT_TYPE, "content-length": Buffer.byteLength(body) });
-        res.end(body);
-        return;
-      }
-      validHost = host;
+    const problem = hostProblem(req.headers.host);
+    if (problem !== null) {
+      const body = JSON.stringify(problemBody("malformed-request", problem));
+      res.writeHead(400, { "content-type": PROBLEM_CONTENT_TYPE, "content-length": Buffer.byteLength(body) });
+      res.end(body);
+      return;
     }
     void adapter(req, res);
   };
 }
 
+/** The last Host found good (clients keep sending the same one): checked once, for both doors. */
+let goodHost: string | undefined;
+
 /** Why a request's Host header cannot be served, or null. */
 export function hostProblem(host: string | undefined): string | null {
   if (host === undefined) return "the request has no Host header";
+  if (host === goodHost) return null;
   // A URL must take it, and read it as written: `0x7f.1` (which a URL reads as 127.0.0.1) is
   // refused by hono's adapter on some ports and not others, so it is refused here on every one.
   const url = URL.parse(`http://${host}/`);
   const name = host.replace(/:\d*$/, "").toLowerCase();
   if (url === null || url.hostname !== name)
     return `the Host header ${JSON.stringify(host)} is not a host name or address`;
+  goodHost = host;
   return null;
 }
 
