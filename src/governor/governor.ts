@@ -348,7 +348,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   }
 
   policyUsage(q: PolicyUsageQuery): Promise<PolicyUsagePage> {
-    return policyUsage(this.store, (id) => this.table.peek(id), q, this.clock.now());
+    return policyUsage(this.store, (row, filter) => this.table.listed(row, filter), q, this.clock.now());
   }
 
   // ---- what the server's periodic work and the policy watcher call ---------------------

@@ -69,6 +69,20 @@ export class ObjectTable {
     return this.awake.get(id) ?? this.dormant.get(id);
   }
 
+  /**
+   * What a listing filtered by state and policy shows for one of its rows: the hot copy, unless
+   * that no longer matches the filter. Either can be the newer: a row read before a commit lags
+   * its hot copy, and a commit is durable (so a read sees it) a moment before its hot copy is
+   * replaced. Every item of a listing then matches its filter.
+   */
+  listed(row: ObjectRecord, filter: { state?: string | undefined; policy?: string | undefined }): ObjectRecord {
+    const hot = this.peek(row.id);
+    if (hot === undefined) return row;
+    if (filter.state !== undefined && hot.state !== filter.state) return row;
+    if (filter.policy !== undefined && hot.policy !== filter.policy) return row;
+    return hot;
+  }
+
   /** The object: its hot copy, or else its row, read without bringing it into memory. */
   async load(id: string): Promise<ObjectRecord | undefined> {
     return this.peek(id) ?? (await this.store.getObject(id)) ?? undefined;

@@ -111,8 +111,7 @@ export class Objects {
 
   async list(q: ObjectListQuery): Promise<ObjectPage> {
     const rows = await this.d.store.listObjects({ ...q, limit: q.limit + 1, by: this.narrower(q) });
-    // The hot copy is the latest; a row can lag behind it by a commit in flight.
-    const items = rows.slice(0, q.limit).map((o) => this.d.table.peek(o.id) ?? o);
+    const items = rows.slice(0, q.limit).map((o) => this.d.table.listed(o, q));
     return { items, more: rows.length > q.limit };
   }
 

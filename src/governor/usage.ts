@@ -69,7 +69,8 @@ export async function objectUsage(store: Store, object: ObjectRecord, window: Us
  */
 export async function policyUsage(
   store: Store,
-  hot: (id: string) => ObjectRecord | undefined,
+  /** What the governor shows for a listed row (ObjectTable.listed). */
+  listed: (row: ObjectRecord, filter: { policy?: string | undefined }) => ObjectRecord,
   q: PolicyUsageQuery,
   now: number,
 ): Promise<PolicyUsagePage> {
@@ -83,8 +84,7 @@ export async function policyUsage(
     const page = rows.slice(0, Math.min(PAGE, left));
     more = rows.length > page.length;
     await eachConcurrently(page, CONCURRENCY, async (row) => {
-      // The hot copy is the latest; a row can lag behind it by a commit in flight.
-      const object = hot(row.id) ?? row;
+      const object = listed(row, q);
       const u = await objectUsage(store, object, window);
       if (u.from >= u.to) return;
       let sum = sums.get(object.policy);
