@@ -13,7 +13,14 @@ export function splitList(v: string): string[] {
   return v.split(/[\s,]+/).filter((x) => x !== "");
 }
 
-const int = (dflt: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+/** A whole number written in decimal digits (no sign, blank, exponent or `0x`), in [min, max]. */
+const int = (dflt: number, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: "must be a whole number in decimal digits" })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .default(dflt);
 /** How long a kind of history is kept: a duration of at least a minute, or `forever`. */
 const window = (dflt: string) =>
   z

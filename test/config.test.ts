@@ -56,6 +56,13 @@ describe("configuration", () => {
     [{ VIGIL_IDEMPOTENCY_TTL: "forever" }, "VIGIL_IDEMPOTENCY_TTL"],
     [{ VIGIL_DECISIONS_PER_OBJECT: "-1" }, "VIGIL_DECISIONS_PER_OBJECT"],
     [{ VIGIL_HOT_OBJECTS: "lots" }, "VIGIL_HOT_OBJECTS"],
+    // Blank is not empty (empty means the default): Number(" ") would be 0, the hot set off.
+    [{ VIGIL_HOT_OBJECTS: " " }, "VIGIL_HOT_OBJECTS"],
+    [{ VIGIL_HOT_OBJECTS: "\t" }, "VIGIL_HOT_OBJECTS"],
+    [{ VIGIL_PORT: " " }, "VIGIL_PORT"],
+    [{ VIGIL_PORT: "0x50" }, "VIGIL_PORT"],
+    [{ VIGIL_BODY_LIMIT: "1e6" }, "VIGIL_BODY_LIMIT"],
+    [{ VIGIL_DECISIONS_PER_OBJECT: "+5" }, "VIGIL_DECISIONS_PER_OBJECT"],
     [{ VIGIL_RECONCILE_INTERVAL: "PT0.1S" }, "VIGIL_RECONCILE_INTERVAL"],
     [{ VIGIL_PROCESS_CGROUP: "relative/dir" }, "VIGIL_PROCESS_CGROUP"],
   ])("%j is refused, naming %s", (env, name) => {
