@@ -110,11 +110,12 @@ export function decodeDecision(
       kind: ACTION_KINDS[kind as number]!,
       status: ACTION_STATUSES[status as number]!,
     })),
+    // In the order the decision was made with (core/resolve.ts): the same text as served then.
     timers: timers.map(([name, op, kind, dueAt]) => ({
       name: name as string,
       op: op === 0 ? ("set" as const) : ("cancel" as const),
-      kind: TIMER_KINDS[kind as number]!,
       ...(dueAt !== undefined ? { dueAt: dueAt as number } : {}),
+      kind: TIMER_KINDS[kind as number]!,
     })),
     notes,
     explanation: { summary: "", rules: [] },

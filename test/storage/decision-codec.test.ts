@@ -34,6 +34,8 @@ describe("decision codec", () => {
         const body = encodeDecision(d, ref);
         expect(policyKeyOf(body), `${file}: ${JSON.stringify(d)}`).toBe(ref.key);
         expect(roundTrip(d, ref)).toEqual(d);
+        // The same text too (GET /v1/decisions/{id} serves what the facts reply carried), key order included.
+        expect(JSON.stringify(roundTrip(d, ref))).toBe(JSON.stringify(d));
         count++;
       }
     }
