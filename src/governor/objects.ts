@@ -33,6 +33,8 @@ export interface ObjectsDeps {
    * and those queued for it are returned (dropped, to be recorded as superseded).
    */
   rebound: (id: string) => ActionRecord[];
+  /** Queues again actions `rebound` dropped, when the commit that would supersede them failed. */
+  requeue: (actions: ActionRecord[]) => void;
   /** Tells watchers that these actions were superseded (after the commit that records it). */
   superseded: (actions: readonly ActionRecord[], at: number) => void;
   /** About how many objects there are of each policy in each state (the census). */
@@ -92,7 +94,14 @@ export class Objects {
       };
       const repolicied = existing.policy !== policy.name;
       if (dropped.length > 0 || (!repolicied && !stopped)) {
-        await table.commit({ ...emptyBatch(updated), supersede: dropped.map((a) => a.id) });
+        try {
+          await table.commit({ ...emptyBatch(updated), supersede: dropped.map((a) => a.id) });
+        } catch (e) {
+          // Not superseded after all (their rows are still pending): queued as before, so that
+          // they are sent, or dropped and recorded by the rebind when it is tried again.
+          this.d.requeue(dropped);
+          throw e;
+        }
         this.d.superseded(dropped, now);
         if (!repolicied && !stopped) return { created: false, object: updated };
       }
