@@ -9,12 +9,13 @@ import type { Decision, Timer } from "./types.ts";
 
 /**
  * Whether a recorded decision lies after a history that starts at `start` with memory version
- * `snapSeq`. At the start itself only facts beyond the snapshot do (the snapshot includes
- * everything else at that instant).
+ * `snapSeq`. At the start itself, those taken on a memory beyond the snapshot do (a fact after
+ * it, or a timer or a crash that came after such a fact); the snapshot includes every other
+ * decision of that instant.
  */
 export function isAfter(d: Decision, start: number, snapSeq: number): boolean {
   if (d.trigger.kind === "create") return snapSeq === 0 && d.at >= start;
-  return d.at > start || (d.at === start && d.trigger.kind === "facts" && d.memoryVersion > snapSeq);
+  return d.at > start || (d.at === start && d.memoryVersion > snapSeq);
 }
 
 /**

@@ -310,6 +310,34 @@ describe("edges found in review", () => {
     expect(replay.differences).toEqual([]);
   });
 
+  test("pruning by count to a fact that shares its millisecond with a later fact and a crash: the seed leaves the crash out", async () => {
+    s = await makeServices({ store: new LibsqlStore({ url: ":memory:" }) });
+    const g = s.governor;
+    await g.putObject("w", { policy: "on-demand" });
+    await s.advance(60_000);
+    // One millisecond: fact 1 (nothing), fact 2 (wakes), then a crash, taken on memory version 2.
+    await g.postFacts("w", { n: 1 });
+    await g.postFacts("w", { work: { pending: 2 } });
+    s.driver.crash("w", "stopped");
+    await s.advance(0);
+    await s.advance(1000);
+    await g.postFacts("w", { n: 3 });
+    expect((await all(s)).map((d) => [d.trigger.kind, d.memoryVersion])).toEqual([
+      ["create", 0],
+      ["facts", 1],
+      ["facts", 2],
+      ["substrate", 2],
+      ["facts", 3],
+    ]);
+    const onDemand = JSON.parse(readFileSync(join(RULES_DIR, "on-demand.json"), "utf8")) as unknown;
+    await new Retention(s.store, s.clock, { ...keepAll, journalMs: 30 * DAY, decisionsPerObject: 3 }).runOnce();
+    const [snapshot] = await s.store.journal("w", -1, 1);
+    expect(snapshot).toMatchObject({ kind: "snapshot", seq: 1 });
+    // At fact 1 the object was dormant: the crash came after fact 2, which the snapshot lacks.
+    expect(snapshot!.seed!.state).toBe("dormant");
+    expect((await s.whatIf.replay("w", onDemand)).differences).toEqual([]);
+  });
+
   test("decisions whose net effect was nil, with a fact since the snapshot, still move it up: a later snapshot among them keeps the hold pending then", async () => {
     s = await makeServices({ store: new LibsqlStore({ url: ":memory:" }) });
     const g = s.governor;
