@@ -85,7 +85,7 @@ export async function replay(
   // Not one decision after the start is kept, yet the object took some: retention pruned them
   // all, and there is nothing left to compare the candidate with up to the last of them.
   const last = object.lastDecisionId === null ? null : idTime(object.lastDecisionId);
-  if (!survey.seenAfter && last !== null && last >= start) {
+  if (!survey.seenAfter && !survey.seenBefore && last !== null && last >= start) {
     survey.comparedFrom = last + 1;
     survey.until = last;
   }
@@ -212,6 +212,11 @@ interface Survey {
   comparedFrom: number | null;
   /** Whether a decision after the start is kept. */
   seenAfter: boolean;
+  /**
+   * Whether a decision at or before the start is kept. Retention deletes an object's oldest
+   * decisions first, so then none after the start is gone, and everything is compared.
+   */
+  seenBefore: boolean;
   until: number;
   /** Downtime the recorded history shows, in time order. */
   jumps: Jump[];
@@ -240,6 +245,7 @@ async function surveyDecisions(
     lifecycle: snapshotSeed,
     comparedFrom: null,
     seenAfter: false,
+    seenBefore: false,
     until: start,
     jumps: [],
     skipped: [],
@@ -254,6 +260,7 @@ async function surveyDecisions(
     await budget.step();
     survey.until = Math.max(survey.until, d.at);
     const after = isAfter(d, start, snapSeq);
+    if (!after) survey.seenBefore = true;
     if (!after && snapshotSeed === null) {
       beforeStart.push(d);
       if (beforeStart.length >= FOLD) {
@@ -263,7 +270,7 @@ async function surveyDecisions(
     }
     if (after && !survey.seenAfter) {
       survey.seenAfter = true;
-      if (d.at > start) survey.comparedFrom = d.at;
+      if (d.at > start && !survey.seenBefore) survey.comparedFrom = d.at;
     }
     if (after && !replayable(d)) {
       survey.skippedCount++;

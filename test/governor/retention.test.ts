@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
+import { formatReport } from "../../src/cli/replay.ts";
 import { lifecycleAt } from "../../src/core/history.ts";
 import type { Decision } from "../../src/core/types.ts";
 import { Retention, type RetentionPolicy } from "../../src/governor/retention.ts";
@@ -138,6 +139,51 @@ describe("replay over pruned history", () => {
     expect(replay.comparedFrom).toBe(new Date(kept.at(-1)!.at).toISOString());
     expect(replay.actualDecisions).toBe(3);
     expect(replay.differences).toEqual([]);
+  });
+
+  test("after the journal alone is compacted (no decision pruned), everything after the snapshot is compared", async () => {
+    /** A candidate that differs: an hourly schedule, and dormancy whenever `n` is 1. */
+    const candidate = () => {
+      const doc = queueWorker() as { version: string; schedules?: unknown[]; rules: unknown[] };
+      doc.version = "2-candidate";
+      doc.schedules = [{ name: "hourly", cron: "0 * * * *" }];
+      doc.rules.push({
+        name: "n-is-one",
+        conditions: { all: [{ fact: "memory", path: "$.n", operator: "equal", value: 1 }] },
+        event: { type: "dormancy" },
+      });
+      return doc;
+    };
+    const history = async (compact: boolean) => {
+      const services = await makeServices({ store: new LibsqlStore({ url: ":memory:" }) });
+      try {
+        await services.governor.putObject("w", { policy: "queue-worker" });
+        await services.advance(60_000);
+        await services.governor.postFacts("w", { n: 1 });
+        await services.advance(2 * HOUR);
+        if (compact) {
+          const policy = { ...keepAll, journalMs: HOUR, idempotencyMs: HOUR };
+          expect(await new Retention(services.store, services.clock, policy).runOnce()).toMatchObject({
+            compacted: 1,
+            decisions: 0,
+            objectsTrimmed: 0,
+          });
+        }
+        await services.advance(4.5 * HOUR);
+        await services.governor.postFacts("w", { n: 2 });
+        return await services.whatIf.replay("w", candidate());
+      } finally {
+        await services.close();
+      }
+    };
+    const [whole, compacted] = [await history(false), await history(true)];
+    expect(whole.differenceCount).toBeGreaterThan(0);
+    // The whole history's, but for those of the facts inside the snapshot (where replay starts).
+    const afterSnapshot = whole.differences.filter((d) => d.at > compacted.from);
+    expect(afterSnapshot.length).toBeGreaterThan(0);
+    expect(compacted.differences).toEqual(afterSnapshot);
+    expect(compacted.comparedFrom).toBeUndefined();
+    expect(formatReport(compacted)).not.toMatch(/pruned by retention/);
   });
 });
 
