@@ -100,6 +100,7 @@ export function describeJson(value: unknown): string {
     case "string":
       return value.length <= 40 ? `the string ${JSON.stringify(value)}` : "a string";
     case "number":
+      if (Number.isNaN(value)) return "not a number";
       return Number.isFinite(value) ? `the number ${value}` : "a number too large to represent";
     case "boolean":
       return String(value);

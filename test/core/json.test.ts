@@ -1,7 +1,7 @@
 // JSON values as plain data: structural equality, canonical text and serialized size.
 
 import { describe, expect, test } from "vitest";
-import { canonicalJson, isPlainObject, jsonBytes, jsonEqual, jsonText } from "../../src/core/json.ts";
+import { canonicalJson, describeJson, isPlainObject, jsonBytes, jsonEqual, jsonText } from "../../src/core/json.ts";
 import type { Json } from "../../src/core/types.ts";
 
 describe("jsonEqual", () => {
@@ -106,5 +106,18 @@ describe("jsonText", () => {
     for (let i = 0; i < 20_000; i++) jsonText({ i });
     expect(jsonText(doc)).toBe('{"a":1}');
     expect(serialized()).toBe(2);
+  });
+});
+
+describe("describeJson", () => {
+  // Zod's messages quote the value they got: NaN (a setting that is no number) is not "too large".
+  test.each<[unknown, string]>([
+    [Number.NaN, "not a number"],
+    [Number.POSITIVE_INFINITY, "a number too large to represent"],
+    [12, "the number 12"],
+    ["x", 'the string "x"'],
+    [[1], "an array"],
+  ])("%s is %s", (value, words) => {
+    expect(describeJson(value)).toBe(words);
   });
 });
