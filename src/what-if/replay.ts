@@ -81,7 +81,7 @@ export async function replay(
   const start = snapshot ? snapshot.at : object.createdAt;
   const snapSeq = snapshot ? snapshot.seq : 0;
   const memory: JsonObject = first && (snapshot || first.seq === 0) ? foldJournal([first]) : {};
-  const survey = await surveyDecisions(history, start, snapSeq, budget, snapshot ? (snapshot.seed ?? null) : null);
+  const survey = await surveyDecisions(history, start, snapSeq, budget, snapshot !== null, snapshot?.seed ?? null);
   // Not one decision after the start is kept, yet the object took some: retention pruned them
   // all, and there is nothing left to compare the candidate with up to the last of them.
   const last = object.lastDecisionId === null ? null : idTime(object.lastDecisionId);
@@ -213,8 +213,9 @@ interface Survey {
   /** Whether a decision after the start is kept. */
   seenAfter: boolean;
   /**
-   * Whether a decision at or before the start is kept. Retention deletes an object's oldest
-   * decisions first, so then none after the start is gone, and everything is compared.
+   * Whether a decision at or before the start (a snapshot's) is kept. Retention deletes an
+   * object's oldest decisions first, so then none after the start is gone, and everything is
+   * compared.
    */
   seenBefore: boolean;
   until: number;
@@ -239,6 +240,7 @@ async function surveyDecisions(
   start: number,
   snapSeq: number,
   budget: ReplayBudget,
+  fromSnapshot: boolean,
   snapshotSeed: LifecycleSeed | null,
 ): Promise<Survey> {
   const survey: Survey = {
@@ -260,7 +262,10 @@ async function surveyDecisions(
     await budget.step();
     survey.until = Math.max(survey.until, d.at);
     const after = isAfter(d, start, snapSeq);
-    if (!after) survey.seenBefore = true;
+    // From a snapshot, the decisions not after it are the oldest: while one is kept, none after
+    // it is gone. From the creation, a decision in its millisecond is not after the start but
+    // comes after the creation's own, which may be gone.
+    if (!after && fromSnapshot) survey.seenBefore = true;
     if (!after && snapshotSeed === null) {
       beforeStart.push(d);
       if (beforeStart.length >= FOLD) {

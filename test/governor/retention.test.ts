@@ -141,6 +141,25 @@ describe("replay over pruned history", () => {
     expect(replay.differences).toEqual([]);
   });
 
+  test("without a snapshot, a decision kept from the creation's millisecond does not hide a pruned creation", async () => {
+    s = await makeServices({ store: new LibsqlStore({ url: ":memory:" }) });
+    const g = s.governor;
+    await g.putObject("w", { policy: "queue-worker" });
+    await g.putObject("w", { policy: "on-demand" }); // the same millisecond: a manual decision on memory version 0
+    await s.advance(60_000);
+    await g.postFacts("w", { n: 1 });
+    await s.advance(60_000);
+    await g.postFacts("w", { n: 2 });
+    const all = await g.listDecisions("w", 100);
+    expect(all.map((d) => d.trigger.kind).reverse()).toEqual(["create", "manual", "facts", "facts"]);
+    // Only the creation's decision goes; the journal is kept whole (no snapshot).
+    await new Retention(s.store, s.clock, { ...keepAll, decisionsPerObject: all.length - 1 }).runOnce();
+    const onDemand = JSON.parse(readFileSync(join(RULES_DIR, "on-demand.json"), "utf8")) as unknown;
+    const replay = await s.whatIf.replay("w", onDemand);
+    expect(replay.differences).toEqual([]);
+    expect(replay.comparedFrom).toBe(new Date(all.at(-3)!.at).toISOString()); // the first fact
+  });
+
   test("after the journal alone is compacted (no decision pruned), everything after the snapshot is compared", async () => {
     /** A candidate that differs: an hourly schedule, and dormancy whenever `n` is 1. */
     const candidate = () => {
