@@ -78,8 +78,9 @@ export class ObjectTable {
   listed(row: ObjectRecord, filter: { state?: string | undefined; policy?: string | undefined }): ObjectRecord {
     const hot = this.peek(row.id);
     if (hot === undefined) return row;
-    if (filter.state !== undefined && hot.state !== filter.state) return row;
-    if (filter.policy !== undefined && hot.policy !== filter.policy) return row;
+    // An empty filter is none, as the stores read it.
+    if (filter.state && hot.state !== filter.state) return row;
+    if (filter.policy && hot.policy !== filter.policy) return row;
     return hot;
   }
 

@@ -3,7 +3,7 @@
 // replaced. Whichever is shown, every item of a filtered listing matches its filter.
 
 import { afterEach, describe, expect, test } from "vitest";
-import type { CommitBatch } from "../../src/core/store.ts";
+import type { CommitBatch, ObjectQuery } from "../../src/core/store.ts";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
@@ -20,6 +20,13 @@ class LateAnswerStore extends MemoryStore {
     await super.commit(batches);
     this.durable++;
     if (this.hold) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  /** While set, a listing's rows, once read, wait for it. */
+  listGate: Promise<void> | null = null;
+  override async listObjects(q: ObjectQuery) {
+    const rows = await super.listObjects(q);
+    if (this.listGate) await this.listGate;
+    return rows;
   }
   release() {
     this.hold = false;
@@ -64,6 +71,20 @@ describe("a filtered listing while a commit is durable but not yet answered", ()
     await facts;
     expect(waking.items.map((o) => `${o.id}:${o.state}`)).toEqual(["w:waking"]);
     expect(dormant.items).toEqual([]);
+  });
+
+  test("a row read before a commit shows the newer hot copy; an empty filter is none, as the stores read it", async () => {
+    const { store, g } = await world();
+    let open!: () => void;
+    store.listGate = new Promise<void>((resolve) => (open = resolve));
+    const unfiltered = g.listObjects({ limit: 10 });
+    const emptyPolicy = g.listObjects({ policy: "", limit: 10 });
+    await new Promise((r) => setImmediate(r));
+    await g.postFacts("w", { queue: { depth: 1 } }); // committed and answered: the hot copy is waking
+    store.listGate = null;
+    open();
+    for (const page of [await unfiltered, await emptyPolicy])
+      expect(page.items.map((o) => `${o.id}:${o.state}`)).toEqual(["w:waking"]);
   });
 
   test("usage of one policy counts an object moved to it under that policy", async () => {
