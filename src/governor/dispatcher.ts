@@ -97,14 +97,21 @@ export class Dispatcher {
   /**
    * The object was bound to other compute: the action in flight, sent to the old binding, is
    * detached (its answer moves nothing), and those queued, decided for the old binding, are
-   * dropped. Returns those dropped, for the caller to record as superseded.
+   * dropped. Returns those dropped, for the caller to record as superseded, and `undo`, for a
+   * rebind that failed before it was recorded: the action in flight is the object's again, and
+   * those dropped are queued again. Call both inside the mailbox.
    */
-  detach(objectId: string): ActionRecord[] {
+  detach(objectId: string): { dropped: ActionRecord[]; undo: () => void } {
     const lane = this.lanes.get(objectId);
-    if (!lane) return [];
+    if (!lane) return { dropped: [], undo: () => {} };
     const dropped = lane.queue.slice();
+    const inFlight = lane.current;
     this.forget(objectId);
-    return dropped;
+    const undo = () => {
+      if (inFlight !== null && lane.forgotten === inFlight) lane.forgotten = null;
+      this.enqueue(dropped);
+    };
+    return { dropped, undo };
   }
 
   forget(objectId: string): void {

@@ -189,7 +189,6 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         crashLoops.forget(id);
       },
       rebound: (id) => this.dispatcher.detach(id),
-      requeue: (actions) => this.dispatcher.enqueue(actions),
       superseded: (actions, at) => this.events.superseded(actions, at),
       counts: () => census.counts(),
     });

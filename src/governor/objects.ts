@@ -29,12 +29,11 @@ export interface ObjectsDeps {
   /** Told when an object is gone, so that nothing keeps state for it. */
   forgotten: (id: string) => void;
   /**
-   * The object was bound to other compute: the action in flight to the old binding is detached,
-   * and those queued for it are returned (dropped, to be recorded as superseded).
+   * The object is being bound to other compute: the action in flight to the old binding is
+   * detached, and those queued for it are returned (dropped, to be recorded as superseded),
+   * with `undo` for a rebind that fails before it is recorded.
    */
-  rebound: (id: string) => ActionRecord[];
-  /** Queues again actions `rebound` dropped, when the commit that would supersede them failed. */
-  requeue: (actions: ActionRecord[]) => void;
+  rebound: (id: string) => { dropped: ActionRecord[]; undo: () => void };
   /** Tells watchers that these actions were superseded (after the commit that records it). */
   superseded: (actions: readonly ActionRecord[], at: number) => void;
   /** About how many objects there are of each policy in each state (the census). */
@@ -77,40 +76,44 @@ export class Objects {
       const rebound =
         input.substrate !== undefined &&
         (substrate.driver !== existing.substrate.driver || !jsonEqual(substrate.config, existing.substrate.config));
-      const dropped = rebound ? this.d.rebound(id) : [];
-      if (rebound) await this.release(existing, "stop");
-      // Its compute was stopped: an object that was awake (or on its way to sleep) is dormant
-      // now, and is evaluated at once, so that its policy may wake it on the new binding.
-      const stopped = rebound && existing.state !== "dormant" && existing.state !== "failed";
-      const updated: ObjectRecord = {
-        ...existing,
-        ...(stopped ? enter(existing, "dormant", now) : {}),
-        policy: policy.name,
-        // What was observed belongs to the old binding.
-        substrate: rebound
-          ? { driver: substrate.driver, config: substrate.config, observed: null }
-          : existing.substrate,
-        updatedAt: now,
-      };
-      const repolicied = existing.policy !== policy.name;
-      if (dropped.length > 0 || (!repolicied && !stopped)) {
-        try {
+      const detached = rebound ? this.d.rebound(id) : { dropped: [], undo: () => {} };
+      let recorded = false;
+      try {
+        if (rebound) await this.release(existing, "stop");
+        // Its compute was stopped: an object that was awake (or on its way to sleep) is dormant
+        // now, and is evaluated at once, so that its policy may wake it on the new binding.
+        const stopped = rebound && existing.state !== "dormant" && existing.state !== "failed";
+        const updated: ObjectRecord = {
+          ...existing,
+          ...(stopped ? enter(existing, "dormant", now) : {}),
+          policy: policy.name,
+          // What was observed belongs to the old binding.
+          substrate: rebound
+            ? { driver: substrate.driver, config: substrate.config, observed: null }
+            : existing.substrate,
+          updatedAt: now,
+        };
+        const repolicied = existing.policy !== policy.name;
+        const { dropped } = detached;
+        if (dropped.length > 0 || (!repolicied && !stopped)) {
           await table.commit({ ...emptyBatch(updated), supersede: dropped.map((a) => a.id) });
-        } catch (e) {
-          // Not superseded after all (their rows are still pending): queued as before, so that
-          // they are sent, or dropped and recorded by the rebind when it is tried again.
-          this.d.requeue(dropped);
-          throw e;
+          recorded = true;
+          this.d.superseded(dropped, now);
+          if (!repolicied && !stopped) return { created: false, object: updated };
         }
-        this.d.superseded(dropped, now);
-        if (!repolicied && !stopped) return { created: false, object: updated };
+        // A new policy governs from now on: evaluate at once, as an operator would expect.
+        const done = await this.d.arrival.run(updated, policy, {
+          trigger: { kind: "manual", name: repolicied ? "policy-changed" : "rebound" },
+          at: now,
+        });
+        return { created: false, object: done.object };
+      } catch (e) {
+        // The rebind is not recorded (the old compute may be stopped, or not): the old binding's
+        // actions are the object's again, their rows still pending. The one in flight reports
+        // as before; those queued are sent, or dropped and recorded by the rebind tried again.
+        if (!recorded) detached.undo();
+        throw e;
       }
-      // A new policy governs from now on: evaluate at once, as an operator would expect.
-      const done = await this.d.arrival.run(updated, policy, {
-        trigger: { kind: "manual", name: repolicied ? "policy-changed" : "rebound" },
-        at: now,
-      });
-      return { created: false, object: done.object };
     });
   }
 

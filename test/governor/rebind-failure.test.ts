@@ -1,11 +1,18 @@
-// A rebind (PUT with another binding) drops the actions queued for the old binding and records
-// them as superseded in its commit. When that commit fails, nothing was recorded: the actions
-// are queued again, so that they are not left pending for good with nothing to send them.
+// A rebind (PUT with another binding) detaches the action in flight to the old binding, drops
+// those queued for it and records them as superseded in its commit. When the rebind fails
+// before that (the old compute would not stop, or the commit failed), nothing was recorded:
+// the actions are the object's again, so that none is left pending for good with nothing to
+// send it, and the object does not wait for good for an answer that moves nothing.
 
 import { afterEach, describe, expect, test } from "vitest";
 import type { CommitBatch } from "../../src/core/store.ts";
+import { Governor } from "../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
-import { makeServices, type TestServices } from "../helpers/services.ts";
+import type { DriverTarget, Release } from "../../src/substrate/driver.ts";
+import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
+import { makeServices, RULES_DIR, START, type TestServices } from "../helpers/services.ts";
 
 class FailingStore extends MemoryStore {
   fail = false;
@@ -15,10 +22,22 @@ class FailingStore extends MemoryStore {
   }
 }
 
+/** A simulated driver whose release (the rebind's stop of the old compute) fails while `refuse`. */
+class StubbornDriver extends SimulatedDriver {
+  refuse = false;
+  override async release(t: DriverTarget, mode: Release): Promise<void> {
+    if (this.refuse) throw new Error("API unreachable");
+    return super.release(t, mode);
+  }
+}
+
 let s: TestServices | null = null;
+let governor: Governor | null = null;
 afterEach(async () => {
   await s?.close();
   s = null;
+  await governor?.close();
+  governor = null;
 });
 
 const slow = { driver: "simulated", config: { startMs: 60_000, stopMs: 60_000 } };
@@ -54,5 +73,43 @@ describe("a rebind whose commit fails", () => {
     store.fail = false;
     await services.governor.putObject("a", other);
     expect((await store.pendingActions()).map((a) => a.id)).not.toContain(queued);
+  });
+});
+
+describe("a rebind whose stop of the old compute fails", () => {
+  test("leaves the queued action queued: it is sent, and the object settles", async () => {
+    const store = new MemoryStore();
+    const clock = new VirtualClock(START);
+    const policies = new PolicyRegistry(() => clock.now());
+    policies.loadDirectory(RULES_DIR);
+    const driver = new StubbornDriver({ clock, random: () => 0.5 });
+    const g = (governor = new Governor({ store, policies, clock, drivers: [driver], random: () => 0.5 }));
+    await g.start();
+    await g.putObject("a", { policy: "on-demand", substrate: slow });
+    await g.postFacts("a", { work: { pending: 1 } });
+    await g.postFacts("a", { work: { pending: 0 } });
+    expect((await store.pendingActions()).map((a) => a.kind)).toEqual(["start", "suspend"]);
+    driver.refuse = true;
+    await expect(g.putObject("a", other)).rejects.toThrow(/could not stop/);
+    driver.refuse = false;
+    await clock.advance(10 * 60_000, () => g.idle());
+    expect(await store.pendingActions()).toEqual([]);
+    expect((await g.getObject("a"))!.state).toBe("dormant");
+  });
+});
+
+describe("a rebind that fails while a start is in flight", () => {
+  test("the start is the object's again: its answer moves the object on, which does not stay waking", async () => {
+    const store = new FailingStore();
+    s = await makeServices({ store });
+    await s.governor.putObject("a", { policy: "on-demand", substrate: slow });
+    await s.governor.postFacts("a", { work: { pending: 1 } }); // waking, the start a minute long
+    store.fail = true;
+    await expect(s.governor.putObject("a", other)).rejects.toThrow("disk full");
+    store.fail = false;
+    await s.advance(60 * 60_000);
+    expect((await s.governor.getObject("a"))!.state).not.toBe("waking");
+    const [start] = (await s.governor.listDecisions("a", 10)).reverse().slice(1, 2);
+    expect(start!.actions.map((a) => `${a.kind}:${a.status}`)).not.toContain("start:superseded");
   });
 });
