@@ -7,7 +7,7 @@ import { isUtf8 } from "node:buffer";
 import type { z } from "zod";
 import { objectIdSchema } from "../contracts/http.ts";
 import { zodProblems } from "../contracts/problems.ts";
-import { prefixProblems } from "../core/errors.ts";
+import { prefixProblems, type Problem } from "../core/errors.ts";
 import { OBJECT_ID_PATTERN } from "../core/object.ts";
 import { checkDocument } from "../core/memory-limits.ts";
 import { HttpProblem, validationProblem } from "./problem.ts";
@@ -37,10 +37,20 @@ export function objectIdParam(c: Context | string): string {
   return check(objectIdSchema, id, "object id", "$.id");
 }
 
-/** The query string validated by `schema`; empty values (`?state=`) count as absent. */
+/**
+ * The query string validated by `schema`; empty values (`?state=`) count as absent. A parameter
+ * given twice is refused rather than read as its first value (`?state=active&state=dormant`
+ * would list the active objects alone, and `?limit=5&limit=abc` pass).
+ */
 export function queryParams<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
   const raw: Record<string, string> = {};
-  for (const [k, v] of Object.entries(c.req.query())) if (v !== "") raw[k] = v;
+  const repeated: Problem[] = [];
+  for (const [k, vs] of Object.entries(c.req.queries())) {
+    const given = vs.filter((v) => v !== "");
+    if (given.length > 1) repeated.push({ path: `$.query.${k}`, message: `given ${given.length} times; give it once` });
+    else if (given.length === 1) raw[k] = given[0]!;
+  }
+  if (repeated.length > 0) throw validationProblem("invalid query string", repeated);
   return check(schema, raw, "query string", "$.query");
 }
 
