@@ -17,6 +17,8 @@ interface Waiter {
 
 export class GroupCommitter {
   private queue: Waiter[] = [];
+  /** The promises of the batches not yet settled (committed or refused), for `settled`. */
+  private readonly pending = new Set<Promise<void>>();
   private inFlight = 0;
   private scheduled = false;
   private idlers: (() => void)[] = [];
@@ -37,11 +39,27 @@ export class GroupCommitter {
   ) {}
 
   commit(batch: CommitBatch): Promise<void> {
-    return new Promise((resolve, reject) => {
+    const done = new Promise<void>((resolve, reject) => {
       this.queue.push({ batch, resolve, reject });
       if (this.queue.length >= this.eagerBatches && this.inFlight < this.maxInFlight) this.launch();
       else this.schedule();
     });
+    this.pending.add(done);
+    const forget = () => this.pending.delete(done);
+    done.then(forget, forget);
+    return done;
+  }
+
+  /**
+   * Resolves once every batch sent before the call has settled and its caller has gone on (a
+   * turn of the event loop later, so that the decisions they carried are published): a write
+   * that goes to the store another way, with a decision minted after theirs, calls this first,
+   * so that decisions are published in the order of their ids.
+   */
+  async settled(): Promise<void> {
+    if (this.pending.size === 0) return;
+    await Promise.allSettled(this.pending);
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /** A group is forming, committing, or waiting to be sent. */

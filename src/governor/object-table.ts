@@ -161,6 +161,10 @@ export class ObjectTable {
 
   /** Commits an outbox row's change and, with it, the object's (confirmations, failures). */
   async commitAction(update: ActionUpdate): Promise<void> {
+    // A decision (an action's final failure) is published after those minted before it, which
+    // may still be on their way through the group commit: a client resuming the event stream
+    // after this one's id would never see them.
+    if (update.decision) await this.committer.settled();
     await this.store.updateAction(update);
     if (update.object) {
       this.replaced(update.object, update.decision ?? null);
