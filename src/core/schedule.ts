@@ -34,13 +34,57 @@ export function nextTick(schedule: Schedule, after: number): number {
  */
 function computeNextTick(schedule: Schedule, after: number): number {
   const tz = schedule.timezone ?? "UTC";
-  const from = (t: number) =>
-    CronExpressionParser.parse(schedule.cron, { currentDate: new Date(t), tz })
+  const due = parsedNext(schedule.cron, tz, after);
+  // Around a half-hour change (Australia/Lord_Howe) cron-parser can answer a moment that is not
+  // after the one asked from (a tick in the past fires again at once, over and over), or throw
+  // "loop limit exceeded" for a whole day. Then the tick is found in fixed offsets instead.
+  if (!(due > after)) return fixedOffsetNext(schedule.cron, tz, after);
+  const early = parsedNext(schedule.cron, tz, after - GAP_LOOKBACK_MS);
+  return early > after && early < due ? early : due;
+}
+
+/** cron-parser's next tick after `t` in `tz`; NaN where it throws. */
+function parsedNext(cron: string, tz: string, t: number): number {
+  try {
+    return CronExpressionParser.parse(cron, { currentDate: new Date(t), tz })
       .next()
       .getTime();
-  const due = from(after);
-  const early = from(after - GAP_LOOKBACK_MS);
-  return early > after && early < due ? early : due;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * The next tick after `after` where cron-parser fails in the zone itself: the earliest tick,
+ * computed in each fixed offset the zone has over the next days (`UTC+10:30`, `UTC+11`), that
+ * falls at a moment when the zone has that offset. A tick at a local time the change skips is
+ * skipped.
+ */
+function fixedOffsetNext(cron: string, tz: string, after: number): number {
+  let best = Number.NaN;
+  const offsets = new Set([0, 1, 2].map((days) => offsetOf(tz, after + days * 86_400_000)));
+  for (const offset of offsets) {
+    let t = after;
+    for (let tries = 0; tries < 8; tries++) {
+      const due = parsedNext(cron, offset, t);
+      if (!(due > t)) break;
+      if (offsetOf(tz, due) === offset) {
+        if (!(best <= due)) best = due;
+        break;
+      }
+      t = due;
+    }
+  }
+  if (Number.isNaN(best)) throw new Error(`no next tick of "${cron}" in ${tz} after ${new Date(after).toISOString()}`);
+  return best;
+}
+
+/** The zone's offset at `t` as a fixed-offset zone cron-parser reads: `UTC`, `UTC+10:30`. */
+function offsetOf(tz: string, t: number): string {
+  const name = new Intl.DateTimeFormat("en-US", { timeZone: tz, timeZoneName: "longOffset" })
+    .formatToParts(new Date(t))
+    .find((p) => p.type === "timeZoneName")?.value;
+  return name === undefined || name === "GMT" ? "UTC" : name.replace("GMT", "UTC");
 }
 
 /** Longer than any daylight-saving jump (one hour almost everywhere, two at most). */

@@ -70,6 +70,23 @@ describe("nextTick", () => {
     );
   });
 
+  test("around Lord Howe's half-hour fall-back: strictly after the moment, never thrown (cron-parser answers a past tick, or throws)", () => {
+    const hourly = { name: "h", cron: "0 * * * *", timezone: "Australia/Lord_Howe" };
+    const daily = { name: "d", cron: "0 2 * * *", timezone: "Australia/Lord_Howe" };
+    // 2026-04-05 02:00 LHDT (+11, 15:00Z) falls back to 01:30 LHST (+10:30).
+    const at = (iso: string, s: Schedule) => new Date(nextTick(s, Date.parse(iso))).toISOString();
+    expect(at("2026-04-04T13:30:00Z", hourly)).toBe("2026-04-04T14:00:00.000Z"); // 01:00 LHDT
+    for (const moment of [
+      "2026-04-04T14:00:00Z",
+      "2026-04-04T14:00:01Z",
+      "2026-04-04T14:29:59Z",
+      "2026-04-04T15:00:00Z",
+    ])
+      expect(at(moment, hourly)).toBe("2026-04-04T15:30:00.000Z"); // 02:00 LHST
+    expect(at("2026-04-03T16:00:00Z", daily)).toBe("2026-04-04T15:30:00.000Z");
+    expect(at("2026-04-04T16:00:00Z", daily)).toBe("2026-04-05T15:30:00.000Z");
+  });
+
   test("is strictly after the moment asked, even at a tick", () => {
     const s = schedules[0]!;
     const tick = Date.parse("2026-11-30T10:00:00Z");
