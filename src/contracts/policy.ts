@@ -50,6 +50,13 @@ function isTimeZone(tz: string): boolean {
 function cronError(expr: string, tz: string | undefined): string | null {
   const fields = expr.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) return `cron takes 5 fields, or 6 with seconds first (got ${fields})`;
+  // cron-parser reads `H` as a value it picks at random on every parse: a schedule's ticks
+  // would move each time it is armed again.
+  const hashed = expr
+    .trim()
+    .split(/\s+/)
+    .some((field) => field.split(",").some((item) => /^h(?:$|[/(])/i.test(item)));
+  if (hashed) return "`H` (a value picked at random) is not allowed: write the values";
   try {
     CronExpressionParser.parse(expr, { strict: false, ...(tz ? { tz } : {}) });
     return null;

@@ -136,6 +136,18 @@ describe("validatePolicy", () => {
       "invalid cron expression",
     ],
     [
+      "cron with H (a value cron-parser picks at random on every parse)",
+      (d) => void (d.schedules = [{ name: "sweep", cron: "H H * * *" }]),
+      "$.schedules[0].cron",
+      "`H` (a value picked at random) is not allowed",
+    ],
+    [
+      "cron with H in a step and a list",
+      (d) => void (d.schedules = [{ name: "sweep", cron: "0 1,h/4 * * *" }]),
+      "$.schedules[0].cron",
+      "`H` (a value picked at random) is not allowed",
+    ],
+    [
       "unknown time zone",
       (d) => void (d.schedules = [{ name: "sweep", cron: "*/5 * * * *", timezone: "Mars/Olympus_Mons" }]),
       "$.schedules[0].timezone",
@@ -506,4 +518,26 @@ describe("timer names an event may not use", () => {
     ])
       expect(validatePolicy(doc(event, [{ name: "report", cron: "0 0 1 1 *" }])).valid).toBe(true);
   });
+});
+
+describe("cron names", () => {
+  test.each(["0 9 * * THU", "0 9 * * thu,sun", "0 0 1 JAN *", "0 9 * * MON-FRI"])(
+    "%s (names with an H in them, not H itself) is valid",
+    (cron) => {
+      const doc = {
+        name: "p",
+        version: "1",
+        schedules: [{ name: "report", cron }],
+        rules: [
+          {
+            name: "r",
+            conditions: { all: [{ fact: "state", operator: "equal", value: "x" }] },
+            event: { type: "wake" },
+          },
+        ],
+      };
+      const v = validatePolicy(doc);
+      if (!v.valid) expect.fail(JSON.stringify(v.errors));
+    },
+  );
 });
