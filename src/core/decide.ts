@@ -8,7 +8,7 @@ import { enter, transition } from "./lifecycle.ts";
 import { mergeChecked, type MemoryLimits } from "./memory-limits.ts";
 import { withDefaults } from "./merge-patch.ts";
 import { resolve } from "./resolve.ts";
-import { cronTimerOps } from "./schedule.ts";
+import { cronTimerOps, nextTick, type Schedule } from "./schedule.ts";
 import { applyTimerOps } from "./timers.ts";
 import type { ActionKind, Decision, JsonObject, ObjectRecord, TimerOp, Trigger } from "./types.ts";
 
@@ -18,6 +18,11 @@ export interface Arrival {
   at: number;
   /** A JSON Merge Patch for memory (`facts` trigger). */
   patch?: JsonObject;
+  /**
+   * The object's policy changed: a pending tick of a schedule of the same name moves to the new
+   * schedule's next tick (otherwise the old policy's tick would fire once more).
+   */
+  resyncSchedules?: boolean;
 }
 
 export interface DecideDeps {
@@ -88,7 +93,8 @@ export async function decide(
     minDormantMs: policy.minDormantMs,
   });
   const resolved = applyTimerOps(timers, resolution.timerOps);
-  const timerOps = [...resolution.timerOps, ...cronTimerOps(policy.schedules, resolved, now)];
+  const resync = arrival.resyncSchedules ? (s: Schedule) => nextTick(s, now) : undefined;
+  const timerOps = [...resolution.timerOps, ...cronTimerOps(policy.schedules, resolved, now, resync)];
   // The store must also forget the timer that fired, unless this decision set it again.
   const storeOps: TimerOp[] =
     fired && !timerOps.some((op) => op.name === fired.name)

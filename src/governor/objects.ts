@@ -105,6 +105,7 @@ export class Objects {
         const done = await this.d.arrival.run(updated, policy, {
           trigger: { kind: "manual", name: repolicied ? "policy-changed" : "rebound" },
           at: now,
+          ...(repolicied ? { resyncSchedules: true } : {}),
         });
         return { created: false, object: done.object };
       } catch (e) {
