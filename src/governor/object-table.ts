@@ -64,6 +64,11 @@ export class ObjectTable {
    */
   private readonly taken = new Map<string, ObjectRecord>();
 
+  /** Whether a task is queued or running in the object's mailbox (its hot copy may be about to change). */
+  working(id: string): boolean {
+    return this.mailboxes.depth(id) > 0;
+  }
+
   /** The object's hot copy, if it is in memory; reads nothing. */
   peek(id: string): ObjectRecord | undefined {
     return this.awake.get(id) ?? this.dormant.get(id);

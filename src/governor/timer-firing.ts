@@ -129,9 +129,15 @@ export class TimerFiring {
     for (let after: string | undefined; ;) {
       const page = await store.listObjects({ policy: policy.name, after, limit: ARM_PAGE });
       for (const row of page) {
+        // Skipped when its timers already agree, unless its mailbox is working: a tick being
+        // evaluated there under the old schedules would then set the old cron's next tick.
         const current = table.peek(row.id) ?? row;
         const before = fresh();
-        if (cronTimerOps(policy.schedules, current.timers, before.at, before.next).length === 0) continue;
+        if (
+          !table.working(row.id) &&
+          cronTimerOps(policy.schedules, current.timers, before.at, before.next).length === 0
+        )
+          continue;
         await table.run(row.id, async () => {
           const object = await table.take(row.id);
           if (!object || object.policy !== policy.name) return;
