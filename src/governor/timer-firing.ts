@@ -5,7 +5,7 @@ import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { VigilError } from "../core/errors.ts";
 import { cronTimerOps, nextTicksFrom } from "../core/schedule.ts";
-import { applyTimerOps } from "../core/timers.ts";
+import { applyTimerOps, LATE_AFTER_MS } from "../core/timers.ts";
 import type { ObjectRecord, Timer, TimerOp, Trigger } from "../core/types.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
 import type { GovernorEvents } from "./events.ts";
@@ -28,6 +28,12 @@ export interface TimerFiringDeps {
 export class TimerFiring {
   /** Policies whose armed schedules were forgotten (see rearmOnLoad) since they were last armed. */
   private readonly unarmed = new Set<string>();
+  /**
+   * Timers put off while their policy was not loaded, by object and name, with the time they
+   * were first due: they fire late (their row's due time was moved on). Kept in memory only: after
+   * a restart the first round fires late anyway.
+   */
+  private readonly postponed = new Map<string, { firstDue: number; putOffTo: number }>();
 
   constructor(private readonly d: TimerFiringDeps) {}
 
@@ -47,6 +53,11 @@ export class TimerFiring {
         // a hold's end, a dwell's, an author's) would be lost: it waits for the policy instead.
         return timer.kind === "cron" ? this.consume(object, name, why) : this.postpone(object, timer, why);
       }
+      const key = `${objectId}\u0000${name}`;
+      const putOff = this.postponed.get(key);
+      this.postponed.delete(key);
+      // The timer put off, not one set again since.
+      if (putOff && putOff.putOffTo === timer.dueAt && now - putOff.firstDue > LATE_AFTER_MS) late = true;
       const trigger: Trigger = late ? { kind: "timer", name, late: true } : { kind: "timer", name };
       try {
         await this.d.arrival.run(object, policy, { trigger, at: now });
@@ -85,6 +96,12 @@ export class TimerFiring {
     const ops: TimerOp[] = [{ name: timer.name, op: "set", dueAt: now + UNLOADED_RETRY_MS, kind: timer.kind }];
     const updated = { ...object, timers: applyTimerOps(object.timers, ops), updatedAt: now };
     await this.d.table.commit({ ...emptyBatch(updated), timerOps: ops });
+    const key = `${object.id}\u0000${timer.name}`;
+    const before = this.postponed.get(key);
+    const firstDue = before?.putOffTo === timer.dueAt ? before.firstDue : timer.dueAt;
+    this.postponed.delete(key);
+    if (this.postponed.size >= POSTPONED_MAX) this.postponed.delete(this.postponed.keys().next().value!);
+    this.postponed.set(key, { firstDue, putOffTo: now + UNLOADED_RETRY_MS });
     this.d.onError(new Error(`${why}; timer put off by a minute`), `timer ${timer.name} of ${object.id}`);
   }
 
@@ -163,3 +180,5 @@ export class TimerFiring {
 const ARM_PAGE = 500;
 /** How long a timer whose policy is not loaded waits before it is tried again. */
 const UNLOADED_RETRY_MS = 60_000;
+/** The most postponed timers remembered (those of deleted objects are never fired). */
+const POSTPONED_MAX = 100_000;

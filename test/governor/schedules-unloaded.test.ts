@@ -3,7 +3,7 @@
 // back every object of it is armed again; any other timer waits for the policy. One store,
 // three servers in turn, on a virtual clock.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
@@ -21,14 +21,15 @@ afterAll(() => rmSync(empty, { recursive: true, force: true }));
 function world() {
   const store = new MemoryStore();
   const clock = new VirtualClock(START);
+  let policies = new PolicyRegistry(() => clock.now());
   const boot = async (dir: string) => {
-    const policies = new PolicyRegistry(() => clock.now());
+    policies = new PolicyRegistry(() => clock.now());
     policies.loadDirectory(dir);
     const g = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock, random: () => 0.5 });
     await g.start();
     return g;
   };
-  return { store, clock, boot };
+  return { store, clock, boot, policies: () => policies };
 }
 
 test("cron ticks used up while the policy was missing come back with the policy", async () => {
@@ -85,5 +86,27 @@ test("any other timer that falls due while the policy is missing waits for it, a
   await clock.advance(2 * 60_000, () => g.idle());
   const [last] = await g.listDecisions("r1", 10);
   expect(last).toMatchObject({ trigger: { kind: "timer", name: "wake" }, outcome: "wake" });
+  await g.close();
+});
+
+test("a timer put off while its policy was missing fires late when the policy comes back without a restart", async () => {
+  const { store, clock, boot, policies } = world();
+  let g = await boot(RULES_DIR);
+  await g.putObject("r1", { policy: "nightly-report" });
+  await g.postFacts("r1", { report: { requested: true } });
+  await clock.advance(10_000, () => g.idle());
+  await g.postFacts("r1", { report: { requested: false, status: "sent" } });
+  await clock.advance(10_000, () => g.idle());
+  const alarm = (await store.getObject("r1"))!.timers.find((t) => t.name === "wake")!;
+  await g.close();
+  clock.jumpTo(alarm.dueAt + 3 * 3_600_000); // down three hours past the alarm
+  g = await boot(empty);
+  await clock.advance(1000, () => g.idle()); // put off: its row's due time moves on
+  const file = join(RULES_DIR, "nightly-report.json");
+  expect(policies().loadText(readFileSync(file, "utf8"), file).ok).toBe(true); // back by a reload
+  await g.armSchedules("nightly-report");
+  await clock.advance(2 * 60_000, () => g.idle());
+  const [last] = await g.listDecisions("r1", 1);
+  expect(last!.trigger).toEqual({ kind: "timer", name: "wake", late: true });
   await g.close();
 });
