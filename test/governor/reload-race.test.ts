@@ -7,6 +7,7 @@ import { afterEach, expect, test } from "vitest";
 import type { CommitBatch } from "../../src/core/store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { flush } from "../../src/timers/clock.ts";
+import { scheduledPolicy } from "../helpers/policies.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 
 let s: TestServices | null = null;
@@ -28,18 +29,7 @@ class HookStore extends MemoryStore {
   }
 }
 
-const policy = (version: string, cron: string) => ({
-  name: "p",
-  version,
-  schedules: [{ name: "tick", cron }],
-  rules: [
-    {
-      name: "noop",
-      conditions: { all: [{ fact: "state", operator: "equal", value: "nope" }] },
-      event: { type: "wake" },
-    },
-  ],
-});
+const policy = (version: string, cron: string) => scheduledPolicy({ name: "p", version, cron });
 
 test("a reload changing a cron while that tick is being committed re-arms the object", async () => {
   const store = new HookStore();

@@ -3,6 +3,7 @@
 // (it fired once more, hourly, under a yearly schedule).
 
 import { afterEach, expect, test } from "vitest";
+import { scheduledPolicy } from "../helpers/policies.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 
 let s: TestServices | null = null;
@@ -11,18 +12,7 @@ afterEach(async () => {
   s = null;
 });
 
-const policy = (name: string, cron: string) => ({
-  name,
-  version: "1",
-  schedules: [{ name: "tick", cron }],
-  rules: [
-    {
-      name: "noop",
-      conditions: { all: [{ fact: "state", operator: "equal", value: "nope" }] },
-      event: { type: "wake" },
-    },
-  ],
-});
+const policy = (name: string, cron: string) => scheduledPolicy({ name, cron });
 
 test("a same-named schedule's pending tick moves to the new policy's next tick", async () => {
   s = await makeServices({ start: Date.parse("2026-01-01T00:00:00Z") });

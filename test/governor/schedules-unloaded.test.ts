@@ -59,22 +59,27 @@ test("cron ticks used up while the policy was missing come back with the policy"
   await g.close();
 });
 
-test("any other timer that falls due while the policy is missing waits for it, and fires once it is back", async () => {
-  const { store, clock, boot } = world();
-  let g = await boot(RULES_DIR);
-  // nightly-report: once the report is sent, dormancy with its own alarm an hour on.
+/** nightly-report's object r1, its report sent: dormant with its own alarm an hour on (the server closed). */
+async function reportSentWithAlarm({ store, clock, boot }: ReturnType<typeof world>) {
+  const g = await boot(RULES_DIR);
   await g.putObject("r1", { policy: "nightly-report" });
   await g.postFacts("r1", { report: { requested: true } });
   await clock.advance(10_000, () => g.idle());
   await g.postFacts("r1", { report: { requested: false, status: "sent" } });
   await clock.advance(10_000, () => g.idle());
-  const alarm = (await store.getObject("r1"))!.timers.find((t) => t.name === "wake")!;
-  expect(alarm).toMatchObject({ kind: "wake" });
   await g.close();
+  return (await store.getObject("r1"))!.timers.find((t) => t.name === "wake")!;
+}
+
+test("any other timer that falls due while the policy is missing waits for it, and fires once it is back", async () => {
+  const w = world();
+  const { store, clock, boot } = w;
+  const alarm = await reportSentWithAlarm(w);
+  expect(alarm).toMatchObject({ kind: "wake" });
 
   // Up without the policy past the alarm: it is not used up, only put off.
   clock.jumpTo(alarm.dueAt + 1000);
-  g = await boot(empty);
+  let g = await boot(empty);
   await clock.advance(1000, () => g.idle());
   const waiting = (await store.getObject("r1"))!.timers.find((t) => t.name === "wake");
   expect(waiting).toMatchObject({ kind: "wake" });
@@ -90,17 +95,11 @@ test("any other timer that falls due while the policy is missing waits for it, a
 });
 
 test("a timer put off while its policy was missing fires late when the policy comes back without a restart", async () => {
-  const { store, clock, boot, policies } = world();
-  let g = await boot(RULES_DIR);
-  await g.putObject("r1", { policy: "nightly-report" });
-  await g.postFacts("r1", { report: { requested: true } });
-  await clock.advance(10_000, () => g.idle());
-  await g.postFacts("r1", { report: { requested: false, status: "sent" } });
-  await clock.advance(10_000, () => g.idle());
-  const alarm = (await store.getObject("r1"))!.timers.find((t) => t.name === "wake")!;
-  await g.close();
+  const w = world();
+  const { clock, boot, policies } = w;
+  const alarm = await reportSentWithAlarm(w);
   clock.jumpTo(alarm.dueAt + 3 * 3_600_000); // down three hours past the alarm
-  g = await boot(empty);
+  const g = await boot(empty);
   await clock.advance(1000, () => g.idle()); // put off: its row's due time moves on
   const file = join(RULES_DIR, "nightly-report.json");
   expect(policies().loadText(readFileSync(file, "utf8"), file).ok).toBe(true); // back by a reload

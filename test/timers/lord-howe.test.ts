@@ -3,6 +3,7 @@
 // an hour, 1,800 times) or threw (the object could not even be created). Each tick fires once.
 
 import { afterEach, expect, test } from "vitest";
+import { scheduledPolicy } from "../helpers/policies.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 
 let s: TestServices | null = null;
@@ -11,18 +12,7 @@ afterEach(async () => {
   s = null;
 });
 
-const policy = (name: string, cron: string) => ({
-  name,
-  version: "1",
-  schedules: [{ name: "t", cron, timezone: "Australia/Lord_Howe" }],
-  rules: [
-    {
-      name: "noop",
-      conditions: { all: [{ fact: "state", operator: "equal", value: "nope" }] },
-      event: { type: "wake" },
-    },
-  ],
-});
+const policy = (name: string, cron: string) => scheduledPolicy({ name, cron, timezone: "Australia/Lord_Howe" });
 
 test("an hourly schedule over the half-hour fall-back fires each tick once, on time", async () => {
   s = await makeServices({ start: Date.parse("2026-04-04T12:30:00Z") });
@@ -45,5 +35,5 @@ test("a daily schedule can be armed the day before the change (cron-parser threw
   s = await makeServices({ start: Date.parse("2026-04-03T16:00:00Z") });
   expect(s.policies.loadText(JSON.stringify(policy("lhd", "0 2 * * *")), "inline/lhd.json").ok).toBe(true);
   const { object } = await s.governor.putObject("o", { policy: "lhd" });
-  expect(object.timers.find((t) => t.name === "t")?.dueAt).toBe(Date.parse("2026-04-04T15:30:00Z"));
+  expect(object.timers.find((t) => t.name === "tick")?.dueAt).toBe(Date.parse("2026-04-04T15:30:00Z"));
 });
