@@ -56,22 +56,26 @@ function parsedNext(cron: string, tz: string, t: number): number {
 
 /**
  * The next tick after `after` where cron-parser fails in the zone itself: the earliest tick,
- * computed in each fixed offset the zone has over the next days (`UTC+10:30`, `UTC+11`), that
- * falls at a moment when the zone has that offset. A tick at a local time the change skips is
- * skipped.
+ * computed in a fixed offset (`UTC+10:30`, `UTC+11`), that falls at a moment when the zone has
+ * that offset; the offsets tried are the zone's now and its own at each tick found in another.
+ * A tick at a local time the change skips is skipped.
  */
 function fixedOffsetNext(cron: string, tz: string, after: number): number {
   let best = Number.NaN;
-  const offsets = new Set([0, 1, 2].map((days) => offsetOf(tz, after + days * 86_400_000)));
-  for (const offset of offsets) {
+  // The offsets to try: the zone's now, and the zone's at each tick found in another offset.
+  const offsets = [offsetOf(tz, after)];
+  for (let i = 0; i < offsets.length && i < 8; i++) {
+    const offset = offsets[i]!;
     let t = after;
     for (let tries = 0; tries < 8; tries++) {
       const due = parsedNext(cron, offset, t);
       if (!(due > t)) break;
-      if (offsetOf(tz, due) === offset) {
+      const there = offsetOf(tz, due);
+      if (there === offset) {
         if (!(best <= due)) best = due;
         break;
       }
+      if (!offsets.includes(there)) offsets.push(there);
       t = due;
     }
   }

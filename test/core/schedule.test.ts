@@ -85,6 +85,9 @@ describe("nextTick", () => {
       expect(at(moment, hourly)).toBe("2026-04-04T15:30:00.000Z"); // 02:00 LHST
     expect(at("2026-04-03T16:00:00Z", daily)).toBe("2026-04-04T15:30:00.000Z");
     expect(at("2026-04-04T16:00:00Z", daily)).toBe("2026-04-05T15:30:00.000Z");
+    // A weekly tick on the day of the change, from days before it (in another offset than now).
+    const weekly = { name: "w", cron: "0 2 * * 0", timezone: "Australia/Lord_Howe" };
+    expect(at("2026-04-02T12:00:00Z", weekly)).toBe("2026-04-04T15:30:00.000Z");
   });
 
   test("is strictly after the moment asked, even at a tick", () => {
