@@ -141,12 +141,12 @@ describe("validatePolicy", () => {
       "$.schedules[0].cron",
       "`H` (a value picked at random) is not allowed",
     ],
-    [
-      "cron with H in a step and a list",
-      (d) => void (d.schedules = [{ name: "sweep", cron: "0 1,h/4 * * *" }]),
+    ...["0 1,h/4 * * *", "0 */H * * *", "0 0 1-H * *"].map((cron): [string, (d: Doc) => void, string, string] => [
+      `cron with H inside a field (${cron})`,
+      (d) => void (d.schedules = [{ name: "sweep", cron }]),
       "$.schedules[0].cron",
       "`H` (a value picked at random) is not allowed",
-    ],
+    ]),
     [
       "unknown time zone",
       (d) => void (d.schedules = [{ name: "sweep", cron: "*/5 * * * *", timezone: "Mars/Olympus_Mons" }]),
