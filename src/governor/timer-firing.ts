@@ -146,11 +146,14 @@ export class TimerFiring {
     for (let after: string | undefined; ;) {
       const page = await store.listObjects({ policy: policy.name, after, limit: ARM_PAGE });
       for (const row of page) {
-        // Skipped when its timers already agree, unless its mailbox is working: a tick being
-        // evaluated there under the old schedules would then set the old cron's next tick.
+        // Skipped when its timers already agree, unless its mailbox is working or a tick of it is
+        // due: a tick being evaluated under the old schedules (or evaluated since this page was
+        // read, for a cold row) sets the old cron's next tick, which only its mailbox sees.
         const current = table.peek(row.id) ?? row;
         const before = fresh();
+        const ticking = current.timers.some((t) => t.kind === "cron" && t.dueAt <= before.at);
         if (
+          !ticking &&
           !table.working(row.id) &&
           cronTimerOps(policy.schedules, current.timers, before.at, before.next).length === 0
         )
