@@ -10,15 +10,18 @@
 import type { CommitBatch, Store } from "../core/store.ts";
 
 interface Waiter {
-  batch: CommitBatch;
+  /** A batch to commit with others, or else `job`. */
+  batch: CommitBatch | null;
+  /** A write the store makes another way, run alone in the commit order (see `run`). */
+  job?: () => Promise<void>;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
 
 export class GroupCommitter {
   private queue: Waiter[] = [];
-  /** The promises of the batches not yet settled (committed or refused), for `settled`. */
-  private readonly pending = new Set<Promise<void>>();
+  /** A job is running: nothing else is sent until it is done. */
+  private exclusive = false;
   private inFlight = 0;
   private scheduled = false;
   private idlers: (() => void)[] = [];
@@ -39,27 +42,25 @@ export class GroupCommitter {
   ) {}
 
   commit(batch: CommitBatch): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       this.queue.push({ batch, resolve, reject });
       if (this.queue.length >= this.eagerBatches && this.inFlight < this.maxInFlight) this.launch();
       else this.schedule();
     });
-    this.pending.add(done);
-    const forget = () => this.pending.delete(done);
-    done.then(forget, forget);
-    return done;
   }
 
   /**
-   * Resolves once every batch sent before the call has settled and its caller has gone on (a
-   * turn of the event loop later, so that the decisions they carried are published): a write
-   * that goes to the store another way, with a decision minted after theirs, calls this first,
-   * so that decisions are published in the order of their ids.
+   * Runs `job`, a write the store makes another way (an action's final failure, with its
+   * decision), in the commit order: once every batch sent before it is committed and its caller
+   * has gone on (published its decision), and before any batch sent after it. A job that
+   * publishes a decision does so inside `job`, so that decisions are published in the order of
+   * their ids, which a client resuming the event stream after an id relies on.
    */
-  async settled(): Promise<void> {
-    if (this.pending.size === 0) return;
-    await Promise.allSettled(this.pending);
-    await new Promise<void>((resolve) => setImmediate(resolve));
+  run(job: () => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ batch: null, job, resolve, reject });
+      this.schedule();
+    });
   }
 
   /** A group is forming, committing, or waiting to be sent. */
@@ -89,8 +90,24 @@ export class GroupCommitter {
   }
 
   private launch(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const group = this.queue.splice(0, this.maxBatches);
+    while (!this.exclusive && this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const head = this.queue[0]!;
+      if (head.job) {
+        // Alone, after the groups before it: the end of the last one launches it.
+        if (this.inFlight > 0) return;
+        this.queue.shift();
+        this.exclusive = true;
+        this.inFlight++;
+        void this.runJob(head).finally(() => {
+          this.exclusive = false;
+          this.inFlight--;
+          this.schedule();
+          this.wakeIfIdle();
+        });
+        return;
+      }
+      const job = this.queue.findIndex((w) => w.job !== undefined);
+      const group = this.queue.splice(0, job === -1 ? this.maxBatches : Math.min(job, this.maxBatches));
       this.inFlight++;
       void this.send(group).finally(() => {
         this.inFlight--;
@@ -100,9 +117,22 @@ export class GroupCommitter {
     }
   }
 
+  private async runJob(w: Waiter): Promise<void> {
+    // A turn of the event loop first: the callers of the groups before it publish their
+    // decisions in the microtasks that follow their commits.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    try {
+      await w.job!();
+    } catch (e) {
+      w.reject(e);
+      return;
+    }
+    w.resolve();
+  }
+
   private async send(group: Waiter[]): Promise<void> {
     try {
-      await this.store.commit(group.map((w) => w.batch));
+      await this.store.commit(group.map((w) => w.batch!));
     } catch (e) {
       if (group.length === 1) group[0]!.reject(e);
       else await this.oneByOne(group);
@@ -127,7 +157,7 @@ export class GroupCommitter {
   private async oneByOne(group: Waiter[]): Promise<void> {
     for (const w of group) {
       try {
-        await this.store.commit([w.batch]);
+        await this.store.commit([w.batch!]);
       } catch (e) {
         w.reject(e);
         continue;

@@ -165,16 +165,21 @@ export class ObjectTable {
   }
 
   /** Commits an outbox row's change and, with it, the object's (confirmations, failures). */
-  async commitAction(update: ActionUpdate): Promise<void> {
-    // A decision (an action's final failure) is published after those minted before it, which
-    // may still be on their way through the group commit: a client resuming the event stream
-    // after this one's id would never see them.
-    if (update.decision) await this.committer.settled();
-    await this.store.updateAction(update);
-    if (update.object) {
-      this.replaced(update.object, update.decision ?? null);
-      this.keep(update.object);
-    }
+  async commitAction(update: ActionUpdate, publish?: () => void): Promise<void> {
+    const write = async () => {
+      await this.store.updateAction(update);
+      if (update.object) {
+        this.replaced(update.object, update.decision ?? null);
+        this.keep(update.object);
+      }
+      publish?.();
+    };
+    // One with a decision (an action's final failure) takes its place in the commit order and
+    // publishes there (`publish`): decisions minted before it may still be on their way through
+    // the group commit, and a client resuming the event stream after its id would never see
+    // them; those minted after it must not be published before it either.
+    if (update.decision) await this.committer.run(write);
+    else await write();
   }
 
   /** Deletes the object and its history from the store and the table. Call in the mailbox. */

@@ -130,9 +130,10 @@ export class SubstrateSync {
       lastDecisionId: decision.id,
       updatedAt: now,
     };
-    await table.commitAction({ ...failed, object: updated, decision });
-    events.emit("action:failed", failed, error);
-    events.emit("decision:recorded", decision);
+    await table.commitAction({ ...failed, object: updated, decision }, () => {
+      events.emit("action:failed", failed, error);
+      events.emit("decision:recorded", decision);
+    });
   }
 
   /**

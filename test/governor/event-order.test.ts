@@ -32,7 +32,8 @@ const turns = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
 
-test("a final action failure is published after a decision minted before it and still committing", async () => {
+/** x's start fails for good a second after its fact; y and z are plain; `published` in order. */
+async function world() {
   const clock = new VirtualClock(START);
   const store = new BusyDisk();
   const policies = new PolicyRegistry(() => clock.now());
@@ -44,24 +45,51 @@ test("a final action failure is published after a decision minted before it and 
   const failing = { driver: "simulated", config: { startMs: 1000, failRate: 1 } };
   await g.putObject("x", { policy: "queue-worker", substrate: failing });
   await g.putObject("y", { policy: "queue-worker" });
+  await g.putObject("z", { policy: "queue-worker" });
   await g.postFacts("x", { queue: { depth: 1 } }); // x's start fails, finally, in a second
   const published: Decision[] = [];
   g.events.on("decision:recorded", (d) => published.push(d));
+  let release = () => {};
+  const busy = () => (store.hold = new Promise<void>((resolve) => (release = resolve)));
+  const free = () => {
+    store.hold = null;
+    release();
+  };
+  return { g, clock, published, busy, free };
+}
 
-  let release!: () => void;
-  store.hold = new Promise<void>((resolve) => (release = resolve));
+test("a final action failure is published after a decision minted before it and still committing", async () => {
+  const { g, clock, published, busy, free } = await world();
+  busy();
   const posted = g.postFacts("y", { queue: { depth: 1 } }); // its decision waits for the disk
   await turns(20);
   await clock.advance(1000, () => turns(20)); // x's start fails: its decision is minted now
   await turns(20);
-  store.hold = null;
-  release();
+  free();
   const y = (await posted).decision;
   await clock.advance(10, () => g.idle());
 
   const failure = published.find((d) => d.objectId === "x" && d.toState === "failed");
   expect(failure, JSON.stringify(published.map((d) => [d.objectId, d.trigger.kind, d.toState]))).toBeDefined();
   expect(y.id < failure!.id).toBe(true);
+  const ids = published.map((d) => d.id);
+  expect(ids).toEqual([...ids].sort());
+});
+
+test("and before a decision minted after it", async () => {
+  const { g, clock, published, busy, free } = await world();
+  busy();
+  const y = g.postFacts("y", { queue: { depth: 1 } }); // minted before x's failure
+  await turns(20);
+  await clock.advance(1000, () => turns(20)); // x's failure is minted, and waits its turn
+  await turns(20);
+  const z = g.postFacts("z", { queue: { depth: 1 } }); // minted after it
+  await turns(20);
+  free();
+  await y;
+  await z;
+  await clock.advance(10, () => g.idle());
+  expect(published.map((d) => d.objectId)).toEqual(["y", "x", "z"]);
   const ids = published.map((d) => d.id);
   expect(ids).toEqual([...ids].sort());
 });
