@@ -53,9 +53,9 @@ const CRON_NAMES = new Set("jan feb mar apr may jun jul aug sep oct nov dec sun 
 function cronError(expr: string, tz: string | undefined): string | null {
   const fields = expr.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) return `cron takes 5 fields, or 6 with seconds first (got ${fields})`;
-  // cron-parser reads `H` as a value it picks at random on every parse: a schedule's ticks
-  // would move each time it is armed again.
-  // Anywhere in a field (`*/H`, `1-H`), once the month and day names (`THU`) are taken out.
+  // cron-parser reads `H`, anywhere in a field (`*/H`, `1-H`), as a value it picks at random on
+  // every parse: a schedule's ticks would move each time it is armed again. The month and day
+  // names (`THU`) are taken out first.
   const hashed = /h/i.test(expr.replace(/[a-z]{3}/gi, (w) => (CRON_NAMES.has(w.toLowerCase()) ? "" : w)));
   if (hashed) return "`H` (a value picked at random) is not allowed: write the values";
   try {

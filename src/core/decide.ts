@@ -8,7 +8,7 @@ import { enter, transition } from "./lifecycle.ts";
 import { mergeChecked, type MemoryLimits } from "./memory-limits.ts";
 import { withDefaults } from "./merge-patch.ts";
 import { resolve } from "./resolve.ts";
-import { cronTimerOps, nextTick, type Schedule } from "./schedule.ts";
+import { cronTimerOps, nextTicksFrom } from "./schedule.ts";
 import { applyTimerOps } from "./timers.ts";
 import type { ActionKind, Decision, JsonObject, ObjectRecord, TimerOp, Trigger } from "./types.ts";
 
@@ -93,7 +93,7 @@ export async function decide(
     minDormantMs: policy.minDormantMs,
   });
   const resolved = applyTimerOps(timers, resolution.timerOps);
-  const resync = arrival.resyncSchedules ? (s: Schedule) => nextTick(s, now) : undefined;
+  const resync = arrival.resyncSchedules ? nextTicksFrom(now) : undefined;
   const timerOps = [...resolution.timerOps, ...cronTimerOps(policy.schedules, resolved, now, resync)];
   // The store must also forget the timer that fired, unless this decision set it again.
   const storeOps: TimerOp[] =

@@ -53,7 +53,7 @@ export class TimerFiring {
         // a hold's end, a dwell's, an author's) would be lost: it waits for the policy instead.
         return timer.kind === "cron" ? this.consume(object, name, why) : this.postpone(object, timer, why);
       }
-      const key = `${objectId}\u0000${name}`;
+      const key = postponedKey(objectId, name);
       const putOff = this.postponed.get(key);
       this.postponed.delete(key);
       // The timer put off, not one set again since.
@@ -93,15 +93,16 @@ export class TimerFiring {
   /** Moves a timer whose policy is not loaded on by a minute, so that it fires once the policy is back. */
   private async postpone(object: ObjectRecord, timer: Timer, why: string): Promise<void> {
     const now = this.d.clock.now();
-    const ops: TimerOp[] = [{ name: timer.name, op: "set", dueAt: now + UNLOADED_RETRY_MS, kind: timer.kind }];
+    const putOffTo = now + UNLOADED_RETRY_MS;
+    const ops: TimerOp[] = [{ name: timer.name, op: "set", dueAt: putOffTo, kind: timer.kind }];
     const updated = { ...object, timers: applyTimerOps(object.timers, ops), updatedAt: now };
     await this.d.table.commit({ ...emptyBatch(updated), timerOps: ops });
-    const key = `${object.id}\u0000${timer.name}`;
+    const key = postponedKey(object.id, timer.name);
     const before = this.postponed.get(key);
     const firstDue = before?.putOffTo === timer.dueAt ? before.firstDue : timer.dueAt;
     this.postponed.delete(key);
     if (this.postponed.size >= POSTPONED_MAX) this.postponed.delete(this.postponed.keys().next().value!);
-    this.postponed.set(key, { firstDue, putOffTo: now + UNLOADED_RETRY_MS });
+    this.postponed.set(key, { firstDue, putOffTo });
     this.d.onError(new Error(`${why}; timer put off by a minute`), `timer ${timer.name} of ${object.id}`);
   }
 
@@ -185,3 +186,4 @@ const ARM_PAGE = 500;
 const UNLOADED_RETRY_MS = 60_000;
 /** The most postponed timers remembered (those of deleted objects are never fired). */
 const POSTPONED_MAX = 100_000;
+const postponedKey = (objectId: string, name: string) => `${objectId}\u0000${name}`;
