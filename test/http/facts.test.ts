@@ -2,7 +2,7 @@
 // which each item fails alone.
 
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { expectProblem, setup, type Harness } from "./harness.ts";
+import { expectProblem, nested, setup, type Harness } from "./harness.ts";
 
 let h: Harness;
 beforeEach(async () => {
@@ -11,9 +11,6 @@ beforeEach(async () => {
   await h.services.governor.putObject("w2", { policy: "queue-worker" });
 });
 afterEach(() => h.close());
-
-/** `{a: {a: ... 1}}`, `depth` objects deep. */
-const nested = (depth: number): unknown => (depth === 0 ? 1 : { a: nested(depth - 1) });
 
 const post = (id: string, body: unknown, headers: Record<string, string> = {}) =>
   h.call("POST", `/v1/objects/${id}/facts`, { json: body, headers });

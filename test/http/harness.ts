@@ -82,6 +82,9 @@ export async function setup(
 }
 
 /** The example policy document, for validate and dry-run tests. */
+/** `{a: {a: ... 1}}`, `depth` objects deep. */
+export const nested = (depth: number): unknown => (depth === 0 ? 1 : { a: nested(depth - 1) });
+
 export function queueWorkerPolicy(): any {
   return JSON.parse(readFileSync(join(RULES_DIR, "queue-worker.json"), "utf8"));
 }

@@ -4,7 +4,7 @@
 // `Prefer` is read as RFC 7240 writes it.
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { Retention } from "../../src/governor/retention.ts";
-import { setup, type Harness } from "./harness.ts";
+import { nested, setup, type Harness } from "./harness.ts";
 
 let h: Harness;
 beforeEach(async () => {
@@ -15,7 +15,6 @@ beforeEach(async () => {
 afterEach(() => h.close());
 
 const memoryOf = async (id: string) => (await h.call("GET", `/v1/objects/${id}`)).body;
-const nested = (depth: number): unknown => (depth === 0 ? 1 : { a: nested(depth - 1) });
 const ev = (o: Record<string, unknown> = {}) => ({
   specversion: "1.0",
   id: "e1",
