@@ -53,6 +53,8 @@ export class Dispatcher {
   /** Lanes waiting on a driver call. */
   private sending = 0;
   private closed = false;
+  /** Queues but sends nothing (see `hold`). */
+  private held = false;
 
   constructor(
     private readonly clock: Clock,
@@ -137,6 +139,21 @@ export class Dispatcher {
     return n;
   }
 
+  /**
+   * Queues without sending until `release`: a server's start queues the pending actions it
+   * reads from the store before the drivers re-adopt their compute, so that an evaluation the
+   * adoption brings sees them (and can supersede them) and nothing reaches a driver that does
+   * not yet know its compute.
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
+    for (const [objectId, lane] of this.lanes) this.pump(objectId, lane);
+  }
+
   close(): void {
     this.closed = true;
     for (const lane of this.lanes.values()) {
@@ -153,7 +170,7 @@ export class Dispatcher {
   }
 
   private pump(objectId: string, lane: Lane): void {
-    if (lane.running || lane.wait || this.closed) return;
+    if (lane.running || lane.wait || this.closed || this.held) return;
     lane.running = true;
     const run = this.run(objectId, lane).finally(() => {
       lane.running = false;

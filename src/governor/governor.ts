@@ -207,10 +207,13 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     // The census counts from here: nothing has been committed yet, and every commit from now
     // on reaches it (see governor/metrics.ts).
     this.census.reset(await this.store.countObjects());
-    // Drivers whose compute outlives the server re-adopt it first, so that a pending stop
-    // reaches a driver that knows the process.
-    await this.substrate.adoptAll();
+    // Drivers whose compute outlives the server re-adopt it before anything is sent, so that
+    // a pending stop reaches a driver that knows the process; the pending actions are queued
+    // first, so that an evaluation the adoption brings finds them (and supersedes them).
+    this.dispatcher.hold();
     this.dispatcher.enqueue(await this.store.pendingActions());
+    await this.substrate.adoptAll();
+    this.dispatcher.release();
     await this.timers.armSchedules();
     await this.scheduler.start();
     this.started = true;

@@ -222,10 +222,12 @@ export class SubstrateSync {
       events.emit("substrate:observed", objectId, observation);
       const now = this.d.clock.now();
       const follows = observedState(observation.status);
-      // Waking and running, or sleeping and suspended/stopped, is the pending action's
-      // business: its confirmation moves the state.
+      // Waking and running, or sleeping whatever the compute does, is the pending action's
+      // business: its confirmation moves the state. (A sleeping object seen running, as when a
+      // restart adopts a process its stop had not yet ended, is about to be stopped: moving it
+      // to active would evaluate it again, and the stop's confirmation leaves active as it is.)
       const underway =
-        (follows === "active" && object.state === "waking") || (follows === "dormant" && object.state === "sleeping");
+        (follows === "active" && object.state === "waking") || (follows !== null && object.state === "sleeping");
       // A failed object stays failed until a fact or a timer wakes it: observing it (at a
       // restart, by reconciliation) must not restart a crash loop.
       const moved = follows !== null && follows !== object.state && !underway && object.state !== "failed";

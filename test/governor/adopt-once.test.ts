@@ -1,0 +1,98 @@
+// At a restart, an object whose compute died while the server was down is adopted as stopped and
+// evaluated; the action that evaluation decides is committed pending, and the server's start
+// also dispatches every pending action it reads from the store. The action must go to the
+// driver once, not once from the evaluation and again from the store.
+
+import { afterEach, expect, test } from "vitest";
+import { Governor } from "../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { ProcessDriver } from "../../src/substrate/process/driver.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
+
+const pids: number[] = [];
+const governors: Governor[] = [];
+afterEach(async () => {
+  for (const g of governors.splice(0)) await g.close().catch(() => {});
+  for (const pid of pids.splice(0)) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+});
+
+const policy = {
+  name: "worker",
+  version: "1",
+  rules: [
+    {
+      name: "work",
+      conditions: { all: [{ fact: "memory", path: "$.work", operator: "greaterThan", value: 0 }] },
+      event: { type: "wake" },
+    },
+  ],
+};
+
+/** A started governor; `before` sees it before its start (listeners for what the start does). */
+async function make(
+  store: MemoryStore,
+  clock: VirtualClock,
+  before: (g: Governor) => void = () => {},
+): Promise<Governor> {
+  const policies = new PolicyRegistry();
+  const r = policies.loadText(JSON.stringify(policy), "inline/worker.json");
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  const g = new Governor({ store, policies, clock, drivers: [new ProcessDriver({ clock })] });
+  governors.push(g);
+  before(g);
+  await g.start();
+  return g;
+}
+
+test("an action decided by a restart's adoption is dispatched once", async () => {
+  const clock = new VirtualClock("2026-01-01T00:00:00Z");
+  const store = new MemoryStore();
+  const g1 = await make(store, clock);
+  await g1.putObject("w1", {
+    policy: "worker",
+    substrate: { driver: "process", config: { command: "sleep", args: ["1000"] } },
+  });
+  const started = new Promise<void>((r) => g1.events.on("action:confirmed", (a) => a.kind === "start" && r()));
+  await g1.postFacts("w1", { work: 1 });
+  await started;
+  const pid = (await g1.getObject("w1"))!.substrate.observed!.pid as number;
+  pids.push(pid);
+
+  // The server stops (its processes outlive it), and the compute dies meanwhile.
+  await g1.close();
+  governors.splice(governors.indexOf(g1), 1);
+  process.kill(-pid, "SIGKILL");
+  for (let i = 0; i < 10_000; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      break;
+    }
+    await new Promise<void>((r) => setImmediate(r));
+  }
+
+  const dispatched: string[] = [];
+  const confirmed: string[] = [];
+  const g2 = await make(store, clock, (g) => {
+    g.events.on("action:dispatched", (a) => dispatched.push(a.id));
+    g.events.on("action:confirmed", (a) => confirmed.push(a.id));
+  });
+  for (let i = 0; i < 50 && confirmed.length === 0; i++) {
+    await g2.idle();
+    await clock.advance(100);
+  }
+  const o = (await g2.getObject("w1"))!;
+  pids.push(o.substrate.observed!.pid as number);
+  expect(o.state).toBe("active");
+  const restart = (await g2.listDecisions("w1", 10)).find((d) => d.trigger.kind === "substrate");
+  expect(restart?.actions.map((a) => a.kind)).toEqual(["start"]);
+  expect(dispatched).toEqual([restart!.actions[0]!.id]);
+  expect(confirmed).toEqual([restart!.actions[0]!.id]);
+});
