@@ -113,6 +113,16 @@ export class EventHub {
   }
 }
 
+/**
+ * The connection under a stream (Node's response), when there is one. Ending hono's stream does
+ * not reach a response waiting for a client that does not read (it waits for the socket to
+ * drain): that one is destroyed.
+ */
+export interface Connection {
+  readonly writableNeedDrain: boolean;
+  destroy(): void;
+}
+
 /** The limits of one stream's queue. */
 export interface StreamLimits {
   events: number;
@@ -146,6 +156,7 @@ export class EventStream {
     private readonly clock: Clock,
     private readonly hub: EventHub,
     private readonly filter: EventFilter,
+    private readonly connection?: Connection,
     private readonly limits: StreamLimits = { events: QUEUE_EVENTS, bytes: QUEUE_BYTES },
   ) {
     hub.join(this);
@@ -227,7 +238,10 @@ export class EventStream {
     this.queued.clear();
     this.sentEarly.clear();
     // A client that does not read even that is cut off.
-    this.cutoff = this.clock.setTimeout(() => this.stream.abort(), FINAL_WRITE_MS);
+    this.cutoff = this.clock.setTimeout(() => {
+      this.stream.abort();
+      this.connection?.destroy();
+    }, FINAL_WRITE_MS);
     this.wake?.();
   }
 
@@ -247,6 +261,8 @@ export class EventStream {
   end(): void {
     this.close();
     this.stream.abort();
+    // A client that is reading gets the stream's end; one the server waits for is cut off.
+    if (this.connection?.writableNeedDrain) this.connection.destroy();
   }
 
   private close(): void {

@@ -3,6 +3,7 @@
 // decisions after it are read from the store first). The machinery is in ../sse.ts.
 
 import type { Context, Hono } from "hono";
+import type { ServerResponse } from "node:http";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { objectIdSchema } from "../../contracts/http.ts";
@@ -68,7 +69,9 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps): v
         return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       const hub = eventHub(governor);
       return streamSSE(c, async (sse) => {
-        const stream = new EventStream(sse, governor.clock, hub, filter);
+        // Node's response, when served by Node (c.env of @hono/node-server); not in app.request().
+        const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+        const stream = new EventStream(sse, governor.clock, hub, filter, outgoing);
         try {
           await stream.run(
             resume !== undefined && types.has("decision") ? backlog(governor, resume, q.objectId) : undefined,

@@ -1,0 +1,87 @@
+// README (Following decisions live): "A client that falls further behind gets a last
+// `event: overflow` and the stream ends ... A client that does not read even that is
+// disconnected after 15 s." Over a real socket, the cut-off (sse.ts overflow(): stream.abort()
+// after FINAL_WRITE_MS) only cancels the hono side of the stream; @hono/node-server is parked
+// waiting for the socket's 'drain' and never learns the body ended, so the HTTP response is
+// never ended and the connection is never closed: it stays open as long as the client keeps it.
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import net, { type AddressInfo } from "node:net";
+import { afterEach, expect, test } from "vitest";
+import { httpServer } from "../../src/http/node-server.ts";
+import { endEventStreams, eventHub, FINAL_WRITE_MS } from "../../src/http/sse.ts";
+import { doors } from "./harness.ts";
+
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
+});
+
+async function stuckClient() {
+  const d = await doors([], 1 << 20);
+  const responses: ServerResponse[] = [];
+  const server: Server = httpServer((req: IncomingMessage, res: ServerResponse) => {
+    responses.push(res);
+    if (!d.fast(req, res)) void d.hono(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  const client = net.connect(port, "127.0.0.1");
+  cleanup.push(async () => {
+    client.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    await d.services.close();
+  });
+  let head = "";
+  await new Promise<void>((resolve) => {
+    client.on("connect", () => client.write("GET /v1/events?types=decision HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"));
+    const onData = (b: Buffer) => {
+      head += b.toString();
+      if (head.includes(": connected")) {
+        client.off("data", onData);
+        // From here on the client reads nothing.
+        client.pause();
+        resolve();
+      }
+    };
+    client.on("data", onData);
+  });
+  const g = d.services.governor;
+  await g.putObject("w", { policy: "queue-worker", memory: { pad: "x".repeat(4000) } });
+  return { d, g, hub: eventHub(g), res: responses[0]! };
+}
+
+/** Whether the response's connection closes (false if it is still open after 5 s: the defect). */
+const closedSoon = (res: ServerResponse): Promise<boolean> =>
+  res.closed
+    ? Promise.resolve(true)
+    : new Promise((resolve) => {
+        const guard = setTimeout(() => resolve(false), 5000);
+        res.once("close", () => {
+          clearTimeout(guard);
+          resolve(true);
+        });
+      });
+
+test("at shutdown a stream whose client is not reading ends at once too (its connection closes)", async () => {
+  const { g, hub, res } = await stuckClient();
+  // Enough decisions that the socket's buffers are full (the server waits for the client), not
+  // so many that the stream's own queue overflows.
+  for (let i = 0; !res.writableNeedDrain && i < 200_000; i++) await g.postFacts("w", { n: i });
+  for (let i = 0; i < 10; i++) await g.postFacts("w", { n: -i });
+  expect(hub.size).toBe(1);
+  endEventStreams(g);
+  expect(hub.size).toBe(0);
+  expect(await closedSoon(res), "the stream ended, but its connection stays open (the drain waits for it)").toBe(true);
+});
+
+test("a client that reads nothing, dropped with overflow, is disconnected 15 s (of the server's clock) later", async () => {
+  const { d, g, hub, res } = await stuckClient();
+  expect(hub.size).toBe(1);
+  // Decisions until the socket's buffers are full and the stream's queue overflows.
+  for (let i = 0; hub.size > 0 && i < 200_000; i++) await g.postFacts("w", { n: i });
+  expect(hub.size).toBe(0);
+  // The client does not read even the overflow event: 15 s later it is cut off.
+  await d.services.advance(FINAL_WRITE_MS + 1);
+  expect(await closedSoon(res), "the server still holds the connection of a client it dropped").toBe(true);
+});
