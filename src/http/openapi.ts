@@ -15,7 +15,8 @@ type Schema = z.ZodType;
 type Reply = {
   description: string;
   schema?: Schema;
-  media?: string;
+  /** The reply's media types: default application/json with a schema; text without one. */
+  media?: string | string[];
   headers?: Record<string, { description: string }>;
 };
 
@@ -71,6 +72,17 @@ function parameters(where: "query" | "path", shape: Record<string, Schema | null
   });
 }
 
+/** A reply's `content`: its schema under each media type, or text; none for a reply without a body. */
+function replyContent(reply: Reply): { content?: Record<string, unknown> } {
+  const media = typeof reply.media === "string" ? [reply.media] : reply.media;
+  if (reply.schema) {
+    const schema = resolver(reply.schema);
+    return { content: Object.fromEntries((media ?? ["application/json"]).map((m) => [m, { schema }])) };
+  }
+  if (!media) return {};
+  return { content: Object.fromEntries(media.map((m) => [m, { schema: { type: "string" } }])) };
+}
+
 /** The route's description for the document; a middleware that does nothing at run time. */
 export function operation(op: Operation): MiddlewareHandler {
   const responses: Record<string, unknown> = {};
@@ -78,7 +90,7 @@ export function operation(op: Operation): MiddlewareHandler {
     responses[status] = {
       description: reply.description,
       ...(reply.headers ? { headers: reply.headers } : {}),
-      ...(reply.schema ? { content: { [reply.media ?? "application/json"]: { schema: resolver(reply.schema) } } } : {}),
+      ...replyContent(reply),
     };
   }
   for (const [status, description] of Object.entries(problems(op)))
@@ -146,7 +158,7 @@ export function openApiRoutes(app: Hono): void {
       summary: "This document",
       tag: "operator",
       scope: null,
-      replies: { 200: { description: "The OpenAPI 3.1 document" } },
+      replies: { 200: { description: "The OpenAPI 3.1 document", schema: z.record(z.string(), z.unknown()) } },
     }),
     async (c) => {
       // Generated once, on first request: the routes do not change while the server runs.

@@ -61,6 +61,22 @@ describe("the document", () => {
       }
   });
 
+  test("gives every success reply with a body its media type (text ones too)", async () => {
+    const doc = await document();
+    for (const [path, ops] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(ops))
+        for (const [status, reply] of Object.entries(op.responses)) {
+          if (!status.startsWith("2") || status === "204") continue;
+          expect(Object.keys(reply.content ?? {}).length, `${method} ${path} ${status}`).toBeGreaterThan(0);
+        }
+    const media = (path: string) => Object.keys(doc.paths[path]!.get!.responses["200"]!.content ?? {});
+    expect(media("/v1/events")).toEqual(["text/event-stream"]);
+    expect(media("/ui")).toEqual(["text/html"]);
+    expect(media("/ui/objects/{id}/timeline.svg")).toEqual(["image/svg+xml"]);
+    expect(media("/ui/assets/{name}")).toEqual(["text/javascript", "text/css"]);
+    expect(media("/openapi.json")).toEqual(["application/json"]);
+  });
+
   test("is served by /docs as an HTML reference that reads /openapi.json", async () => {
     const res = await h.app.request("/docs");
     expect(res.status).toBe(200);

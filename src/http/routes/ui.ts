@@ -106,7 +106,7 @@ export function uiRoutes(app: Hono, { governor, auth }: RouteDeps): void {
       scope: null,
       params: { name: z.enum(ASSET_NAMES).describe("The file's name") },
       replies: {
-        200: { description: "The file (text/javascript or text/css)" },
+        200: { description: "The file", media: ["text/javascript", "text/css"] },
         304: { description: "Not modified since the ETag given in If-None-Match" },
       },
       problems: { 404: "no such file" },
