@@ -118,19 +118,31 @@ const TICK_STEPS = [1, 2, 5, 10, 15, 30]
     [1, 2, 7, 14, 30].map((d) => d * 86_400_000),
   );
 
-/** Ticks for an axis over [from, to]: round UTC times, at most about eight. */
+const DAY = 86_400_000;
+
+/** A step of whole days for a span past the steps above: 60, 90 or 180 days, or 1, 2, 5, 10... years of 365. */
+function longStep(span: number): number {
+  for (const d of [60, 90, 180]) if (span / (d * DAY) <= 8) return d * DAY;
+  let years = 1;
+  for (let i = 0; span / (years * 365 * DAY) > 8; i++) years *= i % 3 === 1 ? 2.5 : 2;
+  return years * 365 * DAY;
+}
+
+/** Ticks for an axis over [from, to]: round UTC times, at most about eight, however long the span. */
 export function timeTicks(from: number, to: number): { at: number; label: string }[] {
   const span = Math.max(1, to - from);
-  const step = TICK_STEPS.find((s) => span / s <= 8) ?? TICK_STEPS[TICK_STEPS.length - 1]!;
+  const step = TICK_STEPS.find((s) => span / s <= 8) ?? longStep(span);
   const iso = (t: number) => new Date(t).toISOString();
   const label = (t: number) =>
     step < 60_000
       ? iso(t).slice(11, 19)
-      : step >= 86_400_000
-        ? iso(t).slice(5, 10)
-        : span > 86_400_000
-          ? `${iso(t).slice(5, 10)} ${iso(t).slice(11, 16)}`
-          : iso(t).slice(11, 16);
+      : step > 30 * DAY
+        ? iso(t).slice(0, 10)
+        : step >= DAY
+          ? iso(t).slice(5, 10)
+          : span > 86_400_000
+            ? `${iso(t).slice(5, 10)} ${iso(t).slice(11, 16)}`
+            : iso(t).slice(11, 16);
   const out: { at: number; label: string }[] = [];
   for (let t = Math.ceil(from / step) * step; t <= to; t += step) out.push({ at: t, label: label(t) });
   return out;

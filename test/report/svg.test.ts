@@ -143,6 +143,17 @@ describe("timeTicks", () => {
     expect(ticks.map((t) => t.label)).toEqual(labels);
     expect(ticks.length).toBeLessThanOrEqual(9);
   });
+
+  test.each([
+    ["2025-01-01T00:00:00Z", "2026-07-01T00:00:00Z"],
+    ["2016-03-01T00:00:00Z", "2026-03-01T00:00:00Z"],
+    ["0000-01-01T00:00:00Z", "2026-03-01T00:00:00Z"],
+  ])("from %s to %s: a few ticks however long the span, labelled with their year", (from, to) => {
+    const ticks = timeTicks(Date.parse(from), Date.parse(to));
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    expect(ticks.length).toBeLessThanOrEqual(9);
+    for (const t of ticks) expect(t.label).toBe(new Date(t.at).toISOString().slice(0, 10));
+  });
 });
 
 describe("renderWaitHistogram", () => {

@@ -120,4 +120,19 @@ describe("GET /ui/objects/{id}/timeline.svg", () => {
     await expectProblem(await h.call("GET", "/ui/objects/worker-1/timeline.svg?to=yesterday"), 422, "validation");
     await expectProblem(await h.call("GET", "/ui/objects/nobody/timeline.svg"), 404, "not-found");
   });
+
+  test.each(["2016-03-01T00:00:00Z", "0000-01-01T00:00:00Z"])(
+    "from=%s: however long the window, the axis keeps to a few labels and the picture stays small",
+    async (from) => {
+      h = await setup();
+      await seed(h.services);
+      const res = await get(`/ui/objects/worker-1/timeline.svg?from=${from}`);
+      expect(res.status).toBe(200);
+      const svg = await res.text();
+      const labels = [...svg.matchAll(/<text [^>]*fill="#374151">([^<]*)<\/text>/g)].filter((m) => m[1] !== "UTC");
+      expect(labels.length).toBeGreaterThanOrEqual(3);
+      expect(labels.length).toBeLessThanOrEqual(9);
+      expect(svg.length).toBeLessThan(64 * 1024);
+    },
+  );
 });
