@@ -87,6 +87,13 @@ export function targetOf(command: CommandName, flags: { url?: string; token?: st
   if (url.protocol !== "http:" && url.protocol !== "https:")
     throw usageError(command, `--url "${raw}" must be an http:// or https:// URL`);
   const token = flags.token ?? (io.env.VIGIL_TOKEN || undefined);
+  // What an Authorization header can carry, once fetch has trimmed the ends as it does; else
+  // fetch refuses it before connecting, which would read as a server that cannot be reached.
+  if (token !== undefined && /[^\t\x20-\x7e\x80-\xff]/.test(token.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "")))
+    throw usageError(
+      command,
+      `the token (${flags.token !== undefined ? "--token" : "VIGIL_TOKEN"}) holds a line break or a character an HTTP header cannot carry`,
+    );
   return { url: url.href.replace(/\/+$/, ""), token };
 }
 

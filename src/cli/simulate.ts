@@ -123,7 +123,7 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
   const workload = v.traffic !== undefined ? readTraffic(v.traffic) : await readRecorded(v.db!, objects);
 
   const result = await simulate({ registry, policies, workload, latencies, autostopMs, until });
-  out(v.json ? `${JSON.stringify(toJson(result), null, 2)}\n` : formatTable(result));
+  // The report first: a failure prints nothing on stdout.
   if (v.report !== undefined) {
     const text = /\.html$/i.test(v.report) ? reportHtml(result, sample) : reportSvg(result, sample);
     try {
@@ -132,6 +132,7 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
       throw new Usage(`cannot write ${v.report}: ${(e as Error).message}`);
     }
   }
+  out(v.json ? `${JSON.stringify(toJson(result), null, 2)}\n` : formatTable(result));
   return 0;
 }
 

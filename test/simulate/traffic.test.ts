@@ -84,4 +84,20 @@ describe("vigil simulate: bad traffic", () => {
     expect(code).toBe(2);
     expect(err.join("")).toMatch(/cannot read .*none\.jsonl/);
   });
+
+  test("a --report that cannot be written is exit 2 with nothing on stdout (not the whole result first)", async () => {
+    const file = join(dir, "good.jsonl");
+    writeFileSync(file, `${GOOD}\n`);
+    const out: string[] = [];
+    const err: string[] = [];
+    const report = join(dir, "no-such-dir", "report.svg");
+    const code = await runSimulate(
+      ["--policy", "queue-worker", "--traffic", file, "--json", "--report", report],
+      (s) => out.push(s),
+      (s) => err.push(s),
+    );
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    expect(err.join("")).toContain(`vigil simulate: cannot write ${report}`);
+  });
 });
