@@ -33,7 +33,12 @@ const window = (dflt: string) =>
 export const configSchema = z.object({
   VIGIL_HOST: z.string().min(1).default("127.0.0.1"),
   VIGIL_PORT: int(8080, 0, 65535),
-  VIGIL_DB_URL: z.string().min(1).default("file:data/vigil.db"),
+  VIGIL_DB_URL: z
+    .string()
+    .min(1)
+    // SQLite opens a private temporary database for an empty file name: every write would be lost.
+    .refine((u) => !/^file:(?:\?|#|$)/.test(u), "a file: URL needs a path, e.g. file:data/vigil.db")
+    .default("file:data/vigil.db"),
   VIGIL_DB_AUTH_TOKEN: z.string().optional(),
   VIGIL_RULES_DIR: z.string().min(1).default("rules"),
   VIGIL_TOKENS: z.string().default(""),
@@ -48,9 +53,13 @@ export const configSchema = z.object({
     .refine((v) => (parseDuration(v) ?? 0) >= 1000, { message: `${DURATION_HELP} of at least PT1S` })
     .default("PT24H"),
   VIGIL_HOT_OBJECTS: int(100_000, 0, 100_000_000),
+  // Past a day a shutdown is hung, not draining (and Node's timers stop at about 24.8 days);
+  // under a second every shutdown would cut what is in flight.
   VIGIL_DRAIN_TIMEOUT: z
     .string()
-    .refine((v) => parseDuration(v) !== null, { message: DURATION_HELP })
+    .refine((v) => (parseDuration(v) ?? 0) >= 1000 && parseDuration(v)! <= 86_400_000, {
+      message: `${DURATION_HELP} from PT1S to P1D`,
+    })
     .default("PT10S"),
   VIGIL_RECONCILE_INTERVAL: z
     .string()
@@ -121,6 +130,20 @@ export function loadConfig(
     throw new Error(`invalid configuration:\n  ${lines.join("\n  ")}`);
   }
   return r.data;
+}
+
+/**
+ * A database URL as logs and messages show it: without the credentials a URL may carry (a
+ * `user:password@`, a query parameter such as libsql's `authToken`).
+ */
+export function shownDbUrl(url: string): string {
+  const [base, query] = [url.replace(/[?#].*$/s, ""), /\?([^#]*)/s.exec(url)?.[1]];
+  const shownBase = base.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1[redacted]@");
+  if (query === undefined) return shownBase;
+  const params = query
+    .split("&")
+    .map((p) => (/^[^=]*(?:auth|token|pass|secret|key)[^=]*=/i.test(p) ? `${p.split("=")[0]}=[redacted]` : p));
+  return `${shownBase}?${params.join("&")}`;
 }
 
 /** True for 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { enabledDrivers, flyApiUrls, isLoopback, type Config, type DriverName } from "./config.ts";
+import { enabledDrivers, flyApiUrls, isLoopback, shownDbUrl, type Config, type DriverName } from "./config.ts";
 import { DEFAULT_LIMITS } from "./core/memory-limits.ts";
 import { Governor } from "./governor/governor.ts";
 import { describeHolder, processAlive } from "./governor/lease.ts";
@@ -256,7 +256,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const url = `http://${host}:${port}`;
     log.info("listening", {
       url,
-      db: config.VIGIL_DB_URL,
+      db: shownDbUrl(config.VIGIL_DB_URL),
       auth: tokens.length > 0 ? "bearer tokens" : "off (loopback only)",
     });
 

@@ -2,8 +2,11 @@
 // without tokens is refused.
 
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { isLoopback, loadConfig } from "../src/config.ts";
+import { isLoopback, loadConfig, shownDbUrl } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
 import { startServer } from "../src/main.ts";
 
@@ -65,8 +68,45 @@ describe("configuration", () => {
     [{ VIGIL_DECISIONS_PER_OBJECT: "+5" }, "VIGIL_DECISIONS_PER_OBJECT"],
     [{ VIGIL_RECONCILE_INTERVAL: "PT0.1S" }, "VIGIL_RECONCILE_INTERVAL"],
     [{ VIGIL_PROCESS_CGROUP: "relative/dir" }, "VIGIL_PROCESS_CGROUP"],
+    // Node's setTimeout fires at once past about 24.8 days: the drain was cut after 1 ms.
+    [{ VIGIL_DRAIN_TIMEOUT: "P30D" }, "VIGIL_DRAIN_TIMEOUT"],
+    [{ VIGIL_DRAIN_TIMEOUT: "PT0S" }, "VIGIL_DRAIN_TIMEOUT"],
+    // An empty file name is a private temporary database: everything acknowledged would be lost.
+    [{ VIGIL_DB_URL: "file:" }, "VIGIL_DB_URL"],
+    [{ VIGIL_DB_URL: "file:?mode=rwc" }, "VIGIL_DB_URL"],
   ])("%j is refused, naming %s", (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`${name}:`));
+  });
+});
+
+describe("shownDbUrl", () => {
+  test.each([
+    ["file:data/vigil.db", "file:data/vigil.db"],
+    ["file:x.db?authToken=SECRET", "file:x.db?authToken=[redacted]"],
+    ["libsql://db.example.io?authToken=SECRET&tls=1", "libsql://db.example.io?authToken=[redacted]&tls=1"],
+    ["http://user:SECRET@db.example.io:8080/x", "http://[redacted]@db.example.io:8080/x"],
+  ])("%s is shown as %s", (url, shown) => {
+    expect(shownDbUrl(url)).toBe(shown);
+  });
+
+  test("the server's listening line carries no database credential", async () => {
+    const lines: string[] = [];
+    const log = createLogger("info", (l) => void lines.push(l));
+    const dir = mkdtempSync(join(tmpdir(), "vigil-config-"));
+    const config = loadConfig({
+      VIGIL_DB_URL: `file:${dir}/x.db?authToken=db-token-not-for-logs`,
+      VIGIL_PORT: "0",
+      VIGIL_RECONCILE_INTERVAL: "off",
+    });
+    const server = await startServer(config, log);
+    try {
+      const listening = lines.find((l) => l.includes('"listening"'));
+      expect(listening).toContain(`"db":"file:${dir}/x.db?authToken=[redacted]"`);
+      expect(lines.join("")).not.toContain("db-token-not-for-logs");
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -4,7 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config.ts";
+import { loadConfig, shownDbUrl } from "../config.ts";
 import { VigilError } from "../core/errors.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
 import { parseJsonText } from "../core/json.ts";
@@ -60,7 +60,7 @@ export async function runReplay(
   if (typeof store === "string") return fail(store);
   try {
     const object = await store.getObject(values.object);
-    if (!object) return fail(`no object "${values.object}" in ${config.VIGIL_DB_URL}`);
+    if (!object) return fail(`no object "${values.object}" in ${shownDbUrl(config.VIGIL_DB_URL)}`);
     const report = await replay(object, readHistory(store, object.id), parsed.value, CLI_LIMITS);
     out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.differenceCount === 0 ? 0 : 1;

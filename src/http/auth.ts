@@ -44,9 +44,13 @@ export function parseTokens(text: string): TokenConfig[] {
     const first = entry.indexOf(":");
     const second = first < 0 ? -1 : entry.indexOf(":", first + 1);
     const name = first < 0 ? entry : entry.slice(0, first);
-    const where = `VIGIL_TOKENS entry ${i + 1}` + (NAME.test(name) ? ` ("${name}")` : "");
+    const token = first < 0 ? "" : entry.slice(first + 1, second < 0 ? undefined : second);
+    // The name is quoted only where a token follows it: in an entry that lacks its name (a
+    // token alone, `<token>:admin`, `<token>:write:facts`) the text before the first colon is
+    // the token, and the message is logged.
+    const named = NAME.test(name) && TOKEN.test(token) && token.length >= MIN_TOKEN_LENGTH;
+    const where = `VIGIL_TOKENS entry ${i + 1}` + (named ? ` ("${name}")` : "");
     if (second < 0) throw new Error(`${where}: expected name:token:scope[+scope...], e.g. ingest:<token>:write:facts`);
-    const token = entry.slice(first + 1, second);
     const scopes = entry.slice(second + 1).split("+");
     if (!NAME.test(name)) throw new Error(`${where}: the name must be 1-64 characters of A-Z a-z 0-9 . _ -`);
     if (!TOKEN.test(token))
