@@ -1,6 +1,7 @@
 // A governor of its own for what-if work: an in-memory store, the simulated substrate
 // confirming at once, and a virtual clock. Fixtures and replay run in one.
 
+import { DEFAULT_LIMITS, type MemoryLimits } from "../core/memory-limits.ts";
 import { emptyBatch } from "../core/store.ts";
 import { setAll } from "../core/timers.ts";
 import type { ObjectRecord } from "../core/types.ts";
@@ -29,13 +30,14 @@ export async function createSandbox(
   start: number,
   seed: ObjectRecord[] = [],
   pace: () => Promise<void> = async () => {},
+  limits: MemoryLimits = DEFAULT_LIMITS,
 ): Promise<Sandbox> {
   const clock = new VirtualClock(start);
   const store = new MemoryStore();
   // A store keeps timers by their operations, not from the object row.
   await store.commit(seed.map((object) => ({ ...emptyBatch(object), timerOps: setAll(object.timers) })));
   const driver = new SimulatedDriver({ clock });
-  const governor = new Governor({ store, policies: registry, clock, drivers: [driver], random: () => 0.5 });
+  const governor = new Governor({ store, policies: registry, clock, drivers: [driver], random: () => 0.5, limits });
   await governor.start();
   const settle = async () => {
     await governor.idle();
