@@ -104,6 +104,16 @@ describe("structured mode", () => {
     expect(reply.body.object.memory).toEqual({ queue: { depth: 3 } });
   });
 
+  // RFC 3339 section 5.6: "T" and "Z" may be lower case; a second may be 60 (a leap second).
+  test.each(["2026-03-01t12:00:00z", "2016-12-31T23:59:60Z", "2026-03-01T12:00:00.123456+05:30"])(
+    "a time of %s is an RFC 3339 timestamp",
+    async (time) => {
+      const reply = await structured(event({ id: `e-${time}`, time }));
+      expect(reply.body.errors ?? []).toEqual([]);
+      expect(reply.status).toBe(200);
+    },
+  );
+
   test("Prefer: return=minimal answers with the decision alone", async () => {
     const reply = await structured(event(), { prefer: "return=minimal" });
     expect(reply.status).toBe(200);
@@ -282,6 +292,8 @@ describe("invalid events are 422s naming the attribute", () => {
     ["binary data", { data: undefined, data_base64: "AAEC" }, "$.data_base64", "binary"],
     ["a datacontenttype that is not JSON", { datacontenttype: "text/plain" }, "$.datacontenttype", "JSON"],
     ["a time that is no timestamp", { time: "yesterday" }, "$.time", "RFC 3339"],
+    ["a time without its offset", { time: "2026-03-01T12:00:00" }, "$.time", "RFC 3339"],
+    ["a time of hour 24", { time: "2026-03-01T24:00:00Z" }, "$.time", "RFC 3339"],
     ["a dataschema that is no URI", { dataschema: "not a uri" }, "$.dataschema", "URI"],
     ["a __proto__ key in data", { data: JSON.parse('{"__proto__":{"x":1}}') }, "$.data.__proto__", "not allowed"],
   ])("structured: %s", async (_label, over, path, message) => {
