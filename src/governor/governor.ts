@@ -181,6 +181,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       store,
       drivers,
       policy,
+      loadedPolicy: compiled,
       clock,
       limits,
       defaultDriver: options.defaultDriver ?? "simulated",

@@ -8,7 +8,9 @@ import { describeJson, isPlainObject, jsonEqual } from "../core/json.ts";
 import { enter } from "../core/lifecycle.ts";
 import { memoryProblems, type MemoryLimits } from "../core/memory-limits.ts";
 import { checkObjectId, newObject } from "../core/object.ts";
+import { cronTimerOps, nextTicksFrom } from "../core/schedule.ts";
 import { emptyBatch, type ActionRecord, type Store } from "../core/store.ts";
+import { applyTimerOps } from "../core/timers.ts";
 import type { JsonObject, ObjectRecord } from "../core/types.ts";
 import type { Driver, Release } from "../substrate/driver.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
@@ -22,6 +24,8 @@ export interface ObjectsDeps {
   drivers: ReadonlyMap<string, Driver>;
   /** The policy by name, or an `invalid` error naming `path`. */
   policy: (name: string, path: string) => CompiledPolicy;
+  /** The version of a policy serving now, if it is loaded. */
+  loadedPolicy: (name: string) => CompiledPolicy | null;
   clock: Clock;
   limits: MemoryLimits;
   /** The driver of objects created without `substrate`. */
@@ -64,7 +68,7 @@ export class Objects {
         if (!input.substrate) this.checkDefaultBinding();
         const record = newObject({ id, policy: policy.name, at: now, memory, substrate });
         const done = await this.d.arrival.run(record, policy, { trigger: { kind: "create" }, at: now });
-        return { created: true, object: done.object };
+        return { created: true, object: await this.followReload(done.object, policy) };
       }
       if (input.memory !== undefined && !jsonEqual(input.memory, existing.memory))
         throw conflict(
@@ -107,7 +111,7 @@ export class Objects {
           at: now,
           ...(repolicied ? { resyncSchedules: true } : {}),
         });
-        return { created: false, object: done.object };
+        return { created: false, object: repolicied ? await this.followReload(done.object, policy) : done.object };
       } catch (e) {
         // The rebind is not recorded (the old compute may be stopped, or not): the old binding's
         // actions are the object's again, their rows still pending. The one in flight reports
@@ -116,6 +120,23 @@ export class Objects {
         throw e;
       }
     });
+  }
+
+  /**
+   * An object just committed under `used` that a reload of its policy may have missed: the
+   * reload's arming lists the policy's objects, and this one was not yet among them (created, or
+   * moved from another policy) while it was evaluated under the version before. It gets the cron
+   * ticks of the version serving now. Call inside the object's mailbox.
+   */
+  private async followReload(object: ObjectRecord, used: CompiledPolicy): Promise<ObjectRecord> {
+    const serving = this.d.loadedPolicy(used.name);
+    if (!serving || serving === used) return object;
+    const now = this.d.clock.now();
+    const ops = cronTimerOps(serving.schedules, object.timers, now, nextTicksFrom(now));
+    if (ops.length === 0) return object;
+    const updated = { ...object, timers: applyTimerOps(object.timers, ops), updatedAt: now };
+    await this.d.table.commit({ ...emptyBatch(updated), timerOps: ops });
+    return updated;
   }
 
   async get(id: string): Promise<ObjectRecord | null> {

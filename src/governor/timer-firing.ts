@@ -34,6 +34,8 @@ export class TimerFiring {
    * a restart the first round fires late anyway.
    */
   private readonly postponed = new Map<string, { firstDue: number; putOffTo: number }>();
+  /** The arming of each policy under way (see armInTurn). */
+  private readonly arming = new Map<string, Promise<number>>();
 
   constructor(private readonly d: TimerFiringDeps) {}
 
@@ -122,11 +124,28 @@ export class TimerFiring {
    */
   async armSchedules(policyName?: string): Promise<number> {
     let changed = 0;
-    for (const name of policyName === undefined ? this.d.loaded() : [policyName]) {
-      const policy = this.d.policy(name);
-      if (policy) changed += await this.armPolicy(policy);
-    }
+    for (const name of policyName === undefined ? this.d.loaded() : [policyName]) changed += await this.armInTurn(name);
     return changed;
+  }
+
+  /**
+   * One arming of a policy at a time, each for the version serving when it begins: two reloads
+   * close together (an edit and its undo) would otherwise arm side by side, the second finding
+   * the schedules it serves still recorded as armed while the first put every object on its own.
+   */
+  private armInTurn(name: string): Promise<number> {
+    const run = (this.arming.get(name) ?? Promise.resolve(0))
+      .catch(() => 0)
+      .then(() => {
+        const policy = this.d.policy(name);
+        return policy ? this.armPolicy(policy) : 0;
+      });
+    this.arming.set(name, run);
+    const forget = () => {
+      if (this.arming.get(name) === run) this.arming.delete(name);
+    };
+    run.then(forget, forget);
+    return run;
   }
 
   private async armPolicy(policy: CompiledPolicy): Promise<number> {
@@ -175,7 +194,9 @@ export class TimerFiring {
       if (page.length < ARM_PAGE) break;
       after = page[page.length - 1]!.id;
     }
-    await store.setArmedSchedules(policy.name, schedules);
+    // Another version loaded meanwhile: its own arming, queued behind this one, records what it
+    // arms for (what this one armed is not what serves).
+    if (this.d.policy(policy.name) === policy) await store.setArmedSchedules(policy.name, schedules);
     return changed;
   }
 }

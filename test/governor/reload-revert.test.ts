@@ -1,0 +1,57 @@
+// Two reloads of one policy file whose armings would overlap: an edit, then its undo, saved
+// while the edit's arming is still walking the objects. The policy that serves is the undone
+// (original) version; the objects must be armed for its schedule, not the edit's (each arming
+// waits for the one before, and arms for the version serving when it begins).
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, expect, test } from "vitest";
+import { PolicyWatcher } from "../../src/governor/policy-watcher.ts";
+import { scheduledPolicy } from "../helpers/policies.ts";
+import { makeServices, type TestServices } from "../helpers/services.ts";
+
+let s: TestServices | null = null;
+let watcher: PolicyWatcher | null = null;
+const dirs: string[] = [];
+afterEach(async () => {
+  watcher?.close();
+  await s?.close();
+  s = null;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+test("an edit and its undo reloaded back to back leave the objects armed for the serving schedule", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-review-rules-"));
+  dirs.push(dir);
+  const file = join(dir, "p.json");
+  const original = scheduledPolicy({ name: "p", version: "1", cron: "*/5 * * * *" });
+  const edit = scheduledPolicy({ name: "p", version: "2", cron: "0 9 * * *" });
+  writeFileSync(file, JSON.stringify(original));
+  s = await makeServices({ start: Date.parse("2026-01-01T00:00:00Z"), rulesDir: dir });
+  watcher = new PolicyWatcher(dir, s.policies, (name) => s!.governor.armSchedules(name), s.clock, {
+    reloaded: () => {},
+  });
+  for (const id of ["a", "b", "c"]) await s.governor.putObject(id, { policy: "p" });
+  const tickOf = async (id: string) =>
+    new Date((await s!.governor.getObject(id))!.timers.find((t) => t.name === "tick")!.dueAt).toISOString();
+  expect(await tickOf("a")).toBe("2026-01-01T00:05:00.000Z");
+
+  // The edit is saved and reloaded; its arming is under way when the undo is saved and reloaded.
+  writeFileSync(file, JSON.stringify(edit));
+  const first = watcher.reload(file);
+  writeFileSync(file, JSON.stringify(original));
+  const second = watcher.reload(file);
+  await Promise.all([first, second]);
+  await s.governor.idle();
+
+  // What serves is the original, every five minutes...
+  expect(s.policies.get("p")!.version).toBe("1");
+  // ...so every object's next tick is 00:05, not the edit's 09:00.
+  expect(await tickOf("a")).toBe("2026-01-01T00:05:00.000Z");
+  expect(await tickOf("c")).toBe("2026-01-01T00:05:00.000Z");
+  let fired = 0;
+  s.governor.events.on("timer:fired", () => fired++);
+  await s.advance(5 * 60_000);
+  expect(fired).toBe(3);
+});
