@@ -133,7 +133,13 @@ export function resolve(input: ResolveInput): Resolution {
       outcome = "none";
     }
   }
-  if ((outcome === "wake" || outcome === "hold-active") && input.state === "dormant" && input.minDormantMs > 0) {
+  // Sleeping counts as dormant, from when the sleep began (as waking counts as active): a wake
+  // while the suspend or stop is in flight is what the dwell is there to hold back.
+  if (
+    (outcome === "wake" || outcome === "hold-active") &&
+    (input.state === "dormant" || input.state === "sleeping") &&
+    input.minDormantMs > 0
+  ) {
     const until = input.stateSince + input.minDormantMs;
     if (until > now) {
       notes.push(
