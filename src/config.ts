@@ -138,7 +138,8 @@ export function loadConfig(
  */
 export function shownDbUrl(url: string): string {
   const [base, query] = [url.replace(/[?#].*$/s, ""), /\?([^#]*)/s.exec(url)?.[1]];
-  const shownBase = base.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1[redacted]@");
+  // Up to the authority's last `@`, as libsql reads it (a password may hold an `@`).
+  const shownBase = base.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, "$1[redacted]@");
   if (query === undefined) return shownBase;
   const params = query
     .split("&")

@@ -85,6 +85,7 @@ describe("shownDbUrl", () => {
     ["file:x.db?authToken=SECRET", "file:x.db?authToken=[redacted]"],
     ["libsql://db.example.io?authToken=SECRET&tls=1", "libsql://db.example.io?authToken=[redacted]&tls=1"],
     ["http://user:SECRET@db.example.io:8080/x", "http://[redacted]@db.example.io:8080/x"],
+    ["libsql://vigil:s3cr@tPassw0rd@db.example.io:8080/x", "libsql://[redacted]@db.example.io:8080/x"],
   ])("%s is shown as %s", (url, shown) => {
     expect(shownDbUrl(url)).toBe(shown);
   });

@@ -194,9 +194,10 @@ export class TimerFiring {
       if (page.length < ARM_PAGE) break;
       after = page[page.length - 1]!.id;
     }
-    // Another version loaded meanwhile: its own arming, queued behind this one, records what it
-    // arms for (what this one armed is not what serves).
-    if (this.d.policy(policy.name) === policy) await store.setArmedSchedules(policy.name, schedules);
+    // Another version loaded meanwhile: what this one armed is not what serves, and the record
+    // may still hold the schedules the new version has (an edit undone during its arming). It is
+    // cleared, so that the arming queued behind this one walks every object again.
+    await store.setArmedSchedules(policy.name, this.d.policy(policy.name) === policy ? schedules : "");
     return changed;
   }
 }

@@ -119,7 +119,8 @@ export class EventHub {
  * drain): that one is destroyed.
  */
 export interface Connection {
-  readonly writableNeedDrain: boolean;
+  /** Bytes Node holds that the socket has not taken: a client that reads takes them at once. */
+  readonly writableLength: number;
   destroy(): void;
 }
 
@@ -261,8 +262,11 @@ export class EventStream {
   end(): void {
     this.close();
     this.stream.abort();
-    // A client that is reading gets the stream's end; one the server waits for is cut off.
-    if (this.connection?.writableNeedDrain) this.connection.destroy();
+    // A client that is reading gets the stream's end. One that is not is cut off: what Node
+    // still holds for it (a few bytes behind full socket buffers are enough) would hold the
+    // response open, and the drain with it. (A reading client caught with bytes in flight loses
+    // at most a frame, and resumes with Last-Event-ID.)
+    if ((this.connection?.writableLength ?? 0) > 0) this.connection!.destroy();
   }
 
   private close(): void {

@@ -1,7 +1,8 @@
 // Two reloads of one policy file whose armings would overlap: an edit, then its undo, saved
-// while the edit's arming is still walking the objects. The policy that serves is the undone
-// (original) version; the objects must be armed for its schedule, not the edit's (each arming
-// waits for the one before, and arms for the version serving when it begins).
+// while the edit's arming is about to walk the objects, or is walking them. The policy that
+// serves is the undone (original) version; the objects must be armed for its schedule, not the
+// edit's (each arming waits for the one before and arms for the version serving when it begins;
+// one that ends with another version serving clears the record, so the next walks them all).
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,4 +55,45 @@ test("an edit and its undo reloaded back to back leave the objects armed for the
   s.governor.events.on("timer:fired", () => fired++);
   await s.advance(5 * 60_000);
   expect(fired).toBe(3);
+});
+
+test("an undo saved while the edit's arming is walking the objects leaves the original schedule in force", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-review-today-"));
+  dirs.push(dir);
+  const file = join(dir, "p.json");
+  const original = scheduledPolicy({ name: "p", version: "1", cron: "*/5 * * * *" });
+  const edit = scheduledPolicy({ name: "p", version: "2", cron: "0 9 * * *" });
+  writeFileSync(file, JSON.stringify(original));
+  s = await makeServices({ start: Date.parse("2026-01-01T00:00:00Z"), rulesDir: dir });
+  watcher = new PolicyWatcher(dir, s.policies, (name) => s!.governor.armSchedules(name), s.clock, {
+    reloaded: () => {},
+  });
+  for (const id of ["a", "b", "c"]) await s.governor.putObject(id, { policy: "p" });
+  const tickOf = async (id: string) =>
+    new Date((await s!.governor.getObject(id))!.timers.find((t) => t.name === "tick")!.dueAt).toISOString();
+  expect(await tickOf("a")).toBe("2026-01-01T00:05:00.000Z");
+
+  // Object b's mailbox is busy (an evaluation under way): the edit's arming waits there.
+  let unblock!: () => void;
+  const blocker = s.governor.exclusive("b", () => new Promise<void>((r) => (unblock = r)));
+  writeFileSync(file, JSON.stringify(edit));
+  const first = watcher.reload(file);
+  // Let the edit's arming begin and reach b.
+  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+  expect(await tickOf("a")).toBe("2026-01-01T09:00:00.000Z"); // the edit's arming is under way
+  // The undo is saved and reloaded meanwhile.
+  writeFileSync(file, JSON.stringify(original));
+  const second = watcher.reload(file);
+  unblock();
+  await blocker;
+  await Promise.all([first, second]);
+  await s.governor.idle();
+
+  expect(s.policies.get("p")!.version).toBe("1");
+  // The original serves: every object's next tick is 00:05, not the edit's 09:00.
+  expect({ a: await tickOf("a"), b: await tickOf("b"), c: await tickOf("c") }).toEqual({
+    a: "2026-01-01T00:05:00.000Z",
+    b: "2026-01-01T00:05:00.000Z",
+    c: "2026-01-01T00:05:00.000Z",
+  });
 });

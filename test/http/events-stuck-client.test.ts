@@ -85,3 +85,23 @@ test("a client that reads nothing, dropped with overflow, is disconnected 15 s (
   await d.services.advance(FINAL_WRITE_MS + 1);
   expect(await closedSoon(res), "the server still holds the connection of a client it dropped").toBe(true);
 });
+
+test("at shutdown a client that stopped reading with less than 16 KiB held back is disconnected too", async () => {
+  const { g, hub, res } = await stuckClient();
+  // Decisions until the socket's buffers are full and Node holds a few bytes back, fewer than its
+  // high-water mark (the last write returned true: writableNeedDrain is false).
+  const turn = () => new Promise<void>((r) => setImmediate(r));
+  let reached = false;
+  for (let i = 0; i < 200_000 && !res.writableNeedDrain; i++) {
+    await g.postFacts("w", { n: i });
+    for (let k = 0; k < 3; k++) await turn();
+    if (res.writableLength > 0 && !res.writableNeedDrain) {
+      reached = true;
+      break;
+    }
+  }
+  expect(reached, "the state under test was reached").toBe(true);
+  endEventStreams(g);
+  expect(hub.size).toBe(0);
+  expect(await closedSoon(res), `the connection stays open (${res.writableLength} bytes held)`).toBe(true);
+});
