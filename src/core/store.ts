@@ -147,7 +147,10 @@ export interface Store {
   nextTimer(): Promise<DueTimer | null>;
   /** Up to `limit` of the oldest decisions taken before `before`, oldest first (what age pruning deletes). */
   oldDecisions(before: number, limit: number): Promise<{ id: string; objectId: string }[]>;
-  /** Deletes these decisions (ids that do not exist are passed over); returns how many ids. */
+  /**
+   * Deletes these decisions (ids that do not exist are passed over), and their actions that are
+   * not pending; returns how many ids.
+   */
   deleteDecisions(ids: readonly string[]): Promise<number>;
   /**
    * Looks at up to `scan` objects in id order after `after` (from the first when null) and

@@ -381,12 +381,23 @@ export class LibsqlStore implements Store {
     this.client.close();
   }
 
-  /** Deletes decisions by id, in statements of a bounded size. */
+  /**
+   * Deletes decisions by id, in statements of a bounded size, with their actions that are done
+   * (a pending one is still to be sent). The actions are found by their objects' index: there is
+   * none by decision.
+   */
   async deleteDecisions(ids: readonly string[]): Promise<number> {
     const statements: InStatement[] = [];
     for (let i = 0; i < ids.length; i += 500) {
       const part = ids.slice(i, i + 500);
-      statements.push({ sql: `DELETE FROM decisions WHERE id IN (${part.map(() => "?").join(", ")})`, args: part });
+      const list = part.map(() => "?").join(", ");
+      statements.push(
+        {
+          sql: `DELETE FROM actions WHERE object_id IN (SELECT object_id FROM decisions WHERE id IN (${list})) AND decision_id IN (${list}) AND status <> 'pending'`,
+          args: [...part, ...part],
+        },
+        { sql: `DELETE FROM decisions WHERE id IN (${list})`, args: part },
+      );
     }
     await this.writer.write(statements);
     return ids.length;

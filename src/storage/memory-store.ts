@@ -254,6 +254,9 @@ export class MemoryStore implements Store {
 
   async deleteDecisions(ids: readonly string[]): Promise<number> {
     for (const id of ids) this.decisions.delete(id);
+    // With their actions that are done (a pending one is still to be sent).
+    const gone = new Set(ids);
+    for (const [k, a] of this.actions) if (gone.has(a.decisionId) && a.status !== "pending") this.actions.delete(k);
     return ids.length;
   }
 
@@ -278,7 +281,7 @@ export class MemoryStore implements Store {
 
   async pruneObjectDecisions(objectId: string, keep: number): Promise<number> {
     const old = this.newestFirst(objectId).slice(keep);
-    for (const d of old) this.decisions.delete(d.id);
+    await this.deleteDecisions(old.map((d) => d.id));
     this.decisionCounts.set(objectId, this.newestFirst(objectId).length);
     return old.length;
   }

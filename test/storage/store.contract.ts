@@ -779,6 +779,37 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         expect((await store.listDecisions("q", 10)).map((d) => d.at)).toEqual([T0 + 4 * HOUR]);
       });
 
+      test("a deleted decision's actions go with it, but one still pending stays to be sent", async () => {
+        const done = { id: "act-done", kind: "start" as const };
+        const pending = { id: "act-pending", kind: "stop" as const };
+        const kept = { id: "act-kept", kind: "start" as const };
+        await store.commit([arrivalBatch(makeObject({ id: "p", updatedAt: T0 }), decId(T0, 0), { actions: [done] })]);
+        await store.commit([
+          arrivalBatch(makeObject({ id: "p", updatedAt: T0 + MINUTE }), decId(T0 + MINUTE, 1), { actions: [pending] }),
+        ]);
+        await store.commit([
+          arrivalBatch(makeObject({ id: "q", updatedAt: T0 + HOUR }), decId(T0 + HOUR, 2), { actions: [kept] }),
+        ]);
+        for (const id of ["act-done", "act-kept"])
+          await store.updateAction({
+            id,
+            status: "confirmed",
+            attempts: 1,
+            nextAttemptAt: T0,
+            lastError: null,
+            updatedAt: T0 + 2 * HOUR,
+          });
+        expect(await store.deleteDecisions([decId(T0, 0), decId(T0 + MINUTE, 1)])).toBe(2);
+        expect(await store.history.decisionOf("act-done")).toBeNull();
+        expect(await store.history.decisionOf("act-pending")).toBe(decId(T0 + MINUTE, 1));
+        expect((await store.pendingActions()).map((a) => a.id)).toEqual(["act-pending"]);
+        expect(await store.history.decisionOf("act-kept")).toBe(decId(T0 + HOUR, 2));
+        // Pruning by count takes them too.
+        await store.commit([arrivalBatch(makeObject({ id: "q", updatedAt: T0 + 3 * HOUR }), decId(T0 + 3 * HOUR, 3))]);
+        expect(await store.pruneObjectDecisions("q", 1)).toBe(1);
+        expect(await store.history.decisionOf("act-kept")).toBeNull();
+      });
+
       test("oldDecisions passes over a decision taken before the cutoff whose id was minted at it: the next run takes it", async () => {
         const id = decId(T0 + 1, 0);
         await store.commit([arrivalBatch(makeObject({ id: "p", updatedAt: T0 }), id, { at: T0 })]);
