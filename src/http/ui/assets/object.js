@@ -322,7 +322,19 @@ void signedIn(async () => {
   renderDecisions();
   renderTimeline();
   await Promise.all([loadUsage(), placeConfirmations()]);
-  stream ??= follow({ objectId: id, types: "decision,action" }, { onEvent, onStatus: showStatus, onDenied: denied });
+  // From the newest decision read: those taken since come first. What moved the object without a
+  // decision (a confirmation) while the page was loading is read again once the stream is live.
+  let live = false;
+  const onStatus = (s) => {
+    showStatus(s);
+    if (s === "live" && !live) refreshSoon();
+    live ||= s === "live";
+  };
+  stream ??= follow(
+    { objectId: id, types: "decision,action" },
+    { onEvent, onStatus, onDenied: denied },
+    model.decisions[0]?.id ?? null,
+  );
 });
 
 $("#older").addEventListener("click", () => void loadOlder());

@@ -106,9 +106,20 @@ function reloadSoon() {
  */
 function couldBeHere(id) {
   const ids = [...shown.keys()];
-  const above = view.cursor === "" || (ids.length > 0 && id > ids[0]);
+  // After the id the cursor stands for (the last of the page before), not this page's first.
+  const above = view.cursor === "" || id > cursorId(view.cursor);
   const below = nextCursor === null || (ids.length > 0 && id < ids[ids.length - 1]);
   return above && below;
+}
+
+/** The id a list cursor stands for: the base64url of its text (object ids are ASCII). */
+function cursorId(cursor) {
+  const b64 = cursor.replace(/-/g, "+").replace(/_/g, "/");
+  try {
+    return atob(b64 + "===".slice((b64.length + 3) % 4));
+  } catch {
+    return "";
+  }
 }
 
 /** A decision from the stream: the row changes in place, or the page is read again. */
@@ -119,7 +130,9 @@ function onDecision(d) {
     const policyFits = view.policy === "" || view.policy === d.policy.name;
     return policyFits && couldBeHere(d.objectId) ? reloadSoon() : undefined;
   }
-  if (view.state !== "" && view.state !== d.toState) return reloadSoon();
+  // It left the page's filter (another state, or moved to another policy).
+  if ((view.state !== "" && view.state !== d.toState) || (view.policy !== "" && view.policy !== d.policy.name))
+    return reloadSoon();
   if (d.fromState !== d.toState || tr.querySelector(".badge").textContent !== d.toState) {
     fill(tr.querySelector(".state"), badge(d.toState));
     fill(tr.querySelector(".since"), timeEl(d.at));
@@ -147,6 +160,7 @@ window.addEventListener("popstate", () => {
 });
 
 let stream = null;
+let live = false;
 void signedIn(async () => {
   await Promise.all([load(), loadPolicies()]);
   stream ??= follow(
@@ -156,7 +170,12 @@ void signedIn(async () => {
         if (e.type === "decision") onDecision(JSON.parse(e.data));
         else if (e.type === "action") onAction(JSON.parse(e.data));
       },
-      onStatus: showStatus,
+      // What changed while the page was read, before the stream was live: read the page again.
+      onStatus: (s) => {
+        showStatus(s);
+        if (s === "live" && !live) reloadSoon();
+        live ||= s === "live";
+      },
       onDenied: denied,
     },
   );

@@ -59,10 +59,12 @@ async function* textOf(body, onFirst) {
  * Follows `/v1/events` with the query `params`: `onEvent({type, data, id})` for each event,
  * `onStatus("connecting" | "live" | "retrying" | "denied")` as the connection goes. A dropped
  * stream is resumed with Last-Event-ID after a growing pause (1 s doubling to 30 s); a 401 or
- * 403 stops, handing the status to `onDenied`. Returns `close()`.
+ * 403 stops, handing the status to `onDenied`. `from`, the id of the newest decision the page
+ * has read, starts the stream after it (none is missed between the read and the stream).
+ * Returns `close()`.
  */
-export function follow(params, { onEvent, onStatus, onDenied }) {
-  let lastId = null;
+export function follow(params, { onEvent, onStatus, onDenied }, from = null) {
+  let lastId = from;
   let stopped = false;
   let controller = null;
   let failures = 0;
