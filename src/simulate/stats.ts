@@ -59,7 +59,8 @@ export function usageOf(changes: ReadonlyMap<string, readonly StateEntry[]>, end
 
 /**
  * How long each fact that found its object not active waited until it was active (ms), in
- * arrival order; facts whose object was not active again by `end` are `unserved`.
+ * arrival order; facts whose object was not active again before `end` are `unserved` (the
+ * window is half-open, as its seconds are: a change at `end` is not in it).
  */
 export function waitsOf(
   arrivals: readonly Arrival[],
@@ -72,7 +73,7 @@ export function waitsOf(
     if (a.state === "active" || a.at > end) continue;
     const list = changes.get(a.objectId) ?? [];
     let served: number | null = null;
-    for (let i = a.mark; i < list.length && list[i]!.at <= end; i++) {
+    for (let i = a.mark; i < list.length && list[i]!.at < end; i++) {
       if (list[i]!.state === "active") {
         served = list[i]!.at;
         break;
