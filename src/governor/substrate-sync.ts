@@ -226,8 +226,14 @@ export class SubstrateSync {
       // business: its confirmation moves the state. (A sleeping object seen running, as when a
       // restart adopts a process its stop had not yet ended, is about to be stopped: moving it
       // to active would evaluate it again, and the stop's confirmation leaves active as it is.)
+      // So is a waking object seen stopped whose start is queued and was never tried (at a
+      // restart, one committed before the server stopped): what it will bring up is not running
+      // yet, and that is no crash. (One tried and failed, waiting out its backoff, is not exempt.)
       const underway =
-        (follows === "active" && object.state === "waking") || (follows !== null && object.state === "sleeping");
+        (follows === "active" && object.state === "waking") ||
+        (follows !== null && object.state === "sleeping") ||
+        (object.state === "waking" &&
+          this.d.dispatcher.queuedActions(objectId).some((a) => a.kind === "start" && a.attempts === 0));
       // A failed object stays failed until a fact or a timer wakes it: observing it (at a
       // restart, by reconciliation) must not restart a crash loop.
       const moved = follows !== null && follows !== object.state && !underway && object.state !== "failed";

@@ -9,6 +9,7 @@ import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { ProcessDriver } from "../../src/substrate/process/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
+import { arrivalBatch, makeObject, T0 } from "../helpers/records.ts";
 
 const pids: number[] = [];
 const governors: Governor[] = [];
@@ -95,4 +96,32 @@ test("an action decided by a restart's adoption is dispatched once", async () =>
   expect(restart?.actions.map((a) => a.kind)).toEqual(["start"]);
   expect(dispatched).toEqual([restart!.actions[0]!.id]);
   expect(confirmed).toEqual([restart!.actions[0]!.id]);
+});
+
+test("a start still to be sent at a restart is sent, not taken for a crash of the compute it has not started", async () => {
+  // The server stopped after committing a wake and before sending its start: the object is
+  // waking, its start pending, nothing runs. Its rules no longer fire (the wake came from a
+  // fact now changed, or a timer that has rung): the adoption's "stopped" must not move it.
+  const clock = new VirtualClock(T0);
+  const store = new MemoryStore();
+  const object = makeObject({
+    id: "w1",
+    policy: "worker",
+    state: "waking",
+    wokeAt: T0,
+    memory: { work: 0 },
+    substrate: { driver: "process", config: { command: "sleep", args: ["1000"] }, observed: null },
+  });
+  await store.commit([arrivalBatch(object, "dec-wake", { actions: [{ id: "act-start", kind: "start" }] })]);
+  const confirmed: string[] = [];
+  const g = await make(store, clock, (g) => g.events.on("action:confirmed", (a) => confirmed.push(a.id)));
+  for (let i = 0; i < 50 && confirmed.length === 0; i++) {
+    await g.idle();
+    await clock.advance(100);
+  }
+  const o = (await g.getObject("w1"))!;
+  pids.push(o.substrate.observed!.pid as number);
+  expect(confirmed).toEqual(["act-start"]);
+  expect(o.state).toBe("active");
+  expect((await g.listDecisions("w1", 10)).map((d) => d.trigger.kind)).not.toContain("substrate");
 });
