@@ -1,6 +1,8 @@
 // dwell.minActive counts from the start of waking, whatever the substrate's start latency:
-// a fact that arrives after the start was confirmed cannot push the deferral back. And a wake
-// from the object's own alarm that dwell.minDormant defers is carried out when the dwell ends.
+// a fact that arrives after the start was confirmed cannot push the deferral back. A wake from
+// the object's own alarm that dwell.minDormant defers is carried out when the dwell ends. And
+// sleeping counts as dormant for minDormant (as waking counts as active): a wake a second into
+// a suspend used to start the object at once.
 
 import { afterEach, expect, test } from "vitest";
 import { makeServices, type TestServices } from "../helpers/services.ts";
@@ -90,4 +92,53 @@ test("a wake timer deferred by dwell.minDormant is carried out when the dwell en
   await s.advance(10 * 60_000);
   const obj = await s.governor.getObject("o");
   expect({ state: obj!.state, timers: obj!.timers }).toMatchObject({ state: "active" });
+});
+
+test("a wake while sleeping (suspend in flight) is deferred by dwell.minDormant", async () => {
+  s = await makeServices();
+  const nap = {
+    name: "nap",
+    version: "1",
+    dwell: { minDormant: "PT10M" },
+    rules: [
+      {
+        name: "work",
+        conditions: { all: [{ fact: "memory", path: "$.work", operator: "equal", value: true }] },
+        event: { type: "wake" },
+      },
+      {
+        name: "idle",
+        conditions: { all: [{ fact: "memory", path: "$.work", operator: "equal", value: false }] },
+        event: { type: "dormancy" },
+      },
+    ],
+  };
+  expect(s.policies.loadText(JSON.stringify(nap), "inline/nap.json").ok).toBe(true);
+  // A substrate whose suspend takes 5 s.
+  await s.governor.putObject("o", { policy: "nap", substrate: { driver: "simulated", config: { suspendMs: 5000 } } });
+  await s.advance(10 * 60_000); // past the first dwell
+  await s.governor.postFacts("o", { work: true });
+  await s.advance(60_000);
+  expect((await s.governor.getObject("o"))!.state).toBe("active");
+
+  const slept = await s.governor.postFacts("o", { work: false });
+  expect(slept.decision).toMatchObject({ outcome: "dormancy", toState: "sleeping" });
+  await s.advance(1000);
+  expect((await s.governor.getObject("o"))!.state).toBe("sleeping");
+
+  // One second into the sleep, work comes back: the object has not been dormant for ten minutes.
+  const woke = await s.governor.postFacts("o", { work: true });
+  expect(woke.decision.notes.join(" ")).toMatch(/deferred by dwell.minDormant/);
+  expect(woke.decision.actions).toEqual([]);
+
+  // The suspend is confirmed; the dwell counts from there: the wake comes ten minutes later.
+  let started: number | null = null;
+  s.governor.events.on("action:dispatched", (a) => {
+    if (a.kind === "start") started ??= s!.clock.now();
+  });
+  await s.advance(5000);
+  const dormantSince = (await s.governor.getObject("o"))!;
+  expect(dormantSince.state).toBe("dormant");
+  await s.advance(10 * 60_000 + 1000);
+  expect(started).toBe(dormantSince.stateSince + 10 * 60_000);
 });

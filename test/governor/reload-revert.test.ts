@@ -22,21 +22,28 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-test("an edit and its undo reloaded back to back leave the objects armed for the serving schedule", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "vigil-review-rules-"));
+/** Objects a, b and c of policy p (a tick every five minutes), its file, its edit (09:00) and a watcher. */
+async function threeObjects() {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-reload-"));
   dirs.push(dir);
   const file = join(dir, "p.json");
   const original = scheduledPolicy({ name: "p", version: "1", cron: "*/5 * * * *" });
   const edit = scheduledPolicy({ name: "p", version: "2", cron: "0 9 * * *" });
   writeFileSync(file, JSON.stringify(original));
   s = await makeServices({ start: Date.parse("2026-01-01T00:00:00Z"), rulesDir: dir });
-  watcher = new PolicyWatcher(dir, s.policies, (name) => s!.governor.armSchedules(name), s.clock, {
+  const services = s;
+  watcher = new PolicyWatcher(dir, services.policies, (name) => services.governor.armSchedules(name), services.clock, {
     reloaded: () => {},
   });
-  for (const id of ["a", "b", "c"]) await s.governor.putObject(id, { policy: "p" });
+  for (const id of ["a", "b", "c"]) await services.governor.putObject(id, { policy: "p" });
   const tickOf = async (id: string) =>
-    new Date((await s!.governor.getObject(id))!.timers.find((t) => t.name === "tick")!.dueAt).toISOString();
+    new Date((await services.governor.getObject(id))!.timers.find((t) => t.name === "tick")!.dueAt).toISOString();
   expect(await tickOf("a")).toBe("2026-01-01T00:05:00.000Z");
+  return { services, file, original, edit, watcher, tickOf };
+}
+
+test("an edit and its undo reloaded back to back leave the objects armed for the serving schedule", async () => {
+  const { services, file, original, edit, watcher, tickOf } = await threeObjects();
 
   // The edit is saved and reloaded; its arming is under way when the undo is saved and reloaded.
   writeFileSync(file, JSON.stringify(edit));
@@ -44,38 +51,25 @@ test("an edit and its undo reloaded back to back leave the objects armed for the
   writeFileSync(file, JSON.stringify(original));
   const second = watcher.reload(file);
   await Promise.all([first, second]);
-  await s.governor.idle();
+  await services.governor.idle();
 
   // What serves is the original, every five minutes...
-  expect(s.policies.get("p")!.version).toBe("1");
+  expect(services.policies.get("p")!.version).toBe("1");
   // ...so every object's next tick is 00:05, not the edit's 09:00.
   expect(await tickOf("a")).toBe("2026-01-01T00:05:00.000Z");
   expect(await tickOf("c")).toBe("2026-01-01T00:05:00.000Z");
   let fired = 0;
-  s.governor.events.on("timer:fired", () => fired++);
-  await s.advance(5 * 60_000);
+  services.governor.events.on("timer:fired", () => fired++);
+  await services.advance(5 * 60_000);
   expect(fired).toBe(3);
 });
 
 test("an undo saved while the edit's arming is walking the objects leaves the original schedule in force", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "vigil-review-today-"));
-  dirs.push(dir);
-  const file = join(dir, "p.json");
-  const original = scheduledPolicy({ name: "p", version: "1", cron: "*/5 * * * *" });
-  const edit = scheduledPolicy({ name: "p", version: "2", cron: "0 9 * * *" });
-  writeFileSync(file, JSON.stringify(original));
-  s = await makeServices({ start: Date.parse("2026-01-01T00:00:00Z"), rulesDir: dir });
-  watcher = new PolicyWatcher(dir, s.policies, (name) => s!.governor.armSchedules(name), s.clock, {
-    reloaded: () => {},
-  });
-  for (const id of ["a", "b", "c"]) await s.governor.putObject(id, { policy: "p" });
-  const tickOf = async (id: string) =>
-    new Date((await s!.governor.getObject(id))!.timers.find((t) => t.name === "tick")!.dueAt).toISOString();
-  expect(await tickOf("a")).toBe("2026-01-01T00:05:00.000Z");
+  const { services, file, original, edit, watcher, tickOf } = await threeObjects();
 
   // Object b's mailbox is busy (an evaluation under way): the edit's arming waits there.
   let unblock!: () => void;
-  const blocker = s.governor.exclusive("b", () => new Promise<void>((r) => (unblock = r)));
+  const blocker = services.governor.exclusive("b", () => new Promise<void>((r) => (unblock = r)));
   writeFileSync(file, JSON.stringify(edit));
   const first = watcher.reload(file);
   // Let the edit's arming begin and reach b.
@@ -87,9 +81,9 @@ test("an undo saved while the edit's arming is walking the objects leaves the or
   unblock();
   await blocker;
   await Promise.all([first, second]);
-  await s.governor.idle();
+  await services.governor.idle();
 
-  expect(s.policies.get("p")!.version).toBe("1");
+  expect(services.policies.get("p")!.version).toBe("1");
   // The original serves: every object's next tick is 00:05, not the edit's 09:00.
   expect({ a: await tickOf("a"), b: await tickOf("b"), c: await tickOf("c") }).toEqual({
     a: "2026-01-01T00:05:00.000Z",
