@@ -71,13 +71,19 @@ export class ArrivalPipeline {
     arrival: Arrival,
     /** An Idempotency-Key and the request's fingerprint, kept with the decision's id. */
     idempotency?: { key: string; fingerprint: string },
+    /**
+     * The object's queued actions are superseded whatever this decides (not only by actions of
+     * its own): a waking object seen stopped, whose start in its backoff would otherwise bring up
+     * compute under an object its rules have left dormant.
+     */
+    supersedeQueued = false,
   ): Promise<{ object: ObjectRecord; decision: Decision }> {
     const { table, dispatcher, events } = this.deps;
     const started = performance.now();
     const result = await this.decide(policy, object, arrival);
     const now = arrival.at;
     const actions = result.actions.map((a) => pendingAction(a.id, object.id, result.decision.id, a.kind, now));
-    const replaced = actions.length > 0 ? dispatcher.queuedActions(object.id) : [];
+    const replaced = actions.length > 0 || supersedeQueued ? dispatcher.queuedActions(object.id) : [];
     const supersede = replaced.map((a) => a.id);
     const stored = !isQuietTick(result);
     const next = stored ? result.object : { ...result.object, lastDecisionId: object.lastDecisionId };

@@ -275,7 +275,15 @@ export class SubstrateSync {
         events.emit("decision:recorded", decision);
         return;
       }
-      await this.d.arrival.run(updated, policy, { trigger: { kind: "substrate", name: observation.status }, at: now });
+      // A waking object seen stopped: what is queued for it (a start in its backoff) goes, and its
+      // rules decide afresh (a wake queues a new start).
+      await this.d.arrival.run(
+        updated,
+        policy,
+        { trigger: { kind: "substrate", name: observation.status }, at: now },
+        undefined,
+        object.state === "waking",
+      );
     });
   }
 }

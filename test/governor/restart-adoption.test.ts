@@ -207,3 +207,33 @@ test("a stop pending across a restart ends dormant, not active with its process 
   // The decided dormancy is carried out: the object is dormant, as its compute is.
   expect(o.state).toBe("dormant");
 });
+
+test("a start waiting out its backoff at a restart is superseded when the object is seen stopped and its rules say none", async () => {
+  // Tried once before the server stopped, failed, waiting out its backoff: nothing runs. The
+  // adoption's "stopped" moves the object to dormant and its rules say none (the fact that woke
+  // it is gone): the old start must not bring the compute up under a dormant object.
+  const clock = new VirtualClock(T0);
+  const store = new MemoryStore();
+  const object = makeObject({
+    id: "w1",
+    policy: "worker",
+    state: "waking",
+    wokeAt: T0,
+    memory: { work: 0 },
+    substrate: { driver: "process", config: { command: "sleep", args: ["1000"] }, observed: null },
+  });
+  const batch = arrivalBatch(object, "dec-wake", { actions: [{ id: "act-start", kind: "start" }] });
+  batch.actions[0] = { ...batch.actions[0]!, attempts: 1, lastError: "boom", nextAttemptAt: T0 + 500 };
+  await store.commit([batch]);
+  const sent: string[] = [];
+  const g = await make(store, clock, (g) => g.events.on("action:dispatched", (a) => sent.push(a.id)));
+  await clock.advance(5000);
+  await g.idle();
+  const o = (await g.getObject("w1"))!;
+  expect(o.state).toBe("dormant");
+  expect(sent).toEqual([]);
+  const [seen] = await g.listDecisions("w1", 1);
+  expect(seen).toMatchObject({ trigger: { kind: "substrate", name: "stopped" }, outcome: "none" });
+  expect(seen!.actions).toEqual([]);
+  expect(await store.pendingActions()).toEqual([]);
+});
