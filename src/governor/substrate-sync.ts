@@ -106,6 +106,13 @@ export class SubstrateSync {
     const { table, events } = this.d;
     const now = this.d.clock.now();
     const object = await this.ownerOf(action);
+    if (detached && object) {
+      // Sent to a binding the object has left: the rebind superseded it, whatever its answer
+      // (as a confirmation of it is closed, in `confirm`). The error is kept on the row.
+      await table.commitAction({ ...action, status: "superseded", lastError: error, updatedAt: now });
+      events.superseded([action], now);
+      return;
+    }
     if (!final && !detached) {
       await table.commitAction({ ...action, status: "pending", lastError: error, updatedAt: now });
       events.emit("action:retrying", action, error);

@@ -272,6 +272,31 @@ describe("GET /metrics", () => {
     expect(await action("start", "confirmed")).toBe(0);
   });
 
+  test("a start in flight to the old binding that fails after a rebind is closed and counted as superseded", async () => {
+    const m = await setup();
+    const s = m.services;
+    (s.driver as unknown as { random: () => number }).random = () => 0;
+    await s.governor.putObject("n1", {
+      policy: "nightly-report",
+      substrate: { driver: "simulated", config: { startMs: 1000, failRate: 1 } },
+    });
+    const { decision } = await s.governor.postFacts("n1", { report: { requested: true } });
+    await s.advance(0); // the start is with the driver, answering (with an error) in 1 s
+    await s.governor.putObject("n1", {
+      policy: "nightly-report",
+      substrate: { driver: "simulated", config: { startMs: 5 } },
+    });
+    await s.advance(2_000);
+    const start = (await s.governor.getDecision(decision.id))!.actions[0]!;
+    expect(start.status).toBe("superseded");
+    const action = (result: string) => m.value("vigil_actions_total", { driver: "simulated", kind: "start", result });
+    expect(await action("failed")).toBe(0);
+    expect(await action("superseded")).toBe(1);
+    // The new binding's start went through.
+    expect(await action("confirmed")).toBe(1);
+    expect((await s.governor.getObject("n1"))!.state).toBe("active");
+  });
+
   test("timers: those pending, and how late each fired", async () => {
     const m = await setup();
     const s = m.services;
