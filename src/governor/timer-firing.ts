@@ -58,8 +58,10 @@ export class TimerFiring {
       const key = postponedKey(objectId, name);
       const putOff = this.postponed.get(key);
       this.postponed.delete(key);
-      // The timer put off, not one set again since.
-      if (putOff && putOff.putOffTo === timer.dueAt && now - putOff.firstDue > LATE_AFTER_MS) late = true;
+      // The timer put off, not one set again since: it was due when it was first due.
+      const wasPutOff = putOff !== undefined && putOff.putOffTo === timer.dueAt;
+      const dueAt = wasPutOff ? putOff.firstDue : timer.dueAt;
+      if (wasPutOff && now - dueAt > LATE_AFTER_MS) late = true;
       const trigger: Trigger = late ? { kind: "timer", name, late: true } : { kind: "timer", name };
       try {
         await this.d.arrival.run(object, policy, { trigger, at: now });
@@ -67,7 +69,7 @@ export class TimerFiring {
         if (!(e instanceof VigilError)) throw e;
         return this.consume(object, name, e.message);
       }
-      this.d.events.emit("timer:fired", objectId, name, late, now - timer.dueAt);
+      this.d.events.emit("timer:fired", objectId, name, late, now - dueAt);
     });
   }
 

@@ -100,6 +100,9 @@ test("a timer put off while its policy was missing fires late when the policy co
   const alarm = await reportSentWithAlarm(w);
   clock.jumpTo(alarm.dueAt + 3 * 3_600_000); // down three hours past the alarm
   const g = await boot(empty);
+  // How late it fired, as the metrics' timer lag hears it: from its first due time.
+  const lags: number[] = [];
+  g.events.on("timer:fired", (_id, _name, _late, lagMs) => lags.push(lagMs));
   await clock.advance(1000, () => g.idle()); // put off: its row's due time moves on
   const file = join(RULES_DIR, "nightly-report.json");
   expect(policies().loadText(readFileSync(file, "utf8"), file).ok).toBe(true); // back by a reload
@@ -107,5 +110,7 @@ test("a timer put off while its policy was missing fires late when the policy co
   await clock.advance(2 * 60_000, () => g.idle());
   const [last] = await g.listDecisions("r1", 1);
   expect(last!.trigger).toEqual({ kind: "timer", name: "wake", late: true });
+  expect(lags).toEqual([last!.at - alarm.dueAt]);
+  expect(lags[0]).toBeGreaterThan(3 * 3_600_000);
   await g.close();
 });
