@@ -16,8 +16,11 @@ export interface GovernorEventMap {
   "action:confirmed": [action: ActionRecord, observation: Observation];
   "action:retrying": [action: ActionRecord, error: string];
   "action:failed": [action: ActionRecord, error: string];
-  /** A queued action a newer decision replaced before it reached the driver (committed). */
-  "action:superseded": [action: ActionRecord];
+  /**
+   * A queued action a newer decision replaced before it reached the driver (committed); `driver`,
+   * the binding it was queued for when the object has another one now (a rebind dropped it).
+   */
+  "action:superseded": [action: ActionRecord, driver?: string];
   "substrate:observed": [objectId: string, observation: Observation];
   /** `lagMs`: how long after its due time the timer was fired (on the governor's clock). */
   "timer:fired": [objectId: string, name: string, late: boolean, lagMs: number];
@@ -27,8 +30,11 @@ export interface GovernorEventMap {
 }
 
 export class GovernorEvents extends EventEmitter<GovernorEventMap> {
-  /** Tells watchers that these queued actions were superseded at `at` (after the commit that records it). */
-  superseded(actions: readonly ActionRecord[], at: number): void {
-    for (const a of actions) this.emit("action:superseded", { ...a, status: "superseded", updatedAt: at });
+  /**
+   * Tells watchers that these queued actions were superseded at `at` (after the commit that
+   * records it); `driver`, the binding they were queued for, when a rebind dropped them.
+   */
+  superseded(actions: readonly ActionRecord[], at: number, driver?: string): void {
+    for (const a of actions) this.emit("action:superseded", { ...a, status: "superseded", updatedAt: at }, driver);
   }
 }

@@ -190,7 +190,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         crashLoops.forget(id);
       },
       rebound: (id) => this.dispatcher.detach(id),
-      superseded: (actions, at) => this.events.superseded(actions, at),
+      superseded: (actions, at, driver) => this.events.superseded(actions, at, driver),
       counts: () => census.counts(),
     });
     this.ingest = new Ingest({ table, arrival, store, policy, loaded: compiled, clock });

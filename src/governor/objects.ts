@@ -39,7 +39,7 @@ export interface ObjectsDeps {
    */
   rebound: (id: string) => { dropped: ActionRecord[]; undo: () => void };
   /** Tells watchers that these actions were superseded (after the commit that records it). */
-  superseded: (actions: readonly ActionRecord[], at: number) => void;
+  superseded: (actions: readonly ActionRecord[], at: number, driver?: string) => void;
   /** About how many objects there are of each policy in each state (the census). */
   counts: () => readonly { policy: string; state: string; objects: number }[];
 }
@@ -102,7 +102,7 @@ export class Objects {
         if (dropped.length > 0 || (!repolicied && !stopped)) {
           await table.commit({ ...emptyBatch(updated), supersede: dropped.map((a) => a.id) });
           recorded = true;
-          this.d.superseded(dropped, now);
+          this.d.superseded(dropped, now, existing.substrate.driver);
           if (!repolicied && !stopped) return { created: false, object: updated };
         }
         // A new policy governs from now on: evaluate at once, as an operator would expect.

@@ -164,7 +164,10 @@ export class Metrics {
     this.on(governor, "action:confirmed", (a) => actions.add(driver(a), a.kind, "confirmed"));
     this.on(governor, "action:retrying", (a) => actions.add(driver(a, false), a.kind, "retried"));
     this.on(governor, "action:failed", (a) => actions.add(driver(a), a.kind, "failed"));
-    this.on(governor, "action:superseded", (a) => actions.add(driver(a), a.kind, "superseded"));
+    this.on(governor, "action:superseded", (a, from) => {
+      const name = driver(a);
+      actions.add(from ?? name, a.kind, "superseded");
+    });
     this.on(governor, "timer:fired", (_id, _name, _late, lagMs) => lag.observe(lagMs / 1000));
     this.on(governor, "commit:completed", (n) => batch.observe(n));
   }

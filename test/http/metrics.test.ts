@@ -6,7 +6,12 @@ import { afterEach, describe, expect, test } from "vitest";
 import { createApp } from "../../src/http/app.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
 import { Metrics } from "../../src/http/metrics.ts";
-import { makeServices, type TestServices } from "../helpers/services.ts";
+import { Governor } from "../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
+import { makeServices, RULES_DIR, START, type TestServices } from "../helpers/services.ts";
 import { TOKEN_CONFIG, TOKENS } from "./harness.ts";
 
 interface Sample {
@@ -295,6 +300,39 @@ describe("GET /metrics", () => {
     // The new binding's start went through.
     expect(await action("confirmed")).toBe(1);
     expect((await s.governor.getObject("n1"))!.state).toBe("active");
+  });
+
+  test("a queued action a rebind to another driver drops is counted against the driver it was queued for", async () => {
+    const clock = new VirtualClock(START);
+    const policies = new PolicyRegistry(() => clock.now());
+    policies.loadDirectory(RULES_DIR);
+    const other = new SimulatedDriver({ clock, random: () => 0.5 });
+    Object.defineProperty(other, "name", { value: "other" });
+    const drivers = [new SimulatedDriver({ clock, random: () => 0.5 }), other];
+    const g = new Governor({ store: new MemoryStore(), policies, drivers, clock, random: () => 0.5 });
+    await g.start();
+    const metrics = new Metrics(g, { processMetrics: false });
+    metricsOpen.push(metrics);
+    const advance = (ms: number) => clock.advance(ms, () => g.idle());
+    try {
+      await g.putObject("n1", {
+        policy: "nightly-report",
+        substrate: { driver: "simulated", config: { startMs: 1000 } },
+      });
+      await g.postFacts("n1", { report: { requested: true } });
+      await advance(0); // the start is with the simulated driver for 1 s
+      const { decision } = await g.postFacts("n1", { report: { requested: false, status: "sent" } });
+      expect(decision.actions.map((a) => a.kind)).toEqual(["stop"]); // queued behind the start
+      await g.putObject("n1", { policy: "nightly-report", substrate: { driver: "other", config: {} } });
+      await advance(2_000);
+      expect((await g.getDecision(decision.id))!.actions[0]!.status).toBe("superseded");
+      const text = await metrics.registry.metrics();
+      // Nothing was ever sent to "other".
+      expect(text).toContain('vigil_actions_total{driver="simulated",kind="stop",result="superseded"} 1');
+      expect(text).not.toContain('vigil_actions_total{driver="other",kind="stop",result="superseded"}');
+    } finally {
+      await g.close();
+    }
   });
 
   test("timers: those pending, and how late each fired", async () => {
