@@ -2,7 +2,7 @@
 // five transactions into one table with one index.
 
 import Database from "libsql";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
@@ -88,5 +88,38 @@ describe("walPages", () => {
     expect(after.position.salt1).not.toBe(before.position.salt1);
     expect(after.commits).toBe(1);
     expect(after.pages.length).toBeLessThan(before.pages.length);
+  });
+
+  test("names each page by the tree it belongs to: five updates of a one-page table are five of its pages", async () => {
+    const { path, db } = database();
+    db.exec("CREATE TABLE b (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+    db.exec("INSERT INTO b (v) VALUES ('x')");
+    writeFive(db, 40); // table t and its index span many pages around b's one
+    const update = db.prepare("UPDATE b SET v = ? WHERE id = 1");
+    const w = await walPages(path, async () => {
+      for (let i = 0; i < 5; i++) update.run([`v${i}`]);
+      return 5;
+    });
+    db.close();
+    expect(w.commits).toBe(5);
+    expect(w.byTree).toEqual([["b", 5]]);
+  });
+
+  test("counts no page of a transaction not yet committed (a spilled cache writes frames early)", () => {
+    const { path, db } = database();
+    writeFive(db, 20);
+    const committed = readWal(`${path}-wal`);
+    const size = statSync(`${path}-wal`).size;
+    db.exec("PRAGMA cache_size = 2");
+    db.exec("BEGIN");
+    const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
+    for (let i = 0; i < 400; i++) insert.run([`spill-${i}-${"z".repeat(200)}`]);
+    const open = readWal(`${path}-wal`);
+    const spilled = statSync(`${path}-wal`).size - size;
+    db.exec("ROLLBACK");
+    db.close();
+    expect(spilled).toBeGreaterThan(0);
+    expect(open.commits).toBe(committed.commits);
+    expect(open.pages).toEqual(committed.pages);
   });
 });
