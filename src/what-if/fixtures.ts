@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { fixtureSchema, type Fixture, type FixtureExpect } from "../contracts/fixture.ts";
 import { zodProblems } from "../contracts/problems.ts";
 import { durationMs } from "../core/durations.ts";
-import type { Problem } from "../core/errors.ts";
+import { prefixProblems, type Problem } from "../core/errors.ts";
 import { isPlainObject, jsonEqual } from "../core/json.ts";
-import { checkDocument } from "../core/memory-limits.ts";
+import { checkDocument, DEFAULT_LIMITS, memoryProblems } from "../core/memory-limits.ts";
 import { newObject } from "../core/object.ts";
 import type { Decision, Json, ObjectRecord } from "../core/types.ts";
 import { parseJsonText } from "../core/json.ts";
@@ -68,6 +68,10 @@ export function parseFixture(text: string, file: string): LoadedFixture {
   if (forbidden.length > 0) throw new FixtureError(file, forbidden);
   const parsed = fixtureSchema.safeParse(json.value);
   if (!parsed.success) throw new FixtureError(file, zodProblems(parsed.error));
+  // An object the server would refuse to create (memory too deep or too large) is no start.
+  const memory = parsed.data.object?.memory;
+  const limits = memory ? prefixProblems(memoryProblems(memory, DEFAULT_LIMITS), "$.object.memory") : [];
+  if (limits.length > 0) throw new FixtureError(file, limits);
   return { file, fixture: parsed.data };
 }
 
@@ -108,13 +112,19 @@ export async function runFixture(loaded: LoadedFixture, registry: PolicyRegistry
     return result;
   }
   const start = Date.parse(fixture.start);
-  const seed = newObject({
+  const state = fixture.object?.state ?? "dormant";
+  const created = newObject({
     id: FIXTURE_OBJECT_ID,
     policy: fixture.policy,
     at: start,
     memory: fixture.object?.memory ?? {},
-    state: fixture.object?.state ?? "dormant",
+    state,
   });
+  // An active object's compute was confirmed running: its `substrate` fact says so, as on a server.
+  const seed =
+    state === "active"
+      ? { ...created, substrate: { ...created.substrate, observed: { status: "running" as const, at: start } } }
+      : created;
   const sandbox = await createSandbox(registry, start, [seed]);
   const { governor } = sandbox;
   let stepDecisions: Decision[] = [];
@@ -123,6 +133,11 @@ export async function runFixture(loaded: LoadedFixture, registry: PolicyRegistry
     result.decisions.push(d);
   });
   let at = -1;
+  // What the governor reports and goes on from (a timer whose evaluation threw is used up, with
+  // no decision): in a fixture it fails the step, as an error on facts does.
+  governor.events.on("governor:error", (e, context) =>
+    result.failures.push({ step: at, field: "error", expected: "no error", actual: `${context}: ${e.message}` }),
+  );
   try {
     for (const [i, step] of fixture.steps.entries()) {
       at = i;

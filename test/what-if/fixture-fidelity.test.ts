@@ -1,0 +1,180 @@
+// Fixtures stand for what the server does: a policy that throws on a timer's evaluation fails
+// the step (as one that throws on facts does), an object a fixture starts active has its compute
+// running (its `substrate` fact says so), and a starting memory the server would refuse to
+// create an object with makes the fixture malformed.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, test } from "vitest";
+import { runTest } from "../../src/cli/test.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import type { JsonObject } from "../../src/core/types.ts";
+import { parseFixture, runFixture } from "../../src/what-if/fixtures.ts";
+import { makeServices, RULES_DIR } from "../helpers/services.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "vigil-fixtures-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// A policy that throws when a timer evaluates it: the real server uses the timer up and logs
+// an error (docs/policy-authors.md, "a timer is used up"); `vigil test` must not call that a pass,
+// as it does not for a policy that throws on a step's facts (failure field "error").
+
+// `swap:in` over a number throws (no indexOf). The higher-priority trigger check keeps it from
+// running on facts; on the timer it runs.
+const policy = {
+  name: "probe",
+  version: "1",
+  rules: [
+    {
+      name: "arm",
+      conditions: { all: [{ fact: "trigger", path: "$.kind", operator: "equal", value: "facts" }] },
+      event: { type: "schedule", params: { name: "check", after: "PT1M" } },
+    },
+    {
+      name: "on-check",
+      conditions: {
+        all: [
+          { fact: "trigger", path: "$.kind", operator: "equal", value: "timer", priority: 2 },
+          { fact: "memory", path: "$.n", operator: "swap:in", value: "x" },
+        ],
+      },
+      event: { type: "wake" },
+    },
+  ],
+};
+
+const fixture = {
+  policy: "probe",
+  start: "2026-03-01T00:00:00Z",
+  steps: [
+    { facts: { n: 5 }, expect: { timers: ["check"] } },
+    { advance: "PT1M", expect: { timers: [], state: "dormant" } },
+  ],
+};
+
+test("a policy that throws on a timer's evaluation fails the fixture, as one that throws on facts does", async () => {
+  const rules = join(dir, "rules");
+  mkdirSync(rules);
+  writeFileSync(join(rules, "probe.json"), JSON.stringify(policy));
+  const registry = new PolicyRegistry();
+  expect(registry.loadDirectory(rules)).toEqual([]);
+
+  const r = await runFixture(parseFixture(JSON.stringify(fixture), "probe-fixture.json"), registry);
+  // Only the facts evaluation happened: the timer's evaluation threw and was swallowed.
+  expect(r.decisions.map((d) => d.trigger.kind)).toEqual(["facts"]);
+  expect(r.failures.map((f) => [f.step, f.field])).toEqual([[1, "error"]]);
+  expect(r.passed).toBe(false);
+
+  const file = join(dir, "probe-fixture.json");
+  writeFileSync(file, JSON.stringify(fixture));
+  let out = "";
+  const code = await runTest(
+    ["--rules", rules, file],
+    (s) => (out += s),
+    (s) => (out += s),
+  );
+  expect(out).toContain("FAIL");
+  expect(code).toBe(1);
+});
+
+// A fixture that starts `active` must stand for an active object as the real server has one:
+// its compute confirmed running, so the `substrate` fact reads {status: "running"}. The fixture
+// seeds `substrate.observed: null`, so its rules read {status: "unknown"} and decide otherwise.
+
+// Sleep once the queue is empty, but only compute that is really running.
+const sleepy = {
+  name: "probe",
+  version: "1",
+  rules: [
+    {
+      name: "backlog",
+      conditions: { all: [{ fact: "memory", path: "$.queue.depth", operator: "greaterThan", value: 0 }] },
+      event: { type: "wake" },
+    },
+    {
+      name: "empty-and-running",
+      conditions: {
+        all: [
+          { fact: "memory", path: "$.queue.depth", operator: "equal", value: 0 },
+          { fact: "substrate", path: "$.status", operator: "equal", value: "running" },
+        ],
+      },
+      event: { type: "dormancy" },
+    },
+  ],
+};
+
+test("an object a fixture starts active decides on the same facts as an active object on the server", async () => {
+  const rules = join(dir, "rules-active");
+  mkdirSync(rules);
+  writeFileSync(join(rules, "probe.json"), JSON.stringify(sleepy));
+  const start = Date.parse("2026-03-01T00:00:00Z");
+
+  // The real governor: an object woken by a backlog is active, its compute running.
+  const s = await makeServices({ rulesDir: rules, start });
+  try {
+    await s.governor.putObject("w", { policy: "probe", memory: {} });
+    await s.governor.postFacts("w", { queue: { depth: 3 } });
+    await s.advance(0);
+    expect((await s.governor.getObject("w"))!.state).toBe("active");
+    await s.advance(60_000);
+    const real = await s.governor.postFacts("w", { queue: { depth: 0 } });
+    await s.advance(0);
+    expect(real.decision.outcome).toBe("dormancy");
+    expect(real.decision.fired.map((f) => f.rule)).toEqual(["empty-and-running"]);
+  } finally {
+    await s.close();
+  }
+
+  // The fixture: the same object, started active, the same facts.
+  const registry = new PolicyRegistry();
+  expect(registry.loadDirectory(rules)).toEqual([]);
+  const fixture = {
+    policy: "probe",
+    start: "2026-03-01T00:01:00Z",
+    object: { state: "active", memory: { queue: { depth: 3 } } },
+    steps: [{ facts: { queue: { depth: 0 } }, expect: { outcome: "dormancy", fired: ["empty-and-running"] } }],
+  };
+  const r = await runFixture(parseFixture(JSON.stringify(fixture), "probe.json"), registry);
+  expect(r.failures).toEqual([]);
+});
+
+// A fixture's starting `object.memory` is placed in the sandbox unchecked: deeper than memory
+// may nest (16), the real server refuses to create such an object (PUT /v1/objects/{id}, 422),
+// yet the fixture runs and passes. It is an input that cannot be used: malformed, exit 2.
+
+test("a fixture whose starting memory the server would refuse is malformed, not a pass", async () => {
+  let deep: JsonObject = { x: 1 };
+  for (let i = 0; i < 20; i++) deep = { d: deep };
+  const memory = { notes: deep };
+
+  // The real server: no object with that memory can exist.
+  const s = await makeServices();
+  try {
+    await expect(s.governor.putObject("w", { policy: "nightly-report", memory })).rejects.toThrow(
+      /memory breaks a limit/,
+    );
+  } finally {
+    await s.close();
+  }
+
+  const file = join(dir, "deep.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      policy: "nightly-report",
+      start: "2026-03-01T00:00:00Z",
+      object: { memory },
+      steps: [{ facts: { report: { requested: true } }, expect: { outcome: "wake", state: "active" } }],
+    }),
+  );
+  let out = "";
+  const code = await runTest(
+    ["--rules", RULES_DIR, file],
+    (s) => (out += s),
+    (s) => (out += s),
+  );
+  expect(out).toContain("$.object.memory");
+  expect(code).toBe(2);
+});
