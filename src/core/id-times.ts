@@ -10,3 +10,6 @@ export function idTime(id: string): number | null {
 
 /** The least decision id minted at `ms` or later: every id minted before sorts before it. */
 export const decisionIdAt = (ms: number): string => `dec_${Math.max(0, ms).toString(36).padStart(9, "0")}`;
+
+/** The least action id minted at `ms` or later. */
+export const actionIdAt = (ms: number): string => `act_${Math.max(0, ms).toString(36).padStart(9, "0")}`;

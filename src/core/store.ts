@@ -167,6 +167,12 @@ export interface Store {
   decisionBeyond(objectId: string, keep: number): Promise<string | null>;
   /** Deletes all but the newest `keep` decisions of an object; returns how many. */
   pruneObjectDecisions(objectId: string, keep: number): Promise<number>;
+  /**
+   * Deletes up to `limit` actions created before `before` that are done (not pending), oldest
+   * first; returns how many. (Those of a deleted decision go with it; this takes the rest: one
+   * still pending when its decision went, and those an older version left behind.)
+   */
+  pruneActions(before: number, limit: number): Promise<number>;
   /** Deletes up to `limit` idempotency keys used before `before`; returns how many. */
   pruneIdempotency(before: number, limit: number): Promise<number>;
   /** The schedules a policy's objects were last armed for (canonical JSON), or null. */

@@ -42,6 +42,8 @@ export interface RetentionReport {
   compacted: number;
   decisions: number;
   objectsTrimmed: number;
+  /** Actions done and as old as the decisions deleted by age (besides those that went with them). */
+  actions: number;
   idempotencyKeys: number;
 }
 
@@ -100,9 +102,10 @@ export class Retention {
         after = page.next;
       }
     }
+    const actions = decisionsMs === null ? 0 : await drain((n) => this.store.pruneActions(now - decisionsMs, n));
     const idempotencyKeys =
       idempotencyMs === null ? 0 : await drain((n) => this.store.pruneIdempotency(now - idempotencyMs, n));
-    return { compacted, decisions, objectsTrimmed, idempotencyKeys };
+    return { compacted, decisions, objectsTrimmed, actions, idempotencyKeys };
   }
 
   /** Folds every object's entries older than `cutoff` into a snapshot; returns how many objects. */

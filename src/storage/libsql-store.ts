@@ -3,7 +3,7 @@
 // store's connection; every write goes through one writer (sql-writer.ts): for a file, a thread
 // with its own connection, so that the main thread is not blocked while a commit reaches disk.
 
-import { createClient, type Client, type InStatement } from "@libsql/client";
+import { createClient, type Client } from "@libsql/client";
 import { and, asc, desc, eq, gt, inArray, lt, max, type SQL } from "drizzle-orm";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
@@ -311,35 +311,13 @@ export class LibsqlStore implements Store {
     pruning.objectsOverDecisionLimit(this.client, keep, after, scan);
   readonly decisionBeyond = (objectId: string, keep: number) => pruning.decisionBeyond(this.client, objectId, keep);
 
-  async pruneObjectDecisions(objectId: string, keep: number): Promise<number> {
-    const rows = await this.client.execute({
-      sql: "SELECT id FROM decisions WHERE object_id = ? ORDER BY id DESC LIMIT -1 OFFSET ?",
-      args: [objectId, keep],
-    });
-    const ids = rows.rows.map((r) => String(r.id));
-    const deleted = await this.deleteDecisions(ids);
-    await this.writer.write([
-      {
-        sql: "UPDATE objects SET decision_count = (SELECT COUNT(*) FROM decisions WHERE object_id = ?) WHERE id = ?",
-        args: [objectId, objectId],
-      },
-    ]);
-    return deleted;
-  }
-
-  async pruneIdempotency(before: number, limit: number): Promise<number> {
-    const rows = await this.client.execute({
-      sql: "SELECT object_id, key FROM idempotency WHERE created_at < ? LIMIT ?",
-      args: [before, limit],
-    });
-    await this.writer.write(
-      rows.rows.map((r) => ({
-        sql: "DELETE FROM idempotency WHERE object_id = ? AND key = ?",
-        args: [String(r.object_id), String(r.key)],
-      })),
-    );
-    return rows.rows.length;
-  }
+  readonly pruneObjectDecisions = (objectId: string, keep: number) =>
+    pruning.pruneObjectDecisions(this.client, this.writer, objectId, keep);
+  readonly pruneActions = (before: number, limit: number) =>
+    pruning.pruneActions(this.client, this.writer, before, limit);
+  readonly pruneIdempotency = (before: number, limit: number) =>
+    pruning.pruneIdempotency(this.client, this.writer, before, limit);
+  readonly deleteDecisions = (ids: readonly string[]) => pruning.deleteDecisions(this.writer, ids);
 
   async armedSchedules(policy: string): Promise<string | null> {
     const [row] = await this.db.select().from(t.policySchedules).where(eq(t.policySchedules.policy, policy));
@@ -379,27 +357,5 @@ export class LibsqlStore implements Store {
     this.points = null;
     await this.writer.close();
     this.client.close();
-  }
-
-  /**
-   * Deletes decisions by id, in statements of a bounded size, with their actions that are done
-   * (a pending one is still to be sent). The actions are found by their objects' index: there is
-   * none by decision.
-   */
-  async deleteDecisions(ids: readonly string[]): Promise<number> {
-    const statements: InStatement[] = [];
-    for (let i = 0; i < ids.length; i += 500) {
-      const part = ids.slice(i, i + 500);
-      const list = part.map(() => "?").join(", ");
-      statements.push(
-        {
-          sql: `DELETE FROM actions WHERE object_id IN (SELECT object_id FROM decisions WHERE id IN (${list})) AND decision_id IN (${list}) AND status <> 'pending'`,
-          args: [...part, ...part],
-        },
-        { sql: `DELETE FROM decisions WHERE id IN (${list})`, args: part },
-      );
-    }
-    await this.writer.write(statements);
-    return ids.length;
   }
 }

@@ -290,6 +290,15 @@ export class MemoryStore implements Store {
     return [...this.decisions.values()].filter((d) => d.objectId === objectId).sort((a, b) => cmp(b.id, a.id));
   }
 
+  async pruneActions(before: number, limit: number): Promise<number> {
+    const old = [...this.actions.values()]
+      .filter((a) => a.createdAt < before && a.status !== "pending")
+      .sort((a, b) => cmp(a.id, b.id))
+      .slice(0, limit);
+    for (const a of old) this.actions.delete(a.id);
+    return old.length;
+  }
+
   async pruneIdempotency(before: number, limit: number): Promise<number> {
     const old = [...this.idempotency].filter(([, r]) => r.createdAt < before).slice(0, limit);
     for (const [k] of old) this.idempotency.delete(k);

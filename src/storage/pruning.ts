@@ -1,8 +1,10 @@
-// The reads retention prunes by (governor/retention.ts): the oldest decisions by age, the objects
-// over their decision limit, and where one object's pruning by count begins.
+// What retention prunes by and with (governor/retention.ts): the oldest decisions by age, the
+// objects over their decision limit, where one object's pruning by count begins, and the deletes
+// (through the store's writer).
 
-import type { Client } from "@libsql/client";
-import { decisionIdAt } from "../core/id-times.ts";
+import type { Client, InStatement } from "@libsql/client";
+import { actionIdAt, decisionIdAt } from "../core/id-times.ts";
+import type { SqlWriter } from "./sql-writer.ts";
 
 /**
  * The oldest decisions taken and minted before `before`: ids sort by time, so these are a range
@@ -46,4 +48,94 @@ export async function decisionBeyond(client: Client, objectId: string, keep: num
     args: [objectId, keep],
   });
   return rows.rows.length > 0 ? String(rows.rows[0]!.id) : null;
+}
+
+/**
+ * Deletes decisions by id, in statements of a bounded size, with their actions that are done (a
+ * pending one is still to be sent). The actions are found by their objects' index: there is none
+ * by decision.
+ */
+export async function deleteDecisions(writer: SqlWriter, ids: readonly string[]): Promise<number> {
+  await writer.write(
+    inParts(ids, (list) => [
+      {
+        text: `DELETE FROM actions WHERE object_id IN (SELECT object_id FROM decisions WHERE id IN (${list})) AND decision_id IN (${list}) AND status <> 'pending'`,
+        lists: 2,
+      },
+      { text: `DELETE FROM decisions WHERE id IN (${list})`, lists: 1 },
+    ]),
+  );
+  return ids.length;
+}
+
+/** Deletes all but the object's newest `keep` decisions, and sets its count to what is left. */
+export async function pruneObjectDecisions(
+  client: Client,
+  writer: SqlWriter,
+  objectId: string,
+  keep: number,
+): Promise<number> {
+  const rows = await client.execute({
+    sql: "SELECT id FROM decisions WHERE object_id = ? ORDER BY id DESC LIMIT -1 OFFSET ?",
+    args: [objectId, keep],
+  });
+  const deleted = await deleteDecisions(
+    writer,
+    rows.rows.map((r) => String(r.id)),
+  );
+  await writer.write([
+    {
+      sql: "UPDATE objects SET decision_count = (SELECT COUNT(*) FROM decisions WHERE object_id = ?) WHERE id = ?",
+      args: [objectId, objectId],
+    },
+  ]);
+  return deleted;
+}
+
+/** Deletes up to `limit` actions created before `before` that are done, oldest first (a range of the key). */
+export async function pruneActions(client: Client, writer: SqlWriter, before: number, limit: number): Promise<number> {
+  const rows = await client.execute({
+    sql: "SELECT id FROM actions WHERE id < ? AND created_at < ? AND status <> 'pending' ORDER BY id LIMIT ?",
+    args: [actionIdAt(before), before, limit],
+  });
+  const ids = rows.rows.map((r) => String(r.id));
+  await writer.write(inParts(ids, (list) => [{ text: `DELETE FROM actions WHERE id IN (${list})`, lists: 1 }]));
+  return ids.length;
+}
+
+/** Deletes up to `limit` idempotency keys first used before `before`. */
+export async function pruneIdempotency(
+  client: Client,
+  writer: SqlWriter,
+  before: number,
+  limit: number,
+): Promise<number> {
+  const rows = await client.execute({
+    sql: "SELECT object_id, key FROM idempotency WHERE created_at < ? LIMIT ?",
+    args: [before, limit],
+  });
+  await writer.write(
+    rows.rows.map((r) => ({
+      sql: "DELETE FROM idempotency WHERE object_id = ? AND key = ?",
+      args: [String(r.object_id), String(r.key)],
+    })),
+  );
+  return rows.rows.length;
+}
+
+/**
+ * Statements over `ids` in parts of 500 (SQLite binds at most 32,766 values): for each part, the
+ * statements `sql` makes with `list`, its placeholders, each binding the part `lists` times.
+ */
+export function inParts(
+  ids: readonly string[],
+  sql: (list: string) => { text: string; lists: number }[],
+): InStatement[] {
+  const out: InStatement[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const part = ids.slice(i, i + 500);
+    for (const { text, lists } of sql(part.map(() => "?").join(", ")))
+      out.push({ sql: text, args: Array.from({ length: lists }, () => part).flat() });
+  }
+  return out;
 }

@@ -31,13 +31,17 @@ describe.each([
   test("decisions older than the window are deleted; newer ones stay", async () => {
     s = await makeServices({ store: newStore() });
     await s.governor.putObject("w", { policy: "queue-worker" });
-    await s.governor.postFacts("w", { queue: { depth: 1 } });
+    const woke = await s.governor.postFacts("w", { queue: { depth: 1 } });
+    const start = woke.decision.actions[0]!.id;
     await s.advance(2 * DAY);
     await s.governor.postFacts("w", { n: 1 });
     const before = (await s.governor.listDecisions("w", 100)).length;
+    expect(await s.store.history.decisionOf(start)).toBe(woke.decision.id);
     const r = new Retention(s.store, s.clock, { ...keepAll, decisionsMs: DAY });
     const report = await r.runOnce();
     expect(report.decisions).toBeGreaterThan(0);
+    // Its start (confirmed) went with it.
+    expect(await s.store.history.decisionOf(start)).toBeNull();
     const left = await s.governor.listDecisions("w", 100);
     expect(left.length).toBe(before - report.decisions);
     expect(left.every((d) => d.at >= s!.clock.now() - DAY)).toBe(true);

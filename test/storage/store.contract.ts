@@ -810,6 +810,34 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         expect(await store.history.decisionOf("act-kept")).toBeNull();
       });
 
+      test("pruneActions deletes actions done before the cutoff, oldest first, and never a pending one", async () => {
+        const actId = (at: number, n: number) => `act_${at.toString(36).padStart(9, "0")}${String(n).padStart(4, "0")}`;
+        const at = [T0, T0 + MINUTE, T0 + 2 * MINUTE, T0 + 2 * HOUR];
+        for (const [i, t] of at.entries())
+          await store.commit([
+            arrivalBatch(makeObject({ id: "p", updatedAt: t }), decId(t, i), {
+              actions: [{ id: actId(t, i), kind: "start" }],
+            }),
+          ]);
+        for (const i of [0, 2, 3])
+          await store.updateAction({
+            id: actId(at[i]!, i),
+            status: "confirmed",
+            attempts: 1,
+            nextAttemptAt: at[i]!,
+            lastError: null,
+            updatedAt: at[i]! + 1,
+          });
+        expect(await store.pruneActions(T0 + HOUR, 1)).toBe(1);
+        expect(await store.history.decisionOf(actId(at[0]!, 0))).toBeNull();
+        expect(await store.pruneActions(T0 + HOUR, 10)).toBe(1);
+        expect(await store.history.decisionOf(actId(at[2]!, 2))).toBeNull();
+        // Still pending, or not old enough.
+        expect(await store.pruneActions(T0 + HOUR, 10)).toBe(0);
+        expect((await store.pendingActions()).map((a) => a.id)).toEqual([actId(at[1]!, 1)]);
+        expect(await store.history.decisionOf(actId(at[3]!, 3))).toBe(decId(at[3]!, 3));
+      });
+
       test("oldDecisions passes over a decision taken before the cutoff whose id was minted at it: the next run takes it", async () => {
         const id = decId(T0 + 1, 0);
         await store.commit([arrivalBatch(makeObject({ id: "p", updatedAt: T0 }), id, { at: T0 })]);
