@@ -26,8 +26,11 @@ export interface DispatchHooks {
    * object's (a rebind queued in the mailbox before it detaches it too).
    */
   confirmed(action: ActionRecord, observation: Observation, detached: () => boolean): Promise<void>;
-  /** Records a retry or a final failure (in the object's mailbox); `detached` as above. */
-  failed(action: ActionRecord, error: string, final: boolean, detached: () => boolean): Promise<void>;
+  /**
+   * Records a retry or a final failure (in the object's mailbox); `detached` as above. Resolves
+   * false when the action is closed instead of retried (it no longer fits its object's state).
+   */
+  failed(action: ActionRecord, error: string, final: boolean, detached: () => boolean): Promise<boolean | void>;
   /** Runs a task in the object's mailbox. */
   exclusive<T>(objectId: string, task: () => Promise<T>): Promise<T>;
   onError(error: Error, context: string): void;
@@ -227,10 +230,13 @@ export class Dispatcher {
         ? tried
         : { ...tried, nextAttemptAt: this.clock.now() + backoffMs(tried.attempts, this.retry, this.random) };
       const detached = () => lane.forgotten === action.id;
-      await this.report(() => this.hooks.failed(next, message, final, detached));
+      let retry = !final;
+      await this.report(async () => {
+        if ((await this.hooks.failed(next, message, final, detached)) === false) retry = false;
+      });
       // A retry of an action whose object was forgotten meanwhile (deleted) would go to
       // whatever has its id now; one whose object was rebound, to the other binding.
-      if (!final && !detached()) lane.queue.unshift(next);
+      if (retry && !detached()) lane.queue.unshift(next);
       return;
     }
     this.sending--;

@@ -101,8 +101,11 @@ export class SubstrateSync {
     this.d.events.emit("action:confirmed", done, observation);
   }
 
-  /** Records a retry, or a final failure: then the object is `failed` and a decision says why. */
-  async failed(action: ActionRecord, error: string, final: boolean, detached = false): Promise<void> {
+  /**
+   * Records a retry, or a final failure: then the object is `failed` and a decision says why.
+   * Resolves false when a retry is not to be made (the action is closed instead).
+   */
+  async failed(action: ActionRecord, error: string, final: boolean, detached = false): Promise<boolean> {
     const { table, events } = this.d;
     const now = this.d.clock.now();
     const object = await this.ownerOf(action);
@@ -111,12 +114,20 @@ export class SubstrateSync {
       // (as a confirmation of it is closed, in `confirm`). The error is kept on the row.
       await table.commitAction({ ...action, status: "superseded", lastError: error, updatedAt: now });
       events.superseded([action], now);
-      return;
+      return false;
+    }
+    if (!final && object && action.kind === "start" && object.state !== "waking") {
+      // Its object moved on while it was with the driver (a waking object seen stopped, left
+      // dormant by its rules): tried again, it would bring up compute nothing governs. (A stop
+      // or a suspend is always tried again: taking compute down is never ungoverned.)
+      await table.commitAction({ ...action, status: "superseded", lastError: error, updatedAt: now });
+      events.superseded([action], now);
+      return false;
     }
     if (!final && !detached) {
       await table.commitAction({ ...action, status: "pending", lastError: error, updatedAt: now });
       events.emit("action:retrying", action, error);
-      return;
+      return true;
     }
     const failed = { ...action, status: "failed" as const, lastError: error, updatedAt: now };
     // A newer decision's action waits behind this one (it could not supersede an action in
@@ -126,7 +137,7 @@ export class SubstrateSync {
       // A newer decision moved the object on already: the failure only closes the action.
       await table.commitAction(failed);
       events.emit("action:failed", failed, error);
-      return;
+      return false;
     }
     // No rule is evaluated; a later arrival or timer may wake it again.
     const policy = this.d.policy(object.policy);
@@ -141,6 +152,7 @@ export class SubstrateSync {
       events.emit("action:failed", failed, error);
       events.emit("decision:recorded", decision);
     });
+    return false;
   }
 
   /**
@@ -251,7 +263,19 @@ export class SubstrateSync {
         updatedAt: now,
       };
       const policy = this.d.policy(object.policy);
-      if (!moved || !policy) return table.commit(emptyBatch(updated));
+      if (!moved) return table.commit(emptyBatch(updated));
+      if (!policy) {
+        // Nothing to evaluate with; a waking object seen stopped still loses what is queued for
+        // it (a start in its backoff would bring compute up under a dormant object).
+        const dropped = object.state === "waking" ? this.d.dispatcher.queuedActions(objectId) : [];
+        await table.commit({ ...emptyBatch(updated), supersede: dropped.map((a) => a.id) });
+        this.d.dispatcher.supersede(
+          objectId,
+          dropped.map((a) => a.id),
+        );
+        events.superseded(dropped, now);
+        return;
+      }
       if (follows === "dormant" && this.d.crashLoops.exited(objectId, now)) {
         const note = this.d.crashLoops.note;
         // Waking: a restart is queued or with the driver. What is queued is dropped, and a stop

@@ -1,0 +1,161 @@
+// A waking object seen stopped has its queued start superseded; so is the start in flight
+// at that moment, if it fails and would be tried again, and the start queued when no policy is
+// loaded: none may bring compute up under a dormant object.
+
+import { afterEach, expect, test } from "vitest";
+import type { JsonObject, Observation } from "../../src/core/types.ts";
+import { Governor } from "../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { DriverError, type Driver, type DriverTarget, type ObservationListener } from "../../src/substrate/driver.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
+import { arrivalBatch, makeObject, T0 } from "../helpers/records.ts";
+
+interface Call {
+  kind: string;
+  resolve: (o: Observation) => void;
+  reject: (e: Error) => void;
+}
+
+class FakeDriver implements Driver {
+  readonly name = "fake";
+  readonly canSuspend = false;
+  readonly calls: Call[] = [];
+  /** What runs, as far as this substrate knows. */
+  running = false;
+  private listeners: ObservationListener[] = [];
+  constructor(private readonly clock: VirtualClock) {}
+  validateConfig() {
+    return [];
+  }
+  private call(kind: string): Promise<Observation> {
+    return new Promise((resolve, reject) =>
+      this.calls.push({
+        kind,
+        resolve: (o) => {
+          if (kind === "start") this.running = true;
+          if (kind === "stop") this.running = false;
+          resolve(o);
+        },
+        reject,
+      }),
+    );
+  }
+  start(_t: DriverTarget) {
+    return this.call("start");
+  }
+  suspend(_t: DriverTarget) {
+    return this.call("suspend");
+  }
+  stop(_t: DriverTarget) {
+    return this.call("stop");
+  }
+  async observe(_t: DriverTarget): Promise<Observation> {
+    return { status: this.running ? "running" : "stopped", at: this.clock.now() };
+  }
+  async adopt(_t: DriverTarget): Promise<Observation> {
+    return { status: this.running ? "running" : "stopped", at: this.clock.now() };
+  }
+  onObservation(l: ObservationListener) {
+    this.listeners.push(l);
+  }
+  emit(id: string, o: Observation) {
+    for (const l of this.listeners) l(id, o);
+  }
+  async close() {}
+}
+
+// Wakes on work that arrives as facts; a crash with nothing new to do leaves it dormant.
+const policy = {
+  name: "on-request",
+  version: "1",
+  sleep: "stop",
+  rules: [
+    {
+      name: "request",
+      conditions: {
+        all: [
+          { fact: "trigger", path: "$.kind", operator: "equal", value: "facts" },
+          { fact: "memory", path: "$.work", operator: "greaterThan", value: 0 },
+        ],
+      },
+      event: { type: "wake" },
+    },
+  ],
+};
+
+const governors: Governor[] = [];
+afterEach(async () => {
+  for (const g of governors.splice(0)) await g.close().catch(() => {});
+});
+
+async function make(store: MemoryStore, clock: VirtualClock, driver: FakeDriver, load = true): Promise<Governor> {
+  const policies = new PolicyRegistry(() => clock.now());
+  if (load) {
+    const r = policies.loadText(JSON.stringify(policy), "inline/on-request.json");
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+  }
+  const g = new Governor({ store, policies, clock, drivers: [driver], defaultDriver: "fake", random: () => 0.5 });
+  governors.push(g);
+  await g.start();
+  return g;
+}
+
+const settle = async (g: Governor) => {
+  for (let i = 0; i < 5; i++) {
+    await g.idle();
+    await new Promise((r) => setImmediate(r));
+  }
+};
+
+test("a start in flight when its waking object is seen stopped does not come back from its backoff to start a dormant object", async () => {
+  const clock = new VirtualClock(T0);
+  const store = new MemoryStore();
+  const driver = new FakeDriver(clock);
+  const g = await make(store, clock, driver);
+  await g.putObject("w1", { policy: "on-request" });
+  await g.postFacts("w1", { work: 1 });
+  await settle(g);
+  expect(driver.calls.map((c) => c.kind)).toEqual(["start"]);
+  expect((await g.getObject("w1"))!.state).toBe("waking");
+
+  // While the start is with the substrate, the substrate reports the compute stopped: the
+  // object follows to dormant and its rules (no new request) leave it there.
+  driver.emit("w1", { status: "stopped", at: clock.now() });
+  await settle(g);
+  expect((await g.getObject("w1"))!.state).toBe("dormant");
+
+  // The start then fails, retryably.
+  driver.calls[0]!.reject(new DriverError("503 busy", true));
+  await settle(g);
+  await clock.advance(60_000, () => settle(g));
+
+  // Nothing may start compute under the dormant object.
+  const o = (await g.getObject("w1"))!;
+  expect(o.state).toBe("dormant");
+  expect(driver.calls.map((c) => c.kind)).toEqual(["start"]);
+});
+
+test("a start in backoff at a restart, its waking object seen stopped while its policy is not loaded, is not sent to a dormant object", async () => {
+  const clock = new VirtualClock(T0);
+  const store = new MemoryStore();
+  const object = makeObject({
+    id: "w1",
+    policy: "on-request",
+    state: "waking",
+    wokeAt: T0,
+    memory: { work: 1 } as JsonObject,
+    substrate: { driver: "fake", config: {}, observed: null },
+  });
+  const batch = arrivalBatch(object, "dec-wake", { actions: [{ id: "act-start", kind: "start" }] });
+  batch.actions[0] = { ...batch.actions[0]!, attempts: 1, lastError: "boom", nextAttemptAt: T0 + 500 };
+  await store.commit([batch]);
+  const driver = new FakeDriver(clock);
+  // The policy file does not load at this start (a bad edit): the adoption sees the compute stopped.
+  const g = await make(store, clock, driver, false);
+  await clock.advance(5000, () => settle(g));
+  const o = (await g.getObject("w1"))!;
+  expect(o.state).toBe("dormant");
+  // The old start must not bring the compute up under a dormant object.
+  expect(driver.calls.map((c) => c.kind)).toEqual([]);
+});
