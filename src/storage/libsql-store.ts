@@ -93,6 +93,12 @@ export class LibsqlStore implements Store {
       await this.client.execute("PRAGMA synchronous = FULL");
       await this.client.execute("PRAGMA busy_timeout = 5000");
     }
+    // Another Vigil's newer schema is not this one's to write (drizzle passes over it silently).
+    const applied = await schemaStamp(this.client);
+    if (applied !== null && applied > currentSchemaStamp())
+      throw new Error(
+        "the database's schema is newer than this Vigil's: serve it with the Vigil that wrote it, or a newer one",
+      );
     await migrate(this.db, { migrationsFolder: MIGRATIONS_DIR });
     await this.versions.load();
     // A file can be opened twice: its writes move to a thread with a connection of its own.
