@@ -4,6 +4,7 @@
 // billions of nodes when json-rules-engine evaluates them. Each limit refused is an ordinary
 // `{path, message}` problem that names the limit and the value found.
 
+import { FORBIDDEN_KEYS } from "../core/memory-limits.ts";
 import type { PathSegment } from "../core/paths.ts";
 import { SharedConditions, treeShape } from "./condition-graph.ts";
 
@@ -39,7 +40,8 @@ interface Visit {
  * The size and nesting of the document as a whole, checked first and without recursion:
  * everything after it (zod, the compilers, json-rules-engine, JSON.stringify) recurses through
  * the document. The size is the length of the document's JSON text, counted as the walk goes,
- * which stops at the first limit passed. Returns at most one issue.
+ * which stops at the first limit passed; so does a forbidden key (`__proto__`, `constructor`,
+ * `prototype`). Returns at most one issue.
  */
 export function documentBudgetIssues(doc: unknown): BudgetIssue[] {
   let chars = 0;
@@ -63,6 +65,14 @@ export function documentBudgetIssues(doc: unknown): BudgetIssue[] {
             chars += JSON.stringify(k).length + 1;
             return [k, x];
           });
+      // Keys that name an object's prototype machinery: whatever looks a name up in an object
+      // (a shared condition, a default) would find something else. Refused in every policy, as
+      // in memory and facts.
+      const forbidden = Array.isArray(v) ? undefined : entries.find(([k]) => FORBIDDEN_KEYS.has(String(k)));
+      if (forbidden)
+        return [
+          { path: [...pathOf(visit), forbidden[0]], message: `the key "${String(forbidden[0])}" is not allowed` },
+        ];
       chars += 2 + Math.max(0, entries.length - 1);
       for (let i = entries.length - 1; i >= 0; i--)
         stack.push({ value: entries[i]![1], depth: visit.depth + 1, parent: visit, key: entries[i]![0] });

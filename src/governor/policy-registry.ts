@@ -3,6 +3,7 @@
 // reported with its file and JSON path and never replaces a loaded version; loading one never
 // throws.
 
+import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -22,6 +23,9 @@ export interface LoadedPolicy {
 
 export type LoadResult = { ok: true; policy: LoadedPolicy; warnings: Problem[] } | { ok: false; error: PolicyError };
 
+/** The most characters of a policy file read at all (its compact JSON is held to MAX_POLICY_CHARS). */
+export const MAX_POLICY_TEXT = 4 * MAX_POLICY_CHARS;
+
 /** Why a policy file cannot be read, in words (not `ENOENT: ..., open '...'`). */
 const unreadable = (e: unknown) => `cannot read the file: ${fileErrorWords(e) ?? (e as Error).message}`;
 
@@ -36,8 +40,10 @@ export function loadPolicyText(text: string, file: string, now: number): LoadRes
     ok: false,
     error: { file, errors: [{ path: "$", message }], at },
   });
-  if (text.length > MAX_POLICY_CHARS)
-    return refuse(`the policy file is ${text.length} characters: at most ${MAX_POLICY_CHARS} are allowed`);
+  // A guard before parsing only: the limit itself is on the document's compact JSON (validation
+  // counts it, as it does for a candidate), so a file's indentation does not count against it.
+  if (text.length > MAX_POLICY_TEXT)
+    return refuse(`the policy file is ${text.length} characters: at most ${MAX_POLICY_TEXT} are read`);
   try {
     return loadValidated(text, file, at);
   } catch (e) {
@@ -108,15 +114,19 @@ export class PolicyRegistry implements PoliciesApi {
   }
 
   loadFile(file: string): LoadResult {
-    let text: string;
+    let text: string | null;
+    let why = "the file is not valid UTF-8: save it as UTF-8";
     try {
-      text = readFileSync(file, "utf8");
+      // As a request body is read (http/validation.ts utf8Text): UTF-8 only (a lenient decoding
+      // would change the rules' strings without a word), without a byte order mark.
+      const bytes = readFileSync(file);
+      text = isUtf8(bytes) ? bytes.toString("utf8").replace(/^\uFEFF/, "") : null;
     } catch (e) {
-      const error = {
-        file,
-        errors: [{ path: "$", message: unreadable(e) }],
-        at: new Date(this.now()).toISOString(),
-      };
+      text = null;
+      why = unreadable(e);
+    }
+    if (text === null) {
+      const error = { file, errors: [{ path: "$", message: why }], at: new Date(this.now()).toISOString() };
       this.errors.set(file, error);
       return { ok: false, error };
     }

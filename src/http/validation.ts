@@ -68,7 +68,14 @@ export async function bodyText(c: Context): Promise<string> {
  * different bodies could read (and fingerprint) the same.
  */
 export function decodeBody(bytes: Buffer): string {
-  if (!isUtf8(bytes)) throw new HttpProblem("malformed-request", "the request body is not valid UTF-8");
+  const text = utf8Text(bytes);
+  if (text === null) throw new HttpProblem("malformed-request", "the request body is not valid UTF-8");
+  return text;
+}
+
+/** UTF-8 bytes as text, without one leading byte order mark; null when they are not UTF-8. */
+export function utf8Text(bytes: Buffer): string | null {
+  if (!isUtf8(bytes)) return null;
   const text = bytes.toString("utf8");
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { MAX_CONDITION_NODES, MAX_POLICY_CHARS } from "../../src/contracts/policy-budget.ts";
+import { MAX_POLICY_TEXT } from "../../src/governor/policy-registry.ts";
 import { PolicyWatcher } from "../../src/governor/policy-watcher.ts";
 import type { LoadResult } from "../../src/governor/policy-registry.ts";
 import { SystemClock } from "../../src/timers/clock.ts";
@@ -79,12 +80,17 @@ describe("a hot-reloaded file", () => {
     expect(refused(await watcher!.reload(file))[0]!.message).toMatch(/^nesting deeper than 64 levels/);
   });
 
-  test("larger than the limit is refused before it is parsed", async () => {
+  test("larger than the limit is refused: its compact JSON, and past four times that before it is parsed", async () => {
     const { file, doc } = await setup();
-    const text = JSON.stringify({ ...doc, version: "2", description: "x".repeat(MAX_POLICY_CHARS) });
-    writeFileSync(file, text);
+    const over = JSON.stringify({ ...doc, version: "2", description: "x".repeat(MAX_POLICY_CHARS) });
+    writeFileSync(file, over);
     expect(refused(await watcher!.reload(file))).toEqual([
-      { path: "$", message: `the policy file is ${text.length} characters: at most ${MAX_POLICY_CHARS} are allowed` },
+      { path: "$", message: expect.stringMatching(`characters of JSON: at most ${MAX_POLICY_CHARS} are allowed$`) },
+    ]);
+    const huge = JSON.stringify({ ...doc, version: "2", description: "x".repeat(MAX_POLICY_TEXT) });
+    writeFileSync(file, huge);
+    expect(refused(await watcher!.reload(file))).toEqual([
+      { path: "$", message: `the policy file is ${huge.length} characters: at most ${MAX_POLICY_TEXT} are read` },
     ]);
   });
 
