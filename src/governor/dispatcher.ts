@@ -27,10 +27,18 @@ export interface DispatchHooks {
    */
   confirmed(action: ActionRecord, observation: Observation, detached: () => boolean): Promise<void>;
   /**
-   * Records a retry or a final failure (in the object's mailbox); `detached` as above. Resolves
-   * false when the action is closed instead of retried (it no longer fits its object's state).
+   * Records a retry or a final failure (in the object's mailbox); `detached` as above. A retry
+   * that is recorded calls `requeue` in that same mailbox task, so that the next task there (an
+   * observation, an evaluation) finds the action queued and can supersede it. One the hook closes
+   * instead (it no longer fits its object's state) is not requeued.
    */
-  failed(action: ActionRecord, error: string, final: boolean, detached: () => boolean): Promise<boolean | void>;
+  failed(
+    action: ActionRecord,
+    error: string,
+    final: boolean,
+    detached: () => boolean,
+    requeue: () => void,
+  ): Promise<void>;
   /** Runs a task in the object's mailbox. */
   exclusive<T>(objectId: string, task: () => Promise<T>): Promise<T>;
   onError(error: Error, context: string): void;
@@ -230,24 +238,31 @@ export class Dispatcher {
         ? tried
         : { ...tried, nextAttemptAt: this.clock.now() + backoffMs(tried.attempts, this.retry, this.random) };
       const detached = () => lane.forgotten === action.id;
-      let retry = !final;
-      await this.report(async () => {
-        if ((await this.hooks.failed(next, message, final, detached)) === false) retry = false;
-      });
       // A retry of an action whose object was forgotten meanwhile (deleted) would go to
       // whatever has its id now; one whose object was rebound, to the other binding.
-      if (retry && !detached()) lane.queue.unshift(next);
+      let requeued = false;
+      const requeue = () => {
+        if (final || requeued || detached()) return;
+        requeued = true;
+        lane.queue.unshift(next);
+      };
+      const recorded = await this.report(() => this.hooks.failed(next, message, final, detached, requeue));
+      // A failure that could not even be recorded is tried again all the same (its row is pending).
+      if (!recorded) requeue();
       return;
     }
     this.sending--;
     await this.report(() => this.hooks.confirmed(tried, observation, () => lane.forgotten === action.id));
   }
 
-  private async report(fn: () => Promise<void>): Promise<void> {
+  /** Runs a hook; false (reported) when it threw. */
+  private async report(fn: () => Promise<void>): Promise<boolean> {
     try {
       await fn();
+      return true;
     } catch (e) {
       this.hooks.onError(e as Error, "recording an action result");
+      return false;
     }
   }
 }

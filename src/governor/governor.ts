@@ -136,8 +136,10 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       {
         send: (a) => this.substrate.send(a),
         confirmed: (a, obs, detached) => this.table.run(a.objectId, () => this.substrate.confirm(a, obs, detached())),
-        failed: (a, err, final, detached) =>
-          this.table.run(a.objectId, () => this.substrate.failed(a, err, final, detached())),
+        failed: (a, err, final, detached, requeue) =>
+          this.table.run(a.objectId, async () => {
+            if (await this.substrate.failed(a, err, final, detached())) requeue();
+          }),
         exclusive: (id, task) => this.table.run(id, task),
         onError,
       },

@@ -54,10 +54,11 @@ function rig(options: { retry?: RetryPolicy; random?: () => number; failedThrows
       log.push(`confirmed ${action.id}`);
       confirmations.push({ action, observation });
     },
-    failed: async (action, error, final) => {
+    failed: async (action, error, final, _detached, requeue) => {
       log.push(`${final ? "failed" : "retrying"} ${action.id}`);
       failures.push({ action, error, final, at: clock.now() });
       if (options.failedThrows) throw new Error("the mailbox is gone");
+      requeue();
     },
     exclusive: (objectId, task) => mailbox.run(objectId, task),
     onError: (error, context) => errors.push({ message: error.message, context }),
