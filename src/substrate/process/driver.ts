@@ -139,14 +139,21 @@ export class ProcessDriver implements Driver {
         (boot === undefined || boot === bootId()) &&
         inThisNamespace(namespace);
       if (!ours) return gone;
-      const tree = treeOfObservation(last) ?? new ProcessGroupTree(pid);
+      const cgroup = treeOfObservation(last);
+      const tree = cgroup ?? new ProcessGroupTree(pid);
       const graceMs = this.graceOf(t);
       const stat = readStat(pid);
       if (!stat || isGone(stat)) {
         this.leftovers.sweep(tree, graceMs);
         return gone;
       }
-      if (stat.startTime !== startTime) return gone;
+      if (stat.startTime !== startTime) {
+        // The pid is another process's now. A process group cannot outlive its leader's pid (the
+        // kernel gives no process the id of a group with members), but a cgroup can: what is
+        // left in it is Vigil's, and stopped.
+        if (cgroup) this.leftovers.sweep(cgroup, graceMs);
+        return gone;
+      }
       const p = new Governed(pid, startTime, null, tree, graceMs, this.clock);
       this.live.set(t.objectId, p);
       this.watch(t.objectId, p);

@@ -373,4 +373,32 @@ describe.skipIf(!cgroup)(cgroupTitle, () => {
     await witnessWrites();
     expect(size(join(dir, "escaped"))).toBe(after);
   });
+
+  test("after a restart, what a dead leader left in its cgroup is stopped even when its pid now names another process", async () => {
+    const a = newDriver(cgroup);
+    const t = target(`setsid sh -c '${LOOP("escaped")}' & wait`);
+    const before = await a.start(t);
+    const pid = before.pid as number;
+    const cgroupDir = before.cgroup as string;
+    await growing("escaped");
+    await a.close(); // the server stops; its trees run on
+    // While it is down the leader dies; its descendant that left the group lives on in the cgroup.
+    kill(pid);
+    expect(await until(() => readStat(pid) === null || isGone(readStat(pid)!), 5_000_000)).toBe(true);
+    // The leader's pid now names an unrelated process (modelled: its pid, the old start time).
+    const unrelated = spawn("sh", ["-c", LOOP("unrelated")], { cwd: dir, stdio: "ignore", detached: true });
+    trees.push(unrelated.pid!);
+    await growing("unrelated");
+
+    const b = newDriver(cgroup);
+    const adopted = await b.adopt(t, { ...before, pid: unrelated.pid! });
+    expect(adopted).toMatchObject({ status: "stopped", reason: "not running after restart" });
+    await clock.advance(5000); // the leftovers' grace period
+    expect(await until(() => !existsSync(cgroupDir), 5_000_000)).toBe(true);
+    const after = size(join(dir, "escaped"));
+    await witnessWrites();
+    expect(size(join(dir, "escaped"))).toBe(after);
+    // The unrelated process was not touched.
+    expect(isGone(readStat(unrelated.pid!)!)).toBe(false);
+  });
 });
