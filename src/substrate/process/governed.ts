@@ -7,6 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import type { Clock, TimerHandle } from "../../core/clock.ts";
 import type { Json, Observation } from "../../core/types.ts";
 import { bootId, isGone, isStopped, pidNamespace, procfs, readStat, until, type ProcStat } from "./proc.ts";
+import { DriverError } from "../driver.ts";
 import type { ProcessTree } from "./tree.ts";
 
 export interface Exit {
@@ -16,6 +17,8 @@ export interface Exit {
 
 /** How often, on the clock, a stop checks whether the rest of the tree has exited. */
 const DRAIN_POLL_MS = 100;
+/** How many more times SIGKILL goes round a tree that is not yet empty after the first. */
+const KILL_ROUNDS = 5;
 
 export class Governed {
   /** A stop Vigil asked for is under way: the exit it causes is not reported to listeners. */
@@ -169,7 +172,13 @@ export class Governed {
     });
     await Promise.race([emptied, killed]);
     if (poll) this.clock.clearTimeout(poll);
-    await until(empty);
+    // A process forked while SIGKILL went round the tree (where the tree cannot be killed at
+    // once: the v1 freezer, a v2 without cgroup.kill) escaped it: it gets its own, a few times.
+    for (let round = 0; !(await until(empty)); round++) {
+      if (round === KILL_ROUNDS)
+        throw new DriverError(`${this.tree.members().length} processes of the tree outlived SIGKILL`, true);
+      this.tree.kill();
+    }
   }
 
   /** Without /proc: the group, as long as the driver has not seen its leader exit. */

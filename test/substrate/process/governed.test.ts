@@ -1,0 +1,61 @@
+// A stop of a tree that cannot be killed at once (the v1 freezer, a cgroup v2 without
+// cgroup.kill: SIGKILL goes to each pid of a list read first): a process the tree forks while
+// that SIGKILL goes round escapes it. The stop sends SIGKILL round again until the tree is
+// empty, and fails (retryably) rather than report `stopped` over a process still running.
+// A fake tree stands in for the cgroup, so that the fork lands in that window every time.
+
+import { expect, test } from "vitest";
+import { DriverError } from "../../../src/substrate/driver.ts";
+import { Governed } from "../../../src/substrate/process/governed.ts";
+import type { ProcessTree } from "../../../src/substrate/process/tree.ts";
+import { VirtualClock } from "../../../src/timers/clock.ts";
+
+/** A tree whose SIGKILL, `escapes` times, misses a process forked while it went round. */
+function forkingTree(escapes: number): ProcessTree & { alive: number[]; kills: number } {
+  let next = 1_000_000;
+  const tree = {
+    alive: [next++, next++],
+    kills: 0,
+    members: () => [...tree.alive],
+    signal: () => {},
+    freeze: async () => true,
+    thaw: async () => true,
+    frozen: () => false,
+    kill: () => {
+      tree.kills++;
+      tree.alive = tree.kills <= escapes ? [next++] : [];
+    },
+    dispose: () => {},
+    report: () => ({ processes: [], rssBytes: 0 }),
+  };
+  return tree;
+}
+
+/** A stop of the tree: its leader exits, and the grace period passes (SIGKILL). */
+async function stop(tree: ProcessTree, clock: VirtualClock): Promise<unknown> {
+  // No process has this pid: the leader is the tree's (fake) members.
+  const g = new Governed(2 ** 22 + 12_345, 1, null, tree, 1000, clock);
+  const stopping = g.terminate().catch((e: unknown) => e);
+  g.settle({ exitCode: null, signal: "SIGKILL" });
+  for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r));
+  await clock.advance(1000);
+  return stopping;
+}
+
+test("a process forked while SIGKILL went round gets one of its own: the stop ends with the tree empty", async () => {
+  const clock = new VirtualClock("2026-03-01T00:00:00Z");
+  const tree = forkingTree(2);
+  expect(await stop(tree, clock)).toEqual({ exitCode: null, signal: "SIGKILL" });
+  expect(tree.alive).toEqual([]);
+  expect(tree.kills).toBe(3);
+});
+
+test("a tree that outlives every SIGKILL fails the stop, retryably, instead of reporting it stopped", async () => {
+  const clock = new VirtualClock("2026-03-01T00:00:00Z");
+  const tree = forkingTree(Infinity);
+  const e = await stop(tree, clock);
+  expect(e).toBeInstanceOf(DriverError);
+  expect((e as DriverError).retryable).toBe(true);
+  expect((e as Error).message).toBe("1 processes of the tree outlived SIGKILL");
+  expect(tree.alive.length).toBe(1);
+});
