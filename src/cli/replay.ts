@@ -48,7 +48,7 @@ export async function runReplay(
   }
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readFileSync(file, "utf8").replace(/^\uFEFF/, ""); // a byte order mark, as a policy file may have
   } catch (e) {
     return fail(`cannot read ${file}: ${fileErrorWords(e) ?? (e as Error).message}`);
   }

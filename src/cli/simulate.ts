@@ -162,7 +162,7 @@ function loadPolicies(dir: string, names: string[]): PolicyRegistry {
 function readTraffic(file: string): Workload {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readFileSync(file, "utf8").replace(/^\uFEFF/, ""); // a byte order mark, as a policy file may have
   } catch (e) {
     throw new Usage(`cannot read ${file}: ${(e as Error).message}`);
   }

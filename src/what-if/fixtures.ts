@@ -53,7 +53,7 @@ export function findFixtureFiles(paths: string[]): string[] {
 export function loadFixture(file: string): LoadedFixture {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readFileSync(file, "utf8").replace(/^\uFEFF/, ""); // a byte order mark, as a policy file may have
   } catch (e) {
     throw new FixtureError(file, [{ path: "$", message: (e as Error).message }]);
   }

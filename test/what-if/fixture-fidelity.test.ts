@@ -3,11 +3,13 @@
 // running (its `substrate` fact says so), and a starting memory the server would refuse to
 // create an object with makes the fixture malformed.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
+import { runReplay } from "../../src/cli/replay.ts";
 import { runTest } from "../../src/cli/test.ts";
+import { runValidate } from "../../src/cli/validate.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import type { JsonObject } from "../../src/core/types.ts";
 import { parseFixture, runFixture } from "../../src/what-if/fixtures.ts";
@@ -177,4 +179,39 @@ test("a fixture whose starting memory the server would refuse is malformed, not 
   );
   expect(out).toContain("$.object.memory");
   expect(code).toBe(2);
+});
+
+test("a policy or fixture file with a byte order mark is read by replay and vigil test, as by validate", async () => {
+  const rules = join(dir, "rules-bom");
+  mkdirSync(rules);
+  const policy = join(rules, "queue-worker.json");
+  writeFileSync(policy, "\uFEFF" + readFileSync(join(RULES_DIR, "queue-worker.json"), "utf8"));
+  expect(
+    await runValidate(
+      [policy],
+      () => {},
+      () => {},
+    ),
+  ).toBe(0);
+  // A database that is not there: replay fails on it, after reading the file.
+  const err: string[] = [];
+  await runReplay(
+    ["--object", "w-1", "--db", `file:${join(dir, "none.db")}`, policy],
+    () => {},
+    (s) => err.push(s),
+  );
+  expect(err.join("")).not.toMatch(/not valid JSON/);
+  expect(err.join("")).toMatch(/none\.db/);
+
+  const fixture = join(dir, "bom-fixture.json");
+  const steps = [{ facts: { queue: { depth: 1 } }, expect: { outcome: "wake" } }];
+  writeFileSync(fixture, "\uFEFF" + JSON.stringify({ policy: "queue-worker", start: "2026-03-01T00:00:00Z", steps }));
+  let out = "";
+  expect(
+    await runTest(
+      ["--rules", rules, fixture],
+      (s) => (out += s),
+      (s) => (out += s),
+    ),
+  ).toBe(0);
 });
