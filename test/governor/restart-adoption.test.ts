@@ -10,7 +10,7 @@ import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { ProcessDriver } from "../../src/substrate/process/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
-import { arrivalBatch, makeObject, T0 } from "../helpers/records.ts";
+import { commitWakingWithStart, T0 } from "../helpers/records.ts";
 
 const pids: number[] = [];
 const governors: Governor[] = [];
@@ -143,15 +143,11 @@ test("a start still to be sent at a restart is sent, not taken for a crash of th
   // fact now changed, or a timer that has rung): the adoption's "stopped" must not move it.
   const clock = new VirtualClock(T0);
   const store = new MemoryStore();
-  const object = makeObject({
-    id: "w1",
+  await commitWakingWithStart(store, {
     policy: "worker",
-    state: "waking",
-    wokeAt: T0,
     memory: { work: 0 },
     substrate: { driver: "process", config: { command: "sleep", args: ["1000"] }, observed: null },
   });
-  await store.commit([arrivalBatch(object, "dec-wake", { actions: [{ id: "act-start", kind: "start" }] })]);
   const confirmed: string[] = [];
   const g = await make(store, clock, (g) => g.events.on("action:confirmed", (a) => confirmed.push(a.id)));
   for (let i = 0; i < 50 && confirmed.length === 0; i++) {
@@ -214,17 +210,12 @@ test("a start waiting out its backoff at a restart is superseded when the object
   // it is gone): the old start must not bring the compute up under a dormant object.
   const clock = new VirtualClock(T0);
   const store = new MemoryStore();
-  const object = makeObject({
-    id: "w1",
+  await commitWakingWithStart(store, {
     policy: "worker",
-    state: "waking",
-    wokeAt: T0,
     memory: { work: 0 },
     substrate: { driver: "process", config: { command: "sleep", args: ["1000"] }, observed: null },
+    attempts: 1,
   });
-  const batch = arrivalBatch(object, "dec-wake", { actions: [{ id: "act-start", kind: "start" }] });
-  batch.actions[0] = { ...batch.actions[0]!, attempts: 1, lastError: "boom", nextAttemptAt: T0 + 500 };
-  await store.commit([batch]);
   const sent: string[] = [];
   const g = await make(store, clock, (g) => g.events.on("action:dispatched", (a) => sent.push(a.id)));
   await clock.advance(5000);

@@ -5,13 +5,13 @@
 // the observation (and a crash loop it completes) finds it and drops it.
 
 import { afterEach, expect, test } from "vitest";
-import type { JsonObject, Observation } from "../../src/core/types.ts";
+import type { Observation } from "../../src/core/types.ts";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener } from "../../src/substrate/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
-import { arrivalBatch, makeObject, T0 } from "../helpers/records.ts";
+import { commitWakingWithStart, T0 } from "../helpers/records.ts";
 
 interface Call {
   kind: string;
@@ -141,17 +141,12 @@ test("a start in flight when its waking object is seen stopped does not come bac
 test("a start in backoff at a restart, its waking object seen stopped while its policy is not loaded, is not sent to a dormant object", async () => {
   const clock = new VirtualClock(T0);
   const store = new MemoryStore();
-  const object = makeObject({
-    id: "w1",
+  await commitWakingWithStart(store, {
     policy: "on-request",
-    state: "waking",
-    wokeAt: T0,
-    memory: { work: 1 } as JsonObject,
+    memory: { work: 1 },
     substrate: { driver: "fake", config: {}, observed: null },
+    attempts: 1,
   });
-  const batch = arrivalBatch(object, "dec-wake", { actions: [{ id: "act-start", kind: "start" }] });
-  batch.actions[0] = { ...batch.actions[0]!, attempts: 1, lastError: "boom", nextAttemptAt: T0 + 500 };
-  await store.commit([batch]);
   const driver = new FakeDriver(clock);
   // The policy file does not load at this start (a bad edit): the adoption sees the compute stopped.
   const g = await make(store, clock, driver, false);
@@ -165,16 +160,12 @@ test("a start in backoff at a restart, its waking object seen stopped while its 
 test("a waking object seen stopped while its start's retryable failure is being recorded (no policy loaded) does not get that start sent again under a dormant object", async () => {
   const clock = new VirtualClock(T0);
   const store = new MemoryStore();
-  const object = makeObject({
-    id: "w1",
+  // A start committed before a restart and never tried: it is sent once the server is up.
+  await commitWakingWithStart(store, {
     policy: "on-request",
-    state: "waking",
-    wokeAt: T0,
-    memory: { work: 1 } as JsonObject,
+    memory: { work: 1 },
     substrate: { driver: "fake", config: {}, observed: null },
   });
-  // A start committed before a restart and never tried: it is sent once the server is up.
-  await store.commit([arrivalBatch(object, "dec-wake", { actions: [{ id: "act-start", kind: "start" }] })]);
   const driver = new FakeDriver(clock);
   // The policy file does not load at this start (a bad edit).
   const g = await make(store, clock, driver, false);

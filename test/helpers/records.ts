@@ -156,3 +156,26 @@ export function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * Commits object `w1`, `waking` since T0 with its start `act-start` pending (of decision
+ * `dec-wake`), as a server leaves it when it stops after the wake's commit; with `attempts`, the
+ * start was tried that many times and waits out its backoff until T0 + 500.
+ */
+export async function commitWakingWithStart(
+  store: { commit(batches: CommitBatch[]): Promise<void> },
+  o: { policy: string; memory: JsonObject; substrate: ObjectRecord["substrate"]; attempts?: number },
+): Promise<void> {
+  const object = makeObject({
+    id: "w1",
+    policy: o.policy,
+    state: "waking",
+    wokeAt: T0,
+    memory: o.memory,
+    substrate: o.substrate,
+  });
+  const batch = arrivalBatch(object, "dec-wake", { actions: [{ id: "act-start", kind: "start" }] });
+  if (o.attempts)
+    batch.actions[0] = { ...batch.actions[0]!, attempts: o.attempts, lastError: "boom", nextAttemptAt: T0 + 500 };
+  await store.commit([batch]);
+}
