@@ -9,8 +9,9 @@
 
 import { overloaded } from "../core/errors.ts";
 import { KeyedQueue } from "../core/keyed-queue.ts";
-import type { ActionUpdate, CommitBatch, Store } from "../core/store.ts";
-import type { Decision, ObjectRecord } from "../core/types.ts";
+import { emptyBatch, type ActionUpdate, type CommitBatch, type Store } from "../core/store.ts";
+import { applyTimerOps } from "../core/timers.ts";
+import type { Decision, ObjectRecord, TimerOp } from "../core/types.ts";
 import { ColdReads } from "./cold-reads.ts";
 import { GroupCommitter } from "./group-commit.ts";
 
@@ -162,6 +163,16 @@ export class ObjectTable {
     this.replaced(batch.object, batch.decision);
     this.keep(batch.object);
     for (const op of batch.timerOps) if (op.op === "set") this.timerSet(op.dueAt!);
+  }
+
+  /**
+   * Commits timer operations alone (no decision, no journal entry: arming, a timer used up or put
+   * off); returns the object with its timers as the operations leave them. Call in the mailbox.
+   */
+  async commitTimers(object: ObjectRecord, ops: TimerOp[]): Promise<ObjectRecord> {
+    const updated = { ...object, timers: applyTimerOps(object.timers, ops) };
+    await this.commit({ ...emptyBatch(updated), timerOps: ops });
+    return updated;
   }
 
   /** Commits an outbox row's change and, with it, the object's (confirmations, failures). */

@@ -10,7 +10,6 @@ import { memoryProblems, type MemoryLimits } from "../core/memory-limits.ts";
 import { checkObjectId, newObject } from "../core/object.ts";
 import { cronTimerOps, nextTicksFrom } from "../core/schedule.ts";
 import { emptyBatch, type ActionRecord, type Store } from "../core/store.ts";
-import { applyTimerOps } from "../core/timers.ts";
 import type { JsonObject, ObjectRecord } from "../core/types.ts";
 import type { Driver, Release } from "../substrate/driver.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
@@ -133,10 +132,7 @@ export class Objects {
     if (!serving || serving === used) return object;
     const now = this.d.clock.now();
     const ops = cronTimerOps(serving.schedules, object.timers, now, nextTicksFrom(now));
-    if (ops.length === 0) return object;
-    const updated = { ...object, timers: applyTimerOps(object.timers, ops), updatedAt: now };
-    await this.d.table.commit({ ...emptyBatch(updated), timerOps: ops });
-    return updated;
+    return ops.length === 0 ? object : this.d.table.commitTimers({ ...object, updatedAt: now }, ops);
   }
 
   async get(id: string): Promise<ObjectRecord | null> {

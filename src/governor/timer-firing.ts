@@ -5,12 +5,12 @@ import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { VigilError } from "../core/errors.ts";
 import { cronTimerOps, nextTicksFrom } from "../core/schedule.ts";
-import { applyTimerOps, LATE_AFTER_MS } from "../core/timers.ts";
+import { LATE_AFTER_MS } from "../core/timers.ts";
 import type { ObjectRecord, Timer, TimerOp, Trigger } from "../core/types.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
 import type { GovernorEvents } from "./events.ts";
 import { canonicalJson } from "../core/json.ts";
-import { emptyBatch, type Store } from "../core/store.ts";
+import type { Store } from "../core/store.ts";
 import type { ObjectTable } from "./object-table.ts";
 
 export interface TimerFiringDeps {
@@ -88,8 +88,7 @@ export class TimerFiring {
       { name, op: "cancel", kind: timer.kind },
       ...(policy ? cronTimerOps(policy.schedules, rest, now) : []),
     ];
-    const updated = { ...object, timers: applyTimerOps(rest, ops), updatedAt: now };
-    await this.d.table.commit({ ...emptyBatch(updated), timerOps: ops });
+    await this.d.table.commitTimers({ ...object, updatedAt: now }, ops);
     if (!policy && timer.kind === "cron") await this.rearmOnLoad(object.policy);
     this.d.onError(new Error(`${why}; timer used up without an evaluation`), `timer ${name} of ${object.id}`);
   }
@@ -99,8 +98,7 @@ export class TimerFiring {
     const now = this.d.clock.now();
     const putOffTo = now + UNLOADED_RETRY_MS;
     const ops: TimerOp[] = [{ name: timer.name, op: "set", dueAt: putOffTo, kind: timer.kind }];
-    const updated = { ...object, timers: applyTimerOps(object.timers, ops), updatedAt: now };
-    await this.d.table.commit({ ...emptyBatch(updated), timerOps: ops });
+    await this.d.table.commitTimers({ ...object, updatedAt: now }, ops);
     const key = postponedKey(object.id, timer.name);
     const before = this.postponed.get(key);
     const firstDue = before?.putOffTo === timer.dueAt ? before.firstDue : timer.dueAt;
@@ -186,10 +184,7 @@ export class TimerFiring {
           const { at, next } = fresh();
           const ops = cronTimerOps(policy.schedules, object.timers, at, next);
           if (ops.length === 0) return;
-          await table.commit({
-            ...emptyBatch({ ...object, timers: applyTimerOps(object.timers, ops) }),
-            timerOps: ops,
-          });
+          await table.commitTimers(object, ops);
           changed++;
         });
       }
