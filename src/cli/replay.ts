@@ -13,6 +13,7 @@ import type { ReplayLimits } from "../what-if/limits.ts";
 import { replay, type ReplayReport, type ReplaySide } from "../what-if/replay.ts";
 import { openToRead } from "./read-db.ts";
 import { HELP_OPTION, printUsage, synopsisLine } from "./usage.ts";
+import { withoutBom } from "../contracts/text.ts";
 
 /**
  * A replay at a terminal: the server's cap on evaluations and rows (what-if/limits.ts), but no
@@ -48,7 +49,7 @@ export async function runReplay(
   }
   let text: string;
   try {
-    text = readFileSync(file, "utf8").replace(/^\uFEFF/, ""); // a byte order mark, as a policy file may have
+    text = withoutBom(readFileSync(file, "utf8"));
   } catch (e) {
     return fail(`cannot read ${file}: ${fileErrorWords(e) ?? (e as Error).message}`);
   }

@@ -18,6 +18,7 @@ import { simulate } from "../simulate/simulate.ts";
 import { parseTraffic } from "../simulate/traffic.ts";
 import { openToRead } from "./read-db.ts";
 import { printUsage } from "./usage.ts";
+import { withoutBom } from "../contracts/text.ts";
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
@@ -162,7 +163,7 @@ function loadPolicies(dir: string, names: string[]): PolicyRegistry {
 function readTraffic(file: string): Workload {
   let text: string;
   try {
-    text = readFileSync(file, "utf8").replace(/^\uFEFF/, ""); // a byte order mark, as a policy file may have
+    text = withoutBom(readFileSync(file, "utf8"));
   } catch (e) {
     throw new Usage(`cannot read ${file}: ${(e as Error).message}`);
   }

@@ -3,12 +3,12 @@
 // reported with its file and JSON path and never replaces a loaded version; loading one never
 // throws.
 
-import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { compilePolicy, type CompiledPolicy } from "../core/compile.ts";
 import { documentBudgetIssues, MAX_POLICY_CHARS } from "../contracts/policy-budget.ts";
+import { utf8Text } from "../contracts/text.ts";
 import { validatePolicy } from "../contracts/validate-policy.ts";
 import type { Problem } from "../core/errors.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
@@ -117,10 +117,9 @@ export class PolicyRegistry implements PoliciesApi {
     let text: string | null;
     let why = "the file is not valid UTF-8: save it as UTF-8";
     try {
-      // As a request body is read (http/validation.ts utf8Text): UTF-8 only (a lenient decoding
-      // would change the rules' strings without a word), without a byte order mark.
-      const bytes = readFileSync(file);
-      text = isUtf8(bytes) ? bytes.toString("utf8").replace(/^\uFEFF/, "") : null;
+      // As a request body is read: UTF-8 only (a lenient decoding would change the rules' strings
+      // without a word), without a byte order mark.
+      text = utf8Text(readFileSync(file));
     } catch (e) {
       text = null;
       why = unreadable(e);

@@ -3,10 +3,10 @@
 // 415 (not JSON by content type), 400 (not JSON by syntax), 422 (JSON, but invalid).
 
 import type { Context } from "hono";
-import { isUtf8 } from "node:buffer";
 import type { z } from "zod";
 import { objectIdSchema } from "../contracts/http.ts";
 import { zodProblems } from "../contracts/problems.ts";
+import { utf8Text } from "../contracts/text.ts";
 import { prefixProblems, type Problem } from "../core/errors.ts";
 import { OBJECT_ID_PATTERN } from "../core/object.ts";
 import { checkDocument } from "../core/memory-limits.ts";
@@ -71,13 +71,6 @@ export function decodeBody(bytes: Buffer): string {
   const text = utf8Text(bytes);
   if (text === null) throw new HttpProblem("malformed-request", "the request body is not valid UTF-8");
   return text;
-}
-
-/** UTF-8 bytes as text, without one leading byte order mark; null when they are not UTF-8. */
-export function utf8Text(bytes: Buffer): string | null {
-  if (!isUtf8(bytes)) return null;
-  const text = bytes.toString("utf8");
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /**

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fixtureSchema, type Fixture, type FixtureExpect } from "../contracts/fixture.ts";
 import { zodProblems } from "../contracts/problems.ts";
+import { withoutBom } from "../contracts/text.ts";
 import { durationMs } from "../core/durations.ts";
 import { prefixProblems, type Problem } from "../core/errors.ts";
 import { isPlainObject, jsonEqual } from "../core/json.ts";
@@ -53,7 +54,7 @@ export function findFixtureFiles(paths: string[]): string[] {
 export function loadFixture(file: string): LoadedFixture {
   let text: string;
   try {
-    text = readFileSync(file, "utf8").replace(/^\uFEFF/, ""); // a byte order mark, as a policy file may have
+    text = withoutBom(readFileSync(file, "utf8"));
   } catch (e) {
     throw new FixtureError(file, [{ path: "$", message: (e as Error).message }]);
   }
