@@ -8,8 +8,14 @@ export function idTime(id: string): number | null {
   return m ? parseInt(m[1]!, 36) : null;
 }
 
-/** The least decision id minted at `ms` or later: every id minted before sorts before it. */
-export const decisionIdAt = (ms: number): string => `dec_${Math.max(0, ms).toString(36).padStart(9, "0")}`;
+/** The least id of this kind minted at `ms` or later: every one minted before sorts before it. */
+const idAt =
+  (prefix: "dec" | "act") =>
+  (ms: number): string =>
+    `${prefix}_${Math.max(0, ms).toString(36).padStart(9, "0")}`;
+
+/** The least decision id minted at `ms` or later. */
+export const decisionIdAt = idAt("dec");
 
 /** The least action id minted at `ms` or later. */
-export const actionIdAt = (ms: number): string => `act_${Math.max(0, ms).toString(36).padStart(9, "0")}`;
+export const actionIdAt = idAt("act");
