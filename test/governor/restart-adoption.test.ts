@@ -59,6 +59,13 @@ const substrate = {
   },
 };
 
+/** A worker whose work is done (its rules say none), bound to a long sleep on the process driver. */
+const idleWorker = {
+  policy: "worker",
+  memory: { work: 0 },
+  substrate: { driver: "process", config: { command: "sleep", args: ["1000"] }, observed: null },
+};
+
 /** A started governor; `before` sees it before its start (listeners for what the start does). */
 async function make(
   store: MemoryStore,
@@ -144,9 +151,7 @@ test("a start still to be sent at a restart is sent, not taken for a crash of th
   const clock = new VirtualClock(T0);
   const store = new MemoryStore();
   await commitWakingWithStart(store, {
-    policy: "worker",
-    memory: { work: 0 },
-    substrate: { driver: "process", config: { command: "sleep", args: ["1000"] }, observed: null },
+    ...idleWorker,
   });
   const confirmed: string[] = [];
   const g = await make(store, clock, (g) => g.events.on("action:confirmed", (a) => confirmed.push(a.id)));
@@ -211,9 +216,7 @@ test("a start waiting out its backoff at a restart is superseded when the object
   const clock = new VirtualClock(T0);
   const store = new MemoryStore();
   await commitWakingWithStart(store, {
-    policy: "worker",
-    memory: { work: 0 },
-    substrate: { driver: "process", config: { command: "sleep", args: ["1000"] }, observed: null },
+    ...idleWorker,
     attempts: 1,
   });
   const sent: string[] = [];

@@ -110,15 +110,20 @@ const settle = async (g: Governor) => {
   }
 };
 
-test("a start in flight when its waking object is seen stopped does not come back from its backoff to start a dormant object", async () => {
+/** Object w1 of on-request, woken by a request: its start is with the driver. */
+async function startInFlight() {
   const clock = new VirtualClock(T0);
-  const store = new MemoryStore();
   const driver = new FakeDriver(clock);
-  const g = await make(store, clock, driver);
+  const g = await make(new MemoryStore(), clock, driver);
   await g.putObject("w1", { policy: "on-request" });
   await g.postFacts("w1", { work: 1 });
   await settle(g);
   expect(driver.calls.map((c) => c.kind)).toEqual(["start"]);
+  return { clock, driver, g };
+}
+
+test("a start in flight when its waking object is seen stopped does not come back from its backoff to start a dormant object", async () => {
+  const { clock, driver, g } = await startInFlight();
   expect((await g.getObject("w1"))!.state).toBe("waking");
 
   // While the start is with the substrate, the substrate reports the compute stopped: the
@@ -189,14 +194,7 @@ test("a waking object seen stopped while its start's retryable failure is being 
 });
 
 test("the same, with the policy loaded (its rules leave the object dormant)", async () => {
-  const clock = new VirtualClock(T0);
-  const store = new MemoryStore();
-  const driver = new FakeDriver(clock);
-  const g = await make(store, clock, driver);
-  await g.putObject("w1", { policy: "on-request" });
-  await g.postFacts("w1", { work: 1 });
-  await settle(g);
-  expect(driver.calls.map((c) => c.kind)).toEqual(["start"]);
+  const { clock, driver, g } = await startInFlight();
   g.events.once("action:retrying", () => driver.emit("w1", { status: "stopped", at: clock.now() }));
   driver.calls[0]!.reject(new DriverError("503 busy", true));
   await settle(g);
