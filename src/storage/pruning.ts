@@ -2,7 +2,7 @@
 // objects over their decision limit, where one object's pruning by count begins, and the deletes
 // (through the store's writer).
 
-import type { Client, InStatement } from "@libsql/client";
+import type { Client, InStatement, InValue } from "@libsql/client";
 import { actionIdAt, decisionIdAt } from "../core/id-times.ts";
 import type { SqlWriter } from "./sql-writer.ts";
 
@@ -103,7 +103,10 @@ export async function pruneActions(client: Client, writer: SqlWriter, before: nu
   return ids.length;
 }
 
-/** Deletes up to `limit` idempotency keys first used before `before`. */
+/**
+ * Deletes up to `limit` idempotency keys first used before `before` (found by their time's
+ * index), by rowid in statements of 500, not one statement a key.
+ */
 export async function pruneIdempotency(
   client: Client,
   writer: SqlWriter,
@@ -111,16 +114,14 @@ export async function pruneIdempotency(
   limit: number,
 ): Promise<number> {
   const rows = await client.execute({
-    sql: "SELECT object_id, key FROM idempotency WHERE created_at < ? LIMIT ?",
+    sql: "SELECT rowid FROM idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?",
     args: [before, limit],
   });
+  const rowids = rows.rows.map((r) => Number(r.rowid));
   await writer.write(
-    rows.rows.map((r) => ({
-      sql: "DELETE FROM idempotency WHERE object_id = ? AND key = ?",
-      args: [String(r.object_id), String(r.key)],
-    })),
+    inParts(rowids, (list) => [{ text: `DELETE FROM idempotency WHERE rowid IN (${list})`, lists: 1 }]),
   );
-  return rows.rows.length;
+  return rowids.length;
 }
 
 /**
@@ -128,7 +129,7 @@ export async function pruneIdempotency(
  * statements `sql` makes with `list`, its placeholders, each binding the part `lists` times.
  */
 export function inParts(
-  ids: readonly string[],
+  ids: readonly InValue[],
   sql: (list: string) => { text: string; lists: number }[],
 ): InStatement[] {
   const out: InStatement[] = [];

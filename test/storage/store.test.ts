@@ -4,10 +4,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { InStatement } from "@libsql/client";
 import { afterAll, describe, expect, test } from "vitest";
 import type { Store } from "../../src/core/store.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { pruneIdempotency } from "../../src/storage/pruning.ts";
+import { directWriter } from "../../src/storage/sql-writer.ts";
 import { HOUR, T0, arrivalBatch, makeObject } from "../helpers/records.ts";
 import type { Decision } from "../../src/core/types.ts";
 import { makeServices } from "../helpers/services.ts";
@@ -155,6 +158,28 @@ describe("LibsqlStore under a governor", () => {
       expect(versions.rows.map((r) => `${r.name}@${r.version}`)).toEqual(["queue-worker@1"]);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe("retention's idempotency pruning", () => {
+  test("deletes keys in statements of 500, not one statement a key", async () => {
+    const store = await migrated(new LibsqlStore({ url: ":memory:" }));
+    try {
+      await store.client.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200) " +
+          "INSERT INTO idempotency (object_id, key, fingerprint, decision_id, created_at) SELECT 'o' || (i % 7), 'k' || i, 'f', 'd', i FROM n",
+      );
+      const writes: InStatement[][] = [];
+      const writer = directWriter(store.client);
+      const recording = { ...writer, write: (s: InStatement[]) => (writes.push(s), writer.write(s)) };
+      // Keys first used before 1,101: 1,100 of them, of which the first 1,000 go.
+      expect(await pruneIdempotency(store.client, recording, 1101, 1000)).toBe(1000);
+      expect(writes.map((w) => w.length)).toEqual([2]);
+      const left = await store.client.execute("SELECT MIN(created_at) AS first, COUNT(*) AS n FROM idempotency");
+      expect({ first: Number(left.rows[0]!.first), n: Number(left.rows[0]!.n) }).toEqual({ first: 1001, n: 200 });
+    } finally {
+      await store.close();
     }
   });
 });
