@@ -2,7 +2,6 @@
 // object's recorded history and prints every decision that would differ, side by side.
 // Exit 0 when none differs, 1 when some do, 2 when the object or the file is unusable.
 
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig, shownDbUrl } from "../config.ts";
 import { VigilError } from "../core/errors.ts";
@@ -13,7 +12,7 @@ import type { ReplayLimits } from "../what-if/limits.ts";
 import { replay, type ReplayReport, type ReplaySide } from "../what-if/replay.ts";
 import { openToRead } from "./read-db.ts";
 import { HELP_OPTION, printUsage, synopsisLine } from "./usage.ts";
-import { withoutBom } from "../contracts/text.ts";
+import { readTextFile } from "../contracts/text.ts";
 
 /**
  * A replay at a terminal: the server's cap on evaluations and rows (what-if/limits.ts), but no
@@ -49,7 +48,7 @@ export async function runReplay(
   }
   let text: string;
   try {
-    text = withoutBom(readFileSync(file, "utf8"));
+    text = readTextFile(file);
   } catch (e) {
     return fail(`cannot read ${file}: ${fileErrorWords(e) ?? (e as Error).message}`);
   }

@@ -4,7 +4,7 @@
 // optional request-driven autostop baseline. `vigil simulate --generate SHAPE` writes synthetic
 // traffic. Exit 0 on success, 2 for invalid usage or input (a bad traffic line names its line).
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig, splitList } from "../config.ts";
 import { parseDuration } from "../core/durations.ts";
@@ -18,7 +18,7 @@ import { simulate } from "../simulate/simulate.ts";
 import { parseTraffic } from "../simulate/traffic.ts";
 import { openToRead } from "./read-db.ts";
 import { printUsage } from "./usage.ts";
-import { withoutBom } from "../contracts/text.ts";
+import { readTextFile } from "../contracts/text.ts";
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
@@ -163,7 +163,7 @@ function loadPolicies(dir: string, names: string[]): PolicyRegistry {
 function readTraffic(file: string): Workload {
   let text: string;
   try {
-    text = withoutBom(readFileSync(file, "utf8"));
+    text = readTextFile(file);
   } catch (e) {
     throw new Usage(`cannot read ${file}: ${(e as Error).message}`);
   }

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { compilePolicy, type CompiledPolicy } from "../core/compile.ts";
 import { documentBudgetIssues, MAX_POLICY_CHARS } from "../contracts/policy-budget.ts";
-import { utf8Text } from "../contracts/text.ts";
+import { NOT_UTF8, utf8Text } from "../contracts/text.ts";
 import { validatePolicy } from "../contracts/validate-policy.ts";
 import type { Problem } from "../core/errors.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
@@ -115,7 +115,7 @@ export class PolicyRegistry implements PoliciesApi {
 
   loadFile(file: string): LoadResult {
     let text: string | null;
-    let why = "the file is not valid UTF-8: save it as UTF-8";
+    let why = NOT_UTF8;
     try {
       // As a request body is read: UTF-8 only (a lenient decoding would change the rules' strings
       // without a word), without a byte order mark.

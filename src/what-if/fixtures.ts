@@ -2,11 +2,11 @@
 // simulated substrate confirming at once, on a virtual clock (a sandbox). `vigil test`, the
 // vitest suite and the HTTP end-to-end test all use it.
 
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fixtureSchema, type Fixture, type FixtureExpect } from "../contracts/fixture.ts";
 import { zodProblems } from "../contracts/problems.ts";
-import { withoutBom } from "../contracts/text.ts";
+import { readTextFile } from "../contracts/text.ts";
 import { durationMs } from "../core/durations.ts";
 import { prefixProblems, type Problem } from "../core/errors.ts";
 import { isPlainObject, jsonEqual } from "../core/json.ts";
@@ -54,7 +54,7 @@ export function findFixtureFiles(paths: string[]): string[] {
 export function loadFixture(file: string): LoadedFixture {
   let text: string;
   try {
-    text = withoutBom(readFileSync(file, "utf8"));
+    text = readTextFile(file);
   } catch (e) {
     throw new FixtureError(file, [{ path: "$", message: (e as Error).message }]);
   }

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { runReplay } from "../../src/cli/replay.ts";
+import { runSimulate } from "../../src/cli/simulate.ts";
 import { runTest } from "../../src/cli/test.ts";
 import { runValidate } from "../../src/cli/validate.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
@@ -214,4 +215,42 @@ test("a policy or fixture file with a byte order mark is read by replay and vigi
       (s) => (out += s),
     ),
   ).toBe(0);
+});
+
+test("a policy, fixture or traffic file that is not UTF-8 is refused by replay, vigil test and simulate, as by validate", async () => {
+  const latin1 = (text: string) => Buffer.from(text, "latin1");
+  const rules = join(dir, "rules-latin1");
+  mkdirSync(rules);
+  const doc = JSON.parse(readFileSync(join(RULES_DIR, "queue-worker.json"), "utf8")) as JsonObject;
+  const policy = join(rules, "queue-worker.json");
+  writeFileSync(policy, latin1(JSON.stringify({ ...doc, description: "file d'attente: café" })));
+  const said = async (run: (out: (s: string) => void, err: (s: string) => void) => Promise<number>) => {
+    let text = "";
+    const code = await run(
+      (s) => (text += s),
+      (s) => (text += s),
+    );
+    return { code, text };
+  };
+  const NOT_UTF8 = /not valid UTF-8/;
+  expect(await said((out, err) => runValidate([policy], out, err))).toMatchObject({
+    text: expect.stringMatching(NOT_UTF8),
+  });
+  const replayed = await said((out, err) =>
+    runReplay(["--object", "w-1", "--db", `file:${join(dir, "none.db")}`, policy], out, err),
+  );
+  expect(replayed).toEqual({ code: 2, text: expect.stringMatching(NOT_UTF8) });
+
+  const fixture = join(dir, "latin1-fixture.json");
+  const steps = [{ facts: { owner: "café" }, expect: { outcome: "wake" } }];
+  writeFileSync(fixture, latin1(JSON.stringify({ policy: "queue-worker", start: "2026-03-01T00:00:00Z", steps })));
+  const tested = await said((out, err) => runTest(["--rules", RULES_DIR, fixture], out, err));
+  expect(tested).toEqual({ code: 2, text: expect.stringMatching(NOT_UTF8) });
+
+  const traffic = join(dir, "latin1-traffic.jsonl");
+  writeFileSync(traffic, latin1(`${JSON.stringify({ at: "2026-03-01T00:00:00Z", object: "café", facts: {} })}\n`));
+  const simulated = await said((out, err) =>
+    runSimulate(["--policy", "queue-worker", "--rules", RULES_DIR, "--traffic", traffic], out, err),
+  );
+  expect(simulated).toEqual({ code: 2, text: expect.stringMatching(NOT_UTF8) });
 });
