@@ -10,8 +10,8 @@ import { enabledDrivers, flyApiUrls, isLoopback, shownDbUrl, type Config, type D
 import { DEFAULT_LIMITS } from "./core/memory-limits.ts";
 import { Governor } from "./governor/governor.ts";
 import { describeHolder, processAlive } from "./governor/lease.ts";
-import { PolicyRegistry } from "./governor/policy-registry.ts";
-import { describeReload, PolicyWatcher } from "./governor/policy-watcher.ts";
+import { PolicyRegistry, type LoadResult } from "./governor/policy-registry.ts";
+import { PolicyWatcher, reloadLines } from "./governor/policy-watcher.ts";
 import { Retention } from "./governor/retention.ts";
 import { Reconciler } from "./governor/reconciler.ts";
 import { durationMs } from "./core/durations.ts";
@@ -123,7 +123,11 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const clock = new SystemClock();
   const policies = new PolicyRegistry(() => clock.now());
   const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
-  for (const e of policies.loadDirectory(config.VIGIL_RULES_DIR)) {
+  // A policy's warnings (validation's) are logged as a reload's are; its refusal just below.
+  const warnings = (file: string, r: LoadResult) => {
+    if (r.ok) for (const line of reloadLines(file, r, null).slice(1)) log[line.level](line.msg, line.fields);
+  };
+  for (const e of policies.loadDirectory(config.VIGIL_RULES_DIR, warnings)) {
     for (const p of e.errors) log.error("policy refused", { file: e.file, path: p.path, error: p.message });
   }
   const loaded = policies.list().items;
@@ -199,17 +203,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     }
     const watcher = new PolicyWatcher(config.VIGIL_RULES_DIR, policies, (name) => governor.armSchedules(name), clock, {
       reloaded: (file, r, previous) => {
-        const { level, msg } = describeReload(r, previous);
-        const was = previous ? { previous: `${previous.name}@${previous.version}` } : {};
-        if ("removed" in r) log[level](msg, { file, ...was });
-        else if (r.ok)
-          log[level](msg, {
-            file,
-            policy: `${r.policy.info.name}@${r.policy.info.version}`,
-            hash: r.policy.info.hash,
-            ...was,
-          });
-        else for (const p of r.error.errors) log[level](msg, { file, path: p.path, error: p.message, ...was });
+        for (const line of reloadLines(file, r, previous)) log[line.level](line.msg, line.fields);
       },
       failed: (error) =>
         log.error("watching the rules directory failed; edits go unseen until a restart", {

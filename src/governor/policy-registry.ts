@@ -105,11 +105,15 @@ export class PolicyRegistry implements PoliciesApi {
   constructor(private readonly now: () => number = Date.now) {}
 
   /** Loads every `*.json` in a directory. Returns the errors (also kept for `list()`). */
-  loadDirectory(dir: string): PolicyError[] {
+  loadDirectory(dir: string, loaded?: (file: string, result: LoadResult) => void): PolicyError[] {
     const files = readdirSync(dir)
       .filter((f) => f.endsWith(".json"))
       .sort();
-    for (const f of files) this.loadFile(join(dir, f));
+    for (const f of files) {
+      const file = join(dir, f);
+      const result = this.loadFile(file);
+      loaded?.(file, result);
+    }
     return [...this.errors.values()];
   }
 

@@ -101,3 +101,31 @@ export function describeReload(
     ? { level: "error", msg: "policy refused; the previous version keeps serving" }
     : { level: "error", msg: "policy refused; no version of it is loaded" };
 }
+
+/** One line of the server's log. */
+export interface LogLine {
+  level: "info" | "warn" | "error";
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * The log lines of a reload: what it means (describeReload), then each of a loaded policy's
+ * warnings (validation's, and a failure to re-arm its schedules) or each of a refusal's errors.
+ */
+export function reloadLines(file: string, r: LoadResult | { removed: true }, previous: PolicyInfo | null): LogLine[] {
+  const { level, msg } = describeReload(r, previous);
+  const was = previous ? { previous: `${previous.name}@${previous.version}` } : {};
+  if ("removed" in r) return [{ level, msg, fields: { file, ...was } }];
+  if (!r.ok)
+    return r.error.errors.map((p) => ({ level, msg, fields: { file, path: p.path, error: p.message, ...was } }));
+  const policy = `${r.policy.info.name}@${r.policy.info.version}`;
+  return [
+    { level, msg, fields: { file, policy, hash: r.policy.info.hash, ...was } },
+    ...r.warnings.map((p) => ({
+      level: "warn" as const,
+      msg: "policy loaded with a warning",
+      fields: { file, policy, path: p.path, warning: p.message },
+    })),
+  ];
+}

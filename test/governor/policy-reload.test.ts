@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { describeReload, PolicyWatcher } from "../../src/governor/policy-watcher.ts";
+import { describeReload, PolicyWatcher, reloadLines } from "../../src/governor/policy-watcher.ts";
 import type { PolicyInfo } from "../../src/governor/services.ts";
 import type { LoadResult } from "../../src/governor/policy-registry.ts";
 import { SystemClock } from "../../src/timers/clock.ts";
@@ -270,5 +270,40 @@ describe("an edit and its undo, close together", () => {
       b: "2026-01-01T00:05:00.000Z",
       c: "2026-01-01T00:05:00.000Z",
     });
+  });
+});
+
+describe("what a reload logs", () => {
+  test("a failure to re-arm the policy's schedules is a warning line after the reload's own", async () => {
+    const { dir, file, doc } = await setup();
+    const failing = new PolicyWatcher(
+      dir,
+      s!.policies,
+      () => Promise.reject(new Error("disk full")),
+      new SystemClock(),
+      {
+        reloaded: () => {},
+      },
+    );
+    writeFileSync(file, JSON.stringify({ ...doc, version: "2" }));
+    const r = await failing.reload(file);
+    const previous = { name: "queue-worker", version: "1" } as PolicyInfo;
+    expect(reloadLines(file, r, previous)).toEqual([
+      {
+        level: "info",
+        msg: "policy reloaded",
+        fields: { file, policy: "queue-worker@2", hash: expect.any(String), previous: "queue-worker@1" },
+      },
+      {
+        level: "warn",
+        msg: "policy loaded with a warning",
+        fields: {
+          file,
+          policy: "queue-worker@2",
+          path: "$.schedules",
+          warning: "the policy is loaded, but re-arming its schedules failed: disk full",
+        },
+      },
+    ]);
   });
 });
