@@ -162,6 +162,7 @@ export function resolve(input: ResolveInput): Resolution {
     if (withMode) mode = withMode.params.mode as SleepMode;
     // The object's own alarm: the earliest asked for, and never later than one already set.
     let due: number | null = null;
+    let by = "";
     for (const d of dormancies) {
       const at =
         typeof d.params.wakeAt === "string"
@@ -169,7 +170,13 @@ export function resolve(input: ResolveInput): Resolution {
           : typeof d.params.wakeAfter === "string"
             ? now + durationMs(d.params.wakeAfter)
             : null;
-      if (at !== null && (due === null || at < due)) due = at;
+      if (at !== null && (due === null || at < due)) [due, by] = [at, d.rule];
+    }
+    // As for a schedule above: a timer's evaluation that put the object to sleep would have it
+    // woken at once by its own alarm, at every firing.
+    if (due !== null && trigger.kind === "timer" && due <= now) {
+      notes.push(`wake timer of rule ${by} is due at ${iso(due)}, not after this timer's firing: not set`);
+      due = null;
     }
     if (due !== null) {
       const pending = timers.get("wake");
