@@ -11,6 +11,7 @@ import { BUILTIN_FACTS, OPERATOR_PATTERN, splitOperator } from "../core/vocabula
 import { PATH_HELP, parsePath } from "../core/paths.ts";
 import {
   isFactRef,
+  RESERVED_RULE_NAMES,
   RESERVED_TIMER_NAMES,
   type Condition,
   type EventDocument,
@@ -232,7 +233,11 @@ export const eventSchema = z.discriminatedUnion(
 );
 
 export const ruleSchema = z.strictObject({
-  name: name.describe("Unique within the policy; decisions name the rules that fired"),
+  name: name
+    .refine((n) => !(RESERVED_RULE_NAMES as readonly string[]).includes(n), {
+      message: `the rule names ${RESERVED_RULE_NAMES.join(", ")} are Vigil's own`,
+    })
+    .describe("Unique within the policy; decisions name the rules that fired"),
   priority: z.number().int().min(1).optional().describe("json-rules-engine priority: higher runs first"),
   conditions: topConditionSchema,
   event: eventSchema,

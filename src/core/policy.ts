@@ -85,6 +85,14 @@ export interface PolicyDocument {
 /** Timer names Vigil itself uses; a rule's `schedule` event may not take them. */
 export const RESERVED_TIMER_NAMES = ["wake", "hold", "dwell"] as const;
 
+/**
+ * The rules Vigil adds to what fired (core/resolve.ts): the object's own wake alarm, and a hold
+ * lease still running. A policy's rule may not take their names, or it would be taken for them.
+ */
+export const WAKE_ALARM_RULE = "timer:wake";
+export const HOLD_LEASE_RULE = "hold:lease";
+export const RESERVED_RULE_NAMES = [WAKE_ALARM_RULE, HOLD_LEASE_RULE] as const;
+
 /** `{fact: "...", path?}` as a comparison value: json-rules-engine reads the other fact. */
 export function isFactRef(v: unknown): v is { fact: string; path?: string } {
   return v !== null && typeof v === "object" && !Array.isArray(v) && typeof (v as { fact?: unknown }).fact === "string";

@@ -3,6 +3,7 @@
 // own timers. Every veto, deferral and fallback leaves a note.
 
 import { durationMs } from "./durations.ts";
+import { HOLD_LEASE_RULE, WAKE_ALARM_RULE } from "./policy.ts";
 import type { FiredEvent, LifecycleState, Outcome, SleepMode, Timer, TimerOp, Trigger } from "./types.ts";
 
 export interface ResolveInput {
@@ -69,10 +70,10 @@ export function resolve(input: ResolveInput): Resolution {
   const notes: string[] = [];
   const fired = [...input.fired];
   if (trigger.kind === "timer" && trigger.name === "wake") {
-    fired.push({ rule: "timer:wake", event: "wake", params: {} });
+    fired.push({ rule: WAKE_ALARM_RULE, event: "wake", params: {} });
   }
   const liveHold = input.holdUntil !== null && input.holdUntil > now;
-  if (liveHold) fired.push({ rule: "hold:lease", event: "hold-active", params: { until: iso(input.holdUntil!) } });
+  if (liveHold) fired.push({ rule: HOLD_LEASE_RULE, event: "hold-active", params: { until: iso(input.holdUntil!) } });
 
   const plan = new TimerPlan(input.timers);
   const setTimer = plan.set.bind(plan);
@@ -147,7 +148,7 @@ export function resolve(input: ResolveInput): Resolution {
       );
       // The object's own alarm, used up by this firing, is set again for the dwell's end: the
       // rules that re-evaluate then do not know it rang (a dwell timer alone would lose it).
-      if (wakes.some((w) => w.rule === "timer:wake")) setTimer("wake", until, "wake");
+      if (wakes.some((w) => w.rule === WAKE_ALARM_RULE)) setTimer("wake", until, "wake");
       else setTimer("dwell", until, "dwell");
       outcome = "none";
     }

@@ -11,7 +11,13 @@
 
 import { summarize } from "../core/decide.ts";
 import { jsonEqual } from "../core/json.ts";
-import type { Condition, PolicyDocument, TopCondition } from "../core/policy.ts";
+import {
+  HOLD_LEASE_RULE,
+  WAKE_ALARM_RULE,
+  type Condition,
+  type PolicyDocument,
+  type TopCondition,
+} from "../core/policy.ts";
 import {
   ACTION_KINDS,
   ACTION_STATUSES,
@@ -164,8 +170,9 @@ function firedOf(
     const event = doc.rules[i]!.event;
     fired.push({ rule: r.rule, event: event.type, params: (event.params ?? {}) as JsonObject });
   });
-  if (wake === 1) fired.push({ rule: "timer:wake", event: "wake", params: {} });
-  if (holdUntil !== null) fired.push({ rule: "hold:lease", event: "hold-active", params: { until: iso(holdUntil) } });
+  if (wake === 1) fired.push({ rule: WAKE_ALARM_RULE, event: "wake", params: {} });
+  if (holdUntil !== null)
+    fired.push({ rule: HOLD_LEASE_RULE, event: "hold-active", params: { until: iso(holdUntil) } });
   return fired;
 }
 
@@ -173,8 +180,8 @@ function firedOf(
 function compactOf(d: Decision, policy: PolicyRef): Json[] | null {
   const synth: [number, number | null] = [0, null];
   for (const f of d.fired) {
-    if (f.rule === "timer:wake") synth[0] = 1;
-    else if (f.rule === "hold:lease" && typeof f.params.until === "string") synth[1] = Date.parse(f.params.until);
+    if (f.rule === WAKE_ALARM_RULE) synth[0] = 1;
+    else if (f.rule === HOLD_LEASE_RULE && typeof f.params.until === "string") synth[1] = Date.parse(f.params.until);
   }
   let expl: Json[] | null;
   if (d.explanation.rules.length === 0 && d.explanation.summary === recordedSummary(d) && d.fired.length === 0) {
