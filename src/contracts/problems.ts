@@ -14,7 +14,9 @@ export function zodProblems(error: z.ZodError): Problem[] {
     for (const issue of issues) {
       const path = [...prefix, ...(issue.path as PathSegment[])];
       if (issue.code === "invalid_union" && issue.errors.length > 0) {
-        add(closestBranch(issue.errors), path);
+        const missing = missingForEvery(issue.errors);
+        if (missing !== null) out.push({ path: formatPath(path), message: missing });
+        else add(closestBranch(issue.errors), path);
         continue;
       }
       if (issue.code === "unrecognized_keys") {
@@ -26,6 +28,24 @@ export function zodProblems(error: z.ZodError): Problem[] {
   };
   add(error.issues, []);
   return dedupeProblems(out);
+}
+
+const REQUIRED = "required: expected ";
+
+/**
+ * When the value is missing, every branch says only that: one message naming what each would
+ * take ("required: expected a string, a number, ... or an object"), not the first branch's alone.
+ */
+function missingForEvery(branches: z.core.$ZodIssue[][]): string | null {
+  const wants: string[] = [];
+  for (const issues of branches) {
+    const [only] = issues;
+    if (issues.length !== 1 || only!.path.length !== 0 || !only!.message.startsWith(REQUIRED)) return null;
+    const want = only!.message.slice(REQUIRED.length);
+    if (!wants.includes(want)) wants.push(want);
+  }
+  const last = wants.pop()!;
+  return `${REQUIRED}${wants.length > 0 ? `${wants.join(", ")} or ${last}` : last}`;
 }
 
 /** The union branch that got furthest: fewest complaints about the object itself. */
