@@ -65,7 +65,10 @@ export async function runDecisions(args: string[], partial: Partial<Io> = {}): P
       );
     // The API gives no cursor for decisions: a full page may have older ones after it.
     const last = page.items.at(-1);
-    if (last && page.items.length === limit) io.out(`older: vigil decisions list ${id} --before ${last.id}\n`);
+    if (last && page.items.length === limit) {
+      const size = values.limit === undefined ? "" : ` --limit ${limit}`;
+      io.out(`older: vigil decisions list ${id}${size} --before ${last.id}\n`);
+    }
     return EXIT.ok;
   });
 }

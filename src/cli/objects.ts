@@ -87,7 +87,13 @@ async function list(target: Target, values: Values, io: Io): Promise<number> {
         page.items.map((o) => [o.id, o.state, policyText(o.policy), o.stateSince]),
       ),
     );
-  if (page.nextCursor) io.out(`more: vigil objects list --cursor ${page.nextCursor}\n`);
+  if (page.nextCursor) {
+    // The same filters and page size: the cursor is only where the next page starts.
+    const given = (["state", "policy", "limit"] as const).flatMap((k) =>
+      values[k] === undefined ? [] : [`--${k} ${values[k]}`],
+    );
+    io.out(`more: ${["vigil objects list", ...given, `--cursor ${page.nextCursor}`].join(" ")}\n`);
+  }
   return EXIT.ok;
 }
 

@@ -63,7 +63,7 @@ describe("vigil objects", () => {
     );
 
     const first = await run(runObjects, ["list", "--limit", "1"], url);
-    const cursor = /more: vigil objects list --cursor (\S+)\n$/.exec(first.out)?.[1];
+    const cursor = /more: vigil objects list --limit 1 --cursor (\S+)\n$/.exec(first.out)?.[1];
     expect(first.out).toContain("obj-a");
     expect(cursor).toBeDefined();
     const second = await run(runObjects, ["list", "--limit", "1", "--cursor", cursor!, "--json"], url);
@@ -165,7 +165,7 @@ describe("vigil facts post, decisions and explain", () => {
         `${create!.id}  2026-03-01T00:00:00.000Z  create   none     dormant\n`,
     );
     const first = await run(runDecisions, ["list", "w2", "--limit", "1"], url);
-    expect(first.out).toContain(`older: vigil decisions list w2 --before ${wake!.id}\n`);
+    expect(first.out).toContain(`older: vigil decisions list w2 --limit 1 --before ${wake!.id}\n`);
     const older = json((await run(runDecisions, ["list", "w2", "--before", wake!.id, "--json"], url)).out);
     expect(older.items.map((d: { id: string }) => d.id)).toEqual([create!.id]);
 
