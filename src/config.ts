@@ -114,6 +114,13 @@ export function flyApiUrls(config: Config): string[] {
 
 export type Config = z.infer<typeof configSchema>;
 
+/** A bad value in the configuration, one line per variable: `vigil serve` exits 2 on it. */
+export class InvalidConfiguration extends Error {
+  constructor(lines: string[]) {
+    super(`invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+}
+
 /** Reads the configuration; throws with every problem named by variable. */
 export function loadConfig(
   env: Record<string, string | undefined>,
@@ -127,7 +134,7 @@ export function loadConfig(
   const r = configSchema.safeParse(input);
   if (!r.success) {
     const lines = zodProblems(r.error).map((p) => `${p.path.replace(/^\$\./, "")}: ${p.message}`);
-    throw new Error(`invalid configuration:\n  ${lines.join("\n  ")}`);
+    throw new InvalidConfiguration(lines);
   }
   return r.data;
 }

@@ -6,7 +6,15 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { enabledDrivers, flyApiUrls, isLoopback, shownDbUrl, type Config, type DriverName } from "./config.ts";
+import {
+  enabledDrivers,
+  flyApiUrls,
+  InvalidConfiguration,
+  isLoopback,
+  shownDbUrl,
+  type Config,
+  type DriverName,
+} from "./config.ts";
 import { DEFAULT_LIMITS } from "./core/memory-limits.ts";
 import { Governor } from "./governor/governor.ts";
 import { describeHolder, processAlive } from "./governor/lease.ts";
@@ -22,7 +30,7 @@ import { honoListener, httpServer } from "./http/node-server.ts";
 import { DrainGate } from "./http/gate.ts";
 import { endEventStreams } from "./http/sse.ts";
 import { Metrics } from "./http/metrics.ts";
-import { parseTokens } from "./http/auth.ts";
+import { parseTokens, type TokenConfig } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import { LibsqlStore, libsqlOptions } from "./storage/libsql-store.ts";
 import type { Driver } from "./substrate/driver.ts";
@@ -99,8 +107,17 @@ export interface StartOptions {
   onFatal?: (reason: string) => void;
 }
 
+/** The tokens of VIGIL_TOKENS; one it cannot read is a bad value of the configuration. */
+function configuredTokens(text: string): TokenConfig[] {
+  try {
+    return parseTokens(text);
+  } catch (e) {
+    throw new InvalidConfiguration([(e as Error).message]);
+  }
+}
+
 export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
-  const tokens = parseTokens(config.VIGIL_TOKENS);
+  const tokens = configuredTokens(config.VIGIL_TOKENS);
   if (tokens.length === 0) {
     if (!isLoopback(config.VIGIL_HOST)) {
       throw new Error(

@@ -1,7 +1,7 @@
 // `vigil serve`: configuration from the environment and flags, then the server until a signal.
 
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config.ts";
+import { InvalidConfiguration, loadConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
 import { npmProcess, watchProcess } from "./parent.ts";
 import { HELP_OPTION, printUsage } from "./usage.ts";
@@ -37,6 +37,8 @@ export async function runServe(
   try {
     server = await startServer(config, log, { onFatal: (reason) => fatal?.(reason) });
   } catch (e) {
+    // A bad value found only now (VIGIL_TOKENS) is a usage error as any other: exit 2.
+    if (e instanceof InvalidConfiguration) throw e;
     log.error("cannot start", { error: (e as Error).message });
     return 1;
   }
