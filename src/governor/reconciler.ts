@@ -16,6 +16,6 @@ export class Reconciler {
     this.stop = every(this.clock, this.intervalMs, () => this.reconcile(), this.onError);
   }
 
-  /** Stops the periodic runs (a no-op before start). */
-  stop: () => void = () => {};
+  /** Stops the periodic runs, and resolves once a run under way has finished (at once before start). */
+  stop: () => Promise<void> = () => Promise.resolve();
 }

@@ -64,8 +64,8 @@ export class Retention {
     this.stop = every(this.clock, RETENTION_INTERVAL_MS, () => this.runOnce(), this.onError);
   }
 
-  /** Stops the hourly runs (a no-op before start). */
-  stop: () => void = () => {};
+  /** Stops the hourly runs, and resolves once a run under way has finished (at once before start). */
+  stop: () => Promise<void> = () => Promise.resolve();
 
   async runOnce(): Promise<RetentionReport> {
     const now = this.clock.now();

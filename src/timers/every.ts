@@ -3,13 +3,27 @@
 
 import type { Clock, TimerHandle } from "../core/clock.ts";
 
-export function every(clock: Clock, ms: number, task: () => Promise<unknown>, onError: (e: Error) => void): () => void {
+/**
+ * Starts the loop. The function returned stops it, and resolves once a run under way has
+ * finished, so that what the task uses (the store, the governor) can be closed after it.
+ */
+export function every(
+  clock: Clock,
+  ms: number,
+  task: () => Promise<unknown>,
+  onError: (e: Error) => void,
+): () => Promise<void> {
   let handle: TimerHandle | null = null;
   let stopped = false;
+  let running: Promise<void> = Promise.resolve();
   const arm = () => {
     handle = clock.setTimeout(() => {
-      void task()
-        .catch((e: unknown) => onError(e as Error))
+      handle = null;
+      running = task()
+        .then(
+          () => {},
+          (e: unknown) => onError(e as Error),
+        )
         .finally(() => {
           if (!stopped) arm();
         });
@@ -19,5 +33,6 @@ export function every(clock: Clock, ms: number, task: () => Promise<unknown>, on
   return () => {
     stopped = true;
     if (handle) clock.clearTimeout(handle);
+    return running;
   };
 }
