@@ -96,11 +96,23 @@ export function loadCandidate(doc: unknown, now: number): LoadResult {
   return loadPolicyText(text, file, now);
 }
 
+/** A digest of a file's bytes ("" when it cannot be read): tells a file changed since it was read. */
+export function fileDigest(file: string): string {
+  try {
+    return digest(readFileSync(file));
+  } catch {
+    return "";
+  }
+}
+
+const digest = (bytes: Buffer) => createHash("sha256").update(bytes).digest("base64");
+
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
 
 export class PolicyRegistry implements PoliciesApi {
   private readonly policies = new Map<string, LoadedPolicy>();
   private errors = new Map<string, PolicyError>();
+  private readonly digests = new Map<string, string>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -121,10 +133,13 @@ export class PolicyRegistry implements PoliciesApi {
     let text: string | null;
     let why = NOT_UTF8;
     try {
+      const bytes = readFileSync(file);
+      this.digests.set(file, digest(bytes));
       // As a request body is read: UTF-8 only (a lenient decoding would change the rules' strings
       // without a word), without a byte order mark.
-      text = utf8Text(readFileSync(file));
+      text = utf8Text(bytes);
     } catch (e) {
+      this.digests.set(file, "");
       text = null;
       why = unreadable(e);
     }
@@ -148,6 +163,15 @@ export class PolicyRegistry implements PoliciesApi {
   /** A file that is gone has nothing left to report; its last valid version keeps serving. */
   forgetFile(file: string): void {
     this.errors.delete(file);
+    this.digests.delete(file);
+  }
+
+  /**
+   * The files read so far, each with a digest of the bytes read ("" when they could not be):
+   * what the watcher compares the directory with when it starts (policy-watcher.ts).
+   */
+  readFiles(): ReadonlyMap<string, string> {
+    return this.digests;
   }
 
   /** Serves an already loaded policy (a candidate in a sandbox). */

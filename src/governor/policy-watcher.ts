@@ -2,10 +2,10 @@
 // (content hash). Objects use it from their next evaluation. An invalid file is refused and
 // reported, and the previous version keeps serving.
 
-import { existsSync, watch, type FSWatcher } from "node:fs";
-import { basename, join } from "node:path";
+import { existsSync, readdirSync, watch, type FSWatcher } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import type { Clock, TimerHandle } from "../core/clock.ts";
-import type { LoadResult, PolicyRegistry } from "./policy-registry.ts";
+import { fileDigest, type LoadResult, type PolicyRegistry } from "./policy-registry.ts";
 import type { PolicyInfo } from "./services.ts";
 
 export interface WatcherEvents {
@@ -31,24 +31,41 @@ export class PolicyWatcher {
     private readonly events: WatcherEvents,
   ) {}
 
+  /**
+   * Watches the directory, then reloads what changed since the registry read it (a file saved
+   * while the server was starting, between its first load and this watch, is not missed).
+   */
   start(): void {
     this.watcher = watch(this.dir, (_event, name) => {
-      if (!name || !name.endsWith(".json")) return;
-      const file = join(this.dir, basename(name));
-      const previous = this.pending.get(file);
-      if (previous) this.clock.clearTimeout(previous);
-      this.pending.set(
-        file,
-        this.clock.setTimeout(() => {
-          this.pending.delete(file);
-          // reload reports its own failures; this catches only a listener that throws, which
-          // must not become an unhandled rejection (that would end the process).
-          this.reload(file).catch(() => {});
-        }, SETTLE_MS),
-      );
+      if (name && name.endsWith(".json")) this.settle(join(this.dir, basename(name)));
     });
     // An FSWatcher's "error" with no listener is thrown, and would end the process.
     this.watcher.on("error", (error) => this.events.failed?.(error));
+    try {
+      const here = readdirSync(this.dir)
+        .filter((f) => f.endsWith(".json"))
+        .map((f) => join(this.dir, f));
+      const read = this.registry.readFiles();
+      for (const file of here) if (fileDigest(file) !== read.get(file)) this.settle(file);
+      for (const file of read.keys()) if (dirname(file) === this.dir && !here.includes(file)) this.settle(file);
+    } catch (e) {
+      this.events.failed?.(e as Error);
+    }
+  }
+
+  /** Reloads `file` once its events have settled (editors write a file in several steps). */
+  private settle(file: string): void {
+    const previous = this.pending.get(file);
+    if (previous) this.clock.clearTimeout(previous);
+    this.pending.set(
+      file,
+      this.clock.setTimeout(() => {
+        this.pending.delete(file);
+        // reload reports its own failures; this catches only a listener that throws, which
+        // must not become an unhandled rejection (that would end the process).
+        this.reload(file).catch(() => {});
+      }, SETTLE_MS),
+    );
   }
 
   /**

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { describeReload, PolicyWatcher, reloadLines } from "../../src/governor/policy-watcher.ts";
 import type { PolicyInfo } from "../../src/governor/services.ts";
 import type { LoadResult } from "../../src/governor/policy-registry.ts";
-import { SystemClock } from "../../src/timers/clock.ts";
+import { SystemClock, VirtualClock } from "../../src/timers/clock.ts";
 import { scheduledPolicy } from "../helpers/policies.ts";
 import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
 
@@ -305,5 +305,32 @@ describe("what a reload logs", () => {
         },
       },
     ]);
+  });
+});
+
+describe("what changed while the server started", () => {
+  test("a file saved between the first load and the watch is reloaded when the watch starts; the rest are not", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-rules-"));
+    dirs.push(dir);
+    cpSync(RULES_DIR, dir, { recursive: true });
+    s = await makeServices({ rulesDir: dir });
+    const clock = new VirtualClock(0);
+    const seen: string[] = [];
+    watcher = new PolicyWatcher(dir, s.policies, (name) => s!.governor.armSchedules(name), clock, {
+      reloaded: (file) => seen.push(file),
+    });
+    // Saved after makeServices loaded the directory, before the watch: no event will tell.
+    const edited = join(dir, "queue-worker.json");
+    const doc = JSON.parse(readFileSync(edited, "utf8")) as Record<string, unknown>;
+    writeFileSync(edited, JSON.stringify({ ...doc, version: "edited" }));
+    const added = join(dir, "added.json");
+    writeFileSync(added, JSON.stringify({ ...doc, name: "added" }));
+    const removed = join(dir, "nightly-report.json");
+    rmSync(removed);
+    watcher.start();
+    await clock.advance(1000);
+    expect(seen.sort()).toEqual([added, removed, edited].sort());
+    expect(s.policies.get("queue-worker")!.version).toBe("edited");
+    expect(s.policies.get("added")).not.toBeNull();
   });
 });
