@@ -37,17 +37,25 @@ export function pictureWindow(
   return { from, to };
 }
 
-/** The object's decisions, newest first, back to the last one before `from` (the state there). */
-async function decisionsSince(governor: GovernorApi, id: string, from: number): Promise<Decision[]> {
+/**
+ * The object's decisions, newest first, back to the last one before `from` (the state there),
+ * and whether they are all that is kept (none older: retention deleted any before them).
+ */
+async function decisionsSince(
+  governor: GovernorApi,
+  id: string,
+  from: number,
+): Promise<{ decisions: Decision[]; all: boolean }> {
   const out: Decision[] = [];
   for (let before: string | undefined; out.length < MAX_DECISIONS;) {
     const page = await governor.listDecisions(id, PAGE, before);
     out.push(...page);
     const last = page[page.length - 1];
-    if (!last || page.length < PAGE || last.at < from) break;
+    if (!last || page.length < PAGE) return { decisions: out, all: true };
+    if (last.at < from) break;
     before = last.id;
   }
-  return out;
+  return { decisions: out, all: false };
 }
 
 /** When each decision's confirmation moved the object on, from the usage of its interval. */
@@ -78,9 +86,12 @@ export async function timelinePicture(
   window: { from: number; to: number },
 ): Promise<string> {
   const now = Math.max(governor.clock.now(), window.to);
-  const decisions = await decisionsSince(governor, object.id, window.from);
+  const { decisions, all } = await decisionsSince(governor, object.id, window.from);
   const confirmed = await confirmations(governor, object.id, decisions, window);
-  const segments = clip(segmentsOf(decisions, object, now, confirmed), window.from, window.to);
+  // With every decision kept in hand, the time before the oldest (whose predecessors retention
+  // deleted) is drawn from the object's creation, as usage counts it.
+  const current = all ? object : { state: object.state, stateSince: object.stateSince };
+  const segments = clip(segmentsOf(decisions, current, now, confirmed), window.from, window.to);
   const marks = decisions
     .filter((d) => d.at >= window.from && d.at <= window.to)
     .map((d) => ({

@@ -28,7 +28,7 @@ export declare const CONFIRMS_TO: Readonly<Partial<Record<State, State>>>;
 
 export declare function segmentsOf(
   decisions: readonly StateChange[],
-  current: { state: State; stateSince: number },
+  current: { state: State; stateSince: number; createdAt?: number },
   to: number,
   confirmed?: ReadonlyMap<string, number>,
 ): Segment[];

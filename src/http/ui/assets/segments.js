@@ -19,13 +19,15 @@ const byTime = (a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
  * The bands `[{state, from, to}]` up to `to` (epoch ms), oldest first, from `decisions`
  * (`{id, at, fromState, toState}`, any order), `current` (the object: `{state, stateSince}`)
  * and `confirmed` (a Map from a decision's id to when its confirmation moved the object on).
- * Before the oldest decision given, the object was in that decision's `fromState`.
+ * Before the oldest decision given, the object was in that decision's `fromState`: from
+ * `current.createdAt` when the caller gives it (it has every decision kept, and retention deleted
+ * the ones before), else from that decision's time.
  */
 export function segmentsOf(decisions, current, to, confirmed = new Map()) {
   const asc = [...decisions].sort(byTime);
   const out = [];
   let state = asc[0]?.fromState ?? current.state;
-  let since = asc[0]?.at ?? current.stateSince;
+  let since = asc[0] ? Math.min(asc[0].at, current.createdAt ?? asc[0].at) : current.stateSince;
   const move = (next, at) => {
     if (next === state) return;
     const t = Math.max(since, at);
