@@ -70,6 +70,16 @@ export function runDriverContract(name: string, setup: () => Promise<DriverHarne
       expectStatus(await h.run(h.driver.stop(h.target)), "stopped");
     });
 
+    test("suspending compute that is not running leaves it stopped (nothing is resident)", async () => {
+      if (!h.driver.canSuspend) return;
+      expectStatus(await h.run(h.driver.suspend(h.target)), "stopped");
+      expectStatus(await h.run(h.driver.observe(h.target)), "stopped");
+      await h.run(h.driver.start(h.target));
+      await h.run(h.driver.stop(h.target));
+      expectStatus(await h.run(h.driver.suspend(h.target)), "stopped");
+      expectStatus(await h.run(h.driver.observe(h.target)), "stopped");
+    });
+
     test("an object never started is observed as stopped", async () => {
       expectStatus(await h.run(h.driver.observe(h.target)), "stopped");
     });

@@ -54,7 +54,10 @@ export class SimulatedDriver implements Driver {
     return this.command(t, this.status.get(t.objectId) === "suspended" ? "resumeMs" : "startMs", "running");
   }
 
+  /** Compute that is not running has nothing resident to suspend: it stays stopped (as the other drivers say). */
   suspend(t: DriverTarget) {
+    if ((this.status.get(t.objectId) ?? "stopped") === "stopped")
+      return Promise.resolve<Observation>({ status: "stopped", at: this.clock.now() });
     return this.command(t, "suspendMs", "suspended");
   }
 
