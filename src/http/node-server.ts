@@ -10,6 +10,7 @@ import { getRequestListener, RequestError } from "@hono/node-server";
 import type { Hono } from "hono";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { REQUEST_ID_HEADER, requestId } from "./access-log.ts";
 import { problemBody, problemResponse, PROBLEM_CONTENT_TYPE, type ProblemSlug } from "./problem.ts";
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -90,6 +91,7 @@ export function httpServer(listener: Listener): Server {
       ),
     );
     res.writeHead(417, {
+      [REQUEST_ID_HEADER]: requestId(req.headers[REQUEST_ID_HEADER]),
       "content-type": PROBLEM_CONTENT_TYPE,
       "content-length": Buffer.byteLength(body),
       connection: "close",
@@ -166,11 +168,15 @@ function isStream(response: ServerResponse): boolean {
   );
 }
 
-/** Writes a problem straight to the socket and closes it once written, whatever the client does. */
+/**
+ * Writes a problem straight to the socket and closes it once written, whatever the client does.
+ * It has a request id too, a new one (no header of the bytes refused is read).
+ */
 function rawProblem(socket: Duplex, body: ReturnType<typeof problemBody>, headers = ""): void {
   const text = JSON.stringify(body);
   socket.end(
-    `HTTP/1.1 ${body.status} ${body.title}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(text)}\r\n` +
+    `HTTP/1.1 ${body.status} ${body.title}\r\n${REQUEST_ID_HEADER}: ${requestId(undefined)}\r\n` +
+      `content-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(text)}\r\n` +
       `${headers}connection: close\r\n\r\n${text}`,
     () => socket.destroy(),
   );

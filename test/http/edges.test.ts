@@ -162,6 +162,9 @@ describe("a body the client does not finish is not the server's failure (nothing
   });
 });
 
+/** A request id the server made: a UUID. */
+const NEW_REQUEST_ID = /\r\nx-request-id: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\r\n/i;
+
 describe("requests Node would answer (or drop) before either door sees them get a problem", () => {
   test("CONNECT: a 405 problem", async () => {
     const [lean] = await both();
@@ -170,6 +173,8 @@ describe("requests Node would answer (or drop) before either door sees them get 
     expect(reply).toContain("application/problem+json");
     // RFC 9110: a 405 names the methods the target takes.
     expect(reply).toMatch(/\r\nallow: GET, HEAD, PUT, POST, DELETE\r\n/);
+    // Every reply has a request id (README, "Logs"): a new one here.
+    expect(reply).toMatch(NEW_REQUEST_ID);
   });
 
   test("an Expect other than 100-continue: a 417 problem", async () => {
@@ -181,6 +186,12 @@ describe("requests Node would answer (or drop) before either door sees them get 
     );
     expect(reply).toMatch(/^HTTP\/1\.1 417 /);
     expect(reply).toContain("application/problem+json");
+    expect(reply).toMatch(NEW_REQUEST_ID);
+    const given = await rawBytes(
+      lean!.port,
+      `POST /v1/objects/w1/facts HTTP/1.1\r\nhost: 127.0.0.1\r\nexpect: something-else\r\nx-request-id: trace-417\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    expect(given).toMatch(/\r\nx-request-id: trace-417\r\n/i);
   });
 });
 

@@ -376,6 +376,8 @@ describe("requests hono's adapter reads its own way", () => {
       `GET /v1/objects HTTP/1.1\r\nhost: 127.0.0.1\r\nx-big: ${"a".repeat(20_000)}\r\n\r\n`,
     );
     expect(big).toMatch(/^HTTP\/1\.1 431 /);
+    // Every reply has a request id (README, "Logs"), a new one for bytes no header was read from.
+    for (const reply of [broken, big]) expect(reply).toMatch(/\r\nx-request-id: [0-9a-f-]{36}\r\n/);
     expect(JSON.parse(big.slice(big.indexOf("\r\n\r\n") + 4))).toMatchObject({
       type: `${PROBLEM_BASE}headers-too-large`,
       status: 431,
