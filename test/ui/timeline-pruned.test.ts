@@ -8,11 +8,9 @@ import { createApp } from "../../src/http/app.ts";
 import { Retention } from "../../src/governor/retention.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { HOUR, MINUTE, SECOND } from "../helpers/records.ts";
 import { makeServices, START, type TestServices } from "../helpers/services.ts";
 
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 let s: TestServices | null = null;
