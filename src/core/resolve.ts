@@ -104,10 +104,17 @@ export function resolve(input: ResolveInput): Resolution {
 
   // Hold leases: `for` keeps the hold after the rule stops firing; the longest lease wins.
   let holdUntil = liveHold ? input.holdUntil : null;
+  let leasedBy = "";
   for (const h of holds) {
     if (typeof h.params.for !== "string") continue;
     const until = now + durationMs(h.params.for);
-    if (holdUntil === null || until > holdUntil) holdUntil = until;
+    if (holdUntil === null || until > holdUntil) [holdUntil, leasedBy] = [until, h.rule];
+  }
+  // As for a schedule: a lease over by now, taken by a timer's evaluation, would have its own
+  // timer fire at once, and that evaluation take it again (`for: "PT0S"`).
+  if (holdUntil !== null && trigger.kind === "timer" && holdUntil <= now) {
+    notes.push(`hold lease of rule ${leasedBy} ends at ${iso(holdUntil)}, not after this timer's firing: not set`);
+    holdUntil = null;
   }
   if (holdUntil !== null && holdUntil !== input.holdUntil) setTimer("hold", holdUntil, "hold");
   if (holdUntil === null && input.holdUntil !== null) {
