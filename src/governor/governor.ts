@@ -2,7 +2,7 @@
 // durable scheduler and the substrate side into one service, and owns their lifecycle (start
 // with recovery, idle, close). Each concern lives in its own file; this one only connects them.
 
-import type { Clock } from "../core/clock.ts";
+import type { Clock, TimerHandle } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import type { PolicyDocument } from "../core/policy.ts";
 import { checkObjectId } from "../core/object.ts";
@@ -44,6 +44,9 @@ import { decisionCursor, watchChanges } from "./live.ts";
 import { objectUsage, policyUsage, usageWindow } from "./usage.ts";
 import { SubstrateSync } from "./substrate-sync.ts";
 import { TimerFiring } from "./timer-firing.ts";
+
+/** How long /readyz waits for its read of the database before it says the database does not answer. */
+export const READY_TIMEOUT_MS = 2000;
 
 export interface GovernorOptions {
   store: Store;
@@ -249,13 +252,26 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     }
   }
 
-  async ready(): Promise<boolean> {
-    if (!this.started) return false;
+  /**
+   * Why the governor is not ready, or null when it is: recovery is done and a read of the
+   * database answers within READY_TIMEOUT_MS (on the governor's clock), so that a probe is
+   * answered even when the database stalls (a remote server behind a partition, a stuck disk).
+   */
+  async notReady(): Promise<string | null> {
+    if (!this.started) return "recovery is not done";
+    let timer: TimerHandle | null = null;
+    const late = new Promise<string>((resolve) => {
+      const why = `the database did not answer within ${READY_TIMEOUT_MS} ms`;
+      timer = this.clock.setTimeout(() => resolve(why), READY_TIMEOUT_MS);
+    });
+    const read = this.store.getObject("\u0000readyz").then(
+      () => null,
+      () => "the database does not answer",
+    );
     try {
-      await this.store.getObject("\u0000readyz");
-      return true;
-    } catch {
-      return false;
+      return await Promise.race([read, late]);
+    } finally {
+      if (timer) this.clock.clearTimeout(timer);
     }
   }
 

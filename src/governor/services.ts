@@ -133,7 +133,8 @@ export interface GovernorApi {
   listDecisions(objectId: string, limit: number, before?: string): Promise<Decision[]>;
   getDecision(id: string): Promise<Decision | null>;
   /** True once recovery at start is done and the store answers. */
-  ready(): Promise<boolean>;
+  /** Why it is not ready (recovery not done, the database not answering in time), or null. */
+  notReady(): Promise<string | null>;
   /**
    * Calls `listener` with every stored decision (dry runs and quiet ticks never) and every
    * change of an action's status, after its commit. Returns the function that stops it.

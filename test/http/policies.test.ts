@@ -107,15 +107,15 @@ describe("probes", () => {
   });
 
   test.each([
-    ["says no", async () => false],
-    ["throws", async () => Promise.reject(new Error("database gone"))],
-  ])("GET /readyz is a 503 problem when the governor %s", async (_label, ready) => {
+    ["says no", async () => "the database does not answer", "not ready: the database does not answer"],
+    ["throws", async () => Promise.reject(new Error("database gone")), "not ready: the readiness check failed"],
+  ])("GET /readyz is a 503 problem when the governor %s", async (_label, notReadyAnswer, detail) => {
     // The real governor, with only its readiness answer replaced.
-    const governor: GovernorApi = Object.create(h.services.governor, { ready: { value: ready } });
+    const governor: GovernorApi = Object.create(h.services.governor, { notReady: { value: notReadyAnswer } });
     const notReady = await setup({ governor });
     try {
       const problem = expectProblem(await notReady.call("GET", "/readyz"), 503, "unavailable");
-      expect(problem.detail).not.toContain("database gone");
+      expect(problem.detail).toBe(detail);
     } finally {
       await notReady.close();
     }

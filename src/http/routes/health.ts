@@ -25,11 +25,12 @@ export function healthRoutes(app: Hono, { governor }: RouteDeps): void {
       tag: "operator",
       scope: null,
       replies: { 200: { description: "Ready", schema: healthReply } },
-      problems: { 503: "draining at shutdown, or the database does not answer" },
+      problems: { 503: "draining at shutdown, recovery not done, or the database does not answer within 2 s" },
     }),
     async (c) => {
-      const ready = await governor.ready().catch(() => false);
-      if (!ready) return problemResponse("unavailable", "not ready: the database does not answer");
+      // What failed inside is not for an unauthenticated probe to see.
+      const why = await governor.notReady().catch(() => "the readiness check failed");
+      if (why !== null) return problemResponse("unavailable", `not ready: ${why}`);
       return c.json({ status: "ready" });
     },
   );

@@ -1,0 +1,61 @@
+// GET /readyz: 503 while recovery is not done (saying so), and 503 when the database does not
+// answer within READY_TIMEOUT_MS, instead of a request left open for good (the probes that use it
+// give up after 5 s: the Dockerfile's HEALTHCHECK, fly.toml).
+
+import { afterEach, expect, test } from "vitest";
+import { Governor, READY_TIMEOUT_MS } from "../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import { createApp } from "../../src/http/app.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
+import { WhatIf } from "../../src/what-if/service.ts";
+import { makeServices, RULES_DIR, START, type TestServices } from "../helpers/services.ts";
+
+const open: TestServices[] = [];
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+});
+
+const detail = async (res: Response) => ((await res.json()) as { detail: string }).detail;
+
+test("a database that does not answer makes /readyz a 503 once READY_TIMEOUT_MS has passed", async () => {
+  const s = await makeServices();
+  open.push(s);
+  const app = createApp({ governor: s.governor, policies: s.policies, whatIf: s.whatIf, tokens: [] });
+  expect((await app.request("/readyz")).status).toBe(200);
+  // The database stops answering (a remote libsql server behind a partition, a stalled disk).
+  const store = s.store as unknown as { getObject: (id: string) => Promise<unknown> };
+  const real = store.getObject.bind(store);
+  store.getObject = (id: string) => (id === "\u0000readyz" ? new Promise(() => {}) : real(id));
+  let res: Response | null = null;
+  const probe = Promise.resolve(app.request("/readyz")).then((r) => (res = r));
+  await s.advance(READY_TIMEOUT_MS - 1);
+  expect(res).toBeNull();
+  await s.advance(1);
+  await probe;
+  expect(res!.status).toBe(503);
+  expect(await detail(res!)).toBe(`not ready: the database did not answer within ${READY_TIMEOUT_MS} ms`);
+  // A read that fails at once says so.
+  store.getObject = (id: string) => (id === "\u0000readyz" ? Promise.reject(new Error("gone")) : real(id));
+  const failed = await app.request("/readyz");
+  expect({ status: failed.status, detail: await detail(failed) }).toEqual({
+    status: 503,
+    detail: "not ready: the database does not answer",
+  });
+});
+
+test("before recovery is done /readyz says so, not that the database does not answer", async () => {
+  const clock = new VirtualClock(START);
+  const policies = new PolicyRegistry(() => clock.now());
+  policies.loadDirectory(RULES_DIR);
+  const store = new MemoryStore();
+  await store.migrate();
+  const governor = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock });
+  const app = createApp({ governor, policies, whatIf: new WhatIf(store, (id) => governor.getObject(id)), tokens: [] });
+  const res = await app.request("/readyz");
+  expect({ status: res.status, detail: await detail(res) }).toEqual({
+    status: 503,
+    detail: "not ready: recovery is not done",
+  });
+});
