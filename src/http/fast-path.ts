@@ -122,10 +122,11 @@ async function answer(
       e instanceof TooLarge
         ? problemBody("too-large", e.message)
         : problemOf(e, (x) => deps.report(x, put ? "PUT" : "POST", path));
-    discard(req);
     reply = problemReply(body, headers);
   }
   send(res, reply);
+  // What a failure left unread of the body (past the limit: a 413) is let go, within bounds.
+  discard(req, res);
 }
 
 /**
@@ -149,8 +150,8 @@ function refuse(
   detail: string,
   headers: Record<string, string>,
 ): true {
-  discard(req);
   send(res, problemReply(problemBody(slug, detail), headers));
+  discard(req, res);
   return true;
 }
 
@@ -190,7 +191,27 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** Lets the rest of an unread body go, so that the connection can serve the next request. */
-function discard(req: IncomingMessage): void {
-  if (!req.readableEnded && !req.destroyed) req.resume();
+/**
+ * The most of a refused request's body read (and thrown away) so that its connection can serve
+ * the next request. Past it the server reads no more and ends its side of the connection once
+ * the reply is out: a client the gate refused cannot make it read a large body. (Ending, not
+ * destroying: a socket closed with unread bytes resets the connection, and the client may lose
+ * the reply; Node's request timeout closes what the client leaves open.)
+ */
+const DISCARD_LIMIT = 64 * 1024;
+
+/** Lets the rest of an unread body go, up to DISCARD_LIMIT bytes (the reply is sent first). */
+function discard(req: IncomingMessage, res: ServerResponse): void {
+  if (req.readableEnded || req.destroyed) return;
+  let seen = 0;
+  const end = () => req.socket.end();
+  req.on("data", (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen <= DISCARD_LIMIT) return;
+    req.pause();
+    req.removeAllListeners("data");
+    if (res.writableFinished) end();
+    else res.once("finish", end);
+  });
+  req.resume();
 }
