@@ -89,6 +89,10 @@ export function loadCandidate(doc: unknown, now: number): LoadResult {
   if (tooBig.length > 0) return refuse(tooBig.map((i) => ({ path: formatPath(i.path), message: i.message })));
   let text: string;
   try {
+    // Validated as sent, before JSON.stringify, which would write a number past the double range
+    // (`1e400`, read as Infinity) as null: a policy other than the one sent would run.
+    const sent = validatePolicy(doc);
+    if (!sent.valid) return refuse(sent.errors);
     text = JSON.stringify(doc) ?? "";
   } catch (e) {
     return refuse([{ path: "$", message: `the policy could not be loaded: ${String(e)}` }]);
