@@ -21,8 +21,13 @@ export function jsonEqual(a: Json, b: Json): boolean {
   return ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k]!, b[k]!));
 }
 
-/** JSON with object keys sorted at every level: equal documents give equal text. */
+/**
+ * JSON with object keys sorted at every level: equal documents give equal text, and different
+ * ones different text. A number JSON cannot hold (`1e400` read as Infinity, NaN) is written as
+ * its name, not as `null` as JSON.stringify would (a fingerprint must not take it for `null`).
+ */
 export function canonicalJson(value: unknown): string {
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   const obj = value as Record<string, unknown>;
