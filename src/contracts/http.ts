@@ -16,7 +16,11 @@ export const substrateSchema = z.strictObject({
 export const putObjectSchema = z.strictObject({
   policy: z.string().min(1).describe("Name of a loaded policy"),
   substrate: substrateSchema.optional(),
-  memory: jsonObject.optional().describe("Initial memory; ignored when the object exists"),
+  memory: jsonObject
+    .optional()
+    .describe(
+      "Initial memory of a new object; on an existing one, the same memory or a 409 (memory changes through facts)",
+    ),
 });
 
 export const factsBodySchema = z.strictObject({
