@@ -125,7 +125,8 @@ function modeOf(contentType: string | undefined): Mode {
  * or the path in the body.
  */
 function binaryEvent(header: (name: string) => string | undefined, contentType: string, text: string): CloudEvent {
-  const candidate: Record<string, unknown> = { data: parseJsonBody(contentType, text) };
+  // No body is an event without data (CloudEvents allows it): the schema's 422 says it is needed.
+  const candidate: Record<string, unknown> = text.trim() === "" ? {} : { data: parseJsonBody(contentType, text) };
   const problems: Problem[] = [];
   for (const name of BINARY_ATTRIBUTES) {
     const value = header(`ce-${name}`);
