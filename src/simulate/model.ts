@@ -24,6 +24,11 @@ export interface Workload {
   objects: SimObject[];
   /** In time order; facts at the same instant keep the order they were given in. */
   facts: TrafficFact[];
+  /**
+   * Read from a database's history (`--db`): its memory was accepted once, under the limit the
+   * server had then, so it is not refused again over the default one (as replay does not).
+   */
+  recorded?: boolean;
 }
 
 /** An object entered `state` at `at`. An object's first entry is its creation (dormant). */

@@ -7,7 +7,8 @@ import { VigilError } from "../core/errors.ts";
 import { confirmedState } from "../core/lifecycle.ts";
 import type { Decision } from "../core/types.ts";
 import type { PolicyRegistry } from "../governor/policy-registry.ts";
-import { createSandbox, type Sandbox } from "../what-if/sandbox.ts";
+import { DEFAULT_LIMITS } from "../core/memory-limits.ts";
+import { createSandbox, RECORDED_LIMITS, type Sandbox } from "../what-if/sandbox.ts";
 import { SimulationError, type Latencies, type Trace, type Workload } from "./model.ts";
 import { Timeline } from "./timeline.ts";
 
@@ -48,9 +49,11 @@ export class PolicyRun {
     if (!info) throw new SimulationError(`no policy "${policyName}"`);
     const start = Math.min(...workload.objects.map((o) => o.createdAt));
     let run: PolicyRun | null = null;
-    const sandbox = await createSandbox(registry, start, [], async () => {
+    const pace = async () => {
       if (run?.settling && run.timeline.allDormant) throw SETTLED;
-    });
+    };
+    const limits = workload.recorded ? RECORDED_LIMITS : DEFAULT_LIMITS;
+    const sandbox = await createSandbox(registry, start, [], pace, limits);
     run = new PolicyRun(sandbox, { name: info.name, version: info.version, hash: info.hash }, workload, latencies);
     run.follow();
     return run;

@@ -24,6 +24,8 @@ export async function recordedWorkload(store: Store, ids: string[]): Promise<Wor
     }
     objects.push(created);
   }
-  // Facts in time order, the objects as recorded.
-  return { objects, facts: workloadOf(facts).facts };
+  // Facts in time order; the objects in the order they were created, as a traffic file's come
+  // (every row of the report draws the first ones), and recorded: their memory was accepted once.
+  objects.sort((a, b) => a.createdAt - b.createdAt);
+  return { objects, facts: workloadOf(facts).facts, recorded: true };
 }

@@ -52,7 +52,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
   if (until !== null && until < from)
     throw new SimulationError(`--until ${new Date(until).toISOString()} is before the first object's creation`);
   const facts = until === null ? workload.facts : workload.facts.filter((f) => f.at <= until);
-  const inWindow: Workload = { objects: workload.objects, facts };
+  const inWindow: Workload = { ...workload, facts };
   // The last fact, or a later creation (a recorded object with no facts since).
   const lastFact = Math.max(facts[facts.length - 1]?.at ?? from, ...workload.objects.map((x) => x.createdAt));
   const cap = lastFact + (o.tailMs ?? TAIL_CAP_MS);

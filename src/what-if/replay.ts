@@ -12,7 +12,6 @@ import { foldJournal, type JournalEntry, type LifecycleSeed } from "../core/jour
 import { newObject } from "../core/object.ts";
 import { isAfter, lifecycleAt } from "../core/history.ts";
 import { idTime } from "../core/id-times.ts";
-import { DEFAULT_LIMITS, type MemoryLimits } from "../core/memory-limits.ts";
 import { LATE_AFTER_MS } from "../core/timers.ts";
 import type { Decision, JsonObject, ObjectRecord } from "../core/types.ts";
 import { loadCandidatePolicy } from "../governor/dry-run.ts";
@@ -21,7 +20,7 @@ import { RECORDED_CHANGES } from "../governor/recorded-decisions.ts";
 import { Aligner, keyOf, type ReplayRow } from "./align.ts";
 import type { History } from "./history.ts";
 import { DEFAULT_REPLAY_LIMITS, ReplayBudget, type ReplayLimits } from "./limits.ts";
-import { createSandbox } from "./sandbox.ts";
+import { createSandbox, RECORDED_LIMITS } from "./sandbox.ts";
 
 export type { ReplayRow, ReplaySide } from "./align.ts";
 
@@ -54,12 +53,6 @@ export interface ReplayReport {
 }
 
 /** Manual evaluations (a policy change) and recorded changes (failures, crash loops) have no replay. */
-/**
- * The memory limits a replay runs under: the history was accepted once, under the limit the
- * server had then (VIGIL_MEMORY_LIMIT may be raised), so its memory's size is not refused again.
- * The patch and depth limits are fixed, and hold as they did.
- */
-const RECORDED: MemoryLimits = { ...DEFAULT_LIMITS, maxMemoryBytes: Number.POSITIVE_INFINITY };
 
 const replayable = (d: Decision) =>
   d.trigger.kind !== "manual" && !(d.trigger.kind === "substrate" && RECORDED_CHANGES.includes(d.trigger.name ?? ""));
@@ -101,7 +94,7 @@ export async function replay(
 
   const aligner = new Aligner(budget.limits.maxRows);
   const seed = snapshot ? [seedAt(object, candidate.name, start, memory, snapSeq, survey.lifecycle!)] : [];
-  const sandbox = await createSandbox(registry, start, seed, () => budget.step(), RECORDED);
+  const sandbox = await createSandbox(registry, start, seed, () => budget.step(), RECORDED_LIMITS);
   sandbox.governor.events.on("evaluation:completed", (d, stored) => {
     budget.evaluations++;
     if (stored && (comparedFrom === null || d.at >= comparedFrom)) aligner.candidate(d);

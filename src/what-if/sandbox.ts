@@ -21,6 +21,13 @@ export interface Sandbox {
 }
 
 /**
+ * The memory limits recorded history runs under (replay, `vigil simulate --db`): it was accepted
+ * once, under the limit the server had then (VIGIL_MEMORY_LIMIT may be raised), so its memory's
+ * size is not refused again. The patch and depth limits are fixed, and hold as they did.
+ */
+export const RECORDED_LIMITS: MemoryLimits = { ...DEFAULT_LIMITS, maxMemoryBytes: Number.POSITIVE_INFINITY };
+
+/**
  * Starts a sandbox at `start`; `seed` objects are in the store before the governor starts.
  * `pace` runs after each timer `advanceTo` fires, once its work has settled: a replay checks
  * its budget there, and may throw to stop.
