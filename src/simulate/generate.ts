@@ -45,7 +45,16 @@ interface Fact {
   facts: JsonObject;
 }
 
-type Emit = (o: GenerateOptions, day: number, random: () => number) => Fact[];
+/**
+ * One day of an object's traffic. `carry` is the object's own, kept from one day to the next, so
+ * that what a day starts respects what the day before left (a burst's spacing, a job running).
+ */
+type Emit = (o: GenerateOptions, day: number, random: () => number, carry: Carry) => Fact[];
+
+interface Carry {
+  /** When the next burst may start, or the next job be queued (epoch ms); -Infinity at first. */
+  next: number;
+}
 
 const between = (random: () => number, lo: number, hi: number) => lo + random() * (hi - lo);
 const whole = (ms: number) => Math.round(ms / SECOND) * SECOND;
@@ -60,19 +69,19 @@ function drain(at: number, peak: number, length: number, every: () => number, ex
   return out;
 }
 
-const burst: Emit = (o, day, random) => {
+const burst: Emit = (o, day, random, carry) => {
   const out: Fact[] = [];
   const count = 1 + Math.floor(random() * 3);
   const starts = Array.from({ length: count }, () => o.start + day * DAY + random() * (DAY - 10 * MINUTE)).sort(
     (a, b) => a - b,
   );
-  let free = -Infinity;
   for (const at of starts) {
     const length = between(random, 2, 6) * MINUTE;
-    if (at < free) continue; // overlaps the previous burst: one burst is enough
+    // Within 10 minutes of the previous burst's end (that day's or the day before's): one is enough.
+    if (at < carry.next) continue;
     out.push(...drain(at, 5 + Math.floor(random() * 36), length, () => between(random, 5, 20) * SECOND));
     out.push({ at: whole(at + length), facts: work(0, 0) });
-    free = at + length + 10 * MINUTE;
+    carry.next = at + length + 10 * MINUTE;
   }
   return out;
 };
@@ -81,21 +90,24 @@ const nightly: Emit = (o, day, random) => {
   const at = o.start + day * DAY + 2 * 60 * MINUTE + random() * 5 * MINUTE;
   const length = between(random, 10, 30) * MINUTE;
   const requested = { report: { requested: true, status: "running" } };
-  const out = drain(at, 50 + Math.floor(random() * 150), length, () => MINUTE, requested);
+  const out = drain(at, 50 + Math.floor(random() * 151), length, () => MINUTE, requested);
   out.push({ at: whole(at + length), facts: { ...work(0, 0), report: { requested: false, status: "sent" } } });
   return out;
 };
 
-const trickle: Emit = (o, day, random) => {
+const trickle: Emit = (o, day, random, carry) => {
   const out: Fact[] = [];
   const end = o.start + (day + 1) * DAY;
-  for (let t = o.start + day * DAY + random() * 5 * MINUTE; t < end;) {
+  // The first day's first job comes in its first 5 minutes; later days go on from the last job.
+  let t = day === 0 ? o.start + random() * 5 * MINUTE : carry.next;
+  for (; t < end;) {
     const done = t + between(random, 5, 40) * SECOND;
     out.push({ at: whole(t), facts: work(1, 1) }, { at: whole(done), facts: work(0, 0) });
     // Exponential gaps averaging 5 minutes, kept between 1 and 15 so that jobs never overlap.
     const gap = Math.min(15, Math.max(1, -5 * Math.log(1 - random()))) * MINUTE;
     t = Math.max(done + SECOND, t + gap);
   }
+  carry.next = t;
   return out;
 };
 
@@ -110,8 +122,9 @@ export function generateTraffic(options: GenerateOptions): TrafficLine[] {
     const random = seededRandom(o.seed * 7919 + i);
     // Not padded: a tenth object must not rename the first nine.
     const objectId = `${o.shape}-${i + 1}`;
+    const carry: Carry = { next: -Infinity };
     for (let day = 0; day < o.days; day++)
-      for (const f of EMITTERS[o.shape](o, day, random)) lines.push({ at: f.at, objectId, facts: f.facts });
+      for (const f of EMITTERS[o.shape](o, day, random, carry)) lines.push({ at: f.at, objectId, facts: f.facts });
   }
   lines.sort((a, b) => a.at - b.at || (a.objectId < b.objectId ? -1 : a.objectId > b.objectId ? 1 : 0));
   return lines.map((l) => ({ at: new Date(l.at).toISOString(), objectId: l.objectId, facts: l.facts }));
