@@ -125,16 +125,31 @@ export class FlyDriver implements Driver {
    */
   async observe(t: DriverTarget): Promise<Observation> {
     const { cfg, client } = this.prepare(t);
-    return this.guard("observe", cfg, async () => {
-      let m = await client.getMachine(cfg.app, cfg.machineId);
-      const next = settlesTo(m.state);
-      if (next) {
-        const waitS = Math.min(this.waitTimeoutS, OBSERVE_WAIT_S);
-        await client.wait(cfg.app, cfg.machineId, next, waitS, m.instance_id);
-        m = await client.getMachine(cfg.app, cfg.machineId);
-      }
-      return this.observation(cfg, m.state, m.instance_id);
-    });
+    return this.guard("observe", cfg, () =>
+      this.unlessGone(cfg, async () => {
+        let m = await client.getMachine(cfg.app, cfg.machineId);
+        const next = settlesTo(m.state);
+        if (next) {
+          const waitS = Math.min(this.waitTimeoutS, OBSERVE_WAIT_S);
+          await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, waitS, m.instance_id));
+          m = await client.getMachine(cfg.app, cfg.machineId);
+        }
+        return this.observation(cfg, m.state, m.instance_id);
+      }),
+    );
+  }
+
+  /**
+   * Runs `fn`, answering for a machine Fly no longer knows (404, as it answers some time after a
+   * machine was destroyed): nothing runs there, so it is `destroyed`, stopped.
+   */
+  private async unlessGone(cfg: FlyConfig, fn: () => Promise<Observation>): Promise<Observation> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof FlyApiError && e.status === 404) return this.observation(cfg, "destroyed");
+      throw e;
+    }
   }
 
   /** `stop` stops the machine (it is not destroyed); `keep` leaves it as it is. */
@@ -173,29 +188,34 @@ export class FlyDriver implements Driver {
 
   private async command(t: DriverTarget, goal: Goal): Promise<Observation> {
     const { cfg, client } = this.prepare(t);
-    return this.guard(goal, cfg, async () => {
-      const leased = cfg.lease ?? this.useLeases;
-      // Long enough for one phase of waiting (for the machine to settle, or to reach the goal),
-      // and renewed before each; released as soon as the command is confirmed.
-      const ttlS = this.maxWaits * this.waitTimeoutS + 60;
-      // What the commands send: a renewal that finds the lease expired gets a new nonce.
-      const lease: { held?: HeldLease } = leased ? { held: await client.lease(cfg.app, cfg.machineId, ttlS) } : {};
-      let renewals = 0;
-      const renew = async () => {
-        if (lease.held && renewals++ > 0) lease.held = await client.lease(cfg.app, cfg.machineId, ttlS, lease.held);
-      };
-      try {
-        // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
-        return await withRetries(
-          () => this.converge(client, cfg, goal, lease, renew),
-          (e) => ({ retry: e instanceof FlyApiError && e.status === 412 }),
-          { clock: this.clock, random: this.random, policy: this.retry },
-        );
-      } finally {
-        // Best effort: a lease not released expires after its ttl.
-        if (lease.held) await client.releaseLease(cfg.app, cfg.machineId, lease.held.nonce).catch(() => undefined);
-      }
-    });
+    // A stop or a suspend of a machine Fly no longer knows is done, as of a destroyed one; a
+    // start of it fails (a wrong id is a 404 too).
+    const attempt = goal === "start" ? (fn: () => Promise<Observation>) => fn() : this.unlessGone.bind(this, cfg);
+    return this.guard(goal, cfg, () =>
+      attempt(async () => {
+        const leased = cfg.lease ?? this.useLeases;
+        // Long enough for one phase of waiting (for the machine to settle, or to reach the goal),
+        // and renewed before each; released as soon as the command is confirmed.
+        const ttlS = this.maxWaits * this.waitTimeoutS + 60;
+        // What the commands send: a renewal that finds the lease expired gets a new nonce.
+        const lease: { held?: HeldLease } = leased ? { held: await client.lease(cfg.app, cfg.machineId, ttlS) } : {};
+        let renewals = 0;
+        const renew = async () => {
+          if (lease.held && renewals++ > 0) lease.held = await client.lease(cfg.app, cfg.machineId, ttlS, lease.held);
+        };
+        try {
+          // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
+          return await withRetries(
+            () => this.converge(client, cfg, goal, lease, renew),
+            (e) => ({ retry: e instanceof FlyApiError && e.status === 412 }),
+            { clock: this.clock, random: this.random, policy: this.retry },
+          );
+        } finally {
+          // Best effort: a lease not released expires after its ttl.
+          if (lease.held) await client.releaseLease(cfg.app, cfg.machineId, lease.held.nonce).catch(() => undefined);
+        }
+      }),
+    );
   }
 
   /**
@@ -230,7 +250,8 @@ export class FlyDriver implements Driver {
     for (let i = 0; i < this.maxWaits; i++) {
       const next = settlesTo(m.state);
       if (!next) return m;
-      await client.wait(cfg.app, cfg.machineId, next, this.waitTimeoutS, m.instance_id);
+      const instance = m.instance_id;
+      await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, this.waitTimeoutS, instance));
       m = await client.getMachine(cfg.app, cfg.machineId);
     }
     return m;
@@ -284,6 +305,18 @@ export class FlyDriver implements Driver {
       if (e instanceof FlyApiError) throw new DriverError(`${where}: ${e.message}`, e.status === 412 || e.retryable);
       throw new DriverError(`${where}: ${e instanceof Error ? e.message : String(e)}`, true);
     }
+  }
+}
+
+/**
+ * A wait on a machine in motion; a 400 (Fly will not wait on these terms: an instance that
+ * changed under us) is answered by reading the machine again instead, as after a command.
+ */
+async function waitOrRead(wait: () => Promise<unknown>): Promise<void> {
+  try {
+    await wait();
+  } catch (e) {
+    if (!(e instanceof FlyApiError && e.status === 400)) throw e;
   }
 }
 
