@@ -38,6 +38,11 @@ export const configSchema = z.object({
     .min(1)
     // SQLite opens a private temporary database for an empty file name: every write would be lost.
     .refine((u) => !/^file:(?:\?|#|$)/.test(u), "a file: URL needs a path, e.g. file:data/vigil.db")
+    // libsql takes no user:password@ (its requests refuse it), and the URL would be logged with it.
+    .refine(
+      (u) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(u),
+      "credentials (user:password@) do not go in the URL: give a token in VIGIL_DB_AUTH_TOKEN",
+    )
     .default("file:data/vigil.db"),
   VIGIL_DB_AUTH_TOKEN: z.string().optional(),
   VIGIL_RULES_DIR: z.string().min(1).default("rules"),
@@ -84,8 +89,8 @@ export const configSchema = z.object({
     .optional(),
   VIGIL_FLY_API_URLS: z
     .string()
-    .refine((v) => splitList(v).every((u) => /^https?:\/\/[^/?#\s]+\/?$/.test(u)), {
-      message: "a comma-separated list of http(s) base URLs (scheme and host, no path)",
+    .refine((v) => splitList(v).every((u) => /^https?:\/\/[^/?#\s@]+\/?$/.test(u)), {
+      message: "a comma-separated list of http(s) base URLs (scheme and host, no path, no credentials)",
     })
     .default("https://api.machines.dev,http://_api.internal:4280"),
   VIGIL_MAILBOX_LIMIT: int(1000, 1, 1_000_000),

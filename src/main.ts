@@ -33,6 +33,7 @@ import { Metrics } from "./http/metrics.ts";
 import { parseTokens, type TokenConfig } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import { LibsqlStore, libsqlOptions } from "./storage/libsql-store.ts";
+import { filePath } from "./storage/rows.ts";
 import type { Driver } from "./substrate/driver.ts";
 import { FlyDriver } from "./substrate/fly/driver.ts";
 import { findCgroupParent, openCgroupParent, type CgroupParent } from "./substrate/process/cgroup.ts";
@@ -79,9 +80,20 @@ function deadline(work: Promise<unknown>, ms: number): Promise<boolean> {
 
 /** Makes sure the directory of a `file:` database exists. */
 function prepareDatabase(url: string): void {
-  if (!url.startsWith("file:")) return;
-  const path = url.slice("file:".length).split("?")[0]!;
-  if (path && path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  // The path as libsql reads it (percent-decoded).
+  const path = filePath(url);
+  if (path !== null) mkdirSync(dirname(path), { recursive: true });
+}
+
+/** The store for VIGIL_DB_URL; a URL libsql cannot take (its form, scheme, parameters) is a bad value. */
+function openStore(config: Config): LibsqlStore {
+  try {
+    return new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
+  } catch (e) {
+    if (String((e as { code?: unknown }).code).startsWith("URL_"))
+      throw new InvalidConfiguration([`VIGIL_DB_URL: ${(e as Error).message}`]);
+    throw e;
+  }
 }
 
 /** The parent cgroup of VIGIL_PROCESS_CGROUP, or null (`off`: process groups only). */
@@ -139,7 +151,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   prepareDatabase(config.VIGIL_DB_URL);
   const clock = new SystemClock();
   const policies = new PolicyRegistry(() => clock.now());
-  const store = new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
+  const store = openStore(config);
   // A policy's warnings (validation's) are logged as a reload's are; its refusal just below.
   const warnings = (file: string, r: LoadResult) => {
     if (r.ok) for (const line of reloadLines(file, r, null).slice(1)) log[line.level](line.msg, line.fields);
@@ -153,12 +165,20 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const driverFactories: Record<DriverName, () => Driver> = {
     simulated: () => new SimulatedDriver({ clock }),
     process: () => new ProcessDriver({ clock, cgroup }),
-    fly: () =>
-      new FlyDriver({
-        clock,
-        apiUrls: flyApiUrls(config),
-        ...(config.FLY_API_TOKEN ? { token: config.FLY_API_TOKEN } : {}),
-      }),
+    fly: () => {
+      try {
+        return new FlyDriver({
+          clock,
+          apiUrls: flyApiUrls(config),
+          ...(config.FLY_API_TOKEN ? { token: config.FLY_API_TOKEN } : {}),
+        });
+      } catch (e) {
+        // The driver's own check of each URL is stricter than the configuration's pattern.
+        if (e instanceof RangeError)
+          throw new InvalidConfiguration([`VIGIL_FLY_API_URLS: ${e.message.replace(/^apiUrls: /, "")}`]);
+        throw e;
+      }
+    },
   };
   const governor = new Governor({
     store,

@@ -37,8 +37,9 @@ export async function runServe(
   try {
     server = await startServer(config, log, { onFatal: (reason) => fatal?.(reason) });
   } catch (e) {
-    // A bad value found only now (VIGIL_TOKENS) is a usage error as any other: exit 2.
-    if (e instanceof InvalidConfiguration) throw e;
+    // A bad value found only now (VIGIL_TOKENS, a URL libsql cannot take) is a usage error as
+    // any other: exit 2, naming the flag it came from.
+    if (e instanceof InvalidConfiguration) throw inFlagTerms(e, overrides);
     log.error("cannot start", { error: (e as Error).message });
     return 1;
   }
@@ -72,9 +73,14 @@ function configFrom(overrides: Record<string, string>) {
   try {
     return loadConfig(process.env, overrides);
   } catch (e) {
-    let message = (e as Error).message;
-    for (const [flag, variable] of Object.entries(FLAGS))
-      if (overrides[variable] !== undefined) message = message.replaceAll(variable, `--${flag}`);
-    throw new Error(message, { cause: e });
+    throw inFlagTerms(e as Error, overrides);
   }
+}
+
+/** A configuration error naming the flag where a flag, not the variable, gave the value. */
+function inFlagTerms(e: Error, overrides: Record<string, string>): Error {
+  let message = e.message;
+  for (const [flag, variable] of Object.entries(FLAGS))
+    if (overrides[variable] !== undefined) message = message.replaceAll(variable, `--${flag}`);
+  return new Error(message, { cause: e });
 }
