@@ -30,9 +30,20 @@ export type ProcessConfig = z.output<typeof processConfigSchema>;
  */
 export const INHERITED_ENV = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR"] as const;
 
-/** The child's environment: the inherited variables, then the config's. */
-export function childEnv(config: ProcessConfig, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+/**
+ * Set in every governed tree's environment to its object's id (and inherited by what it forks):
+ * after a restart, what is left of a tree whose leader died is told by it from processes that
+ * only share the group's number (driver.ts `adopt`).
+ */
+export const OBJECT_ID_ENV = "VIGIL_OBJECT_ID";
+
+/** The child's environment: the inherited variables, then the config's, then the object's id. */
+export function childEnv(
+  config: ProcessConfig,
+  objectId: string,
+  from: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const key of INHERITED_ENV) if (from[key] !== undefined) env[key] = from[key];
-  return { ...env, ...config.env };
+  return { ...env, ...config.env, [OBJECT_ID_ENV]: objectId };
 }

@@ -14,9 +14,9 @@ import type { Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener, type Release } from "../driver.ts";
 import { cgroupDir, CgroupTree, treeOfObservation, type CgroupParent } from "./cgroup.ts";
-import { DEFAULT_GRACE_MS, processConfigSchema, type ProcessConfig } from "./config.ts";
+import { DEFAULT_GRACE_MS, OBJECT_ID_ENV, processConfigSchema, type ProcessConfig } from "./config.ts";
 import { Governed, Leftovers, type Exit } from "./governed.ts";
-import { bootId, inThisNamespace, isGone, procfs, readStat, until, type ProcStat } from "./proc.ts";
+import { bootId, environHas, inThisNamespace, isGone, procfs, readStat, until, type ProcStat } from "./proc.ts";
 import { spawnProcess } from "./spawn.ts";
 import { ProcessGroupTree } from "./tree.ts";
 
@@ -144,7 +144,16 @@ export class ProcessDriver implements Driver {
       const graceMs = this.graceOf(t);
       const stat = readStat(pid);
       if (!stat || isGone(stat)) {
-        this.leftovers.sweep(tree, graceMs);
+        // A group whose every process was gone may have been made again since, under the same
+        // number, by a process its pid was given to: its members are swept only if each carries
+        // this object's mark (a cgroup is Vigil's own, whatever is in it).
+        const mark = `${OBJECT_ID_ENV}=${t.objectId}`;
+        // (A zombie, the dead leader not yet reaped, has no environment left to read.)
+        const marked = (m: number) => {
+          const stat = readStat(m);
+          return stat === null || isGone(stat) || environHas(m, mark);
+        };
+        if (cgroup || tree.members().every(marked)) this.leftovers.sweep(tree, graceMs);
         return gone;
       }
       if (stat.startTime !== startTime) {
@@ -226,7 +235,7 @@ export class ProcessDriver implements Driver {
     }
     let child: ChildProcess;
     try {
-      child = await spawnProcess(config, cgroup?.procsFile);
+      child = await spawnProcess(config, objectId, cgroup?.procsFile);
     } catch (e) {
       cgroup?.dispose();
       throw e;

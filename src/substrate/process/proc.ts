@@ -65,6 +65,18 @@ export function groupMembers(pgid: number): number[] {
 }
 
 /** Resident memory of a process in bytes (VmRSS), or null when it is gone or has none. */
+/**
+ * Whether `pid`'s environment (as it was at its exec, /proc/<pid>/environ) holds `entry`
+ * (`NAME=value`); false when it cannot be read (gone, another user's).
+ */
+export function environHas(pid: number, entry: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(entry);
+  } catch {
+    return false;
+  }
+}
+
 export function rssBytes(pid: number): number | null {
   let text: string;
   try {
