@@ -76,9 +76,12 @@ export class Objects {
       // A new binding (another driver, or another config on the same one): the compute of the
       // old one is stopped, not left running ungoverned, and its driver forgets it, so that the
       // next wake starts what the new binding says.
+      const canonical = (config: JsonObject) =>
+        this.d.drivers.get(substrate.driver)?.canonicalConfig?.(config) ?? config;
       const rebound =
         input.substrate !== undefined &&
-        (substrate.driver !== existing.substrate.driver || !jsonEqual(substrate.config, existing.substrate.config));
+        (substrate.driver !== existing.substrate.driver ||
+          !jsonEqual(canonical(substrate.config), canonical(existing.substrate.config)));
       const detached = rebound ? this.d.rebound(id) : { dropped: [], undo: () => {} };
       let recorded = false;
       try {

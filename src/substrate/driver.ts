@@ -22,6 +22,11 @@ export interface Driver {
   readonly canSuspend: boolean;
   /** Problems with a config, paths relative to the config (`$.startMs`); empty when valid. */
   validateConfig(config: unknown): Problem[];
+  /**
+   * A valid config with its defaults filled in: two configs are the same binding when these are
+   * equal (a PUT that spells out a default rebinds nothing). Optional: the config as given.
+   */
+  canonicalConfig?(config: JsonObject): JsonObject;
   /** Each resolves with the observation once the substrate confirms; rejects on failure. */
   start(target: DriverTarget): Promise<Observation>;
   suspend(target: DriverTarget): Promise<Observation>;

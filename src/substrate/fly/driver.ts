@@ -12,7 +12,7 @@
 // of a destroyed machine (a stop or suspend of one is done: nothing runs there).
 
 import type { Clock } from "../../core/clock.ts";
-import type { Observation } from "../../core/types.ts";
+import type { JsonObject, Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type Release } from "../driver.ts";
 import { FlyApiError, FlyClient, type FlyMachine, type HeldLease, type StopBody } from "./client.ts";
@@ -104,6 +104,11 @@ export class FlyDriver implements Driver {
     if (!r.success) return zodProblems(r.error);
     const refusal = apiUrlRefusal(r.data.apiUrl, this.apiUrls);
     return refusal ? [{ path: "$.apiUrl", message: refusal }] : [];
+  }
+
+  canonicalConfig(config: JsonObject): JsonObject {
+    const r = flyConfigSchema.safeParse(config);
+    return r.success ? (r.data as JsonObject) : config;
   }
 
   start(t: DriverTarget): Promise<Observation> {

@@ -10,7 +10,7 @@ import type { ChildProcess } from "node:child_process";
 import type { Clock } from "../../core/clock.ts";
 import type { Problem } from "../../core/errors.ts";
 import { KeyedQueue } from "../../core/keyed-queue.ts";
-import type { Observation } from "../../core/types.ts";
+import type { JsonObject, Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener, type Release } from "../driver.ts";
 import { cgroupDir, CgroupTree, treeOfObservation, type CgroupParent } from "./cgroup.ts";
@@ -70,6 +70,11 @@ export class ProcessDriver implements Driver {
   }
 
   /** Spawns the tree, or thaws it when any of it is stopped; a running one is left as it is. */
+  canonicalConfig(config: JsonObject): JsonObject {
+    const r = processConfigSchema.safeParse(config);
+    return r.success ? (r.data as JsonObject) : config;
+  }
+
   start(t: DriverTarget): Promise<Observation> {
     return this.serial(t.objectId, async () => {
       const config = this.config(t);

@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import type { Clock } from "../../core/clock.ts";
-import type { Observation } from "../../core/types.ts";
+import type { JsonObject, Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener, type Release } from "../driver.ts";
 
@@ -47,6 +47,11 @@ export class SimulatedDriver implements Driver {
   validateConfig(config: unknown) {
     const r = simulatedConfigSchema.safeParse(config ?? {});
     return r.success ? [] : zodProblems(r.error);
+  }
+
+  canonicalConfig(config: JsonObject): JsonObject {
+    const r = simulatedConfigSchema.safeParse(config);
+    return r.success ? (r.data as JsonObject) : config;
   }
 
   /** A start of suspended compute is a resume, which may be quicker than a start from stopped. */
