@@ -222,8 +222,11 @@ export class ProcessDriver implements Driver {
   }
 
   private serial<T>(objectId: string, task: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new DriverError("the process driver is closed", true));
-    return this.queue.run(objectId, task);
+    const closed = () => new DriverError("the process driver is closed", true);
+    if (this.closed) return Promise.reject(closed());
+    // A call still waiting when the driver closes is rejected when its turn comes, not run: a
+    // start would spawn a tree nothing watches.
+    return this.queue.run(objectId, () => (this.closed ? Promise.reject(closed()) : task()));
   }
 
   private async spawn(objectId: string, config: ProcessConfig): Promise<Governed> {

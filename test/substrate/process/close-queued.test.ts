@@ -1,0 +1,49 @@
+// ProcessDriver.close() rejects calls still waiting (retryable); processes keep running for the
+// next server to adopt. A start queued behind a stop was not rejected: it ran after close() and
+// spawned a new tree nobody governed (no listener, no stored observation).
+
+import { afterEach, expect, test } from "vitest";
+import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
+import { isGone, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { VirtualClock } from "../../../src/timers/clock.ts";
+
+const pids: number[] = [];
+afterEach(() => {
+  for (const pid of pids.splice(0)) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+});
+
+test("a start still waiting when the driver closes is rejected, and spawns nothing", async () => {
+  const clock = new VirtualClock(Date.parse("2026-03-01T00:00:00Z"));
+  const t = {
+    objectId: "o1",
+    config: { command: process.execPath, args: ["-e", "setInterval(() => {}, 1000)"], graceMs: 60_000 },
+  };
+  // A tree from before a restart, adopted: its exit is seen by the watch on the clock.
+  const a = new ProcessDriver({ clock });
+  const before = await a.start(t);
+  const pid = before.pid as number;
+  pids.push(pid);
+  await a.close();
+  const d = new ProcessDriver({ clock, watchMs: 1000 });
+  expect(await d.adopt(t, before)).toMatchObject({ status: "running", pid });
+
+  const stopping = d.stop(t).catch((e: unknown) => e);
+  expect(await until(() => readStat(pid) === null || isGone(readStat(pid)!), 5_000_000)).toBe(true);
+  // The leader is gone; the watch has not yet seen it. A start waits behind the stop.
+  const starting = d.start(t).then(
+    (o) => o,
+    (e: unknown) => e,
+  );
+  await d.close();
+  await stopping;
+  const result = await starting;
+  if (result && typeof result === "object" && "pid" in result && typeof result.pid === "number") pids.push(result.pid);
+  expect(result).toBeInstanceOf(Error);
+  expect((result as Error & { retryable?: boolean }).retryable).toBe(true);
+});
