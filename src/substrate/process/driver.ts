@@ -150,15 +150,11 @@ export class ProcessDriver implements Driver {
       const stat = readStat(pid);
       if (!stat || isGone(stat)) {
         // A group whose every process was gone may have been made again since, under the same
-        // number, by a process its pid was given to: its members are swept only if each carries
-        // this object's mark (a cgroup is Vigil's own, whatever is in it).
+        // number, by a process its pid was given to. One process carrying this object's mark
+        // shows the group never emptied, so it is still this tree's (a cgroup is Vigil's own,
+        // whatever is in it).
         const mark = `${OBJECT_ID_ENV}=${t.objectId}`;
-        // (A zombie, the dead leader not yet reaped, has no environment left to read.)
-        const marked = (m: number) => {
-          const stat = readStat(m);
-          return stat === null || isGone(stat) || environHas(m, mark);
-        };
-        if (cgroup || tree.members().every(marked)) this.leftovers.sweep(tree, graceMs);
+        if (cgroup || tree.members().some((m) => environHas(m, mark))) this.leftovers.sweep(tree, graceMs);
         return gone;
       }
       if (stat.startTime !== startTime) {
