@@ -324,15 +324,21 @@ void signedIn(async () => {
   await Promise.all([loadUsage(), placeConfirmations()]);
   // From the newest decision read: those taken since come first. What moved the object without a
   // decision (a confirmation) while the page was loading is read again once the stream is live.
+  // And again after each reconnection: what happened while the stream was down.
   let live = false;
   const onStatus = (s) => {
     showStatus(s);
     if (s === "live" && !live) refreshSoon();
-    live ||= s === "live";
+    live = s === "live";
+  };
+  // Refused (a token since rotated): signing in again follows the stream anew.
+  const onDenied = (status) => {
+    stream = null;
+    denied(status);
   };
   stream ??= follow(
     { objectId: id, types: "decision,action" },
-    { onEvent, onStatus, onDenied: denied },
+    { onEvent, onStatus, onDenied },
     model.decisions[0]?.id ?? null,
   );
 });

@@ -43,7 +43,7 @@ function row(o) {
   const observed = o.substrate.observed;
   return h(
     "tr",
-    { dataset: { id: o.id } },
+    { dataset: { id: o.id, policy: `${o.policy.name}@${o.policy.version ?? ""}` } },
     h("th", { scope: "row" }, h("a", { href: `/ui/objects/${encodeURIComponent(o.id)}`, text: o.id })),
     h("td", { class: "state" }, badge(o.state)),
     h("td", { class: "since" }, timeEl(o.stateSince)),
@@ -56,6 +56,9 @@ function row(o) {
 async function load() {
   for (const [key, value] of Object.entries(view)) if (form.elements[key]) form.elements[key].value = value;
   const page = await api(withQuery("/v1/objects", view));
+  // A row's link that has the keyboard focus keeps it when the rows are drawn again (a live
+  // update re-reads the page): a keyboard user is not thrown back to the top.
+  const focusedId = document.activeElement?.closest?.("tr")?.dataset?.id;
   shown.clear();
   fill(
     rows,
@@ -65,6 +68,7 @@ async function load() {
       return tr;
     }),
   );
+  if (focusedId !== undefined) shown.get(focusedId)?.querySelector("a")?.focus();
   nextCursor = page.nextCursor ?? null;
   next.disabled = nextCursor === null;
   first.disabled = view.cursor === "";
@@ -130,9 +134,11 @@ function onDecision(d) {
     const policyFits = view.policy === "" || view.policy === d.policy.name;
     return policyFits && couldBeHere(d.objectId) ? reloadSoon() : undefined;
   }
-  // It left the page's filter (another state, or moved to another policy).
+  // It left the page's filter (another state, or moved to another policy), or what its row
+  // shows of its policy or its timers changed: the row is read again.
   if ((view.state !== "" && view.state !== d.toState) || (view.policy !== "" && view.policy !== d.policy.name))
     return reloadSoon();
+  if (tr.dataset.policy !== `${d.policy.name}@${d.policy.version ?? ""}` || d.timers.length > 0) return reloadSoon();
   if (d.fromState !== d.toState || tr.querySelector(".badge").textContent !== d.toState) {
     fill(tr.querySelector(".state"), badge(d.toState));
     fill(tr.querySelector(".since"), timeEl(d.at));
@@ -142,9 +148,13 @@ function onDecision(d) {
   }
 }
 
-/** An action's confirmation (or final failure) moves its object without a decision. */
+/**
+ * An action's confirmation (or final failure) moves its object without a decision: into the
+ * page's state filter too, for an object the page does not show yet.
+ */
 function onAction(a) {
-  if (shown.has(a.objectId) && (a.status === "confirmed" || a.status === "failed")) reloadSoon();
+  if (a.status !== "confirmed" && a.status !== "failed") return;
+  if (shown.has(a.objectId) || (view.state !== "" && couldBeHere(a.objectId))) reloadSoon();
 }
 
 form.addEventListener("submit", (event) => {
@@ -170,13 +180,19 @@ void signedIn(async () => {
         if (e.type === "decision") onDecision(JSON.parse(e.data));
         else if (e.type === "action") onAction(JSON.parse(e.data));
       },
-      // What changed while the page was read, before the stream was live: read the page again.
+      // What changed while the page was read, before the stream was live, or while it was down
+      // (a reconnection): read the page again.
       onStatus: (s) => {
         showStatus(s);
         if (s === "live" && !live) reloadSoon();
-        live ||= s === "live";
+        live = s === "live";
       },
-      onDenied: denied,
+      // Refused (a token since rotated): signing in again follows the stream anew.
+      onDenied: (status) => {
+        stream = null;
+        live = false;
+        denied(status);
+      },
     },
   );
 });

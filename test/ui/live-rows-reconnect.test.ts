@@ -1,0 +1,170 @@
+// The dashboard: what its rows show of a policy and of timers, a state filter gaining an object
+// by a confirmation, and what changed while the stream was down, checked against the API.
+
+import { serve, type ServerType } from "@hono/node-server";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import { createApp } from "../../src/http/app.ts";
+import type { TokenConfig } from "../../src/http/auth.ts";
+import { makeServices } from "../helpers/services.ts";
+import { laptopPage, launchBrowser, SIMULATED, startServer, type UiServer } from "./browser.ts";
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+let server: (UiServer & { drop?: () => void }) | undefined;
+const pages: Page[] = [];
+const errors: string[] = [];
+afterEach(async () => {
+  for (const page of pages.splice(0)) await page.context().close();
+  await server?.close();
+  server = undefined;
+  expect(errors.splice(0)).toEqual([]);
+});
+
+async function open(path: string): Promise<Page> {
+  const page = await laptopPage(browser, errors);
+  pages.push(page);
+  await page.goto(server!.url + path);
+  return page;
+}
+
+/** As browser.ts startServer, plus `drop()`: every open connection is cut (a network blip); the server keeps listening. */
+async function startDroppable(opts: { tokens?: TokenConfig[] } = {}): Promise<UiServer & { drop: () => void }> {
+  const services = await makeServices({ tokens: opts.tokens ?? [] });
+  const app = createApp({
+    governor: services.governor,
+    policies: services.policies,
+    whatIf: services.whatIf,
+    tokens: services.tokens,
+  });
+  const { server: http, port } = await new Promise<{ server: ServerType; port: number }>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
+      resolve({ server: s, port: info.port }),
+    );
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const drop = () => (http as unknown as { closeAllConnections: () => void }).closeAllConnections();
+  return {
+    url,
+    services,
+    drop,
+    call: async (method, path, body, token) => {
+      const headers: Record<string, string> = {};
+      if (body !== undefined) headers["content-type"] = "application/json";
+      if (token !== undefined) headers.authorization = `Bearer ${token}`;
+      const res = await fetch(url + path, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      const json = (res.headers.get("content-type") ?? "").includes("json");
+      return { status: res.status, body: json && text !== "" ? JSON.parse(text) : text };
+    },
+    close: async () => {
+      drop();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await services.close();
+    },
+  };
+}
+
+const rowOf = (page: Page, id: string) =>
+  page.locator("#objects tbody tr", { has: page.getByRole("link", { name: id, exact: true }) });
+const cells = async (page: Page, id: string) =>
+  (await rowOf(page, id).locator("th, td").allInnerTexts()).map((t) => t.trim());
+const ids = (page: Page) => page.locator("#objects tbody tr th").allTextContents();
+
+test("objects page: an object moved to another policy shows its new policy in its row", async () => {
+  server = await startServer();
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker" });
+  const page = await open("/ui");
+  await rowOf(page, "w-1").waitFor();
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
+  expect((await cells(page, "w-1"))[3]).toBe("queue-worker v1");
+  expect((await server.call("PUT", "/v1/objects/w-1", { policy: "on-demand" })).status).toBe(200);
+  expect((await server.call("GET", "/v1/objects/w-1")).body.policy.name).toBe("on-demand");
+  // The policy-changed decision came over the stream; the row still says queue-worker.
+  await expect.poll(async () => (await cells(page, "w-1"))[3], { timeout: 3000 }).toBe("on-demand v1");
+});
+
+test("objects page: a decision that sets a timer shows it in the row's Next timer", async () => {
+  server = await startServer();
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
+  await server.services.advance(30_000); // started: active
+  const page = await open("/ui");
+  await rowOf(page, "w-1").waitFor();
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
+  expect(await cells(page, "w-1")).toEqual([
+    "w-1",
+    "active",
+    expect.any(String),
+    "queue-worker v1",
+    "simulated · running",
+    "—",
+  ]);
+  const r = await server.call("POST", "/v1/objects/w-1/facts", { facts: { jobs: { inflight: 1 } } });
+  expect(r.body.decision.timers).toEqual([expect.objectContaining({ name: "hold", op: "set" })]);
+  expect((await server.call("GET", "/v1/objects/w-1")).body.timers).toHaveLength(1);
+  // The API has a hold timer due in 1 min; the row's Next timer stays "—".
+  await expect.poll(async () => (await cells(page, "w-1"))[5], { timeout: 3000 }).toMatch(/^in \d+ s$|^in 1 min$/);
+});
+
+test("objects page filtered by state=active: an object that becomes active (its start confirmed) shows up", async () => {
+  server = await startServer();
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  const page = await open("/ui?state=active");
+  await page.getByText("No object matches these filters.").waitFor();
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
+  await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
+  await page.waitForTimeout(600); // the page's read after the wake decision (it is waking: not listed)
+  await server.services.advance(30_000); // the simulated start is confirmed: active, with no decision
+  const api = await server.call("GET", "/v1/objects?state=active");
+  expect(api.body.items.map((o: { id: string }) => o.id)).toEqual(["w-1"]);
+  await expect.poll(() => ids(page), { timeout: 3000 }).toEqual(["w-1"]);
+});
+
+test("objects page: a decision taken while the event stream was down shows up after it reconnects", async () => {
+  const s = await startDroppable();
+  server = s;
+  await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  const page = await open("/ui");
+  await rowOf(page, "w-1").waitFor();
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
+  s.drop();
+  await page.locator("#live[data-status=retrying]").waitFor();
+  expect(
+    (await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } })).body.decision.outcome,
+  ).toBe("wake");
+  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  expect((await s.call("GET", "/v1/objects/w-1")).body.state).toBe("waking");
+  await expect.poll(async () => (await cells(page, "w-1"))[1], { timeout: 3000 }).toBe("waking");
+});
+
+test("object page: a start confirmed while the event stream was down shows after it reconnects", async () => {
+  const s = await startDroppable();
+  server = s;
+  await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
+  const page = await open("/ui/objects/w-1");
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
+  await page.locator("#state-badge .badge", { hasText: "waking" }).waitFor();
+  s.drop();
+  await page.locator("#live[data-status=retrying]").waitFor();
+  await s.services.advance(30_000); // confirmed: active
+  expect((await s.call("GET", "/v1/objects/w-1")).body.state).toBe("active");
+  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  await expect.poll(() => page.locator("#state-badge").textContent(), { timeout: 3000 }).toBe("active");
+});

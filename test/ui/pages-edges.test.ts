@@ -1,0 +1,88 @@
+// The dashboard after the event stream refused its token (signing in again follows it anew), and
+// with a 128-character object id (the page stays within a laptop's width), in chromium.
+
+import type { Browser, Page, Route } from "playwright-core";
+import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import type { TokenConfig } from "../../src/http/auth.ts";
+import { LAPTOP, laptopPage, launchBrowser, SIMULATED, startServer, type UiServer } from "./browser.ts";
+
+const READ = "0123456789abcdef-reader";
+const FACTS = "0123456789abcdef-ingest";
+const TOKENS: TokenConfig[] = [
+  { name: "reader", token: READ, scopes: ["read"] },
+  { name: "ingest", token: FACTS, scopes: ["write:facts", "write:objects"] },
+];
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+let server: UiServer | undefined;
+const pages: Page[] = [];
+const errors: string[] = [];
+afterEach(async () => {
+  for (const page of pages.splice(0)) await page.context().close();
+  await server?.close();
+  server = undefined;
+  expect(errors.splice(0)).toEqual([]);
+});
+
+async function open(path: string): Promise<Page> {
+  const page = await laptopPage(browser, errors);
+  pages.push(page);
+  await page.goto(server!.url + path);
+  return page;
+}
+
+const rowOf = (page: Page, id: string) =>
+  page.locator("#objects tbody tr", { has: page.getByRole("link", { name: id, exact: true }) });
+
+test("after the event stream refuses the token, signing in again follows the stream again", async () => {
+  server = await startServer({ tokens: TOKENS });
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED }, FACTS);
+  const page = await laptopPage(browser, errors);
+  pages.push(page);
+  // The first stream is refused (as after the server's tokens were rotated); later ones go through.
+  let streams = 0;
+  await page.route("**/v1/events?**", (route: Route) => {
+    streams += 1;
+    if (streams === 1)
+      return void route.fulfill({
+        status: 401,
+        contentType: "application/problem+json",
+        headers: { "www-authenticate": "Bearer" },
+        body: JSON.stringify({ status: 401, title: "Unauthorized" }),
+      });
+    return void route.continue();
+  });
+  await page.goto(`${server.url}/ui`);
+  const input = page.getByLabel("Read token");
+  await input.fill(READ);
+  await page.getByRole("button", { name: "Use token" }).click();
+  // The stream's 401 shows the sign-in form again; the token is given again.
+  await expect.poll(() => streams).toBe(1);
+  await input.waitFor();
+  await input.fill(READ);
+  await page.getByRole("button", { name: "Use token" }).click();
+  await rowOf(page, "w-1").waitFor();
+  expect(await page.locator("#auth").isHidden()).toBe(true);
+  // The page is shown, but it never follows the stream again: still "Not allowed to follow events".
+  await expect.poll(() => streams, { timeout: 3000 }).toBe(2);
+  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+});
+
+test("object page: a 128-character object id does not push the page wider than a laptop screen", async () => {
+  server = await startServer();
+  const id = "a".repeat(128);
+  expect((await server.call("PUT", `/v1/objects/${id}`, { policy: "queue-worker" })).status).toBe(201);
+  const list = await open("/ui");
+  await rowOf(list, id).waitFor();
+  expect(await list.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(LAPTOP.width);
+  const page = await open(`/ui/objects/${id}`);
+  await page.locator("#live[data-status=live]").waitFor();
+  expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(LAPTOP.width);
+});
