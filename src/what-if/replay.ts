@@ -256,7 +256,7 @@ async function surveyDecisions(
   };
   let lifecycle: LifecycleSeed | undefined;
   let beforeStart: Decision[] = [];
-  /** Times of the latest decisions that were not late, oldest first: a handful at most. */
+  /** Times of the latest decisions, oldest first: a handful at most. */
   const recent: number[] = [];
   const downtime = new Map<number, number>();
   for await (const d of history.decisions()) {
@@ -282,15 +282,16 @@ async function surveyDecisions(
       survey.skippedCount++;
       if (survey.skipped.length < budget.limits.maxRows) survey.skipped.push(keyOf(d));
     }
-    if (d.trigger.late !== true) {
-      // Only the latest time more than LATE_AFTER_MS before a later decision can matter.
-      while (recent.length > 1 && recent[1]! < d.at - LATE_AFTER_MS) recent.shift();
-      recent.push(d.at);
-    } else if (after) {
+    if (d.trigger.late === true && after) {
       let down = start;
       for (const t of recent) if (t < d.at - LATE_AFTER_MS) down = Math.max(down, t);
       downtime.set(down, Math.max(downtime.get(down) ?? d.at, d.at));
     }
+    // Every decision, a late one too, shows the server up at its time: a second downtime soon
+    // after a restart is a jump of its own, not one with the first.
+    // Only the latest time more than LATE_AFTER_MS before a later decision can matter.
+    while (recent.length > 1 && recent[1]! < d.at - LATE_AFTER_MS) recent.shift();
+    recent.push(d.at);
   }
   if (snapshotSeed === null) survey.lifecycle = lifecycleAt(beforeStart, start, snapSeq, lifecycle);
   survey.jumps = [...downtime].map(([at, to]) => ({ at, to })).sort((x, y) => x.at - y.at);
