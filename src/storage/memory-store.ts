@@ -21,6 +21,17 @@ import { decisionIdAt } from "../core/id-times.ts";
 const copy = <T>(v: T): T => structuredClone(v);
 
 export class MemoryStore implements Store {
+  /**
+   * With `history: false` the store keeps no journal entries, no decisions and no action once it
+   * is done: a replay's sandbox, which reads its decisions from the governor's events, so that a
+   * long history costs time, not memory.
+   */
+  constructor(private readonly options: { history?: boolean } = {}) {}
+
+  private get keepsHistory(): boolean {
+    return this.options.history !== false;
+  }
+
   private objects = new Map<string, ObjectRecord>();
   private journals = new Map<string, JournalEntry[]>();
   private decisions = new Map<string, Decision>();
@@ -98,12 +109,12 @@ export class MemoryStore implements Store {
       const previous = this.objects.get(o.id);
       o.timers = applyTimerOps(previous?.timers ?? [], b.timerOps);
       this.objects.set(o.id, o);
-      if (b.journal) {
+      if (b.journal && this.keepsHistory) {
         const list = this.journals.get(o.id) ?? [];
         list.push({ kind: "patch", ...copy(b.journal) });
         this.journals.set(o.id, list);
       }
-      if (b.decision) {
+      if (b.decision && this.keepsHistory) {
         this.decisions.set(b.decision.id, copy(b.decision));
         this.decisionCounts.set(o.id, (this.decisionCounts.get(o.id) ?? 0) + 1);
       }
@@ -202,8 +213,9 @@ export class MemoryStore implements Store {
   async updateAction(u: ActionUpdate): Promise<void> {
     const a = this.actions.get(u.id);
     const { object, decision, ...rest } = u;
-    if (a) this.actions.set(u.id, { ...a, ...rest });
-    if (decision) {
+    if (a && !this.keepsHistory && rest.status !== "pending") this.actions.delete(u.id);
+    else if (a) this.actions.set(u.id, { ...a, ...rest });
+    if (decision && this.keepsHistory) {
       this.decisions.set(decision.id, copy(decision));
       // Counted on the object's row, as its UPDATE in the SQL store counts it.
       if (object && this.objects.has(object.id))

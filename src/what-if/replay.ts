@@ -94,7 +94,7 @@ export async function replay(
 
   const aligner = new Aligner(budget.limits.maxRows);
   const seed = snapshot ? [seedAt(object, candidate.name, start, memory, snapSeq, survey.lifecycle!)] : [];
-  const sandbox = await createSandbox(registry, start, seed, () => budget.step(), RECORDED_LIMITS);
+  const sandbox = await createSandbox(registry, start, seed, () => budget.step(), RECORDED_LIMITS, false);
   sandbox.governor.events.on("evaluation:completed", (d, stored) => {
     budget.evaluations++;
     if (stored && (comparedFrom === null || d.at >= comparedFrom)) aligner.candidate(d);

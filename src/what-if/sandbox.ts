@@ -38,9 +38,11 @@ export async function createSandbox(
   seed: ObjectRecord[] = [],
   pace: () => Promise<void> = async () => {},
   limits: MemoryLimits = DEFAULT_LIMITS,
+  /** Whether the sandbox's store keeps what happened in it (a replay reads the events instead). */
+  history = true,
 ): Promise<Sandbox> {
   const clock = new VirtualClock(start);
-  const store = new MemoryStore();
+  const store = new MemoryStore({ history });
   // A store keeps timers by their operations, not from the object row.
   await store.commit(seed.map((object) => ({ ...emptyBatch(object), timerOps: setAll(object.timers) })));
   const driver = new SimulatedDriver({ clock });
