@@ -3,7 +3,7 @@
 // that will not (no such command, no permission).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { DriverError } from "../driver.ts";
 import { childEnv, type ProcessConfig } from "./config.ts";
@@ -28,7 +28,11 @@ export function spawnProcess(config: ProcessConfig, objectId: string, cgroupProc
   let args = config.args ?? [];
   if (cgroupProcs !== undefined) {
     // exec in the shell cannot report ENOENT the way spawn does: look the command up first.
-    checkCommand(config.command, env.PATH ?? "", config.cwd ?? process.cwd());
+    try {
+      checkCommand(config.command, env.PATH ?? "", config.cwd ?? process.cwd());
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     args = ["-c", 'echo $$ > "$0" && exec "$@"', cgroupProcs, config.command, ...args];
     file = "/bin/sh";
   }
@@ -69,14 +73,47 @@ function checkCommand(command: string, path: string, cwd: string): void {
     ? [isAbsolute(command) ? command : resolve(cwd, command)]
     : path.split(delimiter).map((dir) => join(resolve(cwd, dir || "."), command));
   for (const candidate of candidates) {
+    let found = false;
     try {
       accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return;
+      found = statSync(candidate).isFile();
     } catch {
       // next
     }
+    if (!found) continue;
+    // A script whose interpreter is not there: exec fails as for a missing command (ENOENT).
+    const interpreter = interpreterOf(candidate);
+    if (interpreter !== null && !isExecutableFile(interpreter)) fail("ENOENT", `spawn ${command} ENOENT`);
+    return;
   }
   fail("ENOENT", `spawn ${command} ENOENT`);
+}
+
+/** The absolute interpreter path of a `#!` script, or null (not a script, or unreadable). */
+function interpreterOf(file: string): string | null {
+  let head: string;
+  try {
+    const fd = openSync(file, "r");
+    try {
+      const buf = Buffer.alloc(256);
+      head = buf.toString("latin1", 0, readSync(fd, buf, 0, 256, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+  const m = /^#!\s*(\/\S+)/.exec(head);
+  return m ? m[1]! : null;
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** ENOENT (no such command or cwd), EACCES and the like are final; resource limits pass. */
