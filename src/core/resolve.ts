@@ -169,8 +169,9 @@ export function resolve(input: ResolveInput): Resolution {
     const withMode = dormancies.find((d) => d.params.mode === "suspend" || d.params.mode === "stop");
     if (withMode) mode = withMode.params.mode as SleepMode;
     // The object's own alarm: the earliest asked for, and never later than one already set.
+    // A timer's evaluation sets no alarm for a moment not after now (it would wake the object
+    // just put to sleep, at every firing): such a rule's alarm is left out, the others' kept.
     let due: number | null = null;
-    let by = "";
     for (const d of dormancies) {
       const at =
         typeof d.params.wakeAt === "string"
@@ -178,13 +179,12 @@ export function resolve(input: ResolveInput): Resolution {
           : typeof d.params.wakeAfter === "string"
             ? now + durationMs(d.params.wakeAfter)
             : null;
-      if (at !== null && (due === null || at < due)) [due, by] = [at, d.rule];
-    }
-    // As for a schedule above: a timer's evaluation that put the object to sleep would have it
-    // woken at once by its own alarm, at every firing.
-    if (due !== null && trigger.kind === "timer" && due <= now) {
-      notes.push(`wake timer of rule ${by} is due at ${iso(due)}, not after this timer's firing: not set`);
-      due = null;
+      if (at === null) continue;
+      if (trigger.kind === "timer" && at <= now) {
+        notes.push(`wake timer of rule ${d.rule} is due at ${iso(at)}, not after this timer's firing: not set`);
+        continue;
+      }
+      if (due === null || at < due) due = at;
     }
     if (due !== null) {
       const pending = timers.get("wake");
