@@ -108,7 +108,15 @@ export class FlyDriver implements Driver {
 
   canonicalConfig(config: JsonObject): JsonObject {
     const r = flyConfigSchema.safeParse(config);
-    return r.success ? (r.data as JsonObject) : config;
+    if (!r.success) return config;
+    // The defaults the driver applies: the API URL (normalized, as the allow-list compares it)
+    // and leases as the driver is set up to hold them.
+    const apiUrl = r.data.apiUrl ?? DEFAULT_FLY_API_URL;
+    return {
+      ...r.data,
+      apiUrl: normalizeApiUrl(apiUrl) ?? apiUrl,
+      lease: r.data.lease ?? this.useLeases,
+    } as JsonObject;
   }
 
   start(t: DriverTarget): Promise<Observation> {

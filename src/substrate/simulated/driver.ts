@@ -51,7 +51,8 @@ export class SimulatedDriver implements Driver {
 
   canonicalConfig(config: JsonObject): JsonObject {
     const r = simulatedConfigSchema.safeParse(config);
-    return r.success ? (r.data as JsonObject) : config;
+    // `resumeMs` defaults to `startMs` (command() reads it so).
+    return r.success ? ({ ...r.data, resumeMs: r.data.resumeMs ?? r.data.startMs } as JsonObject) : config;
   }
 
   /** A start of suspended compute is a resume, which may be quicker than a start from stopped. */
