@@ -14,6 +14,7 @@ import { notLoopback } from "./loopback.ts";
 import { problemBody, problemHeaders, problemOf, PROBLEM_CONTENT_TYPE, type ProblemSlug } from "./problem.ts";
 import { hostProblem } from "./node-server.ts";
 import { decodeBody } from "./validation.ts";
+import { discardBody } from "./discard-body.ts";
 import { putObjectEndpoint } from "./routes/objects.ts";
 
 const FACTS = /^\/v1\/objects\/([A-Za-z0-9._:-]{1,128})\/facts(?:\?.*)?$/;
@@ -126,7 +127,7 @@ async function answer(
   }
   send(res, reply);
   // What a failure left unread of the body (past the limit: a 413) is let go, within bounds.
-  discard(req, res);
+  discardBody(req, res);
 }
 
 /**
@@ -151,7 +152,7 @@ function refuse(
   headers: Record<string, string>,
 ): true {
   send(res, problemReply(problemBody(slug, detail), headers));
-  discard(req, res);
+  discardBody(req, res);
   return true;
 }
 
@@ -189,29 +190,4 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on("error", reject);
   });
-}
-
-/**
- * The most of a refused request's body read (and thrown away) so that its connection can serve
- * the next request. Past it the server reads no more and ends its side of the connection once
- * the reply is out: a client the gate refused cannot make it read a large body. (Ending, not
- * destroying: a socket closed with unread bytes resets the connection, and the client may lose
- * the reply; Node's request timeout closes what the client leaves open.)
- */
-const DISCARD_LIMIT = 64 * 1024;
-
-/** Lets the rest of an unread body go, up to DISCARD_LIMIT bytes (the reply is sent first). */
-function discard(req: IncomingMessage, res: ServerResponse): void {
-  if (req.readableEnded || req.destroyed) return;
-  let seen = 0;
-  const end = () => req.socket.end();
-  req.on("data", (chunk: Buffer) => {
-    seen += chunk.length;
-    if (seen <= DISCARD_LIMIT) return;
-    req.pause();
-    req.removeAllListeners("data");
-    if (res.writableFinished) end();
-    else res.once("finish", end);
-  });
-  req.resume();
 }

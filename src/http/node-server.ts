@@ -11,6 +11,7 @@ import type { Hono } from "hono";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { REQUEST_ID_HEADER, requestId } from "./access-log.ts";
+import { discardBody } from "./discard-body.ts";
 import { problemBody, problemResponse, PROBLEM_CONTENT_TYPE, type ProblemSlug } from "./problem.ts";
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -35,6 +36,7 @@ export function honoListener(app: Hono, report: (error: unknown) => void): Liste
       const body = JSON.stringify(problemBody("malformed-request", problem));
       res.writeHead(400, { "content-type": PROBLEM_CONTENT_TYPE, "content-length": Buffer.byteLength(body) });
       res.end(body);
+      discardBody(req, res);
       return;
     }
     void adapter(req, res);
