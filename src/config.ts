@@ -30,6 +30,15 @@ const window = (dflt: string) =>
     })
     .default(dflt);
 
+const decodes = (u: string): boolean => {
+  try {
+    decodeURIComponent(u);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 export const configSchema = z.object({
   VIGIL_HOST: z.string().min(1).default("127.0.0.1"),
   VIGIL_PORT: int(8080, 0, 65535),
@@ -38,6 +47,8 @@ export const configSchema = z.object({
     .min(1)
     // SQLite opens a private temporary database for an empty file name: every write would be lost.
     .refine((u) => !/^file:(?:\?|#|$)/.test(u), "a file: URL needs a path, e.g. file:data/vigil.db")
+    // The path is percent-decoded as libsql decodes it: a bad escape (`%zz`) names no file.
+    .refine((u) => !u.startsWith("file:") || decodes(u), "a file: URL's path has a % not followed by two hex digits")
     // libsql takes no user:password@ (its requests refuse it), and the URL would be logged with it.
     .refine(
       (u) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(u),

@@ -1,6 +1,7 @@
 // The database `vigil replay` and `vigil simulate --db` read history from: opened to read only,
 // never created or migrated (a server may be running on it).
 
+import { shownDbUrl } from "../config.ts";
 import type { LibsqlStore } from "../storage/libsql-store.ts";
 
 /** The store, opened to read, or why it cannot be (a sentence naming the URL). */
@@ -12,7 +13,7 @@ export async function openToRead(url: string, authToken?: string): Promise<Libsq
     import("node:fs"),
   ]);
   const file = filePath(url);
-  if (file !== null && !existsSync(file)) return `no database at ${url}`;
+  if (file !== null && !existsSync(file)) return `no database at ${shownDbUrl(url)}`;
   const store = new LibsqlStore(libsqlOptions(url, authToken));
   let problem: string | null;
   try {
@@ -23,5 +24,5 @@ export async function openToRead(url: string, authToken?: string): Promise<Libsq
   }
   if (problem === null) return store;
   await store.close();
-  return `${url}: ${problem}`;
+  return `${shownDbUrl(url)}: ${problem}`;
 }

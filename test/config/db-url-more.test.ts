@@ -1,0 +1,39 @@
+// A file: URL whose path is not valid percent-encoding is invalid configuration (it exited 1 with
+// "URI malformed"), and vigil replay's message for a database it cannot read shows the URL
+// without its authToken (it printed it).
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, expect, test } from "vitest";
+
+const BIN = fileURLToPath(new URL("../../bin/vigil.js", import.meta.url));
+const RULES = fileURLToPath(new URL("../../rules", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "vigil-review-fixes1-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const vigil = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [BIN, ...args], {
+    encoding: "utf8",
+    cwd: dir,
+    env: { ...process.env, VIGIL_TOKENS: "", VIGIL_DB_URL: "", VIGIL_LOG_LEVEL: "info", ...env },
+    timeout: 30_000,
+  });
+
+test("--db file: with a malformed percent-escape is invalid configuration: exit 2 naming --db, not 'cannot start'", () => {
+  const r = vigil(["serve", "--port", "0", "--rules", RULES, "--db", "file:data/%zz.db"]);
+  expect(r.stderr).not.toContain("cannot start");
+  expect(r.stderr).toContain("--db");
+  expect(r.status).toBe(2);
+});
+
+test("vigil replay does not print the authToken of a --db URL it cannot read", () => {
+  const candidate = join(dir, "candidate.json");
+  writeFileSync(candidate, JSON.stringify({ name: "x" }));
+  // cli/read-db.ts openToRead builds its message with the raw URL (replay uses shownDbUrl elsewhere).
+  const r = vigil(["replay", "--object", "a", "--db", "libsql://127.0.0.1:1/db?authToken=S3cretTok3n", candidate]);
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).not.toContain("S3cretTok3n");
+});
