@@ -3,7 +3,7 @@
 // reported, and the previous version keeps serving.
 
 import { existsSync, readdirSync, watch, type FSWatcher } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Clock, TimerHandle } from "../core/clock.ts";
 import { fileDigest, type LoadResult, type PolicyRegistry } from "./policy-registry.ts";
 import type { PolicyInfo } from "./services.ts";
@@ -47,7 +47,9 @@ export class PolicyWatcher {
         .map((f) => join(this.dir, f));
       const read = this.registry.readFiles();
       for (const file of here) if (fileDigest(file) !== read.get(file)) this.settle(file);
-      for (const file of read.keys()) if (dirname(file) === this.dir && !here.includes(file)) this.settle(file);
+      // (The directory as given may end in a slash: paths are compared resolved.)
+      const dir = resolve(this.dir);
+      for (const file of read.keys()) if (dirname(resolve(file)) === dir && !here.includes(file)) this.settle(file);
     } catch (e) {
       this.events.failed?.(e as Error);
     }

@@ -309,6 +309,22 @@ describe("what a reload logs", () => {
 });
 
 describe("what changed while the server started", () => {
+  test("a file removed meanwhile is forgotten, whether the directory is given with a trailing slash or not", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-rules-"));
+    dirs.push(dir);
+    cpSync(RULES_DIR, dir, { recursive: true });
+    s = await makeServices({ rulesDir: `${dir}/` });
+    const clock = new VirtualClock(0);
+    const seen: string[] = [];
+    watcher = new PolicyWatcher(`${dir}/`, s.policies, (name) => s!.governor.armSchedules(name), clock, {
+      reloaded: (file) => seen.push(file),
+    });
+    rmSync(join(dir, "nightly-report.json"));
+    watcher.start();
+    await clock.advance(1000);
+    expect(seen).toEqual([join(dir, "nightly-report.json")]);
+  });
+
   test("a file saved between the first load and the watch is reloaded when the watch starts; the rest are not", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vigil-rules-"));
     dirs.push(dir);
