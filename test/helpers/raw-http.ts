@@ -53,3 +53,48 @@ export function rawBytes(port: number, bytes: string): Promise<string> {
     socket.on("close", () => resolve(text));
   });
 }
+
+/**
+ * Sends `head` and then a chunked body, 64 KiB a chunk as fast as the socket takes it, until the
+ * server ends or closes the connection or `cap` bytes have gone; resolves with the reply, the
+ * bytes sent and whether the server ended the connection.
+ */
+export function streamedBody(
+  port: number,
+  head: string,
+  cap: number,
+): Promise<{ reply: string; sent: number; closed: boolean }> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, "127.0.0.1");
+    const chunk = Buffer.concat([Buffer.from("10000\r\n"), Buffer.alloc(0x10000, 0x20), Buffer.from("\r\n")]);
+    let sent = 0;
+    let reply = "";
+    let closed = false;
+    let resolved = false;
+    const done = () => {
+      if (resolved) return;
+      resolved = true;
+      sock.destroy();
+      resolve({ reply, sent, closed });
+    };
+    const pump = () => {
+      while (!closed && sent < cap) {
+        sent += 0x10000;
+        if (!sock.write(chunk)) return void sock.once("drain", pump);
+      }
+      if (!closed) done();
+    };
+    sock.on("connect", () => {
+      sock.write(head);
+      pump();
+    });
+    sock.on("data", (d: Buffer) => (reply += d.toString()));
+    sock.on("error", () => {});
+    // The server ends its side (FIN) and reads no more, or closes.
+    for (const event of ["end", "close"])
+      sock.on(event, () => {
+        closed = true;
+        done();
+      });
+  });
+}

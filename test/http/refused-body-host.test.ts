@@ -3,9 +3,9 @@
 // and kept the connection: a client needing no token could make the server read without bound.
 // Its body is let go within the fast path's bound (64 KiB) now.
 
-import net from "node:net";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startVigil, type VigilProcess } from "../helpers/process.ts";
+import { streamedBody } from "../helpers/raw-http.ts";
 
 const TOKEN = "admin-token-0123456789abcdef";
 let vigil: VigilProcess;
@@ -18,45 +18,8 @@ afterAll(async () => {
 });
 
 const MiB = 1024 * 1024;
-
-function streamed(head: string, cap: number): Promise<{ reply: string; sent: number; closed: boolean }> {
-  const { port } = new URL(vigil.url);
-  return new Promise((resolve) => {
-    const sock = net.connect(Number(port), "127.0.0.1");
-    const chunk = Buffer.concat([Buffer.from("10000\r\n"), Buffer.alloc(0x10000, 0x20), Buffer.from("\r\n")]);
-    let sent = 0;
-    let reply = "";
-    let closed = false;
-    let resolved = false;
-    const done = () => {
-      if (resolved) return;
-      resolved = true;
-      sock.destroy();
-      resolve({ reply, sent, closed });
-    };
-    const pump = () => {
-      while (!closed && sent < cap) {
-        sent += 0x10000;
-        if (!sock.write(chunk)) return void sock.once("drain", pump);
-      }
-      if (!closed) done();
-    };
-    sock.on("connect", () => {
-      sock.write(head);
-      pump();
-    });
-    sock.on("data", (d: Buffer) => (reply += d.toString()));
-    sock.on("error", () => {});
-    sock.on("end", () => {
-      closed = true;
-      done();
-    });
-    sock.on("close", () => {
-      closed = true;
-      done();
-    });
-  });
-}
+/** The server's port. */
+const port = () => Number(new URL(vigil.url).port);
 
 test.each([
   ["POST", "/v1/objects/w1/facts"],
@@ -65,7 +28,7 @@ test.each([
   const head =
     `${method} ${path} HTTP/1.1\r\nhost: 1.2.3.4.5\r\ncontent-type: application/json\r\n` +
     `transfer-encoding: chunked\r\n\r\n`;
-  const r = await streamed(head, 256 * MiB);
+  const r = await streamedBody(port(), head, 256 * MiB);
   expect(r.reply).toMatch(/^HTTP\/1\.1 400 /);
   expect(r.closed).toBe(true);
   expect(r.sent).toBeLessThan(64 * MiB);

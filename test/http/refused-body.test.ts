@@ -7,6 +7,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startVigil, type VigilProcess } from "../helpers/process.ts";
+import { streamedBody } from "../helpers/raw-http.ts";
 
 const TOKEN = "admin-token-0123456789abcdef";
 const FACTS_TOKEN = "facts-token-0123456789abcdef";
@@ -24,50 +25,8 @@ afterAll(async () => {
 });
 
 const MiB = 1024 * 1024;
-
-/**
- * Sends `head` and then a chunked body, 64 KiB a chunk as fast as the socket takes it, until the
- * server closes the connection or `cap` bytes have gone; resolves with the reply and the bytes sent.
- */
-function streamed(head: string, cap: number): Promise<{ reply: string; sent: number; closed: boolean }> {
-  const { port } = new URL(vigil.url);
-  return new Promise((resolve) => {
-    const sock = net.connect(Number(port), "127.0.0.1");
-    const chunk = Buffer.concat([Buffer.from("10000\r\n"), Buffer.alloc(0x10000, 0x20), Buffer.from("\r\n")]);
-    let sent = 0;
-    let reply = "";
-    let closed = false;
-    let resolved = false;
-    const done = () => {
-      if (resolved) return;
-      resolved = true;
-      sock.destroy();
-      resolve({ reply, sent, closed });
-    };
-    const pump = () => {
-      while (!closed && sent < cap) {
-        sent += 0x10000;
-        if (!sock.write(chunk)) return void sock.once("drain", pump);
-      }
-      if (!closed) done();
-    };
-    sock.on("connect", () => {
-      sock.write(head);
-      pump();
-    });
-    sock.on("data", (d: Buffer) => (reply += d.toString()));
-    sock.on("error", () => {});
-    // The server ends its side (FIN) and reads no more: the client sees the end of the reply.
-    sock.on("end", () => {
-      closed = true;
-      done();
-    });
-    sock.on("close", () => {
-      closed = true;
-      done();
-    });
-  });
-}
+/** The server's port. */
+const port = () => Number(new URL(vigil.url).port);
 
 const head = (method: string, path: string, token?: string) =>
   `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
@@ -80,7 +39,7 @@ test.each([
 ])(
   "%s %s refused at the gate: the connection closes long before the body ends",
   async (method, path, token, status) => {
-    const r = await streamed(head(method, path, token), 256 * MiB);
+    const r = await streamedBody(port(), head(method, path, token), 256 * MiB);
     expect(r.reply).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
     expect(r.closed).toBe(true);
     // 64 KiB read, plus what the sockets' buffers held on the way: far from the 256 MiB offered.

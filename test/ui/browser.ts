@@ -101,6 +101,8 @@ export interface UiServer {
   services: TestServices;
   /** Calls the API over the socket, with a token when given; the JSON body, or the text. */
   call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
+  /** Cuts every open connection (a network blip, the event streams with it); the server keeps listening. */
+  drop(): void;
   close(): Promise<void>;
 }
 
@@ -132,13 +134,15 @@ export async function startServer(opts: { tokens?: TokenConfig[] } = {}): Promis
     const json = (res.headers.get("content-type") ?? "").includes("json");
     return { status: res.status, body: json && text !== "" ? JSON.parse(text) : text };
   };
+  const drop = () => (server as unknown as { closeAllConnections: () => void }).closeAllConnections();
   return {
     url,
     services,
     call,
+    drop,
     close: async () => {
       // Event streams stay open until the browser goes; close them with the server.
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      drop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await services.close();
     },

@@ -1,12 +1,8 @@
 // The dashboard: what its rows show of a policy and of timers, a state filter gaining an object
 // by a confirmation, and what changed while the stream was down, checked against the API.
 
-import { serve, type ServerType } from "@hono/node-server";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
-import { createApp } from "../../src/http/app.ts";
-import type { TokenConfig } from "../../src/http/auth.ts";
-import { makeServices } from "../helpers/services.ts";
 import { laptopPage, launchBrowser, SIMULATED, startServer, type UiServer } from "./browser.ts";
 
 let browser: Browser;
@@ -32,47 +28,6 @@ async function open(path: string): Promise<Page> {
   pages.push(page);
   await page.goto(server!.url + path);
   return page;
-}
-
-/** As browser.ts startServer, plus `drop()`: every open connection is cut (a network blip); the server keeps listening. */
-async function startDroppable(opts: { tokens?: TokenConfig[] } = {}): Promise<UiServer & { drop: () => void }> {
-  const services = await makeServices({ tokens: opts.tokens ?? [] });
-  const app = createApp({
-    governor: services.governor,
-    policies: services.policies,
-    whatIf: services.whatIf,
-    tokens: services.tokens,
-  });
-  const { server: http, port } = await new Promise<{ server: ServerType; port: number }>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
-      resolve({ server: s, port: info.port }),
-    );
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const drop = () => (http as unknown as { closeAllConnections: () => void }).closeAllConnections();
-  return {
-    url,
-    services,
-    drop,
-    call: async (method, path, body, token) => {
-      const headers: Record<string, string> = {};
-      if (body !== undefined) headers["content-type"] = "application/json";
-      if (token !== undefined) headers.authorization = `Bearer ${token}`;
-      const res = await fetch(url + path, {
-        method,
-        headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      const json = (res.headers.get("content-type") ?? "").includes("json");
-      return { status: res.status, body: json && text !== "" ? JSON.parse(text) : text };
-    },
-    close: async () => {
-      drop();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-      await services.close();
-    },
-  };
 }
 
 const rowOf = (page: Page, id: string) =>
@@ -135,7 +90,7 @@ test("objects page filtered by state=active: an object that becomes active (its 
 });
 
 test("objects page: a decision taken while the event stream was down shows up after it reconnects", async () => {
-  const s = await startDroppable();
+  const s = await startServer();
   server = s;
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui");
@@ -153,7 +108,7 @@ test("objects page: a decision taken while the event stream was down shows up af
 });
 
 test("object page: a start confirmed while the event stream was down shows after it reconnects", async () => {
-  const s = await startDroppable();
+  const s = await startServer();
   server = s;
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
