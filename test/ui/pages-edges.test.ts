@@ -75,13 +75,17 @@ test("after the event stream refuses the token, signing in again follows the str
   await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
 });
 
-test("object page: a 128-character object id does not push the page wider than a laptop screen", async () => {
+test("a 128-character object id pushes neither the object page nor the list's columns past a laptop screen", async () => {
   server = await startServer();
   const id = "a".repeat(128);
   expect((await server.call("PUT", `/v1/objects/${id}`, { policy: "queue-worker" })).status).toBe(201);
   const list = await open("/ui");
   await rowOf(list, id).waitFor();
   expect(await list.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(LAPTOP.width);
+  // Nor the list's table past its frame: the id wraps, the other columns stay in view.
+  const tableScrolls =
+    "(() => { const w = document.querySelector('#objects').closest('.table-wrap'); return w.scrollWidth > w.clientWidth; })()";
+  expect(await list.evaluate(tableScrolls)).toBe(false);
   const page = await open(`/ui/objects/${id}`);
   await page.locator("#live[data-status=live]").waitFor();
   expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(LAPTOP.width);
