@@ -1,5 +1,6 @@
-// The dashboard after the event stream refused its token (signing in again follows it anew), and
-// with a 128-character object id (the page stays within a laptop's width), in chromium.
+// The dashboard after the event stream refused its token (signing in again follows it anew), with
+// a 128-character object id (it stays within a laptop's width), and a timeline redrawn under the
+// keyboard's focus (a mark keeps it), in chromium.
 
 import type { Browser, Page, Route } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
@@ -89,4 +90,20 @@ test("a 128-character object id pushes neither the object page nor the list's co
   const page = await open(`/ui/objects/${id}`);
   await page.locator("#live[data-status=live]").waitFor();
   expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(LAPTOP.width);
+});
+
+test("a decision's mark keeps the keyboard focus when a live decision redraws the timeline", async () => {
+  server = await startServer();
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  const page = await open("/ui/objects/w-1");
+  await page.locator("#live[data-status=live]").waitFor();
+  const first = page.locator("#timeline-chart a.mark").first();
+  await first.focus();
+  const focusedDecision = "document.activeElement?.dataset?.decision ?? null";
+  const before = await page.evaluate(focusedDecision);
+  expect(before).toMatch(/^dec_/);
+  // A fact: a decision arrives over the stream and the timeline is drawn again.
+  await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
+  await page.locator("#timeline-chart a.mark").nth(1).waitFor();
+  expect(await page.evaluate(focusedDecision)).toBe(before);
 });

@@ -74,7 +74,11 @@ export function drawTimeline(container, view, { open, selected }) {
   // Oldest first: Tab goes through the decisions as time goes, left to right.
   for (const d of [...view.decisions].sort((a, b) => a.at - b.at))
     svg.append(mark(d, x(d.at), d.id === selected, open));
+  // A decision's mark that had the keyboard focus keeps it when the timeline is drawn again (a
+  // live update redraws it): a keyboard user is not thrown back to the top of the page.
+  const focused = container.contains(document.activeElement) ? document.activeElement?.dataset?.decision : undefined;
   container.replaceChildren(svg, segmentList(view.segments));
+  if (focused !== undefined) svg.querySelector(`a.mark[data-decision="${CSS.escape(focused)}"]`)?.focus();
 }
 
 /** A decision on the timeline: a link (keyboard reachable) that opens its explanation. */
