@@ -297,6 +297,19 @@ describe("the wake timer", () => {
     expect(r.timerOps).toEqual([{ name: "wake", op: "cancel", kind: "wake" }]);
     expect(r.notes).toEqual(["wake timer cancelled: the object is waking anyway"]);
   });
+
+  // On a timer's evaluation a rule's alarm not after now is left out on its own: it once dropped
+  // the whole alarm, another rule's later one included, and the object slept with none.
+  test("a timer's evaluation: a past wakeAt of one rule does not drop another rule's later alarm", () => {
+    const r = resolve(
+      input({
+        fired: [sleep("deadline-passed", { wakeAt: iso(NOW - MINUTE) }), sleep("idle", { wakeAfter: "PT30M" })],
+        trigger: { kind: "timer", name: "check" },
+      }),
+    );
+    expect(r.outcome).toBe("dormancy");
+    expect(r.timerOps).toContainEqual({ name: "wake", op: "set", dueAt: NOW + 30 * MINUTE, kind: "wake" });
+  });
 });
 
 describe("schedule and cancel events", () => {
