@@ -72,21 +72,11 @@ function checkCommand(command: string, path: string, cwd: string): void {
   const candidates = command.includes("/")
     ? [isAbsolute(command) ? command : resolve(cwd, command)]
     : path.split(delimiter).map((dir) => join(resolve(cwd, dir || "."), command));
-  for (const candidate of candidates) {
-    let found = false;
-    try {
-      accessSync(candidate, constants.X_OK);
-      found = statSync(candidate).isFile();
-    } catch {
-      // next
-    }
-    if (!found) continue;
-    // A script whose interpreter is not there: exec fails as for a missing command (ENOENT).
-    const interpreter = interpreterOf(candidate);
-    if (interpreter !== null && !isExecutableFile(interpreter)) fail("ENOENT", `spawn ${command} ENOENT`);
-    return;
-  }
-  fail("ENOENT", `spawn ${command} ENOENT`);
+  const found = candidates.find(isExecutableFile);
+  // A script whose interpreter is not there: exec fails as for a missing command (ENOENT).
+  const interpreter = found === undefined ? null : interpreterOf(found);
+  if (found === undefined || (interpreter !== null && !isExecutableFile(interpreter)))
+    fail("ENOENT", `spawn ${command} ENOENT`);
 }
 
 /** The absolute interpreter path of a `#!` script, or null (not a script, or unreadable). */
@@ -107,6 +97,7 @@ function interpreterOf(file: string): string | null {
   return m ? m[1]! : null;
 }
 
+/** A file this process may execute. */
 function isExecutableFile(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
