@@ -75,6 +75,17 @@ export function resolve(input: ResolveInput): Resolution {
   const liveHold = input.holdUntil !== null && input.holdUntil > now;
   if (liveHold) fired.push({ rule: HOLD_LEASE_RULE, event: "hold-active", params: { until: iso(input.holdUntil!) } });
 
+  /**
+   * Whether a timer's evaluation must not set a timer for `at`: a moment not after now would fire
+   * at once, and its evaluation set it (or the timer that set it) again, forever. Notes it so:
+   * `what` names the timer and how it is due (`timer "x" of rule r is due`).
+   */
+  const notAfterThisFiring = (at: number, what: string): boolean => {
+    if (trigger.kind !== "timer" || at > now) return false;
+    notes.push(`${what} at ${iso(at)}, not after this timer's firing: not set`);
+    return true;
+  };
+
   const plan = new TimerPlan(input.timers);
   const setTimer = plan.set.bind(plan);
   const cancelTimer = plan.cancel.bind(plan);
@@ -85,12 +96,7 @@ export function resolve(input: ResolveInput): Resolution {
       const name = String(e.params.name);
       const due =
         e.params.at !== undefined ? Date.parse(String(e.params.at)) : now + durationMs(String(e.params.after));
-      // A timer set for no later than now by a timer's evaluation would fire again at once, and
-      // its evaluation set it (or the timer that set it) again, forever: that moment is past.
-      if (trigger.kind === "timer" && due <= now) {
-        notes.push(`timer "${name}" of rule ${e.rule} is due at ${iso(due)}, not after this timer's firing: not set`);
-        continue;
-      }
+      if (notAfterThisFiring(due, `timer "${name}" of rule ${e.rule} is due`)) continue;
       setTimer(name, due, "schedule");
     } else if (e.event === "cancel") {
       const name = String(e.params.name);
@@ -110,12 +116,8 @@ export function resolve(input: ResolveInput): Resolution {
     const until = now + durationMs(h.params.for);
     if (holdUntil === null || until > holdUntil) [holdUntil, leasedBy] = [until, h.rule];
   }
-  // As for a schedule: a lease over by now, taken by a timer's evaluation, would have its own
-  // timer fire at once, and that evaluation take it again (`for: "PT0S"`).
-  if (holdUntil !== null && trigger.kind === "timer" && holdUntil <= now) {
-    notes.push(`hold lease of rule ${leasedBy} ends at ${iso(holdUntil)}, not after this timer's firing: not set`);
-    holdUntil = null;
-  }
+  // A lease over by now (`for: "PT0S"`): its hold timer would fire at once, and take it again.
+  if (holdUntil !== null && notAfterThisFiring(holdUntil, `hold lease of rule ${leasedBy} ends`)) holdUntil = null;
   if (holdUntil !== null && holdUntil !== input.holdUntil) setTimer("hold", holdUntil, "hold");
   if (holdUntil === null && input.holdUntil !== null) {
     notes.push(`hold lease expired at ${iso(input.holdUntil)}`);
@@ -168,9 +170,9 @@ export function resolve(input: ResolveInput): Resolution {
   if (outcome === "dormancy") {
     const withMode = dormancies.find((d) => d.params.mode === "suspend" || d.params.mode === "stop");
     if (withMode) mode = withMode.params.mode as SleepMode;
-    // The object's own alarm: the earliest asked for, and never later than one already set.
-    // A timer's evaluation sets no alarm for a moment not after now (it would wake the object
-    // just put to sleep, at every firing): such a rule's alarm is left out, the others' kept.
+    // The object's own alarm: the earliest asked for, and never later than one already set. A
+    // rule's alarm not after now is left out on a timer's evaluation (it would wake the object
+    // just put to sleep, at every firing), the others' kept.
     let due: number | null = null;
     for (const d of dormancies) {
       const at =
@@ -180,10 +182,7 @@ export function resolve(input: ResolveInput): Resolution {
             ? now + durationMs(d.params.wakeAfter)
             : null;
       if (at === null) continue;
-      if (trigger.kind === "timer" && at <= now) {
-        notes.push(`wake timer of rule ${d.rule} is due at ${iso(at)}, not after this timer's firing: not set`);
-        continue;
-      }
+      if (notAfterThisFiring(at, `wake timer of rule ${d.rule} is due`)) continue;
       if (due === null || at < due) due = at;
     }
     if (due !== null) {
