@@ -19,7 +19,7 @@ import { DEFAULT_LIMITS } from "./core/memory-limits.ts";
 import { Governor } from "./governor/governor.ts";
 import { describeHolder, processAlive } from "./governor/lease.ts";
 import { PolicyRegistry, type LoadResult } from "./governor/policy-registry.ts";
-import { PolicyWatcher, reloadLines } from "./governor/policy-watcher.ts";
+import { PolicyWatcher, reloadLines, warningLines } from "./governor/policy-watcher.ts";
 import { Retention } from "./governor/retention.ts";
 import { Reconciler } from "./governor/reconciler.ts";
 import { durationMs } from "./core/durations.ts";
@@ -154,7 +154,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const store = openStore(config);
   // A policy's warnings (validation's) are logged as a reload's are; its refusal just below.
   const warnings = (file: string, r: LoadResult) => {
-    if (r.ok) for (const line of reloadLines(file, r, null).slice(1)) log[line.level](line.msg, line.fields);
+    if (r.ok) for (const line of warningLines(file, r)) log[line.level](line.msg, line.fields);
   };
   for (const e of policies.loadDirectory(config.VIGIL_RULES_DIR, warnings)) {
     for (const p of e.errors) log.error("policy refused", { file: e.file, path: p.path, error: p.message });

@@ -139,12 +139,15 @@ export function reloadLines(file: string, r: LoadResult | { removed: true }, pre
   if (!r.ok)
     return r.error.errors.map((p) => ({ level, msg, fields: { file, path: p.path, error: p.message, ...was } }));
   const policy = `${r.policy.info.name}@${r.policy.info.version}`;
-  return [
-    { level, msg, fields: { file, policy, hash: r.policy.info.hash, ...was } },
-    ...r.warnings.map((p) => ({
-      level: "warn" as const,
-      msg: "policy loaded with a warning",
-      fields: { file, policy, path: p.path, warning: p.message },
-    })),
-  ];
+  return [{ level, msg, fields: { file, policy, hash: r.policy.info.hash, ...was } }, ...warningLines(file, r)];
+}
+
+/** A loaded policy's warnings, a line each (at start-up they follow no reload line). */
+export function warningLines(file: string, r: LoadResult & { ok: true }): LogLine[] {
+  const policy = `${r.policy.info.name}@${r.policy.info.version}`;
+  return r.warnings.map((p) => ({
+    level: "warn" as const,
+    msg: "policy loaded with a warning",
+    fields: { file, policy, path: p.path, warning: p.message },
+  }));
 }
