@@ -1,8 +1,9 @@
 // What is left unread of a request's body once its reply is decided: read and thrown away, up
 // to a bound, so that the connection can serve the next request; past the bound the server
 // reads no more. The fast path uses it, and so does node-server.ts for a Host it refuses: a
-// client the server refused (no token, a bad Host) cannot make it read a large body. (hono's
-// routes are left to its adapter, which reads on for up to 500 ms or 64 MiB, then closes.)
+// client the server refused (no token, a bad Host) cannot make it read a large body. So does
+// node-server.ts for a reply of hono's routes sent before its request's body was all received,
+// which hono's adapter would otherwise read on for up to 500 ms or 64 MiB.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 

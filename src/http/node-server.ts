@@ -39,6 +39,12 @@ export function honoListener(app: Hono, report: (error: unknown) => void): Liste
       discardBody(req, res);
       return;
     }
+    // A reply sent before its request's body was all received (a 401, a 404, a 413): the rest
+    // is let go within discardBody's bound, before hono's adapter, at the reply's finish, would
+    // read on for up to 500 ms or 64 MiB (which a client without a token could ask for at will).
+    res.once("prefinish", () => {
+      if (!req.complete) discardBody(req, res);
+    });
     void adapter(req, res);
   };
 }
