@@ -40,7 +40,12 @@ const decodes = (u: string): boolean => {
 };
 
 export const configSchema = z.object({
-  VIGIL_HOST: z.string().min(1).default("127.0.0.1"),
+  // An IPv6 address may be written as in a URL (`[::1]`); it is bound without the brackets.
+  VIGIL_HOST: z
+    .string()
+    .min(1)
+    .default("127.0.0.1")
+    .transform((h) => h.replace(/^\[([^\]]*)\]$/, "$1")),
   VIGIL_PORT: int(8080, 0, 65535),
   VIGIL_DB_URL: z
     .string()

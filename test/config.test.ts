@@ -151,6 +151,22 @@ describe("binding", () => {
     }
   });
 
+  test.each(["[::1]", "::1"])("VIGIL_HOST=%s binds IPv6 loopback, without tokens", async (host) => {
+    const config = loadConfig({
+      VIGIL_DB_URL: ":memory:",
+      VIGIL_PORT: "0",
+      VIGIL_HOST: host,
+      VIGIL_RECONCILE_INTERVAL: "off",
+    });
+    const server = await startServer(config, silent);
+    try {
+      expect(server.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("with tokens, requests need one", async () => {
     const config = loadConfig({
       VIGIL_DB_URL: ":memory:",
