@@ -238,11 +238,13 @@ function print(f: Follow, event: SseEvent): void {
     data = event.data;
   }
   if (event.type === "decision" && event.id) f.lastDecisionId = event.id;
-  if (f.json) f.io.out(`${JSON.stringify({ event: event.type, id: event.id, data })}\n`);
+  // A deletion has no id of its own (the stream's last id is the event before it).
+  const id = event.type === "deletion" ? undefined : event.id;
+  if (f.json) f.io.out(`${JSON.stringify({ event: event.type, id, data })}\n`);
   else f.io.out(`${eventLine(event, data)}\n`);
 }
 
-/** A decision or an action on one line; any other event as its type, id and data. */
+/** A decision, an action or a deletion on one line; any other event as its type, id and data. */
 export function eventLine(event: SseEvent, data: unknown): string {
   const d = (typeof data === "object" && data !== null ? data : {}) as Record<string, unknown>;
   if (event.type === "decision") {
@@ -259,5 +261,6 @@ export function eventLine(event: SseEvent, data: unknown): string {
       `  (decision ${String(d.decisionId)})` +
       (d.error ? `  error: ${typeof d.error === "string" ? d.error : JSON.stringify(d.error)}` : "")
     );
+  if (event.type === "deletion") return `${String(d.at)}  deleted  ${String(d.objectId)}`;
   return `${event.type} ${event.id} ${event.data}`;
 }

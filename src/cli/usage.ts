@@ -259,18 +259,19 @@ const USAGES: Record<CommandName, CommandUsage> = {
     exits: CLIENT_EXITS,
   },
   events: {
-    synopsis: "events [--object ID] [--types decision,action] [--last-event-id ID] [--count N]",
+    synopsis: "events [--object ID] [--types decision,action,deletion] [--last-event-id ID] [--count N]",
     overview: "events [--object ID]",
-    summary: "follow decisions and actions as they happen (Server-Sent Events)",
+    summary: "follow decisions, actions and deletions as they happen (Server-Sent Events)",
     description:
-      "Follow the server's event stream (GET /v1/events): a line per decision and per action, or\n" +
-      "with --json one JSON object per line ({event, id, data}). When the connection drops, it\n" +
+      "Follow the server's event stream (GET /v1/events): a line per decision, per action and per\n" +
+      "deleted object, or with --json one JSON object per line ({event, id, data}; a deletion has\n" +
+      "no id). When the connection drops, it\n" +
       "reconnects and the server first sends the decisions recorded after the last one printed.\n" +
       "Runs until Ctrl-C (or --count). Needs the scope read.",
     options: [
       ...CLIENT_OPTIONS,
       ["--object ID", "only the events of this object"],
-      ["--types T", "only these event types, comma-separated: decision, action"],
+      ["--types T", "only these event types, comma-separated: decision, action, deletion"],
       ["--last-event-id ID", "start after this decision id: the decisions recorded since are sent first"],
       ["--count N", "exit 0 after N events"],
     ],

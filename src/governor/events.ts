@@ -22,6 +22,8 @@ export interface GovernorEventMap {
    */
   "action:superseded": [action: ActionRecord, driver?: string];
   "substrate:observed": [objectId: string, observation: Observation];
+  /** An object was deleted (committed) at `at`, epoch ms on the governor's clock. */
+  "object:deleted": [objectId: string, at: number];
   /** `lagMs`: how long after its due time the timer was fired (on the governor's clock). */
   "timer:fired": [objectId: string, name: string, late: boolean, lagMs: number];
   /** One transaction of the group committer is durable, with `batches` arrivals in it. */

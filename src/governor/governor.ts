@@ -194,6 +194,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         this.dispatcher.forget(id);
         crashLoops.forget(id);
       },
+      deleted: (id, at) => this.events.emit("object:deleted", id, at),
       rebound: (id) => this.dispatcher.detach(id),
       superseded: (actions, at, driver) => this.events.superseded(actions, at, driver),
       counts: () => census.counts(),

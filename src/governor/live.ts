@@ -1,5 +1,5 @@
 // What the event stream follows: the governor's typed events (events.ts) as committed changes,
-// a stored decision or an action's new status, and the decision cursor a client's last event
+// a stored decision, an action's new status or an object's deletion, and the decision cursor a client's last event
 // id stands for when it resumes.
 
 import type { ActionRecord } from "../core/store.ts";
@@ -8,7 +8,7 @@ import type { GovernorEvents } from "./events.ts";
 import type { LiveChange } from "./services.ts";
 
 /**
- * Calls `listener` with each stored decision and action change; returns the function that stops
+ * Calls `listener` with each stored decision, action change and deletion; returns the function that stops
  * it. A listener that throws is reported, never thrown into the arrival that emitted the event.
  */
 export function watchChanges(
@@ -29,12 +29,14 @@ export function watchChanges(
   const retrying = (action: ActionRecord, error: string) => safe({ kind: "action", action, change: "retrying", error });
   const failed = (action: ActionRecord, error: string) => safe({ kind: "action", action, change: "failed", error });
   const superseded = (action: ActionRecord) => safe({ kind: "action", action, change: "superseded" });
+  const deleted = (objectId: string, at: number) => safe({ kind: "deletion", objectId, at });
   events.on("decision:recorded", decision);
   events.on("action:dispatched", dispatched);
   events.on("action:confirmed", confirmed);
   events.on("action:retrying", retrying);
   events.on("action:failed", failed);
   events.on("action:superseded", superseded);
+  events.on("object:deleted", deleted);
   return () => {
     events.off("decision:recorded", decision);
     events.off("action:dispatched", dispatched);
@@ -42,6 +44,7 @@ export function watchChanges(
     events.off("action:retrying", retrying);
     events.off("action:failed", failed);
     events.off("action:superseded", superseded);
+    events.off("object:deleted", deleted);
   };
 }
 

@@ -31,6 +31,8 @@ export interface ObjectsDeps {
   defaultDriver: string;
   /** Told when an object is gone, so that nothing keeps state for it. */
   forgotten: (id: string) => void;
+  /** Tells watchers that the object was deleted (after the commit that deletes it). */
+  deleted: (id: string, at: number) => void;
   /**
    * The object is being bound to other compute: the action in flight to the old binding is
    * detached, and those queued for it are returned (dropped, to be recorded as superseded),
@@ -168,6 +170,7 @@ export class Objects {
       if (object) await this.release(object, compute);
       const deleted = await this.d.table.delete(id);
       this.d.forgotten(id);
+      if (deleted) this.d.deleted(id, this.d.clock.now());
       return deleted;
     });
   }

@@ -75,7 +75,8 @@ export type ActionChange = "dispatched" | "retrying" | "confirmed" | "failed" | 
 /** A change the event stream carries, once it is committed: a stored decision, or an action's status. */
 export type LiveChange =
   | { kind: "decision"; decision: Decision }
-  | { kind: "action"; action: ActionRecord; change: ActionChange; error?: string };
+  | { kind: "action"; action: ActionRecord; change: ActionChange; error?: string }
+  | { kind: "deletion"; objectId: string; at: number };
 
 /** A window of time in epoch ms; `to` defaults to now, `from` to 24 hours before `to`. */
 export interface UsageQuery {

@@ -19,7 +19,7 @@ export const HEARTBEAT_MS = 15_000;
 /** How long a dropped client has to read its `overflow` event before its connection is cut. */
 export const FINAL_WRITE_MS = 15_000;
 
-export const EVENT_TYPES = ["decision", "action"] as const;
+export const EVENT_TYPES = ["decision", "action", "deletion"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface EventFilter {
@@ -45,6 +45,12 @@ export function decisionFrame(d: Decision): Frame {
 
 function frameOf(change: LiveChange): Frame {
   if (change.kind === "decision") return decisionFrame(change.decision);
+  if (change.kind === "deletion") {
+    // No `id:`: a deletion is not resumed from (Last-Event-ID stands for a decision cursor), and
+    // an event without one leaves the client's last event id as it was.
+    const data = { objectId: change.objectId, at: new Date(change.at).toISOString() };
+    return { text: `event: deletion\ndata: ${JSON.stringify(data)}\n\n`, type: "deletion", objectId: change.objectId };
+  }
   const { action, change: status, error } = change;
   const text = sse("action", action.id, actionEventView(action, status, error));
   return { text, type: "action", id: action.id, objectId: action.objectId };
@@ -107,7 +113,12 @@ export class EventHub {
 
   private publish(change: LiveChange): void {
     const type: EventType = change.kind;
-    const objectId = change.kind === "decision" ? change.decision.objectId : change.action.objectId;
+    const objectId =
+      change.kind === "decision"
+        ? change.decision.objectId
+        : change.kind === "deletion"
+          ? change.objectId
+          : change.action.objectId;
     let frame: Frame | null = null;
     for (const s of this.streams) if (s.wants(type, objectId)) s.push((frame ??= frameOf(change)));
   }

@@ -71,7 +71,7 @@ describe("SseParser", () => {
     }
   });
 
-  test("event lines: a decision, an action with its error, anything else as it came", () => {
+  test("event lines: a decision, an action with its error, a deletion, anything else as it came", () => {
     const d = decision("dec_1", "w1", {
       trigger: { kind: "timer", name: "wake", late: true },
       fromState: "active",
@@ -92,6 +92,9 @@ describe("SseParser", () => {
     };
     expect(eventLine({ type: "action", id: "act_1", data: "" }, a)).toBe(
       "action act_1  w1  start failed (attempt 3)  (decision dec_1)  error: boom",
+    );
+    expect(eventLine({ type: "deletion", id: "act_1", data: "" }, { objectId: "w1", at: d.at })).toBe(
+      "2026-03-01T00:00:00.000Z  deleted  w1",
     );
     expect(eventLine({ type: "ping", id: "", data: "hi" }, "hi")).toBe("ping  hi");
   });
@@ -175,8 +178,9 @@ describe("vigil events", () => {
           status: "pending",
         }),
       );
+      res.write(`event: deletion\ndata: ${JSON.stringify({ objectId: "w2", at: "2026-03-01T00:00:01.000Z" })}\n\n`);
     });
-    const r = await run(runEvents, ["--json", "--count", "2", "--last-event-id", "dec_4"], url);
+    const r = await run(runEvents, ["--json", "--count", "3", "--last-event-id", "dec_4"], url);
     expect(r.code).toBe(0);
     expect(lastEventId).toBe("dec_4");
     const lines = r.out
@@ -190,6 +194,8 @@ describe("vigil events", () => {
         id: "act_5",
         data: { id: "act_5", objectId: "w2", decisionId: "dec_5", kind: "start", status: "pending" },
       },
+      // No id of its own (the stream's last one is the action's).
+      { event: "deletion", data: { objectId: "w2", at: "2026-03-01T00:00:01.000Z" } },
     ]);
   });
 

@@ -1,6 +1,6 @@
 // The event stream through the app (app.request(), a real governor on a virtual clock):
-// decisions and action changes as they commit, filters, resuming from Last-Event-ID with no gap
-// and no duplicate, heartbeats on the injected clock, a slow reader dropped with `overflow`, the
+// decisions, action changes and deletions as they commit, filters, resuming from Last-Event-ID
+// with no gap and no duplicate, heartbeats on the injected clock, a slow reader dropped with `overflow`, the
 // problems before a stream starts, and ending every stream at shutdown.
 
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -154,6 +154,30 @@ describe("live events", () => {
       "action f start failed",
     ]);
     expect(failures.at(-1)!.data.error).toEqual(expect.any(String));
+  });
+
+  test("a deletion, once committed: the object and when, with no id; filtered by type and object", async () => {
+    const all = await follow();
+    const decisionsOnly = await follow("?types=decision");
+    const other = await follow("?objectId=v&types=deletion");
+    const g = h.services.governor;
+    await g.putObject("w", { policy: "queue-worker" });
+    const created = await all.event();
+    expect(created!.event).toBe("decision");
+    await h.services.advance(5000);
+    const at = new Date(h.services.governor.clock.now()).toISOString();
+    expect((await h.call("DELETE", "/v1/objects/w")).status).toBe(204);
+    expect(await all.event()).toEqual({ event: "deletion", data: { objectId: "w", at } });
+    // A deletion of nothing (404) is no event; the streams filtered away from it get the next one.
+    expect((await h.call("DELETE", "/v1/objects/w")).status).toBe(404);
+    await g.putObject("v", { policy: "queue-worker" });
+    await h.call("DELETE", "/v1/objects/v");
+    expect((await all.events(2)).map((f) => `${f.event} ${f.data.objectId}`)).toEqual(["decision v", "deletion v"]);
+    expect((await decisionsOnly.events(2)).map((f) => `${f.event} ${f.data.objectId}`)).toEqual([
+      "decision w",
+      "decision v",
+    ]);
+    expect((await other.event())!.data.objectId).toBe("v");
   });
 
   test("filters by type and object: each stream gets exactly its part of the whole, in order", async () => {
@@ -479,6 +503,7 @@ describe("HEAD", () => {
 describe("problems before the stream starts", () => {
   test.each([
     ["an unknown type", "?types=decision,timer", {}, "$.query.types"],
+    ["a type's name in the plural", "?types=deletions", {}, "$.query.types"],
     ["an empty item in types", "?types=decision,", {}, "$.query.types"],
     ["a bad object id", "?objectId=a%20b", {}, "$.query.objectId"],
     ["a bad lastEventId", "?lastEventId=nope", {}, "$.query.lastEventId"],

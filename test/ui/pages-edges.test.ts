@@ -1,6 +1,7 @@
 // The dashboard after the event stream refused its token (signing in again follows it anew), with
-// a 128-character object id (it stays within a laptop's width), and a timeline redrawn under the
-// keyboard's focus (a mark keeps it), in chromium.
+// a 128-character object id (it stays within a laptop's width), a timeline redrawn under the
+// keyboard's focus (a mark keeps it), and an object deleted (and created again) while a page shows
+// it, in chromium.
 
 import type { Browser, Page, Route } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
@@ -106,4 +107,44 @@ test("a decision's mark keeps the keyboard focus when a live decision redraws th
   await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
   await page.locator("#timeline-chart a.mark").nth(1).waitFor();
   expect(await page.evaluate(focusedDecision)).toBe(before);
+});
+
+const ids = (page: Page) => page.locator("#objects tbody tr th").allTextContents();
+
+test("an object deleted while its page is open is said to be gone there", async () => {
+  server = await startServer();
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  const page = await open("/ui/objects/w-1");
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.locator("#decision-rows tr").first().waitFor();
+  expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
+  await page.getByText("There is no object with this id: it was deleted").waitFor({ timeout: 5000 });
+  expect(await page.locator("#decision-rows").textContent()).toBe("No decisions recorded.");
+  expect(await page.locator("#summary").textContent()).toBe("");
+});
+
+test("an object deleted while the list shows it leaves the list", async () => {
+  server = await startServer();
+  for (const id of ["w-1", "w-2"]) await server.call("PUT", `/v1/objects/${id}`, { policy: "queue-worker" });
+  const page = await open("/ui");
+  await expect.poll(() => ids(page)).toEqual(["w-1", "w-2"]);
+  await page.locator("#live[data-status=live]").waitFor();
+  expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
+  await expect.poll(() => ids(page), { timeout: 5000 }).toEqual(["w-2"]);
+});
+
+test("an object deleted and created again under the same id shows only the new one's decisions", async () => {
+  server = await startServer();
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
+  const page = await open("/ui/objects/w-1");
+  await page.locator("#live[data-status=live]").waitFor();
+  await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(2);
+  expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
+  expect((await server.call("PUT", "/v1/objects/w-1", { policy: "on-demand", substrate: SIMULATED })).status).toBe(201);
+  await page.locator("#summary", { hasText: "on-demand" }).waitFor({ timeout: 5000 });
+  expect(await page.locator("#decision-rows tr").count()).toBe(1);
+  expect(await page.locator("#object-status").textContent()).toBe("");
+  // The new object's timeline is drawn (a mark for its one decision).
+  await expect.poll(() => page.locator("#timeline-chart svg").count()).toBe(1);
 });

@@ -1,5 +1,5 @@
-// The event stream: GET /v1/events, Server-Sent Events of stored decisions and action status
-// changes as they commit, filtered by type and object, resumable from Last-Event-ID (the
+// The event stream: GET /v1/events, Server-Sent Events of stored decisions, action status
+// changes and deletions as they commit, filtered by type and object, resumable from Last-Event-ID (the
 // decisions after it are read from the store first). The machinery is in ../sse.ts.
 
 import type { Context, Hono } from "hono";
@@ -24,9 +24,12 @@ export const eventsQuery = z.object({
   objectId: objectIdSchema.optional().describe("Only the events of this object"),
   types: z
     .string()
-    .regex(/^(decision|action)(,(decision|action))*$/, "a comma-separated list of: decision, action")
+    .regex(
+      /^(decision|action|deletion)(,(decision|action|deletion))*$/,
+      "a comma-separated list of: decision, action, deletion",
+    )
     .optional()
-    .describe("Which events: `decision`, `action`, or both (the default), comma-separated"),
+    .describe("Which events, comma-separated: `decision`, `action`, `deletion` (the default: all three)"),
   lastEventId: eventIdSchema
     .optional()
     .describe("Resume after this event, as the Last-Event-ID header does (the header wins when both are sent)"),
@@ -39,13 +42,14 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps): v
   app.get(
     "/v1/events",
     operation({
-      summary: "Follow decisions and actions as they commit (Server-Sent Events)",
+      summary: "Follow decisions, actions and deletions as they commit (Server-Sent Events)",
       description:
         "`event: decision` carries a stored decision without its explanation tree (dry runs and quiet timer ticks " +
         "are never sent); `event: action` carries `{id, objectId, decisionId, kind, status, attempts, error?}` " +
         "with status `dispatched`, `retrying`, `confirmed`, `failed` or `superseded` (replaced by a newer " +
-        "decision before it reached the driver). Each event's `id:` is the decision's or " +
-        "the action's id. With `Last-Event-ID` the decisions stored after that event are sent first, in order, " +
+        "decision before it reached the driver); `event: deletion` carries `{objectId, at}` when an object is " +
+        "deleted. Each decision's and action's `id:` is its own id (a deletion has none, and is not replayed). " +
+        "With `Last-Event-ID` the decisions stored after that event are sent first, in order, " +
         "then live events, with no gap and, from a decision's id, no duplicate (actions are not replayed: a " +
         "replayed decision shows their status now; an action's id resumes after the decision that issued it, " +
         `so decisions taken after that one come again). A comment line \`: heartbeat\` comes every ${HEARTBEAT_MS / 1000} s. A client that ` +

@@ -104,6 +104,8 @@ function compactTable(cls, caption, headings, rows) {
 }
 
 function renderTimeline() {
+  // Deleted (and not read again since): nothing to draw.
+  if (model.object === null) return;
   const { from, to } = windowOf();
   const segments = segmentsOf(model.decisions, recordOf(model.object), to, model.confirmed);
   const view = { from, to, segments, decisions: model.decisions };
@@ -264,6 +266,7 @@ async function loadOlder() {
 
 async function loadObject() {
   model.object = await api(path);
+  status.textContent = "";
   reached(Date.parse(model.object.stateSince));
   reached(Date.parse(model.object.updatedAt));
   renderSummary();
@@ -282,12 +285,34 @@ function refreshSoon() {
   }, 200);
 }
 
+/**
+ * The object was deleted: the page says so and lets go of what it showed. One created again
+ * under this id starts afresh: its first decision comes as any other, and the object is read.
+ */
+function onDeleted(at) {
+  reached(Date.parse(at));
+  model.object = null;
+  model.decisions = [];
+  model.selected = null;
+  model.older = false;
+  model.explained.clear();
+  model.confirmed.clear();
+  model.asked.clear();
+  status.textContent = `There is no object with this id: it was deleted at ${clockTime(Date.parse(at))}.`;
+  for (const el of ["#state-badge", "#summary", "#timeline-chart", "#timeline-range", "#memory-json"]) fill($(el));
+  fill($("#timer-list"));
+  fill($("#usage-body"));
+  fill($("#explanation-body"), h("p", { class: "muted", text: "The object was deleted." }));
+  renderDecisions();
+}
+
 function onEvent(event) {
   // Other events (`overflow`: the stream ends, and is resumed from the last id) carry nothing to show.
-  if (event.type !== "decision" && event.type !== "action") return;
+  if (event.type !== "decision" && event.type !== "action" && event.type !== "deletion") return;
   const data = JSON.parse(event.data);
   if (data.objectId !== id) return;
-  if (event.type === "decision") {
+  if (event.type === "deletion") onDeleted(data.at);
+  else if (event.type === "decision") {
     if (model.decisions.some((d) => d.id === data.id)) return;
     reached(Date.parse(data.at));
     model.decisions.unshift(asRecord(data));
@@ -337,7 +362,7 @@ void signedIn(async () => {
     denied(status);
   };
   stream ??= follow(
-    { objectId: id, types: "decision,action" },
+    { objectId: id, types: "decision,action,deletion" },
     { onEvent, onStatus, onDenied },
     model.decisions[0]?.id ?? null,
   );

@@ -174,11 +174,13 @@ let live = false;
 void signedIn(async () => {
   await Promise.all([load(), loadPolicies()]);
   stream ??= follow(
-    { types: "decision,action" },
+    { types: "decision,action,deletion" },
     {
       onEvent: (e) => {
         if (e.type === "decision") onDecision(JSON.parse(e.data));
         else if (e.type === "action") onAction(JSON.parse(e.data));
+        // A deleted object leaves the page (and the next one's first moves up into it).
+        else if (e.type === "deletion" && shown.has(JSON.parse(e.data).objectId)) reloadSoon();
       },
       // What changed while the page was read, before the stream was live, or while it was down
       // (a reconnection): read the page again.
