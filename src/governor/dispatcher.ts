@@ -110,13 +110,15 @@ export class Dispatcher {
   /**
    * The object was bound to other compute: the action in flight, sent to the old binding, is
    * detached (its answer moves nothing), and those queued, decided for the old binding, are
-   * dropped. Returns those dropped, for the caller to record as superseded, and `undo`, for a
-   * rebind that failed before it was recorded: the action in flight is the object's again, and
-   * those dropped are queued again. Call both inside the mailbox.
+   * dropped. Returns those dropped, for the caller to record as superseded, the id of the one in
+   * flight (its row is recorded superseded with them, so that a restart before it answers does
+   * not send it to the new binding; its event comes when it answers), and `undo`, for a rebind
+   * that failed before it was recorded: the action in flight is the object's again, and those
+   * dropped are queued again. Call both inside the mailbox.
    */
-  detach(objectId: string): { dropped: ActionRecord[]; undo: () => void } {
+  detach(objectId: string): { dropped: ActionRecord[]; inFlight: string | null; undo: () => void } {
     const lane = this.lanes.get(objectId);
-    if (!lane) return { dropped: [], undo: () => {} };
+    if (!lane) return { dropped: [], inFlight: null, undo: () => {} };
     const dropped = lane.queue.slice();
     const inFlight = lane.current;
     this.forget(objectId);
@@ -124,7 +126,7 @@ export class Dispatcher {
       if (inFlight !== null && lane.forgotten === inFlight) lane.forgotten = null;
       this.enqueue(dropped);
     };
-    return { dropped, undo };
+    return { dropped, inFlight, undo };
   }
 
   forget(objectId: string): void {

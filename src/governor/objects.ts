@@ -35,10 +35,11 @@ export interface ObjectsDeps {
   deleted: (id: string, at: number) => void;
   /**
    * The object is being bound to other compute: the action in flight to the old binding is
-   * detached, and those queued for it are returned (dropped, to be recorded as superseded),
-   * with `undo` for a rebind that fails before it is recorded.
+   * detached, and those queued for it are returned (dropped, to be recorded as superseded), with
+   * the id of the one in flight (recorded superseded too) and `undo` for a rebind that fails
+   * before it is recorded.
    */
-  rebound: (id: string) => { dropped: ActionRecord[]; undo: () => void };
+  rebound: (id: string) => { dropped: ActionRecord[]; inFlight: string | null; undo: () => void };
   /** Tells watchers that these actions were superseded (after the commit that records it). */
   superseded: (actions: readonly ActionRecord[], at: number, driver?: string) => void;
   /** About how many objects there are of each policy in each state (the census). */
@@ -84,7 +85,7 @@ export class Objects {
         input.substrate !== undefined &&
         (substrate.driver !== existing.substrate.driver ||
           !jsonEqual(canonical(substrate.config), canonical(existing.substrate.config)));
-      const detached = rebound ? this.d.rebound(id) : { dropped: [], undo: () => {} };
+      const detached = rebound ? this.d.rebound(id) : { dropped: [], inFlight: null, undo: () => {} };
       let recorded = false;
       try {
         if (rebound) await this.release(existing, "stop");
@@ -102,9 +103,13 @@ export class Objects {
           updatedAt: now,
         };
         const repolicied = existing.policy !== policy.name;
-        const { dropped } = detached;
-        if (dropped.length > 0 || (!repolicied && !stopped)) {
-          await table.commit({ ...emptyBatch(updated), supersede: dropped.map((a) => a.id) });
+        const { dropped, inFlight } = detached;
+        // The action in flight to the old binding is recorded superseded now, though its event
+        // comes when it answers: a server that stops before then must not send it again, to the
+        // new binding, after its restart (rows still pending are sent again at start).
+        const stale = inFlight === null ? dropped.map((a) => a.id) : [...dropped.map((a) => a.id), inFlight];
+        if (stale.length > 0 || (!repolicied && !stopped)) {
+          await table.commit({ ...emptyBatch(updated), supersede: stale });
           recorded = true;
           this.d.superseded(dropped, now, existing.substrate.driver);
           if (!repolicied && !stopped) return { created: false, object: updated };

@@ -626,6 +626,35 @@ describe("PUT on an existing object", () => {
   });
 });
 
+test("a start with the old binding's driver when the server stops after a rebind is not sent to the new binding after the restart", async () => {
+  const url = tempDb();
+  const s1 = await makeServices({ store: new LibsqlStore({ url }) });
+  await s1.governor.putObject("r2", {
+    policy: "queue-worker",
+    substrate: { driver: "simulated", config: { startMs: 8000 } },
+  });
+  const wake = await s1.governor.postFacts("r2", { queue: { depth: 1 } });
+  await s1.governor.postFacts("r2", { queue: { depth: 0 } }); // the work is gone again
+  await s1.advance(100); // the start is with the old binding's driver
+  const rebound = await s1.governor.putObject("r2", {
+    policy: "queue-worker",
+    substrate: { driver: "simulated", config: {} },
+  });
+  expect(rebound.object.state).toBe("dormant");
+  await s1.close(); // stopped before the old start answered
+
+  const s2 = await setup({ store: new LibsqlStore({ url }), start: s1.clock.now() });
+  await s2.advance(10_000);
+  const o = (await s2.governor.getObject("r2"))!;
+  // Nothing woke it on its new binding: no compute was started there.
+  expect({ state: o.state, observed: o.substrate.observed?.status ?? null }).toEqual({
+    state: "dormant",
+    observed: null,
+  });
+  const d = await s2.governor.getDecision(wake.decision.id);
+  expect(d!.actions.map((a) => `${a.kind} ${a.status}`)).toEqual(["start superseded"]);
+});
+
 describe("a timer's own firing", () => {
   test("a schedule at a moment already past fires once, not again and again at that moment", async () => {
     const rules = mkdtempSync(join(tmpdir(), "vigil-at-"));
