@@ -17,8 +17,10 @@ type Reply = {
   schema?: Schema;
   /** The reply's media types: default application/json with a schema; text without one. */
   media?: string | string[];
-  headers?: Record<string, { description: string }>;
+  headers?: Record<string, HeaderObject>;
 };
+
+type HeaderObject = { description: string; schema: { type: "string" } };
 
 export interface Operation {
   summary: string;
@@ -29,8 +31,14 @@ export interface Operation {
   /** Path parameters, each an object id unless a schema is given. */
   params?: Record<string, Schema | null>;
   query?: z.ZodObject;
-  /** The request body's schema, and its media types (default application/json). */
-  body?: { schema: Schema; media?: string[]; description?: string };
+  /**
+   * The request body's schema, and its media types (default application/json); or a schema for
+   * each media type. `optional`: a request without a body is served too.
+   */
+  body?: ({ schema: Schema; media?: string[] } | { byMedia: Record<string, Schema> }) & {
+    description?: string;
+    optional?: boolean;
+  };
   headers?: Record<string, string>;
   /** The replies on success, by status. */
   replies: Record<number, Reply>;
@@ -40,13 +48,16 @@ export interface Operation {
 
 const PROBLEM = "application/problem+json";
 
+/** Without tokens, every route (the probes too) refuses a Host or Origin that is not loopback. */
+const NOT_LOOPBACK = "on a server without tokens, a Host or Origin that is not loopback";
+
 /** Every problem reply a route of this kind can give, with what it means. */
 function problems(op: Operation): Record<number, string> {
   const out: Record<number, string> = {};
   if (op.scope !== null) {
     out[401] = "no valid bearer token";
-    out[403] = `the token lacks the scope ${op.scope}`;
-  }
+    out[403] = `the token lacks the scope ${op.scope} (or, ${NOT_LOOPBACK})`;
+  } else out[403] = NOT_LOOPBACK;
   if (op.body) {
     out[400] = "the body is not well-formed JSON (or it ended early)";
     out[413] = "the body is larger than VIGIL_BODY_LIMIT";
@@ -83,6 +94,34 @@ function replyContent(reply: Reply): { content?: Record<string, unknown> } {
   return { content: Object.fromEntries(media.map((m) => [m, { schema: { type: "string" } }])) };
 }
 
+/** A request body's `content`: its schema under each of its media types. */
+function bodyContent(body: NonNullable<Operation["body"]>): Record<string, { schema: ReturnType<typeof resolver> }> {
+  const byMedia =
+    "byMedia" in body
+      ? body.byMedia
+      : Object.fromEntries((body.media ?? ["application/json"]).map((m) => [m, body.schema]));
+  return Object.fromEntries(Object.entries(byMedia).map(([m, schema]) => [m, { schema: resolver(schema) }]));
+}
+
+/** The headers of a facts reply (the facts route's and a CloudEvent's). */
+export const FACTS_REPLY_HEADERS: Record<string, HeaderObject> = {
+  "Idempotent-Replayed": {
+    description: "`true` when this is the reply to an earlier request with the same key",
+    schema: { type: "string" },
+  },
+  "Preference-Applied": {
+    description: "`return=minimal` when the reply is the decision summary only",
+    schema: { type: "string" },
+  },
+};
+
+/** The headers problem replies of a status carry. */
+const PROBLEM_HEADERS: Record<string, Record<string, HeaderObject>> = {
+  401: { "WWW-Authenticate": { description: 'Bearer realm="vigil", with the error', schema: { type: "string" } } },
+  429: { "Retry-After": { description: "seconds to wait before trying again", schema: { type: "string" } } },
+  503: { "Retry-After": { description: "seconds to wait before trying again", schema: { type: "string" } } },
+};
+
 /** The route's description for the document; a middleware that does nothing at run time. */
 export function operation(op: Operation): MiddlewareHandler {
   const responses: Record<string, unknown> = {};
@@ -94,7 +133,11 @@ export function operation(op: Operation): MiddlewareHandler {
     };
   }
   for (const [status, description] of Object.entries(problems(op)))
-    responses[status] = { description, content: { [PROBLEM]: { schema: resolver(problemReply) } } };
+    responses[status] = {
+      description,
+      ...(PROBLEM_HEADERS[status] ? { headers: PROBLEM_HEADERS[status] } : {}),
+      content: { [PROBLEM]: { schema: resolver(problemReply) } },
+    };
   const params = [
     ...(op.params ? parameters("path", op.params) : []),
     ...(op.query ? parameters("query", op.query.shape as Record<string, Schema>) : []),
@@ -115,11 +158,9 @@ export function operation(op: Operation): MiddlewareHandler {
     ...(op.body
       ? {
           requestBody: {
-            required: true,
+            required: op.body.optional !== true,
             ...(op.body.description ? { description: op.body.description } : {}),
-            content: Object.fromEntries(
-              (op.body.media ?? ["application/json"]).map((m) => [m, { schema: resolver(op.body!.schema) }]),
-            ),
+            content: bodyContent(op.body),
           },
         }
       : {}),

@@ -29,7 +29,7 @@ import type { BatchItemResult, GovernorApi } from "../../governor/services.ts";
 import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
 import { factsResultReply } from "../facts-endpoint.ts";
-import { operation } from "../openapi.ts";
+import { FACTS_REPLY_HEADERS, operation } from "../openapi.ts";
 import { HttpProblem, problemBody, validationProblem, type ProblemBody } from "../problem.ts";
 import { bodyText, check, MAX_BODY_DEPTH, parseJsonBody } from "../validation.ts";
 import { batchItemView } from "../views.ts";
@@ -72,13 +72,18 @@ const describe = operation({
     "ce-subject": "binary mode: the object id (ce-specversion, ce-id, ce-source and ce-type are required too)",
   },
   body: {
-    schema: z.union([cloudEventSchema, cloudEventBatchSchema]),
-    media: [STRUCTURED_MEDIA_TYPE, BATCH_MEDIA_TYPE],
+    byMedia: {
+      [STRUCTURED_MEDIA_TYPE]: cloudEventSchema,
+      [BATCH_MEDIA_TYPE]: cloudEventBatchSchema,
+      // Binary mode: the data is the facts, any JSON object (or any +json type).
+      "application/json": z.record(z.string(), z.unknown()),
+    },
   },
   replies: {
     200: {
       description: "The facts reply (`{decision}` alone with return=minimal); batch mode: one result per event",
       schema: z.union([factsReply, minimalFactsReply, cloudEventBatchReply]),
+      headers: FACTS_REPLY_HEADERS,
     },
   },
   problems: {

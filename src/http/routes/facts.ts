@@ -12,7 +12,7 @@ import { bodyText, check, readJson } from "../validation.ts";
 import { batchItemView } from "../views.ts";
 import { z } from "zod";
 import { batchReply, factsReply, minimalFactsReply } from "../../contracts/api-replies.ts";
-import { operation } from "../openapi.ts";
+import { FACTS_REPLY_HEADERS, operation } from "../openapi.ts";
 
 export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDeps): void {
   // The server answers this route on its fast path (fast-path.ts) when it can; the same
@@ -33,6 +33,7 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
         200: {
           description: "The object after the arrival and the decision it took (`{decision}` alone with return=minimal)",
           schema: z.union([factsReply, minimalFactsReply]),
+          headers: FACTS_REPLY_HEADERS,
         },
       },
       problems: {

@@ -18,7 +18,11 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body }: RouteD
       tag: "what-if",
       scope: "read",
       params: { id: null },
-      body: { schema: evaluateBodySchema, description: "Optional: an empty body is a manual evaluation now" },
+      body: {
+        schema: evaluateBodySchema,
+        optional: true,
+        description: "Optional: an empty body is a manual evaluation now",
+      },
       replies: { 200: { description: "The decision, with `dryRun: true`; nothing is stored", schema: dryRunReply } },
       problems: { 404: "no such object", 503: "the candidate took longer than its deadline (5 s)" },
     }),
