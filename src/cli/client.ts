@@ -78,14 +78,16 @@ export interface Target {
 /** The server and token from the flags, else the environment, else the defaults. */
 export function targetOf(command: CommandName, flags: { url?: string; token?: string }, io: Io): Target {
   const raw = flags.url ?? (io.env.VIGIL_URL || DEFAULT_URL);
+  // Named as the user gave it: the flag, or the variable.
+  const given = flags.url !== undefined ? "--url" : "VIGIL_URL";
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw usageError(command, `--url "${raw}" is not a URL (e.g. ${DEFAULT_URL})`);
+    throw usageError(command, `${given} "${raw}" is not a URL (e.g. ${DEFAULT_URL})`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:")
-    throw usageError(command, `--url "${raw}" must be an http:// or https:// URL`);
+    throw usageError(command, `${given} "${raw}" must be an http:// or https:// URL`);
   const token = flags.token ?? (io.env.VIGIL_TOKEN || undefined);
   // What an Authorization header can carry, once fetch has trimmed the ends as it does; else
   // fetch refuses it before connecting, which would read as a server that cannot be reached.

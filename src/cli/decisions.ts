@@ -4,7 +4,8 @@
 import { parseArgs } from "node:util";
 import { processIo, reporting, request, seg, targetOf, usageError, type Io } from "./client.ts";
 import { decisionText, type DecisionView } from "./explain.ts";
-import { objectBody, positiveInt, printJson, states, table, triggerText } from "./output.ts";
+import { decisionPage, decisionReply } from "../contracts/api-replies.ts";
+import { replyBody, positiveInt, printJson, states, table, triggerText } from "./output.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
 const OPTIONS = { ...CLIENT_PARSE_OPTIONS, limit: { type: "string" }, before: { type: "string" } } as const;
@@ -31,8 +32,9 @@ export async function runDecisions(args: string[], partial: Partial<Io> = {}): P
     const id = rest[0]!;
 
     if (sub === "get") {
-      const decision = objectBody<DecisionView>(
+      const decision = replyBody<DecisionView>(
         (await request(target, "GET", `/v1/decisions/${seg(id)}`)).body,
+        decisionReply,
         "a decision",
       );
       if (values.json) printJson(io, decision);
@@ -43,7 +45,7 @@ export async function runDecisions(args: string[], partial: Partial<Io> = {}): P
     const limit = positiveInt("decisions", "--limit", values.limit) ?? DEFAULT_LIMIT;
     const query = { limit, before: values.before };
     const reply = await request(target, "GET", `/v1/objects/${seg(id)}/decisions`, { query });
-    const page = objectBody<{ items: DecisionView[] }>(reply.body, "a list of decisions");
+    const page = replyBody<{ items: DecisionView[] }>(reply.body, decisionPage, "a list of decisions");
     if (values.json) {
       printJson(io, page);
       return EXIT.ok;

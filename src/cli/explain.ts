@@ -6,7 +6,8 @@
 import { parseArgs } from "node:util";
 import type { ConditionExplanation, RuleExplanation } from "../core/types.ts";
 import { processIo, reporting, request, seg, targetOf, usageError, type Io } from "./client.ts";
-import { objectBody, printJson, show, states, triggerText } from "./output.ts";
+import { decisionReply } from "../contracts/api-replies.ts";
+import { replyBody, printJson, show, states, triggerText } from "./output.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
 /** A Decision as the API shows it (README, "HTTP API v1"); `explanation` is absent from minimal views. */
@@ -38,7 +39,7 @@ export async function runExplain(args: string[], partial: Partial<Io> = {}): Pro
     if (positionals.length !== 1) throw usageError("explain", "explain takes one DECISION_ID");
     const target = targetOf("explain", values, io);
     const reply = await request(target, "GET", `/v1/decisions/${seg(positionals[0]!)}`);
-    const decision = objectBody<DecisionView>(reply.body, "a decision");
+    const decision = replyBody<DecisionView>(reply.body, decisionReply, "a decision");
     if (values.json) printJson(io, decision);
     else io.out(explainText(decision));
     return EXIT.ok;

@@ -4,7 +4,8 @@
 import { parseArgs } from "node:util";
 import { processIo, reporting, request, seg, targetOf, usageError, type Io } from "./client.ts";
 import { decisionText, type DecisionView } from "./explain.ts";
-import { jsonArgument, objectBody, printJson } from "./output.ts";
+import { factsReply } from "../contracts/api-replies.ts";
+import { jsonArgument, replyBody, printJson } from "./output.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
 const OPTIONS = { ...CLIENT_PARSE_OPTIONS, "idempotency-key": { type: "string" } } as const;
@@ -31,7 +32,7 @@ export async function runFacts(args: string[], partial: Partial<Io> = {}): Promi
       json: { facts: patch },
       headers: key === undefined ? {} : { "idempotency-key": key },
     });
-    const result = objectBody<FactsReply>(reply.body, "a decision");
+    const result = replyBody<FactsReply>(reply.body, factsReply, "a decision");
     if (values.json) {
       printJson(io, result);
       return EXIT.ok;

@@ -3,7 +3,8 @@
 
 import { parseArgs } from "node:util";
 import { processIo, reporting, request, seg, targetOf, usageError, type Io, type Target } from "./client.ts";
-import { jsonArgument, objectBody, positiveInt, printJson, show, table } from "./output.ts";
+import { objectPage, objectReply } from "../contracts/api-replies.ts";
+import { jsonArgument, replyBody, positiveInt, printJson, show, table } from "./output.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
 /** The fields of an Object (README, "HTTP API v1") this command prints. */
@@ -74,7 +75,7 @@ async function list(target: Target, values: Values, io: Io): Promise<number> {
   const limit = positiveInt("objects", "--limit", values.limit);
   const query = { state: values.state, policy: values.policy, limit, cursor: values.cursor };
   const reply = await request(target, "GET", "/v1/objects", { query });
-  const page = objectBody<{ items: ObjectView[]; nextCursor?: string }>(reply.body, "a list of objects");
+  const page = replyBody<{ items: ObjectView[]; nextCursor?: string }>(reply.body, objectPage, "a list of objects");
   if (values.json) {
     printJson(io, page);
     return EXIT.ok;
@@ -99,7 +100,7 @@ async function list(target: Target, values: Values, io: Io): Promise<number> {
 
 async function get(target: Target, id: string, json: boolean, io: Io): Promise<number> {
   const reply = await request(target, "GET", `/v1/objects/${seg(id)}`);
-  const object = objectBody<ObjectView>(reply.body, "an object");
+  const object = replyBody<ObjectView>(reply.body, objectReply, "an object");
   if (json) printJson(io, object);
   else io.out(describeObject(object));
   return EXIT.ok;
@@ -117,7 +118,7 @@ async function put(target: Target, id: string, values: Values, io: Io): Promise<
   }
   if (values.memory !== undefined) body.memory = await jsonArgument("objects", "--memory", values.memory, io);
   const reply = await request(target, "PUT", `/v1/objects/${seg(id)}`, { json: body });
-  const object = objectBody<ObjectView>(reply.body, "an object");
+  const object = replyBody<ObjectView>(reply.body, objectReply, "an object");
   if (values.json) printJson(io, object);
   else io.out(`${reply.status === 201 ? "created" : "updated"} ${describeObject(object)}`);
   return EXIT.ok;

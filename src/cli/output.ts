@@ -2,6 +2,7 @@
 // reads them, and JSON arguments given inline, as @FILE, or as - (stdin).
 
 import { readFileSync } from "node:fs";
+import type { z } from "zod";
 import { fileErrorWords } from "../core/file-errors.ts";
 import { CliError, usageError, type Io } from "./client.ts";
 import { EXIT, type CommandName } from "./usage.ts";
@@ -32,10 +33,13 @@ export function triggerText(t: unknown): string {
   return `${String(kind ?? "?")}${name ? ` ${String(name)}` : ""}${late ? " (late)" : ""}`;
 }
 
-/** A reply body the command expected as an object; a 2xx with anything else is the server's error. */
-export function objectBody<T>(body: unknown, what: string): T {
-  if (typeof body !== "object" || body === null || Array.isArray(body))
-    throw new CliError(EXIT.serverError, `the server's reply is not ${what}`);
+/**
+ * A reply body the command expected, checked against the reply's schema (the one the server's API
+ * document is made of): a 2xx of another shape (another service answering on the URL) is the
+ * server's error, said in words. The body is returned as it came (for --json).
+ */
+export function replyBody<T>(body: unknown, schema: z.ZodType, what: string): T {
+  if (!schema.safeParse(body).success) throw new CliError(EXIT.serverError, `the server's reply is not ${what}`);
   return body as T;
 }
 

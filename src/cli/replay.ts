@@ -3,7 +3,8 @@
 // Exit 0 when none differs, 1 when some do, 2 when the object or the file is unusable.
 
 import { parseArgs } from "node:util";
-import { loadConfig, shownDbUrl } from "../config.ts";
+import { shownDbUrl } from "../config.ts";
+import { configWithFlags } from "./flag-config.ts";
 import { VigilError } from "../core/errors.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
 import { parseJsonText } from "../core/json.ts";
@@ -54,7 +55,7 @@ export async function runReplay(
   }
   const parsed = parseJsonText(text);
   if (!parsed.ok) return fail(`${file} ${parsed.problem.path}: ${parsed.problem.message}`);
-  const config = loadConfig(process.env, values.db ? { VIGIL_DB_URL: values.db } : {});
+  const config = configWithFlags(values.db ? { VIGIL_DB_URL: values.db } : {});
   // Replay reads history: a database that is not there is a mistake, not one to create.
   const store = await openToRead(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN);
   if (typeof store === "string") return fail(store);

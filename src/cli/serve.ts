@@ -1,8 +1,9 @@
 // `vigil serve`: configuration from the environment and flags, then the server until a signal.
 
 import { parseArgs } from "node:util";
-import { InvalidConfiguration, loadConfig } from "../config.ts";
+import { InvalidConfiguration } from "../config.ts";
 import { createLogger } from "../log.ts";
+import { configWithFlags, FLAGS, inFlagTerms } from "./flag-config.ts";
 import { npmProcess, watchProcess } from "./parent.ts";
 import { HELP_OPTION, printUsage } from "./usage.ts";
 
@@ -27,7 +28,7 @@ export async function runServe(
     const value = values[flag as keyof typeof FLAGS];
     if (value) overrides[variable] = value;
   }
-  const config = configFrom(overrides);
+  const config = configWithFlags(overrides);
   const log = createLogger(config.VIGIL_LOG_LEVEL);
   // Loaded here, not above: `vigil serve --help` loads neither the server, the database nor hono.
   const { startServer } = await import("../main.ts");
@@ -63,24 +64,4 @@ export async function runServe(
     const npm = npmProcess();
     if (npm !== null) watchProcess(npm, () => stop("npm, which started this server, is gone", 0));
   });
-}
-
-/** Each flag and the variable it overrides. */
-const FLAGS = { host: "VIGIL_HOST", port: "VIGIL_PORT", db: "VIGIL_DB_URL", rules: "VIGIL_RULES_DIR" } as const;
-
-/** The configuration; a problem with a value given as a flag names the flag, not its variable. */
-function configFrom(overrides: Record<string, string>) {
-  try {
-    return loadConfig(process.env, overrides);
-  } catch (e) {
-    throw inFlagTerms(e as Error, overrides);
-  }
-}
-
-/** A configuration error naming the flag where a flag, not the variable, gave the value. */
-function inFlagTerms(e: Error, overrides: Record<string, string>): Error {
-  let message = e.message;
-  for (const [flag, variable] of Object.entries(FLAGS))
-    if (overrides[variable] !== undefined) message = message.replaceAll(variable, `--${flag}`);
-  return new Error(message, { cause: e });
 }

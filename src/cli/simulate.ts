@@ -6,7 +6,8 @@
 
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { loadConfig, splitList } from "../config.ts";
+import { splitList } from "../config.ts";
+import { configWithFlags } from "./flag-config.ts";
 import { parseDuration } from "../core/durations.ts";
 import { toEpochMs } from "../core/operators.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
@@ -118,7 +119,8 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
   const until = v.until === undefined ? null : isoTime(v.until, "--until");
   const sample = integer(v.sample, "--sample", DEFAULT_SAMPLE, 0, 1000);
 
-  const rules = v.rules ?? process.env.VIGIL_RULES_DIR ?? "rules";
+  // An empty variable means its default, as everywhere.
+  const rules = v.rules ?? (process.env.VIGIL_RULES_DIR || "rules");
   const policies = [v.policy, ...(v.compare ?? [])].flatMap(splitList);
   const registry = loadPolicies(rules, policies);
   const workload = v.traffic !== undefined ? readTraffic(v.traffic) : await readRecorded(v.db!, objects);
@@ -171,7 +173,7 @@ function readTraffic(file: string): Workload {
 }
 
 async function readRecorded(url: string, ids: string[]): Promise<Workload> {
-  const config = loadConfig(process.env, { VIGIL_DB_URL: url });
+  const config = configWithFlags({ VIGIL_DB_URL: url });
   // Loaded here, not above: a simulation of a traffic file loads no database driver.
   const { recordedWorkload } = await import("../simulate/recorded.ts");
   const store = await openToRead(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN);

@@ -31,7 +31,7 @@ export async function runTest(
     args,
     options: {
       ...HELP_OPTION,
-      rules: { type: "string", default: process.env.VIGIL_RULES_DIR ?? "rules" },
+      rules: { type: "string", default: process.env.VIGIL_RULES_DIR || "rules" },
       coverage: { type: "boolean", default: false },
       "min-coverage": { type: "string" },
       json: { type: "boolean", default: false },

@@ -17,7 +17,7 @@ export async function runValidate(
     args,
     options: {
       ...HELP_OPTION,
-      rules: { type: "string", default: process.env.VIGIL_RULES_DIR ?? "rules" },
+      rules: { type: "string", default: process.env.VIGIL_RULES_DIR || "rules" },
       json: { type: "boolean", default: false },
     },
     allowPositionals: true,

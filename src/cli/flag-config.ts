@@ -1,0 +1,24 @@
+// The configuration a command reads from the environment and its flags: a problem with a value a
+// flag gave (`vigil serve --db`, `vigil replay --db`) names the flag, not the variable it stands for.
+
+import { loadConfig, type Config } from "../config.ts";
+
+/** Each flag and the variable it overrides. */
+export const FLAGS = { host: "VIGIL_HOST", port: "VIGIL_PORT", db: "VIGIL_DB_URL", rules: "VIGIL_RULES_DIR" } as const;
+
+/** The configuration, with the flags' values over the environment's. */
+export function configWithFlags(overrides: Partial<Record<keyof Config, string>>): Config {
+  try {
+    return loadConfig(process.env, overrides);
+  } catch (e) {
+    throw inFlagTerms(e as Error, overrides);
+  }
+}
+
+/** A configuration error naming the flag where a flag, not the variable, gave the value. */
+export function inFlagTerms(e: Error, overrides: Partial<Record<keyof Config, string>>): Error {
+  let message = e.message;
+  for (const [flag, variable] of Object.entries(FLAGS))
+    if (overrides[variable] !== undefined) message = message.replaceAll(variable, `--${flag}`);
+  return new Error(message, { cause: e });
+}
