@@ -109,14 +109,17 @@ export class SubstrateSync {
     const { table, events } = this.d;
     const now = this.d.clock.now();
     const object = await this.ownerOf(action);
-    if (detached && object) {
+    // Its object was deleted (its rows with it): as for a confirmation, the answer is for no one,
+    // and nothing is recorded or told (it was no failure of a governed object's action).
+    if (!object) return false;
+    if (detached) {
       // Sent to a binding the object has left: the rebind superseded it, whatever its answer
       // (as a confirmation of it is closed, in `confirm`). The error is kept on the row.
       await table.commitAction({ ...action, status: "superseded", lastError: error, updatedAt: now });
       events.superseded([action], now);
       return false;
     }
-    if (!final && object && action.kind === "start" && object.state !== "waking") {
+    if (!final && action.kind === "start" && object.state !== "waking") {
       // Its object moved on while it was with the driver (a waking object seen stopped, left
       // dormant by its rules): tried again, it would bring up compute nothing governs. (A stop
       // or a suspend is always tried again: taking compute down is never ungoverned.)
@@ -124,7 +127,7 @@ export class SubstrateSync {
       events.superseded([action], now);
       return false;
     }
-    if (!final && !detached) {
+    if (!final) {
       await table.commitAction({ ...action, status: "pending", lastError: error, updatedAt: now });
       events.emit("action:retrying", action, error);
       return true;
@@ -133,7 +136,7 @@ export class SubstrateSync {
     // A newer decision's action waits behind this one (it could not supersede an action in
     // flight): that one decides where the object goes, not this failure.
     const newer = this.d.dispatcher.queuedActions(action.objectId).some((a) => a.id > action.id);
-    if (!object || detached || newer || confirmedState(object.state, action.kind) === null) {
+    if (newer || confirmedState(object.state, action.kind) === null) {
       // A newer decision moved the object on already: the failure only closes the action.
       await table.commitAction(failed);
       events.emit("action:failed", failed, error);

@@ -386,6 +386,23 @@ describe("the outbox", () => {
     expect(d!.actions.map((a) => a.status)).toEqual(["confirmed"]);
   });
 
+  test("an object deleted while its start is with the driver: that start's failure is no one's (no event, no retry)", async () => {
+    const s = await setup();
+    const told: string[] = [];
+    for (const e of ["action:failed", "action:retrying", "action:superseded", "action:confirmed"] as const)
+      s.governor.events.on(e, (a: { id: string }) => told.push(`${e} ${a.id}`));
+    await s.governor.putObject("gone", {
+      policy: "queue-worker",
+      substrate: { driver: "simulated", config: { startMs: 500, failRate: 1 } },
+    });
+    await s.governor.postFacts("gone", { queue: { depth: 3 } }); // the start is sent
+    await s.advance(100);
+    expect(await s.governor.deleteObject("gone", "keep")).toBe(true);
+    await s.advance(10 * 60_000); // it fails (retryable); nothing tries it again
+    expect(told).toEqual([]);
+    expect(await s.governor.getObject("gone")).toBeNull();
+  });
+
   test("pending actions are dispatched again after a restart", async () => {
     const url = tempDb();
     const s1 = await makeServices({ store: new LibsqlStore({ url }) });
