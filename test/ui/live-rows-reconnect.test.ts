@@ -1,5 +1,6 @@
 // The dashboard: what its rows show of a policy and of timers, a state filter gaining an object
-// by a confirmation, and what changed while the stream was down, checked against the API.
+// by a confirmation, and what changed while the stream was down (a deletion too), checked
+// against the API.
 
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
@@ -122,4 +123,19 @@ test("object page: a start confirmed while the event stream was down shows after
   expect((await s.call("GET", "/v1/objects/w-1")).body.state).toBe("active");
   await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
   await expect.poll(() => page.locator("#state-badge").textContent(), { timeout: 3000 }).toBe("active");
+});
+
+test("object page: an object deleted while the event stream was down is said to be gone after it reconnects", async () => {
+  const s = await startServer();
+  server = s;
+  await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  const page = await open("/ui/objects/w-1");
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
+  s.drop();
+  await page.locator("#live[data-status=retrying]").waitFor();
+  expect((await s.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
+  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  await page.getByText("There is no object with this id: it was deleted.").waitFor({ timeout: 3000 });
+  expect(await page.locator("#summary").textContent()).toBe("");
 });

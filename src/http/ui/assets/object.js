@@ -281,16 +281,20 @@ function refreshSoon() {
     void loadObject()
       .then(() => Promise.all([loadUsage(), placeConfirmations()]))
       .then(renderTimeline)
-      .catch(() => {});
+      .catch((e) => {
+        // Deleted while the stream was down (a deletion is not replayed): said as the event would.
+        if (e instanceof ApiError && e.status === 404 && model.object !== null) onDeleted(null);
+      });
   }, 200);
 }
 
 /**
- * The object was deleted: the page says so and lets go of what it showed. One created again
- * under this id starts afresh: its first decision comes as any other, and the object is read.
+ * The object was deleted (at `at`, from the stream; or found gone by a read, `at` null): the page
+ * says so and lets go of what it showed. One created again under this id starts afresh: its first
+ * decision comes as any other, and the object is read.
  */
 function onDeleted(at) {
-  reached(Date.parse(at));
+  if (at !== null) reached(Date.parse(at));
   model.object = null;
   model.decisions = [];
   model.selected = null;
@@ -298,10 +302,20 @@ function onDeleted(at) {
   model.explained.clear();
   model.confirmed.clear();
   model.asked.clear();
-  status.textContent = `There is no object with this id: it was deleted at ${clockTime(Date.parse(at))}.`;
-  for (const el of ["#state-badge", "#summary", "#timeline-chart", "#timeline-range", "#memory-json"]) fill($(el));
-  fill($("#timer-list"));
-  fill($("#usage-body"));
+  status.textContent =
+    at === null
+      ? "There is no object with this id: it was deleted."
+      : `There is no object with this id: it was deleted at ${clockTime(Date.parse(at))}.`;
+  const shown = [
+    "#state-badge",
+    "#summary",
+    "#timeline-chart",
+    "#timeline-range",
+    "#memory-json",
+    "#timer-list",
+    "#usage-body",
+  ];
+  for (const el of shown) fill($(el));
   fill($("#explanation-body"), h("p", { class: "muted", text: "The object was deleted." }));
   renderDecisions();
 }
