@@ -65,6 +65,13 @@ function listen(http: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/**
+ * After a drain that overran VIGIL_DRAIN_TIMEOUT and cut the connections, how long the rest of the
+ * shutdown (scheduler, drivers, database, the lease's release) may take before the process exits
+ * all the same.
+ */
+const CLOSE_AFTER_CUT_MS = 5_000;
+
 /** Whether `work` settled within `ms` (it goes on either way). */
 function deadline(work: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -309,8 +316,13 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         const stopped = served.catch((e: unknown) => log.error("shutdown failed", { error: String(e) }));
         const drained = await deadline(stopped, drainMs);
         if (!drained) {
-          http.closeAllConnections();
           log.error("drain timed out; stopping with work in flight", { timeoutMs: drainMs, requests: gate.active });
+          // The requests still inside end with their connections; then the scheduler, drivers
+          // and database close and the lease is released as after a drain (a replacement must
+          // not wait for the lease to run out), within a bound of their own.
+          http.closeAllConnections();
+          if (!(await deadline(stopped, CLOSE_AFTER_CUT_MS)))
+            log.error("shutdown did not finish after the connections were cut", { timeoutMs: CLOSE_AFTER_CUT_MS });
         }
         return drained;
       })());

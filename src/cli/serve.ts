@@ -49,7 +49,11 @@ export async function runServe(
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string, code: number) => {
-      if (stopping) return;
+      if (stopping) {
+        // A second signal does not cut the drain short: VIGIL_DRAIN_TIMEOUT bounds it already.
+        log.warn("already shutting down", { signal: why });
+        return;
+      }
       stopping = true;
       log.info("shutting down", { reason: why });
       void running.close().then(
@@ -58,8 +62,8 @@ export async function runServe(
       );
     };
     fatal = (reason) => stop(reason, 1);
-    process.once("SIGINT", () => stop("SIGINT", 0));
-    process.once("SIGTERM", () => stop("SIGTERM", 0));
+    process.on("SIGINT", () => stop("SIGINT", 0));
+    process.on("SIGTERM", () => stop("SIGTERM", 0));
     // Run by `npm start`: when npm itself is killed, this server must not run on unattended.
     const npm = npmProcess();
     if (npm !== null) watchProcess(npm, () => stop("npm, which started this server, is gone", 0));

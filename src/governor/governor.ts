@@ -99,9 +99,20 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       return p ? { name: p.name, version: p.version, hash, document: p.document as PolicyDocument } : null;
     });
     this.drivers = options.drivers;
-    this.lease = options.lease
-      ? new Lease(store, clock, options.lease.identity, options.lease.onLost, (e) =>
-          this.events.emit("governor:error", e, "renewing the lease"),
+    const onLost = options.lease?.onLost;
+    this.lease = onLost
+      ? new Lease(
+          store,
+          clock,
+          options.lease!.identity,
+          (holder) => {
+            // Another server governs this database now: no timer fires and no action is sent
+            // from here on, at once, not when the shutdown that follows gets to them.
+            this.scheduler.stop();
+            this.dispatcher.close();
+            onLost(holder);
+          },
+          (e) => this.events.emit("governor:error", e, "renewing the lease"),
         )
       : null;
     const limits = options.limits ?? DEFAULT_LIMITS;

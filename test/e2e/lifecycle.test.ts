@@ -1,5 +1,6 @@
 // The server's life as an operator sees it: a graceful shutdown drains (readyz turns 503, the
-// requests inside finish and commit, exit 0); a port that cannot be bound stops everything with
+// requests inside finish and commit, exit 0; a second signal does not cut it short; one that
+// overruns its timeout still releases the lease); a port that cannot be bound stops everything with
 // a non-zero exit; a second server on the same database refuses to start, naming the holder;
 // and `npm start` does not leave the server running when npm itself is killed.
 
@@ -85,6 +86,44 @@ describe("graceful shutdown", () => {
     c.close();
     expect(JSON.parse(String(row.rows[0]!.memory))).toEqual({ queue: { depth: 4 } });
     expect(Number(row.rows[0]!.memory_version)).toBe(1);
+  });
+});
+
+describe("graceful shutdown, pressed", () => {
+  async function serverWithObject(name: string, env: Record<string, string>) {
+    const db = join(dir, `${name}.db`);
+    const vigil = await started({ VIGIL_DB_URL: `file:${db}`, ...env });
+    const put = await fetch(`${vigil.url}/v1/objects/w`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ policy: "queue-worker" }),
+    });
+    expect(put.status).toBe(201);
+    return { vigil, db };
+  }
+
+  test("a second SIGTERM during the drain does not cut it short: the request inside gets its reply, exit 0", async () => {
+    const { vigil } = await serverWithObject("twice", {});
+    const inside = await heldBack(vigil.url, "/v1/objects/w/facts", JSON.stringify({ facts: { queue: { depth: 4 } } }));
+    vigil.kill("SIGTERM");
+    await until(async () => (await fetch(`${vigil.url}/readyz`)).status === 503);
+    vigil.kill("SIGTERM");
+    await until(() => vigil.log().includes("already shutting down"));
+    expect(await inside.finish()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/);
+    expect(await vigil.exited).toBe(0);
+    expect(vigil.child.signalCode).toBeNull();
+  });
+
+  test("a drain that overruns VIGIL_DRAIN_TIMEOUT exits 1, and still closes everything and releases the lease", async () => {
+    const { vigil, db } = await serverWithObject("overrun", { VIGIL_DRAIN_TIMEOUT: "PT1S" });
+    await heldBack(vigil.url, "/v1/objects/w/facts", JSON.stringify({ facts: { queue: { depth: 4 } } })); // never finished
+    vigil.kill("SIGTERM");
+    expect(await vigil.exited).toBe(1);
+    const c = createClient({ url: `file:${db}` });
+    const lease = await c.execute("SELECT owner FROM lease");
+    c.close();
+    // A replacement (another host, another container) need not wait for the lease to run out.
+    expect(lease.rows).toEqual([]);
   });
 });
 

@@ -1,12 +1,15 @@
 // One governor per database: the lease is taken at start, renewed while the server runs, and
-// refused to a second server while its holder lives.
+// refused to a second server while its holder lives; a governor that loses it stops governing.
 
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { LeaseHolder } from "../../src/core/store.ts";
 import { Lease, LeaseHeldError, LEASE_RENEW_MS, LEASE_TTL_MS, type LeaseIdentity } from "../../src/governor/lease.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
-import { START } from "../helpers/services.ts";
+import { makeServices, START } from "../helpers/services.ts";
 
 const me = (owner: string, over: Partial<LeaseIdentity> = {}): LeaseIdentity => ({
   owner,
@@ -171,5 +174,59 @@ describe("the governing lease", () => {
     await first.release();
     expect(await store.lease()).toBeNull();
     await lease(me("b", { host: "host-b" })).acquire();
+  });
+});
+
+describe("a governor that loses its lease", () => {
+  test("stops governing at once: no timer fires and no action is sent after it knows", async () => {
+    const rules = mkdtempSync(join(tmpdir(), "vigil-lease-"));
+    try {
+      writeFileSync(
+        join(rules, "ticker.json"),
+        JSON.stringify({
+          name: "ticker",
+          version: "1",
+          schedules: [{ name: "tick", cron: "* * * * *", timezone: "UTC" }],
+          rules: [
+            {
+              name: "tick-wakes",
+              conditions: { all: [{ fact: "trigger", path: "$.name", operator: "equal", value: "tick" }] },
+              event: { type: "wake", params: { reason: "every minute" } },
+            },
+          ],
+        }),
+      );
+      const lost: (LeaseHolder | null)[] = [];
+      const s = await makeServices({
+        rulesDir: rules,
+        lease: { identity: me("a"), onLost: (h) => lost.push(h) },
+      });
+      const sent: string[] = [];
+      s.governor.events.on("action:dispatched", (a) => sent.push(a.id));
+      await s.governor.putObject("t1", { policy: "ticker" });
+      await s.advance(60_000);
+      const before = (await s.governor.listDecisions("t1", 100)).length;
+      expect(before).toBeGreaterThan(1); // created, then ticks
+      // Another server takes the lease over; this one finds out at its next renewal.
+      const thief = {
+        owner: "t",
+        host: "h",
+        pid: 1,
+        acquiredAt: 0,
+        renewedAt: 0,
+        expiresAt: s.clock.now() + 10 * LEASE_TTL_MS,
+      };
+      await s.store.claimLease(thief, s.clock.now(), "a");
+      await s.advance(LEASE_RENEW_MS + 1000);
+      expect(lost.map((h) => h?.owner)).toEqual(["t"]);
+      const known = (await s.governor.listDecisions("t1", 100)).length;
+      const dispatched = sent.length;
+      await s.advance(10 * 60_000); // ten ticks' time
+      expect((await s.governor.listDecisions("t1", 100)).length).toBe(known);
+      expect(sent.length).toBe(dispatched);
+      await s.close();
+    } finally {
+      rmSync(rules, { recursive: true, force: true });
+    }
   });
 });

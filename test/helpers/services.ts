@@ -4,7 +4,7 @@
 import { fileURLToPath } from "node:url";
 import type { Store } from "../../src/core/store.ts";
 import type { RetryPolicy } from "../../src/governor/dispatcher.ts";
-import { Governor } from "../../src/governor/governor.ts";
+import { Governor, type GovernorOptions } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
@@ -36,6 +36,7 @@ export async function makeServices(
     rulesDir?: string;
     mailboxLimit?: number;
     retry?: RetryPolicy;
+    lease?: GovernorOptions["lease"];
   } = {},
 ): Promise<TestServices> {
   const clock = new VirtualClock(opts.start ?? START);
@@ -52,6 +53,7 @@ export async function makeServices(
     random: () => 0.5,
     ...(opts.mailboxLimit !== undefined ? { mailboxLimit: opts.mailboxLimit } : {}),
     ...(opts.retry ? { retry: opts.retry } : {}),
+    ...(opts.lease ? { lease: opts.lease } : {}),
   });
   await governor.start();
   return {
