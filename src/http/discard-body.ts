@@ -25,9 +25,11 @@ export function discardBody(req: IncomingMessage, res: ServerResponse): void {
   req.on("data", (chunk: Buffer) => {
     seen += chunk.length;
     if (seen <= DISCARD_LIMIT) return;
+    // Paused again at every chunk past the bound: what resumes it (hono's adapter drains what a
+    // reply left unread once the reply closes) gets a chunk more, not the rest of the body.
+    req.pause();
     if (!ended) {
       ended = true;
-      req.pause();
       if (res.writableFinished) end();
       else res.once("finish", end);
     }

@@ -98,3 +98,32 @@ export function streamedBody(
       });
   });
 }
+
+/**
+ * As {@link streamedBody}, but the client goes on sending after the server ends its side (as a
+ * client that does not read would), for `ms`; resolves with the reply and the bytes the server's
+ * kernel took (sent, less what still waits in this socket's buffer).
+ */
+export function stubbornBody(port: number, head: string, ms: number): Promise<{ reply: string; taken: number }> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    const chunk = Buffer.concat([Buffer.from("10000\r\n"), Buffer.alloc(0x10000, 0x20), Buffer.from("\r\n")]);
+    let reply = "";
+    let stop = false;
+    const pump = () => {
+      while (!stop) if (!sock.write(chunk)) return void sock.once("drain", pump);
+    };
+    sock.on("connect", () => {
+      sock.write(head);
+      pump();
+    });
+    sock.on("data", (d: Buffer) => (reply += d.toString()));
+    sock.on("error", () => {});
+    setTimeout(() => {
+      stop = true;
+      const taken = sock.bytesWritten - sock.writableLength;
+      sock.destroy();
+      resolve({ reply, taken });
+    }, ms);
+  });
+}

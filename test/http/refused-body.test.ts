@@ -8,7 +8,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startVigil, type VigilProcess } from "../helpers/process.ts";
-import { streamedBody } from "../helpers/raw-http.ts";
+import { streamedBody, stubbornBody } from "../helpers/raw-http.ts";
 
 const TOKEN = "admin-token-0123456789abcdef";
 const FACTS_TOKEN = "facts-token-0123456789abcdef";
@@ -69,6 +69,24 @@ test.each([
   expect(r.closed).toBe(true);
   expect(r.sent).toBeLessThan(64 * MiB);
 });
+
+// A client that goes on sending after the server ended its side: hono's adapter, once the reply
+// closed, resumed the request the bound had paused and read on (tens of MiB in 1.5 s).
+test.each([
+  ["the fast path", "/v1/objects/w1/facts", "application/json"],
+  ["hono", "/v1/cloudevents", "application/cloudevents+json"],
+])(
+  "refused by %s, a client that keeps sending: the server reads no more than the sockets' buffers hold",
+  async (_door, path, type) => {
+    const r = await stubbornBody(
+      port(),
+      `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: ${type}\r\ntransfer-encoding: chunked\r\n\r\n`,
+      1500,
+    );
+    expect(r.reply).toMatch(/^HTTP\/1\.1 401 /);
+    expect(r.taken).toBeLessThan(16 * MiB);
+  },
+);
 
 test.each([
   ["the fast path", "/v1/objects/w1/facts"],
