@@ -148,3 +148,34 @@ test("an object deleted and created again under the same id shows only the new o
   // The new object's timeline is drawn (a mark for its one decision).
   await expect.poll(() => page.locator("#timeline-chart svg").count()).toBe(1);
 });
+
+test("a read of the object that left before its deletion and answers after it does not bring it back", async () => {
+  server = await startServer();
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  const page = await open("/ui/objects/w-1");
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.locator("#decision-rows tr").first().waitFor();
+  await page.waitForTimeout(700); // the read after going live has passed
+  // The next read of the object is answered by the server at once, and handed to the page later.
+  let fetched!: () => void;
+  const wasFetched = new Promise<void>((r) => (fetched = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  await page.route(
+    (url) => url.pathname === "/v1/objects/w-1",
+    async (route: Route) => {
+      const response = await route.fetch();
+      fetched();
+      await released;
+      await route.fulfill({ response });
+    },
+  );
+  await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 1 } } }); // the page reads it again
+  await wasFetched;
+  expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
+  await page.getByText("There is no object with this id: it was deleted").waitFor({ timeout: 5000 });
+  release();
+  await page.waitForTimeout(1000);
+  expect(await page.locator("#object-status").textContent()).toContain("There is no object with this id");
+  expect(await page.locator("#summary").textContent()).toBe("");
+});

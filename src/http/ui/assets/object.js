@@ -25,6 +25,8 @@ const model = {
   confirmed: new Map(),
   /** Decisions whose confirmation time was asked for. */
   asked: new Set(),
+  /** Deletions seen: a read that left before the last one answers for an object that is gone. */
+  deletions: 0,
 };
 
 const PAGE = 200;
@@ -185,6 +187,7 @@ async function explain(decisionId) {
 async function loadUsage() {
   const { from, to } = windowOf();
   const target = $("#usage-body");
+  const deletions = model.deletions;
   let usage;
   try {
     usage = await api(
@@ -192,8 +195,10 @@ async function loadUsage() {
     );
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) throw e;
+    if (deletions !== model.deletions) return;
     return fill(target, h("p", { class: "muted", text: `Usage is not available: ${e.message}` }));
   }
+  if (deletions !== model.deletions) return;
   const total = STATES.reduce((sum, s) => sum + (usage.seconds[s] ?? 0), 0) || 1;
   fill(
     target,
@@ -264,12 +269,17 @@ async function loadOlder() {
   await placeConfirmations();
 }
 
+/** Reads the object; false when it was deleted while the read was on its way (it stays so). */
 async function loadObject() {
-  model.object = await api(path);
+  const deletions = model.deletions;
+  const object = await api(path);
+  if (deletions !== model.deletions) return false;
+  model.object = object;
   status.textContent = "";
   reached(Date.parse(model.object.stateSince));
   reached(Date.parse(model.object.updatedAt));
   renderSummary();
+  return true;
 }
 
 let refreshing = null;
@@ -279,8 +289,11 @@ function refreshSoon() {
     refreshing = null;
     // The object first: its state change tells the page how far the server's time has come.
     void loadObject()
-      .then(() => Promise.all([loadUsage(), placeConfirmations()]))
-      .then(renderTimeline)
+      .then(async (loaded) => {
+        if (!loaded) return;
+        await Promise.all([loadUsage(), placeConfirmations()]);
+        renderTimeline();
+      })
       .catch((e) => {
         // Deleted while the stream was down (a deletion is not replayed): said as the event would.
         if (e instanceof ApiError && e.status === 404 && model.object !== null) onDeleted(null);
@@ -295,6 +308,7 @@ function refreshSoon() {
  */
 function onDeleted(at) {
   if (at !== null) reached(Date.parse(at));
+  model.deletions += 1;
   model.object = null;
   model.decisions = [];
   model.selected = null;
