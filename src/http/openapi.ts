@@ -118,8 +118,19 @@ export const FACTS_REPLY_HEADERS: Record<string, HeaderObject> = {
 /** The headers problem replies of a status carry. */
 const PROBLEM_HEADERS: Record<string, Record<string, HeaderObject>> = {
   401: { "WWW-Authenticate": { description: 'Bearer realm="vigil", with the error', schema: { type: "string" } } },
+  403: {
+    "WWW-Authenticate": {
+      description: 'with a token that lacks the scope: Bearer realm="vigil", error="insufficient_scope"',
+      schema: { type: "string" },
+    },
+  },
   429: { "Retry-After": { description: "seconds to wait before trying again", schema: { type: "string" } } },
-  503: { "Retry-After": { description: "seconds to wait before trying again", schema: { type: "string" } } },
+  503: {
+    "Retry-After": {
+      description: "while the server shuts down (seconds to wait, then try another instance); not on other 503s",
+      schema: { type: "string" },
+    },
+  },
 };
 
 /** The route's description for the document; a middleware that does nothing at run time. */
@@ -135,7 +146,10 @@ export function operation(op: Operation): MiddlewareHandler {
   for (const [status, description] of Object.entries(problems(op)))
     responses[status] = {
       description,
-      ...(PROBLEM_HEADERS[status] ? { headers: PROBLEM_HEADERS[status] } : {}),
+      // A route that takes no token answers its 403 (not loopback) without a challenge.
+      ...(PROBLEM_HEADERS[status] && !(status === "403" && op.scope === null)
+        ? { headers: PROBLEM_HEADERS[status] }
+        : {}),
       content: { [PROBLEM]: { schema: resolver(problemReply) } },
     };
   const params = [

@@ -79,6 +79,8 @@ test("replies name the headers they carry: WWW-Authenticate on a 401, Retry-Afte
   const doc = await document();
   const facts = doc.paths["/v1/objects/{id}/facts"]!.post!.responses;
   expect(Object.keys(facts["401"]!.headers ?? {})).toEqual(["WWW-Authenticate"]);
+  expect(Object.keys(facts["403"]!.headers ?? {})).toEqual(["WWW-Authenticate"]);
+  expect(doc.paths["/healthz"]!.get!.responses["403"]!.headers).toBeUndefined();
   expect(Object.keys(facts["429"]!.headers ?? {})).toEqual(["Retry-After"]);
   for (const path of ["/v1/objects/{id}/facts", "/v1/cloudevents"])
     expect(Object.keys(doc.paths[path]!.post!.responses["200"]!.headers ?? {})).toEqual([
