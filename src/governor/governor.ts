@@ -2,7 +2,7 @@
 // durable scheduler and the substrate side into one service, and owns their lifecycle (start
 // with recovery, idle, close). Each concern lives in its own file; this one only connects them.
 
-import type { Clock, TimerHandle } from "../core/clock.ts";
+import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import type { PolicyDocument } from "../core/policy.ts";
 import { checkObjectId } from "../core/object.ts";
@@ -42,11 +42,11 @@ import { Lease, type LeaseIdentity } from "./lease.ts";
 import { Census, type CensusRow } from "./metrics.ts";
 import { decisionCursor, watchChanges } from "./live.ts";
 import { objectUsage, policyUsage, usageWindow } from "./usage.ts";
+import { databaseNotReady } from "./readiness.ts";
 import { SubstrateSync } from "./substrate-sync.ts";
 import { TimerFiring } from "./timer-firing.ts";
 
-/** How long /readyz waits for its read of the database before it says the database does not answer. */
-export const READY_TIMEOUT_MS = 2000;
+export { READY_TIMEOUT_MS } from "./readiness.ts";
 
 export interface GovernorOptions {
   store: Store;
@@ -99,22 +99,16 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       return p ? { name: p.name, version: p.version, hash, document: p.document as PolicyDocument } : null;
     });
     this.drivers = options.drivers;
-    const onLost = options.lease?.onLost;
-    this.lease = onLost
-      ? new Lease(
-          store,
-          clock,
-          options.lease!.identity,
-          (holder) => {
-            // Another server governs this database now: no timer fires and no action is sent
-            // from here on, at once, not when the shutdown that follows gets to them.
-            this.scheduler.stop();
-            this.dispatcher.close();
-            onLost(holder);
-          },
-          (e) => this.events.emit("governor:error", e, "renewing the lease"),
-        )
-      : null;
+    const lease = options.lease;
+    // Once the lease is lost, another server governs this database: no timer fires and no action
+    // is sent from then on, at once, not when the shutdown that follows gets to them.
+    const lost = (holder: LeaseHolder | null) => {
+      this.scheduler.stop();
+      this.dispatcher.close();
+      lease!.onLost(holder);
+    };
+    const leaseError = (e: Error) => this.events.emit("governor:error", e, "renewing the lease");
+    this.lease = lease ? new Lease(store, clock, lease.identity, lost, leaseError) : null;
     const limits = options.limits ?? DEFAULT_LIMITS;
     const drivers = new Map(options.drivers.map((d) => [d.name, d]));
     const newId = idFactory(clock);
@@ -266,25 +260,10 @@ export class Governor implements GovernorApi, GovernorStatsApi {
 
   /**
    * Why the governor is not ready, or null when it is: recovery is done and a read of the
-   * database answers within READY_TIMEOUT_MS (on the governor's clock), so that a probe is
-   * answered even when the database stalls (a remote server behind a partition, a stuck disk).
+   * database answers within READY_TIMEOUT_MS (readiness.ts).
    */
   async notReady(): Promise<string | null> {
-    if (!this.started) return "recovery is not done";
-    let timer: TimerHandle | null = null;
-    const late = new Promise<string>((resolve) => {
-      const why = `the database did not answer within ${READY_TIMEOUT_MS} ms`;
-      timer = this.clock.setTimeout(() => resolve(why), READY_TIMEOUT_MS);
-    });
-    const read = this.store.getObject("\u0000readyz").then(
-      () => null,
-      () => "the database does not answer",
-    );
-    try {
-      return await Promise.race([read, late]);
-    } finally {
-      if (timer) this.clock.clearTimeout(timer);
-    }
+    return this.started ? databaseNotReady(this.store, this.clock) : "recovery is not done";
   }
 
   /** Evaluations, and how many of them left a decision (quiet timer ticks are only counted). */
