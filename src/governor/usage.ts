@@ -6,7 +6,7 @@
 import { eachConcurrently } from "../core/concurrency.ts";
 import { invalid } from "../core/errors.ts";
 import { decisionIdAt } from "../core/id-times.ts";
-import type { Store } from "../core/store.ts";
+import type { StateChange, Store } from "../core/store.ts";
 import type { ObjectRecord } from "../core/types.ts";
 import { addTotals, emptyTotals, UsageFold, type UsageWindow } from "../core/usage.ts";
 import type { ObjectUsage, PolicyUsage, PolicyUsagePage, PolicyUsageQuery, UsageQuery } from "./services.ts";
@@ -44,13 +44,9 @@ export async function objectUsage(store: Store, object: ObjectRecord, window: Us
   if (from < window.to) {
     // The state at `from` is where the last decision before it left the object. When retention
     // deleted that one, the fold starts from the first kept decision's `fromState`.
-    const [prior] = await store.history.stateChanges(object.id, {
-      before: decisionIdAt(from),
-      limit: 1,
-      order: "desc",
-    });
-    if (prior) fold.decision(prior);
-    for (let after = prior?.id; ;) {
+    const prior = await decisionsBefore(store, object.id, from);
+    for (const d of prior) fold.decision(d);
+    for (let after = prior[prior.length - 1]?.id; ;) {
       const page = await store.history.stateChanges(object.id, { after, limit: PAGE });
       for (const d of page) fold.decision(d);
       const last = page[page.length - 1];
@@ -60,6 +56,29 @@ export async function objectUsage(store: Store, object: ObjectRecord, window: Us
     }
   }
   return { objectId: object.id, from, to: window.to, ...fold.finish(object) };
+}
+
+/** Decisions read back at a time from a window's start (most need one). */
+const BACK_PAGE = 20;
+
+/**
+ * The decisions before `from` the fold needs, oldest first: the last one, and before it, while
+ * that one kept the object waking or sleeping (a fact that came while a start or a suspend was on
+ * its way), those back to the decision that entered that state, whose action's confirmation may
+ * fall in the window.
+ */
+async function decisionsBefore(store: Store, objectId: string, from: number): Promise<StateChange[]> {
+  const out: StateChange[] = [];
+  for (let before = decisionIdAt(from); ;) {
+    const page = await store.history.stateChanges(objectId, { before, limit: BACK_PAGE, order: "desc" });
+    for (const d of page) {
+      out.push(d);
+      const awaiting = d.fromState === d.toState && (d.toState === "waking" || d.toState === "sleeping");
+      if (!awaiting) return out.reverse();
+    }
+    if (page.length < BACK_PAGE) return out.reverse();
+    before = page[page.length - 1]!.id;
+  }
 }
 
 /**

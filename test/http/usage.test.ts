@@ -101,6 +101,45 @@ describe.each([
     expect(reply.body).toMatchObject({ wakes: 0, transitions: 2 });
   });
 
+  test("a fact while the start is on its way: its no-change decision does not hide the start's confirmation", async () => {
+    const { get } = await start(newStore());
+    const t = s!;
+    await t.governor.putObject("w", {
+      policy: "queue-worker",
+      substrate: { driver: "simulated", config: { startMs: 10_000, suspendMs: 4_000 } },
+    });
+    await t.advance(MINUTE);
+    await t.governor.postFacts("w", { queue: { depth: 3 } }); // +60 s: waking
+    await t.advance(5 * SECOND);
+    await t.governor.postFacts("w", { queue: { depth: 4 } }); // +65 s: waking -> waking
+    await t.advance(65 * SECOND); // started at +70 s
+    await t.governor.postFacts("w", { queue: { depth: 0 } }); // +130 s, held until +180 s
+    await t.advance(HOUR);
+    const reply = await get(`/v1/objects/w/usage?from=${iso(START + 67 * SECOND)}&to=${iso(START + HOUR)}`);
+    expect(reply.body.seconds).toEqual(secs(3600 - 184, 3, 110, 4));
+    expect(reply.body).toMatchObject({ wakes: 0, transitions: 3 });
+  });
+
+  test("a fact while the suspend is on its way: the suspend's confirmation still ends the sleeping", async () => {
+    const { get } = await start(newStore());
+    const t = s!;
+    await t.governor.putObject("w", {
+      policy: "queue-worker",
+      substrate: { driver: "simulated", config: { startMs: 10_000, suspendMs: 4_000 } },
+    });
+    await t.advance(MINUTE);
+    await t.governor.postFacts("w", { queue: { depth: 3 } }); // +60 s wake, active at +70 s
+    await t.advance(70 * SECOND);
+    await t.governor.postFacts("w", { queue: { depth: 0 } }); // +130 s; sleeping at +180 s
+    await t.advance(52 * SECOND);
+    await t.governor.postFacts("w", { note: "x" }); // +182 s: sleeping -> sleeping
+    // Suspended at +184 s; woken by its 6 h timer, so that its record no longer says when it slept.
+    await t.advance(7 * HOUR);
+    const reply = await get(`/v1/objects/w/usage?from=${iso(START + 183 * SECOND)}&to=${iso(START + HOUR)}`);
+    expect(reply.body.seconds).toEqual(secs(3600 - 184, 0, 0, 1));
+    expect(reply.body).toMatchObject({ wakes: 0, transitions: 1 });
+  });
+
   test("when retention deleted the decisions before the window, the first kept one's fromState starts it", async () => {
     const { s: t, get } = await start(newStore());
     await lifecycle(t);

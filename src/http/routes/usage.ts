@@ -49,7 +49,7 @@ export const policyUsageReply = z
     items: z.array(
       z.object({
         policy: z.string(),
-        objects: z.number().int().describe("Objects that existed within the window"),
+        objects: z.number().int().describe("Objects that exist now and existed within the window"),
         seconds,
         wakes: z.number().int(),
         transitions: z.number().int(),
