@@ -81,8 +81,25 @@ function parseUtcStamp(s: string): number {
       return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
   }
   const iso = ISO_STAMP.exec(s);
-  if (iso === null) return Number.NaN;
+  if (iso === null || !dayExists(s)) return Number.NaN;
   return Date.parse(iso[2] === undefined && iso[1] !== undefined ? `${s}Z` : s);
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Whether an ISO date's day is one its month has: Date.parse takes any day up to 31 and rolls
+ * over (`2026-02-30` would be March 2), so a date that does not exist is no timestamp here.
+ */
+function dayExists(s: string): boolean {
+  const sign = s[0] === "+" || s[0] === "-" ? 1 : 0;
+  const dash = s.indexOf("-", sign);
+  const year = Number(s.slice(0, dash));
+  const month = Number(s.slice(dash + 1, dash + 3));
+  const day = Number(s.slice(dash + 4, dash + 6));
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : MONTH_DAYS[month - 1];
+  return days !== undefined && day >= 1 && day <= days;
 }
 
 /**

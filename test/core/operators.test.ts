@@ -1,19 +1,33 @@
 // Vigil's time operators read ISO 8601 timestamps as Date.parse does in UTC: the fast path for
 // the ISO form (operators.ts parseUtcStamp) against Date.parse itself, on generated near-ISO
 // strings and on every kind of date toISOString writes. A date-time without a zone is UTC
-// whatever the machine's time zone, and a string that is not ISO 8601 is not a timestamp.
+// whatever the machine's time zone, and a string that is not ISO 8601, or a day its month does
+// not have (`2026-02-30`, which Date.parse reads as March 2), is not a timestamp.
 
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { composeOperator, constantTest, toEpochMs } from "../../src/core/operators.ts";
 import { OPERATORS } from "../../src/core/vocabulary.ts";
 
-/** Date.parse as it reads `s` with the time zone set to UTC. */
+/**
+ * Date.parse as it reads `s` with the time zone set to UTC; but a date whose day its month does
+ * not have (Date.parse rolls `2026-02-30` over to March 2) is no timestamp.
+ */
 const byDateParse = (s: string): number | null =>
   inZone("UTC", () => {
     const t = Date.parse(s);
-    return Number.isNaN(t) ? null : t;
+    return Number.isNaN(t) || !dayExists(s) ? null : t;
   });
+
+/** Whether the date that starts `s` names a day of its month, by Date's own calendar. */
+function dayExists(s: string): boolean {
+  const m = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})/.exec(s);
+  if (!m) return true;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const probe = new Date(0);
+  probe.setUTCFullYear(year, month - 1, day);
+  return probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day;
+}
 
 /** Runs `fn` with the process's time zone set to `tz` (Node reads TZ again when it is set). */
 function inZone<T>(tz: string, fn: () => T): T {
@@ -42,6 +56,14 @@ describe("a timestamp reads the same in every time zone", () => {
       const t = read("UTC");
       if (!s.startsWith("+00")) expect(t).toBeNull();
       else expect(t).toBe(Date.UTC(2026, 2, 1, s.includes("T") ? 11 : 0, s.includes("T") ? 55 : 0));
+    },
+  );
+
+  test.each(["2026-02-30", "2026-02-29T12:00:00Z", "2026-04-31 10:00", "1900-02-29", "+002026-06-31"])(
+    "%s (a day its month does not have, which Date.parse rolls over) is not a timestamp",
+    (s) => {
+      expect(Number.isNaN(Date.parse(s.replace(" ", "T")))).toBe(false);
+      expect(toEpochMs(s)).toBeNull();
     },
   );
 
