@@ -32,11 +32,13 @@ export async function runServe(
   const log = createLogger(config.VIGIL_LOG_LEVEL);
   // Loaded here, not above: `vigil serve --help` loads neither the server, the database nor hono.
   const { startServer } = await import("../main.ts");
-  // A fatal condition before the signal handlers below are set (a lost lease right away).
+  // A fatal condition before the signal handlers below are set (a lease lost during recovery)
+  // is kept, and stops the server as soon as it is up.
   let fatal: ((reason: string) => void) | null = null;
+  let early: string | null = null;
   let server;
   try {
-    server = await startServer(config, log, { onFatal: (reason) => fatal?.(reason) });
+    server = await startServer(config, log, { onFatal: (reason) => (fatal ? fatal(reason) : (early ??= reason)) });
   } catch (e) {
     // A bad value found only now (VIGIL_TOKENS, a URL libsql cannot take) is a usage error as
     // any other: exit 2, naming the flag it came from.
@@ -67,5 +69,6 @@ export async function runServe(
     // Run by `npm start`: when npm itself is killed, this server must not run on unattended.
     const npm = npmProcess();
     if (npm !== null) watchProcess(npm, () => stop("npm, which started this server, is gone", 0));
+    if (early !== null) stop(early, 1);
   });
 }

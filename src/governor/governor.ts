@@ -9,7 +9,7 @@ import { checkObjectId } from "../core/object.ts";
 import { invalid, notFound } from "../core/errors.ts";
 import { DEFAULT_LIMITS, type MemoryLimits } from "../core/memory-limits.ts";
 import type { LeaseHolder, Store } from "../core/store.ts";
-import type { Decision, ObjectRecord } from "../core/types.ts";
+import type { Decision, ObjectRecord, Observation } from "../core/types.ts";
 import type { Driver, Release } from "../substrate/driver.ts";
 import { Scheduler } from "../timers/scheduler.ts";
 import { ArrivalPipeline } from "./arrival.ts";
@@ -85,6 +85,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   private readonly drivers: readonly Driver[];
   private readonly dryRun: DryRunDeps;
   private started = false;
+  /** The governing lease was lost: this governor no longer evaluates anything of its own. */
+  private leaseLost = false;
   private readonly lease: Lease | null;
   private readonly census: Census;
 
@@ -100,9 +102,11 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     });
     this.drivers = options.drivers;
     const lease = options.lease;
-    // Once the lease is lost, another server governs this database: no timer fires and no action
-    // is sent from then on, at once, not when the shutdown that follows gets to them.
+    // Once the lease is lost, another server governs this database: no timer fires, no action is
+    // sent and no observation or reconciliation is evaluated from then on, at once (even during
+    // recovery), not when the shutdown that follows gets to them.
     const lost = (holder: LeaseHolder | null) => {
+      this.leaseLost = true;
       this.scheduler.stop();
       this.dispatcher.close();
       lease!.onLost(holder);
@@ -178,10 +182,11 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       onError,
       dispatcher: this.dispatcher,
     });
-    for (const d of drivers.values())
-      d.onObservation(
-        (id, obs) => void this.substrate.observed(id, obs).catch((e) => onError(e, `observation of ${id}`)),
-      );
+    const observed = (id: string, obs: Observation) =>
+      this.leaseLost
+        ? undefined
+        : void this.substrate.observed(id, obs).catch((e) => onError(e, `observation of ${id}`));
+    for (const d of drivers.values()) d.onObservation(observed);
     const loaded = () => policies.list().items.map((p) => p.name);
     this.timers = new TimerFiring({ table, store, loaded, arrival, policy: compiled, clock, events, onError });
     const policy = (name: string, path: string) => this.policy(name, path);
@@ -227,6 +232,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     await this.substrate.adoptAll();
     this.dispatcher.release();
     await this.timers.armSchedules();
+    if (this.leaseLost) return;
     await this.scheduler.start();
     this.started = true;
   }
@@ -263,6 +269,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
    * database answers within READY_TIMEOUT_MS (readiness.ts).
    */
   async notReady(): Promise<string | null> {
+    if (this.leaseLost) return "the governing lease was lost";
     return this.started ? databaseNotReady(this.store, this.clock) : "recovery is not done";
   }
 
@@ -368,7 +375,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
 
   /** Brings every object's (or one policy's objects') cron timers in step with its schedules. */
   armSchedules(policyName?: string): Promise<number> {
-    return this.timers.armSchedules(policyName);
+    return this.leaseLost ? Promise.resolve(0) : this.timers.armSchedules(policyName);
   }
 
   /** Observes every settled object and follows divergences; returns how many diverged. */
@@ -378,7 +385,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   }
 
   reconcile(): Promise<number> {
-    return this.substrate.reconcile();
+    return this.leaseLost ? Promise.resolve(0) : this.substrate.reconcile();
   }
 
   private policy(name: string, path: string): CompiledPolicy {

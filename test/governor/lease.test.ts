@@ -4,8 +4,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, test } from "vitest";
-import type { LeaseHolder } from "../../src/core/store.ts";
+import { afterEach, describe, expect, test } from "vitest";
+import type { LeaseHolder, Store } from "../../src/core/store.ts";
+import { Governor } from "../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
 import { Lease, LeaseHeldError, LEASE_RENEW_MS, LEASE_TTL_MS, type LeaseIdentity } from "../../src/governor/lease.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
@@ -177,56 +180,134 @@ describe("the governing lease", () => {
   });
 });
 
+/** A rules directory with a policy whose rule fires at every minute's tick. */
+function tickerRules(): string {
+  const rules = mkdtempSync(join(tmpdir(), "vigil-lease-"));
+  writeFileSync(
+    join(rules, "ticker.json"),
+    JSON.stringify({
+      name: "ticker",
+      version: "1",
+      schedules: [{ name: "tick", cron: "* * * * *", timezone: "UTC" }],
+      rules: [
+        {
+          name: "tick-wakes",
+          conditions: { all: [{ fact: "trigger", path: "$.name", operator: "equal", value: "tick" }] },
+          event: { type: "wake", params: { reason: "every minute" } },
+        },
+      ],
+    }),
+  );
+  return rules;
+}
+
+/** Another server (another host) takes the lease over from "a". */
+async function takeOver(store: Store, clock: VirtualClock): Promise<void> {
+  const thief = {
+    owner: "t",
+    host: "h",
+    pid: 1,
+    acquiredAt: 0,
+    renewedAt: 0,
+    expiresAt: clock.now() + 10 * LEASE_TTL_MS,
+  };
+  await store.claimLease(thief, clock.now(), "a");
+}
+
 describe("a governor that loses its lease", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
   test("stops governing at once: no timer fires and no action is sent after it knows", async () => {
-    const rules = mkdtempSync(join(tmpdir(), "vigil-lease-"));
-    try {
-      writeFileSync(
-        join(rules, "ticker.json"),
-        JSON.stringify({
-          name: "ticker",
-          version: "1",
-          schedules: [{ name: "tick", cron: "* * * * *", timezone: "UTC" }],
-          rules: [
-            {
-              name: "tick-wakes",
-              conditions: { all: [{ fact: "trigger", path: "$.name", operator: "equal", value: "tick" }] },
-              event: { type: "wake", params: { reason: "every minute" } },
-            },
-          ],
-        }),
-      );
-      const lost: (LeaseHolder | null)[] = [];
-      const s = await makeServices({
-        rulesDir: rules,
-        lease: { identity: me("a"), onLost: (h) => lost.push(h) },
-      });
-      const sent: string[] = [];
-      s.governor.events.on("action:dispatched", (a) => sent.push(a.id));
-      await s.governor.putObject("t1", { policy: "ticker" });
-      await s.advance(60_000);
-      const before = (await s.governor.listDecisions("t1", 100)).length;
-      expect(before).toBeGreaterThan(1); // created, then ticks
-      // Another server takes the lease over; this one finds out at its next renewal.
-      const thief = {
-        owner: "t",
-        host: "h",
-        pid: 1,
-        acquiredAt: 0,
-        renewedAt: 0,
-        expiresAt: s.clock.now() + 10 * LEASE_TTL_MS,
-      };
-      await s.store.claimLease(thief, s.clock.now(), "a");
-      await s.advance(LEASE_RENEW_MS + 1000);
-      expect(lost.map((h) => h?.owner)).toEqual(["t"]);
-      const known = (await s.governor.listDecisions("t1", 100)).length;
-      const dispatched = sent.length;
-      await s.advance(10 * 60_000); // ten ticks' time
-      expect((await s.governor.listDecisions("t1", 100)).length).toBe(known);
-      expect(sent.length).toBe(dispatched);
-      await s.close();
-    } finally {
-      rmSync(rules, { recursive: true, force: true });
-    }
+    const rules = tickerRules();
+    dirs.push(rules);
+    const lost: (LeaseHolder | null)[] = [];
+    const s = await makeServices({ rulesDir: rules, lease: { identity: me("a"), onLost: (h) => lost.push(h) } });
+    const sent: string[] = [];
+    s.governor.events.on("action:dispatched", (a) => sent.push(a.id));
+    await s.governor.putObject("t1", { policy: "ticker" });
+    await s.advance(60_000);
+    expect((await s.governor.listDecisions("t1", 100)).length).toBeGreaterThan(1); // created, then ticks
+    await takeOver(s.store, s.clock);
+    await s.advance(LEASE_RENEW_MS + 1000); // its next renewal finds out
+    expect(lost.map((h) => h?.owner)).toEqual(["t"]);
+    const known = (await s.governor.listDecisions("t1", 100)).length;
+    const dispatched = sent.length;
+    await s.advance(10 * 60_000); // ten ticks' time
+    expect((await s.governor.listDecisions("t1", 100)).length).toBe(known);
+    expect(sent.length).toBe(dispatched);
+    expect(await s.governor.notReady()).toBe("the governing lease was lost");
+    await s.close();
+  });
+
+  test("a crash its driver reports afterwards is not evaluated: nothing is written", async () => {
+    const lost: (LeaseHolder | null)[] = [];
+    const s = await makeServices({ lease: { identity: me("a"), onLost: (h) => lost.push(h) } });
+    await s.governor.putObject("m1", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
+    await s.advance(0);
+    expect((await s.governor.getObject("m1"))!.state).toBe("active");
+    await takeOver(s.store, s.clock);
+    await s.advance(LEASE_RENEW_MS + 1000);
+    expect(lost.map((h) => h?.owner)).toEqual(["t"]);
+    const known = (await s.governor.listDecisions("m1", 100)).length;
+    s.driver.crash("m1");
+    await s.advance(0);
+    expect((await s.governor.listDecisions("m1", 100)).length).toBe(known);
+    expect((await s.store.getObject("m1"))!.state).toBe("active");
+    expect(await s.governor.reconcile()).toBe(0);
+    await s.close();
+  });
+
+  test("lost while recovery runs: the scheduler is not started afterwards", async () => {
+    const rules = tickerRules();
+    dirs.push(rules);
+    const clock = new VirtualClock(START);
+    const policies = new PolicyRegistry(() => clock.now());
+    expect(policies.loadDirectory(rules)).toEqual([]);
+    const store = new MemoryStore();
+    // An earlier server created the object and its schedule.
+    const first = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock });
+    await first.start();
+    await first.putObject("t1", { policy: "ticker" });
+    await first.close();
+    // This server's recovery is slow: its read of the pending actions waits until released.
+    let reading!: () => void;
+    const isReading = new Promise<void>((r) => (reading = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const slow = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === "pendingActions")
+          return async () => {
+            reading();
+            await released;
+            return target.pendingActions();
+          };
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const lost: (LeaseHolder | null)[] = [];
+    const g = new Governor({
+      store: slow,
+      policies,
+      drivers: [new SimulatedDriver({ clock })],
+      clock,
+      lease: { identity: me("a"), onLost: (h) => lost.push(h) },
+    });
+    const starting = g.start();
+    await isReading;
+    await takeOver(store, clock);
+    await clock.advance(LEASE_RENEW_MS + 1000);
+    expect(lost.map((h) => h?.owner)).toEqual(["t"]);
+    release();
+    await starting;
+    expect(await g.notReady()).toBe("the governing lease was lost");
+    const known = (await store.listDecisions("t1", 1000)).length;
+    await clock.advance(10 * 60_000, () => g.idle()); // ten ticks' time
+    expect((await store.listDecisions("t1", 1000)).length).toBe(known);
+    await g.close();
   });
 });
