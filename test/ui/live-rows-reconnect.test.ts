@@ -139,3 +139,22 @@ test("object page: an object deleted while the event stream was down is said to 
   await page.getByText("There is no object with this id: it was deleted.").waitFor({ timeout: 3000 });
   expect(await page.locator("#summary").textContent()).toBe("");
 });
+
+test("object page: an object deleted and created again while the stream was down shows only the new one's decisions", async () => {
+  const s = await startServer();
+  server = s;
+  await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
+  const page = await open("/ui/objects/w-1");
+  await page.locator("#live[data-status=live]").waitFor();
+  await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(2);
+  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
+  s.drop();
+  await page.locator("#live[data-status=retrying]").waitFor();
+  expect((await s.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
+  expect((await s.call("PUT", "/v1/objects/w-1", { policy: "on-demand", substrate: SIMULATED })).status).toBe(201);
+  expect((await s.call("GET", "/v1/objects/w-1/decisions")).body.items).toHaveLength(1);
+  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  await page.locator("#summary", { hasText: "on-demand" }).waitFor({ timeout: 5000 });
+  await expect.poll(() => page.locator("#decision-rows tr").count(), { timeout: 3000 }).toBe(1);
+});

@@ -179,3 +179,33 @@ test("a read of the object that left before its deletion and answers after it do
   expect(await page.locator("#object-status").textContent()).toContain("There is no object with this id");
   expect(await page.locator("#summary").textContent()).toBe("");
 });
+
+test("an older page of decisions that left before the deletion and answers after it is not listed", async () => {
+  server = await startServer();
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  for (let i = 0; i < 205; i++) await server.services.governor.postFacts("w-1", { queue: { depth: 0 }, n: i });
+  const page = await open("/ui/objects/w-1");
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.locator("#older").waitFor({ state: "visible" });
+  await page.waitForTimeout(700); // the read after going live has passed
+  let fetched!: () => void;
+  const wasFetched = new Promise<void>((r) => (fetched = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  await page.route(
+    (url) => url.pathname === "/v1/objects/w-1/decisions" && url.searchParams.has("before"),
+    async (route: Route) => {
+      const response = await route.fetch();
+      fetched();
+      await released;
+      await route.fulfill({ response });
+    },
+  );
+  await page.locator("#older").click();
+  await wasFetched;
+  expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
+  await page.getByText("There is no object with this id: it was deleted").waitFor({ timeout: 5000 });
+  release();
+  await page.waitForTimeout(1000);
+  expect(await page.locator("#decision-rows").textContent()).toBe("No decisions recorded.");
+});

@@ -259,9 +259,30 @@ async function placeConfirmations() {
   renderTimeline();
 }
 
+/** Newest first, by time and then id (ids sort in the order decisions were taken). */
+const newestFirst = (a, b) => b.at - a.at || (a.id < b.id ? 1 : -1);
+
+/**
+ * Reads the newest page of decisions, keeping those the stream brought meanwhile; nothing when the
+ * object was deleted while the read was on its way.
+ */
+async function loadDecisions() {
+  const deletions = model.deletions;
+  const page = await api(withQuery(`${path}/decisions`, { limit: PAGE }));
+  if (deletions !== model.deletions) return;
+  const read = page.items.map(asRecord);
+  const ids = new Set(read.map((d) => d.id));
+  model.decisions = [...model.decisions.filter((d) => !ids.has(d.id)), ...read].sort(newestFirst);
+  model.older = page.items.length === PAGE;
+  renderDecisions();
+  renderTimeline();
+}
+
 async function loadOlder() {
+  const deletions = model.deletions;
   const before = model.decisions[model.decisions.length - 1]?.id;
   const page = await api(withQuery(`${path}/decisions`, { limit: PAGE, before }));
+  if (deletions !== model.deletions) return;
   model.decisions.push(...page.items.map(asRecord));
   model.older = page.items.length === PAGE;
   renderDecisions();
@@ -301,13 +322,8 @@ function refreshSoon() {
   }, 200);
 }
 
-/**
- * The object was deleted (at `at`, from the stream; or found gone by a read, `at` null): the page
- * says so and lets go of what it showed. One created again under this id starts afresh: its first
- * decision comes as any other, and the object is read.
- */
-function onDeleted(at) {
-  if (at !== null) reached(Date.parse(at));
+/** Lets go of everything the page knows of the object (deleted; or another one under its id). */
+function forget() {
   model.deletions += 1;
   model.object = null;
   model.decisions = [];
@@ -316,6 +332,17 @@ function onDeleted(at) {
   model.explained.clear();
   model.confirmed.clear();
   model.asked.clear();
+  fill($("#explanation-body"), h("p", { class: "muted", text: "Choose a decision to see why it was taken." }));
+}
+
+/**
+ * The object was deleted (at `at`, from the stream; or found gone by a read, `at` null): the page
+ * says so and lets go of what it showed. One created again under this id starts afresh: its first
+ * decision comes as any other, and the object is read.
+ */
+function onDeleted(at) {
+  if (at !== null) reached(Date.parse(at));
+  forget();
   status.textContent =
     at === null
       ? "There is no object with this id: it was deleted."
@@ -342,9 +369,12 @@ function onEvent(event) {
   if (event.type === "deletion") onDeleted(data.at);
   else if (event.type === "decision") {
     if (model.decisions.some((d) => d.id === data.id)) return;
+    // Another object's creation under this id: the one shown was deleted while the stream was down
+    // (a deletion is not replayed), and the page starts afresh from this decision.
+    if (data.trigger.kind === "create" && model.decisions.length > 0) forget();
     reached(Date.parse(data.at));
     model.decisions.unshift(asRecord(data));
-    model.decisions.sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : -1));
+    model.decisions.sort(newestFirst);
     renderDecisions();
     renderTimeline();
     refreshSoon();
@@ -369,11 +399,7 @@ void signedIn(async () => {
     }
     throw e;
   }
-  const page = await api(withQuery(`${path}/decisions`, { limit: PAGE }));
-  model.decisions = page.items.map(asRecord);
-  model.older = page.items.length === PAGE;
-  renderDecisions();
-  renderTimeline();
+  await loadDecisions();
   await Promise.all([loadUsage(), placeConfirmations()]);
   // From the newest decision read: those taken since come first. What moved the object without a
   // decision (a confirmation) while the page was loading is read again once the stream is live.
