@@ -44,17 +44,22 @@ const secs = (dormant: number, waking: number, active: number, sleeping: number,
 });
 const total = (seconds: Record<string, number>) => Object.values(seconds).reduce((a, b) => a + b, 0);
 
+/** The object of {@link lifecycle}, created at START; a minute later. */
+async function created(t: TestServices, id = "w") {
+  await t.governor.putObject(id, {
+    policy: "queue-worker",
+    substrate: { driver: "simulated", config: { startMs: 10_000, suspendMs: 4_000 } },
+  });
+  await t.advance(MINUTE);
+}
+
 /**
  * A queue-worker bound to the simulated driver with a 10 s start and a 4 s suspend: created at
  * START (dormant), work at +60 s (waking), started at +70 s (active), idle at +130 s but held by
  * dwell.minActive (2 min from the wake) until +180 s (sleeping), suspended at +184 s (dormant).
  */
 async function lifecycle(t: TestServices, id = "w") {
-  await t.governor.putObject(id, {
-    policy: "queue-worker",
-    substrate: { driver: "simulated", config: { startMs: 10_000, suspendMs: 4_000 } },
-  });
-  await t.advance(MINUTE);
+  await created(t, id);
   await t.governor.postFacts(id, { queue: { depth: 3 } });
   await t.advance(70 * SECOND);
   await t.governor.postFacts(id, { queue: { depth: 0 } });
@@ -104,11 +109,7 @@ describe.each([
   test("a fact while the start is on its way: its no-change decision does not hide the start's confirmation", async () => {
     const { get } = await start(newStore());
     const t = s!;
-    await t.governor.putObject("w", {
-      policy: "queue-worker",
-      substrate: { driver: "simulated", config: { startMs: 10_000, suspendMs: 4_000 } },
-    });
-    await t.advance(MINUTE);
+    await created(t);
     await t.governor.postFacts("w", { queue: { depth: 3 } }); // +60 s: waking
     await t.advance(5 * SECOND);
     await t.governor.postFacts("w", { queue: { depth: 4 } }); // +65 s: waking -> waking
@@ -123,11 +124,7 @@ describe.each([
   test("a fact while the suspend is on its way: the suspend's confirmation still ends the sleeping", async () => {
     const { get } = await start(newStore());
     const t = s!;
-    await t.governor.putObject("w", {
-      policy: "queue-worker",
-      substrate: { driver: "simulated", config: { startMs: 10_000, suspendMs: 4_000 } },
-    });
-    await t.advance(MINUTE);
+    await created(t);
     await t.governor.postFacts("w", { queue: { depth: 3 } }); // +60 s wake, active at +70 s
     await t.advance(70 * SECOND);
     await t.governor.postFacts("w", { queue: { depth: 0 } }); // +130 s; sleeping at +180 s

@@ -37,6 +37,14 @@ const cells = async (page: Page, id: string) =>
   (await rowOf(page, id).locator("th, td").allInnerTexts()).map((t) => t.trim());
 const ids = (page: Page) => page.locator("#objects tbody tr th").allTextContents();
 
+/** Once the page follows the stream (and has read itself again), the stream drops; it retries. */
+async function dropStream(page: Page, s: UiServer): Promise<void> {
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
+  s.drop();
+  await page.locator("#live[data-status=retrying]").waitFor();
+}
+
 test("objects page: an object moved to another policy shows its new policy in its row", async () => {
   server = await startServer();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker" });
@@ -96,10 +104,7 @@ test("objects page: a decision taken while the event stream was down shows up af
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui");
   await rowOf(page, "w-1").waitFor();
-  await page.locator("#live[data-status=live]").waitFor();
-  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
-  s.drop();
-  await page.locator("#live[data-status=retrying]").waitFor();
+  await dropStream(page, s);
   expect(
     (await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } })).body.decision.outcome,
   ).toBe("wake");
@@ -114,11 +119,8 @@ test("object page: a start confirmed while the event stream was down shows after
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
   const page = await open("/ui/objects/w-1");
-  await page.locator("#live[data-status=live]").waitFor();
-  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
   await page.locator("#state-badge .badge", { hasText: "waking" }).waitFor();
-  s.drop();
-  await page.locator("#live[data-status=retrying]").waitFor();
+  await dropStream(page, s);
   await s.services.advance(30_000); // confirmed: active
   expect((await s.call("GET", "/v1/objects/w-1")).body.state).toBe("active");
   await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
@@ -130,10 +132,7 @@ test("object page: an object deleted while the event stream was down is said to 
   server = s;
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui/objects/w-1");
-  await page.locator("#live[data-status=live]").waitFor();
-  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
-  s.drop();
-  await page.locator("#live[data-status=retrying]").waitFor();
+  await dropStream(page, s);
   expect((await s.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
   await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
   await page.getByText("There is no object with this id: it was deleted.").waitFor({ timeout: 3000 });
@@ -146,11 +145,8 @@ test("object page: an object deleted and created again while the stream was down
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
   const page = await open("/ui/objects/w-1");
-  await page.locator("#live[data-status=live]").waitFor();
   await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(2);
-  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
-  s.drop();
-  await page.locator("#live[data-status=retrying]").waitFor();
+  await dropStream(page, s);
   expect((await s.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
   expect((await s.call("PUT", "/v1/objects/w-1", { policy: "on-demand", substrate: SIMULATED })).status).toBe(201);
   expect((await s.call("GET", "/v1/objects/w-1/decisions")).body.items).toHaveLength(1);

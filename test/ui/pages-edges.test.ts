@@ -111,6 +111,24 @@ test("a decision's mark keeps the keyboard focus when a live decision redraws th
 
 const ids = (page: Page) => page.locator("#objects tbody tr th").allTextContents();
 
+/**
+ * Holds the page's next request matching `match`: the server answers it at once (`wasFetched`),
+ * the page gets the answer only on `release()`.
+ */
+async function holdNext(page: Page, match: (url: URL) => boolean) {
+  let fetched!: () => void;
+  const wasFetched = new Promise<void>((r) => (fetched = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  await page.route(match, async (route: Route) => {
+    const response = await route.fetch();
+    fetched();
+    await released;
+    await route.fulfill({ response });
+  });
+  return { wasFetched, release };
+}
+
 test("an object deleted while its page is open is said to be gone there", async () => {
   server = await startServer();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
@@ -157,19 +175,7 @@ test("a read of the object that left before its deletion and answers after it do
   await page.locator("#decision-rows tr").first().waitFor();
   await page.waitForTimeout(700); // the read after going live has passed
   // The next read of the object is answered by the server at once, and handed to the page later.
-  let fetched!: () => void;
-  const wasFetched = new Promise<void>((r) => (fetched = r));
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  await page.route(
-    (url) => url.pathname === "/v1/objects/w-1",
-    async (route: Route) => {
-      const response = await route.fetch();
-      fetched();
-      await released;
-      await route.fulfill({ response });
-    },
-  );
+  const { wasFetched, release } = await holdNext(page, (url) => url.pathname === "/v1/objects/w-1");
   await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 1 } } }); // the page reads it again
   await wasFetched;
   expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
@@ -188,18 +194,9 @@ test("an older page of decisions that left before the deletion and answers after
   await page.locator("#live[data-status=live]").waitFor();
   await page.locator("#older").waitFor({ state: "visible" });
   await page.waitForTimeout(700); // the read after going live has passed
-  let fetched!: () => void;
-  const wasFetched = new Promise<void>((r) => (fetched = r));
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  await page.route(
+  const { wasFetched, release } = await holdNext(
+    page,
     (url) => url.pathname === "/v1/objects/w-1/decisions" && url.searchParams.has("before"),
-    async (route: Route) => {
-      const response = await route.fetch();
-      fetched();
-      await released;
-      await route.fulfill({ response });
-    },
   );
   await page.locator("#older").click();
   await wasFetched;
