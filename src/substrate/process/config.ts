@@ -5,14 +5,17 @@ import { z } from "zod";
 /** How long stop waits for SIGTERM to work when the config does not say. */
 export const DEFAULT_GRACE_MS = 5000;
 
+/** A string the system can pass to a process: no NUL (spawn would refuse it, quoting it). */
+const passable = () => z.string().refine((s) => !s.includes("\0"), "must not contain a NUL character");
+
 export const processConfigSchema = z.strictObject({
-  command: z.string().min(1).describe("Executable: a path, or a name looked up on PATH"),
-  args: z.array(z.string()).optional().describe("Arguments"),
+  command: passable().min(1).describe("Executable: a path, or a name looked up on PATH"),
+  args: z.array(passable()).optional().describe("Arguments"),
   env: z
-    .record(z.string(), z.string())
+    .record(passable(), passable())
     .optional()
     .describe("Environment, added to PATH, HOME, USER, LANG, LC_ALL, TZ and TMPDIR from the server's"),
-  cwd: z.string().min(1).optional().describe("Working directory (default: the server's)"),
+  cwd: passable().min(1).optional().describe("Working directory (default: the server's)"),
   graceMs: z
     .number()
     .int()

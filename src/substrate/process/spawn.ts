@@ -110,7 +110,12 @@ function isExecutableFile(file: string): boolean {
 /** ENOENT (no such command or cwd), EACCES and the like are final; resource limits pass. */
 export function spawnFailure(command: string, e: unknown): DriverError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  const message = e instanceof Error ? e.message : String(e);
+  // Node's own refusal of an argument quotes the value, which may be an `env` secret: named only.
+  const message = code?.startsWith("ERR_INVALID_ARG")
+    ? `a value of the config cannot be passed to a process (${code})`
+    : e instanceof Error
+      ? e.message
+      : String(e);
   const hint = code === "ENOENT" ? " (no such command, or no such working directory)" : "";
   return new DriverError(`cannot start ${command}: ${message}${hint}`, code !== undefined && PASSING.has(code));
 }

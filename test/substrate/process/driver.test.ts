@@ -12,6 +12,7 @@ import type { JsonObject, Observation } from "../../../src/core/types.ts";
 import { DriverError, type DriverTarget } from "../../../src/substrate/driver.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { isGone, readStat } from "../../../src/substrate/process/proc.ts";
+import { spawnFailure } from "../../../src/substrate/process/spawn.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { runDriverContract } from "../contract.ts";
 
@@ -289,6 +290,32 @@ describe("process driver", () => {
     const failure = d.start({ objectId: "bad", config: { command: "" } });
     await expect(failure).rejects.toMatchObject({ name: "DriverError", retryable: false });
     await expect(failure).rejects.toThrow("$.command");
+  });
+
+  test("a NUL character, which no process can be passed, is refused in the config, never quoted", async () => {
+    const d = newDriver();
+    const secret = "sk-live-0123456789\u0000";
+    const configs: [JsonObject, string][] = [
+      [{ command: process.execPath, env: { API_KEY: secret } }, "$.env.API_KEY"],
+      [{ command: process.execPath, args: ["a\u0000b"] }, "$.args[0]"],
+      [{ command: "node\u0000" }, "$.command"],
+    ];
+    for (const [config, path] of configs) {
+      const failure = d.start({ objectId: "nul", config });
+      await expect(failure).rejects.toMatchObject({ name: "DriverError", retryable: false });
+      await expect(failure).rejects.toThrow(path);
+      await expect(failure).rejects.not.toThrow("sk-live");
+    }
+    // And should Node refuse a value itself, its message (which quotes the value) is not passed on.
+    const refused = Object.assign(
+      new TypeError(`The property 'options.env['API_KEY']' must be... Received '${secret}'`),
+      {
+        code: "ERR_INVALID_ARG_VALUE",
+      },
+    );
+    expect(spawnFailure("node", refused).message).toBe(
+      "cannot start node: a value of the config cannot be passed to a process (ERR_INVALID_ARG_VALUE)",
+    );
   });
 
   test("the child sees its config's env, not the server's", async () => {
