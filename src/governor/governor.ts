@@ -9,7 +9,7 @@ import { checkObjectId } from "../core/object.ts";
 import { invalid, notFound } from "../core/errors.ts";
 import { DEFAULT_LIMITS, type MemoryLimits } from "../core/memory-limits.ts";
 import type { LeaseHolder, Store } from "../core/store.ts";
-import type { Decision, ObjectRecord, Observation } from "../core/types.ts";
+import type { Decision, ObjectRecord } from "../core/types.ts";
 import type { Driver, Release } from "../substrate/driver.ts";
 import { Scheduler } from "../timers/scheduler.ts";
 import { ArrivalPipeline } from "./arrival.ts";
@@ -112,6 +112,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       lease!.onLost(holder);
     };
     const leaseError = (e: Error) => this.events.emit("governor:error", e, "renewing the lease");
+    const governing = () => !this.leaseLost;
     this.lease = lease ? new Lease(store, clock, lease.identity, lost, leaseError) : null;
     const limits = options.limits ?? DEFAULT_LIMITS;
     const drivers = new Map(options.drivers.map((d) => [d.name, d]));
@@ -181,14 +182,15 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       newId,
       onError,
       dispatcher: this.dispatcher,
+      governing,
     });
-    const observed = (id: string, obs: Observation) =>
-      this.leaseLost
-        ? undefined
-        : void this.substrate.observed(id, obs).catch((e) => onError(e, `observation of ${id}`));
-    for (const d of drivers.values()) d.onObservation(observed);
+    for (const d of drivers.values())
+      d.onObservation(
+        (id, obs) => void this.substrate.observed(id, obs).catch((e) => onError(e, `observation of ${id}`)),
+      );
     const loaded = () => policies.list().items.map((p) => p.name);
-    this.timers = new TimerFiring({ table, store, loaded, arrival, policy: compiled, clock, events, onError });
+    const timerDeps = { table, store, loaded, arrival, policy: compiled, clock, events, onError, governing };
+    this.timers = new TimerFiring(timerDeps);
     const policy = (name: string, path: string) => this.policy(name, path);
     this.objects = new Objects({
       table,
@@ -375,7 +377,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
 
   /** Brings every object's (or one policy's objects') cron timers in step with its schedules. */
   armSchedules(policyName?: string): Promise<number> {
-    return this.leaseLost ? Promise.resolve(0) : this.timers.armSchedules(policyName);
+    return this.timers.armSchedules(policyName);
   }
 
   /** Observes every settled object and follows divergences; returns how many diverged. */

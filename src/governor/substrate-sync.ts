@@ -29,6 +29,8 @@ export interface SubstrateSyncDeps {
   onError: (error: Error, context: string) => void;
   /** The outbox's queues: what waits behind an action, and where a recorded decision's go. */
   dispatcher: Pick<Dispatcher, "queuedActions" | "enqueue" | "supersede">;
+  /** False once the governing lease is lost: nothing a driver reports is evaluated then. */
+  governing: () => boolean;
 }
 
 /** Objects read from the store at a time by adoption and reconciliation. */
@@ -239,6 +241,7 @@ export class SubstrateSync {
   observed(objectId: string, observation: Observation): Promise<void> {
     const { table, events } = this.d;
     return table.run(objectId, async () => {
+      if (!this.d.governing()) return;
       const object = await table.take(objectId);
       if (!object) return;
       events.emit("substrate:observed", objectId, observation);

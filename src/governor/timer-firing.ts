@@ -23,6 +23,8 @@ export interface TimerFiringDeps {
   clock: Clock;
   events: GovernorEvents;
   onError: (error: Error, context: string) => void;
+  /** False once the governing lease is lost: no schedule is armed then. */
+  governing: () => boolean;
 }
 
 export class TimerFiring {
@@ -179,6 +181,7 @@ export class TimerFiring {
         )
           continue;
         await table.run(row.id, async () => {
+          if (!this.d.governing()) return;
           const object = await table.take(row.id);
           if (!object || object.policy !== policy.name) return;
           const { at, next } = fresh();
@@ -191,6 +194,8 @@ export class TimerFiring {
       if (page.length < ARM_PAGE) break;
       after = page[page.length - 1]!.id;
     }
+    // Lost the lease meanwhile: the arming is not done, and not recorded as done.
+    if (!this.d.governing()) return changed;
     // Another version loaded meanwhile: what this one armed is not what serves, and the record
     // may still hold the schedules the new version has (an edit undone during its arming). It is
     // cleared, so that the arming queued behind this one walks every object again.

@@ -9,10 +9,12 @@ import type { LeaseHolder, Store } from "../../src/core/store.ts";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
+import type { Driver } from "../../src/substrate/driver.ts";
+import type { Observation } from "../../src/core/types.ts";
 import { Lease, LeaseHeldError, LEASE_RENEW_MS, LEASE_TTL_MS, type LeaseIdentity } from "../../src/governor/lease.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
-import { makeServices, START } from "../helpers/services.ts";
+import { makeServices, RULES_DIR, START } from "../helpers/services.ts";
 
 const me = (owner: string, over: Partial<LeaseIdentity> = {}): LeaseIdentity => ({
   owner,
@@ -180,15 +182,14 @@ describe("the governing lease", () => {
   });
 });
 
-/** A rules directory with a policy whose rule fires at every minute's tick. */
-function tickerRules(): string {
-  const rules = mkdtempSync(join(tmpdir(), "vigil-lease-"));
+/** A rules directory with a policy whose rule fires at each tick of `cron` (every minute). */
+function tickerRules(cron = "* * * * *", rules = mkdtempSync(join(tmpdir(), "vigil-lease-"))): string {
   writeFileSync(
     join(rules, "ticker.json"),
     JSON.stringify({
       name: "ticker",
-      version: "1",
-      schedules: [{ name: "tick", cron: "* * * * *", timezone: "UTC" }],
+      version: cron,
+      schedules: [{ name: "tick", cron, timezone: "UTC" }],
       rules: [
         {
           name: "tick-wakes",
@@ -212,6 +213,61 @@ async function takeOver(store: Store, clock: VirtualClock): Promise<void> {
     expiresAt: clock.now() + 10 * LEASE_TTL_MS,
   };
   await store.claimLease(thief, clock.now(), "a");
+}
+
+/** `store`, with its read of the pending actions held until `release()` (a slow recovery). */
+function slowStore(store: MemoryStore) {
+  let reading!: () => void;
+  const isReading = new Promise<void>((r) => (reading = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const slow = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === "pendingActions")
+        return async () => {
+          reading();
+          await released;
+          return target.pendingActions();
+        };
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { slow, isReading, release };
+}
+
+/**
+ * A governor on `store` whose lease another server takes while its recovery reads the pending
+ * actions; resolves once its start is done.
+ */
+async function lostDuringRecovery(store: MemoryStore, clock: VirtualClock, policies: PolicyRegistry, driver: Driver) {
+  const { slow, isReading, release } = slowStore(store);
+  const lost: (LeaseHolder | null)[] = [];
+  const g = new Governor({
+    store: slow,
+    policies,
+    drivers: [driver],
+    clock,
+    lease: { identity: me("a"), onLost: (h) => lost.push(h) },
+  });
+  const starting = g.start();
+  await isReading;
+  await takeOver(store, clock);
+  await clock.advance(LEASE_RENEW_MS + 1000);
+  expect(lost.map((h) => h?.owner)).toEqual(["t"]);
+  release();
+  await starting;
+  return g;
+}
+
+/** A simulated driver whose compute did not outlive the restart: adoption finds it stopped. */
+class FindsStopped extends SimulatedDriver {
+  constructor(private readonly at: VirtualClock) {
+    super({ clock: at });
+  }
+  adopt(): Promise<Observation> {
+    return Promise.resolve({ status: "stopped", at: this.at.now() });
+  }
 }
 
 describe("a governor that loses its lease", () => {
@@ -272,42 +328,52 @@ describe("a governor that loses its lease", () => {
     await first.start();
     await first.putObject("t1", { policy: "ticker" });
     await first.close();
-    // This server's recovery is slow: its read of the pending actions waits until released.
-    let reading!: () => void;
-    const isReading = new Promise<void>((r) => (reading = r));
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const slow = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === "pendingActions")
-          return async () => {
-            reading();
-            await released;
-            return target.pendingActions();
-          };
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    const lost: (LeaseHolder | null)[] = [];
-    const g = new Governor({
-      store: slow,
-      policies,
-      drivers: [new SimulatedDriver({ clock })],
-      clock,
-      lease: { identity: me("a"), onLost: (h) => lost.push(h) },
-    });
-    const starting = g.start();
-    await isReading;
-    await takeOver(store, clock);
-    await clock.advance(LEASE_RENEW_MS + 1000);
-    expect(lost.map((h) => h?.owner)).toEqual(["t"]);
-    release();
-    await starting;
+    const g = await lostDuringRecovery(store, clock, policies, new SimulatedDriver({ clock }));
     expect(await g.notReady()).toBe("the governing lease was lost");
     const known = (await store.listDecisions("t1", 1000)).length;
     await clock.advance(10 * 60_000, () => g.idle()); // ten ticks' time
     expect((await store.listDecisions("t1", 1000)).length).toBe(known);
+    await g.close();
+  });
+
+  test("lost while recovery runs: the adoptions recovery goes on to make are not evaluated", async () => {
+    const clock = new VirtualClock(START);
+    const policies = new PolicyRegistry(() => clock.now());
+    expect(policies.loadDirectory(RULES_DIR)).toEqual([]);
+    const store = new MemoryStore();
+    const first = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock });
+    await first.start();
+    await first.putObject("m1", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
+    await clock.advance(0, () => first.idle());
+    await first.close();
+    const known = (await store.listDecisions("m1", 1000)).length;
+    const g = await lostDuringRecovery(store, clock, policies, new FindsStopped(clock));
+    await clock.advance(0, () => g.idle());
+    expect((await store.listDecisions("m1", 1000)).length).toBe(known);
+    expect((await store.getObject("m1"))!.state).toBe("active");
+    await g.close();
+  });
+
+  test("lost while recovery runs: recovery does not go on to arm an edited schedule", async () => {
+    const rules = tickerRules("0 3 * * *");
+    dirs.push(rules);
+    const clock = new VirtualClock(START);
+    const policies = new PolicyRegistry(() => clock.now());
+    expect(policies.loadDirectory(rules)).toEqual([]);
+    const store = new MemoryStore();
+    const first = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock });
+    await first.start();
+    await first.putObject("t1", { policy: "ticker" });
+    await first.close();
+    const armed = await store.armedSchedules("ticker");
+    const timers = (await store.getObject("t1"))!.timers;
+    // The next server starts with the schedule edited.
+    tickerRules("30 5 * * *", rules);
+    const edited = new PolicyRegistry(() => clock.now());
+    expect(edited.loadDirectory(rules)).toEqual([]);
+    const g = await lostDuringRecovery(store, clock, edited, new SimulatedDriver({ clock }));
+    expect(await store.armedSchedules("ticker")).toBe(armed);
+    expect((await store.getObject("t1"))!.timers).toEqual(timers);
     await g.close();
   });
 });
