@@ -101,6 +101,12 @@ export function loadCandidate(doc: unknown, now: number): LoadResult {
 }
 
 /** A digest of a file's bytes ("" when it cannot be read): tells a file changed since it was read. */
+/**
+ * A name in a rules directory that holds a policy: `*.json`, but not a hidden one (an editor's
+ * lock file, `.#name.json`, or a Kubernetes ConfigMap volume's `..data` entries).
+ */
+export const isPolicyFileName = (name: string): boolean => name.endsWith(".json") && !name.startsWith(".");
+
 export function fileDigest(file: string): string {
   try {
     return digest(readFileSync(file));
@@ -122,9 +128,7 @@ export class PolicyRegistry implements PoliciesApi {
 
   /** Loads every `*.json` in a directory. Returns the errors (also kept for `list()`). */
   loadDirectory(dir: string, loaded?: (file: string, result: LoadResult) => void): PolicyError[] {
-    const files = readdirSync(dir)
-      .filter((f) => f.endsWith(".json"))
-      .sort();
+    const files = readdirSync(dir).filter(isPolicyFileName).sort();
     for (const f of files) {
       const file = join(dir, f);
       const result = this.loadFile(file);

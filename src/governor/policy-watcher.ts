@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Clock, TimerHandle } from "../core/clock.ts";
-import { fileDigest, type LoadResult, type PolicyRegistry } from "./policy-registry.ts";
+import { fileDigest, isPolicyFileName, type LoadResult, type PolicyRegistry } from "./policy-registry.ts";
 import type { PolicyInfo } from "./services.ts";
 
 export interface WatcherEvents {
@@ -18,9 +18,18 @@ export interface WatcherEvents {
 /** Editors write a file in several steps; wait this long after the last event. */
 const SETTLE_MS = 150;
 
+/**
+ * How often the directory is read again for what its events do not tell: a symlinked file whose
+ * target is edited, a rules directory that is itself a symlink switched to another release.
+ */
+export const POLL_MS = 2000;
+
 export class PolicyWatcher {
   private watcher: FSWatcher | null = null;
   private readonly pending = new Map<string, TimerHandle>();
+  private polling: TimerHandle | null = null;
+  /** The last read of the directory failed (reported once, not at every poll). */
+  private failing = false;
 
   constructor(
     private readonly dir: string,
@@ -33,25 +42,45 @@ export class PolicyWatcher {
 
   /**
    * Watches the directory, then reloads what changed since the registry read it (a file saved
-   * while the server was starting, between its first load and this watch, is not missed).
+   * while the server was starting, between its first load and this watch, is not missed); and
+   * reads the directory again every POLL_MS for what no event tells.
    */
   start(): void {
     this.watcher = watch(this.dir, (_event, name) => {
-      if (name && name.endsWith(".json")) this.settle(join(this.dir, basename(name)));
+      const file = name ? basename(name) : null;
+      if (file !== null && isPolicyFileName(file)) this.settle(join(this.dir, file));
+      // Another entry changed (a ConfigMap volume's `..data` symlink swapped to a new version),
+      // or one the event does not name: every file is compared with what was read.
+      else this.check();
     });
     // An FSWatcher's "error" with no listener is thrown, and would end the process.
     this.watcher.on("error", (error) => this.events.failed?.(error));
+    this.check();
+    this.poll();
+  }
+
+  private poll(): void {
+    this.polling = this.clock.setTimeout(() => {
+      this.check();
+      this.poll();
+    }, POLL_MS);
+  }
+
+  /** Reloads each policy file whose bytes are not those the registry read, or that is gone. */
+  private check(): void {
     try {
       const here = readdirSync(this.dir)
-        .filter((f) => f.endsWith(".json"))
+        .filter(isPolicyFileName)
         .map((f) => join(this.dir, f));
       const read = this.registry.readFiles();
-      for (const file of here) if (fileDigest(file) !== read.get(file)) this.settle(file);
+      for (const file of here) if (!this.pending.has(file) && fileDigest(file) !== read.get(file)) this.settle(file);
       // (The directory as given may end in a slash: paths are compared resolved.)
       const dir = resolve(this.dir);
       for (const file of read.keys()) if (dirname(resolve(file)) === dir && !here.includes(file)) this.settle(file);
+      this.failing = false;
     } catch (e) {
-      this.events.failed?.(e as Error);
+      if (!this.failing) this.events.failed?.(e as Error);
+      this.failing = true;
     }
   }
 
@@ -98,6 +127,8 @@ export class PolicyWatcher {
 
   close(): void {
     this.watcher?.close();
+    if (this.polling) this.clock.clearTimeout(this.polling);
+    this.polling = null;
     for (const h of this.pending.values()) this.clock.clearTimeout(h);
     this.pending.clear();
   }
