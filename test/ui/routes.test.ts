@@ -49,6 +49,10 @@ describe("the static files", () => {
     expect(await js.text()).toBe(readFileSync(`${ASSETS}object.js`, "utf8"));
     const etag = js.headers.get("etag")!;
     expect((await get("/ui/assets/object.js", { "if-none-match": etag })).status).toBe(304);
+    // As RFC 9110 compares: weakly (a compressing proxy's W/), in a list, or `*`; another tag is a 200.
+    for (const match of [`W/${etag}`, `"x", ${etag}`, `${etag}, "y"`, "*"])
+      expect((await get("/ui/assets/object.js", { "if-none-match": match })).status, match).toBe(304);
+    expect((await get("/ui/assets/object.js", { "if-none-match": '"x", W/"y"' })).status).toBe(200);
     expect((await get("/ui/assets/dashboard.css")).headers.get("content-type")).toBe("text/css; charset=utf-8");
     await expectProblem(await h.call("GET", "/ui/assets/nothing.js"), 404, "not-found");
     await expectProblem(await h.call("GET", "/ui/assets/..%2Fassets.ts"), 404, "not-found");

@@ -121,8 +121,19 @@ export function uiRoutes(app: Hono, { governor, auth }: RouteDeps): void {
         "cache-control": "no-cache",
         "x-content-type-options": "nosniff",
       };
-      if (c.req.header("if-none-match") === file.etag) return c.body(null, 304, headers);
+      if (notModified(c.req.header("if-none-match"), file.etag)) return c.body(null, 304, headers);
       return c.body(file.body, 200, headers);
     },
   );
+}
+
+/**
+ * Whether an If-None-Match header matches `etag` (RFC 9110 13.1.2): `*`, or a list of tags
+ * compared weakly (a `W/` prefix, which a compressing proxy adds, does not count).
+ */
+function notModified(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === "*") return true;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
+  return header.split(",").some((tag) => opaque(tag) === opaque(etag));
 }
