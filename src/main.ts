@@ -17,6 +17,7 @@ import {
 } from "./config.ts";
 import { DEFAULT_LIMITS } from "./core/memory-limits.ts";
 import { Governor } from "./governor/governor.ts";
+import { fenced } from "./governor/fence.ts";
 import { describeHolder, processAlive } from "./governor/lease.ts";
 import { PolicyRegistry, type LoadResult } from "./governor/policy-registry.ts";
 import { PolicyWatcher, reloadLines, warningLines } from "./governor/policy-watcher.ts";
@@ -222,7 +223,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     started.push(() => governor.close());
     const window = (v: string) => (v === "forever" ? null : durationMs(v));
     const retention = new Retention(
-      store,
+      // A run under way when the lease is lost writes no more (governor/fence.ts).
+      fenced(store, governor.governs),
       clock,
       {
         journalMs: window(config.VIGIL_JOURNAL_RETENTION),

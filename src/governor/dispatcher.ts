@@ -210,7 +210,8 @@ export class Dispatcher {
       }
       // Claim in the mailbox: an evaluation in progress may still supersede it.
       const claimed = await this.hooks.exclusive(objectId, async () => {
-        if (lane.queue[0] !== head) return null;
+        // Closed while the claim waited in the mailbox (the lease lost): nothing more is sent.
+        if (this.closed || lane.queue[0] !== head) return null;
         lane.queue.shift();
         return head;
       });

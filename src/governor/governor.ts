@@ -39,6 +39,7 @@ import type {
   UsageQuery,
 } from "./services.ts";
 import { Lease, type LeaseIdentity } from "./lease.ts";
+import { fenced } from "./fence.ts";
 import { Census, type CensusRow } from "./metrics.ts";
 import { decisionCursor, watchChanges } from "./live.ts";
 import { objectUsage, policyUsage, usageWindow } from "./usage.ts";
@@ -85,13 +86,17 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   private readonly drivers: readonly Driver[];
   private readonly dryRun: DryRunDeps;
   private started = false;
-  /** The governing lease was lost: this governor no longer evaluates anything of its own. */
   private leaseLost = false;
+  /** False once the governing lease is lost: nothing is evaluated or written then (retention too). */
+  readonly governs = (): boolean => !this.leaseLost;
   private readonly lease: Lease | null;
   private readonly census: Census;
 
   constructor(options: GovernorOptions) {
-    const { store, clock, policies } = options;
+    const { clock, policies } = options;
+    const governing = this.governs;
+    // Every part writes through the fence: nothing is written once the lease is lost (fence.ts).
+    const store = fenced(options.store, governing);
     this.clock = clock;
     this.store = store;
     this.policies = policies;
@@ -101,19 +106,15 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       return p ? { name: p.name, version: p.version, hash, document: p.document as PolicyDocument } : null;
     });
     this.drivers = options.drivers;
-    const lease = options.lease;
-    // Once the lease is lost, another server governs this database: no timer fires, no action is
-    // sent and no observation or reconciliation is evaluated from then on, at once (even during
-    // recovery), not when the shutdown that follows gets to them.
+    // Lost, at once (even during recovery): no timer fires, no action is sent, nothing is evaluated.
     const lost = (holder: LeaseHolder | null) => {
       this.leaseLost = true;
       this.scheduler.stop();
       this.dispatcher.close();
-      lease!.onLost(holder);
+      options.lease!.onLost(holder);
     };
     const leaseError = (e: Error) => this.events.emit("governor:error", e, "renewing the lease");
-    const governing = () => !this.leaseLost;
-    this.lease = lease ? new Lease(store, clock, lease.identity, lost, leaseError) : null;
+    this.lease = options.lease ? new Lease(store, clock, options.lease.identity, lost, leaseError) : null;
     const limits = options.limits ?? DEFAULT_LIMITS;
     const drivers = new Map(options.drivers.map((d) => [d.name, d]));
     const newId = idFactory(clock);
@@ -380,12 +381,12 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     return this.timers.armSchedules(policyName);
   }
 
-  /** Observes every settled object and follows divergences; returns how many diverged. */
   /** Runs `task` in the object's mailbox: after every task queued for it, before the next. */
   exclusive<T>(objectId: string, task: () => Promise<T>): Promise<T> {
     return this.table.run(objectId, task);
   }
 
+  /** Observes every settled object and follows divergences; returns how many diverged. */
   reconcile(): Promise<number> {
     return this.leaseLost ? Promise.resolve(0) : this.substrate.reconcile();
   }

@@ -13,8 +13,12 @@ import type { Driver } from "../../src/substrate/driver.ts";
 import type { Observation } from "../../src/core/types.ts";
 import { Lease, LeaseHeldError, LEASE_RENEW_MS, LEASE_TTL_MS, type LeaseIdentity } from "../../src/governor/lease.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
-import { VirtualClock } from "../../src/timers/clock.ts";
+import { flush, VirtualClock } from "../../src/timers/clock.ts";
+import { fenced } from "../../src/governor/fence.ts";
+import { Retention } from "../../src/governor/retention.ts";
 import { makeServices, RULES_DIR, START } from "../helpers/services.ts";
+
+const DAY = 24 * 60 * 60 * 1000;
 
 const me = (owner: string, over: Partial<LeaseIdentity> = {}): LeaseIdentity => ({
   owner,
@@ -375,5 +379,137 @@ describe("a governor that loses its lease", () => {
     expect(await store.armedSchedules("ticker")).toBe(armed);
     expect((await store.getObject("t1"))!.timers).toEqual(timers);
     await g.close();
+  });
+});
+
+describe("a governor that lost its lease writes nothing of what it still had under way", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** Services with a lease, and the function that has another server take it over. */
+  async function leased(opts: Parameters<typeof makeServices>[0] = {}) {
+    const lost: (LeaseHolder | null)[] = [];
+    const s = await makeServices({ ...opts, lease: { identity: me("a"), onLost: (h) => lost.push(h) } });
+    const loseLease = async () => {
+      await takeOver(s.store, s.clock);
+      await s.clock.advance(LEASE_RENEW_MS + 1000, flush);
+      expect(lost.map((h) => h?.owner)).toEqual(["t"]);
+    };
+    return { s, loseLease };
+  }
+
+  test.each([
+    ["fails for good", { startMs: 30_000, failRate: 1 }],
+    ["succeeds", { startMs: 30_000 }],
+  ])("a start sent before the loss that then %s: no decision, the stored object unmoved", async (_how, config) => {
+    const { s, loseLease } = await leased({ retry: { maxAttempts: 1, baseMs: 250, maxMs: 1000 } });
+    await s.governor.putObject("m1", {
+      policy: "continuous-monitor",
+      memory: { monitoring: { enabled: true } },
+      substrate: { driver: "simulated", config },
+    });
+    await s.advance(0);
+    expect((await s.store.getObject("m1"))!.state).toBe("waking");
+    await loseLease();
+    const decisions = (await s.store.listDecisions("m1", 100)).length;
+    const before = await s.store.getObject("m1");
+    await s.advance(30_000); // the start answers now
+    expect((await s.store.listDecisions("m1", 100)).length).toBe(decisions);
+    expect(await s.store.getObject("m1")).toEqual(before);
+    await s.close();
+  });
+
+  test("a timer firing waiting in its object's mailbox at the loss is not evaluated afterwards", async () => {
+    const rules = tickerRules();
+    dirs.push(rules);
+    const { s, loseLease } = await leased({ rulesDir: rules });
+    await s.governor.putObject("t1", { policy: "ticker" });
+    await s.advance(0);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const busy = s.governor.exclusive("t1", () => held);
+    const dueAt = (await s.store.getObject("t1"))!.timers.find((t) => t.name === "tick")!.dueAt;
+    await s.clock.advanceTo(dueAt, flush); // the tick fires, and waits behind the slow task
+    await loseLease();
+    const known = (await s.store.listDecisions("t1", 100)).length;
+    release();
+    await busy;
+    await s.governor.idle();
+    expect((await s.store.listDecisions("t1", 100)).length).toBe(known);
+    expect((await s.store.getObject("t1"))!.state).toBe("dormant");
+    await s.close();
+  });
+
+  test("an action whose claim waits in its object's mailbox at the loss is not sent", async () => {
+    const { s, loseLease } = await leased();
+    const sent: string[] = [];
+    s.governor.events.on("action:dispatched", (a) => sent.push(a.kind));
+    await s.governor.putObject("w1", { policy: "queue-worker" });
+    await s.advance(0);
+    let release1!: () => void;
+    const held1 = new Promise<void>((r) => (release1 = r));
+    let release2!: () => void;
+    const held2 = new Promise<void>((r) => (release2 = r));
+    const busy1 = s.governor.exclusive("w1", () => held1);
+    const fact = s.governor.postFacts("w1", { queue: { depth: 3 } }); // wakes: a start is queued
+    const busy2 = s.governor.exclusive("w1", () => held2); // the start's claim waits behind this
+    release1();
+    await busy1;
+    await fact;
+    await flush();
+    await loseLease();
+    release2();
+    await busy2;
+    await s.governor.idle();
+    expect(sent).toEqual([]);
+    await s.close();
+  });
+
+  test("a retention run under way at the loss deletes nothing more (its store is fenced, as main.ts does)", async () => {
+    const { s, loseLease } = await leased();
+    for (let i = 0; i < 5; i++) {
+      await s.governor.putObject(`r${i}`, { policy: "continuous-monitor" });
+      await s.governor.postFacts(`r${i}`, { x: 1 }); // a second decision: one to prune
+    }
+    await s.advance(0);
+    // The run's first read is slow: the lease is lost meanwhile.
+    let reading!: () => void;
+    const isReading = new Promise<void>((r) => (reading = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const slow = new Proxy(s.store, {
+      get(target, prop, receiver) {
+        if (prop === "compactableJournal")
+          return async (before: number) => {
+            reading();
+            await released;
+            return target.compactableJournal(before);
+          };
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const errors: Error[] = [];
+    const retention = new Retention(
+      fenced(slow, s.governor.governs),
+      s.clock,
+      { journalMs: 60_000, decisionsMs: null, decisionsPerObject: 1, idempotencyMs: DAY },
+      (e) => errors.push(e),
+      (id, task) => s.governor.exclusive(id, task),
+    );
+    const run = retention.runOnce().catch((e: Error) => errors.push(e));
+    await isReading;
+    await loseLease();
+    const known = await Promise.all(
+      [0, 1, 2, 3, 4].map(async (i) => (await s.store.listDecisions(`r${i}`, 100)).length),
+    );
+    release();
+    await run;
+    expect(
+      await Promise.all([0, 1, 2, 3, 4].map(async (i) => (await s.store.listDecisions(`r${i}`, 100)).length)),
+    ).toEqual(known);
+    await s.close();
   });
 });

@@ -1,0 +1,45 @@
+// Fencing: once the governing lease is lost, another server governs the database, and nothing
+// this one still has under way (an arrival inside, a timer firing in a mailbox, a driver's answer
+// to an action sent before, a retention run) may write to it. Every write of the store goes
+// through here and fails with a 503 then; reads go on (a request inside still gets its answer).
+
+import { unavailable } from "../core/errors.ts";
+import type { Store } from "../core/store.ts";
+
+/** The store's methods that write. */
+const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Store>([
+  "commit",
+  "deleteObject",
+  "compactJournal",
+  "updateAction",
+  "deleteDecisions",
+  "pruneObjectDecisions",
+  "pruneActions",
+  "pruneIdempotency",
+  "setArmedSchedules",
+]);
+
+/** `store`, whose writes fail once `governing()` is false. */
+export function fenced(store: Store, governing: () => boolean): Store {
+  // Each method wrapped once (the hot path reads `commit` for every group), and again if the
+  // store's own method is replaced (a test's stand-in).
+  const methods = new WeakMap<object, unknown>();
+  return new Proxy(store, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      let method = methods.get(value);
+      if (method === undefined) {
+        const bound = (value as (...args: unknown[]) => unknown).bind(target);
+        method = WRITES.has(prop)
+          ? (...args: unknown[]) =>
+              governing()
+                ? bound(...args)
+                : Promise.reject(unavailable("this server no longer governs this database: its lease was lost"))
+          : bound;
+        methods.set(value, method);
+      }
+      return method;
+    },
+  });
+}
