@@ -31,14 +31,14 @@ export function honoListener(app: Hono, report: (error: unknown) => void): Liste
     },
   });
   return (req, res) => {
+    // `OPTIONS *` (a question about the whole server, RFC 9112 3.2.4) is well-formed HTTP, which no
+    // URL can hold: answered as OPTIONS is on every route.
+    if (req.method === "OPTIONS" && req.url === "*")
+      return reply(req, res, 405, "method-not-allowed", "OPTIONS is not served", {
+        allow: "GET, HEAD, PUT, POST, DELETE",
+      });
     const problem = hostProblem(req.headers.host);
-    if (problem !== null) {
-      const body = JSON.stringify(problemBody("malformed-request", problem));
-      res.writeHead(400, { "content-type": PROBLEM_CONTENT_TYPE, "content-length": Buffer.byteLength(body) });
-      res.end(body);
-      discardBody(req, res);
-      return;
-    }
+    if (problem !== null) return reply(req, res, 400, "malformed-request", problem);
     // A reply sent before its request's body was all received (a 401, a 404, a 413): the rest
     // is let go within discardBody's bound, before hono's adapter, at the reply's finish, would
     // read on for up to 500 ms or 64 MiB (which a client without a token could ask for at will).
@@ -47,6 +47,25 @@ export function honoListener(app: Hono, report: (error: unknown) => void): Liste
     });
     void adapter(req, res);
   };
+}
+
+/** A problem answered here, before hono; the rest of the body is let go within its bound. */
+function reply(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  slug: ProblemSlug,
+  detail: string,
+  headers: Record<string, string> = {},
+): void {
+  const body = JSON.stringify(problemBody(slug, detail));
+  res.writeHead(status, {
+    ...headers,
+    "content-type": PROBLEM_CONTENT_TYPE,
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+  discardBody(req, res);
 }
 
 /** The last Host found good (clients keep sending the same one): checked once, for both doors. */

@@ -1,5 +1,5 @@
 // The HTTP edges (node-server.ts): bytes that are not HTTP on a busy connection, bodies cut
-// short, CONNECT and Expect, each over real sockets. Servers are built as fast-path.test.ts builds
+// short, CONNECT, OPTIONS * and Expect, each over real sockets. Servers are built as fast-path.test.ts builds
 // them: the fast path then hono ("lean"), or hono alone ("hono"), over one httpServer() each.
 
 import type { Server, ServerResponse } from "node:http";
@@ -175,6 +175,15 @@ describe("requests Node would answer (or drop) before either door sees them get 
     expect(reply).toMatch(/\r\nallow: GET, HEAD, PUT, POST, DELETE\r\n/);
     // Every reply has a request id (README, "Logs"): a new one here.
     expect(reply).toMatch(NEW_REQUEST_ID);
+  });
+
+  test("OPTIONS * (about the whole server, RFC 9112 3.2.4): a 405 problem naming the methods, not a malformed request", async () => {
+    for (const side of await both()) {
+      const reply = await rawBytes(side.port, "OPTIONS * HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n");
+      expect(reply, side.name).toMatch(/^HTTP\/1\.1 405 /);
+      expect(reply, side.name).toContain("application/problem+json");
+      expect(reply, side.name).toMatch(/\r\nallow: GET, HEAD, PUT, POST, DELETE\r\n/);
+    }
   });
 
   test("an Expect other than 100-continue: a 417 problem", async () => {
