@@ -38,6 +38,8 @@ export class ReplayGone extends VigilError {
 }
 /** Something Vigil depends on (a substrate, the database) cannot do it now; trying later may work. */
 export const unavailable = (message: string) => new VigilError("unavailable", message);
+/** A write refused because another server governs the database now (governor/fence.ts). */
+export const leaseLost = () => unavailable("this server no longer governs this database: its lease was lost");
 /** Too much is already waiting for this (an object's mailbox is full); trying a little later will work. */
 export const overloaded = (message: string) => new VigilError("overloaded", message);
 

@@ -190,6 +190,13 @@ export interface Store {
   /** Gives the lease up, if `owner` holds it. */
   releaseLease(owner: string): Promise<void>;
   /**
+   * From now on, every write but the lease's asks `governing()` at the moment it is made (after
+   * whatever the method read first) and fails with a 503 when it answers false: a server that
+   * lost the governing lease writes nothing (governor/fence.ts). Optional: a store whose methods
+   * do not wait between reading and writing is fenced at the call.
+   */
+  fenceWrites?(governing: () => boolean): void;
+  /**
    * Tells the store where the documents of loaded policy versions are, so that it may keep a
    * decision compactly against the version it was taken under. Optional.
    */

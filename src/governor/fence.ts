@@ -3,7 +3,7 @@
 // to an action sent before, a retention run) may write to it. Every write of the store goes
 // through here and fails with a 503 then; reads go on (a request inside still gets its answer).
 
-import { unavailable } from "../core/errors.ts";
+import { leaseLost } from "../core/errors.ts";
 import type { Store } from "../core/store.ts";
 
 /** The store's methods that write. */
@@ -19,8 +19,12 @@ const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Store>([
   "setArmedSchedules",
 ]);
 
-/** `store`, whose writes fail once `governing()` is false. */
+/**
+ * `store`, whose writes fail once `governing()` is false: refused when called, and, in a store
+ * that reads before it writes, when the write is made (Store.fenceWrites).
+ */
 export function fenced(store: Store, governing: () => boolean): Store {
+  store.fenceWrites?.(governing);
   // Each method wrapped once (the hot path reads `commit` for every group), and again if the
   // store's own method is replaced (a test's stand-in).
   const methods = new WeakMap<object, unknown>();
@@ -32,10 +36,7 @@ export function fenced(store: Store, governing: () => boolean): Store {
       if (method === undefined) {
         const bound = (value as (...args: unknown[]) => unknown).bind(target);
         method = WRITES.has(prop)
-          ? (...args: unknown[]) =>
-              governing()
-                ? bound(...args)
-                : Promise.reject(unavailable("this server no longer governs this database: its lease was lost"))
+          ? (...args: unknown[]) => (governing() ? bound(...args) : Promise.reject(leaseLost()))
           : bound;
         methods.set(value, method);
       }

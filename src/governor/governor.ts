@@ -122,7 +122,6 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     const compiled = (name: string) => policies.compiled(name);
     const crashLoops = new CrashLoopGuard();
     const census = (this.census = new Census(clock));
-
     this.scheduler = new Scheduler(store, clock, {
       fire: (t, late) => this.timers.fire(t.objectId, t.name, late),
       onError,
@@ -211,6 +210,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       rebound: (id) => this.dispatcher.detach(id),
       superseded: (actions, at, driver) => this.events.superseded(actions, at, driver),
       counts: () => census.counts(),
+      governing,
     });
     this.ingest = new Ingest({ table, arrival, store, policy, loaded: compiled, clock });
     this.dryRun = { table, arrival, policy, clock };

@@ -3,7 +3,7 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
-import { conflict, invalid, prefixProblems, unavailable } from "../core/errors.ts";
+import { conflict, invalid, leaseLost, prefixProblems, unavailable } from "../core/errors.ts";
 import { describeJson, isPlainObject, jsonEqual } from "../core/json.ts";
 import { enter } from "../core/lifecycle.ts";
 import { memoryProblems, type MemoryLimits } from "../core/memory-limits.ts";
@@ -44,6 +44,8 @@ export interface ObjectsDeps {
   superseded: (actions: readonly ActionRecord[], at: number, driver?: string) => void;
   /** About how many objects there are of each policy in each state (the census). */
   counts: () => readonly { policy: string; state: string; objects: number }[];
+  /** False once the governing lease is lost: no compute is stopped or let go of then. */
+  governing: () => boolean;
 }
 
 export class Objects {
@@ -182,6 +184,8 @@ export class Objects {
 
   /** Tells the object's driver that Vigil no longer governs it there; nothing changes if it fails. */
   private async release(object: ObjectRecord, mode: Release): Promise<void> {
+    // Another server governs the object now (a request that waited in its mailbox at the loss).
+    if (!this.d.governing()) throw leaseLost();
     const driver = this.d.drivers.get(object.substrate.driver);
     if (!driver) {
       // Bound to a driver this server has not enabled: compute it may have runs on unwatched.

@@ -22,6 +22,7 @@ import type {
   Store,
 } from "../core/store.ts";
 import type { ActionStatus, Decision, JsonObject, ObjectRecord, TimerKind } from "../core/types.ts";
+import { leaseLost } from "../core/errors.ts";
 import { actionUpdateStatements, commitStatements, leaseClaimStatement } from "./commit-sql.ts";
 import {
   filePath,
@@ -70,6 +71,12 @@ export class LibsqlStore implements Store {
   private readonly versions: PolicyVersions;
   readonly history: LibsqlDecisionReads;
   private writer: SqlWriter;
+  /** Whether this server still governs the database (fenceWrites); the lease's own writes skip it. */
+  private governing: () => boolean = () => true;
+  /** The writer as the data's writes use it: each asks `governing` as it is made. */
+  private readonly data: Pick<SqlWriter, "write"> = {
+    write: (statements) => (this.governing() ? this.writer.write(statements) : Promise.reject(leaseLost())),
+  };
   /** Point reads on a file database's own read connection (null: through the client). */
   private points: PointReads | null = null;
 
@@ -160,14 +167,14 @@ export class LibsqlStore implements Store {
 
   async commit(batches: CommitBatch[]): Promise<void> {
     const { encode, committed } = this.versions.encoder();
-    await this.writer.write(commitStatements(batches, encode));
+    await this.data.write(commitStatements(batches, encode));
     committed();
   }
 
   async deleteObject(id: string): Promise<boolean> {
     const [found] = await this.db.select({ id: t.objects.id }).from(t.objects).where(eq(t.objects.id, id));
     if (!found) return false;
-    await this.writer.write([
+    await this.data.write([
       { sql: "DELETE FROM objects WHERE id = ?", args: [id] },
       ...["journal", "decisions", "actions", "timers", "idempotency"].map((table) => ({
         sql: `DELETE FROM ${table} WHERE object_id = ?`,
@@ -265,7 +272,7 @@ export class LibsqlStore implements Store {
   }
 
   async compactJournal(objectId: string, seq: number, snapshot: JournalEntry): Promise<void> {
-    await this.writer.write([
+    await this.data.write([
       { sql: "DELETE FROM journal WHERE object_id = ? AND seq <= ?", args: [objectId, seq] },
       {
         sql: "INSERT INTO journal (object_id, seq, patch, at, kind, seed) VALUES (?, ?, ?, ?, 'snapshot', ?)",
@@ -291,7 +298,7 @@ export class LibsqlStore implements Store {
 
   async updateAction(u: ActionUpdate): Promise<void> {
     const { encode, committed } = this.versions.encoder();
-    await this.writer.write(actionUpdateStatements(u, encode));
+    await this.data.write(actionUpdateStatements(u, encode));
     committed();
   }
 
@@ -318,12 +325,12 @@ export class LibsqlStore implements Store {
   readonly decisionBeyond = (objectId: string, keep: number) => pruning.decisionBeyond(this.client, objectId, keep);
 
   readonly pruneObjectDecisions = (objectId: string, keep: number) =>
-    pruning.pruneObjectDecisions(this.client, this.writer, objectId, keep);
+    pruning.pruneObjectDecisions(this.client, this.data, objectId, keep);
   readonly pruneActions = (before: number, limit: number) =>
-    pruning.pruneActions(this.client, this.writer, before, limit);
+    pruning.pruneActions(this.client, this.data, before, limit);
   readonly pruneIdempotency = (before: number, limit: number) =>
-    pruning.pruneIdempotency(this.client, this.writer, before, limit);
-  readonly deleteDecisions = (ids: readonly string[]) => pruning.deleteDecisions(this.writer, ids);
+    pruning.pruneIdempotency(this.client, this.data, before, limit);
+  readonly deleteDecisions = (ids: readonly string[]) => pruning.deleteDecisions(this.data, ids);
 
   async armedSchedules(policy: string): Promise<string | null> {
     const [row] = await this.db.select().from(t.policySchedules).where(eq(t.policySchedules.policy, policy));
@@ -331,12 +338,16 @@ export class LibsqlStore implements Store {
   }
 
   async setArmedSchedules(policy: string, schedules: string): Promise<void> {
-    await this.writer.write([
+    await this.data.write([
       {
         sql: "INSERT INTO policy_schedules (policy, schedules) VALUES (?, ?) ON CONFLICT (policy) DO UPDATE SET schedules = excluded.schedules",
         args: [policy, schedules],
       },
     ]);
+  }
+
+  fenceWrites(governing: () => boolean): void {
+    this.governing = governing;
   }
 
   async lease(): Promise<LeaseHolder | null> {

@@ -55,7 +55,7 @@ export async function decisionBeyond(client: Client, objectId: string, keep: num
  * pending one is still to be sent). The actions are found by their objects' index: there is none
  * by decision.
  */
-export async function deleteDecisions(writer: SqlWriter, ids: readonly string[]): Promise<number> {
+export async function deleteDecisions(writer: Pick<SqlWriter, "write">, ids: readonly string[]): Promise<number> {
   await writer.write(
     inParts(ids, (list) => [
       {
@@ -71,7 +71,7 @@ export async function deleteDecisions(writer: SqlWriter, ids: readonly string[])
 /** Deletes all but the object's newest `keep` decisions, and sets its count to what is left. */
 export async function pruneObjectDecisions(
   client: Client,
-  writer: SqlWriter,
+  writer: Pick<SqlWriter, "write">,
   objectId: string,
   keep: number,
 ): Promise<number> {
@@ -93,7 +93,12 @@ export async function pruneObjectDecisions(
 }
 
 /** Deletes up to `limit` actions created before `before` that are done, oldest first (a range of the key). */
-export async function pruneActions(client: Client, writer: SqlWriter, before: number, limit: number): Promise<number> {
+export async function pruneActions(
+  client: Client,
+  writer: Pick<SqlWriter, "write">,
+  before: number,
+  limit: number,
+): Promise<number> {
   const rows = await client.execute({
     sql: "SELECT id FROM actions WHERE id < ? AND created_at < ? AND status <> 'pending' ORDER BY id LIMIT ?",
     args: [actionIdAt(before), before, limit],
@@ -109,7 +114,7 @@ export async function pruneActions(client: Client, writer: SqlWriter, before: nu
  */
 export async function pruneIdempotency(
   client: Client,
-  writer: SqlWriter,
+  writer: Pick<SqlWriter, "write">,
   before: number,
   limit: number,
 ): Promise<number> {

@@ -13,6 +13,7 @@ import type { Driver } from "../../src/substrate/driver.ts";
 import type { Observation } from "../../src/core/types.ts";
 import { Lease, LeaseHeldError, LEASE_RENEW_MS, LEASE_TTL_MS, type LeaseIdentity } from "../../src/governor/lease.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { flush, VirtualClock } from "../../src/timers/clock.ts";
 import { fenced } from "../../src/governor/fence.ts";
 import { Retention } from "../../src/governor/retention.ts";
@@ -510,6 +511,110 @@ describe("a governor that lost its lease writes nothing of what it still had und
     expect(
       await Promise.all([0, 1, 2, 3, 4].map(async (i) => (await s.store.listDecisions(`r${i}`, 100)).length)),
     ).toEqual(known);
+    await s.close();
+  });
+  test.each([
+    ["a DELETE", "delete"],
+    ["a PUT that rebinds", "rebind"],
+  ])("%s that waited in the mailbox at the loss does not stop the object's compute: a 503", async (_name, how) => {
+    const { s, loseLease } = await leased();
+    await s.governor.putObject("m1", {
+      policy: "continuous-monitor",
+      memory: { monitoring: { enabled: true } },
+      substrate: { driver: "simulated", config: { startMs: 0 } },
+    });
+    await s.advance(0);
+    const released: string[] = [];
+    const release = s.driver.release.bind(s.driver);
+    s.driver.release = (t, mode) => {
+      released.push(`${t.objectId}:${mode}`);
+      return release(t, mode);
+    };
+    let free!: () => void;
+    const held = new Promise<void>((r) => (free = r));
+    const busy = s.governor.exclusive("m1", () => held);
+    const request =
+      how === "delete"
+        ? s.governor.deleteObject("m1", "stop")
+        : s.governor.putObject("m1", {
+            policy: "continuous-monitor",
+            substrate: { driver: "simulated", config: { startMs: 5 } },
+          });
+    const outcome = request.then(
+      () => "done",
+      (e: Error & { kind?: string }) => e.kind ?? e.message,
+    );
+    await loseLease();
+    free();
+    await busy;
+    expect(await outcome).toBe("unavailable");
+    expect(released).toEqual([]);
+    expect((await s.driver.observe({ objectId: "m1", config: {} })).status).toBe("running");
+    await s.close();
+  });
+
+  /** Services on a libsql store whose reads matching `slow` wait until released. */
+  async function leasedLibsql(slow: (sql: string) => boolean) {
+    const store = new LibsqlStore({ url: ":memory:" });
+    const { s, loseLease } = await leased({ store });
+    let reading!: () => void;
+    const isReading = new Promise<void>((r) => (reading = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const hold = () => {
+      const execute = store.client.execute.bind(store.client) as (...a: unknown[]) => unknown;
+      (store.client as { execute: unknown }).execute = async (stmt: unknown, ...rest: unknown[]) => {
+        if (slow(typeof stmt === "string" ? stmt : (stmt as { sql: string }).sql)) {
+          reading();
+          await released;
+        }
+        return execute(stmt, ...rest);
+      };
+    };
+    return { s, loseLease, hold, isReading, release };
+  }
+
+  test("a store method that reads first and writes after (a libsql DELETE): the loss during its read stops the write", async () => {
+    const { s, loseLease, hold, isReading, release } = await leasedLibsql((sql) =>
+      /^select "id" from "objects"/i.test(sql),
+    );
+    await s.governor.putObject("d1", { policy: "continuous-monitor" });
+    await s.advance(0);
+    hold();
+    const outcome = s.governor.deleteObject("d1", "keep").then(
+      (v) => `deleted: ${v}`,
+      (e: Error & { kind?: string }) => e.kind ?? e.message,
+    );
+    await isReading; // called while governing; now reading whether the row exists
+    await loseLease();
+    release();
+    expect(await outcome).toBe("unavailable");
+    expect(await s.store.getObject("d1")).not.toBeNull();
+    await s.close();
+  });
+
+  test("a retention run pruning an object's decisions on libsql: the loss during its read stops the delete", async () => {
+    const { s, loseLease, hold, isReading, release } = await leasedLibsql((sql) => sql.includes("LIMIT -1 OFFSET"));
+    await s.governor.putObject("r1", { policy: "continuous-monitor" });
+    await s.governor.postFacts("r1", { x: 1 });
+    await s.governor.postFacts("r1", { x: 2 });
+    await s.advance(0);
+    const before = (await s.store.listDecisions("r1", 100)).length;
+    expect(before).toBeGreaterThan(1);
+    hold();
+    const retention = new Retention(
+      fenced(s.store, s.governor.governs),
+      s.clock,
+      { journalMs: null, decisionsMs: null, decisionsPerObject: 1, idempotencyMs: DAY },
+      () => {},
+      (id, task) => s.governor.exclusive(id, task),
+    );
+    const run = retention.runOnce().catch(() => null);
+    await isReading;
+    await loseLease();
+    release();
+    await run;
+    expect((await s.store.listDecisions("r1", 100)).length).toBe(before);
     await s.close();
   });
 });
