@@ -252,7 +252,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         for (const line of reloadLines(file, r, previous)) log[line.level](line.msg, line.fields);
       },
       failed: (error) =>
-        log.error("watching the rules directory failed; edits go unseen until a restart", {
+        log.error("watching the rules directory failed; edits are loaded again once it can be read", {
           dir: config.VIGIL_RULES_DIR,
           error: error.message,
         }),

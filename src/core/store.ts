@@ -192,8 +192,9 @@ export interface Store {
   /**
    * From now on, every write but the lease's asks `governing()` at the moment it is made (after
    * whatever the method read first) and fails with a 503 when it answers false: a server that
-   * lost the governing lease writes nothing (governor/fence.ts). Optional: a store whose methods
-   * do not wait between reading and writing is fenced at the call.
+   * lost the governing lease writes nothing (governor/fence.ts). Called once per governor that
+   * fences the store: a write goes through only while every one of them still governs. Optional:
+   * a store whose methods do not wait between reading and writing is fenced at the call.
    */
   fenceWrites?(governing: () => boolean): void;
   /**

@@ -11,7 +11,10 @@ import type { PolicyInfo } from "./services.ts";
 export interface WatcherEvents {
   /** `previous`: the version loaded from the file before, serving until now (null: none). */
   reloaded(file: string, result: LoadResult | { removed: true }, previous: PolicyInfo | null): void;
-  /** The directory watcher failed (the directory went away, say); edits go unseen until a restart. */
+  /**
+   * Reading the directory failed (it went away, say); reported once. The polls go on, and load
+   * what is there once it can be read again.
+   */
   failed?(error: Error): void;
 }
 
@@ -53,8 +56,12 @@ export class PolicyWatcher {
       // or one the event does not name: every file is compared with what was read.
       else this.check();
     });
-    // An FSWatcher's "error" with no listener is thrown, and would end the process.
-    this.watcher.on("error", (error) => this.events.failed?.(error));
+    // An FSWatcher's "error" with no listener is thrown, and would end the process. Reported once:
+    // the polls that follow do not report the same failure again.
+    this.watcher.on("error", (error) => {
+      if (!this.failing) this.events.failed?.(error);
+      this.failing = true;
+    });
     this.check();
     this.poll();
   }
@@ -73,7 +80,10 @@ export class PolicyWatcher {
         .filter(isPolicyFileName)
         .map((f) => join(this.dir, f));
       const read = this.registry.readFiles();
-      for (const file of here) if (!this.pending.has(file) && fileDigest(file) !== read.get(file)) this.settle(file);
+      // A file never read counts as unreadable (""): a symlink whose target is gone is reported
+      // once, when it goes, not again at every poll.
+      for (const file of here)
+        if (!this.pending.has(file) && fileDigest(file) !== (read.get(file) ?? "")) this.settle(file);
       // (The directory as given may end in a slash: paths are compared resolved.)
       const dir = resolve(this.dir);
       for (const file of read.keys()) if (dirname(resolve(file)) === dir && !here.includes(file)) this.settle(file);

@@ -71,11 +71,15 @@ export class LibsqlStore implements Store {
   private readonly versions: PolicyVersions;
   readonly history: LibsqlDecisionReads;
   private writer: SqlWriter;
-  /** Whether this server still governs the database (fenceWrites); the lease's own writes skip it. */
-  private governing: () => boolean = () => true;
-  /** The writer as the data's writes use it: each asks `governing` as it is made. */
+  /**
+   * Whether the server still governs the database, by each governor fencing this store
+   * (fenceWrites): a write goes through only while every one says so. The lease's own writes skip it.
+   */
+  private readonly fences: (() => boolean)[] = [];
+  /** The writer as the data's writes use it: each asks the fences as it is made. */
   private readonly data: Pick<SqlWriter, "write"> = {
-    write: (statements) => (this.governing() ? this.writer.write(statements) : Promise.reject(leaseLost())),
+    write: (statements) =>
+      this.fences.every((governing) => governing()) ? this.writer.write(statements) : Promise.reject(leaseLost()),
   };
   /** Point reads on a file database's own read connection (null: through the client). */
   private points: PointReads | null = null;
@@ -347,7 +351,7 @@ export class LibsqlStore implements Store {
   }
 
   fenceWrites(governing: () => boolean): void {
-    this.governing = governing;
+    if (!this.fences.includes(governing)) this.fences.push(governing);
   }
 
   async lease(): Promise<LeaseHolder | null> {

@@ -617,4 +617,23 @@ describe("a governor that lost its lease writes nothing of what it still had und
     expect((await s.store.listDecisions("r1", 100)).length).toBe(before);
     await s.close();
   });
+  test("a store fenced by two governors: the write of the one that lost its lease is refused, whatever the other says", async () => {
+    const store = new LibsqlStore({ url: ":memory:" });
+    const s = await makeServices({ store });
+    await s.governor.putObject("o1", { policy: "queue-worker" });
+    await s.governor.idle();
+    let governs = true;
+    const lost = fenced(store, () => governs);
+    fenced(store, () => true); // another governor's view of the same store
+    const deleting = lost.deleteObject("o1"); // passes the check at the call, then reads first
+    governs = false; // the lease is lost while it reads
+    expect(
+      await deleting.then(
+        () => "written",
+        (e: Error & { kind?: string }) => e.kind,
+      ),
+    ).toBe("unavailable");
+    expect(await store.getObject("o1")).not.toBeNull();
+    await s.close();
+  });
 });

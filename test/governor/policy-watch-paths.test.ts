@@ -2,8 +2,8 @@
 // a Kubernetes ConfigMap volume (each file a symlink through `..data`, swapped to a new version),
 // a file symlinked from elsewhere and edited there, a rules directory that is itself a symlink
 // switched to a new release. No directory event tells of these edits: the watcher reads the
-// directory again every POLL_MS, on its clock (virtual here). And hidden files (an editor's lock
-// file) are no policies.
+// directory again every POLL_MS, on its clock (virtual here), and reports what goes once. And
+// hidden files (an editor's lock file) are no policies.
 
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,12 +35,15 @@ function watch(dir: string) {
   const clock = new VirtualClock(START);
   const registry = new PolicyRegistry(() => clock.now());
   registry.loadDirectory(dir);
-  watcher = new PolicyWatcher(dir, registry, async () => {}, clock, { reloaded: () => {} });
+  const reports: string[] = [];
+  watcher = new PolicyWatcher(dir, registry, async () => {}, clock, {
+    reloaded: (_file, r) => reports.push("removed" in r ? "removed" : r.ok ? "loaded" : "refused"),
+  });
   watcher.start();
   const version = () => registry.get("queue-worker")?.version;
   // A poll, then the reload it settles into.
   const poll = () => clock.advance(POLL_MS + 1000);
-  return { registry, version, poll };
+  return { registry, version, poll, reports };
 }
 
 test("a Kubernetes ConfigMap volume: the ..data symlink swapped to a new version is loaded", async () => {
@@ -101,4 +104,16 @@ test("a hidden file (an editor's lock file, .#name.json) is no policy: not loade
   await poll();
   expect(registry.get("queue-worker")?.version).toBe("1");
   expect(registry.list().errors).toEqual([]);
+});
+
+test("a symlinked file whose target is deleted is reported removed once, not at every poll", async () => {
+  const dir = tempDir();
+  const elsewhere = tempDir();
+  writeFileSync(join(elsewhere, "queue-worker.json"), text("1"));
+  symlinkSync(join(elsewhere, "queue-worker.json"), join(dir, "queue-worker.json"));
+  const { version, poll, reports } = watch(dir);
+  rmSync(join(elsewhere, "queue-worker.json"));
+  for (let i = 0; i < 5; i++) await poll();
+  expect(reports).toEqual(["removed"]);
+  expect(version()).toBe("1"); // its last version keeps serving
 });
