@@ -265,6 +265,23 @@ async function lostDuringRecovery(store: MemoryStore, clock: VirtualClock, polic
   return g;
 }
 
+/**
+ * A database an earlier server left: it created an object (`put`) and closed. Returns its store,
+ * clock and policies (from `rulesDir`) for the next server.
+ */
+async function earlierServer(rulesDir: string, put: (g: Governor) => Promise<unknown>) {
+  const clock = new VirtualClock(START);
+  const policies = new PolicyRegistry(() => clock.now());
+  expect(policies.loadDirectory(rulesDir)).toEqual([]);
+  const store = new MemoryStore();
+  const first = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock });
+  await first.start();
+  await put(first);
+  await clock.advance(0, () => first.idle());
+  await first.close();
+  return { clock, policies, store };
+}
+
 /** A simulated driver whose compute did not outlive the restart: adoption finds it stopped. */
 class FindsStopped extends SimulatedDriver {
   constructor(private readonly at: VirtualClock) {
@@ -324,15 +341,8 @@ describe("a governor that loses its lease", () => {
   test("lost while recovery runs: the scheduler is not started afterwards", async () => {
     const rules = tickerRules();
     dirs.push(rules);
-    const clock = new VirtualClock(START);
-    const policies = new PolicyRegistry(() => clock.now());
-    expect(policies.loadDirectory(rules)).toEqual([]);
-    const store = new MemoryStore();
     // An earlier server created the object and its schedule.
-    const first = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock });
-    await first.start();
-    await first.putObject("t1", { policy: "ticker" });
-    await first.close();
+    const { clock, policies, store } = await earlierServer(rules, (g) => g.putObject("t1", { policy: "ticker" }));
     const g = await lostDuringRecovery(store, clock, policies, new SimulatedDriver({ clock }));
     expect(await g.notReady()).toBe("the governing lease was lost");
     const known = (await store.listDecisions("t1", 1000)).length;
@@ -342,15 +352,9 @@ describe("a governor that loses its lease", () => {
   });
 
   test("lost while recovery runs: the adoptions recovery goes on to make are not evaluated", async () => {
-    const clock = new VirtualClock(START);
-    const policies = new PolicyRegistry(() => clock.now());
-    expect(policies.loadDirectory(RULES_DIR)).toEqual([]);
-    const store = new MemoryStore();
-    const first = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock });
-    await first.start();
-    await first.putObject("m1", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } });
-    await clock.advance(0, () => first.idle());
-    await first.close();
+    const { clock, policies, store } = await earlierServer(RULES_DIR, (g) =>
+      g.putObject("m1", { policy: "continuous-monitor", memory: { monitoring: { enabled: true } } }),
+    );
     const known = (await store.listDecisions("m1", 1000)).length;
     const g = await lostDuringRecovery(store, clock, policies, new FindsStopped(clock));
     await clock.advance(0, () => g.idle());
@@ -362,14 +366,7 @@ describe("a governor that loses its lease", () => {
   test("lost while recovery runs: recovery does not go on to arm an edited schedule", async () => {
     const rules = tickerRules("0 3 * * *");
     dirs.push(rules);
-    const clock = new VirtualClock(START);
-    const policies = new PolicyRegistry(() => clock.now());
-    expect(policies.loadDirectory(rules)).toEqual([]);
-    const store = new MemoryStore();
-    const first = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock });
-    await first.start();
-    await first.putObject("t1", { policy: "ticker" });
-    await first.close();
+    const { clock, store } = await earlierServer(rules, (g) => g.putObject("t1", { policy: "ticker" }));
     const armed = await store.armedSchedules("ticker");
     const timers = (await store.getObject("t1"))!.timers;
     // The next server starts with the schedule edited.
