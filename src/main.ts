@@ -280,7 +280,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       bodyLimitBytes: config.VIGIL_BODY_LIMIT ?? DEFAULT_BODY_LIMIT,
       report,
     });
-    const hono = honoListener(app, (e) => log.error("request failed", { error: String(e) }));
+    const hono = honoListener(app, (e) => log.error("request failed", { error: String(e) }), tokens.length === 0);
     const gate = new DrainGate();
     // Request ids and access lines for every request, whichever door answers it.
     const http: Server = httpServer(

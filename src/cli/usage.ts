@@ -27,12 +27,16 @@ export const EXIT_CODES: [number, string][] = [
     EXIT.failed,
     "a check failed (an invalid policy, a failing fixture, coverage below the minimum, a\n" +
       "replay difference), the object or decision asked for does not exist (404), or the\n" +
-      "server could not start (serve)",
+      "server could not start, overran its drain or lost its lease (serve)",
   ],
   [EXIT.usage, "invalid usage or configuration, or an input that cannot be used (a file, JSON, a fixture)"],
   [EXIT.unreachable, "the server cannot be reached (connection refused, unknown host, timed out)"],
   [EXIT.refused, "the server refused the token: 401 (missing or not valid) or 403 (lacks the scope)"],
-  [EXIT.serverError, "the server answered with another error (409, 422, 429, 5xx...), printed as its problem"],
+  [
+    EXIT.serverError,
+    "the server answered with another error (409, 422, 429, 5xx...), printed as its problem, or\n" +
+      "with a reply that is not what the command expects (another service on the URL)",
+  ],
 ];
 
 /** The exits of a command that talks to a server: every row of the table. */
@@ -78,7 +82,7 @@ const USAGES: Record<CommandName, CommandUsage> = {
     arguments: [],
     exits: [
       [0, "stopped by SIGINT or SIGTERM"],
-      [1, "the server cannot start, or its shutdown overran VIGIL_DRAIN_TIMEOUT"],
+      [1, "the server cannot start, lost its governing lease, or its shutdown overran VIGIL_DRAIN_TIMEOUT"],
       [2, "invalid configuration or usage"],
     ],
   },
@@ -87,7 +91,10 @@ const USAGES: Record<CommandName, CommandUsage> = {
     summary: "check policy files; exit 0 when all are valid, 1 otherwise",
     description: "Check policy files; every error names the file and the JSON path.",
     options: [
-      ["--rules DIR", "check every *.json file in DIR (VIGIL_RULES_DIR, default rules) when no FILE is given"],
+      [
+        "--rules DIR",
+        "check every *.json file in DIR but hidden ones (VIGIL_RULES_DIR, default rules) when no FILE is given",
+      ],
       JSON_OPTION,
     ],
     arguments: [["FILE...", "policy files to check instead"]],

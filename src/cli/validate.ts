@@ -5,7 +5,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Problem } from "../core/errors.ts";
-import { PolicyRegistry, type LoadResult } from "../governor/policy-registry.ts";
+import { isPolicyFileName, PolicyRegistry, type LoadResult } from "../governor/policy-registry.ts";
 import { HELP_OPTION, printUsage } from "./usage.ts";
 
 export async function runValidate(
@@ -39,7 +39,7 @@ export async function runValidate(
     positionals.length > 0
       ? positionals
       : readdirSync(values.rules)
-          .filter((f) => f.endsWith(".json"))
+          .filter(isPolicyFileName)
           .sort()
           .map((f) => join(values.rules, f));
   const registry = new PolicyRegistry();

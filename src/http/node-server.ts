@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from "node:stream";
 import { REQUEST_ID_HEADER, requestId } from "./access-log.ts";
 import { discardBody } from "./discard-body.ts";
+import { notLoopback } from "./loopback.ts";
 import { problemBody, problemResponse, PROBLEM_CONTENT_TYPE, type ProblemSlug } from "./problem.ts";
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -22,7 +23,12 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => void;
  * any other request the adapter cannot build. Anything else thrown out of the app (its own error
  * handler catches what routes throw) is reported and a 500 problem.
  */
-export function honoListener(app: Hono, report: (error: unknown) => void): Listener {
+export function honoListener(
+  app: Hono,
+  report: (error: unknown) => void,
+  /** No tokens: only loopback Host names and Origins are served (the app's own check, loopback.ts). */
+  loopbackOnly = false,
+): Listener {
   const adapter = getRequestListener(app.fetch, {
     errorHandler: (e) => {
       if (e instanceof RequestError) return problemResponse("malformed-request", requestErrorDetail(e));
@@ -31,14 +37,17 @@ export function honoListener(app: Hono, report: (error: unknown) => void): Liste
     },
   });
   return (req, res) => {
+    const problem = hostProblem(req.headers.host);
+    if (problem !== null) return reply(req, res, 400, "malformed-request", problem);
     // `OPTIONS *` (a question about the whole server, RFC 9112 3.2.4) is well-formed HTTP, which no
-    // URL can hold: answered as OPTIONS is on every route.
-    if (req.method === "OPTIONS" && req.url === "*")
+    // URL can hold: answered as OPTIONS is on every route, after the same loopback check.
+    if (req.method === "OPTIONS" && req.url === "*") {
+      const refused = loopbackOnly ? notLoopback([req.headers.host!], req.headers.origin) : null;
+      if (refused !== null) return reply(req, res, 403, "forbidden", refused);
       return reply(req, res, 405, "method-not-allowed", "OPTIONS is not served", {
         allow: "GET, HEAD, PUT, POST, DELETE",
       });
-    const problem = hostProblem(req.headers.host);
-    if (problem !== null) return reply(req, res, 400, "malformed-request", problem);
+    }
     // A reply sent before its request's body was all received (a 401, a 404, a 413): the rest
     // is let go within discardBody's bound, before hono's adapter, at the reply's finish, would
     // read on for up to 500 ms or 64 MiB (which a client without a token could ask for at will).

@@ -58,6 +58,8 @@ function problems(op: Operation): Record<number, string> {
     out[401] = "no valid bearer token";
     out[403] = `the token lacks the scope ${op.scope} (or, ${NOT_LOOPBACK})`;
   } else out[403] = NOT_LOOPBACK;
+  if (op.scope === "write:facts" || op.scope === "write:objects")
+    out[503] = "this server no longer governs the database (its lease was lost): nothing was written";
   if (op.body) {
     out[400] = "the body is not well-formed JSON (or it ended early)";
     out[413] = "the body is larger than VIGIL_BODY_LIMIT";

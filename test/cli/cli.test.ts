@@ -2,7 +2,16 @@
 // checked-in JSON Schema staying in step with the zod schema.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -42,6 +51,16 @@ describe("vigil validate", () => {
     const files = readdirSync(RULES_DIR).filter((f) => f.endsWith(".json")).length;
     expect(files).toBeGreaterThanOrEqual(3);
     expect(out).toContain(`${files} valid, 0 invalid`);
+  });
+
+  test("hidden files in the directory (an editor's .#name.json lock) are no policies, as for the server", async () => {
+    const rules = join(dir, "hidden-rules");
+    mkdirSync(rules);
+    copyFileSync(join(RULES_DIR, "queue-worker.json"), join(rules, "queue-worker.json"));
+    symlinkSync("user@host.1234:1700000000", join(rules, ".#queue-worker.json"));
+    const { code, out } = await capture((o) => runValidate(["--rules", rules], o));
+    expect(out).not.toContain(".#queue-worker.json");
+    expect(code).toBe(0);
   });
 
   test("exit 1 naming the file and the JSON path of each error", async () => {

@@ -183,6 +183,12 @@ describe("requests Node would answer (or drop) before either door sees them get 
       expect(reply, side.name).toMatch(/^HTTP\/1\.1 405 /);
       expect(reply, side.name).toContain("application/problem+json");
       expect(reply, side.name).toMatch(/\r\nallow: GET, HEAD, PUT, POST, DELETE\r\n/);
+      // Without tokens, a Host that is not loopback is refused first, as on every route.
+      const foreign = await rawBytes(
+        side.port,
+        "OPTIONS * HTTP/1.1\r\nhost: elsewhere.example\r\nconnection: close\r\n\r\n",
+      );
+      expect(foreign, side.name).toMatch(/^HTTP\/1\.1 403 /);
     }
   });
 

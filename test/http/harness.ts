@@ -129,7 +129,7 @@ export async function doors(
     bodyLimitBytes,
     onInternalError: report,
   });
-  const hono = honoListener(app, report);
+  const hono = honoListener(app, report, tokens.length === 0);
   const fast = factsFastPath({
     governor,
     tokens,

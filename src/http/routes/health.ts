@@ -25,7 +25,9 @@ export function healthRoutes(app: Hono, { governor }: RouteDeps): void {
       tag: "operator",
       scope: null,
       replies: { 200: { description: "Ready", schema: healthReply } },
-      problems: { 503: "draining at shutdown, recovery not done, or the database does not answer within 2 s" },
+      problems: {
+        503: "draining at shutdown, recovery not done, the governing lease lost, or the database does not answer within 2 s",
+      },
     }),
     async (c) => {
       // What failed inside is not for an unauthenticated probe to see.

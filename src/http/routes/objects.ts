@@ -81,7 +81,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       problems: {
         409: "the memory differs from the stored memory (memory changes only through facts)",
         429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
-        503: "rebinding: the old substrate could not stop the compute (or its driver is not enabled); nothing changed",
+        503: "rebinding: the old substrate could not stop the compute (or its driver is not enabled), or this server lost its lease; nothing changed",
       },
     }),
     auth("write:objects"),
@@ -126,7 +126,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       replies: { 204: { description: "Deleted" } },
       problems: {
         404: "no such object",
-        503: "the substrate could not stop the compute (or its driver is not enabled); nothing changed",
+        503: "the substrate could not stop the compute (or its driver is not enabled), or this server lost its lease; nothing changed",
       },
     }),
     auth("write:objects"),
