@@ -4,17 +4,12 @@
 // with compute=stop and any rebind of its object answered 503, and reconciliation never saw the
 // machine gone). A start of it still fails: a wrong id is a 404 too.
 import { afterEach, expect, test } from "vitest";
-import { MACHINE, rig, type Rig } from "./rig.ts";
+import { MACHINE, rig, settle, type Rig } from "./rig.ts";
 
 let r: Rig;
 afterEach(async () => {
   await r.close();
 });
-const settle = <T>(p: Promise<T>) =>
-  p.then(
-    (v) => ({ ok: true as const, v }),
-    (e: Error) => ({ ok: false as const, e: e.message }),
-  );
 
 test("control: while Fly still shows the machine as destroyed, release(stop) is done", async () => {
   r = await rig({ state: "destroyed" });

@@ -131,6 +131,13 @@ export async function rig(
   };
 }
 
+/** A driver call's outcome as a value: what it resolved to, or its error's message and retryability. */
+export const settle = <T>(p: Promise<T>) =>
+  p.then(
+    (v) => ({ ok: true as const, v }),
+    (e: Error & { retryable?: boolean }) => ({ ok: false as const, e: e.message, retryable: e.retryable }),
+  );
+
 /** The driver's rejection, asserted to be a DriverError. */
 export async function rejection(call: Promise<unknown>): Promise<DriverError> {
   const e = await call.then(

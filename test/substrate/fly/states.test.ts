@@ -2,18 +2,13 @@
 // (could not start; it stays until someone acts) and `destroyed`, and a lease that must last the
 // whole command, however long the machine takes to settle.
 import { afterEach, describe, expect, test } from "vitest";
-import { MACHINE, rig, type Rig } from "./rig.ts";
+import { MACHINE, rig, settle, type Rig } from "./rig.ts";
 
 let r: Rig;
 const open = async (o?: Parameters<typeof rig>[0]) => (r = await rig(o));
 afterEach(async () => {
   await r.close();
 });
-const settle = <T>(p: Promise<T>) =>
-  p.then(
-    (v) => ({ ok: true as const, v }),
-    (e: Error) => ({ ok: false as const, e: e.message }),
-  );
 
 describe("Fly's persistent `failed` state (fly.io/docs/machines/machine-states: 'failed: could not start successfully')", () => {
   test("observe reports a failed machine as not running (stopped), not `unknown`", async () => {

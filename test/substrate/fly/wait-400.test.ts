@@ -3,17 +3,12 @@
 // met while waiting for a machine already in motion to settle (before a command) or in observe
 // escaped as a non-retryable error, and the object was marked `failed`. The machine is read again.
 import { afterEach, expect, test } from "vitest";
-import { rig, type Rig } from "./rig.ts";
+import { rig, settle, type Rig } from "./rig.ts";
 
 let r: Rig;
 afterEach(async () => {
   await r.close();
 });
-const settle = <T>(p: Promise<T>) =>
-  p.then(
-    (v) => ({ ok: true as const, v }),
-    (e: Error & { retryable?: boolean }) => ({ ok: false as const, e: e.message, retryable: e.retryable }),
-  );
 
 test("control: a 400 from the wait after the command is ridden out by polling", async () => {
   r = await rig();
