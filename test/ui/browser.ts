@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { createApp } from "../../src/http/app.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
@@ -148,3 +149,56 @@ export async function startServer(opts: { tokens?: TokenConfig[] } = {}): Promis
     },
   };
 }
+
+/**
+ * What every dashboard test file sets up the same way: one browser for the file's tests, and for
+ * each test the server it starts and the pages it opens, closed after it. A page that logs an
+ * error (a script error, a CSP violation) fails its test. Call it once, at the file's top level.
+ */
+export function uiSuite() {
+  let browser: Browser | undefined;
+  let server: UiServer | undefined;
+  const pages: Page[] = [];
+  const errors: string[] = [];
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    for (const page of pages.splice(0)) await page.context().close();
+    await server?.close();
+    server = undefined;
+    expect(errors.splice(0)).toEqual([]);
+  });
+  const suite = {
+    /** Starts the test's server (closed after the test); `open` goes to it. */
+    async start(opts: Parameters<typeof startServer>[0] = {}): Promise<UiServer> {
+      server = await startServer(opts);
+      return server;
+    },
+    /** A new laptop-sized tab, closed after the test. */
+    async page(): Promise<Page> {
+      const page = await laptopPage(browser!, errors);
+      pages.push(page);
+      return page;
+    },
+    /** A new tab at `path` of the test's server. */
+    async open(path: string): Promise<Page> {
+      const page = await suite.page();
+      await page.goto(server!.url + path);
+      return page;
+    },
+  };
+  return suite;
+}
+
+/** The objects list's row of `id`. */
+export const rowOf = (page: Page, id: string) =>
+  page.locator("#objects tbody tr", { has: page.getByRole("link", { name: id, exact: true }) });
+/** The texts of the cells of `id`'s row. */
+export const cells = async (page: Page, id: string) =>
+  (await rowOf(page, id).locator("th, td").allInnerTexts()).map((t) => t.trim());
+/** The ids the objects list shows, in order. */
+export const ids = (page: Page) => page.locator("#objects tbody tr th").allTextContents();

@@ -4,29 +4,14 @@
 // waiting APIs (no fixed sleeps); time on the server is a virtual clock the test moves.
 // Screenshots of each page go to .test-results/screenshots/.
 
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, test } from "vitest";
 import { TOKEN_CONFIG, TOKENS } from "../http/harness.ts";
-import { laptopPage, launchBrowser, screenshot, seed, startServer, type UiServer } from "./browser.ts";
+import { rowOf, screenshot, seed, startServer, uiSuite, type UiServer } from "./browser.ts";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-
+const ui = uiSuite();
+const open = ui.open;
 let server: UiServer | undefined;
-const pages: Page[] = [];
-const errors: string[] = [];
-afterEach(async () => {
-  for (const page of pages.splice(0)) await page.context().close();
-  await server?.close();
-  server = undefined;
-  // No script error and no console error (a CSP violation is one) on any page of any test.
-  expect(errors.splice(0)).toEqual([]);
-});
 
 async function post(id: string, facts: unknown, token?: string) {
   const r = await server!.call("POST", `/v1/objects/${id}/facts`, { facts }, token);
@@ -36,21 +21,10 @@ async function post(id: string, facts: unknown, token?: string) {
 
 /** A server with the seeded hour (browser.ts `seed`). */
 async function seeded(opts: Parameters<typeof startServer>[0] = {}): Promise<UiServer> {
-  server = await startServer(opts);
+  server = await ui.start(opts);
   await seed(server.services);
   return server;
 }
-
-/** A new tab at `path`. */
-async function open(path: string): Promise<Page> {
-  const page = await laptopPage(browser, errors);
-  pages.push(page);
-  await page.goto(server!.url + path);
-  return page;
-}
-
-const rowOf = (page: Page, id: string) =>
-  page.locator("#objects tbody tr", { has: page.getByRole("link", { name: id, exact: true }) });
 
 describe("the objects page", () => {
   test("lists the objects with state, policy and since when, and filters them by state", async () => {
@@ -182,7 +156,7 @@ describe("an object's page", () => {
   });
 
   test("says so when the object does not exist", async () => {
-    server = await startServer();
+    server = await ui.start();
     const page = await open("/ui/objects/nothing-here");
     await page.getByText("There is no object with this id").waitFor();
   });

@@ -2,40 +2,13 @@
 // by a confirmation, and what changed while the stream was down (a deletion too), checked
 // against the API.
 
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
-import { laptopPage, launchBrowser, SIMULATED, startServer, type UiServer } from "./browser.ts";
+import type { Page } from "playwright-core";
+import { expect, test } from "vitest";
+import { cells, ids, rowOf, SIMULATED, uiSuite, type UiServer } from "./browser.ts";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-
-let server: (UiServer & { drop?: () => void }) | undefined;
-const pages: Page[] = [];
-const errors: string[] = [];
-afterEach(async () => {
-  for (const page of pages.splice(0)) await page.context().close();
-  await server?.close();
-  server = undefined;
-  expect(errors.splice(0)).toEqual([]);
-});
-
-async function open(path: string): Promise<Page> {
-  const page = await laptopPage(browser, errors);
-  pages.push(page);
-  await page.goto(server!.url + path);
-  return page;
-}
-
-const rowOf = (page: Page, id: string) =>
-  page.locator("#objects tbody tr", { has: page.getByRole("link", { name: id, exact: true }) });
-const cells = async (page: Page, id: string) =>
-  (await rowOf(page, id).locator("th, td").allInnerTexts()).map((t) => t.trim());
-const ids = (page: Page) => page.locator("#objects tbody tr th").allTextContents();
+const ui = uiSuite();
+const open = ui.open;
+let server: UiServer | undefined;
 
 /** Once the page follows the stream (and has read itself again), the stream drops; it retries. */
 async function dropStream(page: Page, s: UiServer): Promise<void> {
@@ -46,7 +19,7 @@ async function dropStream(page: Page, s: UiServer): Promise<void> {
 }
 
 test("objects page: an object moved to another policy shows its new policy in its row", async () => {
-  server = await startServer();
+  server = await ui.start();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker" });
   const page = await open("/ui");
   await rowOf(page, "w-1").waitFor();
@@ -60,7 +33,7 @@ test("objects page: an object moved to another policy shows its new policy in it
 });
 
 test("objects page: a decision that sets a timer shows it in the row's Next timer", async () => {
-  server = await startServer();
+  server = await ui.start();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
   await server.services.advance(30_000); // started: active
@@ -84,7 +57,7 @@ test("objects page: a decision that sets a timer shows it in the row's Next time
 });
 
 test("objects page filtered by state=active: an object that becomes active (its start confirmed) shows up", async () => {
-  server = await startServer();
+  server = await ui.start();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui?state=active");
   await page.getByText("No object matches these filters.").waitFor();
@@ -99,8 +72,7 @@ test("objects page filtered by state=active: an object that becomes active (its 
 });
 
 test("objects page: a decision taken while the event stream was down shows up after it reconnects", async () => {
-  const s = await startServer();
-  server = s;
+  const s = await ui.start();
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui");
   await rowOf(page, "w-1").waitFor();
@@ -114,8 +86,7 @@ test("objects page: a decision taken while the event stream was down shows up af
 });
 
 test("object page: a start confirmed while the event stream was down shows after it reconnects", async () => {
-  const s = await startServer();
-  server = s;
+  const s = await ui.start();
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
   const page = await open("/ui/objects/w-1");
@@ -128,8 +99,7 @@ test("object page: a start confirmed while the event stream was down shows after
 });
 
 test("object page: an object deleted while the event stream was down is said to be gone after it reconnects", async () => {
-  const s = await startServer();
-  server = s;
+  const s = await ui.start();
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui/objects/w-1");
   await dropStream(page, s);
@@ -140,8 +110,7 @@ test("object page: an object deleted while the event stream was down is said to 
 });
 
 test("object page: an object deleted and created again while the stream was down shows only the new one's decisions", async () => {
-  const s = await startServer();
-  server = s;
+  const s = await ui.start();
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
   const page = await open("/ui/objects/w-1");

@@ -3,39 +3,16 @@
 // too), one that leaves the page's filter goes, and what happens while a page is still loading,
 // before its stream is live, is not lost.
 
-import type { Browser, Page, Route } from "playwright-core";
-import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
-import { laptopPage, launchBrowser, startServer, type UiServer } from "./browser.ts";
+import type { Route } from "playwright-core";
+import { expect, test } from "vitest";
+import { ids, uiSuite, type UiServer } from "./browser.ts";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-
+const ui = uiSuite();
+const open = ui.open;
 let server: UiServer | undefined;
-const pages: Page[] = [];
-const errors: string[] = [];
-afterEach(async () => {
-  for (const page of pages.splice(0)) await page.context().close();
-  await server?.close();
-  server = undefined;
-  expect(errors.splice(0)).toEqual([]);
-});
-
-async function open(path: string): Promise<Page> {
-  const page = await laptopPage(browser, errors);
-  pages.push(page);
-  await page.goto(server!.url + path);
-  return page;
-}
-
-const ids = (page: Page) => page.locator("#objects tbody tr th").allTextContents();
 
 test("a new object whose id falls between the previous page and this page's first row shows up on this page", async () => {
-  server = await startServer();
+  server = await ui.start();
   for (const id of ["a-1", "c-1", "d-1", "e-1"])
     await server.call("PUT", `/v1/objects/${id}`, { policy: "queue-worker" });
   const page = await open("/ui?limit=2");
@@ -51,7 +28,7 @@ test("a new object whose id falls between the previous page and this page's firs
 });
 
 test("an object moved to another policy leaves a page filtered by its old policy", async () => {
-  server = await startServer();
+  server = await ui.start();
   for (const id of ["w-1", "w-2"]) await server.call("PUT", `/v1/objects/${id}`, { policy: "queue-worker" });
   const page = await open("/ui?policy=queue-worker");
   await expect.poll(() => ids(page)).toEqual(["w-1", "w-2"]);
@@ -64,10 +41,9 @@ test("an object moved to another policy leaves a page filtered by its old policy
 });
 
 test("a decision taken after the page read the decisions but before it followed the stream shows up", async () => {
-  server = await startServer();
+  server = await ui.start();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker" });
-  const page = await laptopPage(browser, errors);
-  pages.push(page);
+  const page = await ui.page();
   // Hold the page's first usage read: by then it has read the object and its decisions.
   let held: Route | undefined;
   const reached = new Promise<void>((resolve) => {

@@ -3,10 +3,10 @@
 // keyboard's focus (a mark keeps it), and an object deleted (and created again) while a page shows
 // it, in chromium.
 
-import type { Browser, Page, Route } from "playwright-core";
-import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import type { Page, Route } from "playwright-core";
+import { expect, test } from "vitest";
 import type { TokenConfig } from "../../src/http/auth.ts";
-import { LAPTOP, laptopPage, launchBrowser, SIMULATED, startServer, type UiServer } from "./browser.ts";
+import { ids, LAPTOP, rowOf, SIMULATED, uiSuite, type UiServer } from "./browser.ts";
 
 const READ = "0123456789abcdef-reader";
 const FACTS = "0123456789abcdef-ingest";
@@ -15,39 +15,14 @@ const TOKENS: TokenConfig[] = [
   { name: "ingest", token: FACTS, scopes: ["write:facts", "write:objects"] },
 ];
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-
+const ui = uiSuite();
+const open = ui.open;
 let server: UiServer | undefined;
-const pages: Page[] = [];
-const errors: string[] = [];
-afterEach(async () => {
-  for (const page of pages.splice(0)) await page.context().close();
-  await server?.close();
-  server = undefined;
-  expect(errors.splice(0)).toEqual([]);
-});
-
-async function open(path: string): Promise<Page> {
-  const page = await laptopPage(browser, errors);
-  pages.push(page);
-  await page.goto(server!.url + path);
-  return page;
-}
-
-const rowOf = (page: Page, id: string) =>
-  page.locator("#objects tbody tr", { has: page.getByRole("link", { name: id, exact: true }) });
 
 test("after the event stream refuses the token, signing in again follows the stream again", async () => {
-  server = await startServer({ tokens: TOKENS });
+  server = await ui.start({ tokens: TOKENS });
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED }, FACTS);
-  const page = await laptopPage(browser, errors);
-  pages.push(page);
+  const page = await ui.page();
   // The first stream is refused (as after the server's tokens were rotated); later ones go through.
   let streams = 0;
   await page.route("**/v1/events?**", (route: Route) => {
@@ -78,7 +53,7 @@ test("after the event stream refuses the token, signing in again follows the str
 });
 
 test("a 128-character object id pushes neither the object page nor the list's columns past a laptop screen", async () => {
-  server = await startServer();
+  server = await ui.start();
   const id = "a".repeat(128);
   expect((await server.call("PUT", `/v1/objects/${id}`, { policy: "queue-worker" })).status).toBe(201);
   const list = await open("/ui");
@@ -94,7 +69,7 @@ test("a 128-character object id pushes neither the object page nor the list's co
 });
 
 test("a decision's mark keeps the keyboard focus when a live decision redraws the timeline", async () => {
-  server = await startServer();
+  server = await ui.start();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui/objects/w-1");
   await page.locator("#live[data-status=live]").waitFor();
@@ -108,8 +83,6 @@ test("a decision's mark keeps the keyboard focus when a live decision redraws th
   await page.locator("#timeline-chart a.mark").nth(1).waitFor();
   expect(await page.evaluate(focusedDecision)).toBe(before);
 });
-
-const ids = (page: Page) => page.locator("#objects tbody tr th").allTextContents();
 
 /**
  * Holds the page's next request matching `match`: the server answers it at once (`wasFetched`),
@@ -130,7 +103,7 @@ async function holdNext(page: Page, match: (url: URL) => boolean) {
 }
 
 test("an object deleted while its page is open is said to be gone there", async () => {
-  server = await startServer();
+  server = await ui.start();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui/objects/w-1");
   await page.locator("#live[data-status=live]").waitFor();
@@ -142,7 +115,7 @@ test("an object deleted while its page is open is said to be gone there", async 
 });
 
 test("an object deleted while the list shows it leaves the list", async () => {
-  server = await startServer();
+  server = await ui.start();
   for (const id of ["w-1", "w-2"]) await server.call("PUT", `/v1/objects/${id}`, { policy: "queue-worker" });
   const page = await open("/ui");
   await expect.poll(() => ids(page)).toEqual(["w-1", "w-2"]);
@@ -152,7 +125,7 @@ test("an object deleted while the list shows it leaves the list", async () => {
 });
 
 test("an object deleted and created again under the same id shows only the new one's decisions", async () => {
-  server = await startServer();
+  server = await ui.start();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
   const page = await open("/ui/objects/w-1");
@@ -168,7 +141,7 @@ test("an object deleted and created again under the same id shows only the new o
 });
 
 test("a read of the object that left before its deletion and answers after it does not bring it back", async () => {
-  server = await startServer();
+  server = await ui.start();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui/objects/w-1");
   await page.locator("#live[data-status=live]").waitFor();
@@ -187,7 +160,7 @@ test("a read of the object that left before its deletion and answers after it do
 });
 
 test("an older page of decisions that left before the deletion and answers after it is not listed", async () => {
-  server = await startServer();
+  server = await ui.start();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   for (let i = 0; i < 205; i++) await server.services.governor.postFacts("w-1", { queue: { depth: 0 }, n: i });
   const page = await open("/ui/objects/w-1");
