@@ -8,20 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { groupMembers, readStat } from "../../src/substrate/process/proc.ts";
-import { startVigil, type VigilProcess } from "../helpers/process.ts";
+import { killGroups, startVigil, type VigilProcess } from "../helpers/process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-tree-e2e-"));
 const running: VigilProcess[] = [];
 const groups: number[] = [];
 afterAll(() => {
   for (const p of running) p.kill("SIGKILL");
-  for (const g of groups) {
-    try {
-      process.kill(-g, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
+  killGroups(groups);
   rmSync(dir, { recursive: true, force: true });
 });
 

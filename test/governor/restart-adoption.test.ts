@@ -11,18 +11,13 @@ import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { ProcessDriver } from "../../src/substrate/process/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
 import { commitWakingWithStart, T0 } from "../helpers/records.ts";
+import { killGroups } from "../helpers/process.ts";
 
 const pids: number[] = [];
 const governors: Governor[] = [];
 afterEach(async () => {
   for (const g of governors.splice(0)) await g.close().catch(() => {});
-  for (const pid of pids.splice(0)) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
+  killGroups(pids);
 });
 
 const policy = {

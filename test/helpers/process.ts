@@ -44,3 +44,14 @@ export async function startVigil(
   });
   return { url, child, log: () => stderr, kill: (s) => child.kill(s), exited };
 }
+
+/** SIGKILLs each process group whose leader's pid is in `groups`, and empties it; a group gone is fine. */
+export function killGroups(groups: number[]): void {
+  for (const g of groups.splice(0)) {
+    try {
+      process.kill(-g, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+}

@@ -14,16 +14,11 @@ import { afterEach, expect, test } from "vitest";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { bootId, groupMembers, isGone, pidNamespace, readStat, until } from "../../../src/substrate/process/proc.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
+import { killGroups } from "../../helpers/process.ts";
 
 const pgids: number[] = [];
 afterEach(() => {
-  for (const g of pgids.splice(0)) {
-    try {
-      process.kill(-g, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
+  killGroups(pgids);
 });
 
 test("adopt never signals a process group whose leader's pid was reused by an unrelated session leader", async () => {

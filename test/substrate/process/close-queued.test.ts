@@ -6,16 +6,11 @@ import { afterEach, expect, test } from "vitest";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { isGone, readStat, until } from "../../../src/substrate/process/proc.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
+import { killGroups } from "../../helpers/process.ts";
 
 const pids: number[] = [];
 afterEach(() => {
-  for (const pid of pids.splice(0)) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
+  killGroups(pids);
 });
 
 test("a start still waiting when the driver closes is rejected, and spawns nothing", async () => {

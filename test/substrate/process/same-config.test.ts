@@ -10,6 +10,7 @@ import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { isGone, readStat } from "../../../src/substrate/process/proc.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { RULES_DIR } from "../../helpers/services.ts";
+import { killGroups } from "../../helpers/process.ts";
 
 const governors: Governor[] = [];
 const pids: number[] = [];
@@ -22,13 +23,7 @@ afterEach(async () => {
     for (const p of [pid, now]) if (typeof p === "number") pids.push(p);
     await g.close();
   }
-  for (const pid of pids.splice(0)) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
+  killGroups(pids);
 });
 
 test("re-PUTting a process object with its default graceMs spelled out leaves its tree running", async () => {
