@@ -11,8 +11,8 @@ import type { GovernorApi, PoliciesApi } from "../governor/services.ts";
 import { authorizer, isDenial, seesSecrets, type TokenConfig } from "./auth.ts";
 import { postFacts, type Reply } from "./facts-endpoint.ts";
 import { notLoopback } from "./loopback.ts";
-import { problemBody, problemHeaders, problemOf, PROBLEM_CONTENT_TYPE, type ProblemSlug } from "./problem.ts";
-import { hostProblem } from "./node-server.ts";
+import { problemBody, problemHeaders, problemOf, PROBLEM_CONTENT_TYPE } from "./problem.ts";
+import { hostProblem, refuse } from "./node-server.ts";
 import { decodeBody } from "./validation.ts";
 import { discardBody } from "./discard-body.ts";
 import { putObjectEndpoint } from "./routes/objects.ts";
@@ -141,19 +141,6 @@ async function decoded(bytes: Buffer): Promise<string> {
 function send(res: ServerResponse, reply: Reply): void {
   res.writeHead(reply.status, { ...reply.headers, "content-length": Buffer.byteLength(reply.body) });
   res.end(reply.body);
-}
-
-/** Refuses a request at the gate, without reading its body; returns true (answered). */
-function refuse(
-  req: IncomingMessage,
-  res: ServerResponse,
-  slug: ProblemSlug,
-  detail: string,
-  headers: Record<string, string>,
-): true {
-  send(res, problemReply(problemBody(slug, detail), headers));
-  discardBody(req, res);
-  return true;
 }
 
 function problemReply(body: ReturnType<typeof problemBody>, headers: Record<string, string>): Reply {

@@ -38,13 +38,13 @@ export function honoListener(
   });
   return (req, res) => {
     const problem = hostProblem(req.headers.host);
-    if (problem !== null) return reply(req, res, 400, "malformed-request", problem);
+    if (problem !== null) return void refuse(req, res, "malformed-request", problem);
     // `OPTIONS *` (a question about the whole server, RFC 9112 3.2.4) is well-formed HTTP, which no
     // URL can hold: answered as OPTIONS is on every route, after the same loopback check.
     if (req.method === "OPTIONS" && req.url === "*") {
       const refused = loopbackOnly ? notLoopback([req.headers.host!], req.headers.origin) : null;
-      if (refused !== null) return reply(req, res, 403, "forbidden", refused);
-      return reply(req, res, 405, "method-not-allowed", "OPTIONS is not served", {
+      if (refused !== null) return void refuse(req, res, "forbidden", refused);
+      return void refuse(req, res, "method-not-allowed", "OPTIONS is not served", {
         allow: "GET, HEAD, PUT, POST, DELETE",
       });
     }
@@ -58,23 +58,28 @@ export function honoListener(
   };
 }
 
-/** A problem answered here, before hono; the rest of the body is let go within its bound. */
-function reply(
+/**
+ * Refuses a request before either door reads its body (a bad Host, a fast path's gate): the
+ * problem is sent, and the rest of the body let go within discardBody's bound. Returns true
+ * (answered).
+ */
+export function refuse(
   req: IncomingMessage,
   res: ServerResponse,
-  status: number,
   slug: ProblemSlug,
   detail: string,
   headers: Record<string, string> = {},
-): void {
-  const body = JSON.stringify(problemBody(slug, detail));
-  res.writeHead(status, {
+): true {
+  const problem = problemBody(slug, detail);
+  const body = JSON.stringify(problem);
+  res.writeHead(problem.status, {
     ...headers,
     "content-type": PROBLEM_CONTENT_TYPE,
     "content-length": Buffer.byteLength(body),
   });
   res.end(body);
   discardBody(req, res);
+  return true;
 }
 
 /** The last Host found good (clients keep sending the same one): checked once, for both doors. */
