@@ -262,22 +262,6 @@ async function placeConfirmations() {
 /** Newest first, by time and then id (ids sort in the order decisions were taken). */
 const newestFirst = (a, b) => b.at - a.at || (a.id < b.id ? 1 : -1);
 
-/**
- * Reads the newest page of decisions, keeping those the stream brought meanwhile; nothing when the
- * object was deleted while the read was on its way.
- */
-async function loadDecisions() {
-  const deletions = model.deletions;
-  const page = await api(withQuery(`${path}/decisions`, { limit: PAGE }));
-  if (deletions !== model.deletions) return;
-  const read = page.items.map(asRecord);
-  const ids = new Set(read.map((d) => d.id));
-  model.decisions = [...model.decisions.filter((d) => !ids.has(d.id)), ...read].sort(newestFirst);
-  model.older = page.items.length === PAGE;
-  renderDecisions();
-  renderTimeline();
-}
-
 async function loadOlder() {
   const deletions = model.deletions;
   const before = model.decisions[model.decisions.length - 1]?.id;
@@ -399,7 +383,11 @@ void signedIn(async () => {
     }
     throw e;
   }
-  await loadDecisions();
+  const page = await api(withQuery(`${path}/decisions`, { limit: PAGE }));
+  model.decisions = page.items.map(asRecord);
+  model.older = page.items.length === PAGE;
+  renderDecisions();
+  renderTimeline();
   await Promise.all([loadUsage(), placeConfirmations()]);
   // From the newest decision read: those taken since come first. What moved the object without a
   // decision (a confirmation) while the page was loading is read again once the stream is live.
