@@ -41,7 +41,7 @@ import * as pruning from "./pruning.ts";
 import { LibsqlDecisionReads } from "./decision-reads.ts";
 import * as t from "./schema.ts";
 import { currentSchemaStamp, schemaStamp } from "./schema-stamp.ts";
-import { directWriter, threadWriter, type SqlWriter } from "./sql-writer.ts";
+import { directWriter, LEASE_LOST, threadWriter, WriteError, type SqlWriter } from "./sql-writer.ts";
 
 /** The index a page of objects is read by, when the caller says which (ObjectQuery.by). */
 const LIST_INDEXES = { state: "objects_state", policy: "objects_policy" } as const;
@@ -76,10 +76,23 @@ export class LibsqlStore implements Store {
    * (fenceWrites): a write goes through only while every one says so. The lease's own writes skip it.
    */
   private readonly fences: (() => boolean)[] = [];
+  /**
+   * The owner of the lease this store's server holds (set by claimLease once it holds it, kept
+   * after another server takes it): the data's writes are made under it, and the writer thread
+   * checks it inside each transaction (sql-writer.ts), so that a write handed over before this
+   * server learns of the loss does not go in either.
+   */
+  private leaseOwner: string | null = null;
   /** The writer as the data's writes use it: each asks the fences as it is made. */
   private readonly data: Pick<SqlWriter, "write"> = {
     write: (statements) =>
-      this.fences.every((governing) => governing()) ? this.writer.write(statements) : Promise.reject(leaseLost()),
+      this.fences.every((governing) => governing())
+        ? this.writer
+            .write(statements, this.leaseOwner === null ? undefined : { name: LEASE, owner: this.leaseOwner })
+            .catch((e: unknown) => {
+              throw e instanceof WriteError && e.code === LEASE_LOST ? leaseLost() : e;
+            })
+        : Promise.reject(leaseLost()),
   };
   /** Point reads on a file database's own read connection (null: through the client). */
   private points: PointReads | null = null;
@@ -363,11 +376,14 @@ export class LibsqlStore implements Store {
 
   async claimLease(claim: LeaseHolder, now: number, replacing?: string): Promise<LeaseHolder | null> {
     await this.writer.write([leaseClaimStatement(LEASE, claim, now, replacing)]);
-    return this.lease();
+    const holder = await this.lease();
+    if (holder?.owner === claim.owner) this.leaseOwner = claim.owner;
+    return holder;
   }
 
   async releaseLease(owner: string): Promise<void> {
     await this.writer.write([{ sql: "DELETE FROM lease WHERE name = ? AND owner = ?", args: [LEASE, owner] }]);
+    if (this.leaseOwner === owner) this.leaseOwner = null;
   }
 
   readonly countObjects = (): Promise<ObjectCount[]> => counts.objectCounts(this.client);

@@ -26,13 +26,31 @@ function statement(sql) {
   return s;
 }
 
-/** One transaction: every statement, or none of them. */
-function write(statements) {
+/** A write refused because the lease it was made under is another server's now. */
+class LeaseLost extends Error {
+  code = "VIGIL_LEASE_LOST";
+}
+
+/**
+ * The fence in the database: a write made under the lease `{ name, owner }` goes in only if the
+ * lease row still names that owner, read inside the transaction (which holds the write lock, so
+ * no other server can take the lease between the check and the commit).
+ */
+function checkLease(lease) {
+  const row = statement("SELECT owner FROM lease WHERE name = ?").get([lease.name]);
+  if (row?.owner !== lease.owner) throw new LeaseLost(`the lease ${lease.name} is no longer held by ${lease.owner}`);
+}
+
+/** One transaction: every write's statements (each after its lease check), or none of them. */
+function write(writes) {
   db.exec("BEGIN IMMEDIATE");
   try {
-    for (const s of statements)
-      if (typeof s === "string") statement(s).run([]);
-      else statement(s.sql).run(s.args ?? []);
+    for (const w of writes) {
+      if (w.lease) checkLease(w.lease);
+      for (const s of w.statements)
+        if (typeof s === "string") statement(s).run([]);
+        else statement(s.sql).run(s.args ?? []);
+    }
     db.exec("COMMIT");
   } catch (e) {
     if (db.inTransaction) db.exec("ROLLBACK");
@@ -66,7 +84,7 @@ function commitJoined(writes) {
   if (writes.length > 1) {
     let joined = false;
     try {
-      write(writes.flatMap((w) => w.statements));
+      write(writes);
       joined = true;
     } catch {
       // one by one below
@@ -80,7 +98,7 @@ function commitJoined(writes) {
   }
   for (const w of writes) {
     try {
-      write(w.statements);
+      write([w]);
       transactions++;
       reply(w.id);
     } catch (e) {

@@ -9,15 +9,31 @@ import { Worker } from "node:worker_threads";
 export interface SqlWriter {
   /**
    * Runs the statements in one write transaction (possibly shared with other writes sent
-   * meanwhile, never split); resolves once it is durable.
+   * meanwhile, never split); resolves once it is durable. Made under `lease`, the write goes in
+   * only if the lease row still names its owner inside that transaction, else it fails with a
+   * {@link WriteError} of code {@link LEASE_LOST} (the thread writer; see directWriter).
    */
-  write(statements: InStatement[]): Promise<void>;
+  write(statements: InStatement[], lease?: WriteLease): Promise<void>;
   /** Writes done and the transactions they took (the thread writer joins queued writes). */
   readonly stats: { writes: number; transactions: number };
   close(): Promise<void>;
 }
 
-/** Writes on the given connection (`:memory:`, a remote server). */
+/** The lease a write is made under: the row of `lease` named `name` must name `owner`. */
+export interface WriteLease {
+  name: string;
+  owner: string;
+}
+
+/** The code of a write refused because its lease is another server's now. */
+export const LEASE_LOST = "VIGIL_LEASE_LOST";
+
+/**
+ * Writes on the given connection (`:memory:`, a remote server). The lease is not checked here:
+ * a `:memory:` database has one server by construction, and for a remote server the check
+ * would need an interactive transaction (two more round trips a write); the governor's own
+ * fence (governor/fence.ts) still refuses writes once it knows the lease is lost.
+ */
 export function directWriter(client: Client): SqlWriter {
   const stats = { writes: 0, transactions: 0 };
   return {
@@ -82,7 +98,7 @@ export async function threadWriter(path: string): Promise<SqlWriter> {
   worker.on("exit", (code) => failAll(new Error(`the writer thread exited (${code})`)));
   return {
     stats,
-    write: (statements) => {
+    write: (statements, lease) => {
       if (statements.length === 0) return Promise.resolve();
       if (failure) return Promise.reject(failure);
       const id = next++;
@@ -90,7 +106,7 @@ export async function threadWriter(path: string): Promise<SqlWriter> {
         waiting.set(id, { resolve, reject });
         // Structured clone: measured at about half the main thread's time of JSON text for a
         // group's statements (the big values are strings, which clone by copy).
-        worker.postMessage({ id, statements });
+        worker.postMessage(lease ? { id, statements, lease } : { id, statements });
       });
     },
     close: async () => {

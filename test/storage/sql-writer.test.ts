@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { threadWriter, WriteError, type SqlWriter } from "../../src/storage/sql-writer.ts";
+import { LEASE_LOST, threadWriter, WriteError, type SqlWriter } from "../../src/storage/sql-writer.ts";
 
 let dir: string;
 let path: string;
@@ -70,5 +70,26 @@ describe("the writer thread", () => {
       ),
     );
     expect(rows()[0]!.v).toBe(Array.from({ length: 100 }, (_, i) => i).join(","));
+  });
+
+  test("a write made under a lease goes in only while the lease row names its owner; the rest of its group commit", async () => {
+    await writer.write([
+      { sql: "CREATE TABLE lease (name TEXT PRIMARY KEY, owner TEXT NOT NULL)", args: [] },
+      { sql: "INSERT INTO lease (name, owner) VALUES ('g', 'a')", args: [] },
+    ]);
+    const insert = (id: number) => [{ sql: "INSERT INTO t (id, v) VALUES (?, ?)", args: [id, "x"] }];
+    const results = await Promise.allSettled([
+      writer.write(insert(1), { name: "g", owner: "a" }),
+      writer.write(insert(2), { name: "g", owner: "b" }), // another owner's: refused
+      writer.write(insert(3)), // no lease: not checked
+      writer.write(insert(4), { name: "other", owner: "a" }), // no such lease row: refused
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected"]);
+    for (const i of [1, 3]) {
+      const reason = (results[i] as PromiseRejectedResult).reason;
+      expect(reason).toBeInstanceOf(WriteError);
+      expect((reason as WriteError).code).toBe(LEASE_LOST);
+    }
+    expect(rows().map((r) => r.id)).toEqual([1, 3]);
   });
 });
