@@ -72,7 +72,14 @@ export class ProcessDriver implements Driver {
   /** Spawns the tree, or thaws it when any of it is stopped; a running one is left as it is. */
   canonicalConfig(config: JsonObject): JsonObject {
     const r = processConfigSchema.safeParse(config);
-    return r.success ? (r.data as JsonObject) : config;
+    if (!r.success) return config;
+    // No arguments or no variables spelled out are the same child as none given.
+    const { args, env, ...rest } = r.data;
+    return {
+      ...rest,
+      ...(args && args.length > 0 ? { args } : {}),
+      ...(env && Object.keys(env).length > 0 ? { env } : {}),
+    } as JsonObject;
   }
 
   start(t: DriverTarget): Promise<Observation> {

@@ -64,4 +64,8 @@ test("each driver's canonical config fills its defaults, so a default spelled ou
   const config = { command: "sleep", args: ["1"] };
   expect(d.canonicalConfig(config)).toEqual(d.canonicalConfig({ ...config, graceMs: 5000 }));
   expect(d.canonicalConfig(config)).not.toEqual(d.canonicalConfig({ ...config, graceMs: 4000 }));
+  // No arguments or no variables spelled out: the same child as none given.
+  expect(d.canonicalConfig({ command: "srv", args: [] })).toEqual(d.canonicalConfig({ command: "srv" }));
+  expect(d.canonicalConfig({ command: "srv", env: {} })).toEqual(d.canonicalConfig({ command: "srv" }));
+  expect(d.canonicalConfig({ command: "srv", env: { A: "" } })).not.toEqual(d.canonicalConfig({ command: "srv" }));
 });
