@@ -5,6 +5,7 @@ import type { Problem } from "../core/errors.ts";
 import { formatPath } from "../core/paths.ts";
 import type { PolicyDocument } from "../core/policy.ts";
 import { policyWarnings } from "../core/policy-warnings.ts";
+import { nextTick } from "../core/schedule.ts";
 import { policyLevelIssues, policySchema } from "./policy.ts";
 import { documentBudgetIssues } from "./policy-budget.ts";
 import { dedupeProblems, zodProblems } from "./problems.ts";
@@ -37,5 +38,19 @@ export function validatePolicy(doc: unknown, expectedName?: string): ValidationR
       ],
     };
   }
-  return { valid: true, policy, warnings: policyWarnings(policy) };
+  return { valid: true, policy, warnings: [...policyWarnings(policy), ...scheduleWarnings(policy, Date.now())] };
+}
+
+/** A schedule with no tick from `now` on (each falls in a daylight-saving gap) never fires. */
+function scheduleWarnings(policy: PolicyDocument, now: number): Problem[] {
+  return (policy.schedules ?? []).flatMap((s, i) =>
+    nextTick(s, now) === null
+      ? [
+          {
+            path: `$.schedules[${i}].cron`,
+            message: `never fires: each of its ticks falls at a local time ${s.timezone ?? "UTC"} skips when its clocks go forward`,
+          },
+        ]
+      : [],
+  );
 }

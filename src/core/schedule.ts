@@ -10,18 +10,24 @@ export interface Schedule {
   timezone?: string | undefined;
 }
 
-/** The first tick strictly after `after` (epoch ms), in the schedule's time zone (UTC by default). */
-export function nextTick(schedule: Schedule, after: number): number {
+/**
+ * The first tick strictly after `after` (epoch ms), in the schedule's time zone (UTC by
+ * default); null when it has none: every tick of the expression falls at a local time a
+ * daylight-saving change skips (02:00 on the first Sunday of October in Australia/Lord_Howe),
+ * so it never fires.
+ */
+export function nextTick(schedule: Schedule, after: number): number | null {
   // Parsing a cron expression and walking its calendar costs tens of microseconds, and a busy
   // server asks for the same schedule's next tick for every new object. The answer computed
   // from `from` holds for every later moment before that tick (computeNextTick makes it so
-  // across a spring-forward gap), so the last one is remembered.
+  // across a spring-forward gap), so the last one is remembered. Finding that there is none
+  // takes cron-parser about a second: that answer is kept for a day.
   const key = `${schedule.cron}\u0000${schedule.timezone ?? ""}`;
   const known = lastTicks.get(key);
-  if (known && after >= known.from && after < known.due) return known.due;
+  if (known && after >= known.from && after < known.until) return known.due;
   const due = computeNextTick(schedule, after);
   if (lastTicks.size >= LAST_TICKS_MAX) lastTicks.clear();
-  lastTicks.set(key, { from: after, due });
+  lastTicks.set(key, { from: after, due, until: due ?? after + NO_TICK_KEPT_MS });
   return due;
 }
 
@@ -32,7 +38,7 @@ export function nextTick(schedule: Schedule, after: number): number {
  * tick: the first tick from there, when it is after `after` and before the plain answer, is it.
  * So every moment before a tick gets that tick, as the cache above assumes.
  */
-function computeNextTick(schedule: Schedule, after: number): number {
+function computeNextTick(schedule: Schedule, after: number): number | null {
   const tz = schedule.timezone ?? "UTC";
   const due = parsedNext(schedule.cron, tz, after);
   // Around a half-hour change (Australia/Lord_Howe) cron-parser can answer a moment that is not
@@ -58,9 +64,9 @@ function parsedNext(cron: string, tz: string, t: number): number {
  * The next tick after `after` where cron-parser fails in the zone itself: the earliest tick,
  * computed in a fixed offset (`UTC+10:30`, `UTC+11`), that falls at a moment when the zone has
  * that offset; the offsets tried are the zone's now and its own at each tick found in another.
- * A tick at a local time the change skips is skipped.
+ * A tick at a local time the change skips is skipped; null when every one is.
  */
-function fixedOffsetNext(cron: string, tz: string, after: number): number {
+function fixedOffsetNext(cron: string, tz: string, after: number): number | null {
   let best = Number.NaN;
   // The offsets to try: the zone's now, and the zone's at each tick found in another offset.
   const offsets = [offsetOf(tz, after)];
@@ -79,8 +85,7 @@ function fixedOffsetNext(cron: string, tz: string, after: number): number {
       t = due;
     }
   }
-  if (Number.isNaN(best)) throw new Error(`no next tick of "${cron}" in ${tz} after ${new Date(after).toISOString()}`);
-  return best;
+  return Number.isNaN(best) ? null : best;
 }
 
 /** The zone's offset at `t` as a fixed-offset zone cron-parser reads: `UTC`, `UTC+10:30`. */
@@ -95,7 +100,8 @@ function offsetOf(tz: string, t: number): string {
 const GAP_LOOKBACK_MS = 3 * 3_600_000;
 
 const LAST_TICKS_MAX = 1024;
-const lastTicks = new Map<string, { from: number; due: number }>();
+const lastTicks = new Map<string, { from: number; due: number | null; until: number }>();
+const NO_TICK_KEPT_MS = 24 * 3_600_000;
 
 /**
  * Arms every schedule that has no pending timer (including the one that just fired) and
@@ -109,16 +115,21 @@ export function cronTimerOps(
   schedules: readonly Schedule[],
   timers: readonly Timer[],
   now: number,
-  resync?: (s: Schedule) => number,
+  resync?: (s: Schedule) => number | null,
 ): TimerOp[] {
   const ops: TimerOp[] = [];
   const pending = new Map(timers.map((t) => [t.name, t]));
   for (const s of schedules) {
     const t = pending.get(s.name);
-    if (!t || t.kind !== "cron") ops.push({ name: s.name, op: "set", dueAt: nextTick(s, now), kind: "cron" });
-    else if (resync && t.dueAt > now) {
+    if (!t || t.kind !== "cron") {
+      const due = nextTick(s, now);
+      // A schedule that never ticks arms nothing (a timer of that name that is not a cron tick
+      // is the rules' own, and stays).
+      if (due !== null) ops.push({ name: s.name, op: "set", dueAt: due, kind: "cron" });
+    } else if (resync && t.dueAt > now) {
       const due = resync(s);
-      if (due !== t.dueAt) ops.push({ name: s.name, op: "set", dueAt: due, kind: "cron" });
+      if (due === null) ops.push({ name: s.name, op: "cancel", kind: "cron" });
+      else if (due !== t.dueAt) ops.push({ name: s.name, op: "set", dueAt: due, kind: "cron" });
     }
   }
   const names = new Set(schedules.map((s) => s.name));
@@ -128,8 +139,8 @@ export function cronTimerOps(
 }
 
 /** `nextTick` from one moment, computed once per schedule (for resync across many objects). */
-export function nextTicksFrom(now: number): (s: Schedule) => number {
-  const memo = new Map<string, number>();
+export function nextTicksFrom(now: number): (s: Schedule) => number | null {
+  const memo = new Map<string, number | null>();
   return (s) => {
     const key = `${s.cron}\u0000${s.timezone ?? ""}`;
     let due = memo.get(key);

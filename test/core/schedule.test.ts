@@ -43,9 +43,9 @@ describe("nextTick", () => {
       { numRuns: 200 },
     );
     // From inside the jumped hour (03:10 EDT), as from before it: 07:30Z that day.
-    expect(new Date(nextTick({ ...gap, cron: "0 30 2 * * *" }, Date.parse("2026-03-08T07:10:00Z"))).toISOString()).toBe(
-      "2026-03-08T07:30:00.000Z",
-    );
+    expect(
+      new Date(nextTick({ ...gap, cron: "0 30 2 * * *" }, Date.parse("2026-03-08T07:10:00Z"))!).toISOString(),
+    ).toBe("2026-03-08T07:30:00.000Z");
   });
 
   test("agrees with a fresh parse for any sequence of moments, forwards or back", () => {
@@ -74,7 +74,7 @@ describe("nextTick", () => {
     const hourly = { name: "h", cron: "0 * * * *", timezone: "Australia/Lord_Howe" };
     const daily = { name: "d", cron: "0 2 * * *", timezone: "Australia/Lord_Howe" };
     // 2026-04-05 02:00 LHDT (+11, 15:00Z) falls back to 01:30 LHST (+10:30).
-    const at = (iso: string, s: Schedule) => new Date(nextTick(s, Date.parse(iso))).toISOString();
+    const at = (iso: string, s: Schedule) => new Date(nextTick(s, Date.parse(iso))!).toISOString();
     expect(at("2026-04-04T13:30:00Z", hourly)).toBe("2026-04-04T14:00:00.000Z"); // 01:00 LHDT
     for (const moment of [
       "2026-04-04T14:00:00Z",
@@ -95,6 +95,21 @@ describe("nextTick", () => {
     const tick = Date.parse("2026-11-30T10:00:00Z");
     expect(nextTick(s, tick - 1)).toBe(tick);
     expect(nextTick(s, tick)).toBe(tick + 60_000);
+  });
+
+  test("a schedule whose every tick falls in a spring-forward gap has none: it arms nothing, and a pending tick is cancelled", () => {
+    // 02:00 on the first Sunday of October, the moment Lord Howe's clocks go from 02:00 to 02:30.
+    const never = { name: "y", cron: "0 2 * 10 0#1", timezone: "Australia/Lord_Howe" };
+    const now = Date.parse("2026-03-01T00:00:00Z");
+    expect(nextTick(never, now)).toBeNull();
+    expect(nextTick(never, now + 60_000)).toBeNull(); // the remembered answer
+    expect(cronTimerOps([never], [], now)).toEqual([]);
+    const pending = [{ name: "y", dueAt: now + 3_600_000, kind: "cron" as const }];
+    expect(cronTimerOps([never], pending, now, (s) => nextTick(s, now))).toEqual([
+      { name: "y", op: "cancel", kind: "cron" },
+    ]);
+    // A timer of that name the rules set is not a tick of the schedule: left alone.
+    expect(cronTimerOps([never], [{ ...pending[0]!, kind: "wake" as const }], now)).toEqual([]);
   });
 
   test("arms a schedule without a pending timer at its next tick", () => {

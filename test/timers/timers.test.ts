@@ -282,7 +282,7 @@ describe("a local time that does not exist", () => {
     const s = { name: "night", cron: "30 2 * * *", timezone: "America/New_York" };
     let t = Date.parse("2026-03-07T00:00:00Z");
     const ticks: string[] = [];
-    for (let i = 0; i < 3; i++) ticks.push(new Date((t = nextTick(s, t))).toISOString());
+    for (let i = 0; i < 3; i++) ticks.push(new Date((t = nextTick(s, t)!)).toISOString());
     expect(ticks).toEqual([
       "2026-03-07T07:30:00.000Z", // 02:30 EST
       "2026-03-08T07:30:00.000Z", // 02:30 does not exist: 03:30 EDT
