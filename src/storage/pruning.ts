@@ -68,21 +68,32 @@ export async function deleteDecisions(writer: Pick<SqlWriter, "write">, ids: rea
   return ids.length;
 }
 
-/** Deletes all but the object's newest `keep` decisions, and sets its count to what is left. */
+/** The most decisions one write of pruning by count deletes (as a step of pruning by age). */
+const DELETE_BATCH = 5_000;
+
+/**
+ * Deletes all but the object's newest `keep` decisions, at most DELETE_BATCH a write (a busy
+ * object's excess does not hold the writer in one long transaction), and sets its count to what
+ * is left.
+ */
 export async function pruneObjectDecisions(
   client: Client,
   writer: Pick<SqlWriter, "write">,
   objectId: string,
   keep: number,
 ): Promise<number> {
-  const rows = await client.execute({
-    sql: "SELECT id FROM decisions WHERE object_id = ? ORDER BY id DESC LIMIT -1 OFFSET ?",
-    args: [objectId, keep],
-  });
-  const deleted = await deleteDecisions(
-    writer,
-    rows.rows.map((r) => String(r.id)),
-  );
+  let deleted = 0;
+  for (;;) {
+    const rows = await client.execute({
+      sql: "SELECT id FROM decisions WHERE object_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+      args: [objectId, DELETE_BATCH, keep],
+    });
+    deleted += await deleteDecisions(
+      writer,
+      rows.rows.map((r) => String(r.id)),
+    );
+    if (rows.rows.length < DELETE_BATCH) break;
+  }
   await writer.write([
     {
       sql: "UPDATE objects SET decision_count = (SELECT COUNT(*) FROM decisions WHERE object_id = ?) WHERE id = ?",

@@ -1,0 +1,70 @@
+// Retention deletes in bounded batches (docs/architecture.md: "Each step deletes in bounded
+// batches (5,000 rows), so a large backlog never holds the writer for long"), by age and by
+// count alike: pruning by count once deleted an object's whole excess in one write.
+
+import { afterEach, expect, test } from "vitest";
+import { Retention } from "../../src/governor/retention.ts";
+import { LibsqlStore } from "../../src/storage/libsql-store.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
+import { T0, arrivalBatch, makeObject } from "../helpers/records.ts";
+
+let store: LibsqlStore | null = null;
+afterEach(async () => {
+  await store?.close();
+  store = null;
+});
+
+const decId = (at: number, n: number) => `dec_${at.toString(36).padStart(9, "0")}${String(n).padStart(6, "0")}`;
+
+/** Decisions deleted by each call of the store's writer (the real one, counted on the way). */
+function spyDeletes(s: LibsqlStore): number[] {
+  const perWrite: number[] = [];
+  const inner = (s as unknown as { writer: { write: (st: unknown[]) => Promise<void> } }).writer;
+  const write = inner.write.bind(inner);
+  inner.write = async (statements: unknown[]) => {
+    let n = 0;
+    for (const st of statements as { sql: string; args: unknown[] }[])
+      if (/^DELETE FROM decisions WHERE id IN/.test(st.sql)) n += st.args.length;
+    if (n > 0) perWrite.push(n);
+    return write(statements);
+  };
+  return perWrite;
+}
+
+async function fill(s: LibsqlStore, objectId: string, count: number) {
+  for (let i = 0; i < count; i += 500) {
+    const batches = [];
+    for (let j = i; j < Math.min(count, i + 500); j++) {
+      const at = T0 + j;
+      batches.push(arrivalBatch(makeObject({ id: objectId, updatedAt: at, memoryVersion: j }), decId(at, j), { at }));
+    }
+    await s.commit(batches);
+  }
+}
+
+const keepAll = { journalMs: null, decisionsMs: null, decisionsPerObject: null, idempotencyMs: null };
+
+test("by age: every write deletes at most 5,000 decisions", async () => {
+  store = new LibsqlStore({ url: ":memory:" });
+  await store.migrate();
+  await fill(store, "busy", 12_000);
+  const perWrite = spyDeletes(store);
+  const clock = new VirtualClock(T0 + 24 * 3_600_000);
+  const report = await new Retention(store, clock, { ...keepAll, decisionsMs: 3_600_000 }).runOnce();
+  expect(report.decisions).toBe(12_000);
+  expect(perWrite.reduce((a, b) => a + b, 0)).toBe(12_000);
+  expect(Math.max(...perWrite)).toBeLessThanOrEqual(5_000);
+});
+
+test("by count: every write deletes at most 5,000 decisions, and the newest N stay", async () => {
+  store = new LibsqlStore({ url: ":memory:" });
+  await store.migrate();
+  await fill(store, "busy", 12_000);
+  const perWrite = spyDeletes(store);
+  const clock = new VirtualClock(T0 + 3_600_000);
+  const report = await new Retention(store, clock, { ...keepAll, decisionsPerObject: 10 }).runOnce();
+  expect(report.decisions).toBe(11_990);
+  expect(perWrite.reduce((a, b) => a + b, 0)).toBe(11_990);
+  expect(Math.max(...perWrite)).toBeLessThanOrEqual(5_000);
+  expect(await store.listDecisions("busy", 100)).toHaveLength(10);
+});
