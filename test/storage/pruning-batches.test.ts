@@ -24,7 +24,7 @@ function spyDeletes(s: LibsqlStore): number[] {
   inner.write = async (statements: unknown[]) => {
     let n = 0;
     for (const st of statements as { sql: string; args: unknown[] }[])
-      if (/^DELETE FROM decisions WHERE id IN/.test(st.sql)) n += st.args.length;
+      if (st.sql.startsWith("DELETE FROM decisions WHERE id IN")) n += st.args.length;
     if (n > 0) perWrite.push(n);
     return write(statements);
   };
