@@ -233,7 +233,7 @@ const FOLD = 500;
  * One pass over the recorded decisions for what the replay must know before it starts: the
  * lifecycle at the start (unless the snapshot kept it), the oldest decision after the start,
  * the latest decision, what cannot be replayed, and downtime. A late timer firing means the
- * server was down until then, since its latest recorded decision that was not late and came
+ * server was down until then, since its latest recorded decision or journaled fact that came
  * more than LATE_AFTER_MS before.
  */
 async function surveyDecisions(
@@ -256,11 +256,24 @@ async function surveyDecisions(
   };
   let lifecycle: LifecycleSeed | undefined;
   let beforeStart: Decision[] = [];
-  /** Times of the latest decisions, oldest first: a handful at most. */
+  /** Times of the latest decisions and journaled facts, oldest first: a handful at most. */
   const recent: number[] = [];
+  /** `t` showed the server up: only the latest time more than LATE_AFTER_MS before `by` can matter. */
+  const up = (t: number, by: number) => {
+    while (recent.length > 1 && recent[1]! < by - LATE_AFTER_MS) recent.shift();
+    recent.push(t);
+  };
+  // A journaled fact shows the server up at its time as a decision does: with decisions pruned
+  // and no snapshot, the kept ones alone would date a downtime from the creation.
+  const entries = new Peekable(history.journal()[Symbol.asyncIterator]());
   const downtime = new Map<number, number>();
   for await (const d of history.decisions()) {
     await budget.step();
+    for (let e = await entries.peek(); e !== undefined && e.at < d.at; e = await entries.peek()) {
+      await entries.next();
+      await budget.step();
+      if (e.kind !== "snapshot") up(e.at, d.at);
+    }
     survey.until = Math.max(survey.until, d.at);
     const after = isAfter(d, start, snapSeq);
     // From a snapshot, the decisions not after it are the oldest: while one is kept, none after
@@ -289,9 +302,7 @@ async function surveyDecisions(
     }
     // Every decision, a late one too, shows the server up at its time: a second downtime soon
     // after a restart is a jump of its own, not one with the first.
-    // Only the latest time more than LATE_AFTER_MS before a later decision can matter.
-    while (recent.length > 1 && recent[1]! < d.at - LATE_AFTER_MS) recent.shift();
-    recent.push(d.at);
+    up(d.at, d.at);
   }
   if (snapshotSeed === null) survey.lifecycle = lifecycleAt(beforeStart, start, snapSeq, lifecycle);
   survey.jumps = [...downtime].map(([at, to]) => ({ at, to })).sort((x, y) => x.at - y.at);

@@ -2,7 +2,8 @@
 // idempotency keys by age, the journal folds into a snapshot that keeps the lifecycle; and
 // replay still works over the history that is left, saying where its comparison starts.
 
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { formatReport } from "../../src/cli/replay.ts";
@@ -485,5 +486,54 @@ describe("edges found in review", () => {
     await r.runOnce();
     // Every entry of the new object is seconds old: none is older than the one-day window.
     expect((await store.journal("w", -1, 100)).map((e) => e.kind)).not.toContain("snapshot");
+  });
+});
+
+describe("replay over pruned history whose oldest kept decision is a late timer", () => {
+  // No journal retention (no snapshot): the replay starts at the creation. The downtime the late
+  // firing shows began after the last fact journaled before it, not at the creation: dated from
+  // the creation, every fact in between was replayed at the late firing's time.
+  test.each([
+    ["by count", (keep: number): Partial<RetentionPolicy> => ({ decisionsPerObject: keep })],
+    ["by age", (): Partial<RetentionPolicy> => ({ decisionsMs: 5 * HOUR })],
+  ])("pruned %s, a replay of the recorded policy finds no difference", async (_how, pruning) => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-retention-late-"));
+    const url = `file:${join(dir, "v.db")}`;
+    try {
+      let services = await makeServices({ store: new LibsqlStore({ url }), start: START });
+      const g = services.governor;
+      await g.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 0 } } });
+      await services.advance(60_000);
+      await g.postFacts("w", { queue: { depth: 2 } }); // wakes
+      await services.advance(5 * 60_000);
+      await g.postFacts("w", { queue: { depth: 0 } }); // idle: dormancy, and a wake in 6 hours
+      await services.advance(HOUR);
+      await g.postFacts("w", { note: 1 }); // journaled, changes nothing
+      await services.advance(HOUR);
+      await services.close();
+      // Down from about 02:06 until 09:00: the wake due at about 06:06 fires late.
+      services = await makeServices({ store: new LibsqlStore({ url }), start: START + 9 * HOUR });
+      s = services;
+      await services.advance(10 * 60_000);
+      await services.governor.postFacts("w", { queue: { depth: 0 } });
+      await services.advance(10 * 60_000);
+
+      const all = (await services.store.listDecisions("w", 100)).reverse();
+      const late = all.findIndex((d) => d.trigger.late === true);
+      expect(late).toBeGreaterThan(0);
+      expect((await services.whatIf.replay("w", queueWorker())).differences).toEqual([]);
+
+      const keep = all.length - late;
+      await new Retention(services.store, services.clock, { ...keepAll, ...pruning(keep) }).runOnce();
+      expect(await services.store.listDecisions("w", 100)).toHaveLength(keep);
+      const pruned = await services.whatIf.replay("w", queueWorker());
+      expect(pruned.comparedFrom).toBe(new Date(all[late]!.at).toISOString());
+      expect(pruned.actualDecisions).toBe(keep);
+      expect(pruned.differences).toEqual([]);
+    } finally {
+      await s?.close();
+      s = null;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
