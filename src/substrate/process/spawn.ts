@@ -33,7 +33,19 @@ export function spawnProcess(config: ProcessConfig, objectId: string, cgroupProc
     } catch (e) {
       return Promise.reject(e as Error);
     }
-    args = ["-c", 'echo $$ > "$0" && exec "$@"', cgroupProcs, config.command, ...args];
+    // The shell sets PWD in what it execs: the child's environment is to be the one it would
+    // get without a cgroup, so PWD is unset, or set back to the config's own value.
+    args =
+      config.env?.PWD === undefined
+        ? ["-c", 'echo $$ > "$0" && unset PWD && exec "$@"', cgroupProcs, config.command, ...args]
+        : [
+            "-c",
+            'echo $$ > "$0" && PWD="$1" && export PWD && shift && exec "$@"',
+            cgroupProcs,
+            config.env.PWD,
+            config.command,
+            ...args,
+          ];
     file = "/bin/sh";
   }
   return new Promise((resolvePromise, reject) => {

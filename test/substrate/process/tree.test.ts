@@ -344,6 +344,38 @@ describe.each(modes)("a command that ends at once, %s", (_how, parent) => {
   });
 });
 
+describe.each(modes)("the leader's environment, %s", (_how, parent) => {
+  /** The variables the leader was started with (/proc: what exec gave it, whatever it set since). */
+  const environ = (pid: number) =>
+    Object.fromEntries(
+      readFileSync(`/proc/${pid}/environ`, "utf8")
+        .split("\0")
+        .filter(Boolean)
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+
+  test.each([
+    ["no PWD of its own", { A: "1" }],
+    ["a PWD of its own", { A: "1", PWD: "/elsewhere" }],
+  ])(
+    "is the documented one, with %s: the server's inherited variables, the config's, the object's id",
+    async (_w, env) => {
+      const d = newDriver(parent);
+      const t = target(`${LOOP("alive")}`, "env-1");
+      const started = await d.start({ ...t, config: { ...t.config, env } });
+      const pid = started.pid as number;
+      trees.push(pid);
+      await growing("alive");
+      const got = environ(pid);
+      const inherited = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR"].filter(
+        (k) => process.env[k] !== undefined,
+      );
+      expect(Object.keys(got).sort()).toEqual([...inherited, ...Object.keys(env), "VIGIL_OBJECT_ID"].sort());
+      expect(got).toMatchObject({ ...env, VIGIL_OBJECT_ID: "env-1" });
+    },
+  );
+});
+
 const cgroupTitle = cgroup
   ? `with a cgroup (${cgroup.version} at ${cgroup.dir})`
   : "with a cgroup: SKIPPED, no writable cgroup v2 nor v1 freezer hierarchy on this machine";
