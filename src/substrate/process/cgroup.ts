@@ -162,6 +162,10 @@ export class CgroupTree implements ProcessTree {
     }
   }
 
+  identity(): { cgroup: string } {
+    return { cgroup: this.dir };
+  }
+
   report(): TreeReport {
     const extra: Record<string, string | number> = { cgroup: this.dir };
     const memory = this.read("memory.current");

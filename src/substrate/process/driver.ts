@@ -37,12 +37,17 @@ export interface ProcessDriverOptions {
  * tree with its resident memory) and `rssBytes` (their sum: what dormancy keeps resident); once
  * the leader has exited, `pid`, `exitCode` and `signal` (both null for an adopted process,
  * whose exit status goes to its original parent); `reason` on an exit Vigil did not ask for
- * (`exited`) and on adoption (`adopted after restart`, `not running after restart`).
+ * (`exited`) and on adoption (`adopted after restart`, `not running after restart`); and
+ * `leftovers` while what is left of earlier trees of the object (each `{ pgid }` or `{ cgroup }`,
+ * with `bootId` and `pidNamespace`) waits out its grace period.
  *
  * close() does not stop governed processes: a server restarting must not take governed compute
  * down. What is left of a tree whose leader exited on its own, and that is still within its
  * grace period, is killed then: no later server would know it.
  */
+/** The most leftovers of one observation looked at after a restart. */
+const MAX_RECORDED_LEFTOVERS = 64;
+
 export class ProcessDriver implements Driver {
   readonly name = "process";
   readonly canSuspend = true;
@@ -83,7 +88,7 @@ export class ProcessDriver implements Driver {
   }
 
   start(t: DriverTarget): Promise<Observation> {
-    return this.serial(t.objectId, async () => {
+    return this.observing(t.objectId, async () => {
       const config = this.config(t);
       const p = this.live.get(t.objectId);
       if (p && (await this.alive(t.objectId, p))) {
@@ -98,7 +103,7 @@ export class ProcessDriver implements Driver {
 
   /** Freezes every process of the tree, confirmed by /proc (or the cgroup). Nothing running: stopped. */
   suspend(t: DriverTarget): Promise<Observation> {
-    return this.serial(t.objectId, async () => {
+    return this.observing(t.objectId, async () => {
       const p = this.live.get(t.objectId);
       const stat = p && (await this.alive(t.objectId, p));
       if (!p || !stat) return this.stopped(t.objectId);
@@ -112,7 +117,7 @@ export class ProcessDriver implements Driver {
 
   /** SIGTERM to the whole tree, SIGKILL after `graceMs` on the clock; resolves when the tree is gone. */
   stop(t: DriverTarget): Promise<Observation> {
-    return this.serial(t.objectId, () => this.stopNow(t));
+    return this.observing(t.objectId, () => this.stopNow(t));
   }
 
   async observe(t: DriverTarget): Promise<Observation> {
@@ -120,8 +125,8 @@ export class ProcessDriver implements Driver {
     if (!p) return this.stopped(t.objectId);
     const stat = p.state();
     // Gone from /proc: its exit is about to be recorded.
-    if (!stat) return { status: "stopped", at: this.clock.now(), pid: p.pid };
-    return p.observation(p.isSuspended(stat) ? "suspended" : "running");
+    if (!stat) return this.noting(t.objectId, { status: "stopped", at: this.clock.now(), pid: p.pid });
+    return this.noting(t.objectId, p.observation(p.isSuspended(stat) ? "suspended" : "running"));
   }
 
   /**
@@ -135,8 +140,9 @@ export class ProcessDriver implements Driver {
    * still has members.
    */
   adopt(t: DriverTarget, last: Observation | null): Promise<Observation> {
-    return this.serial(t.objectId, async () => {
+    return this.observing(t.objectId, async () => {
       if (this.live.has(t.objectId)) return this.observe(t);
+      this.sweepRecorded(t, last);
       const gone: Observation = { status: "stopped", at: this.clock.now(), reason: "not running after restart" };
       const pid = last?.pid;
       const startTime = last?.startTime;
@@ -161,14 +167,14 @@ export class ProcessDriver implements Driver {
         // shows the group never emptied, so it is still this tree's (a cgroup is Vigil's own,
         // whatever is in it).
         const mark = `${OBJECT_ID_ENV}=${t.objectId}`;
-        if (cgroup || tree.members().some((m) => environHas(m, mark))) this.leftovers.sweep(tree, graceMs);
+        if (cgroup || tree.members().some((m) => environHas(m, mark))) this.leftovers.sweep(tree, graceMs, t.objectId);
         return gone;
       }
       if (stat.startTime !== startTime) {
         // The pid is another process's now. A process group cannot outlive its leader's pid (the
         // kernel gives no process the id of a group with members), but a cgroup can: what is
         // left in it is Vigil's, and stopped.
-        if (cgroup) this.leftovers.sweep(cgroup, graceMs);
+        if (cgroup) this.leftovers.sweep(cgroup, graceMs, t.objectId);
         return gone;
       }
       const p = new Governed(pid, startTime, null, tree, graceMs, this.clock);
@@ -314,13 +320,58 @@ export class ProcessDriver implements Driver {
     this.live.delete(objectId);
     this.lastExit.set(objectId, { pid: p.pid, ...exit });
     if (p.stopping || this.closed) return;
-    this.leftovers.sweep(p.tree, p.graceMs);
-    const observation: Observation = { status: "stopped", at: this.clock.now(), pid: p.pid, ...exit, reason: "exited" };
+    this.leftovers.sweep(p.tree, p.graceMs, objectId);
+    const observation = this.noting(objectId, {
+      status: "stopped",
+      at: this.clock.now(),
+      pid: p.pid,
+      ...exit,
+      reason: "exited",
+    });
     for (const l of this.listeners) l(objectId, observation);
   }
 
   /** Nothing runs: the last exit seen, if any. */
   private stopped(objectId: string): Observation {
-    return { status: "stopped", at: this.clock.now(), ...this.lastExit.get(objectId) };
+    return this.noting(objectId, { status: "stopped", at: this.clock.now(), ...this.lastExit.get(objectId) });
+  }
+
+  /** `task` in the object's turn; its observation lists what of the object's earlier trees is being stopped. */
+  private observing(objectId: string, task: () => Promise<Observation>): Promise<Observation> {
+    return this.serial(objectId, async () => this.noting(objectId, await task()));
+  }
+
+  /** `o`, with `leftovers` when earlier trees of the object are within their grace period. */
+  private noting(objectId: string, o: Observation): Observation {
+    const leftovers = this.leftovers.of(objectId);
+    return leftovers.length > 0 ? { ...o, leftovers } : o;
+  }
+
+  /**
+   * After a restart: the leftovers the last observation listed (their server stopped, or
+   * crashed, within their grace period) are stopped now, those still there. A process group is
+   * taken for them only while one of its processes carries this object's mark, and never when it
+   * is the live tree the observation is of (a pid may have been given again once a group emptied).
+   */
+  private sweepRecorded(t: DriverTarget, last: Observation | null): void {
+    const recorded = last?.leftovers;
+    if (!procfs || !Array.isArray(recorded)) return;
+    const mark = `${OBJECT_ID_ENV}=${t.objectId}`;
+    const graceMs = this.graceOf(t);
+    for (const r of recorded.slice(0, MAX_RECORDED_LEFTOVERS)) {
+      if (r === null || typeof r !== "object" || Array.isArray(r)) continue;
+      if ((r.bootId !== undefined && r.bootId !== bootId()) || !inThisNamespace(r.pidNamespace)) continue;
+      const cgroup = treeOfObservation(r);
+      if (cgroup) {
+        if (cgroup.dir !== last?.cgroup) this.leftovers.sweep(cgroup, graceMs, t.objectId);
+        continue;
+      }
+      const pgid = r.pgid;
+      if (typeof pgid !== "number" || !Number.isSafeInteger(pgid) || pgid <= 1) continue;
+      const live = last?.status === "running" || last?.status === "suspended";
+      if (live && (pgid === last.pid || pgid === last.pgid)) continue;
+      const tree = new ProcessGroupTree(pgid);
+      if (tree.members().some((m) => environHas(m, mark))) this.leftovers.sweep(tree, graceMs, t.objectId);
+    }
   }
 }

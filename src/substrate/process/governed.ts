@@ -194,14 +194,31 @@ export class Governed {
 
 /**
  * Ends what is left of trees whose leader exited on its own: SIGTERM now (thawed), SIGKILL
- * after the grace period on the clock. No process runs on that Vigil no longer governs.
+ * after the grace period on the clock. No process runs on that Vigil no longer governs. While
+ * an object's leftovers wait for their SIGKILL, its observations list them (`of`), so that a
+ * server that crashes meanwhile has them stopped by the next one (ProcessDriver.adopt).
  */
 export class Leftovers {
-  private readonly pending = new Map<TimerHandle, ProcessTree>();
+  private readonly pending = new Map<TimerHandle, { tree: ProcessTree; objectId: string }>();
 
   constructor(private readonly clock: Clock) {}
 
-  sweep(tree: ProcessTree, graceMs: number): void {
+  /** The trees of `objectId` within their grace period, as its observations list them. */
+  of(objectId: string): Json[] {
+    const out: Json[] = [];
+    for (const p of this.pending.values())
+      if (p.objectId === objectId) {
+        const recorded: Record<string, Json> = { ...p.tree.identity() };
+        const boot = bootId();
+        if (boot !== null) recorded.bootId = boot;
+        const namespace = pidNamespace();
+        if (namespace !== null) recorded.pidNamespace = namespace;
+        out.push(recorded);
+      }
+    return out;
+  }
+
+  sweep(tree: ProcessTree, graceMs: number, objectId: string): void {
     if (!procfs) return;
     if (tree.members().length === 0) {
       tree.dispose();
@@ -213,16 +230,15 @@ export class Leftovers {
       this.pending.delete(handle);
       end(tree);
     }, graceMs);
-    this.pending.set(handle, tree);
+    this.pending.set(handle, { tree, objectId });
   }
 
   /**
-   * The server is closing: what is still within its grace period gets its SIGKILL now. The next
-   * server could not find it (the tree's last observation is its leader's exit), so it would
-   * run on ungoverned.
+   * The server is closing: what is still within its grace period gets its SIGKILL now, not
+   * whenever the next server adopts its object (a deleted object's are listed nowhere).
    */
   close(): void {
-    for (const [handle, tree] of this.pending) {
+    for (const [handle, { tree }] of this.pending) {
       this.clock.clearTimeout(handle);
       end(tree);
     }

@@ -32,6 +32,8 @@ export interface ProcessTree {
   /** Frees what the tree holds (a cgroup directory) once it is empty. */
   dispose(): void;
   report(): TreeReport;
+  /** What names the tree in an observation: `{ pgid }`, or `{ cgroup }` (its directory). */
+  identity(): { pgid: number } | { cgroup: string };
 }
 
 /** The most processes an observation lists (the total memory counts them all). */
@@ -115,6 +117,10 @@ export class ProcessGroupTree implements ProcessTree {
 
   report(): TreeReport {
     return reportOf(this.members(), { pgid: this.pgid });
+  }
+
+  identity(): { pgid: number } {
+    return { pgid: this.pgid };
   }
 }
 

@@ -26,6 +26,7 @@ function forkingTree(escapes: number): ProcessTree & { alive: number[]; kills: n
     },
     dispose: () => {},
     report: () => ({ processes: [], rssBytes: 0 }),
+    identity: () => ({ pgid: 1_000_000 }),
   };
   return tree;
 }
