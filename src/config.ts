@@ -115,7 +115,13 @@ export const configSchema = z.object({
     .enum(["true", "false"], { error: '"true" or "false"' })
     .default("false")
     .transform((v) => v === "true"),
-  FLY_API_TOKEN: z.string().optional(),
+  FLY_API_TOKEN: z
+    .string()
+    .refine((v) => /^[\x20-\x7e]+$/.test(v), {
+      message:
+        "must be one line of visible characters: a line break or a control character cannot be sent (the value is not shown)",
+    })
+    .optional(),
 });
 
 /**

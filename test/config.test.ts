@@ -45,6 +45,19 @@ describe("configuration", () => {
     });
   });
 
+  test("a FLY_API_TOKEN with a line break is refused, and not shown", () => {
+    const token = "FlyV1 fm2_SECRETPARTONE\nfm2_SECRETPARTTWO";
+    let message = "";
+    try {
+      loadConfig({ FLY_API_TOKEN: token });
+    } catch (e) {
+      message = String(e instanceof Error ? `${e.message} ${JSON.stringify(e)}` : e);
+    }
+    expect(message).toMatch(/FLY_API_TOKEN: must be one line/);
+    expect(message).not.toContain("SECRETPART");
+    expect(loadConfig({ FLY_API_TOKEN: "FlyV1 fm2_abc,fm2_def" }).FLY_API_TOKEN).toBe("FlyV1 fm2_abc,fm2_def");
+  });
+
   test("flags override the environment", () => {
     expect(loadConfig({ VIGIL_PORT: "9000" }, { VIGIL_PORT: "9001" }).VIGIL_PORT).toBe(9001);
   });

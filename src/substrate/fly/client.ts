@@ -257,7 +257,8 @@ export class FlyClient {
     } catch (e) {
       if (e instanceof FlyApiError) throw e;
       const reason = abort.signal.aborted ? "no answer in time" : e instanceof Error ? e.message : String(e);
-      throw new FlyApiError(0, `${what}: ${reason}`);
+      // A refusal of the request's own headers would quote the token: it never leaves here.
+      throw new FlyApiError(0, `${what}: ${this.o.token ? reason.split(this.o.token).join("[redacted]") : reason}`);
     } finally {
       this.o.clock.clearTimeout(timer);
     }
@@ -318,4 +319,9 @@ function parseJson(text: string): unknown {
 function errorText(body: unknown, text: string): string {
   const raw = body && typeof body === "object" && "error" in body && typeof body.error === "string" ? body.error : text;
   return raw.slice(0, MAX_DETAIL_CHARS).trim();
+}
+
+/** Whether `token` can be sent in a header: visible ASCII and spaces, no line break or control character. */
+export function isHeaderSafe(token: string): boolean {
+  return /^[\x20-\x7e]+$/.test(token);
 }

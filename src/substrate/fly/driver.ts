@@ -15,7 +15,7 @@ import type { Clock } from "../../core/clock.ts";
 import type { JsonObject, Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type Release } from "../driver.ts";
-import { FlyApiError, FlyClient, type FlyMachine, type HeldLease, type StopBody } from "./client.ts";
+import { FlyApiError, FlyClient, isHeaderSafe, type FlyMachine, type HeldLease, type StopBody } from "./client.ts";
 import {
   apiUrlRefusal,
   DEFAULT_FLY_API_URL,
@@ -185,6 +185,12 @@ export class FlyDriver implements Driver {
     const refusal = apiUrlRefusal(parsed.data.apiUrl, this.apiUrls);
     if (refusal) throw new DriverError(`fly: ${refusal}`, false);
     if (!this.token) throw new DriverError("fly: no API token: set FLY_API_TOKEN or pass `token` to FlyDriver", false);
+    // Sent as a header, which fetch refuses quoting it whole: never tried, and never shown.
+    if (!isHeaderSafe(this.token))
+      throw new DriverError(
+        "fly: the API token has a line break or a control character (its value is not shown)",
+        false,
+      );
     const cfg = parsed.data;
     const client = new FlyClient({
       apiUrl: cfg.apiUrl ?? DEFAULT_FLY_API_URL,

@@ -157,6 +157,43 @@ describe("Fly API base URLs come from an allow-list", () => {
     expect(other.requests).toEqual([]);
   });
 
+  test("a token that cannot be sent as a header (a line break inside) is refused without being shown, and not retried", async () => {
+    // The default fetch, as in production: it refuses such a header quoting it whole.
+    const secret = ["FlyV1 fm2_SECRETPARTONE", "fm2_SECRETPARTTWO"];
+    const r = await rig({ driver: { token: secret.join("\n"), fetch: undefined } });
+    try {
+      const e = await rejection(r.run(r.driver.start(r.target())));
+      expect(e.retryable).toBe(false);
+      expect(e.message).toMatch(/API token has a line break/);
+      for (const part of secret) expect(e.message).not.toContain(part.slice(6));
+    } finally {
+      await r.close();
+    }
+  });
+
+  test("the client never quotes the token in a failure of its own request", async () => {
+    const token = "FlyV1 fm2_SECRET";
+    const client = new FlyClient({
+      apiUrl: "https://api.machines.dev",
+      apiUrls: ["https://api.machines.dev"],
+      token,
+      fetch: async (_url, init) => {
+        throw new TypeError(`invalid header value: ${JSON.stringify(init?.headers)}`);
+      },
+      clock: new VirtualClock(T0),
+      random: () => 0.5,
+      retry: { ...DEFAULT_FLY_RETRY, attempts: 1 },
+      limiter: null,
+    });
+    const e = await client.getMachine("app", MACHINE).then(
+      () => null,
+      (err: unknown) => err as FlyApiError,
+    );
+    expect(e).toBeInstanceOf(FlyApiError);
+    expect(e!.message).not.toContain("fm2_SECRET");
+    expect(e!.message).toContain("[redacted]");
+  });
+
   test("the client itself refuses a base URL outside the list", async () => {
     let fetched = 0;
     const client = new FlyClient({
