@@ -8,7 +8,7 @@ import { fixtureSchema, type Fixture, type FixtureExpect } from "../contracts/fi
 import { zodProblems } from "../contracts/problems.ts";
 import { readTextFile } from "../contracts/text.ts";
 import { durationMs } from "../core/durations.ts";
-import { prefixProblems, type Problem } from "../core/errors.ts";
+import { prefixProblems, VigilError, type Problem } from "../core/errors.ts";
 import { isPlainObject, jsonEqual } from "../core/json.ts";
 import { checkDocument, DEFAULT_LIMITS, memoryProblems } from "../core/memory-limits.ts";
 import { newObject } from "../core/object.ts";
@@ -37,13 +37,14 @@ export interface LoadedFixture {
 
 /**
  * Lists fixture files: each PATH is a file (taken whatever its name), or a directory searched
- * recursively for *.json.
+ * recursively for *.json, hidden entries left out (an editor's `.#name.json` lock, as the
+ * server and `vigil validate` leave them out of rules).
  */
 export function findFixtureFiles(paths: string[]): string[] {
   const out: string[] = [];
   const walk = (p: string, named: boolean) => {
     if (statSync(p).isDirectory()) {
-      for (const f of readdirSync(p).sort()) walk(join(p, f), false);
+      for (const f of readdirSync(p).sort()) if (!f.startsWith(".")) walk(join(p, f), false);
     } else if (named || p.endsWith(".json")) out.push(p);
   };
   for (const p of paths) walk(p, true);
@@ -153,8 +154,17 @@ export async function runFixture(loaded: LoadedFixture, registry: PolicyRegistry
         result.failures.push(...check(i, step.expect, (await governor.getObject(FIXTURE_OBJECT_ID))!, stepDecisions));
     }
   } catch (e) {
-    // The step that was running when it threw (a policy that throws on these facts, say).
-    result.failures.push({ step: at, field: "error", expected: "no error", actual: (e as Error).message });
+    // The step that was running when it threw (a policy that throws on these facts, say), with
+    // each problem's path in the fixture (the server names them in its request body).
+    const where = (e instanceof VigilError ? e.problems : []).map(
+      (p) => `${p.path.replace(/^\$\.facts(?=$|[.[])/, `$.steps[${at}].facts`)}: ${p.message}`,
+    );
+    result.failures.push({
+      step: at,
+      field: "error",
+      expected: "no error",
+      actual: [(e as Error).message, ...where].join("; "),
+    });
   } finally {
     await sandbox.close();
   }

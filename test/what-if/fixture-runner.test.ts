@@ -1,7 +1,7 @@
 // The fixture runner itself: it must fail on a wrong expectation of every kind, report the
 // step, the expected and the actual value, and tell a malformed fixture apart (exit 2).
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -54,6 +54,8 @@ describe("the fixture runner", () => {
     const r = await run(doc);
     expect(r.failures.map((f) => [f.step, f.field])).toEqual([[1, "error"]]);
     expect(formatFailure(r.failures[0]!)).toMatch(/^step 2: error: /);
+    // ... and where in the fixture, and why: the path of the step's facts, and the limit.
+    expect(formatFailure(r.failures[0]!)).toMatch(/\$\.steps\[1\]\.facts\.d\.d(\.d)*: nesting deeper than 16 levels/);
   });
 
   test("passes the correct fixture", async () => {
@@ -148,6 +150,18 @@ describe("vigil test", () => {
     expect(code).toBe(1);
     expect(out).toContain('step 2: state: expected "active", got "dormant"');
     expect(out).toContain("1 passed, 1 failed");
+  });
+
+  test("hidden entries of a directory are not fixtures (an editor's lock file, a dangling symlink)", async () => {
+    const sub = mkdtempSync(join(dir, "hidden-"));
+    writeFileSync(join(sub, "ok.json"), JSON.stringify(good));
+    symlinkSync("someone@host.4242:1700000000", join(sub, ".#ok.json"));
+    writeFileSync(join(sub, ".draft.json"), "{ not json");
+    const { code, out } = await cli([sub]);
+    expect(code).toBe(0);
+    expect(out).toContain("1 passed, 0 failed");
+    // Named on the command line, a file is taken whatever its name.
+    expect((await cli([join(sub, ".draft.json")])).code).toBe(2);
   });
 
   test("exit 2 when a fixture is malformed, naming the file and path", async () => {
