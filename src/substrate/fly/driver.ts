@@ -76,6 +76,12 @@ export class FlyDriver implements Driver {
   private readonly retry: RetryPolicy;
   private readonly limiter: RateLimiter | null;
   private readonly apiUrls: ReadonlySet<string>;
+  /**
+   * Leases this driver took and could not release (Fly's 5xx, the network), by machine: the next
+   * command on the machine takes its own lease up again by its nonce, instead of meeting it as
+   * another holder's until it expires.
+   */
+  private readonly unreleased = new Map<string, HeldLease>();
 
   constructor(options: FlyDriverOptions) {
     this.clock = options.clock;
@@ -217,7 +223,12 @@ export class FlyDriver implements Driver {
         // and renewed before each; released as soon as the command is confirmed.
         const ttlS = this.maxWaits * this.waitTimeoutS + 60;
         // What the commands send: a renewal that finds the lease expired gets a new nonce.
-        const lease: { held?: HeldLease } = leased ? { held: await client.lease(cfg.app, cfg.machineId, ttlS) } : {};
+        const machine = `${cfg.apiUrl ?? DEFAULT_FLY_API_URL} ${cfg.app} ${cfg.machineId}`;
+        const unreleased = this.unreleased.get(machine);
+        this.unreleased.delete(machine);
+        const lease: { held?: HeldLease } = leased
+          ? { held: await client.lease(cfg.app, cfg.machineId, ttlS, unreleased) }
+          : {};
         let renewals = 0;
         const renew = async () => {
           if (lease.held && renewals++ > 0) lease.held = await client.lease(cfg.app, cfg.machineId, ttlS, lease.held);
@@ -230,8 +241,13 @@ export class FlyDriver implements Driver {
             { clock: this.clock, random: this.random, policy: this.retry },
           );
         } finally {
-          // Best effort: a lease not released expires after its ttl.
-          if (lease.held) await client.releaseLease(cfg.app, cfg.machineId, lease.held.nonce).catch(() => undefined);
+          // Best effort: a lease not released expires after its ttl, and is taken up again by the
+          // next command on the machine meanwhile.
+          const held = lease.held;
+          if (held)
+            await client
+              .releaseLease(cfg.app, cfg.machineId, held.nonce)
+              .catch(() => this.unreleased.set(machine, held));
         }
       }),
     );

@@ -213,6 +213,21 @@ describe("fly driver against the fake", () => {
     expect(fake.machines.get(MACHINE)!.lease).toBeNull();
   });
 
+  test("a lease whose release failed is taken up again by the next command, not met as another holder's", async () => {
+    const { fake, driver } = await open({ state: "stopped" });
+    fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
+    expect(await r.run(driver.start(r.target({ lease: true })))).toMatchObject({ status: "running" });
+    const left = fake.machines.get(MACHINE)!.lease;
+    expect(left).not.toBeNull(); // Vigil's own, until its ttl
+    await r.clock.advance(60_000);
+    fake.requests.length = 0;
+    expect(await r.run(driver.stop(r.target({ lease: true })))).toMatchObject({ status: "stopped" });
+    const acquire = fake.requests.find((q) => q.action === "lease-acquire")!;
+    expect(acquire.nonce).toBe(left!.nonce);
+    expect(fake.machines.get(MACHINE)!.state).toBe("stopped");
+    expect(fake.machines.get(MACHINE)!.lease).toBeNull(); // released this time
+  });
+
   test("useLeases applies to configs that do not say", async () => {
     const { fake, driver } = await open({ driver: { useLeases: true } });
     await r.run(driver.start(r.target()));
