@@ -77,10 +77,8 @@ export class LibsqlStore implements Store {
    */
   private readonly fences: (() => boolean)[] = [];
   /**
-   * The owner of the lease this store's server holds (set by claimLease once it holds it, kept
-   * after another server takes it): the data's writes are made under it, and the writer thread
-   * checks it inside each transaction (sql-writer.ts), so that a write handed over before this
-   * server learns of the loss does not go in either.
+   * The lease owner this store's server holds as (kept after another takes it over): the writer
+   * thread checks it in each data write's transaction (sql-writer.ts), the loss known or not.
    */
   private leaseOwner: string | null = null;
   /** The writer as the data's writes use it: each asks the fences as it is made. */
@@ -377,7 +375,9 @@ export class LibsqlStore implements Store {
   async claimLease(claim: LeaseHolder, now: number, replacing?: string): Promise<LeaseHolder | null> {
     await this.writer.write([leaseClaimStatement(LEASE, claim, now, replacing)]);
     const holder = await this.lease();
-    if (holder?.owner === claim.owner) this.leaseOwner = claim.owner;
+    // Newly held: policy versions its last holder wrote since migrate() are read (keys go past them).
+    if (holder?.owner === claim.owner && this.leaseOwner !== claim.owner)
+      await this.versions.load().then(() => (this.leaseOwner = claim.owner));
     return holder;
   }
 

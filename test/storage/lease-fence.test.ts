@@ -3,7 +3,7 @@
 // server hands over after another server took the lease (before its own renewal learns of the
 // loss, or while it was stalled) does not go in.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
@@ -11,7 +11,7 @@ import { VigilError } from "../../src/core/errors.ts";
 import type { LeaseHolder } from "../../src/core/store.ts";
 import { LEASE_TTL_MS } from "../../src/governor/lease.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
-import { makeServices, START } from "../helpers/services.ts";
+import { makeServices, RULES_DIR, START } from "../helpers/services.ts";
 
 const dirs: string[] = [];
 const stores: LibsqlStore[] = [];
@@ -108,5 +108,56 @@ describe("a file database's writes are fenced by the lease row", () => {
     expect(await b.getObject("w1")).toEqual(before);
     expect((await b.listDecisions("w1", 100)).length).toBe(decisions);
     await s.close();
+  });
+});
+
+describe("policy versions written by the last holder between a server's migrate and its claim", () => {
+  /** The example policies, queue-worker at `version`. */
+  function rules(version: string): string {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-fence-rules-"));
+    dirs.push(dir);
+    cpSync(RULES_DIR, dir, { recursive: true });
+    const file = join(dir, "queue-worker.json");
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), version }));
+    return dir;
+  }
+
+  test("are read at the claim: its own decisions get versions of their own, and read back as they were made", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-fence-"));
+    dirs.push(dir);
+    const url = `file:${join(dir, "v.db")}`;
+    const identity = (owner: string) => ({ owner, host: "h", pid: 1, alive: () => true });
+    const a = new LibsqlStore({ url });
+    // Server a has migrated (and read the versions: none) when server b, which held the lease,
+    // writes a decision of queue-worker v-b and stops; then a claims the lease.
+    const claim = a.claimLease.bind(a);
+    let first = true;
+    a.claimLease = async (...args) => {
+      if (first) {
+        first = false;
+        const b = await makeServices({
+          store: new LibsqlStore({ url }),
+          rulesDir: rules("v-b"),
+          lease: { identity: identity("b"), onLost: () => {} },
+        });
+        await b.governor.putObject("w-b", { policy: "queue-worker" });
+        await b.close();
+      }
+      return claim(...args);
+    };
+    const s = await makeServices({
+      store: a,
+      rulesDir: rules("v-a"),
+      lease: { identity: identity("a"), onLost: () => {} },
+    });
+    try {
+      const made = (await s.governor.putObject("w-a", { policy: "queue-worker" })).object.lastDecisionId!;
+      const mine = await s.store.getDecision(made);
+      expect(mine?.policy.version).toBe("v-a");
+      const [theirs] = await s.store.listDecisions("w-b", 10);
+      expect(theirs?.policy.version).toBe("v-b");
+    } finally {
+      await s.close();
+    }
   });
 });
