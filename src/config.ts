@@ -117,6 +117,8 @@ export const configSchema = z.object({
     .transform((v) => v === "true"),
   FLY_API_TOKEN: z
     .string()
+    // A secret read from a file ends in a line break: only one inside the token is refused.
+    .trim()
     .refine((v) => /^[\x20-\x7e]+$/.test(v), {
       message:
         "must be one line of visible characters: a line break or a control character cannot be sent (the value is not shown)",

@@ -56,6 +56,8 @@ describe("configuration", () => {
     expect(message).toMatch(/FLY_API_TOKEN: must be one line/);
     expect(message).not.toContain("SECRETPART");
     expect(loadConfig({ FLY_API_TOKEN: "FlyV1 fm2_abc,fm2_def" }).FLY_API_TOKEN).toBe("FlyV1 fm2_abc,fm2_def");
+    // A secret read from a file ends in a line break: trimmed, as a header's value is.
+    expect(loadConfig({ FLY_API_TOKEN: "FlyV1 fm2_abc,fm2_def\n" }).FLY_API_TOKEN).toBe("FlyV1 fm2_abc,fm2_def");
   });
 
   test("flags override the environment", () => {

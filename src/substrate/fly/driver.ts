@@ -86,7 +86,8 @@ export class FlyDriver implements Driver {
   constructor(options: FlyDriverOptions) {
     this.clock = options.clock;
     this.random = options.random ?? Math.random;
-    this.token = options.token ?? process.env.FLY_API_TOKEN;
+    // Trimmed as fetch trims a header's value: a secret read from a file ends in a line break.
+    this.token = (options.token ?? process.env.FLY_API_TOKEN)?.trim();
     this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.waitTimeoutS = options.waitTimeoutS ?? 60;
     if (!Number.isInteger(this.waitTimeoutS) || this.waitTimeoutS < 1 || this.waitTimeoutS > 60)
@@ -211,6 +212,23 @@ export class FlyDriver implements Driver {
     return { cfg, client };
   }
 
+  /**
+   * The machine's lease for a command: the one an earlier command could not release taken up by
+   * its nonce, if there is one, and kept for the next try when this one fails (unless another
+   * holder has it now, a 409: it expired and was taken).
+   */
+  private async takeLease(client: FlyClient, cfg: FlyConfig, ttlS: number, machine: string): Promise<HeldLease> {
+    const unreleased = this.unreleased.get(machine);
+    try {
+      const held = await client.lease(cfg.app, cfg.machineId, ttlS, unreleased);
+      this.unreleased.delete(machine);
+      return held;
+    } catch (e) {
+      if (e instanceof FlyApiError && e.status === 409) this.unreleased.delete(machine);
+      throw e;
+    }
+  }
+
   private async command(t: DriverTarget, goal: Goal): Promise<Observation> {
     const { cfg, client } = this.prepare(t);
     // A stop or a suspend of a machine Fly no longer knows is done, as of a destroyed one; a
@@ -224,11 +242,7 @@ export class FlyDriver implements Driver {
         const ttlS = this.maxWaits * this.waitTimeoutS + 60;
         // What the commands send: a renewal that finds the lease expired gets a new nonce.
         const machine = `${cfg.apiUrl ?? DEFAULT_FLY_API_URL} ${cfg.app} ${cfg.machineId}`;
-        const unreleased = this.unreleased.get(machine);
-        this.unreleased.delete(machine);
-        const lease: { held?: HeldLease } = leased
-          ? { held: await client.lease(cfg.app, cfg.machineId, ttlS, unreleased) }
-          : {};
+        const lease: { held?: HeldLease } = leased ? { held: await this.takeLease(client, cfg, ttlS, machine) } : {};
         let renewals = 0;
         const renew = async () => {
           if (lease.held && renewals++ > 0) lease.held = await client.lease(cfg.app, cfg.machineId, ttlS, lease.held);

@@ -228,6 +228,20 @@ describe("fly driver against the fake", () => {
     expect(fake.machines.get(MACHINE)!.lease).toBeNull(); // released this time
   });
 
+  test("a remembered lease is kept when the next command's lease call fails on a passing error", async () => {
+    const { fake, driver } = await open({ state: "stopped" });
+    fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
+    await r.run(driver.start(r.target({ lease: true })));
+    const left = fake.machines.get(MACHINE)!.lease!;
+    fake.faults.add({ action: "lease-acquire", status: 503, times: DEFAULT_FLY_RETRY.attempts });
+    expect((await rejection(r.run(driver.stop(r.target({ lease: true }))))).retryable).toBe(true);
+    // A command without a lease on the machine meanwhile leaves it remembered too.
+    await r.run(driver.observe(r.target()));
+    fake.requests.length = 0;
+    expect(await r.run(driver.stop(r.target({ lease: true })))).toMatchObject({ status: "stopped" });
+    expect(fake.requests.find((q) => q.action === "lease-acquire")!.nonce).toBe(left.nonce);
+  });
+
   test("useLeases applies to configs that do not say", async () => {
     const { fake, driver } = await open({ driver: { useLeases: true } });
     await r.run(driver.start(r.target()));

@@ -171,6 +171,16 @@ describe("Fly API base URLs come from an allow-list", () => {
     }
   });
 
+  test("a token ending in a line break (a secret read from a file) is sent without it", async () => {
+    const token = "FlyV1 fm2_abc,fm2_def";
+    const r = await rig({ fake: { token }, driver: { token: `${token}\n` } });
+    try {
+      expect(await r.run(r.driver.start(r.target()))).toMatchObject({ status: "running" });
+    } finally {
+      await r.close();
+    }
+  });
+
   test("the client never quotes the token in a failure of its own request", async () => {
     const token = "FlyV1 fm2_SECRET";
     const client = new FlyClient({
