@@ -50,3 +50,25 @@ export function childEnv(
   for (const key of INHERITED_ENV) if (from[key] !== undefined) env[key] = from[key];
   return { ...env, ...config.env, [OBJECT_ID_ENV]: objectId };
 }
+
+/**
+ * In a cgroup the tree is started through /bin/sh (spawn.ts), which passes on only variables
+ * named like shell identifiers, and reads OPTIND as a number: a config's `env` must keep to
+ * both there. (IFS, OPTIND, PPID and PWD, which the shell sets itself, are set back.)
+ */
+export function shellEnvProblems(env: Record<string, string> | undefined): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  for (const [name, value] of Object.entries(env ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      out.push({
+        path: "$.env",
+        message: `${JSON.stringify(name)} is not a shell variable name, which VIGIL_PROCESS_CGROUP needs (its tree is started through /bin/sh, which drops it)`,
+      });
+    else if (name === "OPTIND" && !/^[0-9]+$/.test(value))
+      out.push({
+        path: "$.env.OPTIND",
+        message: "must be a number with VIGIL_PROCESS_CGROUP (/bin/sh starts the tree)",
+      });
+  }
+  return out;
+}

@@ -14,7 +14,13 @@ import type { JsonObject, Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener, type Release } from "../driver.ts";
 import { cgroupDir, CgroupTree, treeOfObservation, type CgroupParent } from "./cgroup.ts";
-import { DEFAULT_GRACE_MS, OBJECT_ID_ENV, processConfigSchema, type ProcessConfig } from "./config.ts";
+import {
+  DEFAULT_GRACE_MS,
+  OBJECT_ID_ENV,
+  processConfigSchema,
+  shellEnvProblems,
+  type ProcessConfig,
+} from "./config.ts";
 import { Governed, Leftovers, type Exit } from "./governed.ts";
 import { bootId, environHas, inThisNamespace, isGone, procfs, readStat, until, type ProcStat } from "./proc.ts";
 import { spawnProcess } from "./spawn.ts";
@@ -71,7 +77,8 @@ export class ProcessDriver implements Driver {
 
   validateConfig(config: unknown): Problem[] {
     const r = processConfigSchema.safeParse(config ?? {});
-    return r.success ? [] : zodProblems(r.error);
+    if (!r.success) return zodProblems(r.error);
+    return this.cgroup ? shellEnvProblems(r.data.env) : [];
   }
 
   /** Spawns the tree, or thaws it when any of it is stopped; a running one is left as it is. */
@@ -219,9 +226,13 @@ export class ProcessDriver implements Driver {
 
   private config(t: DriverTarget): ProcessConfig {
     const r = processConfigSchema.safeParse(t.config ?? {});
-    if (r.success) return r.data;
-    const problems = zodProblems(r.error).map((p) => `${p.path}: ${p.message}`);
-    throw new DriverError(`invalid process config: ${problems.join("; ")}`, false);
+    // A config stored before VIGIL_PROCESS_CGROUP was set is checked again here.
+    const problems = r.success ? (this.cgroup ? shellEnvProblems(r.data.env) : []) : zodProblems(r.error);
+    if (r.success && problems.length === 0) return r.data;
+    throw new DriverError(
+      `invalid process config: ${problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`,
+      false,
+    );
   }
 
   /** The grace period of a config; an invalid config must not keep a tree from being stopped. */

@@ -33,19 +33,7 @@ export function spawnProcess(config: ProcessConfig, objectId: string, cgroupProc
     } catch (e) {
       return Promise.reject(e as Error);
     }
-    // The shell sets PWD in what it execs: the child's environment is to be the one it would
-    // get without a cgroup, so PWD is unset, or set back to the config's own value.
-    args =
-      config.env?.PWD === undefined
-        ? ["-c", 'echo $$ > "$0" && unset PWD && exec "$@"', cgroupProcs, config.command, ...args]
-        : [
-            "-c",
-            'echo $$ > "$0" && PWD="$1" && export PWD && shift && exec "$@"',
-            cgroupProcs,
-            config.env.PWD,
-            config.command,
-            ...args,
-          ];
+    args = wrapperArgs(config, cgroupProcs);
     file = "/bin/sh";
   }
   return new Promise((resolvePromise, reject) => {
@@ -130,4 +118,23 @@ export function spawnFailure(command: string, e: unknown): DriverError {
       : String(e);
   const hint = code === "ENOENT" ? " (no such command, or no such working directory)" : "";
   return new DriverError(`cannot start ${command}: ${message}${hint}`, code !== undefined && PASSING.has(code));
+}
+
+/** Variables /bin/sh sets itself and passes on: each set back to the config's value. */
+const SHELL_SET = ["IFS", "OPTIND", "PPID", "PWD"] as const;
+
+/**
+ * `/bin/sh` moving itself into the cgroup, then exec'ing the command with the environment it
+ * would get without a cgroup: the variables the shell sets itself are set back to the config's
+ * values (given as arguments), and PWD, which it adds, is unset when the config has none. Names
+ * a shell cannot pass on are refused in that mode (config.ts shellEnvProblems).
+ */
+function wrapperArgs(config: ProcessConfig, cgroupProcs: string): string[] {
+  const kept = SHELL_SET.filter((name) => config.env?.[name] !== undefined);
+  const steps = ['echo $$ > "$0"', ...kept.map((name, i) => `${name}="$${i + 1}" && export ${name}`)];
+  if (!kept.includes("PWD")) steps.push("unset PWD");
+  if (kept.length > 0) steps.push(`shift ${kept.length}`);
+  steps.push('exec "$@"');
+  const values = kept.map((name) => config.env![name]!);
+  return ["-c", steps.join(" && "), cgroupProcs, ...values, config.command, ...(config.args ?? [])];
 }
