@@ -42,7 +42,7 @@ USER node
 # Ready means recovery is done and the database answers. Slim images have no curl: node's
 # fetch asks, on the port the server binds (a wildcard bind answers on loopback).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const h=process.env.VIGIL_HOST||'0.0.0.0';const host=h==='0.0.0.0'||h==='::'?'127.0.0.1':h.includes(':')?'['+h+']':h;fetch('http://'+host+':'+(process.env.VIGIL_PORT||8080)+'/readyz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const h=(process.env.VIGIL_HOST||'0.0.0.0').replace(/^\\[(.*)\\]$/,'$1');const host=h==='0.0.0.0'||h==='::'?'127.0.0.1':h.includes(':')?'['+h+']':h;fetch('http://'+host+':'+(process.env.VIGIL_PORT||8080)+'/readyz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 # SIGTERM drains (VIGIL_DRAIN_TIMEOUT, 10 s by default): give `docker stop` longer than that.
 STOPSIGNAL SIGTERM

@@ -3,7 +3,7 @@
 
 import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import {
@@ -86,11 +86,29 @@ function deadline(work: Promise<unknown>, ms: number): Promise<boolean> {
   });
 }
 
-/** Makes sure the directory of a `file:` database exists. */
+/**
+ * Makes sure the directory of a `file:` database exists, and that this user may write it and
+ * the file (libsql itself says only "Unable to open connection ...: 14").
+ */
 function prepareDatabase(url: string): void {
   // The path as libsql reads it (percent-decoded).
   const path = filePath(url);
-  if (path !== null) mkdirSync(dirname(path), { recursive: true });
+  if (path === null) return;
+  mkdirSync(dirname(path), { recursive: true });
+  for (const [what, target] of [
+    ["directory", dirname(path)],
+    ["file", path],
+  ] as const) {
+    try {
+      accessSync(target, constants.R_OK | constants.W_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") continue; // the file: libsql creates it
+      throw new Error(
+        `cannot write the database ${what} ${target} (${code}): it must be writable by uid ${process.getuid?.() ?? "?"}`,
+      );
+    }
+  }
 }
 
 /** The store for VIGIL_DB_URL; a URL libsql cannot take (its form, scheme, parameters) is a bad value. */

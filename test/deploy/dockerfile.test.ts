@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { builtinModules } from "node:module";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -105,6 +106,41 @@ describe("the Dockerfile", () => {
     expect(command.slice(0, 2)).toEqual(["node", "-e"]);
     expect(command[2]).toContain("/readyz");
   });
+
+  test.each([
+    ["::1", "::1"],
+    ["[::1]", "::1"],
+    ["127.0.0.1", "127.0.0.1"],
+    ["0.0.0.0", "127.0.0.1"],
+    ["::", "127.0.0.1"],
+    ["[::]", "127.0.0.1"],
+  ])(
+    "the health check reaches a server bound to VIGIL_HOST=%s (README: with or without brackets)",
+    async (host, at) => {
+      const command = execForm(options(all("HEALTHCHECK")[0]!.args).rest.replace(/^CMD\s+/, ""));
+      let status = 200;
+      const server = createHttpServer((req, res) => {
+        res.statusCode = req.url === "/readyz" ? status : 404;
+        res.end();
+      });
+      await new Promise<void>((resolve) => server.listen(0, at, resolve));
+      const port = (server.address() as { port: number }).port;
+      const check = () =>
+        new Promise<number | null>((resolve) =>
+          spawn(process.execPath, command.slice(1), {
+            env: { PATH: process.env.PATH ?? "", VIGIL_HOST: host, VIGIL_PORT: String(port) },
+            stdio: "ignore",
+          }).once("exit", resolve),
+        );
+      try {
+        expect(await check()).toBe(0);
+        status = 503; // and it fails when the server is not ready
+        expect(await check()).toBe(1);
+      } finally {
+        server.close();
+      }
+    },
+  );
 
   test("keeps the database on the volume /data", () => {
     const volumes = all("VOLUME").flatMap((v) => v.args.split(/\s+/));
