@@ -1,6 +1,7 @@
 // Starts the real `vigil serve` as a child process on a free loopback port.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -54,4 +55,14 @@ export function killGroups(groups: number[]): void {
       // gone
     }
   }
+}
+
+/** The variables a process was started with (/proc: what exec gave it, whatever it set since). */
+export function environOf(pid: number): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, "utf8")
+      .split("\0")
+      .filter(Boolean)
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
 }

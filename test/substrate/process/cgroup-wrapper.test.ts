@@ -14,7 +14,7 @@ import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { until } from "../../../src/substrate/process/proc.ts";
 import { spawnProcess } from "../../../src/substrate/process/spawn.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
-import { killGroups } from "../../helpers/process.ts";
+import { environOf, killGroups } from "../../helpers/process.ts";
 
 const groups: number[] = [];
 const dirs: string[] = [];
@@ -22,14 +22,6 @@ afterEach(() => {
   killGroups(groups);
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-const environ = (pid: number) =>
-  Object.fromEntries(
-    readFileSync(`/proc/${pid}/environ`, "utf8")
-      .split("\0")
-      .filter(Boolean)
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
 
 /** The environment `sleep` was exec'd with, started with or without the wrapper. */
 async function envOf(wrapped: boolean, env: Record<string, string>): Promise<Record<string, string>> {
@@ -49,7 +41,7 @@ async function envOf(wrapped: boolean, env: Record<string, string>): Promise<Rec
   };
   expect(await until(() => cmdline().startsWith("sleep"), 5_000_000)).toBe(true);
   if (wrapped) expect(readFileSync(procs, "utf8").trim()).toBe(String(child.pid));
-  return environ(child.pid!);
+  return environOf(child.pid!);
 }
 
 describe("the cgroup wrapper shell", () => {

@@ -16,6 +16,7 @@ import { findCgroupParent, type CgroupParent } from "../../../src/substrate/proc
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { groupMembers, isGone, listPids, readStat, until } from "../../../src/substrate/process/proc.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
+import { environOf } from "../../helpers/process.ts";
 
 /** Appends a line to $1 every 10 ms, forever. */
 const LOOP = (file: string) => `while :; do echo . >> ${file}; sleep 0.01; done`;
@@ -345,15 +346,6 @@ describe.each(modes)("a command that ends at once, %s", (_how, parent) => {
 });
 
 describe.each(modes)("the leader's environment, %s", (_how, parent) => {
-  /** The variables the leader was started with (/proc: what exec gave it, whatever it set since). */
-  const environ = (pid: number) =>
-    Object.fromEntries(
-      readFileSync(`/proc/${pid}/environ`, "utf8")
-        .split("\0")
-        .filter(Boolean)
-        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
-
   test.each([
     ["no PWD of its own", { A: "1" }],
     ["a PWD of its own", { A: "1", PWD: "/elsewhere" }],
@@ -366,7 +358,7 @@ describe.each(modes)("the leader's environment, %s", (_how, parent) => {
       const pid = started.pid as number;
       trees.push(pid);
       await growing("alive");
-      const got = environ(pid);
+      const got = environOf(pid);
       const inherited = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR"].filter(
         (k) => process.env[k] !== undefined,
       );
