@@ -95,12 +95,13 @@ function prepareDatabase(url: string): void {
   const path = filePath(url);
   if (path === null) return;
   mkdirSync(dirname(path), { recursive: true });
-  for (const [what, target] of [
-    ["directory", dirname(path)],
-    ["file", path],
+  for (const [what, target, mode] of [
+    // SQLite creates its journal files beside the database: the directory is written and searched.
+    ["directory", dirname(path), constants.W_OK | constants.X_OK],
+    ["file", path, constants.R_OK | constants.W_OK],
   ] as const) {
     try {
-      accessSync(target, constants.R_OK | constants.W_OK);
+      accessSync(target, mode);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT") continue; // the file: libsql creates it

@@ -117,10 +117,16 @@ export class PointReads {
 }
 type ActionRow = typeof t.actions.$inferSelect;
 
-/** The file of a `file:` URL (without its query), or null for `:memory:` and remote databases. */
+/**
+ * The file of a `file:` URL (without its query), or null for `:memory:` and remote databases.
+ * An empty or `localhost` authority names no host, as libsql reads it: `file://localhost/x.db`
+ * and `file:///x.db` are both `/x.db` (the writer thread must open the file the client opens).
+ */
 export function filePath(url: string): string | null {
   if (!url.startsWith("file:")) return null;
-  const path = decodeURIComponent(url.slice("file:".length).split("?")[0]!);
+  let path = decodeURIComponent(url.slice("file:".length).split("?")[0]!);
+  const authority = /^\/\/([^/]*)(\/.*)$/s.exec(path);
+  if (authority && (authority[1] === "" || authority[1]!.toLowerCase() === "localhost")) path = authority[2]!;
   return path === "" || path === ":memory:" ? null : path;
 }
 

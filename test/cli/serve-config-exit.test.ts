@@ -2,8 +2,8 @@
 // --help, docs/cli.md). A malformed VIGIL_TOKENS was found only as the server started, and
 // exited 1 with a log line; it is a bad value like any other now.
 
-import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,6 +47,49 @@ test("a database directory the server's user cannot write: exit 1, and the log s
     expect(r.status).toBe(1);
     const line = r.stderr.split("\n").find((l) => l.includes('"cannot start"')) ?? r.stderr;
     expect(line).toMatch(/cannot write the database directory .*vigil-unwritable-.* \(EACCES\)/);
+  } finally {
+    chmodSync(dir, 0o755);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Starts `vigil serve` on `url` (as `nobody` when run as root); resolves "listening", or how it ended. */
+function startsOn(url: string, home: string): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, "serve", "--port", "0"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, VIGIL_DB_URL: url },
+      ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    const seen = (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('"listening"')) child.kill("SIGTERM");
+    };
+    child.stdout.on("data", seen);
+    child.stderr.on("data", seen);
+    child.once("exit", (code) =>
+      resolve(out.includes('"listening"') ? "listening" : `exit ${code}: ${out.trim().split("\n").at(-1)}`),
+    );
+  });
+}
+
+test.each([
+  ["file:DIR/vigil.db in a directory it may write", 0o777, (d: string) => `file:${d}/vigil.db`],
+  ["file://localhost/DIR/vigil.db (libsql opens DIR/vigil.db)", 0o777, (d: string) => `file://localhost${d}/vigil.db`],
+  ["file:///DIR/vigil.db", 0o777, (d: string) => `file://${d}/vigil.db`],
+  [
+    "a directory it may write and search but not list (0333): SQLite needs no more",
+    0o333,
+    (d: string) => `file:${d}/vigil.db`,
+  ],
+])("the server starts on %s, and writes the file named", async (_what, mode, url) => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-dbpath-"));
+  chmodSync(dir, mode);
+  try {
+    expect(await startsOn(url(dir), "/tmp")).toBe("listening");
+    chmodSync(dir, 0o755);
+    expect(readdirSync(dir)).toContain("vigil.db");
   } finally {
     chmodSync(dir, 0o755);
     rmSync(dir, { recursive: true, force: true });

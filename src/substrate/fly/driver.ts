@@ -218,13 +218,14 @@ export class FlyDriver implements Driver {
    * holder has it now, a 409: it expired and was taken).
    */
   private async takeLease(client: FlyClient, cfg: FlyConfig, ttlS: number, machine: string): Promise<HeldLease> {
+    // Taken out before the call: of two commands on the machine at once, one takes it up.
     const unreleased = this.unreleased.get(machine);
+    this.unreleased.delete(machine);
     try {
-      const held = await client.lease(cfg.app, cfg.machineId, ttlS, unreleased);
-      this.unreleased.delete(machine);
-      return held;
+      return await client.lease(cfg.app, cfg.machineId, ttlS, unreleased);
     } catch (e) {
-      if (e instanceof FlyApiError && e.status === 409) this.unreleased.delete(machine);
+      const taken = e instanceof FlyApiError && e.status === 409;
+      if (unreleased && !taken && !this.unreleased.has(machine)) this.unreleased.set(machine, unreleased);
       throw e;
     }
   }

@@ -64,7 +64,8 @@ export function shellEnvProblems(env: Record<string, string> | undefined): { pat
         path: "$.env",
         message: `${JSON.stringify(name)} is not a shell variable name, which VIGIL_PROCESS_CGROUP needs (its tree is started through /bin/sh, which drops it)`,
       });
-    else if (name === "OPTIND" && !/^[0-9]+$/.test(value))
+    // The shell reads it as a C int.
+    else if (name === "OPTIND" && !(/^[0-9]{1,10}$/.test(value) && Number(value) <= 2_147_483_647))
       out.push({
         path: "$.env.OPTIND",
         message: "must be a number with VIGIL_PROCESS_CGROUP (/bin/sh starts the tree)",

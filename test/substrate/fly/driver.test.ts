@@ -242,6 +242,19 @@ describe("fly driver against the fake", () => {
     expect(fake.requests.find((q) => q.action === "lease-acquire")!.nonce).toBe(left.nonce);
   });
 
+  test("a remembered lease is taken up by one of two commands on the machine at once; the other meets it (409)", async () => {
+    const { fake, driver } = await open({ state: "stopped" });
+    fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
+    await r.run(driver.start(r.target({ lease: true })));
+    const left = fake.machines.get(MACHINE)!.lease!;
+    fake.requests.length = 0;
+    await r.run(
+      Promise.allSettled([driver.suspend(r.target({ lease: true })), driver.stop(r.target({ lease: true }))]),
+    );
+    const [first, second] = fake.requests.filter((q) => q.action === "lease-acquire");
+    expect([first!, second!].filter((q) => q.nonce === left.nonce && q.status === 200)).toHaveLength(1);
+  });
+
   test("useLeases applies to configs that do not say", async () => {
     const { fake, driver } = await open({ driver: { useLeases: true } });
     await r.run(driver.start(r.target()));

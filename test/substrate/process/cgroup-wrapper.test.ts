@@ -49,6 +49,7 @@ describe("the cgroup wrapper shell", () => {
     ["none of the shell's own variables", { A: "1", B: "two words; $HOME 'q' \"d\"" }],
     ["each of the shell's own variables", { A: "1", IFS: ",", OPTIND: "7", PPID: "42", PWD: "/elsewhere" }],
     ["some of them", { OPTIND: "3", PWD: "/x" }],
+    ["the largest OPTIND the shell reads", { OPTIND: "2147483647" }],
   ])("passes the config's environment as it is without a cgroup, with %s", async (_how, env) => {
     const plain = await envOf(false, env);
     expect(plain).toMatchObject(env);
@@ -59,7 +60,7 @@ describe("the cgroup wrapper shell", () => {
     const parent: CgroupParent = { dir: "/sys/fs/cgroup/vigil-test-none", version: "v2" };
     const withCgroup = new ProcessDriver({ clock: new VirtualClock(0), cgroup: parent });
     const without = new ProcessDriver({ clock: new VirtualClock(0) });
-    for (const env of [{ "MY-VAR": "a" }, { "app.name": "b" }, { OPTIND: "x" }]) {
+    for (const env of [{ "MY-VAR": "a" }, { "app.name": "b" }, { OPTIND: "x" }, { OPTIND: "2147483648" }]) {
       const config = { command: "sleep", env };
       expect(without.validateConfig(config)).toEqual([]);
       expect(withCgroup.validateConfig(config)).toEqual([
@@ -67,5 +68,6 @@ describe("the cgroup wrapper shell", () => {
       ]);
     }
     expect(withCgroup.validateConfig({ command: "sleep", env: { GOOD_NAME: "x", OPTIND: "2" } })).toEqual([]);
+    expect(withCgroup.validateConfig({ command: "sleep", env: { OPTIND: "2147483647" } })).toEqual([]);
   });
 });
