@@ -96,13 +96,14 @@ function svg(width: number, height: number, title: string, label: string, body: 
 
 /** A span of milliseconds in words: `2 s`, `4 min 12 s`, `3 h 2 min`. */
 export function spanText(span: number): string {
-  const s = span / 1000;
-  if (s < 60) return `${Number(s.toFixed(1))} s`;
+  if (span / 1000 < 60) return `${Number((span / 1000).toFixed(1))} s`;
+  // Whole seconds first, so that 119.6 s is `2 min`, not `1 min 60 s`.
+  const s = Math.round(span / 1000);
   const parts: string[] = [];
   const d = Math.floor(s / 86_400);
   const h = Math.floor((s % 86_400) / 3600);
   const m = Math.floor((s % 3600) / 60);
-  const sec = Math.round(s % 60);
+  const sec = s % 60;
   if (d) parts.push(`${d} d`);
   if (h) parts.push(`${h} h`);
   if (m && !d) parts.push(`${m} min`);

@@ -117,17 +117,20 @@ export async function replay(
 
   try {
     if (!snapshot) await sandbox.governor.putObject(object.id, { policy: candidate.name, memory });
-    // Facts and recorded substrate changes in time order (facts first at the same instant),
-    // the candidate's timers firing between; a downtime jump after everything at its time.
+    // Facts and recorded substrate changes in time order, the candidate's timers firing
+    // between; a downtime jump after everything at its time. At the same instant a fact comes
+    // first, unless the decision saw an older memory than the fact made (it came before it).
     const patches = new Peekable(laterEntries(history.journal(), snapSeq));
     const decisions = new Peekable(history.decisions()[Symbol.asyncIterator]());
     for (;;) {
       const p = await patches.peek();
       const d = await decisions.peek();
       if (p === undefined && d === undefined) break;
-      const at = p !== undefined && (d === undefined || p.at <= d.at) ? p.at : d!.at;
+      const factFirst =
+        p !== undefined && (d === undefined || p.at < d.at || (p.at === d.at && d.memoryVersion >= p.seq));
+      const at = factFirst ? p.at : d!.at;
       while (jumps.length > 0 && jumps[0]!.at < at) await jump(jumps.shift()!);
-      if (p !== undefined && at === p.at) {
+      if (factFirst) {
         await patches.next();
         await step(p.at);
         await sandbox.governor.postFacts(object.id, p.patch);

@@ -6,6 +6,7 @@ import {
   escapeXml,
   renderTimelines,
   renderWaitHistogram,
+  spanText,
   stackSvgs,
   STATE_COLOURS,
   timeTicks,
@@ -201,5 +202,19 @@ describe("stackSvgs", () => {
       new RegExp(`^<svg [^>]*width="960" height="${h(a) + 12 + h(b)}"[^>]*role="img" aria-label="report">`),
     );
     expect(both).toContain(`<svg x="0" y="${h(a) + 12}" xmlns=`);
+  });
+});
+
+describe("spans in words", () => {
+  test.each([
+    [2_000, "2 s"],
+    [59_940, "59.9 s"],
+    [252_000, "4 min 12 s"],
+    [119_600, "2 min"],
+    [3_599_600, "1 h"],
+    [10_920_000, "3 h 2 min"],
+    [2 * 86_400_000 + 3_600_000, "2 d 1 h"],
+  ])("%d ms is %s (the seconds rounded before they are split)", (ms, text) => {
+    expect(spanText(ms)).toBe(text);
   });
 });

@@ -37,3 +37,30 @@ test("replay of the recorded policy over two back-to-back downtimes finds no dif
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a recorded crash and then a fact in the same millisecond replay in that order: no difference", async () => {
+  const s = await makeServices();
+  try {
+    const g = s.governor;
+    await g.putObject("w", { policy: "on-demand", memory: {} });
+    await g.postFacts("w", { work: { pending: 2 } }); // wakes
+    await s.advance(10_000);
+    s.driver.crash("w", "stopped"); // the compute exits; the policy wakes it again
+    await s.advance(0);
+    await g.postFacts("w", { work: { pending: 0 } }); // the same millisecond: the queue is empty
+    await s.advance(10_000);
+    const recorded = (await s.store.listDecisions("w", 10)).reverse();
+    expect(recorded.map((d) => `${d.trigger.kind} ${d.at - recorded[0]!.at} mv${d.memoryVersion}`)).toEqual([
+      "create 0 mv0",
+      "facts 0 mv1",
+      "substrate 10000 mv1",
+      "facts 10000 mv2",
+    ]);
+    const policy = JSON.parse(readFileSync(join(RULES_DIR, "on-demand.json"), "utf8")) as unknown;
+    const report = await s.whatIf.replay("w", policy);
+    expect(report.differences).toEqual([]);
+    expect(report.candidateDecisions).toBe(report.actualDecisions);
+  } finally {
+    await s.close();
+  }
+});
