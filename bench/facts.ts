@@ -165,7 +165,8 @@ export async function factsBench(print: (line: string) => void = console.log): P
   let worst = Infinity;
   const workloads: FactsFigures["workloads"] = [];
   try {
-    const bare = await start(["--input-type=module", "-e", BARE]);
+    // The baseline runs with the server's node options too (the young generation's size).
+    const bare = await start([...serveNodeOptions(), "--input-type=module", "-e", BARE]);
     servers.push(bare.child);
     const vigil = await start([...serveNodeOptions(), "bin/vigil.js", "serve", "--port", "0"], {
       VIGIL_DB_URL: `file:${db}`,

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { percentile } from "./stats.ts";
 
 export interface Load {
   /** Requests, as path and body, sent in turn by every connection. */
@@ -55,7 +56,12 @@ export function serveNodeOptions(): string[] {
 
 /** Runs the load against `url` with the client this machine has. */
 export function run(url: string, load: Load): Promise<LoadResult> {
-  return client === "wrk" ? wrk(url, load) : node(url, load);
+  return runWith(client, url, load);
+}
+
+/** Runs the load with the given client (the tests try both). */
+export function runWith(which: "wrk" | "node", url: string, load: Load): Promise<LoadResult> {
+  return which === "wrk" ? wrk(url, load) : node(url, load);
 }
 
 async function wrk(url: string, load: Load): Promise<LoadResult> {
@@ -90,24 +96,40 @@ async function wrk(url: string, load: Load): Promise<LoadResult> {
         "end",
         "response = function(status) if status ~= expect then errors = errors + 1 end end",
         "done = function(summary, latency)",
+        // Replies of another status, and requests that got none (a refused or dropped
+        // connection, no answer within --timeout).
+        "  local e = summary.errors",
+        "  local unanswered = e.connect + e.read + e.write + e.timeout",
         "  local unexpected = 0",
         "  for _, t in ipairs(threads) do unexpected = unexpected + t:get('errors') end",
-        '  io.write(string.format("RESULT %d %d %f %f %d\\n", summary.requests, summary.duration, latency:percentile(50) / 1000, latency:percentile(99) / 1000, unexpected))',
+        '  io.write(string.format("RESULT %d %d %f %f %d %d\\n", summary.requests, summary.duration, latency:percentile(50) / 1000, latency:percentile(99) / 1000, unexpected, unanswered))',
         "end",
       ].join("\n"),
     );
     const threads = Math.min(2, load.connections);
     const out = await new Promise<string>((resolve, reject) => {
-      const p = spawn("wrk", [`-t${threads}`, `-c${load.connections}`, `-d${load.seconds}s`, "-s", lua, url]);
+      // wrk's latency histogram ends at its timeout (2 s by default), and a slower reply is
+      // counted as a timeout, not a latency: the timeout is the whole run, and more.
+      const timeout = `--timeout=${Math.max(10, 2 * load.seconds)}s`;
+      const p = spawn("wrk", [`-t${threads}`, `-c${load.connections}`, `-d${load.seconds}s`, timeout, "-s", lua, url]);
       let text = "";
       p.stdout.on("data", (d: Buffer) => (text += d.toString()));
       p.on("error", reject);
       p.on("exit", () => resolve(text));
     });
-    const m = /RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)/.exec(out);
+    const m = /RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+) (\d+)/.exec(out);
     if (!m) throw new Error(`wrk printed no result:\n${out}`);
-    const [requests, durationUs, p50, p99, errors] = m.slice(1).map(Number) as [number, number, number, number, number];
-    return { rps: (requests - errors) / (durationUs / 1e6), requests, errors, p50, p99 };
+    const [requests, durationUs, p50, p99, unexpected, unanswered] = m.slice(1).map(Number) as number[] as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    // The rate counts replies of the expected status; errors, the other replies and the
+    // requests that got none.
+    return { rps: (requests - unexpected) / (durationUs / 1e6), requests, errors: unexpected + unanswered, p50, p99 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -157,7 +179,12 @@ async function node(url: string, load: Load): Promise<LoadResult> {
     for (let i = w; performance.now() < deadline; i += load.connections) {
       const r = load.requests[i % load.requests.length]!;
       const t0 = performance.now();
-      const status = await post(load.unique ? `${r.path}-${run}-${w}x${i}` : r.path, r.body);
+      // A request that gets no reply (a refused or dropped connection) is an error too.
+      const status = await post(load.unique ? `${r.path}-${run}-${w}x${i}` : r.path, r.body).catch(() => null);
+      if (status === null) {
+        errors++;
+        continue;
+      }
       latencies.push(performance.now() - t0);
       if (status === (load.expect ?? 200)) ok++;
       else errors++;
@@ -168,6 +195,11 @@ async function node(url: string, load: Load): Promise<LoadResult> {
   const elapsed = (performance.now() - t0) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-  return { rps: ok / elapsed, requests: ok + errors, errors, p50: q(0.5), p99: q(0.99) };
+  return {
+    rps: ok / elapsed,
+    requests: ok + errors,
+    errors,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
 }

@@ -35,6 +35,7 @@ import { PolicyRegistry } from "../src/governor/policy-registry.ts";
 import { LibsqlStore } from "../src/storage/libsql-store.ts";
 import { SimulatedDriver } from "../src/substrate/simulated/driver.ts";
 import { SystemClock } from "../src/timers/clock.ts";
+import { percentile } from "./stats.ts";
 
 const POLICY_FILE = fileURLToPath(new URL("./policies/timer-bench.json", import.meta.url));
 const POLICY = "timer-bench";
@@ -50,10 +51,6 @@ const LAG_GOAL_MS = 50;
 const fmt = (n: number) => n.toLocaleString("en-US");
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const deviceId = (i: number) => `dev-${String(i).padStart(6, "0")}`;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 /** A dormant object as creation leaves it (memory journalled as entry 0), with its timers. */
 function seedBatch(id: string, memory: JsonObject, timers: Timer[], at: number): CommitBatch {
