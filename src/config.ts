@@ -117,12 +117,14 @@ export const configSchema = z.object({
     .transform((v) => v === "true"),
   FLY_API_TOKEN: z
     .string()
-    // A secret read from a file ends in a line break: only one inside the token is refused.
+    // A secret read from a file ends in a line break: only one inside the token is refused, and
+    // one that is nothing else (an empty file) is no token, as an empty variable is.
     .trim()
-    .refine((v) => /^[\x20-\x7e]+$/.test(v), {
+    .refine((v) => v === "" || /^[\x20-\x7e]+$/.test(v), {
       message:
         "must be one line of visible characters: a line break or a control character cannot be sent (the value is not shown)",
     })
+    .transform((v) => (v === "" ? undefined : v))
     .optional(),
 });
 

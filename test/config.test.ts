@@ -58,6 +58,8 @@ describe("configuration", () => {
     expect(loadConfig({ FLY_API_TOKEN: "FlyV1 fm2_abc,fm2_def" }).FLY_API_TOKEN).toBe("FlyV1 fm2_abc,fm2_def");
     // A secret read from a file ends in a line break: trimmed, as a header's value is.
     expect(loadConfig({ FLY_API_TOKEN: "FlyV1 fm2_abc,fm2_def\n" }).FLY_API_TOKEN).toBe("FlyV1 fm2_abc,fm2_def");
+    // Nothing but a line break (an empty secret file) is no token, as an empty variable is.
+    expect(loadConfig({ FLY_API_TOKEN: "\n" }).FLY_API_TOKEN).toBeUndefined();
   });
 
   test("flags override the environment", () => {

@@ -87,7 +87,7 @@ export class FlyDriver implements Driver {
     this.clock = options.clock;
     this.random = options.random ?? Math.random;
     // Trimmed as fetch trims a header's value: a secret read from a file ends in a line break.
-    this.token = (options.token ?? process.env.FLY_API_TOKEN)?.trim();
+    this.token = (options.token ?? process.env.FLY_API_TOKEN)?.trim() || undefined;
     this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.waitTimeoutS = options.waitTimeoutS ?? 60;
     if (!Number.isInteger(this.waitTimeoutS) || this.waitTimeoutS < 1 || this.waitTimeoutS > 60)

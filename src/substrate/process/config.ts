@@ -52,9 +52,10 @@ export function childEnv(
 }
 
 /**
- * In a cgroup the tree is started through /bin/sh (spawn.ts), which passes on only variables
+ * In a cgroup the tree is started through /bin/sh (spawn.ts), which may pass on only variables
  * named like shell identifiers, and reads OPTIND as a number: a config's `env` must keep to
- * both there. (IFS, OPTIND, PPID and PWD, which the shell sets itself, are set back.)
+ * both there, and PPID is its own (bash's is read-only). (IFS, OPTIND and PWD, which the shell
+ * sets itself, are set back.)
  */
 export function shellEnvProblems(env: Record<string, string> | undefined): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
@@ -63,6 +64,11 @@ export function shellEnvProblems(env: Record<string, string> | undefined): { pat
       out.push({
         path: "$.env",
         message: `${JSON.stringify(name)} is not a shell variable name, which VIGIL_PROCESS_CGROUP needs (its tree is started through /bin/sh, which drops it)`,
+      });
+    else if (name === "PPID")
+      out.push({
+        path: "$.env.PPID",
+        message: "is the shell's own with VIGIL_PROCESS_CGROUP (/bin/sh starts the tree)",
       });
     // The shell reads it as a C int.
     else if (name === "OPTIND" && !(/^[0-9]{1,10}$/.test(value) && Number(value) <= 2_147_483_647))

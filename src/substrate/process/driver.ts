@@ -37,6 +37,9 @@ export interface ProcessDriverOptions {
   cgroup?: CgroupParent | null;
 }
 
+/** The most leftovers of one observation looked at after a restart. */
+const MAX_RECORDED_LEFTOVERS = 64;
+
 /**
  * Observations carry `status` and `at`, and: while the tree lives, the leader's `pid`,
  * `startTime`, `bootId` and `pidNamespace`, its `pgid` (or `cgroup`), and `processes` (each live pid of the
@@ -49,11 +52,8 @@ export interface ProcessDriverOptions {
  *
  * close() does not stop governed processes: a server restarting must not take governed compute
  * down. What is left of a tree whose leader exited on its own, and that is still within its
- * grace period, is killed then: no later server would know it.
+ * grace period, is killed then (Leftovers.close), not left to the next server.
  */
-/** The most leftovers of one observation looked at after a restart. */
-const MAX_RECORDED_LEFTOVERS = 64;
-
 export class ProcessDriver implements Driver {
   readonly name = "process";
   readonly canSuspend = true;

@@ -121,7 +121,7 @@ export function spawnFailure(command: string, e: unknown): DriverError {
 }
 
 /** Variables /bin/sh sets itself and passes on: each set back to the config's value. */
-const SHELL_SET = ["IFS", "OPTIND", "PPID", "PWD"] as const;
+const SHELL_SET = ["IFS", "OPTIND", "PWD"] as const;
 
 /**
  * `/bin/sh` moving itself into the cgroup, then exec'ing the command with the environment it
