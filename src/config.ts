@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { DURATION_HELP, parseDuration } from "./core/durations.ts";
 import { zodProblems } from "./contracts/problems.ts";
+import { isHeaderSafe } from "./substrate/fly/config.ts";
 
 /** The drivers a server can run. */
 export const DRIVER_NAMES = ["simulated", "process", "fly"] as const;
@@ -120,7 +121,7 @@ export const configSchema = z.object({
     // A secret read from a file ends in a line break: only one inside the token is refused, and
     // one that is nothing else (an empty file) is no token, as an empty variable is.
     .trim()
-    .refine((v) => v === "" || /^[\x20-\x7e]+$/.test(v), {
+    .refine((v) => v === "" || isHeaderSafe(v), {
       message:
         "must be one line of visible characters: a line break or a control character cannot be sent (the value is not shown)",
     })

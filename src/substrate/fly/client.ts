@@ -320,8 +320,3 @@ function errorText(body: unknown, text: string): string {
   const raw = body && typeof body === "object" && "error" in body && typeof body.error === "string" ? body.error : text;
   return raw.slice(0, MAX_DETAIL_CHARS).trim();
 }
-
-/** Whether `token` can be sent in a header: visible ASCII and spaces, no line break or control character. */
-export function isHeaderSafe(token: string): boolean {
-  return /^[\x20-\x7e]+$/.test(token);
-}

@@ -132,3 +132,12 @@ export function satisfies(goal: Goal, state: string): boolean {
   if (goal === "start") return state === "started";
   return state === GOAL_STATE[goal] || statusOf(state) === "stopped";
 }
+
+/**
+ * Whether an API token can be sent in a header: visible ASCII and spaces, no line break or
+ * control character (fetch would refuse it, quoting it whole). Checked by the server's
+ * configuration and by the driver.
+ */
+export function isHeaderSafe(token: string): boolean {
+  return /^[\x20-\x7e]+$/.test(token);
+}

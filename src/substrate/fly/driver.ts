@@ -15,11 +15,12 @@ import type { Clock } from "../../core/clock.ts";
 import type { JsonObject, Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type Release } from "../driver.ts";
-import { FlyApiError, FlyClient, isHeaderSafe, type FlyMachine, type HeldLease, type StopBody } from "./client.ts";
+import { FlyApiError, FlyClient, type FlyMachine, type HeldLease, type StopBody } from "./client.ts";
 import {
   apiUrlRefusal,
   DEFAULT_FLY_API_URL,
   DEFAULT_FLY_API_URLS,
+  isHeaderSafe,
   flyConfigSchema,
   normalizeApiUrl,
   GOAL_STATE,
