@@ -24,7 +24,7 @@ import {
 import { Governed, Leftovers, type Exit } from "./governed.ts";
 import { bootId, environHas, inThisNamespace, isGone, procfs, readStat, until, type ProcStat } from "./proc.ts";
 import { spawnProcess } from "./spawn.ts";
-import { ProcessGroupTree } from "./tree.ts";
+import { ProcessGroupTree, type ProcessTree } from "./tree.ts";
 
 export interface ProcessDriverOptions {
   clock: Clock;
@@ -173,8 +173,7 @@ export class ProcessDriver implements Driver {
         // number, by a process its pid was given to. One process carrying this object's mark
         // shows the group never emptied, so it is still this tree's (a cgroup is Vigil's own,
         // whatever is in it).
-        const mark = `${OBJECT_ID_ENV}=${t.objectId}`;
-        if (cgroup || tree.members().some((m) => environHas(m, mark))) this.leftovers.sweep(tree, graceMs, t.objectId);
+        if (cgroup || carriesMark(tree, t.objectId)) this.leftovers.sweep(tree, graceMs, t.objectId);
         return gone;
       }
       if (stat.startTime !== startTime) {
@@ -367,7 +366,6 @@ export class ProcessDriver implements Driver {
   private sweepRecorded(t: DriverTarget, last: Observation | null): void {
     const recorded = last?.leftovers;
     if (!procfs || !Array.isArray(recorded)) return;
-    const mark = `${OBJECT_ID_ENV}=${t.objectId}`;
     const graceMs = this.graceOf(t);
     for (const r of recorded.slice(0, MAX_RECORDED_LEFTOVERS)) {
       if (r === null || typeof r !== "object" || Array.isArray(r)) continue;
@@ -382,7 +380,13 @@ export class ProcessDriver implements Driver {
       const live = last?.status === "running" || last?.status === "suspended";
       if (live && (pgid === last.pid || pgid === last.pgid)) continue;
       const tree = new ProcessGroupTree(pgid);
-      if (tree.members().some((m) => environHas(m, mark))) this.leftovers.sweep(tree, graceMs, t.objectId);
+      if (carriesMark(tree, t.objectId)) this.leftovers.sweep(tree, graceMs, t.objectId);
     }
   }
+}
+
+/** Whether a process of `tree` carries `objectId`'s mark (OBJECT_ID_ENV): it is that object's. */
+function carriesMark(tree: ProcessTree, objectId: string): boolean {
+  const mark = `${OBJECT_ID_ENV}=${objectId}`;
+  return tree.members().some((pid) => environHas(pid, mark));
 }
