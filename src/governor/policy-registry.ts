@@ -100,13 +100,13 @@ export function loadCandidate(doc: unknown, now: number): LoadResult {
   return loadPolicyText(text, file, now);
 }
 
-/** A digest of a file's bytes ("" when it cannot be read): tells a file changed since it was read. */
 /**
  * A name in a rules directory that holds a policy: `*.json`, but not a hidden one (an editor's
  * lock file, `.#name.json`, or a Kubernetes ConfigMap volume's `..data` entries).
  */
 export const isPolicyFileName = (name: string): boolean => name.endsWith(".json") && !name.startsWith(".");
 
+/** A digest of a file's bytes ("" when it cannot be read): tells a file changed since it was read. */
 export function fileDigest(file: string): string {
   try {
     return digest(readFileSync(file));
