@@ -1,6 +1,7 @@
 // The process driver's config: what to run and how long a stopped process gets to exit.
 
 import { z } from "zod";
+import type { Problem } from "../../core/errors.ts";
 
 /** How long stop waits for SIGTERM to work when the config does not say. */
 export const DEFAULT_GRACE_MS = 5000;
@@ -57,8 +58,8 @@ export function childEnv(
  * both there, and PPID is its own (bash's is read-only). (IFS, OPTIND and PWD, which the shell
  * sets itself, are set back.)
  */
-export function shellEnvProblems(env: Record<string, string> | undefined): { path: string; message: string }[] {
-  const out: { path: string; message: string }[] = [];
+export function shellEnvProblems(env: Record<string, string> | undefined): Problem[] {
+  const out: Problem[] = [];
   for (const [name, value] of Object.entries(env ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
       out.push({
@@ -74,7 +75,7 @@ export function shellEnvProblems(env: Record<string, string> | undefined): { pat
     else if (name === "OPTIND" && !(/^[0-9]{1,10}$/.test(value) && Number(value) <= 2_147_483_647))
       out.push({
         path: "$.env.OPTIND",
-        message: "must be a number with VIGIL_PROCESS_CGROUP (/bin/sh starts the tree)",
+        message: "must be a number up to 2147483647 with VIGIL_PROCESS_CGROUP (/bin/sh starts the tree)",
       });
   }
   return out;
