@@ -65,13 +65,19 @@ test("a Kubernetes ConfigMap volume: the ..data symlink swapped to a new version
   expect(registry.list().errors).toEqual([]);
 });
 
-test("a rules file symlinked to a file elsewhere: an edit of its target is loaded", async () => {
+/** A rules directory whose queue-worker.json is a symlink to a file elsewhere (`target`, version 1). */
+function symlinkedRules(): { dir: string; target: string } {
   const dir = tempDir();
-  const elsewhere = tempDir();
-  writeFileSync(join(elsewhere, "queue-worker.json"), text("1"));
-  symlinkSync(join(elsewhere, "queue-worker.json"), join(dir, "queue-worker.json"));
+  const target = join(tempDir(), "queue-worker.json");
+  writeFileSync(target, text("1"));
+  symlinkSync(target, join(dir, "queue-worker.json"));
+  return { dir, target };
+}
+
+test("a rules file symlinked to a file elsewhere: an edit of its target is loaded", async () => {
+  const { dir, target } = symlinkedRules();
   const { version, poll } = watch(dir);
-  writeFileSync(join(elsewhere, "queue-worker.json"), text("2"));
+  writeFileSync(target, text("2"));
   await poll();
   expect(version()).toBe("2");
 });
@@ -107,12 +113,9 @@ test("a hidden file (an editor's lock file, .#name.json) is no policy: not loade
 });
 
 test("a symlinked file whose target is deleted is reported removed once, not at every poll", async () => {
-  const dir = tempDir();
-  const elsewhere = tempDir();
-  writeFileSync(join(elsewhere, "queue-worker.json"), text("1"));
-  symlinkSync(join(elsewhere, "queue-worker.json"), join(dir, "queue-worker.json"));
+  const { dir, target } = symlinkedRules();
   const { version, poll, reports } = watch(dir);
-  rmSync(join(elsewhere, "queue-worker.json"));
+  rmSync(target);
   for (let i = 0; i < 5; i++) await poll();
   expect(reports).toEqual(["removed"]);
   expect(version()).toBe("1"); // its last version keeps serving
