@@ -31,18 +31,27 @@ test("a malformed VIGIL_TOKENS is invalid configuration too: exit 2, with the en
   expect(r.status).toBe(2);
 });
 
+/**
+ * `vigil serve` for a user the files' permissions hold for. Root may write anywhere: as root it
+ * runs without the capabilities that let it (setpriv), still this checkout's owner (running as
+ * `nobody` instead needs a checkout others may read, which a clone in `mktemp -d` is not).
+ */
+function serveCommand(): [string, string[]] {
+  const args = [BIN, "serve", "--port", "0"];
+  return process.getuid?.() === 0
+    ? ["setpriv", ["--bounding-set=-dac_override,-dac_read_search", "--", process.execPath, ...args]]
+    : [process.execPath, args];
+}
+
 test("a database directory the server's user cannot write: exit 1, and the log says so (docs/deploy.md)", async () => {
-  // Root may write anywhere: as root the server runs as `nobody` on a directory it does not own;
-  // otherwise as this user on a directory made read-only.
-  const root = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "vigil-unwritable-"));
-  chmodSync(dir, root ? 0o755 : 0o555);
+  chmodSync(dir, 0o555);
   try {
-    const r = spawnSync(process.execPath, [BIN, "serve", "--port", "0"], {
+    const [file, args] = serveCommand();
+    const r = spawnSync(file, args, {
       encoding: "utf8",
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, VIGIL_DB_URL: `file:${dir}/vigil.db` },
       timeout: 20_000,
-      ...(root ? { uid: 65534, gid: 65534 } : {}),
     });
     expect(r.status).toBe(1);
     const line = r.stderr.split("\n").find((l) => l.includes('"cannot start"')) ?? r.stderr;
@@ -53,12 +62,12 @@ test("a database directory the server's user cannot write: exit 1, and the log s
   }
 });
 
-/** Starts `vigil serve` on `url` (as `nobody` when run as root); resolves "listening", or how it ended. */
+/** Starts `vigil serve` on `url` (serveCommand); resolves "listening", or how it ended. */
 function startsOn(url: string, home: string): Promise<string> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, "serve", "--port", "0"], {
+    const [file, args] = serveCommand();
+    const child = spawn(file, args, {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, VIGIL_DB_URL: url },
-      ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
