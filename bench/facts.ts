@@ -34,7 +34,7 @@ interface Round {
   bareCpuUs: number;
 }
 
-const BARE = `
+export const BARE = `
 import { Hono } from "hono";
 import { serve } from "@hono/node-server";
 const app = new Hono();
@@ -60,7 +60,7 @@ export function start(args: string[], env: Record<string, string> = {}): Promise
 }
 
 /** Creates objects over HTTP, a few at a time. */
-async function create(url: string, ids: string[], policy: string): Promise<void> {
+export async function create(url: string, ids: string[], policy: string): Promise<void> {
   for (let i = 0; i < ids.length; i += 16)
     await Promise.all(
       ids.slice(i, i + 16).map(async (id) => {
@@ -86,7 +86,7 @@ function nestedPatch(i: number): unknown {
   };
 }
 
-interface Workload {
+export interface Workload {
   name: string;
   objects: number;
   connections: number;
@@ -94,7 +94,7 @@ interface Workload {
   patch: (i: number) => unknown;
 }
 
-const WORKLOADS: Workload[] = [
+export const WORKLOADS: Workload[] = [
   {
     name: "defaults: 256 objects, 64 connections, queue-worker",
     objects: 256,
@@ -141,7 +141,7 @@ function cpuUs(pid: number): { main: number; all: number } {
  * A run, with the server's CPU time per request: less sensitive than throughput to what else
  * the shared machine runs meanwhile (the clock ticks of /proc are 10 ms; runs last seconds).
  */
-async function measured(
+export async function measured(
   server: ChildProcess,
   go: () => Promise<LoadResult>,
 ): Promise<LoadResult & { cpuUs: number; mainUs: number }> {
