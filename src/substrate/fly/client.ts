@@ -166,15 +166,23 @@ export class FlyClient {
   }
 
   /**
-   * Takes the machine's lease (`POST .../lease`), or with `held` renews it: its nonce is sent,
-   * and Fly extends it, or creates a new one (with a new nonce) when it expired meanwhile. The
-   * description names this command: when the answer to a POST that took the lease is lost, the
-   * retries meet "held" (409), and the lease read back (`GET .../lease`) shows whether it is this
-   * command's own.
+   * Takes the machine's lease (`POST .../lease`) under a new description, or with a held lease
+   * renews it: its nonce is sent, and Fly extends it, or creates a new one (with a new nonce)
+   * when it expired meanwhile. The description names the command: when the answer to a POST that
+   * took the lease is lost, the retries meet "held" (409), and the lease read back
+   * (`GET .../lease`) shows whether it is this command's own. `leftByEarlier` says whether a
+   * lease read back under another description is one an earlier server left (it stopped before
+   * releasing it): that one is taken up by its nonce instead of being met as another holder's.
    */
-  async lease(app: string, id: string, ttlS: number, held?: HeldLease): Promise<HeldLease> {
-    const description =
-      held?.description ?? `vigil lifecycle governor (${Math.floor(this.o.random() * 2 ** 32).toString(16)})`;
+  async lease(
+    app: string,
+    id: string,
+    ttlS: number,
+    take: HeldLease | { description: string },
+    leftByEarlier?: (description: string) => boolean,
+  ): Promise<HeldLease> {
+    const { description } = take;
+    const nonce = "nonce" in take ? take.nonce : undefined;
     const path = `${machinePath(app, id)}/lease`;
     let lease: Lease | null;
     try {
@@ -183,12 +191,17 @@ export class FlyClient {
         method: "POST",
         path,
         body: { ttl: ttlS, description },
-        ...(held ? { nonce: held.nonce } : {}),
+        ...(nonce ? { nonce } : {}),
       })) as Lease | null;
     } catch (e) {
       if (!(e instanceof FlyApiError) || e.status !== 409) throw e;
       const shown = (await this.call({ action: "lease-show", method: "GET", path }).catch(() => null)) as Lease | null;
-      if ((shown?.description ?? shown?.data?.description) !== description) throw e;
+      const holder = shown?.description ?? shown?.data?.description;
+      if (holder !== description) {
+        if (nonce === undefined && typeof holder === "string" && leftByEarlier?.(holder))
+          return this.lease(app, id, ttlS, { nonce: nonceOf(shown), description });
+        throw e;
+      }
       lease = shown;
     }
     return { nonce: nonceOf(lease), description };

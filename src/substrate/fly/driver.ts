@@ -30,6 +30,7 @@ import {
   type FlyConfig,
   type Goal,
 } from "./config.ts";
+import { hex32, leaseDescription, leftByEarlier } from "./lease.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { DEFAULT_FLY_RETRY, sleep, withRetries, type RetryPolicy } from "./retry.ts";
 
@@ -83,10 +84,13 @@ export class FlyDriver implements Driver {
    * another holder's until it expires.
    */
   private readonly unreleased = new Map<string, HeldLease>();
+  /** Names this server in the descriptions of its leases (lease.ts). */
+  private readonly boot: string;
 
   constructor(options: FlyDriverOptions) {
     this.clock = options.clock;
     this.random = options.random ?? Math.random;
+    this.boot = hex32(this.random);
     // Trimmed as fetch trims a header's value: a secret read from a file ends in a line break.
     this.token = (options.token ?? process.env.FLY_API_TOKEN)?.trim() || undefined;
     this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -216,14 +220,23 @@ export class FlyDriver implements Driver {
   /**
    * The machine's lease for a command: the one an earlier command could not release taken up by
    * its nonce, if there is one, and kept for the next try when this one fails (unless another
-   * holder has it now, a 409: it expired and was taken).
+   * holder has it now, a 409: it expired and was taken). A lease an earlier server left for the
+   * same object (leftByEarlier) is taken up too.
    */
-  private async takeLease(client: FlyClient, cfg: FlyConfig, ttlS: number, machine: string): Promise<HeldLease> {
+  private async takeLease(
+    client: FlyClient,
+    cfg: FlyConfig,
+    ttlS: number,
+    machine: string,
+    objectId: string,
+  ): Promise<HeldLease> {
     // Taken out before the call: of two commands on the machine at once, one takes it up.
     const unreleased = this.unreleased.get(machine);
     this.unreleased.delete(machine);
     try {
-      return await client.lease(cfg.app, cfg.machineId, ttlS, unreleased);
+      const fresh = { description: leaseDescription(this.boot, hex32(this.random), objectId) };
+      const earlier = (holder: string) => leftByEarlier(holder, this.boot, objectId);
+      return await client.lease(cfg.app, cfg.machineId, ttlS, unreleased ?? fresh, earlier);
     } catch (e) {
       const taken = e instanceof FlyApiError && e.status === 409;
       if (unreleased && !taken && !this.unreleased.has(machine)) this.unreleased.set(machine, unreleased);
@@ -244,7 +257,9 @@ export class FlyDriver implements Driver {
         const ttlS = this.maxWaits * this.waitTimeoutS + 60;
         // What the commands send: a renewal that finds the lease expired gets a new nonce.
         const machine = `${cfg.apiUrl ?? DEFAULT_FLY_API_URL} ${cfg.app} ${cfg.machineId}`;
-        const lease: { held?: HeldLease } = leased ? { held: await this.takeLease(client, cfg, ttlS, machine) } : {};
+        const lease: { held?: HeldLease } = leased
+          ? { held: await this.takeLease(client, cfg, ttlS, machine, t.objectId) }
+          : {};
         let renewals = 0;
         const renew = async () => {
           if (lease.held && renewals++ > 0) lease.held = await client.lease(cfg.app, cfg.machineId, ttlS, lease.held);
