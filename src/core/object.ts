@@ -12,6 +12,18 @@ export function checkObjectId(id: string): void {
   if (!OBJECT_ID_PATTERN.test(id)) throw invalid("invalid object id", [{ path: "$.id", message: OBJECT_ID_HELP }]);
 }
 
+/**
+ * A new object's id: `.` and `..` pass the pattern, but no URL names them (clients resolve them
+ * as path segments), so an object of that id could not be read, sent facts or deleted.
+ */
+export function checkNewObjectId(id: string): void {
+  checkObjectId(id);
+  if (id === "." || id === "..")
+    throw invalid("invalid object id", [
+      { path: "$.id", message: `"${id}" is a path segment no URL can name: choose another id` },
+    ]);
+}
+
 export interface NewObject {
   id: string;
   policy: string;

@@ -7,7 +7,7 @@ import { conflict, invalid, leaseLost, prefixProblems, unavailable } from "../co
 import { describeJson, isPlainObject, jsonEqual } from "../core/json.ts";
 import { enter } from "../core/lifecycle.ts";
 import { memoryProblems, type MemoryLimits } from "../core/memory-limits.ts";
-import { checkObjectId, newObject } from "../core/object.ts";
+import { checkNewObjectId, checkObjectId, newObject } from "../core/object.ts";
 import { cronTimerOps, nextTicksFrom } from "../core/schedule.ts";
 import { emptyBatch, type ActionRecord, type Store } from "../core/store.ts";
 import type { JsonObject, ObjectRecord } from "../core/types.ts";
@@ -69,6 +69,7 @@ export class Objects {
       const now = this.d.clock.now();
       const existing = await table.take(id);
       if (!existing) {
+        checkNewObjectId(id);
         if (!input.substrate) this.checkDefaultBinding();
         const record = newObject({ id, policy: policy.name, at: now, memory, substrate });
         const done = await this.d.arrival.run(record, policy, { trigger: { kind: "create" }, at: now });
