@@ -58,6 +58,16 @@ export class FlyApiError extends Error {
   }
 }
 
+/** A 409 from taking a lease: another holder has it; `holder` is that lease as read back, if it could be. */
+export class LeaseHeldError extends FlyApiError {
+  constructor(
+    cause: FlyApiError,
+    readonly holder: HeldLease | null,
+  ) {
+    super(cause.status, cause.message, { retryable: cause.retryable, retryAfterMs: cause.retryAfterMs });
+  }
+}
+
 /**
  * Statuses worth another try: no response, timeout, lease held by someone else, rate limit,
  * server trouble. 412 (machine still `created` or being replaced) is retried one level up, by
@@ -170,17 +180,10 @@ export class FlyClient {
    * renews it: its nonce is sent, and Fly extends it, or creates a new one (with a new nonce)
    * when it expired meanwhile. The description names the command: when the answer to a POST that
    * took the lease is lost, the retries meet "held" (409), and the lease read back
-   * (`GET .../lease`) shows whether it is this command's own. `leftByEarlier` says whether a
-   * lease read back under another description is one an earlier server left (it stopped before
-   * releasing it): that one is taken up by its nonce instead of being met as another holder's.
+   * (`GET .../lease`) shows whether it is this command's own. Another holder's is a
+   * LeaseHeldError that carries it as read back (the driver may know it as one it can take up).
    */
-  async lease(
-    app: string,
-    id: string,
-    ttlS: number,
-    take: HeldLease | { description: string },
-    leftByEarlier?: (description: string) => boolean,
-  ): Promise<HeldLease> {
+  async lease(app: string, id: string, ttlS: number, take: HeldLease | { description: string }): Promise<HeldLease> {
     const { description } = take;
     const nonce = "nonce" in take ? take.nonce : undefined;
     const path = `${machinePath(app, id)}/lease`;
@@ -198,9 +201,13 @@ export class FlyClient {
       const shown = (await this.call({ action: "lease-show", method: "GET", path }).catch(() => null)) as Lease | null;
       const holder = shown?.description ?? shown?.data?.description;
       if (holder !== description) {
-        if (nonce === undefined && typeof holder === "string" && leftByEarlier?.(holder))
-          return this.lease(app, id, ttlS, { nonce: nonceOf(shown), description });
-        throw e;
+        const held = shown?.nonce ?? shown?.data?.nonce;
+        throw new LeaseHeldError(
+          e,
+          typeof held === "string" && held !== "" && typeof holder === "string"
+            ? { nonce: held, description: holder }
+            : null,
+        );
       }
       lease = shown;
     }

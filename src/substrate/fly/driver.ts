@@ -30,7 +30,7 @@ import {
   type FlyConfig,
   type Goal,
 } from "./config.ts";
-import { hex32, leaseDescription, leftByEarlier } from "./lease.ts";
+import { MachineLeases } from "./lease.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { DEFAULT_FLY_RETRY, sleep, withRetries, type RetryPolicy } from "./retry.ts";
 
@@ -78,19 +78,13 @@ export class FlyDriver implements Driver {
   private readonly retry: RetryPolicy;
   private readonly limiter: RateLimiter | null;
   private readonly apiUrls: ReadonlySet<string>;
-  /**
-   * Leases this driver took and could not release (Fly's 5xx, the network), by machine: the next
-   * command on the machine takes its own lease up again by its nonce, instead of meeting it as
-   * another holder's until it expires.
-   */
-  private readonly unreleased = new Map<string, HeldLease>();
-  /** Names this server in the descriptions of its leases (lease.ts). */
-  private readonly boot: string;
+  /** The machine leases of this driver's commands (lease.ts). */
+  private readonly leases: MachineLeases;
 
   constructor(options: FlyDriverOptions) {
     this.clock = options.clock;
     this.random = options.random ?? Math.random;
-    this.boot = hex32(this.random);
+    this.leases = new MachineLeases(this.random);
     // Trimmed as fetch trims a header's value: a secret read from a file ends in a line break.
     this.token = (options.token ?? process.env.FLY_API_TOKEN)?.trim() || undefined;
     this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -217,33 +211,6 @@ export class FlyDriver implements Driver {
     return { cfg, client };
   }
 
-  /**
-   * The machine's lease for a command: the one an earlier command could not release taken up by
-   * its nonce, if there is one, and kept for the next try when this one fails (unless another
-   * holder has it now, a 409: it expired and was taken). A lease an earlier server left for the
-   * same object (leftByEarlier) is taken up too.
-   */
-  private async takeLease(
-    client: FlyClient,
-    cfg: FlyConfig,
-    ttlS: number,
-    machine: string,
-    objectId: string,
-  ): Promise<HeldLease> {
-    // Taken out before the call: of two commands on the machine at once, one takes it up.
-    const unreleased = this.unreleased.get(machine);
-    this.unreleased.delete(machine);
-    try {
-      const fresh = { description: leaseDescription(this.boot, hex32(this.random), objectId) };
-      const earlier = (holder: string) => leftByEarlier(holder, this.boot, objectId);
-      return await client.lease(cfg.app, cfg.machineId, ttlS, unreleased ?? fresh, earlier);
-    } catch (e) {
-      const taken = e instanceof FlyApiError && e.status === 409;
-      if (unreleased && !taken && !this.unreleased.has(machine)) this.unreleased.set(machine, unreleased);
-      throw e;
-    }
-  }
-
   private async command(t: DriverTarget, goal: Goal): Promise<Observation> {
     const { cfg, client } = this.prepare(t);
     // A stop or a suspend of a machine Fly no longer knows is done, as of a destroyed one; a
@@ -258,7 +225,7 @@ export class FlyDriver implements Driver {
         // What the commands send: a renewal that finds the lease expired gets a new nonce.
         const machine = `${cfg.apiUrl ?? DEFAULT_FLY_API_URL} ${cfg.app} ${cfg.machineId}`;
         const lease: { held?: HeldLease } = leased
-          ? { held: await this.takeLease(client, cfg, ttlS, machine, t.objectId) }
+          ? { held: await this.leases.take(client, cfg, ttlS, machine, t.objectId) }
           : {};
         let renewals = 0;
         const renew = async () => {
@@ -278,7 +245,7 @@ export class FlyDriver implements Driver {
           if (held)
             await client
               .releaseLease(cfg.app, cfg.machineId, held.nonce)
-              .catch(() => this.unreleased.set(machine, held));
+              .catch(() => this.leases.unreleased(machine, held));
         }
       }),
     );

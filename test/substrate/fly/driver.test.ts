@@ -9,7 +9,6 @@ import { FlyDriver } from "../../../src/substrate/fly/driver.ts";
 import { RateLimiter } from "../../../src/substrate/fly/rate-limit.ts";
 import { DEFAULT_FLY_RETRY, parseRetryAfter, retryDelayMs } from "../../../src/substrate/fly/retry.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
-import { seededRandom } from "../../../src/core/random.ts";
 import { runDriverContract } from "../contract.ts";
 import { startFlyFake, type FlyFake } from "./fake.ts";
 import { DEFAULT_SPEC_PATH, SHARED_SPEC_PATH } from "./openapi.ts";
@@ -254,46 +253,6 @@ describe("fly driver against the fake", () => {
     );
     const [first, second] = fake.requests.filter((q) => q.action === "lease-acquire");
     expect([first!, second!].filter((q) => q.nonce === left.nonce && q.status === 200)).toHaveLength(1);
-  });
-
-  /** A server started after the rig's driver stopped: a new driver (its own randomness), the same Fly. */
-  const restarted = () =>
-    new FlyDriver({
-      clock: r.clock,
-      token: r.fake.token,
-      random: seededRandom(12),
-      fetch: r.fetch,
-      apiUrls: [r.fake.url],
-    });
-
-  test("after a restart, a lease its object's last command left is taken up by the next command there", async () => {
-    const { fake, driver } = await open({ state: "stopped" });
-    fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
-    await r.run(driver.start(r.target({ lease: true })));
-    const left = fake.machines.get(MACHINE)!.lease!;
-    await r.clock.advance(60_000);
-    fake.requests.length = 0;
-    expect(await r.run(restarted().stop(r.target({ lease: true })))).toMatchObject({ status: "stopped" });
-    // Met as held (tried again, as any 409), read back, and taken up by its nonce.
-    const seq = fake.requests.map((q) => [q.action, q.status, q.nonce ?? null]);
-    const shown = seq.findIndex(([action]) => action === "lease-show");
-    expect(shown).toBeGreaterThan(0);
-    expect(seq.slice(0, shown)).toEqual(Array(shown).fill(["lease-acquire", 409, null]));
-    expect(seq[shown + 1]).toEqual(["lease-acquire", 200, left.nonce]);
-    expect(seq).toContainEqual(["stop", 200, left.nonce]);
-    expect(fake.machines.get(MACHINE)!.lease).toBeNull(); // released
-  });
-
-  test("after a restart, a lease another object's command left on the machine is still another holder's", async () => {
-    const { fake, driver } = await open({ state: "stopped" });
-    fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
-    await r.run(driver.start({ ...r.target({ lease: true }), objectId: "obj-2" }));
-    fake.requests.length = 0;
-    const e = await rejection(r.run(restarted().stop(r.target({ lease: true }))));
-    expect(e.retryable).toBe(true);
-    expect(e.message).toMatch(/409 lease currently held/);
-    expect(fake.requests.filter((q) => q.action === "lease-acquire").every((q) => !q.nonce)).toBe(true);
-    expect(fake.machines.get(MACHINE)!.state).toBe("started");
   });
 
   test("useLeases applies to configs that do not say", async () => {

@@ -1,0 +1,114 @@
+// After a restart, a lease an earlier server left for an object (it stopped before releasing it)
+// is taken up by its nonce by the next command for that object, and only for that object; one
+// command of the server takes it up, not two at once; and a take-up that fails on a passing
+// error is kept for the next command, as a lease whose release failed is.
+
+import { afterEach, expect, test } from "vitest";
+import { seededRandom } from "../../../src/core/random.ts";
+import { LEASE_NONCE_HEADER } from "../../../src/substrate/fly/client.ts";
+import { FlyDriver } from "../../../src/substrate/fly/driver.ts";
+import { DEFAULT_FLY_RETRY } from "../../../src/substrate/fly/retry.ts";
+import { MACHINE, rejection, rig, type Rig } from "./rig.ts";
+
+let r: Rig;
+afterEach(async () => {
+  await r.close();
+  expect(r.fake.violations).toEqual([]);
+});
+
+/** A server started after the rig's driver stopped: a new driver (its own randomness), the same Fly. */
+const restarted = (fetch: typeof globalThis.fetch = r.fetch) =>
+  new FlyDriver({ clock: r.clock, token: r.fake.token, random: seededRandom(12), fetch, apiUrls: [r.fake.url] });
+
+/** The rig's driver starts the machine under a lease and fails to release it; a minute passes. */
+async function leftLease() {
+  r.fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
+  await r.run(r.driver.start(r.target({ lease: true })));
+  const left = r.fake.machines.get(MACHINE)!.lease!;
+  await r.clock.advance(60_000);
+  r.fake.requests.length = 0;
+  return left;
+}
+
+const description = (q: { body: unknown }) => (q.body as { description?: string } | undefined)?.description ?? "";
+
+test("the next command for the same object takes the left lease up by its nonce", async () => {
+  r = await rig({ state: "stopped" });
+  const left = await leftLease();
+  expect(await r.run(restarted().stop(r.target({ lease: true })))).toMatchObject({ status: "stopped" });
+  // Met as held (tried again, as any 409), read back, and taken up by its nonce.
+  const seq = r.fake.requests.map((q) => [q.action, q.status, q.nonce ?? null]);
+  const shown = seq.findIndex(([action]) => action === "lease-show");
+  expect(shown).toBeGreaterThan(0);
+  expect(seq.slice(0, shown)).toEqual(Array(shown).fill(["lease-acquire", 409, null]));
+  expect(seq[shown + 1]).toEqual(["lease-acquire", 200, left.nonce]);
+  expect(seq).toContainEqual(["stop", 200, left.nonce]);
+  expect(r.fake.machines.get(MACHINE)!.lease).toBeNull(); // released
+});
+
+test("a lease another object's command left on the machine is still another holder's", async () => {
+  r = await rig({ state: "stopped" });
+  r.fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
+  await r.run(r.driver.start({ ...r.target({ lease: true }), objectId: "obj-2" }));
+  r.fake.requests.length = 0;
+  const e = await rejection(r.run(restarted().stop(r.target({ lease: true }))));
+  expect(e.retryable).toBe(true);
+  expect(e.message).toMatch(/409 lease currently held/);
+  expect(r.fake.requests.filter((q) => q.action === "lease-acquire").every((q) => !q.nonce)).toBe(true);
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("started");
+});
+
+test("two commands of the restarted server at once: one takes the left lease up, the other meets it", async () => {
+  // The machine takes 10 s to suspend: the first command holds the lease meanwhile.
+  r = await rig({ state: "stopped", fake: { transitionMs: { suspend: 10_000 } } });
+  const left = await leftLease();
+  // Each lease read back reaches the driver 2 s late: both commands read it before either takes it up.
+  r.fake.faults.add({ action: "lease-show", delayMs: 2_000, times: 2 });
+  const d = restarted();
+  const [suspend, stop] = await r.run(
+    Promise.allSettled([d.suspend(r.target({ lease: true })), d.stop(r.target({ lease: true }))]),
+  );
+  const takeUps = r.fake.requests.filter(
+    (q) => q.action === "lease-acquire" && q.nonce === left.nonce && q.status === 200,
+  );
+  expect(new Set(takeUps.map(description)).size).toBe(1);
+  expect([suspend.status, stop.status].sort()).toEqual(["fulfilled", "rejected"]);
+  const refused = (suspend.status === "rejected" ? suspend : stop) as PromiseRejectedResult;
+  expect(String(refused.reason)).toMatch(/409 lease currently held/);
+});
+
+test("a take-up Fly applied whose answer was lost, then 503s: the next command takes the lease up", async () => {
+  r = await rig({ state: "stopped" });
+  const left = await leftLease();
+  // Between the restarted server and Fly: the first take-up is served but its answer lost, the
+  // retries meet 503.
+  let tries = 0;
+  const flaky: typeof fetch = async (input, init) => {
+    const nonce = new Headers(init?.headers).get(LEASE_NONCE_HEADER);
+    if (init?.method === "POST" && String(input).endsWith("/lease") && nonce === left.nonce) {
+      tries++;
+      if (tries === 1) {
+        await r.fetch(input, init);
+        throw new TypeError("fetch failed");
+      }
+      if (tries <= DEFAULT_FLY_RETRY.attempts)
+        return new Response(JSON.stringify({ error: "injected 503" }), {
+          status: 503,
+          headers: { "content-type": "application/json" },
+        });
+    }
+    return r.fetch(input, init);
+  };
+  const d = restarted(flaky);
+  const first = await r.run(
+    d.stop(r.target({ lease: true })).then(
+      () => null,
+      (e: Error) => e,
+    ),
+  );
+  expect(first?.message).toMatch(/503/);
+  expect(r.fake.machines.get(MACHINE)!.lease!.nonce).toBe(left.nonce);
+  await r.clock.advance(5_000);
+  expect(await r.run(d.stop(r.target({ lease: true })))).toMatchObject({ status: "stopped" });
+  expect(r.fake.machines.get(MACHINE)!.lease).toBeNull();
+});
