@@ -224,28 +224,33 @@ export class FlyDriver implements Driver {
         const ttlS = this.maxWaits * this.waitTimeoutS + 60;
         // What the commands send: a renewal that finds the lease expired gets a new nonce.
         const machine = `${cfg.apiUrl ?? DEFAULT_FLY_API_URL} ${cfg.app} ${cfg.machineId}`;
-        const lease: { held?: HeldLease } = leased
-          ? { held: await this.leases.take(client, cfg, ttlS, machine, t.objectId) }
-          : {};
-        let renewals = 0;
-        const renew = async () => {
-          if (lease.held && renewals++ > 0) lease.held = await client.lease(cfg.app, cfg.machineId, ttlS, lease.held);
-        };
+        const named = leased ? this.leases.begin(t.objectId) : null;
         try {
-          // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
-          return await withRetries(
-            () => this.converge(client, cfg, goal, lease, renew),
-            (e) => ({ retry: e instanceof FlyApiError && e.status === 412 }),
-            { clock: this.clock, random: this.random, policy: this.retry },
-          );
+          const lease: { held?: HeldLease } = named
+            ? { held: await this.leases.take(client, cfg, ttlS, machine, t.objectId, named) }
+            : {};
+          let renewals = 0;
+          const renew = async () => {
+            if (lease.held && renewals++ > 0) lease.held = await client.lease(cfg.app, cfg.machineId, ttlS, lease.held);
+          };
+          try {
+            // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
+            return await withRetries(
+              () => this.converge(client, cfg, goal, lease, renew),
+              (e) => ({ retry: e instanceof FlyApiError && e.status === 412 }),
+              { clock: this.clock, random: this.random, policy: this.retry },
+            );
+          } finally {
+            // Best effort: a lease not released expires after its ttl, and is taken up again by
+            // the next command on the machine meanwhile.
+            const held = lease.held;
+            if (held)
+              await client
+                .releaseLease(cfg.app, cfg.machineId, held.nonce)
+                .catch(() => this.leases.unreleased(machine, held));
+          }
         } finally {
-          // Best effort: a lease not released expires after its ttl, and is taken up again by the
-          // next command on the machine meanwhile.
-          const held = lease.held;
-          if (held)
-            await client
-              .releaseLease(cfg.app, cfg.machineId, held.nonce)
-              .catch(() => this.leases.unreleased(machine, held));
+          if (named) this.leases.end(named);
         }
       }),
     );

@@ -112,3 +112,41 @@ test("a take-up Fly applied whose answer was lost, then 503s: the next command t
   expect(await r.run(d.stop(r.target({ lease: true })))).toMatchObject({ status: "stopped" });
   expect(r.fake.machines.get(MACHINE)!.lease).toBeNull();
 });
+
+test("this server's own lease, whose answer and read-back were both lost, is taken up by its next command", async () => {
+  r = await rig({ state: "stopped" });
+  // The first POST .../lease is served, its answer lost; the retries meet 409, and every read
+  // back (GET .../lease) fails.
+  let lost = false;
+  const flaky: typeof fetch = async (input, init) => {
+    if (!lost && init?.method === "POST" && String(input).endsWith("/lease")) {
+      lost = true;
+      await r.fetch(input, init);
+      throw new TypeError("fetch failed");
+    }
+    return r.fetch(input, init);
+  };
+  r.fake.faults.add({ action: "lease-show", status: 503, times: DEFAULT_FLY_RETRY.attempts });
+  const d = restarted(flaky);
+  expect((await rejection(r.run(d.start(r.target({ lease: true }))))).retryable).toBe(true);
+  const stranded = r.fake.machines.get(MACHINE)!.lease!;
+  expect(stranded.description).toMatch(/ for object obj-1$/);
+  await r.clock.advance(10_000);
+  // No command of this server holds it any more: the next one for obj-1 takes it up.
+  expect(await r.run(d.start(r.target({ lease: true })))).toMatchObject({ status: "running" });
+  expect(r.fake.machines.get(MACHINE)!.lease).toBeNull();
+});
+
+test("a kept lease serves the next command under that command's description, so a restart finds its object", async () => {
+  r = await rig({ state: "stopped" });
+  // obj-1's start cannot release its lease (kept); obj-2, bound to the same machine, stops it
+  // under that lease, and cannot release it either; then the server stops.
+  r.fake.faults.add({ action: "lease-release", status: 503, times: 2 * DEFAULT_FLY_RETRY.attempts });
+  await r.run(r.driver.start(r.target({ lease: true })));
+  await r.run(r.driver.stop({ ...r.target({ lease: true }), objectId: "obj-2" }));
+  expect(r.fake.machines.get(MACHINE)!.lease!.description).toMatch(/ for object obj-2$/);
+  await r.clock.advance(60_000);
+  // After the restart, obj-2's next command takes up the lease its last command left.
+  const started = { ...r.target({ lease: true }), objectId: "obj-2" };
+  expect(await r.run(restarted().start(started))).toMatchObject({ status: "running" });
+});
