@@ -19,7 +19,7 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BARE, WORKLOADS, create, measured, start } from "./facts.ts";
+import { BARE, WORKLOADS, create, factRequests, measured, objectIds, start } from "./facts.ts";
 import { client, run, serveNodeOptions, type Load, type LoadResult } from "./load.ts";
 import { median } from "./stats.ts";
 
@@ -68,12 +68,10 @@ export async function ceilingBench(print: (line: string) => void = console.log):
     print(`client ${client}, ${SECONDS} s per run, ${ROUNDS} rounds, file databases (synchronous = FULL)`);
     const figures: CeilingFigures = { workloads: [] };
     for (const w of WORKLOADS) {
-      const ids = Array.from({ length: w.objects }, (_, i) => `${w.policy}-${i}`);
-      await create(vigil.url, ids, w.policy);
-      const requests = Array.from({ length: Math.max(w.objects, 64) }, (_, i) => ({
-        path: `/v1/objects/${ids[(i * 7919) % ids.length]}/facts`,
-        body: JSON.stringify({ facts: w.patch(i) }),
-      }));
+      const ids = objectIds(w);
+      // Every contender's objects are created first, in the same order (their rows' layout).
+      for (const c of [vigil, append, row, shaped]) await create(c.url, ids, w.policy);
+      const requests = factRequests(w, ids);
       const load: Load = { requests, connections: w.connections, seconds: SECONDS };
       const contender = (name: string, s: { url: string; child: ChildProcess }, l: Load): Contender => ({
         name,

@@ -111,6 +111,16 @@ export const WORKLOADS: Workload[] = [
   },
 ];
 
+/** The ids of a workload's objects. */
+export const objectIds = (w: Workload) => Array.from({ length: w.objects }, (_, i) => `${w.policy}-${i}`);
+
+/** A workload's requests: facts to its objects, spread so that consecutive ones go to different objects. */
+export const factRequests = (w: Workload, ids: string[]) =>
+  Array.from({ length: Math.max(w.objects, 64) }, (_, i) => ({
+    path: `/v1/objects/${ids[(i * 7919) % ids.length]}/facts`,
+    body: JSON.stringify({ facts: w.patch(i) }),
+  }));
+
 export interface FactsFigures {
   /** Per workload: the durable facts route's ratio to the baseline, full reply and minimal. */
   workloads: { name: string; full: number; minimal: number }[];
@@ -175,12 +185,9 @@ export async function factsBench(print: (line: string) => void = console.log): P
     servers.push(vigil.child);
     print(`client ${client}, ${SECONDS} s per run, ${ROUNDS} rounds, file database (synchronous = FULL)`);
     for (const w of WORKLOADS) {
-      const ids = Array.from({ length: w.objects }, (_, i) => `${w.policy}-${i}`);
+      const ids = objectIds(w);
       await create(vigil.url, ids, w.policy);
-      const requests = Array.from({ length: Math.max(w.objects, 64) }, (_, i) => ({
-        path: `/v1/objects/${ids[(i * 7919) % ids.length]}/facts`,
-        body: JSON.stringify({ facts: w.patch(i) }),
-      }));
+      const requests = factRequests(w, ids);
       const load = (extra: Partial<Load> = {}): Load => ({
         requests,
         connections: w.connections,

@@ -1,6 +1,7 @@
 // The skeleton `npm run bench:ceiling` measures (bench/ceiling/server.mjs) does the durable work
-// it stands for: every fact it acknowledges is already in its database, in the rows of the shape
-// it was started with, and a body it refuses writes nothing.
+// it stands for: its writer commits in WAL mode with synchronous = FULL, every fact it
+// acknowledges is already in its database, in the rows of the shape it was started with, and a
+// body it refuses writes nothing.
 
 import { createClient } from "@libsql/client";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -30,37 +31,50 @@ async function skeleton(shape: "append" | "row" | "vigil") {
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
     });
+  const put = async (object: string) =>
+    (await fetch(`${s.url}/v1/objects/${object}`, { method: "PUT", body: JSON.stringify({ policy: "p" }) })).status;
   const count = async (table: string) => Number((await db.execute(`SELECT COUNT(*) AS n FROM ${table}`)).rows[0]!.n);
-  return { post, count, db, url: s.url };
+  return { post, put, count, db, url: s.url };
 }
 
+const shapes = ["append", "row", "vigil"] as const;
+
+test.each(shapes)("%s: the writer commits in WAL mode with synchronous = FULL", async (shape) => {
+  const { url } = await skeleton(shape);
+  expect(await (await fetch(`${url}/writer`)).json()).toEqual({ journal_mode: "wal", synchronous: 2, together: 0 });
+});
+
 test("append: each acknowledged fact is a committed row before its reply", async () => {
-  const { post, count } = await skeleton("append");
+  const { post, put, count } = await skeleton("append");
+  for (const o of ["o0", "o1", "o2"]) expect(await put(o)).toBe(201);
   for (let i = 1; i <= 12; i++) {
     const res = await post(`o${i % 3}`, { facts: { depth: i } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { decision: { outcome: string } }).decision.outcome).toBe("none");
     expect(await count("arrivals")).toBe(i);
   }
-  expect(await count("journal")).toBe(0);
+  expect(await count("objects")).toBe(0);
 });
 
-test("row: an appended row a fact, and the object's row with its merged memory", async () => {
-  const { post, count, db } = await skeleton("row");
+test("row: an appended row a fact, and the object's row (made by its PUT) with its merged memory", async () => {
+  const { post, put, count, db } = await skeleton("row");
+  for (const o of ["o0", "o1"]) expect(await put(o)).toBe(201);
+  expect(await count("objects")).toBe(2);
   for (let i = 1; i <= 6; i++) {
     expect((await post(`o${i % 2}`, { facts: { [`k${i}`]: i } })).status).toBe(200);
     expect(await count("arrivals")).toBe(i);
   }
-  const rows = await db.execute("SELECT id, memory FROM objects ORDER BY id");
-  expect(rows.rows.map((r) => [r.id, JSON.parse(r.memory as string)])).toEqual([
-    ["o0", { k2: 2, k4: 4, k6: 6 }],
-    ["o1", { k1: 1, k3: 3, k5: 5 }],
+  const rows = await db.execute("SELECT id, memory, memory_version, state FROM objects ORDER BY id");
+  expect(rows.rows.map((r) => [r.id, JSON.parse(r.memory as string), r.memory_version, r.state])).toEqual([
+    ["o0", { k2: 2, k4: 4, k6: 6 }, 3, "dormant"],
+    ["o1", { k1: 1, k3: 3, k5: 5 }, 3, "dormant"],
   ]);
   expect(await count("journal")).toBe(0);
 });
 
 test("vigil's shape: a journal entry and a decision a fact, the object's row with its merged memory", async () => {
-  const { post, count, db } = await skeleton("vigil");
+  const { post, put, count, db } = await skeleton("vigil");
+  for (const o of ["o0", "o1", "o2"]) expect(await put(o)).toBe(201);
   for (let i = 1; i <= 9; i++) {
     expect((await post(`o${i % 3}`, { facts: { [`k${i}`]: i } })).status).toBe(200);
     expect(await count("journal")).toBe(i);
@@ -72,11 +86,27 @@ test("vigil's shape: a journal entry and a decision a fact, the object's row wit
   expect(await count("arrivals")).toBe(0);
 });
 
-test("a body without facts is refused and writes nothing; another route is a 404", async () => {
-  const { post, count, url } = await skeleton("vigil");
+test("an object's facts sent at once are taken one at a time: each its own entry, in order", async () => {
+  const { post, put, db, url } = await skeleton("vigil");
+  expect(await put("o1")).toBe(201);
+  const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => post("o1", { facts: { [`k${i}`]: i } })));
+  expect(replies.map((r) => r.status)).toEqual(Array(8).fill(200));
+  const journal = await db.execute("SELECT seq, patch FROM journal WHERE object_id = 'o1' ORDER BY seq");
+  expect(journal.rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  const object = (await db.execute("SELECT memory, memory_version FROM objects WHERE id = 'o1'")).rows[0]!;
+  expect(Object.keys(JSON.parse(object.memory as string))).toHaveLength(8);
+  expect(object.memory_version).toBe(8);
+  // Each fact in a transaction of its own, after the one before it committed.
+  expect(((await (await fetch(`${url}/writer`)).json()) as { together: number }).together).toBe(1);
+});
+
+test("a body without facts is refused and writes nothing; a fact to an object never PUT is a 404", async () => {
+  const { post, put, count, url } = await skeleton("vigil");
+  expect(await put("o1")).toBe(201);
   expect((await post("o1", { fact: {} })).status).toBe(400);
-  expect((await fetch(`${url}/v1/objects/o1`)).status).toBe(404);
   expect((await post("o1", { facts: [1] })).status).toBe(400);
+  expect((await post("o2", { facts: { a: 1 } })).status).toBe(404);
+  expect((await fetch(`${url}/v1/objects/o1`)).status).toBe(404);
   expect(await count("journal")).toBe(0);
-  expect(await count("objects")).toBe(0);
+  expect(await count("decisions")).toBe(0);
 });
