@@ -19,7 +19,7 @@ export class MachineLeases {
   private readonly kept = new Map<string, HeldLease>();
   /** The descriptions of the commands in progress (begin to end): their leases are not left. */
   private readonly live = new Set<string>();
-  /** The descriptions of left leases a command set out to take up: each is taken up once. */
+  /** The descriptions of left (or kept) leases a command set out to take up: each is taken up once. */
   private readonly takenUp = new Set<string>();
 
   constructor(private readonly random: () => number) {
@@ -56,6 +56,9 @@ export class MachineLeases {
     // Taken out before the call: of two commands on the machine at once, one takes it up.
     const kept = this.kept.get(machine);
     this.kept.delete(machine);
+    // Until this renewal lands, Fly shows the kept lease under its last command's description:
+    // another command reading it back meanwhile must not take it as left.
+    if (kept) this.tookUp(kept.description);
     try {
       return await client.lease(
         cfg.app,
@@ -66,12 +69,23 @@ export class MachineLeases {
     } catch (e) {
       const left = e instanceof LeaseHeldError && !kept ? e.holder : null;
       if (left && this.isLeft(left.description, objectId)) {
-        this.takenUp.add(left.description);
+        this.tookUp(left.description);
+        // A lease kept since (its command's release failed after this one met it) is this one.
+        if (this.kept.get(machine)?.nonce === left.nonce) this.kept.delete(machine);
         return this.takeUp(client, cfg, ttlS, machine, { nonce: left.nonce, description });
       }
       if (kept) this.keepUnlessTaken(e, machine, kept);
       throw e;
     }
+  }
+
+  /**
+   * Marks a lease as taken up. Only the last TAKEN_UP are remembered: a lease lives for its ttl
+   * (minutes), so an older one is gone from Fly, and the set does not grow for ever.
+   */
+  private tookUp(description: string): void {
+    this.takenUp.add(description);
+    if (this.takenUp.size > TAKEN_UP) this.takenUp.delete(this.takenUp.values().next().value!);
   }
 
   /** A lease whose release failed: the next command on the machine takes it up by its nonce. */
@@ -103,6 +117,9 @@ export class MachineLeases {
     if (!taken && !this.kept.has(machine)) this.kept.set(machine, held);
   }
 }
+
+/** How many taken-up leases are remembered. */
+const TAKEN_UP = 4096;
 
 /** A random name, in hex. */
 const hex32 = (random: () => number) => Math.floor(random() * 2 ** 32).toString(16);

@@ -1,7 +1,8 @@
-// After a restart, a lease an earlier server left for an object (it stopped before releasing it)
-// is taken up by its nonce by the next command for that object, and only for that object; one
-// command of the server takes it up, not two at once; and a take-up that fails on a passing
-// error is kept for the next command, as a lease whose release failed is.
+// Leases left behind and leases kept. After a restart, a lease an earlier server left for an
+// object (it stopped before releasing it) is taken up by its nonce by the next command for that
+// object, and only for that object; so is this server's own after lost answers. One command
+// takes a left or kept lease up, never two at once, and a take-up that fails on a passing error
+// is kept for the next command, as a lease whose release failed is.
 
 import { afterEach, expect, test } from "vitest";
 import { seededRandom } from "../../../src/core/random.ts";
@@ -149,4 +150,79 @@ test("a kept lease serves the next command under that command's description, so 
   // After the restart, obj-2's next command takes up the lease its last command left.
   const started = { ...r.target({ lease: true }), objectId: "obj-2" };
   expect(await r.run(restarted().start(started))).toMatchObject({ status: "running" });
+});
+
+test("two commands for one object at once: one renews the kept lease, the other meets it as held", async () => {
+  r = await rig({ state: "stopped", fake: { transitionMs: { stop: 30_000, suspend: 10_000 } } });
+  // The first renewal of the kept lease by its nonce meets Fly's rate limit (429, Retry-After
+  // 20 s): meanwhile Fly still shows it under the last command's description.
+  let kept: string | null = null;
+  let limited = false;
+  const flaky: typeof fetch = async (input, init) => {
+    const nonce = new Headers(init?.headers).get(LEASE_NONCE_HEADER);
+    if (!limited && kept && nonce === kept && init?.method === "POST" && String(input).endsWith("/lease")) {
+      limited = true;
+      return new Response(JSON.stringify({ error: "rate limited" }), {
+        status: 429,
+        headers: { "content-type": "application/json", "retry-after": "20" },
+      });
+    }
+    return r.fetch(input, init);
+  };
+  const d = restarted(flaky);
+  r.fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
+  await r.run(d.start(r.target({ lease: true })));
+  const lease = r.fake.machines.get(MACHINE)!.lease!;
+  kept = lease.nonce;
+  await r.clock.advance(5_000);
+  r.fake.requests.length = 0;
+  const [suspend, stop] = await r.run(
+    Promise.allSettled([d.suspend(r.target({ lease: true })), d.stop(r.target({ lease: true }))]),
+  );
+  const holds = r.fake.requests.filter(
+    (q) => q.action === "lease-acquire" && q.nonce === lease.nonce && q.status === 200,
+  );
+  expect(new Set(holds.map(description)).size).toBe(1);
+  expect([suspend.status, stop.status].sort()).toEqual(["fulfilled", "rejected"]);
+});
+
+test("a lease kept after another command met it, then taken up by that command as left, is not kept too", async () => {
+  r = await rig({ state: "stopped", fake: { transitionMs: { stop: 30_000 } } });
+  const d = restarted();
+  // obj-1's start cannot release its lease (kept); obj-1's stop, begun while the start holds it,
+  // reads it back only after the start ended, and takes it up as left; obj-2, bound to the same
+  // machine, starts it while the stop holds the lease.
+  r.fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
+  r.fake.faults.add({ action: "lease-show", delayMs: 20_000, times: 1 });
+  const after = <T>(ms: number, f: () => Promise<T>) =>
+    new Promise<void>((resolve) => r.clock.setTimeout(resolve, ms)).then(f);
+  const [start, stop, other] = await r.run(
+    Promise.allSettled([
+      d.start(r.target({ lease: true })),
+      after(1_000, () => d.stop(r.target({ lease: true }))),
+      after(35_000, () => d.start({ ...r.target({ lease: true }), objectId: "obj-2" })),
+    ]),
+  );
+  expect([start.status, stop.status]).toEqual(["fulfilled", "fulfilled"]);
+  const q = r.fake.requests;
+  const stopper = description(q.find((x) => x.action === "lease-acquire" && x.status === 409)!);
+  const takeUp = q.find(
+    (x) => x.action === "lease-acquire" && x.status === 200 && x.nonce && description(x) === stopper,
+  )!;
+  const released = q.find(
+    (x) =>
+      x.action === "lease-release" && x.status === 200 && x.nonce === takeUp.nonce && x.received >= takeUp.received,
+  )!;
+  // While the stop held it, no other command took the lease; obj-2's start met it as held.
+  const others = q.filter(
+    (x) =>
+      x.action === "lease-acquire" &&
+      x.status === 200 &&
+      x.nonce === takeUp.nonce &&
+      x.received >= takeUp.received &&
+      x.received <= released.received &&
+      description(x) !== stopper,
+  );
+  expect(others.map(description)).toEqual([]);
+  expect(other.status).toBe("rejected");
 });
