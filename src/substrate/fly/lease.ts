@@ -74,7 +74,8 @@ export class MachineLeases {
         if (this.kept.get(machine)?.nonce === left.nonce) this.kept.delete(machine);
         return this.takeUp(client, cfg, ttlS, machine, { nonce: left.nonce, description });
       }
-      if (kept) this.keepUnlessTaken(e, machine, kept);
+      // Kept under this command's description: Fly may show it so now, if the renewal landed.
+      if (kept) this.keepUnlessTaken(e, machine, { nonce: kept.nonce, description });
       throw e;
     }
   }

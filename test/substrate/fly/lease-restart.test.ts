@@ -226,3 +226,40 @@ test("a lease kept after another command met it, then taken up by that command a
   expect(others.map(description)).toEqual([]);
   expect(other.status).toBe("rejected");
 });
+
+test("a kept lease whose renewal landed but failed is kept under that command's description: one holder after", async () => {
+  r = await rig({ state: "stopped", fake: { transitionMs: { stop: 30_000 } } });
+  const d = restarted();
+  const obj = (id: string) => ({ ...r.target({ lease: true }), objectId: id });
+  // obj-1's start cannot release its lease: kept.
+  r.fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
+  await r.run(d.start(obj("obj-1")));
+  const lease = r.fake.machines.get(MACHINE)!.lease!.nonce;
+  await r.clock.advance(5_000);
+  // obj-1's suspend renews the kept lease: Fly applies it (now under the suspend's description),
+  // the answer comes after the client's timeout, and the retries meet 503: the suspend fails.
+  r.fake.faults.add({ action: "lease-acquire", delayMs: 31_000, times: 1 });
+  r.fake.faults.add({ action: "lease-acquire", status: 503, times: DEFAULT_FLY_RETRY.attempts - 1 });
+  expect(
+    await r.run(
+      d.suspend(obj("obj-1")).then(
+        () => "",
+        (e: Error) => e.message,
+      ),
+    ),
+  ).toMatch(/503/);
+  await r.clock.advance(5_000);
+  // obj-2's start takes the kept lease (its renewal first meets a 429 with Retry-After 20 s); a
+  // second later obj-1's stop meets the lease as held and reads it back under the suspend's
+  // description: held, not left.
+  r.fake.faults.add({ action: "lease-acquire", status: 429, retryAfterS: 20, times: 1 });
+  r.fake.requests.length = 0;
+  const after = <T>(ms: number, f: () => Promise<T>) =>
+    new Promise<void>((resolve) => r.clock.setTimeout(resolve, ms)).then(f);
+  const [start, stop] = await r.run(
+    Promise.allSettled([d.start(obj("obj-2")), after(1_000, () => d.stop(obj("obj-1")))]),
+  );
+  const holds = r.fake.requests.filter((q) => q.action === "lease-acquire" && q.status === 200 && q.nonce === lease);
+  expect(new Set(holds.map(description)).size).toBe(1);
+  expect([start.status, stop.status]).toEqual(["fulfilled", "rejected"]);
+});
