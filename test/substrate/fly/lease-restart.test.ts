@@ -33,6 +33,15 @@ async function leftLease() {
 
 const description = (q: { body: unknown }) => (q.body as { description?: string } | undefined)?.description ?? "";
 
+/** A suspend and a stop of obj-1 at once: how each ended, and how many commands held `nonce`. */
+async function suspendAndStop(d: FlyDriver, nonce: string) {
+  const [suspend, stop] = await r.run(
+    Promise.allSettled([d.suspend(r.target({ lease: true })), d.stop(r.target({ lease: true }))]),
+  );
+  const holds = r.fake.requests.filter((q) => q.action === "lease-acquire" && q.nonce === nonce && q.status === 200);
+  return { suspend, stop, holders: new Set(holds.map(description)).size };
+}
+
 test("the next command for the same object takes the left lease up by its nonce", async () => {
   r = await rig({ state: "stopped" });
   const left = await leftLease();
@@ -65,14 +74,8 @@ test("two commands of the restarted server at once: one takes the left lease up,
   const left = await leftLease();
   // Each lease read back reaches the driver 2 s late: both commands read it before either takes it up.
   r.fake.faults.add({ action: "lease-show", delayMs: 2_000, times: 2 });
-  const d = restarted();
-  const [suspend, stop] = await r.run(
-    Promise.allSettled([d.suspend(r.target({ lease: true })), d.stop(r.target({ lease: true }))]),
-  );
-  const takeUps = r.fake.requests.filter(
-    (q) => q.action === "lease-acquire" && q.nonce === left.nonce && q.status === 200,
-  );
-  expect(new Set(takeUps.map(description)).size).toBe(1);
+  const { suspend, stop, holders } = await suspendAndStop(restarted(), left.nonce);
+  expect(holders).toBe(1);
   expect([suspend.status, stop.status].sort()).toEqual(["fulfilled", "rejected"]);
   const refused = (suspend.status === "rejected" ? suspend : stop) as PromiseRejectedResult;
   expect(String(refused.reason)).toMatch(/409 lease currently held/);
@@ -176,13 +179,8 @@ test("two commands for one object at once: one renews the kept lease, the other 
   kept = lease.nonce;
   await r.clock.advance(5_000);
   r.fake.requests.length = 0;
-  const [suspend, stop] = await r.run(
-    Promise.allSettled([d.suspend(r.target({ lease: true })), d.stop(r.target({ lease: true }))]),
-  );
-  const holds = r.fake.requests.filter(
-    (q) => q.action === "lease-acquire" && q.nonce === lease.nonce && q.status === 200,
-  );
-  expect(new Set(holds.map(description)).size).toBe(1);
+  const { suspend, stop, holders } = await suspendAndStop(d, lease.nonce);
+  expect(holders).toBe(1);
   expect([suspend.status, stop.status].sort()).toEqual(["fulfilled", "rejected"]);
 });
 
