@@ -247,7 +247,7 @@ export class FlyDriver implements Driver {
             if (held)
               await client
                 .releaseLease(cfg.app, cfg.machineId, held.nonce)
-                .catch(() => this.leases.unreleased(machine, held));
+                .catch((e: unknown) => this.leases.unreleased(machine, held, e));
           }
         } finally {
           if (named) this.leases.end(named);

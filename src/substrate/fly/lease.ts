@@ -89,9 +89,15 @@ export class MachineLeases {
     if (this.takenUp.size > TAKEN_UP) this.takenUp.delete(this.takenUp.values().next().value!);
   }
 
-  /** A lease whose release failed: the next command on the machine takes it up by its nonce. */
-  unreleased(machine: string, held: HeldLease): void {
-    this.kept.set(machine, held);
+  /**
+   * A lease whose release failed: the next command on the machine takes it up by its nonce.
+   * Not when the release found it no longer this command's (409: another lease is there now;
+   * 404: none is, as when its DELETE went through and only the answer was lost), and not over a
+   * lease kept already (the same rule as a failed take).
+   */
+  unreleased(machine: string, held: HeldLease, e: unknown): void {
+    if (e instanceof FlyApiError && e.status === 404) return;
+    this.keepUnlessTaken(e, machine, held);
   }
 
   /**

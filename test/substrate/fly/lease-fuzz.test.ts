@@ -173,9 +173,10 @@ async function runScenario(sc: Scenario): Promise<Outcome> {
     const labels: string[] = [];
     const results: string[] = [];
     let cmdNo = 0;
+    const arming: ReturnType<typeof r.clock.setTimeout>[] = [];
     for (let p = 0; p < sc.phases.length; p++) {
       for (const f of sc.faults.filter((x) => x.phase === p))
-        r.clock.setTimeout(() => f.rules.forEach((x) => r.fake.faults.add({ ...x })), f.armMs);
+        arming.push(r.clock.setTimeout(() => f.rules.forEach((x) => r.fake.faults.add({ ...x })), f.armMs));
       const d = drivers[p]!;
       const runs = sc.phases[p]!.map((c) => {
         const id = cmdNo++;
@@ -226,6 +227,8 @@ async function runScenario(sc: Scenario): Promise<Outcome> {
     }
 
     // (2) LIVENESS: a fresh command on the last driver.
+    // No fault any more, nor one still to be armed (it would hit the fresh command below).
+    for (const h of arming) r.clock.clearTimeout(h);
     r.fake.faults.clear();
     await r.clock.advance(30_000);
     const left = r.fake.machines.get(MACHINE)!.lease;

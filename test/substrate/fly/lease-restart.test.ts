@@ -261,3 +261,36 @@ test("a kept lease whose renewal landed but failed is kept under that command's 
   expect(new Set(holds.map(description)).size).toBe(1);
   expect([start.status, stop.status]).toEqual(["fulfilled", "rejected"]);
 });
+
+test("a release that meets another lease (its own went through, the answer lost) keeps nothing over the kept one", async () => {
+  r = await rig({ state: "stopped" });
+  const target = (objectId: string) => ({ ...r.target({ lease: true }), objectId });
+  const at = <T>(ms: number, f: () => Promise<T>) =>
+    new Promise<void>((resolve) => r.clock.setTimeout(resolve, ms)).then(f).then(
+      () => "ok",
+      (e: Error) => e.message,
+    );
+  const d = r.driver;
+  // obj-2's stop releases its lease; the DELETE goes through, its answer comes past the timeout.
+  r.fake.faults.add({ action: "lease-release", delayMs: 31_000, times: 1 });
+  const first = at(0, () => d.stop(target("obj-2")));
+  // Meanwhile obj-1's stop takes a lease of its own and cannot release it (kept) ...
+  const second = at(5_000, () => {
+    r.fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
+    return d.stop(target("obj-1"));
+  });
+  // ... and obj-1's next stop cannot renew the kept lease (503s Fly never applied): kept again.
+  const third = at(15_000, () => {
+    r.fake.faults.add({ action: "lease-acquire", status: 503, times: DEFAULT_FLY_RETRY.attempts });
+    return d.stop(target("obj-1"));
+  });
+  // obj-2's release retries then meet obj-1's lease (409): not obj-2's to keep.
+  await r.run(Promise.all([first, second, third]));
+  r.fake.faults.clear();
+  await r.clock.advance(30_000);
+  const left = r.fake.machines.get(MACHINE)!.lease!;
+  expect(left.description).toMatch(/ for object obj-1$/);
+  // obj-1's next command takes the kept lease up, long before it expires.
+  expect(await r.run(d.start(target("obj-1")))).toMatchObject({ status: "running" });
+  expect(r.clock.now()).toBeLessThan(left.expiresAt);
+});
