@@ -101,9 +101,15 @@ export interface HeldLease {
 
 /** A Lease answer's nonce: the spec answers a Lease, fly-go reads the same fields under `data`; both are accepted. */
 function nonceOf(lease: Lease | null): string {
-  const nonce = lease?.nonce ?? lease?.data?.nonce;
-  if (typeof nonce !== "string" || nonce === "") throw new FlyApiError(502, "lease answer carries no nonce");
+  const nonce = nonceIn(lease);
+  if (nonce === null) throw new FlyApiError(502, "lease answer carries no nonce");
   return nonce;
+}
+
+/** A Lease's nonce, or null when it carries none. */
+function nonceIn(lease: Lease | null): string | null {
+  const nonce = lease?.nonce ?? lease?.data?.nonce;
+  return typeof nonce === "string" && nonce !== "" ? nonce : null;
 }
 
 interface Call {
@@ -201,12 +207,10 @@ export class FlyClient {
       const shown = (await this.call({ action: "lease-show", method: "GET", path }).catch(() => null)) as Lease | null;
       const holder = shown?.description ?? shown?.data?.description;
       if (holder !== description) {
-        const held = shown?.nonce ?? shown?.data?.nonce;
+        const held = nonceIn(shown);
         throw new LeaseHeldError(
           e,
-          typeof held === "string" && held !== "" && typeof holder === "string"
-            ? { nonce: held, description: holder }
-            : null,
+          held !== null && typeof holder === "string" ? { nonce: held, description: holder } : null,
         );
       }
       lease = shown;
