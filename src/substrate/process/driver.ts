@@ -76,9 +76,14 @@ export class ProcessDriver implements Driver {
   }
 
   validateConfig(config: unknown): Problem[] {
+    return this.checked(config).problems;
+  }
+
+  /** The config as the schema reads it, and its problems: the schema's, then the cgroup mode's. */
+  private checked(config: unknown): { data?: ProcessConfig; problems: Problem[] } {
     const r = processConfigSchema.safeParse(config ?? {});
-    if (!r.success) return zodProblems(r.error);
-    return this.cgroup ? shellEnvProblems(r.data.env) : [];
+    if (!r.success) return { problems: zodProblems(r.error) };
+    return { data: r.data, problems: this.cgroup ? shellEnvProblems(r.data.env) : [] };
   }
 
   /** Spawns the tree, or thaws it when any of it is stopped; a running one is left as it is. */
@@ -224,10 +229,9 @@ export class ProcessDriver implements Driver {
   }
 
   private config(t: DriverTarget): ProcessConfig {
-    const r = processConfigSchema.safeParse(t.config ?? {});
     // A config stored before VIGIL_PROCESS_CGROUP was set is checked again here.
-    const problems = r.success ? (this.cgroup ? shellEnvProblems(r.data.env) : []) : zodProblems(r.error);
-    if (r.success && problems.length === 0) return r.data;
+    const { data, problems } = this.checked(t.config);
+    if (data && problems.length === 0) return data;
     throw new DriverError(
       `invalid process config: ${problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`,
       false,
