@@ -310,9 +310,7 @@ export class FlyDriver implements Driver {
         throw e;
       }
       if (answer === "reached") return;
-      const m = await client.getMachine(cfg.app, cfg.machineId);
-      if (m.state === state) return;
-      if (settlesTo(m.state) === null) throw new FlyApiError(412, `machine is ${m.state}, not ${state}`);
+      if (reachedOrElsewhere((await client.getMachine(cfg.app, cfg.machineId)).state, state)) return;
     }
     throw new DriverError(`machine did not reach ${state} within ${this.maxWaits * this.waitTimeoutS} s`, true);
   }
@@ -321,8 +319,7 @@ export class FlyDriver implements Driver {
     const deadline = this.clock.now() + this.maxWaits * this.waitTimeoutS * 1000;
     while (this.clock.now() < deadline) {
       await sleep(this.clock, POLL_MS);
-      const m = await client.getMachine(cfg.app, cfg.machineId);
-      if (m.state === state) return;
+      if (reachedOrElsewhere((await client.getMachine(cfg.app, cfg.machineId)).state, state)) return;
     }
     throw new DriverError(`machine did not reach ${state} within ${this.maxWaits * this.waitTimeoutS} s`, true);
   }
@@ -344,6 +341,17 @@ export class FlyDriver implements Driver {
       throw new DriverError(`${where}: ${e instanceof Error ? e.message : String(e)}`, true);
     }
   }
+}
+
+/**
+ * Whether a machine read while waiting for `state` is there (true) or still on its way (false);
+ * one that settled elsewhere (a start that crashed, an update that stopped it) is a 412, for
+ * another round.
+ */
+function reachedOrElsewhere(now: string, state: string): boolean {
+  if (now === state) return true;
+  if (settlesTo(now) === null) throw new FlyApiError(412, `machine is ${now}, not ${state}`);
+  return false;
 }
 
 /**
