@@ -115,7 +115,7 @@ function requestErrorDetail(e: RequestError): string {
 export function httpServer(listener: Listener): Server {
   // A missing Host on HTTP/1.1 reaches the adapter, which answers it as above (Node's own
   // check would answer with a bare 400).
-  const server = createServer({ requireHostHeader: false }, listener);
+  const server = createServer({ requireHostHeader: false }, inTurn(listener));
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => parseFailure(error, socket));
   server.on("connect", (_req: IncomingMessage, socket: Duplex) =>
     rawProblem(
@@ -140,6 +140,102 @@ export function httpServer(listener: Listener): Server {
     res.end(body);
   });
   return server;
+}
+
+/** Methods that change nothing (RFC 9110 9.2.1): pipelined behind each other, they may run at once. */
+const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** One connection's requests: those running (replies not yet done) and those waiting their turn. */
+interface Turns {
+  socket: Duplex;
+  running: number;
+  /** Of them, requests that may change something. */
+  unsafe: number;
+  waiting: { safe: boolean; go: () => void }[];
+}
+const turns = new WeakMap<Duplex, Turns>();
+
+/**
+ * Runs the requests of one connection in their order where it matters (RFC 9112 9.3.2). Node
+ * hands the listener each pipelined request as soon as it is parsed and orders only the replies:
+ * a DELETE pipelined behind the PUT that creates its object ran beside it and found nothing. So
+ * a request that may change something waits until every reply before it on its connection is
+ * done, and what comes behind it waits for its own; safe requests behind safe ones still run at
+ * once. Before it runs, a request is refused if its body cannot be read (a Transfer-Encoding that
+ * does not end in `chunked`), and a DELETE, which reads no body, waits for the end of one it was
+ * sent with: a broken body then closes the connection before anything was deleted.
+ */
+function inTurn(listener: Listener): Listener {
+  return (req, res) => {
+    const encoding = req.headers["transfer-encoding"];
+    if (encoding !== undefined && !/(?:^|,)[ \t]*chunked[ \t]*$/i.test(encoding)) {
+      // The body's end cannot be found, so neither can the next request's start: the parser's
+      // error that follows is this one (not reported again), and the connection closes.
+      failed.add(req.socket);
+      return void refuse(
+        req,
+        res,
+        "malformed-request",
+        `a request body's Transfer-Encoding must end in "chunked", not ${JSON.stringify(encoding)}`,
+        {
+          [REQUEST_ID_HEADER]: requestId(req.headers[REQUEST_ID_HEADER]),
+          connection: "close",
+        },
+      );
+    }
+    let t = turns.get(req.socket);
+    if (!t) turns.set(req.socket, (t = { socket: req.socket, running: 0, unsafe: 0, waiting: [] }));
+    const safe = SAFE.has(req.method ?? "");
+    const go = () => {
+      t.running++;
+      if (!safe) t.unsafe++;
+      res.once("close", () => {
+        t.running--;
+        if (!safe) t.unsafe--;
+        nextTurn(t);
+      });
+      if (req.method === "DELETE" && !req.complete) afterBody(req, res, () => listener(req, res));
+      else listener(req, res);
+    };
+    t.waiting.push({ safe, go });
+    nextTurn(t);
+  };
+}
+
+/**
+ * Starts the waiting requests whose turn it is, in order. Those of a connection that closed are
+ * dropped: no one is left to answer, and nothing was acknowledged.
+ */
+function nextTurn(t: Turns): void {
+  if (t.socket.destroyed) t.waiting.length = 0;
+  for (let w = t.waiting[0]; w && (t.running === 0 || (w.safe && t.unsafe === 0)); w = t.waiting[0]) {
+    t.waiting.shift();
+    w.go();
+  }
+}
+
+/** The most of a DELETE's body read before it runs (it reads none: any is thrown away). */
+const DELETE_BODY_LIMIT = 64 * 1024;
+
+/** Runs `then` once the request's body has all arrived; one past the bound is refused. */
+function afterBody(req: IncomingMessage, res: ServerResponse, then: () => void): void {
+  let seen = 0;
+  const onData = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen <= DELETE_BODY_LIMIT) return;
+    req.off("data", onData).off("end", then);
+    req.pause();
+    refuse(
+      req,
+      res,
+      "too-large",
+      `a ${req.method} request's body is not read: send none (this one is over ${DELETE_BODY_LIMIT} bytes)`,
+      {
+        [REQUEST_ID_HEADER]: requestId(req.headers[REQUEST_ID_HEADER]),
+      },
+    );
+  };
+  req.on("data", onData).once("end", then);
 }
 
 /** Node's parser codes with a status of their own; every other code is a malformed request. */
