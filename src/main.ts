@@ -3,7 +3,7 @@
 
 import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import {
@@ -24,6 +24,7 @@ import { PolicyWatcher, reloadLines, warningLines } from "./governor/policy-watc
 import { Retention } from "./governor/retention.ts";
 import { Reconciler } from "./governor/reconciler.ts";
 import { durationMs } from "./core/durations.ts";
+import { makeDirs } from "./dirs.ts";
 import { withAccessLog } from "./http/access-log.ts";
 import { createApp, DEFAULT_BODY_LIMIT } from "./http/app.ts";
 import { factsFastPath } from "./http/fast-path.ts";
@@ -94,7 +95,11 @@ function prepareDatabase(url: string): void {
   // The path as libsql reads it (percent-decoded).
   const path = filePath(url);
   if (path === null) return;
-  mkdirSync(dirname(path), { recursive: true });
+  try {
+    makeDirs(dirname(path));
+  } catch (e) {
+    throw new Error(`cannot create the database directory ${dirname(path)} (${(e as NodeJS.ErrnoException).code})`);
+  }
   for (const [what, target, mode] of [
     // SQLite creates its journal files beside the database: the directory is written and searched.
     ["directory", dirname(path), constants.W_OK | constants.X_OK],

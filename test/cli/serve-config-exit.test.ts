@@ -62,6 +62,19 @@ test("a database directory the server's user cannot write: exit 1, and the log s
   }
 });
 
+test("a database directory that cannot be made (under /proc): exit 1, and the log says so", () => {
+  // Node's recursive mkdir never returns for a directory under /proc: the server hung there,
+  // neither serving nor stopped.
+  const r = spawnSync(process.execPath, [BIN, "serve", "--port", "0"], {
+    encoding: "utf8",
+    env: { ...process.env, VIGIL_TOKENS: "", VIGIL_DB_URL: "file:/proc/vigil-nope/data/vigil.db" },
+    timeout: 20_000,
+  });
+  expect(r.status).toBe(1);
+  const line = r.stderr.split("\n").find((l) => l.includes('"cannot start"')) ?? r.stderr;
+  expect(line).toMatch(/cannot create the database directory \/proc\/vigil-nope\/data \(ENOENT\)/);
+});
+
 /** Starts `vigil serve` on `url` (serveCommand); resolves "listening", or how it ended. */
 function startsOn(url: string, home: string): Promise<string> {
   return new Promise((resolve) => {

@@ -3,8 +3,9 @@
 // at once. cgroup v2 (`cgroup.freeze`, `cgroup.events`, `cgroup.kill`, `memory.current`) and
 // the v1 freezer hierarchy (`freezer.state`) are both supported.
 
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { makeDir } from "../../dirs.ts";
 import { isGone, readStat, until } from "./proc.ts";
 import { reportOf, type ProcessTree, type TreeReport } from "./tree.ts";
 
@@ -18,18 +19,6 @@ export interface CgroupParent {
 
 /** Where `auto` looks, in order: a pure v2 host, the v2 half of a hybrid host, the v1 freezer. */
 export const AUTO_PARENTS = ["/sys/fs/cgroup/vigil", "/sys/fs/cgroup/unified/vigil", "/sys/fs/cgroup/freezer/vigil"];
-
-/**
- * mkdir, one level, an existing directory being fine. (Not `recursive`: Node's recursive mkdir
- * never returns when asked for a directory under /proc.)
- */
-function makeDir(dir: string): void {
-  try {
-    mkdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-  }
-}
 
 /** Which kind of cgroup `dir` is, or null when it is none. */
 export function cgroupVersionOf(dir: string): CgroupVersion | null {

@@ -1,0 +1,34 @@
+// Making directories without Node's recursive mkdir, which never returns when asked for a
+// directory under /proc (Node 20): `mkdirSync("/proc/nope", { recursive: true })` hangs, so a
+// database path there would leave the server neither serving nor stopped.
+
+import { mkdirSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+
+/** mkdir, one level, an existing directory being fine. */
+export function makeDir(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  }
+}
+
+/** mkdir -p, one level at a time from the nearest directory that exists. */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !exists(d); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) makeDir(d);
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
