@@ -121,7 +121,10 @@ export async function pruneActions(
 
 /**
  * Deletes up to `limit` idempotency keys first used before `before` (found by their time's
- * index), by rowid in statements of 500, not one statement a key.
+ * index), by rowid in statements of 500, not one statement a key. Each delete checks the time
+ * again: a rowid read here may be another key's by the time the delete runs (an object's keys
+ * deleted with it, and a new key given the freed rowid, both queued on the writer meanwhile),
+ * and that key was just used.
  */
 export async function pruneIdempotency(
   client: Client,
@@ -135,24 +138,27 @@ export async function pruneIdempotency(
   });
   const rowids = rows.rows.map((r) => Number(r.rowid));
   await writer.write(
-    inParts(rowids, (list) => [{ text: `DELETE FROM idempotency WHERE rowid IN (${list})`, lists: 1 }]),
+    inParts(rowids, (list) => [
+      { text: `DELETE FROM idempotency WHERE rowid IN (${list}) AND created_at < ?`, lists: 1, after: [before] },
+    ]),
   );
   return rowids.length;
 }
 
 /**
  * Statements over `ids` in parts of 500 (SQLite binds at most 32,766 values): for each part, the
- * statements `sql` makes with `list`, its placeholders, each binding the part `lists` times.
+ * statements `sql` makes with `list`, its placeholders, each binding the part `lists` times and
+ * then the values `after` (the placeholders written after the lists).
  */
 export function inParts(
   ids: readonly InValue[],
-  sql: (list: string) => { text: string; lists: number }[],
+  sql: (list: string) => { text: string; lists: number; after?: InValue[] }[],
 ): InStatement[] {
   const out: InStatement[] = [];
   for (let i = 0; i < ids.length; i += 500) {
     const part = ids.slice(i, i + 500);
-    for (const { text, lists } of sql(part.map(() => "?").join(", ")))
-      out.push({ sql: text, args: Array.from({ length: lists }, () => part).flat() });
+    for (const { text, lists, after = [] } of sql(part.map(() => "?").join(", ")))
+      out.push({ sql: text, args: [...Array.from({ length: lists }, () => part).flat(), ...after] });
   }
   return out;
 }

@@ -163,6 +163,35 @@ describe("LibsqlStore under a governor", () => {
 });
 
 describe("retention's idempotency pruning", () => {
+  test("a rowid read as old but given to a new key before the delete runs keeps the new key", async () => {
+    const store = await migrated(new LibsqlStore({ url: ":memory:" }));
+    try {
+      const insert = (object: string, key: string, at: number) =>
+        store.client.execute({
+          sql: "INSERT INTO idempotency (object_id, key, fingerprint, decision_id, created_at) VALUES (?, ?, 'f', 'd', ?)",
+          args: [object, key, at],
+        });
+      await insert("p", "kept", 5_000);
+      await insert("o", "old", 1_000); // the newest rowid: the one SQLite gives next once it is freed
+      const writer = directWriter(store.client);
+      // What was queued on the writer between the read and the delete: o deleted with its keys,
+      // and a keyed fact of p first used now, which takes the freed rowid.
+      const interleaved = {
+        ...writer,
+        write: async (s: InStatement[]) => {
+          await store.client.execute("DELETE FROM idempotency WHERE object_id = 'o'");
+          await insert("p", "fresh", 9_000);
+          return writer.write(s);
+        },
+      };
+      await pruneIdempotency(store.client, interleaved, 2_000, 10);
+      const left = await store.client.execute("SELECT key FROM idempotency ORDER BY key");
+      expect(left.rows.map((r) => String(r.key))).toEqual(["fresh", "kept"]);
+    } finally {
+      await store.close();
+    }
+  });
+
   test("deletes keys in statements of 500, not one statement a key", async () => {
     const store = await migrated(new LibsqlStore({ url: ":memory:" }));
     try {
