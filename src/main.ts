@@ -308,12 +308,10 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const gate = new DrainGate();
     // Request ids and access lines for every request, whichever door answers it.
     const http: Server = httpServer(
-      withAccessLog(
-        (req, res) => {
-          if (gate.admit(req, res) && !fast(req, res)) void hono(req, res);
-        },
-        { log, tokens },
-      ),
+      (req, res) => {
+        if (gate.admit(req, res) && !fast(req, res)) void hono(req, res);
+      },
+      (inner) => withAccessLog(inner, { log, tokens }),
     );
     const port = await listen(http, config.VIGIL_PORT, config.VIGIL_HOST);
     const host = config.VIGIL_HOST.includes(":") ? `[${config.VIGIL_HOST}]` : config.VIGIL_HOST;

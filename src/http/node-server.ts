@@ -112,10 +112,14 @@ function requestErrorDetail(e: RequestError): string {
  * Node's HTTP server with `listener`. What its parser refuses gets a problem and the connection
  * closes; so do `CONNECT` (no proxy here) and an `Expect` other than `100-continue`.
  */
-export function httpServer(listener: Listener): Server {
+export function httpServer(
+  listener: Listener,
+  /** What sees every request first, refused or in its turn (the access log, main.ts). */
+  outer: (inner: Listener) => Listener = (inner) => inner,
+): Server {
   // A missing Host on HTTP/1.1 reaches the adapter, which answers it as above (Node's own
   // check would answer with a bare 400).
-  const server = createServer({ requireHostHeader: false }, inTurn(listener));
+  const server = createServer({ requireHostHeader: false }, outer(inTurn(listener)));
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => parseFailure(error, socket));
   server.on("connect", (_req: IncomingMessage, socket: Duplex) =>
     rawProblem(
@@ -131,6 +135,8 @@ export function httpServer(listener: Listener): Server {
         `the server meets no expectation but 100-continue, not ${JSON.stringify(req.headers.expect)}`,
       ),
     );
+    // The connection closes after it: what was pipelined behind it does not run.
+    endTurns(req.socket);
     res.writeHead(417, {
       [REQUEST_ID_HEADER]: requestId(req.headers[REQUEST_ID_HEADER]),
       "content-type": PROBLEM_CONTENT_TYPE,
@@ -148,12 +154,31 @@ const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 /** One connection's requests: those running (replies not yet done) and those waiting their turn. */
 interface Turns {
   socket: Duplex;
+  /** A reply that closes the connection was sent: nothing behind it runs. */
+  closing: boolean;
   running: number;
   /** Of them, requests that may change something. */
   unsafe: number;
   waiting: { safe: boolean; go: () => void }[];
 }
 const turns = new WeakMap<Duplex, Turns>();
+
+function turnsOf(socket: Duplex): Turns {
+  let t = turns.get(socket);
+  if (!t) turns.set(socket, (t = { socket, closing: false, running: 0, unsafe: 0, waiting: [] }));
+  return t;
+}
+
+/** A reply that closes the connection is on its way: the requests behind it are dropped. */
+function endTurns(socket: Duplex): void {
+  const t = turnsOf(socket);
+  t.closing = true;
+  t.waiting.length = 0;
+}
+
+/** The request id of `res`, set by the access log if it saw the request, else made now. */
+const idOf = (req: IncomingMessage, res: ServerResponse) =>
+  String(res.getHeader(REQUEST_ID_HEADER) ?? requestId(req.headers[REQUEST_ID_HEADER]));
 
 /**
  * Runs the requests of one connection in their order where it matters (RFC 9112 9.3.2). Node
@@ -172,19 +197,16 @@ function inTurn(listener: Listener): Listener {
       // The body's end cannot be found, so neither can the next request's start: the parser's
       // error that follows is this one (not reported again), and the connection closes.
       failed.add(req.socket);
+      endTurns(req.socket);
       return void refuse(
         req,
         res,
         "malformed-request",
         `a request body's Transfer-Encoding must end in "chunked", not ${JSON.stringify(encoding)}`,
-        {
-          [REQUEST_ID_HEADER]: requestId(req.headers[REQUEST_ID_HEADER]),
-          connection: "close",
-        },
+        { [REQUEST_ID_HEADER]: idOf(req, res), connection: "close" },
       );
     }
-    let t = turns.get(req.socket);
-    if (!t) turns.set(req.socket, (t = { socket: req.socket, running: 0, unsafe: 0, waiting: [] }));
+    const t = turnsOf(req.socket);
     const safe = SAFE.has(req.method ?? "");
     const go = () => {
       t.running++;
@@ -203,11 +225,12 @@ function inTurn(listener: Listener): Listener {
 }
 
 /**
- * Starts the waiting requests whose turn it is, in order. Those of a connection that closed are
- * dropped: no one is left to answer, and nothing was acknowledged.
+ * Starts the waiting requests whose turn it is, in order. Those of a connection that is closing
+ * or closed (a reply said `connection: close`, the client went away) are dropped: no reply of
+ * theirs could be sent, and nothing was acknowledged.
  */
 function nextTurn(t: Turns): void {
-  if (t.socket.destroyed) t.waiting.length = 0;
+  if (t.closing || t.socket.destroyed || !t.socket.writable) t.waiting.length = 0;
   for (let w = t.waiting[0]; w && (t.running === 0 || (w.safe && t.unsafe === 0)); w = t.waiting[0]) {
     t.waiting.shift();
     w.go();
@@ -230,9 +253,7 @@ function afterBody(req: IncomingMessage, res: ServerResponse, then: () => void):
       res,
       "too-large",
       `a ${req.method} request's body is not read: send none (this one is over ${DELETE_BODY_LIMIT} bytes)`,
-      {
-        [REQUEST_ID_HEADER]: requestId(req.headers[REQUEST_ID_HEADER]),
-      },
+      { [REQUEST_ID_HEADER]: idOf(req, res) },
     );
   };
   req.on("data", onData).once("end", then);

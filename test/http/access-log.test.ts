@@ -315,4 +315,36 @@ describe("the real server (main.ts)", () => {
     for (const secret of ["read-secret-0123456789abcdef", "admin-secret-0123456789abcdef", "wrong-secret", SECRET])
       expect(lines.text).not.toContain(secret);
   });
+
+  test("requests refused before their turn (a Transfer-Encoding not read, a DELETE's body too large) get their line", async () => {
+    const lines = new Lines();
+    const config = loadConfig({ VIGIL_DB_URL: ":memory:", VIGIL_PORT: "0", VIGIL_RECONCILE_INTERVAL: "off" });
+    const server = await startServer(config, createLogger("info", lines.write));
+    let closed = false;
+    closers.push(async () => {
+      if (!closed) await server.close();
+    });
+    const port = Number(new URL(server.url).port);
+    const te = await rawRequest(port, {
+      method: "GET",
+      path: "/v1/objects",
+      headers: { "transfer-encoding": "identity", "x-request-id": "te-identity" },
+    });
+    const big = await rawRequest(port, {
+      method: "DELETE",
+      path: "/v1/objects/nope",
+      headers: { "x-request-id": "del-big" },
+      body: "x".repeat(70_000),
+    });
+    closed = true;
+    await server.close();
+    const line = (id: string) => lines.all.find((l) => l.msg === "request" && l.requestId === id);
+    expect([te.status, te.headers["x-request-id"], big.status, big.headers["x-request-id"]]).toEqual([
+      400,
+      "te-identity",
+      413,
+      "del-big",
+    ]);
+    expect([line("te-identity")?.status, line("del-big")?.status]).toEqual([400, 413]);
+  });
 });
