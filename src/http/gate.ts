@@ -14,6 +14,12 @@ export class DrainGate {
   private draining = false;
   private inside = 0;
   private emptied: (() => void)[] = [];
+  /**
+   * Per connection, the requests inside that it carries. Node never closes the reply of a
+   * request pipelined behind one still being sent if the connection dies first: the connection's
+   * close lets them all out, or the drain would wait for them until its timeout.
+   */
+  private readonly carried = new WeakMap<object, Set<() => void>>();
 
   /**
    * Lets the request in (counting it until its reply is done) or, when closed, answers it
@@ -32,10 +38,23 @@ export class DrainGate {
       return false;
     }
     this.inside++;
-    res.once("close", () => {
+    const socket = req.socket;
+    let carried = this.carried.get(socket);
+    if (!carried) {
+      const requests = new Set<() => void>();
+      this.carried.set(socket, (carried = requests));
+      socket.once("close", () => {
+        for (const out of requests) out();
+      });
+    }
+    const requests = carried;
+    const out = () => {
+      if (!requests.delete(out)) return;
       this.inside--;
       if (this.inside === 0) for (const r of this.emptied.splice(0)) r();
-    });
+    };
+    requests.add(out);
+    res.once("close", out);
     return true;
   }
 
