@@ -344,13 +344,13 @@ export class FlyDriver implements Driver {
 }
 
 /**
- * Whether a machine read while waiting for `state` is there (true) or still on its way (false);
- * one that settled elsewhere (a start that crashed, an update that stopped it) is a 412, for
- * another round.
+ * Whether a machine read while waiting for `state` is there (true) or still on its way (false:
+ * also while `replacing`, an update in progress); one that settled elsewhere (a start that
+ * crashed, an update that stopped it) is a 412, for another round.
  */
 function reachedOrElsewhere(now: string, state: string): boolean {
   if (now === state) return true;
-  if (settlesTo(now) === null) throw new FlyApiError(412, `machine is ${now}, not ${state}`);
+  if (SETTLED.has(now) || now === "destroyed") throw new FlyApiError(412, `machine is ${now}, not ${state}`);
   return false;
 }
 

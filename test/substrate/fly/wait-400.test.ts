@@ -17,27 +17,30 @@ test("control: a 400 from the wait after the command is ridden out by polling", 
   expect(await settle(r.run(r.driver.start(r.target())))).toMatchObject({ ok: true, v: { status: "running" } });
 });
 
-test("a machine that settles elsewhere while the driver polls after a 400 is commanded again, not polled for 300 s", async () => {
-  r = await rig();
-  r.fake.transitionMs.start = 30_000;
-  r.fake.faults.add({ action: "wait", status: 400, error: "instance_id does not match" });
-  const call = r.driver.start(r.target());
-  // Once the wait has answered 400 (the driver polls from then on), an update replaces the
-  // machine: it settles `stopped`, not the `started` the driver polls for.
-  const replaced = (async () => {
-    while (!r.fake.requests.some((q) => q.action === "wait" && q.status === 400))
-      await new Promise((ok) => setTimeout(ok, 1));
-    r.fake.transitionMs.start = 300;
-    r.fake.replace(MACHINE, 1_000);
-  })();
-  const res = await settle(r.run(call));
-  await replaced;
-  expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "running" } });
-  // A new round (read, start, wait) a few seconds after it settled; polling on ran to the
-  // deadline of five waits (300 s) first.
-  expect(r.clock.now() - T0).toBeLessThan(60_000);
-  expect(r.fake.requests.filter((q) => q.action === "start")).toHaveLength(2);
-});
+test.each([1_000, 20_000])(
+  "a machine that settles elsewhere while the driver polls after a 400 (an update of %i ms stops it) is commanded again, not polled for 300 s",
+  async (updateMs) => {
+    r = await rig();
+    r.fake.transitionMs.start = 30_000;
+    r.fake.faults.add({ action: "wait", status: 400, error: "instance_id does not match" });
+    const call = r.driver.start(r.target());
+    // Once the wait has answered 400 (the driver polls from then on), an update replaces the
+    // machine: it settles `stopped`, not the `started` the driver polls for.
+    const replaced = (async () => {
+      while (!r.fake.requests.some((q) => q.action === "wait" && q.status === 400))
+        await new Promise((ok) => setTimeout(ok, 1));
+      r.fake.transitionMs.start = 300;
+      r.fake.replace(MACHINE, updateMs);
+    })();
+    const res = await settle(r.run(call));
+    await replaced;
+    expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "running" } });
+    // Polled while `replacing`, then a new round (read, start, wait) a few seconds after it settled;
+    // polling on ran to the deadline of five waits (300 s) first.
+    expect(r.clock.now() - T0).toBeLessThan(updateMs + 60_000);
+    expect(r.fake.requests.filter((q) => q.action === "start")).toHaveLength(2);
+  },
+);
 
 test("a 400 from the wait for a machine already stopping (before the start) is not a permanent failure", async () => {
   r = await rig({ state: "started" });
