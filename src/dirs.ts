@@ -5,29 +5,29 @@
 import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 
-/** mkdir, one level, an existing directory being fine. */
+/** mkdir, one level, an existing directory being fine (a file or a dangling link there is not). */
 export function makeDir(dir: string): void {
   try {
     mkdirSync(dir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !isDirectory(dir)) throw e;
   }
 }
 
 /** mkdir -p, one level at a time from the nearest directory that exists. */
 export function makeDirs(dir: string): void {
   const missing: string[] = [];
-  for (let d = dir; !exists(d); d = dirname(d)) {
+  for (let d = dir; !isDirectory(d); d = dirname(d)) {
     missing.push(d);
     if (dirname(d) === d) break;
   }
   for (const d of missing.reverse()) makeDir(d);
 }
 
-function exists(path: string): boolean {
+/** Whether `path` is a directory, or a link to one. */
+function isDirectory(path: string): boolean {
   try {
-    statSync(path);
-    return true;
+    return statSync(path).isDirectory();
   } catch {
     return false;
   }

@@ -154,7 +154,7 @@ const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 /** One connection's requests: those running (replies not yet done) and those waiting their turn. */
 interface Turns {
   socket: Duplex;
-  /** A reply that closes the connection was sent: nothing behind it runs. */
+  /** A reply that closes the connection is on its way: nothing that comes behind it runs. */
   closing: boolean;
   running: number;
   /** Of them, requests that may change something. */
@@ -169,11 +169,12 @@ function turnsOf(socket: Duplex): Turns {
   return t;
 }
 
-/** A reply that closes the connection is on its way: the requests behind it are dropped. */
+/**
+ * A reply that closes the connection is on its way: the requests that come behind it are
+ * dropped (those before it, still waiting their turn, run, and their replies go out first).
+ */
 function endTurns(socket: Duplex): void {
-  const t = turnsOf(socket);
-  t.closing = true;
-  t.waiting.length = 0;
+  turnsOf(socket).closing = true;
 }
 
 /** The request id of `res`, set by the access log if it saw the request, else made now. */
@@ -192,12 +193,14 @@ const idOf = (req: IncomingMessage, res: ServerResponse) =>
  */
 function inTurn(listener: Listener): Listener {
   return (req, res) => {
+    const t = turnsOf(req.socket);
+    if (t.closing) return;
     const encoding = req.headers["transfer-encoding"];
     if (encoding !== undefined && !/(?:^|,)[ \t]*chunked[ \t]*$/i.test(encoding)) {
       // The body's end cannot be found, so neither can the next request's start: the parser's
       // error that follows is this one (not reported again), and the connection closes.
       failed.add(req.socket);
-      endTurns(req.socket);
+      t.closing = true;
       return void refuse(
         req,
         res,
@@ -206,7 +209,6 @@ function inTurn(listener: Listener): Listener {
         { [REQUEST_ID_HEADER]: idOf(req, res), connection: "close" },
       );
     }
-    const t = turnsOf(req.socket);
     const safe = SAFE.has(req.method ?? "");
     const go = () => {
       t.running++;
@@ -230,7 +232,7 @@ function inTurn(listener: Listener): Listener {
  * theirs could be sent, and nothing was acknowledged.
  */
 function nextTurn(t: Turns): void {
-  if (t.closing || t.socket.destroyed || !t.socket.writable) t.waiting.length = 0;
+  if (t.socket.destroyed || !t.socket.writable) t.waiting.length = 0;
   for (let w = t.waiting[0]; w && (t.running === 0 || (w.safe && t.unsafe === 0)); w = t.waiting[0]) {
     t.waiting.shift();
     w.go();

@@ -466,6 +466,31 @@ describe("pipelined requests that may change something run in their order (RFC 9
     expect(seen).toEqual({ lean: want, hono: want });
   });
 
+  test("requests before a reply that closes the connection (a 417, a Transfer-Encoding's 400) still run and get their replies", async () => {
+    const seen: Record<string, unknown> = {};
+    for (const s of await both()) {
+      const expectation = get("/healthz").replace("\r\n\r\n", "\r\nexpect: x\r\n\r\n");
+      const encoding = get("/healthz").replace("\r\n\r\n", "\r\ntransfer-encoding: gzip\r\n\r\n");
+      const first = await rawBytes(s.port, put("a1") + put("b1") + expectation + put("c1"));
+      const second = await rawBytes(s.port, put("a2") + put("b2") + encoding);
+      await s.responsesClosed();
+      const created = async (ids: string[]) =>
+        Promise.all(ids.map(async (id) => (await s.services.governor.getObject(id)) !== null));
+      seen[s.name] = {
+        statuses: [statusLines(first), statusLines(second)],
+        created: await created(["a1", "b1", "c1", "a2", "b2"]),
+      };
+    }
+    const want = {
+      statuses: [
+        [201, 201, 417],
+        [201, 201, 400],
+      ],
+      created: [true, true, false, true, true],
+    };
+    expect(seen).toEqual({ lean: want, hono: want });
+  });
+
   test("a Transfer-Encoding that does not end in chunked is a 400 problem, and the request does nothing", async () => {
     const seen: Record<string, unknown> = {};
     for (const s of await both()) {
