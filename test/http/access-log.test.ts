@@ -316,7 +316,7 @@ describe("the real server (main.ts)", () => {
       expect(lines.text).not.toContain(secret);
   });
 
-  test("requests refused before their turn (a Transfer-Encoding not read, a DELETE's body too large) get their line", async () => {
+  test("requests refused before their turn (a Transfer-Encoding not read, an Expect not met, a DELETE's body too large) get their line", async () => {
     const lines = new Lines();
     const config = loadConfig({ VIGIL_DB_URL: ":memory:", VIGIL_PORT: "0", VIGIL_RECONCILE_INTERVAL: "off" });
     const server = await startServer(config, createLogger("info", lines.write));
@@ -330,6 +330,11 @@ describe("the real server (main.ts)", () => {
       path: "/v1/objects",
       headers: { "transfer-encoding": "identity", "x-request-id": "te-identity" },
     });
+    const expectation = await rawRequest(port, {
+      method: "GET",
+      path: "/v1/objects",
+      headers: { expect: "x", "x-request-id": "expect-x" },
+    });
     const big = await rawRequest(port, {
       method: "DELETE",
       path: "/v1/objects/nope",
@@ -339,12 +344,12 @@ describe("the real server (main.ts)", () => {
     closed = true;
     await server.close();
     const line = (id: string) => lines.all.find((l) => l.msg === "request" && l.requestId === id);
-    expect([te.status, te.headers["x-request-id"], big.status, big.headers["x-request-id"]]).toEqual([
-      400,
-      "te-identity",
-      413,
-      "del-big",
+    const replies = [te, expectation, big].map((r) => [r.status, r.headers["x-request-id"]]);
+    expect(replies).toEqual([
+      [400, "te-identity"],
+      [417, "expect-x"],
+      [413, "del-big"],
     ]);
-    expect([line("te-identity")?.status, line("del-big")?.status]).toEqual([400, 413]);
+    expect(["te-identity", "expect-x", "del-big"].map((id) => line(id)?.status)).toEqual([400, 417, 413]);
   });
 });

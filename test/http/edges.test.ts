@@ -413,7 +413,7 @@ describe("pipelined requests that may change something run in their order (RFC 9
     expect(seen).toEqual({ lean: want, hono: want });
   });
 
-  test("requests waiting their turn on a connection the client closed are dropped, not run", async () => {
+  test("requests waiting their turn on a connection the client reset are dropped, not run", async () => {
     let release!: () => void;
     const { services, hono } = await doors([], LIMIT, true, (g) => {
       const held = gated(g, "putObject", (args) => args[0] === "q1", "before");
@@ -427,9 +427,10 @@ describe("pipelined requests that may change something run in their order (RFC 9
         client.write(put("q1") + put("q2")),
       );
       client.on("error", () => {});
-      // q1 is in the governor (held), q2 waits for q1's reply; the client goes away meanwhile.
+      // q1 is in the governor (held), q2 waits for q1's reply; the client goes away meanwhile
+      // (a reset: a FIN alone is a client that half-closes and still waits for its replies).
       await new Promise<void>((resolve) => server.once("request", () => setImmediate(resolve)));
-      client.destroy();
+      client.resetAndDestroy();
       for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
       release();
       for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
@@ -488,6 +489,26 @@ describe("pipelined requests that may change something run in their order (RFC 9
       ],
       created: [true, true, false, true, true],
     };
+    expect(seen).toEqual({ lean: want, hono: want });
+  });
+
+  test("a client that half-closes after its requests gets every reply, in order, then the connection closes", async () => {
+    const seen: Record<string, unknown> = {};
+    for (const s of await both()) {
+      const reply = await new Promise<string>((resolve, reject) => {
+        const client = net.connect(s.port, "127.0.0.1", () =>
+          client.end(put("h1") + put("h2") + del("h1") + get("/v1/objects/h2")),
+        );
+        let text = "";
+        client.setEncoding("utf8");
+        client.on("data", (d: string) => (text += d));
+        client.on("error", reject);
+        client.on("close", () => resolve(text));
+      });
+      const exists = async (id: string) => (await s.services.governor.getObject(id)) !== null;
+      seen[s.name] = { statuses: statusLines(reply), h1: await exists("h1"), h2: await exists("h2") };
+    }
+    const want = { statuses: [201, 201, 204, 200], h1: false, h2: true };
     expect(seen).toEqual({ lean: want, hono: want });
   });
 
