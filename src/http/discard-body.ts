@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
  * destroying: a socket closed with unread bytes resets the connection, and the client may lose
  * the reply; Node's request timeout closes what the client leaves open.)
  */
-const DISCARD_LIMIT = 64 * 1024;
+export const DISCARD_LIMIT = 64 * 1024;
 
 /** Lets the rest of an unread body go, up to DISCARD_LIMIT bytes (the reply is sent first). */
 export function discardBody(req: IncomingMessage, res: ServerResponse): void {

@@ -11,7 +11,7 @@ import type { Hono } from "hono";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { REQUEST_ID_HEADER, requestId } from "./access-log.ts";
-import { discardBody } from "./discard-body.ts";
+import { DISCARD_LIMIT, discardBody } from "./discard-body.ts";
 import { notLoopback } from "./loopback.ts";
 import { problemBody, problemResponse, PROBLEM_CONTENT_TYPE, type ProblemSlug } from "./problem.ts";
 
@@ -210,7 +210,7 @@ function inTurn(listener: Listener): Listener {
       // The body's end cannot be found, so neither can the next request's start: the parser's
       // error that follows is this one (not reported again), and the connection closes.
       failed.add(req.socket);
-      t.closing = true;
+      endTurns(req.socket);
       return void refuse(
         req,
         res,
@@ -249,22 +249,22 @@ function nextTurn(t: Turns): void {
   }
 }
 
-/** The most of a DELETE's body read before it runs (it reads none: any is thrown away). */
-const DELETE_BODY_LIMIT = 64 * 1024;
-
-/** Runs `then` once the request's body has all arrived; one past the bound is refused. */
+/**
+ * Runs `then` once the request's body has all arrived (a DELETE reads none: it is thrown away);
+ * one past the bound of any body read only to be thrown away (DISCARD_LIMIT) is refused.
+ */
 function afterBody(req: IncomingMessage, res: ServerResponse, then: () => void): void {
   let seen = 0;
   const onData = (chunk: Buffer) => {
     seen += chunk.length;
-    if (seen <= DELETE_BODY_LIMIT) return;
+    if (seen <= DISCARD_LIMIT) return;
     req.off("data", onData).off("end", then);
     req.pause();
     refuse(
       req,
       res,
       "too-large",
-      `a ${req.method} request's body is not read: send none (this one is over ${DELETE_BODY_LIMIT} bytes)`,
+      `a ${req.method} request's body is not read: send none (this one is over ${DISCARD_LIMIT} bytes)`,
       { [REQUEST_ID_HEADER]: idOf(req, res) },
     );
   };
