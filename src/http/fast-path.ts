@@ -118,7 +118,10 @@ async function answer(
     }
   } catch (e) {
     const path = req.url!.split("?")[0]!;
-    const headers = e instanceof TooLarge ? { connection: "close" } : problemHeaders(e);
+    // A 413 keeps the connection as hono's does: discardBody below lets the rest of the body go
+    // within its bound and ends the connection past it (a `connection: close` reply here made Node
+    // drop what was pipelined behind it, which hono serves).
+    const headers = e instanceof TooLarge ? {} : problemHeaders(e);
     const body =
       e instanceof TooLarge
         ? problemBody("too-large", e.message)
