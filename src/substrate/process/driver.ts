@@ -198,10 +198,11 @@ export class ProcessDriver implements Driver {
   /**
    * The object is deleted or rebound (another driver or another config): with `stop` its tree
    * is stopped first; with `keep` it is thawed and left running. Either way the driver forgets
-   * it: its table entry and its last exit.
+   * it: its table entry and its last exit. What is left of its earlier trees gets its SIGKILL.
    */
   release(t: DriverTarget, mode: Release): Promise<void> {
     return this.serial(t.objectId, async () => {
+      this.leftovers.close(t.objectId);
       const p = this.live.get(t.objectId);
       if (mode === "stop") await this.stopNow(t);
       else if (p && (await this.alive(t.objectId, p))) {

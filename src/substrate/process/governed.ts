@@ -234,15 +234,17 @@ export class Leftovers {
   }
 
   /**
-   * The server is closing: what is still within its grace period gets its SIGKILL now, not
-   * whenever the next server adopts its object (a deleted object's are listed nowhere).
+   * The server is closing (no `objectId`), or the object is deleted or rebound: what is still
+   * within its grace period gets its SIGKILL now, not whenever the next server adopts its object
+   * (after a crash, a deleted or rebound object's observation lists them no more).
    */
-  close(): void {
-    for (const [handle, { tree }] of this.pending) {
+  close(objectId?: string): void {
+    for (const [handle, p] of this.pending) {
+      if (objectId !== undefined && p.objectId !== objectId) continue;
       this.clock.clearTimeout(handle);
-      end(tree);
+      this.pending.delete(handle);
+      end(p.tree);
     }
-    this.pending.clear();
   }
 }
 

@@ -233,6 +233,25 @@ describe("a forking tree on the process substrate", () => {
     expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
   });
 
+  test.each(["keep", "stop"] as const)(
+    "leftovers of a leader's own exit are killed when the object is released with %s (its observations list them no more)",
+    async (mode) => {
+      const d = newDriver();
+      const seen: string[] = [];
+      d.onObservation((id, o) => seen.push(`${id} ${o.status}`));
+      const t = target(`(trap '' TERM; ${LOOP("stubborn")}) & sleep 0.2`);
+      const pid = (await d.start(t)).pid as number;
+      trees.push(pid);
+      await growing("stubborn");
+      expect(await until(() => seen.length > 0, 5_000_000)).toBe(true);
+      expect((await d.observe(t)).leftovers).toHaveLength(1);
+      // Deleted (or rebound) within the grace period: the virtual clock never reaches its end.
+      await d.release(t, mode);
+      expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
+      expect((await d.observe(t)).leftovers).toBeUndefined();
+    },
+  );
+
   test("a parent blocked in vfork() on its stopped child counts as frozen: dormancy succeeds", async () => {
     // A loop of vfork() whose child computes a while before it exits: the parent waits in `D`.
     const source = join(dir, "vf.c");
