@@ -255,7 +255,17 @@ export class Dispatcher {
       return;
     }
     this.sending--;
-    await this.report(() => this.hooks.confirmed(tried, observation, () => lane.forgotten === action.id));
+    const recorded = await this.report(() =>
+      this.hooks.confirmed(tried, observation, () => lane.forgotten === action.id),
+    );
+    // A confirmation that could not be recorded leaves the action's row pending and its object
+    // waiting for it (waking, say): it is sent again after a backoff, as the next start would
+    // send it (every driver call is idempotent), until its attempts are spent.
+    if (!recorded && lane.forgotten !== action.id && tried.attempts < this.retry.maxAttempts)
+      lane.queue.unshift({
+        ...tried,
+        nextAttemptAt: this.clock.now() + backoffMs(tried.attempts, this.retry, this.random),
+      });
   }
 
   /** Runs a hook; false (reported) when it threw. */

@@ -31,7 +31,9 @@ interface Call {
  * A dispatcher with hooks written here: `send` parks each call until the test settles it,
  * `exclusive` is a real keyed queue (the object's mailbox), and every hook call is logged.
  */
-function rig(options: { retry?: RetryPolicy; random?: () => number; failedThrows?: boolean } = {}) {
+function rig(
+  options: { retry?: RetryPolicy; random?: () => number; failedThrows?: boolean; confirmedThrows?: number } = {},
+) {
   const clock = new VirtualClock(T0);
   const mailbox = new KeyedQueue();
   const calls: Call[] = [];
@@ -51,6 +53,10 @@ function rig(options: { retry?: RetryPolicy; random?: () => number; failedThrows
         });
       }),
     confirmed: async (action, observation) => {
+      if (options.confirmedThrows !== undefined && options.confirmedThrows-- > 0) {
+        log.push(`not recorded ${action.id}`);
+        throw new Error("the disk is full");
+      }
       log.push(`confirmed ${action.id}`);
       confirmations.push({ action, observation });
     },
@@ -210,6 +216,42 @@ describe("retries", () => {
     await flush();
     expect(r.errors).toEqual([{ message: "the mailbox is gone", context: "recording an action result" }]);
     expect(r.sent("a2")).toBe(1);
+  });
+});
+
+describe("a confirmation that cannot be recorded", () => {
+  test("the action is sent again after backoffMs(attempts), as a restart would send it, and its next confirmation recorded", async () => {
+    const r = rig({ confirmedThrows: 1, random: sequence(0.25) });
+    const delay = backoffMs(1, RETRY, sequence(0.25));
+    r.dispatcher.enqueue([action("a1")]);
+    await flush();
+    r.call("a1").ok();
+    await flush();
+    expect(r.errors).toEqual([{ message: "the disk is full", context: "recording an action result" }]);
+    expect(r.dispatcher.backlog).toBe(1);
+    await r.clock.advance(delay - 1);
+    expect(r.sent("a1")).toBe(1);
+    await r.clock.advance(1);
+    expect(r.call("a1").action.attempts).toBe(2);
+    r.call("a1").ok();
+    await flush();
+    expect(r.log).toEqual(["send a1#1", "not recorded a1", "send a1#2", "confirmed a1"]);
+    expect(r.dispatcher.backlog).toBe(0);
+  });
+
+  test("it is sent no more once maxAttempts are spent (its row stays pending, for the next start)", async () => {
+    const r = rig({ confirmedThrows: RETRY.maxAttempts });
+    r.dispatcher.enqueue([action("a1"), action("a2")]);
+    await flush();
+    for (let i = 1; i <= RETRY.maxAttempts; i++) {
+      expect(r.sent("a1")).toBe(i);
+      r.call("a1").ok();
+      await flush();
+      await r.clock.advance(RETRY.maxMs);
+    }
+    expect(r.sent("a1")).toBe(RETRY.maxAttempts);
+    expect(r.sent("a2")).toBe(1);
+    expect(r.errors).toHaveLength(RETRY.maxAttempts);
   });
 });
 
