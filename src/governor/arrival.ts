@@ -69,15 +69,24 @@ export class ArrivalPipeline {
     object: ObjectRecord,
     policy: CompiledPolicy,
     arrival: Arrival,
-    /** An Idempotency-Key and the request's fingerprint, kept with the decision's id. */
-    idempotency?: { key: string; fingerprint: string },
-    /**
-     * The object's queued actions are superseded whatever this decides (not only by actions of
-     * its own): a waking object seen stopped, whose start in its backoff would otherwise bring up
-     * compute under an object its rules have left dormant.
-     */
-    supersedeQueued = false,
+    options: {
+      /** An Idempotency-Key and the request's fingerprint, kept with the decision's id. */
+      idempotency?: { key: string; fingerprint: string };
+      /**
+       * The object's queued actions are superseded whatever this decides (not only by actions of
+       * its own): a waking object seen stopped, whose start in its backoff would otherwise bring
+       * up compute under an object its rules have left dormant.
+       */
+      supersedeQueued?: boolean;
+      /**
+       * Actions already taken from the dispatcher (a rebind's), recorded superseded in the same
+       * commit as the decision (all of it is on record, or none), and `tell`, which tells
+       * watchers so once it is, before the decision's own events.
+       */
+      superseded?: { ids: readonly string[]; tell: () => void };
+    } = {},
   ): Promise<{ object: ObjectRecord; decision: Decision }> {
+    const { idempotency, supersedeQueued = false, superseded } = options;
     const { table, dispatcher, events } = this.deps;
     const started = performance.now();
     const result = await this.decide(policy, object, arrival);
@@ -93,11 +102,12 @@ export class ArrivalPipeline {
       journal: arrival.trigger.kind === "create" ? { seq: 0, patch: object.memory, at: now } : result.journal,
       decision: stored ? result.decision : null,
       actions,
-      supersede,
+      supersede: superseded ? [...superseded.ids, ...supersede] : supersede,
       timerOps: result.timerOps,
       idempotency: idempotency ? { ...idempotency, decisionId: result.decision.id } : null,
     };
     await table.commit(batch);
+    superseded?.tell();
     const ms = performance.now() - started;
     this.counters.evaluations++;
     dispatcher.supersede(object.id, supersede);

@@ -57,7 +57,7 @@ export class Ingest {
         object,
         policy,
         { trigger: { kind: "facts" }, at: this.d.clock.now(), patch: facts },
-        idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint },
+        idempotencyKey === undefined ? {} : { idempotency: { key: idempotencyKey, fingerprint } },
       );
       return { ...done, replayed: false, version: policy.version };
     });

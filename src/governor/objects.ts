@@ -111,18 +111,29 @@ export class Objects {
         // comes when it answers: a server that stops before then must not send it again, to the
         // new binding, after its restart (rows still pending are sent again at start).
         const stale = inFlight === null ? dropped.map((a) => a.id) : [...dropped.map((a) => a.id), inFlight];
-        if (stale.length > 0 || (!repolicied && !stopped)) {
-          await table.commit({ ...emptyBatch(updated), supersede: stale });
+        // Once the superseded actions are committed: the rebind is on record.
+        const tell = () => {
           recorded = true;
           this.d.superseded(dropped, now, existing.substrate.driver);
-          if (!repolicied && !stopped) return { created: false, object: updated };
+        };
+        if (!repolicied && !stopped) {
+          await table.commit({ ...emptyBatch(updated), supersede: stale });
+          tell();
+          return { created: false, object: updated };
         }
-        // A new policy governs from now on: evaluate at once, as an operator would expect.
-        const done = await this.d.arrival.run(updated, policy, {
-          trigger: { kind: "manual", name: repolicied ? "policy-changed" : "rebound" },
-          at: now,
-          ...(repolicied ? { resyncSchedules: true } : {}),
-        });
+        // A new policy governs from now on: evaluate at once, as an operator would expect. The
+        // new binding and the superseded actions are committed with the evaluation: a PUT that
+        // fails records none of it, and the same PUT tried again does all of it.
+        const done = await this.d.arrival.run(
+          updated,
+          policy,
+          {
+            trigger: { kind: "manual", name: repolicied ? "policy-changed" : "rebound" },
+            at: now,
+            ...(repolicied ? { resyncSchedules: true } : {}),
+          },
+          { superseded: { ids: stale, tell } },
+        );
         return { created: false, object: repolicied ? await this.followReload(done.object, policy) : done.object };
       } catch (e) {
         // The rebind is not recorded (the old compute may be stopped, or not): the old binding's

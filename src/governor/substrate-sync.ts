@@ -318,8 +318,7 @@ export class SubstrateSync {
         updated,
         policy,
         { trigger: { kind: "substrate", name: observation.status }, at: now },
-        undefined,
-        object.state === "waking",
+        { supersedeQueued: object.state === "waking" },
       );
     });
   }

@@ -16,8 +16,10 @@ import { makeServices, RULES_DIR, START, type TestServices } from "../helpers/se
 
 class FailingStore extends MemoryStore {
   fail = false;
+  /** Fails only the commits that record a decision (an evaluation's). */
+  failDecisions = false;
   override async commit(batches: CommitBatch[]): Promise<void> {
-    if (this.fail) throw new Error("disk full");
+    if (this.fail || (this.failDecisions && batches.some((b) => b.decision))) throw new Error("disk full");
     return super.commit(batches);
   }
 }
@@ -72,6 +74,23 @@ describe("a rebind whose commit fails", () => {
     await expect(services.governor.putObject("a", other)).rejects.toThrow("disk full");
     store.fail = false;
     await services.governor.putObject("a", other);
+    expect((await store.pendingActions()).map((a) => a.id)).not.toContain(queued);
+  });
+});
+
+describe("a rebind whose evaluation cannot be committed", () => {
+  test("records nothing: tried again, the object is rebound and evaluated, its queued action superseded", async () => {
+    const store = new FailingStore();
+    const { services, queued } = await queuedBehindStart(store);
+    store.failDecisions = true;
+    await expect(services.governor.putObject("a", other)).rejects.toThrow("disk full");
+    store.failDecisions = false;
+    // Nothing of the failed PUT is on record: not the new binding, not the superseded action.
+    expect((await store.getObject("a"))!.substrate.config).toEqual(slow.config);
+    expect((await store.pendingActions()).map((a) => a.id)).toContain(queued);
+    await services.governor.putObject("a", other);
+    const triggers = (await services.governor.listDecisions("a", 10)).map((d) => d.trigger);
+    expect(triggers[0]).toEqual({ kind: "manual", name: "rebound" });
     expect((await store.pendingActions()).map((a) => a.id)).not.toContain(queued);
   });
 });
