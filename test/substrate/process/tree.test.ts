@@ -217,7 +217,8 @@ describe("a forking tree on the process substrate", () => {
     expect(seen).toEqual([]);
   });
 
-  test("leftovers of a leader's own exit that outlast SIGTERM are killed when the driver closes, not left for good", async () => {
+  /** A tree whose leader exited on its own, leaving a child that ignores SIGTERM in its grace period. */
+  async function stubbornLeftover() {
     const d = newDriver();
     const seen: string[] = [];
     d.onObservation((id, o) => seen.push(`${id} ${o.status}`));
@@ -229,6 +230,12 @@ describe("a forking tree on the process substrate", () => {
     expect(await until(() => seen.length > 0, 5_000_000)).toBe(true);
     expect(seen).toEqual(["tree-1 stopped"]);
     await growing("stubborn"); // it ignores SIGTERM
+    expect((await d.observe(t)).leftovers).toHaveLength(1);
+    return { d, t, pid };
+  }
+
+  test("leftovers of a leader's own exit that outlast SIGTERM are killed when the driver closes, not left for good", async () => {
+    const { d, pid } = await stubbornLeftover();
     await d.close(); // the virtual clock never reaches the grace period's end
     expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
   });
@@ -236,15 +243,7 @@ describe("a forking tree on the process substrate", () => {
   test.each(["keep", "stop"] as const)(
     "leftovers of a leader's own exit are killed when the object is released with %s (its observations list them no more)",
     async (mode) => {
-      const d = newDriver();
-      const seen: string[] = [];
-      d.onObservation((id, o) => seen.push(`${id} ${o.status}`));
-      const t = target(`(trap '' TERM; ${LOOP("stubborn")}) & sleep 0.2`);
-      const pid = (await d.start(t)).pid as number;
-      trees.push(pid);
-      await growing("stubborn");
-      expect(await until(() => seen.length > 0, 5_000_000)).toBe(true);
-      expect((await d.observe(t)).leftovers).toHaveLength(1);
+      const { d, t, pid } = await stubbornLeftover();
       // Deleted (or rebound) within the grace period: the virtual clock never reaches its end.
       await d.release(t, mode);
       expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
