@@ -8,8 +8,9 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { describeRoute, generateSpecs, resolver } from "hono-openapi";
 import { z } from "zod";
 import { problemReply } from "../contracts/api-replies.ts";
-import { objectIdSchema } from "../contracts/http.ts";
+import { OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
 import type { Scope } from "./auth.ts";
+import { JSON_MEDIA_TYPES } from "./validation.ts";
 
 type Schema = z.ZodType;
 type Reply = {
@@ -28,7 +29,10 @@ export interface Operation {
   tag: string;
   /** The scope a token needs; null: no token needed. */
   scope: Scope | null;
-  /** Path parameters, each an object id unless a schema is given. */
+  /**
+   * Path parameters: `null` for an object id (checked: a 422 when it is not one), or a schema
+   * that describes the parameter (not checked: a name nothing has is a 404).
+   */
   params?: Record<string, Schema | null>;
   query?: z.ZodObject;
   /**
@@ -42,8 +46,13 @@ export interface Operation {
   headers?: Record<string, string>;
   /** The replies on success, by status. */
   replies: Record<number, Reply>;
-  /** The problem replies besides those every route of its kind has (401/403, 400/413/415, 422). */
+  /**
+   * The problem replies besides those every route of its kind has (401/403, 400/413/415, 422,
+   * the drain's 503); a 503 given here is told together with the drain's.
+   */
   problems?: Record<number, string>;
+  /** Answered while the server drains at shutdown (the liveness probe): no 503 then. */
+  servedWhileDraining?: true;
 }
 
 const PROBLEM = "application/problem+json";
@@ -65,14 +74,25 @@ function problems(op: Operation): Record<number, string> {
     out[413] = "the body is larger than VIGIL_BODY_LIMIT";
     out[415] = "the Content-Type is not JSON";
   }
-  if (op.body || op.query || op.params) out[422] = "the request is invalid; `errors` names each path";
-  return { ...out, ...op.problems };
+  const checkedParams = Object.values(op.params ?? {}).some((p) => p === null);
+  if (op.body || op.query || checkedParams) out[422] = "the request is invalid; `errors` names each path";
+  const all = { ...out, ...op.problems };
+  if (!op.servedWhileDraining) all[503] = all[503] ? `${all[503]}; or ${DRAINING}` : DRAINING;
+  return all;
 }
+
+/** The 503 every route but the liveness probe answers while the server drains (http/gate.ts). */
+const DRAINING = "the server is shutting down (`Retry-After`): try another instance";
+
+/** An id as a path segment: `.` and `..` are ids no URL can name (a 404; no object is created with one). */
+const PATH_OBJECT_ID = z
+  .string()
+  .regex(new RegExp(`^(?!\\.\\.?$)${OBJECT_ID_PATTERN.source.slice(1)}`), OBJECT_ID_HELP);
 
 /** A zod object's fields as OpenAPI parameters. */
 function parameters(where: "query" | "path", shape: Record<string, Schema | null>) {
   return Object.entries(shape).map(([name, field]) => {
-    const schema = field ?? objectIdSchema;
+    const schema = field ?? PATH_OBJECT_ID;
     const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
     delete json.$schema;
     return {
@@ -101,7 +121,7 @@ function bodyContent(body: NonNullable<Operation["body"]>): Record<string, { sch
   const byMedia =
     "byMedia" in body
       ? body.byMedia
-      : Object.fromEntries((body.media ?? ["application/json"]).map((m) => [m, body.schema]));
+      : Object.fromEntries((body.media ?? JSON_MEDIA_TYPES).map((m) => [m, body.schema]));
   return Object.fromEntries(Object.entries(byMedia).map(([m, schema]) => [m, { schema: resolver(schema) }]));
 }
 
@@ -191,7 +211,9 @@ const DOCUMENT = {
     version: "1",
     description:
       "A lifecycle governor for stateful compute: each object's JSON rule set decides wake, hold-active and " +
-      "dormancy from the facts it is sent. Errors are application/problem+json (RFC 9457).",
+      "dormancy from the facts it is sent. Errors are application/problem+json (RFC 9457). Beyond what each " +
+      "operation lists: HEAD is answered wherever GET is; another method on a known path is a 405 with Allow; " +
+      "request headers over 16 KiB are a 431.",
   },
   components: {
     securitySchemes: {

@@ -90,3 +90,50 @@ test("replies name the headers they carry: WWW-Authenticate on a 401, Retry-Afte
   const ready = doc.paths["/readyz"]!.get!.responses;
   expect(Object.keys(ready["503"]!.headers ?? {})).toEqual(["Retry-After"]);
 });
+
+test("every route but /healthz names the 503 with Retry-After that the drain answers it with", async () => {
+  const doc = await document();
+  for (const [path, ops] of Object.entries(doc.paths))
+    for (const [method, op] of Object.entries(ops)) {
+      const drained = Object.keys(op.responses["503"]?.headers ?? {});
+      expect(drained, `${method} ${path}`).toEqual(path === "/healthz" ? [] : ["Retry-After"]);
+    }
+});
+
+test("replies name the Location of a created object and the ETag of a dashboard file", async () => {
+  const doc = await document();
+  expect(Object.keys(doc.paths["/v1/objects/{id}"]!.put!.responses["201"]!.headers ?? {})).toEqual(["Location"]);
+  const put = await h.call("PUT", "/v1/objects/w2", { json: { policy: "queue-worker" } });
+  expect(put.headers.get("location")).toBe("/v1/objects/w2");
+  const asset = doc.paths["/ui/assets/{name}"]!.get!.responses;
+  for (const status of ["200", "304"]) expect(Object.keys(asset[status]!.headers ?? {})).toEqual(["ETag"]);
+  const etag = (await h.app.request("/ui/assets/api.js", { headers: { host: "127.0.0.1" } })).headers.get("etag");
+  expect(etag).toBeTruthy();
+  const again = await h.app.request("/ui/assets/api.js", { headers: { host: "127.0.0.1", "if-none-match": etag! } });
+  expect([again.status, again.headers.get("etag")]).toEqual([304, etag]);
+});
+
+test("a JSON body may come as application/merge-patch+json, as the document says", async () => {
+  const doc = await document();
+  const media = Object.keys(doc.paths["/v1/objects/{id}/facts"]!.post!.requestBody!.content);
+  expect(media).toEqual(["application/json", "application/merge-patch+json"]);
+  const res = await h.call("POST", "/v1/objects/w1/facts", {
+    raw: JSON.stringify({ facts: { a: 1 } }),
+    headers: { "content-type": "application/merge-patch+json" },
+  });
+  expect(res.status).toBe(200);
+});
+
+test("a 422 is listed only where the server gives one; an object id in a path is never . or ..", async () => {
+  const doc = await document();
+  expect(Object.keys(doc.paths["/v1/policies/{name}"]!.get!.responses)).not.toContain("422");
+  expect((await h.call("GET", "/v1/policies/%ff")).status).toBe(404);
+  expect(Object.keys(doc.paths["/ui/assets/{name}"]!.get!.responses)).not.toContain("422");
+  expect((await h.call("GET", "/ui/assets/nope.js")).status).toBe(404);
+  expect(Object.keys(doc.paths["/v1/objects/{id}"]!.get!.responses)).toContain("422");
+  const params = (doc.paths["/v1/objects/{id}"]!.get as unknown as { parameters: { schema: { pattern: string } }[] })
+    .parameters;
+  const pattern = new RegExp(params[0]!.schema.pattern);
+  expect([".", "..", "w1", ".x", "a..b"].map((id) => pattern.test(id))).toEqual([false, false, true, true, true]);
+  expect(Object.keys(doc.paths["/v1/objects/{id}"]!.delete!.responses)).toContain("413");
+});

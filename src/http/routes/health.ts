@@ -13,6 +13,7 @@ export function healthRoutes(app: Hono, { governor }: RouteDeps): void {
       summary: "Liveness: the process answers",
       tag: "operator",
       scope: null,
+      servedWhileDraining: true,
       replies: { 200: { description: "Alive", schema: healthReply } },
     }),
     (c) => c.json({ status: "ok" }),

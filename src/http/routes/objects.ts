@@ -76,7 +76,11 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       body: { schema: putObjectSchema },
       replies: {
         200: { description: "Updated", schema: objectReply },
-        201: { description: "Created (Location names it)", schema: objectReply },
+        201: {
+          description: "Created",
+          schema: objectReply,
+          headers: { Location: { description: "the object's path", schema: { type: "string" } } },
+        },
       },
       problems: {
         409: "the memory differs from the stored memory (memory changes only through facts)",
@@ -126,6 +130,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       replies: { 204: { description: "Deleted" } },
       problems: {
         404: "no such object",
+        413: "a body over 64 KiB (a DELETE's body is not read: send none)",
         503: "the substrate could not stop the compute (or its driver is not enabled), or this server lost its lease; nothing changed",
       },
     }),

@@ -27,6 +27,9 @@ const PAGE_HEADERS = {
   "cache-control": "no-cache",
 };
 
+/** A dashboard file's version, sent with it and with a 304. */
+const ETAG = { ETag: { description: "the file's version, for If-None-Match", schema: { type: "string" as const } } };
+
 const page = (c: Context, document: string) => c.body(document, 200, PAGE_HEADERS);
 
 const time = z.iso.datetime({ offset: true });
@@ -106,8 +109,8 @@ export function uiRoutes(app: Hono, { governor, auth }: RouteDeps): void {
       scope: null,
       params: { name: z.enum(ASSET_NAMES).describe("The file's name") },
       replies: {
-        200: { description: "The file", media: ["text/javascript", "text/css"] },
-        304: { description: "Not modified since the ETag given in If-None-Match" },
+        200: { description: "The file", media: ["text/javascript", "text/css"], headers: ETAG },
+        304: { description: "Not modified since the ETag given in If-None-Match", headers: ETAG },
       },
       problems: { 404: "no such file" },
     }),
