@@ -202,13 +202,14 @@ export class ProcessDriver implements Driver {
    */
   release(t: DriverTarget, mode: Release): Promise<void> {
     return this.serial(t.objectId, async () => {
-      this.leftovers.close(t.objectId);
       const p = this.live.get(t.objectId);
       if (mode === "stop") await this.stopNow(t);
       else if (p && (await this.alive(t.objectId, p))) {
         await p.thaw();
         p.clearTimers();
       }
+      // After the stop or the check: a leader found gone by either leaves leftovers of its own.
+      this.leftovers.close(t.objectId);
       this.live.delete(t.objectId);
       this.lastExit.delete(t.objectId);
     });

@@ -251,6 +251,26 @@ describe("a forking tree on the process substrate", () => {
     },
   );
 
+  test.each(["keep", "stop"] as const)(
+    "released with %s just after an adopted leader exited (not yet noticed): its leftovers are killed too",
+    async (mode) => {
+      const t = target(`(trap '' TERM; ${LOOP("stubborn")}) & while [ ! -f go ]; do sleep 0.01; done`);
+      const before = await newDriver().start(t);
+      const pid = before.pid as number;
+      trees.push(pid);
+      await growing("stubborn");
+      await drivers[0]!.close(); // the server restarts
+      const d = new ProcessDriver({ clock, cgroup: null, watchMs: 60_000 });
+      drivers.push(d);
+      expect((await d.adopt(t, before)).status).toBe("running");
+      writeFileSync(join(dir, "go"), ""); // the leader exits; the watch would notice in a minute
+      expect(await until(() => readStat(pid) === null || isGone(readStat(pid)!), 5_000_000)).toBe(true);
+      await d.release(t, mode);
+      expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
+      expect((await d.observe(t)).leftovers).toBeUndefined();
+    },
+  );
+
   test("a parent blocked in vfork() on its stopped child counts as frozen: dormancy succeeds", async () => {
     // A loop of vfork() whose child computes a while before it exits: the parent waits in `D`.
     const source = join(dir, "vf.c");
