@@ -221,10 +221,17 @@ export class SubstrateSync {
     }
     const follows = observedState(observation.status);
     if (follows === null || follows === object.state) return false;
-    const current = await this.d.table.load(object.id);
-    if (!current || current.state !== object.state) return false;
-    await this.observed(object.id, { ...observation, reason: observation.reason ?? "reconciliation" });
-    return true;
+    try {
+      const current = await this.d.table.load(object.id);
+      if (!current || current.state !== object.state) return false;
+      await this.observed(object.id, { ...observation, reason: observation.reason ?? "reconciliation" });
+      return true;
+    } catch (e) {
+      // Its decision could not be committed (the database refused it): the pass goes on with
+      // the other objects, and the next one finds this one again.
+      this.d.onError(e as Error, `reconciling ${object.id}`);
+      return false;
+    }
   }
 
   /** Every object matching `query`, a page at a time, in id order. */

@@ -156,6 +156,7 @@ export class TimerFiring {
     this.unarmed.delete(policy.name);
     if ((await store.armedSchedules(policy.name)) === schedules) return 0;
     let changed = 0;
+    let failed = false;
     // The next ticks from now, computed once per moment: arming a large policy takes a while,
     // and a tick that fires meanwhile re-arms its object for the tick after it. A stale "now"
     // would move that object back to the tick that just fired, and it would fire twice.
@@ -180,16 +181,23 @@ export class TimerFiring {
           cronTimerOps(policy.schedules, current.timers, before.at, before.next).length === 0
         )
           continue;
-        await table.run(row.id, async () => {
-          if (!this.d.governing()) return;
-          const object = await table.take(row.id);
-          if (!object || object.policy !== policy.name) return;
-          const { at, next } = fresh();
-          const ops = cronTimerOps(policy.schedules, object.timers, at, next);
-          if (ops.length === 0) return;
-          await table.commitTimers(object, ops);
-          changed++;
-        });
+        try {
+          await table.run(row.id, async () => {
+            if (!this.d.governing()) return;
+            const object = await table.take(row.id);
+            if (!object || object.policy !== policy.name) return;
+            const { at, next } = fresh();
+            const ops = cronTimerOps(policy.schedules, object.timers, at, next);
+            if (ops.length === 0) return;
+            await table.commitTimers(object, ops);
+            changed++;
+          });
+        } catch (e) {
+          // Its timers could not be written: the other objects are armed all the same, and the
+          // arming is not recorded as done, so that the next start or reload tries it again.
+          failed = true;
+          this.d.onError(e as Error, `arming the schedules of ${row.id}`);
+        }
       }
       if (page.length < ARM_PAGE) break;
       after = page[page.length - 1]!.id;
@@ -199,7 +207,7 @@ export class TimerFiring {
     // Another version loaded meanwhile: what this one armed is not what serves, and the record
     // may still hold the schedules the new version has (an edit undone during its arming). It is
     // cleared, so that the arming queued behind this one walks every object again.
-    await store.setArmedSchedules(policy.name, this.d.policy(policy.name) === policy ? schedules : "");
+    await store.setArmedSchedules(policy.name, !failed && this.d.policy(policy.name) === policy ? schedules : "");
     return changed;
   }
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
+import type { CommitBatch } from "../../src/core/store.ts";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
@@ -112,5 +113,45 @@ test("a timer put off while its policy was missing fires late when the policy co
   expect(last!.trigger).toEqual({ kind: "timer", name: "wake", late: true });
   expect(lags).toEqual([last!.at - alarm.dueAt]);
   expect(lags[0]).toBeGreaterThan(3 * 3_600_000);
+  await g.close();
+});
+
+test("an object whose timers cannot be written keeps neither the start nor the other objects from being armed", async () => {
+  class FailingFor extends MemoryStore {
+    failing = false;
+    override async commit(batches: CommitBatch[]): Promise<void> {
+      if (this.failing && batches.some((b) => b.object.id === "m1")) throw new Error("disk full");
+      return super.commit(batches);
+    }
+  }
+  const store = new FailingFor();
+  const clock = new VirtualClock(START);
+  const boot = async (dir: string) => {
+    const policies = new PolicyRegistry(() => clock.now());
+    policies.loadDirectory(dir);
+    const g = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock, random: () => 0.5 });
+    await g.start();
+    return g;
+  };
+  const cron = async (id: string) => (await store.getObject(id))!.timers.filter((t) => t.kind === "cron").length;
+  let g = await boot(RULES_DIR);
+  for (const id of ["m1", "m2", "m3"]) await g.putObject(id, { policy: "continuous-monitor" });
+  const armed = await cron("m2");
+  await g.close();
+  // Down past the next tick, up without the policy: the ticks that fell due are used up.
+  clock.jumpTo(clock.now() + 10 * 60_000);
+  g = await boot(empty);
+  await clock.advance(1000, () => g.idle());
+  await g.close();
+  expect(await cron("m2")).toBeLessThan(armed);
+
+  const unarmed = await cron("m1");
+  store.failing = true;
+  g = await boot(RULES_DIR); // starts although m1 cannot be armed
+  expect([await cron("m1"), await cron("m2"), await cron("m3")]).toEqual([unarmed, armed, armed]);
+  await g.close();
+  store.failing = false;
+  g = await boot(RULES_DIR); // the arming was not recorded as done: m1 is armed now
+  expect(await cron("m1")).toBe(armed);
   await g.close();
 });
