@@ -44,8 +44,16 @@ export interface DispatchHooks {
   onError(error: Error, context: string): void;
 }
 
+/** A driver's answer to an action that could not be recorded yet (see Dispatcher.recordLater). */
+type Answer = { observation: Observation } | { error: string };
+
 interface Lane {
   queue: ActionRecord[];
+  /**
+   * By action id, answers still to be recorded: such an action waits in the queue (at its head)
+   * to be recorded again, not sent again.
+   */
+  unrecorded: Map<string, { action: ActionRecord; answer: Answer; tries: number }>;
   running: boolean;
   /** Set while the head of the queue waits out its backoff. */
   wait: TimerHandle | null;
@@ -99,6 +107,7 @@ export class Dispatcher {
     if (!lane || ids.length === 0) return;
     const head = lane.queue[0];
     lane.queue = lane.queue.filter((a) => !ids.includes(a.id));
+    for (const id of ids) lane.unrecorded.delete(id);
     if (lane.wait && head && ids.includes(head.id)) {
       // The action in backoff is gone: the next one need not wait for its timer.
       this.clock.clearTimeout(lane.wait);
@@ -133,6 +142,7 @@ export class Dispatcher {
     const lane = this.lanes.get(objectId);
     if (!lane) return;
     lane.queue = [];
+    lane.unrecorded.clear();
     lane.forgotten = lane.current;
     if (lane.wait) this.clock.clearTimeout(lane.wait);
     lane.wait = null;
@@ -178,7 +188,10 @@ export class Dispatcher {
   private lane(objectId: string): Lane {
     let lane = this.lanes.get(objectId);
     if (!lane)
-      this.lanes.set(objectId, (lane = { queue: [], running: false, wait: null, current: null, forgotten: null }));
+      this.lanes.set(
+        objectId,
+        (lane = { queue: [], unrecorded: new Map(), running: false, wait: null, current: null, forgotten: null }),
+      );
     return lane;
   }
 
@@ -227,6 +240,11 @@ export class Dispatcher {
   }
 
   private async attempt(action: ActionRecord, lane: Lane): Promise<void> {
+    const unrecorded = lane.unrecorded.get(action.id);
+    if (unrecorded) {
+      lane.unrecorded.delete(action.id);
+      return this.record(unrecorded.action, unrecorded.answer, lane, unrecorded.tries);
+    }
     const tried = { ...action, attempts: action.attempts + 1 };
     let observation: Observation;
     this.sending++;
@@ -249,23 +267,38 @@ export class Dispatcher {
         requeued = true;
         lane.queue.unshift(next);
       };
+      if (final) return this.record(next, { error: message }, lane, 0);
       const recorded = await this.report(() => this.hooks.failed(next, message, final, detached, requeue));
       // A failure that could not even be recorded is tried again all the same (its row is pending).
       if (!recorded) requeue();
       return;
     }
     this.sending--;
+    return this.record(tried, { observation }, lane, 0);
+  }
+
+  /** Records a confirmation or a final failure; one that cannot be recorded now is recorded later. */
+  private async record(action: ActionRecord, answer: Answer, lane: Lane, tries: number): Promise<void> {
+    const detached = () => lane.forgotten === action.id;
     const recorded = await this.report(() =>
-      this.hooks.confirmed(tried, observation, () => lane.forgotten === action.id),
+      "observation" in answer
+        ? this.hooks.confirmed(action, answer.observation, detached)
+        : this.hooks.failed(action, answer.error, true, detached, () => {}),
     );
-    // A confirmation that could not be recorded leaves the action's row pending and its object
-    // waiting for it (waking, say): it is sent again after a backoff, as the next start would
-    // send it (every driver call is idempotent), until its attempts are spent.
-    if (!recorded && lane.forgotten !== action.id && tried.attempts < this.retry.maxAttempts)
-      lane.queue.unshift({
-        ...tried,
-        nextAttemptAt: this.clock.now() + backoffMs(tried.attempts, this.retry, this.random),
-      });
+    if (!recorded) this.recordLater(action, answer, lane, tries + 1);
+  }
+
+  /**
+   * An answer the database refused to record leaves the action's row pending and its object
+   * waiting for it (waking, say): it is recorded again after a backoff, until it is, and the
+   * object's next actions wait behind it, so that answers are recorded in the order they came
+   * (a start recorded confirmed after the stop behind it would leave the object active).
+   */
+  private recordLater(action: ActionRecord, answer: Answer, lane: Lane, tries: number): void {
+    if (lane.forgotten === action.id || this.closed) return;
+    lane.unrecorded.set(action.id, { action, answer, tries });
+    const backoff = backoffMs(Math.min(tries, this.retry.maxAttempts), this.retry, this.random);
+    lane.queue.unshift({ ...action, nextAttemptAt: this.clock.now() + backoff });
   }
 
   /** Runs a hook; false (reported) when it threw. */

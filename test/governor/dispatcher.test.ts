@@ -32,7 +32,7 @@ interface Call {
  * `exclusive` is a real keyed queue (the object's mailbox), and every hook call is logged.
  */
 function rig(
-  options: { retry?: RetryPolicy; random?: () => number; failedThrows?: boolean; confirmedThrows?: number } = {},
+  options: { retry?: RetryPolicy; random?: () => number; failedThrows?: number; confirmedThrows?: number } = {},
 ) {
   const clock = new VirtualClock(T0);
   const mailbox = new KeyedQueue();
@@ -63,7 +63,7 @@ function rig(
     failed: async (action, error, final, _detached, requeue) => {
       log.push(`${final ? "failed" : "retrying"} ${action.id}`);
       failures.push({ action, error, final, at: clock.now() });
-      if (options.failedThrows) throw new Error("the mailbox is gone");
+      if (options.failedThrows !== undefined && options.failedThrows-- > 0) throw new Error("the mailbox is gone");
       requeue();
     },
     exclusive: (objectId, task) => mailbox.run(objectId, task),
@@ -207,51 +207,65 @@ describe("retries", () => {
     expect(r.sent("a1")).toBe(RETRY.maxAttempts);
     expect(r.dispatcher.backlog).toBe(0);
   });
+});
 
-  test("an error recording the result goes to onError and the lane goes on", async () => {
-    const r = rig({ failedThrows: true });
+describe("an answer that cannot be recorded", () => {
+  test("a confirmation is recorded again after a backoff, not sent again; the object's next action waits for it", async () => {
+    const r = rig({ confirmedThrows: 1, random: sequence(0.25) });
+    const delay = backoffMs(1, RETRY, sequence(0.25));
+    r.dispatcher.enqueue([action("a1"), action("a2")]);
+    await flush();
+    r.call("a1").ok();
+    await flush();
+    expect(r.errors).toEqual([{ message: "the disk is full", context: "recording an action result" }]);
+    await r.clock.advance(delay - 1);
+    expect(r.log).toEqual(["send a1#1", "not recorded a1"]);
+    await r.clock.advance(1);
+    expect(r.log).toEqual(["send a1#1", "not recorded a1", "confirmed a1", "send a2#1"]);
+    expect(r.confirmations[0]!.action.attempts).toBe(1);
+  });
+
+  test("it is recorded again past maxAttempts, until it is", async () => {
+    const r = rig({ confirmedThrows: RETRY.maxAttempts + 2 });
+    r.dispatcher.enqueue([action("a1")]);
+    await flush();
+    r.call("a1").ok();
+    await flush();
+    for (let i = 0; i < RETRY.maxAttempts + 2; i++) await r.clock.advance(RETRY.maxMs);
+    expect(r.sent("a1")).toBe(1);
+    expect(r.errors).toHaveLength(RETRY.maxAttempts + 2);
+    expect(r.log.at(-1)).toBe("confirmed a1");
+    expect(r.dispatcher.backlog).toBe(0);
+  });
+
+  test("a final failure too: recorded again, not sent again, and the next action waits for it", async () => {
+    const r = rig({ failedThrows: 1 });
     r.dispatcher.enqueue([action("a1"), action("a2")]);
     await flush();
     r.call("a1").fail(new DriverError("refused", false));
     await flush();
     expect(r.errors).toEqual([{ message: "the mailbox is gone", context: "recording an action result" }]);
-    expect(r.sent("a2")).toBe(1);
+    expect(r.sent("a2")).toBe(0);
+    await r.clock.advance(RETRY.maxMs);
+    expect(r.log).toEqual(["send a1#1", "failed a1", "failed a1", "send a2#1"]);
+    expect(r.failures.map((f) => [f.action.id, f.final])).toEqual([
+      ["a1", true],
+      ["a1", true],
+    ]);
+    expect([r.sent("a1"), r.sent("a2")]).toEqual([1, 1]);
   });
-});
 
-describe("a confirmation that cannot be recorded", () => {
-  test("the action is sent again after backoffMs(attempts), as a restart would send it, and its next confirmation recorded", async () => {
-    const r = rig({ confirmedThrows: 1, random: sequence(0.25) });
-    const delay = backoffMs(1, RETRY, sequence(0.25));
+  test("superseded while it waits: the newer decision's commit closes its row, and it is recorded no more", async () => {
+    const r = rig({ confirmedThrows: 1 });
     r.dispatcher.enqueue([action("a1")]);
     await flush();
     r.call("a1").ok();
     await flush();
-    expect(r.errors).toEqual([{ message: "the disk is full", context: "recording an action result" }]);
-    expect(r.dispatcher.backlog).toBe(1);
-    await r.clock.advance(delay - 1);
-    expect(r.sent("a1")).toBe(1);
-    await r.clock.advance(1);
-    expect(r.call("a1").action.attempts).toBe(2);
-    r.call("a1").ok();
-    await flush();
-    expect(r.log).toEqual(["send a1#1", "not recorded a1", "send a1#2", "confirmed a1"]);
+    expect(r.dispatcher.queued("obj-1")).toEqual(["a1"]);
+    r.dispatcher.supersede("obj-1", ["a1"]);
+    await r.clock.advance(RETRY.maxMs);
+    expect(r.log).toEqual(["send a1#1", "not recorded a1"]);
     expect(r.dispatcher.backlog).toBe(0);
-  });
-
-  test("it is sent no more once maxAttempts are spent (its row stays pending, for the next start)", async () => {
-    const r = rig({ confirmedThrows: RETRY.maxAttempts });
-    r.dispatcher.enqueue([action("a1"), action("a2")]);
-    await flush();
-    for (let i = 1; i <= RETRY.maxAttempts; i++) {
-      expect(r.sent("a1")).toBe(i);
-      r.call("a1").ok();
-      await flush();
-      await r.clock.advance(RETRY.maxMs);
-    }
-    expect(r.sent("a1")).toBe(RETRY.maxAttempts);
-    expect(r.sent("a2")).toBe(1);
-    expect(r.errors).toHaveLength(RETRY.maxAttempts);
   });
 });
 
