@@ -225,7 +225,9 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       identity: { owner: randomUUID(), host: hostname(), pid: process.pid, alive: processAlive },
       onLost: (holder) => {
         log.error("the governing lease was lost; this server stops governing", {
-          holder: holder ? describeHolder(holder) : "none (the database did not answer)",
+          holder: holder
+            ? describeHolder(holder)
+            : "unknown (no renewal went through in time: failed, or not answered)",
         });
         options.onFatal?.("the governing lease was lost");
       },
