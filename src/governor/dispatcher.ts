@@ -123,16 +123,23 @@ export class Dispatcher {
    * flight (its row is recorded superseded with them, so that a restart before it answers does
    * not send it to the new binding; its event comes when it answers), and `undo`, for a rebind
    * that failed before it was recorded: the action in flight is the object's again, and those
-   * dropped are queued again. Call both inside the mailbox.
+   * dropped are queued again (with the answers that waited to be recorded). Call both inside the
+   * mailbox.
    */
   detach(objectId: string): { dropped: ActionRecord[]; inFlight: string | null; undo: () => void } {
     const lane = this.lanes.get(objectId);
     if (!lane) return { dropped: [], inFlight: null, undo: () => {} };
     const dropped = lane.queue.slice();
+    const answers = [...lane.unrecorded];
     const inFlight = lane.current;
     this.forget(objectId);
     const undo = () => {
       if (inFlight !== null && lane.forgotten === inFlight) lane.forgotten = null;
+      // An answer that waited to be recorded is recorded at its turn, not sent again.
+      if (answers.length > 0) {
+        const again = this.lane(objectId);
+        for (const [id, waiting] of answers) again.unrecorded.set(id, waiting);
+      }
       this.enqueue(dropped);
     };
     return { dropped, inFlight, undo };
