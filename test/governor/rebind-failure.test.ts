@@ -12,17 +12,8 @@ import { MemoryStore } from "../../src/storage/memory-store.ts";
 import type { DriverTarget, Release } from "../../src/substrate/driver.ts";
 import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
+import { RefusingStore } from "../helpers/refusing-store.ts";
 import { makeServices, RULES_DIR, START, type TestServices } from "../helpers/services.ts";
-
-class FailingStore extends MemoryStore {
-  fail = false;
-  /** Fails only the commits that record a decision (an evaluation's). */
-  failDecisions = false;
-  override async commit(batches: CommitBatch[]): Promise<void> {
-    if (this.fail || (this.failDecisions && batches.some((b) => b.decision))) throw new Error("disk full");
-    return super.commit(batches);
-  }
-}
 
 /** A simulated driver whose release (the rebind's stop of the old compute) fails while `refuse`. */
 class StubbornDriver extends SimulatedDriver {
@@ -46,7 +37,7 @@ const slow = { driver: "simulated", config: { startMs: 60_000, stopMs: 60_000 } 
 const other = { policy: "on-demand", substrate: { driver: "simulated", config: { startMs: 1 } } };
 
 /** An object with a start in flight (a minute long) and its dormancy (a suspend) queued behind it. */
-async function queuedBehindStart(store: FailingStore) {
+async function queuedBehindStart(store: RefusingStore) {
   s = await makeServices({ store });
   await s.governor.putObject("a", { policy: "on-demand", substrate: slow });
   await s.governor.postFacts("a", { work: { pending: 1 } }); // start, in flight
@@ -58,11 +49,11 @@ async function queuedBehindStart(store: FailingStore) {
 
 describe("a rebind whose commit fails", () => {
   test("leaves the queued action queued: it is sent, and no longer pending", async () => {
-    const store = new FailingStore();
+    const store = new RefusingStore();
     const { services, queued } = await queuedBehindStart(store);
-    store.fail = true;
+    store.refuse = () => true;
     await expect(services.governor.putObject("a", other)).rejects.toThrow("disk full");
-    store.fail = false;
+    store.refuse = null;
     await services.advance(10 * 60_000);
     expect((await store.pendingActions()).map((a) => a.id)).not.toContain(queued);
   });
@@ -70,16 +61,16 @@ describe("a rebind whose commit fails", () => {
   // Failing only the evaluation's commit: the rebind once committed its binding and superseded
   // actions before its evaluation, so a retry found nothing to change and never evaluated.
   test.each([
-    ["every commit fails", "fail"],
-    ["only the evaluation's commit fails", "failDecisions"],
+    ["every commit fails", () => true],
+    ["only the evaluation's commit fails", (b: CommitBatch) => b.decision !== null],
   ] as const)(
     "records nothing (%s); tried again, the object is rebound and evaluated, the queued action superseded",
-    async (_name, mode) => {
-      const store = new FailingStore();
+    async (_name, refuse) => {
+      const store = new RefusingStore();
       const { services, queued } = await queuedBehindStart(store);
-      store[mode] = true;
+      store.refuse = refuse;
       await expect(services.governor.putObject("a", other)).rejects.toThrow("disk full");
-      store[mode] = false;
+      store.refuse = null;
       expect((await store.getObject("a"))!.substrate.config).toEqual(slow.config);
       expect((await store.pendingActions()).map((a) => a.id)).toContain(queued);
       await services.governor.putObject("a", other);
@@ -114,13 +105,13 @@ describe("a rebind whose stop of the old compute fails", () => {
 
 describe("a rebind that fails while a start is in flight", () => {
   test("the start is the object's again: its answer moves the object on, which does not stay waking", async () => {
-    const store = new FailingStore();
+    const store = new RefusingStore();
     s = await makeServices({ store });
     await s.governor.putObject("a", { policy: "on-demand", substrate: slow });
     await s.governor.postFacts("a", { work: { pending: 1 } }); // waking, the start a minute long
-    store.fail = true;
+    store.refuse = () => true;
     await expect(s.governor.putObject("a", other)).rejects.toThrow("disk full");
-    store.fail = false;
+    store.refuse = null;
     await s.advance(60 * 60_000);
     expect((await s.governor.getObject("a"))!.state).not.toBe("waking");
     const [start] = (await s.governor.listDecisions("a", 10)).reverse().slice(1, 2);

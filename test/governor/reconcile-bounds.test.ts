@@ -2,10 +2,9 @@
 // never answers for one object holds up neither the others nor the pass.
 
 import { afterEach, expect, test } from "vitest";
-import type { CommitBatch } from "../../src/core/store.ts";
-import { MemoryStore } from "../../src/storage/memory-store.ts";
 import type { DriverTarget } from "../../src/substrate/driver.ts";
 import { RECONCILE_CONCURRENCY, RECONCILE_DEADLINE_MS } from "../../src/governor/substrate-sync.ts";
+import { RefusingStore } from "../helpers/refusing-store.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 
 let s: TestServices | null = null;
@@ -53,14 +52,7 @@ test("observations run side by side up to the bound; one that never answers is g
 });
 
 test("an object whose divergence cannot be committed holds up none of the others: they are corrected in the same pass", async () => {
-  class FailingFor extends MemoryStore {
-    failing = false;
-    override async commit(batches: CommitBatch[]): Promise<void> {
-      if (this.failing && batches.some((b) => b.object.id === "o00")) throw new Error("disk full");
-      return super.commit(batches);
-    }
-  }
-  const store = new FailingFor();
+  const store = new RefusingStore();
   s = await makeServices({ store });
   for (const id of ["o00", "o01", "o02"]) await s.governor.putObject(id, { policy: "continuous-monitor" });
   await s.advance(0);
@@ -69,7 +61,7 @@ test("an object whose divergence cannot be committed holds up none of the others
   s.governor.events.on("governor:error", (e, context) => errors.push(`${context}: ${e.message}`));
   s.driver.crash("o00", "running", false); // started elsewhere, nobody told: reconciliation finds both
   s.driver.crash("o02", "running", false);
-  store.failing = true;
+  store.refuse = (b) => b.object.id === "o00";
   expect(await s.governor.reconcile()).toBe(1);
   expect((await s.governor.listDecisions("o02", 1))[0]!.trigger).toEqual({ kind: "substrate", name: "running" });
   expect(errors).toEqual(["reconciling o00: disk full"]);

@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
-import type { CommitBatch } from "../../src/core/store.ts";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
+import { RefusingStore } from "../helpers/refusing-store.ts";
 import { RULES_DIR, START } from "../helpers/services.ts";
 
 const empty = mkdtempSync(join(tmpdir(), "vigil-no-rules-"));
@@ -117,14 +117,7 @@ test("a timer put off while its policy was missing fires late when the policy co
 });
 
 test("an object whose timers cannot be written keeps neither the start nor the other objects from being armed", async () => {
-  class FailingFor extends MemoryStore {
-    failing = false;
-    override async commit(batches: CommitBatch[]): Promise<void> {
-      if (this.failing && batches.some((b) => b.object.id === "m1")) throw new Error("disk full");
-      return super.commit(batches);
-    }
-  }
-  const store = new FailingFor();
+  const store = new RefusingStore();
   const clock = new VirtualClock(START);
   const boot = async (dir: string) => {
     const policies = new PolicyRegistry(() => clock.now());
@@ -146,11 +139,11 @@ test("an object whose timers cannot be written keeps neither the start nor the o
   expect(await cron("m2")).toBeLessThan(armed);
 
   const unarmed = await cron("m1");
-  store.failing = true;
+  store.refuse = (b) => b.object.id === "m1";
   g = await boot(RULES_DIR); // starts although m1 cannot be armed
   expect([await cron("m1"), await cron("m2"), await cron("m3")]).toEqual([unarmed, armed, armed]);
   await g.close();
-  store.failing = false;
+  store.refuse = null;
   g = await boot(RULES_DIR); // the arming was not recorded as done: m1 is armed now
   expect(await cron("m1")).toBe(armed);
   await g.close();
