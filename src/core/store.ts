@@ -145,8 +145,11 @@ export interface Store {
   dueTimers(until: number, limit: number): Promise<DueTimer[]>;
   /** The earliest pending timer, or null. */
   nextTimer(): Promise<DueTimer | null>;
-  /** Up to `limit` of the oldest decisions taken before `before`, oldest first (what age pruning deletes). */
-  oldDecisions(before: number, limit: number): Promise<{ id: string; objectId: string }[]>;
+  /**
+   * Up to `limit` of the oldest decisions taken before `before`, oldest first (what age pruning
+   * deletes); with `after`, only those whose id sorts after it (past decisions that stay).
+   */
+  oldDecisions(before: number, limit: number, after?: string): Promise<{ id: string; objectId: string }[]>;
   /**
    * Deletes these decisions (ids that do not exist are passed over), and their actions that are
    * not pending; returns how many ids.

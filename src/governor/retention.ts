@@ -70,21 +70,45 @@ export class Retention {
   async runOnce(): Promise<RetentionReport> {
     const now = this.clock.now();
     const { journalMs, decisionsMs, decisionsPerObject, idempotencyMs } = this.policy;
+    // An object whose write is refused is passed over (its history waits for the next run), so
+    // that it holds up no other object's; the run then ends with one error naming them.
+    const refused: { objectId: string; error: Error }[] = [];
+    const own = async <T>(objectId: string, task: () => Promise<T>, otherwise: T): Promise<T> => {
+      try {
+        return await this.exclusive(objectId, task);
+      } catch (e) {
+        refused.push({ objectId, error: e as Error });
+        return otherwise;
+      }
+    };
     // The journal first: its snapshots read the decisions that the next steps may delete.
-    const compacted = journalMs === null ? 0 : await this.compactJournals(now - journalMs);
+    const compacted = journalMs === null ? 0 : await this.compactJournals(now - journalMs, own);
     // Without journal retention there are no snapshots: replay starts at the creation.
     const folding = journalMs !== null;
     let decisions = 0;
     if (decisionsMs !== null)
-      for (;;) {
-        const batch = await this.store.oldDecisions(now - decisionsMs, BATCH);
-        if (folding) {
-          // Oldest first: the last one of each object is the newest of its that goes.
-          const newest = new Map(batch.map((d) => [d.objectId, d.id]));
-          for (const [objectId, id] of newest) await this.exclusive(objectId, () => this.foldThrough(objectId, id));
+      for (let after: string | undefined; ;) {
+        const batch = await this.store.oldDecisions(now - decisionsMs, BATCH, after);
+        // Oldest first: the last one of each object is the newest of its that goes.
+        const newest = new Map(batch.map((d) => [d.objectId, d.id]));
+        const kept = new Set<string>();
+        if (folding)
+          for (const [objectId, id] of newest)
+            if (!(await own(objectId, () => this.foldThrough(objectId, id).then(() => true), false)))
+              kept.add(objectId);
+        const going = batch.filter((d) => !kept.has(d.objectId));
+        try {
+          decisions += await this.store.deleteDecisions(going.map((d) => d.id));
+        } catch {
+          // One object's refused row takes the whole batch back: each object's on its own.
+          for (const objectId of newest.keys())
+            if (!kept.has(objectId)) {
+              const its = going.filter((d) => d.objectId === objectId).map((d) => d.id);
+              decisions += await own(objectId, () => this.store.deleteDecisions(its), 0);
+            }
         }
-        decisions += await this.store.deleteDecisions(batch.map((d) => d.id));
         if (batch.length < BATCH) break;
+        after = batch[batch.length - 1]!.id;
       }
     let objectsTrimmed = 0;
     if (decisionsPerObject !== null) {
@@ -92,11 +116,15 @@ export class Retention {
       for (let after: string | null = null; ;) {
         const page = await this.store.objectsOverDecisionLimit(decisionsPerObject, after, SCAN_PAGE);
         for (const id of page.over)
-          decisions += await this.exclusive(id, async () => {
-            const newest = folding ? await this.store.decisionBeyond(id, decisionsPerObject) : null;
-            if (newest !== null) await this.foldThrough(id, newest);
-            return this.store.pruneObjectDecisions(id, decisionsPerObject);
-          });
+          decisions += await own(
+            id,
+            async () => {
+              const newest = folding ? await this.store.decisionBeyond(id, decisionsPerObject) : null;
+              if (newest !== null) await this.foldThrough(id, newest);
+              return this.store.pruneObjectDecisions(id, decisionsPerObject);
+            },
+            0,
+          );
         objectsTrimmed += page.over.length;
         if (page.next === null) break;
         after = page.next;
@@ -105,15 +133,26 @@ export class Retention {
     const actions = decisionsMs === null ? 0 : await drain((n) => this.store.pruneActions(now - decisionsMs, n));
     const idempotencyKeys =
       idempotencyMs === null ? 0 : await drain((n) => this.store.pruneIdempotency(now - idempotencyMs, n));
+    if (refused.length > 0) {
+      const objects = [...new Set(refused.map((r) => r.objectId))];
+      this.onError(
+        new Error(
+          `retention passed over ${objects.length} object(s) whose history could not be written (${objects.slice(0, 5).join(", ")}${objects.length > 5 ? ", ..." : ""}): ${refused[0]!.error.message}`,
+        ),
+      );
+    }
     return { compacted, decisions, objectsTrimmed, actions, idempotencyKeys };
   }
 
   /** Folds every object's entries older than `cutoff` into a snapshot; returns how many objects. */
-  private async compactJournals(cutoff: number): Promise<number> {
+  private async compactJournals(
+    cutoff: number,
+    own: <T>(objectId: string, task: () => Promise<T>, otherwise: T) => Promise<T>,
+  ): Promise<number> {
     const targets = await this.store.compactableJournal(cutoff);
     let compacted = 0;
     for (const { objectId, seq } of targets)
-      if (await this.exclusive(objectId, () => this.compactOne(objectId, seq, cutoff))) compacted++;
+      if (await own(objectId, () => this.compactOne(objectId, seq, cutoff), false)) compacted++;
     return compacted;
   }
 

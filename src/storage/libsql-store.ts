@@ -334,7 +334,8 @@ export class LibsqlStore implements Store {
     return next ?? null;
   }
 
-  readonly oldDecisions = (before: number, limit: number) => pruning.oldDecisions(this.client, before, limit);
+  readonly oldDecisions = (before: number, limit: number, after?: string) =>
+    pruning.oldDecisions(this.client, before, limit, after);
   readonly objectsOverDecisionLimit = (keep: number, after: string | null, scan: number) =>
     pruning.objectsOverDecisionLimit(this.client, keep, after, scan);
   readonly decisionBeyond = (objectId: string, keep: number) => pruning.decisionBeyond(this.client, objectId, keep);

@@ -255,10 +255,10 @@ export class MemoryStore implements Store {
     return (await this.dueTimers(Number.MAX_SAFE_INTEGER, 1))[0] ?? null;
   }
 
-  async oldDecisions(before: number, limit: number): Promise<{ id: string; objectId: string }[]> {
+  async oldDecisions(before: number, limit: number, after = ""): Promise<{ id: string; objectId: string }[]> {
     const cutoff = decisionIdAt(before);
     return [...this.decisions.values()]
-      .filter((d) => d.at < before && d.id < cutoff)
+      .filter((d) => d.at < before && d.id < cutoff && d.id > after)
       .sort((a, b) => cmp(a.id, b.id))
       .slice(0, limit)
       .map((d) => ({ id: d.id, objectId: d.objectId }));

@@ -7,18 +7,20 @@ import { actionIdAt, decisionIdAt } from "../core/id-times.ts";
 import type { SqlWriter } from "./sql-writer.ts";
 
 /**
- * The oldest decisions taken and minted before `before`: ids sort by time, so these are a range
- * of the primary key (`at` is checked too). An id is minted after its decision's time is taken,
- * so one taken just before a cutoff may sort after it: it goes in the next run.
+ * The oldest decisions taken and minted before `before` (and after `after`): ids sort by time, so
+ * these are a range of the primary key (`at` is checked too). An id is minted after its
+ * decision's time is taken, so one taken just before a cutoff may sort after it: it goes in the
+ * next run.
  */
 export async function oldDecisions(
   client: Client,
   before: number,
   limit: number,
+  after = "",
 ): Promise<{ id: string; objectId: string }[]> {
   const rows = await client.execute({
-    sql: "SELECT id, object_id FROM decisions WHERE id < ? AND at < ? ORDER BY id LIMIT ?",
-    args: [decisionIdAt(before), before, limit],
+    sql: "SELECT id, object_id FROM decisions WHERE id > ? AND id < ? AND at < ? ORDER BY id LIMIT ?",
+    args: [after, decisionIdAt(before), before, limit],
   });
   return rows.rows.map((r) => ({ id: String(r.id), objectId: String(r.object_id) }));
 }

@@ -771,6 +771,11 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
           { id: decId(T0, 0), objectId: "q" },
           { id: decId(T0 + HOUR, 1), objectId: "p" },
         ]);
+        // Past decisions that stay (an object whose write was refused), from an id on.
+        expect(await store.oldDecisions(T0 + 3 * HOUR, 2, decId(T0, 0))).toEqual([
+          { id: decId(T0 + HOUR, 1), objectId: "p" },
+          { id: decId(T0 + 2 * HOUR, 2), objectId: "q" },
+        ]);
         expect(await prune()).toBe(2);
         expect(await store.oldDecisions(T0 + 3 * HOUR, 2)).toEqual([{ id: decId(T0 + 2 * HOUR, 2), objectId: "q" }]);
         expect(await prune()).toBe(1);
