@@ -4,7 +4,7 @@
 // throws.
 
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { basename, join } from "node:path";
 import { compilePolicy, type CompiledPolicy } from "../core/compile.ts";
 import { documentBudgetIssues, MAX_POLICY_CHARS } from "../contracts/policy-budget.ts";
@@ -23,7 +23,10 @@ export interface LoadedPolicy {
 
 export type LoadResult = { ok: true; policy: LoadedPolicy; warnings: Problem[] } | { ok: false; error: PolicyError };
 
-/** The most characters of a policy file read at all (its compact JSON is held to MAX_POLICY_CHARS). */
+/**
+ * The most bytes of a policy file read at all, and the most characters of a policy's text (its
+ * compact JSON is held to MAX_POLICY_CHARS).
+ */
 export const MAX_POLICY_TEXT = 4 * MAX_POLICY_CHARS;
 
 /** Why a policy file cannot be read, in words (not `ENOENT: ..., open '...'`). */
@@ -106,16 +109,45 @@ export function loadCandidate(doc: unknown, now: number): LoadResult {
  */
 export const isPolicyFileName = (name: string): boolean => name.endsWith(".json") && !name.startsWith(".");
 
-/** A digest of a file's bytes ("" when it cannot be read): tells a file changed since it was read. */
+/**
+ * A policy file as read: its bytes, or null when it is over MAX_POLICY_TEXT bytes (never read
+ * past that, so a huge file costs one stat, at load and at every poll); and a digest that tells
+ * whether it changed since (of the bytes; of size and modification time when over the limit).
+ * UTF-8 takes at least a byte a character, so a file within the bound is within the text's
+ * limit in characters. Throws when the file cannot be read.
+ */
+export function readPolicyFile(file: string): { bytes: Buffer | null; size: number; digest: string } {
+  const fd = openSync(file, "r");
+  try {
+    const { size, mtimeMs } = fstatSync(fd);
+    if (size > MAX_POLICY_TEXT) return { bytes: null, size, digest: `over ${size} ${mtimeMs}` };
+    // Read to the end whatever the stat said (a file may grow meanwhile), to one byte past the bound.
+    let buffer = Buffer.allocUnsafe(size + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length <= MAX_POLICY_TEXT; length += n) {
+      if (length === buffer.length) {
+        const larger = Buffer.allocUnsafe(Math.min(2 * length, MAX_POLICY_TEXT + 1));
+        buffer.copy(larger, 0, 0, length);
+        buffer = larger;
+      }
+      n = readSync(fd, buffer, length, buffer.length - length, null);
+    }
+    if (length > MAX_POLICY_TEXT) return { bytes: null, size: length, digest: `over ${length} ${mtimeMs}` };
+    const bytes = buffer.subarray(0, length);
+    return { bytes, size: length, digest: createHash("sha256").update(bytes).digest("base64") };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A policy file's digest ("" when it cannot be read): tells a file changed since it was read. */
 export function fileDigest(file: string): string {
   try {
-    return digest(readFileSync(file));
+    return readPolicyFile(file).digest;
   } catch {
     return "";
   }
 }
-
-const digest = (bytes: Buffer) => createHash("sha256").update(bytes).digest("base64");
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
 
@@ -138,17 +170,17 @@ export class PolicyRegistry implements PoliciesApi {
   }
 
   loadFile(file: string): LoadResult {
-    let text: string | null;
+    let text: string | null = null;
     let why = NOT_UTF8;
     try {
-      const bytes = readFileSync(file);
-      this.digests.set(file, digest(bytes));
+      const read = readPolicyFile(file);
+      this.digests.set(file, read.digest);
       // As a request body is read: UTF-8 only (a lenient decoding would change the rules' strings
       // without a word), without a byte order mark.
-      text = utf8Text(bytes);
+      if (read.bytes === null) why = `the policy file is ${read.size} bytes: at most ${MAX_POLICY_TEXT} are read`;
+      else text = utf8Text(read.bytes);
     } catch (e) {
       this.digests.set(file, "");
-      text = null;
       why = unreadable(e);
     }
     if (text === null) {

@@ -1,12 +1,12 @@
 // Loading a policy file never crashes the server: a file that is malformed, too big, or that
 // describes too much work is a refused file with a message, on start and on hot reload alike.
 
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { MAX_CONDITION_NODES, MAX_POLICY_CHARS } from "../../src/contracts/policy-budget.ts";
-import { MAX_POLICY_TEXT } from "../../src/governor/policy-registry.ts";
+import { fileDigest, MAX_POLICY_TEXT } from "../../src/governor/policy-registry.ts";
 import { PolicyWatcher } from "../../src/governor/policy-watcher.ts";
 import type { LoadResult } from "../../src/governor/policy-registry.ts";
 import { SystemClock } from "../../src/timers/clock.ts";
@@ -90,8 +90,22 @@ describe("a hot-reloaded file", () => {
     const huge = JSON.stringify({ ...doc, version: "2", description: "x".repeat(MAX_POLICY_TEXT) });
     writeFileSync(file, huge);
     expect(refused(await watcher!.reload(file))).toEqual([
-      { path: "$", message: `the policy file is ${huge.length} characters: at most ${MAX_POLICY_TEXT} are read` },
+      { path: "$", message: `the policy file is ${huge.length} bytes: at most ${MAX_POLICY_TEXT} are read` },
     ]);
+    expect(s!.policies.get("queue-worker")!.version).toBe("1");
+  });
+
+  test("past the bound is not read at all, and the polls that follow do not load it again", async () => {
+    const { file } = await setup();
+    // 600 MB (of zeros, a sparse file): more than V8 makes a string of. Read whole, it threw, the
+    // file's digest was left unknown, and every poll of the watcher read and refused it again.
+    const size = 600 * 1024 * 1024;
+    truncateSync(file, size);
+    expect(refused(await watcher!.reload(file))).toEqual([
+      { path: "$", message: `the policy file is ${size} bytes: at most ${MAX_POLICY_TEXT} are read` },
+    ]);
+    expect(fileDigest(file)).toBe(s!.policies.readFiles().get(file));
+    expect(s!.policies.get("queue-worker")!.version).toBe("1");
   });
 
   test("whose schedules fail to re-arm is still loaded, and the reload does not reject", async () => {
