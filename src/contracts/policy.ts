@@ -285,6 +285,12 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 export function policyLevelIssues(doc: unknown): PolicyIssue[] {
   const out: PolicyIssue[] = [];
   if (!isObj(doc)) return out;
+  // json-rules-engine cannot build an Engine with it, so no evaluation of the policy could run.
+  if (isObj(doc.conditions) && Object.hasOwn(doc.conditions, ""))
+    out.push({
+      path: ["conditions", ""],
+      message: "a shared condition needs a name: json-rules-engine refuses an empty one",
+    });
   const seen = new Map<string, number>();
   list(doc.rules).forEach((r, i) => {
     if (!isObj(r) || typeof r.name !== "string") return;

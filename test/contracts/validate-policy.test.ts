@@ -223,6 +223,12 @@ describe("validatePolicy", () => {
     ["unknown sleep mode", (d) => void (d.sleep = "hibernate"), "$.sleep", "suspend"],
     ["no rules", (d) => void (d.rules = []), "$.rules", "must hold at least 1 item"],
     ["rule priority 0", (d) => void (rule0(d).priority = 0), "$.rules[0].priority", "must be at least 1"],
+    [
+      'a shared condition named "" (json-rules-engine cannot build it)',
+      (d) => void (d.conditions = { "": { all: [] } }),
+      '$.conditions[""]',
+      "a shared condition needs a name",
+    ],
   ])("%s", (_name, breakIt, path, message) => {
     const doc = base();
     breakIt(doc);

@@ -7,6 +7,7 @@ import { Engine, type RuleProperties, type TopLevelCondition } from "json-rules-
 import { describe, expect, test } from "vitest";
 import { validatePolicy } from "../../src/contracts/validate-policy.ts";
 import { compilePolicy } from "../../src/core/compile.ts";
+import type { PolicyDocument } from "../../src/core/policy.ts";
 import { decide, type Arrival, type DecideDeps } from "../../src/core/decide.ts";
 import { evaluateRules, type BuiltinFacts } from "../../src/core/evaluate.ts";
 import { DEFAULT_LIMITS, MemoryLimitError, type MemoryLimits } from "../../src/core/memory-limits.ts";
@@ -639,7 +640,10 @@ describe("EnginePool: concurrent evaluations under one policy", () => {
   });
 
   test("a policy json-rules-engine cannot build fails every evaluation, none left waiting", async () => {
-    const policy = policyOf([rule("r", { all: [] })], { conditions: { "": { all: [] } } });
+    // A shared condition named "": validation refuses it; compiled unvalidated here.
+    const doc = { name: "probe", version: "7", rules: [rule("r", { all: [] })], conditions: { "": { all: [] } } };
+    expect(validatePolicy(doc).valid).toBe(false);
+    const policy = compilePolicy(doc as unknown as PolicyDocument, "hash");
     expect(policy.engine.name).toBe("json-rules-engine");
     for (let i = 0; i < 6; i++)
       await expect(evaluateRules(policy, facts())).rejects.toThrow("Engine: setCondition() requires name");

@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, test, vi } from "vitest";
 import { validatePolicy } from "../../src/contracts/validate-policy.ts";
 import { compilePolicy, type CompiledPolicy } from "../../src/core/compile.ts";
+import type { PolicyDocument } from "../../src/core/policy.ts";
 import { evaluateOnEngine, evaluateRules, type BuiltinFacts, type RuleEvaluation } from "../../src/core/evaluate.ts";
 import type { ConditionExplanation } from "../../src/core/types.ts";
 import { BUILTIN_FACTS, OPERATOR_DECORATORS, OPERATORS, splitOperator } from "../../src/core/vocabulary.ts";
@@ -199,8 +200,10 @@ describe("what is compiled, what stays on json-rules-engine", () => {
     substrate: { status: "unknown" },
   };
 
-  test('a shared condition named "" stays on json-rules-engine, which refuses it as before', async () => {
-    const policy = compile({ ...base, conditions: { "": { all: [] } }, rules: [rule({ all: [] })] });
+  test('a shared condition named "" (which validation refuses) is not compiled, and json-rules-engine refuses it too', async () => {
+    const doc = { ...base, conditions: { "": { all: [] } }, rules: [rule({ all: [] })] };
+    expect(validatePolicy(doc).valid).toBe(false);
+    const policy = compilePolicy(doc as PolicyDocument, "hash");
     expect(policy.engine).toEqual({ name: "json-rules-engine", reason: expect.stringContaining("empty name") });
     expect(policy.evaluator).toBeNull();
     await expect(evaluateRules(policy, f)).rejects.toThrow("Engine: setCondition() requires name");

@@ -108,6 +108,15 @@ describe("a hot-reloaded file", () => {
     expect(s!.policies.get("queue-worker")!.version).toBe("1");
   });
 
+  test("with a shared condition json-rules-engine cannot build is refused, and the version serving stays", async () => {
+    const { file, doc } = await setup();
+    writeFileSync(file, JSON.stringify({ ...doc, version: "2", conditions: { "": { all: [] } } }));
+    expect(refused(await watcher!.reload(file))).toEqual([
+      { path: '$.conditions[""]', message: expect.stringContaining("a shared condition needs a name") },
+    ]);
+    expect(s!.policies.get("queue-worker")!.version).toBe("1");
+  });
+
   test("whose schedules fail to re-arm is still loaded, and the reload does not reject", async () => {
     const { file, doc } = await setup(() => Promise.reject(new Error("store is closed")));
     writeFileSync(file, JSON.stringify({ ...doc, version: "2" }));

@@ -1,6 +1,8 @@
 // Policies and probes over HTTP.
 
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { compilePolicy } from "../../src/core/compile.ts";
+import { loadPolicyText } from "../../src/governor/policy-registry.ts";
 import type { GovernorApi } from "../../src/governor/services.ts";
 import { expectProblem, queueWorkerPolicy, setup, type Harness } from "./harness.ts";
 
@@ -35,20 +37,18 @@ describe("GET /v1/policies", () => {
     expect(one.body.engine).toEqual({ name: "compiled" });
   });
 
-  test("a policy the compiler leaves to json-rules-engine says so, and why", async () => {
-    // A shared condition named "": json-rules-engine refuses to build it, so the policy stays
-    // there to fail the way it always did.
+  test("a policy that runs on json-rules-engine says so, and why", async () => {
+    // Every policy validation accepts compiles; the registry is given one on json-rules-engine.
     const doc = queueWorkerPolicy();
     doc.name = "fallback";
-    doc.conditions = { "": { all: [] } };
-    const loaded = h.services.policies.loadText(JSON.stringify(doc), "fallback.json");
-    expect(loaded.ok).toBe(true);
+    const loaded = loadPolicyText(JSON.stringify(doc), "fallback.json", Date.now());
+    if (!loaded.ok) return expect.fail(JSON.stringify(loaded.error));
+    const { info, compiled: served } = loaded.policy;
+    const compiled = compilePolicy(served.document, info.hash, { engine: "json-rules-engine" });
+    h.services.policies.add({ compiled, info: { ...info, engine: { ...compiled.engine } } });
     const reply = await h.call("GET", "/v1/policies/fallback");
     expect(reply.status).toBe(200);
-    expect(reply.body.engine).toEqual({
-      name: "json-rules-engine",
-      reason: expect.stringContaining("empty name"),
-    });
+    expect(reply.body.engine).toEqual({ name: "json-rules-engine", reason: "json-rules-engine was asked for" });
     const list = await h.call("GET", "/v1/policies");
     expect(list.body.items.find((p: { name: string }) => p.name === "fallback").engine.name).toBe("json-rules-engine");
   });
