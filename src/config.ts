@@ -75,6 +75,7 @@ export const configSchema = z.object({
     .refine((v) => (parseDuration(v) ?? 0) >= 1000, { message: `${DURATION_HELP} of at least PT1S` })
     .default("PT24H"),
   VIGIL_HOT_OBJECTS: int(100_000, 0, 100_000_000),
+  VIGIL_MAX_STREAMS: int(256, 1, 100_000),
   // Past a day a shutdown is hung, not draining (and Node's timers stop at about 24.8 days);
   // under a second every shutdown would cut what is in flight.
   VIGIL_DRAIN_TIMEOUT: z

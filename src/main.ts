@@ -297,6 +297,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       onInternalError: report,
       metrics,
       metricsPublic: config.VIGIL_METRICS_PUBLIC,
+      maxStreams: config.VIGIL_MAX_STREAMS,
     });
     // The hottest routes (facts, PUT) are answered on the fast path; every other request goes to the hono app.
     const fast = factsFastPath({

@@ -23,6 +23,7 @@ import { policyRoutes } from "./routes/policies.ts";
 import { uiRoutes } from "./routes/ui.ts";
 import { usageRoutes } from "./routes/usage.ts";
 import { whatIfRoutes } from "./routes/what-if.ts";
+import { MAX_STREAMS } from "./sse.ts";
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -43,6 +44,8 @@ export interface AppServices {
   metrics?: MetricsService;
   /** `GET /metrics` without a token (VIGIL_METRICS_PUBLIC); by default it needs `read`. */
   metricsPublic?: boolean;
+  /** The most event streams open at once (VIGIL_MAX_STREAMS; default MAX_STREAMS). */
+  maxStreams?: number;
 }
 
 /** Builds the app; `app.fetch` serves it, `app.request()` tests it without sockets. */
@@ -72,7 +75,7 @@ export function createApp(services: AppServices): Hono {
   factRoutes(app, deps);
   cloudEventRoutes(app, deps);
   decisionRoutes(app, deps);
-  eventRoutes(app, deps);
+  eventRoutes(app, deps, services.maxStreams ?? MAX_STREAMS);
   usageRoutes(app, deps);
   whatIfRoutes(app, deps);
   policyRoutes(app, deps);

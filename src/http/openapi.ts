@@ -149,7 +149,9 @@ const PROBLEM_HEADERS: Record<string, Record<string, HeaderObject>> = {
   429: { "Retry-After": { description: "seconds to wait before trying again", schema: { type: "string" } } },
   503: {
     "Retry-After": {
-      description: "while the server shuts down (seconds to wait, then try another instance); not on other 503s",
+      description:
+        "seconds to wait: while the server shuts down (then try another instance), and when no event stream " +
+        "is to be had; not on other 503s",
       schema: { type: "string" },
     },
   },

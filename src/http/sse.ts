@@ -14,6 +14,13 @@ import { actionEventView, minimalDecisionView } from "./views.ts";
 export const QUEUE_EVENTS = 1000;
 /** ... and the most bytes. Past either, the client is dropped. */
 export const QUEUE_BYTES = 1024 * 1024;
+/**
+ * The most streams open at once, by default: each unfiltered stream is a socket write for every
+ * event, so a few hundred of them under a steady load take the event loop from the facts.
+ */
+export const MAX_STREAMS = 256;
+/** Seconds a client turned away for want of a stream is asked to wait. */
+export const STREAMS_RETRY_AFTER = "5";
 /** A comment line every 15 s keeps proxies from closing a quiet stream, and finds dead clients. */
 export const HEARTBEAT_MS = 15_000;
 /** How long a dropped client has to read its `overflow` event before its connection is cut. */

@@ -4,6 +4,8 @@
 // after FINAL_WRITE_MS) only cancels the hono side of the stream; @hono/node-server is parked
 // waiting for the socket's 'drain' and never learns the body ended, so the HTTP response is
 // never ended and the connection is never closed: it stays open as long as the client keeps it.
+// And a client that closes its end of the connection (the server keeps half-closed connections
+// for the replies still due, node-server.ts) leaves at once, not at a heartbeat that fails.
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { afterEach, expect, test } from "vitest";
@@ -48,7 +50,7 @@ async function stuckClient() {
   });
   const g = d.services.governor;
   await g.putObject("w", { policy: "queue-worker", memory: { pad: "x".repeat(4000) } });
-  return { d, g, hub: eventHub(g), res: responses[0]! };
+  return { d, g, client, hub: eventHub(g), res: responses[0]! };
 }
 
 /** Whether the response's connection closes (false if it is still open after 5 s: the defect). */
@@ -62,6 +64,14 @@ const closedSoon = (res: ServerResponse): Promise<boolean> =>
           resolve(true);
         });
       });
+
+test("a client that closes its end of the connection leaves the hub at once, and the connection closes", async () => {
+  const { client, hub, res } = await stuckClient();
+  expect(hub.size).toBe(1);
+  client.end();
+  await expect.poll(() => hub.size).toBe(0);
+  expect(await closedSoon(res)).toBe(true);
+});
 
 test("at shutdown a stream whose client is not reading ends at once too (its connection closes)", async () => {
   const { g, hub, res } = await stuckClient();

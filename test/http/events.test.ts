@@ -487,6 +487,32 @@ test("ending the streams of a governor (at shutdown) ends every open stream", as
   expect(eventHub(h.services.governor).size).toBe(0);
 });
 
+describe("how many streams", () => {
+  test("past VIGIL_MAX_STREAMS a 503 with Retry-After; a stream that ends makes room", async () => {
+    const limited = await setup({ maxStreams: 2 });
+    try {
+      const a = await follow("", {}, limited.app);
+      await follow("?types=action", {}, limited.app);
+      const res = await limited.app.request("/v1/events");
+      const text = await res.text();
+      const problem = expectProblem(
+        { status: res.status, headers: res.headers, body: JSON.parse(text), text },
+        503,
+        "unavailable",
+      );
+      expect(problem.detail).toContain("VIGIL_MAX_STREAMS");
+      expect(res.headers.get("retry-after")).toBe("5");
+      expect(eventHub(limited.services.governor).size).toBe(2);
+      await a.cancel();
+      expect(eventHub(limited.services.governor).size).toBe(1);
+      await follow("", {}, limited.app);
+    } finally {
+      for (const r of open.splice(0)) await r.cancel();
+      await limited.close();
+    }
+  });
+});
+
 describe("HEAD", () => {
   test("answers with the stream's headers and starts no stream", async () => {
     const hub = eventHub(h.services.governor);

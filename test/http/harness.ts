@@ -55,6 +55,7 @@ export async function setup(
     bodyLimitBytes?: number;
     governor?: GovernorApi;
     onInternalError?: (e: unknown) => void;
+    maxStreams?: number;
   } = {},
 ): Promise<Harness> {
   const services = await makeServices({ tokens: opts.tokens ?? [] });
@@ -65,6 +66,7 @@ export async function setup(
     tokens: services.tokens,
     ...(opts.bodyLimitBytes !== undefined ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
     ...(opts.onInternalError ? { onInternalError: opts.onInternalError } : {}),
+    ...(opts.maxStreams !== undefined ? { maxStreams: opts.maxStreams } : {}),
   });
   const call = async (method: string, path: string, init: CallInit = {}): Promise<Reply> => {
     const headers: Record<string, string> = { ...init.headers };

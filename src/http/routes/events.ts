@@ -11,7 +11,17 @@ import type { Decision } from "../../core/types.ts";
 import type { GovernorApi } from "../../governor/services.ts";
 import type { RouteDeps } from "../deps.ts";
 import { operation } from "../openapi.ts";
-import { EVENT_TYPES, EventStream, eventHub, HEARTBEAT_MS, QUEUE_BYTES, QUEUE_EVENTS, type EventType } from "../sse.ts";
+import { HttpProblem } from "../problem.ts";
+import {
+  EVENT_TYPES,
+  EventStream,
+  eventHub,
+  HEARTBEAT_MS,
+  QUEUE_BYTES,
+  QUEUE_EVENTS,
+  STREAMS_RETRY_AFTER,
+  type EventType,
+} from "../sse.ts";
 import { check, queryParams } from "../validation.ts";
 
 /** Decision and action ids (governor/ids.ts): a prefix, then lowercase base 36 and hex. */
@@ -38,7 +48,7 @@ export const eventsQuery = z.object({
 /** Decisions read from the store at a time when a client resumes. */
 const BACKLOG_PAGE = 200;
 
-export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps): void {
+export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, maxStreams: number): void {
   app.get(
     "/v1/events",
     operation({
@@ -54,12 +64,15 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps): v
         "replayed decision shows their status now; an action's id resumes after the decision that issued it, " +
         `so decisions taken after that one come again). A comment line \`: heartbeat\` comes every ${HEARTBEAT_MS / 1000} s. A client that ` +
         `falls more than ${QUEUE_EVENTS} events (or ${QUEUE_BYTES / 1024 / 1024} MiB) behind gets a last ` +
-        "`event: overflow` and the stream ends: reconnect with Last-Event-ID.",
+        "`event: overflow` and the stream ends: reconnect with Last-Event-ID. The stream ends when the client " +
+        `closes its end of the connection. At most ${maxStreams} streams are open at once (VIGIL_MAX_STREAMS): ` +
+        "past that a 503 with Retry-After.",
       tag: "events",
       scope: "read",
       query: eventsQuery,
       headers: { "Last-Event-ID": "Resume after this event (the `id:` of the last event received)" },
       replies: { 200: { description: "An endless text/event-stream", media: "text/event-stream" } },
+      problems: { 503: "as many streams as VIGIL_MAX_STREAMS are open (`Retry-After`)" },
     }),
     auth("read"),
     (c) => {
@@ -72,10 +85,23 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps): v
       if (c.req.method === "HEAD")
         return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       const hub = eventHub(governor);
+      if (hub.size >= maxStreams)
+        throw new HttpProblem(
+          "unavailable",
+          `${hub.size} event streams are open, as many as this server serves (VIGIL_MAX_STREAMS); try again later`,
+          undefined,
+          { "retry-after": STREAMS_RETRY_AFTER },
+        );
       return streamSSE(c, async (sse) => {
         // Node's response, when served by Node (c.env of @hono/node-server); not in app.request().
         const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
         const stream = new EventStream(sse, governor.clock, hub, filter, outgoing);
+        // The server keeps a connection the client half-closed (node-server.ts), for replies still
+        // due; a stream is never done, so the client's end of the connection ends it, at once
+        // rather than at the first heartbeat that fails.
+        const socket = outgoing?.socket;
+        const hungUp = () => stream.end();
+        socket?.once("end", hungUp);
         try {
           await stream.run(
             resume !== undefined && types.has("decision") ? backlog(governor, resume, q.objectId) : undefined,
@@ -83,6 +109,8 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps): v
         } catch (e) {
           // The backlog could not be read: the stream ends, and the client retries from its last event.
           report(e, c.req.method, c.req.path);
+        } finally {
+          socket?.off("end", hungUp);
         }
       });
     },
