@@ -1,7 +1,7 @@
 // The dashboard after the event stream refused its token (signing in again follows it anew), with
 // a 128-character object id (it stays within a laptop's width), a timeline redrawn under the
-// keyboard's focus (a mark keeps it), and an object deleted (and created again) while a page shows
-// it, in chromium.
+// keyboard's focus (a mark keeps it), memory holding characters that reorder text, and an object
+// deleted (and created again) while a page shows it, in chromium.
 
 import type { Page, Route } from "playwright-core";
 import { expect, test } from "vitest";
@@ -101,6 +101,20 @@ async function holdNext(page: Page, match: (url: URL) => boolean) {
   });
   return { wasFetched, release };
 }
+
+test("memory whose strings hold characters that reorder text shows them escaped, as JSON may", async () => {
+  server = await ui.start();
+  // U+202E (right-to-left override) drew this value backwards, as another key and value.
+  const memory = { work: { pending: 5, z: '\u202e,0 :"gnidnep"', mark: "a\u200fb\u2066c\u0085d" } };
+  expect((await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", memory })).status).toBe(201);
+  const page = await open("/ui/objects/w-1");
+  const shown = page.locator("#memory-json", { hasText: "pending" });
+  await shown.waitFor();
+  const text = (await shown.textContent())!;
+  expect(text).not.toMatch(/[\u0085\u200f\u202e\u2066]/);
+  expect(text).toContain('"z": "\\u202e,0 :\\"gnidnep\\""');
+  expect(JSON.parse(text)).toEqual(memory);
+});
 
 test("an object deleted while its page is open is said to be gone there", async () => {
   server = await ui.start();

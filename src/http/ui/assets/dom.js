@@ -97,5 +97,17 @@ export function refreshTimes(root = document) {
 /** A lifecycle state as a badge (colour and text). */
 export const badge = (state) => h("span", { class: `badge s-${state}`, text: state });
 
+/**
+ * Characters that reorder or hide text around them (bidirectional overrides and isolates, marks,
+ * C1 controls and DEL): in a value, they could draw one memory key as another. JSON.stringify
+ * escapes C0 controls already.
+ */
+const HIDDEN = /[\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+const escaped = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+
+/** JSON as text to show: those characters as `\uXXXX` escapes (the same JSON value). */
+export const json = (value, indent) =>
+  value === undefined ? "undefined" : JSON.stringify(value, null, indent).replace(HIDDEN, escaped);
+
 /** JSON for people: indented, with long strings left whole. */
-export const pretty = (value) => JSON.stringify(value, null, 2);
+export const pretty = (value) => json(value, 2);

@@ -1,7 +1,7 @@
 // One decision explained: what triggered it, what it did, and for each rule whether it fired,
 // with its condition tree: each condition's result and the value its fact had.
 
-import { clockTime, duration, h, pretty } from "./dom.js";
+import { clockTime, duration, h, json, pretty } from "./dom.js";
 
 const RESULT_TEXT = { true: "true", false: "false", "not-evaluated": "not evaluated" };
 const RESULT_ICON = { true: "✓", false: "✗", "not-evaluated": "–" };
@@ -14,8 +14,6 @@ const result = (r) =>
     h("span", { "aria-hidden": "true", text: RESULT_ICON[r] }),
     ` ${RESULT_TEXT[r]}`,
   );
-
-const json = (v) => (v === undefined ? "undefined" : JSON.stringify(v));
 
 /** One node of a condition tree, with its children. */
 function condition(c) {
