@@ -37,6 +37,8 @@ export interface EventFilter {
 /** One event as it goes on the wire, with what filters and de-duplication look at. */
 export interface Frame {
   text: string;
+  /** Its UTF-8 bytes, counted once for every stream it goes to (see {@link bytesOf}). */
+  bytes?: number;
   type: EventType | "comment" | "overflow";
   id?: string;
   objectId?: string;
@@ -62,6 +64,9 @@ function frameOf(change: LiveChange): Frame {
   const text = sse("action", action.id, actionEventView(action, status, error));
   return { text, type: "action", id: action.id, objectId: action.objectId };
 }
+
+/** What a frame takes on the wire: what a stream's queue counts against its bytes. */
+const bytesOf = (frame: Frame): number => (frame.bytes ??= Buffer.byteLength(frame.text));
 
 const HEARTBEAT: Frame = { text: ": heartbeat\n\n", type: "comment" };
 const OVERFLOW: Frame = {
@@ -190,12 +195,12 @@ export class EventStream {
   /** Queues a live event; a queue past its limits drops the client. */
   push(frame: Frame): void {
     if (this.dropped || this.closed) return;
-    if (this.queue.length >= this.limits.events || this.bytes + frame.text.length > this.limits.bytes) {
+    if (this.queue.length >= this.limits.events || this.bytes + bytesOf(frame) > this.limits.bytes) {
       this.overflow();
       return;
     }
     this.queue.push(frame);
-    this.bytes += frame.text.length;
+    this.bytes += bytesOf(frame);
     if (frame.type === "decision") this.queued.add(frame.id!);
     this.wake?.();
   }
@@ -237,7 +242,7 @@ export class EventStream {
         this.wake = null;
         continue;
       }
-      this.bytes -= frame.text.length;
+      this.bytes -= bytesOf(frame);
       if (frame.type === "decision") {
         this.queued.delete(frame.id!);
         const sent = this.sentEarly.delete(frame.id!) || this.replayed.delete(frame.id!);
@@ -269,7 +274,7 @@ export class EventStream {
       // One heartbeat is enough in a queue: a client that has not read it yet is not idle.
       if (!this.dropped && this.queue.length === 0) {
         this.queue.push(HEARTBEAT);
-        this.bytes += HEARTBEAT.text.length;
+        this.bytes += bytesOf(HEARTBEAT);
         this.wake?.();
       }
       this.beat();
