@@ -63,7 +63,8 @@ export class TimerFiring {
       // The timer put off, not one set again since: it was due when it was first due.
       const wasPutOff = putOff !== undefined && putOff.putOffTo === timer.dueAt;
       const dueAt = wasPutOff ? putOff.firstDue : timer.dueAt;
-      if (wasPutOff && now - dueAt > LATE_AFTER_MS) late = true;
+      // Late by the time it is evaluated, not launched: a busy mailbox may have held it long.
+      if (now - dueAt > LATE_AFTER_MS) late = true;
       const trigger: Trigger = late ? { kind: "timer", name, late: true } : { kind: "timer", name };
       try {
         await this.d.arrival.run(object, policy, { trigger, at: now });

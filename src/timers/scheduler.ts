@@ -224,8 +224,10 @@ export class Scheduler {
         attemptedSince = 0;
         if (due.length === 0) {
           if (this.firing > 0) {
-            // What is firing may set timers that are already due: read again once it is done.
-            await this.drain(0);
+            // What is firing may set timers that are already due: read again once it is done,
+            // and every LATE_AFTER_MS meanwhile, so that a firing waiting in a busy object's
+            // mailbox holds back no other object's timer falling due.
+            await this.drainFor(LATE_AFTER_MS);
             continue;
           }
           // Rows whose firing failed are still there: they are tried again LATE_AFTER_MS on.
@@ -258,6 +260,26 @@ export class Scheduler {
         this.firing--;
         for (const r of this.freed.splice(0)) r();
       });
+  }
+
+  /** Waits until no firing is in progress, or for `ms` at most. */
+  private drainFor(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        this.clock.clearTimeout(handle);
+        resolve();
+      };
+      const check = () => {
+        if (done) return;
+        if (this.firing === 0) finish();
+        else this.freed.push(check);
+      };
+      const handle = this.clock.setTimeout(finish, ms);
+      check();
+    });
   }
 
   /** Waits until at most `most` firings are in progress. */
