@@ -19,6 +19,9 @@ import type { Clock, TimerHandle } from "../core/clock.ts";
 import type { DueTimer, Store } from "../core/store.ts";
 import { LATE_AFTER_MS } from "../core/timers.ts";
 
+/** The longest the scheduler sleeps before it looks at the wall clock again. */
+export const MAX_SLEEP_MS = 60_000;
+
 export interface SchedulerHooks {
   /** Evaluates the object for the timer; must consume the timer row, even on failure. */
   fire(timer: DueTimer, late: boolean): Promise<void>;
@@ -113,12 +116,15 @@ export class Scheduler {
 
   private arm(at: number): void {
     if (this.armed) this.clock.clearTimeout(this.armed.handle);
+    // Node's timers count elapsed time, not the wall clock's: after the wall clock steps forward
+    // (NTP, a machine resumed from suspend), a row now due would wait out the whole old delay.
+    // Waking at least every MAX_SLEEP_MS bounds that; a wake-up with nothing due arms again.
     const handle = this.clock.setTimeout(
       () => {
         this.armed = null;
         void this.run(false);
       },
-      Math.max(0, at - this.clock.now()),
+      Math.min(Math.max(0, at - this.clock.now()), MAX_SLEEP_MS),
     );
     this.armed = { at, handle };
   }
