@@ -4,7 +4,7 @@
 // throws.
 
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { basename, join } from "node:path";
 import { compilePolicy, type CompiledPolicy } from "../core/compile.ts";
 import { documentBudgetIssues, MAX_POLICY_CHARS } from "../contracts/policy-budget.ts";
@@ -110,16 +110,20 @@ export function loadCandidate(doc: unknown, now: number): LoadResult {
 export const isPolicyFileName = (name: string): boolean => name.endsWith(".json") && !name.startsWith(".");
 
 /**
- * A policy file as read: its bytes, or null when it is over MAX_POLICY_TEXT bytes (never read
+ * A policy file as read (a regular file only; anything else throws): its bytes, or null when it is over MAX_POLICY_TEXT bytes (never read
  * past that, so a huge file costs one stat, at load and at every poll); and a digest that tells
  * whether it changed since (of the bytes; of size and modification time when over the limit).
  * UTF-8 takes at least a byte a character, so a file within the bound is within the text's
  * limit in characters. Throws when the file cannot be read.
  */
 export function readPolicyFile(file: string): { bytes: Buffer | null; size: number; digest: string } {
-  const fd = openSync(file, "r");
+  // Without blocking: opening a FIFO to read waits for a writer, and would hold the event loop.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const { size, mtimeMs } = fstatSync(fd);
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw Object.assign(new Error("EISDIR"), { code: "EISDIR" });
+    if (!stat.isFile()) throw new Error("not a regular file (a FIFO, a device or a socket)");
+    const { size, mtimeMs } = stat;
     if (size > MAX_POLICY_TEXT) return { bytes: null, size, digest: `over ${size} ${mtimeMs}` };
     // Read to the end whatever the stat said (a file may grow meanwhile), to one byte past the bound.
     let buffer = Buffer.allocUnsafe(size + 1);

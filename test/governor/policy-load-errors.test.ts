@@ -1,9 +1,10 @@
 // Loading a policy file never crashes the server: a file that is malformed, too big, or that
 // describes too much work is a refused file with a message, on start and on hot reload alike.
 
+import { execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { MAX_CONDITION_NODES, MAX_POLICY_CHARS } from "../../src/contracts/policy-budget.ts";
 import { fileDigest, MAX_POLICY_TEXT } from "../../src/governor/policy-registry.ts";
@@ -106,6 +107,23 @@ describe("a hot-reloaded file", () => {
     ]);
     expect(fileDigest(file)).toBe(s!.policies.readFiles().get(file));
     expect(s!.policies.get("queue-worker")!.version).toBe("1");
+  });
+
+  test("that is a FIFO is refused without waiting for a writer, at load and at every poll", async () => {
+    const { file } = await setup();
+    const fifo = join(dirname(file), "fifo.json");
+    execFileSync("mkfifo", [fifo]);
+    // Opening a FIFO to read waits for a writer, with the event loop: this one comes after 2 s, so
+    // that a read that waits does not hang the test for good (its refusal then says something else).
+    const writer = spawn("sh", ["-c", `sleep 2; exec 3>"${fifo}"`]);
+    try {
+      expect(refused(await watcher!.reload(fifo))).toEqual([
+        { path: "$", message: expect.stringContaining("not a regular file") },
+      ]);
+      expect(fileDigest(fifo)).toBe("");
+    } finally {
+      writer.kill();
+    }
   });
 
   test("with a shared condition json-rules-engine cannot build is refused, and the version serving stays", async () => {
