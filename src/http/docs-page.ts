@@ -16,12 +16,15 @@ export const SCALAR_SCRIPT = `https://cdn.jsdelivr.net/npm/@scalar/api-reference
 /** sha384 of `dist/browser/standalone.js` in `@scalar/api-reference@1.76.0` (npm's tarball). */
 export const SCALAR_INTEGRITY = "sha384-oH1C0RwqcwbVXkC+r8A+4qRoyEUQdtxAzOwumkxZtQBBcsy61FOoPt7B50OVJYYQ";
 
-// Scalar's own fonts come from its servers, and its developer tools and AI agent send the
-// document to them: the page uses the browser's fonts and leaves the rest out.
+// Scalar's own fonts come from its servers, its developer tools and AI agent send the document
+// to them, and its "Open API Client" button opens Scalar's site on the document's address: the
+// page uses the browser's fonts and leaves the rest out. (Each operation's "Test Request" stays:
+// it runs in this page, against this server.)
 const CONFIGURATION = {
   url: "/openapi.json",
   withDefaultFonts: false,
   showDeveloperTools: "never",
+  hideClientButton: true,
   agent: { disabled: true },
   mcp: { disabled: true },
 };

@@ -79,6 +79,9 @@ describe("/docs", () => {
     const page = await openDocs(bundle, errors, asked);
     await page.getByText("Liveness: the process answers").first().waitFor({ timeout: 30_000 });
     expect(await page.locator("h1").first().textContent()).toBe("Vigil");
+    // Nothing that sends the document, or its address, to Scalar's servers.
+    for (const name of ["Open API Client", "Ask AI", "Generate SDK", "Developer Tools"])
+      expect(await page.getByText(name).count(), name).toBe(0);
     await screenshot(page, "docs");
     expect(errors).toEqual([]);
     const elsewhere = asked.filter((u) => !u.startsWith(server.url) && u !== SCALAR_SCRIPT);
