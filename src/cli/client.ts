@@ -80,14 +80,27 @@ export function targetOf(command: CommandName, flags: { url?: string; token?: st
   const raw = flags.url ?? (io.env.VIGIL_URL || DEFAULT_URL);
   // Named as the user gave it: the flag, or the variable.
   const given = flags.url !== undefined ? "--url" : "VIGIL_URL";
+  // Never echoed with a password in it, even when it is not a URL at all.
+  const shown = raw.replace(/\/\/[^/?#]*@/, "//...@");
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw usageError(command, `${given} "${raw}" is not a URL (e.g. ${DEFAULT_URL})`);
+    throw usageError(command, `${given} "${shown}" is not a URL (e.g. ${DEFAULT_URL})`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:")
-    throw usageError(command, `${given} "${raw}" must be an http:// or https:// URL`);
+    throw usageError(command, `${given} "${shown}" must be an http:// or https:// URL`);
+  if (url.username !== "" || url.password !== "")
+    throw usageError(
+      command,
+      `${given} holds a user name or password (user:password@); give the token with --token or VIGIL_TOKEN instead`,
+    );
+  // The paths are appended to it: after a query or a fragment they would not be paths.
+  if (/[?#]/.test(url.href))
+    throw usageError(
+      command,
+      `${given} "${raw}" has a query or a fragment; give the server's base URL (e.g. ${DEFAULT_URL})`,
+    );
   const token = flags.token ?? (io.env.VIGIL_TOKEN || undefined);
   // What an Authorization header can carry, once fetch has trimmed the ends as it does; else
   // fetch refuses it before connecting, which would read as a server that cannot be reached.
