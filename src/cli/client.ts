@@ -5,6 +5,10 @@
 import { EXIT, synopsisLine, type CommandName } from "./usage.ts";
 
 export const DEFAULT_URL = "http://127.0.0.1:8080";
+/** How long a request may take, in seconds, when --timeout and VIGIL_TIMEOUT do not say. */
+export const DEFAULT_TIMEOUT_S = 30;
+/** The longest --timeout: a day. */
+const MAX_TIMEOUT_S = 86_400;
 
 /** A failure the command reports on stderr as `vigil COMMAND: message`, exiting with `code`. */
 export class CliError extends Error {
@@ -34,9 +38,13 @@ export interface Io {
   stdin: () => Promise<string>;
   /** Waits between reconnections of `vigil events`; tests pass one that does not wait. */
   sleep: (ms: number) => Promise<void>;
+  /** Calls `fire` after `ms` unless cancelled first (request timeouts, a silent stream); tests fire it themselves. */
+  setTimer: Timer;
   /** Stops a command that runs until interrupted (`vigil events`). */
   signal?: AbortSignal;
 }
+
+export type Timer = (ms: number, fire: () => void) => () => void;
 
 async function readStdin(): Promise<string> {
   let text = "";
@@ -51,6 +59,10 @@ export function processIo(io: Partial<Io> = {}): Io {
     env: process.env,
     stdin: readStdin,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    setTimer: (ms, fire) => {
+      const timer = setTimeout(fire, ms);
+      return () => clearTimeout(timer);
+    },
     ...io,
   };
 }
@@ -73,10 +85,17 @@ export interface Target {
   /** The server's base URL, without a trailing slash. */
   url: string;
   token: string | undefined;
+  /** How long one request may take, in ms (--timeout, VIGIL_TIMEOUT). */
+  timeoutMs: number;
+  setTimer: Timer;
 }
 
-/** The server and token from the flags, else the environment, else the defaults. */
-export function targetOf(command: CommandName, flags: { url?: string; token?: string }, io: Io): Target {
+/** The server, token and timeout from the flags, else the environment, else the defaults. */
+export function targetOf(
+  command: CommandName,
+  flags: { url?: string; token?: string; timeout?: string },
+  io: Io,
+): Target {
   const raw = flags.url ?? (io.env.VIGIL_URL || DEFAULT_URL);
   // Named as the user gave it: the flag, or the variable.
   const given = flags.url !== undefined ? "--url" : "VIGIL_URL";
@@ -109,7 +128,14 @@ export function targetOf(command: CommandName, flags: { url?: string; token?: st
       command,
       `the token (${flags.token !== undefined ? "--token" : "VIGIL_TOKEN"}) holds a line break or a character an HTTP header cannot carry`,
     );
-  return { url: url.href.replace(/\/+$/, ""), token };
+  const timeoutText = flags.timeout ?? (io.env.VIGIL_TIMEOUT || undefined);
+  const timeout = timeoutText === undefined ? DEFAULT_TIMEOUT_S : Number(timeoutText);
+  if (!(timeout > 0 && timeout <= MAX_TIMEOUT_S))
+    throw usageError(
+      command,
+      `${flags.timeout !== undefined ? "--timeout" : "VIGIL_TIMEOUT"} takes a number of seconds above 0, at most ${MAX_TIMEOUT_S}`,
+    );
+  return { url: url.href.replace(/\/+$/, ""), token, timeoutMs: Math.round(timeout * 1000), setTimer: io.setTimer };
 }
 
 /** The reasons a connection fails, as a person reads them. */
@@ -207,9 +233,54 @@ export function authHeaders(target: Target): Record<string, string> {
   return target.token ? { authorization: `Bearer ${target.token}` } : {};
 }
 
+/** A bound on one request's time: `signal` aborts when the target's timeout passes (or `outer` aborts). */
+export function deadline(target: Target, outer?: AbortSignal) {
+  const controller = new AbortController();
+  let expired = false;
+  const cancel = target.setTimer(target.timeoutMs, () => {
+    expired = true;
+    controller.abort();
+  });
+  const signal = outer ? AbortSignal.any([controller.signal, outer]) : controller.signal;
+  return { signal, expired: () => expired, cancel };
+}
+
+/** The message for a request that ran out of time (exit 3, as a server that cannot be reached). */
+export const timedOut = (target: Target) =>
+  new CliError(
+    EXIT.unreachable,
+    `${target.url} did not answer: timed out after ${target.timeoutMs / 1000} s (--timeout or VIGIL_TIMEOUT to wait longer)`,
+  );
+
+/** Why fetch failed before a reply came: out of time, a redirect loop (5), else a server not reached (3). */
+export function fetchFailure(target: Target, error: unknown, expired: boolean): CliError {
+  if (expired) return timedOut(target);
+  const cause = (error as { cause?: { message?: unknown } }).cause;
+  if (cause?.message === "redirect count exceeded")
+    return new CliError(EXIT.serverError, `${target.url} answered with redirects in a loop`);
+  return unreachable(target, error);
+}
+
+/** A reply's body as text; one cut off before its end is the server's failure (5), not an unreachable server. */
+export async function bodyText(target: Target, res: Response, expired: () => boolean): Promise<string> {
+  try {
+    return await res.text();
+  } catch (e) {
+    if (expired()) throw timedOut(target);
+    throw new CliError(
+      EXIT.serverError,
+      `${target.url} answered ${res.status}, but the reply was cut off before its end (${reasonOf(e)})`,
+      undefined,
+      res.status,
+    );
+  }
+}
+
 /**
- * One request. Resolves with a 2xx reply; throws CliError for a server that cannot be reached
- * (3), a refused token (4), a 404 (1), or any other error reply (5).
+ * One request, within the target's timeout. Resolves with a 2xx reply; throws CliError for a
+ * server that cannot be reached or did not answer in time (3), a refused token (4), a 404 (1),
+ * or any other reply (5). A redirect is followed for a GET only: one for a PUT, POST or DELETE
+ * (which fetch would send on as a GET, or send the body to another host) is a reply of its own.
  */
 export async function request(
   target: Target,
@@ -220,19 +291,25 @@ export async function request(
 ): Promise<Reply> {
   const headers: Record<string, string> = { accept: "application/json", ...authHeaders(target), ...opts.headers };
   if (opts.json !== undefined) headers["content-type"] = "application/json";
+  const time = deadline(target, signal);
   let res: Response;
   let text: string;
   try {
-    res = await fetch(urlOf(target, path, opts.query), {
-      method,
-      headers,
-      ...(opts.json !== undefined ? { body: JSON.stringify(opts.json) } : {}),
-      ...(signal ? { signal } : {}),
-    });
-    text = await res.text();
-  } catch (e) {
-    if (signal?.aborted) throw e;
-    throw unreachable(target, e);
+    try {
+      res = await fetch(urlOf(target, path, opts.query), {
+        method,
+        headers,
+        redirect: method === "GET" ? "follow" : "manual",
+        ...(opts.json !== undefined ? { body: JSON.stringify(opts.json) } : {}),
+        signal: time.signal,
+      });
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      throw fetchFailure(target, e, time.expired());
+    }
+    text = await bodyText(target, res, time.expired);
+  } finally {
+    time.cancel();
   }
   let body: unknown;
   try {
@@ -241,6 +318,18 @@ export async function request(
     body = undefined;
   }
   if (res.status >= 400) throw replyError(target, res.status, body, text);
+  if (res.status >= 300) {
+    const location = res.headers.get("location");
+    const to = location ? ` (a redirect to ${location})` : "";
+    throw new CliError(
+      EXIT.serverError,
+      method === "GET"
+        ? `${target.url} answered ${res.status}${to}, not a reply the command can use`
+        : `${target.url} answered ${res.status}${to} to ${method}; a ${method} is not sent on to another ` +
+            "URL: give --url the server's own address",
+    );
+  }
+  if (res.status < 200) throw new CliError(EXIT.serverError, `${target.url} answered ${res.status}, not a reply`);
   return { status: res.status, headers: res.headers, body };
 }
 

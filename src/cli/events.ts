@@ -5,12 +5,14 @@
 import { parseArgs } from "node:util";
 import {
   authHeaders,
+  bodyText,
   CliError,
+  deadline,
+  fetchFailure,
   processIo,
   replyError,
   reporting,
   targetOf,
-  unreachable,
   urlOf,
   usageError,
   type Io,
@@ -85,6 +87,8 @@ const DEFAULT_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 /** Attempts in a row that may fail to connect before the command gives up (exit 3). */
 const MAX_ATTEMPTS = 10;
+/** A stream with no bytes for this long is dead: the server sends a heartbeat every 15 s. */
+export const SILENCE_MS = 45_000;
 
 const OPTIONS = {
   ...CLIENT_PARSE_OPTIONS,
@@ -134,8 +138,9 @@ async function followEvents(f: Follow): Promise<number> {
     const controller = new AbortController();
     const stop = () => controller.abort();
     f.io.signal?.addEventListener("abort", stop, { once: true });
+    let outcome: Awaited<ReturnType<typeof connection>> | undefined;
     try {
-      const outcome = await connection(f, controller, (ms) => (retry = ms));
+      outcome = await connection(f, controller, (ms) => (retry = ms));
       if (outcome === "done") return EXIT.ok;
       connected = true;
       failures = 0;
@@ -150,7 +155,11 @@ async function followEvents(f: Follow): Promise<number> {
     if (f.io.signal?.aborted) break;
     const wait = Math.min(retry * 2 ** failures, MAX_RETRY_MS);
     const after = f.lastDecisionId ? ` after ${f.lastDecisionId}` : "";
-    if (failures === 0) f.io.err(`vigil events: the stream ended; reconnecting${after}\n`);
+    if (outcome === "silent")
+      f.io.err(
+        `vigil events: nothing came for ${SILENCE_MS / 1000} s (the server sends a heartbeat every 15 s); reconnecting${after}\n`,
+      );
+    else if (failures === 0) f.io.err(`vigil events: the stream ended; reconnecting${after}\n`);
     else f.io.err(`vigil events: cannot reconnect (${failures} of ${MAX_ATTEMPTS} tries); next in ${wait / 1000} s\n`);
     await f.io.sleep(wait);
   }
@@ -162,31 +171,38 @@ const passing = (e: unknown) =>
   e instanceof CliError && (e.code === EXIT.unreachable || [502, 503, 504].includes(e.status ?? 0));
 
 /**
- * One connection, read until the stream ends ("ended") or --count is reached ("done"). Throws
- * CliError when it cannot connect or the server refuses.
+ * One connection, read until the stream ends ("ended"), goes silent past SILENCE_MS ("silent")
+ * or --count is reached ("done"). Throws CliError when it cannot connect within the timeout or
+ * the server refuses.
  */
 async function connection(
   f: Follow,
   controller: AbortController,
   setRetry: (ms: number) => void,
-): Promise<"ended" | "done"> {
+): Promise<"ended" | "silent" | "done"> {
   const headers: Record<string, string> = { accept: "text/event-stream", ...authHeaders(f.target) };
   if (f.lastDecisionId) headers["last-event-id"] = f.lastDecisionId;
+  // The timeout bounds the reply's head (and an error reply's body); the stream has SILENCE_MS.
+  const time = deadline(f.target, controller.signal);
   let res: Response;
   try {
-    res = await fetch(urlOf(f.target, "/v1/events", f.query), { headers, signal: controller.signal });
-  } catch (e) {
-    throw unreachable(f.target, e);
-  }
-  if (res.status >= 400) {
-    const text = await res.text();
-    let body: unknown;
     try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
+      res = await fetch(urlOf(f.target, "/v1/events", f.query), { headers, signal: time.signal });
+    } catch (e) {
+      throw fetchFailure(f.target, e, time.expired());
     }
-    throw replyError(f.target, res.status, body, text);
+    if (res.status >= 400) {
+      const text = await bodyText(f.target, res, time.expired);
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      throw replyError(f.target, res.status, body, text);
+    }
+  } finally {
+    time.cancel();
   }
   if (!res.body || !(res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
     controller.abort();
@@ -195,9 +211,14 @@ async function connection(
   const parser = new SseParser();
   const decoder = new TextDecoder();
   const reader = res.body.getReader();
+  let silent = false;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const cancel = f.io.setTimer(SILENCE_MS, () => {
+        silent = true;
+        controller.abort();
+      });
+      const { done, value } = await reader.read().finally(cancel);
       if (done) return "ended";
       for (const event of parser.push(decoder.decode(value, { stream: true }))) {
         // The server dropped this client for reading too slowly; the stream ends next, and the
@@ -215,9 +236,9 @@ async function connection(
       if (parser.retry !== null) setRetry(parser.retry);
     }
   } catch {
-    // Aborted, or the connection broke mid-stream: the loop stops or reconnects, as for a
-    // stream that ended.
-    return "ended";
+    // Aborted (Ctrl-C, or silent too long), or the connection broke mid-stream: the loop stops
+    // or reconnects, as for a stream that ended.
+    return silent ? "silent" : "ended";
   }
 }
 

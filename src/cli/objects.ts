@@ -2,7 +2,7 @@
 // /v1/objects. Text by default (a table, or one object's fields), the server's JSON with --json.
 
 import { parseArgs } from "node:util";
-import { processIo, reporting, request, seg, targetOf, usageError, type Io, type Target } from "./client.ts";
+import { CliError, processIo, reporting, request, seg, targetOf, usageError, type Io, type Target } from "./client.ts";
 import { objectPage, objectReply } from "../contracts/api-replies.ts";
 import { jsonArgument, replyBody, positiveInt, printJson, show, table } from "./output.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
@@ -127,7 +127,10 @@ async function put(target: Target, id: string, values: Values, io: Io): Promise<
 async function remove(target: Target, id: string, values: Values, io: Io): Promise<number> {
   const compute = values.compute ?? "stop";
   if (compute !== "stop" && compute !== "keep") throw usageError("objects", "--compute takes stop or keep");
-  await request(target, "DELETE", `/v1/objects/${seg(id)}`, { query: { compute } });
+  const reply = await request(target, "DELETE", `/v1/objects/${seg(id)}`, { query: { compute } });
+  // The server answers 204; another 2xx (another service on the URL) deleted nothing we know of.
+  if (reply.status !== 204)
+    throw new CliError(EXIT.serverError, `the server's reply is not a deletion (${reply.status}, not 204 No Content)`);
   if (values.json) printJson(io, { id, deleted: true, compute });
   else io.out(`deleted ${id} (${compute === "stop" ? "its compute was stopped" : "its compute was left running"})\n`);
   return EXIT.ok;

@@ -35,7 +35,8 @@ export const EXIT_CODES: [number, string][] = [
   [
     EXIT.serverError,
     "the server answered with another error (409, 422, 429, 5xx...), printed as its problem, or\n" +
-      "with a reply that is not what the command expects (another service on the URL)",
+      "with a reply that is not what the command expects (another service on the URL, a reply cut off, a\n" +
+      "redirect)",
   ],
 ];
 
@@ -63,6 +64,7 @@ const JSON_OPTION: [string, string] = ["--json", "print machine-readable JSON on
 const CLIENT_OPTIONS: [string, string][] = [
   ["--url URL", "the server (VIGIL_URL, default http://127.0.0.1:8080)"],
   ["--token TOKEN", "bearer token (VIGIL_TOKEN); not needed for a server without VIGIL_TOKENS"],
+  ["--timeout S", "seconds a request may take (VIGIL_TIMEOUT, default 30), then exit 3"],
   ["--json", "print the server's JSON reply on stdout instead of text"],
 ];
 
@@ -300,6 +302,7 @@ export const CLIENT_PARSE_OPTIONS = {
   ...HELP_OPTION,
   url: { type: "string" },
   token: { type: "string" },
+  timeout: { type: "string" },
   json: { type: "boolean", default: false },
 } as const;
 
