@@ -19,6 +19,8 @@ export class CliError extends Error {
     readonly hint?: string,
     /** The HTTP status of the reply it stands for, if any. */
     readonly status?: number,
+    /** The reply's Retry-After, in ms, when it had one in seconds. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "CliError";
@@ -194,7 +196,7 @@ export function exitCodeOf(status: number): number {
 }
 
 /** Turns an error reply into its CliError, with a hint on what to do about a token. */
-export function replyError(target: Target, status: number, body: unknown, text: string): CliError {
+export function replyError(target: Target, status: number, body: unknown, text: string, headers?: Headers): CliError {
   // A reply that is not a problem (a proxy's HTML page): its status and the start of its text.
   const fallback = body === undefined ? text.trim().slice(0, 200) : "";
   let message = formatProblem(status, body, fallback);
@@ -203,7 +205,10 @@ export function replyError(target: Target, status: number, body: unknown, text: 
       ? "\n  the token given (--token or VIGIL_TOKEN) is not one the server knows"
       : "\n  the server needs a token: pass --token TOKEN or set VIGIL_TOKEN";
   if (status === 403) message += "\n  use a token that has the scope named above (or admin)";
-  return new CliError(exitCodeOf(status), message, undefined, status);
+  // Seconds only: the server sends them (an HTTP date is left to the backoff).
+  const retryAfter = headers?.get("retry-after")?.trim();
+  const retryAfterMs = retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : undefined;
+  return new CliError(exitCodeOf(status), message, undefined, status, retryAfterMs);
 }
 
 export interface Reply {
@@ -317,7 +322,7 @@ export async function request(
   } catch {
     body = undefined;
   }
-  if (res.status >= 400) throw replyError(target, res.status, body, text);
+  if (res.status >= 400) throw replyError(target, res.status, body, text, res.headers);
   if (res.status >= 300) {
     const location = res.headers.get("location");
     const to = location ? ` (a redirect to ${location})` : "";

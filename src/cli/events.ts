@@ -139,6 +139,10 @@ async function followEvents(f: Follow): Promise<number> {
     const stop = () => controller.abort();
     f.io.signal?.addEventListener("abort", stop, { once: true });
     let outcome: Awaited<ReturnType<typeof connection>> | undefined;
+    // What the last try answered, when it was a reply (a 503 and its detail), not a connection.
+    let answered = "";
+    // The wait a reply asked for with Retry-After.
+    let asked = 0;
     try {
       outcome = await connection(f, controller, (ms) => (retry = ms));
       if (outcome === "done") return EXIT.ok;
@@ -147,27 +151,33 @@ async function followEvents(f: Follow): Promise<number> {
     } catch (e) {
       if (f.io.signal?.aborted) break;
       // A first connection that fails is the server's answer: no use in trying again. Later,
-      // a server restarting is down for a moment, or answers 503 while it drains.
+      // a server restarting is down for a moment, or answers 503 while it drains (or has as
+      // many streams as it takes).
       if (!connected || !passing(e) || ++failures >= MAX_ATTEMPTS) throw e;
+      if (e.status !== undefined) answered = `: ${e.message.split("\n")[0]}`;
+      asked = e.retryAfterMs ?? 0;
     } finally {
       f.io.signal?.removeEventListener("abort", stop);
     }
     if (f.io.signal?.aborted) break;
-    const wait = Math.min(retry * 2 ** failures, MAX_RETRY_MS);
+    const wait = Math.max(Math.min(retry * 2 ** failures, MAX_RETRY_MS), Math.min(asked, MAX_RETRY_MS));
     const after = f.lastDecisionId ? ` after ${f.lastDecisionId}` : "";
     if (outcome === "silent")
       f.io.err(
         `vigil events: nothing came for ${SILENCE_MS / 1000} s (the server sends a heartbeat every 15 s); reconnecting${after}\n`,
       );
     else if (failures === 0) f.io.err(`vigil events: the stream ended; reconnecting${after}\n`);
-    else f.io.err(`vigil events: cannot reconnect (${failures} of ${MAX_ATTEMPTS} tries); next in ${wait / 1000} s\n`);
+    else
+      f.io.err(
+        `vigil events: cannot reconnect (${failures} of ${MAX_ATTEMPTS} tries${answered}); next in ${wait / 1000} s\n`,
+      );
     await f.io.sleep(wait);
   }
   return EXIT.ok;
 }
 
 /** A failure a reconnection may outlast: no server yet, or one that is draining (or a proxy's 502, 504). */
-const passing = (e: unknown) =>
+const passing = (e: unknown): e is CliError =>
   e instanceof CliError && (e.code === EXIT.unreachable || [502, 503, 504].includes(e.status ?? 0));
 
 /**
@@ -199,7 +209,7 @@ async function connection(
       } catch {
         body = undefined;
       }
-      throw replyError(f.target, res.status, body, text);
+      throw replyError(f.target, res.status, body, text, res.headers);
     }
   } finally {
     time.cancel();

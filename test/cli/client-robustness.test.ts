@@ -1,6 +1,6 @@
 // The client against servers that misbehave: one that never answers (the request's timeout, on
 // an injected timer), a stream that goes silent, replies cut off or redirected, a 2xx that is not
-// the server's, and a --url the client must refuse.
+// the server's, a 503 with Retry-After on reconnecting, and a --url the client must refuse.
 
 import http from "node:http";
 import { afterEach, describe, expect, test } from "vitest";
@@ -40,6 +40,9 @@ function manualTimers() {
   };
   return { setTimer, armed, fire };
 }
+
+const problem = (status: number, body: object, headers: http.OutgoingHttpHeaders = {}) =>
+  [status, { "content-type": "application/problem+json", ...headers }, JSON.stringify(body)] as const;
 
 describe("a request's time is bounded", () => {
   test("a server that accepts and never answers: exit 3, timed out after 30 s (the default)", async () => {
@@ -181,6 +184,35 @@ describe("a reply that is not what the command expects: exit 5, said as it is", 
       out: "",
       err: `vigil events: ${url} answered 503, but the reply was cut off before its end (the connection closed)\n`,
     });
+  });
+});
+
+describe("events: Retry-After on reconnecting", () => {
+  const busy = { title: "Service unavailable", detail: "too many streams" };
+
+  test.each([
+    ["5", 5000],
+    // Past the backoff's cap, the cap.
+    ["120", 30_000],
+    // Shorter than the backoff: the backoff.
+    ["1", 2000],
+  ])("Retry-After: %s waits %d ms and says the server's detail", async (retryAfter, wait) => {
+    let n = 0;
+    const url = await fake((_q, res) => {
+      n++;
+      if (n === 2) {
+        const [status, headers, body] = problem(503, busy, { "retry-after": retryAfter });
+        return void res.writeHead(status, headers).end(body);
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" }).end(`event: decision\nid: dec_${n}\ndata: {}\n\n`);
+    });
+    const waits: number[] = [];
+    const r = await run(runEvents, ["--count", "2"], url, { sleep: async (ms) => void waits.push(ms) });
+    expect(r.code).toBe(0);
+    expect(waits).toEqual([1000, wait]);
+    expect(r.err).toContain(
+      `vigil events: cannot reconnect (1 of 10 tries: 503 Service unavailable: too many streams); next in ${wait / 1000} s\n`,
+    );
   });
 });
 

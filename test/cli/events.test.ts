@@ -231,7 +231,9 @@ describe("vigil events", () => {
     const r = await run(runEvents, ["--count", "2"], url);
     expect(r.code).toBe(0);
     expect(r.out).toContain("decision dec_2");
-    expect(r.err).toContain("vigil events: cannot reconnect (1 of 10 tries); next in 2 s\n");
+    expect(r.err).toContain(
+      "vigil events: cannot reconnect (1 of 10 tries: 503 Service unavailable: the server is shutting down); next in 2 s\n",
+    );
 
     const { url: draining } = await sse((_req, res) =>
       res
