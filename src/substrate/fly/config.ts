@@ -83,6 +83,15 @@ export const flyConfigSchema = z.strictObject({
 
 export type FlyConfig = z.infer<typeof flyConfigSchema>;
 
+/** A machine as the driver's commands name it: its API, app and id. */
+export const machineKey = (cfg: FlyConfig) => `${cfg.apiUrl ?? DEFAULT_FLY_API_URL} ${cfg.app} ${cfg.machineId}`;
+
+/** The machine a config names ("" for one the schema refuses). */
+export function machineOf(config: unknown): string {
+  const parsed = flyConfigSchema.safeParse(config ?? {});
+  return parsed.success ? machineKey(parsed.data) : "";
+}
+
 /** What Vigil asks of a machine, and the Fly state that confirms it. */
 export type Goal = "start" | "suspend" | "stop";
 export const GOAL_STATE: Record<Goal, string> = { start: "started", suspend: "suspended", stop: "stopped" };

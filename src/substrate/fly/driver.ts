@@ -21,6 +21,8 @@ import {
   DEFAULT_FLY_API_URL,
   DEFAULT_FLY_API_URLS,
   isHeaderSafe,
+  machineKey,
+  machineOf,
   flyConfigSchema,
   normalizeApiUrl,
   GOAL_STATE,
@@ -80,6 +82,8 @@ export class FlyDriver implements Driver {
   private readonly apiUrls: ReadonlySet<string>;
   /** The machine leases of this driver's commands (lease.ts). */
   private readonly leases: MachineLeases;
+  /** Releases that stopped each machine: a start under way when one comes gives up (start()). */
+  private readonly releases = new Map<string, number>();
 
   constructor(options: FlyDriverOptions) {
     this.clock = options.clock;
@@ -125,8 +129,21 @@ export class FlyDriver implements Driver {
     } as JsonObject;
   }
 
-  start(t: DriverTarget): Promise<Observation> {
-    return this.command(t, "start");
+  /**
+   * A start under way when a release stops the machine (DELETE, rebind) sends no start request
+   * after it, and stops again a machine it started meanwhile; it fails. (A machine found stopped
+   * reads as a start that crashed, which is started again.) Nothing runs that Vigil let go.
+   */
+  async start(t: DriverTarget): Promise<Observation> {
+    const machine = machineOf(t.config);
+    const before = this.releases.get(machine);
+    const released = () => this.releases.get(machine) !== before;
+    const observation = await this.command(t, "start", released).catch((e: unknown) => {
+      if (!released()) throw e;
+    });
+    if (!released()) return observation!;
+    await this.command(t, "stop");
+    throw new DriverError("fly: the machine was released while it was starting, and is stopped", false);
   }
 
   suspend(t: DriverTarget): Promise<Observation> {
@@ -173,7 +190,10 @@ export class FlyDriver implements Driver {
 
   /** `stop` stops the machine (it is not destroyed); `keep` leaves it as it is. */
   async release(t: DriverTarget, mode: Release): Promise<void> {
-    if (mode === "stop") await this.stop(t);
+    if (mode !== "stop") return;
+    const machine = machineOf(t.config);
+    this.releases.set(machine, (this.releases.get(machine) ?? 0) + 1);
+    await this.stop(t);
   }
 
   /** Fly pushes nothing to Vigil; changes made elsewhere show up when the governor observes. */
@@ -211,7 +231,7 @@ export class FlyDriver implements Driver {
     return { cfg, client };
   }
 
-  private async command(t: DriverTarget, goal: Goal): Promise<Observation> {
+  private async command(t: DriverTarget, goal: Goal, released = () => false): Promise<Observation> {
     const { cfg, client } = this.prepare(t);
     // A stop or a suspend of a machine Fly no longer knows is done, as of a destroyed one; a
     // start of it fails (a wrong id is a 404 too).
@@ -223,7 +243,7 @@ export class FlyDriver implements Driver {
         // and renewed before each; released as soon as the command is confirmed.
         const ttlS = this.maxWaits * this.waitTimeoutS + 60;
         // What the commands send: a renewal that finds the lease expired gets a new nonce.
-        const machine = `${cfg.apiUrl ?? DEFAULT_FLY_API_URL} ${cfg.app} ${cfg.machineId}`;
+        const machine = machineKey(cfg);
         const named = leased ? this.leases.begin(t.objectId) : null;
         try {
           const lease: { held?: HeldLease } = named
@@ -236,7 +256,7 @@ export class FlyDriver implements Driver {
           try {
             // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
             return await withRetries(
-              () => this.converge(client, cfg, goal, lease, renew),
+              () => this.converge(client, cfg, goal, lease, renew, released),
               (e) => ({ retry: e instanceof FlyApiError && e.status === 412 }),
               { clock: this.clock, random: this.random, policy: this.retry },
             );
@@ -266,6 +286,7 @@ export class FlyDriver implements Driver {
     goal: Goal,
     lease: { held?: HeldLease },
     renew: () => Promise<void>,
+    released: () => boolean,
   ): Promise<Observation> {
     await renew();
     const m = await this.settled(client, cfg);
@@ -275,6 +296,7 @@ export class FlyDriver implements Driver {
     if (!SETTLED.has(m.state)) throw new FlyApiError(412, `machine is ${m.state}`);
     await renew();
     const nonce = lease.held?.nonce;
+    if (goal === "start" && released()) throw new DriverError("fly: released while starting", false);
     if (goal === "start") await client.start(cfg.app, cfg.machineId, nonce);
     else if (goal === "suspend") await client.suspend(cfg.app, cfg.machineId, nonce);
     else await client.stop(cfg.app, cfg.machineId, stopBody(cfg), nonce);

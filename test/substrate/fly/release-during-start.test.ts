@@ -1,0 +1,32 @@
+// A release (DELETE, or a PUT that rebinds) while a start is with Fly: the governor releases
+// from the object's mailbox without waiting for the start in flight. The start gives up: it
+// sends no start request after the release, and stops again a machine its request started
+// after the release's stop; it fails, and the machine ends stopped. (The start's later rounds
+// read the stopped machine as a start that crashed and started it again, and it ran on with no
+// object governing it.)
+
+import { afterEach, expect, test } from "vitest";
+import { MACHINE, rig, settle, type Rig } from "./rig.ts";
+
+let r: Rig;
+afterEach(async () => {
+  await r.close();
+});
+
+test.each([
+  ["its start request, answered late", "start"],
+  ["its first read of the machine, answered late", "get"],
+] as const)("a release while the start has %s: the machine ends stopped", async (_what, action) => {
+  r = await rig();
+  const t = r.target();
+  r.fake.faults.add({ action, delayMs: 2000 });
+  const start = settle(r.driver.start(t));
+  // The start's request is with Fly, waiting on the fake's clock.
+  await expect.poll(() => r.fake.parkedIds.size).toBe(1);
+  const release = settle(r.driver.release(t, "stop"));
+  const [started, released] = await r.run(Promise.all([start, release]));
+  expect(started).toMatchObject({ ok: false, e: expect.stringContaining("released"), retryable: false });
+  expect(released.ok).toBe(true);
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("stopped");
+  expect(r.fake.violations).toEqual([]);
+});
