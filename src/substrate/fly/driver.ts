@@ -82,8 +82,9 @@ export class FlyDriver implements Driver {
   private readonly apiUrls: ReadonlySet<string>;
   /** The machine leases of this driver's commands (lease.ts). */
   private readonly leases: MachineLeases;
-  /** Releases that stopped each machine: a start under way when one comes gives up (start()). */
+  /** Releases that stopped each machine, and starts begun on it: see start(). */
   private readonly releases = new Map<string, number>();
+  private readonly starts = new Map<string, number>();
 
   constructor(options: FlyDriverOptions) {
     this.clock = options.clock;
@@ -129,20 +130,19 @@ export class FlyDriver implements Driver {
     } as JsonObject;
   }
 
-  /**
-   * A start under way when a release stops the machine (DELETE, rebind) sends no start request
-   * after it, and stops again a machine it started meanwhile; it fails. (A machine found stopped
-   * reads as a start that crashed, which is started again.) Nothing runs that Vigil let go.
-   */
+  // Under way when a release stops the machine (DELETE, rebind): no start request after it (a stopped
+  // machine reads as a start that crashed); one that landed is stopped, unless a later start wants it.
   async start(t: DriverTarget): Promise<Observation> {
     const machine = machineOf(t.config);
     const before = this.releases.get(machine);
     const released = () => this.releases.get(machine) !== before;
+    const mine = (this.starts.get(machine) ?? 0) + 1;
+    this.starts.set(machine, mine);
     const observation = await this.command(t, "start", released).catch((e: unknown) => {
       if (!released()) throw e;
     });
     if (!released()) return observation!;
-    await this.command(t, "stop");
+    if (this.starts.get(machine) === mine) await this.command(t, "stop");
     throw new DriverError("fly: the machine was released while it was starting, and is stopped", false);
   }
 

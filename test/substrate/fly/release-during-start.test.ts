@@ -30,3 +30,17 @@ test.each([
   expect(r.fake.machines.get(MACHINE)!.state).toBe("stopped");
   expect(r.fake.violations).toEqual([]);
 });
+
+test("a start begun after the release, on the same machine, is not undone by the one in flight before it", async () => {
+  r = await rig();
+  const a = r.target();
+  r.fake.faults.add({ action: "start", delayMs: 2000 });
+  const startA = settle(r.driver.start(a));
+  await expect.poll(() => r.fake.parkedIds.size).toBe(1);
+  await r.run(r.driver.release(a, "stop"));
+  // Its object created again on the machine, and woken.
+  const b = { ...r.target(), objectId: "obj-2" };
+  expect((await r.run(settle(r.driver.start(b)))).ok).toBe(true);
+  expect((await r.run(startA)).ok).toBe(false);
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("started");
+});
