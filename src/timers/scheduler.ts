@@ -276,6 +276,9 @@ export class Scheduler {
         if (done) return;
         done = true;
         this.clock.clearTimeout(handle);
+        // Out of the waiters, or one would pile up every `ms` while a firing stays held.
+        const waiting = this.freed.indexOf(check);
+        if (waiting >= 0) this.freed.splice(waiting, 1);
         resolve();
       };
       const check = () => {

@@ -82,3 +82,14 @@ test("a timer evaluated minutes after its due time is late, in its decision and 
   expect(d!.trigger).toEqual({ kind: "timer", name: "nudge", late: true });
   expect(fired).toEqual([{ id: "a", at: START + 5 * 60_000, late: true }]);
 });
+
+test("the scheduler's wait for a held firing leaves no waiter behind each second", async () => {
+  const { s } = await nudged("a");
+  await s.governor.postFacts("a", { remind: true });
+  const release = hold(s, "a");
+  await s.clock.advanceTo(START + 10 * 60_000, flush);
+  // White box: what the scheduler calls when a firing ends.
+  const freed = (s.governor as unknown as { scheduler: { freed: unknown[] } }).scheduler.freed;
+  expect(freed.length).toBeLessThanOrEqual(1);
+  await release();
+});
