@@ -102,7 +102,7 @@ export function targetOf(
   // Named as the user gave it: the flag, or the variable.
   const given = flags.url !== undefined ? "--url" : "VIGIL_URL";
   // Never echoed with a password in it, even when it is not a URL at all.
-  const shown = raw.replace(/\/\/[^/?#]*@/, "//...@");
+  const shown = raw.replace(/\/\/.*@/, "//...@");
   let url: URL;
   try {
     url = new URL(raw);

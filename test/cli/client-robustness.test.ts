@@ -221,6 +221,9 @@ describe("a --url the client refuses: usage, exit 2", () => {
     ["http://admin:hunter2@127.0.0.1:9", "--url holds a user name or password"],
     ["http://admin@127.0.0.1:9", "--url holds a user name or password"],
     ["http://admin:hunter2@", '--url "http://...@" is not a URL'],
+    // Not URLs at all (a / or ? in the password ends the authority): still not printed.
+    ["http://admin:hun/ter2@127.0.0.1:9", '--url "http://...@127.0.0.1:9" is not a URL'],
+    ["http://admin:hunter2?x@127.0.0.1:9", '--url "http://...@127.0.0.1:9" is not a URL'],
   ])("%s: refused, the password not printed", async (given, message) => {
     const r = await run(runObjects, ["list", "--url", given], "http://127.0.0.1:9");
     expect(r.code).toBe(2);
