@@ -1,7 +1,8 @@
-// The dashboard after the event stream refused its token (signing in again follows it anew), with
-// a 128-character object id (it stays within a laptop's width), a timeline redrawn under the
-// keyboard's focus (a mark keeps it), memory holding characters that reorder text, and an object
-// deleted (and created again) while a page shows it, in chromium.
+// The dashboard after the event stream refused its token (signing in again follows it anew) or
+// asked it to wait (Retry-After), with a 128-character object id (it stays within a laptop's
+// width), a timeline redrawn under the keyboard's focus (a mark keeps it), memory holding
+// characters that reorder text, and an object deleted (and created again) while a page shows it,
+// in chromium.
 
 import type { Page, Route } from "playwright-core";
 import { expect, test } from "vitest";
@@ -50,6 +51,43 @@ test("after the event stream refuses the token, signing in again follows the str
   // The page is shown, but it never follows the stream again: still "Not allowed to follow events".
   await expect.poll(() => streams, { timeout: 3000 }).toBe(2);
   await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+});
+
+test("a stream refused with Retry-After (the server's streams limit) is tried again no sooner than it asks", async () => {
+  server = await ui.start();
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  const page = await ui.page();
+  await page.clock.install();
+  // The page's (installed, fake) clock at each request for a stream, read in the page as it asks.
+  await page.addInitScript(`
+    window.asked = [];
+    const original = window.fetch.bind(window);
+    window.fetch = (input, init) => {
+      if (String(input).includes("/v1/events")) window.asked.push(Date.now());
+      return original(input, init);
+    };
+  `);
+  const asked = () => page.evaluate<number[]>("window.asked");
+  let streams = 0;
+  await page.route("**/v1/events?**", (route: Route) => {
+    streams += 1;
+    if (streams === 1)
+      return void route.fulfill({
+        status: 503,
+        contentType: "application/problem+json",
+        headers: { "retry-after": "5" },
+        body: JSON.stringify({ status: 503, title: "Service unavailable" }),
+      });
+    return void route.continue();
+  });
+  await page.goto(`${server.url}/ui`);
+  await page.locator("#live[data-status=retrying]").waitFor();
+  await page.clock.runFor(6000);
+  await expect.poll(async () => (await asked()).length).toBe(2);
+  const [first, second] = await asked();
+  // The backoff alone would have tried again after 1 s.
+  expect(second! - first!).toBeGreaterThanOrEqual(5000);
+  await page.locator("#live[data-status=live]").waitFor();
 });
 
 test("a 128-character object id pushes neither the object page nor the list's columns past a laptop screen", async () => {

@@ -58,7 +58,8 @@ async function* textOf(body, onFirst) {
 /**
  * Follows `/v1/events` with the query `params`: `onEvent({type, data, id})` for each event,
  * `onStatus("connecting" | "live" | "retrying" | "denied")` as the connection goes. A dropped
- * stream is resumed with Last-Event-ID after a growing pause (1 s doubling to 30 s); a 401 or
+ * stream is resumed with Last-Event-ID after a growing pause (1 s doubling to 30 s, and at
+ * least what a refusal's Retry-After asks, as the server's 503 at its streams limit); a 401 or
  * 403 stops, handing the status to `onDenied`. `from`, the id of the newest decision the page
  * has read, starts the stream after it (none is missed between the read and the stream).
  * Returns `close()`.
@@ -79,7 +80,12 @@ export function follow(params, { onEvent, onStatus, onDenied }, from = null) {
       signal: controller.signal,
     });
     if (res.status === 401 || res.status === 403) return res.status;
-    if (!res.ok || res.body === null) throw new Error(`the event stream answered ${res.status}`);
+    if (!res.ok || res.body === null) {
+      const seconds = Number(res.headers.get("retry-after"));
+      throw Object.assign(new Error(`the event stream answered ${res.status}`), {
+        retryAfterMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0,
+      });
+    }
     // Live once the server's first bytes (": connected") came: it is following the hub by then.
     const opened = () => {
       onStatus("live");
@@ -92,6 +98,8 @@ export function follow(params, { onEvent, onStatus, onDenied }, from = null) {
     return null;
   };
   const loop = async () => {
+    /** What the last refusal's Retry-After asked for, in ms. */
+    let asked = 0;
     while (!stopped) {
       try {
         const refused = await once();
@@ -100,13 +108,16 @@ export function follow(params, { onEvent, onStatus, onDenied }, from = null) {
           onDenied?.(refused);
           return;
         }
-      } catch {
-        // A network error or a dropped stream: try again below.
+        asked = 0;
+      } catch (e) {
+        // A network error, a dropped stream, or a refusal: try again below.
+        asked = e?.retryAfterMs ?? 0;
       }
       if (stopped) return;
       failures += 1;
       onStatus("retrying");
-      await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * 2 ** (failures - 1))));
+      const pause = Math.min(30_000, Math.max(asked, 1000 * 2 ** (failures - 1)));
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   };
   void loop();
