@@ -266,6 +266,15 @@ export function fetchFailure(target: Target, error: unknown, expired: boolean): 
   return unreachable(target, error);
 }
 
+/** A reply's text as JSON; undefined when it is empty or not JSON (a proxy's HTML page). */
+export function jsonOf(text: string): unknown {
+  try {
+    return text === "" ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A reply's body as text; one cut off before its end is the server's failure (5), not an unreachable server. */
 export async function bodyText(target: Target, res: Response, expired: () => boolean): Promise<string> {
   try {
@@ -316,12 +325,7 @@ export async function request(
   } finally {
     time.cancel();
   }
-  let body: unknown;
-  try {
-    body = text === "" ? undefined : JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
+  const body = jsonOf(text);
   if (res.status >= 400) throw replyError(target, res.status, body, text, res.headers);
   if (res.status >= 300) {
     const location = res.headers.get("location");

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import {
   authHeaders,
   bodyText,
+  jsonOf,
   CliError,
   deadline,
   fetchFailure,
@@ -203,13 +204,7 @@ async function connection(
     }
     if (res.status >= 400) {
       const text = await bodyText(f.target, res, time.expired);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
-      throw replyError(f.target, res.status, body, text, res.headers);
+      throw replyError(f.target, res.status, jsonOf(text), text, res.headers);
     }
   } finally {
     time.cancel();
