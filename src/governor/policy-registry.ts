@@ -110,11 +110,11 @@ export function loadCandidate(doc: unknown, now: number): LoadResult {
 export const isPolicyFileName = (name: string): boolean => name.endsWith(".json") && !name.startsWith(".");
 
 /**
- * A policy file as read (a regular file only; anything else throws): its bytes, or null when it is over MAX_POLICY_TEXT bytes (never read
+ * A policy file as read: its bytes, or null when it is over MAX_POLICY_TEXT bytes (never read
  * past that, so a huge file costs one stat, at load and at every poll); and a digest that tells
  * whether it changed since (of the bytes; of size and modification time when over the limit).
  * UTF-8 takes at least a byte a character, so a file within the bound is within the text's
- * limit in characters. Throws when the file cannot be read.
+ * limit in characters. Throws when the file cannot be read, or is not a regular file.
  */
 export function readPolicyFile(file: string): { bytes: Buffer | null; size: number; digest: string } {
   // Without blocking: opening a FIFO to read waits for a writer, and would hold the event loop.

@@ -20,36 +20,49 @@ const ui = uiSuite();
 const open = ui.open;
 let server: UiServer | undefined;
 
+/**
+ * Answers the page's first request for the event stream with a problem of `status` and
+ * `headers`, and lets later ones through; returns how many it has seen.
+ */
+async function refuseFirstStream(
+  page: Page,
+  status: number,
+  title: string,
+  headers: Record<string, string>,
+): Promise<() => number> {
+  let streams = 0;
+  await page.route("**/v1/events?**", (route: Route) => {
+    streams += 1;
+    if (streams > 1) return void route.continue();
+    return void route.fulfill({
+      status,
+      contentType: "application/problem+json",
+      headers,
+      body: JSON.stringify({ status, title }),
+    });
+  });
+  return () => streams;
+}
+
 test("after the event stream refuses the token, signing in again follows the stream again", async () => {
   server = await ui.start({ tokens: TOKENS });
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED }, FACTS);
   const page = await ui.page();
   // The first stream is refused (as after the server's tokens were rotated); later ones go through.
-  let streams = 0;
-  await page.route("**/v1/events?**", (route: Route) => {
-    streams += 1;
-    if (streams === 1)
-      return void route.fulfill({
-        status: 401,
-        contentType: "application/problem+json",
-        headers: { "www-authenticate": "Bearer" },
-        body: JSON.stringify({ status: 401, title: "Unauthorized" }),
-      });
-    return void route.continue();
-  });
+  const streams = await refuseFirstStream(page, 401, "Unauthorized", { "www-authenticate": "Bearer" });
   await page.goto(`${server.url}/ui`);
   const input = page.getByLabel("Read token");
   await input.fill(READ);
   await page.getByRole("button", { name: "Use token" }).click();
   // The stream's 401 shows the sign-in form again; the token is given again.
-  await expect.poll(() => streams).toBe(1);
+  await expect.poll(streams).toBe(1);
   await input.waitFor();
   await input.fill(READ);
   await page.getByRole("button", { name: "Use token" }).click();
   await rowOf(page, "w-1").waitFor();
   expect(await page.locator("#auth").isHidden()).toBe(true);
   // The page is shown, but it never follows the stream again: still "Not allowed to follow events".
-  await expect.poll(() => streams, { timeout: 3000 }).toBe(2);
+  await expect.poll(streams, { timeout: 3000 }).toBe(2);
   await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
 });
 
@@ -68,18 +81,7 @@ test("a stream refused with Retry-After (the server's streams limit) is tried ag
     };
   `);
   const asked = () => page.evaluate<number[]>("window.asked");
-  let streams = 0;
-  await page.route("**/v1/events?**", (route: Route) => {
-    streams += 1;
-    if (streams === 1)
-      return void route.fulfill({
-        status: 503,
-        contentType: "application/problem+json",
-        headers: { "retry-after": "5" },
-        body: JSON.stringify({ status: 503, title: "Service unavailable" }),
-      });
-    return void route.continue();
-  });
+  await refuseFirstStream(page, 503, "Service unavailable", { "retry-after": "5" });
   await page.goto(`${server.url}/ui`);
   await page.locator("#live[data-status=retrying]").waitFor();
   await page.clock.runFor(6000);
