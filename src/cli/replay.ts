@@ -7,6 +7,7 @@ import { shownDbUrl } from "../config.ts";
 import { configWithFlags } from "./flag-config.ts";
 import { VigilError } from "../core/errors.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
+import { duplicateKeyProblems } from "../core/duplicate-keys.ts";
 import { parseJsonText } from "../core/json.ts";
 import { readHistory } from "../what-if/history.ts";
 import type { ReplayLimits } from "../what-if/limits.ts";
@@ -55,6 +56,8 @@ export async function runReplay(
   }
   const parsed = parseJsonText(text);
   if (!parsed.ok) return fail(`${file} ${parsed.problem.path}: ${parsed.problem.message}`);
+  const repeated = duplicateKeyProblems(text);
+  if (repeated.length > 0) return fail(repeated.map((p) => `${file} ${p.path}: ${p.message}`).join("\n"));
   const config = configWithFlags(values.db ? { VIGIL_DB_URL: values.db } : {});
   // Replay reads history: a database that is not there is a mistake, not one to create.
   const store = await openToRead(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN);

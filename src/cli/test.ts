@@ -79,7 +79,7 @@ export async function runTest(
   let malformed = 0;
   for (const file of files) {
     try {
-      const fixture = loadFixture(file);
+      const fixture = loadFixture(file, !paths.includes(file));
       const name = fixture.fixture.policy;
       if (!registry.compiled(name)) {
         const refused = report.refusedPolicies.find((r) => basename(r.file) === `${name}.json`);

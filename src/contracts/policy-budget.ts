@@ -41,7 +41,8 @@ interface Visit {
  * everything after it (zod, the compilers, json-rules-engine, JSON.stringify) recurses through
  * the document. The size is the length of the document's JSON text, counted as the walk goes,
  * which stops at the first limit passed; so does a forbidden key (`__proto__`, `constructor`,
- * `prototype`). Returns at most one issue.
+ * `prototype`) and a number past the double range (`1e400`, which JSON.parse reads as
+ * Infinity and JSON.stringify writes as null). Returns at most one issue.
  */
 export function documentBudgetIssues(doc: unknown): BudgetIssue[] {
   let chars = 0;
@@ -49,6 +50,13 @@ export function documentBudgetIssues(doc: unknown): BudgetIssue[] {
   while (stack.length > 0) {
     const visit = stack.pop()!;
     const v = visit.value;
+    if (typeof v === "number" && !Number.isFinite(v))
+      return [
+        {
+          path: pathOf(visit),
+          message: "the number is too large to represent (it would become null): write a smaller one, or a string",
+        },
+      ];
     if (v === null || typeof v !== "object") chars += scalarChars(v);
     else if (visit.depth > MAX_POLICY_DEPTH)
       return [

@@ -30,7 +30,8 @@ export const MAX_CHECKED_DEPTH = 1000;
 
 /**
  * Checks a parsed document for forbidden keys, nesting deeper than `maxDepth` and, with
- * `numbers`, numbers memory cannot keep exactly. Paths are relative to the document (`$.a.b`),
+ * `numbers`, numbers memory cannot keep exactly (worded for a document that is sent, or with
+ * `numbers: "written"` for one an author writes, a policy). Paths are relative to the document (`$.a.b`),
  * in document order; at most `maxProblems` are returned. The walk recurses, but never below
  * `maxDepth` + 1 levels (at most {@link MAX_CHECKED_DEPTH}; every caller's is 64 or less),
  * whatever the document's nesting, and allocates nothing but the problems it finds (this runs
@@ -38,7 +39,7 @@ export const MAX_CHECKED_DEPTH = 1000;
  */
 export function checkDocument(
   doc: unknown,
-  opts: { maxDepth: number; maxProblems?: number; numbers?: boolean; keys?: boolean },
+  opts: { maxDepth: number; maxProblems?: number; numbers?: boolean | "written"; keys?: boolean },
 ): Problem[] {
   if (!(opts.maxDepth <= MAX_CHECKED_DEPTH))
     throw new RangeError(`checkDocument: maxDepth ${opts.maxDepth} is over ${MAX_CHECKED_DEPTH}`);
@@ -47,7 +48,7 @@ export function checkDocument(
     path: [],
     max: opts.maxProblems ?? Infinity,
     maxDepth: opts.maxDepth,
-    numbers: opts.numbers ?? false,
+    numbers: opts.numbers === true ? "sent" : opts.numbers || null,
     keys: opts.keys ?? true,
   };
   if (walk.max > 0) check(walk, doc, 1);
@@ -60,14 +61,15 @@ interface Walk {
   path: PathSegment[];
   max: number;
   maxDepth: number;
-  numbers: boolean;
+  /** Whether numbers are checked, and how the advice is worded. */
+  numbers: "sent" | "written" | null;
   /** Whether the forbidden keys are reported (a body whose items are checked one by one: not). */
   keys: boolean;
 }
 
 function check(w: Walk, v: unknown, depth: number): void {
   if (typeof v === "number") {
-    const problem = w.numbers ? numberProblem(v) : null;
+    const problem = w.numbers ? numberProblem(v, w.numbers === "sent" ? "send" : "write") : null;
     if (problem) report(w, problem);
     return;
   }
@@ -98,11 +100,11 @@ function report(w: Walk, message: string): void {
  * A number JSON can carry but memory cannot keep as sent: past the double range it parsed as
  * Infinity (stored as null), and past 2^53 - 1 an integer has already lost digits.
  */
-function numberProblem(v: number): string | null {
+function numberProblem(v: number, verb: "send" | "write"): string | null {
   if (!Number.isFinite(v))
-    return "the number is too large to store (it would become null): send a smaller one, or a string";
+    return `the number is too large to ${verb === "send" ? "store" : "represent"} (it would become null): ${verb} a smaller one, or a string`;
   if (Number.isInteger(v) && !Number.isSafeInteger(v))
-    return `integers beyond ±${Number.MAX_SAFE_INTEGER} lose digits (this one reads as ${v}): send it as a string`;
+    return `integers beyond ±${Number.MAX_SAFE_INTEGER} lose digits (this one reads as ${v}): ${verb} it as a string`;
   return null;
 }
 

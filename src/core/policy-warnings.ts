@@ -37,6 +37,16 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
         path: `${at}.operator`,
         message: `"${base}" is true when ${c.path} is missing from ${c.fact === "memory" ? "memory" : `the ${c.fact} fact`}`,
       });
+    // Facts and memory refuse such integers, so an equality with one never holds.
+    if (EQUALITIES.has(base))
+      for (const [value, where] of Array.isArray(c.value)
+        ? c.value.map((v, i) => [v, `[${i}]`] as const)
+        : [[c.value, ""] as const])
+        if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value))
+          out.push({
+            path: `${at}.value${where}`,
+            message: `integers beyond ±${Number.MAX_SAFE_INTEGER} lose digits (this one reads as ${value}) and memory never holds one: compare with a string`,
+          });
     if (base === "equal" && c.fact === "memory" && c.path === undefined)
       out.push({ path: `${at}.path`, message: "comparing the whole memory document: did you mean to give a path?" });
   };
@@ -44,6 +54,9 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
   for (const [key, c] of Object.entries(policy.conditions ?? {})) visit(c, ["conditions", key]);
   return out;
 }
+
+/** Operators that hold for one value exactly (or one in a list). */
+const EQUALITIES = new Set(["equal", "notEqual", "in", "notIn", "contains", "doesNotContain"]);
 
 /** A memory path the policy's `defaults` fill in is never missing. */
 function hasDefault(policy: PolicyDocument, path: string): boolean {

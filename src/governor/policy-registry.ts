@@ -12,6 +12,7 @@ import { NOT_UTF8, utf8Text } from "../contracts/text.ts";
 import { validatePolicy } from "../contracts/validate-policy.ts";
 import type { Problem } from "../core/errors.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
+import { duplicateKeyProblems } from "../core/duplicate-keys.ts";
 import { parseJsonText } from "../core/json.ts";
 import { formatPath } from "../core/paths.ts";
 import type { PoliciesApi, PolicyError, PolicyInfo } from "./services.ts";
@@ -57,6 +58,8 @@ export function loadPolicyText(text: string, file: string, now: number): LoadRes
 function loadValidated(text: string, file: string, at: string): LoadResult {
   const parsed = parseJsonText(text);
   if (!parsed.ok) return { ok: false, error: { file, errors: [parsed.problem], at } };
+  const repeated = duplicateKeyProblems(text);
+  if (repeated.length > 0) return { ok: false, error: { file, errors: repeated, at } };
   const expected = basename(file).replace(/\.json$/, "");
   const v = validatePolicy(parsed.value, expected);
   if (!v.valid) return { ok: false, error: { file, errors: v.errors, at } };

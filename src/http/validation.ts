@@ -11,6 +11,7 @@ import { prefixProblems, type Problem } from "../core/errors.ts";
 import { OBJECT_ID_PATTERN } from "../core/object.ts";
 import { checkDocument } from "../core/memory-limits.ts";
 import { HttpProblem, validationProblem } from "./problem.ts";
+import { duplicateKeyProblems } from "../core/duplicate-keys.ts";
 import { parseJsonText } from "../core/json.ts";
 
 /** Media types accepted for JSON bodies (parameters such as `charset` are ignored). */
@@ -77,7 +78,10 @@ export function decodeBody(bytes: Buffer): string {
  * Reads a JSON body: content type, syntax, then the structural guard (depth, forbidden keys).
  * With `optional`, an empty body reads as `{}`.
  */
-export async function readJson(c: Context, opts: { optional?: boolean; keys?: boolean } = {}): Promise<unknown> {
+export async function readJson(
+  c: Context,
+  opts: { optional?: boolean; keys?: boolean; uniqueKeys?: boolean } = {},
+): Promise<unknown> {
   const type = jsonMediaType(c.req.header("content-type"));
   return parseJsonBody(type, await bodyText(c), opts);
 }
@@ -89,15 +93,16 @@ export function jsonMediaType(header: string | undefined): string | undefined {
   return type;
 }
 
-/** A request body's text as JSON (see readJson), its media type already checked. */
 /**
- * `keys: false` leaves the forbidden keys to a check of each item (a batch, where one item's
- * patch fails alone); the depth guard always covers the whole body.
+ * A request body's text as JSON (see readJson), its media type already checked. `keys: false`
+ * leaves the forbidden keys to a check of each item (a batch, where one item's patch fails
+ * alone); the depth guard always covers the whole body. `uniqueKeys` refuses a key written twice
+ * in one object, for bodies that carry an authored document (a policy), as its file would be.
  */
 export function parseJsonBody(
   type: string | undefined,
   text: string,
-  opts: { optional?: boolean; keys?: boolean } = {},
+  opts: { optional?: boolean; keys?: boolean; uniqueKeys?: boolean } = {},
 ): unknown {
   if (text.trim() === "") {
     if (opts.optional) return {};
@@ -110,6 +115,8 @@ export function parseJsonBody(
   // Before any schema: zod's record parsing silently drops an own `__proto__` key.
   const problems = checkDocument(value, { maxDepth: MAX_BODY_DEPTH, maxProblems: 20, keys: opts.keys ?? true });
   if (problems.length > 0) throw validationProblem("the request body is not acceptable", problems);
+  const repeated = opts.uniqueKeys ? duplicateKeyProblems(text) : [];
+  if (repeated.length > 0) throw validationProblem("the request body writes a key twice in one object", repeated);
   return value;
 }
 

@@ -13,6 +13,7 @@ import { isPlainObject, jsonEqual } from "../core/json.ts";
 import { checkDocument, DEFAULT_LIMITS, memoryProblems } from "../core/memory-limits.ts";
 import { newObject } from "../core/object.ts";
 import type { Decision, Json, ObjectRecord } from "../core/types.ts";
+import { duplicateKeyProblems } from "../core/duplicate-keys.ts";
 import { parseJsonText } from "../core/json.ts";
 import type { PolicyRegistry } from "../governor/policy-registry.ts";
 import { createSandbox } from "./sandbox.ts";
@@ -51,10 +52,15 @@ export function findFixtureFiles(paths: string[]): string[] {
   return out;
 }
 
-/** Reads and validates one fixture file; throws {@link FixtureError}. */
-export function loadFixture(file: string): LoadedFixture {
+/**
+ * Reads and validates one fixture file; throws {@link FixtureError}. `found`: the file was found
+ * in a directory rather than named, so only a regular file is read (opening a FIFO to read
+ * waits for a writer, for ever); a named one is read whatever it is (`<(generate)`).
+ */
+export function loadFixture(file: string, found = false): LoadedFixture {
   let text: string;
   try {
+    if (found && !statSync(file).isFile()) throw new Error("not a regular file (a FIFO, a device or a socket)");
     text = readTextFile(file);
   } catch (e) {
     throw new FixtureError(file, [{ path: "$", message: (e as Error).message }]);
@@ -65,8 +71,11 @@ export function loadFixture(file: string): LoadedFixture {
 export function parseFixture(text: string, file: string): LoadedFixture {
   const json = parseJsonText(text);
   if (!json.ok) throw new FixtureError(file, [json.problem]);
-  // Before zod: its record parsing drops an own `__proto__` key without a word.
-  const forbidden = checkDocument(json.value, { maxDepth: 64 });
+  const repeated = duplicateKeyProblems(text);
+  if (repeated.length > 0) throw new FixtureError(file, repeated);
+  // Before zod: its record parsing drops an own `__proto__` key without a word. Numbers memory
+  // cannot hold (1e400, 2^64) are refused as the server refuses them in facts.
+  const forbidden = checkDocument(json.value, { maxDepth: 64, numbers: "written" });
   if (forbidden.length > 0) throw new FixtureError(file, forbidden);
   const parsed = fixtureSchema.safeParse(json.value);
   if (!parsed.success) throw new FixtureError(file, zodProblems(parsed.error));
