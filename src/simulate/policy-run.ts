@@ -32,7 +32,8 @@ export class PolicyRun {
   private settling = false;
 
   private constructor(
-    private readonly sandbox: Sandbox,
+    /** Where the run plays: read by tests. */
+    readonly sandbox: Sandbox,
     private readonly policy: NonNullable<Trace["policy"]>,
     private readonly workload: Workload,
     private readonly latencies: Latencies,
@@ -53,7 +54,9 @@ export class PolicyRun {
       if (run?.settling && run.timeline.allDormant) throw SETTLED;
     };
     const limits = workload.recorded ? RECORDED_LIMITS : DEFAULT_LIMITS;
-    const sandbox = await createSandbox(registry, start, [], pace, limits);
+    // No history kept: the run reads the governor's events, and a store keeping a month of an
+    // object's journal and decisions grew by every fact (and checked each against them all).
+    const sandbox = await createSandbox(registry, start, [], pace, limits, false);
     run = new PolicyRun(sandbox, { name: info.name, version: info.version, hash: info.hash }, workload, latencies);
     run.follow();
     return run;

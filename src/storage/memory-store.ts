@@ -90,7 +90,7 @@ export class MemoryStore implements Store {
     };
     for (const b of batches) {
       const id = b.object.id;
-      if (b.journal && (this.journals.get(id) ?? []).some((j) => j.seq === b.journal!.seq))
+      if (b.journal && this.hasJournalEntry(id, b.journal.seq))
         throw new Error(`journal entry ${id}#${b.journal.seq} exists`);
       if (b.journal) claim(`journal\u0000${id}\u0000${b.journal.seq}`, `journal entry ${id}#${b.journal.seq}`);
       if (b.decision && this.decisions.has(b.decision.id)) throw new Error(`decision ${b.decision.id} exists`);
@@ -179,6 +179,16 @@ export class MemoryStore implements Store {
   async getIdempotent(objectId: string, key: string): Promise<IdempotencyRecord | null> {
     const r = this.idempotency.get(`${objectId}\u0000${key}`);
     return r === undefined ? null : { key: r.key, fingerprint: r.fingerprint, decisionId: r.decisionId };
+  }
+
+  /**
+   * Whether the object's journal holds entry `seq`. The governor numbers entries upward, so a
+   * new one is above the newest and the check costs nothing; only a repeat walks the journal.
+   */
+  private hasJournalEntry(objectId: string, seq: number): boolean {
+    const list = this.journals.get(objectId);
+    if (list === undefined || list.length === 0 || seq > list.at(-1)!.seq) return false;
+    return list.some((j) => j.seq === seq);
   }
 
   async journal(objectId: string, afterSeq: number, limit: number): Promise<JournalEntry[]> {

@@ -15,6 +15,8 @@ export interface Sandbox {
   governor: Governor;
   clock: VirtualClock;
   driver: SimulatedDriver;
+  /** What the governor stored (with `history: false`, no journal, decisions or actions). */
+  store: MemoryStore;
   /** Moves virtual time to `at`, firing due timers and letting everything settle. */
   advanceTo(at: number): Promise<void>;
   close(): Promise<void>;
@@ -56,6 +58,7 @@ export async function createSandbox(
     governor,
     clock,
     driver,
+    store,
     advanceTo: (at) => clock.advanceTo(at, settle),
     close: () => governor.close(),
   };
