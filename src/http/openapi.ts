@@ -68,7 +68,9 @@ function problems(op: Operation): Record<number, string> {
     out[403] = `the token lacks the scope ${op.scope} (or, ${NOT_LOOPBACK})`;
   } else out[403] = NOT_LOOPBACK;
   if (op.scope === "write:facts" || op.scope === "write:objects")
-    out[503] = "this server no longer governs the database (its lease was lost): nothing was written";
+    out[503] =
+      "this server no longer governs the database (its lease was lost), or the database refused the write for now " +
+      "(locked by another program past its busy timeout, full, not writable; `Retry-After`): nothing was written";
   if (op.body) {
     out[400] = "the body is not well-formed JSON (or it ended early)";
     out[413] = "the body is larger than VIGIL_BODY_LIMIT";
@@ -150,8 +152,8 @@ const PROBLEM_HEADERS: Record<string, Record<string, HeaderObject>> = {
   503: {
     "Retry-After": {
       description:
-        "seconds to wait: while the server shuts down (then try another instance), and when no event stream " +
-        "is to be had; not on other 503s",
+        "seconds to wait: while the server shuts down (then try another instance), when the database refused a " +
+        "write for now, and when no event stream is to be had; not when the lease was lost",
       schema: { type: "string" },
     },
   },

@@ -48,10 +48,28 @@ const SLUG_OF_KIND: Record<ErrorKind, ProblemSlug> = {
 /** Seconds a client is asked to wait before it retries an overloaded object. */
 export const OVERLOADED_RETRY_AFTER = "1";
 
+/** Seconds a client is asked to wait when the database refused a write for a passing reason. */
+export const STORAGE_RETRY_AFTER = "5";
+
+/**
+ * A database error that may pass (SQLite's codes, as libsql and the writer thread carry them):
+ * the file locked by another program past the busy timeout, the disk full, an I/O error, the
+ * file made read-only. Nothing was written; the same request may succeed later.
+ */
+export function isPassingStorageError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    error instanceof Error &&
+    typeof code === "string" &&
+    /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)(_|$)/.test(code)
+  );
+}
+
 /** The headers a thrown value's reply carries (`Retry-After` for 429 and 503). */
 export function problemHeaders(error: unknown): Record<string, string> {
   if (error instanceof HttpProblem) return error.headers ?? {};
   if (error instanceof VigilError && error.kind === "overloaded") return { "retry-after": OVERLOADED_RETRY_AFTER };
+  if (isPassingStorageError(error)) return { "retry-after": STORAGE_RETRY_AFTER };
   return {};
 }
 
@@ -105,8 +123,9 @@ function reply(body: ProblemBody, headers: Record<string, string>): Response {
 export const validationProblem = (detail: string, errors: Problem[]) => new HttpProblem("validation", detail, errors);
 
 /**
- * Any thrown value as a problem body. Unexpected errors become a bare 500: the message and
- * stack stay in the server (`report`), never in the reply.
+ * Any thrown value as a problem body. Unexpected errors become a bare 500, and a database that
+ * refused a write for a reason that may pass a 503: the message and stack stay in the server
+ * (`report`), never in the reply.
  */
 export function problemOf(
   error: unknown,
@@ -133,6 +152,11 @@ export function problemOf(
       "the request's body ended early (the client went away, or sent what is not HTTP)",
     );
   report(error);
+  if (isPassingStorageError(error))
+    return problemBody(
+      "unavailable",
+      "the database refused the write for now (locked by another program, full, or not writable); nothing was changed: try again later",
+    );
   return problemBody("internal", internal);
 }
 
