@@ -10,7 +10,7 @@ import { formatPath, type PathSegment } from "./paths.ts";
  * An open object (its keys so far, the key whose value is being read) or array (its index),
  * under the value of its parent it is: a chain, so that deep nesting costs a frame a level.
  */
-type Frame = { parent: Frame | null; at: PathSegment } & (
+type Frame = { parent: Frame | null; at: PathSegment; depth: number } & (
   { kind: "object"; keys: Set<string>; key: string | null } | { kind: "array"; index: number }
 );
 
@@ -27,15 +27,23 @@ const placeIn = (f: Frame | null): PathSegment => (f === null ? "" : f.kind === 
 /**
  * The keys that appear more than once in one object of `text`, at their paths (at most `max`).
  * `text` must be valid JSON (parse it first): the scan follows its brackets and strings only.
+ * It stops at nesting deeper than `maxDepth` (the document is depth 1), which its callers refuse
+ * for its depth: the paths of keys far below would be as long as the document.
  */
-export function duplicateKeyProblems(text: string, max = 20): Problem[] {
+export function duplicateKeyProblems(text: string, max = 20, maxDepth = 64): Problem[] {
   const problems: Problem[] = [];
   let top = null as Frame | null;
   for (let i = 0; i < text.length && problems.length < max; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x7b /* { */) top = { parent: top, at: placeIn(top), kind: "object", keys: new Set(), key: null };
-    else if (c === 0x5b /* [ */) top = { parent: top, at: placeIn(top), kind: "array", index: 0 };
-    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) top = top?.parent ?? null;
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      const depth = (top?.depth ?? 0) + 1;
+      if (depth > maxDepth) break;
+      const at = placeIn(top);
+      top =
+        c === 0x7b
+          ? { parent: top, at, depth, kind: "object", keys: new Set(), key: null }
+          : { parent: top, at, depth, kind: "array", index: 0 };
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) top = top?.parent ?? null;
     else if (c === 0x2c /* , */) {
       if (top?.kind === "array") top.index++;
       else if (top?.kind === "object") top.key = null;

@@ -1,7 +1,8 @@
 // json-rules-engine's coercion corners made visible to policy authors: warnings on a valid
 // policy, each at the JSON path of the condition that deserves one.
 
-import type { Problem } from "./errors.ts";
+import { prefixProblems, type Problem } from "./errors.ts";
+import { checkDocument, MAX_CHECKED_DEPTH } from "./memory-limits.ts";
 import { formatPath, parsePath, readPath, type PathSegment } from "./paths.ts";
 import { isFactRef, type Condition, type PolicyDocument } from "./policy.ts";
 import { NEGATIVE_OPERATORS, splitOperator } from "./vocabulary.ts";
@@ -37,8 +38,9 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
         path: `${at}.operator`,
         message: `"${base}" is true when ${c.path} is missing from ${c.fact === "memory" ? "memory" : `the ${c.fact} fact`}`,
       });
-    // Facts and memory refuse such integers, so an equality with one never holds.
-    if (EQUALITIES.has(base))
+    // Facts refuse such integers, so memory holds one only from the policy's own defaults
+    // (warned about below): elsewhere an equality with one never holds.
+    if (EQUALITIES.has(base) && !defaulted)
       for (const [value, where] of Array.isArray(c.value)
         ? c.value.map((v, i) => [v, `[${i}]`] as const)
         : [[c.value, ""] as const])
@@ -52,6 +54,13 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
   };
   policy.rules.forEach((r, i) => visit(r.conditions, ["rules", i, "conditions"]));
   for (const [key, c] of Object.entries(policy.conditions ?? {})) visit(c, ["conditions", key]);
+  // Memory as facts would leave it: an integer past 2^53 has already lost digits.
+  const defaults = checkDocument(policy.defaults ?? {}, {
+    maxDepth: MAX_CHECKED_DEPTH,
+    numbers: "written",
+    keys: false,
+  });
+  out.push(...prefixProblems(defaults, "$.defaults"));
   return out;
 }
 

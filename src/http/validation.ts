@@ -80,7 +80,7 @@ export function decodeBody(bytes: Buffer): string {
  */
 export async function readJson(
   c: Context,
-  opts: { optional?: boolean; keys?: boolean; uniqueKeys?: boolean } = {},
+  opts: { optional?: boolean; keys?: boolean; uniqueKeysIn?: string } = {},
 ): Promise<unknown> {
   const type = jsonMediaType(c.req.header("content-type"));
   return parseJsonBody(type, await bodyText(c), opts);
@@ -96,13 +96,14 @@ export function jsonMediaType(header: string | undefined): string | undefined {
 /**
  * A request body's text as JSON (see readJson), its media type already checked. `keys: false`
  * leaves the forbidden keys to a check of each item (a batch, where one item's patch fails
- * alone); the depth guard always covers the whole body. `uniqueKeys` refuses a key written twice
- * in one object, for bodies that carry an authored document (a policy), as its file would be.
+ * alone); the depth guard always covers the whole body. `uniqueKeysIn` (a path: `$`, `$.policy`)
+ * refuses a key written twice in one object of the authored document (a policy) a body carries
+ * there, as its file would be; the rest of the body is read as JSON reads it (the last wins).
  */
 export function parseJsonBody(
   type: string | undefined,
   text: string,
-  opts: { optional?: boolean; keys?: boolean; uniqueKeys?: boolean } = {},
+  opts: { optional?: boolean; keys?: boolean; uniqueKeysIn?: string } = {},
 ): unknown {
   if (text.trim() === "") {
     if (opts.optional) return {};
@@ -115,7 +116,14 @@ export function parseJsonBody(
   // Before any schema: zod's record parsing silently drops an own `__proto__` key.
   const problems = checkDocument(value, { maxDepth: MAX_BODY_DEPTH, maxProblems: 20, keys: opts.keys ?? true });
   if (problems.length > 0) throw validationProblem("the request body is not acceptable", problems);
-  const repeated = opts.uniqueKeys ? duplicateKeyProblems(text) : [];
+  const within = opts.uniqueKeysIn;
+  const repeated =
+    within === undefined
+      ? []
+      : duplicateKeyProblems(text).filter(
+          (p) =>
+            within === "$" || p.path === within || p.path.startsWith(`${within}.`) || p.path.startsWith(`${within}[`),
+        );
   if (repeated.length > 0) throw validationProblem("the request body writes a key twice in one object", repeated);
   return value;
 }

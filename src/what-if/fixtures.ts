@@ -2,12 +2,13 @@
 // simulated substrate confirming at once, on a virtual clock (a sandbox). `vigil test`, the
 // vitest suite and the HTTP end-to-end test all use it.
 
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fixtureSchema, type Fixture, type FixtureExpect } from "../contracts/fixture.ts";
 import { zodProblems } from "../contracts/problems.ts";
 import { readTextFile } from "../contracts/text.ts";
 import { durationMs } from "../core/durations.ts";
+import { fileErrorWords } from "../core/file-errors.ts";
 import { prefixProblems, VigilError, type Problem } from "../core/errors.ts";
 import { isPlainObject, jsonEqual } from "../core/json.ts";
 import { checkDocument, DEFAULT_LIMITS, memoryProblems } from "../core/memory-limits.ts";
@@ -39,12 +40,25 @@ export interface LoadedFixture {
 /**
  * Lists fixture files: each PATH is a file (taken whatever its name), or a directory searched
  * recursively for *.json, hidden entries left out (an editor's `.#name.json` lock, as the
- * server and `vigil validate` leave them out of rules).
+ * server and `vigil validate` leave them out of rules). A directory met again through a symbolic
+ * link is passed over; a found entry that cannot be looked at (a dangling link) is listed, for
+ * its loading to report.
  */
 export function findFixtureFiles(paths: string[]): string[] {
   const out: string[] = [];
+  const seen = new Set<string>();
   const walk = (p: string, named: boolean) => {
-    if (statSync(p).isDirectory()) {
+    let directory: boolean;
+    try {
+      directory = statSync(p).isDirectory();
+    } catch (e) {
+      if (named) throw e;
+      directory = false;
+    }
+    if (directory) {
+      const real = realpathSync(p);
+      if (seen.has(real)) return;
+      seen.add(real);
       for (const f of readdirSync(p).sort()) if (!f.startsWith(".")) walk(join(p, f), false);
     } else if (named || p.endsWith(".json")) out.push(p);
   };
@@ -63,7 +77,7 @@ export function loadFixture(file: string, found = false): LoadedFixture {
     if (found && !statSync(file).isFile()) throw new Error("not a regular file (a FIFO, a device or a socket)");
     text = readTextFile(file);
   } catch (e) {
-    throw new FixtureError(file, [{ path: "$", message: (e as Error).message }]);
+    throw new FixtureError(file, [{ path: "$", message: fileErrorWords(e) ?? (e as Error).message }]);
   }
   return parseFixture(text, file);
 }
@@ -71,12 +85,12 @@ export function loadFixture(file: string, found = false): LoadedFixture {
 export function parseFixture(text: string, file: string): LoadedFixture {
   const json = parseJsonText(text);
   if (!json.ok) throw new FixtureError(file, [json.problem]);
-  const repeated = duplicateKeyProblems(text);
-  if (repeated.length > 0) throw new FixtureError(file, repeated);
   // Before zod: its record parsing drops an own `__proto__` key without a word. Numbers memory
   // cannot hold (1e400, 2^64) are refused as the server refuses them in facts.
   const forbidden = checkDocument(json.value, { maxDepth: 64, numbers: "written" });
   if (forbidden.length > 0) throw new FixtureError(file, forbidden);
+  const repeated = duplicateKeyProblems(text);
+  if (repeated.length > 0) throw new FixtureError(file, repeated);
   const parsed = fixtureSchema.safeParse(json.value);
   if (!parsed.success) throw new FixtureError(file, zodProblems(parsed.error));
   // An object the server would refuse to create (memory too deep or too large) is no start.

@@ -3,7 +3,7 @@
 // are refused with the path at fault, by `vigil validate`, `vigil test` and the server alike.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -28,6 +28,9 @@ const twiceRules = () => {
   return `${onDemand.trimEnd().slice(0, -1)}, "rules": ${JSON.stringify(doc.rules.slice(-1))}}`;
 };
 
+/** on-demand.json as compact JSON. */
+const comparingWithSafe = () => JSON.stringify(JSON.parse(onDemand));
+
 /** A rules directory holding `files`, and a fixtures directory beside it. */
 function workspace(files: Record<string, string>): { rules: string; fixtures: string } {
   const root = mkdtempSync(join(dir, "ws-"));
@@ -49,9 +52,12 @@ describe("a policy file", () => {
 
   /** on-demand.json with its `equal 0` compared with `number` instead (written as given). */
   const comparingWith = (number: string) => {
-    const doc = JSON.parse(onDemand) as { rules: { conditions: { all: { operator: string; value: unknown }[] } }[] };
+    const doc = JSON.parse(onDemand) as {
+      rules: { conditions: { all: { operator: string; path: string; value: unknown }[] } }[];
+    };
     expect(doc.rules[1]!.conditions.all[0]!.operator).toBe("equal");
-    doc.rules[1]!.conditions.all[0]!.value = "@N@";
+    // On a path the policy's defaults leave alone: a default would make such an equality hold.
+    Object.assign(doc.rules[1]!.conditions.all[0]!, { path: "$.work.id", value: "@N@" });
     return JSON.stringify(doc).replace('"@N@"', number);
   };
   const AT = "$.rules[1].conditions.all[0].value";
@@ -71,6 +77,34 @@ describe("a policy file", () => {
     expect(out).toContain(
       `warning ${join(rules, "on-demand.json")} ${AT}: integers beyond ±9007199254740991 lose digits`,
     );
+  });
+});
+
+describe("a policy's numbers and depth", () => {
+  test("an unsafe integer in defaults is warned about there, and an equality the default makes true is not", async () => {
+    const doc = JSON.parse(comparingWithSafe()) as Record<string, unknown>;
+    const text = JSON.stringify({ ...doc, defaults: { big: "@N@" } })
+      .replace('"@N@"', "1152921504606846976")
+      .replace(
+        '"path":"$.work.pending","operator":"equal","value":0',
+        '"path":"$.big","operator":"equal","value":1152921504606846976',
+      );
+    expect(text).toContain('"$.big","operator":"equal"');
+    const { rules } = workspace({ "on-demand.json": text });
+    const { code, out } = await capture((o) => runValidate(["--rules", rules], o));
+    expect(code).toBe(0);
+    expect(out).toContain("$.defaults.big: integers beyond ±9007199254740991 lose digits");
+    expect(out).not.toContain("memory never holds one");
+  });
+
+  test("keys repeated far below the nesting limit cost one short nesting error, not their paths", async () => {
+    const repeated = Array.from({ length: 21 }, () => '"b": 1').join(", ");
+    const deep = `${'{"a": '.repeat(100_000)}{${repeated}}${"}".repeat(100_000)}`;
+    const { rules } = workspace({ "on-demand.json": `${onDemand.trimEnd().slice(0, -1)}, "x": ${deep}}` });
+    const { code, out } = await capture((o) => runValidate(["--rules", rules], o));
+    expect(code).toBe(1);
+    expect(out).toContain("nesting deeper than 64 levels");
+    expect(out.length).toBeLessThan(2_000);
   });
 });
 
@@ -122,6 +156,17 @@ describe("a fixture", () => {
     expect(r.stdout).toMatch(/^pass {2}.*good\.json/m);
     expect(r.status).toBe(2);
   });
+  test("a dangling link among fixtures is malformed, a directory reached again through a link is passed over, and the rest run", async () => {
+    const { rules, fixtures } = workspace({ "on-demand.json": onDemand });
+    copyFileSync(join(RULES_DIR, "..", "fixtures", "on-demand", "freeze-thaw.json"), join(fixtures, "good.json"));
+    symlinkSync(join(fixtures, "nowhere"), join(fixtures, "gone.json"));
+    symlinkSync(".", join(fixtures, "loop"));
+    const { code, out } = await capture((o) => runTest(["--rules", rules, fixtures], o, () => {}));
+    expect(out).toContain(`${join(fixtures, "gone.json")} $: no such file or directory`);
+    expect(out).toMatch(/^pass {2}.*good\.json/m);
+    expect(out).toContain("1 passed, 0 failed, 1 malformed");
+    expect(code).toBe(2);
+  });
 });
 
 describe("POST /v1/policies/validate", () => {
@@ -140,6 +185,33 @@ describe("POST /v1/policies/validate", () => {
     expect(r.status).toBe(422);
     expect((JSON.parse(r.text) as { errors: { path: string }[] }).errors).toEqual([
       { path: "$.rules", message: expect.stringContaining("written more than once") },
+    ]);
+  });
+
+  test("a dry run refuses a key written twice in its candidate policy, and reads its facts as POST /facts does", async () => {
+    await h.call("PUT", "/v1/objects/w1", { json: { policy: "queue-worker" }, token: TOKENS.admin });
+    const headers = { "content-type": "application/json" };
+    const facts = '{"queue": {"depth": 3, "depth": 0}}';
+    const real = await h.call("POST", "/v1/objects/w1/facts", {
+      raw: `{"facts": ${facts}}`,
+      headers,
+      token: TOKENS.facts,
+    });
+    expect(real.status).toBe(200);
+    const dry = await h.call("POST", "/v1/objects/w1/evaluate", {
+      raw: `{"facts": ${facts}}`,
+      headers,
+      token: TOKENS.read,
+    });
+    expect(dry.status, dry.text).toBe(200);
+    const candidate = await h.call("POST", "/v1/objects/w1/evaluate", {
+      raw: `{"facts": ${facts}, "policy": ${twiceRules().replace('"name": "on-demand"', '"name": "candidate"')}}`,
+      headers,
+      token: TOKENS.read,
+    });
+    expect(candidate.status, candidate.text).toBe(422);
+    expect((JSON.parse(candidate.text) as { errors: { path: string }[] }).errors).toEqual([
+      { path: "$.policy.rules", message: expect.stringContaining("written more than once") },
     ]);
   });
 });

@@ -67,7 +67,7 @@ export function policyRoutes(app: Hono, { policies, auth, body }: RouteDeps): vo
     auth("read"),
     body,
     async (c) => {
-      const result = policies.validate(await readJson(c, { uniqueKeys: true }));
+      const result = policies.validate(await readJson(c, { uniqueKeysIn: "$" }));
       if (!result.valid) throw validationProblem("the policy is invalid", result.errors);
       return c.json({ valid: true, warnings: result.warnings });
     },

@@ -30,7 +30,11 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body }: RouteD
     body,
     async (c) => {
       const id = objectIdParam(c);
-      const input = check(evaluateBodySchema, await readJson(c, { optional: true, uniqueKeys: true }), "dry run");
+      const input = check(
+        evaluateBodySchema,
+        await readJson(c, { optional: true, uniqueKeysIn: "$.policy" }),
+        "dry run",
+      );
       const decision = await governor.evaluate(id, {
         facts: input.facts,
         at: input.at === undefined ? undefined : Date.parse(input.at),
@@ -59,7 +63,7 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body }: RouteD
     body,
     async (c) => {
       const id = objectIdParam(c);
-      const input = check(replayBodySchema, await readJson(c, { uniqueKeys: true }), "replay");
+      const input = check(replayBodySchema, await readJson(c, { uniqueKeysIn: "$.policy" }), "replay");
       return c.json(await whatIf.replay(id, input.policy));
     },
   );
