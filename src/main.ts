@@ -149,6 +149,11 @@ function processCgroup(setting: string): CgroupParent | null {
 export interface StartOptions {
   /** Told when the server can no longer govern (the lease is lost): it must shut down. */
   onFatal?: (reason: string) => void;
+  /**
+   * Aborted (by a signal) during start-up: start-up stops once recovery is done (or before it
+   * begins), closes what it had opened (the lease is released) and rejects with the reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** The tokens of VIGIL_TOKENS; one it cannot read is a bad value of the configuration. */
@@ -161,6 +166,7 @@ function configuredTokens(text: string): TokenConfig[] {
 }
 
 export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
+  options.signal?.throwIfAborted();
   const tokens = configuredTokens(config.VIGIL_TOKENS);
   if (tokens.length === 0) {
     if (!isLoopback(config.VIGIL_HOST)) {
@@ -247,6 +253,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   try {
     await governor.start();
     started.push(() => governor.close());
+    // A signal during recovery: what was opened closes below, and the lease is released.
+    options.signal?.throwIfAborted();
     const window = (v: string) => (v === "forever" ? null : durationMs(v));
     const retention = new Retention(
       // A run under way when the lease is lost writes no more (governor/fence.ts).

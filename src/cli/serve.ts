@@ -30,16 +30,42 @@ export async function runServe(
   }
   const config = configWithFlags(overrides);
   const log = createLogger(config.VIGIL_LOG_LEVEL);
+  // Signals are handled from here on: one during start-up stops it once recovery is done (what
+  // it had opened closes, the lease is released) and exits 0, as a drain does.
+  const starting = new AbortController();
+  let stopping = false;
+  let code = 0;
+  let close: (() => void) | null = null; // once the server is up
+  const stop = (why: string, exit: number) => {
+    if (stopping) {
+      // A second signal does not cut the drain short: VIGIL_DRAIN_TIMEOUT bounds it already.
+      log.warn("already shutting down", { signal: why });
+      return;
+    }
+    stopping = true;
+    code = exit;
+    log.info("shutting down", { reason: why });
+    if (close) close();
+    else starting.abort(new Error(`stopped during start-up: ${why}`));
+  };
+  process.on("SIGINT", () => stop("SIGINT", 0));
+  process.on("SIGTERM", () => stop("SIGTERM", 0));
+  // Run by `npm start`: when npm itself is killed, this server must not run on unattended.
+  const npm = npmProcess();
+  if (npm !== null) watchProcess(npm, () => stop("npm, which started this server, is gone", 0));
   // Loaded here, not above: `vigil serve --help` loads neither the server, the database nor hono.
   const { startServer } = await import("../main.ts");
-  // A fatal condition before the signal handlers below are set (a lease lost during recovery)
-  // is kept, and stops the server as soon as it is up.
-  let fatal: ((reason: string) => void) | null = null;
+  // A fatal condition during start-up (a lease lost during recovery) is kept, and stops the
+  // server as soon as it is up.
   let early: string | null = null;
   let server;
   try {
-    server = await startServer(config, log, { onFatal: (reason) => (fatal ? fatal(reason) : (early ??= reason)) });
+    server = await startServer(config, log, {
+      signal: starting.signal,
+      onFatal: (reason) => (close ? stop(reason, 1) : (early ??= reason)),
+    });
   } catch (e) {
+    if (starting.signal.aborted && e === starting.signal.reason) return code;
     // A bad value found only now (VIGIL_TOKENS, a URL libsql cannot take) is a usage error as
     // any other: exit 2, naming the flag it came from.
     if (e instanceof InvalidConfiguration) throw inFlagTerms(e, overrides);
@@ -49,26 +75,13 @@ export async function runServe(
   const running = server;
   out(`vigil listening on ${running.url}\n`);
   return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (why: string, code: number) => {
-      if (stopping) {
-        // A second signal does not cut the drain short: VIGIL_DRAIN_TIMEOUT bounds it already.
-        log.warn("already shutting down", { signal: why });
-        return;
-      }
-      stopping = true;
-      log.info("shutting down", { reason: why });
+    close = () =>
       void running.close().then(
         (drained) => resolve(drained ? code : 1),
         () => resolve(1),
       );
-    };
-    fatal = (reason) => stop(reason, 1);
-    process.on("SIGINT", () => stop("SIGINT", 0));
-    process.on("SIGTERM", () => stop("SIGTERM", 0));
-    // Run by `npm start`: when npm itself is killed, this server must not run on unattended.
-    const npm = npmProcess();
-    if (npm !== null) watchProcess(npm, () => stop("npm, which started this server, is gone", 0));
-    if (early !== null) stop(early, 1);
+    // A signal after start-up's last look at it: the server stops as after any other.
+    if (stopping) close();
+    else if (early !== null) stop(early, 1);
   });
 }
