@@ -36,6 +36,7 @@ import { parseTokens, type TokenConfig } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import { LibsqlStore, libsqlOptions } from "./storage/libsql-store.ts";
 import { filePath } from "./storage/rows.ts";
+import { ForeignDatabase } from "./storage/schema-stamp.ts";
 import type { Driver } from "./substrate/driver.ts";
 import { FlyDriver } from "./substrate/fly/driver.ts";
 import { findCgroupParent, openCgroupParent, type CgroupParent } from "./substrate/process/cgroup.ts";
@@ -364,6 +365,9 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     return { url, governor, close };
   } catch (e) {
     await stopAll();
-    throw e;
+    // Another program's database: VIGIL_DB_URL names the wrong file.
+    throw e instanceof ForeignDatabase
+      ? new InvalidConfiguration([`VIGIL_DB_URL: ${shownDbUrl(config.VIGIL_DB_URL)}: ${e.message}`])
+      : e;
   }
 }

@@ -40,7 +40,7 @@ import * as counts from "./counts.ts";
 import * as pruning from "./pruning.ts";
 import { LibsqlDecisionReads } from "./decision-reads.ts";
 import * as t from "./schema.ts";
-import { currentSchemaStamp, schemaStamp } from "./schema-stamp.ts";
+import { currentSchemaStamp, refuseSchema, schemaStamp } from "./schema-stamp.ts";
 import { directWriter, LEASE_LOST, threadWriter, WriteError, type SqlWriter } from "./sql-writer.ts";
 
 /** The index a page of objects is read by, when the caller says which (ObjectQuery.by). */
@@ -109,18 +109,15 @@ export class LibsqlStore implements Store {
   }
 
   async migrate(): Promise<void> {
+    // A setting of this connection, not a write: the reads below wait for a writer's lock too.
+    if (this.local) await this.client.execute("PRAGMA busy_timeout = 5000");
+    // Another program's database, or a newer Vigil's, is refused before anything is written.
+    await refuseSchema(this.client);
     if (this.local) {
       // WAL lets readers run beside the writer; FULL makes every commit survive power loss.
       await this.client.execute("PRAGMA journal_mode = WAL");
       await this.client.execute("PRAGMA synchronous = FULL");
-      await this.client.execute("PRAGMA busy_timeout = 5000");
     }
-    // Another Vigil's newer schema is not this one's to write (drizzle passes over it silently).
-    const applied = await schemaStamp(this.client);
-    if (applied !== null && applied > currentSchemaStamp())
-      throw new Error(
-        "the database's schema is newer than this Vigil's: serve it with the Vigil that wrote it, or a newer one",
-      );
     await migrate(this.db, { migrationsFolder: MIGRATIONS_DIR });
     await this.versions.load();
     // A file can be opened twice: its writes move to a thread with a connection of its own.
