@@ -3,7 +3,7 @@
 
 import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import {
@@ -96,6 +96,10 @@ function prepareDatabase(url: string): void {
   // The path as libsql reads it (percent-decoded).
   const path = filePath(url);
   if (path === null) return;
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+    throw new InvalidConfiguration([
+      `VIGIL_DB_URL: ${path} is a directory; name a database file (in it: file:${path}/vigil.db)`,
+    ]);
   try {
     makeDirs(dirname(path));
   } catch (e) {
@@ -123,8 +127,13 @@ function openStore(config: Config): LibsqlStore {
   try {
     return new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
   } catch (e) {
-    if (String((e as { code?: unknown }).code).startsWith("URL_"))
-      throw new InvalidConfiguration([`VIGIL_DB_URL: ${(e as Error).message}`]);
+    const code = String((e as { code?: unknown }).code);
+    if (code.startsWith("URL_")) throw new InvalidConfiguration([`VIGIL_DB_URL: ${(e as Error).message}`]);
+    // Node's own parse refused it (`libsql://`, `http://`: no host), and says only "Invalid URL".
+    if (code === "ERR_INVALID_URL")
+      throw new InvalidConfiguration([
+        `VIGIL_DB_URL: ${shownDbUrl(config.VIGIL_DB_URL)} is not a URL (a remote database needs a host: libsql://HOST)`,
+      ]);
     throw e;
   }
 }
@@ -157,6 +166,18 @@ export interface StartOptions {
   signal?: AbortSignal;
 }
 
+/** The policies of VIGIL_RULES_DIR; a directory that is missing, not one, or unreadable is a bad value. */
+function loadRules(policies: PolicyRegistry, dir: string, loaded: (file: string, r: LoadResult) => void) {
+  try {
+    return policies.loadDirectory(dir, loaded);
+  } catch (e) {
+    const { code, syscall } = e as NodeJS.ErrnoException;
+    if (syscall !== "scandir") throw e;
+    const what: Record<string, string> = { ENOENT: "does not exist", ENOTDIR: "is not a directory" };
+    throw new InvalidConfiguration([`VIGIL_RULES_DIR: ${dir} ${what[code ?? ""] ?? `cannot be read (${code})`}`]);
+  }
+}
+
 /** The tokens of VIGIL_TOKENS; one it cannot read is a bad value of the configuration. */
 function configuredTokens(text: string): TokenConfig[] {
   try {
@@ -187,19 +208,19 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   log.info("drivers enabled", { drivers });
   const cgroup = drivers.includes("process") ? processCgroup(config.VIGIL_PROCESS_CGROUP) : null;
   if (cgroup) log.info("process trees are held in cgroups", { parent: cgroup.dir, version: cgroup.version });
-  prepareDatabase(config.VIGIL_DB_URL);
   const clock = new SystemClock();
   const policies = new PolicyRegistry(() => clock.now());
-  const store = openStore(config);
   // A policy's warnings (validation's) are logged as a reload's are; its refusal just below.
   const warnings = (file: string, r: LoadResult) => {
     if (r.ok) for (const line of warningLines(file, r)) log[line.level](line.msg, line.fields);
   };
-  for (const e of policies.loadDirectory(config.VIGIL_RULES_DIR, warnings)) {
+  for (const e of loadRules(policies, config.VIGIL_RULES_DIR, warnings)) {
     for (const p of e.errors) log.error("policy refused", { file: e.file, path: p.path, error: p.message });
   }
   const loaded = policies.list().items;
   log.info("policies loaded", { dir: config.VIGIL_RULES_DIR, policies: loaded.map((p) => `${p.name}@${p.version}`) });
+  prepareDatabase(config.VIGIL_DB_URL);
+  const store = openStore(config);
 
   const driverFactories: Record<DriverName, () => Driver> = {
     simulated: () => new SimulatedDriver({ clock }),

@@ -1,0 +1,44 @@
+// README, Configuration: "a bad value stops the server with the variable named", and a bad value
+// is exit 2 (invalid usage or configuration). These exited 1 with libsql's or node's own words
+// ("Invalid URL", ENOENT scandir, ENOTDIR, ConnectionFailed), the variable not named.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, expect, test } from "vitest";
+
+const BIN = fileURLToPath(new URL("../../bin/vigil.js", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "vigil-bad-values-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let port = 43430;
+const serve = (args: string[], env: Record<string, string>) =>
+  spawnSync(process.execPath, [BIN, "serve", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: String(port++), VIGIL_DB_URL: ":memory:", ...env },
+    timeout: 30_000,
+  });
+
+test.each([
+  ["VIGIL_DB_URL", "libsql://", "VIGIL_DB_URL: libsql:// is not a URL (a remote database needs a host: libsql://HOST)"],
+  ["VIGIL_DB_URL", "http://", "VIGIL_DB_URL: http:// is not a URL (a remote database needs a host: libsql://HOST)"],
+  ["VIGIL_RULES_DIR", "/nonexistent-vigil-rules", "VIGIL_RULES_DIR: /nonexistent-vigil-rules does not exist"],
+  ["VIGIL_RULES_DIR", "/etc/passwd", "VIGIL_RULES_DIR: /etc/passwd is not a directory"],
+  [
+    "VIGIL_DB_URL",
+    `file:${dir}`,
+    `VIGIL_DB_URL: ${dir} is a directory; name a database file (in it: file:${dir}/vigil.db)`,
+  ],
+])("%s=%s: exit 2, one line naming the variable", (variable, value, line) => {
+  const r = serve([], { [variable]: value });
+  expect(r.stderr).toContain(`vigil serve: invalid configuration:\n  ${line}\n`);
+  expect(r.status).toBe(2);
+});
+
+test("given as a flag, the same bad value names the flag", () => {
+  const r = serve(["--rules", "/etc/passwd"], {});
+  expect(r.stderr).toContain("  --rules: /etc/passwd is not a directory\n");
+  expect(r.status).toBe(2);
+});
