@@ -39,6 +39,24 @@ export function now() {
 }
 
 /**
+ * A watch on the due times a page shows: `watch(dueAts, read)` runs `read` once the soonest of
+ * `dueAts` (ISO times; null passed over) has passed on the server's clock, and two seconds more.
+ * A timer that fires without a decision (a schedule's tick that decides nothing, re-armed for
+ * its next time) sends no event, so a page would show its due time, past, for good. A time
+ * already past is looked at again every 15 s. Each call replaces the last.
+ */
+export function dueWatch() {
+  let handle;
+  return (dueAts, read) => {
+    clearTimeout(handle);
+    const times = dueAts.filter((t) => t !== null && t !== undefined).map((t) => Date.parse(t));
+    if (times.length === 0) return;
+    const wait = Math.min(...times) - now();
+    handle = setTimeout(read, wait > 0 ? Math.min(wait + 2000, 2 ** 31 - 1) : 15_000);
+  };
+}
+
+/**
  * A time the server has reached (an event's, a state change's): the page's clock catches up
  * with it if it was behind, so that nothing seems to happen in the future.
  */

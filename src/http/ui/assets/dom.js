@@ -69,16 +69,31 @@ export function relative(ms) {
   return delta < 0 ? `${duration(-delta)} ago` : `in ${duration(delta)}`;
 }
 
+/**
+ * The reader's locale's formats, made once each: `toLocaleString` makes one for every call,
+ * about a third of a millisecond, and a page of decisions formats hundreds of times.
+ */
+const formats = new Map();
+function format(withDate, seconds) {
+  const key = `${withDate} ${seconds}`;
+  let f = formats.get(key);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat(undefined, {
+      ...(withDate ? { month: "short", day: "numeric" } : {}),
+      hour: "2-digit",
+      minute: "2-digit",
+      ...(seconds ? { second: "2-digit" } : {}),
+    });
+    formats.set(key, f);
+  }
+  return f;
+}
+
 /** A time as the reader's locale writes it, with the date when it is not today. */
 export function clockTime(ms, opts = {}) {
   const d = new Date(ms);
   const sameDay = new Date(now()).toDateString() === d.toDateString();
-  return d.toLocaleString(undefined, {
-    ...(sameDay && !opts.date ? {} : { month: "short", day: "numeric" }),
-    hour: "2-digit",
-    minute: "2-digit",
-    second: opts.seconds === false ? undefined : "2-digit",
-  });
+  return format(!sameDay || opts.date === true, opts.seconds !== false).format(d);
 }
 
 /** A `<time>`: relative text, the exact time in its title and `datetime`. */

@@ -1,7 +1,7 @@
 // The page of one object: its summary, lifecycle timeline, decisions (each with its
 // explanation), memory, pending timers and usage, kept up to date from the event stream.
 
-import { api, ApiError, authHeaders, denied, now, reached, signedIn, withQuery } from "./api.js";
+import { api, ApiError, authHeaders, denied, dueWatch, now, reached, signedIn, withQuery } from "./api.js";
 import { $, badge, clockTime, duration, fill, h, pretty, refreshTimes, timeEl } from "./dom.js";
 import { explanationOf } from "./explain.js";
 import { follow, showStatus } from "./sse.js";
@@ -21,6 +21,11 @@ const model = {
   selected: null,
   /** More decisions are older than the oldest loaded one. */
   older: false,
+  /**
+   * The most decisions the page keeps: a page's worth, and a page more for each "Older" asked for.
+   * Past it, live decisions push the oldest out (and "Older" brings them back).
+   */
+  keep: 0,
   /** When a decision's action was confirmed, moving the object on (decision id -> epoch ms). */
   confirmed: new Map(),
   /** Decisions whose confirmation time was asked for. */
@@ -30,6 +35,7 @@ const model = {
 };
 
 const PAGE = 200;
+model.keep = PAGE;
 const asRecord = (d) => ({ ...d, at: Date.parse(d.at) });
 
 /** The window the timeline and usage cover: from the oldest decision loaded to now. */
@@ -268,6 +274,7 @@ async function loadOlder() {
   const page = await api(withQuery(`${path}/decisions`, { limit: PAGE, before }));
   if (deletions !== model.deletions) return;
   model.decisions.push(...page.items.map(asRecord));
+  model.keep = Math.max(model.keep, model.decisions.length);
   model.older = page.items.length === PAGE;
   renderDecisions();
   renderTimeline();
@@ -284,7 +291,26 @@ async function loadObject() {
   reached(Date.parse(model.object.stateSince));
   reached(Date.parse(model.object.updatedAt));
   renderSummary();
+  watchTimers(
+    object.timers.map((t) => t.dueAt),
+    refreshSoon,
+  );
   return true;
+}
+
+const watchTimers = dueWatch();
+
+let drawing = 0;
+/**
+ * Draws the decisions and the timeline again at the next frame: a burst of events (20 facts a
+ * second to a busy object) costs one drawing a frame, not one an event.
+ */
+function drawSoon() {
+  drawing ||= requestAnimationFrame(() => {
+    drawing = 0;
+    renderDecisions();
+    renderTimeline();
+  });
 }
 
 let refreshing = null;
@@ -313,6 +339,7 @@ function forget() {
   model.decisions = [];
   model.selected = null;
   model.older = false;
+  model.keep = PAGE;
   model.explained.clear();
   model.confirmed.clear();
   model.asked.clear();
@@ -327,6 +354,7 @@ function forget() {
 function onDeleted(at) {
   if (at !== null) reached(Date.parse(at));
   forget();
+  watchTimers([], refreshSoon);
   status.textContent =
     at === null
       ? "There is no object with this id: it was deleted."
@@ -359,8 +387,11 @@ function onEvent(event) {
     reached(Date.parse(data.at));
     model.decisions.unshift(asRecord(data));
     model.decisions.sort(newestFirst);
-    renderDecisions();
-    renderTimeline();
+    if (model.decisions.length > model.keep) {
+      model.decisions.length = model.keep;
+      model.older = true;
+    }
+    drawSoon();
     refreshSoon();
   } else if (event.type === "action") {
     const d = model.explained.get(data.decisionId);

@@ -2,7 +2,7 @@
 // policy, kept up to date from the event stream. The filters and the page live in the URL, so
 // a view can be linked to and the Back button works.
 
-import { api, denied, reached, signedIn, withQuery } from "./api.js";
+import { api, denied, dueWatch, reached, signedIn, withQuery } from "./api.js";
 import { $, badge, fill, h, refreshTimes, timeEl } from "./dom.js";
 import { follow, showStatus } from "./sse.js";
 
@@ -69,6 +69,10 @@ async function load() {
     }),
   );
   if (focusedId !== undefined) shown.get(focusedId)?.querySelector("a")?.focus();
+  watchTimers(
+    page.items.flatMap((o) => o.timers.map((t) => t.dueAt)),
+    reloadSoon,
+  );
   nextCursor = page.nextCursor ?? null;
   next.disabled = nextCursor === null;
   first.disabled = view.cursor === "";
@@ -94,6 +98,8 @@ async function loadPolicies() {
   );
   select.value = view.policy;
 }
+
+const watchTimers = dueWatch();
 
 let reloading = null;
 /** Reads the page again soon: several events in a burst cause one read. */

@@ -1,0 +1,65 @@
+// What the live pages show when nothing is sent: a schedule's tick that decides nothing (a quiet
+// tick, re-armed for its next time) sends no event, so a page read its timers again only on a
+// decision and showed the due time, past, for good. And an object page under a stream of
+// decisions keeps a page's worth of them, not every one since it opened.
+
+import type { Page } from "playwright-core";
+import { expect, test } from "vitest";
+import { rowOf, SIMULATED, uiSuite, type UiServer } from "./browser.ts";
+
+const ui = uiSuite();
+let server: UiServer | undefined;
+
+const sweepDue = async (s: UiServer) =>
+  ((await s.call("GET", "/v1/objects/cm-1")).body.timers as { name: string; dueAt: string }[]).find(
+    (t) => t.name === "sweep",
+  )!.dueAt;
+
+/** The pages' own clock: installed before they load, run on by the test. */
+async function clocked(path: string): Promise<Page> {
+  const page = await ui.page();
+  await page.clock.install();
+  await page.goto(`${server!.url}${path}`);
+  return page;
+}
+
+test("a quiet schedule tick: the object page and the list show the timer's next due time, not the past one", async () => {
+  server = await ui.start();
+  await server.call("PUT", "/v1/objects/cm-1", { policy: "continuous-monitor", substrate: SIMULATED });
+  const first = await sweepDue(server);
+  const object = await clocked("/ui/objects/cm-1");
+  const list = await clocked("/ui");
+  const objectSweep = object.locator("#timer-list time").first();
+  const listSweep = rowOf(list, "cm-1").locator("td").last().locator("time");
+  await expect.poll(() => objectSweep.getAttribute("datetime")).toBe(first);
+  await expect.poll(() => listSweep.getAttribute("datetime")).toBe(first);
+
+  const decisions = (await server.call("GET", "/v1/objects/cm-1/decisions")).body.items.length;
+  await server.services.advance(Date.parse(first) - server.services.clock.now() + 1000);
+  const next = await sweepDue(server);
+  expect(Date.parse(next)).toBeGreaterThan(Date.parse(first));
+  // The tick was quiet: no decision, so no event reached the pages.
+  expect((await server.call("GET", "/v1/objects/cm-1/decisions")).body.items.length).toBe(decisions);
+
+  // Past the first due time, by the pages' clocks: each reads its timers again.
+  for (const page of [object, list]) await page.clock.runFor(70_000);
+  await expect.poll(() => objectSweep.getAttribute("datetime")).toBe(next);
+  await expect.poll(() => listSweep.getAttribute("datetime")).toBe(next);
+});
+
+test("an object page following a busy object keeps a page of decisions (200), and offers the older ones", async () => {
+  server = await ui.start();
+  await server.call("PUT", "/v1/objects/q-1", { policy: "queue-worker", substrate: SIMULATED });
+  const page = await ui.open("/ui/objects/q-1");
+  await page.locator("#live[data-status=live]").waitFor();
+  expect(await page.locator("#older").isHidden()).toBe(true);
+  for (let k = 0; k < 210; k++)
+    expect((await server.call("POST", "/v1/objects/q-1/facts", { facts: { k } })).status).toBe(200);
+  const newest = (await server.call("GET", "/v1/objects/q-1/decisions?limit=1")).body.items[0].id as string;
+  await page.locator(`#d-${newest}`).waitFor();
+  await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(200);
+  await page.locator("#older").waitFor();
+  // The older ones come back on asking.
+  await page.locator("#older").click();
+  await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(211);
+});
