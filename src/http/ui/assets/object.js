@@ -300,17 +300,17 @@ async function loadObject() {
 
 const watchTimers = dueWatch();
 
-let drawing = 0;
+let drawing = null;
 /**
- * Draws the decisions and the timeline again at the next frame: a burst of events (20 facts a
- * second to a busy object) costs one drawing a frame, not one an event.
+ * Draws the decisions and the timeline again soon: a burst of events (20 facts a second to a
+ * busy object) costs a drawing every 200 ms, not one an event.
  */
 function drawSoon() {
-  drawing ||= requestAnimationFrame(() => {
-    drawing = 0;
+  drawing ??= setTimeout(() => {
+    drawing = null;
     renderDecisions();
     renderTimeline();
-  });
+  }, 200);
 }
 
 let refreshing = null;
