@@ -10,16 +10,11 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { runTest } from "../../src/cli/test.ts";
 import { runValidate } from "../../src/cli/validate.ts";
 import { RULES_DIR } from "../helpers/services.ts";
+import { capture } from "./harness.ts";
 import { setup, TOKEN_CONFIG, TOKENS, type Harness } from "../http/harness.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-authored-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const capture = async (run: (out: (s: string) => void) => Promise<number>) => {
-  let out = "";
-  const code = await run((s) => (out += s));
-  return { code, out };
-};
 
 const onDemand = readFileSync(join(RULES_DIR, "on-demand.json"), "utf8");
 /** on-demand.json with a second `rules` key holding only its last rule: JSON.parse keeps that one. */

@@ -21,15 +21,10 @@ import { runValidate } from "../../src/cli/validate.ts";
 import { POLICY_SCHEMA_FILE, policyJsonSchemaText } from "../../src/contracts/json-schema.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { makeServices, RULES_DIR } from "../helpers/services.ts";
+import { capture } from "./harness.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const capture = async (run: (out: (s: string) => void) => Promise<number>) => {
-  let out = "";
-  const code = await run((s) => (out += s));
-  return { code, out };
-};
 
 describe("schemas/policy.schema.json", () => {
   test("is exactly what the zod schema generates (run `npm run schemas` after changing it)", () => {

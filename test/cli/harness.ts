@@ -88,3 +88,12 @@ export function vigil(args: string[], env: Record<string, string> = {}, stdin?: 
     });
   });
 }
+
+/** Runs a command that writes through `out`: its exit code and everything it wrote. */
+export async function capture(
+  run: (out: (s: string) => void) => Promise<number>,
+): Promise<{ code: number; out: string }> {
+  let out = "";
+  const code = await run((s) => (out += s));
+  return { code, out };
+}
