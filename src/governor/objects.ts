@@ -3,7 +3,7 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
-import { conflict, invalid, leaseLost, prefixProblems, unavailable } from "../core/errors.ts";
+import { afterStop, conflict, invalid, leaseLost, prefixProblems, unavailable } from "../core/errors.ts";
 import { describeJson, isPlainObject, jsonEqual } from "../core/json.ts";
 import { enter } from "../core/lifecycle.ts";
 import { memoryProblems, type MemoryLimits } from "../core/memory-limits.ts";
@@ -140,7 +140,7 @@ export class Objects {
         // actions are the object's again, their rows still pending. The one in flight reports
         // as before; those queued are sent, or dropped and recorded by the rebind tried again.
         if (!recorded) detached.undo();
-        throw e;
+        throw rebound && !recorded ? afterStop(e, id, "new binding") : e;
       }
     });
   }
@@ -187,7 +187,12 @@ export class Objects {
     return this.d.table.run(id, async () => {
       const object = await this.d.table.take(id);
       if (object) await this.release(object, compute);
-      const deleted = await this.d.table.delete(id);
+      let deleted: boolean;
+      try {
+        deleted = await this.d.table.delete(id);
+      } catch (e) {
+        throw object && compute === "stop" ? afterStop(e, id, "deletion") : e;
+      }
       this.d.forgotten(id);
       if (deleted) this.d.deleted(id, this.d.clock.now());
       return deleted;

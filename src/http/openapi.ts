@@ -70,7 +70,8 @@ function problems(op: Operation): Record<number, string> {
   if (op.scope === "write:facts" || op.scope === "write:objects")
     out[503] =
       "this server no longer governs the database (its lease was lost), or the database refused the write for now " +
-      "(locked by another program past its busy timeout, full, not writable; `Retry-After`): nothing was written";
+      "(locked by another program past its busy timeout, full, not writable; `Retry-After`): nothing was written, " +
+      "but for a DELETE or new binding whose compute was stopped first, as the detail then says";
   if (op.body) {
     out[400] = "the body is not well-formed JSON (or it ended early)";
     out[413] = "the body is larger than VIGIL_BODY_LIMIT";

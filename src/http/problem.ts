@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ZodError } from "zod";
 import { zodProblems } from "../contracts/problems.ts";
-import { VigilError, type ErrorKind, type Problem } from "../core/errors.ts";
+import { isPassingStorageError, VigilError, type ErrorKind, type Problem } from "../core/errors.ts";
 
 /** Problem types are URIs under this base (RFC 9457 `type`), one slug per kind of failure. */
 export const PROBLEM_BASE = "https://vigil.dev/problems/";
@@ -51,25 +51,12 @@ export const OVERLOADED_RETRY_AFTER = "1";
 /** Seconds a client is asked to wait when the database refused a write for a passing reason. */
 export const STORAGE_RETRY_AFTER = "5";
 
-/**
- * A database error that may pass (SQLite's codes, as libsql and the writer thread carry them):
- * the file locked by another program past the busy timeout, the disk full, an I/O error, the
- * file made read-only. Nothing was written; the same request may succeed later.
- */
-export function isPassingStorageError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return (
-    error instanceof Error &&
-    typeof code === "string" &&
-    /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)(_|$)/.test(code)
-  );
-}
-
 /** The headers a thrown value's reply carries (`Retry-After` for 429 and 503). */
 export function problemHeaders(error: unknown): Record<string, string> {
   if (error instanceof HttpProblem) return error.headers ?? {};
   if (error instanceof VigilError && error.kind === "overloaded") return { "retry-after": OVERLOADED_RETRY_AFTER };
-  if (isPassingStorageError(error)) return { "retry-after": STORAGE_RETRY_AFTER };
+  if (isPassingStorageError(error) || (error instanceof VigilError && isPassingStorageError(error.cause)))
+    return { "retry-after": STORAGE_RETRY_AFTER };
   return {};
 }
 
@@ -134,6 +121,8 @@ export function problemOf(
 ): ProblemBody {
   if (error instanceof HttpProblem) return problemBody(error.slug, error.detail, error.errors);
   if (error instanceof VigilError) {
+    // A refusal by the database after the compute was stopped (afterStop): logged as any refusal.
+    if (isPassingStorageError(error.cause)) report(error.cause);
     const slug = SLUG_OF_KIND[error.kind];
     const errors = slug === "validation" || error.problems.length > 0 ? error.problems : undefined;
     return problemBody(slug, error.message, errors);

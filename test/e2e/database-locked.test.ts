@@ -17,6 +17,8 @@ let other: Client;
 beforeAll(async () => {
   vigil = await startVigil({ VIGIL_DB_URL: `file:${db}` });
   other = createClient({ url: `file:${db}` });
+  // The lock is taken while the server may be writing (a start confirmed): wait for it.
+  await other.execute("PRAGMA busy_timeout = 5000");
 });
 afterAll(() => {
   if (process.env.VIGIL_SHOW_LOG) console.log(vigil?.log());
@@ -78,3 +80,29 @@ test.each([
   },
   30_000,
 );
+
+test("a DELETE whose compute was stopped before the database refused the deletion says so, and the object keeps its record", async () => {
+  const substrate = { driver: "simulated", config: {} };
+  expect((await send("PUT", "/v1/objects/s", { policy: "queue-worker", substrate })).status).toBe(201);
+  const woke = await send("POST", "/v1/objects/s/facts", { facts: { queue: { depth: 3 } } });
+  expect(woke.status, await woke.text()).toBe(200);
+  const lock = await other.transaction("write");
+  let reply: Response;
+  let text: string;
+  try {
+    await lock.execute("UPDATE lease SET expires_at = expires_at");
+    reply = await fetch(`${vigil.url}/v1/objects/s`, { method: "DELETE" });
+    text = await reply.text();
+  } finally {
+    await lock.rollback();
+  }
+  expect(reply.status, text).toBe(503);
+  expect(reply.headers.get("retry-after")).toBe("5");
+  const detail = (JSON.parse(text) as { detail: string }).detail;
+  expect(detail).toContain('the compute of "s" was stopped');
+  expect(detail).toContain("the object keeps its record");
+  expect(detail).not.toContain("nothing was changed");
+  expect((await fetch(`${vigil.url}/v1/objects/s`)).status).toBe(200);
+  // Tried again, the deletion completes.
+  expect((await fetch(`${vigil.url}/v1/objects/s`, { method: "DELETE" })).status).toBe(204);
+}, 30_000);
