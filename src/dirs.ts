@@ -3,7 +3,22 @@
 // database path there would leave the server neither serving nor stopped.
 
 import { mkdirSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
+import { fileErrorWords } from "./core/file-errors.ts";
+
+/**
+ * Why `path` cannot be a file to make or open (a directory; a path ending in `/`, there or not,
+ * of which libsql would make a file; a path through a file), or null when it can be.
+ */
+export function notAFilePath(path: string): string | null {
+  try {
+    if (path.endsWith("/") || statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
+      return `${path} is a directory; name a database file (in it: file:${join(path, "vigil.db")})`;
+  } catch (e) {
+    return `${path}: ${fileErrorWords(e) ?? (e as Error).message}`;
+  }
+  return null;
+}
 
 /** mkdir, one level, an existing directory being fine (a file or a dangling link there is not). */
 export function makeDir(dir: string): void {

@@ -3,7 +3,7 @@
 
 import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import {
@@ -24,7 +24,7 @@ import { PolicyWatcher, reloadLines, warningLines } from "./governor/policy-watc
 import { Retention } from "./governor/retention.ts";
 import { Reconciler } from "./governor/reconciler.ts";
 import { durationMs } from "./core/durations.ts";
-import { makeDirs } from "./dirs.ts";
+import { makeDirs, notAFilePath } from "./dirs.ts";
 import { withAccessLog } from "./http/access-log.ts";
 import { createApp, DEFAULT_BODY_LIMIT } from "./http/app.ts";
 import { factsFastPath } from "./http/fast-path.ts";
@@ -96,10 +96,8 @@ function prepareDatabase(url: string): void {
   // The path as libsql reads it (percent-decoded).
   const path = filePath(url);
   if (path === null) return;
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
-    throw new InvalidConfiguration([
-      `VIGIL_DB_URL: ${path} is a directory; name a database file (in it: file:${path}/vigil.db)`,
-    ]);
+  const wrong = notAFilePath(path);
+  if (wrong !== null) throw new InvalidConfiguration([`VIGIL_DB_URL: ${wrong}`]);
   try {
     makeDirs(dirname(path));
   } catch (e) {
@@ -386,9 +384,14 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     return { url, governor, close };
   } catch (e) {
     await stopAll();
-    // Another program's database: VIGIL_DB_URL names the wrong file.
-    throw e instanceof ForeignDatabase
-      ? new InvalidConfiguration([`VIGIL_DB_URL: ${shownDbUrl(config.VIGIL_DB_URL)}: ${e.message}`])
-      : e;
+    // Another program's database, or no database at all: VIGIL_DB_URL names the wrong file
+    // (found by the first read, before anything was written).
+    const wrong =
+      e instanceof ForeignDatabase
+        ? e.message
+        : (e as { code?: unknown }).code === "SQLITE_NOTADB"
+          ? "it is not an SQLite database; it was left untouched"
+          : null;
+    throw wrong === null ? e : new InvalidConfiguration([`VIGIL_DB_URL: ${shownDbUrl(config.VIGIL_DB_URL)}: ${wrong}`]);
   }
 }

@@ -3,7 +3,7 @@
 // ("Invalid URL", ENOENT scandir, ENOTDIR, ConnectionFailed), the variable not named.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,12 +12,14 @@ import { afterAll, expect, test } from "vitest";
 const BIN = fileURLToPath(new URL("../../bin/vigil.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "vigil-bad-values-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const NOT_A_DATABASE = join(dir, "notes.db");
+const NOTES = "a text file someone named .db, a page of it: ".repeat(100);
+writeFileSync(NOT_A_DATABASE, NOTES);
 
-let port = 43430;
 const serve = (args: string[], env: Record<string, string>) =>
   spawnSync(process.execPath, [BIN, "serve", ...args], {
     encoding: "utf8",
-    env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: String(port++), VIGIL_DB_URL: ":memory:", ...env },
+    env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: "0", VIGIL_DB_URL: ":memory:", ...env },
     timeout: 30_000,
   });
 
@@ -31,6 +33,17 @@ test.each([
     `file:${dir}`,
     `VIGIL_DB_URL: ${dir} is a directory; name a database file (in it: file:${dir}/vigil.db)`,
   ],
+  [
+    "VIGIL_DB_URL",
+    `file:${dir}/not-yet/`,
+    `VIGIL_DB_URL: ${dir}/not-yet/ is a directory; name a database file (in it: file:${dir}/not-yet/vigil.db)`,
+  ],
+  ["VIGIL_DB_URL", "file:/etc/passwd/vigil.db", "VIGIL_DB_URL: /etc/passwd/vigil.db: not a directory"],
+  [
+    "VIGIL_DB_URL",
+    `file:${NOT_A_DATABASE}`,
+    `VIGIL_DB_URL: file:${NOT_A_DATABASE}: it is not an SQLite database; it was left untouched`,
+  ],
 ])("%s=%s: exit 2, one line naming the variable", (variable, value, line) => {
   const r = serve([], { [variable]: value });
   expect(r.stderr).toContain(`vigil serve: invalid configuration:\n  ${line}\n`);
@@ -41,4 +54,10 @@ test("given as a flag, the same bad value names the flag", () => {
   const r = serve(["--rules", "/etc/passwd"], {});
   expect(r.stderr).toContain("  --rules: /etc/passwd is not a directory\n");
   expect(r.status).toBe(2);
+});
+
+test("a directory named with a trailing slash is not made a file, and a file that is no database is left as it was", () => {
+  expect(existsSync(join(dir, "not-yet"))).toBe(false);
+  expect(readFileSync(NOT_A_DATABASE, "utf8")).toBe(NOTES);
+  expect(existsSync(`${NOT_A_DATABASE}-wal`)).toBe(false);
 });

@@ -11,7 +11,7 @@ test.each(["host", "port", "db", "rules"])("an empty --%s is a usage error namin
   const r = spawnSync(process.execPath, [BIN, "serve", `--${flag}`, ""], {
     encoding: "utf8",
     // Values the server would start with, were the empty flag passed over.
-    env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: "43440", VIGIL_DB_URL: ":memory:" },
+    env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: "0", VIGIL_DB_URL: ":memory:" },
     timeout: 30_000,
   });
   expect(r.stderr).toMatch(new RegExp(`^vigil serve: invalid configuration:\\n  --${flag}: must not be empty`));

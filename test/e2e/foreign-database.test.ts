@@ -14,11 +14,10 @@ import { afterAll, expect, test } from "vitest";
 const dir = mkdtempSync(join(tmpdir(), "vigil-foreign-db-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-let port = 43420;
 const serve = (args: string[], env: Record<string, string>) =>
   spawnSync(process.execPath, ["bin/vigil.js", "serve", ...args], {
     encoding: "utf8",
-    env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: String(port++), ...env },
+    env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: "0", ...env },
     timeout: 30_000,
   });
 
@@ -78,7 +77,7 @@ test("given with --db, the refusal names --db", async () => {
 function listensOn(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["bin/vigil.js", "serve"], {
-      env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: String(port++), VIGIL_DB_URL: `file:${path}` },
+      env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: "0", VIGIL_DB_URL: `file:${path}` },
       stdio: ["ignore", "ignore", "pipe"],
     });
     let log = "";

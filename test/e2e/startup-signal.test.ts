@@ -18,15 +18,13 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-let port = 43410;
-
 /**
  * Starts `vigil serve` on a new database file; `when(log, send)` is called with the log so far
  * at each chunk of it, and may send signals. Resolves how it ended and what it logged.
  */
 function serve(db: string, when: (log: string, send: (s: NodeJS.Signals) => void) => void) {
   const child = spawn(process.execPath, ["bin/vigil.js", "serve"], {
-    env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: String(port++), VIGIL_DB_URL: `file:${db}` },
+    env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: "0", VIGIL_DB_URL: `file:${db}` },
     stdio: ["ignore", "ignore", "pipe"],
   });
   children.push(child);
