@@ -63,3 +63,40 @@ test("an object page following a busy object keeps a page of decisions (200), an
   await page.locator("#older").click();
   await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(211);
 });
+
+test("Older while live decisions arrive, and clicked twice, brings back every decision once", async () => {
+  server = await ui.start();
+  await server.call("PUT", "/v1/objects/q-1", { policy: "queue-worker", substrate: SIMULATED });
+  for (let k = 0; k < 250; k++)
+    expect((await server.call("POST", "/v1/objects/q-1/facts", { facts: { k } })).status).toBe(200);
+  const page = await ui.open("/ui/objects/q-1");
+  await page.locator("#live[data-status=live]").waitFor();
+  await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(200);
+  // The older page is held on its way while a live decision comes in, and asked for twice.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\/decisions\?.*before=/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.locator("#older").click();
+  await page.locator("#older").click();
+  expect((await server.call("POST", "/v1/objects/q-1/facts", { facts: { k: 999 } })).status).toBe(200);
+  const newest = (await server.call("GET", "/v1/objects/q-1/decisions?limit=1")).body.items[0].id as string;
+  await page.locator(`#d-${newest}`).waitFor();
+  release();
+  const all: string[] = [];
+  for (let before: string | undefined; ;) {
+    const items = (
+      await server.call("GET", `/v1/objects/q-1/decisions?limit=200${before ? `&before=${before}` : ""}`)
+    ).body.items.map((d: { id: string }) => d.id) as string[];
+    all.push(...items);
+    if (items.length < 200) break;
+    before = items.at(-1);
+  }
+  expect(all).toHaveLength(252);
+  await expect
+    .poll(() => page.locator("#decision-rows tr").evaluateAll((rows) => rows.map((r) => r.id.slice(2))))
+    .toEqual(all);
+  expect(await page.locator("#older").isHidden()).toBe(true);
+});

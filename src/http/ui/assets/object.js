@@ -26,6 +26,8 @@ const model = {
    * Past it, live decisions push the oldest out (and "Older" brings them back).
    */
   keep: 0,
+  /** A page of older decisions is on its way (loadOlder). */
+  loadingOlder: false,
   /** When a decision's action was confirmed, moving the object on (decision id -> epoch ms). */
   confirmed: new Map(),
   /** Decisions whose confirmation time was asked for. */
@@ -268,14 +270,25 @@ async function placeConfirmations() {
 /** Newest first, by time and then id (ids sort in the order decisions were taken). */
 const newestFirst = (a, b) => b.at - a.at || (a.id < b.id ? 1 : -1);
 
+/**
+ * Reads the page of decisions before the oldest shown. One at a time (a second click while one
+ * is on its way would read the same page again), and none is pushed out meanwhile: the oldest
+ * is the page's cursor, and one pushed out would be missed for good.
+ */
 async function loadOlder() {
-  const deletions = model.deletions;
-  const before = model.decisions[model.decisions.length - 1]?.id;
-  const page = await api(withQuery(`${path}/decisions`, { limit: PAGE, before }));
-  if (deletions !== model.deletions) return;
-  model.decisions.push(...page.items.map(asRecord));
-  model.keep = Math.max(model.keep, model.decisions.length);
-  model.older = page.items.length === PAGE;
+  if (model.loadingOlder) return;
+  model.loadingOlder = true;
+  try {
+    const deletions = model.deletions;
+    const before = model.decisions[model.decisions.length - 1]?.id;
+    const page = await api(withQuery(`${path}/decisions`, { limit: PAGE, before }));
+    if (deletions !== model.deletions) return;
+    model.decisions.push(...page.items.map(asRecord));
+    model.keep = Math.max(model.keep, model.decisions.length);
+    model.older = page.items.length === PAGE;
+  } finally {
+    model.loadingOlder = false;
+  }
   renderDecisions();
   renderTimeline();
   await placeConfirmations();
@@ -387,7 +400,7 @@ function onEvent(event) {
     reached(Date.parse(data.at));
     model.decisions.unshift(asRecord(data));
     model.decisions.sort(newestFirst);
-    if (model.decisions.length > model.keep) {
+    if (model.decisions.length > model.keep && !model.loadingOlder) {
       model.decisions.length = model.keep;
       model.older = true;
     }
