@@ -2,6 +2,7 @@
 // never created or migrated (a server may be running on it).
 
 import { shownDbUrl } from "../config.ts";
+import { notAFilePath } from "../dirs.ts";
 import type { LibsqlStore } from "../storage/libsql-store.ts";
 
 /** The store, opened to read, or why it cannot be (a sentence naming the URL). */
@@ -14,6 +15,9 @@ export async function openToRead(url: string, authToken?: string): Promise<Libsq
   ]);
   const file = filePath(url);
   if (file !== null && !existsSync(file)) return `no database at ${shownDbUrl(url)}`;
+  // A directory (or a path through a file): said as `vigil serve` says it.
+  const wrong = file === null ? null : notAFilePath(file);
+  if (wrong !== null) return wrong;
   const store = new LibsqlStore(libsqlOptions(url, authToken));
   let problem: string | null;
   try {

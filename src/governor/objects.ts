@@ -90,8 +90,9 @@ export class Objects {
           !jsonEqual(canonical(substrate.config), canonical(existing.substrate.config)));
       const detached = rebound ? this.d.rebound(id) : { dropped: [], inFlight: null, undo: () => {} };
       let recorded = false;
+      let stoppedCompute = false;
       try {
-        if (rebound) await this.release(existing, "stop");
+        if (rebound) stoppedCompute = await this.release(existing, "stop");
         // Its compute was stopped: an object that was awake (or on its way to sleep) is dormant
         // now, and is evaluated at once, so that its policy may wake it on the new binding.
         const stopped = rebound && existing.state !== "dormant" && existing.state !== "failed";
@@ -140,7 +141,7 @@ export class Objects {
         // actions are the object's again, their rows still pending. The one in flight reports
         // as before; those queued are sent, or dropped and recorded by the rebind tried again.
         if (!recorded) detached.undo();
-        throw rebound && !recorded ? afterStop(e, id, "new binding") : e;
+        throw stoppedCompute && !recorded ? afterStop(e, id, "new binding") : e;
       }
     });
   }
@@ -186,12 +187,12 @@ export class Objects {
     checkObjectId(id);
     return this.d.table.run(id, async () => {
       const object = await this.d.table.take(id);
-      if (object) await this.release(object, compute);
+      const stopped = object !== undefined && object !== null && (await this.release(object, compute));
       let deleted: boolean;
       try {
         deleted = await this.d.table.delete(id);
       } catch (e) {
-        throw object && compute === "stop" ? afterStop(e, id, "deletion") : e;
+        throw stopped ? afterStop(e, id, "deletion") : e;
       }
       this.d.forgotten(id);
       if (deleted) this.d.deleted(id, this.d.clock.now());
@@ -199,8 +200,11 @@ export class Objects {
     });
   }
 
-  /** Tells the object's driver that Vigil no longer governs it there; nothing changes if it fails. */
-  private async release(object: ObjectRecord, mode: Release): Promise<void> {
+  /**
+   * Tells the object's driver that Vigil no longer governs it there; nothing changes if it fails.
+   * True when it stopped compute that was there (awake, on its way, or kept resident asleep).
+   */
+  private async release(object: ObjectRecord, mode: Release): Promise<boolean> {
     // Another server governs the object now (a request that waited in its mailbox at the loss).
     if (!this.d.governing()) throw leaseLost();
     const driver = this.d.drivers.get(object.substrate.driver);
@@ -211,9 +215,9 @@ export class Objects {
         throw unavailable(
           `the ${object.substrate.driver} driver is not enabled on this server (VIGIL_DRIVERS), so the compute of "${object.id}" cannot be stopped; enable it, or delete with compute=keep`,
         );
-      return;
+      return false;
     }
-    if (!driver.release) return;
+    if (!driver.release) return false;
     try {
       await driver.release({ objectId: object.id, config: object.substrate.config }, mode);
     } catch (e) {
@@ -221,6 +225,12 @@ export class Objects {
         `the ${driver.name} substrate could not ${mode === "stop" ? "stop" : "let go of"} the compute of "${object.id}": ${(e as Error).message}; try again${mode === "stop" ? ", or delete with compute=keep" : ""}`,
       );
     }
+    const observed = object.substrate.observed;
+    return (
+      mode === "stop" &&
+      ((object.state !== "dormant" && object.state !== "failed") ||
+        (observed !== null && observed.status !== "stopped"))
+    );
   }
 
   /** A new object without `substrate` gets the default driver, which must be enabled too. */

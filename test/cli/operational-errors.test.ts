@@ -52,6 +52,12 @@ test("replay's refusals go to stderr as `vigil replay: ...`, even with --json, a
     expect(missing.status).toBe(2);
     expect(missing.stderr).toBe(`vigil replay: no database at file:${join(dir, "typo.db")}\n`);
     expect(existsSync(join(dir, "typo.db"))).toBe(false);
+    // A directory is said to be one, as `vigil serve` says it (not "cannot be written").
+    const directory = vigil("replay", "--object", "ghost", "--db", `file:${dir}/`, "rules/queue-worker.json");
+    expect(directory.status).toBe(2);
+    expect(directory.stderr).toBe(
+      `vigil replay: ${dir}/ is a directory; name a database file (in it: file:${join(dir, "vigil.db")})\n`,
+    );
     const store = new LibsqlStore({ url: `file:${join(dir, "x.db")}` });
     await store.migrate();
     await store.close();

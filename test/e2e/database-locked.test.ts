@@ -86,6 +86,11 @@ test("a DELETE whose compute was stopped before the database refused the deletio
   expect((await send("PUT", "/v1/objects/s", { policy: "queue-worker", substrate })).status).toBe(201);
   const woke = await send("POST", "/v1/objects/s/facts", { facts: { queue: { depth: 3 } } });
   expect(woke.status, await woke.text()).toBe(200);
+  // Its start confirmed and recorded first: a write queued before the DELETE would hold the lock
+  // longer (each waits out the busy timeout), and past the lease's 15 s the server stops.
+  await expect
+    .poll(async () => ((await (await fetch(`${vigil.url}/v1/objects/s`)).json()) as { state: string }).state)
+    .toBe("active");
   const lock = await other.transaction("write");
   let reply: Response;
   let text: string;
@@ -105,4 +110,24 @@ test("a DELETE whose compute was stopped before the database refused the deletio
   expect((await fetch(`${vigil.url}/v1/objects/s`)).status).toBe(200);
   // Tried again, the deletion completes.
   expect((await fetch(`${vigil.url}/v1/objects/s`, { method: "DELETE" })).status).toBe(204);
+}, 30_000);
+
+test("a DELETE of an object with no compute to stop, refused by the database, says that nothing changed", async () => {
+  expect(
+    (await send("PUT", "/v1/objects/d", { policy: "on-demand", substrate: { driver: "simulated", config: {} } }))
+      .status,
+  ).toBe(201);
+  const lock = await other.transaction("write");
+  let text: string;
+  try {
+    await lock.execute("UPDATE lease SET expires_at = expires_at");
+    const reply = await fetch(`${vigil.url}/v1/objects/d`, { method: "DELETE" });
+    expect(reply.status).toBe(503);
+    text = await reply.text();
+  } finally {
+    await lock.rollback();
+  }
+  expect(text).not.toContain("was stopped");
+  expect(text).toContain("nothing was changed");
+  expect((await fetch(`${vigil.url}/v1/objects/d`, { method: "DELETE" })).status).toBe(204);
 }, 30_000);

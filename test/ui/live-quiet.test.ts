@@ -25,7 +25,7 @@ async function clocked(path: string): Promise<Page> {
 
 test("a quiet schedule tick: the object page and the list show the timer's next due time, not the past one", async () => {
   server = await ui.start();
-  await server.call("PUT", "/v1/objects/cm-1", { policy: "continuous-monitor", substrate: SIMULATED });
+  await server!.call("PUT", "/v1/objects/cm-1", { policy: "continuous-monitor", substrate: SIMULATED });
   const first = await sweepDue(server);
   const object = await clocked("/ui/objects/cm-1");
   const list = await clocked("/ui");
@@ -34,12 +34,12 @@ test("a quiet schedule tick: the object page and the list show the timer's next 
   await expect.poll(() => objectSweep.getAttribute("datetime")).toBe(first);
   await expect.poll(() => listSweep.getAttribute("datetime")).toBe(first);
 
-  const decisions = (await server.call("GET", "/v1/objects/cm-1/decisions")).body.items.length;
+  const decisions = (await server!.call("GET", "/v1/objects/cm-1/decisions")).body.items.length;
   await server.services.advance(Date.parse(first) - server.services.clock.now() + 1000);
   const next = await sweepDue(server);
   expect(Date.parse(next)).toBeGreaterThan(Date.parse(first));
   // The tick was quiet: no decision, so no event reached the pages.
-  expect((await server.call("GET", "/v1/objects/cm-1/decisions")).body.items.length).toBe(decisions);
+  expect((await server!.call("GET", "/v1/objects/cm-1/decisions")).body.items.length).toBe(decisions);
 
   // Past the first due time, by the pages' clocks: each reads its timers again.
   for (const page of [object, list]) await page.clock.runFor(70_000);
@@ -49,13 +49,13 @@ test("a quiet schedule tick: the object page and the list show the timer's next 
 
 test("an object page following a busy object keeps a page of decisions (200), and offers the older ones", async () => {
   server = await ui.start();
-  await server.call("PUT", "/v1/objects/q-1", { policy: "queue-worker", substrate: SIMULATED });
+  await server!.call("PUT", "/v1/objects/q-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await ui.open("/ui/objects/q-1");
   await page.locator("#live[data-status=live]").waitFor();
   expect(await page.locator("#older").isHidden()).toBe(true);
   for (let k = 0; k < 210; k++)
-    expect((await server.call("POST", "/v1/objects/q-1/facts", { facts: { k } })).status).toBe(200);
-  const newest = (await server.call("GET", "/v1/objects/q-1/decisions?limit=1")).body.items[0].id as string;
+    expect((await server!.call("POST", "/v1/objects/q-1/facts", { facts: { k } })).status).toBe(200);
+  const newest = (await server!.call("GET", "/v1/objects/q-1/decisions?limit=1")).body.items[0].id as string;
   await page.locator(`#d-${newest}`).waitFor();
   await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(200);
   await page.locator("#older").waitFor();
@@ -64,31 +64,40 @@ test("an object page following a busy object keeps a page of decisions (200), an
   await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(211);
 });
 
-test("Older while live decisions arrive, and clicked twice, brings back every decision once", async () => {
+/**
+ * An object page showing 200 of q-1's `facts` + 1 decisions, live, whose requests for older
+ * decisions wait until `release` is called.
+ */
+async function olderHeld(facts: number): Promise<{ page: Page; release: () => void }> {
   server = await ui.start();
-  await server.call("PUT", "/v1/objects/q-1", { policy: "queue-worker", substrate: SIMULATED });
-  for (let k = 0; k < 250; k++)
-    expect((await server.call("POST", "/v1/objects/q-1/facts", { facts: { k } })).status).toBe(200);
+  await server!.call("PUT", "/v1/objects/q-1", { policy: "queue-worker", substrate: SIMULATED });
+  for (let k = 0; k < facts; k++)
+    expect((await server!.call("POST", "/v1/objects/q-1/facts", { facts: { k } })).status).toBe(200);
   const page = await ui.open("/ui/objects/q-1");
   await page.locator("#live[data-status=live]").waitFor();
   await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(200);
-  // The older page is held on its way while a live decision comes in, and asked for twice.
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   await page.route(/\/decisions\?.*before=/, async (route) => {
     await held;
     await route.continue();
   });
+  return { page, release };
+}
+
+test("Older while live decisions arrive, and clicked twice, brings back every decision once", async () => {
+  // The older page is held on its way while a live decision comes in, and asked for twice.
+  const { page, release } = await olderHeld(250);
   await page.locator("#older").click();
   await page.locator("#older").click();
-  expect((await server.call("POST", "/v1/objects/q-1/facts", { facts: { k: 999 } })).status).toBe(200);
-  const newest = (await server.call("GET", "/v1/objects/q-1/decisions?limit=1")).body.items[0].id as string;
+  expect((await server!.call("POST", "/v1/objects/q-1/facts", { facts: { k: 999 } })).status).toBe(200);
+  const newest = (await server!.call("GET", "/v1/objects/q-1/decisions?limit=1")).body.items[0].id as string;
   await page.locator(`#d-${newest}`).waitFor();
   release();
   const all: string[] = [];
   for (let before: string | undefined; ;) {
     const items = (
-      await server.call("GET", `/v1/objects/q-1/decisions?limit=200${before ? `&before=${before}` : ""}`)
+      await server!.call("GET", `/v1/objects/q-1/decisions?limit=200${before ? `&before=${before}` : ""}`)
     ).body.items.map((d: { id: string }) => d.id) as string[];
     all.push(...items);
     if (items.length < 200) break;
@@ -100,3 +109,18 @@ test("Older while live decisions arrive, and clicked twice, brings back every de
     .toEqual(all);
   expect(await page.locator("#older").isHidden()).toBe(true);
 });
+
+test("live decisions while Older is on its way do not raise the page's cap for good", async () => {
+  const { page, release } = await olderHeld(450);
+  await page.locator("#older").click();
+  for (let k = 0; k < 50; k++)
+    expect((await server!.call("POST", "/v1/objects/q-1/facts", { facts: { m: k } })).status).toBe(200);
+  await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(250);
+  release();
+  await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(450);
+  // Two pages asked for: 400 kept as more arrive.
+  expect((await server!.call("POST", "/v1/objects/q-1/facts", { facts: { n: 1 } })).status).toBe(200);
+  const newest = (await server!.call("GET", "/v1/objects/q-1/decisions?limit=1")).body.items[0].id as string;
+  await page.locator(`#d-${newest}`).waitFor();
+  await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(400);
+}, 120_000);

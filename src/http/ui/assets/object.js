@@ -284,7 +284,8 @@ async function loadOlder() {
     const page = await api(withQuery(`${path}/decisions`, { limit: PAGE, before }));
     if (deletions !== model.deletions) return;
     model.decisions.push(...page.items.map(asRecord));
-    model.keep = Math.max(model.keep, model.decisions.length);
+    // A page more (live decisions that came meanwhile do not raise it: the next one trims).
+    model.keep += page.items.length;
     model.older = page.items.length === PAGE;
   } finally {
     model.loadingOlder = false;
