@@ -4,6 +4,7 @@
 // billions of nodes when json-rules-engine evaluates them. Each limit refused is an ordinary
 // `{path, message}` problem that names the limit and the value found.
 
+import { numberProblem } from "../core/memory-limits.ts";
 import { FORBIDDEN_KEYS } from "../core/memory-limits.ts";
 import type { PathSegment } from "../core/paths.ts";
 import { SharedConditions, treeShape } from "./condition-graph.ts";
@@ -54,7 +55,7 @@ export function documentBudgetIssues(doc: unknown): BudgetIssue[] {
       return [
         {
           path: pathOf(visit),
-          message: "the number is too large to represent (it would become null): write a smaller one, or a string",
+          message: numberProblem(v, "write")!,
         },
       ];
     if (v === null || typeof v !== "object") chars += scalarChars(v);

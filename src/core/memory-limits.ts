@@ -100,7 +100,7 @@ function report(w: Walk, message: string): void {
  * A number JSON can carry but memory cannot keep as sent: past the double range it parsed as
  * Infinity (stored as null), and past 2^53 - 1 an integer has already lost digits.
  */
-function numberProblem(v: number, verb: "send" | "write"): string | null {
+export function numberProblem(v: number, verb: "send" | "write"): string | null {
   if (!Number.isFinite(v))
     return `the number is too large to ${verb === "send" ? "store" : "represent"} (it would become null): ${verb} a smaller one, or a string`;
   if (Number.isInteger(v) && !Number.isSafeInteger(v))
