@@ -4,8 +4,7 @@
 // billions of nodes when json-rules-engine evaluates them. Each limit refused is an ordinary
 // `{path, message}` problem that names the limit and the value found.
 
-import { numberProblem } from "../core/memory-limits.ts";
-import { FORBIDDEN_KEYS } from "../core/memory-limits.ts";
+import { FORBIDDEN_KEYS, numberProblem } from "../core/memory-limits.ts";
 import type { PathSegment } from "../core/paths.ts";
 import { SharedConditions, treeShape } from "./condition-graph.ts";
 
