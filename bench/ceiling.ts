@@ -1,13 +1,16 @@
 // What any design of the durable fact path could reach on this machine, next to what Vigil
 // reaches: a skeleton of the path (bench/ceiling/server.mjs: Node's HTTP server, one parse,
 // group commit on a writer thread with synchronous = FULL, the reply after the commit; no
-// rules, no validation, no framework) in two storage shapes, against the bare hono handler of
+// rules, no validation, no framework) in four storage shapes, against the bare hono handler of
 // `npm run bench`, on its two workloads, with `Prefer: return=minimal` for Vigil:
 //   - one appended row a fact: the least a durable, acknowledged fact can cost here;
 //   - that, and the object's row with its memory (an upsert by its id);
 //   - Vigil's shape: the journal entry, the decision and the object's row with their indexes,
 //     as Vigil's schema keeps them (two of them per object: each arrival lands on its own
-//     object's page).
+//     object's page);
+//   - a candidate layout Vigil does not have: an arrival's journal entry and decision in one tree
+//     keyed by (object_id, seq), a decision found by its id through a small appended index, and
+//     the object's row (two random pages an arrival instead of three).
 // The gaps between the skeletons are what the storage shape costs; the gap between the last one
 // and Vigil is what Vigil's own work (HTTP routing, checks, evaluation, encoding) costs. Each
 // run also gives the server's CPU a request, its main thread's and all its threads'.
@@ -61,6 +64,7 @@ export async function ceilingBench(print: (line: string) => void = console.log):
     const append = await started([...options, SKELETON], { CEILING_SHAPE: "append", CEILING_DB: join(dir, "a.db") });
     const row = await started([...options, SKELETON], { CEILING_SHAPE: "row", CEILING_DB: join(dir, "r.db") });
     const shaped = await started([...options, SKELETON], { CEILING_SHAPE: "vigil", CEILING_DB: join(dir, "s.db") });
+    const tree = await started([...options, SKELETON], { CEILING_SHAPE: "tree", CEILING_DB: join(dir, "t.db") });
     const vigil = await started([...options, "bin/vigil.js", "serve", "--port", "0"], {
       VIGIL_DB_URL: `file:${join(dir, "vigil.db")}`,
       VIGIL_RULES_DIR: rules,
@@ -70,7 +74,7 @@ export async function ceilingBench(print: (line: string) => void = console.log):
     for (const w of WORKLOADS) {
       const ids = objectIds(w);
       // Every contender's objects are created first, in the same order (their rows' layout).
-      for (const c of [vigil, append, row, shaped]) await create(c.url, ids, w.policy);
+      for (const c of [vigil, append, row, shaped, tree]) await create(c.url, ids, w.policy);
       const requests = factRequests(w, ids);
       const load: Load = { requests, connections: w.connections, seconds: SECONDS };
       const contender = (name: string, s: { url: string; child: ChildProcess }, l: Load): Contender => ({
@@ -83,6 +87,7 @@ export async function ceilingBench(print: (line: string) => void = console.log):
         contender("skeleton, one appended row a fact", append, load),
         contender("skeleton, appended row + object's row", row, load),
         contender("skeleton, Vigil's rows and indexes", shaped, load),
+        contender("skeleton, entry+decision in one tree", tree, load),
         contender("vigil, Prefer: return=minimal", vigil, { ...load, headers: { prefer: "return=minimal" } }),
       ];
       const bareLoad = { ...load, requests: requests.map((r) => ({ path: "/v1/objects/x/facts", body: r.body })) };

@@ -12,7 +12,8 @@
 // writer's journal mode and synchronous setting, and the most facts of one object a transaction
 // carried: for the tests).
 // Environment: CEILING_DB (the database file), CEILING_SHAPE (`append`: one appended row a fact;
-// `row`: that and the object's row; `vigil`: the rows and indexes Vigil writes; see writer.mjs).
+// `row`: that and the object's row; `vigil`: the rows and indexes Vigil writes; `tree`: an
+// arrival's entry and decision in one tree keyed by object, a candidate layout; see writer.mjs).
 
 import http from "node:http";
 import { Worker } from "node:worker_threads";

@@ -1,10 +1,14 @@
 // The skeleton's writer thread (server.mjs): the groups queued while it committed go in one
-// transaction (WAL, synchronous = FULL), each group answered after its COMMIT. Three shapes:
+// transaction (WAL, synchronous = FULL), each group answered after its COMMIT. Four shapes:
 //   - `append`: one row a fact in a table in arrival order (the least a durable fact can cost);
 //   - `row`: that, and the object's row with its memory (an upsert by the object's id);
 //   - `vigil`: what Vigil writes a fact, its schema's shape (src/storage/migrations): a journal
 //     entry under the key (object_id, seq) with an index on its time, a decision under its
-//     time-ordered id with the index (object_id, id), and the object's row with its memory.
+//     time-ordered id with the index (object_id, id), and the object's row with its memory;
+//   - `tree`: a layout Vigil does not have, measured as a candidate: an arrival's journal entry and
+//     its decision in one row of one tree keyed by (object_id, seq), a decision found by its id
+//     through a small appended index (id -> object_id, seq), and the object's row: two random
+//     pages an arrival (its object's history and its object's row) instead of Vigil's three.
 // An object's row has the columns of Vigil's (so about its width); it is written when the object
 // is created (PUT, in the order the bench creates objects) and updated by each fact, leaving the
 // columns Vigil indexes as they are (as Vigil does when they do not change).
@@ -27,6 +31,11 @@ db.exec(`
     driver_config TEXT NOT NULL, observed TEXT, hold_until INTEGER, last_decision_id TEXT,
     last_fact_at INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, decision_count INTEGER NOT NULL
   );
+  CREATE TABLE IF NOT EXISTS history (
+    object_id TEXT NOT NULL, seq INTEGER NOT NULL, patch TEXT NOT NULL, at INTEGER NOT NULL,
+    decision_id TEXT NOT NULL, decision TEXT NOT NULL, PRIMARY KEY (object_id, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS decision_ids (id TEXT PRIMARY KEY NOT NULL, object_id TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS objects_state ON objects (state, id);
   CREATE INDEX IF NOT EXISTS objects_policy ON objects (policy, id);
   CREATE INDEX IF NOT EXISTS objects_driver ON objects (driver, id);
@@ -87,6 +96,17 @@ function write(writes) {
       "decisions",
       ["id", "object_id", "at", "body"],
       facts.map((f) => [f.decision, f.object, f.at, DECISION]),
+    );
+  } else if (workerData.shape === "tree") {
+    insert(
+      "history",
+      ["object_id", "seq", "patch", "at", "decision_id", "decision"],
+      facts.map((f) => [f.object, f.seq, f.patch, f.at, f.decision, DECISION]),
+    );
+    insert(
+      "decision_ids",
+      ["id", "object_id", "seq"],
+      facts.map((f) => [f.decision, f.object, f.seq]),
     );
   } else insert("arrivals", ["object_id", "seq", "patch", "at"], entries);
   if (workerData.shape === "append") return;

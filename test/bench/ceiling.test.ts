@@ -15,7 +15,7 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-async function skeleton(shape: "append" | "row" | "vigil") {
+async function skeleton(shape: "append" | "row" | "vigil" | "tree") {
   const dir = mkdtempSync(join(tmpdir(), "vigil-ceiling-test-"));
   const path = join(dir, "s.db");
   const s = await start(["bench/ceiling/server.mjs"], { CEILING_SHAPE: shape, CEILING_DB: path });
@@ -37,7 +37,7 @@ async function skeleton(shape: "append" | "row" | "vigil") {
   return { post, put, count, db, url: s.url };
 }
 
-const shapes = ["append", "row", "vigil"] as const;
+const shapes = ["append", "row", "vigil", "tree"] as const;
 
 test.each(shapes)("%s: the writer commits in WAL mode with synchronous = FULL", async (shape) => {
   const { url } = await skeleton(shape);
@@ -84,6 +84,37 @@ test("vigil's shape: a journal entry and a decision a fact, the object's row wit
   const memory = (await db.execute("SELECT memory FROM objects WHERE id = 'o1'")).rows[0]!.memory as string;
   expect(JSON.parse(memory)).toEqual({ k1: 1, k4: 4, k7: 7 });
   expect(await count("arrivals")).toBe(0);
+});
+
+test("the one-tree candidate: an entry with its decision a fact under (object, seq), the decision's id indexed, the object's row", async () => {
+  const { post, put, count, db } = await skeleton("tree");
+  for (const o of ["o0", "o1"]) expect(await put(o)).toBe(201);
+  const ids: string[] = [];
+  for (let i = 1; i <= 6; i++) {
+    const res = await post(`o${i % 2}`, { facts: { [`k${i}`]: i } });
+    expect(res.status).toBe(200);
+    ids.push(((await res.json()) as { decision: { id: string } }).decision.id);
+    expect(await count("history")).toBe(i);
+    expect(await count("decision_ids")).toBe(i);
+  }
+  const rows = await db.execute("SELECT object_id, seq, patch, decision_id FROM history ORDER BY object_id, seq");
+  expect(rows.rows.map((r) => [r.object_id, r.seq, JSON.parse(r.patch as string)])).toEqual([
+    ["o0", 1, { k2: 2 }],
+    ["o0", 2, { k4: 4 }],
+    ["o0", 3, { k6: 6 }],
+    ["o1", 1, { k1: 1 }],
+    ["o1", 2, { k3: 3 }],
+    ["o1", 3, { k5: 5 }],
+  ]);
+  // Each acknowledged decision's id leads to its row.
+  const found = await db.execute(
+    `SELECT d.id FROM decision_ids d JOIN history h USING (object_id, seq) WHERE h.decision_id = d.id`,
+  );
+  expect(found.rows.map((r) => r.id).sort()).toEqual([...ids].sort());
+  const memory = (await db.execute("SELECT memory FROM objects WHERE id = 'o1'")).rows[0]!.memory as string;
+  expect(JSON.parse(memory)).toEqual({ k1: 1, k3: 3, k5: 5 });
+  expect(await count("journal")).toBe(0);
+  expect(await count("decisions")).toBe(0);
 });
 
 test("an object's facts sent at once are taken one at a time: each its own entry, in order", async () => {
