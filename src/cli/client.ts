@@ -19,7 +19,7 @@ export class CliError extends Error {
     readonly hint?: string,
     /** The HTTP status of the reply it stands for, if any. */
     readonly status?: number,
-    /** The reply's Retry-After, in ms, when it had one in seconds. */
+    /** The reply's Retry-After, in ms (from seconds or an HTTP date). */
     readonly retryAfterMs?: number,
   ) {
     super(message);
@@ -205,10 +205,21 @@ export function replyError(target: Target, status: number, body: unknown, text: 
       ? "\n  the token given (--token or VIGIL_TOKEN) is not one the server knows"
       : "\n  the server needs a token: pass --token TOKEN or set VIGIL_TOKEN";
   if (status === 403) message += "\n  use a token that has the scope named above (or admin)";
-  // Seconds only: the server sends them (an HTTP date is left to the backoff).
-  const retryAfter = headers?.get("retry-after")?.trim();
-  const retryAfterMs = retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : undefined;
-  return new CliError(exitCodeOf(status), message, undefined, status, retryAfterMs);
+  return new CliError(exitCodeOf(status), message, undefined, status, retryAfterMs(headers));
+}
+
+/**
+ * A reply's Retry-After in ms: seconds (what Vigil sends), or an HTTP date (what a proxy in front
+ * of it may send), counted from the reply's own Date so that the two clocks need not agree.
+ */
+export function retryAfterMs(headers: Headers | undefined): number | undefined {
+  const value = headers?.get("retry-after")?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return undefined;
+  const sent = Date.parse(headers?.get("date") ?? "");
+  return Math.max(0, at - (Number.isNaN(sent) ? Date.now() : sent));
 }
 
 export interface Reply {

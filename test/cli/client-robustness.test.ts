@@ -196,12 +196,21 @@ describe("events: Retry-After on reconnecting", () => {
     ["120", 30_000],
     // Shorter than the backoff: the backoff.
     ["1", 2000],
+    // An HTTP date (a proxy's), counted from the reply's Date (not this machine's clock).
+    ["Wed, 21 Oct 2015 07:28:07 GMT", 7000],
+    ["Wed, 21 Oct 2015 07:29:00 GMT", 30_000],
+    // A date already past, or not a date: the backoff.
+    ["Wed, 21 Oct 2015 07:27:00 GMT", 2000],
+    ["soon", 2000],
   ])("Retry-After: %s waits %d ms and says the server's detail", async (retryAfter, wait) => {
     let n = 0;
     const url = await fake((_q, res) => {
       n++;
       if (n === 2) {
-        const [status, headers, body] = problem(503, busy, { "retry-after": retryAfter });
+        const [status, headers, body] = problem(503, busy, {
+          "retry-after": retryAfter,
+          date: "Wed, 21 Oct 2015 07:28:00 GMT",
+        });
         return void res.writeHead(status, headers).end(body);
       }
       res.writeHead(200, { "content-type": "text/event-stream" }).end(`event: decision\nid: dec_${n}\ndata: {}\n\n`);
