@@ -136,6 +136,29 @@ describe("binary mode", () => {
     expect(bad.errors).toEqual([{ path: "$.headers.ce-source", message: "not valid percent-encoded UTF-8" }]);
   });
 
+  test("a quoted-string value is unquoted, then percent-decoded (HTTP binding 3.1.3.2)", async () => {
+    expect((await binary({ n: 1 }, { "ce-subject": '"w1"' })).body.object.id).toBe("w1");
+    expect((await binary({ n: 2 }, { "ce-subject": '"w%32"' })).body.object.id).toBe("w2");
+    // The same event as its structured form: one event, applied once.
+    const first = await structured(event({ id: "q 1", source: "/my source", data: { q: 1 } }));
+    expect(first.status).toBe(200);
+    const version = await memoryVersion("w1");
+    const again = await binary({ q: 1 }, { "ce-id": '"q 1"', "ce-source": '"/my \\source"' });
+    expect(again.status).toBe(200);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body.decision.id).toBe(first.body.decision.id);
+    expect(await memoryVersion("w1")).toBe(version);
+  });
+
+  test.each(['"w1', '"w"1"', '"w1\\"', '"'])("%s is not a quoted-string: a 422 naming the header", async (subject) => {
+    const version = await memoryVersion("w1");
+    const bad = expectProblem(await binary({ n: 1 }, { "ce-subject": subject }), 422, "validation");
+    expect(bad.errors).toEqual([
+      { path: "$.headers.ce-subject", message: "not a valid quoted-string (RFC 9110, section 5.6.4)" },
+    ]);
+    expect(await memoryVersion("w1")).toBe(version);
+  });
+
   test("any +json body is data", async () => {
     const reply = await binary({ n: 1 }, { "content-type": "application/merge-patch+json" });
     expect(reply.status).toBe(200);

@@ -125,9 +125,9 @@ function modeOf(contentType: string | undefined): Mode {
 }
 
 /**
- * Binary mode: the attributes from their `ce-*` headers (percent-decoded, as the HTTP binding
- * asks of a receiver), the body as `data`; problems name the header (`$.headers.ce-subject`)
- * or the path in the body.
+ * Binary mode: the attributes from their `ce-*` headers (a quoted-string unquoted, then
+ * percent-decoded once, as the HTTP binding asks of a receiver), the body as `data`; problems
+ * name the header (`$.headers.ce-subject`) or the path in the body.
  */
 function binaryEvent(header: (name: string) => string | undefined, contentType: string, text: string): CloudEvent {
   // No body is an event without data (CloudEvents allows it): the schema's 422 says it is needed.
@@ -136,8 +136,13 @@ function binaryEvent(header: (name: string) => string | undefined, contentType: 
   for (const name of BINARY_ATTRIBUTES) {
     const value = header(`ce-${name}`);
     if (value === undefined) continue;
+    const unquoted = value.startsWith('"') ? unquote(value) : value;
+    if (unquoted === undefined) {
+      problems.push({ path: headerPath(name), message: "not a valid quoted-string (RFC 9110, section 5.6.4)" });
+      continue;
+    }
     try {
-      candidate[name] = decodeURIComponent(value);
+      candidate[name] = decodeURIComponent(unquoted);
     } catch {
       problems.push({ path: headerPath(name), message: "not valid percent-encoded UTF-8" });
     }
@@ -155,6 +160,25 @@ function binaryEvent(header: (name: string) => string | undefined, contentType: 
 }
 
 const headerPath = (attribute: string) => `$.headers.ce-${attribute}`;
+
+/**
+ * A header value written as an HTTP quoted-string (`"a \"b\""`), its content; undefined when it
+ * is not one (no closing quote, a quote inside not escaped, a backslash at the end). A producer
+ * sends one for a value with spaces or commas, as older versions of the binding had them.
+ */
+function unquote(value: string): string | undefined {
+  if (value.length < 2 || !value.endsWith('"')) return undefined;
+  let out = "";
+  for (let i = 1; i < value.length - 1; i++) {
+    const c = value[i]!;
+    if (c === '"') return undefined;
+    if (c === "\\") {
+      if (i + 1 >= value.length - 1) return undefined;
+      out += value[++i];
+    } else out += c;
+  }
+  return out;
+}
 
 /**
  * Structured mode. The forbidden keys are looked for in `data` alone, before the schema (which
