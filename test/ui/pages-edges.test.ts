@@ -186,12 +186,63 @@ test("an object deleted and created again under the same id shows only the new o
   await page.locator("#live[data-status=live]").waitFor();
   await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(2);
   expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
+  const explanation = page.locator("#explanation-body");
+  await explanation.getByText("The object was deleted.").waitFor({ timeout: 5000 });
   expect((await server.call("PUT", "/v1/objects/w-1", { policy: "on-demand", substrate: SIMULATED })).status).toBe(201);
   await page.locator("#summary", { hasText: "on-demand" }).waitFor({ timeout: 5000 });
   expect(await page.locator("#decision-rows tr").count()).toBe(1);
   expect(await page.locator("#object-status").textContent()).toBe("");
+  expect(await explanation.textContent()).toBe("Choose a decision to see why it was taken.");
   // The new object's timeline is drawn (a mark for its one decision).
   await expect.poll(() => page.locator("#timeline-chart svg").count()).toBe(1);
+});
+
+test("a page opened for an id no object has yet shows the object once it is created", async () => {
+  server = await ui.start();
+  const page = await open("/ui/objects/later");
+  await page.getByText("There is no object with this id (it may have been deleted).").waitFor();
+  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  expect((await server.call("PUT", "/v1/objects/later", { policy: "on-demand", substrate: SIMULATED })).status).toBe(
+    201,
+  );
+  await page.locator("#summary", { hasText: "on-demand" }).waitFor({ timeout: 5000 });
+  await expect.poll(() => page.locator("#decision-rows tr", { hasText: "create" }).count()).toBe(1);
+  expect(await page.locator("#object-status").textContent()).toBe("");
+});
+
+test("right-to-left keys and values in memory are drawn inside their quotes, each key left of its value", async () => {
+  server = await ui.start();
+  const memory = { role: "viewer", א: 1, מצב: "פעיל", mixed: "abc אבג 12" };
+  expect(
+    (await server.call("PUT", "/v1/objects/rtl", { policy: "on-demand", substrate: SIMULATED, memory })).status,
+  ).toBe(201);
+  const page = await open("/ui/objects/rtl");
+  const shown = page.locator("#memory-json", { hasText: "פעיל" });
+  await shown.waitFor();
+  expect(JSON.parse((await shown.textContent())!)).toEqual(memory);
+  // For each line `"key": value`: where the key's first character and the value's are drawn.
+  const lefts = (await page.evaluate(`(() => {
+    const pre = document.getElementById("memory-json");
+    const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+    const chars = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode())
+      for (let i = 0; i < n.data.length; i++) {
+        const r = document.createRange();
+        r.setStart(n, i);
+        r.setEnd(n, i + 1);
+        chars.push({ c: n.data[i], left: r.getBoundingClientRect().left });
+      }
+    const text = chars.map((x) => x.c).join("");
+    const at = (line, part) => chars[text.indexOf(line) + line.indexOf(part)].left;
+    return {
+      role: [at('"role": "viewer"', "r"), at('"role": "viewer"', "v")],
+      alef: [at('"א": 1', "א"), at('"א": 1', "1")],
+      state: [at('"מצב": "פעיל"', "מ"), at('"מצב": "פעיל"', "פ")],
+      colon: [at('"מצב": "פעיל"', ":"), at('"מצב": "פעיל"', "פ")],
+    };
+  })()`)) as Record<string, [number, number]>;
+  expect(Object.keys(lefts)).toHaveLength(4);
+  for (const [key, value] of Object.values(lefts)) expect(key).toBeLessThan(value);
 });
 
 test("a read of the object that left before its deletion and answers after it does not bring it back", async () => {

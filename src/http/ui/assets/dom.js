@@ -121,8 +121,26 @@ const HIDDEN = /[\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufef
 const escaped = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 
 /** JSON as text to show: those characters as `\uXXXX` escapes (the same JSON value). */
-export const json = (value, indent) =>
+const json = (value, indent) =>
   value === undefined ? "undefined" : JSON.stringify(value, null, indent).replace(HIDDEN, escaped);
 
-/** JSON for people: indented, with long strings left whole. */
-export const pretty = (value) => json(value, 2);
+/** A JSON string token in {@link json}'s text (its escapes included). */
+const STRING = /"(?:[^"\\]|\\.)*"/g;
+
+/**
+ * {@link json}'s text (indented by `indent`, long strings left whole) as nodes to show, each
+ * string's content in a `<bdi>` of its own: right-to-left text in a key or a value is drawn
+ * inside its quotes, and cannot carry the colon and the value beside it along (`"א": 1` drawn as
+ * `1 :"א`). Their text is {@link json}'s.
+ */
+export function jsonNodes(value, indent) {
+  const text = json(value, indent);
+  const nodes = [];
+  let at = 0;
+  for (const m of text.matchAll(STRING)) {
+    nodes.push(`${text.slice(at, m.index)}"`, h("bdi", { text: m[0].slice(1, -1) }), '"');
+    at = m.index + m[0].length;
+  }
+  nodes.push(text.slice(at));
+  return nodes.filter((n) => n !== "");
+}

@@ -1,7 +1,7 @@
 // One decision explained: what triggered it, what it did, and for each rule whether it fired,
 // with its condition tree: each condition's result and the value its fact had.
 
-import { clockTime, duration, h, json, pretty } from "./dom.js";
+import { clockTime, duration, h, jsonNodes } from "./dom.js";
 
 const RESULT_TEXT = { true: "true", false: "false", "not-evaluated": "not evaluated" };
 const RESULT_ICON = { true: "✓", false: "✗", "not-evaluated": "–" };
@@ -30,10 +30,10 @@ function condition(c) {
         " ",
         h("span", { class: "op", text: c.operator }),
         " ",
-        h("code", { text: json(c.value) }),
+        h("code", {}, jsonNodes(c.value)),
         c.result === "not-evaluated" && !("factValue" in c)
           ? null
-          : h("span", { class: "value" }, " — value was ", h("code", { text: json(c.factValue) })),
+          : h("span", { class: "value" }, " — value was ", h("code", {}, jsonNodes(c.factValue))),
       ),
     );
   }
@@ -128,7 +128,7 @@ export function explanationOf(d) {
           "details",
           { class: "raw" },
           h("summary", { text: "Fired events as JSON" }),
-          h("pre", { text: pretty(d.fired) }),
+          h("pre", {}, jsonNodes(d.fired, 2)),
         )
       : null,
   ];

@@ -2,7 +2,7 @@
 // explanation), memory, pending timers and usage, kept up to date from the event stream.
 
 import { api, ApiError, authHeaders, denied, dueWatch, now, reached, signedIn, withQuery } from "./api.js";
-import { $, badge, clockTime, duration, fill, h, pretty, refreshTimes, timeEl } from "./dom.js";
+import { $, badge, clockTime, duration, fill, h, jsonNodes, refreshTimes, timeEl } from "./dom.js";
 import { explanationOf } from "./explain.js";
 import { follow, showStatus } from "./sse.js";
 import { confirmationIntervals, segmentsOf, STATES } from "./segments.js";
@@ -68,7 +68,7 @@ function renderSummary() {
     $("#summary"),
     rows.map(([k, v]) => h("div", {}, h("dt", { text: k }), h("dd", {}, v))),
   );
-  fill($("#memory-json"), pretty(o.memory));
+  fill($("#memory-json"), jsonNodes(o.memory, 2));
   renderTimers();
 }
 
@@ -169,8 +169,11 @@ function renderDecisions() {
   $("#older").hidden = !model.older;
 }
 
-/** Shows a decision's explanation (read once, then kept) and marks it on the list and timeline. */
-async function explain(decisionId) {
+/**
+ * Shows a decision's explanation (read once, then kept until the stream reconnects) and marks it
+ * on the list and timeline; `focus` false leaves the keyboard where it is (a read again).
+ */
+async function explain(decisionId, focus = true) {
   model.selected = decisionId;
   renderDecisions();
   renderTimeline();
@@ -188,6 +191,7 @@ async function explain(decisionId) {
   }
   if (model.selected !== decisionId) return;
   fill(body, explanationOf(d));
+  if (!focus) return;
   $(`#d-${CSS.escape(decisionId)}`)?.scrollIntoView({ block: "nearest" });
   body.focus({ preventScroll: true });
 }
@@ -275,6 +279,19 @@ const newestFirst = (a, b) => b.at - a.at || (a.id < b.id ? 1 : -1);
  * is on its way would read the same page again), and none is pushed out meanwhile: the oldest
  * is the page's cursor, and one pushed out would be missed for good.
  */
+/** Reads the newest page of decisions, keeping those the stream brought meanwhile. */
+async function loadNewest() {
+  const deletions = model.deletions;
+  const page = await api(withQuery(`${path}/decisions`, { limit: PAGE }));
+  if (deletions !== model.deletions) return;
+  const known = new Set(model.decisions.map((d) => d.id));
+  model.decisions.push(...page.items.map(asRecord).filter((d) => !known.has(d.id)));
+  model.decisions.sort(newestFirst);
+  model.older = page.items.length === PAGE;
+  renderDecisions();
+  renderTimeline();
+}
+
 async function loadOlder() {
   if (model.loadingOlder) return;
   model.loadingOlder = true;
@@ -300,6 +317,8 @@ async function loadObject() {
   const deletions = model.deletions;
   const object = await api(path);
   if (deletions !== model.deletions) return false;
+  // Created again after the page said it was deleted: nothing of it is explained yet.
+  if (model.object === null && model.selected === null) fill($("#explanation-body"), CHOOSE());
   model.object = object;
   status.textContent = "";
   reached(Date.parse(model.object.stateSince));
@@ -336,6 +355,8 @@ function refreshSoon() {
     void loadObject()
       .then(async (loaded) => {
         if (!loaded) return;
+        // Created while the page had none of it (opened before, or its creation's event missed).
+        if (model.decisions.length === 0) await loadNewest();
         await Promise.all([loadUsage(), placeConfirmations()]);
         renderTimeline();
       })
@@ -357,8 +378,10 @@ function forget() {
   model.explained.clear();
   model.confirmed.clear();
   model.asked.clear();
-  fill($("#explanation-body"), h("p", { class: "muted", text: "Choose a decision to see why it was taken." }));
+  fill($("#explanation-body"), CHOOSE());
 }
+
+const CHOOSE = () => h("p", { class: "muted", text: "Choose a decision to see why it was taken." });
 
 /**
  * The object was deleted (at `at`, from the stream; or found gone by a read, `at` null): the page
@@ -419,28 +442,35 @@ function onEvent(event) {
 
 let stream = null;
 void signedIn(async () => {
+  let found = true;
   try {
     await loadObject();
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404) {
-      status.textContent = "There is no object with this id (it may have been deleted).";
-      return;
-    }
-    throw e;
+    if (!(e instanceof ApiError && e.status === 404)) throw e;
+    // Not there (yet, or any more): the stream is followed all the same, and an object created
+    // under this id is shown from its first decision.
+    status.textContent = "There is no object with this id (it may have been deleted).";
+    found = false;
   }
-  const page = await api(withQuery(`${path}/decisions`, { limit: PAGE }));
-  model.decisions = page.items.map(asRecord);
-  model.older = page.items.length === PAGE;
-  renderDecisions();
-  renderTimeline();
-  await Promise.all([loadUsage(), placeConfirmations()]);
+  if (found) {
+    await loadNewest();
+    await Promise.all([loadUsage(), placeConfirmations()]);
+  }
   // From the newest decision read: those taken since come first. What moved the object without a
   // decision (a confirmation) while the page was loading is read again once the stream is live.
   // And again after each reconnection: what happened while the stream was down.
   let live = false;
   const onStatus = (s) => {
     showStatus(s);
-    if (s === "live" && !live) refreshSoon();
+    if (s === "live" && !live) {
+      refreshSoon();
+      // An action's outcome while the stream was down is not replayed: the explanations kept
+      // may show it pending. They are read again (the one shown at once).
+      if (model.explained.size > 0) {
+        model.explained.clear();
+        if (model.selected !== null) void explain(model.selected, false);
+      }
+    }
     live = s === "live";
   };
   // Refused (a token since rotated): signing in again follows the stream anew.
