@@ -1,7 +1,6 @@
 // The fly driver's per-object config, and what Fly's machine states mean to Vigil.
 
 import { z } from "zod";
-import type { Observation } from "../../core/types.ts";
 
 export const DEFAULT_FLY_API_URL = "https://api.machines.dev";
 
@@ -90,56 +89,6 @@ export const machineKey = (cfg: FlyConfig) => `${cfg.apiUrl ?? DEFAULT_FLY_API_U
 export function machineOf(config: unknown): string {
   const parsed = flyConfigSchema.safeParse(config ?? {});
   return parsed.success ? machineKey(parsed.data) : "";
-}
-
-/** What Vigil asks of a machine, and the Fly state that confirms it. */
-export type Goal = "start" | "suspend" | "stop";
-export const GOAL_STATE: Record<Goal, string> = { start: "started", suspend: "suspended", stop: "stopped" };
-
-/**
- * Fly's settled states as Vigil statuses; anything else is in motion or unknown to Vigil.
- * Nothing runs on a machine that never started (`created`), could not start (`failed`, which
- * stays until someone acts) or is gone (`destroyed`).
- */
-export function statusOf(state: string): Observation["status"] {
-  switch (state) {
-    case "started":
-      return "running";
-    case "suspended":
-      return "suspended";
-    case "stopped":
-    case "created":
-    case "failed":
-    case "destroyed":
-      return "stopped";
-    default:
-      return "unknown";
-  }
-}
-
-/** A state in motion and the settled state its `wait` can target; null for those it cannot. */
-export function settlesTo(state: string): string | null {
-  switch (state) {
-    case "starting":
-      return "started";
-    case "stopping":
-      return "stopped";
-    case "suspending":
-      return "suspended";
-    case "destroying":
-      return "destroyed";
-    default:
-      return null;
-  }
-}
-
-/**
- * Whether a machine in `state` already satisfies `goal`: stopping (or suspending) a machine on
- * which nothing runs is done.
- */
-export function satisfies(goal: Goal, state: string): boolean {
-  if (goal === "start") return state === "started";
-  return state === GOAL_STATE[goal] || statusOf(state) === "stopped";
 }
 
 /**

@@ -9,7 +9,8 @@
 // which retries the action and finally marks the object `failed`. Not retryable: no token
 // (FLY_API_TOKEN), an invalid config, an API base URL off the allow-list (`apiUrls`, the
 // server's VIGIL_FLY_API_URLS), a redirect, an oversized reply, 400, 401, 403, 404, a start
-// of a destroyed machine (a stop or suspend of one is done: nothing runs there).
+// of a machine destroyed or going away (`destroying`, `launch_failed`; a stop or suspend of one
+// is done: nothing runs there).
 
 import type { Clock } from "../../core/clock.ts";
 import type { JsonObject, Observation } from "../../core/types.ts";
@@ -25,16 +26,22 @@ import {
   machineOf,
   flyConfigSchema,
   normalizeApiUrl,
-  GOAL_STATE,
-  satisfies,
-  settlesTo,
-  statusOf,
   type FlyConfig,
-  type Goal,
 } from "./config.ts";
 import { MachineLeases } from "./lease.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { DEFAULT_FLY_RETRY, sleep, withRetries, type RetryPolicy } from "./retry.ts";
+import {
+  GOAL_STATE,
+  isGone,
+  reachedOrElsewhere,
+  satisfies,
+  settlesTo,
+  SETTLED,
+  statusOf,
+  waitOrRead,
+  type Goal,
+} from "./states.ts";
 
 export interface FlyDriverOptions {
   clock: Clock;
@@ -60,8 +67,6 @@ export interface FlyDriverOptions {
   apiUrls?: readonly string[];
 }
 
-/** States a command can be sent from (`failed` stays until one is). */
-const SETTLED = new Set(["started", "stopped", "suspended", "created", "failed"]);
 /** Polling interval when `wait` cannot be used; within Get Machine's 5 requests/s. */
 const POLL_MS = 1_000;
 /** The longest observe() waits for a machine in motion. */
@@ -165,7 +170,7 @@ export class FlyDriver implements Driver {
       this.unlessGone(cfg, async () => {
         let m = await client.getMachine(cfg.app, cfg.machineId);
         const next = settlesTo(m.state);
-        if (next) {
+        if (next && next !== "poll") {
           const waitS = Math.min(this.waitTimeoutS, OBSERVE_WAIT_S);
           await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, waitS, m.instance_id));
           m = await client.getMachine(cfg.app, cfg.machineId);
@@ -289,10 +294,10 @@ export class FlyDriver implements Driver {
     released: () => boolean,
   ): Promise<Observation> {
     await renew();
-    const m = await this.settled(client, cfg);
+    const m = await this.settled(client, cfg, goal);
     // A stopped machine has nothing resident to suspend; it is already as dormant as it gets.
     if (satisfies(goal, m.state)) return this.observation(cfg, m.state, m.instance_id);
-    if (m.state === "destroyed" || m.state === "destroying") throw new DriverError(`machine is ${m.state}`, false);
+    if (isGone(m.state)) throw new DriverError(`machine is ${m.state}`, false);
     if (!SETTLED.has(m.state)) throw new FlyApiError(412, `machine is ${m.state}`);
     await renew();
     const nonce = lease.held?.nonce;
@@ -304,14 +309,22 @@ export class FlyDriver implements Driver {
     return this.observation(cfg, GOAL_STATE[goal], m.instance_id);
   }
 
-  /** Reads the machine, waiting (a bounded number of times) while it is in motion. */
-  private async settled(client: FlyClient, cfg: FlyConfig): Promise<FlyMachine> {
+  /**
+   * Reads the machine, waiting while it is in motion (a bounded number of waits, or reads once a
+   * second up to as long), unless `goal` is met already or cannot be (a machine going away).
+   */
+  private async settled(client: FlyClient, cfg: FlyConfig, goal: Goal): Promise<FlyMachine> {
+    const deadline = this.clock.now() + this.maxWaits * this.waitTimeoutS * 1000;
     let m = await client.getMachine(cfg.app, cfg.machineId);
-    for (let i = 0; i < this.maxWaits; i++) {
+    for (let waits = 0; waits < this.maxWaits && this.clock.now() < deadline;) {
       const next = settlesTo(m.state);
-      if (!next) return m;
+      if (!next || satisfies(goal, m.state) || isGone(m.state)) return m;
       const instance = m.instance_id;
-      await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, this.waitTimeoutS, instance));
+      if (next === "poll") await sleep(this.clock, POLL_MS);
+      else {
+        waits++;
+        await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, this.waitTimeoutS, instance));
+      }
       m = await client.getMachine(cfg.app, cfg.machineId);
     }
     return m;
@@ -362,29 +375,6 @@ export class FlyDriver implements Driver {
       if (e instanceof FlyApiError) throw new DriverError(`${where}: ${e.message}`, e.status === 412 || e.retryable);
       throw new DriverError(`${where}: ${e instanceof Error ? e.message : String(e)}`, true);
     }
-  }
-}
-
-/**
- * Whether a machine read while waiting for `state` is there (true) or still on its way (false:
- * also while `replacing`, an update in progress); one that settled elsewhere (a start that
- * crashed, an update that stopped it) is a 412, for another round.
- */
-function reachedOrElsewhere(now: string, state: string): boolean {
-  if (now === state) return true;
-  if (SETTLED.has(now) || now === "destroyed") throw new FlyApiError(412, `machine is ${now}, not ${state}`);
-  return false;
-}
-
-/**
- * A wait on a machine in motion; a 400 (Fly will not wait on these terms: an instance that
- * changed under us) is answered by reading the machine again instead, as after a command.
- */
-async function waitOrRead(wait: () => Promise<unknown>): Promise<void> {
-  try {
-    await wait();
-  } catch (e) {
-    if (!(e instanceof FlyApiError && e.status === 400)) throw e;
   }
 }
 

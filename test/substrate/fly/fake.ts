@@ -14,16 +14,21 @@ import { SystemClock } from "../../../src/timers/clock.ts";
 import { loadSpec, type MatchedOperation } from "./openapi.ts";
 import { seededRandom } from "../../../src/core/random.ts";
 
+/** Fly's machine states (fly.io/docs/machines/machine-states); a test may set any of them. */
 export type FlyState =
+  | "creating"
   | "created"
   | "starting"
   | "started"
+  | "restarting"
   | "stopping"
   | "stopped"
   | "suspending"
   | "suspended"
+  | "updating"
   | "replacing"
   | "failed"
+  | "launch_failed"
   | "destroying"
   | "destroyed";
 

@@ -1,0 +1,90 @@
+// Fly's states in motion besides starting, stopping and suspending (fly.io/docs/machines/
+// machine-states): `creating`, `restarting`, `updating` and `replacing` are waited out (a deploy
+// updating a machine for a minute and a half does not fail a wake), and a machine going away
+// (`destroying`, `launch_failed`, on its way to `destroyed`) is done for a stop at once and a
+// start of it fails at once, not after five minutes of waits.
+import { afterEach, describe, expect, test } from "vitest";
+import type { FlyState } from "./fake.ts";
+import { MACHINE, rig, settle, type Rig } from "./rig.ts";
+
+let r: Rig;
+afterEach(async () => {
+  await r.close();
+});
+
+/** The machine in `state` now, and in `then` after `ms` of virtual time. */
+async function moving(state: FlyState, then: FlyState, ms = 90_000) {
+  r = await rig();
+  const m = r.fake.machines.get(MACHINE)!;
+  m.state = state;
+  r.clock.setTimeout(() => (m.state = then), ms);
+  return m;
+}
+
+const actions = () => r.fake.requests.map((q) => q.action);
+
+describe("a state whose end a wait cannot name is read again until it settles", () => {
+  test.each(["updating", "replacing", "creating"] as const)(
+    "a start meeting a machine %s for 90 s starts it once it is stopped",
+    async (state) => {
+      await moving(state, "stopped");
+      const res = await settle(r.run(r.driver.start(r.target())));
+      expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "running", state: "started" } });
+      expect(r.clock.now() - Date.parse("2025-06-01T00:00:00Z")).toBeGreaterThanOrEqual(90_000);
+      expect(actions()).toContain("start");
+    },
+  );
+
+  test("a stop meeting a machine updating for 90 s stops it once it is started again", async () => {
+    await moving("updating", "started");
+    const res = await settle(r.run(r.driver.stop(r.target())));
+    expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "stopped" } });
+    expect(actions()).toContain("stop");
+  });
+
+  test("a restarting machine is waited for until started: a start then sends nothing", async () => {
+    await moving("restarting", "started", 30_000);
+    const res = await settle(r.run(r.driver.start(r.target())));
+    expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "running" } });
+    expect(actions()).not.toContain("start");
+    expect(r.fake.requests.some((q) => q.action === "wait" && q.query.state === "started")).toBe(true);
+  });
+
+  test("observe does not wait on a machine updating: it is unknown for now", async () => {
+    await moving("updating", "stopped");
+    expect((await r.run(r.driver.observe(r.target()))).status).toBe("unknown");
+    expect(actions()).toEqual(["get"]);
+  });
+});
+
+describe("a machine going away: nothing runs there, and it will not start", () => {
+  test.each(["destroying", "launch_failed"] as const)(
+    "%s: stop, suspend and release(stop) are done at once, without waiting",
+    async (state) => {
+      await moving(state, state);
+      const calls: (() => Promise<unknown>)[] = [
+        () => r.driver.stop(r.target()),
+        () => r.driver.suspend(r.target()),
+        () => r.driver.release!(r.target(), "stop"),
+      ];
+      for (const call of calls) {
+        const res = await settle(r.run(call()));
+        expect(res, JSON.stringify(res)).toMatchObject({ ok: true });
+      }
+      expect(r.clock.now()).toBe(Date.parse("2025-06-01T00:00:00Z"));
+      expect(actions().filter((a) => a !== "get")).toEqual([]);
+    },
+  );
+
+  test.each(["destroying", "launch_failed"] as const)("%s: a start fails at once, not retried", async (state) => {
+    await moving(state, state);
+    const res = await settle(r.run(r.driver.start(r.target())));
+    expect(res).toEqual({ ok: false, e: expect.stringContaining(`machine is ${state}`), retryable: false });
+    expect(actions()).toEqual(["get"]);
+  });
+
+  test.each(["destroying", "launch_failed"] as const)("%s: observed as stopped", async (state) => {
+    await moving(state, "destroyed", 5_000);
+    expect((await r.run(r.driver.observe(r.target()))).status).toBe("stopped");
+  });
+});
