@@ -316,9 +316,15 @@ export class FlyDriver implements Driver {
   private async settled(client: FlyClient, cfg: FlyConfig, goal: Goal): Promise<FlyMachine> {
     const deadline = this.clock.now() + this.maxWaits * this.waitTimeoutS * 1000;
     let m = await client.getMachine(cfg.app, cfg.machineId);
-    for (let waits = 0; waits < this.maxWaits && this.clock.now() < deadline;) {
+    for (let waits = 0; ;) {
       const next = settlesTo(m.state);
       if (!next || satisfies(goal, m.state) || isGone(m.state)) return m;
+      if (waits >= this.maxWaits || this.clock.now() >= deadline) {
+        // A round's waits are over: another round reads it again (a 412), but reading once a
+        // second is not started over (five rounds of it would be 1,500 reads in 25 minutes).
+        if (next !== "poll") return m;
+        throw new DriverError(`machine is still ${m.state} after ${this.maxWaits * this.waitTimeoutS} s`, true);
+      }
       const instance = m.instance_id;
       if (next === "poll") await sleep(this.clock, POLL_MS);
       else {
@@ -327,7 +333,6 @@ export class FlyDriver implements Driver {
       }
       m = await client.getMachine(cfg.app, cfg.machineId);
     }
-    return m;
   }
 
   /**

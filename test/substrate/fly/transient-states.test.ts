@@ -5,7 +5,7 @@
 // start of it fails at once, not after five minutes of waits.
 import { afterEach, describe, expect, test } from "vitest";
 import type { FlyState } from "./fake.ts";
-import { MACHINE, rig, settle, type Rig } from "./rig.ts";
+import { MACHINE, rig, settle, T0, type Rig } from "./rig.ts";
 
 let r: Rig;
 afterEach(async () => {
@@ -30,7 +30,7 @@ describe("a state whose end a wait cannot name is read again until it settles", 
       await moving(state, "stopped");
       const res = await settle(r.run(r.driver.start(r.target())));
       expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "running", state: "started" } });
-      expect(r.clock.now() - Date.parse("2025-06-01T00:00:00Z")).toBeGreaterThanOrEqual(90_000);
+      expect(r.clock.now() - T0).toBeGreaterThanOrEqual(90_000);
       expect(actions()).toContain("start");
     },
   );
@@ -48,6 +48,23 @@ describe("a state whose end a wait cannot name is read again until it settles", 
     expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "running" } });
     expect(actions()).not.toContain("start");
     expect(r.fake.requests.some((q) => q.action === "wait" && q.query.state === "started")).toBe(true);
+  });
+
+  test.each([
+    ["start", (): Promise<unknown> => r.driver.start(r.target())],
+    ["release(stop)", (): Promise<unknown> => r.driver.release!(r.target(), "stop")],
+  ] as const)("%s of a machine stuck updating is a retryable failure after 300 s of reads", async (_, call) => {
+    await moving("updating", "updating");
+    const res = await settle(r.run(call()));
+    expect(res).toEqual({
+      ok: false,
+      e: expect.stringContaining("machine is still updating after 300 s"),
+      retryable: true,
+    });
+    // One read a second for five minutes (and the first), not five rounds of it (25 minutes).
+    expect(r.clock.now() - T0).toBe(300_000);
+    expect(actions().filter((a) => a === "get")).toHaveLength(301);
+    expect(actions().filter((a) => a !== "get")).toEqual([]);
   });
 
   test("observe does not wait on a machine updating: it is unknown for now", async () => {
@@ -71,7 +88,7 @@ describe("a machine going away: nothing runs there, and it will not start", () =
         const res = await settle(r.run(call()));
         expect(res, JSON.stringify(res)).toMatchObject({ ok: true });
       }
-      expect(r.clock.now()).toBe(Date.parse("2025-06-01T00:00:00Z"));
+      expect(r.clock.now()).toBe(T0);
       expect(actions().filter((a) => a !== "get")).toEqual([]);
     },
   );
