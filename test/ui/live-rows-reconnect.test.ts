@@ -117,6 +117,48 @@ test("object page: an explanation open while the event stream was down shows its
   await explanation.getByText("start (confirmed)").waitFor({ timeout: 3000 });
 });
 
+test("object page: the explanation read again after a reconnection leaves the keyboard focus where it was", async () => {
+  const s = await ui.start();
+  await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
+  const page = await open("/ui/objects/w-1");
+  await page
+    .locator("#decision-rows tr", { hasText: "wake" })
+    .getByRole("button", { name: /Explain/ })
+    .click();
+  await page.locator("#explanation-body").getByText("start (pending)").waitFor();
+  const create = page.locator("#decision-rows tr", { hasText: "create" }).getByRole("button", { name: /Explain/ });
+  await create.focus();
+  await dropStream(page, s);
+  await s.services.advance(30_000);
+  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  await page.locator("#explanation-body").getByText("start (confirmed)").waitFor({ timeout: 3000 });
+  const focused = 'document.activeElement.tagName + " " + document.activeElement.closest("tr")?.textContent';
+  expect(await page.evaluate(focused)).toMatch(/^BUTTON .*create/);
+});
+
+test("object page: an explanation read again after its object was deleted leaves the page saying it was deleted", async () => {
+  const s = await ui.start();
+  await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  const page = await open("/ui/objects/w-1");
+  await page
+    .locator("#decision-rows tr", { hasText: "create" })
+    .getByRole("button", { name: /Explain/ })
+    .click();
+  await page.locator("#explanation-body .summary-text").waitFor();
+  // The decision's read (again, after the reconnection) answers after the object's.
+  await page.route("**/v1/decisions/*", async (route) => {
+    await new Promise((r) => setTimeout(r, 600));
+    await route.continue();
+  });
+  await dropStream(page, s);
+  expect((await s.call("DELETE", "/v1/objects/w-1?compute=keep")).status).toBe(204);
+  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  await page.getByText("There is no object with this id: it was deleted.").waitFor({ timeout: 3000 });
+  await page.waitForTimeout(1000); // the decision's read has answered (a 404) by now
+  expect(await page.locator("#explanation-body").textContent()).toBe("The object was deleted.");
+});
+
 test("object page: an object deleted while the event stream was down is said to be gone after it reconnects", async () => {
   const s = await ui.start();
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });

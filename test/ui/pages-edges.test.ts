@@ -210,6 +210,30 @@ test("a page opened for an id no object has yet shows the object once it is crea
   expect(await page.locator("#object-status").textContent()).toBe("");
 });
 
+test("a page opened for an id whose object is created while its stream connects lists every decision", async () => {
+  server = await ui.start();
+  const page = await ui.page();
+  let connect = () => {};
+  const held = new Promise<void>((resolve) => (connect = resolve));
+  await page.route("**/v1/events?*", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(`${server.url}/ui/objects/later`);
+  await page.getByText("There is no object with this id (it may have been deleted).").waitFor();
+  // Created before the stream is up (its decision is not replayed); one more decision right after.
+  await server.call("PUT", "/v1/objects/later", { policy: "queue-worker", substrate: SIMULATED });
+  connect();
+  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  await server.call("POST", "/v1/objects/later/facts", { facts: { queue: { depth: 3 } } });
+  await page.locator("#summary", { hasText: "queue-worker" }).waitFor({ timeout: 5000 });
+  const listed = (await server.call("GET", "/v1/objects/later/decisions")).body.items.map((d: { id: string }) => d.id);
+  expect(listed).toHaveLength(2);
+  await expect
+    .poll(() => page.locator("#decision-rows tr").evaluateAll((rows) => rows.map((r) => r.id.slice(2))))
+    .toEqual(listed);
+});
+
 test("right-to-left keys and values in memory are drawn inside their quotes, each key left of its value", async () => {
   server = await ui.start();
   const memory = { role: "viewer", א: 1, מצב: "פעיל", mixed: "abc אבג 12" };

@@ -171,27 +171,32 @@ function renderDecisions() {
 
 /**
  * Shows a decision's explanation (read once, then kept until the stream reconnects) and marks it
- * on the list and timeline; `focus` false leaves the keyboard where it is (a read again).
+ * on the list and timeline. `again` (after a reconnection) reads the one shown anew and draws it
+ * in place, leaving the list, the scroll and the keyboard focus as they are.
  */
-async function explain(decisionId, focus = true) {
-  model.selected = decisionId;
-  renderDecisions();
-  renderTimeline();
+async function explain(decisionId, again = false) {
   const body = $("#explanation-body");
+  if (!again) {
+    model.selected = decisionId;
+    renderDecisions();
+    renderTimeline();
+  }
   let d = model.explained.get(decisionId);
   if (!d) {
-    fill(body, h("p", { class: "muted", text: "Reading the decision…" }));
+    if (!again) fill(body, h("p", { class: "muted", text: "Reading the decision…" }));
     try {
       d = await api(`/v1/decisions/${encodeURIComponent(decisionId)}`);
     } catch (e) {
-      fill(body, h("p", { class: "error", text: `This decision could not be read: ${e.message}` }));
+      // Not if another one was chosen meanwhile, or the object was deleted (the page says so).
+      if (model.selected === decisionId)
+        fill(body, h("p", { class: "error", text: `This decision could not be read: ${e.message}` }));
       return;
     }
     model.explained.set(decisionId, d);
   }
   if (model.selected !== decisionId) return;
   fill(body, explanationOf(d));
-  if (!focus) return;
+  if (again) return;
   $(`#d-${CSS.escape(decisionId)}`)?.scrollIntoView({ block: "nearest" });
   body.focus({ preventScroll: true });
 }
@@ -351,12 +356,14 @@ let refreshing = null;
 function refreshSoon() {
   refreshing ??= setTimeout(() => {
     refreshing = null;
+    // An object the page did not have (opened before it was created, or created again after it
+    // was deleted): its decisions so far are read, whatever the stream brought meanwhile.
+    const unknown = model.object === null;
     // The object first: its state change tells the page how far the server's time has come.
     void loadObject()
       .then(async (loaded) => {
         if (!loaded) return;
-        // Created while the page had none of it (opened before, or its creation's event missed).
-        if (model.decisions.length === 0) await loadNewest();
+        if (unknown) await loadNewest();
         await Promise.all([loadUsage(), placeConfirmations()]);
         renderTimeline();
       })
@@ -468,7 +475,7 @@ void signedIn(async () => {
       // may show it pending. They are read again (the one shown at once).
       if (model.explained.size > 0) {
         model.explained.clear();
-        if (model.selected !== null) void explain(model.selected, false);
+        if (model.selected !== null) void explain(model.selected, true);
       }
     }
     live = s === "live";
