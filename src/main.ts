@@ -36,7 +36,7 @@ import { parseTokens, type TokenConfig } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import { LibsqlStore, libsqlOptions } from "./storage/libsql-store.ts";
 import { filePath } from "./storage/rows.ts";
-import { ForeignDatabase } from "./storage/schema-stamp.ts";
+import { databaseStartError, interruptible } from "./storage/remote.ts";
 import type { Driver } from "./substrate/driver.ts";
 import { FlyDriver } from "./substrate/fly/driver.ts";
 import { findCgroupParent, openCgroupParent, type CgroupParent } from "./substrate/process/cgroup.ts";
@@ -159,7 +159,9 @@ export interface StartOptions {
   onFatal?: (reason: string) => void;
   /**
    * Aborted (by a signal) during start-up: start-up stops once recovery is done (or before it
-   * begins), closes what it had opened (the lease is released) and rejects with the reason.
+   * begins), closes what it had opened (the lease is released) and rejects with the reason. A
+   * remote database's round trips in flight are cut at once instead (a server that does not
+   * answer): then a lease already taken is not released.
    */
   signal?: AbortSignal;
 }
@@ -271,7 +273,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     for (const stop of started.splice(0).reverse()) await stop();
   };
   try {
-    await governor.start();
+    // A signal meanwhile cuts a remote server's round trips in flight: start-up stops at once.
+    await interruptible(() => governor.start(), options.signal, store.interrupt);
     started.push(() => governor.close());
     // A signal during recovery: what was opened closes below, and the lease is released.
     options.signal?.throwIfAborted();
@@ -384,14 +387,11 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     return { url, governor, close };
   } catch (e) {
     await stopAll();
-    // Another program's database, or no database at all: VIGIL_DB_URL names the wrong file
-    // (found by the first read, before anything was written).
-    const wrong =
-      e instanceof ForeignDatabase
-        ? e.message
-        : (e as { code?: unknown }).code === "SQLITE_NOTADB"
-          ? "it is not an SQLite database; it was left untouched"
-          : null;
-    throw wrong === null ? e : new InvalidConfiguration([`VIGIL_DB_URL: ${shownDbUrl(config.VIGIL_DB_URL)}: ${wrong}`]);
+    // A signal cut start-up short: whatever failed of it then, it stopped as asked.
+    if (options.signal?.aborted) throw options.signal.reason;
+    // VIGIL_DB_URL names the wrong file, or a remote server that cannot be reached (storage/remote.ts).
+    const wrong = databaseStartError(e, config.VIGIL_DB_URL, shownDbUrl(config.VIGIL_DB_URL));
+    if (wrong === null) throw e;
+    throw "invalid" in wrong ? new InvalidConfiguration([wrong.invalid]) : new Error(wrong.failed);
   }
 }

@@ -54,6 +54,57 @@ export function isPassingStorageError(error: unknown): boolean {
   );
 }
 
+/** How a remote database failed to answer (remoteFailure): why, and whether trying later may work. */
+export interface RemoteFailure {
+  /** What the database did, to follow "the database" (`refused the connection`). */
+  reason: string;
+  /** The connection or the server may come back (not a refused token, not a wrong URL). */
+  passing: boolean;
+  /** The HTTP status it answered with, if it answered. */
+  status?: number;
+}
+
+const NETWORK_REASONS: [RegExp, string][] = [
+  [/^(VIGIL_DB_NO_ANSWER|ETIMEDOUT|UND_ERR_(HEADERS|BODY|CONNECT)_TIMEOUT|TimeoutError)$/, "did not answer in time"],
+  [/^ECONNREFUSED$/, "refused the connection"],
+  [/^(ENOTFOUND|EAI_AGAIN)$/, "could not be found (its host name does not resolve)"],
+  [/^(EHOSTUNREACH|ENETUNREACH|EHOSTDOWN)$/, "is unreachable from this host"],
+  [/^(ECONNRESET|EPIPE|ECONNABORTED|UND_ERR_SOCKET|UND_ERR_CLOSED)$/, "closed the connection without answering"],
+];
+
+/**
+ * Why a remote libsql server could not be reached, or answered with an HTTP error instead of a
+ * result (the transport failed: fetch's, the Hrana client's and the WebSocket's errors, as
+ * @libsql/client carries them), or null for any other error (SQLite's own, say). A write that
+ * failed so may or may not have been committed: its reply may have been lost on the way back.
+ */
+export function remoteFailure(error: unknown): RemoteFailure | null {
+  const chain: { code?: unknown; name?: unknown; message?: unknown; status?: unknown; cause?: unknown }[] = [];
+  for (let e = error; e !== null && typeof e === "object" && chain.length < 6; e = (e as { cause?: unknown }).cause)
+    chain.push(e as (typeof chain)[number]);
+  const marks = chain.flatMap((e) => [e.code, e.name]).filter((m): m is string => typeof m === "string");
+  if (marks.some((m) => m.startsWith("SQLITE_"))) return null;
+  const noAnswer = chain.find((e) => e.code === "VIGIL_DB_NO_ANSWER");
+  if (noAnswer) return { reason: String(noAnswer.message), passing: true };
+  const text = chain.map((e) => String(e.message ?? "")).join(" ");
+  for (const [pattern, reason] of NETWORK_REASONS)
+    if (marks.some((m) => pattern.test(m)) || new RegExp(pattern.source.replace(/^\^|\$$/g, "")).test(text))
+      return { reason, passing: true };
+  const http = marks.includes("SERVER_ERROR") || marks.includes("HRANA_WEBSOCKET_ERROR");
+  const status =
+    chain.map((e) => e.status).find((s): s is number => typeof s === "number") ??
+    (http ? Number(/(?:HTTP status|server response:?) (\d{3})/i.exec(text)?.[1] ?? Number.NaN) : Number.NaN);
+  if (!Number.isNaN(status)) {
+    if (status === 401 || status === 403)
+      return { reason: `refused the token (HTTP ${status})`, passing: false, status };
+    return { reason: `answered HTTP ${status}`, passing: status >= 500 || status === 429, status };
+  }
+  if (marks.includes("HRANA_WEBSOCKET_ERROR")) return { reason: "broke the WebSocket connection", passing: true };
+  if (marks.includes("HRANA_CLOSED_ERROR")) return { reason: "closed the connection", passing: true };
+  if (chain.some((e) => e.message === "fetch failed")) return { reason: "could not be reached", passing: true };
+  return null;
+}
+
 /**
  * `error` from a write made after the object's compute was stopped (a DELETE, a new binding):
  * when the database refused it for now, a 503 that says the compute is stopped and the object

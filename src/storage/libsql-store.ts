@@ -3,7 +3,7 @@
 // store's connection; every write goes through one writer (sql-writer.ts): for a file, a thread
 // with its own connection, so that the main thread is not blocked while a commit reaches disk.
 
-import { createClient, type Client } from "@libsql/client";
+import type { Client } from "@libsql/client";
 import { and, asc, desc, eq, gt, inArray, lt, max, type SQL } from "drizzle-orm";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
@@ -40,6 +40,7 @@ import * as counts from "./counts.ts";
 import * as pruning from "./pruning.ts";
 import { LibsqlDecisionReads } from "./decision-reads.ts";
 import * as t from "./schema.ts";
+import { openClient } from "./remote.ts";
 import { currentSchemaStamp, refuseSchema, schemaStamp } from "./schema-stamp.ts";
 import { directWriter, LEASE_LOST, threadWriter, WriteError, type SqlWriter } from "./sql-writer.ts";
 
@@ -92,14 +93,14 @@ export class LibsqlStore implements Store {
             })
         : Promise.reject(leaseLost()),
   };
+  /** Fails the round trips in flight to a remote server at once (start-up stopped by a signal). */
+  readonly interrupt: () => void;
   /** Point reads on a file database's own read connection (null: through the client). */
   private points: PointReads | null = null;
 
   constructor(options: LibsqlOptions) {
     this.url = options.url;
-    this.client = createClient(
-      options.authToken ? { url: options.url, authToken: options.authToken } : { url: options.url },
-    );
+    ({ client: this.client, interrupt: this.interrupt } = openClient(options));
     this.db = drizzle(this.client, { schema: t });
     this.local = options.url === ":memory:" || options.url.startsWith("file:");
     // Until a governor says where policy documents are, decisions are stored whole.

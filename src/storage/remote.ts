@@ -1,0 +1,89 @@
+// A remote libsql server (VIGIL_DB_URL `libsql://`, `http(s)://`, `ws(s)://`): each round trip
+// over HTTP bounded (a server that accepts the connection and never answers would otherwise
+// hold it for undici's own 300 s), round trips in flight cut on demand (a signal during
+// start-up), and start-up's failures to reach it said in VIGIL_DB_URL's terms.
+
+import { createClient, type Client } from "@libsql/client";
+import { remoteFailure } from "../core/errors.ts";
+import { ForeignDatabase } from "./schema-stamp.ts";
+
+/** How long one round trip to a remote database over HTTP may go unanswered before it fails. */
+export const REMOTE_ANSWER_MS = 15_000;
+
+/** Whether the URL names a remote server (not a file, not `:memory:`). */
+export const isRemote = (url: string): boolean => url !== ":memory:" && !url.startsWith("file:");
+
+/**
+ * fetch for the libsql client: each request fails after `ms` unanswered (code
+ * VIGIL_DB_NO_ANSWER, core/errors.ts remoteFailure) and when `cut` is aborted.
+ */
+export function boundedFetch(cut: AbortSignal, ms = REMOTE_ANSWER_MS): typeof fetch {
+  return async (input, init) => {
+    const timeout = AbortSignal.timeout(ms);
+    try {
+      return await fetch(input, { ...init, signal: AbortSignal.any([cut, timeout]) });
+    } catch (e) {
+      if (!timeout.aborted || cut.aborted) throw e;
+      throw Object.assign(new Error(`did not answer within ${ms / 1000} s`), { code: "VIGIL_DB_NO_ANSWER", cause: e });
+    }
+  };
+}
+
+/**
+ * The client for `options`; for a remote server, with fetch bounded, and `interrupt` to fail
+ * the round trips in flight at once.
+ */
+export function openClient(options: { url: string; authToken?: string }): { client: Client; interrupt: () => void } {
+  const cut = new AbortController();
+  const remote = isRemote(options.url);
+  const client = createClient({
+    url: options.url,
+    ...(options.authToken ? { authToken: options.authToken } : {}),
+    ...(remote ? { fetch: boundedFetch(cut.signal) } : {}),
+  });
+  const interrupt = () => {
+    if (!remote) return;
+    cut.abort();
+    client.close();
+  };
+  return { client, interrupt };
+}
+
+/**
+ * Runs start-up's database work; a signal meanwhile calls `cut` (which fails the round trips
+ * in flight to a remote server, so that start-up stops at once instead of after their bound).
+ */
+export async function interruptible<T>(work: () => Promise<T>, signal: AbortSignal | undefined, cut: () => void) {
+  signal?.throwIfAborted();
+  signal?.addEventListener("abort", cut);
+  try {
+    return await work();
+  } finally {
+    signal?.removeEventListener("abort", cut);
+  }
+}
+
+/**
+ * Start-up's error for what stopped it while it opened the database at `url` (`shown`: the URL
+ * as it may be shown): null when it is not about that database. Another program's database, or
+ * no database at all, is a bad value (`invalid`); a remote server that could not be reached,
+ * or refused the token, is a failure naming VIGIL_DB_URL (`failed`): it may pass.
+ */
+export function databaseStartError(
+  e: unknown,
+  url: string,
+  shown: string,
+): { invalid: string } | { failed: string } | null {
+  if (e instanceof ForeignDatabase) return { invalid: `VIGIL_DB_URL: ${shown}: ${e.message}` };
+  if ((e as { code?: unknown } | null)?.code === "SQLITE_NOTADB")
+    return { invalid: `VIGIL_DB_URL: ${shown}: it is not an SQLite database; it was left untouched` };
+  const remote = isRemote(url) ? remoteFailure(e) : null;
+  if (remote === null) return null;
+  const hint =
+    remote.status === 401 || remote.status === 403
+      ? ": VIGIL_DB_AUTH_TOKEN is missing, or not a token it accepts"
+      : remote.status !== undefined && !remote.passing
+        ? ": is VIGIL_DB_URL the address of a libsql server?"
+        : "";
+  return { failed: `VIGIL_DB_URL: the database at ${shown} ${remote.reason}${hint}` };
+}
