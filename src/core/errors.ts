@@ -105,12 +105,27 @@ export function remoteFailure(error: unknown): RemoteFailure | null {
   return null;
 }
 
+/** A remote database that could not be reached for now (remoteFailure, passing). */
+export const isUnreachableDatabase = (error: unknown): boolean => remoteFailure(error)?.passing === true;
+
+/** The 503's detail for a request that failed so: it may have been recorded, and a retry must say it is the same. */
+export const UNREACHABLE_DETAIL =
+  "the database could not be reached; if this request changes anything, it may or may not have been recorded: send it again (facts with the same Idempotency-Key, a CloudEvent with the same source and id) so that it is applied once";
+
 /**
  * `error` from a write made after the object's compute was stopped (a DELETE, a new binding):
  * when the database refused it for now, a 503 that says the compute is stopped and the object
- * kept its record (not that nothing changed); any other error as it is.
+ * kept its record (not that nothing changed); when a remote database could not be reached, one
+ * that says the write may or may not have been recorded; any other error as it is.
  */
 export function afterStop(error: unknown, id: string, what: string): unknown {
+  if (isUnreachableDatabase(error))
+    return Object.assign(
+      unavailable(
+        `the compute of "${id}" was stopped, but the database could not be reached to record the ${what}: it may or may not have been recorded, and until it is the object keeps its record and its compute stays stopped until reconciliation observes it or its rules wake it; send the same request again`,
+      ),
+      { cause: error },
+    );
   if (!isPassingStorageError(error)) return error;
   return Object.assign(
     unavailable(

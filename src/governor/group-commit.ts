@@ -1,12 +1,14 @@
 // Group commit: arrivals that come together commit together, in one transaction, and each
 // caller's promise settles only when its own writes are durable. A failing group is retried
-// one batch at a time so that one bad arrival fails alone.
+// one batch at a time so that one bad arrival fails alone (not when a remote database could not
+// be reached: then every batch of the group fails with it).
 //
 // Up to `maxInFlight` groups are on their way to the store at once: while one commits (on the
 // writer thread, waiting for the disk), the arrivals that come meanwhile form the next group
 // instead of waiting for it. Groups never share an object (an object's next arrival waits in
 // its mailbox for the previous commit), and the store commits them in the order they were sent.
 
+import { isUnreachableDatabase } from "../core/errors.ts";
 import type { CommitBatch, Store } from "../core/store.ts";
 
 interface Waiter {
@@ -134,7 +136,9 @@ export class GroupCommitter {
     try {
       await this.store.commit(group.map((w) => w.batch!));
     } catch (e) {
-      if (group.length === 1) group[0]!.reject(e);
+      // A remote database not reached: each batch alone would wait as long again, and the group
+      // may have been committed with its answer lost (then each alone fails on what it wrote).
+      if (group.length === 1 || isUnreachableDatabase(e)) for (const w of group) w.reject(e);
       else await this.oneByOne(group);
       return;
     }

@@ -10,7 +10,14 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ZodError } from "zod";
 import { zodProblems } from "../contracts/problems.ts";
-import { isPassingStorageError, VigilError, type ErrorKind, type Problem } from "../core/errors.ts";
+import {
+  isPassingStorageError,
+  isUnreachableDatabase,
+  UNREACHABLE_DETAIL,
+  VigilError,
+  type ErrorKind,
+  type Problem,
+} from "../core/errors.ts";
 
 /** Problem types are URIs under this base (RFC 9457 `type`), one slug per kind of failure. */
 export const PROBLEM_BASE = "https://vigil.dev/problems/";
@@ -48,17 +55,20 @@ const SLUG_OF_KIND: Record<ErrorKind, ProblemSlug> = {
 /** Seconds a client is asked to wait before it retries an overloaded object. */
 export const OVERLOADED_RETRY_AFTER = "1";
 
-/** Seconds a client is asked to wait when the database refused a write for a passing reason. */
+/** Seconds a client is asked to wait when the database refused a write for a passing reason, or was not reached. */
 export const STORAGE_RETRY_AFTER = "5";
 
 /** The headers a thrown value's reply carries (`Retry-After` for 429 and 503). */
 export function problemHeaders(error: unknown): Record<string, string> {
   if (error instanceof HttpProblem) return error.headers ?? {};
   if (error instanceof VigilError && error.kind === "overloaded") return { "retry-after": OVERLOADED_RETRY_AFTER };
-  if (isPassingStorageError(error) || (error instanceof VigilError && isPassingStorageError(error.cause)))
+  if (passing(error) || (error instanceof VigilError && passing(error.cause)))
     return { "retry-after": STORAGE_RETRY_AFTER };
   return {};
 }
+
+/** A database failure that may pass: SQLite's refusal of a write, or a remote database not reached. */
+const passing = (error: unknown) => isPassingStorageError(error) || isUnreachableDatabase(error);
 
 /** The body of a problem reply. */
 export interface ProblemBody {
@@ -111,7 +121,8 @@ export const validationProblem = (detail: string, errors: Problem[]) => new Http
 
 /**
  * Any thrown value as a problem body. Unexpected errors become a bare 500, and a database that
- * refused a write for a reason that may pass a 503: the message and stack stay in the server
+ * refused a write for a reason that may pass, or a remote one that could not be reached, a 503:
+ * the message and stack stay in the server
  * (`report`), never in the reply.
  */
 export function problemOf(
@@ -122,7 +133,7 @@ export function problemOf(
   if (error instanceof HttpProblem) return problemBody(error.slug, error.detail, error.errors);
   if (error instanceof VigilError) {
     // A refusal by the database after the compute was stopped (afterStop): logged as any refusal.
-    if (isPassingStorageError(error.cause)) report(error.cause);
+    if (passing(error.cause)) report(error.cause);
     const slug = SLUG_OF_KIND[error.kind];
     const errors = slug === "validation" || error.problems.length > 0 ? error.problems : undefined;
     return problemBody(slug, error.message, errors);
@@ -141,6 +152,8 @@ export function problemOf(
       "the request's body ended early (the client went away, or sent what is not HTTP)",
     );
   report(error);
+  // A remote database not reached: the write may have been committed and its answer lost.
+  if (isUnreachableDatabase(error)) return problemBody("unavailable", UNREACHABLE_DETAIL);
   if (isPassingStorageError(error))
     return problemBody(
       "unavailable",

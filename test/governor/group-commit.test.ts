@@ -197,6 +197,21 @@ describe("a failing batch", () => {
     expect((await store.getDecision("dec-same"))?.objectId).toBe("one");
   });
 
+  test("a group a remote database could not be reached for fails whole, not one batch at a time", async () => {
+    // Each alone would wait as long again, and the group may have been committed with its answer
+    // lost: then each alone would fail on a row it wrote (a 500 where a 503 is due).
+    const store = new FaultyStore();
+    const lost = Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNRESET" } });
+    store.commit = async (batches) => {
+      store.calls.push(batches.map((b) => b.object.id));
+      throw lost;
+    };
+    const committer = new GroupCommitter(store);
+    const results = await Promise.allSettled(["a", "b", "c"].map((id) => committer.commit(arrival(id))));
+    expect(results.map((r) => (r as PromiseRejectedResult).reason)).toEqual([lost, lost, lost]);
+    expect(store.calls).toEqual([["a", "b", "c"]]);
+  });
+
   test("a batch alone in its group is not tried twice; the committer goes on afterwards", async () => {
     const store = new FaultyStore();
     store.poisoned.add("bad");
