@@ -7,7 +7,7 @@
 // table the same way: commit (grouped with other objects' changes), then update the hot copy,
 // then tell the scheduler about the timers it set. Nothing is visible before it is durable.
 
-import { overloaded } from "../core/errors.ts";
+import { isUnreachableDatabase, overloaded } from "../core/errors.ts";
 import { KeyedQueue } from "../core/keyed-queue.ts";
 import { emptyBatch, type ActionUpdate, type CommitBatch, type Store } from "../core/store.ts";
 import { applyTimerOps } from "../core/timers.ts";
@@ -65,6 +65,24 @@ export class ObjectTable {
    */
   private readonly taken = new Map<string, ObjectRecord>();
 
+  /**
+   * Objects whose last write failed on the way to a remote database (isUnreachableDatabase): it
+   * may have been committed with its answer lost, so their hot copy may be behind their row. Their
+   * next `take` (and `load`) reads the row again; reusing the old copy would write over it (its
+   * next journal entry's seq is taken already: every later arrival would fail).
+   */
+  private readonly doubtful = new Set<string>();
+
+  /** Runs `write`; when it fails so that it may have been committed, the object is doubtful. */
+  private async doubting<T>(id: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (e) {
+      if (isUnreachableDatabase(e)) this.doubtful.add(id);
+      throw e;
+    }
+  }
+
   /** Whether a task is queued or running in the object's mailbox (its hot copy may be about to change). */
   working(id: string): boolean {
     return this.mailboxes.depth(id) > 0;
@@ -92,7 +110,8 @@ export class ObjectTable {
 
   /** The object: its hot copy, or else its row, read without bringing it into memory. */
   async load(id: string): Promise<ObjectRecord | undefined> {
-    return this.peek(id) ?? (await this.store.getObject(id)) ?? undefined;
+    const hot = this.doubtful.has(id) ? undefined : this.peek(id);
+    return hot ?? (await this.store.getObject(id)) ?? undefined;
   }
 
   /**
@@ -101,6 +120,7 @@ export class ObjectTable {
    * objects asked for in the same turn).
    */
   async take(id: string): Promise<ObjectRecord | undefined> {
+    if (this.doubtful.has(id)) return this.reread(id);
     const hot = this.peek(id);
     if (hot) {
       this.keep(hot);
@@ -114,6 +134,28 @@ export class ObjectTable {
     this.keep(found);
     this.taken.set(id, found);
     return found;
+  }
+
+  /**
+   * A doubtful object's row, read again and made its hot copy (the observer told of the change,
+   * the scheduler of its timers); undefined, and forgotten, if the row is gone (a deletion that
+   * went through). It stays doubtful while the read fails.
+   */
+  private async reread(id: string): Promise<ObjectRecord | undefined> {
+    const row = await this.coldReads.get(id);
+    this.doubtful.delete(id);
+    const hot = this.peek(id);
+    this.awake.delete(id);
+    this.dormant.delete(id);
+    if (!row) {
+      if (hot) this.observer.deleted?.(hot);
+      return undefined;
+    }
+    if (hot) this.observer.replaced?.(hot, row, null);
+    this.keep(row);
+    this.taken.set(id, row);
+    for (const t of row.timers) this.timerSet(t.dueAt);
+    return row;
   }
 
   /** Objects in memory, awake and dormant. */
@@ -159,7 +201,7 @@ export class ObjectTable {
       before.state === o.state &&
       before.policy === o.policy &&
       before.substrate.driver === o.substrate.driver;
-    await this.committer.commit(same ? { ...batch, keysUnchanged: true } : batch);
+    await this.doubting(o.id, () => this.committer.commit(same ? { ...batch, keysUnchanged: true } : batch));
     this.replaced(batch.object, batch.decision);
     this.keep(batch.object);
     for (const op of batch.timerOps) if (op.op === "set") this.timerSet(op.dueAt!);
@@ -178,7 +220,10 @@ export class ObjectTable {
   /** Commits an outbox row's change and, with it, the object's (confirmations, failures). */
   async commitAction(update: ActionUpdate, publish?: () => void): Promise<void> {
     const write = async () => {
-      await this.store.updateAction(update);
+      const { object } = update;
+      await (object
+        ? this.doubting(object.id, () => this.store.updateAction(update))
+        : this.store.updateAction(update));
       if (update.object) {
         this.replaced(update.object, update.decision ?? null);
         this.keep(update.object);
@@ -195,7 +240,7 @@ export class ObjectTable {
 
   /** Deletes the object and its history from the store and the table. Call in the mailbox. */
   async delete(id: string): Promise<boolean> {
-    const deleted = await this.store.deleteObject(id);
+    const deleted = await this.doubting(id, () => this.store.deleteObject(id));
     if (deleted) this.observer.deleted?.(this.peek(id) ?? this.taken.get(id));
     this.taken.delete(id);
     this.awake.delete(id);
