@@ -73,6 +73,14 @@ const NETWORK_REASONS: [RegExp, string][] = [
 ];
 
 /**
+ * The codes a failure to reach a remote database carries: the bounded fetch's (storage/remote.ts:
+ * no answer in time, or its request failed) and @libsql/client's (an HTTP error status, a
+ * WebSocket error, a connection it closed).
+ */
+const LIBSQL_TRANSPORT =
+  /^(VIGIL_DB_NO_ANSWER|VIGIL_DB_UNREACHABLE|SERVER_ERROR|HRANA_WEBSOCKET_ERROR|HRANA_CLOSED_ERROR)$/;
+
+/**
  * Why a remote libsql server could not be reached, or answered with an HTTP error instead of a
  * result (the transport failed: fetch's, the Hrana client's and the WebSocket's errors, as
  * @libsql/client carries them), or null for any other error (SQLite's own, say). A write that
@@ -83,7 +91,8 @@ export function remoteFailure(error: unknown): RemoteFailure | null {
   for (let e = error; e !== null && typeof e === "object" && chain.length < 6; e = (e as { cause?: unknown }).cause)
     chain.push(e as (typeof chain)[number]);
   const marks = chain.flatMap((e) => [e.code, e.name]).filter((m): m is string => typeof m === "string");
-  if (marks.some((m) => m.startsWith("SQLITE_"))) return null;
+  // Only the client's own errors: a driver's fetch failing is no failure of the database's.
+  if (marks.some((m) => m.startsWith("SQLITE_")) || !marks.some((m) => LIBSQL_TRANSPORT.test(m))) return null;
   const noAnswer = chain.find((e) => e.code === "VIGIL_DB_NO_ANSWER");
   if (noAnswer) return { reason: String(noAnswer.message), passing: true };
   const text = chain.map((e) => String(e.message ?? "")).join(" ");
@@ -101,7 +110,7 @@ export function remoteFailure(error: unknown): RemoteFailure | null {
   }
   if (marks.includes("HRANA_WEBSOCKET_ERROR")) return { reason: "broke the WebSocket connection", passing: true };
   if (marks.includes("HRANA_CLOSED_ERROR")) return { reason: "closed the connection", passing: true };
-  if (chain.some((e) => e.message === "fetch failed")) return { reason: "could not be reached", passing: true };
+  if (marks.includes("VIGIL_DB_UNREACHABLE")) return { reason: "could not be reached", passing: true };
   return null;
 }
 

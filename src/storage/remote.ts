@@ -14,17 +14,27 @@ export const REMOTE_ANSWER_MS = 15_000;
 export const isRemote = (url: string): boolean => url !== ":memory:" && !url.startsWith("file:");
 
 /**
- * fetch for the libsql client: each request fails after `ms` unanswered (code
- * VIGIL_DB_NO_ANSWER, core/errors.ts remoteFailure) and when `cut` is aborted.
+ * fetch for the libsql client: each request, its answer read whole, fails after `ms` (code
+ * VIGIL_DB_NO_ANSWER) and when `cut` is aborted; a request that fails otherwise (refused, reset,
+ * an unknown host) fails with code VIGIL_DB_UNREACHABLE, what fetch threw as its cause. Those
+ * codes tell the database's failures from others (core/errors.ts remoteFailure).
  */
 export function boundedFetch(cut: AbortSignal, ms = REMOTE_ANSWER_MS): typeof fetch {
   return async (input, init) => {
     const timeout = AbortSignal.timeout(ms);
     try {
-      return await fetch(input, { ...init, signal: AbortSignal.any([cut, timeout]) });
+      const r = await fetch(input, { ...init, signal: AbortSignal.any([cut, timeout]) });
+      // A status without a body (204, 304) takes none (Response refuses one, even empty).
+      const body = [101, 204, 205, 304].includes(r.status) ? null : await r.arrayBuffer();
+      return new Response(body, { status: r.status, statusText: r.statusText, headers: r.headers });
     } catch (e) {
-      if (!timeout.aborted || cut.aborted) throw e;
-      throw Object.assign(new Error(`did not answer within ${ms / 1000} s`), { code: "VIGIL_DB_NO_ANSWER", cause: e });
+      if (cut.aborted) throw e;
+      if (timeout.aborted)
+        throw Object.assign(new Error(`did not answer within ${ms / 1000} s`), {
+          code: "VIGIL_DB_NO_ANSWER",
+          cause: e,
+        });
+      throw Object.assign(new Error("fetch failed", { cause: e }), { code: "VIGIL_DB_UNREACHABLE" });
     }
   };
 }

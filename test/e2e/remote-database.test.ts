@@ -4,6 +4,7 @@
 // meanwhile, and end with only "fetch failed"; its errors named neither VIGIL_DB_URL nor the token.
 
 import { spawn } from "node:child_process";
+import { createServer as httpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -105,6 +106,18 @@ test("a refused connection, an unknown host: exit 1 naming VIGIL_DB_URL and why"
     expect(cannotStart(r.log)).toEqual([`VIGIL_DB_URL: the database at ${url} ${reason}`]);
   }
 }, 30_000);
+
+test("a server that is not a libsql server (HTTP 404): exit 1 naming VIGIL_DB_URL", async () => {
+  const server = httpServer((_, res) => res.writeHead(404, { "content-type": "text/plain" }).end("Not Found"));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const r = await serve({ VIGIL_DB_URL: url });
+  expect(r.code, r.log).toBe(1);
+  expect(cannotStart(r.log)).toEqual([
+    `VIGIL_DB_URL: the database at ${url} answered HTTP 404: is VIGIL_DB_URL the address of a libsql server?`,
+  ]);
+});
 
 test("a token the server refuses, or none: exit 1 naming VIGIL_DB_AUTH_TOKEN, never the token", async () => {
   const fake = await startHranaFake(join(dir, "token.db"), { token: "right-token" });

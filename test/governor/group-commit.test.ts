@@ -201,7 +201,10 @@ describe("a failing batch", () => {
     // Each alone would wait as long again, and the group may have been committed with its answer
     // lost: then each alone would fail on a row it wrote (a 500 where a 503 is due).
     const store = new FaultyStore();
-    const lost = Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNRESET" } });
+    // As the store's bounded fetch throws it (storage/remote.ts).
+    const lost = Object.assign(new Error("fetch failed", { cause: { code: "ECONNRESET" } }), {
+      code: "VIGIL_DB_UNREACHABLE",
+    });
     store.commit = async (batches) => {
       store.calls.push(batches.map((b) => b.object.id));
       throw lost;

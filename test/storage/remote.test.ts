@@ -1,14 +1,15 @@
-// Which errors of the libsql client are a remote database not reached (core/errors.ts
-// remoteFailure), from the errors the client really throws: against a port nothing listens on,
-// a server answering 503 or 401 (the fake Hrana server), and SQLite's own error through it.
+// Which errors of the store's libsql client (storage/remote.ts openClient) are a remote
+// database not reached (core/errors.ts remoteFailure), from the errors it really throws: against
+// a port nothing listens on, a server answering 503 or 401 (the fake Hrana server), and SQLite's
+// own error through it; and not a fetch of anyone else's that failed.
 
-import { createClient } from "@libsql/client";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { isUnreachableDatabase, remoteFailure } from "../../src/core/errors.ts";
+import { openClient } from "../../src/storage/remote.ts";
 import { startHranaFake, type HranaFake } from "../helpers/hrana-fake.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-remote-errors-"));
@@ -23,7 +24,7 @@ afterAll(async () => {
 
 /** What the client throws for `sql` on `url`. */
 async function thrown(url: string, sql = "SELECT 1", authToken = "t"): Promise<unknown> {
-  const client = createClient({ url, authToken });
+  const { client } = openClient({ url, authToken });
   try {
     await client.execute(sql);
   } catch (e) {
@@ -62,6 +63,13 @@ test("a 503 may pass; a refused token does not", async () => {
   const refused = await thrown(fake.url, "SELECT 1", "wrong");
   expect(remoteFailure(refused)).toEqual({ reason: "refused the token (HTTP 401)", passing: false, status: 401 });
   expect(isUnreachableDatabase(refused)).toBe(false);
+});
+
+test("a fetch of anyone else's (a driver's) that failed is not one", async () => {
+  const port = await closedPort();
+  const e = await fetch(`http://127.0.0.1:${port}`).catch((x: unknown) => x);
+  expect(String(e)).toContain("fetch failed");
+  expect(remoteFailure(e)).toBeNull();
 });
 
 test("SQLite's own error, answered by the server, is not one", async () => {
