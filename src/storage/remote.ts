@@ -1,5 +1,5 @@
 // A remote libsql server (VIGIL_DB_URL `libsql://`, `http(s)://`, `ws(s)://`): each round trip
-// over HTTP bounded (a server that accepts the connection and never answers would otherwise
+// bounded (a server that accepts the connection and never answers would otherwise
 // hold it for undici's own 300 s), round trips in flight cut on demand (a signal during
 // start-up), and start-up's failures to reach it said in VIGIL_DB_URL's terms.
 
@@ -29,19 +29,42 @@ export function boundedFetch(cut: AbortSignal, ms = REMOTE_ANSWER_MS): typeof fe
       return new Response(body, { status: r.status, statusText: r.statusText, headers: r.headers });
     } catch (e) {
       if (cut.aborted) throw e;
-      if (timeout.aborted)
-        throw Object.assign(new Error(`did not answer within ${ms / 1000} s`), {
-          code: "VIGIL_DB_NO_ANSWER",
-          cause: e,
-        });
+      if (timeout.aborted) throw noAnswer(ms, e);
       throw Object.assign(new Error("fetch failed", { cause: e }), { code: "VIGIL_DB_UNREACHABLE" });
     }
   };
 }
 
+/** The client's calls that make round trips, bounded over a WebSocket (boundedCalls). */
+const ROUND_TRIPS = new Set<PropertyKey>(["execute", "batch", "migrate", "executeMultiple"]);
+
+/** The error of a round trip that had no answer within `ms`. */
+const noAnswer = (ms: number, cause?: unknown) =>
+  Object.assign(new Error(`did not answer within ${ms / 1000} s`), { code: "VIGIL_DB_NO_ANSWER", cause });
+
 /**
- * The client for `options`; for a remote server, with fetch bounded, and `interrupt` to fail
- * the round trips in flight at once.
+ * A WebSocket client whose round trips fail after `ms` unanswered (its connection has no bound
+ * of its own: a server that accepts it and never answers holds every call). The call itself is
+ * left to end when it may.
+ */
+function boundedCalls(client: Client, ms: number): Client {
+  return new Proxy(client, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== "function") return value;
+      if (!ROUND_TRIPS.has(key)) return value.bind(target);
+      return (...args: unknown[]) => {
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(noAnswer(ms)), ms)));
+        return Promise.race([value.apply(target, args) as Promise<unknown>, bound]).finally(() => clearTimeout(timer));
+      };
+    },
+  });
+}
+
+/**
+ * The client for `options`; for a remote server, with each round trip bounded, and `interrupt`
+ * to fail the round trips in flight at once.
  */
 export function openClient(options: { url: string; authToken?: string }): { client: Client; interrupt: () => void } {
   const cut = new AbortController();
@@ -51,12 +74,13 @@ export function openClient(options: { url: string; authToken?: string }): { clie
     ...(options.authToken ? { authToken: options.authToken } : {}),
     ...(remote ? { fetch: boundedFetch(cut.signal) } : {}),
   });
+  const socket = /^wss?:/i.test(options.url);
   const interrupt = () => {
     if (!remote) return;
     cut.abort();
     client.close();
   };
-  return { client, interrupt };
+  return { client: socket ? boundedCalls(client, REMOTE_ANSWER_MS) : client, interrupt };
 }
 
 /**
