@@ -187,6 +187,15 @@ export function shownDbUrl(url: string): string {
   return `${shownBase}?${params.join("&")}`;
 }
 
+/**
+ * A message of libsql's about VIGIL_DB_URL, whose quotes show what it refused: a quoted part
+ * that the shown URL hides (a fragment, a token) is redacted.
+ */
+export function shownQuotes(url: string, message: string): string {
+  const shown = shownDbUrl(url);
+  return message.replace(/"([^"]*)"/g, (quoted, part: string) => (shown.includes(part) ? quoted : '"[redacted]"'));
+}
+
 /** True for 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();

@@ -12,6 +12,7 @@ import {
   InvalidConfiguration,
   isLoopback,
   shownDbUrl,
+  shownQuotes,
   type Config,
   type DriverName,
 } from "./config.ts";
@@ -126,7 +127,8 @@ function openStore(config: Config): LibsqlStore {
     return new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
   } catch (e) {
     const code = String((e as { code?: unknown }).code);
-    if (code.startsWith("URL_")) throw new InvalidConfiguration([`VIGIL_DB_URL: ${(e as Error).message}`]);
+    if (code.startsWith("URL_"))
+      throw new InvalidConfiguration([`VIGIL_DB_URL: ${shownQuotes(config.VIGIL_DB_URL, (e as Error).message)}`]);
     // Node's own parse refused it (`libsql://`, `http://`: no host), and says only "Invalid URL".
     if (code === "ERR_INVALID_URL")
       throw new InvalidConfiguration([

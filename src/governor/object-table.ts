@@ -71,14 +71,21 @@ export class ObjectTable {
    * next `take` (and `load`) reads the row again; reusing the old copy would write over it (its
    * next journal entry's seq is taken already: every later arrival would fail).
    */
-  private readonly doubtful = new Set<string>();
+  private readonly doubtful = new Map<string, { known: ObjectRecord | undefined; creation: Decision | null }>();
 
-  /** Runs `write`; when it fails so that it may have been committed, the object is doubtful. */
-  private async doubting<T>(id: string, write: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `write`; when it fails so that it may have been committed, the object is doubtful, and
+   * what the observer knows of it is kept for the re-read to tell it from: the record it had,
+   * and the decision of a creation (an object it does not count yet).
+   */
+  private async doubting<T>(id: string, write: () => Promise<T>, decision: Decision | null = null): Promise<T> {
     try {
       return await write();
     } catch (e) {
-      if (isUnreachableDatabase(e)) this.doubtful.add(id);
+      if (isUnreachableDatabase(e) && !this.doubtful.has(id)) {
+        const creation = decision?.trigger.kind === "create" ? decision : null;
+        this.doubtful.set(id, { known: this.peek(id) ?? this.taken.get(id), creation });
+      }
       throw e;
     }
   }
@@ -100,7 +107,8 @@ export class ObjectTable {
    * replaced. Every item of a listing then matches its filter.
    */
   listed(row: ObjectRecord, filter: { state?: string | undefined; policy?: string | undefined }): ObjectRecord {
-    const hot = this.peek(row.id);
+    // A doubtful object's hot copy may be behind its row (its last write's answer was lost).
+    const hot = this.doubtful.has(row.id) ? undefined : this.peek(row.id);
     if (hot === undefined) return row;
     // An empty filter is none, as the stores read it.
     if (filter.state && hot.state !== filter.state) return row;
@@ -143,15 +151,15 @@ export class ObjectTable {
    */
   private async reread(id: string): Promise<ObjectRecord | undefined> {
     const row = await this.coldReads.get(id);
+    const { known, creation } = this.doubtful.get(id)!;
     this.doubtful.delete(id);
-    const hot = this.peek(id);
     this.awake.delete(id);
     this.dormant.delete(id);
     if (!row) {
-      if (hot) this.observer.deleted?.(hot);
+      if (known) this.observer.deleted?.(known);
       return undefined;
     }
-    if (hot) this.observer.replaced?.(hot, row, null);
+    this.observer.replaced?.(known, row, known ? null : creation);
     this.keep(row);
     this.taken.set(id, row);
     for (const t of row.timers) this.timerSet(t.dueAt);
@@ -201,7 +209,15 @@ export class ObjectTable {
       before.state === o.state &&
       before.policy === o.policy &&
       before.substrate.driver === o.substrate.driver;
-    await this.doubting(o.id, () => this.committer.commit(same ? { ...batch, keysUnchanged: true } : batch));
+    try {
+      const write = () => this.committer.commit(same ? { ...batch, keysUnchanged: true } : batch);
+      await this.doubting(o.id, write, batch.decision);
+    } catch (e) {
+      // It may have been committed: the timers it set are armed (one that is not in the database
+      // finds nothing due), or none would fire before the object's next request.
+      if (this.doubtful.has(o.id)) for (const op of batch.timerOps) if (op.op === "set") this.timerSet(op.dueAt!);
+      throw e;
+    }
     this.replaced(batch.object, batch.decision);
     this.keep(batch.object);
     for (const op of batch.timerOps) if (op.op === "set") this.timerSet(op.dueAt!);

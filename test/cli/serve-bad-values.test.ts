@@ -61,3 +61,14 @@ test("a directory named with a trailing slash is not made a file, and a file tha
   expect(readFileSync(NOT_A_DATABASE, "utf8")).toBe(NOTES);
   expect(existsSync(`${NOT_A_DATABASE}-wal`)).toBe(false);
 });
+
+test.each(["http://127.0.0.1:9/#SEKRIT", "http://127.0.0.1:9/#authToken=SEKRIT"])(
+  "%s: libsql's refusal is printed without the fragment it quotes (a token typed after # for ?)",
+  (url) => {
+    const r = serve([], { VIGIL_DB_URL: url });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("vigil serve: invalid configuration:\n  VIGIL_DB_URL: ");
+    expect(r.stderr).toContain('"[redacted]"');
+    expect(r.stderr).not.toContain("SEKRIT");
+  },
+);

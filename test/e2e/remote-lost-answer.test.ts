@@ -61,3 +61,40 @@ test.each([
   expect(again.status, await again.text()).toBe(200);
   expect((await object(id)).memoryVersion).toBe(before + 2);
 });
+
+const put = (id: string, policy: string) =>
+  fetch(`${vigil.url}/v1/objects/${id}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ policy, substrate: { driver: "simulated", config: {} } }),
+  });
+
+/** `vigil_objects` for a policy, summed over states, from /metrics. */
+async function counted(policy: string): Promise<number> {
+  const text = await (await fetch(`${vigil.url}/metrics`)).text();
+  const lines = text.split("\n").filter((l) => l.startsWith("vigil_objects{") && l.includes(`policy="${policy}"`));
+  return lines.reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+}
+
+test("the listing shows a doubtful object as its row has it, as GET does", async () => {
+  expect((await put("list-lost", "on-demand")).status).toBe(201);
+  fake.dropAfterApplying((body) => body.includes("INSERT INTO journal") && body.includes("lost-note"));
+  expect((await facts("list-lost", { note: "lost-note" })).status).toBe(503);
+  const listed = (await (await fetch(`${vigil.url}/v1/objects?policy=on-demand`)).json()) as {
+    items: { id: string; memoryVersion: number }[];
+  };
+  expect(listed.items.find((o) => o.id === "list-lost")?.memoryVersion).toBe((await object("list-lost")).memoryVersion);
+  expect((await object("list-lost")).memoryVersion).toBe(1);
+});
+
+test("a creation and a deletion whose answers were lost are counted once the object is read again", async () => {
+  const before = await counted("nightly-report");
+  fake.dropAfterApplying((body) => body.includes("census-lost") && body.includes("INSERT INTO"));
+  expect((await put("census-lost", "nightly-report")).status).toBe(503);
+  expect((await put("census-lost", "nightly-report")).status).toBe(200);
+  expect(await counted("nightly-report")).toBe(before + 1);
+  fake.dropAfterApplying((body) => body.includes("census-lost") && body.includes("DELETE FROM"));
+  expect((await fetch(`${vigil.url}/v1/objects/census-lost`, { method: "DELETE" })).status).toBe(503);
+  expect((await fetch(`${vigil.url}/v1/objects/census-lost`, { method: "DELETE" })).status).toBe(404);
+  expect(await counted("nightly-report")).toBe(before);
+});

@@ -1,0 +1,46 @@
+// A remote database that committed a write and lost its answer (storage/remote.ts's failures,
+// as core/errors.ts remoteFailure knows them), on the virtual clock: the timers the write set
+// still fire, though the request that set them was answered with a 503 and never sent again.
+
+import { afterEach, expect, test } from "vitest";
+import type { CommitBatch } from "../../src/core/store.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { makeServices, type TestServices } from "../helpers/services.ts";
+
+let s: TestServices | null = null;
+afterEach(async () => {
+  await s?.close();
+  s = null;
+});
+
+/** Commits, then fails the next `lose` commits as a remote whose answer never came does. */
+class LosingAnswers extends MemoryStore {
+  lose = 0;
+  override async commit(batches: CommitBatch[]): Promise<void> {
+    await super.commit(batches);
+    if (this.lose > 0 && this.lose--)
+      throw Object.assign(new Error("did not answer within 15 s"), { code: "VIGIL_DB_NO_ANSWER" });
+  }
+}
+
+test("a timer set by a write whose answer was lost fires in its time", async () => {
+  const store = new LosingAnswers();
+  s = await makeServices({ store });
+  await s.governor.putObject("w1", {
+    policy: "queue-worker",
+    substrate: { driver: "simulated", config: { startMs: 10 } },
+  });
+  await s.governor.postFacts("w1", { queue: { depth: 1 } });
+  await s.advance(1_000); // active
+  expect((await s.governor.getObject("w1"))!.state).toBe("active");
+  // Idle: a timer is set (its dwell before dormancy); the commit is applied, its answer lost.
+  store.lose = 1;
+  await expect(s.governor.postFacts("w1", { queue: { depth: 0 } })).rejects.toThrow(/did not answer/);
+  expect(store.lose).toBe(0);
+  const [timer] = (await store.getObject("w1"))!.timers;
+  expect(timer).toBeDefined();
+  // Nothing else happens to the object: the timer fires by itself, in its time.
+  await s.advance(timer!.dueAt - s.clock.now() + 1_000);
+  const decisions = await s.governor.listDecisions("w1", 50);
+  expect(decisions.some((d) => d.trigger.kind === "timer" && d.trigger.name === timer!.name)).toBe(true);
+});
