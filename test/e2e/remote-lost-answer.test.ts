@@ -4,43 +4,27 @@
 // to go on from that record, so its next journal entry took a seq already written: every later
 // fact to the object was a 500 (a constraint error) until a restart.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startHranaFake, type HranaFake } from "../helpers/hrana-fake.ts";
-import { startVigil, type VigilProcess } from "../helpers/process.ts";
+import { expect, test } from "vitest";
+import { remoteVigil } from "../helpers/remote-vigil.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "vigil-remote-lost-"));
-let fake: HranaFake;
-let vigil: VigilProcess;
-beforeAll(async () => {
-  fake = await startHranaFake(join(dir, "remote.db"));
-  vigil = await startVigil({ VIGIL_DB_URL: fake.url });
-});
-afterAll(async () => {
-  if (process.env.VIGIL_SHOW_LOG) console.log(vigil?.log());
-  vigil?.kill("SIGKILL");
-  await fake?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const remote = remoteVigil("remote-lost");
 
 const facts = (id: string, f: unknown, key?: string) =>
-  fetch(`${vigil.url}/v1/objects/${id}/facts`, {
+  fetch(`${remote.vigil.url}/v1/objects/${id}/facts`, {
     method: "POST",
     headers: { "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
     body: JSON.stringify({ facts: f }),
   });
 
 const object = async (id: string) =>
-  (await (await fetch(`${vigil.url}/v1/objects/${id}`)).json()) as { memory: unknown; memoryVersion: number };
+  (await (await fetch(`${remote.vigil.url}/v1/objects/${id}`)).json()) as { memory: unknown; memoryVersion: number };
 
 test.each([
   ["a dormant object, held in memory", "on-demand"],
   ["an awake object", "queue-worker"],
 ])("%s: a commit whose answer was lost is a 503, and the next fact commits after it", async (_, policy) => {
   const id = `lost-${policy}`;
-  const put = await fetch(`${vigil.url}/v1/objects/${id}`, {
+  const put = await fetch(`${remote.vigil.url}/v1/objects/${id}`, {
     method: "PUT",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ policy, substrate: { driver: "simulated", config: {} } }),
@@ -48,7 +32,7 @@ test.each([
   expect(put.status).toBe(201);
   if (policy === "queue-worker") expect((await facts(id, { queue: { depth: 3 } })).status).toBe(200);
   const before = (await object(id)).memoryVersion;
-  fake.dropAfterApplying((body) => body.includes("INSERT INTO journal") && body.includes("lost-answer"));
+  remote.fake.dropAfterApplying((body) => body.includes("INSERT INTO journal") && body.includes("lost-answer"));
   const lost = await facts(id, { note: "lost-answer" }, `k-${policy}`);
   expect(lost.status, await lost.text()).toBe(503);
   // The database has it: so does the object, read again.
@@ -63,7 +47,7 @@ test.each([
 });
 
 const put = (id: string, policy: string) =>
-  fetch(`${vigil.url}/v1/objects/${id}`, {
+  fetch(`${remote.vigil.url}/v1/objects/${id}`, {
     method: "PUT",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ policy, substrate: { driver: "simulated", config: {} } }),
@@ -71,16 +55,16 @@ const put = (id: string, policy: string) =>
 
 /** `vigil_objects` for a policy, summed over states, from /metrics. */
 async function counted(policy: string): Promise<number> {
-  const text = await (await fetch(`${vigil.url}/metrics`)).text();
+  const text = await (await fetch(`${remote.vigil.url}/metrics`)).text();
   const lines = text.split("\n").filter((l) => l.startsWith("vigil_objects{") && l.includes(`policy="${policy}"`));
   return lines.reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
 }
 
 test("the listing shows a doubtful object as its row has it, as GET does", async () => {
   expect((await put("list-lost", "on-demand")).status).toBe(201);
-  fake.dropAfterApplying((body) => body.includes("INSERT INTO journal") && body.includes("lost-note"));
+  remote.fake.dropAfterApplying((body) => body.includes("INSERT INTO journal") && body.includes("lost-note"));
   expect((await facts("list-lost", { note: "lost-note" })).status).toBe(503);
-  const listed = (await (await fetch(`${vigil.url}/v1/objects?policy=on-demand`)).json()) as {
+  const listed = (await (await fetch(`${remote.vigil.url}/v1/objects?policy=on-demand`)).json()) as {
     items: { id: string; memoryVersion: number }[];
   };
   expect(listed.items.find((o) => o.id === "list-lost")?.memoryVersion).toBe((await object("list-lost")).memoryVersion);
@@ -89,12 +73,12 @@ test("the listing shows a doubtful object as its row has it, as GET does", async
 
 test("a creation and a deletion whose answers were lost are counted once the object is read again", async () => {
   const before = await counted("nightly-report");
-  fake.dropAfterApplying((body) => body.includes("census-lost") && body.includes("INSERT INTO"));
+  remote.fake.dropAfterApplying((body) => body.includes("census-lost") && body.includes("INSERT INTO"));
   expect((await put("census-lost", "nightly-report")).status).toBe(503);
   expect((await put("census-lost", "nightly-report")).status).toBe(200);
   expect(await counted("nightly-report")).toBe(before + 1);
-  fake.dropAfterApplying((body) => body.includes("census-lost") && body.includes("DELETE FROM"));
-  expect((await fetch(`${vigil.url}/v1/objects/census-lost`, { method: "DELETE" })).status).toBe(503);
-  expect((await fetch(`${vigil.url}/v1/objects/census-lost`, { method: "DELETE" })).status).toBe(404);
+  remote.fake.dropAfterApplying((body) => body.includes("census-lost") && body.includes("DELETE FROM"));
+  expect((await fetch(`${remote.vigil.url}/v1/objects/census-lost`, { method: "DELETE" })).status).toBe(503);
+  expect((await fetch(`${remote.vigil.url}/v1/objects/census-lost`, { method: "DELETE" })).status).toBe(404);
   expect(await counted("nightly-report")).toBe(before);
 });

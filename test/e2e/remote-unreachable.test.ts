@@ -4,29 +4,13 @@
 // have been committed) but asks for the same request again, so that it is applied once. Before,
 // each was a plain 500 (only SQLite's codes were known to pass).
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startHranaFake, type HranaFake } from "../helpers/hrana-fake.ts";
-import { startVigil, type VigilProcess } from "../helpers/process.ts";
+import { expect, test } from "vitest";
+import { remoteVigil } from "../helpers/remote-vigil.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "vigil-remote-down-"));
-let fake: HranaFake;
-let vigil: VigilProcess;
-beforeAll(async () => {
-  fake = await startHranaFake(join(dir, "remote.db"));
-  vigil = await startVigil({ VIGIL_DB_URL: fake.url });
-});
-afterAll(async () => {
-  if (process.env.VIGIL_SHOW_LOG) console.log(vigil?.log());
-  vigil?.kill("SIGKILL");
-  await fake?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const remote = remoteVigil("remote-down");
 
 const send = (method: string, path: string, body?: unknown) =>
-  fetch(`${vigil.url}${path}`, {
+  fetch(`${remote.vigil.url}${path}`, {
     method,
     headers: { "content-type": "application/json" },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -34,12 +18,12 @@ const send = (method: string, path: string, body?: unknown) =>
 
 /** `request` made while the database answers 503: its reply, the database back afterwards. */
 async function whileDown(request: () => Promise<Response>): Promise<{ reply: Response; text: string }> {
-  fake.mode = "unavailable";
+  remote.fake.mode = "unavailable";
   try {
     const reply = await request();
     return { reply, text: await reply.text() };
   } finally {
-    fake.mode = "ok";
+    remote.fake.mode = "ok";
   }
 }
 
@@ -72,7 +56,9 @@ test.each([
     expect(problem.detail).toContain("the same Idempotency-Key");
     expect(problem.detail).not.toContain("nothing was changed");
     expect(text).not.toMatch(/SERVER_ERROR|127\.0\.0\.1/);
-    expect(vigil.log()).toMatch(/"level":"error".*"error":"LibsqlError: SERVER_ERROR: Server returned HTTP status 503/);
+    expect(remote.vigil.log()).toMatch(
+      /"level":"error".*"error":"LibsqlError: SERVER_ERROR: Server returned HTTP status 503/,
+    );
   },
 );
 

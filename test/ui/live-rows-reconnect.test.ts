@@ -98,26 +98,8 @@ test("object page: a start confirmed while the event stream was down shows after
   await expect.poll(() => page.locator("#state-badge").textContent(), { timeout: 3000 }).toBe("active");
 });
 
-test("object page: an explanation open while the event stream was down shows its action's outcome after it reconnects", async () => {
-  const s = await ui.start();
-  await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
-  await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
-  const page = await open("/ui/objects/w-1");
-  await page
-    .locator("#decision-rows tr", { hasText: "wake" })
-    .getByRole("button", { name: /Explain/ })
-    .click();
-  const explanation = page.locator("#explanation-body");
-  await explanation.getByText("start (pending)").waitFor();
-  await dropStream(page, s);
-  await s.services.advance(30_000); // confirmed: active (the action's event is not replayed)
-  const wake = (await s.call("GET", "/v1/objects/w-1/decisions")).body.items[0].id;
-  expect((await s.call("GET", `/v1/decisions/${wake}`)).body.actions[0].status).toBe("confirmed");
-  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
-  await explanation.getByText("start (confirmed)").waitFor({ timeout: 3000 });
-});
-
-test("object page: the explanation read again after a reconnection leaves the keyboard focus where it was", async () => {
+/** w-1 woken (its start pending), its page open on the wake's explanation. */
+async function wakeExplained(): Promise<{ s: UiServer; page: Page }> {
   const s = await ui.start();
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
@@ -127,6 +109,22 @@ test("object page: the explanation read again after a reconnection leaves the ke
     .getByRole("button", { name: /Explain/ })
     .click();
   await page.locator("#explanation-body").getByText("start (pending)").waitFor();
+  return { s, page };
+}
+
+test("object page: an explanation open while the event stream was down shows its action's outcome after it reconnects", async () => {
+  const { s, page } = await wakeExplained();
+  const explanation = page.locator("#explanation-body");
+  await dropStream(page, s);
+  await s.services.advance(30_000); // confirmed: active (the action's event is not replayed)
+  const wake = (await s.call("GET", "/v1/objects/w-1/decisions")).body.items[0].id;
+  expect((await s.call("GET", `/v1/decisions/${wake}`)).body.actions[0].status).toBe("confirmed");
+  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  await explanation.getByText("start (confirmed)").waitFor({ timeout: 3000 });
+});
+
+test("object page: the explanation read again after a reconnection leaves the keyboard focus where it was", async () => {
+  const { s, page } = await wakeExplained();
   const create = page.locator("#decision-rows tr", { hasText: "create" }).getByRole("button", { name: /Explain/ });
   await create.focus();
   await dropStream(page, s);
