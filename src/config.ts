@@ -188,12 +188,18 @@ export function shownDbUrl(url: string): string {
 }
 
 /**
- * A message of libsql's about VIGIL_DB_URL, whose quotes show what it refused: a quoted part
- * that the shown URL hides (a fragment, a token) is redacted.
+ * A message of libsql's about VIGIL_DB_URL, which may quote the URL whole or the part it refused:
+ * the URL is shown as shownDbUrl shows it, and a quoted part of it that the shown URL hides (a
+ * fragment, a token) is redacted.
  */
 export function shownQuotes(url: string, message: string): string {
   const shown = shownDbUrl(url);
-  return message.replace(/"([^"]*)"/g, (quoted, part: string) => (shown.includes(part) ? quoted : '"[redacted]"'));
+  return message
+    .split(url)
+    .join(shown)
+    .replace(/(["'])(.*?)\1/g, (quoted, q: string, part: string) =>
+      url.includes(part) && !shown.includes(part) ? `${q}[redacted]${q}` : quoted,
+    );
 }
 
 /** True for 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */

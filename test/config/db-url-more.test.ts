@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, expect, test } from "vitest";
+import { createClient } from "@libsql/client";
+import { afterAll, describe, expect, test } from "vitest";
+import { shownQuotes } from "../../src/config.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/vigil.js", import.meta.url));
 const RULES = fileURLToPath(new URL("../../rules", import.meta.url));
@@ -36,4 +38,32 @@ test("vigil replay does not print the authToken of a --db URL it cannot read", (
   const r = vigil(["replay", "--object", "a", "--db", "libsql://127.0.0.1:1/db?authToken=S3cretTok3n", candidate]);
   expect(r.status).not.toBe(0);
   expect(r.stderr).not.toContain("S3cretTok3n");
+});
+
+describe("libsql's refusal of VIGIL_DB_URL, as printed (shownQuotes)", () => {
+  const refusal = (url: string) => {
+    try {
+      createClient({ url });
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error(`libsql took ${url}`);
+  };
+
+  test.each([
+    "libsql//db.example?authToken=SEKRET",
+    " libsql://db.example?authToken=SEKRET",
+    "lib_sql://db.example?authToken=SEKRET",
+    "http://127.0.0.1:9/#SEKRET",
+    "http://127.0.0.1:9/#authToken=SEKRET",
+  ])("%j: the token is not shown", (url) => {
+    const message = refusal(url);
+    expect(message).toContain("SEKRET");
+    expect(shownQuotes(url, message)).not.toContain("SEKRET");
+  });
+
+  test("what it quotes that the URL does not hold is kept (the values it supports)", () => {
+    const message = refusal("libsql://h?tls=2");
+    expect(shownQuotes("libsql://h?tls=2", message)).toBe(message);
+  });
 });
