@@ -310,28 +310,23 @@ export class FlyDriver implements Driver {
   }
 
   /**
-   * Reads the machine, waiting while it is in motion (a bounded number of waits, or reads once a
-   * second up to as long), unless `goal` is met already or cannot be (a machine going away).
+   * Reads the machine, waiting while it is in motion, unless `goal` is met already or cannot be
+   * (a machine going away): up to `maxWaits` waits (then the round ends, and a 412 reads it again),
+   * and apart from them up to as long of reads once a second for the states a wait cannot name
+   * (after which the command fails: another round would read as long again).
    */
   private async settled(client: FlyClient, cfg: FlyConfig, goal: Goal): Promise<FlyMachine> {
-    const deadline = this.clock.now() + this.maxWaits * this.waitTimeoutS * 1000;
+    const maxReads = (this.maxWaits * this.waitTimeoutS * 1000) / POLL_MS;
     let m = await client.getMachine(cfg.app, cfg.machineId);
-    for (let waits = 0; ;) {
+    for (let waits = 0, reads = 0; ; m = await client.getMachine(cfg.app, cfg.machineId)) {
       const next = settlesTo(m.state);
       if (!next || satisfies(goal, m.state) || isGone(m.state)) return m;
-      if (waits >= this.maxWaits || this.clock.now() >= deadline) {
-        // A round's waits are over: another round reads it again (a 412), but reading once a
-        // second is not started over (five rounds of it would be 1,500 reads in 25 minutes).
-        if (next !== "poll") return m;
-        throw new DriverError(`machine is still ${m.state} after ${this.maxWaits * this.waitTimeoutS} s`, true);
-      }
       const instance = m.instance_id;
-      if (next === "poll") await sleep(this.clock, POLL_MS);
-      else {
-        waits++;
+      if (next !== "poll") {
+        if (waits++ >= this.maxWaits) return m;
         await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, this.waitTimeoutS, instance));
-      }
-      m = await client.getMachine(cfg.app, cfg.machineId);
+      } else if (reads++ < maxReads) await sleep(this.clock, POLL_MS);
+      else throw new DriverError(`machine is still ${m.state} after ${(maxReads * POLL_MS) / 1000} s of reads`, true);
     }
   }
 

@@ -67,6 +67,14 @@ describe("a state whose end a wait cannot name is read again until it settles", 
     expect(actions().filter((a) => a !== "get")).toEqual([]);
   });
 
+  test("the reads have their own bound: a machine starting for 240 s, then updating for 90 s, is started", async () => {
+    await moving("starting", "updating", 240_000);
+    const m = r.fake.machines.get(MACHINE)!;
+    r.clock.setTimeout(() => (m.state = "stopped"), 330_000);
+    const res = await settle(r.run(r.driver.start(r.target())));
+    expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "running" } });
+  });
+
   test("observe does not wait on a machine updating: it is unknown for now", async () => {
     await moving("updating", "stopped");
     expect((await r.run(r.driver.observe(r.target()))).status).toBe("unknown");
