@@ -157,6 +157,35 @@ test("object page: an explanation read again after its object was deleted leaves
   expect(await page.locator("#explanation-body").textContent()).toBe("The object was deleted.");
 });
 
+test("object page: an explanation asked for while the stream was down and read across its return shows the action's outcome", async () => {
+  const s = await ui.start();
+  await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
+  const page = await open("/ui/objects/w-1");
+  await page.locator("#decision-rows tr", { hasText: "wake" }).waitFor();
+  // The first read of the decision is held until the stream is back; later ones pass.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let first = true;
+  await page.route("**/v1/decisions/*", async (route) => {
+    const response = await route.fetch();
+    if (first) {
+      first = false;
+      await held;
+    }
+    await route.fulfill({ response });
+  });
+  await dropStream(page, s);
+  await page
+    .locator("#decision-rows tr", { hasText: "wake" })
+    .getByRole("button", { name: /Explain/ })
+    .click();
+  await s.services.advance(30_000); // confirmed while the stream is down
+  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  release();
+  await page.locator("#explanation-body").getByText("start (confirmed)").waitFor({ timeout: 3000 });
+});
+
 test("object page: an object deleted while the event stream was down is said to be gone after it reconnects", async () => {
   const s = await ui.start();
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });

@@ -18,6 +18,8 @@ const model = {
   decisions: [],
   /** Full decisions (with their explanation), by id, as they were opened. */
   explained: new Map(),
+  /** Reconnections of the stream: a decision read across one may show what it missed. */
+  reconnections: 0,
   selected: null,
   /** More decisions are older than the oldest loaded one. */
   older: false,
@@ -184,12 +186,18 @@ async function explain(decisionId, again = false) {
   let d = model.explained.get(decisionId);
   if (!d) {
     if (!again) fill(body, h("p", { class: "muted", text: "Reading the decision…" }));
+    const reconnections = model.reconnections;
     try {
       d = await api(`/v1/decisions/${encodeURIComponent(decisionId)}`);
     } catch (e) {
       // Not if another one was chosen meanwhile, or the object was deleted (the page says so).
       if (model.selected === decisionId)
         fill(body, h("p", { class: "error", text: `This decision could not be read: ${e.message}` }));
+      return;
+    }
+    // Read before the stream came back: an action's outcome meanwhile may not be in it. Again.
+    if (reconnections !== model.reconnections) {
+      if (model.selected === decisionId) void explain(decisionId, again);
       return;
     }
     model.explained.set(decisionId, d);
@@ -470,6 +478,7 @@ void signedIn(async () => {
   const onStatus = (s) => {
     showStatus(s);
     if (s === "live" && !live) {
+      model.reconnections += 1;
       refreshSoon();
       // An action's outcome while the stream was down is not replayed: the explanations kept
       // may show it pending. They are read again (the one shown at once).
