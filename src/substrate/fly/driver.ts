@@ -255,13 +255,15 @@ export class FlyDriver implements Driver {
             ? { held: await this.leases.take(client, cfg, ttlS, machine, t.objectId, named) }
             : {};
           let renewals = 0;
+          // The once-a-second reads of a machine in motion, counted over the command's rounds.
+          const reads = { done: 0 };
           const renew = async () => {
             if (lease.held && renewals++ > 0) lease.held = await client.lease(cfg.app, cfg.machineId, ttlS, lease.held);
           };
           try {
             // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
             return await withRetries(
-              () => this.converge(client, cfg, goal, lease, renew, released),
+              () => this.converge(client, cfg, goal, lease, renew, released, reads),
               (e) => ({ retry: e instanceof FlyApiError && e.status === 412 }),
               { clock: this.clock, random: this.random, policy: this.retry },
             );
@@ -292,9 +294,10 @@ export class FlyDriver implements Driver {
     lease: { held?: HeldLease },
     renew: () => Promise<void>,
     released: () => boolean,
+    reads: { done: number },
   ): Promise<Observation> {
     await renew();
-    const m = await this.settled(client, cfg, goal);
+    const m = await this.settled(client, cfg, goal, reads);
     // A stopped machine has nothing resident to suspend; it is already as dormant as it gets.
     if (satisfies(goal, m.state)) return this.observation(cfg, m.state, m.instance_id);
     if (isGone(m.state)) throw new DriverError(`machine is ${m.state}`, false);
@@ -312,20 +315,20 @@ export class FlyDriver implements Driver {
   /**
    * Reads the machine, waiting while it is in motion, unless `goal` is met already or cannot be
    * (a machine going away): up to `maxWaits` waits (then the round ends, and a 412 reads it again),
-   * and apart from them up to as long of reads once a second for the states a wait cannot name
-   * (after which the command fails: another round would read as long again).
+   * and apart from them up to as long of reads once a second for the states a wait cannot name,
+   * counted in `reads` over all the command's rounds (after which the command fails).
    */
-  private async settled(client: FlyClient, cfg: FlyConfig, goal: Goal): Promise<FlyMachine> {
+  private async settled(client: FlyClient, cfg: FlyConfig, goal: Goal, reads: { done: number }): Promise<FlyMachine> {
     const maxReads = (this.maxWaits * this.waitTimeoutS * 1000) / POLL_MS;
     let m = await client.getMachine(cfg.app, cfg.machineId);
-    for (let waits = 0, reads = 0; ; m = await client.getMachine(cfg.app, cfg.machineId)) {
+    for (let waits = 0; ; m = await client.getMachine(cfg.app, cfg.machineId)) {
       const next = settlesTo(m.state);
       if (!next || satisfies(goal, m.state) || isGone(m.state)) return m;
       const instance = m.instance_id;
       if (next !== "poll") {
         if (waits++ >= this.maxWaits) return m;
         await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, this.waitTimeoutS, instance));
-      } else if (reads++ < maxReads) await sleep(this.clock, POLL_MS);
+      } else if (reads.done++ < maxReads) await sleep(this.clock, POLL_MS);
       else throw new DriverError(`machine is still ${m.state} after ${(maxReads * POLL_MS) / 1000} s of reads`, true);
     }
   }

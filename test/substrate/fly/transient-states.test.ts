@@ -75,6 +75,19 @@ describe("a state whose end a wait cannot name is read again until it settles", 
     expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "running" } });
   });
 
+  test("a machine moving between updating and starting is read once a second for 300 s in all, over the rounds", async () => {
+    await moving("updating", "starting", 100_000);
+    const m = r.fake.machines.get(MACHINE)!;
+    const flip = () => {
+      m.state = m.state === "updating" ? "starting" : "updating";
+      r.clock.setTimeout(flip, 100_000);
+    };
+    r.clock.setTimeout(flip, 200_000);
+    const res = await settle(r.run(r.driver.start(r.target())));
+    expect(res).toMatchObject({ ok: false, retryable: true });
+    expect(actions().filter((a) => a === "get").length).toBeLessThanOrEqual(300 + 30);
+  });
+
   test("observe does not wait on a machine updating: it is unknown for now", async () => {
     await moving("updating", "stopped");
     expect((await r.run(r.driver.observe(r.target()))).status).toBe("unknown");
