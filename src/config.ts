@@ -181,24 +181,34 @@ export function shownDbUrl(url: string): string {
   // Up to the authority's last `@`, as libsql reads it (a password may hold an `@`).
   const shownBase = base.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, "$1[redacted]@");
   if (query === undefined) return shownBase;
-  const params = query
-    .split("&")
-    .map((p) => (/^[^=]*(?:auth|token|pass|secret|key)[^=]*=/i.test(p) ? `${p.split("=")[0]}=[redacted]` : p));
+  const params = query.split("&").map((p) => {
+    // A name like a secret's: its value hidden (the whole part when it has no `=`, a typo).
+    const name = p.split("=")[0]!;
+    if (!/auth|token|pass|secret|key/i.test(name)) return p;
+    return p.includes("=") ? `${name}=[redacted]` : "[redacted]";
+  });
   return `${shownBase}?${params.join("&")}`;
 }
 
 /**
  * A message of libsql's about VIGIL_DB_URL, which may quote the URL whole or the part it refused:
- * the URL is shown as shownDbUrl shows it, and a quoted part of it that the shown URL hides (a
- * fragment, a token) is redacted.
+ * the URL is shown as shownDbUrl shows it, and a quoted part of it (as written, or decoded) that
+ * the shown URL hides (a fragment, a token) is redacted.
  */
 export function shownQuotes(url: string, message: string): string {
   const shown = shownDbUrl(url);
+  // libsql may quote a part decoded (a percent-encoded fragment).
+  let decoded = url;
+  try {
+    decoded = decodeURIComponent(url);
+  } catch {
+    // Not valid percent-encoding: libsql quotes it as it is.
+  }
   return message
     .split(url)
     .join(shown)
     .replace(/(["'])(.*?)\1/g, (quoted, q: string, part: string) =>
-      url.includes(part) && !shown.includes(part) ? `${q}[redacted]${q}` : quoted,
+      (url.includes(part) || decoded.includes(part)) && !shown.includes(part) ? `${q}[redacted]${q}` : quoted,
     );
 }
 

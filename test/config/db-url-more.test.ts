@@ -56,10 +56,13 @@ describe("libsql's refusal of VIGIL_DB_URL, as printed (shownQuotes)", () => {
     "lib_sql://db.example?authToken=SEKRET",
     "http://127.0.0.1:9/#SEKRET",
     "http://127.0.0.1:9/#authToken=SEKRET",
+    "http://127.0.0.1:9/#authToken=SEK%52ET",
+    "libsql://db.example/#authToken=abc%2BSEKRET",
+    "libsql://db.example?authToken:SEKRET",
   ])("%j: the token is not shown", (url) => {
     const message = refusal(url);
-    expect(message).toContain("SEKRET");
-    expect(shownQuotes(url, message)).not.toContain("SEKRET");
+    expect(message).toMatch(/SEK.?RET/);
+    expect(shownQuotes(url, message)).not.toMatch(/SEK.?RET/);
   });
 
   test("what it quotes that the URL does not hold is kept (the values it supports)", () => {
