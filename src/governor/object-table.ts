@@ -74,18 +74,25 @@ export class ObjectTable {
   private readonly doubtful = new Map<string, { known: ObjectRecord | undefined; creation: Decision | null }>();
 
   /**
-   * Runs `write`; when it fails so that it may have been committed, the object is doubtful, and
-   * what the observer knows of it is kept for the re-read to tell it from: the record it had,
-   * and the decision of a creation (an object it does not count yet).
+   * After a write of the object failed with `e`: when it may have been committed, the object is
+   * doubtful (true), and what the observer knows of it is kept for the re-read to tell it from:
+   * the record it had, and the decision of a creation (an object it does not count yet).
    */
-  private async doubting<T>(id: string, write: () => Promise<T>, decision: Decision | null = null): Promise<T> {
+  private doubt(id: string, e: unknown, decision: Decision | null = null): boolean {
+    if (!isUnreachableDatabase(e)) return false;
+    if (!this.doubtful.has(id)) {
+      const creation = decision?.trigger.kind === "create" ? decision : null;
+      this.doubtful.set(id, { known: this.peek(id) ?? this.taken.get(id), creation });
+    }
+    return true;
+  }
+
+  /** Runs `write` of the object; a failure that may have been committed makes it doubtful. */
+  private async doubting<T>(id: string, write: () => Promise<T>): Promise<T> {
     try {
       return await write();
     } catch (e) {
-      if (isUnreachableDatabase(e) && !this.doubtful.has(id)) {
-        const creation = decision?.trigger.kind === "create" ? decision : null;
-        this.doubtful.set(id, { known: this.peek(id) ?? this.taken.get(id), creation });
-      }
+      this.doubt(id, e);
       throw e;
     }
   }
@@ -210,12 +217,12 @@ export class ObjectTable {
       before.policy === o.policy &&
       before.substrate.driver === o.substrate.driver;
     try {
-      const write = () => this.committer.commit(same ? { ...batch, keysUnchanged: true } : batch);
-      await this.doubting(o.id, write, batch.decision);
+      await this.committer.commit(same ? { ...batch, keysUnchanged: true } : batch);
     } catch (e) {
       // It may have been committed: the timers it set are armed (one that is not in the database
       // finds nothing due), or none would fire before the object's next request.
-      if (this.doubtful.has(o.id)) for (const op of batch.timerOps) if (op.op === "set") this.timerSet(op.dueAt!);
+      if (this.doubt(o.id, e, batch.decision))
+        for (const op of batch.timerOps) if (op.op === "set") this.timerSet(op.dueAt!);
       throw e;
     }
     this.replaced(batch.object, batch.decision);

@@ -40,7 +40,7 @@ import * as counts from "./counts.ts";
 import * as pruning from "./pruning.ts";
 import { LibsqlDecisionReads } from "./decision-reads.ts";
 import * as t from "./schema.ts";
-import { openClient } from "./remote.ts";
+import { isRemote, openClient } from "./remote.ts";
 import { currentSchemaStamp, refuseSchema, schemaStamp } from "./schema-stamp.ts";
 import { directWriter, LEASE_LOST, threadWriter, WriteError, type SqlWriter } from "./sql-writer.ts";
 
@@ -102,7 +102,7 @@ export class LibsqlStore implements Store {
     this.url = options.url;
     ({ client: this.client, interrupt: this.interrupt } = openClient(options));
     this.db = drizzle(this.client, { schema: t });
-    this.local = options.url === ":memory:" || options.url.startsWith("file:");
+    this.local = !isRemote(options.url);
     // Until a governor says where policy documents are, decisions are stored whole.
     this.versions = new PolicyVersions(this.client, () => null);
     this.history = new LibsqlDecisionReads(this.client, this.versions);
