@@ -86,10 +86,7 @@ test("objects page: a decision taken while the event stream was down shows up af
 });
 
 test("object page: a start confirmed while the event stream was down shows after it reconnects", async () => {
-  const s = await ui.start();
-  await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
-  await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
-  const page = await open("/ui/objects/w-1");
+  const { s, page } = await woken();
   await page.locator("#state-badge .badge", { hasText: "waking" }).waitFor();
   await dropStream(page, s);
   await s.services.advance(30_000); // confirmed: active
@@ -98,12 +95,17 @@ test("object page: a start confirmed while the event stream was down shows after
   await expect.poll(() => page.locator("#state-badge").textContent(), { timeout: 3000 }).toBe("active");
 });
 
-/** w-1 woken (its start pending), its page open on the wake's explanation. */
-async function wakeExplained(): Promise<{ s: UiServer; page: Page }> {
+/** w-1 woken (its start pending), its page open. */
+async function woken(): Promise<{ s: UiServer; page: Page }> {
   const s = await ui.start();
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
-  const page = await open("/ui/objects/w-1");
+  return { s, page: await open("/ui/objects/w-1") };
+}
+
+/** w-1 woken (its start pending), its page open on the wake's explanation. */
+async function wakeExplained(): Promise<{ s: UiServer; page: Page }> {
+  const { s, page } = await woken();
   await page
     .locator("#decision-rows tr", { hasText: "wake" })
     .getByRole("button", { name: /Explain/ })
@@ -158,10 +160,7 @@ test("object page: an explanation read again after its object was deleted leaves
 });
 
 test("object page: an explanation asked for while the stream was down and read across its return shows the action's outcome", async () => {
-  const s = await ui.start();
-  await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
-  await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
-  const page = await open("/ui/objects/w-1");
+  const { s, page } = await woken();
   await page.locator("#decision-rows tr", { hasText: "wake" }).waitFor();
   // The first read of the decision is held until the stream is back; later ones pass.
   let release = () => {};
@@ -198,10 +197,7 @@ test("object page: an object deleted while the event stream was down is said to 
 });
 
 test("object page: an object deleted and created again while the stream was down shows only the new one's decisions", async () => {
-  const s = await ui.start();
-  await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
-  await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
-  const page = await open("/ui/objects/w-1");
+  const { s, page } = await woken();
   await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(2);
   await dropStream(page, s);
   expect((await s.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
