@@ -138,8 +138,8 @@ export interface Store {
   compactableJournal(before: number): Promise<{ objectId: string; seq: number }[]>;
   /** Replaces the entries up to `seq` with one snapshot of memory at `seq`, atomically. */
   compactJournal(objectId: string, seq: number, snapshot: JournalEntry): Promise<void>;
-  /** Outbox rows still pending, oldest first. */
-  pendingActions(): Promise<ActionRecord[]>;
+  /** Outbox rows still pending, oldest first: all of them, or one object's. */
+  pendingActions(objectId?: string): Promise<ActionRecord[]>;
   updateAction(update: ActionUpdate): Promise<void>;
   /** Timers due at or before `until`, earliest first (served by an index on due time). */
   dueTimers(until: number, limit: number): Promise<DueTimer[]>;

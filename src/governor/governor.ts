@@ -142,6 +142,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         },
         replaced: (before, after, decision) => census.replaced(before, after, decision),
         deleted: (before) => census.deleted(before),
+        outbox: (id, pending) => this.dispatcher.resync(id, pending),
       },
     );
     this.dispatcher = new Dispatcher(
@@ -168,8 +169,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       canSuspend: (d) => drivers.get(d)?.canSuspend ?? false,
       limits,
     });
-    const arrival = this.arrival;
-    const events = this.events;
+    const { arrival, events } = this;
     this.substrate = new SubstrateSync({
       table,
       store,

@@ -9,7 +9,7 @@
 
 import { isUnreachableDatabase, overloaded } from "../core/errors.ts";
 import { KeyedQueue } from "../core/keyed-queue.ts";
-import { emptyBatch, type ActionUpdate, type CommitBatch, type Store } from "../core/store.ts";
+import { emptyBatch, type ActionRecord, type ActionUpdate, type CommitBatch, type Store } from "../core/store.ts";
 import { applyTimerOps } from "../core/timers.ts";
 import type { Decision, ObjectRecord, TimerOp } from "../core/types.ts";
 import { ColdReads } from "./cold-reads.ts";
@@ -27,6 +27,11 @@ export interface TableObserver {
   replaced?(before: ObjectRecord | undefined, after: ObjectRecord, decision: Decision | null): void;
   /** An object was deleted; `before` as in `replaced`. */
   deleted?(before: ObjectRecord | undefined): void;
+  /**
+   * A doubtful object was read again (in its mailbox): `pending`, its outbox rows the store has
+   * pending (none when its row is gone), are what its actions are now, whatever was queued.
+   */
+  outbox?(id: string, pending: ActionRecord[]): void;
 }
 
 /** How many dormant objects stay in memory by default (VIGIL_HOT_OBJECTS). */
@@ -152,16 +157,18 @@ export class ObjectTable {
   }
 
   /**
-   * A doubtful object's row, read again and made its hot copy (the observer told of the change,
-   * the scheduler of its timers); undefined, and forgotten, if the row is gone (a deletion that
-   * went through). It stays doubtful while the read fails.
+   * A doubtful object's row, read again and made its hot copy (the observer told of the change
+   * and of its pending actions, the scheduler of its timers); undefined, and forgotten, if the
+   * row is gone (a deletion that went through). It stays doubtful while a read fails.
    */
   private async reread(id: string): Promise<ObjectRecord | undefined> {
     const row = await this.coldReads.get(id);
+    const pending = row && this.observer.outbox ? await this.store.pendingActions(id) : [];
     const { known, creation } = this.doubtful.get(id)!;
     this.doubtful.delete(id);
     this.awake.delete(id);
     this.dormant.delete(id);
+    this.observer.outbox?.(id, pending);
     if (!row) {
       if (known) this.observer.deleted?.(known);
       return undefined;

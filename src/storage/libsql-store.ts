@@ -300,11 +300,12 @@ export class LibsqlStore implements Store {
     ]);
   }
 
-  async pendingActions(): Promise<ActionRecord[]> {
+  async pendingActions(objectId?: string): Promise<ActionRecord[]> {
+    const pending = eq(t.actions.status, "pending");
     const rows = await this.db
       .select()
       .from(t.actions)
-      .where(eq(t.actions.status, "pending"))
+      .where(objectId === undefined ? pending : and(pending, eq(t.actions.objectId, objectId)))
       .orderBy(asc(t.actions.id));
     return rows.map(toAction);
   }

@@ -212,9 +212,9 @@ export class MemoryStore implements Store {
     this.journals.set(objectId, [{ ...copy(snapshot), seq, kind: "snapshot" }, ...list]);
   }
 
-  async pendingActions(): Promise<ActionRecord[]> {
+  async pendingActions(objectId?: string): Promise<ActionRecord[]> {
     return [...this.actions.values()]
-      .filter((a) => a.status === "pending")
+      .filter((a) => a.status === "pending" && (objectId === undefined || a.objectId === objectId))
       .sort((a, b) => cmp(a.id, b.id))
       .map(copy);
   }

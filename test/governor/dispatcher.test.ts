@@ -449,3 +449,36 @@ describe("forget and close", () => {
     expect(r.calls.map((c) => c.action.id)).toEqual(["a1", "b1"]);
   });
 });
+
+describe("resync (a doubtful object's actions read again)", () => {
+  test("queues what is pending and unknown, drops what is queued and no longer pending, leaves the one in flight", async () => {
+    const r = rig();
+    r.dispatcher.enqueue([action("a1"), action("a2"), action("a3")]);
+    await flush();
+    expect(r.sent("a1")).toBe(1); // in flight; a2 and a3 queued
+    // The store has a1 (in flight) and a3 pending; a2 was superseded and a4 queued by a write
+    // whose answer was lost.
+    r.dispatcher.resync("obj-1", [action("a1"), action("a3"), action("a4")]);
+    expect(r.dispatcher.queued("obj-1")).toEqual(["a3", "a4"]);
+    r.call("a1").ok();
+    await flush();
+    r.call("a3").ok();
+    await flush();
+    r.call("a4").ok();
+    await flush();
+    expect(r.confirmations.map((c) => c.action.id)).toEqual(["a1", "a3", "a4"]);
+    expect(r.sent("a1")).toBe(1);
+    expect(r.sent("a2")).toBe(0);
+  });
+
+  test("an object whose row is gone (none pending) has its queue dropped", async () => {
+    const r = rig();
+    r.dispatcher.enqueue([action("a1", "obj-1", { nextAttemptAt: T0 + 5 * SECOND })]);
+    await flush();
+    r.dispatcher.resync("obj-1", []);
+    expect(r.dispatcher.queued("obj-1")).toEqual([]);
+    await r.clock.advance(10 * SECOND);
+    expect(r.sent("a1")).toBe(0);
+    expect(r.dispatcher.backlog).toBe(0);
+  });
+});

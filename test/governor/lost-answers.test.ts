@@ -44,3 +44,25 @@ test("a timer set by a write whose answer was lost fires in its time", async () 
   const decisions = await s.governor.listDecisions("w1", 50);
   expect(decisions.some((d) => d.trigger.kind === "timer" && d.trigger.name === timer!.name)).toBe(true);
 });
+
+test("a wake whose write's answer was lost sends its start when the request comes again", async () => {
+  const store = new LosingAnswers();
+  s = await makeServices({ store });
+  await s.governor.putObject("w1", {
+    policy: "queue-worker",
+    substrate: { driver: "simulated", config: { startMs: 10 } },
+  });
+  await s.governor.idle();
+  // The wake and its start action are committed; the answer is lost.
+  store.lose = 1;
+  await expect(s.governor.postFacts("w1", { queue: { depth: 1 } }, "k-1")).rejects.toThrow(/did not answer/);
+  const [start] = await store.pendingActions("w1");
+  expect(start?.kind).toBe("start");
+  // The client sends the same request again, as the 503 asks: the recorded decision is its
+  // answer, and the start its write recorded is sent.
+  const again = await s.governor.postFacts("w1", { queue: { depth: 1 } }, "k-1");
+  expect(again.decision.outcome).toBe("wake");
+  await s.advance(1_000);
+  expect((await s.governor.getObject("w1"))!.state).toBe("active");
+  expect(await store.pendingActions("w1")).toEqual([]);
+});

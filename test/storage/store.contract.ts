@@ -293,6 +293,9 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
           updatedAt: T0 + 30,
         },
       ]);
+      // One object's, as a doubtful object's re-read asks for them.
+      expect((await store.pendingActions("p2")).map((a) => a.id)).toEqual(["act-1"]);
+      expect(await store.pendingActions("nobody")).toEqual([]);
     });
 
     test("supersede marks only pending actions", async () => {
