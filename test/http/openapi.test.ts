@@ -66,7 +66,8 @@ describe("the document", () => {
     for (const [path, ops] of Object.entries(doc.paths))
       for (const [method, op] of Object.entries(ops))
         for (const [status, reply] of Object.entries(op.responses)) {
-          if (!status.startsWith("2") || status === "204") continue;
+          // An OPTIONS reply (the CloudEvents handshake) says everything in its headers.
+          if (!status.startsWith("2") || status === "204" || method === "options") continue;
           expect(Object.keys(reply.content ?? {}).length, `${method} ${path} ${status}`).toBeGreaterThan(0);
         }
     const media = (path: string) => Object.keys(doc.paths[path]!.get!.responses["200"]!.content ?? {});

@@ -37,6 +37,20 @@ import { batchItemView } from "../views.ts";
 type Mode = "structured" | "batch" | "binary";
 
 export function cloudEventRoutes(app: Hono, { governor, auth, body, report }: RouteDeps): void {
+  app.on("OPTIONS", "/v1/cloudevents", describeHandshake, (c) => {
+    const headers: Record<string, string> = { allow: "OPTIONS, POST", "content-length": "0" };
+    const origin = c.req.header("webhook-request-origin");
+    if (origin !== undefined) {
+      if (!ORIGIN.test(origin))
+        throw new HttpProblem(
+          "malformed-request",
+          "WebHook-Request-Origin must be a DNS name (such as eventemitter.example.com), or *",
+        );
+      headers["webhook-allowed-origin"] = origin;
+      headers["webhook-allowed-rate"] = "*";
+    }
+    return new Response(null, { status: 200, headers });
+  });
   app.post("/v1/cloudevents", describe, auth("write:facts"), body, async (c) => {
     // The mode first, so that a body of the wrong kind is a 415 without being read.
     const contentType = c.req.header("content-type");
@@ -93,6 +107,44 @@ const describe = operation({
     415: "not one of the three modes' content types",
     429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
   },
+});
+
+/**
+ * What the handshake accepts as a sender's origin: a DNS name (its labels may be `*`), with a
+ * port or not, or `*`. It is echoed in a header, so nothing else gets through.
+ */
+const ORIGIN = /^(\*|[A-Za-z0-9*]([A-Za-z0-9*-]{0,62})(\.[A-Za-z0-9*]([A-Za-z0-9*-]{0,62}))*\.?)(:[0-9]{1,5})?$/;
+
+/**
+ * The abuse-protection handshake of CloudEvents' HTTP webhook spec (section 4), which Azure Event
+ * Grid sends before it delivers: an OPTIONS with `WebHook-Request-Origin`, answered with consent
+ * (`WebHook-Allowed-Origin`, `WebHook-Allowed-Rate: *`). It takes no token, since it gives nothing
+ * away and changes nothing, and a sender may not send one with it; deliveries still need one.
+ */
+const describeHandshake = operation({
+  summary: "CloudEvents webhook validation: consent to deliveries",
+  description:
+    "The abuse-protection handshake of the CloudEvents HTTP webhook spec (Azure Event Grid sends it). With " +
+    "`WebHook-Request-Origin`, the reply consents: `WebHook-Allowed-Origin` echoes it and `WebHook-Allowed-Rate` is " +
+    "`*`. `WebHook-Request-Callback` is not called: consent is given in the reply. No token is needed; deliveries " +
+    "(POST) still need `write:facts`.",
+  tag: "facts",
+  scope: null,
+  headers: {
+    "WebHook-Request-Origin": "the sender's DNS name (such as eventemitter.example.com), or *",
+    "WebHook-Request-Rate": "requests a minute the sender asks for (any: the reply allows *)",
+  },
+  replies: {
+    200: {
+      description: "Allowed (`Allow: OPTIONS, POST`); with WebHook-Request-Origin, consent to deliveries",
+      headers: {
+        Allow: { description: "OPTIONS, POST", schema: { type: "string" } },
+        "WebHook-Allowed-Origin": { description: "the WebHook-Request-Origin asked with", schema: { type: "string" } },
+        "WebHook-Allowed-Rate": { description: "`*`: no rate limit", schema: { type: "string" } },
+      },
+    },
+  },
+  problems: { 400: "WebHook-Request-Origin is not a DNS name or *" },
 });
 
 /**
