@@ -53,6 +53,8 @@ export interface Operation {
   problems?: Record<number, string>;
   /** Answered while the server drains at shutdown (the liveness probe): no 503 then. */
   servedWhileDraining?: true;
+  /** false: a route with a scope that reads no database (so no 503 when it is not reached). */
+  database?: false;
 }
 
 const PROBLEM = "application/problem+json";
@@ -67,11 +69,20 @@ function problems(op: Operation): Record<number, string> {
     out[401] = "no valid bearer token";
     out[403] = `the token lacks the scope ${op.scope} (or, ${NOT_LOOPBACK})`;
   } else out[403] = NOT_LOOPBACK;
-  if (op.scope === "write:facts" || op.scope === "write:objects")
+  const writes = op.scope === "write:facts" || op.scope === "write:objects";
+  if (writes)
     out[503] =
       "this server no longer governs the database (its lease was lost), or the database refused the write for now " +
       "(locked by another program past its busy timeout, full, not writable; `Retry-After`): nothing was written, " +
       "but for a DELETE or new binding whose compute was stopped first, as the detail then says";
+  if (op.scope !== null && op.database !== false) {
+    const unreached =
+      "a remote database (VIGIL_DB_URL libsql://, http(s)://, ws(s)://) could not be reached (`Retry-After`)";
+    out[503] = writes
+      ? `${out[503]}; or ${unreached}: then the write may or may not have been recorded, so send the same ` +
+        "request again (facts with the same Idempotency-Key, a CloudEvent with the same source and id)"
+      : `${unreached}: try again`;
+  }
   if (op.body) {
     out[400] = "the body is not well-formed JSON (or it ended early)";
     out[413] = "the body is larger than VIGIL_BODY_LIMIT";
@@ -80,6 +91,7 @@ function problems(op: Operation): Record<number, string> {
   const checkedParams = Object.values(op.params ?? {}).some((p) => p === null);
   if (op.body || op.query || checkedParams) out[422] = "the request is invalid; `errors` names each path";
   const all = { ...out, ...op.problems };
+  if (out[503] && op.problems?.[503]) all[503] = `${op.problems[503]}; or ${out[503]}`;
   if (!op.servedWhileDraining) all[503] = all[503] ? `${all[503]}; or ${DRAINING}` : DRAINING;
   return all;
 }
@@ -154,7 +166,8 @@ const PROBLEM_HEADERS: Record<string, Record<string, HeaderObject>> = {
     "Retry-After": {
       description:
         "seconds to wait: while the server shuts down (then try another instance), when the database refused a " +
-        "write for now, and when no event stream is to be had; not when the lease was lost",
+        "write for now or a remote database was not reached, and when no event stream is to be had; not when the " +
+        "lease was lost",
       schema: { type: "string" },
     },
   },
@@ -217,8 +230,9 @@ const DOCUMENT = {
     description:
       "A lifecycle governor for stateful compute: each object's JSON rule set decides wake, hold-active and " +
       "dormancy from the facts it is sent. Errors are application/problem+json (RFC 9457). Beyond what each " +
-      "operation lists: HEAD is answered wherever GET is; another method on a known path is a 405 with Allow; " +
-      "request headers over 16 KiB are a 431.",
+      "operation lists: HEAD is answered wherever GET is; another method on a known path is a 405 with Allow " +
+      "(CONNECT too: this server is not a proxy); request headers over 16 KiB are a 431; an Expect other than " +
+      "100-continue is a 417, and the connection closes after it.",
   },
   components: {
     securitySchemes: {

@@ -217,24 +217,22 @@ describe("live events", () => {
 });
 
 /**
- * `real`, whose first backlog read (decisionsSince) first runs `arrive`: what it posts commits
- * and is published after the stream subscribed and before its backlog is read. `more` replaces
- * other methods.
+ * `real`, whose first backlog read made once the stream listens (decisionsSince's second call: the
+ * first page is read before the stream begins, so that a failure is a problem reply) first runs
+ * `arrive`: what it posts commits and is published after the stream subscribed and before that
+ * read. `more` replaces other methods.
  */
 function arrivingBeforeBacklog(
   real: GovernorApi,
   arrive: () => Promise<void>,
   more: PropertyDescriptorMap = {},
 ): GovernorApi {
-  let arrived = false;
+  let reads = 0;
   return Object.create(real, {
     ...more,
     decisionsSince: {
       value: async (after: string, limit: number, objectId?: string) => {
-        if (!arrived) {
-          arrived = true;
-          await arrive();
-        }
+        if (++reads === 2) await arrive();
         return real.decisionsSince(after, limit, objectId);
       },
     },
@@ -376,11 +374,41 @@ describe("resuming from Last-Event-ID", () => {
     }
   });
 
+  test("a decision committed after the first page was read and before the stream listened comes once", async () => {
+    const ds = await history(2);
+    const real = h.services.governor;
+    // The first page is read before the stream begins; this decision commits (and is published,
+    // to nobody yet) after that read: only the read made once the stream listens has it.
+    let late: Decision | null = null;
+    let reads = 0;
+    const governor = Object.create(real, {
+      decisionsSince: {
+        value: async (after: string, limit: number, objectId?: string) => {
+          const page = await real.decisionsSince(after, limit, objectId);
+          if (++reads === 1) {
+            late = (await real.postFacts("x", { n: 99 })).decision;
+            await new Promise((r) => setImmediate(r));
+          }
+          return page;
+        },
+      },
+    }) as GovernorApi;
+    const { stream, close } = await through(governor, ds[0]!.id);
+    try {
+      expect((await stream.events(2)).map((f) => f.id)).toEqual([ds[1]!.id, late!.id]);
+      const next = await real.postFacts("w", { n: 100 });
+      expect((await stream.event())!.id).toBe(next.decision.id);
+    } finally {
+      await close();
+    }
+  });
+
   test("a decision ending a full backlog page, published while the next page is read, comes once and in order", async () => {
     const ds = await history(1);
     const real = h.services.governor;
     // Page 1 (200 decisions) ends with one committed whose event is held; it is published
-    // while page 2 is read, after page 1 was sent and its ids were set aside.
+    // while page 2 is read, after page 1 was sent and its ids were set aside. (Read 1, before
+    // the stream begins, finds nothing after ds[0].)
     const late: Decision[] = [];
     const events = heldDecision(real);
     let reads = 0;
@@ -389,11 +417,11 @@ describe("resuming from Last-Event-ID", () => {
       decisionsSince: {
         value: async (after: string, limit: number, objectId?: string) => {
           reads++;
-          if (reads === 1) {
+          if (reads === 2) {
             for (let i = 0; i < 199; i++) late.push((await real.postFacts("x", { n: i })).decision);
             events.hold();
             late.push((await real.postFacts("x", { n: 199 })).decision);
-          } else if (reads === 2) {
+          } else if (reads === 3) {
             late.push((await real.postFacts("w", { n: 500 })).decision);
             events.release();
           }

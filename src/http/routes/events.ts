@@ -75,7 +75,7 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
       problems: { 503: "as many streams as VIGIL_MAX_STREAMS are open (`Retry-After`)" },
     }),
     auth("read"),
-    (c) => {
+    async (c) => {
       const q = queryParams(c, eventsQuery);
       const types = new Set<EventType>(q.types === undefined ? EVENT_TYPES : (q.types.split(",") as EventType[]));
       const resume = lastEventId(c) ?? q.lastEventId;
@@ -92,6 +92,11 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
           undefined,
           { "retry-after": STREAMS_RETRY_AFTER },
         );
+      // The backlog's first page is read before the stream begins, so that a database that cannot
+      // be read is a problem reply (a 503 with Retry-After when it is not reached), not a stream
+      // that ends at once.
+      const replay = resume !== undefined && types.has("decision");
+      const first = replay ? await governor.decisionsSince(resume, BACKLOG_PAGE, q.objectId) : [];
       return streamSSE(c, async (sse) => {
         // Node's response, when served by Node (c.env of @hono/node-server); not in app.request().
         const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
@@ -103,9 +108,7 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
         const hungUp = () => stream.end();
         socket?.once("end", hungUp);
         try {
-          await stream.run(
-            resume !== undefined && types.has("decision") ? backlog(governor, resume, q.objectId) : undefined,
-          );
+          await stream.run(replay ? backlog(governor, resume, q.objectId, first) : undefined);
         } catch (e) {
           // The backlog could not be read: the stream ends, and the client retries from its last event.
           report(e, c.req.method, c.req.path);
@@ -124,9 +127,19 @@ function lastEventId(c: Context): string | undefined {
   return check(eventIdSchema, header, "Last-Event-ID header", "$.headers.Last-Event-ID");
 }
 
-/** The stored decisions after `after`, a page at a time, oldest first. */
-async function* backlog(governor: GovernorApi, after: string, objectId?: string): AsyncGenerator<Decision[]> {
-  for (let cursor = after; ;) {
+/**
+ * The stored decisions after `after`, a page at a time, oldest first: `first`, read before the
+ * stream listened, then the pages after it, read once it listens (so that a decision committed
+ * between the two is read, or comes live).
+ */
+async function* backlog(
+  governor: GovernorApi,
+  after: string,
+  objectId: string | undefined,
+  first: Decision[],
+): AsyncGenerator<Decision[]> {
+  if (first.length > 0) yield first;
+  for (let cursor = first.at(-1)?.id ?? after; ;) {
     const page = await governor.decisionsSince(cursor, BACKLOG_PAGE, objectId);
     if (page.length > 0) yield page;
     if (page.length < BACKLOG_PAGE) return;

@@ -27,6 +27,7 @@ export function metricsRoutes(app: Hono, deps: RouteDeps, metrics: MetricsServic
         "VIGIL_METRICS_PUBLIC=true.",
       tag: "operator",
       scope: isPublic ? null : "read",
+      database: false,
       replies: { 200: { description: "The metrics", schema: z.string(), media: "text/plain; version=0.0.4" } },
     }),
     isPublic ? open : deps.auth("read"),

@@ -17,6 +17,7 @@ export function policyRoutes(app: Hono, { policies, auth, body }: RouteDeps): vo
       summary: "The loaded policies, and the files refused",
       tag: "policies",
       scope: "read",
+      database: false,
       replies: {
         200: { description: "Each policy's version, hash and engine; `errors` per refused file", schema: policyList },
       },
@@ -31,6 +32,7 @@ export function policyRoutes(app: Hono, { policies, auth, body }: RouteDeps): vo
       summary: "One loaded policy, with its document",
       tag: "policies",
       scope: "read",
+      database: false,
       params: { name: z.string().describe("The policy's name") },
       replies: {
         200: {
@@ -61,6 +63,7 @@ export function policyRoutes(app: Hono, { policies, auth, body }: RouteDeps): vo
       summary: "Check a policy document",
       tag: "policies",
       scope: "read",
+      database: false,
       body: { schema: policySchema, description: "A policy document, as in a rule file" },
       replies: { 200: { description: "Valid, with warnings about likely mistakes", schema: validateReply } },
     }),
