@@ -9,7 +9,7 @@ import type { Decision } from "../core/types.ts";
 import type { PolicyRegistry } from "../governor/policy-registry.ts";
 import { DEFAULT_LIMITS } from "../core/memory-limits.ts";
 import { createSandbox, RECORDED_LIMITS, type Sandbox } from "../what-if/sandbox.ts";
-import { SimulationError, type Latencies, type Trace, type Workload } from "./model.ts";
+import { earliestCreation, SimulationError, type Latencies, type Trace, type Workload } from "./model.ts";
 import { Timeline } from "./timeline.ts";
 
 /** A decision as the simulation keeps it: what a comparison with the server looks at. */
@@ -48,7 +48,7 @@ export class PolicyRun {
   ): Promise<PolicyRun> {
     const info = registry.get(policyName);
     if (!info) throw new SimulationError(`no policy "${policyName}"`);
-    const start = Math.min(...workload.objects.map((o) => o.createdAt));
+    const start = earliestCreation(workload);
     let run: PolicyRun | null = null;
     const pace = async () => {
       if (run?.settling && run.timeline.allDormant) throw SETTLED;

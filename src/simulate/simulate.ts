@@ -7,7 +7,7 @@
 
 import type { PolicyRegistry } from "../governor/policy-registry.ts";
 import { runAutostop, settledAt } from "./autostop.ts";
-import { SimulationError, TAIL_CAP_MS, type Latencies, type Trace, type Workload } from "./model.ts";
+import { earliestCreation, SimulationError, TAIL_CAP_MS, type Latencies, type Trace, type Workload } from "./model.ts";
 import { PolicyRun, type DecisionSummary } from "./policy-run.ts";
 import { figuresOf, type RowFigures } from "./stats.ts";
 
@@ -48,13 +48,15 @@ export const autostopName = (ms: number) => `autostop(${isoDuration(ms)})`;
 export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
   const { workload, until } = o;
   if (workload.objects.length === 0) throw new SimulationError("no objects to simulate");
-  const from = Math.min(...workload.objects.map((x) => x.createdAt));
+  const from = earliestCreation(workload);
   if (until !== null && until < from)
     throw new SimulationError(`--until ${new Date(until).toISOString()} is before the first object's creation`);
   const facts = until === null ? workload.facts : workload.facts.filter((f) => f.at <= until);
   const inWindow: Workload = { ...workload, facts };
   // The last fact, or a later creation (a recorded object with no facts since).
-  const lastFact = Math.max(facts[facts.length - 1]?.at ?? from, ...workload.objects.map((x) => x.createdAt));
+  // Loops, not Math.max(...): a spread of one argument per object overflows the stack past ~120,000.
+  let lastFact = facts[facts.length - 1]?.at ?? from;
+  for (const x of workload.objects) if (x.createdAt > lastFact) lastFact = x.createdAt;
   const cap = lastFact + (o.tailMs ?? TAIL_CAP_MS);
 
   const runs: PolicyRun[] = [];
@@ -70,7 +72,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
         ? null
         : runAutostop(inWindow, { ...o.latencies, quietMs: o.autostopMs }, autostopName(o.autostopMs));
     if (baseline) settled.push(Math.min(settledAt(baseline), cap));
-    const to = until ?? Math.max(...settled);
+    const to = until ?? settled.reduce((a, b) => (b > a ? b : a));
     const traces: Trace[] = [];
     const decisions = new Map<string, DecisionSummary[]>();
     while (runs.length > 0) {
