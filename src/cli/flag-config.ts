@@ -1,13 +1,21 @@
 // The configuration a command reads from the environment and its flags: a problem with a value a
 // flag gave (`vigil serve --db`, `vigil replay --db`) names the flag, not the variable it stands for.
 
-import { loadConfig, type Config } from "../config.ts";
+import { InvalidConfiguration, loadConfig, type Config } from "../config.ts";
 
 /** Each flag and the variable it overrides. */
 export const FLAGS = { host: "VIGIL_HOST", port: "VIGIL_PORT", db: "VIGIL_DB_URL", rules: "VIGIL_RULES_DIR" } as const;
 
-/** The configuration, with the flags' values over the environment's. */
+/**
+ * The configuration, with the flags' values over the environment's. An empty variable means its
+ * default; an empty flag (`--db "$URL"` with URL unset) is a mistake, not the environment's value.
+ */
 export function configWithFlags(overrides: Partial<Record<keyof Config, string>>): Config {
+  for (const [flag, variable] of Object.entries(FLAGS))
+    if (overrides[variable] === "")
+      throw new InvalidConfiguration([
+        `--${flag}: must not be empty (leave the flag out for ${variable} or its default)`,
+      ]);
   try {
     return loadConfig(process.env, overrides);
   } catch (e) {

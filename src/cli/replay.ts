@@ -58,7 +58,7 @@ export async function runReplay(
   if (!parsed.ok) return fail(`${file} ${parsed.problem.path}: ${parsed.problem.message}`);
   const repeated = duplicateKeyProblems(text);
   if (repeated.length > 0) return fail(repeated.map((p) => `${file} ${p.path}: ${p.message}`).join("\n"));
-  const config = configWithFlags(values.db ? { VIGIL_DB_URL: values.db } : {});
+  const config = configWithFlags(values.db !== undefined ? { VIGIL_DB_URL: values.db } : {});
   // Replay reads history: a database that is not there is a mistake, not one to create.
   const store = await openToRead(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN);
   if (typeof store === "string") return fail(store);

@@ -26,11 +26,6 @@ export async function runServe(
   const overrides: Record<string, string> = {};
   for (const [flag, variable] of Object.entries(FLAGS)) {
     const value = values[flag as keyof typeof FLAGS];
-    // An empty variable means its default; an empty flag is a mistake, not the environment's value.
-    if (value === "")
-      throw new InvalidConfiguration([
-        `--${flag}: must not be empty (leave the flag out for ${variable} or its default)`,
-      ]);
     if (value !== undefined) overrides[variable] = value;
   }
   const config = configWithFlags(overrides);

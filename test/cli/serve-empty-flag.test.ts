@@ -17,3 +17,21 @@ test.each(["host", "port", "db", "rules"])("an empty --%s is a usage error namin
   expect(r.stderr).toMatch(new RegExp(`^vigil serve: invalid configuration:\\n  --${flag}: must not be empty`));
   expect(r.status).toBe(2);
 });
+
+// `vigil replay --db ""` and `vigil simulate --db ""` read the default database (data/vigil.db
+// under the working directory) in silence: a script's `--db "$URL"` with URL unset analysed
+// whatever database sat there. Found by a review of the history tools.
+test.each([
+  ["replay", ["--object", "w1", "--db", "", "rules/on-demand.json"]],
+  ["simulate", ["--policy", "on-demand", "--object", "w1", "--db", ""]],
+])("vigil %s with an empty --db is a usage error naming the flag: exit 2", (command, args) => {
+  const r = spawnSync(process.execPath, [BIN, command, ...args], {
+    encoding: "utf8",
+    cwd: fileURLToPath(new URL("../..", import.meta.url)),
+    env: { ...process.env, VIGIL_DB_URL: "" },
+    timeout: 30_000,
+  });
+  expect(r.stderr).toMatch(/--db: must not be empty/);
+  expect(r.stderr).not.toMatch(/data\/vigil\.db/);
+  expect(r.status).toBe(2);
+});
