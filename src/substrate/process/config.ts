@@ -14,6 +14,13 @@ export const processConfigSchema = z.strictObject({
   args: z.array(passable()).optional().describe("Arguments"),
   env: z
     .record(passable(), passable())
+    // A name with `=` would reach the process as a shorter name whose value begins with the rest;
+    // an empty one is no variable at all.
+    .superRefine((env, ctx) => {
+      for (const name of Object.keys(env))
+        if (name === "" || name.includes("="))
+          ctx.addIssue({ code: "custom", path: [name], message: "is not a variable name: empty, or it holds =" });
+    })
     .optional()
     .describe("Environment, added to PATH, HOME, USER, LANG, LC_ALL, TZ and TMPDIR from the server's"),
   cwd: passable().min(1).optional().describe("Working directory (default: the server's)"),
