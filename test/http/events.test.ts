@@ -302,6 +302,22 @@ describe("resuming from Last-Event-ID", () => {
     expect((await fromAction.events(1))[0]!.data).toMatchObject({ objectId: "x", memoryVersion: 3 });
   });
 
+  /**
+   * Follows `governor` from `after`: the `count` decisions `ids` names come first, in order, then the
+   * next one posted (to the app's own governor) comes once, live.
+   */
+  async function resumesWith(governor: GovernorApi, after: string, count: number, ids: () => string[]) {
+    const { stream, close } = await through(governor, after);
+    try {
+      // `ids` is read once they came: what it names may be posted while the stream starts.
+      expect((await stream.events(count)).map((f) => f.id)).toEqual(ids());
+      const next = await h.services.governor.postFacts("w", { n: 100 });
+      expect((await stream.event())!.id).toBe(next.decision.id);
+    } finally {
+      await close();
+    }
+  }
+
   /** A second app over `real` through a wrapper of its API, following from `lastEventId`. */
   async function through(governor: GovernorApi, lastEventId: string) {
     const other = await setup({ governor });
@@ -319,14 +335,7 @@ describe("resuming from Last-Event-ID", () => {
     const governor = arrivingBeforeBacklog(real, async () => {
       late = (await real.postFacts("x", { n: 99 })).decision;
     });
-    const { stream, close } = await through(governor, ds[0]!.id);
-    try {
-      expect((await stream.events(2)).map((f) => f.id)).toEqual([ds[1]!.id, late!.id]);
-      const next = await real.postFacts("w", { n: 100 });
-      expect((await stream.event())!.id).toBe(next.decision.id);
-    } finally {
-      await close();
-    }
+    await resumesWith(governor, ds[0]!.id, 2, () => [ds[1]!.id, late!.id]);
   });
 
   test("a backlog of several pages, published live while it is read, comes once and in order", async () => {
@@ -393,14 +402,7 @@ describe("resuming from Last-Event-ID", () => {
         },
       },
     }) as GovernorApi;
-    const { stream, close } = await through(governor, ds[0]!.id);
-    try {
-      expect((await stream.events(2)).map((f) => f.id)).toEqual([ds[1]!.id, late!.id]);
-      const next = await real.postFacts("w", { n: 100 });
-      expect((await stream.event())!.id).toBe(next.decision.id);
-    } finally {
-      await close();
-    }
+    await resumesWith(governor, ds[0]!.id, 2, () => [ds[1]!.id, late!.id]);
   });
 
   test("a decision ending a full backlog page, published while the next page is read, comes once and in order", async () => {
