@@ -149,6 +149,54 @@ export function timeTicks(from: number, to: number): { at: number; label: string
   return out;
 }
 
+/** A rect of a row's band: one segment, or the segments narrower than a pixel in one pixel column. */
+interface Band {
+  x: number;
+  w: number;
+  state: string;
+  from: number;
+  to: number;
+  spans: number;
+}
+
+/**
+ * The rects of a row's band over [from, to]. A segment a pixel wide or more is drawn as it is; the
+ * segments narrower than a pixel that fall in one pixel column are drawn as one rect, in the state
+ * that held longest there. A long window of many short states (60 days of a trickle) would
+ * otherwise draw hundreds of thousands of rects a row, each with its tooltip: a page of 150 MB.
+ */
+function bands(segments: StateSegment[], from: number, to: number, x: (t: number) => number): Band[] {
+  const out: Band[] = [];
+  let column: { at: number; band: Band; time: Map<string, number> } | null = null;
+  const flush = () => {
+    if (!column) return;
+    let longest = -1;
+    for (const [state, time] of column.time) if (time > longest) [longest, column.band.state] = [time, state];
+    out.push(column.band);
+    column = null;
+  };
+  for (const s of segments) {
+    const a = ms(s.from);
+    const b = ms(s.to);
+    if (!(b > a) || b <= from || a >= to) continue;
+    const x1 = x(a);
+    const w = x(b) - x1;
+    if (w >= 1) {
+      flush();
+      out.push({ x: x1, w, state: s.state, from: a, to: b, spans: 1 });
+      continue;
+    }
+    const at = Math.floor(x1);
+    if (column && column.at !== at) flush();
+    column ??= { at, band: { x: x1, w: 1, state: s.state, from: a, to: b, spans: 0 }, time: new Map() };
+    column.band.to = b;
+    column.band.spans++;
+    column.time.set(s.state, (column.time.get(s.state) ?? 0) + (Math.min(b, to) - Math.max(a, from)));
+  }
+  flush();
+  return out;
+}
+
 /**
  * State timelines: one band per row over [from, to], a colour per state, with the row's marks
  * as ticks under its band, a time axis (UTC) and a legend of the states drawn.
@@ -168,16 +216,12 @@ export function renderTimelines(rows: TimelineRow[], o: TimelineOptions): string
     body.push(
       `<text x="${LABEL_W - 8}" y="${y + 12}" text-anchor="end" ${FONT}><title>${escapeXml(row.objectId)}</title>${escapeXml(id)}</text>`,
     );
-    for (const s of row.segments) {
-      const a = ms(s.from);
-      const b = ms(s.to);
-      if (!(b > a) || b <= from || a >= to) continue;
-      seen.add(s.state);
-      const x1 = x(a);
-      const w = Math.max(x(b) - x1, 1);
-      const when = `${new Date(a).toISOString()} to ${new Date(b).toISOString()} (${spanText(b - a)})`;
+    for (const band of bands(row.segments, from, to, x)) {
+      seen.add(band.state);
+      const when = `${new Date(band.from).toISOString()} to ${new Date(band.to).toISOString()} (${spanText(band.to - band.from)})`;
+      const what = band.spans === 1 ? band.state : `${band.spans} spans, mostly ${band.state},`;
       body.push(
-        `<rect x="${num(x1)}" y="${y}" width="${num(w)}" height="${ROW_H}" fill="${stateColour(s.state, others)}"><title>${escapeXml(`${row.objectId}: ${s.state} ${when}`)}</title></rect>`,
+        `<rect x="${num(band.x)}" y="${y}" width="${num(band.w)}" height="${ROW_H}" fill="${stateColour(band.state, others)}"><title>${escapeXml(`${row.objectId}: ${what} ${when}`)}</title></rect>`,
       );
     }
     for (const m of evenSample(row.marks ?? [], MAX_MARKS_PER_ROW)) {
