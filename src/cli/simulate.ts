@@ -120,6 +120,7 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
   const sample = integer(v.sample, "--sample", DEFAULT_SAMPLE, 0, 1000);
 
   // An empty variable means its default, as everywhere.
+  if (v.rules === "") throw new Usage("--rules: must not be empty (leave the flag out for VIGIL_RULES_DIR or rules/)");
   const rules = v.rules ?? (process.env.VIGIL_RULES_DIR || "rules");
   const policies = [v.policy, ...(v.compare ?? [])].flatMap(splitList);
   const registry = loadPolicies(rules, policies);

@@ -148,11 +148,14 @@ export class Dispatcher {
   /**
    * The object's actions are `pending` (read from the store after a write whose answer was lost,
    * which may have queued, superseded or recorded some): what is queued and no longer pending is
-   * dropped, and what is pending and neither queued nor in flight is queued. Call in the mailbox.
+   * dropped, what is pending and neither queued nor in flight is queued, and the one in flight,
+   * if no longer pending (a rebind superseded it), is detached: its answer moves nothing. Call
+   * in the mailbox.
    */
   resync(objectId: string, pending: ActionRecord[]): void {
     const lane = this.lanes.get(objectId);
     const ids = new Set(pending.map((a) => a.id));
+    if (lane?.current && !ids.has(lane.current)) lane.forgotten = lane.current;
     const known = new Set(lane?.queue.map((a) => a.id));
     if (lane?.current) known.add(lane.current);
     const gone = lane?.queue.filter((a) => !ids.has(a.id)).map((a) => a.id) ?? [];

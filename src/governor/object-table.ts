@@ -190,9 +190,14 @@ export class ObjectTable {
     return this.mailboxes.run(id, () => this.forgetting(id, task));
   }
 
-  /** Runs a mailbox task; what it took is forgotten when it ends. */
+  /**
+   * Runs a mailbox task; what it took is forgotten when it ends. A doubtful object is read again
+   * first, whatever the task (a dispatcher's claim takes nothing, and would send an action the
+   * lost write superseded); should that read fail, the task's own `take` tries again.
+   */
   private async forgetting<T>(id: string, task: () => Promise<T>): Promise<T> {
     try {
+      if (this.doubtful.has(id)) await this.reread(id).catch(() => undefined);
       return await task();
     } finally {
       this.taken.delete(id);

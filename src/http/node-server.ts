@@ -40,12 +40,13 @@ export function honoListener(
     const problem = hostProblem(req.headers.host);
     if (problem !== null) return void refuse(req, res, "malformed-request", problem);
     // `OPTIONS *` (a question about the whole server, RFC 9112 3.2.4) is well-formed HTTP, which no
-    // URL can hold: answered as OPTIONS is on every route, after the same loopback check.
+    // URL can hold: a 405 (OPTIONS is served on one route only, /v1/cloudevents), after the same
+    // loopback check.
     if (req.method === "OPTIONS" && req.url === "*") {
       const refused = loopbackOnly ? notLoopback([req.headers.host!], req.headers.origin) : null;
       if (refused !== null) return void refuse(req, res, "forbidden", refused);
-      return void refuse(req, res, "method-not-allowed", "OPTIONS is not served", {
-        allow: "GET, HEAD, PUT, POST, DELETE",
+      return void refuse(req, res, "method-not-allowed", "OPTIONS * is not served", {
+        allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS",
       });
     }
     // A reply sent before its request's body was all received (a 401, a 404, a 413): the rest
@@ -130,7 +131,7 @@ export function httpServer(
     rawProblem(
       socket,
       problemBody("method-not-allowed", "CONNECT is not served: this server is not a proxy"),
-      "allow: GET, HEAD, PUT, POST, DELETE\r\n",
+      "allow: GET, HEAD, PUT, POST, DELETE, OPTIONS\r\n",
     ),
   );
   // Node hands these to an event of their own, not the listener: `outer` (the access log) sees

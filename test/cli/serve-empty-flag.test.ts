@@ -22,16 +22,17 @@ test.each(["host", "port", "db", "rules"])("an empty --%s is a usage error namin
 // under the working directory) in silence: a script's `--db "$URL"` with URL unset analysed
 // whatever database sat there. Found by a review of the history tools.
 test.each([
-  ["replay", ["--object", "w1", "--db", "", "rules/on-demand.json"]],
-  ["simulate", ["--policy", "on-demand", "--object", "w1", "--db", ""]],
-])("vigil %s with an empty --db is a usage error naming the flag: exit 2", (command, args) => {
+  ["replay", "--db", ["--object", "w1", "--db", "", "rules/on-demand.json"]],
+  ["simulate", "--db", ["--policy", "on-demand", "--object", "w1", "--db", ""]],
+  ["simulate", "--rules", ["--policy", "on-demand", "--traffic", "fixtures/traffic/queue-burst.jsonl", "--rules", ""]],
+])("vigil %s with an empty %s is a usage error naming the flag: exit 2", (command, flag, args) => {
   const r = spawnSync(process.execPath, [BIN, command, ...args], {
     encoding: "utf8",
     cwd: fileURLToPath(new URL("../..", import.meta.url)),
     env: { ...process.env, VIGIL_DB_URL: "" },
     timeout: 30_000,
   });
-  expect(r.stderr).toMatch(/--db: must not be empty/);
-  expect(r.stderr).not.toMatch(/data\/vigil\.db/);
+  expect(r.stderr).toMatch(new RegExp(`${flag}: must not be empty`));
+  expect(r.stderr).not.toMatch(/data\/vigil\.db|cannot read the policies/);
   expect(r.status).toBe(2);
 });

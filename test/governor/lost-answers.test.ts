@@ -5,6 +5,7 @@
 import { afterEach, expect, test } from "vitest";
 import type { CommitBatch } from "../../src/core/store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { DriverError } from "../../src/substrate/driver.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 
 let s: TestServices | null = null;
@@ -65,4 +66,46 @@ test("a wake whose write's answer was lost sends its start when the request come
   await s.advance(1_000);
   expect((await s.governor.getObject("w1"))!.state).toBe("active");
   expect(await store.pendingActions("w1")).toEqual([]);
+});
+
+test("a start in its backoff that a lost write superseded is not sent again, though nothing else comes for the object", async () => {
+  const store = new LosingAnswers();
+  s = await makeServices({ store });
+  const starts: string[] = [];
+  const start = s.driver.start.bind(s.driver);
+  let failNext = 1;
+  s.driver.start = async (t) => {
+    starts.push(t.objectId);
+    if (failNext-- > 0) throw new DriverError("boom", true);
+    return start(t);
+  };
+  await s.governor.putObject("w1", { policy: "on-demand", substrate: { driver: "simulated", config: {} } });
+  await s.governor.idle();
+  await s.governor.postFacts("w1", { work: { pending: 1 } }); // the start fails once: a retry in backoff
+  await s.governor.idle();
+  expect(starts).toHaveLength(1);
+  // The dormancy decision supersedes the start in its backoff; the write's answer is lost.
+  store.lose = 1;
+  await expect(s.governor.postFacts("w1", { work: { pending: 0 } })).rejects.toThrow(/did not answer/);
+  // The backoff runs out: the dispatcher's claim reads the object again first.
+  await s.advance(60_000);
+  expect(starts).toHaveLength(1);
+  expect(await store.pendingActions("w1")).toEqual([]);
+});
+
+test("a rebind whose answer was lost: the old binding's start in flight is not taken for the object's", async () => {
+  const store = new LosingAnswers();
+  s = await makeServices({ store });
+  const bound = (startMs: number) => ({ policy: "on-demand", substrate: { driver: "simulated", config: { startMs } } });
+  await s.governor.putObject("w1", bound(1_000));
+  await s.governor.postFacts("w1", { work: { pending: 1 } }); // its start in flight for 1 s
+  await s.advance(10);
+  const [old] = await store.pendingActions("w1");
+  // The rebind's write (the old start superseded, a new one pending) is applied, its answer lost.
+  store.lose = 1;
+  await expect(s.governor.putObject("w1", bound(30_000))).rejects.toThrow(/may or may not have been recorded/);
+  await s.advance(2_000); // the old start answers; the new one (30 s) is still on its way
+  expect((await s.governor.getObject("w1"))!.state).toBe("waking");
+  const decision = await s.governor.getDecision(old!.decisionId);
+  expect(decision!.actions.find((a) => a.id === old!.id)).toMatchObject({ status: "superseded" });
 });

@@ -174,7 +174,7 @@ describe("requests Node would answer (or drop) before either door sees them get 
     expect(reply).toMatch(/^HTTP\/1\.1 405 /);
     expect(reply).toContain("application/problem+json");
     // RFC 9110: a 405 names the methods the target takes.
-    expect(reply).toMatch(/\r\nallow: GET, HEAD, PUT, POST, DELETE\r\n/);
+    expect(reply).toMatch(/\r\nallow: GET, HEAD, PUT, POST, DELETE, OPTIONS\r\n/);
     // Every reply has a request id (README, "Logs"): a new one here.
     expect(reply).toMatch(NEW_REQUEST_ID);
   });
@@ -184,7 +184,7 @@ describe("requests Node would answer (or drop) before either door sees them get 
       const reply = await rawBytes(side.port, "OPTIONS * HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n");
       expect(reply, side.name).toMatch(/^HTTP\/1\.1 405 /);
       expect(reply, side.name).toContain("application/problem+json");
-      expect(reply, side.name).toMatch(/\r\nallow: GET, HEAD, PUT, POST, DELETE\r\n/);
+      expect(reply, side.name).toMatch(/\r\nallow: GET, HEAD, PUT, POST, DELETE, OPTIONS\r\n/);
       // Without tokens, a Host that is not loopback is refused first, as on every route.
       const foreign = await rawBytes(
         side.port,

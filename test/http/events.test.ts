@@ -541,6 +541,22 @@ describe("how many streams", () => {
       await limited.close();
     }
   });
+
+  test("streams resuming together (Last-Event-ID) keep to VIGIL_MAX_STREAMS too", async () => {
+    // Each reads its backlog's first page before it joins: all four passed the limit during
+    // their reads, and four streams were open where one is served.
+    const limited = await setup({ maxStreams: 1 });
+    try {
+      await limited.services.governor.putObject("w1", { policy: "on-demand" });
+      const [d] = await limited.services.governor.listDecisions("w1", 1);
+      const resume = () => limited.app.request("/v1/events", { headers: { "last-event-id": d!.id } });
+      const replies = await Promise.all([resume(), resume(), resume(), resume()]);
+      for (const r of replies) if (r.status === 200) void r.body!.cancel();
+      expect(replies.map((r) => r.status).sort()).toEqual([200, 503, 503, 503]);
+    } finally {
+      await limited.close();
+    }
+  });
 });
 
 describe("HEAD", () => {

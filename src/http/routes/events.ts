@@ -85,18 +85,24 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
       if (c.req.method === "HEAD")
         return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       const hub = eventHub(governor);
-      if (hub.size >= maxStreams)
-        throw new HttpProblem(
-          "unavailable",
-          `${hub.size} event streams are open, as many as this server serves (VIGIL_MAX_STREAMS); try again later`,
-          undefined,
-          { "retry-after": STREAMS_RETRY_AFTER },
-        );
+      const full = () => {
+        if (hub.size >= maxStreams)
+          throw new HttpProblem(
+            "unavailable",
+            `${hub.size} event streams are open, as many as this server serves (VIGIL_MAX_STREAMS); try again later`,
+            undefined,
+            { "retry-after": STREAMS_RETRY_AFTER },
+          );
+      };
+      full();
       // The backlog's first page is read before the stream begins, so that a database that cannot
       // be read is a problem reply (a 503 with Retry-After when it is not reached), not a stream
       // that ends at once.
       const replay = resume !== undefined && types.has("decision");
       const first = replay ? await governor.decisionsSince(resume, BACKLOG_PAGE, q.objectId) : [];
+      // Again: streams resuming together all passed the first look during their reads. From here
+      // the stream joins the hub before anything else runs.
+      if (replay) full();
       return streamSSE(c, async (sse) => {
         // Node's response, when served by Node (c.env of @hono/node-server); not in app.request().
         const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
