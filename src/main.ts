@@ -41,7 +41,7 @@ import { databaseStartError, interruptible } from "./storage/remote.ts";
 import type { Driver } from "./substrate/driver.ts";
 import { FlyDriver } from "./substrate/fly/driver.ts";
 import { findCgroupParent, openCgroupParent, type CgroupParent } from "./substrate/process/cgroup.ts";
-import { governorMark, ProcessDriver } from "./substrate/process/driver.ts";
+import { ProcessDriver } from "./substrate/process/driver.ts";
 import { SimulatedDriver } from "./substrate/simulated/driver.ts";
 import { SystemClock } from "./timers/clock.ts";
 import { WhatIf } from "./what-if/service.ts";
@@ -226,7 +226,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
 
   const driverFactories: Record<DriverName, () => Driver> = {
     simulated: () => new SimulatedDriver({ clock }),
-    process: () => new ProcessDriver({ clock, cgroup, governor: governorMark(config.VIGIL_DB_URL, filePath) }),
+    process: () => new ProcessDriver({ clock, cgroup }),
     fly: () => {
       try {
         return new FlyDriver({

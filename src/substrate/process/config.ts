@@ -48,19 +48,15 @@ export const INHERITED_ENV = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "T
  */
 export const OBJECT_ID_ENV = "VIGIL_OBJECT_ID";
 
-/**
- * The child's environment: the inherited variables, then the config's, then the spawn's marks
- * (restart.ts) and the object's id.
- */
+/** The child's environment: the inherited variables, then the config's, then the object's id. */
 export function childEnv(
   config: ProcessConfig,
   objectId: string,
-  marks: Record<string, string> = {},
   from: NodeJS.ProcessEnv = process.env,
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const key of INHERITED_ENV) if (from[key] !== undefined) env[key] = from[key];
-  return { ...env, ...config.env, ...marks, [OBJECT_ID_ENV]: objectId };
+  return { ...env, ...config.env, [OBJECT_ID_ENV]: objectId };
 }
 
 /**

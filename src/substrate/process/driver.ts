@@ -14,21 +14,17 @@ import type { JsonObject, Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener, type Release } from "../driver.ts";
 import { cgroupDir, CgroupTree, treeOfObservation, type CgroupParent } from "./cgroup.ts";
-import { DEFAULT_GRACE_MS, processConfigSchema, shellEnvProblems, type ProcessConfig } from "./config.ts";
-import { Governed, Leftovers, type Exit } from "./governed.ts";
 import {
-  carriesMark,
-  recordedLeftovers,
-  scanMarked,
-  spawnMarks,
-  unrecordedTrees,
-  type MarkedTrees,
-} from "./restart.ts";
-import { bootId, inThisNamespace, isGone, procfs, readStat, until, type ProcStat } from "./proc.ts";
+  DEFAULT_GRACE_MS,
+  OBJECT_ID_ENV,
+  processConfigSchema,
+  shellEnvProblems,
+  type ProcessConfig,
+} from "./config.ts";
+import { Governed, Leftovers, type Exit } from "./governed.ts";
+import { bootId, environHas, inThisNamespace, isGone, procfs, readStat, until, type ProcStat } from "./proc.ts";
 import { spawnProcess } from "./spawn.ts";
-import { ProcessGroupTree } from "./tree.ts";
-
-export { governorMark } from "./restart.ts";
+import { ProcessGroupTree, type ProcessTree } from "./tree.ts";
 
 export interface ProcessDriverOptions {
   clock: Clock;
@@ -39,12 +35,10 @@ export interface ProcessDriverOptions {
   watchMs?: number;
   /** Hold each object's tree in a cgroup of its own under this parent (VIGIL_PROCESS_CGROUP). */
   cgroup?: CgroupParent | null;
-  /**
-   * The governed database's mark (restart.ts governorMark), carried by every tree spawned: after
-   * a restart, the object's trees with it that were never recorded are stopped. None: none are.
-   */
-  governor?: string | null;
 }
+
+/** The most leftovers of one observation looked at after a restart. */
+const MAX_RECORDED_LEFTOVERS = 64;
 
 /**
  * Observations carry `status` and `at`, and: while the tree lives, the leader's `pid`,
@@ -66,9 +60,6 @@ export class ProcessDriver implements Driver {
   private readonly clock: Clock;
   private readonly watchMs: number;
   private readonly cgroup: CgroupParent | null;
-  private readonly governor: string | null;
-  /** Where the trees carrying the database's mark were, while adoptions are made (sweepUnrecorded). */
-  private marked: MarkedTrees | null = null;
   private readonly live = new Map<string, Governed>();
   private readonly lastExit = new Map<string, Exit & { pid: number }>();
   /** Commands for one object run one after another: no two spawns, no stop racing a start. */
@@ -81,7 +72,6 @@ export class ProcessDriver implements Driver {
     this.clock = options.clock;
     this.watchMs = options.watchMs ?? 1000;
     this.cgroup = options.cgroup ?? null;
-    this.governor = options.governor ?? null;
     this.leftovers = new Leftovers(this.clock);
   }
 
@@ -164,67 +154,45 @@ export class ProcessDriver implements Driver {
   adopt(t: DriverTarget, last: Observation | null): Promise<Observation> {
     return this.observing(t.objectId, async () => {
       if (this.live.has(t.objectId)) return this.observe(t);
-      for (const tree of recordedLeftovers(t.objectId, last)) this.leftovers.sweep(tree, this.graceOf(t), t.objectId);
-      const found = this.adoptRecorded(t, last);
-      this.sweepUnrecorded(t, last);
-      return found;
+      this.sweepRecorded(t, last);
+      const gone: Observation = { status: "stopped", at: this.clock.now(), reason: "not running after restart" };
+      const pid = last?.pid;
+      const startTime = last?.startTime;
+      const boot = last?.bootId;
+      const namespace = last?.pidNamespace;
+      const ours =
+        procfs &&
+        typeof pid === "number" &&
+        Number.isSafeInteger(pid) &&
+        pid > 0 &&
+        typeof startTime === "number" &&
+        (boot === undefined || boot === bootId()) &&
+        inThisNamespace(namespace);
+      if (!ours) return gone;
+      const cgroup = treeOfObservation(last);
+      const tree = cgroup ?? new ProcessGroupTree(pid);
+      const graceMs = this.graceOf(t);
+      const stat = readStat(pid);
+      if (!stat || isGone(stat)) {
+        // A group whose every process was gone may have been made again since, under the same
+        // number, by a process its pid was given to. One process carrying this object's mark
+        // shows the group never emptied, so it is still this tree's (a cgroup is Vigil's own,
+        // whatever is in it).
+        if (cgroup || carriesMark(tree, t.objectId)) this.leftovers.sweep(tree, graceMs, t.objectId);
+        return gone;
+      }
+      if (stat.startTime !== startTime) {
+        // The pid is another process's now. A process group cannot outlive its leader's pid (the
+        // kernel gives no process the id of a group with members), but a cgroup can: what is
+        // left in it is Vigil's, and stopped.
+        if (cgroup) this.leftovers.sweep(cgroup, graceMs, t.objectId);
+        return gone;
+      }
+      const p = new Governed(pid, startTime, null, tree, graceMs, this.clock);
+      this.live.set(t.objectId, p);
+      this.watch(t.objectId, p);
+      return { ...p.observation(p.isSuspended(stat) ? "suspended" : "running"), reason: "adopted after restart" };
     });
-  }
-
-  /** adopt's: the tree `last` records, taken back when its leader still runs. */
-  private adoptRecorded(t: DriverTarget, last: Observation | null): Observation {
-    const gone: Observation = { status: "stopped", at: this.clock.now(), reason: "not running after restart" };
-    const pid = last?.pid;
-    const startTime = last?.startTime;
-    const boot = last?.bootId;
-    const namespace = last?.pidNamespace;
-    const ours =
-      procfs &&
-      typeof pid === "number" &&
-      Number.isSafeInteger(pid) &&
-      pid > 0 &&
-      typeof startTime === "number" &&
-      (boot === undefined || boot === bootId()) &&
-      inThisNamespace(namespace);
-    if (!ours) return gone;
-    const cgroup = treeOfObservation(last);
-    const tree = cgroup ?? new ProcessGroupTree(pid);
-    const graceMs = this.graceOf(t);
-    const stat = readStat(pid);
-    if (!stat || isGone(stat)) {
-      // A group whose every process was gone may have been made again since, under the same
-      // number, by a process its pid was given to. One process carrying this object's mark
-      // shows the group never emptied, so it is still this tree's (a cgroup is Vigil's own,
-      // whatever is in it).
-      if (cgroup || carriesMark(tree, t.objectId)) this.leftovers.sweep(tree, graceMs, t.objectId);
-      return gone;
-    }
-    if (stat.startTime !== startTime) {
-      // The pid is another process's now. A process group cannot outlive its leader's pid (the
-      // kernel gives no process the id of a group with members), but a cgroup can: what is
-      // left in it is Vigil's, and stopped.
-      if (cgroup) this.leftovers.sweep(cgroup, graceMs, t.objectId);
-      return gone;
-    }
-    const p = new Governed(pid, startTime, null, tree, graceMs, this.clock);
-    if (typeof last?.spawn === "string") p.spawn = last.spawn;
-    this.live.set(t.objectId, p);
-    this.watch(t.objectId, p);
-    return { ...p.observation(p.isSuspended(stat) ? "suspended" : "running"), reason: "adopted after restart" };
-  }
-
-  /**
-   * adopt's: the object's trees this database's servers spawned and never recorded (restart.ts),
-   * stopped like leftovers. Not when a tree was adopted from an observation without its spawn's
-   * mark (an older server's): the others cannot be told from it.
-   */
-  private sweepUnrecorded(t: DriverTarget, last: Observation | null): void {
-    const spawn = typeof last?.spawn === "string" ? last.spawn : null;
-    if (this.governor === null || (this.live.has(t.objectId) && spawn === null)) return;
-    // One scan for the adoption pass: a spawn, which adds to what it found, ends it.
-    this.marked ??= scanMarked(this.governor, this.cgroup);
-    for (const tree of unrecordedTrees(t.objectId, this.governor, spawn, this.cgroup, this.marked))
-      this.leftovers.sweep(tree, this.graceOf(t), t.objectId);
   }
 
   /**
@@ -288,10 +256,9 @@ export class ProcessDriver implements Driver {
 
   private async spawn(objectId: string, config: ProcessConfig): Promise<Governed> {
     let cgroup: CgroupTree | null = null;
-    // The spawn's mark (restart.ts); with a cgroup, its name: leftovers being swept never share it.
-    const nonce = `${this.clock.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-    this.marked = null;
     if (this.cgroup) {
+      // A cgroup per spawn: leftovers of an earlier tree being swept never share it.
+      const nonce = `${this.clock.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
       cgroup = new CgroupTree(cgroupDir(this.cgroup, objectId, nonce), this.cgroup.version);
       try {
         cgroup.create();
@@ -301,7 +268,7 @@ export class ProcessDriver implements Driver {
     }
     let child: ChildProcess;
     try {
-      child = await spawnProcess(config, objectId, cgroup?.procsFile, spawnMarks(this.governor, nonce));
+      child = await spawnProcess(config, objectId, cgroup?.procsFile);
     } catch (e) {
       cgroup?.dispose();
       throw e;
@@ -319,7 +286,6 @@ export class ProcessDriver implements Driver {
     if (cgroup && procfs) await until(() => cgroup.members().includes(pid) || readStat(pid) === null || early !== null);
     const tree = cgroup ?? new ProcessGroupTree(pid);
     const started = new Governed(pid, readStat(pid)?.startTime ?? null, child, tree, config.graceMs, this.clock);
-    started.spawn = nonce;
     governed = started;
     this.live.set(objectId, started);
     this.lastExit.delete(objectId);
@@ -396,4 +362,37 @@ export class ProcessDriver implements Driver {
     const leftovers = this.leftovers.of(objectId);
     return leftovers.length > 0 ? { ...o, leftovers } : o;
   }
+
+  /**
+   * After a restart: the leftovers the last observation listed (their server stopped, or
+   * crashed, within their grace period) are stopped now, those still there. A process group is
+   * taken for them only while one of its processes carries this object's mark, and never when it
+   * is the live tree the observation is of (a pid may have been given again once a group emptied).
+   */
+  private sweepRecorded(t: DriverTarget, last: Observation | null): void {
+    const recorded = last?.leftovers;
+    if (!procfs || !Array.isArray(recorded)) return;
+    const graceMs = this.graceOf(t);
+    for (const r of recorded.slice(0, MAX_RECORDED_LEFTOVERS)) {
+      if (r === null || typeof r !== "object" || Array.isArray(r)) continue;
+      if ((r.bootId !== undefined && r.bootId !== bootId()) || !inThisNamespace(r.pidNamespace)) continue;
+      const cgroup = treeOfObservation(r);
+      if (cgroup) {
+        if (cgroup.dir !== last?.cgroup) this.leftovers.sweep(cgroup, graceMs, t.objectId);
+        continue;
+      }
+      const pgid = r.pgid;
+      if (typeof pgid !== "number" || !Number.isSafeInteger(pgid) || pgid <= 1) continue;
+      const live = last?.status === "running" || last?.status === "suspended";
+      if (live && (pgid === last.pid || pgid === last.pgid)) continue;
+      const tree = new ProcessGroupTree(pgid);
+      if (carriesMark(tree, t.objectId)) this.leftovers.sweep(tree, graceMs, t.objectId);
+    }
+  }
+}
+
+/** Whether a process of `tree` carries `objectId`'s mark (OBJECT_ID_ENV): it is that object's. */
+function carriesMark(tree: ProcessTree, objectId: string): boolean {
+  const mark = `${OBJECT_ID_ENV}=${objectId}`;
+  return tree.members().some((pid) => environHas(pid, mark));
 }

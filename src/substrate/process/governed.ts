@@ -29,8 +29,6 @@ export class Governed {
   readonly exited: Promise<Exit>;
   /** The next liveness check of an adopted leader. */
   watch: TimerHandle | null = null;
-  /** The mark of the spawn that made the tree (restart.ts); null for one adopted without it. */
-  spawn: string | null = null;
   /** The SIGKILL of a stop in progress. */
   private kill: TimerHandle | null = null;
   private settleExit: (exit: Exit) => void = () => {};
@@ -145,7 +143,6 @@ export class Governed {
   observation(status: "running" | "suspended"): Observation {
     const o: Observation = { status, at: this.clock.now(), pid: this.pid };
     if (this.startTime !== null) o.startTime = this.startTime;
-    if (this.spawn !== null) o.spawn = this.spawn;
     const boot: Json = bootId();
     if (boot !== null) o.bootId = boot;
     const namespace: Json = pidNamespace();
@@ -223,9 +220,6 @@ export class Leftovers {
 
   sweep(tree: ProcessTree, graceMs: number, objectId: string): void {
     if (!procfs) return;
-    // Already being swept (found both as a recorded leftover and as an unrecorded tree).
-    const id = JSON.stringify(tree.identity());
-    for (const p of this.pending.values()) if (JSON.stringify(p.tree.identity()) === id) return;
     if (tree.members().length === 0) {
       tree.dispose();
       return;

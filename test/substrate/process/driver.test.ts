@@ -167,7 +167,6 @@ describe("process driver", () => {
       at: clock.now(),
       pid,
       startTime: readStat(pid)?.startTime,
-      spawn: expect.stringMatching(/^[0-9a-z]{9,}$/),
       bootId: expect.any(String),
       pidNamespace: `${readlinkSync("/proc/self/ns/pid")}@${readStat(1)!.startTime}`,
       pgid: pid,
