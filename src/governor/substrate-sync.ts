@@ -67,7 +67,7 @@ export class SubstrateSync {
     const driver = this.d.drivers.get(object.substrate.driver);
     if (!driver) throw new Error(`driver ${object.substrate.driver} is not configured`);
     this.d.events.emit("action:dispatched", action, object.substrate.driver);
-    return driver[action.kind]({ objectId: object.id, config: object.substrate.config });
+    return driver[action.kind]({ objectId: object.id, config: object.substrate.config, action: action.id });
   }
 
   /**
@@ -170,9 +170,13 @@ export class SubstrateSync {
       if (!driver.adopt) continue;
       for await (const object of this.objects({ driver: driver.name })) {
         try {
+          // The object's starts still pending (queued before adoption): one sent before the
+          // restart may have made compute whose observation was never recorded.
+          const starts = this.d.dispatcher.queuedActions(object.id).filter((a) => a.kind === "start");
           const found = await driver.adopt(
             { objectId: object.id, config: object.substrate.config },
             object.substrate.observed,
+            starts.map((a) => a.id),
           );
           await this.observed(object.id, found);
         } catch (e) {

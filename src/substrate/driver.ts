@@ -8,6 +8,8 @@ import type { Problem } from "../core/errors.ts";
 export interface DriverTarget {
   objectId: string;
   config: JsonObject;
+  /** The outbox action the call carries out, when it is one (its id is durable before the call). */
+  action?: string;
 }
 
 /** What becomes of an object's compute when Vigil stops governing it. */
@@ -37,7 +39,7 @@ export interface Driver {
    * back under governance when it still runs; otherwise observes it as stopped. Optional: a
    * driver whose substrate outlives no restart, or needs no adoption, leaves it out.
    */
-  adopt?(target: DriverTarget, last: Observation | null): Promise<Observation>;
+  adopt?(target: DriverTarget, last: Observation | null, starts?: string[]): Promise<Observation>;
   /**
    * The object is deleted or rebound (to another driver, or to another config on this one):
    * with `stop` its compute is stopped first, with `keep` it is left running; either way the

@@ -2,7 +2,7 @@
 // wake thaws (SIGCONT), an exit nobody asked for is a substrate trigger, and a restarted
 // governor re-adopts the processes still alive.
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, test } from "vitest";
 import type { Governor } from "../../src/governor/governor.ts";
 import { Governor as GovernorClass } from "../../src/governor/governor.ts";
@@ -31,6 +31,21 @@ const substrate = {
   driver: "process",
   config: { command: process.execPath, args: ["-e", "setInterval(() => {}, 1000)"], graceMs: 2000 },
 };
+
+/** Live pids whose environment names the object (VIGIL_OBJECT_ID). */
+function marked(objectId: string): number[] {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        if (/^[ZX]$/.test(procState(pid))) return false;
+        return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(`VIGIL_OBJECT_ID=${objectId}`);
+      } catch {
+        return false;
+      }
+    });
+}
 
 function procState(pid: number): string {
   return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[0]!;
@@ -179,6 +194,40 @@ describe("the process substrate under the governor", () => {
     expect(o.state).toBe("active");
     expect(o.substrate.observed).toMatchObject({ status: "running", pid });
     expect((await g2.listDecisions("m1", 10)).some((d) => d.trigger.kind === "substrate")).toBe(false);
+  });
+
+  test("a start whose confirmation was never recorded: the restarted governor takes its tree back, one tree", async () => {
+    // The server dies after the spawn, before the observation is committed: here the commit is
+    // refused, and the governor closed (as kill -9 would leave it, the start still pending).
+    class Refusing extends MemoryStore {
+      refuse = false;
+      override async updateAction(u: Parameters<MemoryStore["updateAction"]>[0]): Promise<void> {
+        if (this.refuse) throw new Error("disk I/O error");
+        return super.updateAction(u);
+      }
+    }
+    const id = `orphan-${process.pid}`;
+    const store = new Refusing();
+    const g1 = await make(store);
+    store.refuse = true;
+    const refused = new Promise<void>((resolve) => g1.events.once("governor:error", () => resolve()));
+    await g1.putObject(id, { policy: "continuous-monitor", substrate, memory: { monitoring: { enabled: true } } });
+    await refused;
+    const [pending] = await store.pendingActions(id);
+    expect(pending?.kind).toBe("start");
+    const spawned = marked(id);
+    pids.push(...spawned);
+    expect(spawned).toHaveLength(1);
+    await g1.close();
+    governors.splice(governors.indexOf(g1), 1);
+    store.refuse = false;
+
+    const g2 = await make(store);
+    await g2.idle(); // adopted, and the start sent again confirmed
+    const o = (await g2.getObject(id))!;
+    expect(o.state).toBe("active");
+    expect(o.substrate.observed).toMatchObject({ status: "running", pid: spawned[0] });
+    expect(marked(id)).toEqual(spawned);
   });
 });
 

@@ -48,15 +48,26 @@ export const INHERITED_ENV = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "T
  */
 export const OBJECT_ID_ENV = "VIGIL_OBJECT_ID";
 
-/** The child's environment: the inherited variables, then the config's, then the object's id. */
+/**
+ * Set in a tree's environment to the id of the start action that spawned it: after a restart, a
+ * tree whose start was never recorded (the server died between the spawn and the commit) is
+ * found by the start still pending (unrecorded.ts), and taken back rather than started twice.
+ */
+export const ACTION_ENV = "VIGIL_ACTION";
+
+/**
+ * The child's environment: the inherited variables, then the config's, then the start action's
+ * id (when the spawn carries one out) and the object's id.
+ */
 export function childEnv(
   config: ProcessConfig,
   objectId: string,
+  action?: string,
   from: NodeJS.ProcessEnv = process.env,
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const key of INHERITED_ENV) if (from[key] !== undefined) env[key] = from[key];
-  return { ...env, ...config.env, [OBJECT_ID_ENV]: objectId };
+  return { ...env, ...config.env, ...(action ? { [ACTION_ENV]: action } : {}), [OBJECT_ID_ENV]: objectId };
 }
 
 /**

@@ -14,17 +14,12 @@ import type { JsonObject, Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener, type Release } from "../driver.ts";
 import { cgroupDir, CgroupTree, treeOfObservation, type CgroupParent } from "./cgroup.ts";
-import {
-  DEFAULT_GRACE_MS,
-  OBJECT_ID_ENV,
-  processConfigSchema,
-  shellEnvProblems,
-  type ProcessConfig,
-} from "./config.ts";
+import { DEFAULT_GRACE_MS, processConfigSchema, shellEnvProblems, type ProcessConfig } from "./config.ts";
 import { Governed, Leftovers, type Exit } from "./governed.ts";
-import { bootId, environHas, inThisNamespace, isGone, procfs, readStat, until, type ProcStat } from "./proc.ts";
+import { carriesMark, recordedLeftovers, unrecordedTree } from "./restart.ts";
+import { bootId, inThisNamespace, isGone, procfs, readStat, until, type ProcStat } from "./proc.ts";
 import { spawnProcess } from "./spawn.ts";
-import { ProcessGroupTree, type ProcessTree } from "./tree.ts";
+import { ProcessGroupTree } from "./tree.ts";
 
 export interface ProcessDriverOptions {
   clock: Clock;
@@ -36,9 +31,6 @@ export interface ProcessDriverOptions {
   /** Hold each object's tree in a cgroup of its own under this parent (VIGIL_PROCESS_CGROUP). */
   cgroup?: CgroupParent | null;
 }
-
-/** The most leftovers of one observation looked at after a restart. */
-const MAX_RECORDED_LEFTOVERS = 64;
 
 /**
  * Observations carry `status` and `at`, and: while the tree lives, the leader's `pid`,
@@ -107,7 +99,7 @@ export class ProcessDriver implements Driver {
         if (!(await p.thaw())) throw new DriverError(`process tree of ${p.pid} did not resume`, true);
         return p.observation("running");
       }
-      const spawned = await this.spawn(t.objectId, config);
+      const spawned = await this.spawn(t.objectId, config, t.action);
       // It may have exited already (a command that ends at once): its exit is recorded.
       return this.live.get(t.objectId) === spawned ? spawned.observation("running") : this.stopped(t.objectId);
     });
@@ -151,48 +143,73 @@ export class ProcessDriver implements Driver {
    * leftovers, and they are stopped: the kernel gives no new process the id of a group that
    * still has members.
    */
-  adopt(t: DriverTarget, last: Observation | null): Promise<Observation> {
+  adopt(t: DriverTarget, last: Observation | null, starts: string[] = []): Promise<Observation> {
     return this.observing(t.objectId, async () => {
       if (this.live.has(t.objectId)) return this.observe(t);
-      this.sweepRecorded(t, last);
-      const gone: Observation = { status: "stopped", at: this.clock.now(), reason: "not running after restart" };
-      const pid = last?.pid;
-      const startTime = last?.startTime;
-      const boot = last?.bootId;
-      const namespace = last?.pidNamespace;
-      const ours =
-        procfs &&
-        typeof pid === "number" &&
-        Number.isSafeInteger(pid) &&
-        pid > 0 &&
-        typeof startTime === "number" &&
-        (boot === undefined || boot === bootId()) &&
-        inThisNamespace(namespace);
-      if (!ours) return gone;
-      const cgroup = treeOfObservation(last);
-      const tree = cgroup ?? new ProcessGroupTree(pid);
-      const graceMs = this.graceOf(t);
-      const stat = readStat(pid);
-      if (!stat || isGone(stat)) {
-        // A group whose every process was gone may have been made again since, under the same
-        // number, by a process its pid was given to. One process carrying this object's mark
-        // shows the group never emptied, so it is still this tree's (a cgroup is Vigil's own,
-        // whatever is in it).
-        if (cgroup || carriesMark(tree, t.objectId)) this.leftovers.sweep(tree, graceMs, t.objectId);
-        return gone;
-      }
-      if (stat.startTime !== startTime) {
-        // The pid is another process's now. A process group cannot outlive its leader's pid (the
-        // kernel gives no process the id of a group with members), but a cgroup can: what is
-        // left in it is Vigil's, and stopped.
-        if (cgroup) this.leftovers.sweep(cgroup, graceMs, t.objectId);
-        return gone;
-      }
-      const p = new Governed(pid, startTime, null, tree, graceMs, this.clock);
-      this.live.set(t.objectId, p);
-      this.watch(t.objectId, p);
-      return { ...p.observation(p.isSuspended(stat) ? "suspended" : "running"), reason: "adopted after restart" };
+      for (const tree of recordedLeftovers(t.objectId, last)) this.leftovers.sweep(tree, this.graceOf(t), t.objectId);
+      const recorded = this.adoptRecorded(t, last);
+      return this.live.has(t.objectId) ? recorded : (this.adoptUnrecorded(t, starts) ?? recorded);
     });
+  }
+
+  /**
+   * adopt's when no recorded tree runs: the tree one of the object's pending `starts` spawned
+   * before the restart, never recorded (restart.ts), taken back as its compute; the start, sent
+   * again, finds it running. What is left of one whose leader died is stopped.
+   */
+  private adoptUnrecorded(t: DriverTarget, starts: string[]): Observation | null {
+    const found = unrecordedTree(t.objectId, starts, this.cgroup);
+    if (!found) return null;
+    if (!found.leader) {
+      this.leftovers.sweep(found.tree, this.graceOf(t), t.objectId);
+      return null;
+    }
+    const { pid, stat } = found.leader;
+    const p = new Governed(pid, stat.startTime, null, found.tree, this.graceOf(t), this.clock);
+    this.live.set(t.objectId, p);
+    this.watch(t.objectId, p);
+    return { ...p.observation(p.isSuspended(stat) ? "suspended" : "running"), reason: "adopted after restart" };
+  }
+
+  /** adopt's: the tree `last` records, taken back when its leader still runs. */
+  private adoptRecorded(t: DriverTarget, last: Observation | null): Observation {
+    const gone: Observation = { status: "stopped", at: this.clock.now(), reason: "not running after restart" };
+    const pid = last?.pid;
+    const startTime = last?.startTime;
+    const boot = last?.bootId;
+    const namespace = last?.pidNamespace;
+    const ours =
+      procfs &&
+      typeof pid === "number" &&
+      Number.isSafeInteger(pid) &&
+      pid > 0 &&
+      typeof startTime === "number" &&
+      (boot === undefined || boot === bootId()) &&
+      inThisNamespace(namespace);
+    if (!ours) return gone;
+    const cgroup = treeOfObservation(last);
+    const tree = cgroup ?? new ProcessGroupTree(pid);
+    const graceMs = this.graceOf(t);
+    const stat = readStat(pid);
+    if (!stat || isGone(stat)) {
+      // A group whose every process was gone may have been made again since, under the same
+      // number, by a process its pid was given to. One process carrying this object's mark
+      // shows the group never emptied, so it is still this tree's (a cgroup is Vigil's own,
+      // whatever is in it).
+      if (cgroup || carriesMark(tree, t.objectId)) this.leftovers.sweep(tree, graceMs, t.objectId);
+      return gone;
+    }
+    if (stat.startTime !== startTime) {
+      // The pid is another process's now. A process group cannot outlive its leader's pid (the
+      // kernel gives no process the id of a group with members), but a cgroup can: what is
+      // left in it is Vigil's, and stopped.
+      if (cgroup) this.leftovers.sweep(cgroup, graceMs, t.objectId);
+      return gone;
+    }
+    const p = new Governed(pid, startTime, null, tree, graceMs, this.clock);
+    this.live.set(t.objectId, p);
+    this.watch(t.objectId, p);
+    return { ...p.observation(p.isSuspended(stat) ? "suspended" : "running"), reason: "adopted after restart" };
   }
 
   /**
@@ -254,7 +271,7 @@ export class ProcessDriver implements Driver {
     return this.queue.run(objectId, () => (this.closed ? Promise.reject(closed()) : task()));
   }
 
-  private async spawn(objectId: string, config: ProcessConfig): Promise<Governed> {
+  private async spawn(objectId: string, config: ProcessConfig, action?: string): Promise<Governed> {
     let cgroup: CgroupTree | null = null;
     if (this.cgroup) {
       // A cgroup per spawn: leftovers of an earlier tree being swept never share it.
@@ -268,7 +285,7 @@ export class ProcessDriver implements Driver {
     }
     let child: ChildProcess;
     try {
-      child = await spawnProcess(config, objectId, cgroup?.procsFile);
+      child = await spawnProcess(config, objectId, cgroup?.procsFile, action);
     } catch (e) {
       cgroup?.dispose();
       throw e;
@@ -362,37 +379,4 @@ export class ProcessDriver implements Driver {
     const leftovers = this.leftovers.of(objectId);
     return leftovers.length > 0 ? { ...o, leftovers } : o;
   }
-
-  /**
-   * After a restart: the leftovers the last observation listed (their server stopped, or
-   * crashed, within their grace period) are stopped now, those still there. A process group is
-   * taken for them only while one of its processes carries this object's mark, and never when it
-   * is the live tree the observation is of (a pid may have been given again once a group emptied).
-   */
-  private sweepRecorded(t: DriverTarget, last: Observation | null): void {
-    const recorded = last?.leftovers;
-    if (!procfs || !Array.isArray(recorded)) return;
-    const graceMs = this.graceOf(t);
-    for (const r of recorded.slice(0, MAX_RECORDED_LEFTOVERS)) {
-      if (r === null || typeof r !== "object" || Array.isArray(r)) continue;
-      if ((r.bootId !== undefined && r.bootId !== bootId()) || !inThisNamespace(r.pidNamespace)) continue;
-      const cgroup = treeOfObservation(r);
-      if (cgroup) {
-        if (cgroup.dir !== last?.cgroup) this.leftovers.sweep(cgroup, graceMs, t.objectId);
-        continue;
-      }
-      const pgid = r.pgid;
-      if (typeof pgid !== "number" || !Number.isSafeInteger(pgid) || pgid <= 1) continue;
-      const live = last?.status === "running" || last?.status === "suspended";
-      if (live && (pgid === last.pid || pgid === last.pgid)) continue;
-      const tree = new ProcessGroupTree(pgid);
-      if (carriesMark(tree, t.objectId)) this.leftovers.sweep(tree, graceMs, t.objectId);
-    }
-  }
-}
-
-/** Whether a process of `tree` carries `objectId`'s mark (OBJECT_ID_ENV): it is that object's. */
-function carriesMark(tree: ProcessTree, objectId: string): boolean {
-  const mark = `${OBJECT_ID_ENV}=${objectId}`;
-  return tree.members().some((pid) => environHas(pid, mark));
 }

@@ -22,8 +22,13 @@ const PASSING = new Set(["EAGAIN", "EMFILE", "ENFILE", "ENOMEM"]);
  * - With `cgroupProcs` (a cgroup's `cgroup.procs` file), a shell first moves itself into the
  *   cgroup and then execs the command, so that every process of the tree is born inside it.
  */
-export function spawnProcess(config: ProcessConfig, objectId: string, cgroupProcs?: string): Promise<ChildProcess> {
-  const env = childEnv(config, objectId);
+export function spawnProcess(
+  config: ProcessConfig,
+  objectId: string,
+  cgroupProcs?: string,
+  action?: string,
+): Promise<ChildProcess> {
+  const env = childEnv(config, objectId, action);
   let file = config.command;
   let args = config.args ?? [];
   if (cgroupProcs !== undefined) {

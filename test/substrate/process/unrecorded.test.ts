@@ -1,0 +1,117 @@
+// A server that dies between a start's spawn and the commit of what it observed leaves the tree
+// running and the start pending: after the restart the start was sent again, and a second tree
+// ran beside the first, governed by nobody (a review reproduced it with kill -9 in both modes).
+// Each tree carries the id of the start action that spawned it; adoption takes back the tree of
+// a start still pending, and touches nothing else. Real processes; the "restart" is a second
+// driver, as after a crash (close() stops nothing).
+
+import { readFileSync } from "node:fs";
+import { afterEach, describe, expect, test } from "vitest";
+import type { DriverTarget } from "../../../src/substrate/driver.ts";
+import { findCgroupParent, type CgroupParent } from "../../../src/substrate/process/cgroup.ts";
+import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
+import { listPids, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { VirtualClock } from "../../../src/timers/clock.ts";
+
+const RUN = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** Live pids carrying the object's mark. */
+function marked(objectId: string): number[] {
+  return listPids().filter((pid) => {
+    const stat = readStat(pid);
+    if (!stat || stat.state === "Z") return false;
+    try {
+      return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(`VIGIL_OBJECT_ID=${objectId}`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Whether `pid` runs `sleep` now (its shell has exec'd it). */
+function execed(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "latin1").startsWith("sleep");
+  } catch {
+    return false;
+  }
+}
+
+const ids: string[] = [];
+const drivers: ProcessDriver[] = [];
+afterEach(async () => {
+  for (const d of drivers.splice(0)) await d.close();
+  for (const id of ids.splice(0))
+    for (const pid of marked(id))
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+});
+
+const modes: [string, CgroupParent | null][] = [["as a process group", null]];
+const cgroup = findCgroupParent();
+if (cgroup) modes.push(["in a cgroup", cgroup]);
+
+describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent) => {
+  const clock = new VirtualClock(0);
+  const driver = () => {
+    const d = new ProcessDriver({ clock, cgroup: parent });
+    drivers.push(d);
+    return d;
+  };
+  const target = (tag: string, command = "exec sleep 300"): DriverTarget => {
+    const objectId = `unrec-${tag}-${RUN}`;
+    ids.push(objectId);
+    return { objectId, config: { command: "sh", args: ["-c", command], graceMs: 100 } };
+  };
+
+  test("is taken back at adoption by its pending start, which then finds it running: one tree", async () => {
+    const t = target("a");
+    const spawned = await driver().start({ ...t, action: "act_a1" }); // the server dies before recording it
+    // Read once it runs `sleep` (during an exec, /proc shows no environment for a moment).
+    expect(await until(() => execed(spawned.pid as number), 5_000_000)).toBe(true);
+    const after = driver();
+    const adopted = await after.adopt(t, null, ["act_a0", "act_a1"]);
+    expect(adopted).toMatchObject({ status: "running", pid: spawned.pid, reason: "adopted after restart" });
+    const again = await after.start({ ...t, action: "act_a1" });
+    expect(again).toMatchObject({ status: "running", pid: spawned.pid });
+    expect(marked(t.objectId)).toEqual([spawned.pid]);
+    // Governed again: a stop ends it.
+    let stopped: unknown = null;
+    void after.stop(t).then((o) => (stopped = o));
+    for (let i = 0; i < 100 && stopped === null; i++) await clock.advance(100);
+    expect(stopped).toMatchObject({ status: "stopped", pid: spawned.pid });
+    expect(await until(() => marked(t.objectId).length === 0, 5_000_000)).toBe(true);
+  });
+
+  test("a tree of a start that is not pending (recorded, or kept by a DELETE) is left alone", async () => {
+    const t = target("b");
+    const d = driver();
+    const kept = await d.start({ ...t, action: "act_b1" });
+    expect(await until(() => execed(kept.pid as number), 5_000_000)).toBe(true);
+    await d.release(t, "keep"); // DELETE ?compute=keep; the id is used again
+    const adopted = await driver().adopt(t, null, ["act_b2"]);
+    expect(adopted).toMatchObject({ status: "stopped", reason: "not running after restart" });
+    expect(adopted.leftovers).toBeUndefined();
+    await clock.advance(1_000);
+    expect(marked(t.objectId)).toEqual([kept.pid]);
+  });
+
+  test("what is left of one whose leader died is stopped, as leftovers", async () => {
+    // The leader exits after its server died (closed here: it sweeps nothing more).
+    const t = target("c", "sleep 300 & sleep 0.3; exit 0");
+    const before = driver();
+    const spawned = await before.start({ ...t, action: "act_c1" });
+    await before.close();
+    expect(await until(() => !marked(t.objectId).includes(spawned.pid as number), 5_000_000)).toBe(true);
+    const [child] = marked(t.objectId);
+    expect(child).toBeDefined();
+    const adopted = await driver().adopt(t, null, ["act_c1"]);
+    expect(adopted).toMatchObject({ status: "stopped" });
+    expect(adopted.leftovers).toHaveLength(1);
+    await clock.advance(100);
+    expect(await until(() => marked(t.objectId).length === 0, 5_000_000)).toBe(true);
+  });
+});
