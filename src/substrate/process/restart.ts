@@ -39,13 +39,23 @@ export function unrecordedTree(
     if (env.includes(mark) && env.some((e) => marks.has(e))) found.push({ pid, stat });
   }
   if (found.length === 0) return null;
+  const treeOf = (p: { pid: number; stat: ProcStat }) =>
+    (cgroup && cgroupOf(cgroup, objectId, p.pid)) || new ProcessGroupTree(p.stat.pgrp);
+  // One left in a group whose leader is gone shows that the spawned leader died: what is left of
+  // its group is stopped, and no process is taken for it (one that left the group is not it).
+  const remnant = found.find((p) => p.stat.pgrp !== p.pid && isDead(p.stat.pgrp));
+  if (remnant) return { leader: null, tree: treeOf(remnant) };
   // The spawned command leads a session and group of its own; a descendant that called setsid
   // leads one too, but was started after it.
   const leaders = found.filter((p) => p.stat.pgrp === p.pid).sort((a, b) => a.stat.startTime - b.stat.startTime);
-  const leader = leaders[0] ?? null;
-  const member = leader ?? found[0]!;
-  const tree = (cgroup && cgroupOf(cgroup, objectId, member.pid)) || new ProcessGroupTree(member.stat.pgrp);
-  return { leader, tree };
+  const leader = leaders[0];
+  return leader ? { leader, tree: treeOf(leader) } : null;
+}
+
+/** Whether no process has the pid now. */
+function isDead(pid: number): boolean {
+  const stat = readStat(pid);
+  return !stat || isGone(stat);
 }
 
 /** The object's cgroup under `parent` (`obj-<id>.<nonce>`) that `pid` is in, or null. */

@@ -114,4 +114,23 @@ describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent)
     await clock.advance(100);
     expect(await until(() => marked(t.objectId).length === 0, 5_000_000)).toBe(true);
   });
+
+  // With a cgroup a daemon stays in the object's cgroup, and the cgroup is the tree.
+  if (parent === null)
+    test("a descendant that left the group (a daemon) is not taken for a leader that died; the rest of its group is stopped", async () => {
+      const t = target("d", "setsid sleep 300 & sleep 300 & sleep 0.3; exit 0");
+      const before = driver();
+      const spawned = await before.start({ ...t, action: "act_d1" });
+      await before.close();
+      expect(await until(() => !marked(t.objectId).includes(spawned.pid as number), 5_000_000)).toBe(true);
+      expect(marked(t.objectId)).toHaveLength(2);
+      const member = marked(t.objectId).find((p) => readStat(p)?.pgrp === spawned.pid)!;
+      const daemon = marked(t.objectId).find((p) => p !== member)!;
+      expect(readStat(daemon)?.pgrp).toBe(daemon);
+      const adopted = await driver().adopt(t, null, ["act_d1"]);
+      expect(adopted).toMatchObject({ status: "stopped", leftovers: [{ pgid: spawned.pid }] });
+      await clock.advance(100);
+      expect(await until(() => !marked(t.objectId).includes(member), 5_000_000)).toBe(true);
+      expect(marked(t.objectId)).toEqual([daemon]);
+    });
 });
