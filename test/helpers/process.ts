@@ -1,8 +1,10 @@
 // Starts the real `vigil serve` as a child process on a free loopback port.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { until } from "../../src/substrate/process/proc.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -65,4 +67,30 @@ export function environOf(pid: number): Record<string, string> {
       .filter(Boolean)
       .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
   );
+}
+
+/**
+ * Removes the cgroups under `parent` of the objects whose ids start with `prefix` (`obj-<id>.*`),
+ * once their processes are gone: a test that kills a tree itself leaves its cgroup behind. Only
+ * a test's own objects: another file's empty cgroup may be about to take its shell.
+ */
+export async function removeCgroups(parent: string | undefined, prefix: string): Promise<void> {
+  if (parent === undefined) return;
+  let names: string[];
+  try {
+    names = readdirSync(parent).filter((n) => n.startsWith(`obj-${prefix}`));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const gone = () => {
+      try {
+        rmdirSync(join(parent, name));
+        return true;
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "ENOENT";
+      }
+    };
+    await until(gone, 100_000);
+  }
 }

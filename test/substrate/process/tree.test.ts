@@ -16,7 +16,7 @@ import { findCgroupParent, type CgroupParent } from "../../../src/substrate/proc
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { groupMembers, isGone, listPids, readStat, until } from "../../../src/substrate/process/proc.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
-import { environOf } from "../../helpers/process.ts";
+import { environOf, removeCgroups } from "../../helpers/process.ts";
 
 /** Appends a line to $1 every 10 ms, forever. */
 const LOOP = (file: string) => `while :; do echo . >> ${file}; sleep 0.01; done`;
@@ -51,6 +51,9 @@ afterEach(async () => {
   for (const pgid of [...trees.splice(0), witness.pid!]) kill(-pgid);
   for (const pid of inDir) kill(pid);
   rmSync(dir, { recursive: true, force: true });
+  // The trees killed here leave their cgroups (the driver's stop would have removed them).
+  await removeCgroups(cgroup?.dir, "env-1.");
+  await removeCgroups(cgroup?.dir, "tree-");
 });
 
 function kill(pid: number): void {

@@ -12,6 +12,7 @@ import { findCgroupParent, type CgroupParent } from "../../../src/substrate/proc
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { listPids, readStat, until } from "../../../src/substrate/process/proc.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
+import { removeCgroups } from "../../helpers/process.ts";
 
 const RUN = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
@@ -48,6 +49,7 @@ afterEach(async () => {
       } catch {
         // gone
       }
+  await removeCgroups(cgroup?.dir, "unrec-");
 });
 
 const modes: [string, CgroupParent | null][] = [["as a process group", null]];
