@@ -41,21 +41,16 @@ export function unrecordedTree(
   if (found.length === 0) return null;
   const treeOf = (p: { pid: number; stat: ProcStat }) =>
     (cgroup && cgroupOf(cgroup, objectId, p.pid)) || new ProcessGroupTree(p.stat.pgrp);
-  // One left in a group whose leader is gone shows that the spawned leader died: what is left of
-  // its group is stopped, and no process is taken for it (one that left the group is not it).
-  const remnant = found.find((p) => p.stat.pgrp !== p.pid && isDead(p.stat.pgrp));
-  if (remnant) return { leader: null, tree: treeOf(remnant) };
-  // The spawned command leads a session and group of its own; a descendant that called setsid
-  // leads one too, but was started after it.
-  const leaders = found.filter((p) => p.stat.pgrp === p.pid).sort((a, b) => a.stat.startTime - b.stat.startTime);
-  const leader = leaders[0];
-  return leader ? { leader, tree: treeOf(leader) } : null;
-}
-
-/** Whether no process has the pid now. */
-function isDead(pid: number): boolean {
-  const stat = readStat(pid);
-  return !stat || isGone(stat);
+  // The spawned command is the oldest of its tree, and leads a session and group of its own.
+  // When the oldest left does not lead one, the leader died: what is left of the oldest's group
+  // is stopped, and nothing is taken back. (When the leader died and the oldest left is a
+  // descendant that called setsid, nothing tells it from the leader: it is taken back.)
+  // Started in the same clock tick: the group's leader first, then the lower pid.
+  const rank = (p: { pid: number; stat: ProcStat }) => [p.stat.startTime, p.stat.pgrp === p.pid ? 0 : 1, p.pid];
+  const before = (a: number[], b: number[]) => a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]!;
+  const oldest = found.reduce((a, b) => (before(rank(b), rank(a)) < 0 ? b : a));
+  if (oldest.stat.pgrp !== oldest.pid) return { leader: null, tree: treeOf(oldest) };
+  return { leader: oldest, tree: treeOf(oldest) };
 }
 
 /** The object's cgroup under `parent` (`obj-<id>.<nonce>`) that `pid` is in, or null. */

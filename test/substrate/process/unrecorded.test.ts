@@ -117,22 +117,16 @@ describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent)
     expect(await until(() => marked(t.objectId).length === 0, 5_000_000)).toBe(true);
   });
 
-  // With a cgroup a daemon stays in the object's cgroup, and the cgroup is the tree.
-  if (parent === null)
-    test("a descendant that left the group (a daemon) is not taken for a leader that died; the rest of its group is stopped", async () => {
-      const t = target("d", "setsid sleep 300 & sleep 300 & sleep 0.3; exit 0");
-      const before = driver();
-      const spawned = await before.start({ ...t, action: "act_d1" });
-      await before.close();
-      expect(await until(() => !marked(t.objectId).includes(spawned.pid as number), 5_000_000)).toBe(true);
-      expect(marked(t.objectId)).toHaveLength(2);
-      const member = marked(t.objectId).find((p) => readStat(p)?.pgrp === spawned.pid)!;
-      const daemon = marked(t.objectId).find((p) => p !== member)!;
-      expect(readStat(daemon)?.pgrp).toBe(daemon);
-      const adopted = await driver().adopt(t, null, ["act_d1"]);
-      expect(adopted).toMatchObject({ status: "stopped", leftovers: [{ pgid: spawned.pid }] });
-      await clock.advance(100);
-      expect(await until(() => !marked(t.objectId).includes(member), 5_000_000)).toBe(true);
-      expect(marked(t.objectId)).toEqual([daemon]);
-    });
+  test("a live leader is taken back even beside a double-forked daemon whose session leader exited; the daemon is left be", async () => {
+    // fork, setsid, fork, exit: the daemon is left in a group whose leader is gone.
+    const t = target("d", "sh -c 'setsid sh -c \"sleep 300 & exit 0\" & wait'; exec sleep 300");
+    const spawned = await driver().start({ ...t, action: "act_d1" });
+    expect(await until(() => execed(spawned.pid as number) && marked(t.objectId).length === 2, 5_000_000)).toBe(true);
+    const daemon = marked(t.objectId).find((p) => p !== spawned.pid)!;
+    const adopted = await driver().adopt(t, null, ["act_d1"]);
+    expect(adopted).toMatchObject({ status: "running", pid: spawned.pid, reason: "adopted after restart" });
+    expect(adopted.leftovers).toBeUndefined();
+    await clock.advance(1_000);
+    expect(marked(t.objectId).sort()).toEqual([spawned.pid, daemon].sort());
+  });
 });
