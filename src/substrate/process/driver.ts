@@ -155,15 +155,11 @@ export class ProcessDriver implements Driver {
   /**
    * adopt's when no recorded tree runs: the tree one of the object's pending `starts` spawned
    * before the restart, never recorded (restart.ts), taken back as its compute; the start, sent
-   * again, finds it running. What is left of one whose leader died is stopped.
+   * again, finds it running. Nothing is signalled: a tree whose leader died is not found.
    */
   private adoptUnrecorded(t: DriverTarget, starts: string[]): Observation | null {
     const found = unrecordedTree(t.objectId, starts, this.cgroup);
     if (!found) return null;
-    if (!found.leader) {
-      this.leftovers.sweep(found.tree, this.graceOf(t), t.objectId);
-      return null;
-    }
     const { pid, stat } = found.leader;
     const p = new Governed(pid, stat.startTime, null, found.tree, this.graceOf(t), this.clock);
     this.live.set(t.objectId, p);

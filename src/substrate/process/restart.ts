@@ -18,39 +18,45 @@ import { bootId, environHas, inThisNamespace, isGone, listPids, procfs, readStat
 import { ProcessGroupTree, type ProcessTree } from "./tree.ts";
 
 /**
- * What is left of a tree one of `starts` (the object's pending start actions) spawned: its leader
- * and its tree when the leader runs (the oldest, should a start have spawned twice), or else the
- * tree its other processes are in (`leader` null: to be stopped, as what is left of a tree whose
- * leader died). Null when no process carries the marks.
+ * The leader of a tree one of `starts` (the object's pending start actions) spawned, and its
+ * tree, when it runs; null when none is found. Nothing here signals anything.
  */
 export function unrecordedTree(
   objectId: string,
   starts: string[],
   cgroup: CgroupParent | null,
-): { leader: { pid: number; stat: ProcStat } | null; tree: ProcessTree } | null {
+): { leader: { pid: number; stat: ProcStat }; tree: ProcessTree } | null {
   if (!procfs || starts.length === 0) return null;
   const marks = new Set(starts.map((a) => `${ACTION_ENV}=${a}`));
   const mark = `${OBJECT_ID_ENV}=${objectId}`;
-  const found: { pid: number; stat: ProcStat }[] = [];
+  // Those carrying the marks, and the live leaders of their groups: a leader may no longer show
+  // its environment (a process that sets its title, as perl's `$0 =` or setproctitle do, writes
+  // over it), and a process can join no group outside its session, so the leader of a marked
+  // process's group is the tree's.
+  const candidates = new Map<number, ProcStat>();
   for (const pid of listPids()) {
     const stat = readStat(pid);
     if (!stat || isGone(stat)) continue;
     const env = environ(pid);
-    if (env.includes(mark) && env.some((e) => marks.has(e))) found.push({ pid, stat });
+    if (!env.includes(mark) || !env.some((e) => marks.has(e))) continue;
+    if (stat.pgrp === pid) candidates.set(pid, stat);
+    else {
+      const leader = readStat(stat.pgrp);
+      if (leader && !isGone(leader) && leader.pgrp === stat.pgrp) candidates.set(stat.pgrp, leader);
+    }
   }
-  if (found.length === 0) return null;
-  const treeOf = (p: { pid: number; stat: ProcStat }) =>
-    (cgroup && cgroupOf(cgroup, objectId, p.pid)) || new ProcessGroupTree(p.stat.pgrp);
-  // The spawned command is the oldest of its tree, and leads a session and group of its own.
-  // When the oldest left does not lead one, the leader died: what is left of the oldest's group
-  // is stopped, and nothing is taken back. (When the leader died and the oldest left is a
-  // descendant that called setsid, nothing tells it from the leader: it is taken back.)
-  // Started in the same clock tick: the group's leader first, then the lower pid.
-  const rank = (p: { pid: number; stat: ProcStat }) => [p.stat.startTime, p.stat.pgrp === p.pid ? 0 : 1, p.pid];
-  const before = (a: number[], b: number[]) => a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]!;
-  const oldest = found.reduce((a, b) => (before(rank(b), rank(a)) < 0 ? b : a));
-  if (oldest.stat.pgrp !== oldest.pid) return { leader: null, tree: treeOf(oldest) };
-  return { leader: oldest, tree: treeOf(oldest) };
+  // The spawned command is the oldest of its tree (ties: the lower pid). When it died, the oldest
+  // left may be a descendant that called setsid, which nothing tells from it: it is taken back.
+  let leader: { pid: number; stat: ProcStat } | null = null;
+  for (const [pid, stat] of candidates)
+    if (
+      !leader ||
+      stat.startTime < leader.stat.startTime ||
+      (stat.startTime === leader.stat.startTime && pid < leader.pid)
+    )
+      leader = { pid, stat };
+  if (!leader) return null;
+  return { leader, tree: (cgroup && cgroupOf(cgroup, objectId, leader.pid)) || new ProcessGroupTree(leader.pid) };
 }
 
 /** The object's cgroup under `parent` (`obj-<id>.<nonce>`) that `pid` is in, or null. */

@@ -101,20 +101,43 @@ describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent)
     expect(marked(t.objectId)).toEqual([kept.pid]);
   });
 
-  test("what is left of one whose leader died is stopped, as leftovers", async () => {
+  test("one whose leader died is not taken back through what is left of it, and nothing is signalled", async () => {
     // The leader exits after its server died (closed here: it sweeps nothing more).
     const t = target("c", "sleep 300 & sleep 0.3; exit 0");
     const before = driver();
     const spawned = await before.start({ ...t, action: "act_c1" });
     await before.close();
     expect(await until(() => !marked(t.objectId).includes(spawned.pid as number), 5_000_000)).toBe(true);
-    const [child] = marked(t.objectId);
-    expect(child).toBeDefined();
+    const left = marked(t.objectId);
+    expect(left).toHaveLength(1);
     const adopted = await driver().adopt(t, null, ["act_c1"]);
-    expect(adopted).toMatchObject({ status: "stopped" });
-    expect(adopted.leftovers).toHaveLength(1);
-    await clock.advance(100);
-    expect(await until(() => marked(t.objectId).length === 0, 5_000_000)).toBe(true);
+    expect(adopted).toMatchObject({ status: "stopped", reason: "not running after restart" });
+    expect(adopted.leftovers).toBeUndefined();
+    await clock.advance(1_000);
+    expect(marked(t.objectId)).toEqual(left);
+  });
+
+  test("a live leader that wrote over its environment (perl's $0) is taken back through a child that shows the marks", async () => {
+    const t = target("p", `exec perl -e '$0 = "master"; system("sleep 300 &"); sleep 300'`);
+    const spawned = await driver().start({ ...t, action: "act_p1" });
+    const leader = spawned.pid as number;
+    const title = () => {
+      try {
+        return readFileSync(`/proc/${leader}/cmdline`, "latin1");
+      } catch {
+        return "";
+      }
+    };
+    try {
+      expect(await until(() => title().startsWith("master") && marked(t.objectId).length === 1, 5_000_000)).toBe(true);
+      expect(marked(t.objectId)).not.toContain(leader);
+      const adopted = await driver().adopt(t, null, ["act_p1"]);
+      expect(adopted).toMatchObject({ status: "running", pid: leader, reason: "adopted after restart" });
+      await clock.advance(1_000);
+      expect(readStat(leader)?.state).not.toBe("Z");
+    } finally {
+      process.kill(-leader, "SIGKILL"); // it shows no mark for afterEach to find
+    }
   });
 
   test("a live leader is taken back even beside a double-forked daemon whose session leader exited; the daemon is left be", async () => {
