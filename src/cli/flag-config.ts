@@ -12,15 +12,17 @@ export const FLAGS = { host: "VIGIL_HOST", port: "VIGIL_PORT", db: "VIGIL_DB_URL
  */
 export function configWithFlags(overrides: Partial<Record<keyof Config, string>>): Config {
   for (const [flag, variable] of Object.entries(FLAGS))
-    if (overrides[variable] === "")
-      throw new InvalidConfiguration([
-        `--${flag}: must not be empty (leave the flag out for ${variable} or its default)`,
-      ]);
+    if (overrides[variable] === "") throw new InvalidConfiguration([emptyFlag(flag as keyof typeof FLAGS)]);
   try {
     return loadConfig(process.env, overrides);
   } catch (e) {
     throw inFlagTerms(e as Error, overrides);
   }
+}
+
+/** What an empty flag is: a mistake, not its variable's value (which, empty, means the default). */
+export function emptyFlag(flag: keyof typeof FLAGS): string {
+  return `--${flag}: must not be empty (leave the flag out for ${FLAGS[flag]} or its default)`;
 }
 
 /** A configuration error naming the flag where a flag, not the variable, gave the value. */

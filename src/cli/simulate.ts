@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { splitList } from "../config.ts";
-import { configWithFlags } from "./flag-config.ts";
+import { configWithFlags, emptyFlag } from "./flag-config.ts";
 import { parseDuration } from "../core/durations.ts";
 import { toEpochMs } from "../core/operators.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
@@ -120,7 +120,7 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
   const sample = integer(v.sample, "--sample", DEFAULT_SAMPLE, 0, 1000);
 
   // An empty variable means its default, as everywhere.
-  if (v.rules === "") throw new Usage("--rules: must not be empty (leave the flag out for VIGIL_RULES_DIR or rules/)");
+  if (v.rules === "") throw new Usage(emptyFlag("rules"));
   const rules = v.rules ?? (process.env.VIGIL_RULES_DIR || "rules");
   const policies = [v.policy, ...(v.compare ?? [])].flatMap(splitList);
   const registry = loadPolicies(rules, policies);

@@ -72,7 +72,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
         ? null
         : runAutostop(inWindow, { ...o.latencies, quietMs: o.autostopMs }, autostopName(o.autostopMs));
     if (baseline) settled.push(Math.min(settledAt(baseline), cap));
-    const to = until ?? settled.reduce((a, b) => (b > a ? b : a));
+    const to = until ?? Math.max(...settled);
     const traces: Trace[] = [];
     const decisions = new Map<string, DecisionSummary[]>();
     while (runs.length > 0) {

@@ -51,7 +51,7 @@ export const OBJECT_ID_ENV = "VIGIL_OBJECT_ID";
 /**
  * Set in a tree's environment to the id of the start action that spawned it: after a restart, a
  * tree whose start was never recorded (the server died between the spawn and the commit) is
- * found by the start still pending (unrecorded.ts), and taken back rather than started twice.
+ * found by the start still pending (restart.ts), and taken back rather than started twice.
  */
 export const ACTION_ENV = "VIGIL_ACTION";
 

@@ -161,9 +161,17 @@ export class ProcessDriver implements Driver {
     const found = unrecordedTree(t.objectId, starts, this.cgroup);
     if (!found) return null;
     const { pid, stat } = found.leader;
-    const p = new Governed(pid, stat.startTime, null, found.tree, this.graceOf(t), this.clock);
-    this.live.set(t.objectId, p);
-    this.watch(t.objectId, p);
+    return this.takeBack(
+      t.objectId,
+      new Governed(pid, stat.startTime, null, found.tree, this.graceOf(t), this.clock),
+      stat,
+    );
+  }
+
+  /** `p`, found running after a restart, governed again and watched for its exit. */
+  private takeBack(objectId: string, p: Governed, stat: ProcStat): Observation {
+    this.live.set(objectId, p);
+    this.watch(objectId, p);
     return { ...p.observation(p.isSuspended(stat) ? "suspended" : "running"), reason: "adopted after restart" };
   }
 
@@ -202,10 +210,7 @@ export class ProcessDriver implements Driver {
       if (cgroup) this.leftovers.sweep(cgroup, graceMs, t.objectId);
       return gone;
     }
-    const p = new Governed(pid, startTime, null, tree, graceMs, this.clock);
-    this.live.set(t.objectId, p);
-    this.watch(t.objectId, p);
-    return { ...p.observation(p.isSuspended(stat) ? "suspended" : "running"), reason: "adopted after restart" };
+    return this.takeBack(t.objectId, new Governed(pid, startTime, null, tree, graceMs, this.clock), stat);
   }
 
   /**

@@ -70,10 +70,15 @@ export function groupMembers(pgid: number): number[] {
  * (`NAME=value`); false when it cannot be read (gone, another user's).
  */
 export function environHas(pid: number, entry: string): boolean {
+  return environ(pid).includes(entry);
+}
+
+/** `pid`'s environment as /proc shows it (`NAME=value` entries); none when it cannot be read. */
+export function environ(pid: number): string[] {
   try {
-    return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(entry);
+    return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
   } catch {
-    return false;
+    return [];
   }
 }
 

@@ -9,12 +9,22 @@
 // that action and so to this database and this object: adoption looks for the trees of the
 // object's pending starts, and takes one back as the object's compute. Nothing else is touched.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Observation } from "../../core/types.ts";
 import { CgroupTree, treeOfObservation, type CgroupParent } from "./cgroup.ts";
 import { ACTION_ENV, OBJECT_ID_ENV } from "./config.ts";
-import { bootId, environHas, inThisNamespace, isGone, listPids, procfs, readStat, type ProcStat } from "./proc.ts";
+import {
+  bootId,
+  environ,
+  environHas,
+  inThisNamespace,
+  isGone,
+  listPids,
+  procfs,
+  readStat,
+  type ProcStat,
+} from "./proc.ts";
 import { ProcessGroupTree, type ProcessTree } from "./tree.ts";
 
 /**
@@ -73,15 +83,6 @@ function cgroupOf(parent: CgroupParent, objectId: string, pid: number): CgroupTr
     if (tree.members().includes(pid)) return tree;
   }
   return null;
-}
-
-/** A process's environment, as its entries; none when it cannot be read (gone, another user's). */
-function environ(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
-  } catch {
-    return [];
-  }
 }
 
 /** The most leftovers of one observation looked at after a restart. */
