@@ -4,14 +4,9 @@
 // dashboard draws a live object's timeline with the same code. Every piece of text is escaped,
 // and every picture is accessible (`role="img"`, `aria-label`, a `<title>`).
 
-/** Epoch milliseconds, or an ISO 8601 date-time. */
-export type Time = number | string;
+import { bands, ms, percent, type Band, type StateSegment, type Time } from "./bands.ts";
 
-export interface StateSegment {
-  state: string;
-  from: Time;
-  to: Time;
-}
+export type { StateSegment, Time };
 
 /** A moment to point at on a row (a fact's arrival), with what to say about it. */
 export interface TimelineMark {
@@ -62,6 +57,13 @@ const TOP = 34;
 const ROW_H = 16;
 const ROW_GAP = 10;
 /** Marks drawn on one row at most: past that, an even sample of them (ticks would only blacken the band). */
+/** The order a pixel column's states stack in: the known ones first, as listed above. */
+const STACK_ORDER = Object.keys(STATE_COLOURS);
+const stackRank = (state: string) => {
+  const i = STACK_ORDER.indexOf(state);
+  return i < 0 ? STACK_ORDER.length : i;
+};
+
 export const MAX_MARKS_PER_ROW = 500;
 
 /** Text safe inside an element or an attribute. */
@@ -72,7 +74,6 @@ export function escapeXml(text: string): string {
   );
 }
 
-const ms = (t: Time): number => (typeof t === "number" ? t : Date.parse(t));
 const num = (n: number) => String(Math.round(n * 10) / 10);
 
 function stateColour(state: string, others: Map<string, string>): string {
@@ -149,52 +150,29 @@ export function timeTicks(from: number, to: number): { at: number; label: string
   return out;
 }
 
-/** A rect of a row's band: one segment, or the segments narrower than a pixel in one pixel column. */
-interface Band {
-  x: number;
-  w: number;
-  state: string;
-  from: number;
-  to: number;
-  spans: number;
-}
-
 /**
- * The rects of a row's band over [from, to]. A segment a pixel wide or more is drawn as it is; the
- * segments narrower than a pixel that fall in one pixel column are drawn as one rect, in the state
- * that held longest there. A long window of many short states (60 days of a trickle) would
- * otherwise draw hundreds of thousands of rects a row, each with its tooltip: a page of 150 MB.
+ * A stretch as SVG: one rect with its tooltip, or a pixel column's stack, a rect a state, in a
+ * group that carries the tooltip once.
  */
-function bands(segments: StateSegment[], from: number, to: number, x: (t: number) => number): Band[] {
-  const out: Band[] = [];
-  let column: { at: number; band: Band; time: Map<string, number> } | null = null;
-  const flush = () => {
-    if (!column) return;
-    let longest = -1;
-    for (const [state, time] of column.time) if (time > longest) [longest, column.band.state] = [time, state];
-    out.push(column.band);
-    column = null;
-  };
-  for (const s of segments) {
-    const a = ms(s.from);
-    const b = ms(s.to);
-    if (!(b > a) || b <= from || a >= to) continue;
-    const x1 = x(a);
-    const w = x(b) - x1;
-    if (w >= 1) {
-      flush();
-      out.push({ x: x1, w, state: s.state, from: a, to: b, spans: 1 });
-      continue;
-    }
-    const at = Math.floor(x1);
-    if (column && column.at !== at) flush();
-    column ??= { at, band: { x: x1, w: 1, state: s.state, from: a, to: b, spans: 0 }, time: new Map() };
-    column.band.to = b;
-    column.band.spans++;
-    column.time.set(s.state, (column.time.get(s.state) ?? 0) + (Math.min(b, to) - Math.max(a, from)));
+function bandSvg(band: Band, objectId: string, y: number, others: Map<string, string>): string {
+  const when = `${new Date(band.from).toISOString()} to ${new Date(band.to).toISOString()} (${spanText(band.to - band.from)})`;
+  const total = band.time.reduce((sum, [, t]) => sum + t, 0) || 1;
+  const what =
+    band.spans === 1
+      ? band.time[0]![0]
+      : `${band.spans} spans, ${band.time.map(([state, t]) => `${percent(t / total)} ${state}`).join(", ")},`;
+  const title = `<title>${escapeXml(`${objectId}: ${what} ${when}`)}</title>`;
+  const rects: string[] = [];
+  let top = 0;
+  for (const [state, t] of band.time) {
+    const h = (ROW_H * t) / total;
+    if (num(h) === "0") continue;
+    rects.push(
+      `<rect x="${num(band.x)}" y="${num(y + top)}" width="${num(band.w)}" height="${num(h)}" fill="${stateColour(state, others)}"`,
+    );
+    top += h;
   }
-  flush();
-  return out;
+  return rects.length === 1 ? `${rects[0]}>${title}</rect>` : `<g>${title}${rects.join("/>")}/></g>`;
 }
 
 /**
@@ -216,13 +194,9 @@ export function renderTimelines(rows: TimelineRow[], o: TimelineOptions): string
     body.push(
       `<text x="${LABEL_W - 8}" y="${y + 12}" text-anchor="end" ${FONT}><title>${escapeXml(row.objectId)}</title>${escapeXml(id)}</text>`,
     );
-    for (const band of bands(row.segments, from, to, x)) {
-      seen.add(band.state);
-      const when = `${new Date(band.from).toISOString()} to ${new Date(band.to).toISOString()} (${spanText(band.to - band.from)})`;
-      const what = band.spans === 1 ? band.state : `${band.spans} spans, mostly ${band.state},`;
-      body.push(
-        `<rect x="${num(band.x)}" y="${y}" width="${num(band.w)}" height="${ROW_H}" fill="${stateColour(band.state, others)}"><title>${escapeXml(`${row.objectId}: ${what} ${when}`)}</title></rect>`,
-      );
+    for (const band of bands(row.segments, from, to, x, stackRank)) {
+      for (const [state] of band.time) seen.add(state);
+      body.push(bandSvg(band, row.objectId, y, others));
     }
     for (const m of evenSample(row.marks ?? [], MAX_MARKS_PER_ROW)) {
       const at = ms(m.at);

@@ -221,15 +221,31 @@ describe("spans in words", () => {
 
 // A long window of many short states (a review's `--generate trickle --days 60`) drew every
 // segment, a pixel wide at least with its tooltip: 888,182 rects and a report of 147 MB. The
-// segments narrower than a pixel in one pixel column are one rect now, in the state that held
-// longest there.
+// segments narrower than a pixel in one pixel column are one stack now, each state as tall as
+// its share of the column's time (first they were one rect in the state that held longest, and
+// a trickle 5% active looked as if it never woke).
 describe("a row of more segments than pixels", () => {
   const DAY = 24 * 60 * MIN;
-  const rects = (svg: string) => [
-    ...svg.matchAll(/<rect x="[^"]*" y="34"[^>]*fill="([^"]*)"><title>([^<]*)<\/title>/g),
-  ];
+  /** Every rect of a band with its tooltip: its own, or its pixel column's group's. */
+  const rects = (svg: string) =>
+    [
+      ...svg.matchAll(
+        /<g><title>([^<]*)<\/title>((?:<rect [^>]*\/>)+)<\/g>|<rect ([^>]*)><title>([^<]*)<\/title><\/rect>/g,
+      ),
+    ].flatMap(([, groupTitle, stack, attrs, title]) =>
+      (stack ? [...stack.matchAll(/<rect ([^>]*)\/>/g)].map((r) => r[1]!) : [attrs!]).map((rect) => {
+        const attr = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(rect)![1]!;
+        return {
+          x: Number(attr("x")),
+          y: Number(attr("y")),
+          h: Number(attr("height")),
+          fill: attr("fill"),
+          title: (groupTitle ?? title)!,
+        };
+      }),
+    );
 
-  test("draws at most a rect a pixel column, each in the state that held longest in it", () => {
+  test("draws each pixel column as a stack of its states, each as tall as its share of the time", () => {
     // 60 days: 57 s dormant, then 3 s active, each minute (86,400 segments).
     const segments = [];
     for (let t = T; t < T + 60 * DAY; t += MIN) {
@@ -238,12 +254,33 @@ describe("a row of more segments than pixels", () => {
     }
     const svg = renderTimelines([{ objectId: "w", segments }], { from: T, to: T + 60 * DAY, title: "t" });
     assertWellFormed(svg);
-    const drawn = rects(svg);
-    expect(drawn.length).toBeLessThanOrEqual(960 - 160 - 16 + 1);
-    expect(drawn.length).toBeGreaterThan(700);
-    expect(drawn.every(([, fill]) => fill === STATE_COLOURS.dormant)).toBe(true);
-    expect(drawn[0]![2]).toMatch(/^w: \d+ spans, mostly dormant, 2026-03-01T09:00:00\.000Z to /);
+    const drawn = rects(svg).filter((r) => r.y >= 34 && r.y < 50);
+    const columns = 960 - 160 - 16 + 1;
+    expect(drawn.length).toBeLessThanOrEqual(2 * columns);
+    expect(drawn.length).toBeGreaterThan(2 * 700);
+    const active = drawn.filter((r) => r.fill === STATE_COLOURS.active);
+    const dormant = drawn.filter((r) => r.fill === STATE_COLOURS.dormant);
+    expect(active.length).toBe(dormant.length);
+    // Active stacks on top, 5% of the row's 16 px; dormant under it, 95%.
+    expect(active.every((r) => r.y === 34 && Math.abs(r.h - 0.8) <= 0.1)).toBe(true);
+    expect(dormant.every((r) => Math.abs(r.y - 34.8) <= 0.1 && Math.abs(r.h - 15.2) <= 0.1)).toBe(true);
+    expect(drawn[0]!.title).toMatch(/^w: \d+ spans, 5% active, 95% dormant, 2026-03-01T09:00:00\.000Z to /);
+    // A column's stack is one group, its tooltip said once; the columns tile the row.
+    expect(new Set(active.map((r) => r.x)).size).toBe(active.length);
+    expect(active.every((r) => Number.isInteger(r.x))).toBe(true);
     expect(svg.length).toBeLessThan(300_000);
+  });
+
+  test("a column of one state is one rect, and a share that rounds to none is named but not drawn", () => {
+    // A day of whole minutes dormant (about 1.8 minutes a pixel), and 1 ms failed in one of them.
+    const segments = [];
+    for (let t = T; t < T + DAY; t += MIN) segments.push({ state: "dormant", from: t, to: t + MIN });
+    segments.splice(1, 0, { state: "failed", from: T + MIN, to: T + MIN + 1 });
+    segments[2] = { state: "dormant", from: T + MIN + 1, to: T + 2 * MIN };
+    const drawn = rects(renderTimelines([{ objectId: "w", segments }], { from: T, to: T + DAY, title: "t" }));
+    expect(drawn.every((r) => r.fill === STATE_COLOURS.dormant && r.h === 16)).toBe(true);
+    const named = drawn.filter((r) => r.title.includes("failed"));
+    expect(named.map((r) => r.title)).toEqual([expect.stringMatching(/^w: \d+ spans, 100% dormant, &lt;1% failed, /)]);
   });
 
   test("a segment a pixel wide or more among them is drawn as it is", () => {
@@ -252,8 +289,8 @@ describe("a row of more segments than pixels", () => {
     segments.push({ state: "failed", from: T + DAY, to: T + 2 * DAY });
     const svg = renderTimelines([{ objectId: "w", segments }], { from: T, to: T + 2 * DAY, title: "t" });
     const drawn = rects(svg);
-    expect(drawn.at(-1)![1]).toBe(STATE_COLOURS.failed);
-    expect(drawn.at(-1)![2]).toBe("w: failed 2026-03-02T09:00:00.000Z to 2026-03-03T09:00:00.000Z (1 d)");
+    expect(drawn.at(-1)!.fill).toBe(STATE_COLOURS.failed);
+    expect(drawn.at(-1)!.title).toBe("w: failed 2026-03-02T09:00:00.000Z to 2026-03-03T09:00:00.000Z (1 d)");
     expect(drawn.length).toBeLessThanOrEqual((960 - 160 - 16) / 2 + 2);
   });
 });
