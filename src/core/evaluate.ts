@@ -5,25 +5,32 @@
 
 import type { EngineResult, RuleResult } from "json-rules-engine";
 import type { CompiledPolicy } from "./compile.ts";
-import type { BuiltinFacts, RuleEvaluation } from "./rules-compiler.ts";
+import { RuleFailed, type BuiltinFacts, type RuleEvaluation } from "./rules-compiler.ts";
 import type { ConditionExplanation, FiredEvent, Json, JsonObject, RuleExplanation } from "./types.ts";
 
-export type { BuiltinFacts, RuleEvaluation } from "./rules-compiler.ts";
+export { RuleFailed, type BuiltinFacts, type RuleEvaluation } from "./rules-compiler.ts";
 
 /**
  * Evaluates every rule of the policy on the engine it was compiled for. An evaluation the
  * compiled rules cannot finish (one that throws) is run again on json-rules-engine, which
- * throws too, so that the error is exactly json-rules-engine's.
+ * throws too, so that the error is exactly json-rules-engine's; it is thrown as a
+ * {@link RuleFailed} naming the rule the compiled rules saw throw, when they did.
  */
 export async function evaluateRules(policy: CompiledPolicy, facts: BuiltinFacts): Promise<RuleEvaluation> {
+  let failed: RuleFailed | null = null;
   if (policy.evaluator !== null) {
     try {
       return policy.evaluator(facts);
-    } catch {
+    } catch (e) {
       // fall through: json-rules-engine decides what this evaluation throws
+      if (e instanceof RuleFailed) failed = e;
     }
   }
-  return evaluateOnEngine(policy, facts);
+  try {
+    return await evaluateOnEngine(policy, facts);
+  } catch (e) {
+    throw failed ? new RuleFailed(failed.rule, e) : e;
+  }
 }
 
 /** Evaluates every rule of the policy on json-rules-engine; one pooled Engine per run. */

@@ -5,6 +5,7 @@ import { prefixProblems, type Problem } from "./errors.ts";
 import { checkDocument, MAX_CHECKED_DEPTH } from "./memory-limits.ts";
 import { formatPath, parsePath, readPath, type PathSegment } from "./paths.ts";
 import { isFactRef, type Condition, type PolicyDocument } from "./policy.ts";
+import { composeOperator } from "./operators.ts";
 import { NEGATIVE_OPERATORS, splitOperator } from "./vocabulary.ts";
 
 /**
@@ -33,10 +34,16 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
         });
     }
     const defaulted = c.fact === "memory" && c.path !== undefined && hasDefault(policy, c.path);
-    if (NEGATIVE_OPERATORS.has(base) && c.path !== undefined && !isFactRef(c.value) && !defaulted)
+    if (
+      NEGATIVE_OPERATORS.has(base) &&
+      c.path !== undefined &&
+      !isFactRef(c.value) &&
+      !defaulted &&
+      trueOnMissing(c.operator, c.value)
+    )
       out.push({
         path: `${at}.operator`,
-        message: `"${base}" is true when ${c.path} is missing from ${c.fact === "memory" ? "memory" : `the ${c.fact} fact`}`,
+        message: `"${c.operator}" is true when ${c.path} is missing from ${c.fact === "memory" ? "memory" : `the ${c.fact} fact`}`,
       });
     // Facts refuse such integers, so memory holds one only from the policy's own defaults
     // (warned about below): elsewhere an equality with one never holds.
@@ -62,6 +69,18 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
   });
   out.push(...prefixProblems(defaults, "$.defaults"));
   return out;
+}
+
+/**
+ * Whether the operator, decorators and all, holds on a missing value: `notEqual` and
+ * `swap:notEqual` do, `not:notEqual` and `someFact:notEqual` (a missing fact is no list) do not.
+ */
+function trueOnMissing(operator: string, value: unknown): boolean {
+  try {
+    return composeOperator(operator)?.(undefined, value, 0) === true;
+  } catch {
+    return false;
+  }
 }
 
 /** Operators that hold for one value exactly (or one in a list). */

@@ -67,6 +67,16 @@ export function compileRules(doc: PolicyDocument): CompiledRules {
   }
 }
 
+/** An evaluation that threw in a rule's conditions: which rule, and what it threw. */
+export class RuleFailed extends Error {
+  constructor(
+    readonly rule: string,
+    readonly error: unknown,
+  ) {
+    super(error instanceof Error ? error.message : String(error));
+  }
+}
+
 function compile(doc: PolicyDocument): RulesEvaluator {
   const shared: Raw = isObject(doc.conditions) ? doc.conditions : {};
   // engine.setCondition throws on an empty name when an Engine is built, so json-rules-engine
@@ -108,7 +118,12 @@ function compile(doc: PolicyDocument): RulesEvaluator {
     const tops: ConditionExplanation[] = [];
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
-      const didFire = rule.top.run(f, tops, i);
+      let didFire: boolean;
+      try {
+        didFire = rule.top.run(f, tops, i);
+      } catch (e) {
+        throw new RuleFailed(rule.name, e);
+      }
       if (didFire) fired.push({ rule: rule.name, event: rule.type, params: rule.params ?? {} });
       explained.push({ rule: rule.name, event: rule.type, fired: didFire, conditions: tops[i]! });
     }

@@ -4,6 +4,7 @@
 
 import type { CompiledPolicy } from "../core/compile.ts";
 import { decide, type Arrival, type DecideResult } from "../core/decide.ts";
+import { RuleFailed } from "../core/evaluate.ts";
 import { invalid, prefixProblems } from "../core/errors.ts";
 import { MemoryLimitError, type MemoryLimits } from "../core/memory-limits.ts";
 import { pendingAction, type CommitBatch } from "../core/store.ts";
@@ -58,7 +59,17 @@ export class ArrivalPipeline {
     } catch (e) {
       if (e instanceof MemoryLimitError)
         throw invalid("the facts break a memory limit", prefixProblems(e.problems, "$.facts"));
-      throw invalid(`policy ${policy.name}@${policy.version} failed to evaluate: ${(e as Error).message}`, [
+      const at = `policy ${policy.name}@${policy.version}`;
+      if (e instanceof RuleFailed) {
+        const index = policy.ruleOrder.indexOf(e.rule);
+        throw invalid(`${at} failed to evaluate: rule "${e.rule}": ${e.message}`, [
+          {
+            path: index < 0 ? "$.policy" : `$.policy.rules[${index}]`,
+            message: "an operator of this rule received a value of the wrong type",
+          },
+        ]);
+      }
+      throw invalid(`${at} failed to evaluate: ${(e as Error).message}`, [
         { path: "$.policy", message: "fix the rule whose operator received a value of the wrong type" },
       ]);
     }

@@ -840,7 +840,7 @@ describe("differential: compiled engine vs a plain json-rules-engine Engine", ()
     const plain = new Engine([
       { name: "boom", conditions: r[0]!.conditions as unknown as TopLevelCondition, event: { type: "wake" } },
     ]);
-    await expect(evaluateRules(p, factsFor({}))).rejects.toThrow(TypeError);
+    await expect(evaluateRules(p, factsFor({}))).rejects.toMatchObject({ rule: "boom", error: expect.any(TypeError) });
     await expect(plain.run(factsFor({}) as unknown as Record<string, unknown>)).rejects.toThrow(TypeError);
   });
 

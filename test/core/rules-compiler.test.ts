@@ -227,9 +227,10 @@ describe("what is compiled, what stays on json-rules-engine", () => {
       ...base,
       rules: [rule({ all: [{ fact: "memory", path: "$.n", operator: "swap:in", value: "x" }] })],
     });
-    expect(() => policy.evaluator!(f)).toThrow(TypeError);
+    // Each throws what json-rules-engine's run threw (a TypeError), named by the rule it threw in.
+    expect(() => policy.evaluator!(f)).toThrow(expect.objectContaining({ rule: "r", error: expect.any(TypeError) }));
     const onEngine = vi.spyOn(policy.engines, "use");
-    await expect(evaluateRules(policy, f)).rejects.toThrow(TypeError);
+    await expect(evaluateRules(policy, f)).rejects.toMatchObject({ rule: "r", error: expect.any(TypeError) });
     expect(onEngine).toHaveBeenCalledTimes(1);
     // The pool drops an Engine whose run threw (it goes on running in the background).
     expect(policy.engines.size).toBe(0);

@@ -473,6 +473,32 @@ describe("a policy that fails at run time", () => {
     await expect(s.governor.putObject("f", { policy: "fragile" })).rejects.toMatchObject({ kind: "invalid" });
     expect(await s.governor.getObject("f")).toBeNull();
   });
+
+  // A review: the error said what threw ("b.indexOf is not a function") but not where, and
+  // every later fact to the object was refused the same way.
+  test("the error names the rule that threw, and points at it", async () => {
+    const s = await setup();
+    const rule = (name: string, path: string, operator: string, value: unknown) => ({
+      name,
+      conditions: { all: [{ fact: "memory", path, operator, value }] },
+      event: { type: "wake" },
+    });
+    const r = s.policies.loadText(
+      JSON.stringify({
+        name: "fragile",
+        version: "1",
+        rules: [rule("fine", "$.a", "equal", 1), rule("boom", "$.x", "swap:in", 5)],
+      }),
+      "inline/fragile.json",
+    );
+    expect(r.ok).toBe(true);
+    const error = await s.governor.putObject("f", { policy: "fragile", memory: { x: 5 } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      kind: "invalid",
+      message: expect.stringMatching(/^policy fragile@1 failed to evaluate: rule "boom": .*indexOf/),
+      problems: [{ path: "$.policy.rules[1]", message: "an operator of this rule received a value of the wrong type" }],
+    });
+  });
 });
 
 describe("reconciliation", () => {

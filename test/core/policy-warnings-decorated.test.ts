@@ -1,0 +1,48 @@
+// The warning "… is true when … is missing" on negative operators holds for the operator as
+// decorated: `not:notEqual` and `someFact:notEqual` are false on a missing path, and a review
+// found them warned about as true there.
+
+import { expect, test } from "vitest";
+import { validatePolicy } from "../../src/contracts/validate-policy.ts";
+import { composeOperator } from "../../src/core/operators.ts";
+
+const policyWith = (operator: string, value: unknown) => ({
+  name: "p",
+  version: "1",
+  rules: [
+    {
+      name: "r",
+      conditions: { all: [{ fact: "memory", path: "$.q", operator, value }] },
+      event: { type: "wake" },
+    },
+  ],
+});
+
+const missingWarnings = (operator: string, value: unknown) => {
+  const r = validatePolicy(policyWith(operator, value));
+  if (!r.valid) throw new Error(JSON.stringify(r.errors));
+  return r.warnings.filter((w) => w.message.includes("is true when"));
+};
+
+test.each<[string, unknown]>([
+  ["not:notEqual", 1],
+  ["someFact:notEqual", 1],
+  ["everyFact:notEqual", 1],
+  ["not:notIn", [1]],
+  ["someFact:notIn", [1]],
+  ["everyFact:notIn", [1]],
+])("%s is false on a missing path, and is not warned about as true there", (operator, value) => {
+  expect(composeOperator(operator)!(undefined, value, 0)).toBe(false);
+  expect(missingWarnings(operator, value)).toEqual([]);
+});
+
+test.each<[string, unknown]>([
+  ["notEqual", 1],
+  ["notIn", [1]],
+  ["swap:notEqual", 1],
+])("%s is true on a missing path, and is warned about, by its whole name", (operator, value) => {
+  expect(composeOperator(operator)!(undefined, value, 0)).toBe(true);
+  expect(missingWarnings(operator, value)).toEqual([
+    { path: "$.rules[0].conditions.all[0].operator", message: `"${operator}" is true when $.q is missing from memory` },
+  ]);
+});
