@@ -2,9 +2,7 @@
 // every concrete part (libsql store, drivers, system clock, hono on node).
 
 import type { Server } from "node:http";
-import { randomUUID } from "node:crypto";
 import { accessSync, constants } from "node:fs";
-import { hostname } from "node:os";
 import { dirname } from "node:path";
 import {
   enabledDrivers,
@@ -19,7 +17,7 @@ import {
 import { DEFAULT_LIMITS } from "./core/memory-limits.ts";
 import { Governor } from "./governor/governor.ts";
 import { fenced } from "./governor/fence.ts";
-import { describeHolder, processAlive } from "./governor/lease.ts";
+import { serverLease } from "./governor/lease.ts";
 import { PolicyRegistry, type LoadResult } from "./governor/policy-registry.ts";
 import { PolicyWatcher, reloadLines, warningLines } from "./governor/policy-watcher.ts";
 import { Retention } from "./governor/retention.ts";
@@ -251,17 +249,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     limits: { ...DEFAULT_LIMITS, maxMemoryBytes: config.VIGIL_MEMORY_LIMIT },
     hotObjects: config.VIGIL_HOT_OBJECTS,
     mailboxLimit: config.VIGIL_MAILBOX_LIMIT,
-    lease: {
-      identity: { owner: randomUUID(), host: hostname(), pid: process.pid, alive: processAlive },
-      onLost: (holder) => {
-        log.error("the governing lease was lost; this server stops governing", {
-          holder: holder
-            ? describeHolder(holder)
-            : "unknown (no renewal went through in time: failed, or not answered)",
-        });
-        options.onFatal?.("the governing lease was lost");
-      },
-    },
+    lease: serverLease(log, options.signal, () => options.onFatal?.("the governing lease was lost")),
   });
   governor.events.on("governor:error", (e, context) => log.error("governor error", { context, error: e.message }));
   governor.events.on("action:failed", (a, error) =>

@@ -38,7 +38,7 @@ import type {
   PolicyUsageQuery,
   UsageQuery,
 } from "./services.ts";
-import { Lease, type LeaseIdentity } from "./lease.ts";
+import { Lease, type LeaseIdentity, type LeaseWaiting } from "./lease.ts";
 import { fenced } from "./fence.ts";
 import { Census, type CensusRow } from "./metrics.ts";
 import { decisionCursor, watchChanges } from "./live.ts";
@@ -67,7 +67,7 @@ export interface GovernorOptions {
    * Who this server is: with it, start takes the database's governing lease before anything
    * else (and fails if another server holds it), and close gives it up.
    */
-  lease?: { identity: LeaseIdentity; onLost: (holder: LeaseHolder | null) => void };
+  lease?: { identity: LeaseIdentity; waiting?: LeaseWaiting; onLost: (holder: LeaseHolder | null) => void };
 }
 
 export class Governor implements GovernorApi, GovernorStatsApi {
@@ -114,7 +114,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       options.lease!.onLost(holder);
     };
     const leaseError = (e: Error) => this.events.emit("governor:error", e, "renewing the lease");
-    this.lease = options.lease ? new Lease(store, clock, options.lease.identity, lost, leaseError) : null;
+    this.lease = options.lease ? new Lease(store, clock, options.lease, lost, leaseError) : null;
     const limits = options.limits ?? DEFAULT_LIMITS;
     const drivers = new Map(options.drivers.map((d) => [d.name, d]));
     const newId = idFactory(clock);

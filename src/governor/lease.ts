@@ -1,11 +1,18 @@
 // One governor per database. Before a server evaluates, dispatches or fires anything it takes
 // the lease row in the database, and it renews the lease while it runs. A second server on the
 // same database finds the lease held and refuses to start, naming the holder. A holder that
-// stopped without giving the lease up (kill -9) is recognised on the same host by its process
-// being gone, so a restart does not wait for the lease to expire; on another host the lease
-// expires `ttlMs` after its last renewal.
+// stopped without giving the lease up (kill -9) is recognised on the same host, in the same PID
+// namespace, by its process being gone, so a restart does not wait for the lease to expire.
+// Where its pid says nothing (the same host name in another PID namespace: a container
+// restarted, or one beside it with the host's network) the server waits while the lease runs
+// out, and is refused as soon as the holder renews it; on another host the lease expires
+// `ttlMs` after its last renewal.
 
+import { randomUUID } from "node:crypto";
+import { readlinkSync } from "node:fs";
+import { hostname } from "node:os";
 import type { LeaseHolder, Store } from "../core/store.ts";
+import type { Logger } from "../log.ts";
 import type { Clock, TimerHandle } from "../core/clock.ts";
 import { every } from "../timers/every.ts";
 
@@ -20,9 +27,25 @@ export const LEASE_RENEW_MS = 4_000;
 export interface LeaseIdentity {
   owner: string;
   host: string;
+  /**
+   * The PID namespace `pid` is in (`/proc/self/ns/pid`), or null where it cannot be read. The
+   * lease row names it with the host (`host pid:[4026531836]`): a pid is checked only in its own.
+   */
+  pidNamespace?: string | null;
   pid: number;
   alive: (pid: number) => boolean;
 }
+
+/** How the lease waits for a holder its pid says nothing about. */
+export interface LeaseWaiting {
+  /** Told once, when it starts to wait. */
+  onWait?: (holder: LeaseHolder) => void;
+  /** Start-up's signal: a wait is cut short when it is aborted. */
+  signal?: AbortSignal;
+}
+
+/** How long past a missed renewal a holder's lease is taken for unrenewed. */
+const RENEWAL_GRACE_MS = 1_000;
 
 /** The lease is held by another server. */
 export class LeaseHeldError extends Error {
@@ -50,26 +73,36 @@ export class Lease {
    */
   private deadline: TimerHandle | null = null;
 
+  private readonly ttlMs = LEASE_TTL_MS;
+  private readonly renewMs = LEASE_RENEW_MS;
+  private readonly me: LeaseIdentity;
+  private readonly waiting: LeaseWaiting;
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-    private readonly me: LeaseIdentity,
+    { identity, waiting = {} }: { identity: LeaseIdentity; waiting?: LeaseWaiting },
     /**
      * Told when the lease is lost (a renewal finds another holder, or renewals failed for longer
      * than the lease lasts): this server must stop governing.
      */
     private readonly onLost: (holder: LeaseHolder | null) => void,
     private readonly onError: (e: Error) => void,
-    private readonly ttlMs = LEASE_TTL_MS,
-    private readonly renewMs = LEASE_RENEW_MS,
-  ) {}
+  ) {
+    this.me = identity;
+    this.waiting = waiting;
+  }
 
   /** Takes the lease or throws {@link LeaseHeldError}; then renews it until {@link release}. */
   async acquire(): Promise<void> {
-    const now = this.clock.now();
+    let now = this.clock.now();
     let holder = await this.store.claimLease(this.claim(now), now);
     if (holder && holder.owner !== this.me.owner && this.dead(holder))
       holder = await this.store.claimLease(this.claim(now), now, holder.owner);
+    if (holder && holder.owner !== this.me.owner && this.unknowable(holder)) {
+      holder = await this.outwait(holder);
+      now = this.clock.now();
+    }
     if (!holder || holder.owner !== this.me.owner) throw new LeaseHeldError(holder!);
     this.held = true;
     this.renewed(now);
@@ -147,17 +180,101 @@ export class Lease {
   }
 
   private claim(now: number): LeaseHolder {
-    const { owner, host, pid } = this.me;
-    return { owner, host, pid, acquiredAt: now, renewedAt: now, expiresAt: now + this.ttlMs };
+    const { owner, pid } = this.me;
+    return { owner, host: this.where, pid, acquiredAt: now, renewedAt: now, expiresAt: now + this.ttlMs };
+  }
+
+  /** The host, with the PID namespace its pids mean something in. */
+  private get where(): string {
+    return this.me.pidNamespace ? `${this.me.host} ${this.me.pidNamespace}` : this.me.host;
   }
 
   /**
-   * A holder on this host whose process is gone (or is this very process: a previous
-   * incarnation in a container restarted with the same pid) no longer governs anything.
+   * A holder on this host, in this PID namespace, whose process is gone (or is this very
+   * process: a previous incarnation that had the same pid) no longer governs anything.
    */
   private dead(h: LeaseHolder): boolean {
-    return h.host === this.me.host && (h.pid === this.me.pid || !this.me.alive(h.pid));
+    return h.host === this.where && (h.pid === this.me.pid || !this.me.alive(h.pid));
   }
+
+  /**
+   * A holder on a host of this name whose pid says nothing here: in another PID namespace (a
+   * container restarted after a crash, or a live one beside it sharing the host's name), or
+   * written by a server that could not read its namespace when this one can, or the other way
+   * round. Each is PID 1 as often as not.
+   */
+  private unknowable(h: LeaseHolder): boolean {
+    return h.host !== this.where && (h.host === this.me.host || h.host.startsWith(`${this.me.host} pid:[`));
+  }
+
+  /**
+   * Waits while an unknowable holder's lease runs out, and returns the holder after: this
+   * server, once it has expired; the holder, as soon as a renewal shows it alive.
+   */
+  private async outwait(first: LeaseHolder): Promise<LeaseHolder | null> {
+    this.waiting.onWait?.(first);
+    const expired = first.expiresAt + 1;
+    // Just past its next renewal's due time a live holder has shown itself; else, just past its
+    // expiry, the claim takes the lease (unless a late renewal came first).
+    for (const until of [Math.min(first.renewedAt + this.renewMs + RENEWAL_GRACE_MS, expired), expired]) {
+      await this.sleep(Math.max(0, until - this.clock.now()));
+      const at = this.clock.now();
+      const holder = await this.store.claimLease(this.claim(at), at);
+      if (holder?.owner !== first.owner || holder.renewedAt !== first.renewedAt) return holder;
+    }
+    return first;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    const signal = this.waiting.signal;
+    signal?.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const stop = () => {
+        this.clock.clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      const timer = this.clock.setTimeout(() => {
+        signal?.removeEventListener("abort", stop);
+        resolve();
+      }, ms);
+      signal?.addEventListener("abort", stop, { once: true });
+    });
+  }
+}
+
+/**
+ * The lease of a server: this process; a warning while it waits for a holder its pid says
+ * nothing about, cut short by start-up's `signal`; an error logged and `onLost` once lost.
+ */
+export function serverLease(log: Logger, signal: AbortSignal | undefined, onLost: () => void) {
+  return {
+    identity: thisProcess(),
+    waiting: {
+      signal,
+      onWait: (h: LeaseHolder) =>
+        log.warn("waiting for the lease of a holder on this host whose pid cannot be checked here", {
+          holder: describeHolder(h),
+          until: new Date(h.expiresAt).toISOString(),
+        }),
+    },
+    onLost: (holder: LeaseHolder | null) => {
+      log.error("the governing lease was lost; this server stops governing", {
+        holder: holder ? describeHolder(holder) : "unknown (no renewal went through in time: failed, or not answered)",
+      });
+      onLost();
+    },
+  };
+}
+
+/** This server's identity: a new owner id, this host and PID namespace, this process. */
+export function thisProcess(): LeaseIdentity {
+  let pidNamespace: string | null = null;
+  try {
+    pidNamespace = readlinkSync("/proc/self/ns/pid");
+  } catch {
+    // not Linux, or /proc not mounted: pids are checked as they are
+  }
+  return { owner: randomUUID(), host: hostname(), pidNamespace, pid: process.pid, alive: processAlive };
 }
 
 /** Whether a process of this host is alive (signal 0 checks without sending anything). */

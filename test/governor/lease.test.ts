@@ -38,7 +38,7 @@ function setup() {
     new Lease(
       store,
       clock,
-      id,
+      { identity: id },
       (h) => lost.push(h),
       (e) => errors.push(e),
     );
