@@ -50,6 +50,8 @@ export async function runServe(
   };
   process.on("SIGINT", () => stop("SIGINT", 0));
   process.on("SIGTERM", () => stop("SIGTERM", 0));
+  // One that came while the code loaded, which bin/vigil.js held.
+  for (const signal of heldSignals()) stop(signal, 0);
   // Run by `npm start`: when npm itself is killed, this server must not run on unattended.
   const npm = npmProcess();
   if (npm !== null) watchProcess(npm, () => stop("npm, which started this server, is gone", 0));
@@ -84,4 +86,9 @@ export async function runServe(
     if (stopping) close();
     else if (early !== null) stop(early, 1);
   });
+}
+
+/** The signals bin/vigil.js held while the code loaded (none when run another way). */
+function heldSignals(): string[] {
+  return (process as { vigilHeldSignals?: () => string[] }).vigilHeldSignals?.() ?? [];
 }
