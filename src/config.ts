@@ -107,8 +107,8 @@ export const configSchema = z.object({
     .optional(),
   VIGIL_FLY_API_URLS: z
     .string()
-    .refine((v) => splitList(v).every((u) => /^https?:\/\/[^/?#\s@]+\/?$/.test(u)), {
-      message: "a comma-separated list of http(s) base URLs (scheme and host, no path, no credentials)",
+    .refine((v) => splitList(v).length > 0 && splitList(v).every((u) => /^https?:\/\/[^/?#\s@]+\/?$/.test(u)), {
+      message: "a comma-separated list of http(s) base URLs (scheme and host, no path, no credentials), at least one",
     })
     .default("https://api.machines.dev,http://_api.internal:4280"),
   VIGIL_MAILBOX_LIMIT: int(1000, 1, 1_000_000),

@@ -2,22 +2,35 @@
 // directory under /proc (Node 20): `mkdirSync("/proc/nope", { recursive: true })` hangs, so a
 // database path there would leave the server neither serving nor stopped.
 
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync, statSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileErrorWords } from "./core/file-errors.ts";
 
 /**
  * Why `path` cannot be a file to make or open (a directory; a path ending in `/`, there or not,
- * of which libsql would make a file; a path through a file), or null when it can be.
+ * of which libsql would make a file; a path through a file; a device, FIFO or socket, such as
+ * `/dev/null`, where SQLite fails with an I/O error and writes its journal beside it), or null
+ * when it can be.
  */
 export function notAFilePath(path: string): string | null {
   try {
-    if (path.endsWith("/") || statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
+    const stat = path.endsWith("/") ? null : statSync(path, { throwIfNoEntry: false });
+    if (path.endsWith("/") || stat?.isDirectory() === true)
       return `${path} is a directory; name a database file (in it: file:${join(path, "vigil.db")})`;
+    if (stat && !stat.isFile()) return `${path} is not a regular file (${kindOf(stat)}); name a database file`;
   } catch (e) {
     return `${path}: ${fileErrorWords(e) ?? (e as Error).message}`;
   }
   return null;
+}
+
+/** What a path that is not a regular file nor a directory is, in words. */
+function kindOf(stat: Stats): string {
+  if (stat.isCharacterDevice()) return "a character device";
+  if (stat.isBlockDevice()) return "a block device";
+  if (stat.isFIFO()) return "a FIFO";
+  if (stat.isSocket()) return "a socket";
+  return "not a file";
 }
 
 /** mkdir, one level, an existing directory being fine (a file or a dangling link there is not). */

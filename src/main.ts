@@ -150,7 +150,8 @@ function processCgroup(setting: string): CgroupParent | null {
   try {
     return openCgroupParent(setting);
   } catch (e) {
-    throw new Error(`VIGIL_PROCESS_CGROUP: ${(e as Error).message}`);
+    // A directory named that is not a cgroup this user may use: a bad value (exit 2).
+    throw new InvalidConfiguration([`VIGIL_PROCESS_CGROUP: ${(e as Error).message}`]);
   }
 }
 

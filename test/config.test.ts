@@ -136,13 +136,15 @@ describe("binding", () => {
     await expect(startServer(config, silent)).rejects.toThrow(/refusing to bind 0\.0\.0\.0 without tokens/);
   });
 
-  test("a VIGIL_PROCESS_CGROUP that cannot be used stops the server, naming it", async () => {
+  test("a VIGIL_PROCESS_CGROUP that cannot be used stops the server, naming it, as a bad value", async () => {
     const config = loadConfig({
       VIGIL_PROCESS_CGROUP: "/proc/vigil-not-a-cgroup",
       VIGIL_DB_URL: ":memory:",
       VIGIL_PORT: "0",
     });
-    await expect(startServer(config, silent)).rejects.toThrow(/^VIGIL_PROCESS_CGROUP: cannot create the cgroup/);
+    await expect(startServer(config, silent)).rejects.toThrow(
+      /^invalid configuration:\n {2}VIGIL_PROCESS_CGROUP: cannot create the cgroup/,
+    );
   });
 
   test("the real command exits 1 and says why", () => {

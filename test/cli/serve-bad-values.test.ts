@@ -44,6 +44,23 @@ test.each([
     `file:${NOT_A_DATABASE}`,
     `VIGIL_DB_URL: file:${NOT_A_DATABASE}: it is not an SQLite database; it was left untouched`,
   ],
+  // From a review of the operator docs: an I/O error (and a /dev/null-journal made beside it),
+  // exit 1 "cannot start", and a list of no URL taken as an allow-list of none.
+  [
+    "VIGIL_DB_URL",
+    "file:/dev/null",
+    "VIGIL_DB_URL: /dev/null is not a regular file (a character device); name a database file",
+  ],
+  [
+    "VIGIL_PROCESS_CGROUP",
+    "/tmp",
+    "VIGIL_PROCESS_CGROUP: cannot use the cgroup /tmp: /tmp is not in a cgroup v2 hierarchy (no cgroup.freeze) nor in the v1 freezer hierarchy",
+  ],
+  [
+    "VIGIL_FLY_API_URLS",
+    ",",
+    "VIGIL_FLY_API_URLS: a comma-separated list of http(s) base URLs (scheme and host, no path, no credentials), at least one",
+  ],
 ])("%s=%s: exit 2, one line naming the variable", (variable, value, line) => {
   const r = serve([], { [variable]: value });
   expect(r.stderr).toContain(`vigil serve: invalid configuration:\n  ${line}\n`);
