@@ -5,7 +5,7 @@
 
 import type { EngineResult, RuleResult } from "json-rules-engine";
 import type { CompiledPolicy } from "./compile.ts";
-import { RuleFailed, type BuiltinFacts, type RuleEvaluation } from "./rules-compiler.ts";
+import { messageOf, RuleFailed, type BuiltinFacts, type RuleEvaluation } from "./rules-compiler.ts";
 import type { ConditionExplanation, FiredEvent, Json, JsonObject, RuleExplanation } from "./types.ts";
 
 export { RuleFailed, type BuiltinFacts, type RuleEvaluation } from "./rules-compiler.ts";
@@ -14,7 +14,8 @@ export { RuleFailed, type BuiltinFacts, type RuleEvaluation } from "./rules-comp
  * Evaluates every rule of the policy on the engine it was compiled for. An evaluation the
  * compiled rules cannot finish (one that throws) is run again on json-rules-engine, which
  * throws too, so that the error is exactly json-rules-engine's; it is thrown as a
- * {@link RuleFailed} naming the rule the compiled rules saw throw, when they did.
+ * {@link RuleFailed} naming the rule it came from, when the compiled rules saw that rule throw
+ * that error.
  */
 export async function evaluateRules(policy: CompiledPolicy, facts: BuiltinFacts): Promise<RuleEvaluation> {
   let failed: RuleFailed | null = null;
@@ -29,7 +30,9 @@ export async function evaluateRules(policy: CompiledPolicy, facts: BuiltinFacts)
   try {
     return await evaluateOnEngine(policy, facts);
   } catch (e) {
-    throw failed ? new RuleFailed(failed.rule, e) : e;
+    // The rule whose own error json-rules-engine's is (rules of one priority run together).
+    const rule = failed?.failures.find((x) => messageOf(x.error) === messageOf(e))?.rule;
+    throw rule === undefined ? e : new RuleFailed(rule, e);
   }
 }
 

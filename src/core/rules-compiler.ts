@@ -67,15 +67,27 @@ export function compileRules(doc: PolicyDocument): CompiledRules {
   }
 }
 
-/** An evaluation that threw in a rule's conditions: which rule, and what it threw. */
+/** What a rule's conditions threw. */
+export interface RuleError {
+  rule: string;
+  error: unknown;
+}
+
+/**
+ * An evaluation that threw in a rule's conditions: which rule, and what it threw; `failures`,
+ * every rule that threw, in the order json-rules-engine runs them (highest priority first).
+ */
 export class RuleFailed extends Error {
   constructor(
     readonly rule: string,
     readonly error: unknown,
+    readonly failures: readonly RuleError[] = [{ rule, error }],
   ) {
-    super(error instanceof Error ? error.message : String(error));
+    super(messageOf(error));
   }
 }
+
+export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 function compile(doc: PolicyDocument): RulesEvaluator {
   const shared: Raw = isObject(doc.conditions) ? doc.conditions : {};
@@ -102,8 +114,26 @@ function compile(doc: PolicyDocument): RulesEvaluator {
     name: r.name,
     type: r.event.type,
     params: r.event.params as JsonObject | undefined,
+    priority: typeof r.priority === "number" ? r.priority : 1,
     top: compileTop(r.conditions, compileContext),
   }));
+  /** Every rule that throws, once one has: json-rules-engine's error may be another one's. */
+  const failed = (f: Facts, first: number, error: unknown): RuleFailed => {
+    const failures = [{ rule: rules[first]!, error }];
+    for (let i = first + 1; i < rules.length; i++) {
+      try {
+        rules[i]!.top.run(f, [], 0);
+      } catch (e) {
+        failures.push({ rule: rules[i]!, error: e });
+      }
+    }
+    failures.sort((a, b) => b.rule.priority - a.rule.priority);
+    return new RuleFailed(
+      failures[0]!.rule.name,
+      failures[0]!.error,
+      failures.map((x) => ({ rule: x.rule.name, error: x.error })),
+    );
+  };
   // Compile the shared conditions no rule reaches too: a cycle among them is refused either way.
   for (const name of Object.keys(shared)) sharedNode(name);
   const facts = [...usedFacts];
@@ -122,7 +152,7 @@ function compile(doc: PolicyDocument): RulesEvaluator {
       try {
         didFire = rule.top.run(f, tops, i);
       } catch (e) {
-        throw new RuleFailed(rule.name, e);
+        throw failed(f, i, e);
       }
       if (didFire) fired.push({ rule: rule.name, event: rule.type, params: rule.params ?? {} });
       explained.push({ rule: rule.name, event: rule.type, fired: didFire, conditions: tops[i]! });

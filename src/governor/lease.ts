@@ -99,10 +99,8 @@ export class Lease {
     let holder = await this.store.claimLease(this.claim(now), now);
     if (holder && holder.owner !== this.me.owner && this.dead(holder))
       holder = await this.store.claimLease(this.claim(now), now, holder.owner);
-    if (holder && holder.owner !== this.me.owner && this.unknowable(holder)) {
-      holder = await this.outwait(holder);
-      now = this.clock.now();
-    }
+    // The lease runs out ttlMs after the claim that took it, whenever that claim answered.
+    if (holder && holder.owner !== this.me.owner && this.unknowable(holder)) [holder, now] = await this.outwait(holder);
     if (!holder || holder.owner !== this.me.owner) throw new LeaseHeldError(holder!);
     this.held = true;
     this.renewed(now);
@@ -208,10 +206,11 @@ export class Lease {
   }
 
   /**
-   * Waits while an unknowable holder's lease runs out, and returns the holder after: this
-   * server, once it has expired; the holder, as soon as a renewal shows it alive.
+   * Waits while an unknowable holder's lease runs out, and returns the holder after, with the
+   * time of the claim that found it: this server, once it has expired; the holder, as soon as
+   * a renewal shows it alive.
    */
-  private async outwait(first: LeaseHolder): Promise<LeaseHolder | null> {
+  private async outwait(first: LeaseHolder): Promise<[LeaseHolder | null, number]> {
     this.waiting.onWait?.(first);
     const expired = first.expiresAt + 1;
     // Just past its next renewal's due time a live holder has shown itself; else, just past its
@@ -220,9 +219,9 @@ export class Lease {
       await this.sleep(Math.max(0, until - this.clock.now()));
       const at = this.clock.now();
       const holder = await this.store.claimLease(this.claim(at), at);
-      if (holder?.owner !== first.owner || holder.renewedAt !== first.renewedAt) return holder;
+      if (holder?.owner !== first.owner || holder.renewedAt !== first.renewedAt) return [holder, at];
     }
-    return first;
+    return [first, this.clock.now()];
   }
 
   private sleep(ms: number): Promise<void> {

@@ -60,7 +60,9 @@ export function bands(
     }
     const at = Math.floor(x1);
     if (column && column.at !== at) flush();
-    column ??= { at, band: { x: at, w: 1, from: a, to: b, spans: 0, time: [] }, time: new Map() };
+    // The column's pixel, less what a wide stretch before it drew there.
+    const left = Math.min(Math.max(at, out.length > 0 ? out.at(-1)!.x + out.at(-1)!.w : at), x1);
+    column ??= { at, band: { x: left, w: at + 1 - left, from: a, to: b, spans: 0, time: [] }, time: new Map() };
     column.band.to = b;
     column.band.spans++;
     column.time.set(s.state, (column.time.get(s.state) ?? 0) + (Math.min(b, to) - Math.max(a, from)));

@@ -130,4 +130,37 @@ describe("a holder on this host name, in another PID namespace", () => {
     await lease(container("a", "111")).acquire();
     await expect(lease({ ...container("b", "111"), host: "elsewhere" }).acquire()).rejects.toThrow(LeaseHeldError);
   });
+
+  // A review: the deadline was set from the time after the claim answered, so a server whose
+  // claim was slow (a remote database) and whose renewals then failed went on governing past
+  // the expiry of the row it wrote, while another server could take it.
+  test("after the wait, the lease is lost when the row it claimed runs out, however slow that claim was", async () => {
+    const { store, clock, lost, lease } = setup();
+    await store.claimLease(crashed("a", "shared pid:[111]"), START);
+    const claimTakesMs = 2_000;
+    const real = store.claimLease.bind(store);
+    let held = false;
+    store.claimLease = async (claim, now, replacing) => {
+      if (claim.owner !== "b") return real(claim, now, replacing);
+      if (held) throw new Error("database unreachable"); // every renewal fails
+      const r = await real(claim, now, replacing);
+      if (r?.owner === "b") {
+        held = true;
+        await clock.advance(claimTakesMs);
+      }
+      return r;
+    };
+    const b = lease(container("b", "222"));
+    const acquiring = b.acquire();
+    await clock.advance(LEASE_TTL_MS + 1);
+    await acquiring;
+    const row = (await store.lease())!;
+    expect(row.owner).toBe("b");
+    // Lost at the moment the row runs out; another server may claim it only after that.
+    await clock.advance(row.expiresAt - 1 - clock.now());
+    expect(b.isHeld).toBe(true);
+    await clock.advance(1);
+    expect(b.isHeld).toBe(false);
+    expect(lost).toEqual([null]);
+  });
 });

@@ -283,6 +283,22 @@ describe("a row of more segments than pixels", () => {
     expect(named.map((r) => r.title)).toEqual([expect.stringMatching(/^w: \d+ spans, 100% dormant, &lt;1% failed, /)]);
   });
 
+  // A review: a column drawn from its whole pixel painted over the end of the wide stretch
+  // before it (which ended within that pixel).
+  test("a column begins where a wide stretch before it ends, within its pixel", () => {
+    // 3 h 17 min dormant (about 8.7 px of a day), then a trickle.
+    const segments = [{ state: "dormant", from: T, to: T + 197 * MIN }];
+    for (let t = T + 197 * MIN; t < T + 24 * 60 * MIN; t += MIN)
+      segments.push({ state: t % (2 * MIN) === 0 ? "active" : "dormant", from: t, to: t + MIN });
+    const drawn = rects(renderTimelines([{ objectId: "w", segments }], { from: T, to: T + 24 * 60 * MIN, title: "t" }));
+    const wide = drawn[0]!;
+    const wideEnd = 160 + (197 / (24 * 60)) * (960 - 160 - 16);
+    expect(wide.x).toBe(160);
+    const column = drawn[1]!;
+    expect(column.x).toBeCloseTo(wideEnd, 1);
+    expect(Math.floor(column.x)).toBe(Math.floor(wideEnd));
+  });
+
   test("a segment a pixel wide or more among them is drawn as it is", () => {
     const segments = [];
     for (let t = T; t < T + DAY; t += MIN) segments.push({ state: "dormant", from: t, to: t + MIN });
