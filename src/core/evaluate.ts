@@ -30,10 +30,20 @@ export async function evaluateRules(policy: CompiledPolicy, facts: BuiltinFacts)
   try {
     return await evaluateOnEngine(policy, facts);
   } catch (e) {
-    // The rule whose own error json-rules-engine's is (rules of one priority run together).
-    const rule = failed?.failures.find((x) => messageOf(x.error) === messageOf(e))?.rule;
-    throw rule === undefined ? e : new RuleFailed(rule, e);
+    throw failed ? named(failed, e) : e;
   }
+}
+
+/**
+ * json-rules-engine's error `e`, named by its rule: json-rules-engine runs the rules a priority at
+ * a time, highest first, so the error comes from the highest priority that threw. A single rule
+ * of it is named whatever the message (its conditions run together, and another of them may
+ * have failed first); of several, the one whose error the message is, or none.
+ */
+function named(failed: RuleFailed, e: unknown): unknown {
+  const top = failed.failures.filter((x) => x.priority === failed.failures[0]!.priority);
+  const rule = top.length === 1 ? top[0]!.rule : top.find((x) => messageOf(x.error) === messageOf(e))?.rule;
+  return rule === undefined ? e : new RuleFailed(rule, e);
 }
 
 /** Evaluates every rule of the policy on json-rules-engine; one pooled Engine per run. */

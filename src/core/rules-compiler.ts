@@ -70,6 +70,7 @@ export function compileRules(doc: PolicyDocument): CompiledRules {
 /** What a rule's conditions threw. */
 export interface RuleError {
   rule: string;
+  priority: number;
   error: unknown;
 }
 
@@ -81,7 +82,7 @@ export class RuleFailed extends Error {
   constructor(
     readonly rule: string,
     readonly error: unknown,
-    readonly failures: readonly RuleError[] = [{ rule, error }],
+    readonly failures: readonly RuleError[] = [{ rule, priority: 1, error }],
   ) {
     super(messageOf(error));
   }
@@ -131,7 +132,7 @@ function compile(doc: PolicyDocument): RulesEvaluator {
     return new RuleFailed(
       failures[0]!.rule.name,
       failures[0]!.error,
-      failures.map((x) => ({ rule: x.rule.name, error: x.error })),
+      failures.map((x) => ({ rule: x.rule.name, priority: x.rule.priority, error: x.error })),
     );
   };
   // Compile the shared conditions no rule reaches too: a cycle among them is refused either way.

@@ -12,6 +12,9 @@ export interface StateSegment {
 
 export const ms = (t: Time): number => (typeof t === "number" ? t : Date.parse(t));
 
+/** The narrowest a pixel column of short segments is drawn. */
+const MIN_COLUMN_W = 0.5;
+
 /**
  * A stretch of a row's band: one segment, or the segments narrower than a pixel in one pixel
  * column, with the time each state held there (`time`, in the order states stack).
@@ -60,9 +63,11 @@ export function bands(
     }
     const at = Math.floor(x1);
     if (column && column.at !== at) flush();
-    // The column's pixel, less what a wide stretch before it drew there.
+    // The column's pixel, less what a stretch before it drew there, but never under half a
+    // pixel wide (it may then reach into the next one, whose column begins where it ends).
     const left = Math.min(Math.max(at, out.length > 0 ? out.at(-1)!.x + out.at(-1)!.w : at), x1);
-    column ??= { at, band: { x: left, w: at + 1 - left, from: a, to: b, spans: 0, time: [] }, time: new Map() };
+    const width = Math.max(at + 1 - left, MIN_COLUMN_W);
+    column ??= { at, band: { x: left, w: width, from: a, to: b, spans: 0, time: [] }, time: new Map() };
     column.band.to = b;
     column.band.spans++;
     column.time.set(s.state, (column.time.get(s.state) ?? 0) + (Math.min(b, to) - Math.max(a, from)));

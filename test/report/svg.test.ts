@@ -299,6 +299,27 @@ describe("a row of more segments than pixels", () => {
     expect(Math.floor(column.x)).toBe(Math.floor(wideEnd));
   });
 
+  test("a column after a stretch that ends late in its pixel is still drawn, half a pixel wide at least", () => {
+    // 784 plot pixels over 784 minutes: a pixel a minute.
+    const svg = renderTimelines(
+      [
+        {
+          objectId: "w",
+          segments: [
+            { state: "dormant", from: T, to: T + 10.97 * MIN },
+            { state: "active", from: T + 10.97 * MIN, to: T + 11.5 * MIN },
+            { state: "dormant", from: T + 11.5 * MIN, to: T + 12 * MIN },
+          ],
+        },
+      ],
+      { from: T, to: T + 784 * MIN, title: "t" },
+    );
+    const drawn = rects(svg);
+    expect(drawn.filter((r) => r.fill === STATE_COLOURS.active)).toEqual([expect.objectContaining({ x: 171 })]);
+    expect(svg).not.toMatch(/<rect [^>]*width="0"/);
+    expect([...svg.matchAll(/width="([^"]*)"/g)].every(([, w]) => Number(w) >= 0.5)).toBe(true);
+  });
+
   test("a segment a pixel wide or more among them is drawn as it is", () => {
     const segments = [];
     for (let t = T; t < T + DAY; t += MIN) segments.push({ state: "dormant", from: t, to: t + MIN });

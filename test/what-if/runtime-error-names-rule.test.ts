@@ -1,7 +1,7 @@
 // `vigil test` on a fixture whose policy throws at run time says which rule threw (a review
 // found only "b.indexOf is not a function").
 
-import { expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { parseFixture, runFixture } from "../../src/what-if/fixtures.ts";
 
@@ -46,3 +46,45 @@ test("of two rules that throw, the one named is the one whose error is quoted", 
   const said = String(run.failures[0]!.actual);
   expect(said).toMatch(/rule "high": .*reading 'indexOf'/);
 });
+
+// A second review: json-rules-engine runs a rule's conditions together (Promise.all), so the
+// error it rejects with may be another condition's than the compiled evaluator's first; matched
+// by message alone, the only rule that threw went unnamed, or one never run was named.
+describe("a rule whose conditions throw two errors", () => {
+  const twoErrors = (name: string, priority: number) => ({
+    name,
+    priority,
+    conditions: {
+      all: [{ all: [fact("$.x", "swap:in", 5), fact("$.z", "equal", 1)] }, fact("$.y", "swap:in", 5)],
+    },
+    event: { type: "wake" },
+  });
+
+  test("is named when it is the only rule that threw", async () => {
+    expect(await said([twoErrors("boom", 1)])).toMatch(/rule "boom": /);
+  });
+
+  test("is named, and a rule of lower priority that json-rules-engine never ran is not", async () => {
+    const other = {
+      name: "never-run",
+      priority: 1,
+      conditions: { all: [fact("$.y", "swap:in", 5)] },
+      event: { type: "wake" },
+    };
+    const s = await said([twoErrors("boom", 10), other]);
+    expect(s).toMatch(/rule "boom": /);
+    expect(s).not.toMatch(/never-run/);
+  });
+});
+
+const fact = (path: string, operator: string, value: unknown) => ({ fact: "memory", path, operator, value });
+
+async function said(rules: unknown[]): Promise<string> {
+  const registry = new PolicyRegistry();
+  expect(registry.loadText(JSON.stringify({ name: "throws", version: "1", rules }), "/policies/throws.json").ok).toBe(
+    true,
+  );
+  const fixture = { policy: "throws", start: "2026-03-01T00:00:00Z", steps: [{ facts: { x: 5 } }] };
+  const run = await runFixture(parseFixture(JSON.stringify(fixture), "inline.json"), registry);
+  return String(run.failures[0]!.actual);
+}
