@@ -1,6 +1,6 @@
-// Retention deletes in bounded batches (docs/architecture.md: "Each step deletes in bounded
-// batches (5,000 rows), so a large backlog never holds the writer for long"), by age and by
-// count alike: pruning by count once deleted an object's whole excess in one write.
+// Retention deletes decisions in bounded batches (docs/architecture.md: "Steps 2 to 5 delete in
+// bounded batches (5,000 rows) ... so a large backlog never holds the writer for long"), by age
+// and by count alike: pruning by count once deleted an object's whole excess in one write.
 
 import { afterEach, expect, test } from "vitest";
 import { Retention } from "../../src/governor/retention.ts";
