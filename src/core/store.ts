@@ -134,8 +134,11 @@ export interface Store {
   getIdempotent(objectId: string, key: string): Promise<IdempotencyRecord | null>;
   /** The fact journal of one object, oldest first, from `afterSeq` (exclusive). */
   journal(objectId: string, afterSeq: number, limit: number): Promise<JournalEntry[]>;
-  /** For each object, the newest journal seq older than `before` (what retention may compact). */
-  compactableJournal(before: number): Promise<{ objectId: string; seq: number }[]>;
+  /**
+   * For each object, the newest journal seq older than `before` (what retention may compact):
+   * a page of up to `limit` objects, in id order, after the object id `after` (null: from the first).
+   */
+  compactableJournal(before: number, after: string | null, limit: number): Promise<{ objectId: string; seq: number }[]>;
   /** Replaces the entries up to `seq` with one snapshot of memory at `seq`, atomically. */
   compactJournal(objectId: string, seq: number, snapshot: JournalEntry): Promise<void>;
   /** Outbox rows still pending, oldest first: all of them, or one object's. */

@@ -149,11 +149,15 @@ export class Retention {
     cutoff: number,
     own: <T>(objectId: string, task: () => Promise<T>, otherwise: T) => Promise<T>,
   ): Promise<number> {
-    const targets = await this.store.compactableJournal(cutoff);
     let compacted = 0;
-    for (const { objectId, seq } of targets)
-      if (await own(objectId, () => this.compactOne(objectId, seq, cutoff), false)) compacted++;
-    return compacted;
+    // A page of objects at a time, so that no one read (nor its answer) is as large as the database.
+    for (let after: string | null = null; ;) {
+      const targets = await this.store.compactableJournal(cutoff, after, SCAN_PAGE);
+      for (const { objectId, seq } of targets)
+        if (await own(objectId, () => this.compactOne(objectId, seq, cutoff), false)) compacted++;
+      if (targets.length < SCAN_PAGE) return compacted;
+      after = targets[targets.length - 1]!.objectId;
+    }
   }
 
   /**

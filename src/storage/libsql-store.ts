@@ -274,13 +274,14 @@ export class LibsqlStore implements Store {
     });
   }
 
-  async compactableJournal(before: number): Promise<{ objectId: string; seq: number }[]> {
+  async compactableJournal(before: number, after: string | null, limit: number) {
     const rows = await this.db
       .select({ objectId: t.journal.objectId, seq: max(t.journal.seq) })
       .from(t.journal)
-      .where(and(lt(t.journal.at, before), eq(t.journal.kind, "patch")))
+      .where(and(lt(t.journal.at, before), eq(t.journal.kind, "patch"), gt(t.journal.objectId, after ?? "")))
       .groupBy(t.journal.objectId)
-      .orderBy(asc(t.journal.objectId));
+      .orderBy(asc(t.journal.objectId))
+      .limit(limit);
     return rows.filter((r) => r.seq !== null).map((r) => ({ objectId: r.objectId, seq: r.seq! }));
   }
 

@@ -480,10 +480,10 @@ describe("a governor that lost its lease writes nothing of what it still had und
     const slow = new Proxy(s.store, {
       get(target, prop, receiver) {
         if (prop === "compactableJournal")
-          return async (before: number) => {
+          return async (before: number, after: string | null, limit: number) => {
             reading();
             await released;
-            return target.compactableJournal(before);
+            return target.compactableJournal(before, after, limit);
           };
         const v = Reflect.get(target, prop, receiver) as unknown;
         return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;

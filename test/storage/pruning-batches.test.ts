@@ -68,3 +68,34 @@ test("by count: every write deletes at most 5,000 decisions, and the newest N st
   expect(Math.max(...perWrite)).toBeLessThanOrEqual(5_000);
   expect(await store.listDecisions("busy", 100)).toHaveLength(10);
 });
+
+// A review: the journal fold read every object to fold in one query, with no page, an answer as
+// large as the database. It reads a page of 5,000 objects at a time now.
+test("the journal fold reads the objects to fold a page of 5,000 at a time, and folds every one", async () => {
+  store = new LibsqlStore({ url: ":memory:" });
+  await store.migrate();
+  const ids = Array.from({ length: 5_001 }, (_, i) => `o-${String(i).padStart(5, "0")}`);
+  for (let i = 0; i < ids.length; i += 1_000)
+    await store.commit(
+      ids.slice(i, i + 1_000).map((id, j) =>
+        arrivalBatch(makeObject({ id, memoryVersion: 1, updatedAt: T0 }), decId(T0, i + j), {
+          journal: { seq: 1, patch: { n: 1 }, at: T0 },
+        }),
+      ),
+    );
+  const pages: { after: string | null; limit: number; got: number }[] = [];
+  const read = store.compactableJournal.bind(store);
+  store.compactableJournal = async (before, after, limit) => {
+    const page = await read(before, after, limit);
+    pages.push({ after, limit, got: page.length });
+    return page;
+  };
+  const clock = new VirtualClock(T0 + 24 * 3_600_000);
+  const report = await new Retention(store, clock, { ...keepAll, journalMs: 3_600_000 }).runOnce();
+  expect(report.compacted).toBe(5_001);
+  expect(pages).toEqual([
+    { after: null, limit: 5_000, got: 5_000 },
+    { after: "o-04999", limit: 5_000, got: 1 },
+  ]);
+  expect((await store.journal("o-05000", -1, 10)).map((e) => e.kind)).toEqual(["snapshot"]);
+});
