@@ -205,10 +205,10 @@ export class MemoryStore implements Store {
   ): Promise<{ objectId: string; seq: number }[]> {
     const out: { objectId: string; seq: number }[] = [];
     for (const [objectId, list] of [...this.journals].sort(([a], [b]) => cmp(a, b))) {
+      if (out.length >= limit) break;
       if (after !== null && cmp(objectId, after) <= 0) continue;
       const old = list.filter((j) => j.at < before && (j.kind ?? "patch") === "patch");
       if (old.length > 0) out.push({ objectId, seq: old.reduce((m, j) => (j.seq > m ? j.seq : m), 0) });
-      if (out.length === limit) break;
     }
     return out;
   }

@@ -137,6 +137,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       expect(await store.compactableJournal(T0 + 10_000, null, 1)).toEqual([{ objectId: "c", seq: 4 }]);
       expect(await store.compactableJournal(T0 + 10_000, "c", 1)).toEqual([{ objectId: "new", seq: 1 }]);
       expect(await store.compactableJournal(T0 + 10_000, "new", 1)).toEqual([]);
+      expect(await store.compactableJournal(T0 + 10_000, null, 0)).toEqual([]);
     });
 
     test("the journal keeps seq order and reads after a seq", async () => {
