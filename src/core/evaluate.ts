@@ -14,8 +14,8 @@ export { RuleFailed, type BuiltinFacts, type RuleEvaluation } from "./rules-comp
  * Evaluates every rule of the policy on the engine it was compiled for. An evaluation the
  * compiled rules cannot finish (one that throws) is run again on json-rules-engine, which
  * throws too, so that the error is exactly json-rules-engine's; it is thrown as a
- * {@link RuleFailed} naming the rule it came from, when the compiled rules saw that rule throw
- * that error.
+ * {@link RuleFailed} naming the rule it came from, when the rules the compiled ones saw throw
+ * tell which (see `named`).
  */
 export async function evaluateRules(policy: CompiledPolicy, facts: BuiltinFacts): Promise<RuleEvaluation> {
   let failed: RuleFailed | null = null;
