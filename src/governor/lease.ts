@@ -266,7 +266,7 @@ export function serverLease(log: Logger, signal: AbortSignal | undefined, onLost
 }
 
 /** This server's identity: a new owner id, this host and PID namespace, this process. */
-export function thisProcess(): LeaseIdentity {
+function thisProcess(): LeaseIdentity {
   let pidNamespace: string | null = null;
   try {
     pidNamespace = readlinkSync("/proc/self/ns/pid");
@@ -277,7 +277,7 @@ export function thisProcess(): LeaseIdentity {
 }
 
 /** Whether a process of this host is alive (signal 0 checks without sending anything). */
-export function processAlive(pid: number): boolean {
+function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -56,14 +56,14 @@ const RIGHT = 16;
 const TOP = 34;
 const ROW_H = 16;
 const ROW_GAP = 10;
-/** Marks drawn on one row at most: past that, an even sample of them (ticks would only blacken the band). */
-/** The order a pixel column's states stack in: the known ones first, as listed above. */
+/** The order a pixel column's states stack in: the known ones first, as STATE_COLOURS lists them. */
 const STACK_ORDER = Object.keys(STATE_COLOURS);
 const stackRank = (state: string) => {
   const i = STACK_ORDER.indexOf(state);
   return i < 0 ? STACK_ORDER.length : i;
 };
 
+/** Marks drawn on one row at most: past that, an even sample of them (ticks would only blacken the band). */
 export const MAX_MARKS_PER_ROW = 500;
 
 /** Text safe inside an element or an attribute. */
