@@ -37,6 +37,7 @@ const PAGE = `<!doctype html>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <title>Vigil API</title>
+    <link rel="icon" href="data:," />
   </head>
   <body>
     <div id="app"></div>
@@ -48,7 +49,8 @@ const PAGE = `<!doctype html>
 
 const HEADERS = {
   "content-type": "text/html; charset=utf-8",
-  // Scalar adds its styles as <style> elements and draws some icons from data: URLs.
+  // Scalar adds its styles as <style> elements and draws some icons from data: URLs (the page's
+  // icon is one: with none named, a browser asks for /favicon.ico, a 404).
   "content-security-policy":
     `default-src 'none'; script-src ${SCALAR_SCRIPT} 'sha256-${startDigest}'; style-src 'unsafe-inline'; ` +
     "img-src 'self' data:; font-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; " +

@@ -85,6 +85,14 @@ describe("the document", () => {
     expect(await res.text()).toContain("/openapi.json");
   });
 
+  test("names its icon, as the dashboard's pages do: a browser asks for no /favicon.ico, a 404", async () => {
+    const res = await h.app.request("/docs");
+    expect(await res.text()).toContain('<link rel="icon" href="data:," />');
+    // The page's CSP admits the icon's data: URL.
+    expect(res.headers.get("content-security-policy")).toMatch(/img-src [^;]*data:/);
+    expect((await h.app.request("/favicon.ico")).status).toBe(404);
+  });
+
   test("needs no token where the API does", async () => {
     const guarded = await setup({ tokens: TOKEN_CONFIG });
     try {

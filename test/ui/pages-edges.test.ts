@@ -1,6 +1,7 @@
 // The dashboard after the event stream refused its token (signing in again follows it anew) or
 // asked it to wait (Retry-After), with a 128-character object id (it stays within a laptop's
-// width), a timeline redrawn under the keyboard's focus (a mark keeps it), memory holding
+// width), a timeline redrawn under the keyboard's focus (a mark keeps it), marks of decisions at
+// one instant (the mouse reaches each), memory holding
 // characters that reorder text, and an object deleted (and created again) while a page shows it,
 // in chromium.
 
@@ -122,6 +123,25 @@ test("a decision's mark keeps the keyboard focus when a live decision redraws th
   await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
   await page.locator("#timeline-chart a.mark").nth(1).waitFor();
   expect(await page.evaluate(focusedDecision)).toBe(before);
+});
+
+test("decisions at one instant share their place on the timeline, and the mouse reaches each", async () => {
+  server = await ui.start();
+  // Three decisions at the same virtual time: their marks fall on one pixel.
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
+  await server.call("POST", "/v1/objects/w-1/facts", { facts: { jobs: { inflight: 1 } } });
+  const page = await open("/ui/objects/w-1");
+  const marks = page.locator("#timeline-chart a.mark");
+  await marks.nth(2).waitFor();
+  const inOrder = await marks.evaluateAll((as) => as.map((a) => a.getAttribute("data-decision")));
+  for (const [i, decision] of inOrder.entries()) {
+    // Each mark's hit area, clicked where the mouse would be: nothing of another mark covers it.
+    await marks.nth(i).locator("rect.hit").click({ timeout: 5_000 });
+    await expect
+      .poll(() => page.locator("#timeline-chart a.mark.selected").getAttribute("data-decision"))
+      .toBe(decision);
+  }
 });
 
 /**

@@ -72,8 +72,10 @@ export function drawTimeline(container, view, { open, selected }) {
       s("text", { class: "tick", x: x(t), y: height - 6, text: clockTime(t, { seconds: step < 60_000, date: false }) }),
     );
   // Oldest first: Tab goes through the decisions as time goes, left to right.
-  for (const d of [...view.decisions].sort((a, b) => a.at - b.at))
-    svg.append(mark(d, x(d.at), d.id === selected, open));
+  const decisions = [...view.decisions].sort((a, b) => a.at - b.at);
+  const xs = decisions.map((d) => x(d.at));
+  const zones = hitZones(xs);
+  decisions.forEach((d, i) => svg.append(mark(d, xs[i], zones[i], d.id === selected, open)));
   // A decision's mark that had the keyboard focus keeps it when the timeline is drawn again (a
   // live update redraws it): a keyboard user is not thrown back to the top of the page.
   const focused = container.contains(document.activeElement) ? document.activeElement?.dataset?.decision : undefined;
@@ -81,8 +83,30 @@ export function drawTimeline(container, view, { open, selected }) {
   if (focused !== undefined) svg.querySelector(`a.mark[data-decision="${CSS.escape(focused)}"]`)?.focus();
 }
 
+/** How wide a mark's hit area is where no other mark is near. */
+const HIT = 12;
+
+/**
+ * Each mark's hit area, `[x1, x2]`, from the marks' places in time order. Marks closer than
+ * {@link HIT} (decisions moments apart, one pixel on a long window) make a run that shares the
+ * area their own would cover, in equal parts, oldest on the left: the mouse reaches each, and
+ * its title says which it is.
+ */
+function hitZones(xs) {
+  const zones = [];
+  for (let i = 0; i < xs.length;) {
+    let j = i + 1;
+    while (j < xs.length && xs[j] - xs[j - 1] < HIT) j++;
+    const left = xs[i] - HIT / 2;
+    const part = (xs[j - 1] + HIT / 2 - left) / (j - i);
+    for (let k = 0; k < j - i; k++) zones.push([left + k * part, left + (k + 1) * part]);
+    i = j;
+  }
+  return zones;
+}
+
 /** A decision on the timeline: a link (keyboard reachable) that opens its explanation. */
-function mark(d, cx, selected, open) {
+function mark(d, cx, [x1, x2], selected, open) {
   const label = `Decision at ${clockTime(d.at)}: ${d.trigger.kind}, ${d.outcome}, ${d.fromState} to ${d.toState}`;
   return s(
     "a",
@@ -97,7 +121,7 @@ function mark(d, cx, selected, open) {
       },
     },
     s("title", { text: label }),
-    s("rect", { class: "hit", x: cx - 6, y: 0, width: 12, height: MARKS - 2 }),
+    s("rect", { class: "hit", x: x1, y: 0, width: x2 - x1, height: MARKS - 2 }),
     s("path", { d: `M${cx} ${MARKS - 4} l-5 -8 h10 z` }),
   );
 }
