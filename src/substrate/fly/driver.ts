@@ -16,7 +16,7 @@ import type { Clock } from "../../core/clock.ts";
 import type { JsonObject, Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type Release } from "../driver.ts";
-import { FlyApiError, FlyClient, type FlyMachine, type HeldLease, type StopBody } from "./client.ts";
+import { FlyApiError, FlyClient, type StopBody } from "./client.ts";
 import {
   apiUrlRefusal,
   DEFAULT_FLY_API_URL,
@@ -30,18 +30,9 @@ import {
 } from "./config.ts";
 import { MachineLeases } from "./lease.ts";
 import { RateLimiter } from "./rate-limit.ts";
-import { DEFAULT_FLY_RETRY, sleep, withRetries, type RetryPolicy } from "./retry.ts";
-import {
-  GOAL_STATE,
-  isGone,
-  reachedOrElsewhere,
-  satisfies,
-  settlesTo,
-  SETTLED,
-  statusOf,
-  waitOrRead,
-  type Goal,
-} from "./states.ts";
+import { reach, settled, type Limits, type Run } from "./rounds.ts";
+import { DEFAULT_FLY_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
+import { GOAL_STATE, isGone, satisfies, settlesTo, SETTLED, statusOf, waitOrRead, type Goal } from "./states.ts";
 
 export interface FlyDriverOptions {
   clock: Clock;
@@ -67,8 +58,6 @@ export interface FlyDriverOptions {
   apiUrls?: readonly string[];
 }
 
-/** Polling interval when `wait` cannot be used; within Get Machine's 5 requests/s. */
-const POLL_MS = 1_000;
 /** The longest observe() waits for a machine in motion. */
 const OBSERVE_WAIT_S = 10;
 
@@ -81,6 +70,12 @@ export class FlyDriver implements Driver {
   private readonly fetch: typeof fetch;
   private readonly waitTimeoutS: number;
   private readonly maxWaits: number;
+  /**
+   * How long a machine lease is taken for: one phase of waiting (maxWaits waits and a minute
+   * more), and extended before each further phase, and within one once half of it has gone.
+   */
+  private readonly leaseTtlS: number;
+  private readonly limits: Limits;
   private readonly useLeases: boolean;
   private readonly retry: RetryPolicy;
   private readonly limiter: RateLimiter | null;
@@ -90,6 +85,10 @@ export class FlyDriver implements Driver {
   /** Releases that stopped each machine, and starts begun on it: see start(). */
   private readonly releases = new Map<string, number>();
   private readonly starts = new Map<string, number>();
+  /** The lease of the command in progress on each machine that holds one (see command()). */
+  private readonly holding = new Map<string, Run["lease"]>();
+  /** Settles when the releases under way on each machine have ended, however they ended. */
+  private readonly releasing = new Map<string, Promise<void>>();
 
   constructor(options: FlyDriverOptions) {
     this.clock = options.clock;
@@ -102,6 +101,8 @@ export class FlyDriver implements Driver {
     if (!Number.isInteger(this.waitTimeoutS) || this.waitTimeoutS < 1 || this.waitTimeoutS > 60)
       throw new RangeError("waitTimeoutS must be a whole number of seconds from 1 to 60");
     this.maxWaits = Math.max(1, options.maxWaits ?? 5);
+    this.leaseTtlS = this.maxWaits * this.waitTimeoutS + 60;
+    this.limits = { clock: this.clock, maxWaits: this.maxWaits, waitTimeoutS: this.waitTimeoutS };
     this.useLeases = options.useLeases ?? false;
     this.retry = { ...DEFAULT_FLY_RETRY, ...options.retry };
     this.limiter = options.rateLimit === false ? null : new RateLimiter(this.clock);
@@ -137,16 +138,23 @@ export class FlyDriver implements Driver {
 
   // Under way when a release stops the machine (DELETE, rebind): no start request after it (a stopped
   // machine reads as a start that crashed); one that landed is stopped, unless a later start wants it.
+  // A release still under way when the start ends decides: if it fails, the start stands.
   async start(t: DriverTarget): Promise<Observation> {
     const machine = machineOf(t.config);
-    const before = this.releases.get(machine);
-    const released = () => this.releases.get(machine) !== before;
+    const releases = () => this.releases.get(machine) ?? 0;
+    const before = releases();
+    const released = () => releases() !== before;
     const mine = (this.starts.get(machine) ?? 0) + 1;
     this.starts.set(machine, mine);
-    const observation = await this.command(t, "start", released).catch((e: unknown) => {
-      if (!released()) throw e;
-    });
-    if (!released()) return observation!;
+    const outcome = await this.command(t, "start", released).then(
+      (observation) => ({ observation }),
+      (error: unknown) => ({ error }),
+    );
+    await this.releasing.get(machine);
+    if (!released()) {
+      if ("error" in outcome) throw outcome.error;
+      return outcome.observation;
+    }
     if (this.starts.get(machine) === mine) await this.command(t, "stop");
     throw new DriverError("fly: the machine was released while it was starting, and is stopped", false);
   }
@@ -198,7 +206,18 @@ export class FlyDriver implements Driver {
     if (mode !== "stop") return;
     const machine = machineOf(t.config);
     this.releases.set(machine, (this.releases.get(machine) ?? 0) + 1);
-    await this.stop(t);
+    const stop = this.command(t, "stop", undefined, true);
+    const over = Promise.all([this.releasing.get(machine), stop.catch(() => undefined)]).then(() => undefined);
+    this.releasing.set(machine, over);
+    try {
+      await stop;
+    } catch (e) {
+      // Not released after all (the object stays bound): a start in flight goes on as it was.
+      this.releases.set(machine, this.releases.get(machine)! - 1);
+      throw e;
+    } finally {
+      if (this.releasing.get(machine) === over) this.releasing.delete(machine);
+    }
   }
 
   /** Fly pushes nothing to Vigil; changes made elsewhere show up when the governor observes. */
@@ -236,34 +255,35 @@ export class FlyDriver implements Driver {
     return { cfg, client };
   }
 
-  private async command(t: DriverTarget, goal: Goal, released = () => false): Promise<Observation> {
+  /**
+   * `borrow` (a release's stop): while a command of this driver holds the machine's lease (a
+   * start with Fly), the stop sends that lease's nonce, which the command keeps and releases; a
+   * lease of its own would meet that one as another holder's until the start ended.
+   */
+  private async command(t: DriverTarget, goal: Goal, released = () => false, borrow = false): Promise<Observation> {
     const { cfg, client } = this.prepare(t);
     // A stop or a suspend of a machine Fly no longer knows is done, as of a destroyed one; a
     // start of it fails (a wrong id is a 404 too).
     const attempt = goal === "start" ? (fn: () => Promise<Observation>) => fn() : this.unlessGone.bind(this, cfg);
     return this.guard(goal, cfg, () =>
       attempt(async () => {
-        const leased = cfg.lease ?? this.useLeases;
-        // Long enough for one phase of waiting (for the machine to settle, or to reach the goal),
-        // and renewed before each; released as soon as the command is confirmed.
-        const ttlS = this.maxWaits * this.waitTimeoutS + 60;
-        // What the commands send: a renewal that finds the lease expired gets a new nonce.
         const machine = machineKey(cfg);
-        const named = leased ? this.leases.begin(t.objectId) : null;
+        const leased = cfg.lease ?? this.useLeases;
+        const borrowing = leased && borrow && this.holding.has(machine);
+        const named = leased && !borrowing ? this.leases.begin(t.objectId) : null;
         try {
-          const lease: { held?: HeldLease } = named
-            ? { held: await this.leases.take(client, cfg, ttlS, machine, t.objectId, named) }
+          // What the commands send: a renewal that finds the lease expired gets a new nonce.
+          const lease: Run["lease"] = named
+            ? { held: await this.leases.take(client, cfg, this.leaseTtlS, machine, t.objectId, named) }
             : {};
-          let renewals = 0;
-          // The once-a-second reads of a machine in motion, counted over the command's rounds.
-          const reads = { done: 0 };
-          const renew = async () => {
-            if (lease.held && renewals++ > 0) lease.held = await client.lease(cfg.app, cfg.machineId, ttlS, lease.held);
-          };
+          if (named) this.holding.set(machine, lease);
+          // A borrowed nonce is read at each request: that of the command holding the lease then.
+          const nonce = borrowing ? () => this.holding.get(machine)?.held?.nonce : () => lease.held?.nonce;
+          const run = this.run(client, cfg, goal, lease, nonce, released);
           try {
             // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
             return await withRetries(
-              () => this.converge(client, cfg, goal, lease, renew, released, reads),
+              () => this.converge(run),
               (e) => ({ retry: e instanceof FlyApiError && e.status === 412 }),
               { clock: this.clock, random: this.random, policy: this.retry },
             );
@@ -271,6 +291,7 @@ export class FlyDriver implements Driver {
             // Best effort: a lease not released expires after its ttl, and is taken up again by
             // the next command on the machine meanwhile.
             const held = lease.held;
+            if (this.holding.get(machine) === lease) this.holding.delete(machine);
             if (held)
               await client
                 .releaseLease(cfg.app, cfg.machineId, held.nonce)
@@ -283,83 +304,60 @@ export class FlyDriver implements Driver {
     );
   }
 
-  /**
-   * One round: read, command unless already there, wait for the state. `renew` extends the
-   * lease before each phase that may wait (the first call, just after it was taken, does not).
-   */
-  private async converge(
+  /** A command's state over its rounds: `lease`, the one it took (and renews), if it took one. */
+  private run(
     client: FlyClient,
     cfg: FlyConfig,
     goal: Goal,
-    lease: { held?: HeldLease },
-    renew: () => Promise<void>,
+    lease: Run["lease"],
+    nonce: () => string | undefined,
     released: () => boolean,
-    reads: { done: number },
-  ): Promise<Observation> {
-    await renew();
-    const m = await this.settled(client, cfg, goal, reads);
+  ): Run {
+    let renewals = 0;
+    let renewedAt = this.clock.now();
+    const extend = async () => {
+      lease.held = await client.lease(cfg.app, cfg.machineId, this.leaseTtlS, lease.held!);
+      renewedAt = this.clock.now();
+    };
+    return {
+      client,
+      cfg,
+      goal,
+      lease,
+      nonce,
+      released,
+      renew: async () => {
+        if (lease.held && renewals++ > 0) await extend();
+      },
+      keep: async () => {
+        if (lease.held && this.clock.now() - renewedAt >= (this.leaseTtlS * 1000) / 2) await extend();
+      },
+      spent: { waits: 0, reads: 0 },
+    };
+  }
+
+  /**
+   * One round: read, command unless already there, wait for the state. The lease is extended
+   * before each phase that may wait (but the first, just after it was taken), and within a
+   * phase once half its time has gone.
+   */
+  private async converge(run: Run): Promise<Observation> {
+    const { client, cfg, goal } = run;
+    await run.renew();
+    const m = await settled(run, this.limits);
     // A stopped machine has nothing resident to suspend; it is already as dormant as it gets.
     if (satisfies(goal, m.state)) return this.observation(cfg, m.state, m.instance_id);
     if (isGone(m.state)) throw new DriverError(`machine is ${m.state}`, false);
     if (!SETTLED.has(m.state)) throw new FlyApiError(412, `machine is ${m.state}`);
-    await renew();
-    const nonce = lease.held?.nonce;
-    if (goal === "start" && released()) throw new DriverError("fly: released while starting", false);
+    await run.renew();
+    const nonce = run.nonce();
+    // Retryable: should the release fail, the start was never refused (start() decides).
+    if (goal === "start" && run.released()) throw new DriverError("fly: released while starting", true);
     if (goal === "start") await client.start(cfg.app, cfg.machineId, nonce);
     else if (goal === "suspend") await client.suspend(cfg.app, cfg.machineId, nonce);
     else await client.stop(cfg.app, cfg.machineId, stopBody(cfg), nonce);
-    await this.reach(client, cfg, GOAL_STATE[goal], m.instance_id);
+    await reach(run, this.limits, GOAL_STATE[goal], m.instance_id);
     return this.observation(cfg, GOAL_STATE[goal], m.instance_id);
-  }
-
-  /**
-   * Reads the machine, waiting while it is in motion, unless `goal` is met already or cannot be
-   * (a machine going away): up to `maxWaits` waits (then the round ends, and a 412 reads it again),
-   * and apart from them up to as long of reads once a second for the states a wait cannot name,
-   * counted in `reads` over all the command's rounds (after which the command fails).
-   */
-  private async settled(client: FlyClient, cfg: FlyConfig, goal: Goal, reads: { done: number }): Promise<FlyMachine> {
-    const maxReads = (this.maxWaits * this.waitTimeoutS * 1000) / POLL_MS;
-    let m = await client.getMachine(cfg.app, cfg.machineId);
-    for (let waits = 0; ; m = await client.getMachine(cfg.app, cfg.machineId)) {
-      const next = settlesTo(m.state);
-      if (!next || satisfies(goal, m.state) || isGone(m.state)) return m;
-      const instance = m.instance_id;
-      if (next !== "poll") {
-        if (waits++ >= this.maxWaits) return m;
-        await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, this.waitTimeoutS, instance));
-      } else if (reads.done++ < maxReads) await sleep(this.clock, POLL_MS);
-      else throw new DriverError(`machine is still ${m.state} after ${(maxReads * POLL_MS) / 1000} s of reads`, true);
-    }
-  }
-
-  /**
-   * Waits for `state` after a command: again after each 408 while the machine is still on its
-   * way; a machine that settled elsewhere (a start that crashed) is a 412 for another round.
-   */
-  private async reach(client: FlyClient, cfg: FlyConfig, state: string, instanceId?: string): Promise<void> {
-    for (let i = 0; i < this.maxWaits; i++) {
-      let answer: "reached" | "timeout";
-      try {
-        answer = await client.wait(cfg.app, cfg.machineId, state, this.waitTimeoutS, instanceId);
-      } catch (e) {
-        // 400: Fly will not wait on these terms (an instance that changed under us): poll instead.
-        if (e instanceof FlyApiError && e.status === 400) return this.poll(client, cfg, state);
-        throw e;
-      }
-      if (answer === "reached") return;
-      if (reachedOrElsewhere((await client.getMachine(cfg.app, cfg.machineId)).state, state)) return;
-    }
-    throw new DriverError(`machine did not reach ${state} within ${this.maxWaits * this.waitTimeoutS} s`, true);
-  }
-
-  private async poll(client: FlyClient, cfg: FlyConfig, state: string): Promise<void> {
-    const deadline = this.clock.now() + this.maxWaits * this.waitTimeoutS * 1000;
-    while (this.clock.now() < deadline) {
-      await sleep(this.clock, POLL_MS);
-      if (reachedOrElsewhere((await client.getMachine(cfg.app, cfg.machineId)).state, state)) return;
-    }
-    throw new DriverError(`machine did not reach ${state} within ${this.maxWaits * this.waitTimeoutS} s`, true);
   }
 
   private observation(cfg: FlyConfig, state: string, instanceId?: string): Observation {

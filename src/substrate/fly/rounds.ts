@@ -1,0 +1,100 @@
+// The rounds of a Fly command (driver.ts): reading a machine until it settles, and waiting
+// for it to reach a state after a command, each within the command's budget of waits and reads,
+// extending the command's machine lease as they go so that it never runs out mid-phase.
+
+import type { Clock } from "../../core/clock.ts";
+import { DriverError } from "../driver.ts";
+import { FlyApiError, type FlyClient, type FlyMachine, type HeldLease } from "./client.ts";
+import type { FlyConfig } from "./config.ts";
+import { sleep } from "./retry.ts";
+import { reachedOrElsewhere, satisfies, settlesTo, isGone, waitOrRead, type Goal } from "./states.ts";
+
+/** Polling interval when `wait` cannot be used; within Get Machine's 5 requests/s. */
+const POLL_MS = 1_000;
+
+/** How long the driver waits: each wait's seconds (Fly's limit is 60), and how many. */
+export interface Limits {
+  clock: Clock;
+  maxWaits: number;
+  waitTimeoutS: number;
+}
+
+/** What one command carries through its rounds (FlyDriver.run). */
+export interface Run {
+  client: FlyClient;
+  cfg: FlyConfig;
+  goal: Goal;
+  /** The machine lease the command took, if it took one. */
+  lease: { held?: HeldLease };
+  /** The nonce its requests send: its own lease's, or the one it borrows (a release's stop). */
+  nonce: () => string | undefined;
+  released: () => boolean;
+  /** Extends the lease before a phase that may wait. */
+  renew: () => Promise<void>;
+  /** Extends the lease within a phase once half of its time has gone. */
+  keep: () => Promise<void>;
+  /** Waits on a machine in motion, and once-a-second reads of one, over the command's rounds. */
+  spent: { waits: number; reads: number };
+}
+
+/**
+ * Reads the machine, waiting while it is in motion, unless `goal` is met already or cannot be
+ * (a machine going away): up to `maxWaits` waits, and apart from them up to as long of reads
+ * once a second for the states a wait cannot name, each counted over all the command's rounds
+ * (after which the command fails, retryable).
+ */
+export async function settled(run: Run, limits: Limits): Promise<FlyMachine> {
+  const { client, cfg, goal, spent } = run;
+  const maxReads = (limits.maxWaits * limits.waitTimeoutS * 1000) / POLL_MS;
+  for (let m = await client.getMachine(cfg.app, cfg.machineId); ; m = await client.getMachine(cfg.app, cfg.machineId)) {
+    const next = settlesTo(m.state);
+    if (!next || satisfies(goal, m.state) || isGone(m.state)) return m;
+    const instance = m.instance_id;
+    if (next === "poll" && spent.reads++ >= maxReads)
+      throw new DriverError(`machine is still ${m.state} after ${(maxReads * POLL_MS) / 1000} s of reads`, true);
+    if (next !== "poll" && spent.waits++ >= limits.maxWaits)
+      throw new DriverError(
+        `machine is still ${m.state} after ${limits.maxWaits} waits of ${limits.waitTimeoutS} s`,
+        true,
+      );
+    await run.keep();
+    if (next === "poll") await sleep(limits.clock, POLL_MS);
+    else await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, limits.waitTimeoutS, instance));
+  }
+}
+
+/**
+ * Waits for `state` after a command: again after each 408 while the machine is still on its
+ * way; a machine that settled elsewhere (a start that crashed) is a 412 for another round. A
+ * wait Fly refuses with a 400 (an instance that changed under us) becomes reads once a second.
+ */
+export async function reach(run: Run, limits: Limits, state: string, instanceId?: string): Promise<void> {
+  const { client, cfg } = run;
+  for (let i = 0; i < limits.maxWaits; i++) {
+    await run.keep();
+    let answer: "reached" | "timeout";
+    try {
+      answer = await client.wait(cfg.app, cfg.machineId, state, limits.waitTimeoutS, instanceId);
+    } catch (e) {
+      if (e instanceof FlyApiError && e.status === 400) return poll(run, limits, state);
+      throw e;
+    }
+    if (answer === "reached") return;
+    if (reachedOrElsewhere((await client.getMachine(cfg.app, cfg.machineId)).state, state)) return;
+  }
+  throw notWithin(state, limits);
+}
+
+async function poll(run: Run, limits: Limits, state: string): Promise<void> {
+  const { client, cfg } = run;
+  const deadline = limits.clock.now() + limits.maxWaits * limits.waitTimeoutS * 1000;
+  while (limits.clock.now() < deadline) {
+    await run.keep();
+    await sleep(limits.clock, POLL_MS);
+    if (reachedOrElsewhere((await client.getMachine(cfg.app, cfg.machineId)).state, state)) return;
+  }
+  throw notWithin(state, limits);
+}
+
+const notWithin = (state: string, limits: Limits) =>
+  new DriverError(`machine did not reach ${state} within ${limits.maxWaits * limits.waitTimeoutS} s`, true);

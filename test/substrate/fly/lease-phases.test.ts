@@ -1,0 +1,84 @@
+// The machine lease (`lease: true`) across a command's phases and beside a release. A release
+// (DELETE, rebind) while a start holds the lease and waits on a slow machine stops the machine
+// with the start's lease instead of meeting it as another holder's (it failed with a 409, and the
+// start, told of a release that never happened, stopped the machine and failed the object). A
+// release that fails leaves the start as it was. The lease is extended within a phase as well as
+// before each, so that a deploy followed by a slow boot, one phase of up to 600 s, does not outlast
+// a lease of 360 s. And a machine stuck in motion gets five waits in all over the command's rounds.
+
+import { afterEach, expect, test } from "vitest";
+import { MACHINE, rig, settle, type Rig } from "./rig.ts";
+
+let r: Rig;
+afterEach(async () => {
+  await r.close();
+});
+
+/** A start under way on a machine that takes 40 s to boot: its request went through. */
+async function slowStart(lease: boolean) {
+  r = await rig({ fake: { transitionMs: { start: 40_000 } } });
+  const t = r.target({ lease });
+  const start = settle(r.driver.start(t));
+  await expect.poll(() => r.fake.machines.get(MACHINE)!.state).toBe("starting");
+  return { t, start };
+}
+
+test.each([false, true])(
+  "lease %s: a release while a slow start waits for `started` stops the machine",
+  async (lease) => {
+    const { t, start } = await slowStart(lease);
+    const released = await r.run(settle(r.driver.release(t, "stop")));
+    expect(released.ok).toBe(true);
+    expect(await r.run(start)).toMatchObject({ ok: false, e: expect.stringContaining("released"), retryable: false });
+    expect(r.fake.machines.get(MACHINE)!.state).toBe("stopped");
+    // The release sent the start's nonce: nobody met the lease as held, and none is left behind.
+    expect(r.fake.requests.filter((q) => q.status === 409)).toEqual([]);
+    expect(r.fake.machines.get(MACHINE)!.lease).toBeNull();
+    expect(r.fake.violations).toEqual([]);
+  },
+);
+
+test("a release that fails leaves the start in flight to finish as if none had been asked for", async () => {
+  const { t, start } = await slowStart(true);
+  r.fake.faults.add({ action: "stop", status: 503, times: Infinity });
+  const released = await r.run(settle(r.driver.release(t, "stop")));
+  expect(released.ok).toBe(false);
+  r.fake.faults.clear();
+  expect(await r.run(start)).toMatchObject({ ok: true, v: { status: "running" } });
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("started");
+});
+
+test("the lease does not run out while a command waits out a deploy and then a slow boot", async () => {
+  r = await rig({ state: "stopped" });
+  const m = r.fake.machines.get(MACHINE)!;
+  m.state = "updating";
+  const t0 = r.clock.now();
+  // The update ends after 290 s (read once a second), then the machine boots until 520 s (waited on).
+  r.clock.setTimeout(() => (m.state = "starting"), 290_000);
+  r.clock.setTimeout(() => (m.state = "started"), 520_000);
+  const lapsed: number[] = [];
+  for (let at = 10_000; at < 520_000; at += 10_000)
+    r.clock.setTimeout(() => {
+      if (!m.lease || m.lease.expiresAt <= r.clock.now()) lapsed.push(at / 1000);
+    }, at);
+  const started = await r.run(settle(r.driver.start(r.target({ lease: true }))));
+  expect(started.ok).toBe(true);
+  expect(r.clock.now() - t0).toBeGreaterThanOrEqual(520_000);
+  expect(lapsed).toEqual([]);
+});
+
+test.each(["start", "release"] as const)(
+  "%s of a machine stuck `starting` fails after five waits in all",
+  async (call) => {
+    r = await rig({ state: "stopped" });
+    r.fake.machines.get(MACHINE)!.state = "starting"; // no transition ends it
+    const t = r.target();
+    const res = await r.run(settle<unknown>(call === "start" ? r.driver.start(t) : r.driver.release(t, "stop")));
+    expect(res).toMatchObject({
+      ok: false,
+      e: expect.stringContaining("still starting after 5 waits of 60 s"),
+      retryable: true,
+    });
+    expect(r.fake.requests.filter((q) => q.action === "wait")).toHaveLength(5);
+  },
+);
