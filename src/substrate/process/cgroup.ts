@@ -3,7 +3,7 @@
 // at once. cgroup v2 (`cgroup.freeze`, `cgroup.events`, `cgroup.kill`, `memory.current`) and
 // the v1 freezer hierarchy (`freezer.state`) are both supported.
 
-import { existsSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDir } from "../../dirs.ts";
 import { isGone, readStat, until } from "./proc.ts";
@@ -186,11 +186,24 @@ export class CgroupTree implements ProcessTree {
 
 /**
  * The cgroup tree an observation names (`cgroup`), when it is one of Vigil's and still there;
- * null otherwise (the tree is then the leader's process group).
+ * null otherwise (the tree is then the leader's process group). Wherever the hierarchy is
+ * mounted (VIGIL_PROCESS_CGROUP may name one outside /sys/fs/cgroup), the directory must be on
+ * a cgroup filesystem: a stored path elsewhere never has files written in it.
  */
 export function treeOfObservation(last: { readonly [key: string]: unknown } | null): CgroupTree | null {
   const dir = last?.cgroup;
-  if (typeof dir !== "string" || !/^\/sys\/fs\/cgroup\/.+\/obj-[^/]+$/.test(dir)) return null;
+  if (typeof dir !== "string" || !/^\/.+\/obj-[^/]+$/.test(dir) || !onCgroupFilesystem(dir)) return null;
   const version = cgroupVersionOf(dir);
   return version ? new CgroupTree(dir, version) : null;
+}
+
+/** statfs's magic numbers of cgroup2 and of cgroup v1. */
+const CGROUP_FILESYSTEMS = new Set([0x63677270, 0x27e0eb]);
+
+function onCgroupFilesystem(dir: string): boolean {
+  try {
+    return CGROUP_FILESYSTEMS.has(statfsSync(dir).type);
+  } catch {
+    return false;
+  }
 }
