@@ -143,17 +143,16 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
 /** The policies in DIR; refuses a named policy that is missing, with its file's errors if it has some. */
 function loadPolicies(dir: string, names: string[]): PolicyRegistry {
   const registry = new PolicyRegistry();
-  let errors;
   try {
-    errors = registry.loadDirectory(dir);
+    registry.loadDirectory(dir);
   } catch (e) {
     throw new Usage(`cannot read the policies in ${dir}: ${(e as Error).message}`);
   }
   for (const name of names) {
     if (registry.get(name)) continue;
-    const refused = errors
-      .filter((e) => e.file.endsWith(`${name}.json`))
-      .flatMap((e) => e.errors.map((p) => `\n  ${e.file} ${p.path}: ${p.message}`));
+    // The refused file named exactly NAME.json, as the registry matches it (not my-NAME.json).
+    const refusal = registry.refusal(name);
+    const refused = refusal ? refusal.errors.map((p) => `\n  ${refusal.file} ${p.path}: ${p.message}`) : [];
     const known = registry
       .list()
       .items.map((p) => p.name)

@@ -4,7 +4,7 @@
 // also say when a report is requested and sent (`report.requested`, `report.status`), for
 // nightly-report.
 //
-//   burst    one to three bursts a day at random times: a fact every 5-20 s for 2-6 minutes
+//   burst    up to three bursts a day at random times: a fact every 5-20 s for 2-6 minutes
 //            while a backlog drains, then quiet for hours.
 //   nightly  a batch at 02:00 UTC each day (each object up to 5 minutes late): a report is
 //            requested, the backlog drains with a fact a minute for 10-30 minutes, the report

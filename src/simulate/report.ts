@@ -12,9 +12,16 @@ import { segmentsOf } from "./timeline.ts";
 /** Objects drawn per row by default: the first ones of the workload. */
 export const DEFAULT_SAMPLE = 8;
 
-/** The timeline rows of `trace` for the first `sample` objects. */
+/**
+ * The timeline rows of `trace` for its first `sample` objects created before the window's end:
+ * one created at or after it (with `--db` and an earlier `--until`) has no time in the window,
+ * and no row draws it (a policy's run never creates it; the baseline's has it, empty).
+ */
 export function timelineRows(trace: Trace, r: SimulationResult, sample: number): TimelineRow[] {
-  const ids = [...trace.changes.keys()].slice(0, sample);
+  const ids = [...trace.changes]
+    .filter(([, list]) => list[0] !== undefined && list[0].at < r.to)
+    .slice(0, sample)
+    .map(([id]) => id);
   return ids.map((id) => {
     const changes = trace.changes.get(id)!;
     const own = trace.arrivals.filter((a) => a.objectId === id && a.state !== "active" && a.at <= r.to);
@@ -29,14 +36,12 @@ export function timelineRows(trace: Trace, r: SimulationResult, sample: number):
 
 /** Every picture of the report, in order: a timeline per row, then the waits. */
 export function reportSvgs(r: SimulationResult, sample = DEFAULT_SAMPLE): string[] {
-  const shown = Math.min(sample, r.objects);
-  const timelines = r.traces.map((t) =>
-    renderTimelines(timelineRows(t, r, sample), {
-      from: r.from,
-      to: r.to,
-      title: `${t.name}: states of ${shown} of ${r.objects} object${r.objects === 1 ? "" : "s"}`,
-    }),
-  );
+  const timelines = r.traces.map((t) => {
+    const rows = timelineRows(t, r, sample);
+    // The bands drawn, of every object simulated.
+    const title = `${t.name}: states of ${rows.length} of ${r.objects} object${r.objects === 1 ? "" : "s"}`;
+    return renderTimelines(rows, { from: r.from, to: r.to, title });
+  });
   const series = r.traces.map((t) => ({ name: t.name, waits: waitsOf(t.arrivals, t.changes, r.to).waits }));
   return [...timelines, renderWaitHistogram(series, { title: "How long facts waited for an active object" })];
 }

@@ -55,9 +55,14 @@ export class SimulatedDriver implements Driver {
     return r.success ? ({ ...r.data, resumeMs: r.data.resumeMs ?? r.data.startMs } as JsonObject) : config;
   }
 
-  /** A start of suspended compute is a resume, which may be quicker than a start from stopped. */
+  /**
+   * A start of suspended compute is a resume, which may be quicker than a start from stopped. A
+   * start of running compute is done at once, as the other drivers answer it.
+   */
   start(t: DriverTarget) {
-    return this.command(t, this.status.get(t.objectId) === "suspended" ? "resumeMs" : "startMs", "running");
+    const status = this.status.get(t.objectId);
+    if (status === "running") return Promise.resolve<Observation>({ status, at: this.clock.now() });
+    return this.command(t, status === "suspended" ? "resumeMs" : "startMs", "running");
   }
 
   /** Compute that is not running has nothing resident to suspend: it stays stopped (as the other drivers say). */
