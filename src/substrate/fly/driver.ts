@@ -82,13 +82,9 @@ export class FlyDriver implements Driver {
   private readonly apiUrls: ReadonlySet<string>;
   /** The machine leases of this driver's commands (lease.ts). */
   private readonly leases: MachineLeases;
-  /** Releases that stopped each machine, and starts begun on it: see start(). */
-  private readonly releases = new Map<string, number>();
+  /** Starts begun on each machine, and the releases begun there while each start is under way: see start(). */
   private readonly starts = new Map<string, number>();
-  /** The lease of the command in progress on each machine that holds one (see command()). */
-  private readonly holding = new Map<string, Run["lease"]>();
-  /** Settles when the releases under way on each machine have ended, however they ended. */
-  private readonly releasing = new Map<string, Promise<void>>();
+  private readonly watching = new Map<string, Set<Promise<boolean>[]>>();
 
   constructor(options: FlyDriverOptions) {
     this.clock = options.clock;
@@ -138,20 +134,27 @@ export class FlyDriver implements Driver {
 
   // Under way when a release stops the machine (DELETE, rebind): no start request after it (a stopped
   // machine reads as a start that crashed); one that landed is stopped, unless a later start wants it.
-  // A release still under way when the start ends decides: if it fails, the start stands.
+  // The releases begun while it was under way decide once they end: if none went through, it stands.
   async start(t: DriverTarget): Promise<Observation> {
     const machine = machineOf(t.config);
-    const releases = () => this.releases.get(machine) ?? 0;
-    const before = releases();
-    const released = () => releases() !== before;
     const mine = (this.starts.get(machine) ?? 0) + 1;
     this.starts.set(machine, mine);
-    const outcome = await this.command(t, "start", released).then(
-      (observation) => ({ observation }),
-      (error: unknown) => ({ error }),
-    );
-    await this.releasing.get(machine);
-    if (!released()) {
+    const releases: Promise<boolean>[] = [];
+    const watchers = this.watching.get(machine) ?? new Set();
+    this.watching.set(machine, watchers.add(releases));
+    let released: boolean;
+    let outcome: { observation: Observation } | { error: unknown };
+    try {
+      outcome = await this.command(t, "start", () => releases.length > 0).then(
+        (observation) => ({ observation }),
+        (error: unknown) => ({ error }),
+      );
+      released = (await Promise.all(releases)).includes(true);
+    } finally {
+      watchers.delete(releases);
+      if (watchers.size === 0 && this.watching.get(machine) === watchers) this.watching.delete(machine);
+    }
+    if (!released) {
       if ("error" in outcome) throw outcome.error;
       return outcome.observation;
     }
@@ -204,20 +207,13 @@ export class FlyDriver implements Driver {
   /** `stop` stops the machine (it is not destroyed); `keep` leaves it as it is. */
   async release(t: DriverTarget, mode: Release): Promise<void> {
     if (mode !== "stop") return;
-    const machine = machineOf(t.config);
-    this.releases.set(machine, (this.releases.get(machine) ?? 0) + 1);
     const stop = this.command(t, "stop", undefined, true);
-    const over = Promise.all([this.releasing.get(machine), stop.catch(() => undefined)]).then(() => undefined);
-    this.releasing.set(machine, over);
-    try {
-      await stop;
-    } catch (e) {
-      // Not released after all (the object stays bound): a start in flight goes on as it was.
-      this.releases.set(machine, this.releases.get(machine)! - 1);
-      throw e;
-    } finally {
-      if (this.releasing.get(machine) === over) this.releasing.delete(machine);
-    }
+    const through = stop.then(
+      () => true,
+      () => false,
+    );
+    for (const releases of this.watching.get(machineOf(t.config)) ?? []) releases.push(through);
+    await stop;
   }
 
   /** Fly pushes nothing to Vigil; changes made elsewhere show up when the governor observes. */
@@ -256,81 +252,54 @@ export class FlyDriver implements Driver {
   }
 
   /**
-   * `borrow` (a release's stop): while a command of this driver holds the machine's lease (a
-   * start with Fly), the stop sends that lease's nonce, which the command keeps and releases; a
-   * lease of its own would meet that one as another holder's until the start ended.
+   * `share` (a release's stop): while a command of this driver holds the machine's lease (a start
+   * with Fly), the stop shares it (lease.ts) instead of meeting it as another holder's.
    */
-  private async command(t: DriverTarget, goal: Goal, released = () => false, borrow = false): Promise<Observation> {
+  private async command(t: DriverTarget, goal: Goal, released = () => false, share = false): Promise<Observation> {
     const { cfg, client } = this.prepare(t);
     // A stop or a suspend of a machine Fly no longer knows is done, as of a destroyed one; a
     // start of it fails (a wrong id is a 404 too).
     const attempt = goal === "start" ? (fn: () => Promise<Observation>) => fn() : this.unlessGone.bind(this, cfg);
     return this.guard(goal, cfg, () =>
       attempt(async () => {
-        const machine = machineKey(cfg);
         const leased = cfg.lease ?? this.useLeases;
-        const borrowing = leased && borrow && this.holding.has(machine);
-        const named = leased && !borrowing ? this.leases.begin(t.objectId) : null;
+        const held = leased
+          ? await this.leases.acquire(client, cfg, this.leaseTtlS, machineKey(cfg), t.objectId, share)
+          : null;
         try {
-          // What the commands send: a renewal that finds the lease expired gets a new nonce.
-          const lease: Run["lease"] = named
-            ? { held: await this.leases.take(client, cfg, this.leaseTtlS, machine, t.objectId, named) }
-            : {};
-          if (named) this.holding.set(machine, lease);
-          // A borrowed nonce is read at each request: that of the command holding the lease then.
-          const nonce = borrowing ? () => this.holding.get(machine)?.held?.nonce : () => lease.held?.nonce;
-          const run = this.run(client, cfg, goal, lease, nonce, released);
-          try {
-            // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
-            return await withRetries(
-              () => this.converge(run),
-              (e) => ({ retry: e instanceof FlyApiError && e.status === 412 }),
-              { clock: this.clock, random: this.random, policy: this.retry },
-            );
-          } finally {
-            // Best effort: a lease not released expires after its ttl, and is taken up again by
-            // the next command on the machine meanwhile.
-            const held = lease.held;
-            if (this.holding.get(machine) === lease) this.holding.delete(machine);
-            if (held)
-              await client
-                .releaseLease(cfg.app, cfg.machineId, held.nonce)
-                .catch((e: unknown) => this.leases.unreleased(machine, held, e));
-          }
+          if (held) held.lease.at ??= this.clock.now();
+          const run = this.run(client, cfg, goal, held?.lease ?? {}, released);
+          // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
+          return await withRetries(
+            () => this.converge(run),
+            (e) => ({ retry: e instanceof FlyApiError && e.status === 412 }),
+            { clock: this.clock, random: this.random, policy: this.retry },
+          );
         } finally {
-          if (named) this.leases.end(named);
+          if (held) await this.leases.leave(held, client, cfg);
         }
       }),
     );
   }
 
-  /** A command's state over its rounds: `lease`, the one it took (and renews), if it took one. */
-  private run(
-    client: FlyClient,
-    cfg: FlyConfig,
-    goal: Goal,
-    lease: Run["lease"],
-    nonce: () => string | undefined,
-    released: () => boolean,
-  ): Run {
+  /** A command's state over its rounds, with the lease it holds or shares, if any. */
+  private run(client: FlyClient, cfg: FlyConfig, goal: Goal, lease: Run["lease"], released: () => boolean): Run {
     let renewals = 0;
-    let renewedAt = this.clock.now();
     const extend = async () => {
       lease.held = await client.lease(cfg.app, cfg.machineId, this.leaseTtlS, lease.held!);
-      renewedAt = this.clock.now();
+      lease.at = this.clock.now();
     };
     return {
       client,
       cfg,
       goal,
       lease,
-      nonce,
       released,
       renew: async () => {
         if (lease.held && renewals++ > 0) await extend();
       },
       keep: async () => {
-        if (lease.held && this.clock.now() - renewedAt >= (this.leaseTtlS * 1000) / 2) await extend();
+        if (lease.held && this.clock.now() - (lease.at ?? 0) >= (this.leaseTtlS * 1000) / 2) await extend();
       },
       spent: { waits: 0, reads: 0 },
     };
@@ -350,9 +319,10 @@ export class FlyDriver implements Driver {
     if (isGone(m.state)) throw new DriverError(`machine is ${m.state}`, false);
     if (!SETTLED.has(m.state)) throw new FlyApiError(412, `machine is ${m.state}`);
     await run.renew();
-    const nonce = run.nonce();
+    const nonce = run.lease.held?.nonce;
     // Retryable: should the release fail, the start was never refused (start() decides).
-    if (goal === "start" && run.released()) throw new DriverError("fly: released while starting", true);
+    if (goal === "start" && run.released())
+      throw new DriverError("fly: a release of the machine began; the start was not sent", true);
     if (goal === "start") await client.start(cfg.app, cfg.machineId, nonce);
     else if (goal === "suspend") await client.suspend(cfg.app, cfg.machineId, nonce);
     else await client.stop(cfg.app, cfg.machineId, stopBody(cfg), nonce);

@@ -4,9 +4,26 @@
 // no command of this server holds any longer (an earlier server stopped before releasing it, or
 // was killed mid-command; or this server's own, when both the answer that took it and the read
 // back were lost) is taken up by its nonce instead of being met as another holder's.
+//
+// A release's stop (DELETE, rebind) shares the lease of the command in progress on its machine
+// (a start with Fly) instead of taking one of its own, which would meet that one as another
+// holder's: it waits for the lease the command is taking, and the last of the two to end
+// releases it.
 
 import { FlyApiError, LeaseHeldError, type FlyClient, type HeldLease } from "./client.ts";
 import type { FlyConfig } from "./config.ts";
+
+/** A lease a command holds (and a release's stop may share), as `acquire` gives it. */
+export interface Held {
+  /** The lease (`held`, once taken; a renewal that finds it expired gets a new nonce) and when it was last taken or renewed. */
+  lease: { held?: HeldLease; at?: number };
+  readonly machine: string;
+  readonly description: string;
+  /** Settles once the lease is taken, or its take failed. */
+  readonly taken: Promise<void>;
+  /** The commands using it: the last to `leave` releases it. */
+  users: number;
+}
 
 export class MachineLeases {
   /** Names this server (this driver) in the descriptions of its leases. */
@@ -21,20 +38,77 @@ export class MachineLeases {
   private readonly live = new Set<string>();
   /** The descriptions of left (or kept) leases a command set out to take up: each is taken up once. */
   private readonly takenUp = new Set<string>();
+  /** The lease of the command in progress on each machine, for a release's stop to share. */
+  private readonly holding = new Map<string, Held>();
 
   constructor(private readonly random: () => number) {
     this.server = hex32(random);
   }
 
+  /**
+   * The lease for a command on `objectId`: with `share` (a release's stop), the lease of the
+   * command in progress on the machine, once taken, if there is one; else one of its own.
+   * Every `acquire` that resolves is followed by a `leave`.
+   */
+  async acquire(
+    client: FlyClient,
+    cfg: FlyConfig,
+    ttlS: number,
+    machine: string,
+    objectId: string,
+    share: boolean,
+  ): Promise<Held> {
+    const current = share ? this.holding.get(machine) : undefined;
+    if (current) {
+      current.users++;
+      await current.taken;
+      if (current.lease.held) return current;
+      await this.leave(current, client, cfg);
+    }
+    let taken!: () => void;
+    const held: Held = {
+      lease: {},
+      machine,
+      description: this.begin(objectId),
+      taken: new Promise((resolve) => (taken = resolve)),
+      users: 1,
+    };
+    this.holding.set(machine, held);
+    try {
+      held.lease.held = await this.take(client, cfg, ttlS, machine, objectId, held.description);
+      return held;
+    } catch (e) {
+      await this.leave(held, client, cfg);
+      throw e;
+    } finally {
+      taken();
+    }
+  }
+
+  /**
+   * A command is done with `held`. The last to leave releases the lease, best effort: one not
+   * released expires after its ttl, and is taken up by the next command on the machine meanwhile.
+   */
+  async leave(held: Held, client: FlyClient, cfg: FlyConfig): Promise<void> {
+    if (--held.users > 0) return;
+    if (this.holding.get(held.machine) === held) this.holding.delete(held.machine);
+    const lease = held.lease.held;
+    if (lease)
+      await client
+        .releaseLease(cfg.app, cfg.machineId, lease.nonce)
+        .catch((e: unknown) => this.unreleased(held.machine, lease, e));
+    this.end(held.description);
+  }
+
   /** A command on `objectId` begins: the description of its lease, live until `end`. */
-  begin(objectId: string): string {
+  private begin(objectId: string): string {
     const description = `vigil lifecycle governor (${this.server}-${hex32(this.random)}) for object ${objectId}`;
     this.live.add(description);
     return description;
   }
 
   /** The command is over (its lease released, kept, or never taken). */
-  end(description: string): void {
+  private end(description: string): void {
     this.live.delete(description);
   }
 
@@ -45,7 +119,7 @@ export class MachineLeases {
    * (unless another holder has it now, a 409: it expired and was taken). A lease left for the
    * same object is taken up by its nonce too, by one command.
    */
-  async take(
+  private async take(
     client: FlyClient,
     cfg: FlyConfig,
     ttlS: number,
@@ -95,7 +169,7 @@ export class MachineLeases {
    * 404: none is, as when its DELETE went through and only the answer was lost), and not over a
    * lease kept already (the same rule as a failed take).
    */
-  unreleased(machine: string, held: HeldLease, e: unknown): void {
+  private unreleased(machine: string, held: HeldLease, e: unknown): void {
     if (e instanceof FlyApiError && e.status === 404) return;
     this.keepUnlessTaken(e, machine, held);
   }

@@ -24,10 +24,8 @@ export interface Run {
   client: FlyClient;
   cfg: FlyConfig;
   goal: Goal;
-  /** The machine lease the command took, if it took one. */
-  lease: { held?: HeldLease };
-  /** The nonce its requests send: its own lease's, or the one it borrows (a release's stop). */
-  nonce: () => string | undefined;
+  /** The machine lease its requests send, its own or shared (lease.ts), and when it was taken or renewed. */
+  lease: { held?: HeldLease; at?: number };
   released: () => boolean;
   /** Extends the lease before a phase that may wait. */
   renew: () => Promise<void>;

@@ -1,8 +1,9 @@
 // The machine lease (`lease: true`) across a command's phases and beside a release. A release
 // (DELETE, rebind) while a start holds the lease and waits on a slow machine stops the machine
 // with the start's lease instead of meeting it as another holder's (it failed with a 409, and the
-// start, told of a release that never happened, stopped the machine and failed the object). A
-// release that fails leaves the start as it was. The lease is extended within a phase as well as
+// start, told of a release that never happened, stopped the machine and failed the object): also
+// while the start is still taking it, and after the start has ended without releasing it. A
+// start waits for every release begun while it was under way, and stands if none went through. The lease is extended within a phase as well as
 // before each, so that a deploy followed by a slow boot, one phase of up to 600 s, does not outlast
 // a lease of 360 s. And a machine stuck in motion gets five waits in all over the command's rounds.
 
@@ -82,3 +83,59 @@ test.each(["start", "release"] as const)(
     expect(r.fake.requests.filter((q) => q.action === "wait")).toHaveLength(5);
   },
 );
+
+test.each([false, true])(
+  "lease %s: a release that fails does not undo a start begun while it was under way",
+  async (lease) => {
+    r = await rig({ state: "started" });
+    r.fake.faults.add({ action: "stop", status: 503, times: Infinity });
+    const release = settle(r.driver.release(r.target({ lease }), "stop"));
+    await expect.poll(() => r.fake.requests.some((q) => q.action === "stop")).toBe(true);
+    const start = settle(r.driver.start({ ...r.target({ lease }), objectId: "obj-2" }));
+    const released = await r.run(release.finally(() => r.fake.faults.clear()));
+    expect(released.ok).toBe(false);
+    expect(await r.run(start)).toMatchObject({ ok: true, v: { status: "running" } });
+    expect(r.fake.machines.get(MACHINE)!.state).toBe("started");
+  },
+);
+
+test("a start waits for every release begun while it was under way, not only the last", async () => {
+  r = await rig({ fake: { transitionMs: { start: 10_000 } } });
+  const start = settle(r.driver.start(r.target()));
+  await expect.poll(() => r.fake.machines.get(MACHINE)!.state).toBe("starting");
+  // The first release's read is answered late, and refused; the second fails at once.
+  r.fake.faults.add({ action: "get", status: 403, delayMs: 25_000 });
+  const first = settle(r.driver.release(r.target(), "stop"));
+  await expect.poll(() => r.fake.parkedIds.size).toBe(2);
+  r.fake.faults.add({ action: "lease-acquire", status: 400 });
+  const second = settle(r.driver.release({ ...r.target({ lease: true }), objectId: "obj-2" }, "stop"));
+  const [started, a, b] = await r.run(Promise.all([start, first, second]));
+  expect([a.ok, b.ok]).toEqual([false, false]);
+  expect(started).toMatchObject({ ok: true, v: { status: "running" } });
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("started");
+});
+
+test("a release while the start is still taking its lease shares it once taken", async () => {
+  r = await rig({ fake: { transitionMs: { start: 40_000 } } });
+  const t = r.target({ lease: true });
+  r.fake.faults.add({ action: "lease-acquire", delayMs: 12_000 });
+  const start = settle(r.driver.start(t));
+  // The lease is taken on Fly; its answer is 12 s late.
+  await expect.poll(() => r.fake.machines.get(MACHINE)!.lease !== null).toBe(true);
+  const released = await r.run(settle(r.driver.release(t, "stop")));
+  expect((await r.run(start)).ok).toBe(false);
+  expect(released.ok).toBe(true);
+  expect(r.fake.requests.filter((q) => q.status === 409)).toEqual([]);
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("stopped");
+});
+
+test("a release sharing a start's lease still holds it when the start ends first and cannot release it", async () => {
+  r = await rig({ fake: { transitionMs: { start: 40_000 } } });
+  const t = r.target({ lease: true });
+  const start = settle(r.driver.start(t));
+  await expect.poll(() => r.fake.machines.get(MACHINE)!.state).toBe("starting");
+  r.fake.faults.add({ action: "lease-release", status: 503, times: Infinity });
+  const [released] = await r.run(Promise.all([settle(r.driver.release(t, "stop")), start]));
+  expect(released.ok).toBe(true);
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("stopped");
+});
