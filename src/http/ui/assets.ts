@@ -13,6 +13,7 @@ export const ASSET_NAMES = [
   "dom.js",
   "sse.js",
   "segments.js",
+  "hit-zones.js",
   "timeline.js",
   "explain.js",
   "objects.js",

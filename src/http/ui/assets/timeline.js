@@ -3,6 +3,7 @@
 // explanation.
 
 import { clockTime, duration, h, s } from "./dom.js";
+import { hitZones } from "./hit-zones.js";
 import { STATES } from "./segments.js";
 
 const TICKS = [
@@ -81,28 +82,6 @@ export function drawTimeline(container, view, { open, selected }) {
   const focused = container.contains(document.activeElement) ? document.activeElement?.dataset?.decision : undefined;
   container.replaceChildren(svg, segmentList(view.segments));
   if (focused !== undefined) svg.querySelector(`a.mark[data-decision="${CSS.escape(focused)}"]`)?.focus();
-}
-
-/** How wide a mark's hit area is where no other mark is near. */
-const HIT = 12;
-
-/**
- * Each mark's hit area, `[x1, x2]`, from the marks' places in time order. Marks closer than
- * {@link HIT} (decisions moments apart, one pixel on a long window) make a run that shares the
- * area their own would cover, in equal parts, oldest on the left: the mouse reaches each, and
- * its title says which it is.
- */
-function hitZones(xs) {
-  const zones = [];
-  for (let i = 0; i < xs.length;) {
-    let j = i + 1;
-    while (j < xs.length && xs[j] - xs[j - 1] < HIT) j++;
-    const left = xs[i] - HIT / 2;
-    const part = (xs[j - 1] + HIT / 2 - left) / (j - i);
-    for (let k = 0; k < j - i; k++) zones.push([left + k * part, left + (k + 1) * part]);
-    i = j;
-  }
-  return zones;
 }
 
 /** A decision on the timeline: a link (keyboard reachable) that opens its explanation. */
