@@ -98,13 +98,14 @@ function report(w: Walk, message: string): void {
 
 /**
  * A number JSON can carry but memory cannot keep as sent: past the double range it parsed as
- * Infinity (stored as null), and past 2^53 - 1 an integer has already lost digits.
+ * Infinity (stored as null), and past 2^53 - 1 an integer may have lost digits already (none
+ * is kept: 9007199254740993 reads as ...992, and nothing tells it from one sent so).
  */
 export function numberProblem(v: number, verb: "send" | "write"): string | null {
   if (!Number.isFinite(v))
     return `the number is too large to ${verb === "send" ? "store" : "represent"} (it would become null): ${verb} a smaller one, or a string`;
   if (Number.isInteger(v) && !Number.isSafeInteger(v))
-    return `integers beyond ±${Number.MAX_SAFE_INTEGER} lose digits (this one reads as ${v}): ${verb} it as a string`;
+    return `integers beyond ±${Number.MAX_SAFE_INTEGER} are not kept, for past it digits may be lost (this one reads as ${v}): ${verb} it as a string`;
   return null;
 }
 

@@ -54,7 +54,7 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
         if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value))
           out.push({
             path: `${at}.value${where}`,
-            message: `integers beyond ±${Number.MAX_SAFE_INTEGER} lose digits (this one reads as ${value}) and memory never holds one: compare with a string`,
+            message: `integers beyond ±${Number.MAX_SAFE_INTEGER} may have lost digits (this one reads as ${value}), and memory never holds one: compare with a string`,
           });
     if (base === "equal" && c.fact === "memory" && c.path === undefined)
       out.push({ path: `${at}.path`, message: "comparing the whole memory document: did you mean to give a path?" });

@@ -46,9 +46,16 @@ export class ArrivalPipeline {
   /**
    * Decides without committing. A patch that breaks a memory limit, or a rule that throws at
    * run time (json-rules-engine on `swap:in` over a missing path), is an `invalid` error and
-   * nothing changes.
+   * nothing changes. Its problem's path is the rule's in the request when the policy came in it
+   * (a dry run's `candidate`); else the request's root, the message naming the policy's file.
    */
-  async decide(policy: CompiledPolicy, object: ObjectRecord, arrival: Arrival, dryRun = false): Promise<DecideResult> {
+  async decide(
+    policy: CompiledPolicy,
+    object: ObjectRecord,
+    arrival: Arrival,
+    dryRun = false,
+    candidate = false,
+  ): Promise<DecideResult> {
     try {
       return await decide(policy, object, arrival, {
         newId: this.deps.newId,
@@ -60,18 +67,19 @@ export class ArrivalPipeline {
       if (e instanceof MemoryLimitError)
         throw invalid("the facts break a memory limit", prefixProblems(e.problems, "$.facts"));
       const at = `policy ${policy.name}@${policy.version}`;
-      if (e instanceof RuleFailed) {
-        const index = policy.ruleOrder.indexOf(e.rule);
-        throw invalid(`${at} failed to evaluate: rule "${e.rule}": ${e.message}`, [
-          {
-            path: index < 0 ? "$.policy" : `$.policy.rules[${index}]`,
+      const index = e instanceof RuleFailed ? policy.ruleOrder.indexOf(e.rule) : -1;
+      const rule = index < 0 ? "" : `rules[${index}]`;
+      const problem = candidate
+        ? {
+            path: rule ? `$.policy.${rule}` : "$.policy",
             message: "an operator of this rule received a value of the wrong type",
-          },
-        ]);
-      }
-      throw invalid(`${at} failed to evaluate: ${(e as Error).message}`, [
-        { path: "$.policy", message: "fix the rule whose operator received a value of the wrong type" },
-      ]);
+          }
+        : {
+            path: "$",
+            message: `an operator of ${rule ? `${rule} of ` : "a rule of "}${policy.name}.json received a value of the wrong type from memory: fix the rule, or the memory`,
+          };
+      const which = e instanceof RuleFailed ? `rule "${e.rule}": ` : "";
+      throw invalid(`${at} failed to evaluate: ${which}${(e as Error).message}`, [problem]);
     }
   }
 

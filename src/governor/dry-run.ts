@@ -45,7 +45,7 @@ export async function dryRun(d: DryRunDeps, id: string, input: DryRunInput): Pro
   const arrival: Arrival = input.facts
     ? { trigger: { kind: "facts" }, at, patch: input.facts }
     : { trigger: { kind: "manual" }, at };
-  const { decision } = await d.arrival.decide(policy, object, arrival, true);
+  const { decision } = await d.arrival.decide(policy, object, arrival, true, input.policy !== undefined);
   // One evaluation cannot be interrupted; one that outlived the deadline gets no answer, so
   // that what a candidate may cost does not depend on how busy the server happened to be.
   deadline.check();

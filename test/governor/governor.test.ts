@@ -483,19 +483,30 @@ describe("a policy that fails at run time", () => {
       conditions: { all: [{ fact: "memory", path, operator, value }] },
       event: { type: "wake" },
     });
-    const r = s.policies.loadText(
-      JSON.stringify({
-        name: "fragile",
-        version: "1",
-        rules: [rule("fine", "$.a", "equal", 1), rule("boom", "$.x", "swap:in", 5)],
-      }),
-      "inline/fragile.json",
-    );
-    expect(r.ok).toBe(true);
+    const doc = {
+      name: "fragile",
+      version: "1",
+      rules: [rule("fine", "$.a", "equal", 1), rule("boom", "$.x", "swap:in", 5)],
+    };
+    expect(s.policies.loadText(JSON.stringify(doc), "inline/fragile.json").ok).toBe(true);
     const error = await s.governor.putObject("f", { policy: "fragile", memory: { x: 5 } }).catch((e: unknown) => e);
+    // The request holds no rules: the problem names the policy's file and the rule in it.
     expect(error).toMatchObject({
       kind: "invalid",
       message: expect.stringMatching(/^policy fragile@1 failed to evaluate: rule "boom": .*indexOf/),
+      problems: [
+        {
+          path: "$",
+          message:
+            "an operator of rules[1] of fragile.json received a value of the wrong type from memory: fix the rule, or the memory",
+        },
+      ],
+    });
+    // A candidate in a dry run is in the request: the path is its rule's there.
+    await s.governor.putObject("g", { policy: "queue-worker", memory: { x: 5 } });
+    const dry = await s.governor.evaluate("g", { policy: doc }).catch((e: unknown) => e);
+    expect(dry).toMatchObject({
+      kind: "invalid",
       problems: [{ path: "$.policy.rules[1]", message: "an operator of this rule received a value of the wrong type" }],
     });
   });

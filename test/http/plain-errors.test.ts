@@ -20,7 +20,13 @@ describe("numbers memory cannot keep as sent are refused, and nothing changes", 
     [
       '{"facts":{"n":18446744073709551617}}',
       "$.facts.n",
-      "integers beyond ±9007199254740991 lose digits (this one reads as 18446744073709552000): send it as a string",
+      "integers beyond ±9007199254740991 are not kept, for past it digits may be lost (this one reads as 18446744073709552000): send it as a string",
+    ],
+    // Exact as a double, but past 2^53 nothing tells such a number from one that lost digits.
+    [
+      '{"facts":{"n":6.02e23}}',
+      "$.facts.n",
+      "are not kept, for past it digits may be lost (this one reads as 6.02e+23)",
     ],
     ['{"facts":{"a":[1,-1e309]}}', "$.facts.a[1]", "the number is too large to store"],
   ])("%s", async (body, path, message) => {
@@ -47,6 +53,17 @@ describe("numbers memory cannot keep as sent are refused, and nothing changes", 
     const reply = await raw("/v1/objects/w1/facts", '{"facts":{"n":9007199254740991}}');
     expect(reply.status).toBe(200);
     expect(reply.body.object.memory.n).toBe(9007199254740991);
+  });
+
+  test("the same, and in the same words, for a dry run's facts", async () => {
+    const reply = await raw("/v1/objects/w1/evaluate", '{"facts":{"a":1e400}}');
+    expect(reply.status).toBe(422);
+    expect(reply.body.errors).toEqual([
+      {
+        path: "$.facts.a",
+        message: "the number is too large to store (it would become null): send a smaller one, or a string",
+      },
+    ]);
   });
 
   test("the same for an object's initial memory", async () => {
