@@ -94,8 +94,9 @@ export function hostProblem(host: string | undefined): string | null {
   // refused by hono's adapter on some ports and not others, so it is refused here on every one.
   const url = URL.parse(`http://${host}/`);
   const name = host.replace(/:\d*$/, "").toLowerCase();
-  if (url === null || url.hostname !== name)
-    return `the Host header ${JSON.stringify(host)} is not a host name or address`;
+  if (url === null) return `the Host header ${JSON.stringify(host)} is not a host name or address`;
+  if (url.hostname !== name)
+    return `the Host header ${JSON.stringify(host)} is not written as a URL writes it: send ${JSON.stringify(url.host)}`;
   goodHost = host;
   return null;
 }
@@ -265,7 +266,7 @@ function afterBody(req: IncomingMessage, res: ServerResponse, then: () => void):
       req,
       res,
       "too-large",
-      `a ${req.method} request's body is not read: send none (this one is over ${DISCARD_LIMIT} bytes)`,
+      `a ${req.method} request's body is read only to be thrown away, up to ${DISCARD_LIMIT} bytes: send none (this one is larger)`,
       { [REQUEST_ID_HEADER]: idOf(req, res) },
     );
   };

@@ -336,6 +336,20 @@ describe("requests hono's adapter reads its own way", () => {
     }
   });
 
+  test("a loopback address written otherwise than a URL writes it is refused, saying how to write it", async () => {
+    const p = await pair();
+    for (const [host, written] of [
+      ["[0:0:0:0:0:0:0:1]", "[::1]"],
+      ["[::ffff:127.0.0.1]:8080", "[::ffff:7f00:1]:8080"],
+    ]) {
+      const put = await same(p, { path: "/v1/objects/w1", host: host!, headers: json, body: "{}" }, false);
+      expect(put.status).toBe(400);
+      expect(JSON.parse(put.text).detail).toBe(
+        `the Host header ${JSON.stringify(host)} is not written as a URL writes it: send ${JSON.stringify(written)}`,
+      );
+    }
+  });
+
   test("a Host the adapter cannot take (a space, a %, an open bracket) or none at all is a 400 problem, on every route", async () => {
     const p = await pair();
     for (const host of ["a b", "a%b", "[::1", "127.0.0.1:80 x"]) {

@@ -130,7 +130,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       replies: { 204: { description: "Deleted" } },
       problems: {
         404: "no such object",
-        413: "a body over 64 KiB (a DELETE's body is not read: send none)",
+        413: "a body over 64 KiB (a DELETE's body is read only to be thrown away: send none)",
         503: "the substrate could not stop the compute (or its driver is not enabled), or this server lost its lease; nothing changed",
       },
     }),
