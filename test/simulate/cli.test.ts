@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
-import { runSimulate } from "../../src/cli/simulate.ts";
+import { runSimulateCli } from "./run-cli.ts";
 import { commandUsage } from "../../src/cli/usage.ts";
 import { generateTraffic } from "../../src/simulate/generate.ts";
 import { parseTraffic } from "../../src/simulate/traffic.ts";
@@ -15,16 +15,7 @@ const TRAFFIC = "fixtures/traffic/queue-burst.jsonl";
 const dir = mkdtempSync(join(tmpdir(), "vigil-simulate-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runSimulate(
-    args,
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
-  return { code, stdout: out.join(""), stderr: err.join("") };
-}
+const run = runSimulateCli;
 
 describe("vigil simulate", () => {
   test("--help prints the usage and exits 0", async () => {

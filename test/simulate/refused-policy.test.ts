@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
-import { runSimulate } from "../../src/cli/simulate.ts";
+import { runSimulateCli } from "./run-cli.ts";
 import { RULES_DIR } from "../helpers/services.ts";
 
 const root = mkdtempSync(join(tmpdir(), "vigil-simulate-refused-"));
@@ -27,16 +27,7 @@ function rulesWithRefused(file: string): string {
   return dir;
 }
 
-async function run(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runSimulate(
-    args,
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
-  return { code, stdout: out.join(""), stderr: err.join("") };
-}
+const run = runSimulateCli;
 
 test("another policy's refused file whose name ends in NAME.json is not reported as NAME's", async () => {
   const dir = rulesWithRefused("my-worker.json");
