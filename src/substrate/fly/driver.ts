@@ -142,14 +142,18 @@ export class FlyDriver implements Driver {
     const releases: Promise<boolean>[] = [];
     const watchers = this.watching.get(machine) ?? new Set();
     this.watching.set(machine, watchers.add(releases));
-    let released: boolean;
+    let released = false;
     let outcome: { observation: Observation } | { error: unknown };
     try {
       outcome = await this.command(t, "start", () => releases.length > 0).then(
         (observation) => ({ observation }),
         (error: unknown) => ({ error }),
       );
-      released = (await Promise.all(releases)).includes(true);
+      // Until no release began meanwhile: one may begin while the start waits for another.
+      for (let seen = -1; seen !== releases.length;) {
+        seen = releases.length;
+        released = (await Promise.all(releases)).includes(true);
+      }
     } finally {
       watchers.delete(releases);
       if (watchers.size === 0 && this.watching.get(machine) === watchers) this.watching.delete(machine);

@@ -73,7 +73,9 @@ export class MachineLeases {
       taken: new Promise((resolve) => (taken = resolve)),
       users: 1,
     };
-    this.holding.set(machine, held);
+    // The first command in progress on the machine is the one a release shares; another's
+    // take (of another object, on the same machine) meets its lease, and must not hide it.
+    if (!this.holding.has(machine)) this.holding.set(machine, held);
     try {
       held.lease.held = await this.take(client, cfg, ttlS, machine, objectId, held.description);
       return held;

@@ -139,3 +139,56 @@ test("a release sharing a start's lease still holds it when the start ends first
   expect(released.ok).toBe(true);
   expect(r.fake.machines.get(MACHINE)!.state).toBe("stopped");
 });
+
+test.each(["start", "suspend"] as const)(
+  "another object's %s on the machine, refused the lease, does not hide the start's lease from a release",
+  async (call) => {
+    r = await rig({ fake: { transitionMs: { start: 60_000 } } });
+    const a = r.target({ lease: true });
+    const b = { ...r.target({ lease: true }), objectId: "obj-2" };
+    const startA = settle(r.driver.start(a));
+    await expect.poll(() => r.fake.machines.get(MACHINE)!.state).toBe("starting");
+    const other = await r.run(settle<unknown>(call === "start" ? r.driver.start(b) : r.driver.suspend(b)));
+    expect(other.ok).toBe(false);
+    const released = await r.run(settle(r.driver.release(a, "stop")));
+    expect(released.ok ? "released" : released.e).toBe("released");
+    await r.run(startA);
+    expect(r.fake.machines.get(MACHINE)!.state).toBe("stopped");
+  },
+);
+
+test("a release begun while another object's take on the machine is being refused shares the start's lease", async () => {
+  r = await rig({ fake: { transitionMs: { start: 60_000 } } });
+  const a = r.target({ lease: true });
+  const b = { ...r.target({ lease: true }), objectId: "obj-2" };
+  const startA = settle(r.driver.start(a));
+  await expect.poll(() => r.fake.machines.get(MACHINE)!.state).toBe("starting");
+  const startB = settle(r.driver.start(b));
+  await expect.poll(() => r.fake.requests.some((q) => q.action === "lease-acquire" && q.status === 409)).toBe(true);
+  const [released, other] = await r.run(Promise.all([settle(r.driver.release(a, "stop")), startB]));
+  expect(other.ok).toBe(false);
+  expect(released.ok ? "released" : released.e).toBe("released");
+  await r.run(startA);
+});
+
+test("a release begun while the start waits for an earlier release is waited for too", async () => {
+  r = await rig({ fake: { transitionMs: { start: 10_000 } } });
+  const state = () => r.fake.machines.get(MACHINE)!.state;
+  const a = r.target();
+  const b = { ...r.target(), objectId: "obj-2" };
+  const start = settle(r.driver.start(a));
+  await expect.poll(state).toBe("starting");
+  // The first release's read is answered late, and refused.
+  r.fake.faults.add({ action: "get", status: 403, delayMs: 25_000 });
+  const first = settle(r.driver.release(b, "stop"));
+  await expect.poll(() => r.fake.parkedIds.size).toBe(2);
+  await r.run(new Promise<void>((resolve) => r.clock.setTimeout(resolve, 12_000)));
+  expect(state()).toBe("started");
+  // The start's command is done, and it waits for the first release; a second one goes through.
+  const second = await r.run(settle(r.driver.release(a, "stop")));
+  expect(second.ok).toBe(true);
+  expect(state()).toBe("stopped");
+  const [started, f] = await r.run(Promise.all([start, first]));
+  expect(f.ok).toBe(false);
+  expect(started).toMatchObject({ ok: false, e: expect.stringContaining("released") });
+});
