@@ -5,7 +5,6 @@
 
 import { z } from "zod";
 import { describeJson } from "../core/json.ts";
-import { numberProblem } from "../core/memory-limits.ts";
 import { OPERATOR_DECORATORS, OPERATORS, splitOperator } from "../core/vocabulary.ts";
 
 const EVENT_TYPES = "wake, hold-active, dormancy, schedule or cancel";
@@ -27,8 +26,6 @@ export function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
     case "invalid_type": {
       const want = EXPECTED[issue.expected] ?? issue.expected;
       if (issue.input === undefined) return `required: expected ${want}`;
-      // JSON's 1e400, parsed as Infinity: what is wrong is its size, not its type.
-      if (typeof issue.input === "number" && !Number.isFinite(issue.input)) return numberProblem(issue.input, "send")!;
       return `expected ${want}, got ${describeJson(issue.input)}`;
     }
     case "too_big":

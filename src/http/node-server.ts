@@ -94,9 +94,14 @@ export function hostProblem(host: string | undefined): string | null {
   // refused by hono's adapter on some ports and not others, so it is refused here on every one.
   const url = URL.parse(`http://${host}/`);
   const name = host.replace(/:\d*$/, "").toLowerCase();
-  if (url === null) return `the Host header ${JSON.stringify(host)} is not a host name or address`;
+  const refused = `the Host header ${JSON.stringify(host)} is not a host name or address`;
+  if (url === null || url.username !== "" || url.password !== "" || url.pathname !== "/" || url.search || url.hash)
+    return refused;
+  // Another writing of an address (`[0:0:0:0:0:0:0:1]` for `[::1]`): said how a URL writes it.
   if (url.hostname !== name)
-    return `the Host header ${JSON.stringify(host)} is not written as a URL writes it: send ${JSON.stringify(url.host)}`;
+    return /^\[.*\](:\d*)?$/.test(host) || /^[\d.]+(:\d*)?$/.test(host)
+      ? `the Host header ${JSON.stringify(host)} is not written as a URL writes it: send ${JSON.stringify(url.host)}`
+      : refused;
   goodHost = host;
   return null;
 }

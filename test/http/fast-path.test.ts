@@ -7,7 +7,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import type { TokenConfig } from "../../src/http/auth.ts";
-import { httpServer } from "../../src/http/node-server.ts";
+import { hostProblem, httpServer } from "../../src/http/node-server.ts";
 import { PROBLEM_BASE } from "../../src/http/problem.ts";
 import { rawBytes, rawRequest, type RawReply, type RawRequest } from "../helpers/raw-http.ts";
 import type { TestServices } from "../helpers/services.ts";
@@ -348,6 +348,9 @@ describe("requests hono's adapter reads its own way", () => {
         `the Host header ${JSON.stringify(host)} is not written as a URL writes it: send ${JSON.stringify(written)}`,
       );
     }
+    // Nor a host's name with a user, a path or a fragment: no host of its own is named.
+    for (const host of ["good.com:80@evil.com", "example.com/admin", "user@example.com", "a.com#b"])
+      expect(hostProblem(host)).toBe(`the Host header ${JSON.stringify(host)} is not a host name or address`);
   });
 
   test("a Host the adapter cannot take (a space, a %, an open bracket) or none at all is a 400 problem, on every route", async () => {

@@ -66,6 +66,24 @@ describe("numbers memory cannot keep as sent are refused, and nothing changes", 
     ]);
   });
 
+  test("1e400 where an object is expected is the wrong type, in the same words on the single and the batch route", async () => {
+    const single = await raw("/v1/objects/w1/facts", '{"facts":1e400}');
+    const batch = await raw("/v1/facts", '{"items":[{"objectId":"w1","facts":1e400}]}');
+    expect(single.body.errors).toEqual(batch.body.results[0].error.errors);
+  });
+
+  test.each([
+    ["/v1/objects/w1/facts", '{"facts":1e400}', "$.facts"],
+    ["/v1/objects/w1/evaluate", '{"facts":1e400}', "$.facts"],
+    ["/v1/objects/w1/evaluate", '{"at":1e400}', "$.at"],
+    ["/v1/facts", '{"items":[{"objectId":1e400,"facts":{}}]}', "$.items[0].objectId"],
+  ])("POST %s %s: no advice to send a smaller number where none is taken", async (path, body, at) => {
+    const reply = await raw(path, body);
+    expect(reply.status).toBe(422);
+    const problem = reply.body.errors.find((e: { path: string }) => e.path === at);
+    expect(problem.message).toMatch(/^expected .*, got a number too large to represent$/);
+  });
+
   test("the same for an object's initial memory", async () => {
     const reply = await h.call("PUT", "/v1/objects/w2", {
       raw: '{"policy":"queue-worker","memory":{"n":1e400}}',
