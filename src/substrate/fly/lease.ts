@@ -78,6 +78,8 @@ export class MachineLeases {
     if (!this.holding.has(machine)) this.holding.set(machine, held);
     try {
       held.lease.held = await this.take(client, cfg, ttlS, machine, objectId, held.description);
+      // Taken: the machine's lease is this command's now, whichever command was registered.
+      this.holding.set(machine, held);
       return held;
     } catch (e) {
       await this.leave(held, client, cfg);

@@ -192,3 +192,20 @@ test("a release begun while the start waits for an earlier release is waited for
   expect(f.ok).toBe(false);
   expect(started).toMatchObject({ ok: false, e: expect.stringContaining("released") });
 });
+
+test("the lease a release shares is the one taken, though another command took its turn first and failed", async () => {
+  r = await rig({ fake: { transitionMs: { start: 60_000 } } });
+  const a = r.target({ lease: true });
+  const b = { ...r.target({ lease: true }), objectId: "obj-2" };
+  // A's first take is answered late with a 503 (nothing taken); its retry then meets B's lease.
+  r.fake.faults.add({ action: "lease-acquire", status: 503, delayMs: 5_000 });
+  const startA = settle(r.driver.start(a));
+  await expect.poll(() => r.fake.parkedIds.size).toBe(1);
+  const startB = settle(r.driver.start(b));
+  await expect.poll(() => r.fake.machines.get(MACHINE)!.state).toBe("starting");
+  expect((await r.run(startA)).ok).toBe(false);
+  const released = await r.run(settle(r.driver.release(b, "stop")));
+  expect(released.ok ? "released" : released.e).toBe("released");
+  await r.run(startB);
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("stopped");
+});
