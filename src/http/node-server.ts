@@ -99,7 +99,7 @@ export function hostProblem(host: string | undefined): string | null {
     return refused;
   // Another writing of an address (`[0:0:0:0:0:0:0:1]` for `[::1]`): said how a URL writes it.
   if (url.hostname !== name)
-    return /^\[.*\](:\d*)?$/.test(host) || /^[\d.]+(:\d*)?$/.test(host)
+    return /^\[.*\]$|^\d+\.\d+\.\d+\.\d+$/.test(url.hostname)
       ? `the Host header ${JSON.stringify(host)} is not written as a URL writes it: send ${JSON.stringify(url.host)}`
       : refused;
   goodHost = host;

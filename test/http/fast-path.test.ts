@@ -341,6 +341,9 @@ describe("requests hono's adapter reads its own way", () => {
     for (const [host, written] of [
       ["[0:0:0:0:0:0:0:1]", "[::1]"],
       ["[::ffff:127.0.0.1]:8080", "[::ffff:7f00:1]:8080"],
+      ["0x7f.1", "127.0.0.1"],
+      ["0x7f.0.0.1:8080", "127.0.0.1:8080"],
+      ["2130706433", "127.0.0.1"],
     ]) {
       const put = await same(p, { path: "/v1/objects/w1", host: host!, headers: json, body: "{}" }, false);
       expect(put.status).toBe(400);
