@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
-import { runSimulate } from "../../src/cli/simulate.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { makeServices, RULES_DIR, START } from "../helpers/services.ts";
+import { runSimulateCli } from "./run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-sim-title-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,9 +32,9 @@ test("--db --until before an object's creation: the titles count the bands drawn
   const until = new Date(START + 30_000).toISOString();
   const args = ["--policy", "on-demand", "--db", url, "--object", "early,late", "--rules", RULES_DIR];
   args.push("--autostop-after", "PT1M", "--until", until, "--report", svg, "--json");
-  const out: string[] = [];
-  expect(await runSimulate(args, (x) => out.push(x))).toBe(0);
-  expect(JSON.parse(out.join(""))).toMatchObject({ objects: 2, facts: 1, ignoredFacts: 1 });
+  const { code, stdout } = await runSimulateCli(args);
+  expect(code).toBe(0);
+  expect(JSON.parse(stdout)).toMatchObject({ objects: 2, facts: 1, ignoredFacts: 1 });
   const picture = readFileSync(svg, "utf8");
   const titles = [...picture.matchAll(/<title>([^<]*: states of [^<]*)<\/title>/g)].map((m) => m[1]);
   expect(titles).toEqual(["on-demand: states of 1 of 2 objects", "autostop(PT1M): states of 1 of 2 objects"]);

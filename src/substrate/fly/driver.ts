@@ -30,7 +30,7 @@ import {
 } from "./config.ts";
 import { MachineLeases } from "./lease.ts";
 import { RateLimiter } from "./rate-limit.ts";
-import { reach, settled, type Limits, type Run } from "./rounds.ts";
+import { phaseMs, reach, settled, type Limits, type Run } from "./rounds.ts";
 import { DEFAULT_FLY_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
 import { GOAL_STATE, isGone, satisfies, settlesTo, SETTLED, statusOf, waitOrRead, type Goal } from "./states.ts";
 
@@ -97,8 +97,8 @@ export class FlyDriver implements Driver {
     if (!Number.isInteger(this.waitTimeoutS) || this.waitTimeoutS < 1 || this.waitTimeoutS > 60)
       throw new RangeError("waitTimeoutS must be a whole number of seconds from 1 to 60");
     this.maxWaits = Math.max(1, options.maxWaits ?? 5);
-    this.leaseTtlS = this.maxWaits * this.waitTimeoutS + 60;
     this.limits = { clock: this.clock, maxWaits: this.maxWaits, waitTimeoutS: this.waitTimeoutS };
+    this.leaseTtlS = phaseMs(this.limits) / 1000 + 60;
     this.useLeases = options.useLeases ?? false;
     this.retry = { ...DEFAULT_FLY_RETRY, ...options.retry };
     this.limiter = options.rateLimit === false ? null : new RateLimiter(this.clock);

@@ -19,6 +19,9 @@ export interface Limits {
   waitTimeoutS: number;
 }
 
+/** One phase of waiting: all of its waits, and as long of reads once a second. */
+export const phaseMs = (limits: Limits) => limits.maxWaits * limits.waitTimeoutS * 1000;
+
 /** What one command carries through its rounds (FlyDriver.run). */
 export interface Run {
   client: FlyClient;
@@ -43,7 +46,7 @@ export interface Run {
  */
 export async function settled(run: Run, limits: Limits): Promise<FlyMachine> {
   const { client, cfg, goal, spent } = run;
-  const maxReads = (limits.maxWaits * limits.waitTimeoutS * 1000) / POLL_MS;
+  const maxReads = phaseMs(limits) / POLL_MS;
   for (let m = await client.getMachine(cfg.app, cfg.machineId); ; m = await client.getMachine(cfg.app, cfg.machineId)) {
     const next = settlesTo(m.state);
     if (!next || satisfies(goal, m.state) || isGone(m.state)) return m;
@@ -85,7 +88,7 @@ export async function reach(run: Run, limits: Limits, state: string, instanceId?
 
 async function poll(run: Run, limits: Limits, state: string): Promise<void> {
   const { client, cfg } = run;
-  const deadline = limits.clock.now() + limits.maxWaits * limits.waitTimeoutS * 1000;
+  const deadline = limits.clock.now() + phaseMs(limits);
   while (limits.clock.now() < deadline) {
     await run.keep();
     await sleep(limits.clock, POLL_MS);
@@ -95,4 +98,4 @@ async function poll(run: Run, limits: Limits, state: string): Promise<void> {
 }
 
 const notWithin = (state: string, limits: Limits) =>
-  new DriverError(`machine did not reach ${state} within ${limits.maxWaits * limits.waitTimeoutS} s`, true);
+  new DriverError(`machine did not reach ${state} within ${phaseMs(limits) / 1000} s`, true);
