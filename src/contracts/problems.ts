@@ -3,6 +3,8 @@
 
 import type { z } from "zod";
 import type { Problem } from "../core/errors.ts";
+import { describeJson } from "../core/json.ts";
+import { numberProblem } from "../core/memory-limits.ts";
 import { formatPath, type PathSegment } from "../core/paths.ts";
 // Installs the plain-words error map for every schema whose issues come through here.
 import "./messages.ts";
@@ -16,6 +18,7 @@ export function zodProblems(error: z.ZodError): Problem[] {
       if (issue.code === "invalid_union" && issue.errors.length > 0) {
         const missing = missingForEvery(issue.errors);
         if (missing !== null) out.push({ path: formatPath(path), message: missing });
+        else if (onlyTooLarge(issue.errors)) out.push({ path: formatPath(path), message: TOO_LARGE_ADVICE });
         else add(closestBranch(issue.errors), path);
         continue;
       }
@@ -46,6 +49,26 @@ function missingForEvery(branches: z.core.$ZodIssue[][]): string | null {
   }
   const last = wants.pop()!;
   return `${REQUIRED}${wants.length > 0 ? `${wants.join(", ")} or ${last}` : last}`;
+}
+
+/** A number too large for a double (`1e400`, which JSON parses as Infinity), in zod's words. */
+const TOO_LARGE = `expected a number, got ${describeJson(Infinity)}`;
+const TOO_LARGE_ADVICE = numberProblem(Infinity, "use")!;
+const only = (issues: z.core.$ZodIssue[], expected: string) =>
+  issues.length === 1 &&
+  issues[0]!.code === "invalid_type" &&
+  issues[0]!.expected === expected &&
+  issues[0]!.path.length === 0;
+
+/**
+ * A union taking a number or a string (any JSON value, `z.json()`) refused a number only for
+ * its size: that is the problem to name, with the advice to send a string, not the first
+ * branch's "expected a string".
+ */
+function onlyTooLarge(branches: z.core.$ZodIssue[][]): boolean {
+  return (
+    branches.some((b) => only(b, "number") && b[0]!.message === TOO_LARGE) && branches.some((b) => only(b, "string"))
+  );
 }
 
 /** The union branch that got furthest: fewest complaints about the object itself. */

@@ -81,6 +81,42 @@ describe("numbers memory cannot keep as sent are refused, and nothing changes", 
     expect(reply.status).toBe(422);
     expect(reply.body.errors[0].path).toBe("$.memory.n");
   });
+
+  // Where any JSON value is taken (zod's JSON union), the problem is the number's size, not the
+  // union's first branch ("expected a string"), and the body's other problems are still named.
+  const TOO_LARGE = "the number is too large to represent (it would become null): use a smaller one, or a string";
+  test.each([
+    ["/v1/objects/w1/evaluate", '{"facts":{"a":1e400}}', [{ path: "$.facts.a", message: TOO_LARGE }]],
+    [
+      "/v1/objects/w1/evaluate",
+      '{"facts":{"a":{"b":[1,-1e400]}},"at":5}',
+      [
+        { path: "$.facts.a.b[1]", message: TOO_LARGE },
+        { path: "$.at", message: "expected a string, got the number 5" },
+      ],
+    ],
+    [
+      "/v1/objects/w1/facts",
+      '{"facts":{"a":1e400},"extra":1}',
+      [
+        { path: "$.facts.a", message: TOO_LARGE },
+        { path: "$.extra", message: "unknown property" },
+      ],
+    ],
+    [
+      "/v1/cloudevents",
+      '{"specversion":"1.0","id":"e1","source":"s","type":"t","subject":"w1","data":{"facts":{"a":1e400}}}',
+      [{ path: "$.data.facts.a", message: TOO_LARGE }],
+    ],
+  ])("POST %s %s: the number's size is the problem", async (path, body, errors) => {
+    const reply = await h.call("POST", path, {
+      raw: body,
+      headers: { "content-type": path.endsWith("cloudevents") ? "application/cloudevents+json" : "application/json" },
+    });
+    expect(reply.status).toBe(422);
+    expect(reply.body.errors).toEqual(errors);
+    expect((await h.call("GET", "/v1/objects/w1")).body.memoryVersion).toBe(0);
+  });
 });
 
 describe("one voice", () => {
