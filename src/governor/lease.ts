@@ -65,8 +65,13 @@ export function describeHolder(h: LeaseHolder): string {
 export class Lease {
   private stopRenewing: (() => void) | null = null;
   private held = false;
-  /** The renewal on its way to the database, if one is. */
-  private renewing: Promise<unknown> | null = null;
+  /**
+   * The renewals on their way to the database: one that has not answered when the next is due
+   * is left to end when it may, and the next one is sent beside it.
+   */
+  private readonly renewing = new Set<Promise<unknown>>();
+  /** The time of the latest claim that held: a renewal answering late does not move the deadline back. */
+  private heldAt = -Infinity;
   /**
    * When the lease runs out unless renewed first: lost then, whether the renewals failed or
    * never answered (a stalled disk), since from then on another server may claim it.
@@ -124,27 +129,46 @@ export class Lease {
     if (!this.held) return;
     this.held = false;
     // A renewal on its way would otherwise claim the row again once it is given up.
-    await this.renewing?.catch(() => undefined);
+    await Promise.all([...this.renewing].map((r) => r.catch(() => undefined)));
     await this.store.releaseLease(this.me.owner);
   }
 
+  /**
+   * One renewal. It fails when it has not answered within `renewMs` (a remote database's round
+   * trip may go unanswered for longer than the lease lasts), so that the next is sent while the
+   * lease still holds; its answer, when it comes, still counts.
+   */
   private async renew(): Promise<void> {
     if (!this.held) return;
     const now = this.clock.now();
-    const claim = (this.renewing = this.store.claimLease(this.claim(now), now));
-    let holder: LeaseHolder | null;
+    const claim = this.store.claimLease(this.claim(now), now);
+    this.renewing.add(claim);
+    const answered = claim.then(
+      (holder) => this.answered(holder, now),
+      () => undefined,
+    );
+    void answered.finally(() => this.renewing.delete(claim));
+    let timer: TimerHandle | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = this.clock.setTimeout(
+        () => reject(new Error(`the lease's renewal did not answer within ${this.renewMs / 1000} s; sending another`)),
+        this.renewMs,
+      );
+    });
     try {
-      holder = await claim;
+      await Promise.race([claim, late]);
     } finally {
-      this.renewing = null;
+      this.clock.clearTimeout(timer!);
     }
+    await answered;
+  }
+
+  /** A renewal made at `at` answered: renewed, or another server holds the lease. */
+  private answered(holder: LeaseHolder | null, at: number): void {
     // Released meanwhile (shutdown): nothing was lost.
     if (!this.held) return;
-    if (holder?.owner === this.me.owner) {
-      this.renewed(now);
-      return;
-    }
-    this.lost(holder);
+    if (holder?.owner === this.me.owner) this.renewed(at);
+    else this.lost(holder);
   }
 
   /** A renewal that failed (the database did not answer): the deadline loses the lease if none succeeds. */
@@ -160,8 +184,10 @@ export class Lease {
     this.onLost(holder);
   }
 
-  /** A claim made at `at` held: the lease now runs out `ttlMs` after it. */
+  /** A claim made at `at` held: the lease now runs out `ttlMs` after it (or a later claim's). */
   private renewed(at: number): void {
+    if (at < this.heldAt) return;
+    this.heldAt = at;
     this.clearDeadline();
     this.deadline = this.clock.setTimeout(
       () => {

@@ -250,7 +250,8 @@ export function leaseClaimStatement(name: string, claim: LeaseHolder, now: numbe
     sql: `INSERT INTO lease (name, owner, host, pid, acquired_at, renewed_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,
         acquired_at = CASE WHEN lease.owner = excluded.owner THEN lease.acquired_at ELSE excluded.acquired_at END,
-        renewed_at = excluded.renewed_at, expires_at = excluded.expires_at
+        renewed_at = CASE WHEN lease.owner = excluded.owner THEN MAX(lease.renewed_at, excluded.renewed_at) ELSE excluded.renewed_at END,
+        expires_at = CASE WHEN lease.owner = excluded.owner THEN MAX(lease.expires_at, excluded.expires_at) ELSE excluded.expires_at END
       WHERE lease.expires_at < ? OR lease.owner = excluded.owner OR lease.owner = ?`,
     args: [
       name,

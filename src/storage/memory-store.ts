@@ -347,8 +347,15 @@ export class MemoryStore implements Store {
 
   async claimLease(claim: LeaseHolder, now: number, replacing?: string): Promise<LeaseHolder | null> {
     const h = this.holder;
-    if (!h || h.expiresAt < now || h.owner === claim.owner || h.owner === replacing)
-      this.holder = { ...claim, acquiredAt: h?.owner === claim.owner ? h.acquiredAt : claim.acquiredAt };
+    if (h?.owner === claim.owner)
+      // A renewal answered late, after a later one, does not move the expiry back.
+      this.holder = {
+        ...claim,
+        acquiredAt: h.acquiredAt,
+        renewedAt: Math.max(h.renewedAt, claim.renewedAt),
+        expiresAt: Math.max(h.expiresAt, claim.expiresAt),
+      };
+    else if (!h || h.expiresAt < now || h.owner === replacing) this.holder = { ...claim };
     return this.lease();
   }
 

@@ -155,6 +155,43 @@ describe("the governing lease", () => {
     expect((await store.lease())!.owner).toBe("a");
   });
 
+  test("one renewal that never answers, the others answered: the next is sent beside it and the lease holds", async () => {
+    // A remote database's round trip may go unanswered for as long as the lease lasts: waiting
+    // for it would leave no time for another renewal.
+    const { store, clock, lost, errors, lease } = setup();
+    await lease(me("a")).acquire();
+    const claim = store.claimLease.bind(store);
+    let hung = 1;
+    store.claimLease = (c, now, r) => (hung-- > 0 ? new Promise<LeaseHolder | null>(() => {}) : claim(c, now, r));
+    await clock.advance(3 * LEASE_TTL_MS);
+    expect(lost).toEqual([]);
+    expect(errors.map((e) => e.message)).toEqual(["the lease's renewal did not answer within 4 s; sending another"]);
+    expect((await store.lease())!.expiresAt).toBeGreaterThan(clock.now());
+  });
+
+  test("a renewal answering late, after a later one held, does not bring the deadline forward", async () => {
+    const { store, clock, lost, lease } = setup();
+    await lease(me("a")).acquire();
+    const claim = store.claimLease.bind(store);
+    let answerFirst!: () => void;
+    let calls = 0;
+    store.claimLease = (c, now, r) => {
+      calls++;
+      if (calls === 1) return new Promise((resolve) => (answerFirst = () => resolve(claim(c, now, r))));
+      if (calls === 2) return claim(c, now, r);
+      return Promise.reject(new Error("database unavailable"));
+    };
+    // The first renewal (at 4 s) hangs; the second (at 12 s) holds, to 27 s.
+    await clock.advance(3 * LEASE_RENEW_MS);
+    expect(calls).toBe(2);
+    answerFirst(); // made at 4 s: it would run out at 19 s
+    const heldUntil = START + 3 * LEASE_RENEW_MS + LEASE_TTL_MS;
+    await clock.advance(heldUntil - 1 - clock.now());
+    expect(lost).toEqual([]);
+    await clock.advance(1);
+    expect(lost).toEqual([null]);
+  });
+
   test("a renewal on its way when the server releases the lease neither reports it lost nor claims it again", async () => {
     for (const outcome of ["answers", "fails"] as const) {
       const { store, clock, lost, errors, lease } = setup();

@@ -961,6 +961,14 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         expect(renewed).toEqual({ ...claim("a", T0 + 5000), acquiredAt: T0 });
       });
 
+      test("a renewal applied late, after a later one, does not move the expiry back", async () => {
+        await store.claimLease(claim("a", T0), T0);
+        await store.claimLease(claim("a", T0 + 8000), T0 + 8000);
+        const late = await store.claimLease(claim("a", T0 + 4000), T0 + 4000);
+        expect(late).toEqual({ ...claim("a", T0 + 8000), acquiredAt: T0 });
+        expect(await store.lease()).toEqual({ ...claim("a", T0 + 8000), acquiredAt: T0 });
+      });
+
       test("a holder found dead is replaced before its lease expires; only that holder", async () => {
         await store.claimLease(claim("a", T0), T0);
         expect((await store.claimLease(claim("b", T0 + 1), T0 + 1, "x"))!.owner).toBe("a");
