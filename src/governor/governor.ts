@@ -43,7 +43,8 @@ import { fenced } from "./fence.ts";
 import { Census, type CensusRow } from "./metrics.ts";
 import { decisionCursor, watchChanges } from "./live.ts";
 import { objectUsage, policyUsage, usageWindow } from "./usage.ts";
-import { databaseNotReady } from "./readiness.ts";
+import { databaseNotReady, READY_TIMEOUT_MS } from "./readiness.ts";
+import { answerWithin } from "../timers/within.ts";
 import { SubstrateSync } from "./substrate-sync.ts";
 import { TimerFiring } from "./timer-firing.ts";
 
@@ -301,8 +302,9 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     return this.census.rows();
   }
 
-  pendingTimers(): Promise<number> {
-    return this.store.countTimers();
+  pendingTimers(): Promise<number | null> {
+    const count = this.store.countTimers().catch(() => null);
+    return answerWithin(this.clock, READY_TIMEOUT_MS, count, null);
   }
 
   /** The driver of an object in memory (every object that is not dormant is). */

@@ -15,6 +15,7 @@ import type { LeaseHolder, Store } from "../core/store.ts";
 import type { Logger } from "../log.ts";
 import type { Clock, TimerHandle } from "../core/clock.ts";
 import { every } from "../timers/every.ts";
+import { answerWithin } from "../timers/within.ts";
 
 /**
  * How long a claim holds without renewal, and how often it is renewed: often enough that the
@@ -43,6 +44,9 @@ export interface LeaseWaiting {
   /** Start-up's signal: a wait is cut short when it is aborted. */
   signal?: AbortSignal;
 }
+
+/** A renewal's answer that did not come in time. */
+const LATE = Symbol("late");
 
 /** How long past a missed renewal a holder's lease is taken for unrenewed. */
 const RENEWAL_GRACE_MS = 1_000;
@@ -148,18 +152,8 @@ export class Lease {
       () => undefined,
     );
     void answered.finally(() => this.renewing.delete(claim));
-    let timer: TimerHandle | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = this.clock.setTimeout(
-        () => reject(new Error(`the lease's renewal did not answer within ${this.renewMs / 1000} s; sending another`)),
-        this.renewMs,
-      );
-    });
-    try {
-      await Promise.race([claim, late]);
-    } finally {
-      this.clock.clearTimeout(timer!);
-    }
+    if ((await answerWithin(this.clock, this.renewMs, claim, LATE)) === LATE)
+      throw new Error(`the lease's renewal did not answer within ${this.renewMs / 1000} s; sending another`);
     await answered;
   }
 

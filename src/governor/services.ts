@@ -161,8 +161,8 @@ export interface GovernorStatsApi {
   readonly events: GovernorEvents;
   /** Objects per policy and state now, and the seconds spent in each since the server started. */
   censusRows(): CensusRow[];
-  /** How many timers are pending. */
-  pendingTimers(): Promise<number>;
+  /** How many timers are pending; null when the database failed or did not answer within 2 s. */
+  pendingTimers(): Promise<number | null>;
   /** The driver an object in memory is bound to (every object that is not dormant is in memory). */
   driverOf(objectId: string): string | undefined;
 }

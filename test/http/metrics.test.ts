@@ -353,6 +353,27 @@ describe("GET /metrics", () => {
     expect(await m.value("vigil_evaluations_total", { policy: "nightly-report", trigger: "timer" })).toBe(1);
   });
 
+  test("a count of timers the database does not answer leaves the last count after 2 s; one that fails, at once", async () => {
+    const m = await setup();
+    const s = m.services;
+    await s.governor.putObject("n1", { policy: "nightly-report" });
+    await s.governor.postFacts("n1", { report: { requested: true } });
+    await s.governor.postFacts("n1", { report: { requested: false, status: "sent" } });
+    await s.advance(0);
+    expect(await m.value("vigil_timers_pending")).toBe(1);
+    // A remote round trip may go unanswered for 15 s; a scraper gives up before that.
+    s.store.countTimers = () => new Promise<number>(() => {});
+    let scraped: string | null = null;
+    void m.scrape(TOKENS.read).then((r) => (scraped = r.text));
+    await s.advance(1999);
+    expect(scraped).toBeNull();
+    await s.advance(1);
+    expect(scraped).toMatch(/^vigil_timers_pending 1$/m);
+    expect(scraped).toMatch(/^vigil_objects\{policy="nightly-report",state="/m);
+    s.store.countTimers = () => Promise.reject(new Error("the database does not answer"));
+    expect(await m.value("vigil_timers_pending")).toBe(1);
+  });
+
   test("each app counts its own governor: one registry per server", async () => {
     const a = await setup();
     const b = await setup();
