@@ -1,6 +1,5 @@
-// The governor: wires the hot object table, the arrival pipeline, the outbox dispatcher, the
-// durable scheduler and the substrate side into one service, and owns their lifecycle (start
-// with recovery, idle, close). Each concern lives in its own file; this one only connects them.
+// The governor: wires the hot object table, the arrival pipeline, the outbox dispatcher, the durable
+// scheduler and the substrate side into one service, and owns their lifecycle (start, idle, close).
 
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
@@ -43,8 +42,7 @@ import { fenced } from "./fence.ts";
 import { Census, type CensusRow } from "./metrics.ts";
 import { decisionCursor, watchChanges } from "./live.ts";
 import { objectUsage, policyUsage, usageWindow } from "./usage.ts";
-import { databaseNotReady, READY_TIMEOUT_MS } from "./readiness.ts";
-import { answerWithin } from "../timers/within.ts";
+import { databaseNotReady, timersPending } from "./readiness.ts";
 import { SubstrateSync } from "./substrate-sync.ts";
 import { TimerFiring } from "./timer-firing.ts";
 
@@ -144,6 +142,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         replaced: (before, after, decision) => census.replaced(before, after, decision),
         deleted: (before) => census.deleted(before),
         outbox: (id, pending) => this.dispatcher.resync(id, pending),
+        found: (d) => this.events.emit("decision:recorded", d),
       },
     );
     this.dispatcher = new Dispatcher(
@@ -303,8 +302,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   }
 
   pendingTimers(): Promise<number | null> {
-    const count = this.store.countTimers().catch(() => null);
-    return answerWithin(this.clock, READY_TIMEOUT_MS, count, null);
+    return timersPending(this.store, this.clock);
   }
 
   /** The driver of an object in memory (every object that is not dormant is). */
@@ -388,9 +386,9 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     return this.table.run(objectId, task);
   }
 
-  /** Observes every settled object and follows divergences; returns how many diverged. */
+  /** Rereads objects whose last write's answer was lost, then observes every settled one: how many diverged. */
   reconcile(): Promise<number> {
-    return this.leaseLost ? Promise.resolve(0) : this.substrate.reconcile();
+    return this.leaseLost ? Promise.resolve(0) : this.table.settleDoubts().then(() => this.substrate.reconcile());
   }
 
   private policy(name: string, path: string): CompiledPolicy {

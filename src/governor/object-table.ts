@@ -32,6 +32,11 @@ export interface TableObserver {
    * pending (none when its row is gone), are what its actions are now, whatever was queued.
    */
   outbox?(id: string, pending: ActionRecord[]): void;
+  /**
+   * A decision whose write's answer was lost, found stored when its object was read again: it
+   * was recorded after all, though no one was told (its request had a 503).
+   */
+  found?(decision: Decision): void;
 }
 
 /** How many dormant objects stay in memory by default (VIGIL_HOT_OBJECTS). */
@@ -76,7 +81,10 @@ export class ObjectTable {
    * next `take` (and `load`) reads the row again; reusing the old copy would write over it (its
    * next journal entry's seq is taken already: every later arrival would fail).
    */
-  private readonly doubtful = new Map<string, { known: ObjectRecord | undefined; creation: Decision | null }>();
+  private readonly doubtful = new Map<
+    string,
+    { known: ObjectRecord | undefined; creation: Decision | null; decisions: Decision[] }
+  >();
 
   /**
    * After a write of the object failed with `e`: when it may have been committed, the object is
@@ -85,10 +93,13 @@ export class ObjectTable {
    */
   private doubt(id: string, e: unknown, decision: Decision | null = null): boolean {
     if (!isUnreachableDatabase(e)) return false;
-    if (!this.doubtful.has(id)) {
+    let doubt = this.doubtful.get(id);
+    if (!doubt) {
       const creation = decision?.trigger.kind === "create" ? decision : null;
-      this.doubtful.set(id, { known: this.peek(id) ?? this.taken.get(id), creation });
+      doubt = { known: this.peek(id) ?? this.taken.get(id), creation, decisions: [] };
+      this.doubtful.set(id, doubt);
     }
+    if (decision) doubt.decisions.push(decision);
     return true;
   }
 
@@ -164,7 +175,8 @@ export class ObjectTable {
   private async reread(id: string): Promise<ObjectRecord | undefined> {
     const row = await this.coldReads.get(id);
     const pending = row && this.observer.outbox ? await this.store.pendingActions(id) : [];
-    const { known, creation } = this.doubtful.get(id)!;
+    const { known, creation, decisions } = this.doubtful.get(id)!;
+    const found = this.observer.found ? await this.stored(decisions) : [];
     this.doubtful.delete(id);
     this.awake.delete(id);
     this.dormant.delete(id);
@@ -174,10 +186,27 @@ export class ObjectTable {
       return undefined;
     }
     this.observer.replaced?.(known, row, known ? null : creation);
+    for (const d of found) this.observer.found!(d);
     this.keep(row);
     this.taken.set(id, row);
     for (const t of row.timers) this.timerSet(t.dueAt);
     return row;
+  }
+
+  /** Those of `decisions` that are stored, in their order. */
+  private async stored(decisions: Decision[]): Promise<Decision[]> {
+    const found: Decision[] = [];
+    for (const d of decisions) if (await this.store.getDecision(d.id)) found.push(d);
+    return found;
+  }
+
+  /**
+   * Reads every doubtful object's row again, each in its mailbox: what its lost write recorded
+   * (a start, say) is sent, and its decisions told, without waiting for its next request. One
+   * whose read fails stays doubtful, for the next call.
+   */
+  async settleDoubts(): Promise<void> {
+    await Promise.all([...this.doubtful.keys()].map((id) => this.run(id, async () => {})));
   }
 
   /** Objects in memory, awake and dormant. */

@@ -1,6 +1,6 @@
-// The readiness probe's read of the database: answered within READY_TIMEOUT_MS (on the
-// governor's clock), so that a probe is answered even when the database stalls (a remote server
-// behind a partition, a stuck disk).
+// The readiness probe's read of the database, and the scrape's count of timers: answered within
+// READY_TIMEOUT_MS (on the governor's clock), so that a probe or a scrape is answered even when
+// the database stalls (a remote server behind a partition, a stuck disk).
 
 import type { Clock } from "../core/clock.ts";
 import type { Store } from "../core/store.ts";
@@ -16,4 +16,10 @@ export function databaseNotReady(store: Store, clock: Clock): Promise<string | n
     () => "the database does not answer",
   );
   return answerWithin(clock, READY_TIMEOUT_MS, read, `the database did not answer within ${READY_TIMEOUT_MS} ms`);
+}
+
+/** How many timers are pending; null when the database failed or did not answer in time. */
+export function timersPending(store: Store, clock: Clock): Promise<number | null> {
+  const count = store.countTimers().catch(() => null);
+  return answerWithin(clock, READY_TIMEOUT_MS, count, null);
 }

@@ -15,6 +15,7 @@ import type { GovernorEvents } from "./events.ts";
 import type { ObjectTable } from "./object-table.ts";
 import { failureDecision, recordedDecision } from "./recorded-decisions.ts";
 import { eachConcurrently } from "../core/concurrency.ts";
+import { answerWithin } from "../timers/within.ts";
 
 export interface SubstrateSyncDeps {
   table: ObjectTable;
@@ -39,23 +40,6 @@ const PAGE = 500;
 export const RECONCILE_CONCURRENCY = 16;
 /** How long one observation may take before the pass gives up on it (a Fly call retries for up to ~30 s). */
 export const RECONCILE_DEADLINE_MS = 60_000;
-
-/** `work`'s result, or an error once `ms` have passed on `clock` (the work itself goes on). */
-function within<T>(clock: Clock, ms: number, work: Promise<T>, message: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = clock.setTimeout(() => reject(new Error(message)), ms);
-    work.then(
-      (v) => {
-        clock.clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clock.clearTimeout(timer);
-        reject(e as Error);
-      },
-    );
-  });
-}
 
 export class SubstrateSync {
   constructor(private readonly d: SubstrateSyncDeps) {}
@@ -213,12 +197,17 @@ export class SubstrateSync {
     if (!driver) return false;
     let observation: Observation;
     try {
-      observation = await within(
+      const seen = await answerWithin(
         this.d.clock,
         RECONCILE_DEADLINE_MS,
         driver.observe({ objectId: object.id, config: object.substrate.config }),
-        `observing ${object.id} on ${driver.name} took longer than ${RECONCILE_DEADLINE_MS / 1000} s; it is tried again next pass`,
+        null,
       );
+      if (seen === null)
+        throw new Error(
+          `observing ${object.id} on ${driver.name} took longer than ${RECONCILE_DEADLINE_MS / 1000} s; it is tried again next pass`,
+        );
+      observation = seen;
     } catch (e) {
       this.d.onError(e as Error, `observing ${object.id}`);
       return false;

@@ -109,3 +109,50 @@ test("a rebind whose answer was lost: the old binding's start in flight is not t
   const decision = await s.governor.getDecision(old!.decisionId);
   expect(decision!.actions.find((a) => a.id === old!.id)).toMatchObject({ status: "superseded" });
 });
+
+test("a wake whose write's answer was lost, and nothing more for the object: the next reconciliation sends its start and tells its decision", async () => {
+  const store = new LosingAnswers();
+  s = await makeServices({ store });
+  await s.governor.putObject("w1", {
+    policy: "queue-worker",
+    substrate: { driver: "simulated", config: { startMs: 10 } },
+  });
+  await s.governor.idle();
+  const told: string[] = [];
+  s.governor.events.on("decision:recorded", (d) => told.push(`${d.id} ${d.outcome}`));
+  store.lose = 1;
+  await expect(s.governor.postFacts("w1", { queue: { depth: 1 } })).rejects.toThrow(/did not answer/);
+  const [start] = await store.pendingActions("w1");
+  expect(start?.kind).toBe("start");
+  expect(told).toEqual([]);
+  // The census counts what it was told: the commit failed, so the object is still dormant there.
+  const census = () => s!.governor.censusRows().find((r) => r.policy === "queue-worker" && r.objects > 0)?.state;
+  expect(census()).toBe("dormant");
+  // No request, no timer for the object: a reconciliation pass reads it again.
+  await s.governor.reconcile();
+  expect(told).toEqual([`${start!.decisionId} wake`]);
+  expect(census()).toBe("waking");
+  await s.advance(1_000);
+  expect((await s.governor.getObject("w1"))!.state).toBe("active");
+  expect(census()).toBe("active");
+  expect(await store.pendingActions("w1")).toEqual([]);
+});
+
+test("a write whose answer was lost and that was not committed: no decision is told at the reread", async () => {
+  const store = new LosingAnswers();
+  s = await makeServices({ store });
+  await s.governor.putObject("w1", { policy: "queue-worker", substrate: { driver: "simulated", config: {} } });
+  await s.governor.idle();
+  const told: string[] = [];
+  s.governor.events.on("decision:recorded", (d) => told.push(d.outcome));
+  const commit = store.commit.bind(store);
+  store.commit = async () => {
+    store.commit = commit;
+    throw Object.assign(new Error("did not answer within 15 s"), { code: "VIGIL_DB_NO_ANSWER" });
+  };
+  await expect(s.governor.postFacts("w1", { queue: { depth: 1 } })).rejects.toThrow(/did not answer/);
+  await s.governor.reconcile();
+  expect(told).toEqual([]);
+  expect((await s.governor.getObject("w1"))!.state).toBe("dormant");
+  expect(await store.pendingActions("w1")).toEqual([]);
+});
