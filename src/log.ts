@@ -89,3 +89,22 @@ export function createLogger(level: Level, write?: (line: string) => void): Logg
     isLevelEnabled: (l) => p.isLevelEnabled(l),
   };
 }
+
+/** How many causes of an error a line follows. */
+const MAX_CAUSES = 6;
+
+/**
+ * An error as a line says it: its message and its causes' (`Failed query: select … : Server
+ * returned HTTP status 503`), so that a database's failure is said with the query it failed, and
+ * without the query's parameters (drizzle puts them in its message: memory, ids, idempotency keys).
+ */
+export function errorText(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error, n = 0; e !== undefined && e !== null && n < MAX_CAUSES; n++) {
+    const message = e instanceof Error ? e.message : String(e);
+    const text = message.replace(/\nparams: [\s\S]*$/, "").trim();
+    if (text && parts.at(-1) !== text) parts.push(text);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(": ") || String(error);
+}

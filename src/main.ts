@@ -32,7 +32,7 @@ import { DrainGate } from "./http/gate.ts";
 import { endEventStreams } from "./http/sse.ts";
 import { Metrics } from "./http/metrics.ts";
 import { parseTokens, type TokenConfig } from "./http/auth.ts";
-import type { Logger } from "./log.ts";
+import { errorText, type Logger } from "./log.ts";
 import { LibsqlStore, libsqlOptions } from "./storage/libsql-store.ts";
 import { filePath } from "./storage/rows.ts";
 import { databaseStartError, interruptible } from "./storage/remote.ts";
@@ -252,7 +252,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     mailboxLimit: config.VIGIL_MAILBOX_LIMIT,
     lease: serverLease(log, options.signal, () => options.onFatal?.("the governing lease was lost")),
   });
-  governor.events.on("governor:error", (e, context) => log.error("governor error", { context, error: e.message }));
+  governor.events.on("governor:error", (e, context) => log.error("governor error", { context, error: errorText(e) }));
   governor.events.on("action:failed", (a, error) =>
     log.warn("action failed", { object: a.objectId, kind: a.kind, error }),
   );
@@ -280,7 +280,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         decisionsPerObject: config.VIGIL_DECISIONS_PER_OBJECT === 0 ? null : config.VIGIL_DECISIONS_PER_OBJECT,
         idempotencyMs: durationMs(config.VIGIL_IDEMPOTENCY_TTL),
       },
-      (e) => log.error("retention failed", { error: e.message }),
+      (e) => log.error("retention failed", { error: errorText(e) }),
       (id, task) => governor.exclusive(id, task),
     );
     retention.start();
@@ -290,7 +290,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         () => governor.reconcile(),
         clock,
         durationMs(config.VIGIL_RECONCILE_INTERVAL),
-        (e) => log.error("reconciliation failed", { error: e.message }),
+        (e) => log.error("reconciliation failed", { error: errorText(e) }),
       );
       reconciler.start();
       started.push(() => reconciler.stop());
@@ -309,7 +309,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     started.push(() => watcher.close());
 
     const report = (e: unknown, method: string, path: string) =>
-      log.error("request failed", { method, path, error: String(e) });
+      log.error("request failed", { method, path, error: errorText(e) });
     const app = createApp({
       governor,
       policies,
@@ -329,7 +329,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       bodyLimitBytes: config.VIGIL_BODY_LIMIT ?? DEFAULT_BODY_LIMIT,
       report,
     });
-    const hono = honoListener(app, (e) => log.error("request failed", { error: String(e) }), tokens.length === 0);
+    const hono = honoListener(app, (e) => log.error("request failed", { error: errorText(e) }), tokens.length === 0);
     const gate = new DrainGate();
     // Request ids and access lines for every request, whichever door answers it.
     const http: Server = httpServer(
@@ -362,7 +362,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
             http.closeAllConnections();
           });
         });
-        const stopped = served.catch((e: unknown) => log.error("shutdown failed", { error: String(e) }));
+        const stopped = served.catch((e: unknown) => log.error("shutdown failed", { error: errorText(e) }));
         const drained = await deadline(stopped, drainMs);
         if (!drained) {
           log.error("drain timed out; stopping with work in flight", { timeoutMs: drainMs, requests: gate.active });

@@ -4,7 +4,7 @@
 
 import { spawnSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import { createLogger, REDACTED, type Level } from "../src/log.ts";
+import { createLogger, errorText, REDACTED, type Level } from "../src/log.ts";
 
 function capture(level: Level) {
   const lines: string[] = [];
@@ -110,5 +110,19 @@ describe("redaction", () => {
     const fields = { authorization: "Bearer keep-me", env: { A: "keep-me" } };
     log.info("x", fields);
     expect(fields).toEqual({ authorization: "Bearer keep-me", env: { A: "keep-me" } });
+  });
+});
+
+describe("errorText", () => {
+  test("an error with its causes, without a failed query's parameters", () => {
+    const cause = Object.assign(new Error("SERVER_ERROR: Server returned HTTP status 503"), { code: "SERVER_ERROR" });
+    const query = new Error("Failed query: select 1 from idempotency where key = ?\nparams: w,secret-key", { cause });
+    expect(errorText(query)).toBe(
+      "Failed query: select 1 from idempotency where key = ?: SERVER_ERROR: Server returned HTTP status 503",
+    );
+    expect(errorText(new Error("plain"))).toBe("plain");
+    expect(errorText("a string thrown")).toBe("a string thrown");
+    // A message repeated by its cause is said once.
+    expect(errorText(new Error("same", { cause: new Error("same") }))).toBe("same");
   });
 });

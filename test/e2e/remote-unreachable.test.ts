@@ -39,6 +39,7 @@ test.each([
   async (method, path, body) => {
     if ((await send("GET", "/v1/objects/w")).status === 404)
       expect((await send("PUT", "/v1/objects/w", { policy: "queue-worker" })).status).toBe(201);
+    const mark = remote.vigil.log().length;
     const { reply, text } = await whileDown(() => send(method, path, body));
     let problem: { detail: string };
     if (path === "/v1/facts") {
@@ -56,11 +57,33 @@ test.each([
     expect(problem.detail).toContain("the same Idempotency-Key");
     expect(problem.detail).not.toContain("nothing was changed");
     expect(text).not.toMatch(/SERVER_ERROR|127\.0\.0\.1/);
-    expect(remote.vigil.log()).toMatch(
-      /"level":"error".*"error":"LibsqlError: SERVER_ERROR: Server returned HTTP status 503/,
-    );
+    // This request's own line says why: the database's answer, not only the query it failed.
+    const line = remote.vigil
+      .log()
+      .slice(mark)
+      .split("\n")
+      .find((l) => l.includes('"level":"error"'));
+    expect(line).toMatch(/"error":"[^"]*SERVER_ERROR: Server returned HTTP status 503/);
   },
 );
+
+test("the line logged for a request the database failed names the failure, and not the query's parameters", async () => {
+  // An object of its own: one whose last write failed is read again first, by another query.
+  expect((await send("PUT", "/v1/objects/logged", { policy: "queue-worker" })).status).toBe(201);
+  const mark = remote.vigil.log().length;
+  const { reply } = await whileDown(() =>
+    fetch(`${remote.vigil.url}/v1/objects/logged/facts`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": "key-not-for-logs" },
+      body: JSON.stringify({ facts: { note: "memory-not-for-logs" } }),
+    }),
+  );
+  expect(reply.status).toBe(503);
+  const lines = remote.vigil.log().slice(mark);
+  expect(lines).toMatch(/"msg":"request failed"/);
+  expect(lines).toMatch(/SERVER_ERROR: Server returned HTTP status 503/);
+  expect(lines).not.toMatch(/key-not-for-logs|memory-not-for-logs/);
+});
 
 test("a DELETE whose compute was stopped before the remote database failed says so, and that it may not be recorded", async () => {
   const substrate = { driver: "simulated", config: {} };
