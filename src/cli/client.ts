@@ -101,8 +101,11 @@ export function targetOf(
   const raw = flags.url ?? (io.env.VIGIL_URL || DEFAULT_URL);
   // Named as the user gave it: the flag, or the variable.
   const given = flags.url !== undefined ? "--url" : "VIGIL_URL";
-  // Never echoed with a password in it, even when it is not a URL at all.
-  const shown = raw.replace(/\/\/.*@/, "//...@");
+  // Never echoed with a password in it, even when it is not a URL at all (`http:/user:pw@host`).
+  const shown = raw.replace(
+    /^([A-Za-z][A-Za-z0-9+.-]*:)?.*@/,
+    (_all, scheme: string | undefined) => `${scheme ?? ""}//...@`,
+  );
   let url: URL;
   try {
     url = new URL(raw);
@@ -137,7 +140,12 @@ export function targetOf(
       command,
       `${flags.timeout !== undefined ? "--timeout" : "VIGIL_TIMEOUT"} takes a number of seconds above 0, at most ${MAX_TIMEOUT_S}`,
     );
-  return { url: url.href.replace(/\/+$/, ""), token, timeoutMs: Math.round(timeout * 1000), setTimer: io.setTimer };
+  return {
+    url: url.href.replace(/\/+$/, ""),
+    token,
+    timeoutMs: Math.max(1, Math.round(timeout * 1000)),
+    setTimer: io.setTimer,
+  };
 }
 
 /** The reasons a connection fails, as a person reads them. */
@@ -171,6 +179,7 @@ export const unreachable = (target: Target, error: unknown) =>
   );
 
 export interface ProblemLike {
+  type?: unknown;
   title?: unknown;
   detail?: unknown;
   errors?: unknown;
@@ -188,10 +197,24 @@ export function formatProblem(status: number, body: unknown, fallback = ""): str
   return lines.join("\n");
 }
 
+/** Vigil's problem type for an object or decision that does not exist (and for a route none serves). */
+const NOT_FOUND = "https://vigil.dev/problems/not-found";
+
+/**
+ * Whether a 404 says that the object or decision asked for does not exist: Vigil's problem, and
+ * not its answer for a route it does not serve. Another service's 404, or a base URL with a path
+ * in it, is no answer about the object, and a script asking "does it exist?" must not take it for one.
+ */
+function missing(status: number, body: unknown): boolean {
+  if (status !== 404 || typeof body !== "object" || body === null) return false;
+  const p = body as ProblemLike;
+  return p.type === NOT_FOUND && !(typeof p.detail === "string" && p.detail.startsWith("no route for "));
+}
+
 /** The exit code for an error reply: 4 for the token, 1 for what does not exist, 5 otherwise. */
-export function exitCodeOf(status: number): number {
+export function exitCodeOf(status: number, body?: unknown): number {
   if (status === 401 || status === 403) return EXIT.refused;
-  if (status === 404) return EXIT.failed;
+  if (missing(status, body)) return EXIT.failed;
   return EXIT.serverError;
 }
 
@@ -205,7 +228,9 @@ export function replyError(target: Target, status: number, body: unknown, text: 
       ? "\n  the token given (--token or VIGIL_TOKEN) is not one the server knows"
       : "\n  the server needs a token: pass --token TOKEN or set VIGIL_TOKEN";
   if (status === 403) message += "\n  use a token that has the scope named above (or admin)";
-  return new CliError(exitCodeOf(status), message, undefined, status, retryAfterMs(headers));
+  if (status === 404 && !missing(status, body))
+    message += `\n  no such route at ${target.url}: is it the Vigil server's base URL (--url or VIGIL_URL)?`;
+  return new CliError(exitCodeOf(status, body), message, undefined, status, retryAfterMs(headers));
 }
 
 /**
@@ -353,5 +378,12 @@ export async function request(
   return { status: res.status, headers: res.headers, body };
 }
 
-/** `/v1/objects/{id}` and the like: a path segment, encoded. */
-export const seg = (s: string) => encodeURIComponent(s);
+/**
+ * `/v1/objects/{id}` and the like: a path segment, encoded. `.` and `..` are refused as usage:
+ * a URL resolves them as path steps (encoded too), so the request would go to another route.
+ */
+export function seg(command: CommandName, s: string): string {
+  if (s === "." || s === "..")
+    throw usageError(command, `"${s}" is a path step in a URL, so no request can name it as an id`);
+  return encodeURIComponent(s);
+}

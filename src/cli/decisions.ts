@@ -33,7 +33,7 @@ export async function runDecisions(args: string[], partial: Partial<Io> = {}): P
 
     if (sub === "get") {
       const decision = replyBody<DecisionView>(
-        (await request(target, "GET", `/v1/decisions/${seg(id)}`)).body,
+        (await request(target, "GET", `/v1/decisions/${seg("decisions", id)}`)).body,
         decisionReply,
         "a decision",
       );
@@ -44,7 +44,7 @@ export async function runDecisions(args: string[], partial: Partial<Io> = {}): P
 
     const limit = positiveInt("decisions", "--limit", values.limit) ?? DEFAULT_LIMIT;
     const query = { limit, before: values.before };
-    const reply = await request(target, "GET", `/v1/objects/${seg(id)}/decisions`, { query });
+    const reply = await request(target, "GET", `/v1/objects/${seg("decisions", id)}/decisions`, { query });
     const page = replyBody<{ items: DecisionView[] }>(reply.body, decisionPage, "a list of decisions");
     if (values.json) {
       printJson(io, page);

@@ -38,7 +38,7 @@ export async function runExplain(args: string[], partial: Partial<Io> = {}): Pro
   return reporting("explain", io, async () => {
     if (positionals.length !== 1) throw usageError("explain", "explain takes one DECISION_ID");
     const target = targetOf("explain", values, io);
-    const reply = await request(target, "GET", `/v1/decisions/${seg(positionals[0]!)}`);
+    const reply = await request(target, "GET", `/v1/decisions/${seg("explain", positionals[0]!)}`);
     const decision = replyBody<DecisionView>(reply.body, decisionReply, "a decision");
     if (values.json) printJson(io, decision);
     else io.out(explainText(decision));

@@ -28,7 +28,7 @@ export async function runFacts(args: string[], partial: Partial<Io> = {}): Promi
     const target = targetOf("facts", values, io);
     const patch = await jsonArgument("facts", "the facts argument", facts, io);
     const key = values["idempotency-key"];
-    const reply = await request(target, "POST", `/v1/objects/${seg(id)}/facts`, {
+    const reply = await request(target, "POST", `/v1/objects/${seg("facts", id)}/facts`, {
       json: { facts: patch },
       headers: key === undefined ? {} : { "idempotency-key": key },
     });

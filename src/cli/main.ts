@@ -23,7 +23,8 @@ const commands: Record<CommandName, (args: string[]) => Promise<number>> = {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
-    process.stdout.write(`${overallUsage()}\n`);
+    // Asked for, it is the output; with no command at all, a usage error (stderr, as any failure).
+    (command === undefined ? process.stderr : process.stdout).write(`${overallUsage()}\n`);
     return command === undefined ? 2 : 0;
   }
   if (!isCommandName(command)) {

@@ -99,7 +99,7 @@ async function list(target: Target, values: Values, io: Io): Promise<number> {
 }
 
 async function get(target: Target, id: string, json: boolean, io: Io): Promise<number> {
-  const reply = await request(target, "GET", `/v1/objects/${seg(id)}`);
+  const reply = await request(target, "GET", `/v1/objects/${seg("objects", id)}`);
   const object = replyBody<ObjectView>(reply.body, objectReply, "an object");
   if (json) printJson(io, object);
   else io.out(describeObject(object));
@@ -117,7 +117,7 @@ async function put(target: Target, id: string, values: Values, io: Io): Promise<
     body.substrate = { driver: values.driver, config };
   }
   if (values.memory !== undefined) body.memory = await jsonArgument("objects", "--memory", values.memory, io);
-  const reply = await request(target, "PUT", `/v1/objects/${seg(id)}`, { json: body });
+  const reply = await request(target, "PUT", `/v1/objects/${seg("objects", id)}`, { json: body });
   const object = replyBody<ObjectView>(reply.body, objectReply, "an object");
   if (values.json) printJson(io, object);
   else io.out(`${reply.status === 201 ? "created" : "updated"} ${describeObject(object)}`);
@@ -127,7 +127,7 @@ async function put(target: Target, id: string, values: Values, io: Io): Promise<
 async function remove(target: Target, id: string, values: Values, io: Io): Promise<number> {
   const compute = values.compute ?? "stop";
   if (compute !== "stop" && compute !== "keep") throw usageError("objects", "--compute takes stop or keep");
-  const reply = await request(target, "DELETE", `/v1/objects/${seg(id)}`, { query: { compute } });
+  const reply = await request(target, "DELETE", `/v1/objects/${seg("objects", id)}`, { query: { compute } });
   // The server answers 204; another 2xx (another service on the URL) deleted nothing we know of.
   if (reply.status !== 204)
     throw new CliError(EXIT.serverError, `the server's reply is not a deletion (${reply.status}, not 204 No Content)`);

@@ -20,7 +20,7 @@ import {
   type LoadedFixture,
   type StepFailure,
 } from "../what-if/fixtures.ts";
-import { HELP_OPTION, printUsage } from "./usage.ts";
+import { EMPTY_RULES, HELP_OPTION, printUsage } from "./usage.ts";
 
 export async function runTest(
   args: string[],
@@ -56,6 +56,7 @@ export async function runTest(
     malformedFixtures: [],
     refusedPolicies: [],
   };
+  if (values.rules === "") return complain(EMPTY_RULES);
   const rawCoverage = values["min-coverage"];
   const minCoverage = rawCoverage === undefined ? null : rawCoverage.trim() === "" ? NaN : Number(rawCoverage);
   if (minCoverage !== null && !(minCoverage >= 0 && minCoverage <= 100)) {

@@ -103,7 +103,7 @@ const USAGES: Record<CommandName, CommandUsage> = {
     exits: [
       [0, "every policy is valid"],
       [1, "some policy is invalid, or there is none"],
-      [2, "invalid usage, or DIR or a FILE cannot be read"],
+      [2, "invalid usage, a FILE that does not exist or is a directory, or a DIR that cannot be read"],
     ],
   },
   test: {
@@ -296,6 +296,9 @@ export function isCommandName(name: string): name is CommandName {
 
 /** Spread into a command's parseArgs options; the command answers `values.help` with {@link printUsage}. */
 export const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const;
+
+/** `validate` and `test` given `--rules ""` (an empty VIGIL_RULES_DIR is taken for none). */
+export const EMPTY_RULES = "--rules: must not be empty (leave it out for VIGIL_RULES_DIR, or rules)";
 
 /** The options every client command parses (see CLIENT_OPTIONS for their meaning). */
 export const CLIENT_PARSE_OPTIONS = {

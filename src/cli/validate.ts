@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Problem } from "../core/errors.ts";
 import { isPolicyFileName, PolicyRegistry, type LoadResult } from "../governor/policy-registry.ts";
-import { HELP_OPTION, printUsage } from "./usage.ts";
+import { EMPTY_RULES, HELP_OPTION, printUsage } from "./usage.ts";
 
 export async function runValidate(
   args: string[],
@@ -24,6 +24,10 @@ export async function runValidate(
     strict: true,
   });
   if (values.help) return printUsage("validate", out);
+  if (values.rules === "") {
+    err(`vigil validate: ${EMPTY_RULES}\n`);
+    return 2;
+  }
   // A FILE that is not there is an input that cannot be used (exit 2), as a missing --rules is.
   const missing = positionals.find((f) => !existsSync(f));
   if (missing !== undefined) {

@@ -131,10 +131,12 @@ describe("through the real binary", () => {
     expect(bare.code).toBe(2);
     expect(help.code).toBe(0);
     expect(long.code).toBe(0);
-    expect(help.stdout).toBe(bare.stdout);
-    expect(long.stdout).toBe(bare.stdout);
-    expect(bare.stdout).toMatch(/^usage: vigil <command> \[options\]\n/);
-    for (const command of commands) expect(bare.stdout).toContain(`\n  ${command} `);
+    // Bare, it is a usage error: the same text, on stderr.
+    expect(bare.stdout).toBe("");
+    expect(help.stdout).toBe(bare.stderr);
+    expect(long.stdout).toBe(bare.stderr);
+    expect(help.stdout).toMatch(/^usage: vigil <command> \[options\]\n/);
+    for (const command of commands) expect(help.stdout).toContain(`\n  ${command} `);
   });
 });
 
