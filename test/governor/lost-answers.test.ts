@@ -24,13 +24,20 @@ class LosingAnswers extends MemoryStore {
   }
 }
 
-test("a timer set by a write whose answer was lost fires in its time", async () => {
+/** A queue worker w1, created and evaluated, on a store that can lose answers. */
+async function queueWorker(): Promise<{ store: LosingAnswers; s: TestServices }> {
   const store = new LosingAnswers();
   s = await makeServices({ store });
   await s.governor.putObject("w1", {
     policy: "queue-worker",
     substrate: { driver: "simulated", config: { startMs: 10 } },
   });
+  await s.governor.idle();
+  return { store, s };
+}
+
+test("a timer set by a write whose answer was lost fires in its time", async () => {
+  const { store, s } = await queueWorker();
   await s.governor.postFacts("w1", { queue: { depth: 1 } });
   await s.advance(1_000); // active
   expect((await s.governor.getObject("w1"))!.state).toBe("active");
@@ -47,13 +54,7 @@ test("a timer set by a write whose answer was lost fires in its time", async () 
 });
 
 test("a wake whose write's answer was lost sends its start when the request comes again", async () => {
-  const store = new LosingAnswers();
-  s = await makeServices({ store });
-  await s.governor.putObject("w1", {
-    policy: "queue-worker",
-    substrate: { driver: "simulated", config: { startMs: 10 } },
-  });
-  await s.governor.idle();
+  const { store, s } = await queueWorker();
   // The wake and its start action are committed; the answer is lost.
   store.lose = 1;
   await expect(s.governor.postFacts("w1", { queue: { depth: 1 } }, "k-1")).rejects.toThrow(/did not answer/);
@@ -111,13 +112,7 @@ test("a rebind whose answer was lost: the old binding's start in flight is not t
 });
 
 test("a wake whose write's answer was lost, and nothing more for the object: the next reconciliation sends its start and tells its decision", async () => {
-  const store = new LosingAnswers();
-  s = await makeServices({ store });
-  await s.governor.putObject("w1", {
-    policy: "queue-worker",
-    substrate: { driver: "simulated", config: { startMs: 10 } },
-  });
-  await s.governor.idle();
+  const { store, s } = await queueWorker();
   const told: string[] = [];
   s.governor.events.on("decision:recorded", (d) => told.push(`${d.id} ${d.outcome}`));
   store.lose = 1;
