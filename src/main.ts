@@ -355,7 +355,9 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         // commit; then everything stops. Past the drain timeout, open connections are cut.
         // Event streams never end by themselves: they end now, and their clients reconnect elsewhere.
         endEventStreams(governor);
+        let waitingFor = "requests in flight";
         const served = gate.close().then(async () => {
+          waitingFor = "the scheduler, drivers and database to close";
           await stopAll();
           await new Promise<void>((resolve) => {
             http.close(() => resolve());
@@ -365,7 +367,11 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         const stopped = served.catch((e: unknown) => log.error("shutdown failed", { error: errorText(e) }));
         const drained = await deadline(stopped, drainMs);
         if (!drained) {
-          log.error("drain timed out; stopping with work in flight", { timeoutMs: drainMs, requests: gate.active });
+          log.error("drain timed out; stopping with work in flight", {
+            timeoutMs: drainMs,
+            waitingFor,
+            requests: gate.active,
+          });
           // The requests still inside end with their connections; then the scheduler, drivers
           // and database close and the lease is released as after a drain (a replacement must
           // not wait for the lease to run out), within a bound of their own.

@@ -14,12 +14,12 @@ export interface RemoteVigil {
 }
 
 /** Registers the file's server and its fake database; the fields are set once `beforeAll` ran. */
-export function remoteVigil(name: string): RemoteVigil {
+export function remoteVigil(name: string, env: Record<string, string> = {}): RemoteVigil {
   const dir = mkdtempSync(join(tmpdir(), `vigil-${name}-`));
   const r = {} as RemoteVigil;
   beforeAll(async () => {
     r.fake = await startHranaFake(join(dir, "remote.db"));
-    r.vigil = await startVigil({ VIGIL_DB_URL: r.fake.url });
+    r.vigil = await startVigil({ VIGIL_DB_URL: r.fake.url, ...env });
   });
   afterAll(async () => {
     if (process.env.VIGIL_SHOW_LOG) console.log(r.vigil?.log());
