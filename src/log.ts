@@ -94,15 +94,18 @@ export function createLogger(level: Level, write?: (line: string) => void): Logg
 const MAX_CAUSES = 6;
 
 /**
- * An error as a line says it: its message and its causes' (`Failed query: select … : Server
- * returned HTTP status 503`), so that a database's failure is said with the query it failed, and
- * without the query's parameters (drizzle puts them in its message: memory, ids, idempotency keys).
+ * An error as a line says it: its message and its causes', each with its kind unless a plain
+ * Error (`Failed query: select …: LibsqlError: SERVER_ERROR: Server returned HTTP status 503`),
+ * so that a database's failure is said with the query it failed, and without the query's
+ * parameters (drizzle puts them in its message: memory, ids, idempotency keys).
  */
 export function errorText(error: unknown): string {
   const parts: string[] = [];
   for (let e = error, n = 0; e !== undefined && e !== null && n < MAX_CAUSES; n++) {
     const message = e instanceof Error ? e.message : String(e);
-    const text = message.replace(/\nparams: [\s\S]*$/, "").trim();
+    let text = message.replace(/\nparams: [\s\S]*$/, "").trim();
+    // What kind of error it is, where that says something (TypeError, LibsqlError), once.
+    if (e instanceof Error && e.name && e.name !== "Error" && !text.startsWith(e.name)) text = `${e.name}: ${text}`;
     if (text && parts.at(-1) !== text) parts.push(text);
     e = e instanceof Error ? e.cause : undefined;
   }

@@ -115,10 +115,16 @@ describe("redaction", () => {
 
 describe("errorText", () => {
   test("an error with its causes, without a failed query's parameters", () => {
-    const cause = Object.assign(new Error("SERVER_ERROR: Server returned HTTP status 503"), { code: "SERVER_ERROR" });
+    const cause = Object.assign(new Error("SERVER_ERROR: Server returned HTTP status 503"), {
+      code: "SERVER_ERROR",
+      name: "LibsqlError",
+    });
     const query = new Error("Failed query: select 1 from idempotency where key = ?\nparams: w,secret-key", { cause });
     expect(errorText(query)).toBe(
-      "Failed query: select 1 from idempotency where key = ?: SERVER_ERROR: Server returned HTTP status 503",
+      "Failed query: select 1 from idempotency where key = ?: LibsqlError: SERVER_ERROR: Server returned HTTP status 503",
+    );
+    expect(errorText(new TypeError("Cannot read properties of undefined (reading 'x')"))).toBe(
+      "TypeError: Cannot read properties of undefined (reading 'x')",
     );
     expect(errorText(new Error("plain"))).toBe("plain");
     expect(errorText("a string thrown")).toBe("a string thrown");

@@ -267,10 +267,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     }
   }
 
-  /**
-   * Why the governor is not ready, or null when it is: recovery is done and a read of the
-   * database answers within READY_TIMEOUT_MS (readiness.ts).
-   */
+  /** Why the governor is not ready, or null: recovery is done and the database answers in time (readiness.ts). */
   async notReady(): Promise<string | null> {
     if (this.leaseLost) return "the governing lease was lost";
     return this.started ? databaseNotReady(this.store, this.clock) : "recovery is not done";
@@ -388,7 +385,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
 
   /** Rereads objects whose last write's answer was lost, then observes every settled one: how many diverged. */
   reconcile(): Promise<number> {
-    return this.leaseLost ? Promise.resolve(0) : this.table.settleDoubts().then(() => this.substrate.reconcile());
+    const observe = () => (this.leaseLost ? 0 : this.substrate.reconcile());
+    return this.leaseLost ? Promise.resolve(0) : this.table.settleDoubts().then(observe);
   }
 
   private policy(name: string, path: string): CompiledPolicy {

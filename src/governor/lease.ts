@@ -138,23 +138,31 @@ export class Lease {
   }
 
   /**
-   * One renewal. It fails when it has not answered within `renewMs` (a remote database's round
-   * trip may go unanswered for longer than the lease lasts), so that the next is sent while the
-   * lease still holds; its answer, when it comes, still counts.
+   * One renewal: claims sent back to back until one answers, each given `renewMs` (a remote
+   * database's round trip may go unanswered for longer than the lease lasts). One that has not
+   * answered in time is left in flight and reported; its answer, when it comes, still counts, and
+   * its failure is reported then. The deadline ends the attempts when none answers in time.
    */
   private async renew(): Promise<void> {
-    if (!this.held) return;
-    const now = this.clock.now();
-    const claim = this.store.claimLease(this.claim(now), now);
-    this.renewing.add(claim);
-    const answered = claim.then(
-      (holder) => this.answered(holder, now),
-      () => undefined,
-    );
-    void answered.finally(() => this.renewing.delete(claim));
-    if ((await answerWithin(this.clock, this.renewMs, claim, LATE)) === LATE)
-      throw new Error(`the lease's renewal did not answer within ${this.renewMs / 1000} s; sending another`);
-    await answered;
+    while (this.held) {
+      const now = this.clock.now();
+      const claim = this.store.claimLease(this.claim(now), now);
+      this.renewing.add(claim);
+      let late = false;
+      const answered = claim.then(
+        (holder) => this.answered(holder, now),
+        (e: unknown) => {
+          // Within its time, the failure is the run's own (every() reports it).
+          if (late) this.renewalFailed(e as Error);
+        },
+      );
+      void answered.finally(() => this.renewing.delete(claim));
+      if ((await answerWithin(this.clock, this.renewMs, claim, LATE)) !== LATE) return void (await answered);
+      late = true;
+      this.renewalFailed(
+        new Error(`the lease's renewal did not answer within ${this.renewMs / 1000} s; sending another`),
+      );
+    }
   }
 
   /** A renewal made at `at` answered: renewed, or another server holds the lease. */

@@ -103,12 +103,15 @@ export class ObjectTable {
     return true;
   }
 
-  /** Runs `write` of the object; a failure that may have been committed makes it doubtful. */
-  private async doubting<T>(id: string, write: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `write` of the object (storing `decision`, if any); a failure that may have been
+   * committed makes it doubtful.
+   */
+  private async doubting<T>(id: string, write: () => Promise<T>, decision: Decision | null = null): Promise<T> {
     try {
       return await write();
     } catch (e) {
-      this.doubt(id, e);
+      this.doubt(id, e, decision);
       throw e;
     }
   }
@@ -286,7 +289,7 @@ export class ObjectTable {
     const write = async () => {
       const { object } = update;
       await (object
-        ? this.doubting(object.id, () => this.store.updateAction(update))
+        ? this.doubting(object.id, () => this.store.updateAction(update), update.decision ?? null)
         : this.store.updateAction(update));
       if (update.object) {
         this.replaced(update.object, update.decision ?? null);

@@ -169,6 +169,39 @@ describe("the governing lease", () => {
     expect((await store.lease())!.expiresAt).toBeGreaterThan(clock.now());
   });
 
+  test("one renewal unanswered: the next goes out when it has had its 4 s, and one answering in 3.5 s keeps the lease", async () => {
+    const { store, clock, lost, lease } = setup();
+    await lease(me("a")).acquire();
+    const claim = store.claimLease.bind(store);
+    const sent: number[] = [];
+    store.claimLease = (c, now, r) => {
+      sent.push(now - START);
+      if (sent.length === 1) return new Promise<LeaseHolder | null>(() => {});
+      return new Promise((resolve) => clock.setTimeout(() => resolve(claim(c, now, r)), 3_500));
+    };
+    await clock.advance(20_000);
+    expect(sent.slice(0, 2)).toEqual([LEASE_RENEW_MS, 2 * LEASE_RENEW_MS]);
+    expect(lost).toEqual([]);
+  });
+
+  test("a renewal that fails after its 4 s: the database's error is reported when it comes", async () => {
+    const { store, clock, errors, lease } = setup();
+    await lease(me("a")).acquire();
+    const claim = store.claimLease.bind(store);
+    let calls = 0;
+    store.claimLease = (c, now, r) =>
+      ++calls === 1
+        ? new Promise((_, reject) =>
+            clock.setTimeout(() => reject(new Error("SQLITE_BUSY: database is locked")), 5_000),
+          )
+        : claim(c, now, r);
+    await clock.advance(10_000);
+    expect(errors.map((e) => e.message)).toEqual([
+      "the lease's renewal did not answer within 4 s; sending another",
+      "SQLITE_BUSY: database is locked",
+    ]);
+  });
+
   test("a renewal answering late, after a later one held, does not bring the deadline forward", async () => {
     const { store, clock, lost, lease } = setup();
     await lease(me("a")).acquire();
@@ -181,11 +214,12 @@ describe("the governing lease", () => {
       if (calls === 2) return claim(c, now, r);
       return Promise.reject(new Error("database unavailable"));
     };
-    // The first renewal (at 4 s) hangs; the second (at 12 s) holds, to 27 s.
-    await clock.advance(3 * LEASE_RENEW_MS);
+    // The first renewal (at 4 s) hangs; the second, sent when the first has had its 4 s (at
+    // 8 s), holds, to 23 s.
+    await clock.advance(2 * LEASE_RENEW_MS);
     expect(calls).toBe(2);
     answerFirst(); // made at 4 s: it would run out at 19 s
-    const heldUntil = START + 3 * LEASE_RENEW_MS + LEASE_TTL_MS;
+    const heldUntil = START + 2 * LEASE_RENEW_MS + LEASE_TTL_MS;
     await clock.advance(heldUntil - 1 - clock.now());
     expect(lost).toEqual([]);
     await clock.advance(1);

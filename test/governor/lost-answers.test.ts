@@ -3,7 +3,8 @@
 // still fire, though the request that set them was answered with a 503 and never sent again.
 
 import { afterEach, expect, test } from "vitest";
-import type { CommitBatch } from "../../src/core/store.ts";
+import type { ActionRecord, ActionUpdate, CommitBatch } from "../../src/core/store.ts";
+import { LEASE_RENEW_MS, LEASE_TTL_MS } from "../../src/governor/lease.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { DriverError } from "../../src/substrate/driver.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
@@ -14,13 +15,31 @@ afterEach(async () => {
   s = null;
 });
 
-/** Commits, then fails the next `lose` commits as a remote whose answer never came does. */
+const lostAnswer = () => Object.assign(new Error("did not answer within 15 s"), { code: "VIGIL_DB_NO_ANSWER" });
+
+/**
+ * Commits, then fails the next `lose` commits as a remote whose answer never came does (and the
+ * next `loseActions` action updates that carry a decision); `hold` holds the reread of w2.
+ */
 class LosingAnswers extends MemoryStore {
   lose = 0;
+  loseActions = 0;
+  hold: Promise<void> | null = null;
+  reading: (() => void) | null = null;
   override async commit(batches: CommitBatch[]): Promise<void> {
     await super.commit(batches);
-    if (this.lose > 0 && this.lose--)
-      throw Object.assign(new Error("did not answer within 15 s"), { code: "VIGIL_DB_NO_ANSWER" });
+    if (this.lose > 0 && this.lose--) throw lostAnswer();
+  }
+  override async updateAction(u: ActionUpdate): Promise<void> {
+    await super.updateAction(u);
+    if (this.loseActions > 0 && u.decision && this.loseActions--) throw lostAnswer();
+  }
+  override async pendingActions(id?: string): Promise<ActionRecord[]> {
+    if (id === "w2" && this.hold) {
+      this.reading?.();
+      await this.hold;
+    }
+    return super.pendingActions(id);
   }
 }
 
@@ -150,4 +169,59 @@ test("a write whose answer was lost and that was not committed: no decision is t
   expect(told).toEqual([]);
   expect((await s.governor.getObject("w1"))!.state).toBe("dormant");
   expect(await store.pendingActions("w1")).toEqual([]);
+});
+
+test("an action's final failure whose write's answer was lost: its decision is told at the next reconciliation", async () => {
+  const store = new LosingAnswers();
+  s = await makeServices({ store });
+  s.driver.start = async () => {
+    throw new DriverError("no capacity", false); // final at once
+  };
+  await s.governor.putObject("w1", { policy: "on-demand", substrate: { driver: "simulated", config: {} } });
+  await s.governor.idle();
+  const told: string[] = [];
+  s.governor.events.on("decision:recorded", (d) => told.push(d.id));
+  store.loseActions = 1;
+  await s.governor.postFacts("w1", { work: { pending: 1 } });
+  await s.governor.idle();
+  expect(store.loseActions).toBe(0);
+  const failure = (await store.getObject("w1"))!.lastDecisionId!;
+  expect(told).not.toContain(failure);
+  await s.governor.reconcile();
+  expect(told.at(-1)).toBe(failure);
+});
+
+test("the lease lost while a pass rereads a doubtful object: the pass observes no object after", async () => {
+  const store = new LosingAnswers();
+  const lost: unknown[] = [];
+  s = await makeServices({
+    store,
+    lease: { identity: { owner: "a", host: "host-a", pid: 100, alive: () => true }, onLost: (h) => lost.push(h) },
+  });
+  const worker = { policy: "queue-worker", substrate: { driver: "simulated", config: { startMs: 10 } } };
+  await s.governor.putObject("w1", worker);
+  await s.governor.postFacts("w1", { queue: { depth: 1 } });
+  await s.advance(1_000);
+  await s.governor.putObject("w2", worker);
+  await s.governor.idle();
+  store.lose = 1;
+  await expect(s.governor.postFacts("w2", { queue: { depth: 0, x: 1 } })).rejects.toThrow(/did not answer/);
+  let observed = 0;
+  const observe = s.driver.observe.bind(s.driver);
+  s.driver.observe = (t) => {
+    observed++;
+    return observe(t);
+  };
+  let release!: () => void;
+  store.hold = new Promise((r) => (release = r));
+  const reading = new Promise<void>((r) => (store.reading = r));
+  const pass = s.governor.reconcile();
+  await reading;
+  const thief = { owner: "t", host: "h", pid: 1, acquiredAt: 0, renewedAt: 0, expiresAt: s.clock.now() + LEASE_TTL_MS };
+  await store.claimLease(thief, s.clock.now(), "a");
+  await s.clock.advance(LEASE_RENEW_MS + 1_000);
+  expect(lost).toHaveLength(1);
+  release();
+  await pass;
+  expect(observed).toBe(0);
 });
