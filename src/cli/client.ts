@@ -103,8 +103,8 @@ export function targetOf(
   const given = flags.url !== undefined ? "--url" : "VIGIL_URL";
   // Never echoed with a password in it, even when it is not a URL at all (`http:/user:pw@host`).
   const shown = raw.replace(
-    /^([A-Za-z][A-Za-z0-9+.-]*:)?.*@/,
-    (_all, scheme: string | undefined) => `${scheme ?? ""}//...@`,
+    /^([A-Za-z][A-Za-z0-9+.-]*:)?([/\\]*)[\s\S]*@/,
+    (_all, scheme: string | undefined, slashes: string) => `${scheme ?? ""}${slashes}...@`,
   );
   let url: URL;
   try {
@@ -379,10 +379,12 @@ export async function request(
 }
 
 /**
- * `/v1/objects/{id}` and the like: a path segment, encoded. `.` and `..` are refused as usage:
- * a URL resolves them as path steps (encoded too), so the request would go to another route.
+ * `/v1/objects/{id}` and the like: a path segment, encoded. An empty id, `.` and `..` are refused
+ * as usage: a URL resolves the last two as path steps (encoded too), and each would send the
+ * request to another route.
  */
 export function seg(command: CommandName, s: string): string {
+  if (s === "") throw usageError(command, "the id is empty");
   if (s === "." || s === "..")
     throw usageError(command, `"${s}" is a path step in a URL, so no request can name it as an id`);
   return encodeURIComponent(s);

@@ -53,7 +53,7 @@ function missingForEvery(branches: z.core.$ZodIssue[][]): string | null {
 
 /** A number too large for a double (`1e400`, which JSON parses as Infinity), in zod's words. */
 const TOO_LARGE = `expected a number, got ${describeJson(Infinity)}`;
-const TOO_LARGE_ADVICE = numberProblem(Infinity, "use")!;
+const TOO_LARGE_ADVICE = numberProblem(Infinity, "send")!;
 const only = (issues: z.core.$ZodIssue[], expected: string) =>
   issues.length === 1 &&
   issues[0]!.code === "invalid_type" &&

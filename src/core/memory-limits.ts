@@ -101,7 +101,7 @@ function report(w: Walk, message: string): void {
  * Infinity (stored as null), and past 2^53 - 1 an integer may have lost digits already (none
  * is kept: 9007199254740993 reads as ...992, and nothing tells it from one sent so).
  */
-export function numberProblem(v: number, verb: "send" | "write" | "use"): string | null {
+export function numberProblem(v: number, verb: "send" | "write"): string | null {
   if (!Number.isFinite(v))
     return `the number is too large to ${verb === "send" ? "store" : "represent"} (it would become null): ${verb} a smaller one, or a string`;
   if (Number.isInteger(v) && !Number.isSafeInteger(v))

@@ -33,11 +33,19 @@ describe('the ids "." and ".."', () => {
     ["decisions", ["list", "."], runDecisions],
     ["decisions", ["get", ".."], runDecisions],
     ["explain", [".."], runExplain],
+    ["objects", ["get", ""], runObjects],
+    ["facts", ["post", "", "{}"], runFacts],
+    ["decisions", ["get", ""], runDecisions],
+    ["explain", [""], runExplain],
   ] as const)("vigil %s %j is usage, exit 2, and sends nothing", async (_name, args, entry) => {
     seen.length = 0;
     const r = await run(entry, [...args], url);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/"\.\.?" is a path step in a URL, so no request can name it as an id/);
+    expect(r.err).toMatch(
+      (args as readonly string[]).includes("")
+        ? /the id is empty/
+        : /"\.\.?" is a path step in a URL, so no request can name it as an id/,
+    );
     expect(seen).toEqual([]);
   });
 });
@@ -79,11 +87,16 @@ describe("a 404", () => {
 });
 
 test("a --url with a password is never printed, even when it does not parse as a URL", async () => {
-  for (const given of ["http:/admin:secret@127.0.0.1:99999", "http:\\\\admin:secret@127.0.0.1:99999"]) {
-    const r = await run(runObjects, ["list", "--url", given], "http://127.0.0.1:1");
+  for (const [given, shown] of [
+    ["http:/admin:secret@127.0.0.1:99999", "http:/...@127.0.0.1:99999"],
+    ["http:\\\\admin:secret@127.0.0.1:99999", "http:\\\\...@127.0.0.1:99999"],
+    ["http://admin:secret\n@127.0.0.1:99999", "http://...@127.0.0.1:99999"],
+    ["http://admin:se\u2028cret@127.0.0.1:99999", "http://...@127.0.0.1:99999"],
+  ]) {
+    const r = await run(runObjects, ["list", "--url", given!], "http://127.0.0.1:1");
     expect(r.code, given).toBe(2);
-    expect(r.err, given).toContain('--url "http://...@127.0.0.1:99999" is not a URL');
-    expect(r.err, given).not.toContain("secret");
+    expect(r.err, given).toContain(`--url "${shown}" is not a URL`);
+    expect(r.err, given).not.toMatch(/secret|se\u2028cret/);
   }
 });
 

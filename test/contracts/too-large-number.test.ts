@@ -13,7 +13,7 @@ const problems = (schema: z.ZodType, value: unknown) => {
   return zodProblems(result.error);
 };
 
-const ADVICE = "the number is too large to represent (it would become null): use a smaller one, or a string";
+const ADVICE = "the number is too large to store (it would become null): send a smaller one, or a string";
 
 test("any JSON value: the size is the problem, at the number's own path", () => {
   expect(problems(z.json(), Infinity)).toEqual([{ path: "$", message: ADVICE }]);

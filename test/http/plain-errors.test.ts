@@ -84,7 +84,7 @@ describe("numbers memory cannot keep as sent are refused, and nothing changes", 
 
   // Where any JSON value is taken (zod's JSON union), the problem is the number's size, not the
   // union's first branch ("expected a string"), and the body's other problems are still named.
-  const TOO_LARGE = "the number is too large to represent (it would become null): use a smaller one, or a string";
+  const TOO_LARGE = "the number is too large to store (it would become null): send a smaller one, or a string";
   test.each([
     ["/v1/objects/w1/evaluate", '{"facts":{"a":1e400}}', [{ path: "$.facts.a", message: TOO_LARGE }]],
     [
@@ -116,6 +116,26 @@ describe("numbers memory cannot keep as sent are refused, and nothing changes", 
     expect(reply.status).toBe(422);
     expect(reply.body.errors).toEqual(errors);
     expect((await h.call("GET", "/v1/objects/w1")).body.memoryVersion).toBe(0);
+  });
+
+  test("in the same words whether the body has another problem or not, and as a CloudEvent", async () => {
+    const at = (reply: { body: { errors: { path: string; message: string }[] } }, path: string) =>
+      reply.body.errors.find((e) => e.path === path)?.message;
+    const alone = await raw("/v1/objects/w1/facts", '{"facts":{"a":1e400}}');
+    const beside = await raw("/v1/objects/w1/facts", '{"facts":{"a":1e400},"extra":1}');
+    const event = await h.call("POST", "/v1/cloudevents", {
+      raw: '{"specversion":"1.0","id":"e2","source":"s","type":"t","subject":"w1","data":{"a":1e400}}',
+      headers: { "content-type": "application/cloudevents+json" },
+    });
+    const put = (body: string) =>
+      h.call("PUT", "/v1/objects/w2", { raw: body, headers: { "content-type": "application/json" } });
+    const memoryAlone = await put('{"policy":"queue-worker","memory":{"n":1e400}}');
+    const memoryBeside = await put('{"policy":"queue-worker","memory":{"n":1e400},"x":1}');
+    expect(at(alone, "$.facts.a")).toBe(TOO_LARGE);
+    expect(at(beside, "$.facts.a")).toBe(TOO_LARGE);
+    expect(at(event, "$.data.a")).toBe(TOO_LARGE);
+    expect(at(memoryAlone, "$.memory.n")).toBe(TOO_LARGE);
+    expect(at(memoryBeside, "$.memory.n")).toBe(TOO_LARGE);
   });
 });
 
