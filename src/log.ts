@@ -101,12 +101,17 @@ const MAX_CAUSES = 6;
  */
 export function errorText(error: unknown): string {
   const parts: string[] = [];
+  let said = "";
   for (let e = error, n = 0; e !== undefined && e !== null && n < MAX_CAUSES; n++) {
     const message = e instanceof Error ? e.message : String(e);
-    let text = message.replace(/\nparams: [\s\S]*$/, "").trim();
-    // What kind of error it is, where that says something (TypeError, LibsqlError), once.
-    if (e instanceof Error && e.name && e.name !== "Error" && !text.startsWith(e.name)) text = `${e.name}: ${text}`;
-    if (text && parts.at(-1) !== text) parts.push(text);
+    const text = message.replace(/\nparams: [\s\S]*$/, "").trim();
+    // A message said once (a wrapper often repeats its cause's), with its kind where that says
+    // something (TypeError, LibsqlError).
+    if (text && said !== text) {
+      const kind = e instanceof Error && e.name && e.name !== "Error" && !text.startsWith(e.name) ? `${e.name}: ` : "";
+      parts.push(kind + text);
+    }
+    said = text || said;
     e = e instanceof Error ? e.cause : undefined;
   }
   return parts.join(": ") || String(error);

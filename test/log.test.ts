@@ -128,7 +128,15 @@ describe("errorText", () => {
     );
     expect(errorText(new Error("plain"))).toBe("plain");
     expect(errorText("a string thrown")).toBe("a string thrown");
-    // A message repeated by its cause is said once.
+    // A message repeated by its cause is said once, whatever their kinds; an empty one not at all.
     expect(errorText(new Error("same", { cause: new Error("same") }))).toBe("same");
+    const refused = new Error("fetch failed", {
+      cause: new TypeError("fetch failed", { cause: new Error("connect ECONNREFUSED 127.0.0.1:1") }),
+    });
+    expect(errorText(refused)).toBe("fetch failed: connect ECONNREFUSED 127.0.0.1:1");
+    const empty = new Error("Failed query: select 1\nparams: ", {
+      cause: new TypeError("fetch failed", { cause: new AggregateError([]) }),
+    });
+    expect(errorText(empty)).toBe("Failed query: select 1: TypeError: fetch failed");
   });
 });

@@ -123,7 +123,7 @@ export function targetOf(
   if (/[?#]/.test(url.href))
     throw usageError(
       command,
-      `${given} "${raw}" has a query or a fragment; give the server's base URL (e.g. ${DEFAULT_URL})`,
+      `${given} "${shown}" has a query or a fragment; give the server's base URL (e.g. ${DEFAULT_URL})`,
     );
   const token = flags.token ?? (io.env.VIGIL_TOKEN || undefined);
   // What an Authorization header can carry, once fetch has trimmed the ends as it does; else
