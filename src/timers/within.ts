@@ -1,6 +1,6 @@
-// A wait for the database bounded on the injected clock: a round trip to a remote server may go
-// unanswered for 15 s, longer than a probe, a scrape or the lease can wait. The work itself is
-// left to end when it may.
+// A wait bounded on the injected clock: a round trip to a remote database may go unanswered for
+// 15 s, longer than a probe, a scrape or the lease can wait, and a driver's observation for as
+// long as its API retries. The work itself is left to end when it may.
 
 import type { Clock, TimerHandle } from "../core/clock.ts";
 
