@@ -11,7 +11,7 @@ import { isUnreachableDatabase, overloaded } from "../core/errors.ts";
 import { KeyedQueue } from "../core/keyed-queue.ts";
 import { emptyBatch, type ActionRecord, type ActionUpdate, type CommitBatch, type Store } from "../core/store.ts";
 import { applyTimerOps } from "../core/timers.ts";
-import type { Decision, ObjectRecord, TimerOp } from "../core/types.ts";
+import type { ActionStatus, Decision, ObjectRecord, TimerOp } from "../core/types.ts";
 import { ColdReads } from "./cold-reads.ts";
 import { GroupCommitter } from "./group-commit.ts";
 
@@ -83,23 +83,31 @@ export class ObjectTable {
    */
   private readonly doubtful = new Map<
     string,
-    { known: ObjectRecord | undefined; creation: Decision | null; decisions: Decision[] }
+    { known: ObjectRecord | undefined; creation: Decision | null; decisions: Decision[]; closing: ActionUpdate[] }
   >();
+
+  /**
+   * Actions a lost write closed (failed, confirmed, superseded), found no longer pending when
+   * their object was read again: the answer the dispatcher is still recording was recorded
+   * (`recorded` takes it), and writing it again would overwrite it (as superseded, say).
+   */
+  private readonly closed = new Map<string, ActionStatus>();
 
   /**
    * After a write of the object failed with `e`: when it may have been committed, the object is
    * doubtful (true), and what the observer knows of it is kept for the re-read to tell it from:
    * the record it had, and the decision of a creation (an object it does not count yet).
    */
-  private doubt(id: string, e: unknown, decision: Decision | null = null): boolean {
+  private doubt(id: string, e: unknown, decision: Decision | null = null, action?: ActionUpdate): boolean {
     if (!isUnreachableDatabase(e)) return false;
     let doubt = this.doubtful.get(id);
     if (!doubt) {
       const creation = decision?.trigger.kind === "create" ? decision : null;
-      doubt = { known: this.peek(id) ?? this.taken.get(id), creation, decisions: [] };
+      doubt = { known: this.peek(id) ?? this.taken.get(id), creation, decisions: [], closing: [] };
       this.doubtful.set(id, doubt);
     }
     if (decision) doubt.decisions.push(decision);
+    if (action && action.status !== "pending") doubt.closing.push(action);
     return true;
   }
 
@@ -107,11 +115,16 @@ export class ObjectTable {
    * Runs `write` of the object (storing `decision`, if any); a failure that may have been
    * committed makes it doubtful.
    */
-  private async doubting<T>(id: string, write: () => Promise<T>, decision: Decision | null = null): Promise<T> {
+  private async doubting<T>(
+    id: string,
+    write: () => Promise<T>,
+    decision: Decision | null = null,
+    action?: ActionUpdate,
+  ): Promise<T> {
     try {
       return await write();
     } catch (e) {
-      this.doubt(id, e, decision);
+      this.doubt(id, e, decision, action);
       throw e;
     }
   }
@@ -178,8 +191,12 @@ export class ObjectTable {
   private async reread(id: string): Promise<ObjectRecord | undefined> {
     const row = await this.coldReads.get(id);
     const pending = row && this.observer.outbox ? await this.store.pendingActions(id) : [];
-    const { known, creation, decisions } = this.doubtful.get(id)!;
+    const { known, creation, decisions, closing } = this.doubtful.get(id)!;
     const found = this.observer.found ? await this.stored(decisions) : [];
+    if (row && this.observer.outbox) {
+      const open = new Set(pending.map((a) => a.id));
+      for (const a of closing) if (!open.has(a.id)) this.closed.set(a.id, a.status);
+    }
     this.doubtful.delete(id);
     this.awake.delete(id);
     this.dormant.delete(id);
@@ -194,6 +211,13 @@ export class ObjectTable {
     this.taken.set(id, row);
     for (const t of row.timers) this.timerSet(t.dueAt);
     return row;
+  }
+
+  /** The status a lost write recorded for the action, found at a reread (taken: asked once). */
+  recorded(actionId: string): ActionStatus | undefined {
+    const status = this.closed.get(actionId);
+    this.closed.delete(actionId);
+    return status;
   }
 
   /** Those of `decisions` that are stored, in their order. */
@@ -289,7 +313,7 @@ export class ObjectTable {
     const write = async () => {
       const { object } = update;
       await (object
-        ? this.doubting(object.id, () => this.store.updateAction(update), update.decision ?? null)
+        ? this.doubting(object.id, () => this.store.updateAction(update), update.decision ?? null, update)
         : this.store.updateAction(update));
       if (update.object) {
         this.replaced(update.object, update.decision ?? null);

@@ -63,12 +63,27 @@ export class SubstrateSync {
     return object && object.createdAt <= action.createdAt ? object : undefined;
   }
 
+  /**
+   * Whether this answer was recorded already, by a write whose answer was lost (the object read
+   * again since found the action closed): then it is only told, as that write would have been.
+   */
+  private recordedBefore(action: ActionRecord, error: string | null, now: number, observation?: Observation): boolean {
+    const status = this.d.table.recorded(action.id);
+    if (status === undefined) return false;
+    const closed = { ...action, status, lastError: error, updatedAt: now };
+    if (status === "superseded") this.d.events.superseded([action], now);
+    else if (status === "failed") this.d.events.emit("action:failed", closed, error ?? "");
+    else if (status === "confirmed" && observation) this.d.events.emit("action:confirmed", closed, observation);
+    return true;
+  }
+
   /** Records a driver's confirmation; moves waking -> active, sleeping -> dormant. No evaluation. */
   async confirm(action: ActionRecord, observation: Observation, detached = false): Promise<void> {
     const object = await this.ownerOf(action);
     const now = this.d.clock.now();
     const done = { ...action, status: "confirmed" as const, lastError: null, updatedAt: now };
     if (!object) return;
+    if (this.recordedBefore(action, null, now, observation)) return;
     if (detached) {
       // Sent to a binding the object has left: the rebind superseded it. Its answer closes it
       // and moves nothing; nor is it the object's confirmation (usage reads those).
@@ -98,6 +113,7 @@ export class SubstrateSync {
     // Its object was deleted (its rows with it): as for a confirmation, the answer is for no one,
     // and nothing is recorded or told (it was no failure of a governed object's action).
     if (!object) return false;
+    if (this.recordedBefore(action, error, now)) return false;
     if (detached) {
       // Sent to a binding the object has left: the rebind superseded it, whatever its answer
       // (as a confirmation of it is closed, in `confirm`). The error is kept on the row.

@@ -30,9 +30,17 @@ class LosingAnswers extends MemoryStore {
     await super.commit(batches);
     if (this.lose > 0 && this.lose--) throw lostAnswer();
   }
+  loseConfirms = 0;
   override async updateAction(u: ActionUpdate): Promise<void> {
     await super.updateAction(u);
     if (this.loseActions > 0 && u.decision && this.loseActions--) throw lostAnswer();
+    if (this.loseConfirms > 0 && u.status === "confirmed" && this.loseConfirms--) throw lostAnswer();
+  }
+  /** Reads of objects that fail, as a remote that does not answer. */
+  failReads = 0;
+  override async getObjects(ids: string[]) {
+    if (this.failReads > 0 && this.failReads--) throw lostAnswer();
+    return super.getObjects(ids);
   }
   override async pendingActions(id?: string): Promise<ActionRecord[]> {
     if (id === "w2" && this.hold) {
@@ -224,4 +232,44 @@ test("the lease lost while a pass rereads a doubtful object: the pass observes n
   release();
   await pass;
   expect(observed).toBe(0);
+});
+
+test("a final failure stored with its answer lost, the rereads failing at first: the action stays failed, told once", async () => {
+  const store = new LosingAnswers();
+  s = await makeServices({ store });
+  s.driver.start = async () => {
+    throw new DriverError("no capacity", false);
+  };
+  await s.governor.putObject("w1", { policy: "on-demand", substrate: { driver: "simulated", config: {} } });
+  await s.governor.idle();
+  const told: string[] = [];
+  s.governor.events.on("action:superseded", (a) => told.push(`superseded ${a.id}`));
+  s.governor.events.on("action:failed", (a) => told.push(`failed ${a.id}`));
+  s.governor.events.on("decision:recorded", (d) => told.push(`decision ${d.trigger.kind} ${d.outcome}`));
+  store.loseActions = 1; // the failure and its decision are stored; the answer is lost
+  store.failReads = 2; // the next reads of the object fail
+  await s.governor.postFacts("w1", { work: { pending: 1 } });
+  await s.advance(10 * 60_000);
+  const wake = (await s.governor.listDecisions("w1", 50)).find((d) => d.outcome === "wake")!;
+  expect(wake.actions.map((a) => a.status)).toEqual(["failed"]);
+  const start = wake.actions[0]!.id;
+  // The wake; the failure's decision, found at the reread; the failure itself, told once.
+  expect(told).toEqual(["decision facts wake", "decision substrate none", `failed ${start}`]);
+});
+
+test("a confirmation stored with its answer lost, the rereads failing at first: the action stays confirmed, told once", async () => {
+  const { store, s } = await queueWorker();
+  const told: string[] = [];
+  s.governor.events.on("action:superseded", (a) => told.push(`superseded ${a.id}`));
+  s.governor.events.on("action:confirmed", (a) => told.push(`confirmed ${a.id}`));
+  store.loseConfirms = 1; // the start's confirmation (and the object's active state) is stored; the answer is lost
+  store.failReads = 2;
+  await s.governor.postFacts("w1", { queue: { depth: 1 } });
+  await s.advance(10 * 60_000);
+  expect(store.loseConfirms).toBe(0);
+  const wake = (await s.governor.listDecisions("w1", 50)).find((d) => d.outcome === "wake")!;
+  const start = wake.actions[0]!.id;
+  expect(wake.actions.map((a) => a.status)).toEqual(["confirmed"]);
+  expect(told).toEqual([`confirmed ${start}`]);
+  expect((await s.governor.getObject("w1"))!.state).toBe("active");
 });
