@@ -143,6 +143,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         deleted: (before) => census.deleted(before),
         outbox: (id, pending) => this.dispatcher.resync(id, pending),
         found: (d) => this.events.emit("decision:recorded", d),
+        closed: (a) => this.substrate.toldClosed(a),
       },
     );
     this.dispatcher = new Dispatcher(

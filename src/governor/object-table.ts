@@ -11,7 +11,7 @@ import { isUnreachableDatabase, overloaded } from "../core/errors.ts";
 import { KeyedQueue } from "../core/keyed-queue.ts";
 import { emptyBatch, type ActionRecord, type ActionUpdate, type CommitBatch, type Store } from "../core/store.ts";
 import { applyTimerOps } from "../core/timers.ts";
-import type { ActionStatus, Decision, ObjectRecord, TimerOp } from "../core/types.ts";
+import type { Decision, ObjectRecord, TimerOp } from "../core/types.ts";
 import { ColdReads } from "./cold-reads.ts";
 import { GroupCommitter } from "./group-commit.ts";
 
@@ -37,7 +37,12 @@ export interface TableObserver {
    * was recorded after all, though no one was told (its request had a 503).
    */
   found?(decision: Decision): void;
+  /** An action a lost write closed (its confirmation, or final failure), found so at a reread. */
+  closed?(update: ActionChange): void;
 }
+
+/** An action's row as it is written, with the object's change and the decision it carries. */
+export type ActionChange = ActionRecord & Pick<ActionUpdate, "object" | "decision">;
 
 /** How many dormant objects stay in memory by default (VIGIL_HOT_OBJECTS). */
 export const DEFAULT_HOT_OBJECTS = 100_000;
@@ -83,22 +88,24 @@ export class ObjectTable {
    */
   private readonly doubtful = new Map<
     string,
-    { known: ObjectRecord | undefined; creation: Decision | null; decisions: Decision[]; closing: ActionUpdate[] }
+    { known: ObjectRecord | undefined; creation: Decision | null; decisions: Decision[]; closing: ActionChange[] }
   >();
 
   /**
-   * Actions a lost write closed (failed, confirmed, superseded), found no longer pending when
-   * their object was read again: the answer the dispatcher is still recording was recorded
-   * (`recorded` takes it), and writing it again would overwrite it (as superseded, say).
+   * Per object, the actions a lost write closed (confirmed, or failed for good), found no longer
+   * pending when the object was read again, until its mailbox task ends: an answer the
+   * dispatcher is recording in that same task was recorded already (`recorded`), and writing it
+   * again would overwrite it (as superseded, taking it for one a rebind detached). A retry
+   * waiting for a later task is dropped by the reread instead (the dispatcher's resync).
    */
-  private readonly closed = new Map<string, ActionStatus>();
+  private readonly closed = new Map<string, Set<string>>();
 
   /**
    * After a write of the object failed with `e`: when it may have been committed, the object is
    * doubtful (true), and what the observer knows of it is kept for the re-read to tell it from:
    * the record it had, and the decision of a creation (an object it does not count yet).
    */
-  private doubt(id: string, e: unknown, decision: Decision | null = null, action?: ActionUpdate): boolean {
+  private doubt(id: string, e: unknown, decision: Decision | null = null, action?: ActionChange): boolean {
     if (!isUnreachableDatabase(e)) return false;
     let doubt = this.doubtful.get(id);
     if (!doubt) {
@@ -119,7 +126,7 @@ export class ObjectTable {
     id: string,
     write: () => Promise<T>,
     decision: Decision | null = null,
-    action?: ActionUpdate,
+    action?: ActionChange,
   ): Promise<T> {
     try {
       return await write();
@@ -193,10 +200,9 @@ export class ObjectTable {
     const pending = row && this.observer.outbox ? await this.store.pendingActions(id) : [];
     const { known, creation, decisions, closing } = this.doubtful.get(id)!;
     const found = this.observer.found ? await this.stored(decisions) : [];
-    if (row && this.observer.outbox) {
-      const open = new Set(pending.map((a) => a.id));
-      for (const a of closing) if (!open.has(a.id)) this.closed.set(a.id, a.status);
-    }
+    const open = new Set(pending.map((a) => a.id));
+    const closed = row && this.observer.outbox ? closing.filter((a) => !open.has(a.id)) : [];
+    if (closed.length > 0) this.closed.set(id, new Set(closed.map((a) => a.id)));
     this.doubtful.delete(id);
     this.awake.delete(id);
     this.dormant.delete(id);
@@ -206,6 +212,8 @@ export class ObjectTable {
       return undefined;
     }
     this.observer.replaced?.(known, row, known ? null : creation);
+    // Told as the lost write would have told them: each action it closed, then its decisions.
+    for (const a of closed) this.observer.closed?.(a);
     for (const d of found) this.observer.found!(d);
     this.keep(row);
     this.taken.set(id, row);
@@ -213,11 +221,9 @@ export class ObjectTable {
     return row;
   }
 
-  /** The status a lost write recorded for the action, found at a reread (taken: asked once). */
-  recorded(actionId: string): ActionStatus | undefined {
-    const status = this.closed.get(actionId);
-    this.closed.delete(actionId);
-    return status;
+  /** Whether a lost write recorded the action's answer, as the reread in this mailbox task found. */
+  recorded(objectId: string, actionId: string): boolean {
+    return this.closed.get(objectId)?.has(actionId) ?? false;
   }
 
   /** Those of `decisions` that are stored, in their order. */
@@ -257,6 +263,7 @@ export class ObjectTable {
       return await task();
     } finally {
       this.taken.delete(id);
+      this.closed.delete(id);
     }
   }
 
@@ -309,7 +316,7 @@ export class ObjectTable {
   }
 
   /** Commits an outbox row's change and, with it, the object's (confirmations, failures). */
-  async commitAction(update: ActionUpdate, publish?: () => void): Promise<void> {
+  async commitAction(update: ActionChange, publish?: () => void): Promise<void> {
     const write = async () => {
       const { object } = update;
       await (object

@@ -12,7 +12,7 @@ import type { ArrivalPipeline } from "./arrival.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import type { CrashLoopGuard } from "./crash-loop.ts";
 import type { GovernorEvents } from "./events.ts";
-import type { ObjectTable } from "./object-table.ts";
+import type { ActionChange, ObjectTable } from "./object-table.ts";
 import { failureDecision, recordedDecision } from "./recorded-decisions.ts";
 import { eachConcurrently } from "../core/concurrency.ts";
 import { answerWithin } from "../timers/within.ts";
@@ -64,17 +64,14 @@ export class SubstrateSync {
   }
 
   /**
-   * Whether this answer was recorded already, by a write whose answer was lost (the object read
-   * again since found the action closed): then it is only told, as that write would have been.
+   * An action a write whose answer was lost closed, found so when its object was read again:
+   * told as that write would have told it (its decision is told by the table).
    */
-  private recordedBefore(action: ActionRecord, error: string | null, now: number, observation?: Observation): boolean {
-    const status = this.d.table.recorded(action.id);
-    if (status === undefined) return false;
-    const closed = { ...action, status, lastError: error, updatedAt: now };
-    if (status === "superseded") this.d.events.superseded([action], now);
-    else if (status === "failed") this.d.events.emit("action:failed", closed, error ?? "");
-    else if (status === "confirmed" && observation) this.d.events.emit("action:confirmed", closed, observation);
-    return true;
+  toldClosed(update: ActionChange): void {
+    const { object, decision: _decision, ...action } = update;
+    if (action.status === "confirmed" && object?.substrate.observed)
+      this.d.events.emit("action:confirmed", action, object.substrate.observed);
+    else if (action.status === "failed") this.d.events.emit("action:failed", action, action.lastError ?? "");
   }
 
   /** Records a driver's confirmation; moves waking -> active, sleeping -> dormant. No evaluation. */
@@ -83,7 +80,8 @@ export class SubstrateSync {
     const now = this.d.clock.now();
     const done = { ...action, status: "confirmed" as const, lastError: null, updatedAt: now };
     if (!object) return;
-    if (this.recordedBefore(action, null, now, observation)) return;
+    // Recorded by a write whose answer was lost, and told when the object was read again.
+    if (this.d.table.recorded(action.objectId, action.id)) return;
     if (detached) {
       // Sent to a binding the object has left: the rebind superseded it. Its answer closes it
       // and moves nothing; nor is it the object's confirmation (usage reads those).
@@ -113,7 +111,7 @@ export class SubstrateSync {
     // Its object was deleted (its rows with it): as for a confirmation, the answer is for no one,
     // and nothing is recorded or told (it was no failure of a governed object's action).
     if (!object) return false;
-    if (this.recordedBefore(action, error, now)) return false;
+    if (this.d.table.recorded(action.objectId, action.id)) return false;
     if (detached) {
       // Sent to a binding the object has left: the rebind superseded it, whatever its answer
       // (as a confirmation of it is closed, in `confirm`). The error is kept on the row.
