@@ -150,9 +150,9 @@ export class Dispatcher {
    * which may have queued, superseded or recorded some): what is queued and no longer pending is
    * dropped, what is pending and neither queued nor in flight is queued, and the one in flight,
    * if no longer pending (a rebind superseded it), is detached: its answer moves nothing. Call
-   * in the mailbox.
+   * in the mailbox. Returns the action in flight, if one is.
    */
-  resync(objectId: string, pending: ActionRecord[]): void {
+  resync(objectId: string, pending: ActionRecord[]): string | null {
     const lane = this.lanes.get(objectId);
     const ids = new Set(pending.map((a) => a.id));
     if (lane?.current && !ids.has(lane.current)) lane.forgotten = lane.current;
@@ -161,6 +161,7 @@ export class Dispatcher {
     const gone = lane?.queue.filter((a) => !ids.has(a.id)).map((a) => a.id) ?? [];
     this.supersede(objectId, gone);
     this.enqueue(pending.filter((a) => !known.has(a.id)));
+    return lane?.current ?? null;
   }
 
   forget(objectId: string): void {

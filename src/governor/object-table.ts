@@ -30,8 +30,9 @@ export interface TableObserver {
   /**
    * A doubtful object was read again (in its mailbox): `pending`, its outbox rows the store has
    * pending (none when its row is gone), are what its actions are now, whatever was queued.
+   * Returns the action whose answer is being recorded (claimed, in flight), if one is.
    */
-  outbox?(id: string, pending: ActionRecord[]): void;
+  outbox?(id: string, pending: ActionRecord[]): string | null;
   /**
    * A decision whose write's answer was lost, found stored when its object was read again: it
    * was recorded after all, though no one was told (its request had a 503).
@@ -92,13 +93,13 @@ export class ObjectTable {
   >();
 
   /**
-   * Per object, the actions a lost write closed (confirmed, or failed for good), found no longer
-   * pending when the object was read again, until its mailbox task ends: an answer the
-   * dispatcher is recording in that same task was recorded already (`recorded`), and writing it
-   * again would overwrite it (as superseded, taking it for one a rebind detached). A retry
-   * waiting for a later task is dropped by the reread instead (the dispatcher's resync).
+   * Per object, the action a lost write closed (confirmed, or failed for good) whose answer the
+   * dispatcher was still recording when a reread found it no longer pending (its `current`): the
+   * answer was recorded already (`recorded` takes it), and writing it again would overwrite it
+   * (as superseded, taking it for one a rebind detached). A retry still queued is dropped by the
+   * reread instead (the dispatcher's resync), so nothing is kept for it.
    */
-  private readonly closed = new Map<string, Set<string>>();
+  private readonly closed = new Map<string, string>();
 
   /**
    * After a write of the object failed with `e`: when it may have been committed, the object is
@@ -202,11 +203,11 @@ export class ObjectTable {
     const found = this.observer.found ? await this.stored(decisions) : [];
     const open = new Set(pending.map((a) => a.id));
     const closed = row && this.observer.outbox ? closing.filter((a) => !open.has(a.id)) : [];
-    if (closed.length > 0) this.closed.set(id, new Set(closed.map((a) => a.id)));
     this.doubtful.delete(id);
     this.awake.delete(id);
     this.dormant.delete(id);
-    this.observer.outbox?.(id, pending);
+    const recording = this.observer.outbox?.(id, pending);
+    if (recording && closed.some((a) => a.id === recording)) this.closed.set(id, recording);
     if (!row) {
       if (known) this.observer.deleted?.(known);
       return undefined;
@@ -221,9 +222,11 @@ export class ObjectTable {
     return row;
   }
 
-  /** Whether a lost write recorded the action's answer, as the reread in this mailbox task found. */
+  /** Whether a lost write recorded the action's answer, as a reread found (asked once). */
   recorded(objectId: string, actionId: string): boolean {
-    return this.closed.get(objectId)?.has(actionId) ?? false;
+    if (this.closed.get(objectId) !== actionId) return false;
+    this.closed.delete(objectId);
+    return true;
   }
 
   /** Those of `decisions` that are stored, in their order. */
@@ -263,7 +266,6 @@ export class ObjectTable {
       return await task();
     } finally {
       this.taken.delete(id);
-      this.closed.delete(id);
     }
   }
 
@@ -341,6 +343,7 @@ export class ObjectTable {
     const deleted = await this.doubting(id, () => this.store.deleteObject(id));
     if (deleted) this.observer.deleted?.(this.peek(id) ?? this.taken.get(id));
     this.taken.delete(id);
+    this.closed.delete(id);
     this.awake.delete(id);
     this.dormant.delete(id);
     return deleted;

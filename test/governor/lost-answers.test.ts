@@ -38,8 +38,15 @@ class LosingAnswers extends MemoryStore {
   }
   /** Reads of objects that fail, as a remote that does not answer. */
   failReads = 0;
+  /** Run once, at the first read that fails. */
+  onFailedRead: (() => void) | null = null;
   override async getObjects(ids: string[]) {
-    if (this.failReads > 0 && this.failReads--) throw lostAnswer();
+    if (this.failReads > 0 && this.failReads--) {
+      const hook = this.onFailedRead;
+      this.onFailedRead = null;
+      hook?.();
+      throw lostAnswer();
+    }
     return super.getObjects(ids);
   }
   override async pendingActions(id?: string): Promise<ActionRecord[]> {
@@ -317,3 +324,42 @@ test("a final failure stored with its answer lost, the first reread succeeding: 
   expect(told).toEqual(["decision facts wake", `failed ${start} no capacity`, "decision substrate none"]);
   expect(closedKept(s!)).toBe(0);
 });
+
+test.each(["confirmation", "final failure"] as const)(
+  "a %s stored with its answer lost, read again by another task between the dispatcher's claim and its record: told once, kept",
+  async (kind) => {
+    const store = new LosingAnswers();
+    s = await makeServices({ store });
+    if (kind === "final failure")
+      s.driver.start = async () => {
+        throw new DriverError("no capacity", false);
+      };
+    const policy = kind === "confirmation" ? "queue-worker" : "on-demand";
+    await s.governor.putObject("w1", { policy, substrate: { driver: "simulated", config: { startMs: 10 } } });
+    await s.governor.idle();
+    const told: string[] = [];
+    s.governor.events.on("action:superseded", (a) => told.push(`superseded ${a.id}`));
+    s.governor.events.on("action:confirmed", (a) => told.push(`confirmed ${a.id}`));
+    s.governor.events.on("action:failed", (a) => told.push(`failed ${a.id}`));
+    if (kind === "confirmation") store.loseConfirms = 1;
+    else store.loseActions = 1;
+    // The reread in the dispatcher's claim fails (the batch read, then alone); meanwhile a
+    // client's request comes, and waits in the mailbox ahead of the recording of the answer.
+    store.failReads = 2;
+    let request: Promise<unknown> | null = null;
+    store.onFailedRead = () => {
+      request = s!.governor.postFacts("w1", { note: 1 }).catch((e: unknown) => e);
+    };
+    await s.governor.postFacts("w1", kind === "confirmation" ? { queue: { depth: 1 } } : { work: { pending: 1 } });
+    await s.advance(10 * 60_000);
+    expect(request).not.toBeNull();
+    await request;
+    const wake = (await s.governor.listDecisions("w1", 50)).reverse().find((d) => d.outcome === "wake")!;
+    const start = wake.actions[0]!.id;
+    const status = kind === "confirmation" ? "confirmed" : "failed";
+    expect(wake.actions.map((a) => a.status)).toEqual([status]);
+    // (The request may start and fail an action of its own: only this one's story counts here.)
+    expect(told.filter((t) => t.endsWith(start))).toEqual([`${status} ${start}`]);
+    expect(closedKept(s)).toBe(0);
+  },
+);
