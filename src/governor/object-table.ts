@@ -38,7 +38,7 @@ export interface TableObserver {
    * was recorded after all, though no one was told (its request had a 503).
    */
   found?(decision: Decision): void;
-  /** An action a lost write closed (its confirmation, or final failure), found so at a reread. */
+  /** An action a lost write closed (confirmed, failed, superseded), found so at a reread. */
   closed?(update: ActionChange): void;
 }
 
@@ -320,10 +320,9 @@ export class ObjectTable {
   /** Commits an outbox row's change and, with it, the object's (confirmations, failures). */
   async commitAction(update: ActionChange, publish?: () => void): Promise<void> {
     const write = async () => {
-      const { object } = update;
-      await (object
-        ? this.doubting(object.id, () => this.store.updateAction(update), update.decision ?? null, update)
-        : this.store.updateAction(update));
+      // Any write of an action's row may be committed with its answer lost: its object is
+      // doubtful then, so that a retry it closed (superseded, say) is not sent again.
+      await this.doubting(update.objectId, () => this.store.updateAction(update), update.decision ?? null, update);
       if (update.object) {
         this.replaced(update.object, update.decision ?? null);
         this.keep(update.object);

@@ -72,6 +72,7 @@ export class SubstrateSync {
     if (action.status === "confirmed" && object?.substrate.observed)
       this.d.events.emit("action:confirmed", action, object.substrate.observed);
     else if (action.status === "failed") this.d.events.emit("action:failed", action, action.lastError ?? "");
+    else if (action.status === "superseded") this.d.events.superseded([action], this.d.clock.now());
   }
 
   /** Records a driver's confirmation; moves waking -> active, sleeping -> dormant. No evaluation. */

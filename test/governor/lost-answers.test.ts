@@ -363,3 +363,41 @@ test.each(["confirmation", "final failure"] as const)(
     expect(closedKept(s)).toBe(0);
   },
 );
+
+test("a start's retry closed superseded (its object moved on) by a write whose answer was lost: not sent again, told superseded once", async () => {
+  class LosingSuperseded extends LosingAnswers {
+    loseSuperseded = 0;
+    override async updateAction(u: ActionUpdate): Promise<void> {
+      await super.updateAction(u);
+      if (this.loseSuperseded > 0 && u.status === "superseded" && this.loseSuperseded--) throw lostAnswer();
+    }
+  }
+  const store = new LosingSuperseded();
+  s = await makeServices({ store });
+  const starts: { resolve: (o: unknown) => void; reject: (e: Error) => void }[] = [];
+  s.driver.start = () => new Promise((resolve, reject) => starts.push({ resolve: resolve as never, reject }));
+  await s.governor.putObject("w1", { policy: "on-demand", substrate: { driver: "simulated", config: {} } });
+  await s.governor.idle();
+  const told: string[] = [];
+  s.governor.events.on("action:superseded", (a) => told.push(`superseded ${a.id}`));
+  s.governor.events.on("action:confirmed", (a) => told.push(`confirmed ${a.id}`));
+  await s.governor.postFacts("w1", { work: { pending: 1 } }); // a start, with the driver
+  await s.advance(10);
+  const [a] = await store.pendingActions("w1");
+  await s.governor.postFacts("w1", { work: { pending: 0 } }); // the object moves on
+  await s.advance(10);
+  expect((await s.governor.getObject("w1"))!.state).not.toBe("waking");
+  // The start fails retryably: it no longer fits its object, so it is closed superseded; that
+  // write is applied and its answer lost.
+  store.loseSuperseded = 1;
+  starts[0]!.reject(new DriverError("busy", true));
+  await s.advance(60_000);
+  expect(store.loseSuperseded).toBe(0);
+  expect(starts).toHaveLength(1);
+  const status = (await s.governor.getDecision(a!.decisionId))!.actions.find((x) => x.id === a!.id)!.status;
+  // (The object's own later actions are confirmed: only this start's story counts here.)
+  expect({ status, told: told.filter((t) => t.endsWith(a!.id)) }).toEqual({
+    status: "superseded",
+    told: [`superseded ${a!.id}`],
+  });
+});
