@@ -241,69 +241,12 @@ test("the lease lost while a pass rereads a doubtful object: the pass observes n
   expect(observed).toBe(0);
 });
 
-test("a final failure stored with its answer lost, the rereads failing at first: the action stays failed, told once", async () => {
-  const store = new LosingAnswers();
-  s = await makeServices({ store });
-  s.driver.start = async () => {
-    throw new DriverError("no capacity", false);
-  };
-  await s.governor.putObject("w1", { policy: "on-demand", substrate: { driver: "simulated", config: {} } });
-  await s.governor.idle();
-  const told: string[] = [];
-  s.governor.events.on("action:superseded", (a) => told.push(`superseded ${a.id}`));
-  s.governor.events.on("action:failed", (a) => told.push(`failed ${a.id}`));
-  s.governor.events.on("decision:recorded", (d) => told.push(`decision ${d.trigger.kind} ${d.outcome}`));
-  store.loseActions = 1; // the failure and its decision are stored; the answer is lost
-  store.failReads = 2; // the next reads of the object fail
-  await s.governor.postFacts("w1", { work: { pending: 1 } });
-  await s.advance(10 * 60_000);
-  const wake = (await s.governor.listDecisions("w1", 50)).find((d) => d.outcome === "wake")!;
-  expect(wake.actions.map((a) => a.status)).toEqual(["failed"]);
-  const start = wake.actions[0]!.id;
-  // The wake; then, at the reread, the failure and its decision, each told once, in the order
-  // the lost write would have told them.
-  expect(told).toEqual(["decision facts wake", `failed ${start}`, "decision substrate none"]);
-});
-
-test("a confirmation stored with its answer lost, the rereads failing at first: the action stays confirmed, told once", async () => {
-  const { store, s } = await queueWorker();
-  const told: string[] = [];
-  s.governor.events.on("action:superseded", (a) => told.push(`superseded ${a.id}`));
-  s.governor.events.on("action:confirmed", (a) => told.push(`confirmed ${a.id}`));
-  store.loseConfirms = 1; // the start's confirmation (and the object's active state) is stored; the answer is lost
-  store.failReads = 2;
-  await s.governor.postFacts("w1", { queue: { depth: 1 } });
-  await s.advance(10 * 60_000);
-  expect(store.loseConfirms).toBe(0);
-  const wake = (await s.governor.listDecisions("w1", 50)).find((d) => d.outcome === "wake")!;
-  const start = wake.actions[0]!.id;
-  expect(wake.actions.map((a) => a.status)).toEqual(["confirmed"]);
-  expect(told).toEqual([`confirmed ${start}`]);
-  expect((await s.governor.getObject("w1"))!.state).toBe("active");
-});
-
-/** What the table keeps of actions lost writes closed (it must not outlive the task that found them). */
+/** What the table keeps of actions lost writes closed (nothing once their records came). */
 const closedKept = (services: TestServices) =>
   (services.governor as unknown as { table: { closed: Map<string, unknown> } }).table.closed.size;
 
-test("a confirmation stored with its answer lost, the first reread succeeding: told confirmed once, nothing kept", async () => {
-  const { store, s } = await queueWorker();
-  const told: string[] = [];
-  s.governor.events.on("action:superseded", (a) => told.push(`superseded ${a.id}`));
-  s.governor.events.on("action:confirmed", (a, observation) => told.push(`confirmed ${a.id} ${observation.status}`));
-  store.loseConfirms = 1;
-  await s.governor.postFacts("w1", { queue: { depth: 1 } });
-  await s.advance(10 * 60_000);
-  expect(store.loseConfirms).toBe(0);
-  const wake = (await s.governor.listDecisions("w1", 50)).find((d) => d.outcome === "wake")!;
-  const start = wake.actions[0]!.id;
-  expect(wake.actions.map((a) => a.status)).toEqual(["confirmed"]);
-  expect((await s.governor.getObject("w1"))!.state).toBe("active");
-  expect(told).toEqual([`confirmed ${start} running`]);
-  expect(closedKept(s)).toBe(0);
-});
-
-test("a final failure stored with its answer lost, the first reread succeeding: told failed once, nothing kept", async () => {
+/** An on-demand worker w1 whose starts fail for good, and what is told of its actions and decisions. */
+async function failingWorker(): Promise<{ store: LosingAnswers; s: TestServices; told: string[] }> {
   const store = new LosingAnswers();
   s = await makeServices({ store });
   s.driver.start = async () => {
@@ -315,15 +258,53 @@ test("a final failure stored with its answer lost, the first reread succeeding: 
   s.governor.events.on("action:superseded", (a) => told.push(`superseded ${a.id}`));
   s.governor.events.on("action:failed", (a, error) => told.push(`failed ${a.id} ${error}`));
   s.governor.events.on("decision:recorded", (d) => told.push(`decision ${d.trigger.kind} ${d.outcome}`));
-  store.loseActions = 1;
-  await s.governor.postFacts("w1", { work: { pending: 1 } });
-  await s.advance(10 * 60_000);
-  const wake = (await s.governor.listDecisions("w1", 50)).find((d) => d.outcome === "wake")!;
-  expect(wake.actions.map((a) => a.status)).toEqual(["failed"]);
-  const start = wake.actions[0]!.id;
-  expect(told).toEqual(["decision facts wake", `failed ${start} no capacity`, "decision substrate none"]);
-  expect(closedKept(s!)).toBe(0);
-});
+  return { store, s, told };
+}
+
+test.each([
+  ["the rereads failing at first", 2],
+  ["the first reread succeeding", 0],
+] as const)(
+  "a final failure stored with its answer lost, %s: the action stays failed, told once, nothing kept",
+  async (_, failReads) => {
+    const { store, s, told } = await failingWorker();
+    store.loseActions = 1; // the failure and its decision are stored; the answer is lost
+    store.failReads = failReads; // the next reads of the object fail
+    await s.governor.postFacts("w1", { work: { pending: 1 } });
+    await s.advance(10 * 60_000);
+    const wake = (await s.governor.listDecisions("w1", 50)).find((d) => d.outcome === "wake")!;
+    expect(wake.actions.map((a) => a.status)).toEqual(["failed"]);
+    const start = wake.actions[0]!.id;
+    // The wake; then, at the reread, the failure and its decision, each told once, in the order
+    // the lost write would have told them.
+    expect(told).toEqual(["decision facts wake", `failed ${start} no capacity`, "decision substrate none"]);
+    expect(closedKept(s)).toBe(0);
+  },
+);
+
+test.each([
+  ["the rereads failing at first", 2],
+  ["the first reread succeeding", 0],
+] as const)(
+  "a confirmation stored with its answer lost, %s: the action stays confirmed, told once, nothing kept",
+  async (_, failReads) => {
+    const { store, s } = await queueWorker();
+    const told: string[] = [];
+    s.governor.events.on("action:superseded", (a) => told.push(`superseded ${a.id}`));
+    s.governor.events.on("action:confirmed", (a, observation) => told.push(`confirmed ${a.id} ${observation.status}`));
+    store.loseConfirms = 1; // the start's confirmation (and the object's active state) is stored; the answer is lost
+    store.failReads = failReads;
+    await s.governor.postFacts("w1", { queue: { depth: 1 } });
+    await s.advance(10 * 60_000);
+    expect(store.loseConfirms).toBe(0);
+    const wake = (await s.governor.listDecisions("w1", 50)).find((d) => d.outcome === "wake")!;
+    const start = wake.actions[0]!.id;
+    expect(wake.actions.map((a) => a.status)).toEqual(["confirmed"]);
+    expect((await s.governor.getObject("w1"))!.state).toBe("active");
+    expect(told).toEqual([`confirmed ${start} running`]);
+    expect(closedKept(s)).toBe(0);
+  },
+);
 
 test.each(["confirmation", "final failure"] as const)(
   "a %s stored with its answer lost, read again by another task between the dispatcher's claim and its record: told once, kept",
