@@ -77,6 +77,22 @@ describe("the objects page", () => {
     await server!.call("PUT", "/v1/objects/worker-3", { policy: "queue-worker" });
     await rowOf(page, "worker-3").waitFor();
   });
+
+  test("a filter chosen and not yet applied stays when a live update reads the page again", async () => {
+    await seeded();
+    const page = await open("/ui");
+    await rowOf(page, "worker-2").waitFor();
+    await page.locator("#live[data-status=live]").waitFor();
+    await page.getByLabel("State").selectOption("dormant");
+    await page.getByLabel("Policy").selectOption("on-demand");
+    // A start's confirmation of an object shown reads the page again.
+    await post("worker-2", { queue: { depth: 1 } });
+    await server!.services.advance(30_000);
+    await rowOf(page, "worker-2").locator(".badge", { hasText: "active" }).waitFor();
+    expect(await page.getByLabel("State").inputValue()).toBe("dormant");
+    expect(await page.getByLabel("Policy").inputValue()).toBe("on-demand");
+    expect(page.url()).not.toContain("state=");
+  });
 });
 
 describe("an object's page", () => {

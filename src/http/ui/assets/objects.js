@@ -31,7 +31,16 @@ const shown = new Map();
 function go(change) {
   view = { ...view, ...change };
   history.pushState(null, "", withQuery("/ui", view));
+  showView();
   return load();
+}
+
+/**
+ * The filter controls as the view says: when the view changes, not when the page is read again
+ * (a live update), which would undo a choice made and not yet applied.
+ */
+function showView() {
+  for (const [key, value] of Object.entries(view)) if (form.elements[key]) form.elements[key].value = value;
 }
 
 function row(o) {
@@ -54,7 +63,6 @@ function row(o) {
 }
 
 async function load() {
-  for (const [key, value] of Object.entries(view)) if (form.elements[key]) form.elements[key].value = value;
   const page = await api(withQuery("/v1/objects", view));
   // A row's link that has the keyboard focus keeps it when the rows are drawn again (a live
   // update re-reads the page): a keyboard user is not thrown back to the top.
@@ -172,11 +180,13 @@ next.addEventListener("click", () => nextCursor && go({ cursor: nextCursor }));
 first.addEventListener("click", () => go({ cursor: "" }));
 window.addEventListener("popstate", () => {
   view = viewOfUrl();
+  showView();
   void load();
 });
 
 let stream = null;
 let live = false;
+showView();
 void signedIn(async () => {
   await Promise.all([load(), loadPolicies()]);
   stream ??= follow(
