@@ -20,13 +20,16 @@ const EXPECTED: Record<string, string> = {
   null: "null",
 };
 
+/** What a value of the wrong kind is told: `expected a number, got the string "x"`. */
+export const wrongType = (expected: string, input: unknown): string =>
+  `expected ${EXPECTED[expected] ?? expected}, got ${describeJson(input)}`;
+
 /** zod's issue in plain words; undefined keeps the schema's own message. */
 export function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case "invalid_type": {
-      const want = EXPECTED[issue.expected] ?? issue.expected;
-      if (issue.input === undefined) return `required: expected ${want}`;
-      return `expected ${want}, got ${describeJson(issue.input)}`;
+      if (issue.input === undefined) return `required: expected ${EXPECTED[issue.expected] ?? issue.expected}`;
+      return wrongType(issue.expected, issue.input);
     }
     case "too_big":
     case "too_small": {

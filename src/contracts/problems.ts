@@ -3,11 +3,10 @@
 
 import type { z } from "zod";
 import type { Problem } from "../core/errors.ts";
-import { describeJson } from "../core/json.ts";
 import { numberProblem } from "../core/memory-limits.ts";
 import { formatPath, type PathSegment } from "../core/paths.ts";
-// Installs the plain-words error map for every schema whose issues come through here.
-import "./messages.ts";
+// Also installs the plain-words error map for every schema whose issues come through here.
+import { wrongType } from "./messages.ts";
 
 /** Turns zod issues into `{path, message}`. */
 export function zodProblems(error: z.ZodError): Problem[] {
@@ -52,7 +51,7 @@ function missingForEvery(branches: z.core.$ZodIssue[][]): string | null {
 }
 
 /** A number too large for a double (`1e400`, which JSON parses as Infinity), in zod's words. */
-const TOO_LARGE = `expected a number, got ${describeJson(Infinity)}`;
+const TOO_LARGE = wrongType("number", Infinity);
 const TOO_LARGE_ADVICE = numberProblem(Infinity, "send")!;
 const only = (issues: z.core.$ZodIssue[], expected: string) =>
   issues.length === 1 &&

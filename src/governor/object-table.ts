@@ -104,7 +104,8 @@ export class ObjectTable {
   /**
    * After a write of the object failed with `e`: when it may have been committed, the object is
    * doubtful (true), and what the observer knows of it is kept for the re-read to tell it from:
-   * the record it had, and the decision of a creation (an object it does not count yet).
+   * the record it had, and the decision of a creation (an object it does not count yet); with
+   * them, the decisions and the action closings the lost writes carried, to be told if stored.
    */
   private doubt(id: string, e: unknown, decision: Decision | null = null, action?: ActionChange): boolean {
     if (!isUnreachableDatabase(e)) return false;
