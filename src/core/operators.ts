@@ -9,6 +9,7 @@
 // `some`, ...) and their order, because its semantics are those operations' coercions: "10" > 9,
 // `in` on a string being a substring test, a TypeError when `in` meets a value without indexOf.
 
+import { BoundedMap } from "./bounded-map.ts";
 import { parseDuration } from "./durations.ts";
 
 /**
@@ -136,7 +137,7 @@ function daysFromCivil(year: number, month: number, day: number): number {
  * `swap`, can bring ever new duration strings: past this many, the oldest is dropped.
  */
 export const DURATION_CACHE_LIMIT = 4096;
-const durationCache = new Map<string, number>();
+const durationCache = new BoundedMap<string, number>(DURATION_CACHE_LIMIT);
 /** How many durations are cached (for tests). */
 export const durationCacheSize = (): number => durationCache.size;
 /** An ISO 8601 duration in ms, or null; memoised because conditions repeat the same few. */
@@ -147,8 +148,6 @@ function cachedDuration(text: unknown): number | null {
     const parsed = parseDuration(text);
     if (parsed === null) return null;
     ms = parsed;
-    // A Map iterates in insertion order: its first key is the oldest entry.
-    if (durationCache.size >= DURATION_CACHE_LIMIT) durationCache.delete(durationCache.keys().next().value!);
     durationCache.set(text, ms);
   }
   return ms;

@@ -7,6 +7,7 @@
 // table the same way: commit (grouped with other objects' changes), then update the hot copy,
 // then tell the scheduler about the timers it set. Nothing is visible before it is durable.
 
+import { BoundedMap } from "../core/bounded-map.ts";
 import { isUnreachableDatabase, overloaded } from "../core/errors.ts";
 import { KeyedQueue } from "../core/keyed-queue.ts";
 import { emptyBatch, type ActionRecord, type ActionUpdate, type CommitBatch, type Store } from "../core/store.ts";
@@ -53,8 +54,8 @@ export const DEFAULT_MAILBOX_LIMIT = 1_000;
 export class ObjectTable {
   /** Objects that are not dormant: always in memory. */
   private readonly awake = new Map<string, ObjectRecord>();
-  /** Dormant objects, least recently used first (a Map keeps insertion order). */
-  private readonly dormant = new Map<string, ObjectRecord>();
+  /** Dormant objects, the most recently used up to the capacity. */
+  private readonly dormant: BoundedMap<string, ObjectRecord>;
   private readonly mailboxes = new KeyedQueue();
   private readonly committer: GroupCommitter;
   private readonly coldReads: ColdReads;
@@ -64,11 +65,12 @@ export class ObjectTable {
     /** Told the due time of every timer a commit set. */
     private readonly timerSet: (dueAt: number) => void,
     /** How many dormant objects to keep in memory. */
-    private readonly capacity = DEFAULT_HOT_OBJECTS,
+    capacity = DEFAULT_HOT_OBJECTS,
     /** How many tasks may wait in one object's mailbox before clients are refused. */
     private readonly mailboxLimit = DEFAULT_MAILBOX_LIMIT,
     private readonly observer: TableObserver = {},
   ) {
+    this.dormant = new BoundedMap(capacity);
     this.committer = new GroupCommitter(store);
     this.coldReads = new ColdReads((ids) => store.getObjects(ids));
     if (observer.committed) this.committer.onCommitted = observer.committed;
@@ -384,9 +386,6 @@ export class ObjectTable {
       return;
     }
     this.awake.delete(id);
-    this.dormant.delete(id);
-    if (this.capacity <= 0) return;
     this.dormant.set(id, object);
-    if (this.dormant.size > this.capacity) this.dormant.delete(this.dormant.keys().next().value!);
   }
 }

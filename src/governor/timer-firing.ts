@@ -1,6 +1,7 @@
 // Timers from the governor's side: evaluating an object when one of its timers falls due, and
 // keeping every object's cron timers in step with its policy's schedules.
 
+import { BoundedMap } from "../core/bounded-map.ts";
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { VigilError } from "../core/errors.ts";
@@ -35,7 +36,7 @@ export class TimerFiring {
    * were first due: they fire late (their row's due time was moved on). Kept in memory only: after
    * a restart the first round fires late anyway.
    */
-  private readonly postponed = new Map<string, { firstDue: number; putOffTo: number }>();
+  private readonly postponed = new BoundedMap<string, { firstDue: number; putOffTo: number }>(POSTPONED_MAX);
   /** The arming of each policy under way (see armInTurn). */
   private readonly arming = new Map<string, Promise<number>>();
 
@@ -105,8 +106,6 @@ export class TimerFiring {
     const key = postponedKey(object.id, timer.name);
     const before = this.postponed.get(key);
     const firstDue = before?.putOffTo === timer.dueAt ? before.firstDue : timer.dueAt;
-    this.postponed.delete(key);
-    if (this.postponed.size >= POSTPONED_MAX) this.postponed.delete(this.postponed.keys().next().value!);
     this.postponed.set(key, { firstDue, putOffTo });
     this.d.onError(new Error(`${why}; timer put off by a minute`), `timer ${timer.name} of ${object.id}`);
   }

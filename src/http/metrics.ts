@@ -6,6 +6,7 @@
 // scrape from the governor: its census, kept as it commits, and one count of the timers.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { BoundedMap } from "../core/bounded-map.ts";
 import type { ActionRecord } from "../core/store.ts";
 import type { GovernorEventMap } from "../governor/events.ts";
 import type { GovernorStatsApi } from "../governor/services.ts";
@@ -145,12 +146,8 @@ export class Metrics {
     // The driver each action in flight was sent to: by the time it answers, its object may be
     // out of memory (dormant, past VIGIL_HOT_OBJECTS) or bound to another driver. Bounded: an
     // action whose object was deleted never answers here.
-    const sentTo = new Map<string, string>();
-    this.on(governor, "action:dispatched", (a, name) => {
-      sentTo.delete(a.id);
-      sentTo.set(a.id, name);
-      if (sentTo.size > SENT_TO_MAX) sentTo.delete(sentTo.keys().next().value!);
-    });
+    const sentTo = new BoundedMap<string, string>(SENT_TO_MAX);
+    this.on(governor, "action:dispatched", (a, name) => sentTo.set(a.id, name));
     const driver = (a: ActionRecord, final = true) => {
       const name = sentTo.get(a.id) ?? governor.driverOf(a.objectId) ?? "unknown";
       if (final) sentTo.delete(a.id);

@@ -10,6 +10,7 @@
 // holder's: it waits for the lease the command is taking, and the last of the two to end
 // releases it.
 
+import { BoundedMap } from "../../core/bounded-map.ts";
 import { FlyApiError, LeaseHeldError, type FlyClient, type HeldLease } from "./client.ts";
 import type { FlyConfig } from "./config.ts";
 
@@ -37,7 +38,7 @@ export class MachineLeases {
   /** The descriptions of the commands in progress (begin to end): their leases are not left. */
   private readonly live = new Set<string>();
   /** The descriptions of left (or kept) leases a command set out to take up: each is taken up once. */
-  private readonly takenUp = new Set<string>();
+  private readonly takenUp = new BoundedMap<string, true>(TAKEN_UP);
   /** The lease of the command in progress on each machine, for a release's stop to share. */
   private readonly holding = new Map<string, Held>();
 
@@ -163,8 +164,7 @@ export class MachineLeases {
    * (minutes), so an older one is gone from Fly, and the set does not grow for ever.
    */
   private tookUp(description: string): void {
-    this.takenUp.add(description);
-    if (this.takenUp.size > TAKEN_UP) this.takenUp.delete(this.takenUp.values().next().value!);
+    this.takenUp.set(description, true);
   }
 
   /**
