@@ -5,8 +5,9 @@
 // A Map iterates in insertion order, so its first key is its oldest; but `map.keys().next()`
 // starts from the front of V8's table and steps over every entry deleted since the table was
 // last rebuilt, and evicting from the front leaves exactly those. At 100,000 entries that cost
-// 10–80 µs an eviction, growing as the deleted entries piled up: the hot set's eviction was most
-// of a server's time when it created objects past VIGIL_HOT_OBJECTS. This keeps one iterator
+// 10–80 µs an eviction, growing as the deleted entries piled up: the hot set's eviction took
+// about a third of the main thread when a server created objects past VIGIL_HOT_OBJECTS, and its
+// creation rate fell run by run (5,400 to 3,500 a second). This keeps one iterator
 // across evictions instead. Every entry behind it has been evicted (it only moves by evicting),
 // so its next key is the oldest, and each deleted entry is stepped over once. A Map's iterator
 // visits entries added after it was made and skips deleted ones; once it has run out (the map
