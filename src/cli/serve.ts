@@ -2,7 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { InvalidConfiguration } from "../config.ts";
-import { createLogger } from "../log.ts";
+import { createLogger, errorText } from "../log.ts";
 import { configWithFlags, FLAGS, inFlagTerms } from "./flag-config.ts";
 import { npmProcess, watchProcess } from "./parent.ts";
 import { HELP_OPTION, printUsage } from "./usage.ts";
@@ -71,7 +71,7 @@ export async function runServe(
     // A bad value found only now (VIGIL_TOKENS, a URL libsql cannot take) is a usage error as
     // any other: exit 2, naming the flag it came from.
     if (e instanceof InvalidConfiguration) throw inFlagTerms(e, overrides);
-    log.error("cannot start", { error: (e as Error).message });
+    log.error("cannot start", { error: errorText(e) });
     return 1;
   }
   const running = server;

@@ -3,11 +3,13 @@
 // exited 1 with a log line; it is a bad value like any other now.
 
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createClient } from "@libsql/client";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
+import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/vigil.js", import.meta.url));
 const serve = (env: Record<string, string>) =>
@@ -73,6 +75,40 @@ test("a database directory that cannot be made (under /proc): exit 1, and the lo
   expect(r.status).toBe(1);
   const line = r.stderr.split("\n").find((l) => l.includes('"cannot start"')) ?? r.stderr;
   expect(line).toMatch(/cannot create the database directory \/proc\/vigil-nope\/data \(ENOENT\)/);
+});
+
+test("a damaged database file: exit 1, and the line says what SQLite found, without the query's parameters", async () => {
+  // A Vigil database whose index of actions by status is overwritten: the migrations read, then
+  // recovery's query of the pending actions fails. The line had drizzle's "Failed query: …
+  // params: …" alone, without SQLite's reason.
+  const dir = mkdtempSync(join(tmpdir(), "vigil-damaged-"));
+  try {
+    const file = join(dir, "vigil.db");
+    const store = new LibsqlStore({ url: `file:${file}` });
+    await store.migrate();
+    await store.close();
+    const db = createClient({ url: `file:${file}` });
+    await db.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+    const pageSize = Number((await db.execute("PRAGMA page_size")).rows[0]![0]);
+    const root = Number(
+      (await db.execute("SELECT rootpage FROM sqlite_schema WHERE name = 'actions_status'")).rows[0]![0],
+    );
+    db.close();
+    const bytes = readFileSync(file);
+    bytes.fill(0xff, (root - 1) * pageSize, root * pageSize);
+    writeFileSync(file, bytes);
+    const r = spawnSync(process.execPath, [BIN, "serve", "--port", "0"], {
+      encoding: "utf8",
+      env: { ...process.env, VIGIL_TOKENS: "", VIGIL_DB_URL: `file:${file}` },
+      timeout: 20_000,
+    });
+    expect(r.status, r.stderr).toBe(1);
+    const line = r.stderr.split("\n").find((l) => l.includes('"cannot start"')) ?? r.stderr;
+    expect(line).toContain("database disk image is malformed");
+    expect(line).not.toContain("params:");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** Starts `vigil serve` on `url` (serveCommand); resolves "listening", or how it ended. */
