@@ -3,6 +3,8 @@
 // across calls, so the sequences mix evictions with deletes and re-sets of old keys.
 
 import fc from "fast-check";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { expect, test } from "vitest";
 import { BoundedMap } from "../../src/core/bounded-map.ts";
 
@@ -63,3 +65,47 @@ test("a limit of 0 keeps nothing", () => {
   expect(map.size).toBe(0);
   expect(map.get("a")).toBeUndefined();
 });
+
+test("a value deleted, or dropped, is not kept alive by the map, however its keys came and went", async () => {
+  // An earlier version kept one Map iterator from drop to drop, and the iterator kept every table
+  // V8 had rebuilt since: a map that no longer filled to its limit, with keys still coming and
+  // going, held on to deleted values (more with every rebuild).
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const map = new BoundedMap<string, object>(1000);
+  const gone = churnBelowTheLimit(map);
+  expect(map.size).toBeLessThan(1000);
+  // A WeakRef holds its value until the job that made it ends.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  gc();
+  gc();
+  expect(gone.length).toBeGreaterThan(4000);
+  expect(gone.filter((ref) => ref.deref() !== undefined).length).toBe(0);
+});
+
+/**
+ * Fills `map` past its limit of 1,000, deletes 300, then adds a key and deletes another 5,000
+ * times; returns refs to the values dropped or deleted.
+ */
+function churnBelowTheLimit(map: BoundedMap<string, object>): WeakRef<object>[] {
+  const gone: WeakRef<object>[] = [];
+  let n = 0;
+  for (; n < 1200; n++) {
+    const value = { n };
+    if (n < 200) gone.push(new WeakRef(value)); // dropped as the map passes its limit
+    map.set(`k${n}`, value);
+  }
+  for (let k = 200; k < 500; k++) {
+    gone.push(new WeakRef(map.get(`k${k}`)!));
+    map.delete(`k${k}`);
+  }
+  // Below the limit now (700): each change adds one key and deletes another, and nothing drops.
+  for (let k = 500; k < 5500; k++) {
+    map.set(`k${n++}`, { n });
+    const old = k < 1200 ? `k${k}` : `k${k + 300}`;
+    const value = map.get(old);
+    if (value !== undefined) gone.push(new WeakRef(value));
+    map.delete(old);
+  }
+  return gone;
+}
