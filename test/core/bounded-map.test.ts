@@ -1,6 +1,7 @@
 // BoundedMap keeps the newest `limit` entries. Checked against a plain model (an array in
-// use order) over generated sequences of sets, gets and deletes; eviction keeps an iterator
-// across calls, so the sequences mix evictions with deletes and re-sets of old keys.
+// use order) over generated sequences of sets, gets and deletes, which mix drops with deletes
+// and re-sets of the oldest, newest and middle entries; then that it keeps nothing it dropped
+// or was told to delete alive.
 
 import fc from "fast-check";
 import { setFlagsFromString } from "node:v8";
