@@ -141,6 +141,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         },
         replaced: (before, after, decision) => census.replaced(before, after, decision),
         deleted: (before) => census.deleted(before),
+        deletionFound: (id) => this.objects.deletionFound(id),
         outbox: (id, pending) => this.dispatcher.resync(id, pending),
         found: (d) => this.events.emit("decision:recorded", d),
         closed: (a) => this.substrate.toldClosed(a),

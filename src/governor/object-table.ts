@@ -28,6 +28,8 @@ export interface TableObserver {
   replaced?(before: ObjectRecord | undefined, after: ObjectRecord, decision: Decision | null): void;
   /** An object was deleted; `before` as in `replaced`. */
   deleted?(before: ObjectRecord | undefined): void;
+  /** A reread found the object's row gone: a deletion whose answer was lost (after `deleted`). */
+  deletionFound?(id: string): void;
   /**
    * A doubtful object was read again (in its mailbox): `pending`, its outbox rows the store has
    * pending (none when its row is gone), are what its actions are now, whatever was queued.
@@ -212,7 +214,10 @@ export class ObjectTable {
     const recording = this.observer.outbox?.(id, pending);
     if (recording && closed.some((a) => a.id === recording)) this.closed.set(id, recording);
     if (!row) {
-      if (known) this.observer.deleted?.(known);
+      if (known) {
+        this.observer.deleted?.(known);
+        this.observer.deletionFound?.(id);
+      }
       return undefined;
     }
     this.observer.replaced?.(known, row, known ? null : creation);

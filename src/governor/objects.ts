@@ -182,6 +182,12 @@ export class Objects {
     return inState <= ofPolicy ? "state" : "policy";
   }
 
+  /** A deletion whose answer was lost, found done when its object was read again (in its mailbox). */
+  deletionFound(id: string): void {
+    this.d.forgotten(id);
+    this.d.deleted(id, this.d.clock.now());
+  }
+
   /** Deletes the object; with `stop` its compute is stopped first, with `keep` left running. */
   delete(id: string, compute: Release): Promise<boolean> {
     checkObjectId(id);

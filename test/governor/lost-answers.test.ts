@@ -31,6 +31,12 @@ class LosingAnswers extends MemoryStore {
     if (this.lose > 0 && this.lose--) throw lostAnswer();
   }
   loseConfirms = 0;
+  loseDeletes = 0;
+  override async deleteObject(id: string): Promise<boolean> {
+    const deleted = await super.deleteObject(id);
+    if (this.loseDeletes > 0 && this.loseDeletes--) throw lostAnswer();
+    return deleted;
+  }
   override async updateAction(u: ActionUpdate): Promise<void> {
     await super.updateAction(u);
     if (this.loseActions > 0 && u.decision && this.loseActions--) throw lostAnswer();
@@ -166,6 +172,28 @@ test("a wake whose write's answer was lost, and nothing more for the object: the
   expect(census()).toBe("active");
   expect(await store.pendingActions("w1")).toEqual([]);
 });
+
+test.each(["the next reconciliation", "the DELETE sent again"])(
+  "a deletion whose answer was lost is told once, found by %s, and the census counts the object no more",
+  async (by) => {
+    const { store, s } = await queueWorker();
+    const told: string[] = [];
+    s.governor.events.on("object:deleted", (id) => told.push(id));
+    const counted = () => s.governor.censusRows().reduce((n, r) => n + r.objects, 0);
+    expect(counted()).toBe(1);
+    store.loseDeletes = 1;
+    await expect(s.governor.deleteObject("w1", "keep")).rejects.toThrow(/did not answer/);
+    expect(await store.getObject("w1")).toBeNull();
+    expect(told).toEqual([]);
+    if (by === "the next reconciliation") await s.governor.reconcile();
+    // Sent again, it finds nothing to delete: 404 (false), and the deletion is told by the reread.
+    else expect(await s.governor.deleteObject("w1", "keep")).toBe(false);
+    expect(told).toEqual(["w1"]);
+    expect(counted()).toBe(0);
+    await s.governor.reconcile();
+    expect(told).toEqual(["w1"]);
+  },
+);
 
 test("a write whose answer was lost and that was not committed: no decision is told at the reread", async () => {
   const store = new LosingAnswers();
