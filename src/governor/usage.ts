@@ -3,7 +3,7 @@
 // decisions are read as bare state changes a page at a time (core/store.ts DecisionReads) and
 // folded by core/usage.ts; nothing holds more than a page of decisions or of objects.
 
-import { eachConcurrently } from "../core/concurrency.ts";
+import { eachConcurrently, nextTurn } from "../core/concurrency.ts";
 import { invalid } from "../core/errors.ts";
 import { decisionIdAt } from "../core/id-times.ts";
 import type { StateChange, Store } from "../core/store.ts";
@@ -13,8 +13,14 @@ import type { ObjectUsage, PolicyUsage, PolicyUsagePage, PolicyUsageQuery, Usage
 
 /** The window when a query names neither end: the last 24 hours. */
 export const DEFAULT_WINDOW_MS = 24 * 60 * 60 * 1000;
-/** Decisions, or objects, read from the store at a time. */
+/** Decisions, or objects, read from the store at a time (at most). */
 const PAGE = 500;
+/**
+ * The first page of an object's decisions in a window: most windows asked for one by one (the
+ * dashboard's confirmations) end a few decisions after their start. Each page after it is
+ * four times as long, up to {@link PAGE}.
+ */
+const FIRST_PAGE = 8;
 /** Objects whose history is read at once when summing a policy. */
 const CONCURRENCY = 8;
 
@@ -46,13 +52,14 @@ export async function objectUsage(store: Store, object: ObjectRecord, window: Us
     // deleted that one, the fold starts from the first kept decision's `fromState`.
     const prior = await decisionsBefore(store, object.id, from);
     for (const d of prior) fold.decision(d);
-    for (let after = prior[prior.length - 1]?.id; ;) {
-      const page = await store.history.stateChanges(object.id, { after, limit: PAGE });
+    for (let after = prior[prior.length - 1]?.id, limit = FIRST_PAGE; ; limit = Math.min(PAGE, limit * 4)) {
+      const page = await store.history.stateChanges(object.id, { after, limit });
       for (const d of page) fold.decision(d);
       const last = page[page.length - 1];
       // One decision past the window is read on purpose: it places the confirmations before it.
-      if (!last || page.length < PAGE || last.at >= window.to) break;
+      if (!last || page.length < limit || last.at >= window.to) break;
       after = last.id;
+      await nextTurn();
     }
   }
   return { objectId: object.id, from, to: window.to, ...fold.finish(object) };

@@ -6,6 +6,7 @@
 
 import type { SSEStreamingApi } from "hono/streaming";
 import type { Clock, TimerHandle } from "../core/clock.ts";
+import { nextTurn } from "../core/concurrency.ts";
 import type { Decision } from "../core/types.ts";
 import type { GovernorApi, LiveChange } from "../governor/services.ts";
 import { actionEventView, minimalDecisionView } from "./views.ts";
@@ -227,6 +228,9 @@ export class EventStream {
             await this.stream.write(decisionFrame(d).text);
           }
           if (this.dropped || this.closed) break;
+          // Reading and writing a page never waits for the event loop (the socket takes it
+          // while the client keeps up): without a turn, a long backlog would hold every request.
+          await nextTurn();
         }
       await this.drain();
     } finally {

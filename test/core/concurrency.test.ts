@@ -1,7 +1,8 @@
-// eachConcurrently: every item once, never more than `limit` at a time, sync or async sources.
+// eachConcurrently: every item once, never more than `limit` at a time, sync or async sources,
+// and the event loop turning between items however quickly the work settles.
 
 import { expect, test } from "vitest";
-import { eachConcurrently } from "../../src/core/concurrency.ts";
+import { eachConcurrently, nextTurn } from "../../src/core/concurrency.ts";
 
 async function run(source: Iterable<number> | AsyncIterable<number>, limit: number) {
   let running = 0;
@@ -36,4 +37,31 @@ test("an async generator is pulled as workers free up", async () => {
   expect(r.most).toBeLessThanOrEqual(4);
   expect(r.most).toBeGreaterThan(1);
   expect(pulled).toBe(10);
+});
+
+test("the event loop turns between items, even when the work never waits for it", async () => {
+  // Work like the embedded database's reads: settled at once, behind a promise. Without a turn
+  // between items, an immediate (and any request or timer) would wait for the whole run.
+  let turned = -1;
+  let done = 0;
+  setImmediate(() => (turned = done));
+  await eachConcurrently(
+    Array.from({ length: 100 }, (_, i) => i),
+    4,
+    async () => {
+      await Promise.resolve();
+      done++;
+    },
+  );
+  expect(done).toBe(100);
+  expect(turned).toBeGreaterThanOrEqual(0);
+  expect(turned).toBeLessThanOrEqual(8);
+});
+
+test("nextTurn resolves after the I/O and immediates already due", async () => {
+  const seen: string[] = [];
+  setImmediate(() => seen.push("immediate"));
+  await nextTurn();
+  seen.push("after");
+  expect(seen).toEqual(["immediate", "after"]);
 });

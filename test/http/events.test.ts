@@ -357,6 +357,20 @@ describe("resuming from Last-Event-ID", () => {
     }
   });
 
+  test("a long backlog lets the event loop turn between its pages", async () => {
+    // The store answers at once behind a promise and the reader keeps up: without a turn
+    // between pages, every other request (and the lease's renewal) would wait for the whole
+    // backlog.
+    const ds = await history(450);
+    const stream = await follow("", { "last-event-id": ds[0]!.id });
+    let read = 0;
+    let turned = -1;
+    setImmediate(() => (turned = read));
+    for (; read < 449; read++) expect((await stream.event())!.id).toBe(ds[read + 1]!.id);
+    expect(turned).toBeGreaterThanOrEqual(0);
+    expect(turned).toBeLessThan(449);
+  });
+
   test("a decision the backlog held before it was published is not sent again", async () => {
     const ds = await history(2);
     const real = h.services.governor;

@@ -86,6 +86,41 @@ describe.each([
     });
   });
 
+  test("a long history, read over many pages, adds up exactly; a short window reads a few decisions of it", async () => {
+    const store = newStore();
+    const { get } = await start(store);
+    await created(s!);
+    // 60 times: work (waking 10 s, active until dwell ends 2 min after the wake, sleeping
+    // 4 s), then dormant for the rest of the cycle's 70 s + 1 h. Three decisions a cycle.
+    const N = 60;
+    const CYCLE = 70 + 3600;
+    for (let i = 0; i < N; i++) {
+      await s!.governor.postFacts("w", { queue: { depth: 3 } });
+      await s!.advance(70 * SECOND);
+      await s!.governor.postFacts("w", { queue: { depth: 0 } });
+      await s!.advance(HOUR);
+    }
+    const end = START + (60 + N * CYCLE) * SECOND;
+    const whole = await get(`/v1/objects/w/usage?from=${iso(START)}&to=${iso(end)}`);
+    expect(whole.body).toMatchObject({
+      seconds: secs(60 + N * (CYCLE - 124), N * 10, N * 110, N * 4),
+      wakes: N,
+      transitions: 4 * N,
+    });
+    // A few seconds of the first cycle's start: the history after them is not read.
+    let read = 0;
+    const stateChanges = store.history.stateChanges.bind(store.history);
+    store.history.stateChanges = async (id, q) => {
+      const page = await stateChanges(id, q);
+      read += page.length;
+      return page;
+    };
+    const short = await get(`/v1/objects/w/usage?from=${iso(START + 65 * SECOND)}&to=${iso(START + 72 * SECOND)}`);
+    expect(short.body.seconds).toEqual(secs(0, 5, 2, 0));
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThanOrEqual(20);
+  });
+
   test("a window that starts before creation is clipped to it; the seconds add up to what is left", async () => {
     const { get } = await start(newStore());
     await lifecycle(s!);
