@@ -2,6 +2,7 @@
 // them. A candidate comes from any `read` token: without these, one request could keep the
 // server busy (or its event loop blocked) for as long as it liked.
 
+import { nextTurn } from "../core/concurrency.ts";
 import { invalid } from "../core/errors.ts";
 import { CANDIDATE_DEADLINE_MS, Deadline } from "../governor/dry-run.ts";
 
@@ -55,6 +56,6 @@ export class ReplayBudget {
    */
   async step(): Promise<void> {
     this.check();
-    if (++this.steps % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (++this.steps % YIELD_EVERY === 0) await nextTurn();
   }
 }
