@@ -39,7 +39,12 @@ export class ReplayGone extends VigilError {
 /** Something Vigil depends on (a substrate, the database) cannot do it now; trying later may work. */
 export const unavailable = (message: string) => new VigilError("unavailable", message);
 /** A write refused because another server governs the database now (governor/fence.ts). */
-export const leaseLost = () => unavailable("this server no longer governs this database: its lease was lost");
+export class LeaseLost extends VigilError {
+  constructor() {
+    super("unavailable", "this server no longer governs this database: its lease was lost");
+  }
+}
+export const leaseLost = () => new LeaseLost();
 /**
  * A database error that may pass (SQLite's codes, as libsql and the writer thread carry them):
  * the file locked by another program past the busy timeout, the disk full, an I/O error, the

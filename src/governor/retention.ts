@@ -10,6 +10,8 @@
 // up to the newest of them (folding the journal entries up to the memory that decision saw).
 
 import type { Clock } from "../core/clock.ts";
+import { nextTurn } from "../core/concurrency.ts";
+import { LeaseLost } from "../core/errors.ts";
 import { isAfter, lifecycleAfter, lifecycleAt } from "../core/history.ts";
 import { decisionIdAt, idTime } from "../core/id-times.ts";
 import { foldJournal, type JournalEntry } from "../core/journal.ts";
@@ -71,14 +73,21 @@ export class Retention {
     const now = this.clock.now();
     const { journalMs, decisionsMs, decisionsPerObject, idempotencyMs } = this.policy;
     // An object whose write is refused is passed over (its history waits for the next run), so
-    // that it holds up no other object's; the run then ends with one error naming them.
-    const refused: { objectId: string; error: Error }[] = [];
+    // that it holds up no other object's; the run then ends with one error naming them. Once the
+    // lease is lost no write will pass: the run stops there. Each object's work is followed by a
+    // turn of the event loop (the store's reads never give one): a pass over a million objects
+    // holds neither the requests nor the lease's renewal.
+    const refused = { objects: new Set<string>(), first: null as Error | null };
     const own = async <T>(objectId: string, task: () => Promise<T>, otherwise: T): Promise<T> => {
       try {
         return await this.exclusive(objectId, task);
       } catch (e) {
-        refused.push({ objectId, error: e as Error });
+        if (e instanceof LeaseLost) throw e;
+        refused.objects.add(objectId);
+        refused.first ??= e as Error;
         return otherwise;
+      } finally {
+        await nextTurn();
       }
     };
     // The journal first: its snapshots read the decisions that the next steps may delete.
@@ -128,16 +137,17 @@ export class Retention {
         objectsTrimmed += page.over.length;
         if (page.next === null) break;
         after = page.next;
+        await nextTurn();
       }
     }
     const actions = decisionsMs === null ? 0 : await drain((n) => this.store.pruneActions(now - decisionsMs, n));
     const idempotencyKeys =
       idempotencyMs === null ? 0 : await drain((n) => this.store.pruneIdempotency(now - idempotencyMs, n));
-    if (refused.length > 0) {
-      const objects = [...new Set(refused.map((r) => r.objectId))];
+    if (refused.first) {
+      const objects = [...refused.objects];
       this.onError(
         new Error(
-          `retention passed over ${objects.length} object(s) whose history could not be written (${objects.slice(0, 5).join(", ")}${objects.length > 5 ? ", ..." : ""}): ${refused[0]!.error.message}`,
+          `retention passed over ${objects.length} object(s) whose history could not be written (${objects.slice(0, 5).join(", ")}${objects.length > 5 ? ", ..." : ""}): ${refused.first.message}`,
         ),
       );
     }
@@ -157,6 +167,7 @@ export class Retention {
         if (await own(objectId, () => this.compactOne(objectId, seq, cutoff), false)) compacted++;
       if (targets.length < SCAN_PAGE) return compacted;
       after = targets[targets.length - 1]!.objectId;
+      await nextTurn();
     }
   }
 
@@ -245,6 +256,7 @@ export class Retention {
       }
       if (page.length < 500) return newestFirst.reverse();
       before = page[page.length - 1]!.id;
+      await nextTurn();
     }
   }
 }

@@ -536,7 +536,7 @@ describe("a governor that lost its lease writes nothing of what it still had und
     await s.close();
   });
 
-  test("a retention run under way at the loss deletes nothing more (its store is fenced, as main.ts does)", async () => {
+  test("a retention run under way at the loss deletes nothing more (its store is fenced, as main.ts does), and stops at its first refused write", async () => {
     const { s, loseLease } = await leased();
     for (let i = 0; i < 5; i++) {
       await s.governor.putObject(`r${i}`, { policy: "continuous-monitor" });
@@ -561,12 +561,16 @@ describe("a governor that lost its lease writes nothing of what it still had und
       },
     });
     const errors: Error[] = [];
+    const tasks: string[] = [];
     const retention = new Retention(
       fenced(slow, s.governor.governs),
       s.clock,
       { journalMs: 60_000, decisionsMs: null, decisionsPerObject: 1, idempotencyMs: DAY },
       (e) => errors.push(e),
-      (id, task) => s.governor.exclusive(id, task),
+      (id, task) => {
+        tasks.push(id);
+        return s.governor.exclusive(id, task);
+      },
     );
     const run = retention.runOnce().catch((e: Error) => errors.push(e));
     await isReading;
@@ -579,6 +583,10 @@ describe("a governor that lost its lease writes nothing of what it still had und
     expect(
       await Promise.all([0, 1, 2, 3, 4].map(async (i) => (await s.store.listDecisions(`r${i}`, 100)).length)),
     ).toEqual(known);
+    // No write will pass again: the run ends at the first object, with the loss as its error
+    // (going on over every object, a million of them, only held the process once it was lost).
+    expect(tasks).toEqual(["r0"]);
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/lease was lost/)]);
     await s.close();
   });
   test.each([
