@@ -54,8 +54,9 @@ export async function decisionBeyond(client: Client, objectId: string, keep: num
 
 /**
  * Deletes decisions by id, in statements of a bounded size, with their actions that are done (a
- * pending one is still to be sent). The actions are found by their objects' index: there is none
- * by decision.
+ * pending one is still to be sent). The actions are found by the index on (object_id,
+ * decision_id), a lookup each: before migration 0006 the index had object_id alone, and each
+ * statement read every action of the object.
  */
 export async function deleteDecisions(writer: Pick<SqlWriter, "write">, ids: readonly string[]): Promise<number> {
   await writer.write(

@@ -112,7 +112,7 @@ export const actions = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("actions_status").on(t.status, t.id), index("actions_object").on(t.objectId)],
+  (t) => [index("actions_status").on(t.status, t.id), index("actions_object").on(t.objectId, t.decisionId)],
 );
 
 export const timers = sqliteTable(
