@@ -39,6 +39,8 @@ export interface RetentionPolicy {
 const BATCH = 5_000;
 /** Objects looked at per read when finding those over VIGIL_DECISIONS_PER_OBJECT. */
 const SCAN_PAGE = 5_000;
+/** Journal entries folded into a snapshot at a time, at most. */
+export const FOLD_CHUNK = 5_000;
 
 export interface RetentionReport {
   compacted: number;
@@ -177,21 +179,47 @@ export class Retention {
    */
   private async compactOne(objectId: string, seq: number, cutoff: number): Promise<boolean> {
     if (!(await this.store.getObject(objectId))) return false;
+    await this.foldChunksBefore(objectId, seq);
     const entries = await this.entriesThrough(objectId, seq);
     const last = entries[entries.length - 1];
     if (!last || last.seq !== seq || last.at >= cutoff) return false;
+    await this.snapshotAt(objectId, entries, last);
+    return true;
+  }
+
+  /**
+   * While more than {@link FOLD_CHUNK} entries lie before entry `seq`, folds the journal's head
+   * forward by that many: a backlog of a million entries (journal retention turned on or made
+   * shorter) is folded a chunk at a time, never read whole into memory. Each step is a snapshot
+   * as a run with an earlier cutoff would have made.
+   */
+  private async foldChunksBefore(objectId: string, seq: number): Promise<void> {
+    // Seqs run on by one from the head: with fewer than a chunk between it and `seq`, nothing to do.
+    if (seq < FOLD_CHUNK) return;
+    for (;;) {
+      const [head] = await this.store.journal(objectId, -1, 1);
+      if (!head || seq - head.seq <= FOLD_CHUNK) return;
+      const entries = await this.store.journal(objectId, -1, FOLD_CHUNK);
+      const last = entries[entries.length - 1];
+      if (entries.length < FOLD_CHUNK || !last || last.seq >= seq) return;
+      await this.snapshotAt(objectId, entries, last);
+      await nextTurn();
+    }
+  }
+
+  /** Folds `entries` (the journal from its head) into a snapshot at `last`, with the lifecycle then. */
+  private async snapshotAt(objectId: string, entries: readonly JournalEntry[], last: JournalEntry): Promise<void> {
     const previous = snapshotOf(entries);
     // Read from just after `last.at` (with room for an id minted a while after its time).
     const from = decisionIdAt(last.at + MINT_SLACK_MS);
     const decisions = await this.decisionsSince(objectId, previous, (d) => d.at <= last.at, from);
-    await this.store.compactJournal(objectId, seq, {
-      seq,
+    await this.store.compactJournal(objectId, last.seq, {
+      seq: last.seq,
       patch: foldJournal(entries),
       at: last.at,
       kind: "snapshot",
-      seed: lifecycleAt(decisions, last.at, seq, previous?.seed),
+      seed: lifecycleAt(decisions, last.at, last.seq, previous?.seed),
     });
-    return true;
   }
 
   /**
@@ -203,6 +231,7 @@ export class Retention {
     const [through, object] = [await this.store.getDecision(id), await this.store.getObject(objectId)];
     // An object deleted meanwhile took its decisions with it; one re-created since is another.
     if (!through || !object || through.objectId !== objectId || through.at < object.createdAt) return;
+    await this.foldChunksBefore(objectId, through.memoryVersion);
     const entries = await this.entriesThrough(objectId, through.memoryVersion);
     const last = entries[entries.length - 1];
     if (!last) return;

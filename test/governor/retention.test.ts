@@ -10,7 +10,8 @@ import { afterEach, describe, expect, test } from "vitest";
 import { formatReport } from "../../src/cli/replay.ts";
 import { lifecycleAt } from "../../src/core/history.ts";
 import type { Decision } from "../../src/core/types.ts";
-import { Retention, type RetentionPolicy } from "../../src/governor/retention.ts";
+import { FOLD_CHUNK, Retention, type RetentionPolicy } from "../../src/governor/retention.ts";
+import { foldJournal } from "../../src/core/journal.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { makeServices, RULES_DIR, START, type TestServices } from "../helpers/services.ts";
@@ -607,4 +608,44 @@ test("a run lets the event loop turn between objects: the store's reads and writ
   const { report, turnedFirst } = await run;
   expect(report).toMatchObject({ compacted: 3, objectsTrimmed: 3 });
   expect(turnedFirst).toBe(true);
+});
+
+test("a journal backlog longer than a chunk folds a chunk at a time, into the snapshot one fold would make", async () => {
+  // Journal retention turned on (or made shorter) over a long history: the backlog was read
+  // whole, with every decision since, into memory (a million entries took 2.8 GB and the lease).
+  const store = new LibsqlStore({ url: ":memory:" });
+  s = await makeServices({ store });
+  const g = s.governor;
+  await g.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 0 } } });
+  // Work and idle in turns, so that the lifecycle the snapshot keeps is not a trivial one.
+  const facts = FOLD_CHUNK * 2 + 500;
+  for (let i = 1; i <= facts; i++) {
+    await g.postFacts(
+      "w",
+      i % 50 === 0 ? { queue: { depth: 2 }, n: i } : i % 50 === 10 ? { queue: { depth: 0 }, n: i } : { n: i },
+    );
+    await s.advance(10_000);
+  }
+  const newestAt = s.clock.now();
+  await s.advance(2 * HOUR);
+  const history = [...(await s.governor.listDecisions("w", 100_000))].reverse();
+  const [target] = (await store.journal("w", -1, facts + 1)).filter((e) => e.at < newestAt - HOUR).slice(-1);
+  const memory = (await store.getObject("w"))!.memory;
+  let most = 0;
+  const journal = store.journal.bind(store);
+  store.journal = async (...args) => {
+    const rows = await journal(...args);
+    most = Math.max(most, rows.length);
+    return rows;
+  };
+  const report = await new Retention(store, s.clock, { ...keepAll, journalMs: 3 * HOUR }).runOnce();
+  store.journal = journal;
+  expect(report.compacted).toBe(1);
+  expect(most).toBeLessThanOrEqual(FOLD_CHUNK + 1);
+  const [snapshot, ...rest] = await store.journal("w", -1, facts + 1);
+  expect(snapshot).toMatchObject({ kind: "snapshot", seq: target!.seq, at: target!.at });
+  expect(snapshot!.seed).toEqual(lifecycleAt(history, target!.at, target!.seq));
+  expect(foldJournal([snapshot!, ...rest])).toEqual(memory);
+  const replay = await s.whatIf.replay("w", queueWorker());
+  expect(replay.differences).toEqual([]);
 });
