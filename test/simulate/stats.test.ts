@@ -63,6 +63,40 @@ describe("waitsOf", () => {
     expect(waitsOf(a, c, 40)).toEqual({ waits: [], unserved: 1 });
     expect(waitsOf(a, c, 41)).toEqual({ waits: [30], unserved: 0 });
   });
+
+  test("the same as looking forward from each arrival, over random histories (found in one pass per object)", () => {
+    const states: LifecycleState[] = ["dormant", "waking", "active", "sleeping", "failed"];
+    /** The plain definition: from the arrival's mark, the first `active` before the end. */
+    const reference = (arrivals: Arrival[], c: Map<string, StateEntry[]>, end: number) => {
+      const waits: number[] = [];
+      let unserved = 0;
+      for (const a of arrivals) {
+        if (a.state === "active" || a.at > end) continue;
+        const list = c.get(a.objectId) ?? [];
+        const i = list.findIndex((e, j) => j >= a.mark && e.state === "active");
+        if (i >= 0 && list[i]!.at < end) waits.push(list[i]!.at - a.at);
+        else unserved++;
+      }
+      return { waits, unserved };
+    };
+    const history = fc.array(fc.tuple(fc.constantFrom(...states), fc.nat(5)), { maxLength: 30 }).map((steps) => {
+      let at = 0;
+      return steps.map(([state, gap]) => ch(state, (at += gap)));
+    });
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom("a", "b", "c"), history),
+        fc.array(fc.tuple(fc.constantFrom("a", "b", "c", "d"), fc.nat(150), fc.constantFrom(...states), fc.nat(35))),
+        fc.nat(160),
+        (lists, raw, end) => {
+          const c = new Map(Object.entries(lists));
+          const arrivals = raw.map(([objectId, at, state, mark]) => ({ objectId, at, state, mark }));
+          expect(waitsOf(arrivals, c, end)).toEqual(reference(arrivals, c, end));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 });
 
 describe("segmentsOf", () => {
