@@ -26,6 +26,11 @@ export const STREAMS_RETRY_AFTER = "5";
 export const HEARTBEAT_MS = 15_000;
 /** How long a dropped client has to read its `overflow` event before its connection is cut. */
 export const FINAL_WRITE_MS = 15_000;
+/**
+ * Backlog pages whose decision ids a stream keeps, to drop the live event of one it sent: a
+ * decision can be read committed a few turns of the event loop before it is published.
+ */
+const RECENT_PAGES = 8;
 
 export const EVENT_TYPES = ["decision", "action", "deletion"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -148,6 +153,18 @@ export interface Connection {
   destroy(): void;
 }
 
+/** The stored decisions a resumed stream sends first, read a page at a time. */
+export interface Backlog {
+  /** The event id the client resumes after (a decision's, or an action's). */
+  from: string;
+  /** The first page, read before the stream began. */
+  first: Decision[];
+  /** A page's size: a shorter one means the backlog is caught up. */
+  size: number;
+  /** The decisions after `after` (the newest one read, or `from`), a page, oldest first. */
+  read(after: string): Promise<Decision[]>;
+}
+
 /** The limits of one stream's queue. */
 export interface StreamLimits {
   events: number;
@@ -162,14 +179,23 @@ export class EventStream {
   private queue: Frame[] = [];
   private bytes = 0;
   /**
-   * Decision ids in the queue, and those of the last two backlog pages sent: what
-   * de-duplication compares. Two pages, for an event published while the next page is read.
+   * Decision ids in the queue, and those of the last backlog pages sent (newest last): what
+   * de-duplication compares. Several pages, for an event published a few turns of the event
+   * loop after its decision was read (the backlog gives the loop a turn after each page).
    */
   private readonly queued = new Set<string>();
-  private replayed = new Set<string>();
-  private replayedBefore = new Set<string>();
-  /** Queued decisions the backlog has sent already, in their place: the queue passes over them. */
+  private replayed: Set<string>[] = [];
+  /** Queued decisions the backlog has sent already, in their place: taken out of the queue after the page. */
   private readonly sentEarly = new Set<string>();
+  private replaying = false;
+  /** While the backlog is read: the newest decision id it has read (none before its first). */
+  private readThrough: string | null = null;
+  /**
+   * A live decision after `readThrough` was left to the backlog (not queued) since its last read:
+   * it reads again, even when caught up. Queued, such decisions (the backlog sends them anyway)
+   * filled the queue of a client that kept up with a long backlog on a busy server, and dropped it.
+   */
+  private leftToBacklog = false;
   private wake: (() => void) | null = null;
   private heartbeat: TimerHandle | null = null;
   private cutoff: TimerHandle | null = null;
@@ -196,6 +222,14 @@ export class EventStream {
   /** Queues a live event; a queue past its limits drops the client. */
   push(frame: Frame): void {
     if (this.dropped || this.closed) return;
+    if (frame.type === "decision" && this.replaying) {
+      // One a recent backlog page sent already; one a page to come will read (committed: published).
+      if (this.replayed.some((page) => page.has(frame.id!))) return;
+      if (this.readThrough !== null && frame.id! > this.readThrough) {
+        this.leftToBacklog = true;
+        return;
+      }
+    }
     if (this.queue.length >= this.limits.events || this.bytes + bytesOf(frame) > this.limits.bytes) {
       this.overflow();
       return;
@@ -210,32 +244,62 @@ export class EventStream {
    * Writes the backlog's pages (decisions from the store, in id order; the queue passes over
    * those it holds too), then the queue, until the client goes or is dropped.
    */
-  async run(backlog?: AsyncIterable<Decision[]>): Promise<void> {
+  async run(backlog?: Backlog): Promise<void> {
     try {
       // Some clients and proxies wait for a first byte before they call a stream open.
       await this.stream.write(": connected\n\n");
-      if (backlog)
-        for await (const page of backlog) {
-          // A decision read here may still have its live event to come (committed, not yet
-          // published): the last two pages' ids are kept to drop that event when it comes. One
-          // whose live event is queued already goes now too, so that the backlog stays in
-          // order (a later one may be unpublished yet), and its queued event is passed over.
-          this.replayedBefore = this.replayed;
-          this.replayed = new Set();
-          for (const d of page) {
-            if (this.dropped || this.closed) break;
-            (this.queued.has(d.id) ? this.sentEarly : this.replayed).add(d.id);
-            await this.stream.write(decisionFrame(d).text);
-          }
-          if (this.dropped || this.closed) break;
-          // Reading and writing a page never waits for the event loop (the socket takes it
-          // while the client keeps up): without a turn, a long backlog would hold every request.
-          await nextTurn();
-        }
+      if (backlog) await this.replay(backlog);
       await this.drain();
     } finally {
       this.close();
     }
+  }
+
+  /** Sends the backlog's pages, each read after the last, until it is caught up. */
+  private async replay(backlog: Backlog): Promise<void> {
+    this.replaying = true;
+    // Decisions committed between the first page's read and the stream's start were published
+    // before it listened: the first page is always read after.
+    this.leftToBacklog = true;
+    let cursor = backlog.from;
+    for (let page = backlog.first; ;) {
+      // A decision read here may still have its live event to come (committed, not yet
+      // published): the last pages' ids are kept to drop that event when it comes. One whose
+      // live event is queued already goes now too, so that the backlog stays in order (a later
+      // one may be unpublished yet), and its queued event is taken out after the page.
+      const ids = new Set<string>();
+      this.replayed = [...this.replayed.slice(1 - RECENT_PAGES), ids];
+      if (page.length > 0) this.readThrough = cursor = page[page.length - 1]!.id;
+      for (const d of page) {
+        if (this.dropped || this.closed) return;
+        (this.queued.has(d.id) ? this.sentEarly : ids).add(d.id);
+        await this.stream.write(decisionFrame(d).text);
+      }
+      if (this.dropped || this.closed) return;
+      this.unqueueSent();
+      if (page.length < backlog.size && !this.leftToBacklog) break;
+      // Reading and writing a page never waits for the event loop (the socket takes it while
+      // the client keeps up): without a turn, a long backlog would hold every request.
+      await nextTurn();
+      this.leftToBacklog = false;
+      page = await backlog.read(cursor);
+    }
+    this.replaying = false;
+  }
+
+  /**
+   * Takes the decisions a page sent early out of the queue: what the queue's limits count is
+   * then only what the client has not had (a busy server publishes, during a long backlog, many
+   * of the decisions the backlog reads; left queued, they dropped a client that kept up).
+   */
+  private unqueueSent(): void {
+    if (this.sentEarly.size === 0) return;
+    this.queue = this.queue.filter((frame) => {
+      if (frame.type !== "decision" || !this.sentEarly.delete(frame.id!)) return true;
+      this.queued.delete(frame.id!);
+      this.bytes -= bytesOf(frame);
+      return false;
+    });
   }
 
   private async drain(): Promise<void> {
@@ -249,8 +313,7 @@ export class EventStream {
       this.bytes -= bytesOf(frame);
       if (frame.type === "decision") {
         this.queued.delete(frame.id!);
-        const sent = this.sentEarly.delete(frame.id!) || this.replayed.delete(frame.id!);
-        if (sent || this.replayedBefore.delete(frame.id!)) continue;
+        if (this.sentEarly.delete(frame.id!) || this.replayed.some((page) => page.delete(frame.id!))) continue;
       }
       await this.stream.write(frame.text);
       if (frame.type === "overflow") return;
@@ -306,8 +369,7 @@ export class EventStream {
     this.bytes = 0;
     this.queued.clear();
     this.sentEarly.clear();
-    this.replayed.clear();
-    this.replayedBefore.clear();
+    this.replayed = [];
     this.wake?.();
   }
 }

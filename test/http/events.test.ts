@@ -455,6 +455,61 @@ describe("resuming from Last-Event-ID", () => {
     }
   });
 
+  test("a decision published a few turns after its page was sent, with pages still to come, comes once", async () => {
+    const ds = await history(1);
+    const real = h.services.governor;
+    // Page 1 ends with a decision committed whose event is held; it is published three turns of
+    // the event loop later (the backlog gives one after each page), while two more pages follow.
+    const late: Decision[] = [];
+    const events = heldDecision(real);
+    let reads = 0;
+    const governor = Object.create(real, {
+      watch: events.watch,
+      decisionsSince: {
+        value: async (after: string, limit: number, objectId?: string) => {
+          if (++reads === 2) {
+            for (let i = 0; i < 199; i++) late.push((await real.postFacts("x", { n: i })).decision);
+            events.hold();
+            late.push((await real.postFacts("x", { n: 199 })).decision);
+            for (let i = 0; i < 400; i++) late.push((await real.postFacts("w", { n: 1000 + i })).decision);
+            const page = await real.decisionsSince(after, limit, objectId);
+            setImmediate(() => setImmediate(() => setImmediate(() => events.release())));
+            return page;
+          }
+          return real.decisionsSince(after, limit, objectId);
+        },
+      },
+    }) as GovernorApi;
+    const { stream, close } = await through(governor, ds[0]!.id);
+    try {
+      expect((await stream.events(600)).map((f) => f.id)).toEqual(late.map((d) => d.id));
+      const next = await real.postFacts("w", { n: 5000 });
+      expect((await stream.event())!.id).toBe(next.decision.id);
+    } finally {
+      await close();
+    }
+  });
+
+  test("a decision published while the last page is read, after the newest the backlog has read, comes after it, once", async () => {
+    const ds = await history(3);
+    const real = h.services.governor;
+    // The first page (read before the stream began) has ds[1] and ds[2]; while the stream's
+    // own read finds nothing more, a decision after them is committed and published: it is left
+    // to the backlog (not queued), which must read again.
+    let late: Decision | null = null;
+    let reads = 0;
+    const governor = Object.create(real, {
+      decisionsSince: {
+        value: async (after: string, limit: number, objectId?: string) => {
+          const page = await real.decisionsSince(after, limit, objectId);
+          if (++reads === 2) late = (await real.postFacts("x", { n: 99 })).decision;
+          return page;
+        },
+      },
+    }) as GovernorApi;
+    await resumesWith(governor, ds[0]!.id, 3, () => [ds[1]!.id, ds[2]!.id, late!.id]);
+  });
+
   test("a decision queued live before a later one the backlog holds unpublished comes first, once", async () => {
     const ds = await history(1);
     const real = h.services.governor;

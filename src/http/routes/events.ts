@@ -7,8 +7,6 @@ import type { ServerResponse } from "node:http";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { objectIdSchema } from "../../contracts/http.ts";
-import type { Decision } from "../../core/types.ts";
-import type { GovernorApi } from "../../governor/services.ts";
 import type { RouteDeps } from "../deps.ts";
 import { operation } from "../openapi.ts";
 import { HttpProblem } from "../problem.ts";
@@ -114,7 +112,16 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
         const hungUp = () => stream.end();
         socket?.once("end", hungUp);
         try {
-          await stream.run(replay ? backlog(governor, resume, q.objectId, first) : undefined);
+          await stream.run(
+            replay
+              ? {
+                  from: resume,
+                  first,
+                  size: BACKLOG_PAGE,
+                  read: (after) => governor.decisionsSince(after, BACKLOG_PAGE, q.objectId),
+                }
+              : undefined,
+          );
         } catch (e) {
           // The backlog could not be read: the stream ends, and the client retries from its last event.
           report(e, c.req.method, c.req.path);
@@ -131,24 +138,4 @@ function lastEventId(c: Context): string | undefined {
   const header = c.req.header("last-event-id");
   if (header === undefined || header === "") return undefined;
   return check(eventIdSchema, header, "Last-Event-ID header", "$.headers.Last-Event-ID");
-}
-
-/**
- * The stored decisions after `after`, a page at a time, oldest first: `first`, read before the
- * stream listened, then the pages after it, read once it listens (so that a decision committed
- * between the two is read, or comes live).
- */
-async function* backlog(
-  governor: GovernorApi,
-  after: string,
-  objectId: string | undefined,
-  first: Decision[],
-): AsyncGenerator<Decision[]> {
-  if (first.length > 0) yield first;
-  for (let cursor = first.at(-1)?.id ?? after; ;) {
-    const page = await governor.decisionsSince(cursor, BACKLOG_PAGE, objectId);
-    if (page.length > 0) yield page;
-    if (page.length < BACKLOG_PAGE) return;
-    cursor = page[page.length - 1]!.id;
-  }
 }
