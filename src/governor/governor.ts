@@ -41,7 +41,7 @@ import { Lease, type LeaseIdentity, type LeaseWaiting } from "./lease.ts";
 import { fenced } from "./fence.ts";
 import { Census, type CensusRow } from "./metrics.ts";
 import { decisionCursor, watchChanges } from "./live.ts";
-import { objectUsage, policyUsage, usageWindow } from "./usage.ts";
+import { currentObjectUsage, policyUsage, usageWindow } from "./usage.ts";
 import { databaseNotReady, timersPending } from "./readiness.ts";
 import { SubstrateSync } from "./substrate-sync.ts";
 import { TimerFiring } from "./timer-firing.ts";
@@ -363,10 +363,9 @@ export class Governor implements GovernorApi, GovernorStatsApi {
 
   async objectUsage(id: string, q: UsageQuery): Promise<ObjectUsage> {
     checkObjectId(id);
-    const window = usageWindow(q, this.clock.now());
-    const object = await this.table.load(id);
-    if (!object) throw notFound(`object "${id}"`);
-    return objectUsage(this.store, object, window);
+    const usage = await currentObjectUsage(this.store, () => this.table.load(id), usageWindow(q, this.clock.now()));
+    if (!usage) throw notFound(`object "${id}"`);
+    return usage;
   }
 
   policyUsage(q: PolicyUsageQuery): Promise<PolicyUsagePage> {

@@ -4,7 +4,7 @@
 // folded by core/usage.ts; nothing holds more than a page of decisions or of objects.
 
 import { eachConcurrently, nextTurn } from "../core/concurrency.ts";
-import { invalid } from "../core/errors.ts";
+import { conflict, invalid } from "../core/errors.ts";
 import { decisionIdAt } from "../core/id-times.ts";
 import type { StateChange, Store } from "../core/store.ts";
 import type { ObjectRecord } from "../core/types.ts";
@@ -63,6 +63,32 @@ export async function objectUsage(store: Store, object: ObjectRecord, window: Us
     }
   }
   return { objectId: object.id, from, to: window.to, ...fold.finish(object) };
+}
+
+/** Times an object's usage is read again when it was deleted, or created again, meanwhile. */
+const REREADS = 3;
+
+/**
+ * The usage of the object `load` finds, or null when there is none. Reading its history gives
+ * the event loop turns, so the object may be deleted, or deleted and created again, meanwhile:
+ * the figures would then mix two objects' histories. It is loaded again after the read, and a
+ * changed one read again (a few times, then a 409).
+ */
+export async function currentObjectUsage(
+  store: Store,
+  load: () => Promise<ObjectRecord | null | undefined>,
+  window: UsageWindow,
+): Promise<ObjectUsage | null> {
+  let object = await load();
+  for (let tries = 0; object; tries++) {
+    const usage = await objectUsage(store, object, window);
+    const now = await load();
+    if (now?.createdAt === object.createdAt) return usage;
+    if (tries === REREADS)
+      throw conflict(`object "${object.id}" was deleted and created again while its usage was read; ask again`);
+    object = now;
+  }
+  return null;
 }
 
 /** Decisions read back at a time from a window's start (most need one). */

@@ -121,6 +121,52 @@ describe.each([
     expect(read).toBeLessThanOrEqual(20);
   });
 
+  test("an object deleted and created again while its history is read: the usage of the new one, not a mix", async () => {
+    const store = newStore();
+    const { get } = await start(store);
+    await created(s!);
+    for (let i = 0; i < 20; i++) {
+      await s!.governor.postFacts("w", { queue: { depth: 3 } });
+      await s!.advance(70 * SECOND);
+      await s!.governor.postFacts("w", { queue: { depth: 0 } });
+      await s!.advance(HOUR);
+    }
+    const q = `/v1/objects/w/usage?from=${iso(START)}&to=${iso(s!.clock.now())}`;
+    // While the first page of the window is read (usage gives the event loop a turn between
+    // pages), a request deletes w and creates it again, and a fact wakes the new one.
+    let pages = 0;
+    const stateChanges = store.history.stateChanges.bind(store.history);
+    store.history.stateChanges = async (id, query) => {
+      const page = await stateChanges(id, query);
+      if (query.after !== undefined && ++pages === 1) {
+        await s!.governor.deleteObject("w");
+        await s!.governor.putObject("w", { policy: "queue-worker" });
+        await s!.governor.postFacts("w", { queue: { depth: 5 } });
+      }
+      return page;
+    };
+    const raced = await get(q);
+    await s!.governor.idle();
+    store.history.stateChanges = stateChanges;
+    const after = await get(q);
+    expect(after.body).toMatchObject({ from: iso(s!.clock.now()), wakes: 0, transitions: 0 });
+    expect(raced.status).toBe(200);
+    expect(raced.body).toEqual(after.body);
+  });
+
+  test("an object deleted while its history is read: 404", async () => {
+    const store = newStore();
+    const { get } = await start(store);
+    await lifecycle(s!);
+    const stateChanges = store.history.stateChanges.bind(store.history);
+    store.history.stateChanges = async (id, query) => {
+      const page = await stateChanges(id, query);
+      if (await s!.governor.getObject("w")) await s!.governor.deleteObject("w");
+      return page;
+    };
+    expectProblem(await get(`/v1/objects/w/usage?from=${iso(START)}&to=${iso(s!.clock.now())}`), 404, "not-found");
+  });
+
   test("a window that starts before creation is clipped to it; the seconds add up to what is left", async () => {
     const { get } = await start(newStore());
     await lifecycle(s!);

@@ -75,7 +75,10 @@ export function usageRoutes(app: Hono, { governor, auth }: RouteDeps): void {
       params: { id: null },
       query: usageQuery,
       replies: { 200: { description: "The object's usage", schema: usageReply } },
-      problems: { 404: "no such object" },
+      problems: {
+        404: "no such object",
+        409: "the object was deleted and created again while its usage was read, more than once: ask again",
+      },
     }),
     auth("read"),
     async (c) => {
