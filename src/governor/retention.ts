@@ -179,7 +179,7 @@ export class Retention {
    */
   private async compactOne(objectId: string, seq: number, cutoff: number): Promise<boolean> {
     if (!(await this.store.getObject(objectId))) return false;
-    await this.foldChunksBefore(objectId, seq);
+    await this.foldChunksBefore(objectId, seq, cutoff);
     const entries = await this.entriesThrough(objectId, seq);
     const last = entries[entries.length - 1];
     if (!last || last.seq !== seq || last.at >= cutoff) return false;
@@ -191,9 +191,10 @@ export class Retention {
    * While more than {@link FOLD_CHUNK} entries lie before entry `seq`, folds the journal's head
    * forward by that many: a backlog of a million entries (journal retention turned on or made
    * shorter) is folded a chunk at a time, never read whole into memory. Each step is a snapshot
-   * as a run with an earlier cutoff would have made.
+   * as a run with an earlier cutoff would have made. Never past an entry as new as `cutoff`: an
+   * object deleted and created again since its targets were read has a young journal.
    */
-  private async foldChunksBefore(objectId: string, seq: number): Promise<void> {
+  private async foldChunksBefore(objectId: string, seq: number, cutoff = Infinity): Promise<void> {
     // Seqs run on by one from the head: with fewer than a chunk between it and `seq`, nothing to do.
     if (seq < FOLD_CHUNK) return;
     for (;;) {
@@ -201,7 +202,7 @@ export class Retention {
       if (!head || seq - head.seq <= FOLD_CHUNK) return;
       const entries = await this.store.journal(objectId, -1, FOLD_CHUNK);
       const last = entries[entries.length - 1];
-      if (entries.length < FOLD_CHUNK || !last || last.seq >= seq) return;
+      if (entries.length < FOLD_CHUNK || !last || last.seq >= seq || last.at >= cutoff) return;
       await this.snapshotAt(objectId, entries, last);
       await nextTurn();
     }
@@ -260,7 +261,12 @@ export class Retention {
 
   /** The object's journal entries up to memory version `seq`, oldest first (seqs run on by one). */
   private async entriesThrough(objectId: string, seq: number): Promise<JournalEntry[]> {
-    return (await this.store.journal(objectId, -1, seq + 1)).filter((e) => e.seq <= seq);
+    // From the head (a snapshot, if any) to `seq`, and none after: the entries newer than a
+    // cutoff can be as many as those before it.
+    const [head] = await this.store.journal(objectId, -1, 1);
+    if (!head || head.seq > seq) return [];
+    if (head.seq === seq) return [head];
+    return (await this.store.journal(objectId, -1, seq - head.seq + 1)).filter((e) => e.seq <= seq);
   }
 
   /**

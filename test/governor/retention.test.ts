@@ -628,8 +628,10 @@ test("a journal backlog longer than a chunk folds a chunk at a time, into the sn
   }
   const newestAt = s.clock.now();
   await s.advance(2 * HOUR);
+  // More than a chunk of entries newer than the cutoff: those are not read either.
+  for (let i = 1; i <= FOLD_CHUNK + 100; i++) await g.postFacts("w", { m: i });
   const history = [...(await s.governor.listDecisions("w", 100_000))].reverse();
-  const [target] = (await store.journal("w", -1, facts + 1)).filter((e) => e.at < newestAt - HOUR).slice(-1);
+  const [target] = (await store.journal("w", -1, 100_000)).filter((e) => e.at < newestAt - HOUR).slice(-1);
   const memory = (await store.getObject("w"))!.memory;
   let most = 0;
   const journal = store.journal.bind(store);
@@ -642,10 +644,31 @@ test("a journal backlog longer than a chunk folds a chunk at a time, into the sn
   store.journal = journal;
   expect(report.compacted).toBe(1);
   expect(most).toBeLessThanOrEqual(FOLD_CHUNK + 1);
-  const [snapshot, ...rest] = await store.journal("w", -1, facts + 1);
+  const [snapshot, ...rest] = await store.journal("w", -1, 100_000);
   expect(snapshot).toMatchObject({ kind: "snapshot", seq: target!.seq, at: target!.at });
   expect(snapshot!.seed).toEqual(lifecycleAt(history, target!.at, target!.seq));
   expect(foldJournal([snapshot!, ...rest])).toEqual(memory);
   const replay = await s.whatIf.replay("w", queueWorker());
   expect(replay.differences).toEqual([]);
+});
+
+test("an object created again after the compaction targets were read, with a young journal longer than a chunk: nothing of it is folded", async () => {
+  const store = new LibsqlStore({ url: ":memory:" });
+  s = await makeServices({ store });
+  const governor = s.governor;
+  await governor.putObject("w", { policy: "queue-worker" });
+  for (let n = 1; n <= FOLD_CHUNK + 300; n++) await governor.postFacts("w", { n });
+  await s.advance(2 * DAY);
+  let first = true;
+  const r = new Retention(store, s.clock, { ...keepAll, journalMs: DAY }, undefined, async (id, task) => {
+    if (first) {
+      first = false;
+      await governor.deleteObject("w");
+      await governor.putObject("w", { policy: "queue-worker" });
+      for (let n = 1; n <= FOLD_CHUNK + 100; n++) await governor.postFacts("w", { n });
+    }
+    return governor.exclusive(id, task);
+  });
+  await r.runOnce();
+  expect((await store.journal("w", -1, 1)).map((e) => e.kind)).not.toContain("snapshot");
 });
