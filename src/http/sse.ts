@@ -196,6 +196,8 @@ export class EventStream {
    * filled the queue of a client that kept up with a long backlog on a busy server, and dropped it.
    */
   private leftToBacklog = false;
+  /** A page is being read: live decisions are queued meanwhile (the page takes out those it sends). */
+  private reading = false;
   private wake: (() => void) | null = null;
   private heartbeat: TimerHandle | null = null;
   private cutoff: TimerHandle | null = null;
@@ -225,7 +227,9 @@ export class EventStream {
     if (frame.type === "decision" && this.replaying) {
       // One a recent backlog page sent already; one a page to come will read (committed: published).
       if (this.replayed.some((page) => page.has(frame.id!))) return;
-      if (this.readThrough !== null && frame.id! > this.readThrough) {
+      // Not while a read is on its way (a remote database's): its answer may hold a later id and
+      // not this one (committed after it, out of id order), and the next read starts after it.
+      if (!this.reading && this.readThrough !== null && frame.id! > this.readThrough) {
         this.leftToBacklog = true;
         return;
       }
@@ -282,7 +286,12 @@ export class EventStream {
       // the client keeps up): without a turn, a long backlog would hold every request.
       await nextTurn();
       this.leftToBacklog = false;
-      page = await backlog.read(cursor);
+      this.reading = true;
+      try {
+        page = await backlog.read(cursor);
+      } finally {
+        this.reading = false;
+      }
     }
     this.replaying = false;
   }

@@ -510,6 +510,48 @@ describe("resuming from Last-Event-ID", () => {
     await resumesWith(governor, ds[0]!.id, 3, () => [ds[1]!.id, ds[2]!.id, late!.id]);
   });
 
+  test("a decision committed out of id order and published while a page read is on its way (a remote database) comes once", async () => {
+    const ds = await history(2);
+    const real = h.services.governor;
+    let listener: Parameters<GovernorApi["watch"]>[0] | null = null;
+    // A is minted before B but commits after it: the read whose snapshot falls between the two
+    // sees B and not A, and A is published while that read's answer is still on its way.
+    const a = (await real.postFacts("w", { n: 50 })).decision;
+    const b = (await real.postFacts("x", { n: 51 })).decision;
+    expect(a.id < b.id).toBe(true);
+    let reads = 0;
+    const governor = Object.create(real, {
+      watch: {
+        value: (l: Parameters<GovernorApi["watch"]>[0]) => {
+          listener = l;
+          return real.watch(l);
+        },
+      },
+      decisionsSince: {
+        value: async (after: string, limit: number, objectId?: string) => {
+          const page = await real.decisionsSince(after, limit, objectId);
+          reads++;
+          // Read 1 (before the stream began): its snapshot predates A and B.
+          if (reads === 1) return page.filter((d) => d.id !== a.id && d.id !== b.id);
+          if (reads === 2) {
+            await new Promise((r) => setImmediate(r));
+            listener!({ kind: "decision", decision: a });
+            return page.filter((d) => d.id !== a.id);
+          }
+          return page;
+        },
+      },
+    }) as GovernorApi;
+    const { stream, close } = await through(governor, ds[0]!.id);
+    try {
+      expect((await stream.events(3)).map((f) => f.id)).toEqual([ds[1]!.id, b.id, a.id]);
+      const next = await real.postFacts("w", { n: 100 });
+      expect((await stream.event())!.id).toBe(next.decision.id);
+    } finally {
+      await close();
+    }
+  });
+
   test("a decision queued live before a later one the backlog holds unpublished comes first, once", async () => {
     const ds = await history(1);
     const real = h.services.governor;
