@@ -179,33 +179,11 @@ export class Retention {
    */
   private async compactOne(objectId: string, seq: number, cutoff: number): Promise<boolean> {
     if (!(await this.store.getObject(objectId))) return false;
-    await this.foldChunksBefore(objectId, seq, cutoff);
-    const entries = await this.entriesThrough(objectId, seq);
+    const entries = await this.entriesThrough(objectId, seq, cutoff);
     const last = entries[entries.length - 1];
     if (!last || last.seq !== seq || last.at >= cutoff) return false;
     await this.snapshotAt(objectId, entries, last);
     return true;
-  }
-
-  /**
-   * While more than {@link FOLD_CHUNK} entries lie before entry `seq`, folds the journal's head
-   * forward by that many: a backlog of a million entries (journal retention turned on or made
-   * shorter) is folded a chunk at a time, never read whole into memory. Each step is a snapshot
-   * as a run with an earlier cutoff would have made. Never past an entry as new as `cutoff`: an
-   * object deleted and created again since its targets were read has a young journal.
-   */
-  private async foldChunksBefore(objectId: string, seq: number, cutoff = Infinity): Promise<void> {
-    // Seqs run on by one from the head: with fewer than a chunk between it and `seq`, nothing to do.
-    if (seq < FOLD_CHUNK) return;
-    for (;;) {
-      const [head] = await this.store.journal(objectId, -1, 1);
-      if (!head || seq - head.seq <= FOLD_CHUNK) return;
-      const entries = await this.store.journal(objectId, -1, FOLD_CHUNK);
-      const last = entries[entries.length - 1];
-      if (entries.length < FOLD_CHUNK || !last || last.seq >= seq || last.at >= cutoff) return;
-      await this.snapshotAt(objectId, entries, last);
-      await nextTurn();
-    }
   }
 
   /** Folds `entries` (the journal from its head) into a snapshot at `last`, with the lifecycle then. */
@@ -232,7 +210,6 @@ export class Retention {
     const [through, object] = [await this.store.getDecision(id), await this.store.getObject(objectId)];
     // An object deleted meanwhile took its decisions with it; one re-created since is another.
     if (!through || !object || through.objectId !== objectId || through.at < object.createdAt) return;
-    await this.foldChunksBefore(objectId, through.memoryVersion);
     const entries = await this.entriesThrough(objectId, through.memoryVersion);
     const last = entries[entries.length - 1];
     if (!last) return;
@@ -259,14 +236,29 @@ export class Retention {
     });
   }
 
-  /** The object's journal entries up to memory version `seq`, oldest first (seqs run on by one). */
-  private async entriesThrough(objectId: string, seq: number): Promise<JournalEntry[]> {
-    // From the head (a snapshot, if any) to `seq`, and none after: the entries newer than a
-    // cutoff can be as many as those before it.
-    const [head] = await this.store.journal(objectId, -1, 1);
-    if (!head || head.seq > seq) return [];
-    if (head.seq === seq) return [head];
-    return (await this.store.journal(objectId, -1, seq - head.seq + 1)).filter((e) => e.seq <= seq);
+  /**
+   * The object's journal entries from its head (a snapshot, if any) up to memory version `seq`,
+   * oldest first (seqs run on by one), and none after: the entries newer than a cutoff can be as
+   * many as those before it. While more than {@link FOLD_CHUNK} lie before `seq`, the head is
+   * first folded forward by that many: a backlog of a million entries (journal retention turned
+   * on or made shorter) is folded a chunk at a time, never read whole into memory, each step a
+   * snapshot as a run with an earlier cutoff would have made. Never past an entry as new as
+   * `cutoff` (none then): an object deleted and created again since its targets were read has a
+   * young journal.
+   */
+  private async entriesThrough(objectId: string, seq: number, cutoff = Infinity): Promise<JournalEntry[]> {
+    for (;;) {
+      const [head] = await this.store.journal(objectId, -1, 1);
+      if (!head || head.seq > seq) return [];
+      if (head.seq === seq) return [head];
+      if (seq - head.seq <= FOLD_CHUNK)
+        return (await this.store.journal(objectId, -1, seq - head.seq + 1)).filter((e) => e.seq <= seq);
+      const chunk = await this.store.journal(objectId, -1, FOLD_CHUNK);
+      const last = chunk[chunk.length - 1];
+      if (chunk.length < FOLD_CHUNK || !last || last.at >= cutoff) return [];
+      await this.snapshotAt(objectId, chunk, last);
+      await nextTurn();
+    }
   }
 
   /**
