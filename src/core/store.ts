@@ -122,7 +122,13 @@ export interface Store {
   getObjects(ids: readonly string[]): Promise<ObjectRecord[]>;
   /** Commits several arrivals in ONE transaction; on error nothing of any of them is written. */
   commit(batches: CommitBatch[]): Promise<void>;
+  /** Deletes the object and its history; false if there was no such object. */
   deleteObject(id: string): Promise<boolean>;
+  /**
+   * Finishes the deletions a stopped server began (a store that deletes a long history in
+   * several transactions); how many there were. Called at start, before anything is served.
+   */
+  finishDeletions(): Promise<number>;
   /** A page of objects by id, filtered by state, policy or driver (each served by an index). */
   listObjects(query: ObjectQuery): Promise<ObjectRecord[]>;
   /** Newest first; `before` is an exclusive decision id. */

@@ -10,6 +10,7 @@ import type { Store } from "../core/store.ts";
 const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Store>([
   "commit",
   "deleteObject",
+  "finishDeletions",
   "compactJournal",
   "updateAction",
   "deleteDecisions",

@@ -219,15 +219,16 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   }
 
   /**
-   * Recovery: re-adopts compute, re-dispatches pending actions, arms the schedules that changed,
-   * then fires the timers that fell due. Reads no object rows but those these need.
+   * Recovery: finishes the deletions a stopped server left half done (storage/deletion.ts),
+   * re-adopts compute, re-dispatches pending actions, arms the schedules that changed, then fires
+   * the timers that fell due. Reads no object rows but those these need.
    */
   async start(): Promise<void> {
     await this.store.migrate();
     // Before anything is evaluated, dispatched or fired: one governor per database.
     await this.lease?.acquire();
-    // The census counts from here: nothing has been committed yet, and every commit from now
-    // on reaches it (see governor/metrics.ts).
+    await this.store.finishDeletions();
+    // The census counts from here: nothing is committed yet, every commit reaches it (metrics.ts).
     this.census.reset(await this.store.countObjects());
     // Drivers whose compute outlives the server re-adopt it before anything is sent, so that
     // a pending stop reaches a driver that knows the process; the pending actions are queued

@@ -24,6 +24,7 @@ import type {
 import type { ActionStatus, Decision, JsonObject, ObjectRecord, TimerKind } from "../core/types.ts";
 import { leaseLost } from "../core/errors.ts";
 import { actionUpdateStatements, commitStatements, leaseClaimStatement } from "./commit-sql.ts";
+import { deleteObjectInBatches, finishDeletions } from "./deletion.ts";
 import {
   filePath,
   objectFromSql,
@@ -187,14 +188,12 @@ export class LibsqlStore implements Store {
   async deleteObject(id: string): Promise<boolean> {
     const [found] = await this.db.select({ id: t.objects.id }).from(t.objects).where(eq(t.objects.id, id));
     if (!found) return false;
-    await this.data.write([
-      { sql: "DELETE FROM objects WHERE id = ?", args: [id] },
-      ...["journal", "decisions", "actions", "timers", "idempotency"].map((table) => ({
-        sql: `DELETE FROM ${table} WHERE object_id = ?`,
-        args: [id],
-      })),
-    ]);
+    await deleteObjectInBatches(this.client, this.data, id);
     return true;
+  }
+
+  finishDeletions(): Promise<number> {
+    return finishDeletions(this.client, this.data);
   }
 
   /** A page in one query, objects and timers (each filter is served by an index, in id order). */

@@ -138,6 +138,11 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  /** Nothing to finish: a deletion here is one step. */
+  async finishDeletions(): Promise<number> {
+    return 0;
+  }
+
   async listObjects(q: ObjectQuery): Promise<ObjectRecord[]> {
     return [...this.objects.values()]
       .filter((o) => (!q.state || o.state === q.state) && (!q.policy || o.policy === q.policy))

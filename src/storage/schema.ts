@@ -138,3 +138,12 @@ export const idempotency = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.objectId, t.key] }), index("idempotency_created").on(t.createdAt)],
 );
+
+/**
+ * Objects whose deletion has begun: a long history is deleted a batch at a time, each its own
+ * transaction, and the object's row and this mark go last, together. A server that stops
+ * between finishes the deletion when it starts again (LibsqlStore.finishDeletions).
+ */
+export const deletions = sqliteTable("deletions", {
+  objectId: text("object_id").primaryKey(),
+});
