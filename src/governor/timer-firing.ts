@@ -3,6 +3,7 @@
 
 import { BoundedMap } from "../core/bounded-map.ts";
 import type { Clock } from "../core/clock.ts";
+import { eachConcurrently } from "../core/concurrency.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { VigilError } from "../core/errors.ts";
 import { cronTimerOps, nextTicksFrom } from "../core/schedule.ts";
@@ -168,7 +169,9 @@ export class TimerFiring {
     };
     for (let after: string | undefined; ;) {
       const page = await store.listObjects({ policy: policy.name, after, limit: ARM_PAGE });
-      for (const row of page) {
+      // A few objects at a time, so that their commits share a group; and a turn of the event
+      // loop after each (a page read and skipped whole would otherwise hold the server).
+      await eachConcurrently(page, ARM_CONCURRENCY, async (row) => {
         // Skipped when its timers already agree, unless its mailbox is working or a tick of it is
         // due: a tick being evaluated under the old schedules (or evaluated since this page was
         // read, for a cold row) sets the old cron's next tick, which only its mailbox sees.
@@ -180,7 +183,7 @@ export class TimerFiring {
           !table.working(row.id) &&
           cronTimerOps(policy.schedules, current.timers, before.at, before.next).length === 0
         )
-          continue;
+          return;
         try {
           await table.run(row.id, async () => {
             if (!this.d.governing()) return;
@@ -198,7 +201,7 @@ export class TimerFiring {
           failed = true;
           this.d.onError(e as Error, `arming the schedules of ${row.id}`);
         }
-      }
+      });
       if (page.length < ARM_PAGE) break;
       after = page[page.length - 1]!.id;
     }
@@ -214,6 +217,8 @@ export class TimerFiring {
 
 /** Objects of a policy read at a time while arming its schedules. */
 const ARM_PAGE = 500;
+/** Objects of a page armed at once (their commits go in the same groups). */
+const ARM_CONCURRENCY = 32;
 /** How long a timer whose policy is not loaded waits before it is tried again. */
 const UNLOADED_RETRY_MS = 60_000;
 /** The most postponed timers remembered (those of deleted objects are never fired). */
