@@ -46,6 +46,22 @@ export class LeaseLost extends VigilError {
 }
 export const leaseLost = () => new LeaseLost();
 /**
+ * A deletion of a long history that failed after its first batch (storage/deletion.ts): the
+ * object is gone for every request from then on, and the rest is deleted by the DELETE sent
+ * again, or when the server next starts.
+ */
+export class DeletionUnfinished extends VigilError {
+  constructor(id: string, cause: unknown) {
+    super(
+      "unavailable",
+      `the deletion of "${id}" began and did not finish (${cause instanceof Error ? cause.message : String(cause)}): ` +
+        "the object is gone, part of its history is still stored; send the DELETE again to finish it " +
+        "(the server also finishes it when it next starts)",
+    );
+    this.name = "DeletionUnfinished";
+  }
+}
+/**
  * A database error that may pass (SQLite's codes, as libsql and the writer thread carry them):
  * the file locked by another program past the busy timeout, the disk full, an I/O error, the
  * file made read-only. Nothing was written; the same request may succeed later.

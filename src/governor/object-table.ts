@@ -6,9 +6,12 @@
 // Each object has a mailbox (one task at a time per object), and every change reaches the
 // table the same way: commit (grouped with other objects' changes), then update the hot copy,
 // then tell the scheduler about the timers it set. Nothing is visible before it is durable.
+//
+// The file is past 400 lines because what it keeps per object (the hot copies, the doubtful
+// ones, the closed actions, the unfinished deletions) is read and changed together, in one place.
 
 import { BoundedMap } from "../core/bounded-map.ts";
-import { isUnreachableDatabase, overloaded } from "../core/errors.ts";
+import { DeletionUnfinished, isUnreachableDatabase, overloaded } from "../core/errors.ts";
 import { KeyedQueue } from "../core/keyed-queue.ts";
 import { emptyBatch, type ActionRecord, type ActionUpdate, type CommitBatch, type Store } from "../core/store.ts";
 import { applyTimerOps } from "../core/timers.ts";
@@ -105,6 +108,9 @@ export class ObjectTable {
    */
   private readonly closed = new Map<string, string>();
 
+  /** Objects whose deletion began and did not finish: gone for every request until it does. */
+  private readonly unfinished = new Set<string>();
+
   /**
    * After a write of the object failed with `e`: when it may have been committed, the object is
    * doubtful (true), and what the observer knows of it is kept for the re-read to tell it from:
@@ -170,6 +176,7 @@ export class ObjectTable {
 
   /** The object: its hot copy, or else its row, read without bringing it into memory. */
   async load(id: string): Promise<ObjectRecord | undefined> {
+    if (this.unfinished.has(id)) return undefined;
     const hot = this.doubtful.has(id) ? undefined : this.peek(id);
     return hot ?? (await this.store.getObject(id)) ?? undefined;
   }
@@ -180,6 +187,7 @@ export class ObjectTable {
    * objects asked for in the same turn).
    */
   async take(id: string): Promise<ObjectRecord | undefined> {
+    if (this.unfinished.has(id)) return undefined;
     if (this.doubtful.has(id)) return this.reread(id);
     const hot = this.peek(id);
     if (hot) {
@@ -347,13 +355,32 @@ export class ObjectTable {
 
   /** Deletes the object and its history from the store and the table. Call in the mailbox. */
   async delete(id: string): Promise<boolean> {
-    const deleted = await this.doubting(id, () => this.store.deleteObject(id));
-    if (deleted) this.observer.deleted?.(this.peek(id) ?? this.taken.get(id));
-    this.taken.delete(id);
-    this.closed.delete(id);
-    this.awake.delete(id);
-    this.dormant.delete(id);
+    const known = this.peek(id) ?? this.taken.get(id);
+    const again = this.unfinished.has(id);
+    const forget = () => [this.taken, this.closed, this.awake, this.dormant].forEach((m) => m.delete(id));
+    let deleted: boolean;
+    try {
+      deleted = await this.doubting(id, () => this.store.deleteObject(id));
+    } catch (e) {
+      // Part of its history is gone: the object is too, told as a deletion found (reread).
+      if (e instanceof DeletionUnfinished && !again) {
+        this.unfinished.add(id);
+        forget();
+        this.observer.deleted?.(known);
+        this.observer.deletionFound?.(id);
+      }
+      throw e;
+    }
+    // Sent again, the deletion was told already.
+    this.unfinished.delete(id);
+    if (deleted && !again) this.observer.deleted?.(known);
+    forget();
     return deleted;
+  }
+
+  /** Whether the object's deletion began and did not finish (it is gone for every request). */
+  deletionUnfinished(id: string): boolean {
+    return this.unfinished.has(id);
   }
 
   /** Mailboxes with work queued or running. */

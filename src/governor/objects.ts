@@ -68,6 +68,8 @@ export class Objects {
     return table.admit(id, async () => {
       const now = this.d.clock.now();
       const existing = await table.take(id);
+      if (!existing && table.deletionUnfinished(id))
+        throw conflict(`the deletion of "${id}" did not finish; send the DELETE again before creating it anew`);
       if (!existing) {
         checkNewObjectId(id);
         if (!input.substrate) this.checkDefaultBinding();
@@ -166,7 +168,10 @@ export class Objects {
 
   async list(q: ObjectListQuery): Promise<ObjectPage> {
     const rows = await this.d.store.listObjects({ ...q, limit: q.limit + 1, by: this.narrower(q) });
-    const items = rows.slice(0, q.limit).map((o) => this.d.table.listed(o, q));
+    const items = rows
+      .slice(0, q.limit)
+      .filter((o) => !this.d.table.deletionUnfinished(o.id))
+      .map((o) => this.d.table.listed(o, q));
     return { items, more: rows.length > q.limit };
   }
 
@@ -192,6 +197,7 @@ export class Objects {
   delete(id: string, compute: Release): Promise<boolean> {
     checkObjectId(id);
     return this.d.table.run(id, async () => {
+      const again = this.d.table.deletionUnfinished(id);
       const object = await this.d.table.take(id);
       const stopped = object !== undefined && object !== null && (await this.release(object, compute));
       let deleted: boolean;
@@ -201,7 +207,8 @@ export class Objects {
         throw stopped ? afterStop(e, id, "deletion") : e;
       }
       this.d.forgotten(id);
-      if (deleted) this.d.deleted(id, this.d.clock.now());
+      // A deletion sent again after one that did not finish was told then.
+      if (deleted && !again) this.d.deleted(id, this.d.clock.now());
       return deleted;
     });
   }

@@ -1,18 +1,22 @@
 // Deleting an object from a libsql database. A history can be long (a million decisions when no
 // retention is set), and deleting it in one transaction held the writer for seconds: every other
-// write waited, the lease's renewal too, and a few such deletions at once lost the lease. So the
-// object is marked first (the `deletions` table), its history is deleted a batch at a time, each
-// batch its own transaction, and the object's row goes last, with what is left of its history and
-// the mark, in one transaction: the deletion happens there.
+// write waited, the lease's renewal too, and a few such deletions at once lost the lease. So an
+// object with more than a batch of rows in any table of its history is marked first (the
+// `deletions` table), its history is deleted a batch at a time, each batch its own transaction,
+// and the object's row goes last, with what is left of its history and the mark, in one
+// transaction. An object with a short history goes in that one transaction alone, unmarked.
 //
-// Until then the object is still there, its history shrinking: its facts and timers wait in its
-// mailbox (the governor deletes from there), and a reader of its history (a listing, a replay)
-// may find part of it gone. A server stopped midway finds the mark when it starts again and
-// finishes the deletion before it serves (finishDeletions), so a half-deleted object never
-// outlives the server that began it.
+// Until the last write the object is still there, its history shrinking (decisions before their
+// actions, so that no decision read meanwhile shows an action's status older than its row's):
+// its facts and timers wait in its mailbox (the governor deletes from there), and a reader of its
+// history may find part of it gone. A batch that fails is a DeletionUnfinished: the governor takes
+// the object for deleted from then on (governor/object-table.ts), and the DELETE sent again
+// finishes the rest. A server stopped midway finds the mark when it starts again and finishes the
+// deletion before it serves (finishDeletions).
 
 import type { Client, InStatement } from "@libsql/client";
 import { nextTurn } from "../core/concurrency.ts";
+import { DeletionUnfinished, LeaseLost } from "../core/errors.ts";
 import type { SqlWriter } from "./sql-writer.ts";
 
 /** Rows of one table deleted per transaction, at most (a few milliseconds of the writer). */
@@ -25,22 +29,30 @@ export const DELETION_BATCH = 5_000;
  */
 const HISTORY = [
   ["idempotency", "key"],
-  ["actions", "decision_id"],
   ["decisions", "id"],
+  ["actions", "decision_id"],
   ["journal", "seq"],
 ] as const;
 
 type Writes = Pick<SqlWriter, "write">;
 
-/** Deletes the object `id` and its history: marked, then a batch at a time, then the row. */
+/** Deletes the object `id` and its history: in one write if short, else marked, in batches, then the row. */
 export async function deleteObjectInBatches(
   client: Client,
   data: Writes,
   id: string,
   batch = DELETION_BATCH,
 ): Promise<void> {
+  let long = false;
+  for (const [table, key] of HISTORY) long ||= (await batchEnd(client, table, key, id, batch)) !== null;
+  if (!long) return data.write(lastWrite(id));
   await data.write([{ sql: "INSERT OR IGNORE INTO deletions (object_id) VALUES (?)", args: [id] }]);
-  await finishDeletion(client, data, id, batch);
+  try {
+    await finishDeletion(client, data, id, batch);
+  } catch (e) {
+    // Lost, the lease says so itself: the server stops, and the next one finishes the deletion.
+    throw e instanceof LeaseLost ? e : new DeletionUnfinished(id, e);
+  }
 }
 
 /** Finishes the deletions a stopped server began; how many there were. */
@@ -51,26 +63,34 @@ export async function finishDeletions(client: Client, data: Writes, batch = DELE
 }
 
 async function finishDeletion(client: Client, data: Writes, id: string, batch: number): Promise<void> {
-  for (const [table, key] of HISTORY) {
-    for (;;) {
-      // The batch's last row in the index's order: the batch is every row up to it.
-      const { rows } = await client.execute({
-        sql: `SELECT ${key} AS last FROM ${table} WHERE object_id = ? ORDER BY ${key} LIMIT 1 OFFSET ?`,
-        args: [id, batch - 1],
-      });
-      const last = rows[0]?.last;
-      // Fewer rows than a batch: they go with the object's row. (The key is never null.)
-      if (last === undefined || last === null) break;
+  for (const [table, key] of HISTORY)
+    for (let last = await batchEnd(client, table, key, id, batch); last !== null;) {
       await data.write([{ sql: `DELETE FROM ${table} WHERE object_id = ? AND ${key} <= ?`, args: [id, last] }]);
       await nextTurn();
+      last = await batchEnd(client, table, key, id, batch);
     }
-  }
-  const last: InStatement[] = [
+  await data.write(lastWrite(id));
+}
+
+/**
+ * The key of the object's `batch`-th row in `table`, in the index's order (a batch is every row
+ * up to it), or null when fewer are left: they go with the object's row.
+ */
+async function batchEnd(client: Client, table: string, key: string, id: string, batch: number) {
+  const { rows } = await client.execute({
+    sql: `SELECT ${key} AS last FROM ${table} WHERE object_id = ? ORDER BY ${key} LIMIT 1 OFFSET ?`,
+    args: [id, batch - 1],
+  });
+  return rows[0]?.last ?? null;
+}
+
+/** The deletion itself: the object's row, the rest of its history, its timers and its mark. */
+function lastWrite(id: string): InStatement[] {
+  return [
     { sql: "DELETE FROM objects WHERE id = ?", args: [id] },
     ...["timers", ...HISTORY.map(([table]) => table), "deletions"].map((table) => ({
       sql: `DELETE FROM ${table} WHERE object_id = ?`,
       args: [id],
     })),
   ];
-  await data.write(last);
 }

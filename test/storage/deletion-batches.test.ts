@@ -7,8 +7,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
+import { DeletionUnfinished } from "../../src/core/errors.ts";
+import { problemOf } from "../../src/http/problem.ts";
 import { DELETION_BATCH } from "../../src/storage/deletion.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
+import { WriteError } from "../../src/storage/sql-writer.ts";
 import { makeServices } from "../helpers/services.ts";
 import { T0, arrivalBatch, makeObject } from "../helpers/records.ts";
 
@@ -92,6 +95,8 @@ test("a long history is deleted in writes of at most one batch a table, the obje
   for (let i = 1; i < seen.length; i++)
     for (const table of HISTORY) expect(seen[i - 1]![table]! - seen[i]![table]!).toBeLessThanOrEqual(DELETION_BATCH);
   expect(seen.slice(0, -1).every((s) => s.objects === 1)).toBe(true);
+  // Decisions go before their actions: no decision read meanwhile shows a status its action row had lost.
+  for (const s of seen) if (s.actions! < LONG) expect(s.decisions).toBeLessThan(DELETION_BATCH);
   expect(seen.at(-1)).toEqual({ idempotency: 0, actions: 0, decisions: 0, journal: 0, timers: 0, objects: 0 });
   expect((await store.client.execute("SELECT COUNT(*) AS n FROM deletions")).rows[0]!.n).toBe(0);
   expect(await rowsOf(store, "kept")).toEqual({
@@ -150,6 +155,77 @@ test("a deletion a stopped server began is finished when the next one starts, be
     });
     expect((await store.client.execute("SELECT COUNT(*) AS n FROM deletions")).rows[0]!.n).toBe(0);
     expect((await services.governor.listObjects({ limit: 10 })).items.map((o) => o.id)).toEqual(["kept"]);
+  } finally {
+    await services.governor.close();
+  }
+});
+
+test("a short history goes in one write, unmarked", async () => {
+  const store = await fileStore();
+  await fill(store, "short", 3);
+  const writes: string[][] = [];
+  afterEachWrite(store, (statements) => void writes.push(statements.map((s) => s.sql)));
+
+  expect(await store.deleteObject("short")).toBe(true);
+
+  expect(writes).toHaveLength(1);
+  expect(writes[0]!.some((sql) => sql.includes("deletions (object_id)"))).toBe(false);
+  expect((await rowsOf(store, "short")).objects).toBe(0);
+});
+
+/** From now on, the `nth` write of the store that deletes something fails, as on a full disk. */
+function failNthDeletingWrite(store: LibsqlStore, nth: number) {
+  const writer = (store as unknown as { writer: { write: (st: { sql: string }[], l?: unknown) => Promise<void> } })
+    .writer;
+  const write = writer.write.bind(writer);
+  let n = 0;
+  writer.write = async (statements, lease) => {
+    if (statements.some((s) => s.sql.startsWith("DELETE FROM")) && ++n === nth)
+      throw new WriteError("database or disk is full", "SQLITE_FULL");
+    return write(statements, lease);
+  };
+}
+
+test("a deletion that fails after its first batch leaves the object gone for every request; the DELETE sent again finishes it", async () => {
+  const store = await fileStore();
+  await fill(store, "long", LONG);
+  await fill(store, "kept", 2);
+  const services = await makeServices({ store });
+  try {
+    const { governor } = services;
+    const deletedEvents: string[] = [];
+    governor.events.on("object:deleted", (id) => deletedEvents.push(id));
+    failNthDeletingWrite(store, 2);
+
+    const failure = await governor.deleteObject("long", "keep").then(
+      () => null,
+      (e: unknown) => e,
+    );
+
+    expect(failure).toBeInstanceOf(DeletionUnfinished);
+    expect(problemOf(failure)).toMatchObject({ status: 503 });
+    expect(problemOf(failure).detail).toContain("send the DELETE again");
+    // Gone for every request: read, listed, sent facts, created anew.
+    expect(await governor.getObject("long")).toBeNull();
+    expect((await governor.listObjects({ limit: 10 })).items.map((o) => o.id)).toEqual(["kept"]);
+    await expect(governor.postFacts("long", { n: 1 })).rejects.toMatchObject({ kind: "not-found" });
+    await expect(governor.putObject("long", { policy: "on-demand" })).rejects.toMatchObject({ kind: "conflict" });
+    expect(deletedEvents).toEqual(["long"]);
+    expect((await rowsOf(store, "long")).objects).toBe(1);
+
+    // Sent again: the rest goes, and the deletion is not told twice.
+    expect(await governor.deleteObject("long", "keep")).toBe(true);
+    expect(await rowsOf(store, "long")).toEqual({
+      idempotency: 0,
+      actions: 0,
+      decisions: 0,
+      journal: 0,
+      timers: 0,
+      objects: 0,
+    });
+    expect(deletedEvents).toEqual(["long"]);
+    // And then it can be created anew.
+    expect((await governor.putObject("long", { policy: "on-demand" })).created).toBe(true);
   } finally {
     await services.governor.close();
   }
