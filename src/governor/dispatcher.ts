@@ -17,6 +17,14 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseMs: 250, maxMs: 30_000 };
 
+/**
+ * Objects whose actions are worked on at once, at most (a claim, a driver call, its record);
+ * the others wait their turn, in the order they came. A restart that finds many actions pending
+ * (a mass wake cut short) would otherwise start them all at once: 300,000 took 4 GB and the
+ * lease, before the server listened.
+ */
+export const DISPATCH_LANES = 1_000;
+
 export interface DispatchHooks {
   /** Sends the action to its driver; resolves with the driver's observation. */
   send(action: ActionRecord): Promise<Observation>;
@@ -74,12 +82,15 @@ export class Dispatcher {
   private closed = false;
   /** Queues but sends nothing (see `hold`). */
   private held = false;
+  /** Objects with actions to work on, waiting for one of the `maxLanes` (in the order they came). */
+  private readonly waiting = new Set<string>();
 
   constructor(
     private readonly clock: Clock,
     private readonly hooks: DispatchHooks,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
     private readonly random: () => number = Math.random,
+    private readonly maxLanes = DISPATCH_LANES,
   ) {}
 
   /** Queues durable actions; call inside the object's mailbox, after their commit. */
@@ -205,6 +216,7 @@ export class Dispatcher {
 
   close(): void {
     this.closed = true;
+    this.waiting.clear();
     for (const lane of this.lanes.values()) {
       if (lane.wait) this.clock.clearTimeout(lane.wait);
       lane.wait = null;
@@ -223,6 +235,11 @@ export class Dispatcher {
 
   private pump(objectId: string, lane: Lane): void {
     if (lane.running || lane.wait || this.closed || this.held) return;
+    if (this.active.size >= this.maxLanes) {
+      this.waiting.add(objectId);
+      return;
+    }
+    this.waiting.delete(objectId);
     lane.running = true;
     const run = this.run(objectId, lane).finally(() => {
       lane.running = false;
@@ -230,8 +247,19 @@ export class Dispatcher {
       if (lane.queue.length === 0 && !lane.wait) {
         if (this.lanes.get(objectId) === lane) this.lanes.delete(objectId);
       } else this.pump(objectId, lane);
+      this.startWaiting();
     });
     this.active.add(run);
+  }
+
+  /** Starts the objects that waited for a lane, while there are lanes free. */
+  private startWaiting(): void {
+    for (const objectId of this.waiting) {
+      if (this.active.size >= this.maxLanes) return;
+      this.waiting.delete(objectId);
+      const lane = this.lanes.get(objectId);
+      if (lane) this.pump(objectId, lane);
+    }
   }
 
   private async run(objectId: string, lane: Lane): Promise<void> {

@@ -32,7 +32,13 @@ interface Call {
  * `exclusive` is a real keyed queue (the object's mailbox), and every hook call is logged.
  */
 function rig(
-  options: { retry?: RetryPolicy; random?: () => number; failedThrows?: number; confirmedThrows?: number } = {},
+  options: {
+    retry?: RetryPolicy;
+    random?: () => number;
+    failedThrows?: number;
+    confirmedThrows?: number;
+    maxLanes?: number;
+  } = {},
 ) {
   const clock = new VirtualClock(T0);
   const mailbox = new KeyedQueue();
@@ -70,7 +76,7 @@ function rig(
     onError: (error, context) => errors.push({ message: error.message, context }),
   };
   const random = options.random ?? sequence(0.25, 0.75);
-  const dispatcher = new Dispatcher(clock, hooks, options.retry ?? RETRY, random);
+  const dispatcher = new Dispatcher(clock, hooks, options.retry ?? RETRY, random, options.maxLanes);
   /** The one call in flight for `id`'s latest attempt. */
   const call = (id: string): Call => {
     const found = calls.filter((c) => c.action.id === id).at(-1);
@@ -340,6 +346,41 @@ describe("supersede", () => {
 });
 
 describe("order and concurrency", () => {
+  test("at most maxLanes objects are worked on at once; the others start as lanes free, in the order they came", async () => {
+    const r = rig({ maxLanes: 2 });
+    r.dispatcher.enqueue([action("a1", "o1"), action("a2", "o2"), action("a3", "o3"), action("a4", "o4")]);
+    r.dispatcher.enqueue([action("a5", "o5")]);
+    await flush();
+    expect(r.calls.map((c) => c.action.id)).toEqual(["a1", "a2"]);
+    expect(r.dispatcher.backlog).toBe(5);
+    // One waiting for a lane can still be superseded: it is never sent.
+    r.dispatcher.supersede("o4", ["a4"]);
+    r.call("a1").ok();
+    await flush();
+    expect(r.calls.map((c) => c.action.id)).toEqual(["a1", "a2", "a3"]);
+    r.call("a3").ok();
+    r.call("a2").ok();
+    await flush();
+    expect(r.calls.map((c) => c.action.id)).toEqual(["a1", "a2", "a3", "a5"]);
+    r.call("a5").ok();
+    await flush();
+    expect(r.confirmations.map((c) => c.action.id)).toEqual(["a1", "a3", "a2", "a5"]);
+    expect(r.dispatcher.backlog).toBe(0);
+  });
+
+  test("a lane waiting out a backoff frees its place for another object", async () => {
+    const r = rig({ maxLanes: 1 });
+    r.dispatcher.enqueue([action("a1", "o1"), action("b1", "o2")]);
+    await flush();
+    r.call("a1").fail(new Error("busy"));
+    await flush();
+    // a1 waits for its retry on the clock; b1 is sent meanwhile.
+    expect(r.calls.map((c) => c.action.id)).toEqual(["a1", "b1"]);
+    r.call("b1").ok();
+    await r.clock.advance(60 * SECOND);
+    expect(r.calls.map((c) => c.action.id)).toEqual(["a1", "b1", "a1"]);
+  });
+
   test("one object's actions go one at a time, in order; other objects proceed side by side", async () => {
     const r = rig();
     r.dispatcher.enqueue([action("a1", "A"), action("b1", "B"), action("a2", "A"), action("b2", "B")]);
