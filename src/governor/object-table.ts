@@ -162,9 +162,14 @@ export class ObjectTable {
    * What a listing filtered by state and policy shows for one of its rows: the hot copy, unless
    * that no longer matches the filter. Either can be the newer: a row read before a commit lags
    * its hot copy, and a commit is durable (so a read sees it) a moment before its hot copy is
-   * replaced. Every item of a listing then matches its filter.
+   * replaced. Every item of a listing then matches its filter. Undefined for an object whose
+   * deletion did not finish (it is gone for every request).
    */
-  listed(row: ObjectRecord, filter: { state?: string | undefined; policy?: string | undefined }): ObjectRecord {
+  listed(
+    row: ObjectRecord,
+    filter: { state?: string | undefined; policy?: string | undefined },
+  ): ObjectRecord | undefined {
+    if (this.unfinished.has(row.id)) return undefined;
     // A doubtful object's hot copy may be behind its row (its last write's answer was lost).
     const hot = this.doubtful.has(row.id) ? undefined : this.peek(row.id);
     if (hot === undefined) return row;
@@ -371,11 +376,11 @@ export class ObjectTable {
       }
       throw e;
     }
-    // Sent again, the deletion was told already.
+    // Sent again, the deletion was told already (and its last write may have gone in unanswered).
     this.unfinished.delete(id);
     if (deleted && !again) this.observer.deleted?.(known);
     forget();
-    return deleted;
+    return deleted || again;
   }
 
   /** Whether the object's deletion began and did not finish (it is gone for every request). */

@@ -168,11 +168,9 @@ export class Objects {
 
   async list(q: ObjectListQuery): Promise<ObjectPage> {
     const rows = await this.d.store.listObjects({ ...q, limit: q.limit + 1, by: this.narrower(q) });
-    const items = rows
-      .slice(0, q.limit)
-      .filter((o) => !this.d.table.deletionUnfinished(o.id))
-      .map((o) => this.d.table.listed(o, q));
-    return { items, more: rows.length > q.limit };
+    const page = rows.slice(0, q.limit);
+    const items = page.flatMap((o) => this.d.table.listed(o, q) ?? []);
+    return { items, more: rows.length > q.limit, ...(page.length > 0 ? { last: page[page.length - 1]!.id } : {}) };
   }
 
   /** Of a state and a policy asked for together, the one fewer objects have, by the census. */

@@ -37,6 +37,8 @@ export interface ObjectPage {
   items: ObjectRecord[];
   /** True when more objects follow the last item. */
   more: boolean;
+  /** The last id the page read (past its last item when objects on their way out were left out). */
+  last?: string;
 }
 
 /** The result of one accepted (or replayed) arrival of facts. */

@@ -5,7 +5,7 @@ import { BoundedMap } from "../core/bounded-map.ts";
 import type { Clock } from "../core/clock.ts";
 import { eachConcurrently } from "../core/concurrency.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
-import { VigilError } from "../core/errors.ts";
+import { LeaseLost, VigilError } from "../core/errors.ts";
 import { cronTimerOps, nextTicksFrom } from "../core/schedule.ts";
 import { LATE_AFTER_MS } from "../core/timers.ts";
 import type { ObjectRecord, Timer, TimerOp, Trigger } from "../core/types.ts";
@@ -158,6 +158,7 @@ export class TimerFiring {
     if ((await store.armedSchedules(policy.name)) === schedules) return 0;
     let changed = 0;
     let failed = false;
+    let lostTold = false;
     // The next ticks from now, computed once per moment: arming a large policy takes a while,
     // and a tick that fires meanwhile re-arms its object for the tick after it. A stale "now"
     // would move that object back to the tick that just fired, and it would fire twice.
@@ -198,11 +199,14 @@ export class TimerFiring {
         } catch (e) {
           // Its timers could not be written: the other objects are armed all the same, and the
           // arming is not recorded as done, so that the next start or reload tries it again.
+          // The lease lost is told once (the objects armed beside it fail with it).
+          const lost = e instanceof LeaseLost;
+          if (!lost || !lostTold) this.d.onError(e as Error, `arming the schedules of ${row.id}`);
+          lostTold ||= lost;
           failed = true;
-          this.d.onError(e as Error, `arming the schedules of ${row.id}`);
         }
       });
-      if (page.length < ARM_PAGE) break;
+      if (page.length < ARM_PAGE || !this.d.governing()) break;
       after = page[page.length - 1]!.id;
     }
     // Lost the lease meanwhile: the arming is not done, and not recorded as done.

@@ -121,8 +121,8 @@ async function decisionsBefore(store: Store, objectId: string, from: number): Pr
  */
 export async function policyUsage(
   store: Store,
-  /** What the governor shows for a listed row (ObjectTable.listed). */
-  listed: (row: ObjectRecord, filter: { policy?: string | undefined }) => ObjectRecord,
+  /** What the governor shows for a listed row (ObjectTable.listed); undefined for one on its way out. */
+  listed: (row: ObjectRecord, filter: { policy?: string | undefined }) => ObjectRecord | undefined,
   q: PolicyUsageQuery,
   now: number,
 ): Promise<PolicyUsagePage> {
@@ -137,6 +137,7 @@ export async function policyUsage(
     more = rows.length > page.length;
     await eachConcurrently(page, CONCURRENCY, async (row) => {
       const object = listed(row, q);
+      if (!object) return;
       const u = await objectUsage(store, object, window);
       if (u.from >= u.to) return;
       let sum = sums.get(object.policy);

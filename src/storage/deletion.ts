@@ -1,22 +1,22 @@
 // Deleting an object from a libsql database. A history can be long (a million decisions when no
 // retention is set), and deleting it in one transaction held the writer for seconds: every other
 // write waited, the lease's renewal too, and a few such deletions at once lost the lease. So an
-// object with more than a batch of rows in any table of its history is marked first (the
+// object with a batch of rows or more in any table of its history is marked first (the
 // `deletions` table), its history is deleted a batch at a time, each batch its own transaction,
 // and the object's row goes last, with what is left of its history and the mark, in one
 // transaction. An object with a short history goes in that one transaction alone, unmarked.
 //
 // Until the last write the object is still there, its history shrinking (decisions before their
-// actions, so that no decision read meanwhile shows an action's status older than its row's):
-// its facts and timers wait in its mailbox (the governor deletes from there), and a reader of its
-// history may find part of it gone. A batch that fails is a DeletionUnfinished: the governor takes
+// actions, so that no decision read meanwhile shows an action's status older than its row's; its
+// timers go with the mark): its facts wait in its mailbox (the governor deletes from there), and a
+// reader of its history may find part of it gone. A batch that fails is a DeletionUnfinished: the governor takes
 // the object for deleted from then on (governor/object-table.ts), and the DELETE sent again
 // finishes the rest. A server stopped midway finds the mark when it starts again and finishes the
 // deletion before it serves (finishDeletions).
 
 import type { Client, InStatement } from "@libsql/client";
 import { nextTurn } from "../core/concurrency.ts";
-import { DeletionUnfinished, LeaseLost } from "../core/errors.ts";
+import { DeletionUnfinished, isPassingStorageError, LeaseLost } from "../core/errors.ts";
 import type { SqlWriter } from "./sql-writer.ts";
 
 /** Rows of one table deleted per transaction, at most (a few milliseconds of the writer). */
@@ -46,12 +46,21 @@ export async function deleteObjectInBatches(
   let long = false;
   for (const [table, key] of HISTORY) long ||= (await batchEnd(client, table, key, id, batch)) !== null;
   if (!long) return data.write(lastWrite(id));
-  await data.write([{ sql: "INSERT OR IGNORE INTO deletions (object_id) VALUES (?)", args: [id] }]);
+  let marked = false;
   try {
+    // The object's timers go with the mark: none fires for an object on its way out.
+    await data.write([
+      { sql: "INSERT OR IGNORE INTO deletions (object_id) VALUES (?)", args: [id] },
+      { sql: "DELETE FROM timers WHERE object_id = ?", args: [id] },
+    ]);
+    marked = true;
     await finishDeletion(client, data, id, batch);
   } catch (e) {
     // Lost, the lease says so itself: the server stops, and the next one finishes the deletion.
-    throw e instanceof LeaseLost ? e : new DeletionUnfinished(id, e);
+    // A mark the database refused was not written (nothing changed); one whose answer was lost
+    // may have been, and the object is taken for on its way out.
+    if (e instanceof LeaseLost || (!marked && isPassingStorageError(e))) throw e;
+    throw new DeletionUnfinished(id, e);
   }
 }
 

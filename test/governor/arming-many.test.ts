@@ -6,6 +6,8 @@
 // every request, and the lease's renewal, until the lease was lost and the server exited).
 
 import { afterEach, expect, test } from "vitest";
+import { leaseLost } from "../../src/core/errors.ts";
+import type { MemoryStore } from "../../src/storage/memory-store.ts";
 import { scheduledPolicy } from "../helpers/policies.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 
@@ -54,4 +56,31 @@ test("a walk that finds every object armed already lets the event loop turn", as
 
   expect(turned).toBe(true);
   expect(await services.store.armedSchedules("p")).not.toBe("");
+});
+
+test("a lease lost during the arming is told once, and the walk stops", async () => {
+  const services = await manyObjects();
+  const v2 = scheduledPolicy({ name: "p", version: "2", cron: "30 * * * *" });
+  expect(services.policies.loadText(JSON.stringify(v2), "inline/p.json").ok).toBe(true);
+  const errors: string[] = [];
+  services.governor.events.on("governor:error", (e) => errors.push(e.message));
+  const store = services.store as MemoryStore;
+  const commit = store.commit.bind(store);
+  const listObjects = store.listObjects.bind(store);
+  let arrivals = 0;
+  let pages = 0;
+  store.listObjects = (q) => (pages++, listObjects(q));
+  store.commit = async (batches) => {
+    arrivals += batches.length;
+    if (arrivals < 100) return commit(batches);
+    // As the lease's loss does (governor.ts): the governor stops governing, and the writer refuses.
+    (services.governor as unknown as { leaseLost: boolean }).leaseLost = true;
+    throw leaseLost();
+  };
+
+  await services.governor.armSchedules("p");
+
+  expect(errors.filter((m) => m.includes("lease was lost"))).toHaveLength(1);
+  expect(pages).toBe(1);
+  expect(await store.armedSchedules("p")).not.toContain("30 * * * *");
 });

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { DeletionUnfinished } from "../../src/core/errors.ts";
+import { createApp } from "../../src/http/app.ts";
 import { problemOf } from "../../src/http/problem.ts";
 import { DELETION_BATCH } from "../../src/storage/deletion.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
@@ -33,7 +34,7 @@ async function fileStore(): Promise<LibsqlStore> {
   return store;
 }
 
-const HISTORY = ["idempotency", "actions", "decisions", "journal"] as const;
+const HISTORY = ["idempotency", "decisions", "actions", "journal"] as const;
 /** Arrivals of the long history: more than two batches of every table. */
 const LONG = 2 * DELETION_BATCH + 1_234;
 
@@ -190,7 +191,9 @@ test("a deletion that fails after its first batch leaves the object gone for eve
   const store = await fileStore();
   await fill(store, "long", LONG);
   await fill(store, "kept", 2);
-  const services = await makeServices({ store });
+  await fill(store, "zz", 1);
+  // A second after the objects were made: their usage has a window.
+  const services = await makeServices({ store, start: T0 + 1_000 });
   try {
     const { governor } = services;
     const deletedEvents: string[] = [];
@@ -207,11 +210,28 @@ test("a deletion that fails after its first batch leaves the object gone for eve
     expect(problemOf(failure).detail).toContain("send the DELETE again");
     // Gone for every request: read, listed, sent facts, created anew.
     expect(await governor.getObject("long")).toBeNull();
-    expect((await governor.listObjects({ limit: 10 })).items.map((o) => o.id)).toEqual(["kept"]);
+    expect((await governor.listObjects({ limit: 10 })).items.map((o) => o.id)).toEqual(["kept", "zz"]);
     await expect(governor.postFacts("long", { n: 1 })).rejects.toMatchObject({ kind: "not-found" });
     await expect(governor.putObject("long", { policy: "on-demand" })).rejects.toMatchObject({ kind: "conflict" });
     expect(deletedEvents).toEqual(["long"]);
-    expect((await rowsOf(store, "long")).objects).toBe(1);
+    // Its row is still there, its timers went with the mark (none fires for it).
+    expect(await rowsOf(store, "long")).toMatchObject({ objects: 1, timers: 0 });
+    expect((await governor.policyUsage({ limit: 100 })).items.map((u) => [u.policy, u.objects])).toEqual([
+      ["test-policy", 2],
+    ]);
+    // A listing page that held only the object left out still goes on after it.
+    const app = createApp({ governor, policies: services.policies, whatIf: services.whatIf, tokens: [] });
+    const seen: string[] = [];
+    for (let cursor = ""; ;) {
+      const page = (await (await app.request(`/v1/objects?limit=1${cursor}`)).json()) as {
+        items: { id: string }[];
+        nextCursor?: string;
+      };
+      seen.push(...page.items.map((o) => o.id));
+      if (!page.nextCursor) break;
+      cursor = `&cursor=${page.nextCursor}`;
+    }
+    expect(seen).toEqual(["kept", "zz"]);
 
     // Sent again: the rest goes, and the deletion is not told twice.
     expect(await governor.deleteObject("long", "keep")).toBe(true);
@@ -226,6 +246,55 @@ test("a deletion that fails after its first batch leaves the object gone for eve
     expect(deletedEvents).toEqual(["long"]);
     // And then it can be created anew.
     expect((await governor.putObject("long", { policy: "on-demand" })).created).toBe(true);
+  } finally {
+    await services.governor.close();
+  }
+});
+
+test("a mark whose answer was lost (a remote database) is taken for a deletion begun: sent again, it finishes, even when its last write went in unanswered", async () => {
+  const store = await fileStore();
+  await fill(store, "long", LONG);
+  const services = await makeServices({ store });
+  try {
+    const { governor } = services;
+    const writer = (store as unknown as { writer: { write: (st: { sql: string }[], l?: unknown) => Promise<void> } })
+      .writer;
+    const write = writer.write.bind(writer);
+    // The first mark and the last write go in, their answers lost.
+    let marks = 0;
+    writer.write = async (statements, lease) => {
+      await write(statements, lease);
+      const mark = statements.some((s) => s.sql.startsWith("INSERT OR IGNORE INTO deletions")) && ++marks === 1;
+      if (mark || statements.some((s) => s.sql.startsWith("DELETE FROM deletions")))
+        throw Object.assign(new Error("fetch failed"), { code: "VIGIL_DB_UNREACHABLE" });
+    };
+
+    await expect(governor.deleteObject("long", "keep")).rejects.toBeInstanceOf(DeletionUnfinished);
+    expect(await governor.getObject("long")).toBeNull();
+    await expect(governor.postFacts("long", { n: 1 })).rejects.toMatchObject({ kind: "not-found" });
+
+    // Sent again: the last write goes in, its answer lost too; the one after finds it done.
+    await expect(governor.deleteObject("long", "keep")).rejects.toBeInstanceOf(DeletionUnfinished);
+    expect((await rowsOf(store, "long")).objects).toBe(0);
+    expect(await governor.deleteObject("long", "keep")).toBe(true);
+  } finally {
+    await services.governor.close();
+  }
+});
+
+test("a mark the database refused changes nothing: the object stays", async () => {
+  const store = await fileStore();
+  await fill(store, "long", LONG);
+  const services = await makeServices({ store });
+  try {
+    failNthDeletingWrite(store, 1);
+    const failure = await services.governor.deleteObject("long", "keep").then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(WriteError);
+    expect(await services.governor.getObject("long")).not.toBeNull();
+    expect((await store.client.execute("SELECT COUNT(*) AS n FROM deletions")).rows[0]!.n).toBe(0);
   } finally {
     await services.governor.close();
   }

@@ -58,8 +58,11 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
         bytes += size;
         lastId = o.id;
       }
-      const more = items.length < page.items.length || page.more;
-      const cursor = more && lastId !== undefined ? `,"nextCursor":${JSON.stringify(encodeCursor(lastId))}` : "";
+      const cut = items.length < page.items.length;
+      // A page that holds every item goes on after the last row read (an object left out, too).
+      const next = cut ? lastId : (page.last ?? lastId);
+      const cursor =
+        (cut || page.more) && next !== undefined ? `,"nextCursor":${JSON.stringify(encodeCursor(next))}` : "";
       return c.body(`{"items":[${items.join(",")}]${cursor}}`, 200, { "content-type": "application/json" });
     },
   );
@@ -83,7 +86,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
         },
       },
       problems: {
-        409: "the memory differs from the stored memory (memory changes only through facts)",
+        409: "the memory differs from the stored memory (memory changes only through facts), or the deletion of an object of this id did not finish (send the DELETE again first)",
         429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
         503: "rebinding: the old substrate could not stop the compute (or its driver is not enabled), or this server lost its lease; nothing changed",
       },
@@ -131,7 +134,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       problems: {
         404: "no such object",
         413: "a body over 64 KiB (a DELETE's body is read only to be thrown away: send none)",
-        503: "the substrate could not stop the compute (or its driver is not enabled), or this server lost its lease; nothing changed",
+        503: "the substrate could not stop the compute (or its driver is not enabled), or this server lost its lease: nothing changed; or the deletion of a long history began and did not finish: the object is gone, send the DELETE again to delete the rest",
       },
     }),
     auth("write:objects"),
