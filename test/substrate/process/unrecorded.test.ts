@@ -83,7 +83,11 @@ describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent)
     // Governed again: a stop ends it.
     let stopped: unknown = null;
     void after.stop(t).then((o) => (stopped = o));
-    for (let i = 0; i < 100 && stopped === null; i++) await clock.advance(100);
+    // The tree's exit is the kernel's, in real time: each step of the clock gives it turns of the loop.
+    for (let i = 0; i < 100 && stopped === null; i++) {
+      await clock.advance(100);
+      await until(() => stopped !== null, 1_000);
+    }
     expect(stopped).toMatchObject({ status: "stopped", pid: spawned.pid });
     expect(await until(() => marked(t.objectId).length === 0, 5_000_000)).toBe(true);
   });

@@ -87,9 +87,11 @@ async function load() {
   const filtered = view.state !== "" || view.policy !== "";
   status.textContent =
     page.items.length === 0
-      ? filtered
-        ? "No object matches these filters."
-        : "No objects yet."
+      ? nextCursor
+        ? "None on this page, more on the next page."
+        : filtered
+          ? "No object matches these filters."
+          : "No objects yet."
       : `${page.items.length} object${page.items.length === 1 ? "" : "s"}${view.cursor ? " on this page" : ""}` +
         (nextCursor ? ", more on the next page." : ".");
 }
