@@ -13,7 +13,7 @@ import { problemOf } from "../../src/http/problem.ts";
 import { DELETION_BATCH } from "../../src/storage/deletion.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { WriteError } from "../../src/storage/sql-writer.ts";
-import { makeServices } from "../helpers/services.ts";
+import { makeServices, type TestServices } from "../helpers/services.ts";
 import { T0, arrivalBatch, makeObject } from "../helpers/records.ts";
 
 let dir: string;
@@ -57,6 +57,9 @@ async function fill(store: LibsqlStore, id: string, count: number) {
   }
 }
 
+/** No rows of the object in any table. */
+const NONE = { idempotency: 0, actions: 0, decisions: 0, journal: 0, timers: 0, objects: 0 };
+
 /** The object's rows, by table. */
 async function rowsOf(store: LibsqlStore, id: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
@@ -72,14 +75,32 @@ async function rowsOf(store: LibsqlStore, id: string): Promise<Record<string, nu
   return counts;
 }
 
-/** Calls `each` after every write of the store's writer (the real one) has committed. */
-function afterEachWrite(store: LibsqlStore, each: (statements: { sql: string }[]) => Promise<void> | void) {
-  const writer = (store as unknown as { writer: { write: (st: { sql: string }[]) => Promise<void> } }).writer;
+type Statements = { sql: string }[];
+type Write = (statements: Statements, lease?: unknown) => Promise<void>;
+
+/** Puts `around` in front of the store's writer (the real one): it gets each write, and the write. */
+function aroundWrites(store: LibsqlStore, around: (write: Write, statements: Statements) => Promise<void>) {
+  const writer = (store as unknown as { writer: { write: Write } }).writer;
   const write = writer.write.bind(writer);
-  writer.write = async (statements) => {
+  writer.write = (statements, lease) => around((st) => write(st, lease), statements);
+}
+
+/** Calls `each` after every write of the store's writer has committed. */
+function afterEachWrite(store: LibsqlStore, each: (statements: Statements) => Promise<void> | void) {
+  aroundWrites(store, async (write, statements) => {
     await write(statements);
     await each(statements);
-  };
+  });
+}
+
+/** Runs `body` with a governor started over `store` (as a server's start does), then closes it. */
+async function governed(store: LibsqlStore, body: (s: TestServices) => Promise<void>, start?: number) {
+  const services = await makeServices({ store, ...(start === undefined ? {} : { start }) });
+  try {
+    await body(services);
+  } finally {
+    await services.governor.close();
+  }
 }
 
 test("a long history is deleted in writes of at most one batch a table, the object's row last", async () => {
@@ -98,7 +119,7 @@ test("a long history is deleted in writes of at most one batch a table, the obje
   expect(seen.slice(0, -1).every((s) => s.objects === 1)).toBe(true);
   // Decisions go before their actions: no decision read meanwhile shows a status its action row had lost.
   for (const s of seen) if (s.actions! < LONG) expect(s.decisions).toBeLessThan(DELETION_BATCH);
-  expect(seen.at(-1)).toEqual({ idempotency: 0, actions: 0, decisions: 0, journal: 0, timers: 0, objects: 0 });
+  expect(seen.at(-1)).toEqual(NONE);
   expect((await store.client.execute("SELECT COUNT(*) AS n FROM deletions")).rows[0]!.n).toBe(0);
   expect(await rowsOf(store, "kept")).toEqual({
     idempotency: 3,
@@ -143,22 +164,12 @@ test("a deletion a stopped server began is finished when the next one starts, be
   await first.close();
 
   const store = await fileStore();
-  const services = await makeServices({ store });
-  try {
+  await governed(store, async (services) => {
     expect(await services.governor.getObject("half")).toBeNull();
-    expect(await rowsOf(store, "half")).toEqual({
-      idempotency: 0,
-      actions: 0,
-      decisions: 0,
-      journal: 0,
-      timers: 0,
-      objects: 0,
-    });
+    expect(await rowsOf(store, "half")).toEqual(NONE);
     expect((await store.client.execute("SELECT COUNT(*) AS n FROM deletions")).rows[0]!.n).toBe(0);
     expect((await services.governor.listObjects({ limit: 10 })).items.map((o) => o.id)).toEqual(["kept"]);
-  } finally {
-    await services.governor.close();
-  }
+  });
 });
 
 test("a short history goes in one write, unmarked", async () => {
@@ -176,15 +187,12 @@ test("a short history goes in one write, unmarked", async () => {
 
 /** From now on, the `nth` write of the store that deletes something fails, as on a full disk. */
 function failNthDeletingWrite(store: LibsqlStore, nth: number) {
-  const writer = (store as unknown as { writer: { write: (st: { sql: string }[], l?: unknown) => Promise<void> } })
-    .writer;
-  const write = writer.write.bind(writer);
   let n = 0;
-  writer.write = async (statements, lease) => {
+  aroundWrites(store, async (write, statements) => {
     if (statements.some((s) => s.sql.startsWith("DELETE FROM")) && ++n === nth)
       throw new WriteError("database or disk is full", "SQLITE_FULL");
-    return write(statements, lease);
-  };
+    return write(statements);
+  });
 }
 
 test("a deletion that fails after its first batch leaves the object gone for every request; the DELETE sent again finishes it", async () => {
@@ -193,81 +201,70 @@ test("a deletion that fails after its first batch leaves the object gone for eve
   await fill(store, "kept", 2);
   await fill(store, "zz", 1);
   // A second after the objects were made: their usage has a window.
-  const services = await makeServices({ store, start: T0 + 1_000 });
-  try {
-    const { governor } = services;
-    const deletedEvents: string[] = [];
-    governor.events.on("object:deleted", (id) => deletedEvents.push(id));
-    failNthDeletingWrite(store, 2);
+  await governed(
+    store,
+    async (services) => {
+      const { governor } = services;
+      const deletedEvents: string[] = [];
+      governor.events.on("object:deleted", (id) => deletedEvents.push(id));
+      failNthDeletingWrite(store, 2);
 
-    const failure = await governor.deleteObject("long", "keep").then(
-      () => null,
-      (e: unknown) => e,
-    );
+      const failure = await governor.deleteObject("long", "keep").then(
+        () => null,
+        (e: unknown) => e,
+      );
 
-    expect(failure).toBeInstanceOf(DeletionUnfinished);
-    expect(problemOf(failure)).toMatchObject({ status: 503 });
-    expect(problemOf(failure).detail).toContain("send the DELETE again");
-    // Gone for every request: read, listed, sent facts, created anew.
-    expect(await governor.getObject("long")).toBeNull();
-    expect((await governor.listObjects({ limit: 10 })).items.map((o) => o.id)).toEqual(["kept", "zz"]);
-    await expect(governor.postFacts("long", { n: 1 })).rejects.toMatchObject({ kind: "not-found" });
-    await expect(governor.putObject("long", { policy: "on-demand" })).rejects.toMatchObject({ kind: "conflict" });
-    expect(deletedEvents).toEqual(["long"]);
-    // Its row is still there, its timers went with the mark (none fires for it).
-    expect(await rowsOf(store, "long")).toMatchObject({ objects: 1, timers: 0 });
-    expect((await governor.policyUsage({ limit: 100 })).items.map((u) => [u.policy, u.objects])).toEqual([
-      ["test-policy", 2],
-    ]);
-    // A listing page that held only the object left out still goes on after it.
-    const app = createApp({ governor, policies: services.policies, whatIf: services.whatIf, tokens: [] });
-    const seen: string[] = [];
-    for (let cursor = ""; ;) {
-      const page = (await (await app.request(`/v1/objects?limit=1${cursor}`)).json()) as {
-        items: { id: string }[];
-        nextCursor?: string;
-      };
-      seen.push(...page.items.map((o) => o.id));
-      if (!page.nextCursor) break;
-      cursor = `&cursor=${page.nextCursor}`;
-    }
-    expect(seen).toEqual(["kept", "zz"]);
+      expect(failure).toBeInstanceOf(DeletionUnfinished);
+      expect(problemOf(failure)).toMatchObject({ status: 503 });
+      expect(problemOf(failure).detail).toContain("send the DELETE again");
+      // Gone for every request: read, listed, sent facts, created anew.
+      expect(await governor.getObject("long")).toBeNull();
+      expect((await governor.listObjects({ limit: 10 })).items.map((o) => o.id)).toEqual(["kept", "zz"]);
+      await expect(governor.postFacts("long", { n: 1 })).rejects.toMatchObject({ kind: "not-found" });
+      await expect(governor.putObject("long", { policy: "on-demand" })).rejects.toMatchObject({ kind: "conflict" });
+      expect(deletedEvents).toEqual(["long"]);
+      // Its row is still there, its timers went with the mark (none fires for it).
+      expect(await rowsOf(store, "long")).toMatchObject({ objects: 1, timers: 0 });
+      expect((await governor.policyUsage({ limit: 100 })).items.map((u) => [u.policy, u.objects])).toEqual([
+        ["test-policy", 2],
+      ]);
+      // A listing page that held only the object left out still goes on after it.
+      const app = createApp({ governor, policies: services.policies, whatIf: services.whatIf, tokens: [] });
+      const seen: string[] = [];
+      for (let cursor = ""; ;) {
+        const page = (await (await app.request(`/v1/objects?limit=1${cursor}`)).json()) as {
+          items: { id: string }[];
+          nextCursor?: string;
+        };
+        seen.push(...page.items.map((o) => o.id));
+        if (!page.nextCursor) break;
+        cursor = `&cursor=${page.nextCursor}`;
+      }
+      expect(seen).toEqual(["kept", "zz"]);
 
-    // Sent again: the rest goes, and the deletion is not told twice.
-    expect(await governor.deleteObject("long", "keep")).toBe(true);
-    expect(await rowsOf(store, "long")).toEqual({
-      idempotency: 0,
-      actions: 0,
-      decisions: 0,
-      journal: 0,
-      timers: 0,
-      objects: 0,
-    });
-    expect(deletedEvents).toEqual(["long"]);
-    // And then it can be created anew.
-    expect((await governor.putObject("long", { policy: "on-demand" })).created).toBe(true);
-  } finally {
-    await services.governor.close();
-  }
+      // Sent again: the rest goes, and the deletion is not told twice.
+      expect(await governor.deleteObject("long", "keep")).toBe(true);
+      expect(await rowsOf(store, "long")).toEqual(NONE);
+      expect(deletedEvents).toEqual(["long"]);
+      // And then it can be created anew.
+      expect((await governor.putObject("long", { policy: "on-demand" })).created).toBe(true);
+    },
+    T0 + 1_000,
+  );
 });
 
 test("a mark whose answer was lost (a remote database) is taken for a deletion begun: sent again, it finishes, even when its last write went in unanswered", async () => {
   const store = await fileStore();
   await fill(store, "long", LONG);
-  const services = await makeServices({ store });
-  try {
+  await governed(store, async (services) => {
     const { governor } = services;
-    const writer = (store as unknown as { writer: { write: (st: { sql: string }[], l?: unknown) => Promise<void> } })
-      .writer;
-    const write = writer.write.bind(writer);
     // The first mark and the last write go in, their answers lost.
     let marks = 0;
-    writer.write = async (statements, lease) => {
-      await write(statements, lease);
+    afterEachWrite(store, (statements) => {
       const mark = statements.some((s) => s.sql.startsWith("INSERT OR IGNORE INTO deletions")) && ++marks === 1;
       if (mark || statements.some((s) => s.sql.startsWith("DELETE FROM deletions")))
         throw Object.assign(new Error("fetch failed"), { code: "VIGIL_DB_UNREACHABLE" });
-    };
+    });
 
     await expect(governor.deleteObject("long", "keep")).rejects.toBeInstanceOf(DeletionUnfinished);
     expect(await governor.getObject("long")).toBeNull();
@@ -277,16 +274,13 @@ test("a mark whose answer was lost (a remote database) is taken for a deletion b
     await expect(governor.deleteObject("long", "keep")).rejects.toBeInstanceOf(DeletionUnfinished);
     expect((await rowsOf(store, "long")).objects).toBe(0);
     expect(await governor.deleteObject("long", "keep")).toBe(true);
-  } finally {
-    await services.governor.close();
-  }
+  });
 });
 
 test("a mark the database refused changes nothing: the object stays", async () => {
   const store = await fileStore();
   await fill(store, "long", LONG);
-  const services = await makeServices({ store });
-  try {
+  await governed(store, async (services) => {
     failNthDeletingWrite(store, 1);
     const failure = await services.governor.deleteObject("long", "keep").then(
       () => null,
@@ -295,7 +289,5 @@ test("a mark the database refused changes nothing: the object stays", async () =
     expect(failure).toBeInstanceOf(WriteError);
     expect(await services.governor.getObject("long")).not.toBeNull();
     expect((await store.client.execute("SELECT COUNT(*) AS n FROM deletions")).rows[0]!.n).toBe(0);
-  } finally {
-    await services.governor.close();
-  }
+  });
 });
