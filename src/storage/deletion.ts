@@ -8,11 +8,12 @@
 //
 // Until the last write the object is still there, its history shrinking (decisions before their
 // actions, so that no decision read meanwhile shows an action's status older than its row's; its
-// timers go with the mark): its facts wait in its mailbox (the governor deletes from there), and a
-// reader of its history may find part of it gone. A batch that fails is a DeletionUnfinished: the governor takes
-// the object for deleted from then on (governor/object-table.ts), and the DELETE sent again
-// finishes the rest. A server stopped midway finds the mark when it starts again and finishes the
-// deletion before it serves (finishDeletions).
+// timers go with the mark): its facts wait in its mailbox (the governor deletes from there), and
+// a reader of its history may find part of it gone. A batch that fails, or a mark whose answer was
+// lost, is a DeletionUnfinished: the governor takes the object for deleted from then on
+// (governor/object-table.ts), and the DELETE sent again finishes the rest. A server stopped
+// midway finds the mark when it starts again and finishes the deletion before it serves
+// (finishDeletions).
 
 import type { Client, InStatement } from "@libsql/client";
 import { nextTurn } from "../core/concurrency.ts";
@@ -25,7 +26,7 @@ export const DELETION_BATCH = 5_000;
 /**
  * The tables of an object's history that can grow long, each with the column after `object_id`
  * in an index that starts with it (so a batch is a range of that index). Timers are a few per
- * object and go with the object's row.
+ * object and go with the mark (or, unmarked, with the object's row).
  */
 const HISTORY = [
   ["idempotency", "key"],
