@@ -126,9 +126,9 @@ export interface Store {
   deleteObject(id: string): Promise<boolean>;
   /**
    * Finishes the deletions a stopped server began (a store that deletes a long history in
-   * several transactions); how many there were. Called at start, before anything is served.
+   * several transactions). Called at start, before anything is served.
    */
-  finishDeletions(): Promise<number>;
+  finishDeletions(): Promise<void>;
   /** A page of objects by id, filtered by state, policy or driver (each served by an index). */
   listObjects(query: ObjectQuery): Promise<ObjectRecord[]>;
   /** Newest first; `before` is an exclusive decision id. */

@@ -38,14 +38,9 @@ const HISTORY = [
 type Writes = Pick<SqlWriter, "write">;
 
 /** Deletes the object `id` and its history: in one write if short, else marked, in batches, then the row. */
-export async function deleteObjectInBatches(
-  client: Client,
-  data: Writes,
-  id: string,
-  batch = DELETION_BATCH,
-): Promise<void> {
+export async function deleteObjectInBatches(client: Client, data: Writes, id: string): Promise<void> {
   let long = false;
-  for (const [table, key] of HISTORY) long ||= (await batchEnd(client, table, key, id, batch)) !== null;
+  for (const [table, key] of HISTORY) long ||= (await batchEnd(client, table, key, id)) !== null;
   if (!long) return data.write(lastWrite(id));
   let marked = false;
   try {
@@ -55,7 +50,7 @@ export async function deleteObjectInBatches(
       { sql: "DELETE FROM timers WHERE object_id = ?", args: [id] },
     ]);
     marked = true;
-    await finishDeletion(client, data, id, batch);
+    await finishDeletion(client, data, id);
   } catch (e) {
     // Lost, the lease says so itself: the server stops, and the next one finishes the deletion.
     // A mark the database refused was not written (nothing changed); one whose answer was lost
@@ -65,31 +60,30 @@ export async function deleteObjectInBatches(
   }
 }
 
-/** Finishes the deletions a stopped server began; how many there were. */
-export async function finishDeletions(client: Client, data: Writes, batch = DELETION_BATCH): Promise<number> {
+/** Finishes the deletions a stopped server began. */
+export async function finishDeletions(client: Client, data: Writes): Promise<void> {
   const { rows } = await client.execute("SELECT object_id FROM deletions ORDER BY object_id");
-  for (const row of rows) await finishDeletion(client, data, String(row.object_id), batch);
-  return rows.length;
+  for (const row of rows) await finishDeletion(client, data, String(row.object_id));
 }
 
-async function finishDeletion(client: Client, data: Writes, id: string, batch: number): Promise<void> {
+async function finishDeletion(client: Client, data: Writes, id: string): Promise<void> {
   for (const [table, key] of HISTORY)
-    for (let last = await batchEnd(client, table, key, id, batch); last !== null;) {
+    for (let last = await batchEnd(client, table, key, id); last !== null;) {
       await data.write([{ sql: `DELETE FROM ${table} WHERE object_id = ? AND ${key} <= ?`, args: [id, last] }]);
       await nextTurn();
-      last = await batchEnd(client, table, key, id, batch);
+      last = await batchEnd(client, table, key, id);
     }
   await data.write(lastWrite(id));
 }
 
 /**
- * The key of the object's `batch`-th row in `table`, in the index's order (a batch is every row
- * up to it), or null when fewer are left: they go with the object's row.
+ * The key of the object's {@link DELETION_BATCH}-th row in `table`, in the index's order (a
+ * batch is every row up to it), or null when fewer are left: they go with the object's row.
  */
-async function batchEnd(client: Client, table: string, key: string, id: string, batch: number) {
+async function batchEnd(client: Client, table: string, key: string, id: string) {
   const { rows } = await client.execute({
     sql: `SELECT ${key} AS last FROM ${table} WHERE object_id = ? ORDER BY ${key} LIMIT 1 OFFSET ?`,
-    args: [id, batch - 1],
+    args: [id, DELETION_BATCH - 1],
   });
   return rows[0]?.last ?? null;
 }

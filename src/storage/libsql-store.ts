@@ -192,7 +192,7 @@ export class LibsqlStore implements Store {
     return true;
   }
 
-  finishDeletions(): Promise<number> {
+  finishDeletions(): Promise<void> {
     return finishDeletions(this.client, this.data);
   }
 

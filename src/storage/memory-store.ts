@@ -139,9 +139,7 @@ export class MemoryStore implements Store {
   }
 
   /** Nothing to finish: a deletion here is one step. */
-  async finishDeletions(): Promise<number> {
-    return 0;
-  }
+  async finishDeletions(): Promise<void> {}
 
   async listObjects(q: ObjectQuery): Promise<ObjectRecord[]> {
     return [...this.objects.values()]
