@@ -159,7 +159,7 @@ export interface StartOptions {
   /** Told when the server can no longer govern (the lease is lost): it must shut down. */
   onFatal?: (reason: string) => void;
   /**
-   * Aborted (by a signal) during start-up: start-up stops once recovery is done (or before it
+   * Aborted (by a signal) during start-up: start-up stops at recovery's next step (or before it
    * begins), closes what it had opened (the lease is released) and rejects with the reason. A
    * remote database's round trips in flight are cut at once instead (a server that does not
    * answer): then a lease already taken is not released.
@@ -264,8 +264,9 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     for (const stop of started.splice(0).reverse()) await stop();
   };
   try {
-    // A signal meanwhile cuts a remote server's round trips in flight: start-up stops at once.
-    await interruptible(() => governor.start(), options.signal, store.interrupt);
+    // A signal meanwhile stops recovery at its next step (governor.ts), and cuts a remote
+    // server's round trips in flight: start-up stops at once.
+    await interruptible(() => governor.start(options.signal), options.signal, store.interrupt);
     started.push(() => governor.close());
     // A signal during recovery: what was opened closes below, and the lease is released.
     options.signal?.throwIfAborted();

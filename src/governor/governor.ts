@@ -1,5 +1,8 @@
 // The governor: wires the hot object table, the arrival pipeline, the outbox dispatcher, the durable
 // scheduler and the substrate side into one service, and owns their lifecycle (start, idle, close).
+// The file is past 400 lines because it is where the parts meet: the wiring and the recovery
+// must see them all, and each method of the API is a few lines handing over to the part that
+// does the work.
 
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
@@ -85,6 +88,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   private readonly drivers: readonly Driver[];
   private readonly dryRun: DryRunDeps;
   private started = false;
+  /** Set when start-up is stopped (a signal) or the governor closes: recovery stops at its next step. */
+  private stopping = false;
   private leaseLost = false;
   /** False once the governing lease is lost: nothing is evaluated or written then (retention too). */
   readonly governs = (): boolean => !this.leaseLost;
@@ -191,7 +196,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         (id, obs) => void this.substrate.observed(id, obs).catch((e) => onError(e, `observation of ${id}`)),
       );
     const loaded = () => policies.list().items.map((p) => p.name);
-    const timerDeps = { table, store, loaded, arrival, policy: compiled, clock, events, onError, governing };
+    const arming = () => governing() && !this.stopping;
+    const timerDeps = { table, store, loaded, arrival, policy: compiled, clock, events, onError, governing: arming };
     this.timers = new TimerFiring(timerDeps);
     const policy = (name: string, path: string) => this.policy(name, path);
     this.objects = new Objects({
@@ -223,11 +229,32 @@ export class Governor implements GovernorApi, GovernorStatsApi {
    * re-adopts compute, re-dispatches pending actions, arms the schedules that changed, then fires
    * the timers that fell due. Reads no object rows but those these need.
    */
-  async start(): Promise<void> {
+  async start(signal?: AbortSignal): Promise<void> {
+    const stop = () => {
+      this.stopping = true;
+      this.scheduler.stop();
+    };
+    if (signal?.aborted) stop();
+    signal?.addEventListener("abort", stop);
+    try {
+      await this.recover();
+    } finally {
+      signal?.removeEventListener("abort", stop);
+    }
+  }
+
+  /**
+   * Stopped by `start`'s signal, it returns at its next step: an arming stops between objects (and
+   * is not recorded as done), the firing of the timers that fell due starts no more; what is left
+   * is done at the next start. Only a deletion under way finishes first.
+   */
+  private async recover(): Promise<void> {
+    const going = () => !this.stopping && !this.leaseLost;
     await this.store.migrate();
     // Before anything is evaluated, dispatched or fired: one governor per database.
     await this.lease?.acquire();
     await this.store.finishDeletions();
+    if (!going()) return;
     // The census counts from here: nothing is committed yet, every commit reaches it (metrics.ts).
     this.census.reset(await this.store.countObjects());
     // Drivers whose compute outlives the server re-adopt it before anything is sent, so that
@@ -236,14 +263,16 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     this.dispatcher.hold();
     this.dispatcher.enqueue(await this.store.pendingActions());
     await this.substrate.adoptAll();
+    // Stopping: nothing is sent; the outbox keeps the actions for the next start.
+    if (!going()) return;
     this.dispatcher.release();
     await this.timers.armSchedules();
-    if (this.leaseLost) return;
-    await this.scheduler.start();
-    this.started = true;
+    if (going()) await this.scheduler.start();
+    this.started = going();
   }
 
   async close(): Promise<void> {
+    this.stopping = true;
     this.scheduler.stop();
     this.dispatcher.close();
     await this.table.idle();

@@ -25,7 +25,7 @@ export interface TimerFiringDeps {
   clock: Clock;
   events: GovernorEvents;
   onError: (error: Error, context: string) => void;
-  /** False once the governing lease is lost: no schedule is armed then. */
+  /** False once the governing lease is lost, or the governor stops: no schedule is armed then. */
   governing: () => boolean;
 }
 
@@ -209,7 +209,7 @@ export class TimerFiring {
       if (page.length < ARM_PAGE || !this.d.governing()) break;
       after = page[page.length - 1]!.id;
     }
-    // Lost the lease meanwhile: the arming is not done, and not recorded as done.
+    // Lost the lease or stopped meanwhile: the arming is not done, and not recorded as done.
     if (!this.d.governing()) return changed;
     // Another version loaded meanwhile: what this one armed is not what serves, and the record
     // may still hold the schedules the new version has (an edit undone during its arming). It is

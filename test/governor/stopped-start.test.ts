@@ -1,0 +1,161 @@
+// A signal during start-up stops recovery at its next step, not once all of it is done. With a
+// million objects, arming a schedule changed while the server was down, or firing the timers
+// that fell due meanwhile, takes a minute or more, and `vigil serve` used to hold a SIGTERM for
+// all of it. What is left undone is done at the next start: an arming stopped half way is not
+// recorded as done, the timers not fired are still due, and the pending actions not sent are
+// still in the outbox.
+
+import { afterEach, expect, test } from "vitest";
+import { Governor } from "../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
+import { scheduledPolicy } from "../helpers/policies.ts";
+import { START } from "../helpers/services.ts";
+
+/** More than the scheduler fires at once (1,024), so that a stopped round leaves some. */
+const OBJECTS = 1_500;
+const MINUTE = 60_000;
+const HOURLY = "0 * * * *";
+
+const governors: Governor[] = [];
+afterEach(async () => {
+  for (const g of governors.splice(0)) await g.close();
+});
+
+/** Wakes an object whose memory says `go`. */
+const waker = {
+  name: "w",
+  version: "1",
+  rules: [
+    {
+      name: "go",
+      conditions: { all: [{ fact: "memory", path: "$.go", operator: "equal", value: true }] },
+      event: { type: "wake" },
+    },
+  ],
+};
+
+/** Starts sent to the drivers of the governors made below. */
+let starts = 0;
+
+/** A governor over `store` serving policy `p` with `cron` (and `w`), its clock at `now`. */
+function governor(store: MemoryStore, now: number, cron = HOURLY): Governor {
+  const clock = new VirtualClock(now);
+  const policies = new PolicyRegistry(() => clock.now());
+  expect(policies.loadText(JSON.stringify(scheduledPolicy({ name: "p", cron })), "inline/p.json").ok).toBe(true);
+  expect(policies.loadText(JSON.stringify(waker), "inline/w.json").ok).toBe(true);
+  const driver = new SimulatedDriver({ clock });
+  const start = driver.start.bind(driver);
+  driver.start = (t) => (starts++, start(t));
+  const g = new Governor({ store, policies, clock, drivers: [driver], random: () => 0.5 });
+  governors.push(g);
+  return g;
+}
+
+/**
+ * A database left by a server that armed hourly ticks on OBJECTS objects at START, and sent a
+ * start that was still under way (a minute's latency) when it stopped.
+ */
+async function leftBehind(): Promise<MemoryStore> {
+  const store = new MemoryStore();
+  const g = governor(store, START);
+  await g.start();
+  for (let i = 0; i < OBJECTS; i++) await g.putObject(`o-${String(i).padStart(5, "0")}`, { policy: "p" });
+  const slow = { driver: "simulated", config: { startMs: 60_000 } };
+  await g.putObject("waking", { policy: "w", substrate: slow, memory: { go: true } });
+  await g.idle();
+  await g.close();
+  expect(await store.pendingActions()).toHaveLength(1);
+  starts = 0;
+  return store;
+}
+
+/** When each object's tick is due next, counted by minute of the hour. */
+async function ticksByMinute(store: MemoryStore): Promise<Record<number, number>> {
+  const byMinute: Record<number, number> = {};
+  for (const o of await store.listObjects({ policy: "p", limit: OBJECTS })) {
+    const minute = new Date(o.timers.find((t) => t.name === "tick")!.dueAt).getUTCMinutes();
+    byMinute[minute] = (byMinute[minute] ?? 0) + 1;
+  }
+  return byMinute;
+}
+
+test("stopped while it fires the timers that fell due, start returns; the next start fires the rest", async () => {
+  const store = await leftBehind();
+  // Down over 01:00: every object's tick is overdue.
+  const late = START + 150 * MINUTE;
+  const g = governor(store, late);
+  const stop = new AbortController();
+  const fired = new Set<string>();
+  g.events.on("timer:fired", (id) => {
+    fired.add(id);
+    stop.abort();
+  });
+
+  await g.start(stop.signal);
+
+  expect(fired.size).toBeGreaterThan(0);
+  expect(fired.size).toBeLessThan(OBJECTS);
+  expect(await g.notReady()).toBe("recovery is not done");
+  await g.close();
+
+  const next = governor(store, late);
+  const firedNext: string[] = [];
+  next.events.on("timer:fired", (id) => firedNext.push(id));
+  await next.start();
+  // Each of the others once, and none of those fired before its stop.
+  expect(firedNext).toHaveLength(OBJECTS - fired.size);
+  expect(firedNext.filter((id) => fired.has(id))).toEqual([]);
+  expect(await next.notReady()).toBeNull();
+});
+
+test("stopped while it arms a changed schedule, the arming is not recorded; the next start arms the rest", async () => {
+  const store = await leftBehind();
+  // The rules file was edited while the server was down: ticks at :30 instead of :00.
+  const now = START + 10 * MINUTE;
+  const g = governor(store, now, "30 * * * *");
+  const stop = new AbortController();
+  g.events.on("commit:completed", () => stop.abort());
+
+  await g.start(stop.signal);
+
+  const half = await ticksByMinute(store);
+  expect(half[30]).toBeGreaterThan(0);
+  expect(half[0]).toBeGreaterThan(0);
+  expect(await store.armedSchedules("p")).not.toContain("30 * * * *");
+  await g.close();
+
+  await governor(store, now, "30 * * * *").start();
+  expect(await ticksByMinute(store)).toEqual({ 30: OBJECTS });
+  expect(await store.armedSchedules("p")).toContain("30 * * * *");
+});
+
+test("a signal given before start leaves recovery at its first step: nothing armed, fired or sent", async () => {
+  const store = await leftBehind();
+  const g = governor(store, START + 150 * MINUTE, "30 * * * *");
+  let fired = 0;
+  g.events.on("timer:fired", () => fired++);
+
+  await g.start(AbortSignal.abort());
+
+  expect(fired).toBe(0);
+  expect(starts).toBe(0);
+  expect(await ticksByMinute(store)).toEqual({ 0: OBJECTS });
+  expect(await g.notReady()).toBe("recovery is not done");
+});
+
+test("stopped while it reads the pending actions: none is sent, and the next start sends it", async () => {
+  const store = await leftBehind();
+  const stop = new AbortController();
+  const pendingActions = store.pendingActions.bind(store);
+  store.pendingActions = () => (stop.abort(), pendingActions());
+
+  await governor(store, START).start(stop.signal);
+
+  expect(starts).toBe(0);
+  store.pendingActions = pendingActions;
+  await governor(store, START).start();
+  expect(starts).toBe(1);
+});
