@@ -246,7 +246,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   /**
    * Stopped by `start`'s signal, it returns at its next step: an arming stops between objects (and
    * is not recorded as done), the firing of the timers that fell due starts no more; what is left
-   * is done at the next start. Only a deletion under way finishes first.
+   * is done at the next start. Only a deletion under way, and the re-adoption of compute once
+   * begun, finish first.
    */
   private async recover(): Promise<void> {
     const going = () => !this.stopping && !this.leaseLost;
@@ -262,6 +263,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     // first, so that an evaluation the adoption brings finds them (and supersedes them).
     this.dispatcher.hold();
     this.dispatcher.enqueue(await this.store.pendingActions());
+    if (!going()) return;
     await this.substrate.adoptAll();
     // Stopping: nothing is sent; the outbox keeps the actions for the next start.
     if (!going()) return;

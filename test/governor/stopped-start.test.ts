@@ -159,3 +159,57 @@ test("stopped while it reads the pending actions: none is sent, and the next sta
   await governor(store, START).start();
   expect(starts).toBe(1);
 });
+
+test("an arming stopped half way, its edit undone before the next start: that start arms the objects back", async () => {
+  const store = await leftBehind();
+  const now = START + 10 * MINUTE;
+  const g = governor(store, now, "30 * * * *");
+  const stop = new AbortController();
+  g.events.on("commit:completed", () => stop.abort());
+  await g.start(stop.signal);
+  expect((await ticksByMinute(store))[30]).toBeGreaterThan(0);
+  await g.close();
+
+  // The rules file as it was (a deploy rolled back): the record must not say "armed already".
+  await governor(store, now).start();
+
+  expect(await ticksByMinute(store)).toEqual({ 0: OBJECTS });
+});
+
+test("stopped while the arming reads its first page, with ticks overdue: no tick fires", async () => {
+  const store = await leftBehind();
+  const g = governor(store, START + 150 * MINUTE, "30 * * * *");
+  const stop = new AbortController();
+  let fired = 0;
+  g.events.on("timer:fired", () => fired++);
+  const listObjects = store.listObjects.bind(store);
+  store.listObjects = (q) => (q.policy === "p" && stop.abort(), listObjects(q));
+
+  await g.start(stop.signal);
+
+  // The scheduler's start would undo its stop: it is not started at all.
+  expect(fired).toBe(0);
+});
+
+test("a reload's arming stops when the governor closes, and is not recorded as done", async () => {
+  const store = await leftBehind();
+  const now = START + 10 * MINUTE;
+  const clock = new VirtualClock(now);
+  const policies = new PolicyRegistry(() => clock.now());
+  const load = (cron: string, version: string) =>
+    expect(policies.loadText(JSON.stringify(scheduledPolicy({ name: "p", cron, version })), "p.json").ok).toBe(true);
+  load(HOURLY, "1");
+  const g = new Governor({ store, policies, clock, drivers: [new SimulatedDriver({ clock })], random: () => 0.5 });
+  governors.push(g);
+  await g.start();
+  load("30 * * * *", "2");
+  let closing: Promise<void> | null = null;
+  g.events.on("commit:completed", () => void (closing ??= g.close()));
+
+  const changed = await g.armSchedules("p");
+  await closing;
+
+  expect(changed).toBeGreaterThan(0);
+  expect(changed).toBeLessThan(OBJECTS);
+  expect(await store.armedSchedules("p")).toBe("");
+});
