@@ -111,22 +111,28 @@ test("stopped while it fires the timers that fell due, start returns; the next s
   expect(await next.notReady()).toBeNull();
 });
 
-test("stopped while it arms a changed schedule, the arming is not recorded; the next start arms the rest", async () => {
-  const store = await leftBehind();
-  // The rules file was edited while the server was down: ticks at :30 instead of :00.
-  const now = START + 10 * MINUTE;
+/**
+ * A start that serves ticks at :30 instead of :00 (the rules file edited while the server was
+ * down), stopped at its arming's first commit, then closed: the ticks by minute it left.
+ */
+async function armingStopped(store: MemoryStore, now: number): Promise<Record<number, number>> {
   const g = governor(store, now, "30 * * * *");
   const stop = new AbortController();
   g.events.on("commit:completed", () => stop.abort());
-
   await g.start(stop.signal);
+  await g.close();
+  return ticksByMinute(store);
+}
 
-  const half = await ticksByMinute(store);
+test("stopped while it arms a changed schedule, the arming is not recorded; the next start arms the rest", async () => {
+  const store = await leftBehind();
+  const now = START + 10 * MINUTE;
+
+  const half = await armingStopped(store, now);
+
   expect(half[30]).toBeGreaterThan(0);
   expect(half[0]).toBeGreaterThan(0);
   expect(await store.armedSchedules("p")).not.toContain("30 * * * *");
-  await g.close();
-
   await governor(store, now, "30 * * * *").start();
   expect(await ticksByMinute(store)).toEqual({ 30: OBJECTS });
   expect(await store.armedSchedules("p")).toContain("30 * * * *");
@@ -163,12 +169,7 @@ test("stopped while it reads the pending actions: none is sent, and the next sta
 test("an arming stopped half way, its edit undone before the next start: that start arms the objects back", async () => {
   const store = await leftBehind();
   const now = START + 10 * MINUTE;
-  const g = governor(store, now, "30 * * * *");
-  const stop = new AbortController();
-  g.events.on("commit:completed", () => stop.abort());
-  await g.start(stop.signal);
-  expect((await ticksByMinute(store))[30]).toBeGreaterThan(0);
-  await g.close();
+  expect((await armingStopped(store, now))[30]).toBeGreaterThan(0);
 
   // The rules file as it was (a deploy rolled back): the record must not say "armed already".
   await governor(store, now).start();
