@@ -156,11 +156,16 @@ export class TimerFiring {
     const schedules = canonicalJson(policy.schedules);
     this.unarmed.delete(policy.name);
     if ((await store.armedSchedules(policy.name)) === schedules) return 0;
+    if (!this.d.governing()) return 0;
     // The record is cleared while the walk runs: a walk that does not finish (a signal at start,
     // a crash, a lost lease) is walked again at the next start whatever schedules that serves.
     // Left as it was, an edit undone before then would find the old record "already armed", and
-    // the objects armed before the stop would keep the edit's ticks (or none).
-    await store.setArmedSchedules(policy.name, "");
+    // the objects armed before the stop would keep the edit's ticks (or none). A clearing that
+    // failed otherwise is told, and the walk goes on: its end writes the record either way.
+    await store.setArmedSchedules(policy.name, "").catch((e: unknown) => {
+      if (e instanceof LeaseLost) throw e;
+      this.d.onError(e as Error, `clearing the armed schedules of ${policy.name}`);
+    });
     let changed = 0;
     let failed = false;
     let lostTold = false;

@@ -213,4 +213,45 @@ test("a reload's arming stops when the governor closes, and is not recorded as d
   expect(changed).toBeGreaterThan(0);
   expect(changed).toBeLessThan(OBJECTS);
   expect(await store.armedSchedules("p")).toBe("");
+
+  // An arming queued behind it (another reload) starts after the close: it writes nothing, not
+  // even the cleared record, so that the next start walks no policy for nothing.
+  load("45 * * * *", "3");
+  await store.setArmedSchedules("p", "[]");
+  expect(await g.armSchedules("p")).toBe(0);
+  expect(await store.armedSchedules("p")).toBe("[]");
+});
+
+test("a clearing of the record that fails is told, and the walk goes on and records its end", async () => {
+  const store = await leftBehind();
+  const errors: string[] = [];
+  const setArmedSchedules = store.setArmedSchedules.bind(store);
+  let failures = 1;
+  store.setArmedSchedules = (name, schedules) =>
+    schedules === "" && failures-- > 0
+      ? Promise.reject(new Error("the answer was lost"))
+      : setArmedSchedules(name, schedules);
+  const g = governor(store, START + 10 * MINUTE, "30 * * * *");
+  g.events.on("governor:error", (e, context) => errors.push(`${context}: ${e.message}`));
+
+  await g.start();
+
+  expect(errors).toEqual(["clearing the armed schedules of p: the answer was lost"]);
+  expect(await ticksByMinute(store)).toEqual({ 30: OBJECTS });
+  expect(await store.armedSchedules("p")).toContain("30 * * * *");
+});
+
+test("stopped while it reads the pending actions, it re-adopts no compute", async () => {
+  const store = await leftBehind();
+  const g = governor(store, START);
+  let adopted = 0;
+  for (const d of (g as unknown as { drivers: SimulatedDriver[] }).drivers)
+    Object.assign(d, { adopt: async () => (adopted++, { status: "running", at: START }) });
+  const stop = new AbortController();
+  const pendingActions = store.pendingActions.bind(store);
+  store.pendingActions = () => (stop.abort(), pendingActions());
+
+  await g.start(stop.signal);
+
+  expect(adopted).toBe(0);
 });
