@@ -157,7 +157,7 @@ export class TimerFiring {
     this.unarmed.delete(policy.name);
     if ((await store.armedSchedules(policy.name)) === schedules) return 0;
     if (!this.d.governing()) return 0;
-    // The record is cleared while the walk runs: a walk that does not finish (a signal at start,
+    // The record is cleared as the walk begins: a walk that does not finish (a signal at start,
     // a crash, a lost lease) is walked again at the next start whatever schedules that serves.
     // Left as it was, an edit undone before then would find the old record "already armed", and
     // the objects armed before the stop would keep the edit's ticks (or none). A clearing that
