@@ -41,7 +41,7 @@ const waker = {
 let starts = 0;
 
 /** A governor over `store` serving policy `p` with `cron` (and `w`), its clock at `now`. */
-function governor(store: MemoryStore, now: number, cron = HOURLY): Governor {
+function made(store: MemoryStore, now: number, cron = HOURLY) {
   const clock = new VirtualClock(now);
   const policies = new PolicyRegistry(() => clock.now());
   expect(policies.loadText(JSON.stringify(scheduledPolicy({ name: "p", cron })), "inline/p.json").ok).toBe(true);
@@ -51,7 +51,11 @@ function governor(store: MemoryStore, now: number, cron = HOURLY): Governor {
   driver.start = (t) => (starts++, start(t));
   const g = new Governor({ store, policies, clock, drivers: [driver], random: () => 0.5 });
   governors.push(g);
-  return g;
+  return { governor: g, policies, driver };
+}
+
+function governor(store: MemoryStore, now: number, cron = HOURLY): Governor {
+  return made(store, now, cron).governor;
 }
 
 /**
@@ -194,14 +198,11 @@ test("stopped while the arming reads its first page, with ticks overdue: no tick
 
 test("a reload's arming stops when the governor closes, and is not recorded as done", async () => {
   const store = await leftBehind();
-  const now = START + 10 * MINUTE;
-  const clock = new VirtualClock(now);
-  const policies = new PolicyRegistry(() => clock.now());
+  const { governor: g, policies } = made(store, START + 10 * MINUTE);
   const load = (cron: string, version: string) =>
-    expect(policies.loadText(JSON.stringify(scheduledPolicy({ name: "p", cron, version })), "p.json").ok).toBe(true);
-  load(HOURLY, "1");
-  const g = new Governor({ store, policies, clock, drivers: [new SimulatedDriver({ clock })], random: () => 0.5 });
-  governors.push(g);
+    expect(policies.loadText(JSON.stringify(scheduledPolicy({ name: "p", cron, version })), "inline/p.json").ok).toBe(
+      true,
+    );
   await g.start();
   load("30 * * * *", "2");
   let closing: Promise<void> | null = null;
@@ -243,10 +244,9 @@ test("a clearing of the record that fails is told, and the walk goes on and reco
 
 test("stopped while it reads the pending actions, it re-adopts no compute", async () => {
   const store = await leftBehind();
-  const g = governor(store, START);
+  const { governor: g, driver } = made(store, START);
   let adopted = 0;
-  for (const d of (g as unknown as { drivers: SimulatedDriver[] }).drivers)
-    Object.assign(d, { adopt: async () => (adopted++, { status: "running", at: START }) });
+  Object.assign(driver, { adopt: async () => (adopted++, { status: "running", at: START }) });
   const stop = new AbortController();
   const pendingActions = store.pendingActions.bind(store);
   store.pendingActions = () => (stop.abort(), pendingActions());
