@@ -2,6 +2,7 @@
 // (--token, VIGIL_TOKEN), one request function, and every way a request can fail turned into
 // an exit code and a message a person can act on (usage.ts holds the table of codes).
 
+import { readAllText } from "../contracts/text.ts";
 import { EXIT, synopsisLine, type CommandName } from "./usage.ts";
 
 export const DEFAULT_URL = "http://127.0.0.1:8080";
@@ -48,11 +49,7 @@ export interface Io {
 
 export type Timer = (ms: number, fire: () => void) => () => void;
 
-async function readStdin(): Promise<string> {
-  let text = "";
-  for await (const chunk of process.stdin) text += String(chunk);
-  return text;
-}
+const readStdin = (): Promise<string> => readAllText(process.stdin);
 
 export function processIo(io: Partial<Io> = {}): Io {
   return {

@@ -1,8 +1,8 @@
 // What the client commands print and read: JSON for --json, aligned tables, values as a person
 // reads them, and JSON arguments given inline, as @FILE, or as - (stdin).
 
-import { readFileSync } from "node:fs";
 import type { z } from "zod";
+import { readTextFile } from "../contracts/text.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
 import { CliError, usageError, type Io } from "./client.ts";
 import { EXIT, type CommandName } from "./usage.ts";
@@ -49,12 +49,14 @@ export function replyBody<T>(body: unknown, schema: z.ZodType, what: string): T 
  */
 export async function jsonArgument(command: CommandName, name: string, text: string, io: Io): Promise<unknown> {
   let source = text;
-  if (text === "-") source = await io.stdin();
-  else if (text.startsWith("@")) {
+  const file = text.startsWith("@") ? text.slice(1) : null;
+  if (text === "-" || file !== null) {
+    const from = file ?? "stdin";
     try {
-      source = readFileSync(text.slice(1), "utf8");
+      source = file === null ? await io.stdin() : readTextFile(file);
     } catch (e) {
-      throw usageError(command, `${name}: cannot read ${text.slice(1)} (${(e as NodeJS.ErrnoException).code ?? e})`);
+      const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      throw usageError(command, `${name}: cannot read ${from} (${why})`);
     }
   }
   try {

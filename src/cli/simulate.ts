@@ -106,7 +106,8 @@ function generate(v: Values, out: (s: string) => void): number {
 }
 
 async function run(v: Values, out: (s: string) => void): Promise<number> {
-  if (!v.policy) throw new Usage("--policy NAME is required (or --generate SHAPE)");
+  // `--policy ,` names no policy: refused, not a simulation of nothing.
+  if (!v.policy || splitList(v.policy).length === 0) throw new Usage("--policy NAME is required (or --generate SHAPE)");
   if ((v.traffic === undefined) === (v.db === undefined)) throw new Usage("give either --traffic FILE or --db URL");
   const objects = (v.object ?? []).flatMap(splitList);
   if (v.db !== undefined && objects.length === 0) throw new Usage("--db needs at least one --object ID");

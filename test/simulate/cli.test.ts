@@ -118,6 +118,7 @@ describe("vigil simulate", () => {
 
   test.each([
     [["--traffic", TRAFFIC], /--policy NAME is required/],
+    [["--policy", ",", "--traffic", TRAFFIC], /--policy NAME is required/],
     [["--policy", "on-demand"], /give either --traffic FILE or --db URL/],
     [["--policy", "on-demand", "--traffic", TRAFFIC, "--db", "file:x.db"], /give either --traffic FILE or --db URL/],
     [["--policy", "on-demand", "--db", "file:x.db"], /--db needs at least one --object ID/],

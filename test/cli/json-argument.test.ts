@@ -1,0 +1,72 @@
+// JSON arguments read from a file (`@FILE`) or standard input (`-`): decoded as UTF-8 once, over
+// the whole input (a character split between two reads stays whole), without a byte order mark,
+// and refused as a usage error when the bytes are not UTF-8 rather than stored with U+FFFD.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, describe, expect, test } from "vitest";
+import { CliError, processIo } from "../../src/cli/client.ts";
+import { readAllText } from "../../src/contracts/text.ts";
+import { jsonArgument } from "../../src/cli/output.ts";
+import { EXIT } from "../../src/cli/usage.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "vigil-json-arg-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A JSON document of `size` bytes or more, full of two-byte characters. */
+const big = (size: number) => JSON.stringify({ note: "é".repeat(size / 2) });
+
+describe("standard input", () => {
+  test("a character whose bytes fall in two chunks is read whole", async () => {
+    const bytes = Buffer.from(big(70_000));
+    // 64 KiB is what a pipe hands over at a time; after the 9 bytes of `{"note":"` the cut
+    // there falls between the two bytes of an "é".
+    const cut = 65_536;
+    expect(bytes[cut - 1]).toBe(0xc3);
+    const chunks = [bytes.subarray(0, cut), bytes.subarray(cut)];
+    expect(await readAllText(Readable.from(chunks))).toBe(bytes.toString("utf8"));
+  });
+
+  test("bytes that are not UTF-8 are refused, and a byte order mark is dropped", async () => {
+    await expect(readAllText(Readable.from([Buffer.from([0x7b, 0xff, 0x7d])]))).rejects.toThrow("not valid UTF-8");
+    expect(await readAllText(Readable.from([Buffer.from("\ufeff{}")]))).toBe("{}");
+  });
+
+  test("`-` reads it; a failure to read is a usage error naming stdin", async () => {
+    const ok = processIo({ stdin: async () => '{"a": 1}' });
+    expect(await jsonArgument("facts", "FACTS", "-", ok)).toEqual({ a: 1 });
+    const bad = processIo({
+      stdin: () => readAllText(Readable.from([Buffer.from([0xff])])),
+    });
+    const e = await jsonArgument("facts", "FACTS", "-", bad).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CliError);
+    expect(e).toMatchObject({ code: EXIT.usage, message: "FACTS: cannot read stdin (not valid UTF-8)" });
+  });
+});
+
+describe("@FILE", () => {
+  test("read whole, with or without a byte order mark", async () => {
+    const file = join(dir, "memory.json");
+    const text = big(70_000);
+    writeFileSync(file, `\ufeff${text}`);
+    expect(await jsonArgument("objects", "--memory", `@${file}`, processIo())).toEqual(JSON.parse(text));
+  });
+
+  test("a file that is not UTF-8 is a usage error, not text with U+FFFD in it", async () => {
+    const file = join(dir, "latin1.json");
+    writeFileSync(file, Buffer.from('{"name": "caf\xe9"}', "latin1"));
+    const e = await jsonArgument("objects", "--memory", `@${file}`, processIo()).catch((x: unknown) => x);
+    expect(e).toMatchObject({
+      code: EXIT.usage,
+      message: `--memory: cannot read ${file} (the file is not valid UTF-8: save it as UTF-8)`,
+    });
+  });
+
+  test("`@-` is a file named `-`, not standard input", async () => {
+    const io = processIo({ stdin: async () => '{"from": "stdin"}' });
+    const e = await jsonArgument("objects", "--memory", "@/no/such/-", io).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: EXIT.usage, message: "--memory: cannot read /no/such/- (ENOENT)" });
+  });
+});
