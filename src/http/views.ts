@@ -131,7 +131,9 @@ export const encodeCursor = (lastId: string) => Buffer.from(lastId, "utf8").toSt
 /** The id a cursor this server issued stands for; a 422 naming `$.query.cursor` otherwise. */
 export function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, "base64url").toString("utf8");
-  if (!OBJECT_ID_PATTERN.test(id))
+  // Node's decoder skips characters outside the alphabet (and padding): only the exact text
+  // this server would write for the id is a cursor it issued.
+  if (!OBJECT_ID_PATTERN.test(id) || encodeCursor(id) !== cursor)
     throw validationProblem("invalid cursor", [{ path: "$.query.cursor", message: "not a cursor this server issued" }]);
   return id;
 }
