@@ -65,7 +65,7 @@ export async function runReplay(
   try {
     const object = await store.getObject(values.object);
     if (!object) return fail(`no object "${values.object}" in ${shownDbUrl(config.VIGIL_DB_URL)}`);
-    const report = await replay(object, readHistory(store, object.id), parsed.value, CLI_LIMITS);
+    const report = await replay(object, readHistory(store, object), parsed.value, CLI_LIMITS);
     out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.differenceCount === 0 ? 0 : 1;
   } catch (e) {

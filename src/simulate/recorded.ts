@@ -17,7 +17,7 @@ export async function recordedWorkload(store: Store, ids: string[]): Promise<Wor
     const object = await store.getObject(id);
     if (!object) throw new SimulationError(`no object "${id}" in the database`);
     let created: SimObject = { id, createdAt: object.createdAt, memory: {} };
-    for await (const e of readHistory(store, id).journal()) {
+    for await (const e of readHistory(store, object).journal()) {
       if (e.kind === "snapshot") created = { id, createdAt: e.at, memory: e.patch };
       else if (e.seq === 0) created = { id, createdAt: e.at, memory: e.patch };
       else facts.push({ at: e.at, objectId: id, facts: e.patch, source: `${id} journal entry ${e.seq}` });

@@ -4,7 +4,7 @@
 
 import type { JournalEntry } from "../core/journal.ts";
 import type { Store } from "../core/store.ts";
-import type { Decision } from "../core/types.ts";
+import type { Decision, ObjectRecord } from "../core/types.ts";
 
 export interface History {
   /** Decisions in the order they were taken (by id, which sorts by time). */
@@ -16,13 +16,30 @@ export interface History {
 /** Rows read from the store at a time. */
 export const HISTORY_PAGE = 500;
 
-/** An object's history in the store, read lazily, `page` rows at a time. */
-export function readHistory(store: Store, objectId: string, page = HISTORY_PAGE): History {
+/**
+ * An object's history in the store, read lazily, `page` rows at a time. Given the object's
+ * record, it ends where that record does (journal entries up to its memory version, decisions
+ * up to its last one): a replay reads the history more than once, and without that end a server
+ * writing meanwhile would show one pass a decision whose fact another pass never saw. Given an
+ * id alone, it reads all there is.
+ */
+export function readHistory(
+  store: Store,
+  object: string | Pick<ObjectRecord, "id" | "memoryVersion" | "lastDecisionId">,
+  page = HISTORY_PAGE,
+): History {
+  const objectId = typeof object === "string" ? object : object.id;
+  const end = typeof object === "string" ? null : object;
+  // Decision ids sort in the order they were taken (governor/ids.ts).
+  const lastDecision = end === null ? null : (end.lastDecisionId ?? "");
   return {
     async *decisions() {
       for (let after: string | undefined; ;) {
         const rows = await store.decisionsAfter(objectId, page, after);
-        yield* rows;
+        for (const d of rows) {
+          if (lastDecision !== null && d.id > lastDecision) return;
+          yield d;
+        }
         if (rows.length < page) return;
         after = rows[rows.length - 1]!.id;
       }
@@ -30,7 +47,10 @@ export function readHistory(store: Store, objectId: string, page = HISTORY_PAGE)
     async *journal() {
       for (let after = -1; ;) {
         const rows = await store.journal(objectId, after, page);
-        yield* rows;
+        for (const e of rows) {
+          if (end !== null && e.seq > end.memoryVersion) return;
+          yield e;
+        }
         if (rows.length < page) return;
         after = rows[rows.length - 1]!.seq;
       }

@@ -28,6 +28,6 @@ export class WhatIf implements WhatIfApi {
     checkObjectId(objectId);
     const object = await this.object(objectId);
     if (!object) throw notFound(`object "${objectId}"`);
-    return replay(object, readHistory(this.store, objectId), policy, this.limits);
+    return replay(object, readHistory(this.store, object), policy, this.limits);
   }
 }

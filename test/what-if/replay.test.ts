@@ -227,6 +227,37 @@ describe("replay across downtime", () => {
   });
 });
 
+describe("replay while the server writes", () => {
+  /** The store, posting a fact to "w" before each read of decisions: a server busy meanwhile. */
+  function writing(store: Store, g: Governor): Store {
+    let depth = 0;
+    return new Proxy(store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== "decisionsAfter") return value;
+        return async (...args: unknown[]) => {
+          depth = depth === 0 ? 3 : 0;
+          await g.postFacts("w", { queue: { depth } });
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  }
+
+  test("history ends where the object's record does: no difference from decisions taken meanwhile", async () => {
+    s = await makeServices();
+    await history(s);
+    const object = (await s.governor.getObject("w"))!;
+    const store = writing(s.store, s.governor);
+    const report = await replay(object, readHistory(store, object), queueWorker());
+    expect(report.actualDecisions).toBeGreaterThanOrEqual(7);
+    expect(report.differences).toEqual([]);
+    // Read to its end instead, one pass sees decisions whose facts another pass did not.
+    const unbounded = await replay(object, readHistory(store, "w"), queueWorker());
+    expect(unbounded.differences).not.toEqual([]);
+  });
+});
+
 describe("replay reads history a page at a time", () => {
   /** The store, with the name and limit of every read of history written down. */
   function spied(store: Store, reads: string[]): Store {
