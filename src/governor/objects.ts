@@ -94,8 +94,7 @@ export class Objects {
       let recorded = false;
       let stoppedCompute = false;
       try {
-        if (rebound) stoppedCompute = await this.release(existing, "stop");
-        // Its compute was stopped: an object that was awake (or on its way to sleep) is dormant
+        // Its compute is stopped: an object that was awake (or on its way to sleep) is dormant
         // now, and is evaluated at once, so that its policy may wake it on the new binding.
         const stopped = rebound && existing.state !== "dormant" && existing.state !== "failed";
         const updated: ObjectRecord = {
@@ -109,6 +108,18 @@ export class Objects {
           updatedAt: now,
         };
         const repolicied = existing.policy !== policy.name;
+        const evaluated = repolicied || stopped;
+        const arrival = {
+          trigger: { kind: "manual" as const, name: repolicied ? "policy-changed" : "rebound" },
+          at: now,
+          ...(repolicied ? { resyncSchedules: true } : {}),
+        };
+        if (rebound) {
+          // The new policy may refuse the object (a rule that throws on its memory is a 422):
+          // found out before the old compute is stopped, so that a refused PUT changes nothing.
+          if (evaluated) await this.d.arrival.decide(policy, updated, arrival, true);
+          stoppedCompute = await this.release(existing, "stop");
+        }
         const { dropped, inFlight } = detached;
         // The action in flight to the old binding is recorded superseded now, though its event
         // comes when it answers: a server that stops before then must not send it again, to the
@@ -119,7 +130,7 @@ export class Objects {
           recorded = true;
           this.d.superseded(dropped, now, existing.substrate.driver);
         };
-        if (!repolicied && !stopped) {
+        if (!evaluated) {
           await table.commit({ ...emptyBatch(updated), supersede: stale });
           tell();
           return { created: false, object: updated };
@@ -127,16 +138,7 @@ export class Objects {
         // A new policy governs from now on: evaluate at once, as an operator would expect. The
         // new binding and the superseded actions are committed with the evaluation: a PUT that
         // fails records none of it, and the same PUT tried again does all of it.
-        const done = await this.d.arrival.run(
-          updated,
-          policy,
-          {
-            trigger: { kind: "manual", name: repolicied ? "policy-changed" : "rebound" },
-            at: now,
-            ...(repolicied ? { resyncSchedules: true } : {}),
-          },
-          { superseded: { ids: stale, tell } },
-        );
+        const done = await this.d.arrival.run(updated, policy, arrival, { superseded: { ids: stale, tell } });
         return { created: false, object: repolicied ? await this.followReload(done.object, policy) : done.object };
       } catch (e) {
         // The rebind is not recorded (the old compute may be stopped, or not): the old binding's

@@ -118,3 +118,37 @@ describe("a rebind that fails while a start is in flight", () => {
     expect(start!.actions.map((a) => `${a.kind}:${a.status}`)).not.toContain("start:superseded");
   });
 });
+
+describe("a rebind the new policy refuses", () => {
+  // A review: the PUT answered 422 ("an error changes nothing") after the old compute had been
+  // stopped; the record still said active, and reconciliation started it again later.
+  test("is a 422 that leaves the compute running and the object as it was", async () => {
+    s = await makeServices();
+    const doc = {
+      name: "fragile",
+      version: "1",
+      rules: [
+        {
+          name: "boom",
+          conditions: { all: [{ fact: "memory", path: "$.x", operator: "swap:in", value: 5 }] },
+          event: { type: "wake" },
+        },
+      ],
+    };
+    expect(s.policies.loadText(JSON.stringify(doc), "inline/fragile.json").ok).toBe(true);
+    await s.governor.putObject("a", { policy: "on-demand", memory: { x: 5 } });
+    await s.governor.postFacts("a", { work: { pending: 1 } });
+    await s.advance(1_000);
+    const before = (await s.governor.getObject("a"))!;
+    expect(before.state).toBe("active");
+    const target = { objectId: "a", config: before.substrate.config };
+    expect((await s.driver.observe(target)).status).toBe("running");
+
+    const rebind = { policy: "fragile", substrate: { driver: "simulated", config: { startMs: 1 } } };
+    await expect(s.governor.putObject("a", rebind)).rejects.toMatchObject({ kind: "invalid" });
+    expect((await s.driver.observe(target)).status).toBe("running");
+    expect(await s.governor.getObject("a")).toEqual(before);
+    await s.advance(60_000);
+    expect((await s.governor.getObject("a"))!.state).toBe("active");
+  });
+});
