@@ -119,9 +119,19 @@ export class ProcessDriver implements Driver {
     });
   }
 
-  /** SIGTERM to the whole tree, SIGKILL after `graceMs` on the clock; resolves when the tree is gone. */
+  /**
+   * SIGTERM to the whole tree, SIGKILL after `graceMs` on the clock; resolves when the tree is
+   * gone, and what is left of the object's earlier trees too (a stop sent again after a crash
+   * in the middle of one finds no live tree, only its leftovers).
+   */
   stop(t: DriverTarget): Promise<Observation> {
-    return this.observing(t.objectId, () => this.stopNow(t));
+    return this.observing(t.objectId, async () => {
+      const [{ leftovers: _listed, ...stopped }] = await Promise.all([
+        this.stopNow(t),
+        this.leftovers.settled(t.objectId),
+      ]);
+      return stopped;
+    });
   }
 
   async observe(t: DriverTarget): Promise<Observation> {

@@ -14,8 +14,8 @@ export interface Exit {
   signal: string | null;
 }
 
-/** How often, on the clock, a stop checks whether the rest of the tree has exited. */
-const DRAIN_POLL_MS = 100;
+/** How often, on the clock, a stop (or a sweep of leftovers) checks whether the rest of the tree has exited. */
+const POLL_MS = 100;
 /** How many more times SIGKILL goes round a tree that is not yet empty after the first. */
 const KILL_ROUNDS = 5;
 
@@ -112,6 +112,7 @@ export class Governed {
    */
   async terminate(): Promise<Exit> {
     this.stopping = true;
+    const signalled = procfs ? identities(this.tree) : new Set<string>();
     this.signal("SIGTERM");
     await this.thaw();
     let killed: () => void = () => {};
@@ -124,7 +125,7 @@ export class Governed {
     }, this.graceMs);
     try {
       const exit = await this.exited;
-      if (procfs) await this.drain(killedAt);
+      if (procfs) await this.drain(killedAt, signalled);
       return exit;
     } finally {
       if (this.kill) this.clock.clearTimeout(this.kill);
@@ -153,19 +154,29 @@ export class Governed {
 
   /**
    * The leader is gone and the rest of the tree has its grace period: resolves once the tree
-   * is empty, or once `killed` (the grace period's SIGKILL) has emptied it. A process forked
-   * while the first SIGTERM went round gets one of its own.
+   * is empty, or once `killed` (the grace period's SIGKILL) has emptied it. `signalled` is the
+   * tree the SIGTERM went to (`pid:startTime`): while they exit it is watched by reading their
+   * own entries in /proc, not all of /proc, and a process forked meanwhile, which the SIGTERM
+   * did not reach, gets one of its own (those it reached are not signalled twice).
    */
-  private async drain(killed: Promise<void>): Promise<void> {
+  private async drain(killed: Promise<void>, signalled: Set<string>): Promise<void> {
     const empty = () => this.tree.members().length === 0;
-    if (await until(empty, 1000)) return;
-    this.tree.signal("SIGTERM");
+    const exited = (id: string) => {
+      const [pid, startTime] = id.split(":").map(Number) as [number, number];
+      const stat = readStat(pid);
+      return !stat || isGone(stat) || stat.startTime !== startTime;
+    };
+    if ((await until(() => [...signalled].every(exited), 1000)) && empty()) return;
+    for (const pid of this.tree.members()) {
+      const stat = readStat(pid);
+      if (stat && !signalled.has(`${pid}:${stat.startTime}`)) signalPid(pid, "SIGTERM");
+    }
     let poll: TimerHandle | null = null;
     const emptied = new Promise<void>((resolve) => {
       const check = () => {
         poll = null;
         if (empty()) resolve();
-        else poll = this.clock.setTimeout(check, DRAIN_POLL_MS);
+        else poll = this.clock.setTimeout(check, POLL_MS);
       };
       check();
     });
@@ -194,21 +205,29 @@ export class Governed {
 
 /**
  * Ends what is left of trees whose leader exited on its own: SIGTERM now (thawed), SIGKILL
- * after the grace period on the clock. No process runs on that Vigil no longer governs. While
- * an object's leftovers wait for their SIGKILL, its observations list them (`of`), so that a
- * server that crashes meanwhile has them stopped by the next one (ProcessDriver.adopt).
+ * after the grace period on the clock, unless they are gone by then (checked every POLL_MS). No
+ * process runs on that Vigil no longer governs. While an object's leftovers are being stopped,
+ * its observations list them (`of`), so that a server that crashes meanwhile has them stopped by
+ * the next one (ProcessDriver.adopt).
+ *
+ * A process group's number is free again once the group is empty, and a new process may take
+ * it. A group is taken for the same one only while a process seen in it at the last check (pid
+ * and start time) is still in it: one found empty, or holding only processes never seen, is done
+ * with and never signalled again.
  */
 export class Leftovers {
-  private readonly pending = new Map<TimerHandle, { tree: ProcessTree; objectId: string }>();
+  private readonly pending = new Set<Leftover>();
+  /** Those sent their SIGKILL, until they are empty. */
+  private readonly ending = new Set<Leftover>();
 
   constructor(private readonly clock: Clock) {}
 
-  /** The trees of `objectId` within their grace period, as its observations list them. */
+  /** The trees of `objectId` still being stopped, as its observations list them. */
   of(objectId: string): Json[] {
     const out: Json[] = [];
-    for (const p of this.pending.values())
-      if (p.objectId === objectId) {
-        const recorded: Record<string, Json> = { ...p.tree.identity() };
+    for (const l of this.pending)
+      if (l.objectId === objectId) {
+        const recorded: Record<string, Json> = { ...l.tree.identity() };
         const boot = bootId();
         if (boot !== null) recorded.bootId = boot;
         const namespace = pidNamespace();
@@ -220,17 +239,38 @@ export class Leftovers {
 
   sweep(tree: ProcessTree, graceMs: number, objectId: string): void {
     if (!procfs) return;
-    if (tree.members().length === 0) {
+    const seen = identities(tree);
+    if (seen.size === 0) {
       tree.dispose();
       return;
     }
     tree.signal("SIGTERM");
     void tree.thaw();
-    const handle = this.clock.setTimeout(() => {
-      this.pending.delete(handle);
-      end(tree);
-    }, graceMs);
-    this.pending.set(handle, { tree, objectId });
+    let resolve: () => void = () => {};
+    const l: Leftover = {
+      tree,
+      objectId,
+      seen,
+      timers: [],
+      done: new Promise<void>((r) => (resolve = r)),
+      resolve: () => resolve(),
+    };
+    const check = () => {
+      if (!this.pending.has(l)) return;
+      if (this.stillOurs(l)) l.timers[0] = this.clock.setTimeout(check, POLL_MS);
+      else {
+        this.forget(l);
+        l.resolve();
+      }
+    };
+    l.timers = [this.clock.setTimeout(check, POLL_MS), this.clock.setTimeout(() => this.end(l), graceMs)];
+    this.pending.add(l);
+  }
+
+  /** Resolves once every tree of `objectId` being stopped is gone (or, past its grace, killed). */
+  async settled(objectId: string): Promise<void> {
+    const trees = [...this.pending, ...this.ending].filter((l) => l.objectId === objectId);
+    await Promise.all(trees.map((l) => l.done));
   }
 
   /**
@@ -239,17 +279,65 @@ export class Leftovers {
    * (after a crash, a deleted or rebound object's observation lists them no more).
    */
   close(objectId?: string): void {
-    for (const [handle, p] of this.pending) {
-      if (objectId !== undefined && p.objectId !== objectId) continue;
-      this.clock.clearTimeout(handle);
-      this.pending.delete(handle);
-      end(p.tree);
-    }
+    for (const l of this.pending) if (objectId === undefined || l.objectId === objectId) this.end(l);
+  }
+
+  /** SIGKILL to what is left of the tree, if it is still the one seen; done once it is empty. */
+  private end(l: Leftover): void {
+    if (!this.pending.has(l)) return;
+    const ours = this.stillOurs(l);
+    this.forget(l);
+    if (!ours) return l.resolve();
+    l.tree.kill();
+    this.ending.add(l);
+    void until(() => l.tree.members().length === 0).then(() => {
+      this.ending.delete(l);
+      l.tree.dispose();
+      l.resolve();
+    });
+  }
+
+  private forget(l: Leftover): void {
+    for (const t of l.timers) this.clock.clearTimeout(t);
+    this.pending.delete(l);
+  }
+
+  /** Whether the tree still has processes, and (a process group) one of those seen last time; updates `seen`. */
+  private stillOurs(l: Leftover): boolean {
+    const now = identities(l.tree);
+    const ours = now.size > 0 && (!("pgid" in l.tree.identity()) || [...now].some((id) => l.seen.has(id)));
+    if (!ours && now.size === 0) l.tree.dispose();
+    l.seen = now;
+    return ours;
   }
 }
 
-/** SIGKILL to what is left of a tree, and its cgroup (if any) removed once it is empty. */
-function end(tree: ProcessTree): void {
-  tree.kill();
-  void until(() => tree.members().length === 0).then(() => tree.dispose());
+interface Leftover {
+  tree: ProcessTree;
+  objectId: string;
+  /** `pid:startTime` of each process in the tree at the last check. */
+  seen: Set<string>;
+  /** The next check, and the SIGKILL at the end of the grace period. */
+  timers: TimerHandle[];
+  /** Settles once the tree is done with (`resolve`). */
+  done: Promise<void>;
+  resolve: () => void;
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // ESRCH: it exited meanwhile.
+  }
+}
+
+/** `pid:startTime` of each live process of the tree: a pid reused by another process is another identity. */
+export function identities(tree: ProcessTree): Set<string> {
+  const out = new Set<string>();
+  for (const pid of tree.members()) {
+    const stat = readStat(pid);
+    if (stat && !isGone(stat)) out.add(`${pid}:${stat.startTime}`);
+  }
+  return out;
 }

@@ -87,6 +87,25 @@ describe("leftovers of a leader's own exit, across a server crash", () => {
     await b.close();
   });
 
+  // A review: a stop sent again after a crash in the middle of one found no live tree and was
+  // confirmed at once, while the leftovers it had adopted ran on.
+  test("a stop sent to the restarted server is confirmed only once the leftovers it adopted are gone", async () => {
+    const { leader, exited } = await leaderExits();
+    const clock = new VirtualClock(START + 60_000);
+    const b = new ProcessDriver({ clock });
+    await b.adopt(target(), exited);
+    let stopped: Observation | null = null;
+    const stopping = b.stop(target()).then((o) => (stopped = o));
+    expect(await until(() => stopped !== null, 1000)).toBe(false);
+    expect(groupMembers(leader)).toHaveLength(1);
+    await clock.advance(2000); // the grace period: the child ignores SIGTERM
+    await stopping;
+    expect(groupMembers(leader)).toEqual([]);
+    expect(stopped).toMatchObject({ status: "stopped" });
+    expect(stopped!.leftovers).toBeUndefined();
+    await b.close();
+  });
+
   test("a listed group none of whose processes carries the object's mark is left alone", async () => {
     const { leader, exited } = await leaderExits();
     const clock = new VirtualClock(START + 60_000);
