@@ -9,7 +9,7 @@ export interface Problem {
 }
 
 /** What went wrong, in the domain's words. */
-export type ErrorKind = "not-found" | "invalid" | "conflict" | "unavailable" | "overloaded";
+export type ErrorKind = "not-found" | "invalid" | "conflict" | "precondition" | "unavailable" | "overloaded";
 
 export class VigilError extends Error {
   constructor(
@@ -25,6 +25,28 @@ export class VigilError extends Error {
 export const notFound = (what: string) => new VigilError("not-found", `${what} not found`);
 export const invalid = (message: string, problems: Problem[] = []) => new VigilError("invalid", message, problems);
 export const conflict = (message: string) => new VigilError("conflict", message);
+
+/**
+ * What a conditional request requires of the object: `exists` (`If-Match: *`), `absent`
+ * (`If-None-Match: *`), or `never` (an `If-Match` listing entity tags, which objects do not
+ * have, or both stars at once): it cannot hold.
+ */
+export type Precondition = "exists" | "absent" | "never";
+
+/** A request's precondition does not hold: nothing was done. */
+export const preconditionFailed = (message: string) => new VigilError("precondition", message);
+
+/** Throws when the object's existence is not what `precondition` asks for. */
+export function checkPrecondition(precondition: Precondition | undefined, id: string, exists: boolean): void {
+  if (precondition === "exists" && !exists)
+    throw preconditionFailed(`If-Match: * asks for an existing object, and there is no object "${id}"`);
+  if (precondition === "absent" && exists)
+    throw preconditionFailed(`If-None-Match: * asks for no object, and "${id}" exists`);
+  if (precondition === "never")
+    throw preconditionFailed(
+      "If-Match names entity tags, and objects have none (or asks for If-None-Match: * as well): only If-Match: * can hold",
+    );
+}
 
 /** A repeat of a request whose decision retention has deleted: it cannot be replayed. */
 export class ReplayGone extends VigilError {

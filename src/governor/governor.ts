@@ -8,7 +8,7 @@ import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import type { PolicyDocument } from "../core/policy.ts";
 import { checkObjectId } from "../core/object.ts";
-import { invalid, notFound } from "../core/errors.ts";
+import { invalid, notFound, type Precondition } from "../core/errors.ts";
 import { DEFAULT_LIMITS, type MemoryLimits } from "../core/memory-limits.ts";
 import type { LeaseHolder, Store } from "../core/store.ts";
 import type { Decision, ObjectRecord } from "../core/types.ts";
@@ -343,8 +343,12 @@ export class Governor implements GovernorApi, GovernorStatsApi {
 
   // ---- the API the edges call -----------------------------------------------------------
 
-  putObject(id: string, input: PutObjectInput): Promise<{ created: boolean; object: ObjectRecord }> {
-    return this.objects.put(id, input);
+  putObject(
+    id: string,
+    input: PutObjectInput,
+    precondition?: Precondition,
+  ): Promise<{ created: boolean; object: ObjectRecord }> {
+    return this.objects.put(id, input, precondition);
   }
 
   getObject(id: string): Promise<ObjectRecord | null> {
@@ -355,8 +359,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     return this.objects.list(q);
   }
 
-  deleteObject(id: string, compute: Release = "stop"): Promise<boolean> {
-    return this.objects.delete(id, compute);
+  deleteObject(id: string, compute: Release = "stop", precondition?: Precondition): Promise<boolean> {
+    return this.objects.delete(id, compute, precondition);
   }
 
   postFacts(id: string, facts: unknown, idempotencyKey?: string): Promise<FactsResult> {

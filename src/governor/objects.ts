@@ -3,7 +3,16 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
-import { afterStop, conflict, invalid, leaseLost, prefixProblems, unavailable } from "../core/errors.ts";
+import {
+  afterStop,
+  checkPrecondition,
+  conflict,
+  invalid,
+  leaseLost,
+  prefixProblems,
+  unavailable,
+  type Precondition,
+} from "../core/errors.ts";
 import { describeJson, isPlainObject, jsonEqual } from "../core/json.ts";
 import { enter } from "../core/lifecycle.ts";
 import { memoryProblems, type MemoryLimits } from "../core/memory-limits.ts";
@@ -54,7 +63,11 @@ export class Objects {
 
   constructor(private readonly d: ObjectsDeps) {}
 
-  async put(id: string, input: PutObjectInput): Promise<{ created: boolean; object: ObjectRecord }> {
+  async put(
+    id: string,
+    input: PutObjectInput,
+    precondition?: Precondition,
+  ): Promise<{ created: boolean; object: ObjectRecord }> {
     checkObjectId(id);
     const { table } = this.d;
     const policy = this.d.policy(input.policy, "$.policy");
@@ -68,6 +81,7 @@ export class Objects {
     return table.admit(id, async () => {
       const now = this.d.clock.now();
       const existing = await table.take(id);
+      checkPrecondition(precondition, id, existing !== undefined);
       if (!existing && table.deletionUnfinished(id))
         throw conflict(`the deletion of "${id}" did not finish; send the DELETE again before creating it anew`);
       if (!existing) {
@@ -194,11 +208,13 @@ export class Objects {
   }
 
   /** Deletes the object; with `stop` its compute is stopped first, with `keep` left running. */
-  delete(id: string, compute: Release): Promise<boolean> {
+  delete(id: string, compute: Release, precondition?: Precondition): Promise<boolean> {
     checkObjectId(id);
     return this.d.table.run(id, async () => {
       const again = this.d.table.deletionUnfinished(id);
       const object = await this.d.table.take(id);
+      // No object is a 404 whatever the precondition (RFC 9110 13.2.1: they apply to a 2xx).
+      if (object !== undefined) checkPrecondition(precondition, id, true);
       const stopped = object !== undefined && object !== null && (await this.release(object, compute));
       let deleted: boolean;
       try {

@@ -3,7 +3,7 @@
 // records as API views. Errors are VigilError (core/errors.ts) with a kind the edge maps.
 
 import type { Clock } from "../core/clock.ts";
-import type { Problem } from "../core/errors.ts";
+import type { Precondition, Problem } from "../core/errors.ts";
 import type { ActionRecord } from "../core/store.ts";
 import type { UsageTotals } from "../core/usage.ts";
 import type { GovernorEvents } from "./events.ts";
@@ -119,12 +119,19 @@ export interface PolicyUsagePage {
 export interface GovernorApi {
   /** The clock the governor runs on (the event stream's heartbeats keep to it). */
   readonly clock: Clock;
-  /** Creates (and evaluates with trigger `create`) or updates an object. */
-  putObject(id: string, input: PutObjectInput): Promise<{ created: boolean; object: ObjectRecord }>;
+  /**
+   * Creates (and evaluates with trigger `create`) or updates an object; with a `precondition`,
+   * only when the object exists (or does not), checked in the object's turn.
+   */
+  putObject(
+    id: string,
+    input: PutObjectInput,
+    precondition?: Precondition,
+  ): Promise<{ created: boolean; object: ObjectRecord }>;
   getObject(id: string): Promise<ObjectRecord | null>;
   listObjects(q: ObjectListQuery): Promise<ObjectPage>;
   /** Deletes the object and its history; `compute` (default `stop`) says what becomes of its compute. */
-  deleteObject(id: string, compute?: Release): Promise<boolean>;
+  deleteObject(id: string, compute?: Release, precondition?: Precondition): Promise<boolean>;
   /**
    * Merges a patch, evaluates, commits. With an idempotency key already used for this object,
    * returns the first result with `replayed: true`, applying nothing.

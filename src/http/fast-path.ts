@@ -102,6 +102,8 @@ async function answer(
       reply = await putObjectEndpoint(deps.governor, deps.policies!, {
         id,
         contentType,
+        ifMatch: header(req, "if-match"),
+        ifNoneMatch: header(req, "if-none-match"),
         body: decoded.bind(null, bytes),
       });
     else {

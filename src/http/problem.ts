@@ -31,6 +31,7 @@ export const PROBLEMS = {
   "not-found": { status: 404, title: "Not found" },
   "method-not-allowed": { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },
+  "precondition-failed": { status: 412, title: "Precondition failed" },
   "too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
   "expectation-failed": { status: 417, title: "Expectation failed" },
@@ -48,6 +49,7 @@ const SLUG_OF_KIND: Record<ErrorKind, ProblemSlug> = {
   "not-found": "not-found",
   invalid: "validation",
   conflict: "conflict",
+  precondition: "precondition-failed",
   unavailable: "unavailable",
   overloaded: "too-many-requests",
 };

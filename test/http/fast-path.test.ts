@@ -163,6 +163,16 @@ describe("PUT /v1/objects/{id} on the fast path answers as hono does", () => {
     expect(conflict.status).toBe(409);
   });
 
+  test("412: If-None-Match: * on an existing object, If-Match: * on a missing one, If-Match with tags", async () => {
+    const p = await pair();
+    const w1 = { path: "/v1/objects/w1", body: body({ policy: "queue-worker" }) };
+    expect((await same(p, { ...w1, headers: { ...json, "if-match": "*" } })).status).toBe(412);
+    expect((await same(p, { ...w1, headers: { ...json, "if-none-match": "*" } })).status).toBe(201);
+    expect((await same(p, { ...w1, headers: { ...json, "if-none-match": "*" } })).status).toBe(412);
+    expect((await same(p, { ...w1, headers: { ...json, "if-match": '"v1"' } })).status).toBe(412);
+    expect((await same(p, { ...w1, headers: { ...json, "if-match": "*" } })).status).toBe(200);
+  });
+
   test("413: over the limit by Content-Length or as it comes, before any other check", async () => {
     const p = await pair();
     const big = body({ policy: "queue-worker", memory: { pad: "x".repeat(LIMIT) } });

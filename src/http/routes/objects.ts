@@ -3,6 +3,7 @@
 
 import type { Hono } from "hono";
 import { deleteObjectQuery, listObjectsQuery, putObjectSchema } from "../../contracts/http.ts";
+import { checkPrecondition, type Precondition } from "../../core/errors.ts";
 import { isPlainObject } from "../../core/json.ts";
 import { OBJECT_ID_PATTERN } from "../../core/object.ts";
 import type { ObjectRecord } from "../../core/types.ts";
@@ -76,6 +77,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       tag: "objects",
       scope: "write:objects",
       params: { id: null },
+      headers: CONDITIONAL,
       body: { schema: putObjectSchema },
       replies: {
         200: { description: "Updated", schema: objectReply },
@@ -87,6 +89,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       },
       problems: {
         409: "the memory differs from the stored memory (memory changes only through facts), or the deletion of an object of this id did not finish (send the DELETE again first)",
+        412: "If-Match or If-None-Match does not hold: nothing changed",
         429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
         503: "rebinding: the old substrate could not stop the compute (or its driver is not enabled), or this server lost its lease; nothing changed",
       },
@@ -97,6 +100,8 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       const reply = await putObjectEndpoint(governor, policies, {
         id: c.req.param("id"),
         contentType: c.req.header("content-type"),
+        ifMatch: c.req.header("if-match"),
+        ifNoneMatch: c.req.header("if-none-match"),
         body: () => bodyText(c),
       });
       return c.body(reply.body, reply.status as 200 | 201, reply.headers);
@@ -130,9 +135,11 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       scope: "write:objects",
       params: { id: null },
       query: deleteObjectQuery,
+      headers: CONDITIONAL,
       replies: { 204: { description: "Deleted" } },
       problems: {
-        404: "no such object",
+        404: "no such object (whatever If-Match or If-None-Match say)",
+        412: "If-Match or If-None-Match does not hold: nothing changed",
         413: "a body over 64 KiB (a DELETE's body is read only to be thrown away: send none)",
         503: "the substrate could not stop the compute (or its driver is not enabled), or this server lost its lease: nothing changed; or the deletion of a long history began and did not finish: the object is gone, send the DELETE again to delete the rest",
       },
@@ -141,7 +148,8 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
     async (c) => {
       const id = objectIdParam(c);
       const q = queryParams(c, deleteObjectQuery);
-      if (!(await governor.deleteObject(id, q.compute))) throw notFound(id);
+      const precondition = preconditionOf(c.req.header("if-match"), c.req.header("if-none-match"));
+      if (!(await governor.deleteObject(id, q.compute, precondition))) throw notFound(id);
       return c.body(null, 204);
     },
   );
@@ -151,6 +159,9 @@ export interface PutObjectRequest {
   /** The path's id, as the router took it. */
   id: string;
   contentType: string | undefined;
+  /** The conditional request headers (preconditionOf). */
+  ifMatch?: string | undefined;
+  ifNoneMatch?: string | undefined;
   /** Reads the body once the id and the content type passed (a 415 is answered without it). */
   body: () => Promise<string>;
 }
@@ -168,8 +179,11 @@ export async function putObjectEndpoint(
   // The pattern first: zod is only needed to word the problem.
   const id = OBJECT_ID_PATTERN.test(req.id) ? req.id : objectIdParam(req.id);
   const type = jsonMediaType(req.contentType);
+  const precondition = preconditionOf(req.ifMatch, req.ifNoneMatch);
+  // One that cannot hold fails before the body is read (RFC 9110 13.2.1).
+  if (precondition === "never") checkPrecondition(precondition, id, true);
   const input = putInputOf(parseJsonBody(type, await req.body()));
-  const { created, object } = await governor.putObject(id, input);
+  const { created, object } = await governor.putObject(id, input, precondition);
   // Whoever may PUT (write:objects, admin, anyone without tokens) sees the config's secrets.
   const body = JSON.stringify(objectView(object, policies.get(object.policy)?.version ?? null, true));
   if (!created) return { status: 200, headers: { "content-type": "application/json" }, body };
@@ -179,6 +193,23 @@ export async function putObjectEndpoint(
     body,
   };
 }
+
+/**
+ * What If-Match and If-None-Match ask of an object (RFC 9110 13.1.1-2). Objects carry no entity
+ * tags, so `*` is the only one that can match: an If-Match listing tags never holds, and an
+ * If-None-Match listing tags always does (it is ignored).
+ */
+export function preconditionOf(ifMatch: string | undefined, ifNoneMatch: string | undefined): Precondition | undefined {
+  const star = (v: string | undefined) => v !== undefined && v.trim() === "*";
+  if (ifMatch !== undefined) return star(ifMatch) && !star(ifNoneMatch) ? "exists" : "never";
+  return star(ifNoneMatch) ? "absent" : undefined;
+}
+
+/** The conditional request headers PUT and DELETE take, as the API document lists them. */
+const CONDITIONAL = {
+  "If-Match": "`*`: only if the object exists (objects carry no entity tags: any other value is a 412)",
+  "If-None-Match": "`*`: only if no object has this id (other values are ignored)",
+};
 
 const PUT_KEYS = new Set(["policy", "substrate", "memory"]);
 const SUBSTRATE_KEYS = new Set(["driver", "config"]);
