@@ -34,9 +34,15 @@ export function nextTick(schedule: Schedule, after: number): number | null {
 /**
  * cron-parser moves a tick that falls in a spring-forward gap (02:30 in New York on the change)
  * to just after the jump (03:30) when it walks into the gap from before it, but from inside the
- * jumped hour (03:10) it skips that day. Walking from three hours earlier as well finds the moved
- * tick: the first tick from there, when it is after `after` and before the plain answer, is it.
- * So every moment before a tick gets that tick, as the cache above assumes.
+ * jumped hour (03:10) it skips that day. Where the jump ends a day (23:00 on the last Saturday
+ * of March in America/Nuuk and America/Scoresbysund) it skips the whole day before it, and in
+ * the hour before Lord Howe's half-hour jump it answers 03:00 for a tick at 02:00. So when the zone's offset three
+ * hours before `after` is behind its offset at cron-parser's answer, a spring change lies
+ * between (or just before `after`), and the tick is read in fixed offsets instead (springNext).
+ * Every moment before a tick then gets that tick, as the cache above assumes. With no change
+ * between, the answer is cron-parser's: one parse and two offsets, the common path. Over an
+ * autumn change it is cron-parser's too, with the three-hour lookback (a daily tick in the
+ * repeated hour fires once; an hourly one fires in both).
  */
 function computeNextTick(schedule: Schedule, after: number): number | null {
   const tz = schedule.timezone ?? "UTC";
@@ -45,8 +51,38 @@ function computeNextTick(schedule: Schedule, after: number): number | null {
   // after the one asked from (a tick in the past fires again at once, over and over), or throw
   // "loop limit exceeded" for a whole day. Then the tick is found in fixed offsets instead.
   if (!(due > after)) return fixedOffsetNext(schedule.cron, tz, after);
+  const before = offsetOf(tz, after - GAP_LOOKBACK_MS);
+  const then = offsetOf(tz, due);
+  if (before === then) return due;
+  if (minutesOf(then) > minutesOf(before)) return springNext(schedule.cron, tz, after, due, before, then);
   const early = parsedNext(schedule.cron, tz, after - GAP_LOOKBACK_MS);
   return early > after && early < due ? early : due;
+}
+
+/**
+ * The next tick after `after` across a spring change from offset `before` to `then`, read in
+ * those fixed offsets: the first tick in `before` while the zone still has it; else, for a
+ * whole-hour jump, a tick at a local time the jump skips, moved by the jump (02:30 to 03:30 in
+ * New York, as cron-parser resolves it); else the first tick in `then` from the jump. A tick
+ * a half-hour jump skips (Australia/Lord_Howe) is skipped, as fixedOffsetNext reads it.
+ */
+function springNext(cron: string, tz: string, after: number, due: number, before: string, then: string): number | null {
+  // The jump: the first moment in `then`'s offset, found by halving between three hours before
+  // `after` and `due` (the zone changes once there; some 30 offsets read, no parse).
+  let lo = after - GAP_LOOKBACK_MS;
+  let hi = due;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (offsetOf(tz, mid) === before) lo = mid;
+    else hi = mid;
+  }
+  const jump = hi;
+  const shift = (minutesOf(then) - minutesOf(before)) * 60_000;
+  const old = parsedNext(cron, before, after);
+  if (old < jump || (old < jump + shift && shift % 3_600_000 === 0)) return old;
+  const next = parsedNext(cron, then, Math.max(after, jump - 1));
+  if (next > after && offsetOf(tz, next) === then) return next;
+  return fixedOffsetNext(cron, tz, after);
 }
 
 /** cron-parser's next tick after `t` in `tz`; NaN where it throws. */
@@ -90,10 +126,20 @@ function fixedOffsetNext(cron: string, tz: string, after: number): number | null
 
 /** The zone's offset at `t` as a fixed-offset zone cron-parser reads: `UTC`, `UTC+10:30`. */
 function offsetOf(tz: string, t: number): string {
-  const name = new Intl.DateTimeFormat("en-US", { timeZone: tz, timeZoneName: "longOffset" })
-    .formatToParts(new Date(t))
-    .find((p) => p.type === "timeZoneName")?.value;
+  let format = offsetFormats.get(tz);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-US", { timeZone: tz, timeZoneName: "longOffset" });
+    offsetFormats.set(tz, format);
+  }
+  const name = format.formatToParts(new Date(t)).find((p) => p.type === "timeZoneName")?.value;
   return name === undefined || name === "GMT" ? "UTC" : name.replace("GMT", "UTC");
+}
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** Minutes east of UTC of an offset `offsetOf` names: `UTC-02:00` is -120. */
+function minutesOf(offset: string): number {
+  const m = /^UTC([+-])(\d\d):(\d\d)$/.exec(offset);
+  return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
 }
 
 /** Longer than any daylight-saving jump (one hour almost everywhere, two at most). */

@@ -1,5 +1,7 @@
 // The next tick of a cron schedule: remembered answers agree with a fresh parse, whatever
-// order moments are asked in, and with the calendar walked tick by tick across a DST gap.
+// order moments are asked in, and with the calendar walked tick by tick across a DST gap; and,
+// around each change of eight zones, with the ticks the wall clock itself has (found minute by
+// minute, without cron-parser).
 
 import { CronExpressionParser } from "cron-parser";
 import fc from "fast-check";
@@ -118,4 +120,190 @@ describe("nextTick", () => {
       { name: "quarter", op: "set", dueAt: Date.parse("2026-11-30T10:15:00Z"), kind: "cron" },
     ]);
   });
+});
+
+// The ticks a schedule should have, computed from the wall clock alone (not cron-parser): each
+// minute whose local time in the zone matches the cron's minute and hour fields (the others are
+// `*`), plus, on a whole-hour spring change, each skipped local time moved by the jump (02:30
+// becomes 03:30 in New York). A half-hour jump's skipped ticks are skipped (Lord Howe, as
+// documented). With `once`, a local time the autumn change repeats fires only the first time.
+const MINUTE = 60_000;
+const wallFormats = new Map<string, Intl.DateTimeFormat>();
+function wall(tz: string, t: number): { minute: number; hour: number; offset: number; key: string } {
+  let f = wallFormats.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+    wallFormats.set(tz, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
+  const local = Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!);
+  return {
+    minute: +p.minute!,
+    hour: +p.hour!,
+    offset: (local - t) / MINUTE,
+    key: `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`,
+  };
+}
+function fieldMatches(field: string, v: number): boolean {
+  if (field === "*") return true;
+  if (field.startsWith("*/")) return v % Number(field.slice(2)) === 0;
+  return field.split(",").some((x) => Number(x) === v);
+}
+function wallTicks(cron: string, tz: string, from: number, to: number, once: boolean): number[] {
+  const [mf, hf] = cron.split(" ") as [string, string];
+  const ticks = new Set<number>();
+  const seen = new Set<string>();
+  let prev = wall(tz, from - MINUTE);
+  for (let t = from; t <= to; t += MINUTE) {
+    const w = wall(tz, t);
+    const jump = w.offset - prev.offset;
+    if (jump > 0 && jump % 60 === 0)
+      // Local minutes [t + old offset, t + new offset) do not exist: each moves by the jump.
+      for (let m = 0; m < jump; m++) {
+        const skipped = wall("UTC", t + (prev.offset + m) * MINUTE);
+        if (fieldMatches(mf, skipped.minute) && fieldMatches(hf, skipped.hour)) ticks.add(t + m * MINUTE);
+      }
+    if (fieldMatches(mf, w.minute) && fieldMatches(hf, w.hour) && !(once && seen.has(w.key))) ticks.add(t);
+    seen.add(w.key);
+    prev = w;
+  }
+  return [...ticks].filter((t) => t > from).sort((a, b) => a - b);
+}
+/** The ticks nextTick gives walking from `from` (each from the one before) through `to`. */
+function walkTicks(s: Schedule, from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let t = nextTick(s, from); t !== null && t <= to; t = nextTick(s, t)) out.push(t);
+  return out;
+}
+const iso = (ts: readonly number[]) => ts.map((t) => new Date(t).toISOString());
+/** The moments in [from, to) the zone's offset changes, minute by minute. */
+function changes(tz: string, from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let t = from + MINUTE; t < to; t += MINUTE) if (wall(tz, t).offset !== wall(tz, t - MINUTE).offset) out.push(t);
+  return out;
+}
+
+describe("nextTick across a spring change at the end of a day (America/Nuuk, America/Scoresbysund)", () => {
+  // 2026-03-28 23:00 local (-02, 01:00Z on the 29th) jumps to 00:00 on Sunday (-01). cron-parser
+  // jumped over the whole Saturday before: "0 */2 * * *" fired 3 times where 13 were due.
+  const from = Date.parse("2026-03-27T12:00:00Z");
+  const to = Date.parse("2026-03-30T12:00:00Z");
+
+  for (const tz of ["America/Nuuk", "America/Scoresbysund"]) {
+    test(`${tz}: "0 */2 * * *" and "0 * * * *" fire every tick the wall clock has, from a day before to a day after`, () => {
+      expect(iso(changes(tz, from, to))).toEqual(["2026-03-29T01:00:00.000Z"]);
+      const every2 = walkTicks({ name: "a", cron: "0 */2 * * *", timezone: tz }, from, to);
+      expect(iso(every2)).toEqual(iso(wallTicks("0 */2", tz, from, to, true)));
+      // Saturday's twelve ticks (00:00 to 22:00 local, 02:00Z to 24:00Z), then Sunday's from 00:00 (-01).
+      expect(
+        every2.filter((t) => t >= Date.parse("2026-03-28T02:00:00Z") && t <= Date.parse("2026-03-29T01:00:00Z")),
+      ).toHaveLength(13);
+      expect(every2).toHaveLength(36);
+      const hourly = walkTicks({ name: "b", cron: "0 * * * *", timezone: tz }, from, to);
+      expect(iso(hourly)).toEqual(iso(wallTicks("0 *", tz, from, to, true)));
+      expect(hourly).toHaveLength(72);
+    });
+
+    test(`${tz}: armed at any moment of the Saturday, the next tick is the wall clock's (the cache spreads no wrong answer)`, () => {
+      const s = { name: "c", cron: "0 */2 * * *", timezone: tz };
+      const expected = wallTicks("0 */2", tz, from, to, true);
+      // First from Friday 23:00 local, where cron-parser answered Sunday 00:00; then through Saturday.
+      for (let t = Date.parse("2026-03-28T01:00:00Z"); t < Date.parse("2026-03-29T02:00:00Z"); t += 23 * MINUTE)
+        expect(new Date(nextTick(s, t)!).toISOString()).toBe(iso(expected.filter((e) => e > t))[0]);
+    });
+  }
+
+  test("a daily tick at a local time the Nuuk jump skips (23:30 on the Saturday) moves by the jump, from any moment before it", () => {
+    const s = { name: "d", cron: "30 23 * * *", timezone: "America/Nuuk" };
+    for (const moment of [
+      "2026-03-28T01:30:00Z",
+      "2026-03-28T12:00:00Z",
+      "2026-03-29T00:59:00Z",
+      "2026-03-29T01:10:00Z",
+    ])
+      expect(new Date(nextTick(s, Date.parse(moment))!).toISOString()).toBe("2026-03-29T01:30:00.000Z"); // 00:30 -01
+  });
+});
+
+test("Lord Howe's half-hour spring change: armed between 01:00 and 02:00 on the day, '0 2 * * *' skips that day's 02:00 (not 03:00)", () => {
+  // 2026-10-04 02:00 LHST (+10:30, 15:30Z on the 3rd) jumps to 02:30 LHDT (+11).
+  const s = { name: "lh", cron: "0 2 * * *", timezone: "Australia/Lord_Howe" };
+  expect(
+    iso(changes("Australia/Lord_Howe", Date.parse("2026-10-03T00:00:00Z"), Date.parse("2026-10-04T00:00:00Z"))),
+  ).toEqual(["2026-10-03T15:30:00.000Z"]);
+  // From inside the hour first (cron-parser answered 03:00 LHDT there), then before and after it.
+  for (const moment of ["2026-10-03T15:00:00Z", "2026-10-03T14:31:00Z", "2026-10-03T15:29:00Z", "2026-10-03T12:00:00Z"])
+    expect(new Date(nextTick(s, Date.parse(moment))!).toISOString()).toBe("2026-10-04T15:00:00.000Z"); // 02:00 LHDT on the 5th
+  expect(iso(walkTicks(s, Date.parse("2026-10-02T12:00:00Z"), Date.parse("2026-10-05T16:00:00Z")))).toEqual(
+    iso(
+      wallTicks(
+        "0 2",
+        "Australia/Lord_Howe",
+        Date.parse("2026-10-02T12:00:00Z"),
+        Date.parse("2026-10-05T16:00:00Z"),
+        true,
+      ),
+    ),
+  );
+});
+
+test("nextTick against the wall clock around each 2026 change of eight zones: walked tick by tick, and from moments between", () => {
+  // One test for all: New York, Berlin, Santiago and Sydney passed before the fix for Nuuk,
+  // Scoresbysund, Lord Howe and Chatham; it is what keeps them all passing. A mismatch is listed with its zone, change, cron and moment.
+  const zones = [
+    "America/New_York",
+    "Europe/Berlin",
+    "America/Santiago",
+    "Australia/Sydney",
+    "Australia/Lord_Howe",
+    "America/Nuuk",
+    "America/Scoresbysund",
+    "Pacific/Chatham", // +12:45 to +13:45 at 02:45 local
+  ];
+  const year = [Date.parse("2026-01-01T00:00:00Z"), Date.parse("2027-01-01T00:00:00Z")] as const;
+  const wrong: string[] = [];
+  let checked = 0;
+  for (const tz of zones) {
+    // The year's changes, found hour by hour then narrowed to the minute.
+    const found: number[] = [];
+    for (let t = year[0] + 3_600_000; t < year[1]; t += 3_600_000)
+      if (wall(tz, t).offset !== wall(tz, t - 3_600_000).offset) found.push(...changes(tz, t - 3_600_000, t + MINUTE));
+    expect({ tz, changes: found.length }).toEqual({ tz, changes: 2 });
+    for (const change of found) {
+      const spring = wall(tz, change).offset > wall(tz, change - MINUTE).offset;
+      const from = change - 36 * 3_600_000;
+      const to = change + 36 * 3_600_000;
+      // cron-parser fires an hourly tick in both of a repeated hour: only daily ones are checked there.
+      const crons = spring
+        ? ["0 */2", "0 *", "30 2", "0 2", "45 2", "30 23", "15 0", "*/20 *"]
+        : ["30 2", "30 23", "15 0", "30 1"];
+      for (const c of crons) {
+        const s = { name: c, cron: `${c} * * *`, timezone: tz };
+        const at = `${tz} ${new Date(change).toISOString()} "${c} * * *"`;
+        const expected = wallTicks(c, tz, from, to, true);
+        const walked = walkTicks(s, from, to);
+        checked += expected.length;
+        if (iso(walked).join() !== iso(expected).join())
+          wrong.push(`${at}: walked ${iso(walked).join(" ")}; wall clock ${iso(expected).join(" ")}`);
+        // And from moments between ticks, in an order that leaves answers in the cache.
+        if (spring)
+          for (let t = from + 7 * MINUTE; t < change + 12 * 3_600_000; t += 131 * MINUTE) {
+            const due = nextTick(s, t);
+            const want = expected.find((e) => e > t);
+            if (due !== want)
+              wrong.push(`${at} from ${new Date(t).toISOString()}: ${due && iso([due])}, not ${want && iso([want])}`);
+          }
+      }
+    }
+  }
+  expect(wrong).toEqual([]);
+  expect(checked).toBeGreaterThan(1000);
 });
