@@ -229,6 +229,8 @@ export class ProcessDriver implements Driver {
    * it: its table entry and its last exit. What is left of its earlier trees gets its SIGKILL.
    */
   release(t: DriverTarget, mode: Release): Promise<void> {
+    // At once, not in the object's turn: a stop there may be waiting for these very leftovers.
+    this.leftovers.close(t.objectId);
     return this.serial(t.objectId, async () => {
       const p = this.live.get(t.objectId);
       if (mode === "stop") await this.stopNow(t);

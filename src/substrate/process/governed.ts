@@ -7,6 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import type { Clock, TimerHandle } from "../../core/clock.ts";
 import type { Json, Observation } from "../../core/types.ts";
 import { bootId, isGone, isStopped, pidNamespace, procfs, readStat, until, type ProcStat } from "./proc.ts";
+import { carriesMark } from "./restart.ts";
 import type { ProcessTree } from "./tree.ts";
 
 export interface Exit {
@@ -212,8 +213,9 @@ export class Governed {
  *
  * A process group's number is free again once the group is empty, and a new process may take
  * it. A group is taken for the same one only while a process seen in it at the last check (pid
- * and start time) is still in it: one found empty, or holding only processes never seen, is done
- * with and never signalled again.
+ * and start time) is still in it, or one of its processes carries the object's mark (stillOurs):
+ * one found empty, or holding only other programs' processes, is done with and never signalled
+ * again.
  */
 export class Leftovers {
   private readonly pending = new Set<Leftover>();
@@ -302,10 +304,21 @@ export class Leftovers {
     this.pending.delete(l);
   }
 
-  /** Whether the tree still has processes, and (a process group) one of those seen last time; updates `seen`. */
+  /**
+   * Whether the tree still has processes, and (a process group) is still the object's: one of
+   * those seen last time is in it, or one carries the object's mark (a process started between
+   * two checks by one that has since exited: a SIGTERM handler's helper) while no process has the
+   * group's own number as its pid (the leader is gone: such a process leads a new group that
+   * took the number). Updates `seen`.
+   */
   private stillOurs(l: Leftover): boolean {
     const now = identities(l.tree);
-    const ours = now.size > 0 && (!("pgid" in l.tree.identity()) || [...now].some((id) => l.seen.has(id)));
+    const id = l.tree.identity();
+    const ours =
+      now.size > 0 &&
+      (!("pgid" in id) ||
+        [...now].some((x) => l.seen.has(x)) ||
+        (![...now].some((x) => x.startsWith(`${id.pgid}:`)) && carriesMark(l.tree, l.objectId)));
     if (!ours && now.size === 0) l.tree.dispose();
     l.seen = now;
     return ours;

@@ -6,11 +6,17 @@
 // (this test's own and its parent's: pids with start times), so that "the group's number now
 // holds other processes" needs no pid reuse.
 
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
+import type { Observation } from "../../../src/core/types.ts";
+import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { Leftovers } from "../../../src/substrate/process/governed.ts";
-import { procfs } from "../../../src/substrate/process/proc.ts";
+import { groupMembers, procfs, until } from "../../../src/substrate/process/proc.ts";
 import type { ProcessTree } from "../../../src/substrate/process/tree.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
+import { killGroups } from "../../helpers/process.ts";
 
 /** A process group standing for leftovers: `members` is what /proc would list in it now. */
 function group(members: number[]): ProcessTree & { members: () => number[]; now: number[]; sent: string[] } {
@@ -34,8 +40,13 @@ function group(members: number[]): ProcessTree & { members: () => number[]; now:
 }
 
 let clock: VirtualClock;
-let leftovers: Leftovers;
-afterEach(() => leftovers.close());
+let leftovers: Leftovers | null = null;
+const groups: number[] = [];
+afterEach(() => {
+  leftovers?.close();
+  leftovers = null;
+  killGroups(groups);
+});
 
 describe.skipIf(!procfs)("leftovers of a leader's own exit", () => {
   test("that die of their SIGTERM are done with: not listed, and no SIGKILL when the grace period ends", async () => {
@@ -90,5 +101,42 @@ describe.skipIf(!procfs)("leftovers of a leader's own exit", () => {
     tree.now = [process.pid, process.ppid]; // a fork (standing in for it)
     await clock.advance(500);
     expect(tree.sent).toEqual(["SIGTERM", "SIGKILL"]);
+  });
+});
+
+// A review of the above: a leftover that, on its SIGTERM, starts a helper and exits leaves its
+// group holding only a process never seen at a check. The helper carries the object's mark
+// (VIGIL_OBJECT_ID, inherited): still the object's, and it gets the SIGKILL.
+describe.skipIf(!procfs)("leftovers that hand over to a process of their own", () => {
+  test("a helper started by a SIGTERM handler is still stopped at the end of the grace period", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-hop-"));
+    try {
+      writeFileSync(join(dir, "child.sh"), "trap 'sleep 300 & exit 0' TERM\nwhile :; do sleep 0.02; done\n");
+      const script = "sh child.sh & while [ ! -e go ]; do sleep 0.02; done; exit 3";
+      clock = new VirtualClock("2026-03-01T00:00:00Z");
+      const driver = new ProcessDriver({ clock });
+      const exits: Observation[] = [];
+      driver.onObservation((_id, o) => exits.push(o));
+      const t = { objectId: "hop", config: { command: "sh", args: ["-c", script], cwd: dir, graceMs: 2000 } };
+      const leader = (await driver.start(t)).pid as number;
+      groups.push(leader);
+      expect(await until(() => groupMembers(leader).length >= 3, 5_000_000)).toBe(true);
+      writeFileSync(join(dir, "go"), "");
+      expect(await until(() => exits.length > 0, 5_000_000)).toBe(true);
+      // The child took its SIGTERM: only the helper it started is left in the group.
+      const onlyHelper = () => {
+        const pids = groupMembers(leader);
+        return pids.length === 1 && readFileSync(`/proc/${pids[0]}/cmdline`, "utf8") === "sleep\u0000300\u0000";
+      };
+      expect(await until(onlyHelper, 5_000_000)).toBe(true);
+      await clock.advance(100); // a check: nothing seen before is left
+      expect((await driver.observe(t)).leftovers).toEqual([expect.objectContaining({ pgid: leader })]);
+      await clock.advance(1900); // the grace period ends
+      expect(await until(() => groupMembers(leader).length === 0, 5_000_000)).toBe(true);
+      expect((await driver.observe(t)).leftovers).toBeUndefined();
+      await driver.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -106,6 +106,23 @@ describe("leftovers of a leader's own exit, across a server crash", () => {
     await b.close();
   });
 
+  // A review: a DELETE queued behind such a stop waited out the leftovers' whole grace period.
+  test("a release queued behind a stop that waits for leftovers ends them at once", async () => {
+    const { leader, exited } = await leaderExits();
+    const clock = new VirtualClock(START + 60_000);
+    const b = new ProcessDriver({ clock });
+    await b.adopt(target(), exited);
+    let stopped = false;
+    const stopping = b.stop(target()).then(() => (stopped = true));
+    const releasing = b.release(target(), "stop");
+    // No time passes on the clock: the release's SIGKILL ends the leftovers, and the stop with them.
+    await releasing;
+    await stopping;
+    expect(stopped).toBe(true);
+    expect(await until(() => groupMembers(leader).length === 0, 5_000_000)).toBe(true);
+    await b.close();
+  });
+
   test("a listed group none of whose processes carries the object's mark is left alone", async () => {
     const { leader, exited } = await leaderExits();
     const clock = new VirtualClock(START + 60_000);
