@@ -213,8 +213,9 @@ export class Objects {
     return this.d.table.run(id, async () => {
       const again = this.d.table.deletionUnfinished(id);
       const object = await this.d.table.take(id);
-      // No object is a 404 whatever the precondition (RFC 9110 13.2.1: they apply to a 2xx).
-      if (object !== undefined) checkPrecondition(precondition, id, true);
+      // No object is a 404 whatever the precondition (RFC 9110 13.2.1: they apply to a 2xx); a
+      // deletion that did not finish is a 204 again, for an object that is gone.
+      if (object !== undefined || again) checkPrecondition(precondition, id, object !== undefined);
       const stopped = object !== undefined && object !== null && (await this.release(object, compute));
       let deleted: boolean;
       try {
