@@ -18,10 +18,13 @@ export const HISTORY_PAGE = 500;
 
 /**
  * An object's history in the store, read lazily, `page` rows at a time. Given the object's
- * record, it ends where that record does (journal entries up to its memory version, decisions
- * up to its last one): a replay reads the history more than once, and without that end a server
- * writing meanwhile would show one pass a decision whose fact another pass never saw. Given an
- * id alone, it reads all there is.
+ * record, it ends where that record does: a replay reads the history more than once, and without
+ * that end a server writing meanwhile would show one pass a decision whose fact another pass never
+ * saw. Journal entries up to its memory version; decisions that saw an older memory, or its
+ * memory and were taken no later than its last decision. (Decision ids sort in the order they
+ * were taken by one server, governor/ids.ts, but a server whose clock is behind the one before
+ * it mints smaller ids: the memory version, which only grows, comes first.) Given an id alone,
+ * it reads all there is.
  */
 export function readHistory(
   store: Store,
@@ -30,15 +33,16 @@ export function readHistory(
 ): History {
   const objectId = typeof object === "string" ? object : object.id;
   const end = typeof object === "string" ? null : object;
-  // Decision ids sort in the order they were taken (governor/ids.ts).
-  const lastDecision = end === null ? null : (end.lastDecisionId ?? "");
+  const lastDecision = end?.lastDecisionId ?? "";
   return {
     async *decisions() {
       for (let after: string | undefined; ;) {
         const rows = await store.decisionsAfter(objectId, page, after);
         for (const d of rows) {
-          if (lastDecision !== null && d.id > lastDecision) return;
-          yield d;
+          const later =
+            end !== null &&
+            (d.memoryVersion > end.memoryVersion || (d.memoryVersion === end.memoryVersion && d.id > lastDecision));
+          if (!later) yield d;
         }
         if (rows.length < page) return;
         after = rows[rows.length - 1]!.id;

@@ -258,6 +258,37 @@ describe("replay while the server writes", () => {
   });
 });
 
+describe("history up to the object's record", () => {
+  // A review: capped at the last decision's id alone, history lost the decisions of a server
+  // whose clock was ahead of the next one's (ids are minted time first, per server).
+  test("keeps the decisions of a server whose clock was ahead of the one after it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-skew-"));
+    try {
+      const url = `file:${join(dir, "v.db")}`;
+      s = await makeServices({ store: new LibsqlStore({ url }), start: START });
+      await s.governor.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 0 } } });
+      await s.advance(60_000);
+      await s.governor.postFacts("w", { queue: { depth: 2 } });
+      await s.advance(60_000);
+      await s.governor.postFacts("w", { queue: { depth: 0 } });
+      await s.advance(60_000);
+      await s.close();
+      // The next server's clock is two minutes behind the first one's.
+      s = await makeServices({ store: new LibsqlStore({ url }), start: START + 60_000 });
+      await s.governor.postFacts("w", { queue: { depth: 5 } });
+      await s.advance(1000);
+      const object = (await s.governor.getObject("w"))!;
+      const all = await collectHistory(readHistory(s.store, "w"));
+      const capped = await collectHistory(readHistory(s.store, object));
+      expect(all.decisions.length).toBeGreaterThanOrEqual(5);
+      expect(capped.decisions.map((d) => d.id)).toEqual(all.decisions.map((d) => d.id));
+      expect(capped.journal).toEqual(all.journal);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("replay reads history a page at a time", () => {
   /** The store, with the name and limit of every read of history written down. */
   function spied(store: Store, reads: string[]): Store {
