@@ -1,7 +1,7 @@
 // A stop sends SIGTERM to each process of the tree once. Found in a review: once the leader had
-// exited, the stop re-read all of /proc a thousand times (about 1.7 s of CPU) waiting for the
-// rest, then sent the whole tree a second SIGTERM, so a workload shutting down cleanly on the
-// first was interrupted by the second. A process forked after the first SIGTERM still gets one.
+// exited and the rest of the tree had not within the stop's first wait, the stop sent the whole
+// tree a second SIGTERM, so a workload shutting down cleanly on the first was interrupted by the
+// second. A process forked after the first SIGTERM still gets one.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
