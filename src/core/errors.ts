@@ -34,7 +34,7 @@ export const conflict = (message: string) => new VigilError("conflict", message)
 export type Precondition = "exists" | "absent" | "never";
 
 /** A request's precondition does not hold: nothing was done. */
-export const preconditionFailed = (message: string) => new VigilError("precondition", message);
+const preconditionFailed = (message: string) => new VigilError("precondition", message);
 
 /** Throws when the object's existence is not what `precondition` asks for. */
 export function checkPrecondition(precondition: Precondition | undefined, id: string, exists: boolean): void {

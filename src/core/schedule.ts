@@ -36,13 +36,13 @@ export function nextTick(schedule: Schedule, after: number): number | null {
  * to just after the jump (03:30) when it walks into the gap from before it, but from inside the
  * jumped hour (03:10) it skips that day. Where the jump ends a day (23:00 on the last Saturday
  * of March in America/Nuuk and America/Scoresbysund) it skips the whole day before it, and in
- * the hour before Lord Howe's half-hour jump it answers 03:00 for a tick at 02:00. So when the zone's offset three
- * hours before `after` is behind its offset at cron-parser's answer, a spring change lies
- * between (or just before `after`), and the tick is read in fixed offsets instead (springNext).
- * Every moment before a tick then gets that tick, as the cache above assumes. With no change
- * between, the answer is cron-parser's: one parse and two offsets, the common path. Over an
- * autumn change it is cron-parser's too, with the three-hour lookback (a daily tick in the
- * repeated hour fires once; an hourly one fires in both).
+ * the hour before Lord Howe's half-hour jump it answers 03:00 for a tick at 02:00. So when the
+ * zone's offset three hours before `after` is behind its offset at cron-parser's answer, a spring
+ * change lies between (or just before `after`), and the tick is read in fixed offsets instead
+ * (springNext). Every moment before a tick then gets that tick, as the cache above assumes. With
+ * no change between, the answer is cron-parser's: one parse and two offsets, the common path.
+ * Over an autumn change it is cron-parser's too, with the three-hour lookback (a daily tick in
+ * the repeated hour fires once; an hourly one fires in both).
  */
 function computeNextTick(schedule: Schedule, after: number): number | null {
   const tz = schedule.timezone ?? "UTC";
@@ -134,7 +134,6 @@ function offsetOf(tz: string, t: number): string {
   const name = format.formatToParts(new Date(t)).find((p) => p.type === "timeZoneName")?.value;
   return name === undefined || name === "GMT" ? "UTC" : name.replace("GMT", "UTC");
 }
-const offsetFormats = new Map<string, Intl.DateTimeFormat>();
 
 /** Minutes east of UTC of an offset `offsetOf` names: `UTC-02:00` is -120. */
 function minutesOf(offset: string): number {
@@ -144,6 +143,9 @@ function minutesOf(offset: string): number {
 
 /** Longer than any daylight-saving jump (one hour almost everywhere, two at most). */
 const GAP_LOOKBACK_MS = 3 * 3_600_000;
+
+/** offsetOf's formatter per zone (one per IANA zone a policy names: a few hundred at most). */
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
 
 const LAST_TICKS_MAX = 1024;
 const lastTicks = new Map<string, { from: number; due: number | null; until: number }>();

@@ -165,10 +165,7 @@ export class Governed {
   private async drain(killed: Promise<void>, signalled: Set<string>): Promise<void> {
     const empty = () => this.tree.members().length === 0;
     if (await until(empty, 1000)) return;
-    for (const pid of this.tree.members()) {
-      const stat = readStat(pid);
-      if (stat && !signalled.has(`${pid}:${stat.startTime}`)) signalPid(pid, "SIGTERM");
-    }
+    for (const id of identities(this.tree)) if (!signalled.has(id)) signalPid(Number(id.split(":")[0]), "SIGTERM");
     let poll: TimerHandle | null = null;
     const emptied = new Promise<void>((resolve) => {
       const check = () => {
@@ -343,7 +340,7 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** `pid:startTime` of each live process of the tree: a pid reused by another process is another identity. */
-export function identities(tree: ProcessTree): Set<string> {
+function identities(tree: ProcessTree): Set<string> {
   const out = new Set<string>();
   for (const pid of tree.members()) {
     const stat = readStat(pid);

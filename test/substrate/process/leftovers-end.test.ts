@@ -40,20 +40,28 @@ function group(members: number[]): ProcessTree & { members: () => number[]; now:
 }
 
 let clock: VirtualClock;
-let leftovers: Leftovers | null = null;
+/** The test's Leftovers, closed after it. */
+let swept: Leftovers | null = null;
 const groups: number[] = [];
 afterEach(() => {
-  leftovers?.close();
-  leftovers = null;
+  swept?.close();
+  swept = null;
   killGroups(groups);
 });
 
+/** Leftovers on a fresh virtual clock, sweeping a group of this test's own process. */
+function sweep(graceMs: number) {
+  clock = new VirtualClock("2026-03-01T00:00:00Z");
+  const leftovers = new Leftovers(clock);
+  swept = leftovers;
+  const tree = group([process.pid]);
+  leftovers.sweep(tree, graceMs, "o");
+  return { tree, leftovers };
+}
+
 describe.skipIf(!procfs)("leftovers of a leader's own exit", () => {
   test("that die of their SIGTERM are done with: not listed, and no SIGKILL when the grace period ends", async () => {
-    clock = new VirtualClock("2026-03-01T00:00:00Z");
-    leftovers = new Leftovers(clock);
-    const tree = group([process.pid]);
-    leftovers.sweep(tree, 10_000, "o");
+    const { tree, leftovers } = sweep(10_000);
     expect(tree.sent).toEqual(["SIGTERM"]);
     expect(leftovers.of("o")).toEqual([expect.objectContaining({ pgid: 4242 })]);
     tree.now = [];
@@ -65,10 +73,7 @@ describe.skipIf(!procfs)("leftovers of a leader's own exit", () => {
   });
 
   test("whose group number other processes hold by the end of the grace period are not signalled", async () => {
-    clock = new VirtualClock("2026-03-01T00:00:00Z");
-    leftovers = new Leftovers(clock);
-    const tree = group([process.pid]);
-    leftovers.sweep(tree, 1000, "o");
+    const { tree, leftovers } = sweep(1000);
     await clock.advance(900);
     // Between two checks the group emptied and a new one took its number.
     tree.now = [process.ppid];
@@ -78,10 +83,7 @@ describe.skipIf(!procfs)("leftovers of a leader's own exit", () => {
   });
 
   test("that outlive the grace period get SIGKILL, and are done with once empty", async () => {
-    clock = new VirtualClock("2026-03-01T00:00:00Z");
-    leftovers = new Leftovers(clock);
-    const tree = group([process.pid]);
-    leftovers.sweep(tree, 1000, "o");
+    const { tree, leftovers } = sweep(1000);
     let settled = false;
     void leftovers.settled("o").then(() => (settled = true));
     await clock.advance(999);
@@ -93,10 +95,7 @@ describe.skipIf(!procfs)("leftovers of a leader's own exit", () => {
   });
 
   test("a group whose members changed since one check but kept one seen is still the same: SIGKILL", async () => {
-    clock = new VirtualClock("2026-03-01T00:00:00Z");
-    leftovers = new Leftovers(clock);
-    const tree = group([process.pid]);
-    leftovers.sweep(tree, 1000, "o");
+    const { tree } = sweep(1000);
     await clock.advance(500);
     tree.now = [process.pid, process.ppid]; // a fork (standing in for it)
     await clock.advance(500);
