@@ -53,6 +53,8 @@ export class ProcessDriver implements Driver {
   private readonly watchMs: number;
   private readonly cgroup: CgroupParent | null;
   private readonly live = new Map<string, Governed>();
+  /** Trees a stop is ending (no longer live once their leader exits): close() gives them up too. */
+  private readonly stopping = new Set<Governed>();
   private readonly lastExit = new Map<string, Exit & { pid: number }>();
   /** Commands for one object run one after another: no two spawns, no stop racing a start. */
   private readonly queue = new KeyedQueue();
@@ -78,7 +80,6 @@ export class ProcessDriver implements Driver {
     return { data: r.data, problems: this.cgroup ? shellEnvProblems(r.data.env) : [] };
   }
 
-  /** Spawns the tree, or thaws it when any of it is stopped; a running one is left as it is. */
   canonicalConfig(config: JsonObject): JsonObject {
     const r = processConfigSchema.safeParse(config);
     if (!r.success) return config;
@@ -91,6 +92,7 @@ export class ProcessDriver implements Driver {
     } as JsonObject;
   }
 
+  /** Spawns the tree, or thaws it when any of it is stopped; a running one is left as it is. */
   start(t: DriverTarget): Promise<Observation> {
     return this.observing(t.objectId, async () => {
       const config = this.config(t);
@@ -250,14 +252,15 @@ export class ProcessDriver implements Driver {
   }
 
   /**
-   * Stops watching and rejects calls still waiting (retryable). Processes keep running, a stop
-   * under way gets no SIGKILL: after the restart they are adopted again and the pending action
-   * is dispatched anew. Leftovers of a leader's own exit get their SIGKILL now (Leftovers.close).
+   * Stops watching; rejects calls still waiting, and a stop under way (retryable). Processes keep
+   * running, a stop gets no SIGKILL: after the restart they are adopted again and the pending
+   * action is dispatched anew. Leftovers of a leader's own exit get their SIGKILL now.
    */
   async close(): Promise<void> {
     this.closed = true;
     this.leftovers.close();
-    for (const p of this.live.values()) p.abort(new DriverError("the process driver closed", true));
+    for (const p of new Set([...this.live.values(), ...this.stopping]))
+      p.abort(new DriverError("the process driver closed", true));
   }
 
   private config(t: DriverTarget): ProcessConfig {
@@ -332,7 +335,8 @@ export class ProcessDriver implements Driver {
   private async stopNow(t: DriverTarget): Promise<Observation> {
     const p = this.live.get(t.objectId);
     if (!p || !(await this.alive(t.objectId, p))) return this.stopped(t.objectId);
-    const exit = await p.terminate();
+    this.stopping.add(p);
+    const exit = await p.terminate().finally(() => this.stopping.delete(p));
     return { status: "stopped", at: this.clock.now(), pid: p.pid, ...exit };
   }
 

@@ -6,7 +6,7 @@
 import type { ChildProcess } from "node:child_process";
 import type { Clock, TimerHandle } from "../../core/clock.ts";
 import type { Json, Observation } from "../../core/types.ts";
-import { bootId, isGone, isStopped, pidNamespace, procfs, readStat, until, type ProcStat } from "./proc.ts";
+import { bootId, isGone, isStopped, pidNamespace, procfs, readStat, until, watchFor, type ProcStat } from "./proc.ts";
 import { carriesMark } from "./restart.ts";
 import type { ProcessTree } from "./tree.ts";
 
@@ -15,8 +15,10 @@ export interface Exit {
   signal: string | null;
 }
 
-/** How often, on the clock, a stop (or a sweep of leftovers) checks whether the rest of the tree has exited. */
+/** How often a stop (in real time) or a sweep of leftovers (on the clock) checks whether the rest of a tree has exited. */
 const POLL_MS = 100;
+/** How long, in real time, a stop first watches the processes it signalled exit. */
+const FIRST_WAIT_MS = 1000;
 /** How many more times SIGKILL goes round a tree that is not yet empty after the first. */
 const KILL_ROUNDS = 5;
 
@@ -32,6 +34,8 @@ export class Governed {
   watch: TimerHandle | null = null;
   /** The SIGKILL of a stop in progress. */
   private kill: TimerHandle | null = null;
+  /** Why the driver gave the tree up (it closed): a stop under way stops watching and fails. */
+  private abortedBy: Error | null = null;
   private settleExit: (exit: Exit) => void = () => {};
   private abortExit: (error: Error) => void = () => {};
 
@@ -67,6 +71,7 @@ export class Governed {
   }
 
   abort(error: Error): void {
+    this.abortedBy = error;
     this.clearTimers();
     this.abortExit(error);
   }
@@ -109,7 +114,8 @@ export class Governed {
 
   /**
    * SIGTERM to the whole tree (thawed, so that a frozen one acts on it), SIGKILL after the
-   * grace period on the clock; resolves with the leader's exit once the whole tree is gone.
+   * grace period on the clock; resolves with the leader's exit once the whole tree is gone, and
+   * rejects with the driver's error when it closes first (the tree is left to the next server).
    */
   async terminate(): Promise<Exit> {
     this.stopping = true;
@@ -127,6 +133,7 @@ export class Governed {
     try {
       const exit = await this.exited;
       if (procfs) await this.drain(killedAt, signalled);
+      if (this.abortedBy) throw this.abortedBy;
       return exit;
     } finally {
       if (this.kill) this.clock.clearTimeout(this.kill);
@@ -157,26 +164,26 @@ export class Governed {
    * The leader is gone and the rest of the tree has its grace period: resolves once the tree
    * is empty, or once `killed` (the grace period's SIGKILL) has emptied it. `signalled` is the
    * tree the SIGTERM went to (`pid:startTime`): a process forked meanwhile, which it did not
-   * reach, gets one of its own, and those it reached are not signalled twice. (The first wait
-   * re-reads /proc a thousand times between turns of the event loop before the checks on the
-   * clock: a tree stopped under a virtual clock nobody moves, as in tests, has that long to exit.
-   * Watching only the signalled pids was cheaper, and too short for that under load.)
+   * reach, gets one of its own, and those it reached are not signalled twice. Watching for the
+   * exits is in real time (the kernel ends processes in real time; only the grace period is on
+   * the clock): first only the signalled processes' own /proc entries, every few milliseconds
+   * for up to FIRST_WAIT_MS (a tree usually exits within it), then the whole tree every POLL_MS.
    */
   private async drain(killed: Promise<void>, signalled: Set<string>): Promise<void> {
+    const aborted = () => this.abortedBy !== null;
     const empty = () => this.tree.members().length === 0;
-    if (await until(empty, 1000)) return;
+    const reached = [...signalled].map((id) => id.split(":").map(Number) as [number, number]);
+    const exited = () =>
+      reached.every(([pid, startTime]) => {
+        const stat = readStat(pid);
+        return !stat || isGone(stat) || stat.startTime !== startTime;
+      });
+    if ((await watchFor(() => aborted() || exited(), FIRST_WAIT_MS)) && (aborted() || empty())) return;
     for (const id of identities(this.tree)) if (!signalled.has(id)) signalPid(Number(id.split(":")[0]), "SIGTERM");
-    let poll: TimerHandle | null = null;
-    const emptied = new Promise<void>((resolve) => {
-      const check = () => {
-        poll = null;
-        if (empty()) resolve();
-        else poll = this.clock.setTimeout(check, POLL_MS);
-      };
-      check();
-    });
-    await Promise.race([emptied, killed]);
-    if (poll) this.clock.clearTimeout(poll);
+    let done = false;
+    await Promise.race([watchFor(() => done || aborted() || empty(), Infinity, POLL_MS), killed]);
+    done = true;
+    if (aborted()) return;
     // A process forked while SIGKILL went round the tree (where the tree cannot be killed at
     // once: the v1 freezer, a v2 without cgroup.kill) escaped it: it gets its own, a few times.
     // (One that outlives them all is past what signals do, as one stuck in state D is.)

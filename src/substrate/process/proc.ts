@@ -64,7 +64,6 @@ export function groupMembers(pgid: number): number[] {
   return out.sort((a, b) => (a === pgid ? -1 : b === pgid ? 1 : a - b));
 }
 
-/** Resident memory of a process in bytes (VmRSS), or null when it is gone or has none. */
 /**
  * Whether `pid`'s environment (as it was at its exec, /proc/<pid>/environ) holds `entry`
  * (`NAME=value`); false when it cannot be read (gone, another user's).
@@ -82,6 +81,7 @@ export function environ(pid: number): string[] {
   }
 }
 
+/** Resident memory of a process in bytes (VmRSS), or null when it is gone or has none. */
 export function rssBytes(pid: number): number | null {
   let text: string;
   try {
@@ -149,6 +149,21 @@ export async function until(done: () => boolean, tries = 10_000): Promise<boolea
     if (done()) return true;
     if (i >= tries) return false;
     await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+/**
+ * Re-reads until `done()` holds, every `everyMs` of real time, for at most `withinMs` of it:
+ * a watch on processes the kernel is ending, which costs next to nothing between reads where
+ * {@link until} spins. Not a timer of the governed object: those (a grace period) run on the injected clock.
+ */
+export async function watchFor(done: () => boolean, withinMs: number, everyMs = 2): Promise<boolean> {
+  const end = performance.now() + withinMs;
+  for (;;) {
+    if (done()) return true;
+    if (performance.now() >= end) return false;
+    // Unreferenced: a watch never keeps a server that is shutting down from exiting.
+    await new Promise<void>((r) => setTimeout(r, everyMs).unref());
   }
 }
 

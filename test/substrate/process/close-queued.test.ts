@@ -1,10 +1,11 @@
 // ProcessDriver.close() rejects calls still waiting (retryable); processes keep running for the
 // next server to adopt. A start queued behind a stop was not rejected: it ran after close() and
-// spawned a new tree nobody governed (no listener, no stored observation).
+// spawned a new tree nobody governed (no listener, no stored observation). A stop waiting for
+// the rest of a tree to exit is rejected too, not left watching it (nor reporting it stopped).
 
 import { afterEach, expect, test } from "vitest";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
-import { isGone, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { groupMembers, isGone, procfs, readStat, until } from "../../../src/substrate/process/proc.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { killGroups } from "../../helpers/process.ts";
 
@@ -41,4 +42,33 @@ test("a start still waiting when the driver closes is rejected, and spawns nothi
   if (result && typeof result === "object" && "pid" in result && typeof result.pid === "number") pids.push(result.pid);
   expect(result).toBeInstanceOf(Error);
   expect((result as Error & { retryable?: boolean }).retryable).toBe(true);
+});
+
+test.skipIf(!procfs)("a stop waiting for a child that ignores SIGTERM is rejected when the driver closes", async () => {
+  const clock = new VirtualClock(Date.parse("2026-03-01T00:00:00Z"));
+  const d = new ProcessDriver({ clock });
+  const child = "trap '' TERM; while :; do sleep 0.05; done";
+  const t = { objectId: "o2", config: { command: "sh", args: ["-c", `sh -c "${child}" & wait`], graceMs: 60_000 } };
+  const pid = (await d.start(t)).pid as number;
+  pids.push(pid);
+  expect(await until(() => groupMembers(pid).length >= 3, 5_000_000)).toBe(true);
+
+  let settled = false;
+  const stopping = d.stop(t).then(
+    (o) => o,
+    (e: unknown) => e,
+  );
+  void stopping.finally(() => (settled = true));
+  // The leader is gone, and the driver has seen its exit (signal SIGTERM); the child runs on,
+  // and the virtual clock never reaches the grace period.
+  for (let i = 0; (await d.observe(t)).signal !== "SIGTERM"; i++) {
+    expect(i).toBeLessThan(1_000_000);
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  expect(settled).toBe(false);
+  await d.close();
+  const result = await stopping;
+  expect(result).toBeInstanceOf(Error);
+  expect((result as Error & { retryable?: boolean }).retryable).toBe(true);
+  expect(groupMembers(pid).length).toBeGreaterThan(0);
 });
