@@ -224,6 +224,11 @@ export interface Store {
   countObjects(): Promise<ObjectCount[]>;
   /** How many timers are pending, all objects together. */
   countTimers(): Promise<number>;
+  /**
+   * The newest decision id and the newest action id stored (none for a kind with none), read
+   * at start: the ids a server mints sort after them (governor/ids.ts).
+   */
+  newestIds(): Promise<string[]>;
   close(): Promise<void>;
 }
 

@@ -19,7 +19,7 @@ import { CrashLoopGuard } from "./crash-loop.ts";
 import { Dispatcher, DEFAULT_RETRY, type RetryPolicy } from "./dispatcher.ts";
 import { dryRun, type DryRunDeps } from "./dry-run.ts";
 import { GovernorEvents } from "./events.ts";
-import { idFactory } from "./ids.ts";
+import { idFactory, type IdFactory } from "./ids.ts";
 import { Ingest } from "./ingest.ts";
 import { ObjectTable } from "./object-table.ts";
 import { Objects } from "./objects.ts";
@@ -94,6 +94,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   /** False once the governing lease is lost: nothing is evaluated or written then (retention too). */
   readonly governs = (): boolean => !this.leaseLost;
   private readonly lease: Lease | null;
+  private readonly newId: IdFactory;
   private readonly census: Census;
 
   constructor(options: GovernorOptions) {
@@ -121,7 +122,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     this.lease = options.lease ? new Lease(store, clock, options.lease, lost, leaseError) : null;
     const limits = options.limits ?? DEFAULT_LIMITS;
     const drivers = new Map(options.drivers.map((d) => [d.name, d]));
-    const newId = idFactory(clock);
+    const newId = (this.newId = idFactory(clock));
     const onError = (e: Error, context: string) => this.events.emit("governor:error", e, context);
     const compiled = (name: string) => policies.compiled(name);
     const crashLoops = new CrashLoopGuard();
@@ -254,6 +255,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     await this.store.migrate();
     // Before anything is evaluated, dispatched or fired: one governor per database.
     await this.lease?.acquire();
+    // Before any id is minted: the ids of this server sort after those stored before it.
+    for (const id of await this.store.newestIds()) this.newId.after(id);
     await this.store.finishDeletions();
     if (!going()) return;
     // The census counts from here: nothing is committed yet, every commit reaches it (metrics.ts).

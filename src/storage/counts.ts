@@ -1,5 +1,5 @@
-// Counts the governor's census starts from (core/store.ts countObjects, countTimers), as SQL
-// text that reads indexes rather than rows: one GROUP BY over objects' policy and state would
+// Counts the governor's census starts from (core/store.ts countObjects, countTimers), and the
+// newest ids its ids continue after, as SQL text that reads indexes rather than rows: one GROUP BY over objects' policy and state would
 // read every row (seconds for a million objects); the index on policy counts each policy, the
 // index on state finds the few objects that are not dormant, and dormant is what is left.
 
@@ -30,4 +30,12 @@ export async function objectCounts(client: Client): Promise<ObjectCount[]> {
 export async function timerCount(client: Client): Promise<number> {
   const [row] = (await client.execute("SELECT COUNT(*) AS n FROM timers")).rows;
   return Number(row?.n ?? 0);
+}
+
+/** The greatest decision id and action id (each the end of its primary key's index). */
+export async function newestIds(client: Client): Promise<string[]> {
+  const { rows } = await client.execute(
+    "SELECT (SELECT MAX(id) FROM decisions) AS decision, (SELECT MAX(id) FROM actions) AS action",
+  );
+  return [rows[0]?.decision, rows[0]?.action].filter((id) => typeof id === "string");
 }

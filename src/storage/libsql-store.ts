@@ -388,6 +388,7 @@ export class LibsqlStore implements Store {
 
   readonly countObjects = (): Promise<ObjectCount[]> => counts.objectCounts(this.client);
   readonly countTimers = (): Promise<number> => counts.timerCount(this.client);
+  readonly newestIds = (): Promise<string[]> => counts.newestIds(this.client);
 
   async close(): Promise<void> {
     this.points?.close();

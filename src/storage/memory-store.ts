@@ -270,6 +270,12 @@ export class MemoryStore implements Store {
     return n;
   }
 
+  async newestIds(): Promise<string[]> {
+    const newest = (ids: Iterable<string>) =>
+      [...ids].reduce<string | null>((m, id) => (m === null || id > m ? id : m), null);
+    return [newest(this.decisions.keys()), newest(this.actions.keys())].filter((id) => id !== null);
+  }
+
   async nextTimer(): Promise<DueTimer | null> {
     return (await this.dueTimers(Number.MAX_SAFE_INTEGER, 1))[0] ?? null;
   }

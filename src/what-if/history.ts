@@ -22,9 +22,9 @@ export const HISTORY_PAGE = 500;
  * that end a server writing meanwhile would show one pass a decision whose fact another pass never
  * saw. Journal entries up to its memory version; decisions that saw an older memory, or its
  * memory and were taken no later than its last decision. (Decision ids sort in the order they
- * were taken by one server, governor/ids.ts, but a server whose clock is behind the one before
- * it mints smaller ids: the memory version, which only grows, comes first.) Given an id alone,
- * it reads all there is.
+ * were taken, governor/ids.ts; ids minted before a server continued after the newest stored, by
+ * an older version, may not, and the memory version, which only grows, comes first.) Given an
+ * id alone, it reads all there is.
  */
 export function readHistory(
   store: Store,

@@ -663,6 +663,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       expect(await store.countTimers()).toBe(1);
     });
 
+    test("the newest decision id and action id are those that sort last, of every object", async () => {
+      expect(await store.newestIds()).toEqual([]);
+      await store.commit([
+        arrivalBatch(makeObject({ id: "a" }), "dec_b", { actions: [{ id: "act_c", kind: "start" }] }),
+        arrivalBatch(makeObject({ id: "b" }), "dec_c", { actions: [{ id: "act_a", kind: "start" }] }),
+        arrivalBatch(makeObject({ id: "c" }), "dec_a"),
+      ]);
+      expect((await store.newestIds()).sort()).toEqual(["act_c", "dec_c"]);
+    });
+
     describe("history reads (the event stream and usage)", () => {
       /** A lifecycle step: a decision from one state to another, with a start or a suspend when it moves there. */
       const step = (objectId: string, id: string, at: number, from: LifecycleState, to: LifecycleState) => {
