@@ -306,6 +306,9 @@ export class Dispatcher {
       observation = await this.hooks.send(tried);
     } catch (e) {
       this.sending--;
+      // Closing: the failure may be the shutdown's own (a driver closed under a stop). The row
+      // stays pending as it was, for the next server to send; no attempt is counted.
+      if (this.closed) return;
       const message = e instanceof Error ? e.message : String(e);
       const retryable = !(e instanceof DriverError) || e.retryable;
       const final = !retryable || tried.attempts >= this.retry.maxAttempts;

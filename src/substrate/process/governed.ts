@@ -36,6 +36,8 @@ export class Governed {
   private kill: TimerHandle | null = null;
   /** Why the driver gave the tree up (it closed): a stop under way stops watching and fails. */
   private abortedBy: Error | null = null;
+  /** Ends a stop's wait for the grace period (its SIGKILL, or the driver closing). */
+  private endWait: () => void = () => {};
   private settleExit: (exit: Exit) => void = () => {};
   private abortExit: (error: Error) => void = () => {};
 
@@ -73,6 +75,7 @@ export class Governed {
   abort(error: Error): void {
     this.abortedBy = error;
     this.clearTimers();
+    this.endWait();
     this.abortExit(error);
   }
 
@@ -122,13 +125,12 @@ export class Governed {
     const signalled = procfs ? identities(this.tree) : new Set<string>();
     this.signal("SIGTERM");
     await this.thaw();
-    let killed: () => void = () => {};
-    const killedAt = new Promise<void>((resolve) => (killed = resolve));
+    const killedAt = new Promise<void>((resolve) => (this.endWait = resolve));
     this.kill = this.clock.setTimeout(() => {
       this.kill = null;
       if (procfs) this.tree.kill();
       else this.signalBlind("SIGKILL");
-      killed();
+      this.endWait();
     }, this.graceMs);
     try {
       const exit = await this.exited;
@@ -162,7 +164,8 @@ export class Governed {
 
   /**
    * The leader is gone and the rest of the tree has its grace period: resolves once the tree
-   * is empty, or once `killed` (the grace period's SIGKILL) has emptied it. `signalled` is the
+   * is empty, or once `killed` (the grace period's SIGKILL) has emptied it, or at once when the
+   * driver closes (`killed` resolves then too). `signalled` is the
    * tree the SIGTERM went to (`pid:startTime`): a process forked meanwhile, which it did not
    * reach, gets one of its own, and those it reached are not signalled twice. Watching for the
    * exits is in real time (the kernel ends processes in real time; only the grace period is on
