@@ -19,7 +19,7 @@ import { CrashLoopGuard } from "./crash-loop.ts";
 import { Dispatcher, DEFAULT_RETRY, type RetryPolicy } from "./dispatcher.ts";
 import { dryRun, type DryRunDeps } from "./dry-run.ts";
 import { GovernorEvents } from "./events.ts";
-import { idFactory, type IdFactory } from "./ids.ts";
+import { clockBehind, idFactory, type IdFactory } from "./ids.ts";
 import { Ingest } from "./ingest.ts";
 import { ObjectTable } from "./object-table.ts";
 import { Objects } from "./objects.ts";
@@ -256,7 +256,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     // Before anything is evaluated, dispatched or fired: one governor per database.
     await this.lease?.acquire();
     // Before any id is minted: the ids of this server sort after those stored before it.
-    for (const id of await this.store.newestIds()) this.newId.after(id);
+    for (const id of await this.store.newestIds())
+      if (!this.newId.after(id)) this.events.emit("governor:error", clockBehind(id, this.clock.now()), "starting");
     await this.store.finishDeletions();
     if (!going()) return;
     // The census counts from here: nothing is committed yet, every commit reaches it (metrics.ts).

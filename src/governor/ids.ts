@@ -15,10 +15,15 @@ export interface IdFactory {
    * Continues after `id` (the newest stored, at start): a server whose clock is behind the one
    * before it still mints ids that sort after that one's, so that ids stay in the order
    * decisions were taken on one database. Their time is then the newest id's, not the clock's,
-   * until the clock passes it.
+   * until the clock passes it. An id more than MAX_LEAD_MS ahead of the clock is not followed
+   * (false): a clock that far behind is a fault to report, and ids minted that far ahead of
+   * their decisions' time would escape retention's reads by time (retention.ts MINT_SLACK_MS).
    */
-  after(id: string): void;
+  after(id: string): boolean;
 }
+
+/** How far ahead of the clock an id may be and still be continued after. */
+export const MAX_LEAD_MS = 30 * 60_000;
 
 /** How many ids one millisecond holds (four base-36 digits of counter); the next spill into the next. */
 const PER_MS = 36 ** 4;
@@ -44,11 +49,22 @@ export function idFactory(clock: Clock): IdFactory {
   }) as IdFactory;
   mint.after = (id) => {
     const ms = idTime(id);
+    if (ms === null || ms < lastMs) return true;
+    if (ms > clock.now() + MAX_LEAD_MS) return false;
     // The next id is minted at that millisecond and one, counter 0: after every id minted at it.
-    if (ms !== null && ms >= lastMs) {
-      lastMs = ms + 1;
-      counter = -1;
-    }
+    lastMs = ms + 1;
+    counter = -1;
+    return true;
   };
   return mint;
+}
+
+/** Why a server does not continue after the newest stored id: its clock is more than MAX_LEAD_MS behind it. */
+export function clockBehind(id: string, now: number): Error {
+  const at = new Date(idTime(id) ?? now).toISOString();
+  return new Error(
+    `the newest stored id ${id} was minted at ${at}, more than ${MAX_LEAD_MS / 60_000} minutes ahead of this ` +
+      `server's clock (${new Date(now).toISOString()}): check the clocks. This server's ids sort by its own ` +
+      "clock: listings, cursors and replay may put its decisions before older ones.",
+  );
 }

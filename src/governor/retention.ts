@@ -20,7 +20,10 @@ import type { Decision } from "../core/types.ts";
 import { every } from "../timers/every.ts";
 
 export const RETENTION_INTERVAL_MS = 3_600_000;
-/** How long after its time a decision's id may be minted, at most (a driver call between). */
+/**
+ * How far ahead of its decision's time an id may be, at most: a driver call between the two,
+ * and a server continuing after ids of a server whose clock was ahead (ids.ts MAX_LEAD_MS).
+ */
 const MINT_SLACK_MS = 3_600_000;
 
 /** How long each kind of history is kept; null keeps it forever. */
