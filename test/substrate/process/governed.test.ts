@@ -2,7 +2,7 @@
 // cgroup.kill: SIGKILL goes to each pid of a list read first): a process the tree forks while
 // that SIGKILL goes round escapes it. The stop sends SIGKILL round again, a few times, until the
 // tree is empty. A fake tree stands in for the cgroup, so that the fork lands in that window
-// every time.
+// every time. And a stop waiting for such a tree gives up as soon as the driver closes.
 
 import { expect, test } from "vitest";
 import { Governed } from "../../../src/substrate/process/governed.ts";
@@ -55,4 +55,24 @@ test("a tree that outlives every SIGKILL gets a bounded number of them", async (
   const tree = forkingTree(Infinity);
   expect(await stop(tree, clock)).toEqual({ exitCode: null, signal: "SIGKILL" });
   expect(tree.kills).toBe(6);
+});
+
+test("a stop waiting for the rest of the tree fails as soon as the driver closes, not at its next check", async () => {
+  const clock = new VirtualClock("2026-03-01T00:00:00Z");
+  const tree = forkingTree(0); // members that never exit: the stop waits for the grace period
+  const g = new Governed(2 ** 22 + 12_345, 1, null, tree, 60_000, clock);
+  let outcome: unknown = null;
+  void g.terminate().then(
+    (exit) => (outcome = exit),
+    (e: unknown) => (outcome = e),
+  );
+  g.settle({ exitCode: null, signal: "SIGTERM" });
+  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+  expect(outcome).toBeNull();
+  const closed = new Error("the process driver closed");
+  g.abort(closed);
+  // A few turns of the event loop, far less than the 100 ms between the tree's checks.
+  for (let i = 0; i < 5 && outcome === null; i++) await new Promise<void>((r) => setImmediate(r));
+  expect(outcome).toBe(closed);
+  expect(tree.kills).toBe(0);
 });
