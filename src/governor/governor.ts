@@ -19,7 +19,7 @@ import { CrashLoopGuard } from "./crash-loop.ts";
 import { Dispatcher, DEFAULT_RETRY, type RetryPolicy } from "./dispatcher.ts";
 import { dryRun, type DryRunDeps } from "./dry-run.ts";
 import { GovernorEvents } from "./events.ts";
-import { clockBehind, idFactory, type IdFactory } from "./ids.ts";
+import { idFactory, type IdFactory } from "./ids.ts";
 import { Ingest } from "./ingest.ts";
 import { ObjectTable } from "./object-table.ts";
 import { Objects } from "./objects.ts";
@@ -122,8 +122,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     this.lease = options.lease ? new Lease(store, clock, options.lease, lost, leaseError) : null;
     const limits = options.limits ?? DEFAULT_LIMITS;
     const drivers = new Map(options.drivers.map((d) => [d.name, d]));
-    const newId = (this.newId = idFactory(clock));
     const onError = (e: Error, context: string) => this.events.emit("governor:error", e, context);
+    const newId = (this.newId = idFactory(clock, (e) => onError(e, "minting ids")));
     const compiled = (name: string) => policies.compiled(name);
     const crashLoops = new CrashLoopGuard();
     const census = (this.census = new Census(clock));
@@ -256,8 +256,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     // Before anything is evaluated, dispatched or fired: one governor per database.
     await this.lease?.acquire();
     // Before any id is minted: the ids of this server sort after those stored before it.
-    for (const id of await this.store.newestIds())
-      if (!this.newId.after(id)) this.events.emit("governor:error", clockBehind(id, this.clock.now()), "starting");
+    for (const id of await this.store.newestIds()) this.newId.after(id);
     await this.store.finishDeletions();
     if (!going()) return;
     // The census counts from here: nothing is committed yet, every commit reaches it (metrics.ts).

@@ -1,6 +1,7 @@
 // Sortable unique ids: time, then a counter, then randomness. Decisions listed by id are in
 // the order they were taken, which is what `before` cursors and replay rely on: a server
-// continues after the newest id stored before it (`after`), whatever its clock says.
+// continues after the newest id stored before it (`after`), and after its own newest when its
+// clock steps back, as long as its clock is at most MAX_LEAD_MS behind.
 
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../core/clock.ts";
@@ -28,15 +29,25 @@ export const MAX_LEAD_MS = 30 * 60_000;
 /** How many ids one millisecond holds (four base-36 digits of counter); the next spill into the next. */
 const PER_MS = 36 ** 4;
 
-export function idFactory(clock: Clock): IdFactory {
+/**
+ * `behind` hears of a clock more than MAX_LEAD_MS behind the newest id: one stored (`after`),
+ * or one minted before the clock was stepped back. Ids follow the clock from then on.
+ */
+export function idFactory(clock: Clock, behind: (error: Error) => void = () => {}): IdFactory {
   // Random per process, not per id (randomBytes per id showed in profiles): two processes,
   // or a clock that went back across a restart, still cannot mint the same id.
-  const instance = randomBytes(4).toString("hex");
+  let instance = randomBytes(4).toString("hex");
   let lastMs = -1;
   let counter = 0;
   const mint = ((kind) => {
     const ms = clock.now();
     if (ms > lastMs) {
+      lastMs = ms;
+      counter = 0;
+    } else if (lastMs - ms > MAX_LEAD_MS) {
+      behind(clockBehind(lastMs, ms));
+      // Back on the clock: a millisecond and counter already used may come again, under another instance.
+      instance = randomBytes(4).toString("hex");
       lastMs = ms;
       counter = 0;
     } else if (++counter === PER_MS) {
@@ -50,7 +61,10 @@ export function idFactory(clock: Clock): IdFactory {
   mint.after = (id) => {
     const ms = idTime(id);
     if (ms === null || ms < lastMs) return true;
-    if (ms > clock.now() + MAX_LEAD_MS) return false;
+    if (ms >= clock.now() + MAX_LEAD_MS) {
+      behind(clockBehind(ms, clock.now()));
+      return false;
+    }
     // The next id is minted at that millisecond and one, counter 0: after every id minted at it.
     lastMs = ms + 1;
     counter = -1;
@@ -59,12 +73,11 @@ export function idFactory(clock: Clock): IdFactory {
   return mint;
 }
 
-/** Why a server does not continue after the newest stored id: its clock is more than MAX_LEAD_MS behind it. */
-export function clockBehind(id: string, now: number): Error {
-  const at = new Date(idTime(id) ?? now).toISOString();
+/** The newest id, stored or minted, is further ahead of the clock than ids may lead. */
+function clockBehind(newest: number, now: number): Error {
   return new Error(
-    `the newest stored id ${id} was minted at ${at}, more than ${MAX_LEAD_MS / 60_000} minutes ahead of this ` +
-      `server's clock (${new Date(now).toISOString()}): check the clocks. This server's ids sort by its own ` +
-      "clock: listings, cursors and replay may put its decisions before older ones.",
+    `the newest decision or action id was minted at ${new Date(newest).toISOString()}, more than ` +
+      `${MAX_LEAD_MS / 60_000} minutes ahead of this server's clock (${new Date(now).toISOString()}): check the ` +
+      "clocks. Ids now follow the clock: listings, cursors and replay may put newer decisions before older ones.",
   );
 }

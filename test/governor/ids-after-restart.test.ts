@@ -84,7 +84,7 @@ test.each(stores)(
 test("ids continue after the one given, and sort in the order minted past a millisecond's worth", () => {
   const clock = new VirtualClock(START);
   const mint = idFactory(clock);
-  const ahead = START + MAX_LEAD_MS;
+  const ahead = START + 20 * MINUTE;
   const stored = idFactory(new VirtualClock(ahead))("decision");
   expect(mint.after(stored)).toBe(true);
   const ids = Array.from({ length: 36 ** 4 + 10 }, (_, i) => mint(i % 2 === 0 ? "decision" : "action").slice(4));
@@ -100,9 +100,32 @@ test("ids continue after the one given, and sort in the order minted past a mill
   expect(mint.after(stored)).toBe(true);
   expect(idTime(mint("decision"))).toBe(START + 2 * HOUR);
   // One further ahead of the clock than MAX_LEAD_MS is not followed.
-  const far = idFactory(new VirtualClock(START + 2 * HOUR + MAX_LEAD_MS + 1))("decision");
+  const far = idFactory(new VirtualClock(START + 2 * HOUR + MAX_LEAD_MS))("decision");
   expect(mint.after(far)).toBe(false);
   expect(idTime(mint("decision"))).toBe(START + 2 * HOUR);
+});
+
+test("a clock stepped back while the server runs: ids go on in order up to MAX_LEAD_MS, then follow the clock", () => {
+  let now = START + 3 * HOUR;
+  const reports: string[] = [];
+  const mint = idFactory({ now: () => now } as VirtualClock, (e) => reports.push(e.message));
+  const first = mint("decision");
+  // Back by 20 minutes: ids still sort after the first, at its time.
+  now -= 20 * MINUTE;
+  const second = mint("decision");
+  expect(second > first).toBe(true);
+  expect(idTime(second)).toBe(START + 3 * HOUR);
+  expect(reports).toEqual([]);
+  // Back to three hours before it: reported once, and ids carry the clock's time again.
+  now = START;
+  const third = mint("decision");
+  expect(idTime(third)).toBe(START);
+  expect(reports).toHaveLength(1);
+  expect(reports[0]).toContain("check the clocks");
+  // When the clock comes round to the first id's millisecond again, that id is not minted twice.
+  now = START + 3 * HOUR;
+  expect(mint("decision")).not.toBe(first);
+  expect(reports).toHaveLength(1);
 });
 
 /** A governor on `store` whose errors, from its start on, are written down. */
@@ -126,7 +149,9 @@ test("a server whose clock is three hours behind the newest id says so, and its 
   const b = await governorAt(store, START, errors);
   try {
     expect(errors).toHaveLength(newest.length);
-    expect(errors[0]).toContain(`starting: the newest stored id ${newest[0]} was minted at`);
+    expect(errors[0]).toContain(
+      `minting ids: the newest decision or action id was minted at ${new Date(idTime(newest[0]!)!).toISOString()}`,
+    );
     expect(errors[0]).toContain("check the clocks");
     await b.putObject("v", { policy: "queue-worker" });
     const [decision] = await store.listDecisions("v", 1);
