@@ -1,7 +1,8 @@
 // Counts the governor's census starts from (core/store.ts countObjects, countTimers), and the
-// newest ids its ids continue after, as SQL text that reads indexes rather than rows: one GROUP BY over objects' policy and state would
-// read every row (seconds for a million objects); the index on policy counts each policy, the
-// index on state finds the few objects that are not dormant, and dormant is what is left.
+// newest ids its ids continue after, as SQL text that reads indexes rather than rows: one
+// GROUP BY over objects' policy and state would read every row (seconds for a million
+// objects); the index on policy counts each policy, the index on state finds the few objects
+// that are not dormant, and dormant is what is left.
 
 import type { Client } from "@libsql/client";
 import type { ObjectCount } from "../core/store.ts";

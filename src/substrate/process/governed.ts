@@ -15,7 +15,7 @@ export interface Exit {
   signal: string | null;
 }
 
-/** How often a stop (in real time) or a sweep of leftovers (on the clock) checks whether the rest of a tree has exited. */
+/** How often a stop (in real time) or a sweep of leftovers (on the clock) checks whether a tree has exited. */
 const POLL_MS = 100;
 /** How long, in real time, a stop first watches the processes it signalled exit. */
 const FIRST_WAIT_MS = 1000;
@@ -165,9 +165,9 @@ export class Governed {
   /**
    * The leader is gone and the rest of the tree has its grace period: resolves once the tree
    * is empty, or once `killed` (the grace period's SIGKILL) has emptied it, or at once when the
-   * driver closes (`killed` resolves then too). `signalled` is the
-   * tree the SIGTERM went to (`pid:startTime`): a process forked meanwhile, which it did not
-   * reach, gets one of its own, and those it reached are not signalled twice. Watching for the
+   * driver closes (`killed` resolves then too). `signalled` is the tree the SIGTERM went to
+   * (`pid:startTime`): a process forked meanwhile, which it did not reach, gets one of its
+   * own, and those it reached are not signalled twice. Watching for the
    * exits is in real time (the kernel ends processes in real time; only the grace period is on
    * the clock): first only the signalled processes' own /proc entries, every few milliseconds
    * for up to FIRST_WAIT_MS (a tree usually exits within it), then the whole tree every POLL_MS.

@@ -155,7 +155,8 @@ export async function until(done: () => boolean, tries = 10_000): Promise<boolea
 /**
  * Re-reads until `done()` holds, every `everyMs` of real time, for at most `withinMs` of it:
  * a watch on processes the kernel is ending, which costs next to nothing between reads where
- * {@link until} spins. Not a timer of the governed object: those (a grace period) run on the injected clock.
+ * {@link until} spins. Not a timer of the governed object: those (a grace period) run on the
+ * injected clock.
  */
 export async function watchFor(done: () => boolean, withinMs: number, everyMs = 2): Promise<boolean> {
   const end = performance.now() + withinMs;
