@@ -65,9 +65,10 @@ export function idFactory(clock: Clock, behind: (error: Error) => void = () => {
       behind(clockBehind(ms, clock.now()));
       return false;
     }
-    // The next id is minted at that millisecond and one, counter 0: after every id minted at it.
-    lastMs = ms + 1;
-    counter = -1;
+    // As if that millisecond's counter were used up: the next id is minted at the millisecond
+    // after it (or the clock's, when later), counter 0, after every id minted at it.
+    lastMs = ms;
+    counter = PER_MS - 1;
     return true;
   };
   return mint;

@@ -99,6 +99,22 @@ test("ids continue after the one given, and sort in the order minted past a mill
   // An older id changes nothing.
   expect(mint.after(stored)).toBe(true);
   expect(idTime(mint("decision"))).toBe(START + 2 * HOUR);
+  // A stored id exactly MAX_LEAD_MS ahead of the clock is not followed, and the report names
+  // its time; one a millisecond less ahead is followed.
+  const edge = idFactory(new VirtualClock(START + 3 * HOUR))("decision");
+  const reports: string[] = [];
+  const now = { t: START + 3 * HOUR - MAX_LEAD_MS };
+  const other = idFactory({ now: () => now.t } as VirtualClock, (e) => reports.push(e.message));
+  expect(other.after(edge)).toBe(false);
+  now.t++;
+  expect(other.after(edge)).toBe(true);
+  expect(reports).toHaveLength(1);
+  expect(reports[0]).toContain(`minted at ${new Date(START + 3 * HOUR).toISOString()}, more than`);
+  // The lead is measured from the stored id, not from the millisecond after it: a clock a
+  // millisecond further back, exactly MAX_LEAD_MS behind that id, still continues after it.
+  now.t--;
+  expect(other("decision") > edge).toBe(true);
+  expect(reports).toHaveLength(1);
   // One further ahead of the clock than MAX_LEAD_MS is not followed.
   const far = idFactory(new VirtualClock(START + 2 * HOUR + MAX_LEAD_MS))("decision");
   expect(mint.after(far)).toBe(false);
