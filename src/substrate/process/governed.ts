@@ -6,7 +6,18 @@
 import type { ChildProcess } from "node:child_process";
 import type { Clock, TimerHandle } from "../../core/clock.ts";
 import type { Json, Observation } from "../../core/types.ts";
-import { bootId, isGone, isStopped, pidNamespace, procfs, readStat, until, watchFor, type ProcStat } from "./proc.ts";
+import {
+  bootId,
+  isGone,
+  isStopped,
+  liveStat,
+  pidNamespace,
+  procfs,
+  readStat,
+  until,
+  watchFor,
+  type ProcStat,
+} from "./proc.ts";
 import { carriesMark } from "./restart.ts";
 import type { ProcessTree } from "./tree.ts";
 
@@ -89,9 +100,7 @@ export class Governed {
   state(): ProcStat | null {
     if (!procfs)
       return this.ended ? null : { state: this.suspended ? "T" : "S", ppid: 0, pgrp: this.pid, startTime: 0 };
-    const stat = readStat(this.pid);
-    if (!stat || isGone(stat) || (this.startTime !== null && stat.startTime !== this.startTime)) return null;
-    return stat;
+    return liveStat(this.pid, this.startTime);
   }
 
   /** Suspended when the whole tree is frozen (a leader stopped alone leaves its children running). */
@@ -176,11 +185,7 @@ export class Governed {
     const aborted = () => this.abortedBy !== null;
     const empty = () => this.tree.members().length === 0;
     const reached = [...signalled].map((id) => id.split(":").map(Number) as [number, number]);
-    const exited = () =>
-      reached.every(([pid, startTime]) => {
-        const stat = readStat(pid);
-        return !stat || isGone(stat) || stat.startTime !== startTime;
-      });
+    const exited = () => reached.every(([pid, startTime]) => liveStat(pid, startTime) === null);
     if ((await watchFor(() => aborted() || exited(), FIRST_WAIT_MS)) && (aborted() || empty())) return;
     for (const id of identities(this.tree)) if (!signalled.has(id)) signalPid(Number(id.split(":")[0]), "SIGTERM");
     let done = false;

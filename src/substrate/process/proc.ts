@@ -43,6 +43,15 @@ export const isStopped = (stat: ProcStat): boolean => stat.state === "T" || stat
 /** Exited but not yet reaped, or being torn down. */
 export const isGone = (stat: ProcStat): boolean => stat.state === "Z" || stat.state === "X" || stat.state === "x";
 
+/**
+ * `pid`'s state while it is the process started at `startTime` (any, given null) and has not
+ * exited; null once it is gone or its pid names another process.
+ */
+export function liveStat(pid: number, startTime: number | null): ProcStat | null {
+  const stat = readStat(pid);
+  return stat && !isGone(stat) && (startTime === null || stat.startTime === startTime) ? stat : null;
+}
+
 /** Every pid in /proc now. */
 export function listPids(): number[] {
   try {
