@@ -6,8 +6,8 @@
 import { existsSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDir } from "../../dirs.ts";
-import { isGone, readStat, until } from "./proc.ts";
-import { reportOf, type ProcessTree, type TreeReport } from "./tree.ts";
+import { statsOf, waitFor, type Member } from "./proc.ts";
+import { reportOf, SETTLE_MS, type ProcessTree, type TreeReport } from "./tree.ts";
 
 export type CgroupVersion = "v2" | "v1-freezer";
 
@@ -93,20 +93,22 @@ export class CgroupTree implements ProcessTree {
   }
 
   members(): number[] {
+    return this.stats().map((m) => m.pid);
+  }
+
+  stats(): Member[] {
     let text: string;
     try {
       text = readFileSync(this.procsFile, "utf8");
     } catch {
       return [];
     }
-    return text
-      .split("\n")
-      .filter((l) => l !== "")
-      .map(Number)
-      .filter((pid) => {
-        const stat = readStat(pid);
-        return stat !== null && !isGone(stat);
-      });
+    return statsOf(
+      text
+        .split("\n")
+        .filter((l) => l !== "")
+        .map(Number),
+    );
   }
 
   signal(signal: NodeJS.Signals): void {
@@ -121,12 +123,12 @@ export class CgroupTree implements ProcessTree {
 
   async freeze(): Promise<boolean> {
     this.write(this.version === "v2" ? "cgroup.freeze" : "freezer.state", this.version === "v2" ? "1" : "FROZEN");
-    return until(() => this.frozen() || this.members().length === 0);
+    return waitFor(() => this.frozen() || this.members().length === 0, SETTLE_MS);
   }
 
   async thaw(): Promise<boolean> {
     this.write(this.version === "v2" ? "cgroup.freeze" : "freezer.state", this.version === "v2" ? "0" : "THAWED");
-    return until(() => !this.frozenState());
+    return waitFor(() => !this.frozenState(), SETTLE_MS);
   }
 
   frozen(): boolean {

@@ -14,7 +14,7 @@ import {
   pidNamespace,
   procfs,
   readStat,
-  until,
+  settle,
   watchFor,
   type ProcStat,
 } from "./proc.ts";
@@ -32,6 +32,9 @@ const POLL_MS = 100;
 const FIRST_WAIT_MS = 1000;
 /** How many more times SIGKILL goes round a tree that is not yet empty after the first. */
 const KILL_ROUNDS = 5;
+/** How long, in real time, the first SIGKILL is given to empty a tree, and each later one. */
+const KILLED_WITHIN_MS = 1000;
+const KILL_ROUND_MS = 100;
 
 export class Governed {
   /** A stop Vigil asked for is under way: the exit it causes is not reported to listeners. */
@@ -195,10 +198,10 @@ export class Governed {
     // A process forked while SIGKILL went round the tree (where the tree cannot be killed at
     // once: the v1 freezer, a v2 without cgroup.kill) escaped it: it gets its own, a few times.
     // (One that outlives them all is past what signals do, as one stuck in state D is.)
-    if (await until(empty)) return;
+    if (await emptied(this.tree, KILLED_WITHIN_MS)) return;
     for (let round = 0; round < KILL_ROUNDS; round++) {
       this.tree.kill();
-      if (await until(empty, 1000)) return;
+      if (await emptied(this.tree, KILL_ROUND_MS)) return;
     }
   }
 
@@ -301,7 +304,7 @@ export class Leftovers {
     if (!ours) return l.resolve();
     l.tree.kill();
     this.ending.add(l);
-    void until(() => l.tree.members().length === 0).then(() => {
+    void emptied(l.tree, KILLED_WITHIN_MS).then(() => {
       this.ending.delete(l);
       l.tree.dispose();
       l.resolve();
@@ -362,4 +365,15 @@ function identities(tree: ProcessTree): Set<string> {
     if (stat && !isGone(stat)) out.add(`${pid}:${stat.startTime}`);
   }
   return out;
+}
+
+/** Whether the tree is empty within `withinMs` of real time (watched as {@link settle} does). */
+async function emptied(tree: ProcessTree, withinMs: number): Promise<boolean> {
+  return (
+    (await settle(
+      () => tree.stats(),
+      (s) => s.length === 0,
+      withinMs,
+    )) !== null
+  );
 }

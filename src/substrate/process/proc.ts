@@ -63,14 +63,35 @@ export function listPids(): number[] {
   }
 }
 
-/** The live (not exited) members of a process group, the leader first when it lives. */
-export function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
+/** A live process of a tree, with its state. */
+export interface Member extends ProcStat {
+  pid: number;
+}
+
+/**
+ * The live (not exited) members of a process group with their state, the leader first when it
+ * lives: one read of every process's stat in /proc.
+ */
+export function groupStats(pgid: number): Member[] {
+  const out: Member[] = [];
   for (const pid of listPids()) {
     const stat = readStat(pid);
-    if (stat && stat.pgrp === pgid && !isGone(stat)) out.push(pid);
+    if (stat && stat.pgrp === pgid && !isGone(stat)) out.push({ ...stat, pid });
   }
-  return out.sort((a, b) => (a === pgid ? -1 : b === pgid ? 1 : a - b));
+  return out.sort((a, b) => (a.pid === pgid ? -1 : b.pid === pgid ? 1 : a.pid - b.pid));
+}
+
+/** The pids of {@link groupStats}. */
+export function groupMembers(pgid: number): number[] {
+  return groupStats(pgid).map((m) => m.pid);
+}
+
+/** `pids` that are live, with their state. */
+export function statsOf(pids: number[]): Member[] {
+  return pids.flatMap((pid) => {
+    const stat = liveStat(pid, null);
+    return stat ? [{ ...stat, pid }] : [];
+  });
 }
 
 /**
@@ -178,18 +199,90 @@ export async function watchFor(done: () => boolean, withinMs: number, everyMs = 
 }
 
 /**
- * Re-reads the pid's state until `done` holds or the process is gone (see {@link until}).
- * Returns the last state read.
+ * Waits until `done` holds for a tree's live members, for at most `withinMs` of real time, and
+ * resolves with them (null when the time ran out). `readAll` reads the whole tree (for a
+ * process group, all of /proc); between two such reads only the members the last one found are
+ * watched, each by its own /proc entry (a member that exited, or left the group, drops out):
+ * for a few turns of the event loop, then every few milliseconds. When `done` holds for them,
+ * a read of the whole tree confirms it, since a process forked meanwhile is not among them (it
+ * is watched from then on). `first` is a read of the whole tree already made (the one a signal
+ * was sent after).
  */
-export async function waitForState(
-  pid: number,
-  done: (stat: ProcStat) => boolean,
-  tries = 10_000,
-): Promise<ProcStat | null> {
-  let stat = readStat(pid);
-  await until(() => {
-    stat = readStat(pid);
-    return !stat || isGone(stat) || done(stat);
-  }, tries);
-  return stat;
+export async function settle(
+  readAll: () => Member[],
+  done: (members: Member[]) => boolean,
+  withinMs: number,
+  first: Member[] = readAll(),
+): Promise<Member[] | null> {
+  const end = performance.now() + withinMs;
+  let all = first;
+  for (let pass = 0; ; pass++) {
+    if (done(all)) return all;
+    if (performance.now() >= end) return null;
+    // The members watched were done but the tree was not (processes forked meanwhile, one
+    // that left as another came): the next read of the whole tree waits a little longer.
+    if (pass > 0) await new Promise<void>((r) => setTimeout(r, Math.min(2 ** pass, 100)).unref());
+    let known = all;
+    const watched = () => {
+      known = known.flatMap((m) => {
+        const stat = liveStat(m.pid, m.startTime);
+        return stat && stat.pgrp === m.pgrp ? [{ ...stat, pid: m.pid }] : [];
+      });
+      if (done(known)) return true;
+      // A member blocked in `D` may wait on a child forked after the read: a vfork()'s parent
+      // waits until its child execs, and a child stopped before it could stays stopped. Its
+      // children join the watch (all of the tree is read where they cannot be listed).
+      const joined = blockedChildren(known);
+      if (joined === null) known = readAll();
+      else if (joined.length > 0) known = [...known, ...joined];
+      else return false;
+      return done(known);
+    };
+    if (!(await waitFor(watched, end - performance.now()))) return null;
+    all = readAll();
+  }
+}
+
+/**
+ * The children, not yet among `members`, of those in state `D` (each in its parent's group);
+ * null when the kernel does not list a process's children (/proc/<pid>/task/<tid>/children
+ * needs CONFIG_PROC_CHILDREN).
+ */
+function blockedChildren(members: Member[]): Member[] | null {
+  const out: Member[] = [];
+  const known = new Set(members.map((m) => m.pid));
+  for (const m of members) {
+    if (m.state !== "D") continue;
+    const children = childrenOf(m.pid);
+    if (children === null) return null;
+    for (const pid of children) {
+      const stat = known.has(pid) ? null : liveStat(pid, null);
+      if (stat && stat.pgrp === m.pgrp) {
+        known.add(pid);
+        out.push({ ...stat, pid });
+      }
+    }
+  }
+  return out;
+}
+
+/** The pids of `pid`'s children, from each of its threads; null when they cannot be listed. */
+function childrenOf(pid: number): number[] | null {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+    );
+  } catch {
+    return existsSync(`/proc/${pid}/task`) ? null : [];
+  }
+}
+
+/**
+ * Re-reads until `done` holds, for at most `withinMs` of real time: at each of the next few
+ * turns of the event loop (a signal is usually acted on within them), then every few
+ * milliseconds ({@link watchFor}). For reads that cost little: a watch that reads all of /proc
+ * should not read it at every turn.
+ */
+export async function waitFor(done: () => boolean, withinMs: number): Promise<boolean> {
+  return (await until(done, 20)) || watchFor(done, withinMs);
 }

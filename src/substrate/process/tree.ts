@@ -5,7 +5,7 @@
 // the process group.
 
 import type { Json } from "../../core/types.ts";
-import { groupMembers, isStopped, readStat, rssBytes, until, type ProcStat } from "./proc.ts";
+import { groupStats, isStopped, rssBytes, settle, type Member } from "./proc.ts";
 
 /** What a tree reports of itself in an observation. */
 export interface TreeReport {
@@ -19,6 +19,8 @@ export interface TreeReport {
 export interface ProcessTree {
   /** The pids of the tree's live processes, the leader first while it lives. */
   members(): number[];
+  /** The tree's live processes with their state, in the same order. */
+  stats(): Member[];
   /** Sends `signal` to every live process of the tree. */
   signal(signal: NodeJS.Signals): void;
   /** Stops every process from running (resolves true once all are stopped or frozen). */
@@ -58,16 +60,15 @@ export class ProcessGroupTree implements ProcessTree {
   constructor(readonly pgid: number) {}
 
   members(): number[] {
-    return groupMembers(this.pgid);
+    return this.stats().map((m) => m.pid);
+  }
+
+  stats(): Member[] {
+    return groupStats(this.pgid);
   }
 
   signal(signal: NodeJS.Signals): void {
-    if (this.members().length === 0) return;
-    try {
-      process.kill(-this.pgid, signal);
-    } catch {
-      // ESRCH: the last member exited between the check and the signal.
-    }
+    this.signalMembers(signal);
   }
 
   /**
@@ -79,34 +80,35 @@ export class ProcessGroupTree implements ProcessTree {
   async freeze(): Promise<boolean> {
     const rounds = 10;
     for (let round = 1; ; round++) {
-      this.signal("SIGSTOP");
-      const empty = () => this.members().length === 0;
-      if (!(await until(() => this.frozen() || empty()))) return false;
+      const signalled = this.signalMembers("SIGSTOP");
+      const stats = await settle(
+        () => this.stats(),
+        (s) => s.length === 0 || frozenOf(s),
+        SETTLE_MS,
+        signalled,
+      );
+      if (!stats) return false;
       // The last round leaves a parent blocked on its stopped child as it is: frozen.
-      if (empty() || round === rounds || this.stats().every(isStopped)) return true;
+      if (stats.length === 0 || round === rounds || stats.every(isStopped)) return true;
       this.signal("SIGCONT");
     }
   }
 
   async thaw(): Promise<boolean> {
-    this.signal("SIGCONT");
-    return until(() => this.members().every((pid) => !stoppedPid(pid)));
+    const signalled = this.signalMembers("SIGCONT");
+    return (
+      (await settle(
+        () => this.stats(),
+        (s) => !s.some(isStopped),
+        SETTLE_MS,
+        signalled,
+      )) !== null
+    );
   }
 
   /** True when no member can run: each is stopped, or blocked on a stopped child of the tree. */
   frozen(): boolean {
-    const stats = this.stats();
-    return (
-      stats.length > 0 &&
-      stats.every((s) => isStopped(s) || (s.state === "D" && stats.some((c) => c.ppid === s.pid && isStopped(c))))
-    );
-  }
-
-  private stats(): (ProcStat & { pid: number })[] {
-    return this.members().flatMap((pid) => {
-      const stat = readStat(pid);
-      return stat ? [{ ...stat, pid }] : [];
-    });
+    return frozenOf(this.stats());
   }
 
   kill(): void {
@@ -122,9 +124,30 @@ export class ProcessGroupTree implements ProcessTree {
   identity(): { pgid: number } {
     return { pgid: this.pgid };
   }
+
+  /** Sends `signal` to the group while it has members; returns them as read before it. */
+  private signalMembers(signal: NodeJS.Signals): Member[] {
+    const members = this.stats();
+    if (members.length === 0) return members;
+    try {
+      process.kill(-this.pgid, signal);
+    } catch {
+      // ESRCH: the last member exited between the read and the signal.
+    }
+    return members;
+  }
 }
 
-function stoppedPid(pid: number): boolean {
-  const stat = readStat(pid);
-  return stat !== null && isStopped(stat);
+/**
+ * How long, in real time, a freeze or a thaw waits for the kernel to stop or resume every
+ * member before it reports that it did not.
+ */
+export const SETTLE_MS = 10_000;
+
+/** True when `stats` has processes and none can run: each stopped, or blocked on a stopped child. */
+export function frozenOf(stats: Member[]): boolean {
+  return (
+    stats.length > 0 &&
+    stats.every((s) => isStopped(s) || (s.state === "D" && stats.some((c) => c.ppid === s.pid && isStopped(c))))
+  );
 }

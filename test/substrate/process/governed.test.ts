@@ -16,6 +16,8 @@ function forkingTree(escapes: number): ProcessTree & { alive: number[]; kills: n
     alive: [next++, next++],
     kills: 0,
     members: () => [...tree.alive],
+    // Pids no process has: only the tree's own reads see them.
+    stats: () => tree.alive.map((pid) => ({ pid, state: "S", ppid: 1, pgrp: 1_000_000, startTime: 1 })),
     signal: () => {},
     freeze: async () => true,
     thaw: async () => true,

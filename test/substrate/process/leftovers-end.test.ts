@@ -13,7 +13,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import type { Observation } from "../../../src/core/types.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { Leftovers } from "../../../src/substrate/process/governed.ts";
-import { groupMembers, procfs, until } from "../../../src/substrate/process/proc.ts";
+import { groupMembers, procfs, statsOf, until } from "../../../src/substrate/process/proc.ts";
 import type { ProcessTree } from "../../../src/substrate/process/tree.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { killGroups } from "../../helpers/process.ts";
@@ -24,6 +24,7 @@ function group(members: number[]): ProcessTree & { members: () => number[]; now:
     now: members,
     sent: [] as string[],
     members: () => [...tree.now],
+    stats: () => statsOf(tree.now),
     signal: (s: NodeJS.Signals) => void tree.sent.push(s),
     freeze: async () => true,
     thaw: async () => true,
