@@ -111,14 +111,16 @@ export class CgroupTree implements ProcessTree {
     );
   }
 
-  signal(signal: NodeJS.Signals): void {
-    for (const pid of this.members()) {
+  signal(signal: NodeJS.Signals): Member[] {
+    const members = this.stats();
+    for (const { pid } of members) {
       try {
         process.kill(pid, signal);
       } catch {
         // gone meanwhile
       }
     }
+    return members;
   }
 
   async freeze(): Promise<boolean> {

@@ -8,14 +8,13 @@ import type { Clock, TimerHandle } from "../../core/clock.ts";
 import type { Json, Observation } from "../../core/types.ts";
 import {
   bootId,
-  isGone,
   isStopped,
   liveStat,
   pidNamespace,
   procfs,
-  readStat,
   settle,
   watchFor,
+  type Member,
   type ProcStat,
 } from "./proc.ts";
 import { carriesMark } from "./restart.ts";
@@ -134,8 +133,7 @@ export class Governed {
    */
   async terminate(): Promise<Exit> {
     this.stopping = true;
-    const signalled = procfs ? identities(this.tree) : new Set<string>();
-    this.signal("SIGTERM");
+    const signalled = identitiesOf(this.signal("SIGTERM"));
     await this.thaw();
     const killedAt = new Promise<void>((resolve) => (this.endWait = resolve));
     this.kill = this.clock.setTimeout(() => {
@@ -156,10 +154,11 @@ export class Governed {
     }
   }
 
-  /** Signals the whole tree, never a group whose leader has since gone to another process. */
-  signal(signal: NodeJS.Signals): void {
-    if (!procfs) this.signalBlind(signal);
-    else if (this.state() || this.tree.members().length > 0) this.tree.signal(signal);
+  /** Signals the whole tree; returns the processes it went to (none known without /proc). */
+  signal(signal: NodeJS.Signals): Member[] {
+    if (procfs) return this.tree.signal(signal);
+    this.signalBlind(signal);
+    return [];
   }
 
   /** What an observation of the running or suspended tree says. */
@@ -253,12 +252,11 @@ export class Leftovers {
 
   sweep(tree: ProcessTree, graceMs: number, objectId: string): void {
     if (!procfs) return;
-    const seen = identities(tree);
+    const seen = identitiesOf(tree.signal("SIGTERM"));
     if (seen.size === 0) {
       tree.dispose();
       return;
     }
-    tree.signal("SIGTERM");
     void tree.thaw();
     let resolve: () => void = () => {};
     const l: Leftover = {
@@ -359,12 +357,11 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
 
 /** `pid:startTime` of each live process of the tree: a pid reused by another process is another identity. */
 function identities(tree: ProcessTree): Set<string> {
-  const out = new Set<string>();
-  for (const pid of tree.members()) {
-    const stat = readStat(pid);
-    if (stat && !isGone(stat)) out.add(`${pid}:${stat.startTime}`);
-  }
-  return out;
+  return identitiesOf(tree.stats());
+}
+
+function identitiesOf(members: Member[]): Set<string> {
+  return new Set(members.map((m) => `${m.pid}:${m.startTime}`));
 }
 
 /** Whether the tree is empty within `withinMs` of real time (watched as {@link settle} does). */

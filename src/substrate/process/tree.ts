@@ -21,8 +21,8 @@ export interface ProcessTree {
   members(): number[];
   /** The tree's live processes with their state, in the same order. */
   stats(): Member[];
-  /** Sends `signal` to every live process of the tree. */
-  signal(signal: NodeJS.Signals): void;
+  /** Sends `signal` to every live process of the tree; returns them, as read just before. */
+  signal(signal: NodeJS.Signals): Member[];
   /** Stops every process from running (resolves true once all are stopped or frozen). */
   freeze(): Promise<boolean>;
   /** Lets every process run again (resolves true once none is stopped). */
@@ -67,10 +67,6 @@ export class ProcessGroupTree implements ProcessTree {
     return groupStats(this.pgid);
   }
 
-  signal(signal: NodeJS.Signals): void {
-    this.signalMembers(signal);
-  }
-
   /**
    * SIGSTOP to the group until every member reads `T`. A shell caught in vfork() waits in `D`
    * for its child, stopped before it could exec, and cannot reach `T` itself: the tree is
@@ -80,7 +76,7 @@ export class ProcessGroupTree implements ProcessTree {
   async freeze(): Promise<boolean> {
     const rounds = 10;
     for (let round = 1; ; round++) {
-      const signalled = this.signalMembers("SIGSTOP");
+      const signalled = this.signal("SIGSTOP");
       const stats = await settle(
         () => this.stats(),
         (s) => s.length === 0 || frozenOf(s),
@@ -95,7 +91,7 @@ export class ProcessGroupTree implements ProcessTree {
   }
 
   async thaw(): Promise<boolean> {
-    const signalled = this.signalMembers("SIGCONT");
+    const signalled = this.signal("SIGCONT");
     return (
       (await settle(
         () => this.stats(),
@@ -125,8 +121,11 @@ export class ProcessGroupTree implements ProcessTree {
     return { pgid: this.pgid };
   }
 
-  /** Sends `signal` to the group while it has members; returns them as read before it. */
-  private signalMembers(signal: NodeJS.Signals): Member[] {
+  /**
+   * Sends `signal` to the group while it has members (the kernel gives no new process the
+   * number of a group that still exists, so one with members is this tree); returns them.
+   */
+  signal(signal: NodeJS.Signals): Member[] {
     const members = this.stats();
     if (members.length === 0) return members;
     try {

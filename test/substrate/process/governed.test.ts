@@ -18,7 +18,7 @@ function forkingTree(escapes: number): ProcessTree & { alive: number[]; kills: n
     members: () => [...tree.alive],
     // Pids no process has: only the tree's own reads see them.
     stats: () => tree.alive.map((pid) => ({ pid, state: "S", ppid: 1, pgrp: 1_000_000, startTime: 1 })),
-    signal: () => {},
+    signal: () => tree.stats(),
     freeze: async () => true,
     thaw: async () => true,
     frozen: () => false,

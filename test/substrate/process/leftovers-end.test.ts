@@ -25,7 +25,7 @@ function group(members: number[]): ProcessTree & { members: () => number[]; now:
     sent: [] as string[],
     members: () => [...tree.now],
     stats: () => statsOf(tree.now),
-    signal: (s: NodeJS.Signals) => void tree.sent.push(s),
+    signal: (s: NodeJS.Signals) => (tree.sent.push(s), statsOf(tree.now)),
     freeze: async () => true,
     thaw: async () => true,
     frozen: () => false,
