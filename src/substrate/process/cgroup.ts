@@ -138,13 +138,15 @@ export class CgroupTree implements ProcessTree {
   }
 
   /** v2 kills at once (`cgroup.kill`, frozen or not); v1 thaws so that SIGKILL is acted on. */
-  kill(): void {
+  kill(): Member[] {
     if (this.version === "v2" && existsSync(join(this.dir, "cgroup.kill"))) {
+      const members = this.stats();
       this.write("cgroup.kill", "1");
-      return;
+      return members;
     }
-    this.signal("SIGKILL");
+    const members = this.signal("SIGKILL");
     this.write(this.version === "v2" ? "cgroup.freeze" : "freezer.state", this.version === "v2" ? "0" : "THAWED");
+    return members;
   }
 
   dispose(): void {

@@ -31,9 +31,8 @@ const POLL_MS = 100;
 const FIRST_WAIT_MS = 1000;
 /** How many more times SIGKILL goes round a tree that is not yet empty after the first. */
 const KILL_ROUNDS = 5;
-/** How long, in real time, the first SIGKILL is given to empty a tree, and each later one. */
-const KILLED_WITHIN_MS = 1000;
-const KILL_ROUND_MS = 100;
+/** How long, in real time, the processes a SIGKILL reached are given to exit. */
+const KILLED_WITHIN_MS = 10_000;
 
 export class Governed {
   /** A stop Vigil asked for is under way: the exit it causes is not reported to listeners. */
@@ -49,6 +48,8 @@ export class Governed {
   private kill: TimerHandle | null = null;
   /** Why the driver gave the tree up (it closed): a stop under way stops watching and fails. */
   private abortedBy: Error | null = null;
+  /** The processes the grace period's SIGKILL went to. */
+  private killed: Member[] = [];
   /** Ends a stop's wait for the grace period (its SIGKILL, or the driver closing). */
   private endWait: () => void = () => {};
   private settleExit: (exit: Exit) => void = () => {};
@@ -138,7 +139,7 @@ export class Governed {
     const killedAt = new Promise<void>((resolve) => (this.endWait = resolve));
     this.kill = this.clock.setTimeout(() => {
       this.kill = null;
-      if (procfs) this.tree.kill();
+      if (procfs) this.killed = this.tree.kill();
       else this.signalBlind("SIGKILL");
       this.endWait();
     }, this.graceMs);
@@ -194,13 +195,20 @@ export class Governed {
     await Promise.race([watchFor(() => done || aborted() || empty(), Infinity, POLL_MS), killed]);
     done = true;
     if (aborted()) return;
-    // A process forked while SIGKILL went round the tree (where the tree cannot be killed at
-    // once: the v1 freezer, a v2 without cgroup.kill) escaped it: it gets its own, a few times.
-    // (One that outlives them all is past what signals do, as one stuck in state D is.)
-    if (await emptied(this.tree, KILLED_WITHIN_MS)) return;
-    for (let round = 0; round < KILL_ROUNDS; round++) {
-      this.tree.kill();
-      if (await emptied(this.tree, KILL_ROUND_MS)) return;
+    // What the SIGKILL reached is exiting (a process with much memory takes a while to free
+    // it). A process forked while it went round the tree (where the tree cannot be killed at
+    // once: the v1 freezer, a v2 without cgroup.kill) escaped it, and gets its own, a few times.
+    // (One that outlives KILLED_WITHIN_MS is past what signals do, as one stuck in state D is.)
+    const sent = identitiesOf(this.killed);
+    const escaped = (m: Member) => !sent.has(identityOf(m));
+    for (let round = 0; ; round++) {
+      const left = await settle(
+        () => this.tree.stats(),
+        (s) => s.length === 0 || s.some(escaped),
+        KILLED_WITHIN_MS,
+      );
+      if (left === null || left.length === 0 || round === KILL_ROUNDS) return;
+      for (const m of this.tree.kill()) sent.add(identityOf(m));
     }
   }
 
@@ -361,8 +369,10 @@ function identities(tree: ProcessTree): Set<string> {
 }
 
 function identitiesOf(members: Member[]): Set<string> {
-  return new Set(members.map((m) => `${m.pid}:${m.startTime}`));
+  return new Set(members.map(identityOf));
 }
+
+const identityOf = (m: Member): string => `${m.pid}:${m.startTime}`;
 
 /** Whether the tree is empty within `withinMs` of real time (watched as {@link settle} does). */
 async function emptied(tree: ProcessTree, withinMs: number): Promise<boolean> {

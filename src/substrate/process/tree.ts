@@ -29,8 +29,8 @@ export interface ProcessTree {
   thaw(): Promise<boolean>;
   /** True when the tree has processes and none of them can run. */
   frozen(): boolean;
-  /** Ends every process at once, frozen or not. */
-  kill(): void;
+  /** Ends every process at once, frozen or not; returns those it went to, as read just before. */
+  kill(): Member[];
   /** Frees what the tree holds (a cgroup directory) once it is empty. */
   dispose(): void;
   report(): TreeReport;
@@ -107,8 +107,8 @@ export class ProcessGroupTree implements ProcessTree {
     return frozenOf(this.stats());
   }
 
-  kill(): void {
-    this.signal("SIGKILL");
+  kill(): Member[] {
+    return this.signal("SIGKILL");
   }
 
   dispose(): void {}

@@ -2,7 +2,9 @@
 // cgroup.kill: SIGKILL goes to each pid of a list read first): a process the tree forks while
 // that SIGKILL goes round escapes it. The stop sends SIGKILL round again, a few times, until the
 // tree is empty. A fake tree stands in for the cgroup, so that the fork lands in that window
-// every time. And a stop waiting for such a tree gives up as soon as the driver closes.
+// every time. A process the SIGKILL reached but which takes its time to exit (freeing much
+// memory) is waited for, not sent SIGKILL again. And a stop waiting for such a tree gives up
+// as soon as the driver closes.
 
 import { expect, test } from "vitest";
 import { Governed } from "../../../src/substrate/process/governed.ts";
@@ -23,8 +25,10 @@ function forkingTree(escapes: number): ProcessTree & { alive: number[]; kills: n
     thaw: async () => true,
     frozen: () => false,
     kill: () => {
+      const reached = tree.stats();
       tree.kills++;
       tree.alive = tree.kills <= escapes ? [next++] : [];
+      return reached;
     },
     dispose: () => {},
     report: () => ({ processes: [], rssBytes: 0 }),
@@ -57,6 +61,31 @@ test("a tree that outlives every SIGKILL gets a bounded number of them", async (
   const tree = forkingTree(Infinity);
   expect(await stop(tree, clock)).toEqual({ exitCode: null, signal: "SIGKILL" });
   expect(tree.kills).toBe(6);
+});
+
+test("a process the SIGKILL reached that takes a while to exit is waited for, and sent no other", async () => {
+  // Found in review: the wait after the SIGKILL had become a second, then a round of SIGKILL
+  // every 100 ms, so a stop could report a tree gone that was still exiting. The process exits
+  // 1.2 s of real time after its SIGKILL (the kernel's time, not the clock's).
+  const clock = new VirtualClock("2026-03-01T00:00:00Z");
+  const member = { pid: 1_000_000, state: "R", ppid: 1, pgrp: 1_000_000, startTime: 1 };
+  let exitsAt = Infinity;
+  let kills = 0;
+  const alive = () => (performance.now() < exitsAt ? [member] : []);
+  const tree: ProcessTree = {
+    ...forkingTree(0),
+    members: () => alive().map((m) => m.pid),
+    stats: alive,
+    signal: alive,
+    kill: () => {
+      kills++;
+      if (exitsAt === Infinity) exitsAt = performance.now() + 1200;
+      return alive();
+    },
+  };
+  expect(await stop(tree, clock)).toEqual({ exitCode: null, signal: "SIGKILL" });
+  expect(tree.stats()).toEqual([]);
+  expect(kills).toBe(1);
 });
 
 test("a stop waiting for the rest of the tree fails as soon as the driver closes, not at its next check", async () => {

@@ -30,8 +30,10 @@ function group(members: number[]): ProcessTree & { members: () => number[]; now:
     thaw: async () => true,
     frozen: () => false,
     kill: () => {
+      const reached = statsOf(tree.now);
       tree.sent.push("SIGKILL");
       tree.now = [];
+      return reached;
     },
     dispose: () => {},
     report: () => ({ processes: [], rssBytes: 0 }),
