@@ -204,10 +204,10 @@ export class Governed {
     for (let round = 0; ; round++) {
       const left = await settle(
         () => this.tree.stats(),
-        (s) => s.length === 0 || s.some(escaped),
+        (s) => aborted() || s.length === 0 || s.some(escaped),
         KILLED_WITHIN_MS,
       );
-      if (left === null || left.length === 0 || round === KILL_ROUNDS) return;
+      if (left === null || left.length === 0 || aborted() || round === KILL_ROUNDS) return;
       for (const m of this.tree.kill()) sent.add(identityOf(m));
     }
   }

@@ -88,6 +88,29 @@ test("a process the SIGKILL reached that takes a while to exit is waited for, an
   expect(kills).toBe(1);
 });
 
+test("a stop waiting for killed processes to exit fails when the driver closes, not after its 10 s", async () => {
+  const clock = new VirtualClock("2026-03-01T00:00:00Z");
+  const member = { pid: 1_000_000, state: "D", ppid: 1, pgrp: 1_000_000, startTime: 1 };
+  const tree: ProcessTree = { ...forkingTree(0), members: () => [member.pid], stats: () => [member] };
+  tree.signal = tree.kill = () => [member]; // a process stuck in `D`: no signal ends it
+  const g = new Governed(2 ** 22 + 12_345, 1, null, tree, 1000, clock);
+  let outcome: unknown = null;
+  void g.terminate().then(
+    (exit) => (outcome = exit),
+    (e: unknown) => (outcome = e),
+  );
+  g.settle({ exitCode: null, signal: "SIGKILL" });
+  for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r));
+  await clock.advance(1000);
+  for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r));
+  expect(outcome).toBeNull();
+  const closed = new Error("the process driver closed");
+  g.abort(closed);
+  // The watch looks every few milliseconds: well within a second, where the bound is ten.
+  for (let i = 0; i < 200 && outcome === null; i++) await new Promise<void>((r) => setTimeout(r, 5));
+  expect(outcome).toBe(closed);
+});
+
 test("a stop waiting for the rest of the tree fails as soon as the driver closes, not at its next check", async () => {
   const clock = new VirtualClock("2026-03-01T00:00:00Z");
   const tree = forkingTree(0); // members that never exit: the stop waits for the grace period
