@@ -203,10 +203,10 @@ export async function watchFor(done: () => boolean, withinMs: number, everyMs = 
  * resolves with them (null when the time ran out). `readAll` reads the whole tree (for a
  * process group, all of /proc); between two such reads only the members the last one found are
  * watched, each by its own /proc entry (a member that exited, or left the group, drops out):
- * for a few turns of the event loop, then every few milliseconds. When `done` holds for them,
- * a read of the whole tree confirms it, since a process forked meanwhile is not among them (it
- * is watched from then on). `first` is a read of the whole tree already made (the one a signal
- * was sent after).
+ * for a few turns of the event loop, then every few milliseconds. A process forked meanwhile is
+ * not among them, so the whole tree is read again when `done` holds for them (to confirm it),
+ * and at least every REREAD_MS while it does not (a member slow to change must not hide a new
+ * one). `first` is a read of the whole tree already made (the one a signal was sent after).
  */
 export async function settle(
   readAll: () => Member[],
@@ -216,12 +216,13 @@ export async function settle(
 ): Promise<Member[] | null> {
   const end = performance.now() + withinMs;
   let all = first;
-  for (let pass = 0; ; pass++) {
+  for (let misses = 0; ;) {
     if (done(all)) return all;
-    if (performance.now() >= end) return null;
-    // The members watched were done but the tree was not (processes forked meanwhile, one
-    // that left as another came): the next read of the whole tree waits a little longer.
-    if (pass > 0) await new Promise<void>((r) => setTimeout(r, Math.min(2 ** pass, 100)).unref());
+    const left = end - performance.now();
+    if (left <= 0) return null;
+    // The members watched were done and the tree was not (processes forked meanwhile, one
+    // that left as another came): each such read of the whole tree waits a little longer.
+    if (misses > 0) await new Promise<void>((r) => setTimeout(r, Math.min(2 ** misses, REREAD_MS)).unref());
     let known = all;
     const watched = () => {
       known = known.flatMap((m) => {
@@ -238,10 +239,14 @@ export async function settle(
       else return false;
       return done(known);
     };
-    if (!(await waitFor(watched, end - performance.now()))) return null;
+    const held = await waitFor(watched, Math.min(left, REREAD_MS));
     all = readAll();
+    misses = held && !done(all) ? misses + 1 : 0;
   }
 }
+
+/** The longest a {@link settle} watches the members it knows without reading the whole tree. */
+const REREAD_MS = 100;
 
 /**
  * The children, not yet among `members`, of those in state `D` (each in its parent's group);

@@ -62,16 +62,17 @@ test.skipIf(!procfs)(
 );
 
 test.skipIf(!procfs)(
-  "waiting for members that do not change watches them, not all of /proc, and ends in time",
+  "waiting for members that do not change watches them, and reads all of /proc only every 100 ms",
   async () => {
     const pid = await tree();
     scans = countProcScans();
     // Running members waited on to stop, with no SIGSTOP sent: the wait runs out.
     const read = () => groupStats(pid);
     expect(await settle(read, (s) => s.every(isStopped), 300)).toBeNull();
-    // The first read only (the watch found nothing to confirm), where reading at every turn of
-    // the event loop made thousands in that time.
-    expect(scans.count).toBe(1);
+    // The first read, then one every 100 ms of the 300 (a process forked meanwhile is found),
+    // where reading at every turn of the event loop made thousands in that time.
+    expect(scans.count).toBeGreaterThanOrEqual(2);
+    expect(scans.count).toBeLessThanOrEqual(5);
   },
 );
 
