@@ -29,9 +29,9 @@ export interface Exit {
 const POLL_MS = 100;
 /** How long, in real time, a stop first watches the processes it signalled exit. */
 const FIRST_WAIT_MS = 1000;
-/** How many more times SIGKILL goes round a tree that is not yet empty after the first. */
+/** How many more times SIGKILL goes round a tree, after the first, to a process the last one missed. */
 const KILL_ROUNDS = 5;
-/** How long, in real time, the processes a SIGKILL reached are given to exit. */
+/** How long, in real time, the processes a SIGKILL reached are given to exit (from each SIGKILL). */
 const KILLED_WITHIN_MS = 10_000;
 
 export class Governed {

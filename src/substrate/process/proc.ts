@@ -222,7 +222,7 @@ export async function settle(
     if (left <= 0) return null;
     // The members watched were done and the tree was not (processes forked meanwhile, one
     // that left as another came): each such read of the whole tree waits a little longer.
-    if (misses > 0) await new Promise<void>((r) => setTimeout(r, Math.min(2 ** misses, REREAD_MS)).unref());
+    if (misses > 0) await new Promise<void>((r) => setTimeout(r, Math.min(2 ** misses, REREAD_MS, left)).unref());
     let known = all;
     const watched = () => {
       known = known.flatMap((m) => {
@@ -232,11 +232,11 @@ export async function settle(
       if (done(known)) return true;
       // A member blocked in `D` may wait on a child forked after the read: a vfork()'s parent
       // waits until its child execs, and a child stopped before it could stays stopped. Its
-      // children join the watch (all of the tree is read where they cannot be listed).
+      // children join the watch (where they cannot be listed, the next read of the whole tree
+      // finds them).
       const joined = blockedChildren(known);
-      if (joined === null) known = readAll();
-      else if (joined.length > 0) known = [...known, ...joined];
-      else return false;
+      if (joined.length === 0) return false;
+      known = [...known, ...joined];
       return done(known);
     };
     const held = await waitFor(watched, Math.min(left, REREAD_MS));
@@ -250,17 +250,15 @@ const REREAD_MS = 100;
 
 /**
  * The children, not yet among `members`, of those in state `D` (each in its parent's group);
- * null when the kernel does not list a process's children (/proc/<pid>/task/<tid>/children
+ * none where the kernel does not list a process's children (/proc/<pid>/task/<tid>/children
  * needs CONFIG_PROC_CHILDREN).
  */
-function blockedChildren(members: Member[]): Member[] | null {
+function blockedChildren(members: Member[]): Member[] {
   const out: Member[] = [];
   const known = new Set(members.map((m) => m.pid));
   for (const m of members) {
     if (m.state !== "D") continue;
-    const children = childrenOf(m.pid);
-    if (children === null) return null;
-    for (const pid of children) {
+    for (const pid of childrenOf(m.pid)) {
       const stat = known.has(pid) ? null : liveStat(pid, null);
       if (stat && stat.pgrp === m.pgrp) {
         known.add(pid);
@@ -271,14 +269,14 @@ function blockedChildren(members: Member[]): Member[] | null {
   return out;
 }
 
-/** The pids of `pid`'s children, from each of its threads; null when they cannot be listed. */
-function childrenOf(pid: number): number[] | null {
+/** The pids of `pid`'s children, from each of its threads; none when they cannot be listed. */
+function childrenOf(pid: number): number[] {
   try {
     return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
       readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ").filter(Boolean).map(Number),
     );
   } catch {
-    return existsSync(`/proc/${pid}/task`) ? null : [];
+    return [];
   }
 }
 

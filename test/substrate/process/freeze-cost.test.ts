@@ -3,8 +3,8 @@
 // tree's. A freeze read it four times when the kernel stopped the tree at once, and while it
 // waited for a member that took its time (or never stopped) it read it again at every turn of the
 // event loop, up to ten thousand times. Now a freeze or a thaw reads it once before its signal and
-// once to confirm, and waits between the two by watching the members' own /proc entries, for a
-// bounded time.
+// once to confirm, and waits between the two by watching the members' own /proc entries (reading
+// the whole tree again only every 100 ms), for a bounded time.
 
 import { spawn } from "node:child_process";
 import { afterEach, expect, test } from "vitest";

@@ -3,15 +3,18 @@
 // child the watch did not know, stopped before it could exec; the freeze counted the parent as
 // running, never read the tree again, and failed after its 10 s (dash vforks its simple
 // commands: under load, suspends of ordinary shell loops failed). The children of a member in
-// `D` now join the watch. Here a C program vforks on SIGUSR1, sent just after the freeze's read,
-// and its child blocks opening a FIFO nobody writes, so the parent stays in `D`.
+// `D` now join the watch, and where the kernel does not list children, the read of the whole tree
+// every 100 ms finds them (not a read at every check, which spun). Here a C program vforks on
+// SIGUSR1, sent just after the freeze's read, and its child blocks opening a FIFO nobody writes,
+// so the parent stays in `D`.
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import fs, { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
-import { groupStats, isStopped, procfs, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { groupStats, isStopped, procfs, readStat, settle, until } from "../../../src/substrate/process/proc.ts";
 import { ProcessGroupTree } from "../../../src/substrate/process/tree.ts";
 import { countProcScans, type ProcScans } from "../../helpers/proc-scans.ts";
 import { killGroups } from "../../helpers/process.ts";
@@ -20,6 +23,8 @@ const groups: number[] = [];
 let scans: ProcScans | null = null;
 let dir: string | null = null;
 afterEach(() => {
+  unlisted?.();
+  unlisted = null;
   scans?.restore();
   scans = null;
   killGroups(groups);
@@ -42,7 +47,60 @@ int main(int argc, char **argv) {
 }
 `;
 
-test.skipIf(!procfs)("a member that vforks between the freeze's read and its SIGSTOP: the tree is frozen", async () => {
+test.skipIf(!procfs).each([
+  ["its children are listed: it joins the watch", true],
+  ["its children are not listed (no CONFIG_PROC_CHILDREN): the next read of the tree finds it", false],
+])("a member that vforks between the freeze's read and its SIGSTOP, and %s", async (_, listed) => {
+  const pid = await vforking();
+
+  // Right after the freeze's first read of /proc: the vfork, and its parent in `D`.
+  scans = countProcScans((n) => {
+    if (n !== 1) return;
+    process.kill(pid, "SIGUSR1");
+    for (let i = 0; i < 5_000_000 && readStat(pid)?.state !== "D"; i++);
+  });
+  if (!listed) unlisted = hideChildren();
+  const frozen = await new ProcessGroupTree(pid).freeze();
+  unlisted?.();
+  scans.restore();
+  const stats = groupStats(pid);
+  expect(stats.map((s) => s.state)).toEqual(["D", "T"]);
+  expect(frozen).toBe(true);
+  expect(stats.filter(isStopped).map((s) => s.ppid)).toEqual([pid]);
+  // Two reads a round of the freeze (ten rounds, as the parent stays in `D`), and one every
+  // 100 ms while it waits.
+  expect(scans.count).toBeLessThanOrEqual(40);
+});
+
+test.skipIf(!procfs).each([
+  ["listed", true],
+  ["not listed", false],
+])(
+  "a wait on a tree with a member in `D`, its children %s, reads all of /proc only every 100 ms",
+  async (_, listed) => {
+    // Found in review: where children could not be listed, every check of the members read all of
+    // /proc while one was in `D` (hundreds of reads a second, for the 10 s a killed tree is given).
+    const pid = await vforking();
+    process.kill(pid, "SIGUSR1");
+    expect(await until(() => readStat(pid)?.state === "D", 5_000_000)).toBe(true);
+    scans = countProcScans();
+    if (!listed) unlisted = hideChildren();
+    expect(
+      await settle(
+        () => groupStats(pid),
+        (s) => s.length === 0,
+        500,
+      ),
+    ).toBeNull();
+    expect(scans.count).toBeGreaterThanOrEqual(2);
+    expect(scans.count).toBeLessThanOrEqual(8);
+  },
+);
+
+let unlisted: (() => void) | null = null;
+
+/** The C program, started and waiting for its SIGUSR1. */
+async function vforking(): Promise<number> {
   dir = mkdtempSync(join(tmpdir(), "vigil-vfork-"));
   writeFileSync(join(dir, "vf.c"), SOURCE);
   const binary = join(dir, "vf");
@@ -51,17 +109,20 @@ test.skipIf(!procfs)("a member that vforks between the freeze's read and its SIG
   const pid = leader.pid as number;
   groups.push(pid);
   expect(await until(() => readStat(pid)?.state === "S", 5_000_000)).toBe(true);
+  return pid;
+}
 
-  // Right after the freeze's first read of /proc: the vfork, and its parent in `D`.
-  scans = countProcScans((n) => {
-    if (n !== 1) return;
-    process.kill(pid, "SIGUSR1");
-    for (let i = 0; i < 5_000_000 && readStat(pid)?.state !== "D"; i++);
-  });
-  const frozen = await new ProcessGroupTree(pid).freeze();
-  scans.restore();
-  const stats = groupStats(pid);
-  expect(stats.map((s) => s.state)).toEqual(["D", "T"]);
-  expect(frozen).toBe(true);
-  expect(stats.filter(isStopped).map((s) => s.ppid)).toEqual([pid]);
-});
+/** Makes every /proc/<pid>/task/<tid>/children unreadable, as on a kernel that has none; returns the undo. */
+function hideChildren(): () => void {
+  const original = fs.readFileSync;
+  fs.readFileSync = ((path: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+    if (typeof path === "string" && path.endsWith("/children"))
+      throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
+    return (original as (...args: unknown[]) => unknown)(path, ...rest);
+  }) as typeof fs.readFileSync;
+  syncBuiltinESMExports();
+  return () => {
+    fs.readFileSync = original;
+    syncBuiltinESMExports();
+  };
+}
