@@ -18,16 +18,11 @@ import {
   until,
 } from "../../../src/substrate/process/proc.ts";
 import { ProcessGroupTree } from "../../../src/substrate/process/tree.ts";
-import { countProcScans, type ProcScans } from "../../helpers/proc-scans.ts";
+import { countProcScans } from "../../helpers/proc-scans.ts";
 import { killGroups } from "../../helpers/process.ts";
 
 const groups: number[] = [];
-let scans: ProcScans | null = null;
-afterEach(() => {
-  scans?.restore();
-  scans = null;
-  killGroups(groups);
-});
+afterEach(() => killGroups(groups));
 
 /**
  * A shell and two children in a group of their own, none forking once started (a fork while a
@@ -46,7 +41,7 @@ test.skipIf(!procfs)(
   async () => {
     const pid = await tree();
     const t = new ProcessGroupTree(pid);
-    scans = countProcScans();
+    const scans = countProcScans();
     for (let i = 0; i < 3; i++) {
       scans.reset();
       expect(await t.freeze()).toBe(true);
@@ -65,7 +60,7 @@ test.skipIf(!procfs)(
   "waiting for members that do not change watches them, and reads all of /proc only every 100 ms",
   async () => {
     const pid = await tree();
-    scans = countProcScans();
+    const scans = countProcScans();
     // Running members waited on to stop, with no SIGSTOP sent: the wait runs out.
     const read = () => groupStats(pid);
     expect(await settle(read, (s) => s.every(isStopped), 300)).toBeNull();

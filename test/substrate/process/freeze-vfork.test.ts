@@ -9,24 +9,18 @@
 // so the parent stays in `D`.
 
 import { spawn, spawnSync } from "node:child_process";
-import fs, { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { syncBuiltinESMExports } from "node:module";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { groupStats, isStopped, procfs, readStat, settle, until } from "../../../src/substrate/process/proc.ts";
 import { ProcessGroupTree } from "../../../src/substrate/process/tree.ts";
-import { countProcScans, type ProcScans } from "../../helpers/proc-scans.ts";
+import { countProcScans, hideProcChildren } from "../../helpers/proc-scans.ts";
 import { killGroups } from "../../helpers/process.ts";
 
 const groups: number[] = [];
-let scans: ProcScans | null = null;
 let dir: string | null = null;
 afterEach(() => {
-  unlisted?.();
-  unlisted = null;
-  scans?.restore();
-  scans = null;
   killGroups(groups);
   if (dir) rmSync(dir, { recursive: true, force: true });
   dir = null;
@@ -54,12 +48,12 @@ test.skipIf(!procfs).each([
   const pid = await vforking();
 
   // Right after the freeze's first read of /proc: the vfork, and its parent in `D`.
-  scans = countProcScans((n) => {
+  const scans = countProcScans((n) => {
     if (n !== 1) return;
     process.kill(pid, "SIGUSR1");
     for (let i = 0; i < 5_000_000 && readStat(pid)?.state !== "D"; i++);
   });
-  if (!listed) unlisted = hideChildren();
+  const unlisted = listed ? null : hideProcChildren();
   const frozen = await new ProcessGroupTree(pid).freeze();
   unlisted?.();
   scans.restore();
@@ -83,8 +77,8 @@ test.skipIf(!procfs).each([
     const pid = await vforking();
     process.kill(pid, "SIGUSR1");
     expect(await until(() => readStat(pid)?.state === "D", 5_000_000)).toBe(true);
-    scans = countProcScans();
-    if (!listed) unlisted = hideChildren();
+    const scans = countProcScans();
+    if (!listed) hideProcChildren();
     expect(
       await settle(
         () => groupStats(pid),
@@ -97,8 +91,6 @@ test.skipIf(!procfs).each([
   },
 );
 
-let unlisted: (() => void) | null = null;
-
 /** The C program, started and waiting for its SIGUSR1. */
 async function vforking(): Promise<number> {
   dir = mkdtempSync(join(tmpdir(), "vigil-vfork-"));
@@ -110,19 +102,4 @@ async function vforking(): Promise<number> {
   groups.push(pid);
   expect(await until(() => readStat(pid)?.state === "S", 5_000_000)).toBe(true);
   return pid;
-}
-
-/** Makes every /proc/<pid>/task/<tid>/children unreadable, as on a kernel that has none; returns the undo. */
-function hideChildren(): () => void {
-  const original = fs.readFileSync;
-  fs.readFileSync = ((path: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
-    if (typeof path === "string" && path.endsWith("/children"))
-      throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
-    return (original as (...args: unknown[]) => unknown)(path, ...rest);
-  }) as typeof fs.readFileSync;
-  syncBuiltinESMExports();
-  return () => {
-    fs.readFileSync = original;
-    syncBuiltinESMExports();
-  };
 }

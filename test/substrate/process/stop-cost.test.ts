@@ -10,16 +10,11 @@ import { Governed } from "../../../src/substrate/process/governed.ts";
 import { groupMembers, procfs, readStat, until } from "../../../src/substrate/process/proc.ts";
 import { ProcessGroupTree } from "../../../src/substrate/process/tree.ts";
 import { SystemClock } from "../../../src/timers/clock.ts";
-import { countProcScans, type ProcScans } from "../../helpers/proc-scans.ts";
+import { countProcScans } from "../../helpers/proc-scans.ts";
 import { killGroups } from "../../helpers/process.ts";
 
 const groups: number[] = [];
-let scans: ProcScans | null = null;
-afterEach(() => {
-  scans?.restore();
-  scans = null;
-  killGroups(groups);
-});
+afterEach(() => killGroups(groups));
 
 test.skipIf(!procfs)(
   "a child shutting down slowly is watched, not found by reading all of /proc again and again",
@@ -32,7 +27,7 @@ test.skipIf(!procfs)(
     expect(await until(() => groupMembers(pid).length >= 3, 5_000_000)).toBe(true);
 
     const tree = new ProcessGroupTree(pid);
-    scans = countProcScans();
+    const scans = countProcScans();
     // A real clock: the checks after the first wait are 100 ms apart, as on a server.
     const g = new Governed(pid, readStat(pid)!.startTime, leader, tree, 60_000, new SystemClock());
     leader.once("exit", (exitCode, signal) => g.settle({ exitCode, signal }));
