@@ -125,7 +125,7 @@ export class CgroupTree implements ProcessTree {
 
   async freeze(): Promise<boolean> {
     this.write(this.version === "v2" ? "cgroup.freeze" : "freezer.state", this.version === "v2" ? "1" : "FROZEN");
-    return waitFor(() => this.frozen() || this.members().length === 0, SETTLE_MS);
+    return waitFor(() => this.members().length === 0 || this.frozenState(), SETTLE_MS);
   }
 
   async thaw(): Promise<boolean> {

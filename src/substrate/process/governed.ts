@@ -134,7 +134,7 @@ export class Governed {
    */
   async terminate(): Promise<Exit> {
     this.stopping = true;
-    const signalled = identitiesOf(this.signal("SIGTERM"));
+    const signalled = this.signal("SIGTERM");
     await this.thaw();
     const killedAt = new Promise<void>((resolve) => (this.endWait = resolve));
     this.kill = this.clock.setTimeout(() => {
@@ -177,20 +177,20 @@ export class Governed {
   /**
    * The leader is gone and the rest of the tree has its grace period: resolves once the tree
    * is empty, or once `killed` (the grace period's SIGKILL) has emptied it, or at once when the
-   * driver closes (`killed` resolves then too). `signalled` is the tree the SIGTERM went to
-   * (`pid:startTime`): a process forked meanwhile, which it did not reach, gets one of its
-   * own, and those it reached are not signalled twice. Watching for the
+   * driver closes (`killed` resolves then too). `signalled` is the tree the SIGTERM went to: a
+   * process forked meanwhile, which it did not reach, gets one of its own, and those it reached
+   * are not signalled twice. Watching for the
    * exits is in real time (the kernel ends processes in real time; only the grace period is on
    * the clock): first only the signalled processes' own /proc entries, every few milliseconds
    * for up to FIRST_WAIT_MS (a tree usually exits within it), then the whole tree every POLL_MS.
    */
-  private async drain(killed: Promise<void>, signalled: Set<string>): Promise<void> {
+  private async drain(killed: Promise<void>, signalled: Member[]): Promise<void> {
     const aborted = () => this.abortedBy !== null;
     const empty = () => this.tree.members().length === 0;
-    const reached = [...signalled].map((id) => id.split(":").map(Number) as [number, number]);
-    const exited = () => reached.every(([pid, startTime]) => liveStat(pid, startTime) === null);
+    const exited = () => signalled.every((m) => liveStat(m.pid, m.startTime) === null);
     if ((await watchFor(() => aborted() || exited(), FIRST_WAIT_MS)) && (aborted() || empty())) return;
-    for (const id of identities(this.tree)) if (!signalled.has(id)) signalPid(Number(id.split(":")[0]), "SIGTERM");
+    const termed = identitiesOf(signalled);
+    for (const m of this.tree.stats()) if (!termed.has(identityOf(m))) signalPid(m.pid, "SIGTERM");
     let done = false;
     await Promise.race([watchFor(() => done || aborted() || empty(), Infinity, POLL_MS), killed]);
     done = true;
