@@ -52,13 +52,26 @@ function forkingTree(escapes: number): ProcessTree & { alive: number[]; kills: n
 
 /** A stop of the tree: its leader exits, and the grace period passes (SIGKILL). */
 async function stop(tree: ProcessTree, clock: VirtualClock): Promise<unknown> {
-  // No process has this pid: the leader is the tree's (fake) members.
-  const g = new Governed(2 ** 22 + 12_345, 1, null, tree, 1000, clock);
-  const stopping = g.terminate().catch((e: unknown) => e);
-  g.settle({ exitCode: null, signal: "SIGKILL" });
+  const { stopping } = begin(tree, clock, 1000, "SIGKILL");
   for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r));
   await clock.advance(1000);
   return stopping;
+}
+
+/**
+ * A stop of the tree begun, its leader exited of `signal`: what it resolves or rejects with, and
+ * that so far (null while it is under way).
+ */
+function begin(tree: ProcessTree, clock: VirtualClock, graceMs: number, signal: NodeJS.Signals) {
+  // No process has this pid: the leader is the tree's (fake) members.
+  const g = new Governed(2 ** 22 + 12_345, 1, null, tree, graceMs, clock);
+  let outcome: unknown = null;
+  const stopping = g.terminate().then(
+    (exit) => (outcome = exit),
+    (e: unknown) => (outcome = e),
+  );
+  g.settle({ exitCode: null, signal });
+  return { g, stopping, outcome: () => outcome };
 }
 
 test("a process forked while SIGKILL went round gets one of its own: the stop ends with the tree empty", async () => {
@@ -140,40 +153,28 @@ test("a stop waiting for killed processes to exit fails when the driver closes, 
   const member = { pid: 1_000_000, state: "D", ppid: 1, pgrp: 1_000_000, startTime: 1 };
   const tree: ProcessTree = { ...forkingTree(0), members: () => [member.pid], stats: () => [member] };
   tree.signal = tree.kill = () => [member]; // a process stuck in `D`: no signal ends it
-  const g = new Governed(2 ** 22 + 12_345, 1, null, tree, 1000, clock);
-  let outcome: unknown = null;
-  void g.terminate().then(
-    (exit) => (outcome = exit),
-    (e: unknown) => (outcome = e),
-  );
-  g.settle({ exitCode: null, signal: "SIGKILL" });
+  const { g, outcome } = begin(tree, clock, 1000, "SIGKILL");
   for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r));
   await clock.advance(1000);
   for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r));
-  expect(outcome).toBeNull();
+  expect(outcome()).toBeNull();
   const closed = new Error("the process driver closed");
   g.abort(closed);
   // The watch looks every few milliseconds: well within a second, where the bound is ten.
-  for (let i = 0; i < 200 && outcome === null; i++) await new Promise<void>((r) => setTimeout(r, 5));
-  expect(outcome).toBe(closed);
+  for (let i = 0; i < 200 && outcome() === null; i++) await new Promise<void>((r) => setTimeout(r, 5));
+  expect(outcome()).toBe(closed);
 });
 
 test("a stop waiting for the rest of the tree fails as soon as the driver closes, not at its next check", async () => {
   const clock = new VirtualClock("2026-03-01T00:00:00Z");
   const tree = forkingTree(0); // members that never exit: the stop waits for the grace period
-  const g = new Governed(2 ** 22 + 12_345, 1, null, tree, 60_000, clock);
-  let outcome: unknown = null;
-  void g.terminate().then(
-    (exit) => (outcome = exit),
-    (e: unknown) => (outcome = e),
-  );
-  g.settle({ exitCode: null, signal: "SIGTERM" });
+  const { g, outcome } = begin(tree, clock, 60_000, "SIGTERM");
   for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
-  expect(outcome).toBeNull();
+  expect(outcome()).toBeNull();
   const closed = new Error("the process driver closed");
   g.abort(closed);
   // A few turns of the event loop, far less than the 100 ms between the tree's checks.
-  for (let i = 0; i < 5 && outcome === null; i++) await new Promise<void>((r) => setImmediate(r));
-  expect(outcome).toBe(closed);
+  for (let i = 0; i < 5 && outcome() === null; i++) await new Promise<void>((r) => setImmediate(r));
+  expect(outcome()).toBe(closed);
   expect(tree.kills).toBe(0);
 });
