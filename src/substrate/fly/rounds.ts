@@ -47,9 +47,12 @@ export interface Run {
 export async function settled(run: Run, limits: Limits): Promise<FlyMachine> {
   const { client, cfg, goal, spent } = run;
   const maxReads = phaseMs(limits) / POLL_MS;
+  // Once Fly refuses a wait (400), the rest of the round reads once a second, as after a command.
+  let refused = false;
   for (let m = await client.getMachine(cfg.app, cfg.machineId); ; m = await client.getMachine(cfg.app, cfg.machineId)) {
-    const next = settlesTo(m.state);
-    if (!next || satisfies(goal, m.state) || isGone(m.state)) return m;
+    const settles = settlesTo(m.state);
+    if (!settles || satisfies(goal, m.state) || isGone(m.state)) return m;
+    const next = refused ? "poll" : settles;
     const instance = m.instance_id;
     if (next === "poll" && spent.reads++ >= maxReads)
       throw new DriverError(`machine is still ${m.state} after ${(maxReads * POLL_MS) / 1000} s of reads`, true);
@@ -60,7 +63,11 @@ export async function settled(run: Run, limits: Limits): Promise<FlyMachine> {
       );
     await run.keep();
     if (next === "poll") await sleep(limits.clock, POLL_MS);
-    else await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, limits.waitTimeoutS, instance));
+    else if (!(await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, limits.waitTimeoutS, instance)))) {
+      // The refused wait did not wait: it does not count as one.
+      spent.waits--;
+      refused = true;
+    }
   }
 }
 

@@ -88,11 +88,14 @@ export function reachedOrElsewhere(now: string, state: string): boolean {
 /**
  * A wait on a machine in motion; a 400 (Fly will not wait on these terms: an instance that
  * changed under us) is answered by reading the machine again instead, as after a command.
+ * False when Fly refused the wait.
  */
-export async function waitOrRead(wait: () => Promise<unknown>): Promise<void> {
+export async function waitOrRead(wait: () => Promise<unknown>): Promise<boolean> {
   try {
     await wait();
+    return true;
   } catch (e) {
     if (!(e instanceof FlyApiError && e.status === 400)) throw e;
+    return false;
   }
 }

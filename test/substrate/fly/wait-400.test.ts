@@ -68,3 +68,22 @@ test("observe of a machine in motion whose wait answers 400 reports a state, not
   const res = await settle(r.run(r.driver.observe(r.target())));
   expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { machineId: "3d8d9016b26789" } });
 });
+
+test("a machine stopping for 10 s while every wait answers 400 is read once a second until it settles, then started", async () => {
+  r = await rig({ state: "started" });
+  r.fake.transitionMs.stop = 10_000;
+  // Someone else stops the machine; Vigil's start finds it `stopping`, and Fly refuses every wait.
+  const kick = await fetch(`${r.fake.url}/v1/apps/${r.fake.app}/machines/${MACHINE}/stop`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${r.fake.token}` },
+  });
+  expect(kick.status).toBe(200);
+  r.fake.faults.add({ action: "wait", status: 400, times: Infinity, error: "instance_id does not match" });
+  const res = await settle(r.run(r.driver.start(r.target())));
+  // The refused waits are not counted as the command's five waits of 60 s (they were all spent
+  // in a few milliseconds, and the start failed "still stopping after 5 waits").
+  expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "running" } });
+  const refused = r.fake.requests.filter((q) => q.action === "wait" && q.status === 400);
+  expect(refused.length).toBeLessThanOrEqual(2);
+  expect(r.clock.now() - T0).toBeGreaterThanOrEqual(10_000);
+});
