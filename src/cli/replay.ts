@@ -18,9 +18,9 @@ import { readTextFile } from "../contracts/text.ts";
 
 /**
  * A replay at a terminal: the server's cap on evaluations and rows (what-if/limits.ts), but no
- * deadline. It blocks no one else, and whoever runs it can stop it.
+ * deadline and no weight limit. It blocks no one else, and whoever runs it can stop it.
  */
-const CLI_LIMITS: Partial<ReplayLimits> = { deadlineMs: Infinity };
+const CLI_LIMITS: Partial<ReplayLimits> = { deadlineMs: Infinity, maxWeight: Infinity };
 
 export async function runReplay(
   args: string[],

@@ -42,6 +42,12 @@ export interface CompiledPolicy {
   evaluator: RulesEvaluator | null;
   /** json-rules-engine: the fallback, and the reference the compiled rules are tested against. */
   engines: EnginePool;
+  /**
+   * Told the weight of each evaluation before it runs (evaluation-weight.ts), and throws to
+   * refuse it: set on the policies of what-if requests, whose documents and facts any `read`
+   * token sends. Unset, nothing is weighed.
+   */
+  weigh?: (weight: number) => void;
 }
 
 /** The per-run context Vigil's operators read; one per Engine, set before each run. */

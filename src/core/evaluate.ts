@@ -5,6 +5,7 @@
 
 import type { EngineResult, RuleResult } from "json-rules-engine";
 import type { CompiledPolicy } from "./compile.ts";
+import { evaluationWeight } from "./evaluation-weight.ts";
 import { messageOf, RuleFailed, type BuiltinFacts, type RuleEvaluation } from "./rules-compiler.ts";
 import type { ConditionExplanation, FiredEvent, Json, JsonObject, RuleExplanation } from "./types.ts";
 
@@ -15,9 +16,10 @@ export { RuleFailed, type BuiltinFacts, type RuleEvaluation } from "./rules-comp
  * compiled rules cannot finish (one that throws) is run again on json-rules-engine, which
  * throws too, so that the error is exactly json-rules-engine's; it is thrown as a
  * {@link RuleFailed} naming the rule it came from, when the rules the compiled ones saw throw
- * tell which (see `named`).
+ * tell which (see `named`). A policy with `weigh` has the evaluation weighed first.
  */
 export async function evaluateRules(policy: CompiledPolicy, facts: BuiltinFacts): Promise<RuleEvaluation> {
+  if (policy.weigh) policy.weigh(evaluationWeight(policy.document, facts as unknown as Record<string, unknown>));
   let failed: RuleFailed | null = null;
   if (policy.evaluator !== null) {
     try {

@@ -5,7 +5,8 @@
 import type { CompiledPolicy } from "../core/compile.ts";
 import { decide, type Arrival, type DecideResult } from "../core/decide.ts";
 import { RuleFailed } from "../core/evaluate.ts";
-import { invalid, prefixProblems } from "../core/errors.ts";
+import { TooCostly } from "../core/evaluation-weight.ts";
+import { invalid, prefixProblems, type VigilError } from "../core/errors.ts";
 import { MemoryLimitError, type MemoryLimits } from "../core/memory-limits.ts";
 import { pendingAction, type CommitBatch } from "../core/store.ts";
 import type { Decision, ObjectRecord } from "../core/types.ts";
@@ -66,6 +67,7 @@ export class ArrivalPipeline {
     } catch (e) {
       if (e instanceof MemoryLimitError)
         throw invalid("the facts break a memory limit", prefixProblems(e.problems, "$.facts"));
+      if (e instanceof TooCostly) throw tooCostly(e, candidate);
       const at = `policy ${policy.name}@${policy.version}`;
       const index = e instanceof RuleFailed ? policy.ruleOrder.indexOf(e.rule) : -1;
       const rule = index < 0 ? "" : `rules[${index}]`;
@@ -139,4 +141,19 @@ export class ArrivalPipeline {
     }
     return { object: next, decision: result.decision };
   }
+}
+
+/**
+ * A what-if evaluation refused for its weight: the candidate's comparisons (its path), or the
+ * object's own policy on the facts sent (theirs), compare too much.
+ */
+export function tooCostly(e: TooCostly, candidate: boolean): VigilError {
+  return invalid(`the ${candidate ? "candidate policy" : "dry run"} was not evaluated: ${e.message}`, [
+    candidate
+      ? {
+          path: "$.policy",
+          message: "its comparisons over this object's memory compare too much: compare shorter lists",
+        }
+      : { path: "$.facts", message: "the policy's comparisons over these facts compare too much: send shorter lists" },
+  ]);
 }

@@ -10,6 +10,7 @@ import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import type { Arrival } from "../core/decide.ts";
 import { invalid, notFound, prefixProblems, unavailable, type Problem } from "../core/errors.ts";
+import { refuseAbove, WHAT_IF_MAX_WEIGHT } from "../core/evaluation-weight.ts";
 import { checkObjectId } from "../core/object.ts";
 import type { Schedule } from "../core/schedule.ts";
 import type { Decision } from "../core/types.ts";
@@ -41,6 +42,8 @@ export async function dryRun(d: DryRunDeps, id: string, input: DryRunInput): Pro
     policy = loadCandidatePolicy(input.policy, d.clock.now()).compiled;
     deadline.check();
   } else policy = d.policy(object.policy, "$.policy");
+  // The evaluation cannot be interrupted: one that would compare too much is refused first.
+  policy = { ...policy, weigh: refuseAbove(WHAT_IF_MAX_WEIGHT) };
   const at = input.at ?? d.clock.now();
   const arrival: Arrival = input.facts
     ? { trigger: { kind: "facts" }, at, patch: input.facts }

@@ -4,6 +4,8 @@
 
 import { nextTurn } from "../core/concurrency.ts";
 import { invalid } from "../core/errors.ts";
+import { TooCostly, WHAT_IF_MAX_WEIGHT } from "../core/evaluation-weight.ts";
+import { tooCostly } from "../governor/arrival.ts";
 import { CANDIDATE_DEADLINE_MS, Deadline } from "../governor/dry-run.ts";
 
 export interface ReplayLimits {
@@ -11,6 +13,8 @@ export interface ReplayLimits {
   deadlineMs: number;
   /** Evaluations of the candidate one replay may make; past it, an `invalid` error (a 422). */
   maxEvaluations: number;
+  /** The most one evaluation of the candidate may weigh (core/evaluation-weight.ts); past it, a 422. */
+  maxWeight: number;
   /** Rows kept in each list of the report (`differences`, `skipped`); the counts stay whole. */
   maxRows: number;
   /** The wall clock the deadline is read on (epoch ms). */
@@ -20,25 +24,40 @@ export interface ReplayLimits {
 export const DEFAULT_REPLAY_LIMITS: ReplayLimits = {
   deadlineMs: CANDIDATE_DEADLINE_MS,
   maxEvaluations: 100_000,
+  maxWeight: WHAT_IF_MAX_WEIGHT,
   maxRows: 1_000,
   now: () => Date.now(),
 };
 
-/** Steps between two yields to the event loop. */
+/** Steps between two yields to the event loop, at most. */
 const YIELD_EVERY = 64;
+/** Wall-clock ms between two yields to the event loop, at most (steps may be heavy). */
+const YIELD_AFTER_MS = 10;
 
 /** One replay's spending: evaluations counted as they happen, and the deadline. */
 export class ReplayBudget {
   evaluations = 0;
   private steps = 0;
+  private yielded: number;
   private readonly deadline: Deadline;
+  /** An evaluation refused for its weight: the replay stops with it at the next check. */
+  private refused: TooCostly | null = null;
 
   constructor(readonly limits: ReplayLimits) {
     this.deadline = new Deadline("the replay", limits.deadlineMs, limits.now);
+    this.yielded = limits.now();
   }
 
-  /** Throws once the cap on evaluations or the deadline is passed. */
+  /** The candidate's `weigh`: refuses an evaluation heavier than one what-if evaluation may be. */
+  weigh(weight: number): void {
+    if (weight <= this.limits.maxWeight) return;
+    this.refused ??= new TooCostly(weight, this.limits.maxWeight);
+    throw this.refused;
+  }
+
+  /** Throws once an evaluation was refused, or the cap on evaluations or the deadline is passed. */
   check(): void {
+    if (this.refused) throw tooCostly(this.refused, true);
     const max = this.limits.maxEvaluations;
     if (this.evaluations > max)
       throw invalid(`the replay stopped at the cap of ${max} evaluations of the candidate (maxEvaluations)`, [
@@ -56,6 +75,10 @@ export class ReplayBudget {
    */
   async step(): Promise<void> {
     this.check();
-    if (++this.steps % YIELD_EVERY === 0) await nextTurn();
+    const now = this.limits.now();
+    if (++this.steps % YIELD_EVERY === 0 || now - this.yielded >= YIELD_AFTER_MS) {
+      await nextTurn();
+      this.yielded = this.limits.now();
+    }
   }
 }

@@ -71,7 +71,8 @@ export async function replay(
   const budget = new ReplayBudget({ ...DEFAULT_REPLAY_LIMITS, ...limits });
   const loaded = loadCandidatePolicy(candidateDoc, object.createdAt);
   const registry = new PolicyRegistry(() => object.createdAt);
-  registry.add(loaded);
+  // Each evaluation of the candidate is weighed first (a refused one stops the replay).
+  registry.add({ ...loaded, compiled: { ...loaded.compiled, weigh: (w) => budget.weigh(w) } });
   const candidate = loaded.info;
 
   // Where history starts: journal entry 0 (creation), or the snapshot that retention left,
@@ -167,6 +168,10 @@ export async function replay(
       skippedCount: survey.skippedCount,
       truncated: differences.length < aligner.differenceCount || survey.skipped.length < survey.skippedCount,
     };
+  } catch (e) {
+    // A refused evaluation fails where it ran (a timer's is only logged): the refusal is the answer.
+    budget.check();
+    throw e;
   } finally {
     await sandbox.close();
   }

@@ -240,3 +240,70 @@ describe("sub-minute schedules in a candidate", () => {
     expect((await w.call("/v1/objects/m/replay", { policy: p })).status).toBe(200);
   });
 });
+
+describe("comparisons that would compare too much", () => {
+  // `someFact:in` scans the value for each item of the fact: 2,000 × 1,000 items weigh about
+  // 2,000,000, over the limit of 1,000,000; 500 × 1,000 weigh about 500,000.
+  const scanning = (valueItems: number, references = 1): any => ({
+    name: "scan",
+    version: "1",
+    conditions: {
+      scan: {
+        all: [
+          { fact: "memory", path: "$.xs", operator: "someFact:in", value: Array.from({ length: valueItems }, () => 1) },
+        ],
+      },
+    },
+    rules: [
+      {
+        name: "r",
+        conditions: { all: Array.from({ length: references }, () => ({ condition: "scan" })) },
+        event: { type: "wake" },
+      },
+    ],
+  });
+  const list = (n: number) => Array.from({ length: n }, () => 0);
+
+  test("evaluate: a candidate over a long list of the facts is refused with a 422, not run", async () => {
+    const w = await makeWorld();
+    await w.governor.putObject("w", { policy: "queue-worker" });
+    const problem = expectProblem(
+      await w.call("/v1/objects/w/evaluate", { policy: scanning(1_000), facts: { xs: list(2_000) } }),
+      422,
+      "validation",
+    );
+    expect(problem.detail).toMatch(/candidate policy was not evaluated: .*more than the 1000000/);
+    expect(problem.errors).toEqual([{ path: "$.policy", message: expect.stringContaining("compare") }]);
+  });
+
+  test("evaluate: the same candidate over a shorter list runs", async () => {
+    const w = await makeWorld();
+    await w.governor.putObject("w", { policy: "queue-worker" });
+    const reply = await w.call("/v1/objects/w/evaluate", { policy: scanning(1_000), facts: { xs: list(500) } });
+    expect(reply.status, reply.text).toBe(200);
+  });
+
+  test("evaluate: each reference to a shared condition counts again", async () => {
+    const w = await makeWorld();
+    await w.governor.putObject("w", { policy: "queue-worker" });
+    const call = (references: number) =>
+      w.call("/v1/objects/w/evaluate", { policy: scanning(1_000, references), facts: { xs: list(400) } });
+    expect((await call(2)).status).toBe(200);
+    expectProblem(await call(3), 422, "validation");
+  });
+
+  test("replay: a candidate that compares too much over the recorded memory is refused with a 422", async () => {
+    const w = await makeWorld();
+    await w.governor.putObject("w", { policy: "queue-worker" });
+    await w.governor.postFacts("w", { xs: list(2_000) });
+    await w.advance(1_000);
+    const problem = expectProblem(await w.call("/v1/objects/w/replay", { policy: scanning(1_000) }), 422, "validation");
+    expect(problem.detail).toMatch(/candidate policy was not evaluated/);
+    expect(problem.errors).toEqual([{ path: "$.policy", message: expect.stringContaining("compare") }]);
+    // Over the same history with a short list, it replays.
+    await w.governor.putObject("v", { policy: "queue-worker" });
+    await w.governor.postFacts("v", { xs: list(500) });
+    await w.advance(1_000);
+    expect((await w.call("/v1/objects/v/replay", { policy: scanning(1_000) })).status).toBe(200);
+  });
+});
