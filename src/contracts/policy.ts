@@ -37,6 +37,13 @@ const duration = z
   .refine((s) => parseDuration(s) !== null, { message: `must be ${DURATION_HELP}` })
   .describe(`ISO 8601 duration, e.g. PT5M`);
 const instant = z.iso.datetime({ offset: true }).describe("ISO 8601 date-time, e.g. 2026-03-01T02:00:00Z");
+/**
+ * The most schedules a policy may have. Finding a schedule's next tick can take tens of
+ * milliseconds (one whose every tick falls in a daylight-saving gap), and a candidate policy
+ * comes from any `read` token: this bounds what one document costs.
+ */
+export const MAX_SCHEDULES = 32;
+
 const reason = z.string().max(500).optional().describe("Free text kept in the decision");
 
 function isTimeZone(tz: string): boolean {
@@ -255,7 +262,11 @@ export const policySchema = z
       .strictObject({ minActive: duration.optional(), minDormant: duration.optional() })
       .optional()
       .describe("Minimum time in a state before the opposite outcome is carried out"),
-    schedules: z.array(scheduleSchema).optional(),
+    schedules: z
+      .array(scheduleSchema)
+      .max(MAX_SCHEDULES, { error: `at most ${MAX_SCHEDULES} schedules` })
+      .optional()
+      .describe(`Cron ticks that re-evaluate every object of the policy (at most ${MAX_SCHEDULES})`),
     conditions: z
       .record(z.string(), topConditionSchema)
       .optional()

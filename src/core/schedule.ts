@@ -21,7 +21,7 @@ export function nextTick(schedule: Schedule, after: number): number | null {
   // server asks for the same schedule's next tick for every new object. The answer computed
   // from `from` holds for every later moment before that tick (computeNextTick makes it so
   // across a spring-forward gap), so the last one is remembered. Finding that there is none
-  // takes cron-parser about a second: that answer is kept for a day.
+  // takes tens of milliseconds (see ZONE_SEARCH_MS): that answer is kept for a day.
   const key = `${schedule.cron}\u0000${schedule.timezone ?? ""}`;
   const known = lastTicks.get(key);
   if (known && after >= known.from && after < known.until) return known.due;
@@ -46,7 +46,7 @@ export function nextTick(schedule: Schedule, after: number): number | null {
  */
 function computeNextTick(schedule: Schedule, after: number): number | null {
   const tz = schedule.timezone ?? "UTC";
-  const due = parsedNext(schedule.cron, tz, after);
+  const due = parsedNext(schedule.cron, tz, after, ZONE_SEARCH_MS);
   // Around a half-hour change (Australia/Lord_Howe) cron-parser can answer a moment that is not
   // after the one asked from (a tick in the past fires again at once, over and over), or throw
   // "loop limit exceeded" for a whole day. Then the tick is found in fixed offsets instead.
@@ -55,7 +55,7 @@ function computeNextTick(schedule: Schedule, after: number): number | null {
   const then = offsetOf(tz, due);
   if (before === then) return due;
   if (minutesOf(then) > minutesOf(before)) return springNext(schedule.cron, tz, after, due, before, then);
-  const early = parsedNext(schedule.cron, tz, after - GAP_LOOKBACK_MS);
+  const early = parsedNext(schedule.cron, tz, after - GAP_LOOKBACK_MS, ZONE_SEARCH_MS);
   return early > after && early < due ? early : due;
 }
 
@@ -85,10 +85,17 @@ function springNext(cron: string, tz: string, after: number, due: number, before
   return fixedOffsetNext(cron, tz, after);
 }
 
-/** cron-parser's next tick after `t` in `tz`; NaN where it throws. */
-function parsedNext(cron: string, tz: string, t: number): number {
+/**
+ * cron-parser's next tick after `t` in `tz`, looked for up to `within` ms ahead; NaN where it
+ * throws or finds none by then.
+ */
+function parsedNext(cron: string, tz: string, t: number, within = Number.POSITIVE_INFINITY): number {
   try {
-    return CronExpressionParser.parse(cron, { currentDate: new Date(t), tz })
+    return CronExpressionParser.parse(cron, {
+      currentDate: new Date(t),
+      tz,
+      ...(within === Number.POSITIVE_INFINITY ? {} : { endDate: new Date(t + within) }),
+    })
       .next()
       .getTime();
   } catch {
@@ -140,6 +147,15 @@ function minutesOf(offset: string): number {
   const m = /^UTC([+-])(\d\d):(\d\d)$/.exec(offset);
   return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
 }
+
+/**
+ * How far ahead cron-parser looks for a tick in a named zone. A tick that falls in a
+ * daylight-saving gap sends it round its loop of 10,000 steps, about half a second of blocked
+ * event loop for a schedule every tick of which does (one that never fires); the limit ends that
+ * in milliseconds. A tick further ahead (February 29th) is found in fixed offsets by
+ * fixedOffsetNext, where no local time is skipped and the search is short however far it goes.
+ */
+const ZONE_SEARCH_MS = 400 * 86_400_000;
 
 /** Longer than any daylight-saving jump (one hour almost everywhere, two at most). */
 const GAP_LOOKBACK_MS = 3 * 3_600_000;

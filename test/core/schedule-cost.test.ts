@@ -1,0 +1,64 @@
+// What finding a schedule's next tick costs, counted in cron-parser's date steps (luxon
+// operations) rather than timed: a schedule every tick of which falls in a daylight-saving gap
+// sent cron-parser round its whole loop (about half a second), and a candidate policy from any
+// `read` token could hold a few thousand of them. The search in a named zone now looks a little
+// over a year ahead, and a tick further off is found in fixed offsets.
+
+import { createRequire } from "node:module";
+import { afterEach, expect, test } from "vitest";
+import { nextTick } from "../../src/core/schedule.ts";
+import { validatePolicy } from "../../src/contracts/validate-policy.ts";
+
+// cron-parser is CommonJS: the luxon it steps dates with is the CommonJS build.
+const { DateTime } = createRequire(import.meta.url)("luxon") as { DateTime: { prototype: Record<string, unknown> } };
+const METHODS = ["plus", "minus", "set", "startOf", "endOf"];
+let steps = 0;
+for (const m of METHODS) {
+  const original = DateTime.prototype[m] as (...a: unknown[]) => unknown;
+  DateTime.prototype[m] = function (this: unknown, ...a: unknown[]) {
+    steps++;
+    return original.apply(this, a);
+  };
+}
+afterEach(() => {
+  steps = 0;
+});
+const after = Date.parse("2026-12-04T00:00:00Z");
+const stepsOf = (cron: string, timezone: string) => {
+  steps = 0;
+  const due = nextTick({ name: "s", cron, timezone }, after);
+  return { due, steps };
+};
+
+test("a schedule that never fires (each tick in Lord Howe's spring gap) is found out in a few thousand steps, not tens of thousands", () => {
+  const { due, steps: n } = stepsOf("5 2 2 * 10 0#1", "Australia/Lord_Howe");
+  expect(due).toBeNull();
+  // 35,311 before the search in the zone was bounded.
+  expect(n).toBeLessThan(5_000);
+});
+
+test("a tick more than a year off is still found, in fixed offsets", () => {
+  expect(stepsOf("0 0 29 2 *", "America/New_York").due).toBe(Date.parse("2028-02-29T05:00:00Z"));
+  expect(stepsOf("0 3 29 2 *", "Europe/Berlin").due).toBe(Date.parse("2028-02-29T02:00:00Z"));
+  // The fifth Monday of a February: 2044.
+  expect(stepsOf("0 0 * 2 1#5", "Europe/Berlin").due).toBe(Date.parse("2044-02-28T23:00:00Z"));
+});
+
+test("a policy has at most 32 schedules", () => {
+  const policy = (n: number) => ({
+    name: "many",
+    version: "1",
+    schedules: Array.from({ length: n }, (_, i) => ({ name: `s${i}`, cron: `${i % 60} * * * *` })),
+    rules: [
+      {
+        name: "r",
+        conditions: { all: [{ fact: "state", operator: "equal", value: "active" }] },
+        event: { type: "wake" },
+      },
+    ],
+  });
+  expect(validatePolicy(policy(32)).valid).toBe(true);
+  const refused = validatePolicy(policy(33));
+  expect(refused.valid).toBe(false);
+  expect(!refused.valid && refused.errors).toEqual([{ path: "$.schedules", message: "at most 32 schedules" }]);
+});
