@@ -98,12 +98,19 @@ export class Objects {
       // A new binding (another driver, or another config on the same one): the compute of the
       // old one is stopped, not left running ungoverned, and its driver forgets it, so that the
       // next wake starts what the new binding says.
-      const canonical = (config: JsonObject) =>
-        this.d.drivers.get(substrate.driver)?.canonicalConfig?.(config) ?? config;
-      const rebound =
+      const driver = this.d.drivers.get(substrate.driver);
+      const canonical = (config: JsonObject) => driver?.canonicalConfig?.(config) ?? config;
+      const changed =
         input.substrate !== undefined &&
         (substrate.driver !== existing.substrate.driver ||
           !jsonEqual(canonical(substrate.config), canonical(existing.substrate.config)));
+      // Another config of the same compute (a Fly machine's stop signal, or its API's other
+      // address) is a change of settings: nothing is stopped, and what was observed still holds.
+      const retuned =
+        changed &&
+        substrate.driver === existing.substrate.driver &&
+        (driver?.sameCompute?.(existing.substrate.config, substrate.config) ?? false);
+      const rebound = changed && !retuned;
       const detached = rebound ? this.d.rebound(id) : { dropped: [], inFlight: null, undo: () => {} };
       let recorded = false;
       let stoppedCompute = false;
@@ -118,7 +125,9 @@ export class Objects {
           // What was observed belongs to the old binding.
           substrate: rebound
             ? { driver: substrate.driver, config: substrate.config, observed: null }
-            : existing.substrate,
+            : retuned
+              ? { ...existing.substrate, config: substrate.config }
+              : existing.substrate,
           updatedAt: now,
         };
         const repolicied = existing.policy !== policy.name;

@@ -29,6 +29,12 @@ export interface Driver {
    * equal (a PUT that spells out a default rebinds nothing). Optional: the config as given.
    */
   canonicalConfig?(config: JsonObject): JsonObject;
+  /**
+   * Whether two valid configs name the same compute (a Fly machine by its app and id), so that
+   * a PUT moving an object from one to the other changes only how the driver reaches or handles
+   * it, and stops nothing. Optional: without it, every other config is other compute.
+   */
+  sameCompute?(a: JsonObject, b: JsonObject): boolean;
   /** Each resolves with the observation once the substrate confirms; rejects on failure. */
   start(target: DriverTarget): Promise<Observation>;
   suspend(target: DriverTarget): Promise<Observation>;

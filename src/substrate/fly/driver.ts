@@ -132,6 +132,18 @@ export class FlyDriver implements Driver {
     } as JsonObject;
   }
 
+  /**
+   * The same app and machine: another API address (both on the allow-list reach the same Fly),
+   * stop signal or timeout, or leases on or off, are settings, applied from the next command.
+   * The old config need not be allowed any more: an object whose API address was dropped from
+   * VIGIL_FLY_API_URLS is moved to an allowed one without a stop it could not send.
+   */
+  sameCompute(a: JsonObject, b: JsonObject): boolean {
+    const x = flyConfigSchema.safeParse(a);
+    const y = flyConfigSchema.safeParse(b);
+    return x.success && y.success && x.data.app === y.data.app && x.data.machineId === y.data.machineId;
+  }
+
   // Under way when a release stops the machine (DELETE, rebind): no start request after it (a stopped
   // machine reads as a start that crashed); one that landed is stopped, unless a later start wants it.
   // The releases begun while it was under way decide once they end: if none went through, it stands.
