@@ -89,6 +89,15 @@ export interface Target {
   setTimer: Timer;
 }
 
+/**
+ * Whether an HTTP header can carry `value`, once fetch has trimmed its ends as it does: no line
+ * break, NUL or other control character inside, nothing past U+00FF. fetch refuses any other
+ * value before it connects, and that failure would read as a server that cannot be reached; so
+ * user input bound for a header is checked with this first, and refused as usage.
+ */
+export const headerCanCarry = (value: string): boolean =>
+  !/[^\t\x20-\x7e\x80-\xff]/.test(value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, ""));
+
 /** The server, token and timeout from the flags, else the environment, else the defaults. */
 export function targetOf(
   command: CommandName,
@@ -123,9 +132,7 @@ export function targetOf(
       `${given} "${shown}" has a query or a fragment; give the server's base URL (e.g. ${DEFAULT_URL})`,
     );
   const token = flags.token ?? (io.env.VIGIL_TOKEN || undefined);
-  // What an Authorization header can carry, once fetch has trimmed the ends as it does; else
-  // fetch refuses it before connecting, which would read as a server that cannot be reached.
-  if (token !== undefined && /[^\t\x20-\x7e\x80-\xff]/.test(token.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "")))
+  if (token !== undefined && !headerCanCarry(token))
     throw usageError(
       command,
       `the token (${flags.token !== undefined ? "--token" : "VIGIL_TOKEN"}) holds a line break or a character an HTTP header cannot carry`,

@@ -10,6 +10,7 @@ import {
   CliError,
   deadline,
   fetchFailure,
+  headerCanCarry,
   processIo,
   replyError,
   reporting,
@@ -106,12 +107,18 @@ export async function runEvents(args: string[], partial: Partial<Io> = {}): Prom
   return reporting("events", io, async () => {
     if (positionals.length > 0) throw usageError("events", "events takes no arguments");
     const target = targetOf("events", values, io);
+    const lastEventId = values["last-event-id"];
+    // Only what a header cannot carry is refused here (fetch would refuse it before connecting,
+    // which would read as a server that cannot be reached); an id of the wrong form is the
+    // server's to refuse, with its rule (422).
+    if (lastEventId !== undefined && !headerCanCarry(lastEventId))
+      throw usageError("events", "--last-event-id holds a line break or a character an HTTP header cannot carry");
     const follow: Follow = {
       target,
       io,
       json: values.json,
       query: { objectId: values.object, types: values.types },
-      lastDecisionId: values["last-event-id"],
+      lastDecisionId: lastEventId,
       remaining: positiveInt("events", "--count", values.count) ?? Infinity,
     };
     return followEvents(follow);

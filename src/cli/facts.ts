@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { processIo, reporting, request, seg, targetOf, usageError, type Io } from "./client.ts";
 import { decisionText, type DecisionView } from "./explain.ts";
 import { factsReply } from "../contracts/api-replies.ts";
+import { IDEMPOTENCY_KEY_PATTERN } from "../contracts/http.ts";
 import { jsonArgument, replyBody, printJson } from "./output.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
@@ -26,8 +27,14 @@ export async function runFacts(args: string[], partial: Partial<Io> = {}): Promi
     if (id === undefined || facts === undefined || extra.length > 0)
       throw usageError("facts", "facts post takes an ID and the facts (JSON, @FILE or -)");
     const target = targetOf("facts", values, io);
-    const patch = await jsonArgument("facts", "the facts argument", facts, io);
     const key = values["idempotency-key"];
+    // The server's own rule, checked before anything is sent: a key with a line break or a
+    // character past U+00FF cannot go in a header at all (fetch refuses it before it connects,
+    // which would read as a server that cannot be reached), and the server refuses any other
+    // key outside the rule, so the command says so as usage in each case.
+    if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key))
+      throw usageError("facts", "--idempotency-key takes 1-200 printable ASCII characters, no spaces");
+    const patch = await jsonArgument("facts", "the facts argument", facts, io);
     const reply = await request(target, "POST", `/v1/objects/${seg("facts", id)}/facts`, {
       json: { facts: patch },
       headers: key === undefined ? {} : { "idempotency-key": key },
