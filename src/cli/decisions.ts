@@ -3,6 +3,7 @@
 
 import { parseArgs } from "node:util";
 import { processIo, reporting, request, seg, targetOf, usageError, type Io } from "./client.ts";
+import { shellWord, targetFlags } from "./command-line.ts";
 import { decisionText, type DecisionView } from "./explain.ts";
 import { decisionPage, decisionReply } from "../contracts/api-replies.ts";
 import { replyBody, positiveInt, printJson, states, table, triggerText } from "./output.ts";
@@ -68,8 +69,10 @@ export async function runDecisions(args: string[], partial: Partial<Io> = {}): P
     // The API gives no cursor for decisions: a full page may have older ones after it.
     const last = page.items.at(-1);
     if (last && page.items.length === limit) {
-      const size = values.limit === undefined ? "" : ` --limit ${limit}`;
-      io.out(`older: vigil decisions list ${id}${size} --before ${last.id}\n`);
+      // The same server and page size, before the last decision shown.
+      const size = values.limit === undefined ? [] : ["--limit", String(limit)];
+      const words = ["vigil decisions list", shellWord(id), ...targetFlags(values, target), ...size];
+      io.out(`older: ${[...words, "--before", shellWord(last.id)].join(" ")}\n`);
     }
     return EXIT.ok;
   });

@@ -3,6 +3,7 @@
 
 import { parseArgs } from "node:util";
 import { CliError, processIo, reporting, request, seg, targetOf, usageError, type Io, type Target } from "./client.ts";
+import { shellWord, targetFlags } from "./command-line.ts";
 import { objectPage, objectReply } from "../contracts/api-replies.ts";
 import { jsonArgument, replyBody, positiveInt, printJson, show, table } from "./output.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
@@ -89,11 +90,12 @@ async function list(target: Target, values: Values, io: Io): Promise<number> {
       ),
     );
   if (page.nextCursor) {
-    // The same filters and page size: the cursor is only where the next page starts.
+    // The same server, filters and page size: the cursor is only where the next page starts.
     const given = (["state", "policy", "limit"] as const).flatMap((k) =>
-      values[k] === undefined ? [] : [`--${k} ${values[k]}`],
+      values[k] === undefined ? [] : [`--${k}`, shellWord(values[k])],
     );
-    io.out(`more: ${["vigil objects list", ...given, `--cursor ${page.nextCursor}`].join(" ")}\n`);
+    const words = ["vigil objects list", ...targetFlags(values, target), ...given];
+    io.out(`more: ${[...words, "--cursor", shellWord(page.nextCursor)].join(" ")}\n`);
   }
   return EXIT.ok;
 }
