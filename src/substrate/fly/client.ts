@@ -35,8 +35,8 @@ export const LEASE_NONCE_HEADER = "fly-machine-lease-nonce";
 /** The most of a reply the client reads; a longer one is an error, and reading stops. */
 export const MAX_REPLY_BYTES = 1024 * 1024;
 /**
- * The most of a failing reply's text that goes into the error, and from there into the
- * decision note anyone with `read` sees.
+ * The most of a failing reply's text (or of a network failure's reason) that goes into the
+ * error, and from there into the decision note anyone with `read` sees.
  */
 export const MAX_DETAIL_CHARS = 200;
 
@@ -280,9 +280,10 @@ export class FlyClient {
       text = await readCapped(res, what);
     } catch (e) {
       if (e instanceof FlyApiError) throw e;
-      const reason = abort.signal.aborted ? "no answer in time" : e instanceof Error ? e.message : String(e);
+      const reason = abort.signal.aborted ? "no answer in time" : failureText(e);
       // A refusal of the request's own headers would quote the token: it never leaves here.
-      throw new FlyApiError(0, `${what}: ${this.o.token ? reason.split(this.o.token).join("[redacted]") : reason}`);
+      const shown = this.o.token ? reason.split(this.o.token).join("[redacted]") : reason;
+      throw new FlyApiError(0, `${what}: ${shown.slice(0, MAX_DETAIL_CHARS)}`);
     } finally {
       this.o.clock.clearTimeout(timer);
     }
@@ -324,6 +325,34 @@ async function readCapped(res: Response, what: string): Promise<string> {
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * Why a request got no answer, on one line: fetch reports every network failure as `fetch
+ * failed` and puts the reason in `cause` (`getaddrinfo ENOTFOUND _api.internal` outside Fly's
+ * network, `connect ECONNREFUSED ...`, a TLS error), so the causes are followed, a few deep.
+ */
+function failureText(e: unknown): string {
+  const parts: string[] = [];
+  for (let at = e, depth = 0; at !== undefined && at !== null && depth < 4; depth++) {
+    parts.push(oneError(at));
+    at = typeof at === "object" && "cause" in at ? at.cause : undefined;
+  }
+  return parts.filter((p) => p !== "").join(": ");
+}
+
+/**
+ * One error's message, with its code when the message does not carry it (a TLS error's does
+ * not). Node's AggregateError (each address of a host refused) has no message: its errors'.
+ */
+function oneError(e: unknown): string {
+  if (typeof e !== "object" || e === null) return String(e);
+  const message = "message" in e && typeof e.message === "string" ? e.message.replace(/\s+/g, " ").trim() : "";
+  const inner = "errors" in e && Array.isArray(e.errors) ? e.errors.map(oneError).join("; ") : "";
+  const text = message || inner;
+  const code = "code" in e && typeof e.code === "string" ? e.code : "";
+  if (code === "" || text.includes(code)) return text;
+  return text === "" ? code : `${code} (${text})`;
 }
 
 function machinePath(app: string, id: string): string {
