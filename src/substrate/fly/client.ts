@@ -112,6 +112,18 @@ function nonceIn(lease: Lease | null): string | null {
   return typeof nonce === "string" && nonce !== "" ? nonce : null;
 }
 
+/**
+ * What an ok reply must be where the driver reads it: the spec's name for it, and what it lacks
+ * (null when nothing). One that is not (a proxy's HTML page, a body cut short) is a failure.
+ */
+interface Expected {
+  name: string;
+  lacks: (body: Record<string, unknown>) => string | null;
+}
+
+const A_MACHINE: Expected = { name: "Machine", lacks: (m) => (typeof m.state === "string" ? null : "no state") };
+const A_LEASE: Expected = { name: "Lease", lacks: (l) => (nonceIn(l as Lease) === null ? "no nonce" : null) };
+
 interface Call {
   action: FlyAction;
   method: "GET" | "POST" | "DELETE";
@@ -121,6 +133,8 @@ interface Call {
   nonce?: string;
   /** Client-side timeout; a wait gets its own timeout plus slack. */
   timeoutMs?: number;
+  /** What an ok reply must be, when the caller reads it. */
+  reply?: Expected;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -138,7 +152,12 @@ export class FlyClient {
   }
 
   getMachine(app: string, id: string): Promise<FlyMachine> {
-    return this.call({ action: "get", method: "GET", path: machinePath(app, id) }) as Promise<FlyMachine>;
+    return this.call({
+      action: "get",
+      method: "GET",
+      path: machinePath(app, id),
+      reply: A_MACHINE,
+    }) as Promise<FlyMachine>;
   }
 
   async start(app: string, id: string, nonce?: string): Promise<void> {
@@ -201,6 +220,7 @@ export class FlyClient {
         path,
         body: { ttl: ttlS, description },
         ...(nonce ? { nonce } : {}),
+        reply: A_LEASE,
       })) as Lease | null;
     } catch (e) {
       if (!(e instanceof FlyApiError) || e.status !== 409) throw e;
@@ -288,7 +308,15 @@ export class FlyClient {
       this.o.clock.clearTimeout(timer);
     }
     const body = parseJson(text);
-    if (res.ok) return body;
+    if (res.ok) {
+      const wrong = c.reply ? unlike(c.reply, body, res) : null;
+      // Retried: the base URL is Fly's (the allow-list), so an ok reply that is not Fly's answer
+      // comes from something on the way (a proxy's maintenance page), which passes; one that
+      // persists still ends the object `failed` after the outbox's tries, saying so.
+      if (wrong)
+        throw new FlyApiError(res.status, `${what}: HTTP ${res.status} reply is not a ${wrong}`, { retryable: true });
+      return body;
+    }
     const detail = errorText(body, text) || res.statusText.slice(0, MAX_DETAIL_CHARS);
     throw new FlyApiError(res.status, `${what}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`, {
       retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), this.o.clock.now()),
@@ -353,6 +381,19 @@ function oneError(e: unknown): string {
   const code = "code" in e && typeof e.code === "string" ? e.code : "";
   if (code === "" || text.includes(code)) return text;
   return text === "" ? code : `${code} (${text})`;
+}
+
+/**
+ * Why an ok reply is not the `expected` one (`Machine: not a JSON object (text/html)`), or null. Nothing
+ * of the body is quoted: a Machine carries its config, environment included.
+ */
+function unlike(expected: Expected, body: unknown, res: Response): string | null {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    const type = res.headers.get("content-type");
+    return `${expected.name}: not a JSON object${type ? ` (${type.slice(0, 100)})` : ""}`;
+  }
+  const lacks = expected.lacks(body as Record<string, unknown>);
+  return lacks === null ? null : `${expected.name}: ${lacks}`;
 }
 
 function machinePath(app: string, id: string): string {

@@ -1,17 +1,27 @@
 // How the fly client reports a request that went wrong, as the decision note shows it: a
-// network failure names its cause (fetch only says `fetch failed`), never the token.
+// network failure names its cause (fetch only says `fetch failed`), never the token; an ok
+// reply that is not what the driver reads (a proxy's HTML page) is a failure, retried.
 
 import { afterEach, describe, expect, test } from "vitest";
 import type { DriverTarget } from "../../../src/substrate/driver.ts";
 import { FlyDriver } from "../../../src/substrate/fly/driver.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { startFlyFake } from "./fake.ts";
-import { MACHINE, rejection, T0 } from "./rig.ts";
+import { MACHINE, rejection, rig, T0, type Rig } from "./rig.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+async function open(options?: Parameters<typeof rig>[0]): Promise<Rig> {
+  const r = await rig(options);
+  cleanups.push(async () => {
+    await r.close();
+    expect(r.fake.violations, "every request the driver made follows the spec").toEqual([]);
+  });
+  return r;
+}
 
 /** A driver sending to `apiUrl` (allowed), one try per request. */
 function driverFor(apiUrl: string, options: { fetch?: typeof fetch; token?: string } = {}) {
@@ -101,5 +111,57 @@ describe("a request that gets no answer names why", () => {
     expect(e.message).toContain("fetch failed: refused header authorization: Bearer [redacted] xxx");
     expect(e.message).not.toContain("fm2_SECRET");
     expect(e.message.length).toBeLessThan(320);
+  });
+});
+
+describe("an ok reply that is not what the driver reads is a failure, retried", () => {
+  const PAGE = "<html><body>Down for maintenance</body></html>";
+  const count = (r: Rig, action: string) => r.fake.requests.filter((q) => q.action === action).length;
+
+  test.each([
+    ["a proxy's HTML page", PAGE, "not a JSON object \\(text/plain"],
+    ["JSON without a state", JSON.stringify({ id: MACHINE }), "no state"],
+  ])("Get Machine answered with %s every time: observe and stop fail retryably, saying so", async (_n, raw, why) => {
+    const r = await open();
+    r.fake.faults.add({ action: "get", status: 200, rawBody: raw, times: Infinity });
+    for (const [name, call] of [
+      ["observe", () => r.driver.observe(r.target())],
+      ["stop", () => r.driver.stop(r.target())],
+    ] as const) {
+      const e = await rejection(r.run(call()));
+      expect(e.retryable).toBe(true);
+      expect(e.message).toMatch(
+        new RegExp(
+          `^fly ${name} .*: GET /v1/apps/.*/machines/${MACHINE}: HTTP 200 reply is not a Machine: ${why}.* \\(after 5 tries\\)$`,
+        ),
+      );
+      expect(e.message).not.toContain("maintenance");
+    }
+    expect(count(r, "get")).toBe(10);
+  });
+
+  test("a proxy's page once, then Fly's answer: observe reads the machine", async () => {
+    const r = await open();
+    r.fake.faults.add({ action: "get", status: 200, rawBody: PAGE });
+    expect(await r.run(r.driver.observe(r.target()))).toMatchObject({ status: "stopped" });
+    expect(count(r, "get")).toBe(2);
+  });
+
+  test("a lease taken with a proxy's page for an answer is taken on the next try; one never answered fails", async () => {
+    const r = await open({ driver: { useLeases: true } });
+    r.fake.faults.add({ action: "lease-acquire", status: 200, rawBody: PAGE });
+    expect(await r.run(r.driver.start(r.target()))).toMatchObject({ status: "running" });
+    // Taken on the second try (no nonce yet), then renewed before the start request, as always.
+    const takes = r.fake.requests.filter((q) => q.action === "lease-acquire");
+    expect(takes.map((q) => q.nonce !== null)).toEqual([false, false, true]);
+    expect(r.fake.machines.get(MACHINE)!.lease).toBeNull();
+
+    r.fake.faults.add({ action: "lease-acquire", status: 200, rawBody: PAGE, times: Infinity });
+    const e = await rejection(r.run(r.driver.stop(r.target())));
+    expect(e.retryable).toBe(true);
+    expect(e.message).toMatch(
+      /POST \/v1\/apps\/.*\/lease: HTTP 200 reply is not a Lease: not a JSON object.* \(after 5 tries\)$/,
+    );
+    expect(r.fake.machines.get(MACHINE)!.state).toBe("started");
   });
 });
