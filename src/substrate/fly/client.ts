@@ -69,9 +69,10 @@ export class LeaseHeldError extends FlyApiError {
 }
 
 /**
- * Statuses worth another try: no response, timeout, lease held by someone else, rate limit,
- * server trouble. 412 (machine still `created` or being replaced) is retried one level up, by
- * the driver, which reads the machine again first: it may already be where Vigil wants it.
+ * Statuses worth another try: no response, timeout, lease held by someone else (when taking it;
+ * `call` does not retry a release's 409), rate limit, server trouble. 412 (machine still
+ * `created` or being replaced) is retried one level up, by the driver, which reads the machine
+ * again first: it may already be where Vigil wants it.
  */
 export function transientStatus(status: number): boolean {
   return status === 0 || status === 408 || status === 409 || status === 429 || status >= 500;
@@ -242,7 +243,11 @@ export class FlyClient {
     await this.call({ action: "lease-release", method: "DELETE", path: `${machinePath(app, id)}/lease`, nonce });
   }
 
-  /** One call with rate limiting and retries; a wait's 408 is an answer, not a failure to retry. */
+  /**
+   * One call with rate limiting and retries; a wait's 408 is an answer, not a failure to retry,
+   * and a lease release's 409 is final: the lease there now is another (its nonce does not match
+   * the one sent), and no later try makes it match.
+   */
   private call(c: Call): Promise<unknown> {
     // Checked again here, whatever the driver checked: the token must not leave for elsewhere.
     if (this.refusal) return Promise.reject(new FlyApiError(0, this.refusal, { retryable: false }));
@@ -250,6 +255,7 @@ export class FlyClient {
     const classify = (e: unknown): RetryVerdict => {
       if (!(e instanceof FlyApiError)) return { retry: false };
       if (c.action === "wait" && e.status === 408) return { retry: false };
+      if (c.action === "lease-release" && e.status === 409) return { retry: false };
       return { retry: e.retryable, retryAfterMs: e.retryAfterMs };
     };
     let tries = 0;

@@ -165,3 +165,27 @@ describe("an ok reply that is not what the driver reads is a failure, retried", 
     expect(r.fake.machines.get(MACHINE)!.state).toBe("started");
   });
 });
+
+describe("a lease release answered 409 is final", () => {
+  const releases = (r: Rig) => r.fake.requests.filter((q) => q.action === "lease-release").map((q) => q.status);
+
+  test("another holder took the lease over during the start: one release, answered 409, not retried", async () => {
+    const r = await open({ driver: { useLeases: true } });
+    r.fake.transitionMs.start = 3_000;
+    const call = r.driver.start(r.target());
+    // Once the start waits for `started` (the clock has not moved yet: it moves in run), someone
+    // else takes the machine's lease over.
+    while (r.fake.parked === 0) await new Promise((ok) => setTimeout(ok, 1));
+    const other = r.fake.holdLease(MACHINE, 600);
+    expect(await r.run(call)).toMatchObject({ status: "running" });
+    expect(releases(r)).toEqual([409]);
+    expect(r.fake.machines.get(MACHINE)!.lease?.nonce).toBe(other);
+  });
+
+  test("control: a release answered 503 is retried", async () => {
+    const r = await open({ driver: { useLeases: true } });
+    r.fake.faults.add({ action: "lease-release", status: 503, times: 2 });
+    expect(await r.run(r.driver.start(r.target()))).toMatchObject({ status: "running" });
+    expect(releases(r)).toEqual([503, 503, 200]);
+  });
+});
