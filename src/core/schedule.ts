@@ -41,10 +41,11 @@ export function nextTick(schedule: Schedule, after: number): number | null {
  * change lies between (or just before `after`), and the tick is read in fixed offsets instead
  * (springNext). Every moment before a tick then gets that tick, as the cache above assumes. With
  * no change between, the answer is cron-parser's: one parse and two offsets, the common path.
- * Over an autumn change it is cron-parser's too, with the three-hour lookback (a daily tick in
- * the repeated hour fires once; an hourly one fires in both).
+ * Over an autumn change it is cron-parser's too, with the three-hour lookback, unless it is
+ * the second pass of a local time with set hours (a daily tick in the repeated hour fires once,
+ * the first time, from whatever moment it is asked; an hourly one fires in both).
  */
-function computeNextTick(schedule: Schedule, after: number): number | null {
+function computeNextTick(schedule: Schedule, after: number, depth = 0): number | null {
   const tz = schedule.timezone ?? "UTC";
   const due = parsedNext(schedule.cron, tz, after, ZONE_SEARCH_MS);
   // Around a half-hour change (Australia/Lord_Howe) cron-parser can answer a moment that is not
@@ -56,7 +57,32 @@ function computeNextTick(schedule: Schedule, after: number): number | null {
   if (before === then) return due;
   if (minutesOf(then) > minutesOf(before)) return springNext(schedule.cron, tz, after, due, before, then);
   const early = parsedNext(schedule.cron, tz, after - GAP_LOOKBACK_MS, ZONE_SEARCH_MS);
-  return early > after && early < due ? early : due;
+  const next = early > after && early < due ? early : due;
+  // From inside the repeated hour, after its first pass (a late firing, a re-arm), cron-parser
+  // answers the second pass of a local time that has already been: a schedule with set hours
+  // (a daily 02:30) fires at its first pass only, so that one is skipped. A schedule of every
+  // hour fires in both passes, each an hour of real time.
+  if (repeated(tz, next, before) && !everyHour(schedule.cron) && depth < 2)
+    return computeNextTick(schedule, next, depth + 1);
+  return next;
+}
+
+/**
+ * Whether the local time at `t` already was, an autumn change ago: the zone had the earlier,
+ * larger offset `earlier` (before the change) at the moment showing the same local time.
+ */
+function repeated(tz: string, t: number, earlier: string): boolean {
+  const shift = (minutesOf(earlier) - minutesOf(offsetOf(tz, t))) * 60_000;
+  return shift > 0 && offsetOf(tz, t - shift) === earlier;
+}
+
+/** Whether the expression's hour field takes every hour (`*`, `0-23`). */
+function everyHour(cron: string): boolean {
+  try {
+    return CronExpressionParser.parse(cron).fields.hour.values.length === 24;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -255,7 +255,7 @@ test("Lord Howe's half-hour spring change: armed between 01:00 and 02:00 on the 
   );
 });
 
-test("nextTick against the wall clock around each 2026 change of eight zones: walked tick by tick, and from moments between", () => {
+test("nextTick against the wall clock around each 2026 change of nine zones: walked tick by tick, and from moments between", () => {
   // One test for all: New York, Berlin, Santiago and Sydney passed before the fix for Nuuk,
   // Scoresbysund, Lord Howe and Chatham; it is what keeps them all passing. A mismatch is listed with its zone, change, cron and moment.
   const zones = [
@@ -267,10 +267,23 @@ test("nextTick against the wall clock around each 2026 change of eight zones: wa
     "America/Nuuk",
     "America/Scoresbysund",
     "Pacific/Chatham", // +12:45 to +13:45 at 02:45 local
+    "Antarctica/Troll", // +00 to +02 and back: two hours skipped, two repeated
   ];
   const year = [Date.parse("2026-01-01T00:00:00Z"), Date.parse("2027-01-01T00:00:00Z")] as const;
   const wrong: string[] = [];
   let checked = 0;
+  /** nextTick from each of `moments` against the first expected tick after it. */
+  const checkFrom = (s: Schedule, expected: number[], at: string, moments: number[]) => {
+    for (const t of moments) {
+      const due = nextTick(s, t);
+      const want = expected.find((e) => e > t);
+      if (due !== want)
+        wrong.push(`${at} from ${new Date(t).toISOString()}: ${due && iso([due])}, not ${want && iso([want])}`);
+    }
+  };
+  const steps = (a: number, b: number, step: number) =>
+    Array.from({ length: Math.ceil((b - a) / step) }, (_, i) => a + i * step);
+  const aroundAutumn = (change: number) => steps(change - 2 * 3_600_000, change + 2 * 3_600_000, 13 * MINUTE).reverse();
   for (const tz of zones) {
     // The year's changes, found hour by hour then narrowed to the minute.
     const found: number[] = [];
@@ -281,7 +294,7 @@ test("nextTick against the wall clock around each 2026 change of eight zones: wa
       const spring = wall(tz, change).offset > wall(tz, change - MINUTE).offset;
       const from = change - 36 * 3_600_000;
       const to = change + 36 * 3_600_000;
-      // cron-parser fires an hourly tick in both of a repeated hour: only daily ones are checked there.
+      // Daily ticks here; hourly ones over an autumn change below (they fire in both passes).
       const crons = spring
         ? ["0 */2", "0 *", "30 2", "0 2", "45 2", "30 23", "15 0", "*/20 *"]
         : ["30 2", "30 23", "15 0", "30 1"];
@@ -293,15 +306,26 @@ test("nextTick against the wall clock around each 2026 change of eight zones: wa
         checked += expected.length;
         if (iso(walked).join() !== iso(expected).join())
           wrong.push(`${at}: walked ${iso(walked).join(" ")}; wall clock ${iso(expected).join(" ")}`);
-        // And from moments between ticks, in an order that leaves answers in the cache.
-        if (spring)
-          for (let t = from + 7 * MINUTE; t < change + 12 * 3_600_000; t += 131 * MINUTE) {
-            const due = nextTick(s, t);
-            const want = expected.find((e) => e > t);
-            if (due !== want)
-              wrong.push(`${at} from ${new Date(t).toISOString()}: ${due && iso([due])}, not ${want && iso([want])}`);
-          }
+        // And from moments between ticks, in an order that leaves answers in the cache; over
+        // an autumn change, from every 13 minutes of the hours around it, latest first (so that
+        // each answer is computed, not the cache's): a daily tick's second pass is never the
+        // answer, whatever moment of the repeated hour it is asked from (a late firing).
+        if (spring) checkFrom(s, expected, at, steps(from + 7 * MINUTE, change + 12 * 3_600_000, 131 * MINUTE));
+        else checkFrom(s, expected, at, aroundAutumn(change));
       }
+      // An hourly tick fires in both passes of a repeated hour, from any moment asked; where
+      // the change is half an hour (Lord Howe, read in fixed offsets), once, as documented.
+      if (!spring)
+        for (const c of ["0 *", "30 *"]) {
+          const s = { name: c, cron: `${c} * * *`, timezone: tz };
+          const near = [change - 6 * 3_600_000, change + 6 * 3_600_000] as const;
+          const expected = wallTicks(c, tz, near[0], near[1], tz === "Australia/Lord_Howe");
+          const at = `${tz} ${new Date(change).toISOString()} "${c} * * *"`;
+          const walked = walkTicks(s, near[0], near[1]);
+          if (iso(walked).join() !== iso(expected).join())
+            wrong.push(`${at}: walked ${iso(walked).join(" ")}; wall clock ${iso(expected).join(" ")}`);
+          checkFrom(s, expected, at, aroundAutumn(change));
+        }
     }
   }
   expect(wrong).toEqual([]);
