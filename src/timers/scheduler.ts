@@ -67,6 +67,8 @@ export class Scheduler {
   private freed: (() => void)[] = [];
   /** The most firings that were in progress at once, for tests and the benchmark. */
   peakConcurrency = 0;
+  /** When start() began: a row due before it fell due while the server was down. */
+  private startedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: Store,
@@ -80,6 +82,7 @@ export class Scheduler {
 
   /** Recovery: every timer that fell due while down fires once, late; then the clock is armed. */
   async start(): Promise<void> {
+    this.startedAt = this.clock.now();
     this.stopped = false;
     this.floor = null;
     this.stuck.clear();
@@ -258,7 +261,10 @@ export class Scheduler {
   private launch(t: DueTimer, recovering: boolean): void {
     this.firing++;
     if (this.firing > this.peakConcurrency) this.peakConcurrency = this.firing;
-    const late = recovering || this.clock.now() - t.dueAt > LATE_AFTER_MS;
+    // Late: it fell due while the server was down, or it fires more than a second after its
+    // due time. A row that falls due during the first round (which may take seconds with many
+    // overdue rows), or is set then, is not late for being fired in it.
+    const late = (recovering && t.dueAt < this.startedAt) || this.clock.now() - t.dueAt > LATE_AFTER_MS;
     void this.hooks
       .fire(t, late)
       .catch((e: unknown) => this.hooks.onError(e as Error, `timer ${t.name} of ${t.objectId}`))

@@ -175,6 +175,22 @@ describe("recovery at start", () => {
     expect(r.attempts).toHaveLength(3);
   });
 
+  test("a timer that falls due during the first round is not late for being fired in it", async () => {
+    const r = rig();
+    await r.setTimers("o1", [{ name: "overdue", dueAt: T0 - SECOND }]);
+    await r.setTimers("o2", [{ name: "soon", dueAt: T0 + 300 }]);
+    // The overdue firing takes half a second (a busy mailbox, many overdue rows): "soon" falls
+    // due meanwhile, and the same round fires it, 200 ms after its due time.
+    r.onFire(async (t) => {
+      if (t.name === "overdue") await r.clock.advance(500);
+    });
+    await r.scheduler.start();
+    expect(r.fired).toEqual([
+      { objectId: "o1", name: "overdue", dueAt: T0 - SECOND, late: true, at: T0 + 500 },
+      { objectId: "o2", name: "soon", dueAt: T0 + 300, late: false, at: T0 + 500 },
+    ]);
+  });
+
   test("more than a page of overdue timers all fire, once each, in due order", async () => {
     const r = rig(T0, { page: 256, concurrency: 64 });
     const n = 600;
