@@ -12,7 +12,7 @@ import { parseDuration } from "../core/durations.ts";
 import { toEpochMs } from "../core/operators.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
 import { toJson, formatTable } from "../simulate/format.ts";
-import { GENERATE_START, SHAPES, generateTraffic, type Shape } from "../simulate/generate.ts";
+import { GENERATE_START, SHAPES, trafficLines, type Shape } from "../simulate/generate.ts";
 import { MAX_LATENCY_MS, SimulationError, type Workload } from "../simulate/model.ts";
 import { DEFAULT_SAMPLE, reportHtml, reportSvg } from "../simulate/report.ts";
 import { simulate } from "../simulate/simulate.ts";
@@ -71,16 +71,29 @@ function isoTime(text: string, option: string): number {
 /** A refusal of the arguments or the input: printed, exit 2. */
 class Usage extends Error {}
 
+/**
+ * Where the output goes. `--generate` awaits what it returns before writing more: a promise means
+ * the reader is behind.
+ */
+type Out = (s: string) => unknown;
+
+/** Writes to stdout; when its buffer is full, the promise of its draining. */
+function toStdout(s: string): Promise<void> | undefined {
+  if (process.stdout.write(s)) return;
+  // A stream that fails instead emits 'error', and main.ts ends the process there.
+  return new Promise((resolve) => process.stdout.once("drain", resolve));
+}
+
 export async function runSimulate(
   args: string[],
-  out: (s: string) => void = (s) => process.stdout.write(s),
+  out: Out = toStdout,
   err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<number> {
   const { values } = parseArgs({ args, options: OPTIONS, strict: true });
   if (values.help) return printUsage("simulate", out);
   try {
     otherModes(values);
-    if (values.generate !== undefined) return generate(values, out);
+    if (values.generate !== undefined) return await generate(values, out);
     return await run(values, out);
   } catch (e) {
     if (!(e instanceof Usage || e instanceof SimulationError)) throw e;
@@ -89,21 +102,33 @@ export async function runSimulate(
   }
 }
 
-function generate(v: Values, out: (s: string) => void): number {
+async function generate(v: Values, out: Out): Promise<number> {
   const shape = v.generate!;
   if (!(SHAPES as readonly string[]).includes(shape))
     throw new Usage(`--generate takes one of ${SHAPES.join(", ")}, not "${shape}"`);
   const start = isoTime(v.start ?? GENERATE_START, "--start");
-  const lines = generateTraffic({
+  const lines = trafficLines({
     shape: shape as Shape,
     objects: integer(v.objects, "--objects", 10, 1, 10_000),
     days: integer(v.days, "--days", 1, 1, 366),
     seed: integer(v.seed, "--seed", 1, 0, 2 ** 31 - 1),
     start,
   });
-  for (const l of lines) out(`${JSON.stringify(l)}\n`);
+  // Written as made, in chunks of about 64 KB, waiting whenever the reader is behind: the bounds
+  // allow 2×10⁹ lines, which neither memory nor the stream's buffer could hold.
+  let chunk = "";
+  for (const l of lines) {
+    chunk += `${JSON.stringify(l)}\n`;
+    if (chunk.length >= CHUNK) {
+      await out(chunk);
+      chunk = "";
+    }
+  }
+  if (chunk !== "") await out(chunk);
   return 0;
 }
+
+const CHUNK = 64 * 1024;
 
 async function run(v: Values, out: (s: string) => void): Promise<number> {
   // `--policy ,` names no policy: refused, not a simulation of nothing.

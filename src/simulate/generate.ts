@@ -46,10 +46,12 @@ interface Fact {
 }
 
 /**
- * One day of an object's traffic. `carry` is the object's own, kept from one day to the next, so
- * that what a day starts respects what the day before left (a burst's spacing, a job running).
+ * One day of an object's traffic, in time order. `carry` is the object's own, kept from one day to
+ * the next, so that what a day starts respects what the day before left (a burst's spacing, a job
+ * running). A generator, not an array: a day of trickle is hundreds of facts, and 10,000 objects'
+ * days held at once would be gigabytes.
  */
-type Emit = (o: GenerateOptions, day: number, random: () => number, carry: Carry) => Fact[];
+type Emit = (o: GenerateOptions, day: number, random: () => number, carry: Carry) => Generator<Fact, void>;
 
 interface Carry {
   /** When the next burst may start, or the next job be queued (epoch ms); -Infinity at first. */
@@ -60,17 +62,21 @@ const between = (random: () => number, lo: number, hi: number) => lo + random() 
 const whole = (ms: number) => Math.round(ms / SECOND) * SECOND;
 
 /** A backlog of `peak` draining over `length` with a fact every `every()`. */
-function drain(at: number, peak: number, length: number, every: () => number, extra: JsonObject = {}): Fact[] {
-  const out: Fact[] = [{ at: whole(at), facts: { ...work(peak, 1), ...extra } }];
+function* drain(
+  at: number,
+  peak: number,
+  length: number,
+  every: () => number,
+  extra: JsonObject = {},
+): Generator<Fact> {
+  yield { at: whole(at), facts: { ...work(peak, 1), ...extra } };
   for (let t = at + every(); t < at + length; t += every()) {
     const left = Math.round(peak * (1 - (t - at) / length));
-    out.push({ at: whole(t), facts: work(Math.max(left, 1), 1) });
+    yield { at: whole(t), facts: work(Math.max(left, 1), 1) };
   }
-  return out;
 }
 
-const burst: Emit = (o, day, random, carry) => {
-  const out: Fact[] = [];
+const burst: Emit = function* (o, day, random, carry) {
   const count = 1 + Math.floor(random() * 3);
   const starts = Array.from({ length: count }, () => o.start + day * DAY + random() * (DAY - 10 * MINUTE)).sort(
     (a, b) => a - b,
@@ -79,53 +85,121 @@ const burst: Emit = (o, day, random, carry) => {
     const length = between(random, 2, 6) * MINUTE;
     // Within 10 minutes of the previous burst's end (that day's or the day before's): one is enough.
     if (at < carry.next) continue;
-    out.push(...drain(at, 5 + Math.floor(random() * 36), length, () => between(random, 5, 20) * SECOND));
-    out.push({ at: whole(at + length), facts: work(0, 0) });
+    yield* drain(at, 5 + Math.floor(random() * 36), length, () => between(random, 5, 20) * SECOND);
+    yield { at: whole(at + length), facts: work(0, 0) };
     carry.next = at + length + 10 * MINUTE;
   }
-  return out;
 };
 
-const nightly: Emit = (o, day, random) => {
+const nightly: Emit = function* (o, day, random) {
   const at = o.start + day * DAY + 2 * 60 * MINUTE + random() * 5 * MINUTE;
   const length = between(random, 10, 30) * MINUTE;
   const requested = { report: { requested: true, status: "running" } };
-  const out = drain(at, 50 + Math.floor(random() * 151), length, () => MINUTE, requested);
-  out.push({ at: whole(at + length), facts: { ...work(0, 0), report: { requested: false, status: "sent" } } });
-  return out;
+  yield* drain(at, 50 + Math.floor(random() * 151), length, () => MINUTE, requested);
+  yield { at: whole(at + length), facts: { ...work(0, 0), report: { requested: false, status: "sent" } } };
 };
 
-const trickle: Emit = (o, day, random, carry) => {
-  const out: Fact[] = [];
+const trickle: Emit = function* (o, day, random, carry) {
   const end = o.start + (day + 1) * DAY;
   // The first day's first job comes in its first 5 minutes; later days go on from the last job.
   let t = day === 0 ? o.start + random() * 5 * MINUTE : carry.next;
   for (; t < end;) {
     const done = t + between(random, 5, 40) * SECOND;
-    out.push({ at: whole(t), facts: work(1, 1) }, { at: whole(done), facts: work(0, 0) });
+    yield { at: whole(t), facts: work(1, 1) };
+    yield { at: whole(done), facts: work(0, 0) };
     // Exponential gaps averaging 5 minutes, kept between 1 and 15 so that jobs never overlap.
     const gap = Math.min(15, Math.max(1, -5 * Math.log(1 - random()))) * MINUTE;
     t = Math.max(done + SECOND, t + gap);
   }
   carry.next = t;
-  return out;
 };
 
 const EMITTERS: Record<Shape, Emit> = { burst, nightly, trickle };
 
-/** The traffic of `o.objects` objects over `o.days` days, in time order (then by object). */
-export function generateTraffic(options: GenerateOptions): TrafficLine[] {
+/**
+ * One object's facts over the days, in time order: each day's come after the day before's (a burst
+ * at least 10 minutes after the last one ended, a job after the last one is done, a nightly batch
+ * over by 02:36).
+ */
+function* objectTraffic(o: GenerateOptions, i: number): Generator<Fact, void> {
+  // One stream of numbers per object: adding objects does not change the first ones' traffic.
+  const random = seededRandom(o.seed * 7919 + i);
+  const carry: Carry = { next: -Infinity };
+  for (let day = 0; day < o.days; day++) yield* EMITTERS[o.shape](o, day, random, carry);
+}
+
+/** An object's next fact, waiting its turn in the merge. */
+interface Head {
+  fact: Fact;
+  objectId: string;
+  rest: Generator<Fact, void>;
+}
+
+/** Time order, then by object id as strings compare (`x-10` before `x-2`), as the lines print. */
+const before = (a: Head, b: Head) => a.fact.at < b.fact.at || (a.fact.at === b.fact.at && a.objectId < b.objectId);
+
+/**
+ * The traffic of `o.objects` objects over `o.days` days, in time order (then by object), a line at
+ * a time: each object's facts come in time order, and a heap of each object's next fact merges
+ * them, so memory grows with the objects, not with the lines (the bounds allow 2×10⁹ of them).
+ * An object's facts at one moment keep the order it made them in.
+ */
+export function* trafficLines(options: GenerateOptions): Generator<TrafficLine, void> {
   const o = { ...options, start: Math.floor(options.start / DAY) * DAY };
-  const lines: { at: number; objectId: string; facts: JsonObject }[] = [];
+  const heap: Head[] = [];
   for (let i = 0; i < o.objects; i++) {
-    // One stream of numbers per object: adding objects does not change the first ones' traffic.
-    const random = seededRandom(o.seed * 7919 + i);
+    const rest = objectTraffic(o, i);
+    const first = rest.next();
     // Not padded: a tenth object must not rename the first nine.
-    const objectId = `${o.shape}-${i + 1}`;
-    const carry: Carry = { next: -Infinity };
-    for (let day = 0; day < o.days; day++)
-      for (const f of EMITTERS[o.shape](o, day, random, carry)) lines.push({ at: f.at, objectId, facts: f.facts });
+    if (!first.done) push(heap, { fact: first.value, objectId: `${o.shape}-${i + 1}`, rest });
   }
-  lines.sort((a, b) => a.at - b.at || (a.objectId < b.objectId ? -1 : a.objectId > b.objectId ? 1 : 0));
-  return lines.map((l) => ({ at: new Date(l.at).toISOString(), objectId: l.objectId, facts: l.facts }));
+  while (heap.length > 0) {
+    const head = heap[0]!;
+    const { fact, objectId } = head;
+    yield { at: new Date(fact.at).toISOString(), objectId, facts: fact.facts };
+    const next = head.rest.next();
+    if (next.done) {
+      const last = heap.pop()!;
+      if (heap.length > 0) {
+        heap[0] = last;
+        down(heap);
+      }
+    } else {
+      // The merge is right only if each object's facts come in time order; say so if one did not.
+      if (next.value.at < fact.at)
+        throw new Error(`${objectId}'s traffic went back in time after ${new Date(fact.at).toISOString()}`);
+      head.fact = next.value;
+      down(heap);
+    }
+  }
+}
+
+/** The traffic of {@link trafficLines} in one array: for tests and small runs. */
+export function generateTraffic(options: GenerateOptions): TrafficLine[] {
+  return [...trafficLines(options)];
+}
+
+function push(heap: Head[], h: Head): void {
+  let i = heap.push(h) - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (!before(heap[i]!, heap[parent]!)) break;
+    [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+    i = parent;
+  }
+}
+
+/** Moves the root down to its place. */
+function down(heap: Head[]): void {
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let least = i;
+    if (l < heap.length && before(heap[l]!, heap[least]!)) least = l;
+    if (r < heap.length && before(heap[r]!, heap[least]!)) least = r;
+    if (least === i) return;
+    [heap[i], heap[least]] = [heap[least]!, heap[i]!];
+    i = least;
+  }
 }
