@@ -46,7 +46,10 @@ async function main(argv: string[]): Promise<number> {
 // stop quietly, as other command-line tools do, instead of crashing on EPIPE.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw e;
+  // Any other (a full disk, ENOSPC; a pipe out of buffers, ENOBUFS) cut the output short: say so
+  // in one line, as any failure, and exit 2 rather than with a stack trace.
+  process.stderr.write(`vigil ${process.argv[2]}: cannot write the output: ${failureMessage(e)}\n`);
+  process.exit(2);
 });
 
 const code = await main(process.argv.slice(2));
