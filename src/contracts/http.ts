@@ -2,8 +2,11 @@
 // the views it answers with are in http/views.ts.
 
 import { z } from "zod";
+import { MAX_DURATION_MS } from "../core/durations.ts";
+import { LATEST_INSTANT_MS } from "../core/instants.ts";
 import { OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
 import { LIFECYCLE_STATES } from "../core/types.ts";
+import { instantSchema } from "./instant.ts";
 import { jsonObject } from "./json.ts";
 
 export const objectIdSchema = z.string().regex(OBJECT_ID_PATTERN, OBJECT_ID_HELP);
@@ -42,9 +45,20 @@ export const batchFactsSchema = z.strictObject({
     .max(1000),
 });
 
+/**
+ * The latest `at` of a dry run (9900-01-24T23:59:59.999Z): a timer its decision sets may be due
+ * up to the longest duration (100 years) later, and that time too must have a four-digit year.
+ */
+export const LATEST_DRY_RUN_MS = LATEST_INSTANT_MS - MAX_DURATION_MS;
+
 export const evaluateBodySchema = z.strictObject({
   facts: jsonObject.optional(),
-  at: z.iso.datetime({ offset: true }).optional(),
+  at: instantSchema(
+    LATEST_DRY_RUN_MS,
+    "a timer the dry run sets may be due up to 100 years later, and must still fall in the year 9999 at most",
+  )
+    .optional()
+    .describe("When to evaluate (default now): from 0000-01-01T00:00:00Z to 9900-01-24T23:59:59.999Z in UTC"),
   policy: z.unknown().optional().describe("A candidate policy document to evaluate instead of the object's own"),
 });
 

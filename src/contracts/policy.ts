@@ -19,6 +19,7 @@ import {
   type RuleDocument,
 } from "../core/policy.ts";
 import { SharedConditions } from "./condition-graph.ts";
+import { instantSchema } from "./instant.ts";
 import { jsonObject } from "./json.ts";
 import { eventTypeMessage, unknownOperatorMessage } from "./messages.ts";
 import { conditionBudgetIssues, MAX_OPERATOR_DECORATORS, MAX_OPERATOR_LENGTH } from "./policy-budget.ts";
@@ -36,7 +37,7 @@ const duration = z
   .regex(DURATION_PATTERN, { message: `must be ${DURATION_HELP}` })
   .refine((s) => parseDuration(s) !== null, { message: `must be ${DURATION_HELP}` })
   .describe(`ISO 8601 duration, e.g. PT5M`);
-const instant = z.iso.datetime({ offset: true }).describe("ISO 8601 date-time, e.g. 2026-03-01T02:00:00Z");
+const instant = instantSchema().describe("ISO 8601 date-time, e.g. 2026-03-01T02:00:00Z");
 /**
  * The most schedules a policy may have. Finding a schedule's next tick can take tens of
  * milliseconds (one whose every tick falls in a daylight-saving gap), and a candidate policy

@@ -6,6 +6,7 @@
 import { eachConcurrently, nextTurn } from "../core/concurrency.ts";
 import { conflict, invalid } from "../core/errors.ts";
 import { decisionIdAt } from "../core/id-times.ts";
+import { EARLIEST_INSTANT_MS } from "../core/instants.ts";
 import type { StateChange, Store } from "../core/store.ts";
 import type { ObjectRecord } from "../core/types.ts";
 import { addTotals, emptyTotals, UsageFold, type UsageWindow } from "../core/usage.ts";
@@ -26,11 +27,12 @@ const CONCURRENCY = 8;
 
 /**
  * The window a query asks for: `to` defaults to now and is never after it (time to come has no
- * usage yet), `from` defaults to 24 hours before `to`. An empty or inverted window is a 422.
+ * usage yet), `from` defaults to 24 hours before `to`, but not before the year 0000 (a reply's
+ * `from` is a time RFC 3339 writes, see core/instants.ts). An empty or inverted window is a 422.
  */
 export function usageWindow(q: UsageQuery, now: number): UsageWindow {
   const to = Math.min(q.to ?? now, now);
-  const from = q.from ?? to - DEFAULT_WINDOW_MS;
+  const from = q.from ?? Math.max(to - DEFAULT_WINDOW_MS, EARLIEST_INSTANT_MS);
   if (from >= to) {
     const end = q.to !== undefined && q.to < now ? "`to`" : "now";
     throw invalid("the usage window is empty", [
