@@ -2,9 +2,10 @@
 // hono app and the drain gate's 503s alike, since this wraps the server's one request listener
 // (main.ts). Each request gets an id, the client's `x-request-id` when it is sane or a new
 // one, echoed in the reply's `x-request-id`; once the reply is sent (or the client has gone),
-// one line: method, path, status, duration, request id and the name of the token used, never
-// the token itself. Probes and /metrics log at `debug`, everything else at `info`; at a level
-// that writes neither, a request costs its id and one header.
+// one line: method, path, status (null when no reply was sent), duration, request id and the
+// name of the token used, never the token itself; `aborted` when the reply did not go out whole.
+// Probes and /metrics log at `debug`, everything else at `info`; at a level that writes
+// neither, a request costs its id and one header.
 
 import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -73,7 +74,9 @@ export function withAccessLog(listener: Listener, options: AccessLogOptions): Li
           const fields: Record<string, unknown> = {
             method: req.method,
             path,
-            status: res.statusCode,
+            // Node's statusCode is 200 until a reply sets another: a request the client gave up
+            // on before any reply went out had none, and a 200 would say it succeeded.
+            status: res.headersSent ? res.statusCode : null,
             ms: Math.round((performance.now() - started) * 1000) / 1000,
             requestId: id,
           };

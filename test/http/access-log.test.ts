@@ -1,11 +1,12 @@
 // Request ids and access lines over a real socket, for both doors of the server: a listener
 // composed as main.ts composes it (the fast path, then the hono app, behind withAccessLog), on
 // a governor with a virtual clock; and the real server (startServer) for its wiring, where no
-// token and no `env` value may ever reach a log line.
+// token and no `env` value may ever reach a log line. The line of a request its client left
+// before the reply was done says so, and names no status that was never sent.
 
 import { getRequestListener } from "@hono/node-server";
-import http, { type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import http, { type Server, type ServerResponse } from "node:http";
+import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { requestId, tokenNamer, withAccessLog } from "../../src/http/access-log.ts";
@@ -254,6 +255,42 @@ describe("access lines, over a socket, on both doors", () => {
     // Without a metrics service there is no /metrics route: its 404 is still a debug line.
     expect(paths(loud, "debug")).toEqual(["/healthz", "/readyz", "/metrics"]);
     expect(paths(loud, "info")).toEqual(["/v1/policies"]);
+  });
+});
+
+describe("a request the client leaves before its reply is done", () => {
+  /**
+   * A server whose listener answers nothing by itself, behind the access log, and a client that
+   * has sent it one GET with the request id `id`: resolves once the listener has the request,
+   * with the client's socket, the server's reply and the request's access line to come.
+   */
+  async function arrived(id: string) {
+    const lines = new Lines();
+    let handed!: (res: ServerResponse) => void;
+    const request = new Promise<ServerResponse>((resolve) => (handed = resolve));
+    const log = createLogger("info", lines.write);
+    const server = http.createServer(withAccessLog((_req, res) => handed(res), { log, tokens: [] }));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const socket = net.connect((server.address() as AddressInfo).port, "127.0.0.1");
+    socket.write(`GET /v1/objects HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: ${id}\r\n\r\n`);
+    return { socket, res: await request, line: lines.request(id) };
+  }
+
+  test("before any reply went out: the status is null, not Node's default 200", async () => {
+    const { socket, line } = await arrived("gone");
+    socket.destroy();
+    expect(await line).toMatchObject({ method: "GET", path: "/v1/objects", status: null, aborted: true });
+  });
+
+  test("in the middle of a reply: the status sent, and aborted", async () => {
+    const { socket, res, line } = await arrived("cut");
+    res.writeHead(206, { "content-type": "text/plain" });
+    res.write("the first part");
+    // The head has reached the client: it leaves before the rest.
+    await new Promise((resolve) => socket.once("data", resolve));
+    socket.destroy();
+    expect(await line).toMatchObject({ status: 206, aborted: true });
   });
 });
 
