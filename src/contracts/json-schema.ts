@@ -1,13 +1,36 @@
 // JSON Schema generated from the zod policy schema, so editors complete and check rule files.
 // `npm run schemas` writes schemas/policy.schema.json; a test fails when the file drifts.
+//
+// Editors check with it, so it should refuse what the server refuses wherever JSON Schema can
+// say so. The zod schema says most of it with `.meta()` beside each refinement (policy.ts); the
+// override below adds what spans many schemas (every record, every duration) or ties a field to
+// its sibling (a comparison's value to its operator). What JSON Schema cannot say, only
+// `vigil validate` checks (docs/policy-authors.md): the file name, cron syntax and time zone
+// names, duplicate names, references between shared conditions, the 100 years of a duration as
+// a whole, the budget.
 
 import { z } from "zod";
-import { policySchema } from "./policy.ts";
+import { DURATION_PATTERN, MAX_DURATION_MS } from "../core/durations.ts";
+import { FORBIDDEN_KEYS } from "../core/memory-limits.ts";
+import { BUILTIN_FACTS, OPERATOR_DECORATORS } from "../core/vocabulary.ts";
+import { factConditionSchema, PATH_SCHEMA_PATTERN, policySchema } from "./policy.ts";
 
 export const POLICY_SCHEMA_FILE = "schemas/policy.schema.json";
 
 export function policyJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(policySchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(policySchema, {
+    io: "input",
+    unrepresentable: "any",
+    override: ({ zodSchema, jsonSchema }) => {
+      // documentBudgetIssues refuses these keys in every object of a policy. The objects with
+      // fixed keys are strict; the others (defaults, params, shared conditions, any JSON value)
+      // are records.
+      if (zodSchema._zod.def.type === "record")
+        jsonSchema.propertyNames = { ...(jsonSchema.propertyNames as object), not: { enum: [...FORBIDDEN_KEYS] } };
+      if (jsonSchema.pattern === DURATION_PATTERN.source) jsonSchema.pattern = DURATION_SCHEMA_PATTERN;
+      if (zodSchema === factConditionSchema) Object.assign(jsonSchema, COMPARISON_VALUE_RULES);
+    },
+  }) as Record<string, unknown>;
   return {
     ...schema,
     $id: "https://vigil.dev/schemas/policy.schema.json",
@@ -20,3 +43,67 @@ export function policyJsonSchema(): Record<string, unknown> {
 export function policyJsonSchemaText(): string {
   return `${JSON.stringify(policyJsonSchema(), null, 2)}\n`;
 }
+
+/**
+ * A pattern for the whole numbers 0 to `n`, leading zeros allowed. For 250: shorter numbers,
+ * then those that stay below it from one digit on, then 250 itself: 0*(?:\d{1,2}|[01]\d{2}|2[0-4]\d|250).
+ */
+function upTo(n: number): string {
+  const digits = String(n);
+  const any = (count: number) => (count === 0 ? "" : count === 1 ? "\\d" : `\\d{${count}}`);
+  const alternatives = digits.length > 1 ? [`\\d{1,${digits.length - 1}}`] : [];
+  for (let i = 0; i < digits.length; i++) {
+    const d = Number(digits[i]);
+    const below = d === 1 ? "0" : d === 2 ? "[01]" : `[0-${d - 1}]`;
+    if (d > 0) alternatives.push(`${digits.slice(0, i)}${below}${any(digits.length - i - 1)}`);
+  }
+  return `0*(?:${[...alternatives, digits].join("|")})`;
+}
+
+const UNIT_MS = { W: 7 * 86_400_000, D: 86_400_000, H: 3_600_000, M: 60_000, S: 1_000 };
+
+/**
+ * The duration grammar with each part's whole number at most that unit's count in 100 years
+ * (5214 weeks, 36500 days, ...), so that an editor flags P99999W. A fraction past the bound and
+ * parts that add up past 100 years are parseDuration's to refuse.
+ */
+export const DURATION_SCHEMA_PATTERN = Object.entries(UNIT_MS).reduce(
+  (pattern, [unit, ms]) =>
+    pattern.replace(`\\d+(?:\\.\\d+)?${unit}`, `${upTo(Math.floor(MAX_DURATION_MS / ms))}(?:\\.\\d+)?${unit}`),
+  DURATION_PATTERN.source,
+);
+
+const operatorMatches = (pattern: string) => ({ properties: { operator: { pattern } } });
+const valueIs = (schema: object) => ({ properties: { value: schema } });
+/** The operators on `bases` with any decorators but swap (which makes the value the fact's side). */
+const unswapped = (bases: string[]) =>
+  operatorMatches(`^(?:(?:${OPERATOR_DECORATORS.filter((d) => d !== "swap").join("|")}):)*(?:${bases.join("|")})$`);
+/** someValue and everyValue compare with each item of a list. */
+const listValue = operatorMatches("(?:^|:)(?:someValue|everyValue):");
+const duration = { type: "string", pattern: DURATION_SCHEMA_PATTERN };
+const searchable = { type: ["array", "string"] };
+
+/** JSON Schema's if/then/else. */
+function when(condition: object, then: object, otherwise?: object): object {
+  // The rule is for objects taken for promises; this one is a schema, never awaited.
+  // oxlint-disable-next-line unicorn/no-thenable
+  return { if: condition, then, ...(otherwise ? { else: otherwise } : {}) };
+}
+
+/** factConditionSchema's checks on `value` (policy.ts), as JSON Schema on the condition. */
+const COMPARISON_VALUE_RULES = when(
+  // {fact, path?} reads another fact: a built-in one, at a path of the grammar.
+  valueIs({ type: "object", required: ["fact"] }),
+  valueIs({
+    properties: { fact: { enum: [...BUILTIN_FACTS] }, path: { type: "string", pattern: PATH_SCHEMA_PATTERN } },
+  }),
+  {
+    allOf: [
+      when(listValue, valueIs({ type: "array" })),
+      // olderThan and within take a duration, or a list of them.
+      when(unswapped(["olderThan", "within"]), when(listValue, valueIs({ items: duration }), valueIs(duration))),
+      // in and notIn look in a list (a string makes them a substring test), or in each item of one.
+      when(unswapped(["in", "notIn"]), when(listValue, valueIs({ items: searchable }), valueIs(searchable))),
+    ],
+  },
+);

@@ -3,11 +3,16 @@
 // types are checked to agree at the end of this file); `schemas/policy.schema.json` is
 // generated from it (see json-schema.ts). Every check that json-rules-engine would only hit at
 // run time is made here, with a path.
+//
+// A refinement is code, which the generated JSON Schema cannot carry; where JSON Schema can say
+// the same, `.meta()` beside the refinement says it (a reserved name as `not: {enum}`, one of two
+// fields as `oneOf` of `required`), so that an editor refuses what the server refuses. The meta
+// changes nothing zod accepts.
 
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 import { DURATION_HELP, DURATION_PATTERN, parseDuration } from "../core/durations.ts";
-import { BUILTIN_FACTS, OPERATOR_PATTERN, splitOperator } from "../core/vocabulary.ts";
+import { BUILTIN_FACTS, OPERATOR_DECORATORS, OPERATOR_PATTERN, OPERATORS, splitOperator } from "../core/vocabulary.ts";
 import { PATH_HELP, parsePath } from "../core/paths.ts";
 import {
   isFactRef,
@@ -29,9 +34,11 @@ const NAME_HELP = "1-64 characters of A-Z a-z 0-9 . _ : -, starting with a lette
 
 const name = z.string().regex(NAME_PATTERN, NAME_HELP);
 /** A timer an event sets or cancels: not one of Vigil's own. */
-const eventTimerName = name.refine((n) => !(RESERVED_TIMER_NAMES as readonly string[]).includes(n), {
-  message: `the timer names ${RESERVED_TIMER_NAMES.join(", ")} are Vigil's own`,
-});
+const eventTimerName = name
+  .refine((n) => !(RESERVED_TIMER_NAMES as readonly string[]).includes(n), {
+    message: `the timer names ${RESERVED_TIMER_NAMES.join(", ")} are Vigil's own`,
+  })
+  .meta({ not: { enum: [...RESERVED_TIMER_NAMES] } });
 const duration = z
   .string()
   .regex(DURATION_PATTERN, { message: `must be ${DURATION_HELP}` })
@@ -77,9 +84,17 @@ function cronError(expr: string, tz: string | undefined): string | null {
 
 export const scheduleSchema = z
   .strictObject({
-    name: name.describe("Timer name; the tick is an evaluation with trigger {kind: timer, name}"),
-    cron: z.string().describe("5 fields, or 6 with seconds first"),
-    timezone: z.string().refine(isTimeZone, { message: "unknown IANA time zone" }).optional(),
+    // policyLevelIssues refuses Vigil's own timer names (and duplicates, which JSON Schema cannot say).
+    name: name
+      .meta({ not: { enum: [...RESERVED_TIMER_NAMES] } })
+      .describe("Timer name; the tick is an evaluation with trigger {kind: timer, name}"),
+    // cronError counts the fields as the pattern does; the rest of cron's syntax is its own.
+    cron: z
+      .string()
+      .meta({ pattern: String.raw`^\s*\S+(?:\s+\S+){4,5}\s*$` })
+      .describe("5 fields, or 6 with seconds first"),
+    // No zone has an empty name; the zone names themselves are the runtime's (Intl).
+    timezone: z.string().refine(isTimeZone, { message: "unknown IANA time zone" }).meta({ minLength: 1 }).optional(),
   })
   .superRefine((s, ctx) => {
     const err = cronError(s.cron, s.timezone && isTimeZone(s.timezone) ? s.timezone : undefined);
@@ -89,9 +104,17 @@ export const scheduleSchema = z
 const factName = z.enum(BUILTIN_FACTS, {
   error: (iss) => `unknown fact ${JSON.stringify(iss.input)}: the built-in facts are ${BUILTIN_FACTS.join(", ")}`,
 });
+/**
+ * parsePath's grammar (core/paths.ts) as a JSON Schema pattern: `$`, then `.name`, `[index]` or
+ * `["key"]` where the key is JSON string text. parsePath is the authority; a test holds the two
+ * together.
+ */
+export const PATH_SCHEMA_PATTERN = String.raw`^\$(?:\.[A-Za-z_$][A-Za-z0-9_$-]*|\[\d+\]|\["(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9A-Fa-f]{4}))*"\])*$`;
+
 const pathString = z
   .string()
   .refine((p) => parsePath(p) !== null, { message: `must be ${PATH_HELP}` })
+  .meta({ pattern: PATH_SCHEMA_PATTERN })
   .describe(PATH_HELP);
 
 export const factConditionSchema = z
@@ -105,14 +128,19 @@ export const factConditionSchema = z
         error: (iss) =>
           `the operator is ${String(iss.input).length} characters long: at most ${MAX_OPERATOR_LENGTH} are allowed`,
       })
-      // The pattern stays in the generated JSON Schema, so editors flag an unknown operator too.
       .regex(OPERATOR_PATTERN, { error: (iss) => unknownOperatorMessage(String(iss.input)) })
+      // The generated JSON Schema takes this pattern instead, which counts the decorators as the
+      // refinement below does, so editors flag an unknown operator and one decorated too often.
+      .meta({
+        pattern: `^(?:(?:${OPERATOR_DECORATORS.join("|")}):){0,${MAX_OPERATOR_DECORATORS}}(?:${OPERATORS.join("|")})$`,
+      })
       .describe("A json-rules-engine operator (optionally decorated, e.g. not:equal) or olderThan/within"),
     value: z.json().describe("The value to compare with, or {fact, path?} to compare with another fact"),
     params: jsonObject.optional(),
     name: z.string().optional(),
     priority: z.number().int().min(1).optional(),
   })
+  // json-schema.ts states the checks on `value` as if/then on the operator, for editors.
   .superRefine((c, ctx) => {
     const { base, decorators } = splitOperator(c.operator);
     // Each decorator wraps the operator in one more function: no author needs many.
@@ -214,6 +242,7 @@ export const eventSchema = z.discriminatedUnion(
           reason,
         })
         .refine(oneOf("wakeAfter", "wakeAt"), { message: "give wakeAfter or wakeAt, not both" })
+        .meta({ not: { required: ["wakeAfter", "wakeAt"] } })
         .optional(),
     }),
     z.strictObject({
@@ -227,7 +256,8 @@ export const eventSchema = z.discriminatedUnion(
         })
         .refine((p) => (p.after === undefined) !== (p.at === undefined), {
           message: "give exactly one of after or at",
-        }),
+        })
+        .meta({ oneOf: [{ required: ["after"] }, { required: ["at"] }] }),
     }),
     // Cancelling Vigil's own timers would lose what they stand for: a hold lease that never ends.
     z.strictObject({ type: z.literal("cancel"), params: z.strictObject({ name: eventTimerName, reason }) }),
@@ -245,6 +275,7 @@ export const ruleSchema = z.strictObject({
     .refine((n) => !(RESERVED_RULE_NAMES as readonly string[]).includes(n), {
       message: `the rule names ${RESERVED_RULE_NAMES.join(", ")} are Vigil's own`,
     })
+    .meta({ not: { enum: [...RESERVED_RULE_NAMES] } })
     .describe("Unique within the policy; decisions name the rules that fired"),
   priority: z.number().int().min(1).optional().describe("json-rules-engine priority: higher runs first"),
   conditions: topConditionSchema,
@@ -270,6 +301,8 @@ export const policySchema = z
       .describe(`Cron ticks that re-evaluate every object of the policy (at most ${MAX_SCHEDULES})`),
     conditions: z
       .record(z.string(), topConditionSchema)
+      // policyLevelIssues refuses an empty name (json-schema.ts adds the keys no object may have).
+      .meta({ propertyNames: { type: "string", minLength: 1 } })
       .optional()
       .describe("Shared conditions that rules reference as {condition: name}"),
     rules: z.array(ruleSchema).min(1),
