@@ -6,6 +6,7 @@
 
 import type { Clock } from "../../core/clock.ts";
 import { normalizeApiUrl } from "./config.ts";
+import { failureText, parseJson } from "./reply-text.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { parseRetryAfter, withRetries, type RetryPolicy, type RetryVerdict } from "./retry.ts";
 
@@ -362,34 +363,6 @@ async function readCapped(res: Response, what: string): Promise<string> {
 }
 
 /**
- * Why a request got no answer, on one line: fetch reports every network failure as `fetch
- * failed` and puts the reason in `cause` (`getaddrinfo ENOTFOUND _api.internal` outside Fly's
- * network, `connect ECONNREFUSED ...`, a TLS error), so the causes are followed, a few deep.
- */
-function failureText(e: unknown): string {
-  const parts: string[] = [];
-  for (let at = e, depth = 0; at !== undefined && at !== null && depth < 4; depth++) {
-    parts.push(oneError(at));
-    at = typeof at === "object" && "cause" in at ? at.cause : undefined;
-  }
-  return parts.filter((p) => p !== "").join(": ");
-}
-
-/**
- * One error's message, with its code when the message does not carry it (a TLS error's does
- * not). Node's AggregateError (each address of a host refused) has no message: its errors'.
- */
-function oneError(e: unknown): string {
-  if (typeof e !== "object" || e === null) return String(e);
-  const message = "message" in e && typeof e.message === "string" ? e.message.replace(/\s+/g, " ").trim() : "";
-  const inner = "errors" in e && Array.isArray(e.errors) ? e.errors.map(oneError).join("; ") : "";
-  const text = message || inner;
-  const code = "code" in e && typeof e.code === "string" ? e.code : "";
-  if (code === "" || text.includes(code)) return text;
-  return text === "" ? code : `${code} (${text})`;
-}
-
-/**
  * Why an ok reply is not the `expected` one (`Machine: not a JSON object (text/html)`), or null. Nothing
  * of the body is quoted: a Machine carries its config, environment included.
  */
@@ -404,15 +377,6 @@ function unlike(expected: Expected, body: unknown, res: Response): string | null
 
 function machinePath(app: string, id: string): string {
   return `/apps/${encodeURIComponent(app)}/machines/${encodeURIComponent(id)}`;
-}
-
-function parseJson(text: string): unknown {
-  if (text.trim() === "") return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
 }
 
 /** The spec's ErrorResponse carries `error`; fall back to the raw body. Short either way. */
