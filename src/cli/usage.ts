@@ -29,7 +29,10 @@ export const EXIT_CODES: [number, string][] = [
       "replay difference), the object or decision asked for does not exist (404), or the\n" +
       "server could not start, overran its drain or lost its lease (serve)",
   ],
-  [EXIT.usage, "invalid usage or configuration, or an input that cannot be used (a file, JSON, a fixture)"],
+  [
+    EXIT.usage,
+    "invalid usage or configuration, an input that cannot be used (a file, JSON, a fixture), or output that cannot be written (a full disk: `cannot write the output`)",
+  ],
   [EXIT.unreachable, "the server cannot be reached (connection refused, unknown host, timed out)"],
   [EXIT.refused, "the server refused the token: 401 (missing or not valid) or 403 (lacks the scope)"],
   [
