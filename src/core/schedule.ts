@@ -58,22 +58,33 @@ function computeNextTick(schedule: Schedule, after: number, depth = 0): number |
   if (minutesOf(then) > minutesOf(before)) return springNext(schedule.cron, tz, after, due, before, then);
   const early = parsedNext(schedule.cron, tz, after - GAP_LOOKBACK_MS, ZONE_SEARCH_MS);
   const next = early > after && early < due ? early : due;
-  // From inside the repeated hour, after its first pass (a late firing, a re-arm), cron-parser
-  // answers the second pass of a local time that has already been: a schedule with set hours
-  // (a daily 02:30) fires at its first pass only, so that one is skipped. A schedule of every
-  // hour fires in both passes, each an hour of real time.
-  if (repeated(tz, next, before) && !everyHour(schedule.cron) && depth < 2)
-    return computeNextTick(schedule, next, depth + 1);
+  // cron-parser answers the second pass of a local time that has already been (from inside the
+  // repeated hour after its first pass: a late firing, a re-arm; or walking on from the first
+  // pass's ticks): a schedule with set hours (a daily 02:30) fires at the first pass only, so
+  // the answer is the first tick after the repeated span. A schedule of every hour fires in
+  // both passes, each an hour of real time.
+  const end = repeatedUntil(tz, next, before, after - GAP_LOOKBACK_MS);
+  if (end !== null && !everyHour(schedule.cron) && depth < 2) return computeNextTick(schedule, end - 1, depth + 1);
   return next;
 }
 
 /**
- * Whether the local time at `t` already was, an autumn change ago: the zone had the earlier,
- * larger offset `earlier` (before the change) at the moment showing the same local time.
+ * When the local time at `t` already was, an autumn change ago (the zone had the earlier,
+ * larger offset `earlier`, found at `from`, at the moment showing the same local time): the end
+ * of the span whose local times repeat, the change plus the offsets' difference. Null otherwise.
  */
-function repeated(tz: string, t: number, earlier: string): boolean {
+function repeatedUntil(tz: string, t: number, earlier: string, from: number): number | null {
   const shift = (minutesOf(earlier) - minutesOf(offsetOf(tz, t))) * 60_000;
-  return shift > 0 && offsetOf(tz, t - shift) === earlier;
+  if (!(shift > 0) || offsetOf(tz, t - shift) !== earlier) return null;
+  // The change: the first moment past `from` in the later offset, by halving.
+  let lo = from;
+  let hi = t;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (offsetOf(tz, mid) === earlier) lo = mid;
+    else hi = mid;
+  }
+  return hi + shift;
 }
 
 /** Whether the expression's hour field takes every hour (`*`, `0-23`). */

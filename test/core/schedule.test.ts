@@ -297,7 +297,7 @@ test("nextTick against the wall clock around each 2026 change of nine zones: wal
       // Daily ticks here; hourly ones over an autumn change below (they fire in both passes).
       const crons = spring
         ? ["0 */2", "0 *", "30 2", "0 2", "45 2", "30 23", "15 0", "*/20 *"]
-        : ["30 2", "30 23", "15 0", "30 1"];
+        : ["30 2", "30 23", "15 0", "30 1", "*/20 1", "0,30 1,2"];
       for (const c of crons) {
         const s = { name: c, cron: `${c} * * *`, timezone: tz };
         const at = `${tz} ${new Date(change).toISOString()} "${c} * * *"`;
