@@ -7,23 +7,28 @@
 // condition. What-if requests (a dry run, a replay) evaluate documents and facts that any
 // `read` token sends, so each of their evaluations is weighed first and refused above a limit.
 //
-// The weight: for every fact comparison the evaluation can reach (each reference to a shared
-// condition counted again, as both engines evaluate it again), (size of the fact's value + 1)
-// × (size of the compared value + 1), where a size counts the items of lists, the entries of
-// objects and the characters of strings and keys. Every operator and decorator costs at most
-// a constant times that product: `in`/`contains` scan one side for an item of the other,
-// someFact/someValue/everyFact/everyValue run the operator on each item of one side, and a
-// comparison of two strings reads at most the shorter. It bounds the explanation's size too,
-// which shows both values of each comparison.
+// The weight of a fact comparison, with n the list items of a side (at every depth) and t the
+// length of its JSON text: (n_fact + 1) × (n_value + 1) + (n_value + 1) × t_fact +
+// (n_fact + 1) × t_value, counted again for each reference to a shared condition (both engines
+// evaluate it again). The decorators (someFact, someValue, everyFact, everyValue) run the
+// operator on each item of a side, at most (n_fact + 1) × (n_value + 1) calls, and each call
+// reads its two operands at most once or twice over: `===` stops at the shorter string,
+// `indexOf` scans one side, `in` on a string searches it, and the numeric comparisons turn a
+// list into text (`parseFloat(String(list))`). So each call costs at most its operands' text,
+// and over all the calls every item of one side meets the other side's whole text at most once:
+// the two products. It bounds the explanation's size too, which shows both values.
 
 import { parsePath, readPath, type PathSegment } from "./paths.ts";
 import type { Condition, PolicyDocument } from "./policy.ts";
 
 /**
- * The most one what-if evaluation may weigh. Measured here, a unit costs 1–2 ns in `in` and
- * `contains` (a native scan) and up to about 65 ns under two list decorators
- * (`someFact:someValue:equal`): an evaluation at the limit holds the event loop for at most
- * about 65 ms. A policy's usual comparisons weigh a few units each.
+ * The most one what-if evaluation may weigh. Measured here at the limit, one comparison shaped
+ * for the most work a unit can buy (two list decorators over lists of numbers, a numeric
+ * comparison turning a list of 37,000 numbers into text, a substring search) took 35 ms at
+ * most: an evaluation holds the event loop for some tens of milliseconds at most (twice that
+ * when the compiled rules throw and json-rules-engine runs it again). A policy's usual
+ * comparisons weigh tens of units each; a `contains` over a list of 2,000 host names about
+ * 115,000.
  */
 export const WHAT_IF_MAX_WEIGHT = 1_000_000;
 
@@ -34,7 +39,7 @@ export class TooCostly extends Error {
     readonly max: number,
   ) {
     super(
-      `evaluating it would compare values of about ${weight} units in all (sizes multiplied per comparison), more than the ${max} one what-if evaluation may`,
+      `evaluating it would compare values of about ${weight} units in all (list items times text, per comparison), more than the ${max} one what-if evaluation may`,
     );
     this.name = "TooCostly";
   }
@@ -47,8 +52,14 @@ export const refuseAbove =
     if (weight > max) throw new TooCostly(weight, max);
   };
 
-/** One side of a comparison: a fact at a path (null: the fact itself), or a constant's size. */
-type Side = { fact: string; path: readonly PathSegment[] | null; bad: boolean } | { size: number };
+/** One side of a comparison: a fact at a path (null: the fact itself), or a constant's measure. */
+type Side = { fact: string; path: readonly PathSegment[] | null; bad: boolean } | { measure: Measure };
+
+/** A value's list items, at every depth, and the length of its JSON text. */
+interface Measure {
+  items: number;
+  text: number;
+}
 
 interface Comparison {
   left: Side;
@@ -66,10 +77,13 @@ export function evaluationWeight(doc: PolicyDocument, facts: Readonly<Record<str
     comparisons = collect(doc);
     comparisonsOf.set(doc, comparisons);
   }
-  const sizes = new Map<object, number>();
+  const measures = new Map<object, Measure>();
   let weight = 0;
-  for (const c of comparisons)
-    weight += c.times * (sideSize(c.left, facts, sizes) + 1) * (sideSize(c.right, facts, sizes) + 1);
+  for (const c of comparisons) {
+    const f = sideMeasure(c.left, facts, measures);
+    const v = sideMeasure(c.right, facts, measures);
+    weight += c.times * ((f.items + 1) * (v.items + 1) + (v.items + 1) * f.text + (f.items + 1) * v.text);
+  }
   return weight;
 }
 
@@ -100,7 +114,7 @@ function collect(doc: PolicyDocument): Comparison[] {
 }
 
 function factSide(fact: unknown, path: unknown): Side {
-  if (typeof fact !== "string") return { size: 0 };
+  if (typeof fact !== "string") return { measure: { items: 0, text: 0 } };
   if (path === undefined || path === null || path === "") return { fact, path: null, bad: false };
   const segments = typeof path === "string" ? parsePath(path) : null;
   return { fact, path: segments ?? [], bad: segments === null };
@@ -112,28 +126,47 @@ function valueSide(value: unknown): Side {
     const ref = value as Record<string, unknown>;
     return factSide(ref.fact, ref.path);
   }
-  return { size: sizeOf(value, new Map()) };
+  return { measure: measureOf(value, new Map()) };
 }
 
-function sideSize(side: Side, facts: Readonly<Record<string, unknown>>, sizes: Map<object, number>): number {
-  if ("size" in side) return side.size;
+function sideMeasure(side: Side, facts: Readonly<Record<string, unknown>>, measures: Map<object, Measure>): Measure {
+  if ("measure" in side) return side.measure;
   const root = facts[side.fact];
   // A path on a value that is not an object is ignored (almanac.js); one outside the grammar
   // reads nothing, but is weighed as the whole fact, to be sure of an upper bound.
   const value =
     side.path === null || root === null || typeof root !== "object" || side.bad ? root : readPath(root, side.path);
-  return sizeOf(value, sizes);
+  return measureOf(value, measures);
 }
 
-/** Items, entries and characters, each list and object counted once however often it is met. */
-function sizeOf(v: unknown, sizes: Map<object, number>): number {
-  if (typeof v === "string") return 1 + v.length;
-  if (v === null || typeof v !== "object") return 1;
-  const known = sizes.get(v);
+/** A scalar's text: a string's characters and quotes, a number's digits (24 at most), a word. */
+function scalarText(v: unknown): number {
+  if (typeof v === "string") return v.length + 2;
+  if (typeof v === "number") {
+    const a = Math.abs(v);
+    return Number.isInteger(v) && a < 1e15 ? (a < 10 ? 1 : Math.floor(Math.log10(a)) + 1) + (v < 0 ? 1 : 0) : 24;
+  }
+  return 5;
+}
+
+/** Items and text of a value, each list and object measured once however often it is met. */
+function measureOf(v: unknown, measures: Map<object, Measure>): Measure {
+  if (v === null || typeof v !== "object") return { items: 0, text: scalarText(v) };
+  const known = measures.get(v);
   if (known !== undefined) return known;
-  let n = 1;
-  if (Array.isArray(v)) for (const x of v) n += sizeOf(x, sizes);
-  else for (const [k, x] of Object.entries(v)) n += 1 + k.length + sizeOf(x, sizes);
-  sizes.set(v, n);
-  return n;
+  const m: Measure = { items: 0, text: 2 };
+  if (Array.isArray(v))
+    for (const x of v) {
+      const inner = measureOf(x, measures);
+      m.items += 1 + inner.items;
+      m.text += 1 + inner.text;
+    }
+  else
+    for (const [k, x] of Object.entries(v)) {
+      const inner = measureOf(x, measures);
+      m.items += inner.items;
+      m.text += k.length + 4 + inner.text;
+    }
+  measures.set(v, m);
+  return m;
 }

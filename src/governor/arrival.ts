@@ -67,7 +67,8 @@ export class ArrivalPipeline {
     } catch (e) {
       if (e instanceof MemoryLimitError)
         throw invalid("the facts break a memory limit", prefixProblems(e.problems, "$.facts"));
-      if (e instanceof TooCostly) throw tooCostly(e, candidate);
+      if (e instanceof TooCostly)
+        throw tooCostly(e, candidate, arrival.patch !== undefined && Object.keys(arrival.patch).length > 0);
       const at = `policy ${policy.name}@${policy.version}`;
       const index = e instanceof RuleFailed ? policy.ruleOrder.indexOf(e.rule) : -1;
       const rule = index < 0 ? "" : `rules[${index}]`;
@@ -145,15 +146,14 @@ export class ArrivalPipeline {
 
 /**
  * A what-if evaluation refused for its weight: the candidate's comparisons (its path), or the
- * object's own policy on the facts sent (theirs), compare too much.
+ * object's own policy over its memory and the facts sent (theirs, when any were sent).
  */
-export function tooCostly(e: TooCostly, candidate: boolean): VigilError {
-  return invalid(`the ${candidate ? "candidate policy" : "dry run"} was not evaluated: ${e.message}`, [
-    candidate
-      ? {
-          path: "$.policy",
-          message: "its comparisons over this object's memory compare too much: compare shorter lists",
-        }
-      : { path: "$.facts", message: "the policy's comparisons over these facts compare too much: send shorter lists" },
-  ]);
+export function tooCostly(e: TooCostly, candidate: boolean, factsSent = false): VigilError {
+  const problem = candidate
+    ? { path: "$.policy", message: "its comparisons over this object's memory compare too much: compare shorter lists" }
+    : {
+        path: factsSent ? "$.facts" : "$",
+        message: `the policy's comparisons over the object's memory${factsSent ? " and these facts" : ""} compare too much`,
+      };
+  return invalid(`the ${candidate ? "candidate policy" : "dry run"} was not evaluated: ${e.message}`, [problem]);
 }
