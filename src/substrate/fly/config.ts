@@ -82,8 +82,13 @@ export const flyConfigSchema = z.strictObject({
 
 export type FlyConfig = z.infer<typeof flyConfigSchema>;
 
-/** A machine as the driver's commands name it: its API, app and id. */
-export const machineKey = (cfg: FlyConfig) => `${cfg.apiUrl ?? DEFAULT_FLY_API_URL} ${cfg.app} ${cfg.machineId}`;
+/**
+ * A machine as the driver's commands name it: its app and id. Not its API address: the allowed
+ * addresses reach the same Fly, and a PUT moving an object to another one keeps its machine
+ * (FlyDriver.sameCompute), so a command under way through the old address and one through the
+ * new must meet as commands of one machine (a release waits for a start, leases are shared).
+ */
+export const machineKey = (cfg: FlyConfig) => `${cfg.app} ${cfg.machineId}`;
 
 /** The machine a config names ("" for one the schema refuses). */
 export function machineOf(config: unknown): string {

@@ -6,6 +6,7 @@
 // object governing it.)
 
 import { afterEach, expect, test } from "vitest";
+import { FlyDriver } from "../../../src/substrate/fly/driver.ts";
 import { MACHINE, rig, settle, type Rig } from "./rig.ts";
 
 let r: Rig;
@@ -43,4 +44,27 @@ test("a start begun after the release, on the same machine, is not undone by the
   expect((await r.run(settle(r.driver.start(b)))).ok).toBe(true);
   expect((await r.run(startA)).ok).toBe(false);
   expect(r.fake.machines.get(MACHINE)!.state).toBe("started");
+});
+
+test("a release through the API's other address, while a start through the first is with Fly: the same machine, it ends stopped", async () => {
+  // A PUT that moves an object to another allowed address keeps its machine (sameCompute): a
+  // release sent through the new address must meet the start still under way through the old.
+  const alias = (url: string) => url.replace("127.0.0.1", "localhost");
+  r = await rig();
+  const driver = new FlyDriver({
+    clock: r.clock,
+    token: r.fake.token,
+    random: () => 0.5,
+    fetch: r.fetch,
+    apiUrls: [r.fake.url, alias(r.fake.url)],
+  });
+  const t = r.target();
+  r.fake.faults.add({ action: "start", delayMs: 2000 });
+  const start = settle(driver.start(t));
+  await expect.poll(() => r.fake.parkedIds.size).toBe(1);
+  const release = settle(driver.release({ ...t, config: { ...t.config, apiUrl: alias(r.fake.url) } }, "stop"));
+  const [started, released] = await r.run(Promise.all([start, release]));
+  expect(started).toMatchObject({ ok: false, e: expect.stringContaining("released") });
+  expect(released.ok).toBe(true);
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("stopped");
 });
