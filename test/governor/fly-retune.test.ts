@@ -6,14 +6,10 @@
 // allowed one: the rebind's stop went to the refused address.
 import { afterEach, expect, test } from "vitest";
 import type { JsonObject } from "../../src/core/types.ts";
-import { Governor } from "../../src/governor/governor.ts";
-import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
-import { FlyDriver } from "../../src/substrate/fly/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
-import { RULES_DIR } from "../helpers/services.ts";
 import { startFlyFake, type FlyFake } from "../substrate/fly/fake.ts";
-import { countingFetch, MACHINE, quiet, T0 } from "../substrate/fly/rig.ts";
+import { flyGovernor, MACHINE, quiet, T0 } from "../substrate/fly/rig.ts";
 
 const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -23,19 +19,10 @@ afterEach(async () => {
 
 /** A governor with the fly driver allowing `apiUrls` (default: both addresses of the fake). */
 async function governorOn(clock: VirtualClock, fake: FlyFake, store: MemoryStore, apiUrls?: string[]) {
-  const counting = countingFetch();
-  const policies = new PolicyRegistry(() => clock.now());
-  expect(policies.loadDirectory(RULES_DIR)).toEqual([]);
-  const driver = new FlyDriver({
-    clock,
-    token: fake.token,
-    fetch: counting.fetch,
+  const { governor, counting, settle } = await flyGovernor(clock, fake, {
+    store,
     apiUrls: apiUrls ?? [fake.url, alias(fake)],
-    random: () => 0.5,
   });
-  const governor = new Governor({ store, policies, clock, drivers: [driver], random: () => 0.5 });
-  await governor.start();
-  const settle = () => quiet(counting, fake, () => governor.idle());
   const advance = async (ms: number) => {
     for (let t = 0; t < ms; t += 1_000) await clock.advance(1_000, settle);
   };

@@ -1,14 +1,9 @@
 // Under the governor: an object whose Fly machine went `failed` is reconciled away from active,
 // and one whose machine was destroyed can be rebound to a new machine.
 import { afterEach, expect, test } from "vitest";
-import { Governor } from "../../src/governor/governor.ts";
-import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
-import { MemoryStore } from "../../src/storage/memory-store.ts";
-import { FlyDriver } from "../../src/substrate/fly/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
-import { RULES_DIR } from "../helpers/services.ts";
 import { startFlyFake } from "../substrate/fly/fake.ts";
-import { countingFetch, quiet, T0 } from "../substrate/fly/rig.ts";
+import { flyGovernor, T0 } from "../substrate/fly/rig.ts";
 
 const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -21,20 +16,8 @@ async function world(machines: string[]) {
   const clock = new VirtualClock(T0);
   const fake = await startFlyFake({ clock, machines });
   closers.push(() => fake.close());
-  const counting = countingFetch();
-  const policies = new PolicyRegistry(() => clock.now());
-  expect(policies.loadDirectory(RULES_DIR)).toEqual([]);
-  const driver = new FlyDriver({
-    clock,
-    token: fake.token,
-    fetch: counting.fetch,
-    apiUrls: [fake.url],
-    random: () => 0.5,
-  });
-  const governor = new Governor({ store: new MemoryStore(), policies, clock, drivers: [driver], random: () => 0.5 });
-  await governor.start();
+  const { governor, settle } = await flyGovernor(clock, fake);
   closers.push(() => governor.close());
-  const settle = () => quiet(counting, fake, () => governor.idle());
   /** Moves the clock a second at a time until `call` settles (an hour at most). */
   const run = async <T>(call: Promise<T>): Promise<T> => {
     let done = false;

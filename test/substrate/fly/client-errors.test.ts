@@ -7,21 +7,12 @@ import type { DriverTarget } from "../../../src/substrate/driver.ts";
 import { FlyDriver } from "../../../src/substrate/fly/driver.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { startFlyFake } from "./fake.ts";
-import { MACHINE, rejection, rig, T0, type Rig } from "./rig.ts";
+import { MACHINE, openRig, rejection, rig, T0, type Rig } from "./rig.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function open(options?: Parameters<typeof rig>[0]): Promise<Rig> {
-  const r = await rig(options);
-  cleanups.push(async () => {
-    await r.close();
-    expect(r.fake.violations, "every request the driver made follows the spec").toEqual([]);
-  });
-  return r;
-}
 
 /** A driver sending to `apiUrl` (allowed), one try per request. */
 function driverFor(apiUrl: string, options: { fetch?: typeof fetch; token?: string } = {}) {
@@ -122,7 +113,7 @@ describe("an ok reply that is not what the driver reads is a failure, retried", 
     ["a proxy's HTML page", PAGE, "not a JSON object \\(text/plain"],
     ["JSON without a state", JSON.stringify({ id: MACHINE }), "no state"],
   ])("Get Machine answered with %s every time: observe and stop fail retryably, saying so", async (_n, raw, why) => {
-    const r = await open();
+    const r = await openRig();
     r.fake.faults.add({ action: "get", status: 200, rawBody: raw, times: Infinity });
     for (const [name, call] of [
       ["observe", () => r.driver.observe(r.target())],
@@ -141,14 +132,14 @@ describe("an ok reply that is not what the driver reads is a failure, retried", 
   });
 
   test("a proxy's page once, then Fly's answer: observe reads the machine", async () => {
-    const r = await open();
+    const r = await openRig();
     r.fake.faults.add({ action: "get", status: 200, rawBody: PAGE });
     expect(await r.run(r.driver.observe(r.target()))).toMatchObject({ status: "stopped" });
     expect(count(r, "get")).toBe(2);
   });
 
   test("a lease taken with a proxy's page for an answer is taken on the next try; one never answered fails", async () => {
-    const r = await open({ driver: { useLeases: true } });
+    const r = await openRig({ driver: { useLeases: true } });
     r.fake.faults.add({ action: "lease-acquire", status: 200, rawBody: PAGE });
     expect(await r.run(r.driver.start(r.target()))).toMatchObject({ status: "running" });
     // Taken on the second try (no nonce yet), then renewed before the start request, as always.
@@ -170,7 +161,7 @@ describe("a lease release answered 409 is final", () => {
   const releases = (r: Rig) => r.fake.requests.filter((q) => q.action === "lease-release").map((q) => q.status);
 
   test("another holder took the lease over during the start: one release, answered 409, not retried", async () => {
-    const r = await open({ driver: { useLeases: true } });
+    const r = await openRig({ driver: { useLeases: true } });
     r.fake.transitionMs.start = 3_000;
     const call = r.driver.start(r.target());
     // Once the start waits for `started` (the clock has not moved yet: it moves in run), someone
@@ -183,7 +174,7 @@ describe("a lease release answered 409 is final", () => {
   });
 
   test("control: a release answered 503 is retried", async () => {
-    const r = await open({ driver: { useLeases: true } });
+    const r = await openRig({ driver: { useLeases: true } });
     r.fake.faults.add({ action: "lease-release", status: 503, times: 2 });
     expect(await r.run(r.driver.start(r.target()))).toMatchObject({ status: "running" });
     expect(releases(r)).toEqual([503, 503, 200]);

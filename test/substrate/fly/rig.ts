@@ -2,12 +2,17 @@
 // clock. Time moves only when every request in flight is parked on that clock (a wait, a slow
 // reply), so backoff, Retry-After and transitions are exact and nothing sleeps.
 
-import { expect } from "vitest";
+import { expect, onTestFinished } from "vitest";
 import { DriverError, type DriverTarget } from "../../../src/substrate/driver.ts";
 import { FlyDriver, type FlyDriverOptions } from "../../../src/substrate/fly/driver.ts";
 import { flush, VirtualClock } from "../../../src/timers/clock.ts";
 import { REQUEST_ID_HEADER, startFlyFake, type FlyFake, type FlyFakeOptions, type FlyState } from "./fake.ts";
 import { seededRandom } from "../../../src/core/random.ts";
+import type { Store } from "../../../src/core/store.ts";
+import { Governor } from "../../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../../src/governor/policy-registry.ts";
+import { MemoryStore } from "../../../src/storage/memory-store.ts";
+import { RULES_DIR } from "../../helpers/services.ts";
 
 export const MACHINE = "3d8d9016b26789";
 export const T0 = Date.parse("2025-06-01T00:00:00Z");
@@ -146,4 +151,43 @@ export async function rejection(call: Promise<unknown>): Promise<DriverError> {
   );
   expect(e).toBeInstanceOf(DriverError);
   return e as DriverError;
+}
+
+/**
+ * A rig closed when the test ends (after its afterEach hooks), which then checks that every
+ * request the driver made followed Fly's document.
+ */
+export async function openRig(options?: Parameters<typeof rig>[0]): Promise<Rig> {
+  const r = await rig(options);
+  onTestFinished(async () => {
+    await r.close();
+    expect(r.fake.violations, "every request the driver made follows the spec").toEqual([]);
+  });
+  return r;
+}
+
+/**
+ * A governor with the fly driver against `fake` on `clock`, over `store`, the driver allowing
+ * `apiUrls` (default: the fake's address); `settle` waits until the wire and the governor are
+ * quiet. The caller closes the governor.
+ */
+export async function flyGovernor(
+  clock: VirtualClock,
+  fake: FlyFake,
+  options: { store?: Store; apiUrls?: string[] } = {},
+): Promise<{ governor: Governor; counting: CountingFetch; settle: () => Promise<void> }> {
+  const counting = countingFetch();
+  const policies = new PolicyRegistry(() => clock.now());
+  expect(policies.loadDirectory(RULES_DIR)).toEqual([]);
+  const driver = new FlyDriver({
+    clock,
+    token: fake.token,
+    fetch: counting.fetch,
+    apiUrls: options.apiUrls ?? [fake.url],
+    random: () => 0.5,
+  });
+  const store = options.store ?? new MemoryStore();
+  const governor = new Governor({ store, policies, clock, drivers: [driver], random: () => 0.5 });
+  await governor.start();
+  return { governor, counting, settle: () => quiet(counting, fake, () => governor.idle()) };
 }

@@ -18,7 +18,7 @@ import { VirtualClock } from "../../../src/timers/clock.ts";
 import { WhatIf } from "../../../src/what-if/service.ts";
 import { RULES_DIR } from "../../helpers/services.ts";
 import { TOKEN_CONFIG, TOKENS } from "../../http/harness.ts";
-import { MACHINE, rejection, rig, T0, type Rig } from "./rig.ts";
+import { MACHINE, openRig, rejection, rig, T0, type Rig } from "./rig.ts";
 
 /** A server that should never hear from Vigil: it counts what reaches it. */
 interface Elsewhere {
@@ -50,15 +50,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function open(options?: Parameters<typeof rig>[0]): Promise<Rig> {
-  const r = await rig(options);
-  cleanups.push(async () => {
-    await r.close();
-    expect(r.fake.violations, "every request the driver made follows the spec").toEqual([]);
-  });
-  return r;
-}
 
 async function away(): Promise<Elsewhere> {
   const e = await elsewhere();
@@ -144,7 +135,7 @@ describe("Fly API base URLs come from an allow-list", () => {
   });
 
   test("a config outside the list that reaches the driver anyway sends nothing: the token stays home", async () => {
-    const r = await open();
+    const r = await openRig();
     const other = await away();
     for (const call of [
       () => r.driver.observe(r.target({ apiUrl: other.url })),
@@ -234,7 +225,7 @@ describe("replies are bounded", () => {
     ["to another host", 302, true],
     ["within the API host", 307, false],
   ])("a redirect %s is not followed, not retried, and its body is not echoed", async (_name, status, far) => {
-    const r = await open();
+    const r = await openRig();
     const other = await away();
     const to = `${far ? other.url : r.fake.url}/v1/apps/${r.fake.app}/machines/${MACHINE}`;
     r.fake.faults.add({ action: "get", status, location: to, rawBody: SECRET });
@@ -247,7 +238,7 @@ describe("replies are bounded", () => {
   });
 
   test("a reply larger than the cap is an error, not a machine", async () => {
-    const r = await open();
+    const r = await openRig();
     const huge = JSON.stringify({ id: MACHINE, state: "stopped", pad: "x".repeat(2 * MAX_REPLY_BYTES) });
     r.fake.faults.add({ action: "get", status: 200, rawBody: huge });
     const e = await rejection(r.run(r.driver.observe(r.target())));
@@ -289,7 +280,7 @@ describe("replies are bounded", () => {
     ["an error field", { error: "E".repeat(10_000) }],
     ["a body that is not JSON", { rawBody: "E".repeat(10_000) }],
   ])("a failing reply with %s reaches the error (and the decision note) as at most 200 characters", async (_n, f) => {
-    const r = await open();
+    const r = await openRig();
     r.fake.faults.add({ action: "get", status: 400, ...f });
     const e = await rejection(r.run(r.driver.observe(r.target())));
     expect(e.message).toContain("HTTP 400 EEE");
