@@ -7,7 +7,7 @@ import type { DriverTarget } from "../../../src/substrate/driver.ts";
 import { FlyDriver } from "../../../src/substrate/fly/driver.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { startFlyFake } from "./fake.ts";
-import { MACHINE, openRig, rejection, rig, T0, type Rig } from "./rig.ts";
+import { MACHINE, openRig, rejection, T0, type Rig } from "./rig.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -18,7 +18,7 @@ import { VirtualClock } from "../../../src/timers/clock.ts";
 import { WhatIf } from "../../../src/what-if/service.ts";
 import { RULES_DIR } from "../../helpers/services.ts";
 import { TOKEN_CONFIG, TOKENS } from "../../http/harness.ts";
-import { MACHINE, openRig, rejection, rig, T0, type Rig } from "./rig.ts";
+import { MACHINE, openRig, rejection, rig, T0 } from "./rig.ts";
 
 /** A server that should never hear from Vigil: it counts what reaches it. */
 interface Elsewhere {
