@@ -25,6 +25,8 @@ describe("the pages", () => {
     expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(res.headers.get("content-security-policy")).toContain("script-src 'self';");
     expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    // Never stored: a shell kept for Back would carry the time of the first visit.
+    expect(res.headers.get("cache-control")).toBe("no-store");
     const html = await res.text();
     expect(html.startsWith('<!doctype html><html lang="en">')).toBe(true);
     // The server's time, for the page to count from; nothing about any object but the path's id.

@@ -16,7 +16,10 @@ import { objectIdParam, queryParams } from "../validation.ts";
 
 /**
  * What a dashboard page may load and do: its own scripts, styles and API, nothing inline and
- * nothing from elsewhere; no framing (clickjacking), no referrer leaving the server.
+ * nothing from elsewhere; no framing (clickjacking), no referrer leaving the server. A shell is
+ * never stored: it carries the server's time (`data-now`), which the page counts from, and a
+ * browser going Back reuses a stored shell without asking (Chromium does so even under
+ * no-cache), so the page counted from its first load and showed a minute-old change "in 8 min".
  */
 const PAGE_HEADERS = {
   "content-type": "text/html; charset=utf-8",
@@ -25,7 +28,7 @@ const PAGE_HEADERS = {
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
-  "cache-control": "no-cache",
+  "cache-control": "no-store",
 };
 
 /** A dashboard file's version, sent with it and with a 304. */

@@ -28,7 +28,9 @@ export function authHeaders() {
 /**
  * The server's clock minus this browser's, in ms: the page shell carries the server's time
  * (`data-now`), so that "5 s ago" means the server's 5 s, on a machine whose clock is off or
- * against a server on a virtual clock.
+ * against a server on a virtual clock. The shell is sent no-store, so that Back reads it again
+ * with a fresh time; a page the browser restores from its back-forward cache keeps its offset,
+ * which still holds, as both clocks ran on meanwhile.
  */
 let offset = null;
 
