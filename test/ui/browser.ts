@@ -52,10 +52,11 @@ export async function launchBrowser(): Promise<Browser> {
 
 /**
  * A page at laptop size, in a context of its own (its own sessionStorage: a tab), that adds
- * its script errors and console errors (a CSP violation is one) to `errors`.
+ * its script errors and console errors (a CSP violation is one) to `errors`; the browser's time
+ * zone is UTC unless `timezoneId` names another.
  */
-export async function laptopPage(browser: Browser, errors: string[]): Promise<Page> {
-  const context = await browser.newContext({ viewport: LAPTOP, locale: "en-GB", timezoneId: "UTC" });
+export async function laptopPage(browser: Browser, errors: string[], timezoneId = "UTC"): Promise<Page> {
+  const context = await browser.newContext({ viewport: LAPTOP, locale: "en-GB", timezoneId });
   const page = await context.newPage();
   page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
   page.on("console", (m) => {
@@ -178,15 +179,15 @@ export function uiSuite() {
       server = await startServer(opts);
       return server;
     },
-    /** A new laptop-sized tab, closed after the test. */
-    async page(): Promise<Page> {
-      const page = await laptopPage(browser!, errors);
+    /** A new laptop-sized tab, closed after the test (in UTC, or the time zone named). */
+    async page(timezoneId?: string): Promise<Page> {
+      const page = await laptopPage(browser!, errors, timezoneId);
       pages.push(page);
       return page;
     },
     /** A new tab at `path` of the test's server. */
-    async open(path: string): Promise<Page> {
-      const page = await suite.page();
+    async open(path: string, timezoneId?: string): Promise<Page> {
+      const page = await suite.page(timezoneId);
       await page.goto(server!.url + path);
       return page;
     },

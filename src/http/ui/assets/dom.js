@@ -96,6 +96,23 @@ export function clockTime(ms, opts = {}) {
   return format(!sameDay || opts.date === true, opts.seconds !== false).format(d);
 }
 
+const calendarFormats = {
+  day: { month: "short", day: "numeric" },
+  month: { month: "short", year: "numeric" },
+  year: { year: "numeric" },
+};
+
+/** A date without its time as the reader's locale writes it: `unit` "day" (its day and month), "month" or "year". */
+export function calendarDate(ms, unit) {
+  const key = `calendar ${unit}`;
+  let f = formats.get(key);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat(undefined, calendarFormats[unit]);
+    formats.set(key, f);
+  }
+  return f.format(new Date(ms));
+}
+
 /** A `<time>`: relative text, the exact time in its title and `datetime`. */
 export function timeEl(iso, mode = "relative") {
   if (iso === null || iso === undefined) return h("span", { class: "muted", text: "—" });

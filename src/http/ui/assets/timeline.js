@@ -2,23 +2,98 @@
 // (segments.js works them out), and each decision as a mark, a link that opens its
 // explanation.
 
-import { clockTime, duration, h, s } from "./dom.js";
+import { calendarDate, clockTime, duration, h, s } from "./dom.js";
 import { hitZones } from "./hit-zones.js";
 import { STATES } from "./segments.js";
 
-const TICKS = [
-  1000, 5000, 15_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000,
-  86_400_000, 604_800_000,
+const SECOND = 1000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/**
+ * The axis's steps, shortest first, each with its shortest length (a month is February's, a
+ * year a common one: ticks are never closer than `minGap`) and how its ticks are placed. Those
+ * under an hour (`ms`) are laid every so many milliseconds: a change of UTC offset moves clocks
+ * by a multiple of 30 min, so a round time stays round. The longer ones are laid on the reader's
+ * calendar, so that midnight stays midnight across a daylight saving change, a month starts on
+ * its 1st and a year in January.
+ */
+const STEPS = [
+  ...[1, 5, 15, 30].map((n) => ({ length: n * SECOND, unit: "ms" })),
+  ...[1, 5, 15, 30].map((n) => ({ length: n * 60_000, unit: "ms" })),
+  ...[1, 3, 6, 12].map((n) => ({ length: n * HOUR, unit: "hour", n })),
+  { length: DAY, unit: "day" },
+  { length: 7 * DAY, unit: "week" },
+  // The 1st and the 15th of each month: two weeks or so, at dates a reader knows.
+  { length: 14 * DAY, unit: "half-month" },
+  ...[
+    [1, 28],
+    [3, 89],
+    [6, 181],
+  ].map(([n, days]) => ({ length: days * DAY, unit: "month", n })),
 ];
+
+/** The step of at most one tick per `minGap` pixels: years (1, 2, 5, 10, 20, 50, ...) past the list's. */
+function stepFor(span, width, minGap) {
+  const fits = (length) => (span / length) * minGap <= width;
+  const step = STEPS.find((s) => fits(s.length));
+  if (step !== undefined) return step;
+  for (let n = 1; ; n *= 10)
+    for (const k of [1, 2, 5])
+      if (fits(k * n * 365 * DAY)) return { length: k * n * 365 * DAY, unit: "year", n: k * n };
+}
+
+/** A local time from calendar fields that may overflow (hour 30 is 06:00 the next day); years before 100 too. */
+function local(year, month, day, hour = 0) {
+  const d = new Date(2000, 0, 1);
+  d.setFullYear(year, month, day);
+  d.setHours(hour, 0, 0, 0);
+  return d.getTime();
+}
+
+/** The ticks of `step` from the calendar unit holding `from` on: the ith of them, for i = 0, 1, ... */
+function calendarTicks(step, from) {
+  const d = new Date(from);
+  const [y, m, day] = [d.getFullYear(), d.getMonth(), d.getDate()];
+  switch (step.unit) {
+    case "hour":
+      return (i) => local(y, m, day, Math.floor(d.getHours() / step.n) * step.n + i * step.n);
+    case "day":
+      return (i) => local(y, m, day + i);
+    case "week":
+      // Mondays.
+      return (i) => local(y, m, day - ((d.getDay() + 6) % 7) + 7 * i);
+    case "half-month":
+      return (i) => local(y, m + Math.floor(i / 2), i % 2 === 0 ? 1 : 15);
+    case "month":
+      return (i) => local(y, Math.floor(m / step.n) * step.n + i * step.n, 1);
+    default:
+      return (i) => local(Math.floor(y / step.n) * step.n + i * step.n, 0, 1);
+  }
+}
 
 /** Round times between `from` and `to`, at most one per `minGap` pixels of `width`. */
 function ticks(from, to, width, minGap = 110) {
-  const span = Math.max(1, to - from);
-  const step = TICKS.find((t) => (span / t) * minGap <= width) ?? span;
-  const offset = new Date().getTimezoneOffset() * 60_000;
+  const step = stepFor(Math.max(1, to - from), width, minGap);
   const out = [];
-  for (let t = Math.ceil((from - offset) / step) * step + offset; t <= to; t += step) out.push(t);
+  if (step.unit === "ms") {
+    // Round in the reader's time zone as it is at `from` (some zones are 30 or 45 min off the hour).
+    const offset = new Date(from).getTimezoneOffset() * 60_000;
+    for (let t = Math.ceil((from - offset) / step.length) * step.length + offset; t <= to; t += step.length)
+      out.push(t);
+    return { step, times: out };
+  }
+  const at = calendarTicks(step, from);
+  for (let i = 0, t = at(0); t <= to; t = at(++i))
+    // A tick in a skipped hour is moved to the next one, which may be a tick too.
+    if (t >= from && t > (out[out.length - 1] ?? -Infinity)) out.push(t);
   return { step, times: out };
+}
+
+/** A tick's label: the time for steps under a day, the date, the month or the year for longer ones. */
+function tickLabel(t, step) {
+  if (step.length < DAY) return clockTime(t, { seconds: step.length < 60_000, date: false });
+  return calendarDate(t, step.unit === "month" ? "month" : step.unit === "year" ? "year" : "day");
 }
 
 const LANE = 20;
@@ -68,10 +143,7 @@ export function drawTimeline(container, view, { open, selected }) {
       ]),
     );
   }
-  for (const t of times)
-    svg.append(
-      s("text", { class: "tick", x: x(t), y: height - 6, text: clockTime(t, { seconds: step < 60_000, date: false }) }),
-    );
+  for (const t of times) svg.append(s("text", { class: "tick", x: x(t), y: height - 6, text: tickLabel(t, step) }));
   // Oldest first: Tab goes through the decisions as time goes, left to right.
   const decisions = [...view.decisions].sort((a, b) => a.at - b.at);
   const xs = decisions.map((d) => x(d.at));
