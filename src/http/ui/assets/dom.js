@@ -74,12 +74,13 @@ export function relative(ms) {
  * about a third of a millisecond, and a page of decisions formats hundreds of times.
  */
 const formats = new Map();
-function format(withDate, seconds) {
-  const key = `${withDate} ${seconds}`;
+function format(withDate, seconds, withYear) {
+  const key = `${withDate} ${seconds} ${withYear}`;
   let f = formats.get(key);
   if (f === undefined) {
     f = new Intl.DateTimeFormat(undefined, {
       ...(withDate ? { month: "short", day: "numeric" } : {}),
+      ...(withYear ? { year: "numeric" } : {}),
       hour: "2-digit",
       minute: "2-digit",
       ...(seconds ? { second: "2-digit" } : {}),
@@ -89,11 +90,17 @@ function format(withDate, seconds) {
   return f;
 }
 
-/** A time as the reader's locale writes it, with the date when it is not today. */
+/** Whether `d` is in another year than the server's now (in the reader's time zone). */
+const otherYear = (d) => new Date(now()).getFullYear() !== d.getFullYear();
+
+/**
+ * A time as the reader's locale writes it, with the date when it is not today, and the year
+ * when it is not this year (a decision kept from last March is not this March's).
+ */
 export function clockTime(ms, opts = {}) {
   const d = new Date(ms);
   const sameDay = new Date(now()).toDateString() === d.toDateString();
-  return format(!sameDay || opts.date === true, opts.seconds !== false).format(d);
+  return format(!sameDay || opts.date === true, opts.seconds !== false, otherYear(d)).format(d);
 }
 
 const calendarFormats = {
@@ -102,15 +109,20 @@ const calendarFormats = {
   year: { year: "numeric" },
 };
 
-/** A date without its time as the reader's locale writes it: `unit` "day" (its day and month), "month" or "year". */
+/**
+ * A date without its time as the reader's locale writes it: `unit` "day" (its day and month,
+ * and its year when it is not this year), "month" or "year".
+ */
 export function calendarDate(ms, unit) {
-  const key = `calendar ${unit}`;
+  const d = new Date(ms);
+  const withYear = unit === "day" && otherYear(d);
+  const key = `calendar ${unit} ${withYear}`;
   let f = formats.get(key);
   if (f === undefined) {
-    f = new Intl.DateTimeFormat(undefined, calendarFormats[unit]);
+    f = new Intl.DateTimeFormat(undefined, { ...calendarFormats[unit], ...(withYear ? { year: "numeric" } : {}) });
     formats.set(key, f);
   }
-  return f.format(new Date(ms));
+  return f.format(d);
 }
 
 /** A `<time>`: relative text, the exact time in its title and `datetime`. */
