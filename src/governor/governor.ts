@@ -10,7 +10,7 @@ import type { PolicyDocument } from "../core/policy.ts";
 import { checkObjectId } from "../core/object.ts";
 import { invalid, notFound, type Precondition } from "../core/errors.ts";
 import { DEFAULT_LIMITS, type MemoryLimits } from "../core/memory-limits.ts";
-import type { LeaseHolder, Store } from "../core/store.ts";
+import type { LeaseHolder, StateChange, StateChangeQuery, Store } from "../core/store.ts";
 import type { Decision, ObjectRecord } from "../core/types.ts";
 import type { Driver, Release } from "../substrate/driver.ts";
 import { Scheduler } from "../timers/scheduler.ts";
@@ -405,6 +405,11 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     const usage = await currentObjectUsage(this.store, () => this.table.load(id), usageWindow(q, this.clock.now()));
     if (!usage) throw notFound(`object "${id}"`);
     return usage;
+  }
+
+  stateChanges(objectId: string, q: StateChangeQuery): Promise<StateChange[]> {
+    checkObjectId(objectId);
+    return this.store.history.stateChanges(objectId, q);
   }
 
   policyUsage(q: PolicyUsageQuery): Promise<PolicyUsagePage> {

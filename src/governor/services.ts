@@ -4,7 +4,7 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { Precondition, Problem } from "../core/errors.ts";
-import type { ActionRecord } from "../core/store.ts";
+import type { ActionRecord, StateChange, StateChangeQuery } from "../core/store.ts";
 import type { UsageTotals } from "../core/usage.ts";
 import type { GovernorEvents } from "./events.ts";
 import type { CensusRow } from "./metrics.ts";
@@ -158,6 +158,11 @@ export interface GovernorApi {
   decisionsSince(after: string, limit: number, objectId?: string): Promise<Decision[]>;
   /** Time per state, wakes and state changes of one object over a window (not found: an error). */
   objectUsage(id: string, q: UsageQuery): Promise<ObjectUsage>;
+  /**
+   * One object's stored decisions as bare state changes, a page by id, each with when its action
+   * was confirmed: what places a timeline's confirmations in one read.
+   */
+  stateChanges(objectId: string, q: StateChangeQuery): Promise<StateChange[]>;
   /** The same summed per policy, over a page of objects in id order. */
   policyUsage(q: PolicyUsageQuery): Promise<PolicyUsagePage>;
 }

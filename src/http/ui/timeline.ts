@@ -1,23 +1,19 @@
 // An object's lifecycle over a window as an SVG picture (GET /ui/objects/{id}/timeline.svg):
 // its decisions read through the governor, its bands worked out by the same code the page
-// runs (assets/segments.js), the confirmations no decision records placed from the usage of
-// each interval, and the picture drawn by report/svg.ts, as `vigil simulate` draws its own.
+// runs (assets/segments.js), the confirmations no decision records placed at the times the
+// store kept for them, and the picture drawn by report/svg.ts, as `vigil simulate` draws its own.
 
 import type { Decision, ObjectRecord } from "../../core/types.ts";
 import type { GovernorApi } from "../../governor/services.ts";
 import { renderTimelines } from "../../report/svg.ts";
 import { validationProblem } from "../problem.ts";
 import { clip, confirmationIntervals, segmentsOf } from "./assets/segments.js";
-import { eachConcurrently } from "../../core/concurrency.ts";
 
 /** The window when the request names no start: the last 24 hours (the object's life, if shorter). */
 export const DEFAULT_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Decisions read for one picture at most (newest first); older ones are left out of it. */
 export const MAX_DECISIONS = 2000;
 const PAGE = 500;
-/** Usage reads that place confirmations, at most per picture, and at a time. */
-const MAX_CONFIRMATIONS = 500;
-const CONCURRENCY = 4;
 
 /**
  * The window a request asks for: `to` defaults to now and is never after it, `from` to 24
@@ -58,7 +54,17 @@ async function decisionsSince(
   return { decisions: out, all: false };
 }
 
-/** When each decision's confirmation moved the object on, from the usage of its interval. */
+/**
+ * When each decision's confirmation moved the object on, for the intervals that end in the
+ * window (segments.js confirmationIntervals). The times come from the store's state changes,
+ * which carry each action's confirmation, read newest first a page at a time back to the oldest
+ * interval: a few reads however many intervals there are, where a usage read per interval (as
+ * the page in the browser places them) took up to 500, over a second of server time for one
+ * picture of 2,000 decisions. Where facts came while a start or a suspend was on its way, an interval's decision
+ * kept the object where it was and issued nothing: the confirmation is that of an action of the
+ * decisions before it in the same state, the first that came after the interval's start, as
+ * usage places it.
+ */
 async function confirmations(
   governor: GovernorApi,
   id: string,
@@ -66,13 +72,35 @@ async function confirmations(
   window: { from: number; to: number },
 ): Promise<Map<string, number>> {
   const found = new Map<string, number>();
-  const todo = confirmationIntervals(decisions)
-    .filter((i) => i.to > window.from && i.from < window.to)
-    .slice(-MAX_CONFIRMATIONS);
-  await eachConcurrently(todo, CONCURRENCY, async (i) => {
-    const usage = await governor.objectUsage(id, { from: i.from, to: i.to });
-    found.set(i.id, usage.from + usage.ms[i.state]);
-  });
+  const todo = new Map(
+    confirmationIntervals(decisions)
+      .filter((i) => i.to > window.from && i.from < window.to)
+      .map((i) => [i.id, i]),
+  );
+  if (todo.size === 0) return found;
+  const oldest = [...todo.keys()].reduce((a, b) => (b < a ? b : a));
+  // The interval whose decisions are being read back (newest first), and its confirmation so far.
+  let open: { id: string; state: string; from: number; at: number } | null = null;
+  const close = () => {
+    if (open && Number.isFinite(open.at)) found.set(open.id, open.at);
+    open = null;
+  };
+  for (let before: string | undefined; ;) {
+    const page = await governor.stateChanges(id, { before, limit: PAGE, order: "desc" });
+    for (const d of page) {
+      if (open && (d.toState !== open.state || todo.has(d.id))) close();
+      const interval = todo.get(d.id);
+      if (!open && interval) open = { id: d.id, state: interval.state, from: interval.from, at: Infinity };
+      if (!open) continue;
+      if (d.confirmedAt !== null && d.confirmedAt >= open.from) open.at = Math.min(open.at, d.confirmedAt);
+      // The decision that entered the state: its action is the last that can confirm it.
+      if (d.fromState !== open.state) close();
+    }
+    const last = page[page.length - 1];
+    if (!last || page.length < PAGE || (open === null && last.id <= oldest)) break;
+    before = last.id;
+  }
+  close();
   return found;
 }
 
