@@ -30,8 +30,10 @@ export interface TimelineOptions {
 
 export interface WaitSeries {
   name: string;
-  /** Milliseconds each fact waited. */
+  /** Milliseconds each fact waited, of those served (their object was active again). */
   waits: number[];
+  /** Facts still waiting at the end: not in the bars, counted in the legend (default 0). */
+  unserved?: number;
 }
 
 export interface HistogramOptions {
@@ -334,13 +336,20 @@ export function renderWaitHistogram(series: WaitSeries[], o: HistogramOptions): 
   body.push(
     `<line x1="${left}" x2="${width - RIGHT}" y1="${plotTop + plotH}" y2="${plotTop + plotH}" stroke="#6b7280"/>`,
   );
+  // A row whose facts all waited unserved has no bar: its legend says so, not "no waits".
+  const counted = (s: WaitSeries) => {
+    const unserved = s.unserved ?? 0;
+    if (unserved === 0) return s.waits.length === 0 ? "no waits" : `${s.waits.length} waits`;
+    return `${s.waits.length === 0 ? "no served waits" : `${s.waits.length} served waits`}, ${unserved} unserved`;
+  };
   const names = series.map((s, k): [string, string] => [
-    `${s.name} (${s.waits.length === 0 ? "no waits" : `${s.waits.length} waits`})`,
+    `${s.name} (${counted(s)})`,
     SERIES_COLOURS[k % SERIES_COLOURS.length]!,
   ]);
   const key = legend(names, left, plotTop + plotH + 40, width);
   body.push(key.svg);
-  const label = `${o.title}: histogram of waits, ${series.map((s) => `${s.name} ${s.waits.length}`).join(", ")}`;
+  const each = (s: WaitSeries) => `${s.name} ${s.waits.length}${s.unserved ? ` (${s.unserved} unserved)` : ""}`;
+  const label = `${o.title}: histogram of waits, ${series.map(each).join(", ")}`;
   return svg(width, key.bottom + 8, o.title, label, body);
 }
 

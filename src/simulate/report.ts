@@ -42,7 +42,7 @@ export function reportSvgs(r: SimulationResult, sample = DEFAULT_SAMPLE): string
     const title = `${t.name}: states of ${rows.length} of ${r.objects} object${r.objects === 1 ? "" : "s"}`;
     return renderTimelines(rows, { from: r.from, to: r.to, title });
   });
-  const series = r.traces.map((t) => ({ name: t.name, waits: waitsOf(t.arrivals, t.changes, r.to).waits }));
+  const series = r.traces.map((t) => ({ name: t.name, ...waitsOf(t.arrivals, t.changes, r.to) }));
   return [...timelines, renderWaitHistogram(series, { title: "How long facts waited for an active object" })];
 }
 

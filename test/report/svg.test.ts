@@ -189,6 +189,29 @@ describe("renderWaitHistogram", () => {
       WAIT_BINS.slice(0, 6).map((b) => b.label),
     );
   });
+
+  test("a row whose facts all waited unserved says so in the legend, not that nothing waited", () => {
+    const svg = renderWaitHistogram(
+      [
+        { name: "nightly-report", waits: [], unserved: 121 },
+        { name: "on-demand", waits: [2000, 500], unserved: 3 },
+        { name: "idle", waits: [], unserved: 0 },
+      ],
+      { title: "waits" },
+    );
+    assertWellFormed(svg);
+    expect(svg).toContain(">nightly-report (no served waits, 121 unserved)</text>");
+    expect(svg).toContain(">on-demand (2 served waits, 3 unserved)</text>");
+    expect(svg).toContain(">idle (no waits)</text>");
+    expect(svg).toContain(
+      'aria-label="waits: histogram of waits, nightly-report 0 (121 unserved), on-demand 2 (3 unserved), idle 0"',
+    );
+    // The bars are the served waits' shares, as before.
+    expect([...svg.matchAll(/<title>(on-demand: [^<]*)<\/title>/g)].map((m) => m[1])).toEqual([
+      "on-demand: 1 of 2 waits (50.0%) in 0.1–0.5s",
+      "on-demand: 1 of 2 waits (50.0%) in 1–2s",
+    ]);
+  });
 });
 
 describe("stackSvgs", () => {
