@@ -17,8 +17,9 @@ import { HELP_OPTION, printUsage, synopsisLine } from "./usage.ts";
 import { readTextFile } from "../contracts/text.ts";
 
 /**
- * A replay at a terminal: the server's cap on evaluations and rows (what-if/limits.ts), but no
- * deadline and no weight limit. It blocks no one else, and whoever runs it can stop it.
+ * A replay at a terminal: the server's cap on evaluations, rows and the rows' bytes
+ * (what-if/limits.ts), so that it prints the report the server would send, but no deadline and
+ * no weight limit. It blocks no one else, and whoever runs it can stop it.
  */
 const CLI_LIMITS: Partial<ReplayLimits> = { deadlineMs: Infinity, maxWeight: Infinity };
 

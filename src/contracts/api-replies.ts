@@ -12,6 +12,13 @@ import {
   TRIGGER_KINDS,
 } from "../core/types.ts";
 
+/**
+ * The most bytes of JSON a list in a reply holds (4 MiB), besides its count limit: a page of
+ * objects (500 of 256 KiB of memory each would be 128 MiB), a page of decisions, a replay
+ * report's differences. A list holds at least one item, however large.
+ */
+export const PAGE_BYTES = 4 * 1024 * 1024;
+
 const isoTime = z.iso.datetime().describe("ISO 8601, UTC");
 const json = z.json();
 
@@ -139,7 +146,9 @@ export const replayReply = z
     actualDecisions: z.number().int(),
     candidateDecisions: z.number().int(),
     evaluations: z.number().int(),
-    differences: z.array(z.record(z.string(), json)).describe("At most 1,000 rows, earliest first"),
+    differences: z
+      .array(z.record(z.string(), json))
+      .describe("The earliest rows: at most 1,000 and 4 MiB of JSON (`truncated` says rows were left out)"),
     differenceCount: z.number().int(),
     skipped: z.array(z.string()).describe("Recorded evaluations that cannot be replayed: at most 1,000"),
     skippedCount: z.number().int(),

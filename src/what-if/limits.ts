@@ -2,6 +2,7 @@
 // them. A candidate comes from any `read` token: without these, one request could keep the
 // server busy (or its event loop blocked) for as long as it liked.
 
+import { PAGE_BYTES } from "../contracts/api-replies.ts";
 import { nextTurn } from "../core/concurrency.ts";
 import { invalid } from "../core/errors.ts";
 import { TooCostly, WHAT_IF_MAX_WEIGHT } from "../core/evaluation-weight.ts";
@@ -17,6 +18,11 @@ export interface ReplayLimits {
   maxWeight: number;
   /** Rows kept in each list of the report (`differences`, `skipped`); the counts stay whole. */
   maxRows: number;
+  /**
+   * Bytes of JSON the rows of `differences` hold at most (the first row is kept whatever its
+   * size): a row lists the rules each side fired, and a read token's candidate may fire thousands.
+   */
+  maxBytes: number;
   /** The wall clock the deadline is read on (epoch ms). */
   now: () => number;
 }
@@ -26,6 +32,7 @@ export const DEFAULT_REPLAY_LIMITS: ReplayLimits = {
   maxEvaluations: 100_000,
   maxWeight: WHAT_IF_MAX_WEIGHT,
   maxRows: 1_000,
+  maxBytes: PAGE_BYTES,
   now: () => Date.now(),
 };
 

@@ -41,7 +41,7 @@ export interface ReplayReport {
   candidateDecisions: number;
   /** Evaluations the candidate made, stored or only counted (quiet timer ticks). */
   evaluations: number;
-  /** The rows that differ, earliest first: at most `maxRows` of them. */
+  /** The rows that differ, earliest first: at most `maxRows` of them and `maxBytes` of JSON. */
   differences: ReplayRow[];
   /** How many rows differ in all. */
   differenceCount: number;
@@ -93,7 +93,7 @@ export async function replay(
   }
   const { comparedFrom, until, jumps } = survey;
 
-  const aligner = new Aligner(budget.limits.maxRows);
+  const aligner = new Aligner(budget.limits.maxRows, budget.limits.maxBytes);
   const seed = snapshot ? [seedAt(object, candidate.name, start, memory, snapSeq, survey.lifecycle!)] : [];
   const sandbox = await createSandbox(registry, start, seed, () => budget.step(), RECORDED_LIMITS, false);
   sandbox.governor.events.on("evaluation:completed", (d, stored) => {

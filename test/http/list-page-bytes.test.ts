@@ -7,7 +7,7 @@ import { DEFAULT_LIMITS } from "../../src/core/memory-limits.ts";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { createApp } from "../../src/http/app.ts";
-import { PAGE_BYTES } from "../../src/http/routes/objects.ts";
+import { PAGE_BYTES } from "../../src/contracts/api-replies.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";

@@ -12,18 +12,13 @@ import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
 import type { Reply } from "../facts-endpoint.ts";
 import { HttpProblem } from "../problem.ts";
-import { objectPage, objectReply } from "../../contracts/api-replies.ts";
+import { objectPage, objectReply, PAGE_BYTES } from "../../contracts/api-replies.ts";
 import { operation } from "../openapi.ts";
 import { bodyText, check, jsonMediaType, objectIdParam, parseJsonBody, queryParams } from "../validation.ts";
 import { decodeCursor, encodeCursor, objectView } from "../views.ts";
 
 const notFound = (id: string) => new HttpProblem("not-found", `object "${id}" not found`);
 
-/**
- * The most bytes of JSON a page of objects holds (4 MiB), besides its count limit: 500 objects
- * of 256 KiB of memory each would be 128 MiB. A page holds at least one object, however large.
- */
-export const PAGE_BYTES = 4 * 1024 * 1024;
 /** Room for what a page holds besides its items: `{"items":[]}` and a cursor (an id is at most 128 characters). */
 const PAGE_OVERHEAD = 256;
 
