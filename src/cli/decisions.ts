@@ -46,7 +46,11 @@ export async function runDecisions(args: string[], partial: Partial<Io> = {}): P
     const limit = positiveInt("decisions", "--limit", values.limit) ?? DEFAULT_LIMIT;
     const query = { limit, before: values.before };
     const reply = await request(target, "GET", `/v1/objects/${seg("decisions", id)}/decisions`, { query });
-    const page = replyBody<{ items: DecisionView[] }>(reply.body, decisionPage, "a list of decisions");
+    const page = replyBody<{ items: DecisionView[]; nextBefore?: string }>(
+      reply.body,
+      decisionPage,
+      "a list of decisions",
+    );
     if (values.json) {
       printJson(io, page);
       return EXIT.ok;
@@ -66,13 +70,13 @@ export async function runDecisions(args: string[], partial: Partial<Io> = {}): P
           ]),
         ),
       );
-    // The API gives no cursor for decisions: a full page may have older ones after it.
-    const last = page.items.at(-1);
-    if (last && page.items.length === limit) {
+    // The server sets nextBefore when older decisions may follow: the page is full, or it
+    // stopped at 4 MiB with fewer than --limit.
+    if (page.nextBefore !== undefined) {
       // The same server and page size, before the last decision shown.
       const size = values.limit === undefined ? [] : ["--limit", String(limit)];
       const words = ["vigil decisions list", shellWord(id), ...targetFlags(values, target), ...size];
-      io.out(`older: ${[...words, "--before", shellWord(last.id)].join(" ")}\n`);
+      io.out(`older: ${[...words, "--before", shellWord(page.nextBefore)].join(" ")}\n`);
     }
     return EXIT.ok;
   });

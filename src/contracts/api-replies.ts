@@ -121,7 +121,17 @@ export const objectPage = z.object({
   items: z.array(objectReply),
   nextCursor: z.string().optional().describe("Pass as `cursor` for the next page; absent on the last"),
 });
-export const decisionPage = z.object({ items: z.array(decisionReply) });
+export const decisionPage = z.object({
+  items: z
+    .array(decisionReply)
+    .describe("Newest first: at most `limit`, and fewer when 4 MiB of JSON is reached first"),
+  nextBefore: z
+    .string()
+    .optional()
+    .describe(
+      "Pass as `before` for the next page: set when older decisions may follow (the page holds `limit` decisions, or stopped at 4 MiB); absent on the last",
+    ),
+});
 
 export const batchReply = z.object({
   results: z.array(
