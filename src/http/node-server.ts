@@ -5,6 +5,7 @@
 // request it cannot make a web Request of (a Host with a space, `%` or an unclosed `[`; no Host
 // at all; a backslash in the path), and Node's parser, for bytes that are not HTTP (and a
 // missing Host on HTTP/1.1, which is left to the adapter here so that it gets the same problem).
+// An HTTP/1.0 request may have no Host: it is served at the address it reached (ownHost).
 
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { Hono } from "hono";
@@ -125,8 +126,12 @@ export function httpServer(
   outer: (inner: Listener) => Listener = (inner) => inner,
 ): Server {
   // A missing Host on HTTP/1.1 reaches the adapter, which answers it as above (Node's own
-  // check would answer with a bare 400).
-  const server = createServer({ requireHostHeader: false }, outer(inTurn(listener)));
+  // check would answer with a bare 400); on HTTP/1.0 it is filled in first, for every door.
+  const served = outer(inTurn(listener));
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
+    ownHost(req);
+    served(req, res);
+  });
   // A client that half-closes after its requests (it sent them all, and waits for the replies)
   // gets them: Node would otherwise end the connection at the client's FIN, and a request that
   // ran (a PUT, a DELETE) would have no reply. The connection ends after the last reply instead.
@@ -163,6 +168,27 @@ export function httpServer(
     }),
   );
   return server;
+}
+
+/**
+ * HTTP/1.0 does not require a Host header (RFC 1945), and what still speaks it often sends none:
+ * HAProxy's `option httpchk GET /readyz`, for one. Such a request is for this server, so it is
+ * served as if it had named the address and port it reached (the connection's own end), in
+ * `Host` as every door and the app read it. Without tokens the server listens on loopback only,
+ * so that address is a loopback one and the loopback-only rule (loopback.ts) holds as for any
+ * request. HTTP/1.1 without Host is still a 400 (RFC 9112 3.2), in honoListener.
+ */
+function ownHost(req: IncomingMessage): void {
+  if (req.headers.host !== undefined || req.httpVersion !== "1.0") return;
+  const { localAddress, localPort } = req.socket;
+  if (localAddress === undefined || localPort === undefined) return;
+  // An IPv4 client of a dual-stack socket reached `::ffff:127.0.0.1`: its address is 127.0.0.1.
+  const address = localAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+  // As a URL writes it (IPv6 in brackets, shortest form), which hostProblem asks for.
+  const host = URL.parse(`http://${address.includes(":") ? `[${address}]` : address}:${localPort}/`)?.host;
+  if (host === undefined) return;
+  req.headers.host = host;
+  req.rawHeaders.push("Host", host);
 }
 
 /** Methods that change nothing (RFC 9110 9.2.1): pipelined behind each other, they may run at once. */
