@@ -104,7 +104,7 @@ async function answer(
         contentType,
         ifMatch: header(req, "if-match"),
         ifNoneMatch: header(req, "if-none-match"),
-        body: decoded.bind(null, bytes),
+        body: decoded.bind(null, bytes, header(req, "content-encoding")),
       });
     else {
       const facts = {
@@ -112,7 +112,7 @@ async function answer(
         contentType,
         idempotencyKey: header(req, "idempotency-key"),
         prefer: header(req, "prefer"),
-        body: decoded.bind(null, bytes),
+        body: decoded.bind(null, bytes, header(req, "content-encoding")),
         // Whether the reply shows the values of the object's config `env` (auth.ts seesSecrets).
         secrets,
       };
@@ -137,10 +137,11 @@ async function answer(
 
 /**
  * A body already read, decoded when an endpoint asks for it (after its content type is checked,
- * as hono's routes do; bound per request: `bind` names nothing).
+ * as hono's routes do; bound per request: `bind` names nothing). A Content-Encoding other than
+ * identity is a 415 there, as on hono's routes.
  */
-async function decoded(bytes: Buffer): Promise<string> {
-  return decodeBody(bytes);
+async function decoded(bytes: Buffer, contentEncoding: string | undefined): Promise<string> {
+  return decodeBody(bytes, contentEncoding);
 }
 
 function send(res: ServerResponse, reply: Reply): void {

@@ -1,6 +1,7 @@
 // Everything a route reads from a request, checked before any service sees it: path ids,
 // query strings, headers and JSON bodies. Each failure is a problem with its own status:
-// 415 (not JSON by content type), 400 (not JSON by syntax), 422 (JSON, but invalid).
+// 415 (not JSON by content type, or sent with a content coding), 400 (not JSON by syntax), 422
+// (JSON, but invalid).
 
 import type { Context } from "hono";
 import type { z } from "zod";
@@ -57,18 +58,21 @@ export function queryParams<S extends z.ZodType>(c: Context, schema: S): z.outpu
 
 /**
  * The body as text, decoded as UTF-8 with at most one leading byte order mark taken off, as the
- * fast path reads it (the runtime's `Request.text()` in Node 20 takes off two).
+ * fast path reads it (the runtime's `Request.text()` in Node 20 takes off two). A content coding
+ * is refused once the body is read, as there: past the body limit it is a 413 first.
  */
 export async function bodyText(c: Context): Promise<string> {
-  return decodeBody(Buffer.from(await c.req.arrayBuffer()));
+  return decodeBody(Buffer.from(await c.req.arrayBuffer()), c.req.header("content-encoding"));
 }
 
 /**
  * A body's bytes as text: UTF-8 (RFC 8259), with at most one leading byte order mark taken off.
  * Bytes that are not UTF-8 are a 400: decoded leniently, they would become U+FFFD, so two
- * different bodies could read (and fingerprint) the same.
+ * different bodies could read (and fingerprint) the same. `contentEncoding` is the request's
+ * Content-Encoding header: anything but identity is a 415 (identityOnly).
  */
-export function decodeBody(bytes: Buffer): string {
+export function decodeBody(bytes: Buffer, contentEncoding?: string): string {
+  if (contentEncoding !== undefined) identityOnly(contentEncoding);
   const text = utf8Text(bytes);
   if (text === null) throw new HttpProblem("malformed-request", "the request body is not valid UTF-8");
   return text;
@@ -126,6 +130,24 @@ export function parseJsonBody(
         );
   if (repeated.length > 0) throw validationProblem("the request body writes a key twice in one object", repeated);
   return value;
+}
+
+/**
+ * Refuses a Content-Encoding other than identity with a 415 and `Accept-Encoding: identity`
+ * (RFC 9110 8.4, 12.5.3). No coding is undone here: a gzip body was read as text and refused as
+ * "not valid UTF-8", and a plain body declared `br` was applied as if it were not declared.
+ */
+function identityOnly(contentEncoding: string): void {
+  for (const coding of contentEncoding.split(",")) {
+    const name = coding.trim().toLowerCase();
+    if (name !== "" && name !== "identity")
+      throw new HttpProblem(
+        "unsupported-media-type",
+        `request bodies are accepted only as sent, with no content coding (Content-Encoding: identity); got ${JSON.stringify(contentEncoding.slice(0, 100))}`,
+        undefined,
+        { "accept-encoding": "identity" },
+      );
+  }
 }
 
 const unsupported = (type: string | undefined) =>
