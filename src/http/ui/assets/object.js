@@ -300,7 +300,9 @@ async function loadNewest() {
   const known = new Set(model.decisions.map((d) => d.id));
   model.decisions.push(...page.items.map(asRecord).filter((d) => !known.has(d.id)));
   model.decisions.sort(newestFirst);
-  model.older = page.items.length === PAGE;
+  // A page may stop short of its limit (at 4 MiB of JSON) with older ones after it: the server
+  // says so with `nextBefore`, on every page that may have a next.
+  model.older = page.nextBefore !== undefined;
   renderDecisions();
   renderTimeline();
 }
@@ -316,7 +318,7 @@ async function loadOlder() {
     model.decisions.push(...page.items.map(asRecord));
     // A page more (live decisions that came meanwhile do not raise it: the next one trims).
     model.keep += page.items.length;
-    model.older = page.items.length === PAGE;
+    model.older = page.nextBefore !== undefined;
   } finally {
     model.loadingOlder = false;
   }
