@@ -13,11 +13,11 @@ import { KeyedQueue } from "../../core/keyed-queue.ts";
 import type { JsonObject, Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener, type Release } from "../driver.ts";
-import { cgroupDir, CgroupTree, treeOfObservation, type CgroupParent } from "./cgroup.ts";
+import { cgroupDir, CgroupTree, type CgroupParent } from "./cgroup.ts";
 import { DEFAULT_GRACE_MS, processConfigSchema, shellEnvProblems, type ProcessConfig } from "./config.ts";
 import { Governed, Leftovers, type Exit } from "./governed.ts";
-import { carriesMark, recordedLeftovers, unrecordedTree } from "./restart.ts";
-import { bootId, inThisNamespace, isGone, procfs, readStat, until, type ProcStat } from "./proc.ts";
+import { recordedLeftovers, recordedTree, unrecordedTree } from "./restart.ts";
+import { procfs, readStat, until, type ProcStat } from "./proc.ts";
 import { spawnProcess } from "./spawn.ts";
 import { ProcessGroupTree } from "./tree.ts";
 
@@ -187,42 +187,19 @@ export class ProcessDriver implements Driver {
     return { ...p.observation(p.isSuspended(stat) ? "suspended" : "running"), reason: "adopted after restart" };
   }
 
-  /** adopt's: the tree `last` records, taken back when its leader still runs. */
+  /** adopt's: the tree `last` records, taken back when its leader still runs (restart.ts). */
   private adoptRecorded(t: DriverTarget, last: Observation | null): Observation {
-    const gone: Observation = { status: "stopped", at: this.clock.now(), reason: "not running after restart" };
-    const pid = last?.pid;
-    const startTime = last?.startTime;
-    const boot = last?.bootId;
-    const namespace = last?.pidNamespace;
-    const ours =
-      procfs &&
-      typeof pid === "number" &&
-      Number.isSafeInteger(pid) &&
-      pid > 0 &&
-      typeof startTime === "number" &&
-      (boot === undefined || boot === bootId()) &&
-      inThisNamespace(namespace);
-    if (!ours) return gone;
-    const cgroup = treeOfObservation(last);
-    const tree = cgroup ?? new ProcessGroupTree(pid);
-    const graceMs = this.graceOf(t);
-    const stat = readStat(pid);
-    if (!stat || isGone(stat)) {
-      // A group whose every process was gone may have been made again since, under the same
-      // number, by a process its pid was given to. One process carrying this object's mark
-      // shows the group never emptied, so it is still this tree's (a cgroup is Vigil's own,
-      // whatever is in it).
-      if (cgroup || carriesMark(tree, t.objectId)) this.leftovers.sweep(tree, graceMs, t.objectId);
-      return gone;
+    const found = recordedTree(t.objectId, last);
+    if ("running" in found) {
+      const { pid, stat, tree } = found.running;
+      return this.takeBack(
+        t.objectId,
+        new Governed(pid, stat.startTime, null, tree, this.graceOf(t), this.clock),
+        stat,
+      );
     }
-    if (stat.startTime !== startTime) {
-      // The pid is another process's now. A process group cannot outlive its leader's pid (the
-      // kernel gives no process the id of a group with members), but a cgroup can: what is
-      // left in it is Vigil's, and stopped.
-      if (cgroup) this.leftovers.sweep(cgroup, graceMs, t.objectId);
-      return gone;
-    }
-    return this.takeBack(t.objectId, new Governed(pid, startTime, null, tree, graceMs, this.clock), stat);
+    if (found.sweep) this.leftovers.sweep(found.sweep, this.graceOf(t), t.objectId);
+    return { status: "stopped", at: this.clock.now(), reason: "not running after restart" };
   }
 
   /**

@@ -85,6 +85,44 @@ function cgroupOf(parent: CgroupParent, objectId: string, pid: number): CgroupTr
   return null;
 }
 
+/**
+ * What is found of the tree `last` (the observation stored before the restart) records: its
+ * leader still running (the same pid and start time, in the same boot and pid namespace), or
+ * what of it is left to stop (`sweep`, null when nothing of it is known to be left).
+ */
+export function recordedTree(
+  objectId: string,
+  last: Observation | null,
+): { running: { pid: number; stat: ProcStat; tree: ProcessTree } } | { sweep: ProcessTree | null } {
+  const pid = last?.pid;
+  const startTime = last?.startTime;
+  const boot = last?.bootId;
+  const ours =
+    procfs &&
+    typeof pid === "number" &&
+    Number.isSafeInteger(pid) &&
+    pid > 0 &&
+    typeof startTime === "number" &&
+    (boot === undefined || boot === bootId()) &&
+    inThisNamespace(last?.pidNamespace);
+  if (!ours) return { sweep: null };
+  const cgroup = treeOfObservation(last);
+  const tree = cgroup ?? new ProcessGroupTree(pid);
+  const stat = readStat(pid);
+  if (!stat || isGone(stat)) {
+    // A group whose every process was gone may have been made again since, under the same
+    // number, by a process its pid was given to. One process carrying this object's mark
+    // shows the group never emptied, so it is still this tree's (a cgroup is Vigil's own,
+    // whatever is in it).
+    return { sweep: cgroup || carriesMark(tree, objectId) ? tree : null };
+  }
+  // The pid is another process's now. A process group cannot outlive its leader's pid (the
+  // kernel gives no process the id of a group with members), but a cgroup can: what is left in
+  // it is Vigil's, and stopped.
+  if (stat.startTime !== startTime) return { sweep: cgroup };
+  return { running: { pid, stat, tree } };
+}
+
 /** The most leftovers of one observation looked at after a restart. */
 const MAX_RECORDED_LEFTOVERS = 64;
 
