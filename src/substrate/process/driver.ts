@@ -21,6 +21,9 @@ import { procfs, readStat, until, type ProcStat } from "./proc.ts";
 import { spawnProcess } from "./spawn.ts";
 import { ProcessGroupTree } from "./tree.ts";
 
+/** How long, on the clock, a child /proc shows exited (not yet reaped) is given for its exit event. */
+const EXIT_EVENT_MS = 10_000;
+
 export interface ProcessDriverOptions {
   clock: Clock;
   /**
@@ -321,9 +324,14 @@ export class ProcessDriver implements Driver {
   private async alive(objectId: string, p: Governed): Promise<ProcStat | null> {
     const stat = p.state();
     if (stat) return stat;
-    // A child's exit event, with its status, is on its way; an adopted process has none.
-    if (p.child) await p.exited.catch(() => {});
-    else this.ended(objectId, p, { exitCode: null, signal: null });
+    // An adopted process has no exit event. A child's, with its status, comes as Node reaps it:
+    // it has when /proc no longer shows the pid. One /proc shows exited, not yet reaped, is given
+    // EXIT_EVENT_MS: a reading of /proc that takes a live process for gone (as one of a leader
+    // whose main thread had exited did) must not hold the object's turn for ever.
+    if (!p.child) this.ended(objectId, p, { exitCode: null, signal: null });
+    else if (readStat(p.pid) === null) await p.exited.catch(() => {});
+    else if (!(await p.exitWithin(EXIT_EVENT_MS)))
+      throw new DriverError(`process ${p.pid} reads as exited, but its exit has not been reported`, true);
     return null;
   }
 

@@ -86,6 +86,18 @@ export class Governed {
     return true;
   }
 
+  /** Whether the leader's exit is recorded within `ms` on the clock (or the driver closes first). */
+  exitWithin(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimeout(() => resolve(false), ms);
+      const done = () => {
+        this.clock.clearTimeout(timer);
+        resolve(true);
+      };
+      this.exited.then(done, done);
+    });
+  }
+
   abort(error: Error): void {
     this.abortedBy = error;
     this.clearTimers();

@@ -9,7 +9,10 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 export const procfs = existsSync("/proc/self/stat");
 
 export interface ProcStat {
-  /** Field 3: R running, S sleeping, D disk wait, T stopped, t traced, Z zombie, X dead. */
+  /**
+   * Field 3: R running, S sleeping, D disk wait, T stopped, t traced, Z zombie, X dead. For a
+   * process whose main thread has exited while other threads run on, that of those threads.
+   */
   state: string;
   /** Field 4: the parent. */
   ppid: number;
@@ -19,7 +22,15 @@ export interface ProcStat {
   startTime: number;
 }
 
-/** The pid's state, group and start time, or null when there is no such process. */
+/**
+ * The pid's state, group and start time, or null when there is no such process.
+ *
+ * A process whose main thread ended with pthread_exit() while others run on lives, but its
+ * leader, whose entry /proc/<pid>/stat is, reads `Z` until the last thread exits (the kernel
+ * keeps the leader as a zombie for as long as its thread group has members). Field 20 counts
+ * the group's threads, the leader's included: 1 for a process that has exited. Above that, the
+ * state is read from the other threads (/proc/<pid>/task).
+ */
 export function readStat(pid: number): ProcStat | null {
   let text: string;
   try {
@@ -29,18 +40,53 @@ export function readStat(pid: number): ProcStat | null {
   }
   // Field 2 is the command name in parentheses and may itself hold spaces and ')'.
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  const state = fields[0];
+  let state = fields[0];
   const ppid = Number(fields[1]);
   const pgrp = Number(fields[2]);
+  const threads = Number(fields[17]);
   const startTime = Number(fields[19]);
   if (!state || ![ppid, pgrp, startTime].every(Number.isSafeInteger)) return null;
+  if (state === "Z" && threads > 1) state = threadsState(pid) ?? state;
   return { state, ppid, pgrp, startTime };
+}
+
+/**
+ * The state of `pid`'s threads other than its leader: stopped when every live one is stopped,
+ * else that of the first one that is not; null when none of them lives.
+ */
+function threadsState(pid: number): string | null {
+  const states = otherThreads(pid).flatMap((tid) => {
+    const s = threadStat(pid, tid);
+    return s === null || s === "Z" || s === "X" || s === "x" ? [] : [s];
+  });
+  return states.find((s) => s !== "T" && s !== "t") ?? states[0] ?? null;
+}
+
+/** The ids of `pid`'s threads but its leader's (none when they cannot be listed). */
+function otherThreads(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`)
+      .map(Number)
+      .filter((tid) => tid !== pid);
+  } catch {
+    return [];
+  }
+}
+
+/** Field 3 of one thread's stat, or null when it is gone. */
+function threadStat(pid: number, tid: number): string | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    return text.slice(text.lastIndexOf(")") + 2).split(" ")[0] || null;
+  } catch {
+    return null;
+  }
 }
 
 /** Stopped by a signal (SIGSTOP) or by a tracer. */
 export const isStopped = (stat: ProcStat): boolean => stat.state === "T" || stat.state === "t";
 
-/** Exited but not yet reaped, or being torn down. */
+/** Exited but not yet reaped, or being torn down (of a leader: with the rest of its threads, see readStat). */
 export const isGone = (stat: ProcStat): boolean => stat.state === "Z" || stat.state === "X" || stat.state === "x";
 
 /**
@@ -111,16 +157,30 @@ export function environ(pid: number): string[] {
   }
 }
 
-/** Resident memory of a process in bytes (VmRSS), or null when it is gone or has none. */
+/**
+ * Resident memory of a process in bytes (VmRSS), or null when it is gone or has none. A leader
+ * whose main thread has exited shows none of its own: its process's is read from another thread.
+ */
 export function rssBytes(pid: number): number | null {
+  const own = vmRss(`/proc/${pid}/status`);
+  if (own !== undefined) return own;
+  for (const tid of otherThreads(pid)) {
+    const theirs = vmRss(`/proc/${pid}/task/${tid}/status`);
+    if (typeof theirs === "number") return theirs;
+  }
+  return null;
+}
+
+/** VmRSS of a status file in bytes; null when it is gone, undefined when it shows none. */
+function vmRss(file: string): number | null | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/status`, "utf8");
+    text = readFileSync(file, "utf8");
   } catch {
     return null;
   }
   const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(text);
-  return m ? Number(m[1]) * 1024 : null;
+  return m ? Number(m[1]) * 1024 : undefined;
 }
 
 let boot: string | null | undefined;
