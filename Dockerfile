@@ -46,5 +46,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 
 # SIGTERM drains (VIGIL_DRAIN_TIMEOUT, 10 s by default): give `docker stop` longer than that.
 STOPSIGNAL SIGTERM
-# node itself is PID 1 (not npm, not a shell), so the signal reaches the server.
+# node itself is PID 1 (not npm, not a shell), so the signal reaches the server. Node reaps
+# only the processes it spawned: a server that enables the process driver (VIGIL_DRIVERS) needs
+# an init as PID 1 to reap its trees' orphans, `docker run --init` (docs/deploy.md).
 CMD ["node", "--max-semi-space-size=32", "bin/vigil.js", "serve"]

@@ -40,6 +40,7 @@ import type { Driver } from "./substrate/driver.ts";
 import { FlyDriver } from "./substrate/fly/driver.ts";
 import { findCgroupParent, openCgroupParent, type CgroupParent } from "./substrate/process/cgroup.ts";
 import { ProcessDriver } from "./substrate/process/driver.ts";
+import { ORPHANS_AT_PID1 } from "./substrate/process/spawn.ts";
 import { SimulatedDriver } from "./substrate/simulated/driver.ts";
 import { SystemClock } from "./timers/clock.ts";
 import { WhatIf } from "./what-if/service.ts";
@@ -207,6 +208,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   }
   const drivers = enabledDrivers(config, tokens.length > 0);
   log.info("drivers enabled", { drivers });
+  if (drivers.includes("process") && process.pid === 1) log.warn(ORPHANS_AT_PID1);
   const cgroup = drivers.includes("process") ? processCgroup(config.VIGIL_PROCESS_CGROUP) : null;
   if (cgroup) log.info("process trees are held in cgroups", { parent: cgroup.dir, version: cgroup.version });
   const clock = new SystemClock();

@@ -112,6 +112,16 @@ function isExecutableFile(file: string): boolean {
   }
 }
 
+/**
+ * What a server that enables this driver logs at start when it is PID 1 (node as a container's
+ * command, as the Dockerfile runs it). A process of a governed tree whose parent exits first (a
+ * worker whose leader died, or was stopped, before it) is handed to PID 1, and Node waits only
+ * for the children it spawned itself: each such orphan stays a zombie, holding its pid, until
+ * the server exits. An init as PID 1 reaps them.
+ */
+export const ORPHANS_AT_PID1 =
+  "the process driver is enabled and this server is PID 1, which reaps no orphans: processes of governed trees whose parent exits first stay zombies until the server exits; run it under an init (docker run --init, tini)";
+
 /** ENOENT (no such command or cwd), EACCES and the like are final; resource limits pass. */
 export function spawnFailure(command: string, e: unknown): DriverError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
