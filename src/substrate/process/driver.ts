@@ -143,8 +143,14 @@ export class ProcessDriver implements Driver {
     const p = this.live.get(t.objectId);
     if (!p) return this.stopped(t.objectId);
     const stat = p.state();
-    // Gone from /proc: its exit is about to be recorded.
-    if (!stat) return this.noting(t.objectId, { status: "stopped", at: this.clock.now(), pid: p.pid });
+    if (!stat) {
+      // Gone from /proc. A child's exit event, on its way, records its exit. An adopted leader
+      // has none: its exit is recorded here, where the caller learns of it, and not reported to
+      // the listeners as well (one exit evaluated twice, as a later start or the watch found it).
+      if (p.child) return this.noting(t.objectId, { status: "stopped", at: this.clock.now(), pid: p.pid });
+      this.ended(t.objectId, p, { exitCode: null, signal: null }, false);
+      return this.stopped(t.objectId);
+    }
     return this.noting(t.objectId, p.observation(p.isSuspended(stat) ? "suspended" : "running"));
   }
 
@@ -344,10 +350,10 @@ export class ProcessDriver implements Driver {
   }
 
   /**
-   * Records the leader's exit. One Vigil did not ask for goes to every listener at once, and
-   * what is left of its tree is stopped.
+   * Records the leader's exit. One Vigil did not ask for goes to every listener at once (unless
+   * `tell` is false: the caller reports it), and what is left of its tree is stopped.
    */
-  private ended(objectId: string, p: Governed, exit: Exit): void {
+  private ended(objectId: string, p: Governed, exit: Exit, tell = true): void {
     if (!p.settle(exit)) return;
     // A tree released with `keep` is no longer governed: its end is nobody's business here,
     // least of all that of a new object under the same id.
@@ -356,6 +362,7 @@ export class ProcessDriver implements Driver {
     this.lastExit.set(objectId, { pid: p.pid, ...exit });
     if (p.stopping || this.closed) return;
     this.leftovers.sweep(p.tree, p.graceMs, objectId);
+    if (!tell) return;
     const observation = this.noting(objectId, {
       status: "stopped",
       at: this.clock.now(),
