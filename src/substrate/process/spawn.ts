@@ -3,7 +3,7 @@
 // that will not (no such command, no permission).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, closeSync, constants, openSync, readSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync, readSync, statSync, type Stats } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { DriverError } from "../driver.ts";
 import { childEnv, type ProcessConfig } from "./config.ts";
@@ -63,25 +63,50 @@ export function spawnProcess(
   });
 }
 
-/** Throws the final DriverError spawn would give when `command` cannot be run from `cwd`. */
+/**
+ * Throws the final DriverError spawn would give when `command` cannot be run from `cwd`: the
+ * error of chdir() for the cwd, then that of execve(), or of execvp()'s search of `path` for a
+ * bare name (a file that is there but cannot be run, as a directory, is EACCES, kept while a
+ * later directory may hold one that can; none there at all, ENOENT).
+ */
 function checkCommand(command: string, path: string, cwd: string): void {
-  const fail = (code: string, message: string) => {
-    throw spawnFailure(command, Object.assign(new Error(message), { code }));
+  const fail = (code: string) => {
+    throw spawnFailure(command, Object.assign(new Error(`spawn ${command} ${code}`), { code }));
   };
-  try {
-    if (!statSync(cwd).isDirectory()) fail("ENOTDIR", `spawn ${command} ENOTDIR`);
-  } catch (e) {
-    if (e instanceof DriverError) throw e;
-    fail("ENOENT", `spawn ${command} ENOENT`);
+  const cwdError = statError(cwd, (s) => s.isDirectory(), "ENOTDIR");
+  if (cwdError) fail(cwdError);
+  if (command.includes("/")) {
+    const error = execError(isAbsolute(command) ? command : resolve(cwd, command));
+    if (error) fail(error);
+    return;
   }
-  const candidates = command.includes("/")
-    ? [isAbsolute(command) ? command : resolve(cwd, command)]
-    : path.split(delimiter).map((dir) => join(resolve(cwd, dir || "."), command));
-  const found = candidates.find(isExecutableFile);
-  // A script whose interpreter is not there: exec fails as for a missing command (ENOENT).
-  const interpreter = found === undefined ? null : interpreterOf(found);
-  if (found === undefined || (interpreter !== null && !isExecutableFile(interpreter)))
-    fail("ENOENT", `spawn ${command} ENOENT`);
+  let denied = false;
+  for (const dir of path.split(delimiter)) {
+    const error = execError(join(resolve(cwd, dir || "."), command));
+    if (!error) return;
+    denied ||= error === "EACCES";
+  }
+  fail(denied ? "EACCES" : "ENOENT");
+}
+
+/** The error execve() gives for `file`: none when it would run it. */
+function execError(file: string): string | null {
+  const error = statError(file, (s) => s.isFile() && canExecute(file), "EACCES");
+  if (error) return error;
+  // A script: its interpreter is run in its place (one missing fails as for a missing command).
+  const interpreter = interpreterOf(file);
+  return interpreter === null ? null : statError(interpreter, (s) => s.isFile() && canExecute(interpreter), "EACCES");
+}
+
+/** The code stat() fails with for `file`, `otherwise` when `ok` does not hold of it, or null. */
+function statError(file: string, ok: (s: Stats) => boolean, otherwise: string): string | null {
+  let stats: Stats;
+  try {
+    stats = statSync(file);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? "ENOENT";
+  }
+  return ok(stats) ? null : otherwise;
 }
 
 /** The absolute interpreter path of a `#!` script, or null (not a script, or unreadable). */
@@ -102,11 +127,11 @@ function interpreterOf(file: string): string | null {
   return m ? m[1]! : null;
 }
 
-/** A file this process may execute. */
-function isExecutableFile(file: string): boolean {
+/** Whether this process may execute `file` (root may when any execute bit is set). */
+function canExecute(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
+    return true;
   } catch {
     return false;
   }

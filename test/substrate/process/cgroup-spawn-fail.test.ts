@@ -5,11 +5,12 @@
 // The cgroup's path is stood in for by a plain file: the shell writes its pid there as it would
 // into `cgroup.procs`, so this runs on any machine.
 
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DriverError } from "../../../src/substrate/driver.ts";
+import type { ProcessConfig } from "../../../src/substrate/process/config.ts";
 import { spawnProcess } from "../../../src/substrate/process/spawn.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-spawn-"));
@@ -45,4 +46,67 @@ test("a script whose interpreter is there starts through the cgroup's shell", as
   const child = await spawnProcess({ command: script("good", "/bin/sh"), graceMs: 1000 }, "o1", join(dir, "procs2"));
   const code = await new Promise((resolve) => child.once("exit", resolve));
   expect(code).toBe(0);
+});
+
+// Found in review: through the cgroup's shell, a command that is there but cannot be run (not
+// executable, a directory) was reported ENOENT, "no such command", where a spawn without a
+// cgroup says EACCES; and a cwd under a file, ENOENT for ENOTDIR. The check gives the code the
+// spawn gives, each case run both ways here.
+describe("a command or cwd that cannot be used fails through the cgroup's shell as it does directly", () => {
+  const file = (name: string, text: string, mode: number) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    chmodSync(path, mode);
+    return path;
+  };
+  const bin = join(dir, "bin");
+  const later = join(dir, "later");
+  beforeAll(() => {
+    mkdirSync(join(bin, "a-directory"), { recursive: true });
+    mkdirSync(later, { recursive: true });
+    file("bin/not-executable", "exit 0\n", 0o644);
+    file("bin/in-both", "exit 0\n", 0o644);
+    file("later/in-both", "#!/bin/sh\nexit 0\n", 0o755);
+  });
+
+  const code = async (config: ProcessConfig, procs?: string): Promise<string | null> => {
+    const e = await spawnProcess(config, "o1", procs).then(
+      (child) => {
+        child.kill("SIGKILL");
+        return null;
+      },
+      (e: unknown) => e,
+    );
+    if (e === null) return null;
+    expect(e).toMatchObject({ name: "DriverError", retryable: false });
+    // The code ends the message (`spawn <command> EACCES`), before ENOENT's hint.
+    return / (E[A-Z]+)(?: \(.*\))?$/.exec((e as Error).message)?.[1] ?? (e as Error).message;
+  };
+
+  test.each<[string, () => Partial<ProcessConfig>, string | null]>([
+    ["a file that is not executable", () => ({ command: file("plain", "exit 0\n", 0o644) }), "EACCES"],
+    ["a directory", () => ({ command: bin }), "EACCES"],
+    ["a path through a file", () => ({ command: join(file("plain2", "", 0o644), "x") }), "ENOTDIR"],
+    ["a relative path to a file that is not executable", () => ({ command: "./not-executable", cwd: bin }), "EACCES"],
+    [
+      "a script whose interpreter is not executable",
+      () => ({ command: file("script", `#!${join(dir, "plain")}\n`, 0o755) }),
+      "EACCES",
+    ],
+    ["on PATH, not executable", () => ({ command: "not-executable", env: { PATH: bin } }), "EACCES"],
+    ["on PATH, a directory", () => ({ command: "a-directory", env: { PATH: bin } }), "EACCES"],
+    ["on PATH, nowhere", () => ({ command: "vigil-nowhere", env: { PATH: bin } }), "ENOENT"],
+    [
+      "on PATH, not executable, then executable",
+      () => ({ command: "in-both", env: { PATH: `${bin}:${later}` } }),
+      null,
+    ],
+    ["a cwd that is a file", () => ({ command: "/bin/sh", cwd: file("plain3", "", 0o644) }), "ENOTDIR"],
+    ["a cwd under a file", () => ({ command: "/bin/sh", cwd: join(file("plain4", "", 0o644), "x") }), "ENOTDIR"],
+    ["a cwd that is not there", () => ({ command: "/bin/sh", cwd: join(dir, "nowhere") }), "ENOENT"],
+  ])("%s", async (_what, make, expected) => {
+    const config: ProcessConfig = { graceMs: 1000, ...make() } as ProcessConfig;
+    expect(await code(config)).toBe(expected);
+    expect(await code(config, join(dir, "procs3"))).toBe(expected);
+  });
 });
