@@ -13,6 +13,7 @@ import {
   pidNamespace,
   procfs,
   settle,
+  trusted,
   watchFor,
   type Member,
   type ProcStat,
@@ -113,8 +114,7 @@ export class Governed {
 
   /** The leader's state, or null when it is gone or its pid now names another process. */
   state(): ProcStat | null {
-    if (!procfs)
-      return this.ended ? null : { state: this.suspended ? "T" : "S", ppid: 0, pgrp: this.pid, startTime: 0 };
+    if (!procfs) return this.ended ? null : trusted(this.pid, this.suspended);
     return liveStat(this.pid, this.startTime);
   }
 

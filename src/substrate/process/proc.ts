@@ -18,6 +18,8 @@ export interface ProcStat {
   ppid: number;
   /** Field 5: the process group. */
   pgrp: number;
+  /** Field 6: the session. */
+  session: number;
   /** Field 22: when the process started, in clock ticks since boot. */
   startTime: number;
 }
@@ -43,11 +45,12 @@ export function readStat(pid: number): ProcStat | null {
   let state = fields[0];
   const ppid = Number(fields[1]);
   const pgrp = Number(fields[2]);
+  const session = Number(fields[3]);
   const threads = Number(fields[17]);
   const startTime = Number(fields[19]);
-  if (!state || ![ppid, pgrp, startTime].every(Number.isSafeInteger)) return null;
+  if (!state || ![ppid, pgrp, session, startTime].every(Number.isSafeInteger)) return null;
   if (state === "Z" && threads > 1) state = threadsState(pid) ?? state;
-  return { state, ppid, pgrp, startTime };
+  return { state, ppid, pgrp, session, startTime };
 }
 
 /**
@@ -83,6 +86,15 @@ function threadStat(pid: number, tid: number): string | null {
   }
 }
 
+/** Without /proc: the state of a leader as the driver last left it (stopped or not). */
+export const trusted = (pid: number, stopped: boolean): ProcStat => ({
+  state: stopped ? "T" : "S",
+  ppid: 0,
+  pgrp: pid,
+  session: pid,
+  startTime: 0,
+});
+
 /** Stopped by a signal (SIGSTOP) or by a tracer. */
 export const isStopped = (stat: ProcStat): boolean => stat.state === "T" || stat.state === "t";
 
@@ -115,14 +127,17 @@ export interface Member extends ProcStat {
 }
 
 /**
- * The live (not exited) members of a process group with their state, the leader first when it
- * lives: one read of every process's stat in /proc.
+ * The live (not exited) members of a process group with their state, and of the session of the
+ * same number (a group's leader that called setsid leads both): a process that moved itself into
+ * a group of its own without leaving the session (setpgid, as coreutils `timeout` and a shell
+ * with job control do) is still of the tree. The leader first when it lives: one read of every
+ * process's stat in /proc.
  */
 export function groupStats(pgid: number): Member[] {
   const out: Member[] = [];
   for (const pid of listPids()) {
     const stat = readStat(pid);
-    if (stat && stat.pgrp === pgid && !isGone(stat)) out.push({ ...stat, pid });
+    if (stat && (stat.pgrp === pgid || stat.session === pgid) && !isGone(stat)) out.push({ ...stat, pid });
   }
   return out.sort((a, b) => (a.pid === pgid ? -1 : b.pid === pgid ? 1 : a.pid - b.pid));
 }

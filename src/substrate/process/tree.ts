@@ -1,8 +1,9 @@
 // An object's compute as a whole tree of processes, not one pid: the command Vigil spawned
-// leads its own process group (its own session), and everything it forks belongs to the group.
+// leads its own process group and its own session, and everything it forks belongs to them (a
+// process may move into another group of the session, but leaves the session only by setsid).
 // Suspending freezes every member, waking thaws every member, stopping signals every member.
 // cgroup.ts offers the same interface over a cgroup, which also holds a descendant that left
-// the process group.
+// the session.
 
 import type { Json } from "../../core/types.ts";
 import { groupStats, isStopped, rssBytes, settle, type Member } from "./proc.ts";
@@ -51,10 +52,12 @@ export function reportOf(pids: number[], extra: Record<string, Json> = {}): Tree
 }
 
 /**
- * A process group whose leader Vigil spawned with `setsid` (so the group id is the leader's
- * pid). Signals go to the group with `kill(-pgid)`, and only while the group has live
- * members: the kernel does not give a group's id to a new process while the group exists, so a
- * group with members is Vigil's, and an empty one is never signalled.
+ * A process group whose leader Vigil spawned with `setsid` (so the group id, and the session's,
+ * is the leader's pid), with the other groups of that session. Signals go to each group with a
+ * member, with `kill(-pgrp)`, and only while it has members: the kernel does not give a group's
+ * or a session's id to a new process while the group or the session exists, and a group is all
+ * in one session, so a group with members in this session is Vigil's, and an empty one is never
+ * signalled.
  */
 export class ProcessGroupTree implements ProcessTree {
   constructor(readonly pgid: number) {}
@@ -122,16 +125,17 @@ export class ProcessGroupTree implements ProcessTree {
   }
 
   /**
-   * Sends `signal` to the group while it has members (the kernel gives no new process the
-   * number of a group that still exists, so one with members is this tree); returns them.
+   * Sends `signal` to each group of the tree that has members (the kernel gives no new process
+   * the number of a group that still exists, so one with members is this tree's); returns them.
    */
   signal(signal: NodeJS.Signals): Member[] {
     const members = this.stats();
-    if (members.length === 0) return members;
-    try {
-      process.kill(-this.pgid, signal);
-    } catch {
-      // ESRCH: the last member exited between the read and the signal.
+    for (const pgrp of new Set(members.map((m) => m.pgrp))) {
+      try {
+        process.kill(-pgrp, signal);
+      } catch {
+        // ESRCH: the last member exited between the read and the signal.
+      }
     }
     return members;
   }

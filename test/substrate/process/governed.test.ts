@@ -32,7 +32,8 @@ function forkingTree(escapes: number): ProcessTree & { alive: number[]; kills: n
     kills: 0,
     members: () => [...tree.alive],
     // Pids no process has: only the tree's own reads see them.
-    stats: () => tree.alive.map((pid) => ({ pid, state: "S", ppid: 1, pgrp: 1_000_000, startTime: 1 })),
+    stats: () =>
+      tree.alive.map((pid) => ({ pid, state: "S", ppid: 1, pgrp: 1_000_000, session: 1_000_000, startTime: 1 })),
     signal: () => tree.stats(),
     freeze: async () => true,
     thaw: async () => true,
@@ -94,7 +95,7 @@ test("a process the SIGKILL reached that takes a while to exit is waited for, an
   // every 100 ms, so a stop could report a tree gone that was still exiting. The process exits
   // 1.2 s of real time after its SIGKILL (the kernel's time, not the clock's).
   const clock = new VirtualClock("2026-03-01T00:00:00Z");
-  const member = { pid: 1_000_000, state: "R", ppid: 1, pgrp: 1_000_000, startTime: 1 };
+  const member = { pid: 1_000_000, state: "R", ppid: 1, pgrp: 1_000_000, session: 1_000_000, startTime: 1 };
   let exitsAt = Infinity;
   let kills = 0;
   const alive = () => (performance.now() < exitsAt ? [member] : []);
@@ -150,7 +151,7 @@ function sleeper(script = "exec sleep 1000"): number {
 
 test("a stop waiting for killed processes to exit fails when the driver closes, not after its 10 s", async () => {
   const clock = new VirtualClock("2026-03-01T00:00:00Z");
-  const member = { pid: 1_000_000, state: "D", ppid: 1, pgrp: 1_000_000, startTime: 1 };
+  const member = { pid: 1_000_000, state: "D", ppid: 1, pgrp: 1_000_000, session: 1_000_000, startTime: 1 };
   const tree: ProcessTree = { ...forkingTree(0), members: () => [member.pid], stats: () => [member] };
   tree.signal = tree.kill = () => [member]; // a process stuck in `D`: no signal ends it
   const { g, outcome } = begin(tree, clock, 1000, "SIGKILL");

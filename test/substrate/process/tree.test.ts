@@ -350,6 +350,35 @@ int main(void) {
     expect(await stopping).toMatchObject({ status: "stopped", pid });
   });
 
+  test("a descendant that moves into a group of its own in the session (coreutils timeout) is governed with it", async () => {
+    // Found in review: `timeout` calls setpgid(0, 0); only the leader's group was read and
+    // signalled, so the worker ran on while the object was dormant, and a stop left it running.
+    const d = newDriver();
+    const t = target(`timeout 3600 sh -c '${LOOP("moved")}'`);
+    const pid = (await d.start(t)).pid as number;
+    trees.push(pid);
+    await growing("moved");
+    const moved = shells(groupMembers(pid)).filter((m) => readStat(m)!.pgrp !== pid);
+    expect(moved.length).toBeGreaterThan(0);
+    for (const m of moved) trees.push(readStat(m)!.pgrp);
+    expect(moved.every((m) => readStat(m)!.session === pid)).toBe(true);
+
+    const suspended = await d.suspend(t);
+    expect(suspended.status).toBe("suspended");
+    expect(pidsOf(suspended)).toEqual(expect.arrayContaining(moved));
+    const left = size(join(dir, "moved"));
+    await witnessWrites();
+    expect(size(join(dir, "moved"))).toBe(left);
+
+    expect((await d.start(t)).status).toBe("running");
+    await growing("moved");
+    expect(await d.stop(t)).toMatchObject({ status: "stopped", pid });
+    expect(groupMembers(pid)).toEqual([]);
+    const stopped = size(join(dir, "moved"));
+    await witnessWrites();
+    expect(size(join(dir, "moved"))).toBe(stopped);
+  });
+
   test("a descendant that starts a session of its own escapes the process group", async () => {
     // What the cgroup mode below is for: without it, this one keeps running while dormant.
     const d = newDriver();
