@@ -3,7 +3,7 @@
 // decision to now). Time on the server is a virtual clock the test moves.
 
 import { describe, expect, test } from "vitest";
-import { screenshot, uiSuite } from "./browser.ts";
+import { uiSuite } from "./browser.ts";
 
 const ui = uiSuite();
 const DAY = 86_400_000;
