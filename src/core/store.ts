@@ -175,9 +175,9 @@ export interface Store {
     after: string | null,
     scan: number,
   ): Promise<{ over: string[]; next: string | null }>;
-  /** The id of the object's newest decision after its newest `keep`, or null: what pruning by count deletes first. */
+  /** The id of the object's newest decision after its newest `keep`, or null: the last that pruning by count deletes. */
   decisionBeyond(objectId: string, keep: number): Promise<string | null>;
-  /** Deletes all but the newest `keep` decisions of an object; returns how many. */
+  /** Deletes all but the newest `keep` decisions of an object, oldest first; returns how many. */
   pruneObjectDecisions(objectId: string, keep: number): Promise<number>;
   /**
    * Deletes up to `limit` actions created before `before` that are done (not pending), oldest

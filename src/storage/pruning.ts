@@ -75,9 +75,12 @@ export async function deleteDecisions(writer: Pick<SqlWriter, "write">, ids: rea
 const DELETE_BATCH = 5_000;
 
 /**
- * Deletes all but the object's newest `keep` decisions, at most DELETE_BATCH a write (a busy
- * object's excess does not hold the writer in one long transaction), and sets its count to what
- * is left.
+ * Deletes all but the object's newest `keep` decisions, oldest first, at most DELETE_BATCH a
+ * write (a busy object's excess does not hold the writer in one long transaction), and sets its
+ * count to what is left. The newest one that goes is found once, and the batches run up to it
+ * from the oldest: a prune cut short (a batch refused, the server stopped between two) leaves the
+ * object's newest decisions whole, as replay expects (a kept decision means none after it is
+ * gone). Newest first, it left a hole between the oldest and the newest kept.
  */
 export async function pruneObjectDecisions(
   client: Client,
@@ -85,17 +88,17 @@ export async function pruneObjectDecisions(
   objectId: string,
   keep: number,
 ): Promise<number> {
+  const through = await decisionBeyond(client, objectId, keep);
   let deleted = 0;
-  for (;;) {
+  for (let after = ""; through !== null;) {
     const rows = await client.execute({
-      sql: "SELECT id FROM decisions WHERE object_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
-      args: [objectId, DELETE_BATCH, keep],
+      sql: "SELECT id FROM decisions WHERE object_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?",
+      args: [objectId, after, through, DELETE_BATCH],
     });
-    deleted += await deleteDecisions(
-      writer,
-      rows.rows.map((r) => String(r.id)),
-    );
-    if (rows.rows.length < DELETE_BATCH) break;
+    const ids = rows.rows.map((r) => String(r.id));
+    deleted += await deleteDecisions(writer, ids);
+    if (ids.length < DELETE_BATCH) break;
+    after = ids[ids.length - 1]!;
   }
   await writer.write([
     {

@@ -69,6 +69,43 @@ test("by count: every write deletes at most 5,000 decisions, and the newest N st
   expect(await store.listDecisions("busy", 100)).toHaveLength(10);
 });
 
+// A review: pruning by count deleted an object's excess newest first, a batch a write, so a prune
+// cut short (a later batch refused, or the server stopped between two) left the oldest decisions
+// and the newest N with a hole between them, where replay takes a kept decision to mean that none
+// after it is gone. Oldest first, what is left is always the newest decisions, whole.
+test.each([
+  // The first batch (the oldest 5,000) holds it: nothing goes.
+  { refused: 100, kept: 12_000 },
+  // The second batch holds it: the oldest 5,000 went.
+  { refused: 7_000, kept: 7_000 },
+])(
+  "by count: a prune cut short by a refused batch leaves the newest decisions, with no hole (%o)",
+  async ({ refused, kept }) => {
+    store = new LibsqlStore({ url: ":memory:" });
+    await store.migrate();
+    await fill(store, "busy", 12_000);
+    const ids = (await store.client.execute("SELECT id FROM decisions ORDER BY id")).rows.map((r) => String(r.id));
+    // The database refuses to delete one decision of the excess (a full disk, say).
+    await store.client.execute(
+      `CREATE TRIGGER refuse BEFORE DELETE ON decisions WHEN OLD.id = '${ids[refused]}' BEGIN SELECT RAISE(ABORT, 'disk full'); END`,
+    );
+    const errors: string[] = [];
+    const clock = new VirtualClock(T0 + 3_600_000);
+    await new Retention(store, clock, { ...keepAll, decisionsPerObject: 10 }, (e) => errors.push(e.message)).runOnce();
+    expect(errors).toEqual([expect.stringContaining("disk full")]);
+    const left = (await store.client.execute("SELECT id FROM decisions ORDER BY id")).rows.map((r) => String(r.id));
+    expect(left).toEqual(ids.slice(ids.length - kept));
+    // The next run, with the disk freed, prunes the rest.
+    await store.client.execute("DROP TRIGGER refuse");
+    await new Retention(store, clock, { ...keepAll, decisionsPerObject: 10 }).runOnce();
+    expect((await store.client.execute("SELECT id FROM decisions ORDER BY id")).rows.map((r) => String(r.id))).toEqual(
+      ids.slice(-10),
+    );
+    const count = await store.client.execute("SELECT decision_count FROM objects WHERE id = 'busy'");
+    expect(Number(count.rows[0]!.decision_count)).toBe(10);
+  },
+);
+
 // A review: the journal fold read every object to fold in one query, with no page, an answer as
 // large as the database. It reads a page of 5,000 objects at a time now.
 test("the journal fold reads the objects to fold a page of 5,000 at a time, and folds every one", async () => {
