@@ -30,9 +30,10 @@ export interface ReplayReport {
   /** The replay starts here: the object's creation, or the snapshot retention left. */
   from: string;
   /**
-   * Set when the oldest recorded decision is later than `from` (after a snapshot, or when
-   * retention pruned decisions): the comparison starts there; the candidate's decisions before
-   * it are not compared, for what was recorded then may be gone.
+   * Set when the oldest recorded decision is later than the start (after a snapshot, or when
+   * retention pruned decisions; in the start's millisecond too, on a newer memory): the
+   * comparison starts there, at its time; the candidate's decisions before it are not compared,
+   * for what was recorded then may be gone.
    */
   comparedFrom?: string;
   until: string;
@@ -88,7 +89,7 @@ export async function replay(
   // all, and there is nothing left to compare the candidate with up to the last of them.
   const last = object.lastDecisionId === null ? null : idTime(object.lastDecisionId);
   if (!survey.seenAfter && !survey.seenBefore && last !== null && last >= start) {
-    survey.comparedFrom = last + 1;
+    survey.comparedFrom = { at: last + 1, memoryVersion: 0, factFirst: true };
     survey.until = last;
   }
   const { comparedFrom, until, jumps } = survey;
@@ -98,7 +99,7 @@ export async function replay(
   const sandbox = await createSandbox(registry, start, seed, () => budget.step(), RECORDED_LIMITS, false);
   sandbox.governor.events.on("evaluation:completed", (d, stored) => {
     budget.evaluations++;
-    if (stored && (comparedFrom === null || d.at >= comparedFrom)) aligner.candidate(d);
+    if (stored && (comparedFrom === null || !before(d, comparedFrom))) aligner.candidate(d);
   });
   // Every timer of the candidate due by `replayed` has fired (a jump moves the clock past
   // timers that fire later, late): what the aligner may take as complete.
@@ -157,7 +158,7 @@ export async function replay(
       objectId: object.id,
       candidate: { name: candidate.name, version: candidate.version, hash: candidate.hash },
       from: new Date(start).toISOString(),
-      ...(comparedFrom === null ? {} : { comparedFrom: new Date(comparedFrom).toISOString() }),
+      ...(comparedFrom === null ? {} : { comparedFrom: new Date(comparedFrom.at).toISOString() }),
       until: new Date(until).toISOString(),
       actualDecisions: aligner.actualCount,
       candidateDecisions: aligner.candidateCount,
@@ -209,6 +210,30 @@ function seedAt(
   };
 }
 
+/**
+ * Where a decision lies in an object's history, finer than its millisecond: decisions taken in one
+ * (a batch of facts for the object, a creation and a fact) differ by the memory they saw, which
+ * only grows; on one memory, the decision of the fact that made it (or the creation) comes first.
+ */
+interface Position {
+  at: number;
+  memoryVersion: number;
+  factFirst: boolean;
+}
+
+const positionOf = (d: Decision): Position => ({
+  at: d.at,
+  memoryVersion: d.memoryVersion,
+  factFirst: d.trigger.kind === "facts" || d.trigger.kind === "create",
+});
+
+/** Whether decision `d` was taken before `p`. */
+function before(d: Decision, p: Position): boolean {
+  if (d.at !== p.at) return d.at < p.at;
+  if (d.memoryVersion !== p.memoryVersion) return d.memoryVersion < p.memoryVersion;
+  return !p.factFirst && positionOf(d).factFirst;
+}
+
 /** The server was down from `at` until `to`. */
 interface Jump {
   at: number;
@@ -218,7 +243,8 @@ interface Jump {
 interface Survey {
   /** The lifecycle at the start: the snapshot's, or read from the decisions before it. */
   lifecycle: LifecycleSeed | null;
-  comparedFrom: number | null;
+  /** The oldest kept decision's, when decisions before it may be gone. */
+  comparedFrom: Position | null;
   /** Whether a decision after the start is kept. */
   seenAfter: boolean;
   /**
@@ -295,9 +321,12 @@ async function surveyDecisions(
         beforeStart = [];
       }
     }
+    // The oldest kept decision after the start is where the comparison starts, unless it is the
+    // creation's (from the creation) or one at or before a snapshot is kept: decisions before it
+    // may be gone, in its own millisecond too, so it is placed by its memory as well as its time.
     if (after && !survey.seenAfter) {
       survey.seenAfter = true;
-      if (d.at > start && !survey.seenBefore) survey.comparedFrom = d.at;
+      if (!survey.seenBefore && (fromSnapshot || d.trigger.kind !== "create")) survey.comparedFrom = positionOf(d);
     }
     if (after && !replayable(d)) {
       survey.skippedCount++;
