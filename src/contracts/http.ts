@@ -37,7 +37,11 @@ export const batchFactsSchema = z.strictObject({
     .array(
       z.strictObject({
         objectId: z.string(),
-        facts: z.unknown().describe("A JSON Merge Patch for the object's memory; checked per item"),
+        // Required, in the words the single endpoint uses (z.unknown() alone says "expected nonoptional").
+        facts: z
+          .unknown()
+          .nonoptional({ error: "required: expected an object" })
+          .describe("A JSON Merge Patch for the object's memory; checked per item"),
         idempotencyKey: z.string().optional(),
       }),
     )

@@ -18,6 +18,8 @@ const EXPECTED: Record<string, string> = {
   int: "a whole number",
   boolean: "true or false",
   null: "null",
+  // A required key whose schema takes any value (z.unknown()), missing.
+  nonoptional: "a value",
 };
 
 /** What a value of the wrong kind is told: `expected a number, got the string "x"`. */

@@ -157,6 +157,14 @@ describe("one voice", () => {
     expect(batch.body.results[0].error.errors).toEqual([expected]);
   });
 
+  test("facts left out read the same on the single and the batch endpoint", async () => {
+    const single = await raw("/v1/objects/w1/facts", "{}");
+    const batch = await raw("/v1/facts", '{"items":[{"objectId":"w1"}]}');
+    expect(single.body.errors).toEqual([{ path: "$.facts", message: "required: expected an object" }]);
+    expect(batch.status).toBe(422);
+    expect(batch.body.errors).toEqual([{ path: "$.items[0].facts", message: "required: expected an object" }]);
+  });
+
   test("a batch item's bad id is named by its own field", async () => {
     const reply = await raw("/v1/facts", '{"items":[{"objectId":"no spaces","facts":{}}]}');
     expect(reply.body.results[0].error.errors[0].path).toBe("$.objectId");
