@@ -650,6 +650,17 @@ describe("a governor that lost its lease writes nothing of what it still had und
     return { s, loseLease, hold, isReading, release };
   }
 
+  /**
+   * Waits until the held read is reached, or fails at once when `op` ends first: the query it
+   * waits for no longer runs (its text changed), and the test would otherwise hang to its timeout.
+   */
+  async function reached(isReading: Promise<void>, op: Promise<unknown>): Promise<void> {
+    const ended = op.then(() => {
+      throw new Error("the operation ended without making the read the test holds (has its SQL changed?)");
+    });
+    await Promise.race([isReading, ended]);
+  }
+
   test("a store method that reads first and writes after (a libsql DELETE): the loss during its read stops the write", async () => {
     const { s, loseLease, hold, isReading, release } = await leasedLibsql((sql) =>
       /^select "id" from "objects"/i.test(sql),
@@ -661,7 +672,7 @@ describe("a governor that lost its lease writes nothing of what it still had und
       (v) => `deleted: ${v}`,
       (e: Error & { kind?: string }) => e.kind ?? e.message,
     );
-    await isReading; // called while governing; now reading whether the row exists
+    await reached(isReading, outcome); // called while governing; now reading whether the row exists
     await loseLease();
     release();
     expect(await outcome).toBe("unavailable");
@@ -688,7 +699,7 @@ describe("a governor that lost its lease writes nothing of what it still had und
       (id, task) => s.governor.exclusive(id, task),
     );
     const run = retention.runOnce().catch(() => null);
-    await isReading;
+    await reached(isReading, run);
     await loseLease();
     release();
     await run;
