@@ -3,14 +3,13 @@
 import type { Hono } from "hono";
 import { listDecisionsQuery } from "../../contracts/http.ts";
 import type { RouteDeps } from "../deps.ts";
+import { JsonPage } from "../json-page.ts";
 import { HttpProblem } from "../problem.ts";
 import { objectIdParam, queryParams } from "../validation.ts";
 import { decisionView } from "../views.ts";
-import { decisionPage, decisionReply, PAGE_BYTES } from "../../contracts/api-replies.ts";
+import { decisionPage, decisionReply } from "../../contracts/api-replies.ts";
 import { operation } from "../openapi.ts";
 
-/** Room for what a page holds besides its items: `{"items":[]}` and `nextBefore` (an id). */
-const PAGE_OVERHEAD = 256;
 /**
  * Decisions read first for a page. Later reads take what is left of the limit, or about what the
  * byte budget still has room for at the size of those read so far, whichever is less: each
@@ -40,35 +39,29 @@ export function decisionRoutes(app: Hono, { governor, auth }: RouteDeps): void {
     async (c) => {
       const id = objectIdParam(c);
       const q = queryParams(c, listDecisionsQuery);
-      // As GET /v1/objects: each decision is serialized once, and the page stops before the next
-      // would pass PAGE_BYTES (it holds at least one, however large). Decisions are read a few
-      // at a time, so that what is held stays near what the page keeps.
-      const items: string[] = [];
-      let bytes = 0;
+      // As GET /v1/objects, the page stops before the next decision would pass its bytes
+      // (json-page.ts). Decisions are read a few at a time, so that what is held stays near what
+      // the page keeps.
+      const items = new JsonPage();
       let before = q.before;
       let cut = false;
       for (let want = Math.min(FIRST_READ, q.limit); want > 0 && !cut;) {
         const read = await governor.listDecisions(id, want, before);
         for (const d of read) {
-          const json = JSON.stringify(decisionView(d));
-          const size = Buffer.byteLength(json) + 1;
-          if (items.length > 0 && bytes + size > PAGE_BYTES - PAGE_OVERHEAD) {
+          if (!items.add(decisionView(d))) {
             cut = true;
             break;
           }
-          items.push(json);
-          bytes += size;
           before = d.id;
         }
         // Fewer than asked for: there are no older decisions.
         if (read.length < want) break;
-        const room = Math.floor((PAGE_BYTES - bytes) / (bytes / items.length));
-        want = Math.min(q.limit - items.length, Math.max(1, room));
+        want = Math.min(q.limit - items.length, items.room());
       }
       // Older decisions may follow a page that is full or cut: it says where to go on.
       const next = cut || items.length === q.limit ? before : undefined;
       const more = next === undefined ? "" : `,"nextBefore":${JSON.stringify(next)}`;
-      return c.body(`{"items":[${items.join(",")}]${more}}`, 200, { "content-type": "application/json" });
+      return c.body(items.body(more), 200, { "content-type": "application/json" });
     },
   );
 

@@ -11,16 +11,14 @@ import type { GovernorApi, PoliciesApi, PutObjectInput, SubstrateRequest } from 
 import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
 import type { Reply } from "../facts-endpoint.ts";
+import { JsonPage } from "../json-page.ts";
 import { HttpProblem } from "../problem.ts";
-import { objectPage, objectReply, PAGE_BYTES } from "../../contracts/api-replies.ts";
+import { objectPage, objectReply } from "../../contracts/api-replies.ts";
 import { operation } from "../openapi.ts";
 import { bodyText, check, jsonMediaType, objectIdParam, parseJsonBody, queryParams } from "../validation.ts";
 import { decodeCursor, encodeCursor, objectView } from "../views.ts";
 
 const notFound = (id: string) => new HttpProblem("not-found", `object "${id}" not found`);
-
-/** Room for what a page holds besides its items: `{"items":[]}` and a cursor (an id is at most 128 characters). */
-const PAGE_OVERHEAD = 256;
 
 export function objectRoutes(app: Hono, { governor, policies, auth, body }: RouteDeps): void {
   /** An object as clients see it, with the version of its policy loaded now. */
@@ -41,17 +39,12 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
       const page = await governor.listObjects({ state: q.state, policy: q.policy, limit: q.limit, after });
       const secrets = requestSeesSecrets(c);
-      // Each item is serialized once, and the page stops before the next item would pass
-      // PAGE_BYTES; the cursor then goes on after the last item it holds.
-      const items: string[] = [];
-      let bytes = 0;
+      // The page stops before the next item would pass its bytes (json-page.ts); the cursor
+      // then goes on after the last item it holds.
+      const items = new JsonPage();
       let lastId: string | undefined;
       for (const o of page.items) {
-        const json = JSON.stringify(view(o, secrets));
-        const size = Buffer.byteLength(json) + 1;
-        if (items.length > 0 && bytes + size > PAGE_BYTES - PAGE_OVERHEAD) break;
-        items.push(json);
-        bytes += size;
+        if (!items.add(view(o, secrets))) break;
         lastId = o.id;
       }
       const cut = items.length < page.items.length;
@@ -59,7 +52,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
       const next = cut ? lastId : (page.last ?? lastId);
       const cursor =
         (cut || page.more) && next !== undefined ? `,"nextCursor":${JSON.stringify(encodeCursor(next))}` : "";
-      return c.body(`{"items":[${items.join(",")}]${cursor}}`, 200, { "content-type": "application/json" });
+      return c.body(items.body(cursor), 200, { "content-type": "application/json" });
     },
   );
 
