@@ -74,20 +74,24 @@ export function relative(ms) {
  * about a third of a millisecond, and a page of decisions formats hundreds of times.
  */
 const formats = new Map();
-function format(withDate, seconds, withYear) {
-  const key = `${withDate} ${seconds} ${withYear}`;
+/** The reader's locale's format with these options, made once (`key` names the options). */
+function formatOf(key, options) {
   let f = formats.get(key);
   if (f === undefined) {
-    f = new Intl.DateTimeFormat(undefined, {
-      ...(withDate ? { month: "short", day: "numeric" } : {}),
-      ...(withYear ? { year: "numeric" } : {}),
-      hour: "2-digit",
-      minute: "2-digit",
-      ...(seconds ? { second: "2-digit" } : {}),
-    });
+    f = new Intl.DateTimeFormat(undefined, options);
     formats.set(key, f);
   }
   return f;
+}
+
+function format(withDate, seconds, withYear) {
+  return formatOf(`${withDate} ${seconds} ${withYear}`, {
+    ...(withDate ? { month: "short", day: "numeric" } : {}),
+    ...(withYear ? { year: "numeric" } : {}),
+    hour: "2-digit",
+    minute: "2-digit",
+    ...(seconds ? { second: "2-digit" } : {}),
+  });
 }
 
 /** Whether `d` is in another year than the server's now (in the reader's time zone). */
@@ -116,13 +120,8 @@ const calendarFormats = {
 export function calendarDate(ms, unit) {
   const d = new Date(ms);
   const withYear = unit === "day" && otherYear(d);
-  const key = `calendar ${unit} ${withYear}`;
-  let f = formats.get(key);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat(undefined, { ...calendarFormats[unit], ...(withYear ? { year: "numeric" } : {}) });
-    formats.set(key, f);
-  }
-  return f.format(d);
+  const options = { ...calendarFormats[unit], ...(withYear ? { year: "numeric" } : {}) };
+  return formatOf(`calendar ${unit} ${withYear}`, options).format(d);
 }
 
 /** A `<time>`: relative text, the exact time in its title and `datetime`. */
