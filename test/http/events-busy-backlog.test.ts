@@ -2,6 +2,9 @@
 // answer at once behind a promise): the backlog gives the event loop a turn after each page, so
 // facts keep committing and publishing while it is read. The decisions it will read anyway must
 // not fill the client's queue: they once did, and a client that kept up was dropped (`overflow`).
+// How many facts commit while the backlog is sent is not left to the machine's speed: the client
+// reads the backlog at the posters' pace (it waits, every 100 frames, for 15 more facts), so more
+// decisions than a queue holds are always published while it reads.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,12 +40,20 @@ test("a client that keeps up with a long backlog while facts keep coming gets ev
   let stop = false;
   let postedDuringBacklog = 0;
   let inBacklog = true;
+  let posted: (() => void) | null = null;
   const posters = ids.map(async (id) => {
     while (!stop) {
       await governor.postFacts(id, { n: n++ });
       if (inBacklog) postedDuringBacklog++;
+      posted?.();
     }
   });
+  const POSTS_PER_STEP = 15;
+  const FRAMES_PER_STEP = 100;
+  const postsReach = async (count: number) => {
+    while (postedDuringBacklog < count) await new Promise<void>((resolve) => (posted = resolve));
+    posted = null;
+  };
   const res = await app.request("/v1/events?types=decision", { headers: { "last-event-id": from!.id } });
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
@@ -64,6 +75,8 @@ test("a client that keeps up with a long backlog while facts keep coming gets ev
         const id = /^id: (\S+)$/m.exec(frame)?.[1];
         if (id) got.push(id);
         if (got.length === backlog.length) inBacklog = false;
+        else if (inBacklog && got.length % FRAMES_PER_STEP === 0)
+          await postsReach((got.length / FRAMES_PER_STEP) * POSTS_PER_STEP);
       }
     }
   } finally {
@@ -72,6 +85,7 @@ test("a client that keeps up with a long backlog while facts keep coming gets ev
     await Promise.all(posters);
   }
   // The load is real: more decisions were published while the backlog was sent than a queue holds.
+  expect(Math.floor(backlog.length / FRAMES_PER_STEP) * POSTS_PER_STEP).toBeGreaterThan(QUEUE_EVENTS);
   expect(postedDuringBacklog).toBeGreaterThan(QUEUE_EVENTS);
   expect(overflow).toBe(false);
   expect(got.slice(0, backlog.length)).toEqual(backlog);
