@@ -28,12 +28,12 @@ function bomb(levels: number) {
 }
 
 describe("a candidate that expands past the budget", () => {
-  test.each(["evaluate", "replay"])("POST /v1/objects/{id}/%s answers 422 promptly", async (route) => {
+  test.each(["evaluate", "replay"])("POST /v1/objects/{id}/%s answers 422 before anything runs", async (route) => {
     const policy = bomb(30);
     expect(JSON.stringify(policy).length).toBeLessThan(3000);
-    const start = performance.now();
+    // Counted, not expanded: the reply names 5,368,709,118 nodes (a walk through them would not
+    // end within the test's timeout; test/contracts/policy-budget.test.ts counts the reads).
     const reply = await h.call("POST", `/v1/objects/w1/${route}`, { json: { policy }, token: TOKENS.read });
-    expect(performance.now() - start).toBeLessThan(2000);
     const problem = expectProblem(reply, 422, "validation");
     const limit = `at most ${MAX_CONDITION_NODES} are allowed`;
     expect(problem.errors).toContainEqual({
