@@ -62,7 +62,10 @@ export async function makeServices(
     clock,
     driver,
     store,
-    whatIf: new WhatIf(store, (id) => governor.getObject(id)),
+    // A replay's deadline on the test's clock, as the dry run's already is (the governor's): a
+    // long replay on a loaded machine must not run out of wall-clock time mid-test. The
+    // deadline's own tests (test/http/what-if-limits.test.ts) make their WhatIf with theirs.
+    whatIf: new WhatIf(store, (id) => governor.getObject(id), { now: () => clock.now() }),
     tokens: opts.tokens ?? [],
     advance: (ms) => clock.advance(ms, () => governor.idle()),
     close: async () => {
