@@ -4,6 +4,7 @@
 import type { z } from "zod";
 import { readTextFile } from "../contracts/text.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
+import { formatPath, type PathSegment } from "../core/paths.ts";
 import { CliError, usageError, type Io } from "./client.ts";
 import { EXIT, type CommandName } from "./usage.ts";
 
@@ -45,7 +46,8 @@ export function replyBody<T>(body: unknown, schema: z.ZodType, what: string): T 
 
 /**
  * A JSON argument: inline JSON, `@FILE` for a file's content, or `-` for stdin. A value that is
- * not JSON, or a file that cannot be read, is a usage error naming the option.
+ * not JSON, one with a number JSON cannot carry (1e400), or a file that cannot be read, is a
+ * usage error naming the option.
  */
 export async function jsonArgument(command: CommandName, name: string, text: string, io: Io): Promise<unknown> {
   let source = text;
@@ -59,11 +61,44 @@ export async function jsonArgument(command: CommandName, name: string, text: str
       throw usageError(command, `${name}: cannot read ${from} (${why})`);
     }
   }
+  let value: unknown;
   try {
-    return JSON.parse(source);
+    value = JSON.parse(source);
   } catch (e) {
     throw usageError(command, `${name} is not valid JSON (${(e as Error).message})`);
   }
+  // JSON.parse reads a number past the double range (1e400) as Infinity, which the request body
+  // would carry as null: in facts, a merge patch, that deletes the key. The server refuses such
+  // a number, but would never see it, so it is refused here, before anything is sent.
+  const at = infinityPath(value);
+  if (at !== null)
+    throw usageError(
+      command,
+      `${name}: ${at}: the number is too large to send (JSON would carry it as null): send a smaller one, or a string`,
+    );
+  return value;
+}
+
+/** The path of the first number JSON.parse read as ±Infinity, in document order; null when none is. */
+function infinityPath(root: unknown): string | null {
+  // A stack, not recursion: the argument may nest as deep as JSON.parse took it. Each entry
+  // links to its parent, and a path is spelled out only for the number found.
+  type Entry = { value: unknown; key: PathSegment | null; parent: Entry | null };
+  const stack: Entry[] = [{ value: root, key: null, parent: null }];
+  while (stack.length > 0) {
+    const entry = stack.pop()!;
+    const v = entry.value;
+    if (typeof v === "number" && !Number.isFinite(v)) {
+      const path: PathSegment[] = [];
+      for (let e: Entry | null = entry; e !== null && e.key !== null; e = e.parent) path.unshift(e.key);
+      return formatPath(path);
+    }
+    if (v === null || typeof v !== "object") continue;
+    const keys = Array.isArray(v) ? v.map((_, i) => i) : Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--)
+      stack.push({ value: (v as Record<PathSegment, unknown>)[keys[i]!], key: keys[i]!, parent: entry });
+  }
+  return null;
 }
 
 /** A positive whole number option (`--limit`, `--count`), or a usage error naming it. */

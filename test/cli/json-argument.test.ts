@@ -70,3 +70,27 @@ describe("@FILE", () => {
     expect(e).toMatchObject({ code: EXIT.usage, message: "--memory: cannot read /no/such/- (ENOENT)" });
   });
 });
+
+describe("numbers JSON cannot carry", () => {
+  // JSON.parse reads 1e400 as Infinity, which a request body carries as null: in facts, a merge
+  // patch, that would delete the key instead of the server refusing the number.
+  test.each([
+    ['{"queue": {"depth": 1e400}}', "$.queue.depth"],
+    ['{"a": [1, -1e400]}', "$.a[1]"],
+    ['{"odd key": 1E999}', '$["odd key"]'],
+  ])("%s is a usage error naming %s", async (text, path) => {
+    const e = await jsonArgument("facts", "the facts argument", text, processIo()).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CliError);
+    expect(e).toMatchObject({
+      code: EXIT.usage,
+      message: `the facts argument: ${path}: the number is too large to send (JSON would carry it as null): send a smaller one, or a string`,
+    });
+  });
+
+  test("a large finite number and null are sent as they are", async () => {
+    expect(await jsonArgument("objects", "--memory", '{"a": 1e300, "b": null}', processIo())).toEqual({
+      a: 1e300,
+      b: null,
+    });
+  });
+});
