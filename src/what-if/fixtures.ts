@@ -60,10 +60,25 @@ export function findFixtureFiles(paths: string[]): string[] {
       if (seen.has(real)) return;
       seen.add(real);
       for (const f of readdirSync(p).sort()) if (!f.startsWith(".")) walk(join(p, f), false);
-    } else if (named || p.endsWith(".json")) out.push(p);
+    } else if (named || p.endsWith(".json")) {
+      // A file named and also found in a named directory (or reached twice through links) runs once.
+      const real = realPathOr(p);
+      if (seen.has(real)) return;
+      seen.add(real);
+      out.push(p);
+    }
   };
   for (const p of paths) walk(p, true);
   return out;
+}
+
+/** A file's real path, or the path itself when it cannot be resolved (a dangling link, listed for its loading to report). */
+function realPathOr(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
 }
 
 /**

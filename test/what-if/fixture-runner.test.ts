@@ -164,6 +164,15 @@ describe("vigil test", () => {
     expect((await cli([join(sub, ".draft.json")])).code).toBe(2);
   });
 
+  test("a file named and also in a named directory runs once", async () => {
+    const sub = mkdtempSync(join(dir, "twice-"));
+    writeFileSync(join(sub, "ok.json"), JSON.stringify(good));
+    symlinkSync("ok.json", join(sub, "same.json"));
+    const { code, out } = await cli([sub, join(sub, "ok.json"), join(sub, "same.json")]);
+    expect(code).toBe(0);
+    expect(out).toContain("1 passed, 0 failed");
+  });
+
   test("exit 2 when a fixture is malformed, naming the file and path", async () => {
     const bad = write("bad.json", { ...good, steps: [] });
     const { code, out } = await cli([bad]);
