@@ -52,12 +52,13 @@ export function replyBody<T>(body: unknown, schema: z.ZodType, what: string): T 
 export async function jsonArgument(command: CommandName, name: string, text: string, io: Io): Promise<unknown> {
   let source = text;
   const file = text.startsWith("@") ? text.slice(1) : null;
+  if (file === "") throw usageError(command, `${name}: @ names no file (write @FILE, or - for stdin)`);
   if (text === "-" || file !== null) {
     const from = file ?? "stdin";
     try {
       source = file === null ? await io.stdin() : readTextFile(file);
     } catch (e) {
-      const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      const why = fileErrorWords(e) ?? (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       throw usageError(command, `${name}: cannot read ${from} (${why})`);
     }
   }

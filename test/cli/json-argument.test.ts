@@ -67,7 +67,18 @@ describe("@FILE", () => {
   test("`@-` is a file named `-`, not standard input", async () => {
     const io = processIo({ stdin: async () => '{"from": "stdin"}' });
     const e = await jsonArgument("objects", "--memory", "@/no/such/-", io).catch((x: unknown) => x);
-    expect(e).toMatchObject({ code: EXIT.usage, message: "--memory: cannot read /no/such/- (ENOENT)" });
+    expect(e).toMatchObject({
+      code: EXIT.usage,
+      message: "--memory: cannot read /no/such/- (no such file or directory)",
+    });
+  });
+
+  test("a directory, or an @ naming nothing, is a usage error in words", async () => {
+    const io = processIo();
+    const folder = await jsonArgument("facts", "FACTS", `@${dir}`, io).catch((x: unknown) => x);
+    expect(folder).toMatchObject({ code: EXIT.usage, message: `FACTS: cannot read ${dir} (a directory, not a file)` });
+    const bare = await jsonArgument("facts", "FACTS", "@", io).catch((x: unknown) => x);
+    expect(bare).toMatchObject({ code: EXIT.usage, message: "FACTS: @ names no file (write @FILE, or - for stdin)" });
   });
 });
 
