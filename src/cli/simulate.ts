@@ -53,12 +53,14 @@ function otherModes(v: Values): void {
   const given = (Object.keys(v) as (keyof Values)[]).filter((k) => v[k] !== undefined && k !== "help" && k !== "json");
   const generating = v.generate !== undefined;
   const stray = given.filter((k) => (GENERATE_OPTIONS as readonly string[]).includes(k) !== generating);
-  if (stray.length > 0)
-    throw new Usage(
-      generating
-        ? `--generate prints traffic and simulates nothing: ${stray.map((k) => `--${k}`).join(", ")} go with a simulation`
-        : `${stray.map((k) => `--${k}`).join(", ")} go with --generate, not with a simulation`,
-    );
+  if (stray.length === 0) return;
+  const named = stray.map((k) => `--${k}`).join(", ");
+  const go = stray.length === 1 ? "goes" : "go";
+  throw new Usage(
+    generating
+      ? `--generate prints traffic and simulates nothing: ${named} ${go} with a simulation`
+      : `${named} ${go} with --generate, not with a simulation`,
+  );
 }
 
 /** An ISO 8601 date-time as memory timestamps are read: without a zone, UTC. */

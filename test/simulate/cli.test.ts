@@ -241,6 +241,9 @@ describe('options of the other mode are invalid usage (docs: "`2` invalid usage"
     writeFileSync(file, '{"at":"2026-03-02T00:00:00Z","objectId":"a","facts":{"work":{"pending":1}}}\n');
     const r = await run(["--policy", "on-demand", "--traffic", file, "--seed", "3", "--objects", "5"]);
     expect(r.code).toBe(2); // HEAD: 0, the flags ignored
+    expect(r.stderr).toContain("--seed, --objects go with --generate, not with a simulation");
+    const one = await run(["--policy", "on-demand", "--traffic", file, "--seed", "3"]);
+    expect(one.stderr).toContain("--seed goes with --generate, not with a simulation");
   });
 
   test("--policy with --generate is not silently ignored", async () => {
