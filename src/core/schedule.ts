@@ -64,7 +64,14 @@ function computeNextTick(schedule: Schedule, after: number, depth = 0): number |
   // the answer is the first tick after the repeated span. A schedule of every hour fires in
   // both passes, each an hour of real time.
   const end = repeatedUntil(tz, next, before, after - GAP_LOOKBACK_MS);
-  if (end !== null && !everyHour(schedule.cron) && depth < 2) return computeNextTick(schedule, end - 1, depth + 1);
+  if (end === null) return next;
+  // Where the repeated hour begins at midnight (America/Havana and Atlantic/Azores go back from
+  // 01:00 to 00:00), cron-parser walking into it answers the second pass and never the first:
+  // a daily 00:30 would skip that day. A first pass still ahead, read in the earlier offset, is
+  // the answer then.
+  const first = parsedNext(schedule.cron, before, after);
+  if (first > after && first < next && offsetOf(tz, first) === before) return first;
+  if (!everyHour(schedule.cron) && depth < 2) return computeNextTick(schedule, end - 1, depth + 1);
   return next;
 }
 
