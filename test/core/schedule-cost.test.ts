@@ -44,6 +44,27 @@ test("a tick more than a year off is still found, in fixed offsets", () => {
   expect(stepsOf("0 0 * 2 1#5", "Europe/Berlin").due).toBe(Date.parse("2044-02-28T23:00:00Z"));
 });
 
+test("a tick years off in the zone's other offset costs a walk in each offset, not one in each of eight tries", () => {
+  // From July in Sydney (UTC+10), February's fifth Monday (2044) is in summer time (UTC+11).
+  // The walk in UTC+10 finds it at a moment of UTC+11 and went on walking eight times more.
+  steps = 0;
+  const due = nextTick(
+    { name: "s", cron: "0 3 * 2 1#5", timezone: "Australia/Sydney" },
+    Date.parse("2026-07-01T00:00:00Z"),
+  );
+  expect(due).toBe(Date.parse("2044-02-28T16:00:00Z"));
+  const twoWalks = steps;
+  steps = 0;
+  // One walk of the same length in UTC, for scale.
+  expect(nextTick({ name: "s", cron: "0 3 * 2 1#5", timezone: "UTC" }, Date.parse("2026-07-01T00:00:00Z"))).toBe(
+    Date.parse("2044-02-29T03:00:00Z"),
+  );
+  const oneWalk = steps;
+  // 3.4 walks' worth now (the search in the zone a year ahead, then one walk in each offset);
+  // 12.1 before (eight more in the zone's offset of now, past the tick already found).
+  expect(twoWalks).toBeLessThan(4 * oneWalk);
+});
+
 test("a policy has at most 32 schedules", () => {
   const policy = (n: number) => ({
     name: "many",
