@@ -164,7 +164,8 @@ function fixedOffsetNext(cron: string, tz: string, after: number): number | null
   const walks = new Map<string, number>([[offsetOf(tz, after), after]]);
   for (let round = 0; round < 8; round++) {
     let walked = false;
-    for (const [offset, t] of [...walks]) {
+    // An offset added in a round takes its first turn in the same round.
+    for (const [offset, t] of walks) {
       if (Number.isNaN(t)) continue;
       walked = true;
       const due = parsedNext(cron, offset, t, Number.isNaN(best) ? Number.POSITIVE_INFINITY : best - t);

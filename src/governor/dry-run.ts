@@ -6,13 +6,15 @@
 // candidate checks and the deadline are shared with replay (what-if/replay.ts).
 
 import { CronExpressionParser } from "cron-parser";
+import { MAX_SCHEDULES, scheduleSchema } from "../contracts/policy.ts";
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import type { Arrival } from "../core/decide.ts";
 import { invalid, notFound, prefixProblems, unavailable, type Problem } from "../core/errors.ts";
 import { refuseAbove, WHAT_IF_MAX_WEIGHT } from "../core/evaluation-weight.ts";
 import { checkObjectId } from "../core/object.ts";
-import type { Schedule } from "../core/schedule.ts";
+import { nextTurn } from "../core/concurrency.ts";
+import { nextTick, type Schedule } from "../core/schedule.ts";
 import type { Decision } from "../core/types.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
 import type { ObjectTable } from "./object-table.ts";
@@ -39,6 +41,8 @@ export async function dryRun(d: DryRunDeps, id: string, input: DryRunInput): Pro
   if (!object) throw notFound(`object "${id}"`);
   let policy: CompiledPolicy;
   if (input.policy !== undefined) {
+    const at = input.at ?? d.clock.now();
+    await settleSchedules(input.policy, Math.min(Date.now(), d.clock.now(), at), () => deadline.check());
     policy = loadCandidatePolicy(input.policy, d.clock.now()).compiled;
     deadline.check();
   } else policy = d.policy(object.policy, "$.policy");
@@ -54,6 +58,30 @@ export async function dryRun(d: DryRunDeps, id: string, input: DryRunInput): Pro
   deadline.check();
   return decision;
 }
+
+/**
+ * Works out the next tick from `from` of each schedule a policy document names, a turn of the
+ * event loop apart, calling `check` (a deadline's) before each. A tick years away (the fifth
+ * Monday of February: 2044) costs cron-parser tens of milliseconds a walk; validation and the
+ * timers an evaluation arms ask for every schedule's at once, so a document of 32 such, sent by
+ * any `read` token, held the event loop for seconds, and three at once cost the server its
+ * lease. nextTick remembers each answer, for any moment from `from` until the tick, so the
+ * validation and evaluation that follow (from `from` or later) find them. Schedules validation
+ * would refuse, and a document with more than it allows, are left to it.
+ */
+export async function settleSchedules(doc: unknown, from: number, check: () => void): Promise<void> {
+  const schedules = isRecord(doc) && Array.isArray(doc.schedules) ? doc.schedules : [];
+  if (schedules.length > MAX_SCHEDULES) return;
+  for (const s of schedules) {
+    const schedule = scheduleSchema.safeParse(s);
+    if (!schedule.success) continue;
+    await nextTurn();
+    check();
+    nextTick(schedule.data, from);
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /**
  * Validates and compiles a candidate policy document, then holds it to the limits of a

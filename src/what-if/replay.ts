@@ -14,7 +14,7 @@ import { isAfter, lifecycleAt } from "../core/history.ts";
 import { idTime } from "../core/id-times.ts";
 import { LATE_AFTER_MS } from "../core/timers.ts";
 import type { Decision, JsonObject, ObjectRecord } from "../core/types.ts";
-import { loadCandidatePolicy } from "../governor/dry-run.ts";
+import { loadCandidatePolicy, settleSchedules } from "../governor/dry-run.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
 import { RECORDED_CHANGES } from "../governor/recorded-decisions.ts";
 import { Aligner, keyOf, type ReplayRow } from "./align.ts";
@@ -70,6 +70,8 @@ export async function replay(
   limits: Partial<ReplayLimits> = {},
 ): Promise<ReplayReport> {
   const budget = new ReplayBudget({ ...DEFAULT_REPLAY_LIMITS, ...limits });
+  // Validation asks for the ticks from now; the replay, from the object's creation on.
+  await settleSchedules(candidateDoc, Math.min(Date.now(), object.createdAt), () => budget.check());
   const loaded = loadCandidatePolicy(candidateDoc, object.createdAt);
   const registry = new PolicyRegistry(() => object.createdAt);
   // Each evaluation of the candidate is weighed first (a refused one stops the replay).

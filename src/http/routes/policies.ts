@@ -9,8 +9,9 @@ import { z } from "zod";
 import { policyList, policyReply, validateReply } from "../../contracts/api-replies.ts";
 import { policySchema } from "../../contracts/policy.ts";
 import { operation } from "../openapi.ts";
+import { CANDIDATE_DEADLINE_MS, Deadline, settleSchedules } from "../../governor/dry-run.ts";
 
-export function policyRoutes(app: Hono, { policies, auth, body }: RouteDeps): void {
+export function policyRoutes(app: Hono, { governor, policies, auth, body }: RouteDeps): void {
   app.get(
     "/v1/policies",
     operation({
@@ -70,7 +71,12 @@ export function policyRoutes(app: Hono, { policies, auth, body }: RouteDeps): vo
     auth("read"),
     body,
     async (c) => {
-      const result = policies.validate(await readJson(c, { uniqueKeysIn: "$" }));
+      const doc = await readJson(c, { uniqueKeysIn: "$" });
+      // Each schedule's next tick first, a turn of the event loop apart (settleSchedules), under
+      // the deadline of a dry run, on the same clock.
+      const deadline = new Deadline("the validation", CANDIDATE_DEADLINE_MS, () => governor.clock.now());
+      await settleSchedules(doc, Date.now(), () => deadline.check());
+      const result = policies.validate(doc);
       if (!result.valid) throw validationProblem("the policy is invalid", result.errors);
       return c.json({ valid: true, warnings: result.warnings });
     },
