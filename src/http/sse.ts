@@ -103,6 +103,7 @@ export function endEventStreams(governor: GovernorApi): void {
 export class EventHub {
   private readonly streams = new Set<EventStream>();
   private unwatch: (() => void) | null = null;
+  private ending = false;
 
   constructor(private readonly governor: GovernorApi) {}
 
@@ -123,8 +124,17 @@ export class EventHub {
     return this.streams.size;
   }
 
+  /**
+   * Whether {@link endAll} was called: the server is shutting down. A stream let in before that
+   * and still reading its backlog's first page joins after it; it must not be left open.
+   */
+  get ended(): boolean {
+    return this.ending;
+  }
+
   /** Ends every open stream at once (a server shutting down: its clients reconnect elsewhere). */
   endAll(): void {
+    this.ending = true;
     // Deleting the current element while iterating a Set is safe.
     for (const s of this.streams) s.end();
   }
@@ -215,6 +225,9 @@ export class EventStream {
     hub.join(this);
     stream.onAbort(() => this.close());
     this.beat();
+    // Made after its hub was ended (the route turns such a request away, but nothing may hold
+    // the drain): it ends at once.
+    if (hub.ended) this.end();
   }
 
   wants(type: EventType, objectId: string): boolean {

@@ -610,6 +610,47 @@ test("ending the streams of a governor (at shutdown) ends every open stream", as
   expect(eventHub(h.services.governor).size).toBe(0);
 });
 
+test("a stream resuming while the server starts to shut down (its backlog's first read under way) ends too", async () => {
+  // The first page is read before the stream joins the hub: a shutdown that ended every stream
+  // meanwhile did not reach it, and the stream held the drain until its timeout.
+  await h.services.governor.putObject("w", { policy: "queue-worker" });
+  const [d] = await h.services.governor.listDecisions("w", 1);
+  const real = h.services.governor;
+  let reading!: () => void;
+  const started = new Promise<void>((resolve) => (reading = resolve));
+  let answer!: () => void;
+  const held = new Promise<void>((resolve) => (answer = resolve));
+  const slow = Object.create(real, {
+    decisionsSince: {
+      value: async (after: string, limit: number, objectId?: string) => {
+        reading();
+        await held;
+        return real.decisionsSince(after, limit, objectId);
+      },
+    },
+  }) as GovernorApi;
+  const other = await setup({ governor: slow });
+  try {
+    const reply = other.app.request("/v1/events", { headers: { "last-event-id": d!.id } });
+    await started;
+    endEventStreams(slow);
+    answer();
+    const res = await reply;
+    expect(eventHub(slow).size).toBe(0);
+    // Before the body is read: an open stream's never ends.
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    const problem = expectProblem(
+      { status: res.status, headers: res.headers, body: JSON.parse(text), text },
+      503,
+      "unavailable",
+    );
+    expect(problem.detail).toContain("shutting down");
+  } finally {
+    await other.close();
+  }
+});
+
 describe("how many streams", () => {
   test("past VIGIL_MAX_STREAMS a 503 with Retry-After; a stream that ends makes room", async () => {
     const limited = await setup({ maxStreams: 2 });

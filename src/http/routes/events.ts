@@ -43,6 +43,9 @@ export const eventsQuery = z.object({
     .describe("Resume after this event, as the Last-Event-ID header does (the header wins when both are sent)"),
 });
 
+/** Seconds a client turned away at shutdown is asked to wait, as the drain gate asks (gate.ts). */
+const SHUTDOWN_RETRY_AFTER = "1";
+
 /** Decisions read from the store at a time when a client resumes. */
 const BACKLOG_PAGE = 200;
 
@@ -70,7 +73,9 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
       query: eventsQuery,
       headers: { "Last-Event-ID": "Resume after this event (the `id:` of the last event received)" },
       replies: { 200: { description: "An endless text/event-stream", media: "text/event-stream" } },
-      problems: { 503: "as many streams as VIGIL_MAX_STREAMS are open (`Retry-After`)" },
+      problems: {
+        503: "as many streams as VIGIL_MAX_STREAMS are open, or the server is shutting down (`Retry-After`)",
+      },
     }),
     auth("read"),
     async (c) => {
@@ -84,6 +89,12 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
         return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       const hub = eventHub(governor);
       const full = () => {
+        // At shutdown every stream was ended (main.ts): one that was reading its backlog's first
+        // page then joins after, and would hold the drain until its timeout.
+        if (hub.ended)
+          throw new HttpProblem("unavailable", "the server is shutting down; retry on another instance", undefined, {
+            "retry-after": SHUTDOWN_RETRY_AFTER,
+          });
         if (hub.size >= maxStreams)
           throw new HttpProblem(
             "unavailable",
@@ -98,8 +109,8 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
       // that ends at once.
       const replay = resume !== undefined && types.has("decision");
       const first = replay ? await governor.decisionsSince(resume, BACKLOG_PAGE, q.objectId) : [];
-      // Again: streams resuming together all passed the first look during their reads. From here
-      // the stream joins the hub before anything else runs.
+      // Again: streams resuming together all passed the first look during their reads, and a
+      // shutdown may have begun. From here the stream joins the hub before anything else runs.
       if (replay) full();
       return streamSSE(c, async (sse) => {
         // Node's response, when served by Node (c.env of @hono/node-server); not in app.request().
