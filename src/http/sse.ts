@@ -3,6 +3,10 @@
 // handed to the streams whose filter it passes. Each stream has a bounded queue: a client that
 // reads slower than events come is dropped, with a last `overflow` event telling it to
 // reconnect with Last-Event-ID, so that no client can make the server buffer without bound.
+//
+// The file is past 400 lines because the hub and the stream share one protocol: which live
+// decisions a stream queues, leaves to its backlog or drops, and which the hub still ends at
+// shutdown, are read together or not at all.
 
 import type { SSEStreamingApi } from "hono/streaming";
 import type { Clock, TimerHandle } from "../core/clock.ts";
@@ -102,6 +106,11 @@ export function endEventStreams(governor: GovernorApi): void {
 /** Every open stream of one governor, and its one subscription to it while any is open. */
 export class EventHub {
   private readonly streams = new Set<EventStream>();
+  /**
+   * Streams dropped with `overflow` whose connection is still open (until the client reads that
+   * event, or is cut off FINAL_WRITE_MS later): no longer fed nor counted, but ended at shutdown.
+   */
+  private readonly dropping = new Set<EventStream>();
   private unwatch: (() => void) | null = null;
   private ending = false;
 
@@ -113,10 +122,17 @@ export class EventHub {
   }
 
   leave(stream: EventStream): void {
+    this.dropping.delete(stream);
     this.streams.delete(stream);
     if (this.streams.size > 0 || !this.unwatch) return;
     this.unwatch();
     this.unwatch = null;
+  }
+
+  /** A stream dropped with `overflow`: it gets no more events, and `endAll` still ends it. */
+  drop(stream: EventStream): void {
+    this.leave(stream);
+    this.dropping.add(stream);
   }
 
   /** Open streams, for tests and metrics. */
@@ -135,8 +151,10 @@ export class EventHub {
   /** Ends every open stream at once (a server shutting down: its clients reconnect elsewhere). */
   endAll(): void {
     this.ending = true;
-    // Deleting the current element while iterating a Set is safe.
+    // Deleting the current element while iterating a Set is safe. A dropped stream too: it
+    // would hold the drain until its cut-off, longer than the default VIGIL_DRAIN_TIMEOUT.
     for (const s of this.streams) s.end();
+    for (const s of this.dropping) s.end();
   }
 
   private publish(change: LiveChange): void {
@@ -345,7 +363,7 @@ export class EventStream {
   /** Drops the client: its queue goes, a last event says why, and the stream ends. */
   private overflow(): void {
     this.dropped = true;
-    this.hub.leave(this);
+    this.hub.drop(this);
     this.queue = [OVERFLOW];
     this.bytes = 0;
     this.queued.clear();

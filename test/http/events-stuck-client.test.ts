@@ -115,3 +115,13 @@ test("at shutdown a client that stopped reading with less than 16 KiB held back 
   expect(hub.size).toBe(0);
   expect(await closedSoon(res), `the connection stays open (${res.writableLength} bytes held)`).toBe(true);
 });
+
+test("at shutdown a client dropped with overflow, not reading, is disconnected at once, not 15 s later", async () => {
+  // Dropped, it had left the hub: ending the hub's streams passed it by, and the drain waited
+  // for its cut-off, 15 s, past the default VIGIL_DRAIN_TIMEOUT (10 s).
+  const { g, hub, res } = await stuckClient();
+  for (let i = 0; hub.size > 0 && i < 200_000; i++) await g.postFacts("w", { n: i });
+  expect(hub.size).toBe(0);
+  endEventStreams(g);
+  expect(await closedSoon(res), "the connection of the dropped client stays open (the drain waits for it)").toBe(true);
+});
