@@ -11,6 +11,11 @@ import { jsonObject } from "./json.ts";
 
 export const objectIdSchema = z.string().regex(OBJECT_ID_PATTERN, OBJECT_ID_HELP);
 
+/** An id a URL can name: `.` and `..` match the pattern, but no object is created with one. */
+export const addressableObjectIdSchema = z
+  .string()
+  .regex(new RegExp(`^(?!\\.\\.?$)${OBJECT_ID_PATTERN.source.slice(1)}`), OBJECT_ID_HELP);
+
 export const substrateSchema = z.strictObject({
   driver: z.string().min(1),
   config: jsonObject.default({}),

@@ -7,7 +7,7 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { describeRoute, generateSpecs, resolver } from "hono-openapi";
 import { z } from "zod";
 import { problemReply } from "../contracts/api-replies.ts";
-import { OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
+import { addressableObjectIdSchema } from "../contracts/http.ts";
 import type { Scope } from "./auth.ts";
 import { docsPage } from "./docs-page.ts";
 import { JSON_MEDIA_TYPES } from "./validation.ts";
@@ -101,9 +101,7 @@ function problems(op: Operation): Record<number, string> {
 const DRAINING = "the server is shutting down (`Retry-After`): try another instance";
 
 /** An id as a path segment: `.` and `..` are ids no URL can name (a 404; no object is created with one). */
-const PATH_OBJECT_ID = z
-  .string()
-  .regex(new RegExp(`^(?!\\.\\.?$)${OBJECT_ID_PATTERN.source.slice(1)}`), OBJECT_ID_HELP);
+const PATH_OBJECT_ID = addressableObjectIdSchema;
 
 /** A zod object's fields as OpenAPI parameters. */
 function parameters(where: "query" | "path", shape: Record<string, Schema | null>) {

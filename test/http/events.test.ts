@@ -712,6 +712,8 @@ describe("problems before the stream starts", () => {
     ["a type's name in the plural", "?types=deletions", {}, "$.query.types"],
     ["an empty item in types", "?types=decision,", {}, "$.query.types"],
     ["a bad object id", "?objectId=a%20b", {}, "$.query.objectId"],
+    ["an object id no object has (.)", "?objectId=.", {}, "$.query.objectId"],
+    ["an object id no object has (..)", "?objectId=..", {}, "$.query.objectId"],
     ["a bad lastEventId", "?lastEventId=nope", {}, "$.query.lastEventId"],
     ["a bad Last-Event-ID header", "", { "last-event-id": "dec_../../x" }, "$.headers.Last-Event-ID"],
   ])("%s: 422 naming it", async (_what, query, headers, path) => {

@@ -6,7 +6,7 @@ import type { Context, Hono } from "hono";
 import type { ServerResponse } from "node:http";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
-import { objectIdSchema } from "../../contracts/http.ts";
+import { addressableObjectIdSchema } from "../../contracts/http.ts";
 import type { RouteDeps } from "../deps.ts";
 import { operation } from "../openapi.ts";
 import { HttpProblem } from "../problem.ts";
@@ -29,7 +29,8 @@ export const eventIdSchema = z
   .regex(/^(dec|act)_[0-9a-z]{13,}$/, "must be the id of an event this server sent (dec_... or act_...)");
 
 export const eventsQuery = z.object({
-  objectId: objectIdSchema.optional().describe("Only the events of this object"),
+  // `.` and `..` too are a 422: no object has either id.
+  objectId: addressableObjectIdSchema.optional().describe("Only the events of this object"),
   types: z
     .string()
     .regex(
