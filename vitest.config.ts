@@ -5,6 +5,11 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits on work done elsewhere: the dashboard tests' browser drawing what came over
+    // its event stream, a server answering over a socket. Its own default gives up after 1 s, of
+    // which a page taking 50 live decisions used 0.75 s on a loaded core. Polls wait on the thing
+    // itself; 30 s, under the test's 60, is a hang-guard that still reports the last value seen.
+    expect: { poll: { timeout: 30_000 } },
     pool: "forks",
     // Debian's chromium for the dashboard's browser tests, installed once when missing (as root).
     globalSetup: ["test/setup/chromium.ts"],
