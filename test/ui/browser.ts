@@ -2,6 +2,11 @@
 // missing and the tests run as root), driven by playwright-core; a real server over a socket
 // (the governor of test/helpers/services.ts behind createApp, on a virtual clock); a small
 // client of its API; and screenshots under .test-results/screenshots/.
+//
+// The tests wait on what the page shows, with no bound of their own: a locator's waitFor has
+// playwright's 30 s, expect.poll the suite's 30 s (vitest.config.ts), both under a test's 60. What
+// the browser does in between (a reconnection, a read, drawing what came) takes a few hundred
+// milliseconds on a loaded machine, and the 1 s pause before a stream is resumed comes on top.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";

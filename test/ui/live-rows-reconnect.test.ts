@@ -29,7 +29,7 @@ test("objects page: an object moved to another policy shows its new policy in it
   expect((await server.call("PUT", "/v1/objects/w-1", { policy: "on-demand" })).status).toBe(200);
   expect((await server.call("GET", "/v1/objects/w-1")).body.policy.name).toBe("on-demand");
   // The policy-changed decision came over the stream; the row still says queue-worker.
-  await expect.poll(async () => (await cells(page, "w-1"))[3], { timeout: 3000 }).toBe("on-demand v1");
+  await expect.poll(async () => (await cells(page, "w-1"))[3]).toBe("on-demand v1");
 });
 
 test("objects page: a decision that sets a timer shows it in the row's Next timer", async () => {
@@ -53,7 +53,7 @@ test("objects page: a decision that sets a timer shows it in the row's Next time
   expect(r.body.decision.timers).toEqual([expect.objectContaining({ name: "hold", op: "set" })]);
   expect((await server.call("GET", "/v1/objects/w-1")).body.timers).toHaveLength(1);
   // The API has a hold timer due in 1 min; the row's Next timer stays "—".
-  await expect.poll(async () => (await cells(page, "w-1"))[5], { timeout: 3000 }).toMatch(/^in \d+ s$|^in 1 min$/);
+  await expect.poll(async () => (await cells(page, "w-1"))[5]).toMatch(/^in \d+ s$|^in 1 min$/);
 });
 
 test("objects page filtered by state=active: an object that becomes active (its start confirmed) shows up", async () => {
@@ -68,7 +68,7 @@ test("objects page filtered by state=active: an object that becomes active (its 
   await server.services.advance(30_000); // the simulated start is confirmed: active, with no decision
   const api = await server.call("GET", "/v1/objects?state=active");
   expect(api.body.items.map((o: { id: string }) => o.id)).toEqual(["w-1"]);
-  await expect.poll(() => ids(page), { timeout: 3000 }).toEqual(["w-1"]);
+  await expect.poll(() => ids(page)).toEqual(["w-1"]);
 });
 
 test("objects page: a decision taken while the event stream was down shows up after it reconnects", async () => {
@@ -80,9 +80,9 @@ test("objects page: a decision taken while the event stream was down shows up af
   expect(
     (await s.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } })).body.decision.outcome,
   ).toBe("wake");
-  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  await page.locator("#live[data-status=live]").waitFor();
   expect((await s.call("GET", "/v1/objects/w-1")).body.state).toBe("waking");
-  await expect.poll(async () => (await cells(page, "w-1"))[1], { timeout: 3000 }).toBe("waking");
+  await expect.poll(async () => (await cells(page, "w-1"))[1]).toBe("waking");
 });
 
 test("object page: a start confirmed while the event stream was down shows after it reconnects", async () => {
@@ -91,8 +91,8 @@ test("object page: a start confirmed while the event stream was down shows after
   await dropStream(page, s);
   await s.services.advance(30_000); // confirmed: active
   expect((await s.call("GET", "/v1/objects/w-1")).body.state).toBe("active");
-  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
-  await expect.poll(() => page.locator("#state-badge").textContent(), { timeout: 3000 }).toBe("active");
+  await page.locator("#live[data-status=live]").waitFor();
+  await expect.poll(() => page.locator("#state-badge").textContent()).toBe("active");
 });
 
 /** w-1 woken (its start pending), its page open. */
@@ -121,8 +121,8 @@ test("object page: an explanation open while the event stream was down shows its
   await s.services.advance(30_000); // confirmed: active (the action's event is not replayed)
   const wake = (await s.call("GET", "/v1/objects/w-1/decisions")).body.items[0].id;
   expect((await s.call("GET", `/v1/decisions/${wake}`)).body.actions[0].status).toBe("confirmed");
-  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
-  await explanation.getByText("start (confirmed)").waitFor({ timeout: 3000 });
+  await page.locator("#live[data-status=live]").waitFor();
+  await explanation.getByText("start (confirmed)").waitFor();
 });
 
 test("object page: the explanation read again after a reconnection leaves the keyboard focus where it was", async () => {
@@ -131,8 +131,8 @@ test("object page: the explanation read again after a reconnection leaves the ke
   await create.focus();
   await dropStream(page, s);
   await s.services.advance(30_000);
-  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
-  await page.locator("#explanation-body").getByText("start (confirmed)").waitFor({ timeout: 3000 });
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.locator("#explanation-body").getByText("start (confirmed)").waitFor();
   const focused = 'document.activeElement.tagName + " " + document.activeElement.closest("tr")?.textContent';
   expect(await page.evaluate(focused)).toMatch(/^BUTTON .*create/);
 });
@@ -153,8 +153,8 @@ test("object page: an explanation read again after its object was deleted leaves
   });
   await dropStream(page, s);
   expect((await s.call("DELETE", "/v1/objects/w-1?compute=keep")).status).toBe(204);
-  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
-  await page.getByText("There is no object with this id: it was deleted.").waitFor({ timeout: 3000 });
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.getByText("There is no object with this id: it was deleted.").waitFor();
   await page.waitForTimeout(1000); // the decision's read has answered (a 404) by now
   expect(await page.locator("#explanation-body").textContent()).toBe("The object was deleted.");
 });
@@ -180,9 +180,9 @@ test("object page: an explanation asked for while the stream was down and read a
     .getByRole("button", { name: /Explain/ })
     .click();
   await s.services.advance(30_000); // confirmed while the stream is down
-  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  await page.locator("#live[data-status=live]").waitFor();
   release();
-  await page.locator("#explanation-body").getByText("start (confirmed)").waitFor({ timeout: 3000 });
+  await page.locator("#explanation-body").getByText("start (confirmed)").waitFor();
 });
 
 test("object page: an object deleted while the event stream was down is said to be gone after it reconnects", async () => {
@@ -191,8 +191,8 @@ test("object page: an object deleted while the event stream was down is said to 
   const page = await open("/ui/objects/w-1");
   await dropStream(page, s);
   expect((await s.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
-  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
-  await page.getByText("There is no object with this id: it was deleted.").waitFor({ timeout: 3000 });
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.getByText("There is no object with this id: it was deleted.").waitFor();
   expect(await page.locator("#summary").textContent()).toBe("");
 });
 
@@ -203,7 +203,7 @@ test("object page: an object deleted and created again while the stream was down
   expect((await s.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
   expect((await s.call("PUT", "/v1/objects/w-1", { policy: "on-demand", substrate: SIMULATED })).status).toBe(201);
   expect((await s.call("GET", "/v1/objects/w-1/decisions")).body.items).toHaveLength(1);
-  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
-  await page.locator("#summary", { hasText: "on-demand" }).waitFor({ timeout: 5000 });
-  await expect.poll(() => page.locator("#decision-rows tr").count(), { timeout: 3000 }).toBe(1);
+  await page.locator("#live[data-status=live]").waitFor();
+  await page.locator("#summary", { hasText: "on-demand" }).waitFor();
+  await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(1);
 });

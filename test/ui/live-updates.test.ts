@@ -24,7 +24,7 @@ test("a new object whose id falls between the previous page and this page's firs
   expect((await server.call("PUT", "/v1/objects/c-2", { policy: "queue-worker" })).status).toBe(201);
   const api = await server.call("GET", `/v1/objects?limit=2&cursor=${Buffer.from("c-1").toString("base64url")}`);
   expect(api.body.items.map((o: { id: string }) => o.id)).toEqual(["c-2", "d-1"]);
-  await expect.poll(() => ids(page), { timeout: 3000 }).toEqual(["c-2", "d-1"]);
+  await expect.poll(() => ids(page)).toEqual(["c-2", "d-1"]);
 });
 
 test("an object moved to another policy leaves a page filtered by its old policy", async () => {
@@ -37,7 +37,7 @@ test("an object moved to another policy leaves a page filtered by its old policy
   expect(put.status).toBe(200);
   const api = await server.call("GET", "/v1/objects?policy=queue-worker");
   expect(api.body.items.map((o: { id: string }) => o.id)).toEqual(["w-2"]);
-  await expect.poll(() => ids(page), { timeout: 3000 }).toEqual(["w-2"]);
+  await expect.poll(() => ids(page)).toEqual(["w-2"]);
 });
 
 test("a decision taken after the page read the decisions but before it followed the stream shows up", async () => {
@@ -63,8 +63,8 @@ test("a decision taken after the page read the decisions but before it followed 
   // The server's history holds two decisions, and the object woke.
   const history = await server.call("GET", "/v1/objects/w-1/decisions");
   expect(history.body.items).toHaveLength(2);
-  await expect.poll(() => page.locator("#decision-rows tr").count(), { timeout: 3000 }).toBe(2);
+  await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(2);
   const state = (await server.call("GET", "/v1/objects/w-1")).body.state;
   expect(state).not.toBe("dormant");
-  await expect.poll(() => page.locator("#state-badge").textContent(), { timeout: 3000 }).toBe(state);
+  await expect.poll(() => page.locator("#state-badge").textContent()).toBe(state);
 });

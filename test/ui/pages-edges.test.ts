@@ -63,8 +63,8 @@ test("after the event stream refuses the token, signing in again follows the str
   await rowOf(page, "w-1").waitFor();
   expect(await page.locator("#auth").isHidden()).toBe(true);
   // The page is shown, but it never follows the stream again: still "Not allowed to follow events".
-  await expect.poll(streams, { timeout: 3000 }).toBe(2);
-  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  await expect.poll(streams).toBe(2);
+  await page.locator("#live[data-status=live]").waitFor();
 });
 
 test("a stream refused with Retry-After (the server's streams limit) is tried again no sooner than it asks", async () => {
@@ -137,7 +137,7 @@ test("decisions at one instant share their place on the timeline, and the mouse 
   const inOrder = await marks.evaluateAll((as) => as.map((a) => a.getAttribute("data-decision")));
   for (const [i, decision] of inOrder.entries()) {
     // Each mark's hit area, clicked where the mouse would be: nothing of another mark covers it.
-    await marks.nth(i).locator("rect.hit").click({ timeout: 5_000 });
+    await marks.nth(i).locator("rect.hit").click();
     await expect
       .poll(() => page.locator("#timeline-chart a.mark.selected").getAttribute("data-decision"))
       .toBe(decision);
@@ -183,7 +183,7 @@ test("an object deleted while its page is open is said to be gone there", async 
   await page.locator("#live[data-status=live]").waitFor();
   await page.locator("#decision-rows tr").first().waitFor();
   expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
-  await page.getByText("There is no object with this id: it was deleted").waitFor({ timeout: 5000 });
+  await page.getByText("There is no object with this id: it was deleted").waitFor();
   expect(await page.locator("#decision-rows").textContent()).toBe("No decisions recorded.");
   expect(await page.locator("#summary").textContent()).toBe("");
 });
@@ -195,7 +195,7 @@ test("an object deleted while the list shows it leaves the list", async () => {
   await expect.poll(() => ids(page)).toEqual(["w-1", "w-2"]);
   await page.locator("#live[data-status=live]").waitFor();
   expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
-  await expect.poll(() => ids(page), { timeout: 5000 }).toEqual(["w-2"]);
+  await expect.poll(() => ids(page)).toEqual(["w-2"]);
 });
 
 test("an object deleted and created again under the same id shows only the new one's decisions", async () => {
@@ -207,9 +207,9 @@ test("an object deleted and created again under the same id shows only the new o
   await expect.poll(() => page.locator("#decision-rows tr").count()).toBe(2);
   expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
   const explanation = page.locator("#explanation-body");
-  await explanation.getByText("The object was deleted.").waitFor({ timeout: 5000 });
+  await explanation.getByText("The object was deleted.").waitFor();
   expect((await server.call("PUT", "/v1/objects/w-1", { policy: "on-demand", substrate: SIMULATED })).status).toBe(201);
-  await page.locator("#summary", { hasText: "on-demand" }).waitFor({ timeout: 5000 });
+  await page.locator("#summary", { hasText: "on-demand" }).waitFor();
   expect(await page.locator("#decision-rows tr").count()).toBe(1);
   expect(await page.locator("#object-status").textContent()).toBe("");
   expect(await explanation.textContent()).toBe("Choose a decision to see why it was taken.");
@@ -221,11 +221,11 @@ test("a page opened for an id no object has yet shows the object once it is crea
   server = await ui.start();
   const page = await open("/ui/objects/later");
   await page.getByText("There is no object with this id (it may have been deleted).").waitFor();
-  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  await page.locator("#live[data-status=live]").waitFor();
   expect((await server.call("PUT", "/v1/objects/later", { policy: "on-demand", substrate: SIMULATED })).status).toBe(
     201,
   );
-  await page.locator("#summary", { hasText: "on-demand" }).waitFor({ timeout: 5000 });
+  await page.locator("#summary", { hasText: "on-demand" }).waitFor();
   await expect.poll(() => page.locator("#decision-rows tr", { hasText: "create" }).count()).toBe(1);
   expect(await page.locator("#object-status").textContent()).toBe("");
 });
@@ -244,9 +244,9 @@ test("a page opened for an id whose object is created while its stream connects 
   // Created before the stream is up (its decision is not replayed); one more decision right after.
   await server.call("PUT", "/v1/objects/later", { policy: "queue-worker", substrate: SIMULATED });
   connect();
-  await page.locator("#live[data-status=live]").waitFor({ timeout: 5000 });
+  await page.locator("#live[data-status=live]").waitFor();
   await server.call("POST", "/v1/objects/later/facts", { facts: { queue: { depth: 3 } } });
-  await page.locator("#summary", { hasText: "queue-worker" }).waitFor({ timeout: 5000 });
+  await page.locator("#summary", { hasText: "queue-worker" }).waitFor();
   const listed = (await server.call("GET", "/v1/objects/later/decisions")).body.items.map((d: { id: string }) => d.id);
   expect(listed).toHaveLength(2);
   await expect
@@ -301,7 +301,7 @@ test("a read of the object that left before its deletion and answers after it do
   await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 1 } } }); // the page reads it again
   await wasFetched;
   expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
-  await page.getByText("There is no object with this id: it was deleted").waitFor({ timeout: 5000 });
+  await page.getByText("There is no object with this id: it was deleted").waitFor();
   release();
   await page.waitForTimeout(1000);
   expect(await page.locator("#object-status").textContent()).toContain("There is no object with this id");
@@ -323,7 +323,7 @@ test("an older page of decisions that left before the deletion and answers after
   await page.locator("#older").click();
   await wasFetched;
   expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
-  await page.getByText("There is no object with this id: it was deleted").waitFor({ timeout: 5000 });
+  await page.getByText("There is no object with this id: it was deleted").waitFor();
   release();
   await page.waitForTimeout(1000);
   expect(await page.locator("#decision-rows").textContent()).toBe("No decisions recorded.");
