@@ -59,5 +59,5 @@ describe.skipIf(!canUnshare)("two servers as PID 1 of their own PID namespaces, 
     first.signal("SIGTERM");
     expect(await first.exit).toBe(0);
     expect(first.out.stderr).not.toContain("lease was lost");
-  }, 40_000);
+  });
 });
