@@ -64,6 +64,12 @@ class TimerPlan {
   }
 }
 
+/**
+ * The soonest after its own firing a timer's evaluation may set a timer: a second, the finest
+ * step of a cron schedule. A timer set sooner from a timer's firing is set for then.
+ */
+export const TIMER_FLOOR_MS = 1_000;
+
 /** Resolves fired events into one outcome, timer changes and notes. Pure. */
 export function resolve(input: ResolveInput): Resolution {
   const { now, trigger } = input;
@@ -76,14 +82,22 @@ export function resolve(input: ResolveInput): Resolution {
   if (liveHold) fired.push({ rule: HOLD_LEASE_RULE, event: "hold-active", params: { until: iso(input.holdUntil!) } });
 
   /**
-   * Whether a timer's evaluation must not set a timer for `at`: a moment not after now would fire
-   * at once, and its evaluation set it (or the timer that set it) again, forever. Notes it so:
-   * `what` names the timer and how it is due (`timer "x" of rule r is due`).
+   * When a timer's evaluation sets a timer for `at` (its own again, another, the wake alarm, a
+   * hold's end): a moment not after now would fire at once, and its evaluation set it (or the
+   * timer that set it) again, forever: null, not set. One less than TIMER_FLOOR_MS after now
+   * (`after: "PT0.001S"`) would do the same a thousand times a second: it is moved to that
+   * floor, a tick a second at most, as the finest cron schedule. The notes say either. `what`
+   * names the timer and how it is due (`timer "x" of rule r is due`).
    */
-  const notAfterThisFiring = (at: number, what: string): boolean => {
-    if (trigger.kind !== "timer" || at > now) return false;
-    notes.push(`${what} at ${iso(at)}, not after this timer's firing: not set`);
-    return true;
+  const afterThisFiring = (at: number, what: string): number | null => {
+    if (trigger.kind !== "timer") return at;
+    if (at <= now) {
+      notes.push(`${what} at ${iso(at)}, not after this timer's firing: not set`);
+      return null;
+    }
+    if (at >= now + TIMER_FLOOR_MS) return at;
+    notes.push(`${what} at ${iso(at)}, less than 1 s after this timer's firing: set for ${iso(now + TIMER_FLOOR_MS)}`);
+    return now + TIMER_FLOOR_MS;
   };
 
   const plan = new TimerPlan(input.timers);
@@ -94,10 +108,10 @@ export function resolve(input: ResolveInput): Resolution {
   for (const e of fired) {
     if (e.event === "schedule") {
       const name = String(e.params.name);
-      const due =
+      const asked =
         e.params.at !== undefined ? Date.parse(String(e.params.at)) : now + durationMs(String(e.params.after));
-      if (notAfterThisFiring(due, `timer "${name}" of rule ${e.rule} is due`)) continue;
-      setTimer(name, due, "schedule");
+      const due = afterThisFiring(asked, `timer "${name}" of rule ${e.rule} is due`);
+      if (due !== null) setTimer(name, due, "schedule");
     } else if (e.event === "cancel") {
       const name = String(e.params.name);
       if (!cancelTimer(name, "schedule")) notes.push(`cancel of timer "${name}" by rule ${e.rule}: no such timer`);
@@ -116,8 +130,10 @@ export function resolve(input: ResolveInput): Resolution {
     const until = now + durationMs(h.params.for);
     if (holdUntil === null || until > holdUntil) [holdUntil, leasedBy] = [until, h.rule];
   }
-  // A lease over by now (`for: "PT0S"`): its hold timer would fire at once, and take it again.
-  if (holdUntil !== null && notAfterThisFiring(holdUntil, `hold lease of rule ${leasedBy} ends`)) holdUntil = null;
+  // A lease over by now (`for: "PT0S"`), or nearly: its hold timer would fire at once, and take
+  // it again. A live one kept as it was is not moved.
+  if (holdUntil !== null && !(liveHold && holdUntil === input.holdUntil))
+    holdUntil = afterThisFiring(holdUntil, `hold lease of rule ${leasedBy} ends`);
   if (holdUntil !== null && holdUntil !== input.holdUntil) setTimer("hold", holdUntil, "hold");
   if (holdUntil === null && input.holdUntil !== null) {
     notes.push(`hold lease expired at ${iso(input.holdUntil)}`);
@@ -182,8 +198,8 @@ export function resolve(input: ResolveInput): Resolution {
             ? now + durationMs(d.params.wakeAfter)
             : null;
       if (at === null) continue;
-      if (notAfterThisFiring(at, `wake timer of rule ${d.rule} is due`)) continue;
-      if (due === null || at < due) due = at;
+      const alarm = afterThisFiring(at, `wake timer of rule ${d.rule} is due`);
+      if (alarm !== null && (due === null || alarm < due)) due = alarm;
     }
     if (due !== null) {
       const pending = timers.get("wake");

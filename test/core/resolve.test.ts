@@ -2,7 +2,7 @@
 // object's own wake timer, and the timers rules schedule and cancel.
 
 import { describe, expect, test } from "vitest";
-import { resolve, type ResolveInput } from "../../src/core/resolve.ts";
+import { resolve, TIMER_FLOOR_MS, type ResolveInput } from "../../src/core/resolve.ts";
 import type { FiredEvent, JsonObject, Outcome, Timer } from "../../src/core/types.ts";
 import { HOUR, MINUTE, SECOND, T0, iso } from "../helpers/records.ts";
 
@@ -449,5 +449,38 @@ describe("timers a decision lists", () => {
     expect(r.outcome).toBe("none");
     expect(r.notes).toEqual([`dormancy (idle) deferred by dwell.minActive until ${iso(NOW + MINUTE)}`]);
     expect(r.timerOps).toEqual([]);
+  });
+});
+
+describe("a timer's firing sets no timer less than a second after it", () => {
+  // `after: "PT0.001S"` from a timer's own firing passed the not-after-now rule and fired a
+  // thousand times a second (a server recorded over 500 decisions in 5 s for one object).
+  const firing = input({ trigger: { kind: "timer", name: "tick" } });
+  const soon = (ms: number) => iso(NOW + ms);
+
+  test("a timer asked for sooner is set for a second after the firing, and the notes say so", () => {
+    const r = resolve({ ...firing, fired: [ev("again", "schedule", { name: "tick", after: "PT0.001S" })] });
+    expect(r.timerOps).toEqual([{ name: "tick", op: "set", dueAt: NOW + TIMER_FLOOR_MS, kind: "schedule" }]);
+    expect(r.notes).toEqual([
+      `timer "tick" of rule again is due at ${soon(1)}, less than 1 s after this timer's firing: set for ${soon(TIMER_FLOOR_MS)}`,
+    ]);
+  });
+
+  test("a second or more is kept as asked", () => {
+    const r = resolve({ ...firing, fired: [ev("again", "schedule", { name: "tick", after: "PT1S" })] });
+    expect(r.timerOps).toEqual([{ name: "tick", op: "set", dueAt: NOW + 1_000, kind: "schedule" }]);
+    expect(r.notes).toEqual([]);
+  });
+
+  test("a hold's end and a wake alarm asked for sooner move too", () => {
+    const held = resolve({ ...firing, fired: [ev("busy", "hold-active", { for: "PT0.1S" })] });
+    expect(held.holdUntil).toBe(NOW + TIMER_FLOOR_MS);
+    const slept = resolve({ ...firing, fired: [ev("idle", "dormancy", { wakeAfter: "PT0.1S" })] });
+    expect(slept.timerOps).toContainEqual({ name: "wake", op: "set", dueAt: NOW + TIMER_FLOOR_MS, kind: "wake" });
+  });
+
+  test("a fact's evaluation sets what it asks for", () => {
+    const r = resolve({ ...input({}), fired: [ev("again", "schedule", { name: "tick", after: "PT0.001S" })] });
+    expect(r.timerOps).toEqual([{ name: "tick", op: "set", dueAt: NOW + 1, kind: "schedule" }]);
   });
 });
