@@ -99,6 +99,12 @@ async function follow(query = "", headers: Record<string, string> = {}, app = h.
   return reader;
 }
 
+/** A reply that is a problem, not a stream: its body read and checked as one. */
+async function problemOf(res: Response, status: number, type: string) {
+  const text = await res.text();
+  return expectProblem({ status: res.status, headers: res.headers, body: JSON.parse(text), text }, status, type);
+}
+
 const summary = (f: Frame) =>
   f.event === "decision"
     ? `decision ${f.data.objectId} ${f.data.fromState}->${f.data.toState}`
@@ -639,12 +645,7 @@ test("a stream resuming while the server starts to shut down (its backlog's firs
     expect(eventHub(slow).size).toBe(0);
     // Before the body is read: an open stream's never ends.
     expect(res.status).toBe(503);
-    const text = await res.text();
-    const problem = expectProblem(
-      { status: res.status, headers: res.headers, body: JSON.parse(text), text },
-      503,
-      "unavailable",
-    );
+    const problem = await problemOf(res, 503, "unavailable");
     expect(problem.detail).toContain("shutting down");
   } finally {
     await other.close();
@@ -658,12 +659,7 @@ describe("how many streams", () => {
       const a = await follow("", {}, limited.app);
       await follow("?types=action", {}, limited.app);
       const res = await limited.app.request("/v1/events");
-      const text = await res.text();
-      const problem = expectProblem(
-        { status: res.status, headers: res.headers, body: JSON.parse(text), text },
-        503,
-        "unavailable",
-      );
+      const problem = await problemOf(res, 503, "unavailable");
       expect(problem.detail).toContain("VIGIL_MAX_STREAMS");
       expect(res.headers.get("retry-after")).toBe("5");
       expect(eventHub(limited.services.governor).size).toBe(2);
@@ -718,12 +714,7 @@ describe("problems before the stream starts", () => {
     ["a bad Last-Event-ID header", "", { "last-event-id": "dec_../../x" }, "$.headers.Last-Event-ID"],
   ])("%s: 422 naming it", async (_what, query, headers, path) => {
     const res = await h.app.request(`/v1/events${query}`, { headers });
-    const text = await res.text();
-    const problem = expectProblem(
-      { status: res.status, headers: res.headers, body: JSON.parse(text), text },
-      422,
-      "validation",
-    );
+    const problem = await problemOf(res, 422, "validation");
     expect(problem.errors.map((e: { path: string }) => e.path)).toEqual([path]);
   });
 
