@@ -26,7 +26,11 @@ export function nextTick(schedule: Schedule, after: number): number | null {
   const known = lastTicks.get(key);
   if (known && after >= known.from && after < known.until) return known.due;
   const due = computeNextTick(schedule, after);
-  if (lastTicks.size >= LAST_TICKS_MAX) lastTicks.clear();
+  // The oldest answer goes first, not all at once: a sent policy's ticks are worked out a turn
+  // apart before validation asks for them all (settleSchedules), and requests made meanwhile
+  // must not wipe them.
+  lastTicks.delete(key);
+  if (lastTicks.size >= LAST_TICKS_MAX) lastTicks.delete(lastTicks.keys().next().value!);
   lastTicks.set(key, { from: after, due, until: due ?? after + NO_TICK_KEPT_MS });
   return due;
 }
@@ -219,7 +223,8 @@ const GAP_LOOKBACK_MS = 3 * 3_600_000;
 /** offsetOf's formatter per zone (one per IANA zone a policy names: a few hundred at most). */
 const offsetFormats = new Map<string, Intl.DateTimeFormat>();
 
-const LAST_TICKS_MAX = 1024;
+/** Answers kept (a few hundred bytes each): a policy's 32 schedules for each of 512 requests at once. */
+const LAST_TICKS_MAX = 16_384;
 const lastTicks = new Map<string, { from: number; due: number | null; until: number }>();
 const NO_TICK_KEPT_MS = 24 * 3_600_000;
 

@@ -65,6 +65,17 @@ test("a tick years off in the zone's other offset costs a walk in each offset, n
   expect(twoWalks).toBeLessThan(4 * oneWalk);
 });
 
+test("a tick worked out ahead is still known after a thousand other schedules' (settleSchedules relies on it)", () => {
+  const slow = { name: "s", cron: "0 3 * 2 1#5", timezone: "Europe/Berlin" };
+  nextTick(slow, after);
+  for (let i = 0; i < 2_000; i++)
+    nextTick({ name: "o", cron: `${i % 60} ${Math.floor(i / 60) % 24} * * *` }, after + i);
+  steps = 0;
+  expect(nextTick(slow, after + 1)).toBe(Date.parse("2044-02-29T02:00:00Z"));
+  // Every answer was wiped when 1,024 were kept: the walk to 2044 again.
+  expect(steps).toBe(0);
+});
+
 test("a policy has at most 32 schedules", () => {
   const policy = (n: number) => ({
     name: "many",
