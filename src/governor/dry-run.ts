@@ -41,9 +41,11 @@ export async function dryRun(d: DryRunDeps, id: string, input: DryRunInput): Pro
   if (!object) throw notFound(`object "${id}"`);
   let policy: CompiledPolicy;
   if (input.policy !== undefined) {
-    const at = input.at ?? d.clock.now();
-    await settleSchedules(input.policy, Math.min(Date.now(), d.clock.now(), at), () => deadline.check());
+    // Validation asks for the ticks from now (the wall clock's); the evaluation arms them from
+    // its time, which the request may set years away.
+    await settleSchedules(input.policy, Date.now(), () => deadline.check());
     policy = loadCandidatePolicy(input.policy, d.clock.now()).compiled;
+    await settleSchedules(input.policy, input.at ?? d.clock.now(), () => deadline.check());
     deadline.check();
   } else policy = d.policy(object.policy, "$.policy");
   // The evaluation cannot be interrupted: one that would compare too much is refused first.

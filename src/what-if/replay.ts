@@ -70,9 +70,11 @@ export async function replay(
   limits: Partial<ReplayLimits> = {},
 ): Promise<ReplayReport> {
   const budget = new ReplayBudget({ ...DEFAULT_REPLAY_LIMITS, ...limits });
-  // Validation asks for the ticks from now; the replay, from the object's creation on.
-  await settleSchedules(candidateDoc, Math.min(Date.now(), object.createdAt), () => budget.check());
+  // Validation asks for the ticks from now (the wall clock's); the replay, from the object's
+  // creation on.
+  await settleSchedules(candidateDoc, Date.now(), () => budget.check());
   const loaded = loadCandidatePolicy(candidateDoc, object.createdAt);
+  await settleSchedules(candidateDoc, object.createdAt, () => budget.check());
   const registry = new PolicyRegistry(() => object.createdAt);
   // Each evaluation of the candidate is weighed first (a refused one stops the replay).
   registry.add({ ...loaded, compiled: { ...loaded.compiled, weigh: (w) => budget.weigh(w) } });
