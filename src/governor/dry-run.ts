@@ -12,6 +12,7 @@ import type { CompiledPolicy } from "../core/compile.ts";
 import type { Arrival } from "../core/decide.ts";
 import { invalid, notFound, prefixProblems, unavailable, type Problem } from "../core/errors.ts";
 import { refuseAbove, WHAT_IF_MAX_WEIGHT } from "../core/evaluation-weight.ts";
+import { isPlainObject } from "../core/json.ts";
 import { checkObjectId } from "../core/object.ts";
 import { nextTurn } from "../core/concurrency.ts";
 import { nextTick, type Schedule } from "../core/schedule.ts";
@@ -72,7 +73,7 @@ export async function dryRun(d: DryRunDeps, id: string, input: DryRunInput): Pro
  * would refuse, and a document with more than it allows, are left to it.
  */
 export async function settleSchedules(doc: unknown, from: number, check: () => void): Promise<void> {
-  const schedules = isRecord(doc) && Array.isArray(doc.schedules) ? doc.schedules : [];
+  const schedules = isPlainObject(doc) && Array.isArray(doc.schedules) ? doc.schedules : [];
   if (schedules.length > MAX_SCHEDULES) return;
   for (const s of schedules) {
     const schedule = scheduleSchema.safeParse(s);
@@ -82,8 +83,6 @@ export async function settleSchedules(doc: unknown, from: number, check: () => v
     nextTick(schedule.data, from);
   }
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /**
  * Validates and compiles a candidate policy document, then holds it to the limits of a
