@@ -7,6 +7,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { problemBody, PROBLEM_CONTENT_TYPE } from "./problem.ts";
 
+/** What a request turned away at shutdown is told, and how soon to retry (seconds). */
+export const SHUTTING_DOWN = "the server is shutting down; retry on another instance";
+export const SHUTDOWN_RETRY_AFTER = "1";
+
 /** The liveness probe's path, with or without a query string. */
 const HEALTHZ = /^\/healthz(?:\?|$)/;
 
@@ -27,11 +31,11 @@ export class DrainGate {
    */
   admit(req: IncomingMessage, res: ServerResponse): boolean {
     if (this.draining && !HEALTHZ.test(req.url ?? "")) {
-      const body = JSON.stringify(problemBody("unavailable", "the server is shutting down; retry on another instance"));
+      const body = JSON.stringify(problemBody("unavailable", SHUTTING_DOWN));
       res.writeHead(503, {
         "content-type": PROBLEM_CONTENT_TYPE,
         "content-length": Buffer.byteLength(body),
-        "retry-after": "1",
+        "retry-after": SHUTDOWN_RETRY_AFTER,
         connection: "close",
       });
       res.end(body);

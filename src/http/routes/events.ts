@@ -8,6 +8,7 @@ import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { addressableObjectIdSchema } from "../../contracts/http.ts";
 import type { RouteDeps } from "../deps.ts";
+import { SHUTDOWN_RETRY_AFTER, SHUTTING_DOWN } from "../gate.ts";
 import { operation } from "../openapi.ts";
 import { HttpProblem } from "../problem.ts";
 import {
@@ -43,9 +44,6 @@ export const eventsQuery = z.object({
     .optional()
     .describe("Resume after this event, as the Last-Event-ID header does (the header wins when both are sent)"),
 });
-
-/** Seconds a client turned away at shutdown is asked to wait, as the drain gate asks (gate.ts). */
-const SHUTDOWN_RETRY_AFTER = "1";
 
 /** Decisions read from the store at a time when a client resumes. */
 const BACKLOG_PAGE = 200;
@@ -93,9 +91,7 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
         // At shutdown every stream was ended (main.ts): one that was reading its backlog's first
         // page then joins after, and would hold the drain until its timeout.
         if (hub.ended)
-          throw new HttpProblem("unavailable", "the server is shutting down; retry on another instance", undefined, {
-            "retry-after": SHUTDOWN_RETRY_AFTER,
-          });
+          throw new HttpProblem("unavailable", SHUTTING_DOWN, undefined, { "retry-after": SHUTDOWN_RETRY_AFTER });
         if (hub.size >= maxStreams)
           throw new HttpProblem(
             "unavailable",
