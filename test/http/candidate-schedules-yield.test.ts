@@ -5,9 +5,9 @@
 // the candidate deadline. The turns are counted, and cron-parser's date steps (luxon operations,
 // as test/core/schedule-cost.test.ts counts them) between them, not timed.
 
-import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { MAX_SCHEDULES } from "../../src/contracts/policy.ts";
+import { cronSteps } from "../helpers/cron-steps.ts";
 import { setup, TOKEN_CONFIG, TOKENS, type Harness } from "./harness.ts";
 
 let h: Harness;
@@ -16,17 +16,6 @@ beforeAll(async () => {
   await h.services.governor.putObject("w1", { policy: "queue-worker" });
 });
 afterAll(() => h.close());
-
-// cron-parser is CommonJS: the luxon it steps dates with is the CommonJS build.
-const { DateTime } = createRequire(import.meta.url)("luxon") as { DateTime: { prototype: Record<string, unknown> } };
-let steps = 0;
-for (const m of ["plus", "minus", "set", "startOf", "endOf"]) {
-  const original = DateTime.prototype[m] as (...a: unknown[]) => unknown;
-  DateTime.prototype[m] = function (this: unknown, ...a: unknown[]) {
-    steps++;
-    return original.apply(this, a);
-  };
-}
 
 /** A policy of the most schedules, each ticking on a February's fifth Monday (2044), each its own minute. */
 function slowSchedules(tag: number) {
@@ -55,13 +44,13 @@ function slowSchedules(tag: number) {
 async function turnsDuring(work: () => Promise<unknown>) {
   let turns = 0;
   let on = true;
-  steps = 0;
-  let mark = 0;
+  const start = cronSteps();
+  let mark = start;
   let most = 0;
   const spin = () => {
     turns++;
-    most = Math.max(most, steps - mark);
-    mark = steps;
+    most = Math.max(most, cronSteps() - mark);
+    mark = cronSteps();
     if (on) setImmediate(spin);
   };
   setImmediate(spin);
@@ -70,8 +59,8 @@ async function turnsDuring(work: () => Promise<unknown>) {
   } finally {
     on = false;
   }
-  most = Math.max(most, steps - mark);
-  return { turns, most, all: steps };
+  most = Math.max(most, cronSteps() - mark);
+  return { turns, most, all: cronSteps() - start };
 }
 
 describe("a document of slow schedules gives the event loop a turn before each", () => {
