@@ -5,6 +5,8 @@
 
 import { createClient, type Client } from "@libsql/client";
 import { remoteFailure } from "../core/errors.ts";
+import { fileFailure } from "./file-failure.ts";
+import { filePath } from "./rows.ts";
 import { ForeignDatabase } from "./schema-stamp.ts";
 
 /** How long one round trip to a remote database over HTTP may go unanswered before it fails. */
@@ -100,8 +102,9 @@ export async function interruptible<T>(work: () => Promise<T>, signal: AbortSign
 /**
  * Start-up's error for what stopped it while it opened the database at `url` (`shown`: the URL
  * as it may be shown): null when it is not about that database. Another program's database, or
- * no database at all, is a bad value (`invalid`); a remote server that could not be reached,
- * or refused the token, is a failure naming VIGIL_DB_URL (`failed`): it may pass.
+ * no database at all, is a bad value (`invalid`); a file that could not be written (the disk
+ * full), a remote server that could not be reached or that refused the token, is a failure
+ * naming the file or VIGIL_DB_URL (`failed`): it may pass.
  */
 export function databaseStartError(
   e: unknown,
@@ -111,6 +114,10 @@ export function databaseStartError(
   if (e instanceof ForeignDatabase) return { invalid: `VIGIL_DB_URL: ${shown}: ${e.message}` };
   if ((e as { code?: unknown } | null)?.code === "SQLITE_NOTADB")
     return { invalid: `VIGIL_DB_URL: ${shown}: it is not an SQLite database; it was left untouched` };
+  // A file that cannot be written (the disk full, an I/O error, a lock held past the busy timeout).
+  const path = filePath(url);
+  const file = path === null ? null : fileFailure(e, path);
+  if (file !== null) return { failed: file };
   const remote = isRemote(url) ? remoteFailure(e) : null;
   if (remote === null) return null;
   const hint =

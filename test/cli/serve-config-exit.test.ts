@@ -111,6 +111,29 @@ test("a damaged database file: exit 1, and the line says what SQLite found, with
   }
 });
 
+test("a database file that cannot grow (a file-size limit): exit 1, and one line names the file and what to do", () => {
+  // prlimit holds every file the server writes to 64 KiB, short of what the migrations write
+  // (the disk full does the same to a write, as SQLITE_FULL; storage/file-failure.test.ts). The
+  // line said SQLite's "disk I/O error" alone, or inside drizzle's "Failed query" of a migration.
+  const dir = mkdtempSync(join(tmpdir(), "vigil-fsize-"));
+  try {
+    const r = spawnSync("prlimit", [`--fsize=${64 * 1024}`, "--", process.execPath, BIN, "serve", "--port", "0"], {
+      encoding: "utf8",
+      env: { ...process.env, VIGIL_TOKENS: "", VIGIL_DB_URL: `file:${dir}/vigil.db` },
+      timeout: 20_000,
+    });
+    expect(r.status, r.stderr).toBe(1);
+    const line = r.stderr.split("\n").find((l) => l.includes('"cannot start"')) ?? r.stderr;
+    expect(JSON.parse(line).error).toMatch(
+      new RegExp(
+        `^cannot write the database ${dir}/vigil\\.db \\(SQLITE_IOERR\\w*\\): the disk or its file system failed`,
+      ),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** Starts `vigil serve` on `url` (serveCommand); resolves "listening", or how it ended. */
 function startsOn(url: string, home: string): Promise<string> {
   return new Promise((resolve) => {
