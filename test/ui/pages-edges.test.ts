@@ -1,6 +1,6 @@
 // The dashboard after the event stream refused its token (signing in again follows it anew) or
 // asked it to wait (Retry-After), with a 128-character object id (it stays within a laptop's
-// width), a timeline redrawn under the keyboard's focus (a mark keeps it), marks of decisions at
+// width, and a phone's), a timeline redrawn under the keyboard's focus (a mark keeps it), marks of decisions at
 // one instant (the mouse reaches each), memory holding
 // characters that reorder text, and an object deleted (and created again) while a page shows it,
 // in chromium.
@@ -107,6 +107,24 @@ test("a 128-character object id pushes neither the object page nor the list's co
   const page = await open(`/ui/objects/${id}`);
   await page.locator("#live[data-status=live]").waitFor();
   expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(LAPTOP.width);
+});
+
+test("at a phone's 390 px, a 128-character object id makes neither page scroll sideways", async () => {
+  // The breadcrumb above the heading repeated the id unwrapped: the object page was 1,081 px wide.
+  server = await ui.start();
+  const id = "a".repeat(128);
+  expect((await server.call("PUT", `/v1/objects/${id}`, { policy: "queue-worker" })).status).toBe(201);
+  const phone = { width: 390, height: 844 };
+  const list = await ui.page();
+  await list.setViewportSize(phone);
+  await list.goto(`${server.url}/ui`);
+  await rowOf(list, id).waitFor();
+  expect(await list.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(phone.width);
+  const page = await ui.page();
+  await page.setViewportSize(phone);
+  await page.goto(`${server.url}/ui/objects/${id}`);
+  await page.locator("#live[data-status=live]").waitFor();
+  expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(phone.width);
 });
 
 test("a decision's mark keeps the keyboard focus when a live decision redraws the timeline", async () => {
