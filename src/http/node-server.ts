@@ -9,7 +9,7 @@
 
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { Hono } from "hono";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { REQUEST_ID_HEADER, requestId } from "./access-log.ts";
 import { DISCARD_LIMIT, discardBody } from "./discard-body.ts";
@@ -304,9 +304,18 @@ function afterBody(req: IncomingMessage, res: ServerResponse, then: () => void):
   req.on("data", onData).once("end", then);
 }
 
-/** Node's parser codes with a status of their own; every other code is a malformed request. */
+/**
+ * Node's parser codes with a status of their own; every other code is a malformed request. Its
+ * header limit (16 KiB) counts the request line too, so a URL past it is refused here as well,
+ * before any route sees it. It is a 431 all the same, not a 414: the parser does not say which
+ * part overflowed, and the bytes it shows are only the last read's (a long URL that came in
+ * several reads shows no request line), so a 414 would depend on how the bytes were cut.
+ */
 const PARSE_STATUS: Record<string, { slug: ProblemSlug; detail: string }> = {
-  HPE_HEADER_OVERFLOW: { slug: "headers-too-large", detail: "the request's headers are larger than the server reads" },
+  HPE_HEADER_OVERFLOW: {
+    slug: "headers-too-large",
+    detail: `the request's line and headers are larger than the server reads: ${maxHeaderSize / 1024} KiB together, the URL included`,
+  },
 };
 
 /** The response a connection is sending, if any (Node's own clientError handler reads it too). */

@@ -230,7 +230,8 @@ const DOCUMENT = {
       "A lifecycle governor for stateful compute: each object's JSON rule set decides wake, hold-active and " +
       "dormancy from the facts it is sent. Errors are application/problem+json (RFC 9457). Beyond what each " +
       "operation lists: HEAD is answered wherever GET is; another method on a known path is a 405 with Allow " +
-      "(CONNECT too: this server is not a proxy); request headers over 16 KiB are a 431; an Expect other than " +
+      "(CONNECT too: this server is not a proxy); a request line and headers over 16 KiB together (a long URL " +
+      "too) are a 431; an Expect other than " +
       "100-continue is a 417, and the connection closes after it.",
   },
   components: {

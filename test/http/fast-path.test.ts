@@ -389,7 +389,7 @@ describe("requests hono's adapter reads its own way", () => {
     expect(p.lean.reported).toEqual([]);
   });
 
-  test("bytes Node's parser refuses get a problem too: 400 for a broken request line, 431 for headers too large", async () => {
+  test("bytes Node's parser refuses get a problem too: 400 for a broken request line, 431 for headers or a URL too large", async () => {
     const p = await pair();
     const broken = await rawBytes(p.lean.port, "GET /v1/objects HTTP/1.1 extra\r\nhost: 127.0.0.1\r\n\r\n");
     expect(broken).toMatch(/^HTTP\/1\.1 400 Malformed request\r\n/);
@@ -407,6 +407,20 @@ describe("requests hono's adapter reads its own way", () => {
     expect(JSON.parse(big.slice(big.indexOf("\r\n\r\n") + 4))).toMatchObject({
       type: `${PROBLEM_BASE}headers-too-large`,
       status: 431,
+    });
+    // A 20 KB URL overflows the same limit (it counts the request line): the detail said
+    // "headers" alone, which a client with a few short headers could not make sense of.
+    const long = await rawBytes(
+      p.lean.port,
+      `GET /v1/objects/${"a".repeat(20_000)} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`,
+    );
+    expect(long).toMatch(/^HTTP\/1\.1 431 /);
+    expect(long).toContain("\r\ncontent-type: application/problem+json\r\n");
+    expect(JSON.parse(long.slice(long.indexOf("\r\n\r\n") + 4))).toEqual({
+      type: `${PROBLEM_BASE}headers-too-large`,
+      title: "Request header fields too large",
+      status: 431,
+      detail: "the request's line and headers are larger than the server reads: 16 KiB together, the URL included",
     });
   });
 
