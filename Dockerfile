@@ -13,6 +13,9 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 
+# tini, the init that runs the server (ENTRYPOINT below); the slim image has none.
+RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so that a change to the sources does not reinstall them. The native
 # libsql binding comes prebuilt for linux-x64/arm64 glibc: nothing is compiled.
 COPY package.json package-lock.json ./
@@ -46,7 +49,9 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 
 # SIGTERM drains (VIGIL_DRAIN_TIMEOUT, 10 s by default): give `docker stop` longer than that.
 STOPSIGNAL SIGTERM
-# node itself is PID 1 (not npm, not a shell), so the signal reaches the server. Node reaps
-# only the processes it spawned: a server that enables the process driver (VIGIL_DRIVERS) needs
-# an init as PID 1 to reap its trees' orphans, `docker run --init` (docs/deploy.md).
+# tini is PID 1 and runs node (not npm, not a shell), passing the signal on to the server. Node
+# reaps only the processes it spawned: the orphans of the process driver's trees (VIGIL_DRIVERS)
+# would stay zombies under a node that is PID 1, and tini reaps them. `-s` makes it a subreaper,
+# so that it still does where it is not PID 1 (`docker run --init`, Fly's own init).
+ENTRYPOINT ["tini", "-s", "--"]
 CMD ["node", "--max-semi-space-size=32", "bin/vigil.js", "serve"]

@@ -2,7 +2,8 @@
 // health check on /readyz, the database on a volume), then the image itself, emulated: the
 // files its COPY lines take (honouring .dockerignore) in a temporary root, the production
 // dependencies of the lockfile linked in, and its CMD run there as a real process with its
-// ENV, until its HEALTHCHECK command passes; SIGTERM then stops it with status 0.
+// ENV (as its ENTRYPOINT, tini, would run it), until its HEALTHCHECK command passes; SIGTERM
+// then stops it with status 0.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -151,7 +152,10 @@ describe("the Dockerfile", () => {
     expect(all("EXPOSE").map((e) => e.args)).toContain(env.VIGIL_PORT);
   });
 
-  test("runs node itself as PID 1, so that SIGTERM reaches the server, with npm start's node options", () => {
+  test("runs node under tini, which passes SIGTERM on and reaps orphans, with npm start's node options", () => {
+    // tini is PID 1 (or a subreaper, -s, under another init): node reaps only what it spawned,
+    // and the process driver's trees leave orphans. `--` ends tini's options before node's.
+    expect(execForm(all("ENTRYPOINT").at(-1)!.args)).toEqual(["tini", "-s", "--"]);
     const cmd = JSON.parse(all("CMD").at(-1)!.args) as string[];
     const start = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } })
       .scripts.start;
@@ -207,6 +211,10 @@ describe("the image, emulated without Docker", () => {
       expect(image.copied, f).toContain(f);
     expect(image.copied.filter((f) => /^\/app\/(test|bench|fixtures|data|node_modules)\//.test(f))).toEqual([]);
     expect(image.workdir).toBe("/app");
+    // The init its ENTRYPOINT names is installed (from Debian, not here: the runs below start
+    // the CMD as tini would, with the same arguments and environment).
+    expect(image.packages).toEqual(["tini"]);
+    expect(image.entrypoint[0]).toBe("tini");
   });
 
   test("refuses to start without VIGIL_TOKENS, saying why", async () => {

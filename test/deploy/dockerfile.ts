@@ -118,10 +118,20 @@ export interface EmulatedImage {
   volumes: string[];
   expose: string[];
   healthcheck: { flags: Record<string, string>; command: string[] } | null;
+  /** What runs `cmd` (none: `cmd` runs alone). */
+  entrypoint: string[];
   cmd: string[];
+  /** The Debian packages its RUN steps install (not installed here: APT_PACKAGES). */
+  packages: string[];
   /** Every file copied, as a path inside the image. */
   copied: string[];
 }
+
+/**
+ * The Debian packages the image may install: tini, the init it runs the server under (its
+ * ENTRYPOINT). Each must be checked by a test of the Dockerfile, as tini's is.
+ */
+const APT_PACKAGES = new Set(["tini"]);
 
 /** The top-level packages `npm ci --omit=dev` installs, read from the lockfile. */
 export function productionPackages(lockText: string): string[] {
@@ -147,7 +157,9 @@ export function emulateImage(context: string, instructions: Instruction[], root:
     volumes: [],
     expose: [],
     healthcheck: null,
+    entrypoint: [],
     cmd: [],
+    packages: [],
     copied: [],
   };
   const inImage = (p: string) => (p.startsWith("/") ? p : join(image.workdir, p));
@@ -205,6 +217,9 @@ export function emulateImage(context: string, instructions: Instruction[], root:
         image.healthcheck = { flags, command: execForm(rest.slice(4).trim()) };
         break;
       }
+      case "ENTRYPOINT":
+        image.entrypoint = execForm(args);
+        break;
       case "CMD":
         image.cmd = execForm(args);
         break;
@@ -230,6 +245,18 @@ function runStep(command: string, image: EmulatedImage, context: string, line: n
       mkdirSync(dirname(join(modules, name)), { recursive: true });
       symlinkSync(installed, join(modules, name), "dir");
     }
+  } else if (words[0] === "apt-get" && words[1] === "update") {
+    // Nothing: the package lists are the build's, and are removed after the install.
+  } else if (words[0] === "apt-get" && words[1] === "install") {
+    // Debian's packages are not installed here: each is recorded, and only the ones known to
+    // this emulation are let through, so that a new one is noticed.
+    const packages = words.slice(2).filter((w) => !w.startsWith("-"));
+    const unknown = packages.filter((name) => !APT_PACKAGES.has(name));
+    if (unknown.length > 0)
+      throw new Error(`Dockerfile line ${line}: apt-get install ${unknown.join(" ")} is not emulated`);
+    image.packages.push(...packages);
+  } else if (command === "rm -rf /var/lib/apt/lists/*") {
+    // The package lists apt-get update fetched: none here.
   } else if (words[0] === "mkdir" && words[1] === "-p") {
     for (const dir of words.slice(2)) mkdirSync(join(image.root, dir), { recursive: true });
   } else if (words[0] === "chown" || (words[0] === "npm" && words[1] === "cache")) {

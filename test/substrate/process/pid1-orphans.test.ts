@@ -3,9 +3,12 @@
 // waits only for the children it spawned, so each stays a zombie until the server exits (found
 // in review). Node cannot reap what it did not spawn; the remedy is an init (docs/deploy.md), and
 // a server that enables the process driver as PID 1 says so once at start. The real server runs
-// here as PID 1 of a pid namespace of its own (`unshare`), as in a container.
+// here as PID 1 of a pid namespace of its own (`unshare`), as in a container; and under the
+// Dockerfile's init (tini), as in its image, where it is not PID 1.
 
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, test } from "vitest";
 import { ORPHANS_AT_PID1 } from "../../../src/substrate/process/spawn.ts";
@@ -26,12 +29,15 @@ afterEach(async () => {
   }
 });
 
-/** The log (stderr) of `vigil serve` run as PID 1 of a new pid namespace, once it listens. */
-async function serveAsPid1(env: Record<string, string>): Promise<string> {
+/**
+ * The log (stderr) of `vigil serve` run as PID 1 of a new pid namespace, once it listens; under
+ * `init` (its command line), which is PID 1 then.
+ */
+async function serveAsPid1(env: Record<string, string>, init: string[] = []): Promise<string> {
   // Its own process group: a SIGTERM to the group reaches the server (unshare ignores it).
   const child = spawn(
     "unshare",
-    ["-Urpf", "--mount-proc", process.execPath, "bin/vigil.js", "serve", "--port", "0", "--db", ":memory:"],
+    ["-Urpf", "--mount-proc", ...init, process.execPath, "bin/vigil.js", "serve", "--port", "0", "--db", ":memory:"],
     {
       cwd: ROOT,
       env: { ...process.env, VIGIL_LOG_LEVEL: "info", VIGIL_TOKENS: "", ...env },
@@ -73,6 +79,27 @@ describe.skipIf(!canUnshare)(title, () => {
     const log = await serveAsPid1({ VIGIL_DRIVERS: "simulated" });
     expect(log).toContain('"msg":"drivers enabled"');
     expect(warnings(log)).toEqual([]);
+  });
+});
+
+/** The image's init, when this machine has it (Debian's `tini`, which the Dockerfile installs). */
+const TINI = ["/usr/bin/tini", "/usr/local/bin/tini"].find((p) => existsSync(p));
+/** The Dockerfile's ENTRYPOINT, with tini where this machine has it. */
+const entrypoint = (): string[] => {
+  const line = /^ENTRYPOINT\s+(\[.*\])$/m.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
+  const [init, ...args] = JSON.parse(line![1]!) as string[];
+  expect(init).toBe("tini");
+  return [TINI!, ...args];
+};
+
+describe.skipIf(!canUnshare || TINI === undefined)(`${title}, under the image's tini`, () => {
+  test("tini is PID 1 and reaps, so the server does not warn; SIGTERM still drains it (exit 0)", async () => {
+    const log = await serveAsPid1({ VIGIL_DRIVERS: "simulated,process" }, entrypoint());
+    expect(log).toContain('"msg":"drivers enabled"');
+    expect(warnings(log)).toEqual([]);
+    const r = running.pop()!;
+    r.kill();
+    expect(await r.exited).toBe(0);
   });
 });
 
