@@ -1,6 +1,6 @@
 // What the live pages show when nothing is sent: a schedule's tick that decides nothing (a quiet
 // tick, re-armed for its next time) sends no event, so a page read its timers again only on a
-// decision and showed the due time, past, for good. And an object page under a stream of
+// decision and showed the due time, past, for good; its usage runs on with the timeline. And an object page under a stream of
 // decisions keeps a page's worth of them, not every one since it opened.
 
 import type { Page } from "playwright-core";
@@ -45,6 +45,34 @@ test("a quiet schedule tick: the object page and the list show the timer's next 
   for (const page of [object, list]) await page.clock.runFor(70_000);
   await expect.poll(() => objectSweep.getAttribute("datetime")).toBe(next);
   await expect.poll(() => listSweep.getAttribute("datetime")).toBe(next);
+});
+
+test("with nothing sent, the usage runs on with the timeline, its time counted for the object's state, without a read", async () => {
+  // The timeline runs on to now; the usage, read only on an event, said "1 min shown on the
+  // timeline" for good while the timeline went on to 11 min and more.
+  server = await ui.start();
+  // on-demand sets no timer: nothing falls due that would have the page read the object again.
+  await server.call("PUT", "/v1/objects/w1", { policy: "on-demand", substrate: SIMULATED });
+  await server.call("POST", "/v1/objects/w1/facts", { facts: { work: { pending: 1 } } });
+  await server.services.advance(60_000); // started (20 s) and confirmed: active
+  const page = await clocked("/ui/objects/w1");
+  const usage = page.locator("#usage-body");
+  const activeTime = () => usage.locator("tr", { hasText: "active" }).locator("td").first().innerText();
+  await expect.poll(() => usage.locator("p").first().innerText()).toBe("1 min shown on the timeline");
+  const before = await activeTime();
+  const reads: string[] = [];
+  page.on("request", (r) => void (r.url().includes("/usage") && reads.push(r.url())));
+
+  await page.clock.runFor(10 * 60_000);
+  const range = /\((.*)\), \d+ decisions?$/.exec(await page.locator("#timeline-range").innerText())![1];
+  // 11 min by the page's clock, which counts from the server's time at the page's load.
+  expect(range).toMatch(/^(10 min 59 s|11 min)$/);
+  await expect.poll(() => usage.locator("p").first().innerText()).toBe(`${range} shown on the timeline`);
+  // Active since 20 s after the start: 40 s of the first minute, and the ten since.
+  expect(before).toBe("40 s");
+  expect(await activeTime()).toMatch(/^10 min (39|40) s$/);
+  // The page reads the usage once more when its stream is live; not every 15 s (40 reads here).
+  expect(reads.length).toBeLessThanOrEqual(1);
 });
 
 test("an object page following a busy object keeps a page of decisions (200), and offers the older ones", async () => {

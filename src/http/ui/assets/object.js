@@ -36,6 +36,8 @@ const model = {
   asked: new Set(),
   /** Deletions seen: a read that left before the last one answers for an object that is gone. */
   deletions: 0,
+  /** The last usage read, and the object's state when it was read (renderUsage). */
+  usage: null,
 };
 
 const PAGE = 200;
@@ -221,9 +223,31 @@ async function loadUsage() {
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) throw e;
     if (deletions !== model.deletions) return;
+    model.usage = null;
     return fill(target, h("p", { class: "muted", text: `Usage is not available: ${e.message}` }));
   }
   if (deletions !== model.deletions) return;
+  model.usage = { read: usage, state: model.object?.state ?? null };
+  renderUsage(usage);
+}
+
+/**
+ * Draws the usage as read, carried on to the timeline's end. The timeline runs on to now between
+ * events, and the usage is read again only when one comes: until then the object stays in the
+ * state it was read in (a change comes as an event), so the time since counts for that state.
+ */
+function renderUsage(read) {
+  const target = $("#usage-body");
+  const state = model.usage?.read === read ? model.usage.state : null;
+  const since = model.object && state === model.object.state ? windowOf().to - Date.parse(read.to) : 0;
+  const usage =
+    since > 0
+      ? {
+          ...read,
+          to: new Date(Date.parse(read.to) + since).toISOString(),
+          seconds: { ...read.seconds, [state]: (read.seconds[state] ?? 0) + since / 1000 },
+        }
+      : read;
   const total = STATES.reduce((sum, s) => sum + (usage.seconds[s] ?? 0), 0) || 1;
   fill(
     target,
@@ -520,4 +544,5 @@ new ResizeObserver(([entry]) => {
 setInterval(() => {
   refreshTimes();
   if (model.object) renderTimeline();
+  if (model.object && model.usage) renderUsage(model.usage.read);
 }, 15_000);
