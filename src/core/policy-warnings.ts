@@ -10,7 +10,7 @@ import { NEGATIVE_OPERATORS, splitOperator } from "./vocabulary.ts";
 
 /**
  * `in` on a string is a substring test, numeric operators coerce numeric strings (`"10" > 9`),
- * and negative operators pass on a missing path.
+ * negative operators pass on a missing path, and `swap:in` throws on one.
  */
 export function policyWarnings(policy: PolicyDocument): Problem[] {
   const out: Problem[] = [];
@@ -44,6 +44,15 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
       out.push({
         path: `${at}.operator`,
         message: `"${c.operator}" is true when ${c.path} is missing from ${c.fact === "memory" ? "memory" : `the ${c.fact} fact`}`,
+      });
+    // An operator that throws on a missing value (`swap:in` looks for the value in the fact,
+    // and a missing fact has no indexOf) fails the whole evaluation, not just its rule: an object
+    // whose memory lacks the path cannot be created, and every fact posted to it is refused,
+    // until something sets the path.
+    if (c.path !== undefined && !isFactRef(c.value) && !defaulted && throwsOnMissing(c.operator, c.value))
+      out.push({
+        path: `${at}.operator`,
+        message: `"${c.operator}" throws when ${c.path} is missing from ${c.fact === "memory" ? "memory" : `the ${c.fact} fact`}, and the evaluation fails: give it a default, or guard it with a condition of higher priority in the same all`,
       });
     // Facts refuse such integers, so memory holds one only from the policy's own defaults
     // (warned about below): elsewhere an equality with one never holds.
@@ -80,6 +89,16 @@ function trueOnMissing(operator: string, value: unknown): boolean {
     return composeOperator(operator)?.(undefined, value, 0) === true;
   } catch {
     return false;
+  }
+}
+
+/** Whether the operator, decorators and all, throws on a missing value (`swap:in`, `not:swap:notIn`). */
+function throwsOnMissing(operator: string, value: unknown): boolean {
+  try {
+    composeOperator(operator)?.(undefined, value, 0);
+    return false;
+  } catch {
+    return true;
   }
 }
 

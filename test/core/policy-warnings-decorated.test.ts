@@ -46,3 +46,39 @@ test.each<[string, unknown]>([
     { path: "$.rules[0].conditions.all[0].operator", message: `"${operator}" is true when $.q is missing from memory` },
   ]);
 });
+
+// `swap:in` looks for its value in the fact: on a missing path json-rules-engine calls indexOf
+// on undefined, and the whole evaluation fails (an object without the path cannot be created,
+// and facts posted to it are refused). A review found it passed without a word.
+const throwWarnings = (operator: string, value: unknown, defaults?: object) => {
+  const r = validatePolicy({ ...policyWith(operator, value), ...(defaults ? { defaults } : {}) });
+  if (!r.valid) throw new Error(JSON.stringify(r.errors));
+  return r.warnings.filter((w) => w.message.includes("throws when"));
+};
+
+test.each<[string, unknown]>([
+  ["swap:in", 5],
+  ["swap:notIn", "a"],
+  ["not:swap:in", 5],
+])("%s throws on a missing path, and is warned about", (operator, value) => {
+  expect(() => composeOperator(operator)!(undefined, value, 0)).toThrow();
+  expect(throwWarnings(operator, value)).toEqual([
+    {
+      path: "$.rules[0].conditions.all[0].operator",
+      message: `"${operator}" throws when $.q is missing from memory, and the evaluation fails: give it a default, or guard it with a condition of higher priority in the same all`,
+    },
+  ]);
+});
+
+test.each<[string, unknown]>([
+  ["in", [1]],
+  ["swap:contains", [1]],
+  ["someFact:swap:in", 5],
+])("%s does not throw on a missing path, and is not warned about so", (operator, value) => {
+  expect(() => composeOperator(operator)!(undefined, value, 0)).not.toThrow();
+  expect(throwWarnings(operator, value)).toEqual([]);
+});
+
+test("a default that fills the path leaves swap:in unwarned", () => {
+  expect(throwWarnings("swap:in", 5, { q: [] })).toEqual([]);
+});
