@@ -33,7 +33,7 @@ import { eventTypeMessage, unknownOperatorMessage } from "./messages.ts";
 import { conditionBudgetIssues, MAX_OPERATOR_DECORATORS, MAX_OPERATOR_LENGTH } from "./policy-budget.ts";
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-const NAME_HELP = "1-64 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit";
+export const NAME_HELP = "1-64 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit";
 
 const name = z.string().regex(NAME_PATTERN, NAME_HELP);
 /** A timer an event sets or cancels: not one of Vigil's own. */

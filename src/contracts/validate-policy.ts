@@ -6,7 +6,7 @@ import { formatPath } from "../core/paths.ts";
 import type { PolicyDocument } from "../core/policy.ts";
 import { policyWarnings } from "../core/policy-warnings.ts";
 import { nextTick } from "../core/schedule.ts";
-import { policyLevelIssues, policySchema } from "./policy.ts";
+import { NAME_HELP, NAME_PATTERN, policyLevelIssues, policySchema } from "./policy.ts";
 import { documentBudgetIssues } from "./policy-budget.ts";
 import { dedupeProblems, zodProblems } from "./problems.ts";
 
@@ -31,12 +31,12 @@ export function validatePolicy(doc: unknown, expectedName?: string): ValidationR
   }
   const policy = parsed.data;
   if (expectedName !== undefined && policy.name !== expectedName) {
-    return {
-      valid: false,
-      errors: [
-        { path: "$.name", message: `must match the file name: expected "${expectedName}", got "${policy.name}"` },
-      ],
-    };
+    // A file name no policy may take (`my policy.json`) cannot be matched: asking for it as the
+    // name would send the author back to the name's own error.
+    const message = NAME_PATTERN.test(expectedName)
+      ? `must match the file name: expected "${expectedName}", got "${policy.name}"`
+      : `must match the file name, and the file name "${expectedName}" is not a policy name (${NAME_HELP}): rename the file to ${policy.name}.json`;
+    return { valid: false, errors: [{ path: "$.name", message }] };
   }
   return { valid: true, policy, warnings: [...policyWarnings(policy), ...scheduleWarnings(policy, Date.now())] };
 }

@@ -258,6 +258,21 @@ describe("validatePolicy", () => {
     });
   });
 
+  // A review found `my policy.json` answered with 'expected "my policy"', a name the pattern
+  // refuses: the author went round between the two errors.
+  test("a file name no policy may take asks for the file to be renamed", () => {
+    expect(validatePolicy(base(), "my policy")).toEqual({
+      valid: false,
+      errors: [
+        {
+          path: "$.name",
+          message:
+            'must match the file name, and the file name "my policy" is not a policy name (1-64 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit): rename the file to probe.json',
+        },
+      ],
+    });
+  });
+
   test("a resolvable shared condition and the time operators are valid", () => {
     const doc = base();
     doc.conditions = { stale: { all: [{ fact: "memory", path: "$.seenAt", operator: "olderThan", value: "PT5M" }] } };
