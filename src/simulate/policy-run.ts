@@ -94,11 +94,20 @@ export class PolicyRun {
         const o = creations[c]!;
         await sandbox.advanceTo(o.createdAt);
         this.timeline.create(o.id, o.createdAt);
-        await sandbox.governor.putObject(o.id, {
-          policy: this.policy.name,
-          memory: o.memory,
-          substrate: { driver: "simulated", config },
-        });
+        try {
+          await sandbox.governor.putObject(o.id, {
+            policy: this.policy.name,
+            memory: o.memory,
+            substrate: { driver: "simulated", config },
+          });
+        } catch (e) {
+          // The creation's evaluation failed (a rule that throws on the memory it starts with):
+          // said as a refused fact is, naming the object and where it comes from.
+          if (!(e instanceof VigilError)) throw e;
+          const first = workload.facts.find((f) => f.objectId === o.id);
+          const where = first ? `${first.source}: ` : "";
+          throw new SimulationError(`${where}${o.id} cannot be created under ${this.policy.name}: ${refusal(e)}`);
+        }
         await sandbox.advanceTo(o.createdAt);
       }
     };
@@ -112,8 +121,7 @@ export class PolicyRun {
         await sandbox.governor.postFacts(f.objectId, f.facts);
       } catch (e) {
         if (!(e instanceof VigilError)) throw e;
-        const problems = e.problems.map((p) => `; ${p.path}: ${p.message}`).join("");
-        throw new SimulationError(`${f.source}: refused under ${this.policy.name}: ${e.message}${problems}`);
+        throw new SimulationError(`${f.source}: refused under ${this.policy.name}: ${refusal(e)}`);
       }
       // The next advance lets this arrival's work settle before it moves the clock.
       last = f.at;
@@ -164,4 +172,9 @@ export class PolicyRun {
   close(): Promise<void> {
     return this.sandbox.close();
   }
+}
+
+/** A governor's refusal as one line: its message, then each problem's path and words. */
+function refusal(e: VigilError): string {
+  return `${e.message}${e.problems.map((p) => `; ${p.path}: ${p.message}`).join("")}`;
 }

@@ -1,7 +1,7 @@
 // `vigil simulate` end to end on the shipped traffic: the JSON figures, the report files, the
 // window, and usage errors (exit 2, a message on stderr, nothing on stdout).
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
@@ -180,6 +180,35 @@ describe("vigil simulate", () => {
       ),
     );
   });
+});
+
+// A policy whose rule throws on the memory an object starts with (swap:in on a missing path)
+// fails the object's creation. A review found it escaped as the governor's bare error: no line,
+// no object, and without the problem saying where the rule is.
+test("an object a policy cannot create names the line of its first fact, the object and the rule", async () => {
+  const rules = join(dir, "throwing-rules");
+  mkdirSync(rules);
+  const policy = {
+    name: "boom",
+    version: "1",
+    rules: [
+      {
+        name: "looks-in-n",
+        conditions: { all: [{ fact: "memory", path: "$.n", operator: "swap:in", value: 5 }] },
+        event: { type: "wake" },
+      },
+    ],
+  };
+  writeFileSync(join(rules, "boom.json"), JSON.stringify(policy));
+  const file = join(dir, "boom.jsonl");
+  writeFileSync(file, `${JSON.stringify({ at: "2026-03-02T00:00:00Z", objectId: "w-1", facts: { x: 1 } })}\n`);
+  const r = await run(["--rules", rules, "--policy", "boom", "--traffic", file]);
+  expect(r).toMatchObject({ code: 2, stdout: "" });
+  expect(r.stderr).toBe(
+    `vigil simulate: ${file} line 1: w-1 cannot be created under boom: policy boom@1 failed to evaluate: ` +
+      `rule "looks-in-n": Cannot read properties of undefined (reading 'indexOf'); ` +
+      `$: an operator of rules[0] of boom.json received a value of the wrong type from memory: fix the rule, or the memory\n`,
+  );
 });
 
 // At its edges: traffic times read the same in every time zone (ISO 8601 only, without a zone
