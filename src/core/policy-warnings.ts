@@ -54,6 +54,18 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
         path: `${at}.operator`,
         message: `"${c.operator}" throws when ${c.path} is missing from ${c.fact === "memory" ? "memory" : `the ${c.fact} fact`}, and the evaluation fails: give it a default, or guard it with a condition of higher priority in the same all`,
       });
+    // `in` looks in its value whatever the condition's fact holds: a value naming another fact at
+    // a path that is missing fails the evaluation the same way.
+    const ref = isFactRef(c.value) ? c.value : null;
+    if (
+      ref?.path !== undefined &&
+      !(ref.fact === "memory" && hasDefault(policy, ref.path)) &&
+      throwsWithoutValue(c.operator)
+    )
+      out.push({
+        path: `${at}.value.path`,
+        message: `"${c.operator}" throws when ${ref.path} is missing from ${ref.fact === "memory" ? "memory" : `the ${ref.fact} fact`}, and the evaluation fails: give it a default, or guard it with a condition of higher priority in the same all`,
+      });
     // Facts refuse such integers, so memory holds one only from the policy's own defaults
     // (warned about below): elsewhere an equality with one never holds.
     if (EQUALITIES.has(base) && !defaulted)
@@ -100,6 +112,22 @@ function throwsOnMissing(operator: string, value: unknown): boolean {
   } catch {
     return true;
   }
+}
+
+/** Whether the operator throws on a missing value to compare with, whatever the fact holds (`in`). */
+function throwsWithoutValue(operator: string): boolean {
+  const op = composeOperator(operator);
+  return (
+    op !== null &&
+    [undefined, 0, "a", [1], {}].every((fact) => {
+      try {
+        op(fact, undefined, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    })
+  );
 }
 
 /** Operators that hold for one value exactly (or one in a list). */

@@ -82,3 +82,36 @@ test.each<[string, unknown]>([
 test("a default that fills the path leaves swap:in unwarned", () => {
   expect(throwWarnings("swap:in", 5, { q: [] })).toEqual([]);
 });
+
+// The same throw when the value names another fact at a path that is missing: `in` looks in
+// the value whatever the condition's own fact holds.
+const refWarnings = (operator: string, path: string, defaults?: object) => {
+  const doc = policyWith(operator, { fact: "memory", path });
+  const r = validatePolicy({ ...doc, ...(defaults ? { defaults } : {}) });
+  if (!r.valid) throw new Error(JSON.stringify(r.errors));
+  return r.warnings.filter((w) => w.message.includes("throws when"));
+};
+
+test.each(["in", "notIn", "someValue:equal"])(
+  "%s with a value naming a missing memory path is warned about",
+  (operator) => {
+    expect(() => composeOperator(operator)!(1, undefined, 0)).toThrow();
+    expect(refWarnings(operator, "$.allowed")).toEqual([
+      {
+        path: "$.rules[0].conditions.all[0].value.path",
+        message: `"${operator}" throws when $.allowed is missing from memory, and the evaluation fails: give it a default, or guard it with a condition of higher priority in the same all`,
+      },
+    ]);
+  },
+);
+
+test.each(["equal", "swap:in", "someFact:in", "olderThan"])(
+  "%s with a value naming a missing memory path does not always throw, and is not warned about so",
+  (operator) => {
+    expect(refWarnings(operator, "$.allowed")).toEqual([]);
+  },
+);
+
+test("a default that fills the value's path leaves in unwarned", () => {
+  expect(refWarnings("in", "$.allowed", { allowed: [] })).toEqual([]);
+});
