@@ -7,7 +7,7 @@
 // its sibling (a comparison's value to its operator). What JSON Schema cannot say, only
 // `vigil validate` checks (docs/policy-authors.md): the file name, cron syntax and time zone
 // names, duplicate names, references between shared conditions, the 100 years of a duration as
-// a whole, the budget.
+// a whole, an instant that its offset moves out of the years 0000 to 9999 in UTC, the budget.
 
 import { z } from "zod";
 import { DURATION_PATTERN, MAX_DURATION_MS } from "../core/durations.ts";
