@@ -59,7 +59,7 @@ describe("vigil objects", () => {
     expect(list.out).toBe(
       "ID     STATE    POLICY            SINCE\n" +
         "obj-a  dormant  queue-worker@1    2026-03-01T00:00:00.000Z\n" +
-        "obj-b  dormant  nightly-report@1  2026-03-01T00:00:00.000Z\n",
+        "obj-b  dormant  nightly-report@2  2026-03-01T00:00:00.000Z\n",
     );
 
     const first = await run(runObjects, ["list", "--limit", "1"], url);
@@ -72,7 +72,7 @@ describe("vigil objects", () => {
     const got = await run(runObjects, ["get", "obj-b", "--json"], url);
     expect(json(got.out)).toMatchObject({ id: "obj-b", state: "dormant", memory: { n: 2 } });
     const text = await run(runObjects, ["get", "obj-b"], url);
-    expect(text.out).toMatch(/^obj-b\n {2}policy: +nightly-report@1\n/);
+    expect(text.out).toMatch(/^obj-b\n {2}policy: +nightly-report@2\n/);
     expect(text.out).toContain("  substrate:     simulated\n");
 
     const deleted = await run(runObjects, ["delete", "obj-b"], url);

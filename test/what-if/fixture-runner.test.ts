@@ -205,11 +205,12 @@ describe("coverage", () => {
     expect(c.rules).toEqual([
       { name: "report-requested", fired: true },
       { name: "report-sent", fired: true },
+      { name: "check-in", fired: true },
       { name: "deadline-near", fired: false },
     ]);
-    expect(c.conditions).toContainEqual({ path: "$.rules[2].conditions.all[0]", seenTrue: false, seenFalse: true });
+    expect(c.conditions).toContainEqual({ path: "$.rules[3].conditions.all[0]", seenTrue: false, seenFalse: true });
     expect(c.conditions).toContainEqual({ path: "$.rules[0].conditions.all[0]", seenTrue: true, seenFalse: true });
-    // 2 of 3 rules; 4 conditions: all[0] of report-requested t+f, report-sent's two t+f, deadline's
+    // 3 of 4 rules; the conditions: all[0] of report-requested t+f, report-sent's two t+f, deadline's
     // first only false, its second never evaluated (json-rules-engine evaluates both in one priority).
     expect(c.percent).toBeLessThan(100);
     expect(formatCoverage(c)).toContain("rule never fired: deadline-near");
