@@ -13,7 +13,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Page, type Route } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { createApp } from "../../src/http/app.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
@@ -198,6 +198,36 @@ export function uiSuite() {
     },
   };
   return suite;
+}
+
+/**
+ * Waits until the page has read itself again after its event stream came up live for the `n`-th
+ * time, with none of its API calls on their way (the marks api.js sets on <body>): what it shows
+ * is then what the server had when it went live, and whatever changes after comes to it over the
+ * stream (or a read after the next reconnection). A page that never reads itself again fails here.
+ */
+export const synced = (page: Page, n = 1) =>
+  page.locator(`body[data-synced="${n}"][data-reading="0"]`).waitFor({ state: "attached" });
+
+/** Waits until every API call the page has started has answered and its answer was handled. */
+export const settled = (page: Page) => page.locator('body[data-reading="0"]').waitFor({ state: "attached" });
+
+/**
+ * Holds the page's next request matching `match`: the server answers it at once (`wasFetched`),
+ * the page gets the answer only on `release()` (and so do later ones until then).
+ */
+export async function holdNext(page: Page, match: (url: URL) => boolean) {
+  let fetched!: () => void;
+  const wasFetched = new Promise<void>((r) => (fetched = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  await page.route(match, async (route: Route) => {
+    const response = await route.fetch();
+    fetched();
+    await released;
+    await route.fulfill({ response });
+  });
+  return { wasFetched, release };
 }
 
 /** The objects list's row of `id`. */

@@ -4,16 +4,18 @@
 
 import type { Page } from "playwright-core";
 import { expect, test } from "vitest";
-import { cells, ids, rowOf, SIMULATED, uiSuite, type UiServer } from "./browser.ts";
+import { cells, holdNext, ids, rowOf, settled, SIMULATED, synced, uiSuite, type UiServer } from "./browser.ts";
 
 const ui = uiSuite();
 const open = ui.open;
 let server: UiServer | undefined;
 
-/** Once the page follows the stream (and has read itself again), the stream drops; it retries. */
+/**
+ * Once the page follows the stream and has read itself again (what changes after that reaches it
+ * only by the stream, or by its read after reconnecting), the stream drops; it retries.
+ */
 async function dropStream(page: Page, s: UiServer): Promise<void> {
-  await page.locator("#live[data-status=live]").waitFor();
-  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
+  await synced(page);
   s.drop();
   await page.locator("#live[data-status=retrying]").waitFor();
 }
@@ -23,8 +25,7 @@ test("objects page: an object moved to another policy shows its new policy in it
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker" });
   const page = await open("/ui");
   await rowOf(page, "w-1").waitFor();
-  await page.locator("#live[data-status=live]").waitFor();
-  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
+  await synced(page); // the page has read itself again once live
   expect((await cells(page, "w-1"))[3]).toBe("queue-worker v1");
   expect((await server.call("PUT", "/v1/objects/w-1", { policy: "on-demand" })).status).toBe(200);
   expect((await server.call("GET", "/v1/objects/w-1")).body.policy.name).toBe("on-demand");
@@ -39,8 +40,7 @@ test("objects page: a decision that sets a timer shows it in the row's Next time
   await server.services.advance(30_000); // started: active
   const page = await open("/ui");
   await rowOf(page, "w-1").waitFor();
-  await page.locator("#live[data-status=live]").waitFor();
-  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
+  await synced(page); // the page has read itself again once live
   expect(await cells(page, "w-1")).toEqual([
     "w-1",
     "active",
@@ -61,10 +61,14 @@ test("objects page filtered by state=active: an object that becomes active (its 
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui?state=active");
   await page.getByText("No object matches these filters.").waitFor();
-  await page.locator("#live[data-status=live]").waitFor();
-  await page.waitForTimeout(700); // the page reads again once live (250 ms later): let that pass
+  await synced(page); // the page has read itself again once live
+  // The page's read after the wake decision (w-1 is waking: not listed) answers before the start
+  // is confirmed: only the confirmation's event can bring w-1 in.
+  const reread = page.waitForEvent("requestfinished", {
+    predicate: (r) => new URL(r.url()).pathname === "/v1/objects",
+  });
   await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 3 } } });
-  await page.waitForTimeout(600); // the page's read after the wake decision (it is waking: not listed)
+  await reread;
   await server.services.advance(30_000); // the simulated start is confirmed: active, with no decision
   const api = await server.call("GET", "/v1/objects?state=active");
   expect(api.body.items.map((o: { id: string }) => o.id)).toEqual(["w-1"]);
@@ -141,21 +145,21 @@ test("object page: an explanation read again after its object was deleted leaves
   const s = await ui.start();
   await s.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui/objects/w-1");
+  await synced(page); // live: the explanation is read again only after the reconnection
   await page
     .locator("#decision-rows tr", { hasText: "create" })
     .getByRole("button", { name: /Explain/ })
     .click();
   await page.locator("#explanation-body .summary-text").waitFor();
-  // The decision's read (again, after the reconnection) answers after the object's.
-  await page.route("**/v1/decisions/*", async (route) => {
-    await new Promise((r) => setTimeout(r, 600));
-    await route.continue();
-  });
+  // The decision's read again after the reconnection (a 404) is handed to the page only after the
+  // object's read has found it deleted.
+  const { release } = await holdNext(page, (url) => url.pathname.startsWith("/v1/decisions/"));
   await dropStream(page, s);
   expect((await s.call("DELETE", "/v1/objects/w-1?compute=keep")).status).toBe(204);
   await page.locator("#live[data-status=live]").waitFor();
   await page.getByText("There is no object with this id: it was deleted.").waitFor();
-  await page.waitForTimeout(1000); // the decision's read has answered (a 404) by now
+  release();
+  await settled(page); // the decision's read has answered, and the page has taken its answer
   expect(await page.locator("#explanation-body").textContent()).toBe("The object was deleted.");
 });
 

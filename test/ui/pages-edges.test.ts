@@ -8,7 +8,7 @@
 import type { Page, Route } from "playwright-core";
 import { expect, test } from "vitest";
 import type { TokenConfig } from "../../src/http/auth.ts";
-import { ids, LAPTOP, rowOf, SIMULATED, uiSuite, type UiServer } from "./browser.ts";
+import { holdNext, ids, LAPTOP, rowOf, settled, SIMULATED, synced, uiSuite, type UiServer } from "./browser.ts";
 
 const READ = "0123456789abcdef-reader";
 const FACTS = "0123456789abcdef-ingest";
@@ -162,24 +162,6 @@ test("decisions at one instant share their place on the timeline, and the mouse 
   }
 });
 
-/**
- * Holds the page's next request matching `match`: the server answers it at once (`wasFetched`),
- * the page gets the answer only on `release()`.
- */
-async function holdNext(page: Page, match: (url: URL) => boolean) {
-  let fetched!: () => void;
-  const wasFetched = new Promise<void>((r) => (fetched = r));
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  await page.route(match, async (route: Route) => {
-    const response = await route.fetch();
-    fetched();
-    await released;
-    await route.fulfill({ response });
-  });
-  return { wasFetched, release };
-}
-
 test("memory whose strings hold characters that reorder text shows them escaped, as JSON may", async () => {
   server = await ui.start();
   // U+202E (right-to-left override) drew this value backwards, as another key and value.
@@ -311,9 +293,8 @@ test("a read of the object that left before its deletion and answers after it do
   server = await ui.start();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui/objects/w-1");
-  await page.locator("#live[data-status=live]").waitFor();
   await page.locator("#decision-rows tr").first().waitFor();
-  await page.waitForTimeout(700); // the read after going live has passed
+  await synced(page); // the read after going live has answered
   // The next read of the object is answered by the server at once, and handed to the page later.
   const { wasFetched, release } = await holdNext(page, (url) => url.pathname === "/v1/objects/w-1");
   await server.call("POST", "/v1/objects/w-1/facts", { facts: { queue: { depth: 1 } } }); // the page reads it again
@@ -321,7 +302,7 @@ test("a read of the object that left before its deletion and answers after it do
   expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
   await page.getByText("There is no object with this id: it was deleted").waitFor();
   release();
-  await page.waitForTimeout(1000);
+  await settled(page); // the held read has answered, and the page has taken its answer
   expect(await page.locator("#object-status").textContent()).toContain("There is no object with this id");
   expect(await page.locator("#summary").textContent()).toBe("");
 });
@@ -331,9 +312,8 @@ test("an older page of decisions that left before the deletion and answers after
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   for (let i = 0; i < 205; i++) await server.services.governor.postFacts("w-1", { queue: { depth: 0 }, n: i });
   const page = await open("/ui/objects/w-1");
-  await page.locator("#live[data-status=live]").waitFor();
   await page.locator("#older").waitFor({ state: "visible" });
-  await page.waitForTimeout(700); // the read after going live has passed
+  await synced(page); // the read after going live has answered
   const { wasFetched, release } = await holdNext(
     page,
     (url) => url.pathname === "/v1/objects/w-1/decisions" && url.searchParams.has("before"),
@@ -343,6 +323,6 @@ test("an older page of decisions that left before the deletion and answers after
   expect((await server.call("DELETE", "/v1/objects/w-1")).status).toBe(204);
   await page.getByText("There is no object with this id: it was deleted").waitFor();
   release();
-  await page.waitForTimeout(1000);
+  await settled(page); // the held page has answered, and the page has taken its answer
   expect(await page.locator("#decision-rows").textContent()).toBe("No decisions recorded.");
 });

@@ -66,20 +66,40 @@ export function reached(ms) {
   if (Number.isFinite(ms) && ms > now()) offset = ms - Date.now();
 }
 
+/**
+ * What the dashboard's browser tests wait on where they would otherwise sleep, on <body>:
+ * `data-reading` counts the API calls on their way (0 once every call the page started has
+ * answered and the code awaiting it has run up to its next wait), and `data-synced`, set by a
+ * page, how many times its event stream has come up live with the page read again after it.
+ * A sleep can end before the read it waits for on a loaded machine, and the test then checks
+ * nothing.
+ */
+let reading = 0;
+
+/** Sets `data-synced` to `n` (see above): the page has read itself since the stream's n-th go-live. */
+export function markSynced(n) {
+  if (n > Number(document.body.dataset.synced ?? 0)) document.body.dataset.synced = String(n);
+}
+
 /** GETs (or sends) a path of the API; resolves with its JSON, rejects with an ApiError. */
 export async function api(path, init = {}) {
-  const res = await fetch(path, {
-    ...init,
-    headers: { accept: "application/json", ...authHeaders(), ...init.headers },
-  });
-  if (res.ok) return res.status === 204 ? null : res.json();
-  let problem = null;
+  document.body.dataset.reading = String((reading += 1));
   try {
-    problem = await res.json();
-  } catch {
-    // Not JSON: the status says enough.
+    const res = await fetch(path, {
+      ...init,
+      headers: { accept: "application/json", ...authHeaders(), ...init.headers },
+    });
+    if (res.ok) return res.status === 204 ? null : await res.json();
+    let problem = null;
+    try {
+      problem = await res.json();
+    } catch {
+      // Not JSON: the status says enough.
+    }
+    throw new ApiError(res.status, problem);
+  } finally {
+    document.body.dataset.reading = String((reading -= 1));
   }
-  throw new ApiError(res.status, problem);
 }
 
 /** A path with a query string of the given values; empty and missing ones are left out. */

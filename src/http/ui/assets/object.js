@@ -1,7 +1,7 @@
 // The page of one object: its summary, lifecycle timeline, decisions (each with its
 // explanation), memory, pending timers and usage, kept up to date from the event stream.
 
-import { api, ApiError, authHeaders, denied, dueWatch, now, reached, signedIn, withQuery } from "./api.js";
+import { api, ApiError, authHeaders, denied, dueWatch, markSynced, now, reached, signedIn, withQuery } from "./api.js";
 import { $, badge, clockTime, duration, fill, h, jsonNodes, refreshTimes, timeEl } from "./dom.js";
 import { explanationOf } from "./explain.js";
 import { follow, showStatus } from "./sse.js";
@@ -393,6 +393,7 @@ function refreshSoon() {
     // An object the page did not have (opened before it was created, or created again after it
     // was deleted): its decisions so far are read, whatever the stream brought meanwhile.
     const unknown = model.object === null;
+    const reconnections = model.reconnections;
     // The object first: its state change tells the page how far the server's time has come.
     void loadObject()
       .then(async (loaded) => {
@@ -404,7 +405,8 @@ function refreshSoon() {
       .catch((e) => {
         // Deleted while the stream was down (a deletion is not replayed): said as the event would.
         if (e instanceof ApiError && e.status === 404 && model.object !== null) onDeleted(null);
-      });
+      })
+      .finally(() => markSynced(reconnections));
   }, 200);
 }
 

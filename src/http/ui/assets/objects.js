@@ -2,7 +2,7 @@
 // policy, kept up to date from the event stream. The filters and the page live in the URL, so
 // a view can be linked to and the Back button works.
 
-import { api, denied, dueWatch, reached, signedIn, withQuery } from "./api.js";
+import { api, denied, dueWatch, markSynced, reached, signedIn, withQuery } from "./api.js";
 import { $, badge, fill, h, refreshTimes, timeEl } from "./dom.js";
 import { follow, showStatus } from "./sse.js";
 
@@ -63,6 +63,7 @@ function row(o) {
 }
 
 async function load() {
+  const lives = wentLive;
   const page = await api(withQuery("/v1/objects", view));
   // A row's link that has the keyboard focus keeps it when the rows are drawn again (a live
   // update re-reads the page): a keyboard user is not thrown back to the top.
@@ -94,6 +95,7 @@ async function load() {
           : "No objects yet."
       : `${page.items.length} object${page.items.length === 1 ? "" : "s"}${view.cursor ? " on this page" : ""}` +
         (nextCursor ? ", more on the next page." : ".");
+  markSynced(lives);
 }
 
 async function loadPolicies() {
@@ -188,6 +190,8 @@ window.addEventListener("popstate", () => {
 
 let stream = null;
 let live = false;
+/** How many times the stream has come up live (a read started after the n-th one marks n). */
+let wentLive = 0;
 showView();
 void signedIn(async () => {
   await Promise.all([load(), loadPolicies()]);
@@ -204,7 +208,10 @@ void signedIn(async () => {
       // (a reconnection): read the page again.
       onStatus: (s) => {
         showStatus(s);
-        if (s === "live" && !live) reloadSoon();
+        if (s === "live" && !live) {
+          wentLive += 1;
+          reloadSoon();
+        }
         live = s === "live";
       },
       // Refused (a token since rotated): signing in again follows the stream anew.
