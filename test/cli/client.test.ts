@@ -4,7 +4,6 @@
 // other error reply 5).
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -13,7 +12,8 @@ import { runEvents } from "../../src/cli/events.ts";
 import { runExplain } from "../../src/cli/explain.ts";
 import { runFacts } from "../../src/cli/facts.ts";
 import { runObjects } from "../../src/cli/objects.ts";
-import { closeServer, listen, run, serveVigil, vigil, type Served } from "./harness.ts";
+import { refusingPort } from "../helpers/refusing-port.ts";
+import { run, serveVigil, vigil, type Served } from "./harness.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-client-"));
 let vigilServer: Served;
@@ -27,13 +27,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A loopback URL where nothing listens: a port that was free a moment ago. */
-async function deadUrl(): Promise<string> {
-  const server = http.createServer();
-  const dead = await listen(server);
-  await closeServer(server);
-  return dead;
-}
+/** A loopback URL where a connection is refused, held so until the test finishes. */
+const deadUrl = async () => `http://127.0.0.1:${await refusingPort()}`;
 
 const json = (text: string) => JSON.parse(text) as any;
 

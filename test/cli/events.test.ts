@@ -7,6 +7,7 @@
 import http from "node:http";
 import { afterEach, describe, expect, test } from "vitest";
 import { eventLine, runEvents, SseParser, type SseEvent } from "../../src/cli/events.ts";
+import { refusingPort } from "../helpers/refusing-port.ts";
 import { closeServer, listen, run } from "./harness.ts";
 
 const servers: http.Server[] = [];
@@ -312,9 +313,7 @@ describe("vigil events", () => {
       err: `vigil events: ${url}/v1/events did not answer with an event stream\n`,
     });
 
-    const dead = http.createServer();
-    const deadUrl = await listen(dead);
-    await closeServer(dead);
+    const deadUrl = `http://127.0.0.1:${await refusingPort()}`;
     const down = await run(runEvents, [], deadUrl);
     expect(down.code).toBe(3);
     expect(down.err).toBe(

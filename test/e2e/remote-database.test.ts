@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { startHranaFake } from "../helpers/hrana-fake.ts";
+import { refusingPort } from "../helpers/refusing-port.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-remote-"));
 const children: ReturnType<typeof spawn>[] = [];
@@ -98,11 +99,9 @@ test.each(["http", "ws"])(
 );
 
 test("a refused connection, an unknown host: exit 1 naming VIGIL_DB_URL and why", async () => {
-  // A port nothing listens on: one taken and let go.
-  const closed = createServer();
-  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-  const port = (closed.address() as { port: number }).port;
-  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  // A port that refuses connections, held so while the three servers start (one let go could be
+  // taken by a listen(0) meanwhile, here or in another test file's process).
+  const port = await refusingPort();
   for (const [url, reason] of [
     [`http://127.0.0.1:${port}`, "refused the connection"],
     [`ws://127.0.0.1:${port}`, "refused the connection"],

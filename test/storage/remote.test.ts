@@ -4,13 +4,13 @@
 // own error through it; and not a fetch of anyone else's that failed.
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { isUnreachableDatabase, remoteFailure } from "../../src/core/errors.ts";
 import { openClient } from "../../src/storage/remote.ts";
 import { startHranaFake, type HranaFake } from "../helpers/hrana-fake.ts";
+import { refusingPort } from "../helpers/refusing-port.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-remote-errors-"));
 let fake: HranaFake;
@@ -35,16 +35,8 @@ async function thrown(url: string, sql = "SELECT 1", authToken = "t"): Promise<u
   throw new Error("it did not fail");
 }
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
 test("a refused connection, over HTTP and over a WebSocket, may pass", async () => {
-  const port = await closedPort();
+  const port = await refusingPort();
   for (const scheme of ["http", "ws"]) {
     const e = await thrown(`${scheme}://127.0.0.1:${port}`);
     expect(remoteFailure(e), String(e)).toEqual({ reason: "refused the connection", passing: true });
@@ -66,7 +58,7 @@ test("a 503 may pass; a refused token does not", async () => {
 });
 
 test("a fetch of anyone else's (a driver's) that failed is not one", async () => {
-  const port = await closedPort();
+  const port = await refusingPort();
   const e = await fetch(`http://127.0.0.1:${port}`).catch((x: unknown) => x);
   expect(String(e)).toContain("fetch failed");
   expect(remoteFailure(e)).toBeNull();

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import type { DriverTarget } from "../../../src/substrate/driver.ts";
 import { FlyDriver } from "../../../src/substrate/fly/driver.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
+import { refusingPort } from "../../helpers/refusing-port.ts";
 import { startFlyFake } from "./fake.ts";
 import { MACHINE, openRig, rejection, T0, type Rig } from "./rig.ts";
 
@@ -27,12 +28,8 @@ function driverFor(apiUrl: string, options: { fetch?: typeof fetch; token?: stri
   return { driver, target };
 }
 
-/** The base URL of a local server that has just closed: nothing listens there now. */
-async function closedUrl(): Promise<string> {
-  const fake = await startFlyFake();
-  await fake.close();
-  return fake.url;
-}
+/** A loopback URL where a connection is refused, held so until the test finishes. */
+const closedUrl = async () => `http://127.0.0.1:${await refusingPort()}`;
 
 describe("a request that gets no answer names why", () => {
   test("a refused connection: ECONNREFUSED and the address", async () => {

@@ -1,0 +1,29 @@
+// A loopback port where a connection is refused, held so for the test: a port taken by a server
+// and let go could be taken again by any `listen(0)` in this process or a child before the test
+// connects (the suite starts servers on port 0 all the time), and the test would then meet that
+// server instead of a refusal.
+//
+// The port held is the local port of an open client connection: nothing listens on it, so the
+// kernel answers a connection to it with a reset (ECONNREFUSED, as for a port nobody uses), and
+// while the connection is open no other socket can bind it, not even a server asking for that
+// very port (a client socket is not opened with SO_REUSEADDR) nor one asking for any free port.
+
+import net from "node:net";
+import { onTestFinished } from "vitest";
+
+/** A loopback port that refuses connections until the test finishes. Call it inside a test. */
+export async function refusingPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
+  const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => client.once("connect", resolve).once("error", reject));
+  const peer = await accepted;
+  // Listening no more; the connection stays, and with it the client's port.
+  server.close();
+  onTestFinished(() => {
+    client.destroy();
+    peer.destroy();
+  });
+  return client.localPort!;
+}
