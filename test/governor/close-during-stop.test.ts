@@ -9,7 +9,8 @@ import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { ProcessDriver } from "../../src/substrate/process/driver.ts";
-import { groupMembers, procfs, until } from "../../src/substrate/process/proc.ts";
+import { groupMembers, procfs } from "../../src/substrate/process/proc.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
 import { confirmed } from "../helpers/events.ts";
 import { killGroups } from "../helpers/process.ts";
@@ -63,7 +64,7 @@ test.skipIf(!procfs)("a stop under way when the server closes stays pending, eve
   await started;
   const pid = (await g.getObject("r"))!.substrate.observed!.pid as number;
   groups.push(pid);
-  expect(await until(() => groupMembers(pid).length >= 3, 5_000_000)).toBe(true);
+  expect(await eventually(() => groupMembers(pid).length >= 3)).toBe(true);
 
   const failed: string[] = [];
   g.events.on("action:failed", (a) => failed.push(a.kind));
@@ -97,5 +98,5 @@ test.skipIf(!procfs)("a stop under way when the server closes stays pending, eve
     await clock.advance(1000);
   }
   expect((await next.getObject("r"))!.state).toBe("dormant");
-  expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
+  expect(await eventually(() => groupMembers(pid).length === 0)).toBe(true);
 });

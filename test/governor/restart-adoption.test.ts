@@ -10,6 +10,7 @@ import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { ProcessDriver } from "../../src/substrate/process/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { commitWakingWithStart, T0 } from "../helpers/records.ts";
 import { killGroups } from "../helpers/process.ts";
 
@@ -79,14 +80,13 @@ async function make(
 
 /** Until the process has its SIGTERM handler (SigIgn bit 15: it ignores SIGTERM in /proc). */
 async function termHandled(pid: number): Promise<void> {
-  for (let i = 0; i < 200_000; i++) {
+  const handled = () => {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const mask = (name: string) =>
       BigInt("0x" + (new RegExp(`^${name}:\\s+([0-9a-f]+)$`, "m").exec(status)?.[1] ?? "0"));
-    if ((mask("SigIgn") & 0x4000n) !== 0n) return;
-    await new Promise<void>((r) => setImmediate(r));
-  }
-  throw new Error("no SIGTERM handler");
+    return (mask("SigIgn") & 0x4000n) !== 0n;
+  };
+  if (!(await eventually(handled))) throw new Error("no SIGTERM handler");
 }
 
 const settle = async () => {

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { until } from "../../src/substrate/process/proc.ts";
+import { eventually } from "./eventually.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -91,6 +91,6 @@ export async function removeCgroups(parent: string | undefined, prefix: string):
         return (e as NodeJS.ErrnoException).code === "ENOENT";
       }
     };
-    await until(gone, 100_000);
+    await eventually(gone);
   }
 }

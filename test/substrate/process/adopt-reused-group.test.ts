@@ -13,6 +13,7 @@ import { spawn } from "node:child_process";
 import { afterEach, expect, test } from "vitest";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { bootId, groupMembers, isGone, pidNamespace, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { killGroups } from "../../helpers/process.ts";
 
@@ -28,7 +29,7 @@ test("adopt never signals a process group whose leader's pid was reused by an un
   pgids.push(pid);
   const leaderStart = readStat(pid)?.startTime ?? 100;
   await new Promise<void>((resolve) => leader.once("exit", () => resolve()));
-  expect(await until(() => readStat(pid) === null || isGone(readStat(pid)!))).toBe(true);
+  expect(await eventually(() => readStat(pid) === null || isGone(readStat(pid)!))).toBe(true);
   // Its child lives on in group <pid>; the pid itself names no process now.
   const [child] = groupMembers(pid);
   expect(child).toBeDefined();
@@ -65,14 +66,14 @@ test("leftovers of the object's own tree (its mark in their environment) are sti
   const started = await d.start(t);
   const leader = started.pid as number;
   pgids.push(leader);
-  expect(await until(() => groupMembers(leader).length >= 2)).toBe(true);
+  expect(await eventually(() => groupMembers(leader).length >= 2)).toBe(true);
   const [child] = groupMembers(leader).filter((p) => p !== leader);
   await d.close();
   // The leader dies while no server runs; its child is left in the group.
   process.kill(leader, "SIGKILL");
-  expect(await until(() => readStat(leader) === null || isGone(readStat(leader)!))).toBe(true);
+  expect(await eventually(() => readStat(leader) === null || isGone(readStat(leader)!))).toBe(true);
   const next = new ProcessDriver({ clock });
   expect(await next.adopt(t, started)).toMatchObject({ status: "stopped" });
-  expect(await until(() => readStat(child!) === null || isGone(readStat(child!)!))).toBe(true);
+  expect(await eventually(() => readStat(child!) === null || isGone(readStat(child!)!))).toBe(true);
   await next.close();
 });

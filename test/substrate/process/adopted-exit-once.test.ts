@@ -11,7 +11,8 @@ import { PolicyRegistry } from "../../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../../src/storage/memory-store.ts";
 import type { DriverTarget } from "../../../src/substrate/driver.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
-import { isGone, procfs, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { isGone, procfs, readStat } from "../../../src/substrate/process/proc.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { killGroups } from "../../helpers/process.ts";
 
@@ -44,7 +45,7 @@ describe.skipIf(!procfs)("an adopted leader's exit", () => {
     b.onObservation((_, o) => told.push(o));
     expect(await b.adopt(t, before)).toMatchObject({ status: "running", pid, reason: "adopted after restart" });
     process.kill(pid, "SIGKILL");
-    expect(await until(gone(pid), 1_000_000)).toBe(true);
+    expect(await eventually(gone(pid))).toBe(true);
 
     expect(await b.observe(t)).toMatchObject({ status: "stopped", pid, exitCode: null, signal: null });
     // The watch is called off: nothing is due on the clock.
@@ -77,7 +78,7 @@ describe.skipIf(!procfs)("an adopted leader's exit", () => {
     const second = await governor(store, clock);
     expect((await second.getObject("w1"))!.substrate.observed).toMatchObject({ reason: "adopted after restart" });
     process.kill(pid, "SIGKILL");
-    expect(await until(gone(pid), 1_000_000)).toBe(true);
+    expect(await eventually(gone(pid))).toBe(true);
     const restarted = new Promise<void>((r) => second.events.on("action:confirmed", (x) => x.kind === "start" && r()));
     expect(await second.reconcile()).toBe(1);
     await restarted;

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import type { CgroupParent } from "../../../src/substrate/process/cgroup.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
-import { until } from "../../../src/substrate/process/proc.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { spawnProcess } from "../../../src/substrate/process/spawn.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { environOf, killGroups } from "../../helpers/process.ts";
@@ -39,7 +39,7 @@ async function envOf(wrapped: boolean, env: Record<string, string>): Promise<Rec
       return "";
     }
   };
-  expect(await until(() => cmdline().startsWith("sleep"), 5_000_000)).toBe(true);
+  expect(await eventually(() => cmdline().startsWith("sleep"))).toBe(true);
   if (wrapped) expect(readFileSync(procs, "utf8").trim()).toBe(String(child.pid));
   return environOf(child.pid!);
 }

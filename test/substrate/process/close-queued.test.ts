@@ -5,7 +5,8 @@
 
 import { afterEach, expect, test } from "vitest";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
-import { groupMembers, isGone, procfs, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { groupMembers, isGone, procfs, readStat } from "../../../src/substrate/process/proc.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { killGroups } from "../../helpers/process.ts";
 
@@ -30,7 +31,7 @@ test("a start still waiting when the driver closes is rejected, and spawns nothi
   expect(await d.adopt(t, before)).toMatchObject({ status: "running", pid });
 
   const stopping = d.stop(t).catch((e: unknown) => e);
-  expect(await until(() => readStat(pid) === null || isGone(readStat(pid)!), 5_000_000)).toBe(true);
+  expect(await eventually(() => readStat(pid) === null || isGone(readStat(pid)!))).toBe(true);
   // The leader is gone; the watch has not yet seen it. A start waits behind the stop.
   const starting = d.start(t).then(
     (o) => o,
@@ -51,7 +52,7 @@ test.skipIf(!procfs)("a stop waiting for a child that ignores SIGTERM is rejecte
   const t = { objectId: "o2", config: { command: "sh", args: ["-c", `sh -c "${child}" & wait`], graceMs: 60_000 } };
   const pid = (await d.start(t)).pid as number;
   pids.push(pid);
-  expect(await until(() => groupMembers(pid).length >= 3, 5_000_000)).toBe(true);
+  expect(await eventually(() => groupMembers(pid).length >= 3)).toBe(true);
 
   let settled = false;
   const stopping = d.stop(t).then(

@@ -13,7 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
-import { groupStats, isStopped, procfs, readStat, settle, until } from "../../../src/substrate/process/proc.ts";
+import { groupStats, isStopped, procfs, readStat, settle } from "../../../src/substrate/process/proc.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { ProcessGroupTree } from "../../../src/substrate/process/tree.ts";
 import { countProcScans, hideProcChildren } from "../../helpers/proc-scans.ts";
 import { killGroups } from "../../helpers/process.ts";
@@ -76,7 +77,7 @@ test.skipIf(!procfs).each([
     // /proc while one was in `D` (hundreds of reads a second, for the 10 s a killed tree is given).
     const pid = await vforking();
     process.kill(pid, "SIGUSR1");
-    expect(await until(() => readStat(pid)?.state === "D", 5_000_000)).toBe(true);
+    expect(await eventually(() => readStat(pid)?.state === "D")).toBe(true);
     const scans = countProcScans();
     if (!listed) hideProcChildren();
     expect(
@@ -100,6 +101,6 @@ async function vforking(): Promise<number> {
   const leader = spawn(binary, [join(dir, "fifo")], { detached: true, stdio: "ignore" });
   const pid = leader.pid as number;
   groups.push(pid);
-  expect(await until(() => readStat(pid)?.state === "S", 5_000_000)).toBe(true);
+  expect(await eventually(() => readStat(pid)?.state === "S")).toBe(true);
   return pid;
 }

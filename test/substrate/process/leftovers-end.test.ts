@@ -13,7 +13,8 @@ import { afterEach, describe, expect, test } from "vitest";
 import type { Observation } from "../../../src/core/types.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { Leftovers } from "../../../src/substrate/process/governed.ts";
-import { groupMembers, procfs, statsOf, until } from "../../../src/substrate/process/proc.ts";
+import { groupMembers, procfs, statsOf } from "../../../src/substrate/process/proc.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import type { ProcessTree } from "../../../src/substrate/process/tree.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { killGroups } from "../../helpers/process.ts";
@@ -124,19 +125,19 @@ describe.skipIf(!procfs)("leftovers that hand over to a process of their own", (
       groups.push(leader);
       // Once the child's trap is set (the group's size alone said nothing of that: seen failing
       // under load, as the child died of its SIGTERM before it could start the helper).
-      expect(await until(() => existsSync(join(dir, "ready")), 50_000_000)).toBe(true);
+      expect(await eventually(() => existsSync(join(dir, "ready")))).toBe(true);
       writeFileSync(join(dir, "go"), "");
-      expect(await until(() => exits.length > 0, 5_000_000)).toBe(true);
+      expect(await eventually(() => exits.length > 0)).toBe(true);
       // The child took its SIGTERM: only the helper it started is left in the group.
       const onlyHelper = () => {
         const pids = groupMembers(leader);
         return pids.length === 1 && readFileSync(`/proc/${pids[0]}/cmdline`, "utf8") === "sleep\u0000300\u0000";
       };
-      expect(await until(onlyHelper, 5_000_000)).toBe(true);
+      expect(await eventually(onlyHelper)).toBe(true);
       await clock.advance(100); // a check: nothing seen before is left
       expect((await driver.observe(t)).leftovers).toEqual([expect.objectContaining({ pgid: leader })]);
       await clock.advance(1900); // the grace period ends
-      expect(await until(() => groupMembers(leader).length === 0, 5_000_000)).toBe(true);
+      expect(await eventually(() => groupMembers(leader).length === 0)).toBe(true);
       expect((await driver.observe(t)).leftovers).toBeUndefined();
       await driver.close();
     } finally {

@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { Observation } from "../../../src/core/types.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { groupMembers, isGone, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import type { DriverTarget } from "../../../src/substrate/driver.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { killGroups } from "../../helpers/process.ts";
@@ -48,9 +49,9 @@ async function leaderExits(): Promise<{ a: ProcessDriver; leader: number; exited
   const started = await a.start(t);
   const leader = started.pid as number;
   groups.push(leader);
-  expect(await until(() => groupMembers(leader).length >= 2, 5_000_000)).toBe(true);
+  expect(await eventually(() => groupMembers(leader).length >= 2)).toBe(true);
   writeFileSync(join(dir, "go"), "");
-  expect(await until(() => exits.length > 0, 5_000_000)).toBe(true);
+  expect(await eventually(() => exits.length > 0)).toBe(true);
   expect(existsSync(join(dir, "go"))).toBe(true);
   expect(groupMembers(leader)).toHaveLength(1); // the child, within its grace period
   return { a, leader, exited: exits[0]! };
@@ -66,7 +67,7 @@ describe("leftovers of a leader's own exit, across a server crash", () => {
     const b = new ProcessDriver({ clock });
     expect(await b.adopt(target(), exited)).toMatchObject({ status: "stopped", reason: "not running after restart" });
     await clock.advance(2000); // the leftovers' grace period on the new server's clock
-    expect(await until(() => groupMembers(leader).length === 0, 5_000_000)).toBe(true);
+    expect(await eventually(() => groupMembers(leader).length === 0)).toBe(true);
     await b.close();
   });
 
@@ -82,7 +83,7 @@ describe("leftovers of a leader's own exit, across a server crash", () => {
     const b = new ProcessDriver({ clock });
     expect(await b.adopt(t, again)).toMatchObject({ status: "running", pid, reason: "adopted after restart" });
     await clock.advance(5000);
-    expect(await until(() => groupMembers(leader).length === 0, 5_000_000)).toBe(true);
+    expect(await eventually(() => groupMembers(leader).length === 0)).toBe(true);
     expect(gone(pid)).toBe(false); // the adopted tree runs on
     await b.close();
   });
@@ -119,7 +120,7 @@ describe("leftovers of a leader's own exit, across a server crash", () => {
     await releasing;
     await stopping;
     expect(stopped).toBe(true);
-    expect(await until(() => groupMembers(leader).length === 0, 5_000_000)).toBe(true);
+    expect(await eventually(() => groupMembers(leader).length === 0)).toBe(true);
     await b.close();
   });
 

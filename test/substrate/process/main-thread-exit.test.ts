@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, onTestFinished, test } from "vitest";
 import type { DriverTarget } from "../../../src/substrate/driver.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
-import { procfs, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { procfs, readStat } from "../../../src/substrate/process/proc.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { killGroups } from "../../helpers/process.ts";
 
@@ -82,10 +83,10 @@ describe.skipIf(!compiler || !procfs)(title, () => {
     const o = await d.start(t);
     const pid = o.pid as number;
     groups.push(pid);
-    expect(await until(() => rawStat(pid)?.state === "Z", 1_000_000)).toBe(true);
+    expect(await eventually(() => rawStat(pid)?.state === "Z")).toBe(true);
     expect(rawStat(pid)?.threads).toBe(2);
     // The thread runs on into its pause().
-    expect(await until(() => otherThreads(pid)[0] === "S", 1_000_000)).toBe(true);
+    expect(await eventually(() => otherThreads(pid)[0] === "S")).toBe(true);
     return pid;
   }
 
@@ -141,7 +142,7 @@ describe.skipIf(!compiler || !procfs)(title, () => {
       (e: unknown) => (outcome = e),
     );
     // The wait for the exit event is bounded on the clock.
-    expect(await until(() => clock.waiting === 1, 1_000_000)).toBe(true);
+    expect(await eventually(() => clock.waiting === 1)).toBe(true);
     expect(outcome).toBe("pending");
     await clock.advance(10_000);
     expect(outcome).toMatchObject({ name: "DriverError", retryable: true });

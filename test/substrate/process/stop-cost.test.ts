@@ -7,7 +7,8 @@
 import { spawn } from "node:child_process";
 import { afterEach, expect, test } from "vitest";
 import { Governed } from "../../../src/substrate/process/governed.ts";
-import { groupMembers, procfs, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { groupMembers, procfs, readStat } from "../../../src/substrate/process/proc.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { ProcessGroupTree } from "../../../src/substrate/process/tree.ts";
 import { SystemClock } from "../../../src/timers/clock.ts";
 import { countProcScans } from "../../helpers/proc-scans.ts";
@@ -24,7 +25,7 @@ test.skipIf(!procfs)(
     const leader = spawn("sh", ["-c", `sh -c "${child}" & wait`], { detached: true, stdio: "ignore" });
     const pid = leader.pid as number;
     groups.push(pid);
-    expect(await until(() => groupMembers(pid).length >= 3, 5_000_000)).toBe(true);
+    expect(await eventually(() => groupMembers(pid).length >= 3)).toBe(true);
 
     const tree = new ProcessGroupTree(pid);
     const scans = countProcScans();

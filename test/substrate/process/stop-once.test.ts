@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import type { Observation } from "../../../src/core/types.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
-import { groupMembers, procfs, until } from "../../../src/substrate/process/proc.ts";
+import { groupMembers, procfs } from "../../../src/substrate/process/proc.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { killGroups } from "../../helpers/process.ts";
 
@@ -36,12 +37,12 @@ test.skipIf(!procfs)("a child still shutting down after the leader is gone gets 
   const leader = (await driver.start(t)).pid as number;
   groups.push(leader);
   // Once its trap is set (the tree's size alone said nothing of that: found failing under load).
-  expect(await until(() => existsSync(join(dir, "ready")), 50_000_000)).toBe(true);
+  expect(await eventually(() => existsSync(join(dir, "ready")))).toBe(true);
 
   let stopped: Observation | null = null;
   const stopping = driver.stop(t).then((o) => (stopped = o));
   // The child ends on its own; the stop sees the tree empty at its next check on the clock.
-  expect(await until(() => groupMembers(leader).length === 0, 50_000_000)).toBe(true);
+  expect(await eventually(() => groupMembers(leader).length === 0)).toBe(true);
   await clock.advance(100);
   await stopping;
   expect(stopped).toMatchObject({ status: "stopped" });

@@ -15,6 +15,7 @@ import type { DriverTarget } from "../../../src/substrate/driver.ts";
 import { findCgroupParent, type CgroupParent } from "../../../src/substrate/process/cgroup.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { groupMembers, isGone, listPids, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { environOf, removeCgroups } from "../../helpers/process.ts";
 
@@ -78,14 +79,14 @@ function target(script: string, objectId = "tree-1"): DriverTarget {
 async function witnessWrites(lines = 15): Promise<void> {
   const file = join(dir, "witness");
   const from = size(file);
-  const ok = await until(() => size(file) >= from + lines * 2, 5_000_000);
+  const ok = await eventually(() => size(file) >= from + lines * 2);
   if (!ok) throw new Error("the witness stopped writing");
 }
 
 /** Waits (bounded) until every named file exists and has grown. */
 async function growing(...names: string[]): Promise<void> {
   const from = names.map((n) => size(join(dir, n)));
-  const ok = await until(() => names.every((n, i) => size(join(dir, n)) > from[i]!), 5_000_000);
+  const ok = await eventually(() => names.every((n, i) => size(join(dir, n)) > from[i]!));
   if (!ok) throw new Error(`${names.join(", ")} did not grow`);
 }
 
@@ -119,7 +120,7 @@ describe("a forking tree on the process substrate", () => {
     trees.push(pid);
     await growing("child", "grandchild");
     // The leader, the child's subshell, the grandchild's shell, and their sleeps.
-    await until(() => shells(groupMembers(pid)).length >= 3);
+    expect(await eventually(() => shells(groupMembers(pid)).length >= 3)).toBe(true);
 
     const suspended = await d.suspend(t);
     expect(suspended.status).toBe("suspended");
@@ -146,7 +147,7 @@ describe("a forking tree on the process substrate", () => {
     const t = target(FORKING);
     const pid = (await d.start(t)).pid as number;
     trees.push(pid);
-    await until(() => shells(groupMembers(pid)).length >= 3);
+    expect(await eventually(() => shells(groupMembers(pid)).length >= 3)).toBe(true);
     const members = groupMembers(pid);
     await d.suspend(t);
     expect(await d.stop(t)).toMatchObject({ status: "stopped", pid });
@@ -162,7 +163,7 @@ describe("a forking tree on the process substrate", () => {
     await growing("stubborn");
     let settled = false;
     const stopping = d.stop(t).finally(() => (settled = true));
-    await until(() => readStat(pid) === null || isGone(readStat(pid)!));
+    expect(await eventually(() => readStat(pid) === null || isGone(readStat(pid)!))).toBe(true);
     await clock.advance(4999);
     expect(settled).toBe(false);
     expect(groupMembers(pid).length).toBeGreaterThan(0);
@@ -179,7 +180,7 @@ describe("a forking tree on the process substrate", () => {
     trees.push(pid);
     await growing("orphan");
     expect(await seen).toMatchObject({ status: "stopped", pid, exitCode: 3, reason: "exited" });
-    expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
+    expect(await eventually(() => groupMembers(pid).length === 0)).toBe(true);
     const left = size(join(dir, "orphan"));
     await witnessWrites();
     expect(size(join(dir, "orphan"))).toBe(left);
@@ -211,10 +212,10 @@ describe("a forking tree on the process substrate", () => {
     const kept = target(FORKING, "kept");
     const pid = (await d.start(kept)).pid as number;
     trees.push(pid);
-    await until(() => shells(groupMembers(pid)).length >= 3);
+    expect(await eventually(() => shells(groupMembers(pid)).length >= 3)).toBe(true);
     await d.release(kept, "keep");
     process.kill(pid, "SIGKILL"); // the leader ends on its own, after Vigil let the tree go
-    await until(() => readStat(pid) === null || isGone(readStat(pid)!));
+    expect(await eventually(() => readStat(pid) === null || isGone(readStat(pid)!))).toBe(true);
     await witnessWrites();
     await growing("child", "grandchild");
     expect(seen).toEqual([]);
@@ -230,7 +231,7 @@ describe("a forking tree on the process substrate", () => {
     trees.push(pid);
     await growing("stubborn");
     // The leader exits: SIGTERM to the rest now, SIGKILL due after the grace period.
-    expect(await until(() => seen.length > 0, 5_000_000)).toBe(true);
+    expect(await eventually(() => seen.length > 0)).toBe(true);
     expect(seen).toEqual(["tree-1 stopped"]);
     await growing("stubborn"); // it ignores SIGTERM
     expect((await d.observe(t)).leftovers).toHaveLength(1);
@@ -240,7 +241,7 @@ describe("a forking tree on the process substrate", () => {
   test("leftovers of a leader's own exit that outlast SIGTERM are killed when the driver closes, not left for good", async () => {
     const { d, pid } = await stubbornLeftover();
     await d.close(); // the virtual clock never reaches the grace period's end
-    expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
+    expect(await eventually(() => groupMembers(pid).length === 0)).toBe(true);
   });
 
   test.each(["keep", "stop"] as const)(
@@ -249,7 +250,7 @@ describe("a forking tree on the process substrate", () => {
       const { d, t, pid } = await stubbornLeftover();
       // Deleted (or rebound) within the grace period: the virtual clock never reaches its end.
       await d.release(t, mode);
-      expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
+      expect(await eventually(() => groupMembers(pid).length === 0)).toBe(true);
       expect((await d.observe(t)).leftovers).toBeUndefined();
     },
   );
@@ -267,9 +268,9 @@ describe("a forking tree on the process substrate", () => {
       drivers.push(d);
       expect((await d.adopt(t, before)).status).toBe("running");
       writeFileSync(join(dir, "go"), ""); // the leader exits; the watch would notice in a minute
-      expect(await until(() => readStat(pid) === null || isGone(readStat(pid)!), 5_000_000)).toBe(true);
+      expect(await eventually(() => readStat(pid) === null || isGone(readStat(pid)!))).toBe(true);
       await d.release(t, mode);
-      expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
+      expect(await eventually(() => groupMembers(pid).length === 0)).toBe(true);
       expect((await d.observe(t)).leftovers).toBeUndefined();
     },
   );
@@ -298,7 +299,7 @@ int main(void) {
     const t: DriverTarget = { objectId: "vf", config: { command: binary, cwd: dir, graceMs: 5000 } };
     const pid = (await d.start(t)).pid as number;
     trees.push(pid);
-    await until(() => groupMembers(pid).length >= 2, 5_000_000);
+    expect(await eventually(() => groupMembers(pid).length >= 2)).toBe(true);
     expect((await d.suspend(t)).status).toBe("suspended");
     const stats = groupMembers(pid).map((p) => ({ pid: p, ...readStat(p)! }));
     for (const s of stats)
@@ -312,10 +313,10 @@ int main(void) {
     const before = await a.start(t);
     const pid = before.pid as number;
     trees.push(pid);
-    await until(() => shells(groupMembers(pid)).length >= 3);
+    expect(await eventually(() => shells(groupMembers(pid)).length >= 3)).toBe(true);
     await a.close();
     process.kill(pid, "SIGKILL");
-    await until(() => readStat(pid) === null || isGone(readStat(pid)!));
+    expect(await eventually(() => readStat(pid) === null || isGone(readStat(pid)!))).toBe(true);
     expect(groupMembers(pid).length).toBeGreaterThan(0);
 
     const b = newDriver();
@@ -327,7 +328,7 @@ int main(void) {
     // not named: a loop's fork is a shell too until it execs `sleep`, and then it is gone.
     expect(shells(groupMembers(pid)).length).toBeGreaterThanOrEqual(2);
     expect(await b.adopt(t, before)).toMatchObject(gone);
-    expect(await until(() => groupMembers(pid).length === 0, 5_000_000)).toBe(true);
+    expect(await eventually(() => groupMembers(pid).length === 0)).toBe(true);
   });
 
   test("after a restart, a live tree is adopted by its group and frozen whole", async () => {
@@ -336,7 +337,7 @@ int main(void) {
     const before = await a.start(t);
     const pid = before.pid as number;
     trees.push(pid);
-    await until(() => shells(groupMembers(pid)).length >= 3);
+    expect(await eventually(() => shells(groupMembers(pid)).length >= 3)).toBe(true);
     await a.close();
     const b = new ProcessDriver({ clock, watchMs: 1000 });
     drivers.push(b);
@@ -345,7 +346,7 @@ int main(void) {
     expect(new Set(states(pidsOf(suspended)))).toEqual(new Set(["T"]));
     // Not its child: the leader's exit is confirmed by the watch on the clock.
     const stopping = b.stop(t);
-    await until(() => groupMembers(pid).length === 0, 5_000_000);
+    expect(await eventually(() => groupMembers(pid).length === 0)).toBe(true);
     await clock.advance(1000);
     expect(await stopping).toMatchObject({ status: "stopped", pid });
   });
@@ -409,7 +410,7 @@ describe.each(modes)("a command that ends at once, %s", (_how, parent) => {
       const o = await d.start(target("exit 3", id));
       if (exits.has(id)) expect(o).toMatchObject({ status: "stopped", exitCode: 3 });
       else expect(o.status).toBe("running");
-      expect(await until(() => exits.has(id), 5_000_000)).toBe(true);
+      expect(await eventually(() => exits.has(id))).toBe(true);
       expect(exits.get(id)).toMatchObject({ status: "stopped", exitCode: 3, reason: "exited" });
     }
   });
@@ -462,7 +463,7 @@ describe.skipIf(!cgroup)(cgroupTitle, () => {
     await growing("escaped", "child");
     expect(await d.stop(t)).toMatchObject({ status: "stopped", pid });
     const cgroupDir = started.cgroup as string;
-    expect(await until(() => !existsSync(cgroupDir), 5_000_000)).toBe(true);
+    expect(await eventually(() => !existsSync(cgroupDir))).toBe(true);
     const after = size(join(dir, "escaped"));
     await witnessWrites();
     expect(size(join(dir, "escaped"))).toBe(after);
@@ -478,7 +479,7 @@ describe.skipIf(!cgroup)(cgroupTitle, () => {
     await a.close(); // the server stops; its trees run on
     // While it is down the leader dies; its descendant that left the group lives on in the cgroup.
     kill(pid);
-    expect(await until(() => readStat(pid) === null || isGone(readStat(pid)!), 5_000_000)).toBe(true);
+    expect(await eventually(() => readStat(pid) === null || isGone(readStat(pid)!))).toBe(true);
     // The leader's pid now names an unrelated process (modelled: its pid, the old start time).
     const unrelated = spawn("sh", ["-c", LOOP("unrelated")], { cwd: dir, stdio: "ignore", detached: true });
     trees.push(unrelated.pid!);
@@ -488,7 +489,7 @@ describe.skipIf(!cgroup)(cgroupTitle, () => {
     const adopted = await b.adopt(t, { ...before, pid: unrelated.pid! });
     expect(adopted).toMatchObject({ status: "stopped", reason: "not running after restart" });
     await clock.advance(5000); // the leftovers' grace period
-    expect(await until(() => !existsSync(cgroupDir), 5_000_000)).toBe(true);
+    expect(await eventually(() => !existsSync(cgroupDir))).toBe(true);
     const after = size(join(dir, "escaped"));
     await witnessWrites();
     expect(size(join(dir, "escaped"))).toBe(after);

@@ -11,6 +11,7 @@ import type { DriverTarget } from "../../../src/substrate/driver.ts";
 import { findCgroupParent, type CgroupParent } from "../../../src/substrate/process/cgroup.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { listPids, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { removeCgroups } from "../../helpers/process.ts";
 
@@ -73,7 +74,7 @@ describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent)
     const t = target("a");
     const spawned = await driver().start({ ...t, action: "act_a1" }); // the server dies before recording it
     // Read once it runs `sleep` (during an exec, /proc shows no environment for a moment).
-    expect(await until(() => execed(spawned.pid as number), 5_000_000)).toBe(true);
+    expect(await eventually(() => execed(spawned.pid as number))).toBe(true);
     const after = driver();
     const adopted = await after.adopt(t, null, ["act_a0", "act_a1"]);
     expect(adopted).toMatchObject({ status: "running", pid: spawned.pid, reason: "adopted after restart" });
@@ -89,14 +90,14 @@ describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent)
       await until(() => stopped !== null, 1_000);
     }
     expect(stopped).toMatchObject({ status: "stopped", pid: spawned.pid });
-    expect(await until(() => marked(t.objectId).length === 0, 5_000_000)).toBe(true);
+    expect(await eventually(() => marked(t.objectId).length === 0)).toBe(true);
   });
 
   test("a tree of a start that is not pending (recorded, or kept by a DELETE) is left alone", async () => {
     const t = target("b");
     const d = driver();
     const kept = await d.start({ ...t, action: "act_b1" });
-    expect(await until(() => execed(kept.pid as number), 5_000_000)).toBe(true);
+    expect(await eventually(() => execed(kept.pid as number))).toBe(true);
     await d.release(t, "keep"); // DELETE ?compute=keep; the id is used again
     const adopted = await driver().adopt(t, null, ["act_b2"]);
     expect(adopted).toMatchObject({ status: "stopped", reason: "not running after restart" });
@@ -111,7 +112,7 @@ describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent)
     const before = driver();
     const spawned = await before.start({ ...t, action: "act_c1" });
     await before.close();
-    expect(await until(() => !marked(t.objectId).includes(spawned.pid as number), 5_000_000)).toBe(true);
+    expect(await eventually(() => !marked(t.objectId).includes(spawned.pid as number))).toBe(true);
     const left = marked(t.objectId);
     expect(left).toHaveLength(1);
     const adopted = await driver().adopt(t, null, ["act_c1"]);
@@ -144,7 +145,7 @@ describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent)
         }
       };
       const child = () => marked(t.objectId).map(comm).join(",") === "sleep";
-      expect(await until(() => title().startsWith("master") && child(), 5_000_000)).toBe(true);
+      expect(await eventually(() => title().startsWith("master") && child())).toBe(true);
       expect(marked(t.objectId)).not.toContain(leader);
       const adopted = await driver().adopt(t, null, ["act_p1"]);
       expect(adopted).toMatchObject({ status: "running", pid: leader, reason: "adopted after restart" });
@@ -162,7 +163,7 @@ describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent)
     // Until both show `sleep`: the daemon's shell shows the marks too, for a moment, before it
     // forks the daemon and exits (taken for the daemon, it failed the test once under load).
     const both = () => marked(t.objectId);
-    expect(await until(() => both().length === 2 && both().every(execed), 5_000_000)).toBe(true);
+    expect(await eventually(() => both().length === 2 && both().every(execed))).toBe(true);
     const daemon = marked(t.objectId).find((p) => p !== spawned.pid)!;
     const adopted = await driver().adopt(t, null, ["act_d1"]);
     expect(adopted).toMatchObject({ status: "running", pid: spawned.pid, reason: "adopted after restart" });
