@@ -11,6 +11,7 @@ import net, { type AddressInfo } from "node:net";
 import { afterEach, expect, test } from "vitest";
 import { httpServer } from "../../src/http/node-server.ts";
 import { endEventStreams, eventHub, FINAL_WRITE_MS } from "../../src/http/sse.ts";
+import { WAIT_MS } from "../helpers/eventually.ts";
 import { doors } from "./harness.ts";
 
 let cleanup: (() => Promise<void>)[] = [];
@@ -53,12 +54,16 @@ async function stuckClient() {
   return { d, g, client, hub: eventHub(g), res: responses[0]! };
 }
 
-/** Whether the response's connection closes (false if it is still open after 5 s: the defect). */
+/**
+ * Whether the response's connection closes. It closes a few turns of the loop after the server
+ * ends or destroys it; false, the defect, when it is still open after WAIT_MS, a hang-guard under
+ * the test's 60 s that a loaded machine does not reach (5 s, as it was, were a bound on speed).
+ */
 const closedSoon = (res: ServerResponse): Promise<boolean> =>
   res.closed
     ? Promise.resolve(true)
     : new Promise((resolve) => {
-        const guard = setTimeout(() => resolve(false), 5000);
+        const guard = setTimeout(() => resolve(false), WAIT_MS);
         res.once("close", () => {
           clearTimeout(guard);
           resolve(true);
