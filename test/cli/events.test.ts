@@ -7,7 +7,7 @@
 import http from "node:http";
 import { afterEach, describe, expect, test } from "vitest";
 import { eventLine, runEvents, SseParser, type SseEvent } from "../../src/cli/events.ts";
-import { refusingPort } from "../helpers/refusing-port.ts";
+import { listenOutsideEphemeral, refusingPort } from "../helpers/refusing-port.ts";
 import { closeServer, listen, run } from "./harness.ts";
 
 const servers: http.Server[] = [];
@@ -16,11 +16,12 @@ afterEach(async () => {
 });
 
 /** A server whose n-th request (from 0) `handle` answers; resolves with its URL. */
-async function sse(handle: (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void) {
+/** A server answering with `handle`; `outside` puts it where no other is given its port once it closes. */
+async function sse(handle: (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void, outside = false) {
   let n = 0;
   const server = http.createServer((req, res) => handle(req, res, n++));
   servers.push(server);
-  return { server, url: await listen(server) };
+  return { server, url: outside ? await listenOutsideEphemeral(server) : await listen(server) };
 }
 
 const stream = (res: http.ServerResponse) =>
@@ -266,10 +267,11 @@ describe("vigil events", () => {
   });
 
   test("a server that stays down after the stream dropped: retries with backoff, then exit 3", async () => {
+    // Its port is one no listen(0) is given: it stays down through the ten tries.
     const { server, url } = await sse((_req, res) => {
       stream(res);
       res.end(frame("decision", "dec_1", decision("dec_1", "w1")));
-    });
+    }, true);
     const sleeps: number[] = [];
     const r = await run(runEvents, [], url, {
       // The first wait: the server goes away for good.

@@ -8,6 +8,7 @@
 // while the connection is open no other socket can bind it, not even a server asking for that
 // very port (a client socket is not opened with SO_REUSEADDR) nor one asking for any free port.
 
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import { onTestFinished } from "vitest";
 
@@ -26,4 +27,31 @@ export async function refusingPort(): Promise<number> {
     peer.destroy();
   });
   return client.localPort!;
+}
+
+/** The first port of the kernel's range for ports given on request (listen(0), a connection's own end). */
+export function ephemeralFloor(): number {
+  return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+}
+
+/**
+ * Has `server` listen on a loopback port below that range, and resolves with its base URL: for a
+ * test whose server must go away and then refuse for good (a client that retries it). Once it
+ * closes, no `listen(0)` nor any connection's own end is given that port; only a server asking
+ * for that very number could take it, and the suite's servers ask for port 0.
+ */
+export async function listenOutsideEphemeral(server: net.Server): Promise<string> {
+  const floor = ephemeralFloor();
+  for (let port = floor - 1 - Math.floor(Math.random() * 8192); port > 1024; port--) {
+    const error = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      server.once("error", resolve);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", resolve);
+        resolve(null);
+      });
+    });
+    if (error === null) return `http://127.0.0.1:${port}`;
+    if (error.code !== "EADDRINUSE") throw error;
+  }
+  throw new Error(`no free loopback port below ${floor}`);
 }
