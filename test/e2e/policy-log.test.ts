@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { startVigil, type VigilProcess } from "../helpers/process.ts";
+import { WAIT_MS } from "../helpers/eventually.ts";
 import { RULES_DIR } from "../helpers/services.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-policy-log-"));
@@ -36,9 +37,12 @@ const lines = (p: VigilProcess) =>
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-/** Waits for a line of the log (stderr may arrive after stdout's "listening", and a reload after an edit). */
+/**
+ * Waits for a line of the log (stderr may arrive after stdout's "listening", and a reload after an
+ * edit), for up to WAIT_MS of real time; the test's own expect then says which line is missing.
+ */
 async function logged(p: VigilProcess, msg: string, policy: string): Promise<void> {
-  for (let i = 0; i < 400 && !lines(p).some((l) => l.msg === msg && l.policy === policy); i++)
+  for (let i = 0; i < WAIT_MS / 25 && !lines(p).some((l) => l.msg === msg && l.policy === policy); i++)
     await new Promise((r) => setTimeout(r, 25));
 }
 

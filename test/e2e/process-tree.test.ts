@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { groupMembers, readStat } from "../../src/substrate/process/proc.ts";
 import { killGroups, startVigil, type VigilProcess } from "../helpers/process.ts";
+import { WAIT_MS } from "../helpers/eventually.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-tree-e2e-"));
 const running: VigilProcess[] = [];
@@ -22,15 +23,18 @@ afterAll(() => {
 const json = { "content-type": "application/json" };
 const LOOP = (file: string) => `while :; do echo . >> ${file}; sleep 0.05; done`;
 
-/** Polls the real server (real time) until `check` holds; fails loudly after 10 s. */
+/**
+ * Polls the real server (real time) until `check` holds; fails loudly after 30 s (WAIT_MS, under
+ * the suite's 60 s test timeout: a tree's processes are scheduled at a loaded machine's pace).
+ */
 async function until<T>(read: () => Promise<T>, check: (v: T) => boolean, what: string): Promise<T> {
   let last: T | undefined;
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < WAIT_MS / 50; i++) {
     last = await read();
     if (check(last)) return last;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${what}: not reached in 10 s; last seen ${JSON.stringify(last)}`);
+  throw new Error(`${what}: not reached in ${WAIT_MS / 1000} s; last seen ${JSON.stringify(last)}`);
 }
 
 type ObjectView = {
