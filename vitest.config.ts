@@ -12,7 +12,7 @@ export default defineConfig({
     expect: { poll: { timeout: 30_000 } },
     pool: "forks",
     // Debian's chromium for the dashboard's browser tests, installed once when missing (as root).
-    globalSetup: ["test/setup/chromium.ts"],
+    globalSetup: ["test/setup/debian-packages.ts"],
     // The JSON report is what .ci/run counts; the default reporter is for people.
     reporters: ["default", "json"],
     outputFile: { json: ".test-results/vitest.json" },

@@ -8,8 +8,7 @@
 // the browser does in between (a reconnection, a read, drawing what came) takes a few hundred
 // milliseconds on a loaded machine, and the 1 s pause before a stream is resumed comes on top.
 
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
@@ -17,39 +16,19 @@ import { chromium, type Browser, type Page, type Route } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { createApp } from "../../src/http/app.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
+import { CHROMIUM, ensureDebianProgram } from "../helpers/debian-package.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 
-export const CHROMIUM = "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const SCREENSHOTS = join(ROOT, ".test-results", "screenshots");
 /** The screen the dashboard is made for: a 1366x768 laptop, less the browser's own bars. */
 export const LAPTOP = { width: 1366, height: 768 };
 
-/**
- * Makes sure Debian's chromium is installed: as root, installs it with apt-get when it is
- * missing; otherwise fails saying what to install.
- */
-export function ensureChromium(path = CHROMIUM, uid = process.getuid?.()): void {
-  if (existsSync(path)) return;
-  if (uid !== 0)
-    throw new Error(
-      `the dashboard tests need Chromium at ${path}: install Debian's package (sudo apt-get install -y chromium)`,
-    );
-  for (const args of [["update"], ["install", "-y", "--no-install-recommends", "chromium"]]) {
-    const r = spawnSync("apt-get", args, {
-      stdio: "inherit",
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-    if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed (${r.status ?? r.signal}); install chromium`);
-  }
-  if (!existsSync(path)) throw new Error(`apt-get installed chromium, but ${path} is still missing`);
-}
-
 /** Headless chromium. As root its sandbox cannot start, so it runs without one (tests only). */
 export async function launchBrowser(): Promise<Browser> {
-  ensureChromium();
+  ensureDebianProgram(CHROMIUM);
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: CHROMIUM.path,
     headless: true,
     args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
   });

@@ -7,10 +7,11 @@
 // Dockerfile's init (tini), as in its image, where it is not PID 1.
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, test } from "vitest";
+import { ensureDebianProgram, TINI } from "../../helpers/debian-package.ts";
 import { ORPHANS_AT_PID1 } from "../../../src/substrate/process/spawn.ts";
 import { startVigil, type VigilProcess } from "../../helpers/process.ts";
 
@@ -82,17 +83,19 @@ describe.skipIf(!canUnshare)(title, () => {
   });
 });
 
-/** The image's init, when this machine has it (Debian's `tini`, which the Dockerfile installs). */
-const TINI = ["/usr/bin/tini", "/usr/local/bin/tini"].find((p) => existsSync(p));
-/** The Dockerfile's ENTRYPOINT, with tini where this machine has it. */
+/**
+ * The Dockerfile's ENTRYPOINT, with this machine's tini: Debian's package, which the Dockerfile
+ * installs too (test/setup installs it as root, as in CI; otherwise the test says what to install).
+ */
 const entrypoint = (): string[] => {
+  ensureDebianProgram(TINI);
   const line = /^ENTRYPOINT\s+(\[.*\])$/m.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
   const [init, ...args] = JSON.parse(line![1]!) as string[];
   expect(init).toBe("tini");
-  return [TINI!, ...args];
+  return [TINI.path, ...args];
 };
 
-describe.skipIf(!canUnshare || TINI === undefined)(`${title}, under the image's tini`, () => {
+describe.skipIf(!canUnshare)(`${title}, under the image's tini`, () => {
   test("tini is PID 1 and reaps, so the server does not warn; SIGTERM still drains it (exit 0)", async () => {
     const log = await serveAsPid1({ VIGIL_DRIVERS: "simulated,process" }, entrypoint());
     expect(log).toContain('"msg":"drivers enabled"');
