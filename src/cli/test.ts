@@ -128,13 +128,14 @@ export async function runTest(
   if (values.coverage || minCoverage !== null) {
     say("\ncoverage (rules fired, conditions seen true and false):\n");
     report.coverage = [];
-    for (const [name, ds] of [...decisions].sort(([a], [b]) => a.localeCompare(b))) {
-      const info = registry.get(name);
-      if (!info) continue;
-      const c = policyCoverage(info.document as PolicyDocument, ds);
-      say(formatCoverage(c));
+    // Every policy in the directory counts, a policy no fixture ran too (at 0%): a CI job that
+    // asks for a minimum must not let a policy without fixtures through.
+    for (const info of registry.list().items) {
+      const ds = decisions.get(info.name);
+      const c = policyCoverage(info.document as PolicyDocument, ds ?? []);
+      say(ds === undefined ? `${info.name}: 0% (no fixture ran it)\n` : formatCoverage(c));
       const below = minCoverage !== null && c.percent < minCoverage;
-      report.coverage.push({ ...c, belowMinimum: below });
+      report.coverage.push({ ...c, ran: ds !== undefined, belowMinimum: below });
       if (below) {
         belowMinimum = true;
         say(`  below the minimum of ${minCoverage}%\n`);
@@ -159,6 +160,6 @@ interface TestReport {
   fixtures: { file: string; description: string; passed: boolean; failures: (StepFailure & { message: string })[] }[];
   malformedFixtures: { file: string; problems: Problem[] }[];
   refusedPolicies: { file: string; errors: Problem[] }[];
-  /** With --coverage or --min-coverage: each policy's coverage. */
-  coverage?: (PolicyCoverage & { belowMinimum: boolean })[];
+  /** With --coverage or --min-coverage: each policy's coverage; `ran` is false for one no fixture ran. */
+  coverage?: (PolicyCoverage & { ran: boolean; belowMinimum: boolean })[];
 }

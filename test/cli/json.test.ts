@@ -79,8 +79,12 @@ describe("vigil test --json", () => {
     expect(report).toMatchObject({ failed: 0, malformed: 0, malformedFixtures: [], refusedPolicies: [] });
     expect(report.passed).toBeGreaterThan(0);
     expect(report.fixtures.every((f: { passed: boolean }) => f.passed)).toBe(true);
+    // Every policy of the directory is listed; those no fixture ran at 0%.
     expect(report.coverage).toEqual([
-      expect.objectContaining({ policy: "queue-worker", percent: 100, belowMinimum: false }),
+      expect.objectContaining({ policy: "continuous-monitor", percent: 0, ran: false, belowMinimum: false }),
+      expect.objectContaining({ policy: "nightly-report", percent: 0, ran: false, belowMinimum: false }),
+      expect.objectContaining({ policy: "on-demand", percent: 0, ran: false, belowMinimum: false }),
+      expect.objectContaining({ policy: "queue-worker", percent: 100, ran: true, belowMinimum: false }),
     ]);
 
     // The same fixture expecting another outcome at its first step fails, and says why.
@@ -103,8 +107,10 @@ describe("vigil test --json", () => {
     expect(below.code).toBe(1);
     const partial = JSON.parse(below.out);
     expect(partial).toMatchObject({ passed: 1, failed: 0 });
-    expect(partial.coverage[0].percent).toBeLessThan(100);
-    expect(partial.coverage[0].belowMinimum).toBe(true);
+    const worker = partial.coverage.find((c: { policy: string }) => c.policy === "queue-worker");
+    expect(worker).toMatchObject({ ran: true, belowMinimum: true });
+    expect(worker.percent).toBeGreaterThan(0);
+    expect(worker.percent).toBeLessThan(100);
   });
 
   test("without --json too, a bad path is on stderr alone, as `vigil test: ...`", async () => {

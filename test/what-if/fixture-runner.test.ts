@@ -1,7 +1,7 @@
 // The fixture runner itself: it must fail on a wrong expectation of every kind, report the
 // step, the expected and the actual value, and tell a malformed fixture apart (exit 2).
 
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -219,11 +219,25 @@ describe("coverage", () => {
   test("--min-coverage fails below the threshold and passes at or under it", async () => {
     const file = join(dir, "partial.json");
     writeFileSync(file, JSON.stringify(good));
+    // A rules directory of the one policy the fixture runs.
+    const rules = join(dir, "rules");
+    mkdirSync(rules);
+    copyFileSync(join(RULES_DIR, "nightly-report.json"), join(rules, "nightly-report.json"));
     let out = "";
-    const low = await runTest(["--rules", RULES_DIR, "--min-coverage", "100", file], (s) => (out += s));
+    const low = await runTest(["--rules", rules, "--min-coverage", "100", file], (s) => (out += s));
     expect(low).toBe(1);
     expect(out).toMatch(/nightly-report: \d+(\.\d)?%/);
     expect(out).toContain("below the minimum of 100%");
-    expect(await runTest(["--rules", RULES_DIR, "--min-coverage", "10", file], () => {})).toBe(0);
+    expect(await runTest(["--rules", rules, "--min-coverage", "10", file], () => {})).toBe(0);
+  });
+
+  test("--min-coverage counts a policy of the directory that no fixture ran, at 0%", async () => {
+    const file = join(dir, "partial-all.json");
+    writeFileSync(file, JSON.stringify(good));
+    let out = "";
+    // nightly-report is above 10%; the directory's other policies have no fixture here.
+    expect(await runTest(["--rules", RULES_DIR, "--min-coverage", "10", file], (s) => (out += s))).toBe(1);
+    expect(out).toContain("on-demand: 0% (no fixture ran it)\n  below the minimum of 10%\n");
+    expect(out).toMatch(/nightly-report: \d+(\.\d)?%\n(?! {2}below)/);
   });
 });
