@@ -4,7 +4,7 @@
 // failure (listed in PROBLEMS below), so a client can branch on `type` and ignore `title`.
 // Validation failures (422) carry `errors: [{path, message}]`; paths are `$`-rooted: JSON
 // paths into the body (`$.facts.a`), or the name of the path parameter, query parameter or
-// header at fault (`$.id`, `$.limit`, `$.headers.Idempotency-Key`).
+// header at fault (`$.id`, `$.query.limit`, `$.headers.Idempotency-Key`).
 
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";

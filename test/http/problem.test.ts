@@ -1,6 +1,7 @@
 // The one error map: every kind of failure becomes an RFC 9457 problem with a fixed status
 // and type, and an unexpected error leaks nothing.
 
+import { readFileSync } from "node:fs";
 import { HTTPException } from "hono/http-exception";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
@@ -33,6 +34,19 @@ describe("problemResponse", () => {
   test("every slug has a distinct status", () => {
     const statuses = Object.values(PROBLEMS).map((p) => p.status);
     expect(new Set(statuses).size).toBe(statuses.length);
+  });
+
+  // A client branches on `type`: README's list is the only place a client reads the names.
+  test("README names every type with its status, and no other", () => {
+    const readme = readFileSync("README.md", "utf8").replace(/\s+/g, " ");
+    const list = /\*\*Problems\*\*: (.*?) - \*\*/.exec(readme)?.[1] ?? "";
+    expect(list).toContain(`\`type\` is \`${PROBLEM_BASE}\``);
+    const listed = [...list.matchAll(/`([a-z-]+)` \((\d{3})\)/g)].map(([, slug, status]) => [slug, Number(status)]);
+    expect(listed).toEqual(
+      Object.entries(PROBLEMS)
+        .map(([slug, p]) => [slug, p.status])
+        .sort((a, b) => Number(a[1]) - Number(b[1])),
+    );
   });
 });
 
