@@ -19,6 +19,17 @@ describe("docs/cli.md", () => {
   test("has a section for every command", () => {
     for (const name of COMMAND_NAMES) expect(DOC).toMatch(new RegExp(`^## vigil ${name}\\b`, "m"));
   });
+
+  // serve's section sends the reader to README's configuration, simulate's to docs/simulate.md.
+  test.each(["validate", "test", "replay"] as const)(
+    "the %s section names the variable each of its flags falls back to",
+    (name) => {
+      const section = DOC.split(/^## /m).find((s) => s.startsWith(`vigil ${name}\n`)) ?? "";
+      const variables = [...commandUsage(name).matchAll(/\((VIGIL_[A-Z_]+), default /g)].map((m) => m[1]);
+      expect(variables.length).toBeGreaterThan(0);
+      for (const variable of variables) expect(section).toContain(`\`${variable}\``);
+    },
+  );
 });
 
 describe("usage", () => {
