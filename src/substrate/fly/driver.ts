@@ -246,7 +246,8 @@ export class FlyDriver implements Driver {
     // A config stored before the list changed (or never PUT) is checked again here.
     const refusal = apiUrlRefusal(parsed.data.apiUrl, this.apiUrls);
     if (refusal) throw new DriverError(`fly: ${refusal}`, false);
-    if (!this.token) throw new DriverError("fly: no API token: set FLY_API_TOKEN or pass `token` to FlyDriver", false);
+    // Said in a decision's note and a refused DELETE's detail: an operator's words, not the constructor's.
+    if (!this.token) throw new DriverError("fly: no API token: set FLY_API_TOKEN in the server's environment", false);
     // Sent as a header, which fetch refuses quoting it whole: never tried, and never shown.
     if (!isHeaderSafe(this.token))
       throw new DriverError(
