@@ -6,7 +6,7 @@ import { processIo, reporting, request, seg, targetOf, usageError, type Io } fro
 import { shellWord, targetFlags } from "./command-line.ts";
 import { decisionText, type DecisionView } from "./explain.ts";
 import { decisionPage, decisionReply } from "../contracts/api-replies.ts";
-import { replyBody, positiveInt, printJson, states, table, triggerText } from "./output.ts";
+import { nonEmpty, replyBody, positiveInt, printJson, states, table, triggerText } from "./output.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
 const OPTIONS = { ...CLIENT_PARSE_OPTIONS, limit: { type: "string" }, before: { type: "string" } } as const;
@@ -44,7 +44,7 @@ export async function runDecisions(args: string[], partial: Partial<Io> = {}): P
     }
 
     const limit = positiveInt("decisions", "--limit", values.limit) ?? DEFAULT_LIMIT;
-    const query = { limit, before: values.before };
+    const query = { limit, before: nonEmpty("decisions", "--before", values.before) };
     const reply = await request(target, "GET", `/v1/objects/${seg("decisions", id)}/decisions`, { query });
     const page = replyBody<{ items: DecisionView[]; nextBefore?: string }>(
       reply.body,

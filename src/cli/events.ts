@@ -20,7 +20,7 @@ import {
   type Io,
   type Target,
 } from "./client.ts";
-import { positiveInt, states, triggerText } from "./output.ts";
+import { nonEmpty, positiveInt, states, triggerText } from "./output.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
 /** One event of the stream, as the SSE spec dispatches it. */
@@ -107,7 +107,7 @@ export async function runEvents(args: string[], partial: Partial<Io> = {}): Prom
   return reporting("events", io, async () => {
     if (positionals.length > 0) throw usageError("events", "events takes no arguments");
     const target = targetOf("events", values, io);
-    const lastEventId = values["last-event-id"];
+    const lastEventId = nonEmpty("events", "--last-event-id", values["last-event-id"]);
     // Only what a header cannot carry is refused here (fetch would refuse it before connecting,
     // which would read as a server that cannot be reached); an id of the wrong form is the
     // server's to refuse, with its rule (422).
@@ -117,7 +117,10 @@ export async function runEvents(args: string[], partial: Partial<Io> = {}): Prom
       target,
       io,
       json: values.json,
-      query: { objectId: values.object, types: values.types },
+      query: {
+        objectId: nonEmpty("events", "--object", values.object),
+        types: nonEmpty("events", "--types", values.types),
+      },
       lastDecisionId: lastEventId,
       remaining: positiveInt("events", "--count", values.count) ?? Infinity,
     };

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { CliError, processIo, reporting, request, seg, targetOf, usageError, type Io, type Target } from "./client.ts";
 import { shellWord, targetFlags } from "./command-line.ts";
 import { objectPage, objectReply } from "../contracts/api-replies.ts";
-import { jsonArgument, replyBody, positiveInt, printJson, show, table } from "./output.ts";
+import { jsonArgument, nonEmpty, replyBody, positiveInt, printJson, show, table } from "./output.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
 /** The fields of an Object (README, "HTTP API v1") this command prints. */
@@ -74,7 +74,12 @@ export async function runObjects(args: string[], partial: Partial<Io> = {}): Pro
 
 async function list(target: Target, values: Values, io: Io): Promise<number> {
   const limit = positiveInt("objects", "--limit", values.limit);
-  const query = { state: values.state, policy: values.policy, limit, cursor: values.cursor };
+  const query = {
+    state: nonEmpty("objects", "--state", values.state),
+    policy: nonEmpty("objects", "--policy", values.policy),
+    limit,
+    cursor: nonEmpty("objects", "--cursor", values.cursor),
+  };
   const reply = await request(target, "GET", "/v1/objects", { query });
   const page = replyBody<{ items: ObjectView[]; nextCursor?: string }>(reply.body, objectPage, "a list of objects");
   if (values.json) {
@@ -110,6 +115,7 @@ async function get(target: Target, id: string, json: boolean, io: Io): Promise<n
 
 async function put(target: Target, id: string, values: Values, io: Io): Promise<number> {
   if (!values.policy) throw usageError("objects", "objects put needs --policy NAME");
+  nonEmpty("objects", "--driver", values.driver);
   if (values.config !== undefined && !values.driver) throw usageError("objects", "--config needs --driver");
   if (values.config === "-" && values.memory === "-")
     throw usageError("objects", "only one of --config and --memory can read stdin");

@@ -102,6 +102,17 @@ function infinityPath(root: unknown): string | null {
   return null;
 }
 
+/**
+ * A flag's value that names something (`--policy`, `--object`, `--cursor`, `--driver`...), or a
+ * usage error when it is given empty: the server takes an empty query parameter for an absent
+ * one, so `--policy "$P"` with P unset would list every object instead of failing, and an empty
+ * `--driver` would leave the binding as it is. What an empty value cannot mean, it is refused for.
+ */
+export function nonEmpty(command: CommandName, name: string, text: string | undefined): string | undefined {
+  if (text === "") throw usageError(command, `${name} must not be empty (leave the flag out if you mean none)`);
+  return text;
+}
+
 /** A positive whole number option (`--limit`, `--count`), or a usage error naming it. */
 export function positiveInt(command: CommandName, name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
