@@ -20,6 +20,24 @@ export function configWithFlags(overrides: Partial<Record<keyof Config, string>>
   }
 }
 
+/**
+ * The database a command that only reads one (`vigil replay`, `vigil simulate --db`) opens: the
+ * flag's URL, else VIGIL_DB_URL, and VIGIL_DB_AUTH_TOKEN. Only these are read from the
+ * environment, so a shell holding a server's other settings (a VIGIL_DRAIN_TIMEOUT or an
+ * FLY_API_TOKEN that server would refuse) does not stop a command that never uses them.
+ */
+export function databaseWithFlags(db: string | undefined): Pick<Config, "VIGIL_DB_URL" | "VIGIL_DB_AUTH_TOKEN"> {
+  if (db === "") throw new InvalidConfiguration([emptyFlag("db")]);
+  const overrides = db === undefined ? {} : { VIGIL_DB_URL: db };
+  const env = { VIGIL_DB_URL: process.env.VIGIL_DB_URL, VIGIL_DB_AUTH_TOKEN: process.env.VIGIL_DB_AUTH_TOKEN };
+  try {
+    const config = loadConfig(env, overrides);
+    return { VIGIL_DB_URL: config.VIGIL_DB_URL, VIGIL_DB_AUTH_TOKEN: config.VIGIL_DB_AUTH_TOKEN };
+  } catch (e) {
+    throw inFlagTerms(e as Error, overrides);
+  }
+}
+
 /** What an empty flag is: a mistake, not its variable's value (which, empty, means the default). */
 export function emptyFlag(flag: keyof typeof FLAGS): string {
   return `--${flag}: must not be empty (leave the flag out for ${FLAGS[flag]} or its default)`;

@@ -4,7 +4,7 @@
 
 import { parseArgs } from "node:util";
 import { shownDbUrl } from "../config.ts";
-import { configWithFlags } from "./flag-config.ts";
+import { databaseWithFlags } from "./flag-config.ts";
 import { VigilError } from "../core/errors.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
 import { duplicateKeyProblems } from "../core/duplicate-keys.ts";
@@ -59,7 +59,7 @@ export async function runReplay(
   if (!parsed.ok) return fail(`${file} ${parsed.problem.path}: ${parsed.problem.message}`);
   const repeated = duplicateKeyProblems(text);
   if (repeated.length > 0) return fail(repeated.map((p) => `${file} ${p.path}: ${p.message}`).join("\n"));
-  const config = configWithFlags(values.db !== undefined ? { VIGIL_DB_URL: values.db } : {});
+  const config = databaseWithFlags(values.db);
   // Replay reads history: a database that is not there is a mistake, not one to create.
   const store = await openToRead(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN);
   if (typeof store === "string") return fail(store);

@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { splitList } from "../config.ts";
-import { configWithFlags, emptyFlag } from "./flag-config.ts";
+import { databaseWithFlags, emptyFlag } from "./flag-config.ts";
 import { parseDuration } from "../core/durations.ts";
 import { toEpochMs } from "../core/operators.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
@@ -201,7 +201,7 @@ function readTraffic(file: string): Workload {
 }
 
 async function readRecorded(url: string, ids: string[]): Promise<Workload> {
-  const config = configWithFlags({ VIGIL_DB_URL: url });
+  const config = databaseWithFlags(url);
   // Loaded here, not above: a simulation of a traffic file loads no database driver.
   const { recordedWorkload } = await import("../simulate/recorded.ts");
   const store = await openToRead(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN);
