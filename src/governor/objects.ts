@@ -20,7 +20,7 @@ import { checkNewObjectId, checkObjectId, newObject } from "../core/object.ts";
 import { cronTimerOps, nextTicksFrom } from "../core/schedule.ts";
 import { emptyBatch, type ActionRecord, type Store } from "../core/store.ts";
 import type { JsonObject, ObjectRecord } from "../core/types.ts";
-import type { Driver, Release } from "../substrate/driver.ts";
+import { DriverError, type Driver, type Release } from "../substrate/driver.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
 import type { ObjectTable } from "./object-table.ts";
 import type { ObjectListQuery, ObjectPage, PutObjectInput } from "./services.ts";
@@ -260,8 +260,11 @@ export class Objects {
     try {
       await driver.release({ objectId: object.id, config: object.substrate.config }, mode);
     } catch (e) {
+      // A failure the driver calls lasting (no token, a config it refuses) will not pass by
+      // itself: asking for another try would send the operator round in a loop.
+      const lasting = e instanceof DriverError && !e.retryable;
       throw unavailable(
-        `the ${driver.name} substrate could not ${mode === "stop" ? "stop" : "let go of"} the compute of "${object.id}": ${(e as Error).message}; try again${mode === "stop" ? ", or delete with compute=keep" : ""}`,
+        `the ${driver.name} substrate could not ${mode === "stop" ? "stop" : "let go of"} the compute of "${object.id}": ${(e as Error).message}; ${lasting ? "fix that and try again" : "try again"}${mode === "stop" ? ", or delete with compute=keep" : ""}`,
       );
     }
     const observed = object.substrate.observed;

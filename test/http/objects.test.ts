@@ -1,6 +1,7 @@
 // Objects over HTTP: create/update, read, list with filters and cursors, delete.
 
 import { objectView } from "../../src/http/views.ts";
+import { DriverError } from "../../src/substrate/driver.ts";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { expectProblem, setup, type Harness } from "./harness.ts";
 
@@ -184,8 +185,19 @@ describe("DELETE /v1/objects/:id", () => {
       throw new Error("the machine is unreachable");
     };
     const problem = expectProblem(await h.call("DELETE", "/v1/objects/w1"), 503, "unavailable");
-    expect(problem.detail).toContain("the machine is unreachable");
-    expect(problem.detail).toContain("compute=keep");
+    expect(problem.detail).toContain("the machine is unreachable; try again, or delete with compute=keep");
+    expect(await h.services.governor.getObject("w1")).not.toBeNull();
+  });
+
+  test("a lasting failure to stop the compute says to fix it, not merely to try again", async () => {
+    await put("w1", { policy: "queue-worker" });
+    h.services.driver.release = async () => {
+      throw new DriverError("fly: no API token: set FLY_API_TOKEN in the server's environment", false);
+    };
+    const problem = expectProblem(await h.call("DELETE", "/v1/objects/w1"), 503, "unavailable");
+    expect(problem.detail).toMatch(
+      /: fly: no API token: set FLY_API_TOKEN in the server's environment; fix that and try again, or delete with compute=keep$/,
+    );
     expect(await h.services.governor.getObject("w1")).not.toBeNull();
   });
 
