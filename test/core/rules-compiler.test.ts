@@ -12,7 +12,7 @@ import { validatePolicy } from "../../src/contracts/validate-policy.ts";
 import { compilePolicy, type CompiledPolicy } from "../../src/core/compile.ts";
 import type { PolicyDocument } from "../../src/core/policy.ts";
 import { evaluateOnEngine, evaluateRules, type BuiltinFacts, type RuleEvaluation } from "../../src/core/evaluate.ts";
-import type { ConditionExplanation } from "../../src/core/types.ts";
+import { TRIGGER_KINDS, type ConditionExplanation } from "../../src/core/types.ts";
 import { BUILTIN_FACTS, OPERATOR_DECORATORS, OPERATORS, splitOperator } from "../../src/core/vocabulary.ts";
 import { facts, memoryAlong, memoryPathsAndValues, NOW, policyDocument } from "./rules-arbitraries.ts";
 
@@ -170,7 +170,22 @@ describe("compiled rules vs json-rules-engine, the policies in rules/", () => {
     const policy = compile(doc);
     expect(policy.engine).toEqual({ name: "compiled" });
     const { paths, values } = memoryPathsAndValues(doc);
-    const generated = facts.chain((f) => memoryAlong(paths, values).map((memory) => ({ ...f, memory })));
+    // A trigger named as the policy's conditions name one (a timer's name, `wake`) half the time.
+    const names = values.filter((v): v is string => typeof v === "string");
+    const trigger = fc.record(
+      {
+        kind: fc.constantFrom(...TRIGGER_KINDS),
+        name:
+          names.length > 0
+            ? fc.oneof(fc.constantFrom("sweep", "tick"), fc.constantFrom(...names))
+            : fc.constant("tick"),
+        late: fc.boolean(),
+      },
+      { requiredKeys: ["kind"], noNullPrototype: true },
+    );
+    const generated = facts.chain((f) =>
+      fc.tuple(memoryAlong(paths, values), trigger).map(([memory, t]) => ({ ...f, memory, trigger: t })),
+    );
     const fired = new Set<string>();
     await fc.assert(
       fc.asyncProperty(fc.array(generated, { minLength: 5, maxLength: 5 }), async (memories) => {
