@@ -45,6 +45,13 @@ describe("parseTraffic", () => {
       /line 2: \$\.x: unknown property/,
     ],
     ["a missing field", JSON.stringify({ at: "2026-03-01T09:00:00Z", facts: {} }), /line 2: \$\.objectId/],
+    // The server refuses these facts (a key memory does not take): zod's record parsing dropped
+    // an own `__proto__` key, and the fact arrived without it, a queue of 0 reported as nothing.
+    [
+      "a __proto__ key in the facts",
+      '{"at": "2026-03-01T09:00:00Z", "objectId": "w", "facts": {"queue": {"__proto__": {"depth": 0}}}}',
+      /line 2: \$\.facts\.queue\.__proto__: the key "__proto__" is not allowed/,
+    ],
   ])("%s is refused, naming the line", (_what, bad, message) => {
     expect(() => parseTraffic(`${GOOD}\n${bad}\n${GOOD}\n`, "t.jsonl")).toThrow(message);
     expect(() => parseTraffic(`${GOOD}\n${bad}\n`, "t.jsonl")).toThrow(SimulationError);
