@@ -1,7 +1,7 @@
 // A workload from recorded history (`--db URL --object ID...`): each object is created at its
 // recorded creation with its initial memory (journal entry 0), and every journaled fact arrives
-// again at its recorded time. Where retention folded the journal into a snapshot, the object
-// starts there with the snapshot's memory: what came before is gone.
+// again at its recorded time, in the order it was journaled. Where retention folded the journal
+// into a snapshot, the object starts there with the snapshot's memory: what came before is gone.
 
 import type { Store } from "../core/store.ts";
 import type { SimObject, TrafficFact, Workload } from "./model.ts";
@@ -17,10 +17,19 @@ export async function recordedWorkload(store: Store, ids: string[]): Promise<Wor
     const object = await store.getObject(id);
     if (!object) throw new SimulationError(`no object "${id}" in the database`);
     let created: SimObject = { id, createdAt: object.createdAt, memory: {} };
+    // The facts arrive in the order they were journaled, which is the order the server applied
+    // them. A server's clock can step back (NTP, a VM resumed): an entry recorded earlier than
+    // the one before it, or than the creation, arrives at that one's time, as a replay posts it
+    // and as usage counts such a change. Sorted by their recorded times, the facts would be
+    // applied out of order (another memory than the server's), and one before the creation would
+    // reach an object not created yet.
+    let latest = -Infinity;
     for await (const e of readHistory(store, object).journal()) {
-      if (e.kind === "snapshot") created = { id, createdAt: e.at, memory: e.patch };
-      else if (e.seq === 0) created = { id, createdAt: e.at, memory: e.patch };
-      else facts.push({ at: e.at, objectId: id, facts: e.patch, source: `${id} journal entry ${e.seq}` });
+      const at = Math.max(e.at, latest);
+      latest = at;
+      if (e.kind === "snapshot") created = { id, createdAt: at, memory: e.patch };
+      else if (e.seq === 0) created = { id, createdAt: at, memory: e.patch };
+      else facts.push({ at, objectId: id, facts: e.patch, source: `${id} journal entry ${e.seq}` });
     }
     objects.push(created);
   }
