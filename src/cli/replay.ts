@@ -12,6 +12,7 @@ import { parseJsonText } from "../core/json.ts";
 import { readHistory } from "../what-if/history.ts";
 import type { ReplayLimits } from "../what-if/limits.ts";
 import { replay, type ReplayReport, type ReplaySide } from "../what-if/replay.ts";
+import { sameObject } from "../what-if/service.ts";
 import { openToRead } from "./read-db.ts";
 import { HELP_OPTION, printUsage, synopsisLine } from "./usage.ts";
 import { readTextFile } from "../contracts/text.ts";
@@ -67,6 +68,8 @@ export async function runReplay(
     const object = await store.getObject(values.object);
     if (!object) return fail(`no object "${values.object}" in ${shownDbUrl(config.VIGIL_DB_URL)}`);
     const report = await replay(object, readHistory(store, object), parsed.value, CLI_LIMITS);
+    // A server may delete the object (and create it again) while the replay reads its history.
+    sameObject(object, await store.getObject(values.object));
     out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.differenceCount === 0 ? 0 : 1;
   } catch (e) {

@@ -2,7 +2,7 @@
 // object's recorded history. (Dry runs of one arrival are the governor's own: they need the
 // object's hot record and nothing else.)
 
-import { notFound } from "../core/errors.ts";
+import { conflict, notFound } from "../core/errors.ts";
 import { checkObjectId } from "../core/object.ts";
 import type { Store } from "../core/store.ts";
 import type { ObjectRecord } from "../core/types.ts";
@@ -28,6 +28,22 @@ export class WhatIf implements WhatIfApi {
     checkObjectId(objectId);
     const object = await this.object(objectId);
     if (!object) throw notFound(`object "${objectId}"`);
-    return replay(object, readHistory(this.store, object), policy, this.limits);
+    const report = await replay(object, readHistory(this.store, object), policy, this.limits);
+    sameObject(object, await this.object(objectId));
+    return report;
   }
+}
+
+/**
+ * Checks that the object a replay read the history of is still there, the same one. Reading the
+ * history gives the event loop turns: the object may be deleted meanwhile (its history goes a
+ * batch at a time), or deleted and created again, and the pages read then hold part of its
+ * history, or the new object's decisions and facts taken for its own (readHistory ends where the
+ * replayed record did, which the new one's first entries come before). The report would show
+ * differences that never happened: it is a 404, or a 409 to send again.
+ */
+export function sameObject(replayed: ObjectRecord, now: ObjectRecord | null): void {
+  if (!now) throw notFound(`object "${replayed.id}"`);
+  if (now.createdAt !== replayed.createdAt)
+    throw conflict(`object "${replayed.id}" was deleted and created again while it was replayed; replay it again`);
 }

@@ -55,7 +55,7 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body }: RouteD
       replies: { 200: { description: "The decisions that would differ, side by side", schema: replayReply } },
       problems: {
         404: "no such object",
-        409: "retention folded the journal while the replay read it; send it again",
+        409: "retention folded the journal, or the object was deleted and created again, while the replay read it; send it again",
         503: "the replay took longer than its deadline (5 s)",
       },
     }),
