@@ -31,6 +31,12 @@ export async function recordedWorkload(store: Store, ids: string[]): Promise<Wor
       else if (e.seq === 0) created = { id, createdAt: at, memory: e.patch };
       else facts.push({ at, objectId: id, facts: e.patch, source: `${id} journal entry ${e.seq}` });
     }
+    // A server may delete the object while its journal is read a page at a time (its history
+    // goes a batch at a time), or delete it and create it again, whose first entries the read
+    // then took for the old object's (it ends at the old one's memory version).
+    const now = await store.getObject(id);
+    if (!now || now.createdAt !== object.createdAt)
+      throw new SimulationError(`object "${id}" was deleted while its history was read; simulate again`);
     objects.push(created);
   }
   // Facts in time order; the objects in the order they were created, as a traffic file's come
