@@ -49,25 +49,32 @@ export interface IdempotencyRecord {
   decisionId: string;
 }
 
-/** The outbox row of an action a decision issues, before its first attempt. */
+/**
+ * The outbox row of an action a decision about `object` issues, before its first attempt. Its
+ * `createdAt` is never before the object's: that order is how a driver's answer is told to be
+ * for this object and not for one deleted before it under the same id, and a server's clock that
+ * steps back (NTP, a VM resumed) would otherwise date the action earlier, and the answer would be
+ * dropped (the object left `waking` or `sleeping` for good).
+ */
 export function pendingAction(
   id: string,
-  objectId: string,
+  object: Pick<ObjectRecord, "id" | "createdAt">,
   decisionId: string,
   kind: ActionRecord["kind"],
   now: number,
 ): ActionRecord {
+  const at = Math.max(now, object.createdAt);
   return {
     id,
-    objectId,
+    objectId: object.id,
     decisionId,
     kind,
     status: "pending",
     attempts: 0,
     nextAttemptAt: now,
     lastError: null,
-    createdAt: now,
-    updatedAt: now,
+    createdAt: at,
+    updatedAt: at,
   };
 }
 

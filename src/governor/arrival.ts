@@ -113,7 +113,7 @@ export class ArrivalPipeline {
     const started = performance.now();
     const result = await this.decide(policy, object, arrival);
     const now = arrival.at;
-    const actions = result.actions.map((a) => pendingAction(a.id, object.id, result.decision.id, a.kind, now));
+    const actions = result.actions.map((a) => pendingAction(a.id, object, result.decision.id, a.kind, now));
     const replaced = actions.length > 0 || supersedeQueued ? dispatcher.queuedActions(object.id) : [];
     const supersede = replaced.map((a) => a.id);
     const stored = !isQuietTick(result);

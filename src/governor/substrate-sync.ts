@@ -303,7 +303,7 @@ export class SubstrateSync {
         // goes behind what is in flight, so that nothing it brings up runs on ungoverned.
         const decisionId = this.d.newId("decision");
         const stop: ActionRecord[] =
-          object.state === "waking" ? [pendingAction(this.d.newId("action"), objectId, decisionId, "stop", now)] : [];
+          object.state === "waking" ? [pendingAction(this.d.newId("action"), object, decisionId, "stop", now)] : [];
         const dropped = stop.length > 0 ? this.d.dispatcher.queuedActions(objectId) : [];
         const supersede = dropped.map((a) => a.id);
         const decision = recordedDecision(

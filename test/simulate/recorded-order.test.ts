@@ -15,20 +15,9 @@ import { recordedWorkload } from "../../src/simulate/recorded.ts";
 import { simulate } from "../../src/simulate/simulate.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
-import { VirtualClock } from "../../src/timers/clock.ts";
 import { collectHistory, readHistory } from "../../src/what-if/history.ts";
 import { RULES_DIR, START } from "../helpers/services.ts";
-
-/** A virtual clock that can be stepped back, as a server's clock is when NTP corrects it. */
-class SteppingClock extends VirtualClock {
-  private offset = 0;
-  override now(): number {
-    return super.now() - this.offset;
-  }
-  stepBack(ms: number): void {
-    this.offset += ms;
-  }
-}
+import { SteppingClock } from "../helpers/stepping-clock.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
