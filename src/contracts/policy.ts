@@ -17,6 +17,7 @@ import { z } from "zod";
 import { DURATION_HELP, DURATION_PATTERN, parseDuration } from "../core/durations.ts";
 import { BUILTIN_FACTS, OPERATOR_DECORATORS, OPERATOR_PATTERN, OPERATORS, splitOperator } from "../core/vocabulary.ts";
 import { PATH_HELP, parsePath } from "../core/paths.ts";
+import { zoneName } from "../core/schedule.ts";
 import {
   isFactRef,
   RESERVED_RULE_NAMES,
@@ -78,7 +79,7 @@ function cronError(expr: string, tz: string | undefined): string | null {
   const hashed = /h/i.test(expr.replace(/[a-z]{3}/gi, (w) => (CRON_NAMES.has(w.toLowerCase()) ? "" : w)));
   if (hashed) return "`H` (a value picked at random) is not allowed: write the values";
   try {
-    CronExpressionParser.parse(expr, { strict: false, ...(tz ? { tz } : {}) });
+    CronExpressionParser.parse(expr, { strict: false, ...(tz ? { tz: zoneName(tz) } : {}) });
     return null;
   } catch (e) {
     return `invalid cron expression: ${(e as Error).message}`;

@@ -2,6 +2,7 @@
 // object's cron timers in step with its policy's schedules.
 
 import { CronExpressionParser } from "cron-parser";
+import { BoundedMap } from "./bounded-map.ts";
 import type { Timer, TimerOp } from "./types.ts";
 
 export interface Schedule {
@@ -50,7 +51,7 @@ export function nextTick(schedule: Schedule, after: number): number | null {
  * the first time, from whatever moment it is asked; an hourly one fires in both).
  */
 function computeNextTick(schedule: Schedule, after: number, depth = 0): number | null {
-  const tz = schedule.timezone ?? "UTC";
+  const tz = zoneName(schedule.timezone ?? "UTC");
   const due = parsedNext(schedule.cron, tz, after, ZONE_SEARCH_MS);
   // Around a half-hour change (Australia/Lord_Howe) cron-parser can answer a moment that is not
   // after the one asked from (a tick in the past fires again at once, over and over), or throw
@@ -220,8 +221,39 @@ const ZONE_SEARCH_MS = 400 * 86_400_000;
 /** Longer than any daylight-saving jump (one hour almost everywhere, two at most). */
 const GAP_LOOKBACK_MS = 3 * 3_600_000;
 
-/** offsetOf's formatter per zone (one per IANA zone a policy names: a few hundred at most). */
+/**
+ * offsetOf's formatter per zone, by the zone's name as Intl gives it (zoneName): one per zone
+ * the runtime knows, a few hundred at most.
+ */
 const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * Written zone names, each with Intl's name for it, the most kept. Intl reads a zone's name in
+ * any case (`america/new_york`, `AMERICA/New_York` are America/New_York), so one zone has
+ * millions of spellings, and a policy that any `read` token sends to be validated, evaluated or
+ * replayed may use a new one in each of its 32 schedules. Formatters are kept per zone, here
+ * and in cron-parser's luxon (about 27 KB each, outside the JavaScript heap, never dropped): were
+ * they kept per spelling, every such request would hold on to about 1.7 MB more for good.
+ */
+export const ZONE_NAMES_KEPT = 4096;
+const zoneNames = new BoundedMap<string, string>(ZONE_NAMES_KEPT);
+
+/**
+ * Intl's name for the time zone `tz` names (`America/New_York` for `america/NEW_YORK`): what
+ * cron-parser and offsetOf are given, so that what they keep per zone is kept once per zone.
+ * Throws a RangeError for a name that is no zone (validation refuses those first).
+ */
+export function zoneName(tz: string): string {
+  let name = zoneNames.get(tz);
+  if (name === undefined) {
+    name = new Intl.DateTimeFormat("en-US", { timeZone: tz }).resolvedOptions().timeZone;
+    zoneNames.set(tz, name);
+  }
+  return name;
+}
+
+/** How many zone formatters offsetOf keeps (for tests). */
+export const zoneFormatsKept = (): number => offsetFormats.size;
 
 /** Answers kept (a few hundred bytes each): a policy's 32 schedules for each of 512 requests at once. */
 const LAST_TICKS_MAX = 16_384;

@@ -15,7 +15,7 @@ import { refuseAbove, WHAT_IF_MAX_WEIGHT } from "../core/evaluation-weight.ts";
 import { isPlainObject } from "../core/json.ts";
 import { checkObjectId } from "../core/object.ts";
 import { nextTurn } from "../core/concurrency.ts";
-import { nextTick, type Schedule } from "../core/schedule.ts";
+import { nextTick, zoneName, type Schedule } from "../core/schedule.ts";
 import type { Decision } from "../core/types.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
 import type { ObjectTable } from "./object-table.ts";
@@ -106,7 +106,7 @@ export function subMinuteSchedules(schedules: readonly Schedule[]): Problem[] {
   schedules.forEach((s, i) => {
     let seconds: unknown[];
     try {
-      seconds = CronExpressionParser.parse(s.cron, { tz: s.timezone ?? "UTC" }).fields.second.values;
+      seconds = CronExpressionParser.parse(s.cron, { tz: zoneName(s.timezone ?? "UTC") }).fields.second.values;
     } catch (e) {
       // Validation rejects these first; should one get through, it is the candidate's fault.
       problems.push({ path: `$.schedules[${i}].cron`, message: `not a cron expression: ${(e as Error).message}` });
