@@ -85,7 +85,25 @@ export function formatSegment(s: PathSegment): string {
   return /^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`;
 }
 
+/** The most paths resolvePath keeps parsed... */
+export const PATH_CACHE_ENTRIES = 10_000;
+/**
+ * ... and the longest it keeps, in characters. A path may be as long as a policy (256 KiB), and
+ * a candidate policy comes from any `read` token: were every path kept, 10,000 candidates run on
+ * json-rules-engine (one whose compiled rules throw is run again there) held their paths, each
+ * one twice over (the text and its parsed segment), about 3 GB, for good. Policies' paths are a
+ * few dozen characters; a longer one is parsed again at each use, as the compiled rules' are
+ * once per policy.
+ */
+export const PATH_CACHE_MAX_CHARS = 256;
 const cache = new Map<string, PathSegment[] | null>();
+
+/** How many paths resolvePath keeps, and their characters in all (for tests). */
+export function pathCacheSize(): { entries: number; chars: number } {
+  let chars = 0;
+  for (const path of cache.keys()) chars += path.length;
+  return { entries: cache.size, chars };
+}
 
 /**
  * json-rules-engine `pathResolver`: memoised parse, then a plain walk. Paths are validated
@@ -95,7 +113,7 @@ export function resolvePath(value: object, path: string): unknown {
   let segments = cache.get(path);
   if (segments === undefined) {
     segments = parsePath(path);
-    if (cache.size < 10_000) cache.set(path, segments);
+    if (cache.size < PATH_CACHE_ENTRIES && path.length <= PATH_CACHE_MAX_CHARS) cache.set(path, segments);
   }
   return segments === null ? undefined : readPath(value, segments);
 }
