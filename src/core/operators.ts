@@ -137,6 +137,14 @@ function daysFromCivil(year: number, month: number, day: number): number {
  * `swap`, can bring ever new duration strings: past this many, the oldest is dropped.
  */
 export const DURATION_CACHE_LIMIT = 4096;
+/**
+ * The longest duration text the cache keeps. A duration may be written with any number of
+ * digits (`PT1.000…0S` is one second), as long as a candidate policy or an object's memory may
+ * be (256 KiB), and both come from clients: kept whatever their length, 4,096 of them held about
+ * 1 GB. Policies write a handful of characters (`PT5M`, `P1DT12H`); a longer one is parsed at
+ * each use.
+ */
+export const DURATION_CACHE_MAX_CHARS = 64;
 const durationCache = new BoundedMap<string, number>(DURATION_CACHE_LIMIT);
 /** How many durations are cached (for tests). */
 export const durationCacheSize = (): number => durationCache.size;
@@ -148,7 +156,7 @@ function cachedDuration(text: unknown): number | null {
     const parsed = parseDuration(text);
     if (parsed === null) return null;
     ms = parsed;
-    durationCache.set(text, ms);
+    if (text.length <= DURATION_CACHE_MAX_CHARS) durationCache.set(text, ms);
   }
   return ms;
 }
