@@ -109,9 +109,17 @@ export function numberProblem(v: number, verb: "send" | "write"): string | null 
   return null;
 }
 
+/**
+ * The most problems of forbidden keys, depth and numbers a patch or memory is refused with, as
+ * a request body is (http/validation.ts). Without a limit, a body of 1 MiB held 174,000 numbers
+ * too large to keep, each a problem with its path: a reply of 22 MB, and under a few long keys
+ * a message longer than a string may be, which failed as if the policy had.
+ */
+export const MAX_LIMIT_PROBLEMS = 20;
+
 /** Forbidden keys, depth, and the document's size against `maxBytes` (`what` names it). */
 function sizedProblems(doc: JsonObject, limits: MemoryLimits, maxBytes: number, what: string): Problem[] {
-  const problems = checkDocument(doc, { ...limits, numbers: true });
+  const problems = checkDocument(doc, { ...limits, numbers: true, maxProblems: MAX_LIMIT_PROBLEMS });
   let size: number;
   try {
     size = jsonBytes(doc);
