@@ -31,7 +31,8 @@ export const MAX_CHECKED_DEPTH = 1000;
 /**
  * Checks a parsed document for forbidden keys, nesting deeper than `maxDepth` and, with
  * `numbers`, numbers memory cannot keep exactly (worded for a document that is sent, or with
- * `numbers: "written"` for one an author writes, a policy). Paths are relative to the document (`$.a.b`),
+ * `numbers: "written"` for one an author writes, a policy; `"finite"` refuses only a number past
+ * the double range, which JSON.parse reads as Infinity and no schema takes). Paths are relative to the document (`$.a.b`),
  * in document order; at most `maxProblems` are returned. The walk recurses, but never below
  * `maxDepth` + 1 levels (at most {@link MAX_CHECKED_DEPTH}; every caller's is 64 or less),
  * whatever the document's nesting, and allocates nothing but the problems it finds (this runs
@@ -39,7 +40,7 @@ export const MAX_CHECKED_DEPTH = 1000;
  */
 export function checkDocument(
   doc: unknown,
-  opts: { maxDepth: number; maxProblems?: number; numbers?: boolean | "written"; keys?: boolean },
+  opts: { maxDepth: number; maxProblems?: number; numbers?: boolean | "written" | "finite"; keys?: boolean },
 ): Problem[] {
   if (!(opts.maxDepth <= MAX_CHECKED_DEPTH))
     throw new RangeError(`checkDocument: maxDepth ${opts.maxDepth} is over ${MAX_CHECKED_DEPTH}`);
@@ -61,15 +62,22 @@ interface Walk {
   path: PathSegment[];
   max: number;
   maxDepth: number;
-  /** Whether numbers are checked, and how the advice is worded. */
-  numbers: "sent" | "written" | null;
+  /** Whether numbers are checked, and how the advice is worded; "finite": only past the double range. */
+  numbers: "sent" | "written" | "finite" | null;
   /** Whether the forbidden keys are reported (a body whose items are checked one by one: not). */
   keys: boolean;
 }
 
 function check(w: Walk, v: unknown, depth: number): void {
   if (typeof v === "number") {
-    const problem = w.numbers ? numberProblem(v, w.numbers === "sent" ? "send" : "write") : null;
+    const problem =
+      w.numbers === "finite"
+        ? Number.isFinite(v)
+          ? null
+          : numberProblem(v, "send")
+        : w.numbers
+          ? numberProblem(v, w.numbers === "sent" ? "send" : "write")
+          : null;
     if (problem) report(w, problem);
     return;
   }

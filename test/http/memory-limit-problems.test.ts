@@ -5,6 +5,7 @@
 
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { MAX_LIMIT_PROBLEMS } from "../../src/core/memory-limits.ts";
+import { MAX_HUGE_NUMBERS } from "../../src/http/validation.ts";
 import { expectProblem, setup, type Harness } from "./harness.ts";
 
 let h: Harness;
@@ -23,7 +24,8 @@ test("POST facts with 5,000 numbers too large to keep: a 422 naming the first fe
     headers: { "content-type": "application/json" },
   });
   const problem = expectProblem(reply, 422, "validation");
-  expect(problem.detail).toBe("the facts break a memory limit");
+  // So many are refused with the body, before the facts are read (parseJsonBody).
+  expect(problem.detail).toBe("the request body is not acceptable");
   expect(problem.errors.length).toBeLessThanOrEqual(MAX_LIMIT_PROBLEMS + 1);
   expect(problem.errors[0]).toEqual({
     path: "$.facts.a[0]",
@@ -42,4 +44,23 @@ test("PUT with an initial memory of 5,000 such numbers: the same", async () => {
   const problem = expectProblem(reply, 422, "validation");
   expect(problem.errors.length).toBeLessThanOrEqual(MAX_LIMIT_PROBLEMS + 1);
   expect((await h.call("GET", "/v1/objects/w2")).status).toBe(404);
+});
+
+test.each([
+  ["POST", "/v1/objects/w1/evaluate", (n: number) => `{"facts":${infinities(n)}}`],
+  [
+    "POST",
+    "/v1/policies/validate",
+    (n: number) => `{"policy":{"name":"p","version":"1","rules":[],"defaults":${infinities(n)}}}`,
+  ],
+  ["PUT", "/v1/objects/w3", (n: number) => `{"policy":"queue-worker","memory":${infinities(n)}}`],
+] as const)("%s %s with 5,000 numbers past the double range: refused with the body", async (method, path, body) => {
+  // Left to the route's schema, each such number cost zod an error of every branch of its JSON
+  // schema (about 15 µs): a 1 MiB body of them held the event loop for seconds, and evaluate
+  // and validate take a `read` token. A few are still the route's to word (plain-errors.test.ts).
+  const reply = await h.call(method, path, { raw: body(5000), headers: { "content-type": "application/json" } });
+  const problem = expectProblem(reply, 422, "validation");
+  expect(problem.detail).toBe("the request body is not acceptable");
+  expect(problem.errors).toHaveLength(MAX_HUGE_NUMBERS);
+  expect(problem.errors[0].message).toContain("the number is too large to store");
 });
