@@ -42,10 +42,11 @@ export function nextTick(schedule: Schedule, after: number): number | null {
  * jumped hour (03:10) it skips that day. Where the jump ends a day (23:00 on the last Saturday
  * of March in America/Nuuk and America/Scoresbysund) it skips the whole day before it, and in
  * the hour before Lord Howe's half-hour jump it answers 03:00 for a tick at 02:00. So when the
- * zone's offset three hours before `after` is behind its offset at cron-parser's answer, a spring
- * change lies between (or just before `after`), and the tick is read in fixed offsets instead
- * (springNext). Every moment before a tick then gets that tick, as the cache above assumes. With
- * no change between, the answer is cron-parser's: one parse and two offsets, the common path.
+ * zone's offset three hours before `after` is behind its offset at cron-parser's answer, or at
+ * `after` itself, a spring change lies between (or just before `after`), and the tick is read in
+ * fixed offsets instead (springNext). Every moment before a tick then gets that tick, as the
+ * cache above assumes. With no change between, the answer is cron-parser's: one parse and two
+ * or three offsets, the common path.
  * Over an autumn change it is cron-parser's too, with the three-hour lookback, unless it is
  * the second pass of a local time with set hours (a daily tick in the repeated hour fires once,
  * the first time, from whatever moment it is asked; an hourly one fires in both).
@@ -59,7 +60,15 @@ function computeNextTick(schedule: Schedule, after: number, depth = 0): number |
   if (!(due > after)) return fixedOffsetNext(schedule.cron, tz, after);
   const before = offsetOf(tz, after - GAP_LOOKBACK_MS);
   const then = offsetOf(tz, due);
-  if (before === then) return due;
+  if (before === then) {
+    // From inside the jumped hour cron-parser skips the day of the change, and where the
+    // schedule's next day after it is past the autumn change (Sundays in March, March 8th), its
+    // answer is back in the offset of before the jump: no change shows between the two offsets
+    // above, and the day's ticks were lost ("*/15 2 * 3 0" in Berlin went from 03:00 to the
+    // next March). The zone's offset at `after` itself tells that the jump has just passed.
+    const current = offsetOf(tz, after);
+    return minutesOf(current) > minutesOf(before) ? springNext(schedule.cron, tz, after, after, before, current) : due;
+  }
   if (minutesOf(then) > minutesOf(before)) return springNext(schedule.cron, tz, after, due, before, then);
   const early = parsedNext(schedule.cron, tz, after - GAP_LOOKBACK_MS, ZONE_SEARCH_MS);
   const next = early > after && early < due ? early : due;
