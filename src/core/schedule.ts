@@ -67,9 +67,9 @@ function computeNextTick(schedule: Schedule, after: number, depth = 0): number |
     // above, and the day's ticks were lost ("*/15 2 * 3 0" in Berlin went from 03:00 to the
     // next March). The zone's offset at `after` itself tells that the jump has just passed.
     const current = offsetOf(tz, after);
-    return minutesOf(current) > minutesOf(before) ? springNext(schedule.cron, tz, after, after, before, current) : due;
+    return minutesOf(current) > minutesOf(before) ? springNext(schedule.cron, tz, after, after, before) : due;
   }
-  if (minutesOf(then) > minutesOf(before)) return springNext(schedule.cron, tz, after, due, before, then);
+  if (minutesOf(then) > minutesOf(before)) return springNext(schedule.cron, tz, after, due, before);
   const early = parsedNext(schedule.cron, tz, after - GAP_LOOKBACK_MS, ZONE_SEARCH_MS);
   const next = early > after && early < due ? early : due;
   // cron-parser answers the second pass of a local time that has already been (from inside the
@@ -118,23 +118,31 @@ function everyHour(cron: string): boolean {
 }
 
 /**
- * The next tick after `after` across a spring change from offset `before` to `then`, read in
- * those fixed offsets: the first tick in `before` while the zone still has it; else, for a
- * whole-hour jump, a tick at a local time the jump skips, moved by the jump (02:30 to 03:30 in
- * New York, as cron-parser resolves it); else the first tick in `then` from the jump. A tick
- * a half-hour jump skips (Australia/Lord_Howe) is skipped, as fixedOffsetNext reads it.
+ * The next tick after `after` across the first spring change from offset `before` (the zone's
+ * three hours before `after`) to the offset after it, `then` (`due`, cron-parser's answer, lies
+ * past the change), read in those fixed offsets: the first tick in `before` while the zone
+ * still has it; else, for a whole-hour jump, a tick at a local time the jump skips, moved by the
+ * jump (02:30 to 03:30 in New York, as cron-parser resolves it); else the first tick in `then`
+ * from the jump. A tick a half-hour jump skips (Australia/Lord_Howe) is skipped, as
+ * fixedOffsetNext reads it.
  */
-function springNext(cron: string, tz: string, after: number, due: number, before: string, then: string): number | null {
-  // The jump: the first moment in `then`'s offset, found by halving between three hours before
-  // `after` and `due` (the zone changes once there; some 30 offsets read, no parse).
+function springNext(cron: string, tz: string, after: number, due: number, before: string): number | null {
+  // The jump: the first change after three hours before `after`, found a week at a time (no
+  // zone changes its offset twice in a week), then by halving (some 30 offsets read, no parse).
+  // cron-parser's answer can be more than a year off, past an autumn change and the spring one
+  // after it: halving straight to it could find the later spring change, and read the ticks
+  // between in the offset the zone had before the first ("0 1-3 4 10 *" in Sydney, asked at the
+  // jump on October 4th, answered 04:00 that day: 03:00 in the winter offset).
   let lo = after - GAP_LOOKBACK_MS;
-  let hi = due;
+  let hi = Math.min(due, lo + WEEK_MS);
+  while (hi < due && offsetOf(tz, hi) === before) [lo, hi] = [hi, Math.min(due, hi + WEEK_MS)];
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
     if (offsetOf(tz, mid) === before) lo = mid;
     else hi = mid;
   }
   const jump = hi;
+  const then = offsetOf(tz, jump);
   const shift = (minutesOf(then) - minutesOf(before)) * 60_000;
   const old = parsedNext(cron, before, after);
   if (old < jump || (old < jump + shift && shift % 3_600_000 === 0)) return old;
@@ -226,6 +234,9 @@ function minutesOf(offset: string): number {
  * fixedOffsetNext, where no local time is skipped and the search is short however far it goes.
  */
 const ZONE_SEARCH_MS = 400 * 86_400_000;
+
+/** A week: no zone changes its offset twice within one. */
+const WEEK_MS = 7 * 86_400_000;
 
 /** Longer than any daylight-saving jump (one hour almost everywhere, two at most). */
 const GAP_LOOKBACK_MS = 3 * 3_600_000;
