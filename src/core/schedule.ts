@@ -145,9 +145,14 @@ function springNext(cron: string, tz: string, after: number, due: number, before
   const then = offsetOf(tz, jump);
   const shift = (minutesOf(then) - minutesOf(before)) * 60_000;
   const old = parsedNext(cron, before, after);
-  if (old < jump || (old < jump + shift && shift % 3_600_000 === 0)) return old;
+  if (old < jump) return old;
   const next = parsedNext(cron, then, Math.max(after, jump - 1));
-  if (next > after && offsetOf(tz, next) === then) return next;
+  const real = next > after && offsetOf(tz, next) === then;
+  // A moved tick, unless a local time the clock does show comes first: where the jump is not at
+  // the hour (Pacific/Chatham's 02:45 to 03:45), 03:45 is a tick of "*/15 3 * * *" before 03:00
+  // moved to 04:00.
+  if (old < jump + shift && shift % 3_600_000 === 0) return real && next < old ? next : old;
+  if (real) return next;
   return fixedOffsetNext(cron, tz, after);
 }
 

@@ -150,6 +150,9 @@ test("around a spring change, the next tick of any schedule is the wall clock's,
         // Sydney, 03:00 on October 4th (the jump), "0 1-3 4 10 *": the next tick is a year off,
         // past an autumn change and the next spring one.
         [2, "0", "1-3", "day", "month", "*", [0]],
+        // Chatham, a moment before its jump from 02:45 to 03:45, "*/15 3 * * *": 03:45 comes
+        // before 03:00 moved to 04:00.
+        [3, "*/15", "3", "*", "*", "*", [-1]],
       ],
     },
   );
