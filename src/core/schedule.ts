@@ -46,7 +46,7 @@ export function nextTick(schedule: Schedule, after: number): number | null {
  * `after` itself, a spring change lies between (or just before `after`), and the tick is read in
  * fixed offsets instead (springNext). Every moment before a tick then gets that tick, as the
  * cache above assumes. With no change between, the answer is cron-parser's: one parse and two
- * or three offsets, the common path.
+ * or three offsets, the common path (and one more for each week an answer is off).
  * Over an autumn change it is cron-parser's too, with the three-hour lookback, unless it is
  * the second pass of a local time with set hours (a daily tick in the repeated hour fires once,
  * the first time, from whatever moment it is asked; an hourly one fires in both).
@@ -67,7 +67,18 @@ function computeNextTick(schedule: Schedule, after: number, depth = 0): number |
     // above, and the day's ticks were lost ("*/15 2 * 3 0" in Berlin went from 03:00 to the
     // next March). The zone's offset at `after` itself tells that the jump has just passed.
     const current = offsetOf(tz, after);
-    return minutesOf(current) > minutesOf(before) ? springNext(schedule.cron, tz, after, after, before) : due;
+    if (minutesOf(current) > minutesOf(before)) return springNext(schedule.cron, tz, after, after, before);
+    // Nor does a spring change ahead show, with an answer past the autumn change after it; and
+    // walking into a jump that is not at the hour (Pacific/Chatham's 02:45 to 03:45) cron-parser
+    // passes over the day's skipped ticks ("45 2 * 9 0" went to the next September). The offset
+    // is read a week at a time up to the answer (no zone changes twice in a week): nothing more
+    // for an answer within a week, the common path.
+    for (let t = after + WEEK_MS; t < due; t += WEEK_MS) {
+      const there = offsetOf(tz, t);
+      if (there !== before)
+        return minutesOf(there) > minutesOf(before) ? springNext(schedule.cron, tz, after, due, before) : due;
+    }
+    return due;
   }
   if (minutesOf(then) > minutesOf(before)) return springNext(schedule.cron, tz, after, due, before);
   const early = parsedNext(schedule.cron, tz, after - GAP_LOOKBACK_MS, ZONE_SEARCH_MS);

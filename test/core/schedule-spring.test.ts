@@ -153,6 +153,9 @@ test("around a spring change, the next tick of any schedule is the wall clock's,
         // Chatham, a moment before its jump from 02:45 to 03:45, "*/15 3 * * *": 03:45 comes
         // before 03:00 moved to 04:00.
         [3, "*/15", "3", "*", "*", "*", [-1]],
+        // Chatham, three hours before the jump, "45 2 * 9 0" (Sundays of September at 02:45, the
+        // moment of the jump): the next September's is more than the autumn change away.
+        [3, "45", "2", "*", "month", "weekday", [-3 * HOUR]],
       ],
     },
   );
