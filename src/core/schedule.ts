@@ -49,7 +49,8 @@ export function nextTick(schedule: Schedule, after: number): number | null {
  * or three offsets, the common path (and one more for each week an answer is off).
  * Over an autumn change it is cron-parser's too, with the three-hour lookback, unless it is
  * the second pass of a local time with set hours (a daily tick in the repeated hour fires once,
- * the first time, from whatever moment it is asked; an hourly one fires in both).
+ * the first time, from whatever moment it is asked; an hourly one fires in both, where the clocks
+ * go back a whole hour).
  */
 function computeNextTick(schedule: Schedule, after: number, depth = 0): number | null {
   const tz = zoneName(schedule.timezone ?? "UTC");
@@ -96,7 +97,11 @@ function computeNextTick(schedule: Schedule, after: number, depth = 0): number |
   // the answer then.
   const first = parsedNext(schedule.cron, before, after);
   if (first > after && first < next && offsetOf(tz, first) === before) return first;
-  if (!everyHour(schedule.cron) && depth < 2) return computeNextTick(schedule, end - 1, depth + 1);
+  // Where the clocks go back half an hour (Australia/Lord_Howe), a tick of every hour in the
+  // repeated half fires once too, as its other ticks do there (read in fixed offsets): its
+  // second pass is half an hour after its first, not an hour.
+  const wholeHour = (minutesOf(before) - minutesOf(offsetOf(tz, next))) % 60 === 0;
+  if ((!everyHour(schedule.cron) || !wholeHour) && depth < 2) return computeNextTick(schedule, end - 1, depth + 1);
   return next;
 }
 

@@ -233,6 +233,17 @@ describe("nextTick across a spring change at the end of a day (America/Nuuk, Ame
   });
 });
 
+test("Lord Howe's half-hour fall-back: a tick of every hour at a minute of the repeated half fires once, walked or asked from inside it", () => {
+  // 2026-04-05 02:00 LHDT (+11, 15:00Z) falls back to 01:30 LHST (+10:30): 01:30 to 01:59 repeat.
+  const s = { name: "m59", cron: "59 * * * *", timezone: "Australia/Lord_Howe" };
+  const walked = walkTicks(s, Date.parse("2026-04-04T13:00:00Z"), Date.parse("2026-04-04T17:00:00Z"));
+  // 00:59 and 01:59 LHDT, then 02:59 LHST: not 01:59 LHST (15:29Z) again.
+  expect(iso(walked)).toEqual(["2026-04-04T13:59:00.000Z", "2026-04-04T14:59:00.000Z", "2026-04-04T16:29:00.000Z"]);
+  expect(iso([nextTick({ ...s, cron: "0,59 * * * *" }, Date.parse("2026-04-04T15:00:00Z"))!])).toEqual([
+    "2026-04-04T15:30:00.000Z",
+  ]);
+});
+
 test("Lord Howe's half-hour spring change: armed between 01:00 and 02:00 on the day, '0 2 * * *' skips that day's 02:00 (not 03:00)", () => {
   // 2026-10-04 02:00 LHST (+10:30, 15:30Z on the 3rd) jumps to 02:30 LHDT (+11).
   const s = { name: "lh", cron: "0 2 * * *", timezone: "Australia/Lord_Howe" };
