@@ -122,8 +122,12 @@ export interface DueTimer {
  * what `before` cursors and retention by age rely on.
  */
 export interface Store {
-  /** Creates or upgrades the schema. Idempotent. */
-  migrate(): Promise<void>;
+  /**
+   * Creates or upgrades the schema. Idempotent. `claim` (taking the governing lease) is called
+   * once: before any migration is applied when the schema already has the lease, so that a server
+   * refused the lease changes nothing in a database another one governs; after them otherwise.
+   */
+  migrate(claim?: () => Promise<void>): Promise<void>;
   getObject(id: string): Promise<ObjectRecord | null>;
   /** Those of `ids` that exist, in one read (in any order). */
   getObjects(ids: readonly string[]): Promise<ObjectRecord[]>;

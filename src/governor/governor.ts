@@ -252,9 +252,10 @@ export class Governor implements GovernorApi, GovernorStatsApi {
    */
   private async recover(): Promise<void> {
     const going = () => !this.stopping && !this.leaseLost;
-    await this.store.migrate();
-    // Before anything is evaluated, dispatched or fired: one governor per database.
-    await this.lease?.acquire();
+    // Before anything is evaluated, dispatched or fired (and, where the schema allows, before it
+    // is migrated): one governor per database.
+    const lease = this.lease;
+    await this.store.migrate(lease ? () => lease.acquire() : undefined);
     // Before any id is minted: the ids of this server sort after those stored before it.
     for (const id of await this.store.newestIds()) this.newId.after(id);
     await this.store.finishDeletions();

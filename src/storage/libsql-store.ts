@@ -110,7 +110,7 @@ export class LibsqlStore implements Store {
     this.writer = directWriter(this.client);
   }
 
-  async migrate(): Promise<void> {
+  async migrate(claim?: () => Promise<void>): Promise<void> {
     // A setting of this connection, not a write: the reads below wait for a writer's lock too.
     if (this.local) await this.client.execute("PRAGMA busy_timeout = 5000");
     // Another program's database, or a newer Vigil's, is refused before anything is written.
@@ -120,16 +120,26 @@ export class LibsqlStore implements Store {
       await this.client.execute("PRAGMA journal_mode = WAL");
       await this.client.execute("PRAGMA synchronous = FULL");
     }
-    await migrate(this.db, { migrationsFolder: MIGRATIONS_DIR });
-    await this.versions.load();
-    // A file can be opened twice: its writes move to a thread with a connection of its own.
+    // A file can be opened twice: its writes move to a thread with a connection of its own. It
+    // starts before the lease is claimed, whose claims go through it, and whose wait for a holder
+    // in another PID namespace (lease.ts outwait) sleeps on the clock's timers, which do not keep
+    // the process alive: the thread does.
     const path = filePath(this.url);
     if (path !== null) {
       const previous = this.writer;
       this.writer = await threadWriter(path);
       await previous.close();
-      this.points = new PointReads(path);
     }
+    // The lease first where the schema has it (migration 0004 made it): a second server started
+    // on a database another one governs was refused only after migrating it, so a newer Vigil
+    // started by mistake beside a running one upgraded the schema under it, and the running
+    // server could not start again on its own database ("newer than this Vigil's").
+    const leased = claim !== undefined && (await hasLeaseTable(this.client));
+    if (leased) await claim();
+    await migrate(this.db, { migrationsFolder: MIGRATIONS_DIR });
+    if (claim !== undefined && !leased) await claim();
+    await this.versions.load();
+    if (path !== null) this.points = new PointReads(path);
   }
 
   /**
@@ -396,4 +406,10 @@ export class LibsqlStore implements Store {
     await this.writer.close();
     this.client.close();
   }
+}
+
+/** Whether the database has the lease's table, so that the lease can be taken before migrating. */
+async function hasLeaseTable(client: Client): Promise<boolean> {
+  const { rows } = await client.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lease'");
+  return rows.length > 0;
 }

@@ -66,7 +66,9 @@ export class MemoryStore implements Store {
         }),
   };
 
-  async migrate(): Promise<void> {}
+  async migrate(claim?: () => Promise<void>): Promise<void> {
+    await claim?.();
+  }
 
   async getObject(id: string): Promise<ObjectRecord | null> {
     const o = this.objects.get(id);

@@ -1,0 +1,72 @@
+// A second server started on a database another one governs is refused the lease before it
+// migrates anything: a newer Vigil started there by mistake must not upgrade the schema under
+// the running one, which could then not start again on its own database.
+
+import { createClient } from "@libsql/client";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, test } from "vitest";
+import { Governor } from "../../src/governor/governor.ts";
+import { LeaseHeldError, type LeaseIdentity } from "../../src/governor/lease.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import { LibsqlStore } from "../../src/storage/libsql-store.ts";
+import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
+import { RULES_DIR, START } from "../helpers/services.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "vigil-lease-migrate-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const me = (owner: string, pid: number): LeaseIdentity => ({ owner, host: "host-a", pid, alive: () => true });
+
+function governor(url: string, clock: VirtualClock, identity: LeaseIdentity) {
+  const policies = new PolicyRegistry(() => clock.now());
+  expect(policies.loadDirectory(RULES_DIR)).toEqual([]);
+  const store = new LibsqlStore({ url });
+  const g = new Governor({
+    store,
+    policies,
+    clock,
+    drivers: [new SimulatedDriver({ clock })],
+    lease: { identity, onLost: () => {} },
+  });
+  return { g, store };
+}
+
+async function rows(url: string, sql: string): Promise<unknown[]> {
+  const c = createClient({ url });
+  try {
+    return (await c.execute(sql)).rows.map((r) => ({ ...r }));
+  } finally {
+    c.close();
+  }
+}
+
+test("refused the lease, a server leaves a database one migration behind it as it was", async () => {
+  const url = `file:${join(dir, "v.db")}`;
+  const clock = new VirtualClock(START);
+  const first = governor(url, clock, me("a", 100));
+  await first.g.start();
+  // The running server is of the Vigil before the newest migration: its database lacks it.
+  const c = createClient({ url });
+  await c.batch(
+    [
+      "DROP TABLE deletions",
+      "DELETE FROM __drizzle_migrations WHERE created_at = (SELECT MAX(created_at) FROM __drizzle_migrations)",
+    ],
+    "write",
+  );
+  c.close();
+  const before = await rows(url, "SELECT hash, created_at FROM __drizzle_migrations ORDER BY created_at");
+
+  const second = governor(url, clock, me("b", 200));
+  await expect(second.g.start()).rejects.toThrow(LeaseHeldError);
+  await second.store.close();
+
+  expect(await rows(url, "SELECT hash, created_at FROM __drizzle_migrations ORDER BY created_at")).toEqual(before);
+  expect(await rows(url, "SELECT name FROM sqlite_master WHERE name = 'deletions'")).toEqual([]);
+  expect(await rows(url, "SELECT owner FROM lease")).toEqual([{ owner: "a" }]);
+  await first.g.close();
+  await first.store.close();
+});
