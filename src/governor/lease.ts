@@ -43,6 +43,12 @@ export interface LeaseWaiting {
   onWait?: (holder: LeaseHolder) => void;
   /** Start-up's signal: a wait is cut short when it is aborted. */
   signal?: AbortSignal;
+  /**
+   * Keeps the process alive while it waits, and returns what lets it go. The clock's timers do
+   * not hold a process (a real server's are unref'd), and on a remote database nothing else may:
+   * `vigil serve` then exited 13 (an unsettled top-level await) in the middle of the wait.
+   */
+  hold?: () => () => void;
 }
 
 /** A renewal's answer that did not come in time. */
@@ -255,7 +261,8 @@ export class Lease {
   private sleep(ms: number): Promise<void> {
     const signal = this.waiting.signal;
     signal?.throwIfAborted();
-    return new Promise((resolve, reject) => {
+    const letGo = this.waiting.hold?.() ?? (() => {});
+    return new Promise<void>((resolve, reject) => {
       const stop = () => {
         this.clock.clearTimeout(timer);
         reject(signal!.reason);
@@ -265,7 +272,7 @@ export class Lease {
         resolve();
       }, ms);
       signal?.addEventListener("abort", stop, { once: true });
-    });
+    }).finally(letGo);
   }
 }
 
@@ -278,6 +285,11 @@ export function serverLease(log: Logger, signal: AbortSignal | undefined, onLost
     identity: thisProcess(),
     waiting: {
       signal,
+      // An interval that never fires is a handle Node counts, cleared when the wait ends.
+      hold: () => {
+        const handle = setInterval(() => {}, 2 ** 30);
+        return () => clearInterval(handle);
+      },
       onWait: (h: LeaseHolder) =>
         log.warn("waiting for the lease of a holder on this host whose pid cannot be checked here", {
           holder: describeHolder(h),
