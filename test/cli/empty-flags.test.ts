@@ -3,24 +3,13 @@
 // `--policy "$P"` or `--object "$ID"` with the variable unset listed or followed every object
 // instead of failing, and an empty `--driver` left the object's binding as it was.
 
-import http from "node:http";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { runDecisions } from "../../src/cli/decisions.ts";
 import { runEvents } from "../../src/cli/events.ts";
 import { runObjects } from "../../src/cli/objects.ts";
-import { closeServer, listen, run } from "./harness.ts";
+import { recordingServer, run } from "./harness.ts";
 
-const seen: string[] = [];
-const recorder = http.createServer((req, res) => {
-  seen.push(`${req.method} ${req.url}`);
-  res.writeHead(500);
-  res.end();
-});
-let url = "";
-beforeAll(async () => {
-  url = await listen(recorder);
-});
-afterAll(() => closeServer(recorder));
+const { seen, url } = recordingServer();
 
 test.each([
   ["--state", ["list", "--state", ""], runObjects],
@@ -33,7 +22,7 @@ test.each([
   ["--last-event-id", ["--last-event-id", ""], runEvents],
 ] as const)("an empty %s is usage, exit 2, and sends nothing", async (flag, args, entry) => {
   seen.length = 0;
-  const r = await run(entry, [...args], url);
+  const r = await run(entry, [...args], url());
   expect(r.code).toBe(2);
   expect(r.err).toContain(`${flag} must not be empty`);
   expect(seen).toEqual([]);

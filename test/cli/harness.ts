@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import type { Io } from "../../src/cli/client.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
 import { createApp } from "../../src/http/app.ts";
+import { afterAll, beforeAll } from "vitest";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 
 export interface Served {
@@ -96,4 +97,39 @@ export async function capture(
   let out = "";
   const code = await run((s) => (out += s));
   return { code, out };
+}
+
+/** Runs a command that writes through `out` and `err` (replay, simulate): its exit code and both. */
+export async function captureBoth(
+  command: (args: string[], out: (s: string) => void, err: (s: string) => void) => Promise<number>,
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await command(
+    args,
+    (s) => (out += s),
+    (s) => (err += s),
+  );
+  return { code, out, err };
+}
+
+/**
+ * A server that records each request's method and URL and answers 500, for the tests of what a
+ * command refuses before it sends anything: `seen` stays empty. Served from the enclosing
+ * suite's beforeAll to its afterAll.
+ */
+export function recordingServer(): { seen: string[]; url: () => string } {
+  const seen: string[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    res.writeHead(500);
+    res.end();
+  });
+  let url = "";
+  beforeAll(async () => {
+    url = await listen(server);
+  });
+  afterAll(() => closeServer(server));
+  return { seen, url: () => url };
 }

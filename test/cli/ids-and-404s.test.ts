@@ -10,20 +10,10 @@ import { runExplain } from "../../src/cli/explain.ts";
 import { runFacts } from "../../src/cli/facts.ts";
 import { runObjects } from "../../src/cli/objects.ts";
 import { commandUsage } from "../../src/cli/usage.ts";
-import { closeServer, listen, run, serveVigil, vigil, type Served } from "./harness.ts";
+import { closeServer, listen, recordingServer, run, serveVigil, vigil, type Served } from "./harness.ts";
 
 describe('the ids "." and ".."', () => {
-  const seen: string[] = [];
-  const recorder = http.createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    res.writeHead(500);
-    res.end();
-  });
-  let url = "";
-  beforeAll(async () => {
-    url = await listen(recorder);
-  });
-  afterAll(() => closeServer(recorder));
+  const { seen, url } = recordingServer();
 
   test.each([
     ["objects", ["get", ".."], runObjects],
@@ -39,7 +29,7 @@ describe('the ids "." and ".."', () => {
     ["explain", [""], runExplain],
   ] as const)("vigil %s %j is usage, exit 2, and sends nothing", async (_name, args, entry) => {
     seen.length = 0;
-    const r = await run(entry, [...args], url);
+    const r = await run(entry, [...args], url());
     expect(r.code).toBe(2);
     expect(r.err).toMatch(
       (args as readonly string[]).includes("")

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import { runReplay } from "../../src/cli/replay.ts";
+import { captureBoth } from "./harness.ts";
 import { runSimulate } from "../../src/cli/simulate.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 
@@ -29,16 +30,7 @@ afterEach(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(command: typeof runReplay, args: string[]) {
-  let out = "";
-  let err = "";
-  const code = await command(
-    args,
-    (s) => (out += s),
-    (s) => (err += s),
-  );
-  return { code, out, err };
-}
+const run = captureBoth;
 
 test.each([
   ["vigil replay", ["--object", "w", "--db", url, "rules/queue-worker.json"], runReplay, "replay"],

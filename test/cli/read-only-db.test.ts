@@ -18,6 +18,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { afterAll, describe, expect, test } from "vitest";
 import { runReplay } from "../../src/cli/replay.ts";
+import { captureBoth } from "./harness.ts";
 import { runSimulate } from "../../src/cli/simulate.ts";
 import { LibsqlStore, MIGRATIONS_DIR } from "../../src/storage/libsql-store.ts";
 import { currentSchemaStamp, schemaStamp } from "../../src/storage/schema-stamp.ts";
@@ -27,17 +28,7 @@ const dir = mkdtempSync(join(tmpdir(), "vigil-read-db-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const POLICY = "rules/queue-worker.json";
 
-/** Runs a command, collecting what it prints. */
-async function run(command: typeof runReplay, args: string[]) {
-  let out = "";
-  let err = "";
-  const code = await command(
-    args,
-    (s) => (out += s),
-    (s) => (err += s),
-  );
-  return { code, out, err };
-}
+const run = captureBoth;
 
 /** A database migrated by all but the newest migration: what an older Vigil left. */
 async function olderDatabase(file: string): Promise<number> {

@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import { expect, test } from "vitest";
 import { nextTick } from "../../src/core/schedule.ts";
+import { localTime } from "../helpers/wall-clock.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -20,23 +21,8 @@ interface Wall {
   offset: number;
 }
 
-const formats = new Map<string, Intl.DateTimeFormat>();
 function wall(tz: string, t: number): Wall {
-  let f = formats.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone: tz,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-    });
-    formats.set(tz, f);
-  }
-  const p = Object.fromEntries(f.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
-  const local = Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!);
+  const local = localTime(tz, t);
   return { ...fieldsOf(local), offset: (local - t) / MINUTE };
 }
 

@@ -7,6 +7,7 @@ import { CronExpressionParser } from "cron-parser";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { cronTimerOps, nextTick, type Schedule } from "../../src/core/schedule.ts";
+import { localTime } from "../helpers/wall-clock.ts";
 
 function fresh(s: Schedule, after: number): number {
   return CronExpressionParser.parse(s.cron, { currentDate: new Date(after), tz: s.timezone ?? "UTC" })
@@ -128,29 +129,10 @@ describe("nextTick", () => {
 // becomes 03:30 in New York). A half-hour jump's skipped ticks are skipped (Lord Howe, as
 // documented). With `once`, a local time the autumn change repeats fires only the first time.
 const MINUTE = 60_000;
-const wallFormats = new Map<string, Intl.DateTimeFormat>();
-function wall(tz: string, t: number): { minute: number; hour: number; offset: number; key: string } {
-  let f = wallFormats.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone: tz,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-    });
-    wallFormats.set(tz, f);
-  }
-  const p = Object.fromEntries(f.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
-  const local = Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!);
-  return {
-    minute: +p.minute!,
-    hour: +p.hour!,
-    offset: (local - t) / MINUTE,
-    key: `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`,
-  };
+function wall(tz: string, t: number): { minute: number; hour: number; offset: number; key: number } {
+  const local = localTime(tz, t);
+  const d = new Date(local);
+  return { minute: d.getUTCMinutes(), hour: d.getUTCHours(), offset: (local - t) / MINUTE, key: local };
 }
 function fieldMatches(field: string, v: number): boolean {
   if (field === "*") return true;
@@ -160,7 +142,7 @@ function fieldMatches(field: string, v: number): boolean {
 function wallTicks(cron: string, tz: string, from: number, to: number, once: boolean): number[] {
   const [mf, hf] = cron.split(" ") as [string, string];
   const ticks = new Set<number>();
-  const seen = new Set<string>();
+  const seen = new Set<number>();
   let prev = wall(tz, from - MINUTE);
   for (let t = from; t <= to; t += MINUTE) {
     const w = wall(tz, t);
