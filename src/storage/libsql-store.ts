@@ -2,6 +2,9 @@
 // server). Each `commit` is one transaction for any number of arrivals. Reads run on the
 // store's connection; every write goes through one writer (sql-writer.ts): for a file, a thread
 // with its own connection, so that the main thread is not blocked while a commit reaches disk.
+// The file is past 400 lines because it is the whole Store interface over that pair of
+// connections, each method a query or two; the SQL of the hot paths, the row encodings and the
+// writer already live in modules of their own (commit-sql.ts, rows.ts, sql-writer.ts, decision-codec.ts).
 
 import type { Client } from "@libsql/client";
 import { and, asc, desc, eq, gt, inArray, lt, max, type SQL } from "drizzle-orm";
