@@ -30,8 +30,6 @@ export function nextTick(schedule: Schedule, after: number): number | null {
   // The oldest answer goes first, not all at once: a sent policy's ticks are worked out a turn
   // apart before validation asks for them all (settleSchedules), and requests made meanwhile
   // must not wipe them.
-  lastTicks.delete(key);
-  if (lastTicks.size >= LAST_TICKS_MAX) lastTicks.delete(lastTicks.keys().next().value!);
   lastTicks.set(key, { from: after, due, until: due ?? after + NO_TICK_KEPT_MS });
   return due;
 }
@@ -298,7 +296,7 @@ export const zoneFormatsKept = (): number => offsetFormats.size;
 
 /** Answers kept (a few hundred bytes each): a policy's 32 schedules for each of 512 requests at once. */
 const LAST_TICKS_MAX = 16_384;
-const lastTicks = new Map<string, { from: number; due: number | null; until: number }>();
+const lastTicks = new BoundedMap<string, { from: number; due: number | null; until: number }>(LAST_TICKS_MAX);
 const NO_TICK_KEPT_MS = 24 * 3_600_000;
 
 /**
