@@ -25,6 +25,13 @@ export const DEFAULT_LIMITS: MemoryLimits = {
   maxDepth: 16,
 };
 
+/**
+ * Nesting allowed in a request body, and in a line of a simulation's traffic (whose facts sit as
+ * deep). Generous (the governor holds memory to its own, tighter depth limit); it exists so that
+ * no body can exhaust the stack of a recursive validator.
+ */
+export const MAX_BODY_DEPTH = 64;
+
 /** The deepest limit {@link checkDocument} walks to: far from the stack's end. */
 export const MAX_CHECKED_DEPTH = 1000;
 
@@ -70,14 +77,8 @@ interface Walk {
 
 function check(w: Walk, v: unknown, depth: number): void {
   if (typeof v === "number") {
-    const problem =
-      w.numbers === "finite"
-        ? Number.isFinite(v)
-          ? null
-          : numberProblem(v, "send")
-        : w.numbers
-          ? numberProblem(v, w.numbers === "sent" ? "send" : "write")
-          : null;
+    const checked = w.numbers !== null && !(w.numbers === "finite" && Number.isFinite(v));
+    const problem = checked ? numberProblem(v, w.numbers === "written" ? "write" : "send") : null;
     if (problem) report(w, problem);
     return;
   }

@@ -10,19 +10,13 @@ import { zodProblems } from "../contracts/problems.ts";
 import { utf8Text } from "../contracts/text.ts";
 import { prefixProblems, type Problem } from "../core/errors.ts";
 import { OBJECT_ID_PATTERN } from "../core/object.ts";
-import { checkDocument } from "../core/memory-limits.ts";
+import { checkDocument, MAX_BODY_DEPTH } from "../core/memory-limits.ts";
 import { HttpProblem, validationProblem } from "./problem.ts";
 import { duplicateKeyProblems } from "../core/duplicate-keys.ts";
 import { parseJsonText } from "../core/json.ts";
 
 /** Media types accepted for JSON bodies (parameters such as `charset` are ignored). */
 export const JSON_MEDIA_TYPES = ["application/json", "application/merge-patch+json"];
-
-/**
- * Nesting allowed in a request body. Generous (the governor holds memory to its own, tighter
- * depth limit); it exists so that no body can exhaust the stack of a recursive validator.
- */
-export const MAX_BODY_DEPTH = 64;
 
 /** Numbers past the double range a body may carry before it is refused whole (parseJsonBody). */
 export const MAX_HUGE_NUMBERS = 20;

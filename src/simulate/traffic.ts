@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { jsonObject } from "../contracts/json.ts";
 import { zodProblems } from "../contracts/problems.ts";
-import { checkDocument } from "../core/memory-limits.ts";
+import { checkDocument, MAX_BODY_DEPTH } from "../core/memory-limits.ts";
 import { OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
 import { toEpochMs } from "../core/operators.ts";
 import { SimulationError, type TrafficFact, type Workload } from "./model.ts";
@@ -16,9 +16,6 @@ const lineSchema = z.strictObject({
   objectId: z.string().regex(OBJECT_ID_PATTERN, OBJECT_ID_HELP),
   facts: jsonObject,
 });
-
-/** How deep a line may nest: as deep as a request body to the server (MAX_BODY_DEPTH). */
-const LINE_DEPTH = 64;
 
 /** One line of a traffic file, as the generator writes it. */
 export type TrafficLine = z.infer<typeof lineSchema>;
@@ -43,7 +40,7 @@ export function parseTraffic(text: string, file: string): Workload {
     // Before zod, whose record parsing drops an own `__proto__` key without a word: the fact
     // would arrive without it, where the server refuses the same facts (a forbidden key). The
     // depth is the one the server takes in a request body, whose facts sit as deep as a line's.
-    const forbidden = checkDocument(value, { maxDepth: LINE_DEPTH, maxProblems: 1 });
+    const forbidden = checkDocument(value, { maxDepth: MAX_BODY_DEPTH, maxProblems: 1 });
     if (forbidden.length > 0) throw new SimulationError(`${source}: ${forbidden[0]!.path}: ${forbidden[0]!.message}`);
     const r = lineSchema.safeParse(value);
     if (!r.success) {

@@ -24,14 +24,14 @@ import {
 } from "../../contracts/cloudevents.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { prefixProblems, ReplayGone, VigilError, type Problem } from "../../core/errors.ts";
-import { checkDocument } from "../../core/memory-limits.ts";
+import { checkDocument, MAX_BODY_DEPTH } from "../../core/memory-limits.ts";
 import type { BatchItemResult, GovernorApi } from "../../governor/services.ts";
 import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
 import { factsResultReply } from "../facts-endpoint.ts";
 import { FACTS_REPLY_HEADERS, operation } from "../openapi.ts";
 import { HttpProblem, problemBody, validationProblem, type ProblemBody } from "../problem.ts";
-import { bodyText, check, MAX_BODY_DEPTH, parseJsonBody } from "../validation.ts";
+import { bodyText, check, parseJsonBody } from "../validation.ts";
 import { batchItemView } from "../views.ts";
 
 type Mode = "structured" | "batch" | "binary";
