@@ -54,3 +54,11 @@ export function newObject(o: NewObject): ObjectRecord {
     updatedAt: o.at,
   };
 }
+
+/**
+ * Whether `now`, an object read again, is still `read`: not deleted since, nor deleted and created
+ * again under the same id (an id is reused; a creation time is the object's own).
+ */
+export function isSameObject(read: ObjectRecord, now: ObjectRecord | null): boolean {
+  return now !== null && now.createdAt === read.createdAt;
+}

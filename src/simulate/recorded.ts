@@ -3,6 +3,7 @@
 // again at its recorded time, in the order it was journaled. Where retention folded the journal
 // into a snapshot, the object starts there with the snapshot's memory: what came before is gone.
 
+import { isSameObject } from "../core/object.ts";
 import type { Store } from "../core/store.ts";
 import type { SimObject, TrafficFact, Workload } from "./model.ts";
 import { SimulationError } from "./model.ts";
@@ -34,8 +35,7 @@ export async function recordedWorkload(store: Store, ids: string[]): Promise<Wor
     // A server may delete the object while its journal is read a page at a time (its history
     // goes a batch at a time), or delete it and create it again, whose first entries the read
     // then took for the old object's (it ends at the old one's memory version).
-    const now = await store.getObject(id);
-    if (!now || now.createdAt !== object.createdAt)
+    if (!isSameObject(object, await store.getObject(id)))
       throw new SimulationError(`object "${id}" was deleted while its history was read; simulate again`);
     objects.push(created);
   }

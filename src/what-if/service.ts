@@ -3,7 +3,7 @@
 // object's hot record and nothing else.)
 
 import { conflict, notFound } from "../core/errors.ts";
-import { checkObjectId } from "../core/object.ts";
+import { checkObjectId, isSameObject } from "../core/object.ts";
 import type { Store } from "../core/store.ts";
 import type { ObjectRecord } from "../core/types.ts";
 import { readHistory } from "./history.ts";
@@ -44,6 +44,6 @@ export class WhatIf implements WhatIfApi {
  */
 export function sameObject(replayed: ObjectRecord, now: ObjectRecord | null): void {
   if (!now) throw notFound(`object "${replayed.id}"`);
-  if (now.createdAt !== replayed.createdAt)
+  if (!isSameObject(replayed, now))
     throw conflict(`object "${replayed.id}" was deleted and created again while it was replayed; replay it again`);
 }
