@@ -81,7 +81,14 @@ function computeNextTick(schedule: Schedule, after: number, depth = 0): number |
   }
   if (minutesOf(then) > minutesOf(before)) return springNext(schedule.cron, tz, after, due, before);
   const early = parsedNext(schedule.cron, tz, after - GAP_LOOKBACK_MS, ZONE_SEARCH_MS);
-  const next = early > after && early < due ? early : due;
+  let next = early > after && early < due ? early : due;
+  // Walking from the first pass of a repeated span that does not begin at the hour
+  // (Pacific/Chatham goes back from 03:45 to 02:45), cron-parser passes over the second pass of
+  // its minutes before the hour: "59 * * * *" went from 02:59 in the earlier offset to 03:59,
+  // never firing at 02:59 in the later one. The first tick read in the later offset, where the
+  // zone has that offset then, comes first; the span's rule below decides whether it fires.
+  const later = parsedNext(schedule.cron, then, after);
+  if (later > after && later < next && offsetOf(tz, later) === then) next = later;
   // cron-parser answers the second pass of a local time that has already been (from inside the
   // repeated hour after its first pass: a late firing, a re-arm; or walking on from the first
   // pass's ticks): a schedule with set hours (a daily 02:30) fires at the first pass only, so
