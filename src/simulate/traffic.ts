@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { jsonObject } from "../contracts/json.ts";
 import { zodProblems } from "../contracts/problems.ts";
+import { duplicateKeyProblems } from "../core/duplicate-keys.ts";
 import { checkDocument, MAX_BODY_DEPTH } from "../core/memory-limits.ts";
 import { OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
 import { toEpochMs } from "../core/operators.ts";
@@ -42,6 +43,10 @@ export function parseTraffic(text: string, file: string): Workload {
     // depth is the one the server takes in a request body, whose facts sit as deep as a line's.
     const forbidden = checkDocument(value, { maxDepth: MAX_BODY_DEPTH, maxProblems: 1 });
     if (forbidden.length > 0) throw new SimulationError(`${source}: ${forbidden[0]!.path}: ${forbidden[0]!.message}`);
+    // JSON.parse keeps the last of a key written twice: a pasted-over second `"at"` or fact
+    // would be simulated without a word, where a policy or fixture with one is refused.
+    const repeated = duplicateKeyProblems(line, 1, MAX_BODY_DEPTH);
+    if (repeated.length > 0) throw new SimulationError(`${source}: ${repeated[0]!.path}: ${repeated[0]!.message}`);
     const r = lineSchema.safeParse(value);
     if (!r.success) {
       const problems = zodProblems(r.error).map((p) => `${p.path}: ${p.message}`);

@@ -52,6 +52,17 @@ describe("parseTraffic", () => {
       '{"at": "2026-03-01T09:00:00Z", "objectId": "w", "facts": {"queue": {"__proto__": {"depth": 0}}}}',
       /line 2: \$\.facts\.queue\.__proto__: the key "__proto__" is not allowed/,
     ],
+    // JSON.parse keeps the last of a key written twice: the first `at` or fact was dropped.
+    [
+      "a key written twice",
+      '{"at": "2026-03-01T09:00:00Z", "at": "2026-03-01T10:00:00Z", "objectId": "w", "facts": {}}',
+      /t\.jsonl line 2: \$\.at: the key "at" is written more than once in this object/,
+    ],
+    [
+      "a fact written twice",
+      '{"at": "2026-03-01T09:00:00Z", "objectId": "w", "facts": {"queue": {"depth": 3, "depth": 0}}}',
+      /t\.jsonl line 2: \$\.facts\.queue\.depth: the key "depth" is written more than once/,
+    ],
   ])("%s is refused, naming the line", (_what, bad, message) => {
     expect(() => parseTraffic(`${GOOD}\n${bad}\n${GOOD}\n`, "t.jsonl")).toThrow(message);
     expect(() => parseTraffic(`${GOOD}\n${bad}\n`, "t.jsonl")).toThrow(SimulationError);
