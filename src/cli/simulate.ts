@@ -12,7 +12,7 @@ import { parseDuration } from "../core/durations.ts";
 import { toEpochMs } from "../core/operators.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
 import { toJson, formatTable } from "../simulate/format.ts";
-import { GENERATE_START, SHAPES, trafficLines, type Shape } from "../simulate/generate.ts";
+import { GENERATE_START, MAX_OBJECTS, SHAPES, trafficLines, type Shape } from "../simulate/generate.ts";
 import { MAX_LATENCY_MS, SimulationError, type Workload } from "../simulate/model.ts";
 import { DEFAULT_SAMPLE, reportHtml, reportSvg } from "../simulate/report.ts";
 import { simulate } from "../simulate/simulate.ts";
@@ -111,7 +111,7 @@ async function generate(v: Values, out: Out): Promise<number> {
   const start = isoTime(v.start ?? GENERATE_START, "--start");
   const lines = trafficLines({
     shape: shape as Shape,
-    objects: integer(v.objects, "--objects", 10, 1, 10_000),
+    objects: integer(v.objects, "--objects", 10, 1, MAX_OBJECTS),
     days: integer(v.days, "--days", 1, 1, 366),
     seed: integer(v.seed, "--seed", 1, 0, 2 ** 31 - 1),
     start,

@@ -123,9 +123,29 @@ const EMITTERS: Record<Shape, Emit> = { burst, nightly, trickle };
  */
 function* objectTraffic(o: GenerateOptions, i: number): Generator<Fact, void> {
   // One stream of numbers per object: adding objects does not change the first ones' traffic.
-  const random = seededRandom(o.seed * 7919 + i);
+  const random = seededRandom(objectSeed(o.seed, i));
   const carry: Carry = { next: -Infinity };
   for (let day = 0; day < o.days; day++) yield* EMITTERS[o.shape](o, day, random, carry);
+}
+
+/** The most objects one generation makes (`--objects`). */
+export const MAX_OBJECTS = 10_000;
+
+/** Objects whose streams are seeded `seed * SEED_STRIDE + i`, as they always were. */
+const SEED_STRIDE = 7919;
+
+/**
+ * The seed of the stream of numbers of object `i` (from 0) under `seed`: no two objects of seeds
+ * below 271,181 (2^31 / SEED_STRIDE), of one seed or two, share one. The stream takes 32 bits, which cannot keep
+ * every seed's 10,000 objects apart, and `seed * 7919 + i` for all of them gave the 7,920th
+ * object of seed 1 the stream of the first of seed 2, and so on up: 2,081 objects of a seed
+ * repeated the next seed's traffic. The first 7,919 keep those seeds (the traffic a seed printed,
+ * fixtures/traffic/queue-burst.jsonl among it, stays as it was); the others are counted in the
+ * top half of the 32 bits, 2,081 to a seed, where the first ones' seeds reach only from seed
+ * 271,181 on.
+ */
+export function objectSeed(seed: number, i: number): number {
+  return i < SEED_STRIDE ? seed * SEED_STRIDE + i : 2 ** 31 + seed * (MAX_OBJECTS - SEED_STRIDE) + (i - SEED_STRIDE);
 }
 
 /** An object's next fact, waiting its turn in the merge. */

@@ -1,13 +1,14 @@
 // The traffic generator as it was before it made lines lazily (commit e035dbd's
 // src/simulate/generate.ts, emitters and all): every line in one array, sorted by time and then
-// object id. Kept, unchanged but for its imports and its name, as the reference that the lazy
-// generator must print byte for byte: docs/simulate.md promises that a seed prints the same
-// traffic, and fixtures/traffic/queue-burst.jsonl is one.
+// object id. Kept, unchanged but for its imports, its name and the seed of each object's stream
+// (objectSeed, since objects past the 7,919th repeated the next seed's), as the reference that
+// the lazy generator must print byte for byte: docs/simulate.md promises that a seed prints the
+// same traffic, and fixtures/traffic/queue-burst.jsonl is one.
 
 import type { JsonObject } from "../../src/core/types.ts";
 import type { TrafficLine } from "../../src/simulate/traffic.ts";
 import { seededRandom } from "../../src/core/random.ts";
-import type { GenerateOptions, Shape } from "../../src/simulate/generate.ts";
+import { objectSeed, type GenerateOptions, type Shape } from "../../src/simulate/generate.ts";
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const DAY = 24 * 60 * MINUTE;
@@ -96,7 +97,7 @@ export function generateTrafficEagerly(options: GenerateOptions): TrafficLine[] 
   const lines: { at: number; objectId: string; facts: JsonObject }[] = [];
   for (let i = 0; i < o.objects; i++) {
     // One stream of numbers per object: adding objects does not change the first ones' traffic.
-    const random = seededRandom(o.seed * 7919 + i);
+    const random = seededRandom(objectSeed(o.seed, i));
     // Not padded: a tenth object must not rename the first nine.
     const objectId = `${o.shape}-${i + 1}`;
     const carry: Carry = { next: -Infinity };

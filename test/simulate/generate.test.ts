@@ -4,7 +4,14 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { runSimulate } from "../../src/cli/simulate.ts";
-import { GENERATE_START, generateTraffic, SHAPES, type GenerateOptions } from "../../src/simulate/generate.ts";
+import {
+  GENERATE_START,
+  generateTraffic,
+  MAX_OBJECTS,
+  objectSeed,
+  SHAPES,
+  type GenerateOptions,
+} from "../../src/simulate/generate.ts";
 import { parseTraffic, type TrafficLine } from "../../src/simulate/traffic.ts";
 
 const START = Date.parse(GENERATE_START);
@@ -29,6 +36,31 @@ const byObject = (lines: TrafficLine[]) => {
   return out;
 };
 const jsonl = (lines: TrafficLine[]) => lines.map((l) => `${JSON.stringify(l)}\n`).join("");
+
+describe("seeds", () => {
+  // Each object's stream was seeded `seed * 7919 + i`: from the 7,920th object on, a seed's
+  // objects had the streams of the next seed's first ones.
+  test("the 7,920th object of seed 1 is not the first of seed 2", () => {
+    const facts = (seed: number, objects: number, id: string) =>
+      generateTraffic(options({ shape: "nightly", objects, days: 1, seed }))
+        .filter((l) => l.objectId === id)
+        .map((l) => [l.at, l.facts]);
+    const first = facts(2, 1, "nightly-1");
+    expect(first.length).toBeGreaterThan(10);
+    expect(facts(1, 7920, "nightly-7920")).not.toEqual(first);
+  });
+
+  test("no two objects of the first 50 seeds share a stream, and the first 7,919 keep theirs", () => {
+    const seen = new Set<number>();
+    for (let seed = 0; seed < 50; seed++) for (let i = 0; i < MAX_OBJECTS; i++) seen.add(objectSeed(seed, i) >>> 0);
+    expect(seen.size).toBe(50 * MAX_OBJECTS);
+    // The largest seed below which none is shared either.
+    const last = 271_180;
+    expect(objectSeed(last, 7918)).toBeLessThan(2 ** 31);
+    expect(objectSeed(last, MAX_OBJECTS - 1)).toBeLessThan(2 ** 32);
+    expect(objectSeed(7, 2)).toBe(7 * 7919 + 2);
+  });
+});
 
 describe.each(SHAPES)("generate %s", (shape) => {
   const lines = generateTraffic(options({ shape }));
