@@ -1,5 +1,7 @@
 // Server configuration: environment variables validated by zod, overridable by CLI flags.
 
+import dns from "node:dns";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { DURATION_HELP, parseDuration } from "./core/durations.ts";
 import { zodProblems } from "./contracts/problems.ts";
@@ -218,4 +220,31 @@ export function isLoopback(host: string): boolean {
   if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
   return m !== null && m.slice(1).every((x) => Number(x) <= 255);
+}
+
+/**
+ * The address a server without tokens binds for VIGIL_HOST, or a refusal. A name (`localhost`)
+ * is resolved here, once, and the address it resolves to is the one checked and bound: Node
+ * would resolve it again at `listen`, and a resolver that answers a public address for it (an
+ * /etc/hosts without `localhost`, a search domain whose DNS has `localhost.<domain>`) would
+ * have the server serve every interface with no token, where a remote client only has to send
+ * `Host: localhost` to pass the loopback check of each request. `dns.lookup` is what Node's
+ * `listen` asks, so both read the same answer.
+ */
+export async function loopbackBindAddress(host: string): Promise<string> {
+  const refused = (why: string) =>
+    new Error(
+      `refusing to bind ${host}${why} without tokens: anyone who can reach it could govern your objects. ` +
+        "Set VIGIL_TOKENS, or bind a loopback address (127.0.0.1, ::1).",
+    );
+  if (!isLoopback(host)) throw refused("");
+  const bare = host.replace(/^\[|\]$/g, "");
+  if (isIP(bare) !== 0) return bare;
+  const address = await new Promise<string>((resolve, reject) =>
+    dns.lookup(bare, (e, found) =>
+      e ? reject(new Error(`cannot resolve ${host} (${e.code ?? e.message})`)) : resolve(found),
+    ),
+  );
+  if (!isLoopback(address)) throw refused(` (it resolves to ${address}, not a loopback address)`);
+  return address;
 }

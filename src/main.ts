@@ -8,7 +8,7 @@ import {
   enabledDrivers,
   flyApiUrls,
   InvalidConfiguration,
-  isLoopback,
+  loopbackBindAddress,
   shownDbUrl,
   shownQuotes,
   type Config,
@@ -192,13 +192,9 @@ function configuredTokens(text: string): TokenConfig[] {
 export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
   options.signal?.throwIfAborted();
   const tokens = configuredTokens(config.VIGIL_TOKENS);
+  // Without tokens, the address checked is the address bound (a name resolved once, here).
+  const bindAddress = tokens.length === 0 ? await loopbackBindAddress(config.VIGIL_HOST) : config.VIGIL_HOST;
   if (tokens.length === 0) {
-    if (!isLoopback(config.VIGIL_HOST)) {
-      throw new Error(
-        `refusing to bind ${config.VIGIL_HOST} without tokens: anyone who can reach it could govern your objects. ` +
-          "Set VIGIL_TOKENS, or bind a loopback address (127.0.0.1, ::1).",
-      );
-    }
     log.warn(
       "no tokens configured: binding loopback only; requests to a loopback host name are allowed without a token",
       {
@@ -341,7 +337,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       },
       (inner) => withAccessLog(inner, { log, tokens }),
     );
-    const port = await listen(http, config.VIGIL_PORT, config.VIGIL_HOST);
+    const port = await listen(http, config.VIGIL_PORT, bindAddress);
     const host = config.VIGIL_HOST.includes(":") ? `[${config.VIGIL_HOST}]` : config.VIGIL_HOST;
     const url = `http://${host}:${port}`;
     log.info("listening", {

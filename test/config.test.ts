@@ -2,10 +2,11 @@
 // without tokens is refused.
 
 import { spawnSync } from "node:child_process";
+import dns from "node:dns";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { isLoopback, loadConfig, shownDbUrl } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
 import { startServer } from "../src/main.ts";
@@ -134,6 +135,32 @@ describe("binding", () => {
   test("a non-loopback address without tokens is refused before anything opens", async () => {
     const config = loadConfig({ VIGIL_HOST: "0.0.0.0", VIGIL_DB_URL: ":memory:", VIGIL_PORT: "0" });
     await expect(startServer(config, silent)).rejects.toThrow(/refusing to bind 0\.0\.0\.0 without tokens/);
+  });
+
+  test("a loopback name that resolves to another address without tokens is refused, not bound", async () => {
+    // A resolver that answers 0.0.0.0 for localhost (an /etc/hosts without it, a search domain's
+    // DNS): the server would listen on every interface with no token. dns.lookup is what Node's
+    // listen asks too.
+    const lookup = dns.lookup;
+    const spy = vi.spyOn(dns, "lookup").mockImplementation(((host: string, ...rest: unknown[]) => {
+      const callback = rest.at(-1) as (e: Error | null, address: string, family: number) => void;
+      if (host === "localhost") return void process.nextTick(() => callback(null, "0.0.0.0", 4));
+      return (lookup as (...args: unknown[]) => void)(host, ...rest);
+    }) as typeof dns.lookup);
+    const config = loadConfig({ VIGIL_HOST: "localhost", VIGIL_DB_URL: ":memory:", VIGIL_PORT: "0" });
+    try {
+      const started = startServer(config, silent);
+      // Without the check the server starts, on 0.0.0.0: it is closed again, and the test fails.
+      void started.then(
+        (s) => s.close(),
+        () => {},
+      );
+      await expect(started).rejects.toThrow(
+        "refusing to bind localhost (it resolves to 0.0.0.0, not a loopback address) without tokens",
+      );
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   test("a VIGIL_PROCESS_CGROUP that cannot be used stops the server, naming it, as a bad value", async () => {
