@@ -50,6 +50,11 @@ export async function runServe(
   };
   process.on("SIGINT", () => stop("SIGINT", 0));
   process.on("SIGTERM", () => stop("SIGTERM", 0));
+  // A closed terminal (or ssh session) sends SIGHUP to the server as well as to npm. Node's own
+  // answer is to die on the spot: requests in flight cut, their writes maybe committed with no
+  // reply, the lease left to run out. It drains as the other two do. (Node resets an ignored
+  // SIGHUP at start, so `nohup` never kept a server running through it.)
+  process.on("SIGHUP", () => stop("SIGHUP", 0));
   // One that came while the code loaded, which bin/vigil.js held.
   for (const signal of heldSignals()) stop(signal, 0);
   // Run by `npm start`: when npm itself is killed, this server must not run on unattended.

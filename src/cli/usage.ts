@@ -76,7 +76,7 @@ const USAGES: Record<CommandName, CommandUsage> = {
     synopsis: "serve [--host H] [--port P] [--db URL] [--rules DIR]",
     summary: "run the server (what `npm start` runs)",
     description:
-      "Run the server until SIGINT or SIGTERM (what `npm start` runs). Configuration comes from the\n" +
+      "Run the server until SIGINT, SIGTERM or SIGHUP (what `npm start` runs). Configuration comes from the\n" +
       'environment (README.md, "Configuration"); these flags override it.',
     options: [
       ["--host H", "address to bind (VIGIL_HOST, default 127.0.0.1); non-loopback requires VIGIL_TOKENS"],
@@ -86,7 +86,7 @@ const USAGES: Record<CommandName, CommandUsage> = {
     ],
     arguments: [],
     exits: [
-      [0, "stopped by SIGINT or SIGTERM"],
+      [0, "stopped by SIGINT, SIGTERM or SIGHUP"],
       [1, "the server cannot start, lost its governing lease, or its shutdown overran VIGIL_DRAIN_TIMEOUT"],
       [2, "invalid configuration or usage"],
     ],

@@ -1,8 +1,8 @@
 // The server's life as an operator sees it: a graceful shutdown drains (readyz turns 503, the
-// requests inside finish and commit, exit 0; a second signal does not cut it short; one that
-// overruns its timeout still releases the lease); a port that cannot be bound stops everything with
-// a non-zero exit; a second server on the same database refuses to start, naming the holder;
-// and `npm start` does not leave the server running when npm itself is killed.
+// requests inside finish and commit, exit 0; SIGHUP as SIGTERM; a second signal does not cut it
+// short; one that overruns its timeout still releases the lease); a port that cannot be bound
+// stops everything with a non-zero exit; a second server on the same database refuses to start,
+// naming the holder; and `npm start` does not leave the server running when npm itself is killed.
 
 import { createClient } from "@libsql/client";
 import { spawn } from "node:child_process";
@@ -112,6 +112,20 @@ describe("graceful shutdown, pressed", () => {
     expect(await inside.finish()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/);
     expect(await vigil.exited).toBe(0);
     expect(vigil.child.signalCode).toBeNull();
+  });
+
+  test("SIGHUP (a closed terminal or ssh session) drains as SIGTERM does: the request inside gets its reply, the lease is released, exit 0", async () => {
+    const { vigil, db } = await serverWithObject("hangup", {});
+    const inside = await heldBack(vigil.url, "/v1/objects/w/facts", JSON.stringify({ facts: { queue: { depth: 4 } } }));
+    vigil.kill("SIGHUP");
+    expect(await inside.finish()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/);
+    expect(await vigil.exited).toBe(0);
+    expect(vigil.child.signalCode).toBeNull();
+    expect(vigil.log()).toContain('"reason":"SIGHUP"');
+    const c = createClient({ url: `file:${db}` });
+    const lease = await c.execute("SELECT owner FROM lease");
+    c.close();
+    expect(lease.rows).toEqual([]);
   });
 
   test("a drain that overruns VIGIL_DRAIN_TIMEOUT exits 1, and still closes everything and releases the lease", async () => {
