@@ -11,6 +11,9 @@ import { isHeaderSafe } from "./substrate/fly/config.ts";
 export const DRIVER_NAMES = ["simulated", "process", "fly"] as const;
 export type DriverName = (typeof DRIVER_NAMES)[number];
 
+/** A host name: dot-separated labels of letters, digits, `-` and `_`, perhaps a final dot. */
+const HOST_NAME = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/;
+
 /** Items of a comma- or space-separated setting. */
 export function splitList(v: string): string[] {
   return v.split(/[\s,]+/).filter((x) => x !== "");
@@ -48,7 +51,14 @@ export const configSchema = z.object({
     .string()
     .min(1)
     .default("127.0.0.1")
-    .transform((h) => h.replace(/^\[([^\]]*)\]$/, "$1")),
+    .transform((h) => h.replace(/^\[([^\]]*)\]$/, "$1"))
+    // A port or a scheme in it (`0.0.0.0:8080`, `http://localhost`) names no address: refused
+    // here, before anything opens, rather than by `listen` (ENOTFOUND) after recovery has run,
+    // or as a public address without tokens.
+    .refine((h) => isIP(h) !== 0 || HOST_NAME.test(h), {
+      message:
+        "an IP address (IPv6 with or without brackets) or a host name, without a scheme or a port (the port is VIGIL_PORT)",
+    }),
   VIGIL_PORT: int(8080, 0, 65535),
   VIGIL_DB_URL: z
     .string()

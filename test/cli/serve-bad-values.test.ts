@@ -61,6 +61,16 @@ test.each([
     ",",
     "VIGIL_FLY_API_URLS: a comma-separated list of http(s) base URLs (scheme and host, no path, no credentials), at least one",
   ],
+  // A port or a scheme in VIGIL_HOST: exit 1 after recovery (listen's ENOTFOUND) with tokens, and
+  // "refusing to bind ... without tokens" for a loopback name without them.
+  ...["localhost:8080", "0.0.0.0:8080", "http://localhost", "[::1]:8080", "[]", "local host"].map(
+    (host) =>
+      [
+        "VIGIL_HOST",
+        host,
+        "VIGIL_HOST: an IP address (IPv6 with or without brackets) or a host name, without a scheme or a port (the port is VIGIL_PORT)",
+      ] as [string, string, string],
+  ),
 ])("%s=%s: exit 2, one line naming the variable", (variable, value, line) => {
   const r = serve([], { [variable]: value });
   expect(r.stderr).toContain(`vigil serve: invalid configuration:\n  ${line}\n`);
@@ -71,6 +81,17 @@ test("given as a flag, the same bad value names the flag", () => {
   const r = serve(["--rules", "/etc/passwd"], {});
   expect(r.stderr).toContain("  --rules: /etc/passwd is not a directory\n");
   expect(r.status).toBe(2);
+});
+
+test("with tokens, a port in VIGIL_HOST is refused before the database is opened, the flag named", () => {
+  const db = join(dir, "host-with-port.db");
+  const r = serve(["--host", "0.0.0.0:8080"], {
+    VIGIL_TOKENS: "ops:0123456789abcdef-ops:admin",
+    VIGIL_DB_URL: `file:${db}`,
+  });
+  expect(r.stderr).toContain("  --host: an IP address (IPv6 with or without brackets) or a host name");
+  expect(r.status).toBe(2);
+  expect(existsSync(db)).toBe(false);
 });
 
 test("a directory named with a trailing slash is not made a file, and a file that is no database is left as it was", () => {
