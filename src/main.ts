@@ -4,6 +4,7 @@
 import type { Server } from "node:http";
 import { accessSync, constants } from "node:fs";
 import { dirname } from "node:path";
+import { expandConfig } from "@libsql/core/config";
 import {
   enabledDrivers,
   flyApiUrls,
@@ -93,6 +94,13 @@ function deadline(work: Promise<unknown>, ms: number): Promise<boolean> {
  * the file (libsql itself says only "Unable to open connection ...: 14").
  */
 function prepareDatabase(url: string): void {
+  // The URL as libsql reads it, before anything is made for it: a parameter it takes for no file
+  // (`?mode=ro`) or a fragment was refused only when the client opened, its directory made.
+  try {
+    expandConfig({ url }, false);
+  } catch (e) {
+    throw urlRefusal(url, e);
+  }
   // The path as libsql reads it (percent-decoded).
   const path = filePath(url);
   if (path === null) return;
@@ -125,16 +133,21 @@ function openStore(config: Config): LibsqlStore {
   try {
     return new LibsqlStore(libsqlOptions(config.VIGIL_DB_URL, config.VIGIL_DB_AUTH_TOKEN));
   } catch (e) {
-    const code = String((e as { code?: unknown }).code);
-    if (code.startsWith("URL_"))
-      throw new InvalidConfiguration([`VIGIL_DB_URL: ${shownQuotes(config.VIGIL_DB_URL, (e as Error).message)}`]);
-    // Node's own parse refused it (`libsql://`, `http://`: no host), and says only "Invalid URL".
-    if (code === "ERR_INVALID_URL")
-      throw new InvalidConfiguration([
-        `VIGIL_DB_URL: ${shownDbUrl(config.VIGIL_DB_URL)} is not a URL (a remote database needs a host: libsql://HOST)`,
-      ]);
-    throw e;
+    throw urlRefusal(config.VIGIL_DB_URL, e);
   }
+}
+
+/** libsql's refusal of a URL as a bad value of VIGIL_DB_URL; any other error as it is. */
+function urlRefusal(url: string, e: unknown): unknown {
+  const code = String((e as { code?: unknown }).code);
+  if (code.startsWith("URL_"))
+    return new InvalidConfiguration([`VIGIL_DB_URL: ${shownQuotes(url, (e as Error).message)}`]);
+  // Node's own parse refused it (`libsql://`, `http://`: no host), and says only "Invalid URL".
+  if (code === "ERR_INVALID_URL")
+    return new InvalidConfiguration([
+      `VIGIL_DB_URL: ${shownDbUrl(url)} is not a URL (a remote database needs a host: libsql://HOST)`,
+    ]);
+  return e;
 }
 
 /** The parent cgroup of VIGIL_PROCESS_CGROUP, or null (`off`: process groups only). */

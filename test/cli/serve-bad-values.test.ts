@@ -110,3 +110,13 @@ test.each(["http://127.0.0.1:9/#SEKRIT", "http://127.0.0.1:9/#authToken=SEKRIT"]
     expect(r.stderr).not.toContain("SEKRIT");
   },
 );
+
+// A URL libsql refuses for a parameter or a fragment is refused before its directory is made: the
+// client read the URL only when it opened, after prepareDatabase had created the directory.
+test.each(["?mode=ro", "#frag"])("file:…/new/a.db%s: exit 2, and no directory made for it", (suffix) => {
+  const parent = join(dir, `refused-${suffix.slice(1)}`);
+  const r = serve([], { VIGIL_DB_URL: `file:${parent}/a.db${suffix}` });
+  expect(r.stderr).toContain("vigil serve: invalid configuration:\n  VIGIL_DB_URL: ");
+  expect(r.status).toBe(2);
+  expect(existsSync(parent)).toBe(false);
+});
