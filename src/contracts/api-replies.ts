@@ -3,6 +3,7 @@
 // with them, so the document cannot drift from what the server sends.
 
 import { z } from "zod";
+import { jsonValue } from "./json.ts";
 import {
   ACTION_KINDS,
   ACTION_STATUSES,
@@ -20,7 +21,7 @@ import {
 export const PAGE_BYTES = 4 * 1024 * 1024;
 
 const isoTime = z.iso.datetime().describe("ISO 8601, UTC");
-const json = z.json();
+const json = jsonValue();
 
 export const problemReply = z
   .object({

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
 import { batchReply } from "./api-replies.ts";
+import { jsonRecord } from "./json.ts";
 
 /** The only spec version this server reads. */
 export const CLOUDEVENTS_SPECVERSION = "1.0";
@@ -79,9 +80,9 @@ export const cloudEventSchema = z
     time: optional(z.string(typed("a string")).regex(RFC3339, "expected an RFC 3339 timestamp")).describe(
       "When the event happened (RFC 3339); Vigil does not interpret it",
     ),
-    data: z
-      .record(z.string(), z.json(), typed("a JSON object", "required: the facts, a JSON object"))
-      .describe("The facts: a JSON Merge Patch (RFC 7396) for the object's memory"),
+    data: jsonRecord(typed("a JSON object", "required: the facts, a JSON object")).describe(
+      "The facts: a JSON Merge Patch (RFC 7396) for the object's memory",
+    ),
     data_base64: optional(z.never({ error: "binary data cannot be facts; send a JSON object as data" })).describe(
       "Not accepted: facts are JSON",
     ),

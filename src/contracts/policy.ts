@@ -29,7 +29,7 @@ import {
 } from "../core/policy.ts";
 import { SharedConditions } from "./condition-graph.ts";
 import { instantSchema } from "./instant.ts";
-import { jsonObject } from "./json.ts";
+import { jsonObject, jsonValue } from "./json.ts";
 import { eventTypeMessage, unknownOperatorMessage } from "./messages.ts";
 import { conditionBudgetIssues, MAX_OPERATOR_DECORATORS, MAX_OPERATOR_LENGTH } from "./policy-budget.ts";
 
@@ -139,7 +139,7 @@ export const factConditionSchema = z
         pattern: `^(?:(?:${OPERATOR_DECORATORS.join("|")}):){0,${MAX_OPERATOR_DECORATORS}}(?:${OPERATORS.join("|")})$`,
       })
       .describe("A json-rules-engine operator (optionally decorated, e.g. not:equal) or olderThan/within"),
-    value: z.json().describe("The value to compare with, or {fact, path?} to compare with another fact"),
+    value: jsonValue().describe("The value to compare with, or {fact, path?} to compare with another fact"),
     params: jsonObject.optional(),
     name: z.string().optional(),
     priority: z.number().int().min(1).optional(),
