@@ -12,6 +12,7 @@ import {
   TIMER_KINDS,
   TRIGGER_KINDS,
 } from "../core/types.ts";
+import { PROBLEM_TYPES, PROBLEMS } from "./problem-types.ts";
 
 /**
  * The most bytes of JSON a list in a reply holds (4 MiB), besides its count limit: a page of
@@ -25,7 +26,12 @@ const json = jsonValue();
 
 export const problemReply = z
   .object({
-    type: z.string().describe("A URI naming the kind of problem"),
+    type: z.enum(PROBLEM_TYPES).describe(
+      "A URI naming the kind of problem, the same on every route: " +
+        Object.entries(PROBLEMS)
+          .map(([slug, p]) => `${slug} (${p.status})`)
+          .join(", "),
+    ),
     title: z.string(),
     status: z.number().int(),
     detail: z.string().optional(),

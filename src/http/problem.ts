@@ -1,7 +1,7 @@
 // The one error map of the HTTP API: every failure becomes an RFC 9457 problem+json reply.
 //
 // `type` URIs follow one scheme: `https://vigil.dev/problems/<slug>`, one slug per kind of
-// failure (listed in PROBLEMS below), so a client can branch on `type` and ignore `title`.
+// failure (listed in PROBLEMS, contracts/problem-types.ts), so a client can branch on `type` and ignore `title`.
 // Validation failures (422) carry `errors: [{path, message}]`; paths are `$`-rooted: JSON
 // paths into the body (`$.facts.a`), or the name of the path parameter, query parameter or
 // header at fault (`$.id`, `$.query.limit`, `$.headers.Idempotency-Key`).
@@ -9,6 +9,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ZodError } from "zod";
+import { PROBLEM_BASE, PROBLEMS, type ProblemSlug } from "../contracts/problem-types.ts";
 import { zodProblems } from "../contracts/problems.ts";
 import {
   isPassingStorageError,
@@ -19,30 +20,8 @@ import {
   type Problem,
 } from "../core/errors.ts";
 
-/** Problem types are URIs under this base (RFC 9457 `type`), one slug per kind of failure. */
-export const PROBLEM_BASE = "https://vigil.dev/problems/";
+export { PROBLEM_BASE, PROBLEMS, type ProblemSlug } from "../contracts/problem-types.ts";
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
-
-/** Every kind of problem the API replies with: status and title. */
-export const PROBLEMS = {
-  "malformed-request": { status: 400, title: "Malformed request" },
-  unauthorized: { status: 401, title: "Unauthorized" },
-  forbidden: { status: 403, title: "Forbidden" },
-  "not-found": { status: 404, title: "Not found" },
-  "method-not-allowed": { status: 405, title: "Method not allowed" },
-  conflict: { status: 409, title: "Conflict" },
-  "precondition-failed": { status: 412, title: "Precondition failed" },
-  "too-large": { status: 413, title: "Payload too large" },
-  "unsupported-media-type": { status: 415, title: "Unsupported media type" },
-  "expectation-failed": { status: 417, title: "Expectation failed" },
-  "too-many-requests": { status: 429, title: "Too many requests" },
-  "headers-too-large": { status: 431, title: "Request header fields too large" },
-  validation: { status: 422, title: "Validation failed" },
-  internal: { status: 500, title: "Internal server error" },
-  unavailable: { status: 503, title: "Service unavailable" },
-} as const;
-
-export type ProblemSlug = keyof typeof PROBLEMS;
 
 /** What each kind of domain error is to a client. */
 const SLUG_OF_KIND: Record<ErrorKind, ProblemSlug> = {

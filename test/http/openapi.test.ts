@@ -6,6 +6,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { z } from "zod";
 import * as replies from "../../src/contracts/api-replies.ts";
+import { PROBLEM_BASE, problemBody, PROBLEMS } from "../../src/http/problem.ts";
 import { setup, TOKEN_CONFIG, TOKENS, type Harness } from "./harness.ts";
 
 let h: Harness;
@@ -91,6 +92,22 @@ describe("the document", () => {
     // The page's CSP admits the icon's data: URL.
     expect(res.headers.get("content-security-policy")).toMatch(/img-src [^;]*data:/);
     expect((await h.app.request("/favicon.ico")).status).toBe(404);
+  });
+
+  // A client generated from the document branches on `type`: it must know every one the error
+  // map can answer with (each reply's type is one of PROBLEMS', problemBody takes only those).
+  test("lists every problem type the server can reply with, and no other", async () => {
+    const doc = (await document()) as unknown as {
+      components: { schemas: { Problem: { properties: { type: { enum?: string[]; description?: string } } } } };
+    };
+    const type = doc.components.schemas.Problem.properties.type;
+    expect(type.enum).toEqual(Object.keys(PROBLEMS).map((slug) => PROBLEM_BASE + slug));
+    for (const [slug, { status }] of Object.entries(PROBLEMS))
+      expect(type.description).toContain(`${slug} (${status})`);
+    expect(replies.problemReply.safeParse(problemBody("headers-too-large", "x")).success).toBe(true);
+    expect(replies.problemReply.safeParse({ ...problemBody("internal", "x"), type: "about:blank" }).success).toBe(
+      false,
+    );
   });
 
   test("needs no token where the API does", async () => {
