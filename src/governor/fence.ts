@@ -22,9 +22,10 @@ const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Store>([
 
 /**
  * `store`, whose writes fail once `governing()` is false: refused when called, and, in a store
- * that reads before it writes, when the write is made (Store.fenceWrites).
+ * that reads before it writes, when the write is made (Store.fenceWrites). Each write let
+ * through, and each claim of the lease, is handed to `watch` (readiness.ts: WriteRefusals).
  */
-export function fenced(store: Store, governing: () => boolean): Store {
+export function fenced(store: Store, governing: () => boolean, watch?: (write: Promise<unknown>) => void): Store {
   store.fenceWrites?.(governing);
   // Each method wrapped once (the hot path reads `commit` for every group), and again if the
   // store's own method is replaced (a test's stand-in).
@@ -36,9 +37,17 @@ export function fenced(store: Store, governing: () => boolean): Store {
       let method = methods.get(value);
       if (method === undefined) {
         const bound = (value as (...args: unknown[]) => unknown).bind(target);
+        const watched =
+          watch && (WRITES.has(prop) || prop === "claimLease")
+            ? (...args: unknown[]) => {
+                const write = bound(...args) as Promise<unknown>;
+                watch(write);
+                return write;
+              }
+            : bound;
         method = WRITES.has(prop)
-          ? (...args: unknown[]) => (governing() ? bound(...args) : Promise.reject(leaseLost()))
-          : bound;
+          ? (...args: unknown[]) => (governing() ? watched(...args) : Promise.reject(leaseLost()))
+          : watched;
         methods.set(value, method);
       }
       return method;

@@ -45,7 +45,7 @@ import { fenced } from "./fence.ts";
 import { Census, type CensusRow } from "./metrics.ts";
 import { decisionCursor, watchChanges } from "./live.ts";
 import { currentObjectUsage, policyUsage, usageWindow } from "./usage.ts";
-import { databaseNotReady, timersPending } from "./readiness.ts";
+import { databaseNotReady, timersPending, WriteRefusals } from "./readiness.ts";
 import { SubstrateSync } from "./substrate-sync.ts";
 import { TimerFiring } from "./timer-firing.ts";
 
@@ -96,12 +96,15 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   private readonly lease: Lease | null;
   private readonly newId: IdFactory;
   private readonly census: Census;
+  private readonly refusals: WriteRefusals;
 
   constructor(options: GovernorOptions) {
     const { clock, policies } = options;
     const governing = this.governs;
+    this.refusals = new WriteRefusals(clock);
     // Every part writes through the fence: nothing is written once the lease is lost (fence.ts).
-    const store = fenced(options.store, governing);
+    // Every write is watched too: readiness says when the database refuses them (readiness.ts).
+    const store = fenced(options.store, governing, this.refusals.watch);
     this.clock = clock;
     this.store = store;
     this.policies = policies;
@@ -305,10 +308,14 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     }
   }
 
-  /** Why the governor is not ready, or null: recovery is done and the database answers in time (readiness.ts). */
+  /**
+   * Why the governor is not ready, or null: recovery is done, the database takes writes and
+   * answers a read in time (readiness.ts).
+   */
   async notReady(): Promise<string | null> {
     if (this.leaseLost) return "the governing lease was lost";
-    return this.started ? databaseNotReady(this.store, this.clock) : "recovery is not done";
+    if (!this.started) return "recovery is not done";
+    return this.refusals.why() ?? databaseNotReady(this.store, this.clock);
   }
 
   /** Evaluations, and how many of them left a decision (quiet timer ticks are only counted). */

@@ -1,9 +1,11 @@
 // The readiness probe's read of the database, and the scrape's count of timers: answered within
 // READY_TIMEOUT_MS (on the governor's clock), so that a probe or a scrape is answered even when
-// the database stalls (a remote server behind a partition, a stuck disk).
+// the database stalls (a remote server behind a partition, a stuck disk). And whether the
+// database takes writes: a full disk still answers reads, while every write is a 503.
 
 import type { Clock } from "../core/clock.ts";
 import type { Store } from "../core/store.ts";
+import { isPassingStorageError } from "../core/errors.ts";
 import { answerWithin } from "../timers/within.ts";
 
 /** How long /readyz waits for its read of the database before it says the database does not answer. */
@@ -22,4 +24,37 @@ export function databaseNotReady(store: Store, clock: Clock): Promise<string | n
 export function timersPending(store: Store, clock: Clock): Promise<number | null> {
   const count = store.countTimers().catch(() => null);
   return answerWithin(clock, READY_TIMEOUT_MS, count, null);
+}
+
+/**
+ * Whether the database refuses writes: the latest write to settle was refused for a reason
+ * that may pass (SQLite's SQLITE_FULL, IOERR, READONLY, BUSY...: core/errors.ts) and none has
+ * gone through since. A full disk leaves reads working, so the probe's read alone said ready
+ * while every commit was a 503. Readiness turns back as soon as a write goes through, and one
+ * does without any request: the lease's renewal, every 4 s, is watched too. (On a file
+ * database a refusal that lasts loses the lease 15 s on, and `vigil serve` shuts down.)
+ */
+export class WriteRefusals {
+  private refused: { code: string; since: number } | null = null;
+
+  constructor(private readonly clock: Pick<Clock, "now">) {}
+
+  /** Watches a write to the database: a refusal is remembered, a write that went through clears it. */
+  readonly watch = (write: Promise<unknown>): void => {
+    write.then(
+      () => {
+        this.refused = null;
+      },
+      (e: unknown) => {
+        if (isPassingStorageError(e)) this.refused ??= { code: (e as { code: string }).code, since: this.clock.now() };
+      },
+    );
+  };
+
+  /** Why the database is not fit to serve writes, or null. */
+  why(): string | null {
+    if (this.refused === null) return null;
+    const since = new Date(this.refused.since).toISOString();
+    return `the database refuses writes (${this.refused.code} since ${since}; a full disk, a file made read-only, another program holding its lock): nothing can be committed`;
+  }
 }

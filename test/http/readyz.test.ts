@@ -1,12 +1,15 @@
-// GET /readyz: 503 while recovery is not done (saying so), and 503 when the database does not
+// GET /readyz: 503 while recovery is not done (saying so), 503 when the database does not
 // answer within READY_TIMEOUT_MS, instead of a request left open for good (the probes that use it
-// give up after 5 s: the Dockerfile's HEALTHCHECK, fly.toml).
+// give up after 5 s: the Dockerfile's HEALTHCHECK, fly.toml), and 503 while the database
+// refuses writes (a full disk answers reads).
 
 import { afterEach, expect, test } from "vitest";
 import { Governor, READY_TIMEOUT_MS } from "../../src/governor/governor.ts";
+import { LEASE_RENEW_MS } from "../../src/governor/lease.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { createApp } from "../../src/http/app.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { WriteError } from "../../src/storage/sql-writer.ts";
 import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
 import { WhatIf } from "../../src/what-if/service.ts";
@@ -58,4 +61,46 @@ test("before recovery is done /readyz says so, not that the database does not an
     status: 503,
     detail: "not ready: recovery is not done",
   });
+});
+
+/** What the writer thread throws for each write once the disk is full. */
+const full = () => Promise.reject(new WriteError("database or disk is full", "SQLITE_FULL"));
+
+test("a database that refuses writes makes /readyz a 503 until a write goes through: a request's, or the lease's renewal", async () => {
+  const identity = { owner: "a", host: "host-a", pid: 100, alive: () => true };
+  const s = await makeServices({ lease: { identity, onLost: () => {} } });
+  open.push(s);
+  const app = createApp({ governor: s.governor, policies: s.policies, whatIf: s.whatIf, tokens: [] });
+  await s.governor.putObject("w1", { policy: "queue-worker" });
+  const facts = () =>
+    app.request("/v1/objects/w1/facts", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ facts: { queue: { depth: 1 } } }),
+    });
+  // The disk fills: every write fails (the lease's claims too), while reads go on.
+  const store = s.store as unknown as Record<"commit" | "claimLease", (...args: unknown[]) => Promise<unknown>>;
+  const real = { commit: store.commit.bind(store), claimLease: store.claimLease.bind(store) };
+  store.commit = full;
+  store.claimLease = full;
+  expect((await facts()).status).toBe(503);
+  const res = await app.request("/readyz");
+  expect({ status: res.status, detail: await detail(res) }).toEqual({
+    status: 503,
+    detail: `not ready: the database refuses writes (SQLITE_FULL since ${new Date(START).toISOString()}; a full disk, a file made read-only, another program holding its lock): nothing can be committed`,
+  });
+  // Space is freed: with no request coming (a load balancer stopped sending), the lease's next
+  // renewal goes through, and the server is ready again.
+  store.commit = real.commit;
+  store.claimLease = real.claimLease;
+  expect((await app.request("/readyz")).status).toBe(503);
+  await s.advance(LEASE_RENEW_MS);
+  expect((await app.request("/readyz")).status).toBe(200);
+  // A refused commit, then one that goes through.
+  store.commit = full;
+  expect((await facts()).status).toBe(503);
+  expect((await app.request("/readyz")).status).toBe(503);
+  store.commit = real.commit;
+  expect((await facts()).status).toBe(200);
+  expect((await app.request("/readyz")).status).toBe(200);
 });

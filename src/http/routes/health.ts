@@ -22,12 +22,14 @@ export function healthRoutes(app: Hono, { governor }: RouteDeps): void {
   app.get(
     "/readyz",
     operation({
-      summary: "Readiness: recovery is done and the database answers",
+      summary: "Readiness: recovery is done, and the database takes writes and answers",
       tag: "operator",
       scope: null,
       replies: { 200: { description: "Ready", schema: healthReply } },
       problems: {
-        503: "draining at shutdown, recovery not done, the governing lease lost, or the database does not answer within 2 s",
+        503:
+          "draining at shutdown, recovery not done, the governing lease lost, the database refusing writes (from a " +
+          "refused write until one goes through), or the database not answering within 2 s",
       },
     }),
     async (c) => {
