@@ -1,5 +1,8 @@
 // The composition root: configuration in, a running server out. The only place that knows
 // every concrete part (libsql store, drivers, system clock, hono on node).
+//
+// The file is past 400 lines because start-up and shutdown are one sequence over every part:
+// what was started is stopped in reverse when a later step fails, and each failure is told once.
 
 import type { Server } from "node:http";
 import { accessSync, constants } from "node:fs";
@@ -263,7 +266,16 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     mailboxLimit: config.VIGIL_MAILBOX_LIMIT,
     lease: serverLease(log, options.signal, () => options.onFatal?.("the governing lease was lost")),
   });
-  governor.events.on("governor:error", (e, context) => log.error("governor error", { context, error: errorText(e) }));
+  const governorError = (e: Error, context: string) => log.error("governor error", { context, error: errorText(e) });
+  // Until recovery is done, a refusal by the database file (the disk full) is held: start-up
+  // then fails of the same refusal, and its one `cannot start` line names the file and what to
+  // do, where a raw line of SQLite's words came first. Told as before if start-up goes on.
+  let held: [Error, string][] | null = [];
+  const fileRefusal = (e: Error) => "failed" in (databaseStartError(e, config.VIGIL_DB_URL, "") ?? {});
+  const tellHeld = () => held?.splice(0).forEach(([e, context]) => governorError(e, context));
+  governor.events.on("governor:error", (e, context) =>
+    held !== null && fileRefusal(e) ? held.push([e, context]) : governorError(e, context),
+  );
   governor.events.on("action:failed", (a, error) =>
     log.warn("action failed", { object: a.objectId, kind: a.kind, error }),
   );
@@ -278,6 +290,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     // A signal meanwhile stops recovery at its next step (governor.ts), and cuts a remote
     // server's round trips in flight: start-up stops at once.
     await interruptible(() => governor.start(options.signal), options.signal, store.interrupt);
+    tellHeld();
+    held = null;
     started.push(() => governor.close());
     // A signal during recovery: what was opened closes below, and the lease is released.
     options.signal?.throwIfAborted();
@@ -396,10 +410,12 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     return { url, governor, close };
   } catch (e) {
     await stopAll();
-    // A signal cut start-up short: whatever failed of it then, it stopped as asked.
-    if (options.signal?.aborted) throw options.signal.reason;
     // VIGIL_DB_URL names the wrong file, or a remote server that cannot be reached (storage/remote.ts).
     const wrong = databaseStartError(e, config.VIGIL_DB_URL, shownDbUrl(config.VIGIL_DB_URL));
+    // The refusals held are told, unless start-up fails of one: its line then says it.
+    if (options.signal?.aborted || wrong === null || "invalid" in wrong) tellHeld();
+    // A signal cut start-up short: whatever failed of it then, it stopped as asked.
+    if (options.signal?.aborted) throw options.signal.reason;
     if (wrong === null) throw e;
     throw "invalid" in wrong ? new InvalidConfiguration([wrong.invalid]) : new Error(wrong.failed);
   }
