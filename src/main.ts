@@ -276,6 +276,10 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   governor.events.on("governor:error", (e, context) =>
     held !== null && fileRefusal(e) ? held.push([e, context]) : governorError(e, context),
   );
+  // A load balancer's probes are logged at debug: what they found is told here when it changes.
+  governor.events.on("readiness:changed", (why) =>
+    why === null ? log.info("ready again") : log.warn("not ready", { reason: why }),
+  );
   governor.events.on("action:failed", (a, error) =>
     log.warn("action failed", { object: a.objectId, kind: a.kind, error }),
   );

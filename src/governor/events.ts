@@ -29,6 +29,8 @@ export interface GovernorEventMap {
   /** One transaction of the group committer is durable, with `batches` arrivals in it. */
   "commit:completed": [batches: number];
   "governor:error": [error: Error, context: string];
+  /** What a readiness probe found changed: why the governor is not ready, or null when it is again. */
+  "readiness:changed": [notReady: string | null];
 }
 
 export class GovernorEvents extends EventEmitter<GovernorEventMap> {

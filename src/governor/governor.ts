@@ -97,6 +97,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   private readonly newId: IdFactory;
   private readonly census: Census;
   private readonly refusals: WriteRefusals;
+  /** What the latest readiness probe found (null: ready). */
+  private lastReadiness: string | null = null;
 
   constructor(options: GovernorOptions) {
     const { clock, policies } = options;
@@ -313,6 +315,13 @@ export class Governor implements GovernorApi, GovernorStatsApi {
    * answers a read in time (readiness.ts).
    */
   async notReady(): Promise<string | null> {
+    const why = await this.readiness();
+    // Told once per change, for the log: a probe's own access line is at debug.
+    if (why !== this.lastReadiness) this.events.emit("readiness:changed", (this.lastReadiness = why));
+    return why;
+  }
+
+  private readiness(): Promise<string | null> | string | null {
     if (this.leaseLost) return "the governing lease was lost";
     if (!this.started) return "recovery is not done";
     return this.refusals.why() ?? databaseNotReady(this.store, this.clock);

@@ -3,11 +3,15 @@
 // give up after 5 s: the Dockerfile's HEALTHCHECK, fly.toml), and 503 while the database
 // refuses writes (a full disk answers reads).
 
-import { afterEach, expect, test } from "vitest";
+import { afterEach, expect, test, vi } from "vitest";
+import { loadConfig } from "../../src/config.ts";
 import { Governor, READY_TIMEOUT_MS } from "../../src/governor/governor.ts";
 import { LEASE_RENEW_MS } from "../../src/governor/lease.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { createApp } from "../../src/http/app.ts";
+import { createLogger } from "../../src/log.ts";
+import { startServer } from "../../src/main.ts";
+import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { WriteError } from "../../src/storage/sql-writer.ts";
 import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
@@ -18,6 +22,7 @@ import { makeServices, RULES_DIR, START, type TestServices } from "../helpers/se
 const open: TestServices[] = [];
 afterEach(async () => {
   for (const s of open.splice(0)) await s.close();
+  vi.restoreAllMocks();
 });
 
 const detail = async (res: Response) => ((await res.json()) as { detail: string }).detail;
@@ -103,4 +108,38 @@ test("a database that refuses writes makes /readyz a 503 until a write goes thro
   store.commit = real.commit;
   expect((await facts()).status).toBe(200);
   expect((await app.request("/readyz")).status).toBe(200);
+});
+
+// A probe's access line is at debug, so at the default level a load balancer dropping the
+// server left no line at all, nor the reason /readyz gave it: the server says so when it changes.
+test("the real server logs each change of readiness, once, with the reason", async () => {
+  const lines: { level: string; msg: string; reason?: string }[] = [];
+  const log = createLogger("info", (line) => lines.push(JSON.parse(line)));
+  const config = loadConfig({
+    VIGIL_DB_URL: ":memory:",
+    VIGIL_PORT: "43012",
+    VIGIL_HOST: "127.0.0.1",
+    VIGIL_RECONCILE_INTERVAL: "off",
+  });
+  const server = await startServer(config, log);
+  try {
+    const probe = async () => (await fetch(`${server.url}/readyz`)).status;
+    expect(await probe()).toBe(200);
+    // The database stops answering the probe's read.
+    const real = LibsqlStore.prototype.getObject;
+    const read = vi.spyOn(LibsqlStore.prototype, "getObject");
+    read.mockImplementation(function (this: LibsqlStore, id: string) {
+      return id === "\u0000readyz" ? Promise.reject(new Error("gone")) : real.call(this, id);
+    });
+    expect([await probe(), await probe()]).toEqual([503, 503]);
+    read.mockRestore();
+    expect([await probe(), await probe()]).toEqual([200, 200]);
+  } finally {
+    await server.close();
+  }
+  const told = lines.filter((l) => l.msg === "not ready" || l.msg === "ready again");
+  expect(told.map(({ level, msg, reason }) => ({ level, msg, reason }))).toEqual([
+    { level: "warn", msg: "not ready", reason: "the database does not answer" },
+    { level: "info", msg: "ready again", reason: undefined },
+  ]);
 });
