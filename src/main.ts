@@ -287,8 +287,13 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const metrics = new Metrics(governor);
   // What has been started, stopped in reverse order when start-up fails half-way or at shutdown.
   const started: (() => Promise<void> | void)[] = [() => store.close()];
+  // Every step runs, whatever failed before it (the lease's release refused on a full disk left
+  // the database and the listener open); the first failure is thrown once all have run.
   const stopAll = async () => {
-    for (const stop of started.splice(0).reverse()) await stop();
+    const failures: unknown[] = [];
+    for (const stop of started.splice(0).reverse())
+      await Promise.resolve(stop()).catch((e: unknown) => failures.push(e));
+    if (failures.length > 0) throw failures[0];
   };
   try {
     // A signal meanwhile stops recovery at its next step (governor.ts), and cuts a remote
@@ -388,11 +393,14 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         let waitingFor = "requests in flight";
         const served = gate.close().then(async () => {
           waitingFor = "the scheduler, drivers and database to close";
-          await stopAll();
-          await new Promise<void>((resolve) => {
-            http.close(() => resolve());
-            http.closeAllConnections();
-          });
+          try {
+            await stopAll();
+          } finally {
+            await new Promise<void>((resolve) => {
+              http.close(() => resolve());
+              http.closeAllConnections();
+            });
+          }
         });
         const stopped = served.catch((e: unknown) => log.error("shutdown failed", { error: errorText(e) }));
         const drained = await deadline(stopped, drainMs);
@@ -413,7 +421,12 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       })());
     return { url, governor, close };
   } catch (e) {
-    await stopAll();
+    // What start-up failed of is the error to tell; a failure to close after it is told too,
+    // unless it is the same refusal by the database file (the disk full), which that line says.
+    await stopAll().catch((closing: unknown) => {
+      if (!(closing instanceof Error && fileRefusal(closing)))
+        log.error("closing after the failed start-up failed", { error: errorText(closing) });
+    });
     // VIGIL_DB_URL names the wrong file, or a remote server that cannot be reached (storage/remote.ts).
     const wrong = databaseStartError(e, config.VIGIL_DB_URL, shownDbUrl(config.VIGIL_DB_URL));
     // The refusals held are told, unless start-up fails of one: its line then says it.

@@ -11,6 +11,7 @@ import { afterAll, afterEach, expect, test, vi } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { startServer } from "../../src/main.ts";
+import { Governor } from "../../src/governor/governor.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { WriteError } from "../../src/storage/sql-writer.ts";
 
@@ -29,7 +30,7 @@ test("a disk that fills during recovery: one error line, `cannot start`'s, namin
   const log = createLogger("info", (line) => lines.push(line));
   const config = loadConfig({
     VIGIL_DB_URL: `file:${file}`,
-    VIGIL_PORT: "43010",
+    VIGIL_PORT: "0",
     VIGIL_HOST: "127.0.0.1",
     VIGIL_RECONCILE_INTERVAL: "off",
   });
@@ -37,4 +38,34 @@ test("a disk that fills during recovery: one error line, `cannot start`'s, namin
   expect(String(failed)).toContain(`cannot write the database ${file} (SQLITE_FULL): the disk is full`);
   const errors = lines.map((l) => JSON.parse(l) as { level: string; msg: string }).filter((l) => l.level === "error");
   expect(errors).toEqual([]);
+});
+
+// At shutdown on a full disk the lease's release was refused, and the steps after it never ran:
+// the database stayed open and the listener kept its port, with one "shutdown failed" line.
+test("a shutdown whose lease release is refused still closes the database and the listener, and says so", async () => {
+  const lines: string[] = [];
+  const log = createLogger("info", (line) => lines.push(line));
+  const config = loadConfig({
+    VIGIL_DB_URL: `file:${join(dir, "close.db")}`,
+    VIGIL_PORT: "0",
+    VIGIL_HOST: "127.0.0.1",
+    VIGIL_RECONCILE_INTERVAL: "off",
+  });
+  const server = await startServer(config, log);
+  expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  // The governor closes as it would, and its last write (the lease's release) is refused.
+  const close = Governor.prototype.close;
+  vi.spyOn(Governor.prototype, "close").mockImplementation(async function (this: Governor) {
+    await close.call(this);
+    throw new WriteError("database or disk is full", "SQLITE_FULL");
+  });
+  const storeClosed = vi.spyOn(LibsqlStore.prototype, "close");
+  await server.close();
+  expect(storeClosed).toHaveBeenCalled();
+  await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  const failed = lines
+    .map((l) => JSON.parse(l) as { msg: string; error?: string })
+    .filter((l) => l.msg === "shutdown failed");
+  expect(failed).toHaveLength(1);
+  expect(failed[0]!.error).toContain("database or disk is full");
 });

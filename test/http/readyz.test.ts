@@ -117,7 +117,7 @@ test("the real server logs each change of readiness, once, with the reason", asy
   const log = createLogger("info", (line) => lines.push(JSON.parse(line)));
   const config = loadConfig({
     VIGIL_DB_URL: ":memory:",
-    VIGIL_PORT: "43012",
+    VIGIL_PORT: "0",
     VIGIL_HOST: "127.0.0.1",
     VIGIL_RECONCILE_INTERVAL: "off",
   });
