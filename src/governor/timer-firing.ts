@@ -59,6 +59,16 @@ export class TimerFiring {
         // a hold's end, a dwell's, an author's) would be lost: it waits for the policy instead.
         return timer.kind === "cron" ? this.consume(object, name, why) : this.postpone(object, timer, why);
       }
+      // A tick of a schedule the serving version no longer has: a reload removed it, and its
+      // arming has not reached this object yet (a large policy's walk takes a while) or failed.
+      // The arming would cancel it; so does its firing, rather than evaluating the object for
+      // a schedule its policy no longer has.
+      if (timer.kind === "cron" && !policy.schedules.some((s) => s.name === name)) {
+        const rest = object.timers.filter((t) => t !== timer);
+        const ops: TimerOp[] = [{ name, op: "cancel", kind: "cron" }, ...cronTimerOps(policy.schedules, rest, now)];
+        await table.commitTimers({ ...object, updatedAt: now }, ops);
+        return;
+      }
       const key = postponedKey(objectId, name);
       const putOff = this.postponed.get(key);
       this.postponed.delete(key);

@@ -188,6 +188,30 @@ describe("a changed schedule", () => {
     await s!.advance(60_000);
     expect(fired.map((t) => new Date(t).toISOString().slice(11, 19))).toEqual(["00:01:00", "00:02:00", "00:03:00"]);
   });
+
+  test("a removed schedule's tick that falls due before a slow reload reaches the object does not fire", async () => {
+    const { file, doc } = await setup();
+    writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "* * * * *" }] }));
+    await watcher!.reload(file);
+    await s!.governor.putObject("w", { policy: "queue-worker" });
+    const fired: string[] = [];
+    s!.governor.events.on("timer:fired", (_id, name) => fired.push(name));
+    await s!.advance(90_000); // 00:01:30; the next tick at 00:02:00
+    expect(fired).toEqual(["tick"]);
+    // A large fleet: the reload reaches this object 40 s after it began, past the 00:02 tick.
+    const list = s!.store.listObjects.bind(s!.store);
+    s!.store.listObjects = async (q) => {
+      const page = await list(q);
+      await s!.advance(40_000);
+      return page;
+    };
+    writeFileSync(file, JSON.stringify({ ...doc, version: "2", schedules: [] }));
+    await watcher!.reload(file);
+    s!.store.listObjects = list;
+    await s!.advance(60_000);
+    expect(fired).toEqual(["tick"]);
+    expect((await s!.governor.getObject("w"))!.timers).toEqual([]);
+  });
 });
 
 // Two reloads of one policy file whose armings would overlap: an edit, then its undo, saved
