@@ -116,9 +116,17 @@ export class TimerFiring {
     await this.d.table.commitTimers({ ...object, updatedAt: now }, ops);
     const key = postponedKey(object.id, timer.name);
     const before = this.postponed.get(key);
-    const firstDue = before?.putOffTo === timer.dueAt ? before.firstDue : timer.dueAt;
+    const again = before?.putOffTo === timer.dueAt;
+    const firstDue = again ? before.firstDue : timer.dueAt;
     this.postponed.set(key, { firstDue, putOffTo });
-    this.d.onError(new Error(`${why}; timer put off by a minute`), `timer ${timer.name} of ${object.id}`);
+    // Told when first put off, not at every minute after: a policy missing at start (a file
+    // refused or deleted) would otherwise log a line a minute for every such timer of its
+    // objects, burying the line that says why the policy is not loaded.
+    if (!again)
+      this.d.onError(
+        new Error(`${why}; timer put off a minute at a time until the policy is loaded`),
+        `timer ${timer.name} of ${object.id}`,
+      );
   }
 
   /** Forgets the schedules a policy's objects were armed for, so that its next load arms them all. */

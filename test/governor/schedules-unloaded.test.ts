@@ -148,3 +148,18 @@ test("an object whose timers cannot be written keeps neither the start nor the o
   expect(await cron("m1")).toBe(armed);
   await g.close();
 });
+
+test("a timer put off while its policy is missing is logged once, not at every minute", async () => {
+  const w = world();
+  const { clock, boot } = w;
+  const alarm = await reportSentWithAlarm(w);
+  clock.jumpTo(alarm.dueAt - 1000); // up without the policy a second before the alarm
+  const g = await boot(empty);
+  const errors: string[] = [];
+  g.events.on("governor:error", (_e, context) => errors.push(context));
+  await clock.advance(10 * 60_000, () => g.idle());
+  expect(errors).toEqual(["timer wake of r1"]);
+  // Still waiting for the policy, a minute at a time.
+  expect((await w.store.getObject("r1"))!.timers.find((t) => t.name === "wake")!.dueAt).toBeGreaterThan(clock.now());
+  await g.close();
+});
