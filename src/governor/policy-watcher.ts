@@ -102,6 +102,12 @@ export class PolicyWatcher {
       file,
       this.clock.setTimeout(() => {
         this.pending.delete(file);
+        // Bytes the registry has read already are not loaded again, as the polls do not load them:
+        // a file written over with what it held (a deploy copying the whole directory, `touch`, a
+        // release directory deleted under the watch) would otherwise be logged "policy reloaded",
+        // with a new loadedAt, though nothing changed. A file gone or unreadable ("") is reloaded.
+        const digest = fileDigest(file);
+        if (digest !== "" && digest === this.registry.readFiles().get(file)) return;
         // reload reports its own failures; this catches only a listener that throws, which
         // must not become an unhandled rejection (that would end the process).
         this.reload(file).catch(() => {});

@@ -110,6 +110,21 @@ describe("hot reload", () => {
     expect(seen.at(-1)![1]).toMatchObject({ ok: true });
     expect(s!.policies.get("queue-worker")!.version).toBe("watched");
   });
+
+  test("a file written over with the bytes it held is not reloaded", async () => {
+    const { dir, file, next, seen } = await setup();
+    const loadedAt = s!.policies.get("queue-worker")!.loadedAt;
+    watcher!.start();
+    // A deploy copying the whole directory: queue-worker.json as it was, then on-demand.json
+    // edited. Their events come in that order, and so would their reloads.
+    writeFileSync(file, readFileSync(file));
+    const other = join(dir, "on-demand.json");
+    const edited = { ...(JSON.parse(readFileSync(other, "utf8")) as object), version: "edited" };
+    writeFileSync(other, JSON.stringify(edited));
+    while (!seen.some(([f]) => f === other)) await next();
+    expect(seen.map(([f]) => f)).toEqual([other]);
+    expect(s!.policies.get("queue-worker")!.loadedAt).toBe(loadedAt);
+  });
 });
 
 describe("what a reload is reported as", () => {
