@@ -23,7 +23,7 @@ import { Governor } from "./governor/governor.ts";
 import { fenced } from "./governor/fence.ts";
 import { serverLease } from "./governor/lease.ts";
 import { PolicyRegistry, type LoadResult } from "./governor/policy-registry.ts";
-import { PolicyWatcher, reloadLines, warningLines } from "./governor/policy-watcher.ts";
+import { PolicyWatcher, reloadLines, unloadedPolicyLines, warningLines } from "./governor/policy-watcher.ts";
 import { Retention } from "./governor/retention.ts";
 import { Reconciler } from "./governor/reconciler.ts";
 import { durationMs } from "./core/durations.ts";
@@ -304,6 +304,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     started.push(() => governor.close());
     // A signal during recovery: what was opened closes below, and the lease is released.
     options.signal?.throwIfAborted();
+    for (const line of unloadedPolicyLines(governor.censusRows(), (name) => policies.get(name) !== null))
+      log[line.level](line.msg, line.fields);
     const window = (v: string) => (v === "forever" ? null : durationMs(v));
     const retention = new Retention(
       // A run under way when the lease is lost writes no more (governor/fence.ts).

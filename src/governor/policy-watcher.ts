@@ -198,3 +198,23 @@ export function warningLines(file: string, r: LoadResult & { ok: true }): LogLin
     fields: { file, policy, path: p.path, warning: p.message },
   }));
 }
+
+/**
+ * At start-up, a warning for each policy that objects are bound to but that is not loaded (its
+ * file deleted, renamed or refused): hot reload keeps a deleted file's last version serving, so a
+ * restart is when such a policy goes, and nothing else would say so until its objects' facts
+ * are refused and their timers put off. `census`: the objects of each policy in each state.
+ */
+export function unloadedPolicyLines(
+  census: readonly { policy: string; objects: number }[],
+  loaded: (name: string) => boolean,
+): LogLine[] {
+  const bound = new Map<string, number>();
+  for (const { policy, objects } of census)
+    if (objects > 0 && !loaded(policy)) bound.set(policy, (bound.get(policy) ?? 0) + objects);
+  return [...bound].map(([policy, objects]) => ({
+    level: "warn" as const,
+    msg: "objects are bound to a policy that is not loaded: their facts are refused and their timers wait for it",
+    fields: { policy, objects },
+  }));
+}
