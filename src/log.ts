@@ -60,11 +60,33 @@ export function redactSecrets<T>(fields: T, depth = 0): T {
 }
 
 /**
+ * stderr, written synchronously (pino's destination), where a line stderr refuses is dropped.
+ * pino's destination threw a write's error at whatever logged (it keeps only EPIPE to itself),
+ * and a log line must not fail what it tells: a terminal closed under `vigil serve` (EIO, after
+ * the SIGHUP it drains on) threw from the drain's first line, before the drain began, and the
+ * server died with its requests cut and its lease held; a full disk under `2>>file` (ENOSPC)
+ * failed start-up with exit 2, or a request that logged. The destination that failed keeps the
+ * lines it could not write and would write them before the next: it is dropped with them, and
+ * the next line is tried on a new one (a failed write costs one system call a line).
+ */
+function stderrLines(): DestinationStream {
+  let current: ReturnType<typeof pino.destination> | null = null;
+  const open = () => {
+    const destination = pino.destination({ dest: 2, sync: true });
+    destination.on("error", () => {
+      if (current === destination) current = null;
+    });
+    return destination;
+  };
+  return { write: (line: string) => void (current ??= open()).write(line) };
+}
+
+/**
  * A logger at `level`; lines go to stderr, or to `write` (tests). Writes are synchronous, so
  * that a line logged just before the process dies is not lost.
  */
 export function createLogger(level: Level, write?: (line: string) => void): Logger {
-  const destination: DestinationStream = write ? { write } : pino.destination({ dest: 2, sync: true });
+  const destination: DestinationStream = write ? { write } : stderrLines();
   const p = pino(
     {
       level,

@@ -1,16 +1,17 @@
 // The server's life as an operator sees it: a graceful shutdown drains (readyz turns 503, the
-// requests inside finish and commit, exit 0; SIGHUP as SIGTERM; a second signal does not cut it
-// short; one that overruns its timeout still releases the lease); a port that cannot be bound
-// stops everything with a non-zero exit; a second server on the same database refuses to start,
-// naming the holder; and `npm start` does not leave the server running when npm itself is killed.
+// requests inside finish and commit, exit 0; SIGHUP as SIGTERM, with a stderr that refuses every
+// line too; a second signal does not cut it short; one that overruns its timeout still releases
+// the lease); a port that cannot be bound stops everything with a non-zero exit; a second server
+// on the same database refuses to start, naming the holder; and `npm start` does not leave the
+// server running when npm itself is killed.
 
 import { createClient } from "@libsql/client";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, test } from "vitest";
+import { afterAll, describe, expect, onTestFinished, test } from "vitest";
 import { startVigil, type VigilProcess } from "../helpers/process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-life-"));
@@ -127,6 +128,42 @@ describe("graceful shutdown, pressed", () => {
     c.close();
     expect(lease.rows).toEqual([]);
   });
+
+  // A closed terminal's stderr refuses every line (EIO), as /dev/full does (ENOSPC): the drain's
+  // first line threw, before the drain began, and the process died with the lease held.
+  test.skipIf(!existsSync("/dev/full"))(
+    "a stderr that refuses every line (a closed terminal, a full disk): the server starts, and SIGHUP still drains, releases the lease, exit 0",
+    async () => {
+      const db = join(dir, "stderr-full.db");
+      const full = openSync("/dev/full", "w");
+      const child = spawn(process.execPath, ["bin/vigil.js", "serve", "--port", "0"], {
+        env: { ...process.env, VIGIL_TOKENS: "", VIGIL_LOG_LEVEL: "info", VIGIL_DB_URL: `file:${db}` },
+        stdio: ["ignore", "pipe", full],
+      });
+      closeSync(full);
+      onTestFinished(() => void child.kill("SIGKILL"));
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      let stdout = "";
+      child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+      await until(() => stdout.includes("listening on") || child.exitCode !== null);
+      const url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
+      expect(url, `exited ${child.exitCode} before listening`).toBeDefined();
+      const put = await fetch(`${url}/v1/objects/w`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ policy: "queue-worker" }),
+      });
+      expect(put.status).toBe(201);
+      const inside = await heldBack(url!, "/v1/objects/w/facts", JSON.stringify({ facts: { queue: { depth: 4 } } }));
+      child.kill("SIGHUP");
+      expect(await inside.finish()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/);
+      expect(await exited).toBe(0);
+      const c = createClient({ url: `file:${db}` });
+      const lease = await c.execute("SELECT owner FROM lease");
+      c.close();
+      expect(lease.rows).toEqual([]);
+    },
+  );
 
   test("a drain that overruns VIGIL_DRAIN_TIMEOUT exits 1, and still closes everything and releases the lease", async () => {
     const { vigil, db } = await serverWithObject("overrun", { VIGIL_DRAIN_TIMEOUT: "PT1S" });
