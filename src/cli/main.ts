@@ -2,6 +2,7 @@
 // server (objects, facts, decisions, explain, events). Each command lives in its own file and
 // returns an exit code; this file only routes and prints usage (the texts are in usage.ts).
 
+import { isatty } from "node:tty";
 import { commandUsage, isCommandName, overallUsage, type CommandName } from "./usage.ts";
 import { failureMessage } from "./output.ts";
 
@@ -19,6 +20,26 @@ const commands: Record<CommandName, (args: string[]) => Promise<number>> = {
   explain: async (args) => (await import("./explain.ts")).runExplain(args),
   events: async (args) => (await import("./events.ts")).runEvents(args),
 };
+
+/** stdin, stdout and stderr that are a terminal as the command starts (see serverExit). */
+const terminals = [0, 1, 2].filter((fd) => isatty(fd));
+
+/**
+ * Ends `vigil serve` with `code`, or by SIGHUP when the terminal it ran in was closed meanwhile
+ * (the hang-up it drained on), as a hang-up ends any program. Node's exit puts back the settings
+ * of each of stdin, stdout and stderr that was a terminal; a closed terminal refuses (EIO), and
+ * Node 20 takes that for a fault of its own and aborts: SIGABRT, an "Assertion failed" and a core
+ * dump where they are kept, after a drain that went well. A closed terminal is one no more
+ * (isatty asks it, and it answers EIO). The signal, sent to itself, ends the process before kill
+ * returns; the exit after it is only in case it did not.
+ */
+function serverExit(code: number): void {
+  if (terminals.some((fd) => !isatty(fd))) {
+    process.removeAllListeners("SIGHUP");
+    process.kill(process.pid, "SIGHUP");
+  }
+  process.exit(code);
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -55,5 +76,5 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 const code = await main(process.argv.slice(2));
 // `serve` has stopped everything it started by now; exit even if a handle (a socket a driver
 // left open) would keep the process alive past the drain timeout.
-if (process.argv[2] === "serve") process.exit(code);
+if (process.argv[2] === "serve") serverExit(code);
 process.exitCode = code;

@@ -1,12 +1,13 @@
 // The server's life as an operator sees it: a graceful shutdown drains (readyz turns 503, the
 // requests inside finish and commit, exit 0; SIGHUP as SIGTERM, with a stderr that refuses every
-// line too; a second signal does not cut it short; one that overruns its timeout still releases
-// the lease); a port that cannot be bound stops everything with a non-zero exit; a second server
-// on the same database refuses to start, naming the holder; and `npm start` does not leave the
-// server running when npm itself is killed.
+// line too, and in a terminal that was closed, which it leaves by SIGHUP; a second signal does
+// not cut it short; one that overruns its timeout still releases the lease); a port that cannot
+// be bound stops everything with a non-zero exit; a second server on the same database refuses
+// to start, naming the holder; and `npm start` does not leave the server running when npm itself
+// is killed.
 
 import { createClient } from "@libsql/client";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -158,6 +159,53 @@ describe("graceful shutdown, pressed", () => {
       child.kill("SIGHUP");
       expect(await inside.finish()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/);
       expect(await exited).toBe(0);
+      const c = createClient({ url: `file:${db}` });
+      const lease = await c.execute("SELECT owner FROM lease");
+      c.close();
+      expect(lease.rows).toEqual([]);
+    },
+  );
+
+  // A terminal closed under the server (run in it by a shell, through `script`'s
+  // pseudo-terminal): the shell is told, and hangs its jobs up. Node's exit then aborted, after
+  // the drain, on restoring the closed terminal's settings.
+  test.skipIf(spawnSync("script", ["--version"]).status !== 0)(
+    "a terminal closed under the server: SIGHUP drains, releases the lease, and ends it by SIGHUP, not an abort",
+    async () => {
+      const db = join(dir, "closed-terminal.db");
+      const pidFile = join(dir, "closed-terminal.pid");
+      const statusFile = join(dir, "closed-terminal.status");
+      // The shell ignores the hang-up, so that it is there to write how its job ended.
+      const command =
+        `trap "" HUP; "${process.execPath}" bin/vigil.js serve --port 0 & echo $! > "${pidFile}"; ` +
+        `wait $!; echo $? > "${statusFile}"`;
+      const terminal = spawn("script", ["-qfec", command, "/dev/null"], {
+        env: {
+          ...process.env,
+          SHELL: "/bin/sh",
+          VIGIL_TOKENS: "",
+          VIGIL_LOG_LEVEL: "info",
+          VIGIL_DB_URL: `file:${db}`,
+        },
+        stdio: ["pipe", "pipe", "ignore"],
+      });
+      let pid = 0;
+      onTestFinished(() => {
+        terminal.kill("SIGKILL");
+        if (pid > 0 && !existsSync(statusFile)) process.kill(pid, "SIGKILL");
+      });
+      let shown = "";
+      terminal.stdout.on("data", (d: Buffer) => (shown += d.toString()));
+      await until(() => shown.includes("listening on") && existsSync(pidFile));
+      pid = Number(readFileSync(pidFile, "utf8"));
+      // The terminal closes: its pseudo-terminal's other side is gone with `script`.
+      const closed = new Promise((resolve) => terminal.once("exit", resolve));
+      terminal.kill("SIGKILL");
+      await closed;
+      process.kill(pid, "SIGHUP");
+      await until(() => existsSync(statusFile) && readFileSync(statusFile, "utf8").endsWith("\n"));
+      // 128 + 1: SIGHUP, where an abort is 134.
+      expect(readFileSync(statusFile, "utf8").trim()).toBe("129");
       const c = createClient({ url: `file:${db}` });
       const lease = await c.execute("SELECT owner FROM lease");
       c.close();
