@@ -304,8 +304,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     started.push(() => governor.close());
     // A signal during recovery: what was opened closes below, and the lease is released.
     options.signal?.throwIfAborted();
-    for (const line of unloadedPolicyLines(governor.censusRows(), (name) => policies.get(name) !== null))
-      log[line.level](line.msg, line.fields);
+    for (const line of unloadedPolicyLines(governor.censusRows(), policies)) log[line.level](line.msg, line.fields);
     const window = (v: string) => (v === "forever" ? null : durationMs(v));
     const retention = new Retention(
       // A run under way when the lease is lost writes no more (governor/fence.ts).

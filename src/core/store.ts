@@ -225,6 +225,11 @@ export interface Store {
    * decision compactly against the version it was taken under. Optional.
    */
   knowPolicies?(source: (hash: string) => PolicySource | null): void;
+  /**
+   * The newest version of policy `name` that a stored decision was taken under (the one stored
+   * last), or null: what serves at start when its file does not load. Optional.
+   */
+  storedPolicy?(name: string): Promise<PolicySource | null>;
   /** Reads of stored history for the event stream and usage (storage/decision-reads.ts). */
   readonly history: DecisionReads;
   /**

@@ -266,7 +266,16 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     await this.store.finishDeletions();
     if (!going()) return;
     // The census counts from here: nothing is committed yet, every commit reaches it (metrics.ts).
-    this.census.reset(await this.store.countObjects());
+    const counts = await this.store.countObjects();
+    this.census.reset(counts);
+    // Before anything is evaluated or armed: a policy objects are bound to whose file did not
+    // load serves the version of it stored last, as hot reload keeps serving a version whose file
+    // was refused or deleted. Its objects are armed for that version's schedules below.
+    for (const name of new Set(counts.filter((c) => c.objects > 0).map((c) => c.policy)))
+      if (!this.policies.get(name)) {
+        const stored = await this.store.storedPolicy?.(name);
+        if (stored) this.policies.loadStored(stored);
+      }
     // Drivers whose compute outlives the server re-adopt it before anything is sent, so that
     // a pending stop reaches a driver that knows the process; the pending actions are queued
     // first, so that an evaluation the adoption brings finds them (and supersedes them).

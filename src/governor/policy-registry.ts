@@ -15,6 +15,7 @@ import { fileErrorWords } from "../core/file-errors.ts";
 import { duplicateKeyProblems } from "../core/duplicate-keys.ts";
 import { parseJsonText } from "../core/json.ts";
 import { formatPath } from "../core/paths.ts";
+import type { PolicySource } from "../core/store.ts";
 import type { PoliciesApi, PolicyError, PolicyInfo } from "./services.ts";
 
 export interface LoadedPolicy {
@@ -60,10 +61,14 @@ function loadValidated(text: string, file: string, at: string): LoadResult {
   if (!parsed.ok) return { ok: false, error: { file, errors: [parsed.problem], at } };
   const repeated = duplicateKeyProblems(text);
   if (repeated.length > 0) return { ok: false, error: { file, errors: repeated, at } };
+  return loadDocument(parsed.value, createHash("sha256").update(text).digest("hex"), file, at);
+}
+
+/** Validates and compiles a parsed document whose hash is known (its file's, or the stored one). */
+function loadDocument(doc: unknown, hash: string, file: string, at: string): LoadResult {
   const expected = basename(file).replace(/\.json$/, "");
-  const v = validatePolicy(parsed.value, expected);
+  const v = validatePolicy(doc, expected);
   if (!v.valid) return { ok: false, error: { file, errors: v.errors, at } };
-  const hash = createHash("sha256").update(text).digest("hex");
   const compiled = compilePolicy(v.policy, hash);
   const info: PolicyInfo = {
     name: v.policy.name,
@@ -162,11 +167,16 @@ export class PolicyRegistry implements PoliciesApi {
   private readonly policies = new Map<string, LoadedPolicy>();
   private errors = new Map<string, PolicyError>();
   private readonly digests = new Map<string, string>();
+  /** The rules directory read (where a stored version's file would be). */
+  private dir = "";
+  /** Policies serving a version read from the database, not from their file (see loadStored). */
+  private readonly stored = new Set<string>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   /** Loads every `*.json` in a directory. Returns the errors (also kept for `list()`). */
   loadDirectory(dir: string, loaded?: (file: string, result: LoadResult) => void): PolicyError[] {
+    this.dir = dir;
     const files = readdirSync(dir).filter(isPolicyFileName).sort();
     for (const f of files) {
       const file = join(dir, f);
@@ -202,9 +212,40 @@ export class PolicyRegistry implements PoliciesApi {
     const result = loadPolicyText(text, file, this.now());
     if (result.ok) {
       this.policies.set(result.policy.info.name, result.policy);
+      this.stored.delete(result.policy.info.name);
       this.errors.delete(file);
     } else this.errors.set(file, result.error);
     return result;
+  }
+
+  /**
+   * Serves a version stored in the database for a policy that no file loaded at start (its file
+   * refused or deleted while objects are bound to it): a restart would otherwise unload what hot
+   * reload kept serving. It keeps its stored hash (decisions refer to the same stored version) and
+   * is shown as loaded from its file, `<name>.json`, so that the file's refusal is shown with it
+   * and a valid file replaces it as a reload does. Validated and compiled as a file is; a document
+   * this Vigil refuses is not served. Does nothing when a version of the policy is loaded.
+   */
+  loadStored(source: PolicySource): LoadResult | null {
+    if (this.policies.has(source.name)) return null;
+    const file = join(this.dir, `${source.name}.json`);
+    const at = new Date(this.now()).toISOString();
+    let result: LoadResult;
+    try {
+      result = loadDocument(source.document, source.hash, file, at);
+    } catch (e) {
+      result = { ok: false, error: { file, errors: [{ path: "$", message: String(e) }], at } };
+    }
+    if (result.ok) {
+      this.policies.set(source.name, result.policy);
+      this.stored.add(source.name);
+    }
+    return result;
+  }
+
+  /** Whether policy `name` serves a version read from the database (loadStored), not its file. */
+  servesStored(name: string): boolean {
+    return this.stored.has(name);
   }
 
   /** A file that is gone has nothing left to report; its last valid version keeps serving. */

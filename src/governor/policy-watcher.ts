@@ -200,21 +200,37 @@ export function warningLines(file: string, r: LoadResult & { ok: true }): LogLin
 }
 
 /**
- * At start-up, a warning for each policy that objects are bound to but that is not loaded (its
- * file deleted, renamed or refused): hot reload keeps a deleted file's last version serving, so a
- * restart is when such a policy goes, and nothing else would say so until its objects' facts
- * are refused and their timers put off. `census`: the objects of each policy in each state.
+ * At start-up, a warning for each policy that objects are bound to but whose file did not load
+ * (deleted, renamed or refused). Hot reload keeps such a policy's last version serving, and so
+ * does a start, from the version stored in the database (PolicyRegistry.loadStored): the warning
+ * says which version serves and why its file did not load. A policy with no stored version to
+ * serve (none of its decisions stored, or one this Vigil refuses) is not loaded: nothing else
+ * would say so until its objects' facts are refused and their timers put off. `census`: the
+ * objects of each policy in each state.
  */
 export function unloadedPolicyLines(
   census: readonly { policy: string; objects: number }[],
-  loaded: (name: string) => boolean,
+  policies: Pick<PolicyRegistry, "get" | "refusal" | "servesStored">,
 ): LogLine[] {
   const bound = new Map<string, number>();
   for (const { policy, objects } of census)
-    if (objects > 0 && !loaded(policy)) bound.set(policy, (bound.get(policy) ?? 0) + objects);
-  return [...bound].map(([policy, objects]) => ({
-    level: "warn" as const,
-    msg: "objects are bound to a policy that is not loaded: their facts are refused and their timers wait for it",
-    fields: { policy, objects },
-  }));
+    if (objects > 0 && (policies.get(policy) === null || policies.servesStored(policy)))
+      bound.set(policy, (bound.get(policy) ?? 0) + objects);
+  return [...bound].map(([policy, objects]): LogLine => {
+    const serving = policies.get(policy);
+    if (serving === null)
+      return {
+        level: "warn",
+        msg: "objects are bound to a policy that is not loaded: their facts are refused and their timers wait for it",
+        fields: { policy, objects },
+      };
+    const refused = policies.refusal(policy);
+    return {
+      level: "warn",
+      msg: refused
+        ? "objects are bound to a policy whose file is refused: the version stored in the database serves"
+        : "objects are bound to a policy whose file is gone: the version stored in the database serves",
+      fields: { policy: `${policy}@${serving.version}`, hash: serving.hash, objects, file: serving.file },
+    };
+  });
 }

@@ -168,6 +168,10 @@ export class LibsqlStore implements Store {
     this.versions.use(source);
   }
 
+  storedPolicy(name: string): Promise<PolicySource | null> {
+    return this.versions.newest(name);
+  }
+
   /**
    * One object and its timers in one indexed query. This is the read of every cold object's
    * first arrival and of every creation (is the id new?), so for a file it runs on a

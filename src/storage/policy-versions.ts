@@ -35,6 +35,18 @@ export class PolicyVersions {
     this.nextKey = Number(max.rows[0]!.k) + 1;
   }
 
+  /**
+   * The version of policy `name` stored last (keys grow as versions are first used), or null:
+   * read once per policy at start, for a policy whose file did not load.
+   */
+  async newest(name: string): Promise<PolicyRef | null> {
+    const r = await this.client.execute({
+      sql: "SELECT key, hash, name, version, document FROM policy_versions WHERE name = ? ORDER BY key DESC LIMIT 1",
+      args: [name],
+    });
+    return r.rows[0] ? refOf(r.rows[0]) : null;
+  }
+
   /** The encoder for one transaction; `committed()` after it is durable. */
   encoder(): { encode: DecisionEncoder; committed: () => void } {
     const used: string[] = [];

@@ -1,11 +1,13 @@
-// A policy file deleted while the server runs keeps its last version serving, until the next
-// start: then the policy is not loaded, and the start-up log says which policies objects are
-// bound to that are not (with how many), rather than nothing until their facts are refused.
-// A real server on a libsql file, started twice.
+// A policy file deleted while the server runs keeps its last version serving, and so does the
+// next start, from the version stored in the database; the start-up log names each policy whose
+// file is gone, with how many objects. A policy with no stored version (a database older than
+// stored versions) is not loaded: the log says so, rather than nothing until its objects' facts
+// are refused. A real server on a libsql file, started twice.
 
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClient } from "@libsql/client";
 import { afterEach, expect, test } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
@@ -22,7 +24,7 @@ afterEach(async () => {
 async function serve(dir: string, lines: string[] = []): Promise<RunningServer> {
   const config = loadConfig({
     VIGIL_DB_URL: `file:${join(dir, "vigil.db")}`,
-    VIGIL_PORT: "45100",
+    VIGIL_PORT: "0",
     VIGIL_HOST: "127.0.0.1",
     VIGIL_RECONCILE_INTERVAL: "off",
     VIGIL_RULES_DIR: join(dir, "rules"),
@@ -35,9 +37,8 @@ async function serve(dir: string, lines: string[] = []): Promise<RunningServer> 
   return server;
 }
 
-test("objects bound to a policy whose file went while the server was down are named at start-up", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "vigil-gone-"));
-  dirs.push(dir);
+/** Two nightly-report objects on a first server; then its file deleted. */
+async function reportsThenFileGone(dir: string): Promise<void> {
   cpSync(RULES_DIR, join(dir, "rules"), { recursive: true });
   const first = await serve(dir);
   for (const id of ["r1", "r2"]) {
@@ -49,12 +50,41 @@ test("objects bound to a policy whose file went while the server was down are na
     expect(put.status).toBe(201);
   }
   await servers.pop()!.close();
-
   rmSync(join(dir, "rules", "nightly-report.json"));
+}
+
+const warnings = (lines: string[]) =>
+  lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.objects !== undefined);
+
+test("objects bound to a policy whose file went while the server was down are named at start-up", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-gone-"));
+  dirs.push(dir);
+  await reportsThenFileGone(dir);
   const lines: string[] = [];
-  await serve(dir, lines);
-  const warned = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.policy !== undefined);
-  expect(warned).toMatchObject([
+  const server = await serve(dir, lines);
+  expect(warnings(lines)).toMatchObject([
+    {
+      level: "warn",
+      msg: "objects are bound to a policy whose file is gone: the version stored in the database serves",
+      policy: "nightly-report@2",
+      objects: 2,
+      file: join(dir, "rules", "nightly-report.json"),
+    },
+  ]);
+  expect((await fetch(`${server.url}/v1/policies/nightly-report`)).status).toBe(200);
+});
+
+test("objects bound to a policy with no version to serve are named at start-up", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-gone-"));
+  dirs.push(dir);
+  await reportsThenFileGone(dir);
+  // As in a database older than stored policy versions.
+  const client = createClient({ url: `file:${join(dir, "vigil.db")}` });
+  await client.execute("DELETE FROM policy_versions WHERE name = 'nightly-report'");
+  client.close();
+  const lines: string[] = [];
+  const server = await serve(dir, lines);
+  expect(warnings(lines)).toMatchObject([
     {
       level: "warn",
       msg: "objects are bound to a policy that is not loaded: their facts are refused and their timers wait for it",
@@ -62,4 +92,5 @@ test("objects bound to a policy whose file went while the server was down are na
       objects: 2,
     },
   ]);
+  expect((await fetch(`${server.url}/v1/policies/nightly-report`)).status).toBe(404);
 });

@@ -1,0 +1,181 @@
+// A policy whose file is refused (or deleted) keeps its last version serving while the server
+// runs; a restart must not turn that into an outage. At start, a policy objects are bound to
+// whose file did not load serves the version of it stored in the database: the same version
+// and hash, shown with its file's refusal, its objects' facts evaluated and their schedules
+// armed; a valid file replaces it as a reload does. Real servers on a libsql file, started in
+// turn, and governors on a libsql file with a virtual clock for the schedules.
+
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, expect, test } from "vitest";
+import { loadConfig } from "../../src/config.ts";
+import { Governor } from "../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import { PolicyWatcher } from "../../src/governor/policy-watcher.ts";
+import { createLogger } from "../../src/log.ts";
+import { startServer, type RunningServer } from "../../src/main.ts";
+import { LibsqlStore } from "../../src/storage/libsql-store.ts";
+import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
+import { RULES_DIR, START } from "../helpers/services.ts";
+
+const dirs: string[] = [];
+const servers: RunningServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A directory with a copy of the example rules. */
+function workDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-last-good-"));
+  dirs.push(dir);
+  cpSync(RULES_DIR, join(dir, "rules"), { recursive: true });
+  return dir;
+}
+
+async function serve(dir: string, lines: string[] = []): Promise<RunningServer> {
+  const config = loadConfig({
+    VIGIL_DB_URL: `file:${join(dir, "vigil.db")}`,
+    VIGIL_PORT: "0",
+    VIGIL_HOST: "127.0.0.1",
+    VIGIL_RECONCILE_INTERVAL: "off",
+    VIGIL_RULES_DIR: join(dir, "rules"),
+  });
+  const server = await startServer(
+    config,
+    createLogger("info", (l) => void lines.push(l)),
+  );
+  servers.push(server);
+  return server;
+}
+
+const json = { "content-type": "application/json" };
+
+/** Breaks a policy file as a typo would: an operator json-rules-engine does not have. */
+function breakFile(file: string): void {
+  writeFileSync(file, readFileSync(file, "utf8").replace("greaterThan", "greaterThen"));
+}
+
+test("a policy whose file is refused at start serves its stored version, with the refusal", async () => {
+  const dir = workDir();
+  const first = await serve(dir);
+  const put = await fetch(`${first.url}/v1/objects/q1`, {
+    method: "PUT",
+    headers: json,
+    body: JSON.stringify({ policy: "queue-worker" }),
+  });
+  expect(put.status).toBe(201);
+  const before = (await (await fetch(`${first.url}/v1/policies/queue-worker`)).json()) as Record<string, unknown>;
+  await servers.pop()!.close();
+
+  const file = join(dir, "rules", "queue-worker.json");
+  breakFile(file);
+  const lines: string[] = [];
+  const second = await serve(dir, lines);
+
+  const got = await fetch(`${second.url}/v1/policies/queue-worker`);
+  expect(got.status).toBe(200);
+  const policy = (await got.json()) as Record<string, unknown>;
+  expect(policy).toMatchObject({ name: "queue-worker", version: before.version, hash: before.hash, file });
+  expect(policy.refused).toMatchObject({ file, errors: [{ path: expect.stringContaining("operator") }] });
+  const list = (await (await fetch(`${second.url}/v1/policies`)).json()) as {
+    items: { name: string; hash: string }[];
+    errors: { file: string }[];
+  };
+  expect(list.items.find((p) => p.name === "queue-worker")?.hash).toBe(before.hash);
+  expect(list.errors.map((e) => e.file)).toEqual([file]);
+
+  // Its object is governed: facts are evaluated under the stored version.
+  const facts = await fetch(`${second.url}/v1/objects/q1/facts`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ facts: { queue: { depth: 3 } } }),
+  });
+  expect([facts.status, facts.status === 200 ? "" : await facts.text()]).toEqual([200, ""]);
+  const { decision } = (await facts.json()) as { decision: { policy: Record<string, unknown>; outcome: string } };
+  expect(decision.policy).toMatchObject({ name: "queue-worker", version: before.version });
+  expect(decision.outcome).toBe("wake");
+
+  const warned = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.objects !== undefined);
+  expect(warned).toMatchObject([
+    {
+      level: "warn",
+      msg: "objects are bound to a policy whose file is refused: the version stored in the database serves",
+      policy: `queue-worker@${String(before.version)}`,
+      hash: before.hash,
+      objects: 1,
+      file,
+    },
+  ]);
+});
+
+/** One libsql file and one clock; `boot()` starts a governor on them with the policies in `rules`. */
+function world(dir: string) {
+  const clock = new VirtualClock(START);
+  const url = `file:${join(dir, "vigil.db")}`;
+  const boot = async () => {
+    const policies = new PolicyRegistry(() => clock.now());
+    policies.loadDirectory(join(dir, "rules"));
+    const store = new LibsqlStore({ url });
+    const governor = new Governor({
+      store,
+      policies,
+      drivers: [new SimulatedDriver({ clock })],
+      clock,
+      random: () => 0.5,
+    });
+    await governor.start();
+    const close = async () => {
+      await governor.close();
+      await store.close();
+    };
+    return { governor, policies, store, close };
+  };
+  return { clock, boot };
+}
+
+test("a policy whose file is gone at start serves its stored version: its ticks fire, and a new file replaces it", async () => {
+  const dir = workDir();
+  const { clock, boot } = world(dir);
+  let g = await boot();
+  await g.governor.putObject("m1", { policy: "continuous-monitor" });
+  const served = g.policies.get("continuous-monitor")!;
+  await g.close();
+
+  const file = join(dir, "rules", "continuous-monitor.json");
+  const text = readFileSync(file, "utf8");
+  rmSync(file);
+  // Down past the next tick: it fires at start, evaluated under the stored version.
+  clock.jumpTo(clock.now() + 10 * 60_000);
+  g = await boot();
+  expect(g.policies.get("continuous-monitor")).toMatchObject({
+    version: served.version,
+    hash: served.hash,
+    file,
+  });
+  expect(g.policies.servesStored("continuous-monitor")).toBe(true);
+  expect(g.policies.refusal("continuous-monitor")).toBeNull();
+  const fired: string[] = [];
+  g.governor.events.on("timer:fired", (id, name) => fired.push(`${id} ${name}`));
+  const errors: string[] = [];
+  g.governor.events.on("governor:error", (e) => errors.push(e.message));
+  await clock.advance(3 * 60_000, () => g.governor.idle());
+  expect(fired.filter((f) => f === "m1 sweep").length).toBeGreaterThanOrEqual(3);
+  expect(errors).toEqual([]);
+  const decisions = await g.governor.listDecisions("m1", 1);
+  expect(decisions[0]!.policy).toMatchObject({ version: served.version, hash: served.hash });
+
+  // The file is back, edited: it replaces the stored version as a reload does.
+  writeFileSync(file, text.replace(`"version": "${served.version}"`, `"version": "${served.version}-b"`));
+  const reloads: [string, string | undefined][] = [];
+  const watcher = new PolicyWatcher(join(dir, "rules"), g.policies, (name) => g.governor.armSchedules(name), clock, {
+    reloaded: (_file, r, previous) => reloads.push(["ok" in r && r.ok ? "loaded" : "not loaded", previous?.hash]),
+  });
+  await watcher.reload(file);
+  expect(reloads).toEqual([["loaded", served.hash]]);
+  expect(g.policies.get("continuous-monitor")?.version).toBe(`${served.version}-b`);
+  expect(g.policies.servesStored("continuous-monitor")).toBe(false);
+  await g.close();
+});
