@@ -60,6 +60,21 @@ export class ReplayGone extends VigilError {
 }
 /** Something Vigil depends on (a substrate, the database) cannot do it now; trying later may work. */
 export const unavailable = (message: string) => new VigilError("unavailable", message);
+/**
+ * An object's policy is not loaded (its file refused or gone at start, with no stored version
+ * to serve): its facts and evaluations cannot be taken now, and will be once the policy loads.
+ * Not the client's mistake, as a PUT naming an unknown policy is (`invalid` at `$.policy`).
+ */
+export class PolicyNotLoaded extends VigilError {
+  constructor(readonly policy: string) {
+    super(
+      "unavailable",
+      `the object's policy "${policy}" is not loaded (its file is refused or gone, and no version of it is stored): ` +
+        "nothing was applied; try again once it loads",
+    );
+    this.name = "PolicyNotLoaded";
+  }
+}
 /** A write refused because another server governs the database now (governor/fence.ts). */
 export class LeaseLost extends VigilError {
   constructor() {

@@ -28,7 +28,8 @@ export const CANDIDATE_DEADLINE_MS = 5_000;
 export interface DryRunDeps {
   table: ObjectTable;
   arrival: ArrivalPipeline;
-  policy: (name: string, path: string) => CompiledPolicy;
+  /** The object's policy; throws PolicyNotLoaded when it is not loaded. */
+  policy: (name: string) => CompiledPolicy;
   clock: Clock;
   /** The deadline of one dry run in ms (default CANDIDATE_DEADLINE_MS), on `clock`. */
   deadlineMs?: number;
@@ -48,7 +49,7 @@ export async function dryRun(d: DryRunDeps, id: string, input: DryRunInput): Pro
     policy = loadCandidatePolicy(input.policy, d.clock.now()).compiled;
     await settleSchedules(input.policy, input.at ?? d.clock.now(), () => deadline.check());
     deadline.check();
-  } else policy = d.policy(object.policy, "$.policy");
+  } else policy = d.policy(object.policy);
   // The evaluation cannot be interrupted: one that would compare too much is refused first.
   policy = { ...policy, weigh: refuseAbove(WHAT_IF_MAX_WEIGHT) };
   const at = input.at ?? d.clock.now();

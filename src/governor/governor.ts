@@ -8,7 +8,7 @@ import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import type { PolicyDocument } from "../core/policy.ts";
 import { checkObjectId } from "../core/object.ts";
-import { invalid, notFound, type Precondition } from "../core/errors.ts";
+import { invalid, notFound, PolicyNotLoaded, type Precondition } from "../core/errors.ts";
 import { DEFAULT_LIMITS, type MemoryLimits } from "../core/memory-limits.ts";
 import type { LeaseHolder, StateChange, StateChangeQuery, Store } from "../core/store.ts";
 import type { Decision, ObjectRecord } from "../core/types.ts";
@@ -205,13 +205,12 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     const arming = () => governing() && !this.stopping;
     const timerDeps = { table, store, loaded, arrival, policy: compiled, clock, events, onError, governing: arming };
     this.timers = new TimerFiring(timerDeps);
-    const policy = (name: string, path: string) => this.policy(name, path);
     this.objects = new Objects({
       table,
       arrival,
       store,
       drivers,
-      policy,
+      policy: (name, path) => this.policy(name, path),
       loadedPolicy: compiled,
       clock,
       limits,
@@ -226,8 +225,10 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       counts: () => census.counts(),
       governing,
     });
-    this.ingest = new Ingest({ table, arrival, store, policy, loaded: compiled, clock });
-    this.dryRun = { table, arrival, policy, clock };
+    // An object's own policy missing is not the request's fault: a 503 to send again, not a 422.
+    const bound = (name: string) => this.bound(name);
+    this.ingest = new Ingest({ table, arrival, store, policy: bound, loaded: compiled, clock });
+    this.dryRun = { table, arrival, policy: bound, clock };
   }
 
   /**
@@ -460,6 +461,14 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     return this.leaseLost ? Promise.resolve(0) : this.table.settleDoubts().then(observe);
   }
 
+  /** The policy an object is bound to, or PolicyNotLoaded (a 503 with Retry-After). */
+  private bound(name: string): CompiledPolicy {
+    const p = this.policies.compiled(name);
+    if (!p) throw new PolicyNotLoaded(name);
+    return p;
+  }
+
+  /** The policy a request names (a PUT): one not loaded is the request's mistake, at `path`. */
   private policy(name: string, path: string): CompiledPolicy {
     const p = this.policies.compiled(name);
     if (!p) throw invalid(`policy "${name}" is not loaded`, [{ path, message: `no loaded policy named "${name}"` }]);

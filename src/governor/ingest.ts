@@ -16,7 +16,8 @@ export interface IngestDeps {
   table: ObjectTable;
   arrival: ArrivalPipeline;
   store: Store;
-  policy: (name: string, path: string) => CompiledPolicy;
+  /** The object's policy; throws PolicyNotLoaded when it is not loaded. */
+  policy: (name: string) => CompiledPolicy;
   /** The policy loaded now under a name, if any. */
   loaded: (name: string) => CompiledPolicy | null;
   clock: Clock;
@@ -52,7 +53,7 @@ export class Ingest {
           return { object, decision, replayed: true, version: this.d.loaded(object.policy)?.version ?? null };
         }
       }
-      const policy = this.d.policy(object.policy, "$.policy");
+      const policy = this.d.policy(object.policy);
       const done = await this.d.arrival.run(
         object,
         policy,

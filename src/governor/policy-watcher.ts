@@ -221,7 +221,7 @@ export function unloadedPolicyLines(
     if (serving === null)
       return {
         level: "warn",
-        msg: "objects are bound to a policy that is not loaded: their facts are refused and their timers wait for it",
+        msg: "objects are bound to a policy that is not loaded: their facts are refused (503) and their timers wait for it",
         fields: { policy, objects },
       };
     const refused = policies.refusal(policy);

@@ -139,6 +139,11 @@ function bodyContent(body: NonNullable<Operation["body"]>): Record<string, { sch
   return Object.fromEntries(Object.entries(byMedia).map(([m, schema]) => [m, { schema: resolver(schema) }]));
 }
 
+/** The 503 of a route that evaluates an object under its own policy (core/errors.ts PolicyNotLoaded). */
+export const OBJECT_POLICY_NOT_LOADED =
+  "the object's policy is not loaded (its file refused or gone at start, with no stored version to serve; " +
+  "`Retry-After`): nothing was applied; try again once it loads";
+
 /** The headers of a facts reply (the facts route's and a CloudEvent's). */
 export const FACTS_REPLY_HEADERS: Record<string, HeaderObject> = {
   "Idempotent-Replayed": {
@@ -165,8 +170,8 @@ const PROBLEM_HEADERS: Record<string, Record<string, HeaderObject>> = {
     "Retry-After": {
       description:
         "seconds to wait: while the server shuts down (then try another instance), when the database refused a " +
-        "write for now or a remote database was not reached, and when no event stream is to be had; not when the " +
-        "lease was lost",
+        "write for now or a remote database was not reached, when no event stream is to be had, and when an " +
+        "object's policy is not loaded (60); not when the lease was lost",
       schema: { type: "string" },
     },
   },

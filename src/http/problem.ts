@@ -14,6 +14,7 @@ import { zodProblems } from "../contracts/problems.ts";
 import {
   isPassingStorageError,
   isUnreachableDatabase,
+  PolicyNotLoaded,
   UNREACHABLE_DETAIL,
   VigilError,
   type ErrorKind,
@@ -39,9 +40,16 @@ export const OVERLOADED_RETRY_AFTER = "1";
 /** Seconds a client is asked to wait when the database refused a write for a passing reason, or was not reached. */
 export const STORAGE_RETRY_AFTER = "5";
 
+/**
+ * Seconds a client is asked to wait when an object's policy is not loaded: the server tries
+ * the object's timers again a minute at a time too.
+ */
+export const POLICY_RETRY_AFTER = "60";
+
 /** The headers a thrown value's reply carries (`Retry-After` for 429 and 503). */
 export function problemHeaders(error: unknown): Record<string, string> {
   if (error instanceof HttpProblem) return error.headers ?? {};
+  if (error instanceof PolicyNotLoaded) return { "retry-after": POLICY_RETRY_AFTER };
   if (error instanceof VigilError && error.kind === "overloaded") return { "retry-after": OVERLOADED_RETRY_AFTER };
   if (passing(error) || (error instanceof VigilError && passing(error.cause)))
     return { "retry-after": STORAGE_RETRY_AFTER };

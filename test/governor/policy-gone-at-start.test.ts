@@ -87,10 +87,41 @@ test("objects bound to a policy with no version to serve are named at start-up",
   expect(warnings(lines)).toMatchObject([
     {
       level: "warn",
-      msg: "objects are bound to a policy that is not loaded: their facts are refused and their timers wait for it",
+      msg: "objects are bound to a policy that is not loaded: their facts are refused (503) and their timers wait for it",
       policy: "nightly-report",
       objects: 2,
     },
   ]);
   expect((await fetch(`${server.url}/v1/policies/nightly-report`)).status).toBe(404);
+
+  // Its objects' facts are a 503 to send again (with Retry-After), not a 422 a client drops: the
+  // facts route, a CloudEvent, a batch's item and a dry run. A PUT naming it is still a 422.
+  const post = (path: string, body: unknown, type = "application/json") =>
+    fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": type }, body: JSON.stringify(body) });
+  const refused = [
+    await post("/v1/objects/r1/facts", { facts: { report: { requested: true } } }),
+    await post(
+      "/v1/cloudevents",
+      { specversion: "1.0", id: "e1", source: "/reports", type: "t", subject: "r1", data: { a: 1 } },
+      "application/cloudevents+json",
+    ),
+    await post("/v1/objects/r1/evaluate", {}),
+  ];
+  for (const r of refused) {
+    expect([r.status, r.headers.get("retry-after")]).toEqual([503, "60"]);
+    const problem = (await r.json()) as Record<string, unknown>;
+    expect(problem).toMatchObject({ type: "https://vigil.dev/problems/unavailable" });
+    expect(problem.detail).toContain('policy "nightly-report" is not loaded');
+    expect(problem.errors).toBeUndefined();
+  }
+  const batch = await post("/v1/facts", { items: [{ objectId: "r2", facts: { a: 1 } }] });
+  const { results } = (await batch.json()) as { results: { error?: { status: number } }[] };
+  expect(results[0]!.error?.status).toBe(503);
+  const put = await fetch(`${server.url}/v1/objects/r3`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ policy: "nightly-report" }),
+  });
+  expect(put.status).toBe(422);
+  expect(((await put.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe("$.policy");
 });

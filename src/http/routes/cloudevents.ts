@@ -29,7 +29,7 @@ import type { BatchItemResult, GovernorApi } from "../../governor/services.ts";
 import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
 import { factsResultReply } from "../facts-endpoint.ts";
-import { FACTS_REPLY_HEADERS, operation } from "../openapi.ts";
+import { FACTS_REPLY_HEADERS, OBJECT_POLICY_NOT_LOADED, operation } from "../openapi.ts";
 import { HttpProblem, problemBody, validationProblem, type ProblemBody } from "../problem.ts";
 import { bodyText, check, parseJsonBody } from "../validation.ts";
 import { batchItemView } from "../views.ts";
@@ -106,6 +106,7 @@ const describe = operation({
     409: "this source + id was sent before with other data",
     415: "not one of the three modes' content types",
     429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
+    503: OBJECT_POLICY_NOT_LOADED,
   },
 });
 

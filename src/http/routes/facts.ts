@@ -12,7 +12,7 @@ import { bodyText, check, readJson } from "../validation.ts";
 import { batchItemView } from "../views.ts";
 import { z } from "zod";
 import { batchReply, factsReply, minimalFactsReply } from "../../contracts/api-replies.ts";
-import { FACTS_REPLY_HEADERS, operation } from "../openapi.ts";
+import { FACTS_REPLY_HEADERS, OBJECT_POLICY_NOT_LOADED, operation } from "../openapi.ts";
 
 export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDeps): void {
   // The server answers this route on its fast path (fast-path.ts) when it can; the same
@@ -40,6 +40,7 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
         404: "no such object",
         409: "the Idempotency-Key was used with another body",
         429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
+        503: OBJECT_POLICY_NOT_LOADED,
       },
     }),
     auth("write:facts"),

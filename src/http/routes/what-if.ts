@@ -7,7 +7,7 @@ import type { RouteDeps } from "../deps.ts";
 import { check, objectIdParam, readJson } from "../validation.ts";
 import { decisionView } from "../views.ts";
 import { dryRunReply, replayReply } from "../../contracts/api-replies.ts";
-import { operation } from "../openapi.ts";
+import { OBJECT_POLICY_NOT_LOADED, operation } from "../openapi.ts";
 
 export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body }: RouteDeps): void {
   // An empty body is a manual evaluation now.
@@ -24,7 +24,10 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body }: RouteD
         description: "Optional: an empty body is a manual evaluation now",
       },
       replies: { 200: { description: "The decision, with `dryRun: true`; nothing is stored", schema: dryRunReply } },
-      problems: { 404: "no such object", 503: "the candidate took longer than its deadline (5 s)" },
+      problems: {
+        404: "no such object",
+        503: `the candidate took longer than its deadline (5 s); or, without a candidate, ${OBJECT_POLICY_NOT_LOADED}`,
+      },
     }),
     auth("read"),
     body,
