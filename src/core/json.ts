@@ -134,6 +134,23 @@ export function parseJsonText(text: string): { ok: true; value: unknown } | { ok
   }
 }
 
+/**
+ * Whether JSON text fails to parse only because it ends too soon: where the parser gave up is
+ * its end (an empty text, an unterminated string, an object not closed). A file caught while
+ * it is written in pieces reads so.
+ */
+export function endsEarly(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return false;
+  } catch (e) {
+    const message = (e as Error).message;
+    const pos = /at position (\d+)/.exec(message);
+    const at = pos ? Number(pos[1]) : errorOffset(text, reasonOf(message));
+    return at >= text.trimEnd().length;
+  }
+}
+
 /** V8's message without its position or its quote of the whole text. */
 const reasonOf = (message: string) =>
   message

@@ -13,7 +13,7 @@ import { validatePolicy } from "../contracts/validate-policy.ts";
 import type { Problem } from "../core/errors.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
 import { duplicateKeyProblems } from "../core/duplicate-keys.ts";
-import { parseJsonText } from "../core/json.ts";
+import { endsEarly, parseJsonText } from "../core/json.ts";
 import { formatPath } from "../core/paths.ts";
 import type { PolicySource } from "../core/store.ts";
 import type { PoliciesApi, PolicyError, PolicyInfo } from "./services.ts";
@@ -149,6 +149,20 @@ export function readPolicyFile(file: string): { bytes: Buffer | null; size: numb
     return { bytes, size: length, digest: createHash("sha256").update(bytes).digest("base64") };
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Whether a policy file reads as JSON that ends before its document does (see endsEarly): most
+ * likely caught half written. False when it cannot be read, or is not UTF-8.
+ */
+export function fileEndsEarly(file: string): boolean {
+  try {
+    const { bytes } = readPolicyFile(file);
+    const text = bytes === null ? null : utf8Text(bytes);
+    return text !== null && endsEarly(text);
+  } catch {
+    return false;
   }
 }
 

@@ -5,7 +5,13 @@
 import { existsSync, readdirSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Clock, TimerHandle } from "../core/clock.ts";
-import { fileDigest, isPolicyFileName, type LoadResult, type PolicyRegistry } from "./policy-registry.ts";
+import {
+  fileDigest,
+  fileEndsEarly,
+  isPolicyFileName,
+  type LoadResult,
+  type PolicyRegistry,
+} from "./policy-registry.ts";
 import type { PolicyInfo } from "./services.ts";
 
 export interface WatcherEvents {
@@ -20,6 +26,13 @@ export interface WatcherEvents {
 
 /** Editors write a file in several steps; wait this long after the last event. */
 const SETTLE_MS = 150;
+
+/**
+ * How many more times a file that ends before its JSON does is left to settle (about a second
+ * in all) before it is loaded, and refused: a copy or a save in pieces further apart than
+ * SETTLE_MS would otherwise be reported refused before its last piece is written.
+ */
+const HALF_WRITTEN_SETTLES = 6;
 
 /**
  * How often the directory is read again for what its events do not tell: a symlinked file whose
@@ -94,8 +107,11 @@ export class PolicyWatcher {
     }
   }
 
-  /** Reloads `file` once its events have settled (editors write a file in several steps). */
-  private settle(file: string): void {
+  /**
+   * Reloads `file` once its events have settled (editors write a file in several steps).
+   * `halfWritten`: how many times in a row it was found to end before its JSON does.
+   */
+  private settle(file: string, halfWritten = 0): void {
     const previous = this.pending.get(file);
     if (previous) this.clock.clearTimeout(previous);
     this.pending.set(
@@ -108,6 +124,9 @@ export class PolicyWatcher {
         // with a new loadedAt, though nothing changed. A file gone or unreadable ("") is reloaded.
         const digest = fileDigest(file);
         if (digest !== "" && digest === this.registry.readFiles().get(file)) return;
+        // Most likely still being written: read again a little later, within a bound, so that a
+        // file that stays so is refused and reported all the same.
+        if (halfWritten < HALF_WRITTEN_SETTLES && fileEndsEarly(file)) return this.settle(file, halfWritten + 1);
         // reload reports its own failures; this catches only a listener that throws, which
         // must not become an unhandled rejection (that would end the process).
         this.reload(file).catch(() => {});
