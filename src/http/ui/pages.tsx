@@ -86,6 +86,8 @@ function Layout(props: {
           </form>
           <p id="auth-error" class="error" role="alert"></p>
         </section>
+        {/* A read of the page that failed (not for want of a token): api.js says why, and tries again. */}
+        <p id="load-error" class="load-error error" role="alert" hidden></p>
         <main id="main" data-page={props.page} data-object-id={props.objectId}>
           {props.children}
         </main>

@@ -4,12 +4,20 @@
 
 const KEY = "vigil.read-token";
 
-/** A reply that was not a success; `problem` is its problem+json body when it had one. */
+/**
+ * A reply that was not a success; `problem` is its problem+json body when it had one. Status 0:
+ * no reply came (the server is down or out of reach). `retryAfterMs`: what its Retry-After asked.
+ */
 export class ApiError extends Error {
-  constructor(status, problem) {
-    super(problem?.detail ?? problem?.title ?? `the server answered ${status}`);
+  constructor(status, problem, retryAfterMs = 0) {
+    super(
+      problem?.detail ??
+        problem?.title ??
+        (status === 0 ? "the server did not answer" : `the server answered ${status}`),
+    );
     this.status = status;
     this.problem = problem;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -85,10 +93,16 @@ export function markSynced(n) {
 export async function api(path, init = {}) {
   document.body.dataset.reading = String((reading += 1));
   try {
-    const res = await fetch(path, {
-      ...init,
-      headers: { accept: "application/json", ...authHeaders(), ...init.headers },
-    });
+    let res;
+    try {
+      res = await fetch(path, {
+        ...init,
+        headers: { accept: "application/json", ...authHeaders(), ...init.headers },
+      });
+    } catch {
+      // A network error (the server stopped, the connection dropped): no reply to read.
+      throw new ApiError(0, null);
+    }
     if (res.ok) return res.status === 204 ? null : await res.json();
     let problem = null;
     try {
@@ -96,7 +110,8 @@ export async function api(path, init = {}) {
     } catch {
       // Not JSON: the status says enough.
     }
-    throw new ApiError(res.status, problem);
+    const seconds = Number(res.headers.get("retry-after"));
+    throw new ApiError(res.status, problem, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0);
   } finally {
     document.body.dataset.reading = String((reading -= 1));
   }
@@ -115,18 +130,36 @@ const isDenied = (e) => e instanceof ApiError && (e.status === 401 || e.status =
 /**
  * Runs `load` (the page's first reads) and again whenever a token is given: a 401 or 403 on
  * the way shows the sign-in form instead of the page, saying why a token given was refused.
+ * Any other failed read (a 503 while the server shuts down or starts, a 500, no reply at all)
+ * is said above the page, and `load` runs again after a pause (1 s doubling to 30 s, and at
+ * least what a Retry-After asks) until it goes through: the page would otherwise stay an empty
+ * frame, saying nothing, until it was reloaded by hand.
  */
 export function signedIn(load) {
   const form = document.getElementById("auth-form");
   const input = document.getElementById("token");
   const forget = document.getElementById("forget");
+  let failures = 0;
+  let again = null;
   const run = async () => {
+    clearTimeout(again);
+    again = null;
     try {
       await load();
+      failures = 0;
+      showFailure(null);
       showPage(true);
     } catch (e) {
-      if (!isDenied(e)) throw e;
-      denied(e.status);
+      if (!(e instanceof ApiError)) throw e;
+      if (isDenied(e)) {
+        // The server answers again, asking for a token: what failed before is no longer so.
+        showFailure(null);
+        return denied(e.status);
+      }
+      failures += 1;
+      const pause = Math.min(30_000, Math.max(e.retryAfterMs, 1000 * 2 ** (failures - 1)));
+      showFailure(e);
+      again = setTimeout(() => void run(), pause);
     }
   };
   form.addEventListener("submit", (event) => {
@@ -155,6 +188,18 @@ export function denied(status) {
       : "That token is not valid here. Check it and try again.";
   showPage(false);
   document.getElementById("token").focus();
+}
+
+/**
+ * Says (or, given null, stops saying) that the page's reads failed. The text changes only with
+ * the failure, not with each attempt, so that a screen reader announces it once.
+ */
+function showFailure(e) {
+  const el = document.getElementById("load-error");
+  const why = e === null ? "" : e.status === 0 ? e.message : `${e.status}: ${e.message}`;
+  const text = e === null ? "" : `The server could not be read (${why}). The page tries again until it answers.`;
+  if (el.textContent !== text) el.textContent = text;
+  el.hidden = e === null;
 }
 
 function showPage(visible) {
