@@ -86,7 +86,7 @@ async function load() {
   next.disabled = nextCursor === null;
   first.disabled = view.cursor === "";
   const filtered = view.state !== "" || view.policy !== "";
-  status.textContent =
+  const said =
     page.items.length === 0
       ? nextCursor
         ? "None on this page, more on the next page."
@@ -95,6 +95,10 @@ async function load() {
           : "No objects yet."
       : `${page.items.length} object${page.items.length === 1 ? "" : "s"}${view.cursor ? " on this page" : ""}` +
         (nextCursor ? ", more on the next page." : ".");
+  // The line is a live region, and the page is read again at each live update that touches it
+  // (a busy fleet: every few hundred ms) and each reconnection: written again with the same words,
+  // a screen reader announces them again each time ("50 objects, more on the next page.").
+  if (status.textContent !== said) status.textContent = said;
   markSynced(lives);
 }
 

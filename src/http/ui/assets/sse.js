@@ -141,5 +141,8 @@ const LABELS = {
 export function showStatus(status) {
   const el = document.getElementById("live");
   el.dataset.status = status;
-  el.textContent = LABELS[status] ?? status;
+  // A live region: "Reconnecting…" is shown at each attempt and again as it starts, and the same
+  // words written again are announced again by a screen reader.
+  const label = LABELS[status] ?? status;
+  if (el.textContent !== label) el.textContent = label;
 }
