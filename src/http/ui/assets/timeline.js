@@ -122,7 +122,9 @@ export function drawTimeline(container, view, { open, selected }) {
     height,
     viewBox: `0 0 ${width} ${height}`,
     role: "group",
-    "aria-label": `Lifecycle from ${clockTime(view.from)} to ${clockTime(view.to)}`,
+    "aria-label":
+      `Lifecycle from ${clockTime(view.from)} to ${clockTime(view.to)}` +
+      (view.decisions.length > 1 ? ": the arrow keys move from one decision to the next" : ""),
   });
   for (const t of times)
     svg.append(s("line", { class: "grid", x1: x(t), x2: x(t), y1: MARKS - 4, y2: height - AXIS + 2 }));
@@ -144,26 +146,64 @@ export function drawTimeline(container, view, { open, selected }) {
     );
   }
   for (const t of times) svg.append(s("text", { class: "tick", x: x(t), y: height - 6, text: tickLabel(t, step) }));
-  // Oldest first: Tab goes through the decisions as time goes, left to right.
+  // Oldest first: the arrow keys go through the decisions as time goes, left to right.
   const decisions = [...view.decisions].sort((a, b) => a.at - b.at);
   const xs = decisions.map((d) => x(d.at));
   const zones = hitZones(xs);
-  decisions.forEach((d, i) => svg.append(mark(d, xs[i], zones[i], d.id === selected, open)));
   // A decision's mark that had the keyboard focus keeps it when the timeline is drawn again (a
   // live update redraws it): a keyboard user is not thrown back to the top of the page.
   const focused = container.contains(document.activeElement) ? document.activeElement?.dataset?.decision : undefined;
+  const ids = new Set(decisions.map((d) => d.id));
+  // The one mark Tab stops at: the decision opened last (from the list too), else the one the
+  // keyboard left, else the newest.
+  if (selected !== opened) {
+    opened = selected;
+    if (selected !== null && selected !== undefined) current = selected;
+  }
+  const stop = [focused, current].find((id) => id !== undefined && id !== null && ids.has(id));
+  current = stop ?? decisions[decisions.length - 1]?.id ?? null;
+  decisions.forEach((d, i) => svg.append(mark(d, xs[i], zones[i], d.id === selected, d.id === current, open)));
+  svg.addEventListener("keydown", moveAlong);
   container.replaceChildren(svg, segmentList(view.segments));
   if (focused !== undefined) svg.querySelector(`a.mark[data-decision="${CSS.escape(focused)}"]`)?.focus();
 }
 
-/** A decision on the timeline: a link (keyboard reachable) that opens its explanation. */
-function mark(d, cx, [x1, x2], selected, open) {
+/**
+ * The decision whose mark Tab stops at. The marks are one stop (a roving tabindex), the arrow
+ * keys, Home and End moving along them: an object's page keeps 200 decisions or more, and a mark
+ * each in the Tab order put as many stops between "Open as picture" and the decisions' list.
+ */
+let current = null;
+/** The decision shown when the timeline was last drawn. */
+let opened = null;
+
+/** ArrowLeft/ArrowRight (older/newer), Home and End (oldest, newest) among the marks. */
+function moveAlong(event) {
+  const marks = [...event.currentTarget.querySelectorAll("a.mark")];
+  const at = marks.indexOf(document.activeElement);
+  if (at < 0) return;
+  const to = { ArrowLeft: at - 1, ArrowRight: at + 1, Home: 0, End: marks.length - 1 }[event.key];
+  if (to === undefined) return;
+  event.preventDefault();
+  const next = marks[Math.max(0, Math.min(marks.length - 1, to))];
+  marks[at].setAttribute("tabindex", "-1");
+  next.setAttribute("tabindex", "0");
+  current = next.dataset.decision;
+  next.focus();
+}
+
+/**
+ * A decision on the timeline: a link that opens its explanation, in the Tab order when it is
+ * `current` (the others are reached with the arrow keys).
+ */
+function mark(d, cx, [x1, x2], selected, isCurrent, open) {
   const label = `Decision at ${clockTime(d.at)}: ${d.trigger.kind}, ${d.outcome}, ${d.fromState} to ${d.toState}`;
   return s(
     "a",
     {
       href: `#d-${d.id}`,
       class: `mark o-${d.outcome}${selected ? " selected" : ""}`,
+      tabindex: isCurrent ? "0" : "-1",
       "aria-label": label,
       dataset: { decision: d.id },
       onclick: (event) => {
