@@ -196,7 +196,9 @@ export function ObjectPage(props: { id: string; now: number }) {
               <caption class="sr-only">Decisions, newest first</caption>
               <thead>
                 <tr>
-                  <th scope="col">At</th>
+                  <th scope="col" id="decision-at">
+                    At
+                  </th>
                   <th scope="col">Trigger</th>
                   <th scope="col">Outcome</th>
                   <th scope="col">State</th>

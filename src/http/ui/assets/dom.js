@@ -107,6 +107,15 @@ export function clockTime(ms, opts = {}) {
   return format(!sameDay || opts.date === true, opts.seconds !== false, otherYear(d)).format(d);
 }
 
+/**
+ * The reader's time zone at `ms`, as the locale abbreviates it ("UTC", "CET", "GMT+2"): clock
+ * times are the browser's, which need not be the zone of the server's logs or of the API's times.
+ */
+export function zoneName(ms) {
+  const parts = formatOf("zone", { timeZoneName: "short" }).formatToParts(new Date(ms));
+  return parts.find((p) => p.type === "timeZoneName")?.value ?? "";
+}
+
 const calendarFormats = {
   day: { month: "short", day: "numeric" },
   month: { month: "short", year: "numeric" },

@@ -2,7 +2,7 @@
 // explanation), memory, pending timers and usage, kept up to date from the event stream.
 
 import { api, ApiError, authHeaders, denied, dueWatch, markSynced, now, reached, signedIn, withQuery } from "./api.js";
-import { $, badge, clockTime, duration, fill, h, jsonNodes, refreshTimes, timeEl } from "./dom.js";
+import { $, badge, clockTime, duration, fill, h, jsonNodes, refreshTimes, timeEl, zoneName } from "./dom.js";
 import { explanationOf } from "./explain.js";
 import { follow, showStatus } from "./sse.js";
 import { confirmationIntervals, segmentsOf, STATES } from "./segments.js";
@@ -124,8 +124,11 @@ function renderTimeline() {
   const segments = segmentsOf(model.decisions, recordOf(model.object), to, model.confirmed);
   const view = { from, to, segments, decisions: model.decisions };
   drawTimeline($("#timeline-chart"), view, { open: explain, selected: model.selected });
+  // The times are the reader's zone's, named (each end's, when a clock change lies between them).
+  const [fromZone, toZone] = [zoneName(from), zoneName(to)];
   $("#timeline-range").textContent =
-    `${clockTime(from, { date: true })} to ${clockTime(to, { date: true })} (${duration(to - from)}), ` +
+    `${clockTime(from, { date: true })}${fromZone === toZone ? "" : ` ${fromZone}`} to ` +
+    `${clockTime(to, { date: true })} ${toZone} (${duration(to - from)}), ` +
     `${model.decisions.length} decision${model.decisions.length === 1 ? "" : "s"}`;
   $("#picture").href = withQuery(`/ui/objects/${encodeURIComponent(id)}/timeline.svg`, {
     from: new Date(from).toISOString(),
@@ -164,6 +167,8 @@ function decisionRow(d) {
 }
 
 function renderDecisions() {
+  // The list's times are the reader's zone's: its heading names it.
+  $("#decision-at").textContent = `At (${zoneName(now())})`;
   fill(
     $("#decision-rows"),
     model.decisions.length === 0

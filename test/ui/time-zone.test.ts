@@ -1,0 +1,34 @@
+// The object page names the time zone its clock times are in (the browser's), in chromium: the
+// timeline's range and the decisions' "At" column said "00:00:00 to 00:45:00" with no zone, read
+// by an operator beside the server's logs and the API's times, which are UTC.
+
+import { expect, test } from "vitest";
+import { seed, synced, uiSuite } from "./browser.ts";
+
+const ui = uiSuite();
+
+test("in Paris, the timeline's range and the decisions' heading name the zone of their times", async () => {
+  const server = await ui.start();
+  await seed(server.services);
+  const page = await ui.open("/ui/objects/worker-1", "Europe/Paris");
+  await synced(page);
+  // 1 March 2026, 00:00 to 00:45 UTC: 01:00 to 01:45 in Paris, on Central European Time.
+  expect(await page.locator("#timeline-range").textContent()).toMatch(
+    /^1 Mar, 01:00:00 to 1 Mar, 01:45:00 CET \(45 min\), 16 decisions$/,
+  );
+  expect(await page.locator("#decision-at").textContent()).toBe("At (CET)");
+});
+
+test("across a clock change, each end of the range names its own zone", async () => {
+  const server = await ui.start();
+  const { governor, advance, clock } = server.services;
+  // London moves to summer time at 01:00 UTC on 29 March 2026.
+  await advance(Date.parse("2026-03-28T23:00:00Z") - clock.now());
+  await governor.putObject("dst", { policy: "on-demand", substrate: { driver: "simulated", config: {} } });
+  await advance(4 * 3_600_000);
+  const page = await ui.open("/ui/objects/dst", "Europe/London");
+  await synced(page);
+  expect(await page.locator("#timeline-range").textContent()).toMatch(
+    /^28 Mar, 23:00:00 GMT to 29 Mar, 04:00:00 BST \(4 h\)/,
+  );
+});
