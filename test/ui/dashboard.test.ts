@@ -239,7 +239,7 @@ describe("the keyboard and assistive technology", () => {
     // The timeline's marks are one stop, the newest (the arrow keys go along them), then the list.
     expect(stops.slice(6)).toEqual([
       "a Decision at 00:37:00: facts, wake, dormant to waking",
-      "button Explain the decision at 00:37:00",
+      "button Explain the decision at 00:37:00: facts, wake",
     ]);
   });
 });

@@ -27,7 +27,7 @@ test("Tab stops at one mark of thirty, and the arrow keys, Home and End go along
   await page.keyboard.press("Tab");
   expect(await focused(page)).toMatch(/^Decision at 00:29:00: facts/);
   await page.keyboard.press("Tab");
-  expect(await focused(page)).toBe("Explain the decision at 00:29:00");
+  expect(await focused(page)).toBe("Explain the decision at 00:29:00: facts, none");
   await page.keyboard.press("Shift+Tab");
   await page.keyboard.press("ArrowLeft");
   expect(await focused(page)).toMatch(/^Decision at 00:28:00: facts/);

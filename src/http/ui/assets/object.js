@@ -140,6 +140,7 @@ const recordOf = (o) => ({ state: o.state, stateSince: Date.parse(o.stateSince) 
 
 function decisionRow(d) {
   const selected = d.id === model.selected;
+  const trigger = d.trigger.name ? `${d.trigger.kind}: ${d.trigger.name}` : d.trigger.kind;
   return h(
     "tr",
     { id: `d-${d.id}`, class: selected ? "selected" : undefined },
@@ -148,7 +149,7 @@ function decisionRow(d) {
       {},
       h("time", { datetime: new Date(d.at).toISOString(), title: new Date(d.at).toString(), text: clockTime(d.at) }),
     ),
-    h("td", { text: d.trigger.name ? `${d.trigger.kind}: ${d.trigger.name}` : d.trigger.kind }),
+    h("td", { text: trigger }),
     h("td", {}, h("span", { class: `outcome o-${d.outcome}`, text: d.outcome })),
     h("td", {}, d.fromState === d.toState ? badge(d.toState) : [badge(d.fromState), " → ", badge(d.toState)]),
     h(
@@ -158,7 +159,9 @@ function decisionRow(d) {
         type: "button",
         class: "small",
         "aria-pressed": String(selected),
-        "aria-label": `Explain the decision at ${clockTime(d.at)}`,
+        // Its trigger and outcome too: decisions of one second (a fact and a timer) are told apart
+        // in a screen reader's list of the page's buttons.
+        "aria-label": `Explain the decision at ${clockTime(d.at)}: ${trigger}, ${d.outcome}`,
         text: "Explain",
         onclick: () => explain(d.id),
       }),
