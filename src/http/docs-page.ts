@@ -28,7 +28,16 @@ const CONFIGURATION = {
   agent: { disabled: true },
   mcp: { disabled: true },
 };
-const START = `Scalar.createApiReference("#app", ${JSON.stringify(CONFIGURATION)});`;
+// Without the bundle (no way to the CDN: a server on a private network, or bytes refused for not
+// being the pinned ones) the page says so and links the document itself, where it was left blank.
+const UNREACHED =
+  "The API reference could not load Scalar's script from cdn.jsdelivr.net (no way to reach it from " +
+  "this browser, or the bytes it got were not the release Vigil pins). The API document itself is ";
+const START =
+  `if (typeof Scalar === "undefined") { const app = document.getElementById("app"); ` +
+  `app.append(${JSON.stringify(UNREACHED)}, Object.assign(document.createElement("a"), ` +
+  `{ href: "/openapi.json", textContent: "/openapi.json" }), "."); app.setAttribute("role", "alert"); } ` +
+  `else Scalar.createApiReference("#app", ${JSON.stringify(CONFIGURATION)});`;
 const startDigest = createHash("sha256").update(START).digest("base64");
 
 const PAGE = `<!doctype html>
