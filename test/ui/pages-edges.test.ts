@@ -125,6 +125,25 @@ test("at a phone's 390 px, a 128-character object id makes neither page scroll s
   await page.goto(`${server.url}/ui/objects/${id}`);
   await page.locator("#live[data-status=live]").waitFor();
   expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(phone.width);
+  // Each state of the legend on one line, its swatch beside its name: squeezed onto one line of
+  // items, each swatch sat above its name.
+  const legend = (await page.evaluate(`[...document.querySelectorAll(".legend li")].map((li) => {
+    const box = li.getBoundingClientRect();
+    const swatch = li.querySelector(".swatch").getBoundingClientRect();
+    return { state: li.textContent.trim(), oneLine: box.height < 2 * parseFloat(getComputedStyle(li).fontSize), beside: swatch.right < box.right - 10 };
+  })`)) as { state: string; oneLine: boolean; beside: boolean }[];
+  expect(legend.filter((l) => !l.oneLine || !l.beside)).toEqual([]);
+});
+
+test("the memory panel, a stop of the keyboard's, is named by its heading", async () => {
+  server = await ui.start();
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  const page = await open("/ui/objects/w-1");
+  await page.locator("#live[data-status=live]").waitFor();
+  expect(await page.locator("#memory-json").getAttribute("tabindex")).toBe("0");
+  const name =
+    "document.getElementById(document.getElementById('memory-json').getAttribute('aria-labelledby'))?.textContent ?? null";
+  expect(await page.evaluate(name)).toBe("Memory");
 });
 
 test("a decision's mark keeps the keyboard focus when a live decision redraws the timeline", async () => {

@@ -222,7 +222,8 @@ export function ObjectPage(props: { id: string; now: number }) {
       </div>
       <div class="columns three">
         <Section id="memory" title="Memory">
-          <pre id="memory-json" class="json" tabindex={0}></pre>
+          {/* Focusable, to scroll it by keyboard: named by its heading, not announced by its text alone. */}
+          <pre id="memory-json" class="json" tabindex={0} aria-labelledby="memory-h"></pre>
         </Section>
         <Section id="timers" title="Pending timers">
           <div id="timer-list"></div>
