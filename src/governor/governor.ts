@@ -261,7 +261,11 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     // Before anything is evaluated, dispatched or fired (and, where the schema allows, before it
     // is migrated): one governor per database.
     const lease = this.lease;
-    await this.store.migrate(lease ? () => lease.acquire() : undefined);
+    // The lease is taken paused: the migration's write lock keeps its renewals out as it keeps out
+    // any other server's claim, and a migration longer than the lease lasts lost it. It is
+    // claimed again, and renewed, once the migration is done.
+    await this.store.migrate(lease ? () => lease.acquire({ paused: true }) : undefined);
+    await lease?.resume();
     // Before any id is minted: the ids of this server sort after those stored before it.
     for (const id of await this.store.newestIds()) this.newId.after(id);
     await this.store.finishDeletions();

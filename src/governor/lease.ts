@@ -108,8 +108,15 @@ export class Lease {
     this.waiting = waiting;
   }
 
-  /** Takes the lease or throws {@link LeaseHeldError}; then renews it until {@link release}. */
-  async acquire(): Promise<void> {
+  /**
+   * Takes the lease or throws {@link LeaseHeldError}; then renews it until {@link release}.
+   * Paused, it neither renews it nor counts it out until {@link resume}: start-up's migration
+   * holds the database's write lock (and, on a file, the event loop), so a renewal cannot go
+   * through while it runs, and no other server's claim can either. A migration is as long as the
+   * database is large (5 s for 12 million decisions here), and one longer than the lease lasts
+   * lost it the moment it ended.
+   */
+  async acquire({ paused = false }: { paused?: boolean } = {}): Promise<void> {
     let now = this.clock.now();
     let holder = await this.store.claimLease(this.claim(now), now);
     if (holder && holder.owner !== this.me.owner && this.dead(holder))
@@ -118,6 +125,24 @@ export class Lease {
     if (holder && holder.owner !== this.me.owner && this.unknowable(holder)) [holder, now] = await this.outwait(holder);
     if (!holder || holder.owner !== this.me.owner) throw new LeaseHeldError(holder!);
     this.held = true;
+    if (!paused) this.keep(now);
+  }
+
+  /**
+   * After a paused {@link acquire}: claims the lease again at once (its row may have expired
+   * meanwhile) and renews it from then on. Another server that took it after the pause is told
+   * as a loss, as a renewal finding it would be.
+   */
+  async resume(): Promise<void> {
+    if (!this.held || this.stopRenewing) return;
+    const now = this.clock.now();
+    const holder = await this.store.claimLease(this.claim(now), now);
+    if (holder?.owner === this.me.owner) this.keep(now);
+    else this.lost(holder);
+  }
+
+  /** Held from a claim made at `now`: renewed from then on, and lost if it runs out. */
+  private keep(now: number): void {
     this.renewed(now);
     this.stopRenewing = every(
       this.clock,

@@ -70,3 +70,53 @@ test("refused the lease, a server leaves a database one migration behind it as i
   await first.g.close();
   await first.store.close();
 });
+
+test("a migration that holds the database longer than the lease lasts does not lose the lease", async () => {
+  const url = `file:${join(dir, "slow.db")}`;
+  const clock = new VirtualClock(START);
+  const first = governor(url, clock, me("a", 100));
+  await first.g.start();
+  await first.g.close();
+  await first.store.close();
+  const c = createClient({ url });
+  await c.batch(
+    [
+      "DROP TABLE deletions",
+      "DELETE FROM __drizzle_migrations WHERE created_at = (SELECT MAX(created_at) FROM __drizzle_migrations)",
+    ],
+    "write",
+  );
+  c.close();
+
+  let lost = false;
+  const policies = new PolicyRegistry(() => clock.now());
+  expect(policies.loadDirectory(RULES_DIR)).toEqual([]);
+  const store = new LibsqlStore({ url });
+  const g = new Governor({
+    store,
+    policies,
+    clock,
+    drivers: [new SimulatedDriver({ clock })],
+    lease: { identity: me("b", 200), onLost: () => (lost = true) },
+  });
+  // A large database's migration holds its write lock for a while (migration 0005 counts every
+  // decision): here 20 s of the clock, longer than the lease lasts, the lock held by a
+  // connection of the test while the lease's renewals (every 4 s) wait for it.
+  const migrate = store.client.migrate.bind(store.client);
+  store.client.migrate = async (statements) => {
+    const lock = createClient({ url });
+    const held = await lock.transaction("write");
+    await clock.advance(20_000);
+    await held.rollback();
+    lock.close();
+    return migrate(statements);
+  };
+  await g.start();
+  expect({ lost, governs: g.governs() }).toEqual({ lost: false, governs: true });
+  expect(await rows(url, "SELECT owner, expires_at FROM lease")).toEqual([
+    { owner: "b", expires_at: clock.now() + 15_000 },
+  ]);
+  expect(await rows(url, "SELECT name FROM sqlite_master WHERE name = 'deletions'")).toEqual([{ name: "deletions" }]);
+  await g.close();
+  await store.close();
+});
