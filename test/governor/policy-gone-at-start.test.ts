@@ -4,42 +4,16 @@
 // stored versions) is not loaded: the log says so, rather than nothing until its objects' facts
 // are refused. A real server on a libsql file, started twice.
 
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
-import { afterEach, expect, test } from "vitest";
-import { loadConfig } from "../../src/config.ts";
-import { createLogger } from "../../src/log.ts";
-import { startServer, type RunningServer } from "../../src/main.ts";
-import { RULES_DIR } from "../helpers/services.ts";
+import { expect, test } from "vitest";
+import { rulesServers } from "../helpers/rules-servers.ts";
 
-const dirs: string[] = [];
-const servers: RunningServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-async function serve(dir: string, lines: string[] = []): Promise<RunningServer> {
-  const config = loadConfig({
-    VIGIL_DB_URL: `file:${join(dir, "vigil.db")}`,
-    VIGIL_PORT: "0",
-    VIGIL_HOST: "127.0.0.1",
-    VIGIL_RECONCILE_INTERVAL: "off",
-    VIGIL_RULES_DIR: join(dir, "rules"),
-  });
-  const server = await startServer(
-    config,
-    createLogger("info", (l) => void lines.push(l)),
-  );
-  servers.push(server);
-  return server;
-}
+const { workDir, serve, closeLast } = rulesServers("vigil-gone-");
 
 /** Two nightly-report objects on a first server; then its file deleted. */
 async function reportsThenFileGone(dir: string): Promise<void> {
-  cpSync(RULES_DIR, join(dir, "rules"), { recursive: true });
   const first = await serve(dir);
   for (const id of ["r1", "r2"]) {
     const put = await fetch(`${first.url}/v1/objects/${id}`, {
@@ -49,7 +23,7 @@ async function reportsThenFileGone(dir: string): Promise<void> {
     });
     expect(put.status).toBe(201);
   }
-  await servers.pop()!.close();
+  await closeLast();
   rmSync(join(dir, "rules", "nightly-report.json"));
 }
 
@@ -57,8 +31,7 @@ const warnings = (lines: string[]) =>
   lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.objects !== undefined);
 
 test("objects bound to a policy whose file went while the server was down are named at start-up", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "vigil-gone-"));
-  dirs.push(dir);
+  const dir = workDir();
   await reportsThenFileGone(dir);
   const lines: string[] = [];
   const server = await serve(dir, lines);
@@ -75,8 +48,7 @@ test("objects bound to a policy whose file went while the server was down are na
 });
 
 test("objects bound to a policy with no version to serve are named at start-up", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "vigil-gone-"));
-  dirs.push(dir);
+  const dir = workDir();
   await reportsThenFileGone(dir);
   // As in a database older than stored policy versions.
   const client = createClient({ url: `file:${join(dir, "vigil.db")}` });

@@ -5,51 +5,19 @@
 // armed; a valid file replaces it as a reload does. Real servers on a libsql file, started in
 // turn, and governors on a libsql file with a virtual clock for the schedules.
 
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, expect, test } from "vitest";
-import { loadConfig } from "../../src/config.ts";
+import { expect, test } from "vitest";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { PolicyWatcher } from "../../src/governor/policy-watcher.ts";
-import { createLogger } from "../../src/log.ts";
-import { startServer, type RunningServer } from "../../src/main.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
-import { RULES_DIR, START } from "../helpers/services.ts";
+import { rulesServers } from "../helpers/rules-servers.ts";
+import { START } from "../helpers/services.ts";
 
-const dirs: string[] = [];
-const servers: RunningServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-/** A directory with a copy of the example rules. */
-function workDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "vigil-last-good-"));
-  dirs.push(dir);
-  cpSync(RULES_DIR, join(dir, "rules"), { recursive: true });
-  return dir;
-}
-
-async function serve(dir: string, lines: string[] = []): Promise<RunningServer> {
-  const config = loadConfig({
-    VIGIL_DB_URL: `file:${join(dir, "vigil.db")}`,
-    VIGIL_PORT: "0",
-    VIGIL_HOST: "127.0.0.1",
-    VIGIL_RECONCILE_INTERVAL: "off",
-    VIGIL_RULES_DIR: join(dir, "rules"),
-  });
-  const server = await startServer(
-    config,
-    createLogger("info", (l) => void lines.push(l)),
-  );
-  servers.push(server);
-  return server;
-}
+const { workDir, serve, closeLast } = rulesServers("vigil-last-good-");
 
 const json = { "content-type": "application/json" };
 
@@ -68,7 +36,7 @@ test("a policy whose file is refused at start serves its stored version, with th
   });
   expect(put.status).toBe(201);
   const before = (await (await fetch(`${first.url}/v1/policies/queue-worker`)).json()) as Record<string, unknown>;
-  await servers.pop()!.close();
+  await closeLast();
 
   const file = join(dir, "rules", "queue-worker.json");
   breakFile(file);
