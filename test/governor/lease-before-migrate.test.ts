@@ -43,12 +43,8 @@ async function rows(url: string, sql: string): Promise<unknown[]> {
   }
 }
 
-test("refused the lease, a server leaves a database one migration behind it as it was", async () => {
-  const url = `file:${join(dir, "v.db")}`;
-  const clock = new VirtualClock(START);
-  const first = governor(url, clock, me("a", 100));
-  await first.g.start();
-  // The running server is of the Vigil before the newest migration: its database lacks it.
+/** Makes the database one of the Vigil before the newest migration: it lacks that migration. */
+async function undoNewestMigration(url: string): Promise<void> {
   const c = createClient({ url });
   await c.batch(
     [
@@ -58,6 +54,15 @@ test("refused the lease, a server leaves a database one migration behind it as i
     "write",
   );
   c.close();
+}
+
+test("refused the lease, a server leaves a database one migration behind it as it was", async () => {
+  const url = `file:${join(dir, "v.db")}`;
+  const clock = new VirtualClock(START);
+  const first = governor(url, clock, me("a", 100));
+  await first.g.start();
+  // The running server is of the Vigil before the newest migration: its database lacks it.
+  await undoNewestMigration(url);
   const before = await rows(url, "SELECT hash, created_at FROM __drizzle_migrations ORDER BY created_at");
 
   const second = governor(url, clock, me("b", 200));
@@ -78,15 +83,7 @@ test("a migration that holds the database longer than the lease lasts does not l
   await first.g.start();
   await first.g.close();
   await first.store.close();
-  const c = createClient({ url });
-  await c.batch(
-    [
-      "DROP TABLE deletions",
-      "DELETE FROM __drizzle_migrations WHERE created_at = (SELECT MAX(created_at) FROM __drizzle_migrations)",
-    ],
-    "write",
-  );
-  c.close();
+  await undoNewestMigration(url);
 
   let lost = false;
   const policies = new PolicyRegistry(() => clock.now());
