@@ -152,7 +152,10 @@ export class PolicyWatcher {
       try {
         await this.armSchedules(result.policy.info.name);
       } catch (e) {
-        const message = `the policy is loaded, but re-arming its schedules failed: ${(e as Error)?.message ?? String(e)}`;
+        // Saving the same bytes again loads nothing (settle compares digests): the way to try again
+        // is an edit or a restart, and the warning says so.
+        const why = (e as Error)?.message ?? String(e);
+        const message = `the policy is loaded, but re-arming its schedules failed: ${why}; its objects keep their old ticks until the file is changed again or the server restarts`;
         result = { ...result, warnings: [...result.warnings, { path: "$.schedules", message }] };
       }
     }

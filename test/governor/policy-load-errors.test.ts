@@ -146,7 +146,8 @@ describe("a hot-reloaded file", () => {
     if ("removed" in r || !r.ok) throw new Error(`expected a loaded file, got ${JSON.stringify(r)}`);
     expect(r.warnings).toContainEqual({
       path: "$.schedules",
-      message: "the policy is loaded, but re-arming its schedules failed: store is closed",
+      message:
+        "the policy is loaded, but re-arming its schedules failed: store is closed; its objects keep their old ticks until the file is changed again or the server restarts",
     });
     expect(s!.policies.get("queue-worker")!.version).toBe("2");
   });

@@ -340,7 +340,8 @@ describe("what a reload logs", () => {
           file,
           policy: "queue-worker@2",
           path: "$.schedules",
-          warning: "the policy is loaded, but re-arming its schedules failed: disk full",
+          warning:
+            "the policy is loaded, but re-arming its schedules failed: disk full; its objects keep their old ticks until the file is changed again or the server restarts",
         },
       },
     ]);
