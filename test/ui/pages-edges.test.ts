@@ -135,6 +135,34 @@ test("at a phone's 390 px, a 128-character object id makes neither page scroll s
   expect(legend.filter((l) => !l.oneLine || !l.beside)).toEqual([]);
 });
 
+// The marks' colours had no legend: a sighted keyboard user (no tooltip) could not tell a wake
+// from a hold. The legend's swatch of each outcome is the colour its marks are drawn in.
+test("the legend gives each outcome's mark colour, the one the timeline draws it in", async () => {
+  server = await ui.start();
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  const page = await open("/ui/objects/w-1");
+  await page.locator("#live[data-status=live]").waitFor();
+  const colours = (await page.evaluate(`(() => {
+    const legend = [...document.querySelectorAll('ul[aria-label="Decisions by outcome"] li')];
+    return legend.map((li) => {
+      const outcome = [...li.querySelector(".swatch").classList].find((c) => c.startsWith("o-"));
+      const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+      const a = document.createElementNS("http://www.w3.org/2000/svg", "a");
+      a.setAttribute("class", "mark " + outcome);
+      const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+      a.append(path);
+      svg.append(a);
+      document.body.append(svg);
+      const drawn = getComputedStyle(path).fill;
+      svg.remove();
+      return { outcome, label: li.textContent.trim(), swatch: getComputedStyle(li.querySelector(".swatch")).backgroundColor, drawn };
+    });
+  })()`)) as { outcome: string; label: string; swatch: string; drawn: string }[];
+  expect(colours.map((c) => c.label)).toEqual(["wake", "hold-active", "dormancy", "no outcome"]);
+  for (const c of colours) expect(c.swatch, c.outcome).toBe(c.drawn);
+  expect(new Set(colours.map((c) => c.swatch)).size).toBe(4);
+});
+
 test("the memory panel, a stop of the keyboard's, is named by its heading", async () => {
   server = await ui.start();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });

@@ -7,7 +7,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 
 import type { Child } from "hono/jsx";
-import { LIFECYCLE_STATES } from "../../core/types.ts";
+import { LIFECYCLE_STATES, OUTCOMES } from "../../core/types.ts";
 
 /** The state names in the order the page lists and draws them. */
 const STATES = LIFECYCLE_STATES;
@@ -185,6 +185,16 @@ export function ObjectPage(props: { id: string; now: number }) {
             <li>
               <span class={`swatch s-${s}`} aria-hidden="true"></span>
               {s}
+            </li>
+          ))}
+        </ul>
+        {/* The marks' colours too: without it a sighted keyboard user, who gets no tooltip, could not
+            tell a wake from a hold (hover and a screen reader say the outcome in words). */}
+        <ul class="legend" aria-label="Decisions by outcome">
+          {OUTCOMES.map((o) => (
+            <li>
+              <span class={`swatch mark-swatch o-${o}`} aria-hidden="true"></span>
+              {o === "none" ? "no outcome" : o}
             </li>
           ))}
         </ul>
