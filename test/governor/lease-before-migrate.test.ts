@@ -20,7 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const me = (owner: string, pid: number): LeaseIdentity => ({ owner, host: "host-a", pid, alive: () => true });
 
-function governor(url: string, clock: VirtualClock, identity: LeaseIdentity) {
+function governor(url: string, clock: VirtualClock, identity: LeaseIdentity, onLost = () => {}) {
   const policies = new PolicyRegistry(() => clock.now());
   expect(policies.loadDirectory(RULES_DIR)).toEqual([]);
   const store = new LibsqlStore({ url });
@@ -29,7 +29,7 @@ function governor(url: string, clock: VirtualClock, identity: LeaseIdentity) {
     policies,
     clock,
     drivers: [new SimulatedDriver({ clock })],
-    lease: { identity, onLost: () => {} },
+    lease: { identity, onLost },
   });
   return { g, store };
 }
@@ -86,16 +86,7 @@ test("a migration that holds the database longer than the lease lasts does not l
   await undoNewestMigration(url);
 
   let lost = false;
-  const policies = new PolicyRegistry(() => clock.now());
-  expect(policies.loadDirectory(RULES_DIR)).toEqual([]);
-  const store = new LibsqlStore({ url });
-  const g = new Governor({
-    store,
-    policies,
-    clock,
-    drivers: [new SimulatedDriver({ clock })],
-    lease: { identity: me("b", 200), onLost: () => (lost = true) },
-  });
+  const { g, store } = governor(url, clock, me("b", 200), () => (lost = true));
   // A large database's migration holds its write lock for a while (migration 0005 counts every
   // decision): here 20 s of the clock, longer than the lease lasts, the lock held by a
   // connection of the test while the lease's renewals (every 4 s) wait for it.
