@@ -53,6 +53,16 @@ async function heldBack(url: string, path: string, body: string) {
 }
 
 /** Polls until `check` holds; the loop is bounded by the test's own timeout. */
+/** The lease's rows in the database file `db`: none once a server released it. */
+async function leaseRows(db: string): Promise<unknown[]> {
+  const c = createClient({ url: `file:${db}` });
+  try {
+    return (await c.execute("SELECT owner FROM lease")).rows;
+  } finally {
+    c.close();
+  }
+}
+
 async function until(check: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((r) => setTimeout(r, 20));
 }
@@ -124,10 +134,7 @@ describe("graceful shutdown, pressed", () => {
     expect(await vigil.exited).toBe(0);
     expect(vigil.child.signalCode).toBeNull();
     expect(vigil.log()).toContain('"reason":"SIGHUP"');
-    const c = createClient({ url: `file:${db}` });
-    const lease = await c.execute("SELECT owner FROM lease");
-    c.close();
-    expect(lease.rows).toEqual([]);
+    expect(await leaseRows(db)).toEqual([]);
   });
 
   // A closed terminal's stderr refuses every line (EIO), as /dev/full does (ENOSPC): the drain's
@@ -157,10 +164,7 @@ describe("graceful shutdown, pressed", () => {
     child.kill("SIGHUP");
     expect(await inside.finish()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/);
     expect(await exited).toBe(0);
-    const c = createClient({ url: `file:${db}` });
-    const lease = await c.execute("SELECT owner FROM lease");
-    c.close();
-    expect(lease.rows).toEqual([]);
+    expect(await leaseRows(db)).toEqual([]);
   });
 
   // A terminal closed under the server (run in it by a shell, through `script`'s
@@ -202,10 +206,7 @@ describe("graceful shutdown, pressed", () => {
     await until(() => existsSync(statusFile) && readFileSync(statusFile, "utf8").endsWith("\n"));
     // 128 + 1: SIGHUP, where an abort is 134.
     expect(readFileSync(statusFile, "utf8").trim()).toBe("129");
-    const c = createClient({ url: `file:${db}` });
-    const lease = await c.execute("SELECT owner FROM lease");
-    c.close();
-    expect(lease.rows).toEqual([]);
+    expect(await leaseRows(db)).toEqual([]);
   });
 
   test("a drain that overruns VIGIL_DRAIN_TIMEOUT exits 1, and still closes everything and releases the lease", async () => {
@@ -213,11 +214,8 @@ describe("graceful shutdown, pressed", () => {
     await heldBack(vigil.url, "/v1/objects/w/facts", JSON.stringify({ facts: { queue: { depth: 4 } } })); // never finished
     vigil.kill("SIGTERM");
     expect(await vigil.exited).toBe(1);
-    const c = createClient({ url: `file:${db}` });
-    const lease = await c.execute("SELECT owner FROM lease");
-    c.close();
     // A replacement (another host, another container) need not wait for the lease to run out.
-    expect(lease.rows).toEqual([]);
+    expect(await leaseRows(db)).toEqual([]);
   });
 });
 
