@@ -8,6 +8,7 @@ import { conflict, invalid, notFound, ReplayGone, VigilError } from "../core/err
 import { canonicalJson, describeJson, isPlainObject } from "../core/json.ts";
 import { checkObjectId } from "../core/object.ts";
 import type { Store } from "../core/store.ts";
+import type { JsonObject } from "../core/types.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
 import type { ObjectTable } from "./object-table.ts";
 import type { BatchItem, BatchItemResult, FactsResult } from "./services.ts";
@@ -41,7 +42,7 @@ export class Ingest {
       if (idempotencyKey !== undefined) {
         const seen = await this.d.store.getIdempotent(id, idempotencyKey);
         if (seen) {
-          if (seen.fingerprint !== fingerprint)
+          if (seen.fingerprint !== fingerprint && seen.fingerprint !== legacyFingerprint(facts))
             throw conflict(`Idempotency-Key "${idempotencyKey}" was used with a different body`);
           // The same decision, its actions' status as it is now, and the object as it is now.
           const decision = await this.d.store.getDecision(seen.decisionId);
@@ -77,6 +78,26 @@ export class Ingest {
       }),
     );
   }
+}
+
+/**
+ * The fingerprint a Vigil before canonical fingerprints (commit 4d38a04) kept: sha256 of the
+ * facts' JSON text in the order the request wrote their keys. A key it stored must still take an
+ * honest retry, the same bytes again, after an upgrade. Which rows it wrote cannot be told (the
+ * reply that held the old rows' shape is gone since migration 0003), so a retry matching it is
+ * accepted for any row: JSON text with the keys in some order names one document, as canonical
+ * text does. Except for a number JSON cannot hold, which JSON.stringify writes as `null`: such a
+ * body has no legacy fingerprint, or `{"a":1e400}` would replay a key first used with `{"a":null}`.
+ */
+function legacyFingerprint(facts: JsonObject): string | null {
+  if (!allFinite(facts)) return null;
+  return createHash("sha256").update(JSON.stringify(facts)).digest("hex");
+}
+
+function allFinite(value: unknown): boolean {
+  if (typeof value === "number") return Number.isFinite(value);
+  if (value === null || typeof value !== "object") return true;
+  return Object.values(value).every(allFinite);
 }
 
 /** An item's problems name its own fields: the id it was given is its `objectId`. */
