@@ -2,39 +2,23 @@
 // describes too much work is a refused file with a message, on start and on hot reload alike.
 
 import { execFileSync, spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { MAX_CONDITION_NODES, MAX_POLICY_CHARS } from "../../src/contracts/policy-budget.ts";
 import { fileDigest, MAX_POLICY_TEXT } from "../../src/governor/policy-registry.ts";
-import { PolicyWatcher } from "../../src/governor/policy-watcher.ts";
 import type { LoadResult } from "../../src/governor/policy-registry.ts";
 import { SystemClock } from "../../src/timers/clock.ts";
-import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
+import { watchedRules } from "../helpers/watched-rules.ts";
 
-let s: TestServices | null = null;
-let watcher: PolicyWatcher | null = null;
-const dirs: string[] = [];
-afterEach(async () => {
-  watcher?.close();
-  await s?.close();
-  s = null;
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const watched = watchedRules();
 
 const failures: Error[] = [];
 
 async function setup(armSchedules?: (name: string) => Promise<unknown>) {
-  const dir = mkdtempSync(join(tmpdir(), "vigil-rules-"));
-  dirs.push(dir);
-  cpSync(RULES_DIR, dir, { recursive: true });
-  s = await makeServices({ rulesDir: dir });
-  const arm = armSchedules ?? ((name: string) => s!.governor.armSchedules(name));
-  watcher = new PolicyWatcher(dir, s.policies, arm, new SystemClock(), {
-    reloaded: () => {},
-    failed: (e) => failures.push(e),
-  });
+  const dir = watched.dir("vigil-rules-");
+  await watched.services({ rulesDir: dir });
+  watched.watch(dir, new SystemClock(), { reloaded: () => {}, failed: (e) => failures.push(e) }, armSchedules);
   const file = join(dir, "queue-worker.json");
   const doc = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
   return { file, doc };
@@ -54,11 +38,11 @@ describe("a hot-reloaded file", () => {
       event: { type: "wake" },
     };
     writeFileSync(file, JSON.stringify({ ...doc, version: "2", rules: [rule] }));
-    expect(refused(await watcher!.reload(file))).toContainEqual({
+    expect(refused(await watched.watcher.reload(file))).toContainEqual({
       path: "$.rules[0].conditions.all[0].path",
       message: expect.stringMatching(/^must be a path/),
     });
-    expect(s!.policies.get("queue-worker")!.version).toBe("1");
+    expect(watched.s.policies.get("queue-worker")!.version).toBe("1");
   });
 
   test("that expands to billions of condition nodes is refused", async () => {
@@ -68,10 +52,10 @@ describe("a hot-reloaded file", () => {
       conditions[`c${i}`] = { all: [{ condition: `c${i - 1}` }, { condition: `c${i - 1}` }] };
     const rules = [{ name: "boom", conditions: { condition: "c30" }, event: { type: "wake" } }];
     writeFileSync(file, JSON.stringify({ ...doc, version: "2", conditions, rules }));
-    const errors = refused(await watcher!.reload(file));
+    const errors = refused(await watched.watcher.reload(file));
     expect(errors.map((e) => e.message).join("\n")).toContain(`at most ${MAX_CONDITION_NODES} are allowed`);
-    expect(s!.policies.list().errors.map((e) => e.file)).toEqual([file]);
-    expect(s!.policies.get("queue-worker")!.version).toBe("1");
+    expect(watched.s.policies.list().errors.map((e) => e.file)).toEqual([file]);
+    expect(watched.s.policies.get("queue-worker")!.version).toBe("1");
   });
 
   test("nested past the document limit is refused without a stack overflow", async () => {
@@ -82,22 +66,22 @@ describe("a hot-reloaded file", () => {
       file,
       `${JSON.stringify({ ...doc, version: "2", defaults: undefined }).slice(0, -1)},"defaults":{"x":${deep}}}`,
     );
-    expect(refused(await watcher!.reload(file))[0]!.message).toMatch(/^nesting deeper than 64 levels/);
+    expect(refused(await watched.watcher.reload(file))[0]!.message).toMatch(/^nesting deeper than 64 levels/);
   });
 
   test("larger than the limit is refused: its compact JSON, and past four times that before it is parsed", async () => {
     const { file, doc } = await setup();
     const over = JSON.stringify({ ...doc, version: "2", description: "x".repeat(MAX_POLICY_CHARS) });
     writeFileSync(file, over);
-    expect(refused(await watcher!.reload(file))).toEqual([
+    expect(refused(await watched.watcher.reload(file))).toEqual([
       { path: "$", message: expect.stringMatching(`characters of JSON: at most ${MAX_POLICY_CHARS} are allowed$`) },
     ]);
     const huge = JSON.stringify({ ...doc, version: "2", description: "x".repeat(MAX_POLICY_TEXT) });
     writeFileSync(file, huge);
-    expect(refused(await watcher!.reload(file))).toEqual([
+    expect(refused(await watched.watcher.reload(file))).toEqual([
       { path: "$", message: `the policy file is ${huge.length} bytes: at most ${MAX_POLICY_TEXT} are read` },
     ]);
-    expect(s!.policies.get("queue-worker")!.version).toBe("1");
+    expect(watched.s.policies.get("queue-worker")!.version).toBe("1");
   });
 
   test("past the bound is not read at all, and the polls that follow do not load it again", async () => {
@@ -106,11 +90,11 @@ describe("a hot-reloaded file", () => {
     // file's digest was left unknown, and every poll of the watcher read and refused it again.
     const size = 600 * 1024 * 1024;
     truncateSync(file, size);
-    expect(refused(await watcher!.reload(file))).toEqual([
+    expect(refused(await watched.watcher.reload(file))).toEqual([
       { path: "$", message: `the policy file is ${size} bytes: at most ${MAX_POLICY_TEXT} are read` },
     ]);
-    expect(fileDigest(file)).toBe(s!.policies.readFiles().get(file));
-    expect(s!.policies.get("queue-worker")!.version).toBe("1");
+    expect(fileDigest(file)).toBe(watched.s.policies.readFiles().get(file));
+    expect(watched.s.policies.get("queue-worker")!.version).toBe("1");
   });
 
   test("that is a FIFO is refused without waiting for a writer, at load and at every poll", async () => {
@@ -121,7 +105,7 @@ describe("a hot-reloaded file", () => {
     // that a read that waits does not hang the test for good (its refusal then says something else).
     const writer = spawn("sh", ["-c", `sleep 2; exec 3>"${fifo}"`]);
     try {
-      expect(refused(await watcher!.reload(fifo))).toEqual([
+      expect(refused(await watched.watcher.reload(fifo))).toEqual([
         { path: "$", message: expect.stringContaining("not a regular file") },
       ]);
       expect(fileDigest(fifo)).toBe("");
@@ -133,31 +117,31 @@ describe("a hot-reloaded file", () => {
   test("with a shared condition json-rules-engine cannot build is refused, and the version serving stays", async () => {
     const { file, doc } = await setup();
     writeFileSync(file, JSON.stringify({ ...doc, version: "2", conditions: { "": { all: [] } } }));
-    expect(refused(await watcher!.reload(file))).toEqual([
+    expect(refused(await watched.watcher.reload(file))).toEqual([
       { path: '$.conditions[""]', message: expect.stringContaining("a shared condition needs a name") },
     ]);
-    expect(s!.policies.get("queue-worker")!.version).toBe("1");
+    expect(watched.s.policies.get("queue-worker")!.version).toBe("1");
   });
 
   test("whose schedules fail to re-arm is still loaded, and the reload does not reject", async () => {
     const { file, doc } = await setup(() => Promise.reject(new Error("store is closed")));
     writeFileSync(file, JSON.stringify({ ...doc, version: "2" }));
-    const r = await watcher!.reload(file);
+    const r = await watched.watcher.reload(file);
     if ("removed" in r || !r.ok) throw new Error(`expected a loaded file, got ${JSON.stringify(r)}`);
     expect(r.warnings).toContainEqual({
       path: "$.schedules",
       message:
         "the policy is loaded, but re-arming its schedules failed: store is closed; its objects keep their old ticks until the file is changed again or the server restarts",
     });
-    expect(s!.policies.get("queue-worker")!.version).toBe("2");
+    expect(watched.s.policies.get("queue-worker")!.version).toBe("2");
   });
 });
 
 describe("the directory watcher", () => {
   test("reports an error instead of throwing it", async () => {
     await setup();
-    watcher!.start();
-    const fsWatcher = (watcher as unknown as { watcher: import("node:fs").FSWatcher }).watcher;
+    watched.watcher.start();
+    const fsWatcher = (watched.watcher as unknown as { watcher: import("node:fs").FSWatcher }).watcher;
     expect(() => fsWatcher.emit("error", new Error("ENOENT: the rules directory is gone"))).not.toThrow();
     expect(failures.map((e) => e.message)).toEqual(["ENOENT: the rules directory is gone"]);
   });

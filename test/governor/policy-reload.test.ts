@@ -1,35 +1,24 @@
 // Hot reload: an edited rules file becomes a new policy version without a restart; an invalid
 // edit is refused and reported while the previous version keeps serving.
 
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { describeReload, PolicyWatcher, reloadLines } from "../../src/governor/policy-watcher.ts";
 import type { PolicyInfo } from "../../src/governor/services.ts";
 import type { LoadResult } from "../../src/governor/policy-registry.ts";
 import { SystemClock, VirtualClock } from "../../src/timers/clock.ts";
 import { scheduledPolicy } from "../helpers/policies.ts";
-import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
+import { watchedRules } from "../helpers/watched-rules.ts";
 
-let s: TestServices | null = null;
-let watcher: PolicyWatcher | null = null;
-const dirs: string[] = [];
-afterEach(async () => {
-  watcher?.close();
-  await s?.close();
-  s = null;
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const watched = watchedRules();
 
 async function setup() {
-  const dir = mkdtempSync(join(tmpdir(), "vigil-rules-"));
-  dirs.push(dir);
-  cpSync(RULES_DIR, dir, { recursive: true });
-  s = await makeServices({ rulesDir: dir });
+  const dir = watched.dir("vigil-rules-");
+  await watched.services({ rulesDir: dir });
   const seen: [string, LoadResult | { removed: true }, PolicyInfo | null][] = [];
   const waiters: ((f: string) => void)[] = [];
-  watcher = new PolicyWatcher(dir, s.policies, (name) => s!.governor.armSchedules(name), new SystemClock(), {
+  watched.watch(dir, new SystemClock(), {
     reloaded: (file, r, previous) => {
       seen.push([file, r, previous]);
       for (const w of waiters.splice(0)) w(file);
@@ -43,30 +32,30 @@ async function setup() {
 describe("hot reload", () => {
   test("an edit is a new version (content hash) that the next evaluation records", async () => {
     const { file, doc } = await setup();
-    await s!.governor.putObject("w", { policy: "queue-worker" });
-    const before = await s!.governor.postFacts("w", { a: 1 });
-    const oldHash = s!.policies.get("queue-worker")!.hash;
+    await watched.s.governor.putObject("w", { policy: "queue-worker" });
+    const before = await watched.s.governor.postFacts("w", { a: 1 });
+    const oldHash = watched.s.policies.get("queue-worker")!.hash;
     expect(before.decision.policy).toEqual({ name: "queue-worker", version: "1", hash: oldHash });
 
     writeFileSync(file, JSON.stringify({ ...doc, version: "2" }));
-    const r = await watcher!.reload(file);
+    const r = await watched.watcher.reload(file);
     expect("ok" in r && r.ok).toBe(true);
-    const info = s!.policies.get("queue-worker")!;
+    const info = watched.s.policies.get("queue-worker")!;
     expect(info.version).toBe("2");
     expect(info.hash).not.toBe(oldHash);
-    const after = await s!.governor.postFacts("w", { a: 2 });
+    const after = await watched.s.governor.postFacts("w", { a: 2 });
     expect(after.decision.policy).toEqual({ name: "queue-worker", version: "2", hash: info.hash });
   });
 
   test("an invalid edit is refused, reported with file and path, and the previous version serves", async () => {
     const { file, doc } = await setup();
-    await s!.governor.putObject("w", { policy: "queue-worker" });
+    await watched.s.governor.putObject("w", { policy: "queue-worker" });
     const rules = structuredClone(doc.rules) as { event: { type: string } }[];
     rules[0]!.event.type = "explode";
     writeFileSync(file, JSON.stringify({ ...doc, version: "3", rules }));
-    const r = await watcher!.reload(file);
+    const r = await watched.watcher.reload(file);
     expect("ok" in r && r.ok).toBe(false);
-    const listed = s!.policies.list();
+    const listed = watched.s.policies.list();
     expect(listed.errors).toEqual([
       {
         file,
@@ -79,42 +68,42 @@ describe("hot reload", () => {
         ],
       },
     ]);
-    expect(s!.policies.get("queue-worker")!.version).toBe("1");
-    const d = await s!.governor.postFacts("w", { queue: { depth: 1 } });
+    expect(watched.s.policies.get("queue-worker")!.version).toBe("1");
+    const d = await watched.s.governor.postFacts("w", { queue: { depth: 1 } });
     expect(d.decision).toMatchObject({ policy: { version: "1" }, outcome: "wake" });
 
     // Fixing the file clears the error.
     writeFileSync(file, JSON.stringify({ ...doc, version: "4" }));
-    await watcher!.reload(file);
-    expect(s!.policies.list().errors).toEqual([]);
-    expect(s!.policies.get("queue-worker")!.version).toBe("4");
+    await watched.watcher.reload(file);
+    expect(watched.s.policies.list().errors).toEqual([]);
+    expect(watched.s.policies.get("queue-worker")!.version).toBe("4");
   });
 
   test("a new schedule reaches existing objects of the policy at once", async () => {
     const { file, doc } = await setup();
-    await s!.governor.putObject("w", { policy: "queue-worker" });
-    expect((await s!.governor.getObject("w"))!.timers).toEqual([]);
+    await watched.s.governor.putObject("w", { policy: "queue-worker" });
+    expect((await watched.s.governor.getObject("w"))!.timers).toEqual([]);
     writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "*/10 * * * *" }] }));
-    await watcher!.reload(file);
-    expect((await s!.governor.getObject("w"))!.timers).toEqual([
+    await watched.watcher.reload(file);
+    expect((await watched.s.governor.getObject("w"))!.timers).toEqual([
       { name: "tick", dueAt: Date.parse("2026-03-01T00:10:00.000Z"), kind: "cron" },
     ]);
   });
 
   test("the directory watcher picks up a file written to disk", async () => {
     const { file, doc, next, seen } = await setup();
-    watcher!.start();
+    watched.watcher.start();
     const reloaded = next();
     writeFileSync(file, JSON.stringify({ ...doc, version: "watched" }));
     expect(await reloaded).toBe(file);
     expect(seen.at(-1)![1]).toMatchObject({ ok: true });
-    expect(s!.policies.get("queue-worker")!.version).toBe("watched");
+    expect(watched.s.policies.get("queue-worker")!.version).toBe("watched");
   });
 
   test("a file written over with the bytes it held is not reloaded", async () => {
     const { dir, file, next, seen } = await setup();
-    const loadedAt = s!.policies.get("queue-worker")!.loadedAt;
-    watcher!.start();
+    const loadedAt = watched.s.policies.get("queue-worker")!.loadedAt;
+    watched.watcher.start();
     // A deploy copying the whole directory: queue-worker.json as it was, then on-demand.json
     // edited. Their events come in that order, and so would their reloads.
     writeFileSync(file, readFileSync(file));
@@ -123,7 +112,7 @@ describe("hot reload", () => {
     writeFileSync(other, JSON.stringify(edited));
     while (!seen.some(([f]) => f === other)) await next();
     expect(seen.map(([f]) => f)).toEqual([other]);
-    expect(s!.policies.get("queue-worker")!.loadedAt).toBe(loadedAt);
+    expect(watched.s.policies.get("queue-worker")!.loadedAt).toBe(loadedAt);
   });
 });
 
@@ -137,21 +126,21 @@ describe("what a reload is reported as", () => {
     const { dir, doc, seen } = await setup();
     const fresh = join(dir, "fresh.json");
     writeFileSync(fresh, JSON.stringify({ ...doc, name: "fresh" }));
-    await watcher!.reload(fresh);
+    await watched.watcher.reload(fresh);
     expect(message(seen)).toBe("policy loaded");
 
     writeFileSync(fresh, JSON.stringify({ ...doc, name: "fresh", version: "2" }));
-    await watcher!.reload(fresh);
+    await watched.watcher.reload(fresh);
     expect(seen.at(-1)![2]?.version).toBe("1");
     expect(message(seen)).toBe("policy reloaded");
 
     const broken = join(dir, "broken.json");
     writeFileSync(broken, "{");
-    await watcher!.reload(broken);
+    await watched.watcher.reload(broken);
     expect(message(seen)).toBe("policy refused; no version of it is loaded");
 
     writeFileSync(fresh, "{");
-    await watcher!.reload(fresh);
+    await watched.watcher.reload(fresh);
     expect(message(seen)).toBe("policy refused; the previous version keeps serving");
   });
 });
@@ -160,14 +149,14 @@ describe("a changed schedule", () => {
   test("moves the pending tick of every object of the policy", async () => {
     const { file, doc } = await setup();
     writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "0 0 1 1 *" }] }));
-    await watcher!.reload(file);
-    await s!.governor.putObject("w", { policy: "queue-worker" });
-    expect((await s!.governor.getObject("w"))!.timers).toEqual([
+    await watched.watcher.reload(file);
+    await watched.s.governor.putObject("w", { policy: "queue-worker" });
+    expect((await watched.s.governor.getObject("w"))!.timers).toEqual([
       { name: "tick", dueAt: Date.parse("2027-01-01T00:00:00.000Z"), kind: "cron" },
     ]);
     writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "*/5 * * * *" }] }));
-    await watcher!.reload(file);
-    expect((await s!.governor.getObject("w"))!.timers).toEqual([
+    await watched.watcher.reload(file);
+    expect((await watched.s.governor.getObject("w"))!.timers).toEqual([
       { name: "tick", dueAt: Date.parse("2026-03-01T00:05:00.000Z"), kind: "cron" },
     ]);
   });
@@ -175,17 +164,19 @@ describe("a changed schedule", () => {
   test("a tick that fires while a slow reload is on its way to the object fires once", async () => {
     const { file, doc } = await setup();
     writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "* * * * *" }] }));
-    await watcher!.reload(file);
-    await s!.governor.putObject("w", { policy: "queue-worker" });
+    await watched.watcher.reload(file);
+    await watched.s.governor.putObject("w", { policy: "queue-worker" });
     const fired: number[] = [];
-    s!.governor.events.on("timer:fired", (_id, name) => (name === "tick" ? fired.push(s!.clock.now()) : 0));
-    await s!.advance(90_000); // 00:01:30; the next tick at 00:02:00
+    watched.s.governor.events.on("timer:fired", (_id, name) =>
+      name === "tick" ? fired.push(watched.s.clock.now()) : 0,
+    );
+    await watched.s.advance(90_000); // 00:01:30; the next tick at 00:02:00
     expect(fired).toEqual([Date.parse("2026-03-01T00:01:00Z")]);
     // A large fleet: the reload reaches this object 40 s after it began, past the 00:02 tick.
-    const list = s!.store.listObjects.bind(s!.store);
-    s!.store.listObjects = async (q) => {
+    const list = watched.s.store.listObjects.bind(watched.s.store);
+    watched.s.store.listObjects = async (q) => {
       const page = await list(q);
-      await s!.advance(40_000);
+      await watched.s.advance(40_000);
       return page;
     };
     writeFileSync(
@@ -198,34 +189,34 @@ describe("a changed schedule", () => {
         ],
       }),
     );
-    await watcher!.reload(file);
-    s!.store.listObjects = list;
-    await s!.advance(60_000);
+    await watched.watcher.reload(file);
+    watched.s.store.listObjects = list;
+    await watched.s.advance(60_000);
     expect(fired.map((t) => new Date(t).toISOString().slice(11, 19))).toEqual(["00:01:00", "00:02:00", "00:03:00"]);
   });
 
   test("a removed schedule's tick that falls due before a slow reload reaches the object does not fire", async () => {
     const { file, doc } = await setup();
     writeFileSync(file, JSON.stringify({ ...doc, schedules: [{ name: "tick", cron: "* * * * *" }] }));
-    await watcher!.reload(file);
-    await s!.governor.putObject("w", { policy: "queue-worker" });
+    await watched.watcher.reload(file);
+    await watched.s.governor.putObject("w", { policy: "queue-worker" });
     const fired: string[] = [];
-    s!.governor.events.on("timer:fired", (_id, name) => fired.push(name));
-    await s!.advance(90_000); // 00:01:30; the next tick at 00:02:00
+    watched.s.governor.events.on("timer:fired", (_id, name) => fired.push(name));
+    await watched.s.advance(90_000); // 00:01:30; the next tick at 00:02:00
     expect(fired).toEqual(["tick"]);
     // A large fleet: the reload reaches this object 40 s after it began, past the 00:02 tick.
-    const list = s!.store.listObjects.bind(s!.store);
-    s!.store.listObjects = async (q) => {
+    const list = watched.s.store.listObjects.bind(watched.s.store);
+    watched.s.store.listObjects = async (q) => {
       const page = await list(q);
-      await s!.advance(40_000);
+      await watched.s.advance(40_000);
       return page;
     };
     writeFileSync(file, JSON.stringify({ ...doc, version: "2", schedules: [] }));
-    await watcher!.reload(file);
-    s!.store.listObjects = list;
-    await s!.advance(60_000);
+    await watched.watcher.reload(file);
+    watched.s.store.listObjects = list;
+    await watched.s.advance(60_000);
     expect(fired).toEqual(["tick"]);
-    expect((await s!.governor.getObject("w"))!.timers).toEqual([]);
+    expect((await watched.s.governor.getObject("w"))!.timers).toEqual([]);
   });
 });
 
@@ -237,23 +228,13 @@ describe("a changed schedule", () => {
 describe("an edit and its undo, close together", () => {
   /** Objects a, b and c of policy p (a tick every five minutes), its file, its edit (09:00) and a watcher. */
   async function threeObjects() {
-    const dir = mkdtempSync(join(tmpdir(), "vigil-reload-"));
-    dirs.push(dir);
+    const dir = watched.dir("vigil-reload-", false);
     const file = join(dir, "p.json");
     const original = scheduledPolicy({ name: "p", version: "1", cron: "*/5 * * * *" });
     const edit = scheduledPolicy({ name: "p", version: "2", cron: "0 9 * * *" });
     writeFileSync(file, JSON.stringify(original));
-    s = await makeServices({ start: Date.parse("2026-01-01T00:00:00Z"), rulesDir: dir });
-    const services = s;
-    watcher = new PolicyWatcher(
-      dir,
-      services.policies,
-      (name) => services.governor.armSchedules(name),
-      services.clock,
-      {
-        reloaded: () => {},
-      },
-    );
+    const services = await watched.services({ start: Date.parse("2026-01-01T00:00:00Z"), rulesDir: dir });
+    const watcher = watched.watch(dir, services.clock, { reloaded: () => {} });
     for (const id of ["a", "b", "c"]) await services.governor.putObject(id, { policy: "p" });
     const tickOf = async (id: string) =>
       new Date((await services.governor.getObject(id))!.timers.find((t) => t.name === "tick")!.dueAt).toISOString();
@@ -317,7 +298,7 @@ describe("what a reload logs", () => {
     const { dir, file, doc } = await setup();
     const failing = new PolicyWatcher(
       dir,
-      s!.policies,
+      watched.s.policies,
       () => Promise.reject(new Error("disk full")),
       new SystemClock(),
       {
@@ -350,15 +331,11 @@ describe("what a reload logs", () => {
 
 describe("what changed while the server started", () => {
   test("a file removed meanwhile is forgotten, whether the directory is given with a trailing slash or not", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "vigil-rules-"));
-    dirs.push(dir);
-    cpSync(RULES_DIR, dir, { recursive: true });
-    s = await makeServices({ rulesDir: `${dir}/` });
+    const dir = watched.dir("vigil-rules-");
+    await watched.services({ rulesDir: `${dir}/` });
     const clock = new VirtualClock(0);
     const seen: string[] = [];
-    watcher = new PolicyWatcher(`${dir}/`, s.policies, (name) => s!.governor.armSchedules(name), clock, {
-      reloaded: (file) => seen.push(file),
-    });
+    const watcher = watched.watch(`${dir}/`, clock, { reloaded: (file) => seen.push(file) });
     rmSync(join(dir, "nightly-report.json"));
     watcher.start();
     await clock.advance(1000);
@@ -366,15 +343,11 @@ describe("what changed while the server started", () => {
   });
 
   test("a file saved between the first load and the watch is reloaded when the watch starts; the rest are not", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "vigil-rules-"));
-    dirs.push(dir);
-    cpSync(RULES_DIR, dir, { recursive: true });
-    s = await makeServices({ rulesDir: dir });
+    const dir = watched.dir("vigil-rules-");
+    const s = await watched.services({ rulesDir: dir });
     const clock = new VirtualClock(0);
     const seen: string[] = [];
-    watcher = new PolicyWatcher(dir, s.policies, (name) => s!.governor.armSchedules(name), clock, {
-      reloaded: (file) => seen.push(file),
-    });
+    const watcher = watched.watch(dir, clock, { reloaded: (file) => seen.push(file) });
     // Saved after makeServices loaded the directory, before the watch: no event will tell.
     const edited = join(dir, "queue-worker.json");
     const doc = JSON.parse(readFileSync(edited, "utf8")) as Record<string, unknown>;
