@@ -217,3 +217,16 @@ export const cells = async (page: Page, id: string) =>
   (await rowOf(page, id).locator("th, td").allInnerTexts()).map((t) => t.trim());
 /** The ids the objects list shows, in order. */
 export const ids = (page: Page) => page.locator("#objects tbody tr th").allTextContents();
+
+/** WCAG's contrast ratio of two computed colours (`rgb(r, g, b)`). */
+export function contrast(a: string, b: string): number {
+  const luminance = (c: string) => {
+    const [r, g, bl] = (c.match(/[\d.]+/g) ?? []).map(Number).map((v) => {
+      const x = v / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}

@@ -3,22 +3,9 @@
 // chromium. It was a pale blue fill of the mark's hit area, 1.4:1 on the panel's white.
 
 import { expect, test } from "vitest";
-import { seed, synced, uiSuite } from "./browser.ts";
+import { contrast, seed, synced, uiSuite } from "./browser.ts";
 
 const ui = uiSuite();
-
-/** WCAG's contrast ratio of two computed colours (`rgb(r, g, b)`). */
-function contrast(a: string, b: string): number {
-  const luminance = (c: string) => {
-    const [r, g, bl] = (c.match(/[\d.]+/g) ?? []).map(Number).map((v) => {
-      const x = v / 255;
-      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
-    });
-    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
-  };
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (hi! + 0.05) / (lo! + 0.05);
-}
 
 test("a decision's mark that Tab reaches shows its focus at 3:1 or more against the panel", async () => {
   const server = await ui.start();

@@ -8,7 +8,18 @@
 import type { Page, Route } from "playwright-core";
 import { expect, test } from "vitest";
 import type { TokenConfig } from "../../src/http/auth.ts";
-import { holdNext, ids, LAPTOP, rowOf, settled, SIMULATED, synced, uiSuite, type UiServer } from "./browser.ts";
+import {
+  contrast,
+  holdNext,
+  ids,
+  LAPTOP,
+  rowOf,
+  settled,
+  SIMULATED,
+  synced,
+  uiSuite,
+  type UiServer,
+} from "./browser.ts";
 
 const READ = "0123456789abcdef-reader";
 const FACTS = "0123456789abcdef-ingest";
@@ -136,15 +147,20 @@ test("at a phone's 390 px, a 128-character object id makes neither page scroll s
 });
 
 // The marks' colours had no legend: a sighted keyboard user (no tooltip) could not tell a wake
-// from a hold. The legend's swatch of each outcome is the colour its marks are drawn in.
-test("the legend gives each outcome's mark colour, the one the timeline draws it in", async () => {
+// from a hold. The legend's swatch of each outcome is drawn as its marks are. A mark of no outcome
+// was filled grey (#6b7280), all but the dormancy's slate (#64748b): it is hollow, its outline
+// and every other mark's fill at least 3:1 against the panel, as WCAG asks of graphics.
+test("the legend gives each outcome's mark as the timeline draws it, no outcome hollow, each 3:1 on the panel", async () => {
   server = await ui.start();
   await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
   const page = await open("/ui/objects/w-1");
   await page.locator("#live[data-status=live]").waitFor();
-  const colours = (await page.evaluate(`(() => {
+  type Look = { fill: string; stroke: string };
+  const { panel, colours } = (await page.evaluate(`(() => {
+    const look = (el) => el && { fill: getComputedStyle(el).fill, stroke: getComputedStyle(el).stroke };
+    const chart = document.querySelector("#timeline-chart");
     const legend = [...document.querySelectorAll('ul[aria-label="Decisions by outcome"] li')];
-    return legend.map((li) => {
+    const colours = legend.map((li) => {
       const outcome = [...li.querySelector(".swatch").classList].find((c) => c.startsWith("o-"));
       const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
       const a = document.createElementNS("http://www.w3.org/2000/svg", "a");
@@ -152,15 +168,22 @@ test("the legend gives each outcome's mark colour, the one the timeline draws it
       const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
       a.append(path);
       svg.append(a);
-      document.body.append(svg);
-      const drawn = getComputedStyle(path).fill;
+      chart.append(svg);
+      const drawn = look(path);
       svg.remove();
-      return { outcome, label: li.textContent.trim(), swatch: getComputedStyle(li.querySelector(".swatch")).backgroundColor, drawn };
+      return { outcome, label: li.textContent.trim(), swatch: look(li.querySelector(".swatch path")), drawn };
     });
-  })()`)) as { outcome: string; label: string; swatch: string; drawn: string }[];
+    return { panel: getComputedStyle(chart.closest(".panel")).backgroundColor, colours };
+  })()`)) as { panel: string; colours: { outcome: string; label: string; swatch: Look | null; drawn: Look }[] };
   expect(colours.map((c) => c.label)).toEqual(["wake", "hold-active", "dormancy", "no outcome"]);
-  for (const c of colours) expect(c.swatch, c.outcome).toBe(c.drawn);
-  expect(new Set(colours.map((c) => c.swatch)).size).toBe(4);
+  // What shows of a mark: its fill, or its outline when it is filled with the panel's colour.
+  const seen = colours.map((c) => (c.drawn.fill === panel ? `hollow ${c.drawn.stroke}` : c.drawn.fill));
+  expect(seen[3]).toMatch(/^hollow /);
+  expect(new Set(seen).size).toBe(4);
+  for (const [i, c] of colours.entries())
+    expect(contrast(seen[i]!.replace("hollow ", ""), panel), c.outcome).toBeGreaterThanOrEqual(3);
+  // The legend's swatch is the same triangle, drawn by the same rules.
+  for (const c of colours) expect(c.swatch, c.outcome).toEqual(c.drawn);
 });
 
 test("the memory panel, a stop of the keyboard's, is named by its heading", async () => {

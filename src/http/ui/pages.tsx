@@ -189,11 +189,14 @@ export function ObjectPage(props: { id: string; now: number }) {
           ))}
         </ul>
         {/* The marks' colours too: without it a sighted keyboard user, who gets no tooltip, could not
-            tell a wake from a hold (hover and a screen reader say the outcome in words). */}
+            tell a wake from a hold (hover and a screen reader say the outcome in words). Each swatch
+            is the mark's own triangle, styled by the same rules (a hollow one for no outcome). */}
         <ul class="legend" aria-label="Decisions by outcome">
           {OUTCOMES.map((o) => (
             <li>
-              <span class={`swatch mark-swatch o-${o}`} aria-hidden="true"></span>
+              <svg class={`swatch mark-swatch o-${o}`} viewBox="0 0 12 12" aria-hidden="true">
+                <path d="M1 2 h10 l-5 8 z" />
+              </svg>
               {o === "none" ? "no outcome" : o}
             </li>
           ))}
