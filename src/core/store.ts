@@ -226,8 +226,9 @@ export interface Store {
    */
   knowPolicies?(source: (hash: string) => PolicySource | null): void;
   /**
-   * The newest version of policy `name` that a stored decision was taken under (the one stored
-   * last), or null: what serves at start when its file does not load. Optional.
+   * The version of policy `name` that the newest stored decision of its objects was taken under
+   * (else the one stored last), or null: what serves at start when its file does not load.
+   * Optional.
    */
   storedPolicy?(name: string): Promise<PolicySource | null>;
   /** Reads of stored history for the event stream and usage (storage/decision-reads.ts). */

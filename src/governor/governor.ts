@@ -274,8 +274,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     const counts = await this.store.countObjects();
     this.census.reset(counts);
     // Before anything is evaluated or armed: a policy objects are bound to whose file did not
-    // load serves the version of it stored last, as hot reload keeps serving a version whose file
-    // was refused or deleted. Its objects are armed for that version's schedules below.
+    // load serves the stored version its objects used last, as hot reload keeps serving a version
+    // whose file was refused or deleted. Its objects are armed for that version's schedules below.
     for (const name of new Set(counts.filter((c) => c.objects > 0).map((c) => c.policy)))
       if (!this.policies.get(name)) {
         const stored = await this.store.storedPolicy?.(name);

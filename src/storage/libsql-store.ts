@@ -169,7 +169,7 @@ export class LibsqlStore implements Store {
   }
 
   storedPolicy(name: string): Promise<PolicySource | null> {
-    return this.versions.newest(name);
+    return this.versions.lastUsed(name);
   }
 
   /**

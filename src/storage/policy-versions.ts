@@ -36,9 +36,40 @@ export class PolicyVersions {
   }
 
   /**
-   * The version of policy `name` stored last (keys grow as versions are first used), or null:
-   * read once per policy at start, for a policy whose file did not load.
+   * The version of policy `name` to serve at start when its file did not load, or null: the one
+   * the newest decision of its objects was taken under, else the one stored last. A row is
+   * written when a version is first used, so a file edited back to an earlier version's text
+   * (v1, v2, then v1 again) takes no new row, and the row stored last (v2) is not the version
+   * that served last. Read once per such policy; it reads the policy's objects' rows by index.
    */
+  async lastUsed(name: string): Promise<PolicyRef | null> {
+    // The newest id, then that one decision: a join would look up every object's decision.
+    const newest = await this.client.execute({
+      sql: "SELECT MAX(last_decision_id) AS id FROM objects WHERE policy = ?",
+      args: [name],
+    });
+    const id = newest.rows[0]?.id;
+    const r =
+      typeof id === "string"
+        ? await this.client.execute({ sql: "SELECT body FROM decisions WHERE id = ?", args: [id] })
+        : null;
+    const body = r?.rows[0] ? String(r.rows[0].body) : null;
+    const key = body === null ? null : policyKeyOf(body);
+    // A decision stored whole (before compact decisions) names its version by hash.
+    const hash = body === null || key !== null ? null : ((JSON.parse(body) as Decision).policy?.hash ?? null);
+    const used =
+      key !== null || hash !== null
+        ? await this.client.execute({
+            sql: `SELECT key, hash, name, version, document FROM policy_versions WHERE ${key !== null ? "key" : "hash"} = ?`,
+            args: [key ?? hash],
+          })
+        : null;
+    const ref = used?.rows[0] ? refOf(used.rows[0]) : null;
+    // An object bound to another policy since its last decision: that one is not this policy's.
+    return ref?.name === name ? ref : this.newest(name);
+  }
+
+  /** The version of policy `name` stored last (keys grow as versions are first used), or null. */
   async newest(name: string): Promise<PolicyRef | null> {
     const r = await this.client.execute({
       sql: "SELECT key, hash, name, version, document FROM policy_versions WHERE name = ? ORDER BY key DESC LIMIT 1",

@@ -147,3 +147,36 @@ test("a policy whose file is gone at start serves its stored version: its ticks 
   expect(g.policies.servesStored("continuous-monitor")).toBe(false);
   await g.close();
 });
+
+// A version's row is written when it is first used: a file edited from v1 to v2 and back to v1's
+// text takes no new row, and the row stored last is v2's. The version that serves at start is the
+// one the objects' newest decision was taken under (v1), not v2, which had stopped serving.
+test("a policy edited back to an earlier version and then refused at start serves the version used last", async () => {
+  const dir = workDir();
+  const { clock, boot } = world(dir);
+  const g = await boot();
+  const file = join(dir, "rules", "queue-worker.json");
+  const v1 = readFileSync(file, "utf8");
+  const reload = async (text: string) => {
+    writeFileSync(file, text);
+    const r = await new PolicyWatcher(join(dir, "rules"), g.policies, (name) => g.governor.armSchedules(name), clock, {
+      reloaded: () => {},
+    }).reload(file);
+    expect("ok" in r && r.ok).toBe(true);
+  };
+  await g.governor.putObject("q1", { policy: "queue-worker" });
+  await g.governor.postFacts("q1", { queue: { depth: 1 } });
+  const first = g.policies.get("queue-worker")!;
+  await reload(v1.replace(`"version": "${first.version}"`, `"version": "${first.version}-b"`));
+  await g.governor.postFacts("q1", { queue: { depth: 2 } });
+  await reload(v1);
+  const last = await g.governor.postFacts("q1", { queue: { depth: 3 } });
+  expect(last.decision.policy).toEqual({ name: "queue-worker", version: first.version, hash: first.hash });
+  await g.close();
+
+  breakFile(file);
+  const again = await boot();
+  expect(again.policies.get("queue-worker")).toMatchObject({ version: first.version, hash: first.hash, file });
+  expect(again.policies.refusal("queue-worker")).not.toBeNull();
+  await again.close();
+});
