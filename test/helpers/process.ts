@@ -85,7 +85,7 @@ export async function removeCgroups(parent: string | undefined, prefix: string):
   for (const name of names) {
     const gone = () => {
       try {
-        rmdirSync(join(parent, name));
+        removeCgroup(join(parent, name));
         return true;
       } catch (e) {
         return (e as NodeJS.ErrnoException).code === "ENOENT";
@@ -93,4 +93,10 @@ export async function removeCgroups(parent: string | undefined, prefix: string):
     };
     await eventually(gone);
   }
+}
+
+/** rmdir of a cgroup, the cgroups made in it first (a test may have made one and failed). */
+function removeCgroup(dir: string): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroup(join(dir, e.name));
+  rmdirSync(dir);
 }

@@ -3,7 +3,7 @@
 // at once. cgroup v2 (`cgroup.freeze`, `cgroup.events`, `cgroup.kill`, `memory.current`) and
 // the v1 freezer hierarchy (`freezer.state`) are both supported.
 
-import { existsSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDir } from "../../dirs.ts";
 import { statsOf, waitFor, type Member } from "./proc.ts";
@@ -96,19 +96,39 @@ export class CgroupTree implements ProcessTree {
     return this.stats().map((m) => m.pid);
   }
 
+  /**
+   * The processes of the cgroup and of every cgroup below it: a process of the tree may move
+   * into a child cgroup it made (a workload that runs its own jobs in cgroups of their own), and
+   * is still of the tree, frozen and killed with it, but listed only in its own cgroup.procs.
+   */
   stats(): Member[] {
-    let text: string;
-    try {
-      text = readFileSync(this.procsFile, "utf8");
-    } catch {
-      return [];
+    const pids: number[] = [];
+    for (const [i, dir] of this.cgroups().entries()) {
+      let text: string;
+      try {
+        text = readFileSync(join(dir, "cgroup.procs"), "utf8");
+      } catch {
+        // The cgroup itself gone is an empty tree; a child gone meanwhile holds nothing.
+        if (i === 0) return [];
+        continue;
+      }
+      for (const line of text.split("\n")) if (line !== "") pids.push(Number(line));
     }
-    return statsOf(
-      text
-        .split("\n")
-        .filter((l) => l !== "")
-        .map(Number),
-    );
+    return statsOf(pids);
+  }
+
+  /** The cgroup's directory and those of the cgroups below it, each before its children. */
+  private cgroups(): string[] {
+    const out = [this.dir];
+    for (let i = 0; i < out.length; i++) {
+      try {
+        for (const e of readdirSync(out[i]!, { withFileTypes: true }))
+          if (e.isDirectory()) out.push(join(out[i]!, e.name));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return out;
   }
 
   signal(signal: NodeJS.Signals): Member[] {
@@ -149,11 +169,19 @@ export class CgroupTree implements ProcessTree {
     return members;
   }
 
+  /**
+   * Removes the cgroup once its tree is empty, the children made in it first (a cgroup with
+   * children cannot be removed). While a process of the tree runs nothing is removed: an empty
+   * child cgroup is still the workload's own.
+   */
   dispose(): void {
-    try {
-      rmdirSync(this.dir);
-    } catch {
-      // still busy, or gone already: a later dispose or the next start reuses it
+    if (this.members().length > 0) return;
+    for (const dir of this.cgroups().reverse()) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // still busy, or gone already: a later dispose or the next start reuses it
+      }
     }
   }
 

@@ -5,14 +5,23 @@
 // on a timer: "no file grew" is checked against a witness process outside the tree that keeps
 // writing, so the test waits for the witness's writes, not for time.
 
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { Observation } from "../../../src/core/types.ts";
 import type { DriverTarget } from "../../../src/substrate/driver.ts";
-import { findCgroupParent, type CgroupParent } from "../../../src/substrate/process/cgroup.ts";
+import { CgroupTree, findCgroupParent, type CgroupParent } from "../../../src/substrate/process/cgroup.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { groupMembers, isGone, listPids, readStat } from "../../../src/substrate/process/proc.ts";
 import { eventually } from "../../helpers/eventually.ts";
@@ -472,6 +481,43 @@ describe.skipIf(!cgroup)(cgroupTitle, () => {
     const after = size(join(dir, "escaped"));
     await witnessWrites();
     expect(size(join(dir, "escaped"))).toBe(after);
+  });
+
+  test("a process moved into a cgroup made inside the tree's is still of the tree: listed, frozen, and stopped with it", async () => {
+    const d = newDriver(cgroup);
+    // The job writes its pid, so that it can be moved (as a workload running its jobs in
+    // cgroups of their own moves them) into a child cgroup of the tree's.
+    const t = target(`sh -c 'echo $$ > job.pid; ${LOOP("job")}' & ${LOOP("child")} & wait`);
+    const started = await d.start(t);
+    trees.push(started.pid as number);
+    const cgroupDir = started.cgroup as string;
+    await growing("job", "child");
+    const job = Number(readFileSync(join(dir, "job.pid"), "utf8"));
+    mkdirSync(join(cgroupDir, "jobs"));
+    writeFileSync(join(cgroupDir, "jobs", "cgroup.procs"), String(job));
+
+    expect(pidsOf(await d.observe(t))).toContain(job);
+    expect((await d.suspend(t)).status).toBe("suspended");
+    expect((await d.start(t)).status).toBe("running");
+    await growing("job", "child");
+    expect(await d.stop(t)).toMatchObject({ status: "stopped" });
+    expect(readStat(job) === null || isGone(readStat(job)!)).toBe(true);
+    expect(existsSync(cgroupDir)).toBe(false);
+  });
+
+  test("a tree's cgroup is removed, with the cgroups made in it, only once the tree is empty", async () => {
+    const tree = new CgroupTree(join(cgroup!.dir, `obj-tree-dispose.${process.pid}`), cgroup!.version);
+    tree.create();
+    const child = spawn("sh", ["-c", LOOP("alive")], { cwd: dir, stdio: "ignore", detached: true });
+    trees.push(child.pid!);
+    writeFileSync(tree.procsFile, String(child.pid));
+    mkdirSync(join(tree.dir, "jobs"));
+    tree.dispose(); // as a stop the driver gives up leaves it: the workload runs on
+    expect(existsSync(join(tree.dir, "jobs"))).toBe(true);
+    kill(child.pid!);
+    expect(await eventually(() => tree.members().length === 0)).toBe(true);
+    tree.dispose();
+    expect(existsSync(tree.dir)).toBe(false);
   });
 
   test("after a restart, what a dead leader left in its cgroup is stopped even when its pid now names another process", async () => {
