@@ -76,25 +76,25 @@ function checkCommand(command: string, path: string, cwd: string): void {
   const cwdError = statError(cwd, (s) => s.isDirectory(), "ENOTDIR");
   if (cwdError) fail(cwdError);
   if (command.includes("/")) {
-    const error = execError(isAbsolute(command) ? command : resolve(cwd, command));
+    const error = execError(isAbsolute(command) ? command : resolve(cwd, command), cwd);
     if (error) fail(error);
     return;
   }
   let denied = false;
   for (const dir of path.split(delimiter)) {
-    const error = execError(join(resolve(cwd, dir || "."), command));
+    const error = execError(join(resolve(cwd, dir || "."), command), cwd);
     if (!error) return;
     denied ||= error === "EACCES";
   }
   fail(denied ? "EACCES" : "ENOENT");
 }
 
-/** The error execve() gives for `file`: none when it would run it. */
-function execError(file: string): string | null {
+/** The error execve() gives for `file`, run from `cwd`: none when it would run it. */
+function execError(file: string, cwd: string): string | null {
   const error = statError(file, (s) => s.isFile() && canExecute(file), "EACCES");
   if (error) return error;
   // A script: its interpreter is run in its place (one missing fails as for a missing command).
-  const interpreter = interpreterOf(file);
+  const interpreter = interpreterOf(file, cwd);
   return interpreter === null ? null : statError(interpreter, (s) => s.isFile() && canExecute(interpreter), "EACCES");
 }
 
@@ -109,8 +109,13 @@ function statError(file: string, ok: (s: Stats) => boolean, otherwise: string): 
   return ok(stats) ? null : otherwise;
 }
 
-/** The absolute interpreter path of a `#!` script, or null (not a script, or unreadable). */
-function interpreterOf(file: string): string | null {
+/**
+ * The interpreter of a `#!` script as the kernel reads it, resolved from `cwd` when it is named
+ * relative to it; null when it is no script (or unreadable). The name ends at a space, a tab or
+ * the line's end: a `\r` of a script saved with CRLF line ends is part of it (`/bin/sh\r`,
+ * which is nowhere).
+ */
+function interpreterOf(file: string, cwd: string): string | null {
   let head: string;
   try {
     const fd = openSync(file, "r");
@@ -123,8 +128,8 @@ function interpreterOf(file: string): string | null {
   } catch {
     return null;
   }
-  const m = /^#!\s*(\/\S+)/.exec(head);
-  return m ? m[1]! : null;
+  const m = /^#![ \t]*([^ \t\n]+)/.exec(head);
+  return m ? resolve(cwd, m[1]!) : null;
 }
 
 /** Whether this process may execute `file` (root may when any execute bit is set). */

@@ -93,6 +93,21 @@ describe("a command or cwd that cannot be used fails through the cgroup's shell 
       () => ({ command: file("script", `#!${join(dir, "plain")}\n`, 0o755) }),
       "EACCES",
     ],
+    [
+      "a script saved with CRLF line ends (its interpreter is `/bin/sh\\r`)",
+      () => ({ command: file("crlf", "#!/bin/sh\r\nexit 0\r\n", 0o755) }),
+      "ENOENT",
+    ],
+    [
+      "a script whose interpreter, named relative to the cwd, is not there",
+      () => ({ command: file("relative", "#!nowhere/sh\nexit 0\n", 0o755), cwd: dir }),
+      "ENOENT",
+    ],
+    [
+      "a script whose interpreter, named relative to the cwd, is there",
+      () => ({ command: file("relative2", "#!../later/in-both\nexit 0\n", 0o755), cwd: bin }),
+      null,
+    ],
     ["on PATH, not executable", () => ({ command: "not-executable", env: { PATH: bin } }), "EACCES"],
     ["on PATH, a directory", () => ({ command: "a-directory", env: { PATH: bin } }), "EACCES"],
     ["on PATH, nowhere", () => ({ command: "vigil-nowhere", env: { PATH: bin } }), "ENOENT"],
