@@ -170,7 +170,7 @@ describe("binding", () => {
       VIGIL_PORT: "0",
     });
     await expect(startServer(config, silent)).rejects.toThrow(
-      /^invalid configuration:\n {2}VIGIL_PROCESS_CGROUP: cannot create the cgroup/,
+      /^invalid configuration:\n {2}VIGIL_PROCESS_CGROUP: cannot use the cgroup \/proc\/vigil-not-a-cgroup: .* is not in a cgroup v2 hierarchy/,
     );
   });
 

@@ -4,7 +4,7 @@
 // the v1 freezer hierarchy (`freezer.state`) are both supported.
 
 import { existsSync, readdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { makeDir } from "../../dirs.ts";
 import { statsOf, waitFor, type Member } from "./proc.ts";
 import { reportOf, SETTLE_MS, type ProcessTree, type TreeReport } from "./tree.ts";
@@ -32,6 +32,10 @@ export function cgroupVersionOf(dir: string): CgroupVersion | null {
  * frozen. Throws an Error saying what is missing when it cannot be used.
  */
 export function openCgroupParent(dir: string): CgroupParent {
+  // Nothing is made off a cgroup filesystem: `auto` tries /sys/fs/cgroup/vigil, and where
+  // /sys/fs/cgroup is a tmpfs holding v1 hierarchies that was a plain directory left behind.
+  if (!existsSync(dir) && existsSync(dirname(dir)) && !onCgroupFilesystem(dirname(dir)))
+    throw new Error(`cannot use the cgroup ${dir}: ${notACgroup(dir)}`);
   try {
     makeDir(dir);
   } catch (e) {
@@ -41,8 +45,7 @@ export function openCgroupParent(dir: string): CgroupParent {
   try {
     makeDir(probe);
     const version = cgroupVersionOf(probe);
-    if (!version)
-      throw new Error(`${dir} is not in a cgroup v2 hierarchy (no cgroup.freeze) nor in the v1 freezer hierarchy`);
+    if (!version) throw new Error(notACgroup(dir));
     return { dir, version };
   } catch (e) {
     throw new Error(`cannot use the cgroup ${dir}: ${(e as Error).message}`);
@@ -54,6 +57,9 @@ export function openCgroupParent(dir: string): CgroupParent {
     }
   }
 }
+
+const notACgroup = (dir: string) =>
+  `${dir} is not in a cgroup v2 hierarchy (no cgroup.freeze) nor in the v1 freezer hierarchy`;
 
 /** The first of AUTO_PARENTS that can be used, or null. */
 export function findCgroupParent(): CgroupParent | null {

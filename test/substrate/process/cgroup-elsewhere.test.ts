@@ -5,11 +5,11 @@
 // never taken for one, whatever files it holds.
 
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { treeOfObservation } from "../../../src/substrate/process/cgroup.ts";
+import { openCgroupParent, treeOfObservation } from "../../../src/substrate/process/cgroup.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "vigil-cgroup-elsewhere-"));
 const mount = join(scratch, "mnt");
@@ -46,4 +46,15 @@ test("a directory off any cgroup filesystem is not taken for a cgroup, though it
   writeFileSync(join(fake, "cgroup.freeze"), "0");
   writeFileSync(join(fake, "cgroup.procs"), "");
   expect(treeOfObservation({ cgroup: fake })).toBeNull();
+});
+
+// Found in review: `auto` tries /sys/fs/cgroup/vigil first, and on a host whose /sys/fs/cgroup
+// is a tmpfs of v1 hierarchies (a hybrid host) it made a plain directory there, refused it, and
+// left it behind; so did a VIGIL_PROCESS_CGROUP naming a new directory anywhere else.
+test("a cgroup parent named off any cgroup filesystem is refused without a directory made for it", () => {
+  const parent = join(scratch, "not-a-cgroup");
+  expect(() => openCgroupParent(parent)).toThrow(
+    `cannot use the cgroup ${parent}: ${parent} is not in a cgroup v2 hierarchy (no cgroup.freeze) nor in the v1 freezer hierarchy`,
+  );
+  expect(existsSync(parent)).toBe(false);
 });
