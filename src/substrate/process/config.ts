@@ -9,17 +9,27 @@ export const DEFAULT_GRACE_MS = 5000;
 /** A string the system can pass to a process: no NUL (spawn would refuse it, quoting it). */
 const passable = () => z.string().refine((s) => !s.includes("\0"), "must not contain a NUL character");
 
+/**
+ * The most bytes one argument or one `NAME=value` variable may have, its terminating NUL
+ * included: Linux's MAX_ARG_STRLEN (32 pages of 4 KiB), past which execve fails with E2BIG.
+ */
+export const MAX_ARG_BYTES = 131_072;
+const TOO_LONG = `is longer than a process can be passed (${MAX_ARG_BYTES - 1} bytes at most)`;
+const fits = (s: string) => Buffer.byteLength(s) < MAX_ARG_BYTES;
+
 export const processConfigSchema = z.strictObject({
   command: passable().min(1).describe("Executable: a path, or a name looked up on PATH"),
-  args: z.array(passable()).optional().describe("Arguments"),
+  args: z.array(passable().refine(fits, TOO_LONG)).optional().describe("Arguments"),
   env: z
     .record(passable(), passable())
     // A name with `=` would reach the process as a shorter name whose value begins with the rest;
     // an empty one is no variable at all.
     .superRefine((env, ctx) => {
-      for (const name of Object.keys(env))
+      for (const [name, value] of Object.entries(env))
         if (name === "" || name.includes("="))
           ctx.addIssue({ code: "custom", path: [name], message: "is not a variable name: empty, or it holds =" });
+        else if (!fits(`${name}=${value}`))
+          ctx.addIssue({ code: "custom", path: [name], message: `as NAME=value ${TOO_LONG}` });
     })
     .optional()
     .describe("Environment, added to PATH, HOME, USER, LANG, LC_ALL, TZ and TMPDIR from the server's"),
