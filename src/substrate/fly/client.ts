@@ -19,6 +19,8 @@ export interface FlyMachine {
   id: string;
   state: string;
   instance_id?: string;
+  /** `ok`, `unknown` or `unreachable`: Fly could not reach the machine's host, and `state` is not current. */
+  host_status?: string;
 }
 
 /** Body of `POST .../stop` (the spec's StopRequest). */

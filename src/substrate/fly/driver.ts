@@ -4,7 +4,8 @@
 // (rate limits, backoff, polling) is on the injected clock.
 //
 // Failures reject with DriverError. Retryable: 429, 5xx, 408, 409 (lease held elsewhere), 412
-// (machine still `created` or being replaced), no answer, or a machine that never settled;
+// (machine still `created` or being replaced), no answer, a machine that never settled, or a
+// start of one read `started` on a host Fly cannot reach (`host_status`);
 // the driver retries these a few times itself and then hands them to the governor's outbox,
 // which retries the action and finally marks the object `failed`. Not retryable: no token
 // (FLY_API_TOKEN), an invalid config, an API base URL off the allow-list (`apiUrls`, the
@@ -32,7 +33,17 @@ import { MachineLeases } from "./lease.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { phaseMs, reach, settled, type Limits, type Run } from "./rounds.ts";
 import { DEFAULT_FLY_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
-import { GOAL_STATE, isGone, satisfies, settlesTo, SETTLED, statusOf, waitOrRead, type Goal } from "./states.ts";
+import {
+  GOAL_STATE,
+  hostUnreachable,
+  isGone,
+  satisfies,
+  settlesTo,
+  SETTLED,
+  statusOf,
+  waitOrRead,
+  type Goal,
+} from "./states.ts";
 
 export interface FlyDriverOptions {
   clock: Clock;
@@ -202,7 +213,11 @@ export class FlyDriver implements Driver {
           await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, waitS, m.instance_id));
           m = await client.getMachine(cfg.app, cfg.machineId);
         }
-        return this.observation(cfg, m.state, m.instance_id);
+        // `started` on a host Fly cannot reach is the last state Fly knew, not a running machine.
+        // (One Fly knew stopped, or destroying as it marks those of a dead host, runs nothing still.)
+        const o = this.observation(cfg, m.state, m.instance_id);
+        if (o.status === "running" && hostUnreachable(m)) o.status = "unknown";
+        return o;
       }),
     );
   }
@@ -331,6 +346,13 @@ export class FlyDriver implements Driver {
     const { client, cfg, goal } = run;
     await run.renew();
     const m = await settled(run, this.limits);
+    // A start is confirmed only by a machine Fly can reach: `started` on a host it cannot is the
+    // last state Fly knew, not a running machine. Retryable: the host may come back.
+    if (goal === "start" && m.state === "started" && hostUnreachable(m))
+      throw new DriverError(
+        "the machine's host is unreachable (Fly's host_status): its state started is not current",
+        true,
+      );
     // A stopped machine has nothing resident to suspend; it is already as dormant as it gets.
     if (satisfies(goal, m.state)) return this.observation(cfg, m.state, m.instance_id);
     if (isGone(m.state)) throw new DriverError(`machine is ${m.state}`, false);

@@ -62,6 +62,13 @@ export function settlesTo(state: string): string | null {
   }
 }
 
+/**
+ * Whether Fly could not reach the machine's host (`host_status: unreachable`): the machine it
+ * answers is incomplete (fly.io: "the information returned is incomplete"), its `state` the last
+ * one Fly knew, and nothing confirms that the machine runs.
+ */
+export const hostUnreachable = (m: { host_status?: string }) => m.host_status === "unreachable";
+
 /** Whether a machine in `state` is gone or going: a start of it cannot succeed. */
 export const isGone = (state: string) => state === "destroyed" || settlesTo(state) === "destroyed";
 

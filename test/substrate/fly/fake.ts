@@ -38,6 +38,12 @@ export interface FakeMachine {
   /** 26 characters, like Fly's machine version IDs. */
   instanceId: string;
   lease: { nonce: string; expiresAt: number; owner: string; description: string } | null;
+  /**
+   * The Machine's `host_status` as the document gives it (ok, unknown, unreachable): a test sets
+   * `unreachable` for a host Fly cannot contact, whose machine Fly answers with the last state it
+   * knew. Only the answer changes: the fake's machine still moves as told.
+   */
+  hostStatus: "ok" | "unknown" | "unreachable";
   /** The body of the last stop request, for assertions. */
   lastStop: unknown;
   timer: TimerHandle | null;
@@ -272,7 +278,15 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
   };
 
   const addMachine = (id: string, state: FlyState = "stopped"): FakeMachine => {
-    const m: FakeMachine = { id, state, instanceId: randomId(26, CROCKFORD), lease: null, lastStop: null, timer: null };
+    const m: FakeMachine = {
+      id,
+      state,
+      instanceId: randomId(26, CROCKFORD),
+      lease: null,
+      hostStatus: "ok",
+      lastStop: null,
+      timer: null,
+    };
     machines.set(id, m);
     return m;
   };
@@ -318,7 +332,7 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
     private_ip: "fdaa:0:1:a7b:1::2",
     created_at: "2025-01-01T00:00:00Z",
     updated_at: new Date(clock.now()).toISOString(),
-    host_status: "ok",
+    host_status: m.hostStatus,
   });
 
   type Answer = { status: number; body?: unknown; raw?: string; headers?: Record<string, string> };

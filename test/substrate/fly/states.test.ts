@@ -56,6 +56,40 @@ describe("a destroyed machine is stopped: stop, suspend and release of it are do
   });
 });
 
+describe("a host Fly cannot reach (host_status `unreachable`: 'the information returned is incomplete')", () => {
+  test("observe reports the machine unknown, not the last state Fly knew", async () => {
+    const { driver, fake } = await open({ state: "started" });
+    fake.machines.get(MACHINE)!.hostStatus = "unreachable";
+    const o = await r.run(driver.observe(r.target()));
+    expect(o).toMatchObject({ status: "unknown", state: "started" });
+  });
+
+  test("a start that reads it `started` is not done: a retryable failure that says why", async () => {
+    const { driver, fake } = await open({ state: "started" });
+    fake.machines.get(MACHINE)!.hostStatus = "unreachable";
+    const res = await settle(r.run(driver.start(r.target())));
+    expect(res).toMatchObject({ ok: false, retryable: true });
+    expect(res.ok ? "" : res.e).toMatch(/host is unreachable/);
+    expect(fake.requests.map((q) => q.action)).not.toContain("start");
+  });
+
+  test("control: on a host Fly reaches, a started machine is running, and a start of it is done", async () => {
+    const { driver, fake } = await open({ state: "started" });
+    fake.machines.get(MACHINE)!.hostStatus = "ok";
+    expect((await r.run(driver.observe(r.target()))).status).toBe("running");
+    expect(await settle(r.run(driver.start(r.target())))).toMatchObject({ ok: true, v: { status: "running" } });
+  });
+
+  test("a machine Fly last knew stopped, or destroying (as it marks those of a dead host), is still stopped", async () => {
+    const { driver, fake } = await open({ state: "stopped" });
+    fake.machines.get(MACHINE)!.hostStatus = "unreachable";
+    expect((await r.run(driver.observe(r.target()))).status).toBe("stopped");
+    expect(await settle(r.run(driver.stop(r.target())))).toMatchObject({ ok: true, v: { status: "stopped" } });
+    fake.machines.get(MACHINE)!.state = "destroying";
+    expect(await settle(r.run(driver.release!(r.target(), "stop")))).toEqual({ ok: true, v: undefined });
+  });
+});
+
 describe("lease: 'holds a machine lease ... so that no other client changes the machine mid-way' (docs/substrates.md)", () => {
   test("the lease outlives the command it guards", async () => {
     const { driver, fake, clock } = await open({ state: "started" });
