@@ -381,8 +381,16 @@ function machinePath(app: string, id: string): string {
   return `/apps/${encodeURIComponent(app)}/machines/${encodeURIComponent(id)}`;
 }
 
-/** The spec's ErrorResponse carries `error`; fall back to the raw body. Short either way. */
+/**
+ * The spec's ErrorResponse carries `error`; fall back to the raw body. Short either way, and on
+ * one line: a proxy's error page has line breaks, and the error ends up in a decision's note and
+ * in `vigil events`, one line per action (control characters, a terminal's escapes, go too).
+ */
 function errorText(body: unknown, text: string): string {
   const raw = body && typeof body === "object" && "error" in body && typeof body.error === "string" ? body.error : text;
-  return raw.slice(0, MAX_DETAIL_CHARS).trim();
+  return raw
+    .replace(/[\s\p{Cc}]+/gu, " ")
+    .trim()
+    .slice(0, MAX_DETAIL_CHARS)
+    .trim();
 }

@@ -154,6 +154,26 @@ describe("an ok reply that is not what the driver reads is a failure, retried", 
   });
 });
 
+describe("a failing reply's text goes into the error on one line", () => {
+  test.each([
+    [
+      "a proxy's HTML page",
+      {
+        rawBody:
+          "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\n\t\u001b[31mbad\u001b[0m</body>\n</html>",
+      },
+    ],
+    ["Fly's error with line breaks", { error: "502 Bad Gateway\nupstream\r\n\u001b[31mbad\u001b[0m" }],
+  ])("%s: the start's error names it, without a line break or a control character", async (_n, fault) => {
+    const r = await openRig();
+    r.fake.faults.add({ action: "start", status: 502, times: Infinity, ...fault });
+    const e = await rejection(r.run(r.driver.start(r.target())));
+    expect(e.retryable).toBe(true);
+    expect(e.message).toMatch(/: HTTP 502 .*502 Bad Gateway.*bad.* \(after 5 tries\)$/);
+    expect(e.message).not.toMatch(/\p{Cc}/u);
+  });
+});
+
 describe("a lease release answered 409 is final", () => {
   const releases = (r: Rig) => r.fake.requests.filter((q) => q.action === "lease-release").map((q) => q.status);
 
