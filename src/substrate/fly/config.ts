@@ -41,6 +41,33 @@ export function apiUrlRefusal(apiUrl: string | undefined, allowed: ReadonlySet<s
 /** Go's duration syntax (`30s`, `1m30s`, `500ms`), which Fly parses for a stop timeout. */
 export const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 
+const UNIT_NS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  µs: 1_000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
+
+/** The longest duration Go parses: an int64 of nanoseconds (about 2562047h). */
+const GO_MAX_NS = 2n ** 63n - 1n;
+
+/**
+ * Whether a text of GO_DURATION's syntax is one Go's time.ParseDuration takes: its nanoseconds,
+ * each part's fraction cut as Go cuts it, fit in an int64. A longer one Fly refuses (400).
+ */
+export function goDurationFits(text: string): boolean {
+  let total = 0n;
+  for (const [, whole, fraction = "", unit] of text.matchAll(/(\d+)(?:\.(\d+))?(ns|us|µs|ms|s|m|h)/g)) {
+    const ns = UNIT_NS[unit!]!;
+    total += BigInt(whole!) * ns + (fraction === "" ? 0n : (BigInt(fraction) * ns) / 10n ** BigInt(fraction.length));
+    if (total > GO_MAX_NS) return false;
+  }
+  return true;
+}
+
 /** The signals the spec's SignalRequest names; Fly passes the stop signal to the machine's init. */
 export const STOP_SIGNALS = [
   "SIGABRT",
@@ -76,6 +103,7 @@ export const flyConfigSchema = z.strictObject({
   stopTimeout: z
     .string()
     .regex(GO_DURATION, "a Go duration such as 30s or 1m30s")
+    .refine(goDurationFits, "a Go duration of at most 2562047h47m16.854775807s (Go's limit; Fly refuses a longer one)")
     .optional()
     .describe("How long Fly waits after the stop signal before killing the machine"),
 });

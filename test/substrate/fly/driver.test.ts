@@ -26,6 +26,10 @@ runDriverContract("fly", async () => {
       [{ app: "vigil", machineId: MACHINE, apiUrl: "not a url" }, "$.apiUrl"],
       [{ app: "vigil", machineId: MACHINE, apiUrl: "ftp://api.machines.dev" }, "$.apiUrl"],
       [{ app: "vigil", machineId: MACHINE, stopTimeout: "soon" }, "$.stopTimeout"],
+      // Past an int64 of nanoseconds: Go's time.ParseDuration, which Fly parses it with, refuses it.
+      [{ app: "vigil", machineId: MACHINE, stopTimeout: "2562048h" }, "$.stopTimeout"],
+      [{ app: "vigil", machineId: MACHINE, stopTimeout: "2562047h47m16.854775808s" }, "$.stopTimeout"],
+      [{ app: "vigil", machineId: MACHINE, stopTimeout: "9223372036854775808ns" }, "$.stopTimeout"],
       [{ app: "vigil", machineId: MACHINE, stopSignal: "SIGWINCH" }, "$.stopSignal"],
       [{ app: "vigil", machineId: MACHINE, lease: "yes" }, "$.lease"],
       [{ app: "vigil", machineId: MACHINE, region: "ams" }, "$.region"],
@@ -167,6 +171,17 @@ describe("fly driver against the fake", () => {
     const { fake, driver } = await open({ state: "started" });
     await r.run(driver.stop(r.target({ stopSignal: "SIGTERM", stopTimeout: "30s" })));
     expect(fake.machines.get(MACHINE)!.lastStop).toEqual({ signal: "SIGTERM", timeout: "30s" });
+  });
+
+  test("a stop timeout up to Go's limit (an int64 of nanoseconds) is taken, and sent as written", async () => {
+    const { fake, driver } = await open({ state: "started" });
+    for (const stopTimeout of ["2562047h47m16.854775807s", "9223372036854775807ns", "1.5h", "0.000000001s"])
+      expect(
+        driver.validateConfig({ app: fake.app, machineId: MACHINE, apiUrl: fake.url, stopTimeout }),
+        stopTimeout,
+      ).toEqual([]);
+    await r.run(driver.stop(r.target({ stopTimeout: "2562047h" })));
+    expect(fake.machines.get(MACHINE)!.lastStop).toEqual({ timeout: "2562047h" });
   });
 
   test("without stop settings the stop has no body", async () => {
