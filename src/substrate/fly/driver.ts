@@ -198,9 +198,10 @@ export class FlyDriver implements Driver {
   }
 
   /**
-   * The machine's state. One in motion gets one short wait (at most OBSERVE_WAIT_S, since the
-   * governor's reconciliation observes objects one after another) and is `unknown` if it is
-   * still moving.
+   * The machine's state. One in motion whose status is not known yet (starting, stopping, ...)
+   * gets one short wait (at most OBSERVE_WAIT_S, since the governor's reconciliation observes
+   * objects a few at a time) and is `unknown` if it is still moving; one going away (destroying,
+   * launch_failed) is stopped already, however long it takes to go (a dead host's, for days).
    */
   async observe(t: DriverTarget): Promise<Observation> {
     const { cfg, client } = this.prepare(t);
@@ -208,7 +209,7 @@ export class FlyDriver implements Driver {
       this.unlessGone(cfg, async () => {
         let m = await client.getMachine(cfg.app, cfg.machineId);
         const next = settlesTo(m.state);
-        if (next && next !== "poll") {
+        if (next && next !== "poll" && statusOf(m.state) === "unknown") {
           const waitS = Math.min(this.waitTimeoutS, OBSERVE_WAIT_S);
           await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, waitS, m.instance_id));
           m = await client.getMachine(cfg.app, cfg.machineId);

@@ -125,4 +125,16 @@ describe("a machine going away: nothing runs there, and it will not start", () =
     await moving(state, "destroyed", 5_000);
     expect((await r.run(r.driver.observe(r.target()))).status).toBe("stopped");
   });
+
+  test.each(["destroying", "launch_failed"] as const)(
+    "%s for days (a dead host's machine): observed as stopped at once, without a wait",
+    async (state) => {
+      await moving(state, state);
+      expect(await r.run(r.driver.observe(r.target()))).toMatchObject({ status: "stopped", state });
+      // Nothing a wait could tell changes the status: every reconciliation pass would spend
+      // its 10 s (and a request) on each such object.
+      expect(r.clock.now()).toBe(T0);
+      expect(actions()).toEqual(["get"]);
+    },
+  );
 });
