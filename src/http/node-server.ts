@@ -6,6 +6,9 @@
 // at all; a backslash in the path), and Node's parser, for bytes that are not HTTP (and a
 // missing Host on HTTP/1.1, which is left to the adapter here so that it gets the same problem).
 // An HTTP/1.0 request may have no Host: it is served at the address it reached (ownHost).
+//
+// The file is past 400 lines because a connection's requests are read, run in turn and answered
+// here together: which run, which wait, when the connection is read and when it closes.
 
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { Hono } from "hono";
@@ -194,6 +197,15 @@ function ownHost(req: IncomingMessage): void {
 /** Methods that change nothing (RFC 9110 9.2.1): pipelined behind each other, they may run at once. */
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/**
+ * The most requests of one connection taken in and not yet answered (running, or waiting their
+ * turn). Past it the connection is not read until one of them is done: each costs memory, the
+ * reply of one that ran is held until those before it have gone out, and behind an event stream,
+ * which never ends, none ever goes out. (Node stops reading only while replies wait to be
+ * written: neither requests that wait their turn nor replies held behind a stream count.)
+ */
+export const MAX_PIPELINED = 16;
+
 /** One connection's requests: those running (replies not yet done) and those waiting their turn. */
 interface Turns {
   socket: Duplex;
@@ -203,12 +215,14 @@ interface Turns {
   /** Of them, requests that may change something. */
   unsafe: number;
   waiting: { safe: boolean; go: () => void }[];
+  /** The connection is not read: MAX_PIPELINED requests are in. */
+  held: boolean;
 }
 const turns = new WeakMap<Duplex, Turns>();
 
 function turnsOf(socket: Duplex): Turns {
   let t = turns.get(socket);
-  if (!t) turns.set(socket, (t = { socket, closing: false, running: 0, unsafe: 0, waiting: [] }));
+  if (!t) turns.set(socket, (t = { socket, closing: false, running: 0, unsafe: 0, waiting: [], held: false }));
   return t;
 }
 
@@ -276,10 +290,40 @@ function inTurn(listener: Listener): Listener {
  */
 function nextTurn(t: Turns): void {
   if (t.socket.destroyed || !t.socket.writable) t.waiting.length = 0;
-  for (let w = t.waiting[0]; w && (t.running === 0 || (w.safe && t.unsafe === 0)); w = t.waiting[0]) {
+  for (
+    let w = t.waiting[0];
+    w && (t.running === 0 || (w.safe && t.unsafe === 0 && t.running < MAX_PIPELINED));
+    w = t.waiting[0]
+  ) {
     t.waiting.shift();
     w.go();
   }
+  // Again at each request: Node may have resumed reading meanwhile (once its replies drained).
+  if (t.running + t.waiting.length >= MAX_PIPELINED) {
+    t.held = true;
+    stopReading(t.socket);
+  } else if (t.held) {
+    t.held = false;
+    startReading(t.socket);
+  }
+}
+
+/**
+ * A connection as Node's server stops and starts reading it for its own backpressure
+ * (_http_server.js): `socket.pause()` alone does not stop its parser, which reads the socket
+ * itself; with `_paused` set, the parser pauses once it has parsed what it holds.
+ */
+type ServerSocket = Duplex & { _paused?: boolean; parser?: { resume(): void } | null };
+
+function stopReading(socket: ServerSocket): void {
+  socket._paused = true;
+  socket.pause();
+}
+
+function startReading(socket: ServerSocket): void {
+  socket._paused = false;
+  socket.parser?.resume();
+  socket.resume();
 }
 
 /**
