@@ -11,18 +11,48 @@ import { answerWithin } from "../timers/within.ts";
 /** How long /readyz waits for its read of the database before it says the database does not answer. */
 export const READY_TIMEOUT_MS = 2000;
 
+/**
+ * The reads of a store on their way, the latest of each kind: a probe or a scrape that comes
+ * within READY_TIMEOUT_MS of its start waits for it (for READY_TIMEOUT_MS of its own at most)
+ * rather than sending another. /readyz needs no token, and every probe was a read of its own: a
+ * flood of them sent as many to the database, and against one that stalls (each left to end
+ * when it may) they piled up. One older than that is left to end alone: a read that never ends
+ * (a connection lost without a word) must not answer for the database from then on.
+ */
+interface Read<T> {
+  answer: Promise<T>;
+  at: number;
+}
+const readyReads = new WeakMap<Store, Read<string | null>>();
+const timerCounts = new WeakMap<Store, Read<number | null>>();
+
+/** `read()`, or the one of the last READY_TIMEOUT_MS still on its way. `read` never rejects. */
+function shared<T>(reads: WeakMap<Store, Read<T>>, store: Store, clock: Clock, read: () => Promise<T>): Promise<T> {
+  const now = clock.now();
+  const pending = reads.get(store);
+  if (pending && now >= pending.at && now - pending.at < READY_TIMEOUT_MS) return pending.answer;
+  const started = { answer: read(), at: now };
+  reads.set(store, started);
+  void started.answer.then(() => {
+    if (reads.get(store) === started) reads.delete(store);
+  });
+  return started.answer;
+}
+
 /** Why the database is not fit to serve (it failed or did not answer a read in time), or null. */
 export function databaseNotReady(store: Store, clock: Clock): Promise<string | null> {
-  const read = store.getObject("\u0000readyz").then(
-    () => null,
-    () => "the database does not answer",
+  const read = shared(readyReads, store, clock, () =>
+    store.getObject("\u0000readyz").then(
+      () => null,
+      () => "the database does not answer",
+    ),
   );
   return answerWithin(clock, READY_TIMEOUT_MS, read, `the database did not answer within ${READY_TIMEOUT_MS} ms`);
 }
 
 /** How many timers are pending; null when the database failed or did not answer in time. */
 export function timersPending(store: Store, clock: Clock): Promise<number | null> {
-  const count = store.countTimers().catch(() => null);
+  const count = shared(timerCounts, store, clock, () => store.countTimers().catch(() => null));
   return answerWithin(clock, READY_TIMEOUT_MS, count, null);
 }
 

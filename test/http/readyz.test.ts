@@ -143,3 +143,40 @@ test("the real server logs each change of readiness, once, with the reason", asy
     { level: "info", msg: "ready again", reason: undefined },
   ]);
 });
+
+test("probes that come while the database is being read share that read: a flood of /readyz is not a flood of reads", async () => {
+  const s = await makeServices();
+  open.push(s);
+  const app = createApp({ governor: s.governor, policies: s.policies, whatIf: s.whatIf, tokens: [] });
+  const store = s.store as unknown as { getObject: (id: string) => Promise<unknown> };
+  const real = store.getObject.bind(store);
+  // The database stalls: every probe's read is counted, and none is answered.
+  let reads = 0;
+  store.getObject = (id: string) => (id === "\u0000readyz" ? (reads++, new Promise(() => {})) : real(id));
+  const probes = Array.from({ length: 50 }, () => Promise.resolve(app.request("/readyz")));
+  await s.advance(READY_TIMEOUT_MS - 1);
+  // One more, later, within the first read's READY_TIMEOUT_MS.
+  probes.push(Promise.resolve(app.request("/readyz")));
+  await s.advance(1);
+  expect(reads).toBe(1);
+  await s.advance(READY_TIMEOUT_MS);
+  const replies = await Promise.all(probes);
+  expect(new Set(replies.map((r) => r.status))).toEqual(new Set([503]));
+  // A read older than READY_TIMEOUT_MS is not waited for again: the next probe reads anew, and
+  // the database answering again makes it ready.
+  store.getObject = (id: string) => (reads++, real(id));
+  expect((await app.request("/readyz")).status).toBe(200);
+  expect(reads).toBe(2);
+});
+
+test("scrapes that come while the timers are being counted share that count", async () => {
+  const s = await makeServices();
+  open.push(s);
+  const store = s.store as unknown as { countTimers: () => Promise<number> };
+  let counts = 0;
+  store.countTimers = () => (counts++, new Promise(() => {}));
+  const scrapes = Array.from({ length: 20 }, () => s.governor.pendingTimers());
+  await s.advance(READY_TIMEOUT_MS);
+  expect(await Promise.all(scrapes)).toEqual(Array.from({ length: 20 }, () => null));
+  expect(counts).toBe(1);
+});
