@@ -3,7 +3,7 @@
 // returns an exit code; this file only routes and prints usage (the texts are in usage.ts).
 
 import { isatty } from "node:tty";
-import { commandUsage, isCommandName, overallUsage, type CommandName } from "./usage.ts";
+import { commandUsage, EXIT, isCommandName, overallUsage, type CommandName } from "./usage.ts";
 import { failureMessage } from "./output.ts";
 
 // Loaded on demand: `vigil validate` need not load the server, the database or hono.
@@ -64,9 +64,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // A reader that stopped reading (`vigil decisions list | head -1`) is not an error of ours:
-// stop quietly, as other command-line tools do, instead of crashing on EPIPE.
+// stop quietly, as other command-line tools do, instead of crashing on EPIPE. A command that had
+// finished keeps its own exit code; one cut short did not finish its work, so it exits 2 (its
+// output could not be written), never 0: `vigil test | head -1` in a CI job must not pass
+// fixtures it never ran. (process.exitCode is set only once the command has returned.)
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? EXIT.usage);
   // Any other (a full disk, ENOSPC; a pipe out of buffers, ENOBUFS) cut the output short: say so
   // in one line, as any failure, and exit 2 rather than with a stack trace.
   process.stderr.write(`vigil ${process.argv[2]}: cannot write the output: ${failureMessage(e)}\n`);

@@ -1,7 +1,10 @@
 // A reader that stops reading (`vigil ... | head -1`) ends the command quietly, not with an
-// EPIPE stack trace.
+// EPIPE stack trace, and with exit 2 when the command had not finished (never 0).
 
 import { spawn } from "node:child_process";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 
@@ -16,4 +19,30 @@ test("a closed stdout ends the command quietly", async () => {
   const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
   expect(stderr).not.toContain("EPIPE");
   expect(code).toBe(0);
+});
+
+test("a command cut short by a closed stdout exits 2, not 0: `vigil test | head -1` passes no fixture it did not run", async () => {
+  // A fixture that passes, then one that fails: the first line printed (the pass) meets a closed
+  // pipe while the failing fixture is still to run.
+  const dir = mkdtempSync(join(tmpdir(), "vigil-epipe-"));
+  try {
+    copyFileSync(
+      fileURLToPath(new URL("../../fixtures/on-demand/freeze-thaw.json", import.meta.url)),
+      join(dir, "a.json"),
+    );
+    const failing = {
+      policy: "on-demand",
+      start: "2026-03-01T12:00:00Z",
+      steps: [{ facts: { work: { pending: 2 } }, expect: { state: "dormant" } }],
+    };
+    writeFileSync(join(dir, "b.json"), JSON.stringify(failing));
+    const child = spawn(process.execPath, [BIN, "test", dir], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+    const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+    expect({ code, stderr }).toEqual({ code: 2, stderr: "" });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
