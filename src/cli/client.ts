@@ -297,14 +297,18 @@ export const timedOut = (target: Target) =>
     `${target.url} did not answer: timed out after ${target.timeoutMs / 1000} s (--timeout or VIGIL_TIMEOUT to wait longer)`,
   );
 
-/** Why fetch failed before a reply came: out of time, a redirect loop (5), else a server not reached (3). */
+/** Why fetch failed before a reply came: out of time, a redirect loop (5), a Fetch "bad port" (2), else not reached (3). */
 export function fetchFailure(target: Target, error: unknown, expired: boolean): CliError {
   if (expired) return timedOut(target);
   const cause = (error as { cause?: { message?: unknown } }).cause;
   if (cause?.message === "redirect count exceeded")
     return new CliError(EXIT.serverError, `${target.url} answered with redirects in a loop`);
+  if (cause?.message === "bad port") return new CliError(EXIT.usage, `${target.url}: ${BAD_PORT}`);
   return unreachable(target, error);
 }
+
+const BAD_PORT = // 6000, 6665-6669, 10080...: refused before connecting, so a server may well run there
+  "fetch does not connect to its port (or to a redirect's): it is one of the ports the Fetch standard blocks, as browsers do; run the server on another port (--port or VIGIL_PORT)";
 
 /** A reply's text as JSON; undefined when it is empty or not JSON (a proxy's HTML page). */
 export function jsonOf(text: string): unknown {

@@ -245,6 +245,22 @@ describe("a server that cannot be reached, or refuses the token", () => {
     }
   });
 
+  test("a --url on a port fetch will not connect to (6666, a Fetch standard bad port) is exit 2 saying so, not 'is the server running?'", async () => {
+    // fetch refuses the port before it connects: nothing listens or is asked here.
+    const url = "http://127.0.0.1:6666";
+    const why =
+      `${url}: fetch does not connect to its port (or to a redirect's): it is one of the ports ` +
+      "the Fetch standard blocks, as browsers do; run the server on another port (--port or VIGIL_PORT)";
+    for (const [entry, args, name] of [
+      [runObjects, ["list"], "objects"],
+      [runFacts, ["post", "w", "{}"], "facts"],
+      [runEvents, [], "events"],
+    ] as const) {
+      const r = await run(entry, [...args], url);
+      expect(r).toEqual({ code: 2, out: "", err: `vigil ${name}: ${why}\n` });
+    }
+  });
+
   test("401 without or with a wrong token, 403 without the scope: exit 4, naming the scope", async () => {
     const tokens = [
       { name: "ingest", token: "0123456789abcdef-ingest", scopes: ["write:facts" as const] },
