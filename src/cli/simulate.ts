@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { splitList } from "../config.ts";
 import { databaseWithFlags, emptyFlag } from "./flag-config.ts";
 import { parseDuration } from "../core/durations.ts";
+import { fileErrorWords } from "../core/file-errors.ts";
 import { toEpochMs } from "../core/operators.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
 import { toJson, formatTable } from "../simulate/format.ts";
@@ -161,7 +162,7 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
     try {
       writeFileSync(v.report, text);
     } catch (e) {
-      throw new Usage(`cannot write ${v.report}: ${(e as Error).message}`);
+      throw new Usage(`cannot write ${v.report}: ${fileProblem(e)}`);
     }
   }
   out(v.json ? `${JSON.stringify(toJson(result), null, 2)}\n` : formatTable(result));
@@ -174,7 +175,7 @@ function loadPolicies(dir: string, names: string[]): PolicyRegistry {
   try {
     registry.loadDirectory(dir);
   } catch (e) {
-    throw new Usage(`cannot read the policies in ${dir}: ${(e as Error).message}`);
+    throw new Usage(`cannot read the policies in ${dir}: ${fileProblem(e)}`);
   }
   for (const name of names) {
     if (registry.get(name)) continue;
@@ -195,7 +196,7 @@ function readTraffic(file: string): Workload {
   try {
     text = readTextFile(file);
   } catch (e) {
-    throw new Usage(`cannot read ${file}: ${(e as Error).message}`);
+    throw new Usage(`cannot read ${file}: ${fileProblem(e)}`);
   }
   return parseTraffic(text, file);
 }
@@ -212,6 +213,9 @@ async function readRecorded(url: string, ids: string[]): Promise<Workload> {
     await store.close();
   }
 }
+
+/** What is wrong with a file or directory, in words (`no such file or directory`), as the other commands say it. */
+const fileProblem = (e: unknown) => fileErrorWords(e) ?? (e as Error).message;
 
 /** A duration flag: ISO 8601 (`PT2S`) or whole milliseconds. */
 function duration(text: string, flag: string): number {

@@ -92,15 +92,16 @@ describe("vigil simulate: bad traffic", () => {
     expect(err.join("")).toBe(`vigil simulate: ${file} line 3: $.at: not an ISO 8601 date-time\n`);
   });
 
-  test("a missing file is exit 2", async () => {
+  test("a missing file is exit 2, said in words (not ENOENT and the system call)", async () => {
     const err: string[] = [];
+    const file = join(dir, "none.jsonl");
     const code = await runSimulate(
-      ["--policy", "queue-worker", "--traffic", join(dir, "none.jsonl")],
+      ["--policy", "queue-worker", "--traffic", file],
       () => {},
       (s) => err.push(s),
     );
     expect(code).toBe(2);
-    expect(err.join("")).toMatch(/cannot read .*none\.jsonl/);
+    expect(err.join("")).toBe(`vigil simulate: cannot read ${file}: no such file or directory\n`);
   });
 
   test("a --report that cannot be written is exit 2 with nothing on stdout (not the whole result first)", async () => {
@@ -116,6 +117,6 @@ describe("vigil simulate: bad traffic", () => {
     );
     expect(code).toBe(2);
     expect(out).toEqual([]);
-    expect(err.join("")).toContain(`vigil simulate: cannot write ${report}`);
+    expect(err.join("")).toBe(`vigil simulate: cannot write ${report}: no such file or directory\n`);
   });
 });
