@@ -24,6 +24,22 @@ export function notAFilePath(path: string): string | null {
   return null;
 }
 
+/**
+ * Whether nothing is at `path`: not there (ENOENT), or a path through a file (ENOTDIR).
+ * existsSync says false also for a file that is there in a directory this user may not search
+ * (EACCES), which a command would then call missing; this says true only when it is, and reading
+ * any other path says what is wrong with it.
+ */
+export function isMissing(path: string): boolean {
+  try {
+    statSync(path);
+    return false;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || code === "ENOTDIR";
+  }
+}
+
 /** What a path that is not a regular file nor a directory is, in words. */
 function kindOf(stat: Stats): string {
   if (stat.isCharacterDevice()) return "a character device";

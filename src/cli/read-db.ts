@@ -2,19 +2,18 @@
 // never created or migrated (a server may be running on it).
 
 import { shownDbUrl } from "../config.ts";
-import { notAFilePath } from "../dirs.ts";
+import { isMissing, notAFilePath } from "../dirs.ts";
 import type { LibsqlStore } from "../storage/libsql-store.ts";
 
 /** The store, opened to read, or why it cannot be (a sentence naming the URL). */
 export async function openToRead(url: string, authToken?: string): Promise<LibsqlStore | string> {
   // Loaded here: a command that reads no database loads no database driver.
-  const [{ LibsqlStore, libsqlOptions }, { filePath }, { existsSync }] = await Promise.all([
+  const [{ LibsqlStore, libsqlOptions }, { filePath }] = await Promise.all([
     import("../storage/libsql-store.ts"),
     import("../storage/rows.ts"),
-    import("node:fs"),
   ]);
   const file = filePath(url);
-  if (file !== null && !existsSync(file)) return `no database at ${shownDbUrl(url)}`;
+  if (file !== null && isMissing(file)) return `no database at ${shownDbUrl(url)}`;
   // A directory (or a path through a file): said as `vigil serve` says it.
   const wrong = file === null ? null : notAFilePath(file);
   if (wrong !== null) return wrong;

@@ -3,10 +3,10 @@
 // With --json the same report is one JSON document on stdout, and what is not part of it
 // (a bad option, a missing path) goes to stderr.
 
-import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import type { PolicyDocument } from "../core/policy.ts";
+import { isMissing } from "../dirs.ts";
 import type { Decision } from "../core/types.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
 import type { Problem } from "../core/errors.ts";
@@ -64,7 +64,7 @@ export async function runTest(
   }
   const paths = positionals.length > 0 ? positionals : ["fixtures"];
   for (const p of paths) {
-    if (!existsSync(p)) {
+    if (isMissing(p)) {
       return complain(`no such fixture file or directory: ${p}`);
     }
   }

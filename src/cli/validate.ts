@@ -1,10 +1,11 @@
 // `vigil validate [--rules DIR] [--json] [FILE...]`: every error names the file and the JSON path.
 // Exit 0 when every policy is valid, 1 otherwise.
 
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Problem } from "../core/errors.ts";
+import { isMissing } from "../dirs.ts";
 import { isPolicyFileName, PolicyRegistry, type LoadResult } from "../governor/policy-registry.ts";
 import { EMPTY_RULES, HELP_OPTION, printUsage } from "./usage.ts";
 
@@ -29,12 +30,14 @@ export async function runValidate(
     return 2;
   }
   // A FILE that is not there is an input that cannot be used (exit 2), as a missing --rules is.
-  const missing = positionals.find((f) => !existsSync(f));
+  const missing = positionals.find(isMissing);
   if (missing !== undefined) {
     err(`vigil validate: ${missing}: no such file or directory\n`);
     return 2;
   }
-  const directory = positionals.find((f) => statSync(f).isDirectory());
+  // One that cannot even be looked at (in a directory this user may not search) is no directory
+  // known: it is read, and its loading says why it cannot be (an invalid file, exit 1).
+  const directory = positionals.find(isDirectory);
   if (directory !== undefined) {
     err(`vigil validate: ${directory}: a directory, not a policy file (--rules ${directory} checks its files)\n`);
     return 2;
@@ -55,6 +58,15 @@ export async function runValidate(
   } else if (files.length === 0) out(`no policy files in ${values.rules}\n`);
   else out(report(results));
   return files.length > 0 && invalid === 0 ? 0 : 1;
+}
+
+/** Whether `path` is known to be a directory (one that cannot be looked at is not known to be). */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** One file's result, as --json prints it. */
