@@ -75,6 +75,10 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   process.stderr.write(`vigil ${process.argv[2]}: cannot write the output: ${failureMessage(e)}\n`);
   process.exit(2);
 });
+// A stderr that cannot be written (its reader gone) leaves no one to tell: the message is lost and
+// the exit code still says what happened. Unhandled, the write's error crashed the command with
+// exit 1, which a script reads as "does not exist" (404) or "a check failed".
+process.stderr.on("error", () => {});
 
 const code = await main(process.argv.slice(2));
 // `serve` has stopped everything it started by now; exit even if a handle (a socket a driver

@@ -46,3 +46,13 @@ test("a command cut short by a closed stdout exits 2, not 0: `vigil test | head 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test.each([
+  [["validate", "/nonexistent/policy.json"], 2],
+  [["objects", "get", "worker-1", "--url", "http://127.0.0.1:6666"], 2],
+])("vigil %j with its stderr closed still exits %i, not 1 from a crash on the lost message", async (args, expected) => {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  child.stderr.destroy();
+  const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+  expect(code).toBe(expected);
+});
