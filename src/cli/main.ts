@@ -68,7 +68,10 @@ async function main(argv: string[]): Promise<number> {
 // finished keeps its own exit code; one cut short did not finish its work, so it exits 2 (its
 // output could not be written), never 0: `vigil test | head -1` in a CI job must not pass
 // fixtures it never ran. (process.exitCode is set only once the command has returned.)
+// `serve` prints one line there, and its log goes to stderr: a server whose stdout reader is gone
+// governs on, and stops as on a signal (draining, its lease released), never by exiting mid-run.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE" && process.argv[2] === "serve") return;
   if (e.code === "EPIPE") process.exit(process.exitCode ?? EXIT.usage);
   // Any other (a full disk, ENOSPC; a pipe out of buffers, ENOBUFS) cut the output short: say so
   // in one line, as any failure, and exit 2 rather than with a stack trace.

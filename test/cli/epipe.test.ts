@@ -56,3 +56,28 @@ test.each([
   const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
   expect(code).toBe(expected);
 });
+
+test("vigil serve whose stdout reader is gone goes on serving, and drains on SIGTERM (exit 0)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-epipe-serve-"));
+  try {
+    const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--db", `file:${join(dir, "vigil.db")}`], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, VIGIL_TOKENS: "", VIGIL_HOST: "127.0.0.1" },
+    });
+    // Gone before `vigil listening on ...` is written to it.
+    child.stdout.destroy();
+    let stderr = "";
+    const closed = new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+    await new Promise<void>((resolve) =>
+      child.stderr.setEncoding("utf8").on("data", (s: string) => {
+        stderr += s;
+        if (stderr.includes('"msg":"listening"')) resolve();
+      }),
+    );
+    child.kill("SIGTERM");
+    expect(await closed).toBe(0);
+    expect(stderr).toContain('"reason":"SIGTERM"');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
