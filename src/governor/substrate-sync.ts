@@ -228,7 +228,19 @@ export class SubstrateSync {
       return false;
     }
     const follows = observedState(observation.status);
-    if (follows === null || follows === object.state) return false;
+    if (follows === null) return false;
+    if (follows === object.state) {
+      // No divergence, so nothing is evaluated or stored, unless the stored observation lists
+      // leftovers (a process driver's earlier trees being stopped) that this one does not: once
+      // they are gone, what GET shows must say so. Only then is it written.
+      if (sameLeftovers(object.substrate.observed, observation)) return false;
+      try {
+        await this.leftoversSeen(object, observation);
+      } catch (e) {
+        this.d.onError(e as Error, `reconciling ${object.id}`);
+      }
+      return false;
+    }
     try {
       const current = await this.d.table.load(object.id);
       if (!current || current.state !== object.state) return false;
@@ -240,6 +252,28 @@ export class SubstrateSync {
       this.d.onError(e as Error, `reconciling ${object.id}`);
       return false;
     }
+  }
+
+  /**
+   * The stored observation of `seen`'s object with its `leftovers` as `observation` lists them
+   * (none: the field goes), the rest as it was stored: only what is being stopped has changed.
+   * Skipped when the object has moved on since it was read.
+   */
+  private leftoversSeen(seen: ObjectRecord, observation: Observation): Promise<void> {
+    const { table } = this.d;
+    return table.run(seen.id, async () => {
+      if (!this.d.governing()) return;
+      const object = await table.take(seen.id);
+      const stored = object?.substrate.observed;
+      const same = JSON.stringify(stored) === JSON.stringify(seen.substrate.observed);
+      if (!object || !stored || object.state !== seen.state || !same) return;
+      const { leftovers: _gone, ...rest } = stored;
+      const leftovers = observation.leftovers;
+      const observed: Observation = leftovers === undefined ? rest : { ...rest, leftovers };
+      await table.commit(
+        emptyBatch({ ...object, substrate: { ...object.substrate, observed }, updatedAt: this.d.clock.now() }),
+      );
+    });
   }
 
   /** Every object matching `query`, a page at a time, in id order. */
@@ -337,4 +371,9 @@ export class SubstrateSync {
       );
     });
   }
+}
+
+/** Whether the stored observation lists the same leftovers as a new one (none in either counts). */
+function sameLeftovers(stored: Observation | null | undefined, observation: Observation): boolean {
+  return JSON.stringify(stored?.leftovers ?? null) === JSON.stringify(observation.leftovers ?? null);
 }
