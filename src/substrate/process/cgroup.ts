@@ -3,8 +3,9 @@
 // at once. cgroup v2 (`cgroup.freeze`, `cgroup.events`, `cgroup.kill`, `memory.current`) and
 // the v1 freezer hierarchy (`freezer.state`) are both supported.
 
-import { existsSync, readdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { Clock, TimerHandle } from "../../core/clock.ts";
 import { makeDir } from "../../dirs.ts";
 import { statsOf, waitFor, type Member } from "./proc.ts";
 import { reportOf, SETTLE_MS, type ProcessTree, type TreeReport } from "./tree.ts";
@@ -80,6 +81,63 @@ export function findCgroupParent(): CgroupParent | null {
  */
 export function cgroupDir(parent: CgroupParent, objectId: string, nonce: string): string {
   return join(parent.dir, `obj-${objectId}.${nonce}`);
+}
+
+/**
+ * How long an object's cgroup must have stood unchanged (its directory's mtime, in real time)
+ * before {@link removeEmptyCgroups} may take it for one nothing will use again: a spawn's is
+ * empty until its shell has moved in, and that one is new.
+ */
+export const STALE_CGROUP_MS = 60_000;
+
+/**
+ * Removes each object's cgroup under `parent` (`obj-*`, with the cgroups made in it) whose tree
+ * is empty and that has stood unchanged for STALE_CGROUP_MS; returns their directories. What
+ * no server removes otherwise: the cgroup of a tree left running by `DELETE ?compute=keep`
+ * once its processes have exited, or one a server stopped before it could remove. (The cgroup
+ * of a tree some server still governs is removed by it once empty; removing it first is the
+ * same.)
+ */
+export function removeEmptyCgroups(parent: CgroupParent, now = Date.now()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(parent.dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && e.name.startsWith("obj-"))
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const dir = join(parent.dir, name);
+    try {
+      if (now - statSync(dir).mtimeMs < STALE_CGROUP_MS) continue;
+    } catch {
+      continue;
+    }
+    new CgroupTree(dir, parent.version).dispose();
+    if (!existsSync(dir)) removed.push(dir);
+  }
+  return removed;
+}
+
+/** How often, on the clock, a server looks for objects' cgroups left empty (and at its start). */
+export const CGROUP_SWEEP_MS = 5 * 60_000;
+
+/** Runs {@link removeEmptyCgroups} now and every CGROUP_SWEEP_MS on `clock`; returns what stops it. */
+export function sweepEmptyCgroups(parent: CgroupParent, clock: Clock): () => void {
+  let timer: TimerHandle | null = null;
+  let stopped = false;
+  const sweep = () => {
+    if (stopped) return;
+    removeEmptyCgroups(parent);
+    timer = clock.setTimeout(sweep, CGROUP_SWEEP_MS);
+  };
+  sweep();
+  return () => {
+    stopped = true;
+    if (timer) clock.clearTimeout(timer);
+  };
 }
 
 export class CgroupTree implements ProcessTree {

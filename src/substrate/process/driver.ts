@@ -13,7 +13,7 @@ import { KeyedQueue } from "../../core/keyed-queue.ts";
 import type { JsonObject, Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener, type Release } from "../driver.ts";
-import { cgroupDir, CgroupTree, type CgroupParent } from "./cgroup.ts";
+import { cgroupDir, CgroupTree, sweepEmptyCgroups, type CgroupParent } from "./cgroup.ts";
 import { DEFAULT_GRACE_MS, processConfigSchema, shellEnvProblems, type ProcessConfig } from "./config.ts";
 import { Governed, Leftovers, type Exit } from "./governed.ts";
 import { recordedLeftovers, recordedTree, unrecordedTree } from "./restart.ts";
@@ -64,12 +64,15 @@ export class ProcessDriver implements Driver {
   private readonly leftovers: Leftovers;
   private readonly listeners: ObservationListener[] = [];
   private closed = false;
+  /** Ends the periodic removal of objects' cgroups left empty (a kept tree's, once it ended). */
+  private readonly stopSweep: () => void;
 
   constructor(options: ProcessDriverOptions) {
     this.clock = options.clock;
     this.watchMs = options.watchMs ?? 1000;
     this.cgroup = options.cgroup ?? null;
     this.leftovers = new Leftovers(this.clock);
+    this.stopSweep = this.cgroup ? sweepEmptyCgroups(this.cgroup, this.clock) : () => {};
   }
 
   validateConfig(config: unknown): Problem[] {
@@ -244,6 +247,7 @@ export class ProcessDriver implements Driver {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopSweep();
     this.leftovers.close();
     for (const p of new Set([...this.live.values(), ...this.stopping]))
       p.abort(new DriverError("the process driver closed", true));

@@ -13,6 +13,7 @@ import {
   readlinkSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -21,7 +22,13 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { Observation } from "../../../src/core/types.ts";
 import type { DriverTarget } from "../../../src/substrate/driver.ts";
-import { CgroupTree, findCgroupParent, type CgroupParent } from "../../../src/substrate/process/cgroup.ts";
+import {
+  CGROUP_SWEEP_MS,
+  CgroupTree,
+  findCgroupParent,
+  STALE_CGROUP_MS,
+  type CgroupParent,
+} from "../../../src/substrate/process/cgroup.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { groupMembers, isGone, listPids, readStat } from "../../../src/substrate/process/proc.ts";
 import { eventually } from "../../helpers/eventually.ts";
@@ -546,5 +553,40 @@ describe.skipIf(!cgroup)(cgroupTitle, () => {
     expect(size(join(dir, "escaped"))).toBe(after);
     // The unrelated process was not touched.
     expect(isGone(readStat(unrelated.pid!)!)).toBe(false);
+  });
+
+  // Found in a review: a tree left running by DELETE ?compute=keep stays in its cgroup, which
+  // nothing removed once its processes had exited (nor at the next start): one leaked per keep.
+  test("the cgroup of a tree left running by keep is removed once empty and stale, by the next sweep or start", async () => {
+    const d = newDriver(cgroup);
+    const t = target(LOOP("kept"), "tree-kept");
+    const started = await d.start(t);
+    const pid = started.pid as number;
+    trees.push(pid);
+    const kept = started.cgroup as string;
+    await growing("kept");
+    await d.release(t, "keep");
+    await growing("kept"); // still running, in its cgroup
+    expect(new CgroupTree(kept, cgroup!.version).members()).toContain(pid);
+    // A stale-looking cgroup with a process in it is left alone.
+    const old = new Date(Date.now() - 2 * STALE_CGROUP_MS);
+    utimesSync(kept, old, old);
+    await clock.advance(CGROUP_SWEEP_MS);
+    expect(existsSync(kept)).toBe(true);
+
+    kill(-pid);
+    expect(await eventually(() => new CgroupTree(kept, cgroup!.version).members().length === 0)).toBe(true);
+    // A new empty one (as a spawn's is, until its shell moves in) is left alone too.
+    const young = join(cgroup!.dir, `obj-tree-young.${process.pid}`);
+    mkdirSync(young);
+    utimesSync(kept, old, old);
+    await clock.advance(CGROUP_SWEEP_MS);
+    expect(existsSync(kept)).toBe(false);
+    expect(existsSync(young)).toBe(true);
+
+    // What a server stopped before its sweep left is removed at the next one's start.
+    utimesSync(young, old, old);
+    newDriver(cgroup);
+    expect(existsSync(young)).toBe(false);
   });
 });
