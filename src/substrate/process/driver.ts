@@ -5,6 +5,10 @@
 // tree then SIGKILL after the grace period. Linux /proc verifies states and lets a restarted
 // server re-adopt the trees it left running; without /proc the driver trusts its own table,
 // signals the group blindly and adopts nothing.
+//
+// The file is past 400 lines because every command of the driver is here, each in the object's
+// turn and each knowing what the others leave behind (a live tree, its last exit, leftovers,
+// what a stop could not end); the trees themselves are in governed.ts, tree.ts and cgroup.ts.
 
 import type { ChildProcess } from "node:child_process";
 import type { Clock } from "../../core/clock.ts";
@@ -15,7 +19,7 @@ import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener, type Release } from "../driver.ts";
 import { cgroupDir, CgroupTree, sweepEmptyCgroups, type CgroupParent } from "./cgroup.ts";
 import { DEFAULT_GRACE_MS, processConfigSchema, shellEnvProblems, type ProcessConfig } from "./config.ts";
-import { Governed, Leftovers, type Exit } from "./governed.ts";
+import { Governed, Leftovers, RefusedStop, stopRefused, type Exit } from "./governed.ts";
 import { recordedLeftovers, recordedTree, unrecordedTree } from "./restart.ts";
 import { procfs, readStat, until, type ProcStat } from "./proc.ts";
 import { spawnProcess } from "./spawn.ts";
@@ -59,6 +63,8 @@ export class ProcessDriver implements Driver {
   /** Trees a stop is ending (no longer live once their leader exits): close() gives them up too. */
   private readonly stopping = new Set<Governed>();
   private readonly lastExit = new Map<string, Exit & { pid: number }>();
+  /** Processes a stop could not end (RefusedStop) once their leader was gone: the next stop tries again. */
+  private readonly refused = new Map<string, { leader: number; members: RefusedStop["refused"] }>();
   /** Commands for one object run one after another: no two spawns, no stop racing a start. */
   private readonly queue = new KeyedQueue();
   private readonly leftovers: Leftovers;
@@ -233,6 +239,7 @@ export class ProcessDriver implements Driver {
       this.leftovers.close(t.objectId);
       this.live.delete(t.objectId);
       this.lastExit.delete(t.objectId);
+      this.refused.delete(t.objectId);
     });
   }
 
@@ -324,9 +331,21 @@ export class ProcessDriver implements Driver {
 
   private async stopNow(t: DriverTarget): Promise<Observation> {
     const p = this.live.get(t.objectId);
-    if (!p || !(await this.alive(t.objectId, p))) return this.stopped(t.objectId);
+    if (!p || !(await this.alive(t.objectId, p))) {
+      // What an earlier stop could not end (its leader gone): stopped now, or the stop fails again.
+      const refused = this.refused.get(t.objectId);
+      if (refused) stopRefused(refused.leader, refused.members);
+      this.refused.delete(t.objectId);
+      return this.stopped(t.objectId);
+    }
     this.stopping.add(p);
-    const exit = await p.terminate().finally(() => this.stopping.delete(p));
+    const exit = await p
+      .terminate()
+      .catch((e: unknown) => {
+        if (e instanceof RefusedStop && p.ended) this.refused.set(t.objectId, { leader: p.pid, members: e.refused });
+        throw e;
+      })
+      .finally(() => this.stopping.delete(p));
     return { status: "stopped", at: this.clock.now(), pid: p.pid, ...exit };
   }
 

@@ -2,10 +2,16 @@
 // restart) until its leader's exit is seen: freezing, thawing and ending the whole tree, and
 // what an observation of it says. Without /proc the driver cannot see the tree: it signals the
 // leader's group blindly and trusts what it last did.
+//
+// The file is past 400 lines because a tree's stop and the leftovers of a tree whose leader
+// exited are ended the same way (the grace period's SIGKILL on the clock, the exits watched in
+// real time, processes known by pid and start time, signals the kernel refuses), and apart
+// they would share most of what is here.
 
 import type { ChildProcess } from "node:child_process";
 import type { Clock, TimerHandle } from "../../core/clock.ts";
 import type { Json, Observation } from "../../core/types.ts";
+import { DriverError } from "../driver.ts";
 import {
   bootId,
   isStopped,
@@ -156,15 +162,35 @@ export class Governed {
       this.endWait();
     }, this.graceMs);
     try {
-      const exit = await this.exited;
+      // A leader this server may not signal never exits of its SIGKILL: that is known once it is sent.
+      const exit = await Promise.race([this.exited, killedAt.then(() => this.exitUnlessRefused())]);
       if (procfs) await this.drain(killedAt, signalled);
       if (this.abortedBy) throw this.abortedBy;
+      const left = procfs ? this.tree.stats() : [];
+      if (left.some((m) => refuses(m.pid))) throw this.refusal(left);
       return exit;
     } finally {
       if (this.kill) this.clock.clearTimeout(this.kill);
       this.kill = null;
       this.tree.dispose();
     }
+  }
+
+  /** The leader's exit, unless it runs and refuses signals: then the stop fails. */
+  private async exitUnlessRefused(): Promise<Exit> {
+    const stat = this.ended || this.abortedBy ? null : this.state();
+    if (stat && refuses(this.pid))
+      throw this.refusal(procfs ? this.tree.stats() : [{ pid: this.pid, startTime: stat.startTime }]);
+    return this.exited;
+  }
+
+  /** The stop fails for the processes of `members` that refuse signals; an exit of the leader is its own again. */
+  private refusal(members: { pid: number; startTime: number | null }[]): RefusedStop {
+    this.stopping = false;
+    return new RefusedStop(
+      this.pid,
+      members.filter((m) => refuses(m.pid)),
+    );
   }
 
   /** Signals the whole tree; returns the processes it went to (none known without /proc). */
@@ -214,11 +240,13 @@ export class Governed {
     const sent = identitiesOf(this.killed);
     const escaped = (m: Member) => !sent.has(identityOf(m));
     for (let round = 0; ; round++) {
+      // Those that refuse the SIGKILL (EPERM) are not waited for: the stop fails for them.
       const left = await settle(
         () => this.tree.stats(),
-        (s) => aborted() || s.length === 0 || s.some(escaped),
+        (s) => aborted() || s.length === 0 || s.some(escaped) || s.every((m) => refuses(m.pid)),
         KILLED_WITHIN_MS,
       );
+      if (left !== null && left.length > 0 && left.every((m) => refuses(m.pid))) return;
       if (left === null || left.length === 0 || aborted() || round === KILL_ROUNDS) return;
       for (const m of this.tree.kill()) sent.add(identityOf(m));
     }
@@ -365,6 +393,45 @@ interface Leftover {
   /** Settles once the tree is done with (`resolve`). */
   done: Promise<void>;
   resolve: () => void;
+}
+
+/** Whether the kernel refuses this server's signals to `pid` (EPERM); false once it is gone. */
+export function refuses(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A stop that cannot end the tree: the kernel refuses this server's signals to `refused` (EPERM:
+ * processes running as another user, a setuid program). Final, as a spawn's EACCES is.
+ */
+export class RefusedStop extends DriverError {
+  constructor(
+    leader: number,
+    readonly refused: { pid: number; startTime: number | null }[],
+  ) {
+    const one = refused.length === 1;
+    const which = one ? `process ${refused[0]!.pid}` : `processes ${refused.map((m) => m.pid).join(", ")}`;
+    super(
+      `cannot stop the process tree of ${leader}: ${which} of it still run${one ? "s" : ""}, and refuse${one ? "s" : ""} this server's signals (EPERM)`,
+      false,
+    );
+  }
+}
+
+/**
+ * What a stop that failed as RefusedStop left, stopped again: SIGKILL to each still running (its
+ * pid and start time) that no longer refuses it; a RefusedStop for those that still do.
+ */
+export function stopRefused(leader: number, refused: { pid: number; startTime: number | null }[]): void {
+  const left = refused.filter((m) => liveStat(m.pid, m.startTime) !== null);
+  for (const m of left) if (!refuses(m.pid)) signalPid(m.pid, "SIGKILL");
+  const still = left.filter((m) => refuses(m.pid));
+  if (still.length > 0) throw new RefusedStop(leader, still);
 }
 
 function signalPid(pid: number, signal: NodeJS.Signals): void {
