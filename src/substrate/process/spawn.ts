@@ -11,6 +11,12 @@ import { childEnv, type ProcessConfig } from "./config.ts";
 const PASSING = new Set(["EAGAIN", "EMFILE", "ENFILE", "ENOMEM"]);
 
 /**
+ * Where spawn looks for a bare command when the child's environment has no PATH (a server
+ * started without one): libuv's default, the C library's `_PATH_DEFPATH`.
+ */
+export const DEFAULT_PATH = "/usr/bin:/bin";
+
+/**
  * Spawns the config's command and resolves once it runs (Node's 'spawn' event, after exec).
  *
  * - `detached`: the child calls setsid(), so it leads a new session and process group. Its
@@ -34,7 +40,7 @@ export function spawnProcess(
   if (cgroupProcs !== undefined) {
     // exec in the shell cannot report ENOENT the way spawn does: look the command up first.
     try {
-      checkCommand(config.command, env.PATH ?? "", config.cwd ?? process.cwd());
+      checkCommand(config.command, env.PATH ?? DEFAULT_PATH, config.cwd ?? process.cwd());
     } catch (e) {
       return Promise.reject(e as Error);
     }

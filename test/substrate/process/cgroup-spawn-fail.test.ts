@@ -125,3 +125,37 @@ describe("a command or cwd that cannot be used fails through the cgroup's shell 
     expect(await code(config, join(dir, "procs3"))).toBe(expected);
   });
 });
+
+// Found in review: with no PATH in the server's environment (so none in the child's), spawn looks
+// for a bare command where libuv does by default (/usr/bin, /bin), but the check made for the
+// cgroup's shell searched only the cwd: `sleep` failed ENOENT there, and a command in the cwd
+// passed it (and the shell's own search). Both ways agree now, each run with PATH unset here.
+describe("with no PATH in the server's environment, a bare command is looked for as spawn does", () => {
+  const cwd = join(dir, "no-path");
+  beforeAll(() => {
+    mkdirSync(cwd, { recursive: true });
+    writeFileSync(join(cwd, "only-here"), "#!/bin/sh\nexit 0\n");
+    chmodSync(join(cwd, "only-here"), 0o755);
+  });
+
+  const outcome = async (command: string, procs?: string): Promise<number | string | null> => {
+    const path = process.env.PATH;
+    delete process.env.PATH;
+    try {
+      const child = await spawnProcess({ command, args: ["0"], cwd, graceMs: 1000 }, "o1", procs);
+      return await new Promise((resolve) => child.once("exit", resolve));
+    } catch (e) {
+      return (e as Error).message;
+    } finally {
+      process.env.PATH = path;
+    }
+  };
+
+  test.each([
+    ["one in /usr/bin (sleep)", "sleep", 0],
+    ["one only in the cwd", "only-here", expect.stringContaining("ENOENT")],
+  ])("%s", async (_what, command, expected) => {
+    expect(await outcome(command)).toEqual(expected);
+    expect(await outcome(command, join(dir, "procs4"))).toEqual(expected);
+  });
+});
