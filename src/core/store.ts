@@ -226,11 +226,13 @@ export interface Store {
    */
   knowPolicies?(source: (hash: string) => PolicySource | null): void;
   /**
-   * The version of policy `name` that the newest stored decision of its objects was taken under
-   * (else the one stored last), or null: what serves at start when its file does not load.
-   * Optional.
+   * The version policy `name` served last (servePolicies), else, where no load was recorded, the
+   * one the newest stored decision of its objects was taken under, else the one stored last; or
+   * null: what serves at start when its file does not load. Optional.
    */
   storedPolicy?(name: string): Promise<PolicySource | null>;
+  /** Records `sources` as the versions their policies serve from `at` (a load or reload). Optional. */
+  servePolicies?(sources: readonly PolicySource[], at: number): Promise<void>;
   /** Reads of stored history for the event stream and usage (storage/decision-reads.ts). */
   readonly history: DecisionReads;
   /**

@@ -18,6 +18,7 @@ const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Store>([
   "pruneActions",
   "pruneIdempotency",
   "setArmedSchedules",
+  "servePolicies",
 ]);
 
 /**

@@ -8,7 +8,7 @@ import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import type { PolicyDocument } from "../core/policy.ts";
 import { checkObjectId } from "../core/object.ts";
-import { invalid, notFound, PolicyNotLoaded, type Precondition } from "../core/errors.ts";
+import { invalid, LeaseLost, notFound, PolicyNotLoaded, type Precondition } from "../core/errors.ts";
 import { DEFAULT_LIMITS, type MemoryLimits } from "../core/memory-limits.ts";
 import type { LeaseHolder, StateChange, StateChangeQuery, Store } from "../core/store.ts";
 import type { Decision, ObjectRecord } from "../core/types.ts";
@@ -281,6 +281,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         const stored = await this.store.storedPolicy?.(name);
         if (stored) this.policies.loadStored(stored);
       }
+    // What serves now is recorded: a later start whose file is refused or gone serves it again.
+    await this.recordServed();
     // Drivers whose compute outlives the server re-adopt it before anything is sent, so that
     // a pending stop reaches a driver that knows the process; the pending actions are queued
     // first, so that an evaluation the adoption brings finds them (and supersedes them).
@@ -449,9 +451,30 @@ export class Governor implements GovernorApi, GovernorStatsApi {
 
   // ---- what the server's periodic work and the policy watcher call ---------------------
 
-  /** Brings every object's (or one policy's objects') cron timers in step with its schedules. */
-  armSchedules(policyName?: string): Promise<number> {
+  /**
+   * Brings every object's (or one policy's objects') cron timers in step with its schedules.
+   * What the policy watcher calls after a reload: the version that serves now is recorded first.
+   */
+  async armSchedules(policyName?: string): Promise<number> {
+    await this.recordServed(policyName);
     return this.timers.armSchedules(policyName);
+  }
+
+  /**
+   * Records the version each loaded policy (or `name`) serves, which a start whose file is
+   * refused or gone serves (Store.storedPolicy). A failure is told, and the policy serves all the
+   * same; with the lease lost nothing is written, nor told (the loss is told where it is found).
+   */
+  private async recordServed(name?: string): Promise<void> {
+    const sources = this.policies
+      .list()
+      .items.filter((p) => name === undefined || p.name === name)
+      .map((p) => ({ name: p.name, version: p.version, hash: p.hash, document: p.document as PolicyDocument }));
+    if (sources.length === 0) return;
+    await this.store.servePolicies?.(sources, this.clock.now()).catch((e: unknown) => {
+      if (!(e instanceof LeaseLost))
+        this.events.emit("governor:error", e as Error, "recording the versions policies serve");
+    });
   }
 
   /** Runs `task` in the object's mailbox: after every task queued for it, before the next. */

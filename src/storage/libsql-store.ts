@@ -169,7 +169,12 @@ export class LibsqlStore implements Store {
   }
 
   storedPolicy(name: string): Promise<PolicySource | null> {
-    return this.versions.lastUsed(name);
+    return this.versions.lastServed(name);
+  }
+
+  async servePolicies(sources: readonly PolicySource[], at: number): Promise<void> {
+    const statements = PolicyVersions.served(sources, at);
+    if (statements.length > 0) await this.data.write(statements);
   }
 
   /**

@@ -69,6 +69,32 @@ export class PolicyVersions {
     return ref?.name === name ? ref : this.newest(name);
   }
 
+  /**
+   * The version of policy `name` to serve at start when its file did not load, or null: the one
+   * its last load or reload served (policy_served), else, in a database no load has recorded
+   * yet (one from before migration 0008), the one its objects used last (lastUsed).
+   */
+  async lastServed(name: string): Promise<PolicySource | null> {
+    const r = await this.client.execute({
+      sql: "SELECT policy, hash, version, document FROM policy_served WHERE policy = ?",
+      args: [name],
+    });
+    const row = r.rows[0];
+    if (!row) return this.lastUsed(name);
+    const document = JSON.parse(String(row.document)) as PolicyDocument;
+    return { name, version: String(row.version), hash: String(row.hash), document };
+  }
+
+  /** The statements that record `sources` as the versions their policies serve from `at`. */
+  static served(sources: readonly PolicySource[], at: number): InStatement[] {
+    return sources
+      .filter((s) => s.hash !== "")
+      .map((s) => ({
+        sql: "INSERT INTO policy_served (policy, hash, version, document, served_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (policy) DO UPDATE SET hash = excluded.hash, version = excluded.version, document = excluded.document, served_at = excluded.served_at",
+        args: [s.name, s.hash, s.version, JSON.stringify(s.document), at],
+      }));
+  }
+
   /** The version of policy `name` stored last (keys grow as versions are first used), or null. */
   async newest(name: string): Promise<PolicyRef | null> {
     const r = await this.client.execute({

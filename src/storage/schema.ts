@@ -78,6 +78,20 @@ export const policyVersions = sqliteTable("policy_versions", {
   createdAt: integer("created_at").notNull(),
 });
 
+/**
+ * The version each policy serves, written at every load and reload of its file (and at a start
+ * that serves a stored version for a file refused or gone), with its document: what serves at the
+ * next start when the file is refused or gone. A version's row in `policy_versions` is written
+ * only with its first decision, so an edit undone (v1, v2, v1 again) leaves no trace there.
+ */
+export const policyServed = sqliteTable("policy_served", {
+  policy: text("policy").primaryKey(),
+  hash: text("hash").notNull(),
+  version: text("version").notNull(),
+  document: text("document").notNull(),
+  servedAt: integer("served_at").notNull(),
+});
+
 /** The schedules each policy's objects are armed for (canonical JSON), so start-up rearms only what changed. */
 export const policySchedules = sqliteTable("policy_schedules", {
   policy: text("policy").primaryKey(),

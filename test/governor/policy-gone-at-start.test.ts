@@ -53,6 +53,7 @@ test("objects bound to a policy with no version to serve are named at start-up",
   // As in a database older than stored policy versions.
   const client = createClient({ url: `file:${join(dir, "vigil.db")}` });
   await client.execute("DELETE FROM policy_versions WHERE name = 'nightly-report'");
+  await client.execute("DELETE FROM policy_served WHERE policy = 'nightly-report'");
   client.close();
   const lines: string[] = [];
   const server = await serve(dir, lines);

@@ -180,3 +180,35 @@ test("a policy edited back to an earlier version and then refused at start serve
   expect(again.policies.refusal("queue-worker")).not.toBeNull();
   await again.close();
 });
+
+// With no decision taken after the edit is undone, the objects' newest decision is v2's: the
+// version served last is known only because each load records it (policy_served).
+test("a policy edited back to an earlier version with no decision since, then refused at start, serves the version loaded last", async () => {
+  const dir = workDir();
+  const { clock, boot } = world(dir);
+  const g = await boot();
+  const file = join(dir, "rules", "queue-worker.json");
+  const v1 = readFileSync(file, "utf8");
+  const reload = async (text: string) => {
+    writeFileSync(file, text);
+    const r = await new PolicyWatcher(join(dir, "rules"), g.policies, (name) => g.governor.armSchedules(name), clock, {
+      reloaded: () => {},
+    }).reload(file);
+    expect("ok" in r && r.ok).toBe(true);
+  };
+  await g.governor.putObject("q1", { policy: "queue-worker" });
+  await g.governor.postFacts("q1", { queue: { depth: 1 } });
+  const first = g.policies.get("queue-worker")!;
+  await reload(v1.replace(`"version": "${first.version}"`, `"version": "${first.version}-b"`));
+  const second = await g.governor.postFacts("q1", { queue: { depth: 2 } });
+  expect(second.decision.policy.version).toBe(`${first.version}-b`);
+  await reload(v1);
+  expect(g.policies.get("queue-worker")?.hash).toBe(first.hash);
+  await g.close();
+
+  breakFile(file);
+  const again = await boot();
+  expect(again.policies.get("queue-worker")).toMatchObject({ version: first.version, hash: first.hash, file });
+  expect(again.policies.refusal("queue-worker")).not.toBeNull();
+  await again.close();
+});
