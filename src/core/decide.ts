@@ -128,7 +128,8 @@ export async function decide(
     fromState: object.state,
     toState: step.toState,
     actions: actions.map((a) => ({ ...a, status: "pending" as const })),
-    timers: timerOps,
+    // The store's operations as the decision lists them: without the schedule a tick was armed for.
+    timers: timerOps.map(({ spec: _spec, ...op }) => op),
     notes,
     explanation: {
       summary: summarize(

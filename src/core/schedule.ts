@@ -328,11 +328,11 @@ export function cronTimerOps(
       const due = nextTick(s, now);
       // A schedule that never ticks arms nothing (a timer of that name that is not a cron tick
       // is the rules' own, and stays).
-      if (due !== null) ops.push({ name: s.name, op: "set", dueAt: due, kind: "cron" });
+      if (due !== null) ops.push({ name: s.name, op: "set", dueAt: due, kind: "cron", spec: scheduleSpec(s) });
     } else if (resync && t.dueAt > now) {
       const due = resync(s);
       if (due === null) ops.push({ name: s.name, op: "cancel", kind: "cron" });
-      else if (due !== t.dueAt) ops.push({ name: s.name, op: "set", dueAt: due, kind: "cron" });
+      else if (due !== t.dueAt) ops.push({ name: s.name, op: "set", dueAt: due, kind: "cron", spec: scheduleSpec(s) });
     }
   }
   const names = new Set(schedules.map((s) => s.name));
@@ -341,11 +341,14 @@ export function cronTimerOps(
   return ops;
 }
 
+/** A schedule's cron and time zone, as a cron tick's timer row keeps them (timers.spec). */
+export const scheduleSpec = (s: Schedule): string => `${s.cron}\u0000${s.timezone ?? ""}`;
+
 /** `nextTick` from one moment, computed once per schedule (for resync across many objects). */
 export function nextTicksFrom(now: number): (s: Schedule) => number | null {
   const memo = new Map<string, number | null>();
   return (s) => {
-    const key = `${s.cron}\u0000${s.timezone ?? ""}`;
+    const key = scheduleSpec(s);
     let due = memo.get(key);
     if (due === undefined) memo.set(key, (due = nextTick(s, now)));
     return due;

@@ -231,6 +231,11 @@ export interface Store {
    * null: what serves at start when its file does not load. Optional.
    */
   storedPolicy?(name: string): Promise<PolicySource | null>;
+  /**
+   * The schedule (scheduleSpec) the cron tick `name` of an object was armed for, or null (not a
+   * tick, gone, or armed before the store kept it). Optional: without it a tick is not told stale.
+   */
+  timerSpec?(objectId: string, name: string): Promise<string | null>;
   /** Records `sources` as the versions their policies serve from `at` (a load or reload). Optional. */
   servePolicies?(sources: readonly PolicySource[], at: number): Promise<void>;
   /** Reads of stored history for the event stream and usage (storage/decision-reads.ts). */

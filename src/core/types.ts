@@ -57,6 +57,8 @@ export interface TimerOp {
   op: "set" | "cancel";
   dueAt?: number;
   kind: TimerKind;
+  /** A cron tick's schedule as armed (scheduleSpec), for the store only: a decision does not list it. */
+  spec?: string;
 }
 
 /** The governed object as the core sees it. Times are epoch milliseconds. */

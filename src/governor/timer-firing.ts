@@ -6,7 +6,7 @@ import type { Clock } from "../core/clock.ts";
 import { eachConcurrently } from "../core/concurrency.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { LeaseLost, VigilError } from "../core/errors.ts";
-import { cronTimerOps, nextTicksFrom } from "../core/schedule.ts";
+import { cronTimerOps, nextTick, nextTicksFrom, scheduleSpec } from "../core/schedule.ts";
 import { LATE_AFTER_MS } from "../core/timers.ts";
 import type { ObjectRecord, Timer, TimerOp, Trigger } from "../core/types.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
@@ -38,6 +38,12 @@ export class TimerFiring {
    * a restart the first round fires late anyway.
    */
   private readonly postponed = new BoundedMap<string, { firstDue: number; putOffTo: number }>(POSTPONED_MAX);
+  /**
+   * The version each policy's objects were last all armed for, and when that arming ended: a tick
+   * due after then is of its schedules, and is not looked up (see stale). One due before may be a
+   * stale tick the walk found already due, and left to its firing.
+   */
+  private readonly armedFor = new Map<string, { policy: CompiledPolicy; after: number }>();
   /** The arming of each policy under way (see armInTurn). */
   private readonly arming = new Map<string, Promise<number>>();
 
@@ -63,7 +69,11 @@ export class TimerFiring {
       // arming has not reached this object yet (a large policy's walk takes a while) or failed.
       // The arming would cancel it; so does its firing, rather than evaluating the object for
       // a schedule its policy no longer has.
-      if (timer.kind === "cron" && !policy.schedules.some((s) => s.name === name)) {
+      // So does a tick armed for a schedule of that name whose cron or time zone the reload changed.
+      if (
+        timer.kind === "cron" &&
+        (!policy.schedules.some((s) => s.name === name) || (await this.stale(object, timer, policy)))
+      ) {
         const rest = object.timers.filter((t) => t !== timer);
         const ops: TimerOp[] = [{ name, op: "cancel", kind: "cron" }, ...cronTimerOps(policy.schedules, rest, now)];
         await table.commitTimers({ ...object, updatedAt: now }, ops);
@@ -86,6 +96,21 @@ export class TimerFiring {
       }
       this.d.events.emit("timer:fired", objectId, name, late, now - dueAt);
     });
+  }
+
+  /**
+   * Whether a due cron tick was armed for another schedule of its name than `policy` has (a reload
+   * changed its cron or time zone, and the arming has not reached the object yet). A tick the new
+   * schedule has at that moment is not stale, whatever it was armed for; nor is one armed before
+   * the store kept schedules, or by a store that does not keep them.
+   */
+  private async stale(object: ObjectRecord, timer: Timer, policy: CompiledPolicy): Promise<boolean> {
+    const armed = this.armedFor.get(policy.name);
+    if (armed?.policy === policy && timer.dueAt > armed.after) return false;
+    const schedule = policy.schedules.find((s) => s.name === timer.name);
+    if (!schedule) return false;
+    const spec = (await this.d.store.timerSpec?.(object.id, timer.name)) ?? null;
+    return spec !== null && spec !== scheduleSpec(schedule) && nextTick(schedule, timer.dueAt - 1) !== timer.dueAt;
   }
 
   /**
@@ -173,7 +198,11 @@ export class TimerFiring {
     const { table, store } = this.d;
     const schedules = canonicalJson(policy.schedules);
     this.unarmed.delete(policy.name);
-    if ((await store.armedSchedules(policy.name)) === schedules) return 0;
+    if ((await store.armedSchedules(policy.name)) === schedules) {
+      // Armed by a walk that ended before (this server's, or the one before a restart).
+      this.armedFor.set(policy.name, { policy, after: -Infinity });
+      return 0;
+    }
     if (!this.d.governing()) return 0;
     // The record is cleared as the walk begins: a walk that does not finish (a signal at start,
     // a crash, a lost lease) is walked again at the next start whatever schedules that serves.
@@ -242,7 +271,9 @@ export class TimerFiring {
     // Another version loaded meanwhile: what this one armed is not what serves, and the record
     // may still hold the schedules the new version has (an edit undone during its arming). It is
     // cleared, so that the arming queued behind this one walks every object again.
-    await store.setArmedSchedules(policy.name, !failed && this.d.policy(policy.name) === policy ? schedules : "");
+    const done = !failed && this.d.policy(policy.name) === policy;
+    await store.setArmedSchedules(policy.name, done ? schedules : "");
+    if (done) this.armedFor.set(policy.name, { policy, after: this.d.clock.now() });
     return changed;
   }
 }

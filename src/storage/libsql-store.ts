@@ -350,6 +350,15 @@ export class LibsqlStore implements Store {
     }));
   }
 
+  async timerSpec(objectId: string, name: string): Promise<string | null> {
+    const r = await this.client.execute({
+      sql: "SELECT spec FROM timers WHERE object_id = ? AND name = ?",
+      args: [objectId, name],
+    });
+    const spec = r.rows[0]?.spec;
+    return typeof spec === "string" ? spec : null;
+  }
+
   async nextTimer(): Promise<DueTimer | null> {
     const [next] = await this.dueTimers(Number.MAX_SAFE_INTEGER, 1);
     return next ?? null;

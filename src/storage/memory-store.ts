@@ -40,6 +40,8 @@ export class MemoryStore implements Store {
   /** Decisions stored per object since it was last pruned. */
   private decisionCounts = new Map<string, number>();
   private schedules = new Map<string, string>();
+  /** The schedule each cron tick was armed for (timers.spec), by object and name. */
+  private timerSpecs = new Map<string, string>();
   private holder: LeaseHolder | null = null;
 
   readonly history: DecisionReads = {
@@ -110,6 +112,11 @@ export class MemoryStore implements Store {
       const o = copy(b.object);
       const previous = this.objects.get(o.id);
       o.timers = applyTimerOps(previous?.timers ?? [], b.timerOps);
+      for (const op of b.timerOps) {
+        const key = `${o.id}\u0000${op.name}`;
+        if (op.op === "set" && op.spec !== undefined) this.timerSpecs.set(key, op.spec);
+        else this.timerSpecs.delete(key);
+      }
       this.objects.set(o.id, o);
       if (b.journal && this.keepsHistory) {
         const list = this.journals.get(o.id) ?? [];
@@ -137,7 +144,12 @@ export class MemoryStore implements Store {
     for (const [k, a] of this.actions) if (a.objectId === id) this.actions.delete(k);
     for (const k of this.idempotency.keys()) if (k.startsWith(`${id}\u0000`)) this.idempotency.delete(k);
     this.decisionCounts.delete(id);
+    for (const k of this.timerSpecs.keys()) if (k.startsWith(`${id}\u0000`)) this.timerSpecs.delete(k);
     return true;
+  }
+
+  async timerSpec(objectId: string, name: string): Promise<string | null> {
+    return this.timerSpecs.get(`${objectId}\u0000${name}`) ?? null;
   }
 
   /** Nothing to finish: a deletion here is one step. */

@@ -136,6 +136,12 @@ export const timers = sqliteTable(
     name: text("name").notNull(),
     dueAt: integer("due_at").notNull(),
     kind: text("kind").notNull(),
+    /**
+     * A cron tick's schedule as it was armed (core/schedule.ts scheduleSpec: cron and time zone),
+     * so that a tick of a schedule a reload changed is told from one of the new schedule; null
+     * for other timers and for ticks armed before migration 0009.
+     */
+    spec: text("spec"),
   },
   (t) => [primaryKey({ columns: [t.objectId, t.name] }), index("timers_due").on(t.dueAt, t.objectId, t.name)],
 );

@@ -6,7 +6,7 @@
 import { CronExpressionParser } from "cron-parser";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { cronTimerOps, nextTick, type Schedule } from "../../src/core/schedule.ts";
+import { cronTimerOps, nextTick, scheduleSpec, type Schedule } from "../../src/core/schedule.ts";
 import { localTime } from "../helpers/wall-clock.ts";
 
 function fresh(s: Schedule, after: number): number {
@@ -115,11 +115,20 @@ describe("nextTick", () => {
     expect(cronTimerOps([never], [{ ...pending[0]!, kind: "wake" as const }], now)).toEqual([]);
   });
 
-  test("arms a schedule without a pending timer at its next tick", () => {
+  test("arms a schedule without a pending timer at its next tick, for the store with the schedule it is armed for", () => {
     const now = Date.parse("2026-11-30T10:00:30Z");
     expect(cronTimerOps([schedules[1]!], [], now)).toEqual([
-      { name: "quarter", op: "set", dueAt: Date.parse("2026-11-30T10:15:00Z"), kind: "cron" },
+      {
+        name: "quarter",
+        op: "set",
+        dueAt: Date.parse("2026-11-30T10:15:00Z"),
+        kind: "cron",
+        spec: "*/15 * * * *\u0000",
+      },
     ]);
+    expect(scheduleSpec({ name: "x", cron: "0 9 * * *", timezone: "Europe/Paris" })).toBe(
+      "0 9 * * *\u0000Europe/Paris",
+    );
   });
 });
 
