@@ -108,7 +108,8 @@ export class EventHub {
   private readonly streams = new Set<EventStream>();
   /**
    * Streams dropped with `overflow` whose connection is still open (until the client reads that
-   * event, or is cut off FINAL_WRITE_MS later): no longer fed nor counted, but ended at shutdown.
+   * event, or is cut off FINAL_WRITE_MS later): no longer fed, but still open (counted by
+   * {@link open}) and ended at shutdown.
    */
   private readonly dropping = new Set<EventStream>();
   private unwatch: (() => void) | null = null;
@@ -135,9 +136,14 @@ export class EventHub {
     this.dropping.add(stream);
   }
 
-  /** Open streams, for tests and metrics. */
+  /** Streams fed events, for tests and metrics. */
   get size(): number {
     return this.streams.size;
+  }
+
+  /** Streams whose connection is open, dropped ones still waiting for their cut-off too: what VIGIL_MAX_STREAMS bounds. */
+  get open(): number {
+    return this.streams.size + this.dropping.size;
   }
 
   /**

@@ -92,10 +92,11 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
         // page then joins after, and would hold the drain until its timeout.
         if (hub.ended)
           throw new HttpProblem("unavailable", SHUTTING_DOWN, undefined, { "retry-after": SHUTDOWN_RETRY_AFTER });
-        if (hub.size >= maxStreams)
+        // A stream dropped with `overflow` is open until its client reads that or is cut off.
+        if (hub.open >= maxStreams)
           throw new HttpProblem(
             "unavailable",
-            `${hub.size} event streams are open, as many as this server serves (VIGIL_MAX_STREAMS); try again later`,
+            `${hub.open} event streams are open, as many as this server serves (VIGIL_MAX_STREAMS); try again later`,
             undefined,
             { "retry-after": STREAMS_RETRY_AFTER },
           );
