@@ -110,7 +110,7 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
       // Again: streams resuming together all passed the first look during their reads, and a
       // shutdown may have begun. From here the stream joins the hub before anything else runs.
       if (replay) full();
-      return streamSSE(c, async (sse) => {
+      const response = streamSSE(c, async (sse) => {
         // Node's response, when served by Node (c.env of @hono/node-server); not in app.request().
         const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
         const stream = new EventStream(sse, governor.clock, hub, filter, outgoing);
@@ -138,6 +138,12 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
           socket?.off("end", hungUp);
         }
       });
+      // hono sets `transfer-encoding: chunked` and `connection: keep-alive` whatever the client
+      // speaks: Node frames the body, in chunks for HTTP/1.1 and unchunked, ending with the
+      // connection, for HTTP/1.0 (which has no chunks, RFC 9112 6.1), and says which itself.
+      response.headers.delete("transfer-encoding");
+      response.headers.delete("connection");
+      return response;
     },
   );
 }
