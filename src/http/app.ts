@@ -9,6 +9,7 @@ import type { GovernorApi, PoliciesApi } from "../governor/services.ts";
 import type { WhatIfApi } from "../what-if/service.ts";
 import { authenticator, type TokenConfig } from "./auth.ts";
 import type { RouteDeps } from "./deps.ts";
+import { DryRunSlots, MAX_DRY_RUNS } from "./dry-run-slots.ts";
 import { loopbackOnly } from "./loopback.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { errorResponse, methodNotAllowedHandler, notFoundHandler, problemResponse } from "./problem.ts";
@@ -46,6 +47,8 @@ export interface AppServices {
   metricsPublic?: boolean;
   /** The most event streams open at once (VIGIL_MAX_STREAMS; default MAX_STREAMS). */
   maxStreams?: number;
+  /** The most dry runs, replays and validations running at once (default MAX_DRY_RUNS). */
+  maxDryRuns?: number;
 }
 
 /** Builds the app; `app.fetch` serves it, `app.request()` tests it without sockets. */
@@ -64,6 +67,7 @@ export function createApp(services: AppServices): Hono {
     whatIf: services.whatIf,
     report,
     auth: authenticator(services.tokens),
+    dryRuns: new DryRunSlots(services.maxDryRuns ?? MAX_DRY_RUNS),
     // Per route and after auth, so a client without a token cannot make the server read 1 MiB.
     body: bodyLimit({
       maxSize: limit,

@@ -3,6 +3,7 @@
 
 import type { Hono } from "hono";
 import type { RouteDeps } from "../deps.ts";
+import { MAX_DRY_RUNS } from "../dry-run-slots.ts";
 import { HttpProblem, validationProblem } from "../problem.ts";
 import { readJson } from "../validation.ts";
 import { z } from "zod";
@@ -11,7 +12,7 @@ import { policySchema } from "../../contracts/policy.ts";
 import { operation } from "../openapi.ts";
 import { CANDIDATE_DEADLINE_MS, Deadline, settleSchedules } from "../../governor/dry-run.ts";
 
-export function policyRoutes(app: Hono, { governor, policies, auth, body }: RouteDeps): void {
+export function policyRoutes(app: Hono, { governor, policies, auth, body, dryRuns }: RouteDeps): void {
   app.get(
     "/v1/policies",
     operation({
@@ -67,8 +68,12 @@ export function policyRoutes(app: Hono, { governor, policies, auth, body }: Rout
       database: false,
       body: { schema: policySchema, description: "A policy document, as in a rule file" },
       replies: { 200: { description: "Valid, with warnings about likely mistakes", schema: validateReply } },
+      problems: {
+        503: `as many dry runs, replays and validations as the server runs at once (${MAX_DRY_RUNS}) are running (\`Retry-After\`)`,
+      },
     }),
     auth("read"),
+    dryRuns.slot,
     body,
     async (c) => {
       const doc = await readJson(c, { uniqueKeysIn: "$" });

@@ -4,12 +4,13 @@
 import type { Hono } from "hono";
 import { evaluateBodySchema, replayBodySchema } from "../../contracts/http.ts";
 import type { RouteDeps } from "../deps.ts";
+import { MAX_DRY_RUNS } from "../dry-run-slots.ts";
 import { check, objectIdParam, readJson } from "../validation.ts";
 import { decisionView } from "../views.ts";
 import { dryRunReply, replayReply } from "../../contracts/api-replies.ts";
 import { OBJECT_POLICY_NOT_LOADED, operation } from "../openapi.ts";
 
-export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body }: RouteDeps): void {
+export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body, dryRuns }: RouteDeps): void {
   // An empty body is a manual evaluation now.
   app.post(
     "/v1/objects/:id/evaluate",
@@ -26,10 +27,11 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body }: RouteD
       replies: { 200: { description: "The decision, with `dryRun: true`; nothing is stored", schema: dryRunReply } },
       problems: {
         404: "no such object",
-        503: `the candidate took longer than its deadline (5 s); or, without a candidate, ${OBJECT_POLICY_NOT_LOADED}`,
+        503: `the candidate took longer than its deadline (5 s); as many dry runs, replays and validations as the server runs at once (${MAX_DRY_RUNS}) are running (\`Retry-After\`); or, without a candidate, ${OBJECT_POLICY_NOT_LOADED}`,
       },
     }),
     auth("read"),
+    dryRuns.slot,
     body,
     async (c) => {
       const id = objectIdParam(c);
@@ -59,10 +61,11 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body }: RouteD
       problems: {
         404: "no such object",
         409: "retention folded the journal, or the object was deleted and created again, while the replay read it; send it again",
-        503: "the replay took longer than its deadline (5 s)",
+        503: `the replay took longer than its deadline (5 s); or as many dry runs, replays and validations as the server runs at once (${MAX_DRY_RUNS}) are running (\`Retry-After\`)`,
       },
     }),
     auth("read"),
+    dryRuns.slot,
     body,
     async (c) => {
       const id = objectIdParam(c);
