@@ -120,6 +120,18 @@ function requestErrorDetail(e: RequestError): string {
 }
 
 /**
+ * How long a client has to send a request's line and headers (Node's default, 60 s, let a client
+ * that sends them a byte at a time hold a connection for a minute), and its whole request, body
+ * included (Node's default, 300 s, said here so that it is the same whatever Node runs it). A
+ * response is not bounded by either: an event stream runs as long as its client reads. (Node
+ * looks for overdue requests every 30 s: one is cut up to 30 s after its time.)
+ */
+export const HEADERS_TIMEOUT_MS = 20_000;
+export const REQUEST_TIMEOUT_MS = 300_000;
+/** How long a connection is kept open for a next request after a reply (Node's default). */
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+/**
  * Node's HTTP server with `listener`. What its parser refuses gets a problem and the connection
  * closes; so do `CONNECT` (no proxy here) and an `Expect` other than `100-continue`.
  */
@@ -131,10 +143,18 @@ export function httpServer(
   // A missing Host on HTTP/1.1 reaches the adapter, which answers it as above (Node's own
   // check would answer with a bare 400); on HTTP/1.0 it is filled in first, for every door.
   const served = outer(inTurn(listener));
-  const server = createServer({ requireHostHeader: false }, (req, res) => {
-    ownHost(req);
-    served(req, res);
-  });
+  const server = createServer(
+    {
+      requireHostHeader: false,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    },
+    (req, res) => {
+      ownHost(req);
+      served(req, res);
+    },
+  );
   // A client that half-closes after its requests (it sent them all, and waits for the replies)
   // gets them: Node would otherwise end the connection at the client's FIN, and a request that
   // ran (a PUT, a DELETE) would have no reply. The connection ends after the last reply instead.
