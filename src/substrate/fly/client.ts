@@ -139,6 +139,8 @@ interface Call {
   timeoutMs?: number;
   /** What an ok reply must be, when the caller reads it. */
   reply?: Expected;
+  /** A 409 on try `tries`: its answer instead (what the try resolves to), or the error to retry or not. */
+  conflict?: (e: FlyApiError, tries: number) => Promise<unknown>;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -205,41 +207,38 @@ export class FlyClient {
   }
 
   /**
-   * Takes the machine's lease (`POST .../lease`) under a new description, or with a held lease
-   * renews it: its nonce is sent, and Fly extends it, or creates a new one (with a new nonce)
-   * when it expired meanwhile. The description names the command: when the answer to a POST that
-   * took the lease is lost, the retries meet "held" (409), and the lease read back
-   * (`GET .../lease`) shows whether it is this command's own. Another holder's is a
-   * LeaseHeldError that carries it as read back (the driver may know it as one it can take up).
+   * Takes the machine's lease (`POST .../lease`) under a new description, or renews a held one
+   * by its nonce (Fly extends it, or gives a new nonce if it expired). When a POST that took it
+   * lost its answer, the retry meets 409: the lease read back (`GET .../lease`) at the first 409
+   * under this description is its own. Another holder's is tried again, read back after the last
+   * try, and a LeaseHeldError carrying it; one `takeUp` accepts ends the tries, for the caller.
    */
-  async lease(app: string, id: string, ttlS: number, take: HeldLease | { description: string }): Promise<HeldLease> {
+  async lease(
+    app: string,
+    id: string,
+    ttlS: number,
+    take: HeldLease | { description: string },
+    takeUp: (holder: HeldLease) => boolean = () => false,
+  ): Promise<HeldLease> {
     const { description } = take;
     const nonce = "nonce" in take ? take.nonce : undefined;
     const path = `${machinePath(app, id)}/lease`;
-    let lease: Lease | null;
-    try {
-      lease = (await this.call({
-        action: "lease-acquire",
-        method: "POST",
-        path,
-        body: { ttl: ttlS, description },
-        ...(nonce ? { nonce } : {}),
-        reply: A_LEASE,
-      })) as Lease | null;
-    } catch (e) {
-      if (!(e instanceof FlyApiError) || e.status !== 409) throw e;
+    let conflicts = 0;
+    const conflict = async (e: FlyApiError, tries: number): Promise<unknown> => {
+      // Read back at the first 409 and after the last try, not in between.
+      if (conflicts++ > 0 && tries < this.o.retry.attempts) throw e;
       const shown = (await this.call({ action: "lease-show", method: "GET", path }).catch(() => null)) as Lease | null;
       const holder = shown?.description ?? shown?.data?.description;
-      if (holder !== description) {
-        const held = nonceIn(shown);
-        throw new LeaseHeldError(
-          e,
-          held !== null && typeof holder === "string" ? { nonce: held, description: holder } : null,
-        );
-      }
-      lease = shown;
-    }
-    return { nonce: nonceOf(lease), description };
+      if (holder === description) return shown;
+      const other =
+        nonceIn(shown) !== null && typeof holder === "string" ? { nonce: nonceIn(shown)!, description: holder } : null;
+      if (other && takeUp(other))
+        throw new LeaseHeldError(new FlyApiError(e.status, e.message, { retryable: false }), other);
+      throw new LeaseHeldError(e, other);
+    };
+    const body = { ttl: ttlS, description };
+    const post: Call = { action: "lease-acquire", method: "POST", path, body, nonce, reply: A_LEASE, conflict };
+    return { nonce: nonceOf((await this.call(post)) as Lease | null), description };
   }
 
   async releaseLease(app: string, id: string, nonce: string): Promise<void> {
@@ -265,15 +264,19 @@ export class FlyClient {
     const attempt = async (): Promise<unknown> => {
       tries++;
       if (this.o.limiter) await this.o.limiter.acquire(key, c.action);
-      return this.send(c);
+      const conflict = c.conflict;
+      if (!conflict) return this.send(c);
+      return this.send(c).catch((e: unknown) =>
+        e instanceof FlyApiError && e.status === 409 ? conflict(e, tries) : Promise.reject(e),
+      );
     };
     const { clock, random, retry: policy } = this.o;
     return withRetries(attempt, classify, { clock, random, policy }).catch((e: unknown) => {
-      if (e instanceof FlyApiError && tries > 1)
-        throw new FlyApiError(e.status, `${e.message} (after ${tries} tries)`, {
-          retryAfterMs: e.retryAfterMs,
-          retryable: e.retryable,
-        });
+      if (e instanceof FlyApiError && tries > 1) {
+        const { retryAfterMs, retryable } = e;
+        const after = new FlyApiError(e.status, `${e.message} (after ${tries} tries)`, { retryAfterMs, retryable });
+        throw e instanceof LeaseHeldError ? new LeaseHeldError(after, e.holder) : after;
+      }
       throw e;
     });
   }

@@ -144,6 +144,8 @@ export class MachineLeases {
         cfg.machineId,
         ttlS,
         kept ? { nonce: kept.nonce, description } : { description },
+        // A left lease met at the first 409 is taken up below, without more tries.
+        (holder) => !kept && this.isLeft(holder.description, objectId),
       );
     } catch (e) {
       const left = e instanceof LeaseHeldError && !kept ? e.holder : null;

@@ -228,6 +228,25 @@ describe("fly driver against the fake", () => {
     expect(fake.machines.get(MACHINE)!.lease).toBeNull();
   });
 
+  test("a lease POST whose answer was lost is read back at its first 409, not tried again four times", async () => {
+    const { fake, driver } = await open();
+    // Served (the lease is taken), answered after the client's 30 s timeout: no answer in time.
+    fake.faults.add({ action: "lease-acquire", delayMs: 40_000, times: 1 });
+    const t0 = r.clock.now();
+    expect(await r.run(driver.start(r.target({ lease: true })))).toMatchObject({ status: "running" });
+    const seq = fake.requests.map((q) => [q.action, q.status]);
+    // The lost answer, its retry's 409, the lease read back (this command's), and on with it.
+    expect(seq.slice(0, 4)).toEqual([
+      ["lease-acquire", 200],
+      ["lease-acquire", 409],
+      ["lease-show", 200],
+      ["get", 200],
+    ]);
+    // The 30 s timeout, one backoff (at most 0.5 s) and the start's 300 ms boot.
+    expect(r.clock.now() - t0).toBeLessThan(32_000);
+    expect(fake.machines.get(MACHINE)!.lease).toBeNull();
+  });
+
   test("a lease whose release failed is taken up again by the next command, not met as another holder's", async () => {
     const { fake, driver } = await open({ state: "stopped" });
     fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
@@ -285,8 +304,10 @@ describe("fly driver against the fake", () => {
     const e = await rejection(r.run(driver.start(r.target({ lease: true }))));
     expect(e.retryable).toBe(true);
     expect(e.message).toMatch(/409 lease currently held/);
-    // Tried, then the lease read back: it is not this attempt's.
-    expect(fake.requests.map((q) => q.action).filter((a) => a !== "lease-acquire")).toEqual(["lease-show"]);
+    // The lease read back at the first 409 (not this attempt's), tried again, and read back after the last try.
+    const seq = fake.requests.map((q) => q.action);
+    expect(seq.filter((a) => a !== "lease-acquire")).toEqual(["lease-show", "lease-show"]);
+    expect(seq.filter((a) => a === "lease-acquire")).toHaveLength(DEFAULT_FLY_RETRY.attempts);
     expect(fake.machines.get(MACHINE)!.state).toBe("stopped");
   });
 
