@@ -82,8 +82,8 @@ export class FlyDriver implements Driver {
   private readonly waitTimeoutS: number;
   private readonly maxWaits: number;
   /**
-   * How long a machine lease is taken for: one phase of waiting (maxWaits waits and a minute
-   * more), and extended before each further phase, and within one once half of it has gone.
+   * How long a machine lease is taken for: one phase of waiting (maxWaits waits) and a minute more;
+   * extended before a further phase it no longer covers, and within one once half of it has gone.
    */
   private readonly leaseTtlS: number;
   private readonly limits: Limits;
@@ -317,7 +317,6 @@ export class FlyDriver implements Driver {
 
   /** A command's state over its rounds, with the lease it holds or shares, if any. */
   private run(client: FlyClient, cfg: FlyConfig, goal: Goal, lease: Run["lease"], released: () => boolean): Run {
-    let renewals = 0;
     const extend = async () => {
       lease.held = await client.lease(cfg.app, cfg.machineId, this.leaseTtlS, lease.held!);
       lease.at = this.clock.now();
@@ -329,7 +328,8 @@ export class FlyDriver implements Driver {
       lease,
       released,
       renew: async () => {
-        if (lease.held && renewals++ > 0) await extend();
+        if (lease.held && this.clock.now() - (lease.at ?? 0) > this.leaseTtlS * 1000 - phaseMs(this.limits))
+          await extend();
       },
       keep: async () => {
         if (lease.held && this.clock.now() - (lease.at ?? 0) >= (this.leaseTtlS * 1000) / 2) await extend();
@@ -340,8 +340,8 @@ export class FlyDriver implements Driver {
 
   /**
    * One round: read, command unless already there, wait for the state. The lease is extended
-   * before each phase that may wait (but the first, just after it was taken), and within a
-   * phase once half its time has gone.
+   * before each phase that may wait when it no longer covers a whole phase (so not just after it
+   * was taken), and within a phase once half its time has gone.
    */
   private async converge(run: Run): Promise<Observation> {
     const { client, cfg, goal } = run;

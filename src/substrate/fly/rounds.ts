@@ -30,7 +30,7 @@ export interface Run {
   /** The machine lease its requests send, its own or shared (lease.ts), and when it was taken or renewed. */
   lease: { held?: HeldLease; at?: number };
   released: () => boolean;
-  /** Extends the lease before a phase that may wait. */
+  /** Extends the lease before a phase that may wait, when it no longer covers a whole phase. */
   renew: () => Promise<void>;
   /** Extends the lease within a phase once half of its time has gone. */
   keep: () => Promise<void>;

@@ -202,6 +202,8 @@ describe("fly driver against the fake", () => {
     const seq = fake.requests.map((q) => q.action);
     expect(seq[0]).toBe("lease-acquire");
     expect(seq.at(-1)).toBe("lease-release");
+    // Taken once: not renewed right after, before the start request, with a whole phase left.
+    expect(seq.filter((a) => a === "lease-acquire")).toHaveLength(1);
     const acquire = fake.requests[0]!;
     expect(acquire.body).toEqual({
       ttl: 360,

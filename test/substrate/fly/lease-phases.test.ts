@@ -88,7 +88,9 @@ test.each([false, true])(
   "lease %s: a release that fails does not undo a start begun while it was under way",
   async (lease) => {
     r = await rig({ state: "started" });
-    r.fake.faults.add({ action: "stop", status: 503, times: Infinity });
+    // The release's stop is answered 503 after 2 s, with a Retry-After not waited out: the release
+    // fails then, once, well within the tries of a start meeting its lease meanwhile (at least 3.75 s).
+    r.fake.faults.add({ action: "stop", status: 503, retryAfterS: 120, delayMs: 2_000, times: Infinity });
     const release = settle(r.driver.release(r.target({ lease }), "stop"));
     await expect.poll(() => r.fake.requests.some((q) => q.action === "stop")).toBe(true);
     const start = settle(r.driver.start({ ...r.target({ lease }), objectId: "obj-2" }));
