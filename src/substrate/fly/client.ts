@@ -72,10 +72,10 @@ export class LeaseHeldError extends FlyApiError {
 }
 
 /**
- * Statuses worth another try: no response, timeout, lease held by someone else (when taking it;
- * `call` does not retry a release's 409), rate limit, server trouble. 412 (machine still
- * `created` or being replaced) is retried one level up, by the driver, which reads the machine
- * again first: it may already be where Vigil wants it.
+ * Statuses worth another try: no response, timeout, lease held by someone else (met taking one,
+ * or by a command sent without one; `call` does not retry a release's 409), rate limit, server
+ * trouble. 412 (machine still `created` or being replaced) is retried one level up, by the
+ * driver, which reads the machine again first: it may already be where Vigil wants it.
  */
 export function transientStatus(status: number): boolean {
   return status === 0 || status === 408 || status === 409 || status === 429 || status >= 500;

@@ -3,11 +3,11 @@
 // there (so repeating one is success), and wait for Fly to confirm the state. All waiting
 // (rate limits, backoff, polling) is on the injected clock.
 //
-// Failures reject with DriverError. Retryable: 429, 5xx, 408, 409 (lease held elsewhere), 412
-// (machine still `created` or being replaced), no answer, a machine that never settled, or a
-// start of one read `started` on a host Fly cannot reach (`host_status`);
-// the driver retries these a few times itself and then hands them to the governor's outbox,
-// which retries the action and finally marks the object `failed`. Not retryable: no token
+// Failures reject with DriverError. Retryable: 429, 5xx, 408, 409 (a lease held elsewhere, met
+// taking one or by a command sent without one), 412 (machine still `created` or being replaced),
+// no answer, a machine that never settled, or a start of one read `started` on a host Fly cannot
+// reach (`host_status`); the driver retries these a few times itself and then hands them to
+// the governor's outbox, which retries the action and finally marks the object `failed`. Not retryable: no token
 // (FLY_API_TOKEN), an invalid config, an API base URL off the allow-list (`apiUrls`, the
 // server's VIGIL_FLY_API_URLS), a redirect, an oversized reply, 400, 401, 403, 404, a start
 // of a machine destroyed or going away (`destroying`, `launch_failed`; a stop or suspend of one

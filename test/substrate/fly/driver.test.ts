@@ -320,6 +320,17 @@ describe("fly driver against the fake", () => {
     expect(e.message).toMatch(/409 machine .* is leased/);
   });
 
+  test("a command refused 409 (the machine leased elsewhere, no lease of Vigil's) is tried 5 times, then retryable", async () => {
+    const { fake, driver } = await open({ state: "started" });
+    fake.holdLease(MACHINE, 3_600);
+    const e = await rejection(r.run(driver.stop(r.target())));
+    expect(e.retryable).toBe(true);
+    expect(e.message).toMatch(/409 machine .* is leased.*\(after 5 tries\)/);
+    const stops = fake.requests.filter((q) => q.action === "stop");
+    expect(stops.map((q) => q.status)).toEqual(Array(DEFAULT_FLY_RETRY.attempts).fill(409));
+    expect(fake.machines.get(MACHINE)!.state).toBe("started");
+  });
+
   describe("rate limits", () => {
     const burst = async (rateLimit: boolean) => {
       const { fake, driver } = await open({ driver: { rateLimit } });
