@@ -12,6 +12,9 @@
 // server's VIGIL_FLY_API_URLS), a redirect, an oversized reply, 400, 401, 403, 404, a start
 // of a machine destroyed or going away (`destroying`, `launch_failed`; a stop or suspend of one
 // is done: nothing runs there).
+//
+// This file is past 400 lines because the per-machine bookkeeping of starts, the releases that
+// meet them and shared observes sits with the commands it guards, in the one class.
 
 import type { Clock } from "../../core/clock.ts";
 import type { JsonObject, Observation } from "../../core/types.ts";
@@ -31,7 +34,7 @@ import {
 } from "./config.ts";
 import { MachineLeases } from "./lease.ts";
 import { RateLimiter } from "./rate-limit.ts";
-import { phaseMs, reach, settled, type Limits, type Run } from "./rounds.ts";
+import { phaseMs, reach, settled, shared, type Limits, type Run } from "./rounds.ts";
 import { DEFAULT_FLY_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
 import {
   GOAL_STATE,
@@ -96,6 +99,8 @@ export class FlyDriver implements Driver {
   /** Starts begun on each machine, and the releases begun there while each start is under way: see start(). */
   private readonly starts = new Map<string, number>();
   private readonly watching = new Map<string, Set<Promise<boolean>[]>>();
+  /** The observe under way on each machine (at its API address), which another observe shares. */
+  private readonly observing = new Map<string, Promise<Observation>>();
 
   constructor(options: FlyDriverOptions) {
     this.clock = options.clock;
@@ -202,9 +207,16 @@ export class FlyDriver implements Driver {
    * gets one short wait (at most OBSERVE_WAIT_S, since the governor's reconciliation observes
    * objects a few at a time) and is `unknown` if it is still moving; one going away (destroying,
    * launch_failed) is stopped already, however long it takes to go (a dead host's, for days).
+   * One asked while another of the machine is under way (slow reads: reconciliation gave up on it)
+   * shares it, instead of reading the machine beside it.
    */
   async observe(t: DriverTarget): Promise<Observation> {
     const { cfg, client } = this.prepare(t);
+    const key = `${cfg.apiUrl ?? DEFAULT_FLY_API_URL} ${machineKey(cfg)}`;
+    return shared(this.observing, key, () => this.observeOnce(cfg, client));
+  }
+
+  private observeOnce(cfg: FlyConfig, client: FlyClient): Promise<Observation> {
     return this.guard("observe", cfg, () =>
       this.unlessGone(cfg, async () => {
         let m = await client.getMachine(cfg.app, cfg.machineId);

@@ -106,3 +106,14 @@ async function poll(run: Run, limits: Limits, state: string): Promise<void> {
 
 const notWithin = (state: string, limits: Limits) =>
   new DriverError(`machine did not reach ${state} within ${phaseMs(limits) / 1000} s`, true);
+
+/** `fn()`, or the call already under way for `key` in `running`: one at a time per key, its answer shared. */
+export function shared<T>(running: Map<string, Promise<T>>, key: string, fn: () => Promise<T>): Promise<T> {
+  const current = running.get(key);
+  if (current) return current;
+  const call = fn().finally(() => {
+    if (running.get(key) === call) running.delete(key);
+  });
+  running.set(key, call);
+  return call;
+}

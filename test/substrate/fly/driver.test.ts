@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { RECONCILE_DEADLINE_MS } from "../../../src/governor/substrate-sync.ts";
 import { FlyDriver } from "../../../src/substrate/fly/driver.ts";
 import { RateLimiter } from "../../../src/substrate/fly/rate-limit.ts";
 import { DEFAULT_FLY_RETRY, parseRetryAfter, retryDelayMs } from "../../../src/substrate/fly/retry.ts";
@@ -12,7 +13,7 @@ import { VirtualClock } from "../../../src/timers/clock.ts";
 import { runDriverContract } from "../contract.ts";
 import { startFlyFake, type FlyFake } from "./fake.ts";
 import { DEFAULT_SPEC_PATH, SHARED_SPEC_PATH } from "./openapi.ts";
-import { MACHINE, rejection, rig, T0, type Rig } from "./rig.ts";
+import { MACHINE, rejection, rig, settle, T0, type Rig } from "./rig.ts";
 
 runDriverContract("fly", async () => {
   const r = await rig();
@@ -153,6 +154,23 @@ describe("fly driver against the fake", () => {
     fake.addMachine("stuck0000000001", "starting");
     const stuck = await r.run(driver.observe(r.target({ machineId: "stuck0000000001" })));
     expect(stuck).toMatchObject({ status: "unknown", state: "starting", machineId: "stuck0000000001" });
+  });
+
+  test("an observe of a machine while one is under way shares it: slow reads do not pile up across passes", async () => {
+    const { fake, driver } = await open({ state: "started" });
+    // Every read is answered after the client's 30 s timeout: an observe takes 5 tries and backoff.
+    fake.faults.add({ action: "get", delayMs: 40_000, times: Infinity });
+    const first = settle(driver.observe(r.target()));
+    // Reconciliation gives up on an observe after RECONCILE_DEADLINE_MS and observes again next pass.
+    await r.run(new Promise<void>((resolve) => r.clock.setTimeout(resolve, RECONCILE_DEADLINE_MS)));
+    const second = settle(driver.observe(r.target()));
+    const [a, b] = await r.run(Promise.all([first, second]));
+    expect(a).toMatchObject({ ok: false, retryable: true });
+    expect(b).toEqual(a);
+    // One observe's reads, one at a time: the second sent none of its own.
+    const gets = fake.requests.filter((q) => q.action === "get");
+    expect(gets).toHaveLength(DEFAULT_FLY_RETRY.attempts);
+    for (let i = 1; i < gets.length; i++) expect(gets[i]!.received).toBeGreaterThanOrEqual(gets[i - 1]!.at);
   });
 
   test("observation fields", async () => {
