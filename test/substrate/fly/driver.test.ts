@@ -605,6 +605,24 @@ describe("the fake checks requests against the OpenAPI document", () => {
     expect(fake.rateLimited).toBe(1);
   });
 
+  test("a stop timeout past Go's limit (an int64 of nanoseconds) is refused, 400, as Fly's parser refuses it", async () => {
+    const stop = (timeout: string) =>
+      send("POST", `${machine()}/stop`, { body: JSON.stringify({ timeout }), headers: json });
+    for (const timeout of ["2562047h47m16.854775808s", "9223372036854775808ns"])
+      expect((await stop(timeout)).status, timeout).toBe(400);
+    expect((await stop("2562047h47m16.854775807s")).status).toBe(200);
+    expect(fake.violations).toEqual([]);
+  });
+
+  test("a replaced machine is another instance: a wait naming the old one is refused, 400", async () => {
+    const before = fake.machines.get(MACHINE)!.instanceId;
+    fake.replace(MACHINE, 1_000);
+    expect(fake.machines.get(MACHINE)!.instanceId).not.toBe(before);
+    const wait = await send("GET", `${machine()}/wait?state=stopped&timeout=1&instance_id=${before}`);
+    expect(wait.status).toBe(400);
+    expect(fake.violations).toEqual([]);
+  });
+
   test("the stop timeout: Fly takes a Go duration string, which the document as written does not allow", async () => {
     const literal = await startFlyFake({ clock: new VirtualClock(T0), machines: [MACHINE], specOverrides: false });
     try {

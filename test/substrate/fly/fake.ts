@@ -217,6 +217,27 @@ interface Waiter {
   done: (reached: boolean) => void;
 }
 
+/** Nanoseconds in each unit of a Go duration. */
+const UNIT_NS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  µs: 1_000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
+
+/** Whether Go's time.ParseDuration takes a duration of the document's syntax: at most an int64 of nanoseconds. */
+function goParses(text: string): boolean {
+  let ns = 0n;
+  for (const [, whole, fraction = "", unit] of text.matchAll(/(\d+)(?:\.(\d+))?(ns|us|µs|ms|s|m|h)/g)) {
+    const perUnit = UNIT_NS[unit!]!;
+    ns += BigInt(whole!) * perUnit + (BigInt(fraction || "0") * perUnit) / 10n ** BigInt(fraction.length);
+  }
+  return ns <= 2n ** 63n - 1n;
+}
+
 /** FNV-1a, to seed a machine's stream from its id. */
 function hash(text: string): number {
   let h = 0x811c9dc5;
@@ -403,6 +424,9 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
         return { status: 200, body: { previous_state: previous } };
       }
       case "Machines_stop": {
+        const timeout = (body as { timeout?: unknown } | undefined)?.timeout;
+        // Fly parses it with Go's time.ParseDuration, which refuses more than an int64 of nanoseconds.
+        if (typeof timeout === "string" && !goParses(timeout)) return error(400, `time: invalid duration "${timeout}"`);
         m.lastStop = body ?? null;
         if (["stopped", "created", "stopping", "failed"].includes(m.state)) return { status: 200, body: { ok: true } };
         if (!["started", "starting", "suspended"].includes(m.state)) return refuse("stop");
@@ -564,6 +588,8 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
     replace(id, ms) {
       const m = machines.get(id);
       if (!m) throw new Error(`no machine ${id}`);
+      // The new version is another instance: a wait naming the old one is refused (400).
+      m.instanceId = randomId(26, CROCKFORD);
       transition(m, "replacing", "stopped", ms);
     },
     holdLease(id, ttlS, owner = "someone-else@example.com") {
