@@ -40,12 +40,14 @@ export async function runFacts(args: string[], partial: Partial<Io> = {}): Promi
       headers: key === undefined ? {} : { "idempotency-key": key },
     });
     const result = replyBody<FactsReply>(reply.body, factsReply, "a decision");
+    // A repeat of an idempotency key applies nothing: the server says so in a header only, which
+    // --json would otherwise lose, so the reply carries it as `replayed`.
+    const replayed = reply.headers.get("idempotent-replayed") === "true";
     if (values.json) {
-      printJson(io, result);
+      printJson(io, { ...result, replayed });
       return EXIT.ok;
     }
-    if (reply.headers.get("idempotent-replayed") === "true")
-      io.out(`replayed: the key "${key}" was used before; nothing was applied again\n`);
+    if (replayed) io.out(`replayed: the key "${key}" was used before; nothing was applied again\n`);
     io.out(decisionText(result.decision));
     const o = result.object;
     io.out(`object ${o.id} ${o.state} since ${o.stateSince}, memory v${o.memoryVersion}\n`);

@@ -134,6 +134,13 @@ describe("vigil facts post, decisions and explain", () => {
     const again = await run(runFacts, ["post", "w1", '{"x": 1}', "--idempotency-key", "k-1"], url);
     expect(again.out).toMatch(/^replayed: the key "k-1" was used before; nothing was applied again\n/);
     expect(again.out).toContain(`decision ${once.decision.id as string} `);
+    // --json says so too, as `replayed` (the Idempotent-Replayed header); the first was not.
+    expect(once.replayed).toBe(false);
+    const againJson = json(
+      (await run(runFacts, ["post", "w1", '{"x": 1}', "--idempotency-key", "k-1", "--json"], url)).out,
+    );
+    expect(againJson.replayed).toBe(true);
+    expect(againJson.decision.id).toBe(once.decision.id);
     const conflict = await run(runFacts, ["post", "w1", '{"x": 2}', "--idempotency-key", "k-1"], url);
     expect(conflict.code).toBe(5);
     expect(conflict.err).toMatch(/^vigil facts: 409 Conflict: /);
