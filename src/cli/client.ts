@@ -3,6 +3,7 @@
 // an exit code and a message a person can act on (usage.ts holds the table of codes).
 
 import { readAllText } from "../contracts/text.ts";
+import { headerCanCarry, isDecimal } from "./values.ts";
 import { EXIT, synopsisLine, type CommandName } from "./usage.ts";
 
 export const DEFAULT_URL = "http://127.0.0.1:8080";
@@ -89,15 +90,6 @@ export interface Target {
   setTimer: Timer;
 }
 
-/**
- * Whether an HTTP header can carry `value`, once fetch has trimmed its ends as it does: no line
- * break, NUL or other control character inside, nothing past U+00FF. fetch refuses any other
- * value before it connects, and that failure would read as a server that cannot be reached; so
- * user input bound for a header is checked with this first, and refused as usage.
- */
-export const headerCanCarry = (value: string): boolean =>
-  !/[^\t\x20-\x7e\x80-\xff]/.test(value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, ""));
-
 /** The server, token and timeout from the flags, else the environment, else the defaults. */
 export function targetOf(
   command: CommandName,
@@ -138,7 +130,8 @@ export function targetOf(
       `the token (${flags.token !== undefined ? "--token" : "VIGIL_TOKEN"}) holds a line break or a character an HTTP header cannot carry`,
     );
   const timeoutText = flags.timeout ?? (io.env.VIGIL_TIMEOUT || undefined);
-  const timeout = timeoutText === undefined ? DEFAULT_TIMEOUT_S : Number(timeoutText);
+  const timeout =
+    timeoutText === undefined ? DEFAULT_TIMEOUT_S : isDecimal(timeoutText, true) ? Number(timeoutText) : NaN;
   if (!(timeout > 0 && timeout <= MAX_TIMEOUT_S))
     throw usageError(
       command,

@@ -10,7 +10,6 @@ import {
   CliError,
   deadline,
   fetchFailure,
-  headerCanCarry,
   processIo,
   replyError,
   reporting,
@@ -21,6 +20,7 @@ import {
   type Target,
 } from "./client.ts";
 import { nonEmpty, positiveInt, states, triggerText } from "./output.ts";
+import { headerCanCarry } from "./values.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
 /** One event of the stream, as the SSE spec dispatches it. */

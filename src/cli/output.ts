@@ -6,6 +6,7 @@ import { readTextFile } from "../contracts/text.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
 import { formatPath, type PathSegment } from "../core/paths.ts";
 import { CliError, usageError, type Io } from "./client.ts";
+import { isDecimal } from "./values.ts";
 import { EXIT, type CommandName } from "./usage.ts";
 
 /** What --json prints: the value, indented, on one write. */
@@ -117,7 +118,8 @@ export function nonEmpty(command: CommandName, name: string, text: string | unde
 export function positiveInt(command: CommandName, name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw usageError(command, `${name} takes a whole number of at least 1`);
+  if (!isDecimal(text, false) || !Number.isSafeInteger(n) || n < 1)
+    throw usageError(command, `${name} takes a whole number of at least 1`);
   return n;
 }
 

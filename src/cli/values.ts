@@ -1,0 +1,18 @@
+// Checks of the values a user gives on the command line, made before anything is sent.
+
+/**
+ * Whether a number option's text is plain decimal: digits, with a fraction when `fraction` allows
+ * it. Number() alone would take `0x2`, `1e0`, `" 5"` or `0b1` for numbers, which no one typing
+ * a count or a number of seconds means.
+ */
+export const isDecimal = (text: string, fraction: boolean): boolean =>
+  (fraction ? /^\d+(\.\d+)?$/ : /^\d+$/).test(text);
+
+/**
+ * Whether an HTTP header can carry `value`, once fetch has trimmed its ends as it does: no line
+ * break, NUL or other control character inside, nothing past U+00FF. fetch refuses any other
+ * value before it connects, and that failure would read as a server that cannot be reached; so
+ * user input bound for a header is checked with this first, and refused as usage.
+ */
+export const headerCanCarry = (value: string): boolean =>
+  !/[^\t\x20-\x7e\x80-\xff]/.test(value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, ""));
