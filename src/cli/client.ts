@@ -3,6 +3,7 @@
 // an exit code and a message a person can act on (usage.ts holds the table of codes).
 
 import { readAllText } from "../contracts/text.ts";
+import { reasonOf } from "./fetch-reasons.ts";
 import { headerCanCarry, isDecimal } from "./values.ts";
 import { EXIT, synopsisLine, type CommandName } from "./usage.ts";
 
@@ -27,6 +28,9 @@ export class CliError extends Error {
     super(message);
     this.name = "CliError";
   }
+
+  /** Why no reply came, in a few words (`connection refused`, `timed out after 30 s`). */
+  reason?: string;
 }
 
 /** A usage error: the message, then the command's synopsis. */
@@ -145,34 +149,14 @@ export function targetOf(
   };
 }
 
-/** The reasons a connection fails, as a person reads them. */
-const REASONS: Record<string, string> = {
-  ECONNREFUSED: "connection refused",
-  ECONNRESET: "connection reset",
-  ENOTFOUND: "unknown host",
-  EAI_AGAIN: "the host name could not be resolved",
-  ETIMEDOUT: "timed out",
-  EHOSTUNREACH: "host unreachable",
-  ENETUNREACH: "network unreachable",
-  UND_ERR_CONNECT_TIMEOUT: "timed out",
-  UND_ERR_SOCKET: "the connection closed",
-  CERT_HAS_EXPIRED: "its TLS certificate has expired",
-  DEPTH_ZERO_SELF_SIGNED_CERT: "its TLS certificate is self-signed",
-};
-
-/** Why fetch failed: undici puts the socket's error in `cause`, sometimes inside an AggregateError. */
-function reasonOf(error: unknown): string {
-  const cause = (error as { cause?: unknown }).cause ?? error;
-  const c = cause as { code?: string; errors?: { code?: string }[]; message?: string };
-  const code = c.code ?? c.errors?.[0]?.code;
-  return (code && REASONS[code]) ?? code ?? c.message ?? String(cause);
-}
-
 /** The message for a server that cannot be reached at all (exit 3). */
 export const unreachable = (target: Target, error: unknown) =>
-  new CliError(
-    EXIT.unreachable,
-    `cannot reach ${target.url} (${reasonOf(error)}); is the server running? (\`npm start\`)`,
+  Object.assign(
+    new CliError(
+      EXIT.unreachable,
+      `cannot reach ${target.url} (${reasonOf(error)}); is the server running? (\`npm start\`)`,
+    ),
+    { reason: reasonOf(error) },
   );
 
 export interface ProblemLike {
@@ -285,9 +269,12 @@ export function deadline(target: Target, outer?: AbortSignal) {
 
 /** The message for a request that ran out of time (exit 3, as a server that cannot be reached). */
 export const timedOut = (target: Target) =>
-  new CliError(
-    EXIT.unreachable,
-    `${target.url} did not answer: timed out after ${target.timeoutMs / 1000} s (--timeout or VIGIL_TIMEOUT to wait longer)`,
+  Object.assign(
+    new CliError(
+      EXIT.unreachable,
+      `${target.url} did not answer: timed out after ${target.timeoutMs / 1000} s (--timeout or VIGIL_TIMEOUT to wait longer)`,
+    ),
+    { reason: `timed out after ${target.timeoutMs / 1000} s` },
   );
 
 /** Why fetch failed before a reply came: out of time, a redirect loop (5), a Fetch "bad port" (2), else not reached (3). */

@@ -150,7 +150,7 @@ async function followEvents(f: Follow): Promise<number> {
     const stop = () => controller.abort();
     f.io.signal?.addEventListener("abort", stop, { once: true });
     let outcome: Awaited<ReturnType<typeof connection>> | undefined;
-    // What the last try answered, when it was a reply (a 503 and its detail), not a connection.
+    // What the last try met: the reply (a 503 and its detail), or why no connection was made.
     let answered = "";
     // The wait a reply asked for with Retry-After.
     let asked = 0;
@@ -166,6 +166,7 @@ async function followEvents(f: Follow): Promise<number> {
       // many streams as it takes).
       if (!connected || !passing(e) || ++failures >= MAX_ATTEMPTS) throw e;
       if (e.status !== undefined) answered = `: ${e.message.split("\n")[0]}`;
+      else if (e.reason !== undefined) answered = `: ${e.reason}`;
       asked = e.retryAfterMs ?? 0;
     } finally {
       f.io.signal?.removeEventListener("abort", stop);

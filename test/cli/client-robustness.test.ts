@@ -96,6 +96,26 @@ describe("a request's time is bounded", () => {
     );
   });
 
+  test("events: a reconnection that gets no answer says so on its retry line: timed out", async () => {
+    const timers = manualTimers();
+    let requests = 0;
+    const url = await fake((_req, res) => {
+      // The first stream brings one decision and ends; every later request is never answered.
+      if (++requests === 1) {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.end("event: decision\nid: dec_1\ndata: {}\n\n");
+      } else timers.fire(30_000);
+    });
+    const r = await run(runEvents, ["--json"], url, { setTimer: timers.setTimer });
+    expect(r.code).toBe(3);
+    const lines = r.err.trimEnd().split("\n");
+    expect(lines[0]).toBe("vigil events: the stream ended; reconnecting after dec_1");
+    expect(lines[1]).toBe("vigil events: cannot reconnect (1 of 10 tries: timed out after 30 s); next in 2 s");
+    expect(lines.at(-1)).toBe(
+      `vigil events: ${url} did not answer: timed out after 30 s (--timeout or VIGIL_TIMEOUT to wait longer)`,
+    );
+  });
+
   test("events: a stream silent for 45 s is dead: it reconnects after the last decision", async () => {
     const timers = manualTimers();
     const lastIds: unknown[] = [];

@@ -285,7 +285,8 @@ describe("vigil events", () => {
     expect(sleeps).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000]);
     const lines = r.err.trimEnd().split("\n");
     expect(lines[0]).toBe("vigil events: the stream ended; reconnecting after dec_1");
-    expect(lines[1]).toBe("vigil events: cannot reconnect (1 of 10 tries); next in 2 s");
+    // Each failed try says why, as a reply's status is said.
+    expect(lines[1]).toBe("vigil events: cannot reconnect (1 of 10 tries: connection refused); next in 2 s");
     expect(lines).toHaveLength(11);
     expect(lines.at(-1)).toBe(
       `vigil events: cannot reach ${url} (connection refused); is the server running? (\`npm start\`)`,
