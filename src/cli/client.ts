@@ -2,6 +2,7 @@
 // (--token, VIGIL_TOKEN), one request function, and every way a request can fail turned into
 // an exit code and a message a person can act on (usage.ts holds the table of codes).
 
+import { fstatSync } from "node:fs";
 import { readAllText } from "../contracts/text.ts";
 import { reasonOf } from "./fetch-reasons.ts";
 import { headerCanCarry, isDecimal } from "./values.ts";
@@ -54,7 +55,11 @@ export interface Io {
 
 export type Timer = (ms: number, fire: () => void) => () => void;
 
-const readStdin = (): Promise<string> => readAllText(process.stdin);
+/** stdin's text; a directory there (`< /tmp`) reads as nothing, which is said as what it is. */
+async function readStdin(): Promise<string> {
+  if (fstatSync(0).isDirectory()) throw Object.assign(new Error("stdin is a directory"), { code: "EISDIR" });
+  return readAllText(process.stdin);
+}
 
 export function processIo(io: Partial<Io> = {}): Io {
   return {

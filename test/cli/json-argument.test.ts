@@ -2,7 +2,8 @@
 // the whole input (a character split between two reads stays whole), without a byte order mark,
 // and refused as a usage error when the bytes are not UTF-8 rather than stored with U+FFFD.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -44,6 +45,20 @@ describe("standard input", () => {
     expect(e).toBeInstanceOf(CliError);
     expect(e).toMatchObject({ code: EXIT.usage, message: "FACTS: cannot read stdin (not valid UTF-8)" });
   });
+});
+
+test("a directory as stdin (`- < /tmp`) is said to be one, not read as empty JSON", async () => {
+  // The real binary, its stdin a directory opened to read, as a shell's `< DIR` gives it.
+  const fd = openSync(dir, "r");
+  const child = spawnSync(process.execPath, ["bin/vigil.js", "facts", "post", "w-1", "-"], {
+    stdio: [fd, "pipe", "pipe"],
+    encoding: "utf8",
+    env: { ...process.env, VIGIL_URL: "http://127.0.0.1:9", VIGIL_TOKEN: "" },
+  });
+  closeSync(fd);
+  expect(child.status).toBe(2);
+  expect(child.stdout).toBe("");
+  expect(child.stderr).toMatch(/^vigil facts: the facts argument: cannot read stdin \(a directory, not a file\)\n/);
 });
 
 describe("@FILE", () => {
