@@ -2,7 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { InvalidConfiguration } from "../config.ts";
-import { createLogger, errorText } from "../log.ts";
+import { createLogger, errorText, type Logger } from "../log.ts";
 import { configWithFlags, FLAGS, inFlagTerms } from "./flag-config.ts";
 import { npmProcess, watchProcess } from "./parent.ts";
 import { HELP_OPTION, printUsage } from "./usage.ts";
@@ -80,6 +80,7 @@ export async function runServe(
     return 1;
   }
   const running = server;
+  warnOfBadPort(log, config.VIGIL_PORT);
   out(`vigil listening on ${running.url}\n`);
   return new Promise<number>((resolve) => {
     close = () =>
@@ -96,4 +97,28 @@ export async function runServe(
 /** The signals bin/vigil.js held while the code loaded (none when run another way). */
 function heldSignals(): string[] {
   return (process as { vigilHeldSignals?: () => string[] }).vigilHeldSignals?.() ?? [];
+}
+
+/**
+ * The ports the Fetch standard blocks (its "bad ports"): fetch, and so every `vigil` client
+ * command and every browser (the dashboard), refuses to connect to them, while curl and other
+ * clients do. Node's fetch refuses each of these (test/cli/serve-bad-port.test.ts asks it).
+ */
+export const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110,
+  111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532,
+  540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061,
+  6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
+/**
+ * A server on such a port starts, and serves curl, but neither the CLI nor a browser can reach
+ * it: one warning line says so at start-up, rather than a refusal (other clients work).
+ */
+export function warnOfBadPort(log: Logger, port: number): void {
+  if (FETCH_BAD_PORTS.has(port))
+    log.warn(
+      `port ${port} is one of the Fetch standard's bad ports: browsers (the dashboard) and the vigil client commands will not connect to it, curl and other clients will; use another port (--port or VIGIL_PORT)`,
+      { port },
+    );
 }
