@@ -1,6 +1,8 @@
 // The database `vigil replay` and `vigil simulate --db` read history from: opened to read only,
 // never created or migrated (a server may be running on it).
 
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { basename } from "node:path";
 import { shownDbUrl } from "../config.ts";
 import { isMissing, notAFilePath } from "../dirs.ts";
 import type { LibsqlStore } from "../storage/libsql-store.ts";
@@ -17,6 +19,8 @@ export async function openToRead(url: string, authToken?: string): Promise<Libsq
   // A directory (or a path through a file): said as `vigil serve` says it.
   const wrong = file === null ? null : notAFilePath(file);
   if (wrong !== null) return wrong;
+  // Looked at before opening, which may leave a -wal file of its own beside the database.
+  const walLeftBehind = file !== null && walFileMissing(file);
   const store = new LibsqlStore(libsqlOptions(url, authToken));
   let problem: string | null;
   try {
@@ -27,5 +31,25 @@ export async function openToRead(url: string, authToken?: string): Promise<Libsq
   }
   if (problem === null) return store;
   await store.close();
+  // A live database in WAL mode holds its recent writes (all of them, for a young one) in its
+  // -wal file: a copy of the main file alone reads as an empty database, with no schema.
+  if (walLeftBehind && problem.startsWith("not a Vigil database"))
+    problem += `; it is a WAL-mode database with no ${basename(file!)}-wal beside it, which holds its latest writes: copy the -wal file with it`;
   return `${shownDbUrl(url)}: ${problem}`;
+}
+
+/** Whether the SQLite file's header says WAL mode (bytes 18 and 19 are 2) and no FILE-wal is there. */
+function walFileMissing(file: string): boolean {
+  const header = Buffer.alloc(20);
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, "r");
+    if (readSync(fd, header, 0, 20, 0) < 20) return false;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  const wal = header.toString("latin1", 0, 16) === "SQLite format 3\0" && header[18] === 2 && header[19] === 2;
+  return wal && !existsSync(`${file}-wal`);
 }

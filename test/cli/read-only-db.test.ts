@@ -83,6 +83,33 @@ describe.each([
     client.close();
   });
 
+  test("a copy of a live database without its -wal file is said to be one; with it, it is read", async () => {
+    const live = join(dir, `live-${prefix.length}.db`);
+    const s = await makeServices({ store: new LibsqlStore({ url: `file:${live}` }) });
+    try {
+      await s.governor.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 1 } } });
+      // The server is running: its writes, the schema included, are in live.db-wal so far.
+      expect(existsSync(`${live}-wal`)).toBe(true);
+      const copy = join(dir, `copy-${prefix.length}.db`);
+      copyFileSync(live, copy);
+      const alone = await command(`file:${copy}`);
+      expect(alone).toMatchObject({ code: 2, out: "" });
+      expect(alone.err).toBe(
+        `${prefix}file:${copy}: not a Vigil database (it has no Vigil schema); it is a WAL-mode database ` +
+          `with no copy-${prefix.length}.db-wal beside it, which holds its latest writes: copy the -wal file with it\n`,
+      );
+      // Copied with its -wal (to a new name, as the copy just read is still known to this process).
+      const whole = join(dir, `whole-${prefix.length}.db`);
+      copyFileSync(live, whole);
+      copyFileSync(`${live}-wal`, `${whole}-wal`);
+      const both = await command(`file:${whole}`);
+      expect(both.err).toBe("");
+      expect(both.code).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+
   test("a file that is not a database is refused by name, exit 2, and left as it was", async () => {
     const file = join(dir, `text-${prefix.length}.db`);
     writeFileSync(file, "not a database, but long enough to be read as one: ".repeat(200));
