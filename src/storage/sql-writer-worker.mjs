@@ -120,6 +120,16 @@ parentPort.on("message", (first) => {
   }
   if (writes.length > 0) commitJoined(writes);
   if (closing) {
+    // A clean stop leaves the database whole in its main file: SQLite checkpoints at the close of
+    // a file's last connection only, and the store's readers may outlive this one, so the WAL
+    // kept every write since the last automatic checkpoint (all of a young database's), and a
+    // copy of the main file alone (a backup of a stopped server) read as an empty database.
+    // Refused (a reader still in a transaction), the WAL stays, and is read at the next open.
+    try {
+      db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch {
+      // the WAL is kept: nothing is lost
+    }
     db.close();
     parentPort.close();
   }
