@@ -141,6 +141,9 @@ export function sweepEmptyCgroups(parent: CgroupParent, clock: Clock): () => voi
 }
 
 export class CgroupTree implements ProcessTree {
+  /** The last kill() wrote cgroup.kill. */
+  private killedByKernel = false;
+
   constructor(
     readonly dir: string,
     readonly version: CgroupVersion,
@@ -221,13 +224,31 @@ export class CgroupTree implements ProcessTree {
     return this.members().length > 0 && this.frozenState();
   }
 
-  /** v2 kills at once (`cgroup.kill`, frozen or not); v1 thaws so that SIGKILL is acted on. */
+  /**
+   * Whether the last kill() was the kernel's own kill of the whole cgroup (v2's `cgroup.kill`
+   * written), which no process refuses.
+   */
+  killsAll(): boolean {
+    return this.killedByKernel;
+  }
+
+  /**
+   * v2 kills at once (`cgroup.kill`, frozen or not); v1, a v2 without it, and a cgroup.kill this
+   * server may not write (a cgroup not delegated to its user) signal each process, thawed, so
+   * that SIGKILL is acted on.
+   */
   kill(): Member[] {
     if (this.version === "v2" && existsSync(join(this.dir, "cgroup.kill"))) {
       const members = this.stats();
-      this.write("cgroup.kill", "1");
-      return members;
+      try {
+        writeFileSync(join(this.dir, "cgroup.kill"), "1");
+        this.killedByKernel = true;
+        return members;
+      } catch {
+        // Gone (its tree ended and it was removed), or not this server's to write.
+      }
     }
+    this.killedByKernel = false;
     const members = this.signal("SIGKILL");
     this.write(this.version === "v2" ? "cgroup.freeze" : "freezer.state", this.version === "v2" ? "0" : "THAWED");
     return members;

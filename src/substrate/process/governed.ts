@@ -167,7 +167,7 @@ export class Governed {
       if (procfs) await this.drain(killedAt, signalled);
       if (this.abortedBy) throw this.abortedBy;
       const left = procfs ? this.tree.stats() : [];
-      if (left.some((m) => refuses(m.pid))) throw this.refusal(left);
+      if (left.some((m) => this.refuses(m.pid))) throw this.refusal(left);
       return exit;
     } finally {
       if (this.kill) this.clock.clearTimeout(this.kill);
@@ -179,7 +179,7 @@ export class Governed {
   /** The leader's exit, unless it runs and refuses signals: then the stop fails. */
   private async exitUnlessRefused(): Promise<Exit> {
     const stat = this.ended || this.abortedBy ? null : this.state();
-    if (stat && refuses(this.pid))
+    if (stat && this.refuses(this.pid))
       throw this.refusal(procfs ? this.tree.stats() : [{ pid: this.pid, startTime: stat.startTime }]);
     return this.exited;
   }
@@ -189,8 +189,17 @@ export class Governed {
     this.stopping = false;
     return new RefusedStop(
       this.pid,
-      members.filter((m) => refuses(m.pid)),
+      members.filter((m) => this.refuses(m.pid)),
     );
+  }
+
+  /**
+   * Whether the kernel refuses the stop's SIGKILL to `pid` (EPERM). Never where the tree is
+   * killed by its cgroup (cgroup.kill): that ends a process of another user too, only it may
+   * take a while to exit (one with much memory to free), and is waited for as any other.
+   */
+  private refuses(pid: number): boolean {
+    return !this.tree.killsAll() && refuses(pid);
   }
 
   /** Signals the whole tree; returns the processes it went to (none known without /proc). */
@@ -243,10 +252,10 @@ export class Governed {
       // Those that refuse the SIGKILL (EPERM) are not waited for: the stop fails for them.
       const left = await settle(
         () => this.tree.stats(),
-        (s) => aborted() || s.length === 0 || s.some(escaped) || s.every((m) => refuses(m.pid)),
+        (s) => aborted() || s.length === 0 || s.some(escaped) || s.every((m) => this.refuses(m.pid)),
         KILLED_WITHIN_MS,
       );
-      if (left !== null && left.length > 0 && left.every((m) => refuses(m.pid))) return;
+      if (left !== null && left.length > 0 && left.every((m) => this.refuses(m.pid))) return;
       if (left === null || left.length === 0 || aborted() || round === KILL_ROUNDS) return;
       for (const m of this.tree.kill()) sent.add(identityOf(m));
     }

@@ -32,6 +32,11 @@ export interface ProcessTree {
   frozen(): boolean;
   /** Ends every process at once, frozen or not; returns those it went to, as read just before. */
   kill(): Member[];
+  /**
+   * Whether the last kill() ended every process whatever user it runs as (v2's `cgroup.kill`,
+   * written), where a signal of this server's may be refused (EPERM).
+   */
+  killsAll(): boolean;
   /** Frees what the tree holds (a cgroup directory) once it is empty. */
   dispose(): void;
   report(): TreeReport;
@@ -122,6 +127,11 @@ export class ProcessGroupTree implements ProcessTree {
 
   identity(): { pgid: number } {
     return { pgid: this.pgid };
+  }
+
+  /** Its kill is SIGKILL to each group, which the kernel refuses for a process of another user. */
+  killsAll(): boolean {
+    return false;
   }
 
   /**

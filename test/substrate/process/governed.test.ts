@@ -47,6 +47,7 @@ function forkingTree(escapes: number): ProcessTree & { alive: number[]; kills: n
     dispose: () => {},
     report: () => ({ processes: [], rssBytes: 0 }),
     identity: () => ({ pgid: 1_000_000 }),
+    killsAll: () => false,
   };
   return tree;
 }

@@ -39,6 +39,7 @@ function group(members: number[]): ProcessTree & { members: () => number[]; now:
     dispose: () => {},
     report: () => ({ processes: [], rssBytes: 0 }),
     identity: () => ({ pgid: 4242 }),
+    killsAll: () => false,
   };
   return tree;
 }

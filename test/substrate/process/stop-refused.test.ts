@@ -8,14 +8,23 @@
 // adopting them as a restarted server would.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
+import { findCgroupParent } from "../../../src/substrate/process/cgroup.ts";
 import { bootId, groupMembers, isGone, pidNamespace, readStat } from "../../../src/substrate/process/proc.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { killGroups } from "../../helpers/process.ts";
 
 const groups: number[] = [];
-afterEach(() => killGroups(groups));
+const cgroups: string[] = [];
+afterEach(async () => {
+  killGroups(groups);
+  for (const dir of cgroups.splice(0)) {
+    await eventually(() => !existsSync(dir) || readFileSync(join(dir, "cgroup.procs"), "utf8") === "");
+    if (existsSync(dir)) rmdirSync(dir);
+  }
+});
 
 const NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 
@@ -103,4 +112,65 @@ test("a stop whose other processes refuse their signals fails, naming them, inst
   // The leader, which nobody may signal, is gone; the root's sleep runs on.
   expect(running(pid)).toBe(false);
   expect(running(rooted[0]!)).toBe(true);
+});
+
+/**
+ * A tree this test starts as root in a cgroup of its own under the cgroup parent (v2, with
+ * cgroup.kill), its leader running `command`; with `delegated`, the cgroup is then given to
+ * nobody, as a service manager delegates one. Recorded as a server would have.
+ */
+async function treeInCgroup(
+  command: string,
+  delegated: boolean,
+): Promise<{ pid: number; dir: string; recorded: Record<string, unknown> }> {
+  const parent = findCgroupParent();
+  expect(parent?.version).toBe("v2");
+  const dir = join(parent!.dir, `obj-refused.${process.pid}`);
+  mkdirSync(dir);
+  cgroups.push(dir);
+  expect(existsSync(join(dir, "cgroup.kill"))).toBe(true);
+  const leader = spawn("sh", ["-c", `echo $$ > ${dir}/cgroup.procs && exec ${command}`], {
+    stdio: "ignore",
+    detached: true,
+  });
+  leader.unref();
+  const pid = leader.pid!;
+  groups.push(pid);
+  expect(await eventually(() => readFileSync(join(dir, "cgroup.procs"), "utf8") === `${pid}\n`)).toBe(true);
+  if (delegated) for (const name of ["", ...readdirSync(dir)]) chownSync(join(dir, name), 65534, 65534);
+  const recorded = {
+    status: "running",
+    at: 0,
+    pid,
+    startTime: readStat(pid)!.startTime,
+    bootId: bootId(),
+    pidNamespace: pidNamespace(),
+    cgroup: dir,
+  };
+  return { pid, dir, recorded };
+}
+
+test("in a cgroup with cgroup.kill, a process that refuses signals is ended by the kill all the same: the stop waits for its exit", async () => {
+  // The kernel refuses nobody's SIGTERM to a root process, but cgroup.kill (v2) ends every process
+  // of the cgroup whatever its user: it is not refused, only slow to exit (one with much memory
+  // to free, here 256 MB), and the stop is done once it has. (As a server restarted as another
+  // user, with the parent delegated to it, meets a tree a root server left.)
+  const { pid, dir, recorded } = await treeInCgroup(`perl -e '$x = "x" x (128 << 20); sleep 1000'`, true);
+  const rss = () => Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * 4096;
+  expect(await eventually(() => running(pid) && rss() > 200 * 2 ** 20)).toBe(true);
+  const answer = await stopAsNobody(recorded);
+  expect(answer.adopted).toMatchObject({ status: "running", pid, cgroup: dir });
+  expect(answer.error).toBeUndefined();
+  expect(answer.observation).toMatchObject({ status: "stopped", pid });
+  expect(running(pid)).toBe(false);
+});
+
+test("in a cgroup whose cgroup.kill this server may not write, a process that refuses signals fails the stop", async () => {
+  // Not delegated: the kill cannot be written, so it is signals again, which the kernel refuses.
+  const { pid, dir, recorded } = await treeInCgroup("sleep 1000", false);
+  const answer = await stopAsNobody(recorded);
+  expect(answer.adopted).toMatchObject({ status: "running", pid, cgroup: dir });
+  expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
+  expect(refused(answer)).toEqual([pid]);
+  expect(running(pid)).toBe(true);
 });
