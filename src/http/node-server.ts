@@ -218,11 +218,13 @@ function ownHost(req: IncomingMessage): void {
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
- * The most requests of one connection taken in and not yet answered (running, or waiting their
- * turn). Past it the connection is not read until one of them is done: each costs memory, the
- * reply of one that ran is held until those before it have gone out, and behind an event stream,
- * which never ends, none ever goes out. (Node stops reading only while replies wait to be
- * written: neither requests that wait their turn nor replies held behind a stream count.)
+ * The most requests of one connection that run at once; once that many are taken in and not yet
+ * answered (running, or waiting their turn), the connection is not read until one of them is
+ * done (the parser stops between reads: what the last read brought, up to 64 KiB, is still
+ * parsed and waits). Each costs memory, the reply of one that ran is held until those before it
+ * have gone out, and behind an event stream, which never ends, none ever goes out. (Node stops
+ * reading only while replies wait to be written: neither requests that wait their turn nor
+ * replies held behind a stream count.)
  */
 export const MAX_PIPELINED = 16;
 
