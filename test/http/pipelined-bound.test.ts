@@ -103,3 +103,21 @@ test("a client that reads its replies gets every one of many pipelined GETs, in 
   expect(bodies).toEqual([...Array.from({ length: n }, (_, i) => `/g${i}`), "/last"]);
   expect(s.ran()).toBe(n + 1);
 });
+
+test("a connection held at the bound is read again once its requests are answered: DELETEs in two writes all get their replies", async () => {
+  const s = await serve();
+  let text = "";
+  const c = await connect(s.port, (d) => (text += d));
+  // DELETEs run one at a time, each reply written as its turn comes (none waits in Node's
+  // buffers, whose draining would have Node read the connection again on its own).
+  const n = 2.5 * MAX_PIPELINED;
+  const writes = Array.from({ length: n }, (_, i) => del(`/d${i}`));
+  await writeEach(c, [writes.slice(0, MAX_PIPELINED).join("")]);
+  await eventually(() => s.arrived() === MAX_PIPELINED);
+  // The bound was reached: what comes now is read only once the server reads the connection again.
+  await writeEach(c, [writes.slice(MAX_PIPELINED).join("")]);
+  expect(await eventually(() => text.endsWith(`/d${n - 1}\n`))).toBe(true);
+  const bodies = [...text.matchAll(/\r\n\r\n(\/\w+)\n/g)].map((m) => m[1]);
+  expect(bodies).toEqual(Array.from({ length: n }, (_, i) => `/d${i}`));
+  expect(s.arrived()).toBe(n);
+});
