@@ -2,17 +2,23 @@
 // asks, and a `read` token may ask for any number of them: at most MAX_DRY_RUNS run at once
 // (README's bounds table), past it a 503 with Retry-After that ran nothing, while facts (the
 // write path) are not bounded by them. Counted, not timed: replays held open by the test fill
-// the slots.
+// the slots. A request takes its slot once its body is in: bodies sent slowly hold none.
 
+import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, expect, test } from "vitest";
 import { createApp } from "../../src/http/app.ts";
+import { honoListener, httpServer } from "../../src/http/node-server.ts";
+import { rawRequest } from "../helpers/raw-http.ts";
 import { DRY_RUNS_RETRY_AFTER, MAX_DRY_RUNS } from "../../src/http/dry-run-slots.ts";
 import type { WhatIfApi } from "../../src/what-if/service.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 import { expectProblem, queueWorkerPolicy, type Reply } from "./harness.ts";
 
 let services: TestServices | undefined;
+let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
   await services?.close();
   services = undefined;
 });
@@ -92,4 +98,63 @@ test("past the bound a dry run, a replay and a validation are each a 503, and fa
   // The slots are free again.
   expect((await call("POST", "/v1/objects/w/evaluate", { policy })).status).toBe(200);
   expect((await call("POST", "/v1/policies/validate", policy)).status).toBe(200);
+});
+
+test(`${MAX_DRY_RUNS} bodies sent slowly hold no slot: a dry run, a replay and a validation still run meanwhile`, async () => {
+  services = await makeServices({ tokens: [] });
+  const s = services;
+  await s.governor.putObject("w", { policy: "queue-worker" });
+  await s.governor.postFacts("w", { queue: { depth: 1 } });
+  const app = createApp({ governor: s.governor, policies: s.policies, whatIf: s.whatIf, tokens: [] });
+  const hono = honoListener(app, () => {}, true);
+  const seen: IncomingMessage[] = [];
+  const server: Server = httpServer((req: IncomingMessage, res: ServerResponse) => {
+    seen.push(req);
+    void hono(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  cleanup.push(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  // Replays of 100,000 bytes (a policy padded with spaces), each sent up to its first 10 bytes.
+  const policy = queueWorkerPolicy();
+  const whole = JSON.stringify({ policy }).padEnd(100_000, " ");
+  const slow = Array.from({ length: MAX_DRY_RUNS }, () => {
+    const req = http.request({
+      host: "127.0.0.1",
+      port,
+      method: "POST",
+      path: "/v1/objects/w/replay",
+      headers: { host: `127.0.0.1:${port}`, "content-type": "application/json", "content-length": "100000" },
+      agent: false,
+    });
+    // A connection cut (the server closed at the end of a failed test) reads as status 0.
+    const reply = new Promise<number>((resolve) => {
+      req.on("response", (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", () => resolve(0));
+    });
+    req.write(whole.slice(0, 10));
+    return { req, reply };
+  });
+  // The server has each request and is reading its body (as the route did in its slot).
+  await expect.poll(() => seen.length === MAX_DRY_RUNS && seen.every((r) => r.readableDidRead)).toBe(true);
+
+  const json = { "content-type": "application/json" };
+  for (const [path, body] of [
+    ["/v1/objects/w/replay", { policy }],
+    ["/v1/objects/w/evaluate", { policy, facts: { queue: { depth: 2 } } }],
+    ["/v1/policies/validate", policy],
+  ] as const) {
+    const reply = await rawRequest(port, { method: "POST", path, headers: json, body: JSON.stringify(body) });
+    expect(reply.status, `${path}: ${reply.text}`).toBe(200);
+  }
+  // The slow ones, once their bodies are in, run too.
+  for (const { req } of slow) req.end(whole.slice(10));
+  for (const { reply } of slow) expect(await reply).toBe(200);
 });

@@ -73,8 +73,8 @@ export function policyRoutes(app: Hono, { governor, policies, auth, body, dryRun
       },
     }),
     auth("read"),
-    dryRuns.slot,
     body,
+    dryRuns.slot,
     async (c) => {
       const doc = await readJson(c, { uniqueKeysIn: "$" });
       // Each schedule's next tick first, a turn of the event loop apart (settleSchedules), under

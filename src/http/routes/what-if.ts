@@ -31,8 +31,8 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body, dryRuns 
       },
     }),
     auth("read"),
-    dryRuns.slot,
     body,
+    dryRuns.slot,
     async (c) => {
       const id = objectIdParam(c);
       const input = check(
@@ -65,8 +65,8 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body, dryRuns 
       },
     }),
     auth("read"),
-    dryRuns.slot,
     body,
+    dryRuns.slot,
     async (c) => {
       const id = objectIdParam(c);
       const input = check(replayBodySchema, await readJson(c, { uniqueKeysIn: "$.policy" }), "replay");
