@@ -47,8 +47,10 @@ export interface AppServices {
   metricsPublic?: boolean;
   /** The most event streams open at once (VIGIL_MAX_STREAMS; default MAX_STREAMS). */
   maxStreams?: number;
-  /** The most dry runs, replays and validations running at once (default MAX_DRY_RUNS). */
+  /** The most dry runs, replays and validations taken at once, running or waiting (default MAX_DRY_RUNS). */
   maxDryRuns?: number;
+  /** The slots themselves, when the caller watches them (the tests); default made of maxDryRuns. */
+  dryRuns?: DryRunSlots;
 }
 
 /** Builds the app; `app.fetch` serves it, `app.request()` tests it without sockets. */
@@ -67,7 +69,7 @@ export function createApp(services: AppServices): Hono {
     whatIf: services.whatIf,
     report,
     auth: authenticator(services.tokens),
-    dryRuns: new DryRunSlots(services.maxDryRuns ?? MAX_DRY_RUNS),
+    dryRuns: services.dryRuns ?? new DryRunSlots(services.maxDryRuns ?? MAX_DRY_RUNS),
     // Per route and after auth, so a client without a token cannot make the server read 1 MiB.
     body: bodyLimit({
       maxSize: limit,

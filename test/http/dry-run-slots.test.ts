@@ -1,8 +1,10 @@
 // Dry runs, replays and policy validations take the event loop for as long as their candidate
-// asks, and a `read` token may ask for any number of them: at most MAX_DRY_RUNS run at once
-// (README's bounds table), past it a 503 with Retry-After that ran nothing, while facts (the
-// write path) are not bounded by them. Counted, not timed: replays held open by the test fill
-// the slots. A request takes its slot once its body is in: bodies sent slowly hold none.
+// asks, and a `read` token may ask for any number of them: at most MAX_DRY_RUNS are taken at
+// once (README's bounds table), past it a 503 with Retry-After that ran nothing, while facts (the
+// write path) are not bounded by them. Those taken run one at a time, each one's deadline from
+// its turn, so that runs side by side do not each count the others' time. Counted, not timed:
+// replays held open by the test fill the slots, and a replay's clock moves as it is read. A
+// request takes its slot once its body is in: bodies sent slowly hold none.
 
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,8 +12,8 @@ import { afterEach, expect, test } from "vitest";
 import { createApp } from "../../src/http/app.ts";
 import { honoListener, httpServer } from "../../src/http/node-server.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
-import { DRY_RUNS_RETRY_AFTER, MAX_DRY_RUNS } from "../../src/http/dry-run-slots.ts";
-import type { WhatIfApi } from "../../src/what-if/service.ts";
+import { DRY_RUNS_RETRY_AFTER, DryRunSlots, MAX_DRY_RUNS } from "../../src/http/dry-run-slots.ts";
+import { WhatIf, type WhatIfApi } from "../../src/what-if/service.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 import { expectProblem, queueWorkerPolicy, type Reply } from "./harness.ts";
 
@@ -34,13 +36,8 @@ async function heldReplays(maxDryRuns?: number) {
       return s.whatIf.replay(id, policy);
     },
   };
-  const app = createApp({
-    governor: s.governor,
-    policies: s.policies,
-    whatIf,
-    tokens: [],
-    ...(maxDryRuns !== undefined ? { maxDryRuns } : {}),
-  });
+  const slots = new DryRunSlots(maxDryRuns);
+  const app = createApp({ governor: s.governor, policies: s.policies, whatIf, tokens: [], dryRuns: slots });
   const call = async (method: string, path: string, json?: unknown): Promise<Reply> => {
     const res = await app.request(path, {
       method,
@@ -52,33 +49,38 @@ async function heldReplays(maxDryRuns?: number) {
   };
   await s.governor.putObject("w", { policy: "queue-worker" });
   await s.governor.postFacts("w", { queue: { depth: 1 } });
-  return { s, held, call };
+  // Lets the held replays go, one at a time: the next starts only once the one before is released.
+  const releaseInTurn = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      await expect.poll(() => held.length).toBe(i + 1);
+      held[i]!();
+    }
+  };
+  return { s, held, slots, call, releaseInTurn };
 }
 
-test(`at most ${MAX_DRY_RUNS} dry runs, replays and validations run at once by default`, async () => {
-  const { held, call } = await heldReplays();
+test(`at most ${MAX_DRY_RUNS} dry runs, replays and validations are taken at once by default, and run one at a time`, async () => {
+  const { held, slots, call, releaseInTurn } = await heldReplays();
   const policy = queueWorkerPolicy();
   const running = Array.from({ length: MAX_DRY_RUNS }, () => call("POST", "/v1/objects/w/replay", { policy }));
-  await expect.poll(() => held.length).toBe(MAX_DRY_RUNS);
-  // Answered, or let in to run (the defect: it waits for the test like the others).
-  const reply = call("POST", "/v1/objects/w/replay", { policy });
-  const letIn = async () => {
-    while (held.length === MAX_DRY_RUNS) await new Promise((r) => setImmediate(r));
-  };
-  await Promise.race([reply, letIn()]);
-  expect(held.length, "one replay more than the bound ran").toBe(MAX_DRY_RUNS);
-  const refused = await reply;
+  await expect.poll(() => slots.taken).toBe(MAX_DRY_RUNS);
+  // The first runs; the others wait their turn.
+  await expect.poll(() => held.length).toBe(1);
+  const refused = await call("POST", "/v1/objects/w/replay", { policy });
   expectProblem(refused, 503, "unavailable");
   expect(refused.headers.get("retry-after")).toBe(DRY_RUNS_RETRY_AFTER);
-  for (const release of held) release();
+  expect(refused.body.detail).toContain("dry runs, replays and validations are running or waiting their turn");
+  expect(held.length, "a replay past the bound ran").toBe(1);
+  await releaseInTurn(MAX_DRY_RUNS);
   for (const reply of await Promise.all(running)) expect(reply.status).toBe(200);
+  expect(slots.taken).toBe(0);
 });
 
 test("past the bound a dry run, a replay and a validation are each a 503, and facts still apply", async () => {
-  const { s, held, call } = await heldReplays(2);
+  const { s, slots, call, releaseInTurn } = await heldReplays(2);
   const policy = queueWorkerPolicy();
   const running = [call("POST", "/v1/objects/w/replay", { policy }), call("POST", "/v1/objects/w/replay", { policy })];
-  await expect.poll(() => held.length).toBe(2);
+  await expect.poll(() => slots.taken).toBe(2);
   for (const [path, body] of [
     ["/v1/objects/w/evaluate", { policy, facts: { queue: { depth: 2 } } }],
     ["/v1/objects/w/evaluate", {}],
@@ -93,11 +95,41 @@ test("past the bound a dry run, a replay and a validation are each a 503, and fa
   const facts = await call("POST", "/v1/objects/w/facts", { facts: { queue: { depth: 7 } } });
   expect(facts.status).toBe(200);
   expect((await s.governor.getObject("w"))!.memory).toMatchObject({ queue: { depth: 7 } });
-  for (const release of held) release();
+  await releaseInTurn(2);
   for (const reply of await Promise.all(running)) expect(reply.status).toBe(200);
   // The slots are free again.
   expect((await call("POST", "/v1/objects/w/evaluate", { policy })).status).toBe(200);
   expect((await call("POST", "/v1/policies/validate", policy)).status).toBe(200);
+});
+
+test(`${MAX_DRY_RUNS} replays at once each finish within a deadline one of them alone fits twice in`, async () => {
+  services = await makeServices({ tokens: [] });
+  const s = services;
+  await s.governor.putObject("w", { policy: "queue-worker" });
+  for (let i = 0; i < 300; i++) await s.governor.postFacts("w", { queue: { depth: i % 3 } });
+  // The replay's clock moves 1 ms each time it is read: the time a replay takes is the work it
+  // does, counted, and replays side by side each read the others' work on it too.
+  let t = 0;
+  const now = () => ++t;
+  const policy = queueWorkerPolicy();
+  const alone = new WhatIf(s.store, (id) => s.governor.getObject(id), { now });
+  expect((await alone.replay("w", policy)).evaluations).toBe(301);
+  const once = t;
+  expect(once).toBeGreaterThan(600);
+  const whatIf = new WhatIf(s.store, (id) => s.governor.getObject(id), { now, deadlineMs: 2 * once });
+  const app = createApp({ governor: s.governor, policies: s.policies, whatIf, tokens: [] });
+  const replies = await Promise.all(
+    Array.from({ length: MAX_DRY_RUNS }, () =>
+      app.request("/v1/objects/w/replay", {
+        method: "POST",
+        headers: { host: "127.0.0.1", "content-type": "application/json" },
+        body: JSON.stringify({ policy }),
+      }),
+    ),
+  );
+  for (const reply of replies) expect(reply.status, await reply.text()).toBe(200);
+  // Every replay did the same work.
+  expect(t).toBeGreaterThanOrEqual(once * (MAX_DRY_RUNS + 1));
 });
 
 test(`${MAX_DRY_RUNS} bodies sent slowly hold no slot: a dry run, a replay and a validation still run meanwhile`, async () => {

@@ -69,7 +69,7 @@ export function policyRoutes(app: Hono, { governor, policies, auth, body, dryRun
       body: { schema: policySchema, description: "A policy document, as in a rule file" },
       replies: { 200: { description: "Valid, with warnings about likely mistakes", schema: validateReply } },
       problems: {
-        503: `as many dry runs, replays and validations as the server runs at once (${MAX_DRY_RUNS}) are running (\`Retry-After\`)`,
+        503: `as many dry runs, replays and validations as the server takes at once (${MAX_DRY_RUNS}) are running or waiting their turn (\`Retry-After\`)`,
       },
     }),
     auth("read"),

@@ -27,7 +27,7 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body, dryRuns 
       replies: { 200: { description: "The decision, with `dryRun: true`; nothing is stored", schema: dryRunReply } },
       problems: {
         404: "no such object",
-        503: `the candidate took longer than its deadline (5 s); as many dry runs, replays and validations as the server runs at once (${MAX_DRY_RUNS}) are running (\`Retry-After\`); or, without a candidate, ${OBJECT_POLICY_NOT_LOADED}`,
+        503: `the candidate took longer than its deadline (5 s); as many dry runs, replays and validations as the server takes at once (${MAX_DRY_RUNS}) are running or waiting their turn (\`Retry-After\`); or, without a candidate, ${OBJECT_POLICY_NOT_LOADED}`,
       },
     }),
     auth("read"),
@@ -61,7 +61,7 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body, dryRuns 
       problems: {
         404: "no such object",
         409: "retention folded the journal, or the object was deleted and created again, while the replay read it; send it again",
-        503: `the replay took longer than its deadline (5 s); or as many dry runs, replays and validations as the server runs at once (${MAX_DRY_RUNS}) are running (\`Retry-After\`)`,
+        503: `the replay took longer than its deadline (5 s); or as many dry runs, replays and validations as the server takes at once (${MAX_DRY_RUNS}) are running or waiting their turn (\`Retry-After\`)`,
       },
     }),
     auth("read"),
