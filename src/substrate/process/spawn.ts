@@ -44,7 +44,7 @@ export function spawnProcess(
     } catch (e) {
       return Promise.reject(e as Error);
     }
-    args = wrapperArgs(config, cgroupProcs);
+    args = wrapperArgs(config, cgroupProcs, env.PATH === undefined);
     file = "/bin/sh";
   }
   return new Promise((resolvePromise, reject) => {
@@ -178,11 +178,15 @@ const SHELL_SET = ["IFS", "OPTIND", "PWD"] as const;
  * `/bin/sh` moving itself into the cgroup, then exec'ing the command with the environment it
  * would get without a cgroup: the variables the shell sets itself are set back to the config's
  * values (given as arguments), and PWD, which it adds, is unset when the config has none. Names
- * a shell cannot pass on are refused in that mode (config.ts shellEnvProblems).
+ * a shell cannot pass on are refused in that mode (config.ts shellEnvProblems). With no PATH in
+ * the environment (`noPath`), the shell would look the command up in a default of its own (dash:
+ * /usr/local/sbin:/usr/local/bin:...), not in DEFAULT_PATH as the check and spawn do, and run
+ * another program of the same name: PATH is set to DEFAULT_PATH in the shell, not exported.
  */
-function wrapperArgs(config: ProcessConfig, cgroupProcs: string): string[] {
+function wrapperArgs(config: ProcessConfig, cgroupProcs: string, noPath: boolean): string[] {
   const kept = SHELL_SET.filter((name) => config.env?.[name] !== undefined);
   const steps = ['echo $$ > "$0"', ...kept.map((name, i) => `${name}="$${i + 1}" && export ${name}`)];
+  if (noPath) steps.push(`PATH=${DEFAULT_PATH}`);
   if (!kept.includes("PWD")) steps.push("unset PWD");
   if (kept.length > 0) steps.push(`shift ${kept.length}`);
   steps.push('exec "$@"');
