@@ -2,25 +2,47 @@
 // another user than the test (run under `setpriv`): it adopts the tree an observation records
 // (argv[2], JSON: {objectId, graceMs, recorded}), stops it on the system clock, and prints the
 // stop's answer as one JSON line: {adopted, observation} or {adopted, error, retryable}, with
-// `again`, the answer of a second stop.
+// `again`, the answer of a second stop. With `go` (a file's path), the tree's leader exits on its
+// own first: once adopted, the file is written (the leader waits for it), the exit awaited (the
+// driver's watch reports it), and the answer has `observed`, an observation made after the
+// stop, and `released`, what a release with `stop` (a DELETE's) answered after the second stop:
+// {} or {error}.
 
+import { writeFileSync } from "node:fs";
 import { ProcessDriver } from "../../src/substrate/process/driver.ts";
 import { DriverError } from "../../src/substrate/driver.ts";
 import { SystemClock } from "../../src/timers/clock.ts";
 
-const { objectId, graceMs, recorded } = JSON.parse(process.argv[2]!);
+const { objectId, graceMs, recorded, go } = JSON.parse(process.argv[2]!);
 const driver = new ProcessDriver({ clock: new SystemClock(), watchMs: 50 });
 const t = { objectId, config: { command: "sh", graceMs } };
 // The driver's timers do not keep a process alive (a server's listener does): this does, meanwhile.
 const alive = setInterval(() => {}, 1000);
+const exited = new Promise<void>((resolve) => driver.onObservation(() => resolve()));
 const adopted = await driver.adopt(t, recorded);
+if (go !== undefined) {
+  writeFileSync(go, "");
+  await exited;
+}
 const stop = () =>
   driver.stop(t).then(
     (observation) => ({ observation }),
     (e: unknown) => ({ error: (e as Error).message, retryable: e instanceof DriverError ? e.retryable : null }),
   );
 const first = await stop();
-const answer = { adopted, ...first, again: await stop() };
+const observed = go === undefined ? {} : { observed: await driver.observe(t) };
+const again = await stop();
+// A DELETE's release, which stops the tree first.
+const released =
+  go === undefined
+    ? {}
+    : {
+        released: await driver.release(t, "stop").then(
+          () => ({}),
+          (e: unknown) => ({ error: (e as Error).message }),
+        ),
+      };
+const answer = { adopted, ...first, ...observed, again, ...released };
 process.stdout.write(`${JSON.stringify(answer)}\n`);
 await driver.close();
 clearInterval(alive);

@@ -144,6 +144,8 @@ export class ProcessDriver implements Driver {
         this.stopNow(t),
         this.leftovers.settled(t.objectId),
       ]);
+      // Leftovers that refused their SIGKILL (EPERM) and still run: the stop fails for them.
+      this.leftovers.stopRefused(t.objectId);
       return stopped;
     });
   }
@@ -230,13 +232,16 @@ export class ProcessDriver implements Driver {
     this.leftovers.close(t.objectId);
     return this.serial(t.objectId, async () => {
       const p = this.live.get(t.objectId);
-      if (mode === "stop") await this.stopNow(t);
-      else if (p && (await this.alive(t.objectId, p))) {
+      if (mode === "stop") {
+        await this.stopNow(t);
+        this.leftovers.stopRefused(t.objectId);
+      } else if (p && (await this.alive(t.objectId, p))) {
         await p.thaw();
         p.clearTimers();
       }
       // After the stop or the check: a leader found gone by either leaves leftovers of its own.
       this.leftovers.close(t.objectId);
+      this.leftovers.drop(t.objectId);
       this.live.delete(t.objectId);
       this.lastExit.delete(t.objectId);
       this.refused.delete(t.objectId);

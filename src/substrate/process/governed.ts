@@ -283,19 +283,22 @@ export class Governed {
  * it. A group is taken for the same one only while a process seen in it at the last check (pid
  * and start time) is still in it, or one of its processes carries the object's mark (stillOurs):
  * one found empty, or holding only other programs' processes, is done with and never signalled
- * again.
+ * again. What is left after the SIGKILL that refuses this server's signals (EPERM) stays known
+ * while it runs: listed (`of`), and a stop fails for it (`stopRefused`).
  */
 export class Leftovers {
   private readonly pending = new Set<Leftover>();
   /** Those sent their SIGKILL, until they are empty. */
   private readonly ending = new Set<Leftover>();
+  /** Those whose processes left after the SIGKILL all refuse this server's signals (EPERM), while they run. */
+  private readonly refusing = new Set<Leftover>();
 
   constructor(private readonly clock: Clock) {}
 
   /** The trees of `objectId` still being stopped, as its observations list them. */
   of(objectId: string): Json[] {
     const out: Json[] = [];
-    for (const l of this.pending)
+    for (const l of [...this.pending, ...this.stillRefusing(objectId)])
       if (l.objectId === objectId) {
         const recorded: Record<string, Json> = { ...l.tree.identity() };
         const boot = bootId();
@@ -321,6 +324,7 @@ export class Leftovers {
       objectId,
       seen,
       timers: [],
+      refused: [],
       done: new Promise<void>((r) => (resolve = r)),
       resolve: () => resolve(),
     };
@@ -351,7 +355,48 @@ export class Leftovers {
     for (const l of this.pending) if (objectId === undefined || l.objectId === objectId) this.end(l);
   }
 
-  /** SIGKILL to what is left of the tree, if it is still the one seen; done once it is empty. */
+  /** The object is deleted or rebound: what of it refused its SIGKILL is nobody's business here now. */
+  drop(objectId: string): void {
+    for (const l of this.stillRefusing(objectId)) this.refusing.delete(l);
+  }
+
+  /**
+   * What is left of the object's trees that refused their SIGKILL, stopped again: SIGKILL to each
+   * process that no longer refuses it; a RefusedStop for those that still do (as a stop's).
+   */
+  stopRefused(objectId: string): void {
+    for (const l of this.stillRefusing(objectId)) {
+      const id = l.tree.identity();
+      try {
+        stopRefused("pgid" in id ? id.pgid : l.refused[0]!.pid, l.refused);
+        this.refusing.delete(l);
+      } catch (e) {
+        if (e instanceof RefusedStop) l.refused = e.refused;
+        throw e;
+      }
+    }
+  }
+
+  /** The object's leftovers that refused their SIGKILL and still run (those gone are done with). */
+  private stillRefusing(objectId: string): Leftover[] {
+    const out: Leftover[] = [];
+    for (const l of this.refusing) {
+      if (l.objectId !== objectId) continue;
+      l.refused = l.refused.filter((m) => liveStat(m.pid, m.startTime) !== null);
+      if (l.refused.length > 0) out.push(l);
+      else {
+        this.refusing.delete(l);
+        l.tree.dispose();
+      }
+    }
+    return out;
+  }
+
+  /**
+   * SIGKILL to what is left of the tree, if it is still the one seen; done once it is empty, or
+   * once all that is left refuses this server's signals (EPERM): those stay known (listed, and a
+   * later stop fails for them) while they run.
+   */
   private end(l: Leftover): void {
     if (!this.pending.has(l)) return;
     const ours = this.stillOurs(l);
@@ -359,9 +404,17 @@ export class Leftovers {
     if (!ours) return l.resolve();
     l.tree.kill();
     this.ending.add(l);
-    void emptied(l.tree, KILLED_WITHIN_MS).then(() => {
+    const allRefuse = (s: Member[]) => s.length > 0 && s.every((m) => refuses(m.pid));
+    void settle(
+      () => l.tree.stats(),
+      (s) => s.length === 0 || allRefuse(s),
+      KILLED_WITHIN_MS,
+    ).then((left) => {
       this.ending.delete(l);
-      l.tree.dispose();
+      if (left !== null && allRefuse(left)) {
+        l.refused = left.map((m) => ({ pid: m.pid, startTime: m.startTime }));
+        this.refusing.add(l);
+      } else l.tree.dispose();
       l.resolve();
     });
   }
@@ -399,6 +452,8 @@ interface Leftover {
   seen: Set<string>;
   /** The next check, and the SIGKILL at the end of the grace period. */
   timers: TimerHandle[];
+  /** The processes left that refused the SIGKILL (EPERM), by pid and start time. */
+  refused: { pid: number; startTime: number | null }[];
   /** Settles once the tree is done with (`resolve`). */
   done: Promise<void>;
   resolve: () => void;
@@ -461,14 +516,3 @@ function identitiesOf(members: Member[]): Set<string> {
 }
 
 const identityOf = (m: Member): string => `${m.pid}:${m.startTime}`;
-
-/** Whether the tree is empty within `withinMs` of real time (watched as {@link settle} does). */
-async function emptied(tree: ProcessTree, withinMs: number): Promise<boolean> {
-  return (
-    (await settle(
-      () => tree.stats(),
-      (s) => s.length === 0,
-      withinMs,
-    )) !== null
-  );
-}

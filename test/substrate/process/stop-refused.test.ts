@@ -8,7 +8,18 @@
 // adopting them as a restarted server would.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { findCgroupParent } from "../../../src/substrate/process/cgroup.ts";
@@ -18,8 +29,10 @@ import { killGroups } from "../../helpers/process.ts";
 
 const groups: number[] = [];
 const cgroups: string[] = [];
+const dirs: string[] = [];
 afterEach(async () => {
   killGroups(groups);
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   for (const dir of cgroups.splice(0)) {
     await eventually(() => !existsSync(dir) || readFileSync(join(dir, "cgroup.procs"), "utf8") === "");
     if (existsSync(dir)) rmdirSync(dir);
@@ -48,8 +61,8 @@ async function tree(script: string): Promise<{ pid: number; recorded: Record<str
 }
 
 /** The stop's answer from the driver run as nobody. */
-async function stopAsNobody(recorded: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const input = JSON.stringify({ objectId: "refused", graceMs: 300, recorded });
+async function stopAsNobody(recorded: Record<string, unknown>, go?: string): Promise<Record<string, unknown>> {
+  const input = JSON.stringify({ objectId: "refused", graceMs: 300, recorded, go });
   const child: ChildProcess = spawn(
     "setpriv",
     [...NOBODY, process.execPath, "--import", "tsx", "test/helpers/stop-as.ts", input],
@@ -173,4 +186,30 @@ test("in a cgroup whose cgroup.kill this server may not write, a process that re
   expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
   expect(refused(answer)).toEqual([pid]);
   expect(running(pid)).toBe(true);
+});
+
+// A review of the above: what is left of a tree whose leader exited on its own (Leftovers) got
+// its SIGKILL at the end of the grace period, refused, and was forgotten 10 s later: no longer
+// listed, and the next stop reported the object stopped while the process ran.
+test("leftovers of a leader's own exit that refuse their SIGKILL stay listed, and a stop fails, naming them", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
+  dirs.push(dir);
+  chmodSync(dir, 0o777); // the driver, as nobody, writes `go` there
+  const go = join(dir, "go");
+  const { pid, recorded } = await tree(
+    `sleep 1000 & exec setpriv ${NOBODY.join(" ")} sh -c 'while [ ! -e ${go} ]; do sleep 0.05; done'`,
+  );
+  expect(await eventually(() => statusUid(pid) === 65534)).toBe(true);
+  const rooted = groupMembers(pid).filter((p) => p !== pid && statusUid(p) === 0);
+  expect(rooted).toHaveLength(1);
+  const answer = await stopAsNobody(recorded, go);
+  expect(answer.adopted).toMatchObject({ status: "running", pid });
+  expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
+  expect(refused(answer)).toEqual(rooted);
+  expect(answer.observed).toMatchObject({ status: "stopped", leftovers: [expect.objectContaining({ pgid: pid })] });
+  expect(answer.again).toMatchObject({ retryable: false, error: answer.error });
+  expect(answer.released).toEqual({ error: answer.error });
+  // The leader exited of itself; the root's sleep runs on.
+  expect(running(pid)).toBe(false);
+  expect(running(rooted[0]!)).toBe(true);
 });
