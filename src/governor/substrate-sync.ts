@@ -189,12 +189,14 @@ export class SubstrateSync {
    * Reconciliation: observes every settled object on its substrate and treats a divergence
    * from the governed state (active but not running, dormant but running) like a crash: the
    * state follows and the object is evaluated with trigger `substrate`. Objects waking,
-   * sleeping or failed are left to their actions. The objects are read from the store a page
-   * at a time, without filling the hot set. Returns how many diverged.
+   * sleeping or failed are left to their actions, except that a failed one whose stored
+   * observation lists leftovers is observed for them alone (leftoversSeen: a crash loop leaves
+   * some, and nothing else may observe it for a long while). The objects are read from the
+   * store a page at a time, without filling the hot set. Returns how many diverged.
    */
   async reconcile(): Promise<number> {
     let diverged = 0;
-    for (const state of ["active", "dormant"] as const) {
+    for (const state of ["active", "dormant", "failed"] as const) {
       // A few observations at a time (a slow substrate does not hold the others up for long),
       // each within a deadline (one that never answers does not hold the pass up at all).
       await eachConcurrently(this.objects({ state }), RECONCILE_CONCURRENCY, async (row) => {
@@ -204,10 +206,11 @@ export class SubstrateSync {
     return diverged;
   }
 
-  /** Observes one object; true when its substrate diverged from its state. */
-  private async reconcileOne(row: ObjectRecord, state: "active" | "dormant"): Promise<boolean> {
+  /** Observes one object; true when its substrate diverged from its state (a failed one never does). */
+  private async reconcileOne(row: ObjectRecord, state: "active" | "dormant" | "failed"): Promise<boolean> {
     const object = this.d.table.peek(row.id) ?? row;
     if (object.state !== state) return false;
+    if (state === "failed" && object.substrate.observed?.leftovers === undefined) return false;
     const driver = this.d.drivers.get(object.substrate.driver);
     if (!driver) return false;
     let observation: Observation;
@@ -229,7 +232,7 @@ export class SubstrateSync {
     }
     const follows = observedState(observation.status);
     if (follows === null) return false;
-    if (follows === object.state) {
+    if (follows === object.state || state === "failed") {
       // No divergence, so nothing is evaluated or stored, unless the stored observation lists
       // leftovers (a process driver's earlier trees being stopped) that this one does not: once
       // they are gone, what GET shows must say so. Only then is it written.
@@ -277,7 +280,10 @@ export class SubstrateSync {
   }
 
   /** Every object matching `query`, a page at a time, in id order. */
-  private async *objects(query: { state?: "active" | "dormant"; driver?: string }): AsyncGenerator<ObjectRecord> {
+  private async *objects(query: {
+    state?: "active" | "dormant" | "failed";
+    driver?: string;
+  }): AsyncGenerator<ObjectRecord> {
     for (let after: string | undefined; ;) {
       const page = await this.d.store.listObjects({ ...query, after, limit: PAGE });
       yield* page;
