@@ -166,8 +166,8 @@ export class Governed {
       const exit = await Promise.race([this.exited, killedAt.then(() => this.exitUnlessRefused())]);
       if (procfs) await this.drain(killedAt, signalled);
       if (this.abortedBy) throw this.abortedBy;
-      const left = procfs ? this.tree.stats() : [];
-      if (left.some((m) => this.refuses(m.pid))) throw this.refusal(left);
+      const refused = this.refusal(procfs ? this.tree.stats() : []);
+      if (refused) throw refused;
       return exit;
     } finally {
       if (this.kill) this.clock.clearTimeout(this.kill);
@@ -179,18 +179,24 @@ export class Governed {
   /** The leader's exit, unless it runs and refuses signals: then the stop fails. */
   private async exitUnlessRefused(): Promise<Exit> {
     const stat = this.ended || this.abortedBy ? null : this.state();
-    if (stat && this.refuses(this.pid))
-      throw this.refusal(procfs ? this.tree.stats() : [{ pid: this.pid, startTime: stat.startTime }]);
+    if (stat && this.refuses(this.pid)) {
+      // Read again: the leader may have exited since (then its exit is awaited as any other).
+      const refused = this.refusal(procfs ? this.tree.stats() : [{ pid: this.pid, startTime: stat.startTime }]);
+      if (refused) throw refused;
+    }
     return this.exited;
   }
 
-  /** The stop fails for the processes of `members` that refuse signals; an exit of the leader is its own again. */
-  private refusal(members: { pid: number; startTime: number | null }[]): RefusedStop {
+  /**
+   * The failure of a stop for the processes of `members` that refuse signals, looked at once, or
+   * null when none does (any that refused a moment ago has exited since): a stop never fails
+   * naming no process. Once it fails, an exit of the leader is its own again.
+   */
+  private refusal(members: { pid: number; startTime: number | null }[]): RefusedStop | null {
+    const refusing = members.filter((m) => this.refuses(m.pid));
+    if (refusing.length === 0) return null;
     this.stopping = false;
-    return new RefusedStop(
-      this.pid,
-      members.filter((m) => this.refuses(m.pid)),
-    );
+    return new RefusedStop(this.pid, refusing);
   }
 
   /**
@@ -404,7 +410,8 @@ export class Leftovers {
     if (!ours) return l.resolve();
     l.tree.kill();
     this.ending.add(l);
-    const allRefuse = (s: Member[]) => s.length > 0 && s.every((m) => refuses(m.pid));
+    // Nothing refuses the kernel's own kill of a cgroup (cgroup.kill): what is left is exiting.
+    const allRefuse = (s: Member[]) => !l.tree.killsAll() && s.length > 0 && s.every((m) => refuses(m.pid));
     void settle(
       () => l.tree.stats(),
       (s) => s.length === 0 || allRefuse(s),

@@ -18,6 +18,7 @@ import {
   readFileSync,
   rmdirSync,
   rmSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -212,4 +213,52 @@ test("leftovers of a leader's own exit that refuse their SIGKILL stay listed, an
   // The leader exited of itself; the root's sleep runs on.
   expect(running(pid)).toBe(false);
   expect(running(rooted[0]!)).toBe(true);
+});
+
+test("in a cgroup with cgroup.kill, leftovers of a leader's own exit that refuse signals are ended by the kill all the same", async () => {
+  // As the stop above, for what a leader that exited of itself left: the kernel's cgroup.kill ends
+  // the root's process (256 MB to free, so a while to exit), and it is waited for, not listed
+  // as refusing.
+  const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
+  dirs.push(dir);
+  chmodSync(dir, 0o777); // the driver, as nobody, writes `go` there
+  const go = join(dir, "go");
+  // A script, so that its perl is forked once the leader is alone in the cgroup (as
+  // treeInCgroup waits to see it), and told to.
+  const script = join(dir, "tree.sh");
+  writeFileSync(
+    script,
+    `#!/bin/sh\nwhile [ ! -e ${dir}/fork ]; do sleep 0.02; done\nperl -e '$x = "x" x (128 << 20); sleep 1000' &\nexec setpriv ${NOBODY.join(" ")} sh -c 'while [ ! -e ${go} ]; do sleep 0.05; done'\n`,
+  );
+  chmodSync(script, 0o755);
+  const { pid, recorded } = await treeInCgroup(script, true);
+  writeFileSync(join(dir, "fork"), ""); // the leader is alone in its cgroup: now its perl
+  expect(await eventually(() => statusUid(pid) === 65534)).toBe(true);
+  const rooted = () =>
+    readFileSync(join(recorded.cgroup as string, "cgroup.procs"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map(Number)
+      .filter((p) => p !== pid);
+  const rss = (p: number) => {
+    try {
+      return Number(readFileSync(`/proc/${p}/statm`, "utf8").split(" ")[1]) * 4096;
+    } catch {
+      return 0;
+    }
+  };
+  let perl = 0;
+  // The root's perl (the backgrounded subshell exec'd), holding its 128 MB string.
+  expect(
+    await eventually(() => {
+      const r = rooted();
+      perl = r.length === 1 ? r[0]! : 0;
+      return perl > 0 && rss(perl) > 200 * 2 ** 20;
+    }),
+  ).toBe(true);
+  const answer = await stopAsNobody(recorded, go);
+  expect(answer.error).toBeUndefined();
+  expect(answer.observed).not.toHaveProperty("leftovers");
+  expect(running(pid)).toBe(false);
+  expect(running(perl)).toBe(false);
 });
