@@ -19,7 +19,10 @@ const cmdline = () => {
     return "";
   }
 };
-// The wrapper shell, or a script's interpreter, until the command itself is exec'd.
-await eventually(() => cmdline() !== "" && !cmdline().startsWith("/bin/sh"));
-process.stdout.write(`${JSON.stringify({ pid: child.pid, cmdline: cmdline() })}\n`);
+// The wrapper shell (`sh -c ...`), or a script's interpreter, until a sleep itself is exec'd (the
+// line reads empty while an exec is under way): `sleep 30` from /usr/bin, or the other one's
+// `/usr/bin/sleep 31`. What was read last is printed, matched or not.
+let seen = "";
+await eventually(() => /^(sleep|\/usr\/bin\/sleep)\0/.test((seen = cmdline())));
+process.stdout.write(`${JSON.stringify({ pid: child.pid, cmdline: seen })}\n`);
 clearInterval(alive);
