@@ -539,8 +539,14 @@ describe.skipIf(!cgroup)(cgroupTitle, () => {
     kill(pid);
     expect(await eventually(() => readStat(pid) === null || isGone(readStat(pid)!))).toBe(true);
     // The leader's pid now names an unrelated process (modelled: its pid, the old start time).
-    const unrelated = spawn("sh", ["-c", LOOP("unrelated")], { cwd: dir, stdio: "ignore", detached: true });
-    trees.push(unrelated.pid!);
+    // Started in a later clock tick than the leader (start times count ticks of 10 ms): one of
+    // the same tick would pass for it, and be adopted.
+    let unrelated: ChildProcess;
+    do {
+      unrelated = spawn("sh", ["-c", LOOP("unrelated")], { cwd: dir, stdio: "ignore", detached: true });
+      trees.push(unrelated.pid!);
+      expect(await eventually(() => readStat(unrelated.pid!) !== null)).toBe(true);
+    } while (readStat(unrelated.pid!)!.startTime === before.startTime);
     await growing("unrelated");
 
     const b = newDriver(cgroup);
