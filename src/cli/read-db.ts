@@ -21,7 +21,8 @@ export async function openToRead(url: string, authToken?: string): Promise<Libsq
   if (wrong !== null) return wrong;
   // Looked at before opening, which may leave a -wal file of its own beside the database.
   const walLeftBehind = file !== null && walFileMissing(file);
-  const store = new LibsqlStore(libsqlOptions(url, authToken));
+  // Read-only: a WAL database's last connection would otherwise checkpoint it as it closes.
+  const store = new LibsqlStore({ ...libsqlOptions(url, authToken), readOnly: true });
   let problem: string | null;
   try {
     problem = await store.openToRead();

@@ -59,6 +59,8 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.
 export interface LibsqlOptions {
   url: string;
   authToken?: string;
+  /** A file opened read-only (openToRead's callers): it is not written, nor checkpointed at close. */
+  readOnly?: boolean;
 }
 
 type Db = LibSQLDatabase<typeof t>;

@@ -68,11 +68,14 @@ function boundedCalls(client: Client, ms: number): Client {
  * The client for `options`; for a remote server, with each round trip bounded, and `interrupt`
  * to fail the round trips in flight at once.
  */
-export function openClient(options: { url: string; authToken?: string }): { client: Client; interrupt: () => void } {
+export function openClient(options: { url: string; authToken?: string; readOnly?: boolean }): {
+  client: Client;
+  interrupt: () => void;
+} {
   const cut = new AbortController();
   const remote = isRemote(options.url);
   const client = createClient({
-    url: options.url,
+    url: options.readOnly ? readOnlyUrl(options.url) : options.url,
     ...(options.authToken ? { authToken: options.authToken } : {}),
     ...(remote ? { fetch: boundedFetch(cut.signal) } : {}),
   });
@@ -83,6 +86,21 @@ export function openClient(options: { url: string; authToken?: string }): { clie
     client.close();
   };
   return { client: socket ? boundedCalls(client, REMOTE_ANSWER_MS) : client, interrupt };
+}
+
+/**
+ * The URL of a file database that its client opens read-only (SQLITE_OPEN_READONLY, by SQLite's
+ * URI filename `file:PATH?mode=ro`, which libsql honours; the client takes no such parameter
+ * itself but passes its URL's path, percent-decoded, to libsql). A connection that only reads
+ * does not checkpoint as it closes: the last connection to a WAL database otherwise folds the
+ * -wal file into the database and deletes it. Other URLs are as they are.
+ */
+export function readOnlyUrl(url: string): string {
+  const path = filePath(url);
+  if (path === null) return url;
+  // Escaped as SQLite's URI filenames need; an absolute path after an empty authority.
+  const escaped = path.replace(/[%?#]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+  return `file:${encodeURIComponent(`file:${path.startsWith("/") ? "//" : ""}${escaped}?mode=ro`)}`;
 }
 
 /**

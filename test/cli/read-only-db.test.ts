@@ -18,7 +18,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { afterAll, describe, expect, test } from "vitest";
 import { runReplay } from "../../src/cli/replay.ts";
-import { captureBoth } from "./harness.ts";
+import { captureBoth, vigil } from "./harness.ts";
 import { runSimulate } from "../../src/cli/simulate.ts";
 import { LibsqlStore, MIGRATIONS_DIR } from "../../src/storage/libsql-store.ts";
 import { currentSchemaStamp, schemaStamp } from "../../src/storage/schema-stamp.ts";
@@ -138,5 +138,37 @@ describe.each([
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out).not.toBe("");
+  });
+});
+
+// The last connection to a WAL database checkpoints as it closes (folds the -wal into the main
+// file and deletes it) unless it only reads. The native connections close as the process ends,
+// so this is run by the binary, as an operator runs it.
+describe.each([
+  ["vigil replay", (url: string) => ["replay", "--object", "w", "--db", url, POLICY]],
+  ["vigil simulate --db", (url: string) => ["simulate", "--policy", "queue-worker", "--db", url, "--object", "w"]],
+])("%s, the binary", (name, args) => {
+  test("a killed server's database and its -wal are read and left as they were", async () => {
+    const live = join(dir, `killed-live-${name.length}.db`);
+    const file = join(dir, `killed-${name.length}.db`);
+    const s = await makeServices({ store: new LibsqlStore({ url: `file:${live}` }) });
+    try {
+      await s.governor.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 1 } } });
+      await s.advance(60_000);
+      // What a server killed now leaves: its writes, the schema's too, in the -wal file.
+      copyFileSync(live, file);
+      copyFileSync(`${live}-wal`, `${file}-wal`);
+    } finally {
+      await s.close();
+    }
+    const main = readFileSync(file);
+    const wal = readFileSync(`${file}-wal`);
+    expect(wal.length).toBeGreaterThan(0);
+    const r = await vigil(args(`file:${file}`));
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(readFileSync(file).equals(main)).toBe(true);
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    expect(readFileSync(`${file}-wal`).equals(wal)).toBe(true);
   });
 });
