@@ -114,12 +114,19 @@ export function nonEmpty(command: CommandName, name: string, text: string | unde
   return text;
 }
 
-/** A positive whole number option (`--limit`, `--count`), or a usage error naming it. */
+/**
+ * A positive whole number option (`--limit`, `--count`), or a usage error naming it: one past
+ * the largest a number holds exactly (2^53 - 1) is said to be too large, with that bound.
+ */
 export function positiveInt(command: CommandName, name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!isDecimal(text, false) || !Number.isSafeInteger(n) || n < 1)
-    throw usageError(command, `${name} takes a whole number of at least 1`);
+  if (!isDecimal(text, false) || n < 1) throw usageError(command, `${name} takes a whole number of at least 1`);
+  if (!Number.isSafeInteger(n))
+    throw usageError(
+      command,
+      `${name} ${text} is too large: it takes a whole number from 1 to ${Number.MAX_SAFE_INTEGER}`,
+    );
   return n;
 }
 

@@ -65,3 +65,23 @@ test("decimal digits still go through, with a fraction where one makes sense", a
   expect(out).toContain("queue-worker: 100%");
   expect(code).toBe(1); // the other policies, which no fixture here runs, are below 12.5%
 });
+
+test("a --limit or --count past 2^53 - 1 is said to be too large, with the bound: usage, exit 2, nothing sent", async () => {
+  seen.length = 0;
+  const cases = [
+    [runObjects, ["list", "--limit"], "vigil objects: --limit"],
+    [runDecisions, ["list", "w-1", "--limit"], "vigil decisions: --limit"],
+    [runEvents, ["--count"], "vigil events: --count"],
+  ] as const;
+  for (const [entry, args, named] of cases)
+    for (const text of ["99999999999999999999", "9007199254740992"]) {
+      const r = await run(entry, [...args, text], url());
+      expect(r.code, `${args.join(" ")} ${text}`).toBe(2);
+      expect(r.out).toBe("");
+      expect(r.err).toContain(`${named} ${text} is too large: it takes a whole number from 1 to 9007199254740991`);
+    }
+  expect(seen).toEqual([]);
+  // The bound itself goes through (the recording server answers 500: it was sent).
+  expect((await run(runObjects, ["list", "--limit", "9007199254740991"], url())).code).toBe(5);
+  expect(seen).toEqual(["GET /v1/objects?limit=9007199254740991"]);
+});
