@@ -214,17 +214,21 @@ export class SubstrateSync {
     const driver = this.d.drivers.get(object.substrate.driver);
     if (!driver) return false;
     let observation: Observation;
+    // Aborted at the deadline: the driver may stop observing what no one waits for.
+    const deadline = new AbortController();
     try {
       const seen = await answerWithin(
         this.d.clock,
         RECONCILE_DEADLINE_MS,
-        driver.observe({ objectId: object.id, config: object.substrate.config }),
+        driver.observe({ objectId: object.id, config: object.substrate.config }, deadline.signal),
         null,
       );
-      if (seen === null)
+      if (seen === null) {
+        deadline.abort();
         throw new Error(
           `observing ${object.id} on ${driver.name} took longer than ${RECONCILE_DEADLINE_MS / 1000} s; it is tried again next pass`,
         );
+      }
       observation = seen;
     } catch (e) {
       this.d.onError(e as Error, `observing ${object.id}`);

@@ -39,7 +39,11 @@ export interface Driver {
   start(target: DriverTarget): Promise<Observation>;
   suspend(target: DriverTarget): Promise<Observation>;
   stop(target: DriverTarget): Promise<Observation>;
-  observe(target: DriverTarget): Promise<Observation>;
+  /**
+   * The compute's state now. `signal`, when given, aborts once the caller no longer waits for the
+   * answer (reconciliation's deadline): a driver may stop its work then. Optional to heed.
+   */
+  observe(target: DriverTarget, signal?: AbortSignal): Promise<Observation>;
   /**
    * After a server restart: takes the compute `last` (the observation stored before it) names
    * back under governance when it still runs; otherwise observes it as stopped. Optional: a

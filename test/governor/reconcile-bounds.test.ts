@@ -27,7 +27,10 @@ test("observations run side by side up to the bound; one that never answers is g
   const observe = s.driver.observe.bind(s.driver);
   let inFlight = 0;
   let most = 0;
-  s.driver.observe = async (t: DriverTarget) => {
+  // What each observe is given to learn that no one waits for it any more.
+  const signals = new Map<string, AbortSignal | undefined>();
+  s.driver.observe = async (t: DriverTarget, signal?: AbortSignal) => {
+    signals.set(t.objectId, signal);
     if (t.objectId === "o00") return new Promise(() => {}); // never answers
     inFlight++;
     most = Math.max(most, inFlight);
@@ -40,6 +43,7 @@ test("observations run side by side up to the bound; one that never answers is g
   void pass.then(() => (settled = true));
   for (let i = 0; i < 50; i++) await tick();
   expect(settled).toBe(false); // o00 is still being waited for
+  expect(signals.get("o00")?.aborted).toBe(false);
   await s.clock.advance(RECONCILE_DEADLINE_MS, async () => {
     for (let i = 0; i < 20; i++) await tick();
   });
@@ -49,6 +53,9 @@ test("observations run side by side up to the bound; one that never answers is g
   expect(most).toBeGreaterThan(1);
   expect(most).toBeLessThanOrEqual(RECONCILE_CONCURRENCY);
   expect(errors.some((m) => m.includes("observing o00") && m.includes("took longer"))).toBe(true);
+  // Given up at the deadline: the driver is told, so that it may stop; the answered ones are not.
+  expect(signals.get("o00")?.aborted).toBe(true);
+  expect(signals.get("o01")?.aborted).toBe(false);
 });
 
 test("an object whose divergence cannot be committed holds up none of the others: they are corrected in the same pass", async () => {

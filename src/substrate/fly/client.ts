@@ -3,6 +3,8 @@
 // limits and bounded retries. Failures are FlyApiError with the HTTP status (0: no response).
 // The request carries FLY_API_TOKEN, so the client sends only to an allowed base URL, never
 // follows a redirect, and reads at most MAX_REPLY_BYTES of a reply.
+// It is past 400 lines because each call's own rules (a wait's 408, a lease's 409, a caller
+// giving up) sit beside the one request path they bend.
 
 import type { Clock } from "../../core/clock.ts";
 import { normalizeApiUrl } from "./config.ts";
@@ -139,6 +141,8 @@ interface Call {
   timeoutMs?: number;
   /** What an ok reply must be, when the caller reads it. */
   reply?: Expected;
+  /** Aborted when no one waits for the answer any more: the request in flight is cut, no more tries. */
+  signal?: AbortSignal;
   /** A 409 on try `tries`: its answer instead (what the try resolves to), or the error to retry or not. */
   conflict?: (e: FlyApiError, tries: number) => Promise<unknown>;
 }
@@ -157,12 +161,13 @@ export class FlyClient {
     this.base = `${normal ?? ""}/v1`;
   }
 
-  getMachine(app: string, id: string): Promise<FlyMachine> {
+  getMachine(app: string, id: string, signal?: AbortSignal): Promise<FlyMachine> {
     return this.call({
       action: "get",
       method: "GET",
       path: machinePath(app, id),
       reply: A_MACHINE,
+      signal,
     }) as Promise<FlyMachine>;
   }
 
@@ -188,6 +193,7 @@ export class FlyClient {
     state: string,
     timeoutS: number,
     instanceId?: string,
+    signal?: AbortSignal,
   ): Promise<"reached" | "timeout"> {
     const query: Record<string, string> = { state, timeout: String(timeoutS) };
     if (instanceId) query.instance_id = instanceId;
@@ -198,6 +204,7 @@ export class FlyClient {
         path: `${machinePath(app, id)}/wait`,
         query,
         timeoutMs: (timeoutS + 15) * 1000,
+        signal,
       });
       return "reached";
     } catch (e) {
@@ -271,7 +278,7 @@ export class FlyClient {
       );
     };
     const { clock, random, retry: policy } = this.o;
-    return withRetries(attempt, classify, { clock, random, policy }).catch((e: unknown) => {
+    return withRetries(attempt, classify, { clock, random, policy, signal: c.signal }).catch((e: unknown) => {
       if (e instanceof FlyApiError && tries > 1) {
         const { retryAfterMs, retryable } = e;
         const after = new FlyApiError(e.status, `${e.message} (after ${tries} tries)`, { retryAfterMs, retryable });
@@ -298,7 +305,7 @@ export class FlyClient {
         method: c.method,
         headers,
         body: c.body === undefined ? undefined : JSON.stringify(c.body),
-        signal: abort.signal,
+        signal: c.signal ? AbortSignal.any([abort.signal, c.signal]) : abort.signal,
         // A redirect would take the token wherever the reply points: never followed.
         redirect: "manual",
       });
@@ -312,7 +319,8 @@ export class FlyClient {
       text = await readCapped(res, what);
     } catch (e) {
       if (e instanceof FlyApiError) throw e;
-      const reason = abort.signal.aborted ? "no answer in time" : failureText(e);
+      const late = abort.signal.aborted ? "no answer in time" : failureText(e);
+      const reason = c.signal?.aborted ? "given up (no one waits for the answer)" : late;
       // A refusal of the request's own headers would quote the token: it never leaves here.
       const shown = this.o.token ? reason.split(this.o.token).join("[redacted]") : reason;
       throw new FlyApiError(0, `${what}: ${shown.slice(0, MAX_DETAIL_CHARS)}`);

@@ -34,7 +34,7 @@ import {
 } from "./config.ts";
 import { MachineLeases } from "./lease.ts";
 import { RateLimiter } from "./rate-limit.ts";
-import { phaseMs, reach, settled, shared, type Limits, type Run } from "./rounds.ts";
+import { phaseMs, reach, settled, shared, type Limits, type Run, type SharedCall } from "./rounds.ts";
 import { DEFAULT_FLY_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
 import {
   GOAL_STATE,
@@ -100,7 +100,7 @@ export class FlyDriver implements Driver {
   private readonly starts = new Map<string, number>();
   private readonly watching = new Map<string, Set<Promise<boolean>[]>>();
   /** The observe under way on each machine (at its API address), which another observe shares. */
-  private readonly observing = new Map<string, Promise<Observation>>();
+  private readonly observing = new Map<string, SharedCall<Observation>>();
 
   constructor(options: FlyDriverOptions) {
     this.clock = options.clock;
@@ -208,23 +208,24 @@ export class FlyDriver implements Driver {
    * objects a few at a time) and is `unknown` if it is still moving; one going away (destroying,
    * launch_failed) is stopped already, however long it takes to go (a dead host's, for days).
    * One asked while another of the machine is under way (slow reads: reconciliation gave up on it)
-   * shares it, instead of reading the machine beside it.
+   * shares it, instead of reading the machine beside it. Once every one asking has given up
+   * (its `signal` aborted), the reads stop: no more tries, the request in flight cut.
    */
-  async observe(t: DriverTarget): Promise<Observation> {
+  async observe(t: DriverTarget, signal?: AbortSignal): Promise<Observation> {
     const { cfg, client } = this.prepare(t);
     const key = `${cfg.apiUrl ?? DEFAULT_FLY_API_URL} ${machineKey(cfg)}`;
-    return shared(this.observing, key, () => this.observeOnce(cfg, client));
+    return shared(this.observing, key, signal, (cut) => this.observeOnce(cfg, client, cut));
   }
 
-  private observeOnce(cfg: FlyConfig, client: FlyClient): Promise<Observation> {
+  private observeOnce(cfg: FlyConfig, client: FlyClient, cut: AbortSignal): Promise<Observation> {
     return this.guard("observe", cfg, () =>
       this.unlessGone(cfg, async () => {
-        let m = await client.getMachine(cfg.app, cfg.machineId);
+        let m = await client.getMachine(cfg.app, cfg.machineId, cut);
         const next = settlesTo(m.state);
         if (next && next !== "poll" && statusOf(m.state) === "unknown") {
           const waitS = Math.min(this.waitTimeoutS, OBSERVE_WAIT_S);
-          await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, waitS, m.instance_id));
-          m = await client.getMachine(cfg.app, cfg.machineId);
+          await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, waitS, m.instance_id, cut));
+          m = await client.getMachine(cfg.app, cfg.machineId, cut);
         }
         // `started` on a host Fly cannot reach is the last state Fly knew, not a running machine.
         // (One Fly knew stopped, or destroying as it marks those of a dead host, runs nothing still.)

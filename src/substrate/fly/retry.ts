@@ -25,9 +25,23 @@ export interface RetryVerdict {
   retryAfterMs?: number;
 }
 
-/** Resolves after `ms` on the given clock (a virtual clock in tests, so nothing really sleeps). */
-export function sleep(clock: Clock, ms: number): Promise<void> {
-  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+/**
+ * Resolves after `ms` on the given clock (a virtual clock in tests, so nothing really sleeps),
+ * or as soon as `signal` aborts.
+ */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const wake = () => {
+      clock.clearTimeout(timer);
+      resolve();
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", wake);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", wake, { once: true });
+  });
 }
 
 /**
@@ -45,23 +59,25 @@ export function retryDelayMs(
 }
 
 /**
- * Runs `fn` until it succeeds, `classify` says the failure is final, the tries run out, or the
- * server asks for a longer pause than the policy waits out. The last error is rethrown as is.
+ * Runs `fn` until it succeeds, `classify` says the failure is final, the tries run out, the
+ * server asks for a longer pause than the policy waits out, or `signal` aborts (no one waits
+ * for the answer any more). The last error is rethrown as is.
  */
 export async function withRetries<T>(
   fn: (attempt: number) => Promise<T>,
   classify: (error: unknown) => RetryVerdict,
-  options: { clock: Clock; random: () => number; policy: RetryPolicy },
+  options: { clock: Clock; random: () => number; policy: RetryPolicy; signal?: AbortSignal },
 ): Promise<T> {
-  const { clock, random, policy } = options;
+  const { clock, random, policy, signal } = options;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (e) {
       const verdict = classify(e);
-      if (!verdict.retry || attempt >= policy.attempts) throw e;
+      if (!verdict.retry || attempt >= policy.attempts || signal?.aborted) throw e;
       if (verdict.retryAfterMs !== undefined && verdict.retryAfterMs > policy.maxRetryAfterMs) throw e;
-      await sleep(clock, retryDelayMs(attempt, policy, random, verdict.retryAfterMs));
+      await sleep(clock, retryDelayMs(attempt, policy, random, verdict.retryAfterMs), signal);
+      if (signal?.aborted) throw e;
     }
   }
 }

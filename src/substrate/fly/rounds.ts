@@ -107,13 +107,46 @@ async function poll(run: Run, limits: Limits, state: string): Promise<void> {
 const notWithin = (state: string, limits: Limits) =>
   new DriverError(`machine did not reach ${state} within ${phaseMs(limits) / 1000} s`, true);
 
-/** `fn()`, or the call already under way for `key` in `running`: one at a time per key, its answer shared. */
-export function shared<T>(running: Map<string, Promise<T>>, key: string, fn: () => Promise<T>): Promise<T> {
-  const current = running.get(key);
-  if (current) return current;
-  const call = fn().finally(() => {
-    if (running.get(key) === call) running.delete(key);
-  });
-  running.set(key, call);
-  return call;
+/** A call its askers share (shared), and the signal that cuts it once every one has given up. */
+export interface SharedCall<T> {
+  call: Promise<T>;
+  askers: number;
+  cut: AbortController;
+}
+
+/**
+ * `fn(cut)`, or the call already under way for `key` in `running`: one at a time per key, its
+ * answer shared. An asker gives up when its `signal` aborts; once all have (none without a
+ * signal is among them), `cut` aborts, so that the call stops, and the next asker starts afresh.
+ */
+export function shared<T>(
+  running: Map<string, SharedCall<T>>,
+  key: string,
+  signal: AbortSignal | undefined,
+  fn: (cut: AbortSignal) => Promise<T>,
+): Promise<T> {
+  let entry = running.get(key);
+  if (!entry) {
+    const cut = new AbortController();
+    const started: SharedCall<T> = { call: fn(cut.signal), askers: 0, cut };
+    started.call = started.call.finally(() => {
+      if (running.get(key) === started) running.delete(key);
+    });
+    running.set(key, (entry = started));
+  }
+  const e = entry;
+  e.askers++;
+  if (signal === undefined) return e.call;
+  const leave = () => {
+    if (--e.askers > 0) return;
+    if (running.get(key) === e) running.delete(key);
+    e.cut.abort();
+  };
+  if (signal.aborted) leave();
+  else {
+    signal.addEventListener("abort", leave, { once: true });
+    const off = () => signal.removeEventListener("abort", leave);
+    e.call.then(off, off);
+  }
+  return e.call;
 }

@@ -173,6 +173,35 @@ describe("fly driver against the fake", () => {
     for (let i = 1; i < gets.length; i++) expect(gets[i]!.received).toBeGreaterThanOrEqual(gets[i - 1]!.at);
   });
 
+  test("an observe every asker gave up on stops: no more tries, the read in flight cut", async () => {
+    const { fake, driver } = await open({ state: "started" });
+    fake.faults.add({ action: "get", delayMs: 40_000, times: Infinity });
+    // Reconciliation's deadline, as substrate-sync.ts aborts it.
+    const deadline = new AbortController();
+    r.clock.setTimeout(() => deadline.abort(), RECONCILE_DEADLINE_MS);
+    const t0 = r.clock.now();
+    const seen = await r.run(settle(driver.observe(r.target(), deadline.signal)));
+    expect(seen).toMatchObject({ ok: false, retryable: true });
+    // Given up at the deadline, not after 5 tries of 30 s and their backoff.
+    expect(r.clock.now() - t0).toBeLessThan(RECONCILE_DEADLINE_MS + 1_000);
+    const gets = fake.requests.filter((q) => q.action === "get");
+    expect(gets.length).toBeLessThan(DEFAULT_FLY_RETRY.attempts);
+    for (const q of gets) expect(q.received).toBeLessThan(t0 + RECONCILE_DEADLINE_MS);
+    expect(gets.at(-1)!.aborted).toBe(true);
+  });
+
+  test("a shared observe goes on while one of its askers still waits", async () => {
+    const { fake, driver } = await open({ state: "started" });
+    fake.faults.add({ action: "get", delayMs: 40_000, times: Infinity });
+    const gaveUp = new AbortController();
+    r.clock.setTimeout(() => gaveUp.abort(), RECONCILE_DEADLINE_MS);
+    const first = settle(driver.observe(r.target(), gaveUp.signal));
+    const second = settle(driver.observe(r.target()));
+    const [a, b] = await r.run(Promise.all([first, second]));
+    expect(b).toEqual(a);
+    expect(fake.requests.filter((q) => q.action === "get")).toHaveLength(DEFAULT_FLY_RETRY.attempts);
+  });
+
   test("observation fields", async () => {
     const { fake, driver } = await open();
     const o = await r.run(driver.start(r.target()));
