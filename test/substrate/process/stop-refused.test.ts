@@ -40,6 +40,13 @@ afterEach(async () => {
   }
 });
 
+/**
+ * The cgroup parent the driver would use: the tests of a tree in a cgroup need a v2 one (its
+ * cgroup.kill), and run where there is one, as tree.test.ts's cgroup tests do.
+ */
+const parent = findCgroupParent();
+const v2 = parent?.version === "v2";
+
 const NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 
 /** A tree this test starts (it leads its own session and group), recorded as a server would have. */
@@ -137,7 +144,6 @@ async function treeInCgroup(
   command: string,
   delegated: boolean,
 ): Promise<{ pid: number; dir: string; recorded: Record<string, unknown> }> {
-  const parent = findCgroupParent();
   expect(parent?.version).toBe("v2");
   const dir = join(parent!.dir, `obj-refused.${process.pid}`);
   mkdirSync(dir);
@@ -164,30 +170,36 @@ async function treeInCgroup(
   return { pid, dir, recorded };
 }
 
-test("in a cgroup with cgroup.kill, a process that refuses signals is ended by the kill all the same: the stop waits for its exit", async () => {
-  // The kernel refuses nobody's SIGTERM to a root process, but cgroup.kill (v2) ends every process
-  // of the cgroup whatever its user: it is not refused, only slow to exit (one with much memory
-  // to free, here 256 MB), and the stop is done once it has. (As a server restarted as another
-  // user, with the parent delegated to it, meets a tree a root server left.)
-  const { pid, dir, recorded } = await treeInCgroup(`perl -e '$x = "x" x (128 << 20); sleep 1000'`, true);
-  const rss = () => Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * 4096;
-  expect(await eventually(() => running(pid) && rss() > 200 * 2 ** 20)).toBe(true);
-  const answer = await stopAsNobody(recorded);
-  expect(answer.adopted).toMatchObject({ status: "running", pid, cgroup: dir });
-  expect(answer.error).toBeUndefined();
-  expect(answer.observation).toMatchObject({ status: "stopped", pid });
-  expect(running(pid)).toBe(false);
-});
+test.skipIf(!v2)(
+  "in a cgroup with cgroup.kill, a process that refuses signals is ended by the kill all the same: the stop waits for its exit",
+  async () => {
+    // The kernel refuses nobody's SIGTERM to a root process, but cgroup.kill (v2) ends every process
+    // of the cgroup whatever its user: it is not refused, only slow to exit (one with much memory
+    // to free, here 256 MB), and the stop is done once it has. (As a server restarted as another
+    // user, with the parent delegated to it, meets a tree a root server left.)
+    const { pid, dir, recorded } = await treeInCgroup(`perl -e '$x = "x" x (128 << 20); sleep 1000'`, true);
+    const rss = () => Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * 4096;
+    expect(await eventually(() => running(pid) && rss() > 200 * 2 ** 20)).toBe(true);
+    const answer = await stopAsNobody(recorded);
+    expect(answer.adopted).toMatchObject({ status: "running", pid, cgroup: dir });
+    expect(answer.error).toBeUndefined();
+    expect(answer.observation).toMatchObject({ status: "stopped", pid });
+    expect(running(pid)).toBe(false);
+  },
+);
 
-test("in a cgroup whose cgroup.kill this server may not write, a process that refuses signals fails the stop", async () => {
-  // Not delegated: the kill cannot be written, so it is signals again, which the kernel refuses.
-  const { pid, dir, recorded } = await treeInCgroup("sleep 1000", false);
-  const answer = await stopAsNobody(recorded);
-  expect(answer.adopted).toMatchObject({ status: "running", pid, cgroup: dir });
-  expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
-  expect(refused(answer)).toEqual([pid]);
-  expect(running(pid)).toBe(true);
-});
+test.skipIf(!v2)(
+  "in a cgroup whose cgroup.kill this server may not write, a process that refuses signals fails the stop",
+  async () => {
+    // Not delegated: the kill cannot be written, so it is signals again, which the kernel refuses.
+    const { pid, dir, recorded } = await treeInCgroup("sleep 1000", false);
+    const answer = await stopAsNobody(recorded);
+    expect(answer.adopted).toMatchObject({ status: "running", pid, cgroup: dir });
+    expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
+    expect(refused(answer)).toEqual([pid]);
+    expect(running(pid)).toBe(true);
+  },
+);
 
 // A review of the above: what is left of a tree whose leader exited on its own (Leftovers) got
 // its SIGKILL at the end of the grace period, refused, and was forgotten 10 s later: no longer
@@ -215,50 +227,53 @@ test("leftovers of a leader's own exit that refuse their SIGKILL stay listed, an
   expect(running(rooted[0]!)).toBe(true);
 });
 
-test("in a cgroup with cgroup.kill, leftovers of a leader's own exit that refuse signals are ended by the kill all the same", async () => {
-  // As the stop above, for what a leader that exited of itself left: the kernel's cgroup.kill ends
-  // the root's process (256 MB to free, so a while to exit), and it is waited for, not listed
-  // as refusing.
-  const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
-  dirs.push(dir);
-  chmodSync(dir, 0o777); // the driver, as nobody, writes `go` there
-  const go = join(dir, "go");
-  // A script, so that its perl is forked once the leader is alone in the cgroup (as
-  // treeInCgroup waits to see it), and told to.
-  const script = join(dir, "tree.sh");
-  writeFileSync(
-    script,
-    `#!/bin/sh\nwhile [ ! -e ${dir}/fork ]; do sleep 0.02; done\nperl -e '$x = "x" x (128 << 20); sleep 1000' &\nexec setpriv ${NOBODY.join(" ")} sh -c 'while [ ! -e ${go} ]; do sleep 0.05; done'\n`,
-  );
-  chmodSync(script, 0o755);
-  const { pid, recorded } = await treeInCgroup(script, true);
-  writeFileSync(join(dir, "fork"), ""); // the leader is alone in its cgroup: now its perl
-  expect(await eventually(() => statusUid(pid) === 65534)).toBe(true);
-  const rooted = () =>
-    readFileSync(join(recorded.cgroup as string, "cgroup.procs"), "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map(Number)
-      .filter((p) => p !== pid);
-  const rss = (p: number) => {
-    try {
-      return Number(readFileSync(`/proc/${p}/statm`, "utf8").split(" ")[1]) * 4096;
-    } catch {
-      return 0;
-    }
-  };
-  let perl = 0;
-  // The root's perl (the backgrounded subshell exec'd), holding its 128 MB string.
-  expect(
-    await eventually(() => {
-      const r = rooted();
-      perl = r.length === 1 ? r[0]! : 0;
-      return perl > 0 && rss(perl) > 200 * 2 ** 20;
-    }),
-  ).toBe(true);
-  const answer = await stopAsNobody(recorded, go);
-  expect(answer.error).toBeUndefined();
-  expect(answer.observed).not.toHaveProperty("leftovers");
-  expect(running(pid)).toBe(false);
-  expect(running(perl)).toBe(false);
-});
+test.skipIf(!v2)(
+  "in a cgroup with cgroup.kill, leftovers of a leader's own exit that refuse signals are ended by the kill all the same",
+  async () => {
+    // As the stop above, for what a leader that exited of itself left: the kernel's cgroup.kill ends
+    // the root's process (256 MB to free, so a while to exit), and it is waited for, not listed
+    // as refusing.
+    const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
+    dirs.push(dir);
+    chmodSync(dir, 0o777); // the driver, as nobody, writes `go` there
+    const go = join(dir, "go");
+    // A script, so that its perl is forked once the leader is alone in the cgroup (as
+    // treeInCgroup waits to see it), and told to.
+    const script = join(dir, "tree.sh");
+    writeFileSync(
+      script,
+      `#!/bin/sh\nwhile [ ! -e ${dir}/fork ]; do sleep 0.02; done\nperl -e '$x = "x" x (128 << 20); sleep 1000' &\nexec setpriv ${NOBODY.join(" ")} sh -c 'while [ ! -e ${go} ]; do sleep 0.05; done'\n`,
+    );
+    chmodSync(script, 0o755);
+    const { pid, recorded } = await treeInCgroup(script, true);
+    writeFileSync(join(dir, "fork"), ""); // the leader is alone in its cgroup: now its perl
+    expect(await eventually(() => statusUid(pid) === 65534)).toBe(true);
+    const rooted = () =>
+      readFileSync(join(recorded.cgroup as string, "cgroup.procs"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map(Number)
+        .filter((p) => p !== pid);
+    const rss = (p: number) => {
+      try {
+        return Number(readFileSync(`/proc/${p}/statm`, "utf8").split(" ")[1]) * 4096;
+      } catch {
+        return 0;
+      }
+    };
+    let perl = 0;
+    // The root's perl (the backgrounded subshell exec'd), holding its 128 MB string.
+    expect(
+      await eventually(() => {
+        const r = rooted();
+        perl = r.length === 1 ? r[0]! : 0;
+        return perl > 0 && rss(perl) > 200 * 2 ** 20;
+      }),
+    ).toBe(true);
+    const answer = await stopAsNobody(recorded, go);
+    expect(answer.error).toBeUndefined();
+    expect(answer.observed).not.toHaveProperty("leftovers");
+    expect(running(pid)).toBe(false);
+    expect(running(perl)).toBe(false);
+  },
+);
