@@ -15,7 +15,7 @@ import type { LeaseHolder, Store } from "../core/store.ts";
 import type { Logger } from "../log.ts";
 import type { Clock, TimerHandle } from "../core/clock.ts";
 import { every } from "../timers/every.ts";
-import { answerWithin } from "../timers/within.ts";
+import { answerWithin, sleep } from "../timers/within.ts";
 
 /**
  * How long a claim holds without renewal, and how often it is renewed: often enough that the
@@ -283,21 +283,17 @@ export class Lease {
     return [first, this.clock.now()];
   }
 
-  private sleep(ms: number): Promise<void> {
+  private async sleep(ms: number): Promise<void> {
     const signal = this.waiting.signal;
     signal?.throwIfAborted();
     const letGo = this.waiting.hold?.() ?? (() => {});
-    return new Promise<void>((resolve, reject) => {
-      const stop = () => {
-        this.clock.clearTimeout(timer);
-        reject(signal!.reason);
-      };
-      const timer = this.clock.setTimeout(() => {
-        signal?.removeEventListener("abort", stop);
-        resolve();
-      }, ms);
-      signal?.addEventListener("abort", stop, { once: true });
-    }).finally(letGo);
+    try {
+      await sleep(this.clock, ms, signal);
+    } finally {
+      letGo();
+    }
+    // Cut short by the signal: the wait fails with its reason.
+    signal?.throwIfAborted();
   }
 }
 

@@ -2,7 +2,7 @@
 // injected clock: Vigil keeps under Fly's published limits instead of learning them from 429s.
 
 import type { Clock } from "../../core/clock.ts";
-import { sleep } from "./retry.ts";
+import { sleep } from "../../timers/within.ts";
 
 export interface BucketLimit {
   /** Sustained requests per second. */

@@ -5,6 +5,7 @@
 
 import { backoffMs } from "../../core/backoff.ts";
 import type { Clock } from "../../core/clock.ts";
+import { sleep } from "../../timers/within.ts";
 
 export interface RetryPolicy {
   /** Tries in all, the first included. */
@@ -23,25 +24,6 @@ export interface RetryVerdict {
   retry: boolean;
   /** The server's Retry-After, when it sent one. */
   retryAfterMs?: number;
-}
-
-/**
- * Resolves after `ms` on the given clock (a virtual clock in tests, so nothing really sleeps),
- * or as soon as `signal` aborts.
- */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const wake = () => {
-      clock.clearTimeout(timer);
-      resolve();
-    };
-    const timer = clock.setTimeout(() => {
-      signal?.removeEventListener("abort", wake);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", wake, { once: true });
-  });
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Clock } from "../../core/clock.ts";
 import { DriverError } from "../driver.ts";
 import { FlyApiError, type FlyClient, type FlyMachine, type HeldLease } from "./client.ts";
 import type { FlyConfig } from "./config.ts";
-import { sleep } from "./retry.ts";
+import { sleep } from "../../timers/within.ts";
 import { reachedOrElsewhere, satisfies, settlesTo, isGone, waitOrRead, type Goal } from "./states.ts";
 
 /** Polling interval when `wait` cannot be used; within Get Machine's 5 requests/s. */
