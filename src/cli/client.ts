@@ -5,7 +5,7 @@
 import { fstatSync } from "node:fs";
 import { readAllText } from "../contracts/text.ts";
 import { reasonOf } from "./fetch-reasons.ts";
-import { headerCanCarry, isDecimal } from "./values.ts";
+import { decimalNumber, headerCanCarry } from "./values.ts";
 import { EXIT, synopsisLine, type CommandName } from "./usage.ts";
 
 export const DEFAULT_URL = "http://127.0.0.1:8080";
@@ -139,8 +139,7 @@ export function targetOf(
       `the token (${flags.token !== undefined ? "--token" : "VIGIL_TOKEN"}) holds a line break or a character an HTTP header cannot carry`,
     );
   const timeoutText = flags.timeout ?? (io.env.VIGIL_TIMEOUT || undefined);
-  const timeout =
-    timeoutText === undefined ? DEFAULT_TIMEOUT_S : isDecimal(timeoutText, true) ? Number(timeoutText) : NaN;
+  const timeout = timeoutText === undefined ? DEFAULT_TIMEOUT_S : decimalNumber(timeoutText);
   if (!(timeout > 0 && timeout <= MAX_TIMEOUT_S))
     throw usageError(
       command,
@@ -155,14 +154,13 @@ export function targetOf(
 }
 
 /** The message for a server that cannot be reached at all (exit 3). */
-export const unreachable = (target: Target, error: unknown) =>
-  Object.assign(
-    new CliError(
-      EXIT.unreachable,
-      `cannot reach ${target.url} (${reasonOf(error)}); is the server running? (\`npm start\`)`,
-    ),
-    { reason: reasonOf(error) },
+export function unreachable(target: Target, error: unknown): CliError {
+  const reason = reasonOf(error);
+  return Object.assign(
+    new CliError(EXIT.unreachable, `cannot reach ${target.url} (${reason}); is the server running? (\`npm start\`)`),
+    { reason },
   );
+}
 
 export interface ProblemLike {
   type?: unknown;
@@ -273,14 +271,16 @@ export function deadline(target: Target, outer?: AbortSignal) {
 }
 
 /** The message for a request that ran out of time (exit 3, as a server that cannot be reached). */
-export const timedOut = (target: Target) =>
-  Object.assign(
+export function timedOut(target: Target): CliError {
+  const reason = `timed out after ${target.timeoutMs / 1000} s`;
+  return Object.assign(
     new CliError(
       EXIT.unreachable,
-      `${target.url} did not answer: timed out after ${target.timeoutMs / 1000} s (--timeout or VIGIL_TIMEOUT to wait longer)`,
+      `${target.url} did not answer: ${reason} (--timeout or VIGIL_TIMEOUT to wait longer)`,
     ),
-    { reason: `timed out after ${target.timeoutMs / 1000} s` },
+    { reason },
   );
+}
 
 /** Why fetch failed before a reply came: out of time, a redirect loop (5), a Fetch "bad port" (2), else not reached (3). */
 export function fetchFailure(target: Target, error: unknown, expired: boolean): CliError {

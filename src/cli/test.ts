@@ -20,7 +20,7 @@ import {
   type LoadedFixture,
   type StepFailure,
 } from "../what-if/fixtures.ts";
-import { isDecimal } from "./values.ts";
+import { decimalNumber } from "./values.ts";
 import { EMPTY_RULES, HELP_OPTION, printUsage } from "./usage.ts";
 
 export async function runTest(
@@ -59,7 +59,7 @@ export async function runTest(
   };
   if (values.rules === "") return complain(EMPTY_RULES);
   const rawCoverage = values["min-coverage"];
-  const minCoverage = rawCoverage === undefined ? null : isDecimal(rawCoverage, true) ? Number(rawCoverage) : NaN;
+  const minCoverage = rawCoverage === undefined ? null : decimalNumber(rawCoverage);
   if (minCoverage !== null && !(minCoverage >= 0 && minCoverage <= 100)) {
     return complain("--min-coverage takes a percentage from 0 to 100");
   }

@@ -8,6 +8,9 @@
 export const isDecimal = (text: string, fraction: boolean): boolean =>
   (fraction ? /^\d+(\.\d+)?$/ : /^\d+$/).test(text);
 
+/** A number option's value (`--timeout 2.5`, `--min-coverage 80`): NaN unless plain decimal, which the option's range check then refuses. */
+export const decimalNumber = (text: string): number => (isDecimal(text, true) ? Number(text) : NaN);
+
 /**
  * Whether an HTTP header can carry `value`, once fetch has trimmed its ends as it does: no line
  * break, NUL or other control character inside, nothing past U+00FF. fetch refuses any other
