@@ -7,6 +7,7 @@
 
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createClient } from "@libsql/client";
 import { expect, test } from "vitest";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
@@ -104,6 +105,22 @@ function world(dir: string) {
   return { clock, boot };
 }
 
+/** Writes `text` to `file` and has a watcher of `dir`'s rules reload it into `g`, as an edit does; it must load. */
+function reloader(
+  dir: string,
+  g: Awaited<ReturnType<ReturnType<typeof world>["boot"]>>,
+  clock: VirtualClock,
+  file: string,
+) {
+  return async (text: string) => {
+    writeFileSync(file, text);
+    const r = await new PolicyWatcher(join(dir, "rules"), g.policies, (name) => g.governor.armSchedules(name), clock, {
+      reloaded: () => {},
+    }).reload(file);
+    expect("ok" in r && r.ok).toBe(true);
+  };
+}
+
 test("a policy whose file is gone at start serves its stored version: its ticks fire, and a new file replaces it", async () => {
   const dir = workDir();
   const { clock, boot } = world(dir);
@@ -149,21 +166,16 @@ test("a policy whose file is gone at start serves its stored version: its ticks 
 });
 
 // A version's row is written when it is first used: a file edited from v1 to v2 and back to v1's
-// text takes no new row, and the row stored last is v2's. The version that serves at start is the
-// one the objects' newest decision was taken under (v1), not v2, which had stopped serving.
+// text takes no new row, and the row stored last is v2's. In a database where no load was recorded
+// (from before migration 0008's policy_served), the version that serves at start is the one the
+// objects' newest decision was taken under (v1), not v2, which had stopped serving.
 test("a policy edited back to an earlier version and then refused at start serves the version used last", async () => {
   const dir = workDir();
   const { clock, boot } = world(dir);
   const g = await boot();
   const file = join(dir, "rules", "queue-worker.json");
   const v1 = readFileSync(file, "utf8");
-  const reload = async (text: string) => {
-    writeFileSync(file, text);
-    const r = await new PolicyWatcher(join(dir, "rules"), g.policies, (name) => g.governor.armSchedules(name), clock, {
-      reloaded: () => {},
-    }).reload(file);
-    expect("ok" in r && r.ok).toBe(true);
-  };
+  const reload = reloader(dir, g, clock, file);
   await g.governor.putObject("q1", { policy: "queue-worker" });
   await g.governor.postFacts("q1", { queue: { depth: 1 } });
   const first = g.policies.get("queue-worker")!;
@@ -173,6 +185,10 @@ test("a policy edited back to an earlier version and then refused at start serve
   const last = await g.governor.postFacts("q1", { queue: { depth: 3 } });
   expect(last.decision.policy).toEqual({ name: "queue-worker", version: first.version, hash: first.hash });
   await g.close();
+  // As in a database from before policy_served: its row, which the loads wrote, is not there.
+  const client = createClient({ url: `file:${join(dir, "vigil.db")}` });
+  await client.execute("DELETE FROM policy_served WHERE policy = 'queue-worker'");
+  client.close();
 
   breakFile(file);
   const again = await boot();
@@ -189,13 +205,7 @@ test("a policy edited back to an earlier version with no decision since, then re
   const g = await boot();
   const file = join(dir, "rules", "queue-worker.json");
   const v1 = readFileSync(file, "utf8");
-  const reload = async (text: string) => {
-    writeFileSync(file, text);
-    const r = await new PolicyWatcher(join(dir, "rules"), g.policies, (name) => g.governor.armSchedules(name), clock, {
-      reloaded: () => {},
-    }).reload(file);
-    expect("ok" in r && r.ok).toBe(true);
-  };
+  const reload = reloader(dir, g, clock, file);
   await g.governor.putObject("q1", { policy: "queue-worker" });
   await g.governor.postFacts("q1", { queue: { depth: 1 } });
   const first = g.policies.get("queue-worker")!;
