@@ -192,7 +192,7 @@ export class Governed {
    * null when none does (any that refused a moment ago has exited since): a stop never fails
    * naming no process. Once it fails, an exit of the leader is its own again.
    */
-  private refusal(members: { pid: number; startTime: number | null }[]): RefusedStop | null {
+  private refusal(members: Known[]): RefusedStop | null {
     const refusing = members.filter((m) => this.refuses(m.pid));
     if (refusing.length === 0) return null;
     this.stopping = false;
@@ -460,7 +460,7 @@ interface Leftover {
   /** The next check, and the SIGKILL at the end of the grace period. */
   timers: TimerHandle[];
   /** The processes left that refused the SIGKILL (EPERM), by pid and start time. */
-  refused: { pid: number; startTime: number | null }[];
+  refused: Known[];
   /** Settles once the tree is done with (`resolve`). */
   done: Promise<void>;
   resolve: () => void;
@@ -476,6 +476,12 @@ export function refuses(pid: number): boolean {
   }
 }
 
+/** A process known by its pid and start time (null where there is no /proc), so that a reused pid is not taken for it. */
+export interface Known {
+  pid: number;
+  startTime: number | null;
+}
+
 /**
  * A stop that cannot end the tree: the kernel refuses this server's signals to `refused` (EPERM:
  * processes running as another user, a setuid program). Final, as a spawn's EACCES is.
@@ -483,7 +489,7 @@ export function refuses(pid: number): boolean {
 export class RefusedStop extends DriverError {
   constructor(
     leader: number,
-    readonly refused: { pid: number; startTime: number | null }[],
+    readonly refused: Known[],
   ) {
     const one = refused.length === 1;
     const which = one ? `process ${refused[0]!.pid}` : `processes ${refused.map((m) => m.pid).join(", ")}`;
@@ -498,7 +504,7 @@ export class RefusedStop extends DriverError {
  * What a stop that failed as RefusedStop left, stopped again: SIGKILL to each still running (its
  * pid and start time) that no longer refuses it; a RefusedStop for those that still do.
  */
-export function stopRefused(leader: number, refused: { pid: number; startTime: number | null }[]): void {
+export function stopRefused(leader: number, refused: Known[]): void {
   const left = refused.filter((m) => liveStat(m.pid, m.startTime) !== null);
   for (const m of left) if (!refuses(m.pid)) signalPid(m.pid, "SIGKILL");
   const still = left.filter((m) => refuses(m.pid));
