@@ -59,14 +59,33 @@ export function parseTokens(text: string): TokenConfig[] {
       throw new Error(
         `${where}: the token must be at least ${MIN_TOKEN_LENGTH} characters (try: openssl rand -hex 32)`,
       );
-    for (const s of scopes)
-      if (!(SCOPES as readonly string[]).includes(s))
-        throw new Error(`${where}: unknown scope "${s}"; scopes are ${SCOPES.join(", ")}, joined with +`);
+    for (const s of scopes) if (!isScope(s)) throw new Error(`${where}: ${unknownScope(entry.slice(second + 1), s)}`);
     if (out.some((t) => t.name === name)) throw new Error(`${where}: the name "${name}" is used twice`);
     if (out.some((t) => t.token === token)) throw new Error(`${where}: the same token is configured twice`);
     out.push({ name, token, scopes: [...new Set(scopes)] as Scope[] });
   });
   return out;
+}
+
+const isScope = (s: string) => (SCOPES as readonly string[]).includes(s);
+/** Text written as a scope (or a list of them) is: short, without digits (`write`, `Read`, `read:admin`). */
+const SCOPE_LIKE = /^[A-Za-z_:+-]{0,15}$/;
+
+/**
+ * Why `text`, what follows an entry's token, is not a list of scopes (`scope` the first that is
+ * not one). A token holds no `:`; in one that did (`ops:abc:def:admin`), the part after its `:` is
+ * read as a scope, and quoting it would log half the token: it is quoted only when it is written
+ * as a scope is.
+ */
+function unknownScope(text: string, scope: string): string {
+  const known = `scopes are ${SCOPES.join(", ")}, joined with +`;
+  for (let i = text.indexOf(":"); i >= 0; i = text.indexOf(":", i + 1)) {
+    const [before, after] = [text.slice(0, i), text.slice(i + 1)];
+    if (!SCOPE_LIKE.test(before) && after.split("+").every(isScope))
+      return `the token holds a ":", which a token may not (the part after it is not shown); ${known}`;
+  }
+  if (SCOPE_LIKE.test(scope)) return `unknown scope "${scope}"; ${known}`;
+  return `an unknown scope, not shown (it may be part of a token: a token holds no ":"); ${known}`;
 }
 
 /** True when a token holding `scopes` may act with `scope` (admin implies all). */

@@ -44,6 +44,7 @@ describe("parseTokens", () => {
       `ingest:${T1}:write`,
       /unknown scope "write"; scopes are read, write:facts, write:objects, admin/,
     ],
+    ["scopes joined with a colon", `ingest:${T1}:read:admin`, /unknown scope "read:admin"/],
     ["an empty name", `:${T1}:read`, /entry 1: the name must be/],
     ["a bad name", `my/name!:${T1}:read`, /the name must be/],
     ["a short token", "ingest:short:read", /at least 16 characters/],
@@ -53,6 +54,16 @@ describe("parseTokens", () => {
     ["a duplicate token", `a:${T1}:read,b:${T1}:admin`, /entry 2 \("b"\): the same token is configured twice/],
   ])("rejects %s", (_label, text, message) => {
     expect(() => parseTokens(text)).toThrow(message);
+  });
+
+  test.each([
+    ["with its scopes after it", `ops:${T1}:${T2}:admin`, /entry 1 \("ops"\): the token holds a ":"/],
+    ["with no scopes after it", `ops:${T1}:${T2}`, /entry 1 \("ops"\): an unknown scope, not shown/],
+    ["its end all letters", `ops:${T1}:abcdefghijklmnopqrst`, /entry 1 \("ops"\): an unknown scope, not shown/],
+  ])("a token holding a colon, %s, is refused without showing the part after the colon", (_label, text, message) => {
+    expect(() => parseTokens(text)).toThrow(message);
+    expect(() => parseTokens(text)).not.toThrow(T2);
+    expect(() => parseTokens(text)).not.toThrow("abcdefghijklmnopqrst");
   });
 
   test("errors never contain the token, even where the entry lacks its name", () => {
