@@ -267,7 +267,7 @@ const idOf = (req: IncomingMessage, res: ServerResponse) =>
  * a request that may change something waits until every reply before it on its connection is
  * done, and what comes behind it waits for its own; safe requests behind safe ones still run at
  * once. Before it runs, a request is refused if its body cannot be read (a Transfer-Encoding that
- * does not end in `chunked`), and a DELETE, which reads no body, waits for the end of one it was
+ * does not end in `chunked`, or has another coding before it), and a DELETE, which reads no body, waits for the end of one it was
  * sent with: a broken body then closes the connection before anything was deleted.
  */
 function inTurn(listener: Listener): Listener {
@@ -288,6 +288,17 @@ function inTurn(listener: Listener): Listener {
         { [REQUEST_ID_HEADER]: idOf(req, res), connection: "close" },
       );
     }
+    // Codings before `chunked` (`gzip, chunked`) are not undone here: the body would be read as
+    // it came, a gzip body refused as "not valid UTF-8" and a plain one declared gzip applied.
+    // Its end is known (chunked is last), so the connection is kept.
+    if (encoding !== undefined && !/^[ \t]*chunked[ \t]*$/i.test(encoding))
+      return void refuse(
+        req,
+        res,
+        "malformed-request",
+        `a request body may be sent with no transfer coding but chunked (nothing else is undone here), not ${JSON.stringify(encoding)}`,
+        { [REQUEST_ID_HEADER]: idOf(req, res) },
+      );
     const safe = SAFE.has(req.method ?? "");
     const go = () => {
       t.running++;

@@ -547,6 +547,25 @@ describe("pipelined requests that may change something run in their order (RFC 9
     expect(seen).toEqual({ lean: want, hono: want });
   });
 
+  test("a transfer coding before chunked (gzip, chunked), which nothing undoes, is a 400 problem that changes nothing; the connection serves on", async () => {
+    const seen: Record<string, unknown> = {};
+    for (const s of await both()) {
+      await s.services.governor.putObject("p6", { policy: "queue-worker" });
+      const body = JSON.stringify({ facts: { queue: { depth: 5 } } });
+      const facts =
+        "POST /v1/objects/p6/facts HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n" +
+        `transfer-encoding: gzip, chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+      const reply = await rawBytes(s.port, facts + get("/healthz").replace("\r\n\r\n", `\r\n${last}`));
+      seen[s.name] = {
+        statuses: statusLines(reply),
+        problem: /content-type: application\/problem\+json[\s\S]*no transfer coding but chunked/i.test(reply),
+        memory: (await s.services.governor.getObject("p6"))?.memory,
+      };
+    }
+    const want = { statuses: [400, 200], problem: true, memory: {} };
+    expect(seen).toEqual({ lean: want, hono: want });
+  });
+
   test("a DELETE runs once its body is in; one over 64 KiB is a 413 that deletes nothing", async () => {
     const seen: Record<string, unknown> = {};
     for (const s of await both()) {
