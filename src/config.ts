@@ -45,6 +45,23 @@ const decodes = (u: string): boolean => {
   }
 };
 
+/**
+ * A token sent in a header (FLY_API_TOKEN, VIGIL_DB_AUTH_TOKEN). A secret read from a file ends
+ * in a line break: only one inside the token is refused (the request could not carry it, and
+ * its error quoted the header, token and all, at start), and one that is nothing else (an empty
+ * file) is no token, as an empty variable is.
+ */
+const headerSecret = () =>
+  z
+    .string()
+    .trim()
+    .refine((v) => v === "" || isHeaderSafe(v), {
+      message:
+        "must be one line of visible characters: a line break or a control character cannot be sent (the value is not shown)",
+    })
+    .transform((v) => (v === "" ? undefined : v))
+    .optional();
+
 export const configSchema = z.object({
   // An IPv6 address may be written as in a URL (`[::1]`); it is bound without the brackets.
   VIGIL_HOST: z
@@ -73,7 +90,7 @@ export const configSchema = z.object({
       "credentials (user:password@) do not go in the URL: give a token in VIGIL_DB_AUTH_TOKEN",
     )
     .default("file:data/vigil.db"),
-  VIGIL_DB_AUTH_TOKEN: z.string().optional(),
+  VIGIL_DB_AUTH_TOKEN: headerSecret(),
   VIGIL_RULES_DIR: z.string().min(1).default("rules"),
   VIGIL_TOKENS: z.string().default(""),
   VIGIL_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
@@ -129,17 +146,7 @@ export const configSchema = z.object({
     .enum(["true", "false"], { error: '"true" or "false"' })
     .default("false")
     .transform((v) => v === "true"),
-  FLY_API_TOKEN: z
-    .string()
-    // A secret read from a file ends in a line break: only one inside the token is refused, and
-    // one that is nothing else (an empty file) is no token, as an empty variable is.
-    .trim()
-    .refine((v) => v === "" || isHeaderSafe(v), {
-      message:
-        "must be one line of visible characters: a line break or a control character cannot be sent (the value is not shown)",
-    })
-    .transform((v) => (v === "" ? undefined : v))
-    .optional(),
+  FLY_API_TOKEN: headerSecret(),
 });
 
 /**

@@ -63,6 +63,24 @@ describe("configuration", () => {
     expect(loadConfig({ FLY_API_TOKEN: "\n" }).FLY_API_TOKEN).toBeUndefined();
   });
 
+  test("a VIGIL_DB_AUTH_TOKEN with a line break is refused, and not shown", () => {
+    let message = "";
+    try {
+      loadConfig({
+        VIGIL_DB_URL: "libsql://db.example.com",
+        VIGIL_DB_AUTH_TOKEN: "eyJSECRETPARTONE\neyJSECRETPARTTWO",
+      });
+    } catch (e) {
+      message = String(e instanceof Error ? `${e.message} ${JSON.stringify(e)}` : e);
+    }
+    expect(message).toMatch(/VIGIL_DB_AUTH_TOKEN: must be one line/);
+    expect(message).not.toContain("SECRETPART");
+    expect(loadConfig({ VIGIL_DB_AUTH_TOKEN: "eyJabc.def-ghi" }).VIGIL_DB_AUTH_TOKEN).toBe("eyJabc.def-ghi");
+    // Read from a file, it ends in a line break: trimmed, as a header's value is.
+    expect(loadConfig({ VIGIL_DB_AUTH_TOKEN: "eyJabc.def-ghi\n" }).VIGIL_DB_AUTH_TOKEN).toBe("eyJabc.def-ghi");
+    expect(loadConfig({ VIGIL_DB_AUTH_TOKEN: "\n" }).VIGIL_DB_AUTH_TOKEN).toBeUndefined();
+  });
+
   test("flags override the environment", () => {
     expect(loadConfig({ VIGIL_PORT: "9000" }, { VIGIL_PORT: "9001" }).VIGIL_PORT).toBe(9001);
   });
