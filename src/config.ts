@@ -45,6 +45,23 @@ const decodes = (u: string): boolean => {
   }
 };
 
+/** The values of a URL's `authToken` query parameters, percent-decoded as libsql decodes them. */
+function urlAuthTokens(url: string): string[] {
+  const query = /\?([^#]*)/s.exec(url)?.[1] ?? "";
+  const decoded = (t: string) => {
+    try {
+      return decodeURIComponent(t.replaceAll("+", " "));
+    } catch {
+      return null; // libsql refuses it, without quoting it
+    }
+  };
+  return query
+    .split("&")
+    .map((pair) => (pair.includes("=") ? pair : `${pair}=`).split(/=(.*)/s))
+    .filter(([name]) => decoded(name!) === "authToken")
+    .flatMap(([, value]) => decoded(value!) ?? []);
+}
+
 /**
  * A token sent in a header (FLY_API_TOKEN, VIGIL_DB_AUTH_TOKEN). A secret read from a file ends
  * in a line break: only one inside the token is refused (the request could not carry it, and
@@ -88,6 +105,12 @@ export const configSchema = z.object({
     .refine(
       (u) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(u),
       "credentials (user:password@) do not go in the URL: give a token in VIGIL_DB_AUTH_TOKEN",
+    )
+    // libsql sends a query's authToken in a header, as VIGIL_DB_AUTH_TOKEN (headerSecret): one
+    // with a line break inside (`%0A`) failed at start with an error quoting it, token and all.
+    .refine(
+      (u) => urlAuthTokens(u).every((t) => t.trim() === "" || isHeaderSafe(t.trim())),
+      "the authToken in its query must be one line of visible characters once percent-decoded (the value is not shown)",
     )
     .default("file:data/vigil.db"),
   VIGIL_DB_AUTH_TOKEN: headerSecret(),

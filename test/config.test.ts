@@ -81,6 +81,22 @@ describe("configuration", () => {
     expect(loadConfig({ VIGIL_DB_AUTH_TOKEN: "\n" }).VIGIL_DB_AUTH_TOKEN).toBeUndefined();
   });
 
+  test("an authToken in VIGIL_DB_URL with a line break inside is refused, and not shown", () => {
+    let message = "";
+    try {
+      loadConfig({ VIGIL_DB_URL: "libsql://db.example.com?authToken=eyJSECRETPARTONE%0AeyJSECRETPARTTWO" });
+    } catch (e) {
+      message = String(e instanceof Error ? `${e.message} ${JSON.stringify(e)}` : e);
+    }
+    expect(message).toMatch(/VIGIL_DB_URL: the authToken in its query must be one line/);
+    expect(message).not.toContain("SECRETPART");
+    for (const url of [
+      "libsql://db.example.com?authToken=eyJabc.def",
+      "libsql://db.example.com?tls=1&authToken=eyJabc%0A",
+    ])
+      expect(loadConfig({ VIGIL_DB_URL: url }).VIGIL_DB_URL).toBe(url);
+  });
+
   test("flags override the environment", () => {
     expect(loadConfig({ VIGIL_PORT: "9000" }, { VIGIL_PORT: "9001" }).VIGIL_PORT).toBe(9001);
   });
