@@ -11,50 +11,103 @@
 // each of the wall clock their deadlines are read on, so all four were a 503. A run's deadline
 // starts with its turn; the wait is bounded by the slots ahead of it (3 by default, each at most
 // its 5 s).
+//
+// A request waiting its turn gives it up, without running, when its client goes: its connection
+// is reset or closed, or the client half-closes it (a FIN). The server keeps half-closed
+// connections for the replies due on them (node-server.ts), so a client that left was seen only
+// once its reply was written, after a run of up to 5 s done for no one; one that half-closed and
+// still reads gets a 503 with Retry-After.
 
+import type { IncomingMessage } from "node:http";
 import type { MiddlewareHandler } from "hono";
 import { HttpProblem } from "./problem.ts";
 
 /** The most dry runs, replays and validations taken at once (running or waiting their turn), by default. */
 export const MAX_DRY_RUNS = 4;
+
 /** Seconds a request turned away for want of a slot is asked to wait. */
 export const DRY_RUNS_RETRY_AFTER = "1";
 
+/** A request waiting its turn: `go` starts it, `leave` ends its wait with a problem, its place given up. */
+interface Waiter {
+  go: () => void;
+  leave: (problem: HttpProblem) => void;
+}
+
 /** The slots of one app: a request holds one from once its body is in until it is answered. */
 export class DryRunSlots {
-  /** Requests holding a slot: the one whose turn it is, and those waiting theirs. */
-  private running = 0;
-  /** Settles when the last request to take a slot has had its turn. */
-  private last: Promise<void> = Promise.resolve();
+  /** A request is running (its turn). */
+  private busy = false;
+  /** Requests waiting their turn, in the order they came. */
+  private readonly waiting: Waiter[] = [];
 
   constructor(readonly limit: number = MAX_DRY_RUNS) {}
 
-  /** How many requests hold a slot now. */
+  /** How many requests hold a slot now: the one whose turn it is, and those waiting theirs. */
   get taken(): number {
-    return this.running;
+    return (this.busy ? 1 : 0) + this.waiting.length;
   }
 
   /** The route's middleware (after auth and the body limit): the rest of the request runs in a slot, in its turn, or is a 503. */
   readonly slot: MiddlewareHandler = async (c, next) => {
     // Read here, without a slot; the route reads the same bytes again (HonoRequest keeps them).
     await c.req.arrayBuffer();
-    if (this.running >= this.limit)
+    if (this.taken >= this.limit)
       throw new HttpProblem(
         "unavailable",
-        `${this.running} dry runs, replays and validations are running or waiting their turn, as many as this server takes at once; try again later`,
+        `${this.taken} dry runs, replays and validations are running or waiting their turn, as many as this server takes at once; try again later`,
         undefined,
-        { "retry-after": DRY_RUNS_RETRY_AFTER },
+        retry(DRY_RUNS_RETRY_AFTER),
       );
-    this.running++;
-    const before = this.last;
-    let done!: () => void;
-    this.last = new Promise<void>((resolve) => (done = resolve));
+    // The one before hands its turn over (busy stays set), so none that comes meanwhile runs beside it.
+    if (this.busy) await this.turn(c.req.raw.signal, (c.env as { incoming?: IncomingMessage } | undefined)?.incoming);
+    else this.busy = true;
     try {
-      await before;
       await next();
     } finally {
-      this.running--;
-      done();
+      const after = this.waiting.shift();
+      if (after) after.go();
+      else this.busy = false;
     }
   };
+
+  /**
+   * Waits until the request's turn (the one before it has finished); rejects, the place given
+   * up, when the client goes first (`signal` aborted: the connection closed; or the client
+   * half-closed it).
+   */
+  private turn(signal: AbortSignal, incoming: IncomingMessage | undefined): Promise<void> {
+    const socket = incoming?.socket;
+    return new Promise<void>((resolve, reject) => {
+      const gone = () =>
+        waiter.leave(new HttpProblem("unavailable", CLIENT_LEFT, undefined, retry(DRY_RUNS_RETRY_AFTER)));
+      const done = () => {
+        signal.removeEventListener("abort", gone);
+        socket?.off("end", gone).off("close", gone);
+      };
+      const waiter: Waiter = {
+        go: () => {
+          done();
+          resolve();
+        },
+        leave: (problem) => {
+          const at = this.waiting.indexOf(waiter);
+          if (at < 0) return;
+          this.waiting.splice(at, 1);
+          done();
+          reject(problem);
+        },
+      };
+      this.waiting.push(waiter);
+      if (signal.aborted || socket?.readableEnded || socket?.destroyed) return gone();
+      signal.addEventListener("abort", gone);
+      socket?.once("end", gone).once("close", gone);
+    });
+  }
 }
+
+/** What a request that waited its turn is told when its client half-closed the connection meanwhile. */
+export const CLIENT_LEFT =
+  "the client closed its end of the connection while this dry run, replay or validation waited its turn, which it gave up: nothing ran; send it again and keep the connection open";
+
+const retry = (seconds: number | string) => ({ "retry-after": String(seconds) });

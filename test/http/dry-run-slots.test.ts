@@ -7,12 +7,13 @@
 // request takes its slot once its body is in: bodies sent slowly hold none.
 
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
+import type { Hono } from "hono";
 import { afterEach, expect, test } from "vitest";
 import { createApp } from "../../src/http/app.ts";
 import { honoListener, httpServer } from "../../src/http/node-server.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
-import { DRY_RUNS_RETRY_AFTER, DryRunSlots, MAX_DRY_RUNS } from "../../src/http/dry-run-slots.ts";
+import { CLIENT_LEFT, DRY_RUNS_RETRY_AFTER, DryRunSlots, MAX_DRY_RUNS } from "../../src/http/dry-run-slots.ts";
 import { WhatIf, type WhatIfApi } from "../../src/what-if/service.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 import { expectProblem, queueWorkerPolicy, type Reply } from "./harness.ts";
@@ -56,7 +57,39 @@ async function heldReplays(maxDryRuns?: number) {
       held[i]!();
     }
   };
-  return { s, held, slots, call, releaseInTurn };
+  return { s, app, held, slots, call, releaseInTurn };
+}
+
+/** `app` served over a real socket on port 0, as main.ts serves it; closed after the test. */
+async function serve(app: Hono, seen: IncomingMessage[] = []): Promise<number> {
+  const hono = honoListener(app, () => {}, true);
+  const server: Server = httpServer((req: IncomingMessage, res: ServerResponse) => {
+    seen.push(req);
+    void hono(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  cleanup.push(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** A POST of `json` on a socket of its own, left to the test; `reply` is all the server writes before it closes. */
+function rawPost(port: number, path: string, json: unknown) {
+  const body = JSON.stringify(json);
+  const socket = net.connect(port, "127.0.0.1", () =>
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    ),
+  );
+  let text = "";
+  socket.setEncoding("utf8");
+  socket.on("data", (d: string) => (text += d));
+  socket.on("error", () => {});
+  const reply = new Promise<string>((resolve) => socket.on("close", () => resolve(text)));
+  return { socket, reply };
 }
 
 test(`at most ${MAX_DRY_RUNS} dry runs, replays and validations are taken at once by default, and run one at a time`, async () => {
@@ -138,18 +171,8 @@ test(`${MAX_DRY_RUNS} bodies sent slowly hold no slot: a dry run, a replay and a
   await s.governor.putObject("w", { policy: "queue-worker" });
   await s.governor.postFacts("w", { queue: { depth: 1 } });
   const app = createApp({ governor: s.governor, policies: s.policies, whatIf: s.whatIf, tokens: [] });
-  const hono = honoListener(app, () => {}, true);
   const seen: IncomingMessage[] = [];
-  const server: Server = httpServer((req: IncomingMessage, res: ServerResponse) => {
-    seen.push(req);
-    void hono(req, res);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as AddressInfo).port;
-  cleanup.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  const port = await serve(app, seen);
 
   // Replays of 100,000 bytes (a policy padded with spaces), each sent up to its first 10 bytes.
   const policy = queueWorkerPolicy();
@@ -189,4 +212,48 @@ test(`${MAX_DRY_RUNS} bodies sent slowly hold no slot: a dry run, a replay and a
   // The slow ones, once their bodies are in, run too.
   for (const { req } of slow) req.end(whole.slice(10));
   for (const { reply } of slow) expect(await reply).toBe(200);
+});
+
+test("a replay waiting its turn whose client goes (half-closes, closes or resets its connection) gives up its place without running", async () => {
+  const { app, held, slots, releaseInTurn } = await heldReplays();
+  const port = await serve(app);
+  const policy = queueWorkerPolicy();
+  // One runs (held by the test); each of the others comes, waits its turn, and its client goes.
+  const first = rawRequest(port, {
+    method: "POST",
+    path: "/v1/objects/w/replay",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ policy }),
+  });
+  await expect.poll(() => held.length).toBe(1);
+  for (const leave of ["half-close", "close", "reset"] as const) {
+    const waiting = rawPost(port, "/v1/objects/w/replay", { policy });
+    await expect.poll(() => slots.taken, { message: leave }).toBe(2);
+    if (leave === "half-close") waiting.socket.end();
+    else if (leave === "close") waiting.socket.destroy();
+    else waiting.socket.resetAndDestroy();
+    await expect.poll(() => slots.taken, { message: `${leave}: its place is given up` }).toBe(1);
+    const text = await waiting.reply;
+    // A client that half-closed still reads: it is told, with a 503 that ran nothing.
+    if (leave === "half-close") {
+      expect(text).toMatch(/^HTTP\/1\.1 503 /);
+      expect(text).toMatch(/\r\ncontent-type: application\/problem\+json\r\n/);
+      expect(text).toMatch(/\r\nretry-after: \d+\r\n/);
+      expect(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)).detail).toBe(CLIENT_LEFT);
+    }
+  }
+  await releaseInTurn(1);
+  expect((await first).status).toBe(200);
+  expect(slots.taken).toBe(0);
+  // None of those that left ran: the next replay is the second to run.
+  const next = rawRequest(port, {
+    method: "POST",
+    path: "/v1/objects/w/replay",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ policy }),
+  });
+  await expect.poll(() => held.length).toBe(2);
+  held[1]!();
+  expect((await next).status).toBe(200);
+  expect(held.length).toBe(2);
 });
