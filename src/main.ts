@@ -32,6 +32,7 @@ import { withAccessLog } from "./http/access-log.ts";
 import { createApp, DEFAULT_BODY_LIMIT } from "./http/app.ts";
 import { factsFastPath } from "./http/fast-path.ts";
 import { honoListener, httpServer } from "./http/node-server.ts";
+import { DryRunSlots } from "./http/dry-run-slots.ts";
 import { DrainGate } from "./http/gate.ts";
 import { endEventStreams } from "./http/sse.ts";
 import { Metrics } from "./http/metrics.ts";
@@ -52,6 +53,8 @@ import { WhatIf } from "./what-if/service.ts";
 export interface RunningServer {
   url: string;
   governor: Governor;
+  /** The slots of dry runs, replays and validations (the tests watch them). */
+  dryRuns: DryRunSlots;
   /**
    * Graceful shutdown: refuses new requests, lets those in flight finish and commit, stops
    * everything. Resolves true when that took less than VIGIL_DRAIN_TIMEOUT.
@@ -346,6 +349,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
 
     const report = (e: unknown, method: string, path: string) =>
       log.error("request failed", { method, path, error: errorText(e) });
+    const dryRuns = new DryRunSlots();
     const app = createApp({
       governor,
       policies,
@@ -356,6 +360,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       metrics,
       metricsPublic: config.VIGIL_METRICS_PUBLIC,
       maxStreams: config.VIGIL_MAX_STREAMS,
+      dryRuns,
     });
     // The hottest routes (facts, PUT) are answered on the fast path; every other request goes to the hono app.
     const fast = factsFastPath({
@@ -391,6 +396,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         // commit; then everything stops. Past the drain timeout, open connections are cut.
         // Event streams never end by themselves: they end now, and their clients reconnect elsewhere.
         endEventStreams(governor);
+        // Dry runs waiting their turn (up to 5 s each, behind each other) are a 503 now, not run.
+        dryRuns.close();
         let waitingFor = "requests in flight";
         const served = gate.close().then(async () => {
           waitingFor = "the scheduler, drivers and database to close";
@@ -420,7 +427,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         }
         return drained;
       })());
-    return { url, governor, close };
+    return { url, governor, dryRuns, close };
   } catch (e) {
     // What start-up failed of is the error to tell; a failure to close after it is told too,
     // unless it is the same refusal by the database file (the disk full), which that line says.

@@ -16,10 +16,13 @@
 // is reset or closed, or the client half-closes it (a FIN). The server keeps half-closed
 // connections for the replies due on them (node-server.ts), so a client that left was seen only
 // once its reply was written, after a run of up to 5 s done for no one; one that half-closed and
-// still reads gets a 503 with Retry-After.
+// still reads gets a 503 with Retry-After. At shutdown (close()) the requests waiting their turn
+// are a 503 at once, and so is any that comes after: a run and the three queued behind it
+// could take up to 20 s, past the drain's 10 s.
 
 import type { IncomingMessage } from "node:http";
 import type { MiddlewareHandler } from "hono";
+import { SHUTDOWN_RETRY_AFTER, SHUTTING_DOWN } from "./gate.ts";
 import { HttpProblem } from "./problem.ts";
 
 /** The most dry runs, replays and validations taken at once (running or waiting their turn), by default. */
@@ -40,6 +43,8 @@ export class DryRunSlots {
   private busy = false;
   /** Requests waiting their turn, in the order they came. */
   private readonly waiting: Waiter[] = [];
+  /** Shutting down: nothing runs that has not begun. */
+  private closed = false;
 
   constructor(readonly limit: number = MAX_DRY_RUNS) {}
 
@@ -48,10 +53,18 @@ export class DryRunSlots {
     return (this.busy ? 1 : 0) + this.waiting.length;
   }
 
+  /** Shutting down: the requests waiting their turn are a 503 now, and so is any that comes; the one running finishes. */
+  close(): void {
+    this.closed = true;
+    // Each leaves the list as it is answered.
+    while (this.waiting.length > 0) this.waiting[0]!.leave(shuttingDown());
+  }
+
   /** The route's middleware (after auth and the body limit): the rest of the request runs in a slot, in its turn, or is a 503. */
   readonly slot: MiddlewareHandler = async (c, next) => {
     // Read here, without a slot; the route reads the same bytes again (HonoRequest keeps them).
     await c.req.arrayBuffer();
+    if (this.closed) throw shuttingDown();
     if (this.taken >= this.limit)
       throw new HttpProblem(
         "unavailable",
@@ -74,7 +87,7 @@ export class DryRunSlots {
   /**
    * Waits until the request's turn (the one before it has finished); rejects, the place given
    * up, when the client goes first (`signal` aborted: the connection closed; or the client
-   * half-closed it).
+   * half-closed it) or the server shuts down.
    */
   private turn(signal: AbortSignal, incoming: IncomingMessage | undefined): Promise<void> {
     const socket = incoming?.socket;
@@ -111,3 +124,7 @@ export const CLIENT_LEFT =
   "the client closed its end of the connection while this dry run, replay or validation waited its turn, which it gave up: nothing ran; send it again and keep the connection open";
 
 const retry = (seconds: number | string) => ({ "retry-after": String(seconds) });
+
+/** What a request that has not begun its run is told at shutdown, as the drain gate tells those that come (gate.ts). */
+const shuttingDown = () =>
+  new HttpProblem("unavailable", SHUTTING_DOWN, undefined, { ...retry(SHUTDOWN_RETRY_AFTER), connection: "close" });

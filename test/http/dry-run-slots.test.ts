@@ -9,7 +9,11 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import net, { type AddressInfo } from "node:net";
 import type { Hono } from "hono";
-import { afterEach, expect, test } from "vitest";
+import { afterEach, expect, test, vi } from "vitest";
+import { loadConfig } from "../../src/config.ts";
+import { SHUTDOWN_RETRY_AFTER, SHUTTING_DOWN } from "../../src/http/gate.ts";
+import { createLogger } from "../../src/log.ts";
+import { startServer } from "../../src/main.ts";
 import { createApp } from "../../src/http/app.ts";
 import { honoListener, httpServer } from "../../src/http/node-server.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
@@ -22,6 +26,7 @@ let services: TestServices | undefined;
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
+  vi.restoreAllMocks();
   await services?.close();
   services = undefined;
 });
@@ -256,4 +261,77 @@ test("a replay waiting its turn whose client goes (half-closes, closes or resets
   held[1]!();
   expect((await next).status).toBe(200);
   expect(held.length).toBe(2);
+});
+
+test("at shutdown the replays waiting their turn are a 503 at once, not run, and the one running finishes", async () => {
+  // Replays wait for the test before they run (the real server's own WhatIf).
+  const held: (() => void)[] = [];
+  const real = WhatIf.prototype.replay;
+  vi.spyOn(WhatIf.prototype, "replay").mockImplementation(async function (this: WhatIf, ...args) {
+    await new Promise<void>((resolve) => held.push(resolve));
+    return real.apply(this, args);
+  });
+  const config = loadConfig({
+    VIGIL_DB_URL: ":memory:",
+    VIGIL_PORT: "0",
+    VIGIL_HOST: "127.0.0.1",
+    VIGIL_RECONCILE_INTERVAL: "off",
+  });
+  const server = await startServer(
+    config,
+    createLogger("error", () => {}),
+  );
+  let closing: Promise<boolean> | undefined;
+  cleanup.push(async () => {
+    for (const release of held) release();
+    await (closing ?? server.close());
+  });
+  const json = (method: string, path: string, body: unknown) =>
+    fetch(`${server.url}${path}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  expect((await json("PUT", "/v1/objects/w", { policy: "queue-worker" })).status).toBe(201);
+  expect((await json("POST", "/v1/objects/w/facts", { facts: { queue: { depth: 1 } } })).status).toBe(200);
+  const policy = queueWorkerPolicy();
+  const replays = Array.from({ length: 3 }, () => json("POST", "/v1/objects/w/replay", { policy }));
+  await expect.poll(() => server.dryRuns.taken).toBe(3);
+  expect(held.length).toBe(1);
+  // The drain begins: the two waiting are answered now, while the one running is still held.
+  closing = server.close();
+  const [running, ...waiting] = replays;
+  let answered = 0;
+  for (const reply of waiting) void reply.then(() => answered++);
+  await expect
+    .poll(() => answered, { message: "the waiting replays are answered before the running one ends" })
+    .toBe(2);
+  for (const reply of await Promise.all(waiting)) {
+    expect(reply.status).toBe(503);
+    expect(reply.headers.get("content-type")).toBe("application/problem+json");
+    expect(reply.headers.get("retry-after")).toBe(SHUTDOWN_RETRY_AFTER);
+    expect(((await reply.json()) as { detail: string }).detail).toBe(SHUTTING_DOWN);
+  }
+  expect(server.dryRuns.taken).toBe(1);
+  held[0]!();
+  expect((await running!).status).toBe(200);
+  expect(await closing).toBe(true);
+  expect(held.length, "a replay that waited its turn ran").toBe(1);
+});
+
+test("after the slots close, a dry run, a replay and a validation that come are a 503, nothing run", async () => {
+  const { held, slots, call } = await heldReplays();
+  slots.close();
+  const policy = queueWorkerPolicy();
+  for (const [path, body] of [
+    ["/v1/objects/w/evaluate", { policy }],
+    ["/v1/objects/w/replay", { policy }],
+    ["/v1/policies/validate", policy],
+  ] as const) {
+    const reply = await call("POST", path, body);
+    expectProblem(reply, 503, "unavailable");
+    expect(reply.body.detail, path).toBe(SHUTTING_DOWN);
+    expect(reply.headers.get("retry-after"), path).toBe(SHUTDOWN_RETRY_AFTER);
+  }
+  expect({ held: held.length, taken: slots.taken }).toEqual({ held: 0, taken: 0 });
 });
