@@ -22,14 +22,15 @@
 
 import type { IncomingMessage } from "node:http";
 import type { MiddlewareHandler } from "hono";
+import { CANDIDATE_DEADLINE_MS } from "../governor/dry-run.ts";
 import { SHUTDOWN_RETRY_AFTER, SHUTTING_DOWN } from "./gate.ts";
 import { HttpProblem } from "./problem.ts";
 
 /** The most dry runs, replays and validations taken at once (running or waiting their turn), by default. */
 export const MAX_DRY_RUNS = 4;
 
-/** Seconds a request turned away for want of a slot is asked to wait. */
-export const DRY_RUNS_RETRY_AFTER = "1";
+/** How many of the latest runs the time a run takes is reckoned from (for Retry-After). */
+const RUNS_MEASURED = 8;
 
 /** A request waiting its turn: `go` starts it, `leave` ends its wait with a problem, its place given up. */
 interface Waiter {
@@ -45,12 +46,28 @@ export class DryRunSlots {
   private readonly waiting: Waiter[] = [];
   /** Shutting down: nothing runs that has not begun. */
   private closed = false;
+  /** The latest runs' times in ms, each at most a deadline, the newest last (at most RUNS_MEASURED). */
+  private readonly runs: number[] = [];
 
-  constructor(readonly limit: number = MAX_DRY_RUNS) {}
+  constructor(
+    readonly limit: number = MAX_DRY_RUNS,
+    /** The clock a run's time is read on, in ms. */
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** How many requests hold a slot now: the one whose turn it is, and those waiting theirs. */
   get taken(): number {
     return (this.busy ? 1 : 0) + this.waiting.length;
+  }
+
+  /**
+   * Seconds a request turned away is asked to wait: the work ahead of it, each request holding a
+   * slot reckoned at the mean time of the latest runs (each counted at most its 5 s deadline),
+   * at least 1 (with 4 slots, at most 20).
+   */
+  retryAfter(): number {
+    const mean = this.runs.length === 0 ? 0 : this.runs.reduce((a, b) => a + b, 0) / this.runs.length;
+    return Math.max(1, Math.ceil((this.taken * mean) / 1000));
   }
 
   /** Shutting down: the requests waiting their turn are a 503 now, and so is any that comes; the one running finishes. */
@@ -70,14 +87,17 @@ export class DryRunSlots {
         "unavailable",
         `${this.taken} dry runs, replays and validations are running or waiting their turn, as many as this server takes at once; try again later`,
         undefined,
-        retry(DRY_RUNS_RETRY_AFTER),
+        retry(this.retryAfter()),
       );
     // The one before hands its turn over (busy stays set), so none that comes meanwhile runs beside it.
     if (this.busy) await this.turn(c.req.raw.signal, (c.env as { incoming?: IncomingMessage } | undefined)?.incoming);
     else this.busy = true;
+    const start = this.now();
     try {
       await next();
     } finally {
+      this.runs.push(Math.min(Math.max(this.now() - start, 0), CANDIDATE_DEADLINE_MS));
+      if (this.runs.length > RUNS_MEASURED) this.runs.shift();
       const after = this.waiting.shift();
       if (after) after.go();
       else this.busy = false;
@@ -92,8 +112,7 @@ export class DryRunSlots {
   private turn(signal: AbortSignal, incoming: IncomingMessage | undefined): Promise<void> {
     const socket = incoming?.socket;
     return new Promise<void>((resolve, reject) => {
-      const gone = () =>
-        waiter.leave(new HttpProblem("unavailable", CLIENT_LEFT, undefined, retry(DRY_RUNS_RETRY_AFTER)));
+      const gone = () => waiter.leave(new HttpProblem("unavailable", CLIENT_LEFT, undefined, retry(this.retryAfter())));
       const done = () => {
         signal.removeEventListener("abort", gone);
         socket?.off("end", gone).off("close", gone);

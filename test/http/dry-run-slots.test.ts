@@ -17,7 +17,7 @@ import { startServer } from "../../src/main.ts";
 import { createApp } from "../../src/http/app.ts";
 import { honoListener, httpServer } from "../../src/http/node-server.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
-import { CLIENT_LEFT, DRY_RUNS_RETRY_AFTER, DryRunSlots, MAX_DRY_RUNS } from "../../src/http/dry-run-slots.ts";
+import { CLIENT_LEFT, DryRunSlots, MAX_DRY_RUNS } from "../../src/http/dry-run-slots.ts";
 import { WhatIf, type WhatIfApi } from "../../src/what-if/service.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 import { expectProblem, queueWorkerPolicy, type Reply } from "./harness.ts";
@@ -31,7 +31,7 @@ afterEach(async () => {
   services = undefined;
 });
 
-async function heldReplays(maxDryRuns?: number) {
+async function heldReplays(maxDryRuns?: number, now?: () => number) {
   services = await makeServices({ tokens: [] });
   const s = services;
   const held: (() => void)[] = [];
@@ -42,7 +42,7 @@ async function heldReplays(maxDryRuns?: number) {
       return s.whatIf.replay(id, policy);
     },
   };
-  const slots = new DryRunSlots(maxDryRuns);
+  const slots = new DryRunSlots(maxDryRuns, now);
   const app = createApp({ governor: s.governor, policies: s.policies, whatIf, tokens: [], dryRuns: slots });
   const call = async (method: string, path: string, json?: unknown): Promise<Reply> => {
     const res = await app.request(path, {
@@ -106,7 +106,8 @@ test(`at most ${MAX_DRY_RUNS} dry runs, replays and validations are taken at onc
   await expect.poll(() => held.length).toBe(1);
   const refused = await call("POST", "/v1/objects/w/replay", { policy });
   expectProblem(refused, 503, "unavailable");
-  expect(refused.headers.get("retry-after")).toBe(DRY_RUNS_RETRY_AFTER);
+  // No run has finished yet: the least wait.
+  expect(refused.headers.get("retry-after")).toBe("1");
   expect(refused.body.detail).toContain("dry runs, replays and validations are running or waiting their turn");
   expect(held.length, "a replay past the bound ran").toBe(1);
   await releaseInTurn(MAX_DRY_RUNS);
@@ -127,7 +128,7 @@ test("past the bound a dry run, a replay and a validation are each a 503, and fa
   ] as const) {
     const reply = await call("POST", path, body);
     expectProblem(reply, 503, "unavailable");
-    expect(reply.headers.get("retry-after"), path).toBe(DRY_RUNS_RETRY_AFTER);
+    expect(reply.headers.get("retry-after"), path).toBe("1");
     expect(reply.body.detail).toContain("dry runs, replays and validations are running");
   }
   const facts = await call("POST", "/v1/objects/w/facts", { facts: { queue: { depth: 7 } } });
@@ -334,4 +335,38 @@ test("after the slots close, a dry run, a replay and a validation that come are 
     expect(reply.headers.get("retry-after"), path).toBe(SHUTDOWN_RETRY_AFTER);
   }
   expect({ held: held.length, taken: slots.taken }).toEqual({ held: 0, taken: 0 });
+});
+
+test("a full queue's Retry-After is the work ahead: the slots taken, each at the mean time of the latest runs, at most 5 s a run", async () => {
+  // The slots' clock is the test's: each held replay takes what the test says.
+  let t = 0;
+  const { held, slots, call } = await heldReplays(undefined, () => t);
+  const policy = queueWorkerPolicy();
+  let released = 0;
+  /** Sends `ms.length` replays and lets them go in their turn, each after its time on the slots' clock. */
+  const replays = async (ms: number[]) => {
+    const replies = ms.map(() => call("POST", "/v1/objects/w/replay", { policy }));
+    await expect.poll(() => slots.taken).toBe(ms.length);
+    const refusal = ms.length === MAX_DRY_RUNS ? await call("POST", "/v1/policies/validate", policy) : undefined;
+    for (const m of ms) {
+      await expect.poll(() => held.length).toBe(released + 1);
+      t += m;
+      held[released++]!();
+    }
+    for (const reply of await Promise.all(replies)) expect(reply.status).toBe(200);
+    return refusal;
+  };
+  // No run yet: the least wait.
+  let refused = await replays([0, 0, 0, 0]);
+  expectProblem(refused!, 503, "unavailable");
+  expect(refused!.headers.get("retry-after")).toBe("1");
+  // Eight runs, half of 2 s and half of 4 s: 3 s a run, 12 s for the 4 slots taken.
+  await replays([2_000, 4_000, 2_000, 4_000]);
+  await replays([2_000, 4_000, 2_000, 4_000]);
+  refused = await replays([60_000, 60_000, 60_000, 60_000]);
+  expect(refused!.headers.get("retry-after")).toBe(String(MAX_DRY_RUNS * 3));
+  // Eight runs of a minute each (past the deadline, as a run's last evaluation may go): 5 s each.
+  await replays([60_000, 60_000, 60_000, 60_000]);
+  refused = await replays([0, 0, 0, 0]);
+  expect(refused!.headers.get("retry-after")).toBe(String(MAX_DRY_RUNS * 5));
 });
