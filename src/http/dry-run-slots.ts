@@ -138,6 +138,9 @@ export class DryRunSlots {
   }
 }
 
+/** The 503s of a route that takes a slot, as its API document says them. */
+export const SLOTS_UNAVAILABLE = `as many dry runs, replays and validations as the server takes at once (${MAX_DRY_RUNS}) are running or waiting their turn (\`Retry-After\`); the client closed its end of the connection while the request waited its turn; or the server is shutting down`;
+
 /** What a request that waited its turn is told when its client half-closed the connection meanwhile. */
 export const CLIENT_LEFT =
   "the client closed its end of the connection while this dry run, replay or validation waited its turn, which it gave up: nothing ran; send it again and keep the connection open";

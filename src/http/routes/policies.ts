@@ -3,7 +3,7 @@
 
 import type { Hono } from "hono";
 import type { RouteDeps } from "../deps.ts";
-import { MAX_DRY_RUNS } from "../dry-run-slots.ts";
+import { SLOTS_UNAVAILABLE } from "../dry-run-slots.ts";
 import { HttpProblem, validationProblem } from "../problem.ts";
 import { readJson } from "../validation.ts";
 import { z } from "zod";
@@ -69,7 +69,7 @@ export function policyRoutes(app: Hono, { governor, policies, auth, body, dryRun
       body: { schema: policySchema, description: "A policy document, as in a rule file" },
       replies: { 200: { description: "Valid, with warnings about likely mistakes", schema: validateReply } },
       problems: {
-        503: `as many dry runs, replays and validations as the server takes at once (${MAX_DRY_RUNS}) are running or waiting their turn (\`Retry-After\`)`,
+        503: SLOTS_UNAVAILABLE,
       },
     }),
     auth("read"),

@@ -4,7 +4,7 @@
 import type { Hono } from "hono";
 import { evaluateBodySchema, replayBodySchema } from "../../contracts/http.ts";
 import type { RouteDeps } from "../deps.ts";
-import { MAX_DRY_RUNS } from "../dry-run-slots.ts";
+import { SLOTS_UNAVAILABLE } from "../dry-run-slots.ts";
 import { check, objectIdParam, readJson } from "../validation.ts";
 import { decisionView } from "../views.ts";
 import { dryRunReply, replayReply } from "../../contracts/api-replies.ts";
@@ -27,7 +27,7 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body, dryRuns 
       replies: { 200: { description: "The decision, with `dryRun: true`; nothing is stored", schema: dryRunReply } },
       problems: {
         404: "no such object",
-        503: `the candidate took longer than its deadline (5 s); as many dry runs, replays and validations as the server takes at once (${MAX_DRY_RUNS}) are running or waiting their turn (\`Retry-After\`); or, without a candidate, ${OBJECT_POLICY_NOT_LOADED}`,
+        503: `the candidate took longer than its deadline (5 s); ${SLOTS_UNAVAILABLE}; or, without a candidate, ${OBJECT_POLICY_NOT_LOADED}`,
       },
     }),
     auth("read"),
@@ -61,7 +61,7 @@ export function whatIfRoutes(app: Hono, { governor, whatIf, auth, body, dryRuns 
       problems: {
         404: "no such object",
         409: "retention folded the journal, or the object was deleted and created again, while the replay read it; send it again",
-        503: `the replay took longer than its deadline (5 s); or as many dry runs, replays and validations as the server takes at once (${MAX_DRY_RUNS}) are running or waiting their turn (\`Retry-After\`)`,
+        503: `the replay took longer than its deadline (5 s); or ${SLOTS_UNAVAILABLE}`,
       },
     }),
     auth("read"),
