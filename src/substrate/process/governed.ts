@@ -418,8 +418,11 @@ export class Leftovers {
       KILLED_WITHIN_MS,
     ).then((left) => {
       this.ending.delete(l);
-      if (left !== null && allRefuse(left)) {
-        l.refused = left.map((m) => ({ pid: m.pid, startTime: m.startTime }));
+      // Past the wait (another process of the tree outlasted it, as one in state D does), those
+      // that refuse are read again: they run on, and stay known as when they were all that is left.
+      const refusing = left ?? (l.tree.killsAll() ? [] : l.tree.stats().filter((m) => refuses(m.pid)));
+      if (refusing.length > 0) {
+        l.refused = refusing.map((m) => ({ pid: m.pid, startTime: m.startTime }));
         this.refusing.add(l);
       } else l.tree.dispose();
       l.resolve();
