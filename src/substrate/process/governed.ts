@@ -368,19 +368,26 @@ export class Leftovers {
 
   /**
    * What is left of the object's trees that refused their SIGKILL, stopped again: SIGKILL to each
-   * process that no longer refuses it; a RefusedStop for those that still do (as a stop's).
+   * process that no longer refuses it, in every tree; then one RefusedStop (as a stop's) naming
+   * those of all the trees that still do.
    */
   stopRefused(objectId: string): void {
+    const leaders: number[] = [];
+    const still: Known[] = [];
     for (const l of this.stillRefusing(objectId)) {
       const id = l.tree.identity();
+      const leader = "pgid" in id ? id.pgid : l.refused[0]!.pid;
       try {
-        stopRefused("pgid" in id ? id.pgid : l.refused[0]!.pid, l.refused);
+        stopRefused(leader, l.refused);
         this.refusing.delete(l);
       } catch (e) {
-        if (e instanceof RefusedStop) l.refused = e.refused;
-        throw e;
+        if (!(e instanceof RefusedStop)) throw e;
+        l.refused = e.refused;
+        leaders.push(leader);
+        still.push(...e.refused);
       }
     }
+    if (still.length > 0) throw new RefusedStop(leaders, still);
   }
 
   /** The object's leftovers that refused their SIGKILL and still run (those gone are done with). */
@@ -491,13 +498,16 @@ export interface Known {
  */
 export class RefusedStop extends DriverError {
   constructor(
-    leader: number,
+    /** The tree's leader, or the leaders (the groups) of several trees (an object's leftovers). */
+    leader: number | number[],
     readonly refused: Known[],
   ) {
+    const leaders = typeof leader === "number" ? [leader] : leader;
+    const trees = leaders.length === 1 ? `process tree of ${leaders[0]}` : `process trees of ${leaders.join(", ")}`;
     const one = refused.length === 1;
     const which = one ? `process ${refused[0]!.pid}` : `processes ${refused.map((m) => m.pid).join(", ")}`;
     super(
-      `cannot stop the process tree of ${leader}: ${which} of it still run${one ? "s" : ""}, and refuse${one ? "s" : ""} this server's signals (EPERM)`,
+      `cannot stop the ${trees}: ${which} of ${leaders.length === 1 ? "it" : "them"} still run${one ? "s" : ""}, and refuse${one ? "s" : ""} this server's signals (EPERM)`,
       false,
     );
   }
