@@ -17,7 +17,26 @@ export const MAX_ARG_BYTES = 131_072;
 const TOO_LONG = `is longer than a process can be passed (${MAX_ARG_BYTES - 1} bytes at most)`;
 const fits = (s: string) => Buffer.byteLength(s) < MAX_ARG_BYTES;
 
-export const processConfigSchema = z.strictObject({
+/**
+ * The most bytes a config's `args` and `env` may take together as execve() is given them: each
+ * argument and each `NAME=value` with its terminating NUL and its pointer (8 bytes). Linux
+ * refuses more than a quarter of the stack limit (ARG_MAX, 2 MiB with the usual 8 MiB `ulimit
+ * -s`; no less than 128 KiB) with E2BIG; half of those 2 MiB leaves room for the command, the
+ * variables the server passes on and, with a cgroup, the /bin/sh wrapper's own arguments.
+ */
+export const MAX_ARGS_ENV_BYTES = 1_048_576;
+
+/** What `args` and `env` take together as execve() is given them (see MAX_ARGS_ENV_BYTES). */
+function argsEnvBytes(args: string[] = [], env: Record<string, string> = {}): number {
+  const size = (s: string) => Buffer.byteLength(s) + 1 + 8;
+  let total = 0;
+  for (const a of args) total += size(a);
+  for (const [name, value] of Object.entries(env)) total += size(`${name}=${value}`);
+  return total;
+}
+
+/** The config's fields, each checked on its own (a stop reads `graceMs` from a config that breaks a bound together). */
+export const processConfigFields = z.strictObject({
   command: passable().min(1).describe("Executable: a path, or a name looked up on PATH"),
   args: z.array(passable().refine(fits, TOO_LONG)).optional().describe("Arguments"),
   env: z
@@ -41,6 +60,16 @@ export const processConfigSchema = z.strictObject({
     .max(600_000)
     .default(DEFAULT_GRACE_MS)
     .describe("How long stop waits after SIGTERM before SIGKILL"),
+});
+
+export const processConfigSchema = processConfigFields.superRefine((config, ctx) => {
+  const total = argsEnvBytes(config.args, config.env);
+  if (total > MAX_ARGS_ENV_BYTES)
+    ctx.addIssue({
+      code: "custom",
+      path: [],
+      message: `args and env together take ${total} bytes as a process is passed them (each with its NUL and an 8-byte pointer), more than the ${MAX_ARGS_ENV_BYTES} allowed: the system refuses to start a process given too much (E2BIG)`,
+    });
 });
 
 export type ProcessConfig = z.output<typeof processConfigSchema>;

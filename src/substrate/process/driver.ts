@@ -18,7 +18,13 @@ import type { JsonObject, Observation } from "../../core/types.ts";
 import { zodProblems } from "../../contracts/problems.ts";
 import { DriverError, type Driver, type DriverTarget, type ObservationListener, type Release } from "../driver.ts";
 import { cgroupDir, CgroupTree, sweepEmptyCgroups, type CgroupParent } from "./cgroup.ts";
-import { DEFAULT_GRACE_MS, processConfigSchema, shellEnvProblems, type ProcessConfig } from "./config.ts";
+import {
+  DEFAULT_GRACE_MS,
+  processConfigFields,
+  processConfigSchema,
+  shellEnvProblems,
+  type ProcessConfig,
+} from "./config.ts";
 import { Governed, Leftovers, RefusedStop, stopRefused, type Exit } from "./governed.ts";
 import { recordedLeftovers, recordedTree, unrecordedTree } from "./restart.ts";
 import { procfs, readStat, until, type ProcStat } from "./proc.ts";
@@ -277,7 +283,7 @@ export class ProcessDriver implements Driver {
 
   /** The grace period of a config; an invalid config must not keep a tree from being stopped. */
   private graceOf(t: DriverTarget): number {
-    const parsed = processConfigSchema.safeParse(t.config ?? {});
+    const parsed = processConfigFields.safeParse(t.config ?? {});
     return parsed.success ? parsed.data.graceMs : DEFAULT_GRACE_MS;
   }
 
