@@ -172,6 +172,35 @@ export function environ(pid: number): string[] {
   }
 }
 
+/** The close-on-exec flag of an open file, as /proc/<pid>/fdinfo shows it (octal O_CLOEXEC). */
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * This server's descriptors above stderr that a process it spawns would inherit: those not
+ * close-on-exec. Node and libuv open every descriptor of their own close-on-exec, and Node marks
+ * those it inherited so only up to the first gap past 15: one given to the server further up
+ * (`exec 100>file; vigil serve`, a service manager's, a supervisor's pipe) is open in every
+ * process it spawns. None without /proc.
+ */
+export function inheritedFds(): number[] {
+  let fds: number[];
+  try {
+    fds = readdirSync("/proc/self/fd").map(Number);
+  } catch {
+    return [];
+  }
+  return fds.filter((fd) => {
+    if (!(fd > 2)) return false;
+    try {
+      const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"));
+      return flags !== null && (parseInt(flags[1]!, 8) & O_CLOEXEC) === 0;
+    } catch {
+      // Closed since it was listed (the listing's own descriptor among them).
+      return false;
+    }
+  });
+}
+
 /**
  * Resident memory of a process in bytes (VmRSS), or null when it is gone or has none. A leader
  * whose main thread has exited shows none of its own: its process's is read from another thread.

@@ -2,11 +2,12 @@
 // cgroup, and telling a failure that will pass (out of processes or file handles) from one
 // that will not (no such command, no permission).
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { accessSync, closeSync, constants, openSync, readSync, statSync, type Stats } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { DriverError } from "../driver.ts";
 import { childEnv, type ProcessConfig } from "./config.ts";
+import { inheritedFds } from "./proc.ts";
 
 const PASSING = new Set(["EAGAIN", "EMFILE", "ENFILE", "ENOMEM"]);
 
@@ -24,7 +25,9 @@ export const DEFAULT_PATH = "/usr/bin:/bin";
  *   group (Ctrl-C in its terminal, a service manager stopping the server) do not reach it.
  * - stdio is ignored: no pipe ties the child to this server, so it outlives a restart without a
  *   SIGPIPE, and its output goes nowhere (a command that wants a log redirects itself, e.g.
- *   `sh -c 'exec app >>app.log 2>&1'`).
+ *   `sh -c 'exec app >>app.log 2>&1'`). A descriptor the server inherited without close-on-exec
+ *   (see inheritedFds) is /dev/null in the child: the server's file, pipe or socket (a lock held
+ *   on it, a pipe whose reader waits for its end) does not reach governed compute.
  * - With `cgroupProcs` (a cgroup's `cgroup.procs` file), a shell first moves itself into the
  *   cgroup and then execs the command, so that every process of the tree is born inside it.
  */
@@ -50,7 +53,7 @@ export function spawnProcess(
   return new Promise((resolvePromise, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(file, args, { cwd: config.cwd, env, stdio: "ignore", detached: true });
+      child = spawn(file, args, { cwd: config.cwd, env, stdio: stdio(), detached: true });
     } catch (e) {
       reject(spawnFailure(config.command, e));
       return;
@@ -67,6 +70,25 @@ export function spawnProcess(
       resolvePromise(child);
     });
   });
+}
+
+/** /dev/null, opened once (close-on-exec, as Node opens every file) for the child's stdio. */
+let devNull: number | undefined;
+
+/**
+ * The child's stdio: ignored (/dev/null), and so is each descriptor the server inherited without
+ * close-on-exec: spawn cannot close one in the child, but puts /dev/null in its place.
+ */
+function stdio(): StdioOptions {
+  const leaking = inheritedFds();
+  if (leaking.length === 0) return "ignore";
+  devNull ??= openSync("/dev/null", "r+");
+  const out: StdioOptions = ["ignore", "ignore", "ignore"];
+  for (const fd of leaking) {
+    while (out.length < fd) out.push("ignore");
+    out[fd] = devNull;
+  }
+  return out;
 }
 
 /**
