@@ -8,10 +8,7 @@ import { MAX_ARG_BYTES, MAX_ARGS_ENV_BYTES } from "../../../src/substrate/proces
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { spawnProcess } from "../../../src/substrate/process/spawn.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
-import { Governor } from "../../../src/governor/governor.ts";
-import { PolicyRegistry } from "../../../src/governor/policy-registry.ts";
-import { MemoryStore } from "../../../src/storage/memory-store.ts";
-import { RULES_DIR, START } from "../../helpers/services.ts";
+import { putProcessObject } from "../../helpers/process-put.ts";
 
 const driver = new ProcessDriver({ clock: new VirtualClock(0) });
 /** The longest argument a process can be passed, and one byte more (`é` is two bytes). */
@@ -74,22 +71,18 @@ test("the most arguments and variables allowed together are passed to a real pro
 
 test.each([
   ["an argument", { command: "echo", args: [tooLong] }, "$.substrate.config.args[0]", /longer than/],
-  ["arguments too many together", { command: "echo", args: [...args, ""], env }, "$.substrate.config", /together take/],
+  [
+    "arguments and variables too large together",
+    { command: "echo", args: [...args, ""], env },
+    "$.substrate.config",
+    /together take/,
+  ],
 ])("a PUT with %s is refused at it, and creates nothing", async (_, config, path, message) => {
-  const clock = new VirtualClock(START);
-  const policies = new PolicyRegistry(() => clock.now());
-  policies.loadDirectory(RULES_DIR);
-  const store = new MemoryStore();
-  const governor = new Governor({ store, policies, clock, drivers: [new ProcessDriver({ clock })] });
-  await governor.start();
-  try {
-    const put = governor.putObject("p1", { policy: "on-demand", substrate: { driver: "process", config } });
-    await expect(put).rejects.toMatchObject({
+  expect(await putProcessObject(config)).toEqual({
+    rejected: expect.objectContaining({
       kind: "invalid",
       problems: [{ path, message: expect.stringMatching(message) }],
-    });
-    expect(await governor.getObject("p1")).toBeNull();
-  } finally {
-    await governor.close();
-  }
+    }),
+    stored: false,
+  });
 });

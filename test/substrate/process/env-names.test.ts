@@ -6,10 +6,7 @@
 import { expect, test } from "vitest";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
-import { Governor } from "../../../src/governor/governor.ts";
-import { PolicyRegistry } from "../../../src/governor/policy-registry.ts";
-import { MemoryStore } from "../../../src/storage/memory-store.ts";
-import { RULES_DIR, START } from "../../helpers/services.ts";
+import { putProcessObject } from "../../helpers/process-put.ts";
 
 const driver = new ProcessDriver({ clock: new VirtualClock(0) });
 
@@ -24,23 +21,11 @@ test("a value may hold = and newlines, and names of any other characters pass", 
 });
 
 test("a PUT with such a name is refused at the config's env, and creates nothing", async () => {
-  const clock = new VirtualClock(START);
-  const policies = new PolicyRegistry(() => clock.now());
-  policies.loadDirectory(RULES_DIR);
-  const store = new MemoryStore();
-  const governor = new Governor({ store, policies, clock, drivers: [new ProcessDriver({ clock })] });
-  await governor.start();
-  try {
-    const put = governor.putObject("p1", {
-      policy: "on-demand",
-      substrate: { driver: "process", config: { command: "sleep", env: { "K=V": "z" } } },
-    });
-    await expect(put).rejects.toMatchObject({
+  expect(await putProcessObject({ command: "sleep", env: { "K=V": "z" } })).toEqual({
+    rejected: expect.objectContaining({
       kind: "invalid",
       problems: [{ path: '$.substrate.config.env["K=V"]', message: expect.stringMatching(/not a variable name/) }],
-    });
-    expect(await governor.getObject("p1")).toBeNull();
-  } finally {
-    await governor.close();
-  }
+    }),
+    stored: false,
+  });
 });
