@@ -61,13 +61,20 @@ const nobodyRuns =
     { encoding: "utf8", timeout: 30_000 },
   ).status === 0;
 
-/** A tree this test starts (it leads its own session and group), recorded as a server would have. */
-async function tree(script: string): Promise<{ pid: number; recorded: Record<string, unknown> }> {
+/**
+ * The leader of a tree this test starts, `sh -c script` (it leads its own session and group),
+ * once `ready` holds of it; and the tree recorded as a server would have, `where` it is held.
+ */
+async function started(
+  script: string,
+  ready: (pid: number) => boolean,
+  where: (pid: number) => Record<string, unknown>,
+): Promise<{ pid: number; recorded: Record<string, unknown> }> {
   const leader = spawn("sh", ["-c", script], { stdio: "ignore", detached: true });
   leader.unref();
   const pid = leader.pid!;
   groups.push(pid);
-  expect(await eventually(() => groupMembers(pid).length >= 2)).toBe(true);
+  expect(await eventually(() => ready(pid))).toBe(true);
   const recorded = {
     status: "running",
     at: 0,
@@ -75,10 +82,18 @@ async function tree(script: string): Promise<{ pid: number; recorded: Record<str
     startTime: readStat(pid)!.startTime,
     bootId: bootId(),
     pidNamespace: pidNamespace(),
-    pgid: pid,
+    ...where(pid),
   };
   return { pid, recorded };
 }
+
+/** A tree this test starts, once it has two processes, recorded as a server would have. */
+const tree = (script: string) =>
+  started(
+    script,
+    (pid) => groupMembers(pid).length >= 2,
+    (pid) => ({ pgid: pid }),
+  );
 
 /** The stop's answer from the driver run as nobody. */
 async function stopAsNobody(recorded: Record<string, unknown>, go?: string): Promise<Record<string, unknown>> {
@@ -167,24 +182,12 @@ async function treeInCgroup(
   mkdirSync(dir);
   cgroups.push(dir);
   expect(existsSync(join(dir, "cgroup.kill"))).toBe(true);
-  const leader = spawn("sh", ["-c", `echo $$ > ${dir}/cgroup.procs && exec ${command}`], {
-    stdio: "ignore",
-    detached: true,
-  });
-  leader.unref();
-  const pid = leader.pid!;
-  groups.push(pid);
-  expect(await eventually(() => readFileSync(join(dir, "cgroup.procs"), "utf8") === `${pid}\n`)).toBe(true);
+  const { pid, recorded } = await started(
+    `echo $$ > ${dir}/cgroup.procs && exec ${command}`,
+    (pid) => readFileSync(join(dir, "cgroup.procs"), "utf8") === `${pid}\n`,
+    () => ({ cgroup: dir }),
+  );
   if (delegated) for (const name of ["", ...readdirSync(dir)]) chownSync(join(dir, name), 65534, 65534);
-  const recorded = {
-    status: "running",
-    at: 0,
-    pid,
-    startTime: readStat(pid)!.startTime,
-    bootId: bootId(),
-    pidNamespace: pidNamespace(),
-    cgroup: dir,
-  };
   return { pid, dir, recorded };
 }
 
