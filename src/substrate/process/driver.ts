@@ -146,14 +146,34 @@ export class ProcessDriver implements Driver {
    */
   stop(t: DriverTarget): Promise<Observation> {
     return this.observing(t.objectId, async () => {
-      const [{ leftovers: _listed, ...stopped }] = await Promise.all([
-        this.stopNow(t),
-        this.leftovers.settled(t.objectId),
-      ]);
-      // Leftovers that refused their SIGKILL (EPERM) and still run: the stop fails for them.
-      this.leftovers.stopRefused(t.objectId);
+      const settled = this.leftovers.settled(t.objectId);
+      const { leftovers: _listed, ...stopped } = await this.refusedWithLeftovers(t.objectId, this.stopNow(t), settled);
       return stopped;
     });
+  }
+
+  /**
+   * `stopping` (a stop of the tree), then what is left of the object's earlier trees that refused
+   * their SIGKILL (EPERM), once `settled`, stopped again: the stop fails for those that still
+   * refuse, and when the tree's own stop failed so (RefusedStop), one failure names them all.
+   */
+  private async refusedWithLeftovers<T>(objectId: string, stopping: Promise<T>, settled: Promise<void>): Promise<T> {
+    let result: T;
+    try {
+      result = await stopping;
+    } catch (e) {
+      if (!(e instanceof RefusedStop)) throw e;
+      await settled;
+      try {
+        this.leftovers.stopRefused(objectId);
+      } catch (l) {
+        throw l instanceof RefusedStop ? RefusedStop.joined(e, l) : l;
+      }
+      throw e;
+    }
+    await settled;
+    this.leftovers.stopRefused(objectId);
+    return result;
   }
 
   async observe(t: DriverTarget): Promise<Observation> {
@@ -239,8 +259,7 @@ export class ProcessDriver implements Driver {
     return this.serial(t.objectId, async () => {
       const p = this.live.get(t.objectId);
       if (mode === "stop") {
-        await this.stopNow(t);
-        this.leftovers.stopRefused(t.objectId);
+        await this.refusedWithLeftovers(t.objectId, this.stopNow(t), Promise.resolve());
       } else if (p && (await this.alive(t.objectId, p))) {
         await p.thaw();
         p.clearTimers();

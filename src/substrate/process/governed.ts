@@ -497,6 +497,9 @@ export interface Known {
  * processes running as another user, a setuid program). Final, as a spawn's EACCES is.
  */
 export class RefusedStop extends DriverError {
+  /** The leader of each tree it names. */
+  readonly leaders: number[];
+
   constructor(
     /** The tree's leader, or the leaders (the groups) of several trees (an object's leftovers). */
     leader: number | number[],
@@ -510,6 +513,12 @@ export class RefusedStop extends DriverError {
       `cannot stop the ${trees}: ${which} of ${leaders.length === 1 ? "it" : "them"} still run${one ? "s" : ""}, and refuse${one ? "s" : ""} this server's signals (EPERM)`,
       false,
     );
+    this.leaders = leaders;
+  }
+
+  /** One failure naming the trees and processes of both. */
+  static joined(a: RefusedStop, b: RefusedStop): RefusedStop {
+    return new RefusedStop([...a.leaders, ...b.leaders], [...a.refused, ...b.refused]);
   }
 }
 

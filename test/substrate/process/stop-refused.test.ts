@@ -390,3 +390,22 @@ test.skipIf(!nobodyRuns)(
     expect(rooted.every(running)).toBe(true);
   },
 );
+
+// Found by the same review: a stop whose tree refused its signals failed naming that tree alone,
+// at once, and never went on to the object's leftovers that refused theirs.
+test.skipIf(!nobodyRuns)("a stop whose tree and leftovers both refuse their signals names them all", async () => {
+  const live = await tree("while :; do sleep 0.05; done");
+  const left = await tree(`export VIGIL_OBJECT_ID=refused; sleep 1000 & exec setpriv ${NOBODY.join(" ")} sleep 1000`);
+  expect(await eventually(() => statusUid(left.pid) === 65534)).toBe(true);
+  const rooted = groupMembers(left.pid).filter((p) => statusUid(p) === 0);
+  expect(rooted).toHaveLength(1);
+  const answer = await stopAsNobody({ ...live.recorded, leftovers: leftoversOf([left.pid]).leftovers });
+  expect(answer.adopted).toMatchObject({ status: "running", pid: live.pid });
+  expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
+  expect(answer.error).toMatch(/^cannot stop the process trees of /);
+  expect(refused(answer)).toEqual(expect.arrayContaining([live.pid, rooted[0]]));
+  // Stopped again, it fails again, naming them (and whichever sleep of the live loop runs then).
+  const again = answer.again as Record<string, unknown>;
+  expect(again).toMatchObject({ retryable: false, error: expect.stringMatching(/^cannot stop the process trees of /) });
+  expect(refused(again)).toEqual(expect.arrayContaining([live.pid, rooted[0]]));
+});
