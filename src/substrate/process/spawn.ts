@@ -74,13 +74,19 @@ export function spawnProcess(
 
 /** /dev/null, opened once (close-on-exec, as Node opens every file) for the child's stdio. */
 let devNull: number | undefined;
+/**
+ * The descriptors the server inherited without close-on-exec, read at the first spawn: a read
+ * of every open descriptor's fdinfo, which a spawn would otherwise pay for each connection the
+ * server holds. The set is the server's from its start: nothing it opens itself lacks the flag.
+ */
+let inherited: number[] | undefined;
 
 /**
  * The child's stdio: ignored (/dev/null), and so is each descriptor the server inherited without
  * close-on-exec: spawn cannot close one in the child, but puts /dev/null in its place.
  */
 function stdio(): StdioOptions {
-  const leaking = inheritedFds();
+  const leaking = (inherited ??= inheritedFds());
   if (leaking.length === 0) return "ignore";
   devNull ??= openSync("/dev/null", "r+");
   const out: StdioOptions = ["ignore", "ignore", "ignore"];
