@@ -6,6 +6,8 @@ import type { JsonObject, LifecycleState, ObjectRecord } from "./types.ts";
 
 export const OBJECT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export const OBJECT_ID_HELP = "object ids are 1-128 characters of A-Z a-z 0-9 . _ : -";
+/** The same for an id a URL names, where `.` and `..` are path segments (see checkNewObjectId). */
+export const ADDRESSABLE_OBJECT_ID_HELP = `${OBJECT_ID_HELP}, but not . or .. alone (no URL can name them)`;
 
 /** A 422-kind error naming `$.id` unless `id` is a valid object id. */
 export function checkObjectId(id: string): void {

@@ -718,6 +718,16 @@ describe("problems before the stream starts", () => {
     expect(problem.errors.map((e: { path: string }) => e.path)).toEqual([path]);
   });
 
+  // ".." is two characters of the id alphabet: a message giving only the alphabet would leave the
+  // client wondering what was wrong with it.
+  test.each([".", ".."])("?objectId=%s: the message says that id is not one", async (id) => {
+    const res = await h.app.request(`/v1/events?objectId=${id}`);
+    const problem = await problemOf(res, 422, "validation");
+    expect(problem.errors).toEqual([
+      { path: "$.query.objectId", message: expect.stringContaining("but not . or .. alone") },
+    ]);
+  });
+
   test.each([
     ["no token", 401, undefined],
     ["a write:objects token", 403, TOKENS.objects],
