@@ -2,6 +2,7 @@
 // the Prometheus exposition format, and the figures are exact on a virtual clock: decisions,
 // evaluations, actions by result, objects and the seconds they spent per state, timers, commits.
 
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, test } from "vitest";
 import { createApp } from "../../src/http/app.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
@@ -173,6 +174,18 @@ describe("GET /metrics", () => {
     for (const [name, type] of DESIGNED) expect(families.get(name)?.type, name).toBe(type);
     expect(families.get("process_cpu_user_seconds_total")?.type).toBe("counter");
     expect(families.get("nodejs_eventloop_lag_seconds")?.type).toBe("gauge");
+  });
+
+  // README's table under "Metrics" is what an operator builds dashboards from.
+  test("README's metrics table names every vigil_ metric with its type, and no other", async () => {
+    const { scrape } = await setup();
+    const served = [...parseExposition((await scrape()).text).entries()]
+      .filter(([name]) => name.startsWith("vigil_"))
+      .map(([name, family]) => `${name} ${family.type}`);
+    const readme = [
+      ...readFileSync("README.md", "utf8").matchAll(/^\| `(vigil_[a-z_]+)(?:\{[a-z,]*\})?` +\| (\w+) /gm),
+    ].map((m) => `${m[1]} ${m[2]}`);
+    expect(readme.sort()).toEqual(served.sort());
   });
 
   test("a posted fact is counted: its decision, its evaluation, its commit and its arrival", async () => {
