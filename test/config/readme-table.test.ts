@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
 import { configSchema, loadConfig } from "../../src/config.ts";
+import { parseDuration } from "../../src/core/durations.ts";
 
 const README = readFileSync("README.md", "utf8");
 const section = README.slice(README.indexOf("\n## Configuration\n"));
@@ -59,4 +60,25 @@ test.each(whole)("%s's row gives the range the server takes (MIN–MAX), and pas
   expect(accepts(key, String(max))).toBe(true);
   if (min > 0) expect(accepts(key, String(min - 1))).toBe(false);
   expect(accepts(key, String(max + 1))).toBe(false);
+});
+
+// A duration's row says "at least `PT…`" where the server refuses a shorter one.
+const shortest = variables.flatMap((key) => {
+  const m = /at least `(P[^`]+)`/.exec(rows.get(key)?.meaning ?? "");
+  return m ? [[key, m[1]!] as const] : [];
+});
+
+test("the durations with a least value are the retention windows, the idempotency TTL and reconciliation", () => {
+  expect(shortest.map(([key]) => key).sort()).toEqual([
+    "VIGIL_DECISION_RETENTION",
+    "VIGIL_IDEMPOTENCY_TTL",
+    "VIGIL_JOURNAL_RETENTION",
+    "VIGIL_RECONCILE_INTERVAL",
+  ]);
+});
+
+test.each(shortest)("%s takes %s and refuses a millisecond less", (key, least) => {
+  const ms = parseDuration(least)!;
+  expect(accepts(key, least)).toBe(true);
+  expect(accepts(key, `PT${(ms - 1) / 1000}S`)).toBe(false);
 });
