@@ -54,7 +54,7 @@ export async function runValidate(
   const invalid = results.filter((r) => !r.valid).length;
   if (values.json) {
     out(`${JSON.stringify({ valid: results.length - invalid, invalid, files: results }, null, 2)}\n`);
-    if (files.length === 0) err(`no policy files in ${values.rules}\n`);
+    if (files.length === 0) err(`vigil validate: no policy files in ${values.rules}\n`);
   } else if (files.length === 0) out(`no policy files in ${values.rules}\n`);
   else out(report(results));
   return files.length > 0 && invalid === 0 ? 0 : 1;

@@ -67,7 +67,7 @@ describe("vigil validate --json", () => {
     const r = await local(runValidate, ["--json", "--rules", empty]);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out)).toEqual({ valid: 0, invalid: 0, files: [] });
-    expect(r.err).toBe(`no policy files in ${empty}\n`);
+    expect(r.err).toBe(`vigil validate: no policy files in ${empty}\n`);
   });
 });
 
