@@ -101,16 +101,18 @@ export class TimerFiring {
   /**
    * Whether a due cron tick was armed for another schedule of its name than `policy` has (a reload
    * changed its cron or time zone, and the arming has not reached the object yet). A tick the new
-   * schedule has at that moment is not stale, whatever it was armed for; nor is one armed before
-   * the store kept schedules, or by a store that does not keep them.
+   * schedule has at that moment is not stale, whatever it was armed for; nor is one of a store
+   * that does not keep schedules. One armed before the store kept them (migration 0009: its row
+   * has none) may be of a cron changed while the server was down, and is told by its due time
+   * alone: stale unless the schedule has a tick then.
    */
   private async stale(object: ObjectRecord, timer: Timer, policy: CompiledPolicy): Promise<boolean> {
     const armed = this.armedFor.get(policy.name);
     if (armed?.policy === policy && timer.dueAt > armed.after) return false;
     const schedule = policy.schedules.find((s) => s.name === timer.name);
-    if (!schedule) return false;
-    const spec = (await this.d.store.timerSpec?.(object.id, timer.name)) ?? null;
-    return spec !== null && spec !== scheduleSpec(schedule) && nextTick(schedule, timer.dueAt - 1) !== timer.dueAt;
+    if (!schedule || !this.d.store.timerSpec) return false;
+    const spec = await this.d.store.timerSpec(object.id, timer.name);
+    return spec !== scheduleSpec(schedule) && nextTick(schedule, timer.dueAt - 1) !== timer.dueAt;
   }
 
   /**

@@ -2,12 +2,22 @@
 // old cron is re-armed by the arming walk, and one that falls due before the walk reaches its
 // object is re-armed when it falls due, not fired under the new version (`* * * * *` then
 // `0 * * * *`: a tick at 00:01 under the hourly version). Each store keeps the schedule each tick
-// was armed for: on a libsql database, and in memory.
+// was armed for: on a libsql database, and in memory. A tick whose row keeps none (armed before
+// migration 0009) is told by its due time: at the first start after the upgrade, one left overdue
+// by a cron changed while the server was down is re-armed, not fired.
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@libsql/client";
 import { afterEach, expect, test } from "vitest";
 import type { Store } from "../../src/core/store.ts";
+import { Governor } from "../../src/governor/governor.ts";
+import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
+import { VirtualClock } from "../../src/timers/clock.ts";
 import { scheduledPolicy } from "../helpers/policies.ts";
 import { makeServices, type TestServices } from "../helpers/services.ts";
 
@@ -60,4 +70,56 @@ test.each(stores)("%s: a tick armed for the old cron at a moment the new cron ha
   expect(load("0 * * * *", "2").ok).toBe(true);
   await s.advance(60_000);
   expect(fired).toEqual(["o tick 2026-01-01T01:00:00.000Z"]);
+});
+
+test("a tick armed before the store kept schedules (no spec) for a cron changed while the server was down does not fire at the restart", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-pre-0009-"));
+  try {
+    const url = `file:${join(dir, "vigil.db")}`;
+    const clock = new VirtualClock(Date.parse("2026-01-01T00:00:30Z"));
+    const boot = async (cron: string, version: string) => {
+      const policies = new PolicyRegistry(() => clock.now());
+      expect(
+        policies.loadText(JSON.stringify({ ...scheduledPolicy({ name: "p", cron }), version }), "inline/p.json").ok,
+      ).toBe(true);
+      const store = new LibsqlStore({ url });
+      const governor = new Governor({
+        store,
+        policies,
+        drivers: [new SimulatedDriver({ clock })],
+        clock,
+        random: () => 0.5,
+      });
+      return { governor, store };
+    };
+    let g = await boot("* * * * *", "1");
+    await g.governor.start();
+    await g.governor.putObject("o", { policy: "p" });
+    await g.governor.close();
+    await g.store.close();
+    // As a database from before migration 0009 has it: the tick's row keeps no schedule.
+    const db = createClient({ url });
+    const rows = await db.execute("UPDATE timers SET spec = NULL WHERE object_id = 'o' AND name = 'tick'");
+    db.close();
+    expect(rows.rowsAffected).toBe(1);
+
+    // Down past the minutely tick (00:01); up again with the cron changed to hourly.
+    clock.jumpTo(Date.parse("2026-01-01T00:02:30Z"));
+    g = await boot("0 * * * *", "2");
+    const fired: string[] = [];
+    g.governor.events.on("timer:fired", (id, name) =>
+      fired.push(`${id} ${name} ${new Date(clock.now()).toISOString()}`),
+    );
+    await g.governor.start();
+    await clock.advance(60_000, () => g.governor.idle());
+    expect(fired).toEqual([]);
+    const object = await g.governor.getObject("o");
+    expect(object?.timers.find((t) => t.name === "tick")?.dueAt).toBe(Date.parse("2026-01-01T01:00:00Z"));
+    await clock.advance(60 * 60_000, () => g.governor.idle());
+    expect(fired).toEqual(["o tick 2026-01-01T01:00:00.000Z"]);
+    await g.governor.close();
+    await g.store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
