@@ -115,6 +115,8 @@ export interface DueTimer {
   name: string;
   dueAt: number;
   kind: TimerKind;
+  /** When a timer put off while its policy was not loaded was first due (TimerOp.firstDue). */
+  firstDue?: number;
 }
 
 /**

@@ -59,6 +59,8 @@ export interface TimerOp {
   kind: TimerKind;
   /** A cron tick's schedule as armed (scheduleSpec), for the store only: a decision does not list it. */
   spec?: string;
+  /** A timer put off while its policy was not loaded: when it was first due. For the store only. */
+  firstDue?: number;
 }
 
 /** The governed object as the core sees it. Times are epoch milliseconds. */

@@ -133,7 +133,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     const crashLoops = new CrashLoopGuard();
     const census = (this.census = new Census(clock));
     this.scheduler = new Scheduler(store, clock, {
-      fire: (t, late) => this.timers.fire(t.objectId, t.name, late),
+      fire: (t, late) => this.timers.fire(t.objectId, t.name, late, t),
       onError,
     });
     this.table = new ObjectTable(

@@ -12,7 +12,7 @@ import type { ObjectRecord, Timer, TimerOp, Trigger } from "../core/types.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
 import type { GovernorEvents } from "./events.ts";
 import { canonicalJson } from "../core/json.ts";
-import type { Store } from "../core/store.ts";
+import type { DueTimer, Store } from "../core/store.ts";
 import type { ObjectTable } from "./object-table.ts";
 
 export interface TimerFiringDeps {
@@ -34,8 +34,9 @@ export class TimerFiring {
   private readonly unarmed = new Set<string>();
   /**
    * Timers put off while their policy was not loaded, by object and name, with the time they
-   * were first due: they fire late (their row's due time was moved on). Kept in memory only: after
-   * a restart the first round fires late anyway.
+   * were first due: they fire late (their row's due time was moved on). The row keeps that time
+   * too (timers.first_due), read with it by the scheduler after a restart; this map is what tells
+   * a timer put off again from one first put off, so that it is logged once per server.
    */
   private readonly postponed = new BoundedMap<string, { firstDue: number; putOffTo: number }>(POSTPONED_MAX);
   /**
@@ -49,8 +50,11 @@ export class TimerFiring {
 
   constructor(private readonly d: TimerFiringDeps) {}
 
-  /** Evaluates an object for a timer that fell due (called by the scheduler). */
-  fire(objectId: string, name: string, late: boolean): Promise<void> {
+  /**
+   * Evaluates an object for a timer that fell due (called by the scheduler, with the row it read:
+   * a row put off while its policy was not loaded keeps when it was first due).
+   */
+  fire(objectId: string, name: string, late: boolean, row?: Pick<DueTimer, "dueAt" | "firstDue">): Promise<void> {
     const { table } = this.d;
     return table.run(objectId, async () => {
       const object = await table.take(objectId);
@@ -63,7 +67,9 @@ export class TimerFiring {
         const why = `policy ${object.policy} is not loaded`;
         // A tick comes back with the policy (below); any other timer (the object's own alarm,
         // a hold's end, a dwell's, an author's) would be lost: it waits for the policy instead.
-        return timer.kind === "cron" ? this.consume(object, name, why) : this.postpone(object, timer, why);
+        return timer.kind === "cron"
+          ? this.consume(object, name, why)
+          : this.postpone(object, timer, why, row?.dueAt === timer.dueAt ? row.firstDue : undefined);
       }
       // A tick of a schedule the serving version no longer has: a reload removed it, and its
       // arming has not reached this object yet (a large policy's walk takes a while) or failed.
@@ -82,9 +88,15 @@ export class TimerFiring {
       const key = postponedKey(objectId, name);
       const putOff = this.postponed.get(key);
       this.postponed.delete(key);
-      // The timer put off, not one set again since: it was due when it was first due.
-      const wasPutOff = putOff !== undefined && putOff.putOffTo === timer.dueAt;
-      const dueAt = wasPutOff ? putOff.firstDue : timer.dueAt;
+      // The timer put off, not one set again since: it was due when it was first due. After a
+      // restart the row read says so (a timer set again since has no first due time).
+      const firstDue =
+        putOff !== undefined && putOff.putOffTo === timer.dueAt
+          ? putOff.firstDue
+          : row?.firstDue !== undefined && row.dueAt === timer.dueAt
+            ? row.firstDue
+            : undefined;
+      const dueAt = firstDue ?? timer.dueAt;
       // Late by the time it is evaluated, not launched: a busy mailbox may have held it long.
       if (now - dueAt > LATE_AFTER_MS) late = true;
       const trigger: Trigger = late ? { kind: "timer", name, late: true } : { kind: "timer", name };
@@ -135,16 +147,19 @@ export class TimerFiring {
     this.d.onError(new Error(`${why}; timer used up without an evaluation`), `timer ${name} of ${object.id}`);
   }
 
-  /** Moves a timer whose policy is not loaded on by a minute, so that it fires once the policy is back. */
-  private async postpone(object: ObjectRecord, timer: Timer, why: string): Promise<void> {
+  /**
+   * Moves a timer whose policy is not loaded on by a minute, so that it fires once the policy is
+   * back; its row keeps when it was first due (`stored`: what its row kept, put off before a restart).
+   */
+  private async postpone(object: ObjectRecord, timer: Timer, why: string, stored: number | undefined): Promise<void> {
     const now = this.d.clock.now();
     const putOffTo = now + UNLOADED_RETRY_MS;
-    const ops: TimerOp[] = [{ name: timer.name, op: "set", dueAt: putOffTo, kind: timer.kind }];
-    await this.d.table.commitTimers({ ...object, updatedAt: now }, ops);
     const key = postponedKey(object.id, timer.name);
     const before = this.postponed.get(key);
     const again = before?.putOffTo === timer.dueAt;
-    const firstDue = again ? before.firstDue : timer.dueAt;
+    const firstDue = again ? before.firstDue : (stored ?? timer.dueAt);
+    const ops: TimerOp[] = [{ name: timer.name, op: "set", dueAt: putOffTo, kind: timer.kind, firstDue }];
+    await this.d.table.commitTimers({ ...object, updatedAt: now }, ops);
     this.postponed.set(key, { firstDue, putOffTo });
     // Told when first put off, not at every minute after: a policy missing at start (a file
     // refused or deleted) would otherwise log a line a minute for every such timer of its

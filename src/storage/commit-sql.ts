@@ -172,7 +172,7 @@ function runStatements(batches: CommitBatch[], encode: DecisionEncoder): InState
         args: [b.object.updatedAt, ...b.supersede],
       });
     for (const op of b.timerOps) {
-      if (op.op === "set") timerSets.push([id, op.name, op.dueAt!, op.kind, op.spec ?? null]);
+      if (op.op === "set") timerSets.push([id, op.name, op.dueAt!, op.kind, op.spec ?? null, op.firstDue ?? null]);
       else timerCancels.push({ sql: "DELETE FROM timers WHERE object_id = ? AND name = ?", args: [id, op.name] });
     }
     if (b.idempotency)
@@ -210,9 +210,9 @@ function runStatements(batches: CommitBatch[], encode: DecisionEncoder): InState
     ...timerCancels,
     ...insertMany(
       "timers",
-      ["object_id", "name", "due_at", "kind", "spec"],
+      ["object_id", "name", "due_at", "kind", "spec", "first_due"],
       timerSets,
-      " ON CONFLICT (object_id, name) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, spec = excluded.spec",
+      " ON CONFLICT (object_id, name) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, spec = excluded.spec, first_due = excluded.first_due",
     ),
     ...insertMany("idempotency", ["object_id", "key", "fingerprint", "decision_id", "created_at"], idempotency),
   ];

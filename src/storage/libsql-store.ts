@@ -349,6 +349,7 @@ export class LibsqlStore implements Store {
       name: r.name as string,
       dueAt: Number(r.due_at),
       kind: r.kind as TimerKind,
+      ...(r.first_due === null || r.first_due === undefined ? {} : { firstDue: Number(r.first_due) }),
     }));
   }
 

@@ -1,5 +1,8 @@
 // The store in plain maps: what the fixture runner and dry runs use, and the reference the
 // store contract suite holds the libsql store to. Not durable by design.
+// The file is past 400 lines because it is the whole Store interface in one place, each method
+// beside the others it must agree with (a commit, and the reads of what it wrote), as the
+// reference the libsql store is held to.
 
 import type { JournalEntry } from "../core/journal.ts";
 import { applyTimerOps } from "../core/timers.ts";
@@ -42,6 +45,8 @@ export class MemoryStore implements Store {
   private schedules = new Map<string, string>();
   /** The schedule each cron tick was armed for (timers.spec), by object and name. */
   private timerSpecs = new Map<string, string>();
+  /** When each timer put off while its policy was not loaded was first due (timers.first_due). */
+  private timerFirstDues = new Map<string, number>();
   private holder: LeaseHolder | null = null;
 
   readonly history: DecisionReads = {
@@ -116,6 +121,8 @@ export class MemoryStore implements Store {
         const key = `${o.id}\u0000${op.name}`;
         if (op.op === "set" && op.spec !== undefined) this.timerSpecs.set(key, op.spec);
         else this.timerSpecs.delete(key);
+        if (op.op === "set" && op.firstDue !== undefined) this.timerFirstDues.set(key, op.firstDue);
+        else this.timerFirstDues.delete(key);
       }
       this.objects.set(o.id, o);
       if (b.journal && this.keepsHistory) {
@@ -144,7 +151,8 @@ export class MemoryStore implements Store {
     for (const [k, a] of this.actions) if (a.objectId === id) this.actions.delete(k);
     for (const k of this.idempotency.keys()) if (k.startsWith(`${id}\u0000`)) this.idempotency.delete(k);
     this.decisionCounts.delete(id);
-    for (const k of this.timerSpecs.keys()) if (k.startsWith(`${id}\u0000`)) this.timerSpecs.delete(k);
+    for (const m of [this.timerSpecs, this.timerFirstDues])
+      for (const k of m.keys()) if (k.startsWith(`${id}\u0000`)) m.delete(k);
     return true;
   }
 
@@ -263,7 +271,11 @@ export class MemoryStore implements Store {
   async dueTimers(until: number, limit: number): Promise<DueTimer[]> {
     const out: DueTimer[] = [];
     for (const o of this.objects.values())
-      for (const t of o.timers) if (t.dueAt <= until) out.push({ objectId: o.id, ...t });
+      for (const t of o.timers) {
+        if (t.dueAt > until) continue;
+        const firstDue = this.timerFirstDues.get(`${o.id}\u0000${t.name}`);
+        out.push({ objectId: o.id, ...t, ...(firstDue === undefined ? {} : { firstDue }) });
+      }
     return out.sort((a, b) => a.dueAt - b.dueAt || cmp(a.objectId, b.objectId) || cmp(a.name, b.name)).slice(0, limit);
   }
 

@@ -27,7 +27,7 @@ export const OBJECT_BY_ID = `${OBJECTS} WHERE id = ?`;
 
 /** Timers due by a time, in firing order (the index timers_due), up to a limit. */
 export const DUE_TIMERS =
-  "SELECT object_id, name, due_at, kind FROM timers WHERE due_at <= ? ORDER BY due_at, object_id, name LIMIT ?";
+  "SELECT object_id, name, due_at, kind, first_due FROM timers WHERE due_at <= ? ORDER BY due_at, object_id, name LIMIT ?";
 
 /** Objects and their timers by the ids of a JSON array. */
 export const OBJECTS_BY_IDS = `${OBJECTS} WHERE id IN (SELECT value FROM json_each(?))`;

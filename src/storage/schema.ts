@@ -142,6 +142,12 @@ export const timers = sqliteTable(
      * for other timers and for ticks armed before migration 0009.
      */
     spec: text("spec"),
+    /**
+     * A timer put off while its policy was not loaded: when it was first due (its due time is
+     * moved on a minute at a time), so that it fires late by that time after a restart too; null
+     * otherwise (a timer set again has none).
+     */
+    firstDue: integer("first_due"),
   },
   (t) => [primaryKey({ columns: [t.objectId, t.name] }), index("timers_due").on(t.dueAt, t.objectId, t.name)],
 );

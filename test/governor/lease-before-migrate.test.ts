@@ -48,7 +48,7 @@ async function undoNewestMigration(url: string): Promise<void> {
   const c = createClient({ url });
   await c.batch(
     [
-      "ALTER TABLE timers DROP COLUMN spec",
+      "ALTER TABLE timers DROP COLUMN first_due",
       "DELETE FROM __drizzle_migrations WHERE created_at = (SELECT MAX(created_at) FROM __drizzle_migrations)",
     ],
     "write",
@@ -70,7 +70,7 @@ test("refused the lease, a server leaves a database one migration behind it as i
   await second.store.close();
 
   expect(await rows(url, "SELECT hash, created_at FROM __drizzle_migrations ORDER BY created_at")).toEqual(before);
-  expect(await rows(url, "SELECT name FROM pragma_table_info('timers') WHERE name = 'spec'")).toEqual([]);
+  expect(await rows(url, "SELECT name FROM pragma_table_info('timers') WHERE name = 'first_due'")).toEqual([]);
   expect(await rows(url, "SELECT owner FROM lease")).toEqual([{ owner: "a" }]);
   await first.g.close();
   await first.store.close();
@@ -104,8 +104,8 @@ test("a migration that holds the database longer than the lease lasts does not l
   expect(await rows(url, "SELECT owner, expires_at FROM lease")).toEqual([
     { owner: "b", expires_at: clock.now() + 15_000 },
   ]);
-  expect(await rows(url, "SELECT name FROM pragma_table_info('timers') WHERE name = 'spec'")).toEqual([
-    { name: "spec" },
+  expect(await rows(url, "SELECT name FROM pragma_table_info('timers') WHERE name = 'first_due'")).toEqual([
+    { name: "first_due" },
   ]);
   await g.close();
   await store.close();

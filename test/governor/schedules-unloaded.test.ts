@@ -6,9 +6,12 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClient } from "@libsql/client";
 import { afterAll, expect, test } from "vitest";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
+import type { Store } from "../../src/core/store.ts";
+import { LibsqlStore } from "../../src/storage/libsql-store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
@@ -18,19 +21,36 @@ import { RULES_DIR, START } from "../helpers/services.ts";
 const empty = mkdtempSync(join(tmpdir(), "vigil-no-rules-"));
 afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
-/** One store and one clock; `boot(dir)` starts a server on them with the policies in `dir`. */
-function world() {
-  const store = new MemoryStore();
+/**
+ * One store and one clock; `boot(dir)` starts a server on them with the policies in `dir`. The
+ * store is in memory, or a libsql file opened anew by each server (`file`).
+ */
+function world(file?: string) {
+  const memory = new MemoryStore();
+  let store: Store = file === undefined ? memory : new LibsqlStore({ url: `file:${file}` });
   const clock = new VirtualClock(START);
   let policies = new PolicyRegistry(() => clock.now());
+  let booted = false;
   const boot = async (dir: string) => {
     policies = new PolicyRegistry(() => clock.now());
     policies.loadDirectory(dir);
+    if (file !== undefined && booted) {
+      await store.close();
+      store = new LibsqlStore({ url: `file:${file}` });
+    }
+    booted = true;
     const g = new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock, random: () => 0.5 });
     await g.start();
     return g;
   };
-  return { store, clock, boot, policies: () => policies };
+  return {
+    get store() {
+      return store;
+    },
+    clock,
+    boot,
+    policies: () => policies,
+  };
 }
 
 test("cron ticks used up while the policy was missing come back with the policy", async () => {
@@ -115,6 +135,41 @@ test("a timer put off while its policy was missing fires late when the policy co
   expect(lags[0]).toBeGreaterThan(3 * 3_600_000);
   await g.close();
 });
+
+test.each([
+  ["in memory", undefined],
+  ["on a libsql file", "v.db"],
+])(
+  "%s: a timer put off while its policy was missing fires late, from when it was first due, after a restart",
+  async (_where, file) => {
+    const path = file === undefined ? undefined : join(empty, file);
+    const w = world(path);
+    const { clock, boot } = w;
+    const alarm = await reportSentWithAlarm(w);
+    if (path !== undefined) {
+      // No version of it to serve, as in a database older than stored policy versions.
+      const client = createClient({ url: `file:${path}` });
+      await client.execute("DELETE FROM policy_versions WHERE name = 'nightly-report'");
+      await client.execute("DELETE FROM policy_served WHERE policy = 'nightly-report'");
+      client.close();
+    }
+    clock.jumpTo(alarm.dueAt + 3 * 3_600_000); // down three hours past the alarm
+    let g = await boot(empty);
+    await clock.advance(1000, () => g.idle()); // put off: its row's due time moves on
+    await g.close();
+    // Up again at once with the policy: the alarm falls due at the minute it was put off to.
+    g = await boot(RULES_DIR);
+    const lags: number[] = [];
+    g.events.on("timer:fired", (_id, _name, _late, lagMs) => lags.push(lagMs));
+    await clock.advance(2 * 60_000, () => g.idle());
+    const [last] = await g.listDecisions("r1", 1);
+    expect(last).toMatchObject({ trigger: { kind: "timer", name: "wake", late: true }, outcome: "wake" });
+    expect(lags).toEqual([last!.at - alarm.dueAt]);
+    expect(lags[0]).toBeGreaterThan(3 * 3_600_000);
+    await g.close();
+    await w.store.close();
+  },
+);
 
 test("an object whose timers cannot be written keeps neither the start nor the other objects from being armed", async () => {
   const store = new RefusingStore();

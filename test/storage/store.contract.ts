@@ -377,6 +377,19 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       expect((await store.getObject("B"))?.timers).toEqual([{ name: "z", dueAt: T0 + 200, kind: "schedule" }]);
     });
 
+    test("a put-off timer's first due time is read with its row, and a timer set again has none", async () => {
+      const a = makeObject({ id: "A" });
+      await store.commit([
+        makeBatch(a, { timerOps: [{ name: "wake", op: "set", dueAt: T0 + 60_000, kind: "wake", firstDue: T0 }] }),
+      ]);
+      expect(await store.dueTimers(T0 + HOUR, 10)).toEqual([
+        { objectId: "A", name: "wake", dueAt: T0 + 60_000, kind: "wake", firstDue: T0 },
+      ]);
+      expect((await store.getObject("A"))?.timers).toEqual([{ name: "wake", dueAt: T0 + 60_000, kind: "wake" }]);
+      await store.commit([makeBatch(a, { timerOps: [set("wake", T0 + 120_000, "wake")] })]);
+      expect(await store.nextTimer()).toEqual({ objectId: "A", name: "wake", dueAt: T0 + 120_000, kind: "wake" });
+    });
+
     test("idempotency keys round-trip per object", async () => {
       const record = { key: "k-1", fingerprint: "f".repeat(64), decisionId: "dec-1" };
       await store.commit([arrivalBatch(makeObject({ id: "i" }), "dec-1", { idempotency: record })]);
