@@ -6,6 +6,9 @@
 // the downtime it must jump over), then the replay itself, the journal and the decisions
 // merged by time. It runs under a ReplayBudget (limits.ts): a deadline and a cap on
 // evaluations, checked between steps, with the event loop let run now and then.
+//
+// The file is past 400 lines because the survey and the replay must agree on where history
+// starts, what was pruned and what downtime it shows, and each is read beside the other.
 
 import { conflict } from "../core/errors.ts";
 import { foldJournal, type JournalEntry, type LifecycleSeed } from "../core/journal.ts";
@@ -13,7 +16,7 @@ import { newObject } from "../core/object.ts";
 import { isAfter, lifecycleAt } from "../core/history.ts";
 import { idTime } from "../core/id-times.ts";
 import { LATE_AFTER_MS } from "../core/timers.ts";
-import type { Decision, JsonObject, ObjectRecord } from "../core/types.ts";
+import type { Decision, JsonObject, ObjectRecord, Timer } from "../core/types.ts";
 import { loadCandidatePolicy, settleSchedules } from "../governor/dry-run.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
 import { RECORDED_CHANGES } from "../governor/recorded-decisions.ts";
@@ -114,11 +117,28 @@ export async function replay(
     await budget.step();
   };
   // Downtime: the replay is down too. Its clock jumps over that time without firing
-  // anything, so that its timers fire late at the same moment as the recorded ones.
+  // anything, so that its timers fire late at the same moment as the recorded ones. A downtime
+  // that ends at the oldest kept decision began at an unknown moment (the decisions before it,
+  // which showed the server up, may be gone): the candidate stays up until one of the timers
+  // that fired late at its end falls due, its other timers firing on time on the way, each
+  // once at most (a schedule's ticks over a long downtime would otherwise all be evaluated).
   const jump = async (j: Jump) => {
     await step(j.at);
+    const fired = new Set<string>(j.late);
+    let up = j.at;
+    for (let next = await upUntil(j, fired); next !== null && next.dueAt > up; next = await upUntil(j, fired)) {
+      fired.add(next.name);
+      await step((up = next.dueAt));
+    }
     sandbox.clock.jumpTo(j.to);
     await step(j.at);
+  };
+  /** For a downtime of unknown start, the candidate's next timer before its end, unless one of `fired`. */
+  const upUntil = async (j: Jump, fired: Set<string>) => {
+    if (j.late === undefined) return null;
+    const timers = (await sandbox.governor.getObject(object.id))?.timers ?? [];
+    const next = timers.reduce<Timer | null>((m, t) => (m === null || t.dueAt < m.dueAt ? t : m), null);
+    return next !== null && next.dueAt < j.to && !fired.has(next.name) ? next : null;
   };
 
   try {
@@ -238,10 +258,15 @@ function before(d: Decision, p: Position): boolean {
   return !p.factFirst && positionOf(d).factFirst;
 }
 
-/** The server was down from `at` until `to`. */
+/**
+ * The server was down from `at` until `to`. With `late`, it ends at the oldest kept decision,
+ * and `at` is only the last moment known to be up: the names of the timers that fired late at
+ * its end.
+ */
 interface Jump {
   at: number;
   to: number;
+  late?: Set<string>;
 }
 
 interface Survey {
@@ -305,6 +330,10 @@ async function surveyDecisions(
   // and no snapshot, the kept ones alone would date a downtime from the creation.
   const entries = new Peekable(history.journal()[Symbol.asyncIterator]());
   const downtime = new Map<number, number>();
+  /** The oldest kept decision's time, when it is a late firing and decisions before it may be gone. */
+  let uncertain: number | null = null;
+  /** By a downtime's start, the names of the timers that fired late at that time. */
+  const lateAt = new Map<number, Set<string>>();
   for await (const d of history.decisions()) {
     await budget.step();
     for (let e = await entries.peek(); e !== undefined && e.at < d.at; e = await entries.peek()) {
@@ -330,7 +359,10 @@ async function surveyDecisions(
     // may be gone, in its own millisecond too, so it is placed by its memory as well as its time.
     if (after && !survey.seenAfter) {
       survey.seenAfter = true;
-      if (!survey.seenBefore && (fromSnapshot || d.trigger.kind !== "create")) survey.comparedFrom = positionOf(d);
+      if (!survey.seenBefore && (fromSnapshot || d.trigger.kind !== "create")) {
+        survey.comparedFrom = positionOf(d);
+        if (d.trigger.late === true) uncertain = d.at;
+      }
     }
     if (after && !replayable(d)) {
       survey.skippedCount++;
@@ -340,13 +372,22 @@ async function surveyDecisions(
       let down = start;
       for (const t of recent) if (t < d.at - LATE_AFTER_MS) down = Math.max(down, t);
       downtime.set(down, Math.max(downtime.get(down) ?? d.at, d.at));
+      // The timers that fired late at the oldest kept decision's time: the replay stays up until
+      // one of them falls due (see jump), for that downtime's start is not known.
+      if (d.at === uncertain && d.trigger.name !== undefined)
+        (lateAt.get(down) ?? lateAt.set(down, new Set()).get(down)!).add(d.trigger.name);
     }
     // Every decision, a late one too, shows the server up at its time: a second downtime soon
     // after a restart is a jump of its own, not one with the first.
     up(d.at, d.at);
   }
   if (snapshotSeed === null) survey.lifecycle = lifecycleAt(beforeStart, start, snapSeq, lifecycle);
-  survey.jumps = [...downtime].map(([at, to]) => ({ at, to })).sort((x, y) => x.at - y.at);
+  survey.jumps = [...downtime]
+    .map(([at, to]) => {
+      const late = lateAt.get(at);
+      return late === undefined ? { at, to } : { at, to, late };
+    })
+    .sort((x, y) => x.at - y.at);
   return survey;
 }
 

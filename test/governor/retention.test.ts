@@ -606,6 +606,57 @@ describe("replay over pruned history whose oldest kept decision is a late timer"
   });
 });
 
+describe("replay over pruned history whose oldest kept late timer was set by a timer whose decision is gone", () => {
+  // No fact journaled after the dwell's firing, whose decision (dormancy, and the wake six hours
+  // on) is pruned: the downtime is dated from the last fact. Jumped from there, the candidate's
+  // dwell fired late beside the wake, and the recorded late wake showed with no candidate match.
+  // The candidate is up until a timer that fired late at the downtime's end falls due.
+  test.each([
+    ["by count", (keep: number): Partial<RetentionPolicy> => ({ decisionsPerObject: keep })],
+    ["by age", (): Partial<RetentionPolicy> => ({ decisionsMs: 5 * HOUR })],
+  ])("pruned %s, a replay of the recorded policy finds no difference", async (_how, pruning) => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-retention-late-dwell-"));
+    const url = `file:${join(dir, "v.db")}`;
+    try {
+      let services = await makeServices({ store: new LibsqlStore({ url }), start: START });
+      const g = services.governor;
+      await g.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 0 } } });
+      await services.advance(60_000);
+      await g.postFacts("w", { queue: { depth: 2 } }); // wakes
+      await services.advance(30_000);
+      await g.postFacts("w", { queue: { depth: 0 } }); // idle, put off by the dwell until 00:03
+      await services.advance(HOUR); // the dwell fires: dormancy, and a wake at 06:03
+      await services.close();
+      // Down from about 01:01 until 09:00: the wake fires late.
+      services = await makeServices({ store: new LibsqlStore({ url }), start: START + 9 * HOUR });
+      s = services;
+      await services.advance(10 * 60_000);
+      await services.governor.postFacts("w", { queue: { depth: 0 } });
+      await services.advance(10 * 60_000);
+
+      const all = (await services.store.listDecisions("w", 100)).reverse();
+      expect(all.map((d) => `${d.trigger.kind} ${d.trigger.name ?? ""} ${d.outcome}`)).toEqual([
+        "create  none",
+        "facts  wake",
+        "facts  none",
+        "timer dwell dormancy",
+        "timer wake wake",
+        "facts  dormancy",
+      ]);
+      expect(all[4]!.trigger.late).toBe(true);
+      await new Retention(services.store, services.clock, { ...keepAll, ...pruning(2) }).runOnce();
+      expect(await services.store.listDecisions("w", 100)).toHaveLength(2);
+      const pruned = await services.whatIf.replay("w", queueWorker());
+      expect(pruned).toMatchObject({ comparedFrom: new Date(all[4]!.at).toISOString(), actualDecisions: 2 });
+      expect(pruned.differences).toEqual([]);
+    } finally {
+      await s?.close();
+      s = null;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("an object whose history the database refuses to write (a SQLite trigger for one object)", () => {
   /** Objects a and b, each with a day of facts (an idempotency key among them), then two days on. */
   async function history(): Promise<{ store: LibsqlStore; services: TestServices }> {
