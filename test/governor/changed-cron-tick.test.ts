@@ -35,40 +35,43 @@ const stores: [string, () => Store][] = [
   ["memory", () => new MemoryStore()],
 ];
 
+/**
+ * Services from `start` on `store` (kept in `s`), p ticking every minute and object o armed for
+ * it; and the ticks fired from then on, as `o tick <time>`.
+ */
+async function minutelyObject(start: string, store: Store): Promise<{ services: TestServices; fired: string[] }> {
+  const services = await makeServices({ start: Date.parse(start), store });
+  s = services;
+  expect(load("* * * * *", "1").ok).toBe(true);
+  await services.governor.armSchedules("p");
+  await services.governor.putObject("o", { policy: "p" });
+  const fired: string[] = [];
+  services.governor.events.on("timer:fired", (id, name) =>
+    fired.push(`${id} ${name} ${new Date(services.clock.now()).toISOString()}`),
+  );
+  return { services, fired };
+}
+
 test.each(stores)(
   "%s: a tick armed for a cron a reload changed is re-armed for the new cron, not fired, when it falls due first",
   async (_name, store) => {
-    s = await makeServices({ start: Date.parse("2026-01-01T00:00:30Z"), store: store() });
-    expect(load("* * * * *", "1").ok).toBe(true);
-    await s.governor.armSchedules("p");
-    await s.governor.putObject("o", { policy: "p" });
-    const fired: string[] = [];
-    s.governor.events.on("timer:fired", (id, name) =>
-      fired.push(`${id} ${name} ${new Date(s!.clock.now()).toISOString()}`),
-    );
+    const { services, fired } = await minutelyObject("2026-01-01T00:00:30Z", store());
     // Reloaded hourly; the arming walk has not reached o when its minutely tick falls due.
     expect(load("0 * * * *", "2").ok).toBe(true);
-    await s.advance(2 * 60_000);
+    await services.advance(2 * 60_000);
     expect(fired).toEqual([]);
-    const object = await s.governor.getObject("o");
+    const object = await services.governor.getObject("o");
     expect(object?.timers.find((t) => t.name === "tick")?.dueAt).toBe(Date.parse("2026-01-01T01:00:00Z"));
-    await s.governor.armSchedules("p");
-    await s.advance(60 * 60_000);
+    await services.governor.armSchedules("p");
+    await services.advance(60 * 60_000);
     expect(fired).toEqual(["o tick 2026-01-01T01:00:00.000Z"]);
   },
 );
 
 test.each(stores)("%s: a tick armed for the old cron at a moment the new cron has too fires", async (_name, store) => {
-  s = await makeServices({ start: Date.parse("2026-01-01T00:59:30Z"), store: store() });
-  expect(load("* * * * *", "1").ok).toBe(true);
-  await s.governor.armSchedules("p");
-  await s.governor.putObject("o", { policy: "p" });
-  const fired: string[] = [];
-  s.governor.events.on("timer:fired", (id, name) =>
-    fired.push(`${id} ${name} ${new Date(s!.clock.now()).toISOString()}`),
-  );
+  const { services, fired } = await minutelyObject("2026-01-01T00:59:30Z", store());
   expect(load("0 * * * *", "2").ok).toBe(true);
-  await s.advance(60_000);
+  await services.advance(60_000);
   expect(fired).toEqual(["o tick 2026-01-01T01:00:00.000Z"]);
 });
 
