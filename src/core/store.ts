@@ -108,6 +108,11 @@ export interface ObjectQuery {
    * (a hint from counts kept in memory; the page is the same either way, only faster).
    */
   by?: "state" | "policy" | undefined;
+  /**
+   * Only failed objects whose stored observation lists `leftovers` (with or without `state:
+   * "failed"`): what reconciliation observes of failed objects, read by an index of them alone.
+   */
+  failedWithLeftovers?: boolean | undefined;
 }
 
 export interface DueTimer {
@@ -142,7 +147,10 @@ export interface Store {
    * several transactions). Called at start, before anything is served.
    */
   finishDeletions(): Promise<void>;
-  /** A page of objects by id, filtered by state, policy or driver (each served by an index). */
+  /**
+   * A page of objects by id, filtered by state, policy or driver, or to the failed ones with
+   * leftovers (each served by an index).
+   */
   listObjects(query: ObjectQuery): Promise<ObjectRecord[]>;
   /** Newest first; `before` is an exclusive decision id. */
   listDecisions(objectId: string, limit: number, before?: string): Promise<Decision[]>;

@@ -197,9 +197,12 @@ export class SubstrateSync {
   async reconcile(): Promise<number> {
     let diverged = 0;
     for (const state of ["active", "dormant", "failed"] as const) {
+      // Of the failed objects, those with leftovers alone are read (by an index of them): a fleet's
+      // many others are not read every pass only to be passed over.
+      const query = state === "failed" ? { failedWithLeftovers: true } : { state };
       // A few observations at a time (a slow substrate does not hold the others up for long),
       // each within a deadline (one that never answers does not hold the pass up at all).
-      await eachConcurrently(this.objects({ state }), RECONCILE_CONCURRENCY, async (row) => {
+      await eachConcurrently(this.objects(query), RECONCILE_CONCURRENCY, async (row) => {
         if (await this.reconcileOne(row, state)) diverged++;
       });
     }
@@ -285,8 +288,9 @@ export class SubstrateSync {
 
   /** Every object matching `query`, a page at a time, in id order. */
   private async *objects(query: {
-    state?: "active" | "dormant" | "failed";
+    state?: "active" | "dormant";
     driver?: string;
+    failedWithLeftovers?: boolean;
   }): AsyncGenerator<ObjectRecord> {
     for (let after: string | undefined; ;) {
       const page = await this.d.store.listObjects({ ...query, after, limit: PAGE });

@@ -51,6 +51,9 @@ import { directWriter, LEASE_LOST, threadWriter, WriteError, type SqlWriter } fr
 /** The index a page of objects is read by, when the caller says which (ObjectQuery.by). */
 const LIST_INDEXES = { state: "objects_state", policy: "objects_policy" } as const;
 
+/** The terms of the partial index objects_failed_leftovers (schema.ts, migration 0011). */
+const FAILED_WITH_LEFTOVERS = "state = 'failed' AND json_type(observed, '$.leftovers') IS NOT NULL";
+
 /** The one lease row: the server governing this database. */
 const LEASE = "governor";
 
@@ -230,9 +233,17 @@ export class LibsqlStore implements Store {
         ["id > ?", q.after],
       ] as const
     ).filter(([, value]) => value !== undefined && value !== "");
-    const where = given.length > 0 ? ` WHERE ${given.map(([test]) => test).join(" AND ")}` : "";
+    const tests: string[] = given.map(([test]) => test);
+    // The partial index's own terms, word for word (a bound state would not match them): only
+    // the failed objects with leftovers are read, however many others have failed.
+    if (q.failedWithLeftovers) tests.unshift(FAILED_WITH_LEFTOVERS);
+    const where = tests.length > 0 ? ` WHERE ${tests.join(" AND ")}` : "";
     // SQLite cannot tell a rare state from a common one; the caller's counts can.
-    const by = q.by && q.state && q.policy ? ` INDEXED BY ${LIST_INDEXES[q.by]}` : "";
+    const by = q.failedWithLeftovers
+      ? " INDEXED BY objects_failed_leftovers"
+      : q.by && q.state && q.policy
+        ? ` INDEXED BY ${LIST_INDEXES[q.by]}`
+        : "";
     return this.objectRows(`${OBJECTS}${by}${where} ORDER BY id LIMIT ?`, [...given.map(([, v]) => v!), q.limit]);
   }
 

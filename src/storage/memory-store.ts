@@ -167,6 +167,7 @@ export class MemoryStore implements Store {
     return [...this.objects.values()]
       .filter((o) => (!q.state || o.state === q.state) && (!q.policy || o.policy === q.policy))
       .filter((o) => !q.driver || o.substrate.driver === q.driver)
+      .filter((o) => !q.failedWithLeftovers || (o.state === "failed" && o.substrate.observed?.leftovers !== undefined))
       .filter((o) => q.after === undefined || o.id > q.after)
       .sort((a, b) => cmp(a.id, b.id))
       .slice(0, q.limit)

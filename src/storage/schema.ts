@@ -4,6 +4,7 @@
 // columns hold text.
 // After a change here run `npm run db:generate` and commit the new migration.
 
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const objects = sqliteTable(
@@ -36,6 +37,14 @@ export const objects = sqliteTable(
     index("objects_state").on(t.state, t.id),
     index("objects_policy").on(t.policy, t.id),
     index("objects_driver").on(t.driver, t.id),
+    /**
+     * The failed objects whose stored observation lists `leftovers` (what reconciliation observes
+     * of failed objects, substrate-sync.ts), and no others: a fleet's many failed objects without
+     * leftovers are not read by the pass, and other rows' writes leave this index alone.
+     */
+    index("objects_failed_leftovers")
+      .on(t.id)
+      .where(sql`state = 'failed' AND json_type(observed, '$.leftovers') IS NOT NULL`),
   ],
 );
 

@@ -107,6 +107,50 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       expect((await store.listObjects({ limit: 10_000 })).map((o) => o.id)).toEqual(["a", "b", "c"]);
     });
 
+    test("failedWithLeftovers lists the failed objects whose stored observation lists leftovers, and only them", async () => {
+      const seen = (leftovers?: unknown) => ({
+        driver: "process",
+        config: {},
+        observed: { status: "stopped" as const, at: T0, ...(leftovers === undefined ? {} : { leftovers }) },
+      });
+      const obj = (id: string, state: LifecycleState, leftovers?: unknown) =>
+        makeObject({ id, state, substrate: seen(leftovers) as ObjectRecord["substrate"] });
+      await store.commit([
+        makeBatch(obj("f1", "failed", [{ pgid: 7 }])),
+        makeBatch(obj("f2", "failed")),
+        makeBatch(obj("f3", "failed", [])),
+        makeBatch(obj("f4", "failed", null)),
+        makeBatch(makeObject({ id: "f5", state: "failed" })), // never observed
+        makeBatch(obj("f6", "failed", [{ pgid: 9 }])),
+        makeBatch(obj("d1", "dormant", [{ pgid: 8 }])),
+      ]);
+      const listed = async (q: { after?: string; limit?: number } = {}) =>
+        (await store.listObjects({ failedWithLeftovers: true, limit: 100, ...q })).map((o) => o.id);
+      // Listed as reconciliation tells them: a `leftovers` key, whatever its value.
+      expect(await listed()).toEqual(["f1", "f3", "f4", "f6"]);
+      expect(await listed({ limit: 2 })).toEqual(["f1", "f3"]);
+      expect(await listed({ after: "f3", limit: 2 })).toEqual(["f4", "f6"]);
+      expect((await store.listObjects({ failedWithLeftovers: true, limit: 100 }))[0]).toEqual(
+        obj("f1", "failed", [{ pgid: 7 }]),
+      );
+
+      // Their leftovers gone (the row alone written, keys as stored), an object leaves the list;
+      // one that leaves `failed` does too, and one that fails with leftovers joins it.
+      await store.commit([{ ...makeBatch(obj("f1", "failed")), keysUnchanged: true }]);
+      await store.commit([makeBatch(obj("f3", "dormant", []))]);
+      await store.commit([makeBatch(obj("d1", "failed", [{ pgid: 8 }]))]);
+      await store.updateAction({
+        id: "none",
+        status: "failed",
+        attempts: 1,
+        nextAttemptAt: T0,
+        lastError: null,
+        updatedAt: T0,
+        object: obj("f2", "failed", [{ pgid: 3 }]),
+      });
+      expect(await listed()).toEqual(["d1", "f2", "f4", "f6"]);
+    });
+
     test("old journal entries compact into one snapshot; newer entries stay", async () => {
       const o = makeObject({ id: "c" });
       for (let seq = 1; seq <= 4; seq++)

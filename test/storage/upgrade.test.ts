@@ -5,12 +5,14 @@
 // decisions.
 
 import { createClient } from "@libsql/client";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { drizzle } from "drizzle-orm/libsql";
+import { migrate } from "drizzle-orm/libsql/migrator";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { Retention } from "../../src/governor/retention.ts";
-import { LibsqlStore } from "../../src/storage/libsql-store.ts";
+import { LibsqlStore, MIGRATIONS_DIR } from "../../src/storage/libsql-store.ts";
 import { currentSchemaStamp } from "../../src/storage/schema-stamp.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
 
@@ -50,6 +52,59 @@ describe("a database from before migration 0003 (Vigil bfed3f9)", () => {
     // Migration 0003 added objects.decision_count as 0 and never counted the rows already there:
     // retention (which looks only at objects whose count is over N) passed q1 over until 0005.
     expect({ objectsTrimmed: report.objectsTrimmed, kept: kept.length }).toEqual({ objectsTrimmed: 1, kept: 2 });
+  });
+});
+
+/** A file database migrated by this Vigil's migrations up to `last` (its tag's number) and no further. */
+async function migratedUpTo(last: number): Promise<string> {
+  const folder = join(dir, `migrations-to-${last}-${n}`);
+  cpSync(MIGRATIONS_DIR, folder, { recursive: true });
+  const journalFile = join(folder, "meta", "_journal.json");
+  const journal = JSON.parse(readFileSync(journalFile, "utf8")) as { entries: { idx: number }[] };
+  journal.entries = journal.entries.filter((e) => e.idx <= last);
+  writeFileSync(journalFile, JSON.stringify(journal));
+  const url = `file:${join(dir, `to-${last}-${n++}.db`)}`;
+  const client = createClient({ url });
+  await migrate(drizzle(client), { migrationsFolder: folder });
+  return (client.close(), url);
+}
+
+describe("a database from before migration 0011", () => {
+  test("its failed objects with leftovers are indexed by the upgrade, and reconciliation's read finds them", async () => {
+    const url = await migratedUpTo(10);
+    // Rows as a Vigil of schema 0010 wrote them: failed objects with and without leftovers.
+    const client = createClient({ url });
+    const row = (id: string, state: string, observed: string | null) => ({
+      sql: `INSERT INTO objects (id, policy, state, state_since, memory, memory_version, driver, driver_config,
+              observed, last_fact_at, created_at, updated_at) VALUES (?, 'p', ?, 0, '{}', 0, 'process', '{}', ?, 0, 0, 0)`,
+      args: [id, state, observed],
+    });
+    await client.batch(
+      [
+        row("a", "failed", '{"status":"stopped","at":1}'),
+        row("b", "failed", '{"status":"stopped","at":1,"leftovers":[{"pgid":7}]}'),
+        row("c", "failed", null),
+        row("d", "dormant", '{"status":"stopped","at":1,"leftovers":[{"pgid":8}]}'),
+        row("e", "failed", '{"status":"stopped","at":1,"leftovers":[]}'),
+      ],
+      "write",
+    );
+    const indexes = async (c = client) =>
+      (await c.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'objects'")).rows.map(
+        (r) => r.name,
+      );
+    expect(await indexes()).not.toContain("objects_failed_leftovers");
+    client.close();
+
+    const store = new LibsqlStore({ url });
+    await store.migrate();
+    const listed = (await store.listObjects({ failedWithLeftovers: true, limit: 10 })).map((o) => o.id);
+    await store.close();
+    expect(listed).toEqual(["b", "e"]);
+    const reopened = createClient({ url });
+    const names = await indexes(reopened);
+    reopened.close();
+    expect(names).toContain("objects_failed_leftovers");
   });
 });
 

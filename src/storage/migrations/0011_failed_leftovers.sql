@@ -1,0 +1,1 @@
+CREATE INDEX `objects_failed_leftovers` ON `objects` (`id`) WHERE state = 'failed' AND json_type(observed, '$.leftovers') IS NOT NULL;
