@@ -334,7 +334,9 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       reconciler.start();
       started.push(() => reconciler.stop());
     }
-    const watcher = new PolicyWatcher(config.VIGIL_RULES_DIR, policies, (name) => governor.armSchedules(name), clock, {
+    // After a reload, the version that serves now is recorded, then the policy's objects re-armed.
+    const afterReload = (name: string) => governor.recordServed(name).then(() => governor.armSchedules(name));
+    const watcher = new PolicyWatcher(config.VIGIL_RULES_DIR, policies, afterReload, clock, {
       reloaded: (file, r, previous) => {
         for (const line of reloadLines(file, r, previous)) log[line.level](line.msg, line.fields);
       },

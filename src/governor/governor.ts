@@ -453,19 +453,19 @@ export class Governor implements GovernorApi, GovernorStatsApi {
 
   /**
    * Brings every object's (or one policy's objects') cron timers in step with its schedules.
-   * What the policy watcher calls after a reload: the version that serves now is recorded first.
+   * After a reload the policy watcher calls it once recordServed has recorded the new version.
    */
-  async armSchedules(policyName?: string): Promise<number> {
-    await this.recordServed(policyName);
+  armSchedules(policyName?: string): Promise<number> {
     return this.timers.armSchedules(policyName);
   }
 
   /**
    * Records the version each loaded policy (or `name`) serves, which a start whose file is
-   * refused or gone serves (Store.storedPolicy). A failure is told, and the policy serves all the
-   * same; with the lease lost nothing is written, nor told (the loss is told where it is found).
+   * refused or gone serves (Store.storedPolicy): at start, and after each reload (the policy
+   * watcher, before armSchedules). Never rejects: a failure is told, and the policy serves all
+   * the same; with the lease lost nothing is written, nor told (the loss is told where it is found).
    */
-  private async recordServed(name?: string): Promise<void> {
+  async recordServed(name?: string): Promise<void> {
     const sources = this.policies
       .list()
       .items.filter((p) => name === undefined || p.name === name)

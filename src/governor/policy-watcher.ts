@@ -50,8 +50,11 @@ export class PolicyWatcher {
   constructor(
     private readonly dir: string,
     private readonly registry: PolicyRegistry,
-    /** Re-arms the cron timers of a policy's objects after it changed (Governor.armSchedules). */
-    private readonly armSchedules: (policy: string) => Promise<unknown>,
+    /**
+     * What a policy's reload leads to (main.ts: the version that serves now recorded,
+     * Governor.recordServed, then its objects' cron timers re-armed, Governor.armSchedules).
+     */
+    private readonly afterReload: (policy: string) => Promise<unknown>,
     private readonly clock: Clock,
     private readonly events: WatcherEvents,
   ) {}
@@ -150,7 +153,7 @@ export class PolicyWatcher {
     let result = this.registry.loadFile(file);
     if (result.ok) {
       try {
-        await this.armSchedules(result.policy.info.name);
+        await this.afterReload(result.policy.info.name);
       } catch (e) {
         // Saving the same bytes again loads nothing (settle compares digests): the way to try again
         // is an edit or a restart, and the warning says so.

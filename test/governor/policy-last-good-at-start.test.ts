@@ -114,9 +114,15 @@ function reloader(
 ) {
   return async (text: string) => {
     writeFileSync(file, text);
-    const r = await new PolicyWatcher(join(dir, "rules"), g.policies, (name) => g.governor.armSchedules(name), clock, {
-      reloaded: () => {},
-    }).reload(file);
+    const r = await new PolicyWatcher(
+      join(dir, "rules"),
+      g.policies,
+      (name) => g.governor.recordServed(name).then(() => g.governor.armSchedules(name)),
+      clock,
+      {
+        reloaded: () => {},
+      },
+    ).reload(file);
     expect("ok" in r && r.ok).toBe(true);
   };
 }
@@ -155,9 +161,15 @@ test("a policy whose file is gone at start serves its stored version: its ticks 
   // The file is back, edited: it replaces the stored version as a reload does.
   writeFileSync(file, text.replace(`"version": "${served.version}"`, `"version": "${served.version}-b"`));
   const reloads: [string, string | undefined][] = [];
-  const watcher = new PolicyWatcher(join(dir, "rules"), g.policies, (name) => g.governor.armSchedules(name), clock, {
-    reloaded: (_file, r, previous) => reloads.push(["ok" in r && r.ok ? "loaded" : "not loaded", previous?.hash]),
-  });
+  const watcher = new PolicyWatcher(
+    join(dir, "rules"),
+    g.policies,
+    (name) => g.governor.recordServed(name).then(() => g.governor.armSchedules(name)),
+    clock,
+    {
+      reloaded: (_file, r, previous) => reloads.push(["ok" in r && r.ok ? "loaded" : "not loaded", previous?.hash]),
+    },
+  );
   await watcher.reload(file);
   expect(reloads).toEqual([["loaded", served.hash]]);
   expect(g.policies.get("continuous-monitor")?.version).toBe(`${served.version}-b`);

@@ -19,7 +19,7 @@ export interface WatchedRules {
   dir(prefix: string, copy?: boolean): string;
   /** The services (makeServices) over a rules directory. */
   services(opts: Parameters<typeof makeServices>[0]): Promise<TestServices>;
-  /** A watcher of `dir` over the services' policies, re-arming with their governor unless `arm` is given. */
+  /** A watcher of `dir` over the services' policies: after a reload, the version served recorded and the objects re-armed by their governor, unless `arm` is given. */
   watch(dir: string, clock: Clock, events: WatcherEvents, arm?: (policy: string) => Promise<unknown>): PolicyWatcher;
 }
 
@@ -59,7 +59,7 @@ export function watchedRules(): WatchedRules {
       watcher = new PolicyWatcher(
         dir,
         services.policies,
-        arm ?? ((name) => services.governor.armSchedules(name)),
+        arm ?? ((name) => services.governor.recordServed(name).then(() => services.governor.armSchedules(name))),
         clock,
         events,
       );
