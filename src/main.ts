@@ -82,6 +82,12 @@ function listen(http: Server, port: number, host: string): Promise<number> {
  */
 const CLOSE_AFTER_CUT_MS = 5_000;
 
+/**
+ * The most of the database's refusals held until recovery is done (startServer) that are kept;
+ * the rest are counted. Every object's adoption may be refused: a large fleet held one each.
+ */
+export const HELD_ERRORS = 100;
+
 /** Whether `work` settled within `ms` (it goes on either way). */
 function deadline(work: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -272,13 +278,21 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const governorError = (e: Error, context: string) => log.error("governor error", { context, error: errorText(e) });
   // Until recovery is done, a refusal by the database file (the disk full) is held: start-up
   // then fails of the same refusal, and its one `cannot start` line names the file and what to
-  // do, where a raw line of SQLite's words came first. Told as before if start-up goes on.
-  let held: [Error, string][] | null = [];
+  // do, where a raw line of SQLite's words came first. Told as before if start-up goes on. The
+  // first HELD_ERRORS are kept and the rest counted: each object's adoption may be refused.
+  let held: { errors: [Error, string][]; more: number } | null = { errors: [], more: 0 };
   const fileRefusal = (e: Error) => "failed" in (databaseStartError(e, config.VIGIL_DB_URL, "") ?? {});
-  const tellHeld = () => held?.splice(0).forEach(([e, context]) => governorError(e, context));
-  governor.events.on("governor:error", (e, context) =>
-    held !== null && fileRefusal(e) ? held.push([e, context]) : governorError(e, context),
-  );
+  const tellHeld = () => {
+    if (held === null) return;
+    for (const [e, context] of held.errors.splice(0)) governorError(e, context);
+    if (held.more > 0) log.error("more governor errors during recovery, not shown", { count: held.more });
+    held.more = 0;
+  };
+  governor.events.on("governor:error", (e, context) => {
+    if (held === null || !fileRefusal(e)) governorError(e, context);
+    else if (held.errors.length < HELD_ERRORS) held.errors.push([e, context]);
+    else held.more++;
+  });
   // A load balancer's probes are logged at debug: what they found is told here when it changes.
   governor.events.on("readiness:changed", (why) =>
     why === null ? log.info("ready again") : log.warn("not ready", { reason: why }),
