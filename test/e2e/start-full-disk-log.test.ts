@@ -109,16 +109,18 @@ test("refusals held during recovery are kept up to a bound, the rest counted and
     VIGIL_DRIVERS: "simulated,process",
   });
   const server = await startServer(config, log);
-  const commits = refused.mock.calls.length;
   refused.mockRestore();
   await server.close();
-  expect(commits).toBe(objects);
   const errors = lines
     .map((l) => JSON.parse(l) as { level: string; msg: string; context?: string; count?: number })
     .filter((l) => l.level === "error");
-  expect(errors.slice(0, HELD_ERRORS).map((l) => [l.msg, l.context])).toEqual(
-    ids.slice(0, HELD_ERRORS).map((id) => ["governor error", `adopting ${id}`]),
-  );
+  // The first HELD_ERRORS refused adoptions, each of another object of the fleet (adopted a few at
+  // a time, they are refused in no set order), then how many more.
+  const told = errors.slice(0, HELD_ERRORS);
+  expect(told.every((l) => l.msg === "governor error")).toBe(true);
+  const adopting = new Set(told.map((l) => l.context));
+  expect(adopting.size).toBe(HELD_ERRORS);
+  expect([...adopting].every((c) => ids.some((id) => c === `adopting ${id}`))).toBe(true);
   expect(errors.slice(HELD_ERRORS)).toEqual([
     expect.objectContaining({ msg: "more governor errors during recovery, not shown", count: 50 }),
   ]);
