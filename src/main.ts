@@ -340,7 +340,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     started.push(() => retention.stop());
     if (config.VIGIL_RECONCILE_INTERVAL !== "off") {
       const reconciler = new Reconciler(
-        () => governor.reconcile(),
+        (signal) => governor.reconcile(signal),
         clock,
         durationMs(config.VIGIL_RECONCILE_INTERVAL),
         (e) => log.error("reconciliation failed", { error: errorText(e) }),

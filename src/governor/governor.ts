@@ -482,9 +482,12 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     return this.table.run(objectId, task);
   }
 
-  /** Rereads objects whose last write's answer was lost, then observes every settled one: how many diverged. */
-  reconcile(): Promise<number> {
-    const observe = () => (this.leaseLost ? 0 : this.substrate.reconcile());
+  /**
+   * Rereads objects whose last write's answer was lost, then observes every settled one: how many
+   * diverged. Once `signal` aborts (the reconciler stopping), no further object is observed.
+   */
+  reconcile(signal?: AbortSignal): Promise<number> {
+    const observe = () => (this.leaseLost ? 0 : this.substrate.reconcile(signal));
     return this.leaseLost ? Promise.resolve(0) : this.table.settleDoubts().then(observe);
   }
 

@@ -6,16 +6,25 @@ import { every } from "../timers/every.ts";
 
 export class Reconciler {
   constructor(
-    private readonly reconcile: () => Promise<unknown>,
+    /** One pass; `signal` aborts when the reconciler stops, and the pass observes no further object. */
+    private readonly reconcile: (signal: AbortSignal) => Promise<unknown>,
     private readonly clock: Clock,
     private readonly intervalMs: number,
     private readonly onError: (e: Error) => void = () => {},
   ) {}
 
   start(): void {
-    this.stop = every(this.clock, this.intervalMs, () => this.reconcile(), this.onError);
+    const stopping = new AbortController();
+    const stop = every(this.clock, this.intervalMs, () => this.reconcile(stopping.signal), this.onError);
+    this.stop = () => {
+      stopping.abort();
+      return stop();
+    };
   }
 
-  /** Stops the periodic runs, and resolves once a run under way has finished (at once before start). */
+  /**
+   * Stops the periodic runs, and resolves once a run under way has finished (at once before
+   * start): it is told to stop, so only the observations in flight are waited for.
+   */
   stop: () => Promise<void> = () => Promise.resolve();
 }

@@ -196,18 +196,18 @@ export class SubstrateSync {
    * sleeping or failed are left to their actions, except that a failed one whose stored
    * observation lists leftovers is observed for them alone (leftoversSeen: a crash loop leaves
    * some, and nothing else may observe it for a long while). The objects are read from the
-   * store a page at a time, without filling the hot set. Returns how many diverged.
+   * store a page at a time, without filling the hot set. Returns how many diverged. Once
+   * `signal` aborts (shutdown), no further object is observed nor page read.
    */
-  async reconcile(): Promise<number> {
+  async reconcile(signal?: AbortSignal): Promise<number> {
     let diverged = 0;
     for (const state of ["active", "dormant", "failed"] as const) {
-      // Of the failed objects, those with leftovers alone are read (by an index of them): a fleet's
-      // many others are not read every pass only to be passed over.
+      // Of the failed objects, those with leftovers alone are read (by an index of them alone).
       const query = state === "failed" ? { failedWithLeftovers: true } : { state };
       // A few observations at a time (a slow substrate does not hold the others up for long),
       // each within a deadline (one that never answers does not hold the pass up at all).
-      await eachConcurrently(this.objects(query), RECONCILE_CONCURRENCY, async (row) => {
-        if (await this.reconcileOne(row, state)) diverged++;
+      await eachConcurrently(this.objects(query, signal), RECONCILE_CONCURRENCY, async (row) => {
+        if (!signal?.aborted && (await this.reconcileOne(row, state))) diverged++;
       });
     }
     return diverged;
@@ -290,15 +290,17 @@ export class SubstrateSync {
     });
   }
 
-  /** Every object matching `query`, a page at a time, in id order. */
-  private async *objects(query: {
-    state?: "active" | "dormant";
-    driver?: string;
-    failedWithLeftovers?: boolean;
-  }): AsyncGenerator<ObjectRecord> {
-    for (let after: string | undefined; ;) {
+  /** Every object matching `query`, a page at a time, in id order; none past `signal`'s abort. */
+  private async *objects(
+    query: { state?: "active" | "dormant"; driver?: string; failedWithLeftovers?: boolean },
+    signal?: AbortSignal,
+  ): AsyncGenerator<ObjectRecord> {
+    for (let after: string | undefined; !signal?.aborted;) {
       const page = await this.d.store.listObjects({ ...query, after, limit: PAGE });
-      yield* page;
+      for (const object of page) {
+        if (signal?.aborted) return;
+        yield object;
+      }
       if (page.length < PAGE) return;
       after = page[page.length - 1]!.id;
     }
