@@ -16,6 +16,7 @@ import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 import { DURATION_HELP, DURATION_PATTERN, parseDuration } from "../core/durations.ts";
 import { BUILTIN_FACTS, OPERATOR_DECORATORS, OPERATOR_PATTERN, OPERATORS, splitOperator } from "../core/vocabulary.ts";
+import { composeOperator } from "../core/operators.ts";
 import { PATH_HELP, parsePath } from "../core/paths.ts";
 import { zoneName } from "../core/schedule.ts";
 import {
@@ -165,6 +166,7 @@ export const factConditionSchema = z
     if (isFactRef(c.value)) {
       if (c.value.path !== undefined && parsePath(c.value.path) === null)
         ctx.addIssue({ code: "custom", path: ["value", "path"], message: `must be ${PATH_HELP}` });
+      else refuseAlwaysThrowing(c, ctx);
       return;
     }
     const listValue = decorators.includes("someValue") || decorators.includes("everyValue");
@@ -199,8 +201,64 @@ export const factConditionSchema = z
             ? `"${c.operator}" looks in each item of its value: each must be a list (a string makes it a substring test)`
             : `"${base}" needs a list value (a string makes it a substring test)`,
         });
+      if (at >= 0) return;
     }
+    refuseAlwaysThrowing(c, ctx);
   });
+
+/**
+ * What a built-in fact holds, at `path`, whatever the object, when its shape says so: `now`,
+ * `idleMs` and `stateAgeMs` are numbers and `state` a string, a path on them ignored; `memory`,
+ * `trigger` and `substrate` are objects and `changed` a list, at a path with no steps. Null
+ * where it may hold anything.
+ */
+function fixedShape(fact: string, path: string | undefined): { what: string; samples: unknown[] } | null {
+  const whole = path === undefined || path === "" || parsePath(path)?.length === 0;
+  if (fact === "now" || fact === "idleMs" || fact === "stateAgeMs") return { what: "a number", samples: [0, 1] };
+  if (fact === "state") return { what: "a string", samples: ["active"] };
+  if (!whole) return null;
+  if (fact === "changed") return { what: "a list", samples: [[], ["$.a"]] };
+  return { what: "an object", samples: [{}] };
+}
+
+/** Values of every shape for a side that may hold anything: some of them each operator takes. */
+const ANYTHING: unknown[] = [undefined, null, 0, "a", [], [["a"]], {}];
+
+/**
+ * Refuses a comparison json-rules-engine throws on whenever it evaluates it, whatever memory
+ * holds: `in`, `notIn` and `swap:in` look in a built-in fact that is never a list or a string
+ * (`"value": {"fact": "now"}`), or `someValue`/`everyValue` go through one that is never a list.
+ */
+function refuseAlwaysThrowing(
+  c: { fact: string; path?: string | undefined; operator: string; value: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  const op = composeOperator(c.operator);
+  const ref = isFactRef(c.value) ? fixedShape(c.value.fact, c.value.path) : null;
+  const own = fixedShape(c.fact, c.path);
+  if (op === null || (ref === null && own === null)) return;
+  const throwsOn = (facts: unknown[], values: unknown[]) =>
+    facts.every((f) =>
+      values.every((v) => {
+        try {
+          op(f, v, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }),
+    );
+  const values = isFactRef(c.value) ? (ref?.samples ?? ANYTHING) : [c.value];
+  if (!throwsOn(own?.samples ?? ANYTHING, values)) return;
+  // Named: the value's fact when it alone makes the operator throw, else the condition's own.
+  const byValue = ref !== null && isFactRef(c.value) && throwsOn(ANYTHING, ref.samples);
+  const [fact, what] = byValue ? [(c.value as { fact: string }).fact, ref.what] : [c.fact, own!.what];
+  ctx.addIssue({
+    code: "custom",
+    path: byValue ? ["value", "fact"] : ["fact"],
+    message: `"${c.operator}" cannot look in or go through the fact ${fact}, which is always ${what}: json-rules-engine throws whenever it evaluates this condition`,
+  });
+}
 
 /** An object with a `fact` key, which json-rules-engine reads as a reference to a fact. */
 function isObjectWithFact(v: unknown): boolean {

@@ -514,6 +514,91 @@ describe("values on which every evaluation would throw are refused", () => {
   });
 });
 
+// A review: `in` naming a fact that is never a list or a string (`{"fact": "now"}`) loaded
+// without a word, and then every evaluation that reached it failed, so that no object of the
+// policy could be created (a 422 saying the value came "from memory").
+describe("a fact that is never what the operator looks in or goes through is refused", () => {
+  const doc = (condition: Record<string, unknown>) => ({
+    name: "p",
+    version: "1",
+    rules: [{ name: "r", conditions: { all: [condition] }, event: { type: "wake" } }],
+  });
+  const at = "$.rules[0].conditions.all[0]";
+  const refused: [string, Record<string, unknown>, string][] = [
+    [
+      "in, in the number now",
+      { fact: "memory", path: "$.t", operator: "in", value: { fact: "now" } },
+      `${at}.value.fact`,
+    ],
+    [
+      "notIn, in idleMs (a path on a number is ignored)",
+      { fact: "memory", path: "$.t", operator: "notIn", value: { fact: "idleMs", path: "$.x" } },
+      `${at}.value.fact`,
+    ],
+    [
+      "in, in the trigger object",
+      { fact: "memory", path: "$.t", operator: "in", value: { fact: "trigger" } },
+      `${at}.value.fact`,
+    ],
+    [
+      "in, in the whole memory",
+      { fact: "memory", path: "$.t", operator: "not:in", value: { fact: "memory", path: "$" } },
+      `${at}.value.fact`,
+    ],
+    [
+      "someValue, through the string state",
+      { fact: "memory", path: "$.t", operator: "someValue:equal", value: { fact: "state" } },
+      `${at}.value.fact`,
+    ],
+    ["swap:in, in stateAgeMs", { fact: "stateAgeMs", operator: "swap:in", value: "x" }, `${at}.fact`],
+    ["swap:notIn, in the substrate object", { fact: "substrate", operator: "swap:notIn", value: ["x"] }, `${at}.fact`],
+  ];
+  test.each(refused)("%s", (_name, condition, path) => {
+    const v = validatePolicy(doc(condition));
+    expect(!v.valid && v.errors.map((e) => e.path)).toEqual([path]);
+    expect(!v.valid && v.errors[0]!.message).toMatch(/json-rules-engine throws/);
+  });
+
+  test.each<[string, Record<string, unknown>]>([
+    [
+      "in, in the string state (a substring test)",
+      { fact: "memory", path: "$.t", operator: "in", value: { fact: "state" } },
+    ],
+    ["in, in the list changed", { fact: "memory", path: "$.t", operator: "in", value: { fact: "changed" } }],
+    [
+      "in, at a path of the trigger",
+      { fact: "memory", path: "$.t", operator: "in", value: { fact: "trigger", path: "$.kind" } },
+    ],
+    [
+      "someFact:in, false where memory holds no list",
+      { fact: "memory", path: "$.t", operator: "someFact:in", value: { fact: "now" } },
+    ],
+    ["swap:in, in state", { fact: "state", operator: "swap:in", value: "act" }],
+    ["equal to now", { fact: "memory", path: "$.t", operator: "equal", value: { fact: "now" } }],
+  ])("%s is valid", (_name, condition) => {
+    expect(validatePolicy(doc(condition)).valid).toBe(true);
+  });
+
+  test("each refused condition throws on json-rules-engine whatever the memory", async () => {
+    const { Engine } = await import("json-rules-engine");
+    const facts = (memory: unknown) => ({
+      memory,
+      state: "active",
+      now: 1,
+      trigger: { kind: "facts" },
+      changed: [],
+      idleMs: 0,
+      stateAgeMs: 0,
+      substrate: { status: "unknown" },
+    });
+    for (const [, condition] of refused)
+      for (const memory of [{}, { t: "a" }, { t: ["a"] }, { t: [["a"]] }]) {
+        const engine = new Engine([{ conditions: { all: [condition] }, event: { type: "wake" } }] as never);
+        await expect(engine.run(facts(memory))).rejects.toThrow(TypeError);
+      }
+  });
+});
+
 describe("timer names an event may not use", () => {
   const doc = (event: unknown, schedules: unknown[] = []) => ({
     name: "p",
