@@ -251,6 +251,28 @@ describe("what is compiled, what stays on json-rules-engine", () => {
     expect(policy.engines.size).toBe(0);
   });
 
+  // policy-authors.md said the numeric operators are false, never an error, on a value that
+  // is not a number: json-rules-engine reads it as text first (parseFloat(String(value))).
+  test("greaterThan on a list of one number compares that number, and on an object with a toString key throws", async () => {
+    const policy = compile({
+      ...base,
+      rules: [rule({ all: [{ fact: "memory", path: "$.n", operator: "greaterThan", value: 2 }] })],
+    });
+    const on = (n: unknown) => ({ ...f, memory: { n } }) as BuiltinFacts;
+    for (const [n, fired] of [
+      [[3], true],
+      [[3, 4], false],
+      ["0x10", true],
+      [{}, false],
+      [true, false],
+    ] as const) {
+      expect(policy.evaluator!(on(n)).fired.length, JSON.stringify(n)).toBe(fired ? 1 : 0);
+      expect((await evaluateOnEngine(policy, on(n))).fired.length, JSON.stringify(n)).toBe(fired ? 1 : 0);
+    }
+    await expect(evaluateOnEngine(policy, on({ toString: 1 }))).rejects.toThrow(TypeError);
+    await expect(evaluateRules(policy, on({ toString: 1 }))).rejects.toMatchObject({ rule: "r" });
+  });
+
   // The corners of json-rules-engine 7 the compiled rules reproduce, spelled out.
   test.each<[string, unknown, boolean, unknown]>([
     ["an empty any is true", { any: [] }, true, { kind: "any", result: true, conditions: [] }],
