@@ -214,50 +214,81 @@ export const factConditionSchema = z
  */
 function fixedShape(fact: string, path: string | undefined): { what: string; samples: unknown[] } | null {
   const whole = path === undefined || path === "" || parsePath(path)?.length === 0;
-  if (fact === "now" || fact === "idleMs" || fact === "stateAgeMs") return { what: "a number", samples: [0, 1] };
+  if (fact === "now" || fact === "idleMs" || fact === "stateAgeMs") return { what: "a number", samples: [0] };
   if (fact === "state") return { what: "a string", samples: ["active"] };
   if (!whole) return null;
   if (fact === "changed") return { what: "a list", samples: [[], ["$.a"]] };
   return { what: "an object", samples: [{}] };
 }
 
-/** Values of every shape for a side that may hold anything: some of them each operator takes. */
-const ANYTHING: unknown[] = [undefined, null, 0, "a", [], [["a"]], {}];
+/**
+ * Values for a side that may hold anything, one of which each operator that can throw takes when
+ * any value does: a string and a list of lists to look in or go through, and an empty list and a
+ * string (no list) for someFact and everyFact, which are false or true on them without a look.
+ */
+const ANYTHING: unknown[] = ["a", [["a"]], []];
 
 /**
  * Refuses a comparison json-rules-engine throws on whenever it evaluates it, whatever memory
  * holds: `in`, `notIn` and `swap:in` look in a built-in fact that is never a list or a string
- * (`"value": {"fact": "now"}`), or `someValue`/`everyValue` go through one that is never a list.
+ * (`"value": {"fact": "now"}`), or `someValue`/`everyValue` go through one that is never a list;
+ * or a constant value does, which the checks above leave to this one behind two `swap`s
+ * (`swap:swap:in` with `5`).
  */
 function refuseAlwaysThrowing(
   c: { fact: string; path?: string | undefined; operator: string; value: unknown },
   ctx: z.RefinementCtx,
 ): void {
+  // Only looking in a value (indexOf) or going through one (some, every) throws on a shape.
+  const { base, decorators } = splitOperator(c.operator);
+  if (base !== "in" && base !== "notIn" && !decorators.some((d) => d === "someValue" || d === "everyValue")) return;
   const op = composeOperator(c.operator);
   const ref = isFactRef(c.value) ? fixedShape(c.value.fact, c.value.path) : null;
-  const own = fixedShape(c.fact, c.path);
-  if (op === null || (ref === null && own === null)) return;
-  const throwsOn = (facts: unknown[], values: unknown[]) =>
-    facts.every((f) =>
-      values.every((v) => {
-        try {
-          op(f, v, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      }),
+  // The samples of each side, null where it may hold anything.
+  const values = isFactRef(c.value) ? (ref?.samples ?? null) : [c.value];
+  const facts = fixedShape(c.fact, c.path);
+  if (op === null || (values === null && facts === null)) return;
+  const throwsOn = (fs: unknown[], vs: unknown[]) => {
+    // The errors are only counted: without a stack trace each costs a fraction as much.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return fs.every((f) =>
+        vs.every((v) => {
+          try {
+            op(f, v, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        }),
+      );
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  };
+  const whenever = "json-rules-engine throws whenever it evaluates this condition";
+  // The value, when it makes the operator throw whatever the fact holds; else the fact.
+  if (values !== null && throwsOn(ANYTHING, values))
+    ctx.addIssue(
+      ref === null
+        ? {
+            code: "custom",
+            path: ["value"],
+            message: `"${c.operator}" cannot look in or go through this value: ${whenever}`,
+          }
+        : {
+            code: "custom",
+            path: ["value", "fact"],
+            message: `"${c.operator}" cannot look in or go through the fact ${(c.value as { fact: string }).fact}, which is always ${ref.what}: ${whenever}`,
+          },
     );
-  const values = isFactRef(c.value) ? (ref?.samples ?? ANYTHING) : [c.value];
-  if (!throwsOn(own?.samples ?? ANYTHING, values)) return;
-  // Named: the value's fact when it alone makes the operator throw, else the condition's own.
-  const byValue = ref !== null && isFactRef(c.value) && throwsOn(ANYTHING, ref.samples);
-  const [fact, what] = byValue ? [(c.value as { fact: string }).fact, ref.what] : [c.fact, own!.what];
-  ctx.addIssue({
-    code: "custom",
-    path: byValue ? ["value", "fact"] : ["fact"],
-    message: `"${c.operator}" cannot look in or go through the fact ${fact}, which is always ${what}: json-rules-engine throws whenever it evaluates this condition`,
-  });
+  else if (facts !== null && throwsOn(facts.samples, values ?? ANYTHING))
+    ctx.addIssue({
+      code: "custom",
+      path: ["fact"],
+      message: `"${c.operator}" cannot look in or go through the fact ${c.fact}, which is always ${facts.what}: ${whenever}`,
+    });
 }
 
 /** An object with a `fact` key, which json-rules-engine reads as a reference to a fact. */

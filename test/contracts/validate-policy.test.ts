@@ -552,6 +552,16 @@ describe("a fact that is never what the operator looks in or goes through is ref
     ],
     ["swap:in, in stateAgeMs", { fact: "stateAgeMs", operator: "swap:in", value: "x" }, `${at}.fact`],
     ["swap:notIn, in the substrate object", { fact: "substrate", operator: "swap:notIn", value: ["x"] }, `${at}.fact`],
+    [
+      "in behind two swaps, in the number 5",
+      { fact: "memory", path: "$.t", operator: "swap:swap:in", value: 5 },
+      `${at}.value`,
+    ],
+    [
+      "notIn behind two swaps, in null",
+      { fact: "memory", path: "$.t", operator: "swap:not:swap:notIn", value: null },
+      `${at}.value`,
+    ],
   ];
   test.each(refused)("%s", (_name, condition, path) => {
     const v = validatePolicy(doc(condition));
@@ -574,6 +584,7 @@ describe("a fact that is never what the operator looks in or goes through is ref
       { fact: "memory", path: "$.t", operator: "someFact:in", value: { fact: "now" } },
     ],
     ["swap:in, in state", { fact: "state", operator: "swap:in", value: "act" }],
+    ["in behind two swaps, in a list", { fact: "memory", path: "$.t", operator: "swap:swap:in", value: [1] }],
     ["equal to now", { fact: "memory", path: "$.t", operator: "equal", value: { fact: "now" } }],
   ])("%s is valid", (_name, condition) => {
     expect(validatePolicy(doc(condition)).valid).toBe(true);
