@@ -23,7 +23,11 @@ export function parsePath(path: string): PathSegment[] | null {
     }
     const idx = INDEX.exec(rest);
     if (idx) {
-      segments.push(Number(idx[1]));
+      // The key the digits spell, as jsonpath-plus reads them: `[01]` is the key "01", not 1,
+      // and an index past 2^53 keeps its digits (Number() would round them to another key).
+      const digits = idx[1]!;
+      const n = Number(digits);
+      segments.push(String(n) === digits ? n : digits);
       rest = rest.slice(idx[0].length);
       continue;
     }

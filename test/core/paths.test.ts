@@ -17,6 +17,9 @@ describe("parsePath", () => {
     ['$["say \\"hi\\""]', ['say "hi"']],
     ["$.a-b._c$", ["a-b", "_c$"]],
     ["$[0]", [0]],
+    // Digits that are not a number's own spelling stay the key they spell, as in jsonpath-plus.
+    ["$.a[01]", ["a", "01"]],
+    ["$.a[12345678901234567890]", ["a", "12345678901234567890"]],
   ])("%s -> %j", (path, segments) => {
     expect(parsePath(path)).toEqual(segments);
   });
@@ -56,7 +59,7 @@ describe("formatPath", () => {
 const doc = {
   a: { b: 1, n: null, zero: 0, empty: "" },
   list: [{ b: "first" }, { b: "second" }],
-  obj: { "0": "zero-key", "odd key": 5 },
+  obj: { "0": "zero-key", "odd key": 5, "01": "leading zero", "12345678901234567890": "twenty digits" },
   s: "abc",
 };
 
@@ -83,6 +86,11 @@ describe("readPath", () => {
     ['$.list["1"].b', "second"],
     ["$.list.b", undefined],
     ["$.a[0]", undefined],
+    // An index step reads the key it spells: not the number's (1, or 12345678901234567000).
+    ["$.obj[01]", "leading zero"],
+    ["$.obj[00]", undefined],
+    ["$.list[01]", undefined],
+    ["$.obj[12345678901234567890]", "twenty digits"],
     // Strings have a length and characters; empty strings and numbers have nothing.
     ["$.s.length", 3],
     ["$.s[1]", "b"],
