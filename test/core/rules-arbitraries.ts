@@ -39,10 +39,14 @@ export const scalar: fc.Arbitrary<Json> = fc.oneof(
   { arbitrary: fc.string({ maxLength: 2 }), weight: 1 },
 );
 
-/** Object keys: those the paths use, array-ish ones, and a rare `toString` that breaks String(). */
+/**
+ * Object keys: those the paths use, array-ish ones (`01` is not `1`), the empty and a unicode
+ * one, and a rare `toString` that breaks String() or `valueOf` that does not.
+ */
 const key = fc.oneof(
   { arbitrary: fc.constantFrom("a", "b", "c", "x", "0", "1", "length", "n", "s", "status"), weight: 40 },
-  { arbitrary: fc.constant("toString"), weight: 1 },
+  { arbitrary: fc.constantFrom("01", "", "é"), weight: 3 },
+  { arbitrary: fc.constantFrom("toString", "valueOf"), weight: 1 },
 );
 
 /** Any JSON value, nested up to three levels, scalars most of the time. */
@@ -113,6 +117,8 @@ export const memory: fc.Arbitrary<JsonObject> = fc.record(
       [jsonValue, 1],
     ]),
     "odd key": scalar,
+    "": scalar,
+    é: scalar,
     list: pick<Json>([
       [fc.array(fc.constantFrom<Json>("a", "b", 10, "10"), { maxLength: 3 }), 3],
       [jsonValue, 1],
@@ -159,7 +165,7 @@ const PATHS: Record<string, (string | undefined)[]> = {
   memory: [
     "$.n", "$.s", "$.arr", "$.arr[0]", "$.arr[1]", "$.arr.length", "$.s.length", "$.s[0]", "$.a", "$.a.b",
     "$.a.b.c", "$.a[0].b", "$.obj", "$.obj[0]", "$.obj.x", '$["odd key"]', "$.flag", "$.nums", "$.t",
-    "$.limit", "$.list", "$.missing", "$", undefined,
+    "$.limit", "$.list", "$.missing", "$", undefined, '$[""]', '$["é"]', "$.obj[01]", "$.arr[01]", "$.obj.valueOf",
   ],
   trigger: ["$.kind", "$.name", "$.late", undefined],
   substrate: ["$.status", "$.at", "$.extra", undefined],
