@@ -79,7 +79,7 @@ export class ArrivalPipeline {
           }
         : {
             path: "$",
-            message: `an operator of ${rule ? `${rule} of ` : "a rule of "}${policy.name}.json received a value of the wrong type from memory: fix the rule, or the memory`,
+            message: `an operator of ${rule ? `${rule} of ` : "a rule of "}${policy.name}.json received a value of the wrong type from a fact it reads (memory, the trigger...): fix the rule, or the memory`,
           };
       const which = e instanceof RuleFailed ? `rule "${e.rule}": ` : "";
       throw invalid(`${at} failed to evaluate: ${which}${(e as Error).message}`, [problem]);

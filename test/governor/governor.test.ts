@@ -498,7 +498,7 @@ describe("a policy that fails at run time", () => {
         {
           path: "$",
           message:
-            "an operator of rules[1] of fragile.json received a value of the wrong type from memory: fix the rule, or the memory",
+            "an operator of rules[1] of fragile.json received a value of the wrong type from a fact it reads (memory, the trigger...): fix the rule, or the memory",
         },
       ],
     });

@@ -207,7 +207,7 @@ test("an object a policy cannot create names the line of its first fact, the obj
   expect(r.stderr).toBe(
     `vigil simulate: ${file} line 1: w-1 cannot be created under boom: policy boom@1 failed to evaluate: ` +
       `rule "looks-in-n": Cannot read properties of undefined (reading 'indexOf'); ` +
-      `$: an operator of rules[0] of boom.json received a value of the wrong type from memory: fix the rule, or the memory\n`,
+      `$: an operator of rules[0] of boom.json received a value of the wrong type from a fact it reads (memory, the trigger...): fix the rule, or the memory\n`,
   );
 });
 
