@@ -277,14 +277,33 @@ export async function loopbackBindAddress(host: string): Promise<string> {
       `refusing to bind ${host}${why} without tokens: anyone who can reach it could govern your objects. ` +
         "Set VIGIL_TOKENS, or bind a loopback address (127.0.0.1, ::1).",
     );
-  if (!isLoopback(host)) throw refused("");
   const bare = host.replace(/^\[|\]$/g, "");
+  // An IPv4 address written as IPv6 (`::ffff:127.0.0.1`, `::ffff:7f00:1`) names that IPv4
+  // address: checked and bound as it, so that the server's URL, and the Host its clients send,
+  // is one the loopback check of each request passes (`[::ffff:7f00:1]` is not).
+  const ipv4 = ipv4Mapped(bare);
+  if (ipv4 !== null) {
+    if (!isLoopback(ipv4)) throw refused(` (the IPv4 address ${ipv4}, not a loopback address)`);
+    return ipv4;
+  }
+  if (!isLoopback(host)) throw refused("");
   if (isIP(bare) !== 0) return bare;
   const address = await new Promise<string>((resolve, reject) =>
     dns.lookup(bare, (e, found) =>
       e ? reject(new Error(`cannot resolve ${host} (${e.code ?? e.message})`)) : resolve(found),
     ),
   );
-  if (!isLoopback(address)) throw refused(` (it resolves to ${address}, not a loopback address)`);
-  return address;
+  const found = ipv4Mapped(address) ?? address;
+  if (!isLoopback(found)) throw refused(` (it resolves to ${address}, not a loopback address)`);
+  return found;
+}
+
+/** The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, `::ffff:7f00:1`) stands for, or null. */
+export function ipv4Mapped(address: string): string | null {
+  if (isIP(address) !== 6) return null;
+  // A URL writes it one way (`[::ffff:7f00:1]`), however it was written.
+  const m = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(URL.parse(`http://[${address}]/`)?.hostname ?? "");
+  if (m === null) return null;
+  const [high, low] = [parseInt(m[1]!, 16), parseInt(m[2]!, 16)];
+  return [high >> 8, high & 255, low >> 8, low & 255].join(".");
 }

@@ -12,6 +12,7 @@ import {
   enabledDrivers,
   flyApiUrls,
   InvalidConfiguration,
+  ipv4Mapped,
   loopbackBindAddress,
   shownDbUrl,
   shownQuotes,
@@ -396,7 +397,10 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       (inner) => withAccessLog(inner, { log, tokens }),
     );
     const port = await listen(http, config.VIGIL_PORT, bindAddress);
-    const host = config.VIGIL_HOST.includes(":") ? `[${config.VIGIL_HOST}]` : config.VIGIL_HOST;
+    // `::ffff:127.0.0.1` is told as 127.0.0.1, which reaches it: a Host of `[::ffff:7f00:1]` is
+    // not a loopback name (loopback.ts), and not written as a URL writes `[::ffff:127.0.0.1]`.
+    const named = ipv4Mapped(config.VIGIL_HOST) ?? config.VIGIL_HOST;
+    const host = named.includes(":") ? `[${named}]` : named;
     const url = `http://${host}:${port}`;
     log.info("listening", {
       url,

@@ -247,6 +247,34 @@ describe("binding", () => {
     }
   });
 
+  test.each(["::ffff:127.0.0.1", "[::ffff:127.0.0.1]", "::ffff:7f00:1"])(
+    "VIGIL_HOST=%s (IPv4 loopback written as IPv6) binds 127.0.0.1, without tokens",
+    async (host) => {
+      const config = loadConfig({
+        VIGIL_DB_URL: ":memory:",
+        VIGIL_PORT: "0",
+        VIGIL_HOST: host,
+        VIGIL_RECONCILE_INTERVAL: "off",
+      });
+      // Without the change it is refused as if it were public ("anyone who can reach it").
+      const server = await startServer(config, silent);
+      try {
+        // The URL, and the Host a client sends for it, are ones the loopback check passes.
+        expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
+  test("VIGIL_HOST=::ffff:10.0.0.1 without tokens is refused, naming its IPv4 address", async () => {
+    const config = loadConfig({ VIGIL_HOST: "::ffff:10.0.0.1", VIGIL_DB_URL: ":memory:", VIGIL_PORT: "0" });
+    await expect(startServer(config, silent)).rejects.toThrow(
+      "refusing to bind ::ffff:10.0.0.1 (the IPv4 address 10.0.0.1, not a loopback address) without tokens",
+    );
+  });
+
   test("with tokens, requests need one", async () => {
     const config = loadConfig({
       VIGIL_DB_URL: ":memory:",
