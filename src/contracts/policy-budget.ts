@@ -45,12 +45,25 @@ interface Visit {
  * Infinity and JSON.stringify writes as null). Returns at most one issue.
  */
 export function documentBudgetIssues(doc: unknown): BudgetIssue[] {
+  return budgetWalk(doc, false);
+}
+
+/**
+ * The size of the document alone (documentBudgetIssues's first limit, the one a large document
+ * is refused by whatever else it holds), for a request to check before walking a body it carries
+ * whole (validation.ts): at most one issue.
+ */
+export function documentSizeIssues(doc: unknown): BudgetIssue[] {
+  return budgetWalk(doc, true);
+}
+
+function budgetWalk(doc: unknown, sizeOnly: boolean): BudgetIssue[] {
   let chars = 0;
   const stack: Visit[] = [{ value: doc, depth: 1, parent: null, key: "" }];
   while (stack.length > 0) {
     const visit = stack.pop()!;
     const v = visit.value;
-    if (typeof v === "number" && !Number.isFinite(v))
+    if (!sizeOnly && typeof v === "number" && !Number.isFinite(v))
       return [
         {
           path: pathOf(visit),
@@ -58,7 +71,7 @@ export function documentBudgetIssues(doc: unknown): BudgetIssue[] {
         },
       ];
     if (v === null || typeof v !== "object") chars += scalarChars(v);
-    else if (visit.depth > MAX_POLICY_DEPTH)
+    else if (!sizeOnly && visit.depth > MAX_POLICY_DEPTH)
       return [
         {
           path: pathOf(visit),
@@ -77,7 +90,7 @@ export function documentBudgetIssues(doc: unknown): BudgetIssue[] {
       // (a shared condition, a default) would find something else. Refused in every policy, as
       // in memory and facts.
       const forbidden = Array.isArray(v) ? undefined : entries.find(([k]) => FORBIDDEN_KEYS.has(String(k)));
-      if (forbidden)
+      if (forbidden && !sizeOnly)
         return [
           { path: [...pathOf(visit), forbidden[0]], message: `the key "${String(forbidden[0])}" is not allowed` },
         ];
