@@ -143,6 +143,10 @@ export function httpServer(
   // A missing Host on HTTP/1.1 reaches the adapter, which answers it as above (Node's own
   // check would answer with a bare 400); on HTTP/1.0 it is filled in first, for every door.
   const served = outer(inTurn(listener));
+  const onRequest: Listener = (req, res) => {
+    ownHost(req);
+    served(req, res);
+  };
   const server = createServer(
     {
       requireHostHeader: false,
@@ -150,11 +154,14 @@ export function httpServer(
       requestTimeout: REQUEST_TIMEOUT_MS,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     },
-    (req, res) => {
-      ownHost(req);
-      served(req, res);
-    },
+    onRequest,
   );
+  // `Expect: 100-continue`: Node would answer `100 Continue` at once, inviting the body of a
+  // request about to be refused (no token, a bad Host, a body too large by its length).
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    continueOnRead(req, res);
+    onRequest(req, res);
+  });
   // A client that half-closes after its requests (it sent them all, and waits for the replies)
   // gets them: Node would otherwise end the connection at the client's FIN, and a request that
   // ran (a PUT, a DELETE) would have no reply. The connection ends after the last reply instead.
@@ -191,6 +198,26 @@ export function httpServer(
     }),
   );
   return server;
+}
+
+/**
+ * Answers `Expect: 100-continue` when the request's body is first read, which a door does only
+ * once it has let the request through (its Host, token, scope and body length checked): a
+ * request refused before then gets its reply and no 100, and (Node's rule for a reply sent
+ * without a 100) the connection closes after it, as its client may or may not send the body it
+ * was not invited to send. Whatever reads a body (a door, or discardBody once a reply is out)
+ * makes the stream call `_read`. A request that says it has no body is answered 100 at once,
+ * as Node would: it invites nothing, and the connection is kept.
+ */
+function continueOnRead(req: IncomingMessage, res: ServerResponse): void {
+  const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+  if (!hasBody) return void res.writeContinue();
+  const read = req._read;
+  req._read = function (size: number) {
+    req._read = read;
+    if (!res.headersSent) res.writeContinue();
+    return read.call(this, size);
+  };
 }
 
 /**

@@ -1,0 +1,112 @@
+// `Expect: 100-continue`: the client waits to be invited before it sends the body. A request the
+// server will refuse (no token, a token that is not valid, one without the route's scope, a body
+// longer than the limit) gets its refusal and no 100, and the connection closes after it;
+// one let through is invited, sends its body and is answered. On both doors: the fast path
+// (POST .../facts) and hono (POST /v1/policies/validate).
+
+import type { Server } from "node:http";
+import net, { type AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { httpServer } from "../../src/http/node-server.ts";
+import type { TestServices } from "../helpers/services.ts";
+import { doors, queueWorkerPolicy, TOKEN_CONFIG, TOKENS } from "./harness.ts";
+
+const LIMIT = 64 * 1024;
+let server: Server;
+let services: TestServices;
+let port: number;
+beforeAll(async () => {
+  const d = await doors(TOKEN_CONFIG, LIMIT);
+  services = d.services;
+  await services.governor.putObject("w1", { policy: "queue-worker" });
+  server = httpServer((req, res) => {
+    if (!d.fast(req, res)) void d.hono(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await services.close();
+});
+
+function head(path: string, token: string | undefined, length: number): string {
+  return (
+    `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
+    `content-length: ${length}\r\nexpect: 100-continue\r\n` +
+    (token === undefined ? "" : `authorization: Bearer ${token}\r\n`) +
+    "\r\n"
+  );
+}
+
+/** Sends the head alone and resolves with all the server sends until it closes the connection. */
+function headOnly(path: string, token: string | undefined, length: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(head(path, token, length)));
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => (text += d));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(text));
+  });
+}
+
+/**
+ * Sends the head, the body once the server says `100 Continue` (and not before), and resolves
+ * with all the server sends until it closes the connection (the request says `connection:
+ * close`).
+ */
+function invited(path: string, token: string, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () =>
+      socket.write(head(path, token, Buffer.byteLength(body)).replace("\r\n\r\n", "\r\nconnection: close\r\n\r\n")),
+    );
+    let text = "";
+    let sent = false;
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => {
+      text += d;
+      if (!sent && text.startsWith("HTTP/1.1 100 Continue\r\n\r\n")) {
+        sent = true;
+        socket.write(body);
+      }
+    });
+    socket.on("error", reject);
+    socket.on("close", () => resolve(text));
+  });
+}
+
+const FACTS = "/v1/objects/w1/facts";
+const VALIDATE = "/v1/policies/validate";
+const facts = JSON.stringify({ facts: { queue: { depth: 1 } } });
+
+describe("Expect: 100-continue", () => {
+  test.each([
+    ["facts (fast path), no token", FACTS, undefined, 401],
+    ["facts (fast path), a token that is not valid", FACTS, "not-a-token-0123456789", 401],
+    ["facts (fast path), a token without write:facts", FACTS, TOKENS.read, 403],
+    ["validate (hono), no token", VALIDATE, undefined, 401],
+    ["validate (hono), a token that is not valid", VALIDATE, "not-a-token-0123456789", 401],
+    ["validate (hono), a body over the limit by its length", VALIDATE, TOKENS.read, 413],
+  ] as const)("%s: the refusal, no 100, and the connection closes", async (_what, path, token, status) => {
+    const length = status === 413 ? LIMIT + 1 : 100;
+    const reply = await headOnly(path, token, length);
+    // Without the change the reply starts with `HTTP/1.1 100 Continue`.
+    expect(reply.split("\r\n")[0]).toBe(
+      `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : status === 403 ? "Forbidden" : "Payload Too Large"}`,
+    );
+    expect(reply).not.toContain("100 Continue");
+    expect(reply).toMatch(/\r\ncontent-type: application\/problem\+json\r\n/i);
+    expect(reply).toMatch(/\r\nconnection: close\r\n/i);
+  });
+
+  test.each([
+    ["facts (fast path)", FACTS, TOKENS.facts, facts],
+    ["validate (hono)", VALIDATE, TOKENS.read, JSON.stringify(queueWorkerPolicy())],
+  ])("%s with a token that may: invited, then answered", async (_what, path, token, body) => {
+    const reply = await invited(path, token, body);
+    const lines = [...reply.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+    expect(lines).toEqual([100, 200]);
+  });
+});
