@@ -212,13 +212,18 @@ export function httpServer(
 function continueOnRead(req: IncomingMessage, res: ServerResponse): void {
   const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
   if (!hasBody) return void res.writeContinue();
+  uninvited.add(req);
   const read = req._read;
   req._read = function (size: number) {
     req._read = read;
+    uninvited.delete(req);
     if (!res.headersSent) res.writeContinue();
     return read.call(this, size);
   };
 }
+
+/** Requests with `Expect: 100-continue` and a body, not (yet) answered 100. */
+const uninvited = new WeakSet<IncomingMessage>();
 
 /**
  * HTTP/1.0 does not require a Host header (RFC 1945), and what still speaks it often sends none:
@@ -295,7 +300,8 @@ const idOf = (req: IncomingMessage, res: ServerResponse) =>
  * done, and what comes behind it waits for its own; safe requests behind safe ones still run at
  * once. Before it runs, a request is refused if its body cannot be read (a Transfer-Encoding that
  * does not end in `chunked`, or has another coding before it), and a DELETE, which reads no body, waits for the end of one it was
- * sent with: a broken body then closes the connection before anything was deleted.
+ * sent with (unless its client waits to be invited to send it: continueOnRead): a broken body
+ * then closes the connection before anything was deleted.
  */
 function inTurn(listener: Listener): Listener {
   return (req, res) => {
@@ -335,7 +341,10 @@ function inTurn(listener: Listener): Listener {
         if (!safe) t.unsafe--;
         nextTurn(t);
       });
-      if (req.method === "DELETE" && !req.complete) afterBody(req, res, () => listener(req, res));
+      // One whose client waits for a 100 before sending the body: it is not invited (its reply,
+      // sent without the 100, closes the connection, so no body can follow it into a next request).
+      if (req.method === "DELETE" && !req.complete && !uninvited.has(req))
+        afterBody(req, res, () => listener(req, res));
       else listener(req, res);
     };
     t.waiting.push({ safe, go });
