@@ -415,25 +415,46 @@ export class Leftovers {
     const ours = this.stillOurs(l);
     this.forget(l);
     if (!ours) return l.resolve();
-    l.tree.kill();
     this.ending.add(l);
-    // Nothing refuses the kernel's own kill of a cgroup (cgroup.kill): what is left is exiting.
-    const allRefuse = (s: Member[]) => !l.tree.killsAll() && s.length > 0 && s.every((m) => refuses(m.pid));
-    void settle(
-      () => l.tree.stats(),
-      (s) => s.length === 0 || allRefuse(s),
-      KILLED_WITHIN_MS,
-    ).then((left) => {
+    void this.killed(l).then((left) => {
       this.ending.delete(l);
+      // Nothing refuses the kernel's own kill of a cgroup (cgroup.kill): what is left is exiting.
       // Past the wait (another process of the tree outlasted it, as one in state D does), those
       // that refuse are read again: they run on, and stay known as when they were all that is left.
-      const refusing = left ?? (l.tree.killsAll() ? [] : l.tree.stats().filter((m) => refuses(m.pid)));
+      const refusing = l.tree.killsAll() ? [] : (left ?? l.tree.stats()).filter((m) => refuses(m.pid));
       if (refusing.length > 0) {
         l.refused = refusing.map((m) => ({ pid: m.pid, startTime: m.startTime }));
         this.refusing.add(l);
       } else l.tree.dispose();
       l.resolve();
     });
+  }
+
+  /**
+   * SIGKILL to what is left of `l`, and what is left of it once that has done its work: the
+   * tree empty, or all of it refusing this server's signals; null when what it reached outlasts
+   * KILLED_WITHIN_MS. A process it did not reach (forked after it went round, by one that
+   * refused it or while it went round; or one that refused it and no longer does, as a setuid
+   * helper between its fork and its switch of user) gets another, up to KILL_ROUNDS more, as in
+   * a stop: past them it is what is left.
+   */
+  private async killed(l: Leftover): Promise<Member[] | null> {
+    const allRefuse = (s: Member[]) => !l.tree.killsAll() && s.length > 0 && s.every((m) => refuses(m.pid));
+    const reached = new Set<string>();
+    const kill = () => {
+      for (const m of l.tree.kill()) if (l.tree.killsAll() || !refuses(m.pid)) reached.add(identityOf(m));
+    };
+    const missed = (m: Member) => !reached.has(identityOf(m)) && (l.tree.killsAll() || !refuses(m.pid));
+    kill();
+    for (let round = 0; ; round++) {
+      const left = await settle(
+        () => l.tree.stats(),
+        (s) => s.length === 0 || allRefuse(s) || s.some(missed),
+        KILLED_WITHIN_MS,
+      );
+      if (left === null || left.length === 0 || allRefuse(left) || round === KILL_ROUNDS) return left;
+      kill();
+    }
   }
 
   private forget(l: Leftover): void {

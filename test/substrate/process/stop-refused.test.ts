@@ -409,3 +409,48 @@ test.skipIf(!nobodyRuns)("a stop whose tree and leftovers both refuse their sign
   expect(again).toMatchObject({ retryable: false, error: expect.stringMatching(/^cannot stop the process trees of /) });
   expect(refused(again)).toEqual(expect.arrayContaining([live.pid, rooted[0]]));
 });
+
+// A review of the above: the leftovers' SIGKILL went round their group once. A process that
+// refused it (root's) and forked another after it (a loop restarting its worker) left that one
+// running: it was never sent a SIGKILL, and later stops sent theirs to the refusing processes
+// alone. Now, as in a stop, a process forked after the SIGKILL went round gets one of its own.
+// The tree holds a process of nobody's frozen in a v1 freezer cgroup, which does not exit of
+// its SIGKILL: the kill is under way, its wait not over, all the while the loop forks.
+test.skipIf(!nobodyRuns || !freezerV1)(
+  "leftovers' processes forked after their SIGKILL by one that refuses it get a SIGKILL of their own",
+  async () => {
+    // Root's loop starts three workers as nobody in turn (deaf to SIGTERM), then runs on alone.
+    const worker = `setpriv ${NOBODY.join(" ")} sh -c 'trap "" TERM; exec sleep 1000'`;
+    const { pid } = await tree(
+      `export VIGIL_OBJECT_ID=refused; setpriv ${NOBODY.join(" ")} sleep 999 & for i in 1 2 3; do ${worker}; done; exec sleep 1000`,
+    );
+    const cmdline = (p: number) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8");
+      } catch {
+        return null; // gone
+      }
+    };
+    const workers = () =>
+      groupMembers(pid).filter((p) => statusUid(p) === 65534 && cmdline(p) === "sleep\u00001000\u0000");
+    let held = 0;
+    expect(
+      await eventually(() => {
+        held = groupMembers(pid).find((p) => statusUid(p) === 65534 && cmdline(p) === "sleep\u0000999\u0000") ?? 0;
+        return held > 0 && workers().length === 1;
+      }),
+    ).toBe(true);
+    const dir = join(FREEZER, `forked.${process.pid}`);
+    mkdirSync(dir);
+    freezers.push(dir);
+    writeFileSync(join(dir, "cgroup.procs"), String(held));
+    writeFileSync(join(dir, "freezer.state"), "FROZEN");
+    expect(await eventually(() => readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
+    const answer = await stopAsNobody(leftoversOf([pid]));
+    expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
+    expect(refused(answer)).toEqual([pid]);
+    // Every worker got its SIGKILL: root's loop (now its sleep) runs on, beside the frozen one.
+    expect(await eventually(() => workers().length === 0)).toBe(true);
+    expect(groupMembers(pid).sort()).toEqual([pid, held].sort());
+  },
+);
