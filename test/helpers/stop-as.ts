@@ -6,20 +6,32 @@
 // own first: once adopted, the file is written (the leader waits for it), the exit awaited (the
 // driver's watch reports it), and the answer has `observed`, an observation made after the
 // stop, and `released`, what a release with `stop` (a DELETE's) answered after the second stop:
-// {} or {error}.
+// {} or {error}. With `release`, a release with `stop` is all that is sent, at once once adopted:
+// the answer is {adopted, released}.
 
 import { writeFileSync } from "node:fs";
 import { ProcessDriver } from "../../src/substrate/process/driver.ts";
 import { DriverError } from "../../src/substrate/driver.ts";
 import { SystemClock } from "../../src/timers/clock.ts";
 
-const { objectId, graceMs, recorded, go } = JSON.parse(process.argv[2]!);
+const { objectId, graceMs, recorded, go, release } = JSON.parse(process.argv[2]!);
 const driver = new ProcessDriver({ clock: new SystemClock(), watchMs: 50 });
 const t = { objectId, config: { command: "sh", graceMs } };
 // The driver's timers do not keep a process alive (a server's listener does): this does, meanwhile.
 const alive = setInterval(() => {}, 1000);
 const exited = new Promise<void>((resolve) => driver.onObservation(() => resolve()));
 const adopted = await driver.adopt(t, recorded);
+const deleted = () =>
+  driver.release(t, "stop").then(
+    () => ({}),
+    (e: unknown) => ({ error: (e as Error).message }),
+  );
+if (release === true) {
+  process.stdout.write(`${JSON.stringify({ adopted, released: await deleted() })}\n`);
+  await driver.close();
+  clearInterval(alive);
+  process.exit(0);
+}
 if (go !== undefined) {
   writeFileSync(go, "");
   await exited;
@@ -33,15 +45,7 @@ const first = await stop();
 const observed = go === undefined ? {} : { observed: await driver.observe(t) };
 const again = await stop();
 // A DELETE's release, which stops the tree first.
-const released =
-  go === undefined
-    ? {}
-    : {
-        released: await driver.release(t, "stop").then(
-          () => ({}),
-          (e: unknown) => ({ error: (e as Error).message }),
-        ),
-      };
+const released = go === undefined ? {} : { released: await deleted() };
 const answer = { adopted, ...first, ...observed, again, ...released };
 process.stdout.write(`${JSON.stringify(answer)}\n`);
 await driver.close();

@@ -259,7 +259,14 @@ export class ProcessDriver implements Driver {
     return this.serial(t.objectId, async () => {
       const p = this.live.get(t.objectId);
       if (mode === "stop") {
-        await this.refusedWithLeftovers(t.objectId, this.stopNow(t), Promise.resolve());
+        // Leftovers still being killed (above, or those of a leader the stop finds gone) are
+        // waited for, as a stop does, so that those that refuse their SIGKILL fail the release.
+        const stopping = this.stopNow(t);
+        const settled = stopping.then(
+          () => this.closedLeftovers(t.objectId),
+          () => this.closedLeftovers(t.objectId),
+        );
+        await this.refusedWithLeftovers(t.objectId, stopping, settled);
       } else if (p && (await this.alive(t.objectId, p))) {
         await p.thaw();
         p.clearTimers();
@@ -271,6 +278,12 @@ export class ProcessDriver implements Driver {
       this.lastExit.delete(t.objectId);
       this.refused.delete(t.objectId);
     });
+  }
+
+  /** What is left of the object's earlier trees given its SIGKILL now, once it has settled. */
+  private closedLeftovers(objectId: string): Promise<void> {
+    this.leftovers.close(objectId);
+    return this.leftovers.settled(objectId);
   }
 
   onObservation(listener: ObservationListener): void {

@@ -96,8 +96,12 @@ const tree = (script: string) =>
   );
 
 /** The stop's answer from the driver run as nobody. */
-async function stopAsNobody(recorded: Record<string, unknown>, go?: string): Promise<Record<string, unknown>> {
-  const input = JSON.stringify({ objectId: "refused", graceMs: 300, recorded, go });
+async function stopAsNobody(
+  recorded: Record<string, unknown>,
+  go?: string,
+  release?: boolean,
+): Promise<Record<string, unknown>> {
+  const input = JSON.stringify({ objectId: "refused", graceMs: 300, recorded, go, release });
   const child: ChildProcess = spawn(
     "setpriv",
     [...NOBODY, process.execPath, "--import", "tsx", "test/helpers/stop-as.ts", input],
@@ -452,5 +456,34 @@ test.skipIf(!nobodyRuns || !freezerV1)(
     // Every worker got its SIGKILL: root's loop (now its sleep) runs on, beside the frozen one.
     expect(await eventually(() => workers().length === 0)).toBe(true);
     expect(groupMembers(pid).sort()).toEqual([pid, held].sort());
+  },
+);
+
+// A review of the above: a release with `stop` (a DELETE's) gave the object's leftovers their
+// SIGKILL and went on to the check for those that refuse it at once, while the kill was under
+// way: trees still being killed were not yet known to refuse it, and the DELETE succeeded while
+// root's process ran on. It now waits for them, as a stop does. The tree's leader, nobody's, is
+// frozen in a v1 freezer cgroup, so that the kill is under way (for its 10 s) when the check comes.
+test.skipIf(!nobodyRuns || !freezerV1)(
+  "a DELETE of an object whose leftovers are still being killed fails for those that refuse their SIGKILL",
+  async () => {
+    const { pid } = await tree(
+      `export VIGIL_OBJECT_ID=refused; sleep 1000 & exec setpriv ${NOBODY.join(" ")} sleep 1000`,
+    );
+    expect(await eventually(() => statusUid(pid) === 65534)).toBe(true);
+    const rooted = groupMembers(pid).filter((p) => statusUid(p) === 0);
+    expect(rooted).toHaveLength(1);
+    const dir = join(FREEZER, `deleted.${process.pid}`);
+    mkdirSync(dir);
+    freezers.push(dir);
+    writeFileSync(join(dir, "cgroup.procs"), String(pid));
+    writeFileSync(join(dir, "freezer.state"), "FROZEN");
+    expect(await eventually(() => readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
+    // Released at once: the leftovers are within their grace period, and get their SIGKILL then.
+    const answer = await stopAsNobody(leftoversOf([pid]), undefined, true);
+    expect(answer.released).toEqual({
+      error: `cannot stop the process tree of ${pid}: process ${rooted[0]} of it still runs, and refuses this server's signals (EPERM)`,
+    });
+    expect(running(rooted[0]!)).toBe(true);
   },
 );
