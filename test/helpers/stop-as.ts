@@ -6,8 +6,9 @@
 // own first: once adopted, the file is written (the leader waits for it), the exit awaited (the
 // driver's watch reports it), and the answer has `observed`, an observation made after the
 // stop, and `released`, what a release with `stop` (a DELETE's) answered after the second stop:
-// {} or {error}. With `release`, a release with `stop` is all that is sent, at once once adopted:
-// the answer is {adopted, released}.
+// {} or {error}. With `release` ("stop" or "keep"), a release in that mode is sent at once once
+// adopted, and then (after one with `keep`, as to a new object of the same id) a stop: the answer
+// is {adopted, released, after}, `after` the stop's answer.
 
 import { writeFileSync } from "node:fs";
 import { ProcessDriver } from "../../src/substrate/process/driver.ts";
@@ -21,13 +22,20 @@ const t = { objectId, config: { command: "sh", graceMs } };
 const alive = setInterval(() => {}, 1000);
 const exited = new Promise<void>((resolve) => driver.onObservation(() => resolve()));
 const adopted = await driver.adopt(t, recorded);
-const deleted = () =>
-  driver.release(t, "stop").then(
+const stop = () =>
+  driver.stop(t).then(
+    (observation) => ({ observation }),
+    (e: unknown) => ({ error: (e as Error).message, retryable: e instanceof DriverError ? e.retryable : null }),
+  );
+const deleted = (mode: "stop" | "keep" = "stop") =>
+  driver.release(t, mode).then(
     () => ({}),
     (e: unknown) => ({ error: (e as Error).message }),
   );
-if (release === true) {
-  process.stdout.write(`${JSON.stringify({ adopted, released: await deleted() })}\n`);
+if (release !== undefined) {
+  const released = await deleted(release);
+  const after = release === "keep" ? { after: await stop() } : {};
+  process.stdout.write(`${JSON.stringify({ adopted, released, ...after })}\n`);
   await driver.close();
   clearInterval(alive);
   process.exit(0);
@@ -36,11 +44,6 @@ if (go !== undefined) {
   writeFileSync(go, "");
   await exited;
 }
-const stop = () =>
-  driver.stop(t).then(
-    (observation) => ({ observation }),
-    (e: unknown) => ({ error: (e as Error).message, retryable: e instanceof DriverError ? e.retryable : null }),
-  );
 const first = await stop();
 const observed = go === undefined ? {} : { observed: await driver.observe(t) };
 const again = await stop();

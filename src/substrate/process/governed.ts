@@ -361,9 +361,13 @@ export class Leftovers {
     for (const l of this.pending) if (objectId === undefined || l.objectId === objectId) this.end(l);
   }
 
-  /** The object is deleted or rebound: what of it refused its SIGKILL is nobody's business here now. */
+  /**
+   * The object is deleted or rebound: what of it refused its SIGKILL is nobody's business here
+   * now, and nor is what of it is still being killed (once its kill is over, it is not kept).
+   */
   drop(objectId: string): void {
     for (const l of this.stillRefusing(objectId)) this.refusing.delete(l);
+    for (const l of this.ending) if (l.objectId === objectId) l.dropped = true;
   }
 
   /**
@@ -422,7 +426,7 @@ export class Leftovers {
       // Past the wait (another process of the tree outlasted it, as one in state D does), those
       // that refuse are read again: they run on, and stay known as when they were all that is left.
       const refusing = l.tree.killsAll() ? [] : (left ?? l.tree.stats()).filter((m) => refuses(m.pid));
-      if (refusing.length > 0) {
+      if (refusing.length > 0 && !l.dropped) {
         l.refused = refusing.map((m) => ({ pid: m.pid, startTime: m.startTime }));
         this.refusing.add(l);
       } else l.tree.dispose();
@@ -492,6 +496,8 @@ interface Leftover {
   timers: TimerHandle[];
   /** The processes left that refused the SIGKILL (EPERM), by pid and start time. */
   refused: Known[];
+  /** The object was deleted or rebound while its kill was under way (drop): it is not kept. */
+  dropped?: boolean;
   /** Settles once the tree is done with (`resolve`). */
   done: Promise<void>;
   resolve: () => void;

@@ -99,7 +99,7 @@ const tree = (script: string) =>
 async function stopAsNobody(
   recorded: Record<string, unknown>,
   go?: string,
-  release?: boolean,
+  release?: "stop" | "keep",
 ): Promise<Record<string, unknown>> {
   const input = JSON.stringify({ objectId: "refused", graceMs: 300, recorded, go, release });
   const child: ChildProcess = spawn(
@@ -480,10 +480,38 @@ test.skipIf(!nobodyRuns || !freezerV1)(
     writeFileSync(join(dir, "freezer.state"), "FROZEN");
     expect(await eventually(() => readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
     // Released at once: the leftovers are within their grace period, and get their SIGKILL then.
-    const answer = await stopAsNobody(leftoversOf([pid]), undefined, true);
+    const answer = await stopAsNobody(leftoversOf([pid]), undefined, "stop");
     expect(answer.released).toEqual({
       error: `cannot stop the process tree of ${pid}: process ${rooted[0]} of it still runs, and refuses this server's signals (EPERM)`,
     });
+    expect(running(rooted[0]!)).toBe(true);
+  },
+);
+
+// Found by the same review: with `keep` (DELETE ?compute=keep) the release forgot the object's
+// leftovers that refused their SIGKILL while those still being killed were not yet known to: once
+// their kill was over they were kept as the object's all the same, and a new object of the same id
+// had its stops fail for them. Held as above, by a leader frozen in a v1 freezer cgroup.
+test.skipIf(!nobodyRuns || !freezerV1)(
+  "leftovers still being killed when their object is deleted with keep are not kept for a new object of the same id",
+  async () => {
+    const { pid } = await tree(
+      `export VIGIL_OBJECT_ID=refused; sleep 1000 & exec setpriv ${NOBODY.join(" ")} sleep 1000`,
+    );
+    expect(await eventually(() => statusUid(pid) === 65534)).toBe(true);
+    const rooted = groupMembers(pid).filter((p) => statusUid(p) === 0);
+    expect(rooted).toHaveLength(1);
+    const dir = join(FREEZER, `kept.${process.pid}`);
+    mkdirSync(dir);
+    freezers.push(dir);
+    writeFileSync(join(dir, "cgroup.procs"), String(pid));
+    writeFileSync(join(dir, "freezer.state"), "FROZEN");
+    expect(await eventually(() => readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
+    // Released with keep at once (the leftovers get their SIGKILL), then a stop, once it is over.
+    const answer = await stopAsNobody(leftoversOf([pid]), undefined, "keep");
+    expect(answer.released).toEqual({});
+    expect(answer.after).toEqual({ observation: expect.objectContaining({ status: "stopped" }) });
+    expect(answer.after).not.toHaveProperty("observation.leftovers");
     expect(running(rooted[0]!)).toBe(true);
   },
 );
