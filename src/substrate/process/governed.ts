@@ -55,7 +55,7 @@ export class Governed {
   private kill: TimerHandle | null = null;
   /** Why the driver gave the tree up (it closed): a stop under way stops watching and fails. */
   private abortedBy: Error | null = null;
-  /** The processes the grace period's SIGKILL went to. */
+  /** The processes the grace period's SIGKILL reached (not those that refused it, EPERM). */
   private killed: Member[] = [];
   /** Ends a stop's wait for the grace period (its SIGKILL, or the driver closing). */
   private endWait: () => void = () => {};
@@ -157,7 +157,7 @@ export class Governed {
     const killedAt = new Promise<void>((resolve) => (this.endWait = resolve));
     this.kill = this.clock.setTimeout(() => {
       this.kill = null;
-      if (procfs) this.killed = this.tree.kill();
+      if (procfs) this.killed = this.tree.kill().filter((m) => !this.refuses(m.pid));
       else this.signalBlind("SIGKILL");
       this.endWait();
     }, this.graceMs);
@@ -252,8 +252,13 @@ export class Governed {
     // it). A process forked while it went round the tree (where the tree cannot be killed at
     // once: the v1 freezer, a v2 without cgroup.kill) escaped it, and gets its own, a few times.
     // (One that outlives KILLED_WITHIN_MS is past what signals do, as one stuck in state D is.)
+    // One that refused it (EPERM) was not reached: should it stop refusing (a setuid helper
+    // switching users), it has escaped it too.
     const sent = identitiesOf(this.killed);
-    const escaped = (m: Member) => !sent.has(identityOf(m));
+    const reached = (members: Member[]) => {
+      for (const m of members) if (!this.refuses(m.pid)) sent.add(identityOf(m));
+    };
+    const escaped = (m: Member) => !sent.has(identityOf(m)) && !this.refuses(m.pid);
     for (let round = 0; ; round++) {
       // Those that refuse the SIGKILL (EPERM) are not waited for: the stop fails for them.
       const left = await settle(
@@ -263,7 +268,7 @@ export class Governed {
       );
       if (left !== null && left.length > 0 && left.every((m) => this.refuses(m.pid))) return;
       if (left === null || left.length === 0 || aborted() || round === KILL_ROUNDS) return;
-      for (const m of this.tree.kill()) sent.add(identityOf(m));
+      reached(this.tree.kill());
     }
   }
 

@@ -515,3 +515,51 @@ test.skipIf(!nobodyRuns || !freezerV1)(
     expect(running(rooted[0]!)).toBe(true);
   },
 );
+
+// Found by the same review, in a stop: a process that refused the grace period's SIGKILL (root's)
+// was counted among those it reached, so when it then ran as nobody (a setuid helper switching
+// users, here root's sh exec'ing setpriv once told to) it was sent no other and ran on, and the
+// stop reported the tree stopped. A process of nobody's frozen in a v1 freezer cgroup keeps the
+// stop's wait for its exit going meanwhile.
+test.skipIf(!nobodyRuns || !freezerV1)(
+  "a stop's process that refused its SIGKILL and then no longer does gets another",
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
+    dirs.push(dir);
+    const told = join(dir, "told");
+    const helper = `sh -c 'while [ ! -e ${told} ]; do sleep 0.05; done; exec setpriv ${NOBODY.join(" ")} sleep 1000'`;
+    const { pid, recorded } = await tree(
+      `${helper} & setpriv ${NOBODY.join(" ")} sleep 999 & exec setpriv ${NOBODY.join(" ")} sh -c 'trap "" TERM; while :; do sleep 0.05; done'`,
+    );
+    const cmdline = (p: number) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8");
+      } catch {
+        return ""; // gone
+      }
+    };
+    let held = 0;
+    let switching = 0;
+    expect(
+      await eventually(() => {
+        const members = groupMembers(pid);
+        held = members.find((p) => cmdline(p) === "sleep\u0000999\u0000" && statusUid(p) === 65534) ?? 0;
+        switching = members.find((p) => cmdline(p).includes(told)) ?? 0;
+        return statusUid(pid) === 65534 && held > 0 && switching > 0;
+      }),
+    ).toBe(true);
+    const freezer = join(FREEZER, `switched.${process.pid}`);
+    mkdirSync(freezer);
+    freezers.push(freezer);
+    writeFileSync(join(freezer, "cgroup.procs"), String(held));
+    writeFileSync(join(freezer, "freezer.state"), "FROZEN");
+    expect(await eventually(() => readFileSync(join(freezer, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
+    const answer = stopAsNobody(recorded);
+    // The leader (nobody's, deaf to SIGTERM) is gone once the SIGKILL went round: root's sh is told.
+    expect(await eventually(() => !running(pid))).toBe(true);
+    writeFileSync(told, "");
+    expect(await eventually(() => statusUid(switching) === 65534)).toBe(true);
+    expect(await answer).toMatchObject({ observation: { status: "stopped", pid } });
+    expect(running(switching)).toBe(false);
+  },
+);
