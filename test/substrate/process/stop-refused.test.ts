@@ -134,6 +134,30 @@ function refused(answer: Record<string, unknown>): number[] {
 
 const running = (pid: number) => readStat(pid) !== null && !isGone(readStat(pid)!);
 
+/**
+ * A leftover tree as a server's leader leaves it: its leader, nobody's, beside a sleep of root's
+ * it forked first, whose signals the driver (nobody's) is refused. Its pid, and root's sleep.
+ */
+async function refusingLeftover(): Promise<{ pid: number; rooted: number[] }> {
+  const { pid } = await tree(
+    `export VIGIL_OBJECT_ID=refused; sleep 1000 & exec setpriv ${NOBODY.join(" ")} sleep 1000`,
+  );
+  expect(await eventually(() => statusUid(pid) === 65534)).toBe(true);
+  const rooted = groupMembers(pid).filter((p) => statusUid(p) === 0);
+  expect(rooted).toHaveLength(1);
+  return { pid, rooted };
+}
+
+/** Freezes `pid` in a v1 freezer cgroup of its own (`name`): a SIGKILL does not end it until afterEach thaws it. */
+async function freeze(name: string, pid: number): Promise<void> {
+  const dir = join(FREEZER, `${name}.${process.pid}`);
+  mkdirSync(dir);
+  freezers.push(dir);
+  writeFileSync(join(dir, "cgroup.procs"), String(pid));
+  writeFileSync(join(dir, "freezer.state"), "FROZEN");
+  expect(await eventually(() => readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
+}
+
 test.skipIf(!nobodyRuns)(
   "a stop whose leader refuses its signals fails, naming it, instead of waiting for its exit",
   async () => {
@@ -351,19 +375,9 @@ afterEach(async () => {
 test.skipIf(!nobodyRuns || !freezerV1)(
   "leftovers that refuse their SIGKILL stay known, and a stop fails for them, when another process of their tree outlasts the wait for its exit",
   async () => {
-    const { pid } = await tree(
-      `export VIGIL_OBJECT_ID=refused; sleep 1000 & exec setpriv ${NOBODY.join(" ")} sleep 1000`,
-    );
-    expect(await eventually(() => statusUid(pid) === 65534)).toBe(true);
-    const rooted = groupMembers(pid).filter((p) => p !== pid && statusUid(p) === 0);
-    expect(rooted).toHaveLength(1);
+    const { pid, rooted } = await refusingLeftover();
     // The leader, nobody's, is frozen: nobody's signals reach it, and it does not exit of them.
-    const dir = join(FREEZER, `refused.${process.pid}`);
-    mkdirSync(dir);
-    freezers.push(dir);
-    writeFileSync(join(dir, "cgroup.procs"), String(pid));
-    writeFileSync(join(dir, "freezer.state"), "FROZEN");
-    expect(await eventually(() => readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
+    await freeze("refused", pid);
     const answer = await stopAsNobody(leftoversOf([pid]));
     expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
     expect(refused(answer)).toEqual(rooted);
@@ -444,12 +458,7 @@ test.skipIf(!nobodyRuns || !freezerV1)(
         return held > 0 && workers().length === 1;
       }),
     ).toBe(true);
-    const dir = join(FREEZER, `forked.${process.pid}`);
-    mkdirSync(dir);
-    freezers.push(dir);
-    writeFileSync(join(dir, "cgroup.procs"), String(held));
-    writeFileSync(join(dir, "freezer.state"), "FROZEN");
-    expect(await eventually(() => readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
+    await freeze("forked", held);
     const answer = await stopAsNobody(leftoversOf([pid]));
     expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
     expect(refused(answer)).toEqual([pid]);
@@ -467,18 +476,8 @@ test.skipIf(!nobodyRuns || !freezerV1)(
 test.skipIf(!nobodyRuns || !freezerV1)(
   "a DELETE of an object whose leftovers are still being killed fails for those that refuse their SIGKILL",
   async () => {
-    const { pid } = await tree(
-      `export VIGIL_OBJECT_ID=refused; sleep 1000 & exec setpriv ${NOBODY.join(" ")} sleep 1000`,
-    );
-    expect(await eventually(() => statusUid(pid) === 65534)).toBe(true);
-    const rooted = groupMembers(pid).filter((p) => statusUid(p) === 0);
-    expect(rooted).toHaveLength(1);
-    const dir = join(FREEZER, `deleted.${process.pid}`);
-    mkdirSync(dir);
-    freezers.push(dir);
-    writeFileSync(join(dir, "cgroup.procs"), String(pid));
-    writeFileSync(join(dir, "freezer.state"), "FROZEN");
-    expect(await eventually(() => readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
+    const { pid, rooted } = await refusingLeftover();
+    await freeze("deleted", pid);
     // Released at once: the leftovers are within their grace period, and get their SIGKILL then.
     const answer = await stopAsNobody(leftoversOf([pid]), undefined, "stop");
     expect(answer.released).toEqual({
@@ -495,18 +494,8 @@ test.skipIf(!nobodyRuns || !freezerV1)(
 test.skipIf(!nobodyRuns || !freezerV1)(
   "leftovers still being killed when their object is deleted with keep are not kept for a new object of the same id",
   async () => {
-    const { pid } = await tree(
-      `export VIGIL_OBJECT_ID=refused; sleep 1000 & exec setpriv ${NOBODY.join(" ")} sleep 1000`,
-    );
-    expect(await eventually(() => statusUid(pid) === 65534)).toBe(true);
-    const rooted = groupMembers(pid).filter((p) => statusUid(p) === 0);
-    expect(rooted).toHaveLength(1);
-    const dir = join(FREEZER, `kept.${process.pid}`);
-    mkdirSync(dir);
-    freezers.push(dir);
-    writeFileSync(join(dir, "cgroup.procs"), String(pid));
-    writeFileSync(join(dir, "freezer.state"), "FROZEN");
-    expect(await eventually(() => readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
+    const { pid, rooted } = await refusingLeftover();
+    await freeze("kept", pid);
     // Released with keep at once (the leftovers get their SIGKILL), then a stop, once it is over.
     const answer = await stopAsNobody(leftoversOf([pid]), undefined, "keep");
     expect(answer.released).toEqual({});
@@ -548,12 +537,7 @@ test.skipIf(!nobodyRuns || !freezerV1)(
         return statusUid(pid) === 65534 && held > 0 && switching > 0;
       }),
     ).toBe(true);
-    const freezer = join(FREEZER, `switched.${process.pid}`);
-    mkdirSync(freezer);
-    freezers.push(freezer);
-    writeFileSync(join(freezer, "cgroup.procs"), String(held));
-    writeFileSync(join(freezer, "freezer.state"), "FROZEN");
-    expect(await eventually(() => readFileSync(join(freezer, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
+    await freeze("switched", held);
     const answer = stopAsNobody(recorded);
     // The leader (nobody's, deaf to SIGTERM) is gone once the SIGKILL went round: root's sh is told.
     expect(await eventually(() => !running(pid))).toBe(true);
