@@ -217,8 +217,10 @@ export class FlyClient {
    * Takes the machine's lease (`POST .../lease`) under a new description, or renews a held one
    * by its nonce (Fly extends it, or gives a new nonce if it expired). When a POST that took it
    * lost its answer, the retry meets 409: the lease read back (`GET .../lease`) at the first 409
-   * under this description is its own. Another holder's is tried again, read back after the last
-   * try, and a LeaseHeldError carrying it; one `takeUp` accepts ends the tries, for the caller.
+   * under this description is its own. Another holder's is tried again without reading it back
+   * again (a 409 right after a 409 took nothing), unless a try between failed without an answer
+   * that may have taken it; the LeaseHeldError at the end carries the holder read back, and says
+   * whose it is. One `takeUp` accepts ends the tries, for the caller.
    */
   async lease(
     app: string,
@@ -230,18 +232,31 @@ export class FlyClient {
     const { description } = take;
     const nonce = "nonce" in take ? take.nonce : undefined;
     const path = `${machinePath(app, id)}/lease`;
-    let conflicts = 0;
+    /** The try that last met 409, and the holder read back then (null: none could be read). */
+    let met = { tries: 0, other: null as HeldLease | null, whose: "" };
     const conflict = async (e: FlyApiError, tries: number): Promise<unknown> => {
-      // Read back at the first 409 and after the last try, not in between.
-      if (conflicts++ > 0 && tries < this.o.retry.attempts) throw e;
-      const shown = (await this.call({ action: "lease-show", method: "GET", path }).catch(() => null)) as Lease | null;
-      const holder = shown?.description ?? shown?.data?.description;
-      if (holder === description) return shown;
-      const other =
-        nonceIn(shown) !== null && typeof holder === "string" ? { nonce: nonceIn(shown)!, description: holder } : null;
-      if (other && takeUp(other))
-        throw new LeaseHeldError(new FlyApiError(e.status, e.message, { retryable: false }), other);
-      throw new LeaseHeldError(e, other);
+      // Read back at a 409 unless the try before met one too and was read back: nothing
+      // between could have taken the lease for this description.
+      if (met.tries === 0 || met.tries !== tries - 1) {
+        const shown = (await this.call({ action: "lease-show", method: "GET", path }).catch(
+          () => null,
+        )) as Lease | null;
+        const holder = shown?.description ?? shown?.data?.description;
+        if (holder === description) return shown;
+        const other =
+          nonceIn(shown) !== null && typeof holder === "string"
+            ? { nonce: nonceIn(shown)!, description: holder }
+            : null;
+        met = { tries, other, whose: whoseLease(shown, this.o.clock.now()) };
+      }
+      met.tries = tries;
+      const held = new FlyApiError(e.status, `${e.message}${met.whose}`, {
+        retryable: e.retryable,
+        retryAfterMs: e.retryAfterMs,
+      });
+      if (met.other && takeUp(met.other))
+        throw new LeaseHeldError(new FlyApiError(e.status, e.message, { retryable: false }), met.other);
+      throw new LeaseHeldError(held, met.other);
     };
     const body = { ttl: ttlS, description };
     const post: Call = { action: "lease-acquire", method: "POST", path, body, nonce, reply: A_LEASE, conflict };
@@ -386,6 +401,25 @@ function unlike(expected: Expected, body: unknown, res: Response): string | null
   }
   const lacks = expected.lacks(body as Record<string, unknown>);
   return lacks === null ? null : `${expected.name}: ${lacks}`;
+}
+
+/**
+ * Whose a lease read back is, for a 409's error: its owner and description (another client's
+ * words: on one line and short, as a failing reply's text) and when it expires; the nonce, which
+ * commands the machine, is not said. Empty when nothing was read back.
+ */
+function whoseLease(shown: Lease | null, now: number): string {
+  const l = (shown?.data ?? shown) as (Lease & { owner?: unknown; expires_at?: unknown }) | null;
+  if (!l || typeof l !== "object") return "";
+  const parts: string[] = [];
+  if (typeof l.owner === "string" && l.owner !== "") parts.push(`owner ${errorText(l.owner, l.owner)}`);
+  if (typeof l.description === "string" && l.description !== "")
+    parts.push(`description "${errorText(l.description, l.description)}"`);
+  if (typeof l.expires_at === "number" && Number.isFinite(l.expires_at)) {
+    const left = Math.max(0, Math.ceil(l.expires_at - now / 1000));
+    parts.push(`expires in ${left} s`);
+  }
+  return parts.length > 0 ? ` (the lease read back: ${parts.join(", ")})` : "";
 }
 
 function machinePath(app: string, id: string): string {

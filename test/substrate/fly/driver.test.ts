@@ -353,9 +353,14 @@ describe("fly driver against the fake", () => {
     const e = await rejection(r.run(driver.start(r.target({ lease: true }))));
     expect(e.retryable).toBe(true);
     expect(e.message).toMatch(/409 lease currently held/);
-    // The lease read back at the first 409 (not this attempt's), tried again, and read back after the last try.
+    // Whose it is, as read back: owner, description and how long it has left; not its nonce.
+    expect(e.message).toMatch(
+      /the lease read back: owner someone-else@example\.com, description "held by a test", expires in 3600 s/,
+    );
+    expect(e.message).not.toContain(fake.machines.get(MACHINE)!.lease!.nonce);
+    // The lease read back once, at the first 409 (not this attempt's), and tried again: a 409 after a 409 took nothing.
     const seq = fake.requests.map((q) => q.action);
-    expect(seq.filter((a) => a !== "lease-acquire")).toEqual(["lease-show", "lease-show"]);
+    expect(seq.filter((a) => a !== "lease-acquire")).toEqual(["lease-show"]);
     expect(seq.filter((a) => a === "lease-acquire")).toHaveLength(DEFAULT_FLY_RETRY.attempts);
     expect(fake.machines.get(MACHINE)!.state).toBe("stopped");
   });
