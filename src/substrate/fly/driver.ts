@@ -5,8 +5,8 @@
 //
 // Failures reject with DriverError. Retryable: 429, 5xx, 408, 409 (a lease held elsewhere, met
 // taking one or by a command sent without one), 412 (machine still `created` or being replaced),
-// no answer, a machine that never settled, or a start of one read `started` on a host Fly cannot
-// reach (`host_status`); the driver retries these a few times itself and then hands them to
+// no answer, a machine that never settled, or a command of one on a host Fly cannot reach
+// (`host_status`: not sent, and a start of one read `started` not done); the driver retries these a few times itself and then hands them to
 // the governor's outbox, which retries the action and finally marks the object `failed`. Not retryable: no token
 // (FLY_API_TOKEN), an invalid config, an API base URL off the allow-list (`apiUrls`, the
 // server's VIGIL_FLY_API_URLS), a redirect, an oversized reply, 400, 401, 403, 404, a start
@@ -370,6 +370,13 @@ export class FlyDriver implements Driver {
     // A stopped machine has nothing resident to suspend; it is already as dormant as it gets.
     if (satisfies(goal, m.state)) return this.observation(cfg, m.state, m.instance_id);
     if (isGone(m.state)) throw new DriverError(`machine is ${m.state}`, false);
+    // A command for a machine on a host Fly cannot reach cannot reach it either: sent, it would
+    // only be refused (5 tries and their backoff) with Fly's words. Retryable: the host may come back.
+    if (hostUnreachable(m))
+      throw new DriverError(
+        `the machine's host is unreachable (Fly's host_status), so it cannot ${goal} the machine (last known ${m.state}) until Fly reaches the host again`,
+        true,
+      );
     if (!SETTLED.has(m.state)) throw new FlyApiError(412, `machine is ${m.state}`);
     await run.renew();
     const nonce = run.lease.held?.nonce;

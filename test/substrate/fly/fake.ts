@@ -41,7 +41,8 @@ export interface FakeMachine {
   /**
    * The Machine's `host_status` as the document gives it (ok, unknown, unreachable): a test sets
    * `unreachable` for a host Fly cannot contact, whose machine Fly answers with the last state it
-   * knew. Only the answer changes: the fake's machine still moves as told.
+   * knew, and refuses a start, stop or suspend of it (503: the command cannot reach the host).
+   * The fake's machine still moves as a test tells it.
    */
   hostStatus: "ok" | "unknown" | "unreachable";
   /** The body of the last stop request, for assertions. */
@@ -412,6 +413,7 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
     const mutating = ["Machines_start", "Machines_stop", "Machines_suspend"].includes(op.operationId);
     if (mutating && lease && lease.nonce !== nonce)
       return error(409, `machine ${m.id} is leased by ${lease.owner}: send its fly-machine-lease-nonce`);
+    if (mutating && m.hostStatus === "unreachable") return error(503, `unable to reach the host of machine ${m.id}`);
     const refuse = (verb: string) => error(412, `unable to ${verb} machine from current state: '${m.state}'`);
     switch (op.operationId) {
       case "Machines_show":

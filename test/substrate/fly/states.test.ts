@@ -73,6 +73,30 @@ describe("a host Fly cannot reach (host_status `unreachable`: 'the information r
     expect(fake.requests.map((q) => q.action)).not.toContain("start");
   });
 
+  test.each([
+    [
+      "release (a DELETE's stop)",
+      "started",
+      (t: ReturnType<Rig["target"]>): Promise<unknown> => r.driver.release!(t, "stop"),
+    ],
+    ["suspend", "started", (t: ReturnType<Rig["target"]>) => r.driver.suspend(t)],
+    ["start", "stopped", (t: ReturnType<Rig["target"]>) => r.driver.start(t)],
+  ] as const)(
+    "a %s of a machine Fly last knew %s is not sent: a retryable failure at once, saying the host is unreachable",
+    async (_, state, call) => {
+      const { fake } = await open({ state });
+      fake.machines.get(MACHINE)!.hostStatus = "unreachable";
+      const res = await settle(r.run(call(r.target())));
+      expect(res).toMatchObject({ ok: false, retryable: true });
+      expect(res.ok ? "" : res.e).toMatch(
+        /host is unreachable \(Fly's host_status\), so it cannot \w+ the machine \(last known \w+\)/,
+      );
+      // Read once, and nothing sent: Fly would refuse each of 5 tries (503) after their backoff.
+      expect(fake.requests.map((q) => q.action)).toEqual(["get"]);
+      expect(fake.machines.get(MACHINE)!.state).toBe(state);
+    },
+  );
+
   test("control: on a host Fly reaches, a started machine is running, and a start of it is done", async () => {
     const { driver, fake } = await open({ state: "started" });
     fake.machines.get(MACHINE)!.hostStatus = "ok";
