@@ -51,21 +51,47 @@ const UNIT_NS: Record<string, bigint> = {
   h: 3_600_000_000_000n,
 };
 
-/** The longest duration Go parses: an int64 of nanoseconds (about 2562047h). */
-const GO_MAX_NS = 2n ** 63n - 1n;
+/** Go's 1<<63: the parts of a duration may reach it on the way, the sum may not. */
+const GO_2_63 = 2n ** 63n;
 
 /**
- * Whether a text of GO_DURATION's syntax is one Go's time.ParseDuration takes: its nanoseconds,
- * each part's fraction cut as Go cuts it, fit in an int64. A longer one Fly refuses (400).
+ * Whether a text of GO_DURATION's syntax is one Go's time.ParseDuration takes (a longer one Fly
+ * refuses, 400), computed as Go computes it: each part's whole number in integers, refused past
+ * 1<<63 (digit by digit, then times its unit), and its fraction (its digits while they fit an
+ * int64) in float64, `whole*unit + trunc(float64(fraction) * (float64(unit) / scale))`, refused
+ * past 1<<63, as is the running sum; the sum must then be at most 1<<63 - 1 ns. So at the limit it
+ * agrees with Go to the nanosecond, where an exact sum of the fractions would not.
  */
 export function goDurationFits(text: string): boolean {
   let total = 0n;
   for (const [, whole, fraction = "", unit] of text.matchAll(/(\d+)(?:\.(\d+))?(ns|us|µs|ms|s|m|h)/g)) {
     const ns = UNIT_NS[unit!]!;
-    total += BigInt(whole!) * ns + (fraction === "" ? 0n : (BigInt(fraction) * ns) / 10n ** BigInt(fraction.length));
-    if (total > GO_MAX_NS) return false;
+    let v = 0n;
+    for (const digit of whole!) {
+      if (v > GO_2_63 / 10n) return false;
+      v = v * 10n + BigInt(digit);
+      if (v > GO_2_63) return false;
+    }
+    if (v > GO_2_63 / ns) return false;
+    v *= ns;
+    // Go's leadingFraction: the digits that keep it within an int64, each scaling by 10 (a float64).
+    let f = 0n;
+    let scale = 1;
+    for (const digit of fraction) {
+      if (f > (GO_2_63 - 1n) / 10n) break;
+      const y = f * 10n + BigInt(digit);
+      if (y > GO_2_63) break;
+      f = y;
+      scale *= 10;
+    }
+    if (f > 0n) {
+      v += BigInt(Math.trunc(Number(f) * (Number(ns) / scale)));
+      if (v > GO_2_63) return false;
+    }
+    total += v;
+    if (total > GO_2_63) return false;
   }
-  return true;
+  return total <= GO_2_63 - 1n;
 }
 
 /** The signals the spec's SignalRequest names; Fly passes the stop signal to the machine's init. */

@@ -31,6 +31,8 @@ runDriverContract("fly", async () => {
       [{ app: "vigil", machineId: MACHINE, stopTimeout: "2562048h" }, "$.stopTimeout"],
       [{ app: "vigil", machineId: MACHINE, stopTimeout: "2562047h47m16.854775808s" }, "$.stopTimeout"],
       [{ app: "vigil", machineId: MACHINE, stopTimeout: "9223372036854775808ns" }, "$.stopTimeout"],
+      // Exactly 1<<63 - 1 ns, but Go scales a fraction in float64: 1<<63 ns to Go, which refuses it.
+      [{ app: "vigil", machineId: MACHINE, stopTimeout: "2562047.7880152155022222h" }, "$.stopTimeout"],
       [{ app: "vigil", machineId: MACHINE, stopSignal: "SIGWINCH" }, "$.stopSignal"],
       [{ app: "vigil", machineId: MACHINE, lease: "yes" }, "$.lease"],
       [{ app: "vigil", machineId: MACHINE, region: "ams" }, "$.region"],
@@ -504,8 +506,10 @@ describe("fly driver against the fake", () => {
 
 describe("the fake checks requests against the OpenAPI document", () => {
   let fake: FlyFake;
+  let clock: VirtualClock;
   beforeEach(async () => {
-    fake = await startFlyFake({ clock: new VirtualClock(T0), machines: [MACHINE] });
+    clock = new VirtualClock(T0);
+    fake = await startFlyFake({ clock, machines: [MACHINE] });
   });
   afterEach(() => fake.close());
 
@@ -642,8 +646,11 @@ describe("the fake checks requests against the OpenAPI document", () => {
   test("a stop timeout past Go's limit (an int64 of nanoseconds) is refused, 400, as Fly's parser refuses it", async () => {
     const stop = (timeout: string) =>
       send("POST", `${machine()}/stop`, { body: JSON.stringify({ timeout }), headers: json });
-    for (const timeout of ["2562047h47m16.854775808s", "9223372036854775808ns"])
+    // The last is 1<<63 - 1 ns written exactly, but Go scales a fraction in float64: 1<<63 to Go.
+    for (const timeout of ["2562047h47m16.854775808s", "9223372036854775808ns", "2562047.7880152155022222h"])
       expect((await stop(timeout)).status, timeout).toBe(400);
+    // Past the stop's burst of 3 (1 a second).
+    await clock.advance(1_000);
     expect((await stop("2562047h47m16.854775807s")).status).toBe(200);
     expect(fake.violations).toEqual([]);
   });

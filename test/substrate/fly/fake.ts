@@ -229,14 +229,39 @@ const UNIT_NS: Record<string, bigint> = {
   h: 3_600_000_000_000n,
 };
 
-/** Whether Go's time.ParseDuration takes a duration of the document's syntax: at most an int64 of nanoseconds. */
+/**
+ * Whether Go's time.ParseDuration takes a duration of the document's syntax, as Go works it out:
+ * whole numbers in uint64 (none past 1<<63), a fraction's digits while they fit, scaled in float64
+ * (`uint64(float64(f) * (float64(unit) / scale))`), every part and running sum at most 1<<63, and
+ * the duration at most 1<<63 - 1 ns.
+ */
 function goParses(text: string): boolean {
-  let ns = 0n;
+  const limit = 2n ** 63n;
+  let sum = 0n;
   for (const [, whole, fraction = "", unit] of text.matchAll(/(\d+)(?:\.(\d+))?(ns|us|µs|ms|s|m|h)/g)) {
     const perUnit = UNIT_NS[unit!]!;
-    ns += BigInt(whole!) * perUnit + (BigInt(fraction || "0") * perUnit) / 10n ** BigInt(fraction.length);
+    const v = BigInt(whole!);
+    if (v > limit || v > limit / perUnit) return false;
+    const kept = fractionKept(fraction);
+    const part = v * perUnit + BigInt(Math.trunc(Number(kept.f) * (Number(perUnit) / 10 ** kept.digits)));
+    if (part > limit) return false;
+    sum += part;
+    if (sum > limit) return false;
   }
-  return ns <= 2n ** 63n - 1n;
+  return sum <= limit - 1n;
+}
+
+/** The leading digits of a fraction Go keeps (while their number stays within 1<<63), and how many. */
+function fractionKept(fraction: string): { f: bigint; digits: number } {
+  let f = 0n;
+  let digits = 0;
+  for (const c of fraction) {
+    const next = f * 10n + BigInt(c);
+    if (f > (2n ** 63n - 1n) / 10n || next > 2n ** 63n) break;
+    f = next;
+    digits++;
+  }
+  return { f, digits };
 }
 
 /** FNV-1a, to seed a machine's stream from its id. */
