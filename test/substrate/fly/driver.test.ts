@@ -367,6 +367,24 @@ describe("fly driver against the fake", () => {
     expect(fake.machines.get(MACHINE)!.state).toBe("stopped");
   });
 
+  test("a 409 after a try that got no answer (which may have taken the lease) is read back again", async () => {
+    const { fake, driver } = await open();
+    // Another's lease for 0.2 s: the first try meets it and reads it back.
+    fake.holdLease(MACHINE, 0.2);
+    // Once that is done, the next POST takes the lease (it has expired) but its answer is lost.
+    r.clock.setTimeout(() => fake.faults.add({ action: "lease-acquire", delayMs: 40_000, times: 1 }), 100);
+    expect(await r.run(driver.start(r.target({ lease: true })))).toMatchObject({ status: "running" });
+    const seq = fake.requests.filter((q) => q.action?.startsWith("lease")).map((q) => [q.action, q.status]);
+    expect(seq).toEqual([
+      ["lease-acquire", 409],
+      ["lease-show", 200],
+      ["lease-acquire", 200],
+      ["lease-acquire", 409],
+      ["lease-show", 200],
+      ["lease-release", 200],
+    ]);
+  });
+
   test("without a lease of its own, a command on a leased machine is refused", async () => {
     const { fake, driver } = await open({ driver: { retry: { attempts: 2 } } });
     fake.holdLease(MACHINE, 3_600);
