@@ -70,6 +70,10 @@ export function parseTokens(text: string): TokenConfig[] {
 const isScope = (s: string) => (SCOPES as readonly string[]).includes(s);
 /** Text written as a scope (or a list of them) is: short, without digits (`write`, `Read`, `read:admin`). */
 const SCOPE_LIKE = /^[A-Za-z_:+-]{0,15}$/;
+/** The words scopes are made of (`write` and `facts` of `write:facts`). */
+const SCOPE_WORDS = new Set(SCOPES.flatMap((s) => s.split(":")));
+/** Text before a `:` that a scope could have there: scope words joined with `+` or `:` (`read`, `write`). */
+const scopeWords = (text: string) => text.split(/[+:]/).every((w) => SCOPE_WORDS.has(w));
 
 /**
  * Why `text`, what follows an entry's token, is not a list of scopes (`scope` the first that is
@@ -81,10 +85,13 @@ function unknownScope(text: string, scope: string): string {
   const known = `scopes are ${SCOPES.join(", ")}, joined with +`;
   for (let i = text.indexOf(":"); i >= 0; i = text.indexOf(":", i + 1)) {
     const [before, after] = [text.slice(0, i), text.slice(i + 1)];
-    if (!SCOPE_LIKE.test(before) && after.split("+").every(isScope))
+    if (!scopeWords(before) && after.split("+").every(isScope))
       return `the token holds a ":", which a token may not (the part after it is not shown); ${known}`;
   }
-  if (SCOPE_LIKE.test(scope)) return `unknown scope "${scope}"; ${known}`;
+  // Before a `:` only a scope's word is quoted: `QmZx:read` is more likely a token's end than a scope.
+  const colon = scope.indexOf(":");
+  if (SCOPE_LIKE.test(scope) && (colon < 0 || scopeWords(scope.slice(0, colon))))
+    return `unknown scope "${scope}"; ${known}`;
   return `an unknown scope, not shown (it may be part of a token: a token holds no ":"); ${known}`;
 }
 

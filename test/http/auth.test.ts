@@ -66,6 +66,14 @@ describe("parseTokens", () => {
     expect(() => parseTokens(text)).not.toThrow("abcdefghijklmnopqrst");
   });
 
+  test.each([
+    ["then scopes", `ops:${T1}:QmZxab:admin`, /entry 1 \("ops"\): the token holds a ":"/],
+    ["then a scope and an unknown one", `ops:${T1}:QmZx:read+write`, /entry 1 \("ops"\): an unknown scope, not shown/],
+  ])("a token holding a colon, its end a few letters, %s, is refused without showing them", (_label, text, message) => {
+    expect(() => parseTokens(text)).toThrow(message);
+    expect(() => parseTokens(text)).not.toThrow("QmZx");
+  });
+
   test("errors never contain the token, even where the entry lacks its name", () => {
     for (const text of [
       `a:${T1}:nope`,
