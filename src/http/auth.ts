@@ -68,8 +68,6 @@ export function parseTokens(text: string): TokenConfig[] {
 }
 
 const isScope = (s: string) => (SCOPES as readonly string[]).includes(s);
-/** Text written as a scope (or a list of them) is: short, without digits (`write`, `Read`, `read:admin`). */
-const SCOPE_LIKE = /^[A-Za-z_:+-]{0,15}$/;
 /** The words scopes are made of (`write` and `facts` of `write:facts`). */
 const SCOPE_WORDS = new Set(SCOPES.flatMap((s) => s.split(":")));
 /** Text before a `:` that a scope could have there: scope words joined with `+` or `:` (`read`, `write`). */
@@ -78,8 +76,8 @@ const scopeWords = (text: string) => text.split(/[+:]/).every((w) => SCOPE_WORDS
 /**
  * Why `text`, what follows an entry's token, is not a list of scopes (`scope` the first that is
  * not one). A token holds no `:`; in one that did (`ops:abc:def:admin`), the part after its `:` is
- * read as a scope, and quoting it would log half the token: it is quoted only when it is written
- * as a scope is.
+ * read as a scope, and quoting it would log half the token: it is quoted only when it is made of
+ * the words scopes are made of.
  */
 function unknownScope(text: string, scope: string): string {
   const known = `scopes are ${SCOPES.join(", ")}, joined with +`;
@@ -88,10 +86,9 @@ function unknownScope(text: string, scope: string): string {
     if (!scopeWords(before) && after.split("+").every(isScope))
       return `the token holds a ":", which a token may not (the part after it is not shown); ${known}`;
   }
-  // Before a `:` only a scope's word is quoted: `QmZx:read` is more likely a token's end than a scope.
-  const colon = scope.indexOf(":");
-  if (SCOPE_LIKE.test(scope) && (colon < 0 || scopeWords(scope.slice(0, colon))))
-    return `unknown scope "${scope}"; ${known}`;
+  // Only what is made of scopes' own words is quoted (`write`, `read:admin`, an empty one): any
+  // other text may be a token's end (`QmZx`, `QmZx:read`), and a misspelt scope is not told from one.
+  if (scope === "" || scopeWords(scope)) return `unknown scope "${scope}"; ${known}`;
   return `an unknown scope, not shown (it may be part of a token: a token holds no ":"); ${known}`;
 }
 

@@ -45,6 +45,7 @@ describe("parseTokens", () => {
       /unknown scope "write"; scopes are read, write:facts, write:objects, admin/,
     ],
     ["scopes joined with a colon", `ingest:${T1}:read:admin`, /unknown scope "read:admin"/],
+    ["a misspelt scope (maybe a token's end: not quoted)", `ingest:${T1}:wrte`, /an unknown scope, not shown/],
     ["an empty name", `:${T1}:read`, /entry 1: the name must be/],
     ["a bad name", `my/name!:${T1}:read`, /the name must be/],
     ["a short token", "ingest:short:read", /at least 16 characters/],
@@ -69,6 +70,7 @@ describe("parseTokens", () => {
   test.each([
     ["then scopes", `ops:${T1}:QmZxab:admin`, /entry 1 \("ops"\): the token holds a ":"/],
     ["then a scope and an unknown one", `ops:${T1}:QmZx:read+write`, /entry 1 \("ops"\): an unknown scope, not shown/],
+    ["and nothing after them", `ops:${T1}:QmZxab`, /entry 1 \("ops"\): an unknown scope, not shown/],
   ])("a token holding a colon, its end a few letters, %s, is refused without showing them", (_label, text, message) => {
     expect(() => parseTokens(text)).toThrow(message);
     expect(() => parseTokens(text)).not.toThrow("QmZx");
