@@ -5,32 +5,19 @@
 // written twice, a `__proto__` key, numbers past the double range), at its end; a walk that ran
 // would answer with that instead of the size.
 
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { MAX_POLICY_CHARS } from "../../src/contracts/policy-budget.ts";
 import { DEFAULT_BODY_LIMIT } from "../../src/http/app.ts";
-import { httpServer } from "../../src/http/node-server.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
-import type { TestServices } from "../helpers/services.ts";
-import { doors, queueWorkerPolicy, TOKEN_CONFIG, TOKENS } from "./harness.ts";
+import { queueWorkerPolicy, servedDoors, TOKEN_CONFIG, TOKENS } from "./harness.ts";
 
-let server: Server;
-let services: TestServices;
+let served: Awaited<ReturnType<typeof servedDoors>>;
 let port: number;
 beforeAll(async () => {
-  const d = await doors(TOKEN_CONFIG, DEFAULT_BODY_LIMIT);
-  services = d.services;
-  await services.governor.putObject("w1", { policy: "queue-worker" });
-  server = httpServer((req, res) => void d.hono(req, res));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  port = (server.address() as AddressInfo).port;
+  served = await servedDoors(TOKEN_CONFIG, DEFAULT_BODY_LIMIT, false);
+  ({ port } = served);
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await services.close();
-});
+afterAll(() => served.close());
 
 /** The example policy as JSON text with a description of `chars` characters, and `tail` written in after it. */
 function bigPolicy(chars: number, tail: string): string {

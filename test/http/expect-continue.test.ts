@@ -4,32 +4,20 @@
 // one let through is invited, sends its body and is answered. On both doors: the fast path
 // (POST .../facts) and hono (POST /v1/policies/validate).
 
-import type { Server } from "node:http";
-import net, { type AddressInfo } from "node:net";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { httpServer } from "../../src/http/node-server.ts";
 import type { TestServices } from "../helpers/services.ts";
-import { doors, queueWorkerPolicy, TOKEN_CONFIG, TOKENS } from "./harness.ts";
+import { queueWorkerPolicy, servedDoors, TOKEN_CONFIG, TOKENS } from "./harness.ts";
 
 const LIMIT = 64 * 1024;
-let server: Server;
+let served: Awaited<ReturnType<typeof servedDoors>>;
 let services: TestServices;
 let port: number;
 beforeAll(async () => {
-  const d = await doors(TOKEN_CONFIG, LIMIT);
-  services = d.services;
-  await services.governor.putObject("w1", { policy: "queue-worker" });
-  server = httpServer((req, res) => {
-    if (!d.fast(req, res)) void d.hono(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  port = (server.address() as AddressInfo).port;
+  served = await servedDoors(TOKEN_CONFIG, LIMIT);
+  ({ services, port } = served);
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await services.close();
-});
+afterAll(() => served.close());
 
 function head(path: string, token: string | undefined, length: number, method = "POST"): string {
   return (

@@ -1,13 +1,16 @@
 // Shared setup for the HTTP tests: the real governor (test/helpers/services.ts) behind
-// createApp, and a small client over app.request() (no sockets).
+// createApp, and a small client over app.request() (no sockets); for tests of the wire, the two
+// doors as main.ts wires them, and a server of them on a port of its own (servedDoors).
 
 import { readFileSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { GovernorApi } from "../../src/governor/services.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { TokenConfig } from "../../src/http/auth.ts";
 import { factsFastPath } from "../../src/http/fast-path.ts";
-import { honoListener } from "../../src/http/node-server.ts";
+import { honoListener, httpServer } from "../../src/http/node-server.ts";
 import { makeServices, RULES_DIR, type TestServices } from "../helpers/services.ts";
 
 /** One token per scope, plus admin. Each at least 16 characters, as parseTokens requires. */
@@ -140,4 +143,27 @@ export async function doors(
     ...(withPolicies ? { policies: services.policies } : {}),
   });
   return { services, reported, hono, fast };
+}
+
+/**
+ * A server of the two doors (the fast path first, unless `fastPath` is false) listening on a port
+ * of its own, with an object `w1` of queue-worker, and how to close it and its services.
+ */
+export async function servedDoors(
+  tokens: TokenConfig[],
+  bodyLimitBytes: number,
+  fastPath = true,
+): Promise<{ services: TestServices; server: Server; port: number; close: () => Promise<void> }> {
+  const d = await doors(tokens, bodyLimitBytes);
+  await d.services.governor.putObject("w1", { policy: "queue-worker" });
+  const server = httpServer((req, res) => {
+    if (!(fastPath && d.fast(req, res))) void d.hono(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await d.services.close();
+  };
+  return { services: d.services, server, port: (server.address() as AddressInfo).port, close };
 }
