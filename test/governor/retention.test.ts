@@ -557,53 +557,73 @@ describe("edges found in review", () => {
   });
 });
 
+/** How the two tests below prune: by count (keeping `keep` decisions) or by age (five hours). */
+const PRUNINGS = [
+  ["by count", (keep: number): Partial<RetentionPolicy> => ({ decisionsPerObject: keep })],
+  ["by age", (): Partial<RetentionPolicy> => ({ decisionsMs: 5 * HOUR })],
+] as const;
+
+/**
+ * Object w of queue-worker on a file: `before` from START, then the server down until 09:00, a
+ * fact ten minutes after its restart, and ten minutes more; `check` is given the restarted
+ * services and every decision, oldest first.
+ */
+async function afterDowntime(
+  before: (services: TestServices) => Promise<void>,
+  check: (services: TestServices, all: Decision[]) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-retention-late-"));
+  const url = `file:${join(dir, "v.db")}`;
+  try {
+    let services = await makeServices({ store: new LibsqlStore({ url }), start: START });
+    await services.governor.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 0 } } });
+    await before(services);
+    await services.close();
+    services = await makeServices({ store: new LibsqlStore({ url }), start: START + 9 * HOUR });
+    s = services;
+    await services.advance(10 * 60_000);
+    await services.governor.postFacts("w", { queue: { depth: 0 } });
+    await services.advance(10 * 60_000);
+    await check(services, (await services.store.listDecisions("w", 100)).reverse());
+  } finally {
+    await s?.close();
+    s = null;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("replay over pruned history whose oldest kept decision is a late timer", () => {
   // No journal retention (no snapshot): the replay starts at the creation. The downtime the late
   // firing shows began after the last fact journaled before it, not at the creation: dated from
   // the creation, every fact in between was replayed at the late firing's time.
-  test.each([
-    ["by count", (keep: number): Partial<RetentionPolicy> => ({ decisionsPerObject: keep })],
-    ["by age", (): Partial<RetentionPolicy> => ({ decisionsMs: 5 * HOUR })],
-  ])("pruned %s, a replay of the recorded policy finds no difference", async (_how, pruning) => {
-    const dir = mkdtempSync(join(tmpdir(), "vigil-retention-late-"));
-    const url = `file:${join(dir, "v.db")}`;
-    try {
-      let services = await makeServices({ store: new LibsqlStore({ url }), start: START });
-      const g = services.governor;
-      await g.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 0 } } });
-      await services.advance(60_000);
-      await g.postFacts("w", { queue: { depth: 2 } }); // wakes
-      await services.advance(5 * 60_000);
-      await g.postFacts("w", { queue: { depth: 0 } }); // idle: dormancy, and a wake in 6 hours
-      await services.advance(HOUR);
-      await g.postFacts("w", { note: 1 }); // journaled, changes nothing
-      await services.advance(HOUR);
-      await services.close();
-      // Down from about 02:06 until 09:00: the wake due at about 06:06 fires late.
-      services = await makeServices({ store: new LibsqlStore({ url }), start: START + 9 * HOUR });
-      s = services;
-      await services.advance(10 * 60_000);
-      await services.governor.postFacts("w", { queue: { depth: 0 } });
-      await services.advance(10 * 60_000);
+  test.each(PRUNINGS)("pruned %s, a replay of the recorded policy finds no difference", (_how, pruning) =>
+    afterDowntime(
+      async (services) => {
+        const g = services.governor;
+        await services.advance(60_000);
+        await g.postFacts("w", { queue: { depth: 2 } }); // wakes
+        await services.advance(5 * 60_000);
+        await g.postFacts("w", { queue: { depth: 0 } }); // idle: dormancy, and a wake in 6 hours
+        await services.advance(HOUR);
+        await g.postFacts("w", { note: 1 }); // journaled, changes nothing
+        await services.advance(HOUR);
+        // Down from about 02:06 until 09:00: the wake due at about 06:06 fires late.
+      },
+      async (services, all) => {
+        const late = all.findIndex((d) => d.trigger.late === true);
+        expect(late).toBeGreaterThan(0);
+        expect((await services.whatIf.replay("w", queueWorker())).differences).toEqual([]);
 
-      const all = (await services.store.listDecisions("w", 100)).reverse();
-      const late = all.findIndex((d) => d.trigger.late === true);
-      expect(late).toBeGreaterThan(0);
-      expect((await services.whatIf.replay("w", queueWorker())).differences).toEqual([]);
-
-      const keep = all.length - late;
-      await new Retention(services.store, services.clock, { ...keepAll, ...pruning(keep) }).runOnce();
-      expect(await services.store.listDecisions("w", 100)).toHaveLength(keep);
-      const pruned = await services.whatIf.replay("w", queueWorker());
-      expect(pruned.comparedFrom).toBe(new Date(all[late]!.at).toISOString());
-      expect(pruned.actualDecisions).toBe(keep);
-      expect(pruned.differences).toEqual([]);
-    } finally {
-      await s?.close();
-      s = null;
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+        const keep = all.length - late;
+        await new Retention(services.store, services.clock, { ...keepAll, ...pruning(keep) }).runOnce();
+        expect(await services.store.listDecisions("w", 100)).toHaveLength(keep);
+        const pruned = await services.whatIf.replay("w", queueWorker());
+        expect(pruned.comparedFrom).toBe(new Date(all[late]!.at).toISOString());
+        expect(pruned.actualDecisions).toBe(keep);
+        expect(pruned.differences).toEqual([]);
+      },
+    ),
+  );
 });
 
 describe("replay over pruned history whose oldest kept late timer was set by a timer whose decision is gone", () => {
@@ -611,50 +631,35 @@ describe("replay over pruned history whose oldest kept late timer was set by a t
   // on) is pruned: the downtime is dated from the last fact. Jumped from there, the candidate's
   // dwell fired late beside the wake, and the recorded late wake showed with no candidate match.
   // The candidate is up until a timer that fired late at the downtime's end falls due.
-  test.each([
-    ["by count", (keep: number): Partial<RetentionPolicy> => ({ decisionsPerObject: keep })],
-    ["by age", (): Partial<RetentionPolicy> => ({ decisionsMs: 5 * HOUR })],
-  ])("pruned %s, a replay of the recorded policy finds no difference", async (_how, pruning) => {
-    const dir = mkdtempSync(join(tmpdir(), "vigil-retention-late-dwell-"));
-    const url = `file:${join(dir, "v.db")}`;
-    try {
-      let services = await makeServices({ store: new LibsqlStore({ url }), start: START });
-      const g = services.governor;
-      await g.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 0 } } });
-      await services.advance(60_000);
-      await g.postFacts("w", { queue: { depth: 2 } }); // wakes
-      await services.advance(30_000);
-      await g.postFacts("w", { queue: { depth: 0 } }); // idle, put off by the dwell until 00:03
-      await services.advance(HOUR); // the dwell fires: dormancy, and a wake at 06:03
-      await services.close();
-      // Down from about 01:01 until 09:00: the wake fires late.
-      services = await makeServices({ store: new LibsqlStore({ url }), start: START + 9 * HOUR });
-      s = services;
-      await services.advance(10 * 60_000);
-      await services.governor.postFacts("w", { queue: { depth: 0 } });
-      await services.advance(10 * 60_000);
-
-      const all = (await services.store.listDecisions("w", 100)).reverse();
-      expect(all.map((d) => `${d.trigger.kind} ${d.trigger.name ?? ""} ${d.outcome}`)).toEqual([
-        "create  none",
-        "facts  wake",
-        "facts  none",
-        "timer dwell dormancy",
-        "timer wake wake",
-        "facts  dormancy",
-      ]);
-      expect(all[4]!.trigger.late).toBe(true);
-      await new Retention(services.store, services.clock, { ...keepAll, ...pruning(2) }).runOnce();
-      expect(await services.store.listDecisions("w", 100)).toHaveLength(2);
-      const pruned = await services.whatIf.replay("w", queueWorker());
-      expect(pruned).toMatchObject({ comparedFrom: new Date(all[4]!.at).toISOString(), actualDecisions: 2 });
-      expect(pruned.differences).toEqual([]);
-    } finally {
-      await s?.close();
-      s = null;
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  test.each(PRUNINGS)("pruned %s, a replay of the recorded policy finds no difference", (_how, pruning) =>
+    afterDowntime(
+      async (services) => {
+        const g = services.governor;
+        await services.advance(60_000);
+        await g.postFacts("w", { queue: { depth: 2 } }); // wakes
+        await services.advance(30_000);
+        await g.postFacts("w", { queue: { depth: 0 } }); // idle, put off by the dwell until 00:03
+        await services.advance(HOUR); // the dwell fires: dormancy, and a wake at 06:03
+        // Down from about 01:01 until 09:00: the wake fires late.
+      },
+      async (services, all) => {
+        expect(all.map((d) => `${d.trigger.kind} ${d.trigger.name ?? ""} ${d.outcome}`)).toEqual([
+          "create  none",
+          "facts  wake",
+          "facts  none",
+          "timer dwell dormancy",
+          "timer wake wake",
+          "facts  dormancy",
+        ]);
+        expect(all[4]!.trigger.late).toBe(true);
+        await new Retention(services.store, services.clock, { ...keepAll, ...pruning(2) }).runOnce();
+        expect(await services.store.listDecisions("w", 100)).toHaveLength(2);
+        const pruned = await services.whatIf.replay("w", queueWorker());
+        expect(pruned).toMatchObject({ comparedFrom: new Date(all[4]!.at).toISOString(), actualDecisions: 2 });
+        expect(pruned.differences).toEqual([]);
+      },
+    ),
+  );
 });
 
 describe("an object whose history the database refuses to write (a SQLite trigger for one object)", () => {
