@@ -17,6 +17,21 @@ import { WriteError } from "../../src/storage/sql-writer.ts";
 import { makeBatch, makeObject } from "../helpers/records.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-start-full-"));
+
+/** A start of the server on `file` (no reconciliation), its log kept as parsed lines. */
+function started(file: string, env: Record<string, string> = {}) {
+  const lines: string[] = [];
+  const log = createLogger("info", (line) => lines.push(line));
+  const config = loadConfig({
+    VIGIL_DB_URL: `file:${file}`,
+    VIGIL_PORT: "0",
+    VIGIL_HOST: "127.0.0.1",
+    VIGIL_RECONCILE_INTERVAL: "off",
+    ...env,
+  });
+  type Line = { level: string; msg: string; error?: string; context?: string; count?: number };
+  return { start: () => startServer(config, log), logged: () => lines.map((l) => JSON.parse(l) as Line) };
+}
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
@@ -27,32 +42,18 @@ test("a disk that fills during recovery: one error line, `cannot start`'s, namin
   vi.spyOn(LibsqlStore.prototype, "setArmedSchedules").mockRejectedValue(
     new WriteError("database or disk is full", "SQLITE_FULL"),
   );
-  const lines: string[] = [];
-  const log = createLogger("info", (line) => lines.push(line));
-  const config = loadConfig({
-    VIGIL_DB_URL: `file:${file}`,
-    VIGIL_PORT: "0",
-    VIGIL_HOST: "127.0.0.1",
-    VIGIL_RECONCILE_INTERVAL: "off",
-  });
-  const failed = await startServer(config, log).catch((e: unknown) => e);
+  const { start, logged } = started(file);
+  const failed = await start().catch((e: unknown) => e);
   expect(String(failed)).toContain(`cannot write the database ${file} (SQLITE_FULL): the disk is full`);
-  const errors = lines.map((l) => JSON.parse(l) as { level: string; msg: string }).filter((l) => l.level === "error");
+  const errors = logged().filter((l) => l.level === "error");
   expect(errors).toEqual([]);
 });
 
 // At shutdown on a full disk the lease's release was refused, and the steps after it never ran:
 // the database stayed open and the listener kept its port, with one "shutdown failed" line.
 test("a shutdown whose lease release is refused still closes the database and the listener, and says so", async () => {
-  const lines: string[] = [];
-  const log = createLogger("info", (line) => lines.push(line));
-  const config = loadConfig({
-    VIGIL_DB_URL: `file:${join(dir, "close.db")}`,
-    VIGIL_PORT: "0",
-    VIGIL_HOST: "127.0.0.1",
-    VIGIL_RECONCILE_INTERVAL: "off",
-  });
-  const server = await startServer(config, log);
+  const { start, logged } = started(join(dir, "close.db"));
+  const server = await start();
   expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   // The governor closes as it would, and its last write (the lease's release) is refused.
   const close = Governor.prototype.close;
@@ -64,9 +65,7 @@ test("a shutdown whose lease release is refused still closes the database and th
   await server.close();
   expect(storeClosed).toHaveBeenCalled();
   await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
-  const failed = lines
-    .map((l) => JSON.parse(l) as { msg: string; error?: string })
-    .filter((l) => l.msg === "shutdown failed");
+  const failed = logged().filter((l) => l.msg === "shutdown failed");
   expect(failed).toHaveLength(1);
   expect(failed[0]!.error).toContain("database or disk is full");
 });
@@ -99,21 +98,11 @@ test("refusals held during recovery are kept up to a bound, the rest counted and
   const refused = vi
     .spyOn(LibsqlStore.prototype, "commit")
     .mockRejectedValue(new WriteError("database or disk is full", "SQLITE_FULL"));
-  const lines: string[] = [];
-  const log = createLogger("info", (line) => lines.push(line));
-  const config = loadConfig({
-    VIGIL_DB_URL: `file:${file}`,
-    VIGIL_PORT: "0",
-    VIGIL_HOST: "127.0.0.1",
-    VIGIL_RECONCILE_INTERVAL: "off",
-    VIGIL_DRIVERS: "simulated,process",
-  });
-  const server = await startServer(config, log);
+  const { start, logged } = started(file, { VIGIL_DRIVERS: "simulated,process" });
+  const server = await start();
   refused.mockRestore();
   await server.close();
-  const errors = lines
-    .map((l) => JSON.parse(l) as { level: string; msg: string; context?: string; count?: number })
-    .filter((l) => l.level === "error");
+  const errors = logged().filter((l) => l.level === "error");
   // The first HELD_ERRORS refused adoptions, each of another object of the fleet (adopted a few at
   // a time, they are refused in no set order), then how many more.
   const told = errors.slice(0, HELD_ERRORS);
