@@ -6,16 +6,20 @@
 // own first: once adopted, the file is written (the leader waits for it), the exit awaited (the
 // driver's watch reports it), and the answer has `observed`, an observation made after the
 // stop, and `released`, what a release with `stop` (a DELETE's) answered after the second stop:
-// {} or {error}. With `release` ("stop" or "keep"), a release in that mode is sent at once once
+// {} or {error}. With `between` (a directory), the second stop waits: once the first is over, the
+// file `after` is written there, and the second stop is sent once the file `forked` appears (the
+// tree forked a process since). With `release` ("stop" or "keep"), a release in that mode is sent at once once
 // adopted, and then (after one with `keep`, as to a new object of the same id) a stop: the answer
 // is {adopted, released, after}, `after` the stop's answer.
 
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { ProcessDriver } from "../../src/substrate/process/driver.ts";
 import { DriverError } from "../../src/substrate/driver.ts";
 import { SystemClock } from "../../src/timers/clock.ts";
+import { eventually } from "./eventually.ts";
 
-const { objectId, graceMs, recorded, go, release } = JSON.parse(process.argv[2]!);
+const { objectId, graceMs, recorded, go, release, between } = JSON.parse(process.argv[2]!);
 const driver = new ProcessDriver({ clock: new SystemClock(), watchMs: 50 });
 const t = { objectId, config: { command: "sh", graceMs } };
 // The driver's timers do not keep a process alive (a server's listener does): this does, meanwhile.
@@ -46,6 +50,10 @@ if (go !== undefined) {
 }
 const first = await stop();
 const observed = go === undefined ? {} : { observed: await driver.observe(t) };
+if (between !== undefined) {
+  writeFileSync(join(between, "after"), "");
+  await eventually(() => existsSync(join(between, "forked")));
+}
 const again = await stop();
 // A DELETE's release, which stops the tree first.
 const released = go === undefined ? {} : { released: await deleted() };

@@ -70,7 +70,10 @@ export class ProcessDriver implements Driver {
   private readonly stopping = new Set<Governed>();
   private readonly lastExit = new Map<string, Exit & { pid: number }>();
   /** Processes a stop could not end (RefusedStop) once their leader was gone: the next stop tries again. */
-  private readonly refused = new Map<string, { leader: number; members: RefusedStop["refused"] }>();
+  private readonly refused = new Map<
+    string,
+    { leader: number; members: RefusedStop["refused"]; tree: Governed["tree"] }
+  >();
   /** Commands for one object run one after another: no two spawns, no stop racing a start. */
   private readonly queue = new KeyedQueue();
   private readonly leftovers: Leftovers;
@@ -377,7 +380,7 @@ export class ProcessDriver implements Driver {
     if (!p || !(await this.alive(t.objectId, p))) {
       // What an earlier stop could not end (its leader gone): stopped now, or the stop fails again.
       const refused = this.refused.get(t.objectId);
-      if (refused) stopRefused(refused.leader, refused.members);
+      if (refused) stopRefused(refused.leader, refused.members, refused.tree);
       this.refused.delete(t.objectId);
       return this.stopped(t.objectId);
     }
@@ -385,7 +388,8 @@ export class ProcessDriver implements Driver {
     const exit = await p
       .terminate()
       .catch((e: unknown) => {
-        if (e instanceof RefusedStop && p.ended) this.refused.set(t.objectId, { leader: p.pid, members: e.refused });
+        if (e instanceof RefusedStop && p.ended)
+          this.refused.set(t.objectId, { leader: p.pid, members: e.refused, tree: p.tree });
         throw e;
       })
       .finally(() => this.stopping.delete(p));

@@ -377,8 +377,9 @@ export class Leftovers {
 
   /**
    * What is left of the object's trees that refused their SIGKILL, stopped again: SIGKILL to each
-   * process that no longer refuses it, in every tree; then one RefusedStop (as a stop's) naming
-   * those of all the trees that still do.
+   * process that no longer refuses it, and to every other process of those trees this server may
+   * signal (forked since by one that refuses), in every tree; then one RefusedStop (as a stop's)
+   * naming those of all the trees that still refuse.
    */
   stopRefused(objectId: string): void {
     const leaders: number[] = [];
@@ -387,7 +388,7 @@ export class Leftovers {
       const id = l.tree.identity();
       const leader = "pgid" in id ? id.pgid : l.refused[0]!.pid;
       try {
-        stopRefused(leader, l.refused);
+        stopRefused(leader, l.refused, l.tree);
         this.refusing.delete(l);
       } catch (e) {
         if (!(e instanceof RefusedStop)) throw e;
@@ -556,11 +557,18 @@ export class RefusedStop extends DriverError {
 
 /**
  * What a stop that failed as RefusedStop left, stopped again: SIGKILL to each still running (its
- * pid and start time) that no longer refuses it; a RefusedStop for those that still do.
+ * pid and start time) that no longer refuses it, and to every other process of `tree` that this
+ * server may signal (one the refusing processes forked since, as a loop restarting its worker
+ * does: what can be ended is ended at each stop); a RefusedStop for those that still refuse.
  */
-export function stopRefused(leader: number, refused: Known[]): void {
+export function stopRefused(leader: number, refused: Known[], tree: ProcessTree): void {
   const left = refused.filter((m) => liveStat(m.pid, m.startTime) !== null);
   for (const m of left) if (!refuses(m.pid)) signalPid(m.pid, "SIGKILL");
+  // Only while a refusing process is still in it: the tree is the same one, not a group whose
+  // number another program took since.
+  const members = tree.stats();
+  const same = (m: Member) => left.some((k) => k.pid === m.pid && (k.startTime ?? m.startTime) === m.startTime);
+  if (members.some(same)) for (const m of members) if (!refuses(m.pid)) signalPid(m.pid, "SIGKILL");
   const still = left.filter((m) => refuses(m.pid));
   if (still.length > 0) throw new RefusedStop(leader, still);
 }

@@ -100,8 +100,9 @@ async function stopAsNobody(
   recorded: Record<string, unknown>,
   go?: string,
   release?: "stop" | "keep",
+  between?: string,
 ): Promise<Record<string, unknown>> {
-  const input = JSON.stringify({ objectId: "refused", graceMs: 300, recorded, go, release });
+  const input = JSON.stringify({ objectId: "refused", graceMs: 300, recorded, go, release, between });
   const child: ChildProcess = spawn(
     "setpriv",
     [...NOBODY, process.execPath, "--import", "tsx", "test/helpers/stop-as.ts", input],
@@ -547,3 +548,36 @@ test.skipIf(!nobodyRuns || !freezerV1)(
     expect(running(switching)).toBe(false);
   },
 );
+
+// A review of the above: a stop that failed for processes refusing its SIGKILL left them recorded,
+// and the next stop sent its SIGKILL to those recorded processes alone: a process the refusing
+// ones forked since (a root loop restarting its worker as nobody), which this server may signal,
+// ran on. Now each such stop also sends its SIGKILL to every process of the tree it may signal,
+// and still fails for those that refuse. Here root's sh, refusing, forks its worker as nobody
+// only once the first stop is over (told by the file `after`), and the second stop comes once
+// the worker runs as nobody (it writes `forked`): for leftovers of a leader's own exit, and for
+// a stopped tree whose leader (nobody's) was gone when its stop failed.
+test.skipIf(!nobodyRuns).each([
+  ["leftovers that refused their SIGKILL", true],
+  ["a tree whose stop failed once its leader was gone", false],
+])("a stop of %s ends the processes forked since that it may signal", async (_, leftover) => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
+  dirs.push(dir);
+  chmodSync(dir, 0o777); // the driver and the worker, as nobody, write there
+  const worker = `setpriv ${NOBODY.join(" ")} sh -c 'echo > ${dir}/forked; exec sleep 1000'`;
+  const loop = `while [ ! -e ${dir}/after ]; do sleep 0.05; done; ${worker} & exec sleep 1000`;
+  const { pid, recorded } = leftover
+    ? // A process of nobody's carries the object's mark (nobody may not read root's environment).
+      await tree(`export VIGIL_OBJECT_ID=refused; setpriv ${NOBODY.join(" ")} sleep 999 & ${loop}`)
+    : await tree(`(${loop}) & exec setpriv ${NOBODY.join(" ")} sleep 1000`);
+  const rooted = () => groupMembers(pid).filter((p) => statusUid(p) === 0);
+  expect(await eventually(() => rooted().length > 0 && (leftover || statusUid(pid) === 65534))).toBe(true);
+  const answer = await stopAsNobody(leftover ? leftoversOf([pid]) : recorded, undefined, undefined, dir);
+  expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
+  const again = answer.again as Record<string, unknown>;
+  expect(again).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
+  expect(existsSync(join(dir, "forked"))).toBe(true);
+  // The worker, nobody's, got the second stop's SIGKILL; root's sh (now its sleep) runs on.
+  expect(await eventually(() => groupMembers(pid).every((p) => statusUid(p) === 0))).toBe(true);
+  expect(rooted().length).toBeGreaterThan(0);
+});
