@@ -55,8 +55,8 @@ export class Governed {
   private kill: TimerHandle | null = null;
   /** Why the driver gave the tree up (it closed): a stop under way stops watching and fails. */
   private abortedBy: Error | null = null;
-  /** The processes the grace period's SIGKILL reached (not those that refused it, EPERM). */
-  private killed: Member[] = [];
+  /** The processes the grace period's SIGKILL reached, by identity (not those that refused it, EPERM). */
+  private reached = new Set<string>();
   /** Ends a stop's wait for the grace period (its SIGKILL, or the driver closing). */
   private endWait: () => void = () => {};
   private settleExit: (exit: Exit) => void = () => {};
@@ -157,7 +157,7 @@ export class Governed {
     const killedAt = new Promise<void>((resolve) => (this.endWait = resolve));
     this.kill = this.clock.setTimeout(() => {
       this.kill = null;
-      if (procfs) this.killed = this.tree.kill().filter((m) => !this.refuses(m.pid));
+      if (procfs) this.reached = reachedBy(this.tree, this.tree.kill());
       else this.signalBlind("SIGKILL");
       this.endWait();
     }, this.graceMs);
@@ -253,23 +253,9 @@ export class Governed {
     // once: the v1 freezer, a v2 without cgroup.kill) escaped it, and gets its own, a few times.
     // (One that outlives KILLED_WITHIN_MS is past what signals do, as one stuck in state D is.)
     // One that refused it (EPERM) was not reached: should it stop refusing (a setuid helper
-    // switching users), it has escaped it too.
-    const sent = identitiesOf(this.killed);
-    const reached = (members: Member[]) => {
-      for (const m of members) if (!this.refuses(m.pid)) sent.add(identityOf(m));
-    };
-    const escaped = (m: Member) => !sent.has(identityOf(m)) && !this.refuses(m.pid);
-    for (let round = 0; ; round++) {
-      // Those that refuse the SIGKILL (EPERM) are not waited for: the stop fails for them.
-      const left = await settle(
-        () => this.tree.stats(),
-        (s) => aborted() || s.length === 0 || s.some(escaped) || s.every((m) => this.refuses(m.pid)),
-        KILLED_WITHIN_MS,
-      );
-      if (left !== null && left.length > 0 && left.every((m) => this.refuses(m.pid))) return;
-      if (left === null || left.length === 0 || aborted() || round === KILL_ROUNDS) return;
-      reached(this.tree.kill());
-    }
+    // switching users), it has escaped it too. Those that still refuse it are not waited for:
+    // the stop fails for them.
+    await killRounds(this.tree, this.reached, aborted);
   }
 
   /** Without /proc: the group, as long as the driver has not seen its leader exit. */
@@ -448,23 +434,8 @@ export class Leftovers {
    * helper between its fork and its switch of user) gets another, up to KILL_ROUNDS more, as in
    * a stop: past them it is what is left.
    */
-  private async killed(l: Leftover): Promise<Member[] | null> {
-    const allRefuse = (s: Member[]) => !l.tree.killsAll() && s.length > 0 && s.every((m) => refuses(m.pid));
-    const reached = new Set<string>();
-    const kill = () => {
-      for (const m of l.tree.kill()) if (l.tree.killsAll() || !refuses(m.pid)) reached.add(identityOf(m));
-    };
-    const missed = (m: Member) => !reached.has(identityOf(m)) && (l.tree.killsAll() || !refuses(m.pid));
-    kill();
-    for (let round = 0; ; round++) {
-      const left = await settle(
-        () => l.tree.stats(),
-        (s) => s.length === 0 || allRefuse(s) || s.some(missed),
-        KILLED_WITHIN_MS,
-      );
-      if (left === null || left.length === 0 || allRefuse(left) || round === KILL_ROUNDS) return left;
-      kill();
-    }
+  private killed(l: Leftover): Promise<Member[] | null> {
+    return killRounds(l.tree, reachedBy(l.tree, l.tree.kill()));
   }
 
   private forget(l: Leftover): void {
@@ -582,6 +553,35 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** `pid:startTime` of each live process of the tree: a pid reused by another process is another identity. */
+/**
+ * What follows a SIGKILL of `tree` that reached the processes `reached` (by identity): a wait,
+ * within KILLED_WITHIN_MS, until the tree is empty, or all of it refuses this server's signals
+ * (EPERM), or a process no SIGKILL reached is in it (forked while one went round, by one that
+ * refused it, or one that refused it and no longer does: a setuid helper switching users),
+ * which gets another, up to KILL_ROUNDS more; `stop` ends it early. What is left, or null when
+ * what was reached outlasts the wait (as one stuck in state D does). A stop's and the leftovers'.
+ */
+async function killRounds(tree: ProcessTree, reached: Set<string>, stop = () => false): Promise<Member[] | null> {
+  const refusing = (m: Member) => !tree.killsAll() && refuses(m.pid);
+  const allRefuse = (s: Member[]) => s.length > 0 && s.every(refusing);
+  const missed = (m: Member) => !reached.has(identityOf(m)) && !refusing(m);
+  for (let round = 0; ; round++) {
+    const left = await settle(
+      () => tree.stats(),
+      (s) => stop() || s.length === 0 || allRefuse(s) || s.some(missed),
+      KILLED_WITHIN_MS,
+    );
+    if (left === null || left.length === 0 || allRefuse(left) || stop() || round === KILL_ROUNDS) return left;
+    reachedBy(tree, tree.kill(), reached);
+  }
+}
+
+/** Adds to `into` the identities of `members` a SIGKILL just went to that it reached (not those that refused it). */
+function reachedBy(tree: ProcessTree, members: Member[], into = new Set<string>()): Set<string> {
+  for (const m of members) if (tree.killsAll() || !refuses(m.pid)) into.add(identityOf(m));
+  return into;
+}
+
 function identities(tree: ProcessTree): Set<string> {
   return identitiesOf(tree.stats());
 }
