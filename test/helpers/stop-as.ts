@@ -10,7 +10,9 @@
 // file `after` is written there, and the second stop is sent once the file `forked` appears (the
 // tree forked a process since). With `release` ("stop" or "keep"), a release in that mode is sent at once once
 // adopted, and then (after one with `keep`, as to a new object of the same id) a stop: the answer
-// is {adopted, released, after}, `after` the stop's answer.
+// is {adopted, released, after}, `after` the stop's answer. Without argv[2] it stops nothing and
+// exits 0: it has loaded, all that stop-refused.test.ts's probe asks of it. That test runs it as
+// one ES module bundled by esbuild, which plain `node` reads from its stdin (not through tsx).
 
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +21,8 @@ import { DriverError } from "../../src/substrate/driver.ts";
 import { SystemClock } from "../../src/timers/clock.ts";
 import { eventually } from "./eventually.ts";
 
-const { objectId, graceMs, recorded, go, release, between } = JSON.parse(process.argv[2]!);
+if (process.argv[2] === undefined) process.exit(0);
+const { objectId, graceMs, recorded, go, release, between } = JSON.parse(process.argv[2]);
 const driver = new ProcessDriver({ clock: new SystemClock(), watchMs: 50 });
 const t = { objectId, config: { command: "sh", graceMs } };
 // The driver's timers do not keep a process alive (a server's listener does): this does, meanwhile.

@@ -5,7 +5,10 @@
 // stopped while they ran. Now such a stop fails, for good, naming the processes, and so does the
 // next one while they still refuse. Real processes:
 // this test (root) starts the trees, and the driver runs as `nobody` (test/helpers/stop-as.ts),
-// adopting them as a restarted server would.
+// adopting them as a restarted server would. It runs bundled into one ES module, which plain
+// `node` reads from its stdin: nobody may not read this checkout where it sits in a private
+// directory (a clone in a mktemp -d, as CI may make, a home of mode 700), and the tests must run
+// there too.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
@@ -22,6 +25,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildSync } from "esbuild";
 import { afterEach, expect, test } from "vitest";
 import { findCgroupParent } from "../../../src/substrate/process/cgroup.ts";
 import { bootId, groupMembers, isGone, pidNamespace, readStat } from "../../../src/substrate/process/proc.ts";
@@ -50,16 +55,34 @@ const v2 = parent?.version === "v2";
 const NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 
 /**
- * Whether the driver can run as nobody from this checkout: it loads the checkout's own files, which
- * nobody cannot read where the checkout sits in a private directory (a mktemp -d, a home of mode
- * 700). Where it cannot, the tests of a driver run as another user run nowhere here.
+ * test/helpers/stop-as.ts and all it imports (the driver from src/, zod from node_modules/) as one
+ * ES module, the program the driver runs as nobody: it reads none of this checkout's files.
+ */
+const stopAs = buildSync({
+  entryPoints: [fileURLToPath(new URL("../../helpers/stop-as.ts", import.meta.url))],
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  write: false,
+  logLevel: "silent",
+}).outputFiles[0]!.text;
+
+/** `setpriv`'s arguments that run the bundle as nobody, `node` reading it from its stdin. */
+const asNobody = (...args: string[]) => [...NOBODY, process.execPath, "--input-type=module", "-", ...args];
+
+/**
+ * Whether this test may run a program as nobody here: it is root (or may set its uid otherwise),
+ * has setpriv, and nobody may run this node. Where it may not, the tests of a driver run as
+ * another user run nowhere here. Where it may, the bundle must load as nobody, or this file
+ * fails: that is no reason to skip them.
  */
 const nobodyRuns =
-  spawnSync(
-    "setpriv",
-    [...NOBODY, process.execPath, "--import", "tsx", "-e", 'await import("./src/substrate/process/driver.ts")'],
-    { encoding: "utf8", timeout: 30_000 },
-  ).status === 0;
+  spawnSync("setpriv", [...NOBODY, process.execPath, "-e", ""], { cwd: "/", timeout: 30_000 }).status === 0;
+if (nobodyRuns) {
+  const loaded = spawnSync("setpriv", asNobody(), { input: stopAs, cwd: "/", encoding: "utf8", timeout: 30_000 });
+  if (loaded.status !== 0) throw new Error(`the driver's bundle does not load as nobody: ${loaded.stderr}`);
+}
 
 /**
  * The leader of a tree this test starts, `sh -c script` (it leads its own session and group),
@@ -103,11 +126,10 @@ async function stopAsNobody(
   between?: string,
 ): Promise<Record<string, unknown>> {
   const input = JSON.stringify({ objectId: "refused", graceMs: 300, recorded, go, release, between });
-  const child: ChildProcess = spawn(
-    "setpriv",
-    [...NOBODY, process.execPath, "--import", "tsx", "test/helpers/stop-as.ts", input],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child: ChildProcess = spawn("setpriv", asNobody(input), { stdio: ["pipe", "pipe", "pipe"], cwd: "/" });
+  // A driver that dies before it has read it all is reported below, by its stderr.
+  child.stdin!.on("error", () => {});
+  child.stdin!.end(stopAs);
   let out = "";
   let err = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
