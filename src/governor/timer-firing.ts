@@ -33,12 +33,11 @@ export class TimerFiring {
   /** Policies whose armed schedules were forgotten (see rearmOnLoad) since they were last armed. */
   private readonly unarmed = new Set<string>();
   /**
-   * Timers put off while their policy was not loaded, by object and name, with the time they
-   * were first due: they fire late (their row's due time was moved on). The row keeps that time
-   * too (timers.first_due), read with it by the scheduler after a restart; this map is what tells
-   * a timer put off again from one first put off, so that it is logged once per server.
+   * Timers this server put off while their policy was not loaded, by object and name, with the
+   * due time they were put off to: what tells a timer put off again from one first put off, so
+   * that it is logged once per server. When each was first due is its row's (timers.first_due).
    */
-  private readonly postponed = new BoundedMap<string, { firstDue: number; putOffTo: number }>(POSTPONED_MAX);
+  private readonly postponed = new BoundedMap<string, number>(POSTPONED_MAX);
   /**
    * The version each policy's objects were last all armed for, and when that arming ended: a tick
    * due after then is of its schedules, and is not looked up (see stale). One due before may be a
@@ -54,7 +53,7 @@ export class TimerFiring {
    * Evaluates an object for a timer that fell due (called by the scheduler, with the row it read:
    * a row put off while its policy was not loaded keeps when it was first due).
    */
-  fire(objectId: string, name: string, late: boolean, row?: Pick<DueTimer, "dueAt" | "firstDue">): Promise<void> {
+  fire(objectId: string, name: string, late: boolean, row: Pick<DueTimer, "dueAt" | "firstDue">): Promise<void> {
     const { table } = this.d;
     return table.run(objectId, async () => {
       const object = await table.take(objectId);
@@ -69,7 +68,7 @@ export class TimerFiring {
         // a hold's end, a dwell's, an author's) would be lost: it waits for the policy instead.
         return timer.kind === "cron"
           ? this.consume(object, name, why)
-          : this.postpone(object, timer, why, row?.dueAt === timer.dueAt ? row.firstDue : undefined);
+          : this.postpone(object, timer, why, row.dueAt === timer.dueAt ? row.firstDue : undefined);
       }
       // A tick of a schedule the serving version no longer has: a reload removed it, and its
       // arming has not reached this object yet (a large policy's walk takes a while) or failed.
@@ -85,18 +84,10 @@ export class TimerFiring {
         await table.commitTimers({ ...object, updatedAt: now }, ops);
         return;
       }
-      const key = postponedKey(objectId, name);
-      const putOff = this.postponed.get(key);
-      this.postponed.delete(key);
-      // The timer put off, not one set again since: it was due when it was first due. After a
-      // restart the row read says so (a timer set again since has no first due time).
-      const firstDue =
-        putOff !== undefined && putOff.putOffTo === timer.dueAt
-          ? putOff.firstDue
-          : row?.firstDue !== undefined && row.dueAt === timer.dueAt
-            ? row.firstDue
-            : undefined;
-      const dueAt = firstDue ?? timer.dueAt;
+      this.postponed.delete(postponedKey(objectId, name));
+      // The timer put off, not one set again since: it was due when it was first due, which its
+      // row keeps (a timer set again since has no first due time).
+      const dueAt = (row.dueAt === timer.dueAt ? row.firstDue : undefined) ?? timer.dueAt;
       // Late by the time it is evaluated, not launched: a busy mailbox may have held it long.
       if (now - dueAt > LATE_AFTER_MS) late = true;
       const trigger: Trigger = late ? { kind: "timer", name, late: true } : { kind: "timer", name };
@@ -155,12 +146,11 @@ export class TimerFiring {
     const now = this.d.clock.now();
     const putOffTo = now + UNLOADED_RETRY_MS;
     const key = postponedKey(object.id, timer.name);
-    const before = this.postponed.get(key);
-    const again = before?.putOffTo === timer.dueAt;
-    const firstDue = again ? before.firstDue : (stored ?? timer.dueAt);
+    const again = this.postponed.get(key) === timer.dueAt;
+    const firstDue = stored ?? timer.dueAt;
     const ops: TimerOp[] = [{ name: timer.name, op: "set", dueAt: putOffTo, kind: timer.kind, firstDue }];
     await this.d.table.commitTimers({ ...object, updatedAt: now }, ops);
-    this.postponed.set(key, { firstDue, putOffTo });
+    this.postponed.set(key, putOffTo);
     // Told when first put off, not at every minute after: a policy missing at start (a file
     // refused or deleted) would otherwise log a line a minute for every such timer of its
     // objects, burying the line that says why the policy is not loaded.
