@@ -54,7 +54,13 @@ export interface RetentionReport {
   idempotencyKeys: number;
 }
 
+/** A run told to stop (Retention.stop) leaves the object it is at. */
+class Stopped extends Error {}
+
 export class Retention {
+  /** Set by stop(): a run under way touches no further object, nor deletes any further batch. */
+  private stopping = false;
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -68,10 +74,19 @@ export class Retention {
   ) {}
 
   start(): void {
-    this.stop = every(this.clock, RETENTION_INTERVAL_MS, () => this.runOnce(), this.onError);
+    this.stopping = false;
+    const stop = every(this.clock, RETENTION_INTERVAL_MS, () => this.runOnce(), this.onError);
+    this.stop = () => {
+      this.stopping = true;
+      return stop();
+    };
   }
 
-  /** Stops the hourly runs, and resolves once a run under way has finished (at once before start). */
+  /**
+   * Stops the hourly runs, and resolves once a run under way has finished (at once before start):
+   * it is told to stop, so only the work on the object it is at (to the end of a fold's chunk) is
+   * waited for. A shutdown during a run over a large backlog waited for all of it.
+   */
   stop: () => Promise<void> = () => Promise.resolve();
 
   async runOnce(): Promise<RetentionReport> {
@@ -84,10 +99,13 @@ export class Retention {
     // holds neither the requests nor the lease's renewal.
     const refused = { objects: new Set<string>(), first: null as Error | null };
     const own = async <T>(objectId: string, task: () => Promise<T>, otherwise: T): Promise<T> => {
+      if (this.stopping) return otherwise;
       try {
         return await this.exclusive(objectId, task);
       } catch (e) {
         if (e instanceof LeaseLost) throw e;
+        // Stopped inside its fold: the object keeps what the fold has not taken in yet.
+        if (e instanceof Stopped) return otherwise;
         refused.objects.add(objectId);
         refused.first ??= e as Error;
         return otherwise;
@@ -101,7 +119,7 @@ export class Retention {
     const folding = journalMs !== null;
     let decisions = 0;
     if (decisionsMs !== null)
-      for (let after: string | undefined; ;) {
+      for (let after: string | undefined; !this.stopping;) {
         const batch = await this.store.oldDecisions(now - decisionsMs, BATCH, after);
         // Oldest first: the last one of each object is the newest of its that goes.
         const newest = new Map(batch.map((d) => [d.objectId, d.id]));
@@ -127,7 +145,7 @@ export class Retention {
     let objectsTrimmed = 0;
     if (decisionsPerObject !== null) {
       // A pass over every object, a page at a time, so that no one read blocks for long.
-      for (let after: string | null = null; ;) {
+      for (let after: string | null = null; !this.stopping;) {
         const page = await this.store.objectsOverDecisionLimit(decisionsPerObject, after, SCAN_PAGE);
         for (const id of page.over)
           decisions += await own(
@@ -145,6 +163,15 @@ export class Retention {
         await nextTurn();
       }
     }
+    const drain = async (step: (limit: number) => Promise<number>): Promise<number> => {
+      let total = 0;
+      while (!this.stopping) {
+        const n = await step(BATCH);
+        total += n;
+        if (n < BATCH) break;
+      }
+      return total;
+    };
     const actions = decisionsMs === null ? 0 : await drain((n) => this.store.pruneActions(now - decisionsMs, n));
     const idempotencyKeys =
       idempotencyMs === null ? 0 : await drain((n) => this.store.pruneIdempotency(now - idempotencyMs, n));
@@ -166,7 +193,7 @@ export class Retention {
   ): Promise<number> {
     let compacted = 0;
     // A page of objects at a time, so that no one read (nor its answer) is as large as the database.
-    for (let after: string | null = null; ;) {
+    for (let after: string | null = null; !this.stopping;) {
       const targets = await this.store.compactableJournal(cutoff, after, SCAN_PAGE);
       for (const { objectId, seq } of targets)
         if (await own(objectId, () => this.compactOne(objectId, seq, cutoff), false)) compacted++;
@@ -174,6 +201,7 @@ export class Retention {
       after = targets[targets.length - 1]!.objectId;
       await nextTurn();
     }
+    return compacted;
   }
 
   /**
@@ -261,6 +289,7 @@ export class Retention {
       if (chunk.length < FOLD_CHUNK || !last || last.at >= cutoff) return [];
       await this.snapshotAt(objectId, chunk, last);
       await nextTurn();
+      if (this.stopping) throw new Stopped();
     }
   }
 
@@ -293,13 +322,3 @@ export class Retention {
 
 /** The snapshot (with its lifecycle) at the head of a journal, if retention left one. */
 const snapshotOf = (entries: readonly JournalEntry[]) => entries.find((e) => e.kind === "snapshot" && e.seed);
-
-/** Runs a bounded delete until it deletes less than a full batch; returns the total. */
-async function drain(step: (limit: number) => Promise<number>): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const n = await step(BATCH);
-    total += n;
-    if (n < BATCH) return total;
-  }
-}
