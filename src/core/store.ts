@@ -211,6 +211,12 @@ export interface Store {
   /** The schedules a policy's objects were last armed for (canonical JSON), or null. */
   armedSchedules(policy: string): Promise<string | null>;
   setArmedSchedules(policy: string, schedules: string): Promise<void>;
+  /**
+   * A write the size of a group commit's (about 64 KiB) that leaves nothing behind: readiness
+   * tries it while the database refuses writes, to learn when commits would go through again
+   * (governor/readiness.ts). A write like the others: refused as they are, fenced as they are.
+   */
+  probeWrite(): Promise<void>;
   /** Who holds the governing lease, or null. */
   lease(): Promise<LeaseHolder | null>;
   /**

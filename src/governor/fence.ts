@@ -19,14 +19,20 @@ const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Store>([
   "pruneIdempotency",
   "setArmedSchedules",
   "servePolicies",
+  "probeWrite",
 ]);
 
 /**
  * `store`, whose writes fail once `governing()` is false: refused when called, and, in a store
  * that reads before it writes, when the write is made (Store.fenceWrites). Each write let
- * through, and each claim of the lease, is handed to `watch` (readiness.ts: WriteRefusals).
+ * through, and each claim of the lease, is handed to `watch` with the method's name
+ * (readiness.ts: WriteRefusals).
  */
-export function fenced(store: Store, governing: () => boolean, watch?: (write: Promise<unknown>) => void): Store {
+export function fenced(
+  store: Store,
+  governing: () => boolean,
+  watch?: (write: Promise<unknown>, method: keyof Store) => void,
+): Store {
   store.fenceWrites?.(governing);
   // Each method wrapped once (the hot path reads `commit` for every group), and again if the
   // store's own method is replaced (a test's stand-in).
@@ -42,7 +48,7 @@ export function fenced(store: Store, governing: () => boolean, watch?: (write: P
           watch && (WRITES.has(prop) || prop === "claimLease")
             ? (...args: unknown[]) => {
                 const write = bound(...args) as Promise<unknown>;
-                watch(write);
+                watch(write, prop as keyof Store);
                 return write;
               }
             : bound;

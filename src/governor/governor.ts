@@ -340,7 +340,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   private readiness(): Promise<string | null> | string | null {
     if (this.leaseLost) return "the governing lease was lost";
     if (!this.started) return "recovery is not done";
-    return this.refusals.why() ?? databaseNotReady(this.store, this.clock);
+    return this.refusals.why(this.store).then((why) => why ?? databaseNotReady(this.store, this.clock));
   }
 
   /** Evaluations, and how many of them left a decision (quiet timer ticks are only counted). */

@@ -1,7 +1,8 @@
 // The readiness probe's read of the database, and the scrape's count of timers: answered within
 // READY_TIMEOUT_MS (on the governor's clock), so that a probe or a scrape is answered even when
 // the database stalls (a remote server behind a partition, a stuck disk). And whether the
-// database takes writes: a full disk still answers reads, while every write is a 503.
+// database takes commits: a full disk still answers reads, and may take a small write, while
+// every commit is a 503.
 
 import type { Clock } from "../core/clock.ts";
 import type { Store } from "../core/store.ts";
@@ -56,24 +57,32 @@ export function timersPending(store: Store, clock: Clock): Promise<number | null
   return answerWithin(clock, READY_TIMEOUT_MS, count, null);
 }
 
+/** The writes whose going through says that commits go through: a group commit's, and the probe's. */
+const COMMITS: ReadonlySet<keyof Store> = new Set<keyof Store>(["commit", "probeWrite"]);
+
 /**
- * Whether the database refuses writes: the latest write to settle was refused for a reason
- * that may pass (SQLite's SQLITE_FULL, IOERR, READONLY, BUSY...: core/errors.ts) and none has
- * gone through since. A full disk leaves reads working, so the probe's read alone said ready
- * while every commit was a 503. Readiness turns back as soon as a write goes through, and one
- * does without any request: the lease's renewal, every 4 s, is watched too. (On a file
- * database a refusal that lasts loses the lease 15 s on, and `vigil serve` shuts down.)
+ * Whether the database refuses writes: a write was refused for a reason that may pass (SQLite's
+ * SQLITE_FULL, IOERR, READONLY, BUSY...: core/errors.ts) and no commit has gone through since. A
+ * full disk leaves reads working, so the probe's read alone said ready while every commit was a
+ * 503. Only a commit, or the write probe, clears a refusal: a small write that updates a row in
+ * place (the lease's renewal, an action's status) can still go through on a full disk where no
+ * commit does, and readiness cleared by it turned back and forth every 4 s. Readiness turns back
+ * without any request too: while refused, each probe of /readyz tries a write the size of a
+ * commit (Store.probeWrite; one at a time, however many probes come). (On a file database a
+ * refusal of the lease's renewals that lasts loses the lease 15 s on, and `vigil serve` shuts down.)
  */
 export class WriteRefusals {
   private refused: { code: string; since: number } | null = null;
+  /** The write probe on its way, if one is. */
+  private probing: Promise<void> | null = null;
 
-  constructor(private readonly clock: Pick<Clock, "now">) {}
+  constructor(private readonly clock: Clock) {}
 
-  /** Watches a write to the database: a refusal is remembered, a write that went through clears it. */
-  readonly watch = (write: Promise<unknown>): void => {
+  /** Watches a write to the database: a refusal is remembered, a commit that went through clears it. */
+  readonly watch = (write: Promise<unknown>, method: keyof Store): void => {
     write.then(
       () => {
-        this.refused = null;
+        if (COMMITS.has(method)) this.refused = null;
       },
       (e: unknown) => {
         if (isPassingStorageError(e)) this.refused ??= { code: (e as { code: string }).code, since: this.clock.now() };
@@ -81,8 +90,18 @@ export class WriteRefusals {
     );
   };
 
-  /** Why the database is not fit to serve writes, or null. */
-  why(): string | null {
+  /**
+   * Why the database is not fit to serve writes, or null. While it refuses them, `store` (the
+   * watched one) is sent a write probe, unless one is still on its way, and its answer is waited
+   * for (READY_TIMEOUT_MS at most): a write stuck behind a lock is not joined by another each time.
+   */
+  async why(store: Store): Promise<string | null> {
+    if (this.refused === null) return null;
+    this.probing ??= store
+      .probeWrite()
+      .catch(() => {})
+      .finally(() => (this.probing = null));
+    await answerWithin(this.clock, READY_TIMEOUT_MS, this.probing, undefined);
     if (this.refused === null) return null;
     const since = new Date(this.refused.since).toISOString();
     return `the database refuses writes (${this.refused.code} since ${since}; a full disk, a file made read-only, another program holding its lock): nothing can be committed`;

@@ -56,6 +56,8 @@ const FAILED_WITH_LEFTOVERS = "state = 'failed' AND json_type(observed, '$.lefto
 
 /** The one lease row: the server governing this database. */
 const LEASE = "governor";
+/** The row readiness's write probe puts in the lease's table and takes out again (probeWrite). */
+const PROBE = "readiness probe";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
 
@@ -403,6 +405,22 @@ export class LibsqlStore implements Store {
         sql: "INSERT INTO policy_schedules (policy, schedules) VALUES (?, ?) ON CONFLICT (policy) DO UPDATE SET schedules = excluded.schedules",
         args: [policy, schedules],
       },
+    ]);
+  }
+
+  /**
+   * A row of 64 KiB in the lease's table, and gone again, in one transaction (which the writer
+   * thread may share with commits sent beside it, as it does theirs): it takes new pages as a
+   * commit does, so a full disk refuses it (the lease's renewal, an update in place, may still go
+   * through), and it leaves the database as it was.
+   */
+  async probeWrite(): Promise<void> {
+    await this.data.write([
+      {
+        sql: "INSERT INTO lease (name, owner, host, pid, acquired_at, renewed_at, expires_at) VALUES (?, hex(randomblob(32768)), '', 0, 0, 0, 0)",
+        args: [PROBE],
+      },
+      { sql: "DELETE FROM lease WHERE name = ?", args: [PROBE] },
     ]);
   }
 

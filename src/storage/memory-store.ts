@@ -377,6 +377,8 @@ export class MemoryStore implements Store {
     this.schedules.set(policy, schedules);
   }
 
+  async probeWrite(): Promise<void> {}
+
   async lease(): Promise<LeaseHolder | null> {
     return this.holder ? { ...this.holder } : null;
   }

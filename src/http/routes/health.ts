@@ -29,7 +29,7 @@ export function healthRoutes(app: Hono, { governor }: RouteDeps): void {
       problems: {
         503:
           "draining at shutdown, recovery not done, the governing lease lost, the database refusing writes (from a " +
-          "refused write until one goes through), or the database not answering within 2 s",
+          "refused write until a commit goes through, a request's or the probe's own), or the database not answering within 2 s",
       },
     }),
     async (c) => {
