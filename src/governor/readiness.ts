@@ -104,6 +104,6 @@ export class WriteRefusals {
     await answerWithin(this.clock, READY_TIMEOUT_MS, this.probing, undefined);
     if (this.refused === null) return null;
     const since = new Date(this.refused.since).toISOString();
-    return `the database refuses writes (${this.refused.code} since ${since}; a full disk, a file made read-only, another program holding its lock): nothing can be committed`;
+    return `the database refuses writes (${this.refused.code} since ${since}; a full disk, a file made read-only or removed, another program holding its lock): nothing can be committed`;
   }
 }

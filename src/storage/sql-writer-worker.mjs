@@ -5,15 +5,50 @@
 // Plain JavaScript: worker threads do not get the TypeScript loader the main thread registers
 // (bin/vigil.js).
 
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import Database from "libsql";
 
-const db = new Database(workerData.path, { timeout: 5 });
+const path = resolve(workerData.path);
+const db = new Database(path, { timeout: 5 });
 // Per connection: WAL lets the main thread's reads run beside these writes; FULL makes every
 // commit survive power loss before the main thread acknowledges anything.
 db.exec("PRAGMA journal_mode = WAL");
 db.exec("PRAGMA synchronous = FULL");
 db.exec("PRAGMA busy_timeout = 5000");
+
+/** Which file is at `path` now (device and inode), or null when none is. */
+function fileAt() {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/** The file this connection opened. */
+const opened = fileAt();
+
+/** A write refused because the file it would go to is no longer the database's (DbMoved). */
+class DbMoved extends Error {
+  code = "SQLITE_READONLY_DBMOVED";
+}
+
+/**
+ * The file opened must still be the one at `path`. Removed (or replaced, a copy moved over it),
+ * the connection still writes to it, and SQLite says nothing in WAL mode: every write went
+ * through and was acknowledged, the lease's renewals too, into a file no one will open again,
+ * and a server started meanwhile made a new database there and governed it beside this one.
+ * Refused, the writes are 503s, and the lease's renewals fail until it is lost (lease.ts).
+ */
+function unmoved() {
+  if (fileAt() !== opened)
+    throw new DbMoved(
+      `the database file ${path} was removed or replaced since this server opened it: nothing written now would be read again; restart the server`,
+    );
+}
 
 /** Prepared statements by their text; the few hundred shapes the store uses fit easily. */
 const prepared = new Map();
@@ -43,6 +78,7 @@ function checkLease(lease) {
 
 /** One transaction: every write's statements (each after its lease check), or none of them. */
 function write(writes) {
+  unmoved();
   db.exec("BEGIN IMMEDIATE");
   try {
     for (const w of writes) {

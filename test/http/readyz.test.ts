@@ -104,7 +104,7 @@ test("a database that refuses writes makes /readyz a 503 until a commit goes thr
   const res = await app.request("/readyz");
   expect({ status: res.status, detail: await detail(res) }).toEqual({
     status: 503,
-    detail: `not ready: the database refuses writes (SQLITE_FULL since ${new Date(START).toISOString()}; a full disk, a file made read-only, another program holding its lock): nothing can be committed`,
+    detail: `not ready: the database refuses writes (SQLITE_FULL since ${new Date(START).toISOString()}; a full disk, a file made read-only or removed, another program holding its lock): nothing can be committed`,
   });
   await s.advance(LEASE_RENEW_MS);
   expect((await app.request("/readyz")).status).toBe(503);
@@ -181,7 +181,7 @@ test("on a full disk /readyz stays a 503 while the lease's renewals go through, 
     const res = await app.request("/readyz");
     expect({ status: res.status, detail: await detail(res) }).toEqual({
       status: 503,
-      detail: `not ready: the database refuses writes (SQLITE_FULL since ${new Date(START).toISOString()}; a full disk, a file made read-only, another program holding its lock): nothing can be committed`,
+      detail: `not ready: the database refuses writes (SQLITE_FULL since ${new Date(START).toISOString()}; a full disk, a file made read-only or removed, another program holding its lock): nothing can be committed`,
     });
   }
   expect((await facts()).status).toBe(503);

@@ -2,7 +2,7 @@
 // resolves only once durable, a bad one fails alone, and order is kept.
 
 import Database from "libsql";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -92,4 +92,26 @@ describe("the writer thread", () => {
     }
     expect(rows().map((r) => r.id)).toEqual([1, 3]);
   });
+
+  // SQLite in WAL mode goes on writing to a file removed under it, and says nothing: every write
+  // was acknowledged into a file no one would open again.
+  test.each([
+    ["removed", () => rmSync(path)],
+    ["replaced", () => renameSync(join(dir, "other.db"), path)],
+  ])(
+    "a write to a database file %s since it was opened is refused, with SQLITE_READONLY_DBMOVED",
+    async (_how, change) => {
+      new Database(join(dir, "other.db")).close();
+      await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (1, 'before')", args: [] }]);
+      change();
+      const refused = await writer
+        .write([{ sql: "INSERT INTO t (id, v) VALUES (2, 'after')", args: [] }])
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(WriteError);
+      expect(refused).toMatchObject({
+        code: "SQLITE_READONLY_DBMOVED",
+        message: `the database file ${path} was removed or replaced since this server opened it: nothing written now would be read again; restart the server`,
+      });
+    },
+  );
 });
