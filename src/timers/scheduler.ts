@@ -56,6 +56,13 @@ export class Scheduler {
   private stuck = new Set<string>();
   private retryAt: number | null = null;
   /**
+   * What each row whose firing failed failed with, while it is still there: a retry that fails
+   * the same way is not told again. On a full disk (or a database locked by another program)
+   * every due timer's firing failed each LATE_AFTER_MS, and each failure was a line of the log:
+   * 20 objects on a schedule, 20 error lines a second for as long as it lasted.
+   */
+  private told = new Map<string, string>();
+  /**
    * The due time of the earliest row when it was last read: every row pending then is due at
    * or after it, and every row set since was told through `notify`. Null: read it again.
    */
@@ -86,6 +93,7 @@ export class Scheduler {
     this.stopped = false;
     this.floor = null;
     this.stuck.clear();
+    this.told.clear();
     this.retryAt = null;
     await this.run(true);
   }
@@ -241,6 +249,8 @@ export class Scheduler {
           }
           // Rows whose firing failed are still there: they are tried again LATE_AFTER_MS on.
           this.stuck = new Set(left);
+          // A failure told of a row that is gone (fired since, or deleted) is forgotten.
+          for (const key of this.told.keys()) if (!this.stuck.has(key)) this.told.delete(key);
           this.retryAt = left.length > 0 ? (this.retryAt ?? now + LATE_AFTER_MS) : null;
           return;
         }
@@ -265,9 +275,18 @@ export class Scheduler {
     // due time. A row that falls due during the first round (which may take seconds with many
     // overdue rows), or is set then, is not late for being fired in it.
     const late = (recovering && t.dueAt < this.startedAt) || this.clock.now() - t.dueAt > LATE_AFTER_MS;
+    const key = keyOf(t);
     void this.hooks
       .fire(t, late)
-      .catch((e: unknown) => this.hooks.onError(e as Error, `timer ${t.name} of ${t.objectId}`))
+      .then(
+        () => this.told.delete(key),
+        (e: unknown) => {
+          const message = e instanceof Error ? e.message : String(e);
+          if (this.told.get(key) === message) return;
+          this.told.set(key, message);
+          this.hooks.onError(e as Error, `timer ${t.name} of ${t.objectId}`);
+        },
+      )
       .finally(() => {
         this.firing--;
         for (const r of this.freed.splice(0)) r();

@@ -339,6 +339,36 @@ describe("a firing that fails", () => {
     expect(r.clock.waiting).toBe(0);
   });
 
+  // On a full disk every due timer's firing failed each second, and each failure was logged.
+  test("that keeps failing the same way is told once, not at every retry; again when it fails otherwise, and after it fired", async () => {
+    const r = rig();
+    r.failing.add("broken");
+    await r.setTimers("o1", [{ name: "broken", dueAt: T0 + SECOND }]);
+    await r.scheduler.start();
+    await r.advance(SECOND);
+    await r.advance(3 * LATE_AFTER_MS);
+    expect(r.attempts).toEqual(["o1/broken", "o1/broken", "o1/broken", "o1/broken"]);
+    const told = { message: "evaluating broken failed", context: "timer broken of o1" };
+    expect(r.errors).toEqual([told]);
+    // It fails otherwise: told, once.
+    r.onFire(() => {
+      throw new Error("database or disk is full");
+    });
+    await r.advance(2 * LATE_AFTER_MS);
+    const full = { message: "database or disk is full", context: "timer broken of o1" };
+    expect(r.errors).toEqual([told, full]);
+    // It fires; set again, and failing as before, it is told again.
+    r.onFire(() => {});
+    r.failing.delete("broken");
+    await r.advance(LATE_AFTER_MS);
+    expect(r.names()).toEqual(["broken"]);
+    r.failing.add("broken");
+    await r.setTimers("o1", [{ name: "broken", dueAt: r.clock.now() + SECOND }]);
+    r.scheduler.notify(r.clock.now() + SECOND);
+    await r.advance(SECOND + LATE_AFTER_MS);
+    expect(r.errors).toEqual([told, full, told]);
+  });
+
   test("while it waits for its retry, a timer due before then fires on time, and the broken one is not tried early", async () => {
     const r = rig();
     r.failing.add("broken");
