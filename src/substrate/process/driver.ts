@@ -168,14 +168,14 @@ export class ProcessDriver implements Driver {
       if (!(e instanceof RefusedStop)) throw e;
       await settled;
       try {
-        this.leftovers.stopRefused(objectId);
+        await this.leftovers.stopRefused(objectId);
       } catch (l) {
         throw l instanceof RefusedStop ? RefusedStop.joined(e, l) : l;
       }
       throw e;
     }
     await settled;
-    this.leftovers.stopRefused(objectId);
+    await this.leftovers.stopRefused(objectId);
     return result;
   }
 
@@ -380,7 +380,7 @@ export class ProcessDriver implements Driver {
     if (!p || !(await this.alive(t.objectId, p))) {
       // What an earlier stop could not end (its leader gone): stopped now, or the stop fails again.
       const refused = this.refused.get(t.objectId);
-      if (refused) stopRefused(refused.leader, refused.members, refused.tree);
+      if (refused) await stopRefused(refused.leader, refused.members, refused.tree);
       this.refused.delete(t.objectId);
       return this.stopped(t.objectId);
     }

@@ -364,17 +364,18 @@ export class Leftovers {
   /**
    * What is left of the object's trees that refused their SIGKILL, stopped again: SIGKILL to each
    * process that no longer refuses it, and to every other process of those trees this server may
-   * signal (forked since by one that refuses), in every tree; then one RefusedStop (as a stop's)
-   * naming those of all the trees that still refuse.
+   * signal (forked since by one that refuses), in every tree, each waited for until what it
+   * reached has exited; then one RefusedStop (as a stop's) naming those of all the trees that
+   * still refuse.
    */
-  stopRefused(objectId: string): void {
+  async stopRefused(objectId: string): Promise<void> {
     const leaders: number[] = [];
     const still: Known[] = [];
     for (const l of this.stillRefusing(objectId)) {
       const id = l.tree.identity();
       const leader = "pgid" in id ? id.pgid : l.refused[0]!.pid;
       try {
-        stopRefused(leader, l.refused, l.tree);
+        await stopRefused(leader, l.refused, l.tree);
         this.refusing.delete(l);
       } catch (e) {
         if (!(e instanceof RefusedStop)) throw e;
@@ -531,17 +532,27 @@ export class RefusedStop extends DriverError {
  * pid and start time) that no longer refuses it, and to every other process of `tree` that this
  * server may signal (one the refusing processes forked since, as a loop restarting its worker
  * does: what can be ended is ended at each stop); a RefusedStop for those that still refuse.
+ * When none does, the stop waits for what it reached to exit, as after a stop's SIGKILL
+ * (killRounds: a process with much memory takes a while to free it), before the tree is done
+ * with (disposed of).
  */
-export function stopRefused(leader: number, refused: Known[], tree: ProcessTree): void {
+export async function stopRefused(leader: number, refused: Known[], tree: ProcessTree): Promise<void> {
   const left = refused.filter((m) => liveStat(m.pid, m.startTime) !== null);
-  for (const m of left) if (!refuses(m.pid)) signalPid(m.pid, "SIGKILL");
+  const killed = left.filter((m) => !refuses(m.pid));
+  for (const m of killed) signalPid(m.pid, "SIGKILL");
   // Only while a refusing process is still in it: the tree is the same one, not a group whose
   // number another program took since.
-  const members = tree.stats();
   const same = (m: Member) => left.some((k) => k.pid === m.pid && (k.startTime ?? m.startTime) === m.startTime);
-  if (members.some(same)) for (const m of members) if (!refuses(m.pid)) signalPid(m.pid, "SIGKILL");
-  const still = left.filter((m) => refuses(m.pid));
-  if (still.length > 0) throw new RefusedStop(leader, still);
+  const reached = tree.stats().some(same) ? reachedBy(tree, tree.kill()) : null;
+  const still = () => left.filter((m) => refuses(m.pid));
+  // Those that still refuse fail the stop whatever the rest does: it is not waited for.
+  if (still().length === 0) {
+    if (reached) await killRounds(tree, reached);
+    await watchFor(() => killed.every((m) => liveStat(m.pid, m.startTime) === null), KILLED_WITHIN_MS);
+  }
+  const refusing = still();
+  if (refusing.length > 0) throw new RefusedStop(leader, refusing);
+  tree.dispose();
 }
 
 function signalPid(pid: number, signal: NodeJS.Signals): void {

@@ -4,12 +4,13 @@
 // tree is empty. A fake tree stands in for the cgroup, so that the fork lands in that window
 // every time. A process the SIGKILL reached but which takes its time to exit (freeing much
 // memory) is waited for, not sent SIGKILL again. And a stop waiting for such a tree gives up
-// as soon as the driver closes.
+// as soon as the driver closes. A stop again of what refused an earlier stop's SIGKILL (EPERM)
+// waits, as well, for what its SIGKILL reached to exit.
 
 import { spawn } from "node:child_process";
 import { afterEach, expect, test } from "vitest";
-import { Governed } from "../../../src/substrate/process/governed.ts";
-import { procfs, statsOf } from "../../../src/substrate/process/proc.ts";
+import { Governed, stopRefused } from "../../../src/substrate/process/governed.ts";
+import { procfs, readStat, statsOf } from "../../../src/substrate/process/proc.ts";
 import type { ProcessTree } from "../../../src/substrate/process/tree.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 
@@ -180,3 +181,42 @@ test("a stop waiting for the rest of the tree fails as soon as the driver closes
   expect(outcome()).toBe(closed);
   expect(tree.kills).toBe(0);
 });
+
+test.skipIf(!procfs)(
+  "a stop of what refused its SIGKILL waits for the processes it kills to exit before it succeeds",
+  async () => {
+    // Found in review: stopRefused (a stop again of what refused an earlier stop's SIGKILL, EPERM)
+    // sent its SIGKILL to the recorded process that no longer refuses it (here a real sleep of
+    // this test's user: a setuid helper that switched users since) and to the rest of the tree,
+    // and succeeded at once, while what it reached was still exiting: a DELETE, then a new object
+    // of the same id, could see it. `slow` stands for a process of the tree that takes a while
+    // to exit (one freeing much memory, or in `D`): its SIGKILL does not end it until `exits`.
+    const recorded = sleeper();
+    const startTime = readStat(recorded)!.startTime;
+    const slow = { pid: 1_000_001, state: "D", ppid: 1, pgrp: 1_000_000, session: 1_000_000, startTime: 1 };
+    let exits = false;
+    let kills = 0;
+    const stats = () => [...statsOf([recorded]), ...(exits ? [] : [slow])];
+    const tree: ProcessTree = {
+      ...forkingTree(0),
+      members: () => stats().map((m) => m.pid),
+      stats,
+      signal: stats,
+      kill: () => {
+        kills++;
+        return stats();
+      },
+    };
+    let stopped = false;
+    const stopping = Promise.resolve(stopRefused(1_000_000, [{ pid: recorded, startTime }], tree)).then(
+      () => (stopped = true),
+    );
+    for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r));
+    expect(stopped).toBe(false);
+    expect(kills).toBe(1);
+    exits = true;
+    await stopping;
+    expect(statsOf([recorded])).toEqual([]);
+    expect(kills).toBe(1);
+  },
+);
