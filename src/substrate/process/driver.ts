@@ -380,7 +380,7 @@ export class ProcessDriver implements Driver {
     if (!p || !(await this.alive(t.objectId, p))) {
       // What an earlier stop could not end (its leader gone): stopped now, or the stop fails again.
       const refused = this.refused.get(t.objectId);
-      if (refused) await stopRefused(refused.leader, refused.members, refused.tree);
+      if (refused) await stopRefused(refused.leader, refused.members, refused.tree, t.objectId);
       this.refused.delete(t.objectId);
       return this.stopped(t.objectId);
     }

@@ -373,27 +373,30 @@ export class Leftovers {
     const still: Known[] = [];
     for (const l of this.stillRefusing(objectId)) {
       const id = l.tree.identity();
-      const leader = "pgid" in id ? id.pgid : l.refused[0]!.pid;
       try {
-        await stopRefused(leader, l.refused, l.tree);
+        await stopRefused("pgid" in id ? id.pgid : null, l.refused, l.tree, l.objectId);
         this.refusing.delete(l);
       } catch (e) {
         if (!(e instanceof RefusedStop)) throw e;
         l.refused = e.refused;
-        leaders.push(leader);
+        leaders.push(...e.leaders);
         still.push(...e.refused);
       }
     }
     if (still.length > 0) throw new RefusedStop(leaders, still);
   }
 
-  /** The object's leftovers that refused their SIGKILL and still run (those gone are done with). */
+  /**
+   * The object's leftovers that refused their SIGKILL and still run, or whose tree, those gone,
+   * is still the object's (stillObjects: they forked others before they exited); those done with
+   * are dropped.
+   */
   private stillRefusing(objectId: string): Leftover[] {
     const out: Leftover[] = [];
     for (const l of this.refusing) {
       if (l.objectId !== objectId) continue;
       l.refused = l.refused.filter((m) => liveStat(m.pid, m.startTime) !== null);
-      if (l.refused.length > 0) out.push(l);
+      if (l.refused.length > 0 || stillObjects(l.tree, objectId)) out.push(l);
       else {
         this.refusing.delete(l);
         l.tree.dispose();
@@ -453,12 +456,7 @@ export class Leftovers {
    */
   private stillOurs(l: Leftover): boolean {
     const now = identities(l.tree);
-    const id = l.tree.identity();
-    const ours =
-      now.size > 0 &&
-      (!("pgid" in id) ||
-        [...now].some((x) => l.seen.has(x)) ||
-        (![...now].some((x) => x.startsWith(`${id.pgid}:`)) && carriesMark(l.tree, l.objectId)));
+    const ours = now.size > 0 && ([...now].some((x) => l.seen.has(x)) || stillObjects(l.tree, l.objectId));
     if (!ours && now.size === 0) l.tree.dispose();
     l.seen = now;
     return ours;
@@ -531,28 +529,54 @@ export class RefusedStop extends DriverError {
  * What a stop that failed as RefusedStop left, stopped again: SIGKILL to each still running (its
  * pid and start time) that no longer refuses it, and to every other process of `tree` that this
  * server may signal (one the refusing processes forked since, as a loop restarting its worker
- * does: what can be ended is ended at each stop); a RefusedStop for those that still refuse.
- * When none does, the stop waits for what it reached to exit, as after a stop's SIGKILL
- * (killRounds: a process with much memory takes a while to free it), before the tree is done
- * with (disposed of).
+ * does: what can be ended is ended at each stop); a RefusedStop for those that still refuse,
+ * named after `leader` (or, null, the first of them). When none does, the stop waits for what it
+ * reached to exit, as after a stop's SIGKILL (killRounds: a process with much memory takes a
+ * while to free it), before the tree is done with (disposed of).
  */
-export async function stopRefused(leader: number, refused: Known[], tree: ProcessTree): Promise<void> {
+export async function stopRefused(
+  leader: number | null,
+  refused: Known[],
+  tree: ProcessTree,
+  objectId: string,
+): Promise<void> {
   const left = refused.filter((m) => liveStat(m.pid, m.startTime) !== null);
   const killed = left.filter((m) => !refuses(m.pid));
   for (const m of killed) signalPid(m.pid, "SIGKILL");
-  // Only while a refusing process is still in it: the tree is the same one, not a group whose
-  // number another program took since.
+  // Only while it is the same tree: a refusing process is still in it, or, those gone (exited
+  // after forking others: a root loop's worker), one of its processes carries the object's mark
+  // (stillObjects); not a group whose number another program took since.
   const same = (m: Member) => left.some((k) => k.pid === m.pid && (k.startTime ?? m.startTime) === m.startTime);
-  const reached = tree.stats().some(same) ? reachedBy(tree, tree.kill()) : null;
-  const still = () => left.filter((m) => refuses(m.pid));
+  const ours = tree.stats().some(same) || stillObjects(tree, objectId);
+  const reached = ours ? reachedBy(tree, tree.kill()) : null;
+  // Those known that still refuse, and any other process of the tree that does.
+  const still = () => {
+    const out = left.filter((m) => refuses(m.pid));
+    if (ours && !tree.killsAll())
+      for (const m of tree.stats())
+        if (!out.some((k) => k.pid === m.pid) && refuses(m.pid)) out.push({ pid: m.pid, startTime: m.startTime });
+    return out;
+  };
   // Those that still refuse fail the stop whatever the rest does: it is not waited for.
   if (still().length === 0) {
     if (reached) await killRounds(tree, reached);
     await watchFor(() => killed.every((m) => liveStat(m.pid, m.startTime) === null), KILLED_WITHIN_MS);
   }
   const refusing = still();
-  if (refusing.length > 0) throw new RefusedStop(leader, refusing);
+  if (refusing.length > 0) throw new RefusedStop(leader ?? refusing[0]!.pid, refusing);
   tree.dispose();
+}
+
+/**
+ * Whether `tree` has processes and is still `objectId`'s, though none known in it may be left: a
+ * cgroup is Vigil's own, whatever is in it; a process group is while one of its processes carries
+ * the object's mark and none has the group's own number as its pid (the leader is gone: such a
+ * process leads a new group that took the number).
+ */
+function stillObjects(tree: ProcessTree, objectId: string): boolean {
+  const members = tree.members();
+  const id = tree.identity();
+  return members.length > 0 && (!("pgid" in id) || (!members.includes(id.pgid) && carriesMark(tree, objectId)));
 }
 
 function signalPid(pid: number, signal: NodeJS.Signals): void {

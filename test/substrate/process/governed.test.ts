@@ -208,7 +208,7 @@ test.skipIf(!procfs)(
       },
     };
     let stopped = false;
-    const stopping = Promise.resolve(stopRefused(1_000_000, [{ pid: recorded, startTime }], tree)).then(
+    const stopping = Promise.resolve(stopRefused(1_000_000, [{ pid: recorded, startTime }], tree, "obj")).then(
       () => (stopped = true),
     );
     for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r));

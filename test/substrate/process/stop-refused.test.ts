@@ -603,3 +603,40 @@ test.skipIf(!nobodyRuns).each([
   expect(await eventually(() => groupMembers(pid).every((p) => statusUid(p) === 0))).toBe(true);
   expect(rooted().length).toBeGreaterThan(0);
 });
+
+// A review of the above: once the refusing processes a failed stop had recorded were gone, the
+// next stop took the tree for done with and signalled nothing, so a worker a refusing root loop
+// had forked as nobody before it exited ran on while the stop reported the object stopped. Now
+// the tree is kept while one of its processes carries the object's mark (as a leftover's group
+// is known by it, Leftovers.stillOurs), and that stop sends its SIGKILL to what it may signal
+// and waits for its end. Root's sh forks its worker as nobody once the first stop is over
+// (`after`), and exits once it runs (`started`); the worker says so (`forked`) once it has seen
+// its parent go: for leftovers of a leader's own exit, and for a stopped tree whose leader was
+// gone when its stop failed.
+test.skipIf(!nobodyRuns).each([
+  ["leftovers that refused their SIGKILL", true],
+  ["a tree whose stop failed once its leader was gone", false],
+])("a stop of %s ends the worker forked by a refusing process that exited since", async (_, leftover) => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
+  dirs.push(dir);
+  chmodSync(dir, 0o777); // the driver and the worker, as nobody, write there
+  const worker = join(dir, "worker.sh");
+  // Once running, waits for its parent, root's sh, to exit (then its own parent is another).
+  writeFileSync(
+    worker,
+    `echo > ${dir}/started\nwhile [ "$(cut -d' ' -f4 /proc/$$/stat)" = "$PPID" ]; do sleep 0.05; done\necho > ${dir}/forked\nexec sleep 1000\n`,
+  );
+  chmodSync(worker, 0o644);
+  const loop = `while [ ! -e ${dir}/after ]; do sleep 0.05; done; setpriv ${NOBODY.join(" ")} sh ${worker} & while [ ! -e ${dir}/started ]; do sleep 0.05; done`;
+  const { pid, recorded } = leftover
+    ? await tree(`export VIGIL_OBJECT_ID=refused; setpriv ${NOBODY.join(" ")} sleep 999 & ${loop}`)
+    : await tree(`export VIGIL_OBJECT_ID=refused; (${loop}) & exec setpriv ${NOBODY.join(" ")} sleep 1000`);
+  const rooted = () => groupMembers(pid).filter((p) => statusUid(p) === 0);
+  expect(await eventually(() => rooted().length > 0 && (leftover || statusUid(pid) === 65534))).toBe(true);
+  const answer = await stopAsNobody(leftover ? leftoversOf([pid]) : recorded, undefined, undefined, dir);
+  expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
+  expect(existsSync(join(dir, "forked"))).toBe(true);
+  expect(answer.again).toEqual({ observation: expect.objectContaining({ status: "stopped" }) });
+  // The worker got the second stop's SIGKILL, and the stop waited for it: nothing of the tree runs.
+  expect(groupMembers(pid)).toEqual([]);
+});
