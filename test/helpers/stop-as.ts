@@ -10,7 +10,8 @@
 // file `after` is written there, and the second stop is sent once the file `forked` appears (the
 // tree forked a process since). With `release` ("stop" or "keep"), a release in that mode is sent at once once
 // adopted, and then (after one with `keep`, as to a new object of the same id) a stop: the answer
-// is {adopted, released, after}, `after` the stop's answer. Without argv[2] it stops nothing and
+// is {adopted, released, after}, `after` the stop's answer. With `between` and a file `start` there,
+// a start is sent before the second stop (startedIf, at the end). Without argv[2] it stops nothing and
 // exits 0: it has loaded, all that stop-refused.test.ts's probe asks of it. That test runs it as
 // one ES module bundled by esbuild, which plain `node` reads from its stdin (not through tsx).
 
@@ -53,14 +54,26 @@ if (go !== undefined) {
 }
 const first = await stop();
 const observed = go === undefined ? {} : { observed: await driver.observe(t) };
+let started = {};
 if (between !== undefined) {
   writeFileSync(join(between, "after"), "");
   await eventually(() => existsSync(join(between, "forked")));
+  started = await startedIf(between);
 }
 const again = await stop();
 // A DELETE's release, which stops the tree first.
 const released = go === undefined ? {} : { released: await deleted() };
-const answer = { adopted, ...first, ...observed, again, ...released };
+const answer = { adopted, ...first, ...observed, ...started, again, ...released };
 process.stdout.write(`${JSON.stringify(answer)}\n`);
 await driver.close();
 clearInterval(alive);
+
+/**
+ * With `between`, when the file `start` is in that directory, a start (of `sleep 1000`) is sent
+ * before the second stop, and the answer has `started`, its observation.
+ */
+async function startedIf(dir: string): Promise<{ started?: unknown }> {
+  if (!existsSync(join(dir, "start"))) return {};
+  const config = { command: "sleep", args: ["1000"], graceMs };
+  return { started: await driver.start({ ...t, config }).catch((e: unknown) => ({ error: (e as Error).message })) };
+}

@@ -365,6 +365,11 @@ export class ProcessDriver implements Driver {
     governed = started;
     this.live.set(objectId, started);
     this.lastExit.delete(objectId);
+    // What a stop could not end of the tree before (its leader gone) is the new one's leftovers
+    // now: listed in its observations, and each stop of the object stops it again.
+    const refused = this.refused.get(objectId);
+    if (refused) this.leftovers.refusedBy(refused.tree, objectId, refused.members);
+    this.refused.delete(objectId);
     // Node emits 'exit' after 'spawn' has been handled, but should it ever have gone by:
     const exit: Exit | null =
       early ??

@@ -387,6 +387,22 @@ export class Leftovers {
   }
 
   /**
+   * What a stop could not end of an earlier tree of the object (RefusedStop, its leader gone), once
+   * another is spawned: kept as leftovers that refused their SIGKILL, listed and stopped as those.
+   */
+  refusedBy(tree: ProcessTree, objectId: string, refused: Known[]): void {
+    this.refusing.add({
+      tree,
+      objectId,
+      seen: new Set(),
+      timers: [],
+      refused,
+      done: Promise.resolve(),
+      resolve: () => {},
+    });
+  }
+
+  /**
    * The object's leftovers that refused their SIGKILL and still run, or whose tree, those gone,
    * is still the object's (stillObjects: they forked others before they exited); those done with
    * are dropped.

@@ -640,3 +640,32 @@ test.skipIf(!nobodyRuns).each([
   // The worker got the second stop's SIGKILL, and the stop waited for it: nothing of the tree runs.
   expect(groupMembers(pid)).toEqual([]);
 });
+
+// Found by the same review: what a stop could not end once its leader was gone (the driver keeps
+// it for the next stop) was looked at by a stop only when it found no live tree: once a start had
+// spawned a new tree (a wake of the `failed` object), the next stop ended that tree and reported
+// the object stopped while root's process of the earlier one ran on, and its observations did not
+// list it. Now a spawn makes it the object's leftovers that refused their SIGKILL: listed, and
+// every stop fails for it while it runs and refuses. Root's sleep beside a leader of nobody's; a
+// start (of `sleep 1000`) once the first stop has failed (stop-as.ts's `start` file).
+test.skipIf(!nobodyRuns)(
+  "a stop after a start fails for what an earlier stop left once its leader was gone",
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
+    dirs.push(dir);
+    chmodSync(dir, 0o777); // the driver, as nobody, writes `after` there
+    for (const name of ["start", "forked"]) writeFileSync(join(dir, name), "");
+    const { pid, recorded } = await tree(
+      `export VIGIL_OBJECT_ID=refused; sleep 1000 & exec setpriv ${NOBODY.join(" ")} sleep 1000`,
+    );
+    expect(await eventually(() => statusUid(pid) === 65534)).toBe(true);
+    const rooted = groupMembers(pid).filter((p) => statusUid(p) === 0);
+    expect(rooted).toHaveLength(1);
+    const answer = await stopAsNobody(recorded, undefined, undefined, dir);
+    expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
+    expect(refused(answer)).toEqual(rooted);
+    expect(answer.again).toMatchObject({ retryable: false, error: answer.error });
+    expect(answer.started).toMatchObject({ status: "running", leftovers: [expect.objectContaining({ pgid: pid })] });
+    expect(running(rooted[0]!)).toBe(true);
+  },
+);
