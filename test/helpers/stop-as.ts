@@ -11,9 +11,10 @@
 // tree forked a process since). With `release` ("stop" or "keep"), a release in that mode is sent at once once
 // adopted, and then (after one with `keep`, as to a new object of the same id) a stop: the answer
 // is {adopted, released, after}, `after` the stop's answer. With `between` and a file `start` there,
-// a start is sent before the second stop (startedIf, at the end). Without argv[2] it stops nothing and
-// exits 0: it has loaded, all that stop-refused.test.ts's probe asks of it. That test runs it as
-// one ES module bundled by esbuild, which plain `node` reads from its stdin (not through tsx).
+// a start is sent before the second stop (startedIf, at the end); with a file `third` there, a
+// third stop follows the second (thirdIf). Without argv[2] it stops nothing and exits 0: it has
+// loaded, all that stop-refused.test.ts's probe asks of it. That test runs it as one ES module
+// bundled by esbuild, which plain `node` reads from its stdin (not through tsx).
 
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -61,9 +62,10 @@ if (between !== undefined) {
   started = await startedIf(between);
 }
 const again = await stop();
+const third = between === undefined ? {} : await thirdIf(between);
 // A DELETE's release, which stops the tree first.
 const released = go === undefined ? {} : { released: await deleted() };
-const answer = { adopted, ...first, ...observed, ...started, again, ...released };
+const answer = { adopted, ...first, ...observed, ...started, again, ...third, ...released };
 process.stdout.write(`${JSON.stringify(answer)}\n`);
 await driver.close();
 clearInterval(alive);
@@ -76,4 +78,9 @@ async function startedIf(dir: string): Promise<{ started?: unknown }> {
   if (!existsSync(join(dir, "start"))) return {};
   const config = { command: "sleep", args: ["1000"], graceMs };
   return { started: await driver.start({ ...t, config }).catch((e: unknown) => ({ error: (e as Error).message })) };
+}
+
+/** With `between`, when the file `third` is in that directory, `third`: the answer of a third stop. */
+async function thirdIf(dir: string): Promise<{ third?: unknown }> {
+  return existsSync(join(dir, "third")) ? { third: await stop() } : {};
 }

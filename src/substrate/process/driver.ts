@@ -385,7 +385,13 @@ export class ProcessDriver implements Driver {
     if (!p || !(await this.alive(t.objectId, p))) {
       // What an earlier stop could not end (its leader gone): stopped now, or the stop fails again.
       const refused = this.refused.get(t.objectId);
-      if (refused) await stopRefused(refused.leader, refused.members, refused.tree, t.objectId);
+      if (refused)
+        await stopRefused(refused.leader, refused.members, refused.tree, t.objectId).catch((e: unknown) => {
+          // What refuses now (forked since by a recorded process, which may have exited) is what
+          // the next stop looks for.
+          if (e instanceof RefusedStop) refused.members = e.refused;
+          throw e;
+        });
       this.refused.delete(t.objectId);
       return this.stopped(t.objectId);
     }

@@ -669,3 +669,43 @@ test.skipIf(!nobodyRuns)(
     expect(running(rooted[0]!)).toBe(true);
   },
 );
+
+// Found by the same review: when a stop again of a tree whose leader was gone failed for other
+// processes than those recorded (root's, forked since by a recorded one that then exited), the
+// driver kept the old record, so the stop after found none of it running, could not tell the
+// tree the object's (the server may not read a root process's environment), and reported it
+// stopped while root's process ran on. The record is now what that stop failed for. Root's sh,
+// once the first stop is over, forks a sleep of its own and a worker of nobody's (which carries
+// the object's mark), and exits once the worker runs; the worker says so (`forked`) once it has
+// seen its parent go.
+test.skipIf(!nobodyRuns)(
+  "a third stop of a tree whose leader was gone fails for root's process forked since",
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
+    dirs.push(dir);
+    chmodSync(dir, 0o777); // the driver and the worker, as nobody, write there
+    writeFileSync(join(dir, "third"), "");
+    const worker = join(dir, "worker.sh");
+    // Once running, waits for its parent, root's sh, to exit (then its own parent is another).
+    writeFileSync(
+      worker,
+      `echo > ${dir}/started\nwhile [ "$(cut -d' ' -f4 /proc/$$/stat)" = "$PPID" ]; do sleep 0.05; done\necho > ${dir}/forked\nexec sleep 1000\n`,
+    );
+    chmodSync(worker, 0o644);
+    const loop = `while [ ! -e ${dir}/after ]; do sleep 0.05; done; sleep 1000 & setpriv ${NOBODY.join(" ")} sh ${worker} & while [ ! -e ${dir}/started ]; do sleep 0.05; done`;
+    const { pid, recorded } = await tree(
+      `export VIGIL_OBJECT_ID=refused; (${loop}) & exec setpriv ${NOBODY.join(" ")} sleep 1000`,
+    );
+    const rooted = () => groupMembers(pid).filter((p) => statusUid(p) === 0);
+    expect(await eventually(() => rooted().length > 0 && statusUid(pid) === 65534)).toBe(true);
+    const answer = await stopAsNobody(recorded, undefined, undefined, dir);
+    expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
+    const again = answer.again as Record<string, unknown>;
+    expect(again).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
+    const sleeping = refused(again);
+    expect(sleeping).toHaveLength(1);
+    expect(statusUid(sleeping[0]!)).toBe(0);
+    expect(answer.third).toMatchObject({ retryable: false, error: again.error });
+    expect(running(sleeping[0]!)).toBe(true);
+  },
+);
