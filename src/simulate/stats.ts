@@ -69,6 +69,23 @@ export function waitsOf(
 ): { waits: number[]; unserved: number } {
   const waits: number[] = [];
   let unserved = 0;
+  for (const wait of waitOfEach(arrivals, changes, end)) {
+    if (wait === null) unserved++;
+    else if (wait !== undefined) waits.push(wait);
+  }
+  return { waits, unserved };
+}
+
+/**
+ * The wait of each of `arrivals`, in their order, as {@link waitsOf} finds it: the milliseconds
+ * until its object was active, null for one still waiting at `end` (unserved), and undefined for
+ * one that did not wait (its object was active) or arrived after `end`.
+ */
+export function waitOfEach(
+  arrivals: readonly Arrival[],
+  changes: ReadonlyMap<string, readonly StateEntry[]>,
+  end: number,
+): (number | null | undefined)[] {
   // Per object, the index of the first `active` entry at or after each index, found in one pass
   // from the end: looking forward from every arrival cost arrivals x changes for an object that
   // stayed waking (a history of 100,000 facts took minutes).
@@ -82,14 +99,12 @@ export function waitsOf(
     }
     return next;
   };
-  for (const a of arrivals) {
-    if (a.state === "active" || a.at > end) continue;
+  return arrivals.map((a) => {
+    if (a.state === "active" || a.at > end) return undefined;
     const list = changes.get(a.objectId) ?? [];
     const i = a.mark < list.length ? activeFrom(a.objectId, list)[a.mark]! : list.length;
-    if (i < list.length && list[i]!.at < end) waits.push(list[i]!.at - a.at);
-    else unserved++;
-  }
-  return { waits, unserved };
+    return i < list.length && list[i]!.at < end ? list[i]!.at - a.at : null;
+  });
 }
 
 /** The figures of `trace` over the window that ends at `end`. */
