@@ -17,7 +17,7 @@ import { GENERATE_START, MAX_OBJECTS, SHAPES, trafficLines, type Shape } from ".
 import { MAX_LATENCY_MS, SimulationError, type Workload } from "../simulate/model.ts";
 import { DEFAULT_SAMPLE, reportHtml, reportSvg } from "../simulate/report.ts";
 import { simulate } from "../simulate/simulate.ts";
-import { parseTraffic } from "../simulate/traffic.ts";
+import { NOT_A_TIME, parseTraffic, trafficTimeProblem } from "../simulate/traffic.ts";
 import { openToRead } from "./read-db.ts";
 import { printUsage } from "./usage.ts";
 import { readTextFile } from "../contracts/text.ts";
@@ -64,11 +64,12 @@ function otherModes(v: Values): void {
   );
 }
 
-/** An ISO 8601 date-time as memory timestamps are read: without a zone, UTC. */
+/** An ISO 8601 date-time as memory timestamps are read: without a zone, UTC; as a traffic line's `at`. */
 function isoTime(text: string, option: string): number {
-  const t = toEpochMs(text);
-  if (t === null) throw new Usage(`${option} takes an ISO 8601 date-time, not "${text}"`);
-  return t;
+  const problem = trafficTimeProblem(text);
+  if (problem === NOT_A_TIME) throw new Usage(`${option} takes an ISO 8601 date-time, not "${text}"`);
+  if (problem !== null) throw new Usage(`${option} ${problem}, not "${text}"`);
+  return toEpochMs(text)!;
 }
 
 /** A refusal of the arguments or the input: printed, exit 2. */

@@ -8,12 +8,31 @@ import { zodProblems } from "../contracts/problems.ts";
 import { duplicateKeyProblems } from "../core/duplicate-keys.ts";
 import { checkDocument, MAX_BODY_DEPTH } from "../core/memory-limits.ts";
 import { OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
+import { EARLIEST_INSTANT_MS, isInstantWithin, LATEST_INSTANT_MS } from "../core/instants.ts";
 import { toEpochMs } from "../core/operators.ts";
 import { SimulationError, type TrafficFact, type Workload } from "./model.ts";
 
+/** What {@link trafficTimeProblem} says of a text that is no date-time at all. */
+export const NOT_A_TIME = "not an ISO 8601 date-time";
+
+/** Why a time of the traffic (or `--until`, `--start`) cannot be taken, or null when it can. */
+export function trafficTimeProblem(text: string): string | null {
+  const t = toEpochMs(text);
+  if (t === null) return NOT_A_TIME;
+  // As every time Vigil reads (core/instants.ts): the window's end, 24 hours past a later one,
+  // ran off what a Date holds, and the table's toISOString threw "Invalid time value".
+  if (!isInstantWithin(t)) return `must fall from ${iso(EARLIEST_INSTANT_MS)} to ${iso(LATEST_INSTANT_MS)} in UTC`;
+  return null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
 const lineSchema = z.strictObject({
   // Read as memory timestamps are: ISO 8601 only, and without a zone UTC (never the machine's).
-  at: z.string().refine((s) => toEpochMs(s) !== null, "not an ISO 8601 date-time"),
+  at: z.string().superRefine((s, ctx) => {
+    const problem = trafficTimeProblem(s);
+    if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+  }),
   objectId: z.string().regex(OBJECT_ID_PATTERN, OBJECT_ID_HELP),
   facts: jsonObject,
 });

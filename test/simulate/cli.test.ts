@@ -139,6 +139,10 @@ describe("vigil simulate", () => {
     ],
     [["--policy", "on-demand", "--traffic", TRAFFIC, "--until", "later"], /--until takes an ISO 8601 date-time/],
     [
+      ["--policy", "on-demand", "--traffic", TRAFFIC, "--until", "+010000-01-01T00:00:00Z"],
+      /--until must fall from 0000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z in UTC/,
+    ],
+    [
       ["--policy", "on-demand", "--traffic", TRAFFIC, "--until", "2026-03-01T00:00:00Z"],
       /--until 2026-03-01T00:00:00.000Z is before the first object's creation/,
     ],

@@ -170,6 +170,11 @@ describe("vigil simulate --generate", () => {
     [["--generate", "burst", "--objects", "0"], /--objects takes a whole number from 1 to 10000/],
     [["--generate", "burst", "--days", "1.5"], /--days takes a whole number from 1 to 366/],
     [["--generate", "burst", "--start", "soon"], /--start takes an ISO 8601 date-time/],
+    // The last day a Date holds: its lines' toISOString threw "Invalid time value".
+    [
+      ["--generate", "trickle", "--start", "+275760-09-13"],
+      /--start must fall from 0000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z in UTC, not "\+275760-09-13"/,
+    ],
   ])("%j is exit 2", async (args, message) => {
     const err: string[] = [];
     expect(

@@ -37,6 +37,11 @@ describe("parseTraffic", () => {
   test.each([
     ["not JSON", "{nope", /t\.jsonl line 2: not JSON/],
     ["a bad date", line("yesterday", "w-1", {}), /t\.jsonl line 2: \$\.at: not an ISO 8601 date-time/],
+    [
+      "a time past the year 9999",
+      line("+010000-01-01T00:00:00Z", "w-1", {}),
+      /t\.jsonl line 2: \$\.at: must fall from 0000-01-01T00:00:00\.000Z to 9999-12-31T23:59:59\.999Z in UTC/,
+    ],
     ["a bad object id", line("2026-03-01T09:00:00Z", "a b", {}), /t\.jsonl line 2: \$\.objectId: object ids are/],
     ["facts that are not an object", line("2026-03-01T09:00:00Z", "w-1", [1]), /t\.jsonl line 2: \$\.facts/],
     [
@@ -90,6 +95,25 @@ describe("vigil simulate: bad traffic", () => {
     expect(code).toBe(2);
     expect(out).toEqual([]);
     expect(err.join("")).toBe(`vigil simulate: ${file} line 3: $.at: not an ISO 8601 date-time\n`);
+  });
+
+  test("a time a Date holds but Vigil does not is exit 2 naming the line, not a failure to print the window", async () => {
+    // The last day a Date holds: the window runs on to 24 hours after it, and the table's
+    // toISOString threw, "vigil simulate: Invalid time value".
+    const file = join(dir, "far.jsonl");
+    writeFileSync(file, `${line("+275760-09-13T00:00:00Z", "w-1", { work: { pending: 1 } })}\n`);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runSimulate(
+      ["--policy", "on-demand", "--traffic", file],
+      (s) => out.push(s),
+      (s) => err.push(s),
+    );
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    expect(err.join("")).toBe(
+      `vigil simulate: ${file} line 1: $.at: must fall from 0000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z in UTC\n`,
+    );
   });
 
   test("a missing file is exit 2, said in words (not ENOENT and the system call)", async () => {
