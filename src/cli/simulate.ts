@@ -13,7 +13,8 @@ import { fileErrorWords } from "../core/file-errors.ts";
 import { toEpochMs } from "../core/operators.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
 import { toJson, formatTable } from "../simulate/format.ts";
-import { GENERATE_START, MAX_OBJECTS, SHAPES, trafficLines, type Shape } from "../simulate/generate.ts";
+import { GENERATE_START, latestFact, MAX_OBJECTS, SHAPES, trafficLines, type Shape } from "../simulate/generate.ts";
+import { LATEST_INSTANT_MS } from "../core/instants.ts";
 import { MAX_LATENCY_MS, SimulationError, type Workload } from "../simulate/model.ts";
 import { DEFAULT_SAMPLE, reportHtml, reportSvg } from "../simulate/report.ts";
 import { simulate } from "../simulate/simulate.ts";
@@ -111,10 +112,16 @@ async function generate(v: Values, out: Out): Promise<number> {
   if (!(SHAPES as readonly string[]).includes(shape))
     throw new Usage(`--generate takes one of ${SHAPES.join(", ")}, not "${shape}"`);
   const start = isoTime(v.start ?? GENERATE_START, "--start");
+  const days = integer(v.days, "--days", 1, 1, 366);
+  // Its times as a traffic file's are read, so that a simulation takes what it prints.
+  if (latestFact(start, days) > LATEST_INSTANT_MS)
+    throw new Usage(
+      `--start and --days run the traffic past 9999-12-31 (its last day may be 9999-12-30 at the latest)`,
+    );
   const lines = trafficLines({
     shape: shape as Shape,
     objects: integer(v.objects, "--objects", 10, 1, MAX_OBJECTS),
-    days: integer(v.days, "--days", 1, 1, 366),
+    days,
     seed: integer(v.seed, "--seed", 1, 0, 2 ** 31 - 1),
     start,
   });

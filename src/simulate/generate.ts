@@ -99,12 +99,23 @@ const nightly: Emit = function* (o, day, random) {
   yield { at: whole(at + length), facts: { ...work(0, 0), report: { requested: false, status: "sent" } } };
 };
 
+/** The longest a trickle job takes: the last one queued before a day's end is done up to this after it. */
+const LONGEST_JOB = 40 * SECOND;
+
+/**
+ * The latest time a fact of the traffic from `start`'s day over `days` days can have (epoch ms):
+ * the last day's end, or a trickle job queued just before it and done after.
+ */
+export function latestFact(start: number, days: number): number {
+  return Math.floor(start / DAY) * DAY + days * DAY + LONGEST_JOB;
+}
+
 const trickle: Emit = function* (o, day, random, carry) {
   const end = o.start + (day + 1) * DAY;
   // The first day's first job comes in its first 5 minutes; later days go on from the last job.
   let t = day === 0 ? o.start + random() * 5 * MINUTE : carry.next;
   for (; t < end;) {
-    const done = t + between(random, 5, 40) * SECOND;
+    const done = t + between(random, 5, LONGEST_JOB / SECOND) * SECOND;
     yield { at: whole(t), facts: work(1, 1) };
     yield { at: whole(done), facts: work(0, 0) };
     // Exponential gaps averaging 5 minutes, kept between 1 and 15 so that jobs never overlap.

@@ -165,8 +165,24 @@ describe("vigil simulate --generate", () => {
     expect(shipped.trim().split("\n").length).toBeLessThan(200);
   });
 
+  test.each(SHAPES)("%s on the last day it may take prints traffic a simulation reads", async (shape) => {
+    const out: string[] = [];
+    const code = await runSimulate(["--generate", shape, "--objects", "20", "--start", "9999-12-30"], (s) =>
+      out.push(s),
+    );
+    expect(code).toBe(0);
+    expect(parseTraffic(out.join(""), "late.jsonl").facts.length).toBeGreaterThan(20);
+  });
+
   test.each([
     [["--generate", "spiky"], /--generate takes one of burst, nightly, trickle, not "spiky"/],
+    // Its last day's lines were in the year 10000, which a simulation of them refuses (a trickle's
+    // last job of 9999-12-30 may be done after midnight too).
+    [
+      ["--generate", "trickle", "--start", "9999-12-31"],
+      /--start and --days run the traffic past 9999-12-31 \(its last day may be 9999-12-30 at the latest\)/,
+    ],
+    [["--generate", "burst", "--start", "9999-12-29", "--days", "3"], /run the traffic past 9999-12-31/],
     [["--generate", "burst", "--objects", "0"], /--objects takes a whole number from 1 to 10000/],
     [["--generate", "burst", "--days", "1.5"], /--days takes a whole number from 1 to 366/],
     [["--generate", "burst", "--start", "soon"], /--start takes an ISO 8601 date-time/],
