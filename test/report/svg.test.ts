@@ -212,6 +212,25 @@ describe("renderWaitHistogram", () => {
       "on-demand: 1 of 2 waits (50.0%) in 1–2s",
     ]);
   });
+
+  test("every row has a colour of its own, past the palette's six too, the same on its bar and in the legend", () => {
+    // `vigil simulate --policy a --compare b,c,d,e,f,g --autostop-after PT5M`: eight rows. The
+    // palette was taken round, and the seventh row's bar and legend were the first one's colour.
+    const names = ["a", "b", "c", "d", "e", "f", "g", "autostop(PT5M)"];
+    const svg = renderWaitHistogram(
+      names.map((name) => ({ name, waits: [2000] })),
+      { title: "waits" },
+    );
+    assertWellFormed(svg);
+    const bars = [...svg.matchAll(/fill="(#[0-9a-f]{6})"><title>([^:<]+): 1 of 1 waits/g)].map((m) => [m[2], m[1]]);
+    expect(bars.map(([name]) => name)).toEqual(names);
+    expect(new Set(bars.map(([, colour]) => colour)).size).toBe(names.length);
+    // The legend's swatch beside each name is its bar's colour.
+    const swatches = [...svg.matchAll(/fill="(#[0-9a-f]{6})"\/>\n<text [^>]*>([^<]+) \(1 waits\)<\/text>/g)].map(
+      (m) => [m[2], m[1]],
+    );
+    expect(swatches).toEqual(bars);
+  });
 });
 
 describe("stackSvgs", () => {
