@@ -5,6 +5,7 @@
 import { fstatSync } from "node:fs";
 import { readAllText } from "../contracts/text.ts";
 import { reasonOf } from "./fetch-reasons.ts";
+import { printable } from "./printable.ts";
 import { decimalNumber, headerCanCarry } from "./values.ts";
 import { EXIT, synopsisLine, type CommandName } from "./usage.ts";
 
@@ -178,7 +179,7 @@ export function formatProblem(status: number, body: unknown, fallback = ""): str
   if (Array.isArray(p.errors))
     for (const e of p.errors as { path?: unknown; message?: unknown }[])
       lines.push(`  ${String(e?.path ?? "$")}: ${String(e?.message ?? "")}`);
-  return lines.join("\n");
+  return lines.map(printable).join("\n");
 }
 
 /** Vigil's problem type for an object or decision that does not exist (and for a route none serves). */

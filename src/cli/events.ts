@@ -20,6 +20,7 @@ import {
   type Target,
 } from "./client.ts";
 import { nonEmpty, positiveInt, states, triggerText } from "./output.ts";
+import { printable } from "./printable.ts";
 import { headerCanCarry } from "./values.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
@@ -240,7 +241,7 @@ async function connection(
         // The server dropped this client for reading too slowly; the stream ends next, and the
         // reconnection resumes the decisions from the store.
         if (event.type === "overflow") {
-          f.io.err(`vigil events: the server dropped the stream: ${reasonText(event.data)}\n`);
+          f.io.err(`vigil events: the server dropped the stream: ${printable(reasonText(event.data))}\n`);
           continue;
         }
         print(f, event);
@@ -278,7 +279,7 @@ function print(f: Follow, event: SseEvent): void {
   // A deletion has no id of its own (the stream's last id is the event before it).
   const id = event.type === "deletion" ? undefined : event.id;
   if (f.json) f.io.out(`${JSON.stringify({ event: event.type, id, data })}\n`);
-  else f.io.out(`${eventLine(event, data)}\n`);
+  else f.io.out(`${printable(eventLine(event, data))}\n`);
 }
 
 /** A decision, an action or a deletion on one line; any other event as its type, id and data. */

@@ -8,6 +8,7 @@ import type { ConditionExplanation, RuleExplanation } from "../core/types.ts";
 import { processIo, reporting, request, seg, targetOf, usageError, type Io } from "./client.ts";
 import { decisionReply } from "../contracts/api-replies.ts";
 import { replyBody, printJson, show, states, triggerText } from "./output.ts";
+import { printable } from "./printable.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
 /** A Decision as the API shows it (README, "HTTP API v1"); `explanation` is absent from minimal views. */
@@ -65,7 +66,7 @@ export function explainText(d: DecisionView): string {
     conditionLines(rule.conditions, 1, lines);
   }
   for (const note of d.notes) lines.push(`note: ${note}`);
-  return `${lines.join("\n")}\n`;
+  return `${lines.map(printable).join("\n")}\n`;
 }
 
 const MARK = { true: "✓", false: "✗", "not-evaluated": "?" } as const;
@@ -103,5 +104,6 @@ export function decisionText(d: DecisionView): string {
   rows.push(["memory", `v${d.memoryVersion}`]);
   rows.push(["explain", `vigil explain ${d.id}`]);
   const width = Math.max(...rows.map(([k]) => k.length)) + 3;
-  return `${decisionHead(d)}\n${rows.map(([k, v]) => `  ${`${k}:`.padEnd(width)}${v}`).join("\n")}\n`;
+  const text = ([k, v]: [string, string]) => `  ${`${k}:`.padEnd(width)}${printable(v)}`;
+  return `${printable(decisionHead(d))}\n${rows.map(text).join("\n")}\n`;
 }

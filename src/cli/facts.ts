@@ -7,6 +7,7 @@ import { decisionText, type DecisionView } from "./explain.ts";
 import { factsReply } from "../contracts/api-replies.ts";
 import { IDEMPOTENCY_KEY_PATTERN } from "../contracts/http.ts";
 import { jsonArgument, replyBody, printJson } from "./output.ts";
+import { printable } from "./printable.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
 const OPTIONS = { ...CLIENT_PARSE_OPTIONS, "idempotency-key": { type: "string" } } as const;
@@ -50,7 +51,7 @@ export async function runFacts(args: string[], partial: Partial<Io> = {}): Promi
     if (replayed) io.out(`replayed: the key "${key}" was used before; nothing was applied again\n`);
     io.out(decisionText(result.decision));
     const o = result.object;
-    io.out(`object ${o.id} ${o.state} since ${o.stateSince}, memory v${o.memoryVersion}\n`);
+    io.out(`${printable(`object ${o.id} ${o.state} since ${o.stateSince}, memory v${o.memoryVersion}`)}\n`);
     return EXIT.ok;
   });
 }

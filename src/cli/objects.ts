@@ -6,6 +6,7 @@ import { CliError, processIo, reporting, request, seg, targetOf, usageError, typ
 import { shellWord, targetFlags } from "./command-line.ts";
 import { objectPage, objectReply } from "../contracts/api-replies.ts";
 import { jsonArgument, nonEmpty, replyBody, positiveInt, printJson, show, table } from "./output.ts";
+import { printable } from "./printable.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
 /** The fields of an Object (README, "HTTP API v1") this command prints. */
@@ -162,13 +163,18 @@ export function describeObject(o: ObjectView): string {
   if (o.holdUntil) rows.push(["held until", o.holdUntil]);
   rows.push(["timers", timers.length > 0 ? timers.join(", ") : "none"]);
   if (o.lastDecisionId) rows.push(["last decision", `${o.lastDecisionId}  (vigil explain ${o.lastDecisionId})`]);
-  rows.push([`memory v${o.memoryVersion}`, memoryText(o.memory)]);
+  const memoryKey = `memory v${o.memoryVersion}`;
+  rows.push([memoryKey, memoryText(o.memory)]);
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
-  return `${o.id}\n${rows.map(([k, v]) => `  ${`${k}:`.padEnd(width)}${v}`).join("\n")}\n`;
+  const text = ([k, v]: [string, string]) => `  ${`${k}:`.padEnd(width)}${k === memoryKey ? v : printable(v)}`;
+  return `${printable(o.id)}\n${rows.map(text).join("\n")}\n`;
 }
 
-/** Memory on its line when it is short, else indented below it. */
+/** Memory on its line when it is short, else indented below it (its lines printable each). */
 function memoryText(memory: unknown): string {
   const line = JSON.stringify(memory);
-  return line.length <= 80 ? line : `\n    ${JSON.stringify(memory, null, 2).replaceAll("\n", "\n    ")}`;
+  if (line.length <= 80) return printable(line);
+  // JSON's strings escape their line breaks: the text's own are the indentation's.
+  const lines = JSON.stringify(memory, null, 2).split("\n").map(printable);
+  return `\n    ${lines.join("\n    ")}`;
 }

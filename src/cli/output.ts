@@ -6,6 +6,7 @@ import { readTextFile } from "../contracts/text.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
 import { formatPath, type PathSegment } from "../core/paths.ts";
 import { CliError, usageError, type Io } from "./client.ts";
+import { printable } from "./printable.ts";
 import { isDecimal } from "./values.ts";
 import { EXIT, type CommandName } from "./usage.ts";
 
@@ -13,7 +14,8 @@ import { EXIT, type CommandName } from "./usage.ts";
 export const printJson = (io: Io, value: unknown) => io.out(`${JSON.stringify(value, null, 2)}\n`);
 
 /** Rows under a header, each column as wide as its widest cell; the last column is not padded. */
-export function table(header: string[], rows: string[][]): string {
+export function table(header: string[], cells: string[][]): string {
+  const rows = cells.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
     cells
@@ -24,7 +26,7 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 /** A JSON value inline: strings quoted, so `"3"` and `3` read apart. */
-export const show = (v: unknown) => (v === undefined ? "(none)" : JSON.stringify(v));
+export const show = (v: unknown) => (v === undefined ? "(none)" : printable(JSON.stringify(v)));
 
 /** A lifecycle change, or the one state when it did not change. */
 export const states = (from: unknown, to: unknown) => (from === to ? String(to) : `${String(from)} -> ${String(to)}`);
