@@ -42,8 +42,17 @@ export class SseParser {
   private type = "";
   private data: string[] = [];
   private lastId = "";
+  /** The event being read has an `id:` field. */
+  private idGiven = false;
   /** The reconnection delay the server asked for with `retry:`, in ms. */
   retry: number | null = null;
+
+  /**
+   * `ids`: an event with an id and no data, which dispatches nothing (its id becomes the last
+   * event id all the same), is returned too, as type "" (the server's cursor for a stream that
+   * resumes from no event).
+   */
+  constructor(private readonly ids = false) {}
 
   push(text: string): SseEvent[] {
     this.buffer += text;
@@ -70,16 +79,23 @@ export class SseParser {
     if (value.startsWith(" ")) value = value.slice(1);
     if (field === "event") this.type = value;
     else if (field === "data") this.data.push(value);
-    else if (field === "id" && !value.includes("\0")) this.lastId = value;
-    else if (field === "retry" && /^\d+$/.test(value)) this.retry = Number(value);
+    else if (field === "id" && !value.includes("\0")) {
+      this.lastId = value;
+      this.idGiven = true;
+    } else if (field === "retry" && /^\d+$/.test(value)) this.retry = Number(value);
     return null;
   }
 
   private dispatch(): SseEvent | null {
     const event =
-      this.data.length > 0 ? { type: this.type || "message", data: this.data.join("\n"), id: this.lastId } : null;
+      this.data.length > 0
+        ? { type: this.type || "message", data: this.data.join("\n"), id: this.lastId }
+        : this.ids && this.idGiven
+          ? { type: "", data: "", id: this.lastId }
+          : null;
     this.type = "";
     this.data = [];
+    this.idGiven = false;
     return event;
   }
 }
@@ -225,7 +241,7 @@ async function connection(
     controller.abort();
     throw new CliError(EXIT.serverError, `${f.target.url}/v1/events did not answer with an event stream`);
   }
-  const parser = new SseParser();
+  const parser = new SseParser(true);
   const decoder = new TextDecoder();
   const reader = res.body.getReader();
   let silent = false;
@@ -238,6 +254,12 @@ async function connection(
       const { done, value } = await reader.read().finally(cancel);
       if (done) return "ended";
       for (const event of parser.push(decoder.decode(value, { stream: true }))) {
+        // An id alone: where the server says a stream begun without Last-Event-ID stands. Dropped
+        // before a decision came, it resumes from there, and misses none recorded meanwhile.
+        if (event.type === "") {
+          if (f.lastDecisionId === undefined && event.id.startsWith("dec_")) f.lastDecisionId = event.id;
+          continue;
+        }
         // The server dropped this client for reading too slowly; the stream ends next, and the
         // reconnection resumes the decisions from the store.
         if (event.type === "overflow") {

@@ -278,7 +278,8 @@ const USAGES: Record<CommandName, CommandUsage> = {
       "Follow the server's event stream (GET /v1/events): a line per decision, per action and per\n" +
       "deleted object, or with --json one JSON object per line ({event, id, data}; a deletion has\n" +
       "no id). When the connection drops, it reconnects and the server first sends the decisions\n" +
-      "recorded after the last one printed. Runs until Ctrl-C (or --count). Needs the scope read.",
+      "recorded after the last one printed (before any, after those there were when it began).\n" +
+      "Runs until Ctrl-C (or --count). Needs the scope read.",
     options: [
       ...CLIENT_OPTIONS,
       ["--object ID", "only the events of this object"],

@@ -43,7 +43,7 @@ import type {
 import { Lease, type LeaseIdentity, type LeaseWaiting } from "./lease.ts";
 import { fenced } from "./fence.ts";
 import { Census, type CensusRow } from "./metrics.ts";
-import { decisionCursor, watchChanges } from "./live.ts";
+import { BEFORE_ANY_DECISION, decisionCursor, watchChanges } from "./live.ts";
 import { currentObjectUsage, policyUsage, usageWindow } from "./usage.ts";
 import { databaseNotReady, timersPending, WriteRefusals } from "./readiness.ts";
 import { SubstrateSync } from "./substrate-sync.ts";
@@ -96,6 +96,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   private readonly lease: Lease | null;
   private readonly newId: IdFactory;
   private readonly census: Census;
+  /** The newest decision id stored at start or published since (newestDecisionId). */
+  private newestDecision: string | null = null;
   private readonly refusals: WriteRefusals;
   /** What the latest readiness probe found (null: ready). */
   private lastReadiness: string | null = null;
@@ -132,6 +134,11 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     const compiled = (name: string) => policies.compiled(name);
     const crashLoops = new CrashLoopGuard();
     const census = (this.census = new Census(clock));
+    // Before any other listener: a stream that begins while a decision is published sees it
+    // either as its cursor or as its first live event.
+    this.events.on("decision:recorded", (d) => {
+      if (this.newestDecision === null || d.id > this.newestDecision) this.newestDecision = d.id;
+    });
     this.scheduler = new Scheduler(store, clock, {
       fire: (t, late) => this.timers.fire(t.objectId, t.name, late, t),
       onError,
@@ -267,7 +274,10 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     await this.store.migrate(lease ? () => lease.acquire({ paused: true }) : undefined);
     await lease?.resume();
     // Before any id is minted: the ids of this server sort after those stored before it.
-    for (const id of await this.store.newestIds()) this.newId.after(id);
+    for (const id of await this.store.newestIds()) {
+      this.newId.after(id);
+      if (id.startsWith("dec_") && (this.newestDecision === null || id > this.newestDecision)) this.newestDecision = id;
+    }
     await this.store.finishDeletions();
     if (!going()) return;
     // The census counts from here: nothing is committed yet, every commit reaches it (metrics.ts).
@@ -425,6 +435,10 @@ export class Governor implements GovernorApi, GovernorStatsApi {
 
   watch(listener: (change: LiveChange) => void): () => void {
     return watchChanges(this.events, listener, (e) => this.events.emit("governor:error", e, "an event listener"));
+  }
+
+  newestDecisionId(): string {
+    return this.newestDecision ?? BEFORE_ANY_DECISION;
   }
 
   async decisionsSince(after: string, limit: number, objectId?: string): Promise<Decision[]> {

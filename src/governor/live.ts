@@ -48,6 +48,9 @@ export function watchChanges(
   };
 }
 
+/** A cursor before every decision id (a prefix, then 13 digits, as ids.ts mints them): where a stream resumes when none is stored yet. */
+export const BEFORE_ANY_DECISION = `dec_${"0".repeat(13)}`;
+
 /**
  * The decision cursor of an event id. Decision and action ids come from one factory (ids.ts):
  * the same clock and counter after their prefix, so `act_X` sorts among decisions as `dec_X`

@@ -156,6 +156,12 @@ export interface GovernorApi {
    * of every object or of one. How the event stream resumes from `Last-Event-ID`.
    */
   decisionsSince(after: string, limit: number, objectId?: string): Promise<Decision[]>;
+  /**
+   * The newest id of the decisions stored before (at start) or published since, or a cursor
+   * before any (live.ts BEFORE_ANY_DECISION) while there is none: where a stream that began
+   * without `Last-Event-ID` resumes, should it drop before it sent a decision.
+   */
+  newestDecisionId(): string;
   /** Time per state, wakes and state changes of one object over a window (not found: an error). */
   objectUsage(id: string, q: UsageQuery): Promise<ObjectUsage>;
   /**

@@ -283,12 +283,15 @@ export class EventStream {
 
   /**
    * Writes the backlog's pages (decisions from the store, in id order; the queue passes over
-   * those it holds too), then the queue, until the client goes or is dropped.
+   * those it holds too), then the queue, until the client goes or is dropped. `cursor`, for a
+   * stream that resumes from no event, is the newest decision published before it joined: sent
+   * as an `id:` alone (which dispatches nothing, and sets the client's last event id), so that a
+   * client dropped before any decision came resumes after it, and misses none meanwhile.
    */
-  async run(backlog?: Backlog): Promise<void> {
+  async run(backlog?: Backlog, cursor?: string | null): Promise<void> {
     try {
       // Some clients and proxies wait for a first byte before they call a stream open.
-      await this.stream.write(": connected\n\n");
+      await this.stream.write(cursor ? `: connected\n\nid: ${cursor}\n\n` : ": connected\n\n");
       if (backlog) await this.replay(backlog);
       await this.drain();
     } finally {

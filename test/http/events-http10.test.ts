@@ -29,7 +29,10 @@ async function serve(): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** The head (lowercased) and the body's first bytes as sent, once the stream's first line came. */
+/**
+ * The head (lowercased) and the body's first bytes as sent, once the stream's first write came:
+ * its `: connected` comment and the id it begins at (the newest decision so far).
+ */
 function firstBytes(port: number, request: string): Promise<{ head: string; body: string }> {
   return new Promise((resolve, reject) => {
     const c = net.connect(port, "127.0.0.1", () => c.write(request));
@@ -38,7 +41,7 @@ function firstBytes(port: number, request: string): Promise<{ head: string; body
     c.on("data", (d: string) => {
       text += d;
       const end = text.indexOf("\r\n\r\n");
-      if (end < 0 || !text.includes(": connected\n\n", end)) return;
+      if (end < 0 || !/: connected\n\nid: dec_[0-9a-z]+\n\n(\r\n)?$/.test(text.slice(end + 4))) return;
       c.destroy();
       resolve({ head: text.slice(0, end).toLowerCase(), body: text.slice(end + 4) });
     });
@@ -54,7 +57,7 @@ test("an HTTP/1.0 client gets the stream unchunked, without Transfer-Encoding, o
   expect(head).not.toContain("transfer-encoding");
   expect(head).not.toContain("keep-alive");
   expect(head).toContain("connection: close");
-  expect(body).toBe(": connected\n\n");
+  expect(body).toMatch(/^: connected\n\nid: dec_[0-9a-z]{13,}\n\n$/);
 });
 
 test("an HTTP/1.1 client gets it chunked, as before", async () => {
@@ -63,5 +66,6 @@ test("an HTTP/1.1 client gets it chunked, as before", async () => {
   expect(head).toContain("transfer-encoding: chunked");
   expect(head).toContain("content-type: text/event-stream");
   expect(head).toContain("cache-control: no-cache");
-  expect(body).toBe("d\r\n: connected\n\n\r\n");
+  const [, size, chunk] = /^([0-9a-f]+)\r\n(: connected\n\nid: dec_[0-9a-z]{13,}\n\n)\r\n$/.exec(body)!;
+  expect(Number.parseInt(size!, 16)).toBe(chunk!.length);
 });

@@ -94,8 +94,13 @@ async function follow(query = "", headers: Record<string, string> = {}, app = h.
   expect(res.headers.get("content-type")).toBe("text/event-stream");
   const reader = new SseReader(res);
   open.push(reader);
-  // The first bytes of every stream.
+  // The first bytes of every stream; then, for one that resumes from no event and has decisions
+  // among its types, an id alone: where it begins, the newest decision so far.
   expect(await reader.frame()).toEqual({ comment: "connected" });
+  const params = new URLSearchParams(query.replace(/^\?/, ""));
+  const resumes = params.has("lastEventId") || Object.keys(headers).some((k) => k.toLowerCase() === "last-event-id");
+  if (!resumes && (params.get("types") ?? "decision").split(",").includes("decision"))
+    expect(await reader.frame()).toEqual({ id: expect.stringMatching(/^dec_[0-9a-z]{13,}$/) });
   return reader;
 }
 
@@ -304,6 +309,41 @@ describe("resuming from Last-Event-ID", () => {
     }
     return out;
   }
+
+  test("a stream begun from no event names where it begins, and a client dropped before a decision resumes from there", async () => {
+    // No decision yet: a cursor before any, from which every decision comes.
+    const empty = await h.app.request("/v1/events");
+    const early = new SseReader(empty);
+    open.push(early);
+    expect(await early.frame()).toEqual({ comment: "connected" });
+    expect(await early.frame()).toEqual({ id: "dec_0000000000000" });
+    const [, second] = await history(2);
+    const first = await h.app.request("/v1/events?objectId=x");
+    const dropped = new SseReader(first);
+    expect(await dropped.frame()).toEqual({ comment: "connected" });
+    // The newest decision of any object (a filter does not change where the stream stands).
+    expect(await dropped.frame()).toEqual({ id: second!.id });
+    await dropped.cancel();
+    const meanwhile = await h.services.governor.postFacts("x", { n: 3 });
+    const back = await follow("?objectId=x", { "last-event-id": second!.id });
+    expect((await back.events(1)).map((f) => f.id)).toEqual([meanwhile.decision.id]);
+    const fromStart = await follow("", { "last-event-id": "dec_0000000000000" });
+    // Every decision: the creations of w and x, then their facts.
+    expect((await fromStart.events(5)).map((f) => f.data.trigger.kind)).toEqual([
+      "create",
+      "create",
+      "facts",
+      "facts",
+      "facts",
+    ]);
+    // A stream of actions and deletions only has no decision to resume: no id.
+    const actions = await h.app.request("/v1/events?types=action,deletion");
+    const noId = new SseReader(actions);
+    open.push(noId);
+    expect(await noId.frame()).toEqual({ comment: "connected" });
+    await h.services.governor.deleteObject("w");
+    expect(await noId.frame()).toMatchObject({ event: "deletion", data: { objectId: "w" } });
+  });
 
   test("the stored decisions after it first, in order, then live ones", async () => {
     const [, second, ...after] = await history(5);

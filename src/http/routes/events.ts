@@ -62,7 +62,10 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
         "With `Last-Event-ID` the decisions stored after that event are sent first, in order, " +
         "then live events, with no gap and, from a decision's id, no duplicate (actions are not replayed: a " +
         "replayed decision shows their status now; an action's id resumes after the decision that issued it, " +
-        `so decisions taken after that one come again). A comment line \`: heartbeat\` comes every ${HEARTBEAT_MS / 1000} s. A client that ` +
+        "so decisions taken after that one come again). Without it, and with decisions among the types, the stream " +
+        "opens with an `id:` line alone naming the newest decision so far (it dispatches no event, and sets the " +
+        "client's last event id), so that a client dropped before a decision came resumes from there. " +
+        `A comment line \`: heartbeat\` comes every ${HEARTBEAT_MS / 1000} s. A client that ` +
         `falls more than ${QUEUE_EVENTS} events (or ${QUEUE_BYTES / 1024 / 1024} MiB) behind gets a last ` +
         "`event: overflow` and the stream ends: reconnect with Last-Event-ID. The stream ends when the client " +
         `closes its end of the connection. At most ${maxStreams} streams are open at once (VIGIL_MAX_STREAMS): ` +
@@ -113,6 +116,9 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
       const response = streamSSE(c, async (sse) => {
         // Node's response, when served by Node (c.env of @hono/node-server); not in app.request().
         const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+        // Read as the stream joins the hub, with nothing published between: every decision after
+        // it comes live.
+        const cursor = resume === undefined && types.has("decision") ? governor.newestDecisionId() : null;
         const stream = new EventStream(sse, governor.clock, hub, filter, outgoing);
         // The server keeps a connection the client half-closed (node-server.ts), for replies still
         // due; a stream is never done, so the client's end of the connection ends it, at once
@@ -130,6 +136,7 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
                   read: (after) => governor.decisionsSince(after, BACKLOG_PAGE, q.objectId),
                 }
               : undefined,
+            cursor,
           );
         } catch (e) {
           // The backlog could not be read: the stream ends, and the client retries from its last event.
