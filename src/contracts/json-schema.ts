@@ -13,6 +13,7 @@ import { z } from "zod";
 import { DURATION_PATTERN, MAX_DURATION_MS } from "../core/durations.ts";
 import { FORBIDDEN_KEYS } from "../core/memory-limits.ts";
 import { BUILTIN_FACTS, OPERATOR_DECORATORS } from "../core/vocabulary.ts";
+import { MAX_OPERATOR_DECORATORS } from "./policy-budget.ts";
 import { factConditionSchema, PATH_SCHEMA_PATTERN, policySchema } from "./policy.ts";
 
 export const POLICY_SCHEMA_FILE = "schemas/policy.schema.json";
@@ -78,9 +79,19 @@ const valueIs = (schema: object) => ({ properties: { value: schema } });
 /** The operators on `bases` with any decorators but swap (which makes the value the fact's side). */
 const unswapped = (bases: string[]) =>
   operatorMatches(`^(?:(?:${OPERATOR_DECORATORS.filter((d) => d !== "swap").join("|")}):)*(?:${bases.join("|")})$`);
-/** someValue and everyValue compare with each item of a list. */
-const listValue = operatorMatches("(?:^|:)(?:someValue|everyValue):");
+/** At least `n` of someValue and everyValue, which compare with each item of a list, each one list deeper. */
+const listValues = (n: number) =>
+  operatorMatches(`(?:^|:)${Array<string>(n).fill("(?:someValue|everyValue):").join("(?:[A-Za-z]+:)*")}`);
+const listValue = listValues(1);
 const duration = { type: "string", pattern: DURATION_SCHEMA_PATTERN };
+/** `schema` inside `depth` lists. */
+const nested = (schema: object, depth: number): object =>
+  depth === 0 ? schema : { type: "array", items: nested(schema, depth - 1) };
+/** A duration inside as many lists as the operator has someValue and everyValue decorators. */
+const durations = (depth = 0): object =>
+  depth === MAX_OPERATOR_DECORATORS
+    ? valueIs(nested(duration, depth))
+    : when(listValues(depth + 1), durations(depth + 1), valueIs(nested(duration, depth)));
 const searchable = { type: ["array", "string"] };
 
 /** JSON Schema's if/then/else. */
@@ -100,8 +111,8 @@ const COMPARISON_VALUE_RULES = when(
   {
     allOf: [
       when(listValue, valueIs({ type: "array" })),
-      // olderThan and within take a duration, or a list of them.
-      when(unswapped(["olderThan", "within"]), when(listValue, valueIs({ items: duration }), valueIs(duration))),
+      // olderThan and within take a duration, or a list of them (of lists, under two decorators).
+      when(unswapped(["olderThan", "within"]), durations()),
       // in and notIn look in a list (a string makes them a substring test), or in each item of one.
       when(unswapped(["in", "notIn"]), when(listValue, valueIs({ items: searchable }), valueIs(searchable))),
     ],

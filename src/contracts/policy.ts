@@ -170,16 +170,19 @@ export const factConditionSchema = z
       return;
     }
     const listValue = decorators.includes("someValue") || decorators.includes("everyValue");
-    // The time operators compare a timestamp with a duration: `value` is the duration, or a
-    // list of them under someValue/everyValue; `swap` makes it the timestamp, unchecked.
+    // The time operators compare a timestamp with a duration: `value` is the duration, or under
+    // someValue/everyValue a list of them, each of those decorators going one list deeper
+    // (`someValue:everyValue:within` takes a list of lists); `swap` makes it the timestamp, unchecked.
     if ((base === "olderThan" || base === "within") && !decorators.includes("swap")) {
       const isDuration = (v: unknown) => typeof v === "string" && parseDuration(v) !== null;
-      const ok = listValue ? Array.isArray(c.value) && c.value.every(isDuration) : isDuration(c.value);
-      if (!ok)
+      const lists = decorators.filter((d) => d === "someValue" || d === "everyValue").length;
+      const durations = (v: unknown, depth: number): boolean =>
+        depth === 0 ? isDuration(v) : Array.isArray(v) && v.every((x) => durations(x, depth - 1));
+      if (!durations(c.value, lists))
         ctx.addIssue({
           code: "custom",
           path: ["value"],
-          message: `"${c.operator}" takes ${listValue ? "a list of durations, each " : ""}${DURATION_HELP}`,
+          message: `"${c.operator}" takes ${"a list of ".repeat(Math.min(lists, 1))}${"lists of ".repeat(Math.max(lists - 1, 0))}${lists > 0 ? "durations, each " : ""}${DURATION_HELP}`,
         });
       return;
     }
