@@ -79,10 +79,14 @@ const valueIs = (schema: object) => ({ properties: { value: schema } });
 /** The operators on `bases` with any decorators but swap (which makes the value the fact's side). */
 const unswapped = (bases: string[]) =>
   operatorMatches(`^(?:(?:${OPERATOR_DECORATORS.filter((d) => d !== "swap").join("|")}):)*(?:${bases.join("|")})$`);
-/** At least `n` of someValue and everyValue, which compare with each item of a list, each one list deeper. */
-const listValues = (n: number) =>
-  operatorMatches(`(?:^|:)${Array<string>(n).fill("(?:someValue|everyValue):").join("(?:[A-Za-z]+:)*")}`);
-const listValue = listValues(1);
+/**
+ * At least `n` of someValue and everyValue before any swap: each compares with each item of a
+ * list, one list deeper (after a swap they go through the fact instead).
+ */
+const listValues = (n: number) => {
+  const others = `(?:(?:${OPERATOR_DECORATORS.filter((d) => d !== "swap").join("|")}):)*`;
+  return operatorMatches(`^${`${others}(?:someValue|everyValue):`.repeat(n)}`);
+};
 const duration = { type: "string", pattern: DURATION_SCHEMA_PATTERN };
 /** `schema` inside `depth` lists. */
 const nested = (schema: object, depth: number): object =>
@@ -110,11 +114,11 @@ const COMPARISON_VALUE_RULES = when(
   }),
   {
     allOf: [
-      when(listValue, valueIs({ type: "array" })),
+      when(listValues(1), valueIs({ type: "array" })),
       // olderThan and within take a duration, or a list of them (of lists, under two decorators).
       when(unswapped(["olderThan", "within"]), durations()),
       // in and notIn look in a list (a string makes them a substring test), or in each item of one.
-      when(unswapped(["in", "notIn"]), when(listValue, valueIs({ items: searchable }), valueIs(searchable))),
+      when(unswapped(["in", "notIn"]), when(listValues(1), valueIs({ items: searchable }), valueIs(searchable))),
     ],
   },
 );

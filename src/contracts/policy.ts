@@ -169,7 +169,11 @@ export const factConditionSchema = z
       else refuseAlwaysThrowing(c, ctx);
       return;
     }
-    const listValue = decorators.includes("someValue") || decorators.includes("everyValue");
+    // someValue and everyValue go through the value only while it is on the value's side: a
+    // `swap` before them hands them the fact (`swap:someValue:equal` goes through the fact).
+    const swapAt = decorators.indexOf("swap");
+    const onValue = swapAt === -1 ? decorators : decorators.slice(0, swapAt);
+    const listValue = onValue.includes("someValue") || onValue.includes("everyValue");
     // The time operators compare a timestamp with a duration: `value` is the duration, or under
     // someValue/everyValue a list of them, each of those decorators going one list deeper
     // (`someValue:everyValue:within` takes a list of lists); `swap` makes it the timestamp, unchecked.
