@@ -66,9 +66,15 @@ function loadValidated(text: string, file: string, at: string): LoadResult {
 
 /** Validates and compiles a parsed document whose hash is known (its file's, or the stored one). */
 function loadDocument(doc: unknown, hash: string, file: string, at: string): LoadResult {
-  const expected = basename(file).replace(/\.json$/, "");
-  const v = validatePolicy(doc, expected);
+  const base = basename(file);
+  const v = validatePolicy(doc, isPolicyFileName(base) ? base.replace(/\.json$/, "") : undefined);
   if (!v.valid) return { ok: false, error: { file, errors: v.errors, at } };
+  // A file named to `vigil validate` that the server would pass over (`p.txt`, `.p.json`): a
+  // name matching it would validate a file no server loads.
+  if (!isPolicyFileName(base)) {
+    const message = `the server loads only files named after their policy with .json, not starting with a dot: rename the file to ${v.policy.name}.json`;
+    return { ok: false, error: { file, errors: [{ path: "$.name", message }], at } };
+  }
   const compiled = compilePolicy(v.policy, hash);
   const info: PolicyInfo = {
     name: v.policy.name,
