@@ -36,10 +36,12 @@ export const OPERATOR_DECORATORS = ["someFact", "someValue", "everyFact", "every
 export const OPERATORS = [...ENGINE_OPERATORS, ...TIME_OPERATORS] as const;
 
 /**
- * Operators that are true when the fact is missing: worth a warning to authors. Not
- * `doesNotContain`: json-rules-engine checks that its fact is an array first, so it is false.
+ * Negative operators, which may be true when the fact is missing: worth a warning to authors
+ * where they are (policy-warnings.ts tries the operator, decorators and all, on a missing value).
+ * `doesNotContain` is false there (json-rules-engine checks that its fact is an array first),
+ * but `swap:doesNotContain` looks for the missing value in the list `value`, and is true.
  */
-export const NEGATIVE_OPERATORS = new Set(["notEqual", "notIn"]);
+export const NEGATIVE_OPERATORS = new Set(["notEqual", "notIn", "doesNotContain"]);
 
 export const OPERATOR_PATTERN = new RegExp(`^(?:(?:${OPERATOR_DECORATORS.join("|")}):)*(?:${OPERATORS.join("|")})$`);
 

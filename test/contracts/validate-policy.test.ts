@@ -361,6 +361,17 @@ describe("policy warnings", () => {
     ],
     // json-rules-engine's doesNotContain requires an array: it is false on a missing path.
     ["doesNotContain on a memory path", { fact: "memory", path: "$.tags", operator: "doesNotContain", value: "x" }, []],
+    // Swapped, it looks for the missing value in the list `value`: true on a missing path.
+    [
+      "swap:doesNotContain on a memory path",
+      { fact: "memory", path: "$.tag", operator: "swap:doesNotContain", value: ["x", "y"] },
+      [
+        {
+          path: "$.rules[0].conditions.all[1].operator",
+          message: '"swap:doesNotContain" is true when $.tag is missing from memory',
+        },
+      ],
+    ],
     [
       "notEqual on a path the defaults fill",
       { fact: "memory", path: "$.queue.depth", operator: "notEqual", value: 1 },
