@@ -88,3 +88,43 @@ async function said(rules: unknown[]): Promise<string> {
   const run = await runFixture(parseFixture(JSON.stringify(fixture), "inline.json"), registry);
   return String(run.failures[0]!.actual);
 }
+
+// A review: a rule that threw on a timer's evaluation was reported with the rule's name alone,
+// where the same throw on facts also says where the rule is ("an operator of rules[1] of
+// p.json ..."): the timer's error (the server's log line, a fixture's failure) says it too.
+test("a rule that throws on a timer's evaluation is reported with where it is", async () => {
+  const registry = new PolicyRegistry();
+  const policy = {
+    name: "on-timer",
+    version: "1",
+    rules: [
+      {
+        name: "arm",
+        conditions: { all: [{ fact: "trigger", path: "$.kind", operator: "equal", value: "facts" }] },
+        event: { type: "schedule", params: { name: "tick", after: "PT1M" } },
+      },
+      {
+        name: "boom",
+        conditions: {
+          all: [
+            { fact: "trigger", path: "$.kind", operator: "equal", value: "timer", priority: 2 },
+            { fact: "memory", path: "$.n", operator: "swap:in", value: "x" },
+          ],
+        },
+        event: { type: "wake" },
+      },
+    ],
+  };
+  expect(registry.loadText(JSON.stringify(policy), "/policies/on-timer.json").ok).toBe(true);
+  const fixture = {
+    policy: "on-timer",
+    start: "2026-03-01T00:00:00Z",
+    steps: [{ facts: { n: 5 } }, { advance: "PT1M" }],
+  };
+  const run = await runFixture(parseFixture(JSON.stringify(fixture), "inline.json"), registry);
+  expect(run.failures.map((f) => [f.step, f.field])).toEqual([[1, "error"]]);
+  const said = String(run.failures[0]!.actual);
+  expect(said).toMatch(/^timer tick of fixture: policy on-timer@1 failed to evaluate: rule "boom": /);
+  expect(said).toContain("an operator of rules[1] of on-timer.json received a value of the wrong type");
+  expect(said).toMatch(/timer used up without an evaluation$/);
+});
