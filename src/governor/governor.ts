@@ -515,7 +515,13 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   /** The policy a request names (a PUT): one not loaded is the request's mistake, at `path`. */
   private policy(name: string, path: string): CompiledPolicy {
     const p = this.policies.compiled(name);
-    if (!p) throw invalid(`policy "${name}" is not loaded`, [{ path, message: `no loaded policy named "${name}"` }]);
-    return p;
+    if (p) return p;
+    // A file the server refused is the likelier story (just written, with a mistake): say so,
+    // as GET /v1/policies/{name} does, rather than that no such policy exists.
+    const refused = this.policies.refusal(name);
+    const message = refused
+      ? `no loaded policy named "${name}": ${refused.file} was refused (GET /v1/policies/${name} says why)`
+      : `no loaded policy named "${name}"`;
+    throw invalid(`policy "${name}" is not loaded`, [{ path, message }]);
   }
 }
