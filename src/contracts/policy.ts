@@ -444,12 +444,18 @@ export function policyLevelIssues(doc: unknown): PolicyIssue[] {
       out.push({ path: ["rules", i, "name"], message: `duplicate rule name (also rules[${first}])` });
     else seen.set(r.name, i);
   });
-  const schedules = new Set<string>();
+  const schedules = new Map<string, number>();
   list(doc.schedules).forEach((sch, i) => {
     if (!isObj(sch) || typeof sch.name !== "string") return;
-    if (schedules.has(sch.name) || (RESERVED_TIMER_NAMES as readonly string[]).includes(sch.name))
-      out.push({ path: ["schedules", i, "name"], message: "duplicate or reserved timer name" });
-    schedules.add(sch.name);
+    const first = schedules.get(sch.name);
+    if ((RESERVED_TIMER_NAMES as readonly string[]).includes(sch.name))
+      out.push({
+        path: ["schedules", i, "name"],
+        message: `"${sch.name}" is one of Vigil's own timers (${RESERVED_TIMER_NAMES.join(", ")}): name the schedule otherwise`,
+      });
+    else if (first !== undefined)
+      out.push({ path: ["schedules", i, "name"], message: `duplicate schedule name (also schedules[${first}])` });
+    else schedules.set(sch.name, i);
   });
   // A policy schedule's timer is the schedule's: an event setting or cancelling it by name would
   // be undone by the next tick's re-arming.

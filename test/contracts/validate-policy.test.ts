@@ -157,7 +157,17 @@ describe("validatePolicy", () => {
       "schedule named like a Vigil timer",
       (d) => void (d.schedules = [{ name: "hold", cron: "* * * * *" }]),
       "$.schedules[0].name",
-      "duplicate or reserved timer name",
+      '"hold" is one of Vigil\'s own timers (wake, hold, dwell): name the schedule otherwise',
+    ],
+    [
+      "two schedules of one name",
+      (d) =>
+        void (d.schedules = [
+          { name: "sweep", cron: "* * * * *" },
+          { name: "sweep", cron: "0 * * * *" },
+        ]),
+      "$.schedules[1].name",
+      "duplicate schedule name (also schedules[0])",
     ],
     [
       "duplicate rule names",
