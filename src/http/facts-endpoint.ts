@@ -65,10 +65,40 @@ export function idempotencyKey(key: string | undefined): string | undefined {
   throw validationProblem("invalid Idempotency-Key header", [{ path: "$.headers.Idempotency-Key", message: KEY_RULE }]);
 }
 
-/** RFC 7240: `Prefer: return=minimal` among the preferences (comma-separated, any case). */
+/**
+ * RFC 7240: whether the first `return` among the preferences (comma-separated, any case) is
+ * `return=minimal`. A preference given more than once counts at its first instance only (section
+ * 2), so `return=representation, return=minimal` is the full reply; and a comma or semicolon
+ * inside a quoted-string belongs to that value (`foo="a,return=minimal"` asks for no `return`).
+ */
 export function prefersMinimal(prefer: string | undefined): boolean {
-  return prefer !== undefined && prefer.split(",").some((p) => RETURN_MINIMAL.test(p.split(";")[0]!));
+  if (prefer === undefined) return false;
+  for (const preference of unquotedSplit(prefer, ",")) {
+    const m = PREFERENCE.exec(unquotedSplit(preference, ";")[0]!.trim());
+    if (m?.[1]!.toLowerCase() === "return") return MINIMAL.test(m[2] ?? "");
+  }
+  return false;
 }
 
-/** RFC 7240: `return` (any case), `=` with optional whitespace around it, `minimal` or `"minimal"`. */
-const RETURN_MINIMAL = /^\s*return\s*=\s*(?:minimal|"minimal")\s*$/i;
+/** A preference (trimmed): its name and, after `=` with optional whitespace around it, its value as written. */
+const PREFERENCE = /^([^\s=]+)\s*(?:=\s*([^]*))?$/;
+/** `minimal` or `"minimal"`, any case. */
+const MINIMAL = /^(?:minimal|"minimal")$/i;
+
+/** `text` split at each `separator` outside a quoted-string (RFC 9110 5.6.4, `\` escaping one character). */
+function unquotedSplit(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted && c === "\\") i++;
+    else if (c === '"') quoted = !quoted;
+    else if (!quoted && c === separator) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
