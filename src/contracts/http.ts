@@ -36,6 +36,8 @@ export const factsBodySchema = z.strictObject({
 });
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
+/** The rule IDEMPOTENCY_KEY_PATTERN holds a key to, in the words of a refusal and of the API document. */
+export const IDEMPOTENCY_KEY_RULE = "1-200 printable ASCII characters, no spaces";
 
 export const batchFactsSchema = z.strictObject({
   items: z
@@ -47,7 +49,11 @@ export const batchFactsSchema = z.strictObject({
           .unknown()
           .nonoptional({ error: "required: expected an object" })
           .describe("A JSON Merge Patch for the object's memory; checked per item"),
-        idempotencyKey: z.string().optional(),
+        idempotencyKey: z
+          .string()
+          .regex(IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE)
+          .optional()
+          .describe(`${IDEMPOTENCY_KEY_RULE}: a repeat with the same facts for the same object applies nothing`),
       }),
     )
     .min(1)

@@ -2,15 +2,13 @@
 // implementation behind both the hono route and the server's fast path for it (fast-path.ts).
 // Input: the path's id, the headers that matter and the body text; output: the reply to send.
 
-import { factsBodySchema, IDEMPOTENCY_KEY_PATTERN } from "../contracts/http.ts";
+import { factsBodySchema, IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from "../contracts/http.ts";
 import { isPlainObject } from "../core/json.ts";
 import type { JsonObject } from "../core/types.ts";
 import type { FactsResult, GovernorApi } from "../governor/services.ts";
 import { validationProblem } from "./problem.ts";
 import { check, jsonMediaType, objectIdParam, parseJsonBody } from "./validation.ts";
 import { factsView, minimalDecisionView } from "./views.ts";
-
-export const KEY_RULE = "1-200 printable ASCII characters, no spaces";
 
 export interface FactsRequest {
   id: string;
@@ -62,7 +60,9 @@ function factsOf(body: unknown): JsonObject {
 
 export function idempotencyKey(key: string | undefined): string | undefined {
   if (key === undefined || IDEMPOTENCY_KEY_PATTERN.test(key)) return key;
-  throw validationProblem("invalid Idempotency-Key header", [{ path: "$.headers.Idempotency-Key", message: KEY_RULE }]);
+  throw validationProblem("invalid Idempotency-Key header", [
+    { path: "$.headers.Idempotency-Key", message: IDEMPOTENCY_KEY_RULE },
+  ]);
 }
 
 /**

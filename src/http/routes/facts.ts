@@ -2,12 +2,10 @@
 // objects in which each item succeeds or fails on its own.
 
 import type { Hono } from "hono";
-import { batchFactsSchema, factsBodySchema, IDEMPOTENCY_KEY_PATTERN } from "../../contracts/http.ts";
-import type { Problem } from "../../core/errors.ts";
+import { batchFactsSchema, factsBodySchema, IDEMPOTENCY_KEY_RULE } from "../../contracts/http.ts";
 import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
-import { KEY_RULE, postFacts } from "../facts-endpoint.ts";
-import { validationProblem } from "../problem.ts";
+import { postFacts } from "../facts-endpoint.ts";
 import { bodyText, check, readJson } from "../validation.ts";
 import { batchItemView } from "../views.ts";
 import { z } from "zod";
@@ -25,7 +23,7 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
       scope: "write:facts",
       params: { id: null },
       headers: {
-        "Idempotency-Key": "1-200 printable ASCII characters: a repeat with the same body applies nothing",
+        "Idempotency-Key": `${IDEMPOTENCY_KEY_RULE}: a repeat with the same body applies nothing`,
         Prefer: "return=minimal: reply with the decision summary only",
       },
       body: { schema: factsBodySchema },
@@ -71,16 +69,10 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
     body,
     async (c) => {
       // Each item's facts are checked with its object (forbidden keys included): one fails alone.
+      // A malformed key is a client bug in the request's shape, like a missing field: the schema
+      // refuses the whole batch. What depends on the objects (unknown id, bad patch) fails per
+      // item, inside `results`.
       const input = check(batchFactsSchema, await readJson(c, { keys: false }), "batch");
-      // A malformed key is a client bug in the request's shape, like a missing field: the
-      // whole batch is refused. What depends on the objects (unknown id, bad patch) fails
-      // per item, inside `results`.
-      const problems: Problem[] = [];
-      input.items.forEach((item, i) => {
-        if (item.idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(item.idempotencyKey))
-          problems.push({ path: `$.items[${i}].idempotencyKey`, message: KEY_RULE });
-      });
-      if (problems.length > 0) throw validationProblem("invalid batch", problems);
       const results = await governor.postFactsBatch(input.items);
       return c.json({ results: results.map((r) => batchItemView(r, (e) => report(e, c.req.method, c.req.path))) });
     },
