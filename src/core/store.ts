@@ -201,9 +201,10 @@ export interface Store {
   /** Deletes all but the newest `keep` decisions of an object, oldest first; returns how many. */
   pruneObjectDecisions(objectId: string, keep: number): Promise<number>;
   /**
-   * Deletes up to `limit` actions created before `before` that are done (not pending), oldest
-   * first; returns how many. (Those of a deleted decision go with it; this takes the rest: one
-   * still pending when its decision went, and those an older version left behind.)
+   * Deletes up to `limit` actions created before `before` that are done (not pending) and whose
+   * decision is gone, oldest first; returns how many. (Those of a deleted decision go with it;
+   * this takes the rest: one still pending when its decision went, and those an older version
+   * left behind. A decision that stays keeps its actions, whose status it is served with.)
    */
   pruneActions(before: number, limit: number): Promise<number>;
   /** Deletes up to `limit` idempotency keys used before `before`; returns how many. */

@@ -356,7 +356,7 @@ export class MemoryStore implements Store {
 
   async pruneActions(before: number, limit: number): Promise<number> {
     const old = [...this.actions.values()]
-      .filter((a) => a.createdAt < before && a.status !== "pending")
+      .filter((a) => a.createdAt < before && a.status !== "pending" && !this.decisions.has(a.decisionId))
       .sort((a, b) => cmp(a.id, b.id))
       .slice(0, limit);
     for (const a of old) this.actions.delete(a.id);

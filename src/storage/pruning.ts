@@ -109,7 +109,12 @@ export async function pruneObjectDecisions(
   return deleted;
 }
 
-/** Deletes up to `limit` actions created before `before` that are done, oldest first (a range of the key). */
+/**
+ * Deletes up to `limit` actions created before `before` that are done and whose decision is gone,
+ * oldest first (a range of the key, and a lookup of the decisions' key each). A decision that
+ * stayed (its object's fold or delete refused) keeps its actions: a decision is served with their
+ * status as it is now, and without them it showed the status saved when it was taken.
+ */
 export async function pruneActions(
   client: Client,
   writer: Pick<SqlWriter, "write">,
@@ -117,7 +122,7 @@ export async function pruneActions(
   limit: number,
 ): Promise<number> {
   const rows = await client.execute({
-    sql: "SELECT id FROM actions WHERE id < ? AND created_at < ? AND status <> 'pending' ORDER BY id LIMIT ?",
+    sql: "SELECT id FROM actions WHERE id < ? AND created_at < ? AND status <> 'pending' AND NOT EXISTS (SELECT 1 FROM decisions WHERE decisions.id = actions.decision_id) ORDER BY id LIMIT ?",
     args: [actionIdAt(before), before, limit],
   });
   const ids = rows.rows.map((r) => String(r.id));

@@ -712,6 +712,36 @@ describe("an object whose history the database refuses to write (a SQLite trigge
   );
 });
 
+describe("an object whose decisions stay by age (its write refused) keeps their actions", () => {
+  // A review: step 4 deleted every action done and older than the window, a kept decision's too,
+  // and the decision was then served with the status saved when it was taken (pending).
+  test.each([
+    ["folding its journal", "BEFORE DELETE ON journal", { journalMs: HOUR, decisionsMs: HOUR }],
+    ["deleting its decisions", "BEFORE DELETE ON decisions", { decisionsMs: HOUR }],
+  ] as const)("refused %s, its decision is still served with its action's status", async (_name, on, policy) => {
+    const store = new LibsqlStore({ url: ":memory:" });
+    s = await makeServices({ store });
+    const woke = new Map<string, Decision>();
+    for (const id of ["a", "b"]) {
+      await s.governor.putObject(id, { policy: "queue-worker" });
+      woke.set(id, (await s.governor.postFacts(id, { queue: { depth: 1 } })).decision);
+    }
+    await s.advance(2 * DAY);
+    const start = woke.get("a")!.actions[0]!;
+    expect(start).toMatchObject({ kind: "start", status: "pending" }); // as saved with the decision
+    expect((await s.governor.getDecision(woke.get("a")!.id))!.actions).toEqual([{ ...start, status: "confirmed" }]);
+    await store.client.execute(
+      `CREATE TRIGGER refuse ${on} WHEN OLD.object_id = 'a' BEGIN SELECT RAISE(ABORT, 'injected'); END`,
+    );
+    const errors: string[] = [];
+    await new Retention(store, s.clock, { ...keepAll, ...policy }, (e) => errors.push(e.message)).runOnce();
+    expect(errors).toEqual([expect.stringMatching(/passed over 1 object\(s\) .*\(a\)/)]);
+    expect(await s.governor.getDecision(woke.get("b")!.id)).toBeNull();
+    expect(await s.store.history.decisionOf(woke.get("b")!.actions[0]!.id)).toBeNull();
+    expect((await s.governor.getDecision(woke.get("a")!.id))!.actions).toEqual([{ ...start, status: "confirmed" }]);
+  });
+});
+
 test("a run lets the event loop turn between objects: the store's reads and writes never do", async () => {
   // `:memory:` answers at once behind a promise, as a `file:` database's reads do: without a
   // turn between objects, a pass over a million of them held every request and the lease.

@@ -890,16 +890,18 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         expect(await store.history.decisionOf("act-kept")).toBeNull();
       });
 
-      test("pruneActions deletes actions done before the cutoff, oldest first, and never a pending one", async () => {
+      test("pruneActions deletes actions done before the cutoff whose decision is gone, oldest first, and never a pending one", async () => {
         const actId = (at: number, n: number) => `act_${at.toString(36).padStart(9, "0")}${String(n).padStart(4, "0")}`;
-        const at = [T0, T0 + MINUTE, T0 + 2 * MINUTE, T0 + 2 * HOUR];
+        const at = [T0, T0 + MINUTE, T0 + 2 * MINUTE, T0 + 2 * HOUR, T0 + 3 * MINUTE];
         for (const [i, t] of at.entries())
           await store.commit([
             arrivalBatch(makeObject({ id: "p", updatedAt: t }), decId(t, i), {
               actions: [{ id: actId(t, i), kind: "start" }],
             }),
           ]);
-        for (const i of [0, 2, 3])
+        // Their decisions go while the actions are pending (so the actions stay), but the last one's.
+        expect(await store.deleteDecisions(at.slice(0, 4).map((t, i) => decId(t, i)))).toBe(4);
+        for (const i of [0, 2, 3, 4])
           await store.updateAction({
             id: actId(at[i]!, i),
             status: "confirmed",
@@ -912,10 +914,13 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         expect(await store.history.decisionOf(actId(at[0]!, 0))).toBeNull();
         expect(await store.pruneActions(T0 + HOUR, 10)).toBe(1);
         expect(await store.history.decisionOf(actId(at[2]!, 2))).toBeNull();
-        // Still pending, or not old enough.
+        // Still pending, not old enough, or its decision is kept (served with the action's status).
         expect(await store.pruneActions(T0 + HOUR, 10)).toBe(0);
         expect((await store.pendingActions()).map((a) => a.id)).toEqual([actId(at[1]!, 1)]);
         expect(await store.history.decisionOf(actId(at[3]!, 3))).toBe(decId(at[3]!, 3));
+        expect((await store.getDecision(decId(at[4]!, 4)))!.actions).toEqual([
+          { id: actId(at[4]!, 4), kind: "start", status: "confirmed" },
+        ]);
       });
 
       test("oldDecisions passes over a decision taken before the cutoff whose id was minted at it: the next run takes it", async () => {
