@@ -182,7 +182,8 @@ export interface Store {
   oldDecisions(before: number, limit: number, after?: string): Promise<{ id: string; objectId: string }[]>;
   /**
    * Deletes these decisions (ids that do not exist are passed over), and their actions that are
-   * not pending; returns how many ids.
+   * not pending, and lowers their objects' count of stored decisions (objectsOverDecisionLimit)
+   * by as many; returns how many ids.
    */
   deleteDecisions(ids: readonly string[]): Promise<number>;
   /**

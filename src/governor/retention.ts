@@ -48,6 +48,7 @@ export const FOLD_CHUNK = 5_000;
 export interface RetentionReport {
   compacted: number;
   decisions: number;
+  /** Objects that had decisions deleted by count (VIGIL_DECISIONS_PER_OBJECT). */
   objectsTrimmed: number;
   /** Actions done and as old as the decisions deleted by age (besides those that went with them). */
   actions: number;
@@ -147,8 +148,8 @@ export class Retention {
       // A pass over every object, a page at a time, so that no one read blocks for long.
       for (let after: string | null = null; !this.stopping;) {
         const page = await this.store.objectsOverDecisionLimit(decisionsPerObject, after, SCAN_PAGE);
-        for (const id of page.over)
-          decisions += await own(
+        for (const id of page.over) {
+          const trimmed = await own(
             id,
             async () => {
               const newest = folding ? await this.store.decisionBeyond(id, decisionsPerObject) : null;
@@ -157,7 +158,10 @@ export class Retention {
             },
             0,
           );
-        objectsTrimmed += page.over.length;
+          decisions += trimmed;
+          // Those it trimmed: not one passed over (refused, or the run stopped), nor one with none beyond.
+          if (trimmed > 0) objectsTrimmed++;
+        }
         if (page.next === null) break;
         after = page.next;
         await nextTurn();

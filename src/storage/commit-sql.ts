@@ -98,7 +98,7 @@ const OBJECT_UPDATE_SET = OBJECT_COLUMNS.slice(1)
  */
 const INDEXED_COLUMNS: ReadonlySet<string> = new Set(["state", "policy", "driver"]);
 
-/** Decisions stored since the object was last pruned are counted on its row (retention by count). */
+/** The object's stored decisions are counted on its row (retention by count; its deletes lower it). */
 const upsertSetting = (columns: readonly string[]) =>
   ` ON CONFLICT (id) DO UPDATE SET ${columns
     .map((c) => `${c} = excluded.${c}`)

@@ -40,7 +40,7 @@ export class MemoryStore implements Store {
   private decisions = new Map<string, Decision>();
   private actions = new Map<string, ActionRecord>();
   private idempotency = new Map<string, IdempotencyRecord & { createdAt: number }>();
-  /** Decisions stored per object since it was last pruned. */
+  /** Decisions stored per object (what pruning by count looks at; deletes lower it). */
   private decisionCounts = new Map<string, number>();
   private schedules = new Map<string, string>();
   /** The schedule each cron tick was armed for (timers.spec), by object and name. */
@@ -317,7 +317,13 @@ export class MemoryStore implements Store {
   }
 
   async deleteDecisions(ids: readonly string[]): Promise<number> {
-    for (const id of ids) this.decisions.delete(id);
+    for (const id of ids) {
+      const d = this.decisions.get(id);
+      if (!d) continue;
+      this.decisions.delete(id);
+      const count = this.decisionCounts.get(d.objectId);
+      if (count !== undefined) this.decisionCounts.set(d.objectId, Math.max(0, count - 1));
+    }
     // With their actions that are done (a pending one is still to be sent).
     const gone = new Set(ids);
     for (const [k, a] of this.actions) if (gone.has(a.decisionId) && a.status !== "pending") this.actions.delete(k);

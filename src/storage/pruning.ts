@@ -54,13 +54,19 @@ export async function decisionBeyond(client: Client, objectId: string, keep: num
 
 /**
  * Deletes decisions by id, in statements of a bounded size, with their actions that are done (a
- * pending one is still to be sent). The actions are found by the index on (object_id,
- * decision_id), a lookup each: before migration 0006 the index had object_id alone, and each
- * statement read every action of the object.
+ * pending one is still to be sent), and lowers their objects' decision_count by as many (what
+ * retention by count looks at: left as it was, an object whose decisions went by age stayed
+ * over the limit, and was visited and recounted every hour). The actions are found by the index
+ * on (object_id, decision_id), a lookup each: before migration 0006 the index had object_id
+ * alone, and each statement read every action of the object.
  */
 export async function deleteDecisions(writer: Pick<SqlWriter, "write">, ids: readonly string[]): Promise<number> {
   await writer.write(
     inParts(ids, (list) => [
+      {
+        text: `UPDATE objects SET decision_count = MAX(0, objects.decision_count - gone.n) FROM (SELECT object_id, COUNT(*) AS n FROM decisions WHERE id IN (${list}) GROUP BY object_id) AS gone WHERE objects.id = gone.object_id`,
+        lists: 1,
+      },
       {
         text: `DELETE FROM actions WHERE object_id IN (SELECT object_id FROM decisions WHERE id IN (${list})) AND decision_id IN (${list}) AND status <> 'pending'`,
         lists: 2,

@@ -64,6 +64,27 @@ describe.each([
     expect(await r.runOnce()).toMatchObject({ objectsTrimmed: 0, decisions: 0 });
   });
 
+  test("decisions deleted by age are taken off the object's count: pruning by count trims no object then", async () => {
+    // A review: the count went down only when the object was trimmed by count, so every object
+    // whose decisions went by age was visited (and recounted) as over the limit, and counted trimmed.
+    s = await makeServices({ store: newStore() });
+    await s.governor.putObject("w", { policy: "queue-worker" });
+    for (let i = 1; i <= 6; i++) await s.governor.postFacts("w", { n: i });
+    await s.advance(2 * DAY);
+    for (let i = 7; i <= 8; i++) await s.governor.postFacts("w", { n: i });
+    const byAge = await new Retention(s.store, s.clock, { ...keepAll, decisionsMs: DAY }).runOnce();
+    expect(byAge.decisions).toBe(7); // the creation's and six facts'
+    expect(await s.store.objectsOverDecisionLimit(2, null, 10)).toEqual({ over: [], next: null });
+    expect(await s.store.objectsOverDecisionLimit(1, null, 10)).toEqual({ over: ["w"], next: null });
+    await s.governor.postFacts("w", { n: 9 });
+    const both = new Retention(s.store, s.clock, { ...keepAll, decisionsMs: DAY, decisionsPerObject: 3 });
+    expect(await both.runOnce()).toMatchObject({ decisions: 0, objectsTrimmed: 0 });
+    expect(await new Retention(s.store, s.clock, { ...keepAll, decisionsPerObject: 2 }).runOnce()).toMatchObject({
+      decisions: 1,
+      objectsTrimmed: 1,
+    });
+  });
+
   test("an idempotency key is forgotten after its time to live; until then it replays", async () => {
     s = await makeServices({ store: newStore() });
     await s.governor.putObject("w", { policy: "queue-worker" });
@@ -697,7 +718,9 @@ describe("an object whose history the database refuses to write (a SQLite trigge
       const r = new Retention(store, services.clock, { ...keepAll, ...policy, idempotencyMs: HOUR }, (e) =>
         errors.push(e.message),
       );
-      await r.runOnce();
+      const report = await r.runOnce();
+      // Only b was trimmed by count: a, passed over, is not counted.
+      expect(report.objectsTrimmed).toBe("decisionsPerObject" in policy ? 1 : 0);
       expect(await decisionsOf(store, "a")).toBe(before);
       expect(await decisionsOf(store, "b")).toBe("decisionsPerObject" in policy ? 2 : 0);
       expect(await count(store, "SELECT COUNT(*) FROM idempotency")).toBe(0);
