@@ -202,12 +202,13 @@ export interface Store {
   /** Deletes all but the newest `keep` decisions of an object, oldest first; returns how many. */
   pruneObjectDecisions(objectId: string, keep: number): Promise<number>;
   /**
-   * Deletes up to `limit` actions created before `before` that are done (not pending) and whose
-   * decision is gone, oldest first; returns how many. (Those of a deleted decision go with it;
-   * this takes the rest: one still pending when its decision went, and those an older version
-   * left behind. A decision that stays keeps its actions, whose status it is served with.)
+   * Looks at up to `scan` actions created before `before`, in id order after `after` (from the
+   * first when null), and deletes those done (not pending) whose decision is gone; returns how
+   * many, and the last id looked at (null once the end is reached). (Those of a deleted decision
+   * go with it; this takes the rest: one still pending when its decision went, and those an older
+   * version left behind. A decision that stays keeps its actions, whose status it is served with.)
    */
-  pruneActions(before: number, limit: number): Promise<number>;
+  pruneActions(before: number, after: string | null, scan: number): Promise<{ deleted: number; next: string | null }>;
   /** Deletes up to `limit` idempotency keys used before `before`; returns how many. */
   pruneIdempotency(before: number, limit: number): Promise<number>;
   /** The schedules a policy's objects were last armed for (canonical JSON), or null. */

@@ -50,7 +50,7 @@ export interface RetentionReport {
   decisions: number;
   /** Objects that had decisions deleted by count (VIGIL_DECISIONS_PER_OBJECT). */
   objectsTrimmed: number;
-  /** Actions done and as old as the decisions deleted by age (besides those that went with them). */
+  /** Actions done whose decision went before (besides those that went with it). */
   actions: number;
   idempotencyKeys: number;
 }
@@ -176,7 +176,18 @@ export class Retention {
       }
       return total;
     };
-    const actions = decisionsMs === null ? 0 : await drain((n) => this.store.pruneActions(now - decisionsMs, n));
+    // Actions done whose decision is gone: one still pending when its decision went (by age or by
+    // count), and any an older version left. By age, those older than the window (a short range
+    // of the key, the rest went with their decisions); by count alone, a pass over every action.
+    let actions = 0;
+    if (decisionsMs !== null || decisionsPerObject !== null)
+      for (let after: string | null = null; !this.stopping;) {
+        const page = await this.store.pruneActions(decisionsMs === null ? now : now - decisionsMs, after, SCAN_PAGE);
+        actions += page.deleted;
+        if (page.next === null) break;
+        after = page.next;
+        await nextTurn();
+      }
     const idempotencyKeys =
       idempotencyMs === null ? 0 : await drain((n) => this.store.pruneIdempotency(now - idempotencyMs, n));
     if (refused.first) {

@@ -388,8 +388,8 @@ export class LibsqlStore implements Store {
 
   readonly pruneObjectDecisions = (objectId: string, keep: number) =>
     pruning.pruneObjectDecisions(this.client, this.data, objectId, keep);
-  readonly pruneActions = (before: number, limit: number) =>
-    pruning.pruneActions(this.client, this.data, before, limit);
+  readonly pruneActions = (before: number, after: string | null, scan: number) =>
+    pruning.pruneActions(this.client, this.data, before, after, scan);
   readonly pruneIdempotency = (before: number, limit: number) =>
     pruning.pruneIdempotency(this.client, this.data, before, limit);
   readonly deleteDecisions = (ids: readonly string[]) => pruning.deleteDecisions(this.data, ids);

@@ -19,7 +19,7 @@ import type {
   Store,
 } from "../core/store.ts";
 import type { Decision, ObjectRecord } from "../core/types.ts";
-import { decisionIdAt } from "../core/id-times.ts";
+import { actionIdAt, decisionIdAt } from "../core/id-times.ts";
 
 const copy = <T>(v: T): T => structuredClone(v);
 
@@ -360,13 +360,21 @@ export class MemoryStore implements Store {
     return [...this.decisions.values()].filter((d) => d.objectId === objectId).sort((a, b) => cmp(b.id, a.id));
   }
 
-  async pruneActions(before: number, limit: number): Promise<number> {
-    const old = [...this.actions.values()]
-      .filter((a) => a.createdAt < before && a.status !== "pending" && !this.decisions.has(a.decisionId))
+  async pruneActions(
+    before: number,
+    after: string | null,
+    scan: number,
+  ): Promise<{ deleted: number; next: string | null }> {
+    const cutoff = actionIdAt(before);
+    const page = [...this.actions.values()]
+      .filter((a) => a.id > (after ?? "") && a.id < cutoff)
       .sort((a, b) => cmp(a.id, b.id))
-      .slice(0, limit);
-    for (const a of old) this.actions.delete(a.id);
-    return old.length;
+      .slice(0, scan);
+    const gone = page.filter(
+      (a) => a.createdAt < before && a.status !== "pending" && !this.decisions.has(a.decisionId),
+    );
+    for (const a of gone) this.actions.delete(a.id);
+    return { deleted: gone.length, next: page.length < scan ? null : page[page.length - 1]!.id };
   }
 
   async pruneIdempotency(before: number, limit: number): Promise<number> {

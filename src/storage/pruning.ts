@@ -116,24 +116,29 @@ export async function pruneObjectDecisions(
 }
 
 /**
- * Deletes up to `limit` actions created before `before` that are done and whose decision is gone,
- * oldest first (a range of the key, and a lookup of the decisions' key each). A decision that
+ * Looks at up to `scan` actions created before `before`, in id order after `after` (a range of
+ * the key), and deletes those done whose decision is gone (a lookup of the decisions' key each);
+ * returns how many, and the last id looked at (null once the end is reached). A decision that
  * stayed (its object's fold or delete refused) keeps its actions: a decision is served with their
- * status as it is now, and without them it showed the status saved when it was taken.
+ * status as it is now, and without them it showed the status saved when it was taken. A page of
+ * the key, not a LIMIT on what is deleted: without an age window (pruning by count alone) the
+ * range is every action, most of them a kept decision's, and one read looking for `limit` to
+ * delete read all of them.
  */
 export async function pruneActions(
   client: Client,
   writer: Pick<SqlWriter, "write">,
   before: number,
-  limit: number,
-): Promise<number> {
+  after: string | null,
+  scan: number,
+): Promise<{ deleted: number; next: string | null }> {
   const rows = await client.execute({
-    sql: "SELECT id FROM actions WHERE id < ? AND created_at < ? AND status <> 'pending' AND NOT EXISTS (SELECT 1 FROM decisions WHERE decisions.id = actions.decision_id) ORDER BY id LIMIT ?",
-    args: [actionIdAt(before), before, limit],
+    sql: "SELECT id, created_at < ? AND status <> 'pending' AND NOT EXISTS (SELECT 1 FROM decisions WHERE decisions.id = actions.decision_id) AS gone FROM actions WHERE id > ? AND id < ? ORDER BY id LIMIT ?",
+    args: [before, after ?? "", actionIdAt(before), scan],
   });
-  const ids = rows.rows.map((r) => String(r.id));
+  const ids = rows.rows.filter((r) => Number(r.gone) === 1).map((r) => String(r.id));
   await writer.write(inParts(ids, (list) => [{ text: `DELETE FROM actions WHERE id IN (${list})`, lists: 1 }]));
-  return ids.length;
+  return { deleted: ids.length, next: rows.rows.length < scan ? null : String(rows.rows[rows.rows.length - 1]!.id) };
 }
 
 /**

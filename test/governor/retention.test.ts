@@ -85,6 +85,26 @@ describe.each([
     });
   });
 
+  test("pruning by count alone: an action still pending when its decision went is deleted once done", async () => {
+    // A review: the step deleting such actions ran only with an age window, so with
+    // VIGIL_DECISION_RETENTION=forever they were kept for ever.
+    s = await makeServices({ store: newStore() });
+    const substrate = { driver: "simulated", config: { startMs: 60_000 } }; // a start takes a minute
+    await s.governor.putObject("w", { policy: "queue-worker", substrate });
+    const woke = await s.governor.postFacts("w", { queue: { depth: 1 } });
+    const start = woke.decision.actions[0]!;
+    for (let i = 1; i <= 3; i++) await s.governor.postFacts("w", { n: i });
+    const r = new Retention(s.store, s.clock, { ...keepAll, decisionsPerObject: 2 });
+    expect(await r.runOnce()).toMatchObject({ decisions: 3, actions: 0 });
+    expect(await s.governor.getDecision(woke.decision.id)).toBeNull();
+    expect((await s.store.pendingActions("w")).map((a) => a.id)).toEqual([start.id]); // still to be sent
+    await s.advance(HOUR); // sent and confirmed
+    expect(await s.store.pendingActions("w")).toEqual([]);
+    expect(await s.store.history.decisionOf(start.id)).toBe(woke.decision.id);
+    expect(await r.runOnce()).toMatchObject({ decisions: 0, actions: 1 });
+    expect(await s.store.history.decisionOf(start.id)).toBeNull();
+  });
+
   test("an idempotency key is forgotten after its time to live; until then it replays", async () => {
     s = await makeServices({ store: newStore() });
     await s.governor.putObject("w", { policy: "queue-worker" });

@@ -106,6 +106,51 @@ test.each([
   },
 );
 
+// A review: the actions left by decisions pruned while they were pending were deleted only with
+// an age window (step 4 ran with VIGIL_DECISION_RETENTION alone): pruning by count alone kept
+// them for ever. By count alone, step 4 passes over every action, a page of 5,000 at a time.
+test("by count alone: done actions of pruned decisions go, read a page of 5,000 actions at a time", async () => {
+  store = new LibsqlStore({ url: ":memory:" });
+  await store.migrate();
+  for (let i = 0; i < 6_000; i += 500) {
+    const batches = [];
+    for (let j = i; j < i + 500; j++) {
+      const at = T0 + j;
+      const action = {
+        id: `act_${at.toString(36).padStart(9, "0")}${String(j).padStart(6, "0")}`,
+        kind: "start" as const,
+      };
+      batches.push(
+        arrivalBatch(makeObject({ id: "busy", updatedAt: at, memoryVersion: j }), decId(at, j), {
+          at,
+          actions: [action],
+        }),
+      );
+    }
+    await store.commit(batches);
+  }
+  const clock = new VirtualClock(T0 + 3_600_000);
+  const retention = new Retention(store, clock, { ...keepAll, decisionsPerObject: 10 });
+  // Pending, the actions of the decisions that go stay to be sent.
+  expect(await retention.runOnce()).toMatchObject({ decisions: 5_990, actions: 0 });
+  await store.client.execute("UPDATE actions SET status = 'confirmed'");
+  const pages: { after: string | null; scan: number; next: string | null }[] = [];
+  const prune = store.pruneActions;
+  Object.assign(store, {
+    pruneActions: async (before: number, after: string | null, scan: number) => {
+      const page = await prune(before, after, scan);
+      pages.push({ after, scan, next: page.next });
+      return page;
+    },
+  });
+  expect(await retention.runOnce()).toMatchObject({ decisions: 0, actions: 5_990 });
+  const ids = (await store.client.execute("SELECT id FROM actions ORDER BY id")).rows.map((r) => String(r.id));
+  expect(ids).toHaveLength(10); // the kept decisions' actions
+  expect(pages.map((p) => p.scan)).toEqual([5_000, 5_000]);
+  expect(pages[0]!.after).toBeNull();
+  expect(pages[1]!.next).toBeNull();
+});
+
 // A review: the journal fold read every object to fold in one query, with no page, an answer as
 // large as the database. It reads a page of 5,000 objects at a time now.
 test("the journal fold reads the objects to fold a page of 5,000 at a time, and folds every one", async () => {

@@ -890,7 +890,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         expect(await store.history.decisionOf("act-kept")).toBeNull();
       });
 
-      test("pruneActions deletes actions done before the cutoff whose decision is gone, oldest first, and never a pending one", async () => {
+      test("pruneActions deletes actions done before the cutoff whose decision is gone, a page of the key at a time, and never a pending one", async () => {
         const actId = (at: number, n: number) => `act_${at.toString(36).padStart(9, "0")}${String(n).padStart(4, "0")}`;
         const at = [T0, T0 + MINUTE, T0 + 2 * MINUTE, T0 + 2 * HOUR, T0 + 3 * MINUTE];
         for (const [i, t] of at.entries())
@@ -910,12 +910,17 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
             lastError: null,
             updatedAt: at[i]! + 1,
           });
-        expect(await store.pruneActions(T0 + HOUR, 1)).toBe(1);
+        // Pages of two in id order: 0 and 1 (pending), then 2 and 4 (kept), then none after 4 (3 is too new).
+        expect(await store.pruneActions(T0 + HOUR, null, 2)).toEqual({ deleted: 1, next: actId(at[1]!, 1) });
         expect(await store.history.decisionOf(actId(at[0]!, 0))).toBeNull();
-        expect(await store.pruneActions(T0 + HOUR, 10)).toBe(1);
+        expect(await store.pruneActions(T0 + HOUR, actId(at[1]!, 1), 2)).toEqual({
+          deleted: 1,
+          next: actId(at[4]!, 4),
+        });
         expect(await store.history.decisionOf(actId(at[2]!, 2))).toBeNull();
+        expect(await store.pruneActions(T0 + HOUR, actId(at[4]!, 4), 2)).toEqual({ deleted: 0, next: null });
         // Still pending, not old enough, or its decision is kept (served with the action's status).
-        expect(await store.pruneActions(T0 + HOUR, 10)).toBe(0);
+        expect(await store.pruneActions(T0 + HOUR, null, 10)).toEqual({ deleted: 0, next: null });
         expect((await store.pendingActions()).map((a) => a.id)).toEqual([actId(at[1]!, 1)]);
         expect(await store.history.decisionOf(actId(at[3]!, 3))).toBe(decId(at[3]!, 3));
         expect((await store.getDecision(decId(at[4]!, 4)))!.actions).toEqual([
