@@ -162,10 +162,16 @@ export interface Store {
   /** The fact journal of one object, oldest first, from `afterSeq` (exclusive). */
   journal(objectId: string, afterSeq: number, limit: number): Promise<JournalEntry[]>;
   /**
-   * For each object, the newest journal seq older than `before` (what retention may compact):
-   * a page of up to `limit` objects, in id order, after the object id `after` (null: from the first).
+   * Looks at up to `scan` objects in id order after the object id `after` (null: from the first)
+   * and returns, for each whose journal has entries older than `before` that are not a snapshot,
+   * the newest one's seq (what retention may compact), and the last id looked at (null once the
+   * end is reached). A bounded step: no one read goes through the whole journal.
    */
-  compactableJournal(before: number, after: string | null, limit: number): Promise<{ objectId: string; seq: number }[]>;
+  compactableJournal(
+    before: number,
+    after: string | null,
+    scan: number,
+  ): Promise<{ targets: { objectId: string; seq: number }[]; next: string | null }>;
   /** Replaces the entries up to `seq` with one snapshot of memory at `seq`, atomically. */
   compactJournal(objectId: string, seq: number, snapshot: JournalEntry): Promise<void>;
   /** Outbox rows still pending, oldest first: all of them, or one object's. */

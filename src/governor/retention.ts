@@ -207,13 +207,14 @@ export class Retention {
     own: <T>(objectId: string, task: () => Promise<T>, otherwise: T) => Promise<T>,
   ): Promise<number> {
     let compacted = 0;
-    // A page of objects at a time, so that no one read (nor its answer) is as large as the database.
+    // A page of objects at a time, and the journal within it, so that no one read (nor its answer)
+    // is as large as the database.
     for (let after: string | null = null; !this.stopping;) {
-      const targets = await this.store.compactableJournal(cutoff, after, SCAN_PAGE);
-      for (const { objectId, seq } of targets)
+      const page = await this.store.compactableJournal(cutoff, after, SCAN_PAGE);
+      for (const { objectId, seq } of page.targets)
         if (await own(objectId, () => this.compactOne(objectId, seq, cutoff), false)) compacted++;
-      if (targets.length < SCAN_PAGE) return compacted;
-      after = targets[targets.length - 1]!.objectId;
+      if (page.next === null) return compacted;
+      after = page.next;
       await nextTurn();
     }
     return compacted;

@@ -7,7 +7,7 @@
 // writer already live in modules of their own (commit-sql.ts, rows.ts, sql-writer.ts, decision-codec.ts).
 
 import type { Client } from "@libsql/client";
-import { and, asc, desc, eq, gt, inArray, lt, max, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt, type SQL } from "drizzle-orm";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { fileURLToPath } from "node:url";
@@ -310,15 +310,8 @@ export class LibsqlStore implements Store {
     });
   }
 
-  async compactableJournal(before: number, after: string | null, limit: number) {
-    const rows = await this.db
-      .select({ objectId: t.journal.objectId, seq: max(t.journal.seq) })
-      .from(t.journal)
-      .where(and(lt(t.journal.at, before), eq(t.journal.kind, "patch"), gt(t.journal.objectId, after ?? "")))
-      .groupBy(t.journal.objectId)
-      .orderBy(asc(t.journal.objectId))
-      .limit(limit);
-    return rows.filter((r) => r.seq !== null).map((r) => ({ objectId: r.objectId, seq: r.seq! }));
+  async compactableJournal(before: number, after: string | null, scan: number) {
+    return pruning.compactableJournal(this.client, before, after, scan);
   }
 
   async compactJournal(objectId: string, seq: number, snapshot: JournalEntry): Promise<void> {

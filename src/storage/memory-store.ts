@@ -227,16 +227,18 @@ export class MemoryStore implements Store {
   async compactableJournal(
     before: number,
     after: string | null,
-    limit: number,
-  ): Promise<{ objectId: string; seq: number }[]> {
-    const out: { objectId: string; seq: number }[] = [];
-    for (const [objectId, list] of [...this.journals].sort(([a], [b]) => cmp(a, b))) {
-      if (out.length >= limit) break;
-      if (after !== null && cmp(objectId, after) <= 0) continue;
-      const old = list.filter((j) => j.at < before && (j.kind ?? "patch") === "patch");
-      if (old.length > 0) out.push({ objectId, seq: old.reduce((m, j) => (j.seq > m ? j.seq : m), 0) });
+    scan: number,
+  ): Promise<{ targets: { objectId: string; seq: number }[]; next: string | null }> {
+    const ids = [...this.objects.keys()]
+      .filter((id) => after === null || cmp(id, after) > 0)
+      .sort(cmp)
+      .slice(0, scan);
+    const targets: { objectId: string; seq: number }[] = [];
+    for (const objectId of ids) {
+      const old = (this.journals.get(objectId) ?? []).filter((j) => j.at < before && (j.kind ?? "patch") === "patch");
+      if (old.length > 0) targets.push({ objectId, seq: old.reduce((m, j) => (j.seq > m ? j.seq : m), 0) });
     }
-    return out;
+    return { targets, next: ids.length < scan || ids.length === 0 ? null : ids[ids.length - 1]! };
   }
 
   async compactJournal(objectId: string, seq: number, snapshot: JournalEntry): Promise<void> {

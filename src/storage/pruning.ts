@@ -25,6 +25,36 @@ export async function oldDecisions(
   return rows.rows.map((r) => ({ id: String(r.id), objectId: String(r.object_id) }));
 }
 
+/**
+ * A page of up to `scan` objects in id order, from after `after`, and for each whose journal has
+ * entries older than `before` that are not a snapshot, the newest of them. The page is read from
+ * the objects first, and the journal only within it (its key's range): bounded by what it found,
+ * one read went through the journal from `after` until it found `scan` such objects, and with few
+ * to fold (the journal mostly younger than the window, as every hour once the backlog is folded)
+ * that was the whole journal in one read (2,000,000 entries held the event loop 0.2 to 0.4 s).
+ */
+export async function compactableJournal(
+  client: Client,
+  before: number,
+  after: string | null,
+  scan: number,
+): Promise<{ targets: { objectId: string; seq: number }[]; next: string | null }> {
+  const page = await client.execute({
+    sql: "SELECT id FROM objects WHERE id > ? ORDER BY id LIMIT ?",
+    args: [after ?? "", scan],
+  });
+  const last = page.rows.length > 0 ? String(page.rows[page.rows.length - 1]!.id) : null;
+  if (last === null) return { targets: [], next: null };
+  const rows = await client.execute({
+    sql: "SELECT object_id, MAX(seq) AS seq FROM journal WHERE object_id > ? AND object_id <= ? AND at < ? AND kind = 'patch' GROUP BY object_id ORDER BY object_id",
+    args: [after ?? "", last, before],
+  });
+  return {
+    targets: rows.rows.map((r) => ({ objectId: String(r.object_id), seq: Number(r.seq) })),
+    next: page.rows.length < scan ? null : last,
+  };
+}
+
 /** A page of objects in id order, from after `after`, and those with more than `keep` decisions. */
 export async function objectsOverDecisionLimit(
   client: Client,

@@ -169,7 +169,7 @@ test("the journal fold reads the objects to fold a page of 5,000 at a time, and 
   const read = store.compactableJournal.bind(store);
   store.compactableJournal = async (before, after, limit) => {
     const page = await read(before, after, limit);
-    pages.push({ after, limit, got: page.length });
+    pages.push({ after, limit, got: page.targets.length });
     return page;
   };
   const clock = new VirtualClock(T0 + 24 * 3_600_000);
@@ -180,6 +180,54 @@ test("the journal fold reads the objects to fold a page of 5,000 at a time, and 
     { after: "o-04999", limit: 5_000, got: 1 },
   ]);
   expect((await store.journal("o-05000", -1, 10)).map((e) => e.kind)).toEqual(["snapshot"]);
+});
+
+// A review: the page was bounded by the objects it found to fold, so with few of them (every hour
+// once the backlog is folded) one read went through the whole journal. It reads the journal of a
+// page of 5,000 objects at a time, whether or not any has an entry to fold.
+test("the journal fold reads the journal of 5,000 objects at a time, with none to fold", async () => {
+  store = new LibsqlStore({ url: ":memory:" });
+  await store.migrate();
+  const ids = Array.from({ length: 5_001 }, (_, i) => `o-${String(i).padStart(5, "0")}`);
+  for (let i = 0; i < ids.length; i += 1_000)
+    await store.commit(
+      ids.slice(i, i + 1_000).map((id, j) =>
+        arrivalBatch(makeObject({ id, memoryVersion: 1, updatedAt: T0 }), decId(T0, i + j), {
+          journal: { seq: 1, patch: { n: 1 }, at: T0 },
+        }),
+      ),
+    );
+  const pages: { after: string | null; got: number; next: string | null }[] = [];
+  const read = store.compactableJournal.bind(store);
+  store.compactableJournal = async (before, after, scan) => {
+    const page = await read(before, after, scan);
+    pages.push({ after, got: page.targets.length, next: page.next });
+    return page;
+  };
+  const statements: { sql: string; args: unknown[] }[] = [];
+  const execute = store.client.execute.bind(store.client);
+  Object.assign(store.client, {
+    execute: (st: { sql: string; args: unknown[] }) => {
+      if (typeof st === "object" && st.sql.includes("FROM journal WHERE object_id >")) statements.push(st);
+      return execute(st as never);
+    },
+  });
+  // Every entry is younger than the window: nothing to fold.
+  const clock = new VirtualClock(T0 + 30 * 60_000);
+  const report = await new Retention(store, clock, { ...keepAll, journalMs: 3_600_000 }).runOnce();
+  expect(report.compacted).toBe(0);
+  expect(pages).toEqual([
+    { after: null, got: 0, next: "o-04999" },
+    { after: "o-04999", got: 0, next: null },
+  ]);
+  // Each read of the journal is a range of its key, bounded on both sides by the page.
+  expect(statements).toHaveLength(2);
+  for (const st of statements) {
+    const plan = await execute({ sql: `EXPLAIN QUERY PLAN ${st.sql}`, args: st.args } as never);
+    expect(plan.rows.map((r) => String(r.detail))).toContain(
+      "SEARCH journal USING INDEX sqlite_autoindex_journal_1 (object_id>? AND object_id<?)",
+    );
+  }
 });
 
 // A review: with an index on actions' object_id alone, each statement deleting a batch's actions

@@ -164,7 +164,10 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
           journal: { seq: 1, patch: { n: 1 }, at: T0 + 9000 },
         }),
       ]);
-      expect(await store.compactableJournal(T0 + 2500, null, 100)).toEqual([{ objectId: "c", seq: 2 }]);
+      expect(await store.compactableJournal(T0 + 2500, null, 100)).toEqual({
+        targets: [{ objectId: "c", seq: 2 }],
+        next: null,
+      });
       await store.compactJournal("c", 2, { seq: 2, patch: { k1: 1, k2: 2 }, at: T0 + 2000, kind: "snapshot" });
       expect(await store.journal("c", -1, 10)).toEqual([
         { seq: 2, patch: { k1: 1, k2: 2 }, at: T0 + 2000, kind: "snapshot" },
@@ -172,16 +175,27 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         { seq: 4, patch: { k4: 4 }, at: T0 + 4000, kind: "patch" },
       ]);
       // A snapshot is never compacted again on its own.
-      expect(await store.compactableJournal(T0 + 2500, null, 100)).toEqual([]);
-      expect(await store.compactableJournal(T0 + 10_000, null, 100)).toEqual([
-        { objectId: "c", seq: 4 },
-        { objectId: "new", seq: 1 },
-      ]);
-      // A page at a time, in id order, after the last id of the previous page.
-      expect(await store.compactableJournal(T0 + 10_000, null, 1)).toEqual([{ objectId: "c", seq: 4 }]);
-      expect(await store.compactableJournal(T0 + 10_000, "c", 1)).toEqual([{ objectId: "new", seq: 1 }]);
-      expect(await store.compactableJournal(T0 + 10_000, "new", 1)).toEqual([]);
-      expect(await store.compactableJournal(T0 + 10_000, null, 0)).toEqual([]);
+      expect(await store.compactableJournal(T0 + 2500, null, 100)).toEqual({ targets: [], next: null });
+      expect(await store.compactableJournal(T0 + 10_000, null, 100)).toEqual({
+        targets: [
+          { objectId: "c", seq: 4 },
+          { objectId: "new", seq: 1 },
+        ],
+        next: null,
+      });
+      // A page of objects at a time, in id order, after the last id of the previous page; one
+      // with nothing to fold is looked at all the same.
+      expect(await store.compactableJournal(T0 + 2500, null, 1)).toEqual({ targets: [], next: "c" });
+      expect(await store.compactableJournal(T0 + 10_000, null, 1)).toEqual({
+        targets: [{ objectId: "c", seq: 4 }],
+        next: "c",
+      });
+      expect(await store.compactableJournal(T0 + 10_000, "c", 1)).toEqual({
+        targets: [{ objectId: "new", seq: 1 }],
+        next: "new",
+      });
+      expect(await store.compactableJournal(T0 + 10_000, "new", 1)).toEqual({ targets: [], next: null });
+      expect(await store.compactableJournal(T0 + 10_000, null, 0)).toEqual({ targets: [], next: null });
     });
 
     test("the journal keeps seq order and reads after a seq", async () => {
