@@ -149,6 +149,11 @@ export function resolve(input: ResolveInput): Resolution {
 
   // Dwell: the opposite outcome waits until the object has been in its state long enough.
   const activeLike = input.state === "active" || input.state === "waking";
+  // The object's own alarm wakes it from a sleep, and a wake Vigil issues cancels it (below). An
+  // awake object that still has one woke without either: found running (started elsewhere, as by
+  // a platform's autostart). That alarm is spent: it neither fires on the object awake (a wake
+  // that would veto its dormancy) nor is kept, as the earlier, by the object's next sleep.
+  const staleAlarm = activeLike && timers.has("wake");
   if (outcome === "dormancy" && activeLike && input.minActiveMs > 0) {
     // Waking counts as active from the moment the wake began, so neither evaluations while
     // waking nor a slow start can push the deferral back.
@@ -183,6 +188,8 @@ export function resolve(input: ResolveInput): Resolution {
   if (outcome !== "none" && ops.get("dwell")?.op !== "set") cancelTimer("dwell", "dwell");
 
   let mode = input.sleep;
+  /** Whether this dormancy leaves the object with its alarm (set now, or kept). */
+  let alarmSet = false;
   if (outcome === "dormancy") {
     const withMode = dormancies.find((d) => d.params.mode === "suspend" || d.params.mode === "stop");
     if (withMode) mode = withMode.params.mode as SleepMode;
@@ -202,11 +209,16 @@ export function resolve(input: ResolveInput): Resolution {
       if (alarm !== null && (due === null || alarm < due)) due = alarm;
     }
     if (due !== null) {
-      const pending = timers.get("wake");
+      const pending = staleAlarm ? undefined : timers.get("wake");
       if (pending && pending.dueAt <= due) {
         if (pending.dueAt < due) notes.push(`wake timer kept at ${iso(pending.dueAt)}, earlier than ${iso(due)}`);
       } else setTimer("wake", due, "wake");
+      alarmSet = true;
     }
+  }
+  if (staleAlarm && !alarmSet) {
+    cancelTimer("wake", "wake");
+    notes.push("wake timer cancelled: the object is awake");
   }
   if ((outcome === "wake" || outcome === "hold-active") && !activeLike && timers.has("wake")) {
     cancelTimer("wake", "wake");

@@ -279,7 +279,9 @@ describe("the wake timer", () => {
     ],
     ["no wakeAfter, no timer", [{}], [], null, []],
   ])("%s", (_name, params, timers, wakeTimer, notes) => {
-    const r = resolve(input({ fired: params.map((p, i) => sleep(`idle-${i}`, p)), timers }));
+    // A dormancy rule that fires again on the object asleep (a pending alarm is one an awake object has not).
+    const state = timers.length > 0 ? "dormant" : "active";
+    const r = resolve(input({ state, fired: params.map((p, i) => sleep(`idle-${i}`, p)), timers }));
     expect(r.outcome).toBe("dormancy");
     expect(r.timerOps).toEqual(wakeTimer ? [{ name: "wake", op: "set", dueAt: wakeTimer.dueAt, kind: "wake" }] : []);
     expect(r.notes).toEqual(notes);
@@ -289,6 +291,30 @@ describe("the wake timer", () => {
     const r = resolve(input({ fired: [sleep("idle", { wakeAfter: "PT6H" }), wake()] }));
     expect(r.outcome).toBe("wake");
     expect(r.timerOps).toEqual([]);
+  });
+
+  test.each<[string, FiredEvent[]]>([
+    ["nothing fired", []],
+    ["wake", [wake()]],
+    ["dormancy without an alarm", [sleep()]],
+    ["dormancy deferred by minActive", [sleep("idle", { wakeAfter: "PT6H" })]],
+  ])("an awake object's pending wake timer (it woke without it) is cancelled: %s", (_name, fired) => {
+    for (const state of ["active", "waking"] as const) {
+      const r = resolve(
+        input({ state, wokeAt: NOW - SECOND, fired, timers: [timer("wake", NOW + HOUR, "wake")], minActiveMs: MINUTE }),
+      );
+      expect(r.timerOps.filter((op) => op.name === "wake")).toEqual([{ name: "wake", op: "cancel", kind: "wake" }]);
+      expect(r.notes).toContain("wake timer cancelled: the object is awake");
+    }
+  });
+
+  test("an awake object's pending wake timer is not kept by its dormancy: the dormancy sets its own", () => {
+    const r = resolve(
+      input({ fired: [sleep("idle", { wakeAfter: "PT6H" })], timers: [timer("wake", NOW + HOUR, "wake")] }),
+    );
+    expect(r.outcome).toBe("dormancy");
+    expect(r.timerOps).toEqual([{ name: "wake", op: "set", dueAt: NOW + 6 * HOUR, kind: "wake" }]);
+    expect(r.notes).toEqual([]);
   });
 
   test("waking a dormant object cancels its pending wake timer", () => {
