@@ -142,3 +142,49 @@ test("a wake while sleeping (suspend in flight) is deferred by dwell.minDormant"
   await s.advance(10 * 60_000 + 1000);
   expect(started).toBe(dormantSince.stateSince + 10 * 60_000);
 });
+
+// docs/policy-authors.md, "A dwell's end evaluates the rules again; it does not replay what was
+// deferred": what a rule on the arrival itself asked for is dropped when the dwell ends.
+test("a dwell's end evaluates the rules again: a deferral of a rule on the arrival is dropped", async () => {
+  s = await makeServices();
+  const onArrival = {
+    name: "on-arrival",
+    version: "1",
+    dwell: { minActive: "PT2M", minDormant: "PT10M" },
+    rules: [
+      {
+        name: "job-done",
+        conditions: { all: [{ fact: "changed", operator: "contains", value: "$.job.done" }] },
+        event: { type: "dormancy" },
+      },
+      {
+        name: "restart-after-crash",
+        conditions: { all: [{ fact: "trigger", path: "$.kind", operator: "equal", value: "substrate" }] },
+        event: { type: "wake" },
+      },
+    ],
+  };
+  expect(s.policies.loadText(JSON.stringify(onArrival), "inline/on-arrival.json").ok).toBe(true);
+  await s.governor.putObject("o", { policy: "on-arrival" });
+  s.driver.crash("o", "running"); // started elsewhere at 00:00
+  await s.advance(60_000);
+  const done = await s.governor.postFacts("o", { job: { done: true } });
+  expect(done.decision.notes).toEqual([
+    "dormancy (job-done) deferred by dwell.minActive until 2026-03-01T00:02:00.000Z",
+  ]);
+  await s.advance(60_000); // the dwell ends: job-done does not fire on the dwell's timer
+  let o = (await s.governor.getObject("o"))!;
+  expect({ state: o.state, timers: o.timers }).toEqual({ state: "active", timers: [] });
+
+  // A crash: the restart it asks for is deferred by minDormant, and dropped at the dwell's end.
+  s.driver.crash("o", "stopped");
+  await s.advance(0);
+  const [crashed] = await s.governor.listDecisions("o", 1);
+  expect(crashed).toMatchObject({ trigger: { kind: "substrate" }, outcome: "none", toState: "dormant" });
+  expect(crashed!.notes).toEqual([
+    "wake (restart-after-crash) deferred by dwell.minDormant until 2026-03-01T00:12:00.000Z",
+  ]);
+  await s.advance(10 * 60_000);
+  o = (await s.governor.getObject("o"))!;
+  expect({ state: o.state, timers: o.timers }).toEqual({ state: "dormant", timers: [] });
+});
