@@ -173,9 +173,12 @@ export function resolve(input: ResolveInput): Resolution {
   ) {
     const until = input.stateSince + input.minDormantMs;
     if (until > now) {
-      notes.push(
-        `${outcome} (${rulesOf(outcome === "wake" ? wakes : holds)}) deferred by dwell.minDormant until ${iso(until)}`,
-      );
+      // Every rule held back is named: a wake that fired beside a hold is deferred with it.
+      const what =
+        outcome === "wake"
+          ? `wake (${rulesOf(wakes)})`
+          : `hold-active (${rulesOf(holds)})${wakes.length > 0 ? ` and wake (${rulesOf(wakes)})` : ""}`;
+      notes.push(`${what} deferred by dwell.minDormant until ${iso(until)}`);
       // The object's own alarm, used up by this firing, is set again for the dwell's end: the
       // rules that re-evaluate then do not know it rang (a dwell timer alone would lose it).
       if (wakes.some((w) => w.rule === WAKE_ALARM_RULE)) setTimer("wake", until, "wake");

@@ -118,6 +118,18 @@ describe("dwell", () => {
       { dueAt: NOW + 50 * SECOND },
     ],
     [
+      "minDormant defers hold-active and wake together, and names the rules of both",
+      {
+        state: "dormant",
+        stateSince: NOW - 10 * SECOND,
+        minDormantMs: MINUTE,
+        fired: [wake("backlog"), hold("busy"), wake("alert")],
+      },
+      "none",
+      [`hold-active (busy) and wake (backlog, alert) deferred by dwell.minDormant until ${iso(NOW + 50 * SECOND)}`],
+      { dueAt: NOW + 50 * SECOND },
+    ],
+    [
       "minDormant is over",
       { state: "dormant", stateSince: NOW - MINUTE, minDormantMs: MINUTE, fired: [wake()] },
       "wake",
