@@ -227,7 +227,12 @@ export class Governor implements GovernorApi, GovernorStatsApi {
         crashLoops.forget(id);
       },
       deleted: (id, at) => this.events.emit("object:deleted", id, at),
-      rebound: (id) => this.dispatcher.detach(id),
+      // Other compute: the old one's exits say nothing of it (counted, the new one's first exit
+      // within the minute was a crash loop).
+      rebound: (id) => {
+        crashLoops.forget(id);
+        return this.dispatcher.detach(id);
+      },
       superseded: (actions, at, driver) => this.events.superseded(actions, at, driver),
       counts: () => census.counts(),
       governing,

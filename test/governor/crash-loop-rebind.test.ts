@@ -1,0 +1,52 @@
+// The crash-loop guard counts the exits of an object's compute. A rebind (PUT with another driver
+// or config) gives the object other compute: the exits of the old one no longer say anything
+// about it. They were still counted, so that the first exit of the new compute within the
+// minute made the object failed again ("5 exits Vigil did not ask for within 60 s").
+
+import { afterEach, expect, test } from "vitest";
+import { makeServices, type TestServices } from "../helpers/services.ts";
+
+let s: TestServices | null = null;
+afterEach(async () => {
+  await s?.close();
+  s = null;
+});
+
+async function crash(t: TestServices): Promise<void> {
+  t.driver.crash("w", "stopped");
+  await t.advance(0);
+}
+
+test("a rebind starts the crash-loop count afresh for the new compute", async () => {
+  s = await makeServices();
+  // queue-worker wakes the object while its queue holds work: a crash restarts it.
+  await s.governor.putObject("w", { policy: "queue-worker" });
+  await s.governor.postFacts("w", { queue: { depth: 1 } });
+  await s.advance(0);
+  expect((await s.governor.getObject("w"))!.state).toBe("active");
+  for (let i = 0; i < 4; i++) {
+    await crash(s);
+    expect((await s.governor.getObject("w"))!.state).toBe("active");
+  }
+  await crash(s);
+  const [loop] = await s.governor.listDecisions("w", 1);
+  expect(loop).toMatchObject({ trigger: { kind: "substrate", name: "crash-loop" }, toState: "failed" });
+
+  // 10 s on, the operator binds it to fixed compute and wakes it.
+  await s.advance(10_000);
+  const put = await s.governor.putObject("w", {
+    policy: "queue-worker",
+    substrate: { driver: "simulated", config: { startMs: 1 } },
+  });
+  expect(put.object.state).toBe("failed");
+  const woke = await s.governor.postFacts("w", { queue: { depth: 2 } });
+  expect(woke.decision).toMatchObject({ outcome: "wake", toState: "waking" });
+  await s.advance(1);
+  expect((await s.governor.getObject("w"))!.state).toBe("active");
+
+  // The new compute exits once: it is restarted, as after any crash, not failed.
+  await crash(s);
+  const [after] = await s.governor.listDecisions("w", 1);
+  expect(after).toMatchObject({ trigger: { kind: "substrate", name: "stopped" }, outcome: "wake" });
+  expect((await s.governor.getObject("w"))!.state).not.toBe("failed");
+});
