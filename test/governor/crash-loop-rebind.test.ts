@@ -50,3 +50,19 @@ test("a rebind starts the crash-loop count afresh for the new compute", async ()
   expect(after).toMatchObject({ trigger: { kind: "substrate", name: "stopped" }, outcome: "wake" });
   expect((await s.governor.getObject("w"))!.state).not.toBe("failed");
 });
+
+// docs/recipes/crash-backoff.md, pitfalls: a hold lease still running when the object fails
+// restarts it at its next evaluation, whatever its rules say of the state.
+test("a live hold lease restarts a failed object at its next evaluation", async () => {
+  s = await makeServices();
+  // queue-worker: job-in-flight holds with a lease of a minute.
+  await s.governor.putObject("w", { policy: "queue-worker" });
+  await s.governor.postFacts("w", { queue: { depth: 1 }, jobs: { inflight: 1 } });
+  await s.advance(0);
+  for (let i = 0; i < 5; i++) await crash(s);
+  expect((await s.governor.getObject("w"))!.state).toBe("failed");
+  // The job is reported done: no rule holds or wakes, but the lease has 59 s to run.
+  const next = await s.governor.postFacts("w", { queue: { depth: 0 }, jobs: { inflight: 0 } });
+  expect(next.decision).toMatchObject({ outcome: "hold-active", fromState: "failed", toState: "waking" });
+  expect(next.decision.fired.map((f) => f.rule)).toEqual(["hold:lease"]);
+});
