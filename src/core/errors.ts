@@ -112,6 +112,21 @@ export function isPassingStorageError(error: unknown): boolean {
   );
 }
 
+/**
+ * SQLite's code for a write to a database file removed or replaced since it was opened (the
+ * writer thread checks for it before each transaction: sql-writer-worker.mjs). A passing error
+ * as the others are, but not one that passes by waiting: the server stops once its lease is
+ * lost, and started again opens the file now at the path.
+ */
+export const DB_MOVED = "SQLITE_READONLY_DBMOVED";
+
+/** Why the database refused a write for a reason that may pass ({@link isPassingStorageError}), in a reply's words. */
+export function storageRefusal(error: unknown): string {
+  return (error as { code?: unknown } | null)?.code === DB_MOVED
+    ? "its file was removed or replaced since this server opened it, and nothing written now would be read again: the server stops once its lease runs out, and opens the file now at the path when started again"
+    : "locked by another program, full, or not writable";
+}
+
 /** How a remote database failed to answer (remoteFailure): why, and whether trying later may work. */
 export interface RemoteFailure {
   /** What the database did, to follow "the database" (`refused the connection`). */
@@ -196,7 +211,7 @@ export function afterStop(error: unknown, id: string, what: string): unknown {
   if (!isPassingStorageError(error)) return error;
   return Object.assign(
     unavailable(
-      `the compute of "${id}" was stopped, but the database refused to record the ${what} for now (locked by another program, full, or not writable): the object keeps its record, and its compute stays stopped until reconciliation observes it or its rules wake it; send the same request again`,
+      `the compute of "${id}" was stopped, but the database refused to record the ${what} for now (${storageRefusal(error)}): the object keeps its record, and its compute stays stopped until reconciliation observes it or its rules wake it; send the same request again`,
     ),
     { cause: error },
   );

@@ -73,7 +73,7 @@ function problems(op: Operation): Record<number, string> {
   if (writes)
     out[503] =
       "this server no longer governs the database (its lease was lost), or the database refused the write for now " +
-      "(locked by another program past its busy timeout, full, not writable; `Retry-After`): nothing was written, " +
+      "(locked by another program past its busy timeout, full, not writable, its file removed or replaced; `Retry-After`): nothing was written, " +
       "but for a DELETE or new binding whose compute was stopped first, as the detail then says";
   if (op.scope !== null && op.database !== false) {
     const unreached =

@@ -15,6 +15,7 @@ import {
   isPassingStorageError,
   isUnreachableDatabase,
   PolicyNotLoaded,
+  storageRefusal,
   UNREACHABLE_DETAIL,
   VigilError,
   type ErrorKind,
@@ -146,7 +147,7 @@ export function problemOf(
   if (isPassingStorageError(error))
     return problemBody(
       "unavailable",
-      "the database refused the write for now (locked by another program, full, or not writable); nothing was changed: try again later",
+      `the database refused the write for now (${storageRefusal(error)}); nothing was changed: try again later`,
     );
   return problemBody("internal", internal);
 }

@@ -45,6 +45,10 @@ test("a database file removed under the server: facts are 503s that changed noth
     const res = await facts();
     expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
+    // Said as it is: not a lock or a full disk, which waiting may end.
+    const { detail } = (await res.json()) as { detail: string };
+    expect(detail).toContain("its file was removed or replaced since this server opened it");
+    expect(detail).not.toContain("locked by another program");
     expect((await s.governor.getObject("w1"))?.memoryVersion).toBe(0);
     const ready = await app.request("/readyz");
     expect(ready.status).toBe(503);
