@@ -3,6 +3,7 @@
 // last decision's id as Last-Event-ID so that the decisions recorded meanwhile come first.
 
 import { parseArgs } from "node:util";
+import { BEFORE_ANY_DECISION } from "../governor/live.ts";
 import {
   authHeaders,
   bodyText,
@@ -190,7 +191,13 @@ async function followEvents(f: Follow): Promise<number> {
     }
     if (f.io.signal?.aborted) break;
     const wait = Math.max(Math.min(retry * 2 ** failures, MAX_RETRY_MS), Math.min(asked, MAX_RETRY_MS));
-    const after = f.lastDecisionId ? ` after ${f.lastDecisionId}` : "";
+    // The server's cursor while it had no decision names none: said as where the stream began.
+    const after =
+      f.lastDecisionId === BEFORE_ANY_DECISION
+        ? " from where the stream began (no decision was stored then)"
+        : f.lastDecisionId
+          ? ` after ${f.lastDecisionId}`
+          : "";
     if (outcome === "silent")
       f.io.err(
         `vigil events: nothing came for ${SILENCE_MS / 1000} s (the server sends a heartbeat every 15 s); reconnecting${after}\n`,

@@ -165,6 +165,23 @@ describe("vigil events", () => {
     expect(requests[1]!.headers["last-event-id"]).toBe("dec_1");
   });
 
+  test("a stream begun while the server had no decision, dropped before one came: resumed from its cursor, said as where it began", async () => {
+    const requests: http.IncomingHttpHeaders[] = [];
+    const { url } = await sse((req, res, n) => {
+      requests.push(req.headers);
+      stream(res);
+      if (n === 0) res.end(": connected\n\nid: dec_0000000000000\n\n");
+      else res.write(frame("decision", "dec_1", decision("dec_1", "w1")));
+    });
+    const r = await run(runEvents, ["--count", "1"], url, { sleep: async () => {} });
+    expect(r.code).toBe(0);
+    expect(requests[1]?.["last-event-id"]).toBe("dec_0000000000000");
+    // Not "after dec_0000000000000": no decision has that id.
+    expect(r.err).toBe(
+      "vigil events: the stream ended; reconnecting from where the stream began (no decision was stored then)\n",
+    );
+  });
+
   test("--json prints one {event, id, data} per line; --last-event-id is sent on the first request", async () => {
     let lastEventId: string | undefined;
     const { url } = await sse((req, res) => {
