@@ -12,9 +12,11 @@
 // adopted, and then (after one with `keep`, as to a new object of the same id) a stop: the answer
 // is {adopted, released, after}, `after` the stop's answer. With `between` and a file `start` there,
 // a start is sent before the second stop (startedIf, at the end); with a file `third` there, a
-// third stop follows the second (thirdIf). Without argv[2] it stops nothing and exits 0: it has
-// loaded, all that stop-refused.test.ts's probe asks of it. That test runs it as one ES module
-// bundled by esbuild, which plain `node` reads from its stdin (not through tsx).
+// third stop follows the second (thirdIf); with a file `closing` there, the driver is closed
+// once the file `close` appears there, while the second stop is under way (closeIf). Without
+// argv[2] it stops nothing and exits 0: it has loaded, all that stop-refused.test.ts's probe asks
+// of it. That test runs it as one ES module bundled by esbuild, which plain `node` reads from its
+// stdin (not through tsx).
 
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -61,6 +63,7 @@ if (between !== undefined) {
   await eventually(() => existsSync(join(between, "forked")));
   started = await startedIf(between);
 }
+closeIf(between);
 const again = await stop();
 const third = between === undefined ? {} : await thirdIf(between);
 // A DELETE's release, which stops the tree first.
@@ -83,4 +86,15 @@ async function startedIf(dir: string): Promise<{ started?: unknown }> {
 /** With `between`, when the file `third` is in that directory, `third`: the answer of a third stop. */
 async function thirdIf(dir: string): Promise<{ third?: unknown }> {
   return existsSync(join(dir, "third")) ? { third: await stop() } : {};
+}
+
+/**
+ * With `between`, when the file `closing` is in that directory, the driver is closed (as a server
+ * shutting down closes it) once the file `close` appears there: the test writes it while the
+ * second stop is under way.
+ */
+function closeIf(dir: string | undefined): void {
+  if (dir === undefined || !existsSync(join(dir, "closing"))) return;
+  const poll = () => (existsSync(join(dir, "close")) ? void driver.close() : setTimeout(poll, 5).unref());
+  poll();
 }

@@ -25,7 +25,7 @@ import {
   shellEnvProblems,
   type ProcessConfig,
 } from "./config.ts";
-import { Governed, Leftovers, RefusedStop, stopRefused, type Exit } from "./governed.ts";
+import { CLOSED, Governed, Leftovers, RefusedStop, stopRefused, type Exit } from "./governed.ts";
 import { recordedLeftovers, recordedTree, unrecordedTree } from "./restart.ts";
 import { procfs, readStat, until, type ProcStat } from "./proc.ts";
 import { spawnProcess } from "./spawn.ts";
@@ -302,8 +302,7 @@ export class ProcessDriver implements Driver {
     this.closed = true;
     this.stopSweep();
     this.leftovers.close();
-    for (const p of new Set([...this.live.values(), ...this.stopping]))
-      p.abort(new DriverError("the process driver closed", true));
+    for (const p of new Set([...this.live.values(), ...this.stopping])) p.abort(new DriverError(CLOSED, true));
   }
 
   private config(t: DriverTarget): ProcessConfig {
@@ -386,12 +385,14 @@ export class ProcessDriver implements Driver {
       // What an earlier stop could not end (its leader gone): stopped now, or the stop fails again.
       const refused = this.refused.get(t.objectId);
       if (refused)
-        await stopRefused(refused.leader, refused.members, refused.tree, t.objectId).catch((e: unknown) => {
-          // What refuses now (forked since by a recorded process, which may have exited) is what
-          // the next stop looks for.
-          if (e instanceof RefusedStop) refused.members = e.refused;
-          throw e;
-        });
+        await stopRefused(refused.leader, refused.members, refused.tree, t.objectId, () => this.closed).catch(
+          (e: unknown) => {
+            // What refuses now (forked since by a recorded process, which may have exited) is what
+            // the next stop looks for.
+            if (e instanceof RefusedStop) refused.members = e.refused;
+            throw e;
+          },
+        );
       this.refused.delete(t.objectId);
       return this.stopped(t.objectId);
     }

@@ -40,6 +40,8 @@ const FIRST_WAIT_MS = 1000;
 const KILL_ROUNDS = 5;
 /** How long, in real time, the processes a SIGKILL reached are given to exit (from each SIGKILL). */
 const KILLED_WITHIN_MS = 10_000;
+/** Why a stop under way fails when the driver closes. */
+export const CLOSED = "the process driver closed";
 
 export class Governed {
   /** A stop Vigil asked for is under way: the exit it causes is not reported to listeners. */
@@ -290,6 +292,9 @@ export class Leftovers {
   /** Those whose processes left after the SIGKILL all refuse this server's signals (EPERM), while they run. */
   private readonly refusing = new Set<Leftover>();
 
+  /** The server is closing (close() without an object): a stop again of what refused ends its wait. */
+  private closed = false;
+
   constructor(private readonly clock: Clock) {}
 
   /** The trees of `objectId` still being stopped, as its observations list them. */
@@ -349,6 +354,7 @@ export class Leftovers {
    * (after a crash, a deleted or rebound object's observation lists them no more).
    */
   close(objectId?: string): void {
+    if (objectId === undefined) this.closed = true;
     for (const l of this.pending) if (objectId === undefined || l.objectId === objectId) this.end(l);
   }
 
@@ -374,7 +380,7 @@ export class Leftovers {
     for (const l of this.stillRefusing(objectId)) {
       const id = l.tree.identity();
       try {
-        await stopRefused("pgid" in id ? id.pgid : null, l.refused, l.tree, l.objectId);
+        await stopRefused("pgid" in id ? id.pgid : null, l.refused, l.tree, l.objectId, () => this.closed);
         this.refusing.delete(l);
       } catch (e) {
         if (!(e instanceof RefusedStop)) throw e;
@@ -548,13 +554,16 @@ export class RefusedStop extends DriverError {
  * does: what can be ended is ended at each stop); a RefusedStop for those that still refuse,
  * named after `leader` (or, null, the first of them). When none does, the stop waits for what it
  * reached to exit, as after a stop's SIGKILL (killRounds: a process with much memory takes a
- * while to free it), before the tree is done with (disposed of).
+ * while to free it), before the tree is done with (disposed of). That wait ends at once when
+ * `closed` holds (the driver closed): the stop fails then, retryable, as a stop's under way does,
+ * and the tree is left to the next server.
  */
 export async function stopRefused(
   leader: number | null,
   refused: Known[],
   tree: ProcessTree,
   objectId: string,
+  closed: () => boolean = () => false,
 ): Promise<void> {
   const left = refused.filter((m) => liveStat(m.pid, m.startTime) !== null);
   const killed = left.filter((m) => !refuses(m.pid));
@@ -575,8 +584,10 @@ export async function stopRefused(
   };
   // Those that still refuse fail the stop whatever the rest does: it is not waited for.
   if (still().length === 0) {
-    if (reached) await killRounds(tree, reached);
-    await watchFor(() => killed.every((m) => liveStat(m.pid, m.startTime) === null), KILLED_WITHIN_MS);
+    if (reached) await killRounds(tree, reached, closed);
+    const exited = () => killed.every((m) => liveStat(m.pid, m.startTime) === null);
+    await watchFor(() => closed() || exited(), KILLED_WITHIN_MS);
+    if (closed()) throw new DriverError(CLOSED, true);
   }
   const refusing = still();
   if (refusing.length > 0) throw new RefusedStop(leader ?? refusing[0]!.pid, refusing);

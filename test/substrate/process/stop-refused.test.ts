@@ -709,3 +709,57 @@ test.skipIf(!nobodyRuns)(
     expect(running(sleeping[0]!)).toBe(true);
   },
 );
+
+/** Whether SIGKILL is pending for `pid` (/proc/<pid>/status): sent, and not yet acted on (a frozen process). */
+function killPending(pid: number): boolean {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    return ["SigPnd", "ShdPnd"].some(
+      (f) => (BigInt(`0x${new RegExp(`^${f}:\\s+(\\w+)`, "m").exec(status)![1]}`) & 0x100n) !== 0n,
+    );
+  } catch {
+    return false;
+  }
+}
+
+// Found by a review of the above: the wait of a stop again of what refused its SIGKILL (for what
+// that stop's SIGKILL reached to exit) did not end when the driver closed, as a stop's wait does:
+// a server shutting down waited up to 10 s a kill round for it. Now it ends at once and the stop
+// fails, retryable, leaving the tree to the next server. As in the test above, root's sh forks
+// its worker as nobody once the first stop is over and exits; the worker, once it has seen its
+// parent go (`parted`), is frozen in a v1 freezer cgroup (a SIGKILL does not end it until it is
+// thawed), and the driver is closed once the second stop's SIGKILL is pending for it.
+test.skipIf(!nobodyRuns || !freezerV1).each([
+  ["leftovers that refused their SIGKILL", true],
+  ["a tree whose stop failed once its leader was gone", false],
+])("a stop again of %s ends its wait when the driver closes", async (_, leftover) => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
+  dirs.push(dir);
+  chmodSync(dir, 0o777); // the driver and the worker, as nobody, write there
+  writeFileSync(join(dir, "closing"), "");
+  const worker = join(dir, "worker.sh");
+  writeFileSync(
+    worker,
+    `echo > ${dir}/started\nwhile [ "$(cut -d' ' -f4 /proc/$$/stat)" = "$PPID" ]; do sleep 0.05; done\necho > ${dir}/parted\nexec sleep 1000\n`,
+  );
+  chmodSync(worker, 0o644);
+  const loop = `while [ ! -e ${dir}/after ]; do sleep 0.05; done; setpriv ${NOBODY.join(" ")} sh ${worker} & while [ ! -e ${dir}/started ]; do sleep 0.05; done`;
+  const { pid, recorded } = leftover
+    ? await tree(`export VIGIL_OBJECT_ID=refused; setpriv ${NOBODY.join(" ")} sleep 999 & ${loop}`)
+    : await tree(`export VIGIL_OBJECT_ID=refused; (${loop}) & exec setpriv ${NOBODY.join(" ")} sleep 1000`);
+  const rooted = () => groupMembers(pid).filter((p) => statusUid(p) === 0);
+  expect(await eventually(() => rooted().length > 0 && (leftover || statusUid(pid) === 65534))).toBe(true);
+  const answer = stopAsNobody(leftover ? leftoversOf([pid]) : recorded, undefined, undefined, dir);
+  expect(await eventually(() => existsSync(join(dir, "parted")))).toBe(true);
+  const workers = groupMembers(pid).filter((p) => statusUid(p) === 65534);
+  expect(workers).toHaveLength(1);
+  await freeze(leftover ? "closing-leftover" : "closing-tree", workers[0]!);
+  writeFileSync(join(dir, "forked"), "");
+  expect(await eventually(() => killPending(workers[0]!))).toBe(true);
+  writeFileSync(join(dir, "close"), "");
+  const answered = await answer;
+  expect(answered).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
+  expect(answered.again).toEqual({ retryable: true, error: "the process driver closed" });
+  // Given up, not done with: the worker, frozen, is still there for the next server.
+  expect(groupMembers(pid)).toEqual(workers);
+});
