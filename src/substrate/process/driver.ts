@@ -175,6 +175,8 @@ export class ProcessDriver implements Driver {
       throw e;
     }
     await settled;
+    // The driver closed while the leftovers were being killed: their wait was given up, not done.
+    if (this.closed) throw new DriverError(CLOSED, true);
     await this.leftovers.stopRefused(objectId);
     return result;
   }

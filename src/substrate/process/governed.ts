@@ -292,7 +292,7 @@ export class Leftovers {
   /** Those whose processes left after the SIGKILL all refuse this server's signals (EPERM), while they run. */
   private readonly refusing = new Set<Leftover>();
 
-  /** The server is closing (close() without an object): a stop again of what refused ends its wait. */
+  /** The server is closing (close() without an object): the waits for what a SIGKILL reached end. */
   private closed = false;
 
   constructor(private readonly clock: Clock) {}
@@ -461,7 +461,9 @@ export class Leftovers {
    * a stop: past them it is what is left.
    */
   private killed(l: Leftover): Promise<Member[] | null> {
-    return killRounds(l.tree, reachedBy(l.tree, l.tree.kill()));
+    // Given up when the server closes (close() sends it then), as a stop's wait is: a stop waiting
+    // for the object's leftovers (settled) must not hold a server shutting down.
+    return killRounds(l.tree, reachedBy(l.tree, l.tree.kill()), () => this.closed);
   }
 
   private forget(l: Leftover): void {

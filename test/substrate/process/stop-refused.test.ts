@@ -28,9 +28,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
 import { afterEach, expect, test } from "vitest";
+import type { Observation } from "../../../src/core/types.ts";
+import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { findCgroupParent } from "../../../src/substrate/process/cgroup.ts";
 import { bootId, groupMembers, isGone, pidNamespace, readStat } from "../../../src/substrate/process/proc.ts";
 import { eventually } from "../../helpers/eventually.ts";
+import { VirtualClock } from "../../../src/timers/clock.ts";
 import { killGroups } from "../../helpers/process.ts";
 
 const groups: number[] = [];
@@ -762,4 +765,31 @@ test.skipIf(!nobodyRuns || !freezerV1).each([
   expect(answered.again).toEqual({ retryable: true, error: "the process driver closed" });
   // Given up, not done with: the worker, frozen, is still there for the next server.
   expect(groupMembers(pid)).toEqual(workers);
+});
+
+// Found by the same review: a stop waiting for the object's leftovers (a stop sent again after a
+// crash finds no tree, only leftovers within their grace period) waited, when the driver closed,
+// for the SIGKILL the close sent them to take effect, up to 10 s, and then answered stopped while
+// a process the SIGKILL had not ended yet was still there. Now that wait ends at the close and
+// the stop fails, retryable, as a stop under way does. The leftovers' second process is frozen in
+// a v1 freezer cgroup (a SIGKILL does not end it until it is thawed); the driver runs here, on a
+// virtual clock that never reaches the end of the grace period.
+test.skipIf(!freezerV1)("a stop waiting for leftovers ends its wait when the driver closes", async () => {
+  const { pid } = await tree("export VIGIL_OBJECT_ID=left; sleep 1000 & exec sleep 1000");
+  const member = groupMembers(pid).find((p) => p !== pid)!;
+  await freeze("closing-leftovers", member);
+  const driver = new ProcessDriver({ clock: new VirtualClock("2026-03-01T00:00:00Z") });
+  const t = { objectId: "left", config: { command: "sh", graceMs: 60_000 } };
+  const adopted = await driver.adopt(t, leftoversOf([pid]) as unknown as Observation);
+  expect(adopted.leftovers).toEqual([expect.objectContaining({ pgid: pid })]);
+  const stop = driver.stop(t).then(
+    (observation) => ({ observation }),
+    (e: unknown) => ({ error: (e as Error).message, retryable: (e as { retryable?: boolean }).retryable }),
+  );
+  // The leader is gone of its SIGTERM: the stop waits for the rest, the frozen sleep.
+  expect(await eventually(() => !running(pid))).toBe(true);
+  await driver.close();
+  expect(killPending(member)).toBe(true);
+  expect(await stop).toEqual({ error: "the process driver closed", retryable: true });
+  expect(groupMembers(pid)).toEqual([member]);
 });
