@@ -121,6 +121,35 @@ const tree = (script: string) =>
     (pid) => ({ pgid: pid }),
   );
 
+/**
+ * A tree whose root sh, once the first stop is over (the file `after` in `dir`), forks a worker as
+ * nobody (after a `sleep 1000` of its own, with `rootSleep`) and exits once the worker runs; the
+ * worker writes `seen` in `dir` once it has seen its parent go, then sleeps. With `leftover` the
+ * tree is as leftovers of a leader's own exit leave it (root's sh beside a sleep of nobody's);
+ * else the leader is nobody's sleep, root's sh forked before it. Made in `dir`, which nobody may
+ * write (the driver and the worker write there); returned once root's sh runs.
+ */
+async function forkingTree(
+  dir: string,
+  { leftover, seen, rootSleep = false }: { leftover: boolean; seen: string; rootSleep?: boolean },
+): Promise<{ pid: number; recorded: Record<string, unknown> }> {
+  chmodSync(dir, 0o777);
+  const worker = join(dir, "worker.sh");
+  // Once running, waits for its parent, root's sh, to exit (then its own parent is another).
+  writeFileSync(
+    worker,
+    `echo > ${dir}/started\nwhile [ "$(cut -d' ' -f4 /proc/$$/stat)" = "$PPID" ]; do sleep 0.05; done\necho > ${dir}/${seen}\nexec sleep 1000\n`,
+  );
+  chmodSync(worker, 0o644);
+  const loop = `while [ ! -e ${dir}/after ]; do sleep 0.05; done; ${rootSleep ? "sleep 1000 & " : ""}setpriv ${NOBODY.join(" ")} sh ${worker} & while [ ! -e ${dir}/started ]; do sleep 0.05; done`;
+  const made = leftover
+    ? await tree(`export VIGIL_OBJECT_ID=refused; setpriv ${NOBODY.join(" ")} sleep 999 & ${loop}`)
+    : await tree(`export VIGIL_OBJECT_ID=refused; (${loop}) & exec setpriv ${NOBODY.join(" ")} sleep 1000`);
+  const rooted = () => groupMembers(made.pid).filter((p) => statusUid(p) === 0);
+  expect(await eventually(() => rooted().length > 0 && (leftover || statusUid(made.pid) === 65534))).toBe(true);
+  return made;
+}
+
 /** The stop's answer from the driver run as nobody. */
 async function stopAsNobody(
   recorded: Record<string, unknown>,
@@ -622,20 +651,7 @@ test.skipIf(!nobodyRuns).each([
 ])("a stop of %s ends the worker forked by a refusing process that exited since", async (_, leftover) => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
   dirs.push(dir);
-  chmodSync(dir, 0o777); // the driver and the worker, as nobody, write there
-  const worker = join(dir, "worker.sh");
-  // Once running, waits for its parent, root's sh, to exit (then its own parent is another).
-  writeFileSync(
-    worker,
-    `echo > ${dir}/started\nwhile [ "$(cut -d' ' -f4 /proc/$$/stat)" = "$PPID" ]; do sleep 0.05; done\necho > ${dir}/forked\nexec sleep 1000\n`,
-  );
-  chmodSync(worker, 0o644);
-  const loop = `while [ ! -e ${dir}/after ]; do sleep 0.05; done; setpriv ${NOBODY.join(" ")} sh ${worker} & while [ ! -e ${dir}/started ]; do sleep 0.05; done`;
-  const { pid, recorded } = leftover
-    ? await tree(`export VIGIL_OBJECT_ID=refused; setpriv ${NOBODY.join(" ")} sleep 999 & ${loop}`)
-    : await tree(`export VIGIL_OBJECT_ID=refused; (${loop}) & exec setpriv ${NOBODY.join(" ")} sleep 1000`);
-  const rooted = () => groupMembers(pid).filter((p) => statusUid(p) === 0);
-  expect(await eventually(() => rooted().length > 0 && (leftover || statusUid(pid) === 65534))).toBe(true);
+  const { pid, recorded } = await forkingTree(dir, { leftover, seen: "forked" });
   const answer = await stopAsNobody(leftover ? leftoversOf([pid]) : recorded, undefined, undefined, dir);
   expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
   expect(existsSync(join(dir, "forked"))).toBe(true);
@@ -686,21 +702,8 @@ test.skipIf(!nobodyRuns)(
   async () => {
     const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
     dirs.push(dir);
-    chmodSync(dir, 0o777); // the driver and the worker, as nobody, write there
     writeFileSync(join(dir, "third"), "");
-    const worker = join(dir, "worker.sh");
-    // Once running, waits for its parent, root's sh, to exit (then its own parent is another).
-    writeFileSync(
-      worker,
-      `echo > ${dir}/started\nwhile [ "$(cut -d' ' -f4 /proc/$$/stat)" = "$PPID" ]; do sleep 0.05; done\necho > ${dir}/forked\nexec sleep 1000\n`,
-    );
-    chmodSync(worker, 0o644);
-    const loop = `while [ ! -e ${dir}/after ]; do sleep 0.05; done; sleep 1000 & setpriv ${NOBODY.join(" ")} sh ${worker} & while [ ! -e ${dir}/started ]; do sleep 0.05; done`;
-    const { pid, recorded } = await tree(
-      `export VIGIL_OBJECT_ID=refused; (${loop}) & exec setpriv ${NOBODY.join(" ")} sleep 1000`,
-    );
-    const rooted = () => groupMembers(pid).filter((p) => statusUid(p) === 0);
-    expect(await eventually(() => rooted().length > 0 && statusUid(pid) === 65534)).toBe(true);
+    const { recorded } = await forkingTree(dir, { leftover: false, seen: "forked", rootSleep: true });
     const answer = await stopAsNobody(recorded, undefined, undefined, dir);
     expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
     const again = answer.again as Record<string, unknown>;
@@ -738,20 +741,8 @@ test.skipIf(!nobodyRuns || !freezerV1).each([
 ])("a stop again of %s ends its wait when the driver closes", async (_, leftover) => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-refused-"));
   dirs.push(dir);
-  chmodSync(dir, 0o777); // the driver and the worker, as nobody, write there
   writeFileSync(join(dir, "closing"), "");
-  const worker = join(dir, "worker.sh");
-  writeFileSync(
-    worker,
-    `echo > ${dir}/started\nwhile [ "$(cut -d' ' -f4 /proc/$$/stat)" = "$PPID" ]; do sleep 0.05; done\necho > ${dir}/parted\nexec sleep 1000\n`,
-  );
-  chmodSync(worker, 0o644);
-  const loop = `while [ ! -e ${dir}/after ]; do sleep 0.05; done; setpriv ${NOBODY.join(" ")} sh ${worker} & while [ ! -e ${dir}/started ]; do sleep 0.05; done`;
-  const { pid, recorded } = leftover
-    ? await tree(`export VIGIL_OBJECT_ID=refused; setpriv ${NOBODY.join(" ")} sleep 999 & ${loop}`)
-    : await tree(`export VIGIL_OBJECT_ID=refused; (${loop}) & exec setpriv ${NOBODY.join(" ")} sleep 1000`);
-  const rooted = () => groupMembers(pid).filter((p) => statusUid(p) === 0);
-  expect(await eventually(() => rooted().length > 0 && (leftover || statusUid(pid) === 65534))).toBe(true);
+  const { pid, recorded } = await forkingTree(dir, { leftover, seen: "parted" });
   const answer = stopAsNobody(leftover ? leftoversOf([pid]) : recorded, undefined, undefined, dir);
   expect(await eventually(() => existsSync(join(dir, "parted")))).toBe(true);
   const workers = groupMembers(pid).filter((p) => statusUid(p) === 65534);
