@@ -1,7 +1,7 @@
 // `vigil decisions list|get`: an object's decisions newest first (GET
 // /v1/objects/{id}/decisions), or one decision (GET /v1/decisions/{id}).
 
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./parse-args.ts";
 import { processIo, reporting, request, seg, targetOf, usageError, type Io } from "./client.ts";
 import { shellWord, targetFlags } from "./command-line.ts";
 import { decisionText, type DecisionView } from "./explain.ts";
@@ -16,7 +16,7 @@ const DEFAULT_LIMIT = 50;
 
 export async function runDecisions(args: string[], partial: Partial<Io> = {}): Promise<number> {
   const io = processIo(partial);
-  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  const { values, positionals } = parseCommandLine({ args, options: OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return printUsage("decisions", io.out);
   return reporting("decisions", io, async () => {
     const [sub, ...rest] = positionals;

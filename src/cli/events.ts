@@ -2,8 +2,8 @@
 // prints a line per decision and per action. When the stream drops it reconnects, sending the
 // last decision's id as Last-Event-ID so that the decisions recorded meanwhile come first.
 
-import { parseArgs } from "node:util";
 import { BEFORE_ANY_DECISION } from "../governor/live.ts";
+import { parseCommandLine } from "./parse-args.ts";
 import {
   authHeaders,
   bodyText,
@@ -120,7 +120,7 @@ const OPTIONS = {
 
 export async function runEvents(args: string[], partial: Partial<Io> = {}): Promise<number> {
   const io = processIo(partial);
-  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  const { values, positionals } = parseCommandLine({ args, options: OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return printUsage("events", io.out);
   return reporting("events", io, async () => {
     if (positionals.length > 0) throw usageError("events", "events takes no arguments");

@@ -3,7 +3,7 @@
 // tree: ✓ true, ✗ false, ? not evaluated (json-rules-engine short-circuited it), and the value
 // each fact had. Also the text of one decision that `decisions` and `facts` print.
 
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./parse-args.ts";
 import type { ConditionExplanation, RuleExplanation } from "../core/types.ts";
 import { processIo, reporting, request, seg, targetOf, usageError, type Io } from "./client.ts";
 import { decisionReply } from "../contracts/api-replies.ts";
@@ -34,7 +34,7 @@ export interface DecisionView {
 
 export async function runExplain(args: string[], partial: Partial<Io> = {}): Promise<number> {
   const io = processIo(partial);
-  const { values, positionals } = parseArgs({ args, options: CLIENT_PARSE_OPTIONS, allowPositionals: true });
+  const { values, positionals } = parseCommandLine({ args, options: CLIENT_PARSE_OPTIONS, allowPositionals: true });
   if (values.help) return printUsage("explain", io.out);
   return reporting("explain", io, async () => {
     if (positionals.length !== 1) throw usageError("explain", "explain takes one DECISION_ID");

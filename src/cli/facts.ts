@@ -1,7 +1,7 @@
 // `vigil facts post ID JSON|@FILE|-`: sends facts (a JSON Merge Patch of the object's memory)
 // to POST /v1/objects/{id}/facts and prints the decision the arrival took.
 
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./parse-args.ts";
 import { processIo, reporting, request, seg, targetOf, usageError, type Io } from "./client.ts";
 import { decisionText, type DecisionView } from "./explain.ts";
 import { factsReply } from "../contracts/api-replies.ts";
@@ -19,7 +19,7 @@ interface FactsReply {
 
 export async function runFacts(args: string[], partial: Partial<Io> = {}): Promise<number> {
   const io = processIo(partial);
-  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  const { values, positionals } = parseCommandLine({ args, options: OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return printUsage("facts", io.out);
   return reporting("facts", io, async () => {
     const [sub, id, facts, ...extra] = positionals;

@@ -1,7 +1,7 @@
 // `vigil objects list|get|put|delete`: the objects a running server governs, through
 // /v1/objects. Text by default (a table, or one object's fields), the server's JSON with --json.
 
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./parse-args.ts";
 import { CliError, processIo, reporting, request, seg, targetOf, usageError, type Io, type Target } from "./client.ts";
 import { shellWord, targetFlags } from "./command-line.ts";
 import { objectPage, objectReply } from "../contracts/api-replies.ts";
@@ -47,7 +47,7 @@ const OPTIONS = {
 } as const;
 
 type Values = ReturnType<typeof parse>["values"];
-const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+const parse = (args: string[]) => parseCommandLine({ args, options: OPTIONS, allowPositionals: true, strict: true });
 
 export async function runObjects(args: string[], partial: Partial<Io> = {}): Promise<number> {
   const io = processIo(partial);

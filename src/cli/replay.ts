@@ -2,7 +2,7 @@
 // object's recorded history and prints every decision that would differ, side by side.
 // Exit 0 when none differs, 1 when some do, 2 when the object or the file is unusable.
 
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./parse-args.ts";
 import { shownDbUrl } from "../config.ts";
 import { databaseWithFlags } from "./flag-config.ts";
 import { VigilError } from "../core/errors.ts";
@@ -34,7 +34,7 @@ export async function runReplay(
     err(`vigil replay: ${message}\n`);
     return 2;
   };
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     options: {
       ...HELP_OPTION,

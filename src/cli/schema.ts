@@ -2,7 +2,7 @@
 // schema is JSON already; --json changes only what --write prints ({"wrote": FILE}).
 
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./parse-args.ts";
 import { POLICY_SCHEMA_FILE, policyJsonSchemaText } from "../contracts/json-schema.ts";
 import { HELP_OPTION, printUsage } from "./usage.ts";
 
@@ -10,7 +10,7 @@ export async function runSchema(
   args: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args,
     options: { ...HELP_OPTION, write: { type: "boolean", default: false }, json: { type: "boolean", default: false } },
     strict: true,

@@ -1,6 +1,6 @@
 // `vigil serve`: configuration from the environment and flags, then the server until a signal.
 
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./parse-args.ts";
 import { InvalidConfiguration } from "../config.ts";
 import { createLogger, errorText, type Logger } from "../log.ts";
 import { configWithFlags, FLAGS, inFlagTerms } from "./flag-config.ts";
@@ -11,7 +11,7 @@ export async function runServe(
   args: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args,
     options: {
       ...HELP_OPTION,

@@ -5,7 +5,7 @@
 // traffic. Exit 0 on success, 2 for invalid usage or input (a bad traffic line names its line).
 
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./parse-args.ts";
 import { splitList } from "../config.ts";
 import { databaseWithFlags, emptyFlag } from "./flag-config.ts";
 import { parseDuration } from "../core/durations.ts";
@@ -45,7 +45,7 @@ const OPTIONS = {
   start: { type: "string" },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
+type Values = ReturnType<typeof parseCommandLine<{ options: typeof OPTIONS }>>["values"];
 
 /** The options only `--generate` reads; the others (but --help) are the simulation's. */
 const GENERATE_OPTIONS = ["generate", "objects", "days", "seed", "start"] as const;
@@ -94,7 +94,7 @@ export async function runSimulate(
   out: Out = toStdout,
   err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<number> {
-  const { values } = parseArgs({ args, options: OPTIONS, strict: true });
+  const { values } = parseCommandLine({ args, options: OPTIONS, strict: true });
   if (values.help) return printUsage("simulate", out);
   try {
     otherModes(values);

@@ -4,7 +4,7 @@
 // (a bad option, a missing path) goes to stderr.
 
 import { basename } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./parse-args.ts";
 import type { PolicyDocument } from "../core/policy.ts";
 import { isMissing } from "../dirs.ts";
 import type { Decision } from "../core/types.ts";
@@ -28,7 +28,7 @@ export async function runTest(
   out: (s: string) => void = (s) => process.stdout.write(s),
   err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     options: {
       ...HELP_OPTION,

@@ -3,7 +3,7 @@
 
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./parse-args.ts";
 import type { Problem } from "../core/errors.ts";
 import { isMissing } from "../dirs.ts";
 import { isPolicyFileName, PolicyRegistry, type LoadResult } from "../governor/policy-registry.ts";
@@ -14,7 +14,7 @@ export async function runValidate(
   out: (s: string) => void = (s) => process.stdout.write(s),
   err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     options: {
       ...HELP_OPTION,

@@ -27,7 +27,9 @@ export async function startVigil(
   args: string[] = [],
   opts: { ownGroup?: boolean } = {},
 ): Promise<VigilProcess> {
-  const child = spawn(process.execPath, ["bin/vigil.js", "serve", "--port", "0", ...args], {
+  // On a free port unless `args` names one: a flag given twice is a usage error.
+  const port = args.includes("--port") ? [] : ["--port", "0"];
+  const child = spawn(process.execPath, ["bin/vigil.js", "serve", ...port, ...args], {
     cwd: ROOT,
     env: { ...process.env, VIGIL_LOG_LEVEL: "info", VIGIL_TOKENS: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
