@@ -8,6 +8,7 @@ import { confirmedState } from "../core/lifecycle.ts";
 import type { Decision } from "../core/types.ts";
 import type { PolicyRegistry } from "../governor/policy-registry.ts";
 import { DEFAULT_LIMITS } from "../core/memory-limits.ts";
+import { LATEST_INSTANT_MS } from "../core/instants.ts";
 import { createSandbox, RECORDED_LIMITS, type Sandbox } from "../what-if/sandbox.ts";
 import { earliestCreation, SimulationError, type Latencies, type Trace, type Workload } from "./model.ts";
 import { Timeline } from "./timeline.ts";
@@ -129,7 +130,9 @@ export class PolicyRun {
     // Objects created after the last fact (recorded ones with no facts since) are created too.
     await createUpTo(until ?? Infinity);
     if (until !== null) return until;
-    return this.settle(Math.max(last, sandbox.clock.now()) + tailMs);
+    // Never past the last instant Vigil writes (9999-12-31T23:59:59.999Z): a window's end there
+    // would be printed in year 10000, which no reader of the figures takes back.
+    return this.settle(Math.min(Math.max(last, sandbox.clock.now()) + tailMs, LATEST_INSTANT_MS));
   }
 
   /** Runs until every object is dormant, or `cap`; returns the time it stopped at. */

@@ -3,11 +3,13 @@
 //
 // The window starts when the first object is created. With `until` it ends there; otherwise
 // when every object of every row is dormant again after the last fact, at most TAIL_CAP_MS
-// after it (a policy that keeps an object awake for good would never end).
+// after it (a policy that keeps an object awake for good would never end) and never past
+// 9999-12-31T23:59:59.999Z, the last instant a traffic line or --until may name.
 
 import type { PolicyRegistry } from "../governor/policy-registry.ts";
 import { runAutostop, settledAt } from "./autostop.ts";
 import { earliestCreation, SimulationError, TAIL_CAP_MS, type Latencies, type Trace, type Workload } from "./model.ts";
+import { LATEST_INSTANT_MS } from "../core/instants.ts";
 import { PolicyRun, type DecisionSummary } from "./policy-run.ts";
 import { figuresOf, type RowFigures } from "./stats.ts";
 
@@ -57,7 +59,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
   // Loops, not Math.max(...): a spread of one argument per object overflows the stack past ~120,000.
   let lastFact = facts[facts.length - 1]?.at ?? from;
   for (const x of workload.objects) if (x.createdAt > lastFact) lastFact = x.createdAt;
-  const cap = lastFact + (o.tailMs ?? TAIL_CAP_MS);
+  const cap = Math.min(lastFact + (o.tailMs ?? TAIL_CAP_MS), LATEST_INSTANT_MS);
 
   const runs: PolicyRun[] = [];
   try {
