@@ -208,7 +208,10 @@ function bandSvg(band: Band, objectId: string, y: number, others: Map<string, st
 export function renderTimelines(rows: TimelineRow[], o: TimelineOptions): string {
   const width = o.width ?? 960;
   const from = ms(o.from);
-  const to = Math.max(ms(o.to), from + 1);
+  // The scale spans 1 ms at least (an empty window, from = to, would divide by zero); the label
+  // says the window as it is.
+  const end = Math.max(ms(o.to), from);
+  const to = Math.max(end, from + 1);
   const plotW = width - LABEL_W - RIGHT;
   const x = (t: number) => LABEL_W + (Math.min(Math.max(t, from), to) - from) * (plotW / (to - from));
   const others = new Map<string, string>();
@@ -244,7 +247,7 @@ export function renderTimelines(rows: TimelineRow[], o: TimelineOptions): string
   );
   body.push(key.svg);
   const height = key.bottom + 8;
-  const label = `${o.title}: state timelines of ${rows.length} object${rows.length === 1 ? "" : "s"} from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`;
+  const label = `${o.title}: state timelines of ${rows.length} object${rows.length === 1 ? "" : "s"} from ${new Date(from).toISOString()} to ${new Date(end).toISOString()}`;
   return svg(width, height, o.title, label, body);
 }
 

@@ -124,6 +124,19 @@ describe("renderTimelines", () => {
     );
     expect(rects(outside)).toEqual([]);
   });
+
+  test("an empty window (a simulation of one fact, --until at it) is labelled as it is, not 1 ms long", () => {
+    const empty = renderTimelines([], { from: T, to: T, title: "t" });
+    assertWellFormed(empty);
+    expect(empty).toContain(
+      'aria-label="t: state timelines of 0 objects from 2026-03-01T09:00:00.000Z to 2026-03-01T09:00:00.000Z"',
+    );
+    // At the last instant Vigil reads, 1 ms later would be in year 10000.
+    const last = Date.parse("9999-12-31T23:59:59.999Z");
+    expect(renderTimelines([], { from: last, to: last, title: "t" })).toContain(
+      "from 9999-12-31T23:59:59.999Z to 9999-12-31T23:59:59.999Z",
+    );
+  });
 });
 
 describe("timeTicks", () => {
