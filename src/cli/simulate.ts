@@ -163,7 +163,10 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
   const registry = loadPolicies(rules, policies);
   const workload = v.traffic !== undefined ? readTraffic(v.traffic) : await readRecorded(v.db!, objects);
 
-  const result = await simulate({ registry, policies, workload, latencies, autostopMs, until });
+  // The baseline named as the user wrote its quiet time (`autostop(P1W)`, not P7D); milliseconds in ISO 8601.
+  const after = v["autostop-after"];
+  const autostopAfter = after === undefined || /^\d+$/.test(after) ? undefined : after;
+  const result = await simulate({ registry, policies, workload, latencies, autostopMs, autostopAfter, until });
   // The report first: a failure prints nothing on stdout.
   if (v.report !== undefined) {
     const text = /\.html$/i.test(v.report) ? reportHtml(result, sample) : reportSvg(result, sample);

@@ -1,7 +1,7 @@
 // A simulation's figures for people (a table) and for programs (JSON, in seconds).
 
 import type { RowFigures } from "./stats.ts";
-import { isoDuration, type SimulationResult } from "./simulate.ts";
+import type { SimulationResult } from "./simulate.ts";
 
 /** Seconds as a short duration: `0.5s`, `42s`, `4m12s`, `3h02m`, `2d03h`. */
 export function shortDuration(seconds: number): string {
@@ -88,7 +88,7 @@ export function toJson(r: SimulationResult) {
     facts: r.facts,
     ignoredFacts: r.ignored,
     latencies: { startSeconds: r.latencies.startMs / 1000, resumeSeconds: r.latencies.resumeMs / 1000 },
-    autostopAfter: r.autostopMs === null ? null : isoDuration(r.autostopMs),
+    autostopAfter: r.autostopAfter,
     rows: r.rows,
   };
 }

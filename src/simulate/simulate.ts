@@ -21,6 +21,11 @@ export interface SimulateOptions {
   latencies: Latencies;
   /** The baseline's quiet time; null leaves the baseline out. */
   autostopMs: number | null;
+  /**
+   * The quiet time as the user wrote it (`P1W`), for the baseline's name, `autostop(P1W)`, and
+   * the JSON; default: autostopMs in ISO 8601, as {@link isoDuration} writes it (`P7D`).
+   */
+  autostopAfter?: string;
   /** The window's end (epoch ms); null ends it once every object is dormant again. */
   until: number | null;
   /** The longest the window runs past the last fact (default 24 h). */
@@ -36,6 +41,8 @@ export interface SimulationResult {
   ignored: number;
   latencies: Latencies;
   autostopMs: number | null;
+  /** The quiet time as written (see SimulateOptions), null without the baseline. */
+  autostopAfter: string | null;
   /** The figures of each row: the policies in order, then the baseline. */
   rows: RowFigures[];
   /** What each row did: for the report. */
@@ -45,10 +52,11 @@ export interface SimulationResult {
 }
 
 /** The name of the baseline's row: `autostop(PT5M)`. */
-export const autostopName = (ms: number) => `autostop(${isoDuration(ms)})`;
+export const autostopName = (after: string) => `autostop(${after})`;
 
 export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
   const { workload, until } = o;
+  const autostopAfter = o.autostopMs === null ? null : (o.autostopAfter ?? isoDuration(o.autostopMs));
   if (workload.objects.length === 0) throw new SimulationError("no objects to simulate");
   const from = earliestCreation(workload);
   if (until !== null && until < from)
@@ -72,7 +80,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
     const baseline =
       o.autostopMs === null
         ? null
-        : runAutostop(inWindow, { ...o.latencies, quietMs: o.autostopMs }, autostopName(o.autostopMs));
+        : runAutostop(inWindow, { ...o.latencies, quietMs: o.autostopMs }, autostopName(autostopAfter!));
     if (baseline) settled.push(Math.min(settledAt(baseline), cap));
     const to = until ?? Math.max(...settled);
     const traces: Trace[] = [];
@@ -92,6 +100,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
       ignored: workload.facts.length - facts.length,
       latencies: o.latencies,
       autostopMs: o.autostopMs,
+      autostopAfter,
       rows: traces.map((t) => figuresOf(t, to)),
       traces,
       decisions,

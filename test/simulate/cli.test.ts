@@ -64,6 +64,20 @@ describe("vigil simulate", () => {
     expect(report.rows[2].policy).toBeUndefined();
   });
 
+  test("the baseline is named with --autostop-after as written: P1W stays P1W, not P7D", async () => {
+    for (const [after, name] of [
+      ["P1W", "autostop(P1W)"],
+      ["PT0.50S", "autostop(PT0.50S)"],
+      ["300000", "autostop(PT5M)"],
+    ]) {
+      const args = ["--policy", "on-demand", "--traffic", TRAFFIC, "--autostop-after", after!];
+      const report = JSON.parse((await run([...args, "--json"])).stdout);
+      expect(report.rows.map((row: { name: string }) => row.name)).toEqual(["on-demand", name]);
+      expect(report.autostopAfter).toBe(name!.slice("autostop(".length, -1));
+      expect((await run(args)).stdout).toContain(`\n${name} `);
+    }
+  });
+
   test("without --until the window ends when every object of every row is dormant again, at most 24 h after the last fact", async () => {
     const lastFact = Date.parse("2026-03-02T20:54:00Z");
     // on-demand sleeps at the last fact, the baseline five quiet minutes after it...
