@@ -145,6 +145,16 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
   // `--policy ,` names no policy: refused, not a simulation of nothing.
   if (!v.policy || splitList(v.policy).length === 0) throw new Usage("--policy NAME is required (or --generate SHAPE)");
   if ((v.traffic === undefined) === (v.db === undefined)) throw new Usage("give either --traffic FILE or --db URL");
+  if (v.traffic === "") throw new Usage("--traffic: must not be empty");
+  // `--compare "$OTHER"` with OTHER unset names no policy: refused, as `--policy ""` is, not a
+  // table without the comparison; an --object naming none, the same.
+  for (const [flag, given, what] of [
+    ["--compare", v.compare, "policy"],
+    ["--object", v.object, "object"],
+  ] as const) {
+    const none = (given ?? []).find((x) => splitList(x).length === 0);
+    if (none !== undefined) throw new Usage(`${flag} ${JSON.stringify(none)} names no ${what}`);
+  }
   const objects = (v.object ?? []).flatMap(splitList);
   if (v.db !== undefined && objects.length === 0) throw new Usage("--db needs at least one --object ID");
   if (v.db === undefined && objects.length > 0) throw new Usage("--object goes with --db");

@@ -142,6 +142,13 @@ describe("vigil simulate", () => {
       /no policy "nope" in rules \(there: continuous-monitor, nightly-report, on-demand, queue-worker\)/,
     ],
     [["--policy", "on-demand", "--compare", "nope", "--traffic", TRAFFIC], /no policy "nope"/],
+    [["--policy", "on-demand", "--compare", "", "--traffic", TRAFFIC], /--compare "" names no policy\n$/],
+    [
+      ["--policy", "on-demand", "--compare", "queue-worker", "--compare", ",", "--traffic", TRAFFIC],
+      /--compare "," names no policy/,
+    ],
+    [["--policy", "on-demand", "--db", "file:x.db", "--object", "a", "--object", ""], /--object "" names no object\n$/],
+    [["--policy", "on-demand", "--traffic", ""], /--traffic: must not be empty\n$/],
     [
       ["--policy", "on-demand", "--traffic", TRAFFIC, "--start-latency", "2s"],
       /--start-latency takes an ISO 8601 duration such as PT2S, or milliseconds, not "2s"/,
