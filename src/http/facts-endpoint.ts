@@ -66,6 +66,18 @@ export function idempotencyKey(key: string | undefined): string | undefined {
 }
 
 /**
+ * A route whose keys travel with each item (POST /v1/facts: `items[].idempotencyKey`; POST
+ * /v1/cloudevents: each event's `source` + `id`) refuses the header, nothing applied: ignored,
+ * a client retrying a whole batch under one header key would apply every item again.
+ */
+export function refuseIdempotencyKeyHeader(key: string | undefined, where: string): void {
+  if (key === undefined) return;
+  throw validationProblem("this route takes no Idempotency-Key header", [
+    { path: "$.headers.Idempotency-Key", message: `not read here: ${where}` },
+  ]);
+}
+
+/**
  * RFC 7240: whether the first `return` among the preferences (comma-separated, any case) is
  * `return=minimal`. A preference given more than once counts at its first instance only (section
  * 2), so `return=representation, return=minimal` is the full reply; and a comma or semicolon

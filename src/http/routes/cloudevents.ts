@@ -28,7 +28,7 @@ import { checkDocument, MAX_BODY_DEPTH } from "../../core/memory-limits.ts";
 import type { BatchItemResult, GovernorApi } from "../../governor/services.ts";
 import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
-import { factsResultReply } from "../facts-endpoint.ts";
+import { factsResultReply, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
 import { FACTS_REPLY_HEADERS, OBJECT_POLICY_NOT_LOADED, operation } from "../openapi.ts";
 import { HttpProblem, problemBody, validationProblem, type ProblemBody } from "../problem.ts";
 import { bodyText, check, parseJsonBody } from "../validation.ts";
@@ -55,6 +55,10 @@ export function cloudEventRoutes(app: Hono, { governor, auth, body, report }: Ro
     // The mode first, so that a body of the wrong kind is a 415 without being read.
     const contentType = c.req.header("content-type");
     const mode = modeOf(contentType);
+    refuseIdempotencyKeyHeader(
+      c.req.header("idempotency-key"),
+      "an event's idempotency key is its source + id (a repeat of an event applies nothing)",
+    );
     const text = await bodyText(c);
     if (mode === "batch") {
       const results = await postBatch(governor, text, (e) => report(e, c.req.method, c.req.path));
@@ -78,7 +82,8 @@ const describe = operation({
     "the idempotency key: a repeat applies nothing and answers with the first decision (Idempotent-Replayed). " +
     `Structured mode: the event as ${STRUCTURED_MEDIA_TYPE}. Batch mode: a JSON array of events as ` +
     `${BATCH_MEDIA_TYPE}; each is applied, or fails, on its own. Binary mode: the data as application/json ` +
-    "(or any +json type), the attributes as ce-* headers (ce-specversion, ce-id, ce-source, ce-type, ce-subject).",
+    "(or any +json type), the attributes as ce-* headers (ce-specversion, ce-id, ce-source, ce-type, ce-subject). " +
+    "An `Idempotency-Key` header is refused (422 at `$.headers.Idempotency-Key`, nothing applied).",
   tag: "facts",
   scope: "write:facts",
   headers: {

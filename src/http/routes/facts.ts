@@ -5,7 +5,7 @@ import type { Hono } from "hono";
 import { batchFactsSchema, factsBodySchema, IDEMPOTENCY_KEY_RULE } from "../../contracts/http.ts";
 import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
-import { postFacts } from "../facts-endpoint.ts";
+import { postFacts, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
 import { bodyText, check, readJson } from "../validation.ts";
 import { batchItemView } from "../views.ts";
 import { z } from "zod";
@@ -60,6 +60,9 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
     "/v1/facts",
     operation({
       summary: "Send facts to many objects; each item succeeds or fails on its own",
+      description:
+        "Each item's idempotency key is its `idempotencyKey`: an `Idempotency-Key` header is refused (422 at " +
+        "`$.headers.Idempotency-Key`, nothing applied).",
       tag: "facts",
       scope: "write:facts",
       body: { schema: batchFactsSchema },
@@ -72,9 +75,13 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
       // A malformed key is a client bug in the request's shape, like a missing field: the schema
       // refuses the whole batch. What depends on the objects (unknown id, bad patch) fails per
       // item, inside `results`.
+      refuseIdempotencyKeyHeader(c.req.header("idempotency-key"), BATCH_KEYS);
       const input = check(batchFactsSchema, await readJson(c, { keys: false }), "batch");
       const results = await governor.postFactsBatch(input.items);
       return c.json({ results: results.map((r) => batchItemView(r, (e) => report(e, c.req.method, c.req.path))) });
     },
   );
 }
+
+/** Where a batch's keys go, said to a client that sent the header. */
+const BATCH_KEYS = "give each item its own key in `idempotencyKey` (a repeat of that item applies nothing)";

@@ -1,0 +1,70 @@
+// The edges of the facts routes over real HTTP, served as main.ts serves (the fast path, then
+// hono) and by hono alone: the two doors must answer alike, and a refusal changes nothing.
+
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { rawRequest, type RawReply } from "../helpers/raw-http.ts";
+import { servedDoors } from "./harness.ts";
+
+type Served = Awaited<ReturnType<typeof servedDoors>>;
+
+const EVENT = { specversion: "1.0", id: "e-1", source: "/q", type: "depth", subject: "w1", data: { n: 1 } };
+
+function problem(r: RawReply, status: number, slug: string): any {
+  expect(r.headers["content-type"]).toBe("application/problem+json");
+  const body = JSON.parse(r.text);
+  expect({ status: r.status, type: body.type }).toEqual({ status, type: `https://vigil.dev/problems/${slug}` });
+  return body;
+}
+
+describe.each([
+  ["fast path and hono", true],
+  ["hono alone", false],
+])("served by %s", (_, fastPath) => {
+  let s: Served;
+  beforeEach(async () => {
+    s = await servedDoors([], 1 << 20, fastPath);
+  });
+  afterEach(async () => {
+    await s.close();
+  });
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    rawRequest(s.port, {
+      method: "POST",
+      path,
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+  const version = async () => (await s.services.governor.getObject("w1"))!.memoryVersion;
+
+  describe("an Idempotency-Key header where keys travel with each item is refused, nothing applied", () => {
+    test("POST /v1/facts", async () => {
+      const items = { items: [{ objectId: "w1", facts: { n: 1 } }] };
+      for (let i = 0; i < 2; i++) {
+        const p = problem(await post("/v1/facts", items, { "idempotency-key": "retry-1" }), 422, "validation");
+        expect(p.errors).toEqual([
+          { path: "$.headers.Idempotency-Key", message: expect.stringContaining("idempotencyKey") },
+        ]);
+      }
+      expect(await version()).toBe(0);
+    });
+
+    test.each([
+      ["structured", "application/cloudevents+json", EVENT, {}],
+      ["batch", "application/cloudevents-batch+json", [EVENT], {}],
+      [
+        "binary",
+        "application/json",
+        EVENT.data,
+        { "ce-specversion": "1.0", "ce-id": "e-1", "ce-source": "/q", "ce-type": "depth", "ce-subject": "w1" },
+      ],
+    ])("POST /v1/cloudevents, %s mode", async (_, type, body, headers) => {
+      const r = await post("/v1/cloudevents", body, { ...headers, "content-type": type, "idempotency-key": "k" });
+      const p = problem(r, 422, "validation");
+      expect(p.errors).toEqual([
+        { path: "$.headers.Idempotency-Key", message: expect.stringContaining("source + id") },
+      ]);
+      expect(await version()).toBe(0);
+    });
+  });
+});
