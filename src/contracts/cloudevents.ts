@@ -6,7 +6,7 @@
 // loosely on the way in (a falsy attribute is dropped, no paths in its errors).
 
 import { z } from "zod";
-import { OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
+import { ADDRESSABLE_OBJECT_ID_HELP, ADDRESSABLE_OBJECT_ID_PATTERN } from "../core/object.ts";
 import { batchReply } from "./api-replies.ts";
 import { jsonRecord } from "./json.ts";
 
@@ -71,7 +71,7 @@ export const cloudEventSchema = z
     type: nonEmpty().describe("The kind of event; Vigil does not interpret it"),
     subject: z
       .string(typed("a string", SUBJECT_HELP))
-      .regex(OBJECT_ID_PATTERN, OBJECT_ID_HELP)
+      .regex(ADDRESSABLE_OBJECT_ID_PATTERN, ADDRESSABLE_OBJECT_ID_HELP)
       .describe("The id of the object the facts are for"),
     datacontenttype: optional(
       z.string(typed("a string")).refine(isJsonMediaType, "must be JSON: application/json or a +json media type"),

@@ -4,7 +4,12 @@
 import { z } from "zod";
 import { MAX_DURATION_MS } from "../core/durations.ts";
 import { LATEST_INSTANT_MS } from "../core/instants.ts";
-import { ADDRESSABLE_OBJECT_ID_HELP, OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
+import {
+  ADDRESSABLE_OBJECT_ID_HELP,
+  ADDRESSABLE_OBJECT_ID_PATTERN,
+  OBJECT_ID_HELP,
+  OBJECT_ID_PATTERN,
+} from "../core/object.ts";
 import { LIFECYCLE_STATES } from "../core/types.ts";
 import { instantSchema } from "./instant.ts";
 import { jsonObject } from "./json.ts";
@@ -12,9 +17,7 @@ import { jsonObject } from "./json.ts";
 export const objectIdSchema = z.string().regex(OBJECT_ID_PATTERN, OBJECT_ID_HELP);
 
 /** An id a URL can name: `.` and `..` match the pattern, but no object is created with one. */
-export const addressableObjectIdSchema = z
-  .string()
-  .regex(new RegExp(`^(?!\\.\\.?$)${OBJECT_ID_PATTERN.source.slice(1)}`), ADDRESSABLE_OBJECT_ID_HELP);
+export const addressableObjectIdSchema = z.string().regex(ADDRESSABLE_OBJECT_ID_PATTERN, ADDRESSABLE_OBJECT_ID_HELP);
 
 export const substrateSchema = z.strictObject({
   driver: z.string().min(1),

@@ -8,10 +8,21 @@ export const OBJECT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export const OBJECT_ID_HELP = "object ids are 1-128 characters of A-Z a-z 0-9 . _ : -";
 /** The same for an id a URL names, where `.` and `..` are path segments (see checkNewObjectId). */
 export const ADDRESSABLE_OBJECT_ID_HELP = `${OBJECT_ID_HELP}, but not . or .. alone (no URL can name them)`;
+/** OBJECT_ID_PATTERN without `.` and `..`: the id of an object that can exist. */
+export const ADDRESSABLE_OBJECT_ID_PATTERN = new RegExp(`^(?!\\.\\.?$)${OBJECT_ID_PATTERN.source.slice(1)}`);
 
 /** A 422-kind error naming `$.id` unless `id` is a valid object id. */
 export function checkObjectId(id: string): void {
   if (!OBJECT_ID_PATTERN.test(id)) throw invalid("invalid object id", [{ path: "$.id", message: OBJECT_ID_HELP }]);
+}
+
+/**
+ * The id of an object facts are sent to: `.` and `..` pass the pattern, but no object has either
+ * (checkNewObjectId), and README says they are not ids; a 422 rather than a 404.
+ */
+export function checkAddressableObjectId(id: string): void {
+  if (!ADDRESSABLE_OBJECT_ID_PATTERN.test(id))
+    throw invalid("invalid object id", [{ path: "$.id", message: ADDRESSABLE_OBJECT_ID_HELP }]);
 }
 
 /**

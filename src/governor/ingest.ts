@@ -6,7 +6,7 @@ import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
 import { conflict, invalid, notFound, ReplayGone, VigilError } from "../core/errors.ts";
 import { canonicalJson, describeJson, isPlainObject } from "../core/json.ts";
-import { checkObjectId } from "../core/object.ts";
+import { checkAddressableObjectId } from "../core/object.ts";
 import type { Store } from "../core/store.ts";
 import type { JsonObject } from "../core/types.ts";
 import type { ArrivalPipeline } from "./arrival.ts";
@@ -28,7 +28,7 @@ export class Ingest {
   constructor(private readonly d: IngestDeps) {}
 
   async post(id: string, facts: unknown, idempotencyKey?: string): Promise<FactsResult> {
-    checkObjectId(id);
+    checkAddressableObjectId(id);
     if (!isPlainObject(facts))
       throw invalid("facts must be a JSON object (a merge patch for memory)", [
         { path: "$.facts", message: `expected an object, got ${describeJson(facts)}` },

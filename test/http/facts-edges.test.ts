@@ -67,4 +67,45 @@ describe.each([
       expect(await version()).toBe(0);
     });
   });
+  describe("`.` and `..` are not object ids: a 422 at the item's path, not a 404", () => {
+    test.each([".", ".."])("an item of POST /v1/facts naming %j", async (id) => {
+      const r = await post("/v1/facts", {
+        items: [
+          { objectId: id, facts: { n: 1 } },
+          { objectId: "w1", facts: {} },
+        ],
+      });
+      expect(r.status).toBe(200);
+      const [bad, good] = JSON.parse(r.text).results;
+      expect(bad.objectId).toBe(id);
+      expect(bad.error).toMatchObject({ status: 422, type: "https://vigil.dev/problems/validation" });
+      expect(bad.error.errors).toEqual([{ path: "$.objectId", message: expect.stringContaining("not . or ..") }]);
+      expect(good.outcome).toBeDefined();
+    });
+
+    test.each([".", ".."])("a CloudEvent whose subject is %j, in each mode", async (id) => {
+      const event = { ...EVENT, subject: id };
+      const structured = await post("/v1/cloudevents", event, { "content-type": "application/cloudevents+json" });
+      expect(problem(structured, 422, "validation").errors).toEqual([
+        { path: "$.subject", message: expect.stringContaining("not . or ..") },
+      ]);
+      const binary = await post("/v1/cloudevents", event.data, {
+        "ce-specversion": "1.0",
+        "ce-id": "e-1",
+        "ce-source": "/q",
+        "ce-type": "depth",
+        "ce-subject": id,
+      });
+      expect(problem(binary, 422, "validation").errors).toEqual([
+        { path: "$.headers.ce-subject", message: expect.stringContaining("not . or ..") },
+      ]);
+      const batch = await post("/v1/cloudevents", [event], { "content-type": "application/cloudevents-batch+json" });
+      expect(batch.status).toBe(200);
+      const [result] = JSON.parse(batch.text).results;
+      expect(result.objectId).toBe(id);
+      expect(result.error).toMatchObject({ status: 422, type: "https://vigil.dev/problems/validation" });
+      expect(result.error.errors).toEqual([{ path: "$[0].subject", message: expect.stringContaining("not . or ..") }]);
+      expect(await version()).toBe(0);
+    });
+  });
 });
