@@ -17,6 +17,8 @@ import type { Duplex } from "node:stream";
 import { REQUEST_ID_HEADER, requestId } from "./access-log.ts";
 import { DISCARD_LIMIT, discardBody } from "./discard-body.ts";
 import { notLoopback } from "./loopback.ts";
+import { ADDRESSABLE_OBJECT_ID_HELP } from "../core/object.ts";
+import type { Problem } from "../core/errors.ts";
 import { problemBody, problemResponse, PROBLEM_CONTENT_TYPE, type ProblemSlug } from "./problem.ts";
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -53,6 +55,17 @@ export function honoListener(
         allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS",
       });
     }
+    // An object id that is a dot segment (`%2E%2E`, or `..` sent as is): the adapter's URL would
+    // remove it, and another route answer (`POST /v1/objects/%2E%2E/facts` the batch route). It
+    // is refused as the bad id it is, after the same loopback check, before any route or token.
+    const dotId = dotObjectId(req.url);
+    if (dotId !== null) {
+      const refused = loopbackOnly ? notLoopback([req.headers.host!], req.headers.origin) : null;
+      if (refused !== null) return void refuse(req, res, "forbidden", refused);
+      return void refuse(req, res, "validation", "invalid object id", {}, [
+        { path: "$.id", message: `${JSON.stringify(dotId)} names no object: ${ADDRESSABLE_OBJECT_ID_HELP}` },
+      ]);
+    }
     // A reply sent before its request's body was all received (a 401, a 404, a 413): the rest
     // is let go within discardBody's bound, before hono's adapter, at the reply's finish, would
     // read on for up to 500 ms or 64 MiB (which a client without a token could ask for at will).
@@ -74,8 +87,9 @@ export function refuse(
   slug: ProblemSlug,
   detail: string,
   headers: Record<string, string> = {},
+  errors?: Problem[],
 ): true {
-  const problem = problemBody(slug, detail);
+  const problem = problemBody(slug, detail, errors);
   const body = JSON.stringify(problem);
   res.writeHead(problem.status, {
     ...headers,
@@ -85,6 +99,17 @@ export function refuse(
   res.end(body);
   discardBody(req, res);
   return true;
+}
+
+/** `/v1/objects/{id}` and the paths under it. */
+const OBJECT_PATH = /^\/v1\/objects\/([^/?#]*)/;
+/** A dot segment, `.` or `..`, each dot as is or percent-encoded (RFC 3986 5.2.4; a URL removes them). */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+/** The id in a request target's `/v1/objects/{id}...` when it is a dot segment (as sent), or null. */
+export function dotObjectId(url: string | undefined): string | null {
+  const m = url === undefined ? null : OBJECT_PATH.exec(url);
+  return m && DOT_SEGMENT.test(m[1]!) ? m[1]! : null;
 }
 
 /** The last Host found good (clients keep sending the same one): checked once, for both doors. */

@@ -108,4 +108,28 @@ describe.each([
       expect(await version()).toBe(0);
     });
   });
+  describe("an object id that is a dot segment in the URL is refused as a bad id, not routed elsewhere", () => {
+    test.each([
+      ["POST", "/v1/objects/%2E%2E/facts"],
+      ["POST", "/v1/objects/%2e%2E/facts?x=1"],
+      ["POST", "/v1/objects/../facts"],
+      ["POST", "/v1/objects/%2E/facts"],
+      ["POST", "/v1/objects/.%2e/evaluate"],
+      ["GET", "/v1/objects/%2E%2E"],
+      ["PUT", "/v1/objects/%2E%2E"],
+      ["DELETE", "/v1/objects/."],
+    ])("%s %s", async (method, path) => {
+      const r = await rawRequest(s.port, {
+        method,
+        path,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(method === "PUT" ? { policy: "queue-worker" } : { facts: { n: 1 } }),
+      });
+      const p = problem(r, 422, "validation");
+      expect(p.detail).toBe("invalid object id");
+      expect(p.errors).toEqual([{ path: "$.id", message: expect.stringContaining("not . or ..") }]);
+      expect(await version()).toBe(0);
+      expect((await s.services.governor.listObjects({ limit: 10 })).items.map((o) => o.id)).toEqual(["w1"]);
+    });
+  });
 });
