@@ -414,8 +414,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     return this.objects.delete(id, compute, precondition);
   }
 
-  postFacts(id: string, facts: unknown, idempotencyKey?: string): Promise<FactsResult> {
-    return this.ingest.post(id, facts, idempotencyKey);
+  postFacts(id: string, facts: unknown, idempotencyKey?: string, precondition?: Precondition): Promise<FactsResult> {
+    return this.ingest.post(id, facts, idempotencyKey, precondition);
   }
 
   postFactsBatch(items: BatchItem[]): Promise<BatchItemResult[]> {

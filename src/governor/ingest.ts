@@ -4,7 +4,15 @@
 import { createHash } from "node:crypto";
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
-import { conflict, invalid, notFound, ReplayGone, VigilError } from "../core/errors.ts";
+import {
+  checkPrecondition,
+  conflict,
+  invalid,
+  notFound,
+  ReplayGone,
+  VigilError,
+  type Precondition,
+} from "../core/errors.ts";
 import { canonicalJson, describeJson, isPlainObject } from "../core/json.ts";
 import { checkAddressableObjectId } from "../core/object.ts";
 import type { Store } from "../core/store.ts";
@@ -27,7 +35,7 @@ export interface IngestDeps {
 export class Ingest {
   constructor(private readonly d: IngestDeps) {}
 
-  async post(id: string, facts: unknown, idempotencyKey?: string): Promise<FactsResult> {
+  async post(id: string, facts: unknown, idempotencyKey?: string, precondition?: Precondition): Promise<FactsResult> {
     checkAddressableObjectId(id);
     if (!isPlainObject(facts))
       throw invalid("facts must be a JSON object (a merge patch for memory)", [
@@ -39,6 +47,8 @@ export class Ingest {
     return table.admit(id, async () => {
       const object = await table.take(id);
       if (!object) throw notFound(`object "${id}"`);
+      // After the 404, as DELETE does (RFC 9110 13.2.1: preconditions apply to what would be a 2xx).
+      checkPrecondition(precondition, id, true);
       if (idempotencyKey !== undefined) {
         const seen = await this.d.store.getIdempotent(id, idempotencyKey);
         if (seen) {

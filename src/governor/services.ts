@@ -134,9 +134,10 @@ export interface GovernorApi {
   deleteObject(id: string, compute?: Release, precondition?: Precondition): Promise<boolean>;
   /**
    * Merges a patch, evaluates, commits. With an idempotency key already used for this object,
-   * returns the first result with `replayed: true`, applying nothing.
+   * returns the first result with `replayed: true`, applying nothing. With a `precondition`
+   * (If-Match, If-None-Match), an existing object that does not meet it is a 412, nothing applied.
    */
-  postFacts(id: string, facts: unknown, idempotencyKey?: string): Promise<FactsResult>;
+  postFacts(id: string, facts: unknown, idempotencyKey?: string, precondition?: Precondition): Promise<FactsResult>;
   postFactsBatch(items: BatchItem[]): Promise<BatchItemResult[]>;
   /** Dry run: nothing is stored or dispatched. */
   evaluate(id: string, input: DryRunInput): Promise<Decision>;

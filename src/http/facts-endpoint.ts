@@ -7,13 +7,16 @@ import { isPlainObject } from "../core/json.ts";
 import type { JsonObject } from "../core/types.ts";
 import type { FactsResult, GovernorApi } from "../governor/services.ts";
 import { validationProblem } from "./problem.ts";
-import { check, jsonMediaType, objectIdParam, parseJsonBody } from "./validation.ts";
+import { check, jsonMediaType, objectIdParam, parseJsonBody, preconditionOf } from "./validation.ts";
 import { factsView, minimalDecisionView } from "./views.ts";
 
 export interface FactsRequest {
   id: string;
   contentType: string | undefined;
   idempotencyKey: string | undefined;
+  /** The conditional request headers, read as PUT and DELETE read them (preconditionOf). */
+  ifMatch: string | undefined;
+  ifNoneMatch: string | undefined;
   prefer: string | undefined;
   /** Reads the body once the headers passed (a 415 is answered without reading it). */
   body: () => Promise<string>;
@@ -33,7 +36,8 @@ export async function postFacts(governor: GovernorApi, req: FactsRequest): Promi
   const key = idempotencyKey(req.idempotencyKey);
   const type = jsonMediaType(req.contentType);
   const facts = factsOf(parseJsonBody(type, await req.body()));
-  return factsResultReply(await governor.postFacts(id, facts, key), req.prefer, req.secrets);
+  const precondition = preconditionOf(req.ifMatch, req.ifNoneMatch);
+  return factsResultReply(await governor.postFacts(id, facts, key, precondition), req.prefer, req.secrets);
 }
 
 /** The reply to an arrival of facts (POST /v1/cloudevents answers with it too). */

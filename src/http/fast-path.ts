@@ -111,6 +111,8 @@ async function answer(
         id,
         contentType,
         idempotencyKey: header(req, "idempotency-key"),
+        ifMatch: header(req, "if-match"),
+        ifNoneMatch: header(req, "if-none-match"),
         prefer: header(req, "prefer"),
         body: decoded.bind(null, bytes, header(req, "content-encoding")),
         // Whether the reply shows the values of the object's config `env` (auth.ts seesSecrets).

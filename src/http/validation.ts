@@ -8,7 +8,7 @@ import type { z } from "zod";
 import { objectIdSchema } from "../contracts/http.ts";
 import { zodProblems } from "../contracts/problems.ts";
 import { utf8Text } from "../contracts/text.ts";
-import { prefixProblems, type Problem } from "../core/errors.ts";
+import { prefixProblems, type Precondition, type Problem } from "../core/errors.ts";
 import { OBJECT_ID_PATTERN } from "../core/object.ts";
 import { checkDocument, MAX_BODY_DEPTH } from "../core/memory-limits.ts";
 import { HttpProblem, validationProblem } from "./problem.ts";
@@ -186,3 +186,14 @@ const unsupported = (type: string | undefined) =>
     "unsupported-media-type",
     `send the body as ${JSON_MEDIA_TYPES.join(" or ")} (got ${type === undefined ? "no content type" : `"${type}"`})`,
   );
+
+/**
+ * What If-Match and If-None-Match ask of an object (RFC 9110 13.1.1-2). Objects carry no entity
+ * tags, so `*` is the only one that can match: an If-Match listing tags never holds, and an
+ * If-None-Match listing tags always does (it is ignored).
+ */
+export function preconditionOf(ifMatch: string | undefined, ifNoneMatch: string | undefined): Precondition | undefined {
+  const star = (v: string | undefined) => v !== undefined && v.trim() === "*";
+  if (ifMatch !== undefined) return star(ifMatch) && !star(ifNoneMatch) ? "exists" : "never";
+  return star(ifNoneMatch) ? "absent" : undefined;
+}

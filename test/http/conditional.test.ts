@@ -5,7 +5,7 @@
 // Found in a review: both headers were ignored, so a client asking for "create only" overwrote.
 
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { preconditionOf } from "../../src/http/routes/objects.ts";
+import { preconditionOf } from "../../src/http/validation.ts";
 import { expectProblem, setup, type Harness } from "./harness.ts";
 
 let h: Harness;

@@ -132,4 +132,30 @@ describe.each([
       expect((await s.services.governor.listObjects({ limit: 10 })).items.map((o) => o.id)).toEqual(["w1"]);
     });
   });
+  test("If-Match and If-None-Match on POST /v1/objects/{id}/facts are read as PUT and DELETE read them", async () => {
+    const facts = (headers: Record<string, string>, id = "w1") =>
+      post(`/v1/objects/${id}/facts`, { facts: { n: 1 } }, headers);
+    const refused: Record<string, string>[] = [
+      { "if-match": '"abc"' },
+      { "if-none-match": "*" },
+      { "if-match": "*", "if-none-match": "*" },
+    ];
+    for (const headers of refused) {
+      expect(problem(await facts(headers), 412, "precondition-failed").detail).toMatch(/If-(None-)?Match/);
+      // PUT answers the same header alike.
+      const put = await rawRequest(s.port, {
+        method: "PUT",
+        path: "/v1/objects/w1",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ policy: "queue-worker" }),
+      });
+      expect(put.status).toBe(412);
+    }
+    expect(await version()).toBe(0);
+    // A missing object is a 404 whatever the headers say, as for DELETE.
+    problem(await facts({ "if-match": '"abc"' }, "nope"), 404, "not-found");
+    expect((await facts({ "if-match": "*" })).status).toBe(200);
+    expect((await facts({ "if-none-match": '"abc"' })).status).toBe(200);
+    expect(await version()).toBe(2);
+  });
 });

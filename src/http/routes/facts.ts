@@ -25,6 +25,9 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
       headers: {
         "Idempotency-Key": `${IDEMPOTENCY_KEY_RULE}: a repeat with the same body applies nothing`,
         Prefer: "return=minimal: reply with the decision summary only",
+        "If-Match":
+          "`*`: the object exists, as it must anyway (objects carry no entity tags: any other value is a 412)",
+        "If-None-Match": "`*`: only if no object has this id, so always a 412 or a 404 (other values are ignored)",
       },
       body: { schema: factsBodySchema },
       replies: {
@@ -37,6 +40,7 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
       problems: {
         404: "no such object",
         409: "the Idempotency-Key was used with another body",
+        412: "If-Match or If-None-Match does not hold: nothing applied",
         429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
         503: OBJECT_POLICY_NOT_LOADED,
       },
@@ -48,6 +52,8 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
         id: c.req.param("id"),
         contentType: c.req.header("content-type"),
         idempotencyKey: c.req.header("idempotency-key"),
+        ifMatch: c.req.header("if-match"),
+        ifNoneMatch: c.req.header("if-none-match"),
         prefer: c.req.header("prefer"),
         body: () => bodyText(c),
         secrets: requestSeesSecrets(c),

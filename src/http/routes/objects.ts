@@ -3,7 +3,7 @@
 
 import type { Hono } from "hono";
 import { deleteObjectQuery, listObjectsQuery, putObjectSchema } from "../../contracts/http.ts";
-import { checkPrecondition, type Precondition } from "../../core/errors.ts";
+import { checkPrecondition } from "../../core/errors.ts";
 import { isPlainObject } from "../../core/json.ts";
 import { OBJECT_ID_PATTERN } from "../../core/object.ts";
 import type { ObjectRecord } from "../../core/types.ts";
@@ -15,7 +15,15 @@ import { JsonPage } from "../json-page.ts";
 import { HttpProblem } from "../problem.ts";
 import { objectPage, objectReply } from "../../contracts/api-replies.ts";
 import { operation } from "../openapi.ts";
-import { bodyText, check, jsonMediaType, objectIdParam, parseJsonBody, queryParams } from "../validation.ts";
+import {
+  bodyText,
+  check,
+  jsonMediaType,
+  objectIdParam,
+  parseJsonBody,
+  preconditionOf,
+  queryParams,
+} from "../validation.ts";
 import { decodeCursor, encodeCursor, objectView } from "../views.ts";
 
 const notFound = (id: string) => new HttpProblem("not-found", `object "${id}" not found`);
@@ -180,17 +188,6 @@ export async function putObjectEndpoint(
     headers: { "content-type": "application/json", location: `/v1/objects/${encodeURIComponent(id)}` },
     body,
   };
-}
-
-/**
- * What If-Match and If-None-Match ask of an object (RFC 9110 13.1.1-2). Objects carry no entity
- * tags, so `*` is the only one that can match: an If-Match listing tags never holds, and an
- * If-None-Match listing tags always does (it is ignored).
- */
-export function preconditionOf(ifMatch: string | undefined, ifNoneMatch: string | undefined): Precondition | undefined {
-  const star = (v: string | undefined) => v !== undefined && v.trim() === "*";
-  if (ifMatch !== undefined) return star(ifMatch) && !star(ifNoneMatch) ? "exists" : "never";
-  return star(ifNoneMatch) ? "absent" : undefined;
 }
 
 /** The conditional request headers PUT and DELETE take, as the API document lists them. */
