@@ -158,4 +158,19 @@ describe.each([
     expect((await facts({ "if-none-match": '"abc"' })).status).toBe(200);
     expect(await version()).toBe(2);
   });
+  test("POST /v1/cloudevents reads If-Match and If-None-Match as the facts route does (structured and binary)", async () => {
+    const binary = {
+      "ce-specversion": "1.0",
+      "ce-id": "e-2",
+      "ce-source": "/q",
+      "ce-type": "depth",
+      "ce-subject": "w1",
+    };
+    const structured = { "content-type": "application/cloudevents+json" };
+    problem(await post("/v1/cloudevents", EVENT, { ...structured, "if-match": '"abc"' }), 412, "precondition-failed");
+    problem(await post("/v1/cloudevents", EVENT.data, { ...binary, "if-none-match": "*" }), 412, "precondition-failed");
+    expect(await version()).toBe(0);
+    expect((await post("/v1/cloudevents", EVENT, { ...structured, "if-match": "*" })).status).toBe(200);
+    expect(await version()).toBe(1);
+  });
 });

@@ -31,7 +31,7 @@ import type { RouteDeps } from "../deps.ts";
 import { factsResultReply, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
 import { FACTS_REPLY_HEADERS, OBJECT_POLICY_NOT_LOADED, operation } from "../openapi.ts";
 import { HttpProblem, problemBody, validationProblem, type ProblemBody } from "../problem.ts";
-import { bodyText, check, parseJsonBody } from "../validation.ts";
+import { bodyText, check, parseJsonBody, preconditionOf } from "../validation.ts";
 import { batchItemView } from "../views.ts";
 
 type Mode = "structured" | "batch" | "binary";
@@ -68,7 +68,11 @@ export function cloudEventRoutes(app: Hono, { governor, auth, body, report }: Ro
       mode === "structured" ? structuredEvent(text) : binaryEvent((name) => c.req.header(name), contentType!, text);
     // In binary mode `data` is the whole body, so a path into the facts is a path into the body.
     const dataPath = mode === "structured" ? "$.data" : "$";
-    const result = await inData(dataPath, () => governor.postFacts(event.subject, event.data, eventKey(event)));
+    // If-Match and If-None-Match as on POST /v1/objects/{id}/facts (the subject is the object).
+    const precondition = preconditionOf(c.req.header("if-match"), c.req.header("if-none-match"));
+    const result = await inData(dataPath, () =>
+      governor.postFacts(event.subject, event.data, eventKey(event), precondition),
+    );
     const reply = factsResultReply(result, c.req.header("prefer"), requestSeesSecrets(c));
     return c.body(reply.body, 200, reply.headers);
   });
@@ -89,6 +93,9 @@ const describe = operation({
   headers: {
     Prefer: "return=minimal: reply with the decision summary only (structured and binary modes)",
     "ce-subject": "binary mode: the object id (ce-specversion, ce-id, ce-source and ce-type are required too)",
+    "If-Match": "structured and binary modes: as on POST /v1/objects/{id}/facts (`*` holds; any other value is a 412)",
+    "If-None-Match":
+      "structured and binary modes: `*` is a 412 (the subject exists) or a 404; other values are ignored",
   },
   body: {
     byMedia: {
@@ -109,6 +116,7 @@ const describe = operation({
     400: "the body is not JSON",
     404: "no such object",
     409: "this source + id was sent before with other data",
+    412: "If-Match or If-None-Match does not hold (structured and binary modes): nothing applied",
     415: "not one of the three modes' content types",
     429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
     503: OBJECT_POLICY_NOT_LOADED,
