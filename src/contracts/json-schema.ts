@@ -7,7 +7,8 @@
 // its sibling (a comparison's value to its operator). What JSON Schema cannot say, only
 // `vigil validate` checks (docs/policy-authors.md): the file name, cron syntax and time zone
 // names, duplicate names, references between shared conditions, the 100 years of a duration as
-// a whole, an instant that its offset moves out of the years 0000 to 9999 in UTC, the budget.
+// a whole, an instant that its offset moves out of the years 0000 to 9999 in UTC, a value that
+// an operator with swaps among other decorators always throws on, the budget.
 
 import { z } from "zod";
 import { DURATION_PATTERN, MAX_DURATION_MS } from "../core/durations.ts";
@@ -97,6 +98,20 @@ const durations = (depth = 0): object =>
     ? valueIs(nested(duration, depth))
     : when(listValues(depth + 1), durations(depth + 1), valueIs(nested(duration, depth)));
 const searchable = { type: ["array", "string"] };
+/**
+ * `in` and `notIn` with only `not` and an even number of `swap`s: each pair of swaps puts the
+ * value back where the operator looks (`swap:swap:in` looks in its value, as `in` does).
+ */
+const swappedBack = operatorMatches(`^(?:not:)*(?:swap:(?:not:)*swap:(?:not:)*)*(?:in|notIn)$`);
+/**
+ * `n` of someValue and everyValue with only `not` between: each goes through the items of what
+ * the one before it hands over, and the first item is always reached, so it must be a list
+ * whatever the fact holds (`someValue:someValue:equal` throws on `[1]`).
+ */
+const firstItemsLists = (n: number) => operatorMatches(`^${"(?:not:)*(?:someValue|everyValue):".repeat(n)}`);
+/** A list whose first item (if any) is a list, and so on `depth` lists deep. */
+const firstLists = (depth: number): object =>
+  depth === 0 ? { type: "array" } : { type: "array", prefixItems: [firstLists(depth - 1)] };
 
 /** JSON Schema's if/then/else. */
 function when(condition: object, then: object, otherwise?: object): object {
@@ -115,10 +130,15 @@ const COMPARISON_VALUE_RULES = when(
   {
     allOf: [
       when(listValues(1), valueIs({ type: "array" })),
+      // Under two of them or more, with nothing but `not` between, the first items are lists too.
+      ...Array.from({ length: MAX_OPERATOR_DECORATORS - 1 }, (_, i) =>
+        when(firstItemsLists(i + 2), valueIs(firstLists(i + 1))),
+      ),
       // olderThan and within take a duration, or a list of them (of lists, under two decorators).
       when(unswapped(["olderThan", "within"]), durations()),
       // in and notIn look in a list (a string makes them a substring test), or in each item of one.
       when(unswapped(["in", "notIn"]), when(listValues(1), valueIs({ items: searchable }), valueIs(searchable))),
+      when(swappedBack, valueIs(searchable)),
     ],
   },
 );
