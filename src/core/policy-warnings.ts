@@ -3,7 +3,8 @@
 
 import { prefixProblems, type Problem } from "./errors.ts";
 import { checkDocument, MAX_CHECKED_DEPTH } from "./memory-limits.ts";
-import { formatPath, parsePath, readPath, type PathSegment } from "./paths.ts";
+import { isPlainObject } from "./json.ts";
+import { formatPath, parsePath, type PathSegment } from "./paths.ts";
 import { isFactRef, type Condition, type PolicyDocument } from "./policy.ts";
 import { composeOperator } from "./operators.ts";
 import { NEGATIVE_OPERATORS, splitOperator } from "./vocabulary.ts";
@@ -133,8 +134,20 @@ function throwsWithoutValue(operator: string): boolean {
 /** Operators that hold for one value exactly (or one in a list). */
 const EQUALITIES = new Set(["equal", "notEqual", "in", "notIn", "contains", "doesNotContain"]);
 
-/** A memory path the policy's `defaults` fill in is never missing. */
+/**
+ * A memory path the policy's `defaults` fill in is never missing, when they fill it through
+ * objects only: objects merge, but a list in memory replaces the default's whole, so a path into
+ * a default list (`$.tags[0]` with `"tags": [1]`) is missing when memory holds `[]`. (The same
+ * holds of a string's characters.)
+ */
 function hasDefault(policy: PolicyDocument, path: string): boolean {
   const segments = parsePath(path);
-  return segments !== null && readPath(policy.defaults ?? {}, segments) !== undefined;
+  if (segments === null) return false;
+  let at: unknown = policy.defaults ?? {};
+  for (const segment of segments) {
+    const key = String(segment);
+    if (!isPlainObject(at) || !Object.hasOwn(at, key)) return false;
+    at = at[key];
+  }
+  return at !== undefined;
 }

@@ -410,6 +410,37 @@ describe("policy warnings", () => {
     expect(result.warnings).toEqual(warnings);
   });
 
+  // Objects merge under memory, but a list in memory replaces the default's whole: `[]` leaves
+  // $.tags[0] missing whatever the defaults hold there.
+  test("a path into a list of the defaults is still warned about", () => {
+    const doc = withConditions(
+      { fact: "memory", path: "$.tags[0]", operator: "notEqual", value: 1 },
+      { fact: "memory", path: "$.tags", operator: "notEqual", value: [] },
+      { fact: "memory", path: "$.byId[0]", operator: "notEqual", value: 1 },
+      { fact: "memory", path: "$.tags[1]", operator: "swap:in", value: "x" },
+      { fact: "memory", path: "$.a", operator: "in", value: { fact: "memory", path: "$.lists[0]" } },
+    );
+    doc.defaults = { tags: [1, 2], byId: { "0": 1 }, lists: [[1]] };
+    const result = validatePolicy(doc);
+    if (!result.valid) return expect.fail(JSON.stringify(result.errors));
+    expect(result.warnings).toEqual([
+      {
+        path: "$.rules[0].conditions.all[1].operator",
+        message: '"notEqual" is true when $.tags[0] is missing from memory',
+      },
+      {
+        path: "$.rules[0].conditions.all[4].operator",
+        message:
+          '"swap:in" throws when $.tags[1] is missing from memory, and the evaluation fails: give it a default, or guard it with a condition of higher priority in the same all',
+      },
+      {
+        path: "$.rules[0].conditions.all[5].value.path",
+        message:
+          '"in" throws when $.lists[0] is missing from memory, and the evaluation fails: give it a default, or guard it with a condition of higher priority in the same all',
+      },
+    ]);
+  });
+
   test("warnings inside shared conditions and nested any/not carry their paths", () => {
     const doc = base();
     doc.conditions = { odd: { any: [{ not: { fact: "memory", path: "$.s", operator: "in", value: "xyz" } }] } };
