@@ -27,6 +27,17 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
         path: `${at}.value`,
         message: `"${base}" with a string value is a substring test, not list membership`,
       });
+    // Under someValue/everyValue, `in` looks in each item of the value (one list deeper for each
+    // of them): a string there is a substring test too (`someValue:in` with ["ab"] holds for "a").
+    const lists = decorators.filter((d) => d === "someValue" || d === "everyValue").length;
+    if ((base === "in" || base === "notIn") && lists > 0 && !decorators.includes("swap")) {
+      const item = firstStringAt(c.value, lists);
+      if (item !== null)
+        out.push({
+          path: `${at}.value${item}`,
+          message: `"${c.operator}" looks in each item of its value, and a string item is a substring test, not list membership: write a list`,
+        });
+    }
     if (base.startsWith("lessThan") || base.startsWith("greaterThan")) {
       if (typeof c.value === "string")
         out.push({
@@ -129,6 +140,17 @@ function throwsWithoutValue(operator: string): boolean {
       }
     })
   );
+}
+
+/** The path (`[0][1]`) of the first string `depth` lists deep in `value`, or null. */
+function firstStringAt(value: unknown, depth: number): string | null {
+  if (depth === 0) return typeof value === "string" ? "" : null;
+  if (!Array.isArray(value)) return null;
+  for (const [i, item] of value.entries()) {
+    const inner = firstStringAt(item, depth - 1);
+    if (inner !== null) return `[${i}]${inner}`;
+  }
+  return null;
 }
 
 /** Operators that hold for one value exactly (or one in a list). */

@@ -337,6 +337,35 @@ describe("policy warnings", () => {
       ],
     ],
     ["in with a list", { fact: "memory", path: "$.s", operator: "in", value: ["a", "b"] }, []],
+    // json-rules-engine 7 runs `in` on each item: "ab".indexOf("a") > -1, a substring test.
+    [
+      "someValue:in with a string item",
+      { fact: "memory", path: "$.s", operator: "someValue:in", value: [["x"], "ab"] },
+      [
+        {
+          path: "$.rules[0].conditions.all[1].value[1]",
+          message:
+            '"someValue:in" looks in each item of its value, and a string item is a substring test, not list membership: write a list',
+        },
+      ],
+    ],
+    [
+      "not:everyValue:someValue:notIn with a string two lists deep",
+      {
+        fact: "memory",
+        path: "$.queue.depth",
+        operator: "not:everyValue:someValue:notIn",
+        value: [[["x"]], [["y"], "ab"]],
+      },
+      [
+        {
+          path: "$.rules[0].conditions.all[1].value[1][1]",
+          message:
+            '"not:everyValue:someValue:notIn" looks in each item of its value, and a string item is a substring test, not list membership: write a list',
+        },
+      ],
+    ],
+    ["someValue:in with lists", { fact: "memory", path: "$.s", operator: "someValue:in", value: [["ab"], []] }, []],
     [
       "greaterThan with a string value",
       { fact: "memory", path: "$.n", operator: "greaterThan", value: "10" },
