@@ -1,6 +1,7 @@
 // A policy's conditions as a graph of shared conditions, for the checks that follow
-// references: which shared conditions refer to themselves, and how far each expands once its
-// references are replaced by what they name (as json-rules-engine does when it evaluates).
+// references: which shared conditions refer to themselves (and through which cycle), and how
+// far each expands once its references are replaced by what they name (as json-rules-engine
+// does when it evaluates).
 // Both take time linear in the document however much it expands, tolerate any shape (the
 // checks run beside the shape errors), and never recurse, so no document exhausts the stack.
 
@@ -115,12 +116,38 @@ export class SharedConditions {
   }
 
   /**
-   * The shared conditions that refer to themselves, directly or through others: the members
-   * of a strongly connected component with more than one member or a reference to itself
-   * (Tarjan's algorithm on an explicit stack).
+   * For each shared condition that refers to itself, directly or through others, a cycle of references among those of its
+   * knot (strongly connected component), as names without the closing repeat (`[a, b]` for
+   * a -> b -> a), and where the condition is on it (-1 when not: a knot may hold more than one
+   * cycle). One cycle per knot, found by following references inside it from its first member
+   * until one comes round again: linear in the references.
    */
-  cyclic(): Set<string> {
-    const out = new Set<string>();
+  cycles(): Map<string, { cycle: string[]; at: number }> {
+    const out = new Map<string, { cycle: string[]; at: number }>();
+    for (const members of this.knots()) {
+      const inKnot = new Set(members);
+      const seenAt = new Map<string, number>();
+      const walk: string[] = [];
+      let at = members[0]!;
+      while (!seenAt.has(at)) {
+        seenAt.set(at, walk.length);
+        walk.push(at);
+        // Each member of a knot refers to one of it (itself, for a knot of one).
+        at = this.shape(at).refs.find((r) => inKnot.has(r.name))!.name;
+      }
+      const cycle = walk.slice(seenAt.get(at));
+      const position = new Map(cycle.map((name, i) => [name, i]));
+      for (const m of members) out.set(m, { cycle, at: position.get(m) ?? -1 });
+    }
+    return out;
+  }
+
+  /**
+   * The knots: strongly connected components with more than one member or a reference to
+   * itself (Tarjan's algorithm on an explicit stack).
+   */
+  private knots(): string[][] {
+    const out: string[][] = [];
     const index = new Map<string, number>();
     const low = new Map<string, number>();
     const onStack = new Set<string>();
@@ -157,7 +184,7 @@ export class SharedConditions {
         const start = component.lastIndexOf(frame.name);
         const members = component.splice(start);
         for (const m of members) onStack.delete(m);
-        if (members.length > 1 || selfRef.has(frame.name)) for (const m of members) out.add(m);
+        if (members.length > 1 || selfRef.has(frame.name)) out.push(members);
       }
     }
     return out;

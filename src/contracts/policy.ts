@@ -476,12 +476,35 @@ export function policyLevelIssues(doc: unknown): PolicyIssue[] {
   for (const key of shared.names())
     out.push(...referenceIssues((doc.conditions as Raw)[key], ["conditions", key], shared));
   // A shared condition that refers to itself, directly or not, never terminates.
-  const cyclic = shared.cyclic();
+  const cycles = shared.cycles();
   for (const key of shared.names()) {
-    if (cyclic.has(key)) out.push({ path: ["conditions", key], message: "shared condition refers to itself" });
+    const knot = cycles.get(key);
+    if (knot) out.push({ path: ["conditions", key], message: cycleMessage(knot.cycle, knot.at) });
   }
   out.push(...conditionBudgetIssues(doc, shared));
   return out;
+}
+
+/** The most names a cycle is written with; a longer one is cut, and its length given. */
+const CYCLE_NAMES_SHOWN = 8;
+
+/**
+ * "shared condition refers to itself: a -> b -> a", from the condition's place `at` on the
+ * cycle; for one off it (-1), the cycle it is knotted with.
+ */
+function cycleMessage(cycle: string[], at: number): string {
+  const show = (n: string) => (NAME_PATTERN.test(n) ? n : JSON.stringify(n));
+  const from = Math.max(at, 0);
+  const names = Array.from({ length: Math.min(cycle.length, CYCLE_NAMES_SHOWN - 1) }, (_, i) =>
+    show(cycle[(from + i) % cycle.length]!),
+  );
+  const written =
+    cycle.length < CYCLE_NAMES_SHOWN
+      ? `${names.join(" -> ")} -> ${names[0]}`
+      : `${names.join(" -> ")} -> … -> ${names[0]} (a cycle of ${cycle.length})`;
+  return at >= 0
+    ? `shared condition refers to itself: ${written}`
+    : `shared condition refers to itself, through others that refer back to it (one cycle among them: ${written})`;
 }
 
 /** References to no shared condition and unknown facts in comparison values, in document order. */

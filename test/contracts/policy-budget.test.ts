@@ -144,7 +144,7 @@ describe("expanded condition depth", () => {
     for (let i = 0; i < n; i++) conditions[key(i)] = { condition: key(i + 1) };
     // The cross-document checks alone (validation adds zod's parse of 9,000 conditions).
     const issues = withCountedReads(policy([rule({ all: [fact()] })], conditions), policyLevelIssues);
-    const cyclic = issues.filter((e) => e.message === "shared condition refers to itself");
+    const cyclic = issues.filter((e) => e.message.startsWith("shared condition refers to itself"));
     expect(cyclic).toHaveLength(n);
     expect(cyclic.map((e) => e.path[1])).toEqual(Object.keys(conditions));
   });

@@ -191,7 +191,7 @@ describe("validatePolicy", () => {
       "a shared condition that refers to itself",
       (d) => void (d.conditions = { busy: { all: [{ condition: "busy" }] } }),
       "$.conditions.busy",
-      "shared condition refers to itself",
+      "shared condition refers to itself: busy -> busy",
     ],
     [
       "path outside the grammar",
@@ -248,17 +248,43 @@ describe("validatePolicy", () => {
     expect(result.errors[0]!.message).toContain(message);
   });
 
-  test("a cycle between two shared conditions is reported on both", () => {
+  test("a cycle between two shared conditions is reported on both, and named", () => {
     const doc = base();
-    doc.conditions = { a: { any: [{ condition: "b" }] }, b: { not: { condition: "a" } } };
+    doc.conditions = { a: { all: [{ condition: "b" }] }, b: { any: [{ condition: "a" }] } };
     const result = validatePolicy(doc);
     expect(result).toEqual({
       valid: false,
       errors: [
-        { path: "$.conditions.a", message: "shared condition refers to itself" },
-        { path: "$.conditions.b", message: "shared condition refers to itself" },
+        { path: "$.conditions.a", message: "shared condition refers to itself: a -> b -> a" },
+        { path: "$.conditions.b", message: "shared condition refers to itself: b -> a -> b" },
       ],
     });
+  });
+
+  test("a condition knotted with a cycle it is not on is told which one; a long one is cut", () => {
+    const doc = base();
+    // c refers to a and a to c through b; "odd key" names c again, off the cycle a -> b -> a.
+    doc.conditions = {
+      a: { all: [{ condition: "b" }] },
+      b: { any: [{ condition: "odd key" }, { condition: "a" }] },
+      "odd key": { not: { condition: "a" } },
+      ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`l${i}`, { condition: `l${(i + 1) % 9}` }])),
+    };
+    const result = validatePolicy(doc);
+    if (result.valid) return expect.fail("expected the document to be invalid");
+    expect(result.errors.slice(0, 4)).toEqual([
+      { path: "$.conditions.a", message: "shared condition refers to itself: a -> b -> a" },
+      { path: "$.conditions.b", message: "shared condition refers to itself: b -> a -> b" },
+      {
+        path: '$.conditions["odd key"]',
+        message:
+          "shared condition refers to itself, through others that refer back to it (one cycle among them: a -> b -> a)",
+      },
+      {
+        path: "$.conditions.l0",
+        message: "shared condition refers to itself: l0 -> l1 -> l2 -> l3 -> l4 -> l5 -> l6 -> … -> l0 (a cycle of 9)",
+      },
+    ]);
   });
 
   test("the name must match the file name", () => {
