@@ -131,8 +131,19 @@ export interface FixtureResult {
   decisions: Decision[];
 }
 
+/**
+ * The most evaluations one step may cause. An `advance` fires every timer on the way, and takes
+ * any duration up to 100 years: `P5214W` over a schedule of every second would run for days. A
+ * week of a minute schedule (10,080 ticks, a few seconds) fits.
+ */
+export const MAX_STEP_EVALUATIONS = 20_000;
+
 /** Runs one fixture against the policies of `registry`. */
-export async function runFixture(loaded: LoadedFixture, registry: PolicyRegistry): Promise<FixtureResult> {
+export async function runFixture(
+  loaded: LoadedFixture,
+  registry: PolicyRegistry,
+  maxStepEvaluations = MAX_STEP_EVALUATIONS,
+): Promise<FixtureResult> {
   const { fixture, file } = loaded;
   const result: FixtureResult = {
     file,
@@ -165,29 +176,43 @@ export async function runFixture(loaded: LoadedFixture, registry: PolicyRegistry
     state === "active"
       ? { ...created, substrate: { ...created.substrate, observed: { status: "running" as const, at: start } } }
       : created;
-  const sandbox = await createSandbox(registry, start, [seed]);
+  // Evaluations (and timer errors) of the current step, and where it goes: past the bound the
+  // step stops with an error saying how far it got.
+  let stepEvaluations = 0;
+  let stepTarget = start;
+  let stepAdvance = "";
+  const pace = async () => {
+    if (stepEvaluations <= maxStepEvaluations) return;
+    const count = maxStepEvaluations.toLocaleString("en-US");
+    const iso = (ms: number) => new Date(ms).toISOString();
+    throw new Error(
+      `${stepAdvance === "" ? "the step" : `advance ${stepAdvance}`} stopped at ${iso(sandbox.clock.now())}, short of ${iso(stepTarget)}: a step evaluates at most ${count} times, and this one would evaluate more; advance less at a time`,
+    );
+  };
+  const sandbox = await createSandbox(registry, start, [seed], pace);
   const { governor } = sandbox;
   let stepDecisions: Decision[] = [];
   governor.events.on("evaluation:completed", (d) => {
+    stepEvaluations++;
     stepDecisions.push(d);
     result.decisions.push(d);
   });
   let at = -1;
   // What the governor reports and goes on from (a timer whose evaluation threw is used up, with
   // no decision): in a fixture it fails the step, as an error on facts does.
-  governor.events.on("governor:error", (e, context) =>
-    result.failures.push({ step: at, field: "error", expected: "no error", actual: `${context}: ${e.message}` }),
-  );
+  governor.events.on("governor:error", (e, context) => {
+    stepEvaluations++;
+    result.failures.push({ step: at, field: "error", expected: "no error", actual: `${context}: ${e.message}` });
+  });
   try {
     for (const [i, step] of fixture.steps.entries()) {
       at = i;
       stepDecisions = [];
-      if (step.facts !== undefined) {
-        await governor.postFacts(FIXTURE_OBJECT_ID, step.facts);
-        await sandbox.advanceTo(sandbox.clock.now());
-      } else {
-        await sandbox.advanceTo(sandbox.clock.now() + durationMs(step.advance!));
-      }
+      stepEvaluations = 0;
+      stepAdvance = step.advance ?? "";
+      stepTarget = sandbox.clock.now() + (step.advance === undefined ? 0 : durationMs(step.advance));
+      if (step.facts !== undefined) await governor.postFacts(FIXTURE_OBJECT_ID, step.facts);
+      await sandbox.advanceTo(stepTarget);
       if (step.expect)
         result.failures.push(...check(i, step.expect, (await governor.getObject(FIXTURE_OBJECT_ID))!, stepDecisions));
     }
