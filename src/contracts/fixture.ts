@@ -37,7 +37,11 @@ export const fixtureSchema = z.strictObject({
   $schema: z.string().optional(),
   description: z.string().optional(),
   policy: z.string().min(1),
-  start: z.iso.datetime({ offset: true }),
+  // Decision and action ids begin with the time they are minted at, counted from 1970: before
+  // it every id is taken for one ahead of the clock, and each timer step fails on it.
+  start: z.iso
+    .datetime({ offset: true })
+    .refine((s) => Date.parse(s) >= 0, { message: "must be 1970-01-01T00:00:00Z or later" }),
   object: z
     .strictObject({
       // A settled state: nothing in a fixture would carry an object out of `waking` or

@@ -102,6 +102,16 @@ describe("the fixture runner", () => {
     expect(r.failures[0]).toMatchObject({ field: "policy", expected: "nope" });
   });
 
+  // Ids count their time from 1970: before it, every timer step failed with "minting ids: the
+  // newest decision or action id was minted at 1969-12-31T23:59:59.999Z, ... check the clocks".
+  test("refuses a start before 1970, and runs one at 1970-01-01T00:00:00Z", async () => {
+    expect(() => parseFixture(JSON.stringify({ ...good, start: "1969-12-31T23:00:00Z" }), "old.json")).toThrow(
+      "old.json: $.start: must be 1970-01-01T00:00:00Z or later",
+    );
+    const r = await run({ ...good, start: "1970-01-01T00:00:00Z" });
+    expect(r.failures).toEqual([]);
+  });
+
   test.each([
     [{ ...good, steps: [{ facts: {}, advance: "PT1M" }] }, "$.steps[0]"],
     [{ ...good, steps: [{ advance: "1 hour" }] }, "$.steps[0].advance"],
