@@ -230,6 +230,12 @@ export class EventStream {
    * filled the queue of a client that kept up with a long backlog on a busy server, and dropped it.
    */
   private leftToBacklog = false;
+  /**
+   * Live decisions left to the backlog that it has not made up for (by writing as many frames
+   * since): with the queue, how far the client is behind. Not counted, a client that stopped
+   * reading during its backlog was never dropped (nothing was queued), and held its stream for good.
+   */
+  private owed = 0;
   /** A page is being read: live decisions are queued meanwhile (the page takes out those it sends). */
   private reading = false;
   private wake: (() => void) | null = null;
@@ -268,10 +274,11 @@ export class EventStream {
       // not this one (committed after it, out of id order), and the next read starts after it.
       if (!this.reading && this.readThrough !== null && frame.id! > this.readThrough) {
         this.leftToBacklog = true;
+        if (this.queue.length + ++this.owed > this.limits.events) this.overflow();
         return;
       }
     }
-    if (this.queue.length >= this.limits.events || this.bytes + bytesOf(frame) > this.limits.bytes) {
+    if (this.queue.length + this.owed >= this.limits.events || this.bytes + bytesOf(frame) > this.limits.bytes) {
       this.overflow();
       return;
     }
@@ -318,6 +325,7 @@ export class EventStream {
         if (this.dropped || this.closed) return;
         (this.queued.has(d.id) ? this.sentEarly : ids).add(d.id);
         await this.stream.write(decisionFrame(d).text);
+        if (this.owed > 0) this.owed--;
       }
       if (this.dropped || this.closed) return;
       this.unqueueSent();
@@ -334,6 +342,8 @@ export class EventStream {
       }
     }
     this.replaying = false;
+    // Every decision left to it was sent.
+    this.owed = 0;
   }
 
   /**
@@ -375,6 +385,7 @@ export class EventStream {
     this.hub.drop(this);
     this.queue = [OVERFLOW];
     this.bytes = 0;
+    this.owed = 0;
     this.queued.clear();
     this.sentEarly.clear();
     // A client that does not read even that is cut off.
