@@ -132,9 +132,9 @@ export class Metrics {
         for (const r of governor.censusRows()) this.inc({ policy: r.policy, state: r.state }, r.seconds);
       },
     });
-    new Gauge({
+    const timersPending = new Gauge({
       name: "vigil_timers_pending",
-      help: "Timers pending, all objects together.",
+      help: "Timers pending, all objects together (no sample before a count has succeeded).",
       registers: [registry],
       async collect() {
         // A store that fails or is slow to answer leaves the last count: the scrape is answered.
@@ -142,6 +142,8 @@ export class Metrics {
         if (n !== null) this.set(n);
       },
     });
+    // No sample until a count has succeeded: prom-client's initial 0 would say that none is pending.
+    timersPending.remove();
 
     // The driver each action in flight was sent to: by the time it answers, its object may be
     // out of memory (dormant, past VIGIL_HOT_OBJECTS) or bound to another driver. Bounded: an

@@ -387,6 +387,35 @@ describe("GET /metrics", () => {
     expect(await m.value("vigil_timers_pending")).toBe(1);
   });
 
+  // A 0 before any count came would read as "no timers pending" to a dashboard or an alert.
+  test("before a count of timers has succeeded, vigil_timers_pending has no sample", async () => {
+    const m = await setup();
+    const s = m.services;
+    await s.governor.putObject("n1", { policy: "nightly-report" });
+    await s.governor.postFacts("n1", { report: { requested: true } });
+    await s.governor.postFacts("n1", { report: { requested: false, status: "sent" } });
+    await s.advance(0);
+    const countTimers = s.store.countTimers.bind(s.store);
+    s.store.countTimers = () => Promise.reject(new Error("the database does not answer"));
+    const pending = async () => (await m.families()).get("vigil_timers_pending");
+    expect((await pending())?.type, "the family is declared").toBe("gauge");
+    expect((await pending())?.samples).toEqual([]);
+    // One that never answers: the scrape is answered 2 s on, still without a sample.
+    s.store.countTimers = () => new Promise<number>(() => {});
+    let scraped: string | null = null;
+    void m.scrape(TOKENS.read).then((r) => (scraped = r.text));
+    await s.advance(2000);
+    expect(scraped).toMatch(/^# TYPE vigil_timers_pending gauge$/m);
+    expect(scraped).not.toMatch(/^vigil_timers_pending /m);
+    // The first count that succeeds is the sample from then on, kept when a later count fails.
+    s.store.countTimers = countTimers;
+    await s.advance(2000);
+    expect((await pending())?.samples.map((x) => x.value)).toEqual([1]);
+    s.store.countTimers = () => Promise.reject(new Error("the database does not answer"));
+    await s.advance(2000);
+    expect((await pending())?.samples.map((x) => x.value)).toEqual([1]);
+  });
+
   test("each app counts its own governor: one registry per server", async () => {
     const a = await setup();
     const b = await setup();
