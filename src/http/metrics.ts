@@ -3,13 +3,15 @@
 // numbers, one per label tuple, found by one Map lookup: an arrival costs a few increments,
 // and prom-client's own label handling (hashing, validation) runs only at a scrape. What is
 // counted up to now (objects per state, the time spent in each, pending timers) is read at the
-// scrape from the governor: its census, kept as it commits, and one count of the timers.
+// scrape from the governor: its census, kept as it commits, and one count of the timers; and
+// the event streams open, from their hub (sse.ts).
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { BoundedMap } from "../core/bounded-map.ts";
 import type { ActionRecord } from "../core/store.ts";
 import type { GovernorEventMap } from "../governor/events.ts";
 import type { GovernorStatsApi } from "../governor/services.ts";
+import { openEventStreams } from "./sse.ts";
 
 /**
  * Counts per label tuple (up to three labels), in nested Maps: an increment is three lookups
@@ -140,6 +142,14 @@ export class Metrics {
         // A store that fails or is slow to answer leaves the last count: the scrape is answered.
         const n = await governor.pendingTimers();
         if (n !== null) this.set(n);
+      },
+    });
+    new Gauge({
+      name: "vigil_event_streams",
+      help: "Event streams (GET /v1/events) open, a dropped one until its connection ends: what VIGIL_MAX_STREAMS bounds.",
+      registers: [registry],
+      collect() {
+        this.set(openEventStreams(governor));
       },
     });
     // No sample until a count has succeeded: prom-client's initial 0 would say that none is pending.

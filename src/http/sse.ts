@@ -86,13 +86,18 @@ const OVERFLOW: Frame = {
   type: "overflow",
 };
 
-const hubs = new WeakMap<GovernorApi, EventHub>();
+const hubs = new WeakMap<object, EventHub>();
 
 /** The hub of the streams that follow `governor` (one per governor, whichever app serves them). */
 export function eventHub(governor: GovernorApi): EventHub {
   let hub = hubs.get(governor);
   if (!hub) hubs.set(governor, (hub = new EventHub(governor)));
   return hub;
+}
+
+/** The event streams open on `governor` (what VIGIL_MAX_STREAMS bounds), for the metrics: none before the first. */
+export function openEventStreams(governor: object): number {
+  return hubs.get(governor)?.open ?? 0;
 }
 
 /**
@@ -136,7 +141,7 @@ export class EventHub {
     this.dropping.add(stream);
   }
 
-  /** Streams fed events, for tests and metrics. */
+  /** Streams fed events, for tests ({@link open} is what the metrics count). */
   get size(): number {
     return this.streams.size;
   }

@@ -115,6 +115,7 @@ const DESIGNED = [
   ["vigil_timer_lag_seconds", "histogram"],
   ["vigil_timers_pending", "gauge"],
   ["vigil_commit_batch_size", "histogram"],
+  ["vigil_event_streams", "gauge"],
   ["vigil_state_seconds_total", "counter"],
 ] as const;
 

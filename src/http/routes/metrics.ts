@@ -23,7 +23,7 @@ export function metricsRoutes(app: Hono, deps: RouteDeps, metrics: MetricsServic
       summary: "Prometheus metrics",
       description:
         "Decisions, evaluations, actions, objects and the time they spent per state, timers, arrival and commit " +
-        "figures, and the process's own, in the Prometheus text format. Needs a `read` token unless " +
+        "figures, open event streams, and the process's own, in the Prometheus text format. Needs a `read` token unless " +
         "VIGIL_METRICS_PUBLIC=true.",
       tag: "operator",
       scope: isPublic ? null : "read",
