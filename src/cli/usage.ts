@@ -71,6 +71,10 @@ const CLIENT_OPTIONS: [string, string][] = [
   ["--json", "print the server's JSON reply on stdout instead of text"],
 ];
 
+/** {@link CLIENT_OPTIONS} for a command whose --json prints something else than a reply: `json` says what. */
+const clientOptions = (json: string): [string, string][] =>
+  CLIENT_OPTIONS.map(([flag, meaning]) => [flag, flag === "--json" ? json : meaning]);
+
 const USAGES: Record<CommandName, CommandUsage> = {
   serve: {
     synopsis: "serve [--host H] [--port P] [--db URL] [--rules DIR]",
@@ -281,7 +285,7 @@ const USAGES: Record<CommandName, CommandUsage> = {
       "recorded after the last one printed (before any, after those there were when it began).\n" +
       "Runs until Ctrl-C (or --count). Needs the scope read.",
     options: [
-      ...CLIENT_OPTIONS,
+      ...clientOptions("print one JSON object per event on stdout, a line each ({event, id, data}), instead of text"),
       ["--object ID", "only the events of this object"],
       ["--types T", "only these event types, comma-separated: decision, action, deletion"],
       ["--last-event-id ID", "start after this decision id: the decisions recorded since are sent first"],

@@ -140,6 +140,17 @@ describe("through the real binary", () => {
   });
 });
 
+describe("what an option says", () => {
+  // Every client command's --json was "the server's JSON reply"; events prints a line per event.
+  test("events --help says --json prints one JSON object per event, not the server's reply", () => {
+    const json = commandUsage("events")
+      .split("\n")
+      .find((line) => line.trimStart().startsWith("--json"));
+    expect(json).toContain("one JSON object per event");
+    expect(json).not.toContain("reply");
+  });
+});
+
 describe("the in-process entry points", () => {
   test.each(commands)("%s --help and -h write the usage and return 0", async (command) => {
     for (const flag of ["--help", "-h"]) {
