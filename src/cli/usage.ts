@@ -71,9 +71,9 @@ const CLIENT_OPTIONS: [string, string][] = [
   ["--json", "print the server's JSON reply on stdout instead of text"],
 ];
 
-/** {@link CLIENT_OPTIONS} for a command whose --json prints something else than a reply: `json` says what. */
-const clientOptions = (json: string): [string, string][] =>
-  CLIENT_OPTIONS.map(([flag, meaning]) => [flag, flag === "--json" ? json : meaning]);
+/** {@link CLIENT_OPTIONS} for a command that says otherwise what some of them do (by flag, as the table names it). */
+const clientOptions = (own: Record<string, string>): [string, string][] =>
+  CLIENT_OPTIONS.map(([flag, meaning]) => [flag, own[flag] ?? meaning]);
 
 const USAGES: Record<CommandName, CommandUsage> = {
   serve: {
@@ -285,7 +285,12 @@ const USAGES: Record<CommandName, CommandUsage> = {
       "recorded after the last one printed (before any, after those there were when it began).\n" +
       "Runs until Ctrl-C (or --count). Needs the scope read.",
     options: [
-      ...clientOptions("print one JSON object per event on stdout, a line each ({event, id, data}), instead of text"),
+      ...clientOptions({
+        "--timeout S":
+          "seconds each connection may take until the stream starts (VIGIL_TIMEOUT, default 30):\n" +
+          "past it the first exits 3, a reconnection is tried again",
+        "--json": "print one JSON object per event on stdout, a line each ({event, id, data}), instead of text",
+      }),
       ["--object ID", "only the events of this object"],
       ["--types T", "only these event types, comma-separated: decision, action, deletion"],
       ["--last-event-id ID", "start after this decision id: the decisions recorded since are sent first"],

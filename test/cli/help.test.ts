@@ -149,6 +149,15 @@ describe("what an option says", () => {
     expect(json).toContain("one JSON object per event");
     expect(json).not.toContain("reply");
   });
+
+  // A stream takes as long as it runs: the timeout bounds each connection until the stream starts.
+  test("events --help says --timeout bounds each connection until the stream starts, not the whole request", () => {
+    const usage = commandUsage("events");
+    const at = usage.indexOf("  --timeout S");
+    const timeout = usage.slice(at, usage.indexOf("  --json", at));
+    expect(timeout).toContain("until the stream starts");
+    expect(timeout).not.toContain("seconds a request may take");
+  });
 });
 
 describe("the in-process entry points", () => {
