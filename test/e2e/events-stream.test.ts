@@ -42,7 +42,8 @@ async function follow(headers: Record<string, string> = {}) {
       if (end >= 0) {
         const frame = buf.slice(0, end);
         buf = buf.slice(end + 2);
-        if (frame.startsWith(":")) continue;
+        // A comment, or the `id:` line alone a stream opens with (README): neither dispatches an event.
+        if (frame.startsWith(":") || !frame.split("\n").some((line) => line.startsWith("data: "))) continue;
         const field = (name: string) =>
           frame
             .split("\n")
