@@ -4,71 +4,25 @@
 // hub's streams when dropped, and the next request found a free slot while it was still open.)
 // Real sockets, as main.ts serves.
 
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import net, { type AddressInfo } from "node:net";
 import { afterEach, expect, test } from "vitest";
-import { createApp } from "../../src/http/app.ts";
-import { honoListener, httpServer } from "../../src/http/node-server.ts";
 import { eventHub, FINAL_WRITE_MS } from "../../src/http/sse.ts";
 import { makeServices } from "../helpers/services.ts";
+import { streamClient, streamHead, streamServer } from "../helpers/stream-server.ts";
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });
 
-/** The status line and head of a GET /v1/events, read as they come (a stream's body never ends). */
-function streamHead(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(port, "127.0.0.1", () => c.write("GET /v1/events HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"));
-    let text = "";
-    c.setEncoding("utf8");
-    c.on("data", (d: string) => {
-      text += d;
-      if (!text.includes("\r\n\r\n")) return;
-      c.destroy();
-      resolve(text.slice(0, text.indexOf("\r\n\r\n")).toLowerCase());
-    });
-    c.on("error", reject);
-  });
-}
-
 /** A server with room for one stream, and a client on it that reads its first line and no more. */
 async function oneStreamStuck() {
   const services = await makeServices({ tokens: [] });
-  const app = createApp({
-    governor: services.governor,
-    policies: services.policies,
-    whatIf: services.whatIf,
-    tokens: [],
-    maxStreams: 1,
-  });
-  const hono = honoListener(app, () => {}, true);
-  const responses: ServerResponse[] = [];
-  const server: Server = httpServer((req: IncomingMessage, res: ServerResponse) => {
-    responses.push(res);
-    void hono(req, res);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as AddressInfo).port;
-  const client = net.connect(port, "127.0.0.1");
+  const { port, responses, close } = await streamServer(services, { maxStreams: 1 });
+  const client = await streamClient(port);
   cleanup.push(async () => {
     client.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await close();
     await services.close();
-  });
-  let head = "";
-  await new Promise<void>((resolve) => {
-    client.on("connect", () => client.write("GET /v1/events?types=decision HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"));
-    const onData = (b: Buffer) => {
-      head += b.toString();
-      if (!head.includes(": connected")) return;
-      client.off("data", onData);
-      client.pause();
-      resolve();
-    };
-    client.on("data", onData);
   });
   const g = services.governor;
   await g.putObject("w", { policy: "queue-worker", memory: { pad: "x".repeat(4000) } });

@@ -2,56 +2,24 @@
 // until its connection ends: what VIGIL_MAX_STREAMS bounds, so that an operator sees how near
 // the bound a server runs. Real sockets, as main.ts serves, and a scraper over HTTP.
 
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import net, { type AddressInfo } from "node:net";
 import { afterEach, expect, test } from "vitest";
-import { createApp } from "../../src/http/app.ts";
 import { Metrics } from "../../src/http/metrics.ts";
-import { honoListener, httpServer } from "../../src/http/node-server.ts";
 import { eventHub, FINAL_WRITE_MS } from "../../src/http/sse.ts";
 import { makeServices } from "../helpers/services.ts";
+import { streamClient, streamServer } from "../helpers/stream-server.ts";
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });
 
-/** A client of GET /v1/events?types=decision that reads until `: connected`, and then on or not at all. */
-async function streamClient(port: number, reading: boolean): Promise<net.Socket> {
-  const client = net.connect(port, "127.0.0.1");
-  cleanup.unshift(async () => void client.destroy());
-  await new Promise<void>((resolve) => {
-    client.on("connect", () => client.write("GET /v1/events?types=decision HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"));
-    let head = "";
-    const onData = (b: Buffer) => {
-      head += b.toString();
-      if (!head.includes(": connected")) return;
-      client.off("data", onData);
-      if (reading) client.resume();
-      else client.pause();
-      resolve();
-    };
-    client.on("data", onData);
-  });
-  return client;
-}
-
 test("vigil_event_streams counts the streams open, a dropped one until its connection is cut", async () => {
   const services = await makeServices();
   const g = services.governor;
   const metrics = new Metrics(g, { processMetrics: false });
-  const app = createApp({ governor: g, policies: services.policies, whatIf: services.whatIf, tokens: [], metrics });
-  const hono = honoListener(app, () => {}, true);
-  const responses: ServerResponse[] = [];
-  const server: Server = httpServer((req: IncomingMessage, res: ServerResponse) => {
-    responses.push(res);
-    void hono(req, res);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as AddressInfo).port;
+  const { port, responses, close } = await streamServer(services, { metrics });
   cleanup.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await close();
     metrics.close();
     await services.close();
   });
@@ -62,8 +30,10 @@ test("vigil_event_streams counts the streams open, a dropped one until its conne
   };
 
   expect(await streams()).toBe(0);
-  const reader = await streamClient(port, true);
-  await streamClient(port, false);
+  const reader = await streamClient(port, { reading: true });
+  cleanup.unshift(async () => void reader.destroy());
+  const stuckClient = await streamClient(port);
+  cleanup.unshift(async () => void stuckClient.destroy());
   const stuck = responses.at(-1)!;
   expect(await streams()).toBe(2);
 
