@@ -79,12 +79,23 @@ function frameOf(change: LiveChange): Frame {
 const bytesOf = (frame: Frame): number => (frame.bytes ??= Buffer.byteLength(frame.text));
 
 const HEARTBEAT: Frame = { text: ": heartbeat\n\n", type: "comment" };
-const OVERFLOW: Frame = {
-  text: `event: overflow\ndata: ${JSON.stringify({
-    reason: `this client fell more than ${QUEUE_EVENTS} events behind; reconnect with the Last-Event-ID header (the id of the last event received) to resume the decisions from the store`,
-  })}\n\n`,
-  type: "overflow",
-};
+/**
+ * The last event of a client dropped for falling behind, saying which of its queue's limits it
+ * passed (the count, or the bytes: a client a few hundred large events behind was told of a
+ * count of events it never reached).
+ */
+function overflowFrame(passed: "events" | "bytes", limits: StreamLimits): Frame {
+  const MiB = 1024 * 1024;
+  const bytes =
+    limits.bytes % MiB === 0 ? `${limits.bytes / MiB} MiB` : `${limits.bytes.toLocaleString("en-US")} bytes`;
+  const behind = passed === "events" ? `${limits.events} events` : bytes;
+  return {
+    text: `event: overflow\ndata: ${JSON.stringify({
+      reason: `this client fell more than ${behind} behind; reconnect with the Last-Event-ID header (the id of the last event received) to resume the decisions from the store`,
+    })}\n\n`,
+    type: "overflow",
+  };
+}
 
 const hubs = new WeakMap<object, EventHub>();
 
@@ -279,14 +290,12 @@ export class EventStream {
       // not this one (committed after it, out of id order), and the next read starts after it.
       if (!this.reading && this.readThrough !== null && frame.id! > this.readThrough) {
         this.leftToBacklog = true;
-        if (this.queue.length + ++this.owed > this.limits.events) this.overflow();
+        if (this.queue.length + ++this.owed > this.limits.events) this.overflow("events");
         return;
       }
     }
-    if (this.queue.length + this.owed >= this.limits.events || this.bytes + bytesOf(frame) > this.limits.bytes) {
-      this.overflow();
-      return;
-    }
+    if (this.queue.length + this.owed >= this.limits.events) return this.overflow("events");
+    if (this.bytes + bytesOf(frame) > this.limits.bytes) return this.overflow("bytes");
     this.queue.push(frame);
     this.bytes += bytesOf(frame);
     if (frame.type === "decision") this.queued.add(frame.id!);
@@ -385,10 +394,10 @@ export class EventStream {
   }
 
   /** Drops the client: its queue goes, a last event says why, and the stream ends. */
-  private overflow(): void {
+  private overflow(passed: "events" | "bytes"): void {
     this.dropped = true;
     this.hub.drop(this);
-    this.queue = [OVERFLOW];
+    this.queue = [overflowFrame(passed, this.limits)];
     this.bytes = 0;
     this.owed = 0;
     this.queued.clear();

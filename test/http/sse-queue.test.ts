@@ -51,3 +51,43 @@ test.each([
   expect(hub.size).toBe(width === 1 ? 1 : 0);
   stream.end();
 });
+
+/** A stream whose client reads its first event and then nothing until `release`: what was written. */
+function heldAfterFirst() {
+  const written: string[] = [];
+  let release = () => {};
+  const sse = {
+    write: (text: string) => {
+      written.push(text);
+      return written.length <= 1 ? Promise.resolve() : new Promise<void>((r) => (release = r));
+    },
+    onAbort: () => {},
+    abort: () => {},
+  } as unknown as SSEStreamingApi;
+  return { sse, written, release: () => release() };
+}
+
+// The overflow event said "fell more than 1000 events behind" whichever limit the client passed:
+// one dropped by the byte limit, a few large events behind, was told of a count it never reached.
+test.each([
+  ["the count", "x", 3, /more than 2 events behind/],
+  ["the bytes", "x".repeat(2500), 2, /more than 4,000 bytes behind/],
+])("a client dropped by %s is told which limit it passed", async (_what, id, sent, reason) => {
+  const { hub, send } = hubAndSend();
+  const { sse, written, release } = heldAfterFirst();
+  const stream = new EventStream(sse, new VirtualClock(0), hub, { types: new Set(["deletion"]) }, undefined, {
+    events: 2,
+    bytes: 4000,
+  });
+  void stream.run();
+  await Promise.resolve();
+  send(deletion("first")); // taken by the write that waits; the queue holds what follows
+  await Promise.resolve();
+  for (let i = 0; i < sent; i++) send(deletion(`${id}${i}`));
+  expect(hub.size, "dropped").toBe(0);
+  release();
+  await expect.poll(() => written.some((t) => t.startsWith("event: overflow"))).toBe(true);
+  const overflow = written.find((t) => t.startsWith("event: overflow"))!;
+  expect(JSON.parse(/^data: (.*)$/m.exec(overflow)![1]!).reason).toMatch(reason);
+  stream.end();
+});
