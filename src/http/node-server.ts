@@ -66,6 +66,19 @@ export function honoListener(
         { path: "$.id", message: `${JSON.stringify(dotId)} names no object: ${ADDRESSABLE_OBJECT_ID_HELP}` },
       ]);
     }
+    // A dot segment anywhere else in the path (`/v1/objects/w1/%2E%2E/%2E%2E/facts`): the URL
+    // removes it too, and the route of what is left would answer (there, the batch route, which
+    // applied the body). A path that names a resource through `.` or `..` is not served.
+    if (dotSegmentIn(req.url)) {
+      const refused = loopbackOnly ? notLoopback([req.headers.host!], req.headers.origin) : null;
+      if (refused !== null) return void refuse(req, res, "forbidden", refused);
+      return void refuse(
+        req,
+        res,
+        "malformed-request",
+        "the path holds a dot segment (`.` or `..`, as is or percent-encoded): name the resource itself",
+      );
+    }
     // A reply sent before its request's body was all received (a 401, a 404, a 413): the rest
     // is let go within discardBody's bound, before hono's adapter, at the reply's finish, would
     // read on for up to 500 ms or 64 MiB (which a client without a token could ask for at will).
@@ -110,6 +123,13 @@ const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 export function dotObjectId(url: string | undefined): string | null {
   const m = url === undefined ? null : OBJECT_PATH.exec(url);
   return m && DOT_SEGMENT.test(m[1]!) ? m[1]! : null;
+}
+
+/** Whether a request target's path (before `?`) has a segment that is `.` or `..`, as is or percent-encoded. */
+export function dotSegmentIn(url: string | undefined): boolean {
+  if (url === undefined) return false;
+  const q = url.indexOf("?");
+  return (q === -1 ? url : url.slice(0, q)).split("/").some((segment) => DOT_SEGMENT.test(segment));
 }
 
 /** The last Host found good (clients keep sending the same one): checked once, for both doors. */

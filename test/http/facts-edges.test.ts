@@ -132,6 +132,27 @@ describe.each([
       expect((await s.services.governor.listObjects({ limit: 10 })).items.map((o) => o.id)).toEqual(["w1"]);
     });
   });
+  // Found beside the above: a dot segment anywhere else in the path was removed by the URL too,
+  // and the route of what was left answered (`/v1/objects/w1/%2E%2E/%2E%2E/facts`, as the batch
+  // route, applied its body). A path that names a resource through `.` or `..` is not served.
+  describe("a dot segment elsewhere in the path is refused, not routed to what is left", () => {
+    test.each([
+      ["POST", "/v1/objects/w1/%2E%2E/%2E%2E/facts"],
+      ["POST", "/v1/objects/w1/./facts"],
+      ["GET", "/ui/objects/%2e%2e"],
+      ["GET", "/v1/%2E%2E/healthz"],
+    ])("%s %s", async (method, path) => {
+      const batch = { items: [{ objectId: "w1", facts: { n: 1 } }] };
+      const r = await rawRequest(s.port, {
+        method,
+        path,
+        headers: { "content-type": "application/json" },
+        body: method === "GET" ? undefined : JSON.stringify(batch),
+      });
+      expect(problem(r, 400, "malformed-request").detail).toMatch(/dot segment/);
+      expect(await version()).toBe(0);
+    });
+  });
   test("If-Match and If-None-Match on POST /v1/objects/{id}/facts are read as PUT and DELETE read them", async () => {
     const facts = (headers: Record<string, string>, id = "w1") =>
       post(`/v1/objects/${id}/facts`, { facts: { n: 1 } }, headers);
