@@ -616,7 +616,6 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** `pid:startTime` of each live process of the tree: a pid reused by another process is another identity. */
 /**
  * What follows a SIGKILL of `tree` that reached the processes `reached` (by identity): a wait,
  * within KILLED_WITHIN_MS, until the tree is empty, or all of it refuses this server's signals
@@ -646,6 +645,7 @@ function reachedBy(tree: ProcessTree, members: Member[], into = new Set<string>(
   return into;
 }
 
+/** `pid:startTime` of each live process of the tree: a pid reused by another process is another identity. */
 function identities(tree: ProcessTree): Set<string> {
   return identitiesOf(tree.stats());
 }
