@@ -45,39 +45,13 @@ export function honoListener(
   return (req, res) => {
     const problem = hostProblem(req.headers.host);
     if (problem !== null) return void refuse(req, res, "malformed-request", problem);
-    // `OPTIONS *` (a question about the whole server, RFC 9112 3.2.4) is well-formed HTTP, which no
-    // URL can hold: a 405 (OPTIONS is served on one route only, /v1/cloudevents), after the same
-    // loopback check.
-    if (req.method === "OPTIONS" && req.url === "*") {
+    // A request no route may answer (unroutable): refused after the same loopback check as any
+    // other, before any route or token.
+    const early = unroutable(req);
+    if (early !== null) {
       const refused = loopbackOnly ? notLoopback([req.headers.host!], req.headers.origin) : null;
       if (refused !== null) return void refuse(req, res, "forbidden", refused);
-      return void refuse(req, res, "method-not-allowed", "OPTIONS * is not served", {
-        allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS",
-      });
-    }
-    // An object id that is a dot segment (`%2E%2E`, or `..` sent as is): the adapter's URL would
-    // remove it, and another route answer (`POST /v1/objects/%2E%2E/facts` the batch route). It
-    // is refused as the bad id it is, after the same loopback check, before any route or token.
-    const dotId = dotObjectId(req.url);
-    if (dotId !== null) {
-      const refused = loopbackOnly ? notLoopback([req.headers.host!], req.headers.origin) : null;
-      if (refused !== null) return void refuse(req, res, "forbidden", refused);
-      return void refuse(req, res, "validation", "invalid object id", {}, [
-        { path: "$.id", message: `${JSON.stringify(dotId)} names no object: ${ADDRESSABLE_OBJECT_ID_HELP}` },
-      ]);
-    }
-    // A dot segment anywhere else in the path (`/v1/objects/w1/%2E%2E/%2E%2E/facts`): the URL
-    // removes it too, and the route of what is left would answer (there, the batch route, which
-    // applied the body). A path that names a resource through `.` or `..` is not served.
-    if (dotSegmentIn(req.url)) {
-      const refused = loopbackOnly ? notLoopback([req.headers.host!], req.headers.origin) : null;
-      if (refused !== null) return void refuse(req, res, "forbidden", refused);
-      return void refuse(
-        req,
-        res,
-        "malformed-request",
-        "the path holds a dot segment (`.` or `..`, as is or percent-encoded): name the resource itself",
-      );
+      return void refuse(req, res, early.slug, early.detail, early.headers, early.errors);
     }
     // A reply sent before its request's body was all received (a 401, a 404, a 413): the rest
     // is let go within discardBody's bound, before hono's adapter, at the reply's finish, would
@@ -112,6 +86,39 @@ export function refuse(
   res.end(body);
   discardBody(req, res);
   return true;
+}
+
+/** The refusal of a request no route may answer, or null. */
+function unroutable(
+  req: IncomingMessage,
+): { slug: ProblemSlug; detail: string; headers?: Record<string, string>; errors?: Problem[] } | null {
+  // `OPTIONS *` (a question about the whole server, RFC 9112 3.2.4) is well-formed HTTP, which no
+  // URL can hold: a 405 (OPTIONS is served on one route only, /v1/cloudevents).
+  if (req.method === "OPTIONS" && req.url === "*")
+    return {
+      slug: "method-not-allowed",
+      detail: "OPTIONS * is not served",
+      headers: { allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS" },
+    };
+  // An object id that is a dot segment (`%2E%2E`, or `..` sent as is): the adapter's URL would
+  // remove it, and another route answer (`POST /v1/objects/%2E%2E/facts` the batch route). It
+  // is refused as the bad id it is.
+  const dotId = dotObjectId(req.url);
+  if (dotId !== null)
+    return {
+      slug: "validation",
+      detail: "invalid object id",
+      errors: [{ path: "$.id", message: `${JSON.stringify(dotId)} names no object: ${ADDRESSABLE_OBJECT_ID_HELP}` }],
+    };
+  // A dot segment anywhere else in the path (`/v1/objects/w1/%2E%2E/%2E%2E/facts`): the URL
+  // removes it too, and the route of what is left would answer (there, the batch route, which
+  // applied the body). A path that names a resource through `.` or `..` is not served.
+  if (dotSegmentIn(req.url))
+    return {
+      slug: "malformed-request",
+      detail: "the path holds a dot segment (`.` or `..`, as is or percent-encoded): name the resource itself",
+    };
+  return null;
 }
 
 /** `/v1/objects/{id}` and the paths under it. */
