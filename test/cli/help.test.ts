@@ -3,19 +3,9 @@
 
 import { spawn } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import { runDecisions } from "../../src/cli/decisions.ts";
-import { runEvents } from "../../src/cli/events.ts";
-import { runExplain } from "../../src/cli/explain.ts";
-import { runFacts } from "../../src/cli/facts.ts";
-import { runObjects } from "../../src/cli/objects.ts";
-import { runReplay } from "../../src/cli/replay.ts";
-import { runSchema } from "../../src/cli/schema.ts";
-import { runServe } from "../../src/cli/serve.ts";
 import { eachConcurrently } from "../../src/core/concurrency.ts";
-import { runSimulate } from "../../src/cli/simulate.ts";
-import { runTest } from "../../src/cli/test.ts";
 import { commandUsage, type CommandName } from "../../src/cli/usage.ts";
-import { runValidate } from "../../src/cli/validate.ts";
+import { ENTRY_POINTS } from "./entry-points.ts";
 
 const FLAGS: Record<CommandName, string[]> = {
   serve: ["--host", "--port", "--db", "--rules"],
@@ -53,20 +43,6 @@ const FLAGS: Record<CommandName, string[]> = {
   events: ["--url", "--token", "--json", "--object", "--types", "--last-event-id", "--count"],
 };
 const commands = Object.keys(FLAGS) as CommandName[];
-
-const ENTRY_POINTS: Record<CommandName, (args: string[], out: (s: string) => void) => Promise<number>> = {
-  serve: runServe,
-  validate: runValidate,
-  test: runTest,
-  replay: runReplay,
-  simulate: (args, out) => runSimulate(args, out),
-  schema: runSchema,
-  objects: (args, out) => runObjects(args, { out }),
-  facts: (args, out) => runFacts(args, { out }),
-  decisions: (args, out) => runDecisions(args, { out }),
-  explain: (args, out) => runExplain(args, { out }),
-  events: (args, out) => runEvents(args, { out }),
-};
 
 interface Run {
   code: number | null;

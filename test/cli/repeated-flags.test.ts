@@ -4,18 +4,8 @@
 // repeatable (simulate's --compare and --object) still repeat.
 
 import { describe, expect, test } from "vitest";
-import { runDecisions } from "../../src/cli/decisions.ts";
-import { runEvents } from "../../src/cli/events.ts";
-import { runExplain } from "../../src/cli/explain.ts";
-import { runFacts } from "../../src/cli/facts.ts";
-import { runObjects } from "../../src/cli/objects.ts";
-import { runReplay } from "../../src/cli/replay.ts";
-import { runSchema } from "../../src/cli/schema.ts";
-import { runServe } from "../../src/cli/serve.ts";
-import { runSimulate } from "../../src/cli/simulate.ts";
-import { runTest } from "../../src/cli/test.ts";
 import { commandUsage, type CommandName } from "../../src/cli/usage.ts";
-import { runValidate } from "../../src/cli/validate.ts";
+import { ENTRY_POINTS } from "./entry-points.ts";
 import { runSimulateCli } from "../simulate/run-cli.ts";
 import { vigil } from "./harness.ts";
 
@@ -50,20 +40,6 @@ const SINGLE: Record<CommandName, string[]> = {
   decisions: [...CLIENT, "--limit", "--before"],
   explain: CLIENT,
   events: [...CLIENT, "--object", "--types", "--last-event-id", "--count"],
-};
-
-const ENTRY_POINTS: Record<CommandName, (args: string[], out: (s: string) => void) => Promise<number>> = {
-  serve: runServe,
-  validate: runValidate,
-  test: runTest,
-  replay: runReplay,
-  simulate: (args, out) => runSimulate(args, out),
-  schema: runSchema,
-  objects: (args, out) => runObjects(args, { out }),
-  facts: (args, out) => runFacts(args, { out }),
-  decisions: (args, out) => runDecisions(args, { out }),
-  explain: (args, out) => runExplain(args, { out }),
-  events: (args, out) => runEvents(args, { out }),
 };
 
 const cases = (Object.keys(SINGLE) as CommandName[]).flatMap((command) =>
