@@ -247,7 +247,7 @@ export class FlyClient {
           nonceIn(shown) !== null && typeof holder === "string"
             ? { nonce: nonceIn(shown)!, description: holder }
             : null;
-        met = { tries, other, whose: whoseLease(shown, this.o.clock.now()) };
+        met = { tries, other, whose: whoseLease(shown, this.o.clock.now(), this.redact) };
       }
       met.tries = tries;
       const held = new FlyApiError(e.status, `${e.message}${met.whose}`, {
@@ -303,6 +303,10 @@ export class FlyClient {
     });
   }
 
+  /** `text` with the token, wherever it appears, shown as `[redacted]`. */
+  private readonly redact = (text: string): string =>
+    this.o.token ? text.split(this.o.token).join("[redacted]") : text;
+
   private async send(c: Call): Promise<unknown> {
     const url = new URL(this.base + c.path);
     for (const [k, v] of Object.entries(c.query ?? {})) url.searchParams.set(k, v);
@@ -337,8 +341,7 @@ export class FlyClient {
       const late = abort.signal.aborted ? "no answer in time" : failureText(e);
       const reason = c.signal?.aborted ? "given up (no one waits for the answer)" : late;
       // A refusal of the request's own headers would quote the token: it never leaves here.
-      const shown = this.o.token ? reason.split(this.o.token).join("[redacted]") : reason;
-      throw new FlyApiError(0, `${what}: ${shown.slice(0, MAX_DETAIL_CHARS)}`);
+      throw new FlyApiError(0, `${what}: ${this.redact(reason).slice(0, MAX_DETAIL_CHARS)}`);
     } finally {
       this.o.clock.clearTimeout(timer);
     }
@@ -352,7 +355,9 @@ export class FlyClient {
         throw new FlyApiError(res.status, `${what}: HTTP ${res.status} reply is not a ${wrong}`, { retryable: true });
       return body;
     }
-    const detail = errorText(body, text) || res.statusText.slice(0, MAX_DETAIL_CHARS);
+    // A reply that echoes the request (a proxy's error page, a debugging middleware) may quote
+    // the token: it is hidden before the text is cut short, so no part of it is kept.
+    const detail = errorText(body, text, this.redact) || this.redact(res.statusText).slice(0, MAX_DETAIL_CHARS);
     throw new FlyApiError(res.status, `${what}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`, {
       retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), this.o.clock.now()),
     });
@@ -408,13 +413,13 @@ function unlike(expected: Expected, body: unknown, res: Response): string | null
  * words: on one line and short, as a failing reply's text) and when it expires; the nonce, which
  * commands the machine, is not said. Empty when nothing was read back.
  */
-function whoseLease(shown: Lease | null, now: number): string {
+function whoseLease(shown: Lease | null, now: number, redact: (text: string) => string): string {
   const l = (shown?.data ?? shown) as (Lease & { owner?: unknown; expires_at?: unknown }) | null;
   if (!l || typeof l !== "object") return "";
   const parts: string[] = [];
-  if (typeof l.owner === "string" && l.owner !== "") parts.push(`owner ${errorText(l.owner, l.owner)}`);
+  if (typeof l.owner === "string" && l.owner !== "") parts.push(`owner ${errorText(l.owner, l.owner, redact)}`);
   if (typeof l.description === "string" && l.description !== "")
-    parts.push(`description "${errorText(l.description, l.description)}"`);
+    parts.push(`description "${errorText(l.description, l.description, redact)}"`);
   if (typeof l.expires_at === "number" && Number.isFinite(l.expires_at)) {
     const left = Math.max(0, Math.ceil(l.expires_at - now / 1000));
     parts.push(`expires in ${left} s`);
@@ -430,11 +435,11 @@ function machinePath(app: string, id: string): string {
  * The spec's ErrorResponse carries `error`; fall back to the raw body. Short either way, and on
  * one line: a proxy's error page has line breaks, and the error ends up in a decision's note and
  * in `vigil events`, one line per action (control characters, a terminal's escapes, go too).
+ * `redact` hides the token first, in the text as it came and on one line, then it is cut short.
  */
-function errorText(body: unknown, text: string): string {
+function errorText(body: unknown, text: string, redact: (text: string) => string): string {
   const raw = body && typeof body === "object" && "error" in body && typeof body.error === "string" ? body.error : text;
-  return raw
-    .replace(/[\s\p{Cc}]+/gu, " ")
+  return redact(redact(raw).replace(/[\s\p{Cc}]+/gu, " "))
     .trim()
     .slice(0, MAX_DETAIL_CHARS)
     .trim();

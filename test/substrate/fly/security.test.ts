@@ -195,6 +195,23 @@ describe("Fly API base URLs come from an allow-list", () => {
     expect(e!.message).toContain("[redacted]");
   });
 
+  test.each([
+    ["its `error`", (echo: string) => ({ error: `bad header authorization: Bearer ${echo}` })],
+    [
+      "its text, the token across the 200 characters kept",
+      (echo: string) => ({ rawBody: `${"x".repeat(185)} Bearer ${echo}` }),
+    ],
+  ])("a failing reply that echoes the token (%s) is quoted with the token redacted", async (_name, reply) => {
+    const r = await openRig();
+    r.fake.faults.add({ action: "get", status: 400, ...reply(r.fake.token) });
+    const e = await rejection(r.run(r.driver.observe(r.target())));
+    expect(e.message).toMatch(/HTTP 400 /);
+    expect(e.message).toContain("Bearer [redact");
+    // Not even its first 7 characters (the fake's are `fake-` and 2 random ones), which a cut
+    // at 200 characters would keep of the text as it came.
+    expect(e.message).not.toContain(r.fake.token.slice(0, 7));
+  });
+
   test("the client itself refuses a base URL outside the list", async () => {
     let fetched = 0;
     const client = new FlyClient({
