@@ -94,7 +94,12 @@ export function goDurationFits(text: string): boolean {
   return total <= GO_2_63 - 1n;
 }
 
-/** The signals the spec's SignalRequest names; Fly passes the stop signal to the machine's init. */
+/**
+ * The signals a stop may send. The document's StopRequest takes any string; these are the ones
+ * its SignalRequest names (`POST .../signal`), and the kill signals Fly's app configuration
+ * takes for a stop (`kill_signal`: SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2, SIGKILL, SIGSTOP),
+ * which adds SIGUSR2 and SIGSTOP. Fly passes the stop signal to the machine's init.
+ */
 export const STOP_SIGNALS = [
   "SIGABRT",
   "SIGALRM",
@@ -106,9 +111,11 @@ export const STOP_SIGNALS = [
   "SIGPIPE",
   "SIGQUIT",
   "SIGSEGV",
+  "SIGSTOP",
   "SIGTERM",
   "SIGTRAP",
   "SIGUSR1",
+  "SIGUSR2",
 ] as const;
 
 export const flyConfigSchema = z.strictObject({

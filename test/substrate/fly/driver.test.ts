@@ -222,6 +222,16 @@ describe("fly driver against the fake", () => {
     expect(fake.machines.get(MACHINE)!.lastStop).toEqual({ signal: "SIGTERM", timeout: "30s" });
   });
 
+  test.each(["SIGUSR2", "SIGSTOP"])(
+    "a stop signal Fly takes as an app's kill_signal (%s), though the /signal endpoint's list lacks it, is taken and sent",
+    async (stopSignal) => {
+      const { fake, driver } = await open({ state: "started" });
+      expect(driver.validateConfig({ app: fake.app, machineId: MACHINE, apiUrl: fake.url, stopSignal })).toEqual([]);
+      await r.run(driver.stop(r.target({ stopSignal })));
+      expect(fake.machines.get(MACHINE)!.lastStop).toEqual({ signal: stopSignal });
+    },
+  );
+
   test("a stop timeout up to Go's limit (an int64 of nanoseconds) is taken, and sent as written", async () => {
     const { fake, driver } = await open({ state: "started" });
     for (const stopTimeout of ["2562047h47m16.854775807s", "9223372036854775807ns", "1.5h", "0.000000001s"])
