@@ -85,10 +85,6 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
       const types = new Set<EventType>(q.types === undefined ? EVENT_TYPES : (q.types.split(",") as EventType[]));
       const resume = lastEventId(c) ?? q.lastEventId;
       const filter = { types, objectId: q.objectId };
-      // hono answers HEAD through this handler and drops the body without cancelling it: a
-      // stream started for it would stay subscribed with nobody reading.
-      if (c.req.method === "HEAD")
-        return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       const hub = eventHub(governor);
       const full = () => {
         // At shutdown every stream was ended (main.ts): one that was reading its backlog's first
@@ -105,6 +101,11 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
           );
       };
       full();
+      // hono answers HEAD through this handler and drops the body without cancelling it: a
+      // stream started for it would stay subscribed with nobody reading. So HEAD is answered here,
+      // after the checks a GET passes (the bound on streams, a shutdown), holding no slot.
+      if (c.req.method === "HEAD")
+        return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       // The backlog's first page is read before the stream begins, so that a database that cannot
       // be read is a problem reply (a 503 with Retry-After when it is not reached), not a stream
       // that ends at once.
