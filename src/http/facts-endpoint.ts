@@ -82,6 +82,21 @@ export function refuseIdempotencyKeyHeader(key: string | undefined, where: strin
 }
 
 /**
+ * A batch (POST /v1/facts, CloudEvents' batch mode) refuses `If-Match` and `If-None-Match`,
+ * nothing applied: the items name many objects, and a condition in a header names none of them
+ * (ignored, `If-None-Match: *` sent to create-or-fail would have applied every item).
+ */
+export function refuseConditionalHeaders(ifMatch: string | undefined, ifNoneMatch: string | undefined): void {
+  const errors = [];
+  if (ifMatch !== undefined) errors.push({ path: "$.headers.If-Match", message: BATCH_CONDITIONS });
+  if (ifNoneMatch !== undefined) errors.push({ path: "$.headers.If-None-Match", message: BATCH_CONDITIONS });
+  if (errors.length > 0) throw validationProblem("a batch takes no If-Match or If-None-Match header", errors);
+}
+
+const BATCH_CONDITIONS =
+  "not read here: a batch names many objects; send a condition with one object's facts (POST /v1/objects/{id}/facts)";
+
+/**
  * RFC 7240: whether the first `return` among the preferences (comma-separated, any case) is
  * `return=minimal`. A preference given more than once counts at its first instance only (section
  * 2), so `return=representation, return=minimal` is the full reply; and a comma or semicolon

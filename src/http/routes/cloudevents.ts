@@ -28,7 +28,7 @@ import { checkDocument, MAX_BODY_DEPTH } from "../../core/memory-limits.ts";
 import type { BatchItemResult, GovernorApi } from "../../governor/services.ts";
 import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
-import { factsResultReply, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
+import { factsResultReply, refuseConditionalHeaders, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
 import { FACTS_REPLY_HEADERS, OBJECT_POLICY_NOT_LOADED, operation } from "../openapi.ts";
 import { HttpProblem, problemBody, validationProblem, type ProblemBody } from "../problem.ts";
 import { bodyText, check, parseJsonBody, preconditionOf } from "../validation.ts";
@@ -59,6 +59,7 @@ export function cloudEventRoutes(app: Hono, { governor, auth, body, report }: Ro
       c.req.header("idempotency-key"),
       "an event's idempotency key is its source + id (a repeat of an event applies nothing)",
     );
+    if (mode === "batch") refuseConditionalHeaders(c.req.header("if-match"), c.req.header("if-none-match"));
     const text = await bodyText(c);
     if (mode === "batch") {
       const results = await postBatch(governor, text, (e) => report(e, c.req.method, c.req.path));
@@ -93,9 +94,12 @@ const describe = operation({
   headers: {
     Prefer: "return=minimal: reply with the decision summary only (structured and binary modes)",
     "ce-subject": "binary mode: the object id (ce-specversion, ce-id, ce-source and ce-type are required too)",
-    "If-Match": "structured and binary modes: as on POST /v1/objects/{id}/facts (`*` holds; any other value is a 412)",
+    "If-Match":
+      "structured and binary modes: as on POST /v1/objects/{id}/facts (`*` holds; any other value is a 412); " +
+      "refused in batch mode (422 at `$.headers.If-Match`, nothing applied)",
     "If-None-Match":
-      "structured and binary modes: `*` is a 412 (the subject exists) or a 404; other values are ignored",
+      "structured and binary modes: `*` is a 412 (the subject exists) or a 404; other values are ignored; " +
+      "refused in batch mode (422 at `$.headers.If-None-Match`, nothing applied)",
   },
   body: {
     byMedia: {

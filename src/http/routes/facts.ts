@@ -5,7 +5,7 @@ import type { Hono } from "hono";
 import { batchFactsSchema, factsBodySchema, IDEMPOTENCY_KEY_RULE } from "../../contracts/http.ts";
 import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
-import { postFacts, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
+import { postFacts, refuseConditionalHeaders, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
 import { bodyText, check, readJson } from "../validation.ts";
 import { batchItemView } from "../views.ts";
 import { z } from "zod";
@@ -68,7 +68,8 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
       summary: "Send facts to many objects; each item succeeds or fails on its own",
       description:
         "Each item's idempotency key is its `idempotencyKey`: an `Idempotency-Key` header is refused (422 at " +
-        "`$.headers.Idempotency-Key`, nothing applied).",
+        "`$.headers.Idempotency-Key`, nothing applied). So are `If-Match` and `If-None-Match` (422 at " +
+        "`$.headers.If-Match`, `$.headers.If-None-Match`): a batch names many objects.",
       tag: "facts",
       scope: "write:facts",
       body: { schema: batchFactsSchema },
@@ -82,6 +83,7 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
       // refuses the whole batch. What depends on the objects (unknown id, bad patch) fails per
       // item, inside `results`.
       refuseIdempotencyKeyHeader(c.req.header("idempotency-key"), BATCH_KEYS);
+      refuseConditionalHeaders(c.req.header("if-match"), c.req.header("if-none-match"));
       const input = check(batchFactsSchema, await readJson(c, { keys: false }), "batch");
       const results = await governor.postFactsBatch(input.items);
       return c.json({ results: results.map((r) => batchItemView(r, (e) => report(e, c.req.method, c.req.path))) });
