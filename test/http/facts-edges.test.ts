@@ -79,7 +79,9 @@ describe.each([
       const [bad, good] = JSON.parse(r.text).results;
       expect(bad.objectId).toBe(id);
       expect(bad.error).toMatchObject({ status: 422, type: "https://vigil.dev/problems/validation" });
-      expect(bad.error.errors).toEqual([{ path: "$.objectId", message: expect.stringContaining("not . or ..") }]);
+      expect(bad.error.errors).toEqual([
+        { path: "$.items[0].objectId", message: expect.stringContaining("not . or ..") },
+      ]);
       expect(good.outcome).toBeDefined();
     });
 

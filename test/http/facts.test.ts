@@ -168,8 +168,11 @@ describe("POST /v1/facts", () => {
     const [ok, unknown, badId, badFacts, ok2] = reply.body.results;
     expect(ok).toMatchObject({ objectId: "w1", outcome: "wake" });
     expect(unknown).toMatchObject({ objectId: "ghost", error: { status: 404 } });
-    expect(badId).toMatchObject({ objectId: "not an id", error: { status: 422, errors: [{ path: "$.objectId" }] } });
-    expect(badFacts).toMatchObject({ objectId: "w2", error: { status: 422, errors: [{ path: "$.facts" }] } });
+    expect(badId).toMatchObject({
+      objectId: "not an id",
+      error: { status: 422, errors: [{ path: "$.items[2].objectId" }] },
+    });
+    expect(badFacts).toMatchObject({ objectId: "w2", error: { status: 422, errors: [{ path: "$.items[3].facts" }] } });
     expect(ok2).toMatchObject({ objectId: "w2", decisionId: expect.any(String) });
     expect(ok.error).toBeUndefined();
     expect((await h.services.governor.getObject("w1"))!.memory).toMatchObject({ queue: { depth: 1 } });

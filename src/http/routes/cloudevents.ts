@@ -86,7 +86,8 @@ const describe = operation({
     "`subject` is the object id, `data` the facts (a JSON Merge Patch of its memory), and `source` + `id` " +
     "the idempotency key: a repeat applies nothing and answers with the first decision (Idempotent-Replayed). " +
     `Structured mode: the event as ${STRUCTURED_MEDIA_TYPE}. Batch mode: a JSON array of events as ` +
-    `${BATCH_MEDIA_TYPE}; each is applied, or fails, on its own. Binary mode: the data as application/json ` +
+    `${BATCH_MEDIA_TYPE}; each is applied, or fails, on its own (its \`error\` at paths into the body: ` +
+    "`$[2].data.a`). Binary mode: the data as application/json " +
     "(or any +json type), the attributes as ce-* headers (ce-specversion, ce-id, ce-source, ce-type, ce-subject). " +
     "An `Idempotency-Key` header is refused (422 at `$.headers.Idempotency-Key`, nothing applied).",
   tag: "facts",

@@ -8,6 +8,8 @@ import type { RouteDeps } from "../deps.ts";
 import { postFacts, refuseConditionalHeaders, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
 import { bodyText, check, readJson } from "../validation.ts";
 import { batchItemView } from "../views.ts";
+import { prefixProblems, VigilError } from "../../core/errors.ts";
+import type { BatchItemResult } from "../../governor/services.ts";
 import { z } from "zod";
 import { batchReply, factsReply, minimalFactsReply } from "../../contracts/api-replies.ts";
 import { FACTS_REPLY_HEADERS, OBJECT_POLICY_NOT_LOADED, operation } from "../openapi.ts";
@@ -73,7 +75,14 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
       tag: "facts",
       scope: "write:facts",
       body: { schema: batchFactsSchema },
-      replies: { 200: { description: "One result per item, in order", schema: batchReply } },
+      replies: {
+        200: {
+          description:
+            "One result per item, in order; an item that failed carries its problem as `error`, its paths into the " +
+            "body (`$.items[2].facts.a`)",
+          schema: batchReply,
+        },
+      },
     }),
     auth("write:facts"),
     body,
@@ -86,10 +95,23 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
       refuseConditionalHeaders(c.req.header("if-match"), c.req.header("if-none-match"));
       const input = check(batchFactsSchema, await readJson(c, { keys: false }), "batch");
       const results = await governor.postFactsBatch(input.items);
-      return c.json({ results: results.map((r) => batchItemView(r, (e) => report(e, c.req.method, c.req.path))) });
+      const view = (r: BatchItemResult, index: number) =>
+        batchItemView(inBody(r, `$.items[${index}]`), (e) => report(e, c.req.method, c.req.path));
+      return c.json({ results: results.map(view) });
     },
   );
 }
 
 /** Where a batch's keys go, said to a client that sent the header. */
 const BATCH_KEYS = "give each item its own key in `idempotencyKey` (a repeat of that item applies nothing)";
+
+/**
+ * An item's problems as paths into the request body (`$.facts.a` of item 2 is `$.items[2].facts.a`),
+ * as the batch's own 422 and a CloudEvents batch (`$[2].data.a`) name them.
+ */
+function inBody(r: BatchItemResult, itemPath: string): BatchItemResult {
+  if (!("error" in r) || !(r.error instanceof VigilError) || r.error.problems.length === 0) return r;
+  const error = new VigilError(r.error.kind, r.error.message, prefixProblems(r.error.problems, itemPath));
+  if (r.error.cause !== undefined) error.cause = r.error.cause;
+  return { objectId: r.objectId, error };
+}
