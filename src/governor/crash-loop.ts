@@ -38,8 +38,18 @@ export class CrashLoopGuard {
       if (now - times[times.length - 1]! >= this.limit.windowMs) this.exits.delete(id);
   }
 
-  forget(objectId: string): void {
+  /**
+   * Forgets the object's exits. Returns what puts them back, for a change that did not go
+   * through (a rebind refused: the object keeps the compute they were counted for), with any
+   * exit recorded meanwhile.
+   */
+  forget(objectId: string): () => void {
+    const forgotten = this.exits.get(objectId);
     this.exits.delete(objectId);
+    return () => {
+      if (forgotten === undefined) return;
+      this.exits.set(objectId, [...forgotten, ...(this.exits.get(objectId) ?? [])]);
+    };
   }
 
   /** The note a crash-loop decision carries. */

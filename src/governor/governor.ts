@@ -228,10 +228,17 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       },
       deleted: (id, at) => this.events.emit("object:deleted", id, at),
       // Other compute: the old one's exits say nothing of it (counted, the new one's first exit
-      // within the minute was a crash loop).
+      // within the minute was a crash loop). A rebind refused keeps the old compute, and its count.
       rebound: (id) => {
-        crashLoops.forget(id);
-        return this.dispatcher.detach(id);
+        const remember = crashLoops.forget(id);
+        const detached = this.dispatcher.detach(id);
+        return {
+          ...detached,
+          undo: () => {
+            remember();
+            detached.undo();
+          },
+        };
       },
       superseded: (actions, at, driver) => this.events.superseded(actions, at, driver),
       counts: () => census.counts(),

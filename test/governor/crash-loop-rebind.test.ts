@@ -66,3 +66,42 @@ test("a live hold lease restarts a failed object at its next evaluation", async 
   expect(next.decision).toMatchObject({ outcome: "hold-active", fromState: "failed", toState: "waking" });
   expect(next.decision.fired.map((f) => f.rule)).toEqual(["hold:lease"]);
 });
+
+// A refused PUT changes nothing (objects.ts): a rebind the new policy refuses leaves the object
+// on its old compute, whose exits still count. Forgotten when the rebind began, they were lost
+// with it, and the old compute's crash loop went on past the guard.
+test("a rebind that is refused keeps the crash-loop count of the compute the object keeps", async () => {
+  s = await makeServices();
+  // Throws on memory x = 5 ("5.indexOf is not a function"): a PUT to it is a 422.
+  const fragile = {
+    name: "fragile",
+    version: "1",
+    rules: [
+      {
+        name: "boom",
+        conditions: { all: [{ fact: "memory", path: "$.x", operator: "swap:in", value: 5 }] },
+        event: { type: "wake" },
+      },
+    ],
+  };
+  expect(s.policies.loadText(JSON.stringify(fragile), "inline/fragile.json").ok).toBe(true);
+  await s.governor.putObject("w", { policy: "queue-worker" });
+  await s.governor.postFacts("w", { queue: { depth: 1 }, x: 5 });
+  await s.advance(0);
+  for (let i = 0; i < 4; i++) await crash(s);
+  expect((await s.governor.getObject("w"))!.state).toBe("active");
+
+  const refused = s.governor.putObject("w", {
+    policy: "fragile",
+    substrate: { driver: "simulated", config: { startMs: 1 } },
+  });
+  await expect(refused).rejects.toMatchObject({ kind: "invalid" });
+  const kept = (await s.governor.getObject("w"))!;
+  expect(kept).toMatchObject({ state: "active", policy: "queue-worker", substrate: { config: {} } });
+
+  // The fifth exit of the compute it kept, within the minute: a crash loop.
+  await crash(s);
+  const [loop] = await s.governor.listDecisions("w", 1);
+  expect(loop).toMatchObject({ trigger: { kind: "substrate", name: "crash-loop" }, toState: "failed" });
+  expect((await s.governor.getObject("w"))!.state).toBe("failed");
+});
