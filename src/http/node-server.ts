@@ -126,17 +126,28 @@ const OBJECT_PATH = /^\/v1\/objects\/([^/?#]*)/;
 /** A dot segment, `.` or `..`, each dot as is or percent-encoded (RFC 3986 5.2.4; a URL removes them). */
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
+/** The scheme and authority of a request target in absolute form (`http://host:port`, RFC 9112 3.2.2). */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * A request target as its path and query: the absolute form's scheme and authority taken off
+ * (the URL the adapter builds reads the path from it as from the origin form, so an id there
+ * was refused as a dot segment elsewhere, a 400, where README gives a 422 at `$.id`).
+ */
+const originForm = (url: string): string => url.replace(ABSOLUTE_FORM, "");
+
 /** The id in a request target's `/v1/objects/{id}...` when it is a dot segment (as sent), or null. */
 export function dotObjectId(url: string | undefined): string | null {
-  const m = url === undefined ? null : OBJECT_PATH.exec(url);
+  const m = url === undefined ? null : OBJECT_PATH.exec(originForm(url));
   return m && DOT_SEGMENT.test(m[1]!) ? m[1]! : null;
 }
 
 /** Whether a request target's path (before `?`) has a segment that is `.` or `..`, as is or percent-encoded. */
 export function dotSegmentIn(url: string | undefined): boolean {
   if (url === undefined) return false;
-  const q = url.indexOf("?");
-  return (q === -1 ? url : url.slice(0, q)).split("/").some((segment) => DOT_SEGMENT.test(segment));
+  const path = originForm(url);
+  const q = path.indexOf("?");
+  return (q === -1 ? path : path.slice(0, q)).split("/").some((segment) => DOT_SEGMENT.test(segment));
 }
 
 /** The last Host found good (clients keep sending the same one): checked once, for both doors. */

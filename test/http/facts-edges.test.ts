@@ -120,6 +120,10 @@ describe.each([
       ["GET", "/v1/objects/%2E%2E"],
       ["PUT", "/v1/objects/%2E%2E"],
       ["DELETE", "/v1/objects/."],
+      // The absolute form of a request target (RFC 9112 3.2.2), which a server must accept: the
+      // id is in its path as in the origin form.
+      ["POST", "http://127.0.0.1/v1/objects/%2E%2E/facts"],
+      ["GET", "HTTP://localhost:8080/v1/objects/.."],
     ])("%s %s", async (method, path) => {
       const r = await rawRequest(s.port, {
         method,
