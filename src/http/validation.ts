@@ -190,10 +190,18 @@ const unsupported = (type: string | undefined) =>
 /**
  * What If-Match and If-None-Match ask of an object (RFC 9110 13.1.1-2). Objects carry no entity
  * tags, so `*` is the only one that can match: an If-Match listing tags never holds, and an
- * If-None-Match listing tags always does (it is ignored).
+ * If-None-Match listing tags always does (it is ignored). Either read the safe way when `*` comes
+ * with other members, which no grammar allows but which a header sent twice makes (Node joins
+ * two `If-None-Match: *` lines as `*, *`): an If-Match is then one that never holds, and an
+ * If-None-Match one that asks for no object (ignored as tags, a create-only PUT overwrote).
  */
 export function preconditionOf(ifMatch: string | undefined, ifNoneMatch: string | undefined): Precondition | undefined {
   const star = (v: string | undefined) => v !== undefined && v.trim() === "*";
-  if (ifMatch !== undefined) return star(ifMatch) && !star(ifNoneMatch) ? "exists" : "never";
-  return star(ifNoneMatch) ? "absent" : undefined;
+  if (ifMatch !== undefined) return star(ifMatch) && !hasStar(ifNoneMatch) ? "exists" : "never";
+  return hasStar(ifNoneMatch) ? "absent" : undefined;
+}
+
+/** Whether `*` is among a conditional header's members (entity tags, whose quotes may hold `,` and `*`, passed over). */
+function hasStar(value: string | undefined): boolean {
+  return value !== undefined && (value.match(/(?:W\/)?"[^"]*"|[^,\s]+/g) ?? []).some((member) => member === "*");
 }

@@ -29,6 +29,12 @@ describe("the headers read", () => {
     [undefined, '"abc"', undefined],
     ["*", "*", "never"],
     ['"abc"', "*", "never"],
+    // `*` among other members (no grammar allows it; `If-None-Match: *` sent twice reaches the
+    // server as `*, *`) is read as `*`: ignored, the tags' reading, a create-only PUT overwrote.
+    [undefined, "*, *", "absent"],
+    [undefined, '"abc", *', "absent"],
+    [undefined, 'W/"a,*", "b"', undefined],
+    ["*", "*, *", "never"],
   ])("If-Match %j, If-None-Match %j: %s", (ifMatch, ifNoneMatch, expected) => {
     expect(preconditionOf(ifMatch, ifNoneMatch)).toBe(expected);
   });

@@ -179,6 +179,22 @@ describe.each([
       expect(put.status).toBe(412);
     }
     expect(await version()).toBe(0);
+    // If-None-Match: * sent twice (a proxy's copy beside the client's), which Node joins as `*, *`:
+    // still "no object", on both routes. Read as a list of tags, it was ignored, and applied.
+    const twice = { "content-type": "application/json", "if-none-match": ["*", "*"] };
+    const body = (b: unknown) => ({ headers: twice, body: JSON.stringify(b) });
+    problem(
+      await rawRequest(s.port, { method: "POST", path: "/v1/objects/w1/facts", ...body({ facts: { n: 1 } }) }),
+      412,
+      "precondition-failed",
+    );
+    problem(
+      await rawRequest(s.port, { method: "PUT", path: "/v1/objects/w1", ...body({ policy: "on-demand" }) }),
+      412,
+      "precondition-failed",
+    );
+    expect(await version()).toBe(0);
+    expect((await s.services.governor.getObject("w1"))!.policy).toBe("queue-worker");
     // A missing object is a 404 whatever the headers say, as for DELETE.
     problem(await facts({ "if-match": '"abc"' }, "nope"), 404, "not-found");
     expect((await facts({ "if-match": "*" })).status).toBe(200);

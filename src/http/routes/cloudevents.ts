@@ -99,8 +99,8 @@ const describe = operation({
       "structured and binary modes: as on POST /v1/objects/{id}/facts (`*` holds; any other value is a 412); " +
       "refused in batch mode (422 at `$.headers.If-Match`, nothing applied)",
     "If-None-Match":
-      "structured and binary modes: `*` is a 412 (the subject exists) or a 404; other values are ignored; " +
-      "refused in batch mode (422 at `$.headers.If-None-Match`, nothing applied)",
+      "structured and binary modes: `*` (alone or among other members) is a 412 (the subject exists) or a 404; " +
+      "entity tags alone are ignored; refused in batch mode (422 at `$.headers.If-None-Match`, nothing applied)",
   },
   body: {
     byMedia: {

@@ -29,7 +29,8 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
         Prefer: "return=minimal: reply with the decision summary only",
         "If-Match":
           "`*`: the object exists, as it must anyway (objects carry no entity tags: any other value is a 412)",
-        "If-None-Match": "`*`: only if no object has this id, so always a 412 or a 404 (other values are ignored)",
+        "If-None-Match":
+          "`*`: only if no object has this id, so always a 412 or a 404 (`*` among other members too; entity tags alone are ignored)",
       },
       body: { schema: factsBodySchema },
       replies: {

@@ -193,7 +193,7 @@ export async function putObjectEndpoint(
 /** The conditional request headers PUT and DELETE take, as the API document lists them. */
 const CONDITIONAL = {
   "If-Match": "`*`: only if the object exists (objects carry no entity tags: any other value is a 412)",
-  "If-None-Match": "`*`: only if no object has this id (other values are ignored)",
+  "If-None-Match": "`*`: only if no object has this id (`*` among other members too; entity tags alone are ignored)",
 };
 
 const PUT_KEYS = new Set(["policy", "substrate", "memory"]);
