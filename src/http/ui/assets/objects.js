@@ -2,7 +2,7 @@
 // policy, kept up to date from the event stream. The filters and the page live in the URL, so
 // a view can be linked to and the Back button works.
 
-import { api, denied, dueWatch, markSynced, reached, signedIn, withQuery } from "./api.js";
+import { api, ApiError, denied, dueWatch, markSynced, reached, signedIn, withQuery } from "./api.js";
 import { $, badge, fill, h, refreshTimes, timeEl } from "./dom.js";
 import { follow, showStatus } from "./sse.js";
 
@@ -11,6 +11,9 @@ const rows = $("#objects tbody");
 const status = $("#list-status");
 const next = $("#next");
 const first = $("#first");
+
+/** What the page shows with nothing in its URL. */
+const DEFAULT_VIEW = { state: "", policy: "", limit: "50", cursor: "" };
 
 /** What the page shows: the filters and the cursor of this page (absent: the first). */
 function viewOfUrl() {
@@ -25,10 +28,13 @@ function viewOfUrl() {
 
 let view = viewOfUrl();
 let nextCursor = null;
+/** What the server refused in the URL the page was opened at (said until the view changes). */
+let refused = "";
 /** The objects shown, by id, with their rows. */
 const shown = new Map();
 
 function go(change) {
+  refused = "";
   view = { ...view, ...change };
   history.pushState(null, "", withQuery("/ui", view));
   showView();
@@ -62,9 +68,40 @@ function row(o) {
   );
 }
 
+/**
+ * The page of objects the view names. A view the server refuses (a link with a state that is
+ * none, a limit past 500, a cursor cut short) is refused again at every read: the page would say
+ * the server could not be read, and read it again for good, with the filters hidden behind the
+ * sign-in form when a token was just given. The parts refused (`$.query.limit`) go back to their
+ * defaults, in the URL too, and the page says so.
+ */
+async function readPage() {
+  try {
+    return await api(withQuery("/v1/objects", view));
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 422)) throw e;
+    const named = new Map();
+    for (const err of e.problem?.errors ?? []) {
+      const key = /^\$\.query\.(\w+)$/.exec(err.path ?? "")?.[1];
+      if (key !== undefined && key in DEFAULT_VIEW && view[key] !== DEFAULT_VIEW[key] && !named.has(key))
+        named.set(key, `${key} ${err.message}`);
+    }
+    // None named: everything the link set goes.
+    const keys =
+      named.size > 0 ? [...named.keys()] : Object.keys(DEFAULT_VIEW).filter((k) => view[k] !== DEFAULT_VIEW[k]);
+    if (keys.length === 0) throw e;
+    const why = named.size > 0 ? [...named.values()].join("; ") : e.message;
+    refused = `The link's ${keys.join(" and ")} ${keys.length === 1 ? "was" : "were"} refused (${why}), and left out. `;
+    view = { ...view, ...Object.fromEntries(keys.map((k) => [k, DEFAULT_VIEW[k]])), cursor: "" };
+    history.replaceState(null, "", withQuery("/ui", view));
+    showView();
+    return api(withQuery("/v1/objects", view));
+  }
+}
+
 async function load() {
   const lives = wentLive;
-  const page = await api(withQuery("/v1/objects", view));
+  const page = await readPage();
   // A row's link that has the keyboard focus keeps it when the rows are drawn again (a live
   // update re-reads the page): a keyboard user is not thrown back to the top.
   const focusedId = document.activeElement?.closest?.("tr")?.dataset?.id;
@@ -98,7 +135,7 @@ async function load() {
   // The line is a live region, and the page is read again at each live update that touches it
   // (a busy fleet: every few hundred ms) and each reconnection: written again with the same words,
   // a screen reader announces them again each time ("50 objects, more on the next page.").
-  if (status.textContent !== said) status.textContent = said;
+  if (status.textContent !== refused + said) status.textContent = refused + said;
   markSynced(lives);
 }
 
@@ -187,6 +224,7 @@ form.addEventListener("submit", (event) => {
 next.addEventListener("click", () => nextCursor && go({ cursor: nextCursor }));
 first.addEventListener("click", () => go({ cursor: "" }));
 window.addEventListener("popstate", () => {
+  refused = "";
   view = viewOfUrl();
   showView();
   void load();
