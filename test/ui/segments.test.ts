@@ -72,6 +72,17 @@ describe("segmentsOf", () => {
     ]);
     expect(bands(segmentsOf([], { state: "dormant", stateSince: 2 * M }, 10 * M))).toEqual(["dormant 2-10"]);
   });
+
+  test("decisions that all came after the object entered its state: the state is drawn from then", () => {
+    // A busy object's newest decisions (the page keeps 200, the picture reads 2,000), none of
+    // which changed its state: it has been active since 10, not since the oldest of them.
+    const busy = [d("x", 30, "active", "active"), d("y", 40, "active", "active")];
+    expect(bands(segmentsOf(busy, { state: "active", stateSince: 10 * M }, 45 * M))).toEqual(["active 10-45"]);
+    // Created earlier (every decision kept): from its creation, in the oldest one's fromState.
+    expect(bands(segmentsOf(busy, { state: "active", stateSince: 10 * M, createdAt: 5 * M }, 45 * M))).toEqual([
+      "active 5-45",
+    ]);
+  });
 });
 
 describe("confirmationIntervals", () => {

@@ -21,13 +21,16 @@ const byTime = (a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
  * and `confirmed` (a Map from a decision's id to when its confirmation moved the object on).
  * Before the oldest decision given, the object was in that decision's `fromState`: from
  * `current.createdAt` when the caller gives it (it has every decision kept, and retention deleted
- * the ones before), else from that decision's time.
+ * the ones before), from `current.stateSince` when that is earlier than the oldest decision (none
+ * given changed its state: the page's newest 200 of a busy object, the picture's 2,000), else
+ * from that decision's time.
  */
 export function segmentsOf(decisions, current, to, confirmed = new Map()) {
   const asc = [...decisions].sort(byTime);
   const out = [];
   let state = asc[0]?.fromState ?? current.state;
   let since = asc[0] ? Math.min(asc[0].at, current.createdAt ?? asc[0].at) : current.stateSince;
+  if (asc[0] && state === current.state && current.stateSince < since) since = current.stateSince;
   const move = (next, at) => {
     if (next === state) return;
     const t = Math.max(since, at);
