@@ -179,6 +179,8 @@ export function ObjectPage(props: { id: string; now: number }) {
             Open as picture
           </a>
         </div>
+        {/* Why the picture, read with the tab's token, did not open (the object gone, the server down). */}
+        <p id="picture-error" class="error status" role="alert"></p>
         <div id="timeline-chart" class="chart"></div>
         <ul class="legend" aria-label="States">
           {STATES.map((s) => (

@@ -543,8 +543,20 @@ $("#picture").addEventListener("click", async (event) => {
   if (!authHeaders().authorization) return;
   event.preventDefault();
   const href = event.currentTarget.href;
-  const res = await fetch(href, { headers: authHeaders() });
-  if (res.ok) window.open(URL.createObjectURL(await res.blob()), "_blank", "noopener");
+  const said = $("#picture-error");
+  said.textContent = "";
+  // A picture that could not be read is said beside the link: the click did nothing otherwise.
+  let res = null;
+  try {
+    res = await fetch(href, { headers: authHeaders() });
+    if (res.ok) return void window.open(URL.createObjectURL(await res.blob()), "_blank", "noopener");
+  } catch {
+    // No reply (the server is down), or it broke off: said below.
+  }
+  if (res !== null && (res.status === 401 || res.status === 403)) return denied(res.status);
+  const problem = res === null ? null : await res.json().catch(() => null);
+  const error = new ApiError(res === null || res.ok ? 0 : res.status, problem);
+  said.textContent = `The picture could not be read (${error.status === 0 ? "" : `${error.status}: `}${error.message}).`;
 });
 let width = 0;
 new ResizeObserver(([entry]) => {

@@ -1,0 +1,41 @@
+// "Open as picture" on a server with tokens reads the picture with the tab's token: when that
+// read fails (the object deleted since, the server gone), the page says so beside the link, in
+// chromium. The click did nothing at all: no picture, no word.
+
+import { expect, test } from "vitest";
+import type { TokenConfig } from "../../src/http/auth.ts";
+import { SIMULATED, synced, uiSuite } from "./browser.ts";
+
+const ui = uiSuite();
+
+const READ = "0123456789abcdef-reader";
+const ADMIN = "0123456789abcdef-admin";
+const TOKENS: TokenConfig[] = [
+  { name: "reader", token: READ, scopes: ["read"] },
+  { name: "ops", token: ADMIN, scopes: ["admin"] },
+];
+
+test("a picture that cannot be read says why beside its link, and opens no tab", async () => {
+  const server = await ui.start({ tokens: TOKENS });
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED }, ADMIN);
+  const page = await ui.open("/ui/objects/w-1");
+  await page.getByLabel("Read token").fill(READ);
+  await page.getByRole("button", { name: "Use token" }).click();
+  await synced(page);
+  const said = page.locator("#picture-error");
+  expect(await said.isHidden()).toBe(true);
+  expect(await said.getAttribute("role")).toBe("alert");
+  const popups: string[] = [];
+  page.on("popup", (p) => popups.push(p.url()));
+
+  expect((await server.call("DELETE", "/v1/objects/w-1", undefined, ADMIN)).status).toBe(204);
+  await page.getByText("There is no object with this id: it was deleted").waitFor();
+  await page.getByRole("link", { name: "Open as picture" }).click();
+  await said.getByText('The picture could not be read (404: object "w-1" not found).', { exact: true }).waitFor();
+
+  // The server gone: no reply at all.
+  await server.close();
+  await page.getByRole("link", { name: "Open as picture" }).click();
+  await said.getByText("The picture could not be read (the server did not answer).", { exact: true }).waitFor();
+  expect(popups).toEqual([]);
+});
