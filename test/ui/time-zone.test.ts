@@ -1,6 +1,7 @@
 // The object page names the time zone its clock times are in (the browser's), in chromium: the
 // timeline's range and the decisions' "At" column said "00:00:00 to 00:45:00" with no zone, read
-// by an operator beside the server's logs and the API's times, which are UTC.
+// by an operator beside the server's logs and the API's times, which are UTC. A decision from the
+// other side of a clock change names its own zone: under "At (BST)" a winter time read an hour off.
 
 import { expect, test } from "vitest";
 import { seed, synced, uiSuite } from "./browser.ts";
@@ -31,4 +32,23 @@ test("across a clock change, each end of the range names its own zone", async ()
   expect(await page.locator("#timeline-range").textContent()).toMatch(
     /^28 Mar, 23:00:00 GMT to 29 Mar, 04:00:00 BST \(4 h\)/,
   );
+});
+
+test("a decision from before a clock change names its zone under the heading's other one", async () => {
+  const server = await ui.start();
+  const { governor, advance, clock } = server.services;
+  // London moves to summer time at 01:00 UTC on 29 March 2026: created at 23:00 GMT, woken at 05:00 BST.
+  await advance(Date.parse("2026-03-28T23:00:00Z") - clock.now());
+  await governor.putObject("dst", { policy: "on-demand", substrate: { driver: "simulated", config: {} } });
+  await advance(5 * 3_600_000);
+  await governor.postFacts("dst", { work: { pending: 1 } });
+  const page = await ui.open("/ui/objects/dst", "Europe/London");
+  await synced(page);
+  expect(await page.locator("#decision-at").textContent()).toBe("At (BST)");
+  const times = await page.locator("#decision-rows time").allTextContents();
+  // The creation read "28 Mar, 23:00:00" under "At (BST)": midnight in summer time.
+  expect(times).toEqual(["05:00:00", "28 Mar, 23:00:00 GMT"]);
+  expect(
+    await page.getByRole("button", { name: /^Explain the decision at 28 Mar, 23:00:00 GMT: create/ }).count(),
+  ).toBe(1);
 });

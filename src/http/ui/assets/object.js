@@ -138,17 +138,19 @@ function renderTimeline() {
 
 const recordOf = (o) => ({ state: o.state, stateSince: Date.parse(o.stateSince) });
 
-function decisionRow(d) {
+/**
+ * A decision's row. `zone` is the one the column's heading names: a time in another (across a
+ * clock change: a winter decision under "At (CEST)") names its own, as it would read an hour off.
+ */
+function decisionRow(d, zone) {
   const selected = d.id === model.selected;
   const trigger = d.trigger.name ? `${d.trigger.kind}: ${d.trigger.name}` : d.trigger.kind;
+  const own = zoneName(d.at);
+  const text = own === zone ? clockTime(d.at) : `${clockTime(d.at)} ${own}`;
   return h(
     "tr",
     { id: `d-${d.id}`, class: selected ? "selected" : undefined },
-    h(
-      "td",
-      {},
-      h("time", { datetime: new Date(d.at).toISOString(), title: new Date(d.at).toString(), text: clockTime(d.at) }),
-    ),
+    h("td", {}, h("time", { datetime: new Date(d.at).toISOString(), title: new Date(d.at).toString(), text })),
     h("td", { text: trigger }),
     h("td", {}, h("span", { class: `outcome o-${d.outcome}`, text: d.outcome })),
     h("td", {}, d.fromState === d.toState ? badge(d.toState) : [badge(d.fromState), " → ", badge(d.toState)]),
@@ -161,7 +163,7 @@ function decisionRow(d) {
         "aria-pressed": String(selected),
         // Its trigger and outcome too: decisions of one second (a fact and a timer) are told apart
         // in a screen reader's list of the page's buttons.
-        "aria-label": `Explain the decision at ${clockTime(d.at)}: ${trigger}, ${d.outcome}`,
+        "aria-label": `Explain the decision at ${text}: ${trigger}, ${d.outcome}`,
         text: "Explain",
         onclick: () => explain(d.id),
       }),
@@ -171,12 +173,13 @@ function decisionRow(d) {
 
 function renderDecisions() {
   // The list's times are the reader's zone's: its heading names it.
-  $("#decision-at").textContent = `At (${zoneName(now())})`;
+  const zone = zoneName(now());
+  $("#decision-at").textContent = `At (${zone})`;
   fill(
     $("#decision-rows"),
     model.decisions.length === 0
       ? h("tr", {}, h("td", { colspan: 5, class: "muted", text: "No decisions recorded." }))
-      : model.decisions.map(decisionRow),
+      : model.decisions.map((d) => decisionRow(d, zone)),
   );
   $("#older").hidden = !model.older;
 }
