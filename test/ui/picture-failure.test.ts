@@ -1,6 +1,7 @@
 // "Open as picture" on a server with tokens reads the picture with the tab's token: when that
 // read fails (the object deleted since, the server gone), the page says so beside the link, in
-// chromium. The click did nothing at all: no picture, no word.
+// chromium. The click did nothing at all: no picture, no word. And a page for an id no object
+// has offers the link only once it has a timeline to draw.
 
 import { expect, test } from "vitest";
 import type { TokenConfig } from "../../src/http/auth.ts";
@@ -38,4 +39,16 @@ test("a picture that cannot be read says why beside its link, and opens no tab",
   await page.getByRole("link", { name: "Open as picture" }).click();
   await said.getByText("The picture could not be read (the server did not answer).", { exact: true }).waitFor();
   expect(popups).toEqual([]);
+});
+
+test("a page for an id no object has offers no picture until the object is drawn", async () => {
+  const server = await ui.start();
+  const page = await ui.open("/ui/objects/w-2");
+  await synced(page);
+  // Its link went to "#": a tab of this page's own shell, or with a token a blob of it, unstyled.
+  expect(await page.locator("#picture").isHidden()).toBe(true);
+  await server.call("PUT", "/v1/objects/w-2", { policy: "queue-worker", substrate: SIMULATED });
+  const link = page.getByRole("link", { name: "Open as picture" });
+  await link.waitFor();
+  expect(new URL((await link.getAttribute("href"))!, server.url).pathname).toBe("/ui/objects/w-2/timeline.svg");
 });

@@ -175,7 +175,8 @@ export function ObjectPage(props: { id: string; now: number }) {
       <Section id="timeline" title="Lifecycle timeline" class="panel wide">
         <div class="timeline-tools">
           <p id="timeline-range" class="muted"></p>
-          <a id="picture" href="#" target="_blank" rel="noopener">
+          {/* Shown once the timeline is drawn: before, it had no picture to open ("#", this very page). */}
+          <a id="picture" href="#" target="_blank" rel="noopener" hidden>
             Open as picture
           </a>
         </div>

@@ -134,6 +134,7 @@ function renderTimeline() {
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
   });
+  $("#picture").hidden = false;
 }
 
 const recordOf = (o) => ({ state: o.state, stateSince: Date.parse(o.stateSince) });
