@@ -263,8 +263,8 @@ function axis(from: number, to: number, x: (t: number) => number, y: number, wid
   return parts.join("\n");
 }
 
-/** A tick label's anchor: kept inside the picture near its right edge. */
-const anchor = (x: number, width: number) => (x > width - RIGHT - 30 ? "end" : "middle");
+/** A tick label's anchor: inside the picture at its right, clear of "UTC" at its left (not "UTC09:00"). */
+const anchor = (x: number, width: number) => (x > width - RIGHT - 30 ? "end" : x < LABEL_W + 30 ? "start" : "middle");
 
 /** At most `max` of `items`, evenly spread over them. */
 function evenSample<T>(items: readonly T[], max: number): readonly T[] {

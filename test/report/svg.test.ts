@@ -85,6 +85,18 @@ describe("renderTimelines", () => {
     expect(svg).not.toContain(">sleeping</text>");
   });
 
+  test("a tick at the window's start is labelled from there on, clear of the axis's UTC", () => {
+    // The label ended where the first began, at x = 160: drawn over each other, "UTC09:00".
+    expect(svg).toContain(
+      '<text x="152" y="76" text-anchor="end" font-family="system-ui, sans-serif" font-size="11" fill="#374151">UTC</text>',
+    );
+    expect(svg).toContain(
+      '<text x="160" y="76" text-anchor="start" font-family="system-ui, sans-serif" font-size="11" fill="#374151">09:00</text>',
+    );
+    // One further in is centred on its tick.
+    expect(svg).toMatch(/<text x="290\.7" y="76" text-anchor="middle"[^>]*>09:10<\/text>/);
+  });
+
   test("takes ISO times as well as epoch milliseconds", () => {
     const iso = (t: number) => new Date(t).toISOString();
     const again = renderTimelines(
