@@ -2,6 +2,7 @@
 // timeline's range and the decisions' "At" column said "00:00:00 to 00:45:00" with no zone, read
 // by an operator beside the server's logs and the API's times, which are UTC. A decision from the
 // other side of a clock change names its own zone: under "At (BST)" a winter time read an hour off.
+// An explanation, a panel of its own, names the zone of its time and its timers' due times.
 
 import { expect, test } from "vitest";
 import { seed, synced, uiSuite } from "./browser.ts";
@@ -51,4 +52,19 @@ test("a decision from before a clock change names its zone under the heading's o
   expect(
     await page.getByRole("button", { name: /^Explain the decision at 28 Mar, 23:00:00 GMT: create/ }).count(),
   ).toBe(1);
+});
+
+test("an explanation names the zone of its time and of its timers' due times", async () => {
+  const server = await ui.start();
+  await seed(server.services);
+  const page = await ui.open("/ui/objects/worker-1", "Europe/Paris");
+  await synced(page);
+  // The job's decision at 00:15 UTC, 01:15 in Paris: a hold for a minute.
+  await page.getByRole("button", { name: /^Explain the decision at 01:15:00: facts/ }).click();
+  const facts = page.locator("#explanation-body .facts");
+  await facts.waitFor();
+  const values = await facts.locator("dd").allTextContents();
+  expect(values[0]).toBe("1 Mar, 01:15:00 CET");
+  // Its hold timer, due a minute on: 01:16 in Paris.
+  expect(values).toContain("set hold at 01:16:00 CET");
 });

@@ -1,7 +1,7 @@
 // One decision explained: what triggered it, what it did, and for each rule whether it fired,
 // with its condition tree: each condition's result and the value its fact had.
 
-import { clockTime, duration, h, jsonNodes } from "./dom.js";
+import { clockTime, duration, h, jsonNodes, zoneName } from "./dom.js";
 
 const RESULT_TEXT = { true: "true", false: "false", "not-evaluated": "not evaluated" };
 const RESULT_ICON = { true: "✓", false: "✗", "not-evaluated": "–" };
@@ -76,7 +76,8 @@ function rule(r) {
 /** The facts of a decision as a definition list. */
 function facts(d) {
   const rows = [
-    ["At", `${clockTime(Date.parse(d.at), { date: true })}`],
+    // The zone named, as the list's heading and the timeline's range name theirs: the panel stands apart.
+    ["At", `${clockTime(Date.parse(d.at), { date: true })} ${zoneName(Date.parse(d.at))}`],
     [
       "Trigger",
       d.trigger.name ? `${d.trigger.kind} (${d.trigger.name})${d.trigger.late ? ", late" : ""}` : d.trigger.kind,
@@ -90,7 +91,12 @@ function facts(d) {
       "Timers",
       d.timers.length === 0
         ? "none"
-        : d.timers.map((t) => `${t.op} ${t.name}${t.dueAt ? ` at ${clockTime(Date.parse(t.dueAt))}` : ""}`).join(", "),
+        : d.timers
+            .map(
+              (t) =>
+                `${t.op} ${t.name}${t.dueAt ? ` at ${clockTime(Date.parse(t.dueAt))} ${zoneName(Date.parse(t.dueAt))}` : ""}`,
+            )
+            .join(", "),
     ],
     ["Took", d.durationMs < 1000 ? `${d.durationMs.toFixed(2)} ms` : duration(d.durationMs)],
   ];
