@@ -1,7 +1,8 @@
 // A link to the objects list whose filters or cursor the API refuses (a state that is none, a
 // limit past 500, a cursor cut short): the list comes without them, and the page says so, in
 // chromium. The refusal, a 422 at every read, was said as a server that could not be read and
-// read again for good; with a token just given, the page stayed behind the sign-in form.
+// read again for good; with a token just given, the page stayed behind the sign-in form. And a
+// link's page size the menu does not offer (?limit=2) is shown in it, and kept by Apply.
 
 import { expect, test } from "vitest";
 import type { TokenConfig } from "../../src/http/auth.ts";
@@ -52,4 +53,21 @@ test("a link with a cursor no server issued shows the first page", async () => {
   expect(await page.locator("#list-status").textContent()).toBe(
     "The link's cursor was refused (cursor not a cursor this server issued), and left out. 1 object.",
   );
+});
+
+test("a link's page size the menu does not offer is shown in it, and kept when the filters change", async () => {
+  const server = await ui.start();
+  for (const id of ["w-1", "w-2", "w-3"])
+    await server.call("PUT", `/v1/objects/${id}`, { policy: "queue-worker", substrate: SIMULATED });
+  const page = await ui.open("/ui?limit=2");
+  await synced(page);
+  expect(await ids(page)).toEqual(["w-1", "w-2"]);
+  // It showed blank, and Apply sent no limit: the API's 100, all three listed.
+  expect(await page.getByLabel("Per page").inputValue()).toBe("2");
+  await page.getByLabel("State").selectOption("dormant");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.waitForURL(/state=dormant/);
+  expect(new URL(page.url()).search).toBe("?state=dormant&limit=2");
+  await page.locator("#list-status").getByText("2 objects, more on the next page.", { exact: true }).waitFor();
+  expect(await ids(page)).toEqual(["w-1", "w-2"]);
 });

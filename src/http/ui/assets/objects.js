@@ -21,7 +21,7 @@ function viewOfUrl() {
   return {
     state: q.get("state") ?? "",
     policy: q.get("policy") ?? "",
-    limit: q.get("limit") ?? "50",
+    limit: q.get("limit") || DEFAULT_VIEW.limit,
     cursor: q.get("cursor") ?? "",
   };
 }
@@ -46,6 +46,12 @@ function go(change) {
  * (a live update), which would undo a choice made and not yet applied.
  */
 function showView() {
+  // A page size the menu does not offer (a link's ?limit=2 or 300, which the API takes) is added to
+  // it: shown blank, it was dropped at the next Apply, and the API's default of 100 listed.
+  const sizes = form.elements.limit;
+  for (const extra of sizes.querySelectorAll("option[data-extra]")) extra.remove();
+  if (![...sizes.options].some((o) => o.value === view.limit))
+    sizes.append(h("option", { value: view.limit, text: view.limit, dataset: { extra: "" } }));
   for (const [key, value] of Object.entries(view)) if (form.elements[key]) form.elements[key].value = value;
 }
 
