@@ -45,21 +45,26 @@ const decodes = (u: string): boolean => {
   }
 };
 
+/** A part of a URL's query percent-decoded as libsql decodes it, or null when it is not valid (libsql refuses it, without quoting it). */
+function decodedParam(t: string): string | null {
+  try {
+    return decodeURIComponent(t.replaceAll("+", " "));
+  } catch {
+    return null;
+  }
+}
+
+/** The name of a query parameter that may hold a secret (libsql's `authToken`, a password, a key). */
+const SECRET_NAME = /auth|token|pass|secret|key/i;
+
 /** The values of a URL's `authToken` query parameters, percent-decoded as libsql decodes them. */
 function urlAuthTokens(url: string): string[] {
   const query = /\?([^#]*)/s.exec(url)?.[1] ?? "";
-  const decoded = (t: string) => {
-    try {
-      return decodeURIComponent(t.replaceAll("+", " "));
-    } catch {
-      return null; // libsql refuses it, without quoting it
-    }
-  };
   return query
     .split("&")
     .map((pair) => (pair.includes("=") ? pair : `${pair}=`).split(/=(.*)/s))
-    .filter(([name]) => decoded(name!) === "authToken")
-    .flatMap(([, value]) => decoded(value!) ?? []);
+    .filter(([name]) => decodedParam(name!) === "authToken")
+    .flatMap(([, value]) => decodedParam(value!) ?? []);
 }
 
 /**
@@ -224,9 +229,10 @@ export function shownDbUrl(url: string): string {
   const shownBase = base.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, "$1[redacted]@");
   if (query === undefined) return shownBase;
   const params = query.split("&").map((p) => {
-    // A name like a secret's: its value hidden (the whole part when it has no `=`, a typo).
+    // A name like a secret's: its value hidden (the whole part when it has no `=`, a typo). The
+    // name is read percent-decoded too, as libsql reads it: `%61uth%54oken` is its authToken.
     const name = p.split("=")[0]!;
-    if (!/auth|token|pass|secret|key/i.test(name)) return p;
+    if (!SECRET_NAME.test(name) && !SECRET_NAME.test(decodedParam(name) ?? "")) return p;
     return p.includes("=") ? `${name}=[redacted]` : "[redacted]";
   });
   return `${shownBase}?${params.join("&")}`;

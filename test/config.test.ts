@@ -133,6 +133,12 @@ describe("shownDbUrl", () => {
     ["libsql://db.example.io?authToken=SECRET&tls=1", "libsql://db.example.io?authToken=[redacted]&tls=1"],
     ["http://user:SECRET@db.example.io:8080/x", "http://[redacted]@db.example.io:8080/x"],
     ["libsql://vigil:s3cr@tPassw0rd@db.example.io:8080/x", "libsql://[redacted]@db.example.io:8080/x"],
+    // libsql percent-decodes a parameter's name: this one is its authToken.
+    [
+      "libsql://db.example.io?tls=1&%61%75%74%68%54%6f%6b%65%6e=SECRET",
+      "libsql://db.example.io?tls=1&%61%75%74%68%54%6f%6b%65%6e=[redacted]",
+    ],
+    ["file:x.db?%70%61%73%73=SECRET", "file:x.db?%70%61%73%73=[redacted]"],
   ])("%s is shown as %s", (url, shown) => {
     expect(shownDbUrl(url)).toBe(shown);
   });

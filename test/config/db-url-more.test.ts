@@ -1,6 +1,7 @@
 // A file: URL whose path is not valid percent-encoding is invalid configuration (it exited 1 with
 // "URI malformed"), and vigil replay's message for a database it cannot read shows the URL
-// without its authToken (it printed it).
+// without its authToken (it printed it); nor does vigil serve's for a query parameter whose name
+// is `authToken` percent-encoded, which libsql decodes and sends as the token.
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -38,6 +39,16 @@ test("vigil replay does not print the authToken of a --db URL it cannot read", (
   const r = vigil(["replay", "--object", "a", "--db", "libsql://127.0.0.1:1/db?authToken=S3cretTok3n", candidate]);
   expect(r.status).not.toBe(0);
   expect(r.stderr).not.toContain("S3cretTok3n");
+});
+
+test("vigil serve does not print an authToken whose name is percent-encoded, which libsql reads as its authToken", () => {
+  // `%61%75%74%68%54%6f%6b%65%6e` is `authToken`: libsql sends the value as the token.
+  const url = "libsql://127.0.0.1:1?%61%75%74%68%54%6f%6b%65%6e=S3cretTok3n";
+  const r = vigil(["serve", "--port", "0", "--rules", RULES, "--db", url]);
+  expect(r.stderr).toContain("cannot start");
+  expect(r.stderr).toContain("%61%75%74%68%54%6f%6b%65%6e=[redacted]");
+  expect(r.stderr).not.toContain("S3cretTok3n");
+  expect(r.status).toBe(1);
 });
 
 describe("libsql's refusal of VIGIL_DB_URL, as printed (shownQuotes)", () => {
