@@ -77,6 +77,8 @@ export async function runServe(
     // any other: exit 2, naming the flag it came from.
     if (e instanceof InvalidConfiguration) throw inFlagTerms(e, overrides);
     log.error("cannot start", { error: errorText(e) });
+    // A log that writes no error line (VIGIL_LOG_LEVEL=silent) would leave the exit 1 unexplained.
+    if (log.isLevelEnabled?.("error") === false) process.stderr.write(`vigil serve: cannot start: ${errorText(e)}\n`);
     return 1;
   }
   const running = server;

@@ -33,6 +33,13 @@ test("a malformed VIGIL_TOKENS is invalid configuration too: exit 2, with the en
   expect(r.status).toBe(2);
 });
 
+test("a server that cannot start with VIGIL_LOG_LEVEL=silent still says why: exit 1 and one line on stderr", () => {
+  // The refusal was a log line only, which `silent` drops: the exit 1 came with nothing at all.
+  const r = serve({ VIGIL_LOG_LEVEL: "silent", VIGIL_HOST: "0.0.0.0" });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/^vigil serve: cannot start: refusing to bind 0\.0\.0\.0 without tokens: .*\n$/);
+});
+
 /**
  * `vigil serve` for a user the files' permissions hold for. Root may write anywhere: as root it
  * runs without the capabilities that let it (setpriv), still this checkout's owner (running as
