@@ -5,7 +5,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { DURATION_HELP, parseDuration } from "./core/durations.ts";
 import { zodProblems } from "./contracts/problems.ts";
-import { isHeaderSafe } from "./substrate/fly/config.ts";
+import { isHeaderSafe, normalizeApiUrl } from "./substrate/fly/config.ts";
 
 /** The drivers a server can run. */
 export const DRIVER_NAMES = ["simulated", "process", "fly"] as const;
@@ -164,9 +164,16 @@ export const configSchema = z.object({
     .optional(),
   VIGIL_FLY_API_URLS: z
     .string()
-    .refine((v) => splitList(v).length > 0 && splitList(v).every((u) => /^https?:\/\/[^/?#\s@]+\/?$/.test(u)), {
-      message: "a comma-separated list of http(s) base URLs (scheme and host, no path, no credentials), at least one",
-    })
+    // Each one the Fly driver takes too (normalizeApiUrl: a port past 65535 is not), here, before
+    // the database's directory and file are made.
+    .refine(
+      (v) =>
+        splitList(v).length > 0 &&
+        splitList(v).every((u) => /^https?:\/\/[^/?#\s@]+\/?$/.test(u) && normalizeApiUrl(u) !== null),
+      {
+        message: "a comma-separated list of http(s) base URLs (scheme and host, no path, no credentials), at least one",
+      },
+    )
     .default("https://api.machines.dev,http://_api.internal:4280"),
   VIGIL_MAILBOX_LIMIT: int(1000, 1, 1_000_000),
   /** `GET /metrics` without a token; by default it needs one with `read`. */

@@ -1,7 +1,11 @@
 // VIGIL_FLY_API_URLS: a value src/config.ts accepts must be one the fly driver accepts; a bad one
-// is invalid configuration (exit 2, naming the variable), not "cannot start" naming `apiUrls`.
+// is invalid configuration (exit 2, naming the variable), not "cannot start" naming `apiUrls`,
+// and it is refused before anything is made for the database (it made its directory and file).
 
 import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 
@@ -22,4 +26,26 @@ test.each([
   const r = serve({ VIGIL_FLY_API_URLS: value });
   expect(r.stderr).toContain("VIGIL_FLY_API_URLS");
   expect(r.status).toBe(2);
+});
+
+test("a VIGIL_FLY_API_URLS the Fly driver refuses is refused before the database's directory is made", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-fly-urls-"));
+  try {
+    const r = spawnSync(process.execPath, [BIN, "serve", "--port", "0", "--rules", RULES], {
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        VIGIL_TOKENS: "",
+        VIGIL_DRIVERS: "",
+        VIGIL_DB_URL: `file:${dir}/sub/vigil.db`,
+        VIGIL_FLY_API_URLS: "https://api.machines.dev:99999",
+      },
+      timeout: 30_000,
+    });
+    expect(r.stderr).toContain("VIGIL_FLY_API_URLS");
+    expect(r.status).toBe(2);
+    expect(existsSync(join(dir, "sub"))).toBe(false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
