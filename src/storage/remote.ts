@@ -28,13 +28,26 @@ export function boundedFetch(cut: AbortSignal, ms = REMOTE_ANSWER_MS): typeof fe
       const r = await fetch(input, { ...init, signal: AbortSignal.any([cut, timeout]) });
       // A status without a body (204, 304) takes none (Response refuses one, even empty).
       const body = [101, 204, 205, 304].includes(r.status) ? null : await r.arrayBuffer();
-      return new Response(body, { status: r.status, statusText: r.statusText, headers: r.headers });
+      return answer(body, r);
     } catch (e) {
       if (cut.aborted) throw e;
       if (timeout.aborted) throw noAnswer(ms, e);
       throw Object.assign(new Error("fetch failed", { cause: e }), { code: "VIGIL_DB_UNREACHABLE" });
     }
   };
+}
+
+/**
+ * A remote server's reply, read whole. One the client cannot read as JSON (another HTTP service's
+ * page) threw JSON's own SyntaxError, which names nothing: it fails with code VIGIL_DB_NOT_LIBSQL.
+ */
+function answer(body: ArrayBuffer | null, r: Response): Response {
+  const reply = new Response(body, { status: r.status, statusText: r.statusText, headers: r.headers });
+  const json = reply.json.bind(reply);
+  const notJson = (cause: unknown) =>
+    Object.assign(new Error(`its reply (HTTP ${r.status}) is not JSON`), { code: "VIGIL_DB_NOT_LIBSQL", cause });
+  Object.defineProperty(reply, "json", { value: () => json().catch((e: unknown) => Promise.reject(notJson(e))) });
+  return reply;
 }
 
 /** The client's calls that make round trips, bounded over a WebSocket (boundedCalls). */
@@ -136,6 +149,10 @@ export function databaseStartError(
   const path = filePath(url);
   const file = path === null ? null : fileFailure(e, path);
   if (file !== null) return { failed: file };
+  if (isRemote(url) && notLibsqlReply(e))
+    return {
+      failed: `VIGIL_DB_URL: the database at ${shown} answered with a reply that is not a libsql server's: is VIGIL_DB_URL the address of a libsql server?`,
+    };
   const remote = isRemote(url) ? remoteFailure(e) : null;
   if (remote === null) return null;
   const hint =
@@ -145,4 +162,16 @@ export function databaseStartError(
         ? ": is VIGIL_DB_URL the address of a libsql server?"
         : "";
   return { failed: `VIGIL_DB_URL: the database at ${shown} ${remote.reason}${hint}` };
+}
+
+/**
+ * Whether `e` is a reply the client could not read as a libsql server's: not JSON (boundedFetch),
+ * or JSON of another shape (HRANA_PROTO_ERROR).
+ */
+function notLibsqlReply(e: unknown): boolean {
+  for (let x = e, n = 0; x !== null && typeof x === "object" && n < 6; x = (x as { cause?: unknown }).cause, n++) {
+    const code = (x as { code?: unknown }).code;
+    if (code === "VIGIL_DB_NOT_LIBSQL" || code === "HRANA_PROTO_ERROR") return true;
+  }
+  return false;
 }

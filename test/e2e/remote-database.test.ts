@@ -125,6 +125,22 @@ test("a server that is not a libsql server (HTTP 404): exit 1 naming VIGIL_DB_UR
   ]);
 });
 
+test.each([
+  ["a page", "text/html", "<html><body>hello</body></html>"],
+  ["JSON of another shape", "application/json", '{"hello":"world"}'],
+])("a server that answers 200 with %s: exit 1 naming VIGIL_DB_URL", async (_, type, body) => {
+  // It said only JSON's SyntaxError ("Unexpected token '<'") or the client's HRANA_PROTO_ERROR.
+  const server = httpServer((_, res) => res.writeHead(200, { "content-type": type }).end(body));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const r = await serve({ VIGIL_DB_URL: url });
+  expect(r.code, r.log).toBe(1);
+  expect(cannotStart(r.log)).toEqual([
+    `VIGIL_DB_URL: the database at ${url} answered with a reply that is not a libsql server's: is VIGIL_DB_URL the address of a libsql server?`,
+  ]);
+});
+
 test("a token the server refuses, or none: exit 1 naming VIGIL_DB_AUTH_TOKEN, never the token", async () => {
   const fake = await startHranaFake(join(dir, "token.db"), { token: "right-token" });
   cleanups.push(() => fake.close());
