@@ -24,8 +24,10 @@ const int = (dflt: number, min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, { message: "must be a whole number in decimal digits" })
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max))
+    // Digits alone are a whole number: past the double range it is as much too large as any
+    // other number past `max`, which is what is said (not a safe integer's bound, nor Infinity).
+    .transform((v) => Math.min(Number(v), Number.MAX_VALUE))
+    .pipe(z.number().min(min).max(max))
     .default(dflt);
 /** How long a kind of history is kept: a duration of at least a minute, or `forever`. */
 const window = (dflt: string) =>

@@ -126,6 +126,17 @@ describe("configuration", () => {
   });
 });
 
+describe("a count past its bound", () => {
+  test.each([
+    ["VIGIL_PORT", "99999999999999999999", "must be at most 65535"],
+    ["VIGIL_BODY_LIMIT", "9007199254740993", "must be at most 67108864"],
+    ["VIGIL_HOT_OBJECTS", "9".repeat(400), "must be at most 100000000"],
+  ])("%s: a value past its bound is told that bound, in one line", (name, value, message) => {
+    // It was told a safe integer's bound too (9007199254740991), or "a number too large to represent".
+    expect(() => loadConfig({ [name]: value })).toThrow(new Error(`invalid configuration:\n  ${name}: ${message}`));
+  });
+});
+
 describe("shownDbUrl", () => {
   test.each([
     ["file:data/vigil.db", "file:data/vigil.db"],
