@@ -6,6 +6,7 @@
 
 import type { Server } from "node:http";
 import { accessSync, constants } from "node:fs";
+import { homedir } from "node:os";
 import { dirname } from "node:path";
 import { expandConfig } from "@libsql/core/config";
 import {
@@ -117,6 +118,13 @@ function prepareDatabase(url: string): void {
   // The path as libsql reads it (percent-decoded).
   const path = filePath(url);
   if (path === null) return;
+  // Only a shell expands `~` (and in an assignment, `VIGIL_DB_URL=file:~/x.db`, bash does): from a
+  // unit file or an env file it reached here as is, and a directory named `~` was made in the
+  // working directory, the database in it.
+  if (/^~(?:\/|$)/.test(path))
+    throw new InvalidConfiguration([
+      `VIGIL_DB_URL: ${path} starts with ~, which is not expanded here: write the directory's path (file:${homedir()}${path.slice(1)}), or ./${path} for a directory named ~`,
+    ]);
   const wrong = notAFilePath(path);
   if (wrong !== null) throw new InvalidConfiguration([`VIGIL_DB_URL: ${wrong}`]);
   try {

@@ -34,6 +34,14 @@ test("VIGIL_DB_URL with a scheme libsql does not serve is invalid configuration:
   expect(r.status).toBe(2);
 });
 
+test("file:~/PATH is invalid configuration: exit 2, naming VIGIL_DB_URL, and no directory named ~ is made", () => {
+  // From a unit or env file nothing expands ~: libsql took it as a relative path.
+  const r = serve([], { VIGIL_DB_URL: "file:~/vigil.db" });
+  expect(r.stderr).toContain("VIGIL_DB_URL: ~/vigil.db starts with ~, which is not expanded here");
+  expect(r.status).toBe(2);
+  expect(existsSync(join(dir, "~"))).toBe(false);
+});
+
 test("a remote URL's password never reaches the log, even when the server cannot start", () => {
   const r = serve([], { VIGIL_DB_URL: "libsql://vigil:S3cretPassw0rd@127.0.0.1:1/db" });
   expect(r.status).not.toBe(0);
