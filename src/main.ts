@@ -67,8 +67,10 @@ export interface RunningServer {
 /** Binds the server; a port that cannot be bound is an error naming it, not a log line. */
 function listen(http: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
+    // An IPv6 address is bracketed, as in a URL: `::1:8080` reads as another address.
+    const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
     http.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot listen on ${host}:${port}: ${e.code ?? e.message}`)),
+      reject(new Error(`cannot listen on ${where}: ${e.code ?? e.message}`)),
     );
     http.listen(port, host, () => {
       const address = http.address();

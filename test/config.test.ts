@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import dns from "node:dns";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test, vi } from "vitest";
@@ -206,6 +207,19 @@ describe("binding", () => {
       );
     } finally {
       spy.mockRestore();
+    }
+  });
+
+  test("a port taken on an IPv6 address is said with the address bracketed", async () => {
+    // `cannot listen on ::1:PORT` reads as the address ::1:PORT with no port.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "::1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const config = loadConfig({ VIGIL_HOST: "::1", VIGIL_PORT: String(port), VIGIL_DB_URL: ":memory:" });
+      await expect(startServer(config, silent)).rejects.toThrow(`cannot listen on [::1]:${port}: EADDRINUSE`);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
     }
   });
 
