@@ -114,7 +114,8 @@ export function isPassingStorageError(error: unknown): boolean {
 
 /**
  * SQLite's code for a write to a database file removed or replaced since it was opened (the
- * writer thread checks for it before each transaction: sql-writer-worker.mjs). A passing error
+ * writer thread checks for it before each transaction, and for its write-ahead log too:
+ * sql-writer-worker.mjs). A passing error
  * as the others are, but not one that passes by waiting: the server stops once its lease is
  * lost, and started again opens the file now at the path.
  */
@@ -123,7 +124,7 @@ export const DB_MOVED = "SQLITE_READONLY_DBMOVED";
 /** Why the database refused a write for a reason that may pass ({@link isPassingStorageError}), in a reply's words. */
 export function storageRefusal(error: unknown): string {
   return (error as { code?: unknown } | null)?.code === DB_MOVED
-    ? "its file was removed or replaced since this server opened it, and nothing written now would be read again: the server stops once its lease runs out, and opens the file now at the path when started again"
+    ? "its file was removed or replaced since this server opened it (the database file or its -wal log), and nothing written now would be read again: the server stops once its lease runs out, and opens the file now at the path when started again"
     : "locked by another program, full, or not writable";
 }
 

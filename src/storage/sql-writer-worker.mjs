@@ -18,10 +18,10 @@ db.exec("PRAGMA journal_mode = WAL");
 db.exec("PRAGMA synchronous = FULL");
 db.exec("PRAGMA busy_timeout = 5000");
 
-/** Which file is at `path` now (device and inode), or null when none is. */
-function fileAt() {
+/** Which file is at `file` now (device and inode), or null when none is. */
+function fileAt(file = path) {
   try {
-    const s = statSync(path, { bigint: true });
+    const s = statSync(file, { bigint: true });
     return `${s.dev}:${s.ino}`;
   } catch {
     return null;
@@ -30,6 +30,14 @@ function fileAt() {
 
 /** The file this connection opened. */
 const opened = fileAt();
+
+/** The write-ahead log, and the one this connection writes to (null until one is known). */
+const wal = `${path}-wal`;
+let walOpened = fileAt(wal);
+/** The log was found removed or replaced: every write is refused from then on. */
+let walMoved = false;
+/** What was committed to the removed log is in the main file (walRescued). */
+let walRescued = false;
 
 /** A write refused because the file it would go to is no longer the database's (DbMoved). */
 class DbMoved extends Error {
@@ -48,6 +56,29 @@ function unmoved() {
     throw new DbMoved(
       `the database file ${path} was removed or replaced since this server opened it: nothing written now would be read again; restart the server`,
     );
+  walMoved ||= walOpened !== null && fileAt(wal) !== walOpened;
+  if (!walMoved) return;
+  // The log removed (or another moved to its path): the connection still writes to the one it
+  // opened, which a start reads no more. Every write acknowledged since the last checkpoint was
+  // in it alone, lost at the next start after a kill -9. A checkpoint copies it into the main
+  // file (tried again at each write until it has), and nothing more is written. TRUNCATE: it also
+  // resets the log in the -shm index, so that the index names no frame of the removed log.
+  walRescued ||= walRescue();
+  throw new DbMoved(
+    walRescued
+      ? `the database's write-ahead log ${wal} was removed or replaced since this server opened it: what was committed before is kept in ${path}, and nothing written now would be read again; restart the server`
+      : `the database's write-ahead log ${wal} was removed or replaced since this server opened it, and what was committed to it could not be copied into ${path} yet (tried again at each write): do not stop this server by force`,
+  );
+}
+
+/** Whether a checkpoint copied every frame of the log this connection opened into the main file. */
+function walRescue() {
+  try {
+    const r = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").raw().get();
+    return r[0] === 0 && r[1] === r[2];
+  } catch {
+    return false;
+  }
 }
 
 /** Prepared statements by their text; the few hundred shapes the store uses fit easily. */
@@ -88,6 +119,8 @@ function write(writes) {
         else statement(s.sql).run(s.args ?? []);
     }
     db.exec("COMMIT");
+    // A database new to WAL mode has its log once the first commit made it.
+    walOpened ??= fileAt(wal);
   } catch (e) {
     if (db.inTransaction) db.exec("ROLLBACK");
     throw e;

@@ -2,7 +2,7 @@
 // resolves only once durable, a bad one fails alone, and order is kept.
 
 import Database from "libsql";
-import { mkdtempSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -114,4 +114,29 @@ describe("the writer thread", () => {
       });
     },
   );
+
+  // The write-ahead log removed (a clean-up of "stray" files): SQLite goes on writing to the log
+  // it opened, which no one would read again. Every write since the last checkpoint, those
+  // acknowledged before the removal too, was lost at the next start (a kill -9, a crash).
+  test("a write after the WAL was removed is refused, and what was committed before is copied into the database file", async () => {
+    await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (1, 'before')", args: [] }]);
+    rmSync(`${path}-wal`);
+    const refused = await writer
+      .write([{ sql: "INSERT INTO t (id, v) VALUES (2, 'after')", args: [] }])
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WriteError);
+    expect(refused).toMatchObject({
+      code: "SQLITE_READONLY_DBMOVED",
+      message: `the database's write-ahead log ${path}-wal was removed or replaced since this server opened it: what was committed before is kept in ${path}, and nothing written now would be read again; restart the server`,
+    });
+    // The main file alone, as a start after a kill -9 reads it now (the log is gone): the write
+    // acknowledged before the removal is in it, and the refused one is not.
+    const copy = join(dir, "copy.db");
+    copyFileSync(path, copy);
+    expect(new Database(copy).prepare("SELECT id, v FROM t ORDER BY id").all()).toEqual([{ id: 1, v: "before" }]);
+    // And it stays refused: nothing goes into a log no one reads.
+    await expect(writer.write([{ sql: "INSERT INTO t (id, v) VALUES (3, 'later')", args: [] }])).rejects.toMatchObject({
+      code: "SQLITE_READONLY_DBMOVED",
+    });
+  });
 });
