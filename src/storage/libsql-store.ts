@@ -144,9 +144,19 @@ export class LibsqlStore implements Store {
     // on a database another one governs was refused only after migrating it, so a newer Vigil
     // started by mistake beside a running one upgraded the schema under it, and the running
     // server could not start again on its own database ("newer than this Vigil's").
-    const leased = claim !== undefined && (await hasLeaseTable(this.client));
-    if (leased) await claim();
-    await migrate(this.db, { migrationsFolder: MIGRATIONS_DIR });
+    let leased = claim !== undefined && (await hasLeaseTable(this.client));
+    if (leased) await claim!();
+    try {
+      await migrate(this.db, { migrationsFolder: MIGRATIONS_DIR });
+    } catch (e) {
+      // Two servers started at once on a new file both migrate before the lease can be taken:
+      // the second's migration, found due before the first's committed, fails on the tables it
+      // made ("table `actions` already exists"). The first's lease is what refuses it.
+      if (claim === undefined || leased || !(await hasLeaseTable(this.client))) throw e;
+      await claim();
+      leased = true;
+      await migrate(this.db, { migrationsFolder: MIGRATIONS_DIR });
+    }
     if (claim !== undefined && !leased) await claim();
     await this.versions.load();
     if (path !== null) this.points = new PointReads(path);

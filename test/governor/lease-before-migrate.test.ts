@@ -111,3 +111,25 @@ test("a migration that holds the database longer than the lease lasts does not l
   await g.close();
   await store.close();
 });
+
+test("two servers started at once on a new file: the one that migrates second is refused the lease, not told a table exists", async () => {
+  const url = `file:${join(dir, "new.db")}`;
+  const clock = new VirtualClock(START);
+  const first = governor(url, clock, me("a", 100));
+  const second = governor(url, clock, me("b", 200));
+  // Both found no lease table (a new file), so both migrate before claiming it: the second's
+  // migration was read as due before the first's committed, and runs after it.
+  const migrate = second.store.client.migrate.bind(second.store.client);
+  second.store.client.migrate = async (statements) => {
+    await first.g.start();
+    return migrate(statements);
+  };
+  const refused = await second.g.start().catch((e: unknown) => e);
+  await second.store.close();
+  expect(refused).toBeInstanceOf(LeaseHeldError);
+  expect(String(refused)).toContain("another Vigil server governs this database");
+  expect(await rows(url, "SELECT owner FROM lease")).toEqual([{ owner: "a" }]);
+  expect(first.g.governs()).toBe(true);
+  await first.g.close();
+  await first.store.close();
+});
