@@ -71,11 +71,15 @@ function unmoved() {
   );
 }
 
-/** Whether a checkpoint copied every frame of the log this connection opened into the main file. */
+/**
+ * Whether a checkpoint copied every frame of the log this connection opened into the main file.
+ * A reader still in a transaction keeps it from emptying the log once it has (busy, the first
+ * column): every frame copied (the other two equal) is what counts.
+ */
 function walRescue() {
   try {
-    const r = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").raw().get();
-    return r[0] === 0 && r[1] === r[2];
+    const [, log, copied] = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").raw().get();
+    return log >= 0 && log === copied;
   } catch {
     return false;
   }

@@ -139,4 +139,23 @@ describe("the writer thread", () => {
       code: "SQLITE_READONLY_DBMOVED",
     });
   });
+
+  // A reader in a transaction (another connection of the server, a sqlite3 shell) keeps the
+  // checkpoint from emptying the log after it has copied every frame: that copy is the rescue.
+  test("with a reader in a transaction, the log removed is still copied, and the refusal says so", async () => {
+    await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (1, 'before')", args: [] }]);
+    const reader = new Database(path);
+    reader.exec("BEGIN");
+    reader.prepare("SELECT count(*) FROM t").get();
+    rmSync(`${path}-wal`);
+    const refused = await writer
+      .write([{ sql: "INSERT INTO t (id, v) VALUES (2, 'after')", args: [] }])
+      .catch((e: unknown) => e);
+    reader.exec("COMMIT");
+    reader.close();
+    expect((refused as WriteError).message).toContain(`what was committed before is kept in ${path}`);
+    const copy = join(dir, "copy.db");
+    copyFileSync(path, copy);
+    expect(new Database(copy).prepare("SELECT id, v FROM t ORDER BY id").all()).toEqual([{ id: 1, v: "before" }]);
+  });
 });
