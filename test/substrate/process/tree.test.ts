@@ -30,7 +30,7 @@ import {
   type CgroupParent,
 } from "../../../src/substrate/process/cgroup.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
-import { groupMembers, isGone, listPids, readStat } from "../../../src/substrate/process/proc.ts";
+import { groupMembers, groupStats, isGone, listPids, readStat } from "../../../src/substrate/process/proc.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { signalled } from "../../helpers/signalled.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
@@ -109,6 +109,14 @@ async function growing(...names: string[]): Promise<void> {
 
 const pidsOf = (o: Observation) => (o.processes as { pid: number }[]).map((p) => p.pid);
 const states = (pids: number[]) => pids.map((pid) => readStat(pid)?.state);
+/** The command line of `pid` as /proc shows it (its arguments each ended by NUL); "" once it is gone. */
+const commandOf = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
+};
 /** The long-lived processes of the tree (the loops' `sleep`s come and go). */
 const shells = (pids: number[]) =>
   pids.filter((pid) => {
@@ -380,10 +388,16 @@ int main(void) {
     const pid = (await d.start(t)).pid as number;
     trees.push(pid);
     await growing("moved");
-    const moved = shells(groupMembers(pid)).filter((m) => readStat(m)!.pgrp !== pid);
-    expect(moved.length).toBeGreaterThan(0);
-    for (const m of moved) trees.push(readStat(m)!.pgrp);
-    expect(moved.every((m) => readStat(m)!.session === pid)).toBe(true);
+    // What moved: `timeout` and the loop it runs, its child, named from one read of the tree. Not
+    // by the read's shells: a fork of the loop is a shell too until it execs `sleep`, then gone.
+    const outside = groupStats(pid).filter((m) => m.pgrp !== pid);
+    const timeout = outside.filter((m) => commandOf(m.pid).startsWith("timeout\0"));
+    expect(timeout).toHaveLength(1);
+    const loop = outside.filter((m) => m.ppid === timeout[0]!.pid);
+    expect(loop).toHaveLength(1);
+    const moved = [...timeout, ...loop].map((m) => m.pid);
+    trees.push(timeout[0]!.pgrp);
+    expect([...timeout, ...loop].every((m) => m.session === pid && m.pgrp === timeout[0]!.pid)).toBe(true);
 
     const suspended = await d.suspend(t);
     expect(suspended.status).toBe("suspended");
