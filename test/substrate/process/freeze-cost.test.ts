@@ -79,9 +79,15 @@ test.skipIf(!procfs)("a process the watched members did not include is found by 
   const first = statsOf([a]);
   expect(first.map(isStopped)).toEqual([false]);
   process.kill(a, "SIGSTOP");
-  setTimeout(() => process.kill(b, "SIGSTOP"), 50);
+  // The second is signalled just after the first read of the whole tree has found it running
+  // (not after 50 ms of real time, which a loaded machine could take to stop the first: then the
+  // first read found both stopped, and no second read was needed).
   let reads = 0;
-  const read = () => (reads++, statsOf([a, b]));
+  const read = () => {
+    const stats = statsOf([a, b]);
+    if (++reads === 1) process.kill(b, "SIGSTOP");
+    return stats;
+  };
   const result = await settle(read, (s) => s.every(isStopped), 5_000, first);
   // Done for the first alone; the confirming read found the second still running, and the
   // wait went on until it stopped too.
