@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { parseCommandLine } from "./parse-args.ts";
 import { splitList } from "../config.ts";
 import { databaseWithFlags, emptyFlag } from "./flag-config.ts";
-import { parseDuration } from "../core/durations.ts";
+import { DURATION_PATTERN, MAX_DURATION_MS, parseDuration } from "../core/durations.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
 import { toEpochMs } from "../core/operators.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
@@ -162,7 +162,8 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
     throw new Usage(`--report writes FILE.svg or FILE.html, not "${v.report}"`);
   const startMs = latency(v["start-latency"], "--start-latency", 2000);
   const latencies = { startMs, resumeMs: latency(v["resume-latency"], "--resume-latency", startMs) };
-  const autostopMs = v["autostop-after"] === undefined ? null : duration(v["autostop-after"], "--autostop-after");
+  const autostopMs =
+    v["autostop-after"] === undefined ? null : duration(v["autostop-after"], "--autostop-after", MAX_AUTOSTOP);
   const until = v.until === undefined ? null : isoTime(v.until, "--until");
   const sample = integer(v.sample, "--sample", DEFAULT_SAMPLE, 0, 1000);
 
@@ -238,19 +239,27 @@ async function readRecorded(url: string, ids: string[]): Promise<Workload> {
 /** What is wrong with a file or directory, in words (`no such file or directory`), as the other commands say it. */
 const fileProblem = (e: unknown) => fileErrorWords(e) ?? (e as Error).message;
 
-/** A duration flag: ISO 8601 (`PT2S`) or whole milliseconds. */
-function duration(text: string, flag: string): number {
-  const ms = /^\d+$/.test(text) ? Number(text) : parseDuration(text);
-  if (ms === null || !Number.isSafeInteger(ms))
-    throw new Usage(`${flag} takes an ISO 8601 duration such as PT2S, or milliseconds, not "${text}"`);
+/**
+ * A duration flag: ISO 8601 (`PT2S`) or whole milliseconds, at most `max`. The limit is said as
+ * such in either spelling: `P36501D` and `3153600000001` are too long, not malformed, and
+ * milliseconds past it (`99999999999999999999`) are refused rather than run.
+ */
+function duration(text: string, flag: string, max: { ms: number; words: string }): number {
+  const digits = /^\d+$/.test(text);
+  const ms = digits ? Number(text) : parseDuration(text);
+  // parseDuration refuses a duration of its grammar only for being past 100 years.
+  if ((ms === null && DURATION_PATTERN.test(text)) || (ms !== null && ms > max.ms))
+    throw new Usage(`${flag} is at most ${max.words}, not "${text}"`);
+  if (ms === null) throw new Usage(`${flag} takes an ISO 8601 duration such as PT2S, or milliseconds, not "${text}"`);
   return ms;
 }
 
+/** The longest --autostop-after: a policy's own durations' limit. */
+const MAX_AUTOSTOP = { ms: MAX_DURATION_MS, words: `100 years (P36500D, or ${MAX_DURATION_MS} ms)` };
+
 function latency(text: string | undefined, flag: string, dflt: number): number {
   if (text === undefined) return dflt;
-  const ms = duration(text, flag);
-  if (ms > MAX_LATENCY_MS) throw new Usage(`${flag} is at most PT10M (the simulated substrate's limit)`);
-  return ms;
+  return duration(text, flag, { ms: MAX_LATENCY_MS, words: "PT10M (the simulated substrate's limit)" });
 }
 
 function integer(text: string | undefined, flag: string, dflt: number, min: number, max: number): number {

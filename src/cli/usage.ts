@@ -1,6 +1,7 @@
 // The usage of every `vigil` command, written once: main.ts lists the commands from it, each command prints
 // its own on --help, and the one table of exit codes lives here. Imports nothing, so printing usage loads
-// neither the server, the database nor hono.
+// neither the server, the database nor hono. The file is past 400 lines because it is that one
+// place: every command's synopsis, options, arguments and exits, side by side.
 
 export type CommandName =
   | "serve"
@@ -173,7 +174,10 @@ const USAGES: Record<CommandName, CommandUsage> = {
       ["--rules DIR", "directory of policy files (VIGIL_RULES_DIR, default rules)"],
       ["--start-latency DUR", "how long a start takes (ISO 8601 or ms; default PT2S, at most PT10M)"],
       ["--resume-latency DUR", "how long a start from suspended takes (default: the start latency)"],
-      ["--autostop-after DUR", "add the row autostop(DUR): start on any fact, stop after DUR without one"],
+      [
+        "--autostop-after DUR",
+        "add the row autostop(DUR): start on any fact, stop after DUR without one\n(at most 100 years)",
+      ],
       ["--until ISO", "end the window here (default: all dormant again after the last fact, at most 24 h)"],
       ["--json", "print the figures as JSON"],
       ["--report FILE", "draw timelines and waits to FILE.svg, or FILE.html with the table"],

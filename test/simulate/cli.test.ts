@@ -158,6 +158,18 @@ describe("vigil simulate", () => {
       ["--policy", "on-demand", "--traffic", TRAFFIC, "--autostop-after", "P1M"],
       /--autostop-after takes an ISO 8601 duration/,
     ],
+    // Past 100 years, in milliseconds as in ISO 8601: too long, and said so (the milliseconds ran).
+    ...["3153600000001", "9007199254740991", "99999999999999999999", "P36501D"].map(
+      (after) =>
+        [
+          ["--policy", "on-demand", "--traffic", TRAFFIC, "--autostop-after", after],
+          new RegExp(`--autostop-after is at most 100 years \\(P36500D, or 3153600000000 ms\\), not "${after}"`),
+        ] as [string[], RegExp],
+    ),
+    [
+      ["--policy", "on-demand", "--traffic", TRAFFIC, "--start-latency", "99999999999999999999"],
+      /--start-latency is at most PT10M \(the simulated substrate's limit\), not "99999999999999999999"/,
+    ],
     [["--policy", "on-demand", "--traffic", TRAFFIC, "--until", "later"], /--until takes an ISO 8601 date-time/],
     [
       ["--policy", "on-demand", "--traffic", TRAFFIC, "--until", "+010000-01-01T00:00:00Z"],
