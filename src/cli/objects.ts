@@ -7,6 +7,7 @@ import { shellWord, targetFlags } from "./command-line.ts";
 import { objectPage, objectReply } from "../contracts/api-replies.ts";
 import { jsonArgument, nonEmpty, replyBody, positiveInt, printJson, show, table } from "./output.ts";
 import { printable } from "./printable.ts";
+import { isNameList } from "./values.ts";
 import { CLIENT_PARSE_OPTIONS, EXIT, printUsage } from "./usage.ts";
 
 /** The fields of an Object (README, "HTTP API v1") this command prints. */
@@ -64,6 +65,8 @@ export async function runObjects(args: string[], partial: Partial<Io> = {}): Pro
     const wanted = command === "list" ? 0 : 1;
     if (rest.length !== wanted)
       throw usageError("objects", wanted === 0 ? "objects list takes no ID" : `objects ${command} takes one ID`);
+    if (values.policy !== undefined && isNameList(values.policy))
+      throw usageError("objects", `--policy names one policy, not the list "${values.policy}"`);
     const target = targetOf("objects", values, io);
     const id = rest[0]!;
     if (command === "list") return list(target, values, io);

@@ -22,6 +22,7 @@ import { NOT_A_TIME, parseTraffic, trafficTimeProblem } from "../simulate/traffi
 import { openToRead } from "./read-db.ts";
 import { printUsage } from "./usage.ts";
 import { readTextFile } from "../contracts/text.ts";
+import { isNameList } from "./values.ts";
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
@@ -144,6 +145,8 @@ const CHUNK = 64 * 1024;
 async function run(v: Values, out: (s: string) => void): Promise<number> {
   // `--policy ,` names no policy: refused, not a simulation of nothing.
   if (!v.policy || splitList(v.policy).length === 0) throw new Usage("--policy NAME is required (or --generate SHAPE)");
+  if (isNameList(v.policy))
+    throw new Usage(`--policy names one policy, not the list "${v.policy}": give the others with --compare`);
   if ((v.traffic === undefined) === (v.db === undefined)) throw new Usage("give either --traffic FILE or --db URL");
   if (v.traffic === "") throw new Usage("--traffic: must not be empty");
   // `--compare "$OTHER"` with OTHER unset names no policy: refused, as `--policy ""` is, not a

@@ -166,7 +166,7 @@ const USAGES: Record<CommandName, CommandUsage> = {
       "per policy the seconds in each state, wakes, how long facts waited for an active object (p50, p99, max),\n" +
       "and the saving against objects that are always on.",
     options: [
-      ["--policy NAME", "the policy to simulate"],
+      ["--policy NAME", "the policy to simulate: one name (the others go in --compare)"],
       ["--compare NAME", "another policy beside it; repeat, or separate names by commas"],
       ["--traffic FILE", 'facts: one {"at": ISO, "objectId": ID, "facts": {...}} a line'],
       ["--db URL", "replay the recorded history of --object objects instead"],
@@ -222,7 +222,7 @@ const USAGES: Record<CommandName, CommandUsage> = {
     options: [
       ...CLIENT_OPTIONS,
       ["--state S", "list: only objects in state S (dormant, waking, active, sleeping, failed)"],
-      ["--policy NAME", "list: only objects governed by NAME; put: the policy to govern by (required)"],
+      ["--policy NAME", "list: only objects governed by NAME; put: the policy to govern by (required); one name"],
       ["--limit N", "list: at most N objects (1 to 500, default 100)"],
       ["--cursor C", "list: the next page, from the previous page's nextCursor"],
       ["--driver D", "put: bind to the substrate driver D (simulated, process, fly)"],

@@ -19,3 +19,10 @@ export const decimalNumber = (text: string): number => (isDecimal(text, true) ? 
  */
 export const headerCanCarry = (value: string): boolean =>
   !/[^\t\x20-\x7e\x80-\xff]/.test(value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, ""));
+
+/**
+ * Whether a flag that names one policy was given a list (`a,b`, `a b`): no policy's name holds a
+ * comma or a space, so no policy answers to it. `vigil simulate --policy a,b` simulated both, and
+ * `vigil objects list --policy a,b` listed no object, each without a word.
+ */
+export const isNameList = (text: string): boolean => /[\s,]/.test(text.trim());
