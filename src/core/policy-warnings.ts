@@ -7,7 +7,7 @@ import { isPlainObject } from "./json.ts";
 import { formatPath, parsePath, type PathSegment } from "./paths.ts";
 import { isFactRef, type Condition, type PolicyDocument } from "./policy.ts";
 import { composeOperator } from "./operators.ts";
-import { NEGATIVE_OPERATORS, splitOperator } from "./vocabulary.ts";
+import { NEGATIVE_OPERATORS, splitOperator, valueLookupDepth } from "./vocabulary.ts";
 
 /**
  * `in` on a string is a substring test, numeric operators coerce numeric strings (`"10" > 9`),
@@ -20,24 +20,21 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
     if ("any" in c) return c.any.forEach((x, i) => visit(x, [...path, "any", i]));
     if ("not" in c) return visit(c.not, [...path, "not"]);
     if ("condition" in c) return;
-    const { base, decorators } = splitOperator(c.operator);
+    const { base } = splitOperator(c.operator);
     const at = formatPath(path);
-    if ((base === "in" || base === "notIn") && typeof c.value === "string" && !decorators.includes("swap"))
+    // `in` looks in its value (an even number of swaps puts it back there: `swap:swap:in`), and
+    // under list decorators in each item of it, one list deeper for each of them: a string
+    // there is a substring test (`in` with "abc" holds for "b"; `someValue:in` with ["ab"] for "a").
+    const depth = valueLookupDepth(c.operator);
+    const item = depth === null ? null : firstStringAt(c.value, depth);
+    if (item !== null)
       out.push({
-        path: `${at}.value`,
-        message: `"${base}" with a string value is a substring test, not list membership`,
+        path: `${at}.value${item}`,
+        message:
+          depth === 0
+            ? `"${c.operator}" with a string value is a substring test, not list membership`
+            : `"${c.operator}" looks in each item of its value, and a string item is a substring test, not list membership: write a list`,
       });
-    // Under someValue/everyValue, `in` looks in each item of the value (one list deeper for each
-    // of them): a string there is a substring test too (`someValue:in` with ["ab"] holds for "a").
-    const lists = decorators.filter((d) => d === "someValue" || d === "everyValue").length;
-    if ((base === "in" || base === "notIn") && lists > 0 && !decorators.includes("swap")) {
-      const item = firstStringAt(c.value, lists);
-      if (item !== null)
-        out.push({
-          path: `${at}.value${item}`,
-          message: `"${c.operator}" looks in each item of its value, and a string item is a substring test, not list membership: write a list`,
-        });
-    }
     if (base.startsWith("lessThan") || base.startsWith("greaterThan")) {
       if (typeof c.value === "string")
         out.push({

@@ -55,3 +55,24 @@ export function splitOperator(op: string): { decorators: string[]; base: string 
   const base = parts.pop() ?? "";
   return { decorators: parts, base };
 }
+
+/**
+ * How deep into the condition's value `in` or `notIn` looks, under the operator's decorators
+ * (json-rules-engine applies the leftmost first): each `swap` trades the fact's side for the
+ * value's, so `swap:swap:in` looks in its value as `in` does, and each list decorator that goes
+ * through the value (someValue and everyValue on its side, someFact and everyFact behind an odd
+ * number of swaps) looks one list deeper. Null for any other operator, and for one that looks
+ * in the fact (`swap:in`).
+ */
+export function valueLookupDepth(operator: string): number | null {
+  const { decorators, base } = splitOperator(operator);
+  if (base !== "in" && base !== "notIn") return null;
+  let swapped = false;
+  let depth = 0;
+  for (const d of decorators) {
+    if (d === "swap") swapped = !swapped;
+    else if (d === "someValue" || d === "everyValue") depth += swapped ? 0 : 1;
+    else if (d === "someFact" || d === "everyFact") depth += swapped ? 1 : 0;
+  }
+  return swapped ? null : depth;
+}
