@@ -7,8 +7,8 @@
 // its sibling (a comparison's value to its operator). What JSON Schema cannot say, only
 // `vigil validate` checks (docs/policy-authors.md): the file name, cron syntax and time zone
 // names, duplicate names, references between shared conditions, the 100 years of a duration as
-// a whole, an instant that its offset moves out of the years 0000 to 9999 in UTC, a value that
-// an operator with swaps among other decorators always throws on, the budget.
+// a whole, an instant that its offset moves out of the years 0000 to 9999 in UTC, an item past
+// the first that an operator with swaps among other decorators throws on, the budget.
 
 import { z } from "zod";
 import { DURATION_PATTERN, MAX_DURATION_MS } from "../core/durations.ts";
@@ -98,20 +98,76 @@ const durations = (depth = 0): object =>
     ? valueIs(nested(duration, depth))
     : when(listValues(depth + 1), durations(depth + 1), valueIs(nested(duration, depth)));
 const searchable = { type: ["array", "string"] };
+
 /**
- * `in` and `notIn` with only `not` and an even number of `swap`s: each pair of swaps puts the
- * value back where the operator looks (`swap:swap:in` looks in its value, as `in` does).
+ * What the operator's decorators do to the value on the way, as patterns. `not` changes no value,
+ * and an even number of `swap`s puts the value back on its side (`swap:swap:in` looks in its
+ * value as `in` does); an odd number puts it on the fact's. Each of the value's lists is gone
+ * through by someValue/everyValue on the value's side, which throw on anything else, and by
+ * someFact/everyFact on the fact's, which pass anything else over; both reach its first item
+ * whatever the fact holds.
  */
-const swappedBack = operatorMatches(`^(?:not:)*(?:swap:(?:not:)*swap:(?:not:)*)*(?:in|notIn)$`);
+const EVEN = "(?:not:)*(?:swap:(?:not:)*swap:(?:not:)*)*";
+const ODD = `${EVEN}swap:(?:not:)*`;
+/** A step through one of the value's lists, on the value's side (even) or the fact's (odd). */
+const STEP = { even: "(?:someValue|everyValue):", odd: "(?:someFact|everyFact):" } as const;
+type Side = keyof typeof STEP;
+
+/** The swaps `steps` take at the least: one at each change of side. */
+const swapsOf = (steps: Side[]) => steps.filter((side, i) => side !== (steps[i - 1] ?? "even")).length;
+
 /**
- * `n` of someValue and everyValue with only `not` between: each goes through the items of what
- * the one before it hands over, and the first item is always reached, so it must be a list
- * whatever the fact holds (`someValue:someValue:equal` throws on `[1]`).
+ * Every way through the value's lists, as the side each step is taken on, that fits in
+ * MAX_OPERATOR_DECORATORS decorators with the swaps it needs between its steps.
  */
-const firstItemsLists = (n: number) => operatorMatches(`^${"(?:not:)*(?:someValue|everyValue):".repeat(n)}`);
-/** A list whose first item (if any) is a list, and so on `depth` lists deep. */
-const firstLists = (depth: number): object =>
-  depth === 0 ? { type: "array" } : { type: "array", prefixItems: [firstLists(depth - 1)] };
+function stepSequences(): Side[][] {
+  const all: Side[][] = [[]];
+  for (let i = 0; i < all.length; i++)
+    for (const side of ["even", "odd"] as const) {
+      const next = [...all[i]!, side];
+      if (next.length + swapsOf(next) <= MAX_OPERATOR_DECORATORS) all.push(next);
+    }
+  return all;
+}
+
+/** The pattern of the operator's decorators up to and with `steps`, from the value's side. */
+const stepsPattern = (steps: Side[]) =>
+  steps.map((side, i) => `${side === (steps[i - 1] ?? "even") ? EVEN : ODD}${STEP[side]}`).join("");
+
+/** `schema` for the first item reached through `steps`: each a list's first item, if a list. */
+const firstItemThrough = (steps: Side[], schema: object): object =>
+  steps.length === 0 ? schema : { prefixItems: [firstItemThrough(steps.slice(1), schema)] };
+
+/**
+ * The values whose first items json-rules-engine always reaches, and throws on: a step on the
+ * value's side through what is not a list (`swap:swap:someValue:equal` with `1`,
+ * `someValue:someValue:equal` with `[1]`), or `in`/`notIn` looking, with the value back on its
+ * side, in what is neither a list nor a string (`someValue:swap:swap:in` with `[5]`,
+ * `swap:swap:in` with `5`). The server refuses each (policy.ts, refuseAlwaysThrowing).
+ */
+function alwaysThrowing(): object[] {
+  const rules: object[] = [];
+  for (const steps of stepSequences()) {
+    const last = steps.at(-1) ?? "even";
+    if (steps.length > 0 && last === "even")
+      rules.push(
+        when(
+          operatorMatches(`^${stepsPattern(steps)}`),
+          valueIs(firstItemThrough(steps.slice(0, -1), { type: "array" })),
+        ),
+      );
+    const back = last === "even" ? EVEN : ODD;
+    // Back on the value's side: one swap more from the fact's.
+    if (steps.length + swapsOf(steps) + (last === "even" ? 0 : 1) <= MAX_OPERATOR_DECORATORS)
+      rules.push(
+        when(
+          operatorMatches(`^${stepsPattern(steps)}${back}(?:in|notIn)$`),
+          valueIs(firstItemThrough(steps, searchable)),
+        ),
+      );
+  }
+  return rules;
+}
 
 /** JSON Schema's if/then/else. */
 function when(condition: object, then: object, otherwise?: object): object {
@@ -130,15 +186,11 @@ const COMPARISON_VALUE_RULES = when(
   {
     allOf: [
       when(listValues(1), valueIs({ type: "array" })),
-      // Under two of them or more, with nothing but `not` between, the first items are lists too.
-      ...Array.from({ length: MAX_OPERATOR_DECORATORS - 1 }, (_, i) =>
-        when(firstItemsLists(i + 2), valueIs(firstLists(i + 1))),
-      ),
       // olderThan and within take a duration, or a list of them (of lists, under two decorators).
       when(unswapped(["olderThan", "within"]), durations()),
       // in and notIn look in a list (a string makes them a substring test), or in each item of one.
       when(unswapped(["in", "notIn"]), when(listValues(1), valueIs({ items: searchable }), valueIs(searchable))),
-      when(swappedBack, valueIs(searchable)),
+      ...alwaysThrowing(),
     ],
   },
 );

@@ -70,6 +70,13 @@ const refused: [string, (d: Doc) => void][] = [
   ["everyValue:not:someValue:someValue:equal with [[1]]", comparing("everyValue:not:someValue:someValue:equal", [[1]])],
   ["swap:swap:in with a number", comparing("swap:swap:in", 5)],
   ["not:swap:not:swap:notIn with an object", comparing("not:swap:not:swap:notIn", { a: 1 })],
+  // Swaps among the other decorators: the first item reached throws, whatever the fact holds.
+  ["someValue:swap:swap:in with [5]", comparing("someValue:swap:swap:in", [5])],
+  ["swap:swap:someValue:equal with 1", comparing("swap:swap:someValue:equal", 1)],
+  ["swap:not:swap:everyValue:notIn with [5]", comparing("swap:not:swap:everyValue:notIn", [5])],
+  ["swap:someFact:swap:in with [5] (someFact goes through the value)", comparing("swap:someFact:swap:in", [5])],
+  ["someValue:someValue:in with [[5]]", comparing("someValue:someValue:in", [[5]])],
+  ["swap:swap:someValue:someValue:equal with [1]", comparing("swap:swap:someValue:someValue:equal", [1])],
   ["the path $..a", (d) => void (cond0(d).path = "$..a")],
   ["the path $.a[x]", (d) => void (cond0(d).path = "$.a[x]")],
   ['the path $["\\x"] (no JSON escape)', (d) => void (cond0(d).path = '$["\\x"]')],
@@ -95,6 +102,8 @@ const accepted: [string, (d: Doc) => void][] = [
   ["in with a string (a substring test)", comparing("in", "abc")],
   ["swap:in with a number", comparing("swap:in", 5)],
   ["swap:swap:in with a list", comparing("swap:swap:in", [5])],
+  ["someValue:swap:swap:in whose first item is a list", comparing("someValue:swap:swap:in", [["a"], 5])],
+  ["swap:someFact:swap:in with a number (someFact passes it over)", comparing("swap:someFact:swap:in", 5)],
   [
     "swap:someValue:swap:in with a list of a number (someValue goes through the fact)",
     comparing("swap:someValue:swap:in", [5]),
@@ -153,6 +162,26 @@ describe("the generated schema accepts what the server accepts", () => {
     if (!server.valid) expect.fail(JSON.stringify(server.errors));
     expect(schemaAccepts(doc), JSON.stringify(schemaAccepts.errors)).toBe(true);
   });
+});
+
+// The schema's rules on a comparison's value follow the operator's decorators (json-schema.ts):
+// for every operator of up to four, on a value of each shape they look at, it refuses nothing
+// the server takes.
+test("the schema refuses no comparison the server accepts, whatever the decorators", () => {
+  const decorators = ["someFact", "someValue", "everyFact", "everyValue", "swap", "not"];
+  const chains: string[][] = [[]];
+  for (const chain of chains) if (chain.length < 4) for (const d of decorators) chains.push([...chain, d]);
+  const values: unknown[] = [5, "ab", [], [5], ["a"], [[5]], [["a"]], [["a"], 5], [[[5]]]];
+  const overRefused: string[] = [];
+  for (const operator of chains.flatMap((chain) => ["in", "equal"].map((b) => [...chain, b].join(":"))))
+    for (const value of values) {
+      const doc = base();
+      comparing(operator, value)(doc);
+      if (!schemaAccepts(doc) && validatePolicy(doc, "p").valid)
+        overRefused.push(`${operator} ${JSON.stringify(value)}`);
+    }
+  expect(chains).toHaveLength(1555);
+  expect(overRefused).toEqual([]);
 });
 
 // Two patterns restate a grammar whose parser is the authority. JSON Schema patterns are
