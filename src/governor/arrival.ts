@@ -36,6 +36,11 @@ export interface ArrivalDeps {
   newId: (kind: "decision" | "action") => string;
   canSuspend: (driver: string) => boolean;
   limits: MemoryLimits;
+  /**
+   * Whether every policy evaluated came in a request, as a replay's candidate does: a rule that
+   * throws is then named by its path in the request, not by a policy file that is not its own.
+   */
+  candidates?: boolean;
 }
 
 export class ArrivalPipeline {
@@ -55,7 +60,7 @@ export class ArrivalPipeline {
     object: ObjectRecord,
     arrival: Arrival,
     dryRun = false,
-    candidate = false,
+    candidate = this.deps.candidates ?? false,
   ): Promise<DecideResult> {
     try {
       return await decide(policy, object, arrival, {

@@ -70,6 +70,8 @@ export interface GovernorOptions {
    * else (and fails if another server holds it), and close gives it up.
    */
   lease?: { identity: LeaseIdentity; waiting?: LeaseWaiting; onLost: (holder: LeaseHolder | null) => void };
+  /** Whether its policies came in a request (a replay's candidate): see ArrivalDeps. */
+  candidates?: boolean;
 }
 
 export class Governor implements GovernorApi, GovernorStatsApi {
@@ -188,6 +190,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       newId,
       canSuspend: (d) => drivers.get(d)?.canSuspend ?? false,
       limits,
+      candidates: options.candidates,
     });
     const { arrival, events } = this;
     this.substrate = new SubstrateSync({

@@ -103,7 +103,7 @@ export async function replay(
 
   const aligner = new Aligner(budget.limits.maxRows, budget.limits.maxBytes);
   const seed = snapshot ? [seedAt(object, candidate.name, start, memory, snapSeq, survey.lifecycle!)] : [];
-  const sandbox = await createSandbox(registry, start, seed, () => budget.step(), RECORDED_LIMITS, false);
+  const sandbox = await createSandbox(registry, start, seed, () => budget.step(), RECORDED_LIMITS, false, true);
   sandbox.governor.events.on("evaluation:completed", (d, stored) => {
     budget.evaluations++;
     if (stored && (comparedFrom === null || !before(d, comparedFrom))) aligner.candidate(d);

@@ -42,13 +42,23 @@ export async function createSandbox(
   limits: MemoryLimits = DEFAULT_LIMITS,
   /** Whether the sandbox's store keeps what happened in it (a replay reads the events instead). */
   history = true,
+  /** Whether its policy is a candidate that came in a request, not a file (a replay's). */
+  candidates = false,
 ): Promise<Sandbox> {
   const clock = new VirtualClock(start);
   const store = new MemoryStore({ history });
   // A store keeps timers by their operations, not from the object row.
   await store.commit(seed.map((object) => ({ ...emptyBatch(object), timerOps: setAll(object.timers) })));
   const driver = new SimulatedDriver({ clock });
-  const governor = new Governor({ store, policies: registry, clock, drivers: [driver], random: () => 0.5, limits });
+  const governor = new Governor({
+    store,
+    policies: registry,
+    clock,
+    drivers: [driver],
+    random: () => 0.5,
+    limits,
+    candidates,
+  });
   await governor.start();
   const settle = async () => {
     await governor.idle();
