@@ -275,14 +275,20 @@ function refuseAlwaysThrowing(
     }
   };
   const whenever = "json-rules-engine throws whenever it evaluates this condition";
-  // The value, when it makes the operator throw whatever the fact holds; else the fact.
+  // The value, when it makes the operator throw whatever the fact holds; else the fact. A fact
+  // equal to one of the value's items may be found before the item it throws on
+  // (`someValue:swap:swap:in` with [[5], 5] holds for 5): not whenever, then, but for any other.
   if (values !== null && throwsOn(ANYTHING, values))
     ctx.addIssue(
       ref === null
         ? {
             code: "custom",
             path: ["value"],
-            message: `"${c.operator}" cannot look in or go through this value: ${whenever}`,
+            message: `"${c.operator}" cannot look in or go through ${
+              throwsOn(itemsOf(c.value), values)
+                ? `this value: ${whenever}`
+                : "an item of this value: json-rules-engine throws when it evaluates this condition on a fact found in none of the items before it"
+            }`,
           }
         : {
             code: "custom",
@@ -296,6 +302,17 @@ function refuseAlwaysThrowing(
       path: ["fact"],
       message: `"${c.operator}" cannot look in or go through the fact ${c.fact}, which is always ${facts.what}: ${whenever}`,
     });
+}
+
+/** The first few distinct strings, numbers, booleans and nulls in `value`, however deep: facts it may hold. */
+function itemsOf(value: unknown, found = new Set<unknown>()): unknown[] {
+  if (value === null || typeof value !== "object") found.add(value);
+  else if (Array.isArray(value))
+    for (const item of value) {
+      if (found.size >= 16) break;
+      itemsOf(item, found);
+    }
+  return [...found];
 }
 
 /** An object with a `fact` key, which json-rules-engine reads as a reference to a fact. */
