@@ -126,7 +126,7 @@ const CHALLENGE = 'Bearer realm="vigil"';
 /**
  * Returns a factory of per-route middleware: `auth("read")` lets a request through when its
  * bearer token holds `read` (or admin). Missing or unknown token: 401 with
- * `WWW-Authenticate`; known token without the scope: 403. Tokens are compared as sha256
+ * `WWW-Authenticate`; two credentials (RFC 9110 allows one): 400; known token without the scope: 403. Tokens are compared as sha256
  * digests with timingSafeEqual, against every configured token (no early exit), so the
  * reply time does not depend on how much of a token was right.
  */
@@ -165,6 +165,9 @@ export function authorizer(
   if (tokens.length === 0) return () => OPEN;
   const known = tokens.map((t) => ({ digest: digest(t.token), scopes: t.scopes, name: t.name }));
   const identify = (header: string | undefined) => {
+    // No token holds a comma: one between two credentials is two Authorization fields (hono's
+    // adapter joins them with ", ") or one field holding two, which RFC 9110 does not allow.
+    if (header !== undefined && header.split(",").filter((c) => c.trim() !== "").length > 1) return "two" as const;
     const m = header === undefined ? null : /^Bearer +([^\s]+) *$/i.exec(header);
     if (!m) return "missing" as const;
     const given = digest(m[1]!);
@@ -174,6 +177,13 @@ export function authorizer(
   };
   return (header, scope) => {
     const who = identify(header);
+    if (who === "two")
+      return {
+        slug: "malformed-request",
+        detail:
+          "the request carries two credentials (Authorization sent twice, or one holding two): send one, Authorization: Bearer <token>",
+        headers: { "www-authenticate": `${CHALLENGE}, error="invalid_request"` },
+      };
     if (who === "missing")
       return {
         slug: "unauthorized",
