@@ -6,7 +6,7 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { Store } from "../core/store.ts";
-import { isPassingStorageError } from "../core/errors.ts";
+import { DB_MOVED, isPassingStorageError, storageRefusal } from "../core/errors.ts";
 import { answerWithin } from "../timers/within.ts";
 
 /** How long /readyz waits for its read of the database before it says the database does not answer. */
@@ -62,7 +62,8 @@ const COMMITS: ReadonlySet<keyof Store> = new Set<keyof Store>(["commit", "probe
 
 /**
  * Whether the database refuses writes: a write was refused for a reason that may pass (SQLite's
- * SQLITE_FULL, IOERR, READONLY, BUSY...: core/errors.ts) and no commit has gone through since. A
+ * SQLITE_FULL, IOERR, READONLY, BUSY...: core/errors.ts) and no commit has gone through since
+ * (the latest refusal's code is told, from when it was first seen). A
  * full disk leaves reads working, so the probe's read alone said ready while every commit was a
  * 503. Only a commit, or the write probe, clears a refusal: a small write that updates a row in
  * place (the lease's renewal, an action's status) can still go through on a full disk where no
@@ -85,7 +86,11 @@ export class WriteRefusals {
         if (COMMITS.has(method)) this.refused = null;
       },
       (e: unknown) => {
-        if (isPassingStorageError(e)) this.refused ??= { code: (e as { code: string }).code, since: this.clock.now() };
+        if (!isPassingStorageError(e)) return;
+        // The latest refusal is the one told (a file removed after the disk was full is no
+        // longer a full disk), since it was first seen.
+        const code = (e as { code: string }).code;
+        if (this.refused?.code !== code) this.refused = { code, since: this.clock.now() };
       },
     );
   };
@@ -104,6 +109,11 @@ export class WriteRefusals {
     await answerWithin(this.clock, READY_TIMEOUT_MS, this.probing, undefined);
     if (this.refused === null) return null;
     const since = new Date(this.refused.since).toISOString();
-    return `the database refuses writes (${this.refused.code} since ${since}; a full disk, a file made read-only or removed, another program holding its lock): nothing can be committed`;
+    const { code } = this.refused;
+    const why =
+      code === DB_MOVED
+        ? storageRefusal({ code })
+        : "a full disk, a file made read-only or removed, another program holding its lock";
+    return `the database refuses writes (${code} since ${since}; ${why}): nothing can be committed`;
   }
 }
