@@ -108,9 +108,17 @@ export function isPassingStorageError(error: unknown): boolean {
   return (
     error instanceof Error &&
     typeof code === "string" &&
-    /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)(_|$)/.test(code)
+    (code === WRITER_EXITED || /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)(_|$)/.test(code))
   );
 }
+
+/**
+ * The code of a write that failed because the writer thread of a file database stopped
+ * (storage/sql-writer.ts): nothing is written from then on. A passing error as the others are,
+ * but not one that passes by waiting: the lease's renewals fail too, the server stops once it
+ * runs out, and started again it has a writer thread again.
+ */
+export const WRITER_EXITED = "VIGIL_WRITER_EXITED";
 
 /**
  * SQLite's code for a write to a database file removed or replaced since it was opened (the
@@ -123,7 +131,10 @@ export const DB_MOVED = "SQLITE_READONLY_DBMOVED";
 
 /** Why the database refused a write for a reason that may pass ({@link isPassingStorageError}), in a reply's words. */
 export function storageRefusal(error: unknown): string {
-  return (error as { code?: unknown } | null)?.code === DB_MOVED
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === WRITER_EXITED)
+    return "this server's writer thread stopped, and nothing can be written until the server is started again: it stops once its lease runs out";
+  return code === DB_MOVED
     ? "its file was removed or replaced since this server opened it (the database file or its -wal log), and nothing written now would be read again: the server stops once its lease runs out, and opens the file now at the path when started again"
     : "locked by another program, full, or not writable";
 }

@@ -226,6 +226,12 @@ export interface Store {
    * (governor/readiness.ts). A write like the others: refused as they are, fenced as they are.
    */
   probeWrite(): Promise<void>;
+  /**
+   * Why no write can go through any more, known without trying one (a file database's writer
+   * thread stopped: storage/sql-writer.ts), or null. Readiness asks it at each probe. Optional:
+   * a store that writes on its own connection has no such thing.
+   */
+  writesStopped?(): Error | null;
   /** Who holds the governing lease, or null. */
   lease(): Promise<LeaseHolder | null>;
   /**

@@ -6,7 +6,7 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { Store } from "../core/store.ts";
-import { DB_MOVED, isPassingStorageError, storageRefusal } from "../core/errors.ts";
+import { DB_MOVED, isPassingStorageError, storageRefusal, WRITER_EXITED } from "../core/errors.ts";
 import { answerWithin } from "../timers/within.ts";
 
 /** How long /readyz waits for its read of the database before it says the database does not answer. */
@@ -101,6 +101,10 @@ export class WriteRefusals {
    * for (READY_TIMEOUT_MS at most): a write stuck behind a lock is not joined by another each time.
    */
   async why(store: Store): Promise<string | null> {
+    // A writer thread that stopped is known without a write: ready no more from that moment.
+    const stopped = store.writesStopped?.();
+    if (stopped)
+      return `the database refuses writes (${WRITER_EXITED}; ${storageRefusal(stopped)}): nothing can be committed`;
     if (this.refused === null) return null;
     this.probing ??= store
       .probeWrite()
@@ -111,7 +115,7 @@ export class WriteRefusals {
     const since = new Date(this.refused.since).toISOString();
     const { code } = this.refused;
     const why =
-      code === DB_MOVED
+      code === DB_MOVED || code === WRITER_EXITED
         ? storageRefusal({ code })
         : "a full disk, a file made read-only or removed, another program holding its lock";
     return `the database refuses writes (${code} since ${since}; ${why}): nothing can be committed`;

@@ -18,6 +18,7 @@ import {
   storageRefusal,
   UNREACHABLE_DETAIL,
   VigilError,
+  WRITER_EXITED,
   type ErrorKind,
   type Problem,
 } from "../core/errors.ts";
@@ -144,6 +145,12 @@ export function problemOf(
   report(error);
   // A remote database not reached: the write may have been committed and its answer lost.
   if (isUnreachableDatabase(error)) return problemBody("unavailable", UNREACHABLE_DETAIL);
+  // A write on its way when the writer thread stopped may have been committed before it did.
+  if ((error as { code?: unknown }).code === WRITER_EXITED)
+    return problemBody(
+      "unavailable",
+      `the write could not be made (${storageRefusal(error)}); one on its way when the thread stopped may or may not have been recorded: send it again (facts with the same Idempotency-Key) once the server is started again`,
+    );
   if (isPassingStorageError(error))
     return problemBody(
       "unavailable",

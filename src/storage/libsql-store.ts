@@ -411,6 +411,11 @@ export class LibsqlStore implements Store {
     ]);
   }
 
+  /** Why no write can go through any more (the writer thread stopped), or null. */
+  writesStopped(): Error | null {
+    return this.writer.failed();
+  }
+
   /**
    * A row of 64 KiB in the lease's table, and gone again, in one transaction (which the writer
    * thread may share with commits sent beside it, as it does theirs): it takes new pages as a

@@ -5,6 +5,7 @@
 
 import type { Client, InStatement } from "@libsql/client";
 import { Worker } from "node:worker_threads";
+import { WRITER_EXITED } from "../core/errors.ts";
 
 export interface SqlWriter {
   /**
@@ -14,6 +15,8 @@ export interface SqlWriter {
    * {@link WriteError} of code {@link LEASE_LOST} (the thread writer; see directWriter).
    */
   write(statements: InStatement[], lease?: WriteLease): Promise<void>;
+  /** Why no write can go through any more (the writer thread stopped), or null. */
+  failed(): Error | null;
   /** Writes done and the transactions they took (the thread writer joins queued writes). */
   readonly stats: { writes: number; transactions: number };
   close(): Promise<void>;
@@ -44,6 +47,7 @@ export function directWriter(client: Client): SqlWriter {
       stats.writes++;
       stats.transactions++;
     },
+    failed: () => null,
     close: async () => {},
   };
 }
@@ -69,7 +73,7 @@ export class WriteError extends Error {
 }
 
 /** Writes on a worker thread that owns its own connection to the database file at `path`. */
-export async function threadWriter(path: string): Promise<SqlWriter> {
+export async function threadWriter(path: string): Promise<SqlWriter & { readonly thread: Worker }> {
   const worker = new Worker(new URL("./sql-writer-worker.mjs", import.meta.url), { workerData: { path } });
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   let next = 1;
@@ -94,10 +98,16 @@ export async function threadWriter(path: string): Promise<SqlWriter> {
       w.resolve();
     } else w.reject(new WriteError(m.message ?? "write failed", m.code));
   });
-  worker.on("error", (e) => failAll(e));
-  worker.on("exit", (code) => failAll(new Error(`the writer thread exited (${code})`)));
+  // A write on its way when the thread stopped may have been committed before it did.
+  const stopped = (why: string) =>
+    new WriteError(`${why}; a write on its way then may or may not have been recorded`, WRITER_EXITED);
+  worker.on("error", (e) => failAll(stopped(`the writer thread failed (${e.message})`)));
+  worker.on("exit", (code) => failure ?? failAll(stopped(`the writer thread exited (${code})`)));
   return {
     stats,
+    failed: () => failure,
+    /** The thread itself: a test ends it as a crash would. */
+    thread: worker,
     write: (statements, lease) => {
       if (statements.length === 0) return Promise.resolve();
       if (failure) return Promise.reject(failure);
