@@ -112,9 +112,12 @@ export const deleteObjectQuery = z.object({
 
 export const listDecisionsQuery = z.object({
   limit: pageLimit(500, 50),
-  /** A decision id (`dec_` and lowercase base36/hex, see governor/ids.ts): list older ones. */
+  /**
+   * A decision id (`dec_` and 21 characters of lowercase base36/hex, see governor/ids.ts): list
+   * older ones. A shorter one (13 at least) is a position too; a longer one no server mints.
+   */
   before: z
     .string()
-    .regex(/^dec_[0-9a-z]{13,}$/, "must be a decision id (dec_ followed by lowercase letters and digits)")
+    .regex(/^dec_[0-9a-z]{13,21}$/, "must be a decision id (dec_ followed by 13 to 21 lowercase letters and digits)")
     .optional(),
 });
