@@ -217,6 +217,13 @@ export interface Store {
   pruneActions(before: number, after: string | null, scan: number): Promise<{ deleted: number; next: string | null }>;
   /** Deletes up to `limit` idempotency keys used before `before`; returns how many. */
   pruneIdempotency(before: number, limit: number): Promise<number>;
+  /**
+   * When the last retention run that finished on this database ended, or null if none is recorded:
+   * the next server's first run is due an hour after it (governor/retention.ts).
+   */
+  retentionRanAt(): Promise<number | null>;
+  /** Records that a retention run finished at `at`. */
+  markRetentionRun(at: number): Promise<void>;
   /** The schedules a policy's objects were last armed for (canonical JSON), or null. */
   armedSchedules(policy: string): Promise<string | null>;
   setArmedSchedules(policy: string, schedules: string): Promise<void>;

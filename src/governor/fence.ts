@@ -17,6 +17,7 @@ const WRITES: ReadonlySet<PropertyKey> = new Set<keyof Store>([
   "pruneObjectDecisions",
   "pruneActions",
   "pruneIdempotency",
+  "markRetentionRun",
   "setArmedSchedules",
   "servePolicies",
   "probeWrite",

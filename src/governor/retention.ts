@@ -1,4 +1,5 @@
-// History retention, once an hour on the injected clock: fact journal entries older than the
+// History retention, once an hour on the injected clock (the hour counted from the last run that
+// finished on the database, see start()): fact journal entries older than the
 // journal window are folded into one snapshot per object (the memory at that point, and the
 // lifecycle its decisions had left, so replay can still start there); decisions older than the
 // decision window are deleted, and so are an object's decisions beyond the newest N; and
@@ -20,6 +21,8 @@ import type { Decision } from "../core/types.ts";
 import { every } from "../timers/every.ts";
 
 export const RETENTION_INTERVAL_MS = 3_600_000;
+/** The first run is this long after start at the earliest. */
+export const RETENTION_START_DELAY_MS = 300_000;
 /**
  * How far ahead of its decision's time an id may be, at most: a driver call between the two,
  * and a server continuing after ids of a server whose clock was ahead (ids.ts MAX_LEAD_MS).
@@ -74,9 +77,32 @@ export class Retention {
     private readonly exclusive: <T>(objectId: string, task: () => Promise<T>) => Promise<T> = (_, task) => task(),
   ) {}
 
+  /**
+   * Runs retention an hour after the last run that finished on this database (recorded in it),
+   * but not before {@link RETENTION_START_DELAY_MS} after start (start-up's own load comes first),
+   * and then an hour after each run ended. It ran first an hour after start: a server restarted
+   * more often than that (a crash loop, frequent deploys) never pruned.
+   */
   start(): void {
     this.stopping = false;
-    const stop = every(this.clock, RETENTION_INTERVAL_MS, () => this.runOnce(), this.onError);
+    let wait = RETENTION_START_DELAY_MS;
+    let first = true;
+    const run = async () => {
+      wait = RETENTION_INTERVAL_MS;
+      if (first) {
+        first = false;
+        // Unread (the database failing): the run is due, and tells what fails.
+        const last = await this.store.retentionRanAt().catch(() => null);
+        // A mark ahead of this clock (another server's, whose clock was ahead) waits an hour at most.
+        const left =
+          last === null ? 0 : Math.min(last + RETENTION_INTERVAL_MS - this.clock.now(), RETENTION_INTERVAL_MS);
+        if (left > 0) return void (wait = left);
+      }
+      await this.runOnce();
+      // A run stopped half-way is not marked: the next server's first run does the rest.
+      if (!this.stopping) await this.store.markRetentionRun(this.clock.now());
+    };
+    const stop = every(this.clock, () => wait, run, this.onError);
     this.stop = () => {
       this.stopping = true;
       return stop();

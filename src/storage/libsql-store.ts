@@ -56,6 +56,12 @@ const FAILED_WITH_LEFTOVERS = "state = 'failed' AND json_type(observed, '$.lefto
 
 /** The one lease row: the server governing this database. */
 const LEASE = "governor";
+/**
+ * The row in the lease's table that records when the last retention run finished (its
+ * `renewed_at`; the other columns say nothing), so that a server restarted more often than hourly
+ * still prunes (governor/retention.ts).
+ */
+const RETENTION_MARK = "retention";
 /** The row readiness's write probe puts in the lease's table and takes out again (probeWrite). */
 const PROBE = "readiness probe";
 
@@ -395,6 +401,21 @@ export class LibsqlStore implements Store {
     pruning.pruneActions(this.client, this.data, before, after, scan);
   readonly pruneIdempotency = (before: number, limit: number) =>
     pruning.pruneIdempotency(this.client, this.data, before, limit);
+
+  async retentionRanAt(): Promise<number | null> {
+    const [row] = await this.db.select({ at: t.lease.renewedAt }).from(t.lease).where(eq(t.lease.name, RETENTION_MARK));
+    return row?.at ?? null;
+  }
+
+  async markRetentionRun(at: number): Promise<void> {
+    await this.data.write([
+      {
+        sql: "INSERT INTO lease (name, owner, host, pid, acquired_at, renewed_at, expires_at) VALUES (?, '', '', 0, ?, ?, 0) ON CONFLICT (name) DO UPDATE SET renewed_at = excluded.renewed_at",
+        args: [RETENTION_MARK, at, at],
+      },
+    ]);
+  }
+
   readonly deleteDecisions = (ids: readonly string[]) => pruning.deleteDecisions(this.data, ids);
 
   async armedSchedules(policy: string): Promise<string | null> {

@@ -48,6 +48,7 @@ export class MemoryStore implements Store {
   /** When each timer put off while its policy was not loaded was first due (timers.first_due). */
   private timerFirstDues = new Map<string, number>();
   private holder: LeaseHolder | null = null;
+  private retentionRan: number | null = null;
 
   readonly history: DecisionReads = {
     since: async (after, limit, objectId) =>
@@ -377,6 +378,14 @@ export class MemoryStore implements Store {
     );
     for (const a of gone) this.actions.delete(a.id);
     return { deleted: gone.length, next: page.length < scan ? null : page[page.length - 1]!.id };
+  }
+
+  async retentionRanAt(): Promise<number | null> {
+    return this.retentionRan;
+  }
+
+  async markRetentionRun(at: number): Promise<void> {
+    this.retentionRan = at;
   }
 
   async pruneIdempotency(before: number, limit: number): Promise<number> {

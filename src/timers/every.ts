@@ -1,5 +1,6 @@
 // A task run every `ms` on the injected clock, each run starting `ms` after the previous one
-// finished (a slow run never overlaps the next). Errors go to `onError`; the loop goes on.
+// finished (a slow run never overlaps the next). Errors go to `onError`; the loop goes on. `ms`
+// may be a function, asked before each wait: the first, and each after a run, may differ.
 
 import type { Clock, TimerHandle } from "../core/clock.ts";
 
@@ -9,7 +10,7 @@ import type { Clock, TimerHandle } from "../core/clock.ts";
  */
 export function every(
   clock: Clock,
-  ms: number,
+  ms: number | (() => number),
   task: () => Promise<unknown>,
   onError: (e: Error) => void,
 ): () => Promise<void> {
@@ -17,17 +18,20 @@ export function every(
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   const arm = () => {
-    handle = clock.setTimeout(() => {
-      handle = null;
-      running = task()
-        .then(
-          () => {},
-          (e: unknown) => onError(e as Error),
-        )
-        .finally(() => {
-          if (!stopped) arm();
-        });
-    }, ms);
+    handle = clock.setTimeout(
+      () => {
+        handle = null;
+        running = task()
+          .then(
+            () => {},
+            (e: unknown) => onError(e as Error),
+          )
+          .finally(() => {
+            if (!stopped) arm();
+          });
+      },
+      typeof ms === "number" ? ms : ms(),
+    );
   };
   arm();
   return () => {

@@ -59,3 +59,21 @@ test("a run that fails is reported, and the loop goes on", async () => {
   await stop();
   expect({ n, errors }).toEqual({ n: 2, errors: ["disk full"] });
 });
+
+test("a wait given as a function is asked before each run: the first may differ from the rest", async () => {
+  const clock = new VirtualClock(0);
+  const at: number[] = [];
+  let wait = 300;
+  const stop = every(
+    clock,
+    () => wait,
+    async () => {
+      at.push(clock.now());
+      wait = 1000;
+    },
+    () => {},
+  );
+  await clock.advance(2500);
+  await stop();
+  expect(at).toEqual([300, 1300, 2300]);
+});
