@@ -5,6 +5,7 @@
 
 import { afterEach, expect, test } from "vitest";
 import { makeServices, type TestServices } from "../helpers/services.ts";
+import { FRAGILE_POLICY } from "../helpers/fragile-policy.ts";
 
 let s: TestServices | null = null;
 afterEach(async () => {
@@ -72,19 +73,7 @@ test("a live hold lease restarts a failed object at its next evaluation", async 
 // with it, and the old compute's crash loop went on past the guard.
 test("a rebind that is refused keeps the crash-loop count of the compute the object keeps", async () => {
   s = await makeServices();
-  // Throws on memory x = 5 ("5.indexOf is not a function"): a PUT to it is a 422.
-  const fragile = {
-    name: "fragile",
-    version: "1",
-    rules: [
-      {
-        name: "boom",
-        conditions: { all: [{ fact: "memory", path: "$.x", operator: "swap:in", value: 5 }] },
-        event: { type: "wake" },
-      },
-    ],
-  };
-  expect(s.policies.loadText(JSON.stringify(fragile), "inline/fragile.json").ok).toBe(true);
+  expect(s.policies.loadText(JSON.stringify(FRAGILE_POLICY), "inline/fragile.json").ok).toBe(true);
   await s.governor.putObject("w", { policy: "queue-worker" });
   await s.governor.postFacts("w", { queue: { depth: 1 }, x: 5 });
   await s.advance(0);

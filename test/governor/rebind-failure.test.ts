@@ -14,6 +14,7 @@ import { SimulatedDriver } from "../../src/substrate/simulated/driver.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
 import { RefusingStore } from "../helpers/refusing-store.ts";
 import { makeServices, RULES_DIR, START, type TestServices } from "../helpers/services.ts";
+import { FRAGILE_POLICY } from "../helpers/fragile-policy.ts";
 
 /** A simulated driver whose release (the rebind's stop of the old compute) fails while `refuse`. */
 class StubbornDriver extends SimulatedDriver {
@@ -124,18 +125,7 @@ describe("a rebind the new policy refuses", () => {
   // stopped; the record still said active, and reconciliation started it again later.
   test("is a 422 that leaves the compute running and the object as it was", async () => {
     s = await makeServices();
-    const doc = {
-      name: "fragile",
-      version: "1",
-      rules: [
-        {
-          name: "boom",
-          conditions: { all: [{ fact: "memory", path: "$.x", operator: "swap:in", value: 5 }] },
-          event: { type: "wake" },
-        },
-      ],
-    };
-    expect(s.policies.loadText(JSON.stringify(doc), "inline/fragile.json").ok).toBe(true);
+    expect(s.policies.loadText(JSON.stringify(FRAGILE_POLICY), "inline/fragile.json").ok).toBe(true);
     await s.governor.putObject("a", { policy: "on-demand", memory: { x: 5 } });
     await s.governor.postFacts("a", { work: { pending: 1 } });
     await s.advance(1_000);

@@ -58,6 +58,14 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 const MIN = 60_000;
+/** A reader's token and an admin's: pages behind the sign-in form, and the writes that set them up. */
+export const READ_TOKEN = "0123456789abcdef-reader";
+export const ADMIN_TOKEN = "0123456789abcdef-admin";
+export const READER_AND_ADMIN: TokenConfig[] = [
+  { name: "reader", token: READ_TOKEN, scopes: ["read"] },
+  { name: "ops", token: ADMIN_TOKEN, scopes: ["admin"] },
+];
+
 /** Compute that takes a while to start and to suspend, so that waking and sleeping show. */
 export const SIMULATED = { driver: "simulated", config: { startMs: 20_000, suspendMs: 15_000 } };
 

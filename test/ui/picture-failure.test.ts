@@ -4,23 +4,15 @@
 // has offers the link only once it has a timeline to draw.
 
 import { expect, test } from "vitest";
-import type { TokenConfig } from "../../src/http/auth.ts";
-import { SIMULATED, synced, uiSuite } from "./browser.ts";
+import { ADMIN_TOKEN, READ_TOKEN, READER_AND_ADMIN, SIMULATED, synced, uiSuite } from "./browser.ts";
 
 const ui = uiSuite();
 
-const READ = "0123456789abcdef-reader";
-const ADMIN = "0123456789abcdef-admin";
-const TOKENS: TokenConfig[] = [
-  { name: "reader", token: READ, scopes: ["read"] },
-  { name: "ops", token: ADMIN, scopes: ["admin"] },
-];
-
 test("a picture that cannot be read says why beside its link, and opens no tab", async () => {
-  const server = await ui.start({ tokens: TOKENS });
-  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED }, ADMIN);
+  const server = await ui.start({ tokens: READER_AND_ADMIN });
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED }, ADMIN_TOKEN);
   const page = await ui.open("/ui/objects/w-1");
-  await page.getByLabel("Read token").fill(READ);
+  await page.getByLabel("Read token").fill(READ_TOKEN);
   await page.getByRole("button", { name: "Use token" }).click();
   await synced(page);
   const said = page.locator("#picture-error");
@@ -29,7 +21,7 @@ test("a picture that cannot be read says why beside its link, and opens no tab",
   const popups: string[] = [];
   page.on("popup", (p) => popups.push(p.url()));
 
-  expect((await server.call("DELETE", "/v1/objects/w-1", undefined, ADMIN)).status).toBe(204);
+  expect((await server.call("DELETE", "/v1/objects/w-1", undefined, ADMIN_TOKEN)).status).toBe(204);
   await page.getByText("There is no object with this id: it was deleted").waitFor();
   await page.getByRole("link", { name: "Open as picture" }).click();
   await said.getByText('The picture could not be read (404: object "w-1" not found).', { exact: true }).waitFor();

@@ -5,24 +5,16 @@
 // link's page size the menu does not offer (?limit=2) is shown in it, and kept by Apply.
 
 import { expect, test } from "vitest";
-import type { TokenConfig } from "../../src/http/auth.ts";
-import { ids, SIMULATED, synced, uiSuite } from "./browser.ts";
+import { ids, ADMIN_TOKEN, READ_TOKEN, READER_AND_ADMIN, SIMULATED, synced, uiSuite } from "./browser.ts";
 
 const ui = uiSuite();
 
-const READ = "0123456789abcdef-reader";
-const ADMIN = "0123456789abcdef-admin";
-const TOKENS: TokenConfig[] = [
-  { name: "reader", token: READ, scopes: ["read"] },
-  { name: "ops", token: ADMIN, scopes: ["admin"] },
-];
-
 test("a link with a state and a limit the API refuses: after signing in, the list without them", async () => {
-  const server = await ui.start({ tokens: TOKENS });
+  const server = await ui.start({ tokens: READER_AND_ADMIN });
   for (const id of ["w-1", "w-2"])
-    await server.call("PUT", `/v1/objects/${id}`, { policy: "queue-worker", substrate: SIMULATED }, ADMIN);
+    await server.call("PUT", `/v1/objects/${id}`, { policy: "queue-worker", substrate: SIMULATED }, ADMIN_TOKEN);
   const page = await ui.open("/ui?state=asleep&policy=queue-worker&limit=1000");
-  await page.getByLabel("Read token").fill(READ);
+  await page.getByLabel("Read token").fill(READ_TOKEN);
   await page.getByRole("button", { name: "Use token" }).click();
   await synced(page);
   expect(await ids(page)).toEqual(["w-1", "w-2"]);
