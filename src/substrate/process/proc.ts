@@ -203,7 +203,8 @@ const EXEC_REREADS = 2000;
 
 /**
  * `pid`'s state letter and where its environment ends in its memory (0 until an exec lays it
- * out); null when it is gone or a zombie.
+ * out); null when there is none to wait for: it is gone, or it is a zombie or a kernel thread,
+ * which has no environment at all (read empty on older kernels, and its end 0 for good).
  */
 function environmentState(pid: number): { state: string; end: number } | null {
   let text: string;
@@ -212,11 +213,21 @@ function environmentState(pid: number): { state: string; end: number } | null {
   } catch {
     return null;
   }
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  // Fields from the third (the state) on: env_end is field 51.
+  return environmentPlace(text);
+}
+
+/** The kernel's flag of a kernel thread (PF_KTHREAD), in field 9 of /proc/<pid>/stat. */
+const PF_KTHREAD = 0x00200000;
+
+/** {@link environmentState} from the text of /proc/<pid>/stat. */
+export function environmentPlace(stat: string): { state: string; end: number } | null {
+  // Fields from the third (the state) on: the flags are field 9, env_end field 51.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const state = fields[0] ?? "";
+  const flags = Number(fields[9 - 3]);
   const end = Number(fields[51 - 3]);
-  return state === "Z" || state === "X" || !Number.isSafeInteger(end) ? null : { state, end };
+  if (state === "Z" || state === "X" || !Number.isSafeInteger(end) || !Number.isSafeInteger(flags)) return null;
+  return flags & PF_KTHREAD ? null : { state, end };
 }
 
 /** The close-on-exec flag of an open file, as /proc/<pid>/fdinfo shows it (octal O_CLOEXEC). */

@@ -6,10 +6,10 @@
 // environment made meanwhile must find the mark.
 
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { setImmediate as turn } from "node:timers/promises";
 import { expect, onTestFinished, test } from "vitest";
-import { environ, environHas, procfs } from "../../../src/substrate/process/proc.ts";
+import { environ, environHas, environmentPlace, procfs } from "../../../src/substrate/process/proc.ts";
 
 const MARK = "VIGIL_OBJECT_ID=environ-exec";
 /** Execs itself `$1` more times, then becomes `sleep`. */
@@ -43,4 +43,15 @@ test.skipIf(!procfs)("a read during an exec finds the environment the exec keeps
   onTestFinished(() => void empty.kill("SIGKILL"));
   await expect.poll(() => commandOf(empty.pid!)).toBe("sleep");
   expect(environ(empty.pid!).filter((e) => e !== "")).toEqual([]);
+});
+
+// A kernel thread has no environment: its end is 0 for good, as an exec's is for a while. Read
+// empty (older kernels; this one refuses the read), it was read again 2,000 times, and the scan
+// of every process at adoption did so for each kernel thread. kthreadd (pid 2) is one where the
+// server shares the host's process ids.
+const kthreadd = existsSync("/proc/2/stat") && readFileSync("/proc/2/stat", "utf8").includes("(kthreadd)");
+test.skipIf(!kthreadd)("a kernel thread's environment is none, not one an exec is laying out", () => {
+  const stat = readFileSync("/proc/2/stat", "utf8");
+  expect(environmentPlace(stat)).toBeNull();
+  expect(environmentPlace(readFileSync(`/proc/${process.pid}/stat`, "utf8"))).toMatchObject({ state: "R" });
 });
