@@ -154,6 +154,26 @@ export interface Denial {
   headers: Record<string, string>;
 }
 
+/** The members of a comma-separated header, a quoted string kept whole (it may hold commas). */
+const MEMBER = /(?:[^,"]|"(?:[^"\\]|\\.)*"?)+/g;
+/**
+ * A member that goes on the credential before it: an auth-param (`realm="x"`, `Signature=abc`,
+ * RFC 9110 11.2), a name and `=` followed by its value. A credential of its own starts with its
+ * scheme and a space (`Bearer X`), or is a token alone.
+ */
+const AUTH_PARAM = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+[ \t]*=[ \t]*[^=\s]/;
+
+/**
+ * How many credentials an Authorization value holds: its members, but for the auth-params that
+ * go on the one before them. One credential of another scheme with its parameters (Digest's
+ * `username="a", realm="b"`, AWS's `Credential=..., Signature=...`) is one, not two: the 401
+ * with the Bearer challenge is what tells its client which scheme to use.
+ */
+function credentialCount(header: string): number {
+  const members = (header.match(MEMBER) ?? []).map((m) => m.trim()).filter((m) => m !== "");
+  return members.filter((m, i) => i === 0 || !AUTH_PARAM.test(m)).length;
+}
+
 /**
  * The check behind the middleware, as a plain function (the hot route's fast path uses it
  * too): the token's scopes when the Authorization header's token holds `scope` (every scope
@@ -167,7 +187,7 @@ export function authorizer(
   const identify = (header: string | undefined) => {
     // No token holds a comma: one between two credentials is two Authorization fields (hono's
     // adapter joins them with ", ") or one field holding two, which RFC 9110 does not allow.
-    if (header !== undefined && header.split(",").filter((c) => c.trim() !== "").length > 1) return "two" as const;
+    if (header !== undefined && credentialCount(header) > 1) return "two" as const;
     const m = header === undefined ? null : /^Bearer +([^\s]+) *$/i.exec(header);
     if (!m) return "missing" as const;
     const given = digest(m[1]!);
