@@ -120,13 +120,17 @@ function prepareDatabase(url: string): void {
   // The path as libsql reads it (percent-decoded).
   const path = filePath(url);
   if (path === null) return;
-  // Only a shell expands `~` (and in an assignment, `VIGIL_DB_URL=file:~/x.db`, bash does): from a
-  // unit file or an env file it reached here as is, and a directory named `~` was made in the
-  // working directory, the database in it.
-  if (/^~(?:\/|$)/.test(path))
+  // Only a shell expands `~` and `~user` (and in an assignment, `VIGIL_DB_URL=file:~/x.db`, bash
+  // does): from a unit file or an env file it reached here as is, and a directory named `~` (or
+  // `~vigil`) was made in the working directory, the database in it.
+  if (path.startsWith("~")) {
+    const user = /^~([^/]*)/.exec(path)![1];
+    const home =
+      user === "" ? `file:${homedir()}${path.slice(1)}` : `the home directory of ${user} in place of ~${user}`;
     throw new InvalidConfiguration([
-      `VIGIL_DB_URL: ${path} starts with ~, which is not expanded here: write the directory's path (file:${homedir()}${path.slice(1)}), or ./${path} for a directory named ~`,
+      `VIGIL_DB_URL: ${path} starts with ~, which is not expanded here: write the directory's path (${home}), or ./${path} for a name that starts with ~`,
     ]);
+  }
   const wrong = notAFilePath(path);
   if (wrong !== null) throw new InvalidConfiguration([`VIGIL_DB_URL: ${wrong}`]);
   try {

@@ -42,6 +42,15 @@ test("file:~/PATH is invalid configuration: exit 2, naming VIGIL_DB_URL, and no 
   expect(existsSync(join(dir, "~"))).toBe(false);
 });
 
+test("file:~USER/PATH is invalid configuration too: exit 2, naming VIGIL_DB_URL, and no directory named ~USER is made", () => {
+  // A shell expands ~vigil to vigil's home directory; a unit or env file does not.
+  const r = serve([], { VIGIL_DB_URL: "file:~vigil/vigil.db" });
+  expect(r.stderr).toContain("VIGIL_DB_URL: ~vigil/vigil.db starts with ~, which is not expanded here");
+  expect(r.stderr).toContain("the home directory of vigil");
+  expect(r.status).toBe(2);
+  expect(existsSync(join(dir, "~vigil"))).toBe(false);
+});
+
 test("a remote URL's password never reaches the log, even when the server cannot start", () => {
   const r = serve([], { VIGIL_DB_URL: "libsql://vigil:S3cretPassw0rd@127.0.0.1:1/db" });
   expect(r.status).not.toBe(0);
