@@ -23,11 +23,18 @@ import {
 } from "../sse.ts";
 import { check, queryParams } from "../validation.ts";
 
-/** Decision and action ids (governor/ids.ts): a prefix, then lowercase base 36 and hex. */
+/**
+ * Decision and action ids (governor/ids.ts): a prefix, then 21 characters of lowercase base 36
+ * and hex. A shorter one (13 at least, as `dec_0000000000000`, the id a stream opens with before
+ * any decision) is a position too; a longer one no server mints. The bound of the decisions
+ * listing's `before` (contracts/http.ts).
+ */
 export const eventIdSchema = z
   .string()
-  .max(128)
-  .regex(/^(dec|act)_[0-9a-z]{13,}$/, "must be the id of an event this server sent (dec_... or act_...)");
+  .regex(
+    /^(dec|act)_[0-9a-z]{13,21}$/,
+    "must be the id of an event this server sent (dec_ or act_ followed by 13 to 21 lowercase letters and digits)",
+  );
 
 export const eventsQuery = z.object({
   // `.` and `..` too are a 422: no object has either id.
