@@ -13,6 +13,7 @@ import {
 import { LIFECYCLE_STATES } from "../core/types.ts";
 import { instantSchema } from "./instant.ts";
 import { jsonObject } from "./json.ts";
+import { NAME_HELP, NAME_PATTERN } from "./policy.ts";
 
 export const objectIdSchema = z.string().regex(OBJECT_ID_PATTERN, OBJECT_ID_HELP);
 
@@ -96,9 +97,15 @@ export const pageLimit = (max: number, dflt: number) => {
   );
 };
 
+/**
+ * A policy filter (`?policy=`): a policy's name. Anything else (`a,b`, a space, 5,000 characters)
+ * no object's policy can match, and is refused rather than listing nothing.
+ */
+export const policyFilterSchema = z.string().regex(NAME_PATTERN, `policy names are ${NAME_HELP}`);
+
 export const listObjectsQuery = z.object({
   state: z.enum(LIFECYCLE_STATES).optional(),
-  policy: z.string().optional(),
+  policy: policyFilterSchema.optional(),
   limit: pageLimit(500, 100),
   cursor: z.string().optional(),
 });

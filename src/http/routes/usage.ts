@@ -3,7 +3,7 @@
 
 import type { Hono } from "hono";
 import { z } from "zod";
-import { pageLimit } from "../../contracts/http.ts";
+import { pageLimit, policyFilterSchema } from "../../contracts/http.ts";
 import { LIFECYCLE_STATES } from "../../core/types.ts";
 import { instantSchema } from "../../contracts/instant.ts";
 import type { RouteDeps } from "../deps.ts";
@@ -22,7 +22,7 @@ export const usageQuery = z.object({
 export const USAGE_OBJECTS = 5000;
 
 export const policyUsageQuery = usageQuery.extend({
-  policy: z.string().min(1).optional().describe("Only this policy's objects (default: all, per policy)"),
+  policy: policyFilterSchema.optional().describe("Only this policy's objects (default: all, per policy)"),
   limit: pageLimit(USAGE_OBJECTS, USAGE_OBJECTS).describe("The most objects summed by this request"),
   cursor: z.string().optional().describe("`nextCursor` of the previous reply: sum the objects after it"),
 });
