@@ -25,3 +25,16 @@ export function instantSchema(latest = LATEST_INSTANT_MS, reason = FOUR_DIGITS) 
     { message },
   );
 }
+
+/**
+ * A window's `from` or `to` in a query string: an instant (instantSchema) whose fraction of a
+ * second has at most 9 digits, nanoseconds, the finest any clock writes. Times are read to the
+ * millisecond, so more digits are no finer a time, only a longer string (5,000 were taken).
+ */
+export function queryInstantSchema() {
+  return instantSchema().refine((text) => !/\.\d{10}/.test(text), {
+    message: "must give a fraction of a second in at most 9 digits",
+    // A string that is no date-time at all gets the format's message alone.
+    when: (payload) => payload.issues.length === 0,
+  });
+}

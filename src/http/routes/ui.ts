@@ -5,7 +5,7 @@
 
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { instantSchema } from "../../contracts/instant.ts";
+import { queryInstantSchema } from "../../contracts/instant.ts";
 import type { RouteDeps } from "../deps.ts";
 import { operation } from "../openapi.ts";
 import { HttpProblem } from "../problem.ts";
@@ -36,7 +36,7 @@ const ETAG = { ETag: { description: "the file's version, for If-None-Match", sch
 
 const page = (c: Context, document: string) => c.body(document, 200, PAGE_HEADERS);
 
-const time = instantSchema();
+const time = queryInstantSchema();
 
 export const timelineQuery = z.object({
   from: time

@@ -5,13 +5,13 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { pageLimit, policyFilterSchema } from "../../contracts/http.ts";
 import { LIFECYCLE_STATES } from "../../core/types.ts";
-import { instantSchema } from "../../contracts/instant.ts";
+import { queryInstantSchema } from "../../contracts/instant.ts";
 import type { RouteDeps } from "../deps.ts";
 import { operation } from "../openapi.ts";
 import { objectIdParam, queryParams } from "../validation.ts";
 import { decodeCursor, policyUsageView, usageView } from "../views.ts";
 
-const time = instantSchema();
+const time = queryInstantSchema();
 
 export const usageQuery = z.object({
   from: time.optional().describe("The window's start, ISO 8601 (default: 24 hours before `to`)"),
