@@ -3,9 +3,8 @@
 // characters) opened a stream as a 200, where the decisions listing's `before` refuses past the
 // 21 characters of a minted id. Both now take the same bound, and say it in the same words.
 
-import http from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { servedDoors } from "./harness.ts";
+import { openEvents, servedDoors } from "./harness.ts";
 
 let served: Awaited<ReturnType<typeof servedDoors>>;
 beforeAll(async () => {
@@ -13,24 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => served.close());
 
-/** GET /v1/events: the status and a problem's body; a stream that opens is cut at its headers. */
-function open(query: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port: served.port, path: `/v1/events${query}`, headers }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (res.headers["content-type"] === "text/event-stream") {
-        res.destroy();
-        resolve({ status, text: "" });
-        return;
-      }
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (text += d));
-      res.on("end", () => resolve({ status, text }));
-    });
-    req.on("error", reject);
-  });
-}
+const open = (query: string, headers: Record<string, string> = {}) => openEvents(served.port, query, headers);
 
 const MESSAGE =
   "must be the id of an event this server sent (dec_ or act_ followed by 13 to 21 lowercase letters and digits)";

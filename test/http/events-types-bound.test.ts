@@ -3,9 +3,8 @@
 // needs. Each type is now named at most once, so the list is 32 characters at most; anything
 // else is a 422 at $.query.types.
 
-import http from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { servedDoors } from "./harness.ts";
+import { openEvents, servedDoors } from "./harness.ts";
 
 let served: Awaited<ReturnType<typeof servedDoors>>;
 beforeAll(async () => {
@@ -13,24 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => served.close());
 
-/** GET /v1/events: the status and a problem's body; a stream that opens is cut at its headers. */
-function open(query: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port: served.port, path: `/v1/events${query}` }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (res.headers["content-type"] === "text/event-stream") {
-        res.destroy();
-        resolve({ status, text: "" });
-        return;
-      }
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (text += d));
-      res.on("end", () => resolve({ status, text }));
-    });
-    req.on("error", reject);
-  });
-}
+const open = (query: string) => openEvents(served.port, query);
 
 const MESSAGE = "a comma-separated list of: decision, action, deletion, each at most once";
 

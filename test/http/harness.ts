@@ -3,7 +3,7 @@
 // doors as main.ts wires them, and a server of them on a port of its own (servedDoors).
 
 import { readFileSync } from "node:fs";
-import type { Server } from "node:http";
+import http, { type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { GovernorApi } from "../../src/governor/services.ts";
@@ -166,4 +166,30 @@ export async function servedDoors(
     await d.services.close();
   };
   return { services: d.services, server, port: (server.address() as AddressInfo).port, close };
+}
+
+/**
+ * GET /v1/events on `port`: the status and a problem's body; a stream that opens is cut at its
+ * headers (its status is what is asked).
+ */
+export function openEvents(
+  port: number,
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: "127.0.0.1", port, path: `/v1/events${query}`, headers }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (res.headers["content-type"] === "text/event-stream") {
+        res.destroy();
+        resolve({ status, text: "" });
+        return;
+      }
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (text += d));
+      res.on("end", () => resolve({ status, text }));
+    });
+    req.on("error", reject);
+  });
 }
