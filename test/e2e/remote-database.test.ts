@@ -10,7 +10,7 @@
 // on one busy core, and ran out of them with more load.
 
 import { spawn } from "node:child_process";
-import { createServer as httpServer } from "node:http";
+import { createServer as httpServer, type ServerResponse } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -113,11 +113,16 @@ test("a refused connection, an unknown host: exit 1 naming VIGIL_DB_URL and why"
   }
 });
 
-test("a server that is not a libsql server (HTTP 404): exit 1 naming VIGIL_DB_URL", async () => {
-  const server = httpServer((_, res) => res.writeHead(404, { "content-type": "text/plain" }).end("Not Found"));
+/** The URL of an HTTP server on port 0 that answers every request with `answer` (not a libsql server); closed after the test. */
+async function otherHttpService(answer: (res: ServerResponse) => void): Promise<string> {
+  const server = httpServer((_, res) => answer(res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+test("a server that is not a libsql server (HTTP 404): exit 1 naming VIGIL_DB_URL", async () => {
+  const url = await otherHttpService((res) => res.writeHead(404, { "content-type": "text/plain" }).end("Not Found"));
   const r = await serve({ VIGIL_DB_URL: url });
   expect(r.code, r.log).toBe(1);
   expect(cannotStart(r.log)).toEqual([
@@ -130,10 +135,7 @@ test.each([
   ["JSON of another shape", "application/json", '{"hello":"world"}'],
 ])("a server that answers 200 with %s: exit 1 naming VIGIL_DB_URL", async (_, type, body) => {
   // It said only JSON's SyntaxError ("Unexpected token '<'") or the client's HRANA_PROTO_ERROR.
-  const server = httpServer((_, res) => res.writeHead(200, { "content-type": type }).end(body));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const url = await otherHttpService((res) => res.writeHead(200, { "content-type": type }).end(body));
   const r = await serve({ VIGIL_DB_URL: url });
   expect(r.code, r.log).toBe(1);
   expect(cannotStart(r.log)).toEqual([

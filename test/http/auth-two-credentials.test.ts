@@ -16,6 +16,15 @@ afterEach(async () => {
 
 const TWO = /two credentials|more than one credential/;
 
+/** A request with a JSON body (or none) and the given Authorization field(s). */
+const send = (port: number, method: string, path: string, body: string | undefined, authorization: string | string[]) =>
+  rawRequest(port, {
+    method,
+    path,
+    headers: { "content-type": "application/json", authorization },
+    ...(body !== undefined ? { body } : {}),
+  });
+
 describe("two credentials in Authorization", () => {
   test.each([
     ["sent as two fields", [`Bearer ${TOKENS.read}`, `Bearer ${TOKENS.admin}`]],
@@ -23,19 +32,13 @@ describe("two credentials in Authorization", () => {
   ])("%s: a 400 problem saying so, on every route of both doors, and nothing done", async (_label, authorization) => {
     const served = await servedDoors(TOKEN_CONFIG, 4096);
     close = served.close;
-    const json = { "content-type": "application/json" };
     for (const [method, path, body] of [
       ["DELETE", "/v1/objects/w1", undefined],
       ["GET", "/v1/objects", undefined],
       ["PUT", "/v1/objects/w2", JSON.stringify({ policy: "queue-worker" })],
       ["POST", "/v1/objects/w1/facts", JSON.stringify({ facts: { queue: { depth: 3 } } })],
     ] as const) {
-      const reply = await rawRequest(served.port, {
-        method,
-        path,
-        headers: { ...json, authorization },
-        ...(body !== undefined ? { body } : {}),
-      });
+      const reply = await send(served.port, method, path, body, authorization);
       expect(reply.status, `${method} ${path}: ${reply.text}`).toBe(400);
       expect(reply.headers["content-type"]).toBe("application/problem+json");
       const problem = JSON.parse(reply.text);
@@ -53,7 +56,6 @@ describe("two credentials in Authorization", () => {
   test("one credential of another scheme, with its comma-separated parameters, is a 401 on both doors", async () => {
     const served = await servedDoors(TOKEN_CONFIG, 4096);
     close = served.close;
-    const json = { "content-type": "application/json" };
     for (const authorization of [
       'Digest username="ops", realm="vigil", nonce="dcd98b7102dd2f0e", uri="/v1/objects", qop="auth,auth-int", response="6629fae4"',
       "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261205/us-east-1/vigil/aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
@@ -62,12 +64,7 @@ describe("two credentials in Authorization", () => {
         ["GET", "/v1/objects", undefined],
         ["POST", "/v1/objects/w1/facts", JSON.stringify({ facts: { queue: { depth: 3 } } })],
       ] as const) {
-        const reply = await rawRequest(served.port, {
-          method,
-          path,
-          headers: { ...json, authorization },
-          ...(body !== undefined ? { body } : {}),
-        });
+        const reply = await send(served.port, method, path, body, authorization);
         expect(reply.status, `${method} ${path} ${authorization}: ${reply.text}`).toBe(401);
         expect(JSON.parse(reply.text).detail).toMatch(/needs a bearer token/);
         expect(reply.headers["www-authenticate"]).toBe('Bearer realm="vigil"');
