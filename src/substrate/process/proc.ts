@@ -29,6 +29,14 @@ export interface ProcStat {
 }
 
 /**
+ * The fields of a /proc stat line from the third (the state) on: field N is at N - 3. Field 2 is
+ * the command name in parentheses and may itself hold spaces and ')'.
+ */
+function statFields(text: string): string[] {
+  return text.slice(text.lastIndexOf(")") + 2).split(" ");
+}
+
+/**
  * The pid's state, group and start time, or null when there is no such process.
  *
  * A process whose main thread ended with pthread_exit() while others run on lives, but its
@@ -44,8 +52,7 @@ export function readStat(pid: number): ProcStat | null {
   } catch {
     return null;
   }
-  // Field 2 is the command name in parentheses and may itself hold spaces and ')'.
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const fields = statFields(text);
   let state = fields[0];
   const ppid = Number(fields[1]);
   const pgrp = Number(fields[2]);
@@ -84,7 +91,7 @@ function otherThreads(pid: number): number[] {
 function threadStat(pid: number, tid: number): string | null {
   try {
     const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-    return text.slice(text.lastIndexOf(")") + 2).split(" ")[0] || null;
+    return statFields(text)[0] || null;
   } catch {
     return null;
   }
@@ -221,8 +228,8 @@ const PF_KTHREAD = 0x00200000;
 
 /** {@link environmentState} from the text of /proc/<pid>/stat. */
 export function environmentPlace(stat: string): { state: string; end: number } | null {
-  // Fields from the third (the state) on: the flags are field 9, env_end field 51.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // The flags are field 9, env_end field 51.
+  const fields = statFields(stat);
   const state = fields[0] ?? "";
   const flags = Number(fields[9 - 3]);
   const end = Number(fields[51 - 3]);
