@@ -192,15 +192,35 @@ export function environ(pid: number): string[] {
     let text: string;
     try {
       text = readFileSync(`/proc/${pid}/environ`, "latin1");
-    } catch {
-      return [];
+    } catch (e) {
+      // A leader whose main thread has exited (pthread_exit) while others run on: the read is
+      // refused (ESRCH), as for one that has gone, and its threads show the environment.
+      return (e as NodeJS.ErrnoException).code === "ESRCH" ? threadsEnviron(pid) : [];
     }
     if (text !== "") return text.split("\0");
     const now = environmentState(pid);
-    if (now === null) return [];
+    // A zombie leader (read empty on other kernels) may have threads that run on: theirs.
+    if (now === null) return threadsEnviron(pid);
     const at = now.state === "D" ? 0 : now.end;
     if (at !== 0 && at === laidOutAt) return [];
     laidOutAt = at;
+  }
+  return [];
+}
+
+/**
+ * The environment of `pid`'s threads but its leader (readStat's zombie leader with live threads,
+ * whose own /proc/<pid>/environ shows none): the first that reads; none when no thread runs on.
+ */
+function threadsEnviron(pid: number): string[] {
+  for (const tid of otherThreads(pid)) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/environ`, "latin1");
+    } catch {
+      continue;
+    }
+    if (text !== "") return text.split("\0");
   }
   return [];
 }

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, onTestFinished, test } from "vitest";
 import type { DriverTarget } from "../../../src/substrate/driver.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
-import { procfs, readStat } from "../../../src/substrate/process/proc.ts";
+import { environ, procfs, readStat } from "../../../src/substrate/process/proc.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { killGroups } from "../../helpers/process.ts";
@@ -127,6 +127,21 @@ describe.skipIf(!compiler || !procfs)(title, () => {
     drivers.push(b);
     expect(await b.adopt(t, before)).toMatchObject({ status: "running", pid, reason: "adopted after restart" });
     expect(await b.start(t)).toMatchObject({ status: "running", pid });
+  });
+
+  test("a tree whose start was never recorded is taken back by its mark, though its leader reads no environment", async () => {
+    // The leader's /proc/<pid>/environ is refused (ESRCH) once its main thread has exited: the
+    // mark is in its threads' environment, and a scan that read the leader's alone found none.
+    const clock = new VirtualClock(0);
+    const a = new ProcessDriver({ clock });
+    drivers.push(a);
+    const t = target("mt-unrecorded");
+    const pid = await started(a, { ...t, action: "act_mt1" }); // the server dies before recording it
+    expect(environ(pid)).toContain("VIGIL_OBJECT_ID=mt-unrecorded");
+
+    const b = new ProcessDriver({ clock });
+    drivers.push(b);
+    expect(await b.adopt(t, null, ["act_mt1"])).toMatchObject({ status: "running", pid });
   });
 
   test("a child /proc shows exited whose exit event does not come holds the object's turn only so long", async () => {
