@@ -44,7 +44,7 @@ export function checkPrecondition(precondition: Precondition | undefined, id: st
     throw preconditionFailed(`If-None-Match: * asks for no object, and "${id}" exists`);
   if (precondition === "never")
     throw preconditionFailed(
-      "If-Match names entity tags, and objects have none (or asks for If-None-Match: * as well): only If-Match: * can hold",
+      'If-Match names entity tags, and objects have none, or holds * among other members (If-Match: * sent twice arrives as "*, *"), or comes with If-None-Match: *: only one If-Match: *, alone, can hold',
     );
 }
 

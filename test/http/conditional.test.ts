@@ -69,6 +69,17 @@ describe("PUT", () => {
     expect((await h.call("GET", "/v1/objects/w")).body.policy.name).toBe("queue-worker");
   });
 
+  test("If-Match: * sent twice (`*, *`) never holds, and the 412 says why, not that tags were sent", async () => {
+    await put("w", { policy: "queue-worker" });
+    const refused = expectProblem(
+      await put("w", { policy: "on-demand" }, { "if-match": "*, *" }),
+      412,
+      "precondition-failed",
+    );
+    expect(refused.detail).toContain('If-Match: * sent twice arrives as "*, *"');
+    expect((await h.call("GET", "/v1/objects/w")).body.policy.name).toBe("queue-worker");
+  });
+
   test("If-None-Match with entity tags is ignored (no object has them)", async () => {
     expect((await put("w", { policy: "queue-worker" }, { "if-none-match": '"v1"' })).status).toBe(201);
     expect((await put("w", { policy: "on-demand" }, { "if-none-match": '"v1"' })).status).toBe(200);
