@@ -38,6 +38,8 @@ let walOpened = fileAt(wal);
 let walMoved = false;
 /** What was committed to the removed log is in the main file (walRescued). */
 let walRescued = false;
+/** The file opened was removed or replaced, and the log has been emptied into it (unmoved). */
+let fileRescued = false;
 
 /** A write refused because the file it would go to is no longer the database's (DbMoved). */
 class DbMoved extends Error {
@@ -52,10 +54,17 @@ class DbMoved extends Error {
  * Refused, the writes are 503s, and the lease's renewals fail until it is lost (lease.ts).
  */
 function unmoved() {
-  if (fileAt() !== opened)
+  if (fileAt() !== opened) {
+    // The log at the path is still this connection's, and its frames since the last checkpoint
+    // are pages of the file opened, not of the one at the path now: a server that opened the path
+    // (a backup restored over the running file) read them over that file, and its close copied
+    // them into it, the restore undone. A file moved away lacked them. A checkpoint copies them
+    // into the file opened, wherever it is, and empties the log (tried again at each write).
+    fileRescued ||= walRescue();
     throw new DbMoved(
       `the database file ${path} was removed or replaced since this server opened it: nothing written now would be read again; restart the server`,
     );
+  }
   walMoved ||= walOpened !== null && fileAt(wal) !== walOpened;
   if (!walMoved) return;
   // The log removed (or another moved to its path): the connection still writes to the one it

@@ -115,6 +115,33 @@ describe("the writer thread", () => {
     },
   );
 
+  // A backup restored over the running file (and the file it opened moved away): the log at the
+  // path still held the writer's frames, pages of the file it opened. The next connection to the
+  // path read them over the restored file, and its close copied them into it: the restore undone.
+  test("a database file replaced since it was opened: its log is emptied into it, not read over the new file", async () => {
+    await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (1, 'before')", args: [] }]);
+    const backup = join(dir, "backup.db");
+    const copier = new Database(path);
+    copier.exec(`VACUUM INTO '${backup}'`);
+    copier.close();
+    await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (2, 'after the backup')", args: [] }]);
+    const moved = join(dir, "moved.db");
+    renameSync(path, moved);
+    renameSync(backup, path);
+    await expect(
+      writer.write([{ sql: "INSERT INTO t (id, v) VALUES (3, 'refused')", args: [] }]),
+    ).rejects.toMatchObject({
+      code: "SQLITE_READONLY_DBMOVED",
+    });
+    // The restored file, as the next server opens it (beside the log and index at the path).
+    expect(rows()).toEqual([{ id: 1, v: "before" }]);
+    // The file the writer opened, moved away alone, holds every write it acknowledged.
+    expect(new Database(moved).prepare("SELECT id, v FROM t ORDER BY id").all()).toEqual([
+      { id: 1, v: "before" },
+      { id: 2, v: "after the backup" },
+    ]);
+  });
+
   // The write-ahead log removed (a clean-up of "stray" files): SQLite goes on writing to the log
   // it opened, which no one would read again. Every write since the last checkpoint, those
   // acknowledged before the removal too, was lost at the next start (a kill -9, a crash).
