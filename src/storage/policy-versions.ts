@@ -82,7 +82,7 @@ export class PolicyVersions {
     const row = r.rows[0];
     if (!row) return this.lastUsed(name);
     const document = JSON.parse(String(row.document)) as PolicyDocument;
-    return { name, version: String(row.version), hash: String(row.hash), document };
+    return { name, version: versionOf(document, row), hash: String(row.hash), document };
   }
 
   /** The statements that record `sources` as the versions their policies serve from `at`. */
@@ -159,11 +159,16 @@ export class PolicyVersions {
 }
 
 function refOf(r: Record<string, unknown>): PolicyRef {
-  return {
-    key: Number(r.key),
-    hash: String(r.hash),
-    name: String(r.name),
-    version: String(r.version),
-    document: JSON.parse(String(r.document)) as PolicyDocument,
-  };
+  const document = JSON.parse(String(r.document)) as PolicyDocument;
+  return { key: Number(r.key), hash: String(r.hash), name: String(r.name), version: versionOf(document, r), document };
+}
+
+/**
+ * A stored version's `version`, read from its document: the column is for SQL's eyes only. A
+ * version is any string JSON can write, and SQLite keeps not all of them as text (it reads one
+ * only up to a NUL, and libsql writes half of a surrogate pair as U+FFFD), where the document's
+ * JSON text keeps every one, escaped.
+ */
+function versionOf(document: PolicyDocument, row: Record<string, unknown>): string {
+  return typeof document?.version === "string" ? document.version : String(row.version);
 }
