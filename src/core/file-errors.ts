@@ -6,6 +6,7 @@ const WORDS: Record<string, string> = {
   EPERM: "permission denied",
   ENOTDIR: "not a directory",
   EISDIR: "a directory, not a file",
+  ELOOP: "a loop of symbolic links",
 };
 
 /** What is wrong, for a file-system error Node raised; null for any other error. */

@@ -132,11 +132,18 @@ export const isPolicyFileName = (name: string): boolean => name.endsWith(".json"
  */
 export function readPolicyFile(file: string): { bytes: Buffer | null; size: number; digest: string } {
   // Without blocking: opening a FIFO to read waits for a writer, and would hold the event loop.
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    // A socket cannot be opened at all: the kernel says "no such device or address".
+    if ((e as NodeJS.ErrnoException).code === "ENXIO") throw new Error(NOT_REGULAR);
+    throw e;
+  }
   try {
     const stat = fstatSync(fd);
     if (stat.isDirectory()) throw Object.assign(new Error("EISDIR"), { code: "EISDIR" });
-    if (!stat.isFile()) throw new Error("not a regular file (a FIFO, a device or a socket)");
+    if (!stat.isFile()) throw new Error(NOT_REGULAR);
     const { size, mtimeMs } = stat;
     if (size > MAX_POLICY_TEXT) return { bytes: null, size, digest: `over ${size} ${mtimeMs}` };
     // Read to the end whatever the stat said (a file may grow meanwhile), to one byte past the bound.
@@ -157,6 +164,8 @@ export function readPolicyFile(file: string): { bytes: Buffer | null; size: numb
     closeSync(fd);
   }
 }
+
+const NOT_REGULAR = "not a regular file (a FIFO, a device or a socket)";
 
 /**
  * Whether a policy file reads as JSON that ends before its document does (see endsEarly): most

@@ -2,7 +2,8 @@
 // describes too much work is a refused file with a message, on start and on hot reload alike.
 
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { MAX_CONDITION_NODES, MAX_POLICY_CHARS } from "../../src/contracts/policy-budget.ts";
@@ -111,6 +112,27 @@ describe("a hot-reloaded file", () => {
       expect(fileDigest(fifo)).toBe("");
     } finally {
       writer.kill();
+    }
+  });
+
+  test("that is a socket, or a loop of symbolic links, is refused in words, not in an errno's", async () => {
+    const { file } = await setup();
+    const socket = join(dirname(file), "socket.json");
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(socket, done));
+    const loop = join(dirname(file), "loop.json");
+    symlinkSync("loop.json", loop);
+    try {
+      // Opening a socket is refused by the kernel (ENXIO: "no such device or address").
+      expect(refused(await watched.watcher.reload(socket))).toEqual([
+        { path: "$", message: "cannot read the file: not a regular file (a FIFO, a device or a socket)" },
+      ]);
+      // As a start reads it (a reload finds it gone: it exists as no file).
+      expect(refused(watched.s.policies.loadFile(loop))).toEqual([
+        { path: "$", message: "cannot read the file: a loop of symbolic links" },
+      ]);
+    } finally {
+      await new Promise((done) => server.close(done));
     }
   });
 
