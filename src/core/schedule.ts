@@ -341,8 +341,13 @@ export function cronTimerOps(
   return ops;
 }
 
-/** A schedule's cron and time zone, as a cron tick's timer row keeps them (timers.spec). */
-export const scheduleSpec = (s: Schedule): string => `${s.cron}\u0000${s.timezone ?? ""}`;
+/**
+ * A schedule's cron and time zone, as a cron tick's timer row keeps them (timers.spec): a JSON
+ * pair, not joined with a NUL, for SQLite reads a text only up to its first NUL (a row written so
+ * reads as its cron alone, and matches no schedule: its tick is told by its due time, as one
+ * armed before the rows kept schedules).
+ */
+export const scheduleSpec = (s: Schedule): string => JSON.stringify([s.cron, s.timezone ?? ""]);
 
 /** `nextTick` from one moment, computed once per schedule (for resync across many objects). */
 export function nextTicksFrom(now: number): (s: Schedule) => number | null {

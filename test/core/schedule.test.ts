@@ -123,11 +123,11 @@ describe("nextTick", () => {
         op: "set",
         dueAt: Date.parse("2026-11-30T10:15:00Z"),
         kind: "cron",
-        spec: "*/15 * * * *\u0000",
+        spec: '["*/15 * * * *",""]',
       },
     ]);
     expect(scheduleSpec({ name: "x", cron: "0 9 * * *", timezone: "Europe/Paris" })).toBe(
-      "0 9 * * *\u0000Europe/Paris",
+      '["0 9 * * *","Europe/Paris"]',
     );
   });
 });

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { afterEach, expect, test } from "vitest";
+import { scheduleSpec } from "../../src/core/schedule.ts";
 import type { Store } from "../../src/core/store.ts";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
@@ -51,6 +52,17 @@ async function minutelyObject(start: string, store: Store): Promise<{ services: 
   );
   return { services, fired };
 }
+
+test.each(stores)("%s: keeps the schedule each tick was armed for, its time zone included", async (_name, store) => {
+  s = await makeServices({ start: Date.parse("2026-01-01T00:00:30Z"), store: store() });
+  const policy = scheduledPolicy({ name: "p", cron: "0 9 * * *", timezone: "Europe/Berlin" });
+  expect(s.policies.loadText(JSON.stringify(policy), "inline/p.json").ok).toBe(true);
+  await s.governor.putObject("o", { policy: "p" });
+  // What tells a tick of the schedule as it stands from one armed for another (see TimerFiring's
+  // stale): libsql read its text only up to a NUL, and the cron and zone were joined with one.
+  expect(await s.store.timerSpec!("o", "tick")).toBe(scheduleSpec(policy.schedules[0]!));
+  expect(scheduleSpec(policy.schedules[0]!)).toContain("Europe/Berlin");
+});
 
 test.each(stores)(
   "%s: a tick armed for a cron a reload changed is re-armed for the new cron, not fired, when it falls due first",
