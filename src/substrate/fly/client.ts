@@ -49,16 +49,23 @@ export class FlyApiError extends Error {
   /** Worth another try: by default what `transientStatus` says of the status. */
   readonly retryable: boolean;
   readonly retryAfterMs?: number;
+  /**
+   * A 404 that is Fly's answer for a machine it does not know (its ErrorResponse says the
+   * machine is not found). Another 404 (`app not found`, a proxy's page for a wrong base URL)
+   * says nothing of the machine.
+   */
+  readonly machineNotFound: boolean;
 
   constructor(
     /** HTTP status; 0 when no response came (network error, timeout). */
     readonly status: number,
     message: string,
-    options: { retryAfterMs?: number; retryable?: boolean } = {},
+    options: { retryAfterMs?: number; retryable?: boolean; machineNotFound?: boolean } = {},
   ) {
     super(message);
     this.name = "FlyApiError";
     this.retryable = options.retryable ?? transientStatus(status);
+    this.machineNotFound = options.machineNotFound ?? false;
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
@@ -295,8 +302,12 @@ export class FlyClient {
     const { clock, random, retry: policy } = this.o;
     return withRetries(attempt, classify, { clock, random, policy, signal: c.signal }).catch((e: unknown) => {
       if (e instanceof FlyApiError && tries > 1) {
-        const { retryAfterMs, retryable } = e;
-        const after = new FlyApiError(e.status, `${e.message} (after ${tries} tries)`, { retryAfterMs, retryable });
+        const { retryAfterMs, retryable, machineNotFound } = e;
+        const after = new FlyApiError(e.status, `${e.message} (after ${tries} tries)`, {
+          retryAfterMs,
+          retryable,
+          machineNotFound,
+        });
         throw e instanceof LeaseHeldError ? new LeaseHeldError(after, e.holder) : after;
       }
       throw e;
@@ -360,6 +371,7 @@ export class FlyClient {
     const detail = errorText(body, text, this.redact) || this.redact(res.statusText).slice(0, MAX_DETAIL_CHARS);
     throw new FlyApiError(res.status, `${what}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`, {
       retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), this.o.clock.now()),
+      machineNotFound: res.status === 404 && machineNotFound(body),
     });
   }
 }
@@ -425,6 +437,17 @@ function whoseLease(shown: Lease | null, now: number, redact: (text: string) => 
     parts.push(`expires in ${left} s`);
   }
   return parts.length > 0 ? ` (the lease read back: ${parts.join(", ")})` : "";
+}
+
+/**
+ * Whether a 404's body is Fly's answer for an unknown machine: an ErrorResponse whose `error`
+ * says a machine is not found (`machine not found`), not an app (`app not found`: a wrong app
+ * name), and not some other server's page (a wrong base URL).
+ */
+function machineNotFound(body: unknown): boolean {
+  if (!body || typeof body !== "object" || !("error" in body) || typeof body.error !== "string") return false;
+  const text = body.error;
+  return /\bmachine\b/i.test(text) && /\bnot found\b/i.test(text) && !/\bapps?\b/i.test(text);
 }
 
 function machinePath(app: string, id: string): string {

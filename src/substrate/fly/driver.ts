@@ -9,7 +9,8 @@
 // (`host_status`: not sent, and a start of one read `started` not done); the driver retries these a few times itself and then hands them to
 // the governor's outbox, which retries the action and finally marks the object `failed`. Not retryable: no token
 // (FLY_API_TOKEN), an invalid config, an API base URL off the allow-list (`apiUrls`, the
-// server's VIGIL_FLY_API_URLS), a redirect, an oversized reply, 400, 401, 403, 404, a start
+// server's VIGIL_FLY_API_URLS), a redirect, an oversized reply, 400, 401, 403, 404 (Fly's
+// `machine not found` makes a stop or suspend done and observe `destroyed`; any other 404 fails), a start
 // of a machine destroyed or going away (`destroying`, `launch_failed`; a stop or suspend of one
 // is done: nothing runs there).
 //
@@ -237,14 +238,15 @@ export class FlyDriver implements Driver {
   }
 
   /**
-   * Runs `fn`, answering for a machine Fly no longer knows (404, as it answers some time after a
-   * machine was destroyed): nothing runs there, so it is `destroyed`, stopped.
+   * Runs `fn`, answering for a machine Fly no longer knows (404 `machine not found`, as it answers
+   * some time after a machine was destroyed): nothing runs there, so it is `destroyed`, stopped.
+   * Another 404 (`app not found`, a wrong base URL's page) says nothing of the machine: a failure.
    */
   private async unlessGone(cfg: FlyConfig, fn: () => Promise<Observation>): Promise<Observation> {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof FlyApiError && e.status === 404) return this.observation(cfg, "destroyed");
+      if (e instanceof FlyApiError && e.machineNotFound) return this.observation(cfg, "destroyed");
       throw e;
     }
   }

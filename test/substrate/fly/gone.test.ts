@@ -2,7 +2,8 @@
 // for a short while and then answers 404 ("machine not found") for it. A stop or a suspend of
 // it is done, as of a destroyed one, and observe reports it stopped (it failed for good: DELETE
 // with compute=stop and any rebind of its object answered 503, and reconciliation never saw the
-// machine gone). A start of it still fails: a wrong id is a 404 too.
+// machine gone). A start of it still fails: a wrong id is a 404 too. Another 404 (a wrong app,
+// a wrong base URL) is not the machine's: it fails.
 import { afterEach, expect, test } from "vitest";
 import { MACHINE, rig, settle, type Rig } from "./rig.ts";
 
@@ -39,4 +40,34 @@ test("a suspend of a machine Fly no longer knows is done; a start of it fails, n
     (e: Error & { retryable?: boolean }) => ({ message: e.message, retryable: e.retryable }),
   );
   expect(start).toEqual({ message: expect.stringMatching(/404 machine .* not found/), retryable: false });
+});
+
+// Only Fly's answer for an unknown machine says it is gone. A wrong app name is a 404 too
+// ("app ... not found"), and so is a wrong base URL's page: neither says anything of the
+// machine, so neither may make an object look destroyed (and a DELETE stop nothing).
+test("a wrong app name (404 app not found): observe and release(stop) fail, not stopped", async () => {
+  r = await rig({ state: "started" });
+  const observed = await settle(r.run(r.driver.observe(r.target({ app: "no-such-app" }))));
+  expect(observed).toEqual({ ok: false, e: expect.stringMatching(/404 app no-such-app not found/), retryable: false });
+  const released = await settle(r.run(r.driver.release!(r.target({ app: "no-such-app" }), "stop")));
+  expect(released).toEqual({ ok: false, e: expect.stringMatching(/404 app no-such-app not found/), retryable: false });
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("started");
+});
+
+test("a 404 page that is not Fly's (a wrong base URL): observe and suspend fail, not stopped", async () => {
+  r = await rig({ state: "started" });
+  r.fake.faults.add({ action: "get", status: 404, rawBody: "404 page not found\n", times: 2 });
+  const observed = await settle(r.run(r.driver.observe(r.target())));
+  expect(observed).toEqual({ ok: false, e: expect.stringMatching(/HTTP 404 404 page not found$/), retryable: false });
+  const suspended = await settle(r.run(r.driver.suspend(r.target())));
+  expect(suspended).toMatchObject({ ok: false, retryable: false });
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("started");
+});
+
+test("Fly's 404 for the machine after a retried 503 still reads as gone", async () => {
+  r = await rig({ state: "destroyed" });
+  r.fake.faults.add({ action: "get", status: 503 });
+  r.fake.faults.add({ action: "get", status: 404, error: "machine not found", times: Infinity });
+  const observed = await settle(r.run(r.driver.observe(r.target())));
+  expect(observed, JSON.stringify(observed)).toMatchObject({ ok: true, v: { status: "stopped" } });
 });
