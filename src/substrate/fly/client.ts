@@ -358,12 +358,14 @@ export class FlyClient {
     }
     const body = parseJson(text);
     if (res.ok) {
-      const wrong = c.reply ? unlike(c.reply, body, res) : null;
+      // Where nothing of the body is read (a command, a wait: the document gives their 200 no
+      // content, Fly answers JSON), it must still be empty or JSON: a page is not Fly's yes.
+      const wrong = c.reply ? unlike(c.reply, body, res) : notJson(text, body, res);
       // Retried: the base URL is Fly's (the allow-list), so an ok reply that is not Fly's answer
       // comes from something on the way (a proxy's maintenance page), which passes; one that
       // persists still ends the object `failed` after the outbox's tries, saying so.
       if (wrong)
-        throw new FlyApiError(res.status, `${what}: HTTP ${res.status} reply is not a ${wrong}`, { retryable: true });
+        throw new FlyApiError(res.status, `${what}: HTTP ${res.status} reply is not ${wrong}`, { retryable: true });
       return body;
     }
     // A reply that echoes the request (a proxy's error page, a debugging middleware) may quote
@@ -408,16 +410,23 @@ async function readCapped(res: Response, what: string): Promise<string> {
 }
 
 /**
- * Why an ok reply is not the `expected` one (`Machine: not a JSON object (text/html)`), or null. Nothing
+ * Why an ok reply is not the `expected` one (`a Machine: not a JSON object (text/html)`), or null. Nothing
  * of the body is quoted: a Machine carries its config, environment included.
  */
 function unlike(expected: Expected, body: unknown, res: Response): string | null {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     const type = res.headers.get("content-type");
-    return `${expected.name}: not a JSON object${type ? ` (${type.slice(0, 100)})` : ""}`;
+    return `a ${expected.name}: not a JSON object${type ? ` (${type.slice(0, 100)})` : ""}`;
   }
   const lacks = expected.lacks(body as Record<string, unknown>);
-  return lacks === null ? null : `${expected.name}: ${lacks}`;
+  return lacks === null ? null : `a ${expected.name}: ${lacks}`;
+}
+
+/** Why an ok reply whose body is not read is not Fly's (`JSON (text/html)`): text that is not JSON; else null. */
+function notJson(text: string, body: unknown, res: Response): string | null {
+  if (text.trim() === "" || body !== null) return null;
+  const type = res.headers.get("content-type");
+  return `JSON${type ? ` (${type.slice(0, 100)})` : ""}`;
 }
 
 /**

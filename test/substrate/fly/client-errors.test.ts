@@ -154,6 +154,41 @@ describe("an ok reply that is not what the driver reads is a failure, retried", 
   });
 });
 
+describe("an ok reply of a command or a wait that is not JSON is not Fly's yes: retried", () => {
+  const PAGE = "<html><body>OK</body></html>";
+
+  test("a wait answered with a proxy's page: the stop waits on until the machine is stopped", async () => {
+    const r = await openRig({ state: "started" });
+    r.fake.transitionMs.stop = 30_000;
+    r.fake.faults.add({ action: "wait", status: 200, rawBody: PAGE });
+    expect(await r.run(r.driver.stop(r.target()))).toMatchObject({ status: "stopped" });
+    expect(r.fake.machines.get(MACHINE)!.state).toBe("stopped");
+    expect(r.fake.requests.filter((q) => q.action === "wait").map((q) => q.status)).toEqual([200, 200]);
+  });
+
+  test("a start answered with a proxy's page (never sent to the machine): sent again, and it starts", async () => {
+    const r = await openRig();
+    r.fake.faults.add({ action: "start", status: 200, rawBody: PAGE });
+    expect(await r.run(r.driver.start(r.target()))).toMatchObject({ status: "running" });
+    expect(r.fake.requests.filter((q) => q.action === "start").length).toBe(2);
+  });
+
+  test("a suspend answered with a page every time fails retryably, saying so; an empty 200 is a yes", async () => {
+    const r = await openRig({ state: "started" });
+    r.fake.faults.add({ action: "suspend", status: 200, rawBody: PAGE, times: Infinity });
+    const e = await rejection(r.run(r.driver.suspend(r.target())));
+    expect(e.retryable).toBe(true);
+    expect(e.message).toMatch(
+      /POST \/v1\/apps\/.*\/suspend: HTTP 200 reply is not JSON \(text\/plain.* \(after 5 tries\)$/,
+    );
+    expect(r.fake.machines.get(MACHINE)!.state).toBe("started");
+    r.fake.faults.clear();
+    r.fake.faults.add({ action: "stop", status: 200, rawBody: "" });
+    r.fake.machines.get(MACHINE)!.state = "stopped"; // as if the empty 200 had stopped it
+    expect(await r.run(r.driver.stop(r.target()))).toMatchObject({ status: "stopped" });
+  });
+});
+
 describe("a failing reply's text goes into the error on one line", () => {
   test.each([
     [
