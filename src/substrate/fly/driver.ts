@@ -35,7 +35,7 @@ import {
 } from "./config.ts";
 import { MachineLeases } from "./lease.ts";
 import { RateLimiter } from "./rate-limit.ts";
-import { phaseMs, reach, settled, shared, type Limits, type Run, type SharedCall } from "./rounds.ts";
+import { goDurationMs, phaseMs, reach, settled, shared, type Limits, type Run, type SharedCall } from "./rounds.ts";
 import { DEFAULT_FLY_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
 import {
   GOAL_STATE,
@@ -350,6 +350,7 @@ export class FlyDriver implements Driver {
         if (lease.held && this.clock.now() - (lease.at ?? 0) >= (this.leaseTtlS * 1000) / 2) await extend();
       },
       spent: { waits: 0, reads: 0 },
+      stopping: { graceMs: (cfg.stopTimeout === undefined ? undefined : goDurationMs(cfg.stopTimeout)) ?? 0 },
     };
   }
 

@@ -5,7 +5,7 @@
 import type { Clock } from "../../core/clock.ts";
 import { DriverError } from "../driver.ts";
 import { FlyApiError, type FlyClient, type FlyMachine, type HeldLease } from "./client.ts";
-import type { FlyConfig } from "./config.ts";
+import { GO_DURATION, type FlyConfig } from "./config.ts";
 import { sleep } from "../../timers/within.ts";
 import { reachedOrElsewhere, satisfies, settlesTo, isGone, waitOrRead, type Goal } from "./states.ts";
 
@@ -36,7 +36,46 @@ export interface Run {
   keep: () => Promise<void>;
   /** Waits on a machine in motion, and once-a-second reads of one, over the command's rounds. */
   spent: { waits: number; reads: number };
+  /**
+   * A machine `stopping` is waited out past the waits while its stop's grace lasts: the config's
+   * `stopTimeout` (sent with the stop), else the machine's own (`config.stop_config.timeout`, as
+   * last read), from when the command first saw it stopping or sent the stop.
+   */
+  stopping: { since?: number; graceMs: number };
 }
+
+/** The longest stop grace waited out (Fly's kill_timeout goes up to 24 h). */
+const MAX_GRACE_MS = 24 * 3_600_000;
+/** Past the grace: Fly's kill, and its word that the machine stopped. */
+const GRACE_SLACK_MS = 60_000;
+
+/** Whether a machine in `state` is stopping within its grace: still on its way, not stuck. */
+function inGrace(run: Run, limits: Limits, state: string): boolean {
+  if (state !== "stopping") return false;
+  const now = limits.clock.now();
+  run.stopping.since ??= now;
+  return now < run.stopping.since + Math.min(run.stopping.graceMs, MAX_GRACE_MS) + GRACE_SLACK_MS;
+}
+
+/** The machine's own stop grace (`config.stop_config.timeout`) in ms, when it reads as one. */
+function machineGraceMs(m: FlyMachine): number | undefined {
+  const timeout = (m as { config?: { stop_config?: { timeout?: unknown } } }).config?.stop_config?.timeout;
+  // A Go duration string as Fly's JSON gives it, nanoseconds, or the document's `{"time.Duration": ns}`.
+  const ns =
+    typeof timeout === "object" && timeout !== null ? (timeout as Record<string, unknown>)["time.Duration"] : timeout;
+  if (typeof ns === "number" && Number.isFinite(ns) && ns >= 0) return ns / 1e6;
+  return typeof ns === "string" ? goDurationMs(ns) : undefined;
+}
+
+/** A Go duration (`1m30s`) in ms, or undefined when it is not one. */
+export function goDurationMs(text: string): number | undefined {
+  if (!GO_DURATION.test(text)) return undefined;
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * UNIT_MS[unit!]!;
+  return ms;
+}
+
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3_600e3 };
 
 /**
  * Reads the machine, waiting while it is in motion, unless `goal` is met already or cannot be
@@ -50,13 +89,15 @@ export async function settled(run: Run, limits: Limits): Promise<FlyMachine> {
   // Once Fly refuses a wait (400), the rest of the round reads once a second, as after a command.
   let refused = false;
   for (let m = await client.getMachine(cfg.app, cfg.machineId); ; m = await client.getMachine(cfg.app, cfg.machineId)) {
+    if (cfg.stopTimeout === undefined) run.stopping.graceMs = machineGraceMs(m) ?? run.stopping.graceMs;
     const settles = settlesTo(m.state);
     if (!settles || satisfies(goal, m.state) || isGone(m.state)) return m;
+    const graced = inGrace(run, limits, m.state);
     const next = refused ? "poll" : settles;
     const instance = m.instance_id;
-    if (next === "poll" && spent.reads++ >= maxReads)
+    if (next === "poll" && spent.reads++ >= maxReads && !graced)
       throw new DriverError(`machine is still ${m.state} after ${(maxReads * POLL_MS) / 1000} s of reads`, true);
-    if (next !== "poll" && spent.waits++ >= limits.maxWaits)
+    if (next !== "poll" && spent.waits++ >= limits.maxWaits && !graced)
       throw new DriverError(
         `machine is still ${m.state} after ${limits.maxWaits} waits of ${limits.waitTimeoutS} s`,
         true,
@@ -78,7 +119,10 @@ export async function settled(run: Run, limits: Limits): Promise<FlyMachine> {
  */
 export async function reach(run: Run, limits: Limits, state: string, instanceId?: string): Promise<void> {
   const { client, cfg } = run;
-  for (let i = 0; i < limits.maxWaits; i++) {
+  // A stop just sent: its grace runs from now (unless the machine was seen stopping before).
+  if (state === "stopped") inGrace(run, limits, "stopping");
+  let last = "";
+  for (let i = 0; i < limits.maxWaits || inGrace(run, limits, last); i++) {
     await run.keep();
     let answer: "reached" | "timeout";
     try {
@@ -88,7 +132,8 @@ export async function reach(run: Run, limits: Limits, state: string, instanceId?
       throw e;
     }
     if (answer === "reached") return;
-    if (reachedOrElsewhere((await client.getMachine(cfg.app, cfg.machineId)).state, state)) return;
+    last = (await client.getMachine(cfg.app, cfg.machineId)).state;
+    if (reachedOrElsewhere(last, state)) return;
   }
   throw notWithin(state, limits);
 }
@@ -96,10 +141,12 @@ export async function reach(run: Run, limits: Limits, state: string, instanceId?
 async function poll(run: Run, limits: Limits, state: string): Promise<void> {
   const { client, cfg } = run;
   const deadline = limits.clock.now() + phaseMs(limits);
-  while (limits.clock.now() < deadline) {
+  let last = "";
+  while (limits.clock.now() < deadline || inGrace(run, limits, last)) {
     await run.keep();
     await sleep(limits.clock, POLL_MS);
-    if (reachedOrElsewhere((await client.getMachine(cfg.app, cfg.machineId)).state, state)) return;
+    last = (await client.getMachine(cfg.app, cfg.machineId)).state;
+    if (reachedOrElsewhere(last, state)) return;
   }
   throw notWithin(state, limits);
 }

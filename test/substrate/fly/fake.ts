@@ -47,6 +47,8 @@ export interface FakeMachine {
   hostStatus: "ok" | "unknown" | "unreachable";
   /** The body of the last stop request, for assertions. */
   lastStop: unknown;
+  /** The machine's own stop grace (`config.stop_config.timeout`, a Go duration as Fly gives it), when a test sets one. */
+  stopTimeout: string | null;
   timer: TimerHandle | null;
 }
 
@@ -332,6 +334,7 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
       lease: null,
       hostStatus: "ok",
       lastStop: null,
+      stopTimeout: null,
       timer: null,
     };
     machines.set(id, m);
@@ -380,6 +383,7 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
     created_at: "2025-01-01T00:00:00Z",
     updated_at: new Date(clock.now()).toISOString(),
     host_status: m.hostStatus,
+    ...(m.stopTimeout === null ? {} : { config: { stop_config: { timeout: m.stopTimeout } } }),
   });
 
   type Answer = { status: number; body?: unknown; raw?: string; headers?: Record<string, string> };

@@ -1,0 +1,50 @@
+// A stop whose grace (the config's stopTimeout, sent with the stop, else the machine's own
+// stop_config) is longer than the driver's waits (5 of 60 s): while Fly reports the machine
+// `stopping` it is on its way, so the stop waits it out for as long as the grace and a minute
+// (it failed as "did not reach stopped", and after the outbox's tries left the object failed).
+// Past the grace, a machine still stopping fails the stop as before.
+import { expect, test } from "vitest";
+import { MACHINE, openRig, settle } from "./rig.ts";
+
+const MINUTE = 60_000;
+
+test("stopTimeout 20m and a machine that takes 20 minutes to stop: the stop waits it out", async () => {
+  const r = await openRig({ state: "started", driver: { useLeases: true } });
+  r.fake.transitionMs.stop = 20 * MINUTE;
+  const t0 = r.clock.now();
+  expect(await r.run(r.driver.stop(r.target({ stopTimeout: "20m" })))).toMatchObject({ status: "stopped" });
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("stopped");
+  expect(r.clock.now() - t0).toBeGreaterThanOrEqual(20 * MINUTE);
+  // One stop sent; the lease held throughout (extended, never lost: no 409 on any request).
+  const statuses = r.fake.requests.map((q) => q.status);
+  expect(r.fake.requests.filter((q) => q.action === "stop").length).toBe(1);
+  expect(statuses).not.toContain(409);
+});
+
+test("the machine's own stop_config timeout of 15 minutes (no stopTimeout): the stop waits it out", async () => {
+  const r = await openRig({ state: "started" });
+  r.fake.machines.get(MACHINE)!.stopTimeout = "15m0s";
+  r.fake.transitionMs.stop = 15 * MINUTE;
+  expect(await r.run(r.driver.stop(r.target()))).toMatchObject({ status: "stopped" });
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("stopped");
+  expect(r.fake.selfViolations, "the fake's Machine with a stop_config follows the document").toEqual([]);
+});
+
+test("control: a machine still stopping well past its grace fails the stop, retryably", async () => {
+  const r = await openRig({ state: "started" });
+  r.fake.transitionMs.stop = 3 * 60 * MINUTE;
+  const t0 = r.clock.now();
+  const res = await settle(r.run(r.driver.stop(r.target({ stopTimeout: "10m" }))));
+  expect(res).toEqual({ ok: false, e: expect.stringMatching(/stopped|stopping/), retryable: true });
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("stopping");
+  // The grace and a minute past it, then the 412 rounds' own waits: well short of the 3 hours.
+  expect(r.clock.now() - t0).toBeLessThan(60 * MINUTE);
+});
+
+test("control: without a grace, a machine still stopping after the 5 waits fails as before", async () => {
+  const r = await openRig({ state: "started" });
+  r.fake.transitionMs.stop = 20 * MINUTE;
+  const res = await settle(r.run(r.driver.stop(r.target())));
+  expect(res).toEqual({ ok: false, e: expect.stringMatching(/stopp/), retryable: true });
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("stopping");
+});
