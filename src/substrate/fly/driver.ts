@@ -39,6 +39,7 @@ import { goDurationMs, phaseMs, reach, settled, shared, type Limits, type Run, t
 import { DEFAULT_FLY_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
 import {
   GOAL_STATE,
+  hostUnconfirmed,
   hostUnreachable,
   isGone,
   satisfies,
@@ -228,10 +229,11 @@ export class FlyDriver implements Driver {
           await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, waitS, m.instance_id, cut));
           m = await client.getMachine(cfg.app, cfg.machineId, cut);
         }
-        // `started` on a host Fly cannot reach is the last state Fly knew, not a running machine.
-        // (One Fly knew stopped, or destroying as it marks those of a dead host, runs nothing still.)
+        // `started` on a host Fly cannot reach (or whose status it does not know) is the last state
+        // Fly knew, not a running machine. (One Fly knew stopped, or destroying as it marks those
+        // of a dead host, runs nothing still.)
         const o = this.observation(cfg, m.state, m.instance_id);
-        if (o.status === "running" && hostUnreachable(m)) o.status = "unknown";
+        if (o.status === "running" && hostUnconfirmed(m)) o.status = "unknown";
         return o;
       }),
     );
@@ -363,11 +365,14 @@ export class FlyDriver implements Driver {
     const { client, cfg, goal } = run;
     await run.renew();
     const m = await settled(run, this.limits);
-    // A start is confirmed only by a machine Fly can reach: `started` on a host it cannot is the
-    // last state Fly knew, not a running machine. Retryable: the host may come back.
-    if (goal === "start" && m.state === "started" && hostUnreachable(m))
+    // A start is confirmed only by a machine on a host Fly vouches for: `started` on one it
+    // cannot reach, or whose status it does not know, is the last state Fly knew, not a running
+    // machine. Retryable: the host may come back.
+    if (goal === "start" && m.state === "started" && hostUnconfirmed(m))
       throw new DriverError(
-        "the machine's host is unreachable (Fly's host_status): its state started is not current",
+        m.host_status === "unknown"
+          ? "Fly does not know the status of the machine's host (Fly's host_status unknown): its state started is not confirmed"
+          : "the machine's host is unreachable (Fly's host_status): its state started is not current",
         true,
       );
     // A stopped machine has nothing resident to suspend; it is already as dormant as it gets.

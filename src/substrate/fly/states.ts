@@ -69,6 +69,14 @@ export function settlesTo(state: string): string | null {
  */
 export const hostUnreachable = (m: { host_status?: string }) => m.host_status === "unreachable";
 
+/**
+ * Whether Fly vouches for the machine's host: not when it cannot reach it, nor when it does not
+ * know (`host_status: unknown`); then `started` is not a running machine Fly confirms. (A reply
+ * without `host_status` is read as `ok`.)
+ */
+export const hostUnconfirmed = (m: { host_status?: string }) =>
+  m.host_status === "unreachable" || m.host_status === "unknown";
+
 /** Whether a machine in `state` is gone or going: a start of it cannot succeed. */
 export const isGone = (state: string) => state === "destroyed" || settlesTo(state) === "destroyed";
 

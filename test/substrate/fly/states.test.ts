@@ -114,6 +114,28 @@ describe("a host Fly cannot reach (host_status `unreachable`: 'the information r
   });
 });
 
+describe("a host whose status Fly does not know (host_status `unknown`): `started` is not confirmed", () => {
+  test("observe reports the machine unknown, not running", async () => {
+    const { driver, fake } = await open({ state: "started" });
+    fake.machines.get(MACHINE)!.hostStatus = "unknown";
+    expect(await r.run(driver.observe(r.target()))).toMatchObject({ status: "unknown", state: "started" });
+  });
+
+  test("a start that reads it `started` is not done: a retryable failure that says why", async () => {
+    const { driver, fake } = await open({ state: "started" });
+    fake.machines.get(MACHINE)!.hostStatus = "unknown";
+    const res = await settle(r.run(driver.start(r.target())));
+    expect(res).toEqual({ ok: false, e: expect.stringMatching(/host_status unknown/), retryable: true });
+  });
+
+  test("commands are still sent (Fly answers for them): a stop of it stops it", async () => {
+    const { driver, fake } = await open({ state: "started" });
+    fake.machines.get(MACHINE)!.hostStatus = "unknown";
+    expect(await settle(r.run(driver.stop(r.target())))).toMatchObject({ ok: true, v: { status: "stopped" } });
+    expect(fake.machines.get(MACHINE)!.state).toBe("stopped");
+  });
+});
+
 describe("lease: 'holds a machine lease ... so that no other client changes the machine mid-way' (docs/substrates.md)", () => {
   test("the lease outlives the command it guards", async () => {
     const { driver, fake, clock } = await open({ state: "started" });
