@@ -17,6 +17,9 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseMs: 250, maxMs: 30_000 };
 
+/** The longest a driver's Retry-After (DriverError.retryAfterMs) puts a retry off: a far date is not obeyed for days. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
 /**
  * Objects whose actions are worked on at once, at most (a claim, a driver call, its record);
  * the others wait their turn, in the order they came. A restart that finds many actions pending
@@ -312,9 +315,10 @@ export class Dispatcher {
       const message = e instanceof Error ? e.message : String(e);
       const retryable = !(e instanceof DriverError) || e.retryable;
       const final = !retryable || tried.attempts >= this.retry.maxAttempts;
-      const next = final
-        ? tried
-        : { ...tried, nextAttemptAt: this.clock.now() + backoffMs(tried.attempts, this.retry, this.random) };
+      // The substrate's Retry-After, when longer than the backoff (a 429 asking for minutes).
+      const asked = e instanceof DriverError ? Math.min(e.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS) : 0;
+      const wait = Math.max(backoffMs(tried.attempts, this.retry, this.random), asked);
+      const next = final ? tried : { ...tried, nextAttemptAt: this.clock.now() + wait };
       const detached = () => lane.forgotten === action.id;
       // A retry of an action whose object was forgotten meanwhile (deleted) would go to
       // whatever has its id now; one whose object was rebound, to the other binding.

@@ -67,6 +67,8 @@ export class DriverError extends Error {
   constructor(
     message: string,
     readonly retryable: boolean,
+    /** How long the substrate asked to be left alone (its Retry-After), when it did: the outbox's next try waits at least as long. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "DriverError";

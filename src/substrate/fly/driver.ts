@@ -410,8 +410,9 @@ export class FlyDriver implements Driver {
       return await fn();
     } catch (e) {
       const where = `fly ${what} ${cfg.app}/${cfg.machineId}`;
-      if (e instanceof DriverError) throw new DriverError(`${where}: ${e.message}`, e.retryable);
-      if (e instanceof FlyApiError) throw new DriverError(`${where}: ${e.message}`, e.status === 412 || e.retryable);
+      if (e instanceof DriverError) throw new DriverError(`${where}: ${e.message}`, e.retryable, e.retryAfterMs);
+      if (e instanceof FlyApiError)
+        throw new DriverError(`${where}: ${e.message}`, e.status === 412 || e.retryable, e.retryAfterMs);
       throw new DriverError(`${where}: ${e instanceof Error ? e.message : String(e)}`, true);
     }
   }
