@@ -318,7 +318,7 @@ export class FlyDriver implements Driver {
           : null;
         try {
           if (held) held.lease.at ??= this.clock.now();
-          const run = this.run(client, cfg, goal, held?.lease ?? {}, released);
+          const run = this.run(client, cfg, goal, held?.lease ?? {}, released, !share);
           // A 412 (still `created`, being replaced, in motion) means: read again after a backoff.
           return await withRetries(
             () => this.converge(run),
@@ -333,7 +333,14 @@ export class FlyDriver implements Driver {
   }
 
   /** A command's state over its rounds, with the lease it holds or shares, if any. */
-  private run(client: FlyClient, cfg: FlyConfig, goal: Goal, lease: Run["lease"], released: () => boolean): Run {
+  private run(
+    client: FlyClient,
+    cfg: FlyConfig,
+    goal: Goal,
+    lease: Run["lease"],
+    released: () => boolean,
+    graced: boolean,
+  ): Run {
     const extend = async () => {
       lease.held = await client.lease(cfg.app, cfg.machineId, this.leaseTtlS, lease.held!);
       lease.at = this.clock.now();
@@ -352,7 +359,11 @@ export class FlyDriver implements Driver {
         if (lease.held && this.clock.now() - (lease.at ?? 0) >= (this.leaseTtlS * 1000) / 2) await extend();
       },
       spent: { waits: 0, reads: 0 },
-      stopping: { graceMs: (cfg.stopTimeout === undefined ? undefined : goDurationMs(cfg.stopTimeout)) ?? 0 },
+      // A release's stop (a DELETE's, a rebind's) answers a request that holds the object: it
+      // keeps to the waits, and a machine still stopping is a 503 to send again, not hours held.
+      stopping: graced
+        ? { graceMs: (cfg.stopTimeout === undefined ? undefined : goDurationMs(cfg.stopTimeout)) ?? 0 }
+        : null,
     };
   }
 

@@ -39,9 +39,10 @@ export interface Run {
   /**
    * A machine `stopping` is waited out past the waits while its stop's grace lasts: the config's
    * `stopTimeout` (sent with the stop), else the machine's own (`config.stop_config.timeout`, as
-   * last read), from when the command first saw it stopping or sent the stop.
+   * last read), from when the command first saw it stopping or sent the stop. Null for a
+   * release's stop (a DELETE's, a rebind's), which keeps to the waits.
    */
-  stopping: { since?: number; graceMs: number };
+  stopping: { since?: number; graceMs: number } | null;
 }
 
 /** The longest stop grace waited out (Fly's kill_timeout goes up to 24 h). */
@@ -51,10 +52,11 @@ const GRACE_SLACK_MS = 60_000;
 
 /** Whether a machine in `state` is stopping within its grace: still on its way, not stuck. */
 function inGrace(run: Run, limits: Limits, state: string): boolean {
-  if (state !== "stopping") return false;
+  const grace = run.stopping;
+  if (state !== "stopping" || grace === null) return false;
   const now = limits.clock.now();
-  run.stopping.since ??= now;
-  return now < run.stopping.since + Math.min(run.stopping.graceMs, MAX_GRACE_MS) + GRACE_SLACK_MS;
+  grace.since ??= now;
+  return now < grace.since + Math.min(grace.graceMs, MAX_GRACE_MS) + GRACE_SLACK_MS;
 }
 
 /** The machine's own stop grace (`config.stop_config.timeout`) in ms, when it reads as one. */
@@ -89,7 +91,7 @@ export async function settled(run: Run, limits: Limits): Promise<FlyMachine> {
   // Once Fly refuses a wait (400), the rest of the round reads once a second, as after a command.
   let refused = false;
   for (let m = await client.getMachine(cfg.app, cfg.machineId); ; m = await client.getMachine(cfg.app, cfg.machineId)) {
-    if (cfg.stopTimeout === undefined) run.stopping.graceMs = machineGraceMs(m) ?? run.stopping.graceMs;
+    if (cfg.stopTimeout === undefined && run.stopping) run.stopping.graceMs = machineGraceMs(m) ?? run.stopping.graceMs;
     const settles = settlesTo(m.state);
     if (!settles || satisfies(goal, m.state) || isGone(m.state)) return m;
     const graced = inGrace(run, limits, m.state);

@@ -48,3 +48,13 @@ test("control: without a grace, a machine still stopping after the 5 waits fails
   expect(res).toEqual({ ok: false, e: expect.stringMatching(/stopp/), retryable: true });
   expect(r.fake.machines.get(MACHINE)!.state).toBe("stopping");
 });
+
+test("a release's stop (a DELETE's, a rebind's) keeps to the waits: still stopping is a retryable failure, not hours held", async () => {
+  const r = await openRig({ state: "started" });
+  r.fake.transitionMs.stop = 20 * MINUTE;
+  const t0 = r.clock.now();
+  const res = await settle(r.run(r.driver.release!(r.target({ stopTimeout: "20m" }), "stop")));
+  expect(res).toEqual({ ok: false, e: expect.stringMatching(/stopp/), retryable: true });
+  expect(r.fake.machines.get(MACHINE)!.state).toBe("stopping");
+  expect(r.clock.now() - t0).toBeLessThan(20 * MINUTE);
+});
