@@ -94,9 +94,18 @@ async function answer(
 ): Promise<void> {
   let reply: Reply;
   try {
-    // hono's body limit runs before the route: a body over the limit is a 413 whatever else is
-    // wrong with the request, so the body is read first here too.
-    const bytes = await readBody(req, deps.bodyLimitBytes);
+    // As hono's body limit runs before the route: a body over the limit by its Content-Length is
+    // a 413 whatever else is wrong with the request (readBody refuses it before reading), and one
+    // sent chunked is read whole first (and a 413 past the limit). One within the limit by its
+    // Content-Length is read only when the endpoint asks for it, after its checks of the id and
+    // the headers, as on hono's routes: a client waiting for `100 Continue` is not invited to
+    // send a body that is then refused for its content type or Idempotency-Key.
+    const limit = deps.bodyLimitBytes;
+    const encoding = header(req, "content-encoding");
+    const body =
+      req.headers["transfer-encoding"] === undefined && !(Number(req.headers["content-length"]) > limit)
+        ? readDecoded.bind(null, req, limit, encoding)
+        : decoded.bind(null, await readBody(req, limit), encoding);
     const contentType = header(req, "content-type");
     if (put)
       reply = await putObjectEndpoint(deps.governor, deps.policies!, {
@@ -104,7 +113,7 @@ async function answer(
         contentType,
         ifMatch: header(req, "if-match"),
         ifNoneMatch: header(req, "if-none-match"),
-        body: decoded.bind(null, bytes, header(req, "content-encoding")),
+        body,
       });
     else {
       const facts = {
@@ -114,7 +123,7 @@ async function answer(
         ifMatch: header(req, "if-match"),
         ifNoneMatch: header(req, "if-none-match"),
         prefer: header(req, "prefer"),
-        body: decoded.bind(null, bytes, header(req, "content-encoding")),
+        body,
         // Whether the reply shows the values of the object's config `env` (auth.ts seesSecrets).
         secrets,
       };
@@ -144,6 +153,11 @@ async function answer(
  */
 async function decoded(bytes: Buffer, contentEncoding: string | undefined): Promise<string> {
   return decodeBody(bytes, contentEncoding);
+}
+
+/** The body read when the endpoint asks for it (its Content-Length within the limit), then decoded. */
+async function readDecoded(req: IncomingMessage, limit: number, contentEncoding: string | undefined): Promise<string> {
+  return decodeBody(await readBody(req, limit), contentEncoding);
 }
 
 function send(res: ServerResponse, reply: Reply): void {
