@@ -270,11 +270,22 @@ export function httpServer(
  * without a 100) the connection closes after it, as its client may or may not send the body it
  * was not invited to send. Whatever reads a body (a door, or discardBody once a reply is out)
  * makes the stream call `_read`. A request that says it has no body is answered 100 at once,
- * as Node would: it invites nothing, and the connection is kept.
+ * as Node would: it invites nothing, and the connection is kept. But not one pipelined behind
+ * a reply still on its way: Node holds the 100 until that reply is out, and then writes the
+ * request's own reply's head before it when the reply's body is bytes (OutgoingMessage `_send`
+ * puts a head in front of what waits), so the 100 landed inside the reply, between its head
+ * and its body, and the client read the rest of the connection out of step. Such a request is
+ * answered without the 100 (RFC 9110 10.1.1 lets a server omit it when the framing says there
+ * is no content), its connection still kept: Node's rule closes a connection whose client was
+ * not sent the 100 it asked for, lest its body follow, and this one has none.
  */
 function continueOnRead(req: IncomingMessage, res: ServerResponse): void {
   const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
-  if (!hasBody) return void res.writeContinue();
+  if (!hasBody) {
+    if ((req.socket as HttpSocket)._httpMessage === res) res.writeContinue();
+    else (res as ServerResponse & { _expect_continue: boolean })._expect_continue = false;
+    return;
+  }
   uninvited.add(req);
   const read = req._read;
   req._read = function (size: number) {
