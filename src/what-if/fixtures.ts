@@ -190,6 +190,10 @@ export async function runFixture(
     );
   };
   const sandbox = await createSandbox(registry, start, [seed], pace);
+  // An active object's compute runs on the sandbox's substrate too, set there telling no one (it
+  // changes nothing): a suspend keeps it resident (`suspended`, as on a server), where compute the
+  // substrate never started would be answered `stopped`, nothing to suspend.
+  if (state === "active") sandbox.driver.crash(FIXTURE_OBJECT_ID, "running", false);
   const { governor } = sandbox;
   let stepDecisions: Decision[] = [];
   governor.events.on("evaluation:completed", (d) => {

@@ -1,6 +1,6 @@
 // Fixtures stand for what the server does: a policy that throws on a timer's evaluation fails
 // the step (as one that throws on facts does), an object a fixture starts active has its compute
-// running (its `substrate` fact says so), and a starting memory the server would refuse to
+// running (its `substrate` fact says so) and resident (a suspend keeps it), and a starting memory the server would refuse to
 // create an object with makes the fixture malformed.
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -138,6 +138,80 @@ test("an object a fixture starts active decides on the same facts as an active o
     start: "2026-03-01T00:01:00Z",
     object: { state: "active", memory: { queue: { depth: 3 } } },
     steps: [{ facts: { queue: { depth: 0 } }, expect: { outcome: "dormancy", fired: ["empty-and-running"] } }],
+  };
+  const r = await runFixture(parseFixture(JSON.stringify(fixture), "probe.json"), registry);
+  expect(r.failures).toEqual([]);
+});
+
+// An active object's compute is resident on the server: a suspend keeps it, and the `substrate`
+// fact then reads {status: "suspended"}. The fixture's simulated substrate had never started the
+// compute of an object it starts active, so it answered the suspend `stopped` (nothing to
+// suspend), and a rule on a suspended object decided otherwise than the server.
+
+// Sleep by suspending once the queue is empty; note (a timer) while the compute is suspended.
+const resident = {
+  name: "probe",
+  version: "1",
+  sleep: "suspend",
+  rules: [
+    {
+      name: "backlog",
+      conditions: { all: [{ fact: "memory", path: "$.queue.depth", operator: "greaterThan", value: 0 }] },
+      event: { type: "wake" },
+    },
+    {
+      name: "empty",
+      conditions: {
+        all: [
+          { fact: "memory", path: "$.queue.depth", operator: "equal", value: 0 },
+          { fact: "state", operator: "in", value: ["active", "waking"] },
+        ],
+      },
+      event: { type: "dormancy" },
+    },
+    {
+      name: "suspended",
+      conditions: { all: [{ fact: "substrate", path: "$.status", operator: "equal", value: "suspended" }] },
+      event: { type: "schedule", params: { name: "resident", after: "PT1H" } },
+    },
+  ],
+};
+
+test("an object a fixture starts active is suspended, not stopped, when it sleeps by suspending, as on the server", async () => {
+  const rules = join(dir, "rules-resident");
+  mkdirSync(rules);
+  writeFileSync(join(rules, "probe.json"), JSON.stringify(resident));
+  const start = Date.parse("2026-03-01T00:00:00Z");
+
+  // The real governor: an active object sleeps by suspending; its next facts see it suspended.
+  const s = await makeServices({ rulesDir: rules, start });
+  try {
+    await s.governor.putObject("w", { policy: "probe", memory: {} });
+    await s.governor.postFacts("w", { queue: { depth: 3 } });
+    await s.advance(60_000);
+    expect((await s.governor.getObject("w"))!.state).toBe("active");
+    await s.governor.postFacts("w", { queue: { depth: 0 } });
+    await s.advance(0);
+    const real = await s.governor.postFacts("w", { note: 1 });
+    await s.advance(0);
+    expect(real.object.substrate.observed?.status).toBe("suspended");
+    expect(real.decision.fired.map((f) => f.rule)).toEqual(["suspended"]);
+    expect(real.object.timers.map((t) => t.name)).toEqual(["resident"]);
+  } finally {
+    await s.close();
+  }
+
+  // The fixture: the same object, started active, the same facts.
+  const registry = new PolicyRegistry();
+  expect(registry.loadDirectory(rules)).toEqual([]);
+  const fixture = {
+    policy: "probe",
+    start: "2026-03-01T00:01:00Z",
+    object: { state: "active", memory: { queue: { depth: 3 } } },
+    steps: [
+      { facts: { queue: { depth: 0 } }, expect: { outcome: "dormancy", state: "dormant", actions: ["suspend"] } },
+      { facts: { note: 1 }, expect: { fired: ["suspended"], timers: ["resident"] } },
+    ],
   };
   const r = await runFixture(parseFixture(JSON.stringify(fixture), "probe.json"), registry);
   expect(r.failures).toEqual([]);
