@@ -104,6 +104,9 @@ export async function replay(
   const aligner = new Aligner(budget.limits.maxRows, budget.limits.maxBytes);
   const seed = snapshot ? [seedAt(object, candidate.name, start, memory, snapSeq, survey.lifecycle!)] : [];
   const sandbox = await createSandbox(registry, start, seed, () => budget.step(), RECORDED_LIMITS, false, true);
+  // A snapshot that left the object active left its compute running: the sandbox's substrate
+  // holds it (a suspend keeps it resident, as the server's did), telling no one.
+  if (seed[0]?.state === "active") sandbox.driver.crash(object.id, "running", false);
   sandbox.governor.events.on("evaluation:completed", (d, stored) => {
     budget.evaluations++;
     if (stored && (comparedFrom === null || !before(d, comparedFrom))) aligner.candidate(d);
@@ -216,15 +219,21 @@ function seedAt(
   lifecycle: LifecycleSeed,
 ): ObjectRecord {
   const state = lifecycle.state;
+  // The sandbox's substrate confirms at once: a wake or sleep under way has completed.
+  const active = state === "waking" || state === "active";
+  const seed = newObject({
+    id: object.id,
+    policy,
+    at: start,
+    memory,
+    state: active ? "active" : state === "sleeping" ? "dormant" : state,
+  });
   return {
-    ...newObject({
-      id: object.id,
-      policy,
-      at: start,
-      memory,
-      // The sandbox's substrate confirms at once: a wake or sleep under way has completed.
-      state: state === "waking" ? "active" : state === "sleeping" ? "dormant" : state,
-    }),
+    ...seed,
+    // An active one's compute was confirmed running, as the `substrate` fact read on the server.
+    ...(active
+      ? { substrate: { ...seed.substrate, observed: { status: "running" as const, at: lifecycle.stateSince } } }
+      : {}),
     stateSince: lifecycle.stateSince,
     wokeAt: lifecycle.wokeAt,
     memoryVersion: snapSeq,
