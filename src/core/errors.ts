@@ -163,11 +163,18 @@ const NETWORK_REASONS: [RegExp, string][] = [
  * WebSocket error, a connection it closed).
  */
 const LIBSQL_TRANSPORT =
-  /^(VIGIL_DB_NO_ANSWER|VIGIL_DB_UNREACHABLE|SERVER_ERROR|HRANA_WEBSOCKET_ERROR|HRANA_CLOSED_ERROR)$/;
+  /^(VIGIL_DB_NO_ANSWER|VIGIL_DB_UNREACHABLE|VIGIL_DB_NOT_LIBSQL|SERVER_ERROR|HRANA_WEBSOCKET_ERROR|HRANA_CLOSED_ERROR|HRANA_PROTO_ERROR)$/;
 
 /**
- * Why a remote libsql server could not be reached, or answered with an HTTP error instead of a
- * result (the transport failed: fetch's, the Hrana client's and the WebSocket's errors, as
+ * What a remote server did that answered with what the client cannot read as a libsql server's
+ * reply: not JSON (storage/remote.ts boundedFetch, VIGIL_DB_NOT_LIBSQL), or JSON of another shape
+ * (the client's HRANA_PROTO_ERROR). A proxy's or a load balancer's page, say: it may pass.
+ */
+export const NOT_LIBSQL_REPLY = "answered with a reply that is not a libsql server's";
+
+/**
+ * Why a remote libsql server could not be reached, or answered with an HTTP error or a reply that
+ * is not a libsql server's instead of a result (the transport failed: fetch's, the Hrana client's and the WebSocket's errors, as
  * @libsql/client carries them), or null for any other error (SQLite's own, say). A write that
  * failed so may or may not have been committed: its reply may have been lost on the way back.
  */
@@ -180,6 +187,9 @@ export function remoteFailure(error: unknown): RemoteFailure | null {
   if (marks.some((m) => m.startsWith("SQLITE_")) || !marks.some((m) => LIBSQL_TRANSPORT.test(m))) return null;
   const noAnswer = chain.find((e) => e.code === "VIGIL_DB_NO_ANSWER");
   if (noAnswer) return { reason: String(noAnswer.message), passing: true };
+  // Answered, with what is no reply of a libsql server's: a write may or may not have gone through.
+  if (marks.some((m) => m === "VIGIL_DB_NOT_LIBSQL" || m === "HRANA_PROTO_ERROR"))
+    return { reason: NOT_LIBSQL_REPLY, passing: true };
   const text = chain.map((e) => String(e.message ?? "")).join(" ");
   for (const [pattern, reason] of NETWORK_REASONS)
     if (marks.some((m) => pattern.test(m)) || new RegExp(pattern.source.replace(/^\^|\$$/g, "")).test(text))
@@ -202,9 +212,18 @@ export function remoteFailure(error: unknown): RemoteFailure | null {
 /** A remote database that could not be reached for now (remoteFailure, passing). */
 export const isUnreachableDatabase = (error: unknown): boolean => remoteFailure(error)?.passing === true;
 
-/** The 503's detail for a request that failed so: it may have been recorded, and a retry must say it is the same. */
-export const UNREACHABLE_DETAIL =
-  "the database could not be reached; if this request changes anything, it may or may not have been recorded: send it again (facts with the same Idempotency-Key, a CloudEvent with the same source and id) so that it is applied once";
+/**
+ * The 503's detail for a request that failed so (`error`): it may have been recorded, and a retry
+ * must say it is the same. A database that answered what is not a libsql server's reply is said
+ * to have failed so, not to be out of reach.
+ */
+export function unreachableDetail(error: unknown): string {
+  const what =
+    remoteFailure(error)?.reason === NOT_LIBSQL_REPLY
+      ? `the database failed: it ${NOT_LIBSQL_REPLY}`
+      : "the database could not be reached";
+  return `${what}; if this request changes anything, it may or may not have been recorded: send it again (facts with the same Idempotency-Key, a CloudEvent with the same source and id) so that it is applied once`;
+}
 
 /**
  * `error` from a write made after the object's compute was stopped (a DELETE, a new binding):

@@ -6,7 +6,7 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { Store } from "../core/store.ts";
-import { DB_MOVED, isPassingStorageError, storageRefusal, WRITER_EXITED } from "../core/errors.ts";
+import { DB_MOVED, isPassingStorageError, remoteFailure, storageRefusal, WRITER_EXITED } from "../core/errors.ts";
 import { answerWithin } from "../timers/within.ts";
 
 /** How long /readyz waits for its read of the database before it says the database does not answer. */
@@ -45,7 +45,11 @@ export function databaseNotReady(store: Store, clock: Clock): Promise<string | n
   const read = shared(readyReads, store, clock, () =>
     store.getObject("\u0000readyz").then(
       () => null,
-      () => "the database does not answer",
+      // A remote database's failure is named (refused, an HTTP error, a reply that is not libsql's).
+      (e: unknown) => {
+        const remote = remoteFailure(e);
+        return remote ? `the database ${remote.reason}` : "the database does not answer";
+      },
     ),
   );
   return answerWithin(clock, READY_TIMEOUT_MS, read, `the database did not answer within ${READY_TIMEOUT_MS} ms`);

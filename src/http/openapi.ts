@@ -77,7 +77,7 @@ function problems(op: Operation): Record<number, string> {
       "but for a DELETE or new binding whose compute was stopped first, as the detail then says";
   if (op.scope !== null && op.database !== false) {
     const unreached =
-      "a remote database (VIGIL_DB_URL libsql://, http(s)://, ws(s)://) could not be reached (`Retry-After`)";
+      "a remote database (VIGIL_DB_URL libsql://, http(s)://, ws(s)://) could not be reached, or answered with what is not a libsql server's reply (`Retry-After`)";
     out[503] = writes
       ? `${out[503]}; or ${unreached}: then the write may or may not have been recorded, so send the same ` +
         "request again (facts with the same Idempotency-Key, a CloudEvent with the same source and id)"

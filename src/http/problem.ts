@@ -16,7 +16,7 @@ import {
   isUnreachableDatabase,
   PolicyNotLoaded,
   storageRefusal,
-  UNREACHABLE_DETAIL,
+  unreachableDetail,
   VigilError,
   WRITER_EXITED,
   type ErrorKind,
@@ -144,7 +144,7 @@ export function problemOf(
     );
   report(error);
   // A remote database not reached: the write may have been committed and its answer lost.
-  if (isUnreachableDatabase(error)) return problemBody("unavailable", UNREACHABLE_DETAIL);
+  if (isUnreachableDatabase(error)) return problemBody("unavailable", unreachableDetail(error));
   // A write on its way when the writer thread stopped may have been committed before it did.
   if ((error as { code?: unknown }).code === WRITER_EXITED)
     return problemBody(

@@ -3,7 +3,8 @@
 // `GET /v2` as the version probe, `POST /v2/pipeline` with `{baton, requests}` answered with
 // `{baton, base_url, results}`), backed by a real SQLite file through the `libsql` package. It
 // serves one connection (no batons kept apart), which is all one Vigil server needs. Its mode
-// says how it answers: normally, never (the connection accepted and left hanging), a 503, or
+// says how it answers: normally, never (the connection accepted and left hanging), a 503, a 200
+// whose body is a page and not JSON (a proxy's), or
 // by applying the next pipeline that matches and then dropping the connection without a reply.
 
 import Database from "libsql";
@@ -38,7 +39,7 @@ interface Request {
   sql_id?: number;
 }
 
-export type FakeMode = "ok" | "stall" | "unavailable";
+export type FakeMode = "ok" | "stall" | "unavailable" | "not-json";
 
 export interface HranaFake {
   /** `http://127.0.0.1:PORT`. */
@@ -175,6 +176,10 @@ export async function startHranaFake(path: string, opts: { token?: string } = {}
     }
     if (fake.mode === "unavailable") {
       r.writeHead(503, { "content-type": "text/plain" }).end("overloaded");
+      return;
+    }
+    if (fake.mode === "not-json") {
+      r.writeHead(200, { "content-type": "text/html" }).end("<html><body>a proxy's page</body></html>");
       return;
     }
     if (opts.token !== undefined && q.headers.authorization !== `Bearer ${opts.token}`) {
