@@ -120,6 +120,9 @@ function checkLease(lease) {
   if (row?.owner !== lease.owner) throw new LeaseLost(`the lease ${lease.name} is no longer held by ${lease.owner}`);
 }
 
+/** Whether the file or the log at the path is not the one this connection opened (unmoved's tests). */
+const moved = () => fileAt() !== opened || (walOpened !== null && fileAt(wal) !== walOpened);
+
 /** One transaction: every write's statements (each after its lease check), or none of them. */
 function write(writes) {
   unmoved();
@@ -130,6 +133,13 @@ function write(writes) {
       for (const s of w.statements)
         if (typeof s === "string") statement(s).run([]);
         else statement(s.sql).run(s.args ?? []);
+    }
+    // Again with the lock held, last before the commit: BEGIN IMMEDIATE may have waited up to the
+    // busy timeout for another connection's lock, and a file replaced or removed meanwhile still
+    // took the write. Rolled back first: unmoved's checkpoint of a removed log needs no transaction.
+    if (moved()) {
+      db.exec("ROLLBACK");
+      unmoved();
     }
     db.exec("COMMIT");
     // A database new to WAL mode has its log once the first commit made it.
