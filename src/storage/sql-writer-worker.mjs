@@ -217,11 +217,17 @@ parentPort.on("message", (first) => {
     // kept every write since the last automatic checkpoint (all of a young database's), and a
     // copy of the main file alone (a backup of a stopped server) read as an empty database.
     // Refused (a reader still in a transaction), the WAL stays, and is read at the next open.
-    try {
-      db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    } catch {
-      // the WAL is kept: nothing is lost
-    }
+    // Not once another file is at the path: the -wal and -shm this connection uses are the ones
+    // at the path by name, which the database now there uses as well when they were left beside
+    // it (a file moved over the path alone), and a checkpoint copied its commits into this
+    // connection's file, the one no one opens again, then emptied the log: they were lost. (SQLite's
+    // own close checks this, and does not checkpoint.)
+    if (fileAt() === opened)
+      try {
+        db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch {
+        // the WAL is kept: nothing is lost
+      }
     db.close();
     parentPort.close();
   }

@@ -194,6 +194,25 @@ describe("the writer thread", () => {
     },
   );
 
+  // A file moved over the path alone (its -wal and -shm left there) is opened with them by the
+  // next program, a server started on it say: the writer's close checkpointed that log into the
+  // file it had opened, no one's now, and emptied it, so that program's commits were gone.
+  test("a writer closed once another file is at the path leaves the log there to the program using it", async () => {
+    await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (1, 'old')", args: [] }]);
+    const other = new Database(join(dir, "other.db"));
+    other.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+    other.close();
+    renameSync(join(dir, "other.db"), path);
+    const next = new Database(path);
+    next.exec("INSERT INTO t (id, v) VALUES (2, 'next')");
+    const committed = next.prepare("SELECT id, v FROM t ORDER BY id").all();
+    expect(committed).toContainEqual({ id: 2, v: "next" });
+    await writer.close();
+    expect(next.prepare("SELECT id, v FROM t ORDER BY id").all()).toEqual(committed);
+    next.close();
+    expect(rows()).toEqual(committed);
+  });
+
   // The write-ahead log removed (a clean-up of "stray" files): SQLite goes on writing to the log
   // it opened, which no one would read again. Every write since the last checkpoint, those
   // acknowledged before the removal too, was lost at the next start (a kill -9, a crash).
