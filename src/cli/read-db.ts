@@ -1,8 +1,8 @@
 // The database `vigil replay` and `vigil simulate --db` read history from: opened to read only,
 // never created or migrated (a server may be running on it).
 
-import { closeSync, existsSync, openSync, readSync } from "node:fs";
-import { basename } from "node:path";
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { shownDbUrl } from "../config.ts";
 import { isMissing, notAFilePath } from "../dirs.ts";
 import type { LibsqlStore } from "../storage/libsql-store.ts";
@@ -22,13 +22,33 @@ export async function openToRead(url: string, authToken?: string): Promise<Libsq
   // Looked at before opening, which may leave a -wal file of its own beside the database.
   const walLeftBehind = file !== null && walFileMissing(file);
   // Read-only: a WAL database's last connection would otherwise checkpoint it as it closes.
-  const store = new LibsqlStore({ ...libsqlOptions(url, authToken), readOnly: true });
+  let store = new LibsqlStore({ ...libsqlOptions(url, authToken), readOnly: true });
   let problem: string | null;
   try {
     problem = await store.openToRead();
   } catch (e) {
     // Not a database at all (SQLITE_NOTADB), or a server that cannot be reached: said by name.
     problem = `cannot be read: ${(e as Error).message}`;
+    const code = String((e as { code?: unknown }).code ?? "");
+    if (file !== null && /^SQLITE_(READONLY|CANTOPEN)/.test(code) && !writable(dirname(file))) {
+      await store.close();
+      // SQLite reads a WAL-mode file only with a -shm index beside it, made if missing (a write it
+      // calls so): a backup of a stopped server's file alone on a read-only mount or in another
+      // user's directory was "attempt to write a readonly database". With no -wal there, the main
+      // file holds everything, and no server runs on it (a server keeps its -wal): it is read as
+      // it is (an empty -wal, a clean stop's, with no -shm too). A -wal with frames cannot be read
+      // without an index: said so.
+      if (existsSync(`${file}-shm`) || size(`${file}-wal`) > 0)
+        problem = `cannot be read: it is a WAL-mode database, and SQLite reads one with its -wal only through a ${basename(file)}-shm index file it can use, which it cannot make in ${dirname(file)} (not writable): copy the database with its -wal to a directory you can write`;
+      else {
+        store = new LibsqlStore({ ...libsqlOptions(url, authToken), readOnly: true, immutable: true });
+        try {
+          problem = await store.openToRead();
+        } catch (again) {
+          problem = `cannot be read: ${(again as Error).message}`;
+        }
+      }
+    }
   }
   if (problem === null) return store;
   await store.close();
@@ -53,4 +73,23 @@ function walFileMissing(file: string): boolean {
   }
   const wal = header.toString("latin1", 0, 16) === "SQLite format 3\0" && header[18] === 2 && header[19] === 2;
   return wal && !existsSync(`${file}-wal`);
+}
+
+/** Whether this process may make files in `dir`. */
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The size of `file`, 0 when there is none. */
+function size(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }

@@ -72,6 +72,12 @@ export interface LibsqlOptions {
   authToken?: string;
   /** A file opened read-only (openToRead's callers): it is not written, nor checkpointed at close. */
   readOnly?: boolean;
+  /**
+   * With readOnly, the file is read as one nothing writes (no lock, no -shm index): only for a
+   * WAL-mode file with no -wal beside it in a directory this process cannot write, which SQLite
+   * cannot read otherwise (cli/read-db.ts).
+   */
+  immutable?: boolean;
 }
 
 type Db = LibSQLDatabase<typeof t>;

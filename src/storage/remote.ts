@@ -81,14 +81,14 @@ function boundedCalls(client: Client, ms: number): Client {
  * The client for `options`; for a remote server, with each round trip bounded, and `interrupt`
  * to fail the round trips in flight at once.
  */
-export function openClient(options: { url: string; authToken?: string; readOnly?: boolean }): {
+export function openClient(options: { url: string; authToken?: string; readOnly?: boolean; immutable?: boolean }): {
   client: Client;
   interrupt: () => void;
 } {
   const cut = new AbortController();
   const remote = isRemote(options.url);
   const client = createClient({
-    url: options.readOnly ? readOnlyUrl(options.url) : options.url,
+    url: options.readOnly ? readOnlyUrl(options.url, options.immutable) : options.url,
     ...(options.authToken ? { authToken: options.authToken } : {}),
     ...(remote ? { fetch: boundedFetch(cut.signal) } : {}),
   });
@@ -106,14 +106,16 @@ export function openClient(options: { url: string; authToken?: string; readOnly?
  * URI filename `file:PATH?mode=ro`, which libsql honours; the client takes no such parameter
  * itself but passes its URL's path, percent-decoded, to libsql). A connection that only reads
  * does not checkpoint as it closes: the last connection to a WAL database otherwise folds the
- * -wal file into the database and deletes it. Other URLs are as they are.
+ * -wal file into the database and deletes it. `immutable`: SQLite's `immutable=1` besides, which
+ * reads the file with no lock and no -shm index (LibsqlOptions.immutable says when). Other URLs
+ * are as they are.
  */
-export function readOnlyUrl(url: string): string {
+export function readOnlyUrl(url: string, immutable = false): string {
   const path = filePath(url);
   if (path === null) return url;
   // Escaped as SQLite's URI filenames need; an absolute path after an empty authority.
   const escaped = path.replace(/[%?#]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
-  return `file:${encodeURIComponent(`file:${path.startsWith("/") ? "//" : ""}${escaped}?mode=ro`)}`;
+  return `file:${encodeURIComponent(`file:${path.startsWith("/") ? "//" : ""}${escaped}?mode=ro${immutable ? "&immutable=1" : ""}`)}`;
 }
 
 /**

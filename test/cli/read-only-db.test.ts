@@ -2,11 +2,14 @@
 // never create, migrate or write it, and a database with another schema is refused by name.
 
 import { createClient } from "@libsql/client";
+import { spawn } from "node:child_process";
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -170,5 +173,75 @@ describe.each([
     expect(readFileSync(file).equals(main)).toBe(true);
     expect(existsSync(`${file}-wal`)).toBe(true);
     expect(readFileSync(`${file}-wal`).equals(wal)).toBe(true);
+  });
+});
+
+/**
+ * `vigil ARGS` as a process that may not write to a directory it lacks the permission for: root
+ * (which may, whatever the modes) without its capabilities to override them, anyone else as is.
+ */
+function withoutOverride(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const command =
+    process.getuid?.() === 0
+      ? ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", process.execPath, "bin/vigil.js"]
+      : [process.execPath, "bin/vigil.js"];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
+    child.stderr.setEncoding("utf8").on("data", (s: string) => (err += s));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, out, err }));
+  });
+}
+
+// SQLite reads a WAL-mode database through a -shm index beside it, which it makes when there is
+// none: in a directory it cannot write (a backup on a read-only mount, another user's directory),
+// a stopped server's database file alone was "cannot be read: SQLITE_READONLY: attempt to write a
+// readonly database", and with a -wal beside it "SQLITE_CANTOPEN: unable to open database file".
+describe.each([
+  ["vigil replay", (url: string) => ["replay", "--object", "w", "--db", url, POLICY]],
+  ["vigil simulate --db", (url: string) => ["simulate", "--policy", "queue-worker", "--db", url, "--object", "w"]],
+])("%s, in a directory it cannot write", (name, args) => {
+  test("a stopped server's database file is read, and nothing is made beside it; one with a -wal is said why not", async () => {
+    const live = join(dir, `stopped-live-${name.length}.db`);
+    const ro = join(dir, `read-only-${name.length}`);
+    mkdirSync(ro);
+    const file = join(ro, "vigil.db");
+    const s = await makeServices({ store: new LibsqlStore({ url: `file:${live}` }) });
+    try {
+      await s.governor.putObject("w", { policy: "queue-worker", memory: { queue: { depth: 1 } } });
+      await s.advance(60_000);
+      // What a killed server leaves, its writes in the -wal.
+      copyFileSync(live, join(ro, "killed.db"));
+      copyFileSync(`${live}-wal`, join(ro, "killed.db-wal"));
+    } finally {
+      await s.close();
+    }
+    // Stopped, the database is whole in its main file (the writer's checkpoint at close), and the
+    // -wal beside it, if copied too, empty.
+    copyFileSync(live, file);
+    copyFileSync(live, join(ro, "clean.db"));
+    writeFileSync(join(ro, "clean.db-wal"), "");
+    chmodSync(ro, 0o555);
+    try {
+      const r = await withoutOverride(args(`file:${file}`));
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.out).not.toBe("");
+      const clean = await withoutOverride(args(`file:${join(ro, "clean.db")}`));
+      expect({ code: clean.code, err: clean.err }).toEqual({ code: 0, err: "" });
+      expect(readdirSync(ro).sort()).toEqual(["clean.db", "clean.db-wal", "killed.db", "killed.db-wal", "vigil.db"]);
+      // A -wal beside it needs an index to be read: said so, not SQLite's words.
+      const killed = join(ro, "killed.db");
+      const w = await withoutOverride(args(`file:${killed}`));
+      expect(w).toMatchObject({ code: 2, out: "" });
+      expect(w.err).toContain(
+        `file:${killed}: cannot be read: it is a WAL-mode database, and SQLite reads one with its -wal only through a killed.db-shm index file it can use, which it cannot make in ${ro} (not writable): copy the database with its -wal to a directory you can write\n`,
+      );
+    } finally {
+      chmodSync(ro, 0o755);
+    }
   });
 });
