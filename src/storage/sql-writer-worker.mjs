@@ -175,16 +175,23 @@ function reply(id, error) {
 function commitJoined(writes) {
   if (writes.length > 1) {
     let joined = false;
+    let refused = null;
     try {
       write(writes);
       joined = true;
-    } catch {
-      // one by one below
+    } catch (e) {
+      // one by one below, but for a file moved: each would be refused too, after another try at
+      // copying a removed log (the busy timeout's 5 s apiece while a reader holds it back)
+      if (e instanceof DbMoved) refused = e;
     }
     // Outside the try: once the joined transaction is durable, nothing may write it again.
     if (joined) {
       transactions++;
       for (const w of writes) reply(w.id);
+      return;
+    }
+    if (refused) {
+      for (const w of writes) reply(w.id, refused);
       return;
     }
   }
