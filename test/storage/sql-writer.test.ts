@@ -260,30 +260,36 @@ describe("the writer thread", () => {
   // While a reader holds back the copy of a removed log, each try of it waits out the busy timeout
   // (5 s). A group refused so was tried again one write at a time, each refused after another
   // try: a group of 64 waited more than 5 minutes for its 503s, and the lease's renewals behind it.
-  test("writes joined while the log cannot be copied are refused together, after one try", async () => {
-    await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (1, 'seen')", args: [] }]);
-    const reader = new Database(path);
-    reader.exec("BEGIN");
-    reader.prepare("SELECT count(*) FROM t").get();
-    // Committed after the reader's snapshot: no checkpoint copies it while the reader holds it.
-    await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (2, 'unseen')", args: [] }]);
-    rmSync(`${path}-wal`);
-    const settled: number[] = [];
-    const send = (id: number) =>
-      writer.write([{ sql: "INSERT INTO t (id, v) VALUES (?, 'after')", args: [id] }]).then(
-        () => settled.push(id),
-        () => settled.push(id),
-      );
-    const first = send(3);
-    // The writer thread is in the checkpoint's busy wait: the next two queue up and are joined.
-    await expect.poll(busyWaiting).toBe(true);
-    const joined = [send(4), send(5)];
-    await first;
-    await Promise.race(joined);
-    await new Promise((resolve) => setImmediate(resolve));
-    reader.exec("COMMIT");
-    reader.close();
-    expect(settled).toEqual([3, 4, 5]);
-    await Promise.all(joined);
-  });
+  // Capability probe: as above.
+  test.skipIf(!wchanShown())(
+    "writes joined while the log cannot be copied are refused together, after one try",
+    async () => {
+      await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (1, 'seen')", args: [] }]);
+      const reader = new Database(path);
+      reader.exec("BEGIN");
+      reader.prepare("SELECT count(*) FROM t").get();
+      // Committed after the reader's snapshot: no checkpoint copies it while the reader holds it.
+      await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (2, 'unseen')", args: [] }]);
+      rmSync(`${path}-wal`);
+      const settled: number[] = [];
+      const send = (id: number) =>
+        writer.write([{ sql: "INSERT INTO t (id, v) VALUES (?, 'after')", args: [id] }]).then(
+          () => settled.push(id),
+          () => settled.push(id),
+        );
+      const first = send(3);
+      // The writer thread is in the checkpoint's busy wait: the next two queue up and are joined.
+      await expect.poll(busyWaiting).toBe(true);
+      const joined = [send(4), send(5)];
+      await first;
+      await Promise.race(joined);
+      // Refused together, the other's reply follows at once, the writer idle; tried alone, the
+      // writer is back in the busy wait (another 5 s) with it still unanswered.
+      await expect.poll(() => settled.length === 3 || busyWaiting()).toBe(true);
+      reader.exec("COMMIT");
+      reader.close();
+      expect(settled).toEqual([3, 4, 5]);
+      await Promise.all(joined);
+    },
+  );
 });
