@@ -50,7 +50,16 @@ const typed = (expected: string, missing = "required") => ({
 /** The JSON format reads an attribute set to `null` as absent (json-format.md 3.1). */
 const absent = (value: unknown) => value === undefined || value === null;
 
-const nonEmpty = () => z.string(typed("a string")).min(1, "must not be empty");
+/**
+ * What CloudEvents' String type forbids (spec.md, "Type System"): control characters (U+0000 to
+ * U+001F, U+007F to U+009F), noncharacters and surrogates not in a pair.
+ */
+const NOT_IN_A_STRING = /[\p{Cc}\p{Cs}\p{Noncharacter_Code_Point}]/u;
+const STRING_RULE = "must not hold control characters, noncharacters or unpaired surrogates (a CloudEvents String)";
+const cloudEventString = <S extends z.ZodType<string>>(schema: S) =>
+  schema.refine((value) => !NOT_IN_A_STRING.test(value), STRING_RULE);
+
+const nonEmpty = () => cloudEventString(z.string(typed("a string")).min(1, "must not be empty"));
 
 /** Optional attributes, `null` included (see {@link absent}). */
 const optional = <S extends z.ZodType>(schema: S) => schema.nullish();
@@ -74,9 +83,13 @@ export const cloudEventSchema = z
       .regex(ADDRESSABLE_OBJECT_ID_PATTERN, ADDRESSABLE_OBJECT_ID_HELP)
       .describe("The id of the object the facts are for"),
     datacontenttype: optional(
-      z.string(typed("a string")).refine(isJsonMediaType, "must be JSON: application/json or a +json media type"),
+      cloudEventString(z.string(typed("a string"))).refine(
+        isJsonMediaType,
+        "must be JSON: application/json or a +json media type",
+      ),
     ).describe("The media type of `data`; JSON when absent"),
-    dataschema: optional(z.url(typed("a URI"))),
+    // Looked at before the URL is parsed: the parser drops tabs and line breaks from what it takes.
+    dataschema: optional(cloudEventString(z.string(typed("a URI"))).pipe(z.url(typed("a URI")))),
     time: optional(z.string(typed("a string")).regex(RFC3339, "expected an RFC 3339 timestamp")).describe(
       "When the event happened (RFC 3339); Vigil does not interpret it",
     ),
