@@ -52,6 +52,8 @@ export interface Frame {
   type: EventType | "comment" | "overflow";
   id?: string;
   objectId?: string;
+  /** An action's: the decision that issued it. */
+  decisionId?: string;
 }
 
 const sse = (event: string, id: string, data: unknown) =>
@@ -72,7 +74,7 @@ function frameOf(change: LiveChange): Frame {
   }
   const { action, change: status, error } = change;
   const text = sse("action", action.id, actionEventView(action, status, error));
-  return { text, type: "action", id: action.id, objectId: action.objectId };
+  return { text, type: "action", id: action.id, objectId: action.objectId, decisionId: action.decisionId };
 }
 
 /** What a frame takes on the wire: what a stream's queue counts against its bytes. */
@@ -247,8 +249,8 @@ export class EventStream {
    */
   private leftToBacklog = false;
   /**
-   * Live decisions left to the backlog that it has not made up for (by writing as many frames
-   * since): with the queue, how far the client is behind. Not counted, a client that stopped
+   * Live decisions (and the actions of such decisions) left to the backlog that it has not made
+   * up for (by writing as many frames since): with the queue, how far the client is behind. Not counted, a client that stopped
    * reading during its backlog was never dropped (nothing was queued), and held its stream for good.
    */
   private owed = 0;
@@ -283,12 +285,16 @@ export class EventStream {
   /** Queues a live event; a queue past its limits drops the client. */
   push(frame: Frame): void {
     if (this.dropped || this.closed) return;
-    if (frame.type === "decision" && this.replaying) {
+    if (this.replaying && (frame.type === "decision" || frame.type === "action")) {
       // One a recent backlog page sent already; one a page to come will read (committed: published).
-      if (this.replayed.some((page) => page.has(frame.id!))) return;
+      if (frame.type === "decision" && this.replayed.some((page) => page.has(frame.id!))) return;
+      // An action of a decision a page to come will read: that decision shows its status then.
+      // Queued, the actions of a busy server filled the queue of a client that kept up with a
+      // long backlog (they wait for its end), and dropped it.
+      const decision = frame.type === "decision" ? frame.id! : frame.decisionId!;
       // Not while a read is on its way (a remote database's): its answer may hold a later id and
       // not this one (committed after it, out of id order), and the next read starts after it.
-      if (!this.reading && this.readThrough !== null && frame.id! > this.readThrough) {
+      if (!this.reading && this.readThrough !== null && decision > this.readThrough) {
         this.leftToBacklog = true;
         if (this.queue.length + ++this.owed > this.limits.events) this.overflow("events");
         return;
