@@ -2,7 +2,7 @@
 // (content hash). Objects use it from their next evaluation. An invalid file is refused and
 // reported, and the previous version keeps serving.
 
-import { existsSync, readdirSync, watch, type FSWatcher } from "node:fs";
+import { lstatSync, readdirSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Clock, TimerHandle } from "../core/clock.ts";
 import {
@@ -144,7 +144,9 @@ export class PolicyWatcher {
    */
   async reload(file: string): Promise<LoadResult | { removed: true }> {
     const previous = this.registry.servingFrom(file);
-    if (!existsSync(file)) {
+    // The entry itself, not what it links to (existsSync follows a link): a symlink whose target is
+    // gone, or a loop of them, is a file that cannot be read, refused as a start refuses it.
+    if (!entryExists(file)) {
       // A deleted file unloads nothing: objects governed by it keep their last version.
       this.registry.forgetFile(file);
       this.events.reloaded(file, { removed: true }, previous);
@@ -172,6 +174,16 @@ export class PolicyWatcher {
     this.polling = null;
     for (const h of this.pending.values()) this.clock.clearTimeout(h);
     this.pending.clear();
+  }
+}
+
+/** Whether `file` names an entry (a symlink counts, whatever it links to); true when that cannot be told. */
+function entryExists(file: string): boolean {
+  try {
+    return lstatSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    // Not known to be gone (a directory on the way that cannot be searched): loading it says why.
+    return true;
   }
 }
 

@@ -127,13 +127,28 @@ describe("a hot-reloaded file", () => {
       expect(refused(await watched.watcher.reload(socket))).toEqual([
         { path: "$", message: "cannot read the file: not a regular file (a FIFO, a device or a socket)" },
       ]);
-      // As a start reads it (a reload finds it gone: it exists as no file).
+      // As a start reads it, and as a reload does.
       expect(refused(watched.s.policies.loadFile(loop))).toEqual([
+        { path: "$", message: "cannot read the file: a loop of symbolic links" },
+      ]);
+      expect(refused(await watched.watcher.reload(loop))).toEqual([
         { path: "$", message: "cannot read the file: a loop of symbolic links" },
       ]);
     } finally {
       await new Promise((done) => server.close(done));
     }
+  });
+
+  test("that is a symbolic link to nothing is refused as at start, not taken for a removed file", async () => {
+    const { file } = await setup();
+    const dangling = join(dirname(file), "dangling.json");
+    symlinkSync("nowhere.json", dangling);
+    const atStart = watched.s.policies.loadFile(dangling);
+    expect(refused(atStart)).toEqual([{ path: "$", message: "cannot read the file: no such file or directory" }]);
+    // What a running server does when the link appears: the same refusal, listed under errors.
+    watched.s.policies.forgetFile(dangling);
+    expect(refused(await watched.watcher.reload(dangling))).toEqual(refused(atStart));
+    expect(watched.s.policies.list().errors.map((e) => e.file)).toEqual([dangling]);
   });
 
   test("with a shared condition json-rules-engine cannot build is refused, and the version serving stays", async () => {
