@@ -45,7 +45,12 @@ export function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
           : issue.inclusive
             ? "at least"
             : "more than";
-      if (kind === "string") return `must be ${at} ${bound} characters long`;
+      if (kind === "string") {
+        // "at least 1 characters long" says in a roundabout way (and wrong in number) what it means.
+        if (issue.code === "too_small" && (bound === "1" ? issue.inclusive : bound === "0" && !issue.inclusive))
+          return "must not be empty";
+        return `must be ${at} ${bound} ${bound === "1" ? "character" : "characters"} long`;
+      }
       if (kind === "array" || kind === "set") return `must hold ${at} ${bound} ${bound === "1" ? "item" : "items"}`;
       if (kind === "number" || kind === "int" || kind === "bigint") return `must be ${at} ${bound}`;
       return undefined;
