@@ -166,14 +166,15 @@ export const configSchema = z.object({
     .optional(),
   VIGIL_FLY_API_URLS: z
     .string()
-    // Each one the Fly driver takes too (normalizeApiUrl: a port past 65535 is not), here, before
+    // Each one the Fly driver takes too (normalizeApiUrl: port 0 or one past 65535 is not), here, before
     // the database's directory and file are made.
     .refine(
       (v) =>
         splitList(v).length > 0 &&
         splitList(v).every((u) => /^https?:\/\/[^/?#\s@]+\/?$/.test(u) && normalizeApiUrl(u) !== null),
       {
-        message: "a comma-separated list of http(s) base URLs (scheme and host, no path, no credentials), at least one",
+        message:
+          "a comma-separated list of http(s) base URLs (scheme and host, perhaps a port from 1 to 65535; no path, no credentials), at least one",
       },
     )
     .default("https://api.machines.dev,http://_api.internal:4280"),

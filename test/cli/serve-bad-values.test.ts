@@ -59,7 +59,7 @@ test.each([
   [
     "VIGIL_FLY_API_URLS",
     ",",
-    "VIGIL_FLY_API_URLS: a comma-separated list of http(s) base URLs (scheme and host, no path, no credentials), at least one",
+    "VIGIL_FLY_API_URLS: a comma-separated list of http(s) base URLs (scheme and host, perhaps a port from 1 to 65535; no path, no credentials), at least one",
   ],
   // A port or a scheme in VIGIL_HOST: exit 1 after recovery (listen's ENOTFOUND) with tokens, and
   // "refusing to bind ... without tokens" for a loopback name without them.

@@ -22,9 +22,12 @@ const serve = (env: Record<string, string>) =>
 test.each([
   ["credentials in the URL", "https://user:pass@api.machines.dev"],
   ["a port out of range", "https://api.machines.dev:99999"],
-])("VIGIL_FLY_API_URLS with %s: exit 2, naming the variable", (_, value) => {
+  // No request reaches port 0: refused at start, not at a Fly object's first request.
+  ["port 0", "https://api.machines.dev:0"],
+])("VIGIL_FLY_API_URLS with %s: exit 2, naming the variable and the ports taken", (_, value) => {
   const r = serve({ VIGIL_FLY_API_URLS: value });
   expect(r.stderr).toContain("VIGIL_FLY_API_URLS");
+  expect(r.stderr).toContain("a port from 1 to 65535");
   expect(r.status).toBe(2);
 });
 

@@ -14,7 +14,7 @@ export const DEFAULT_FLY_API_URLS: readonly string[] = [DEFAULT_FLY_API_URL, "ht
 /**
  * A base URL in the one form the allow-list compares: lowercase scheme and host, no default
  * port, no trailing slash. Null when it is not an http(s) URL without credentials, query or
- * fragment.
+ * fragment, or names port 0.
  */
 export function normalizeApiUrl(text: string): string | null {
   let url: URL;
@@ -25,6 +25,8 @@ export function normalizeApiUrl(text: string): string | null {
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") return null;
   if (url.username || url.password || url.search || url.hash || text.includes("?") || text.includes("#")) return null;
+  // Port 0 parses, but no request can reach it (it failed at the first one, not at start).
+  if (url.port === "0") return null;
   return url.origin + url.pathname.replace(/\/+$/, "");
 }
 
