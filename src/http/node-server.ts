@@ -100,6 +100,15 @@ function unroutable(
       detail: "OPTIONS * is not served",
       headers: { allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS" },
     };
+  // The absolute form of a target names the scheme: only http and https are served here. (The
+  // adapter refuses another one as an unreadable URL, but only after the checks below, which
+  // read the path alone, have routed `ftp://host/v1/objects/.` to a 422 at `$.id`.)
+  const scheme = req.url === undefined ? null : SCHEME.exec(req.url);
+  if (scheme !== null && !/^https?$/i.test(scheme[1]!))
+    return {
+      slug: "malformed-request",
+      detail: `the request target's scheme is ${JSON.stringify(scheme[1])}: only http and https are served (or send the path alone)`,
+    };
   // An object id that is a dot segment (`%2E%2E`, or `..` sent as is): the adapter's URL would
   // remove it, and another route answer (`POST /v1/objects/%2E%2E/facts` the batch route). It
   // is refused as the bad id it is.
@@ -128,6 +137,9 @@ const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
 /** The scheme and authority of a request target in absolute form (`http://host:port`, RFC 9112 3.2.2). */
 const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/** The scheme of a request target in absolute form. */
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 
 /**
  * A request target as its path and query: the absolute form's scheme and authority taken off

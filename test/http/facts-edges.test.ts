@@ -138,6 +138,28 @@ describe.each([
       expect((await s.services.governor.listObjects({ limit: 10 })).items.map((o) => o.id)).toEqual(["w1"]);
     });
   });
+  // A target in absolute form with another scheme than http(s) was read by its path alone, as the
+  // dot-segment checks read it: `ftp://127.0.0.1/v1/objects/.` was a 422 at $.id, while the same
+  // target with another id was a 400 from the adapter. Every such target is a 400 that names it.
+  describe("a target in absolute form with a scheme other than http(s) is a 400, not routed", () => {
+    test.each([
+      ["PUT", "ftp://127.0.0.1/v1/objects/."],
+      ["POST", "ftp://127.0.0.1/v1/objects/%2E%2E/facts"],
+      ["POST", "gopher://x/v1/objects/w1/./facts"],
+      ["PUT", "FTP://127.0.0.1/v1/objects/w2"],
+      ["POST", "ws://127.0.0.1/v1/objects/w1/facts"],
+    ])("%s %s", async (method, path) => {
+      const r = await rawRequest(s.port, {
+        method,
+        path,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(method === "PUT" ? { policy: "queue-worker" } : { facts: { n: 1 } }),
+      });
+      expect(problem(r, 400, "malformed-request").detail).toMatch(/scheme is "[^"]+": only http and https are served/);
+      expect(await version()).toBe(0);
+      expect((await s.services.governor.listObjects({ limit: 10 })).items.map((o) => o.id)).toEqual(["w1"]);
+    });
+  });
   // Found beside the above: a dot segment anywhere else in the path was removed by the URL too,
   // and the route of what was left answered (`/v1/objects/w1/%2E%2E/%2E%2E/facts`, as the batch
   // route, applied its body). A path that names a resource through `.` or `..` is not served.
