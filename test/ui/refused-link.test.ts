@@ -5,6 +5,7 @@
 // link's page size the menu does not offer (?limit=2) is shown in it, and kept by Apply.
 
 import { expect, test } from "vitest";
+import { NAME_HELP } from "../../src/contracts/policy.ts";
 import { ids, ADMIN_TOKEN, READ_TOKEN, READER_AND_ADMIN, SIMULATED, synced, uiSuite } from "./browser.ts";
 
 const ui = uiSuite();
@@ -31,6 +32,18 @@ test("a link with a state and a limit the API refuses: after signing in, the lis
   await page.getByLabel("State").selectOption("dormant");
   await page.getByRole("button", { name: "Apply" }).click();
   await page.locator("#list-status").getByText("2 objects.", { exact: true }).waitFor();
+});
+
+test('a link with a policy name the API refuses says so once, not "policy policy names are"', async () => {
+  const server = await ui.start();
+  await server.call("PUT", "/v1/objects/w-1", { policy: "queue-worker", substrate: SIMULATED });
+  const page = await ui.open("/ui?policy=not%20a%20name");
+  await synced(page);
+  expect(await ids(page)).toEqual(["w-1"]);
+  expect(new URL(page.url()).search).toBe("?limit=50");
+  expect(await page.locator("#list-status").textContent()).toBe(
+    `The link's policy was refused (policy names are ${NAME_HELP}), and left out. 1 object.`,
+  );
 });
 
 test("a link with a cursor no server issued shows the first page", async () => {

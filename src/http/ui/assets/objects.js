@@ -90,7 +90,8 @@ async function readPage() {
     for (const err of e.problem?.errors ?? []) {
       const key = /^\$\.query\.(\w+)$/.exec(err.path ?? "")?.[1];
       if (key !== undefined && key in DEFAULT_VIEW && view[key] !== DEFAULT_VIEW[key] && !named.has(key))
-        named.set(key, `${key} ${err.message}`);
+        // Named before its message, unless the message names it already ("policy names are …").
+        named.set(key, err.message.startsWith(`${key} `) ? err.message : `${key} ${err.message}`);
     }
     // None named: everything the link set goes.
     const keys =
