@@ -226,14 +226,25 @@ export function reloadLines(file: string, r: LoadResult | { removed: true }, pre
   return [{ level, msg, fields: { file, policy, hash: r.policy.info.hash, ...was } }, ...warningLines(file, r)];
 }
 
-/** A loaded policy's warnings, a line each (at start-up they follow no reload line). */
+/**
+ * A loaded policy's warnings, a line each (at start-up they follow no reload line), after a line
+ * saying why it runs on json-rules-engine when the compiled evaluator does not take it.
+ */
 export function warningLines(file: string, r: LoadResult & { ok: true }): LogLine[] {
   const policy = `${r.policy.info.name}@${r.policy.info.version}`;
-  return r.warnings.map((p) => ({
-    level: "warn" as const,
-    msg: "policy loaded with a warning",
-    fields: { file, policy, path: p.path, warning: p.message },
-  }));
+  const { engine } = r.policy.info;
+  const fallback: LogLine[] =
+    engine.name === "json-rules-engine"
+      ? [{ level: "warn", msg: "policy runs on json-rules-engine", fields: { file, policy, reason: engine.reason } }]
+      : [];
+  return [
+    ...fallback,
+    ...r.warnings.map((p) => ({
+      level: "warn" as const,
+      msg: "policy loaded with a warning",
+      fields: { file, policy, path: p.path, warning: p.message },
+    })),
+  ];
 }
 
 /**

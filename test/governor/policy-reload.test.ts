@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { describeReload, PolicyWatcher, reloadLines } from "../../src/governor/policy-watcher.ts";
 import type { PolicyInfo } from "../../src/governor/services.ts";
-import type { LoadResult } from "../../src/governor/policy-registry.ts";
+import { compilePolicy } from "../../src/core/compile.ts";
+import { loadPolicyText, type LoadResult } from "../../src/governor/policy-registry.ts";
 import { SystemClock, VirtualClock } from "../../src/timers/clock.ts";
 import { scheduledPolicy } from "../helpers/policies.ts";
 import { watchedRules } from "../helpers/watched-rules.ts";
@@ -361,5 +362,30 @@ describe("what changed while the server started", () => {
     expect(seen.sort()).toEqual([added, removed, edited].sort());
     expect(s.policies.get("queue-worker")!.version).toBe("edited");
     expect(s.policies.get("added")).not.toBeNull();
+  });
+
+  test("a policy on json-rules-engine says so when it loads, with the reason", () => {
+    const file = "/rules/queue-worker.json";
+    const r = loadPolicyText(readFileSync(join("rules", "queue-worker.json"), "utf8"), file, 0);
+    if (!r.ok) throw new Error("queue-worker.json should load");
+    // Every policy validation accepts compiles; what the registry does with one the compiler does
+    // not take (loadDocument copies the engine the compiled policy runs on into its info), built
+    // by the compiler's own option for a policy on json-rules-engine.
+    const { info } = r.policy;
+    const compiled = compilePolicy(r.policy.compiled.document, info.hash, { engine: "json-rules-engine" });
+    const fallback: LoadResult = {
+      ...r,
+      policy: { compiled, info: { ...info, engine: { ...compiled.engine } } },
+    };
+    expect(reloadLines(file, fallback, null)).toEqual([
+      { level: "info", msg: "policy loaded", fields: { file, policy: "queue-worker@1", hash: info.hash } },
+      {
+        level: "warn",
+        msg: "policy runs on json-rules-engine",
+        fields: { file, policy: "queue-worker@1", reason: "json-rules-engine was asked for" },
+      },
+    ]);
+    // The compiled one has no such line.
+    expect(reloadLines(file, r, null)).toHaveLength(1);
   });
 });
