@@ -164,7 +164,9 @@ const reasonOf = (message: string) =>
  * character: the shortest such prefix, found by bisection, ends with it.
  */
 function errorOffset(text: string, reason: string): number {
-  if (/end of JSON input/.test(reason)) return text.trimEnd().length;
+  // Where what it holds ends (after a `:`, not on the blank lines after it); in a text of
+  // whitespace alone, where the text ends (not line 1, column 1 of a file of blank lines).
+  if (/end of JSON input/.test(reason)) return text.trimEnd().length || text.length;
   const same = (k: number) => {
     try {
       JSON.parse(text.slice(0, k));

@@ -14,6 +14,9 @@ describe("JSON syntax errors in a rule file give line and column", () => {
     ['{\n  "a": tru\n}', 2, 11, "Unexpected token"],
     ['{\n  "a": 1,\n  "b": nul,\n  "c": 2\n}', 3, 11, "Unexpected token ','"],
     ["", 1, 1, "Unexpected end of JSON input"],
+    // Whitespace alone: where the text ends, not where it begins.
+    ["\n  \n\t", 3, 2, "Unexpected end of JSON input"],
+    ['{"a":\n\n', 1, 6, "Unexpected end of JSON input"],
     ["[1,2]]", 1, 6, "Unexpected non-whitespace character after JSON"],
   ])("%j", (text, line, column, reason) => {
     const r = parseJsonText(text);
