@@ -41,6 +41,16 @@ let walRescued = false;
 /** The file opened was removed or replaced, and the log has been emptied into it (unmoved). */
 let fileRescued = false;
 
+/**
+ * SQLite's count of commits by other connections, as this one sees it (PRAGMA data_version: its
+ * own commits do not move it), read at the open and after each commit, while the file was the
+ * one opened. Moved once the file was replaced: another program opened the file now at the path
+ * with the -wal and -shm left there, and committed into that log (unmoved's rescue).
+ */
+const dataVersionRead = db.prepare("PRAGMA data_version").raw();
+const dataVersion = () => dataVersionRead.get()[0];
+let versionSeen = dataVersion();
+
 /** A write refused because the file it would go to is no longer the database's (DbMoved). */
 class DbMoved extends Error {
   code = "SQLITE_READONLY_DBMOVED";
@@ -59,8 +69,12 @@ function unmoved() {
     // are pages of the file opened, not of the one at the path now: a server that opened the path
     // (a backup restored over the running file) read them over that file, and its close copied
     // them into it, the restore undone. A file moved away lacked them. A checkpoint copies them
-    // into the file opened, wherever it is, and empties the log (tried again at each write).
-    fileRescued ||= walRescue();
+    // into the file opened, wherever it is, and empties the log (tried again at each write). Not
+    // once another program committed into that log (data_version moved: a server or a shell that
+    // opened the file now at the path): its frames are pages of that file, which the checkpoint
+    // would copy into this one, and emptying the log would take its commits from it, as the close
+    // would (see there). Its reads of this connection's frames are then that program's to mend.
+    fileRescued ||= dataVersion() === versionSeen && walRescue();
     throw new DbMoved(
       `the database file ${path} was removed or replaced since this server opened it: nothing written now would be read again; restart the server`,
     );
@@ -142,6 +156,7 @@ function write(writes) {
       unmoved();
     }
     db.exec("COMMIT");
+    versionSeen = dataVersion();
     // A database new to WAL mode has its log once the first commit made it.
     walOpened ??= fileAt(wal);
   } catch (e) {

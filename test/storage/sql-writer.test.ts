@@ -213,6 +213,27 @@ describe("the writer thread", () => {
     expect(rows()).toEqual(committed);
   });
 
+  // The same log, at the first write refused once another file is at the path: the checkpoint that
+  // empties the writer's frames out of the log at the path (into the file it opened) must not
+  // take what the program now using that log committed there to the new file.
+  test("a write refused once another file is at the path leaves that program's commits in its log", async () => {
+    await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (1, 'old')", args: [] }]);
+    const other = new Database(join(dir, "other.db"));
+    other.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+    other.close();
+    renameSync(join(dir, "other.db"), path);
+    const next = new Database(path);
+    next.exec("INSERT INTO t (id, v) VALUES (2, 'next')");
+    const committed = next.prepare("SELECT id, v FROM t ORDER BY id").all();
+    expect(committed).toContainEqual({ id: 2, v: "next" });
+    await expect(
+      writer.write([{ sql: "INSERT INTO t (id, v) VALUES (3, 'refused')", args: [] }]),
+    ).rejects.toMatchObject({ code: "SQLITE_READONLY_DBMOVED" });
+    expect(next.prepare("SELECT id, v FROM t ORDER BY id").all()).toEqual(committed);
+    next.close();
+    expect(rows()).toEqual(committed);
+  });
+
   // The write-ahead log removed (a clean-up of "stray" files): SQLite goes on writing to the log
   // it opened, which no one would read again. Every write since the last checkpoint, those
   // acknowledged before the removal too, was lost at the next start (a kill -9, a crash).
