@@ -289,7 +289,8 @@ export function httpServer(
  * and its body, and the client read the rest of the connection out of step. Such a request is
  * answered without the 100 (RFC 9110 10.1.1 lets a server omit it when the framing says there
  * is no content), its connection still kept: Node's rule closes a connection whose client was
- * not sent the 100 it asked for, lest its body follow, and this one has none.
+ * not sent the 100 it asked for, lest its body follow, and this one has none. Nor does one whose
+ * body came whole without the 100 and was read to its end before the reply (see below).
  */
 function continueOnRead(req: IncomingMessage, res: ServerResponse): void {
   const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
@@ -306,6 +307,16 @@ function continueOnRead(req: IncomingMessage, res: ServerResponse): void {
     if (!res.headersSent) res.writeContinue();
     return read.call(this, size);
   };
+  // A client may send its body without waiting for the 100: one pipelined behind a request still
+  // running had come whole by its turn, and a stream whose end has come does not call `_read`, so
+  // it was read without the 100, and Node's rule closed the connection after its reply, the
+  // requests pipelined behind it never answered. Read to its end before the reply, the body can
+  // be followed by nothing but the next request: no 100 is owed, and the connection is kept.
+  req.once("end", () => {
+    if (res.headersSent) return;
+    uninvited.delete(req);
+    (res as ServerResponse & { _expect_continue: boolean })._expect_continue = false;
+  });
 }
 
 /** Requests with `Expect: 100-continue` and a body, not (yet) answered 100. */
