@@ -17,6 +17,12 @@ export interface MemoryLimits {
   maxPatchBytes: number;
   /** Maximum nesting depth of objects and arrays (the top-level object is depth 1). */
   maxDepth: number;
+  /**
+   * Whether a number memory cannot keep exactly (past 2^53, or the double range) is refused;
+   * unset, it is. Recorded history is not held to it: a Vigil before commit bb3d64f took such
+   * numbers and recorded them.
+   */
+  numbers?: boolean;
 }
 
 export const DEFAULT_LIMITS: MemoryLimits = {
@@ -128,7 +134,11 @@ export const MAX_LIMIT_PROBLEMS = 20;
 
 /** Forbidden keys, depth, and the document's size against `maxBytes` (`what` names it). */
 function sizedProblems(doc: JsonObject, limits: MemoryLimits, maxBytes: number, what: string): Problem[] {
-  const problems = checkDocument(doc, { ...limits, numbers: true, maxProblems: MAX_LIMIT_PROBLEMS });
+  const problems = checkDocument(doc, {
+    maxDepth: limits.maxDepth,
+    numbers: limits.numbers ?? true,
+    maxProblems: MAX_LIMIT_PROBLEMS,
+  });
   let size: number;
   try {
     size = jsonBytes(doc);

@@ -25,9 +25,15 @@ export interface Sandbox {
 /**
  * The memory limits recorded history runs under (replay, `vigil simulate --db`): it was accepted
  * once, under the limit the server had then (VIGIL_MEMORY_LIMIT may be raised), so its memory's
- * size is not refused again. The patch and depth limits are fixed, and hold as they did.
+ * size is not refused again, nor a number past 2^53 that a Vigil before commit bb3d64f took
+ * (its patches and memory hold it as JSON read it). The patch and depth limits are fixed, and
+ * hold as they did.
  */
-export const RECORDED_LIMITS: MemoryLimits = { ...DEFAULT_LIMITS, maxMemoryBytes: Number.POSITIVE_INFINITY };
+export const RECORDED_LIMITS: MemoryLimits = {
+  ...DEFAULT_LIMITS,
+  maxMemoryBytes: Number.POSITIVE_INFINITY,
+  numbers: false,
+};
 
 /**
  * Starts a sandbox at `start`; `seed` objects are in the store before the governor starts.

@@ -2,7 +2,7 @@
 // written by a newer Vigil, which this one refuses to serve as it refuses to read it. The dump
 // under upgrade/ is of a database a real server of commit bfed3f9 left (`vigil serve` on a file,
 // objects created, facts posted, SIGTERM), cut down to one object, q1 (queue-worker), with 4
-// decisions.
+// decisions. bfed3f9-numbers.sql is another such database, its object q2 holding integers past 2^53.
 
 import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
@@ -11,10 +11,13 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { runReplay } from "../../src/cli/replay.ts";
+import { runSimulate } from "../../src/cli/simulate.ts";
 import { Retention } from "../../src/governor/retention.ts";
 import { LibsqlStore, MIGRATIONS_DIR } from "../../src/storage/libsql-store.ts";
 import { currentSchemaStamp } from "../../src/storage/schema-stamp.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
+import { RULES_DIR } from "../helpers/services.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-upgrade-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,6 +55,51 @@ describe("a database from before migration 0003 (Vigil bfed3f9)", () => {
     // Migration 0003 added objects.decision_count as 0 and never counted the rows already there:
     // retention (which looks only at objects whose count is over N) passed q1 over until 0005.
     expect({ objectsTrimmed: report.objectsTrimmed, kept: kept.length }).toEqual({ objectsTrimmed: 1, kept: 2 });
+  });
+});
+
+describe("a database from before numbers past 2^53 were refused (Vigil bfed3f9)", () => {
+  // That Vigil took {"account": 12345678901234567890} at creation and {"job": 9007199254740993}
+  // in a fact (JSON.parse read them as ...567000 and ...992, which it stored); this one refuses
+  // such a number in a request, but the history holds them.
+  test("`vigil replay` and `vigil simulate --db` run over its history", async () => {
+    const url = await oldDatabase("bfed3f9-numbers");
+    const store = new LibsqlStore({ url });
+    await store.migrate(); // as `vigil serve` does at its first start after the upgrade
+    await store.close();
+    const run = async (command: typeof runReplay, args: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await command(
+        args,
+        (s) => out.push(s),
+        (s) => err.push(s),
+      );
+      return { code, out: out.join(""), err: err.join("") };
+    };
+
+    // The same policy as a candidate: nothing differs.
+    const replayed = await run(runReplay, ["--object", "q2", "--db", url, join(RULES_DIR, "queue-worker.json")]);
+    expect(replayed.err).toBe("");
+    expect(replayed).toMatchObject({
+      code: 0,
+      out: expect.stringContaining("3 recorded decisions, 3 under the candidate, 0 differ"),
+    });
+
+    const simulated = await run(runSimulate, [
+      "--policy",
+      "queue-worker",
+      "--db",
+      url,
+      "--object",
+      "q2",
+      "--rules",
+      RULES_DIR,
+      "--json",
+    ]);
+    expect(simulated.err).toBe("");
+    expect(simulated.code).toBe(0);
+    expect(JSON.parse(simulated.out).facts).toBe(2);
   });
 });
 
