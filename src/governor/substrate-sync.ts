@@ -1,6 +1,8 @@
 // The substrate's side of governance: sending committed actions to drivers, recording their
 // confirmations and failures, and following changes Vigil did not ask for (an exit, a crash, a
 // machine stopped elsewhere) found by a driver, by re-adoption at start or by reconciliation.
+// The file is past 400 lines because these share one path into the object's mailbox (an
+// observation followed, with the checks of whether it still applies) and are read together.
 
 import type { Clock } from "../core/clock.ts";
 import type { CompiledPolicy } from "../core/compile.ts";
@@ -15,6 +17,7 @@ import type { GovernorEvents } from "./events.ts";
 import type { ActionChange, ObjectTable } from "./object-table.ts";
 import { failureDecision, recordedDecision } from "./recorded-decisions.ts";
 import { eachConcurrently } from "../core/concurrency.ts";
+import { jsonEqual } from "../core/json.ts";
 import { answerWithin } from "../timers/within.ts";
 
 export interface SubstrateSyncDeps {
@@ -258,8 +261,7 @@ export class SubstrateSync {
     try {
       const current = await this.d.table.load(object.id);
       if (!current || current.state !== object.state) return false;
-      await this.observed(object.id, { ...observation, reason: observation.reason ?? "reconciliation" });
-      return true;
+      return await this.observed(object.id, { ...observation, reason: observation.reason ?? "reconciliation" }, object);
     } catch (e) {
       // Its decision could not be committed (the database refused it): the pass goes on with
       // the other objects, and the next one finds this one again.
@@ -306,13 +308,19 @@ export class SubstrateSync {
     }
   }
 
-  /** A change the driver reports that Vigil did not ask for: state follows, rules decide. */
-  observed(objectId: string, observation: Observation): Promise<void> {
+  /**
+   * A change the driver reports that Vigil did not ask for: state follows, rules decide. With
+   * `seen`, the object as it was when the substrate was asked (reconciliation): an observation of
+   * it is of no use once the object has moved on since (its crash followed and its compute started
+   * again, say, while a slow substrate answered), and moves nothing; false then. The next pass
+   * observes it again.
+   */
+  observed(objectId: string, observation: Observation, seen?: ObjectRecord): Promise<boolean> {
     const { table, events } = this.d;
     return table.run(objectId, async () => {
-      if (!this.d.governing()) return;
+      if (!this.d.governing()) return false;
       const object = await table.take(objectId);
-      if (!object) return;
+      if (!object || (seen !== undefined && movedOn(seen, object))) return false;
       events.emit("substrate:observed", objectId, observation);
       const now = this.d.clock.now();
       const follows = observedState(observation.status);
@@ -338,7 +346,10 @@ export class SubstrateSync {
         updatedAt: now,
       };
       const policy = this.d.policy(object.policy);
-      if (!moved) return table.commit(emptyBatch(updated));
+      if (!moved) {
+        await table.commit(emptyBatch(updated));
+        return true;
+      }
       if (!policy) {
         // Nothing to evaluate with; a waking object seen stopped still loses what is queued for
         // it (a start in its backoff would bring compute up under a dormant object).
@@ -349,7 +360,7 @@ export class SubstrateSync {
           dropped.map((a) => a.id),
         );
         events.superseded(dropped, now);
-        return;
+        return true;
       }
       if (follows === "dormant" && this.d.crashLoops.exited(objectId, now)) {
         const note = this.d.crashLoops.note;
@@ -379,7 +390,7 @@ export class SubstrateSync {
         this.d.dispatcher.enqueue(stop);
         events.superseded(dropped, now);
         events.emit("decision:recorded", decision);
-        return;
+        return true;
       }
       // A waking object seen stopped: what is queued for it (a start in its backoff) goes, and its
       // rules decide afresh (a wake queues a new start).
@@ -389,8 +400,24 @@ export class SubstrateSync {
         { trigger: { kind: "substrate", name: observation.status }, at: now },
         { supersedeQueued: object.state === "waking" },
       );
+      return true;
     });
   }
+}
+
+/**
+ * Whether the object has moved on since `seen` was read: another object of its id, another
+ * binding, another state or stay in it, or another observation recorded of its compute.
+ */
+function movedOn(seen: ObjectRecord, now: ObjectRecord): boolean {
+  return (
+    now.createdAt !== seen.createdAt ||
+    now.state !== seen.state ||
+    now.stateSince !== seen.stateSince ||
+    now.substrate.driver !== seen.substrate.driver ||
+    !jsonEqual(now.substrate.config, seen.substrate.config) ||
+    JSON.stringify(now.substrate.observed) !== JSON.stringify(seen.substrate.observed)
+  );
 }
 
 /** Whether the stored observation lists the same leftovers as a new one (none in either counts). */
