@@ -228,17 +228,20 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       forgotten: (id) => {
         this.dispatcher.forget(id);
         crashLoops.forget(id);
+        this.substrate.forget(id);
       },
       deleted: (id, at) => this.events.emit("object:deleted", id, at),
       // Other compute: the old one's exits say nothing of it (counted, the new one's first exit
       // within the minute was a crash loop). A rebind refused keeps the old compute, and its count.
       rebound: (id) => {
         const remember = crashLoops.forget(id);
+        const observed = this.substrate.forget(id);
         const detached = this.dispatcher.detach(id);
         return {
           ...detached,
           undo: () => {
             remember();
+            observed();
             detached.undo();
           },
         };

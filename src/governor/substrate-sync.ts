@@ -47,7 +47,24 @@ export const RECONCILE_CONCURRENCY = 16;
 export const RECONCILE_DEADLINE_MS = 60_000;
 
 export class SubstrateSync {
+  /** Per object, the observations waiting for their turn in its mailbox (see forget). */
+  private readonly waiting = new Map<string, Set<{ stale: boolean }>>();
+
   constructor(private readonly d: SubstrateSyncDeps) {}
+
+  /**
+   * The object is deleted, or bound to other compute: what was observed of it and still waits
+   * for its turn in the mailbox is of the compute it had (an exit reported just before), and
+   * moves nothing: neither the object created again under its id nor the new binding. Returns
+   * `undo`, for a rebind that fails (the compute observed is the object's again).
+   */
+  forget(objectId: string): () => void {
+    const marked = [...(this.waiting.get(objectId) ?? [])].filter((w) => !w.stale);
+    for (const w of marked) w.stale = true;
+    return () => {
+      for (const w of marked) w.stale = false;
+    };
+  }
 
   /** Sends an action to its object's driver; resolves with the driver's observation. */
   async send(action: ActionRecord): Promise<Observation> {
@@ -313,12 +330,19 @@ export class SubstrateSync {
    * `seen`, the object as it was when the substrate was asked (reconciliation): an observation of
    * it is of no use once the object has moved on since (its crash followed and its compute started
    * again, say, while a slow substrate answered), and moves nothing; false then. The next pass
-   * observes it again.
+   * observes it again. One whose object was deleted or rebound while it waited (forget) moves
+   * nothing either.
    */
   observed(objectId: string, observation: Observation, seen?: ObjectRecord): Promise<boolean> {
     const { table, events } = this.d;
+    const turn = { stale: false };
+    let waiting = this.waiting.get(objectId);
+    if (!waiting) this.waiting.set(objectId, (waiting = new Set()));
+    waiting.add(turn);
     return table.run(objectId, async () => {
-      if (!this.d.governing()) return false;
+      waiting.delete(turn);
+      if (waiting.size === 0 && this.waiting.get(objectId) === waiting) this.waiting.delete(objectId);
+      if (turn.stale || !this.d.governing()) return false;
       const object = await table.take(objectId);
       if (!object || (seen !== undefined && movedOn(seen, object))) return false;
       events.emit("substrate:observed", objectId, observation);

@@ -1,0 +1,66 @@
+// An exit the driver reports for an object that is deleted, and created again under its id,
+// before the report's turn in the mailbox comes, is the old object's: the new one, whose compute
+// never ran, is not told it (GET would show another object's exit as its own).
+
+import { afterEach, expect, test } from "vitest";
+import { makeServices, type TestServices } from "../helpers/services.ts";
+
+let s: TestServices | null = null;
+afterEach(async () => {
+  await s?.close();
+  s = null;
+});
+
+test("an exit of a deleted object's compute, reported while its id is being created again, is not the new object's", async () => {
+  s = await makeServices();
+  await s.governor.putObject("o1", { policy: "on-demand", memory: { work: { pending: 1 } } });
+  await s.advance(0);
+  expect((await s.governor.getObject("o1"))!.state).toBe("active");
+
+  // The mailbox is busy (a request before them); a DELETE and a PUT that creates the object
+  // again wait there, and the old compute exits meanwhile: its report waits behind them.
+  let release: (() => void) | null = null;
+  const busy = s.governor.exclusive("o1", () => new Promise<void>((r) => (release = r)));
+  while (!release) await new Promise<void>((r) => setImmediate(r));
+  const deleted = s.governor.deleteObject("o1");
+  const created = s.governor.putObject("o1", { policy: "on-demand" });
+  s.driver.crash("o1", "stopped", true);
+  (release as () => void)();
+  await busy;
+  expect(await deleted).toBe(true);
+  expect((await created).created).toBe(true);
+  await s.advance(0);
+
+  const o = (await s.governor.getObject("o1"))!;
+  expect(o.state).toBe("dormant");
+  expect(o.substrate.observed).toBeNull();
+});
+
+test("an exit of the old compute, reported while a PUT binds the object to other compute, is not the new binding's", async () => {
+  s = await makeServices();
+  await s.governor.putObject("o1", { policy: "on-demand", memory: { work: { pending: 1 } } });
+  await s.advance(0);
+  await s.governor.postFacts("o1", { work: { pending: 0 } });
+  await s.advance(0);
+  const asleep = (await s.governor.getObject("o1"))!;
+  expect(asleep.state).toBe("dormant");
+  expect(asleep.substrate.observed?.status).toBe("suspended");
+
+  let release: (() => void) | null = null;
+  const busy = s.governor.exclusive("o1", () => new Promise<void>((r) => (release = r)));
+  while (!release) await new Promise<void>((r) => setImmediate(r));
+  const rebound = s.governor.putObject("o1", {
+    policy: "on-demand",
+    substrate: { driver: "simulated", config: { startMs: 5 } },
+  });
+  s.driver.crash("o1", "stopped", true);
+  (release as () => void)();
+  await busy;
+  expect((await rebound).object.substrate.observed).toBeNull();
+  await s.advance(0);
+
+  const o = (await s.governor.getObject("o1"))!;
+  expect(o.state).toBe("dormant");
+  expect(o.substrate.config).toEqual({ startMs: 5 });
+  expect(o.substrate.observed).toBeNull();
+});
