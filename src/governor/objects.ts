@@ -70,7 +70,7 @@ export class Objects {
   ): Promise<{ created: boolean; object: ObjectRecord }> {
     checkObjectId(id);
     const { table } = this.d;
-    const policy = this.d.policy(input.policy, "$.policy");
+    const asked = this.d.policy(input.policy, "$.policy");
     // Without `substrate`, a new object gets the default driver and an existing one keeps its
     // binding: a PUT that only changes the policy must not orphan running compute.
     const substrate = input.substrate ?? { driver: this.d.defaultDriver, config: {} };
@@ -81,6 +81,9 @@ export class Objects {
     return table.admit(id, async () => {
       const now = this.d.clock.now();
       const existing = await table.take(id);
+      // The version serving when its turn comes, as facts and timers have: a reload may have come
+      // while the request waited in the mailbox.
+      const policy = this.d.loadedPolicy(asked.name) ?? asked;
       checkPrecondition(precondition, id, existing !== undefined);
       if (!existing && table.deletionUnfinished(id))
         throw conflict(`the deletion of "${id}" did not finish; send the DELETE again before creating it anew`);
