@@ -177,6 +177,15 @@ describe.each([
     expect(reply.body).toMatchObject({ wakes: 1, transitions: 2 });
   });
 
+  test("a window that ends before creation is empty: from is to, and every figure 0", async () => {
+    const { get } = await start(newStore());
+    await lifecycle(s!);
+    const reply = await get(`/v1/objects/w/usage?from=${iso(START - 2 * HOUR)}&to=${iso(START - HOUR)}`);
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ from: iso(START - HOUR), to: iso(START - HOUR), wakes: 0, transitions: 0 });
+    expect(reply.body.seconds).toEqual(secs(0, 0, 0, 0));
+  });
+
   test("a window in the middle starts in the state the last decision before it left", async () => {
     const { get } = await start(newStore());
     await lifecycle(s!);
