@@ -2,6 +2,7 @@
 // decisions one picture reads, none of which changed its state: it has been active since its
 // start's confirmation, and the picture drew nothing before the oldest decision it read.
 
+import { readFileSync } from "node:fs";
 import { afterEach, expect, test } from "vitest";
 import { createApp } from "../../src/http/app.ts";
 import { MAX_DECISIONS } from "../../src/http/ui/timeline.ts";
@@ -49,4 +50,10 @@ test("a busy object's picture shows its state from when it began, past the decis
     { state: "active", from: START + MINUTE + 10 * SECOND, to: now },
   ]);
   expect(bands.reduce((sum, b) => sum + (b.to - b.from), 0)).toBe(now - (START + MINUTE + 10 * SECOND));
+});
+
+test("README gives the bound a picture reads", () => {
+  const readme = readFileSync("README.md", "utf8").replace(/\s+/g, " ");
+  const bound = /one picture reads the newest ([\d,]+) decisions at most/.exec(readme)?.[1];
+  expect(bound).toBe(MAX_DECISIONS.toLocaleString("en"));
 });
