@@ -50,6 +50,17 @@ describe("the document", () => {
     expect(documented(doc)).toEqual(servedRoutes(h.app));
   });
 
+  // README's Decision paragraph gives the three ways an action ends superseded; the event stream
+  // sends an action event for each (substrate-sync.ts), so its description names them all.
+  test("the event stream's description gives every way an action is superseded", async () => {
+    const doc = (await h.call("GET", "/openapi.json")).body as {
+      paths: Record<string, Record<string, { description?: string }>>;
+    };
+    const text = doc.paths["/v1/events"]!.get!.description ?? "";
+    const superseded = /`superseded` \(([^)]*)\)/.exec(text)?.[1] ?? "";
+    for (const way of ["a newer decision", "rebound", "no longer waking"]) expect(superseded).toContain(way);
+  });
+
   test("gives every route that takes a token its 401 and 403, as problem details", async () => {
     const doc = await document();
     for (const [path, ops] of Object.entries(doc.paths))

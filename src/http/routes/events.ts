@@ -71,7 +71,9 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
         "`event: decision` carries a stored decision without its explanation tree (dry runs and quiet timer ticks " +
         "are never sent); `event: action` carries `{id, objectId, decisionId, kind, status, attempts, error?}` " +
         "with status `dispatched`, `retrying`, `confirmed`, `failed` or `superseded` (replaced by a newer " +
-        "decision before it reached the driver, or sent to a binding the object was rebound from); `event: deletion` carries `{objectId, at}` when an object is " +
+        "decision before it reached the driver, sent to a binding the object was rebound from, or a start that " +
+        "failed while its object moved on: it is not tried again for an object no longer waking); " +
+        "`event: deletion` carries `{objectId, at}` when an object is " +
         "deleted. Each decision's and action's `id:` is its own id (a deletion has none, and is not replayed). " +
         "With `Last-Event-ID` the decisions stored after that event are sent first, in order, " +
         "then live events, with no gap and, from a decision's id, no duplicate (actions are not replayed: a " +
