@@ -48,3 +48,39 @@ describe("usage", () => {
     for (const code of Object.values(EXIT)) expect(text).toMatch(new RegExp(`\\n  ${code}  `));
   });
 });
+
+/** The synopsis lines of a command's --help (after `usage:`, up to the first blank line). */
+function synopsis(name: (typeof COMMAND_NAMES)[number]): string[] {
+  const text = commandUsage(name);
+  const start = text.indexOf("usage: ");
+  return text
+    .slice(start + "usage: ".length)
+    .split("\n\n")[0]!
+    .split("\n")
+    .map((line) => line.trim());
+}
+
+describe("the reference gives each command as its --help does", () => {
+  // simulate's section sends the reader to docs/simulate.md, which spells its options out.
+  test.each(COMMAND_NAMES.filter((name) => name !== "simulate"))("docs/cli.md's %s section", (name) => {
+    const section = squash(DOC.split(/^## /m).find((s) => new RegExp(`^vigil ${name}\\b`).test(s)) ?? "");
+    for (const line of synopsis(name)) expect(section).toContain(line);
+  });
+
+  test("docs/simulate.md names every option of vigil simulate --help", () => {
+    const page = readFileSync("docs/simulate.md", "utf8");
+    const options = [...new Set([...commandUsage("simulate").matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]!))];
+    expect(options.length).toBeGreaterThan(10);
+    expect(options.filter((option) => !new RegExp(`\`${option}[ \`]`).test(page))).toEqual([]);
+  });
+
+  test("README's CLI table names only options the command takes", () => {
+    const readme = readFileSync("README.md", "utf8");
+    const rows = [...readme.matchAll(/^\| `vigil ([a-z]+)([^`]*)`/gm)];
+    expect(rows.length).toBe(COMMAND_NAMES.length);
+    for (const [, name, rest] of rows) {
+      const usage = commandUsage(name as (typeof COMMAND_NAMES)[number]);
+      for (const [option] of rest!.matchAll(/--[a-z-]+/g)) expect(usage, `vigil ${name}`).toContain(option);
+    }
+  });
+});
