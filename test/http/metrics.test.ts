@@ -189,6 +189,27 @@ describe("GET /metrics", () => {
     expect(readme.sort()).toEqual(served.sort());
   });
 
+  // The labels are what a query names: README's `{policy,outcome,trigger}` are the labels served.
+  test("README's metrics table gives each vigil_ metric the labels its samples carry", async () => {
+    const m = await setup();
+    await m.services.governor.putObject("w1", { policy: "queue-worker" });
+    await m.services.governor.postFacts("w1", { queue: { depth: 3 } });
+    await m.services.advance(10_000);
+    const served = new Map(
+      [...(await m.families()).entries()]
+        .filter(([name]) => name.startsWith("vigil_"))
+        .map(([name, family]) => {
+          const labels = new Set(family.samples.flatMap((x) => Object.keys(x.labels)).filter((l) => l !== "le"));
+          return [name, [...labels].sort().join(",")];
+        }),
+    );
+    const readme = [...readFileSync("README.md", "utf8").matchAll(/^\| `(vigil_[a-z_]+)(?:\{([a-z,]*)\})?` +\|/gm)].map(
+      (match) => [match[1]!, (match[2] ?? "").split(",").filter(Boolean).sort().join(",")] as const,
+    );
+    expect(readme.length).toBe(served.size);
+    for (const [name, labels] of readme) expect(served.get(name), name).toBe(labels);
+  });
+
   test("a posted fact is counted: its decision, its evaluation, its commit and its arrival", async () => {
     const m = await setup();
     const { governor } = m.services;
