@@ -7,7 +7,7 @@ import { createClient, type Client } from "@libsql/client";
 import { remoteFailure } from "../core/errors.ts";
 import { fileFailure } from "./file-failure.ts";
 import { filePath } from "./rows.ts";
-import { ForeignDatabase } from "./schema-stamp.ts";
+import { ForeignDatabase, NewerDatabase } from "./schema-stamp.ts";
 
 /** How long one round trip to a remote database over HTTP may go unanswered before it fails. */
 export const REMOTE_ANSWER_MS = 15_000;
@@ -137,7 +137,8 @@ export async function interruptible<T>(work: () => Promise<T>, signal: AbortSign
  * as it may be shown): null when it is not about that database. Another program's database, or
  * no database at all, is a bad value (`invalid`); a file that could not be written (the disk
  * full), a remote server that could not be reached or that refused the token, is a failure
- * naming the file or VIGIL_DB_URL (`failed`): it may pass.
+ * naming the file or VIGIL_DB_URL (`failed`): it may pass. So is a newer Vigil's database (it
+ * will not pass: it is not a bad value of the variable, the Vigil is the wrong one).
  */
 export function databaseStartError(
   e: unknown,
@@ -145,6 +146,7 @@ export function databaseStartError(
   shown: string,
 ): { invalid: string } | { failed: string } | null {
   if (e instanceof ForeignDatabase) return { invalid: `VIGIL_DB_URL: ${shown}: ${e.message}` };
+  if (e instanceof NewerDatabase) return { failed: `VIGIL_DB_URL: ${shown}: ${e.message}` };
   if ((e as { code?: unknown } | null)?.code === "SQLITE_NOTADB")
     return { invalid: `VIGIL_DB_URL: ${shown}: it is not an SQLite database; it was left untouched` };
   // A file that cannot be written (the disk full, an I/O error, a lock held past the busy timeout).

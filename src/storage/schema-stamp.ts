@@ -33,6 +33,9 @@ export async function schemaStamp(client: Client): Promise<number | null> {
 /** Why migrate refuses a database that has tables and is not Vigil's; the file is left as it was. */
 export class ForeignDatabase extends Error {}
 
+/** Why migrate refuses a database a newer Vigil has migrated; the file is left as it was. */
+export class NewerDatabase extends Error {}
+
 /**
  * Refuses, before anything is written (journal_mode = WAL is a write, and for good), a database
  * migrate must not write: another program's (tables, but not Vigil's migrations: drizzle's table
@@ -52,7 +55,7 @@ export async function refuseSchema(client: Client): Promise<void> {
     throw new ForeignDatabase(`it is not a Vigil database (it has tables of its own: ${shown}); it was left untouched`);
   }
   if (vigils?.newest !== null && vigils?.newest !== undefined && Number(vigils.newest) > currentSchemaStamp())
-    throw new Error(
+    throw new NewerDatabase(
       "the database's schema is newer than this Vigil's: serve it with the Vigil that wrote it, or a newer one",
     );
 }

@@ -10,6 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
+import { LibsqlStore } from "../../src/storage/libsql-store.ts";
+import { currentSchemaStamp } from "../../src/storage/schema-stamp.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-foreign-db-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,6 +72,28 @@ test("given with --db, the refusal names --db", async () => {
   const r = serve(["--db", `file:${path}`], {});
   expect(r.status).toBe(2);
   expect(r.stderr).toContain(`--db: file:${path}: it is not a Vigil database`);
+  expect(readFileSync(path).equals(before)).toBe(true);
+});
+
+// The refusal of a database a newer Vigil migrated said nothing of which database it was.
+test("a newer Vigil's database is refused, exit 1 naming VIGIL_DB_URL and the file, and left untouched", async () => {
+  const path = join(dir, "newer.db");
+  const store = new LibsqlStore({ url: `file:${path}` });
+  await store.migrate();
+  await store.close();
+  // What a newer Vigil leaves: one more migration applied, stamped after ours.
+  const c = createClient({ url: `file:${path}` });
+  await c.execute({
+    sql: "INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('from-a-newer-vigil', ?)",
+    args: [currentSchemaStamp() + 86_400_000],
+  });
+  c.close();
+  const before = readFileSync(path);
+  const r = serve([], { VIGIL_DB_URL: `file:${path}`, VIGIL_LOG_LEVEL: "silent" });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toBe(
+    `vigil serve: cannot start: VIGIL_DB_URL: file:${path}: the database's schema is newer than this Vigil's: serve it with the Vigil that wrote it, or a newer one\n`,
+  );
   expect(readFileSync(path).equals(before)).toBe(true);
 });
 
