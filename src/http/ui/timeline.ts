@@ -3,6 +3,7 @@
 // runs (assets/segments.js), the confirmations no decision records placed at the times the
 // store kept for them, and the picture drawn by report/svg.ts, as `vigil simulate` draws its own.
 
+import { EARLIEST_INSTANT_MS } from "../../core/instants.ts";
 import type { Decision, ObjectRecord } from "../../core/types.ts";
 import type { GovernorApi } from "../../governor/services.ts";
 import { renderTimelines } from "../../report/svg.ts";
@@ -17,7 +18,9 @@ const PAGE = 500;
 
 /**
  * The window a request asks for: `to` defaults to now and is never after it, `from` to 24
- * hours before `to` or the object's creation, whichever is later. An empty window is a 422.
+ * hours before `to` or the object's creation, whichever is later (but at least a second before
+ * `to`), and never before the year 0000, as the usage endpoints' windows (governor/usage.ts): the
+ * picture writes its ends as RFC 3339 times. An empty window is a 422.
  */
 export function pictureWindow(
   q: { from?: number | undefined; to?: number | undefined },
@@ -25,7 +28,8 @@ export function pictureWindow(
   now: number,
 ): { from: number; to: number } {
   const to = Math.min(q.to ?? now, now);
-  const from = q.from ?? Math.min(Math.max(object.createdAt, to - DEFAULT_WINDOW_MS), to - 1000);
+  const from =
+    q.from ?? Math.max(Math.min(Math.max(object.createdAt, to - DEFAULT_WINDOW_MS), to - 1000), EARLIEST_INSTANT_MS);
   if (from >= to)
     throw validationProblem("the window is empty", [
       { path: "$.query.from", message: `must be before ${new Date(to).toISOString()}` },
