@@ -228,17 +228,24 @@ export function unreachableDetail(error: unknown): string {
 /**
  * `error` from a write made after the object's compute was stopped (a DELETE, a new binding):
  * when the database refused it for now, a 503 that says the compute is stopped and the object
- * kept its record (not that nothing changed); when a remote database could not be reached, one
- * that says the write may or may not have been recorded; any other error as it is.
+ * kept its record (not that nothing changed); when a remote database could not be reached, or
+ * failed with what is no libsql server's reply, one that says which and that the write may or may
+ * not have been recorded; any other error as it is.
  */
 export function afterStop(error: unknown, id: string, what: string): unknown {
-  if (isUnreachableDatabase(error))
+  if (isUnreachableDatabase(error)) {
+    // One that answered what is no libsql server's reply failed, as unreachableDetail says.
+    const failed =
+      remoteFailure(error)?.reason === NOT_LIBSQL_REPLY
+        ? `failed to record the ${what}: it ${NOT_LIBSQL_REPLY}; the ${what}`
+        : `could not be reached to record the ${what}: it`;
     return Object.assign(
       unavailable(
-        `the compute of "${id}" was stopped, but the database could not be reached to record the ${what}: it may or may not have been recorded, and until it is the object keeps its record and its compute stays stopped until reconciliation observes it or its rules wake it; send the same request again`,
+        `the compute of "${id}" was stopped, but the database ${failed} may or may not have been recorded, and until it is the object keeps its record and its compute stays stopped until reconciliation observes it or its rules wake it; send the same request again`,
       ),
       { cause: error },
     );
+  }
   if (!isPassingStorageError(error)) return error;
   return Object.assign(
     unavailable(

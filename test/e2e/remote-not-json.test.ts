@@ -66,3 +66,27 @@ test("/readyz while the remote database answers 200 with a page, or a 503, is a 
   }
   expect((await send("GET", "/readyz")).status).toBe(200);
 });
+
+// A DELETE whose compute was stopped before its write met a page said the database "could not be
+// reached", where it had answered (unreachableDetail says that it failed so).
+test("a DELETE whose compute was stopped before the database answered its write with a page says the database failed", async () => {
+  const substrate = { driver: "simulated", config: {} };
+  expect((await send("PUT", "/v1/objects/s", { policy: "queue-worker", substrate })).status).toBe(201);
+  const woke = await send("POST", "/v1/objects/s/facts", { facts: { queue: { depth: 3 } } });
+  expect(woke.status, await woke.text()).toBe(200);
+  await expect
+    .poll(async () => ((await (await send("GET", "/v1/objects/s")).json()) as { state: string }).state)
+    .toBe("active");
+  const { reply, text } = await whilePages(() => send("DELETE", "/v1/objects/s"));
+  expect(reply.status, text).toBe(503);
+  expect(reply.headers.get("retry-after")).toBe("5");
+  const detail = (JSON.parse(text) as { detail: string }).detail;
+  expect(detail).toContain(
+    `the compute of "s" was stopped, but the database failed to record the deletion: it answered with a reply that is not a libsql server's`,
+  );
+  expect(detail).toContain("may or may not have been recorded");
+  expect(detail).not.toContain("could not be reached");
+  expect(text).not.toMatch(/VIGIL_DB_NOT_LIBSQL|127\.0\.0\.1|<html>/);
+  // Back to normal, the deletion completes.
+  expect((await send("DELETE", "/v1/objects/s")).status).toBe(204);
+}, 30_000);
