@@ -26,6 +26,8 @@ export interface GovernorEventMap {
   "object:deleted": [objectId: string, at: number];
   /** `lagMs`: how long after its due time the timer was fired (on the governor's clock). */
   "timer:fired": [objectId: string, name: string, late: boolean, lagMs: number];
+  /** A due timer whose evaluation failed (a rule threw), used up all the same; `lagMs` as for `timer:fired`. */
+  "timer:failed": [objectId: string, name: string, late: boolean, lagMs: number];
   /** One transaction of the group committer is durable, with `batches` arrivals in it. */
   "commit:completed": [batches: number];
   "governor:error": [error: Error, context: string];

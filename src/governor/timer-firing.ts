@@ -98,7 +98,9 @@ export class TimerFiring {
         // With where its problems are (a rule's throw: "an operator of rules[1] of p.json ..."),
         // as a facts arrival's 422 says them; a request body's `$` means nothing for a timer.
         const where = e.problems.map((p) => (p.path === "$" ? p.message : `${p.path}: ${p.message}`));
-        return this.consume(object, name, [e.message, ...where].join("; "));
+        await this.consume(object, name, [e.message, ...where].join("; "));
+        this.d.events.emit("timer:failed", objectId, name, late, now - dueAt);
+        return;
       }
       this.d.events.emit("timer:fired", objectId, name, late, now - dueAt);
     });

@@ -102,7 +102,7 @@ export class Metrics {
     });
     const lag = new Histogram({
       name: "vigil_timer_lag_seconds",
-      help: "How long after its due time each timer was fired.",
+      help: "How long after its due time each timer was fired (one whose evaluation failed, used up, included).",
       buckets: LAG_BUCKETS,
       registers: [registry],
     });
@@ -178,6 +178,7 @@ export class Metrics {
       actions.add(from ?? name, a.kind, "superseded");
     });
     this.on(governor, "timer:fired", (_id, _name, _late, lagMs) => lag.observe(lagMs / 1000));
+    this.on(governor, "timer:failed", (_id, _name, _late, lagMs) => lag.observe(lagMs / 1000));
     this.on(governor, "commit:completed", (n) => batch.observe(n));
   }
 
