@@ -85,7 +85,8 @@ export class Metrics {
     tallied(
       registry,
       "vigil_evaluations_total",
-      "Evaluations, stored or only counted (quiet timer ticks), by policy and trigger.",
+      "Evaluations, stored or only counted (quiet timer ticks), by policy and trigger; one whose commit's answer was lost " +
+        "is not counted (its decision, found stored when its object is read again, is counted in vigil_decisions_total).",
       evaluations,
     );
     tallied(
@@ -96,7 +97,7 @@ export class Metrics {
     );
     const arrival = new Histogram({
       name: "vigil_arrival_duration_seconds",
-      help: "From the start of an evaluation in its object's mailbox to its durable commit.",
+      help: "From the start of an evaluation in its object's mailbox to its durable commit (one whose commit's answer was lost is not observed).",
       buckets: ARRIVAL_BUCKETS,
       registers: [registry],
     });

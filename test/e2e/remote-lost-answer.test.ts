@@ -82,3 +82,34 @@ test("a creation and a deletion whose answers were lost are counted once the obj
   expect((await fetch(`${remote.vigil.url}/v1/objects/census-lost`, { method: "DELETE" })).status).toBe(404);
   expect(await counted("nightly-report")).toBe(before);
 });
+
+/** The HELP line and the samples of a metric family, from /metrics. */
+async function family(name: string): Promise<{ help: string; total: number }> {
+  const text = await (await fetch(`${remote.vigil.url}/metrics`)).text();
+  const help = new RegExp(`^# HELP ${name} (.*)$`, "m").exec(text)?.[1] ?? "";
+  const total = text
+    .split("\n")
+    .filter((l) => l.startsWith(`${name}{`) && l.includes('policy="on-demand"') && l.includes('trigger="facts"'))
+    .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+  return { help, total };
+}
+
+// The metrics' help said every evaluation was counted, though one whose commit's answer was lost
+// is in vigil_decisions_total once found, and not in vigil_evaluations_total nor the histogram.
+test("a decision found after its commit's answer was lost counts as a decision, and the help says it is no evaluation counted", async () => {
+  expect((await put("metric-lost", "on-demand")).status).toBe(201);
+  const decisions = (await family("vigil_decisions_total")).total;
+  const evaluations = (await family("vigil_evaluations_total")).total;
+  remote.fake.dropAfterApplying((body) => body.includes("INSERT INTO journal") && body.includes("metric-note"));
+  expect((await facts("metric-lost", { note: "metric-note" })).status).toBe(503);
+  // The next request to change the object reads its row again, and finds the decision.
+  expect((await facts("metric-lost", { note: "next" })).status).toBe(200);
+  expect((await object("metric-lost")).memoryVersion).toBe(2);
+  expect((await family("vigil_decisions_total")).total).toBe(decisions + 2);
+  const evaluated = await family("vigil_evaluations_total");
+  expect(evaluated.total).toBe(evaluations + 1);
+  expect(evaluated.help).toContain("one whose commit's answer was lost is not counted");
+  expect((await family("vigil_arrival_duration_seconds")).help).toContain(
+    "one whose commit's answer was lost is not observed",
+  );
+});
