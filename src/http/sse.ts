@@ -254,6 +254,12 @@ export class EventStream {
    * reading during its backlog was never dropped (nothing was queued), and held its stream for good.
    */
   private owed = 0;
+  /**
+   * Deletions queued while the backlog is sent: not counted against the queue's count of events
+   * (only its bytes) until written. A deletion is not replayed, so it waits for the backlog's end
+   * in the queue; counted, more than 1,000 of them dropped a client that kept up with a long backlog.
+   */
+  private readonly spared = new Set<Frame>();
   /** A page is being read: live decisions are queued meanwhile (the page takes out those it sends). */
   private reading = false;
   private wake: (() => void) | null = null;
@@ -296,13 +302,16 @@ export class EventStream {
       // not this one (committed after it, out of id order), and the next read starts after it.
       if (!this.reading && this.readThrough !== null && decision > this.readThrough) {
         this.leftToBacklog = true;
-        if (this.queue.length + ++this.owed > this.limits.events) this.overflow("events");
+        if (this.queue.length - this.spared.size + ++this.owed > this.limits.events) this.overflow("events");
         return;
       }
     }
-    if (this.queue.length + this.owed >= this.limits.events) return this.overflow("events");
+    const spare = this.replaying && frame.type === "deletion";
+    if (!spare && this.queue.length - this.spared.size + this.owed >= this.limits.events)
+      return this.overflow("events");
     if (this.bytes + bytesOf(frame) > this.limits.bytes) return this.overflow("bytes");
     this.queue.push(frame);
+    if (spare) this.spared.add(frame);
     this.bytes += bytesOf(frame);
     if (frame.type === "decision") this.queued.add(frame.id!);
     this.wake?.();
@@ -390,6 +399,7 @@ export class EventStream {
         continue;
       }
       this.bytes -= bytesOf(frame);
+      this.spared.delete(frame);
       if (frame.type === "decision") {
         this.queued.delete(frame.id!);
         if (this.sentEarly.delete(frame.id!) || this.replayed.some((page) => page.delete(frame.id!))) continue;
@@ -408,6 +418,7 @@ export class EventStream {
     this.owed = 0;
     this.queued.clear();
     this.sentEarly.clear();
+    this.spared.clear();
     // A client that does not read even that is cut off.
     this.cutoff = this.clock.setTimeout(() => {
       this.stream.abort();
