@@ -4,11 +4,12 @@
 // sent is sent, not taken for a crash of compute it has not yet started.
 
 import { readFileSync } from "node:fs";
-import { afterEach, expect, test } from "vitest";
+import { afterEach, expect, onTestFinished, test, vi } from "vitest";
 import { Governor } from "../../src/governor/governor.ts";
 import { PolicyRegistry } from "../../src/governor/policy-registry.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import { ProcessDriver } from "../../src/substrate/process/driver.ts";
+import { liveStat } from "../../src/substrate/process/proc.ts";
 import { VirtualClock } from "../../src/timers/clock.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { commitWakingWithStart, T0 } from "../helpers/records.ts";
@@ -187,15 +188,23 @@ test("a stop pending across a restart ends dormant, not active with its process 
   governors.splice(governors.indexOf(g1), 1);
   expect((await store.pendingActions()).map((a) => a.kind)).toEqual(["stop"]);
 
+  // The re-dispatched stop: SIGTERM, then SIGKILL after graceMs on the clock, then the watch of
+  // the adopted process (on the clock, every second: it is not this driver's child) sees it gone.
+  // The kernel ends the killed process in real time, which turns of the loop do not measure (the
+  // 55 after the SIGKILL pass in a few milliseconds, less than a loaded core may take to run its
+  // exit): once the SIGKILL has gone to its group, the clock moves on only when the process is gone.
+  const kill = vi.spyOn(process, "kill");
+  onTestFinished(() => kill.mockRestore());
+  const killSent = () => kill.mock.calls.some(([to, signal]) => Math.abs(to) === pid && signal === "SIGKILL");
   const g2 = await make(store, clock);
   let stopConfirmed = false;
   g2.events.on("action:confirmed", (a) => {
     if (a.kind === "stop") stopConfirmed = true;
   });
-  // The re-dispatched stop: SIGTERM, then SIGKILL after graceMs, then the watch sees the exit.
   for (let i = 0; i < 60 && !stopConfirmed; i++) {
     await clock.advance(1000, settle);
     await g2.idle();
+    if (killSent()) expect(await eventually(() => liveStat(pid, null) === null)).toBe(true);
   }
   expect(stopConfirmed).toBe(true);
   const o = (await g2.getObject("w1"))!;
