@@ -5,9 +5,8 @@
 // connection after it: the request pipelined behind was never answered. Both doors on port 0 (a
 // header sent twice, `x-dup`, sends the request to hono); the replies read by their framing.
 
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { servedDoors, TOKEN_CONFIG, TOKENS } from "./harness.ts";
+import { pipelined, servedDoors, TOKEN_CONFIG, TOKENS } from "./harness.ts";
 
 let served: Awaited<ReturnType<typeof servedDoors>>;
 let port: number;
@@ -16,39 +15,6 @@ beforeAll(async () => {
   ({ port } = served);
 });
 afterAll(() => served.close());
-
-interface Read {
-  status: number;
-  connection: string | undefined;
-}
-
-/** Sends `requests` in one write and reads the replies (100s included) until the server closes. */
-function exchange(requests: string[], count: number): Promise<Read[]> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.write(requests.join("")));
-    let buffer = Buffer.alloc(0);
-    const replies: Read[] = [];
-    socket.on("data", (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      for (;;) {
-        const end = buffer.indexOf("\r\n\r\n");
-        if (end < 0) break;
-        const head = buffer.subarray(0, end).toString("latin1");
-        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-        if (buffer.length < end + 4 + length) break;
-        replies.push({
-          status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1] ?? Number.NaN),
-          connection: /\r\nconnection: *([^\r]*)/i.exec(head)?.[1]?.toLowerCase(),
-        });
-        buffer = buffer.subarray(end + 4 + length);
-      }
-      // Every reply read: the connection is still open (the server did not close it).
-      if (replies.filter((r) => r.status !== 100).length >= count) socket.destroy();
-    });
-    socket.on("error", reject);
-    socket.on("close", () => resolve(replies));
-  });
-}
 
 const request = (line: string, headers: string, body = "") =>
   `${line} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${headers}` +
@@ -62,7 +28,8 @@ describe("Expect: 100-continue with the body sent at once, pipelined behind a fa
     ["the fast path", ""],
     ["hono", "x-dup: 1\r\nx-dup: 2\r\n"],
   ])("on %s: answered, and the request behind it too", async (_door, dup) => {
-    const replies = await exchange(
+    const replies = await pipelined(
+      port,
       [
         request("POST /v1/objects/w1/facts", facts, FACT),
         request("POST /v1/objects/w1/facts", `${facts}${dup}expect: 100-continue\r\n`, FACT),

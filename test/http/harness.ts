@@ -4,7 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import http, { type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { GovernorApi } from "../../src/governor/services.ts";
 import { createApp } from "../../src/http/app.ts";
@@ -191,5 +191,44 @@ export function openEvents(
       res.on("end", () => resolve({ status, text }));
     });
     req.on("error", reject);
+  });
+}
+
+/** A reply read off a raw connection by its framing: a 100 Continue is one too. */
+export interface WireReply {
+  status: number;
+  connection: string | undefined;
+  body: string;
+}
+
+/**
+ * Sends `requests` to `port` in one write, as a client pipelining them, and reads the replies by
+ * their Content-Length until `count` other than 100 have come (then closes) or the server closes.
+ */
+export function pipelined(port: number, requests: string[], count: number): Promise<WireReply[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(requests.join("")));
+    let buffer = Buffer.alloc(0);
+    const replies: WireReply[] = [];
+    socket.on("data", (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        const end = buffer.indexOf("\r\n\r\n");
+        if (end < 0) break;
+        const head = buffer.subarray(0, end).toString("latin1");
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buffer.length < end + 4 + length) break;
+        replies.push({
+          status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1] ?? Number.NaN),
+          connection: /\r\nconnection: *([^\r]*)/i.exec(head)?.[1]?.toLowerCase(),
+          body: buffer.subarray(end + 4, end + 4 + length).toString("utf8"),
+        });
+        buffer = buffer.subarray(end + 4 + length);
+      }
+      // Every reply read while the connection is still open (the server did not close it).
+      if (replies.filter((r) => r.status !== 100).length >= count) socket.destroy();
+    });
+    socket.on("error", reject);
+    socket.on("close", () => resolve(replies));
   });
 }

@@ -47,6 +47,24 @@ function wchanShown(): boolean {
   });
 }
 
+/**
+ * After a write of the writer's, another WAL database moved over the path alone (the writer's
+ * -wal and -shm left there) and a connection to it that commits a row: that connection, and
+ * what it reads as committed.
+ */
+async function anotherFileCommitted(): Promise<{ next: InstanceType<typeof Database>; committed: unknown[] }> {
+  await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (1, 'old')", args: [] }]);
+  const other = new Database(join(dir, "other.db"));
+  other.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+  other.close();
+  renameSync(join(dir, "other.db"), path);
+  const next = new Database(path);
+  next.exec("INSERT INTO t (id, v) VALUES (2, 'next')");
+  const committed = next.prepare("SELECT id, v FROM t ORDER BY id").all();
+  expect(committed).toContainEqual({ id: 2, v: "next" });
+  return { next, committed };
+}
+
 const rows = () => new Database(path).prepare("SELECT id, v FROM t ORDER BY id").all() as { id: number; v: string }[];
 
 describe("the writer thread", () => {
@@ -198,15 +216,7 @@ describe("the writer thread", () => {
   // next program, a server started on it say: the writer's close checkpointed that log into the
   // file it had opened, no one's now, and emptied it, so that program's commits were gone.
   test("a writer closed once another file is at the path leaves the log there to the program using it", async () => {
-    await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (1, 'old')", args: [] }]);
-    const other = new Database(join(dir, "other.db"));
-    other.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
-    other.close();
-    renameSync(join(dir, "other.db"), path);
-    const next = new Database(path);
-    next.exec("INSERT INTO t (id, v) VALUES (2, 'next')");
-    const committed = next.prepare("SELECT id, v FROM t ORDER BY id").all();
-    expect(committed).toContainEqual({ id: 2, v: "next" });
+    const { next, committed } = await anotherFileCommitted();
     await writer.close();
     expect(next.prepare("SELECT id, v FROM t ORDER BY id").all()).toEqual(committed);
     next.close();
@@ -217,15 +227,7 @@ describe("the writer thread", () => {
   // empties the writer's frames out of the log at the path (into the file it opened) must not
   // take what the program now using that log committed there to the new file.
   test("a write refused once another file is at the path leaves that program's commits in its log", async () => {
-    await writer.write([{ sql: "INSERT INTO t (id, v) VALUES (1, 'old')", args: [] }]);
-    const other = new Database(join(dir, "other.db"));
-    other.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
-    other.close();
-    renameSync(join(dir, "other.db"), path);
-    const next = new Database(path);
-    next.exec("INSERT INTO t (id, v) VALUES (2, 'next')");
-    const committed = next.prepare("SELECT id, v FROM t ORDER BY id").all();
-    expect(committed).toContainEqual({ id: 2, v: "next" });
+    const { next, committed } = await anotherFileCommitted();
     await expect(
       writer.write([{ sql: "INSERT INTO t (id, v) VALUES (3, 'refused')", args: [] }]),
     ).rejects.toMatchObject({ code: "SQLITE_READONLY_DBMOVED" });
