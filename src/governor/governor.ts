@@ -244,6 +244,9 @@ export class Governor implements GovernorApi, GovernorStatsApi {
             observed();
             detached.undo();
           },
+          // An exit the old compute reported during the rebind's own turn (while it was stopped,
+          // say) waits behind it too, and is of the old compute as well.
+          recorded: () => void this.substrate.forget(id),
         };
       },
       superseded: (actions, at, driver) => this.events.superseded(actions, at, driver),

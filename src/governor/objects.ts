@@ -48,7 +48,13 @@ export interface ObjectsDeps {
    * the id of the one in flight (recorded superseded too) and `undo` for a rebind that fails
    * before it is recorded.
    */
-  rebound: (id: string) => { dropped: ActionRecord[]; inFlight: string | null; undo: () => void };
+  rebound: (id: string) => {
+    dropped: ActionRecord[];
+    inFlight: string | null;
+    undo: () => void;
+    /** The rebind is committed: what the old compute reported meanwhile is of it alone. */
+    recorded: () => void;
+  };
   /** Tells watchers that these actions were superseded (after the commit that records it). */
   superseded: (actions: readonly ActionRecord[], at: number, driver?: string) => void;
   /** About how many objects there are of each policy in each state (the census). */
@@ -114,7 +120,9 @@ export class Objects {
         substrate.driver === existing.substrate.driver &&
         (driver?.sameCompute?.(existing.substrate.config, substrate.config) ?? false);
       const rebound = changed && !retuned;
-      const detached = rebound ? this.d.rebound(id) : { dropped: [], inFlight: null, undo: () => {} };
+      const detached = rebound
+        ? this.d.rebound(id)
+        : { dropped: [], inFlight: null, undo: () => {}, recorded: () => {} };
       let recorded = false;
       let stoppedCompute = false;
       try {
@@ -154,6 +162,7 @@ export class Objects {
         // Once the superseded actions are committed: the rebind is on record.
         const tell = () => {
           recorded = true;
+          detached.recorded();
           this.d.superseded(dropped, now, existing.substrate.driver);
         };
         if (!evaluated) {

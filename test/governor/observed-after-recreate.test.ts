@@ -64,3 +64,30 @@ test("an exit of the old compute, reported while a PUT binds the object to other
   expect(o.substrate.config).toEqual({ startMs: 5 });
   expect(o.substrate.observed).toBeNull();
 });
+
+test("an exit of the old compute, reported while a rebinding PUT is stopping it, is not the new binding's", async () => {
+  s = await makeServices();
+  await s.governor.putObject("o1", { policy: "on-demand", memory: { work: { pending: 1 } } });
+  await s.advance(0);
+  expect((await s.governor.getObject("o1"))!.state).toBe("active");
+
+  // The old compute exits on its own just as the PUT's turn stops it: the report comes during
+  // the PUT's turn, and waits behind it.
+  const driver = s.driver;
+  const release = driver.release.bind(driver);
+  driver.release = async (t, mode) => {
+    driver.crash("o1", "stopped", true);
+    return release(t, mode);
+  };
+  const rebound = await s.governor.putObject("o1", {
+    policy: "on-demand",
+    substrate: { driver: "simulated", config: { startMs: 5 } },
+  });
+  driver.release = release;
+  expect(rebound.object.substrate.observed).toBeNull();
+  await s.advance(0);
+
+  const o = (await s.governor.getObject("o1"))!;
+  expect(o.substrate.config).toEqual({ startMs: 5 });
+  expect(o.substrate.observed?.reason).not.toBe("simulated crash");
+});
