@@ -48,6 +48,10 @@ export function honoListener(
     // A request no route may answer (unroutable): refused after the same loopback check as any
     // other, before any route or token.
     const early = unroutable(req);
+    // A scheme is case-insensitive (RFC 3986 3.1), but hono's adapter reads the absolute form only
+    // when it is written `http://` or `https://`: `HTTP://host/path` was an unreadable URL to it.
+    if (early === null && req.url !== undefined && /^https?:\/\//i.test(req.url) && !/^https?:/.test(req.url))
+      req.url = req.url.replace(SCHEME, (scheme) => scheme.toLowerCase());
     if (early !== null) {
       const refused = loopbackOnly ? notLoopback([req.headers.host!], req.headers.origin) : null;
       if (refused !== null) return void refuse(req, res, "forbidden", refused);
