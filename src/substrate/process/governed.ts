@@ -569,12 +569,14 @@ export async function stopRefused(
 ): Promise<void> {
   const left = refused.filter((m) => liveStat(m.pid, m.startTime) !== null);
   const killed = left.filter((m) => !refuses(m.pid));
-  for (const m of killed) signalPid(m.pid, "SIGKILL");
   // Only while it is the same tree: a refusing process is still in it, or, those gone (exited
   // after forking others: a root loop's worker), one of its processes carries the object's mark
-  // (stillObjects); not a group whose number another program took since.
+  // (stillObjects); not a group whose number another program took since. Judged before the
+  // SIGKILLs below: one that no longer refuses may be gone a moment after its own, and the rest
+  // of the tree (a process that cleared its environment, carrying no mark) was then left running.
   const same = (m: Member) => left.some((k) => k.pid === m.pid && (k.startTime ?? m.startTime) === m.startTime);
   const ours = tree.stats().some(same) || stillObjects(tree, objectId);
+  for (const m of killed) signalPid(m.pid, "SIGKILL");
   const reached = ours ? reachedBy(tree, tree.kill()) : null;
   // Those known that still refuse, and any other process of the tree that does.
   const still = () => {

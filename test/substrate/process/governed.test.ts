@@ -8,9 +8,9 @@
 // waits, as well, for what its SIGKILL reached to exit.
 
 import { spawn } from "node:child_process";
-import { afterEach, expect, test } from "vitest";
+import { afterEach, expect, onTestFinished, test, vi } from "vitest";
 import { Governed, stopRefused } from "../../../src/substrate/process/governed.ts";
-import { procfs, readStat, statsOf } from "../../../src/substrate/process/proc.ts";
+import { liveStat, procfs, readStat, statsOf } from "../../../src/substrate/process/proc.ts";
 import type { ProcessTree } from "../../../src/substrate/process/tree.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 
@@ -218,5 +218,43 @@ test.skipIf(!procfs)(
     await stopping;
     expect(statsOf([recorded])).toEqual([]);
     expect(kills).toBe(1);
+  },
+);
+
+test.skipIf(!procfs)(
+  "a stop of what refused its SIGKILL kills the rest of the tree though the one it reached is gone at once",
+  async () => {
+    // The tree was judged the object's by a known refusing process still in it, but after that
+    // process's own SIGKILL: one gone by then (a moment's work on an idle core) left the tree
+    // judged another's unless a process carried the object's mark, and a process of it that
+    // cleared its environment (`slow`, here with none) ran on while the stop succeeded. The kill
+    // is made to finish before the driver looks again: it waits until the process is gone.
+    const recorded = sleeper();
+    const startTime = readStat(recorded)!.startTime;
+    const realKill = process.kill.bind(process);
+    const kill = vi.spyOn(process, "kill").mockImplementation((pid, signal) => {
+      const sent = realKill(pid, signal);
+      if (pid === recorded && signal === "SIGKILL")
+        for (let i = 0; i < 1_000_000 && liveStat(recorded, startTime) !== null; i++);
+      return sent;
+    });
+    onTestFinished(() => kill.mockRestore());
+    const slow = { pid: 1_000_001, state: "S", ppid: 1, pgrp: 1_000_000, session: 1_000_000, startTime: 1 };
+    let killedSlow = false;
+    const stats = () => [...statsOf([recorded]), ...(killedSlow ? [] : [slow])];
+    const tree: ProcessTree = {
+      ...forkingTree(0),
+      members: () => stats().map((m) => m.pid),
+      stats,
+      signal: stats,
+      kill: () => {
+        const reached = stats();
+        killedSlow = true;
+        return reached;
+      },
+    };
+    await stopRefused(1_000_000, [{ pid: recorded, startTime }], tree, "obj");
+    expect(liveStat(recorded, startTime)).toBeNull();
+    expect(killedSlow).toBe(true);
   },
 );
