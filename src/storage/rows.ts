@@ -1,6 +1,7 @@
 // Rows of the store's tables turned back into the domain's records.
 
 import type { ActionRecord } from "../core/store.ts";
+import { byDue } from "../core/timers.ts";
 import type {
   ActionKind,
   ActionStatus,
@@ -79,11 +80,6 @@ export function objectFromSql(r: ObjectSqlRow): ObjectRecord {
     },
     timers.sort(byDue),
   );
-}
-
-/** Timers in the order an object lists them: by due time, then name. */
-function byDue(a: Timer, b: Timer): number {
-  return a.dueAt - b.dueAt || a.name.localeCompare(b.name);
 }
 
 /**

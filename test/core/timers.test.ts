@@ -37,6 +37,13 @@ describe("applyTimerOps", () => {
       [t("early", 10), t("mid", 20), t("late", 30)],
     ],
     ["equal due times sorted by name", [t("b", 5)], [set("c", 5), set("a", 5)], [t("a", 5), t("b", 5), t("c", 5)]],
+    [
+      // The order the database fires them in (ORDER BY due_at, object_id, name: SQLite's BINARY), not a locale's.
+      "equal due times sorted by name byte for byte",
+      [t("a", 5)],
+      [set("B", 5), set("a-b", 5), set("a_b", 5), set("A", 5)],
+      [t("A", 5), t("B", 5), t("a", 5), t("a-b", 5), t("a_b", 5)],
+    ],
   ])("%s", (_name, timers, ops, expected) => {
     expect(applyTimerOps(deepFreeze(timers), deepFreeze(ops))).toEqual(expected);
   });

@@ -392,6 +392,18 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       expect((await store.pendingActions()).map((a) => a.id)).toEqual(["act-3"]);
     });
 
+    test("an object lists timers due together in the order dueTimers fires them (names byte for byte)", async () => {
+      const a = makeObject({ id: "A" });
+      await store.commit([
+        makeBatch(a, {
+          timerOps: [set("a", T0 + 200), set("B", T0 + 200), set("a_b", T0 + 200), set("a-b", T0 + 200)],
+        }),
+      ]);
+      const fired = (await store.dueTimers(T0 + 200, 10)).map((t) => t.name);
+      expect(fired).toEqual(["B", "a", "a-b", "a_b"]);
+      expect((await store.getObject("A"))?.timers.map((t) => t.name)).toEqual(fired);
+    });
+
     test("timers: set, replace and cancel through timerOps; dueTimers orders by dueAt, objectId, name", async () => {
       const a = makeObject({ id: "A" });
       const b = makeObject({ id: "B" });
