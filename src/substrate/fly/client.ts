@@ -422,9 +422,12 @@ function unlike(expected: Expected, body: unknown, res: Response): string | null
   return lacks === null ? null : `a ${expected.name}: ${lacks}`;
 }
 
-/** Why an ok reply whose body is not read is not Fly's (`JSON (text/html)`): text that is not JSON; else null. */
+/**
+ * Why an ok reply whose body is not read is not Fly's (`JSON (text/html)`): text that is not JSON; else null.
+ * parseJson gives null for an empty body, a page and JSON's `null` alike: the last is JSON, as any other.
+ */
 function notJson(text: string, body: unknown, res: Response): string | null {
-  if (text.trim() === "" || body !== null) return null;
+  if (text.trim() === "" || body !== null || /^[\t\n\r ]*null[\t\n\r ]*$/.test(text)) return null;
   const type = res.headers.get("content-type");
   return `JSON${type ? ` (${type.slice(0, 100)})` : ""}`;
 }

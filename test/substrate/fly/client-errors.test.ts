@@ -4,7 +4,9 @@
 
 import { afterEach, describe, expect, test } from "vitest";
 import type { DriverTarget } from "../../../src/substrate/driver.ts";
+import { FlyApiError, FlyClient } from "../../../src/substrate/fly/client.ts";
 import { FlyDriver } from "../../../src/substrate/fly/driver.ts";
+import { DEFAULT_FLY_RETRY } from "../../../src/substrate/fly/retry.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { refusingPort } from "../../helpers/refusing-port.ts";
 import { startFlyFake } from "./fake.ts";
@@ -186,6 +188,33 @@ describe("an ok reply of a command or a wait that is not JSON is not Fly's yes: 
     r.fake.faults.add({ action: "stop", status: 200, rawBody: "" });
     r.fake.machines.get(MACHINE)!.state = "stopped"; // as if the empty 200 had stopped it
     expect(await r.run(r.driver.stop(r.target()))).toMatchObject({ status: "stopped" });
+  });
+
+  test.each([
+    ["empty", true, ""],
+    ["an object", true, '{"ok":true}'],
+    ["JSON null", true, "null"],
+    ["JSON null between blanks", true, " null\r\n"],
+    ["JSON false", true, "false"],
+    ["a page", false, "<html>null</html>"],
+    ["text that is not JSON", false, "nul"],
+  ])("a stop's 200 body, %s: a yes, %s", async (_name, yes, text) => {
+    const client = new FlyClient({
+      apiUrl: "https://api.machines.dev",
+      apiUrls: ["https://api.machines.dev"],
+      token: "FlyV1 fm2_x",
+      fetch: async () => new Response(text, { status: 200, headers: { "content-type": "application/json" } }),
+      clock: new VirtualClock(T0),
+      random: () => 0.5,
+      retry: { ...DEFAULT_FLY_RETRY, attempts: 1 },
+      limiter: null,
+    });
+    const e = await client.stop("app", MACHINE, undefined).then(
+      () => null,
+      (err: unknown) => err as FlyApiError,
+    );
+    if (yes) expect(e).toBeNull();
+    else expect(e?.message).toMatch(/HTTP 200 reply is not JSON \(application\/json\)/);
   });
 });
 
