@@ -7,6 +7,7 @@
 // own) and binary (any JSON body; the attributes are `ce-*` headers, the body is `data`).
 
 import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import type { Hono } from "hono";
 import { z } from "zod";
 import { factsReply, minimalFactsReply } from "../../contracts/api-replies.ts";
@@ -65,8 +66,10 @@ export function cloudEventRoutes(app: Hono, { governor, auth, body, report }: Ro
       const results = await postBatch(governor, text, (e) => report(e, c.req.method, c.req.path));
       return c.json({ results });
     }
-    const event =
-      mode === "structured" ? structuredEvent(text) : binaryEvent((name) => c.req.header(name), contentType!, text);
+    // Node joins a header sent twice into one value (`a, b`): the attribute would be that.
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const header = (name: string) => (fieldCount(incoming, name) > 1 ? REPEATED : c.req.header(name));
+    const event = mode === "structured" ? structuredEvent(text) : binaryEvent(header, contentType!, text);
     // In binary mode `data` is the whole body, so a path into the facts is a path into the body.
     const dataPath = mode === "structured" ? "$.data" : "$";
     // If-Match and If-None-Match as on POST /v1/objects/{id}/facts (the subject is the object).
@@ -200,13 +203,21 @@ function modeOf(contentType: string | undefined): Mode {
  * percent-decoded once, as the HTTP binding asks of a receiver), the body as `data`; problems
  * name the header (`$.headers.ce-subject`) or the path in the body.
  */
-function binaryEvent(header: (name: string) => string | undefined, contentType: string, text: string): CloudEvent {
+function binaryEvent(
+  header: (name: string) => string | typeof REPEATED | undefined,
+  contentType: string,
+  text: string,
+): CloudEvent {
   // No body is an event without data (CloudEvents allows it): the schema's 422 says it is needed.
   const candidate: Record<string, unknown> = text.trim() === "" ? {} : { data: parseJsonBody(contentType, text) };
   const problems: Problem[] = [];
   for (const name of BINARY_ATTRIBUTES) {
     const value = header(`ce-${name}`);
     if (value === undefined) continue;
+    if (value === REPEATED) {
+      problems.push({ path: headerPath(name), message: "sent more than once: an attribute has one value" });
+      continue;
+    }
     const unquoted = value.startsWith('"') ? unquote(value) : value;
     if (unquoted === undefined) {
       problems.push({ path: headerPath(name), message: "not a valid quoted-string (RFC 9110, section 5.6.4)" });
@@ -231,6 +242,17 @@ function binaryEvent(header: (name: string) => string | undefined, contentType: 
 }
 
 const headerPath = (attribute: string) => `$.headers.ce-${attribute}`;
+
+/** A header sent more than once. */
+const REPEATED = Symbol("repeated");
+
+/** How many fields named `name` (lower case) the request carries; 0 when not served by Node (app.request()). */
+function fieldCount(incoming: IncomingMessage | undefined, name: string): number {
+  const raw = incoming?.rawHeaders ?? [];
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) n++;
+  return n;
+}
 
 /**
  * A header value written as an HTTP quoted-string (`"a \"b\""`), its content; undefined when it
