@@ -228,8 +228,9 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       forgotten: (id) => {
         this.dispatcher.forget(id);
         crashLoops.forget(id);
-        this.substrate.forget(id);
+        this.substrate.deleted(id);
       },
+      created: (id) => this.substrate.created(id),
       deleted: (id, at) => this.events.emit("object:deleted", id, at),
       // Other compute: the old one's exits say nothing of it (counted, the new one's first exit
       // within the minute was a crash loop). A rebind refused keeps the old compute, and its count.

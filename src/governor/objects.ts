@@ -40,6 +40,8 @@ export interface ObjectsDeps {
   defaultDriver: string;
   /** Told when an object is gone, so that nothing keeps state for it. */
   forgotten: (id: string) => void;
+  /** Told when an object is created (in its mailbox, before its first decision). */
+  created: (id: string) => void;
   /** Tells watchers that the object was deleted (after the commit that deletes it). */
   deleted: (id: string, at: number) => void;
   /**
@@ -97,6 +99,7 @@ export class Objects {
         checkNewObjectId(id);
         if (!input.substrate) this.checkDefaultBinding();
         const record = newObject({ id, policy: policy.name, at: now, memory, substrate });
+        this.d.created(id);
         const done = await this.d.arrival.run(record, policy, { trigger: { kind: "create" }, at: now });
         return { created: true, object: await this.followReload(done.object, policy) };
       }

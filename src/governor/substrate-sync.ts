@@ -50,7 +50,36 @@ export class SubstrateSync {
   /** Per object, the observations waiting for their turn in its mailbox (see forget). */
   private readonly waiting = new Map<string, Set<{ stale: boolean }>>();
 
+  /**
+   * Objects deleted while their mailbox still holds what was queued before the deletion ended
+   * (a PUT that creates the id again): each with the deletion's mark, dropped when the id is
+   * created again or once that queue has run (see deleted).
+   */
+  private readonly gone = new Map<string, object>();
+
   constructor(private readonly d: SubstrateSyncDeps) {}
+
+  /**
+   * The object is deleted (call in its mailbox): as forget, and an exit of its compute reported
+   * from now on is of no object, even if its turn comes after a PUT queued meanwhile has created
+   * the id again (that object's compute never ran). The mark lasts until the id is created again,
+   * or until what is queued in the mailbox now has run (a report after that finds no object).
+   */
+  deleted(objectId: string): void {
+    this.forget(objectId);
+    const mark = {};
+    this.gone.set(objectId, mark);
+    void this.d.table
+      .run(objectId, async () => {
+        if (this.gone.get(objectId) === mark) this.gone.delete(objectId);
+      })
+      .catch(() => undefined);
+  }
+
+  /** The object is created (in its mailbox): what is reported from now on is of its compute. */
+  created(objectId: string): void {
+    this.gone.delete(objectId);
+  }
 
   /**
    * The object is deleted, or bound to other compute: what was observed of it and still waits
@@ -335,7 +364,8 @@ export class SubstrateSync {
    */
   observed(objectId: string, observation: Observation, seen?: ObjectRecord): Promise<boolean> {
     const { table, events } = this.d;
-    const turn = { stale: false };
+    // Reported while the id names no object: not of one created again before its turn.
+    const turn = { stale: this.gone.has(objectId) };
     let waiting = this.waiting.get(objectId);
     if (!waiting) this.waiting.set(objectId, (waiting = new Set()));
     waiting.add(turn);

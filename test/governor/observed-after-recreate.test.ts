@@ -36,6 +36,47 @@ test("an exit of a deleted object's compute, reported while its id is being crea
   expect(o.substrate.observed).toBeNull();
 });
 
+test("an exit of a deleted object's compute, reported after the DELETE ended and before a PUT queued behind it, is not the new object's", async () => {
+  s = await makeServices();
+  await s.governor.putObject("o1", { policy: "on-demand", memory: { work: { pending: 1 } } });
+  await s.advance(0);
+  expect((await s.governor.getObject("o1"))!.state).toBe("active");
+
+  // The mailbox holds: a request, the DELETE, another request (held until the exit is reported)
+  // and a PUT that creates the object again. The exit comes once the DELETE has ended.
+  const hold = () => {
+    let release: (() => void) | null = null;
+    const done = s!.governor.exclusive("o1", () => new Promise<void>((r) => (release = r)));
+    return { done, release: () => (release as unknown as () => void)(), held: () => release !== null };
+  };
+  const first = hold();
+  while (!first.held()) await new Promise<void>((r) => setImmediate(r));
+  const deleted = s.governor.deleteObject("o1");
+  const second = hold();
+  const created = s.governor.putObject("o1", { policy: "on-demand" });
+  first.release();
+  expect(await deleted).toBe(true);
+  while (!second.held()) await new Promise<void>((r) => setImmediate(r));
+  s.driver.crash("o1", "stopped", true);
+  second.release();
+  await second.done;
+  expect((await created).created).toBe(true);
+  await s.advance(0);
+
+  const o = (await s.governor.getObject("o1"))!;
+  expect(o.state).toBe("dormant");
+  expect(o.substrate.observed).toBeNull();
+
+  // The new object's own compute is observed as ever.
+  await s.governor.postFacts("o1", { work: { pending: 1 } });
+  await s.advance(0);
+  const active = (await s.governor.getObject("o1"))!;
+  expect(active.state).toBe("active");
+  s.driver.crash("o1", "stopped", true);
+  await s.advance(0);
+  expect((await s.governor.getObject("o1"))!.lastDecisionId).not.toBe(active.lastDecisionId);
+});
+
 test("an exit of the old compute, reported while a PUT binds the object to other compute, is not the new binding's", async () => {
   s = await makeServices();
   await s.governor.putObject("o1", { policy: "on-demand", memory: { work: { pending: 1 } } });
