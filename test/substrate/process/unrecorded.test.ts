@@ -10,7 +10,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import type { DriverTarget } from "../../../src/substrate/driver.ts";
 import { findCgroupParent, type CgroupParent } from "../../../src/substrate/process/cgroup.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
-import { listPids, readStat, until } from "../../../src/substrate/process/proc.ts";
+import { listPids, liveStat, readStat, until } from "../../../src/substrate/process/proc.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { removeCgroups } from "../../helpers/process.ts";
@@ -84,11 +84,14 @@ describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent)
     // Governed again: a stop ends it.
     let stopped: unknown = null;
     void after.stop(t).then((o) => (stopped = o));
-    // The tree's exit is the kernel's, in real time: each step of the clock gives it turns of the loop.
-    for (let i = 0; i < 100 && stopped === null; i++) {
+    // The tree's exit is the kernel's, in real time, and the adopted leader (not the driver's
+    // child) is seen gone by its watch on the clock: the clock moves on once it is gone.
+    expect(await eventually(() => liveStat(spawned.pid as number, null) === null)).toBe(true);
+    for (let i = 0; i < 20 && stopped === null; i++) {
       await clock.advance(100);
-      await until(() => stopped !== null, 1_000);
+      await until(() => stopped !== null, 100);
     }
+    expect(await eventually(() => stopped !== null)).toBe(true);
     expect(stopped).toMatchObject({ status: "stopped", pid: spawned.pid });
     expect(await eventually(() => marked(t.objectId).length === 0)).toBe(true);
   });
