@@ -186,10 +186,16 @@ export class ProcessDriver implements Driver {
     if (!p) return this.stopped(t.objectId);
     const stat = p.state();
     if (!stat) {
-      // Gone from /proc. A child's exit event, on its way, records its exit. An adopted leader
-      // has none: its exit is recorded here, where the caller learns of it, and not reported to
-      // the listeners as well (one exit evaluated twice, as a later start or the watch found it).
-      if (p.child) return this.noting(t.objectId, { status: "stopped", at: this.clock.now(), pid: p.pid });
+      // Gone from /proc. A child's exit event, on its way, records its exit (and has what is
+      // left of its tree stopped): it is waited for, as a stop does, so that the answer has the
+      // exit and lists those leftovers, not a bare `stopped` while the rest of the tree runs. An
+      // adopted leader has none: its exit is recorded here, where the caller learns of it, and
+      // not reported to the listeners as well (one exit evaluated twice, as a later start or the
+      // watch found it).
+      if (p.child) {
+        await this.alive(t.objectId, p);
+        return this.stopped(t.objectId);
+      }
       this.ended(t.objectId, p, { exitCode: null, signal: null }, false);
       return this.stopped(t.objectId);
     }
