@@ -53,6 +53,15 @@ const UNIT_NS: Record<string, bigint> = {
   h: 3_600_000_000_000n,
 };
 
+/** A Go duration (`1m30s`) in ms (each part by its unit in UNIT_NS), or undefined when it is not one. */
+export function goDurationMs(text: string): number | undefined {
+  if (!GO_DURATION.test(text)) return undefined;
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g))
+    ms += Number(n) * (Number(UNIT_NS[unit!]!) / 1e6);
+  return ms;
+}
+
 /** Go's 1<<63: the parts of a duration may reach it on the way, the sum may not. */
 const GO_2_63 = 2n ** 63n;
 

@@ -30,12 +30,13 @@ import {
   machineKey,
   machineOf,
   flyConfigSchema,
+  goDurationMs,
   normalizeApiUrl,
   type FlyConfig,
 } from "./config.ts";
 import { MachineLeases } from "./lease.ts";
 import { RateLimiter } from "./rate-limit.ts";
-import { goDurationMs, phaseMs, reach, settled, shared, type Limits, type Run, type SharedCall } from "./rounds.ts";
+import { phaseMs, reach, settled, shared, type Limits, type Run, type SharedCall } from "./rounds.ts";
 import { DEFAULT_FLY_RETRY, withRetries, type RetryPolicy } from "./retry.ts";
 import {
   GOAL_STATE,

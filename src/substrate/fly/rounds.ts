@@ -5,7 +5,7 @@
 import type { Clock } from "../../core/clock.ts";
 import { DriverError } from "../driver.ts";
 import { FlyApiError, type FlyClient, type FlyMachine, type HeldLease } from "./client.ts";
-import { GO_DURATION, type FlyConfig } from "./config.ts";
+import { goDurationMs, type FlyConfig } from "./config.ts";
 import { sleep } from "../../timers/within.ts";
 import { reachedOrElsewhere, satisfies, settlesTo, isGone, waitOrRead, type Goal } from "./states.ts";
 
@@ -68,16 +68,6 @@ function machineGraceMs(m: FlyMachine): number | undefined {
   if (typeof ns === "number" && Number.isFinite(ns) && ns >= 0) return ns / 1e6;
   return typeof ns === "string" ? goDurationMs(ns) : undefined;
 }
-
-/** A Go duration (`1m30s`) in ms, or undefined when it is not one. */
-export function goDurationMs(text: string): number | undefined {
-  if (!GO_DURATION.test(text)) return undefined;
-  let ms = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * UNIT_MS[unit!]!;
-  return ms;
-}
-
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3_600e3 };
 
 /**
  * Reads the machine, waiting while it is in motion, unless `goal` is met already or cannot be
