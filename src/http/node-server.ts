@@ -300,7 +300,7 @@ function continueOnRead(req: IncomingMessage, res: ServerResponse): void {
   const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
   if (!hasBody) {
     if ((req.socket as HttpSocket)._httpMessage === res) res.writeContinue();
-    else (res as ServerResponse & { _expect_continue: boolean })._expect_continue = false;
+    else owesNoContinue(res);
     return;
   }
   uninvited.add(req);
@@ -319,8 +319,13 @@ function continueOnRead(req: IncomingMessage, res: ServerResponse): void {
   req.once("end", () => {
     if (res.headersSent) return;
     uninvited.delete(req);
-    (res as ServerResponse & { _expect_continue: boolean })._expect_continue = false;
+    owesNoContinue(res);
   });
+}
+
+/** Node's rule (a 100 asked for and not sent closes the connection after the reply) lifted for `res`. */
+function owesNoContinue(res: ServerResponse): void {
+  (res as ServerResponse & { _expect_continue: boolean })._expect_continue = false;
 }
 
 /** Requests with `Expect: 100-continue` and a body, not (yet) answered 100. */
