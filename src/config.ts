@@ -273,7 +273,9 @@ export function shownQuotes(url: string, message: string): string {
 /** True for 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
+  // ::1 however it is written (`0::1`, `0000:…:0001`): refused as public, it was told "anyone
+  // who can reach it could govern your objects".
+  if (h === "localhost" || ipv6Written(h) === "::1") return true;
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
   return m !== null && m.slice(1).every((x) => Number(x) <= 255);
 }
@@ -303,7 +305,7 @@ export async function loopbackBindAddress(host: string): Promise<string> {
     return ipv4;
   }
   if (!isLoopback(host)) throw refused("");
-  if (isIP(bare) !== 0) return bare;
+  if (isIP(bare) !== 0) return ipv6Written(bare) ?? bare;
   const address = await new Promise<string>((resolve, reject) =>
     dns.lookup(bare, (e, found) =>
       e ? reject(new Error(`cannot resolve ${host} (${e.code ?? e.message})`)) : resolve(found),
@@ -322,4 +324,14 @@ export function ipv4Mapped(address: string): string | null {
   if (m === null) return null;
   const [high, low] = [parseInt(m[1]!, 16), parseInt(m[2]!, 16)];
   return [high >> 8, high & 255, low >> 8, low & 255].join(".");
+}
+
+/**
+ * An IPv6 address as a URL writes it, without its brackets (`0:0:0:0:0:0:0:1` is `::1`), or null
+ * when `address` is not one (an IPv4 address, a name, one with a zone). A Host written another
+ * way is a 400 (node-server.ts `hostProblem`): the server's URL writes its address so.
+ */
+export function ipv6Written(address: string): string | null {
+  if (isIP(address) !== 6) return null;
+  return URL.parse(`http://[${address}]/`)?.hostname.slice(1, -1) ?? null;
 }

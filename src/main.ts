@@ -14,6 +14,7 @@ import {
   flyApiUrls,
   InvalidConfiguration,
   ipv4Mapped,
+  ipv6Written,
   loopbackBindAddress,
   shownDbUrl,
   shownQuotes,
@@ -413,7 +414,9 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const port = await listen(http, config.VIGIL_PORT, bindAddress);
     // `::ffff:127.0.0.1` is told as 127.0.0.1, which reaches it: a Host of `[::ffff:7f00:1]` is
     // not a loopback name (loopback.ts), and not written as a URL writes `[::ffff:127.0.0.1]`.
-    const named = ipv4Mapped(config.VIGIL_HOST) ?? config.VIGIL_HOST;
+    // An IPv6 address is told as a URL writes it (`[::1]` for `0:0:0:0:0:0:0:1`): a client that
+    // sends the Host as written in the URL it was given would get a 400 for another writing.
+    const named = ipv4Mapped(config.VIGIL_HOST) ?? ipv6Written(config.VIGIL_HOST) ?? config.VIGIL_HOST;
     const host = named.includes(":") ? `[${named}]` : named;
     const url = `http://${host}:${port}`;
     log.info("listening", {

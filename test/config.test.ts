@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import dns from "node:dns";
 import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +20,9 @@ describe("loopback", () => {
     ["localhost", true],
     ["::1", true],
     ["[::1]", true],
+    ["0::1", true],
+    ["0000:0000:0000:0000:0000:0000:0000:0001", true],
+    ["::2", false],
     ["0.0.0.0", false],
     ["::", false],
     ["10.0.0.1", false],
@@ -273,6 +277,32 @@ describe("binding", () => {
     }
   });
 
+  // ::1 written out: refused before as if public ("anyone who can reach it"), or bound and told
+  // as written (`http://[0:0:0:0:0:0:0:1]:PORT`), a Host the server itself answers with a 400.
+  test.each([
+    ["0::1", ""],
+    ["[0000:0000:0000:0000:0000:0000:0000:0001]", ""],
+    ["0:0:0:0:0:0:0:1", ""],
+    ["0:0:0:0:0:0:0:1", "ops:0123456789abcdef-ops:admin"],
+  ])("VIGIL_HOST=%s binds ::1 and tells it as [::1] (tokens: %j)", async (host, tokens) => {
+    const config = loadConfig({
+      VIGIL_DB_URL: ":memory:",
+      VIGIL_PORT: "0",
+      VIGIL_HOST: host,
+      VIGIL_TOKENS: tokens,
+      VIGIL_RECONCILE_INTERVAL: "off",
+    });
+    const server = await startServer(config, silent);
+    try {
+      expect(server.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
+      // The Host sent as the URL writes it, as a client that does not rewrite it sends it.
+      const status = await getStatus(Number(server.url.split(":").pop()), server.url.slice("http://".length));
+      expect(status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
   test.each(["::ffff:127.0.0.1", "[::ffff:127.0.0.1]", "::ffff:7f00:1"])(
     "VIGIL_HOST=%s (IPv4 loopback written as IPv6) binds 127.0.0.1, without tokens",
     async (host) => {
@@ -319,3 +349,14 @@ describe("binding", () => {
     }
   });
 });
+
+/** The status of `GET /healthz` on [::1]:`port`, sent with the Host header `host` as it is. */
+function getStatus(port: number, host: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    request({ host: "::1", port, path: "/healthz", headers: { host } }, (res) => {
+      res.resume().once("end", () => resolve(res.statusCode));
+    })
+      .once("error", reject)
+      .end();
+  });
+}
