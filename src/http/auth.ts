@@ -10,6 +10,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
+import type { IncomingMessage } from "node:http";
 import { problemResponse, type ProblemSlug } from "./problem.ts";
 
 declare module "hono" {
@@ -140,11 +141,26 @@ export function authenticator(tokens: readonly TokenConfig[]): (scope: Scope) =>
   }
   const authorize = authorizer(tokens);
   return (scope) => async (c, next) => {
-    const r = authorize(c.req.header("authorization"), scope);
+    // Node's request, when served by Node (c.env of @hono/node-server); not in app.request().
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const r = authorize(c.req.header("authorization"), scope, authorizationFields(incoming));
     if (isDenial(r)) return problemResponse(r.slug, r.detail, undefined, r.headers);
     c.set("scopes", r);
     await next();
   };
+}
+
+/**
+ * How many Authorization fields a request came with. An empty one sent beside one with a token
+ * is a field sent twice all the same: hono's adapter joins them (`Bearer X, `), and that was
+ * read as one credential, the token `X,`, a 401 saying the token (a valid one) is not valid, or,
+ * the empty one first, that the route needs a token.
+ */
+function authorizationFields(incoming: IncomingMessage | undefined): number {
+  const raw = incoming?.rawHeaders ?? [];
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === "authorization") n++;
+  return n;
 }
 
 /** Why a request may not go on: the problem to answer with, and its WWW-Authenticate. */
@@ -181,13 +197,13 @@ function credentialCount(header: string): number {
  */
 export function authorizer(
   tokens: readonly TokenConfig[],
-): (header: string | undefined, scope: Scope) => Denial | Grant {
+): (header: string | undefined, scope: Scope, fields?: number) => Denial | Grant {
   if (tokens.length === 0) return () => OPEN;
   const known = tokens.map((t) => ({ digest: digest(t.token), scopes: t.scopes, name: t.name }));
-  const identify = (header: string | undefined) => {
+  const identify = (header: string | undefined, fields: number) => {
     // No token holds a comma: one between two credentials is two Authorization fields (hono's
     // adapter joins them with ", ") or one field holding two, which RFC 9110 does not allow.
-    if (header !== undefined && credentialCount(header) > 1) return "two" as const;
+    if (fields > 1 || (header !== undefined && credentialCount(header) > 1)) return "two" as const;
     const m = header === undefined ? null : /^Bearer +([^\s]+) *$/i.exec(header);
     if (!m) return "missing" as const;
     const given = digest(m[1]!);
@@ -195,8 +211,8 @@ export function authorizer(
     for (const k of known) if (timingSafeEqual(k.digest, given)) match = k;
     return match ?? ("invalid" as const);
   };
-  return (header, scope) => {
-    const who = identify(header);
+  return (header, scope, fields = 1) => {
+    const who = identify(header, fields);
     if (who === "two")
       return {
         slug: "malformed-request",

@@ -29,6 +29,10 @@ describe("two credentials in Authorization", () => {
   test.each([
     ["sent as two fields", [`Bearer ${TOKENS.read}`, `Bearer ${TOKENS.admin}`]],
     ["joined in one field", `Bearer ${TOKENS.read}, Bearer ${TOKENS.admin}`],
+    // An empty field beside a token's (hono's adapter joins them, `Bearer X, `): a 401 saying the
+    // token, a valid one, "is not valid", or, the empty one first, that the route needs a token.
+    ["sent as two fields, the second empty", [`Bearer ${TOKENS.admin}`, ""]],
+    ["sent as two fields, the first empty", ["", `Bearer ${TOKENS.admin}`]],
   ])("%s: a 400 problem saying so, on every route of both doors, and nothing done", async (_label, authorization) => {
     const served = await servedDoors(TOKEN_CONFIG, 4096);
     close = served.close;
