@@ -5,7 +5,7 @@
 // Plain JavaScript: worker threads do not get the TypeScript loader the main thread registers
 // (bin/vigil.js).
 
-import { statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import Database from "libsql";
@@ -31,8 +31,12 @@ function fileAt(file = path) {
 /** The file this connection opened. */
 const opened = fileAt();
 
-/** The write-ahead log, and the one this connection writes to (null until one is known). */
-const wal = `${path}-wal`;
+/**
+ * The write-ahead log, and the one this connection writes to (null until one is known). SQLite
+ * names it after the file the path's symbolic links lead to (a path that is a link to a file on
+ * another disk has its log beside that file, not beside the link).
+ */
+const wal = `${realpathSync(path)}-wal`;
 let walOpened = fileAt(wal);
 /** The log was found removed or replaced: every write is refused from then on. */
 let walMoved = false;

@@ -2,7 +2,7 @@
 // resolves only once durable, a bad one fails alone, and order is kept.
 
 import Database from "libsql";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -259,6 +259,28 @@ describe("the writer thread", () => {
     await expect(writer.write([{ sql: "INSERT INTO t (id, v) VALUES (3, 'later')", args: [] }])).rejects.toMatchObject({
       code: "SQLITE_READONLY_DBMOVED",
     });
+  });
+
+  // A path that is a symbolic link (/var/lib/vigil/vigil.db to a file on another disk): SQLite
+  // keeps the log beside the file the link names, not beside the link, so the log looked for at
+  // the link's path was never there, and a write after the log was removed was acknowledged into
+  // a log no one would read again, lost at the next start.
+  test("a database opened through a symbolic link: a write after its log was removed is refused", async () => {
+    const link = join(dir, "link.db");
+    symlinkSync(path, link);
+    const linked = await threadWriter(link);
+    try {
+      await linked.write([{ sql: "INSERT INTO t (id, v) VALUES (1, 'before')", args: [] }]);
+      rmSync(`${path}-wal`);
+      await expect(
+        linked.write([{ sql: "INSERT INTO t (id, v) VALUES (2, 'after')", args: [] }]),
+      ).rejects.toMatchObject({
+        code: "SQLITE_READONLY_DBMOVED",
+        message: expect.stringContaining(`the database's write-ahead log ${path}-wal was removed or replaced`),
+      });
+    } finally {
+      await linked.close();
+    }
   });
 
   // A reader in a transaction (another connection of the server, a sqlite3 shell) keeps the
