@@ -59,6 +59,20 @@ function inGrace(run: Run, limits: Limits, state: string): boolean {
   return now < grace.since + Math.min(grace.graceMs, MAX_GRACE_MS) + GRACE_SLACK_MS;
 }
 
+/**
+ * Why a machine still `stopping` failed the command once a stop grace longer than the waits (and
+ * the minute past it) is over: how long it has been stopping, which the waits' own count (5 of
+ * 60 s) would understate by hours. Null when no such grace was waited out.
+ */
+function pastGrace(run: Run, limits: Limits, state: string): string | null {
+  const grace = run.stopping;
+  if (state !== "stopping" || grace?.since === undefined) return null;
+  const graceMs = Math.min(grace.graceMs, MAX_GRACE_MS);
+  if (graceMs + GRACE_SLACK_MS <= phaseMs(limits)) return null;
+  const s = (ms: number) => `${Math.round(ms / 1000)} s`;
+  return `machine is still stopping after ${s(limits.clock.now() - grace.since)}, past its stop grace of ${s(graceMs)} and a minute`;
+}
+
 /** The machine's own stop grace (`config.stop_config.timeout`) in ms, when it reads as one. */
 function machineGraceMs(m: FlyMachine): number | undefined {
   const timeout = (m as { config?: { stop_config?: { timeout?: unknown } } }).config?.stop_config?.timeout;
@@ -88,10 +102,15 @@ export async function settled(run: Run, limits: Limits): Promise<FlyMachine> {
     const next = refused ? "poll" : settles;
     const instance = m.instance_id;
     if (next === "poll" && spent.reads++ >= maxReads && !graced)
-      throw new DriverError(`machine is still ${m.state} after ${(maxReads * POLL_MS) / 1000} s of reads`, true);
+      throw new DriverError(
+        pastGrace(run, limits, m.state) ??
+          `machine is still ${m.state} after ${(maxReads * POLL_MS) / 1000} s of reads`,
+        true,
+      );
     if (next !== "poll" && spent.waits++ >= limits.maxWaits && !graced)
       throw new DriverError(
-        `machine is still ${m.state} after ${limits.maxWaits} waits of ${limits.waitTimeoutS} s`,
+        pastGrace(run, limits, m.state) ??
+          `machine is still ${m.state} after ${limits.maxWaits} waits of ${limits.waitTimeoutS} s`,
         true,
       );
     await run.keep();
@@ -127,7 +146,7 @@ export async function reach(run: Run, limits: Limits, state: string, instanceId?
     last = (await client.getMachine(cfg.app, cfg.machineId)).state;
     if (reachedOrElsewhere(last, state)) return;
   }
-  throw notWithin(state, limits);
+  throw notWithin(run, limits, state, last);
 }
 
 async function poll(run: Run, limits: Limits, state: string): Promise<void> {
@@ -140,11 +159,15 @@ async function poll(run: Run, limits: Limits, state: string): Promise<void> {
     last = (await client.getMachine(cfg.app, cfg.machineId)).state;
     if (reachedOrElsewhere(last, state)) return;
   }
-  throw notWithin(state, limits);
+  throw notWithin(run, limits, state, last);
 }
 
-const notWithin = (state: string, limits: Limits) =>
-  new DriverError(`machine did not reach ${state} within ${phaseMs(limits) / 1000} s`, true);
+/** A command's wait for `state` over, the machine still in `last`. */
+const notWithin = (run: Run, limits: Limits, state: string, last: string) =>
+  new DriverError(
+    pastGrace(run, limits, last) ?? `machine did not reach ${state} within ${phaseMs(limits) / 1000} s`,
+    true,
+  );
 
 /** A call its askers share (shared), and the signal that cuts it once every one has given up. */
 export interface SharedCall<T> {

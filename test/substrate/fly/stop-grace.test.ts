@@ -41,6 +41,21 @@ test("control: a machine still stopping well past its grace fails the stop, retr
   expect(r.clock.now() - t0).toBeLessThan(60 * MINUTE);
 });
 
+// The failure goes into the decision's note, which is what an operator reads of it: after the grace
+// of 10 minutes waited out, it said "did not reach stopped within 300 s".
+test("a machine still stopping past its grace: the failure says how long it has been stopping, not the waits' 300 s", async () => {
+  const r = await openRig({ state: "started" });
+  r.fake.transitionMs.stop = 3 * 60 * MINUTE;
+  const t0 = r.clock.now();
+  const res = await settle(r.run(r.driver.stop(r.target({ stopTimeout: "10m" }))));
+  const said = /: machine is still stopping after (\d+) s, past its stop grace of 600 s and a minute$/.exec(
+    String((res as { e?: unknown }).e),
+  );
+  expect(said, String((res as { e?: unknown }).e)).not.toBeNull();
+  expect(Number(said![1])).toBeGreaterThanOrEqual(660);
+  expect(Number(said![1]) * 1000).toBeLessThanOrEqual(r.clock.now() - t0);
+});
+
 test("control: without a grace, a machine still stopping after the 5 waits fails as before", async () => {
   const r = await openRig({ state: "started" });
   r.fake.transitionMs.stop = 20 * MINUTE;
