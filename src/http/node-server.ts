@@ -321,6 +321,14 @@ function continueOnRead(req: IncomingMessage, res: ServerResponse): void {
     uninvited.delete(req);
     owesNoContinue(res);
   });
+  // Nor one whose body came whole and was never read (a request refused before its body is asked
+  // for, a 415 say, or a DELETE, which reads none): complete when the reply's head is written, it
+  // too can be followed by nothing but the next request. (Node's implicit head calls writeHead.)
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<typeof writeHead>) {
+    if (req.complete) owesNoContinue(res);
+    return writeHead.apply(this, args);
+  } as typeof writeHead;
 }
 
 /** Node's rule (a 100 asked for and not sent closes the connection after the reply) lifted for `res`. */

@@ -16,9 +16,9 @@ beforeAll(async () => {
 });
 afterAll(() => served.close());
 
-const request = (line: string, headers: string, body = "") =>
+const request = (line: string, headers: string, body = "", type = "application/json") =>
   `${line} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${headers}` +
-  (body === "" ? "" : `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`) +
+  (body === "" ? "" : `content-type: ${type}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`) +
   `\r\n${body}`;
 const facts = `authorization: Bearer ${TOKENS.facts}\r\n`;
 const FACT = JSON.stringify({ facts: { queue: { depth: 1 } } });
@@ -41,6 +41,34 @@ describe("Expect: 100-continue with the body sent at once, pipelined behind a fa
     expect(replies.filter((r) => r.status !== 100).map((r) => [r.status, r.connection])).toEqual([
       [200, "keep-alive"],
       [200, "keep-alive"],
+      [200, "keep-alive"],
+    ]);
+  });
+});
+
+// The same body, come whole by its turn, but never read: the request is refused before its body
+// is asked for (a content type the endpoint does not take), or its route reads none (a DELETE).
+// Nothing but the next request can follow a body received whole, yet the reply, sent without the
+// 100, closed the connection, and the request behind it was never answered.
+describe("Expect: 100-continue with the body sent at once and never read, pipelined behind a fact", () => {
+  test.each([
+    ["a 415 on the fast path", "POST /v1/objects/w1/facts", facts, "text/plain", 415],
+    ["a 415 on hono", "POST /v1/objects/w1/facts", `${facts}x-dup: 1\r\nx-dup: 2\r\n`, "text/plain", 415],
+    ["a DELETE", "DELETE /v1/objects/w9", `authorization: Bearer ${TOKENS.objects}\r\n`, "application/json", 404],
+  ])("%s: answered, and the request behind it too", async (_what, line, headers, type, status) => {
+    const replies = await pipelined(
+      port,
+      [
+        request("POST /v1/objects/w1/facts", facts, FACT),
+        request(line, `${headers}expect: 100-continue\r\n`, FACT, type),
+        request("GET /healthz", ""),
+      ],
+      3,
+    );
+    // Without the change the second reply says `connection: close`, and the third never comes.
+    expect(replies.filter((r) => r.status !== 100).map((r) => [r.status, r.connection])).toEqual([
+      [200, "keep-alive"],
+      [status, "keep-alive"],
       [200, "keep-alive"],
     ]);
   });
