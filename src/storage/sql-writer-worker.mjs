@@ -160,13 +160,20 @@ function write(writes) {
       unmoved();
     }
     db.exec("COMMIT");
-    versionSeen = dataVersion();
-    // A database new to WAL mode has its log once the first commit made it.
-    walOpened ??= fileAt(wal);
   } catch (e) {
     if (db.inTransaction) db.exec("ROLLBACK");
     throw e;
   }
+  // After the commit and outside its try: a committed write must not be reported failed (a joined
+  // group would be written again one by one). A read that fails leaves the old count, which only
+  // holds back a later rescue checkpoint (unmoved), never refuses or takes a write.
+  try {
+    versionSeen = dataVersion();
+  } catch {
+    // kept as it was
+  }
+  // A database new to WAL mode has its log once the first commit made it.
+  walOpened ??= fileAt(wal);
 }
 
 /** Writes that arrived while the last commit ran are committed together, up to this many. */
