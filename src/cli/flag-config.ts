@@ -2,6 +2,7 @@
 // flag gave (`vigil serve --db`, `vigil replay --db`) names the flag, not the variable it stands for.
 
 import { InvalidConfiguration, loadConfig, type Config } from "../config.ts";
+import { fileErrorWords } from "../core/file-errors.ts";
 
 /** Each flag and the variable it overrides. */
 export const FLAGS = { host: "VIGIL_HOST", port: "VIGIL_PORT", db: "VIGIL_DB_URL", rules: "VIGIL_RULES_DIR" } as const;
@@ -49,4 +50,29 @@ export function inFlagTerms(e: Error, overrides: Partial<Record<keyof Config, st
   for (const [flag, variable] of Object.entries(FLAGS))
     if (overrides[variable] !== undefined) message = message.replaceAll(variable, `--${flag}`);
   return new Error(message, { cause: e });
+}
+
+/**
+ * The directory of policy files a local command reads (`vigil validate`, `test`, `simulate`):
+ * `--rules`, else VIGIL_RULES_DIR (empty: unset), else `rules`; and, for a message about it,
+ * where that came from. A directory that cannot be read was said as `rulez: no such file or
+ * directory`, which named neither the flag nor the variable (a stale VIGIL_RULES_DIR left the
+ * reader looking for a `rulez` no argument held).
+ */
+export function rulesDirectory(flag: string | undefined): { dir: string; source: string } {
+  if (flag !== undefined) return { dir: flag, source: "--rules" };
+  const variable = process.env.VIGIL_RULES_DIR;
+  if (variable) return { dir: variable, source: "VIGIL_RULES_DIR" };
+  return { dir: "rules", source: "the default; give --rules DIR or set VIGIL_RULES_DIR" };
+}
+
+/**
+ * What is wrong with the directory of policy files, when listing it failed (`e`, from readdir),
+ * naming where it came from: `rulez: no such file or directory (the policy directory, from
+ * VIGIL_RULES_DIR)`. Null for any other failure.
+ */
+export function rulesDirectoryProblem(e: unknown, rules: { dir: string; source: string }): string | null {
+  if ((e as NodeJS.ErrnoException | null)?.syscall !== "scandir") return null;
+  const words = fileErrorWords(e) ?? (e as Error).message;
+  return `${rules.dir}: ${words} (the policy directory, from ${rules.source})`;
 }

@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { parseCommandLine } from "./parse-args.ts";
 import { splitList } from "../config.ts";
-import { databaseWithFlags, emptyFlag } from "./flag-config.ts";
+import { databaseWithFlags, emptyFlag, rulesDirectory, rulesDirectoryProblem } from "./flag-config.ts";
 import { DURATION_PATTERN, MAX_DURATION_MS, parseDuration } from "../core/durations.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
 import { toEpochMs } from "../core/operators.ts";
@@ -172,7 +172,7 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
 
   // An empty variable means its default, as everywhere.
   if (v.rules === "") throw new Usage(emptyFlag("rules"));
-  const rules = v.rules ?? (process.env.VIGIL_RULES_DIR || "rules");
+  const rules = rulesDirectory(v.rules);
   const policies = [v.policy, ...(v.compare ?? [])].flatMap(splitList);
   const registry = loadPolicies(rules, policies);
   const workload = v.traffic !== undefined ? readTraffic(v.traffic) : await readRecorded(v.db!, objects);
@@ -195,12 +195,13 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
 }
 
 /** The policies in DIR; refuses a named policy that is missing, with its file's errors if it has some. */
-function loadPolicies(dir: string, names: string[]): PolicyRegistry {
+function loadPolicies(rules: { dir: string; source: string }, names: string[]): PolicyRegistry {
+  const { dir } = rules;
   const registry = new PolicyRegistry();
   try {
     registry.loadDirectory(dir);
   } catch (e) {
-    throw new Usage(`cannot read the policies in ${dir}: ${fileProblem(e)}`);
+    throw new Usage(`cannot read the policies in ${rulesDirectoryProblem(e, rules) ?? `${dir}: ${fileProblem(e)}`}`);
   }
   for (const name of names) {
     if (registry.get(name)) continue;

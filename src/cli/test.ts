@@ -21,6 +21,7 @@ import {
   type StepFailure,
 } from "../what-if/fixtures.ts";
 import { decimalNumber } from "./values.ts";
+import { rulesDirectory, rulesDirectoryProblem } from "./flag-config.ts";
 import { EMPTY_RULES, HELP_OPTION, printUsage } from "./usage.ts";
 
 export async function runTest(
@@ -32,7 +33,7 @@ export async function runTest(
     args,
     options: {
       ...HELP_OPTION,
-      rules: { type: "string", default: process.env.VIGIL_RULES_DIR || "rules" },
+      rules: { type: "string" },
       coverage: { type: "boolean", default: false },
       "min-coverage": { type: "string" },
       json: { type: "boolean", default: false },
@@ -69,8 +70,17 @@ export async function runTest(
       return complain(`no such fixture file or directory: ${p}`);
     }
   }
+  const rules = rulesDirectory(values.rules);
   const registry = new PolicyRegistry();
-  for (const e of registry.loadDirectory(values.rules)) {
+  let refusals;
+  try {
+    refusals = registry.loadDirectory(rules.dir);
+  } catch (e) {
+    const problem = rulesDirectoryProblem(e, rules);
+    if (problem === null) throw e;
+    return complain(problem);
+  }
+  for (const e of refusals) {
     report.refusedPolicies.push({ file: e.file, errors: e.errors });
     for (const p of e.errors) say(`policy refused: ${e.file} ${p.path}: ${p.message}\n`);
   }
@@ -90,7 +100,7 @@ export async function runTest(
             path: "$.policy",
             message: refused
               ? `policy "${name}" was refused (${refused.file}, above)`
-              : `no policy "${name}" in ${values.rules}`,
+              : `no policy "${name}" in ${rules.dir}`,
           },
         ]);
       }

@@ -7,6 +7,7 @@ import { parseCommandLine } from "./parse-args.ts";
 import type { Problem } from "../core/errors.ts";
 import { isMissing } from "../dirs.ts";
 import { isPolicyFileName, PolicyRegistry, type LoadResult } from "../governor/policy-registry.ts";
+import { rulesDirectory, rulesDirectoryProblem } from "./flag-config.ts";
 import { EMPTY_RULES, HELP_OPTION, printUsage } from "./usage.ts";
 
 export async function runValidate(
@@ -18,7 +19,7 @@ export async function runValidate(
     args,
     options: {
       ...HELP_OPTION,
-      rules: { type: "string", default: process.env.VIGIL_RULES_DIR || "rules" },
+      rules: { type: "string" },
       json: { type: "boolean", default: false },
     },
     allowPositionals: true,
@@ -42,20 +43,28 @@ export async function runValidate(
     err(`vigil validate: ${directory}: a directory, not a policy file (--rules ${directory} checks its files)\n`);
     return 2;
   }
-  const files =
-    positionals.length > 0
-      ? positionals
-      : readdirSync(values.rules)
-          .filter(isPolicyFileName)
-          .sort()
-          .map((f) => join(values.rules, f));
+  const rules = rulesDirectory(values.rules);
+  let files = positionals;
+  if (positionals.length === 0) {
+    try {
+      files = readdirSync(rules.dir)
+        .filter(isPolicyFileName)
+        .sort()
+        .map((f) => join(rules.dir, f));
+    } catch (e) {
+      const problem = rulesDirectoryProblem(e, rules);
+      if (problem === null) throw e;
+      err(`vigil validate: ${problem}\n`);
+      return 2;
+    }
+  }
   const registry = new PolicyRegistry();
   const results = files.map((file) => resultOf(file, registry.loadFile(file)));
   const invalid = results.filter((r) => !r.valid).length;
   if (values.json) {
     out(`${JSON.stringify({ valid: results.length - invalid, invalid, files: results }, null, 2)}\n`);
-    if (files.length === 0) err(`vigil validate: no policy files in ${values.rules}\n`);
-  } else if (files.length === 0) out(`no policy files in ${values.rules}\n`);
+    if (files.length === 0) err(`vigil validate: no policy files in ${rules.dir}\n`);
+  } else if (files.length === 0) out(`no policy files in ${rules.dir}\n`);
   else out(report(results));
   return files.length > 0 && invalid === 0 ? 0 : 1;
 }

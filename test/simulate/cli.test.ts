@@ -182,7 +182,7 @@ describe("vigil simulate", () => {
     [["--policy", "on-demand", "--traffic", TRAFFIC, "--report", "r.png"], /--report writes FILE\.svg or FILE\.html/],
     [
       ["--policy", "on-demand", "--traffic", TRAFFIC, "--rules", "/nonexistent"],
-      /cannot read the policies in \/nonexistent: no such file or directory\n$/,
+      /cannot read the policies in \/nonexistent: no such file or directory \(the policy directory, from --rules\)\n$/,
     ],
   ])("%j is exit 2 with a message", async (args, message) => {
     const r = await run(args);
