@@ -75,8 +75,12 @@ export async function runDecisions(args: string[], partial: Partial<Io> = {}): P
     if (page.nextBefore !== undefined) {
       // The same server and page size, before the last decision shown.
       const size = values.limit === undefined ? [] : ["--limit", String(limit)];
-      const words = ["vigil decisions list", shellWord(id), ...targetFlags(values, target), ...size];
-      io.out(`older: ${[...words, "--before", shellWord(page.nextBefore)].join(" ")}\n`);
+      // An id may start with "-" (`-w`), which the command would read back as an option (exit 2):
+      // such a one goes last, after "--", where it can only be the OBJECT_ID.
+      const dashed = id.startsWith("-");
+      const words = ["vigil decisions list", ...(dashed ? [] : [shellWord(id)]), ...targetFlags(values, target)];
+      const last = dashed ? ["--", shellWord(id)] : [];
+      io.out(`older: ${[...words, ...size, "--before", shellWord(page.nextBefore), ...last].join(" ")}\n`);
     }
     return EXIT.ok;
   });
