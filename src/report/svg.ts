@@ -3,6 +3,9 @@
 // data, no I/O: `vigil simulate --report` draws a simulation with them and the server's
 // dashboard draws a live object's timeline with the same code. Every piece of text is escaped,
 // and every picture is accessible (`role="img"`, `aria-label`, a `<title>`).
+//
+// The file is past 400 lines because the two pictures share their frame, legend, colours and
+// escaping, and the time axis (its steps, and the calendar months of long spans) is the timelines'.
 
 import { bands, ms, percent, type Band, type StateSegment, type Time } from "./bands.ts";
 
@@ -143,35 +146,51 @@ const TICK_STEPS = [1, 2, 5, 10, 15, 30]
   .concat(
     [1, 2, 5, 10, 15, 30].map((m) => m * 60_000),
     [1, 2, 3, 6, 12].map((h) => h * 3_600_000),
-    [1, 2, 7, 14, 30].map((d) => d * 86_400_000),
+    [1, 2, 7, 14].map((d) => d * 86_400_000),
   );
 
 const DAY = 86_400_000;
 
-/** A step of whole days for a span past the steps above: 60, 90 or 180 days, or 1, 2, 5, 10... years of 365. */
-function longStep(span: number): number {
-  for (const d of [60, 90, 180]) if (span / (d * DAY) <= 8) return d * DAY;
+/** Months a step for a span past the steps above: 1, 2, 3 or 6, or 1, 2, 5, 10... years (at their shortest). */
+function monthStep(span: number): number {
+  for (const m of [1, 2, 3, 6]) if (span / (m * 28 * DAY) <= 8) return m;
   let years = 1;
   for (let i = 0; span / (years * 365 * DAY) > 8; i++) years *= i % 3 === 1 ? 2.5 : 2;
-  return years * 365 * DAY;
+  return years * 12;
 }
 
-/** Ticks for an axis over [from, to]: round UTC times, at most about eight, however long the span. */
+/** The start of the `k`th month since January of the year 0, UTC. */
+function monthStart(k: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(Math.floor(k / 12), k - Math.floor(k / 12) * 12, 1);
+  return d.getTime();
+}
+
+/**
+ * Ticks for an axis over [from, to]: round UTC times, at most about eight, however long the span;
+ * past two weeks a step, the first of a month (of January, for a step of years).
+ */
 export function timeTicks(from: number, to: number): { at: number; label: string }[] {
   const span = Math.max(1, to - from);
-  const step = TICK_STEPS.find((s) => span / s <= 8) ?? longStep(span);
+  const step = TICK_STEPS.find((s) => span / s <= 8);
   const iso = (t: number) => new Date(t).toISOString();
+  const out: { at: number; label: string }[] = [];
+  if (step === undefined) {
+    const months = monthStep(span);
+    const first = new Date(from);
+    const k0 = Math.ceil((first.getUTCFullYear() * 12 + first.getUTCMonth()) / months) * months;
+    for (let k = k0, t = monthStart(k); t <= to; k += months, t = monthStart(k))
+      if (t >= from) out.push({ at: t, label: iso(t).slice(0, 10) });
+    return out;
+  }
   const label = (t: number) =>
     step < 60_000
       ? iso(t).slice(11, 19)
-      : step > 30 * DAY
-        ? iso(t).slice(0, 10)
-        : step >= DAY
-          ? iso(t).slice(5, 10)
-          : span > 86_400_000
-            ? `${iso(t).slice(5, 10)} ${iso(t).slice(11, 16)}`
-            : iso(t).slice(11, 16);
-  const out: { at: number; label: string }[] = [];
+      : step >= DAY
+        ? iso(t).slice(5, 10)
+        : span > 86_400_000
+          ? `${iso(t).slice(5, 10)} ${iso(t).slice(11, 16)}`
+          : iso(t).slice(11, 16);
   for (let t = Math.ceil(from / step) * step; t <= to; t += step) out.push({ at: t, label: label(t) });
   return out;
 }

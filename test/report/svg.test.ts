@@ -180,6 +180,30 @@ describe("timeTicks", () => {
     expect(ticks.length).toBeLessThanOrEqual(9);
     for (const t of ticks) expect(t.label).toBe(new Date(t.at).toISOString().slice(0, 10));
   });
+  // A year-long window (an object's page opened as a picture) had its ticks every 60 days from
+  // 1970 ("2026-03-08 | 2026-05-07 | ..."), and longer ones every 365 days ("2027-12-18 |
+  // 2028-12-17"): dates that drift, named as if round. They fall on the first of a month now.
+  test.each([
+    [
+      "2026-03-01T00:45:00Z",
+      "2026-09-17T00:45:00Z",
+      ["2026-04-01", "2026-05-01", "2026-06-01", "2026-07-01", "2026-08-01", "2026-09-01"],
+    ],
+    [
+      "2026-03-01T00:45:00Z",
+      "2027-04-25T00:49:00Z",
+      ["2026-05-01", "2026-07-01", "2026-09-01", "2026-11-01", "2027-01-01", "2027-03-01"],
+    ],
+    [
+      "2026-03-01T00:45:00Z",
+      "2031-08-23T00:00:00Z",
+      ["2027-01-01", "2028-01-01", "2029-01-01", "2030-01-01", "2031-01-01"],
+    ],
+  ])("from %s to %s: ticks on the first of a month, UTC", (from, to, labels) => {
+    const ticks = timeTicks(Date.parse(from), Date.parse(to));
+    expect(ticks.map((t) => t.label)).toEqual(labels);
+    for (const t of ticks) expect(new Date(t.at).toISOString()).toBe(`${t.label}T00:00:00.000Z`);
+  });
 });
 
 describe("renderWaitHistogram", () => {
