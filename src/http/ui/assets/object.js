@@ -98,22 +98,30 @@ function renderTimers() {
   );
 }
 
-/** A table with a caption for screen readers, a row of column headings, and `rows`. */
+/**
+ * A table with a caption for screen readers, a row of column headings, and `rows`, in a scroller:
+ * its cells do not wrap, and a usage of "420 d 32 min" was wider than its panel at 1024 px, and
+ * spilled past it and the window (the whole page scrolled sideways).
+ */
 function compactTable(cls, caption, headings, rows) {
   return h(
-    "table",
-    { class: cls },
-    h("caption", { class: "sr-only", text: caption }),
+    "div",
+    { class: "table-wrap" },
     h(
-      "thead",
-      {},
+      "table",
+      { class: cls },
+      h("caption", { class: "sr-only", text: caption }),
       h(
-        "tr",
+        "thead",
         {},
-        headings.map((t) => h("th", { scope: "col", text: t })),
+        h(
+          "tr",
+          {},
+          headings.map((t) => h("th", { scope: "col", text: t })),
+        ),
       ),
+      h("tbody", {}, rows),
     ),
-    h("tbody", {}, rows),
   );
 }
 
