@@ -561,7 +561,14 @@ $("#picture").addEventListener("click", async (event) => {
   let res = null;
   try {
     res = await fetch(href, { headers: authHeaders() });
-    if (res.ok) return void window.open(URL.createObjectURL(await res.blob()), "_blank", "noopener");
+    if (res.ok) {
+      const url = URL.createObjectURL(await res.blob());
+      window.open(url, "_blank", "noopener");
+      // Let go once the new tab has read it: each picture (up to 2,000 decisions) was kept in this
+      // tab's memory for as long as the dashboard stayed open, a copy a click.
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      return;
+    }
   } catch {
     // No reply (the server is down), or it broke off: said below.
   }
