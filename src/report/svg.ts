@@ -112,13 +112,34 @@ function stateColour(state: string, others: Map<string, string>): string {
   return others.get(state)!;
 }
 
+/**
+ * A generous guess of `text`'s width in pixels at `size` px (bold a tenth wider), from the widths
+ * of DejaVu Sans, the widest of the usual system-ui fonts, rounded up: the picture has no font
+ * metrics at hand, and a label may not be wider than its place.
+ */
+function textWidth(text: string, size: number, bold = false): number {
+  let em = 0;
+  for (const c of text)
+    em += /[mwMW@%]/.test(c) ? 1 : /[A-Z]/.test(c) ? 0.8 : /[fijlrtI.,:;'!| -]/.test(c) ? 0.42 : c > "~" ? 1 : 0.64;
+  return em * size * (bold ? 1.1 : 1);
+}
+
+/** `text`, cut short with an ellipsis where it would be wider than `px` (textWidth's guess). */
+export function fitText(text: string, px: number, size: number, bold = false): string {
+  if (textWidth(text, size, bold) <= px) return text;
+  const chars = [...text];
+  let n = chars.length;
+  while (n > 1 && textWidth(`${chars.slice(0, n).join("")}…`, size, bold) > px) n--;
+  return `${chars.slice(0, n).join("")}…`;
+}
+
 /** `<svg>` with its accessible name; `body` is already escaped. */
 function svg(width: number, height: number, title: string, label: string, body: string[]): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(label)}">`,
     `<title>${escapeXml(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="8" y="20" font-family="system-ui, sans-serif" font-size="14" font-weight="600">${escapeXml(title)}</text>`,
+    `<text x="8" y="20" font-family="system-ui, sans-serif" font-size="14" font-weight="600">${escapeXml(fitText(title, width - 16, 14, true))}</text>`,
     ...body,
     "</svg>",
   ].join("\n");
@@ -238,7 +259,7 @@ export function renderTimelines(rows: TimelineRow[], o: TimelineOptions): string
   const body: string[] = [];
   rows.forEach((row, i) => {
     const y = TOP + i * (ROW_H + ROW_GAP);
-    const id = row.objectId.length > 24 ? `${row.objectId.slice(0, 23)}…` : row.objectId;
+    const id = fitText(row.objectId, LABEL_W - 16, 11);
     body.push(
       `<text x="${LABEL_W - 8}" y="${y + 12}" text-anchor="end" ${FONT}><title>${escapeXml(row.objectId)}</title>${escapeXml(id)}</text>`,
     );
