@@ -159,7 +159,11 @@ function decisionRow(d, zone) {
   return h(
     "tr",
     { id: `d-${d.id}`, class: selected ? "selected" : undefined },
-    h("td", {}, h("time", { datetime: new Date(d.at).toISOString(), title: new Date(d.at).toString(), text })),
+    h(
+      "td",
+      { class: "at" },
+      h("time", { datetime: new Date(d.at).toISOString(), title: new Date(d.at).toString(), text }),
+    ),
     h("td", { text: trigger }),
     h("td", {}, h("span", { class: `outcome o-${d.outcome}`, text: d.outcome })),
     h("td", {}, d.fromState === d.toState ? badge(d.toState) : [badge(d.fromState), " → ", badge(d.toState)]),
