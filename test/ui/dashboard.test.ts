@@ -175,6 +175,10 @@ describe("an object's page", () => {
     server = await ui.start();
     const page = await open("/ui/objects/nothing-here");
     await page.getByText("There is no object with this id").waitFor();
+    // Its decisions' table says it has none, as it does once an object is deleted, under a heading
+    // naming the time zone: it was left a bare row of headings, "At" without its zone.
+    await page.locator("#decision-rows", { hasText: "No decisions recorded." }).waitFor();
+    expect(await page.locator("#decision-at").textContent()).toBe("At (UTC)");
   });
 });
 

@@ -517,6 +517,7 @@ void signedIn(async () => {
     // Not there (yet, or any more): the stream is followed all the same, and an object created
     // under this id is shown from its first decision.
     status.textContent = "There is no object with this id (it may have been deleted).";
+    renderDecisions();
     found = false;
   }
   if (found) {
