@@ -29,8 +29,11 @@ export const MAX_RETRY_AFTER_MS = 3_600_000;
 export const DISPATCH_LANES = 1_000;
 
 export interface DispatchHooks {
-  /** Sends the action to its driver; resolves with the driver's observation. */
-  send(action: ActionRecord): Promise<Observation>;
+  /**
+   * Sends the action to its driver; resolves with the driver's observation. `detached()`: whether
+   * its object was forgotten or rebound since its claim (then it must not be sent).
+   */
+  send(action: ActionRecord, detached: () => boolean): Promise<Observation>;
   /**
    * Records a confirmation (in the object's mailbox). `detached()`, asked there: whether its
    * object was forgotten or rebound since it was sent, so that its result is no longer the
@@ -306,7 +309,7 @@ export class Dispatcher {
     let observation: Observation;
     this.sending++;
     try {
-      observation = await this.hooks.send(tried);
+      observation = await this.hooks.send(tried, () => lane.forgotten === action.id);
     } catch (e) {
       this.sending--;
       // Closing: the failure may be the shutdown's own (a driver closed under a stop). The row

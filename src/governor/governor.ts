@@ -170,7 +170,7 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     this.dispatcher = new Dispatcher(
       clock,
       {
-        send: (a) => this.substrate.send(a),
+        send: (a, detached) => this.substrate.send(a, detached),
         confirmed: (a, obs, detached) => this.table.run(a.objectId, () => this.substrate.confirm(a, obs, detached())),
         failed: (a, err, final, detached, requeue) =>
           this.table.run(a.objectId, async () => {

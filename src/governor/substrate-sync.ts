@@ -95,9 +95,19 @@ export class SubstrateSync {
     };
   }
 
-  /** Sends an action to its object's driver; resolves with the driver's observation. */
-  async send(action: ActionRecord): Promise<Observation> {
+  /**
+   * Sends an action to its object's driver; resolves with the driver's observation. The object is
+   * read after the action's claim left the mailbox: `detached` says whether a deletion or a
+   * rebind has taken its turn there since (a read from the store can take a while), and then what
+   * was read may be another object of its id or the new binding, which the action was not decided
+   * for: it is not sent, and fails detached (recorded superseded, as its answer would have been).
+   */
+  async send(action: ActionRecord, detached: () => boolean = () => false): Promise<Observation> {
     const object = await this.d.table.load(action.objectId);
+    if (detached())
+      throw new Error(
+        `action ${action.id} was not sent: its object was deleted or bound to other compute while it was being sent`,
+      );
     if (!object) throw new Error(`object ${action.objectId} is gone`);
     const driver = this.d.drivers.get(object.substrate.driver);
     if (!driver) throw new Error(`driver ${object.substrate.driver} is not configured`);
