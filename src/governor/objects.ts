@@ -231,10 +231,14 @@ export class Objects {
     this.d.deleted(id, this.d.clock.now());
   }
 
-  /** Deletes the object; with `stop` its compute is stopped first, with `keep` left running. */
+  /**
+   * Deletes the object; with `stop` its compute is stopped first, with `keep` left running. A
+   * client's request like a PUT or facts: past VIGIL_MAILBOX_LIMIT tasks waiting for the object,
+   * a 429 that deletes nothing.
+   */
   delete(id: string, compute: Release, precondition?: Precondition): Promise<boolean> {
     checkObjectId(id);
-    return this.d.table.run(id, async () => {
+    return this.d.table.admit(id, async () => {
       const again = this.d.table.deletionUnfinished(id);
       const object = await this.d.table.take(id);
       // No object is a 404 whatever the precondition (RFC 9110 13.2.1: they apply to a 2xx); a

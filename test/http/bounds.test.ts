@@ -81,4 +81,48 @@ describe("the mailbox limit", () => {
     // Once the mailbox has room, the object takes requests again.
     expect((await post("/v1/objects/w1/facts", { facts: { queue: { depth: 4 } } })).status).toBe(200);
   });
+
+  test("a DELETE past the limit is a 429 with Retry-After too, and deletes nothing", async () => {
+    const store = new GatedStore();
+    services = await makeServices({ store, mailboxLimit: 3 });
+    const app = createApp({
+      governor: services.governor,
+      policies: services.policies,
+      whatIf: services.whatIf,
+      tokens: [],
+    });
+    const put = await app.request("/v1/objects/w1", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ policy: "queue-worker" }),
+    });
+    expect(put.status).toBe(201);
+
+    store.close_();
+    const waiting = [1, 2, 3].map((n) =>
+      app.request("/v1/objects/w1/facts", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ facts: { queue: { depth: n } } }),
+      }),
+    );
+    await new Promise((r) => setImmediate(r));
+    // Were it queued, it would wait for the commits before it: the store is opened first.
+    const deleting = app.request("/v1/objects/w1", { method: "DELETE" });
+    await new Promise((r) => setImmediate(r));
+    store.open();
+    expect((await Promise.all(waiting)).map((r) => r.status)).toEqual([200, 200, 200]);
+    const refused = await deleting;
+    const text = await refused.text();
+    expectProblem(
+      { status: refused.status, headers: refused.headers, body: text ? JSON.parse(text) : null, text },
+      429,
+      "too-many-requests",
+    );
+    expect(refused.headers.get("retry-after")).toBe("1");
+    await services.advance(0);
+    expect((await services.governor.getObject("w1"))?.memory).toEqual({ queue: { depth: 3 } });
+    // Once the mailbox has room, the DELETE goes through.
+    expect((await app.request("/v1/objects/w1", { method: "DELETE" })).status).toBe(204);
+  });
 });

@@ -137,6 +137,7 @@ export function objectRoutes(app: Hono, { governor, policies, auth, body }: Rout
         404: "no such object (whatever If-Match or If-None-Match say)",
         412: "If-Match or If-None-Match does not hold: nothing changed",
         413: "a body over 64 KiB (a DELETE's body is read only to be thrown away: send none)",
+        429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
         503: "the substrate could not stop the compute (or its driver is not enabled), or this server lost its lease: nothing changed; or the deletion of a long history began and did not finish: the object is gone, send the DELETE again to delete the rest",
       },
     }),
