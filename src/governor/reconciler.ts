@@ -24,7 +24,8 @@ export class Reconciler {
 
   /**
    * Stops the periodic runs, and resolves once a run under way has finished (at once before
-   * start): it is told to stop, so only the observations in flight are waited for.
+   * start): it is told to stop, so it observes no further object and the observations in flight
+   * are cut (their drivers' signals abort): a substrate that does not answer holds up no shutdown.
    */
   stop: () => Promise<void> = () => Promise.resolve();
 }

@@ -256,7 +256,9 @@ export class SubstrateSync {
    * observation lists leftovers is observed for them alone (leftoversSeen: a crash loop leaves
    * some, and nothing else may observe it for a long while). The objects are read from the
    * store a page at a time, without filling the hot set. Returns how many diverged. Once
-   * `signal` aborts (shutdown), no further object is observed nor page read.
+   * `signal` aborts (shutdown), no further object is observed nor page read, and the
+   * observations in flight are cut (their drivers' signals abort; what they would have found is
+   * left to the next pass), so that a substrate that does not answer holds up no shutdown.
    */
   async reconcile(signal?: AbortSignal): Promise<number> {
     let diverged = 0;
@@ -266,29 +268,44 @@ export class SubstrateSync {
       // A few observations at a time (a slow substrate does not hold the others up for long),
       // each within a deadline (one that never answers does not hold the pass up at all).
       await eachConcurrently(this.objects(query, signal), RECONCILE_CONCURRENCY, async (row) => {
-        if (!signal?.aborted && (await this.reconcileOne(row, state))) diverged++;
+        if (!signal?.aborted && (await this.reconcileOne(row, state, signal))) diverged++;
       });
     }
     return diverged;
   }
 
   /** Observes one object; true when its substrate diverged from its state (a failed one never does). */
-  private async reconcileOne(row: ObjectRecord, state: "active" | "dormant" | "failed"): Promise<boolean> {
+  private async reconcileOne(
+    row: ObjectRecord,
+    state: "active" | "dormant" | "failed",
+    signal?: AbortSignal,
+  ): Promise<boolean> {
     const object = this.d.table.peek(row.id) ?? row;
     if (object.state !== state) return false;
     if (state === "failed" && object.substrate.observed?.leftovers === undefined) return false;
     const driver = this.d.drivers.get(object.substrate.driver);
     if (!driver) return false;
     let observation: Observation;
-    // Aborted at the deadline: the driver may stop observing what no one waits for.
+    // Aborted at the deadline, or when the pass stops: the driver may stop observing what no
+    // one waits for.
     const deadline = new AbortController();
+    const cut = () => deadline.abort();
+    const stopped = new Promise<"stopped">((resolve) =>
+      deadline.signal.addEventListener("abort", () => resolve("stopped"), { once: true }),
+    );
+    signal?.addEventListener("abort", cut, { once: true });
     try {
       const seen = await answerWithin(
         this.d.clock,
         RECONCILE_DEADLINE_MS,
-        driver.observe({ objectId: object.id, config: object.substrate.config }, deadline.signal),
+        Promise.race([
+          driver.observe({ objectId: object.id, config: object.substrate.config }, deadline.signal),
+          stopped,
+        ]),
         null,
       );
+      // The pass stopped (a shutdown): nothing was observed, and that is no failure.
+      if (seen === "stopped") return false;
       if (seen === null) {
         deadline.abort();
         throw new Error(
@@ -297,8 +314,10 @@ export class SubstrateSync {
       }
       observation = seen;
     } catch (e) {
-      this.d.onError(e as Error, `observing ${object.id}`);
+      if (!signal?.aborted) this.d.onError(e as Error, `observing ${object.id}`);
       return false;
+    } finally {
+      signal?.removeEventListener("abort", cut);
     }
     const follows = observedState(observation.status);
     if (follows === null) return false;
