@@ -11,6 +11,9 @@ import { wrongType } from "./messages.ts";
 /** Turns zod issues into `{path, message}`. */
 export function zodProblems(error: z.ZodError): Problem[] {
   const out: Problem[] = [];
+  /** The problems that say a value is of the wrong type, and their paths. */
+  const wrongType = new Set<Problem>();
+  const wrongTypeAt = new Set<string>();
   const add = (issues: readonly z.core.$ZodIssue[], prefix: PathSegment[]): void => {
     for (const issue of issues) {
       const path = [...prefix, ...(issue.path as PathSegment[])];
@@ -25,11 +28,20 @@ export function zodProblems(error: z.ZodError): Problem[] {
         for (const key of issue.keys) out.push({ path: formatPath([...path, key]), message: "unknown property" });
         continue;
       }
-      out.push({ path: formatPath(path), message: issue.message });
+      const problem = { path: formatPath(path), message: issue.message };
+      if (issue.code === "invalid_type") {
+        wrongType.add(problem);
+        wrongTypeAt.add(problem.path);
+      }
+      out.push(problem);
     }
   };
   add(error.issues, []);
-  return dedupeProblems(out);
+  // zod runs a string's length checks on a value of another type that has a length too: `[]`
+  // for a string of at least 1 character was "expected a string, got an array" and "must hold
+  // at least 1 item" at the same path. Only the wrong type is said.
+  const kept = wrongTypeAt.size === 0 ? out : out.filter((p) => !wrongTypeAt.has(p.path) || wrongType.has(p));
+  return dedupeProblems(kept);
 }
 
 const REQUIRED = "required: expected ";
