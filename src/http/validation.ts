@@ -38,20 +38,30 @@ export function objectIdParam(c: Context | string): string {
   return check(objectIdSchema, id, "object id", "$.id");
 }
 
+/** Problems a query string is refused with, at most. */
+const MAX_QUERY_PROBLEMS = 20;
+
 /**
  * The query string validated by `schema`; empty values (`?state=`) count as absent. A parameter
  * given twice is refused rather than read as its first value (`?state=active&state=dormant`
- * would list the active objects alone, and `?limit=5&limit=abc` pass).
+ * would list the active objects alone, and `?limit=5&limit=abc` pass). So is one the route does
+ * not read: ignored, a misspelt name did something else than asked, silently (`DELETE
+ * ...?compte=keep` stopped the compute it meant to keep; `?limt=5` listed 50).
  */
-export function queryParams<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+export function queryParams<S extends z.ZodObject>(c: Context, schema: S): z.output<S> {
   const raw: Record<string, string> = {};
-  const repeated: Problem[] = [];
+  const refused: Problem[] = [];
+  const known = Object.keys(schema.shape);
   for (const [k, vs] of Object.entries(c.req.queries())) {
     const given = vs.filter((v) => v !== "");
-    if (given.length > 1) repeated.push({ path: `$.query.${k}`, message: `given ${given.length} times; give it once` });
+    if (given.length > 0 && !known.includes(k))
+      refused.push({ path: `$.query.${k}`, message: `unknown parameter; this route reads ${known.join(", ")}` });
+    else if (given.length > 1)
+      refused.push({ path: `$.query.${k}`, message: `given ${given.length} times; give it once` });
     else if (given.length === 1) raw[k] = given[0]!;
   }
-  if (repeated.length > 0) throw validationProblem("invalid query string", repeated);
+  // The first few: a URL of thousands of unknown names is not answered with a problem for each.
+  if (refused.length > 0) throw validationProblem("invalid query string", refused.slice(0, MAX_QUERY_PROBLEMS));
   return check(schema, raw, "query string", "$.query");
 }
 
