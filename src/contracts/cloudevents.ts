@@ -30,6 +30,16 @@ export const SUBJECT_HELP = "required here: the object id the facts are for";
 const RFC3339 =
   /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])[Tt](?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
 
+/** Whether an RFC 3339 timestamp's date is one the calendar has (RFC 3339 5.7): not 2026-02-30. */
+function realDate(value: string): boolean {
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  // Day 0 of the next month is this month's last; the calendar repeats every 400 years (and
+  // Date.UTC reads years 0-99 as 1900-1999).
+  return day <= new Date(Date.UTC(2000 + (year % 400), month, 0)).getUTCDate();
+}
+
 const JSON_MEDIA_TYPE = /^[a-z0-9!#$&^_.+-]+\/(?:[a-z0-9!#$&^_.+-]*\+)?json$/;
 
 /** The media type of a Content-Type value (or `datacontenttype`): lowercased, no parameters. */
@@ -90,9 +100,13 @@ export const cloudEventSchema = z
     ).describe("The media type of `data`; JSON when absent"),
     // Looked at before the URL is parsed: the parser drops tabs and line breaks from what it takes.
     dataschema: optional(cloudEventString(z.string(typed("a URI"))).pipe(z.url(typed("a URI")))),
-    time: optional(z.string(typed("a string")).regex(RFC3339, "expected an RFC 3339 timestamp")).describe(
-      "When the event happened (RFC 3339); Vigil does not interpret it",
-    ),
+    time: optional(
+      z
+        .string(typed("a string"))
+        .regex(RFC3339, "expected an RFC 3339 timestamp")
+        // Only a timestamp of the right form is looked at for its date (one message a value).
+        .refine(realDate, { message: "is not a date the calendar has", when: (p) => p.issues.length === 0 }),
+    ).describe("When the event happened (RFC 3339); Vigil does not interpret it"),
     data: jsonRecord(typed("a JSON object", "required: the facts, a JSON object")).describe(
       "The facts: a JSON Merge Patch (RFC 7396) for the object's memory",
     ),
