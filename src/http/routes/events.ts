@@ -117,19 +117,20 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
           );
       };
       full();
-      // hono answers HEAD through this handler and drops the body without cancelling it: a
-      // stream started for it would stay subscribed with nobody reading. So HEAD is answered here,
-      // after the checks a GET passes (the bound on streams, a shutdown), holding no slot.
-      if (c.req.method === "HEAD")
-        return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      const head = c.req.method === "HEAD";
       // The backlog's first page is read before the stream begins, so that a database that cannot
       // be read is a problem reply (a 503 with Retry-After when it is not reached), not a stream
-      // that ends at once.
+      // that ends at once. A HEAD reads it too (one decision of it), to answer as the GET would.
       const replay = resume !== undefined && types.has("decision");
-      const first = replay ? await governor.decisionsSince(resume, BACKLOG_PAGE, q.objectId) : [];
+      const first = replay ? await governor.decisionsSince(resume, head ? 1 : BACKLOG_PAGE, q.objectId) : [];
       // Again: streams resuming together all passed the first look during their reads, and a
       // shutdown may have begun. From here the stream joins the hub before anything else runs.
       if (replay) full();
+      // hono answers HEAD through this handler and drops the body without cancelling it: a
+      // stream started for it would stay subscribed with nobody reading. So HEAD is answered here,
+      // after the checks a GET passes (the bound on streams, a shutdown, the backlog's read),
+      // holding no slot.
+      if (head) return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       const response = streamSSE(c, async (sse) => {
         // Node's response, when served by Node (c.env of @hono/node-server); not in app.request().
         const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
