@@ -349,6 +349,9 @@ export const WAIT_BINS: { hi: number; label: string }[] = [
   { hi: Infinity, label: ">6h" },
 ];
 
+/** `no waits`, `1 wait`, `2 waits` (`1 served wait`). */
+const waitsWord = (n: number, kind = "") => `${n === 0 ? "no" : n} ${kind}wait${n === 1 ? "" : "s"}`;
+
 /** How many of `waits` fall in each of WAIT_BINS. */
 export function binWaits(waits: readonly number[]): number[] {
   const counts = WAIT_BINS.map(() => 0);
@@ -391,7 +394,7 @@ export function renderWaitHistogram(series: WaitSeries[], o: HistogramOptions): 
       const share = shares[k]![b]!;
       if (share === 0) return;
       const n = counts[k]![b]!;
-      const text = `${s.name}: ${n} of ${s.waits.length} waits (${(share * 100).toFixed(1)}%) in ${bin.label}`;
+      const text = `${s.name}: ${n} of ${waitsWord(s.waits.length)} (${(share * 100).toFixed(1)}%) in ${bin.label}`;
       body.push(
         `<rect x="${num(gx + inset + k * barW)}" y="${num(y(share))}" width="${num(barW)}" height="${num(plotTop + plotH - y(share))}" fill="${seriesColour(k)}"><title>${escapeXml(text)}</title></rect>`,
       );
@@ -404,11 +407,8 @@ export function renderWaitHistogram(series: WaitSeries[], o: HistogramOptions): 
     `<line x1="${left}" x2="${width - RIGHT}" y1="${plotTop + plotH}" y2="${plotTop + plotH}" stroke="#6b7280"/>`,
   );
   // A row whose facts all waited unserved has no bar: its legend says so, not "no waits".
-  const counted = (s: WaitSeries) => {
-    const unserved = s.unserved ?? 0;
-    if (unserved === 0) return s.waits.length === 0 ? "no waits" : `${s.waits.length} waits`;
-    return `${s.waits.length === 0 ? "no served waits" : `${s.waits.length} served waits`}, ${unserved} unserved`;
-  };
+  const counted = (s: WaitSeries) =>
+    s.unserved ? `${waitsWord(s.waits.length, "served ")}, ${s.unserved} unserved` : waitsWord(s.waits.length);
   const names = series.map((s, k): [string, string] => [`${s.name} (${counted(s)})`, seriesColour(k)]);
   const key = legend(names, left, plotTop + plotH + 40, width);
   body.push(key.svg);

@@ -226,13 +226,15 @@ describe("renderWaitHistogram", () => {
     assertWellFormed(svg);
     expect(svg).toContain('role="img"');
     expect(svg).toContain('aria-label="waits: histogram of waits, on-demand 4, autostop(PT5M) 1, idle 0"');
-    const bars = [...svg.matchAll(/<title>([^<]*waits \([^<]*)<\/title>/g)].map((m) => m[1]);
+    const bars = [...svg.matchAll(/<title>([^<]*waits? \([^<]*)<\/title>/g)].map((m) => m[1]);
     expect(bars).toEqual([
       "on-demand: 1 of 4 waits (25.0%) in 0.1–0.5s",
       "on-demand: 3 of 4 waits (75.0%) in 1–2s",
-      "autostop(PT5M): 1 of 1 waits (100.0%) in 1–2s",
+      "autostop(PT5M): 1 of 1 wait (100.0%) in 1–2s",
     ]);
     expect(svg).toContain(">idle (no waits)</text>");
+    // One wait is one, not "1 waits".
+    expect(svg).toContain(">autostop(PT5M) (1 wait)</text>");
     // Six bins at least, up to the last one filled.
     expect([...svg.matchAll(/text-anchor="middle"[^>]*>([^<]+)<\/text>/g)].map((m) => m[1])).toEqual(
       WAIT_BINS.slice(0, 6).map((b) => b.label),
@@ -252,6 +254,9 @@ describe("renderWaitHistogram", () => {
     expect(svg).toContain(">nightly-report (no served waits, 121 unserved)</text>");
     expect(svg).toContain(">on-demand (2 served waits, 3 unserved)</text>");
     expect(svg).toContain(">idle (no waits)</text>");
+    expect(renderWaitHistogram([{ name: "trickle", waits: [500], unserved: 1 }], { title: "waits" })).toContain(
+      ">trickle (1 served wait, 1 unserved)</text>",
+    );
     expect(svg).toContain(
       'aria-label="waits: histogram of waits, nightly-report 0 (121 unserved), on-demand 2 (3 unserved), idle 0"',
     );
@@ -271,13 +276,14 @@ describe("renderWaitHistogram", () => {
       { title: "waits" },
     );
     assertWellFormed(svg);
-    const bars = [...svg.matchAll(/fill="(#[0-9a-f]{6})"><title>([^:<]+): 1 of 1 waits/g)].map((m) => [m[2], m[1]]);
+    const bars = [...svg.matchAll(/fill="(#[0-9a-f]{6})"><title>([^:<]+): 1 of 1 wait/g)].map((m) => [m[2], m[1]]);
     expect(bars.map(([name]) => name)).toEqual(names);
     expect(new Set(bars.map(([, colour]) => colour)).size).toBe(names.length);
     // The legend's swatch beside each name is its bar's colour.
-    const swatches = [...svg.matchAll(/fill="(#[0-9a-f]{6})"\/>\n<text [^>]*>([^<]+) \(1 waits\)<\/text>/g)].map(
-      (m) => [m[2], m[1]],
-    );
+    const swatches = [...svg.matchAll(/fill="(#[0-9a-f]{6})"\/>\n<text [^>]*>([^<]+) \(1 wait\)<\/text>/g)].map((m) => [
+      m[2],
+      m[1],
+    ]);
     expect(swatches).toEqual(bars);
   });
 });
