@@ -5,7 +5,16 @@
 
 import type { LifecycleSeed } from "./journal.ts";
 import { applyTimerOps } from "./timers.ts";
-import type { Decision, Timer } from "./types.ts";
+import type { ActionKind, Decision, Timer } from "./types.ts";
+
+/** The status each action leaves the compute in, once done. */
+const ACTION_LEAVES = { start: "running", suspend: "suspended", stop: "stopped" } as const satisfies Record<
+  ActionKind,
+  string
+>;
+
+const isStatus = (name: string | undefined): name is "running" | "suspended" | "stopped" =>
+  name === "running" || name === "suspended" || name === "stopped";
 
 /**
  * Whether a recorded decision lies after a history that starts at `start` with memory version
@@ -45,7 +54,11 @@ export function lifecycleAfter(decisions: readonly Decision[], at: number, from?
   let state: LifecycleSeed["state"] = from?.state ?? "dormant";
   let stateSince = from?.stateSince ?? at;
   let timers: Timer[] = from?.timers ?? [];
+  let substrate = from?.substrate;
   for (const d of decisions) {
+    if (d.trigger.kind === "substrate" && isStatus(d.trigger.name)) substrate = { status: d.trigger.name, at: d.at };
+    const action = d.actions[d.actions.length - 1];
+    if (action) substrate = { status: ACTION_LEAVES[action.kind], at: d.at };
     state = d.toState;
     if (d.fromState !== d.toState) stateSince = d.at;
     if (d.trigger.kind === "timer" && d.trigger.name) timers = timers.filter((t) => t.name !== d.trigger.name);
@@ -60,5 +73,6 @@ export function lifecycleAfter(decisions: readonly Decision[], at: number, from?
     wokeAt: state === "waking" || state === "active" ? stateSince : null,
     holdUntil: hold ? hold.dueAt : null,
     timers: pending,
+    ...(substrate ? { substrate } : {}),
   };
 }

@@ -21,6 +21,12 @@ export interface LifecycleSeed {
   wokeAt: number | null;
   holdUntil: number | null;
   timers: Timer[];
+  /**
+   * What the decisions left the compute as, and since when: the last action's outcome (a start
+   * `running`, a suspend `suspended`, a stop `stopped`) or substrate change's, later than either.
+   * Absent before any (nothing observed), and on snapshots a Vigil before it wrote.
+   */
+  substrate?: { status: "running" | "suspended" | "stopped"; at: number };
 }
 
 /**

@@ -104,9 +104,11 @@ export async function replay(
   const aligner = new Aligner(budget.limits.maxRows, budget.limits.maxBytes);
   const seed = snapshot ? [seedAt(object, candidate.name, start, memory, snapSeq, survey.lifecycle!)] : [];
   const sandbox = await createSandbox(registry, start, seed, () => budget.step(), RECORDED_LIMITS, false, true);
-  // A snapshot that left the object active left its compute running: the sandbox's substrate
-  // holds it (a suspend keeps it resident, as the server's did), telling no one.
-  if (seed[0]?.state === "active") sandbox.driver.crash(object.id, "running", false);
+  // A snapshot that left the object active left its compute running, and one that left it
+  // dormant after a suspend left it suspended: the sandbox's substrate holds it (a suspend keeps
+  // it resident, a start resumes it, as the server's did), telling no one.
+  const held = seed[0]?.substrate.observed?.status;
+  if (held === "running" || held === "suspended") sandbox.driver.crash(object.id, held, false);
   sandbox.governor.events.on("evaluation:completed", (d, stored) => {
     budget.evaluations++;
     if (stored && (comparedFrom === null || !before(d, comparedFrom))) aligner.candidate(d);
@@ -230,10 +232,13 @@ function seedAt(
   });
   return {
     ...seed,
-    // An active one's compute was confirmed running, as the `substrate` fact read on the server.
+    // An active one's compute was confirmed running, as the `substrate` fact read on the server;
+    // another's is as its last action or substrate change left it (nothing observed before any).
     ...(active
       ? { substrate: { ...seed.substrate, observed: { status: "running" as const, at: lifecycle.stateSince } } }
-      : {}),
+      : lifecycle.substrate
+        ? { substrate: { ...seed.substrate, observed: { ...lifecycle.substrate } } }
+        : {}),
     stateSince: lifecycle.stateSince,
     wokeAt: lifecycle.wokeAt,
     memoryVersion: snapSeq,
