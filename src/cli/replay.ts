@@ -86,7 +86,8 @@ const cell = (s: ReplaySide | null) => (s ? `${s.outcome} -> ${s.toState} [${s.f
 export function formatReport(r: ReplayReport): string {
   const lines = [
     `replay of ${r.objectId} under ${r.candidate.name}@${r.candidate.version} from ${r.from} to ${r.until}`,
-    `${r.actualDecisions} recorded decisions, ${r.candidateDecisions} under the candidate, ${r.differenceCount} differ`,
+    `${r.actualDecisions} recorded decision${r.actualDecisions === 1 ? "" : "s"}, ${r.candidateDecisions} under the candidate, ` +
+      `${r.differenceCount} ${r.differenceCount === 1 ? "differs" : "differ"}`,
   ];
   if (r.differences.length < r.differenceCount) lines.push(`  the first ${r.differences.length} of them:`);
   if (r.comparedFrom)
