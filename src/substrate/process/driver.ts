@@ -145,11 +145,12 @@ export class ProcessDriver implements Driver {
   /**
    * SIGTERM to the whole tree, SIGKILL after `graceMs` on the clock; resolves when the tree is
    * gone, and what is left of the object's earlier trees too (a stop sent again after a crash
-   * in the middle of one finds no live tree, only its leftovers).
+   * in the middle of one finds no live tree, only its leftovers), and what is left of a tree
+   * whose leader exited just before it (the exit event, come during the stop, made it leftovers).
    */
   stop(t: DriverTarget): Promise<Observation> {
     return this.observing(t.objectId, async () => {
-      const settled = this.leftovers.settled(t.objectId);
+      const settled = () => this.leftovers.settled(t.objectId);
       const { leftovers: _listed, ...stopped } = await this.refusedWithLeftovers(t.objectId, this.stopNow(t), settled);
       return stopped;
     });
@@ -157,16 +158,21 @@ export class ProcessDriver implements Driver {
 
   /**
    * `stopping` (a stop of the tree), then what is left of the object's earlier trees that refused
-   * their SIGKILL (EPERM), once `settled`, stopped again: the stop fails for those that still
-   * refuse, and when the tree's own stop failed so (RefusedStop), one failure names them all.
+   * their SIGKILL (EPERM), once `settled` (asked once the stop is over), stopped again: the stop
+   * fails for those that still refuse, and when the tree's own stop failed so (RefusedStop), one
+   * failure names them all.
    */
-  private async refusedWithLeftovers<T>(objectId: string, stopping: Promise<T>, settled: Promise<void>): Promise<T> {
+  private async refusedWithLeftovers<T>(
+    objectId: string,
+    stopping: Promise<T>,
+    settled: () => Promise<void>,
+  ): Promise<T> {
     let result: T;
     try {
       result = await stopping;
     } catch (e) {
       if (!(e instanceof RefusedStop)) throw e;
-      await settled;
+      await settled();
       try {
         await this.leftovers.stopRefused(objectId);
       } catch (l) {
@@ -174,7 +180,7 @@ export class ProcessDriver implements Driver {
       }
       throw e;
     }
-    await settled;
+    await settled();
     // The driver closed while the leftovers were being killed: their wait was given up, not done.
     if (this.closed) throw new DriverError(CLOSED, true);
     await this.leftovers.stopRefused(objectId);
@@ -277,7 +283,7 @@ export class ProcessDriver implements Driver {
           () => this.closedLeftovers(t.objectId),
           () => this.closedLeftovers(t.objectId),
         );
-        await this.refusedWithLeftovers(t.objectId, stopping, settled);
+        await this.refusedWithLeftovers(t.objectId, stopping, () => settled);
       } else if (p && (await this.alive(t.objectId, p))) {
         await p.thaw();
         p.clearTimers();
