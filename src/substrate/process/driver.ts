@@ -25,7 +25,7 @@ import {
   shellEnvProblems,
   type ProcessConfig,
 } from "./config.ts";
-import { CLOSED, Governed, Leftovers, RefusedStop, stopRefused, type Exit } from "./governed.ts";
+import { CLOSED, Governed, Leftovers, RefusedStop, StuckStop, stopRefused, type Exit } from "./governed.ts";
 import { recordedLeftovers, recordedTree, unrecordedTree } from "./restart.ts";
 import { procfs, readStat, until, type ProcStat } from "./proc.ts";
 import { spawnProcess } from "./spawn.ts";
@@ -69,7 +69,7 @@ export class ProcessDriver implements Driver {
   /** Trees a stop is ending (no longer live once their leader exits): close() gives them up too. */
   private readonly stopping = new Set<Governed>();
   private readonly lastExit = new Map<string, Exit & { pid: number }>();
-  /** Processes a stop could not end (RefusedStop) once their leader was gone: the next stop tries again. */
+  /** Processes a stop could not end (RefusedStop, StuckStop) once their leader was gone: the next stop tries again. */
   private readonly refused = new Map<
     string,
     { leader: number; members: RefusedStop["refused"]; tree: Governed["tree"] }
@@ -401,9 +401,10 @@ export class ProcessDriver implements Driver {
       if (refused)
         await stopRefused(refused.leader, refused.members, refused.tree, t.objectId, () => this.closed).catch(
           (e: unknown) => {
-            // What refuses now (forked since by a recorded process, which may have exited) is what
-            // the next stop looks for.
+            // What refuses now (forked since by a recorded process, which may have exited), or has
+            // not exited of its SIGKILL, is what the next stop looks for.
             if (e instanceof RefusedStop) refused.members = e.refused;
+            else if (e instanceof StuckStop) refused.members = e.stuck;
             throw e;
           },
         );
@@ -414,8 +415,12 @@ export class ProcessDriver implements Driver {
     const exit = await p
       .terminate()
       .catch((e: unknown) => {
-        if (e instanceof RefusedStop && p.ended)
-          this.refused.set(t.objectId, { leader: p.pid, members: e.refused, tree: p.tree });
+        if ((e instanceof RefusedStop || e instanceof StuckStop) && p.ended)
+          this.refused.set(t.objectId, {
+            leader: p.pid,
+            members: e instanceof RefusedStop ? e.refused : e.stuck,
+            tree: p.tree,
+          });
         throw e;
       })
       .finally(() => this.stopping.delete(p));

@@ -166,10 +166,14 @@ export class Governed {
     try {
       // A leader this server may not signal never exits of its SIGKILL: that is known once it is sent.
       const exit = await Promise.race([this.exited, killedAt.then(() => this.exitUnlessRefused())]);
-      if (procfs) await this.drain(killedAt, signalled);
+      const left = procfs ? await this.drain(killedAt, signalled) : [];
       if (this.abortedBy) throw this.abortedBy;
       const refused = this.refusal(procfs ? this.tree.stats() : []);
       if (refused) throw refused;
+      // What the SIGKILL reached that outlasted the wait for its exit (stuck in `D`) is still there:
+      // the stop is not confirmed, and the next one sends it SIGKILL again (stopRefused).
+      const stuck = left === null ? this.tree.stats().filter((m) => !this.refuses(m.pid)) : [];
+      if (stuck.length > 0) throw new StuckStop(this.pid, stuck.map(known));
       return exit;
     } finally {
       if (this.kill) this.clock.clearTimeout(this.kill);
@@ -238,26 +242,27 @@ export class Governed {
    * exits is in real time (the kernel ends processes in real time; only the grace period is on
    * the clock): first only the signalled processes' own /proc entries, every few milliseconds
    * for up to FIRST_WAIT_MS (a tree usually exits within it), then the whole tree every POLL_MS.
+   * What is left (killRounds), or null when what the SIGKILL reached outlasted the wait for it.
    */
-  private async drain(killed: Promise<void>, signalled: Member[]): Promise<void> {
+  private async drain(killed: Promise<void>, signalled: Member[]): Promise<Member[] | null> {
     const aborted = () => this.abortedBy !== null;
     const empty = () => this.tree.members().length === 0;
     const exited = () => signalled.every((m) => liveStat(m.pid, m.startTime) === null);
-    if ((await watchFor(() => aborted() || exited(), FIRST_WAIT_MS)) && (aborted() || empty())) return;
+    if ((await watchFor(() => aborted() || exited(), FIRST_WAIT_MS)) && (aborted() || empty())) return [];
     const termed = identitiesOf(signalled);
     for (const m of this.tree.stats()) if (!termed.has(identityOf(m))) signalPid(m.pid, "SIGTERM");
     let done = false;
     await Promise.race([watchFor(() => done || aborted() || empty(), Infinity, POLL_MS), killed]);
     done = true;
-    if (aborted()) return;
+    if (aborted()) return [];
     // What the SIGKILL reached is exiting (a process with much memory takes a while to free
     // it). A process forked while it went round the tree (where the tree cannot be killed at
     // once: the v1 freezer, a v2 without cgroup.kill) escaped it, and gets its own, a few times.
-    // (One that outlives KILLED_WITHIN_MS is past what signals do, as one stuck in state D is.)
-    // One that refused it (EPERM) was not reached: should it stop refusing (a setuid helper
-    // switching users), it has escaped it too. Those that still refuse it are not waited for:
-    // the stop fails for them.
-    await killRounds(this.tree, this.reached, aborted);
+    // (One that outlives KILLED_WITHIN_MS is past what signals do, as one stuck in state D is:
+    // the stop fails, retryable, for it.) One that refused it (EPERM) was not reached: should it
+    // stop refusing (a setuid helper switching users), it has escaped it too. Those that still
+    // refuse it are not waited for: the stop fails for them.
+    return killRounds(this.tree, this.reached, aborted);
   }
 
   /** Without /proc: the group, as long as the driver has not seen its leader exit. */
@@ -550,6 +555,25 @@ export class RefusedStop extends DriverError {
 }
 
 /**
+ * A stop whose SIGKILL reached processes of the tree that have not exited KILLED_WITHIN_MS after
+ * it (stuck in state D): not confirmed while they are there. Retryable: the next stop sends them
+ * SIGKILL again (stopRefused), and is confirmed once they have exited.
+ */
+export class StuckStop extends DriverError {
+  constructor(
+    readonly leader: number,
+    readonly stuck: Known[],
+  ) {
+    const one = stuck.length === 1;
+    const which = one ? `process ${stuck[0]!.pid}` : `processes ${stuck.map((m) => m.pid).join(", ")}`;
+    super(
+      `cannot confirm the stop of the process tree of ${leader}: ${which} of it ${one ? "has" : "have"} not exited ${KILLED_WITHIN_MS / 1000} s after ${one ? "its" : "their"} SIGKILL`,
+      true,
+    );
+  }
+}
+
+/**
  * What a stop that failed as RefusedStop left, stopped again: SIGKILL to each still running (its
  * pid and start time) that no longer refuses it, and to every other process of `tree` that this
  * server may signal (one the refusing processes forked since, as a loop restarting its worker
@@ -587,14 +611,22 @@ export async function stopRefused(
     return out;
   };
   // Those that still refuse fail the stop whatever the rest does: it is not waited for.
+  let outlasted = false;
   if (still().length === 0) {
-    if (reached) await killRounds(tree, reached, closed);
+    const left = reached ? await killRounds(tree, reached, closed) : [];
     const exited = () => killed.every((m) => liveStat(m.pid, m.startTime) === null);
-    await watchFor(() => closed() || exited(), KILLED_WITHIN_MS);
+    outlasted = left === null || !(await watchFor(() => closed() || exited(), KILLED_WITHIN_MS));
     if (closed()) throw new DriverError(CLOSED, true);
   }
   const refusing = still();
   if (refusing.length > 0) throw new RefusedStop(leader ?? refusing[0]!.pid, refusing);
+  // What the SIGKILL reached that outlasted the wait (stuck in `D`): the stop fails again, retryable.
+  if (outlasted) {
+    const stuck = killed.filter((m) => liveStat(m.pid, m.startTime) !== null);
+    if (ours)
+      for (const m of tree.stats()) if (!stuck.some((k) => k.pid === m.pid) && !refuses(m.pid)) stuck.push(known(m));
+    if (stuck.length > 0) throw new StuckStop(leader ?? stuck[0]!.pid, stuck);
+  }
   tree.dispose();
 }
 
@@ -657,3 +689,5 @@ function identitiesOf(members: Member[]): Set<string> {
 }
 
 const identityOf = (m: Member): string => `${m.pid}:${m.startTime}`;
+
+const known = (m: Member): Known => ({ pid: m.pid, startTime: m.startTime });

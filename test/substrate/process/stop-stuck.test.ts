@@ -1,0 +1,83 @@
+// A stop whose SIGKILL reached a process of the tree that did not exit within the 10 s given to it
+// (one stuck in state `D`; here one frozen in a v1 freezer cgroup, which a SIGKILL does not end
+// until it is thawed, and which /proc shows in `D`): the wait ran out and the stop was confirmed,
+// `stopped`, while the process was still there (found in review), against docs/substrates.md's
+// "confirmed when the leader and every other process of the tree have exited". The stop now fails,
+// retryable, naming it; a stop sent again sends it SIGKILL again and fails again while it is still
+// there, and is confirmed once it has exited. Real processes.
+
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, expect, test } from "vitest";
+import { DriverError } from "../../../src/substrate/driver.ts";
+import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
+import { groupStats, liveStat, readStat } from "../../../src/substrate/process/proc.ts";
+import { VirtualClock } from "../../../src/timers/clock.ts";
+import { eventually } from "../../helpers/eventually.ts";
+import { killGroups } from "../../helpers/process.ts";
+
+const FREEZER = "/sys/fs/cgroup/freezer";
+const groups: number[] = [];
+const drivers: ProcessDriver[] = [];
+const freezers: string[] = [];
+afterEach(async () => {
+  for (const d of drivers.splice(0)) await d.close();
+  killGroups(groups);
+  for (const dir of freezers.splice(0)) {
+    writeFileSync(join(dir, "freezer.state"), "THAWED");
+    await eventually(() => readFileSync(join(dir, "tasks"), "utf8") === "");
+    rmdirSync(dir);
+  }
+});
+
+/** Freezes `pid` in a v1 freezer cgroup of its own: a SIGKILL does not end it until it is thawed. */
+async function freeze(pid: number): Promise<string> {
+  const dir = join(FREEZER, `vigil-stuck.${process.pid}`);
+  mkdirSync(dir);
+  freezers.push(dir);
+  writeFileSync(join(dir, "tasks"), String(pid));
+  writeFileSync(join(dir, "freezer.state"), "FROZEN");
+  expect(await eventually(() => readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
+  return dir;
+}
+
+test("a stop is not confirmed while a process its SIGKILL reached has not exited", async () => {
+  const clock = new VirtualClock(0);
+  const d = new ProcessDriver({ clock });
+  drivers.push(d);
+  const t = { objectId: "stuck", config: { command: "sh", args: ["-c", "sleep 1000 & wait"], graceMs: 1000 } };
+  const pid = (await d.start({ ...t, action: "act_1" })).pid as number;
+  groups.push(pid);
+  expect(await eventually(() => groupStats(pid).length === 2)).toBe(true);
+  const child = groupStats(pid).find((m) => m.pid !== pid)!;
+  const dir = await freeze(child.pid);
+  expect(readStat(child.pid)?.state).toBe("D");
+
+  const stopped = (stopping: Promise<unknown>) =>
+    stopping.then(
+      (o) => ({ o, childRuns: liveStat(child.pid, child.startTime) !== null }),
+      (e: unknown) => ({ e, childRuns: liveStat(child.pid, child.startTime) !== null }),
+    );
+  // The leader dies of its SIGTERM; the child, frozen, waits for the grace period's SIGKILL.
+  const first = stopped(d.stop(t));
+  expect(await eventually(() => clock.waiting === 1)).toBe(true);
+  await clock.advance(1000);
+  const answer = await first;
+  expect(answer.childRuns).toBe(true);
+  expect(answer).toMatchObject({ e: expect.any(DriverError) });
+  const error = (answer as { e: DriverError }).e;
+  expect(error.retryable).toBe(true);
+  expect(error.message).toBe(
+    `cannot confirm the stop of the process tree of ${pid}: process ${child.pid} of it has not exited 10 s after its SIGKILL`,
+  );
+
+  // Sent again while it is still there: it fails again.
+  const again = await stopped(d.stop(t));
+  expect(again.childRuns).toBe(true);
+  expect(again).toMatchObject({ e: { retryable: true, message: error.message } });
+
+  // Thawed, it exits of the SIGKILL it has pending; the stop sent again is confirmed.
+  writeFileSync(join(dir, "freezer.state"), "THAWED");
+  const last = await stopped(d.stop(t));
+  expect(last).toMatchObject({ o: { status: "stopped", pid, signal: "SIGTERM" }, childRuns: false });
+});
