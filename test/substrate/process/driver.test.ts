@@ -1,7 +1,7 @@
 // The process driver under the shared contract and on its own: real child processes (this
 // Node binary running a one-line script), signals, /proc, re-adoption after a restart. Nothing
 // sleeps: children report over a unix socket, the grace period and the adoption watch run on a
-// virtual clock, and waiting for a death is a bounded /proc poll between setImmediates.
+// virtual clock, and waiting for a death is a /proc poll bounded in real time (eventually).
 
 import { mkdtempSync, readlinkSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -15,6 +15,7 @@ import { isGone, readStat } from "../../../src/substrate/process/proc.ts";
 import { spawnFailure } from "../../../src/substrate/process/spawn.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { runDriverContract } from "../contract.ts";
+import { eventually } from "../../helpers/eventually.ts";
 
 /** Runs until killed. */
 const IDLE = "setInterval(() => {}, 1000)";
@@ -43,14 +44,17 @@ function killLeftovers(): void {
   }
 }
 
-/** Waits for a pid to die: a bounded /proc poll, yielding to the event loop between reads. */
+/**
+ * Waits for a pid to die: a /proc poll bounded in real time, for the kernel ends a process at the
+ * machine's pace, not at that of this process's event loop (a count of its turns ran out first
+ * on a loaded machine).
+ */
 async function untilGone(pid: number): Promise<void> {
-  for (let i = 0; i < 1_000_000; i++) {
+  const gone = () => {
     const stat = readStat(pid);
-    if (!stat || isGone(stat)) return;
-    await new Promise<void>((r) => setImmediate(r));
-  }
-  throw new Error(`process ${pid} did not die`);
+    return !stat || isGone(stat);
+  };
+  if (!(await eventually(gone))) throw new Error(`process ${pid} did not die`);
 }
 
 /** A unix socket children report to, one message per connection. */

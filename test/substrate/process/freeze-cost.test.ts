@@ -8,16 +8,9 @@
 
 import { spawn } from "node:child_process";
 import { afterEach, expect, test } from "vitest";
-import {
-  groupMembers,
-  groupStats,
-  isStopped,
-  procfs,
-  settle,
-  statsOf,
-  until,
-} from "../../../src/substrate/process/proc.ts";
+import { groupMembers, groupStats, isStopped, procfs, settle, statsOf } from "../../../src/substrate/process/proc.ts";
 import { ProcessGroupTree } from "../../../src/substrate/process/tree.ts";
+import { eventually } from "../../helpers/eventually.ts";
 import { countProcScans } from "../../helpers/proc-scans.ts";
 import { killGroups } from "../../helpers/process.ts";
 
@@ -32,7 +25,7 @@ async function tree(): Promise<number> {
   const leader = spawn("sh", ["-c", "sleep 1000 & sleep 1000 & wait"], { detached: true, stdio: "ignore" });
   const pid = leader.pid as number;
   groups.push(pid);
-  expect(await until(() => groupMembers(pid).length >= 3, 5_000_000)).toBe(true);
+  expect(await eventually(() => groupMembers(pid).length >= 3)).toBe(true);
   return pid;
 }
 
@@ -75,7 +68,7 @@ test.skipIf(!procfs)("a process the watched members did not include is found by 
   // Two processes of their own groups, standing for a tree's members: the first is all the read
   // before the signal found, the second joined later (a fork), and stops only later still.
   const [a, b] = [spawnSleeper(), spawnSleeper()];
-  expect(await until(() => statsOf([a, b]).length === 2, 5_000_000)).toBe(true);
+  expect(await eventually(() => statsOf([a, b]).length === 2)).toBe(true);
   const first = statsOf([a]);
   expect(first.map(isStopped)).toEqual([false]);
   process.kill(a, "SIGSTOP");

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { groupStats, isStopped, procfs, readStat, settle } from "../../../src/substrate/process/proc.ts";
-import { eventually } from "../../helpers/eventually.ts";
+import { eventually, WAIT_MS } from "../../helpers/eventually.ts";
 import { ProcessGroupTree } from "../../../src/substrate/process/tree.ts";
 import { countProcScans, hideProcChildren } from "../../helpers/proc-scans.ts";
 import { killGroups } from "../../helpers/process.ts";
@@ -48,11 +48,14 @@ test.skipIf(!procfs).each([
 ])("a member that vforks between the freeze's read and its SIGSTOP, and %s", async (_, listed) => {
   const pid = await vforking();
 
-  // Right after the freeze's first read of /proc: the vfork, and its parent in `D`.
+  // Right after the freeze's first read of /proc: the vfork, and its parent in `D`. Waited for
+  // there, within the read (the event loop cannot turn), until the kernel has run the program's
+  // handler and its vfork, bounded in real time, not by a count of reads.
   const scans = countProcScans((n) => {
     if (n !== 1) return;
     process.kill(pid, "SIGUSR1");
-    for (let i = 0; i < 5_000_000 && readStat(pid)?.state !== "D"; i++);
+    const end = performance.now() + WAIT_MS;
+    while (readStat(pid)?.state !== "D" && performance.now() < end);
   });
   const unlisted = listed ? null : hideProcChildren();
   const frozen = await new ProcessGroupTree(pid).freeze();

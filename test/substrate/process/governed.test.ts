@@ -13,6 +13,7 @@ import { Governed, stopRefused } from "../../../src/substrate/process/governed.t
 import { liveStat, procfs, readStat, statsOf } from "../../../src/substrate/process/proc.ts";
 import type { ProcessTree } from "../../../src/substrate/process/tree.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
+import { WAIT_MS } from "../../helpers/eventually.ts";
 
 const sleepers: number[] = [];
 afterEach(() => {
@@ -234,8 +235,10 @@ test.skipIf(!procfs)(
     const realKill = process.kill.bind(process);
     const kill = vi.spyOn(process, "kill").mockImplementation((pid, signal) => {
       const sent = realKill(pid, signal);
+      // Within the call (the event loop cannot turn), bounded in real time, not by a count of reads.
+      const end = performance.now() + WAIT_MS;
       if (pid === recorded && signal === "SIGKILL")
-        for (let i = 0; i < 1_000_000 && liveStat(recorded, startTime) !== null; i++);
+        while (liveStat(recorded, startTime) !== null && performance.now() < end);
       return sent;
     });
     onTestFinished(() => kill.mockRestore());
