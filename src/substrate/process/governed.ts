@@ -382,12 +382,19 @@ export class Leftovers {
   async stopRefused(objectId: string): Promise<void> {
     const leaders: number[] = [];
     const still: Known[] = [];
+    let stuck: StuckStop | null = null;
     for (const l of this.stillRefusing(objectId)) {
       const id = l.tree.identity();
       try {
         await stopRefused("pgid" in id ? id.pgid : null, l.refused, l.tree, l.objectId, () => this.closed);
         this.refusing.delete(l);
       } catch (e) {
+        // Those that have not exited of their SIGKILL are tried again at the next stop.
+        if (e instanceof StuckStop) {
+          l.refused = e.stuck;
+          stuck ??= e;
+          continue;
+        }
         if (!(e instanceof RefusedStop)) throw e;
         l.refused = e.refused;
         leaders.push(...e.leaders);
@@ -395,6 +402,7 @@ export class Leftovers {
       }
     }
     if (still.length > 0) throw new RefusedStop(leaders, still);
+    if (stuck) throw stuck;
   }
 
   /**
@@ -447,10 +455,12 @@ export class Leftovers {
       this.ending.delete(l);
       // Nothing refuses the kernel's own kill of a cgroup (cgroup.kill): what is left is exiting.
       // Past the wait (another process of the tree outlasted it, as one in state D does), those
-      // that refuse are read again: they run on, and stay known as when they were all that is left.
+      // that refuse are read again: they run on, and stay known as when they were all that is left;
+      // so do those that outlasted it, which a stop sends SIGKILL again (stopRefused: StuckStop).
       const refusing = l.tree.killsAll() ? [] : (left ?? l.tree.stats()).filter((m) => refuses(m.pid));
-      if (refusing.length > 0 && !l.dropped) {
-        l.refused = refusing.map((m) => ({ pid: m.pid, startTime: m.startTime }));
+      const stuck = left === null ? l.tree.stats().filter((m) => !refusing.some((r) => r.pid === m.pid)) : [];
+      if (refusing.length + stuck.length > 0 && !l.dropped) {
+        l.refused = [...refusing, ...stuck].map(known);
         this.refusing.add(l);
       } else l.tree.dispose();
       l.resolve();
