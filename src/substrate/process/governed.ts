@@ -190,6 +190,20 @@ export class Governed {
       const refused = this.refusal(procfs ? this.tree.stats() : [{ pid: this.pid, startTime: stat.startTime }]);
       if (refused) throw refused;
     }
+    // A leader the SIGKILL reached gets KILLED_WITHIN_MS of real time to exit, as the rest of the
+    // tree does: one still there then (stuck in `D`) fails the stop, retryable, and the object's
+    // turn is not held for ever; the next stop finds it live and stops the tree again.
+    const gone = () => this.ended || this.abortedBy !== null || this.state() === null;
+    if (procfs && !(await watchFor(gone, KILLED_WITHIN_MS))) {
+      this.stopping = false;
+      throw new StuckStop(
+        this.pid,
+        this.tree
+          .stats()
+          .filter((m) => !this.refuses(m.pid))
+          .map(known),
+      );
+    }
     return this.exited;
   }
 

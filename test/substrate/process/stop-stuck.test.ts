@@ -81,3 +81,37 @@ test("a stop is not confirmed while a process its SIGKILL reached has not exited
   const last = await stopped(d.stop(t));
   expect(last).toMatchObject({ o: { status: "stopped", pid, signal: "SIGTERM" }, childRuns: false });
 });
+
+// The same review: a leader stuck so held the stop for good (it waited for the leader's exit with
+// no bound, the object's turn with it). It gets the same 10 s now.
+test("a stop whose leader has not exited of its SIGKILL fails, retryable, and is not held for good", async () => {
+  const clock = new VirtualClock(0);
+  const d = new ProcessDriver({ clock });
+  drivers.push(d);
+  const t = { objectId: "stuck-leader", config: { command: "sleep", args: ["1000"], graceMs: 1000 } };
+  const started = await d.start({ ...t, action: "act_1" });
+  const pid = started.pid as number;
+  groups.push(pid);
+  const dir = await freeze(pid);
+  expect(readStat(pid)?.state).toBe("D");
+
+  let outcome: unknown = null;
+  void d.stop(t).then(
+    (o) => (outcome = o),
+    (e: unknown) => (outcome = e),
+  );
+  expect(await eventually(() => clock.waiting === 1)).toBe(true);
+  await clock.advance(1000);
+  expect(await eventually(() => outcome !== null)).toBe(true);
+  expect(outcome).toBeInstanceOf(DriverError);
+  expect(outcome).toMatchObject({
+    retryable: true,
+    message: `cannot confirm the stop of the process tree of ${pid}: process ${pid} of it has not exited 10 s after its SIGKILL`,
+  });
+  expect(liveStat(pid, started.startTime as number)).not.toBeNull();
+
+  // Thawed, it exits of the signals it has pending; the stop sent again is confirmed.
+  writeFileSync(join(dir, "freezer.state"), "THAWED");
+  expect(await d.stop(t)).toMatchObject({ status: "stopped", pid });
+  expect(liveStat(pid, started.startTime as number)).toBeNull();
+});
