@@ -34,6 +34,7 @@ import { findCgroupParent } from "../../../src/substrate/process/cgroup.ts";
 import { bootId, groupMembers, isGone, pidNamespace, readStat } from "../../../src/substrate/process/proc.ts";
 import { eventually } from "../../helpers/eventually.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
+import { Freezers, freezerV1 } from "../../helpers/freezer.ts";
 import { killGroups } from "../../helpers/process.ts";
 
 const groups: number[] = [];
@@ -207,16 +208,6 @@ async function refusingLeftover(): Promise<{ pid: number; rooted: number[] }> {
   const rooted = groupMembers(pid).filter((p) => statusUid(p) === 0);
   expect(rooted).toHaveLength(1);
   return { pid, rooted };
-}
-
-/** Freezes `pid` in a v1 freezer cgroup of its own (`name`): a SIGKILL does not end it until afterEach thaws it. */
-async function freeze(name: string, pid: number): Promise<void> {
-  const dir = join(FREEZER, `${name}.${process.pid}`);
-  mkdirSync(dir);
-  freezers.push(dir);
-  writeFileSync(join(dir, "cgroup.procs"), String(pid));
-  writeFileSync(join(dir, "freezer.state"), "FROZEN");
-  expect(await eventually(() => readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
 }
 
 test.skipIf(!nobodyRuns)(
@@ -398,34 +389,11 @@ const leftoversOf = (pgids: number[]): Record<string, unknown> => ({
   leftovers: pgids.map((pgid) => ({ pgid, bootId: bootId(), pidNamespace: pidNamespace() })),
 });
 
-/**
- * Where this test may make a cgroup in the v1 freezer hierarchy: a process frozen there does not
- * exit of a SIGKILL until it is thawed, as one stuck in state D does not.
- */
-const FREEZER = "/sys/fs/cgroup/freezer";
-const freezerV1 = (() => {
-  const probe = join(FREEZER, `probe-refused.${process.pid}`);
-  try {
-    mkdirSync(probe);
-  } catch {
-    return false;
-  }
-  try {
-    return existsSync(join(probe, "freezer.state"));
-  } finally {
-    rmdirSync(probe);
-  }
-})();
-
-const freezers: string[] = [];
+const freezers = new Freezers();
 afterEach(async () => {
   // SIGKILL to the groups first (hooks after a test run last first): thawed, a process exits of it.
-  if (freezers.length > 0) killGroups(groups);
-  for (const dir of freezers.splice(0)) {
-    writeFileSync(join(dir, "freezer.state"), "THAWED");
-    await eventually(() => readFileSync(join(dir, "tasks"), "utf8") === "");
-    rmdirSync(dir);
-  }
+  if (freezers.used) killGroups(groups);
+  await freezers.thawAll();
 });
 
 // A review of the above: leftovers whose refusing processes shared the tree with one that did not
@@ -438,7 +406,7 @@ test.skipIf(!nobodyRuns || !freezerV1)(
   async () => {
     const { pid, rooted } = await refusingLeftover();
     // The leader, nobody's, is frozen: nobody's signals reach it, and it does not exit of them.
-    await freeze("refused", pid);
+    await freezers.freeze("refused", pid);
     const answer = await stopAsNobody(leftoversOf([pid]));
     expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
     expect(refused(answer)).toEqual(rooted);
@@ -519,7 +487,7 @@ test.skipIf(!nobodyRuns || !freezerV1)(
         return held > 0 && workers().length === 1;
       }),
     ).toBe(true);
-    await freeze("forked", held);
+    await freezers.freeze("forked", held);
     const answer = await stopAsNobody(leftoversOf([pid]));
     expect(answer).toMatchObject({ retryable: false, error: expect.stringContaining("EPERM") });
     expect(refused(answer)).toEqual([pid]);
@@ -538,7 +506,7 @@ test.skipIf(!nobodyRuns || !freezerV1)(
   "a DELETE of an object whose leftovers are still being killed fails for those that refuse their SIGKILL",
   async () => {
     const { pid, rooted } = await refusingLeftover();
-    await freeze("deleted", pid);
+    await freezers.freeze("deleted", pid);
     // Released at once: the leftovers are within their grace period, and get their SIGKILL then.
     const answer = await stopAsNobody(leftoversOf([pid]), undefined, "stop");
     expect(answer.released).toEqual({
@@ -556,7 +524,7 @@ test.skipIf(!nobodyRuns || !freezerV1)(
   "leftovers still being killed when their object is deleted with keep are not kept for a new object of the same id",
   async () => {
     const { pid, rooted } = await refusingLeftover();
-    await freeze("kept", pid);
+    await freezers.freeze("kept", pid);
     // Released with keep at once (the leftovers get their SIGKILL), then a stop, once it is over.
     const answer = await stopAsNobody(leftoversOf([pid]), undefined, "keep");
     expect(answer.released).toEqual({});
@@ -599,7 +567,7 @@ test.skipIf(!nobodyRuns || !freezerV1)(
         return statusUid(pid) === 65534 && held > 0 && switching > 0;
       }),
     ).toBe(true);
-    await freeze("switched", held);
+    await freezers.freeze("switched", held);
     const answer = stopAsNobody(recorded);
     // The leader (nobody's, deaf to SIGTERM) is gone once the SIGKILL went round: root's sh is told.
     expect(await eventually(() => !running(pid))).toBe(true);
@@ -757,7 +725,7 @@ test.skipIf(!nobodyRuns || !freezerV1).each([
   expect(await eventually(() => existsSync(join(dir, "parted")))).toBe(true);
   const workers = groupMembers(pid).filter((p) => statusUid(p) === 65534);
   expect(workers).toHaveLength(1);
-  await freeze(leftover ? "closing-leftover" : "closing-tree", workers[0]!);
+  await freezers.freeze(leftover ? "closing-leftover" : "closing-tree", workers[0]!);
   writeFileSync(join(dir, "forked"), "");
   expect(await eventually(() => killPending(workers[0]!))).toBe(true);
   writeFileSync(join(dir, "close"), "");
@@ -778,7 +746,7 @@ test.skipIf(!nobodyRuns || !freezerV1).each([
 test.skipIf(!freezerV1)("a stop waiting for leftovers ends its wait when the driver closes", async () => {
   const { pid } = await tree("export VIGIL_OBJECT_ID=left; sleep 1000 & exec sleep 1000");
   const member = groupMembers(pid).find((p) => p !== pid)!;
-  await freeze("closing-leftovers", member);
+  await freezers.freeze("closing-leftovers", member);
   const driver = new ProcessDriver({ clock: new VirtualClock("2026-03-01T00:00:00Z") });
   const t = { objectId: "left", config: { command: "sh", graceMs: 60_000 } };
   const adopted = await driver.adopt(t, leftoversOf([pid]) as unknown as Observation);

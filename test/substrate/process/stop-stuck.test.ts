@@ -6,42 +6,25 @@
 // retryable, naming it; a stop sent again sends it SIGKILL again and fails again while it is still
 // there, and is confirmed once it has exited. Real processes.
 
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { DriverError } from "../../../src/substrate/driver.ts";
 import { ProcessDriver } from "../../../src/substrate/process/driver.ts";
 import { groupStats, liveStat, readStat } from "../../../src/substrate/process/proc.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { eventually } from "../../helpers/eventually.ts";
+import { Freezers, freezerV1 } from "../../helpers/freezer.ts";
 import { killGroups } from "../../helpers/process.ts";
 
-const FREEZER = "/sys/fs/cgroup/freezer";
 const groups: number[] = [];
 const drivers: ProcessDriver[] = [];
-const freezers: string[] = [];
+const freezers = new Freezers();
 afterEach(async () => {
   for (const d of drivers.splice(0)) await d.close();
   killGroups(groups);
-  for (const dir of freezers.splice(0)) {
-    writeFileSync(join(dir, "freezer.state"), "THAWED");
-    await eventually(() => readFileSync(join(dir, "tasks"), "utf8") === "");
-    rmdirSync(dir);
-  }
+  await freezers.thawAll();
 });
 
-/** Freezes `pid` in a v1 freezer cgroup of its own: a SIGKILL does not end it until it is thawed. */
-async function freeze(pid: number): Promise<string> {
-  const dir = join(FREEZER, `vigil-stuck.${process.pid}`);
-  mkdirSync(dir);
-  freezers.push(dir);
-  writeFileSync(join(dir, "tasks"), String(pid));
-  writeFileSync(join(dir, "freezer.state"), "FROZEN");
-  expect(await eventually(() => readFileSync(join(dir, "freezer.state"), "utf8").trim() === "FROZEN")).toBe(true);
-  return dir;
-}
-
-test("a stop is not confirmed while a process its SIGKILL reached has not exited", async () => {
+test.skipIf(!freezerV1)("a stop is not confirmed while a process its SIGKILL reached has not exited", async () => {
   const clock = new VirtualClock(0);
   const d = new ProcessDriver({ clock });
   drivers.push(d);
@@ -50,7 +33,7 @@ test("a stop is not confirmed while a process its SIGKILL reached has not exited
   groups.push(pid);
   expect(await eventually(() => groupStats(pid).length === 2)).toBe(true);
   const child = groupStats(pid).find((m) => m.pid !== pid)!;
-  const dir = await freeze(child.pid);
+  const dir = await freezers.freeze("vigil-stuck", child.pid);
   expect(readStat(child.pid)?.state).toBe("D");
 
   const stopped = (stopping: Promise<unknown>) =>
@@ -77,41 +60,44 @@ test("a stop is not confirmed while a process its SIGKILL reached has not exited
   expect(again).toMatchObject({ e: { retryable: true, message: error.message } });
 
   // Thawed, it exits of the SIGKILL it has pending; the stop sent again is confirmed.
-  writeFileSync(join(dir, "freezer.state"), "THAWED");
+  freezers.thaw(dir);
   const last = await stopped(d.stop(t));
   expect(last).toMatchObject({ o: { status: "stopped", pid, signal: "SIGTERM" }, childRuns: false });
 });
 
 // The same review: a leader stuck so held the stop for good (it waited for the leader's exit with
 // no bound, the object's turn with it). It gets the same 10 s now.
-test("a stop whose leader has not exited of its SIGKILL fails, retryable, and is not held for good", async () => {
-  const clock = new VirtualClock(0);
-  const d = new ProcessDriver({ clock });
-  drivers.push(d);
-  const t = { objectId: "stuck-leader", config: { command: "sleep", args: ["1000"], graceMs: 1000 } };
-  const started = await d.start({ ...t, action: "act_1" });
-  const pid = started.pid as number;
-  groups.push(pid);
-  const dir = await freeze(pid);
-  expect(readStat(pid)?.state).toBe("D");
+test.skipIf(!freezerV1)(
+  "a stop whose leader has not exited of its SIGKILL fails, retryable, and is not held for good",
+  async () => {
+    const clock = new VirtualClock(0);
+    const d = new ProcessDriver({ clock });
+    drivers.push(d);
+    const t = { objectId: "stuck-leader", config: { command: "sleep", args: ["1000"], graceMs: 1000 } };
+    const started = await d.start({ ...t, action: "act_1" });
+    const pid = started.pid as number;
+    groups.push(pid);
+    const dir = await freezers.freeze("vigil-stuck", pid);
+    expect(readStat(pid)?.state).toBe("D");
 
-  let outcome: unknown = null;
-  void d.stop(t).then(
-    (o) => (outcome = o),
-    (e: unknown) => (outcome = e),
-  );
-  expect(await eventually(() => clock.waiting === 1)).toBe(true);
-  await clock.advance(1000);
-  expect(await eventually(() => outcome !== null)).toBe(true);
-  expect(outcome).toBeInstanceOf(DriverError);
-  expect(outcome).toMatchObject({
-    retryable: true,
-    message: `cannot confirm the stop of the process tree of ${pid}: process ${pid} of it has not exited 10 s after its SIGKILL`,
-  });
-  expect(liveStat(pid, started.startTime as number)).not.toBeNull();
+    let outcome: unknown = null;
+    void d.stop(t).then(
+      (o) => (outcome = o),
+      (e: unknown) => (outcome = e),
+    );
+    expect(await eventually(() => clock.waiting === 1)).toBe(true);
+    await clock.advance(1000);
+    expect(await eventually(() => outcome !== null)).toBe(true);
+    expect(outcome).toBeInstanceOf(DriverError);
+    expect(outcome).toMatchObject({
+      retryable: true,
+      message: `cannot confirm the stop of the process tree of ${pid}: process ${pid} of it has not exited 10 s after its SIGKILL`,
+    });
+    expect(liveStat(pid, started.startTime as number)).not.toBeNull();
 
-  // Thawed, it exits of the signals it has pending; the stop sent again is confirmed.
-  writeFileSync(join(dir, "freezer.state"), "THAWED");
-  expect(await d.stop(t)).toMatchObject({ status: "stopped", pid });
-  expect(liveStat(pid, started.startTime as number)).toBeNull();
-});
+    // Thawed, it exits of the signals it has pending; the stop sent again is confirmed.
+    freezers.thaw(dir);
+    expect(await d.stop(t)).toMatchObject({ status: "stopped", pid });
+    expect(liveStat(pid, started.startTime as number)).toBeNull();
+  },
+);
