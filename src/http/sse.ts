@@ -249,9 +249,11 @@ export class EventStream {
    */
   private leftToBacklog = false;
   /**
-   * Live decisions (and the actions of such decisions) left to the backlog that it has not made
-   * up for (by writing as many frames since): with the queue, how far the client is behind. Not counted, a client that stopped
-   * reading during its backlog was never dropped (nothing was queued), and held its stream for good.
+   * Live decisions left to the backlog that it has not made up for (by writing as many frames
+   * since): with the queue, how far the client is behind. Not counted, a client that stopped
+   * reading during its backlog was never dropped (nothing was queued), and held its stream for
+   * good. The actions of such decisions are left to it too, but not owed: the backlog writes no
+   * frame for them (their decision shows their status).
    */
   private owed = 0;
   /**
@@ -302,7 +304,11 @@ export class EventStream {
       // not this one (committed after it, out of id order), and the next read starts after it.
       if (!this.reading && this.readThrough !== null && decision > this.readThrough) {
         this.leftToBacklog = true;
-        if (this.queue.length - this.spared.size + ++this.owed > this.limits.events) this.overflow("events");
+        // Only a decision is owed: the backlog writes it once, its actions' status with it, and
+        // pays off one a frame. Counted too, the actions dropped a client whose backlog went
+        // faster than decisions came but slower than they and their action events did.
+        if (frame.type === "decision" && this.queue.length - this.spared.size + ++this.owed > this.limits.events)
+          this.overflow("events");
         return;
       }
     }
