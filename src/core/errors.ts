@@ -60,6 +60,21 @@ export class ReplayGone extends VigilError {
 }
 /** Something Vigil depends on (a substrate, the database) cannot do it now; trying later may work. */
 export const unavailable = (message: string) => new VigilError("unavailable", message);
+/** The longest a substrate's Retry-After is passed on to a client: a far date is not told for days. */
+export const MAX_SUBSTRATE_RETRY_AFTER_MS = 3_600_000;
+/**
+ * A substrate that asked for a pause (its Retry-After, as a Fly 429's) could not do it now: the
+ * reply passes the pause on, at most {@link MAX_SUBSTRATE_RETRY_AFTER_MS}, so that a client does
+ * not send the request again within seconds, to be refused again.
+ */
+export class SubstrateBusy extends VigilError {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super("unavailable", message);
+    this.name = "SubstrateBusy";
+    this.retryAfterMs = Math.min(Math.max(retryAfterMs, 0), MAX_SUBSTRATE_RETRY_AFTER_MS);
+  }
+}
 /**
  * An object's policy is not loaded (its file refused or gone at start, with no stored version
  * to serve): its facts and evaluations cannot be taken now, and will be once the policy loads.

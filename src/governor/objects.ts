@@ -10,6 +10,7 @@ import {
   invalid,
   leaseLost,
   prefixProblems,
+  SubstrateBusy,
   unavailable,
   type Precondition,
 } from "../core/errors.ts";
@@ -282,9 +283,11 @@ export class Objects {
       // A failure the driver calls lasting (no token, a config it refuses) will not pass by
       // itself: asking for another try would send the operator round in a loop.
       const lasting = e instanceof DriverError && !e.retryable;
-      throw unavailable(
-        `the ${driver.name} substrate could not ${mode === "stop" ? "stop" : "let go of"} the compute of "${object.id}": ${(e as Error).message}; ${lasting ? "fix that and try again" : "try again"}${mode === "stop" ? ", or delete with compute=keep" : ""}`,
-      );
+      const message = `the ${driver.name} substrate could not ${mode === "stop" ? "stop" : "let go of"} the compute of "${object.id}": ${(e as Error).message}; ${lasting ? "fix that and try again" : "try again"}${mode === "stop" ? ", or delete with compute=keep" : ""}`;
+      // The substrate's own pause (a Fly 429's Retry-After) goes on to the client.
+      if (e instanceof DriverError && e.retryable && e.retryAfterMs !== undefined)
+        throw new SubstrateBusy(message, e.retryAfterMs);
+      throw unavailable(message);
     }
     const observed = object.substrate.observed;
     return (

@@ -16,6 +16,7 @@ import {
   isUnreachableDatabase,
   PolicyNotLoaded,
   storageRefusal,
+  SubstrateBusy,
   unreachableDetail,
   VigilError,
   WRITER_EXITED,
@@ -53,6 +54,8 @@ export function problemHeaders(error: unknown): Record<string, string> {
   if (error instanceof HttpProblem) return error.headers ?? {};
   if (error instanceof PolicyNotLoaded) return { "retry-after": POLICY_RETRY_AFTER };
   if (error instanceof VigilError && error.kind === "overloaded") return { "retry-after": OVERLOADED_RETRY_AFTER };
+  if (error instanceof SubstrateBusy)
+    return { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) };
   if (passing(error) || (error instanceof VigilError && passing(error.cause)))
     return { "retry-after": STORAGE_RETRY_AFTER };
   return {};
