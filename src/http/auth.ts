@@ -127,7 +127,8 @@ const CHALLENGE = 'Bearer realm="vigil"';
 /**
  * Returns a factory of per-route middleware: `auth("read")` lets a request through when its
  * bearer token holds `read` (or admin). Missing or unknown token: 401 with
- * `WWW-Authenticate`; two credentials (RFC 9110 allows one): 400; known token without the scope: 403. Tokens are compared as sha256
+ * `WWW-Authenticate` (`error="invalid_request"` for a Bearer credential not well formed); two
+ * credentials (RFC 9110 allows one): 400; known token without the scope: 403. Tokens are compared as sha256
  * digests with timingSafeEqual, against every configured token (no early exit), so the
  * reply time does not depend on how much of a token was right.
  */
@@ -205,7 +206,15 @@ export function authorizer(
     // adapter joins them with ", ") or one field holding two, which RFC 9110 does not allow.
     if (fields > 1 || (header !== undefined && credentialCount(header) > 1)) return "two" as const;
     const m = header === undefined ? null : /^Bearer +([^\s]+) *$/i.exec(header);
-    if (!m) return "missing" as const;
+    if (!m) {
+      // A Bearer credential not as RFC 6750 writes one (`Bearer <token> extra`, a tab after
+      // `Bearer`): a token was sent, and "this route needs a bearer token" sent its client
+      // looking for the wrong fault.
+      if (header !== undefined && /^Bearer\s+\S/i.test(header)) return "malformed" as const;
+      return header !== undefined && header.trim() !== "" && !/^Bearer\s*$/i.test(header)
+        ? ("other" as const)
+        : ("missing" as const);
+    }
     const given = digest(m[1]!);
     let match: (typeof known)[number] | undefined;
     for (const k of known) if (timingSafeEqual(k.digest, given)) match = k;
@@ -219,6 +228,22 @@ export function authorizer(
         detail:
           "the request carries two credentials (Authorization sent twice, or one holding two): send one, Authorization: Bearer <token>",
         headers: { "www-authenticate": `${CHALLENGE}, error="invalid_request"` },
+      };
+    // A 401 all the same, not RFC 6750's 400: the dashboard and the CLI ask for the token again
+    // on a 401, and a token pasted with a word too is the token's fault.
+    if (who === "malformed")
+      return {
+        slug: "unauthorized",
+        detail:
+          "the Authorization header is not a well-formed bearer credential: send Authorization: Bearer <token> (the scheme, one space, then the token alone)",
+        headers: { "www-authenticate": `${CHALLENGE}, error="invalid_request"` },
+      };
+    if (who === "other")
+      return {
+        slug: "unauthorized",
+        detail:
+          "this route needs a bearer token (Authorization: Bearer <token>); the Authorization header sent is not one",
+        headers: { "www-authenticate": CHALLENGE },
       };
     if (who === "missing")
       return {
