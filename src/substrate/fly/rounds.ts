@@ -84,6 +84,17 @@ function machineGraceMs(m: FlyMachine): number | undefined {
 }
 
 /**
+ * Reads the machine, and takes its own stop grace from the answer (when the config sets none):
+ * every read's, so that the grace is the machine's as Fly last answered it.
+ */
+async function read(run: Run): Promise<FlyMachine> {
+  const { client, cfg } = run;
+  const m = await client.getMachine(cfg.app, cfg.machineId);
+  if (cfg.stopTimeout === undefined && run.stopping) run.stopping.graceMs = machineGraceMs(m) ?? run.stopping.graceMs;
+  return m;
+}
+
+/**
  * Reads the machine, waiting while it is in motion, unless `goal` is met already or cannot be
  * (a machine going away): up to `maxWaits` waits, and apart from them up to as long of reads
  * once a second for the states a wait cannot name, each counted over all the command's rounds
@@ -94,8 +105,7 @@ export async function settled(run: Run, limits: Limits): Promise<FlyMachine> {
   const maxReads = phaseMs(limits) / POLL_MS;
   // Once Fly refuses a wait (400), the rest of the round reads once a second, as after a command.
   let refused = false;
-  for (let m = await client.getMachine(cfg.app, cfg.machineId); ; m = await client.getMachine(cfg.app, cfg.machineId)) {
-    if (cfg.stopTimeout === undefined && run.stopping) run.stopping.graceMs = machineGraceMs(m) ?? run.stopping.graceMs;
+  for (let m = await read(run); ; m = await read(run)) {
     const settles = settlesTo(m.state);
     if (!settles || satisfies(goal, m.state) || isGone(m.state)) return m;
     const graced = inGrace(run, limits, m.state);
@@ -143,20 +153,19 @@ export async function reach(run: Run, limits: Limits, state: string, instanceId?
       throw e;
     }
     if (answer === "reached") return;
-    last = (await client.getMachine(cfg.app, cfg.machineId)).state;
+    last = (await read(run)).state;
     if (reachedOrElsewhere(last, state)) return;
   }
   throw notWithin(run, limits, state, last);
 }
 
 async function poll(run: Run, limits: Limits, state: string): Promise<void> {
-  const { client, cfg } = run;
   const deadline = limits.clock.now() + phaseMs(limits);
   let last = "";
   while (limits.clock.now() < deadline || inGrace(run, limits, last)) {
     await run.keep();
     await sleep(limits.clock, POLL_MS);
-    last = (await client.getMachine(cfg.app, cfg.machineId)).state;
+    last = (await read(run)).state;
     if (reachedOrElsewhere(last, state)) return;
   }
   throw notWithin(run, limits, state, last);

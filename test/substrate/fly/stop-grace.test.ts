@@ -73,3 +73,19 @@ test("a release's stop (a DELETE's, a rebind's) keeps to the waits: still stoppi
   expect(r.fake.machines.get(MACHINE)!.state).toBe("stopping");
   expect(r.clock.now() - t0).toBeLessThan(20 * MINUTE);
 });
+
+// docs/substrates.md: the machine's own stop grace "as Fly last answered it". It was taken only
+// from the reads before the stop (settled), not from those while the stop is waited for (reach):
+// a machine whose stop_config was raised to 15 minutes once the stop was sent (a `fly machine
+// update` meanwhile) was given up on after the 5 waits, though every read since said 15 minutes.
+test("a stop_config grace Fly answers only after the stop was sent is waited out", async () => {
+  const r = await openRig({ state: "started" });
+  r.fake.transitionMs.stop = 15 * MINUTE;
+  const m = r.fake.machines.get(MACHINE)!;
+  const call = r.driver.stop(r.target());
+  // The read and the stop take no time on the clock: the stop is sent before it moves.
+  await expect.poll(() => r.fake.requests.some((q) => q.action === "stop")).toBe(true);
+  m.stopTimeout = "15m0s";
+  expect(await r.run(call)).toMatchObject({ status: "stopped" });
+  expect(m.state).toBe("stopped");
+});
