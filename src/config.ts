@@ -93,6 +93,10 @@ export const configSchema = z.object({
     .min(1)
     .default("127.0.0.1")
     .transform((h) => h.replace(/^\[([^\]]*)\]$/, "$1"))
+    // `localhost.` is localhost written whole (with the root's dot): refused without tokens as a
+    // public address ("anyone who can reach it..."), it is bound, and told, as `localhost`, the
+    // Host name the loopback check of each request takes.
+    .transform((h) => (/^localhost\.$/i.test(h) ? "localhost" : h))
     // A port or a scheme in it (`0.0.0.0:8080`, `http://localhost`) names no address: refused
     // here, before anything opens, rather than by `listen` (ENOTFOUND) after recovery has run,
     // or as a public address without tokens.

@@ -214,6 +214,27 @@ describe("binding", () => {
     }
   });
 
+  test("VIGIL_HOST=localhost. (the name written whole) without tokens is bound and told as localhost", async () => {
+    // It was refused as a public address ("anyone who can reach it could govern your objects").
+    const config = loadConfig({ VIGIL_HOST: "localhost.", VIGIL_DB_URL: ":memory:", VIGIL_PORT: "0" });
+    expect(config.VIGIL_HOST).toBe("localhost");
+    const server = await startServer(config, silent);
+    try {
+      expect(server.url).toMatch(/^http:\/\/localhost:\d+$/);
+      const status = await new Promise<number | undefined>((resolve, reject) =>
+        request(`${server.url}/healthz`, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        })
+          .on("error", reject)
+          .end(),
+      );
+      expect(status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a port taken on an IPv6 address is said with the address bracketed", async () => {
     // `cannot listen on ::1:PORT` reads as the address ::1:PORT with no port.
     const taken = createServer();
