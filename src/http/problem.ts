@@ -179,15 +179,21 @@ function slugForStatus(status: number): ProblemSlug {
   return "internal";
 }
 
+/**
+ * A request's path as a problem's detail tells it: cut at 128 characters (the longest id), as the
+ * routes cut the ids and names they echo; a path of 16 KB was echoed whole.
+ */
+const shownPath = (path: string) => (path.length > 128 ? `${path.slice(0, 128)}...` : path);
+
 /** The hono `notFound` handler. */
 export const notFoundHandler = (c: Context) =>
-  problemResponse("not-found", `no route for ${c.req.method} ${c.req.path}`);
+  problemResponse("not-found", `no route for ${c.req.method} ${shownPath(c.req.path)}`);
 
 /** The `onMethodNotAllowed` handler of hono's methodNotAllowed middleware. */
 export const methodNotAllowedHandler = (c: Context, methods: string[]) =>
   problemResponse(
     "method-not-allowed",
-    `${c.req.method} is not allowed on ${c.req.path}; allowed: ${methods.join(", ")}`,
+    `${c.req.method} is not allowed on ${shownPath(c.req.path)}; allowed: ${methods.join(", ")}`,
     undefined,
     {
       allow: methods.join(", "),
