@@ -23,6 +23,7 @@ import {
 import { decimalNumber } from "./values.ts";
 import { rulesDirectory, rulesDirectoryProblem } from "./flag-config.ts";
 import { EMPTY_RULES, HELP_OPTION, printUsage } from "./usage.ts";
+import { printable } from "./printable.ts";
 
 export async function runTest(
   args: string[],
@@ -43,8 +44,11 @@ export async function runTest(
   });
   if (values.help) return printUsage("test", out);
   const json = values.json;
-  // The text report; nothing with --json, which prints the same as one document at the end.
+  // The text report; nothing with --json, which prints the same as one document at the end. What
+  // it prints of files (their names, a fixture's description, a problem's words) is printable:
+  // a control character in them is an escape, one line a line, as the client commands print.
   const say = json ? () => {} : out;
+
   // What is not part of the report: on stderr, as `vigil test: ...` (stdout stays the report).
   const complain = (message: string) => {
     err(`vigil test: ${message}\n`);
@@ -82,7 +86,8 @@ export async function runTest(
   }
   for (const e of refusals) {
     report.refusedPolicies.push({ file: e.file, errors: e.errors });
-    for (const p of e.errors) say(`policy refused: ${e.file} ${p.path}: ${p.message}\n`);
+    for (const p of e.errors)
+      say(`policy refused: ${printable(e.file)} ${printable(p.path)}: ${printable(p.message)}\n`);
   }
   const files = findFixtureFiles(paths);
   // A run of no fixture proves nothing: a CI job pointed at the wrong directory must not pass.
@@ -109,8 +114,8 @@ export async function runTest(
       if (!(e instanceof FixtureError)) throw e;
       malformed++;
       report.malformedFixtures.push({ file, problems: e.problems });
-      say(`MALFORMED ${file}\n`);
-      for (const p of e.problems) say(`  ${file} ${p.path}: ${p.message}\n`);
+      say(`MALFORMED ${printable(file)}\n`);
+      for (const p of e.problems) say(`  ${printable(file)} ${printable(p.path)}: ${printable(p.message)}\n`);
     }
   }
   let failed = 0;
@@ -123,8 +128,8 @@ export async function runTest(
       passed: r.passed,
       failures: r.failures.map((f) => ({ ...f, message: formatFailure(f) })),
     });
-    say(`${r.passed ? "pass" : "FAIL"}  ${r.file}  ${r.description}\n`);
-    for (const f of r.failures) say(`  ${formatFailure(f)}\n`);
+    say(`${r.passed ? "pass" : "FAIL"}  ${printable(r.file)}  ${printable(r.description)}\n`);
+    for (const f of r.failures) say(`  ${printable(formatFailure(f))}\n`);
     if (!r.passed) failed++;
     decisions.set(l.fixture.policy, [...(decisions.get(l.fixture.policy) ?? []), ...r.decisions]);
   }
