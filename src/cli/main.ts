@@ -43,6 +43,17 @@ function serverExit(code: number): void {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `vigil help COMMAND` is `vigil COMMAND --help`; a name that is no command, a usage error.
+  if (command === "help" && rest.length > 0) {
+    const [asked, ...more] = rest;
+    if (more.length > 0 || !isCommandName(asked!)) {
+      const what = more.length > 0 ? `takes one command, not ${rest.length}` : `unknown command "${asked}"`;
+      process.stderr.write(`vigil help: ${what}\n\n${overallUsage()}\n`);
+      return 2;
+    }
+    process.stdout.write(`${commandUsage(asked)}\n`);
+    return 0;
+  }
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
     // Asked for, it is the output; with no command at all, a usage error (stderr, as any failure).
     (command === undefined ? process.stderr : process.stdout).write(`${overallUsage()}\n`);

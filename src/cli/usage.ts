@@ -394,9 +394,10 @@ ${listing(local)}
 commands that talk to a running server (--url or VIGIL_URL, --token or VIGIL_TOKEN):
 ${listing([...CLIENT_COMMANDS])}
 
-Every command takes --help (its options) and --json (machine-readable output on stdout; serve
-excepted). Configuration comes from the environment (VIGIL_HOST, VIGIL_PORT, VIGIL_DB_URL,
-VIGIL_RULES_DIR, VIGIL_TOKENS, ...); flags override it. See README.md and docs/cli.md.
+Every command takes --help (its options, as "vigil help COMMAND" prints them) and --json
+(machine-readable output on stdout; serve excepted). Configuration comes from the environment
+(VIGIL_HOST, VIGIL_PORT, VIGIL_DB_URL, VIGIL_RULES_DIR, VIGIL_TOKENS, ...); flags override it.
+See README.md and docs/cli.md.
 
 ${exitTable(EXIT_CODES)}`;
 }

@@ -114,6 +114,21 @@ describe("through the real binary", () => {
     expect(help.stdout).toMatch(/^usage: vigil <command> \[options\]\n/);
     for (const command of commands) expect(help.stdout).toContain(`\n  ${command} `);
   });
+
+  test("vigil help COMMAND prints the command's usage; a name that is no command is a usage error", async () => {
+    const [test, bogus, two] = await Promise.all([
+      vigil(["help", "test"]),
+      vigil(["help", "bogus"]),
+      vigil(["help", "test", "validate"]),
+    ]);
+    expect(test).toEqual({ code: 0, stdout: `${commandUsage("test")}\n`, stderr: "" });
+    expect(bogus.code).toBe(2);
+    expect(bogus.stdout).toBe("");
+    expect(bogus.stderr).toMatch(/^vigil help: unknown command "bogus"\n\nusage: vigil <command> \[options\]\n/);
+    expect(two.code).toBe(2);
+    expect(two.stdout).toBe("");
+    expect(two.stderr).toMatch(/^vigil help: takes one command, not 2\n/);
+  });
 });
 
 describe("what an option says", () => {
