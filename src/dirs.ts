@@ -2,7 +2,7 @@
 // directory under /proc (Node 20): `mkdirSync("/proc/nope", { recursive: true })` hangs, so a
 // database path there would leave the server neither serving nor stopped.
 
-import { mkdirSync, statSync, type Stats } from "node:fs";
+import { lstatSync, mkdirSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileErrorWords } from "./core/file-errors.ts";
 
@@ -22,6 +22,27 @@ export function notAFilePath(path: string): string | null {
     return `${path}: ${fileErrorWords(e) ?? (e as Error).message}`;
   }
   return null;
+}
+
+/**
+ * Where the symbolic link at `path` points, when it is a link to nothing (its target is not
+ * there); null for anything else, a path with nothing at all at it too.
+ */
+export function linkToNothing(path: string): string | null {
+  try {
+    if (!lstatSync(path).isSymbolicLink() || !isMissing(path)) return null;
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** What a missing `path` is, in words: `no such file or directory`, or a link to nothing and its target. */
+export function missingWords(path: string): string {
+  const target = linkToNothing(path);
+  return target === null
+    ? "no such file or directory"
+    : `a symbolic link to nothing (to ${JSON.stringify(target)}, which does not exist)`;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { basename } from "node:path";
 import { parseCommandLine } from "./parse-args.ts";
 import type { PolicyDocument } from "../core/policy.ts";
-import { isMissing } from "../dirs.ts";
+import { isMissing, linkToNothing, missingWords } from "../dirs.ts";
 import type { Decision } from "../core/types.ts";
 import { PolicyRegistry } from "../governor/policy-registry.ts";
 import type { Problem } from "../core/errors.ts";
@@ -71,7 +71,9 @@ export async function runTest(
   const paths = positionals.length > 0 ? positionals : ["fixtures"];
   for (const p of paths) {
     if (isMissing(p)) {
-      return complain(`no such fixture file or directory: ${p}`);
+      return complain(
+        linkToNothing(p) === null ? `no such fixture file or directory: ${p}` : `${p}: ${missingWords(p)}`,
+      );
     }
   }
   const rules = rulesDirectory(values.rules);

@@ -18,6 +18,7 @@ import { duplicateKeyProblems } from "../core/duplicate-keys.ts";
 import { parseJsonText } from "../core/json.ts";
 import type { PolicyRegistry } from "../governor/policy-registry.ts";
 import { createSandbox } from "./sandbox.ts";
+import { missingWords } from "../dirs.ts";
 
 export const FIXTURE_OBJECT_ID = "fixture";
 
@@ -92,7 +93,10 @@ export function loadFixture(file: string, found = false): LoadedFixture {
     if (found && !statSync(file).isFile()) throw new Error("not a regular file (a FIFO, a device or a socket)");
     text = readTextFile(file);
   } catch (e) {
-    throw new FixtureError(file, [{ path: "$", message: fileErrorWords(e) ?? (e as Error).message }]);
+    // A link to nothing (its target gone) is said as such, not as a file that is not there.
+    const code = (e as { code?: unknown }).code;
+    const message = code === "ENOENT" ? missingWords(file) : (fileErrorWords(e) ?? (e as Error).message);
+    throw new FixtureError(file, [{ path: "$", message }]);
   }
   return parseFixture(text, file);
 }

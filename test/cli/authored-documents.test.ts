@@ -159,7 +159,9 @@ describe("a fixture", () => {
     symlinkSync(join(fixtures, "nowhere"), join(fixtures, "gone.json"));
     symlinkSync(".", join(fixtures, "loop"));
     const { code, out } = await capture((o) => runTest(["--rules", rules, fixtures], o, () => {}));
-    expect(out).toContain(`${join(fixtures, "gone.json")} $: no such file or directory`);
+    expect(out).toContain(
+      `${join(fixtures, "gone.json")} $: a symbolic link to nothing (to ${JSON.stringify(join(fixtures, "nowhere"))}, which does not exist)`,
+    );
     expect(out).toMatch(/^pass {2}.*good\.json/m);
     expect(out).toContain("1 passed, 0 failed, 1 malformed");
     expect(code).toBe(2);

@@ -3,7 +3,7 @@
 // output does, a control character as a `\uXXXX` escape, one line a line (docs/cli.md, "Output").
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,4 +49,25 @@ test("a description, a found file's name and a problem's words with an ESC or a 
   // The JSON report keeps the words as they are: JSON escapes them itself.
   const json = JSON.parse(vigilTest("--json", dir).out) as { fixtures: { description: string }[] };
   expect(json.fixtures.map((f) => f.description)).toEqual([`${SEQUENCES} passes`, "fails\nFAIL  forged.json"]);
+});
+
+// docs/cli.md, "vigil test": a link to nothing is said to be one, with where it points, not as
+// `$: no such file or directory`, which sends the reader to look for a file that is plainly there.
+test("a fixture that is a symbolic link to nothing is said to be one, found in a directory or named", () => {
+  const target = join(dir, "gone", "loop.json");
+  symlinkSync(target, join(dir, "loop.json"));
+  const found = vigilTest(dir);
+  expect(found.code).toBe(2);
+  expect(found.out.split("\n")).toContain(
+    `  ${dir}/loop.json $: a symbolic link to nothing (to ${JSON.stringify(target)}, which does not exist)`,
+  );
+  const named = vigilTest(join(dir, "loop.json"));
+  expect({ code: named.code, out: named.out }).toEqual({ code: 2, out: "" });
+  expect(named.err).toBe(
+    `vigil test: ${dir}/loop.json: a symbolic link to nothing (to ${JSON.stringify(target)}, which does not exist)\n`,
+  );
+  // A path with nothing at it is still said as before.
+  expect(vigilTest(join(dir, "nope.json")).err).toBe(
+    `vigil test: no such fixture file or directory: ${dir}/nope.json\n`,
+  );
 });
