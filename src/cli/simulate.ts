@@ -158,6 +158,9 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
     const none = (given ?? []).find((x) => splitList(x).length === 0);
     if (none !== undefined) throw new Usage(`${flag} ${JSON.stringify(none)} names no ${what}`);
   }
+  // A policy named twice (`--compare "$ALL"` naming the --policy too) is one row, where first named.
+  const policies = [v.policy, ...(v.compare ?? [])].flatMap(splitList);
+  const twice = [...new Set(policies)].filter((name) => policies.indexOf(name) !== policies.lastIndexOf(name));
   const objects = (v.object ?? []).flatMap(splitList);
   if (v.db !== undefined && objects.length === 0) throw new Usage("--db needs at least one --object ID");
   if (v.db === undefined && objects.length > 0) throw new Usage("--object goes with --db");
@@ -167,13 +170,17 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
   const latencies = { startMs, resumeMs: latency(v["resume-latency"], "--resume-latency", startMs) };
   const autostopMs =
     v["autostop-after"] === undefined ? null : duration(v["autostop-after"], "--autostop-after", MAX_AUTOSTOP);
+  // Stopping the moment a start completes, the baseline is never active: no baseline at all.
+  if (autostopMs === 0)
+    throw new Usage(
+      `--autostop-after must be longer than 0, not "${v["autostop-after"]}": the baseline would stop each object as soon as it started`,
+    );
   const until = v.until === undefined ? null : isoTime(v.until, "--until");
   const sample = integer(v.sample, "--sample", DEFAULT_SAMPLE, 0, 1000);
 
   // An empty variable means its default, as everywhere.
   if (v.rules === "") throw new Usage(emptyFlag("rules"));
   const rules = rulesDirectory(v.rules);
-  const policies = [v.policy, ...(v.compare ?? [])].flatMap(splitList);
   const registry = loadPolicies(rules, policies);
   const workload = v.traffic !== undefined ? readTraffic(v.traffic) : await readRecorded(v.db!, objects);
 
@@ -190,7 +197,9 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
       throw new Usage(`cannot write ${v.report}: ${fileProblem(e)}`);
     }
   }
-  out(v.json ? `${JSON.stringify(toJson(result), null, 2)}\n` : formatTable(result));
+  // The table says why it has fewer rows than names were given; the JSON's rows say it themselves.
+  const once = twice.map((name) => `${JSON.stringify(name)} was named more than once: one row.\n`).join("");
+  out(v.json ? `${JSON.stringify(toJson(result), null, 2)}\n` : `${formatTable(result)}${once}`);
   return 0;
 }
 
