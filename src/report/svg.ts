@@ -187,9 +187,14 @@ function monthStart(k: number): number {
   return d.getTime();
 }
 
+/** The first Monday of the epoch, 1970-01-05 (the epoch was a Thursday): where week steps are counted from. */
+const MONDAY = 4 * DAY;
+
 /**
  * Ticks for an axis over [from, to]: round UTC times, at most about eight, however long the span;
- * past two weeks a step, the first of a month (of January, for a step of years).
+ * steps of one or two weeks on Mondays; past two weeks a step, the first of a month (of January,
+ * for a step of years). A label names the year when the span crosses one (`2026-12-28`, not
+ * `12-28` beside `01-04`; under a day's step, at midnight: `2026-12-31 | 06:00 | ...`).
  */
 export function timeTicks(from: number, to: number): { at: number; label: string }[] {
   const span = Math.max(1, to - from);
@@ -204,15 +209,25 @@ export function timeTicks(from: number, to: number): { at: number; label: string
       if (t >= from) out.push({ at: t, label: iso(t).slice(0, 10) });
     return out;
   }
+  // Dates from the month on, or from the year when the span crosses one; then, under a day's
+  // step, the whole date at midnight and the time at the other ticks, as "2026-12-31 12:00"
+  // would run into its neighbours.
+  const newYear = iso(from).slice(0, 4) !== iso(to).slice(0, 4);
   const label = (t: number) =>
     step < 60_000
       ? iso(t).slice(11, 19)
       : step >= DAY
-        ? iso(t).slice(5, 10)
-        : span > 86_400_000
-          ? `${iso(t).slice(5, 10)} ${iso(t).slice(11, 16)}`
-          : iso(t).slice(11, 16);
-  for (let t = Math.ceil(from / step) * step; t <= to; t += step) out.push({ at: t, label: label(t) });
+        ? iso(t).slice(newYear ? 0 : 5, 10)
+        : span > 86_400_000 && newYear
+          ? t % DAY === 0
+            ? iso(t).slice(0, 10)
+            : iso(t).slice(11, 16)
+          : span > 86_400_000
+            ? `${iso(t).slice(5, 10)} ${iso(t).slice(11, 16)}`
+            : iso(t).slice(11, 16);
+  const origin = step >= 7 * DAY ? MONDAY : 0;
+  for (let t = Math.ceil((from - origin) / step) * step + origin; t <= to; t += step)
+    out.push({ at: t, label: label(t) });
   return out;
 }
 

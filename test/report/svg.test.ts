@@ -206,6 +206,59 @@ describe("timeTicks", () => {
   });
 });
 
+// Steps of 7 and 14 days were counted from 1970, a Thursday: every tick fell on a Thursday
+// ("03-05 | 03-12"). And a span across a new year said no year ("12-05 | 01-04"): which was first?
+describe("timeTicks: weeks on Mondays, the year where the span crosses one", () => {
+  test.each([
+    [
+      "2026-03-01T00:00:00Z",
+      "2026-04-20T00:00:00Z",
+      ["03-02", "03-09", "03-16", "03-23", "03-30", "04-06", "04-13", "04-20"],
+    ],
+    [
+      "2026-11-20T00:00:00Z",
+      "2027-01-20T00:00:00Z",
+      ["2026-11-23", "2026-12-07", "2026-12-21", "2027-01-04", "2027-01-18"],
+    ],
+    ["2026-01-01T00:00:00Z", "2026-03-31T00:00:00Z", ["01-05", "01-19", "02-02", "02-16", "03-02", "03-16", "03-30"]],
+  ])("from %s to %s", (from, to, labels) => {
+    const ticks = timeTicks(Date.parse(from), Date.parse(to));
+    expect(ticks.map((t) => t.label)).toEqual(labels);
+    for (const t of ticks) {
+      expect(new Date(t.at).getUTCDay()).toBe(1);
+      expect(new Date(t.at).toISOString()).toMatch(new RegExp(`${t.label}T00:00:00.000Z$`));
+    }
+  });
+
+  test("days and hours across a new year name it; within one year they do not", () => {
+    const days = timeTicks(Date.parse("2026-12-28T00:00:00Z"), Date.parse("2027-01-03T00:00:00Z"));
+    expect(days.map((t) => t.label)).toEqual([
+      "2026-12-28",
+      "2026-12-29",
+      "2026-12-30",
+      "2026-12-31",
+      "2027-01-01",
+      "2027-01-02",
+      "2027-01-03",
+    ]);
+    const hours = timeTicks(Date.parse("2026-12-31T00:00:00Z"), Date.parse("2027-01-02T00:00:00Z"));
+    // The date at midnight, the time between (a date and a time each would run into each other).
+    expect(hours.map((t) => t.label)).toEqual([
+      "2026-12-31",
+      "06:00",
+      "12:00",
+      "18:00",
+      "2027-01-01",
+      "06:00",
+      "12:00",
+      "18:00",
+      "2027-01-02",
+    ]);
+    const within = timeTicks(Date.parse("2026-12-01T00:00:00Z"), Date.parse("2026-12-03T00:00:00Z"));
+    expect(within[0]!.label).toBe("12-01 00:00");
+  });
+});
+
 describe("renderWaitHistogram", () => {
   test("bins are (lo, hi]: a wait of exactly 2 s is in 1-2 s", () => {
     const counts = binWaits([0, 100, 101, 2000, 2001, 7_200_000, 30_000_000]);
