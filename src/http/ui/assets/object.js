@@ -101,7 +101,8 @@ function renderTimers() {
 /**
  * A table with a caption for screen readers, a row of column headings, and `rows`, in a scroller:
  * its cells do not wrap, and a usage of "420 d 32 min" was wider than its panel at 1024 px, and
- * spilled past it and the window (the whole page scrolled sideways).
+ * spilled past it and the window (the whole page scrolled sideways). The usage table's times
+ * wrap and its bars are narrower (object.css), so that it fits without scrolling.
  */
 function compactTable(cls, caption, headings, rows) {
   return h(
