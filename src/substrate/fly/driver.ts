@@ -406,8 +406,9 @@ export class FlyDriver implements Driver {
     if (goal === "start") await client.start(cfg.app, cfg.machineId, nonce);
     else if (goal === "suspend") await client.suspend(cfg.app, cfg.machineId, nonce);
     else await client.stop(cfg.app, cfg.machineId, stopBody(cfg), nonce);
-    await reach(run, this.limits, GOAL_STATE[goal], m.instance_id);
-    return this.observation(cfg, GOAL_STATE[goal], m.instance_id);
+    // The instance as last seen: an update during the wait made the machine another.
+    const instanceId = await reach(run, this.limits, GOAL_STATE[goal], m.instance_id);
+    return this.observation(cfg, GOAL_STATE[goal], instanceId);
   }
 
   private observation(cfg: FlyConfig, state: string, instanceId?: string): Observation {

@@ -137,8 +137,10 @@ export async function settled(run: Run, limits: Limits): Promise<FlyMachine> {
  * Waits for `state` after a command: again after each 408 while the machine is still on its
  * way; a machine that settled elsewhere (a start that crashed) is a 412 for another round. A
  * wait Fly refuses with a 400 (an instance that changed under us) becomes reads once a second.
+ * Resolves to the machine's instance as it was last seen: `instanceId` when a wait naming it
+ * answered, else the one the read that found the state gave (an update made it another).
  */
-export async function reach(run: Run, limits: Limits, state: string, instanceId?: string): Promise<void> {
+export async function reach(run: Run, limits: Limits, state: string, instanceId?: string): Promise<string | undefined> {
   const { client, cfg } = run;
   // A stop just sent: its grace runs from now (unless the machine was seen stopping before).
   if (state === "stopped") inGrace(run, limits, "stopping");
@@ -152,21 +154,23 @@ export async function reach(run: Run, limits: Limits, state: string, instanceId?
       if (e instanceof FlyApiError && e.status === 400) return poll(run, limits, state);
       throw e;
     }
-    if (answer === "reached") return;
-    last = (await read(run)).state;
-    if (reachedOrElsewhere(last, state)) return;
+    if (answer === "reached") return instanceId;
+    const m = await read(run);
+    last = m.state;
+    if (reachedOrElsewhere(last, state)) return m.instance_id;
   }
   throw notWithin(run, limits, state, last);
 }
 
-async function poll(run: Run, limits: Limits, state: string): Promise<void> {
+async function poll(run: Run, limits: Limits, state: string): Promise<string | undefined> {
   const deadline = limits.clock.now() + phaseMs(limits);
   let last = "";
   while (limits.clock.now() < deadline || inGrace(run, limits, last)) {
     await run.keep();
     await sleep(limits.clock, POLL_MS);
-    last = (await read(run)).state;
-    if (reachedOrElsewhere(last, state)) return;
+    const m = await read(run);
+    last = m.state;
+    if (reachedOrElsewhere(last, state)) return m.instance_id;
   }
   throw notWithin(run, limits, state, last);
 }

@@ -87,3 +87,24 @@ test("a machine stopping for 10 s while every wait answers 400 is read once a se
   expect(refused.length).toBeLessThanOrEqual(2);
   expect(r.clock.now() - T0).toBeGreaterThanOrEqual(10_000);
 });
+
+test("a machine replaced between the stop and its wait is observed as the instance it is now, not the one stopped", async () => {
+  r = await rig({ state: "started" });
+  r.fake.transitionMs.stop = 30_000;
+  // The stop lands at once, its answer a second late: meanwhile a deploy replaces the machine
+  // (another instance, stopped 5 s later), so the wait naming the old instance is refused (400)
+  // and the driver reads the machine until it is stopped, as the new instance.
+  r.fake.faults.add({ action: "stop", delayMs: 1_000 });
+  const old = r.fake.machines.get(MACHINE)!.instanceId;
+  const call = r.driver.stop(r.target());
+  const replaced = (async () => {
+    while (!r.fake.requests.some((q) => q.action === "stop")) await new Promise((ok) => setTimeout(ok, 1));
+    r.fake.replace(MACHINE, 5_000);
+  })();
+  const res = await settle(r.run(call));
+  await replaced;
+  const now = r.fake.machines.get(MACHINE)!.instanceId;
+  expect(now).not.toBe(old);
+  expect(r.fake.requests.some((q) => q.action === "wait" && q.status === 400)).toBe(true);
+  expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "stopped", instanceId: now } });
+});
