@@ -40,13 +40,22 @@ export function apiUrlRefusal(apiUrl: string | undefined, allowed: ReadonlySet<s
   return `${what} is not an allowed Fly API base URL (allowed: ${list}); the server's VIGIL_FLY_API_URLS lists them`;
 }
 
-/** Go's duration syntax (`30s`, `1m30s`, `500ms`), which Fly parses for a stop timeout. */
-export const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+/**
+ * Go's duration syntax (`30s`, `1m30s`, `500ms`, `.5s`, `1.s`, a bare `0`), which Fly parses for
+ * a stop timeout: time.ParseDuration's, without its sign (a stop's grace is not negative). A
+ * number has digits before its point, after it, or both; microseconds are `us`, `µs` (the micro
+ * sign) or `μs` (the Greek mu), as Go takes each.
+ */
+export const GO_DURATION = /^(?:0|(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/;
+
+/** One part of a Go duration: its whole number, its fraction (either may be empty) and unit. */
+const GO_PART = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/g;
 
 const UNIT_NS: Record<string, bigint> = {
   ns: 1n,
   us: 1_000n,
   µs: 1_000n,
+  μs: 1_000n,
   ms: 1_000_000n,
   s: 1_000_000_000n,
   m: 60_000_000_000n,
@@ -57,8 +66,8 @@ const UNIT_NS: Record<string, bigint> = {
 export function goDurationMs(text: string): number | undefined {
   if (!GO_DURATION.test(text)) return undefined;
   let ms = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g))
-    ms += Number(n) * (Number(UNIT_NS[unit!]!) / 1e6);
+  for (const [, whole, fraction = "", unit] of text.matchAll(GO_PART))
+    ms += Number(`${whole || "0"}.${fraction || "0"}`) * (Number(UNIT_NS[unit!]!) / 1e6);
   return ms;
 }
 
@@ -75,7 +84,7 @@ const GO_2_63 = 2n ** 63n;
  */
 export function goDurationFits(text: string): boolean {
   let total = 0n;
-  for (const [, whole, fraction = "", unit] of text.matchAll(/(\d+)(?:\.(\d+))?(ns|us|µs|ms|s|m|h)/g)) {
+  for (const [, whole, fraction = "", unit] of text.matchAll(GO_PART)) {
     const ns = UNIT_NS[unit!]!;
     let v = 0n;
     for (const digit of whole!) {
@@ -146,7 +155,7 @@ export const flyConfigSchema = z.strictObject({
   stopSignal: z.enum(STOP_SIGNALS).optional().describe("Signal for stop (Fly's default: the image's, else SIGINT)"),
   stopTimeout: z
     .string()
-    .regex(GO_DURATION, "a Go duration such as 30s or 1m30s")
+    .regex(GO_DURATION, "a Go duration such as 30s or 1m30s, without a sign")
     .refine(goDurationFits, "a Go duration of at most 2562047h47m16.854775807s (Go's limit; Fly refuses a longer one)")
     .optional()
     .describe("How long Fly waits after the stop signal before killing the machine"),

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { RECONCILE_DEADLINE_MS } from "../../../src/governor/substrate-sync.ts";
 import { FlyDriver } from "../../../src/substrate/fly/driver.ts";
+import { goDurationMs } from "../../../src/substrate/fly/config.ts";
 import { RateLimiter } from "../../../src/substrate/fly/rate-limit.ts";
 import { DEFAULT_FLY_RETRY, parseRetryAfter, retryDelayMs } from "../../../src/substrate/fly/retry.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
@@ -241,6 +242,23 @@ describe("fly driver against the fake", () => {
       ).toEqual([]);
     await r.run(driver.stop(r.target({ stopTimeout: "2562047h" })));
     expect(fake.machines.get(MACHINE)!.lastStop).toEqual({ timeout: "2562047h" });
+  });
+
+  test("Go's other spellings of a duration (.5s, 1.s, a bare 0, μs with the Greek mu) are taken, and sent as written", async () => {
+    const { fake, driver } = await open({ state: "started" });
+    const valid = (stopTimeout: string) =>
+      driver.validateConfig({ app: fake.app, machineId: MACHINE, apiUrl: fake.url, stopTimeout });
+    // Each is one time.ParseDuration takes, so Fly would; the grace waited out reads them alike.
+    const ms = { ".5s": 500, "1.s": 1_000, "0": 0, "1.5m.5s": 90_500, "3μs": 0.003, "3µs": 0.003 };
+    for (const [stopTimeout, grace] of Object.entries(ms)) {
+      expect(valid(stopTimeout), stopTimeout).toEqual([]);
+      expect(goDurationMs(stopTimeout), stopTimeout).toBeCloseTo(grace, 9);
+    }
+    // Not Go durations (no digits around the point, no unit but on 0), or signed, as before.
+    for (const stopTimeout of [".s", "1", "00", "-5s", "+5s", "s", ""])
+      expect(valid(stopTimeout), stopTimeout).toMatchObject([{ path: "$.stopTimeout" }]);
+    await r.run(driver.stop(r.target({ stopTimeout: ".5s" })));
+    expect(fake.machines.get(MACHINE)!.lastStop).toEqual({ timeout: ".5s" });
   });
 
   test("without stop settings the stop has no body", async () => {

@@ -225,6 +225,7 @@ const UNIT_NS: Record<string, bigint> = {
   ns: 1n,
   us: 1_000n,
   µs: 1_000n,
+  μs: 1_000n,
   ms: 1_000_000n,
   s: 1_000_000_000n,
   m: 60_000_000_000n,
@@ -240,9 +241,10 @@ const UNIT_NS: Record<string, bigint> = {
 function goParses(text: string): boolean {
   const limit = 2n ** 63n;
   let sum = 0n;
-  for (const [, whole, fraction = "", unit] of text.matchAll(/(\d+)(?:\.(\d+))?(ns|us|µs|ms|s|m|h)/g)) {
+  // Either side of the point may be empty (`.5s`, `1.s`); a bare `0` has no part at all.
+  for (const [, whole, fraction = "", unit] of text.matchAll(/(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/g)) {
     const perUnit = UNIT_NS[unit!]!;
-    const v = BigInt(whole!);
+    const v = BigInt(whole || "0");
     if (v > limit || v > limit / perUnit) return false;
     const kept = fractionKept(fraction);
     const part = v * perUnit + BigInt(Math.trunc(Number(kept.f) * (Number(perUnit) / 10 ** kept.digits)));

@@ -58,7 +58,7 @@ interface SpecDocument {
  * driver sends. Pass `overrides: false` to check against the document exactly as written.
  */
 export const SCHEMA_OVERRIDES: Record<string, Schema> = {
-  "fly.Duration": { type: "string", pattern: "^(?:\\d+(?:\\.\\d+)?(?:ns|us|µs|ms|s|m|h))+$" },
+  "fly.Duration": { type: "string", pattern: "^(?:0|(?:(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$" },
 };
 
 export interface MatchedOperation {
