@@ -57,7 +57,10 @@ export function lifecycleAfter(decisions: readonly Decision[], at: number, from?
   let substrate = from?.substrate;
   for (const d of decisions) {
     if (d.trigger.kind === "substrate" && isStatus(d.trigger.name)) substrate = { status: d.trigger.name, at: d.at };
-    const action = d.actions[d.actions.length - 1];
+    // An action that failed (a start refused for good, and the failure's own decision naming
+    // it) or was superseded left the compute as it was: taken as done, it seeded a failed
+    // object's replay with its compute running.
+    const action = d.actions.findLast((a) => a.status !== "failed" && a.status !== "superseded");
     if (action) substrate = { status: ACTION_LEAVES[action.kind], at: d.at };
     state = d.toState;
     if (d.fromState !== d.toState) stateSince = d.at;

@@ -23,7 +23,8 @@ export interface LifecycleSeed {
   timers: Timer[];
   /**
    * What the decisions left the compute as, and since when: the last action's outcome (a start
-   * `running`, a suspend `suspended`, a stop `stopped`) or substrate change's, later than either.
+   * `running`, a suspend `suspended`, a stop `stopped`; one that failed or was superseded leaves it
+   * as it was) or substrate change's, later than either.
    * Absent before any (nothing observed), and on snapshots a Vigil before it wrote.
    */
   substrate?: { status: "running" | "suspended" | "stopped"; at: number };
