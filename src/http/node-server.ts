@@ -459,6 +459,11 @@ function inTurn(listener: Listener): Listener {
       // sent without the 100, closes the connection, so no body can follow it into a next request).
       if (req.method === "DELETE" && !req.complete && !uninvited.has(req))
         afterBody(req, res, () => listener(req, res));
+      // One whose body may have come in the same bytes as its head: the parser reads that body
+      // only once this request has been handed over, and a reply made at once (a 415, a 404) had
+      // its head written before, the request not yet complete, so its connection closed though
+      // the body had all arrived. It runs once those bytes are read (continueOnRead's writeHead).
+      else if (uninvited.has(req) && !req.complete) setImmediate(() => listener(req, res));
       else listener(req, res);
     };
     t.waiting.push({ safe, go });

@@ -73,3 +73,28 @@ describe("Expect: 100-continue with the body sent at once and never read, pipeli
     ]);
   });
 });
+
+// The same requests first on their connection, their bodies in the same write as their heads: a
+// request refused at once (its reply computed without waiting for anything) had its reply's head
+// written while the parser had yet to read the body that followed the head in the same bytes, so
+// the request was not complete then, and the connection closed after the reply though the body
+// had all arrived: the request pipelined behind it was never answered.
+describe("Expect: 100-continue with the body sent at once and never read, first on its connection", () => {
+  test.each([
+    ["a 415 on the fast path", "POST /v1/objects/w1/facts", facts, "text/plain", 415],
+    ["a 415 on hono", "POST /v1/objects/w1/facts", `${facts}x-dup: 1\r\nx-dup: 2\r\n`, "text/plain", 415],
+    ["a 404 for no route", "POST /v1/nothing", facts, "application/json", 404],
+    ["a DELETE", "DELETE /v1/objects/w9", `authorization: Bearer ${TOKENS.objects}\r\n`, "application/json", 404],
+  ])("%s: answered, and the request behind it too", async (_what, line, headers, type, status) => {
+    const replies = await pipelined(
+      port,
+      [request(line, `${headers}expect: 100-continue\r\n`, FACT, type), request("GET /healthz", "")],
+      2,
+    );
+    // Without the change the first reply says `connection: close`, and the second never comes.
+    expect(replies.filter((r) => r.status !== 100).map((r) => [r.status, r.connection])).toEqual([
+      [status, "keep-alive"],
+      [200, "keep-alive"],
+    ]);
+  });
+});
