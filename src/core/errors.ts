@@ -137,7 +137,8 @@ export const WRITER_EXITED = "VIGIL_WRITER_EXITED";
 
 /**
  * SQLite's code for a write to a database file removed or replaced since it was opened (the
- * writer thread checks for it before each transaction, and for its write-ahead log too:
+ * writer thread checks for it before each transaction, and for its write-ahead log and the log's
+ * -shm index too:
  * sql-writer-worker.mjs). A passing error
  * as the others are, but not one that passes by waiting: the server stops once its lease is
  * lost, and started again opens the file now at the path.
@@ -150,7 +151,7 @@ export function storageRefusal(error: unknown): string {
   if (code === WRITER_EXITED)
     return "this server's writer thread stopped, and nothing can be written until the server is started again: it stops once its lease runs out";
   return code === DB_MOVED
-    ? "its file was removed or replaced since this server opened it (the database file or its -wal log), and nothing written now would be read again: the server stops once its lease runs out, and opens the file now at the path when started again"
+    ? "its file was removed or replaced since this server opened it (the database file, its -wal log or its -shm index), and nothing written now would be read again: the server stops once its lease runs out, and opens the file now at the path when started again"
     : "locked by another program, full, or not writable";
 }
 

@@ -40,6 +40,20 @@ const wal = `${realpathSync(path)}-wal`;
 let walOpened = fileAt(wal);
 /** The log was found removed or replaced: every write is refused from then on. */
 let walMoved = false;
+
+/**
+ * The log's index, which SQLite maps from the -shm file beside it and locks: the connections
+ * that share a database coordinate through it alone. Removed (a clean-up of "stray" files), this
+ * connection goes on with the one it mapped, and any other program that opens the path (a second
+ * server refused for the lease, a sqlite3 shell) makes a new one, finds no other connection there,
+ * copies the log into the file and empties it as it closes: the frames this connection appends
+ * after that follow no valid log header, and a start after a kill -9 read none of them, every
+ * write acknowledged since then lost. The log itself is whole until then (a start reads it), so
+ * nothing is copied: every write is refused from then on, as for a removed log.
+ */
+const shm = `${realpathSync(path)}-shm`;
+let shmOpened = fileAt(shm);
+let shmMoved = false;
 /** What was committed to the removed log is in the main file (walRescued). */
 let walRescued = false;
 /** The file opened was removed or replaced, and the log has been emptied into it (unmoved). */
@@ -83,6 +97,11 @@ function unmoved() {
       `the database file ${path} was removed or replaced since this server opened it: nothing written now would be read again; restart the server`,
     );
   }
+  shmMoved ||= shmOpened !== null && fileAt(shm) !== shmOpened;
+  if (shmMoved)
+    throw new DbMoved(
+      `the database's -shm index ${shm} was removed or replaced since this server opened it: another program opening the database now would empty its log, and nothing written now would be read again; restart the server`,
+    );
   walMoved ||= walOpened !== null && fileAt(wal) !== walOpened;
   if (!walMoved) return;
   // The log removed (or another moved to its path): the connection still writes to the one it
@@ -139,7 +158,10 @@ function checkLease(lease) {
 }
 
 /** Whether the file or the log at the path is not the one this connection opened (unmoved's tests). */
-const moved = () => fileAt() !== opened || (walOpened !== null && fileAt(wal) !== walOpened);
+const moved = () =>
+  fileAt() !== opened ||
+  (walOpened !== null && fileAt(wal) !== walOpened) ||
+  (shmOpened !== null && fileAt(shm) !== shmOpened);
 
 /** One transaction: every write's statements (each after its lease check), or none of them. */
 function write(writes) {
@@ -172,8 +194,9 @@ function write(writes) {
   } catch {
     // kept as it was
   }
-  // A database new to WAL mode has its log once the first commit made it.
+  // A database new to WAL mode has its log (and its index) once the first commit made it.
   walOpened ??= fileAt(wal);
+  shmOpened ??= fileAt(shm);
 }
 
 /** Writes that arrived while the last commit ran are committed together, up to this many. */
@@ -255,7 +278,9 @@ parentPort.on("message", (first) => {
     // it (a file moved over the path alone), and a checkpoint copied its commits into this
     // connection's file, the one no one opens again, then emptied the log: they were lost. (SQLite's
     // own close checks this, and does not checkpoint.)
-    if (fileAt() === opened)
+    // Nor once the -shm index was removed or replaced: another program may have emptied the log and
+    // written its own frames there, which this connection's index would copy as its own pages.
+    if (fileAt() === opened && !shmMoved && fileAt(shm) === shmOpened)
       try {
         db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
       } catch {

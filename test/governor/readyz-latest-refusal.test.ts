@@ -40,7 +40,7 @@ test("a refusal of another kind after the first is the one /readyz reports, with
   const moved = await readyz();
   expect(moved.status).toBe(503);
   expect(moved.detail).toBe(
-    `not ready: the database refuses writes (SQLITE_READONLY_DBMOVED since ${new Date(START + 5000).toISOString()}; its file was removed or replaced since this server opened it (the database file or its -wal log), and nothing written now would be read again: the server stops once its lease runs out, and opens the file now at the path when started again): nothing can be committed`,
+    `not ready: the database refuses writes (SQLITE_READONLY_DBMOVED since ${new Date(START + 5000).toISOString()}; its file was removed or replaced since this server opened it (the database file, its -wal log or its -shm index), and nothing written now would be read again: the server stops once its lease runs out, and opens the file now at the path when started again): nothing can be committed`,
   );
   // The same refusal again keeps its time.
   await s.advance(5000);
