@@ -119,12 +119,25 @@ export class DeletionUnfinished extends VigilError {
  * file made read-only. Nothing was written; the same request may succeed later.
  */
 export function isPassingStorageError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return (
-    error instanceof Error &&
-    typeof code === "string" &&
-    (code === WRITER_EXITED || /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)(_|$)/.test(code))
-  );
+  return error instanceof Error && storageCode(error) !== null;
+}
+
+/**
+ * The code of a database error that may pass ({@link isPassingStorageError}), on the error or on
+ * what it wraps: drizzle's reads throw their own error ("Failed query: ..."), SQLite's as its
+ * cause, so a read the disk failed was a 500 where the same failure unwrapped was a 503.
+ */
+function storageCode(error: unknown): string | null {
+  let e = error;
+  for (let depth = 0; depth < 6 && e !== null && typeof e === "object"; depth++, e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (
+      typeof code === "string" &&
+      (code === WRITER_EXITED || /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)(_|$)/.test(code))
+    )
+      return code;
+  }
+  return null;
 }
 
 /**
@@ -147,7 +160,7 @@ export const DB_MOVED = "SQLITE_READONLY_DBMOVED";
 
 /** Why the database refused a write for a reason that may pass ({@link isPassingStorageError}), in a reply's words. */
 export function storageRefusal(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
+  const code = storageCode(error);
   if (code === WRITER_EXITED)
     return "this server's writer thread stopped, and nothing can be written until the server is started again: it stops once its lease runs out";
   return code === DB_MOVED

@@ -4,7 +4,8 @@
 // copied the log into the file and emptied it as it closed; the running server went on
 // appending to the log with the index it had mapped, its facts acknowledged, and after a kill -9
 // the restart read none of them. Now every write after the removal is refused, and the restart
-// finds every fact acknowledged.
+// finds every fact acknowledged. The server's reads of what the emptied log held fail then, an
+// I/O error: a 503, not the 500 it was where drizzle wrapped the error.
 
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -55,6 +56,11 @@ test("a -shm file removed, then another server started on the database: later fa
   expect(after.headers.get("content-type")).toBe("application/problem+json");
   expect(((await after.json()) as { detail: string }).detail).toContain("its -shm index");
   expect(first.log()).toContain(`the database's -shm index ${file}-shm was removed or replaced`);
+  // The server's own reads go on with its index over the log the other program emptied: SQLite
+  // fails them (an I/O error), wrapped by drizzle on this route; a 503 as the same error unwrapped is.
+  const read = await fetch(`${first.url}/v1/objects/w1/decisions?limit=5`);
+  expect(read.status).toBe(503);
+  expect(read.headers.get("content-type")).toBe("application/problem+json");
   first.kill("SIGKILL");
   await first.exited;
 

@@ -2,6 +2,7 @@
 // and type, and an unexpected error leaks nothing.
 
 import { readFileSync } from "node:fs";
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import { HTTPException } from "hono/http-exception";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
@@ -105,5 +106,12 @@ describe("errorResponse", () => {
     expect(text).not.toMatch(/secret|\.ts:|at /);
     expect(await read(res)).toMatchObject({ type: `${PROBLEM_BASE}internal`, status: 500 });
     expect(reported).toEqual([error]);
+  });
+
+  test("a database error drizzle wrapped (a read the disk failed) is the 503 it is unwrapped, not a 500", async () => {
+    const sqlite = Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR" });
+    const res = errorResponse(new DrizzleQueryError("select 1", [], sqlite));
+    expect(res.status).toBe(503);
+    expect(await read(res)).toMatchObject({ type: `${PROBLEM_BASE}unavailable`, status: 503 });
   });
 });
