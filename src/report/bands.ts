@@ -14,6 +14,12 @@ export const ms = (t: Time): number => (typeof t === "number" ? t : Date.parse(t
 
 /** The narrowest a pixel column of short segments is drawn. */
 const MIN_COLUMN_W = 0.5;
+/**
+ * The narrowest a pixel column holding a state other than REST_STATE is drawn: a brief wake of
+ * an object dormant for weeks (a minute in a pixel of hours) shows.
+ */
+const MIN_WAKE_W = 1;
+const REST_STATE = "dormant";
 
 /**
  * A stretch of a row's band: one segment, or the segments narrower than a pixel in one pixel
@@ -26,6 +32,8 @@ export interface Band {
   to: number;
   spans: number;
   time: [state: string, ms: number][];
+  /** Set on a pixel column's stack of short segments. */
+  column?: true;
 }
 
 /**
@@ -58,7 +66,11 @@ export function bands(
     const w = x(b) - x1;
     if (w >= 1) {
       flush();
-      out.push({ x: x1, w, from: a, to: b, spans: 1, time: [[s.state, b - a]] });
+      // A dormant stretch begins where a column before it ends: drawn from its own start, it
+      // covered the rest of that column, and a brief wake drawn there did not show.
+      const before = out.at(-1);
+      const start = before?.column && s.state === REST_STATE ? Math.max(x1, before.x + before.w) : x1;
+      out.push({ x: start, w: x1 + w - start, from: a, to: b, spans: 1, time: [[s.state, b - a]] });
       continue;
     }
     const at = Math.floor(x1);
@@ -67,7 +79,8 @@ export function bands(
     // pixel wide (it may then reach into the next one, whose column begins where it ends).
     const left = Math.min(Math.max(at, out.length > 0 ? out.at(-1)!.x + out.at(-1)!.w : at), x1);
     const width = Math.max(at + 1 - left, MIN_COLUMN_W);
-    column ??= { at, band: { x: left, w: width, from: a, to: b, spans: 0, time: [] }, time: new Map() };
+    column ??= { at, band: { x: left, w: width, from: a, to: b, spans: 0, time: [], column: true }, time: new Map() };
+    if (s.state !== REST_STATE) column.band.w = Math.max(column.band.w, MIN_WAKE_W);
     column.band.to = b;
     column.band.spans++;
     column.time.set(s.state, (column.time.get(s.state) ?? 0) + (Math.min(b, to) - Math.max(a, from)));

@@ -470,6 +470,53 @@ describe("a row of more segments than pixels", () => {
     expect([...svg.matchAll(/width="([^"]*)"/g)].every(([, w]) => Number(w) >= 0.5)).toBe(true);
   });
 
+  // A review: an object dormant for weeks with brief wakes. Each wake fell in one pixel column,
+  // drawn half a pixel wide at least from where the wake began, and the dormant stretch after it,
+  // drawn from the wake's end within that pixel, covered it: the wakes did not show.
+  test("a brief wake of a mostly dormant object shows, a pixel wide at least, over the dormant band", () => {
+    const wakes = [3.2, 9.71, 17.5, 26.98].map((d) => T + Math.round(d * DAY));
+    const segments = [];
+    let t = T;
+    for (const w of wakes) {
+      segments.push({ state: "dormant", from: t, to: w });
+      segments.push({ state: "waking", from: w, to: w + 2000 });
+      segments.push({ state: "active", from: w + 2000, to: w + 32_000 });
+      t = w + 32_000;
+    }
+    segments.push({ state: "dormant", from: t, to: T + 30 * DAY });
+    const svg = renderTimelines([{ objectId: "w", segments }], { from: T, to: T + 30 * DAY, title: "t" });
+    assertWellFormed(svg);
+    // Every rect of the row, in the order drawn (a later one paints over an earlier).
+    const drawn = [...svg.matchAll(/<rect ([^>]*?)\/?>/g)]
+      .map(([, attrs]) => {
+        const attr = (name: string) => new RegExp(`(?:^| )${name}="([^"]*)"`).exec(attrs!)?.[1];
+        return {
+          x: Number(attr("x")),
+          y: Number(attr("y")),
+          w: Number(attr("width")),
+          h: Number(attr("height")),
+          fill: attr("fill"),
+        };
+      })
+      .filter((r) => r.y >= 34 && r.y < 50);
+    const x = (at: number) => 160 + ((at - T) / (30 * DAY)) * (960 - 160 - 16);
+    for (const w of wakes) {
+      const mine = drawn.filter((r) => r.fill === STATE_COLOURS.active && r.x <= x(w) + 1 && r.x + r.w >= x(w) - 1);
+      expect(mine, new Date(w).toISOString()).toHaveLength(1);
+      const { x: left, w: width, y, h } = mine[0]!;
+      expect(width).toBeGreaterThanOrEqual(1);
+      // What shows across the wake's rect: on top at every point, the wake's own colours.
+      for (const px of [left + 0.05, left + width / 2, left + width - 0.05]) {
+        const top = drawn.findLast((r) => r.x <= px && px < r.x + r.w && r.y <= y + h / 2 && y + h / 2 < r.y + r.h);
+        expect({ at: new Date(w).toISOString(), px, fill: top?.fill }).toEqual({
+          at: new Date(w).toISOString(),
+          px,
+          fill: STATE_COLOURS.active,
+        });
+      }
+    }
+  });
+
   test("a segment a pixel wide or more among them is drawn as it is", () => {
     const segments = [];
     for (let t = T; t < T + DAY; t += MIN) segments.push({ state: "dormant", from: t, to: t + MIN });
