@@ -103,7 +103,13 @@ export function waitOfEach(
     if (a.state === "active" || a.at > end) return undefined;
     const list = changes.get(a.objectId) ?? [];
     const i = a.mark < list.length ? activeFrom(a.objectId, list)[a.mark]! : list.length;
-    return i < list.length && list[i]!.at < end ? list[i]!.at - a.at : null;
+    if (i >= list.length) return null;
+    const { at } = list[i]!;
+    // Active before the end; or at the end for no time, left at that same instant (the baseline
+    // stopping as its start completes): that instant is the row's, served whether the window ends
+    // there or later, as the window without --until ends when the last row settles.
+    const instant = at === end && list[i + 1]?.at === end;
+    return at < end || instant ? at - a.at : null;
   });
 }
 
