@@ -30,6 +30,8 @@ export const STREAMS_RETRY_AFTER = "5";
 export const HEARTBEAT_MS = 15_000;
 /** How long a dropped client has to read its `overflow` event before its connection is cut. */
 export const FINAL_WRITE_MS = 15_000;
+/** How long a client past its queue's limit while its backlog is sent has to come nearer. */
+export const BEHIND_MS = 15_000;
 /**
  * Backlog pages whose decision ids a stream keeps, to drop the live event of one it sent: a
  * decision can be read committed a few turns of the event loop before it is published.
@@ -267,6 +269,8 @@ export class EventStream {
   private wake: (() => void) | null = null;
   private heartbeat: TimerHandle | null = null;
   private cutoff: TimerHandle | null = null;
+  /** Set while a client past the limit during its backlog has BEHIND_MS to come nearer. */
+  private behindCheck: TimerHandle | null = null;
   private dropped = false;
   private closed = false;
 
@@ -308,13 +312,15 @@ export class EventStream {
         // pays off one a frame. Counted too, the actions dropped a client whose backlog went
         // faster than decisions came but slower than they and their action events did.
         if (frame.type === "decision" && this.queue.length - this.spared.size + ++this.owed > this.limits.events)
-          this.overflow("events");
+          this.behind();
         return;
       }
     }
     const spare = this.replaying && frame.type === "deletion";
-    if (!spare && this.queue.length - this.spared.size + this.owed >= this.limits.events)
-      return this.overflow("events");
+    const queued = this.queue.length - this.spared.size;
+    if (!spare && queued >= this.limits.events) return this.overflow("events");
+    if (!spare && queued + this.owed >= this.limits.events) this.behind();
+    if (this.dropped) return;
     if (this.bytes + bytesOf(frame) > this.limits.bytes) return this.overflow("bytes");
     this.queue.push(frame);
     if (spare) this.spared.add(frame);
@@ -361,9 +367,11 @@ export class EventStream {
         (this.queued.has(d.id) ? this.sentEarly : ids).add(d.id);
         await this.stream.write(decisionFrame(d).text);
         if (this.owed > 0) this.owed--;
+        this.nearer();
       }
       if (this.dropped || this.closed) return;
       this.unqueueSent();
+      this.nearer();
       if (page.length < backlog.size && !this.leftToBacklog) break;
       // Reading and writing a page never waits for the event loop (the socket takes it while
       // the client keeps up): without a turn, a long backlog would hold every request.
@@ -379,6 +387,7 @@ export class EventStream {
     this.replaying = false;
     // Every decision left to it was sent.
     this.owed = 0;
+    this.nearer();
   }
 
   /**
@@ -413,6 +422,28 @@ export class EventStream {
       await this.stream.write(frame.text);
       if (frame.type === "overflow") return;
     }
+  }
+
+  /**
+   * More decisions owed (with the queue) than the queue holds, while the backlog is sent: the
+   * client is dropped if it is still past the limit BEHIND_MS later, all along. Not at once: the
+   * backlog fills the socket's buffers, and the kernel takes more only once a good part of them
+   * has been read, so a client reading its backlog faster than decisions come saw no write for
+   * seconds while more than a queue's worth came, and was dropped though it kept up.
+   */
+  private behind(): void {
+    if (this.behindCheck || this.dropped || this.closed) return;
+    this.behindCheck = this.clock.setTimeout(() => {
+      this.behindCheck = null;
+      if (!this.dropped && !this.closed && this.replaying) this.overflow("events");
+    }, BEHIND_MS);
+  }
+
+  /** The backlog has made up for what was owed, down to the limit: the client is not dropped. */
+  private nearer(): void {
+    if (!this.behindCheck || this.owed + this.queue.length - this.spared.size > this.limits.events) return;
+    this.clock.clearTimeout(this.behindCheck);
+    this.behindCheck = null;
   }
 
   /** Drops the client: its queue goes, a last event says why, and the stream ends. */
@@ -462,6 +493,7 @@ export class EventStream {
     this.hub.leave(this);
     if (this.heartbeat) this.clock.clearTimeout(this.heartbeat);
     if (this.cutoff) this.clock.clearTimeout(this.cutoff);
+    if (this.behindCheck) this.clock.clearTimeout(this.behindCheck);
     this.queue = [];
     this.bytes = 0;
     this.queued.clear();
