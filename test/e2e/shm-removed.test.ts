@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
+import { createAckObject, postAck, servedAcks } from "../helpers/acks.ts";
 import { startVigil, type VigilProcess } from "../helpers/process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-shm-removed-"));
@@ -26,21 +27,10 @@ const FACTS = 20;
 test("a -shm file removed, then another server started on the database: later facts are refused, and after kill -9 every fact acknowledged is there", async () => {
   const first = await startVigil({ VIGIL_DB_URL: `file:${file}` });
   running.push(first);
-  const put = await fetch(`${first.url}/v1/objects/w1`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ policy: "queue-worker" }),
-  });
-  expect(put.status).toBe(201);
-  const fact = (url: string, key: string) =>
-    fetch(`${url}/v1/objects/w1/facts`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ facts: { acks: { [key]: true } } }),
-    });
+  await createAckObject(first.url);
   const acked: string[] = [];
   for (let i = 0; i < FACTS; i++) {
-    expect((await fact(first.url, `k${i}`)).status).toBe(200);
+    expect((await postAck(first.url, `k${i}`)).status).toBe(200);
     acked.push(`k${i}`);
   }
 
@@ -50,7 +40,7 @@ test("a -shm file removed, then another server started on the database: later fa
   const second = await startVigil({ VIGIL_DB_URL: `file:${file}` }).catch((e: unknown) => e);
   expect(String(second)).toContain("another Vigil server governs this database");
 
-  const after = await fact(first.url, "after");
+  const after = await postAck(first.url, "after");
   if (after.status === 200) acked.push("after");
   expect(after.status).toBe(503);
   expect(after.headers.get("content-type")).toBe("application/problem+json");
@@ -66,11 +56,8 @@ test("a -shm file removed, then another server started on the database: later fa
 
   const third = await startVigil({ VIGIL_DB_URL: `file:${file}` });
   running.push(third);
-  const object = (await (await fetch(`${third.url}/v1/objects/w1`)).json()) as {
-    memory: { acks?: Record<string, boolean> };
-    memoryVersion: number;
-  };
-  expect(Object.keys(object.memory.acks ?? {}).sort()).toEqual(acked.sort());
+  const object = await servedAcks(third.url);
+  expect(object.keys).toEqual(acked.sort());
   expect(object.memoryVersion).toBe(acked.length);
   third.kill("SIGTERM");
   expect(await third.exited).toBe(0);

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
+import { createAckObject, postAck, servedAcks } from "../helpers/acks.ts";
 import { startVigil, type VigilProcess } from "../helpers/process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-wal-removed-"));
@@ -24,22 +25,11 @@ const FACTS = 30;
 test("a -wal file removed under the server: the next fact is a 503, and after kill -9 every fact acknowledged before is there", async () => {
   const first = await startVigil({ VIGIL_DB_URL: `file:${file}` });
   running.push(first);
-  const put = await fetch(`${first.url}/v1/objects/w1`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ policy: "queue-worker" }),
-  });
-  expect(put.status).toBe(201);
-  const fact = (url: string, key: string) =>
-    fetch(`${url}/v1/objects/w1/facts`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ facts: { acks: { [key]: true } } }),
-    });
-  for (let i = 0; i < FACTS; i++) expect((await fact(first.url, `k${i}`)).status).toBe(200);
+  await createAckObject(first.url);
+  for (let i = 0; i < FACTS; i++) expect((await postAck(first.url, `k${i}`)).status).toBe(200);
 
   rmSync(`${file}-wal`);
-  const refused = await fact(first.url, "after");
+  const refused = await postAck(first.url, "after");
   expect(refused.status).toBe(503);
   expect(refused.headers.get("content-type")).toBe("application/problem+json");
   expect(((await refused.json()) as { detail: string }).detail).toContain("its -wal log");
@@ -49,11 +39,8 @@ test("a -wal file removed under the server: the next fact is a 503, and after ki
 
   const second = await startVigil({ VIGIL_DB_URL: `file:${file}` });
   running.push(second);
-  const object = (await (await fetch(`${second.url}/v1/objects/w1`)).json()) as {
-    memory: { acks?: Record<string, boolean> };
-    memoryVersion: number;
-  };
-  expect(Object.keys(object.memory.acks ?? {}).sort()).toEqual(Array.from({ length: FACTS }, (_, i) => `k${i}`).sort());
+  const object = await servedAcks(second.url);
+  expect(object.keys).toEqual(Array.from({ length: FACTS }, (_, i) => `k${i}`).sort());
   expect(object.memoryVersion).toBe(FACTS);
   second.kill("SIGTERM");
   expect(await second.exited).toBe(0);
