@@ -97,13 +97,17 @@ function unmoved() {
       `the database file ${path} was removed or replaced since this server opened it: nothing written now would be read again; restart the server`,
     );
   }
-  shmMoved ||= shmOpened !== null && fileAt(shm) !== shmOpened;
-  if (shmMoved)
-    throw new DbMoved(
-      `the database's -shm index ${shm} was removed or replaced since this server opened it: another program opening the database now would empty its log, and nothing written now would be read again; restart the server`,
-    );
   walMoved ||= walOpened !== null && fileAt(wal) !== walOpened;
-  if (!walMoved) return;
+  if (!walMoved) {
+    // Looked at after the log: removed with it (`rm vigil.db-*`), refused first, the frames of
+    // the removed log were never copied into the file, and a start after a kill -9 lost them.
+    shmMoved ||= shmOpened !== null && fileAt(shm) !== shmOpened;
+    if (shmMoved)
+      throw new DbMoved(
+        `the database's -shm index ${shm} was removed or replaced since this server opened it: another program opening the database now would empty its log, and nothing written now would be read again; restart the server`,
+      );
+    return;
+  }
   // The log removed (or another moved to its path): the connection still writes to the one it
   // opened, which a start reads no more. Every write acknowledged since the last checkpoint was
   // in it alone, lost at the next start after a kill -9. A checkpoint copies it into the main
