@@ -91,6 +91,6 @@ export function createApp(services: AppServices): Hono {
   openApiRoutes(app);
 
   app.notFound(notFoundHandler);
-  app.onError((error, c) => errorResponse(error, (e) => report(e, c.req.method, c.req.path)));
+  app.onError((error, c) => errorResponse(error, (e) => report(e, c.req.method, c.req.path), c.req.method));
   return app;
 }

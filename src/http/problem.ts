@@ -123,6 +123,7 @@ export function problemOf(
   error: unknown,
   report: (error: unknown) => void = () => {},
   internal = "the server could not complete the request; it has been logged",
+  read = false,
 ): ProblemBody {
   if (error instanceof HttpProblem) return problemBody(error.slug, error.detail, error.errors);
   if (error instanceof VigilError) {
@@ -154,10 +155,13 @@ export function problemOf(
       "unavailable",
       `the write could not be made (${storageRefusal(error)}); one on its way when the thread stopped may or may not have been recorded: send it again (facts with the same Idempotency-Key) once the server is started again`,
     );
+  // A read (GET, HEAD) the database failed was told "refused the write", which it had not tried.
   if (isPassingStorageError(error))
     return problemBody(
       "unavailable",
-      `the database refused the write for now (${storageRefusal(error)}); nothing was changed: try again later`,
+      read
+        ? `the database could not be read for now (${storageRefusal(error)}): try again later`
+        : `the database refused the write for now (${storageRefusal(error)}); nothing was changed: try again later`,
     );
   return problemBody("internal", internal);
 }
@@ -170,8 +174,9 @@ function isClientAbort(error: unknown): boolean {
 }
 
 /** Any thrown value as its problem reply (see {@link problemOf}). */
-export function errorResponse(error: unknown, report: (error: unknown) => void = () => {}): Response {
-  return reply(problemOf(error, report), problemHeaders(error));
+/** The problem reply for `error`; `method`, the request's, tells a read's failure from a write's. */
+export function errorResponse(error: unknown, report: (error: unknown) => void = () => {}, method?: string): Response {
+  return reply(problemOf(error, report, undefined, method === "GET" || method === "HEAD"), problemHeaders(error));
 }
 
 function slugForStatus(status: number): ProblemSlug {

@@ -114,4 +114,18 @@ describe("errorResponse", () => {
     expect(res.status).toBe(503);
     expect(await read(res)).toMatchObject({ type: `${PROBLEM_BASE}unavailable`, status: 503 });
   });
+
+  test("a read the database failed says it could not be read, not that a write was refused", async () => {
+    const sqlite = () => Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR" });
+    for (const method of ["GET", "HEAD"]) {
+      const body = await read(errorResponse(new DrizzleQueryError("select 1", [], sqlite()), () => {}, method));
+      expect(body.status).toBe(503);
+      expect(body.detail).toMatch(/^the database could not be read for now \(/);
+      expect(body.detail).not.toContain("write");
+    }
+    for (const method of ["POST", "PUT", "DELETE", undefined]) {
+      const body = await read(errorResponse(sqlite(), () => {}, method));
+      expect(body.detail).toMatch(/^the database refused the write for now \(.*\); nothing was changed/);
+    }
+  });
 });
