@@ -11,6 +11,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import type { IncomingMessage } from "node:http";
+import { fieldCount } from "./fields.ts";
 import { problemResponse, type ProblemSlug } from "./problem.ts";
 
 declare module "hono" {
@@ -142,26 +143,15 @@ export function authenticator(tokens: readonly TokenConfig[]): (scope: Scope) =>
   }
   const authorize = authorizer(tokens);
   return (scope) => async (c, next) => {
-    // Node's request, when served by Node (c.env of @hono/node-server); not in app.request().
+    // Node's request, when served by Node (c.env of @hono/node-server); not in app.request(). Its
+    // Authorization fields are counted there: an empty one sent beside one with a token is a field
+    // sent twice all the same, which hono's adapter joins (`Bearer X, `) into what read as one.
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    const r = authorize(c.req.header("authorization"), scope, authorizationFields(incoming));
+    const r = authorize(c.req.header("authorization"), scope, fieldCount(incoming, "authorization"));
     if (isDenial(r)) return problemResponse(r.slug, r.detail, undefined, r.headers);
     c.set("scopes", r);
     await next();
   };
-}
-
-/**
- * How many Authorization fields a request came with. An empty one sent beside one with a token
- * is a field sent twice all the same: hono's adapter joins them (`Bearer X, `), and that was
- * read as one credential, the token `X,`, a 401 saying the token (a valid one) is not valid, or,
- * the empty one first, that the route needs a token.
- */
-function authorizationFields(incoming: IncomingMessage | undefined): number {
-  const raw = incoming?.rawHeaders ?? [];
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === "authorization") n++;
-  return n;
 }
 
 /** Why a request may not go on: the problem to answer with, and its WWW-Authenticate. */

@@ -28,6 +28,7 @@ import { prefixProblems, ReplayGone, VigilError, type Problem } from "../../core
 import { checkDocument, MAX_BODY_DEPTH } from "../../core/memory-limits.ts";
 import type { BatchItemResult, GovernorApi } from "../../governor/services.ts";
 import { requestSeesSecrets } from "../auth.ts";
+import { fieldCount } from "../fields.ts";
 import type { RouteDeps } from "../deps.ts";
 import { factsResultReply, refuseConditionalHeaders, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
 import { FACTS_REPLY_HEADERS, OBJECT_POLICY_NOT_LOADED, operation } from "../openapi.ts";
@@ -245,14 +246,6 @@ const headerPath = (attribute: string) => `$.headers.ce-${attribute}`;
 
 /** A header sent more than once. */
 const REPEATED = Symbol("repeated");
-
-/** How many fields named `name` (lower case) the request carries; 0 when not served by Node (app.request()). */
-function fieldCount(incoming: IncomingMessage | undefined, name: string): number {
-  const raw = incoming?.rawHeaders ?? [];
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) n++;
-  return n;
-}
 
 /**
  * A header value written as an HTTP quoted-string (`"a \"b\""`), its content; undefined when it
