@@ -32,11 +32,13 @@ function fileAt(file = path) {
 const opened = fileAt();
 
 /**
- * The write-ahead log, and the one this connection writes to (null until one is known). SQLite
- * names it after the file the path's symbolic links lead to (a path that is a link to a file on
- * another disk has its log beside that file, not beside the link).
+ * The file the path's symbolic links lead to: SQLite names the log and its index after it (a path
+ * that is a link to a file on another disk has them beside that file, not beside the link).
  */
-const wal = `${realpathSync(path)}-wal`;
+const target = realpathSync(path);
+
+/** The write-ahead log, and the one this connection writes to (null until one is known). */
+const wal = `${target}-wal`;
 let walOpened = fileAt(wal);
 /** The log was found removed or replaced: every write is refused from then on. */
 let walMoved = false;
@@ -51,7 +53,7 @@ let walMoved = false;
  * write acknowledged since then lost. The log itself is whole until then (a start reads it), so
  * nothing is copied: every write is refused from then on, as for a removed log.
  */
-const shm = `${realpathSync(path)}-shm`;
+const shm = `${target}-shm`;
 let shmOpened = fileAt(shm);
 let shmMoved = false;
 /** What was committed to the removed log is in the main file (walRescued). */
