@@ -90,7 +90,13 @@ export function openClient(options: { url: string; authToken?: string; readOnly?
   const client = createClient({
     url: options.readOnly ? readOnlyUrl(options.url, options.immutable) : options.url,
     ...(options.authToken ? { authToken: options.authToken } : {}),
-    ...(remote ? { fetch: boundedFetch(cut.signal) } : {}),
+    // A file is read on one connection, opened once: the client's pool opened another for a read
+    // made while one was borrowed (reads side by side), which opened the path again, without the
+    // store's busy timeout. Once the file was removed under the server, that made an empty
+    // database there (SQLite, finding it empty, deleted the -wal beside it) and the read failed
+    // ("no such table", a 500); once another file was moved over the path, it read that one. Its
+    // reads are synchronous, so one connection serves them as fast.
+    ...(remote ? { fetch: boundedFetch(cut.signal) } : { concurrency: 1 }),
   });
   const socket = /^wss?:/i.test(options.url);
   const interrupt = () => {

@@ -1,7 +1,7 @@
 // Runs the Store contract on every implementation: the in-memory store, libsql in memory and
 // libsql on a file, plus what only a file can show: data survives closing and reopening.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { InArgs, InStatement } from "@libsql/client";
@@ -167,6 +167,37 @@ describe("LibsqlStore file", () => {
       });
     } finally {
       await second.close();
+    }
+  });
+
+  // The client keeps a pool of connections, and opened another for a read made while one was
+  // borrowed (reads side by side, as GET /v1/usage makes): that connection opened the path again.
+  // With the file removed under the server, it made an empty database there (and SQLite, finding
+  // it empty, deleted the -wal beside it) and the read failed, "no such table", a 500; with another
+  // file moved over the path, it read that file.
+  test("reads side by side stay on the file opened: removed or replaced, it is the one read", async () => {
+    const path = nextFile();
+    const other = nextFile();
+    const otherStore = await migrated(new LibsqlStore({ url: `file:${other}` }));
+    await otherStore.commit([arrivalBatch(makeObject({ id: "other" }), "dec-other")]);
+    await otherStore.close();
+    const store = await migrated(new LibsqlStore({ url: `file:${path}` }));
+    try {
+      await store.commit([arrivalBatch(makeObject({ id: "kept" }), "dec-1")]);
+      const sideBySide = () =>
+        Promise.all([store.listDecisions("kept", 10), store.countObjects(), store.countTimers()]);
+      rmSync(path);
+      const [decisions, counts] = await sideBySide();
+      expect(decisions.map((d) => d.id)).toEqual(["dec-1"]);
+      expect(counts.reduce((n, c) => n + c.objects, 0)).toBe(1);
+      expect(existsSync(path)).toBe(false);
+      expect(existsSync(`${path}-wal`)).toBe(true);
+      renameSync(other, path);
+      const [read, countsAfter] = await sideBySide();
+      expect(read.map((d) => d.id)).toEqual(["dec-1"]);
+      expect(countsAfter).toEqual(counts);
+    } finally {
+      await store.close();
     }
   });
 });
