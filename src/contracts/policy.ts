@@ -17,7 +17,7 @@ import { z } from "zod";
 import { DURATION_HELP, DURATION_PATTERN, parseDuration } from "../core/durations.ts";
 import { BUILTIN_FACTS, OPERATOR_DECORATORS, OPERATOR_PATTERN, OPERATORS, splitOperator } from "../core/vocabulary.ts";
 import { composeOperator } from "../core/operators.ts";
-import { PATH_HELP, parsePath } from "../core/paths.ts";
+import { formatPath, PATH_HELP, parsePath } from "../core/paths.ts";
 import { zoneName } from "../core/schedule.ts";
 import {
   isFactRef,
@@ -216,17 +216,40 @@ export const factConditionSchema = z
 /**
  * What a built-in fact holds, at `path`, whatever the object, when its shape says so: `now`,
  * `idleMs` and `stateAgeMs` are numbers and `state` a string, a path on them ignored; `memory`,
- * `trigger` and `substrate` are objects and `changed` a list, at a path with no steps. Null
- * where it may hold anything.
+ * `trigger` and `substrate` are objects and `changed` a list, at a path with no steps; and the
+ * paths of {@link KNOWN_PATHS}. Null where it may hold anything. `at` is the path, written as
+ * in a message, where the shape is the path's.
  */
-function fixedShape(fact: string, path: string | undefined): { what: string; samples: unknown[] } | null {
-  const whole = path === undefined || path === "" || parsePath(path)?.length === 0;
-  if (fact === "now" || fact === "idleMs" || fact === "stateAgeMs") return { what: "a number", samples: [0] };
-  if (fact === "state") return { what: "a string", samples: ["active"] };
-  if (!whole) return null;
-  if (fact === "changed") return { what: "a list", samples: [[], ["$.a"]] };
-  return { what: "an object", samples: [{}] };
+function fixedShape(fact: string, path: string | undefined): { what: string; samples: unknown[]; at: string } | null {
+  const segments = path === undefined || path === "" ? [] : parsePath(path);
+  if (fact === "now" || fact === "idleMs" || fact === "stateAgeMs") return { what: "a number", samples: [0], at: "" };
+  if (fact === "state") return { what: "a string", samples: ["active"], at: "" };
+  if (segments === null) return null;
+  if (segments.length > 0) {
+    const known = KNOWN_PATHS[fact]?.[formatPath(segments)];
+    return known ? { ...known, at: ` at ${formatPath(segments)}` } : null;
+  }
+  if (fact === "changed") return { what: "a list", samples: [[], ["$.a"]], at: "" };
+  return { what: "an object", samples: [{}], at: "" };
 }
+
+/**
+ * Paths of the built-in facts whose value has one shape in every evaluation (core/types.ts
+ * Trigger and Observation): a trigger always has its `kind`, an observation its `status` (and
+ * its `at`, but for `{"status": "unknown"}` before the first one).
+ */
+const KNOWN_PATHS: Record<string, Record<string, { what: string; samples: unknown[] }>> = {
+  trigger: {
+    "$.kind": { what: "a string", samples: ["facts"] },
+    "$.kind.length": { what: "a number", samples: [5] },
+  },
+  substrate: {
+    "$.status": { what: "a string", samples: ["running"] },
+    "$.status.length": { what: "a number", samples: [7] },
+    "$.at": { what: "a number or missing", samples: [0, undefined] },
+  },
+  changed: { "$.length": { what: "a number", samples: [0] } },
+};
 
 /**
  * Values for a side that may hold anything, one of which each operator that can throw takes when
@@ -293,14 +316,14 @@ function refuseAlwaysThrowing(
         : {
             code: "custom",
             path: ["value", "fact"],
-            message: `"${c.operator}" cannot look in or go through the fact ${(c.value as { fact: string }).fact}, which is always ${ref.what}: ${whenever}`,
+            message: `"${c.operator}" cannot look in or go through the fact ${(c.value as { fact: string }).fact}${ref.at}, which is always ${ref.what}: ${whenever}`,
           },
     );
   else if (facts !== null && throwsOn(facts.samples, values ?? ANYTHING))
     ctx.addIssue({
       code: "custom",
       path: ["fact"],
-      message: `"${c.operator}" cannot look in or go through the fact ${c.fact}, which is always ${facts.what}: ${whenever}`,
+      message: `"${c.operator}" cannot look in or go through the fact ${c.fact}${facts.at}, which is always ${facts.what}: ${whenever}`,
     });
 }
 

@@ -669,6 +669,37 @@ describe("a fact that is never what the operator looks in or goes through is ref
       { fact: "memory", path: "$.t", operator: "swap:not:swap:notIn", value: null },
       `${at}.value`,
     ],
+    // Paths whose value has one shape in every evaluation (a review found these loaded).
+    [
+      "swap:in, in the number changed.length",
+      { fact: "changed", path: "$.length", operator: "swap:in", value: [1] },
+      `${at}.fact`,
+    ],
+    [
+      "in, in the number changed.length",
+      { fact: "memory", path: "$.t", operator: "in", value: { fact: "changed", path: "$.length" } },
+      `${at}.value.fact`,
+    ],
+    [
+      "someValue, through the string trigger.kind",
+      { fact: "memory", path: "$.t", operator: "someValue:equal", value: { fact: "trigger", path: '$["kind"]' } },
+      `${at}.value.fact`,
+    ],
+    [
+      "swap:someValue, through the string substrate.status",
+      { fact: "substrate", path: "$.status", operator: "swap:someValue:equal", value: 1 },
+      `${at}.fact`,
+    ],
+    [
+      "swap:in, in substrate.at (a number, or missing before the first observation)",
+      { fact: "substrate", path: "$.at", operator: "swap:in", value: ["x"] },
+      `${at}.fact`,
+    ],
+    [
+      "swap:notIn, in the number trigger.kind.length",
+      { fact: "trigger", path: "$.kind.length", operator: "swap:notIn", value: ["x"] },
+      `${at}.fact`,
+    ],
   ];
   test.each(refused)("%s", (_name, condition, path) => {
     const v = validatePolicy(doc(condition));
@@ -693,8 +724,24 @@ describe("a fact that is never what the operator looks in or goes through is ref
     ["swap:in, in state", { fact: "state", operator: "swap:in", value: "act" }],
     ["in behind two swaps, in a list", { fact: "memory", path: "$.t", operator: "swap:swap:in", value: [1] }],
     ["equal to now", { fact: "memory", path: "$.t", operator: "equal", value: { fact: "now" } }],
+    ["swap:in, in the string trigger.kind", { fact: "trigger", path: "$.kind", operator: "swap:in", value: "acts" }],
+    [
+      "swap:in, in changed[0] (a string, or missing)",
+      { fact: "changed", path: "$[0]", operator: "swap:in", value: "x" },
+    ],
+    [
+      "someValue, through substrate.extra",
+      { fact: "substrate", path: "$.extra", operator: "swap:someValue:equal", value: 1 },
+    ],
   ])("%s is valid", (_name, condition) => {
     expect(validatePolicy(doc(condition)).valid).toBe(true);
+  });
+
+  test("the message names the path whose value has one shape", () => {
+    const v = validatePolicy(doc({ fact: "changed", path: "$.length", operator: "swap:in", value: [1] }));
+    expect(!v.valid && v.errors[0]!.message).toBe(
+      '"swap:in" cannot look in or go through the fact changed at $.length, which is always a number: json-rules-engine throws whenever it evaluates this condition',
+    );
   });
 
   test("each refused condition throws on json-rules-engine whatever the memory", async () => {
