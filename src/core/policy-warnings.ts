@@ -42,12 +42,21 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
           message: `"${base}" compares with a string: JavaScript coerces ("10" > 9 is true, "abc" > 1 is false)`,
         });
     }
+    // A path on a fact that is never an object is ignored (json-rules-engine reads the fact
+    // whole), so it is never missing: say that instead of what a missing value would do.
+    const scalar = c.path !== undefined && Object.hasOwn(SCALAR_FACTS, c.fact) ? SCALAR_FACTS[c.fact]! : null;
+    if (scalar)
+      out.push({
+        path: `${at}.path`,
+        message: `a path on the ${c.fact} fact is ignored: ${c.fact} is ${scalar}, and the condition compares it whole`,
+      });
     const defaulted = c.fact === "memory" && c.path !== undefined && hasDefault(policy, c.path);
+    const present = defaulted || (c.path !== undefined && neverMissing(c.fact, c.path));
     if (
       NEGATIVE_OPERATORS.has(base) &&
       c.path !== undefined &&
       !isFactRef(c.value) &&
-      !defaulted &&
+      !present &&
       trueOnMissing(c.operator, c.value)
     )
       out.push({
@@ -58,7 +67,7 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
     // and a missing fact has no indexOf) fails the whole evaluation, not just its rule: an object
     // whose memory lacks the path cannot be created, and every fact posted to it is refused,
     // until something sets the path.
-    if (c.path !== undefined && !isFactRef(c.value) && !defaulted && throwsOnMissing(c.operator, c.value))
+    if (c.path !== undefined && !isFactRef(c.value) && !present && throwsOnMissing(c.operator, c.value))
       out.push({
         path: `${at}.operator`,
         message: `"${c.operator}" throws when ${c.path} is missing from ${c.fact === "memory" ? "memory" : `the ${c.fact} fact`}, and the evaluation fails: give it a default, or guard it with a condition of higher priority in the same all`,
@@ -68,7 +77,7 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
     const ref = isFactRef(c.value) ? c.value : null;
     if (
       ref?.path !== undefined &&
-      !(ref.fact === "memory" && hasDefault(policy, ref.path)) &&
+      !(ref.fact === "memory" ? hasDefault(policy, ref.path) : neverMissing(ref.fact, ref.path)) &&
       throwsWithoutValue(c.operator)
     )
       out.push({
@@ -148,6 +157,32 @@ function firstStringAt(value: unknown, depth: number): string | null {
     if (inner !== null) return `[${i}]${inner}`;
   }
   return null;
+}
+
+/** The built-in facts that are never objects, and what they are. */
+const SCALAR_FACTS: Record<string, string> = {
+  state: "a string",
+  now: "a number",
+  idleMs: "a number",
+  stateAgeMs: "a number",
+};
+
+/**
+ * Paths every evaluation's built-in fact has (core/types.ts Trigger and Observation): a
+ * trigger's `kind`, an observation's `status` (`{"status": "unknown"}` before the first one),
+ * the length of `changed` and of those two strings.
+ */
+const PRESENT_PATHS: Record<string, readonly string[]> = {
+  trigger: ["$.kind", "$.kind.length"],
+  substrate: ["$.status", "$.status.length"],
+  changed: ["$.length"],
+};
+
+/** Whether the fact at the path is there in every evaluation (on a fact never an object, the path is ignored). */
+function neverMissing(fact: string, path: string): boolean {
+  if (Object.hasOwn(SCALAR_FACTS, fact)) return true;
+  const segments = parsePath(path);
+  return segments !== null && (PRESENT_PATHS[fact]?.includes(formatPath(segments)) ?? false);
 }
 
 /** Operators that hold for one value exactly (or one in a list). */
