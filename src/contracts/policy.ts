@@ -226,7 +226,12 @@ function fixedShape(fact: string, path: string | undefined): { what: string; sam
   if (fact === "state") return { what: "a string", samples: ["active"], at: "" };
   if (segments === null) return null;
   if (segments.length > 0) {
-    const known = KNOWN_PATHS[fact]?.[formatPath(segments)];
+    // Every item of `changed` has one shape: its index is written `[]` in the table.
+    const key =
+      fact === "changed" && typeof segments[0] === "number"
+        ? `$[]${formatPath(segments.slice(1)).slice(1)}`
+        : formatPath(segments);
+    const known = KNOWN_PATHS[fact]?.[key];
     return known ? { ...known, at: ` at ${formatPath(segments)}` } : null;
   }
   if (fact === "changed") return { what: "a list", samples: [[], ["$.a"]], at: "" };
@@ -235,20 +240,28 @@ function fixedShape(fact: string, path: string | undefined): { what: string; sam
 
 /**
  * Paths of the built-in facts whose value has one shape in every evaluation (core/types.ts
- * Trigger and Observation): a trigger always has its `kind`, an observation its `status` (and
- * its `at`, but for `{"status": "unknown"}` before the first one).
+ * Trigger and Observation), or that shape when it is there: a trigger always has its `kind`,
+ * and may have a `name` and `late`; an observation has its `status` (and its `at`, but for
+ * `{"status": "unknown"}` before the first one); `changed` is a list of path strings.
  */
 const KNOWN_PATHS: Record<string, Record<string, { what: string; samples: unknown[] }>> = {
   trigger: {
     "$.kind": { what: "a string", samples: ["facts"] },
     "$.kind.length": { what: "a number", samples: [5] },
+    "$.name": { what: "a string or missing", samples: ["tick", undefined] },
+    "$.name.length": { what: "a number or missing", samples: [4, undefined] },
+    "$.late": { what: "a boolean or missing", samples: [true, false, undefined] },
   },
   substrate: {
     "$.status": { what: "a string", samples: ["running"] },
     "$.status.length": { what: "a number", samples: [7] },
     "$.at": { what: "a number or missing", samples: [0, undefined] },
   },
-  changed: { "$.length": { what: "a number", samples: [0] } },
+  changed: {
+    "$.length": { what: "a number", samples: [0] },
+    "$[]": { what: "a string or missing", samples: ["$.a", undefined] },
+    "$[].length": { what: "a number or missing", samples: [3, undefined] },
+  },
 };
 
 /**

@@ -696,6 +696,26 @@ describe("a fact that is never what the operator looks in or goes through is ref
       `${at}.fact`,
     ],
     [
+      "someValue, through an item of changed (a string, or missing)",
+      { fact: "memory", path: "$.t", operator: "everyValue:equal", value: { fact: "changed", path: "$[1]" } },
+      `${at}.value.fact`,
+    ],
+    [
+      "swap:someValue, through trigger.name (a string, or missing)",
+      { fact: "trigger", path: "$.name", operator: "swap:someValue:equal", value: 1 },
+      `${at}.fact`,
+    ],
+    [
+      "swap:in, in trigger.late (a boolean, or missing)",
+      { fact: "trigger", path: "$.late", operator: "swap:in", value: ["x"] },
+      `${at}.fact`,
+    ],
+    [
+      "swap:in, in the length of an item of changed (a number, or missing)",
+      { fact: "changed", path: "$[0].length", operator: "swap:in", value: ["x"] },
+      `${at}.fact`,
+    ],
+    [
       "swap:notIn, in the number trigger.kind.length",
       { fact: "trigger", path: "$.kind.length", operator: "swap:notIn", value: ["x"] },
       `${at}.fact`,
@@ -730,6 +750,10 @@ describe("a fact that is never what the operator looks in or goes through is ref
       { fact: "changed", path: "$[0]", operator: "swap:in", value: "x" },
     ],
     [
+      "in, in trigger.name (a substring test, or missing)",
+      { fact: "memory", path: "$.t", operator: "in", value: { fact: "trigger", path: "$.name" } },
+    ],
+    [
       "someValue, through substrate.extra",
       { fact: "substrate", path: "$.extra", operator: "swap:someValue:equal", value: 1 },
     ],
@@ -746,21 +770,29 @@ describe("a fact that is never what the operator looks in or goes through is ref
 
   test("each refused condition throws on json-rules-engine whatever the memory", async () => {
     const { Engine } = await import("json-rules-engine");
-    const facts = (memory: unknown) => ({
+    // Each path a refusal reads, missing and there: a timer's trigger, a change, an observation.
+    const worlds = [
+      { trigger: { kind: "facts" }, changed: [], substrate: { status: "unknown" } },
+      {
+        trigger: { kind: "timer", name: "tick", late: true },
+        changed: ["$.t", "$.u"],
+        substrate: { status: "running", at: 1 },
+      },
+    ];
+    const facts = (memory: unknown, world: (typeof worlds)[number]) => ({
       memory,
       state: "active",
       now: 1,
-      trigger: { kind: "facts" },
-      changed: [],
       idleMs: 0,
       stateAgeMs: 0,
-      substrate: { status: "unknown" },
+      ...world,
     });
     for (const [, condition] of refused)
-      for (const memory of [{}, { t: "a" }, { t: ["a"] }, { t: [["a"]] }]) {
-        const engine = new Engine([{ conditions: { all: [condition] }, event: { type: "wake" } }] as never);
-        await expect(engine.run(facts(memory))).rejects.toThrow(TypeError);
-      }
+      for (const world of worlds)
+        for (const memory of [{}, { t: "a" }, { t: ["a"] }, { t: [["a"]] }]) {
+          const engine = new Engine([{ conditions: { all: [condition] }, event: { type: "wake" } }] as never);
+          await expect(engine.run(facts(memory, world))).rejects.toThrow(TypeError);
+        }
   });
 });
 
