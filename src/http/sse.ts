@@ -156,6 +156,11 @@ export class EventHub {
     this.dropping.add(stream);
   }
 
+  /** The newest decision published so far ("" for a governor that does not say: a test's). */
+  newestDecision(): string {
+    return typeof this.governor.newestDecisionId === "function" ? this.governor.newestDecisionId() : "";
+  }
+
   /** Streams fed events, for tests ({@link open} is what the metrics count). */
   get size(): number {
     return this.streams.size;
@@ -264,6 +269,16 @@ export class EventStream {
    * in the queue; counted, more than 1,000 of them dropped a client that kept up with a long backlog.
    */
   private readonly spared = new Set<Frame>();
+  /**
+   * The newest decision id published (as the stream joined, or pushed since) or read by its
+   * backlog, and, for each deletion queued, what it was when the deletion came: a backlog
+   * decision newer than that was taken after the deletion, which is written before it
+   * (deletionsBefore). Left for the backlog's end, a deletion came after the decisions that
+   * followed it: an object deleted and created again while the backlog was sent was told
+   * deleted last, though it was there.
+   */
+  private newest = "";
+  private readonly deletedAfter = new Map<Frame, string>();
   /** A page is being read: live decisions are queued meanwhile (the page takes out those it sends). */
   private reading = false;
   private wake: (() => void) | null = null;
@@ -283,6 +298,8 @@ export class EventStream {
     private readonly limits: StreamLimits = { events: QUEUE_EVENTS, bytes: QUEUE_BYTES },
   ) {
     hub.join(this);
+    // With nothing published between: every decision after it comes to push.
+    this.newest = hub.newestDecision();
     stream.onAbort(() => this.close());
     this.beat();
     // Made after its hub was ended (the route turns such a request away, but nothing may hold
@@ -297,6 +314,7 @@ export class EventStream {
   /** Queues a live event; a queue past its limits drops the client. */
   push(frame: Frame): void {
     if (this.dropped || this.closed) return;
+    if (frame.type === "decision" && frame.id! > this.newest) this.newest = frame.id!;
     if (this.replaying && (frame.type === "decision" || frame.type === "action")) {
       // One a recent backlog page sent already; one a page to come will read (committed: published).
       if (frame.type === "decision" && this.replayed.some((page) => page.has(frame.id!))) return;
@@ -324,6 +342,7 @@ export class EventStream {
     if (this.bytes + bytesOf(frame) > this.limits.bytes) return this.overflow("bytes");
     this.queue.push(frame);
     if (spare) this.spared.add(frame);
+    if (frame.type === "deletion") this.deletedAfter.set(frame, this.newest);
     this.bytes += bytesOf(frame);
     if (frame.type === "decision") this.queued.add(frame.id!);
     this.wake?.();
@@ -362,7 +381,10 @@ export class EventStream {
       const ids = new Set<string>();
       this.replayed = [...this.replayed.slice(1 - RECENT_PAGES), ids];
       if (page.length > 0) this.readThrough = cursor = page[page.length - 1]!.id;
+      if (this.readThrough !== null && this.readThrough > this.newest) this.newest = this.readThrough;
       for (const d of page) {
+        if (this.dropped || this.closed) return;
+        await this.deletionsBefore(d.id);
         if (this.dropped || this.closed) return;
         (this.queued.has(d.id) ? this.sentEarly : ids).add(d.id);
         await this.stream.write(decisionFrame(d).text);
@@ -405,6 +427,38 @@ export class EventStream {
     });
   }
 
+  /**
+   * Writes the queued deletions that came before the backlog's decision `id` (taken after the
+   * newest decision the stream knew of when each came), ahead of it, with every event queued
+   * before them: an action's status, or a decision the backlog will not send (one it read no
+   * more, its object deleted since), that came before a deletion is not told after it. Those
+   * decisions are older than `id` (the newest then was), so the backlog has passed them: those it
+   * sent already (sentEarly) are only dropped from the queue.
+   */
+  private async deletionsBefore(id: string): Promise<void> {
+    if (this.deletedAfter.size === 0) return;
+    // Marks grow along the queue: every deletion up to the last one due is due.
+    const last = this.queue.findLastIndex((f) => f.type === "deletion" && this.deletedAfter.get(f)! < id);
+    if (last < 0) return;
+    const before = this.queue.slice(0, last + 1);
+    this.queue = this.queue.slice(last + 1);
+    const due: Frame[] = [];
+    for (const frame of before) {
+      this.bytes -= bytesOf(frame);
+      this.spared.delete(frame);
+      this.deletedAfter.delete(frame);
+      if (frame.type === "decision") {
+        this.queued.delete(frame.id!);
+        if (this.sentEarly.delete(frame.id!)) continue;
+      }
+      due.push(frame);
+    }
+    for (const frame of due) {
+      if (this.dropped || this.closed) return;
+      await this.stream.write(frame.text);
+    }
+  }
+
   private async drain(): Promise<void> {
     while (!this.closed) {
       const frame = this.queue.shift();
@@ -415,6 +469,7 @@ export class EventStream {
       }
       this.bytes -= bytesOf(frame);
       this.spared.delete(frame);
+      this.deletedAfter.delete(frame);
       if (frame.type === "decision") {
         this.queued.delete(frame.id!);
         if (this.sentEarly.delete(frame.id!) || this.replayed.some((page) => page.delete(frame.id!))) continue;
@@ -456,6 +511,7 @@ export class EventStream {
     this.queued.clear();
     this.sentEarly.clear();
     this.spared.clear();
+    this.deletedAfter.clear();
     // A client that does not read even that is cut off.
     this.cutoff = this.clock.setTimeout(() => {
       this.stream.abort();
@@ -498,6 +554,7 @@ export class EventStream {
     this.bytes = 0;
     this.queued.clear();
     this.sentEarly.clear();
+    this.deletedAfter.clear();
     this.replayed = [];
     this.wake?.();
   }
