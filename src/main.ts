@@ -7,7 +7,7 @@
 import type { Server } from "node:http";
 import { accessSync, constants } from "node:fs";
 import { homedir } from "node:os";
-import { dirname } from "node:path";
+import { dirname, isAbsolute } from "node:path";
 import { expandConfig } from "@libsql/core/config";
 import {
   enabledDrivers,
@@ -209,7 +209,12 @@ export interface StartOptions {
   signal?: AbortSignal;
 }
 
-/** The policies of VIGIL_RULES_DIR; a directory that is missing, not one, or unreadable is a bad value. */
+/**
+ * The policies of VIGIL_RULES_DIR; a directory that is missing, not one, or unreadable is a bad
+ * value. A relative one (the default `rules` among them) is read from the working directory,
+ * which the message names: `vigil serve` run from elsewhere than the repository's root said only
+ * `VIGIL_RULES_DIR: rules does not exist`, to a user who had set no VIGIL_RULES_DIR.
+ */
 function loadRules(policies: PolicyRegistry, dir: string, loaded: (file: string, r: LoadResult) => void) {
   try {
     return policies.loadDirectory(dir, loaded);
@@ -217,7 +222,10 @@ function loadRules(policies: PolicyRegistry, dir: string, loaded: (file: string,
     const { code, syscall } = e as NodeJS.ErrnoException;
     if (syscall !== "scandir") throw e;
     const what: Record<string, string> = { ENOENT: "does not exist", ENOTDIR: "is not a directory" };
-    throw new InvalidConfiguration([`VIGIL_RULES_DIR: ${dir} ${what[code ?? ""] ?? `cannot be read (${code})`}`]);
+    const where = isAbsolute(dir) ? "" : ` (a relative path, read from the working directory ${process.cwd()})`;
+    throw new InvalidConfiguration([
+      `VIGIL_RULES_DIR: ${dir} ${what[code ?? ""] ?? `cannot be read (${code})`}${where}`,
+    ]);
   }
 }
 

@@ -77,6 +77,21 @@ test.each([
   expect(r.status).toBe(2);
 });
 
+test("run where the default rules/ is not (VIGIL_RULES_DIR unset), it names the working directory it read", () => {
+  // A new user's `npx vigil serve` from another directory than the repository's root was told
+  // only `VIGIL_RULES_DIR: rules does not exist`, a variable they had not set.
+  const r = spawnSync(process.execPath, [BIN, "serve"], {
+    cwd: dir,
+    encoding: "utf8",
+    env: { ...process.env, VIGIL_TOKENS: "", VIGIL_PORT: "0", VIGIL_DB_URL: ":memory:", VIGIL_RULES_DIR: "" },
+    timeout: 30_000,
+  });
+  expect(r.stderr).toContain(
+    `vigil serve: invalid configuration:\n  VIGIL_RULES_DIR: rules does not exist (a relative path, read from the working directory ${dir})\n`,
+  );
+  expect(r.status).toBe(2);
+});
+
 test("given as a flag, the same bad value names the flag", () => {
   const r = serve(["--rules", "/etc/passwd"], {});
   expect(r.stderr).toContain("  --rules: /etc/passwd is not a directory\n");
