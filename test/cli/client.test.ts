@@ -3,7 +3,7 @@
 // messages of every way a request fails (usage 2, unreachable 3, token refused 4, 404 1, any
 // other error reply 5).
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -197,6 +197,16 @@ describe("vigil facts post, decisions and explain", () => {
         "",
       ].join("\n"),
     });
+    // README's CLI part shows the same explanation, for worker-1 at another time: word for word
+    // what the command prints (it showed the first rule alone, without the lines above it).
+    const readme = readFileSync("README.md", "utf8");
+    const shown = /^\$ npx vigil explain (dec_\w+)\n([^`]*)```/m.exec(readme.slice(readme.indexOf("\n## CLI\n")));
+    expect(shown).not.toBeNull();
+    expect(
+      shown![2]!
+        .replaceAll(shown![1]!, wake!.id)
+        .replace(" worker-1 at 2026-12-01T02:48:39.011Z ", " w2 at 2026-03-01T00:00:00.000Z "),
+    ).toBe(explained.out);
     expect(json((await run(runExplain, [wake!.id, "--json"], url)).out).id).toBe(wake!.id);
     const missing = await run(runExplain, ["dec_nope"], url);
     expect(missing).toEqual({ code: 1, out: "", err: 'vigil explain: 404 Not found: decision "dec_nope" not found\n' });
