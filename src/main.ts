@@ -65,14 +65,25 @@ export interface RunningServer {
   close(): Promise<boolean>;
 }
 
+/**
+ * What to do about a listen's failure, for the codes a person meets: the quick start's port 8080
+ * is often another program's, and `cannot listen on 127.0.0.1:8080: EADDRINUSE` said nothing of
+ * how to serve on another.
+ */
+const LISTEN_ADVICE: Record<string, string> = {
+  EADDRINUSE: "another program holds the port: stop it, or choose another port with VIGIL_PORT or --port",
+  EADDRNOTAVAIL: "no interface of this machine has that address: choose another with VIGIL_HOST or --host",
+};
+
 /** Binds the server; a port that cannot be bound is an error naming it, not a log line. */
 function listen(http: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     // An IPv6 address is bracketed, as in a URL: `::1:8080` reads as another address.
     const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-    http.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot listen on ${where}: ${e.code ?? e.message}`)),
-    );
+    http.once("error", (e: NodeJS.ErrnoException) => {
+      const advice = e.code === undefined ? undefined : LISTEN_ADVICE[e.code];
+      reject(new Error(`cannot listen on ${where}: ${e.code ?? e.message}${advice ? ` (${advice})` : ""}`));
+    });
     http.listen(port, host, () => {
       const address = http.address();
       resolve(typeof address === "object" && address ? address.port : port);

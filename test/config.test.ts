@@ -235,6 +235,31 @@ describe("binding", () => {
     }
   });
 
+  test("a port taken, or an address no interface has, is said with what to do about it", async () => {
+    // The quick start's 8080 is often another program's: the refusal said EADDRINUSE alone.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const config = loadConfig({ VIGIL_PORT: String(port), VIGIL_DB_URL: ":memory:" });
+      await expect(startServer(config, silent)).rejects.toThrow(
+        `cannot listen on 127.0.0.1:${port}: EADDRINUSE (another program holds the port: stop it, or choose another port with VIGIL_PORT or --port)`,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): no interface has it; binding it needs tokens.
+    const elsewhere = loadConfig({
+      VIGIL_HOST: "192.0.2.1",
+      VIGIL_PORT: "0",
+      VIGIL_DB_URL: ":memory:",
+      VIGIL_TOKENS: "ops:0123456789abcdef-ops:admin",
+    });
+    await expect(startServer(elsewhere, silent)).rejects.toThrow(
+      "cannot listen on 192.0.2.1:0: EADDRNOTAVAIL (no interface of this machine has that address: choose another with VIGIL_HOST or --host)",
+    );
+  });
+
   test("a port taken on an IPv6 address is said with the address bracketed", async () => {
     // `cannot listen on ::1:PORT` reads as the address ::1:PORT with no port.
     const taken = createServer();
