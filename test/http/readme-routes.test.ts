@@ -102,3 +102,25 @@ test("README's API table names the scope each route needs, as the server checks 
     await services.close();
   }
 });
+
+test("README's API table gives each route's query parameters, the ones the OpenAPI document lists", async () => {
+  // GET /v1/events's row named objectId and types, not lastEventId, which the route reads too.
+  const doc = (await h.call("GET", "/openapi.json")).body as {
+    paths: Record<string, Record<string, { parameters?: { in: string; name: string }[] }>>;
+  };
+  const wrong: string[] = [];
+  for (const cell of TABLE)
+    for (const [, method, path, query] of cell.matchAll(/`([A-Z]+) ([^`?]+)(?:\?([^`]*))?`/g)) {
+      const shown = (query ?? "")
+        .split("&")
+        .filter(Boolean)
+        .map((pair) => pair.split("=")[0]!)
+        .sort();
+      const served = (doc.paths[path!]?.[method!.toLowerCase()]?.parameters ?? [])
+        .filter((p) => p.in === "query")
+        .map((p) => p.name)
+        .sort();
+      if (shown.join() !== served.join()) wrong.push(`${method} ${path}: README ${shown} , served ${served}`);
+    }
+  expect(wrong).toEqual([]);
+});
