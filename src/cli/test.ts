@@ -69,10 +69,13 @@ export async function runTest(
     return complain("--min-coverage takes a percentage from 0 to 100");
   }
   const paths = positionals.length > 0 ? positionals : ["fixtures"];
+  // The default, `fixtures`, is read from the working directory: run elsewhere than the
+  // repository's root, `vigil test` said only `no such fixture file or directory: fixtures`.
+  const byDefault = positionals.length === 0 ? ` (the default PATH, in the working directory ${process.cwd()})` : "";
   for (const p of paths) {
     if (isMissing(p)) {
       return complain(
-        linkToNothing(p) === null ? `no such fixture file or directory: ${p}` : `${p}: ${missingWords(p)}`,
+        linkToNothing(p) === null ? `no such fixture file or directory: ${p}${byDefault}` : `${p}: ${missingWords(p)}`,
       );
     }
   }

@@ -3,7 +3,7 @@
 // output does, a control character as a `\uXXXX` escape, one line a line (docs/cli.md, "Output").
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,5 +69,14 @@ test("a fixture that is a symbolic link to nothing is said to be one, found in a
   // A path with nothing at it is still said as before.
   expect(vigilTest(join(dir, "nope.json")).err).toBe(
     `vigil test: no such fixture file or directory: ${dir}/nope.json\n`,
+  );
+});
+
+test("run where there is no fixtures/, without a PATH, it says the default was read from the working directory", () => {
+  // It said `no such fixture file or directory: fixtures`, a PATH the user had not given.
+  const r = spawnSync(process.execPath, [BIN, "test", "--rules", RULES], { cwd: dir, encoding: "utf8" });
+  expect({ code: r.status, out: r.stdout }).toEqual({ code: 2, out: "" });
+  expect(r.stderr).toBe(
+    `vigil test: no such fixture file or directory: fixtures (the default PATH, in the working directory ${realpathSync(dir)})\n`,
   );
 });
