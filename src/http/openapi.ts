@@ -87,7 +87,7 @@ function problems(op: Operation): Record<number, string> {
     out[400] = "the body is not well-formed JSON (or it ended early)";
     out[413] = "the body is larger than VIGIL_BODY_LIMIT";
     out[415] =
-      "the Content-Type is not JSON, or a Content-Encoding other than identity was sent (the reply's `Accept-Encoding: identity` says so)";
+      "the Content-Type is not JSON or names a charset other than UTF-8, or a Content-Encoding other than identity was sent (the reply's `Accept-Encoding: identity` says so)";
   }
   const checkedParams = Object.values(op.params ?? {}).some((p) => p === null);
   if (op.body || op.query || checkedParams) out[422] = "the request is invalid; `errors` names each path";

@@ -17,7 +17,7 @@ import { isPlainObject, parseJsonText } from "../core/json.ts";
 import { formatPath } from "../core/paths.ts";
 import { documentSizeIssues } from "../contracts/policy-budget.ts";
 
-/** Media types accepted for JSON bodies (parameters such as `charset` are ignored). */
+/** Media types accepted for JSON bodies (a `charset` parameter must name UTF-8: utf8Charset). */
 export const JSON_MEDIA_TYPES = ["application/json", "application/merge-patch+json"];
 
 /** Numbers past the double range a body may carry before it is refused whole (parseJsonBody). */
@@ -103,7 +103,31 @@ export async function readJson(
 export function jsonMediaType(header: string | undefined): string | undefined {
   const type = header?.split(";")[0]!.trim().toLowerCase();
   if (type !== undefined && !JSON_MEDIA_TYPES.includes(type)) throw unsupported(type);
+  if (header !== undefined) utf8Charset(header);
   return type;
+}
+
+/** The `charset` values that say the bytes are UTF-8 (US-ASCII is a part of it). */
+const UTF8_CHARSETS = ["utf-8", "utf8", "us-ascii"];
+
+/**
+ * Refuses a Content-Type whose `charset` parameter names another encoding than UTF-8 with a 415
+ * naming it. Bodies are read as UTF-8 whatever is declared (RFC 8259 8.1): `charset=iso-8859-1`
+ * with the bytes C3 A9 was stored as "é" where its sender meant "Ã©", and a UTF-16 body was a 400
+ * saying it is not valid JSON. No charset at all is UTF-8.
+ */
+export function utf8Charset(header: string): void {
+  for (const param of header.split(";").slice(1)) {
+    const eq = param.indexOf("=");
+    if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== "charset") continue;
+    const raw = param.slice(eq + 1).trim();
+    const value = (raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw).toLowerCase();
+    if (!UTF8_CHARSETS.includes(value))
+      throw new HttpProblem(
+        "unsupported-media-type",
+        `request bodies are read as UTF-8 only (RFC 8259); got charset ${JSON.stringify(raw.slice(0, 100))}: send the body in UTF-8, with charset=utf-8 or no charset`,
+      );
+  }
 }
 
 /**

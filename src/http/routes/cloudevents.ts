@@ -33,7 +33,7 @@ import type { RouteDeps } from "../deps.ts";
 import { factsResultReply, refuseConditionalHeaders, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
 import { FACTS_REPLY_HEADERS, OBJECT_POLICY_NOT_LOADED, operation } from "../openapi.ts";
 import { HttpProblem, problemBody, validationProblem, type ProblemBody } from "../problem.ts";
-import { bodyText, check, parseJsonBody, preconditionOf } from "../validation.ts";
+import { bodyText, check, parseJsonBody, preconditionOf, utf8Charset } from "../validation.ts";
 import { batchItemView } from "../views.ts";
 
 type Mode = "structured" | "batch" | "binary";
@@ -126,7 +126,7 @@ const describe = operation({
     404: "no such object",
     409: "this source + id was sent before with other data",
     412: "If-Match or If-None-Match does not hold (structured and binary modes): nothing applied",
-    415: "not one of the three modes' content types",
+    415: "not one of the three modes' content types, or a charset other than UTF-8",
     429: "too many requests wait for this object (VIGIL_MAILBOX_LIMIT); see Retry-After",
     503: OBJECT_POLICY_NOT_LOADED,
   },
@@ -186,6 +186,13 @@ export function eventKey(event: { source: string; id: string }): string {
 
 /** The content mode of a request, or a 415 naming the three this route reads. */
 function modeOf(contentType: string | undefined): Mode {
+  const mode = jsonModeOf(contentType);
+  // A body declared in another encoding than UTF-8 is a 415 too, whatever its mode.
+  utf8Charset(contentType!);
+  return mode;
+}
+
+function jsonModeOf(contentType: string | undefined): Mode {
   const type = contentType === undefined ? undefined : mediaTypeOf(contentType);
   if (type === STRUCTURED_MEDIA_TYPE) return "structured";
   if (type === BATCH_MEDIA_TYPE) return "batch";
