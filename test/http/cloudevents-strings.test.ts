@@ -3,9 +3,11 @@
 // noncharacters and no surrogate out of a pair: an `id` of "a\u0000b", a `source` with a line
 // break (`%0A` in a ce-source header) or a `dataschema` the URL parser took after dropping its
 // tab were applied as any event. They are 422s at the attribute now, in every mode, and apply
-// nothing; other Unicode (é, €, an emoji) is taken as before. Real HTTP on a port of its own.
+// nothing; other Unicode (é, €, an emoji) is taken as before, percent-encoded in a ce-* header (sent
+// as raw bytes, a 422: Node would read them as Latin-1). Real HTTP on a port of its own.
 
 import { afterEach, beforeEach, expect, test } from "vitest";
+import { rawBytes } from "../helpers/raw-http.ts";
 import { servedDoors } from "./harness.ts";
 
 let served: Awaited<ReturnType<typeof servedDoors>>;
@@ -85,4 +87,22 @@ test("any other Unicode is taken, as before, in both modes", async () => {
   });
   expect(binary.status).toBe(200);
   expect(binary.body.object.memory).toMatchObject({ n: 3 });
+});
+
+test("binary: a ce-* header with bytes outside ASCII (not percent-encoded) is a 422 at it, nothing applied", async () => {
+  const before = await memoryVersion();
+  // "café" written to the socket as UTF-8, as it is: Node reads the header's bytes as Latin-1 ("cafÃ©").
+  const body = '{"n":4}';
+  const reply = await rawBytes(
+    served.port,
+    `POST /v1/cloudevents HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\ncontent-type: application/json\r\n` +
+      "ce-specversion: 1.0\r\nce-id: café\r\nce-source: /queues/jobs\r\nce-type: t\r\nce-subject: w1\r\n" +
+      `content-length: ${body.length}\r\n\r\n${body}`,
+  );
+  expect(reply).toMatch(/^HTTP\/1\.1 422 /);
+  expect(reply).toMatch(/\r\ncontent-type: application\/problem\+json\r\n/i);
+  expect(JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4)).errors).toEqual([
+    { path: "$.headers.ce-id", message: expect.stringContaining("percent-encode") },
+  ]);
+  expect(await memoryVersion()).toBe(before);
 });

@@ -226,6 +226,12 @@ function binaryEvent(
       problems.push({ path: headerPath(name), message: "sent more than once: an attribute has one value" });
       continue;
     }
+    // Node reads a header's bytes as Latin-1: a UTF-8 "é" sent as is would be the id "Ã©", another
+    // key than the same event sent structured. The binding has such characters percent-encoded.
+    if (OUTSIDE_ASCII.test(value)) {
+      problems.push({ path: headerPath(name), message: NOT_PERCENT_ENCODED });
+      continue;
+    }
     const unquoted = value.startsWith('"') ? unquote(value) : value;
     if (unquoted === undefined) {
       problems.push({ path: headerPath(name), message: "not a valid quoted-string (RFC 9110, section 5.6.4)" });
@@ -250,6 +256,11 @@ function binaryEvent(
 }
 
 const headerPath = (attribute: string) => `$.headers.ce-${attribute}`;
+
+/** A byte of a header value past ASCII, as Node hands it over (a Latin-1 character). */
+const OUTSIDE_ASCII = /[\u0080-\uffff]/;
+const NOT_PERCENT_ENCODED =
+  "holds bytes outside ASCII: percent-encode the value's UTF-8 (%C3%A9 for é), as the CloudEvents HTTP binding asks";
 
 /** A header sent more than once. */
 const REPEATED = Symbol("repeated");
