@@ -146,7 +146,20 @@ export const batchReply = z.object({
       objectId: z.string(),
       decisionId: z.string().optional(),
       outcome: z.enum(OUTCOMES).optional(),
-      error: problemReply.optional(),
+      error: problemReply
+        .extend({
+          retryAfter: z
+            .number()
+            .int()
+            .optional()
+            .describe(
+              "Seconds to wait before sending the item again, where the one object's route would answer with " +
+                "Retry-After: too many requests wait for the object (429), its policy is not loaded or the " +
+                "database refused the write for now (503)",
+            ),
+        })
+        .meta({ id: "BatchItemProblem", description: "An item's problem: RFC 9457 problem details, and retryAfter" })
+        .optional(),
     }),
   ),
 });

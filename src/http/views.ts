@@ -8,7 +8,7 @@ import { OBJECT_ID_PATTERN } from "../core/object.ts";
 import type { ActionRecord } from "../core/store.ts";
 import { secondsOf } from "../core/usage.ts";
 import type { ActionChange, BatchItemResult, ObjectUsage, PolicyUsage, PolicyUsagePage } from "../governor/services.ts";
-import { problemOf, validationProblem, type ProblemBody } from "./problem.ts";
+import { problemHeaders, problemOf, validationProblem, type ProblemBody } from "./problem.ts";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -117,13 +117,18 @@ export function factsView(r: { object: ObjectRecord; decision: Decision; version
 export function batchItemView(
   r: BatchItemResult,
   report: (error: unknown) => void,
-): { objectId: string; decisionId?: string; outcome?: string; error?: ProblemBody } {
+): { objectId: string; decisionId?: string; outcome?: string; error?: BatchItemProblem } {
   if ("decision" in r) return { objectId: r.objectId, decisionId: r.decision.id, outcome: r.decision.outcome };
-  return {
-    objectId: r.objectId,
-    error: problemOf(r.error, report, "the item could not be processed; it has been logged"),
-  };
+  const error: BatchItemProblem = problemOf(r.error, report, "the item could not be processed; it has been logged");
+  // The Retry-After the one object's route would send (a batch's reply is a 200 and has none):
+  // without it, an item refused for a full mailbox or a policy not loaded never said when to come back.
+  const retryAfter = problemHeaders(r.error)["retry-after"];
+  if (retryAfter !== undefined) error.retryAfter = Number(retryAfter);
+  return { objectId: r.objectId, error };
 }
+
+/** A batch item's problem: `retryAfter` in seconds where its own route would send `Retry-After`. */
+export type BatchItemProblem = ProblemBody & { retryAfter?: number };
 
 /** A list cursor: the last id of a page, opaque to clients. */
 export const encodeCursor = (lastId: string) => Buffer.from(lastId, "utf8").toString("base64url");

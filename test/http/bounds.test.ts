@@ -1,5 +1,6 @@
 // Bounded resources a client can fill: an object's mailbox (VIGIL_MAILBOX_LIMIT). Past the
-// limit a request is refused with a 429 and Retry-After, and nothing of it is queued or kept.
+// limit a request is refused with a 429 and Retry-After (a batch item with retryAfter in its error),
+// and nothing of it is queued or kept.
 
 import { afterEach, describe, expect, test } from "vitest";
 import type { CommitBatch } from "../../src/core/store.ts";
@@ -124,5 +125,46 @@ describe("the mailbox limit", () => {
     expect((await services.governor.getObject("w1"))?.memory).toEqual({ queue: { depth: 3 } });
     // Once the mailbox has room, the DELETE goes through.
     expect((await app.request("/v1/objects/w1", { method: "DELETE" })).status).toBe(204);
+  });
+
+  test("a batch item past the limit fails alone, its error a 429 with retryAfter, as the header would say", async () => {
+    const store = new GatedStore();
+    services = await makeServices({ store, mailboxLimit: 3 });
+    const app = createApp({
+      governor: services.governor,
+      policies: services.policies,
+      whatIf: services.whatIf,
+      tokens: [],
+    });
+    const post = (path: string, type: string, json: unknown) =>
+      app.request(path, { method: "POST", headers: { "content-type": type }, body: JSON.stringify(json) });
+    await services.governor.putObject("w1", { policy: "queue-worker" });
+    await services.governor.putObject("w2", { policy: "queue-worker" });
+
+    store.close_();
+    const waiting = [1, 2, 3].map((n) =>
+      post("/v1/objects/w1/facts", "application/json", { facts: { queue: { depth: n } } }),
+    );
+    await new Promise((r) => setImmediate(r));
+    const batch = post("/v1/facts", "application/json", {
+      items: [
+        { objectId: "w1", facts: { queue: { depth: 99 } } },
+        { objectId: "w2", facts: { queue: { depth: 1 } } },
+      ],
+    });
+    const event = { specversion: "1.0", source: "/s", type: "t", subject: "w1", data: { queue: { depth: 98 } } };
+    const events = post("/v1/cloudevents", "application/cloudevents-batch+json", [{ ...event, id: "e1" }]);
+    await new Promise((r) => setImmediate(r));
+    store.open();
+    expect((await Promise.all(waiting)).map((r) => r.status)).toEqual([200, 200, 200]);
+    const facts = (await (await batch).json()) as any;
+    expect(facts.results[0]).toEqual({
+      objectId: "w1",
+      error: expect.objectContaining({ status: 429, retryAfter: 1 }),
+    });
+    expect(facts.results[1]).toMatchObject({ objectId: "w2", decisionId: expect.any(String) });
+    const ce = (await (await events).json()) as any;
+    expect(ce.results[0].error).toMatchObject({ status: 429, retryAfter: 1 });
+    expect((await services.governor.getObject("w1"))?.memory).toEqual({ queue: { depth: 3 } });
   });
 });
