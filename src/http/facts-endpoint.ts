@@ -64,9 +64,14 @@ function factsOf(body: unknown): JsonObject {
 
 export function idempotencyKey(key: string | undefined): string | undefined {
   if (key === undefined || IDEMPOTENCY_KEY_PATTERN.test(key)) return key;
-  throw validationProblem("invalid Idempotency-Key header", [
-    { path: "$.headers.Idempotency-Key", message: IDEMPOTENCY_KEY_RULE },
-  ]);
+  // Node joins a header sent twice as `k1, k2`: refused for its space, it was told to be one key
+  // of printable ASCII without spaces, which each of the two it sent was.
+  const parts = key.split(", ");
+  const message =
+    parts.length > 1 && parts.every((k) => IDEMPOTENCY_KEY_PATTERN.test(k))
+      ? `sent more than once (the keys arrive joined as ${JSON.stringify(key.slice(0, 100))}): send one key`
+      : IDEMPOTENCY_KEY_RULE;
+  throw validationProblem("invalid Idempotency-Key header", [{ path: "$.headers.Idempotency-Key", message }]);
 }
 
 /**
