@@ -97,6 +97,13 @@ export const configSchema = z.object({
     // public address ("anyone who can reach it..."), it is bound, and told, as `localhost`, the
     // Host name the loopback check of each request takes.
     .transform((h) => (/^localhost\.$/i.test(h) ? "localhost" : h))
+    // ::1 with a zone (`::1%lo`, the interface it is on): refused without tokens as a public
+    // address, and with them told as `http://[::1%lo]:PORT`, a URL no client parses. A zone
+    // says nothing of the loopback address, bound as `::1`.
+    .transform((h) => {
+      const zoned = /^([^%]+)%[^%]+$/.exec(h);
+      return zoned !== null && isIP(h) === 6 && ipv6Written(zoned[1]!) === "::1" ? "::1" : h;
+    })
     // A port or a scheme in it (`0.0.0.0:8080`, `http://localhost`) names no address: refused
     // here, before anything opens, rather than by `listen` (ENOTFOUND) after recovery has run,
     // or as a public address without tokens.

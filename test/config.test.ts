@@ -330,6 +330,11 @@ describe("binding", () => {
     ["[0000:0000:0000:0000:0000:0000:0000:0001]", ""],
     ["0:0:0:0:0:0:0:1", ""],
     ["0:0:0:0:0:0:0:1", "ops:0123456789abcdef-ops:admin"],
+    // With a zone, the interface it is on: refused before without tokens, and told with tokens
+    // as `http://[::1%lo]:PORT`, which no client parses.
+    ["::1%lo", ""],
+    ["[::1%lo]", ""],
+    ["::1%lo", "ops:0123456789abcdef-ops:admin"],
   ])("VIGIL_HOST=%s binds ::1 and tells it as [::1] (tokens: %j)", async (host, tokens) => {
     const config = loadConfig({
       VIGIL_DB_URL: ":memory:",
