@@ -246,6 +246,11 @@ export function httpServer(
   // ran (a PUT, a DELETE) would have no reply. The connection ends after the last reply instead.
   // (Node's own switch, not in its types; test/http/edges.test.ts fails if it stops working.)
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  // Every header field is read: past Node's default of 2,000 the rest were dropped without a
+  // word, so an `If-None-Match: *` or an `Idempotency-Key` after 2,000 short fields went unseen
+  // (a create-only PUT overwrote, a retry applied again). The 16 KiB of line and headers bound
+  // them anyway.
+  server.maxHeadersCount = 0;
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => parseFailure(error, socket));
   server.on("connect", (_req: IncomingMessage, socket: Duplex) =>
     rawProblem(
