@@ -108,6 +108,12 @@ export class ObjectTable {
    */
   private readonly closed = new Map<string, string>();
 
+  /**
+   * Clients' requests queued or running per object (absent: none), which VIGIL_MAILBOX_LIMIT
+   * bounds: the server's own work in the same mailbox (timers, confirmations) is not counted.
+   */
+  private readonly requests = new Map<string, number>();
+
   /** Objects whose deletion began and did not finish: gone for every request until it does. */
   private readonly unfinished = new Set<string>();
 
@@ -291,18 +297,27 @@ export class ObjectTable {
   }
 
   /**
-   * Runs a client's `task` in the object's mailbox, unless `mailboxLimit` tasks already wait
-   * there: then a 429, and nothing is queued. The server's own work (timers, confirmations,
-   * observations) is never refused: it goes through {@link run}.
+   * Runs a client's `task` in the object's mailbox, unless `mailboxLimit` clients' requests already
+   * wait there: then a 429, and nothing is queued. The server's own work (timers, confirmations,
+   * observations) is never refused, nor counted: it goes through {@link run}.
    */
   admit<T>(id: string, task: () => Promise<T>): Promise<T> {
-    if (this.mailboxes.depth(id) >= this.mailboxLimit)
+    const waiting = this.requests.get(id) ?? 0;
+    if (waiting >= this.mailboxLimit)
       return Promise.reject(
         overloaded(
           `object "${id}" already has ${this.mailboxLimit} requests waiting (VIGIL_MAILBOX_LIMIT); retry after a moment`,
         ),
       );
-    return this.mailboxes.run(id, () => this.forgetting(id, task));
+    this.requests.set(id, waiting + 1);
+    const done = () => {
+      const left = this.requests.get(id)! - 1;
+      if (left === 0) this.requests.delete(id);
+      else this.requests.set(id, left);
+    };
+    const result = this.mailboxes.run(id, () => this.forgetting(id, task));
+    void result.then(done, done);
+    return result;
   }
 
   /** Commits one change (grouped with others), then makes it the hot copy. Call in the mailbox. */

@@ -6,7 +6,8 @@ import { afterEach, describe, expect, test } from "vitest";
 import type { CommitBatch } from "../../src/core/store.ts";
 import { createApp } from "../../src/http/app.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
-import { makeServices, type TestServices } from "../helpers/services.ts";
+import { flush } from "../../src/timers/clock.ts";
+import { makeServices, START, type TestServices } from "../helpers/services.ts";
 import { expectProblem } from "./harness.ts";
 
 /** A store whose commits wait until `open()`: requests pile up in the object's mailbox. */
@@ -166,5 +167,58 @@ describe("the mailbox limit", () => {
     const ce = (await (await events).json()) as any;
     expect(ce.results[0].error).toMatchObject({ status: 429, retryAfter: 1 });
     expect((await services.governor.getObject("w1"))?.memory).toEqual({ queue: { depth: 3 } });
+  });
+
+  test("the server's own work in the mailbox (a timer firing) is not counted against VIGIL_MAILBOX_LIMIT", async () => {
+    const store = new GatedStore();
+    services = await makeServices({ store, mailboxLimit: 1 });
+    // `remind: true` schedules `nudge` a minute on.
+    const nudger = {
+      name: "nudger",
+      version: "1",
+      rules: [
+        {
+          name: "remind",
+          conditions: { all: [{ fact: "memory", path: "$.remind", operator: "equal", value: true }] },
+          event: { type: "schedule", params: { name: "nudge", after: "PT1M" } },
+        },
+      ],
+    };
+    expect(services.policies.loadText(JSON.stringify(nudger), "inline/nudger.json").ok).toBe(true);
+    const app = createApp({
+      governor: services.governor,
+      policies: services.policies,
+      whatIf: services.whatIf,
+      tokens: [],
+    });
+    const post = (facts: unknown) =>
+      app.request("/v1/objects/n1/facts", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ facts }),
+      });
+    const put = await app.request("/v1/objects/n1", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ policy: "nudger" }),
+    });
+    expect(put.status).toBe(201);
+    expect((await post({ remind: true })).status).toBe(200);
+    let fired = 0;
+    services.governor.events.on("timer:fired", () => fired++);
+
+    store.close_();
+    // The nudge falls due: its firing runs in n1's mailbox and waits there for its commit.
+    await services.clock.advanceTo(START + 60_000, flush);
+    expect(fired).toBe(0);
+    // No client's request waits for n1: this one is queued behind the firing, not refused.
+    const posting = post({ remind: false, n: 1 });
+    await new Promise((r) => setImmediate(r));
+    store.open();
+    const reply = await posting;
+    expect(reply.status).toBe(200);
+    await services.advance(0);
+    expect(fired).toBe(1);
+    expect((await services.governor.getObject("n1"))?.memory).toEqual({ remind: false, n: 1 });
   });
 });
