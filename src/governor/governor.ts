@@ -90,6 +90,8 @@ export class Governor implements GovernorApi, GovernorStatsApi {
   private readonly drivers: readonly Driver[];
   private readonly dryRun: DryRunDeps;
   private started = false;
+  /** Set once close has closed the drivers: what a driver still reports is not recorded. */
+  private shut = false;
   /** Set when start-up is stopped (a signal) or the governor closes: recovery stops at its next step. */
   private stopping = false;
   private leaseLost = false;
@@ -171,11 +173,14 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       clock,
       {
         send: (a, detached) => this.substrate.send(a, detached),
-        confirmed: (a, obs, detached) => this.table.run(a.objectId, () => this.substrate.confirm(a, obs, detached())),
+        confirmed: (a, obs, detached) =>
+          this.shut ? Promise.resolve() : this.table.run(a.objectId, () => this.substrate.confirm(a, obs, detached())),
         failed: (a, err, final, detached, requeue) =>
-          this.table.run(a.objectId, async () => {
-            if (await this.substrate.failed(a, err, final, detached())) requeue();
-          }),
+          this.shut
+            ? Promise.resolve()
+            : this.table.run(a.objectId, async () => {
+                if (await this.substrate.failed(a, err, final, detached())) requeue();
+              }),
         exclusive: (id, task) => this.table.run(id, task),
         onError,
       },
@@ -208,9 +213,9 @@ export class Governor implements GovernorApi, GovernorStatsApi {
       governing,
     });
     for (const d of drivers.values())
-      d.onObservation(
-        (id, obs) => void this.substrate.observed(id, obs).catch((e) => onError(e, `observation of ${id}`)),
-      );
+      d.onObservation((id, obs) => {
+        if (!this.shut) void this.substrate.observed(id, obs).catch((e) => onError(e, `observation of ${id}`));
+      });
     const loaded = () => policies.list().items.map((p) => p.name);
     const arming = () => governing() && !this.stopping;
     const timerDeps = { table, store, loaded, arrival, policy: compiled, clock, events, onError, governing: arming };
@@ -336,6 +341,12 @@ export class Governor implements GovernorApi, GovernorStatsApi {
     this.dispatcher.close();
     await this.table.idle();
     for (const d of this.drivers) await d.close();
+    // A driver's answer or observation from now on (a call that outlived the close) is not
+    // recorded: its row stays pending for the next server, as a failure during the close leaves
+    // it. Those already in a mailbox are, before the lease goes (a write after its release would
+    // be into a database another server may govern, or one closed: a misleading error).
+    this.shut = true;
+    await this.table.idle();
     await this.lease?.release();
   }
 
