@@ -23,6 +23,7 @@ import {
 } from "./config.ts";
 import { DEFAULT_LIMITS } from "./core/memory-limits.ts";
 import { Governor } from "./governor/governor.ts";
+import type { GovernorEvents } from "./governor/events.ts";
 import { fenced } from "./governor/fence.ts";
 import { serverLease } from "./governor/lease.ts";
 import { PolicyRegistry, type LoadResult } from "./governor/policy-registry.ts";
@@ -249,6 +250,22 @@ function configuredTokens(text: string): TokenConfig[] {
   }
 }
 
+/**
+ * The governor's events an operator reads in the log, each at `warn` but a return to readiness:
+ * what the readiness probes found when it changes (their own lines are at debug), an action the
+ * substrate refused for good, and a crash loop, which makes its object `failed` as that does.
+ */
+export function logGovernorEvents(events: GovernorEvents, log: Logger): void {
+  events.on("readiness:changed", (why) =>
+    why === null ? log.info("ready again") : log.warn("not ready", { reason: why }),
+  );
+  events.on("action:failed", (a, error) => log.warn("action failed", { object: a.objectId, kind: a.kind, error }));
+  events.on("decision:recorded", (d) => {
+    if (d.trigger.kind === "substrate" && d.trigger.name === "crash-loop")
+      log.warn("crash loop", { object: d.objectId, note: d.notes[0] });
+  });
+}
+
 export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
   options.signal?.throwIfAborted();
   const tokens = configuredTokens(config.VIGIL_TOKENS);
@@ -328,13 +345,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     else if (held.errors.length < HELD_ERRORS) held.errors.push([e, context]);
     else held.more++;
   });
-  // A load balancer's probes are logged at debug: what they found is told here when it changes.
-  governor.events.on("readiness:changed", (why) =>
-    why === null ? log.info("ready again") : log.warn("not ready", { reason: why }),
-  );
-  governor.events.on("action:failed", (a, error) =>
-    log.warn("action failed", { object: a.objectId, kind: a.kind, error }),
-  );
+  logGovernorEvents(governor.events, log);
   // Before start, so that what recovery evaluates and fires is counted too.
   const metrics = new Metrics(governor);
   // What has been started, stopped in reverse order when start-up fails half-way or at shutdown.
