@@ -25,11 +25,18 @@ export function requestId(given: string | string[] | undefined): string {
 /** Routes that machines poll: their lines are `debug`, so that they do not drown the rest. */
 const QUIET = new Set(["/healthz", "/readyz", "/metrics"]);
 
-/** The path of a request target, without its query. */
-function pathOf(url: string | undefined): string {
-  const u = url ?? "/";
+/** The scheme and authority of a request target in absolute form (`http://host:port`, RFC 9112 3.2.2). */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * The path of a request target, without its query, nor the scheme and authority of the absolute
+ * form (`GET http://host:8080/readyz`, which the server serves as `/readyz`): a probe sent so is
+ * still a probe, here and at the drain gate.
+ */
+export function pathOf(url: string | undefined): string {
+  const u = (url ?? "/").replace(ABSOLUTE_FORM, "");
   const q = u.indexOf("?");
-  return q < 0 ? u : u.slice(0, q);
+  return (q < 0 ? u : u.slice(0, q)) || "/";
 }
 
 /**

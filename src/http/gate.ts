@@ -5,14 +5,12 @@
 // probe sees the 503 instead of a refused connection.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { pathOf } from "./access-log.ts";
 import { problemBody, PROBLEM_CONTENT_TYPE } from "./problem.ts";
 
 /** What a request turned away at shutdown is told, and how soon to retry (seconds). */
 export const SHUTTING_DOWN = "the server is shutting down; retry on another instance";
 export const SHUTDOWN_RETRY_AFTER = "1";
-
-/** The liveness probe's path, with or without a query string. */
-const HEALTHZ = /^\/healthz(?:\?|$)/;
 
 export class DrainGate {
   private draining = false;
@@ -30,7 +28,8 @@ export class DrainGate {
    * with a 503; returns whether it was let in.
    */
   admit(req: IncomingMessage, res: ServerResponse): boolean {
-    if (this.draining && !HEALTHZ.test(req.url ?? "")) {
+    // The liveness probe's path, with or without a query string, in origin or absolute form.
+    if (this.draining && pathOf(req.url) !== "/healthz") {
       const body = JSON.stringify(problemBody("unavailable", SHUTTING_DOWN));
       res.writeHead(503, {
         "content-type": PROBLEM_CONTENT_TYPE,

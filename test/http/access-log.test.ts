@@ -258,6 +258,29 @@ describe("access lines, over a socket, on both doors", () => {
   });
 });
 
+describe("a request target in absolute form (RFC 9112 3.2.2)", () => {
+  test("a probe sent so is still a debug line, and every line names the path alone", async () => {
+    const quiet = await composed("info");
+    const loud = await composed("debug");
+    for (const c of [quiet, loud]) {
+      const absolute = (path: string) => `http://127.0.0.1:${c.port}${path}`;
+      for (const path of ["/healthz", "/readyz?full=1", "/metrics", "/v1/policies", "/v1/policies?x=1"]) {
+        const reply = await send(c.port, { method: "GET", path: absolute(path), headers: bearer(TOKENS.read) });
+        // Served as the origin form is: the probes answer (no metrics service here: a 404).
+        expect(reply.status).toBe(path === "/metrics" ? 404 : 200);
+      }
+      await send(c.port, { method: "GET", path: "HTTP://127.0.0.1/readyz", headers: bearer(TOKENS.read) });
+      await c.close();
+    }
+    const paths = (c: Composed, level: string) =>
+      c.lines.all.filter((l) => l.msg === "request" && l.level === level).map((l) => l.path);
+    expect(paths(quiet, "debug")).toEqual([]);
+    expect(paths(quiet, "info")).toEqual(["/v1/policies", "/v1/policies"]);
+    expect(paths(loud, "debug")).toEqual(["/healthz", "/readyz", "/metrics", "/readyz"]);
+    expect(paths(loud, "info")).toEqual(["/v1/policies", "/v1/policies"]);
+  });
+});
+
 describe("a request the client leaves before its reply is done", () => {
   /**
    * A server whose listener answers nothing by itself, behind the access log, and a client that

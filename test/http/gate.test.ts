@@ -5,6 +5,7 @@ import { createServer, type Server } from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { afterEach, expect, test } from "vitest";
 import { DrainGate } from "../../src/http/gate.ts";
+import { rawRequest } from "../helpers/raw-http.ts";
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -38,4 +39,34 @@ test("a request pipelined behind a reply still being sent is let out when its co
   void drained.then(() => (done = true));
   for (let i = 0; i < 1_000 && !done; i++) await new Promise((r) => setImmediate(r));
   expect({ done, active: gate.active }).toEqual({ done: true, active: 0 });
+});
+
+test("closed, it still lets the liveness probe in, whether its target is in origin or absolute form", async () => {
+  const gate = new DrainGate();
+  server = createServer((req, res) => {
+    if (gate.admit(req, res)) res.end("in");
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  await gate.close();
+  const statuses: Record<string, number> = {};
+  for (const path of [
+    "/healthz",
+    "/healthz?x=1",
+    `http://127.0.0.1:${port}/healthz`,
+    `HTTP://127.0.0.1:${port}/healthz?x=1`,
+    "/readyz",
+    `http://127.0.0.1:${port}/readyz`,
+    "/healthzz",
+  ])
+    statuses[path.replace(String(port), "PORT")] = (await rawRequest(port, { method: "GET", path })).status;
+  expect(statuses).toEqual({
+    "/healthz": 200,
+    "/healthz?x=1": 200,
+    "http://127.0.0.1:PORT/healthz": 200,
+    "HTTP://127.0.0.1:PORT/healthz?x=1": 200,
+    "/readyz": 503,
+    "http://127.0.0.1:PORT/readyz": 503,
+    "/healthzz": 503,
+  });
 });
