@@ -5,6 +5,7 @@
 import { isatty } from "node:tty";
 import { commandUsage, EXIT, isCommandName, overallUsage, type CommandName } from "./usage.ts";
 import { failureMessage } from "./output.ts";
+import { printable } from "./printable.ts";
 
 // Loaded on demand: `vigil validate` need not load the server, the database or hono.
 const commands: Record<CommandName, (args: string[]) => Promise<number>> = {
@@ -47,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "help" && rest.length > 0) {
     const [asked, ...more] = rest;
     if (more.length > 0 || !isCommandName(asked!)) {
-      const what = more.length > 0 ? `takes one command, not ${rest.length}` : `unknown command "${asked}"`;
+      const what = more.length > 0 ? `takes one command, not ${rest.length}` : `unknown command "${printable(asked!)}"`;
       process.stderr.write(`vigil help: ${what}\n\n${overallUsage()}\n`);
       return 2;
     }
@@ -60,16 +61,18 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (!isCommandName(command)) {
-    process.stderr.write(`vigil: unknown command "${command}"\n\n${overallUsage()}\n`);
+    process.stderr.write(`vigil: unknown command "${printable(command)}"\n\n${overallUsage()}\n`);
     return 2;
   }
   try {
     return await commands[command](rest);
   } catch (e) {
-    process.stderr.write(`vigil ${command}: ${failureMessage(e)}\n`);
     // parseArgs refused the arguments (an unknown option, a missing value...): show what it takes.
-    if (String((e as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS_"))
-      process.stderr.write(`\n${commandUsage(command)}\n`);
+    const refused = String((e as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS_");
+    // Its one line quotes the command line (a line break in it too); any other, each line printable.
+    const message = refused ? printable(failureMessage(e)) : failureMessage(e).split("\n").map(printable).join("\n");
+    process.stderr.write(`vigil ${command}: ${message}\n`);
+    if (refused) process.stderr.write(`\n${commandUsage(command)}\n`);
     return 2;
   }
 }

@@ -129,6 +129,29 @@ describe("through the real binary", () => {
     expect(two.stdout).toBe("");
     expect(two.stderr).toMatch(/^vigil help: takes one command, not 2\n/);
   });
+
+  // What the command line said, quoted back in a usage error, reaches a terminal: an ESC in it
+  // (an argument pasted from elsewhere, or made to) would clear the screen or set the window's
+  // title. It is shown as escapes, as the client commands show what a server sent (docs/cli.md).
+  test("an unknown command or option with control characters is quoted with them as escapes", async () => {
+    const bad = "x\u001b]0;owned\u0007\u001b[2J\ny";
+    const [command, help, option] = await Promise.all([
+      vigil([bad]),
+      vigil(["help", bad]),
+      vigil(["validate", `--${bad}`]),
+    ]);
+    const escaped = "x\\u001b]0;owned\\u0007\\u001b[2J\\u000ay";
+    for (const r of [command, help, option]) {
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      // oxlint-disable-next-line no-control-regex
+      expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      expect(r.stderr.split("\n")[0]).toContain(escaped);
+    }
+    expect(command.stderr).toMatch(/^vigil: unknown command "x\\u001b/);
+    expect(help.stderr).toMatch(/^vigil help: unknown command "x\\u001b/);
+    expect(option.stderr).toMatch(/^vigil validate: Unknown option '--x\\u001b/);
+  });
 });
 
 describe("what an option says", () => {
