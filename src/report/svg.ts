@@ -306,17 +306,38 @@ export function renderTimelines(rows: TimelineRow[], o: TimelineOptions): string
   return svg(width, height, o.title, label, body);
 }
 
+/**
+ * The axis, a tick per timeTicks, each labelled unless its label would run into its neighbour's
+ * (textWidth's guess, and a gap). The first, anchored at its start to keep clear of "UTC", ran
+ * into a second centred on its tick ("08-23 12:00" over "08-24 00:00"): the label at an edge
+ * (anchored at its start or end) gives way to the one beside it, its tick staying unlabelled.
+ */
 function axis(from: number, to: number, x: (t: number) => number, y: number, width: number): string {
   const parts = [`<line x1="${LABEL_W}" x2="${width - RIGHT}" y1="${y}" y2="${y}" stroke="#6b7280"/>`];
+  const labels: { left: number; right: number; side: string; svg: string }[] = [];
   for (const t of timeTicks(from, to)) {
-    parts.push(
-      `<line x1="${num(x(t.at))}" x2="${num(x(t.at))}" y1="${y}" y2="${y + 4}" stroke="#6b7280"/>`,
-      `<text x="${num(x(t.at))}" y="${y + 16}" text-anchor="${anchor(x(t.at), width)}" ${FONT} fill="#374151">${escapeXml(t.label)}</text>`,
-    );
+    const at = x(t.at);
+    const side = anchor(at, width);
+    const w = textWidth(t.label, 11);
+    const left = side === "start" ? at : side === "end" ? at - w : at - w / 2;
+    parts.push(`<line x1="${num(at)}" x2="${num(at)}" y1="${y}" y2="${y + 4}" stroke="#6b7280"/>`);
+    const label = {
+      left,
+      right: left + w,
+      side,
+      svg: `<text x="${num(at)}" y="${y + 16}" text-anchor="${side}" ${FONT} fill="#374151">${escapeXml(t.label)}</text>`,
+    };
+    const before = labels.at(-1);
+    if (before === undefined || left >= before.right + LABEL_GAP) labels.push(label);
+    else if (before.side === "start") labels[labels.length - 1] = label;
   }
+  parts.push(...labels.map((l) => l.svg));
   parts.push(`<text x="${LABEL_W - 8}" y="${y + 16}" text-anchor="end" ${FONT} fill="#374151">UTC</text>`);
   return parts.join("\n");
 }
+
+/** Pixels at least between two tick labels. */
+const LABEL_GAP = 4;
 
 /** A tick label's anchor: inside the picture at its right, clear of "UTC" at its left (not "UTC09:00"). */
 const anchor = (x: number, width: number) => (x > width - RIGHT - 30 ? "end" : x < LABEL_W + 30 ? "start" : "middle");

@@ -41,6 +41,20 @@ const rects = (svg: string) =>
     ),
   ].map((m) => ({ x: Number(m[1]), width: Number(m[3]), fill: m[4], title: m[5] }));
 
+const DAY = 86_400_000;
+
+/** The axis's tick labels, left to right, with where each is drawn at 6.3 pixels a character. */
+function axisLabels(svg: string): { text: string; left: number; right: number }[] {
+  return [...svg.matchAll(/<text x="([\d.]+)" y="\d+" text-anchor="(\w+)"[^>]*fill="#374151">([^<]*)<\/text>/g)]
+    .filter((m) => m[3] !== "UTC")
+    .map((m) => {
+      const x = Number(m[1]);
+      const w = m[3]!.length * 6.3;
+      const left = m[2] === "start" ? x : m[2] === "end" ? x - w : x - w / 2;
+      return { text: m[3]!, left, right: left + w };
+    });
+}
+
 describe("renderTimelines", () => {
   const rows = [
     {
@@ -95,6 +109,41 @@ describe("renderTimelines", () => {
     );
     // One further in is centred on its tick.
     expect(svg).toMatch(/<text x="290\.7" y="76" text-anchor="middle"[^>]*>09:10<\/text>/);
+  });
+
+  // The first label, anchored at its start to keep clear of "UTC", ran on past where the second,
+  // centred on its tick, began: "08-23 12:00" written over "08-24 00:00".
+  test("a tick label that would run into the one before is left out; its tick stays", () => {
+    const from = Date.parse("2026-08-23T10:38:02.316Z");
+    const picture = renderTimelines([], { from, to: from + 343_064_169, title: "t" });
+    const labels = axisLabels(picture);
+    expect(labels.map((l) => l.text)).toEqual([
+      "08-24 00:00",
+      "08-24 12:00",
+      "08-25 00:00",
+      "08-25 12:00",
+      "08-26 00:00",
+      "08-26 12:00",
+      "08-27 00:00",
+    ]);
+    // Eight ticks: the first, at 08-23 12:00, is drawn without its label.
+    expect(picture.match(/<line x1="[\d.]+" x2="[\d.]+" y1="60" y2="64" stroke="#6b7280"\/>/g)).toHaveLength(8);
+    expect(picture).toContain('<line x1="171.2" x2="171.2" y1="60" y2="64" stroke="#6b7280"/>');
+  });
+
+  test("over windows of a second to a year, no two axis labels overlap (6.3 pixels a character)", () => {
+    const start = Date.parse("2026-01-01T00:00:00Z");
+    for (let i = 0; i < 400; i++) {
+      const from = start + ((i * 7_919_993_117) % (365 * DAY));
+      const span = Math.round(1000 * Math.pow(1.05, i % 330));
+      for (const width of [960, 1200]) {
+        const labels = axisLabels(renderTimelines([], { from, to: from + span, title: "t", width }));
+        for (let k = 1; k < labels.length; k++)
+          expect(labels[k]!.left, `${new Date(from).toISOString()} + ${span} ms, ${width} px`).toBeGreaterThanOrEqual(
+            labels[k - 1]!.right,
+          );
+      }
+    }
   });
 
   test("takes ISO times as well as epoch milliseconds", () => {
