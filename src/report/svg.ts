@@ -194,7 +194,8 @@ const MONDAY = 4 * DAY;
  * Ticks for an axis over [from, to]: round UTC times, at most about eight, however long the span;
  * steps of one or two weeks on Mondays; past two weeks a step, the first of a month (of January,
  * for a step of years). A label names the year when the span crosses one (`2026-12-28`, not
- * `12-28` beside `01-04`; under a day's step, at midnight: `2026-12-31 | 06:00 | ...`).
+ * `12-28` beside `01-04`; under a day's step, at midnight, in a window of any length:
+ * `2026-12-31 | 06:00 | ...`, `23:00 | 2027-01-01 | 01:00`).
  */
 export function timeTicks(from: number, to: number): { at: number; label: string }[] {
   const span = Math.max(1, to - from);
@@ -210,19 +211,19 @@ export function timeTicks(from: number, to: number): { at: number; label: string
     return out;
   }
   // Dates from the month on, or from the year when the span crosses one; then, under a day's
-  // step, the whole date at midnight and the time at the other ticks, as "2026-12-31 12:00"
-  // would run into its neighbours.
+  // step across a new year, the whole date at midnight and the time at the other ticks, as
+  // "2026-12-31 12:00" would run into its neighbours. A window of a day or less names the year
+  // too ("23:00 | 2027-01-01 | 01:00"): its times alone ("23:00 | 00:00 | 01:00") said no date.
+  // (Every step under a day divides one, so the new year's midnight is a tick.)
   const newYear = iso(from).slice(0, 4) !== iso(to).slice(0, 4);
   const label = (t: number) =>
-    step < 60_000
-      ? iso(t).slice(11, 19)
-      : step >= DAY
-        ? iso(t).slice(newYear ? 0 : 5, 10)
-        : span > 86_400_000 && newYear
-          ? t % DAY === 0
-            ? iso(t).slice(0, 10)
-            : iso(t).slice(11, 16)
-          : span > 86_400_000
+    step < DAY && newYear && t % DAY === 0
+      ? iso(t).slice(0, 10)
+      : step < 60_000
+        ? iso(t).slice(11, 19)
+        : step >= DAY
+          ? iso(t).slice(newYear ? 0 : 5, 10)
+          : span > 86_400_000 && !newYear
             ? `${iso(t).slice(5, 10)} ${iso(t).slice(11, 16)}`
             : iso(t).slice(11, 16);
   const origin = step >= 7 * DAY ? MONDAY : 0;

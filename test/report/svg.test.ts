@@ -306,6 +306,31 @@ describe("timeTicks: weeks on Mondays, the year where the span crosses one", () 
     const within = timeTicks(Date.parse("2026-12-01T00:00:00Z"), Date.parse("2026-12-03T00:00:00Z"));
     expect(within[0]!.label).toBe("12-01 00:00");
   });
+
+  // A window of a day or less was labelled with times alone: one across a new year read
+  // "18:00 | 20:00 | 22:00 | 00:00 | ...", and no label said which year, or which day.
+  test.each([
+    ["2026-12-31T18:00:00Z", "2027-01-01T06:00:00Z", "18:00 | 20:00 | 22:00 | 2027-01-01 | 02:00 | 04:00 | 06:00"],
+    [
+      "2026-12-31T06:00:00Z",
+      "2027-01-01T06:00:00Z",
+      "06:00 | 09:00 | 12:00 | 15:00 | 18:00 | 21:00 | 2027-01-01 | 03:00 | 06:00",
+    ],
+    [
+      "2026-12-31T23:59:30Z",
+      "2027-01-01T00:00:20Z",
+      "23:59:30 | 23:59:40 | 23:59:50 | 2027-01-01 | 00:00:10 | 00:00:20",
+    ],
+  ])("a window of a day or less across a new year names it at midnight: %s to %s", (from, to, labels) => {
+    const ticks = timeTicks(Date.parse(from), Date.parse(to));
+    expect(ticks.map((t) => t.label).join(" | ")).toBe(labels);
+    expect(new Date(ticks.find((t) => t.label === "2027-01-01")!.at).toISOString()).toBe("2027-01-01T00:00:00.000Z");
+  });
+
+  test("a day or less within one year is labelled with times alone, as before", () => {
+    const ticks = timeTicks(Date.parse("2026-12-30T18:00:00Z"), Date.parse("2026-12-31T06:00:00Z"));
+    expect(ticks.map((t) => t.label).join(" | ")).toBe("18:00 | 20:00 | 22:00 | 00:00 | 02:00 | 04:00 | 06:00");
+  });
 });
 
 describe("renderWaitHistogram", () => {
