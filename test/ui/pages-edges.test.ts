@@ -256,6 +256,23 @@ test("an object deleted while its page is open is said to be gone there", async 
   await page.getByText("There is no object with this id: it was deleted").waitFor();
   expect(await page.locator("#decision-rows").textContent()).toBe("No decisions recorded.");
   expect(await page.locator("#summary").textContent()).toBe("");
+  expect(await panelTexts(page)).toEqual({ ...ABSENT, explanation: "The object was deleted." });
+});
+
+/** What the panels of an object's page say when there is no object: each that there is none. */
+const ABSENT = {
+  timeline: "No lifecycle to draw: no object has this id.",
+  memory: "No memory: no object has this id.",
+  timers: "No timer is pending.",
+  usage: "No usage: no object has this id.",
+};
+
+const panelTexts = async (page: Page) => ({
+  timeline: await page.locator("#timeline-chart").textContent(),
+  memory: await page.locator("#memory-json").textContent(),
+  timers: await page.locator("#timer-list").textContent(),
+  usage: await page.locator("#usage-body").textContent(),
+  explanation: await page.locator("#explanation-body").textContent(),
 });
 
 test("an object deleted while the list shows it leaves the list", async () => {
@@ -292,12 +309,22 @@ test("a page opened for an id no object has yet shows the object once it is crea
   const page = await open("/ui/objects/later");
   await page.getByText("There is no object with this id (it may have been deleted).").waitFor();
   await page.locator("#live[data-status=live]").waitFor();
+  // Each panel says there is none: they were empty boxes, and the explanation invited a choice.
+  expect(await panelTexts(page)).toEqual({
+    ...ABSENT,
+    explanation: "No decision to explain: no object has this id.",
+  });
   expect((await server.call("PUT", "/v1/objects/later", { policy: "on-demand", substrate: SIMULATED })).status).toBe(
     201,
   );
   await page.locator("#summary", { hasText: "on-demand" }).waitFor();
   await expect.poll(() => page.locator("#decision-rows tr", { hasText: "create" }).count()).toBe(1);
   expect(await page.locator("#object-status").textContent()).toBe("");
+  // The object's own, once it is read: none of the panels says there is none.
+  await page.locator("#usage-body table").waitFor();
+  await page.locator("#timeline-chart svg").waitFor();
+  expect(await page.locator("#memory-json").textContent()).toBe("{}");
+  expect(await page.locator("#explanation-body").textContent()).toBe("Choose a decision to see why it was taken.");
 });
 
 test("a page opened for an id whose object is created while its stream connects lists every decision", async () => {

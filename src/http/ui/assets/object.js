@@ -464,17 +464,23 @@ function onDeleted(at) {
     at === null
       ? "There is no object with this id: it was deleted."
       : `There is no object with this id: it was deleted at ${clockTime(Date.parse(at))}.`;
-  const shown = [
-    "#state-badge",
-    "#summary",
-    "#timeline-chart",
-    "#timeline-range",
-    "#memory-json",
-    "#timer-list",
-    "#usage-body",
-  ];
-  for (const el of shown) fill($(el));
-  fill($("#explanation-body"), h("p", { class: "muted", text: "The object was deleted." }));
+  showAbsent("The object was deleted.");
+}
+
+/**
+ * Empties what the page showed of an object, and says in each panel that there is none: left
+ * blank, a page opened for an id no object has was a row of empty boxes, a timeline, a memory,
+ * timers and usage of nothing, and an explanation inviting a choice among no decisions.
+ */
+function showAbsent(explanation) {
+  for (const el of ["#state-badge", "#summary", "#timeline-range"]) fill($(el));
+  const none = (text) => h("p", { class: "muted", text });
+  fill($("#timeline-chart"), none("No lifecycle to draw: no object has this id."));
+  // A <pre>: its text, in the panel's muted colour.
+  fill($("#memory-json"), h("span", { class: "muted", text: "No memory: no object has this id." }));
+  fill($("#timer-list"), none("No timer is pending."));
+  fill($("#usage-body"), none("No usage: no object has this id."));
+  fill($("#explanation-body"), none(explanation));
   renderDecisions();
 }
 
@@ -518,7 +524,7 @@ void signedIn(async () => {
     // Not there (yet, or any more): the stream is followed all the same, and an object created
     // under this id is shown from its first decision.
     status.textContent = "There is no object with this id (it may have been deleted).";
-    renderDecisions();
+    showAbsent("No decision to explain: no object has this id.");
     found = false;
   }
   if (found) {
