@@ -138,3 +138,62 @@ test("a tick armed before the store kept schedules (no spec) for a cron changed 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// docs/policy-authors.md, "Downtime": a tick that fell due while the server was down fires once
+// after the restart, late; but not one of a schedule whose cron changed meanwhile (its file
+// edited while the server was down): that tick is re-armed for the new cron, as a reload's is,
+// and the ticks the new cron would have had during the downtime fire none either.
+test.each([
+  ["0 * * * *", ["o tick 2026-01-01T02:40:30.000Z late"], "2026-01-01T03:00:00Z"],
+  ["30 * * * *", [], "2026-01-01T03:30:00Z"],
+  // The new cron ticks at 01:00 too, when the old tick was due: that one fires, late.
+  ["*/5 * * * *", ["o tick 2026-01-01T02:40:30.000Z late"], "2026-01-01T02:45:00Z"],
+])(
+  "down past its ticks and started again with the cron %s (it was hourly): what fires at the restart",
+  async (cron, atRestart, next) => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-cron-down-"));
+    try {
+      const url = `file:${join(dir, "vigil.db")}`;
+      const clock = new VirtualClock(Date.parse("2026-01-01T00:00:30Z"));
+      const boot = async (cron: string, version: string) => {
+        const policies = new PolicyRegistry(() => clock.now());
+        expect(
+          policies.loadText(JSON.stringify({ ...scheduledPolicy({ name: "p", cron }), version }), "inline/p.json").ok,
+        ).toBe(true);
+        const store = new LibsqlStore({ url });
+        const governor = new Governor({
+          store,
+          policies,
+          drivers: [new SimulatedDriver({ clock })],
+          clock,
+          random: () => 0.5,
+        });
+        return { governor, store };
+      };
+      let g = await boot("0 * * * *", "1");
+      await g.governor.start();
+      await g.governor.putObject("o", { policy: "p" });
+      await g.governor.close();
+      await g.store.close();
+
+      // Down from 00:00:30 to 02:40:30, past the ticks of 01:00 and 02:00 (and of 00:30, 01:30
+      // and 02:30 under the new cron, which has none at 01:00: then the tick would fire, late).
+      clock.jumpTo(Date.parse("2026-01-01T02:40:30Z"));
+      g = await boot(cron, cron === "0 * * * *" ? "1" : "2");
+      const fired: string[] = [];
+      g.governor.events.on("timer:fired", (id, name, late) =>
+        fired.push(`${id} ${name} ${new Date(clock.now()).toISOString()}${late ? " late" : ""}`),
+      );
+      await g.governor.start();
+      await clock.advance(1000, () => g.governor.idle());
+      expect(fired).toEqual(atRestart);
+      // The next tick is the cron's first after the restart.
+      const object = await g.governor.getObject("o");
+      expect(object?.timers.find((t) => t.name === "tick")?.dueAt).toBe(Date.parse(next));
+      await g.governor.close();
+      await g.store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
