@@ -5,7 +5,7 @@
 import { fstatSync } from "node:fs";
 import { readAllText } from "../contracts/text.ts";
 import { reasonOf } from "./fetch-reasons.ts";
-import { printable } from "./printable.ts";
+import { printable, writeStderr } from "./printable.ts";
 import { decimalNumber, headerCanCarry } from "./values.ts";
 import { EXIT, synopsisLine, type CommandName } from "./usage.ts";
 
@@ -65,7 +65,7 @@ async function readStdin(): Promise<string> {
 export function processIo(io: Partial<Io> = {}): Io {
   return {
     out: (s) => process.stdout.write(s),
-    err: (s) => process.stderr.write(s),
+    err: writeStderr,
     env: process.env,
     stdin: readStdin,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

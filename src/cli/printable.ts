@@ -28,3 +28,13 @@ export function printable(text: string): string {
   }
   return out;
 }
+
+/**
+ * Writes a command's message to stderr with each line {@link printable}: what a command says
+ * quotes what it was given (a file's name, a directory, a value), and an ESC in one reached the
+ * terminal (`vigil validate --rules "$(printf '\\e[2J')"` cleared the screen). The line breaks
+ * the message has are kept.
+ */
+export const writeStderr = (text: string): void => {
+  process.stderr.write(text.split("\n").map(printable).join("\n"));
+};

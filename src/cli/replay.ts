@@ -16,6 +16,7 @@ import { sameObject } from "../what-if/service.ts";
 import { openToRead } from "./read-db.ts";
 import { HELP_OPTION, printUsage, synopsisLine } from "./usage.ts";
 import { readTextFile } from "../contracts/text.ts";
+import { writeStderr } from "./printable.ts";
 
 /**
  * A replay at a terminal: the server's cap on evaluations, rows and the rows' bytes
@@ -27,7 +28,7 @@ const CLI_LIMITS: Partial<ReplayLimits> = { deadlineMs: Infinity, maxWeight: Inf
 export async function runReplay(
   args: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
-  err: (s: string) => void = (s) => process.stderr.write(s),
+  err: (s: string) => void = writeStderr,
 ): Promise<number> {
   // What is not the report goes to stderr, as `vigil replay: ...`, so stdout stays clean for --json.
   const fail = (message: string) => {

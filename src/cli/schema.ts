@@ -6,11 +6,12 @@ import { dirname } from "node:path";
 import { parseCommandLine } from "./parse-args.ts";
 import { POLICY_SCHEMA_FILE, policyJsonSchemaText } from "../contracts/json-schema.ts";
 import { HELP_OPTION, printUsage } from "./usage.ts";
+import { writeStderr } from "./printable.ts";
 
 export async function runSchema(
   args: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
-  err: (s: string) => void = (s) => process.stderr.write(s),
+  err: (s: string) => void = writeStderr,
 ): Promise<number> {
   const { values } = parseCommandLine({
     args,

@@ -23,6 +23,7 @@ import { openToRead } from "./read-db.ts";
 import { printUsage } from "./usage.ts";
 import { readTextFile } from "../contracts/text.ts";
 import { isNameList } from "./values.ts";
+import { writeStderr } from "./printable.ts";
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
@@ -93,7 +94,7 @@ function toStdout(s: string): Promise<void> | undefined {
 export async function runSimulate(
   args: string[],
   out: Out = toStdout,
-  err: (s: string) => void = (s) => process.stderr.write(s),
+  err: (s: string) => void = writeStderr,
 ): Promise<number> {
   const { values } = parseCommandLine({ args, options: OPTIONS, strict: true });
   if (values.help) return printUsage("simulate", out);

@@ -23,12 +23,12 @@ import {
 import { decimalNumber } from "./values.ts";
 import { rulesDirectory, rulesDirectoryProblem } from "./flag-config.ts";
 import { EMPTY_RULES, HELP_OPTION, printUsage } from "./usage.ts";
-import { printable } from "./printable.ts";
+import { printable, writeStderr } from "./printable.ts";
 
 export async function runTest(
   args: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
-  err: (s: string) => void = (s) => process.stderr.write(s),
+  err: (s: string) => void = writeStderr,
 ): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args,

@@ -9,11 +9,12 @@ import { isMissing } from "../dirs.ts";
 import { isPolicyFileName, PolicyRegistry, type LoadResult } from "../governor/policy-registry.ts";
 import { rulesDirectory, rulesDirectoryProblem } from "./flag-config.ts";
 import { EMPTY_RULES, HELP_OPTION, printUsage } from "./usage.ts";
+import { writeStderr } from "./printable.ts";
 
 export async function runValidate(
   args: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
-  err: (s: string) => void = (s) => process.stderr.write(s),
+  err: (s: string) => void = writeStderr,
 ): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args,
