@@ -9,7 +9,7 @@ import { isMissing } from "../dirs.ts";
 import { isPolicyFileName, PolicyRegistry, type LoadResult } from "../governor/policy-registry.ts";
 import { rulesDirectory, rulesDirectoryProblem } from "./flag-config.ts";
 import { EMPTY_RULES, HELP_OPTION, printUsage } from "./usage.ts";
-import { writeStderr } from "./printable.ts";
+import { printable, writeStderr } from "./printable.ts";
 
 export async function runValidate(
   args: string[],
@@ -94,13 +94,19 @@ function resultOf(file: string, r: LoadResult): FileResult {
   return { file, valid: true, policy: { name, version, rules: rules.length }, warnings: r.warnings, errors: [] };
 }
 
+/**
+ * The text report. What it quotes of the files (a name, a version, a problem's words, which may
+ * quote a file's name) is printed with its control characters as escapes, as `vigil test` prints
+ * it: an ESC in a file's name reached the terminal.
+ */
 function report(results: FileResult[]): string {
   let text = "";
+  const line = (s: string) => (text += `${printable(s)}\n`);
   for (const r of results) {
-    if (r.policy) text += `ok    ${r.file}  ${r.policy.name}@${r.policy.version} (${r.policy.rules} rules)\n`;
-    else text += `FAIL  ${r.file}\n`;
-    for (const w of r.warnings) text += `  warning ${r.file} ${w.path}: ${w.message}\n`;
-    for (const e of r.errors) text += `  ${r.file} ${e.path}: ${e.message}\n`;
+    if (r.policy) line(`ok    ${r.file}  ${r.policy.name}@${r.policy.version} (${r.policy.rules} rules)`);
+    else line(`FAIL  ${r.file}`);
+    for (const w of r.warnings) line(`  warning ${r.file} ${w.path}: ${w.message}`);
+    for (const e of r.errors) line(`  ${r.file} ${e.path}: ${e.message}`);
   }
   const invalid = results.filter((r) => !r.valid).length;
   return `${text}${results.length - invalid} valid, ${invalid} invalid\n`;

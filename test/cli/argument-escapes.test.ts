@@ -5,6 +5,9 @@
 // commands show what they quote. No server is needed: each fails before it would send anything.
 
 import { spawn } from "node:child_process";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, test } from "vitest";
 
 const ESC = "\u001b]0;owned\u0007\u001b[2J";
@@ -42,4 +45,20 @@ test.each([
   expect(r.stdout).toBe("");
   expect(r.stderr).not.toMatch(CONTROL);
   expect(r.stderr).toContain(said);
+});
+
+// Its report on stdout too: a policy file whose name has an ESC in it (which the file's own
+// problem quotes as well), printed as `vigil test` prints what it read of files.
+test("vigil validate prints a file's name with its control characters as escapes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-escapes-"));
+  try {
+    copyFileSync("rules/on-demand.json", join(dir, `a${ESC}.json`));
+    const r = await vigil(["validate", "--rules", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toMatch(CONTROL);
+    expect(r.stdout).toContain(`FAIL  ${dir}/a${SHOWN}.json\n`);
+    expect(r.stdout).toContain(`the file name "a${SHOWN}" is not a policy name`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
