@@ -217,8 +217,13 @@ const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 interface Waiter {
   machine: FakeMachine;
   state: string;
-  done: (reached: boolean) => void;
+  /** The instance the wait names (`instance_id`), if it names one. */
+  instance: string | null;
+  /** How the wait ends: the state reached, its timeout, or the instance it names replaced. */
+  done: (end: WaitEnd) => void;
 }
+
+type WaitEnd = "reached" | "timeout" | "replaced";
 
 /** Nanoseconds in each unit of a Go duration. */
 const UNIT_NS: Record<string, bigint> = {
@@ -310,7 +315,7 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
 
   const setState = (m: FakeMachine, state: FlyState) => {
     m.state = state;
-    for (const w of waiters) if (w.machine === m && w.state === state) w.done(true);
+    for (const w of waiters) if (w.machine === m && w.state === state) w.done("reached");
   };
 
   /** Moves through `via` to `to` after `ms` on the fake's clock (or later: `slowTransitions`). */
@@ -395,23 +400,33 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
     headers,
   });
 
-  /** Waits on the fake's clock for `state` or the timeout; counts itself as parked meanwhile. */
-  const park = (m: FakeMachine, state: string, timeoutS: number, id: string | null): Promise<boolean> =>
+  /**
+   * Waits on the fake's clock for `state`, the timeout, or (for a wait naming `instance`) the
+   * machine replaced by another instance; counts itself as parked meanwhile.
+   */
+  const park = (
+    m: FakeMachine,
+    state: string,
+    instance: string | null,
+    timeoutS: number,
+    id: string | null,
+  ): Promise<WaitEnd> =>
     new Promise((resolve) => {
       parked++;
       if (id) parkedIds.add(id);
       const w: Waiter = {
         machine: m,
         state,
-        done: (reached) => {
+        instance,
+        done: (end) => {
           if (!waiters.delete(w)) return;
           parked--;
           if (id) parkedIds.delete(id);
           clock.clearTimeout(timer);
-          resolve(reached);
+          resolve(end);
         },
       };
-      const timer = clock.setTimeout(() => w.done(false), timeoutS * 1000);
+      const timer = clock.setTimeout(() => w.done("timeout"), timeoutS * 1000);
       waiters.add(w);
     });
 
@@ -476,11 +491,16 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
         const state = query.get("state") ?? "started";
         const timeoutS = Math.min(60, Number(query.get("timeout") ?? 60));
         const instance = query.get("instance_id");
-        if (instance !== null && instance !== m.instanceId)
-          return error(400, `instance_id ${instance} is not the machine's current instance`);
+        const notCurrent = () => error(400, `instance_id ${instance} is not the machine's current instance`);
+        if (instance !== null && instance !== m.instanceId) return notCurrent();
         if (m.state === state) return { status: 200, body: { ok: true } };
-        const reached = await park(m, state, timeoutS, id);
-        return reached ? { status: 200, body: { ok: true } } : error(408, `deadline_exceeded: machine not ${state}`);
+        // A wait under way when its instance is replaced is refused as one sent after (the
+        // document's 400): the new instance reaching the state is not the one named.
+        const end = await park(m, state, instance, timeoutS, id);
+        if (end === "replaced") return notCurrent();
+        return end === "reached"
+          ? { status: 200, body: { ok: true } }
+          : error(408, `deadline_exceeded: machine not ${state}`);
       }
       case "Machines_create_lease": {
         if (lease && lease.nonce !== nonce) return error(409, `lease currently held by ${lease.owner}`);
@@ -621,8 +641,10 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
     replace(id, ms) {
       const m = machines.get(id);
       if (!m) throw new Error(`no machine ${id}`);
-      // The new version is another instance: a wait naming the old one is refused (400).
+      // The new version is another instance: a wait naming the old one is refused (400), one
+      // under way as well as one sent after.
       m.instanceId = randomId(26, CROCKFORD);
+      for (const w of waiters) if (w.machine === m && w.instance !== null) w.done("replaced");
       transition(m, "replacing", "stopped", ms);
     },
     holdLease(id, ttlS, owner = "someone-else@example.com") {
@@ -633,7 +655,7 @@ export async function startFlyFake(options: FlyFakeOptions = {}): Promise<FlyFak
       return nonce;
     },
     async close() {
-      for (const w of waiters) w.done(false);
+      for (const w of waiters) w.done("timeout");
       for (const d of delays) d();
       for (const m of machines.values()) if (m.timer) clock.clearTimeout(m.timer);
       server.closeAllConnections();

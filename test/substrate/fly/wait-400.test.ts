@@ -108,3 +108,25 @@ test("a machine replaced between the stop and its wait is observed as the instan
   expect(r.fake.requests.some((q) => q.action === "wait" && q.status === 400)).toBe(true);
   expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "stopped", instanceId: now } });
 });
+
+test("a machine replaced while the wait after its stop is under way is observed as the instance it is now", async () => {
+  r = await rig({ state: "started" });
+  r.fake.transitionMs.stop = 30_000;
+  const old = r.fake.machines.get(MACHINE)!.instanceId;
+  const call = r.driver.stop(r.target());
+  // The wait after the stop names the old instance and is parked on the fake's clock when a
+  // deploy replaces the machine (another instance, stopped 5 s later): Fly will not answer
+  // that wait for the new instance (the document's 400), and the driver reads the machine.
+  const replaced = (async () => {
+    while (!r.fake.requests.some((q) => q.action === "wait" && q.query.instance_id === old && q.status === 0))
+      await new Promise((ok) => setTimeout(ok, 1));
+    r.fake.replace(MACHINE, 5_000);
+  })();
+  const res = await settle(r.run(call));
+  await replaced;
+  const now = r.fake.machines.get(MACHINE)!.instanceId;
+  expect(now).not.toBe(old);
+  expect(res, JSON.stringify(res)).toMatchObject({ ok: true, v: { status: "stopped", instanceId: now } });
+  const waited = r.fake.requests.find((q) => q.action === "wait" && q.query.instance_id === old);
+  expect(waited?.status).toBe(400);
+});
