@@ -55,17 +55,23 @@ export class FlyApiError extends Error {
    * says nothing of the machine.
    */
   readonly machineNotFound: boolean;
+  /**
+   * A 404 that is Fly's own ErrorResponse for the app's machine: it does not know the machine, or
+   * what was asked of it (a lease to release). Not `app not found`, nor some other server's page.
+   */
+  readonly flyNotFound: boolean;
 
   constructor(
     /** HTTP status; 0 when no response came (network error, timeout). */
     readonly status: number,
     message: string,
-    options: { retryAfterMs?: number; retryable?: boolean; machineNotFound?: boolean } = {},
+    options: { retryAfterMs?: number; retryable?: boolean; machineNotFound?: boolean; flyNotFound?: boolean } = {},
   ) {
     super(message);
     this.name = "FlyApiError";
     this.retryable = options.retryable ?? transientStatus(status);
     this.machineNotFound = options.machineNotFound ?? false;
+    this.flyNotFound = options.flyNotFound ?? this.machineNotFound;
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
@@ -302,11 +308,12 @@ export class FlyClient {
     const { clock, random, retry: policy } = this.o;
     return withRetries(attempt, classify, { clock, random, policy, signal: c.signal }).catch((e: unknown) => {
       if (e instanceof FlyApiError && tries > 1) {
-        const { retryAfterMs, retryable, machineNotFound } = e;
+        const { retryAfterMs, retryable, machineNotFound, flyNotFound } = e;
         const after = new FlyApiError(e.status, `${e.message} (after ${tries} tries)`, {
           retryAfterMs,
           retryable,
           machineNotFound,
+          flyNotFound,
         });
         throw e instanceof LeaseHeldError ? new LeaseHeldError(after, e.holder) : after;
       }
@@ -374,6 +381,7 @@ export class FlyClient {
     throw new FlyApiError(res.status, `${what}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`, {
       retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), this.o.clock.now()),
       machineNotFound: res.status === 404 && machineNotFound(body),
+      flyNotFound: res.status === 404 && flyNotFound(body),
     });
   }
 }
@@ -457,9 +465,23 @@ function whoseLease(shown: Lease | null, now: number, redact: (text: string) => 
  * name), and not some other server's page (a wrong base URL).
  */
 function machineNotFound(body: unknown): boolean {
-  if (!body || typeof body !== "object" || !("error" in body) || typeof body.error !== "string") return false;
-  const text = body.error;
-  return /\bmachine\b/i.test(text) && /\bnot found\b/i.test(text) && !/\bapps?\b/i.test(text);
+  const text = flyError(body);
+  return text !== null && /\bmachine\b/i.test(text) && /\bnot found\b/i.test(text) && !/\bapps?\b/i.test(text);
+}
+
+/**
+ * Whether a 404's body is Fly's ErrorResponse about the machine or what was asked of it (`no
+ * lease`), not that the app is not found, and not some other server's page.
+ */
+function flyNotFound(body: unknown): boolean {
+  const text = flyError(body);
+  return text !== null && !/\bapps?\b/i.test(text);
+}
+
+/** The `error` of Fly's ErrorResponse, or null when the body is not one. */
+function flyError(body: unknown): string | null {
+  if (!body || typeof body !== "object" || !("error" in body) || typeof body.error !== "string") return null;
+  return body.error;
 }
 
 function machinePath(app: string, id: string): string {

@@ -172,11 +172,12 @@ export class MachineLeases {
   /**
    * A lease whose release failed: the next command on the machine takes it up by its nonce.
    * Not when the release found it no longer this command's (409: another lease is there now;
-   * 404: none is, as when its DELETE went through and only the answer was lost), and not over a
-   * lease kept already (the same rule as a failed take).
+   * Fly's 404: none is, as when its DELETE went through and only the answer was lost, or the
+   * machine is gone), and not over a lease kept already (the same rule as a failed take). A 404
+   * that is not Fly's word on the machine (`app not found`, another server's page) is kept.
    */
   private unreleased(machine: string, held: HeldLease, e: unknown): void {
-    if (e instanceof FlyApiError && e.status === 404) return;
+    if (e instanceof FlyApiError && e.flyNotFound) return;
     this.keepUnlessTaken(e, machine, held);
   }
 

@@ -341,6 +341,29 @@ describe("fly driver against the fake", () => {
     expect(fake.machines.get(MACHINE)!.lease).toBeNull(); // released this time
   });
 
+  // Only Fly's own 404 says the lease is not there (none is, or the machine is gone): a 404 that
+  // is not Fly's answer for the machine (a wrong base URL's page, `app not found`) says nothing
+  // of it, and the lease, still Vigil's on Fly, is taken up by the next command as after a 503.
+  test.each([
+    ["a page that is not Fly's", { rawBody: "404 page not found\n" }, true],
+    ["Fly's app not found", { error: "app vigil-test not found" }, true],
+    ["control: Fly's answer that there is no lease", { error: "no lease to release" }, false],
+  ])(
+    "a lease whose release met a 404 (%s) is taken up by the next command only when Fly did not say it is gone",
+    async (_, answer, kept) => {
+      const { fake, driver } = await open({ state: "stopped" });
+      fake.faults.add({ action: "lease-release", status: 404, ...answer });
+      expect(await r.run(driver.start(r.target({ lease: true })))).toMatchObject({ status: "running" });
+      const left = fake.machines.get(MACHINE)!.lease!;
+      // For the control, the lease goes as Fly said it had.
+      if (!kept) fake.machines.get(MACHINE)!.lease = null;
+      fake.requests.length = 0;
+      expect(await r.run(driver.stop(r.target({ lease: true })))).toMatchObject({ status: "stopped" });
+      const acquires = fake.requests.filter((q) => q.action === "lease-acquire").map((q) => [q.nonce, q.status]);
+      expect(acquires).toEqual([[kept ? left.nonce : null, 200]]);
+    },
+  );
+
   test("a remembered lease is kept when the next command's lease call fails on a passing error", async () => {
     const { fake, driver } = await open({ state: "stopped" });
     fake.faults.add({ action: "lease-release", status: 503, times: DEFAULT_FLY_RETRY.attempts });
