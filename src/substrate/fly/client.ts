@@ -466,7 +466,20 @@ function whoseLease(shown: Lease | null, now: number, redact: (text: string) => 
  */
 function machineNotFound(body: unknown): boolean {
   const text = flyError(body);
-  return text !== null && /\bmachine\b/i.test(text) && /\bnot found\b/i.test(text) && !/\bapps?\b/i.test(text);
+  return text !== null && notFound(text) === "machine";
+}
+
+/**
+ * What an error says is not found, a machine or an app: of those it names, the last before `not
+ * found` (`machine x not found in app y`, `failed to get machine: app y not found`), else the
+ * first after (`not found: machine x`); null when it says neither, or nothing is not found.
+ */
+function notFound(text: string): "machine" | "app" | null {
+  const at = text.search(/\bnot found\b/i);
+  if (at < 0) return null;
+  const named = (part: string) => [...part.matchAll(/\b(machine|app)s?\b/gi)].map((m) => m[1]!.toLowerCase());
+  const said = named(text.slice(0, at)).at(-1) ?? named(text.slice(at))[0];
+  return said === "machine" || said === "app" ? said : null;
 }
 
 /**
@@ -475,7 +488,7 @@ function machineNotFound(body: unknown): boolean {
  */
 function flyNotFound(body: unknown): boolean {
   const text = flyError(body);
-  return text !== null && !/\bapps?\b/i.test(text);
+  return text !== null && notFound(text) !== "app";
 }
 
 /** The `error` of Fly's ErrorResponse, or null when the body is not one. */

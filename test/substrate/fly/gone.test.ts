@@ -71,3 +71,18 @@ test("Fly's 404 for the machine after a retried 503 still reads as gone", async 
   const observed = await settle(r.run(r.driver.observe(r.target())));
   expect(observed, JSON.stringify(observed)).toMatchObject({ ok: true, v: { status: "stopped" } });
 });
+
+// What Fly says is not found decides, not every word of its answer: the machine's 404 may name
+// the app it was looked for in, and an app's 404 the machine asked for.
+test.each([
+  ["machine 3d8d9016b26789 not found in app vigil-test", true],
+  ["not found: machine 3d8d9016b26789", true],
+  ["failed to get machine: app vigil-test not found", false],
+  ["machine 3d8d9016b26789 of app vigil-test not found", false],
+])("a 404 saying %j reads as the machine gone: %s", async (error, gone) => {
+  r = await rig({ state: "started" });
+  r.fake.faults.add({ action: "get", status: 404, error, times: Infinity });
+  const observed = await settle(r.run(r.driver.observe(r.target())));
+  if (gone) expect(observed, JSON.stringify(observed)).toMatchObject({ ok: true, v: { status: "stopped" } });
+  else expect(observed).toMatchObject({ ok: false, retryable: false });
+});
