@@ -225,7 +225,8 @@ export class FlyDriver implements Driver {
       this.unlessGone(cfg, async () => {
         let m = await client.getMachine(cfg.app, cfg.machineId, cut);
         const next = settlesTo(m.state);
-        if (next && next !== "poll" && statusOf(m.state) === "unknown") {
+        // Not on a host Fly cannot reach: its state is the last Fly knew, and no wait moves it.
+        if (next && next !== "poll" && statusOf(m.state) === "unknown" && !hostUnreachable(m)) {
           const waitS = Math.min(this.waitTimeoutS, OBSERVE_WAIT_S);
           await waitOrRead(() => client.wait(cfg.app, cfg.machineId, next, waitS, m.instance_id, cut));
           m = await client.getMachine(cfg.app, cfg.machineId, cut);

@@ -7,7 +7,7 @@ import { DriverError } from "../driver.ts";
 import { FlyApiError, type FlyClient, type FlyMachine, type HeldLease } from "./client.ts";
 import { goDurationMs, type FlyConfig } from "./config.ts";
 import { sleep } from "../../timers/within.ts";
-import { reachedOrElsewhere, satisfies, settlesTo, isGone, waitOrRead, type Goal } from "./states.ts";
+import { hostUnreachable, reachedOrElsewhere, satisfies, settlesTo, isGone, waitOrRead, type Goal } from "./states.ts";
 
 /** Polling interval when `wait` cannot be used; within Get Machine's 5 requests/s. */
 const POLL_MS = 1_000;
@@ -107,7 +107,9 @@ export async function settled(run: Run, limits: Limits): Promise<FlyMachine> {
   let refused = false;
   for (let m = await read(run); ; m = await read(run)) {
     const settles = settlesTo(m.state);
-    if (!settles || satisfies(goal, m.state) || isGone(m.state)) return m;
+    // On a host Fly cannot reach, the state is the last Fly knew: no wait or read moves it, and
+    // the command fails at once (converge), retryably, saying so.
+    if (!settles || satisfies(goal, m.state) || isGone(m.state) || hostUnreachable(m)) return m;
     const graced = inGrace(run, limits, m.state);
     const next = refused ? "poll" : settles;
     const instance = m.instance_id;

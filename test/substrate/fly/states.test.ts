@@ -112,6 +112,51 @@ describe("a host Fly cannot reach (host_status `unreachable`: 'the information r
     fake.machines.get(MACHINE)!.state = "destroying";
     expect(await settle(r.run(driver.release!(r.target(), "stop")))).toEqual({ ok: true, v: undefined });
   });
+
+  // Fly answers the last state it knew, which no wait moves while it cannot reach the host: the
+  // observation is unknown at once, as every reconciliation pass would find it after a 10 s wait.
+  test.each(["starting", "stopping", "suspending", "restarting"] as const)(
+    "observe of a machine Fly last knew %s is unknown at once, without a wait",
+    async (state) => {
+      const { driver, fake } = await open({ state: "started" });
+      const m = fake.machines.get(MACHINE)!;
+      m.hostStatus = "unreachable";
+      m.state = state;
+      const t0 = r.clock.now();
+      expect((await r.run(driver.observe(r.target()))).status).toBe("unknown");
+      expect(fake.requests.map((q) => q.action)).toEqual(["get"]);
+      expect(r.clock.now() - t0).toBeLessThan(1_000);
+    },
+  );
+
+  test.each([
+    [
+      "release (a DELETE's stop)",
+      "starting",
+      (t: ReturnType<Rig["target"]>): Promise<unknown> => r.driver.release!(t, "stop"),
+    ],
+    ["stop", "suspending", (t: ReturnType<Rig["target"]>) => r.driver.stop(t)],
+    ["start", "stopping", (t: ReturnType<Rig["target"]>) => r.driver.start(t)],
+  ] as const)(
+    "a %s of a machine Fly last knew %s is not waited on: a retryable failure at once, saying the host is unreachable",
+    async (_, state, call) => {
+      const { fake } = await open({ state: "started" });
+      const m = fake.machines.get(MACHINE)!;
+      m.hostStatus = "unreachable";
+      m.state = state;
+      const t0 = r.clock.now();
+      const res = await settle(r.run(call(r.target())));
+      expect(res).toMatchObject({ ok: false, retryable: true });
+      expect(res.ok ? "" : res.e).toMatch(
+        new RegExp(
+          `host is unreachable \\(Fly's host_status\\), so it cannot \\w+ the machine \\(last known ${state}\\)`,
+        ),
+      );
+      // Read once: no wait (five of 60 s, a DELETE held for 300 s) for a state Fly cannot see change.
+      expect(fake.requests.map((q) => q.action)).toEqual(["get"]);
+      expect(r.clock.now() - t0).toBeLessThan(1_000);
+    },
+  );
 });
 
 describe("a host whose status Fly does not know (host_status `unknown`): `started` is not confirmed", () => {
