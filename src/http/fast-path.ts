@@ -120,6 +120,8 @@ async function answer(
         id,
         contentType,
         idempotencyKey: header(req, "idempotency-key"),
+        // A request the fast path takes carries each field once (plain).
+        idempotencyKeyFields: req.headers["idempotency-key"] === undefined ? 0 : 1,
         ifMatch: header(req, "if-match"),
         ifNoneMatch: header(req, "if-none-match"),
         prefer: header(req, "prefer"),

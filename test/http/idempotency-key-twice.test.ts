@@ -39,3 +39,22 @@ test("a key with a space, sent once, is still told the key rule", async () => {
   expect(reply.status).toBe(422);
   expect(JSON.parse(reply.text).errors[0].message).toContain("no spaces");
 });
+
+test.each([true, false])(
+  "with the fast path %s: a key holding a comma and a space, sent once, is told the key rule, not that it came twice",
+  async (fast) => {
+    served = await servedDoors([], 1 << 20, fast);
+    const reply = await rawRequest(served.port, {
+      method: "POST",
+      path: "/v1/objects/w1/facts",
+      headers: { "content-type": "application/json", "idempotency-key": "job, 1" },
+      body: '{"facts":{"n":1}}',
+    });
+    expect(reply.status).toBe(422);
+    const [problem] = JSON.parse(reply.text).errors;
+    expect(problem.path).toBe("$.headers.Idempotency-Key");
+    expect(problem.message).toContain("no spaces");
+    expect(problem.message).not.toContain("more than once");
+    expect((await served.services.governor.getObject("w1"))!.memoryVersion).toBe(0);
+  },
+);
