@@ -84,7 +84,7 @@ export class PolicyNotLoaded extends VigilError {
   constructor(readonly policy: string) {
     super(
       "unavailable",
-      `the object's policy "${policy}" is not loaded (its file is refused or gone, and no version of it is stored): ` +
+      `the object's policy "${policy}" is not loaded (its file is refused or gone, and no version of it stored in the database can serve): ` +
         "nothing was applied; try again once it loads",
     );
     this.name = "PolicyNotLoaded";

@@ -200,6 +200,8 @@ export class PolicyRegistry implements PoliciesApi {
   private dir = "";
   /** Policies serving a version read from the database, not from their file (see loadStored). */
   private readonly stored = new Set<string>();
+  /** Stored versions loadStored refused (an older Vigil took them), by policy: what start-up tells. */
+  private readonly storedRefused = new Map<string, { version: string; error: PolicyError }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -268,8 +270,14 @@ export class PolicyRegistry implements PoliciesApi {
     if (result.ok) {
       this.policies.set(source.name, result.policy);
       this.stored.add(source.name);
-    }
+      this.storedRefused.delete(source.name);
+    } else this.storedRefused.set(source.name, { version: source.version, error: result.error });
     return result;
+  }
+
+  /** The stored version of `name` loadStored refused, and why; null when none was. */
+  storedRefusal(name: string): { version: string; error: PolicyError } | null {
+    return this.storedRefused.get(name) ?? null;
   }
 
   /** Whether policy `name` serves a version read from the database (loadStored), not its file. */

@@ -252,13 +252,14 @@ export function warningLines(file: string, r: LoadResult & { ok: true }): LogLin
  * (deleted, renamed or refused). Hot reload keeps such a policy's last version serving, and so
  * does a start, from the version stored in the database (PolicyRegistry.loadStored): the warning
  * says which version serves and why its file did not load. A policy with no stored version to
- * serve (none of its decisions stored, or one this Vigil refuses) is not loaded: nothing else
- * would say so until its objects' facts are refused and their timers put off. `census`: the
+ * serve (none of its decisions stored, or one this Vigil refuses: then named, with why) is not
+ * loaded: nothing else would say so until its objects' facts are refused and their timers put
+ * off. `census`: the
  * objects of each policy in each state.
  */
 export function unloadedPolicyLines(
   census: readonly { policy: string; objects: number }[],
-  policies: Pick<PolicyRegistry, "get" | "refusal" | "servesStored">,
+  policies: Pick<PolicyRegistry, "get" | "refusal" | "servesStored" | "storedRefusal">,
 ): LogLine[] {
   const bound = new Map<string, number>();
   for (const { policy, objects } of census)
@@ -266,12 +267,23 @@ export function unloadedPolicyLines(
       bound.set(policy, (bound.get(policy) ?? 0) + objects);
   return [...bound].map(([policy, objects]): LogLine => {
     const serving = policies.get(policy);
-    if (serving === null)
+    if (serving === null) {
+      // A stored version this Vigil refuses (an older one took it) is named, with why: the
+      // line alone read as if the database held none.
+      const stored = policies.storedRefusal(policy);
+      const first = stored?.error.errors[0];
       return {
         level: "warn",
         msg: "objects are bound to a policy that is not loaded: their facts are refused (503) and their timers wait for it",
-        fields: { policy, objects },
+        fields: {
+          policy,
+          objects,
+          ...(stored
+            ? { stored: `${policy}@${stored.version}`, refused: first ? `${first.path}: ${first.message}` : "" }
+            : {}),
+        },
       };
+    }
     const refused = policies.refusal(policy);
     return {
       level: "warn",
