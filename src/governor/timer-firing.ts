@@ -30,8 +30,11 @@ export interface TimerFiringDeps {
 }
 
 export class TimerFiring {
-  /** Policies whose armed schedules were forgotten (see rearmOnLoad) since they were last armed. */
-  private readonly unarmed = new Set<string>();
+  /**
+   * Policies whose armed schedules were forgotten (see rearmOnLoad) since they were last armed,
+   * each with its clearing of the record (every tick used up meanwhile waits for that write).
+   */
+  private readonly unarmed = new Map<string, Promise<void>>();
   /**
    * Timers this server put off while their policy was not loaded, by object and name, with the
    * due time they were put off to: what tells a timer put off again from one first put off, so
@@ -134,12 +137,15 @@ export class TimerFiring {
     const policy = this.d.policy(object.policy);
     // Without its policy the object's schedules are not known: its other cron timers stay as
     // they are, and the policy's next load arms its objects again (the used-up tick with them).
+    // That is recorded first: were the tick used up and the record's clearing to fail, the
+    // record would still say "armed", and the policy's next load would not give the tick back.
+    // A clearing that fails leaves the tick, tried again as any timer whose firing failed.
+    if (!policy && timer.kind === "cron") await this.rearmOnLoad(object.policy);
     const ops: TimerOp[] = [
       { name, op: "cancel", kind: timer.kind },
       ...(policy ? cronTimerOps(policy.schedules, rest, now) : []),
     ];
     await this.d.table.commitTimers({ ...object, updatedAt: now }, ops);
-    if (!policy && timer.kind === "cron") await this.rearmOnLoad(object.policy);
     this.d.onError(new Error(`${why}; timer used up without an evaluation`), `timer ${name} of ${object.id}`);
   }
 
@@ -167,10 +173,18 @@ export class TimerFiring {
   }
 
   /** Forgets the schedules a policy's objects were armed for, so that its next load arms them all. */
-  private async rearmOnLoad(policy: string): Promise<void> {
-    if (this.unarmed.has(policy)) return;
-    this.unarmed.add(policy);
-    await this.d.store.setArmedSchedules(policy, "");
+  private rearmOnLoad(policy: string): Promise<void> {
+    let clearing = this.unarmed.get(policy);
+    if (!clearing) {
+      clearing = this.d.store.setArmedSchedules(policy, "");
+      this.unarmed.set(policy, clearing);
+      // Not cleared: the ticks that waited for it stay, and the next one tried clears it again.
+      const sent = clearing;
+      void sent.catch(() => {
+        if (this.unarmed.get(policy) === sent) this.unarmed.delete(policy);
+      });
+    }
+    return clearing;
   }
 
   /**
