@@ -223,6 +223,10 @@ export class TimerFiring {
   private async armPolicy(policy: CompiledPolicy): Promise<number> {
     const { table, store } = this.d;
     const schedules = canonicalJson(policy.schedules);
+    // A tick used up while the policy was not loaded may be clearing the record now: read before
+    // that write lands, the record would still say "armed", and the object the tick was taken
+    // from would be passed over. (Had it failed, the tick is still there, and fires now.)
+    await this.unarmed.get(policy.name)?.catch(() => undefined);
     this.unarmed.delete(policy.name);
     if ((await store.armedSchedules(policy.name)) === schedules) {
       // Armed by a walk that ended before (this server's, or the one before a restart).

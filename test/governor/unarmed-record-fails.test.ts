@@ -3,9 +3,10 @@
 // is a write of its own, after the tick's: when it failed (a remote database's round trip lost, a
 // lock held by another program), the tick was gone, the record still said "armed", and nothing
 // tried the clearing again: when the policy came back its objects were not walked, and the
-// object kept no tick of that schedule for good.
+// object kept no tick of that schedule for good. So too when the policy came back (a reload)
+// while that clearing was on its way: its arming read the record before the write landed.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
@@ -19,13 +20,22 @@ import { RULES_DIR, START } from "../helpers/services.ts";
 const empty = mkdtempSync(join(tmpdir(), "vigil-no-rules-"));
 afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
-/** A memory store whose next clearing of an armed-schedules record fails, once. */
+/**
+ * A memory store whose next clearing of an armed-schedules record fails, once; or, while `held`
+ * is set, waits for it to be released.
+ */
 class ClearFailsOnce extends MemoryStore {
   failNextClear = false;
+  held: Promise<void> | null = null;
+  clearing = 0;
   override async setArmedSchedules(policy: string, schedules: string): Promise<void> {
     if (schedules === "" && this.failNextClear) {
       this.failNextClear = false;
       throw new Error("database is locked");
+    }
+    if (schedules === "" && this.held) {
+      this.clearing++;
+      await this.held;
     }
     return super.setArmedSchedules(policy, schedules);
   }
@@ -63,6 +73,45 @@ test("a tick used up while its policy is missing comes back with the policy, tho
 
   // The policy is back: its objects are armed again.
   g = await boot(RULES_DIR);
+  expect((await cron()).map((t) => t.name).sort()).toEqual(armed.map((t) => t.name).sort());
+  await g.close();
+});
+
+test("a policy loaded while a tick's clearing of the record is on its way still arms the object again", async () => {
+  const store = new ClearFailsOnce();
+  const clock = new VirtualClock(START);
+  let policies = new PolicyRegistry(() => clock.now());
+  const governorOn = (dir: string) => {
+    policies = new PolicyRegistry(() => clock.now());
+    policies.loadDirectory(dir);
+    return new Governor({ store, policies, drivers: [new SimulatedDriver({ clock })], clock, random: () => 0.5 });
+  };
+  const cron = async () => (await store.getObject("m1"))!.timers.filter((t) => t.kind === "cron");
+
+  let g = governorOn(RULES_DIR);
+  await g.start();
+  await g.putObject("m1", { policy: "continuous-monitor" });
+  const armed = await cron();
+  await g.close();
+
+  // Up without the policy past the tick; the record's clearing is slow (a remote database), and
+  // the start's firing of the overdue tick waits for it.
+  clock.jumpTo(clock.now() + 10 * 60_000);
+  let release = () => {};
+  store.held = new Promise<void>((r) => (release = r));
+  g = governorOn(empty);
+  const started = g.start();
+  while (store.clearing === 0) await new Promise<void>((r) => setImmediate(r));
+  // The policy comes back (a reload) meanwhile, and is armed; then the clearing lands.
+  const file = join(RULES_DIR, "continuous-monitor.json");
+  expect(policies.loadText(readFileSync(file, "utf8"), file).ok).toBe(true);
+  const arming = g.armSchedules("continuous-monitor");
+  await new Promise<void>((r) => setImmediate(r));
+  store.held = null;
+  release();
+  await started;
+  await arming;
+  await clock.advance(1000, () => g.idle());
   expect((await cron()).map((t) => t.name).sort()).toEqual(armed.map((t) => t.name).sort());
   await g.close();
 });
