@@ -172,8 +172,8 @@ export class Governed {
       if (refused) throw refused;
       // What the SIGKILL reached that outlasted the wait for its exit (stuck in `D`) is still there:
       // the stop is not confirmed, and the next one sends it SIGKILL again (stopRefused).
-      const stuck = left === null ? this.tree.stats().filter((m) => !this.refuses(m.pid)) : [];
-      if (stuck.length > 0) throw new StuckStop(this.pid, stuck.map(known));
+      const stuck = left === null ? this.stuck() : [];
+      if (stuck.length > 0) throw new StuckStop(this.pid, stuck);
       return exit;
     } finally {
       if (this.kill) this.clock.clearTimeout(this.kill);
@@ -196,15 +196,17 @@ export class Governed {
     const gone = () => this.ended || this.abortedBy !== null || this.state() === null;
     if (procfs && !(await watchFor(gone, KILLED_WITHIN_MS))) {
       this.stopping = false;
-      throw new StuckStop(
-        this.pid,
-        this.tree
-          .stats()
-          .filter((m) => !this.refuses(m.pid))
-          .map(known),
-      );
+      throw new StuckStop(this.pid, this.stuck());
     }
     return this.exited;
+  }
+
+  /** The processes of the tree a stop's SIGKILL reached that are still there (not those that refuse it). */
+  private stuck(): Known[] {
+    return this.tree
+      .stats()
+      .filter((m) => !this.refuses(m.pid))
+      .map(known);
   }
 
   /**
