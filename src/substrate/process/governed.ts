@@ -393,12 +393,14 @@ export class Leftovers {
    * process that no longer refuses it, and to every other process of those trees this server may
    * signal (forked since by one that refuses), in every tree, each waited for until what it
    * reached has exited; then one RefusedStop (as a stop's) naming those of all the trees that
-   * still refuse.
+   * still refuse, or, none refusing, one StuckStop naming those of all the trees that have not
+   * exited of their SIGKILL.
    */
   async stopRefused(objectId: string): Promise<void> {
     const leaders: number[] = [];
     const still: Known[] = [];
-    let stuck: StuckStop | null = null;
+    const stuckLeaders: number[] = [];
+    const stuck: Known[] = [];
     for (const l of this.stillRefusing(objectId)) {
       const id = l.tree.identity();
       try {
@@ -408,7 +410,8 @@ export class Leftovers {
         // Those that have not exited of their SIGKILL are tried again at the next stop.
         if (e instanceof StuckStop) {
           l.refused = e.stuck;
-          stuck ??= e;
+          stuckLeaders.push(...e.leaders);
+          stuck.push(...e.stuck);
           continue;
         }
         if (!(e instanceof RefusedStop)) throw e;
@@ -418,7 +421,8 @@ export class Leftovers {
       }
     }
     if (still.length > 0) throw new RefusedStop(leaders, still);
-    if (stuck) throw stuck;
+    // One failure naming every tree whose processes outlasted their SIGKILL, not the first alone.
+    if (stuck.length > 0) throw new StuckStop(stuckLeaders, stuck);
   }
 
   /**
@@ -586,16 +590,23 @@ export class RefusedStop extends DriverError {
  * SIGKILL again (stopRefused), and is confirmed once they have exited.
  */
 export class StuckStop extends DriverError {
+  /** The leader of each tree it names. */
+  readonly leaders: number[];
+
   constructor(
-    readonly leader: number,
+    /** The tree's leader, or the leaders (the groups) of several trees (an object's leftovers). */
+    leader: number | number[],
     readonly stuck: Known[],
   ) {
+    const leaders = typeof leader === "number" ? [leader] : leader;
+    const trees = leaders.length === 1 ? `process tree of ${leaders[0]}` : `process trees of ${leaders.join(", ")}`;
     const one = stuck.length === 1;
     const which = one ? `process ${stuck[0]!.pid}` : `processes ${stuck.map((m) => m.pid).join(", ")}`;
     super(
-      `cannot confirm the stop of the process tree of ${leader}: ${which} of it ${one ? "has" : "have"} not exited ${KILLED_WITHIN_MS / 1000} s after ${one ? "its" : "their"} SIGKILL`,
+      `cannot confirm the stop of the ${trees}: ${which} of ${leaders.length === 1 ? "it" : "them"} ${one ? "has" : "have"} not exited ${KILLED_WITHIN_MS / 1000} s after ${one ? "its" : "their"} SIGKILL`,
       true,
     );
+    this.leaders = leaders;
   }
 }
 

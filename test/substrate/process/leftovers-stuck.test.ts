@@ -60,3 +60,45 @@ test.skipIf(!freezerV1)(
     expect(await d.observe(t)).not.toHaveProperty("leftovers");
   },
 );
+
+// With two such trees left (the object's leader exited on its own twice, each time leaving a child
+// stuck), the stop's failure named only the first tree and its process (found in review): the
+// error of the first tree's stop was kept, the second's dropped. It now names both, as a stop
+// whose leftovers refuse their signals does (stop-refused.test.ts).
+test("a stop failing for several stuck leftover trees names them all", async () => {
+  expect(freezerV1).toBe(true);
+  const clock = new VirtualClock(0);
+  const d = new ProcessDriver({ clock });
+  drivers.push(d);
+  const t = { objectId: "left-stuck-2", config: { command: "sh", args: ["-c", "sleep 1000 & wait"], graceMs: 1000 } };
+  const trees: { pid: number; child: number }[] = [];
+  for (const action of ["act_1", "act_2"]) {
+    const pid = (await d.start({ ...t, action })).pid as number;
+    groups.push(pid);
+    expect(await eventually(() => groupStats(pid).length === 2)).toBe(true);
+    const child = groupStats(pid).find((m) => m.pid !== pid)!.pid;
+    await freezers.freeze(`vigil-left-stuck-${action}`, child);
+    // The leader exits on its own; its child, frozen, is the object's leftovers.
+    process.kill(pid, "SIGHUP");
+    expect(await eventually(() => liveStat(pid, null) === null)).toBe(true);
+    expect(await d.observe(t)).toMatchObject({ status: "stopped", signal: "SIGHUP" });
+    trees.push({ pid, child });
+  }
+  expect((await d.observe(t)).leftovers).toEqual(trees.map(({ pid }) => expect.objectContaining({ pgid: pid })));
+
+  const stopping = d.stop(t).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  await clock.advance(1000); // the grace period of both: SIGKILL, and 10 s for their exit
+  // In the order their kills ended, which is the kernel's: either tree may come first.
+  const failure = await stopping;
+  const named = trees.map(({ pid, child }) => ({ pid, child }));
+  const messages = [named, [...named].reverse()].map(
+    ([a, b]) =>
+      `cannot confirm the stop of the process trees of ${a!.pid}, ${b!.pid}: processes ${a!.child}, ${b!.child} of them have not exited 10 s after their SIGKILL`,
+  );
+  expect(failure).toMatchObject({ retryable: true });
+  expect(messages).toContain((failure as Error).message);
+  for (const { child } of trees) expect(liveStat(child, null)).not.toBeNull();
+}, 60_000);
