@@ -53,7 +53,7 @@ export interface ProcessDriverOptions {
  * whose exit status goes to its original parent); `reason` on an exit Vigil did not ask for
  * (`exited`) and on adoption (`adopted after restart`, `not running after restart`); and
  * `leftovers` while what is left of earlier trees of the object (each `{ pgid }` or `{ cgroup }`,
- * with `bootId` and `pidNamespace`) waits out its grace period.
+ * with `bootId` and `pidNamespace`) waits out its grace period, or the exit its SIGKILL causes.
  *
  * close() does not stop governed processes: a server restarting must not take governed compute
  * down. What is left of a tree whose leader exited on its own, and that is still within its

@@ -318,10 +318,18 @@ export class Leftovers {
 
   constructor(private readonly clock: Clock) {}
 
-  /** The trees of `objectId` still being stopped, as its observations list them. */
+  /**
+   * The trees of `objectId` still being stopped, as its observations list them: within their grace
+   * period, sent their SIGKILL and not yet exited of it (read now: the wait for their exit sees it
+   * a moment later; not those of an object deleted or rebound meanwhile), and those that refused
+   * it or outlasted the wait for their exit.
+   */
   of(objectId: string): Json[] {
     const out: Json[] = [];
-    for (const l of [...this.pending, ...this.stillRefusing(objectId)])
+    const killing = [...this.ending].filter(
+      (l) => l.objectId === objectId && !l.dropped && l.tree.members().length > 0,
+    );
+    for (const l of [...this.pending, ...killing, ...this.stillRefusing(objectId)])
       if (l.objectId === objectId) {
         const recorded: Record<string, Json> = { ...l.tree.identity() };
         const boot = bootId();

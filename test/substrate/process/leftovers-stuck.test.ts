@@ -102,3 +102,29 @@ test("a stop failing for several stuck leftover trees names them all", async () 
   expect(messages).toContain((failure as Error).message);
   for (const { child } of trees) expect(liveStat(child, null)).not.toBeNull();
 }, 60_000);
+
+// Found in review: while the leftovers' SIGKILL was under way (the up to 10 s given to what it
+// reached to exit), the object's observations listed them no more, though their processes were
+// still there, against docs/substrates.md's "until then [they are empty] the object's observations
+// list it"; they came back once the wait ran out. A reconciliation in between stored an
+// observation without them, and a server that crashed then left them to no one. They are listed
+// throughout now.
+test("leftovers whose SIGKILL is under way are still listed", async () => {
+  expect(freezerV1).toBe(true);
+  const clock = new VirtualClock(0);
+  const d = new ProcessDriver({ clock });
+  drivers.push(d);
+  const t = { objectId: "left-killing", config: { command: "sh", args: ["-c", "sleep 1000 & wait"], graceMs: 1000 } };
+  const pid = (await d.start({ ...t, action: "act_1" })).pid as number;
+  groups.push(pid);
+  expect(await eventually(() => groupStats(pid).length === 2)).toBe(true);
+  const child = groupStats(pid).find((m) => m.pid !== pid)!;
+  await freezers.freeze("vigil-left-killing", child.pid);
+  process.kill(pid, "SIGHUP");
+  expect(await eventually(() => liveStat(pid, null) === null)).toBe(true);
+  expect(await d.observe(t)).toMatchObject({ status: "stopped", leftovers: [{ pgid: pid }] });
+
+  await clock.advance(1000); // the grace period: SIGKILL, and 10 s for its exit, which it cannot
+  expect(liveStat(child.pid, child.startTime)).not.toBeNull();
+  expect(await d.observe(t)).toMatchObject({ status: "stopped", leftovers: [{ pgid: pid }] });
+});
