@@ -38,14 +38,17 @@ export function spawnProcess(
   action?: string,
 ): Promise<ChildProcess> {
   const env = childEnv(config, objectId, action);
+  const path = env.PATH ?? DEFAULT_PATH;
+  const cwd = config.cwd ?? process.cwd();
+  const failure = (e: unknown) => spawnFailure(config.command, e, () => missing(config.command, path, cwd));
   let file = config.command;
   let args = config.args ?? [];
   if (cgroupProcs !== undefined) {
     // exec in the shell cannot report ENOENT the way spawn does: look the command up first.
     try {
-      checkCommand(config.command, env.PATH ?? DEFAULT_PATH, config.cwd ?? process.cwd());
+      checkCommand(config.command, path, cwd);
     } catch (e) {
-      return Promise.reject(e as Error);
+      return Promise.reject(failure(e));
     }
     args = wrapperArgs(config, cgroupProcs, env.PATH === undefined);
     file = "/bin/sh";
@@ -55,13 +58,13 @@ export function spawnProcess(
     try {
       child = spawn(file, args, { cwd: config.cwd, env, stdio: stdio(), detached: true });
     } catch (e) {
-      reject(spawnFailure(config.command, e));
+      reject(failure(e));
       return;
     }
     let spawned = false;
     // Stays registered: a later kill() failure is emitted as 'error' and must not crash the server.
     child.on("error", (e) => {
-      if (!spawned) reject(spawnFailure(config.command, e));
+      if (!spawned) reject(failure(e));
     });
     child.once("spawn", () => {
       spawned = true;
@@ -105,7 +108,7 @@ function stdio(): StdioOptions {
  */
 function checkCommand(command: string, path: string, cwd: string): void {
   const fail = (code: string) => {
-    throw spawnFailure(command, Object.assign(new Error(`spawn ${command} ${code}`), { code }));
+    throw Object.assign(new Error(`spawn ${command} ${code}`), { code });
   };
   const cwdError = statError(cwd, (s) => s.isDirectory(), "ENOTDIR");
   if (cwdError) fail(cwdError);
@@ -166,6 +169,27 @@ function interpreterOf(file: string, cwd: string): string | null {
   return m ? resolve(cwd, m[1]!) : null;
 }
 
+/**
+ * What is not there when spawning `command` from `cwd` fails ENOENT: the working directory, the
+ * interpreter a script's `#!` line names (one saved with CRLF line ends names `/bin/sh\r`), or the
+ * command itself (at its path, or in each directory of `path` for a bare name).
+ */
+function missing(command: string, path: string, cwd: string): string {
+  if (statError(cwd, () => true, "") !== null) return `no such working directory: ${JSON.stringify(cwd)}`;
+  const files = command.includes("/")
+    ? [resolve(cwd, command)]
+    : path.split(delimiter).map((dir) => join(resolve(cwd, dir || "."), command));
+  for (const file of files) {
+    if (statError(file, (s) => s.isFile(), "EISDIR") !== null) continue;
+    const interpreter = interpreterOf(file, cwd);
+    if (interpreter !== null && statError(interpreter, () => true, "") !== null) {
+      const crlf = interpreter.endsWith("\r") ? "; the script has CRLF line ends" : "";
+      return `the interpreter its #! line names is not there: ${JSON.stringify(interpreter)}${crlf}`;
+    }
+  }
+  return command.includes("/") ? "no such command" : "no such command on the PATH";
+}
+
 /** Whether this process may execute `file` (root may when any execute bit is set). */
 function canExecute(file: string): boolean {
   try {
@@ -186,8 +210,11 @@ function canExecute(file: string): boolean {
 export const ORPHANS_AT_PID1 =
   "the process driver is enabled and this server is PID 1, which reaps no orphans: processes of governed trees whose parent exits first stay zombies until the server exits; run it under an init (docker run --init, tini)";
 
-/** ENOENT (no such command or cwd), EACCES and the like are final; resource limits pass. */
-export function spawnFailure(command: string, e: unknown): DriverError {
+/**
+ * ENOENT (no such command or cwd), EACCES and the like are final; resource limits pass. `missing`
+ * says what ENOENT did not find, when it can be told.
+ */
+export function spawnFailure(command: string, e: unknown, missing?: () => string): DriverError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   // Node's own refusal of an argument quotes the value, which may be an `env` secret: named only.
   const message = code?.startsWith("ERR_INVALID_ARG")
@@ -195,7 +222,7 @@ export function spawnFailure(command: string, e: unknown): DriverError {
     : e instanceof Error
       ? e.message
       : String(e);
-  const hint = code === "ENOENT" ? " (no such command, or no such working directory)" : "";
+  const hint = code === "ENOENT" ? ` (${missing?.() ?? "no such command, or no such working directory"})` : "";
   return new DriverError(`cannot start ${command}: ${message}${hint}`, code !== undefined && PASSING.has(code));
 }
 
