@@ -39,20 +39,28 @@ export function unrecordedTree(
   if (!procfs || starts.length === 0) return null;
   const marks = new Set(starts.map((a) => `${ACTION_ENV}=${a}`));
   const mark = `${OBJECT_ID_ENV}=${objectId}`;
-  // Those carrying the marks, and the live leaders of their groups: a leader may no longer show
-  // its environment (a process that sets its title, as perl's `$0 =` or setproctitle do, writes
-  // over it), and a process can join no group outside its session, so the leader of a marked
-  // process's group is the tree's.
+  // Those carrying the marks, and the live leaders of their sessions, else of their groups: a
+  // leader may no longer show its environment (a process that sets its title, as perl's `$0 =` or
+  // setproctitle do, writes over it), and a process can join no group or session but its own, so
+  // the leader of a marked process's session (the command Vigil spawned, which called setsid), or
+  // of its group, is the tree's. The session's first: a marked process that moved into a group of
+  // its own within it (setpgid, as `timeout` does) leads that group, and is not the tree's leader.
   const candidates = new Map<number, ProcStat>();
+  const leading = (id: number, of: (s: ProcStat) => number): ProcStat | null => {
+    const leader = readStat(id);
+    return leader && !isGone(leader) && of(leader) === id ? leader : null;
+  };
   for (const pid of listPids()) {
     const stat = readStat(pid);
     if (!stat || isGone(stat)) continue;
     const env = environ(pid);
     if (!env.includes(mark) || !env.some((e) => marks.has(e))) continue;
-    if (stat.pgrp === pid) candidates.set(pid, stat);
+    const session = stat.session === pid ? stat : leading(stat.session, (s) => s.session);
+    if (session) candidates.set(stat.session, session);
+    else if (stat.pgrp === pid) candidates.set(pid, stat);
     else {
-      const leader = readStat(stat.pgrp);
-      if (leader && !isGone(leader) && leader.pgrp === stat.pgrp) candidates.set(stat.pgrp, leader);
+      const leader = leading(stat.pgrp, (s) => s.pgrp);
+      if (leader) candidates.set(stat.pgrp, leader);
     }
   }
   // The spawned command is the oldest of its tree (ties: the lower pid). When it died, the oldest

@@ -159,6 +159,30 @@ describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent)
     }
   });
 
+  // Found in review: when the only process showing the marks had moved into a process group of its
+  // own within the session (setpgid, as `timeout` or a shell with `set -m` does for its jobs), it
+  // led that group and was taken for the tree's leader: the live leader, which wrote over its
+  // environment, was left out, governed by nobody, and a stop of the object ended only the child's
+  // group. The leader of the marked process's session, the command Vigil spawned, is taken now.
+  test("a live leader that wrote over its environment is taken back through a child that leads a group of its own", async () => {
+    const t = target("g", `exec perl -e '$0 = "master"; if (!fork) { setpgrp(0, 0); exec "sleep", "300" } sleep 300'`);
+    const spawned = await driver().start({ ...t, action: "act_g1" });
+    const leader = spawned.pid as number;
+    try {
+      // Until the child has exec'd sleep (its environment laid out afresh, with the marks) in its own group.
+      const child = () => {
+        const [pid] = marked(t.objectId);
+        return pid !== undefined && execed(pid) && readStat(pid)?.pgrp === pid ? pid : null;
+      };
+      expect(await eventually(() => child() !== null && marked(t.objectId).length === 1)).toBe(true);
+      expect(child()).not.toBe(leader);
+      const adopted = await driver().adopt(t, null, ["act_g1"]);
+      expect(adopted).toMatchObject({ status: "running", pid: leader, reason: "adopted after restart" });
+    } finally {
+      process.kill(-leader, "SIGKILL"); // it shows no mark for afterEach to find
+    }
+  });
+
   test("a live leader is taken back even beside a double-forked daemon whose session leader exited; the daemon is left be", async () => {
     // fork, setsid, fork, exit: the daemon is left in a group whose leader is gone.
     const t = target("d", "sh -c 'setsid sh -c \"sleep 300 & exit 0\" & wait'; exec sleep 300");
