@@ -158,9 +158,10 @@ export class ProcessDriver implements Driver {
 
   /**
    * `stopping` (a stop of the tree), then what is left of the object's earlier trees that refused
-   * their SIGKILL (EPERM), once `settled` (asked once the stop is over), stopped again: the stop
-   * fails for those that still refuse, and when the tree's own stop failed so (RefusedStop), one
-   * failure names them all.
+   * their SIGKILL (EPERM) or outlasted it, once `settled` (asked once the stop is over), stopped
+   * again: the stop fails for those that still refuse or are still there, and when the tree's own
+   * stop failed so too (RefusedStop, StuckStop), one failure names them all; a refusal, final,
+   * wins over processes stuck, as among the leftovers (Leftovers.stopRefused).
    */
   private async refusedWithLeftovers<T>(
     objectId: string,
@@ -171,12 +172,14 @@ export class ProcessDriver implements Driver {
     try {
       result = await stopping;
     } catch (e) {
-      if (!(e instanceof RefusedStop)) throw e;
+      if (!(e instanceof RefusedStop || e instanceof StuckStop)) throw e;
       await settled();
       try {
         await this.leftovers.stopRefused(objectId);
       } catch (l) {
-        throw l instanceof RefusedStop ? RefusedStop.joined(e, l) : l;
+        if (e instanceof RefusedStop && l instanceof RefusedStop) throw RefusedStop.joined(e, l);
+        if (e instanceof StuckStop && l instanceof StuckStop) throw StuckStop.joined(e, l);
+        if (!(l instanceof StuckStop)) throw l;
       }
       throw e;
     }

@@ -616,6 +616,11 @@ export class StuckStop extends DriverError {
     );
     this.leaders = leaders;
   }
+
+  /** One failure naming the trees and processes of both. */
+  static joined(a: StuckStop, b: StuckStop): StuckStop {
+    return new StuckStop([...a.leaders, ...b.leaders], [...a.stuck, ...b.stuck]);
+  }
 }
 
 /**

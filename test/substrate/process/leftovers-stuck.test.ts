@@ -128,3 +128,45 @@ test("leftovers whose SIGKILL is under way are still listed", async () => {
   expect(liveStat(child.pid, child.startTime)).not.toBeNull();
   expect(await d.observe(t)).toMatchObject({ status: "stopped", leftovers: [{ pgid: pid }] });
 });
+
+// Found in the same review: a stop whose own tree had a process stuck so failed at once, naming it
+// alone, without a look at the object's leftovers stuck too (their failure came only at the next
+// try, once the tree was gone); and a stop whose tree refused its signals (EPERM, final) while
+// leftovers were stuck failed for the leftovers alone, retryable. The tree's failure and the
+// leftovers' are now one, as for trees that refuse (stop-refused.test.ts): both stuck, one failure
+// naming both; a refusal wins over being stuck, as among the leftovers themselves.
+test("a stop whose tree and leftovers both have a process stuck names them all", async () => {
+  expect(freezerV1).toBe(true);
+  const clock = new VirtualClock(0);
+  const d = new ProcessDriver({ clock });
+  drivers.push(d);
+  const t = { objectId: "both-stuck", config: { command: "sh", args: ["-c", "sleep 1000 & wait"], graceMs: 1000 } };
+  const trees: { pid: number; child: number }[] = [];
+  for (const action of ["act_1", "act_2"]) {
+    const pid = (await d.start({ ...t, action })).pid as number;
+    groups.push(pid);
+    expect(await eventually(() => groupStats(pid).length === 2)).toBe(true);
+    const child = groupStats(pid).find((m) => m.pid !== pid)!.pid;
+    await freezers.freeze(`vigil-both-stuck-${action}`, child);
+    trees.push({ pid, child });
+    if (action === "act_2") break;
+    // The first tree's leader exits on its own; its child, frozen, is the object's leftovers.
+    process.kill(pid, "SIGHUP");
+    expect(await eventually(() => liveStat(pid, null) === null)).toBe(true);
+    expect(await d.observe(t)).toMatchObject({ status: "stopped", leftovers: [{ pgid: pid }] });
+  }
+  const [left, live] = trees as [{ pid: number; child: number }, { pid: number; child: number }];
+
+  const waiting = clock.waiting; // the leftovers' check and their grace period's end
+  const stopping = d.stop(t).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(await eventually(() => clock.waiting === waiting + 1)).toBe(true); // the stop's grace period
+  await clock.advance(1000); // both grace periods: SIGKILL, and 10 s for their exit
+  expect(await stopping).toMatchObject({
+    retryable: true,
+    message: `cannot confirm the stop of the process trees of ${live.pid}, ${left.pid}: processes ${live.child}, ${left.child} of them have not exited 10 s after their SIGKILL`,
+  });
+  for (const { child } of trees) expect(liveStat(child, null)).not.toBeNull();
+}, 60_000);
