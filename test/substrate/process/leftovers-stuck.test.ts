@@ -65,43 +65,46 @@ test.skipIf(!freezerV1)(
 // stuck), the stop's failure named only the first tree and its process (found in review): the
 // error of the first tree's stop was kept, the second's dropped. It now names both, as a stop
 // whose leftovers refuse their signals does (stop-refused.test.ts).
-test("a stop failing for several stuck leftover trees names them all", async () => {
-  expect(freezerV1).toBe(true);
-  const clock = new VirtualClock(0);
-  const d = new ProcessDriver({ clock });
-  drivers.push(d);
-  const t = { objectId: "left-stuck-2", config: { command: "sh", args: ["-c", "sleep 1000 & wait"], graceMs: 1000 } };
-  const trees: { pid: number; child: number }[] = [];
-  for (const action of ["act_1", "act_2"]) {
-    const pid = (await d.start({ ...t, action })).pid as number;
-    groups.push(pid);
-    expect(await eventually(() => groupStats(pid).length === 2)).toBe(true);
-    const child = groupStats(pid).find((m) => m.pid !== pid)!.pid;
-    await freezers.freeze(`vigil-left-stuck-${action}`, child);
-    // The leader exits on its own; its child, frozen, is the object's leftovers.
-    process.kill(pid, "SIGHUP");
-    expect(await eventually(() => liveStat(pid, null) === null)).toBe(true);
-    expect(await d.observe(t)).toMatchObject({ status: "stopped", signal: "SIGHUP" });
-    trees.push({ pid, child });
-  }
-  expect((await d.observe(t)).leftovers).toEqual(trees.map(({ pid }) => expect.objectContaining({ pgid: pid })));
+test.skipIf(!freezerV1)(
+  "a stop failing for several stuck leftover trees names them all",
+  async () => {
+    const clock = new VirtualClock(0);
+    const d = new ProcessDriver({ clock });
+    drivers.push(d);
+    const t = { objectId: "left-stuck-2", config: { command: "sh", args: ["-c", "sleep 1000 & wait"], graceMs: 1000 } };
+    const trees: { pid: number; child: number }[] = [];
+    for (const action of ["act_1", "act_2"]) {
+      const pid = (await d.start({ ...t, action })).pid as number;
+      groups.push(pid);
+      expect(await eventually(() => groupStats(pid).length === 2)).toBe(true);
+      const child = groupStats(pid).find((m) => m.pid !== pid)!.pid;
+      await freezers.freeze(`vigil-left-stuck-${action}`, child);
+      // The leader exits on its own; its child, frozen, is the object's leftovers.
+      process.kill(pid, "SIGHUP");
+      expect(await eventually(() => liveStat(pid, null) === null)).toBe(true);
+      expect(await d.observe(t)).toMatchObject({ status: "stopped", signal: "SIGHUP" });
+      trees.push({ pid, child });
+    }
+    expect((await d.observe(t)).leftovers).toEqual(trees.map(({ pid }) => expect.objectContaining({ pgid: pid })));
 
-  const stopping = d.stop(t).then(
-    () => null,
-    (e: unknown) => e,
-  );
-  await clock.advance(1000); // the grace period of both: SIGKILL, and 10 s for their exit
-  // In the order their kills ended, which is the kernel's: either tree may come first.
-  const failure = await stopping;
-  const named = trees.map(({ pid, child }) => ({ pid, child }));
-  const messages = [named, [...named].reverse()].map(
-    ([a, b]) =>
-      `cannot confirm the stop of the process trees of ${a!.pid}, ${b!.pid}: processes ${a!.child}, ${b!.child} of them have not exited 10 s after their SIGKILL`,
-  );
-  expect(failure).toMatchObject({ retryable: true });
-  expect(messages).toContain((failure as Error).message);
-  for (const { child } of trees) expect(liveStat(child, null)).not.toBeNull();
-}, 60_000);
+    const stopping = d.stop(t).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await clock.advance(1000); // the grace period of both: SIGKILL, and 10 s for their exit
+    // In the order their kills ended, which is the kernel's: either tree may come first.
+    const failure = await stopping;
+    const named = trees.map(({ pid, child }) => ({ pid, child }));
+    const messages = [named, [...named].reverse()].map(
+      ([a, b]) =>
+        `cannot confirm the stop of the process trees of ${a!.pid}, ${b!.pid}: processes ${a!.child}, ${b!.child} of them have not exited 10 s after their SIGKILL`,
+    );
+    expect(failure).toMatchObject({ retryable: true });
+    expect(messages).toContain((failure as Error).message);
+    for (const { child } of trees) expect(liveStat(child, null)).not.toBeNull();
+  },
+  60_000,
+);
 
 // Found in review: while the leftovers' SIGKILL was under way (the up to 10 s given to what it
 // reached to exit), the object's observations listed them no more, though their processes were
@@ -109,8 +112,7 @@ test("a stop failing for several stuck leftover trees names them all", async () 
 // list it"; they came back once the wait ran out. A reconciliation in between stored an
 // observation without them, and a server that crashed then left them to no one. They are listed
 // throughout now.
-test("leftovers whose SIGKILL is under way are still listed", async () => {
-  expect(freezerV1).toBe(true);
+test.skipIf(!freezerV1)("leftovers whose SIGKILL is under way are still listed", async () => {
   const clock = new VirtualClock(0);
   const d = new ProcessDriver({ clock });
   drivers.push(d);
@@ -135,38 +137,41 @@ test("leftovers whose SIGKILL is under way are still listed", async () => {
 // leftovers were stuck failed for the leftovers alone, retryable. The tree's failure and the
 // leftovers' are now one, as for trees that refuse (stop-refused.test.ts): both stuck, one failure
 // naming both; a refusal wins over being stuck, as among the leftovers themselves.
-test("a stop whose tree and leftovers both have a process stuck names them all", async () => {
-  expect(freezerV1).toBe(true);
-  const clock = new VirtualClock(0);
-  const d = new ProcessDriver({ clock });
-  drivers.push(d);
-  const t = { objectId: "both-stuck", config: { command: "sh", args: ["-c", "sleep 1000 & wait"], graceMs: 1000 } };
-  const trees: { pid: number; child: number }[] = [];
-  for (const action of ["act_1", "act_2"]) {
-    const pid = (await d.start({ ...t, action })).pid as number;
-    groups.push(pid);
-    expect(await eventually(() => groupStats(pid).length === 2)).toBe(true);
-    const child = groupStats(pid).find((m) => m.pid !== pid)!.pid;
-    await freezers.freeze(`vigil-both-stuck-${action}`, child);
-    trees.push({ pid, child });
-    if (action === "act_2") break;
-    // The first tree's leader exits on its own; its child, frozen, is the object's leftovers.
-    process.kill(pid, "SIGHUP");
-    expect(await eventually(() => liveStat(pid, null) === null)).toBe(true);
-    expect(await d.observe(t)).toMatchObject({ status: "stopped", leftovers: [{ pgid: pid }] });
-  }
-  const [left, live] = trees as [{ pid: number; child: number }, { pid: number; child: number }];
+test.skipIf(!freezerV1)(
+  "a stop whose tree and leftovers both have a process stuck names them all",
+  async () => {
+    const clock = new VirtualClock(0);
+    const d = new ProcessDriver({ clock });
+    drivers.push(d);
+    const t = { objectId: "both-stuck", config: { command: "sh", args: ["-c", "sleep 1000 & wait"], graceMs: 1000 } };
+    const trees: { pid: number; child: number }[] = [];
+    for (const action of ["act_1", "act_2"]) {
+      const pid = (await d.start({ ...t, action })).pid as number;
+      groups.push(pid);
+      expect(await eventually(() => groupStats(pid).length === 2)).toBe(true);
+      const child = groupStats(pid).find((m) => m.pid !== pid)!.pid;
+      await freezers.freeze(`vigil-both-stuck-${action}`, child);
+      trees.push({ pid, child });
+      if (action === "act_2") break;
+      // The first tree's leader exits on its own; its child, frozen, is the object's leftovers.
+      process.kill(pid, "SIGHUP");
+      expect(await eventually(() => liveStat(pid, null) === null)).toBe(true);
+      expect(await d.observe(t)).toMatchObject({ status: "stopped", leftovers: [{ pgid: pid }] });
+    }
+    const [left, live] = trees as [{ pid: number; child: number }, { pid: number; child: number }];
 
-  const waiting = clock.waiting; // the leftovers' check and their grace period's end
-  const stopping = d.stop(t).then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(await eventually(() => clock.waiting === waiting + 1)).toBe(true); // the stop's grace period
-  await clock.advance(1000); // both grace periods: SIGKILL, and 10 s for their exit
-  expect(await stopping).toMatchObject({
-    retryable: true,
-    message: `cannot confirm the stop of the process trees of ${live.pid}, ${left.pid}: processes ${live.child}, ${left.child} of them have not exited 10 s after their SIGKILL`,
-  });
-  for (const { child } of trees) expect(liveStat(child, null)).not.toBeNull();
-}, 60_000);
+    const waiting = clock.waiting; // the leftovers' check and their grace period's end
+    const stopping = d.stop(t).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(await eventually(() => clock.waiting === waiting + 1)).toBe(true); // the stop's grace period
+    await clock.advance(1000); // both grace periods: SIGKILL, and 10 s for their exit
+    expect(await stopping).toMatchObject({
+      retryable: true,
+      message: `cannot confirm the stop of the process trees of ${live.pid}, ${left.pid}: processes ${live.child}, ${left.child} of them have not exited 10 s after their SIGKILL`,
+    });
+    for (const { child } of trees) expect(liveStat(child, null)).not.toBeNull();
+  },
+  60_000,
+);
