@@ -60,9 +60,21 @@ export function queryParams<S extends z.ZodObject>(c: Context, schema: S): z.out
       refused.push({ path: `$.query.${k}`, message: `given ${given.length} times; give it once` });
     else if (given.length === 1) raw[k] = given[0]!;
   }
+  // hono drops a parameter with an empty name (`?=5`); the raw URL still has it.
+  if (namelessValues(c.req.url) > 0)
+    refused.unshift({ path: '$.query[""]', message: `a parameter with no name; this route reads ${known.join(", ")}` });
   // The first few: a URL of thousands of unknown names is not answered with a problem for each.
   if (refused.length > 0) throw validationProblem("invalid query string", refused.slice(0, MAX_QUERY_PROBLEMS));
   return check(schema, raw, "query string", "$.query");
+}
+
+/** How many parameters of `url`'s query string have an empty name and a value (`?=5`). */
+function namelessValues(url: string): number {
+  const q = url.indexOf("?");
+  if (q < 0) return 0;
+  const end = url.indexOf("#", q);
+  const query = url.slice(q + 1, end < 0 ? undefined : end);
+  return query.split("&").filter((p) => p.startsWith("=") && p.length > 1).length;
 }
 
 /**

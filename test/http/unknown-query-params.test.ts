@@ -67,3 +67,14 @@ test("a URL of many unknown parameters is told the first 20", async () => {
   expect(res.body.errors).toHaveLength(20);
   expect(res.body.errors[0].path).toBe("$.query.p0");
 });
+
+test("a parameter with an empty name and a value is a 422, which hono's reading of the query drops", async () => {
+  for (const path of ["/v1/objects?=5", "/v1/objects?limit=1&=5", "/v1/events?=x"]) {
+    const res = await call("GET", path);
+    expect(res.status, path).toBe(422);
+    expect(res.type).toBe("application/problem+json");
+    expect(res.body.errors[0]).toMatchObject({ path: '$.query[""]' });
+    expect(res.body.errors[0].message).toMatch(/^a parameter with no name; this route reads /);
+  }
+  expect((await call("GET", "/v1/objects?=&limit=1")).status).toBe(200);
+});
