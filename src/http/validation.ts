@@ -68,6 +68,16 @@ export function queryParams<S extends z.ZodObject>(c: Context, schema: S): z.out
   return check(schema, raw, "query string", "$.query");
 }
 
+/**
+ * Whether a header's value is one Node joined from several fields of that name (`a, b`: it joins
+ * repeated headers with ", "), each of them valid by `valid` where the joined value is not: the
+ * refusal then says the header was sent more than once rather than quoting the value's rule.
+ */
+export function sentMoreThanOnce(value: string, valid: (one: string) => boolean): boolean {
+  const parts = value.split(", ");
+  return parts.length > 1 && parts.every(valid);
+}
+
 /** How many parameters of `url`'s query string have an empty name and a value (`?=5`). */
 function namelessValues(url: string): number {
   const q = url.indexOf("?");

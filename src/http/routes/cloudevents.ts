@@ -33,7 +33,7 @@ import type { RouteDeps } from "../deps.ts";
 import { factsResultReply, refuseConditionalHeaders, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
 import { FACTS_REPLY_HEADERS, OBJECT_POLICY_NOT_LOADED, operation } from "../openapi.ts";
 import { HttpProblem, problemBody, validationProblem, type ProblemBody } from "../problem.ts";
-import { bodyText, check, parseJsonBody, preconditionOf, utf8Charset } from "../validation.ts";
+import { bodyText, check, parseJsonBody, preconditionOf, sentMoreThanOnce, utf8Charset } from "../validation.ts";
 import { batchItemView } from "../views.ts";
 
 type Mode = "structured" | "batch" | "binary";
@@ -46,7 +46,9 @@ export function cloudEventRoutes(app: Hono, { governor, auth, body, report }: Ro
       if (!ORIGIN.test(origin))
         throw new HttpProblem(
           "malformed-request",
-          "WebHook-Request-Origin must be a DNS name (such as eventemitter.example.com), or *",
+          sentMoreThanOnce(origin, (one) => ORIGIN.test(one))
+            ? `WebHook-Request-Origin was sent more than once (the origins arrive joined as ${JSON.stringify(origin.slice(0, 100))}): send one origin`
+            : "WebHook-Request-Origin must be a DNS name (such as eventemitter.example.com), or *",
         );
       headers["webhook-allowed-origin"] = origin;
       headers["webhook-allowed-rate"] = "*";

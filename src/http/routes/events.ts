@@ -10,7 +10,7 @@ import { addressableObjectIdSchema } from "../../contracts/http.ts";
 import type { RouteDeps } from "../deps.ts";
 import { SHUTDOWN_RETRY_AFTER, SHUTTING_DOWN } from "../gate.ts";
 import { operation } from "../openapi.ts";
-import { HttpProblem } from "../problem.ts";
+import { HttpProblem, validationProblem } from "../problem.ts";
 import {
   EVENT_TYPES,
   EventStream,
@@ -21,7 +21,7 @@ import {
   STREAMS_RETRY_AFTER,
   type EventType,
 } from "../sse.ts";
-import { check, queryParams } from "../validation.ts";
+import { check, queryParams, sentMoreThanOnce } from "../validation.ts";
 
 /**
  * Decision and action ids (governor/ids.ts): a prefix, then 21 characters of lowercase base 36
@@ -177,5 +177,12 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
 function lastEventId(c: Context): string | undefined {
   const header = c.req.header("last-event-id");
   if (header === undefined || header === "") return undefined;
+  if (!eventIdSchema.safeParse(header).success && sentMoreThanOnce(header, (id) => eventIdSchema.safeParse(id).success))
+    throw validationProblem("invalid Last-Event-ID header", [
+      {
+        path: "$.headers.Last-Event-ID",
+        message: `sent more than once (the ids arrive joined as ${JSON.stringify(header.slice(0, 100))}): send one id, the last event's`,
+      },
+    ]);
   return check(eventIdSchema, header, "Last-Event-ID header", "$.headers.Last-Event-ID");
 }

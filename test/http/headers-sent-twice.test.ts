@@ -1,0 +1,58 @@
+// Last-Event-ID and WebHook-Request-Origin sent twice arrive joined (`a, b`: Node joins a
+// repeated header with ", ") and are refused: the problem says the header came more than once,
+// rather than that it must be an event id or a DNS name (each one sent was). Sent once, a bad
+// value is still told the rule. Real HTTP, each header field on the wire.
+
+import { afterEach, expect, test } from "vitest";
+import { rawRequest } from "../helpers/raw-http.ts";
+import { servedDoors } from "./harness.ts";
+
+let served: Awaited<ReturnType<typeof servedDoors>> | null = null;
+afterEach(async () => {
+  await served?.close();
+  served = null;
+});
+
+test("Last-Event-ID sent twice is a 422 saying so", async () => {
+  served = await servedDoors([], 1 << 20);
+  const reply = await rawRequest(served.port, {
+    method: "GET",
+    path: "/v1/events",
+    headers: { "last-event-id": ["dec_0000000000000", "dec_0000000000001"] },
+  });
+  expect(reply.status).toBe(422);
+  expect(reply.headers["content-type"]).toBe("application/problem+json");
+  expect(JSON.parse(reply.text).errors).toEqual([
+    {
+      path: "$.headers.Last-Event-ID",
+      message:
+        'sent more than once (the ids arrive joined as "dec_0000000000000, dec_0000000000001"): send one id, the last event\'s',
+    },
+  ]);
+});
+
+test("a bad Last-Event-ID sent once is still told what an event id is", async () => {
+  served = await servedDoors([], 1 << 20);
+  const reply = await rawRequest(served.port, {
+    method: "GET",
+    path: "/v1/events",
+    headers: { "last-event-id": "dec_0000000000000, x" },
+  });
+  expect(reply.status).toBe(422);
+  expect(JSON.parse(reply.text).errors[0].message).toMatch(/^must be the id of an event this server sent/);
+});
+
+test("WebHook-Request-Origin sent twice is a 400 saying so, and nothing is consented to", async () => {
+  served = await servedDoors([], 1 << 20);
+  const reply = await rawRequest(served.port, {
+    method: "OPTIONS",
+    path: "/v1/cloudevents",
+    headers: { "webhook-request-origin": ["eventgrid.azure.net", "other.example"] },
+  });
+  expect(reply.status).toBe(400);
+  expect(reply.headers["content-type"]).toBe("application/problem+json");
+  expect(reply.headers["webhook-allowed-origin"]).toBeUndefined();
+  expect(JSON.parse(reply.text).detail).toBe(
+    'WebHook-Request-Origin was sent more than once (the origins arrive joined as "eventgrid.azure.net, other.example"): send one origin',
+  );
+});
