@@ -110,7 +110,9 @@ export async function runTest(
             path: "$.policy",
             message: refused
               ? `policy "${name}" was refused (${refused.file}, above)`
-              : `no policy "${name}" in ${rules.dir}`,
+              : `no policy "${name}" in ${rules.dir} (the policy directory, from ${rules.source}${
+                  rules.source === "VIGIL_RULES_DIR" ? "; give --rules DIR for another" : ""
+                })`,
           },
         ]);
       }

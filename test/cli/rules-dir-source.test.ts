@@ -4,7 +4,7 @@
 // directory) left the reader looking for an argument no one had given.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,6 +58,28 @@ describe.each(COMMANDS)("vigil %s", (_, args, prefix) => {
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
       `${prefix}rules: no such file or directory (the policy directory, from the default; give --rules DIR or set VIGIL_RULES_DIR)\n`,
+    );
+  });
+});
+
+// A directory that reads but lacks the fixture's policy: `vigil test` said `no policy "X" in
+// rules`, naming neither where `rules` came from nor --rules.
+describe("vigil test, a fixture whose policy is not in the directory", () => {
+  const cwd = join(dir, "elsewhere");
+  mkdirSync(join(cwd, "rules"), { recursive: true });
+  copyFileSync(join(ROOT, "rules/on-demand.json"), join(cwd, "rules/on-demand.json"));
+  const fixture = join(ROOT, "fixtures/queue-worker/backlog-job-idle.json");
+  const said = (r: ReturnType<typeof vigil>) => r.stdout.split("\n")[1];
+
+  test.each([
+    ["the default", [], {}, "rules", "the default; give --rules DIR or set VIGIL_RULES_DIR"],
+    ["VIGIL_RULES_DIR", [], { VIGIL_RULES_DIR: "rules" }, "rules", "VIGIL_RULES_DIR; give --rules DIR for another"],
+    ["--rules", ["--rules", "rules"], {}, "rules", "--rules"],
+  ])("from %s, it names the directory's source", (_, flags, env, shown, source) => {
+    const r = vigil(["test", ...flags, fixture], env, cwd);
+    expect(r.status).toBe(2);
+    expect(said(r)).toBe(
+      `  ${fixture} $.policy: no policy "queue-worker" in ${shown} (the policy directory, from ${source})`,
     );
   });
 });
