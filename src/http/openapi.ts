@@ -97,6 +97,13 @@ function problems(op: Operation): Record<number, string> {
   return all;
 }
 
+/**
+ * The 400 of a route whose path parameter is outside /v1/objects/{id} (where it is a 422 at
+ * `$.id`), sent as a dot segment: answered before any route (node-server.ts unroutable).
+ */
+export const DOT_SEGMENT_PARAM =
+  "the path parameter is a dot segment (`.` or `..`, as is or percent-encoded), which names nothing: answered before the token is checked";
+
 /** The 503 every route but the liveness probe answers while the server drains (http/gate.ts). */
 const DRAINING = "the server is shutting down (`Retry-After`): try another instance";
 

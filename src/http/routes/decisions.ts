@@ -8,7 +8,7 @@ import { HttpProblem } from "../problem.ts";
 import { objectIdParam, queryParams } from "../validation.ts";
 import { decisionView } from "../views.ts";
 import { decisionPage, decisionReply } from "../../contracts/api-replies.ts";
-import { operation } from "../openapi.ts";
+import { DOT_SEGMENT_PARAM, operation } from "../openapi.ts";
 
 /**
  * Decisions read first for a page. Later reads take what is left of the limit, or about what the
@@ -72,7 +72,7 @@ export function decisionRoutes(app: Hono, { governor, auth }: RouteDeps): void {
       tag: "decisions",
       scope: "read",
       replies: { 200: { description: "The decision; its actions' status as it is now", schema: decisionReply } },
-      problems: { 404: "no such decision (or retention deleted it)" },
+      problems: { 400: DOT_SEGMENT_PARAM, 404: "no such decision (or retention deleted it)" },
     }),
     auth("read"),
     async (c) => {

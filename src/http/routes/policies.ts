@@ -9,7 +9,7 @@ import { readJson } from "../validation.ts";
 import { z } from "zod";
 import { policyList, policyReply, validateReply } from "../../contracts/api-replies.ts";
 import { policySchema } from "../../contracts/policy.ts";
-import { operation } from "../openapi.ts";
+import { DOT_SEGMENT_PARAM, operation } from "../openapi.ts";
 import { CANDIDATE_DEADLINE_MS, Deadline, settleSchedules } from "../../governor/dry-run.ts";
 
 export function policyRoutes(app: Hono, { governor, policies, auth, body, dryRuns }: RouteDeps): void {
@@ -42,7 +42,10 @@ export function policyRoutes(app: Hono, { governor, policies, auth, body, dryRun
           schema: policyReply,
         },
       },
-      problems: { 404: "no policy of that name is loaded (`errors` say why when its file was refused)" },
+      problems: {
+        400: DOT_SEGMENT_PARAM,
+        404: "no policy of that name is loaded (`errors` say why when its file was refused)",
+      },
     }),
     auth("read"),
     (c) => {

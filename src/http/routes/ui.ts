@@ -7,7 +7,7 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { queryInstantSchema } from "../../contracts/instant.ts";
 import type { RouteDeps } from "../deps.ts";
-import { operation } from "../openapi.ts";
+import { DOT_SEGMENT_PARAM, operation } from "../openapi.ts";
 import { HttpProblem } from "../problem.ts";
 import { ASSET_NAMES, asset } from "../ui/assets.ts";
 import { objectDocument, objectsDocument } from "../ui/pages.tsx";
@@ -70,6 +70,7 @@ export function uiRoutes(app: Hono, { governor, auth }: RouteDeps): void {
       scope: null,
       params: { id: null },
       replies: { 200: { description: "The page", media: "text/html" } },
+      problems: { 400: DOT_SEGMENT_PARAM },
     }),
     (c) => page(c, objectDocument(objectIdParam(c), now())),
   );
@@ -86,7 +87,7 @@ export function uiRoutes(app: Hono, { governor, auth }: RouteDeps): void {
       params: { id: null },
       query: timelineQuery,
       replies: { 200: { description: "The picture", media: "image/svg+xml" } },
-      problems: { 404: "no such object" },
+      problems: { 400: DOT_SEGMENT_PARAM, 404: "no such object" },
     }),
     auth("read"),
     async (c) => {
@@ -116,7 +117,7 @@ export function uiRoutes(app: Hono, { governor, auth }: RouteDeps): void {
         200: { description: "The file", media: ["text/javascript", "text/css"], headers: ETAG },
         304: { description: "Not modified since the ETag given in If-None-Match", headers: ETAG },
       },
-      problems: { 404: "no such file" },
+      problems: { 400: DOT_SEGMENT_PARAM, 404: "no such file" },
     }),
     (c) => {
       const name = c.req.param("name");
