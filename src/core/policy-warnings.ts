@@ -189,10 +189,12 @@ function neverMissing(fact: string, path: string): boolean {
 const EQUALITIES = new Set(["equal", "notEqual", "in", "notIn", "contains", "doesNotContain"]);
 
 /**
- * A memory path the policy's `defaults` fill in is never missing, when they fill it through
- * objects only: objects merge, but a list in memory replaces the default's whole, so a path into
- * a default list (`$.tags[0]` with `"tags": [1]`) is missing when memory holds `[]`. (The same
- * holds of a string's characters.)
+ * A memory path the policy's `defaults` fill in is taken as never missing, when they fill it
+ * through objects only: objects merge, but a list in memory replaces the default's whole, so a
+ * path into a default list (`$.tags[0]` with `"tags": [1]`) is missing when memory holds `[]`.
+ * (The same holds of a string's characters.) Memory holding a scalar where a default has an
+ * object (`{"queue": 5}` over `"queue": {"depth": 0}`) replaces it too, and is not counted: every
+ * nested default would then be warned about (docs/policy-authors.md says so).
  */
 function hasDefault(policy: PolicyDocument, path: string): boolean {
   const segments = parsePath(path);
