@@ -7,6 +7,7 @@
 
 import type { MiddlewareHandler } from "hono";
 import { problemResponse } from "./problem.ts";
+import { sentMoreThanOnce } from "./validation.ts";
 
 /** `host[:port]`, the host either bracketed (IPv6) or free of `:`, `[`, `]`, `/`, `@`. */
 const HOST_PORT = /^(\[[^\]]*\]|[^:[\]/@\s]+)(?::(\d{1,5}))?$/;
@@ -60,6 +61,8 @@ export function notLoopback(hosts: readonly string[], origin: string | undefined
     if (!isLoopbackHost(host))
       return `the host ${shown(host)} is not a loopback name; without tokens only loopback hosts are served: ${ADVICE}`;
   if (origin !== undefined && !isLoopbackOrigin(origin))
-    return `the origin ${shown(origin)} is not a loopback origin; without tokens only loopback hosts are served: ${ADVICE}`;
+    return sentMoreThanOnce(origin, isLoopbackOrigin)
+      ? `the Origin header was sent more than once (the origins arrive joined as ${shown(origin)}): send one`
+      : `the origin ${shown(origin)} is not a loopback origin; without tokens only loopback hosts are served: ${ADVICE}`;
   return null;
 }

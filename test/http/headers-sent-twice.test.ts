@@ -56,3 +56,28 @@ test("WebHook-Request-Origin sent twice is a 400 saying so, and nothing is conse
     'WebHook-Request-Origin was sent more than once (the origins arrive joined as "eventgrid.azure.net, other.example"): send one origin',
   );
 });
+
+// Without tokens, an Origin that is not loopback is a 403; two loopback origins joined were
+// called "not a loopback origin" too. Still a 403, saying why. Through the fast path (a PUT of
+// an object) and through hono (a GET).
+test.each([true, false])("with the fast path %s: Origin sent twice is a 403 saying so", async (fast) => {
+  served = await servedDoors([], 1 << 20, fast);
+  const origin = `http://127.0.0.1:${served.port}`;
+  for (const [method, path, body] of [
+    ["PUT", "/v1/objects/w9", '{"policy":"queue-worker"}'],
+    ["GET", "/v1/objects", undefined],
+  ] as const) {
+    const reply = await rawRequest(served.port, {
+      method,
+      path,
+      headers: { origin: [origin, origin], ...(body ? { "content-type": "application/json" } : {}) },
+      ...(body ? { body } : {}),
+    });
+    expect(reply.status, `${method} ${path}`).toBe(403);
+    expect(reply.headers["content-type"]).toBe("application/problem+json");
+    expect(JSON.parse(reply.text).detail).toBe(
+      `the Origin header was sent more than once (the origins arrive joined as "${origin}, ${origin}"): send one`,
+    );
+  }
+  expect(await served.services.governor.getObject("w9")).toBeNull();
+});
