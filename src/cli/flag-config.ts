@@ -67,6 +67,15 @@ export function rulesDirectory(flag: string | undefined): { dir: string; source:
 }
 
 /**
+ * Where the directory of policy files came from, for a message that it lacks a policy, with how
+ * to name another: `the policy directory, from VIGIL_RULES_DIR; give --rules DIR for another`.
+ */
+export function rulesSource(rules: { source: string }): string {
+  const another = rules.source === "VIGIL_RULES_DIR" ? "; give --rules DIR for another" : "";
+  return `the policy directory, from ${rules.source}${another}`;
+}
+
+/**
  * What is wrong with the directory of policy files, when listing it failed (`e`, from readdir),
  * naming where it came from: `rulez: no such file or directory (the policy directory, from
  * VIGIL_RULES_DIR)`. Null for any other failure.

@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { parseCommandLine } from "./parse-args.ts";
 import { splitList } from "../config.ts";
-import { databaseWithFlags, emptyFlag, rulesDirectory, rulesDirectoryProblem } from "./flag-config.ts";
+import { databaseWithFlags, emptyFlag, rulesDirectory, rulesDirectoryProblem, rulesSource } from "./flag-config.ts";
 import { DURATION_PATTERN, MAX_DURATION_MS, parseDuration } from "../core/durations.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
 import { toEpochMs } from "../core/operators.ts";
@@ -222,7 +222,9 @@ function loadPolicies(rules: { dir: string; source: string }, names: string[]): 
       .list()
       .items.map((p) => p.name)
       .join(", ");
-    throw new Usage(`no policy "${name}" in ${dir} (there: ${known || "none"})${refused.join("")}`);
+    throw new Usage(
+      `no policy "${name}" in ${dir} (there: ${known || "none"}; ${rulesSource(rules)})${refused.join("")}`,
+    );
   }
   return registry;
 }

@@ -21,7 +21,7 @@ import {
   type StepFailure,
 } from "../what-if/fixtures.ts";
 import { decimalNumber } from "./values.ts";
-import { rulesDirectory, rulesDirectoryProblem } from "./flag-config.ts";
+import { rulesDirectory, rulesDirectoryProblem, rulesSource } from "./flag-config.ts";
 import { EMPTY_RULES, HELP_OPTION, printUsage } from "./usage.ts";
 import { printable, writeStderr } from "./printable.ts";
 
@@ -110,9 +110,7 @@ export async function runTest(
             path: "$.policy",
             message: refused
               ? `policy "${name}" was refused (${refused.file}, above)`
-              : `no policy "${name}" in ${rules.dir} (the policy directory, from ${rules.source}${
-                  rules.source === "VIGIL_RULES_DIR" ? "; give --rules DIR for another" : ""
-                })`,
+              : `no policy "${name}" in ${rules.dir} (${rulesSource(rules)})`,
           },
         ]);
       }

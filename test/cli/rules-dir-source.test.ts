@@ -62,9 +62,10 @@ describe.each(COMMANDS)("vigil %s", (_, args, prefix) => {
   });
 });
 
-// A directory that reads but lacks the fixture's policy: `vigil test` said `no policy "X" in
-// rules`, naming neither where `rules` came from nor --rules.
-describe("vigil test, a fixture whose policy is not in the directory", () => {
+// A directory that reads but lacks the policy asked for: `vigil test` said `no policy "X" in
+// rules` and `vigil simulate` added only the policies there, naming neither where `rules` came
+// from nor --rules.
+describe("a policy the directory does not hold", () => {
   const cwd = join(dir, "elsewhere");
   mkdirSync(join(cwd, "rules"), { recursive: true });
   copyFileSync(join(ROOT, "rules/on-demand.json"), join(cwd, "rules/on-demand.json"));
@@ -80,6 +81,18 @@ describe("vigil test, a fixture whose policy is not in the directory", () => {
     expect(r.status).toBe(2);
     expect(said(r)).toBe(
       `  ${fixture} $.policy: no policy "queue-worker" in ${shown} (the policy directory, from ${source})`,
+    );
+  });
+
+  test.each([
+    ["the default", [], {}, "the default; give --rules DIR or set VIGIL_RULES_DIR"],
+    ["VIGIL_RULES_DIR", [], { VIGIL_RULES_DIR: "rules" }, "VIGIL_RULES_DIR; give --rules DIR for another"],
+    ["--rules", ["--rules", "rules"], {}, "--rules"],
+  ])("vigil simulate from %s names it too", (_, flags, env, source) => {
+    const r = vigil(["simulate", ...flags, "--policy", "queue-worker", "--traffic", TRAFFIC], env, cwd);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      `vigil simulate: no policy "queue-worker" in rules (there: on-demand; the policy directory, from ${source})\n`,
     );
   });
 });

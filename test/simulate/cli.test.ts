@@ -139,7 +139,7 @@ describe("vigil simulate", () => {
     [["--policy", "on-demand", "--traffic", TRAFFIC, "--object", "w"], /--object goes with --db/],
     [
       ["--policy", "nope", "--traffic", TRAFFIC],
-      /no policy "nope" in rules \(there: continuous-monitor, nightly-report, on-demand, queue-worker\)/,
+      /no policy "nope" in rules \(there: continuous-monitor, nightly-report, on-demand, queue-worker; the policy directory, from the default; give --rules DIR or set VIGIL_RULES_DIR\)/,
     ],
     [["--policy", "on-demand", "--compare", "nope", "--traffic", TRAFFIC], /no policy "nope"/],
     [["--policy", "on-demand", "--compare", "", "--traffic", TRAFFIC], /--compare "" names no policy\n$/],

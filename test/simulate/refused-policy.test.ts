@@ -34,7 +34,9 @@ test("another policy's refused file whose name ends in NAME.json is not reported
   const r = await run(["--rules", dir, "--policy", "worker", "--traffic", traffic]);
   expect(r.code).toBe(2);
   expect(r.stdout).toBe("");
-  expect(r.stderr).toBe(`vigil simulate: no policy "worker" in ${dir} (there: on-demand)\n`);
+  expect(r.stderr).toBe(
+    `vigil simulate: no policy "worker" in ${dir} (there: on-demand; the policy directory, from --rules)\n`,
+  );
   expect(r.stderr).not.toContain("my-worker.json");
 });
 
@@ -43,6 +45,8 @@ test("the refused NAME.json itself is reported with its errors", async () => {
   const r = await run(["--rules", dir, "--policy", "worker", "--traffic", traffic]);
   expect(r.code).toBe(2);
   expect(r.stdout).toBe("");
-  expect(r.stderr).toMatch(/^vigil simulate: no policy "worker" in .* \(there: on-demand\)\n {2}/);
+  expect(r.stderr).toMatch(
+    /^vigil simulate: no policy "worker" in .* \(there: on-demand; the policy directory, from --rules\)\n {2}/,
+  );
   expect(r.stderr).toContain(`${join(dir, "worker.json")} $.rules[0].event.type: `);
 });
