@@ -7,7 +7,7 @@ import { isPlainObject } from "../core/json.ts";
 import type { JsonObject } from "../core/types.ts";
 import type { FactsResult, GovernorApi } from "../governor/services.ts";
 import { validationProblem } from "./problem.ts";
-import { check, jsonMediaType, objectIdParam, parseJsonBody, preconditionOf } from "./validation.ts";
+import { check, jsonMediaType, objectIdParam, parseJsonBody, preconditionOf, sentMoreThanOnce } from "./validation.ts";
 import { factsView, minimalDecisionView } from "./views.ts";
 
 export interface FactsRequest {
@@ -75,9 +75,8 @@ function factsOf(body: unknown): JsonObject {
  */
 export function idempotencyKey(key: string | undefined, fields: number): string | undefined {
   if (key === undefined || IDEMPOTENCY_KEY_PATTERN.test(key)) return key;
-  const parts = key.split(", ");
   const message =
-    fields !== 1 && parts.length > 1 && parts.every((k) => IDEMPOTENCY_KEY_PATTERN.test(k))
+    fields !== 1 && sentMoreThanOnce(key, (k) => IDEMPOTENCY_KEY_PATTERN.test(k))
       ? `sent more than once (the keys arrive joined as ${JSON.stringify(key.slice(0, 100))}): send one key`
       : IDEMPOTENCY_KEY_RULE;
   throw validationProblem("invalid Idempotency-Key header", [{ path: "$.headers.Idempotency-Key", message }]);
