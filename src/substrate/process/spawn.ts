@@ -131,8 +131,10 @@ function execError(file: string, cwd: string): string | null {
   const error = statError(file, (s) => s.isFile() && canExecute(file), "EACCES");
   if (error) return error;
   // A script: its interpreter is run in its place (one missing fails as for a missing command).
-  const interpreter = interpreterOf(file, cwd);
-  return interpreter === null ? null : statError(interpreter, (s) => s.isFile() && canExecute(interpreter), "EACCES");
+  const interpreter = interpreterOf(file, cwd)?.path;
+  return interpreter === undefined
+    ? null
+    : statError(interpreter, (s) => s.isFile() && canExecute(interpreter), "EACCES");
 }
 
 /** The code stat() fails with for `file`, `otherwise` when `ok` does not hold of it, or null. */
@@ -147,32 +149,74 @@ function statError(file: string, ok: (s: Stats) => boolean, otherwise: string): 
 }
 
 /**
- * The interpreter of a `#!` script as the kernel reads it, resolved from `cwd` when it is named
- * relative to it; null when it is no script (or unreadable). The name ends at a space, a tab or
- * the line's end: a `\r` of a script saved with CRLF line ends is part of it (`/bin/sh\r`,
- * which is nowhere).
+ * What the kernel runs in the place of `file`, resolved from `cwd` when it is named relative to
+ * it: the interpreter of a `#!` script, or the program loader an ELF executable's header names
+ * (PT_INTERP: one built for another system names a loader this one may not have); null when it
+ * names none (or is unreadable). A `#!` name ends at a space, a tab or the line's end: a `\r` of a
+ * script saved with CRLF line ends is part of it (`/bin/sh\r`, which is nowhere).
  */
-function interpreterOf(file: string, cwd: string): string | null {
-  let head: string;
+function interpreterOf(file: string, cwd: string): { path: string; by: "#!" | "ELF" } | null {
+  let fd: number;
   try {
-    const fd = openSync(file, "r");
-    try {
-      const buf = Buffer.alloc(256);
-      head = buf.toString("latin1", 0, readSync(fd, buf, 0, 256, 0));
-    } finally {
-      closeSync(fd);
-    }
+    fd = openSync(file, "r");
   } catch {
     return null;
   }
-  const m = /^#![ \t]*([^ \t\n]+)/.exec(head);
-  return m ? resolve(cwd, m[1]!) : null;
+  try {
+    const read = (at: number, length: number) => {
+      const buf = Buffer.alloc(length);
+      return buf.subarray(0, readSync(fd, buf, 0, length, at));
+    };
+    const head = read(0, 256);
+    const m = /^#![ \t]*([^ \t\n]+)/.exec(head.toString("latin1"));
+    if (m) return { path: resolve(cwd, m[1]!), by: "#!" };
+    const loader = elfLoader(head, read);
+    return loader === null ? null : { path: resolve(cwd, loader), by: "ELF" };
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** PT_INTERP: the program header naming the loader the kernel runs a dynamic executable with. */
+const PT_INTERP = 3;
+
+/**
+ * The loader an ELF executable's program headers name (PT_INTERP), or null when `head` (its first
+ * bytes) is no ELF file or it names none (a static one). `read` reads `length` bytes at `at`.
+ */
+function elfLoader(head: Buffer, read: (at: number, length: number) => Buffer): string | null {
+  if (head.length < 52 || head.readUInt32BE(0) !== 0x7f454c46) return null;
+  const wide = head[4] === 2;
+  const le = head[5] === 1;
+  if (wide && head.length < 64) return null;
+  const u16 = (b: Buffer, at: number) => (le ? b.readUInt16LE(at) : b.readUInt16BE(at));
+  const u32 = (b: Buffer, at: number) => (le ? b.readUInt32LE(at) : b.readUInt32BE(at));
+  const word = (b: Buffer, at: number) =>
+    wide ? Number(le ? b.readBigUInt64LE(at) : b.readBigUInt64BE(at)) : u32(b, at);
+  const phoff = word(head, wide ? 32 : 28);
+  const phentsize = u16(head, wide ? 54 : 42);
+  // The kernel refuses more than 64 KiB of program headers; a bogus count reads no further.
+  const phnum = Math.min(u16(head, wide ? 56 : 44), Math.floor(65536 / Math.max(phentsize, 1)));
+  if (phentsize < (wide ? 56 : 32)) return null;
+  const headers = read(phoff, phentsize * phnum);
+  for (let at = 0; at + phentsize <= headers.length; at += phentsize) {
+    if (u32(headers, at) !== PT_INTERP) continue;
+    const offset = word(headers, at + (wide ? 8 : 4));
+    const size = Math.min(word(headers, at + (wide ? 32 : 16)), 4096);
+    const name = read(offset, size).toString("latin1");
+    const end = name.indexOf("\0");
+    return end > 0 ? name.slice(0, end) : name || null;
+  }
+  return null;
 }
 
 /**
  * What is not there when spawning `command` from `cwd` fails ENOENT: the working directory, the
- * interpreter a script's `#!` line names (one saved with CRLF line ends names `/bin/sh\r`), or the
- * command itself (at its path, or in each directory of `path` for a bare name).
+ * interpreter a script's `#!` line names (one saved with CRLF line ends names `/bin/sh\r`), the
+ * program loader an executable's ELF header names, or the command itself (at its path, or in
+ * each directory of `path` for a bare name).
  */
 function missing(command: string, path: string, cwd: string): string {
   if (statError(cwd, () => true, "") !== null) return `no such working directory: ${JSON.stringify(cwd)}`;
@@ -182,9 +226,11 @@ function missing(command: string, path: string, cwd: string): string {
   for (const file of files) {
     if (statError(file, (s) => s.isFile(), "EISDIR") !== null) continue;
     const interpreter = interpreterOf(file, cwd);
-    if (interpreter !== null && statError(interpreter, () => true, "") !== null) {
-      const crlf = interpreter.endsWith("\r") ? "; the script has CRLF line ends" : "";
-      return `the interpreter its #! line names is not there: ${JSON.stringify(interpreter)}${crlf}`;
+    if (interpreter !== null && statError(interpreter.path, () => true, "") !== null) {
+      const named = JSON.stringify(interpreter.path);
+      if (interpreter.by === "ELF") return `the program loader its ELF header names is not there: ${named}`;
+      const crlf = interpreter.path.endsWith("\r") ? "; the script has CRLF line ends" : "";
+      return `the interpreter its #! line names is not there: ${named}${crlf}`;
     }
   }
   return command.includes("/") ? "no such command" : "no such command on the PATH";

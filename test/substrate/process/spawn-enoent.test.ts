@@ -25,7 +25,36 @@ beforeAll(() => {
     writeFileSync(join(bin, name), text);
     chmodSync(join(bin, name), 0o755);
   }
+  // A program built for another system (musl's, or another distribution's loader): its ELF header
+  // names a loader this one does not have. execve() fails ENOENT though the file is there.
+  writeFileSync(join(bin, "foreign"), elfNaming("/nonexistent/ld-vigil.so.1"));
+  chmodSync(join(bin, "foreign"), 0o755);
 });
+
+/**
+ * The least ELF executable for this machine whose program header names `loader` (PT_INTERP): the
+ * kernel looks the loader up before it maps anything, so nothing else is needed to fail so.
+ */
+function elfNaming(loader: string): Buffer {
+  const machine = { x64: 62, arm64: 183 }[process.arch as string];
+  if (machine === undefined) throw new Error(`no ELF machine number for ${process.arch}`);
+  const path = Buffer.from(`${loader}\0`, "latin1");
+  const elf = Buffer.alloc(64 + 56 + path.length);
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(elf); // ELF, 64-bit, little-endian, version 1
+  elf.writeUInt16LE(2, 16); // ET_EXEC
+  elf.writeUInt16LE(machine, 18);
+  elf.writeUInt32LE(1, 20);
+  elf.writeBigUInt64LE(64n, 32); // e_phoff
+  elf.writeUInt16LE(64, 52); // e_ehsize
+  elf.writeUInt16LE(56, 54); // e_phentsize
+  elf.writeUInt16LE(1, 56); // e_phnum
+  elf.writeUInt32LE(3, 64); // PT_INTERP
+  elf.writeBigUInt64LE(120n, 64 + 8); // p_offset
+  elf.writeBigUInt64LE(BigInt(path.length), 64 + 32); // p_filesz
+  elf.writeBigUInt64LE(BigInt(path.length), 64 + 40); // p_memsz
+  path.copy(elf, 120);
+  return elf;
+}
 
 /** The message a spawn of `config` fails with (null when it starts). */
 async function failure(config: Partial<ProcessConfig>, procs?: string): Promise<string | null> {
@@ -48,6 +77,11 @@ test.each<[string, () => Partial<ProcessConfig>, string]>([
     "a script whose interpreter is not installed, found on the PATH",
     () => ({ command: "no-interpreter", env: { PATH: bin } }),
     `the interpreter its #! line names is not there: "/nonexistent/python9"`,
+  ],
+  [
+    "a program whose ELF header names a loader that is not installed",
+    () => ({ command: join(bin, "foreign") }),
+    `the program loader its ELF header names is not there: "/nonexistent/ld-vigil.so.1"`,
   ],
   ["a command that is not there", () => ({ command: join(bin, "nothing") }), "no such command"],
   [
