@@ -75,10 +75,9 @@ function factsOf(body: unknown): JsonObject {
  */
 export function idempotencyKey(key: string | undefined, fields: number): string | undefined {
   if (key === undefined || IDEMPOTENCY_KEY_PATTERN.test(key)) return key;
-  const message =
-    fields !== 1 && sentMoreThanOnce(key, (k) => IDEMPOTENCY_KEY_PATTERN.test(k))
-      ? `sent more than once (the keys arrive joined as ${JSON.stringify(key.slice(0, 100))}): send one key`
-      : IDEMPOTENCY_KEY_RULE;
+  const message = sentMoreThanOnce(key, (k) => IDEMPOTENCY_KEY_PATTERN.test(k), fields)
+    ? `sent more than once (the keys arrive joined as ${JSON.stringify(key.slice(0, 100))}): send one key`
+    : IDEMPOTENCY_KEY_RULE;
   throw validationProblem("invalid Idempotency-Key header", [{ path: "$.headers.Idempotency-Key", message }]);
 }
 

@@ -7,6 +7,7 @@
 // map. Anything out of the ordinary (another route, an odd URL or Host) goes to hono.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { fieldCount } from "./fields.ts";
 import type { GovernorApi, PoliciesApi } from "../governor/services.ts";
 import { authorizer, isDenial, seesSecrets, type TokenConfig } from "./auth.ts";
 import { postFacts, type Reply } from "./facts-endpoint.ts";
@@ -55,7 +56,7 @@ export function factsFastPath(deps: FastPathDeps): (req: IncomingMessage, res: S
     let secrets = true;
     if (open) {
       if (host !== loopbackHost || origin !== undefined) {
-        const refused = notLoopback([host], origin);
+        const refused = notLoopback([host], origin, fieldCount(req, "origin"));
         if (refused) return refuse(req, res, "forbidden", refused, {});
         if (origin === undefined) loopbackHost = host;
       }

@@ -7,6 +7,8 @@
 
 import type { MiddlewareHandler } from "hono";
 import { problemResponse } from "./problem.ts";
+import type { IncomingMessage } from "node:http";
+import { fieldCount } from "./fields.ts";
 import { sentMoreThanOnce } from "./validation.ts";
 
 /** `host[:port]`, the host either bracketed (IPv6) or free of `:`, `[`, `]`, `/`, `@`. */
@@ -49,19 +51,23 @@ export function loopbackOnly(): MiddlewareHandler {
     const header = c.req.header("host");
     const hosts = header === undefined ? [] : [header];
     hosts.push(new URL(c.req.url).host);
-    const refused = notLoopback(hosts, c.req.header("origin"));
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const refused = notLoopback(hosts, c.req.header("origin"), fieldCount(incoming, "origin"));
     if (refused) return problemResponse("forbidden", refused);
     await next();
   };
 }
 
-/** Why a request's hosts or origin are not loopback ones (the 403's detail), or null. */
-export function notLoopback(hosts: readonly string[], origin: string | undefined): string | null {
+/**
+ * Why a request's hosts or origin are not loopback ones (the 403's detail), or null.
+ * `originFields`: how many Origin fields the request carried (fieldCount; 0 when not known).
+ */
+export function notLoopback(hosts: readonly string[], origin: string | undefined, originFields: number): string | null {
   for (const host of hosts)
     if (!isLoopbackHost(host))
       return `the host ${shown(host)} is not a loopback name; without tokens only loopback hosts are served: ${ADVICE}`;
   if (origin !== undefined && !isLoopbackOrigin(origin))
-    return sentMoreThanOnce(origin, isLoopbackOrigin)
+    return sentMoreThanOnce(origin, isLoopbackOrigin, originFields)
       ? `the Origin header was sent more than once (the origins arrive joined as ${shown(origin)}): send one`
       : `the origin ${shown(origin)} is not a loopback origin; without tokens only loopback hosts are served: ${ADVICE}`;
   return null;

@@ -13,6 +13,7 @@
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { Hono } from "hono";
 import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { fieldCount } from "./fields.ts";
 import type { Duplex } from "node:stream";
 import { REQUEST_ID_HEADER, requestId } from "./access-log.ts";
 import { DISCARD_LIMIT, discardBody } from "./discard-body.ts";
@@ -53,7 +54,9 @@ export function honoListener(
     if (early === null && req.url !== undefined && /^https?:\/\//i.test(req.url) && !/^https?:/.test(req.url))
       req.url = req.url.replace(SCHEME, (scheme) => scheme.toLowerCase());
     if (early !== null) {
-      const refused = loopbackOnly ? notLoopback([req.headers.host!], req.headers.origin) : null;
+      const refused = loopbackOnly
+        ? notLoopback([req.headers.host!], req.headers.origin, fieldCount(req, "origin"))
+        : null;
       if (refused !== null) return void refuse(req, res, "forbidden", refused);
       return void refuse(req, res, early.slug, early.detail, early.headers, early.errors);
     }

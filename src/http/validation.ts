@@ -72,10 +72,12 @@ export function queryParams<S extends z.ZodObject>(c: Context, schema: S): z.out
  * Whether a header's value is one Node joined from several fields of that name (`a, b`: it joins
  * repeated headers with ", "), each of them valid by `valid` where the joined value is not: the
  * refusal then says the header was sent more than once rather than quoting the value's rule.
+ * `fields`: how many fields carried it (fields.ts fieldCount; 0 when that is not known, a request
+ * not served by Node). One field holding ", " was sent once, and is told the rule.
  */
-export function sentMoreThanOnce(value: string, valid: (one: string) => boolean): boolean {
+export function sentMoreThanOnce(value: string, valid: (one: string) => boolean, fields: number): boolean {
   const parts = value.split(", ");
-  return parts.length > 1 && parts.every(valid);
+  return fields !== 1 && parts.length > 1 && parts.every(valid);
 }
 
 /** How many parameters of `url`'s query string have an empty name and a value (`?=5`). */

@@ -81,3 +81,53 @@ test.each([true, false])("with the fast path %s: Origin sent twice is a 403 sayi
   }
   expect(await served.services.governor.getObject("w9")).toBeNull();
 });
+
+// One field holding ", " was sent once: it is told the header's rule, not that it came more than
+// once (as for Idempotency-Key, idempotency-key-twice.test.ts). Each header as one field on the wire.
+test("one Last-Event-ID field holding two ids is told what an event id is", async () => {
+  served = await servedDoors([], 1 << 20);
+  const reply = await rawRequest(served.port, {
+    method: "GET",
+    path: "/v1/events",
+    headers: { "last-event-id": "dec_0000000000000, dec_0000000000001" },
+  });
+  expect(reply.status).toBe(422);
+  expect(JSON.parse(reply.text).errors[0].message).toMatch(/^must be the id of an event this server sent/);
+});
+
+test("one WebHook-Request-Origin field holding two names is told what an origin is", async () => {
+  served = await servedDoors([], 1 << 20);
+  const reply = await rawRequest(served.port, {
+    method: "OPTIONS",
+    path: "/v1/cloudevents",
+    headers: { "webhook-request-origin": "eventgrid.azure.net, other.example" },
+  });
+  expect(reply.status).toBe(400);
+  expect(reply.headers["webhook-allowed-origin"]).toBeUndefined();
+  expect(JSON.parse(reply.text).detail).toBe(
+    "WebHook-Request-Origin must be a DNS name (such as eventemitter.example.com), or *",
+  );
+});
+
+test.each([true, false])(
+  "with the fast path %s: one Origin field holding two origins is not loopback",
+  async (fast) => {
+    served = await servedDoors([], 1 << 20, fast);
+    const origin = `http://127.0.0.1:${served.port}`;
+    for (const [method, path, body] of [
+      ["PUT", "/v1/objects/w9", '{"policy":"queue-worker"}'],
+      ["GET", "/v1/objects", undefined],
+      ["GET", "/v1/decisions/%2e%2e", undefined],
+    ] as const) {
+      const reply = await rawRequest(served.port, {
+        method,
+        path,
+        headers: { origin: `${origin}, ${origin}`, ...(body ? { "content-type": "application/json" } : {}) },
+        ...(body ? { body } : {}),
+      });
+      expect(reply.status, `${method} ${path}`).toBe(403);
+      expect(JSON.parse(reply.text).detail).toMatch(/^the origin ".*" is not a loopback origin; /);
+    }
+    expect(await served.services.governor.getObject("w9")).toBeNull();
+  },
+);

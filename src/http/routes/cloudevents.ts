@@ -46,7 +46,11 @@ export function cloudEventRoutes(app: Hono, { governor, auth, body, report }: Ro
       if (!ORIGIN.test(origin))
         throw new HttpProblem(
           "malformed-request",
-          sentMoreThanOnce(origin, (one) => ORIGIN.test(one))
+          sentMoreThanOnce(
+            origin,
+            (one) => ORIGIN.test(one),
+            fieldCount((c.env as { incoming?: IncomingMessage } | undefined)?.incoming, "webhook-request-origin"),
+          )
             ? `WebHook-Request-Origin was sent more than once (the origins arrive joined as ${JSON.stringify(origin.slice(0, 100))}): send one origin`
             : "WebHook-Request-Origin must be a DNS name (such as eventemitter.example.com), or *",
         );

@@ -3,7 +3,7 @@
 // decisions after it are read from the store first). The machinery is in ../sse.ts.
 
 import type { Context, Hono } from "hono";
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { addressableObjectIdSchema } from "../../contracts/http.ts";
@@ -21,6 +21,7 @@ import {
   STREAMS_RETRY_AFTER,
   type EventType,
 } from "../sse.ts";
+import { fieldCount } from "../fields.ts";
 import { check, queryParams, sentMoreThanOnce } from "../validation.ts";
 
 /**
@@ -177,7 +178,9 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
 function lastEventId(c: Context): string | undefined {
   const header = c.req.header("last-event-id");
   if (header === undefined || header === "") return undefined;
-  if (!eventIdSchema.safeParse(header).success && sentMoreThanOnce(header, (id) => eventIdSchema.safeParse(id).success))
+  const fields = fieldCount((c.env as { incoming?: IncomingMessage } | undefined)?.incoming, "last-event-id");
+  const valid = (id: string) => eventIdSchema.safeParse(id).success;
+  if (!valid(header) && sentMoreThanOnce(header, valid, fields))
     throw validationProblem("invalid Last-Event-ID header", [
       {
         path: "$.headers.Last-Event-ID",
