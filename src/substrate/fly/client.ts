@@ -380,8 +380,8 @@ export class FlyClient {
     const detail = errorText(body, text, this.redact) || this.redact(res.statusText).slice(0, MAX_DETAIL_CHARS);
     throw new FlyApiError(res.status, `${what}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`, {
       retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), this.o.clock.now()),
-      machineNotFound: res.status === 404 && machineNotFound(body),
-      flyNotFound: res.status === 404 && flyNotFound(body),
+      machineNotFound: res.status === 404 && machineNotFound(body, namesIn(c.path)),
+      flyNotFound: res.status === 404 && flyNotFound(body, namesIn(c.path)),
     });
   }
 }
@@ -464,20 +464,29 @@ function whoseLease(shown: Lease | null, now: number, redact: (text: string) => 
  * says a machine is not found (`machine not found`), not an app (`app not found`: a wrong app
  * name), and not some other server's page (a wrong base URL).
  */
-function machineNotFound(body: unknown): boolean {
+function machineNotFound(body: unknown, names: readonly string[]): boolean {
   const text = flyError(body);
-  return text !== null && notFound(text) === "machine";
+  return text !== null && notFound(text, names) === "machine";
 }
 
 /**
  * What an error says is not found, a machine or an app: of those it names, the last before `not
  * found` (`machine x not found in app y`, `failed to get machine: app y not found`), else the
  * first after (`not found: machine x`); null when it says neither, or nothing is not found.
+ * `names` (the app's and the machine's, as the request named them) are not words of it where they
+ * follow the word they name (`app machine not found`: an app named `machine`), and `machine` or
+ * `app` within a dashed name (`app ml-machine-pool not found`) is no word of its own either.
  */
-function notFound(text: string): "machine" | "app" | null {
+function notFound(error: string, names: readonly string[]): "machine" | "app" | null {
+  let text = error;
+  for (const name of names)
+    if (name !== "")
+      text = text.replace(new RegExp(`(\\b(?:app|machine)s?[\\s:'"\`]+)${escapeRegExp(name)}(?![\\w-])`, "gi"), "$1_");
   const at = text.search(/\bnot found\b/i);
   if (at < 0) return null;
-  const named = (part: string) => [...part.matchAll(/\b(machine|app)s?\b/gi)].map((m) => m[1]!.toLowerCase());
+  // A word of its own: `machine` in a dashed name (`ml-machine-pool`, not among `names`) is not.
+  const named = (part: string) =>
+    [...part.matchAll(/(?<![\w-])(machine|app)s?(?![\w-])/gi)].map((m) => m[1]!.toLowerCase());
   const said = named(text.slice(0, at)).at(-1) ?? named(text.slice(at))[0];
   return said === "machine" || said === "app" ? said : null;
 }
@@ -486,10 +495,26 @@ function notFound(text: string): "machine" | "app" | null {
  * Whether a 404's body is Fly's ErrorResponse about the machine or what was asked of it (`no
  * lease`), not that the app is not found, and not some other server's page.
  */
-function flyNotFound(body: unknown): boolean {
+function flyNotFound(body: unknown, names: readonly string[]): boolean {
   const text = flyError(body);
-  return text !== null && notFound(text) !== "app";
+  return text !== null && notFound(text, names) !== "app";
 }
+
+/** The app's and the machine's names a request's path gives (`/apps/{app}/machines/{id}/...`). */
+function namesIn(path: string): string[] {
+  const m = /^\/apps\/([^/?]+)(?:\/machines\/([^/?]+))?/.exec(path);
+  if (!m) return [];
+  const decoded = (segment: string) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      return segment;
+    }
+  };
+  return [m[1], m[2]].filter((n) => n !== undefined).map(decoded);
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** The `error` of Fly's ErrorResponse, or null when the body is not one. */
 function flyError(body: unknown): string | null {

@@ -86,3 +86,19 @@ test.each([
   if (gone) expect(observed, JSON.stringify(observed)).toMatchObject({ ok: true, v: { status: "stopped" } });
   else expect(observed).toMatchObject({ ok: false, retryable: false });
 });
+
+// Fly's 404 for an unknown app quotes the app's name ("app NAME not found"), and a name may hold
+// the words Fly's errors are read by (Fly's names are lowercase words joined by dashes): an app
+// named ml-machine-pool read as "machine ... not found", and a wrong app made the machine look
+// destroyed. Names are not words of Fly's answer.
+test.each(["ml-machine-pool", "machine", "app", "my-apps"])(
+  "a wrong app named %j (404 app ... not found): observe and release(stop) fail, not stopped",
+  async (app) => {
+    r = await rig({ state: "started" });
+    const observed = await settle(r.run(r.driver.observe(r.target({ app }))));
+    expect(observed).toEqual({ ok: false, e: expect.stringContaining(`404 app ${app} not found`), retryable: false });
+    const released = await settle(r.run(r.driver.release!(r.target({ app }), "stop")));
+    expect(released).toEqual({ ok: false, e: expect.stringContaining(`404 app ${app} not found`), retryable: false });
+    expect(r.fake.machines.get(MACHINE)!.state).toBe("started");
+  },
+);
