@@ -141,7 +141,7 @@ const UTF8_CHARSETS = ["utf-8", "utf8", "us-ascii"];
  * saying it is not valid JSON. No charset at all is UTF-8.
  */
 export function utf8Charset(header: string): void {
-  for (const param of header.split(";").slice(1)) {
+  for (const param of mediaTypeParams(header)) {
     const eq = param.indexOf("=");
     if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== "charset") continue;
     const raw = param.slice(eq + 1).trim();
@@ -152,6 +152,29 @@ export function utf8Charset(header: string): void {
         `request bodies are read as UTF-8 only (RFC 8259); got charset ${JSON.stringify(raw.slice(0, 100))}: send the body in UTF-8, with charset=utf-8 or no charset`,
       );
   }
+}
+
+/**
+ * The parameters of a Content-Type header (each `name=value`, untrimmed), split on the `;` that
+ * are not inside a quoted string (RFC 9110 5.6.6): `foo="a;charset=latin1"` is one parameter.
+ */
+function mediaTypeParams(header: string): string[] {
+  const params: string[] = [];
+  let quoted = false;
+  let start = -1;
+  for (let i = 0; i < header.length; i++) {
+    const ch = header[i];
+    if (quoted) {
+      if (ch === "\\") i++;
+      else if (ch === '"') quoted = false;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ";") {
+      if (start >= 0) params.push(header.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (start >= 0) params.push(header.slice(start));
+  return params;
 }
 
 /**

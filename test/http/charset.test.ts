@@ -62,6 +62,27 @@ describe("through the app", () => {
     expect(reply.status).toBe(200);
     expect(reply.body.object.memory.n).toBe("\u00e9");
   });
+
+  // A `;` inside a quoted parameter value (RFC 9110 5.6.6) does not start a parameter.
+  test.each(['foo="a;charset=latin1"', 'foo="a\\";charset=latin1"', 'foo="x;y"; charset=utf-8'])(
+    "%s is read as UTF-8: the charset is inside a quoted value",
+    async (params) => {
+      const reply = await h.call("POST", "/v1/objects/w1/facts", {
+        raw: FACTS,
+        headers: { "content-type": `application/json; ${params}` },
+      });
+      expect(reply.status).toBe(200);
+      expect(reply.body.object.memory.n).toBe("\u00e9");
+    },
+  );
+
+  test('foo="a;b"; charset=latin1 is still a 415 naming the charset', async () => {
+    const reply = await h.call("POST", "/v1/objects/w1/facts", {
+      raw: FACTS,
+      headers: { "content-type": 'application/json; foo="a;b"; charset=latin1' },
+    });
+    expect(expectProblem(reply, 415, "unsupported-media-type").detail).toContain('charset "latin1"');
+  });
 });
 
 test("the fast path refuses it too, over a real socket", async () => {
