@@ -55,9 +55,12 @@ export function queryParams<S extends z.ZodObject>(c: Context, schema: S): z.out
   for (const [k, vs] of Object.entries(c.req.queries())) {
     const given = vs.filter((v) => v !== "");
     if (given.length > 0 && !known.includes(k))
-      refused.push({ path: `$.query.${k}`, message: `unknown parameter; this route reads ${known.join(", ")}` });
+      refused.push({
+        path: formatPath(["query", k]),
+        message: `unknown parameter; this route reads ${known.join(", ")}`,
+      });
     else if (given.length > 1)
-      refused.push({ path: `$.query.${k}`, message: `given ${given.length} times; give it once` });
+      refused.push({ path: formatPath(["query", k]), message: `given ${given.length} times; give it once` });
     else if (given.length === 1) raw[k] = given[0]!;
   }
   // hono drops a parameter with an empty name (`?=5`); the raw URL still has it.

@@ -56,6 +56,22 @@ test.each([
   ]);
 });
 
+// In the project's path format (formatPath): `.name` for a plain name, `["..."]` for any other.
+test.each([
+  ["%", '$.query["%"]'],
+  ["a%20b", '$.query["a b"]'],
+  ["0", '$.query["0"]'],
+  ["x.y", '$.query["x.y"]'],
+  ["%22q%22", '$.query["\\"q\\""]'],
+])("an unknown parameter named %s is named %s", async (name, path) => {
+  const res = await call("GET", `/v1/objects?${name}=5`);
+  expect(res.status).toBe(422);
+  expect(res.type).toBe("application/problem+json");
+  expect(res.body.errors).toEqual([
+    { path, message: "unknown parameter; this route reads state, policy, limit, cursor" },
+  ]);
+});
+
 test("an unknown parameter left empty counts as absent, as a known one does", async () => {
   expect((await call("GET", "/v1/objects?limt=&limit=1")).status).toBe(200);
 });
