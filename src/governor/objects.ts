@@ -156,7 +156,7 @@ export class Objects {
           // The new policy may refuse the object (a rule that throws on its memory is a 422):
           // found out before the old compute is stopped, so that a refused PUT changes nothing.
           if (evaluated) await this.d.arrival.decide(policy, updated, arrival, true);
-          stoppedCompute = await this.release(existing, "stop");
+          stoppedCompute = await this.release(existing, "stop", "rebind");
         }
         const { dropped, inFlight } = detached;
         // The action in flight to the old binding is recorded superseded now, though its event
@@ -245,7 +245,7 @@ export class Objects {
       // No object is a 404 whatever the precondition (RFC 9110 13.2.1: they apply to a 2xx); a
       // deletion that did not finish is a 204 again, for an object that is gone.
       if (object !== undefined || again) checkPrecondition(precondition, id, object !== undefined);
-      const stopped = object !== undefined && object !== null && (await this.release(object, compute));
+      const stopped = object !== undefined && object !== null && (await this.release(object, compute, "deletion"));
       let deleted: boolean;
       try {
         deleted = await this.d.table.delete(id);
@@ -262,8 +262,14 @@ export class Objects {
   /**
    * Tells the object's driver that Vigil no longer governs it there; nothing changes if it fails.
    * True when it stopped compute that was there (awake, on its way, or kept resident asleep).
+   * `why` picks the advice a refusal gives: a deletion may keep the compute (compute=keep), a
+   * rebind may not, so it is told how to leave that compute running another way.
    */
-  private async release(object: ObjectRecord, mode: Release): Promise<boolean> {
+  private async release(object: ObjectRecord, mode: Release, why: "deletion" | "rebind"): Promise<boolean> {
+    const otherwise =
+      why === "rebind"
+        ? "or, to leave that compute running, delete the object with compute=keep and create it again on the new binding"
+        : "or delete with compute=keep";
     // Another server governs the object now (a request that waited in its mailbox at the loss).
     if (!this.d.governing()) throw leaseLost();
     const driver = this.d.drivers.get(object.substrate.driver);
@@ -272,7 +278,7 @@ export class Objects {
       const observed = object.substrate.observed;
       if (mode === "stop" && observed && observed.status !== "stopped")
         throw unavailable(
-          `the ${object.substrate.driver} driver is not enabled on this server (VIGIL_DRIVERS), so the compute of "${object.id}" cannot be stopped; enable it, or delete with compute=keep`,
+          `the ${object.substrate.driver} driver is not enabled on this server (VIGIL_DRIVERS), so the compute of "${object.id}" cannot be stopped; ${why === "rebind" ? "enable it and send the PUT again" : "enable it"}, ${otherwise}`,
         );
       return false;
     }
@@ -283,7 +289,7 @@ export class Objects {
       // A failure the driver calls lasting (no token, a config it refuses) will not pass by
       // itself: asking for another try would send the operator round in a loop.
       const lasting = e instanceof DriverError && !e.retryable;
-      const message = `the ${driver.name} substrate could not ${mode === "stop" ? "stop" : "let go of"} the compute of "${object.id}": ${(e as Error).message}; ${lasting ? "fix that and try again" : "try again"}${mode === "stop" ? ", or delete with compute=keep" : ""}`;
+      const message = `the ${driver.name} substrate could not ${mode === "stop" ? "stop" : "let go of"} the compute of "${object.id}": ${(e as Error).message}; ${lasting ? "fix that and try again" : "try again"}${mode === "stop" ? `, ${otherwise}` : ""}`;
       // The substrate's own pause (a Fly 429's Retry-After) goes on to the client.
       if (e instanceof DriverError && e.retryable && e.retryAfterMs !== undefined)
         throw new SubstrateBusy(message, e.retryAfterMs);

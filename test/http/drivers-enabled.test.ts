@@ -179,7 +179,9 @@ describe("objects bound to a driver no longer enabled", () => {
       // p1's compute may still run, and no enabled driver can stop it: rebinding or deleting it
       // is refused (a 503 that changes nothing) unless the compute is explicitly kept.
       const simulated = { policy: "nightly-report", substrate: { driver: "simulated", config: {} } };
-      await expect(after.putObject("p1", simulated)).rejects.toThrow(/process driver is not enabled/);
+      await expect(after.putObject("p1", simulated)).rejects.toThrow(
+        /process driver is not enabled .* cannot be stopped; enable it and send the PUT again, or, to leave that compute running, delete the object with compute=keep and create it again on the new binding$/,
+      );
       await expect(after.deleteObject("p1", "stop")).rejects.toThrow(/delete with compute=keep/);
       expect((await after.getObject("p1"))!.substrate.driver).toBe("process");
       expect(await after.deleteObject("p1", "keep")).toBe(true);

@@ -201,6 +201,27 @@ describe("DELETE /v1/objects/:id", () => {
     expect(await h.services.governor.getObject("w1")).not.toBeNull();
   });
 
+  test("a rebind whose stop fails is told its own way on, not compute=keep, which a PUT does not read", async () => {
+    await put("w1", { policy: "queue-worker" });
+    const before = await h.services.governor.getObject("w1");
+    const rebind = { policy: "queue-worker", substrate: { driver: "simulated", config: { startMs: 1 } } };
+    h.services.driver.release = async () => {
+      throw new Error("the machine is unreachable");
+    };
+    const problem = expectProblem(await put("w1", rebind), 503, "unavailable");
+    expect(problem.detail).toMatch(
+      /: the machine is unreachable; try again, or, to leave that compute running, delete the object with compute=keep and create it again on the new binding$/,
+    );
+    h.services.driver.release = async () => {
+      throw new DriverError("fly: no API token: set FLY_API_TOKEN in the server's environment", false);
+    };
+    const lasting = expectProblem(await put("w1", rebind), 503, "unavailable");
+    expect(lasting.detail).toMatch(
+      /environment; fix that and try again, or, to leave that compute running, delete the object with compute=keep and create it again on the new binding$/,
+    );
+    expect(await h.services.governor.getObject("w1")).toEqual(before);
+  });
+
   test("an invalid id is a 422", async () => {
     expectProblem(await h.call("DELETE", "/v1/objects/a%20b"), 422, "validation");
   });
