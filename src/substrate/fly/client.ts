@@ -492,12 +492,16 @@ function notFound(error: string, names: readonly string[]): "machine" | "app" | 
 }
 
 /**
- * Whether a 404's body is Fly's ErrorResponse about the machine or what was asked of it (`no
- * lease`), not that the app is not found, and not some other server's page.
+ * Whether a 404's body is Fly's ErrorResponse about the machine or what was asked of it: its
+ * `error` says a machine is not found, or names the lease (`no lease to release`). Not that the
+ * app is not found, and not some other server's page or JSON: `{"error":"Not Found"}` (another
+ * JSON server on the way) names neither, so it says nothing of the machine.
  */
 function flyNotFound(body: unknown, names: readonly string[]): boolean {
   const text = flyError(body);
-  return text !== null && notFound(text, names) !== "app";
+  if (text === null) return false;
+  const said = notFound(text, names);
+  return said === "machine" || (said !== "app" && /\bleases?\b/i.test(text));
 }
 
 /** The app's and the machine's names a request's path gives (`/apps/{app}/machines/{id}/...`). */

@@ -342,11 +342,15 @@ describe("fly driver against the fake", () => {
   });
 
   // Only Fly's own 404 says the lease is not there (none is, or the machine is gone): a 404 that
-  // is not Fly's answer for the machine (a wrong base URL's page, `app not found`) says nothing
+  // is not Fly's answer for the machine (a wrong base URL's page, `app not found`, another JSON
+  // server's `{"error":"Not Found"}`, which names neither the machine nor a lease) says nothing
   // of it, and the lease, still Vigil's on Fly, is taken up by the next command as after a 503.
   test.each([
     ["a page that is not Fly's", { rawBody: "404 page not found\n" }, true],
     ["Fly's app not found", { error: "app vigil-test not found" }, true],
+    ["another JSON server's", { error: "Not Found" }, true],
+    ["another JSON server's, naming neither machine nor lease", { error: "resource not found" }, true],
+    ["control: Fly's answer that the machine is gone", { error: "machine e2865 not found" }, false],
     ["control: Fly's answer that there is no lease", { error: "no lease to release" }, false],
   ])(
     "a lease whose release met a 404 (%s) is taken up by the next command only when Fly did not say it is gone",
