@@ -92,21 +92,7 @@ test("a tick armed before the store kept schedules (no spec) for a cron changed 
   try {
     const url = `file:${join(dir, "vigil.db")}`;
     const clock = new VirtualClock(Date.parse("2026-01-01T00:00:30Z"));
-    const boot = async (cron: string, version: string) => {
-      const policies = new PolicyRegistry(() => clock.now());
-      expect(
-        policies.loadText(JSON.stringify({ ...scheduledPolicy({ name: "p", cron }), version }), "inline/p.json").ok,
-      ).toBe(true);
-      const store = new LibsqlStore({ url });
-      const governor = new Governor({
-        store,
-        policies,
-        drivers: [new SimulatedDriver({ clock })],
-        clock,
-        random: () => 0.5,
-      });
-      return { governor, store };
-    };
+    const boot = booter(url, clock);
     let g = await boot("* * * * *", "1");
     await g.governor.start();
     await g.governor.putObject("o", { policy: "p" });
@@ -155,21 +141,7 @@ test.each([
     try {
       const url = `file:${join(dir, "vigil.db")}`;
       const clock = new VirtualClock(Date.parse("2026-01-01T00:00:30Z"));
-      const boot = async (cron: string, version: string) => {
-        const policies = new PolicyRegistry(() => clock.now());
-        expect(
-          policies.loadText(JSON.stringify({ ...scheduledPolicy({ name: "p", cron }), version }), "inline/p.json").ok,
-        ).toBe(true);
-        const store = new LibsqlStore({ url });
-        const governor = new Governor({
-          store,
-          policies,
-          drivers: [new SimulatedDriver({ clock })],
-          clock,
-          random: () => 0.5,
-        });
-        return { governor, store };
-      };
+      const boot = booter(url, clock);
       let g = await boot("0 * * * *", "1");
       await g.governor.start();
       await g.governor.putObject("o", { policy: "p" });
@@ -197,3 +169,25 @@ test.each([
     }
   },
 );
+
+/**
+ * Starts of a governor on the database at `url` serving policy p (`cron`, `version`), each a
+ * server started again after the last one closed.
+ */
+function booter(url: string, clock: VirtualClock) {
+  return async (cron: string, version: string) => {
+    const policies = new PolicyRegistry(() => clock.now());
+    expect(
+      policies.loadText(JSON.stringify({ ...scheduledPolicy({ name: "p", cron }), version }), "inline/p.json").ok,
+    ).toBe(true);
+    const store = new LibsqlStore({ url });
+    const governor = new Governor({
+      store,
+      policies,
+      drivers: [new SimulatedDriver({ clock })],
+      clock,
+      random: () => 0.5,
+    });
+    return { governor, store };
+  };
+}
