@@ -11,6 +11,11 @@ export default defineConfig({
     // itself; 30 s, under the test's 60, is a hang-guard that still reports the last value seen.
     expect: { poll: { timeout: 30_000 } },
     pool: "forks",
+    // Two test files at once, whatever the core count: vitest's default on a machine of two cores
+    // (CI's, and ours) is one less than the cores, one file at a time, though many of the files
+    // mostly wait on something real (a process's exit 10 s after its SIGKILL, a server starting,
+    // a browser): run one by one, the suite took over 15 minutes of a CI run.
+    maxWorkers: 2,
     // Debian's chromium for the dashboard's browser tests, installed once when missing (as root).
     globalSetup: ["test/setup/debian-packages.ts"],
     // The JSON report is what .ci/run counts; the default reporter is for people.
