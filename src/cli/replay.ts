@@ -17,6 +17,8 @@ import { openToRead } from "./read-db.ts";
 import { HELP_OPTION, printUsage, synopsisLine } from "./usage.ts";
 import { readTextFile } from "../contracts/text.ts";
 import { writeStderr } from "./printable.ts";
+import { isNameList } from "./values.ts";
+import { OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
 
 /**
  * A replay at a terminal: the server's cap on evaluations, rows and the rows' bytes
@@ -51,6 +53,12 @@ export async function runReplay(
   if (!values.object || !file || positionals.length > 1) {
     return fail(synopsisLine("replay"));
   }
+  // One object, whose id holds no comma or space: `--object a,b` (a list, as `vigil simulate
+  // --object` takes) or a mistyped id was looked up as it is and told "no object "a,b" in DB",
+  // as if the database had lost it.
+  if (isNameList(values.object))
+    return fail(`--object names one object, not the list "${values.object}": replay each one on its own`);
+  if (!OBJECT_ID_PATTERN.test(values.object)) return fail(`--object "${values.object}": ${OBJECT_ID_HELP}`);
   let text: string;
   try {
     text = readTextFile(file);
