@@ -23,6 +23,7 @@ import { openToRead } from "./read-db.ts";
 import { printUsage } from "./usage.ts";
 import { readTextFile } from "../contracts/text.ts";
 import { isNameList } from "./values.ts";
+import { OBJECT_ID_HELP, OBJECT_ID_PATTERN } from "../core/object.ts";
 import { writeStderr } from "./printable.ts";
 
 const OPTIONS = {
@@ -165,6 +166,9 @@ async function run(v: Values, out: (s: string) => void): Promise<number> {
   const objects = (v.object ?? []).flatMap(splitList);
   if (v.db !== undefined && objects.length === 0) throw new Usage("--db needs at least one --object ID");
   if (v.db === undefined && objects.length > 0) throw new Usage("--object goes with --db");
+  // An id no object can have (`w/1`) was looked up and told `no object "w/1" in the database`.
+  const notId = objects.find((id) => !OBJECT_ID_PATTERN.test(id));
+  if (notId !== undefined) throw new Usage(`--object "${notId}": ${OBJECT_ID_HELP}`);
   if (v.report !== undefined && !/\.(svg|html)$/i.test(v.report))
     throw new Usage(`--report writes FILE.svg or FILE.html, not "${v.report}"`);
   const startMs = latency(v["start-latency"], "--start-latency", 2000);
