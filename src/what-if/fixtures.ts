@@ -8,6 +8,7 @@ import { fixtureSchema, type Fixture, type FixtureExpect } from "../contracts/fi
 import { zodProblems } from "../contracts/problems.ts";
 import { readTextFile } from "../contracts/text.ts";
 import { durationMs } from "../core/durations.ts";
+import { LATEST_INSTANT_MS } from "../core/instants.ts";
 import { fileErrorWords } from "../core/file-errors.ts";
 import { prefixProblems, VigilError, type Problem } from "../core/errors.ts";
 import { isPlainObject, jsonEqual } from "../core/json.ts";
@@ -219,6 +220,13 @@ export async function runFixture(
       stepEvaluations = 0;
       stepAdvance = step.advance ?? "";
       stepTarget = sandbox.clock.now() + (step.advance === undefined ? 0 : durationMs(step.advance));
+      // Every time Vigil keeps is in the year 9999 at most (core/instants.ts): an advance past it
+      // ran into the year 10000, firing timers there and telling of "+010000-01-01T..." times no
+      // server reaches and no reader of Vigil's times takes.
+      if (stepTarget > LATEST_INSTANT_MS)
+        throw new Error(
+          `advance ${step.advance} from ${new Date(sandbox.clock.now()).toISOString()} would run the clock past ${new Date(LATEST_INSTANT_MS).toISOString()}, the last instant Vigil keeps`,
+        );
       if (step.facts !== undefined) await governor.postFacts(FIXTURE_OBJECT_ID, step.facts);
       await sandbox.advanceTo(stepTarget);
       if (step.expect)

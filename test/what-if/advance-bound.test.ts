@@ -62,3 +62,29 @@ test("docs/policy-authors.md gives the bound", () => {
   const prose = readFileSync("docs/policy-authors.md", "utf8").replace(/\s+/g, " ");
   expect(prose).toContain(`A step makes at most ${MAX_STEP_EVALUATIONS.toLocaleString("en-US")} evaluations`);
 });
+
+// Every time Vigil keeps is in the year 9999 at most: an advance past it ran the clock into the
+// year 10000 and fired the schedule there, a time no server reaches.
+test("an advance past 9999-12-31T23:59:59.999Z fails the step, one to it runs", async () => {
+  const late = parseFixture(
+    JSON.stringify({
+      policy: "tick",
+      start: "9999-12-31T23:59:00Z",
+      steps: [{ advance: "PT59.999S" }, { advance: "PT0.001S" }, { advance: "PT1S" }],
+    }),
+    "inline.json",
+  );
+  const r = await runFixture(late, registry);
+  expect(r.failures).toEqual([
+    {
+      step: 1,
+      field: "error",
+      expected: "no error",
+      actual:
+        "advance PT0.001S from 9999-12-31T23:59:59.999Z would run the clock past 9999-12-31T23:59:59.999Z, the last instant Vigil keeps",
+    },
+  ]);
+  // The schedule's 59 ticks up to 23:59:59; none in the year 10000.
+  expect(r.decisions).toHaveLength(59);
+  expect(Math.max(...r.decisions.map((d) => d.at))).toBe(Date.parse("9999-12-31T23:59:59Z"));
+});
