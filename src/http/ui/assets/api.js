@@ -133,7 +133,9 @@ const isDenied = (e) => e instanceof ApiError && (e.status === 401 || e.status =
  * Any other failed read (a 503 while the server shuts down or starts, a 500, no reply at all)
  * is said above the page, and `load` runs again after a pause (1 s doubling to 30 s, and at
  * least what a Retry-After asks) until it goes through: the page would otherwise stay an empty
- * frame, saying nothing, until it was reloaded by hand.
+ * frame, saying nothing, until it was reloaded by hand. Returns what handles such a failure: a
+ * page whose later read fails (a view chosen while the server restarts) hands it the error, to be
+ * said and `load` run again the same way.
  */
 export function signedIn(load) {
   const form = document.getElementById("auth-form");
@@ -141,6 +143,20 @@ export function signedIn(load) {
   const forget = document.getElementById("forget");
   let failures = 0;
   let again = null;
+  const failed = (e) => {
+    if (!(e instanceof ApiError)) throw e;
+    clearTimeout(again);
+    again = null;
+    if (isDenied(e)) {
+      // The server answers again, asking for a token: what failed before is no longer so.
+      showFailure(null);
+      return denied(e.status);
+    }
+    failures += 1;
+    const pause = Math.min(30_000, Math.max(e.retryAfterMs, 1000 * 2 ** (failures - 1)));
+    showFailure(e);
+    again = setTimeout(() => void run(), pause);
+  };
   const run = async () => {
     clearTimeout(again);
     again = null;
@@ -150,16 +166,7 @@ export function signedIn(load) {
       showFailure(null);
       showPage(true);
     } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      if (isDenied(e)) {
-        // The server answers again, asking for a token: what failed before is no longer so.
-        showFailure(null);
-        return denied(e.status);
-      }
-      failures += 1;
-      const pause = Math.min(30_000, Math.max(e.retryAfterMs, 1000 * 2 ** (failures - 1)));
-      showFailure(e);
-      again = setTimeout(() => void run(), pause);
+      failed(e);
     }
   };
   form.addEventListener("submit", (event) => {
@@ -174,7 +181,8 @@ export function signedIn(load) {
     token.clear();
     location.reload();
   });
-  return run();
+  void run();
+  return failed;
 }
 
 /** Shows the sign-in form because the API refused the tab's token (or its lack of one). */

@@ -38,7 +38,7 @@ function go(change) {
   view = { ...view, ...change };
   history.pushState(null, "", withQuery("/ui", view));
   showView();
-  return load();
+  return load().catch(readAgain);
 }
 
 /**
@@ -234,15 +234,21 @@ window.addEventListener("popstate", () => {
   refused = "";
   view = viewOfUrl();
   showView();
-  void load();
+  void load().catch(readAgain);
 });
 
 let stream = null;
 let live = false;
 /** How many times the stream has come up live (a read started after the n-th one marks n). */
 let wentLive = 0;
+/**
+ * A view chosen (Apply, Next page, Back) whose read failed: said above the page and read again
+ * until the server answers, as the first read is (a 401 or 403: the sign-in form). Unhandled, the
+ * page kept the list of the view before under the new filters and URL, saying nothing.
+ */
+const readAgain = (e) => failed(e);
 showView();
-void signedIn(async () => {
+const failed = signedIn(async () => {
   await Promise.all([load(), loadPolicies()]);
   stream ??= follow(
     { types: "decision,action,deletion" },
