@@ -229,6 +229,8 @@ export function ObjectPage(props: { id: string; now: number }) {
           <button id="older" type="button" hidden>
             Load older decisions
           </button>
+          {/* Why the older decisions did not come (the server down or restarting): the click did nothing otherwise. */}
+          <p id="older-error" class="error status" role="alert"></p>
         </Section>
         <Section id="explanation" title="Explanation">
           <div id="explanation-body" tabindex={-1}>

@@ -561,7 +561,19 @@ void signedIn(async () => {
   );
 });
 
-$("#older").addEventListener("click", () => void loadOlder());
+$("#older").addEventListener("click", async () => {
+  // A read that failed (the server down or restarting) is said beside the button, which stays: a
+  // click once the server answers brings them. Unhandled, the click did nothing, saying nothing.
+  const said = $("#older-error");
+  said.textContent = "";
+  try {
+    await loadOlder();
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    if (e.status === 401 || e.status === 403) return denied(e.status);
+    said.textContent = `The older decisions could not be read (${e.status === 0 ? "" : `${e.status}: `}${e.message}).`;
+  }
+});
 $("#picture").addEventListener("click", async (event) => {
   // A plain link cannot carry the token: read the picture with it and open it as a blob.
   if (!authHeaders().authorization) return;
