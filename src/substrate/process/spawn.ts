@@ -204,10 +204,13 @@ function elfLoader(head: Buffer, read: (at: number, length: number) => Buffer): 
   for (let at = 0; at + phentsize <= headers.length; at += phentsize) {
     if (u32(headers, at) !== PT_INTERP) continue;
     const offset = word(headers, at + (wide ? 8 : 4));
-    const size = Math.min(word(headers, at + (wide ? 32 : 16)), 4096);
-    const name = read(offset, size).toString("latin1");
-    const end = name.indexOf("\0");
-    return end > 0 ? name.slice(0, end) : name || null;
+    const size = word(headers, at + (wide ? 32 : 16));
+    // As the kernel reads it: a name of fewer than 2 bytes or more than PATH_MAX, or one not ended
+    // by a NUL, fails ENOEXEC (no loader is looked up); an empty one ("\0\0") opens the cwd.
+    if (size < 2 || size > 4096) return null;
+    const name = read(offset, size);
+    if (name.length < size || name[size - 1] !== 0) return null;
+    return name.toString("latin1", 0, name.indexOf(0));
   }
   return null;
 }

@@ -29,16 +29,21 @@ beforeAll(() => {
   // names a loader this one does not have. execve() fails ENOENT though the file is there.
   writeFileSync(join(bin, "foreign"), elfNaming("/nonexistent/ld-vigil.so.1"));
   chmodSync(join(bin, "foreign"), 0o755);
+  // Names the kernel does not look up as a loader: an empty one ("\0\0", opening the cwd: EACCES),
+  // and one not ended by a NUL (ENOEXEC, and Node then runs the file with /bin/sh, as exec does).
+  writeFileSync(join(bin, "empty-loader"), elfNaming("\0"));
+  writeFileSync(join(bin, "unended-loader"), elfNaming("/nonexistent/ld-vigil.so.1", ""));
+  for (const name of ["empty-loader", "unended-loader"]) chmodSync(join(bin, name), 0o755);
 });
 
 /**
  * The least ELF executable for this machine whose program header names `loader` (PT_INTERP): the
  * kernel looks the loader up before it maps anything, so nothing else is needed to fail so.
  */
-function elfNaming(loader: string): Buffer {
+function elfNaming(loader: string, end = "\0"): Buffer {
   const machine = { x64: 62, arm64: 183 }[process.arch as string];
   if (machine === undefined) throw new Error(`no ELF machine number for ${process.arch}`);
-  const path = Buffer.from(`${loader}\0`, "latin1");
+  const path = Buffer.from(`${loader}${end}`, "latin1");
   const elf = Buffer.alloc(64 + 56 + path.length);
   Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(elf); // ELF, 64-bit, little-endian, version 1
   elf.writeUInt16LE(2, 16); // ET_EXEC
@@ -100,5 +105,19 @@ test.each<[string, () => Partial<ProcessConfig>, string]>([
     const message = await failure(config, procs);
     expect(message).toMatch(/ ENOENT \(.*\)$/);
     expect(message!.slice(message!.indexOf(" ENOENT (") + " ENOENT (".length, -1)).toBe(missing);
+  }
+});
+
+// The cgroup shell's look-up read such a name as a loader: the empty one was refused as a value of
+// the config that cannot be passed (ERR_INVALID_ARG_VALUE, from the NUL in the path it stat'ed),
+// and the unended one as a loader not there (ENOENT), where the same start without a cgroup runs.
+test.each<[string, string, string | null]>([
+  ["an ELF header naming an empty loader", "empty-loader", " EACCES"],
+  ["an ELF header naming a loader without its NUL", "unended-loader", null],
+])("%s is started or refused as execve() does, through the cgroup's shell too", async (_what, name, refused) => {
+  for (const procs of [undefined, join(dir, "procs")]) {
+    const message = await failure({ command: join(bin, name), cwd: dir }, procs);
+    if (refused === null) expect(message).toBeNull();
+    else expect(message).toMatch(new RegExp(`${refused}$`));
   }
 });
