@@ -159,7 +159,9 @@ export function utf8Charset(header: string): void {
 
 /**
  * The parameters of a Content-Type header (each `name=value`, untrimmed), split on the `;` that
- * are not inside a quoted string (RFC 9110 5.6.6): `foo="a;charset=latin1"` is one parameter.
+ * are not inside a quoted string (RFC 9110 5.6.6): `foo="a;charset=latin1"` is one parameter. A
+ * quoted string is a parameter's value: a `"` elsewhere (`a=b"c; charset=latin1`, in a token)
+ * opens none, or it would hide the parameters after it.
  */
 function mediaTypeParams(header: string): string[] {
   const params: string[] = [];
@@ -170,7 +172,7 @@ function mediaTypeParams(header: string): string[] {
     if (quoted) {
       if (ch === "\\") i++;
       else if (ch === '"') quoted = false;
-    } else if (ch === '"') quoted = true;
+    } else if (ch === '"' && start >= 0 && header[i - 1] === "=") quoted = true;
     else if (ch === ";") {
       if (start >= 0) params.push(header.slice(start, i));
       start = i + 1;
