@@ -197,9 +197,10 @@ function elfLoader(head: Buffer, read: (at: number, length: number) => Buffer): 
     wide ? Number(le ? b.readBigUInt64LE(at) : b.readBigUInt64BE(at)) : u32(b, at);
   const phoff = word(head, wide ? 32 : 28);
   const phentsize = u16(head, wide ? 54 : 42);
-  // The kernel refuses more than 64 KiB of program headers; a bogus count reads no further.
-  const phnum = Math.min(u16(head, wide ? 56 : 44), Math.floor(65536 / Math.max(phentsize, 1)));
-  if (phentsize < (wide ? 56 : 32)) return null;
+  const phnum = u16(head, wide ? 56 : 44);
+  // The kernel refuses (ENOEXEC) program headers of another size than its own, or more than 64
+  // KiB of them: it looks no loader up then.
+  if (phentsize !== (wide ? 56 : 32) || phentsize * phnum > 65536) return null;
   const headers = read(phoff, phentsize * phnum);
   for (let at = 0; at + phentsize <= headers.length; at += phentsize) {
     if (u32(headers, at) !== PT_INTERP) continue;

@@ -33,7 +33,16 @@ beforeAll(() => {
   // and one not ended by a NUL (ENOEXEC, and Node then runs the file with /bin/sh, as exec does).
   writeFileSync(join(bin, "empty-loader"), elfNaming("\0"));
   writeFileSync(join(bin, "unended-loader"), elfNaming("/nonexistent/ld-vigil.so.1", ""));
-  for (const name of ["empty-loader", "unended-loader"]) chmodSync(join(bin, name), 0o755);
+  // Program headers the kernel refuses (ENOEXEC) before it reads them: more than 64 KiB of them,
+  // or of another size than its own.
+  const many = elfNaming("/nonexistent/ld-vigil.so.1");
+  many.writeUInt16LE(0xffff, 56); // e_phnum
+  writeFileSync(join(bin, "many-headers"), many);
+  const wide = elfNaming("/nonexistent/ld-vigil.so.1");
+  wide.writeUInt16LE(64, 54); // e_phentsize
+  writeFileSync(join(bin, "odd-headers"), wide);
+  for (const name of ["empty-loader", "unended-loader", "many-headers", "odd-headers"])
+    chmodSync(join(bin, name), 0o755);
 });
 
 /**
@@ -110,10 +119,13 @@ test.each<[string, () => Partial<ProcessConfig>, string]>([
 
 // The cgroup shell's look-up read such a name as a loader: the empty one was refused as a value of
 // the config that cannot be passed (ERR_INVALID_ARG_VALUE, from the NUL in the path it stat'ed),
-// and the unended one as a loader not there (ENOENT), where the same start without a cgroup runs.
+// and the unended one (and a loader named in program headers the kernel refuses) as a loader not
+// there (ENOENT), where the same start without a cgroup runs.
 test.each<[string, string, string | null]>([
   ["an ELF header naming an empty loader", "empty-loader", " EACCES"],
   ["an ELF header naming a loader without its NUL", "unended-loader", null],
+  ["an ELF header giving more than 64 KiB of program headers", "many-headers", null],
+  ["an ELF header giving program headers of another size", "odd-headers", null],
 ])("%s is started or refused as execve() does, through the cgroup's shell too", async (_what, name, refused) => {
   for (const procs of [undefined, join(dir, "procs")]) {
     const message = await failure({ command: join(bin, name), cwd: dir }, procs);
