@@ -484,9 +484,10 @@ function notFound(error: string, names: readonly string[]): "machine" | "app" | 
       text = text.replace(new RegExp(`(\\b(?:app|machine)s?[\\s:'"\`]+)${escapeRegExp(name)}(?![\\w-])`, "gi"), "$1_");
   const at = text.search(/\bnot found\b/i);
   if (at < 0) return null;
-  // A word of its own: `machine` in a dashed name (`ml-machine-pool`, not among `names`) is not.
+  // A word of its own: `machine` in a dashed name (`ml-machine-pool`, not among `names`) is not,
+  // nor a segment of a path another server quotes (`/v1/apps/x/machines/y/lease not found`).
   const named = (part: string) =>
-    [...part.matchAll(/(?<![\w-])(machine|app)s?(?![\w-])/gi)].map((m) => m[1]!.toLowerCase());
+    [...part.matchAll(/(?<![\w/-])(machine|app)s?(?![\w/-])/gi)].map((m) => m[1]!.toLowerCase());
   const said = named(text.slice(0, at)).at(-1) ?? named(text.slice(at))[0];
   return said === "machine" || said === "app" ? said : null;
 }
@@ -501,7 +502,7 @@ function flyNotFound(body: unknown, names: readonly string[]): boolean {
   const text = flyError(body);
   if (text === null) return false;
   const said = notFound(text, names);
-  return said === "machine" || (said !== "app" && /\bleases?\b/i.test(text));
+  return said === "machine" || (said !== "app" && /(?<![\w/-])leases?(?![\w/-])/i.test(text));
 }
 
 /** The app's and the machine's names a request's path gives (`/apps/{app}/machines/{id}/...`). */

@@ -350,6 +350,17 @@ describe("fly driver against the fake", () => {
     ["Fly's app not found", { error: "app vigil-test not found" }, true],
     ["another JSON server's", { error: "Not Found" }, true],
     ["another JSON server's, naming neither machine nor lease", { error: "resource not found" }, true],
+    // The words of a path it quotes (`/machines/`, `/lease`) are not Fly's words on the machine.
+    [
+      "another JSON server's, quoting the path",
+      { error: `no route for DELETE /v1/apps/vigil-test/machines/${MACHINE}/lease` },
+      true,
+    ],
+    [
+      "another JSON server's, quoting the path not found",
+      { error: `/v1/apps/vigil-test/machines/${MACHINE}/lease not found` },
+      true,
+    ],
     ["control: Fly's answer that the machine is gone", { error: "machine e2865 not found" }, false],
     ["control: Fly's answer that there is no lease", { error: "no lease to release" }, false],
   ])(
