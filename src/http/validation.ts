@@ -73,14 +73,17 @@ export function queryParams<S extends z.ZodObject>(c: Context, schema: S): z.out
 
 /**
  * Whether a header's value is one Node joined from several fields of that name (`a, b`: it joins
- * repeated headers with ", "), each of them valid by `valid` where the joined value is not: the
- * refusal then says the header was sent more than once rather than quoting the value's rule.
- * `fields`: how many fields carried it (fields.ts fieldCount; 0 when that is not known, a request
- * not served by Node). One field holding ", " was sent once, and is told the rule.
+ * repeated headers with ", "): the refusal then says the header was sent more than once rather
+ * than quoting the joined value as one that breaks the value's rule. `fields`: how many fields
+ * carried it (fields.ts fieldCount). Two or more were sent more than once, whatever each held (an
+ * empty one, a bad one); one field holding ", " was sent once, and is told the rule. 0 when that
+ * is not known (a request not served by Node): then a value whose parts, split at ", ", are each
+ * valid by `valid` where the whole is not is taken for one joined.
  */
 export function sentMoreThanOnce(value: string, valid: (one: string) => boolean, fields: number): boolean {
+  if (fields > 0) return fields > 1;
   const parts = value.split(", ");
-  return fields !== 1 && parts.length > 1 && parts.every(valid);
+  return parts.length > 1 && parts.every(valid);
 }
 
 /** How many parameters of `url`'s query string have an empty name and a value (`?=5`). */

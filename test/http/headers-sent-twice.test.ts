@@ -131,3 +131,61 @@ test.each([true, false])(
     expect(await served.services.governor.getObject("w9")).toBeNull();
   },
 );
+
+// Two fields were sent more than once whatever each held (README: "one sent twice is a 422 that
+// says so"): one of them empty or bad was told the joined value broke the header's rule, as if
+// sent once ("the origin \"http://127.0.0.1, http://evil.example\" is not a loopback origin").
+test("Last-Event-ID sent twice, one of them empty or bad, is a 422 saying so", async () => {
+  served = await servedDoors([], 1 << 20);
+  for (const second of ["", "x"]) {
+    const reply = await rawRequest(served.port, {
+      method: "GET",
+      path: "/v1/events",
+      headers: { "last-event-id": ["dec_0000000000000", second] },
+    });
+    expect(reply.status).toBe(422);
+    expect(JSON.parse(reply.text).errors[0].message).toMatch(
+      /^sent more than once \(the ids arrive joined as "dec_0000000000000,.*"\): send one id, the last event's$/,
+    );
+  }
+});
+
+test("WebHook-Request-Origin sent twice, one of them bad, is a 400 saying so", async () => {
+  served = await servedDoors([], 1 << 20);
+  const reply = await rawRequest(served.port, {
+    method: "OPTIONS",
+    path: "/v1/cloudevents",
+    headers: { "webhook-request-origin": ["eventgrid.azure.net", "not a name"] },
+  });
+  expect(reply.status).toBe(400);
+  expect(reply.headers["webhook-allowed-origin"]).toBeUndefined();
+  expect(JSON.parse(reply.text).detail).toMatch(/^WebHook-Request-Origin was sent more than once /);
+});
+
+test.each([true, false])(
+  "with the fast path %s: Origin sent twice, one of them not loopback, is a 403 saying so",
+  async (fast) => {
+    served = await servedDoors([], 1 << 20, fast);
+    const origin = `http://127.0.0.1:${served.port}`;
+    for (const [method, path, body] of [
+      ["PUT", "/v1/objects/w9", '{"policy":"queue-worker"}'],
+      ["GET", "/v1/objects", undefined],
+      ["GET", "/v1/decisions/%2e%2e", undefined],
+    ] as const) {
+      const reply = await rawRequest(served.port, {
+        method,
+        path,
+        headers: {
+          origin: [origin, "http://evil.example"],
+          ...(body ? { "content-type": "application/json" } : {}),
+        },
+        ...(body ? { body } : {}),
+      });
+      expect(reply.status, `${method} ${path}`).toBe(403);
+      expect(JSON.parse(reply.text).detail).toBe(
+        `the Origin header was sent more than once (the origins arrive joined as "${origin}, http://evil.example"): send one`,
+      );
+    }
+    expect(await served.services.governor.getObject("w9")).toBeNull();
+  },
+);
