@@ -254,8 +254,7 @@ export function warningLines(file: string, r: LoadResult & { ok: true }): LogLin
  * says which version serves and why its file did not load. A policy with no stored version to
  * serve (none of its decisions stored, or one this Vigil refuses: then named, with why) is not
  * loaded: nothing else would say so until its objects' facts are refused and their timers put
- * off. `census`: the
- * objects of each policy in each state.
+ * off. `census`: the objects of each policy in each state.
  */
 export function unloadedPolicyLines(
   census: readonly { policy: string; objects: number }[],
