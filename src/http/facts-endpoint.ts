@@ -3,7 +3,9 @@
 // Input: the path's id, the headers that matter and the body text; output: the reply to send.
 
 import { factsBodySchema, IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from "../contracts/http.ts";
+import { checkPrecondition, notFound } from "../core/errors.ts";
 import { isPlainObject } from "../core/json.ts";
+import { checkAddressableObjectId } from "../core/object.ts";
 import type { JsonObject } from "../core/types.ts";
 import type { FactsResult, GovernorApi } from "../governor/services.ts";
 import { validationProblem } from "./problem.ts";
@@ -40,8 +42,15 @@ export async function postFacts(governor: GovernorApi, req: FactsRequest): Promi
   const id = objectIdParam(req.id);
   const key = idempotencyKey(req.idempotencyKey, req.idempotencyKeyFields);
   const type = jsonMediaType(req.contentType);
-  const facts = factsOf(parseJsonBody(type, await req.body()));
   const precondition = preconditionOf(req.ifMatch, req.ifNoneMatch);
+  // One that cannot hold fails before the body is read, as on PUT (RFC 9110 13.2.1: preconditions
+  // are judged before the content), and after the 404 a missing object gets, as in its turn.
+  if (precondition === "never") {
+    checkAddressableObjectId(id);
+    if ((await governor.getObject(id)) === null) throw notFound(`object "${id}"`);
+    checkPrecondition(precondition, id, true);
+  }
+  const facts = factsOf(parseJsonBody(type, await req.body()));
   return factsResultReply(await governor.postFacts(id, facts, key, precondition), req.prefer, req.secrets);
 }
 
