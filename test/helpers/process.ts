@@ -74,7 +74,9 @@ export function environOf(pid: number): Record<string, string> {
 /**
  * Removes the cgroups under `parent` of the objects whose ids start with `prefix` (`obj-<id>.*`),
  * once their processes are gone: a test that kills a tree itself leaves its cgroup behind. Only
- * a test's own objects: another file's empty cgroup may be about to take its shell.
+ * a test's own objects: another file's empty cgroup may be about to take its shell, and so may
+ * that of the same file run at once by another test run on the machine (the cgroup parent is
+ * the machine's), so `prefix` names this process's run (its pid and a random part), not the file.
  */
 export async function removeCgroups(parent: string | undefined, prefix: string): Promise<void> {
   if (parent === undefined) return;

@@ -48,6 +48,10 @@ let clock: VirtualClock;
 let witness: ChildProcess;
 const drivers: ProcessDriver[] = [];
 const trees: number[] = [];
+// Leads the object ids of the trees put in cgroups here: afterEach removes the cgroups left
+// (obj-TREE*) of this run only, not the empty one another run of this file at once on the machine
+// (the cgroup parent is shared) has just made for a spawn, which then failed to move into it.
+const TREE = `tree-${process.pid}-${Math.random().toString(36).slice(2, 8)}-`;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "vigil-tree-"));
@@ -70,8 +74,7 @@ afterEach(async () => {
   for (const pid of inDir) kill(pid);
   rmSync(dir, { recursive: true, force: true });
   // The trees killed here leave their cgroups (the driver's stop would have removed them).
-  await removeCgroups(cgroup?.dir, "env-1.");
-  await removeCgroups(cgroup?.dir, "tree-");
+  await removeCgroups(cgroup?.dir, TREE);
 });
 
 function kill(pid: number): void {
@@ -88,7 +91,7 @@ function newDriver(cgroup: CgroupParent | null = null): ProcessDriver {
   return d;
 }
 
-function target(script: string, objectId = "tree-1"): DriverTarget {
+function target(script: string, objectId = `${TREE}1`): DriverTarget {
   return { objectId, config: { command: "sh", args: ["-c", script], cwd: dir, graceMs: 5000 } };
 }
 
@@ -257,7 +260,7 @@ describe("a forking tree on the process substrate", () => {
     await growing("stubborn");
     // The leader exits: SIGTERM to the rest now, SIGKILL due after the grace period.
     expect(await eventually(() => seen.length > 0)).toBe(true);
-    expect(seen).toEqual(["tree-1 stopped"]);
+    expect(seen).toEqual([`${TREE}1 stopped`]);
     await growing("stubborn"); // it ignores SIGTERM
     expect((await d.observe(t)).leftovers).toHaveLength(1);
     return { d, t, pid };
@@ -459,7 +462,7 @@ describe.each(modes)("the leader's environment, %s", (_how, parent) => {
     "is the documented one, with %s: the server's inherited variables, the config's, the object's id",
     async (_w, env) => {
       const d = newDriver(parent);
-      const t = target(`${LOOP("alive")}`, "env-1");
+      const t = target(`${LOOP("alive")}`, `${TREE}env-1`);
       const started = await d.start({ ...t, config: { ...t.config, env } });
       const pid = started.pid as number;
       trees.push(pid);
@@ -469,7 +472,7 @@ describe.each(modes)("the leader's environment, %s", (_how, parent) => {
         (k) => process.env[k] !== undefined,
       );
       expect(Object.keys(got).sort()).toEqual([...inherited, ...Object.keys(env), "VIGIL_OBJECT_ID"].sort());
-      expect(got).toMatchObject({ ...env, VIGIL_OBJECT_ID: "env-1" });
+      expect(got).toMatchObject({ ...env, VIGIL_OBJECT_ID: `${TREE}env-1` });
     },
   );
 });
@@ -527,7 +530,7 @@ describe.skipIf(!cgroup)(cgroupTitle, () => {
   });
 
   test("a tree's cgroup is removed, with the cgroups made in it, only once the tree is empty", async () => {
-    const tree = new CgroupTree(join(cgroup!.dir, `obj-tree-dispose.${process.pid}`), cgroup!.version);
+    const tree = new CgroupTree(join(cgroup!.dir, `obj-${TREE}dispose.0`), cgroup!.version);
     tree.create();
     const child = spawn("sh", ["-c", LOOP("alive")], { cwd: dir, stdio: "ignore", detached: true });
     trees.push(child.pid!);
@@ -579,7 +582,7 @@ describe.skipIf(!cgroup)(cgroupTitle, () => {
   // nothing removed once its processes had exited (nor at the next start): one leaked per keep.
   test("the cgroup of a tree left running by keep is removed once empty and stale, by the next sweep or start", async () => {
     const d = newDriver(cgroup);
-    const t = target(LOOP("kept"), "tree-kept");
+    const t = target(LOOP("kept"), `${TREE}kept`);
     const started = await d.start(t);
     const pid = started.pid as number;
     trees.push(pid);
@@ -597,7 +600,7 @@ describe.skipIf(!cgroup)(cgroupTitle, () => {
     kill(-pid);
     expect(await eventually(() => new CgroupTree(kept, cgroup!.version).members().length === 0)).toBe(true);
     // A new empty one (as a spawn's is, until its shell moves in) is left alone too.
-    const young = join(cgroup!.dir, `obj-tree-young.${process.pid}`);
+    const young = join(cgroup!.dir, `obj-${TREE}young.0`);
     mkdirSync(young);
     utimesSync(kept, old, old);
     await clock.advance(CGROUP_SWEEP_MS);

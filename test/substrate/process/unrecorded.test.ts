@@ -15,6 +15,8 @@ import { eventually } from "../../helpers/eventually.ts";
 import { VirtualClock } from "../../../src/timers/clock.ts";
 import { removeCgroups } from "../../helpers/process.ts";
 
+// Leads every object id here: the cgroups afterEach removes (obj-unrec-RUN-*) are this run's only, not
+// those of the same file run at once elsewhere on the machine (the cgroup parent is shared).
 const RUN = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
 /** Live pids carrying the object's mark. */
@@ -50,7 +52,7 @@ afterEach(async () => {
       } catch {
         // gone
       }
-  await removeCgroups(cgroup?.dir, "unrec-");
+  await removeCgroups(cgroup?.dir, `unrec-${RUN}-`);
 });
 
 const modes: [string, CgroupParent | null][] = [["as a process group", null]];
@@ -65,7 +67,7 @@ describe.each(modes)("a tree whose start was never recorded, %s", (_how, parent)
     return d;
   };
   const target = (tag: string, command = "exec sleep 300"): DriverTarget => {
-    const objectId = `unrec-${tag}-${RUN}`;
+    const objectId = `unrec-${RUN}-${tag}`;
     ids.push(objectId);
     return { objectId, config: { command: "sh", args: ["-c", command], graceMs: 100 } };
   };
