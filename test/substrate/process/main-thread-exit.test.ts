@@ -135,9 +135,11 @@ describe.skipIf(!compiler || !procfs)(title, () => {
     const clock = new VirtualClock(0);
     const a = new ProcessDriver({ clock });
     drivers.push(a);
-    const t = target("mt-unrecorded");
+    // The id is this process's: adoption looks over all of /proc for the marks, where another run
+    // of this file at once on the machine has its own tree marked with the same start action.
+    const t = target(`mt-unrecorded-${process.pid}`);
     const pid = await started(a, { ...t, action: "act_mt1" }); // the server dies before recording it
-    expect(environ(pid)).toContain("VIGIL_OBJECT_ID=mt-unrecorded");
+    expect(environ(pid)).toContain(`VIGIL_OBJECT_ID=mt-unrecorded-${process.pid}`);
 
     const b = new ProcessDriver({ clock });
     drivers.push(b);
