@@ -6,13 +6,12 @@
 // Over the real server, restarted on its file database at the same port.
 
 import { mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { runEvents, SILENCE_MS } from "../../src/cli/events.ts";
 import { startVigil, type VigilProcess } from "../helpers/process.ts";
+import { portOutsideEphemeral } from "../helpers/refusing-port.ts";
 import { run } from "./harness.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-events-first-"));
@@ -34,15 +33,6 @@ const started = async (port: number) => {
   return s;
 };
 
-/** A loopback port free now (a server binds it next). */
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-}
-
 const send = (url: string, method: string, path: string, body?: unknown) =>
   fetch(`${url}${path}`, {
     method,
@@ -51,7 +41,7 @@ const send = (url: string, method: string, path: string, body?: unknown) =>
   }).then((r) => r.status);
 
 test("vigil events dropped before any decision came misses none of those recorded while it was away", async () => {
-  const port = await freePort();
+  const port = await portOutsideEphemeral();
   const first = await started(port);
   expect(await send(first.url, "PUT", "/v1/objects/w1", { policy: "queue-worker" })).toBe(201);
   expect(await send(first.url, "PUT", "/v1/objects/w2", { policy: "queue-worker" })).toBe(201);

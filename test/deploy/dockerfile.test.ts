@@ -10,7 +10,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { createServer as createHttpServer } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,23 +23,12 @@ import {
   rootedEnv,
   type EmulatedImage,
 } from "./dockerfile.ts";
+import { portOutsideEphemeral } from "../helpers/refusing-port.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const instructions = parseDockerfile(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
 const all = (keyword: string) => instructions.filter((i) => i.keyword === keyword);
 const TOKEN = "0123456789abcdef-deploy-test";
-
-/** A port free right now, for the image's VIGIL_PORT (the health check must know it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Run {
   child: ChildProcess;
@@ -220,14 +208,18 @@ describe("the image, emulated without Docker", () => {
   test("refuses to start without VIGIL_TOKENS, saying why", async () => {
     const env = rootedEnv(image);
     delete env.VIGIL_TOKENS;
-    const server = run(image, image.cmd, { ...env, VIGIL_PORT: String(await freePort()) });
+    const server = run(image, image.cmd, { ...env, VIGIL_PORT: String(await portOutsideEphemeral()) });
     children.push(server.child);
     expect(await server.exited).toBe(1);
     expect(server.stderr()).toMatch(/refusing to bind 0\.0\.0\.0 without tokens/);
   });
 
   test("with tokens: healthy, policies loaded, the database on the volume; SIGTERM exits 0", async () => {
-    const env = { ...rootedEnv(image), VIGIL_PORT: String(await freePort()), VIGIL_TOKENS: `ops:${TOKEN}:admin` };
+    const env = {
+      ...rootedEnv(image),
+      VIGIL_PORT: String(await portOutsideEphemeral()),
+      VIGIL_TOKENS: `ops:${TOKEN}:admin`,
+    };
     const check = async () => await run(image, image.healthcheck!.command, env).exited;
     // Nothing listens yet: the check must fail, or its passing below would prove nothing.
     expect(await check()).not.toBe(0);

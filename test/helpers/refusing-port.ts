@@ -55,3 +55,16 @@ export async function listenOutsideEphemeral(server: net.Server): Promise<string
   }
   throw new Error(`no free loopback port below ${floor}`);
 }
+
+/**
+ * A loopback port below the kernel's range for ports given on request, free now: for a server
+ * that must be started on a known port, and again on the same one after a restart. A port from
+ * `listen(0)` let go could meanwhile be given to another test file's `listen(0)` or a
+ * connection's own end (two files run at once), and the start would fail EADDRINUSE.
+ */
+export async function portOutsideEphemeral(): Promise<number> {
+  const probe = net.createServer();
+  const url = await listenOutsideEphemeral(probe);
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return Number(new URL(url).port);
+}
