@@ -18,6 +18,7 @@ import { DURATION_HELP, DURATION_PATTERN, parseDuration } from "../core/duration
 import { BUILTIN_FACTS, OPERATOR_DECORATORS, OPERATOR_PATTERN, OPERATORS, splitOperator } from "../core/vocabulary.ts";
 import { composeOperator } from "../core/operators.ts";
 import { formatPath, PATH_HELP, parsePath } from "../core/paths.ts";
+import { pathShape, SCALAR_FACTS } from "../core/fact-shapes.ts";
 import { zoneName } from "../core/schedule.ts";
 import {
   isFactRef,
@@ -214,55 +215,22 @@ export const factConditionSchema = z
   });
 
 /**
- * What a built-in fact holds, at `path`, whatever the object, when its shape says so: `now`,
- * `idleMs` and `stateAgeMs` are numbers and `state` a string, a path on them ignored; `memory`,
- * `trigger` and `substrate` are objects and `changed` a list, at a path with no steps; and the
- * paths of {@link KNOWN_PATHS}. Null where it may hold anything. `at` is the path, written as
- * in a message, where the shape is the path's.
+ * What a built-in fact holds, at `path`, whatever the object, when its shape says so: the
+ * scalar facts (a path on them ignored); `memory`, `trigger` and `substrate` are objects and
+ * `changed` a list, at a path with no steps; and the paths core/fact-shapes.ts knows. Null where
+ * it may hold anything. `at` is the path, written as in a message, where the shape is the path's.
  */
 function fixedShape(fact: string, path: string | undefined): { what: string; samples: unknown[]; at: string } | null {
   const segments = path === undefined || path === "" ? [] : parsePath(path);
-  if (fact === "now" || fact === "idleMs" || fact === "stateAgeMs") return { what: "a number", samples: [0], at: "" };
-  if (fact === "state") return { what: "a string", samples: ["active"], at: "" };
+  if (Object.hasOwn(SCALAR_FACTS, fact)) return { ...SCALAR_FACTS[fact]!, at: "" };
   if (segments === null) return null;
   if (segments.length > 0) {
-    // Every item of `changed` has one shape: its index is written `[]` in the table.
-    const key =
-      fact === "changed" && typeof segments[0] === "number"
-        ? `$[]${formatPath(segments.slice(1)).slice(1)}`
-        : formatPath(segments);
-    const known = KNOWN_PATHS[fact]?.[key];
+    const known = pathShape(fact, segments);
     return known ? { ...known, at: ` at ${formatPath(segments)}` } : null;
   }
   if (fact === "changed") return { what: "a list", samples: [[], ["$.a"]], at: "" };
   return { what: "an object", samples: [{}], at: "" };
 }
-
-/**
- * Paths of the built-in facts whose value has one shape in every evaluation (core/types.ts
- * Trigger and Observation), or that shape when it is there: a trigger always has its `kind`,
- * and may have a `name` and `late`; an observation has its `status` (and its `at`, but for
- * `{"status": "unknown"}` before the first one); `changed` is a list of path strings.
- */
-const KNOWN_PATHS: Record<string, Record<string, { what: string; samples: unknown[] }>> = {
-  trigger: {
-    "$.kind": { what: "a string", samples: ["facts"] },
-    "$.kind.length": { what: "a number", samples: [5] },
-    "$.name": { what: "a string or missing", samples: ["tick", undefined] },
-    "$.name.length": { what: "a number or missing", samples: [4, undefined] },
-    "$.late": { what: "a boolean or missing", samples: [true, false, undefined] },
-  },
-  substrate: {
-    "$.status": { what: "a string", samples: ["running"] },
-    "$.status.length": { what: "a number", samples: [7] },
-    "$.at": { what: "a number or missing", samples: [0, undefined] },
-  },
-  changed: {
-    "$.length": { what: "a number", samples: [0] },
-    "$[]": { what: "a string or missing", samples: ["$.a", undefined] },
-    "$[].length": { what: "a number or missing", samples: [3, undefined] },
-  },
-};
 
 /**
  * Values for a side that may hold anything, one of which each operator that can throw takes when

@@ -4,6 +4,7 @@
 import { prefixProblems, type Problem } from "./errors.ts";
 import { checkDocument, MAX_CHECKED_DEPTH } from "./memory-limits.ts";
 import { isPlainObject } from "./json.ts";
+import { pathShape, SCALAR_FACTS } from "./fact-shapes.ts";
 import { formatPath, parsePath, type PathSegment } from "./paths.ts";
 import { isFactRef, type Condition, type PolicyDocument } from "./policy.ts";
 import { composeOperator } from "./operators.ts";
@@ -48,7 +49,7 @@ export function policyWarnings(policy: PolicyDocument): Problem[] {
     if (scalar)
       out.push({
         path: `${at}.path`,
-        message: `a path on the ${c.fact} fact is ignored: ${c.fact} is ${scalar}, and the condition compares it whole`,
+        message: `a path on the ${c.fact} fact is ignored: ${c.fact} is ${scalar.what}, and the condition compares it whole`,
       });
     const defaulted = c.fact === "memory" && c.path !== undefined && hasDefault(policy, c.path);
     const present = defaulted || (c.path !== undefined && neverMissing(c.fact, c.path));
@@ -159,30 +160,15 @@ function firstStringAt(value: unknown, depth: number): string | null {
   return null;
 }
 
-/** The built-in facts that are never objects, and what they are. */
-const SCALAR_FACTS: Record<string, string> = {
-  state: "a string",
-  now: "a number",
-  idleMs: "a number",
-  stateAgeMs: "a number",
-};
-
 /**
- * Paths every evaluation's built-in fact has (core/types.ts Trigger and Observation): a
- * trigger's `kind`, an observation's `status` (`{"status": "unknown"}` before the first one),
- * the length of `changed` and of those two strings.
+ * Whether the fact at the path is there in every evaluation (core/fact-shapes.ts: a shape that
+ * is never missing; on a fact never an object, the path is ignored).
  */
-const PRESENT_PATHS: Record<string, readonly string[]> = {
-  trigger: ["$.kind", "$.kind.length"],
-  substrate: ["$.status", "$.status.length"],
-  changed: ["$.length"],
-};
-
-/** Whether the fact at the path is there in every evaluation (on a fact never an object, the path is ignored). */
 function neverMissing(fact: string, path: string): boolean {
   if (Object.hasOwn(SCALAR_FACTS, fact)) return true;
   const segments = parsePath(path);
-  return segments !== null && (PRESENT_PATHS[fact]?.includes(formatPath(segments)) ?? false);
+  const shape = segments === null ? undefined : pathShape(fact, segments);
+  return shape !== undefined && !shape.samples.includes(undefined);
 }
 
 /** Operators that hold for one value exactly (or one in a list). */
