@@ -10,8 +10,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
-import type { IncomingMessage } from "node:http";
-import { fieldCount } from "./fields.ts";
+import { fieldCount, incomingOf } from "./fields.ts";
 import { problemResponse, type ProblemSlug } from "./problem.ts";
 
 declare module "hono" {
@@ -146,7 +145,7 @@ export function authenticator(tokens: readonly TokenConfig[]): (scope: Scope) =>
     // Node's request, when served by Node (c.env of @hono/node-server); not in app.request(). Its
     // Authorization fields are counted there: an empty one sent beside one with a token is a field
     // sent twice all the same, which hono's adapter joins (`Bearer X, `) into what read as one.
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const incoming = incomingOf(c);
     const r = authorize(c.req.header("authorization"), scope, fieldCount(incoming, "authorization"));
     if (isDenial(r)) return problemResponse(r.slug, r.detail, undefined, r.headers);
     c.set("scopes", r);

@@ -21,6 +21,7 @@
 // could take up to 20 s, past the drain's 10 s.
 
 import type { IncomingMessage } from "node:http";
+import { incomingOf } from "./fields.ts";
 import type { MiddlewareHandler } from "hono";
 import { CANDIDATE_DEADLINE_MS } from "../governor/dry-run.ts";
 import { SHUTDOWN_RETRY_AFTER, SHUTTING_DOWN } from "./gate.ts";
@@ -90,7 +91,7 @@ export class DryRunSlots {
         retry(this.retryAfter()),
       );
     // The one before hands its turn over (busy stays set), so none that comes meanwhile runs beside it.
-    if (this.busy) await this.turn(c.req.raw.signal, (c.env as { incoming?: IncomingMessage } | undefined)?.incoming);
+    if (this.busy) await this.turn(c.req.raw.signal, incomingOf(c));
     else this.busy = true;
     const start = this.now();
     try {

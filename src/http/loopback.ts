@@ -7,8 +7,7 @@
 
 import type { MiddlewareHandler } from "hono";
 import { problemResponse } from "./problem.ts";
-import type { IncomingMessage } from "node:http";
-import { fieldCount } from "./fields.ts";
+import { fieldCount, incomingOf } from "./fields.ts";
 import { sentMoreThanOnce } from "./validation.ts";
 
 /** `host[:port]`, the host either bracketed (IPv6) or free of `:`, `[`, `]`, `/`, `@`. */
@@ -51,7 +50,7 @@ export function loopbackOnly(): MiddlewareHandler {
     const header = c.req.header("host");
     const hosts = header === undefined ? [] : [header];
     hosts.push(new URL(c.req.url).host);
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const incoming = incomingOf(c);
     const refused = notLoopback(hosts, c.req.header("origin"), fieldCount(incoming, "origin"));
     if (refused) return problemResponse("forbidden", refused);
     await next();

@@ -7,7 +7,6 @@
 // own) and binary (any JSON body; the attributes are `ce-*` headers, the body is `data`).
 
 import { createHash } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 import type { Hono } from "hono";
 import { z } from "zod";
 import { factsReply, minimalFactsReply } from "../../contracts/api-replies.ts";
@@ -28,7 +27,7 @@ import { prefixProblems, ReplayGone, VigilError, type Problem } from "../../core
 import { checkDocument, MAX_BODY_DEPTH } from "../../core/memory-limits.ts";
 import type { BatchItemResult, GovernorApi } from "../../governor/services.ts";
 import { requestSeesSecrets } from "../auth.ts";
-import { fieldCount } from "../fields.ts";
+import { fieldCount, incomingOf } from "../fields.ts";
 import type { RouteDeps } from "../deps.ts";
 import { factsResultReply, refuseConditionalHeaders, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
 import { FACTS_REPLY_HEADERS, OBJECT_POLICY_NOT_LOADED, operation } from "../openapi.ts";
@@ -46,11 +45,7 @@ export function cloudEventRoutes(app: Hono, { governor, auth, body, report }: Ro
       if (!ORIGIN.test(origin))
         throw new HttpProblem(
           "malformed-request",
-          sentMoreThanOnce(
-            origin,
-            (one) => ORIGIN.test(one),
-            fieldCount((c.env as { incoming?: IncomingMessage } | undefined)?.incoming, "webhook-request-origin"),
-          )
+          sentMoreThanOnce(origin, (one) => ORIGIN.test(one), fieldCount(incomingOf(c), "webhook-request-origin"))
             ? `WebHook-Request-Origin was sent more than once (the origins arrive joined as ${JSON.stringify(origin.slice(0, 100))}): send one origin`
             : "WebHook-Request-Origin must be a DNS name (such as eventemitter.example.com), or *",
         );
@@ -74,7 +69,7 @@ export function cloudEventRoutes(app: Hono, { governor, auth, body, report }: Ro
       return c.json({ results });
     }
     // Node joins a header sent twice into one value (`a, b`): the attribute would be that.
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const incoming = incomingOf(c);
     const header = (name: string) => (fieldCount(incoming, name) > 1 ? REPEATED : c.req.header(name));
     const event = mode === "structured" ? structuredEvent(text) : binaryEvent(header, contentType!, text);
     // In binary mode `data` is the whole body, so a path into the facts is a path into the body.

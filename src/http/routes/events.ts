@@ -3,7 +3,7 @@
 // decisions after it are read from the store first). The machinery is in ../sse.ts.
 
 import type { Context, Hono } from "hono";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { addressableObjectIdSchema } from "../../contracts/http.ts";
@@ -21,7 +21,7 @@ import {
   STREAMS_RETRY_AFTER,
   type EventType,
 } from "../sse.ts";
-import { fieldCount } from "../fields.ts";
+import { fieldCount, incomingOf } from "../fields.ts";
 import { check, queryParams, sentMoreThanOnce } from "../validation.ts";
 
 /**
@@ -178,7 +178,7 @@ export function eventRoutes(app: Hono, { governor, auth, report }: RouteDeps, ma
 function lastEventId(c: Context): string | undefined {
   const header = c.req.header("last-event-id");
   if (header === undefined || header === "") return undefined;
-  const fields = fieldCount((c.env as { incoming?: IncomingMessage } | undefined)?.incoming, "last-event-id");
+  const fields = fieldCount(incomingOf(c), "last-event-id");
   const valid = (id: string) => eventIdSchema.safeParse(id).success;
   if (!valid(header) && sentMoreThanOnce(header, valid, fields))
     throw validationProblem("invalid Last-Event-ID header", [

@@ -2,11 +2,10 @@
 // objects in which each item succeeds or fails on its own.
 
 import type { Hono } from "hono";
-import type { IncomingMessage } from "node:http";
 import { batchFactsSchema, factsBodySchema, IDEMPOTENCY_KEY_RULE } from "../../contracts/http.ts";
 import { requestSeesSecrets } from "../auth.ts";
 import type { RouteDeps } from "../deps.ts";
-import { fieldCount } from "../fields.ts";
+import { fieldCount, incomingOf } from "../fields.ts";
 import { postFacts, refuseConditionalHeaders, refuseIdempotencyKeyHeader } from "../facts-endpoint.ts";
 import { bodyText, check, readJson } from "../validation.ts";
 import { batchItemView } from "../views.ts";
@@ -57,10 +56,7 @@ export function factRoutes(app: Hono, { governor, auth, body, report }: RouteDep
         id: c.req.param("id"),
         contentType: c.req.header("content-type"),
         idempotencyKey: c.req.header("idempotency-key"),
-        idempotencyKeyFields: fieldCount(
-          (c.env as { incoming?: IncomingMessage } | undefined)?.incoming,
-          "idempotency-key",
-        ),
+        idempotencyKeyFields: fieldCount(incomingOf(c), "idempotency-key"),
         ifMatch: c.req.header("if-match"),
         ifNoneMatch: c.req.header("if-none-match"),
         prefer: c.req.header("prefer"),
